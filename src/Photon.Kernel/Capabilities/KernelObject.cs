@@ -1,0 +1,68 @@
+namespace Photon.Kernel.Capabilities;
+
+public enum ObjectKind
+{
+    Generic,
+    MemoryRegion,
+    Namespace,
+    Process,
+    Channel,
+    Port,
+    File,
+    Directory,
+    Mount,
+    BlockDevice,
+    NetworkInterface,
+    NetworkPort,
+    Module,
+    Service,
+}
+
+/// <summary>
+/// Anything a capability can name. Kernel objects are reachable only through capabilities; when the last capability
+/// naming an object is revoked the object is told so it can release what it holds (memory, ports, devices).
+/// </summary>
+public abstract class KernelObject
+{
+    private static long s_nextObjectId;
+    private int _liveCapabilities;
+
+    protected KernelObject(ObjectKind kind, string label)
+    {
+        Kind = kind;
+        Label = label;
+        ObjectId = Interlocked.Increment(ref s_nextObjectId);
+    }
+
+    public ObjectKind Kind { get; }
+    public string Label { get; }
+    public long ObjectId { get; }
+
+    /// <summary>Number of unrevoked capabilities naming this object.</summary>
+    public int LiveCapabilities => Volatile.Read(ref _liveCapabilities);
+
+    /// <summary>True once every capability naming the object has been revoked.</summary>
+    public bool IsDestroyed { get; private set; }
+
+    internal void CapabilityIssued() => _liveCapabilities++;
+
+    /// <summary>Returns true when this was the last capability; the manager then calls <see cref="NotifyDestroyed"/>
+    /// after releasing its lock.</summary>
+    internal bool CapabilityRevoked()
+    {
+        if (--_liveCapabilities != 0) return false;
+        IsDestroyed = true;
+        return true;
+    }
+
+    internal void NotifyDestroyed() => OnLastCapabilityRevoked();
+
+    /// <summary>Called (outside the capability manager's lock, so it may revoke other capabilities) when no capability
+    /// names the object any more.</summary>
+    protected virtual void OnLastCapabilityRevoked() { }
+
+    public override string ToString() => $"{Kind}#{ObjectId}({Label})";
+}
+
+/// <summary>A plain object for tests and simple services that only need identity.</summary>
+public sealed class GenericObject(string label) : KernelObject(ObjectKind.Generic, label);

@@ -1,0 +1,202 @@
+using Photon.Kernel.Capabilities;
+
+namespace Photon.Kernel.Memory;
+
+/// <summary>
+/// Hands out capability-scoped memory regions. Every access goes through a capability check: reading needs
+/// <see cref="Rights.Read"/>, writing <see cref="Rights.Write"/>, mapping <see cref="Rights.Map"/>, splitting and
+/// freeing <see cref="Rights.Manage"/>. Sharing derives a read-only capability; revoking a region's capabilities
+/// reclaims its frames.
+/// </summary>
+public sealed class MemoryManager
+{
+    /// <summary>Rights of a freshly allocated region's capability.</summary>
+    public const Rights OwnerRights = Rights.Read | Rights.Write | Rights.Map | Rights.Delegate | Rights.Manage | Rights.Transfer;
+
+    private readonly PhysicalMemory _physical;
+    private readonly CapabilityManager _caps;
+    private readonly Lock _freedLock = new();
+    private readonly HashSet<CapabilityToken> _freed = new();
+    private readonly Queue<CapabilityToken> _freedOrder = new();
+    private long _liveRegions;
+    private long _usedPages;
+
+    public MemoryManager(PhysicalMemory physical, CapabilityManager caps)
+    {
+        _physical = physical;
+        _caps = caps;
+    }
+
+    public PhysicalMemory Physical => _physical;
+    public long LiveRegions => Interlocked.Read(ref _liveRegions);
+    public long UsedBytes => Interlocked.Read(ref _usedPages) * PhysicalMemory.PageSize;
+
+    /// <summary>Optional per-principal quota hook: called with the pages to charge (negative to refund).</summary>
+    public Func<Principal, long, Result>? Quota { get; set; }
+
+    /// <summary>Allocates a zeroed region of at least <paramref name="bytes"/> (rounded up to whole pages).</summary>
+    public Result<CapabilityToken> Allocate(long bytes, Principal owner, string? label = null)
+    {
+        if (bytes <= 0) return Errors.Of(ErrorCode.InvalidArgument, "region size must be positive");
+        if (bytes > _physical.TotalBytes) return Errors.Of(ErrorCode.OutOfMemory, $"{bytes} bytes exceed physical memory");
+        long pages = (bytes + PhysicalMemory.PageSize - 1) / PhysicalMemory.PageSize;
+        if (Quota is { } quota)
+        {
+            var q = quota(owner, pages);
+            if (!q.IsOk) return q.Error;
+        }
+        var frames = _physical.Allocate(pages);
+        if (!frames.IsOk)
+        {
+            Quota?.Invoke(owner, -pages);
+            return frames.Error;
+        }
+        var region = new MemoryRegion(this, frames.Value, pages, label ?? $"region@{owner.Name}") { Owner = owner };
+        var cap = _caps.Create(region, OwnerRights, owner);
+        if (!cap.IsOk)
+        {
+            _physical.Free(frames.Value, pages);
+            Quota?.Invoke(owner, -pages);
+            return cap.Error;
+        }
+        Interlocked.Increment(ref _liveRegions);
+        Interlocked.Add(ref _usedPages, pages);
+        return cap.Value;
+    }
+
+    public Result<long> LengthOf(CapabilityToken region, Principal actor = default)
+    {
+        var r = _caps.Check<MemoryRegion>(region, Rights.None, actor);
+        return r.IsOk ? r.Value.Length : r.Error;
+    }
+
+    /// <summary>Copies bytes out of the region (needs <see cref="Rights.Read"/>).</summary>
+    public Result Read(CapabilityToken region, long offset, Span<byte> destination, Principal actor = default)
+    {
+        var r = Open(region, Rights.Read, offset, destination.Length, actor);
+        if (!r.IsOk) return r.Error;
+        var mr = r.Value;
+        lock (mr.Gate)
+        {
+            if (mr.IsReclaimed) return Result.Fail(ErrorCode.Revoked, $"{mr} was reclaimed");
+            _physical.Frames(mr.FirstFrame, mr.Pages, offset, destination.Length).CopyTo(destination);
+        }
+        return Result.Ok;
+    }
+
+    /// <summary>Copies bytes into the region (needs <see cref="Rights.Write"/>).</summary>
+    public Result Write(CapabilityToken region, long offset, ReadOnlySpan<byte> source, Principal actor = default)
+    {
+        var r = Open(region, Rights.Write, offset, source.Length, actor);
+        if (!r.IsOk) return r.Error;
+        var mr = r.Value;
+        lock (mr.Gate)
+        {
+            if (mr.IsReclaimed) return Result.Fail(ErrorCode.Revoked, $"{mr} was reclaimed");
+            source.CopyTo(_physical.Frames(mr.FirstFrame, mr.Pages, offset, source.Length));
+        }
+        return Result.Ok;
+    }
+
+    /// <summary>Maps the region for direct access (needs <see cref="Rights.Map"/>; writable only with
+    /// <see cref="Rights.Write"/> too).</summary>
+    public Result<RegionMapping> Map(CapabilityToken region, Principal actor = default)
+    {
+        var info = _caps.Inspect(region);
+        var r = _caps.Check<MemoryRegion>(region, Rights.Map, actor);
+        if (!r.IsOk) return r.Error;
+        if (!r.Value.TryAddMapping()) return Errors.Of(ErrorCode.Revoked, $"{r.Value} was revoked");
+        bool writable = info.IsOk && info.Value.Rights.Includes(Rights.Write);
+        return new RegionMapping(_physical, r.Value, writable);
+    }
+
+    /// <summary>Derives a read-only (Read|Map) capability for <paramref name="to"/> (needs <see cref="Rights.Delegate"/>).</summary>
+    public Result<CapabilityToken> ShareReadOnly(CapabilityToken region, Principal to, Principal actor = default)
+    {
+        var r = _caps.Check<MemoryRegion>(region, Rights.Delegate, actor);
+        if (!r.IsOk) return r.Error;
+        return _caps.Derive(region, Rights.Read | Rights.Map, to, actor);
+    }
+
+    /// <summary>
+    /// Splits a region at a page boundary into two new regions owned by the same principal. Needs
+    /// <see cref="Rights.Manage"/>; every capability to the original (and everything derived from it) is revoked, so
+    /// no old holder keeps access to either half.
+    /// </summary>
+    public Result<(CapabilityToken Low, CapabilityToken High)> Split(CapabilityToken region, long atBytes, Principal actor = default)
+    {
+        var r = _caps.Check<MemoryRegion>(region, Rights.Manage, actor);
+        if (!r.IsOk) return r.Error;
+        var mr = r.Value;
+        if (atBytes <= 0 || atBytes >= mr.Length || atBytes % PhysicalMemory.PageSize != 0)
+            return Errors.Of(ErrorCode.OutOfRange, $"split point {atBytes} must be a page boundary inside the {mr.Length}-byte region");
+        lock (mr.Gate)
+        {
+            if (mr.IsReclaimed || mr.FramesTransferred) return Errors.Of(ErrorCode.Revoked, $"{mr} is gone");
+            // Frames move to the halves; the original must not return them when its capabilities die.
+            mr.FramesTransferred = true;
+        }
+        long lowPages = atBytes / PhysicalMemory.PageSize;
+        var owner = mr.Owner;
+        var low = new MemoryRegion(this, mr.FirstFrame, lowPages, mr.Label + "[lo]") { Owner = owner };
+        var high = new MemoryRegion(this, mr.FirstFrame + lowPages, mr.Pages - lowPages, mr.Label + "[hi]") { Owner = owner };
+        var lowCap = _caps.Create(low, OwnerRights, owner);
+        var highCap = _caps.Create(high, OwnerRights, owner);
+        if (!lowCap.IsOk || !highCap.IsOk) return (lowCap.IsOk ? highCap.Error : lowCap.Error);
+        Interlocked.Add(ref _liveRegions, 2);
+        Interlocked.Add(ref _usedPages, mr.Pages); // the original's pages are refunded by ReturnFrames below
+        RevokeAll(region, actor);
+        Interlocked.Decrement(ref _liveRegions);
+        Interlocked.Add(ref _usedPages, -mr.Pages);
+        return (lowCap.Value, highCap.Value);
+    }
+
+    /// <summary>Frees a region: revokes every capability to it (needs <see cref="Rights.Manage"/>), which reclaims it.
+    /// Freeing twice is reported as <see cref="ErrorCode.DoubleFree"/>.</summary>
+    public Result Free(CapabilityToken region, Principal actor = default)
+    {
+        var r = _caps.Check<MemoryRegion>(region, Rights.Manage, actor);
+        if (!r.IsOk)
+        {
+            lock (_freedLock)
+                if (_freed.Contains(region)) return Result.Fail(ErrorCode.DoubleFree, $"{region} was already freed");
+            return r.Error;
+        }
+        RevokeAll(region, actor);
+        lock (_freedLock)
+        {
+            _freed.Add(region);
+            _freedOrder.Enqueue(region);
+            if (_freedOrder.Count > 65_536) _freed.Remove(_freedOrder.Dequeue());
+        }
+        return Result.Ok;
+    }
+
+    /// <summary>Called by a region when it is reclaimed.</summary>
+    internal void ReturnFrames(MemoryRegion region)
+    {
+        var freed = _physical.Free(region.FirstFrame, region.Pages);
+        if (!freed.IsOk) throw new InvalidOperationException($"memory manager invariant broken: {freed}");
+        Interlocked.Decrement(ref _liveRegions);
+        Interlocked.Add(ref _usedPages, -region.Pages);
+        Quota?.Invoke(region.Owner, -region.Pages);
+    }
+
+    private void RevokeAll(CapabilityToken token, Principal actor)
+    {
+        // Walk up to the root of the derivation tree so that every capability to the region dies.
+        var root = token;
+        for (var info = _caps.Inspect(root); info.IsOk && !info.Value.Parent.IsNone; info = _caps.Inspect(root))
+            root = info.Value.Parent;
+        _caps.Revoke(root, actor);
+    }
+
+    private Result<MemoryRegion> Open(CapabilityToken region, Rights rights, long offset, int length, Principal actor)
+    {
+        var r = _caps.Check<MemoryRegion>(region, rights, actor);
+        if (!r.IsOk) return r.Error;
+        if (offset < 0 || length < 0 || offset > r.Value.Length - length)
+            return Errors.Of(ErrorCode.OutOfRange, $"bytes {offset}..{offset + length} are outside the {r.Value.Length}-byte region");
+        return r.Value;
+    }
+}

@@ -1,0 +1,264 @@
+using Photon.Kernel.Capabilities;
+
+namespace Photon.Kernel.Namespaces;
+
+/// <summary>One row of a namespace listing.</summary>
+public sealed record NamespaceEntry(string Name, ObjectKind Kind, Rights Rights, string? AliasTarget, bool IsLive);
+
+/// <summary>
+/// Creates nested namespaces and resolves paths in them. Every operation starts from a capability to a namespace, and
+/// resolution only ever walks down through bindings of that namespace, so a lookup cannot reach a name its namespace
+/// was not given: there is no "..", and an alias is resolved inside the namespace that defined it.
+/// Binding a capability into a namespace stores a capability derived from it, so revoking the source (or
+/// unbinding) cuts off everyone who looked it up.
+/// </summary>
+public sealed class NamespaceManager
+{
+    public const int MaxAliasHops = 8;
+    public const int MaxBindingsPerNamespace = 65_536;
+
+    private readonly CapabilityManager _caps;
+
+    public NamespaceManager(CapabilityManager caps)
+    {
+        _caps = caps;
+        Root = new Namespace("/", null);
+        RootCapability = _caps.Create(Root, Rights.All, Principal.Kernel).Value;
+    }
+
+    public Namespace Root { get; }
+
+    /// <summary>The kernel's all-rights capability to the root namespace.</summary>
+    public CapabilityToken RootCapability { get; }
+
+    /// <summary>
+    /// Creates a child namespace called <paramref name="name"/> in the namespace <paramref name="parent"/> names
+    /// (needs <see cref="Rights.Create"/>), binds it there, and returns an all-rights capability to it.
+    /// </summary>
+    public Result<CapabilityToken> CreateChild(CapabilityToken parent, string name, Principal actor = default)
+    {
+        var v = NamespacePath.ValidateName(name);
+        if (!v.IsOk) return v.Error;
+        var p = _caps.Check<Namespace>(parent, Rights.Create, actor);
+        if (!p.IsOk) return p.Error;
+        var parentNs = p.Value;
+        var childPath = parentNs.Path == "/" ? "/" + name : parentNs.Path + "/" + name;
+        var child = new Namespace(childPath, parentNs);
+        var owner = actor.Name is null ? new Principal("kernel", childPath) : actor;
+        var created = _caps.Create(child, Rights.All, owner);
+        if (!created.IsOk) return created.Error;
+        lock (parentNs.Bindings)
+        {
+            if (parentNs.IsClosed) { _caps.Revoke(created.Value); return Errors.Of(ErrorCode.Closed, $"{parentNs.Path} is destroyed"); }
+            if (parentNs.Bindings.ContainsKey(name)) { _caps.Revoke(created.Value); return Errors.Of(ErrorCode.AlreadyExists, $"'{name}' already exists in {parentNs.Path}"); }
+            if (parentNs.Bindings.Count >= MaxBindingsPerNamespace) { _caps.Revoke(created.Value); return Errors.Of(ErrorCode.QuotaExceeded, $"{parentNs.Path} is full"); }
+            // The parent's binding is derived from the child's root capability: destroying the child kills it too.
+            var bound = _caps.DeriveForKernel(created.Value, Rights.All, new Principal("binding", parentNs.Path), actor);
+            if (!bound.IsOk) { _caps.Revoke(created.Value); return bound.Error; }
+            parentNs.Bindings[name] = new NamespaceBinding(name, bound.Value, null);
+        }
+        return created.Value;
+    }
+
+    /// <summary>
+    /// Binds a capability derived from <paramref name="target"/> with <paramref name="rights"/> under
+    /// <paramref name="name"/>. Needs <see cref="Rights.Bind"/> on the namespace and <see cref="Rights.Delegate"/> on
+    /// the target (you can only hand out what you may delegate, and never more rights than you have).
+    /// </summary>
+    public Result<CapabilityToken> Bind(CapabilityToken ns, string name, CapabilityToken target, Rights rights, Principal actor = default)
+    {
+        var v = NamespacePath.ValidateName(name);
+        if (!v.IsOk) return v.Error;
+        var n = _caps.Check<Namespace>(ns, Rights.Bind, actor);
+        if (!n.IsOk) return n.Error;
+        var space = n.Value;
+        var derived = _caps.Derive(target, rights, new Principal("binding", space.Path), actor);
+        if (!derived.IsOk) return derived.Error;
+        lock (space.Bindings)
+        {
+            var err = CheckInsert(space, name);
+            if (err is { } e) { _caps.Revoke(derived.Value); return e; }
+            space.Bindings[name] = new NamespaceBinding(name, derived.Value, null);
+        }
+        return derived.Value;
+    }
+
+    /// <summary>
+    /// Binds <paramref name="name"/> as an alias for <paramref name="targetPath"/>, resolved later inside this same
+    /// namespace (so an alias can never point outside it). Needs <see cref="Rights.Bind"/>.
+    /// </summary>
+    public Result BindAlias(CapabilityToken ns, string name, string targetPath, Principal actor = default)
+    {
+        var v = NamespacePath.ValidateName(name);
+        if (!v.IsOk) return v;
+        var t = NamespacePath.Split(targetPath);
+        if (!t.IsOk) return t.Error;
+        if (t.Value.Length == 0) return Result.Fail(ErrorCode.InvalidName, "an alias must name something");
+        var n = _caps.Check<Namespace>(ns, Rights.Bind, actor);
+        if (!n.IsOk) return n.Error;
+        var space = n.Value;
+        lock (space.Bindings)
+        {
+            var err = CheckInsert(space, name);
+            if (err is { } e) return e;
+            space.Bindings[name] = new NamespaceBinding(name, CapabilityToken.None, NamespacePath.Join(t.Value));
+        }
+        return Result.Ok;
+    }
+
+    /// <summary>Removes a binding and revokes the capability it held (needs <see cref="Rights.Bind"/>).</summary>
+    public Result Unbind(CapabilityToken ns, string name, Principal actor = default)
+    {
+        var v = NamespacePath.ValidateName(name);
+        if (!v.IsOk) return v;
+        var n = _caps.Check<Namespace>(ns, Rights.Bind, actor);
+        if (!n.IsOk) return n.Error;
+        NamespaceBinding? removed;
+        lock (n.Value.Bindings)
+        {
+            if (!n.Value.Bindings.Remove(name, out removed)) return Result.Fail(ErrorCode.NotFound, $"'{name}' is not bound in {n.Value.Path}");
+        }
+        if (!removed.IsAlias) _caps.Revoke(removed.Token, actor);
+        return Result.Ok;
+    }
+
+    /// <summary>
+    /// Resolves <paramref name="path"/> inside the namespace <paramref name="ns"/> names and returns the capability
+    /// bound there, which must carry <paramref name="required"/>. Walking through a namespace needs
+    /// <see cref="Rights.Read"/> on it.
+    /// </summary>
+    public Result<CapabilityToken> Lookup(CapabilityToken ns, string path, Rights required = Rights.None, Principal actor = default)
+    {
+        var parts = NamespacePath.Split(path);
+        if (!parts.IsOk) return parts.Error;
+        var start = _caps.Check<Namespace>(ns, Rights.Read, actor);
+        if (!start.IsOk) return start.Error;
+        if (parts.Value.Length == 0)
+        {
+            var self = _caps.Check(ns, required, actor);
+            return self.IsOk ? ns : self.Error;
+        }
+        var found = Resolve(start.Value, parts.Value, 0, actor);
+        if (!found.IsOk) return found.Error;
+        var check = _caps.Check(found.Value, required, actor);
+        return check.IsOk ? found.Value : check.Error;
+    }
+
+    /// <summary>Lists a namespace's bindings (needs <see cref="Rights.Enumerate"/> on it).</summary>
+    public Result<IReadOnlyList<NamespaceEntry>> List(CapabilityToken ns, string path = "/", Principal actor = default)
+    {
+        var target = Lookup(ns, path, Rights.Enumerate, actor);
+        if (!target.IsOk) return target.Error;
+        var space = _caps.Check<Namespace>(target.Value, Rights.Enumerate, actor);
+        if (!space.IsOk) return space.Error;
+        NamespaceBinding[] bindings;
+        lock (space.Value.Bindings) bindings = space.Value.Bindings.Values.ToArray();
+        var rows = new List<NamespaceEntry>(bindings.Length);
+        foreach (var b in bindings.OrderBy(b => b.Name, StringComparer.Ordinal))
+        {
+            if (b.IsAlias) { rows.Add(new NamespaceEntry(b.Name, ObjectKind.Generic, Rights.None, b.AliasTarget, true)); continue; }
+            var info = _caps.Inspect(b.Token);
+            rows.Add(info.IsOk
+                ? new NamespaceEntry(b.Name, info.Value.Object.Kind, info.Value.Rights, null, true)
+                : new NamespaceEntry(b.Name, ObjectKind.Generic, Rights.None, null, false));
+        }
+        return rows;
+    }
+
+    /// <summary>Destroys a namespace: revokes every capability to it (needs <see cref="Rights.Manage"/>) and every
+    /// capability bound inside it, recursively for child namespaces.</summary>
+    public Result Destroy(CapabilityToken ns, Principal actor = default)
+    {
+        var n = _caps.Check<Namespace>(ns, Rights.Manage, actor);
+        if (!n.IsOk) return n.Error;
+        if (ReferenceEquals(n.Value, Root)) return Result.Fail(ErrorCode.AccessDenied, "the root namespace cannot be destroyed");
+        DestroyContents(n.Value, actor);
+        // Revoke the root of the namespace's derivation tree, so every capability to it dies.
+        var info = _caps.Inspect(ns);
+        var rootToken = ns;
+        while (info.IsOk && !info.Value.Parent.IsNone)
+        {
+            rootToken = info.Value.Parent;
+            info = _caps.Inspect(rootToken);
+        }
+        _caps.Revoke(rootToken, actor);
+        return Result.Ok;
+    }
+
+    /// <summary>The namespace tree as indented lines, for `photon ns tree`.</summary>
+    public IReadOnlyList<(int Depth, string Name, NamespaceEntry Entry)> Tree()
+    {
+        var rows = new List<(int, string, NamespaceEntry)>();
+        Walk(Root, 0);
+        return rows;
+
+        void Walk(Namespace space, int depth)
+        {
+            NamespaceBinding[] bindings;
+            lock (space.Bindings) bindings = space.Bindings.Values.OrderBy(b => b.Name, StringComparer.Ordinal).ToArray();
+            foreach (var b in bindings)
+            {
+                if (b.IsAlias) { rows.Add((depth, b.Name, new NamespaceEntry(b.Name, ObjectKind.Generic, Rights.None, b.AliasTarget, true))); continue; }
+                var info = _caps.Inspect(b.Token);
+                if (!info.IsOk) { rows.Add((depth, b.Name, new NamespaceEntry(b.Name, ObjectKind.Generic, Rights.None, null, false))); continue; }
+                rows.Add((depth, b.Name, new NamespaceEntry(b.Name, info.Value.Object.Kind, info.Value.Rights, null, true)));
+                if (info.Value.Object is Namespace child && ReferenceEquals(child.Parent, space) && depth < NamespacePath.MaxDepth)
+                    Walk(child, depth + 1);
+            }
+        }
+    }
+
+    private Result<CapabilityToken> Resolve(Namespace space, string[] parts, int aliasHops, Principal actor)
+    {
+        for (int i = 0; i < parts.Length; i++)
+        {
+            if (space.IsClosed) return Errors.Of(ErrorCode.Closed, $"{space.Path} is destroyed");
+            NamespaceBinding? b;
+            lock (space.Bindings) space.Bindings.TryGetValue(parts[i], out b);
+            if (b is null) return Errors.Of(ErrorCode.NotFound, $"'{parts[i]}' is not bound in {space.Path}");
+            CapabilityToken token;
+            if (b.IsAlias)
+            {
+                if (aliasHops >= MaxAliasHops) return Errors.Of(ErrorCode.InvalidName, $"too many alias hops resolving '{parts[i]}' (alias loop?)");
+                // Aliases resolve from the namespace that holds them: they can only name what it can.
+                var r = Resolve(space, NamespacePath.Split(b.AliasTarget).Value, aliasHops + 1, actor);
+                if (!r.IsOk) return r;
+                token = r.Value;
+            }
+            else token = b.Token;
+            if (i == parts.Length - 1) return token;
+            var next = _caps.Check<Namespace>(token, Rights.Read, actor);
+            if (!next.IsOk)
+                return next.Code == ErrorCode.WrongObjectType ? Errors.Of(ErrorCode.NotADirectory, $"'{parts[i]}' is not a namespace") : next.Error;
+            space = next.Value;
+        }
+        return Errors.Of(ErrorCode.NotFound, "empty path");
+    }
+
+    private static KernelError? CheckInsert(Namespace space, string name)
+    {
+        if (space.IsClosed) return new KernelError(ErrorCode.Closed, $"{space.Path} is destroyed");
+        if (space.Bindings.ContainsKey(name)) return new KernelError(ErrorCode.AlreadyExists, $"'{name}' already exists in {space.Path}");
+        if (space.Bindings.Count >= MaxBindingsPerNamespace) return new KernelError(ErrorCode.QuotaExceeded, $"{space.Path} is full");
+        return null;
+    }
+
+    private void DestroyContents(Namespace space, Principal actor)
+    {
+        NamespaceBinding[] bindings;
+        lock (space.Bindings)
+        {
+            if (space.IsClosed) return;
+            space.IsClosed = true;
+            bindings = space.Bindings.Values.ToArray();
+            space.Bindings.Clear();
+        }
+        foreach (var b in bindings)
+        {
+            if (b.IsAlias) continue;
+            var child = _caps.Check<Namespace>(b.Token, Rights.None);
+            if (child.IsOk && ReferenceEquals(child.Value.Parent, space)) DestroyContents(child.Value, actor);
+            _caps.Revoke(b.Token, actor);
+        }
+    }
+}
