@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 
 namespace Photon.Kernel.Capabilities;
 
@@ -19,13 +18,11 @@ public readonly record struct CapabilityToken(UInt128 Id, uint Generation)
     internal static CapabilityToken Make(int slot, UInt128 secret, uint generation) =>
         new((secret << 32) | (uint)slot, generation);
 
-    internal static UInt128 NewSecret()
+    /// <summary>96 bits from the OS CSPRNG, never zero (so Id is never zero for a live token).</summary>
+    internal static UInt128 NewSecret(ReadOnlySpan<byte> random12)
     {
-        Span<byte> bytes = stackalloc byte[12];
-        RandomNumberGenerator.Fill(bytes);
-        // 96 random bits; never all-zero so Id is never zero for a live token.
         UInt128 s = 0;
-        foreach (var b in bytes) s = (s << 8) | b;
+        foreach (var b in random12[..12]) s = (s << 8) | b;
         return s == 0 ? 1 : s;
     }
 
