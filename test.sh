@@ -17,4 +17,12 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 dotnet build Photon.sln -c Release -warnaserror -nologo -clp:ErrorsOnly
 # Test projects run one after another so the timing-sensitive ones (scheduler, TCP) are not starved of the 2 cores.
-dotnet test Photon.sln -c Release --no-build -m:1 --logger "console;verbosity=normal"
+log=$(mktemp)
+status=0
+dotnet test Photon.sln -c Release --no-build -m:1 --logger "console;verbosity=normal" 2>&1 | tee "$log" || status=$?
+# One plain closing line summed over every test project.
+summary=$(grep -E '^(Passed|Failed)!' "$log" | sed -E 's/.*Failed: +([0-9]+), Passed: +([0-9]+), Skipped: +([0-9]+).*/\1 \2 \3/' |
+  awk '{f+=$1; p+=$2; s+=$3} END {printf "%d passed, %d failed, %d skipped", p, f, s}')
+echo "$summary"
+rm -f "$log"
+exit $status
