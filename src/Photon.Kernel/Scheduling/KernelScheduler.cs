@@ -204,11 +204,11 @@ public sealed class KernelScheduler : IKernelTimers, IAsyncDisposable
         return task;
     }
 
-    internal void Enqueue(in WorkItem item, TaskPriority priority)
+    internal void Enqueue(in WorkItem item, TaskPriority priority, bool behindEverything = false)
     {
         if (_stopped) return; // after shutdown continuations are dropped; their tasks were canceled
         var w = t_worker;
-        if (w is not null && w.Scheduler == this)
+        if (!behindEverything && w is not null && w.Scheduler == this)
         {
             var lane = w.Lanes[(int)priority];
             lane.Push(in item);
@@ -447,7 +447,8 @@ public readonly struct KernelYieldAwaitable
                     continuation = () => ExecutionContext.Run(ec, static s => ((Action)s!)(), inner);
                 }
                 var owner = w.CurrentOwner;
-                w.Scheduler.Enqueue(new WorkItem(continuation, null, owner), owner?.Priority ?? TaskPriority.Normal);
+                // Like Go's Gosched: to the shared queue, so it goes behind local and injected work alike.
+                w.Scheduler.Enqueue(new WorkItem(continuation, null, owner), owner?.Priority ?? TaskPriority.Normal, behindEverything: true);
                 return;
             }
             if (flowContext) Task.Yield().GetAwaiter().OnCompleted(continuation);
