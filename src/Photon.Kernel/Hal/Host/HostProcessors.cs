@@ -1,0 +1,81 @@
+namespace Photon.Kernel.Hal.Host;
+
+/// <summary>
+/// Host backend of <see cref="IProcessorSet"/>: each "CPU" is a dedicated host thread that runs one scheduler loop.
+/// It also hands out <see cref="HostProcessorIdle"/> primitives so a scheduler can park idle CPUs.
+/// </summary>
+public sealed class HostProcessors : IProcessorSet, IProcessorIdleFactory
+{
+    /// <param name="count">How many CPUs to expose; 0 means the host's processor count.</param>
+    public HostProcessors(int count = 0)
+    {
+        if (count < 0) throw new ArgumentOutOfRangeException(nameof(count), "processor count must not be negative");
+        Count = count == 0 ? Environment.ProcessorCount : count;
+    }
+
+    public int Count { get; }
+
+    public IProcessorHandle Start(int cpu, string name, Action<CancellationToken> loop)
+    {
+        ArgumentNullException.ThrowIfNull(loop);
+        if ((uint)cpu >= (uint)Count) throw new ArgumentOutOfRangeException(nameof(cpu), $"cpu {cpu} is not in 0..{Count - 1}");
+        return new HostProcessor(cpu, name, loop);
+    }
+
+    public IProcessorIdle Create() => new HostProcessorIdle();
+
+    private sealed class HostProcessor : IProcessorHandle
+    {
+        private readonly CancellationTokenSource _stop = new();
+        private readonly Thread _thread;
+
+        public HostProcessor(int cpu, string name, Action<CancellationToken> loop)
+        {
+            var token = _stop.Token;
+            // Background so a forgotten scheduler never keeps the host process alive.
+            _thread = new Thread(() => loop(token)) { IsBackground = true, Name = $"{name} (cpu {cpu})" };
+            _thread.Start();
+        }
+
+        public void Stop()
+        {
+            try { _stop.Cancel(); } catch (ObjectDisposedException) { }
+            if (Thread.CurrentThread != _thread) _thread.Join();
+        }
+
+        public void Dispose()
+        {
+            Stop();
+            _stop.Dispose();
+        }
+    }
+}
+
+/// <summary>
+/// Host backend of <see cref="IProcessorIdle"/>: a sticky auto-reset signal. A <see cref="Wake"/> that arrives before
+/// <see cref="Park"/> is remembered, so the park/wake race can never lose a wake-up.
+/// </summary>
+public sealed class HostProcessorIdle : IProcessorIdle
+{
+    private readonly object _gate = new();
+    private static readonly TimeSpan MaxPark = TimeSpan.FromHours(1);
+    private int _signaled;
+
+    public void Park(TimeSpan timeout)
+    {
+        if (Interlocked.Exchange(ref _signaled, 0) == 1) return;
+        if (timeout <= TimeSpan.Zero) return;
+        if (timeout > MaxPark) timeout = MaxPark; // Monitor.Wait takes at most int.MaxValue ms
+        lock (_gate)
+        {
+            if (_signaled == 0) Monitor.Wait(_gate, timeout);
+            _signaled = 0;
+        }
+    }
+
+    public void Wake()
+    {
+        if (Interlocked.Exchange(ref _signaled, 1) == 1) return; // already pending: the parker will see it
+        lock (_gate) Monitor.Pulse(_gate);
+    }
+}

@@ -1,0 +1,458 @@
+using System.Runtime.CompilerServices;
+using Photon.Kernel.Hal;
+using Photon.Kernel.Hal.Host;
+
+namespace Photon.Kernel.Scheduling;
+
+/// <summary>
+/// Photon's event-driven cooperative scheduler. Kernel code writes ordinary <c>async Task</c> methods and spawns them
+/// here; they run on CPU workers provided by the HAL (<see cref="IProcessorSet"/>), and because every kernel task runs
+/// under its own <see cref="SynchronizationContext"/> every <c>await</c> continuation comes back to a kernel CPU, even
+/// when the awaited operation (host I/O, a device) completes on a foreign thread.
+/// <para>
+/// Each CPU has a local run queue with one FIFO lane per <see cref="TaskPriority"/>; work posted from outside goes to a
+/// shared injection queue; idle CPUs steal half of a busy CPU's lane. Timers live in one hierarchical timing wheel
+/// driven by the HAL clock and polled by the CPUs between work items. Scheduling is cooperative: a work item that runs
+/// longer than <see cref="SchedulerOptions.StarvationThreshold"/> without awaiting is reported through
+/// <see cref="StarvationDetected"/> and counted, while the other CPUs steal the work queued behind it.
+/// </para>
+/// </summary>
+public sealed class KernelScheduler : IKernelTimers, IAsyncDisposable
+{
+    private const int PriorityCount = 4;
+    private const int LiveStripes = 16;
+    private static readonly TimeSpan MaxPark = TimeSpan.FromMilliseconds(100);
+
+    [ThreadStatic] private static Worker? t_worker;
+
+    private readonly IClock _clock;
+    private readonly TimerQueue _timers;
+    private readonly IProcessorHandle[] _handles;
+    private readonly long _starvationTicks;
+    private readonly LiveStripe[] _live = new LiveStripe[LiveStripes];
+    private readonly TaskCompletionSource _allStopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    private int _nextId;
+    private int _idle;
+    private int _searching;
+    private int _running;
+    private volatile bool _stopping;
+    private volatile bool _stopped;
+    private int _disposeStarted;
+    private long _lastMonitorTicks;
+
+    private long _spawned, _completed, _faulted, _canceled, _starvationReports, _unhandled;
+
+    public KernelScheduler(IProcessorSet cpus, IClock clock, SchedulerOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(cpus);
+        ArgumentNullException.ThrowIfNull(clock);
+        options ??= new SchedulerOptions();
+        int count = options.Workers == 0 ? cpus.Count : options.Workers;
+        if (count < 1 || count > cpus.Count)
+            throw new ArgumentOutOfRangeException(nameof(options), $"workers must be 1..{cpus.Count} (the processor count), got {options.Workers}");
+        var threshold = options.StarvationThreshold ?? SchedulerOptions.DefaultStarvationThreshold;
+        if (threshold <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(options), "starvation threshold must be positive");
+        if (options.FairnessBudget < 1) throw new ArgumentOutOfRangeException(nameof(options), "fairness budget must be at least 1");
+        var idleFactory = options.Idle ?? cpus as IProcessorIdleFactory
+            ?? throw new ArgumentException("the processor set provides no idle primitive; pass SchedulerOptions.Idle", nameof(options));
+
+        _clock = clock;
+        _timers = new TimerQueue(clock);
+        _starvationTicks = threshold.Ticks;
+        StarvationThreshold = threshold;
+        FairnessBudget = options.FairnessBudget;
+        KernelTaskScheduler = new KernelTaskSchedulerImpl(this, count);
+        for (int i = 0; i < PriorityCount; i++) Global[i] = new RunLane();
+        for (int i = 0; i < LiveStripes; i++) _live[i] = new LiveStripe();
+
+        Workers = new Worker[count];
+        for (int i = 0; i < count; i++) Workers[i] = new Worker(this, i, idleFactory.Create());
+        _running = count;
+        _handles = new IProcessorHandle[count];
+        for (int i = 0; i < count; i++)
+        {
+            var worker = Workers[i];
+            _handles[i] = cpus.Start(i, options.Name, worker.Run);
+        }
+    }
+
+    private KernelScheduler(HostProcessors cpus, SchedulerOptions? options) : this(cpus, new HostClock(), options) { }
+
+    /// <summary>A scheduler on dedicated host threads (one per worker) and the host monotonic clock.</summary>
+    public static KernelScheduler CreateHosted(SchedulerOptions? options = null)
+    {
+        var cpus = new HostProcessors(options?.Workers ?? 0);
+        return new KernelScheduler(cpus, options);
+    }
+
+    public TimeSpan StarvationThreshold { get; }
+
+    /// <summary>Monotonic time of the HAL clock the timers run on.</summary>
+    public TimeSpan Now => _clock.Monotonic;
+
+    /// <summary>
+    /// A <see cref="System.Threading.Tasks.TaskScheduler"/> that runs tasks on the kernel CPUs, for
+    /// <c>Task.Factory.StartNew</c>/<c>ContinueWith</c> style code.
+    /// </summary>
+    public TaskScheduler TaskScheduler => KernelTaskScheduler;
+
+    /// <summary>Raised (on a kernel CPU) when a work item runs longer than the starvation threshold without awaiting.</summary>
+    public event Action<StarvationReport>? StarvationDetected;
+
+    /// <summary>Raised (on whichever thread finished it) when a kernel task faults; the scheduler itself carries on.</summary>
+    public event Action<KernelTask, Exception>? TaskFaulted;
+
+    /// <summary>The CPU worker index the calling code runs on, or -1 when not on a CPU of this scheduler.</summary>
+    public int CurrentCpu => t_worker is { } w && w.Scheduler == this ? w.Index : -1;
+
+    /// <summary>True when the caller runs on one of this scheduler's CPU workers.</summary>
+    public bool IsKernelThread => CurrentCpu >= 0;
+
+    public int WorkerCount => Workers.Length;
+
+    public SchedulerStats Stats
+    {
+        get
+        {
+            var lengths = new int[Workers.Length];
+            long steals = 0, executed = 0;
+            for (int i = 0; i < Workers.Length; i++)
+            {
+                lengths[i] = Workers[i].LocalCount;
+                steals += Volatile.Read(ref Workers[i].Steals);
+                executed += Volatile.Read(ref Workers[i].Executed);
+            }
+            int global = 0;
+            foreach (var lane in Global) global += lane.Count;
+            long spawned = Interlocked.Read(ref _spawned), completed = Interlocked.Read(ref _completed),
+                 faulted = Interlocked.Read(ref _faulted), canceled = Interlocked.Read(ref _canceled);
+            return new SchedulerStats(Workers.Length, spawned, completed, faulted, canceled,
+                Math.Max(0, spawned - completed - faulted - canceled), lengths, global, steals,
+                Interlocked.Read(ref _starvationReports), executed, _timers.Count);
+        }
+    }
+
+    /// <summary>Exceptions that escaped a work item outside any kernel task body (e.g. from an <c>async void</c> method).</summary>
+    public long UnhandledExceptions => Interlocked.Read(ref _unhandled);
+
+    /// <summary>
+    /// Spawns a kernel task. The body starts on a kernel CPU (never inline on the caller). After shutdown the returned
+    /// task is already canceled.
+    /// </summary>
+    public KernelTask Spawn(Func<Task> body, string name, TaskPriority priority = TaskPriority.Normal, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        return SpawnCore(body, VoidShape.Instance, name, priority, ct);
+    }
+
+    public KernelTask<T> Spawn<T>(Func<Task<T>> body, string name, TaskPriority priority = TaskPriority.Normal, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        return new KernelTask<T>(SpawnCore(body, ValueShape<T>.Instance, name, priority, ct));
+    }
+
+    /// <summary>A kernel timer: completes once <paramref name="due"/> has passed on the HAL clock (never earlier).</summary>
+    public Task Delay(TimeSpan due, CancellationToken ct = default) => _timers.Delay(due, ct);
+
+    /// <summary>
+    /// Cooperatively yields the CPU: the rest of the calling kernel task is queued behind the work already waiting.
+    /// Outside a kernel task it behaves like <see cref="Task.Yield"/>.
+    /// </summary>
+    public static KernelYieldAwaitable Yield() => default;
+
+    /// <summary>
+    /// Stops the CPUs: each finishes the item it is running and exits; then armed timers and every unfinished kernel
+    /// task are canceled and queued work is discarded. Awaiting it from inside a kernel task does not wait for the
+    /// calling CPU (it cannot stop itself while running you).
+    /// </summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposeStarted, 1) == 0)
+        {
+            _stopping = true;
+            foreach (var w in Workers) w.Idle.Wake();
+        }
+        if (IsKernelThread) return;
+        await _allStopped.Task.ConfigureAwait(false);
+        foreach (var h in _handles) h.Dispose();
+    }
+
+    // ---- internals used by workers, contexts and tasks ----
+
+    internal static Worker? CurrentWorker { get => t_worker; set => t_worker = value; }
+    internal Worker[] Workers { get; }
+    internal readonly RunLane[] Global = new RunLane[PriorityCount];
+    internal KernelTaskSchedulerImpl KernelTaskScheduler { get; }
+    internal int FairnessBudget { get; }
+    internal bool IsStopping => _stopping;
+    internal long ClockTicks => _clock.Monotonic.Ticks;
+
+    private KernelTask SpawnCore(Delegate body, TaskShape shape, string name, TaskPriority priority, CancellationToken ct)
+    {
+        if ((uint)priority >= PriorityCount) priority = TaskPriority.Normal;
+        name ??= "";
+        var task = new KernelTask(this, Interlocked.Increment(ref _nextId), name, priority, body, shape, ct);
+        Interlocked.Increment(ref _spawned);
+        if (_stopping)
+        {
+            task.FinishCanceled(default); // never runs: the CPUs are gone
+            return task;
+        }
+        _live[task.Id & (LiveStripes - 1)].Add(task);
+        Enqueue(new WorkItem(task, null, task), priority);
+        return task;
+    }
+
+    internal void Enqueue(in WorkItem item, TaskPriority priority, bool behindEverything = false)
+    {
+        if (_stopped) return; // after shutdown continuations are dropped; their tasks were canceled
+        var w = t_worker;
+        if (!behindEverything && w is not null && w.Scheduler == this)
+        {
+            var lane = w.Lanes[(int)priority];
+            lane.Push(in item);
+            // The CPU will take one item itself; wake a helper only for a backlog (keeps ping-pong on one CPU).
+            Interlocked.MemoryBarrier();
+            if (Volatile.Read(ref _idle) > 0 && (w.LocalCount > 1 || w.ItemStartTicks == 0)) NotifyIdleWorker();
+        }
+        else
+        {
+            Global[(int)priority].Push(in item);
+            Interlocked.MemoryBarrier();
+            if (Volatile.Read(ref _idle) > 0) NotifyIdleWorker();
+        }
+    }
+
+    /// <summary>Wakes one parked CPU to look for work, unless one is already searching.</summary>
+    internal void NotifyIdleWorker()
+    {
+        if (Volatile.Read(ref _searching) > 0) return;
+        if (Interlocked.CompareExchange(ref _searching, 1, 0) != 0) return;
+        foreach (var w in Workers)
+        {
+            if (Volatile.Read(ref w.Parked) == 1 && Interlocked.CompareExchange(ref w.Parked, 0, 1) == 1)
+            {
+                w.WokenToSearch = true;
+                w.Idle.Wake();
+                return;
+            }
+        }
+        Interlocked.Exchange(ref _searching, 0);
+    }
+
+    internal void SearchEnded() => Interlocked.Decrement(ref _searching);
+    internal void EnterIdle() => Interlocked.Increment(ref _idle);
+    internal void LeaveIdle() => Interlocked.Decrement(ref _idle);
+
+    internal bool HasVisibleWork(Worker self)
+    {
+        foreach (var lane in Global) if (lane.Count > 0) return true;
+        foreach (var w in Workers) if (w.LocalCount > 0) return true;
+        return _timers.NextWakeTick <= _timers.NowTick;
+    }
+
+    internal void PollTimers() => _timers.Poll();
+
+    internal TimeSpan ParkTimeout(Worker self)
+    {
+        var timeout = MaxPark;
+        long next = _timers.NextWakeTick;
+        if (next != long.MaxValue)
+        {
+            var untilTimer = TimeSpan.FromMilliseconds(Math.Max(0, next - _timers.NowTick));
+            if (untilTimer < timeout) timeout = untilTimer;
+        }
+        // While another CPU runs an item, wake periodically to watch it for starvation and steal behind it.
+        foreach (var w in Workers)
+        {
+            if (w != self && Volatile.Read(ref w.ItemStartTicks) != 0)
+            {
+                var watch = TimeSpan.FromTicks(_starvationTicks / 2);
+                if (watch < timeout) timeout = watch;
+                break;
+            }
+        }
+        return timeout;
+    }
+
+    /// <summary>Called by a busy CPU between items: watches the others at most every quarter threshold.</summary>
+    internal void MonitorIfDue(Worker self)
+    {
+        long now = ClockTicks;
+        long last = Volatile.Read(ref _lastMonitorTicks);
+        if (now - last < _starvationTicks / 4) return;
+        if (Interlocked.CompareExchange(ref _lastMonitorTicks, now, last) != last) return;
+        MonitorStarvation(self);
+    }
+
+    /// <summary>Reports every other CPU whose current item has run past the threshold (once per item).</summary>
+    internal void MonitorStarvation(Worker self)
+    {
+        long now = ClockTicks;
+        foreach (var w in Workers)
+        {
+            if (w == self) continue;
+            long start = Volatile.Read(ref w.ItemStartTicks);
+            if (start == 0 || now - start <= _starvationTicks) continue;
+            long sequence = Volatile.Read(ref w.ItemSequence);
+            var owner = w.CurrentOwner;
+            if (Volatile.Read(ref w.ItemStartTicks) != start) continue; // it moved on meanwhile
+            long reported = Volatile.Read(ref w.ReportedSequence);
+            if (reported == sequence || Interlocked.CompareExchange(ref w.ReportedSequence, sequence, reported) != reported) continue;
+            Report(new StarvationReport(w.Index, owner?.Id ?? 0, owner?.Name ?? "<work outside kernel tasks>",
+                owner?.Priority ?? TaskPriority.Normal, TimeSpan.FromTicks(now - start), StillRunning: true));
+        }
+    }
+
+    /// <summary>After each item: report it if it overran and nobody caught it while it ran (e.g. a single CPU).</summary>
+    internal void CheckItemDuration(Worker w, KernelTask? owner, long start, long sequence)
+    {
+        long elapsed = ClockTicks - start;
+        if (elapsed <= _starvationTicks) return;
+        long reported = Volatile.Read(ref w.ReportedSequence);
+        if (reported == sequence || Interlocked.CompareExchange(ref w.ReportedSequence, sequence, reported) != reported) return;
+        Report(new StarvationReport(w.Index, owner?.Id ?? 0, owner?.Name ?? "<work outside kernel tasks>",
+            owner?.Priority ?? TaskPriority.Normal, TimeSpan.FromTicks(elapsed), StillRunning: false));
+    }
+
+    private void Report(StarvationReport report)
+    {
+        Interlocked.Increment(ref _starvationReports);
+        try { StarvationDetected?.Invoke(report); }
+        catch (Exception e) { OnUnhandledException(null, e); } // a faulty listener must not take a CPU down
+    }
+
+    internal void OnUnhandledException(KernelTask? owner, Exception e) => Interlocked.Increment(ref _unhandled);
+
+    internal void OnTaskFinished(KernelTask task, KernelTaskState final, Exception? fault)
+    {
+        _live[task.Id & (LiveStripes - 1)].Remove(task);
+        switch (final)
+        {
+            case KernelTaskState.RanToCompletion: Interlocked.Increment(ref _completed); break;
+            case KernelTaskState.Canceled: Interlocked.Increment(ref _canceled); break;
+            case KernelTaskState.Faulted:
+                Interlocked.Increment(ref _faulted);
+                try { TaskFaulted?.Invoke(task, fault!); }
+                catch (Exception e) { OnUnhandledException(task, e); }
+                break;
+        }
+    }
+
+    internal void OnWorkerExited()
+    {
+        if (Interlocked.Decrement(ref _running) != 0) return;
+        // Last CPU out: nothing runs any more, so cancel what can never finish and drop queued work.
+        _stopping = true;
+        _stopped = true;
+        _timers.Close();
+        foreach (var stripe in _live)
+            foreach (var task in stripe.Drain()) task.FinishCanceled(default);
+        foreach (var lane in Global) lane.Clear();
+        foreach (var w in Workers) foreach (var lane in w.Lanes) lane.Clear();
+        _allStopped.TrySetResult();
+    }
+
+    /// <summary>One stripe of the registry of unfinished kernel tasks (an intrusive list; striped to spread lock traffic).</summary>
+    private sealed class LiveStripe
+    {
+        private readonly Lock _lock = new();
+        private KernelTask? _head;
+
+        public void Add(KernelTask task)
+        {
+            lock (_lock)
+            {
+                task.LiveNext = _head;
+                if (_head is not null) _head.LivePrev = task;
+                _head = task;
+            }
+        }
+
+        public void Remove(KernelTask task)
+        {
+            lock (_lock)
+            {
+                if (task.LivePrev is null)
+                {
+                    if (_head != task) return; // never added (spawned during shutdown) or already drained
+                    _head = task.LiveNext;
+                }
+                else task.LivePrev.LiveNext = task.LiveNext;
+                if (task.LiveNext is not null) task.LiveNext.LivePrev = task.LivePrev;
+                task.LiveNext = task.LivePrev = null;
+            }
+        }
+
+        public List<KernelTask> Drain()
+        {
+            var all = new List<KernelTask>();
+            lock (_lock)
+            {
+                for (var t = _head; t is not null;)
+                {
+                    var next = t.LiveNext;
+                    t.LiveNext = t.LivePrev = null;
+                    all.Add(t);
+                    t = next;
+                }
+                _head = null;
+            }
+            return all;
+        }
+    }
+}
+
+/// <summary>The kernel <see cref="TaskScheduler"/>: queues tasks on the CPU run queues at the current task's priority.</summary>
+internal sealed class KernelTaskSchedulerImpl(KernelScheduler scheduler, int workers) : TaskScheduler
+{
+    public override int MaximumConcurrencyLevel => workers;
+
+    protected override void QueueTask(Task task)
+    {
+        var owner = KernelScheduler.CurrentWorker is { } w && w.Scheduler == scheduler ? w.CurrentOwner : null;
+        scheduler.Enqueue(new WorkItem(task, null, owner), owner?.Priority ?? TaskPriority.Normal);
+    }
+
+    protected override bool TryExecuteTaskInline(Task task, bool taskWasPreviouslyQueued) =>
+        scheduler.IsKernelThread && TryExecuteTask(task);
+
+    // Queued work is spread over per-CPU lanes; the debugger view is not supported.
+    protected override IEnumerable<Task>? GetScheduledTasks() => null;
+
+    internal void Execute(Task task) => TryExecuteTask(task);
+}
+
+/// <summary>Awaitable returned by <see cref="KernelScheduler.Yield"/>.</summary>
+public readonly struct KernelYieldAwaitable
+{
+    public KernelYieldAwaiter GetAwaiter() => default;
+
+    public readonly struct KernelYieldAwaiter : ICriticalNotifyCompletion
+    {
+        public bool IsCompleted => false;
+        public void GetResult() { }
+
+        public void OnCompleted(Action continuation) => Schedule(continuation, flowContext: true);
+        public void UnsafeOnCompleted(Action continuation) => Schedule(continuation, flowContext: false);
+
+        private static void Schedule(Action continuation, bool flowContext)
+        {
+            if (KernelScheduler.CurrentWorker is { } w)
+            {
+                if (flowContext && ExecutionContext.Capture() is { } ec)
+                {
+                    var inner = continuation;
+                    continuation = () => ExecutionContext.Run(ec, static s => ((Action)s!)(), inner);
+                }
+                var owner = w.CurrentOwner;
+                // Like Go's Gosched: to the shared queue, so it goes behind local and injected work alike.
+                w.Scheduler.Enqueue(new WorkItem(continuation, null, owner), owner?.Priority ?? TaskPriority.Normal, behindEverything: true);
+                return;
+            }
+            if (flowContext) Task.Yield().GetAwaiter().OnCompleted(continuation);
+            else Task.Yield().GetAwaiter().UnsafeOnCompleted(continuation);
+        }
+    }
+}

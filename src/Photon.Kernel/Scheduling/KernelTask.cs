@@ -1,0 +1,258 @@
+namespace Photon.Kernel.Scheduling;
+
+/// <summary>
+/// A kernel task: an <c>async</c> body running on the kernel's CPU workers, with a name, an id and a priority.
+/// Its <see cref="Completion"/> carries the outcome; a body that throws faults only its own task.
+/// </summary>
+public sealed class KernelTask
+{
+    private readonly KernelScheduler _scheduler;
+    private readonly TaskShape _shape;
+    private readonly object _source;            // TaskCompletionSource or TaskCompletionSource<T>, per _shape
+    private readonly CancellationToken _spawnToken;
+    private Delegate? _body;                    // dropped once started so the closure can be collected
+    private Task? _inner;
+    private CancellationTokenSource? _cts;
+    private KernelTaskContext? _context;
+    private int _state;
+    private int _finished;
+
+    // Intrusive links in the scheduler's live-task registry (so shutdown can cancel what never finished).
+    internal KernelTask? LiveNext, LivePrev;
+
+    internal KernelTask(KernelScheduler scheduler, int id, string name, TaskPriority priority, Delegate body,
+        TaskShape shape, CancellationToken ct)
+    {
+        _scheduler = scheduler;
+        Id = id;
+        Name = name;
+        Priority = priority;
+        _body = body;
+        _shape = shape;
+        _source = shape.CreateSource(out var completion);
+        Completion = completion;
+        _spawnToken = ct;
+    }
+
+    public string Name { get; }
+    public int Id { get; }
+    public TaskPriority Priority { get; }
+
+    /// <summary>Completes when the body finishes: ran to completion, faulted (with the body's exception) or canceled.</summary>
+    public Task Completion { get; }
+
+    public KernelTaskState State => (KernelTaskState)Volatile.Read(ref _state);
+
+    /// <summary>The kernel task whose code is running on this CPU right now, or null outside kernel tasks.</summary>
+    public static KernelTask? Current => KernelScheduler.CurrentWorker?.CurrentOwner;
+
+    /// <summary>
+    /// Cancelled by <see cref="Cancel"/> or by the token given to Spawn. Cooperative: the body passes it to what it awaits
+    /// (e.g. <c>KernelTask.Current!.CancellationToken</c>).
+    /// </summary>
+    public CancellationToken CancellationToken
+    {
+        get
+        {
+            if (_cts is null)
+            {
+                var cts = _spawnToken.CanBeCanceled ? CancellationTokenSource.CreateLinkedTokenSource(_spawnToken) : new CancellationTokenSource();
+                if (Interlocked.CompareExchange(ref _cts, cts, null) is not null) cts.Dispose();
+            }
+            try { return _cts!.Token; }
+            catch (ObjectDisposedException) { return new CancellationToken(State == KernelTaskState.Canceled); } // finished
+        }
+    }
+
+    /// <summary>
+    /// Requests cancellation. A task that has not started yet is canceled without running; a running one sees its
+    /// <see cref="CancellationToken"/> cancelled and ends as Canceled if it lets the <see cref="OperationCanceledException"/> escape.
+    /// </summary>
+    public void Cancel()
+    {
+        if (IsFinished) return;
+        // Claim a queued task so Start sees it is no longer Queued and never runs the body.
+        if (Interlocked.CompareExchange(ref _state, (int)KernelTaskState.Canceled, (int)KernelTaskState.Queued) == (int)KernelTaskState.Queued)
+        {
+            FinishCanceled(new CancellationToken(true));
+            return;
+        }
+        try { _ = CancellationToken; _cts?.Cancel(); } catch (ObjectDisposedException) { }
+    }
+
+    public override string ToString() => $"#{Id} '{Name}' ({Priority}, {State})";
+
+    internal KernelTaskContext Context => _context ??= new KernelTaskContext(_scheduler, this);
+
+    internal bool IsFinished => Volatile.Read(ref _finished) != 0;
+
+    /// <summary>First run: invokes the body on the current CPU worker (its context is already installed).</summary>
+    internal void Start()
+    {
+        // Claim the first run; fails if Cancel() claimed the task while it was queued.
+        if (Interlocked.CompareExchange(ref _state, (int)KernelTaskState.Running, (int)KernelTaskState.Queued) != (int)KernelTaskState.Queued) return;
+        if (_spawnToken.IsCancellationRequested) { FinishCanceled(_spawnToken); return; }
+        Task? inner;
+        try
+        {
+            inner = _shape.Invoke(_body!);
+        }
+        catch (Exception e) // a body that throws before its first await
+        {
+            _body = null;
+            FinishFaulted(e);
+            return;
+        }
+        _body = null;
+        if (inner is null) { FinishFaulted(new KernelException(ErrorCode.InvalidArgument, $"task '{Name}' body returned null")); return; }
+        if (inner.IsCompleted) { Finish(inner); return; }
+        _inner = inner;
+        // Runs synchronously on whichever thread completes the body; Finish itself never blocks.
+        inner.ConfigureAwait(false).GetAwaiter().UnsafeOnCompleted(OnInnerCompleted);
+    }
+
+    /// <summary>A continuation of this task is about to run.</summary>
+    internal void MarkRunning() =>
+        Interlocked.CompareExchange(ref _state, (int)KernelTaskState.Running, (int)KernelTaskState.Waiting);
+
+    /// <summary>The work item ended without finishing the task: it is suspended at an await.</summary>
+    internal void MarkSuspended() =>
+        Interlocked.CompareExchange(ref _state, (int)KernelTaskState.Waiting, (int)KernelTaskState.Running);
+
+    private void OnInnerCompleted()
+    {
+        var inner = _inner!;
+        _inner = null;
+        Finish(inner);
+    }
+
+    private void Finish(Task inner)
+    {
+        if (inner.IsCompletedSuccessfully)
+        {
+            if (!TryFinish(KernelTaskState.RanToCompletion)) return;
+            _shape.SetResult(_source, inner);
+            _scheduler.OnTaskFinished(this, KernelTaskState.RanToCompletion, null);
+        }
+        else if (inner.IsCanceled)
+        {
+            FinishCanceled(CancellationTokenOf(inner));
+        }
+        else
+        {
+            FinishFaulted(inner.Exception!);
+        }
+    }
+
+    internal void FinishCanceled(CancellationToken token)
+    {
+        if (!TryFinish(KernelTaskState.Canceled)) return;
+        _shape.SetCanceled(_source, token);
+        _scheduler.OnTaskFinished(this, KernelTaskState.Canceled, null);
+    }
+
+    private void FinishFaulted(Exception e)
+    {
+        if (!TryFinish(KernelTaskState.Faulted)) return;
+        var exceptions = e is AggregateException agg ? agg.InnerExceptions : (IReadOnlyCollection<Exception>)[e];
+        _shape.SetException(_source, exceptions);
+        _scheduler.OnTaskFinished(this, KernelTaskState.Faulted, e is AggregateException { InnerExceptions.Count: 1 } one ? one.InnerExceptions[0] : e);
+    }
+
+    private bool TryFinish(KernelTaskState final)
+    {
+        if (Interlocked.Exchange(ref _finished, 1) != 0) return false;
+        Volatile.Write(ref _state, (int)final);
+        // A linked source holds a registration on the spawn token; release it. A plain one needs no disposal.
+        if (_spawnToken.CanBeCanceled) Volatile.Read(ref _cts)?.Dispose();
+        return true;
+    }
+
+    private static CancellationToken CancellationTokenOf(Task canceled)
+    {
+        try { canceled.GetAwaiter().GetResult(); }
+        catch (OperationCanceledException oce) { return oce.CancellationToken; }
+        return default;
+    }
+}
+
+/// <summary>A kernel task whose body produces a value.</summary>
+public sealed class KernelTask<T>
+{
+    internal KernelTask(KernelTask task)
+    {
+        Task = task;
+        Completion = (Task<T>)task.Completion;
+    }
+
+    /// <summary>The untyped handle (same task).</summary>
+    public KernelTask Task { get; }
+    public Task<T> Completion { get; }
+    public string Name => Task.Name;
+    public int Id => Task.Id;
+    public TaskPriority Priority => Task.Priority;
+    public KernelTaskState State => Task.State;
+    public CancellationToken CancellationToken => Task.CancellationToken;
+    public void Cancel() => Task.Cancel();
+    public override string ToString() => Task.ToString();
+}
+
+/// <summary>
+/// Each kernel task's <see cref="SynchronizationContext"/>: installed while its code runs, so every <c>await</c> in the
+/// body (including awaits of host I/O completing on foreign threads) posts its continuation back to the kernel run
+/// queues at the task's priority, attributed to the task.
+/// </summary>
+internal sealed class KernelTaskContext(KernelScheduler scheduler, KernelTask task) : SynchronizationContext
+{
+    public KernelTask Task => task;
+
+    public override void Post(SendOrPostCallback d, object? state) => scheduler.Enqueue(new WorkItem(d, state, task), task.Priority);
+
+    public override void Send(SendOrPostCallback d, object? state) => d(state);
+
+    public override SynchronizationContext CreateCopy() => this;
+}
+
+/// <summary>Starts a body and completes the right kind of promise; one singleton per result type.</summary>
+internal abstract class TaskShape
+{
+    public abstract object CreateSource(out Task completion);
+    public abstract Task Invoke(Delegate body);
+    public abstract void SetResult(object source, Task inner);
+    public abstract void SetCanceled(object source, CancellationToken token);
+    public abstract void SetException(object source, IEnumerable<Exception> exceptions);
+}
+
+internal sealed class VoidShape : TaskShape
+{
+    public static readonly VoidShape Instance = new();
+
+    public override object CreateSource(out Task completion)
+    {
+        var tcs = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        completion = tcs.Task;
+        return tcs;
+    }
+
+    public override Task Invoke(Delegate body) => ((Func<Task>)body)();
+    public override void SetResult(object source, Task inner) => ((TaskCompletionSource)source).TrySetResult();
+    public override void SetCanceled(object source, CancellationToken token) => ((TaskCompletionSource)source).TrySetCanceled(token);
+    public override void SetException(object source, IEnumerable<Exception> exceptions) => ((TaskCompletionSource)source).TrySetException(exceptions);
+}
+
+internal sealed class ValueShape<T> : TaskShape
+{
+    public static readonly ValueShape<T> Instance = new();
+
+    public override object CreateSource(out Task completion)
+    {
+        var tcs = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
+        completion = tcs.Task;
+        return tcs;
+    }
+
+    public override Task Invoke(Delegate body) => ((Func<Task<T>>)body)();
+    public override void SetResult(object source, Task inner) => ((TaskCompletionSource<T>)source).TrySetResult(((Task<T>)inner).Result);
+    public override void SetCanceled(object source, CancellationToken token) => ((TaskCompletionSource<T>)source).TrySetCanceled(token);
+    public override void SetException(object source, IEnumerable<Exception> exceptions) => ((TaskCompletionSource<T>)source).TrySetException(exceptions);
+}

@@ -1,0 +1,205 @@
+using Photon.Kernel.Hal;
+
+namespace Photon.Kernel.Scheduling;
+
+/// <summary>
+/// One CPU's scheduler loop: its local run queue (one FIFO lane per priority), the work item it is running (watched
+/// for starvation) and its idle primitive. The loop runs on a processor provided by the HAL.
+/// </summary>
+internal sealed class Worker
+{
+    private const int PriorityCount = 4;
+    private const int GlobalCheckInterval = 31; // every Nth pick looks at the shared queue first, so injected work is not starved
+    private const int StealBatch = 32;
+
+    private readonly KernelScheduler _scheduler;
+    private readonly WorkItem[] _stolen = new WorkItem[StealBatch];
+    private uint _random;
+    private int _picks;
+    private int _passedOverLower;
+
+    public Worker(KernelScheduler scheduler, int index, IProcessorIdle idle)
+    {
+        _scheduler = scheduler;
+        Index = index;
+        Idle = idle;
+        _random = (uint)(index * 2654435761u + 1);
+        for (int i = 0; i < PriorityCount; i++) Lanes[i] = new RunLane();
+    }
+
+    public int Index { get; }
+    public KernelScheduler Scheduler => _scheduler;
+    public IProcessorIdle Idle { get; }
+    public readonly RunLane[] Lanes = new RunLane[PriorityCount];
+
+    /// <summary>1 while parked (or about to park); a waker claims it by swapping it to 0.</summary>
+    public int Parked;
+    /// <summary>Set by the waker that woke this CPU to look for work (at most one such searcher at a time).</summary>
+    public bool WokenToSearch;
+
+    // What is running now, for starvation monitoring by the other CPUs.
+    public KernelTask? CurrentOwner;
+    public long ItemStartTicks;      // HAL monotonic ticks; 0 while not running an item
+    public long ItemSequence;
+    public long ReportedSequence = -1;
+
+    public long Executed;
+    public long Steals;
+
+    public int LocalCount
+    {
+        get
+        {
+            int n = 0;
+            foreach (var lane in Lanes) n += lane.Count;
+            return n;
+        }
+    }
+
+    public void Run(CancellationToken token)
+    {
+        KernelScheduler.CurrentWorker = this;
+        try
+        {
+            while (!token.IsCancellationRequested && !_scheduler.IsStopping)
+            {
+                _scheduler.PollTimers();
+                if (TryFindWork(out var item))
+                {
+                    DoneSearching();
+                    Execute(in item);
+                    _scheduler.MonitorIfDue(this);
+                    continue;
+                }
+
+                // Nothing to do: announce idleness, re-check (a producer may have pushed meanwhile), then park.
+                Volatile.Write(ref Parked, 1);
+                _scheduler.EnterIdle();
+                DoneSearching();
+                if (_scheduler.HasVisibleWork(this) || _scheduler.IsStopping || token.IsCancellationRequested)
+                {
+                    Volatile.Write(ref Parked, 0);
+                    _scheduler.LeaveIdle();
+                    continue;
+                }
+                Idle.Park(_scheduler.ParkTimeout(this));
+                Volatile.Write(ref Parked, 0);
+                _scheduler.LeaveIdle();
+                _scheduler.MonitorStarvation(this);
+            }
+        }
+        finally
+        {
+            KernelScheduler.CurrentWorker = null;
+            _scheduler.OnWorkerExited();
+        }
+    }
+
+    private void DoneSearching()
+    {
+        if (!WokenToSearch) return;
+        WokenToSearch = false;
+        _scheduler.SearchEnded();
+        // Chain: if work is still waiting here, let another idle CPU help (spreads a burst over all CPUs).
+        if (LocalCount > 0) _scheduler.NotifyIdleWorker();
+    }
+
+    private bool TryFindWork(out WorkItem item)
+    {
+        for (int attempt = 0; attempt < 3; attempt++)
+        {
+            int best = -1;
+            for (int p = PriorityCount - 1; p >= 0; p--)
+            {
+                if (Lanes[p].Count > 0 || _scheduler.Global[p].Count > 0) { best = p; break; }
+            }
+            if (best < 0) break;
+
+            int pick = best;
+            if (best < (int)TaskPriority.Realtime)
+            {
+                int lower = LowestWaitingBelow(best);
+                if (lower >= 0)
+                {
+                    // Aging: after FairnessBudget picks that passed over lower-priority work, serve the lowest once.
+                    if (++_passedOverLower > _scheduler.FairnessBudget) { pick = lower; _passedOverLower = 0; }
+                }
+                else _passedOverLower = 0;
+            }
+
+            bool globalFirst = ++_picks % GlobalCheckInterval == 0;
+            if (globalFirst ? _scheduler.Global[pick].TryPop(out item) || Lanes[pick].TryPop(out item)
+                            : Lanes[pick].TryPop(out item) || _scheduler.Global[pick].TryPop(out item))
+                return true;
+        }
+        return TrySteal(out item);
+    }
+
+    private int LowestWaitingBelow(int priority)
+    {
+        for (int p = 0; p < priority; p++)
+            if (Lanes[p].Count > 0 || _scheduler.Global[p].Count > 0) return p;
+        return -1;
+    }
+
+    private bool TrySteal(out WorkItem item)
+    {
+        var workers = _scheduler.Workers;
+        int n = workers.Length;
+        if (n > 1)
+        {
+            _random ^= _random << 13; _random ^= _random >> 17; _random ^= _random << 5;
+            int start = (int)(_random % (uint)n);
+            for (int p = PriorityCount - 1; p >= 0; p--)
+            {
+                for (int i = 0; i < n; i++)
+                {
+                    var victim = workers[(start + i) % n];
+                    if (victim == this) continue;
+                    int got = victim.Lanes[p].StealHalf(_stolen);
+                    if (got == 0) continue;
+                    Steals++;
+                    item = _stolen[0];
+                    for (int k = 1; k < got; k++) Lanes[p].Push(in _stolen[k]);
+                    Array.Clear(_stolen, 0, got);
+                    return true;
+                }
+            }
+        }
+        item = default;
+        return false;
+    }
+
+    private void Execute(in WorkItem item)
+    {
+        var owner = item.Owner;
+        CurrentOwner = owner;
+        SynchronizationContext.SetSynchronizationContext(owner?.Context);
+        long start = _scheduler.ClockTicks;
+        ItemSequence++;
+        Volatile.Write(ref ItemStartTicks, start == 0 ? 1 : start);
+        try
+        {
+            switch (item.Callback)
+            {
+                case KernelTask task: task.Start(); break;
+                case Task task: _scheduler.KernelTaskScheduler.Execute(task); break;
+                case SendOrPostCallback callback: owner?.MarkRunning(); callback(item.State); break;
+                case Action action: owner?.MarkRunning(); action(); break;
+            }
+        }
+        catch (Exception e) // e.g. an async void method's exception: contained, counted, reported
+        {
+            _scheduler.OnUnhandledException(owner, e);
+        }
+        finally
+        {
+            owner?.MarkSuspended();
+            Volatile.Write(ref ItemStartTicks, 0);
+            SynchronizationContext.SetSynchronizationContext(null);
+            CurrentOwner = null;
+            Executed++;
+            _scheduler.CheckItemDuration(this, owner, start, ItemSequence);
+        }
+    }
+}

@@ -1,0 +1,43 @@
+using System.Diagnostics;
+using Photon.Kernel.Hal;
+using Photon.Kernel.Hal.Host;
+
+namespace Photon.Kernel.Tests.Scheduling;
+
+internal static class Wait
+{
+    /// <summary>Polls <paramref name="condition"/> from the test thread until true or the deadline; returns the final value.</summary>
+    public static async Task<bool> Until(Func<bool> condition, TimeSpan timeout)
+    {
+        var sw = Stopwatch.StartNew();
+        while (!condition())
+        {
+            if (sw.Elapsed > timeout) return condition();
+            await Task.Delay(5);
+        }
+        return true;
+    }
+
+    /// <summary>Busy-waits on the calling thread (a kernel CPU that does not await).</summary>
+    public static void Spin(TimeSpan duration, Func<bool>? stopEarly = null)
+    {
+        var sw = Stopwatch.StartNew();
+        while (sw.Elapsed < duration && !(stopEarly?.Invoke() ?? false)) Thread.SpinWait(20);
+    }
+
+    public static async Task<T> Within<T>(this Task<T> task, TimeSpan timeout) => await task.WaitAsync(timeout);
+    public static async Task Within(this Task task, TimeSpan timeout) => await task.WaitAsync(timeout);
+}
+
+/// <summary>
+/// The host monotonic clock plus an offset the test can move forward: lets a test make an hour pass instantly
+/// while everything else (workers, wheel, parking) runs for real.
+/// </summary>
+internal sealed class SteppableClock : IClock
+{
+    private readonly HostClock _host = new();
+    private long _offsetTicks;
+    public TimeSpan Monotonic => _host.Monotonic + TimeSpan.FromTicks(Interlocked.Read(ref _offsetTicks));
+    public DateTimeOffset WallClock => _host.WallClock;
+    public void Advance(TimeSpan by) => Interlocked.Add(ref _offsetTicks, by.Ticks);
+}
