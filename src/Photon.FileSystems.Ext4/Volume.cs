@@ -1,0 +1,514 @@
+using System.Buffers.Binary;
+using System.Numerics;
+using Photon.Kernel;
+using Photon.Kernel.Io;
+
+namespace Photon.FileSystems.Ext4;
+
+/// <summary>
+/// The mounted volume's metadata state: geometry, superblock, group descriptors, a metadata block cache and the block
+/// and inode allocators. Every change made by one filesystem operation stays in memory (dirty) until
+/// <see cref="CommitAsync"/> writes it in place; <see cref="Rollback"/> forgets it, so a failed operation leaves the
+/// disk as it was. Internal methods throw <see cref="KernelException"/>; the filesystem converts at its boundary.
+/// </summary>
+internal sealed class Volume
+{
+    private const int CacheLimit = 4096;
+
+    private readonly IBlockDevice _device;
+    private readonly Dictionary<long, byte[]> _cache = new();
+    private readonly HashSet<long> _dirtyBlocks = new();
+    private readonly HashSet<uint> _dirtyBlockBitmaps = new(), _dirtyInodeBitmaps = new(), _dirtyGroups = new();
+    private readonly Dictionary<uint, Inode> _opInodes = new();
+    private readonly HashSet<uint> _dirtyInodes = new();
+    private readonly HashSet<uint> _checkedBlockBitmaps = new(), _checkedInodeBitmaps = new();
+    private byte[] _committedSb, _committedGdt;
+    private readonly (long Start, long End)[] _metadata;
+    private uint _generationState;
+
+    public Geometry Geo { get; }
+    public Superblock Sb { get; }
+    public GroupDescriptors Gd { get; }
+    public bool Csum { get; }
+    public uint Seed { get; }
+    public int BlockSize => Geo.BlockSize;
+
+    private Volume(IBlockDevice device, Geometry geo, Superblock sb, GroupDescriptors gd, uint seed)
+    {
+        _device = device; Geo = geo; Sb = sb; Gd = gd; Csum = sb.HasMetadataCsum; Seed = seed;
+        _committedSb = (byte[])sb.Raw.Clone();
+        _committedGdt = (byte[])gd.Raw.Clone();
+        _metadata = BuildMetadataRanges();
+        _generationState = sb.FreeInodes ^ (uint)sb.FreeBlocks ^ 0x9E3779B9u;
+    }
+
+    /// <summary>Reads and validates the superblock and every group descriptor.</summary>
+    public static async ValueTask<Volume> OpenAsync(IBlockDevice device, CancellationToken ct)
+    {
+        long deviceBytes = device.SectorCount * device.SectorSize;
+        if (deviceBytes < Superblock.ByteOffset + Superblock.Size) throw Corrupt("device is too small for an ext4 superblock");
+        var raw = new byte[Superblock.Size];
+        await ReadBytesAsync(device, Superblock.ByteOffset, raw, ct).ConfigureAwait(false);
+        var sb = new Superblock(raw);
+        var geo = Geometry.From(sb, deviceBytes);
+        if (!geo.IsOk) throw geo.Error.ToException();
+        uint unknown = sb.Incompat & ~Features.IncompatReadable;
+        if (unknown != 0) throw new KernelException(ErrorCode.NotSupported, $"ext4: unsupported incompatible features 0x{unknown:X}");
+        var g = geo.Value;
+        long gdtBytes = g.GdtBlocks * g.BlockSize;
+        if (gdtBytes > 64L << 20) throw Corrupt("group descriptor table is absurdly large");
+        var gdtRaw = new byte[gdtBytes];
+        await ReadBytesAsync(device, (g.FirstDataBlock + 1L) * g.BlockSize, gdtRaw, ct).ConfigureAwait(false);
+        uint seed = sb.ChecksumSeed;
+        var gd = new GroupDescriptors(g, gdtRaw, sb.HasMetadataCsum, seed);
+        ulong freeBlocks = 0, freeInodes = 0;
+        for (uint i = 0; i < g.GroupCount; i++)
+        {
+            var r = gd.Validate(i);
+            if (!r.IsOk) throw r.Error.ToException();
+            freeBlocks += gd.FreeBlocks(i); freeInodes += gd.FreeInodes(i);
+        }
+        if (freeBlocks > g.BlocksCount || freeInodes > g.InodesCount) throw Corrupt("group free counts exceed the filesystem size");
+        return new Volume(device, g, sb, gd, seed);
+    }
+
+    public static KernelException Corrupt(string message) => new(ErrorCode.Corrupted, "ext4: " + message);
+
+    // ---------------------------------------------------------------- raw device access
+
+    private static async ValueTask ReadBytesAsync(IBlockDevice dev, long offset, Memory<byte> buffer, CancellationToken ct)
+    {
+        int ss = dev.SectorSize;
+        if (offset % ss == 0 && buffer.Length % ss == 0)
+        {
+            const int chunk = 1 << 20;
+            for (int done = 0; done < buffer.Length; done += chunk)
+            {
+                int n = Math.Min(chunk, buffer.Length - done);
+                var r = await dev.ReadAsync((offset + done) / ss, buffer.Slice(done, n), ct).ConfigureAwait(false);
+                if (!r.IsOk) throw r.Error.ToException();
+            }
+            return;
+        }
+        long start = offset / ss * ss, end = (offset + buffer.Length + ss - 1) / ss * ss;
+        var tmp = new byte[end - start];
+        await ReadBytesAsync(dev, start, tmp, ct).ConfigureAwait(false);
+        tmp.AsMemory((int)(offset - start), buffer.Length).CopyTo(buffer);
+    }
+
+    private static async ValueTask WriteBytesAsync(IBlockDevice dev, long offset, ReadOnlyMemory<byte> data, CancellationToken ct)
+    {
+        int ss = dev.SectorSize;
+        if (offset % ss == 0 && data.Length % ss == 0)
+        {
+            const int chunk = 1 << 20;
+            for (int done = 0; done < data.Length; done += chunk)
+            {
+                int n = Math.Min(chunk, data.Length - done);
+                var r = await dev.WriteAsync((offset + done) / ss, data.Slice(done, n), ct).ConfigureAwait(false);
+                if (!r.IsOk) throw r.Error.ToException();
+            }
+            return;
+        }
+        // A block smaller than the device sector: read-modify-write the covering sectors.
+        long start = offset / ss * ss, end = (offset + data.Length + ss - 1) / ss * ss;
+        var tmp = new byte[end - start];
+        await ReadBytesAsync(dev, start, tmp, ct).ConfigureAwait(false);
+        data.CopyTo(tmp.AsMemory((int)(offset - start)));
+        await WriteBytesAsync(dev, start, tmp, ct).ConfigureAwait(false);
+    }
+
+    public void CheckRange(long block, long count, string what)
+    {
+        if (block < Geo.FirstDataBlock || count < 0 || block > (long)Geo.BlocksCount - count)
+            throw Corrupt($"{what}: blocks {block}+{count} are outside the filesystem");
+    }
+
+    /// <summary>True if any block of [start, start+count) is filesystem metadata (superblocks, descriptors, bitmaps, inode tables).</summary>
+    public bool OverlapsMetadata(long start, long count)
+    {
+        long end = start + count;
+        int lo = 0, hi = _metadata.Length - 1;
+        while (lo <= hi)
+        {
+            int mid = (lo + hi) >>> 1;
+            if (_metadata[mid].End <= start) lo = mid + 1;
+            else if (_metadata[mid].Start >= end) hi = mid - 1;
+            else return true;
+        }
+        return false;
+    }
+
+    /// <summary>Reads data blocks straight from the device (not cached).</summary>
+    public async ValueTask ReadDataAsync(long block, Memory<byte> buffer, CancellationToken ct)
+    {
+        CheckRange(block, buffer.Length / BlockSize, "data read");
+        // A block changed in this operation but not yet committed must be read from the cache.
+        if (_dirtyBlocks.Count > 0)
+            for (int i = 0; i < buffer.Length / BlockSize; i++)
+                if (_dirtyBlocks.Contains(block + i))
+                {
+                    if (i > 0) await ReadBytesAsync(_device, block * BlockSize, buffer[..(i * BlockSize)], ct).ConfigureAwait(false);
+                    _cache[block + i].CopyTo(buffer.Slice(i * BlockSize, BlockSize));
+                    await ReadDataAsync(block + i + 1, buffer[((i + 1) * BlockSize)..], ct).ConfigureAwait(false);
+                    return;
+                }
+        if (buffer.Length == 0) return;
+        await ReadBytesAsync(_device, block * BlockSize, buffer, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>Writes file data in place; only ever called for blocks the caller owns (validated extents or fresh allocations).</summary>
+    public async ValueTask WriteDataAsync(long block, ReadOnlyMemory<byte> data, CancellationToken ct)
+    {
+        int n = data.Length / BlockSize;
+        CheckRange(block, n, "data write");
+        if (OverlapsMetadata(block, n)) throw Corrupt($"refusing to write file data over metadata at block {block}");
+        for (int i = 0; i < n; i++) { _cache.Remove(block + i); _dirtyBlocks.Remove(block + i); }
+        await WriteBytesAsync(_device, block * BlockSize, data, ct).ConfigureAwait(false);
+    }
+
+    // ---------------------------------------------------------------- metadata block cache
+
+    public async ValueTask<byte[]> GetBlockAsync(long block, CancellationToken ct)
+    {
+        CheckRange(block, 1, "metadata read");
+        if (_cache.TryGetValue(block, out var b)) return b;
+        b = new byte[BlockSize];
+        await ReadBytesAsync(_device, block * BlockSize, b, ct).ConfigureAwait(false);
+        _cache[block] = b;
+        return b;
+    }
+
+    public void MarkDirty(long block)
+    {
+        if (!_cache.ContainsKey(block)) throw new InvalidOperationException("dirtying an uncached block");
+        _dirtyBlocks.Add(block);
+    }
+
+    /// <summary>Installs fresh contents for a (newly allocated) metadata block.</summary>
+    public void PutBlock(long block, byte[] contents)
+    {
+        CheckRange(block, 1, "metadata write");
+        if (OverlapsMetadata(block, 1)) throw Corrupt($"refusing to write over fixed metadata at block {block}");
+        _cache[block] = contents;
+        _dirtyBlocks.Add(block);
+    }
+
+    /// <summary>Forgets a block that is being freed so a stale copy is never written over its next owner.</summary>
+    private void Forget(long block) { _cache.Remove(block); _dirtyBlocks.Remove(block); }
+
+    public async ValueTask CommitAsync(CancellationToken ct)
+    {
+        foreach (uint ino in _dirtyInodes) await StoreInodeAsync(_opInodes[ino], ct).ConfigureAwait(false);
+        _dirtyInodes.Clear();
+        foreach (uint g in _dirtyBlockBitmaps) { Gd.SetBlockBitmapCsum(g, _cache[Gd.BlockBitmap(g)]); _dirtyGroups.Add(g); }
+        foreach (uint g in _dirtyInodeBitmaps) { Gd.SetInodeBitmapCsum(g, _cache[Gd.InodeBitmap(g)]); _dirtyGroups.Add(g); }
+        bool metadataChanged = _dirtyGroups.Count > 0 || _dirtyBlocks.Count > 0;
+        foreach (long b in _dirtyBlocks.Order()) await WriteBytesAsync(_device, b * BlockSize, _cache[b], ct).ConfigureAwait(false);
+        _dirtyBlocks.Clear();
+        if (_dirtyGroups.Count > 0)
+        {
+            foreach (uint g in _dirtyGroups) Gd.UpdateChecksum(g);
+            // Write only the descriptor-table blocks that hold a changed descriptor.
+            foreach (long blk in _dirtyGroups.Select(g => (long)g * Geo.DescSize / BlockSize).Distinct().Order())
+                await WriteBytesAsync(_device, (Geo.FirstDataBlock + 1 + blk) * BlockSize,
+                    Gd.Raw.AsMemory((int)(blk * BlockSize), BlockSize), ct).ConfigureAwait(false);
+        }
+        _dirtyGroups.Clear(); _dirtyBlockBitmaps.Clear(); _dirtyInodeBitmaps.Clear();
+        if (metadataChanged || !Sb.Raw.AsSpan().SequenceEqual(_committedSb))
+        {
+            Sb.UpdateChecksum();
+            await WriteBytesAsync(_device, Superblock.ByteOffset, Sb.Raw, ct).ConfigureAwait(false);
+        }
+        _committedSb = (byte[])Sb.Raw.Clone();
+        _committedGdt = (byte[])Gd.Raw.Clone();
+        EndOperation();
+    }
+
+    /// <summary>Forgets every uncommitted change: dirty blocks, descriptor and superblock edits, loaded inodes.</summary>
+    public void Rollback()
+    {
+        foreach (long b in _dirtyBlocks) _cache.Remove(b);
+        _dirtyBlocks.Clear(); _dirtyGroups.Clear(); _dirtyBlockBitmaps.Clear(); _dirtyInodeBitmaps.Clear(); _dirtyInodes.Clear();
+        _committedSb.CopyTo(Sb.Raw, 0);
+        _committedGdt.CopyTo(Gd.Raw, 0);
+        // Bitmaps that were checked may have been built for an uninitialised group that is uninitialised again.
+        _checkedBlockBitmaps.Clear(); _checkedInodeBitmaps.Clear();
+        EndOperation();
+    }
+
+    public void EndOperation()
+    {
+        _opInodes.Clear();
+        if (_cache.Count > CacheLimit && _dirtyBlocks.Count == 0) _cache.Clear();
+    }
+
+    public ValueTask<Result> FlushDeviceAsync(CancellationToken ct) => _device.FlushAsync(ct);
+
+    // ---------------------------------------------------------------- inodes
+
+    private (long Block, int Offset) InodeLocation(uint ino)
+    {
+        if (ino == 0 || ino > Geo.InodesCount) throw Corrupt($"inode number {ino} out of range");
+        uint g = (ino - 1) / Geo.InodesPerGroup, idx = (ino - 1) % Geo.InodesPerGroup;
+        long byteOff = (long)idx * Geo.InodeSize;
+        return (Gd.InodeTable(g) + byteOff / BlockSize, (int)(byteOff % BlockSize));
+    }
+
+    /// <summary>Reads an in-use inode, verifying its checksum. The same object is returned within one operation.</summary>
+    public async ValueTask<Inode> ReadInodeAsync(uint ino, CancellationToken ct)
+    {
+        if (_opInodes.TryGetValue(ino, out var cached)) return cached;
+        var (blk, off) = InodeLocation(ino);
+        var b = await GetBlockAsync(blk, ct).ConfigureAwait(false);
+        var inode = new Inode(ino, b.AsSpan(off, Geo.InodeSize).ToArray());
+        if (Csum && !inode.ChecksumMatches(Seed)) throw Corrupt($"inode {ino}: checksum mismatch");
+        if (inode.Raw.Length > 128 && 128 + inode.ExtraIsize > inode.Raw.Length) throw Corrupt($"inode {ino}: extra size {inode.ExtraIsize}");
+        if (inode.LinksCount == 0) throw Corrupt($"inode {ino} is referenced but not in use");
+        _opInodes[ino] = inode;
+        return inode;
+    }
+
+    public void MarkInodeDirty(Inode inode)
+    {
+        _opInodes[inode.Number] = inode;
+        _dirtyInodes.Add(inode.Number);
+    }
+
+    private async ValueTask StoreInodeAsync(Inode inode, CancellationToken ct)
+    {
+        if (Csum) inode.UpdateChecksum(Seed);
+        var (blk, off) = InodeLocation(inode.Number);
+        var b = await GetBlockAsync(blk, ct).ConfigureAwait(false);
+        inode.Raw.CopyTo(b, off);
+        _dirtyBlocks.Add(blk);
+    }
+
+    public uint NextGeneration()
+    {
+        _generationState ^= _generationState << 13; _generationState ^= _generationState >> 17; _generationState ^= _generationState << 5;
+        return _generationState;
+    }
+
+    // ---------------------------------------------------------------- fixed metadata layout
+
+    public bool GroupHasSuperblock(uint g)
+    {
+        if (g <= 1 || (Sb.RoCompat & Features.SparseSuper) == 0) return true;
+        static bool PowerOf(uint n, uint b) { while (n % b == 0) n /= b; return n == 1; }
+        return PowerOf(g, 3) || PowerOf(g, 5) || PowerOf(g, 7);
+    }
+
+    private (long Start, long End)[] BuildMetadataRanges()
+    {
+        var list = new List<(long, long)>();
+        for (uint g = 0; g < Geo.GroupCount; g++)
+        {
+            if (GroupHasSuperblock(g))
+            {
+                long s = Geo.GroupFirstBlock(g);
+                if (g == 0) s = 0;
+                list.Add((s, Geo.GroupFirstBlock(g) + 1 + Geo.GdtBlocks + Sb.ReservedGdtBlocks));
+            }
+            list.Add((Gd.BlockBitmap(g), Gd.BlockBitmap(g) + 1));
+            list.Add((Gd.InodeBitmap(g), Gd.InodeBitmap(g) + 1));
+            list.Add((Gd.InodeTable(g), Gd.InodeTable(g) + Geo.InodeTableBlocks));
+        }
+        list.Sort();
+        var merged = new List<(long Start, long End)>();
+        foreach (var (s, e) in list)
+        {
+            if (merged.Count > 0 && s <= merged[^1].End) merged[^1] = (merged[^1].Start, Math.Max(merged[^1].End, e));
+            else merged.Add((s, e));
+        }
+        return merged.ToArray();
+    }
+
+    // ---------------------------------------------------------------- block allocation
+
+    private static bool TestBit(byte[] map, int bit) => (map[bit >> 3] & (1 << (bit & 7))) != 0;
+    private static void SetBit(byte[] map, int bit) => map[bit >> 3] |= (byte)(1 << (bit & 7));
+    private static void ClearBit(byte[] map, int bit) => map[bit >> 3] &= (byte)~(1 << (bit & 7));
+
+    private async ValueTask<byte[]> BlockBitmapAsync(uint g, CancellationToken ct)
+    {
+        long blk = Gd.BlockBitmap(g);
+        if (_checkedBlockBitmaps.Contains(g)) return _cache.TryGetValue(blk, out var c) ? c : await GetBlockAsync(blk, ct).ConfigureAwait(false);
+        byte[] map;
+        int inGroup = Geo.BlocksInGroup(g);
+        if ((Gd.Flags(g) & GroupDescriptors.BlockUninit) != 0)
+        {
+            // Uninitialised: only the group's own fixed metadata is in use (what the kernel's ext4_init_block_bitmap builds).
+            map = new byte[BlockSize];
+            long first = Geo.GroupFirstBlock(g), end = first + inGroup;
+            foreach (var (s, e) in _metadata)
+                for (long b = Math.Max(s, first); b < Math.Min(e, end); b++) SetBit(map, (int)(b - first));
+            for (int bit = inGroup; bit < BlockSize * 8; bit++) SetBit(map, bit);
+            PutBitmap(blk, map);
+            Gd.SetFlags(g, (ushort)(Gd.Flags(g) & ~GroupDescriptors.BlockUninit));
+            _dirtyBlockBitmaps.Add(g); _dirtyGroups.Add(g);
+        }
+        else
+        {
+            map = await GetBlockAsync(blk, ct).ConfigureAwait(false);
+            if (Csum && !Gd.BitmapCsumMatches(Gd.BlockBitmapCsum(g), Gd.BlockBitmapChecksum(map)))
+                throw Corrupt($"group {g}: block bitmap checksum mismatch");
+        }
+        int used = 0;
+        for (int bit = 0; bit < inGroup; bit++) if (TestBit(map, bit)) used++;
+        if (inGroup - used != Gd.FreeBlocks(g)) throw Corrupt($"group {g}: block bitmap disagrees with the free count");
+        _checkedBlockBitmaps.Add(g);
+        return map;
+    }
+
+    private void PutBitmap(long blk, byte[] map)
+    {
+        _cache[blk] = map;
+        _dirtyBlocks.Add(blk);
+    }
+
+    public uint GroupOf(long block) => (uint)((block - Geo.FirstDataBlock) / Geo.BlocksPerGroup);
+
+    /// <summary>Allocates up to <paramref name="want"/> contiguous blocks, searching from <paramref name="goal"/> onwards.</summary>
+    public async ValueTask<(long Start, int Count)> AllocateBlocksAsync(long goal, int want, CancellationToken ct)
+    {
+        if (want <= 0) throw new ArgumentOutOfRangeException(nameof(want));
+        if (Sb.FreeBlocks == 0) throw new KernelException(ErrorCode.NoSpace, "ext4: no free blocks");
+        if (goal < Geo.FirstDataBlock || goal >= (long)Geo.BlocksCount) goal = Geo.FirstDataBlock;
+        uint startGroup = GroupOf(goal);
+        for (uint i = 0; i <= Geo.GroupCount; i++)
+        {
+            uint g = (startGroup + i) % Geo.GroupCount;
+            if (Gd.FreeBlocks(g) == 0) continue;
+            var map = await BlockBitmapAsync(g, ct).ConfigureAwait(false);
+            int inGroup = Geo.BlocksInGroup(g);
+            int from = i == 0 ? (int)(goal - Geo.GroupFirstBlock(g)) : 0;
+            int bit = FindZero(map, from, inGroup);
+            if (bit < 0 && from > 0) bit = FindZero(map, 0, from);
+            if (bit < 0) continue;
+            int n = 0;
+            while (n < want && bit + n < inGroup && !TestBit(map, bit + n)) { SetBit(map, bit + n); n++; }
+            long start = Geo.GroupFirstBlock(g) + bit;
+            if (OverlapsMetadata(start, n)) throw Corrupt($"group {g}: block bitmap marks fixed metadata free");
+            _dirtyBlocks.Add(Gd.BlockBitmap(g)); _dirtyBlockBitmaps.Add(g); _dirtyGroups.Add(g);
+            Gd.SetFreeBlocks(g, Gd.FreeBlocks(g) - (uint)n);
+            Sb.FreeBlocks -= (ulong)n;
+            for (int k = 0; k < n; k++) Forget(start + k);
+            return (start, n);
+        }
+        throw new KernelException(ErrorCode.NoSpace, "ext4: no free blocks");
+    }
+
+    private static int FindZero(byte[] map, int from, int end)
+    {
+        for (int bit = from; bit < end; bit++)
+        {
+            if ((bit & 7) == 0 && map[bit >> 3] == 0xFF && bit + 8 <= end) { bit += 7; continue; }
+            if (!TestBit(map, bit)) return bit;
+        }
+        return -1;
+    }
+
+    public async ValueTask FreeBlocksAsync(long start, long count, CancellationToken ct)
+    {
+        CheckRange(start, count, "free");
+        if (OverlapsMetadata(start, count)) throw Corrupt($"refusing to free fixed metadata at block {start}");
+        while (count > 0)
+        {
+            uint g = GroupOf(start);
+            int bit = (int)(start - Geo.GroupFirstBlock(g));
+            int n = (int)Math.Min(count, Geo.BlocksInGroup(g) - bit);
+            var map = await BlockBitmapAsync(g, ct).ConfigureAwait(false);
+            for (int k = 0; k < n; k++)
+            {
+                if (!TestBit(map, bit + k)) throw Corrupt($"block {start + k} freed twice (extents overlap)");
+                ClearBit(map, bit + k);
+                Forget(start + k);
+            }
+            _dirtyBlocks.Add(Gd.BlockBitmap(g)); _dirtyBlockBitmaps.Add(g); _dirtyGroups.Add(g);
+            Gd.SetFreeBlocks(g, Gd.FreeBlocks(g) + (uint)n);
+            Sb.FreeBlocks += (ulong)n;
+            start += n; count -= n;
+        }
+    }
+
+    // ---------------------------------------------------------------- inode allocation
+
+    private async ValueTask<byte[]> InodeBitmapAsync(uint g, CancellationToken ct)
+    {
+        long blk = Gd.InodeBitmap(g);
+        if (_checkedInodeBitmaps.Contains(g)) return _cache.TryGetValue(blk, out var c) ? c : await GetBlockAsync(blk, ct).ConfigureAwait(false);
+        byte[] map;
+        int ipg = (int)Geo.InodesPerGroup;
+        if ((Gd.Flags(g) & GroupDescriptors.InodeUninit) != 0)
+        {
+            map = new byte[BlockSize];
+            for (int bit = ipg; bit < BlockSize * 8; bit++) SetBit(map, bit);
+            PutBitmap(blk, map);
+            Gd.SetFlags(g, (ushort)(Gd.Flags(g) & ~GroupDescriptors.InodeUninit));
+            _dirtyInodeBitmaps.Add(g); _dirtyGroups.Add(g);
+        }
+        else
+        {
+            map = await GetBlockAsync(blk, ct).ConfigureAwait(false);
+            if (Csum && !Gd.BitmapCsumMatches(Gd.InodeBitmapCsum(g), Gd.InodeBitmapChecksum(map)))
+                throw Corrupt($"group {g}: inode bitmap checksum mismatch");
+        }
+        int used = 0;
+        for (int bit = 0; bit < ipg; bit++) if (TestBit(map, bit)) used++;
+        if (ipg - used != Gd.FreeInodes(g)) throw Corrupt($"group {g}: inode bitmap disagrees with the free count");
+        _checkedInodeBitmaps.Add(g);
+        return map;
+    }
+
+    /// <summary>Allocates an inode number, preferring <paramref name="preferGroup"/>; the caller writes the inode.</summary>
+    public async ValueTask<uint> AllocateInodeAsync(uint preferGroup, bool directory, CancellationToken ct)
+    {
+        if (Sb.FreeInodes == 0) throw new KernelException(ErrorCode.NoSpace, "ext4: no free inodes");
+        for (uint i = 0; i < Geo.GroupCount; i++)
+        {
+            uint g = (preferGroup + i) % Geo.GroupCount;
+            if (Gd.FreeInodes(g) == 0) continue;
+            var map = await InodeBitmapAsync(g, ct).ConfigureAwait(false);
+            int ipg = (int)Geo.InodesPerGroup;
+            int bit = FindZero(map, 0, ipg);
+            while (bit >= 0 && g * Geo.InodesPerGroup + (uint)bit + 1 < Sb.FirstIno) bit = FindZero(map, bit + 1, ipg);
+            if (bit < 0) continue;
+            SetBit(map, bit);
+            _dirtyBlocks.Add(Gd.InodeBitmap(g)); _dirtyInodeBitmaps.Add(g); _dirtyGroups.Add(g);
+            Gd.SetFreeInodes(g, Gd.FreeInodes(g) - 1);
+            if (directory) Gd.SetUsedDirs(g, Gd.UsedDirs(g) + 1);
+            // Inodes at or past (ipg - itable_unused) are assumed never used; move the mark past this one.
+            if (Csum || (Sb.RoCompat & Features.GdtCsum) != 0)
+            {
+                uint unused = Gd.ItableUnused(g);
+                if ((uint)bit >= Geo.InodesPerGroup - unused) Gd.SetItableUnused(g, Geo.InodesPerGroup - (uint)bit - 1);
+            }
+            Sb.FreeInodes -= 1;
+            uint ino = g * Geo.InodesPerGroup + (uint)bit + 1;
+            _opInodes.Remove(ino);
+            return ino;
+        }
+        throw new KernelException(ErrorCode.NoSpace, "ext4: no free inodes");
+    }
+
+    public async ValueTask FreeInodeAsync(uint ino, bool directory, CancellationToken ct)
+    {
+        if (ino < Sb.FirstIno || ino > Geo.InodesCount) throw Corrupt($"refusing to free reserved inode {ino}");
+        uint g = (ino - 1) / Geo.InodesPerGroup;
+        int bit = (int)((ino - 1) % Geo.InodesPerGroup);
+        var map = await InodeBitmapAsync(g, ct).ConfigureAwait(false);
+        if (!TestBit(map, bit)) throw Corrupt($"inode {ino} freed twice");
+        ClearBit(map, bit);
+        _dirtyBlocks.Add(Gd.InodeBitmap(g)); _dirtyInodeBitmaps.Add(g); _dirtyGroups.Add(g);
+        Gd.SetFreeInodes(g, Gd.FreeInodes(g) + 1);
+        if (directory && Gd.UsedDirs(g) > 0) Gd.SetUsedDirs(g, Gd.UsedDirs(g) - 1);
+        Sb.FreeInodes += 1;
+    }
+
+    public uint GroupOfInode(uint ino) => (ino - 1) / Geo.InodesPerGroup;
+
+    public static int PopCount(byte b) => BitOperations.PopCount(b);
+
+    public static uint Le32(ReadOnlySpan<byte> s) => BinaryPrimitives.ReadUInt32LittleEndian(s);
+}
