@@ -88,7 +88,7 @@ internal static class DirectoryBlocks
         int limit = U16(blk, countOffset), count = U16(blk, countOffset + 2);
         int expected = (bs - countOffset - (vol.Csum ? 8 : 0)) / 8;
         if (limit != expected || count == 0 || count > limit) throw Volume.Corrupt($"directory inode {dir.Number}: htree count/limit {count}/{limit}");
-        if (vol.Csum)
+        if (vol.VerifyCsum)
         {
             int size = countOffset + count * 8, tail = countOffset + limit * 8;
             uint c = Crc32C.Update(ExtentTree.InodeSeed(vol, dir), blk.AsSpan(0, size));
@@ -114,7 +114,7 @@ internal static class DirectoryBlocks
         {
             if (U32(blk, limit) != 0 || U16(blk, limit + 4) != TailSize || blk[limit + 6] != 0 || blk[limit + 7] != 0xDE)
                 throw Volume.Corrupt($"directory inode {dir.Number}: block {block} has no checksum tail");
-            if (U32(blk, bs - 4) != Crc32C.Update(ExtentTree.InodeSeed(vol, dir), blk.AsSpan(0, limit)))
+            if (vol.VerifyCsum && U32(blk, bs - 4) != Crc32C.Update(ExtentTree.InodeSeed(vol, dir), blk.AsSpan(0, limit)))
                 throw Volume.Corrupt($"directory inode {dir.Number}: block {block} checksum mismatch");
         }
         var list = new List<DirRecord>();

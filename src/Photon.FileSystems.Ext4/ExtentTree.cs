@@ -139,7 +139,7 @@ internal static class ExtentTree
                 int capacity = (vol.BlockSize - 12) / 12;
                 int childDepth = CheckHeader(blk, capacity, inode.Number, $"block {child}");
                 if (childDepth != depth - 1) throw Volume.Corrupt($"inode {inode.Number}: extent block {child} has depth {childDepth}, expected {depth - 1}");
-                if (vol.Csum)
+                if (vol.VerifyCsum)
                 {
                     int tail = 12 + 12 * U16(blk, 4);
                     if (tail + 4 > blk.Length || U32(blk, tail) != Crc32C.Update(InodeSeed(vol, inode), blk.AsSpan(0, tail)))
@@ -198,7 +198,7 @@ internal static class ExtentTree
                 var node = new byte[bs];
                 WriteHeader(node, n, perBlock, depth);
                 for (int k = 0; k < n; k++) level[i + k].Rec.CopyTo(node, 12 + 12 * k);
-                if (vol.Csum)
+                if (vol.VerifyCsum)
                 {
                     int tail = 12 + 12 * perBlock;
                     BinaryPrimitives.WriteUInt32LittleEndian(node.AsSpan(tail), Crc32C.Update(seed, node.AsSpan(0, tail)));

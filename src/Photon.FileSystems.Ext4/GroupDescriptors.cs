@@ -79,9 +79,9 @@ internal sealed class GroupDescriptors
     }
 
     /// <summary>Checks one descriptor: checksum and that its bitmaps and inode table lie inside the filesystem.</summary>
-    public Result Validate(uint g)
+    public Result Validate(uint g, bool verifyChecksum = true)
     {
-        if (_csum && BinaryPrimitives.ReadUInt16LittleEndian(D(g)[0x1E..]) != ComputeChecksum(g))
+        if (_csum && verifyChecksum && BinaryPrimitives.ReadUInt16LittleEndian(D(g)[0x1E..]) != ComputeChecksum(g))
             return Result.Fail(ErrorCode.Corrupted, $"ext4 group descriptor {g}: checksum mismatch");
         long min = _geo.FirstDataBlock + 1 + _geo.GdtBlocks, max = (long)_geo.BlocksCount;
         if (BlockBitmap(g) < min || BlockBitmap(g) >= max || InodeBitmap(g) < min || InodeBitmap(g) >= max

@@ -30,6 +30,10 @@ internal sealed class Volume
     public Superblock Sb { get; }
     public GroupDescriptors Gd { get; }
     public bool Csum { get; }
+
+    /// <summary>Checksums are verified on read (tests of the parsers behind the checksums turn this off).</summary>
+    public bool VerifyCsum => Csum && _verify;
+    private bool _verify = true;
     public uint Seed { get; }
     public int BlockSize => Geo.BlockSize;
 
@@ -43,14 +47,14 @@ internal sealed class Volume
     }
 
     /// <summary>Reads and validates the superblock and every group descriptor.</summary>
-    public static async ValueTask<Volume> OpenAsync(IBlockDevice device, CancellationToken ct)
+    public static async ValueTask<Volume> OpenAsync(IBlockDevice device, bool verifyChecksums, CancellationToken ct)
     {
         long deviceBytes = device.SectorCount * device.SectorSize;
         if (deviceBytes < Superblock.ByteOffset + Superblock.Size) throw Corrupt("device is too small for an ext4 superblock");
         var raw = new byte[Superblock.Size];
         await ReadBytesAsync(device, Superblock.ByteOffset, raw, ct).ConfigureAwait(false);
         var sb = new Superblock(raw);
-        var geo = Geometry.From(sb, deviceBytes);
+        var geo = Geometry.From(sb, deviceBytes, verifyChecksums);
         if (!geo.IsOk) throw geo.Error.ToException();
         uint unknown = sb.Incompat & ~Features.IncompatReadable;
         if (unknown != 0) throw new KernelException(ErrorCode.NotSupported, $"ext4: unsupported incompatible features 0x{unknown:X}");
@@ -64,12 +68,12 @@ internal sealed class Volume
         ulong freeBlocks = 0, freeInodes = 0;
         for (uint i = 0; i < g.GroupCount; i++)
         {
-            var r = gd.Validate(i);
+            var r = gd.Validate(i, verifyChecksums);
             if (!r.IsOk) throw r.Error.ToException();
             freeBlocks += gd.FreeBlocks(i); freeInodes += gd.FreeInodes(i);
         }
         if (freeBlocks > g.BlocksCount || freeInodes > g.InodesCount) throw Corrupt("group free counts exceed the filesystem size");
-        return new Volume(device, g, sb, gd, seed);
+        return new Volume(device, g, sb, gd, seed) { _verify = verifyChecksums };
     }
 
     public static KernelException Corrupt(string message) => new(ErrorCode.Corrupted, "ext4: " + message);
@@ -262,7 +266,7 @@ internal sealed class Volume
         var (blk, off) = InodeLocation(ino);
         var b = await GetBlockAsync(blk, ct).ConfigureAwait(false);
         var inode = new Inode(ino, b.AsSpan(off, Geo.InodeSize).ToArray());
-        if (Csum && !inode.ChecksumMatches(Seed)) throw Corrupt($"inode {ino}: checksum mismatch");
+        if (VerifyCsum && !inode.ChecksumMatches(Seed)) throw Corrupt($"inode {ino}: checksum mismatch");
         if (inode.Raw.Length > 128 && 128 + inode.ExtraIsize > inode.Raw.Length) throw Corrupt($"inode {ino}: extra size {inode.ExtraIsize}");
         if (inode.LinksCount == 0) throw Corrupt($"inode {ino} is referenced but not in use");
         _opInodes[ino] = inode;
@@ -351,7 +355,7 @@ internal sealed class Volume
         else
         {
             map = await GetBlockAsync(blk, ct).ConfigureAwait(false);
-            if (Csum && !Gd.BitmapCsumMatches(Gd.BlockBitmapCsum(g), Gd.BlockBitmapChecksum(map)))
+            if (VerifyCsum && !Gd.BitmapCsumMatches(Gd.BlockBitmapCsum(g), Gd.BlockBitmapChecksum(map)))
                 throw Corrupt($"group {g}: block bitmap checksum mismatch");
         }
         int used = 0;
@@ -451,7 +455,7 @@ internal sealed class Volume
         else
         {
             map = await GetBlockAsync(blk, ct).ConfigureAwait(false);
-            if (Csum && !Gd.BitmapCsumMatches(Gd.InodeBitmapCsum(g), Gd.InodeBitmapChecksum(map)))
+            if (VerifyCsum && !Gd.BitmapCsumMatches(Gd.InodeBitmapCsum(g), Gd.InodeBitmapChecksum(map)))
                 throw Corrupt($"group {g}: inode bitmap checksum mismatch");
         }
         int used = 0;
