@@ -13,7 +13,7 @@ public static class BootCommand
     {
         bool quiet = args.Contains("--quiet");
         AnsiConsole.MarkupLine("[bold]Photon[/] booting (hosted HAL backend)…");
-        var booted = await Kernel.BootAsync(new KernelConfig { EchoLog = !quiet });
+        var booted = await Kernel.BootAsync(new KernelConfig { EchoLog = !quiet, CaptureSignals = true });
         if (!booted.IsOk)
         {
             AnsiConsole.MarkupLine($"[red]boot failed:[/] {Markup.Escape(booted.Error.ToString())}");

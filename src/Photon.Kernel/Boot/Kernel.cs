@@ -34,6 +34,17 @@ public sealed class Kernel : IAsyncDisposable
     public KernelLog Log { get; }
     public IReadOnlyList<BootStep> BootSteps => _steps;
 
+    public IInterruptController Interrupts { get; private set; } = null!;
+
+    /// <summary>Cancelled when the shutdown interrupt fires (Ctrl-C / SIGTERM on the host when signals are captured).</summary>
+    public CancellationToken ShutdownRequested => _shutdownRequested.Token;
+
+    /// <summary>Timer interrupts taken since boot.</summary>
+    public long Ticks => Interlocked.Read(ref _ticks);
+
+    private readonly CancellationTokenSource _shutdownRequested = new();
+    private long _ticks;
+
     public PhysicalMemory Physical { get; private set; } = null!;
     public ICapabilityAuditSink AuditSink { get; private set; } = null!;
     public CapabilityManager Capabilities { get; private set; } = null!;
@@ -55,6 +66,20 @@ public sealed class Kernel : IAsyncDisposable
         try
         {
             k.Step("hal", () => $"clock={clock.GetType().Name} console={console.GetType().Name} host-cpus={Environment.ProcessorCount}");
+            k.Step("interrupts", () =>
+            {
+                k.Interrupts = config.Interrupts ?? new HostInterruptController(config.CaptureSignals);
+                k._shutdown.Add(() => { k.Interrupts.Dispose(); return ValueTask.CompletedTask; });
+                // Interrupt handlers only flip state; kernel tasks observe it.
+                k.Interrupts.Register(InterruptVectors.Shutdown, _ =>
+                {
+                    k.Log.Warn("irq", "shutdown requested");
+                    k._shutdownRequested.Cancel();
+                });
+                k.Interrupts.Register(InterruptVectors.Timer, _ => Interlocked.Increment(ref k._ticks));
+                k.Interrupts.StartTimer(config.TickPeriod);
+                return $"{k.Interrupts.GetType().Name}, timer tick every {config.TickPeriod.TotalMilliseconds} ms";
+            });
             k.Step("memory", () =>
             {
                 k.Physical = new PhysicalMemory(config.MemoryBytes);

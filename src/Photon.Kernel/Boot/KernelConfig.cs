@@ -16,6 +16,15 @@ public sealed record KernelConfig
     public IClock? Clock { get; init; }
     public IConsole? Console { get; init; }
 
+    /// <summary>Interrupt controller; null means the host backend.</summary>
+    public IInterruptController? Interrupts { get; init; }
+
+    /// <summary>Turn host SIGINT/SIGTERM into the shutdown interrupt (the CLI sets this; tests leave it off).</summary>
+    public bool CaptureSignals { get; init; }
+
+    /// <summary>Period of the timer interrupt.</summary>
+    public TimeSpan TickPeriod { get; init; } = TimeSpan.FromMilliseconds(10);
+
     /// <summary>Echo the kernel log to the console while booting.</summary>
     public bool EchoLog { get; init; } = true;
 

@@ -12,10 +12,25 @@ public class KernelBootTests
     {
         var booted = await Kernel.BootAsync(new KernelConfig { EchoLog = false, MemoryBytes = 8 * 1024 * 1024, Cpus = 2 });
         await using var k = booted.Value;
-        Assert.Equal(["hal", "memory", "capabilities", "namespaces", "regions", "scheduler", "processes"], k.BootSteps.Select(s => s.Name));
+        Assert.Equal(["hal", "interrupts", "memory", "capabilities", "namespaces", "regions", "scheduler", "processes"], k.BootSteps.Select(s => s.Name));
         Assert.All(k.BootSteps, s => Assert.True(s.Elapsed >= TimeSpan.Zero));
         Assert.Equal(2048, k.Physical.TotalFrames);
         Assert.Contains(k.Log.Snapshot(), e => e.Source == "boot" && e.Message.StartsWith("kernel up"));
+    }
+
+    [Fact]
+    public async Task Timer_interrupts_tick_and_the_shutdown_interrupt_cancels_the_shutdown_token()
+    {
+        var booted = await Kernel.BootAsync(new KernelConfig { EchoLog = false, MemoryBytes = 4 * 1024 * 1024, TickPeriod = TimeSpan.FromMilliseconds(5) });
+        await using var k = booted.Value;
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (k.Ticks < 3 && DateTime.UtcNow < deadline) await Task.Delay(5);
+        Assert.True(k.Ticks >= 3);
+        Assert.False(k.ShutdownRequested.IsCancellationRequested);
+        k.Interrupts.Raise(Photon.Kernel.Hal.InterruptVectors.Shutdown);
+        Assert.True(k.ShutdownRequested.IsCancellationRequested);
+        Assert.Equal(1, k.Interrupts.Count(Photon.Kernel.Hal.InterruptVectors.Shutdown));
+        Assert.Throws<KernelException>(() => k.Interrupts.Raise(999));
     }
 
     [Fact]
