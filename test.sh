@@ -20,9 +20,9 @@ dotnet build Photon.sln -c Release -warnaserror -nologo -clp:ErrorsOnly
 log=$(mktemp)
 status=0
 dotnet test Photon.sln -c Release --no-build -m:1 --logger "console;verbosity=normal" 2>&1 | tee "$log" || status=$?
-# One plain closing line summed over every test project.
-summary=$(grep -E '^(Passed|Failed)!' "$log" | sed -E 's/.*Failed: +([0-9]+), Passed: +([0-9]+), Skipped: +([0-9]+).*/\1 \2 \3/' |
-  awk '{f+=$1; p+=$2; s+=$3} END {printf "%d passed, %d failed, %d skipped", p, f, s}')
+# One plain closing line summed over every test project ("Total tests" blocks of the console logger).
+summary=$(awk '/^ +Passed: +[0-9]+/ {p+=$2} /^ +Failed: +[0-9]+/ {f+=$2} /^ +Skipped: +[0-9]+/ {s+=$2}
+  END {printf "%d passed, %d failed, %d skipped", p, f, s}' "$log")
 echo "$summary"
 rm -f "$log"
 exit $status

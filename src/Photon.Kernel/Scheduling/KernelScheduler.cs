@@ -116,17 +116,18 @@ public sealed class KernelScheduler : IKernelTimers, IAsyncDisposable
         get
         {
             var lengths = new int[Workers.Length];
-            long steals = 0, executed = 0;
+            long steals = 0, executed = 0, spawned = Interlocked.Read(ref _spawned), completed = Interlocked.Read(ref _completed);
             for (int i = 0; i < Workers.Length; i++)
             {
                 lengths[i] = Workers[i].LocalCount;
                 steals += Volatile.Read(ref Workers[i].Steals);
                 executed += Volatile.Read(ref Workers[i].Executed);
+                spawned += Volatile.Read(ref Workers[i].Spawned);
+                completed += Volatile.Read(ref Workers[i].Completed);
             }
             int global = 0;
             foreach (var lane in Global) global += lane.Count;
-            long spawned = Interlocked.Read(ref _spawned), completed = Interlocked.Read(ref _completed),
-                 faulted = Interlocked.Read(ref _faulted), canceled = Interlocked.Read(ref _canceled);
+            long faulted = Interlocked.Read(ref _faulted), canceled = Interlocked.Read(ref _canceled);
             return new SchedulerStats(Workers.Length, spawned, completed, faulted, canceled,
                 Math.Max(0, spawned - completed - faulted - canceled), lengths, global, steals,
                 Interlocked.Read(ref _starvationReports), executed, _timers.Count);
@@ -193,13 +194,14 @@ public sealed class KernelScheduler : IKernelTimers, IAsyncDisposable
         if ((uint)priority >= PriorityCount) priority = TaskPriority.Normal;
         name ??= "";
         var task = new KernelTask(this, Interlocked.Increment(ref _nextId), name, priority, body, shape, ct);
-        Interlocked.Increment(ref _spawned);
+        // Per-CPU counters (single writer) keep the spawn path free of shared cache-line traffic.
+        if (t_worker is { } w && w.Scheduler == this) Volatile.Write(ref w.Spawned, w.Spawned + 1);
+        else Interlocked.Increment(ref _spawned);
         if (_stopping)
         {
             task.FinishCanceled(default); // never runs: the CPUs are gone
             return task;
         }
-        _live[task.Id & (LiveStripes - 1)].Add(task);
         Enqueue(new WorkItem(task, null, task), priority);
         return task;
     }
@@ -252,7 +254,7 @@ public sealed class KernelScheduler : IKernelTimers, IAsyncDisposable
         return _timers.NextWakeTick <= _timers.NowTick;
     }
 
-    internal void PollTimers() => _timers.Poll();
+    internal int PollTimers() => _timers.Poll();
 
     internal TimeSpan ParkTimeout(Worker self)
     {
@@ -277,19 +279,19 @@ public sealed class KernelScheduler : IKernelTimers, IAsyncDisposable
     }
 
     /// <summary>Called by a busy CPU between items: watches the others at most every quarter threshold.</summary>
-    internal void MonitorIfDue(Worker self)
+    internal void MonitorIfDue(Worker self, long now)
     {
-        long now = ClockTicks;
         long last = Volatile.Read(ref _lastMonitorTicks);
         if (now - last < _starvationTicks / 4) return;
         if (Interlocked.CompareExchange(ref _lastMonitorTicks, now, last) != last) return;
-        MonitorStarvation(self);
+        MonitorStarvation(self, now);
     }
 
     /// <summary>Reports every other CPU whose current item has run past the threshold (once per item).</summary>
-    internal void MonitorStarvation(Worker self)
+    internal void MonitorStarvation(Worker self) => MonitorStarvation(self, ClockTicks);
+
+    private void MonitorStarvation(Worker self, long now)
     {
-        long now = ClockTicks;
         foreach (var w in Workers)
         {
             if (w == self) continue;
@@ -306,9 +308,9 @@ public sealed class KernelScheduler : IKernelTimers, IAsyncDisposable
     }
 
     /// <summary>After each item: report it if it overran and nobody caught it while it ran (e.g. a single CPU).</summary>
-    internal void CheckItemDuration(Worker w, KernelTask? owner, long start, long sequence)
+    internal void CheckItemDuration(Worker w, KernelTask? owner, long start, long end, long sequence)
     {
-        long elapsed = ClockTicks - start;
+        long elapsed = end - start;
         if (elapsed <= _starvationTicks) return;
         long reported = Volatile.Read(ref w.ReportedSequence);
         if (reported == sequence || Interlocked.CompareExchange(ref w.ReportedSequence, sequence, reported) != reported) return;
@@ -325,12 +327,21 @@ public sealed class KernelScheduler : IKernelTimers, IAsyncDisposable
 
     internal void OnUnhandledException(KernelTask? owner, Exception e) => Interlocked.Increment(ref _unhandled);
 
+    /// <summary>
+    /// A started task suspended at an await: remember it so shutdown can cancel it. Tasks that finish within their
+    /// first run (or still sit in a run queue) are never registered, keeping the common short task cheap.
+    /// </summary>
+    internal void TrackSuspended(KernelTask task) => _live[task.Id & (LiveStripes - 1)].Add(task);
+
     internal void OnTaskFinished(KernelTask task, KernelTaskState final, Exception? fault)
     {
-        _live[task.Id & (LiveStripes - 1)].Remove(task);
+        if (Volatile.Read(ref task.Tracked)) _live[task.Id & (LiveStripes - 1)].Remove(task);
         switch (final)
         {
-            case KernelTaskState.RanToCompletion: Interlocked.Increment(ref _completed); break;
+            case KernelTaskState.RanToCompletion:
+                if (t_worker is { } w && w.Scheduler == this) Volatile.Write(ref w.Completed, w.Completed + 1);
+                else Interlocked.Increment(ref _completed);
+                break;
             case KernelTaskState.Canceled: Interlocked.Increment(ref _canceled); break;
             case KernelTaskState.Faulted:
                 Interlocked.Increment(ref _faulted);
@@ -349,8 +360,10 @@ public sealed class KernelScheduler : IKernelTimers, IAsyncDisposable
         _timers.Close();
         foreach (var stripe in _live)
             foreach (var task in stripe.Drain()) task.FinishCanceled(default);
-        foreach (var lane in Global) lane.Clear();
-        foreach (var w in Workers) foreach (var lane in w.Lanes) lane.Clear();
+        // Tasks that never got their first run are still queued: cancel them as the queues are discarded.
+        foreach (var lane in Workers.SelectMany(w => w.Lanes).Concat(Global))
+            foreach (var item in lane.Drain())
+                if (item.Callback is KernelTask queued) queued.FinishCanceled(default);
         _allStopped.TrySetResult();
     }
 
@@ -364,6 +377,7 @@ public sealed class KernelScheduler : IKernelTimers, IAsyncDisposable
         {
             lock (_lock)
             {
+                task.Tracked = true;
                 task.LiveNext = _head;
                 if (_head is not null) _head.LivePrev = task;
                 _head = task;
@@ -374,9 +388,10 @@ public sealed class KernelScheduler : IKernelTimers, IAsyncDisposable
         {
             lock (_lock)
             {
+                if (!task.Tracked) return; // already drained
+                task.Tracked = false;
                 if (task.LivePrev is null)
                 {
-                    if (_head != task) return; // never added (spawned during shutdown) or already drained
                     _head = task.LiveNext;
                 }
                 else task.LivePrev.LiveNext = task.LiveNext;
@@ -394,6 +409,7 @@ public sealed class KernelScheduler : IKernelTimers, IAsyncDisposable
                 {
                     var next = t.LiveNext;
                     t.LiveNext = t.LivePrev = null;
+                    t.Tracked = false;
                     all.Add(t);
                     t = next;
                 }

@@ -19,6 +19,7 @@ public sealed class KernelTask
 
     // Intrusive links in the scheduler's live-task registry (so shutdown can cancel what never finished).
     internal KernelTask? LiveNext, LivePrev;
+    internal bool Tracked;
 
     internal KernelTask(KernelScheduler scheduler, int id, string name, TaskPriority priority, Delegate body,
         TaskShape shape, CancellationToken ct)
@@ -107,6 +108,7 @@ public sealed class KernelTask
         if (inner is null) { FinishFaulted(new KernelException(ErrorCode.InvalidArgument, $"task '{Name}' body returned null")); return; }
         if (inner.IsCompleted) { Finish(inner); return; }
         _inner = inner;
+        _scheduler.TrackSuspended(this);
         // Runs synchronously on whichever thread completes the body; Finish itself never blocks.
         inner.ConfigureAwait(false).GetAwaiter().UnsafeOnCompleted(OnInnerCompleted);
     }

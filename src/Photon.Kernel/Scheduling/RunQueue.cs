@@ -40,6 +40,22 @@ internal sealed class RunLane
         }
     }
 
+    /// <summary>Appends <paramref name="items"/> under one lock acquisition (a stolen batch).</summary>
+    public void PushRange(ReadOnlySpan<WorkItem> items)
+    {
+        if (items.IsEmpty) return;
+        lock (_lock)
+        {
+            while (_count + items.Length > _items.Length) Grow();
+            foreach (ref readonly var item in items)
+            {
+                _items[(_head + _count) & (_items.Length - 1)] = item;
+                _count++;
+            }
+            Volatile.Write(ref _count, _count);
+        }
+    }
+
     public bool TryPop(out WorkItem item)
     {
         if (Volatile.Read(ref _count) == 0) { item = default; return false; }
@@ -56,13 +72,13 @@ internal sealed class RunLane
         }
     }
 
-    /// <summary>Takes up to half of the items (at most <paramref name="into"/>.Length) from the front; returns how many.</summary>
-    public int StealHalf(WorkItem[] into)
+    /// <summary>Takes up to half of the items (at most <paramref name="max"/>) from the front; returns how many.</summary>
+    public int StealHalf(WorkItem[] into, int max)
     {
         if (Volatile.Read(ref _count) == 0) return 0;
         lock (_lock)
         {
-            int n = Math.Min((_count + 1) / 2, into.Length);
+            int n = Math.Min(Math.Min((_count + 1) / 2, max), into.Length);
             for (int i = 0; i < n; i++)
             {
                 into[i] = _items[_head];
@@ -74,14 +90,17 @@ internal sealed class RunLane
         }
     }
 
-    /// <summary>Removes everything (shutdown).</summary>
-    public void Clear()
+    /// <summary>Removes and returns everything (shutdown).</summary>
+    public WorkItem[] Drain()
     {
         lock (_lock)
         {
+            var all = new WorkItem[_count];
+            for (int i = 0; i < _count; i++) all[i] = _items[(_head + i) & (_items.Length - 1)];
             _items = new WorkItem[InitialCapacity];
             _head = 0;
             Volatile.Write(ref _count, 0);
+            return all;
         }
     }
 

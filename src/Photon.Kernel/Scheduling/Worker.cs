@@ -45,6 +45,10 @@ internal sealed class Worker
 
     public long Executed;
     public long Steals;
+    public long Spawned;
+    public long Completed;
+    /// <summary>Clock reading at the end of the last item (or after idling): the next item's start, saving a clock read.</summary>
+    private long _lastClock;
 
     public int LocalCount
     {
@@ -61,14 +65,15 @@ internal sealed class Worker
         KernelScheduler.CurrentWorker = this;
         try
         {
+            _lastClock = _scheduler.ClockTicks;
             while (!token.IsCancellationRequested && !_scheduler.IsStopping)
             {
-                _scheduler.PollTimers();
+                if (_scheduler.PollTimers() > 0) _lastClock = _scheduler.ClockTicks;
                 if (TryFindWork(out var item))
                 {
                     DoneSearching();
-                    Execute(in item);
-                    _scheduler.MonitorIfDue(this);
+                    _lastClock = Execute(in item);
+                    _scheduler.MonitorIfDue(this, _lastClock);
                     continue;
                 }
 
@@ -85,6 +90,7 @@ internal sealed class Worker
                 Idle.Park(_scheduler.ParkTimeout(this));
                 Volatile.Write(ref Parked, 0);
                 _scheduler.LeaveIdle();
+                _lastClock = _scheduler.ClockTicks;
                 _scheduler.MonitorStarvation(this);
             }
         }
@@ -128,11 +134,25 @@ internal sealed class Worker
             }
 
             bool globalFirst = ++_picks % GlobalCheckInterval == 0;
-            if (globalFirst ? _scheduler.Global[pick].TryPop(out item) || Lanes[pick].TryPop(out item)
-                            : Lanes[pick].TryPop(out item) || _scheduler.Global[pick].TryPop(out item))
+            if (globalFirst ? TakeGlobal(pick, out item) || Lanes[pick].TryPop(out item)
+                            : Lanes[pick].TryPop(out item) || TakeGlobal(pick, out item))
                 return true;
         }
         return TrySteal(out item);
+    }
+
+    /// <summary>Takes a batch from the shared queue into the local lane (one lock round trip per batch, not per item).</summary>
+    private bool TakeGlobal(int priority, out WorkItem item)
+    {
+        var global = _scheduler.Global[priority];
+        int n = global.Count;
+        if (n == 0) { item = default; return false; }
+        int got = global.StealHalf(_stolen, Math.Max(1, n / _scheduler.Workers.Length));
+        if (got == 0) { item = default; return false; }
+        item = _stolen[0];
+        Lanes[priority].PushRange(_stolen.AsSpan(1, got - 1));
+        Array.Clear(_stolen, 0, got);
+        return true;
     }
 
     private int LowestWaitingBelow(int priority)
@@ -156,11 +176,11 @@ internal sealed class Worker
                 {
                     var victim = workers[(start + i) % n];
                     if (victim == this) continue;
-                    int got = victim.Lanes[p].StealHalf(_stolen);
+                    int got = victim.Lanes[p].StealHalf(_stolen, StealBatch);
                     if (got == 0) continue;
                     Steals++;
                     item = _stolen[0];
-                    for (int k = 1; k < got; k++) Lanes[p].Push(in _stolen[k]);
+                    Lanes[p].PushRange(_stolen.AsSpan(1, got - 1));
                     Array.Clear(_stolen, 0, got);
                     return true;
                 }
@@ -170,12 +190,13 @@ internal sealed class Worker
         return false;
     }
 
-    private void Execute(in WorkItem item)
+    /// <summary>Runs one item; returns the clock reading taken when it ended.</summary>
+    private long Execute(in WorkItem item)
     {
         var owner = item.Owner;
         CurrentOwner = owner;
         SynchronizationContext.SetSynchronizationContext(owner?.Context);
-        long start = _scheduler.ClockTicks;
+        long start = _lastClock;
         ItemSequence++;
         Volatile.Write(ref ItemStartTicks, start == 0 ? 1 : start);
         try
@@ -199,7 +220,9 @@ internal sealed class Worker
             SynchronizationContext.SetSynchronizationContext(null);
             CurrentOwner = null;
             Executed++;
-            _scheduler.CheckItemDuration(this, owner, start, ItemSequence);
         }
+        long end = _scheduler.ClockTicks;
+        _scheduler.CheckItemDuration(this, owner, start, end, ItemSequence);
+        return end;
     }
 }

@@ -372,6 +372,26 @@ public sealed class KernelSchedulerTests
     }
 
     [Fact]
+    public async Task Dispose_waits_for_the_running_item_and_cancels_tasks_that_never_started()
+    {
+        var s = KernelScheduler.CreateHosted(new SchedulerOptions(Workers: 1, StarvationThreshold: TimeSpan.FromSeconds(5)));
+        using var gate = new ManualResetEventSlim();
+        var blocker = s.Spawn(() => { gate.Wait(); return Task.CompletedTask; }, "blocker");
+        Assert.True(await Wait.Until(() => blocker.State == KernelTaskState.Running, Timeout));
+        bool ran = false;
+        var queued = s.Spawn(() => { ran = true; return Task.CompletedTask; }, "never-started");
+        var disposing = s.DisposeAsync().AsTask();
+        await Task.Delay(50);
+        Assert.False(disposing.IsCompleted); // the CPU is still inside the blocker's item
+        gate.Set();
+        await disposing.Within(Timeout);
+        await blocker.Completion.Within(Timeout);
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => queued.Completion.Within(Timeout));
+        Assert.False(ran);
+        Assert.Equal(0, s.Stats.InFlight);
+    }
+
+    [Fact]
     public async Task Scheduler_runs_on_any_hal_processor_set()
     {
         var cpus = new HostProcessors(3);

@@ -1,0 +1,59 @@
+using Photon.Cli.Commands;
+using Spectre.Console;
+
+namespace Photon.Cli;
+
+/// <summary>The `photon` command: dispatches to subcommands; every subcommand returns a process exit code.</summary>
+public static class CliApp
+{
+    private sealed record Command(string Name, string Usage, string Summary, Func<string[], Task<int>> Run);
+
+    private static readonly Command[] Commands =
+    [
+        new("boot", "photon boot [--quiet]", "Boot the kernel and run the demo workload across every subsystem, then print a report.", BootCommand.RunAsync),
+        new("ps", "photon ps", "Boot, run the demo, and list the processes it leaves running.", StateCommands.PsAsync),
+        new("caps", "photon caps <pid>", "Boot, run the demo, and list one process's capabilities (handle, object, rights, derivation).", StateCommands.CapsAsync),
+        new("ns", "photon ns tree", "Boot, run the demo, and show the namespace tree with what each name is bound to.", StateCommands.NsAsync),
+    ];
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        if (Console.IsOutputRedirected) AnsiConsole.Profile.Width = 160;
+        if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
+        {
+            PrintHelp();
+            return args.Length == 0 ? 1 : 0;
+        }
+        var cmd = Commands.FirstOrDefault(c => c.Name == args[0]);
+        if (cmd is null)
+        {
+            AnsiConsole.MarkupLine($"[red]unknown command[/] '{Markup.Escape(args[0])}'");
+            PrintHelp();
+            return 2;
+        }
+        if (args.Skip(1).Any(a => a is "-h" or "--help"))
+        {
+            AnsiConsole.MarkupLine($"[bold]{Markup.Escape(cmd.Usage)}[/]\n  {Markup.Escape(cmd.Summary)}");
+            return 0;
+        }
+        try
+        {
+            return await cmd.Run(args[1..]);
+        }
+        catch (Photon.Kernel.KernelException e)
+        {
+            AnsiConsole.MarkupLine($"[red]error[/] {Markup.Escape(e.Message)}");
+            return 1;
+        }
+    }
+
+    private static void PrintHelp()
+    {
+        AnsiConsole.MarkupLine("[bold]photon[/] — the Photon kernel, hosted on Linux\n");
+        AnsiConsole.MarkupLine("Usage: photon <command> [options]\n");
+        var table = new Table().Border(TableBorder.None).HideHeaders().AddColumn("cmd").AddColumn("what");
+        foreach (var c in Commands) table.AddRow($"[bold]{Markup.Escape(c.Usage)}[/]", Markup.Escape(c.Summary));
+        AnsiConsole.Write(table);
+        AnsiConsole.MarkupLine("\nRun 'photon <command> --help' for one command.");
+    }
+}

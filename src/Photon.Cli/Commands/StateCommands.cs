@@ -1,0 +1,96 @@
+using Photon.Cli.Demo;
+using Photon.Kernel.Boot;
+using Photon.Kernel.Capabilities;
+using Photon.Kernel.Processes;
+using Spectre.Console;
+
+namespace Photon.Cli.Commands;
+
+// The namespace Photon.Kernel would shadow the type inside Photon.*: name it explicitly.
+using Kernel = Photon.Kernel.Boot.Kernel;
+
+/// <summary>
+/// `photon ps`, `photon caps &lt;pid&gt;` and `photon ns tree`. The hosted kernel lives inside one `photon` invocation,
+/// so these boot it, run the demo workload (leaving its tenants running) and print the resulting state.
+/// </summary>
+public static class StateCommands
+{
+    private static async Task<int> WithDemoKernel(Func<Kernel, Task<int>> show)
+    {
+        var booted = await Kernel.BootAsync(new KernelConfig { EchoLog = false });
+        if (!booted.IsOk)
+        {
+            AnsiConsole.MarkupLine($"[red]boot failed:[/] {Markup.Escape(booted.Error.ToString())}");
+            return 1;
+        }
+        await using var kernel = booted.Value;
+        var report = await kernel.RunAsync(() => CoreDemo.RunAsync(kernel), "demo");
+        if (report.Failures.Count > 0) AnsiConsole.MarkupLine($"[yellow]demo had {report.Failures.Count} unexpected outcomes; state may be partial[/]");
+        return await show(kernel);
+    }
+
+    public static Task<int> PsAsync(string[] args) => WithDemoKernel(k =>
+    {
+        var t = new Table().Title("[bold]processes[/]").AddColumn("pid").AddColumn("name").AddColumn("namespace")
+            .AddColumn(new TableColumn("handles").RightAligned()).AddColumn(new TableColumn("tasks").RightAligned()).AddColumn("state");
+        foreach (var p in k.Processes.All)
+            t.AddRow(p.Pid.ToString(), Markup.Escape(p.Name), Markup.Escape(p.Namespace.Path), p.Handles.Count.ToString(), p.LiveTasks.ToString(), p.State.ToString());
+        AnsiConsole.Write(t);
+        return Task.FromResult(0);
+    });
+
+    public static Task<int> CapsAsync(string[] args)
+    {
+        if (args.Length < 1 || !int.TryParse(args[0], out int pid))
+        {
+            AnsiConsole.MarkupLine("usage: photon caps <pid>   (see 'photon ps' for pids)");
+            return Task.FromResult(2);
+        }
+        return WithDemoKernel(k =>
+        {
+            var p = k.Processes.Get(pid);
+            if (!p.IsOk)
+            {
+                AnsiConsole.MarkupLine($"[red]{Markup.Escape(p.Error.ToString())}[/]");
+                return Task.FromResult(1);
+            }
+            var t = new Table().Title($"[bold]capabilities of {Markup.Escape(p.Value.Principal.ToString())}[/]")
+                .AddColumn("handle").AddColumn("object").AddColumn("rights").AddColumn("derived from").AddColumn(new TableColumn("depth").RightAligned());
+            foreach (var (h, token) in p.Value.Handles.Snapshot())
+            {
+                var info = k.Capabilities.Inspect(token);
+                if (info.IsOk)
+                    t.AddRow(h.ToString(), Markup.Escape(info.Value.Object.ToString()), info.Value.Rights.ToShortString(),
+                        info.Value.Parent.IsNone ? "(root)" : info.Value.Parent.ToString(), info.Value.Depth.ToString());
+                else t.AddRow(h.ToString(), "[red]" + Markup.Escape(info.Error.Code.ToString()) + "[/]", "", "", "");
+            }
+            AnsiConsole.Write(t);
+            return Task.FromResult(0);
+        });
+    }
+
+    public static Task<int> NsAsync(string[] args)
+    {
+        if (args.Length < 1 || args[0] != "tree")
+        {
+            AnsiConsole.MarkupLine("usage: photon ns tree");
+            return Task.FromResult(2);
+        }
+        return WithDemoKernel(k =>
+        {
+            var tree = new Tree("[bold]/[/]");
+            var stack = new List<IHasTreeNodes> { tree };
+            foreach (var (depth, name, entry) in k.Namespaces.Tree())
+            {
+                while (stack.Count > depth + 1) stack.RemoveAt(stack.Count - 1);
+                string label = entry.AliasTarget is not null ? $"{name} -> {entry.AliasTarget}"
+                    : entry.IsLive ? $"{name}  [grey]{entry.Kind} {entry.Rights.ToShortString()}[/]" : $"{name}  [red]revoked[/]";
+                // Names are validated ASCII ([A-Za-z0-9._-]), so only alias targets need escaping.
+                var node = stack[^1].AddNode(entry.AliasTarget is not null ? Markup.Escape(label) : label);
+                if (entry.Kind == ObjectKind.Namespace) stack.Add(node);
+            }
+            AnsiConsole.Write(tree);
+            return Task.FromResult(0);
+        });
+    }
+}

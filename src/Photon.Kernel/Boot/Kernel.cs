@@ -1,0 +1,153 @@
+using System.Diagnostics;
+using Photon.Kernel.Audit;
+using Photon.Kernel.Capabilities;
+using Photon.Kernel.Diagnostics;
+using Photon.Kernel.Hal;
+using Photon.Kernel.Hal.Host;
+using Photon.Kernel.Memory;
+using Photon.Kernel.Namespaces;
+using Photon.Kernel.Processes;
+using Photon.Kernel.Scheduling;
+
+namespace Photon.Kernel.Boot;
+
+/// <summary>
+/// A booted kernel instance: every subsystem, brought up in dependency order by <see cref="Boot"/> and torn down in
+/// reverse by <see cref="DisposeAsync"/>. Several kernels can run side by side in one host process (tests do).
+/// </summary>
+public sealed class Kernel : IAsyncDisposable
+{
+    private readonly List<BootStep> _steps = new();
+    private readonly List<Func<ValueTask>> _shutdown = new();
+
+    private Kernel(KernelConfig config, IClock clock, IConsole console)
+    {
+        Config = config;
+        Clock = clock;
+        Console = console;
+        Log = new KernelLog(clock, console) { Echo = config.EchoLog };
+    }
+
+    public KernelConfig Config { get; }
+    public IClock Clock { get; }
+    public IConsole Console { get; }
+    public KernelLog Log { get; }
+    public IReadOnlyList<BootStep> BootSteps => _steps;
+
+    public IInterruptController Interrupts { get; private set; } = null!;
+
+    /// <summary>Cancelled when the shutdown interrupt fires (Ctrl-C / SIGTERM on the host when signals are captured).</summary>
+    public CancellationToken ShutdownRequested => _shutdownRequested.Token;
+
+    /// <summary>Timer interrupts taken since boot.</summary>
+    public long Ticks => Interlocked.Read(ref _ticks);
+
+    private readonly CancellationTokenSource _shutdownRequested = new();
+    private long _ticks;
+
+    public PhysicalMemory Physical { get; private set; } = null!;
+    public ICapabilityAuditSink AuditSink { get; private set; } = null!;
+    public CapabilityManager Capabilities { get; private set; } = null!;
+    public NamespaceManager Namespaces { get; private set; } = null!;
+    public MemoryManager Memory { get; private set; } = null!;
+    public KernelScheduler Scheduler { get; private set; } = null!;
+    public ProcessManager Processes { get; private set; } = null!;
+
+    /// <summary>Kernel timers (the scheduler's timer queue).</summary>
+    public IKernelTimers Timers => Scheduler;
+
+    /// <summary>Boots a kernel. Each step is logged with its duration; a failing step unwinds the ones before it.</summary>
+    public static async Task<Result<Kernel>> BootAsync(KernelConfig? config = null)
+    {
+        config ??= new KernelConfig();
+        var clock = config.Clock ?? new HostClock();
+        var console = config.Console ?? new HostConsole();
+        var k = new Kernel(config, clock, console);
+        try
+        {
+            k.Step("hal", () => $"clock={clock.GetType().Name} console={console.GetType().Name} host-cpus={Environment.ProcessorCount}");
+            k.Step("interrupts", () =>
+            {
+                k.Interrupts = config.Interrupts ?? new HostInterruptController(config.CaptureSignals);
+                k._shutdown.Add(() => { k.Interrupts.Dispose(); return ValueTask.CompletedTask; });
+                // Interrupt handlers only flip state; kernel tasks observe it.
+                k.Interrupts.Register(InterruptVectors.Shutdown, _ =>
+                {
+                    k.Log.Warn("irq", "shutdown requested");
+                    k._shutdownRequested.Cancel();
+                });
+                k.Interrupts.Register(InterruptVectors.Timer, _ => Interlocked.Increment(ref k._ticks));
+                k.Interrupts.StartTimer(config.TickPeriod);
+                return $"{k.Interrupts.GetType().Name}, timer tick every {config.TickPeriod.TotalMilliseconds} ms";
+            });
+            k.Step("memory", () =>
+            {
+                k.Physical = new PhysicalMemory(config.MemoryBytes);
+                k._shutdown.Add(() => { k.Physical.Dispose(); return ValueTask.CompletedTask; });
+                return $"{config.MemoryBytes / (1024 * 1024)} MiB arena, {k.Physical.TotalFrames} frames of {PhysicalMemory.PageSize} B (buddy)";
+            });
+            k.Step("capabilities", () =>
+            {
+                k.AuditSink = config.Audit ?? new InMemoryAuditSink();
+                k.Capabilities = new CapabilityManager(k.AuditSink, () => clock.WallClock);
+                return $"derivation tree ready, audit -> {k.AuditSink.GetType().Name}";
+            });
+            k.Step("namespaces", () =>
+            {
+                k.Namespaces = new NamespaceManager(k.Capabilities);
+                return "root namespace '/'";
+            });
+            k.Step("regions", () =>
+            {
+                k.Memory = new MemoryManager(k.Physical, k.Capabilities);
+                return "capability-scoped region allocator";
+            });
+            k.Step("scheduler", () =>
+            {
+                k.Scheduler = KernelScheduler.CreateHosted(new SchedulerOptions(Workers: config.Cpus));
+                k._shutdown.Add(() => k.Scheduler.DisposeAsync());
+                return $"{k.Scheduler.WorkerCount} CPU workers";
+            });
+            k.Step("processes", () =>
+            {
+                k.Processes = new ProcessManager(k.Capabilities, k.Namespaces, k.Memory,
+                    (body, name) => k.Scheduler.Spawn(body, name).Completion) { Timers = k.Scheduler };
+                return "process table ready";
+            });
+            k.Log.Info("boot", $"kernel up in {k._steps.Sum(s => s.Elapsed.TotalMilliseconds):F2} ms");
+            await Task.CompletedTask.ConfigureAwait(false);
+            return k;
+        }
+        catch (KernelException e)
+        {
+            k.Log.Error("boot", e.Message);
+            await k.DisposeAsync().ConfigureAwait(false);
+            return e.Error;
+        }
+    }
+
+    /// <summary>Runs a kernel-mode function on the scheduler and waits for it (how the CLI and tests enter the kernel).</summary>
+    public Task<T> RunAsync<T>(Func<Task<T>> body, string name = "main") => Scheduler.Spawn(body, name).Completion;
+
+    public Task RunAsync(Func<Task> body, string name = "main") => Scheduler.Spawn(body, name).Completion;
+
+    private void Step(string name, Func<string> body)
+    {
+        var sw = Stopwatch.StartNew();
+        string detail;
+        try { detail = body(); }
+        catch (Exception e) when (e is not KernelException)
+        {
+            throw new KernelException(ErrorCode.Faulted, $"boot step '{name}' failed: {e.Message}");
+        }
+        var step = new BootStep(name, detail, sw.Elapsed);
+        _steps.Add(step);
+        Log.Info("boot", $"{name,-13} {detail} ({step.Elapsed.TotalMilliseconds:F2} ms)");
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        for (int i = _shutdown.Count - 1; i >= 0; i--) await _shutdown[i]().ConfigureAwait(false);
+        _shutdown.Clear();
+    }
+}

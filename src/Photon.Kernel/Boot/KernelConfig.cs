@@ -1,0 +1,36 @@
+using Photon.Kernel.Audit;
+using Photon.Kernel.Hal;
+
+namespace Photon.Kernel.Boot;
+
+/// <summary>What the kernel boots with. The defaults give a hosted kernel on this machine's HAL backend.</summary>
+public sealed record KernelConfig
+{
+    /// <summary>Size of the physical memory arena taken from the host at boot.</summary>
+    public long MemoryBytes { get; init; } = 64L * 1024 * 1024;
+
+    /// <summary>Scheduler CPU workers (0 = one per host core).</summary>
+    public int Cpus { get; init; }
+
+    /// <summary>Platform backend; null means the host backend (host clock, stdout console, host threads).</summary>
+    public IClock? Clock { get; init; }
+    public IConsole? Console { get; init; }
+
+    /// <summary>Interrupt controller; null means the host backend.</summary>
+    public IInterruptController? Interrupts { get; init; }
+
+    /// <summary>Turn host SIGINT/SIGTERM into the shutdown interrupt (the CLI sets this; tests leave it off).</summary>
+    public bool CaptureSignals { get; init; }
+
+    /// <summary>Period of the timer interrupt.</summary>
+    public TimeSpan TickPeriod { get; init; } = TimeSpan.FromMilliseconds(10);
+
+    /// <summary>Echo the kernel log to the console while booting.</summary>
+    public bool EchoLog { get; init; } = true;
+
+    /// <summary>Where capability events go (defaults to a bounded in-memory log).</summary>
+    public ICapabilityAuditSink? Audit { get; init; }
+}
+
+/// <summary>One boot step and how long it took.</summary>
+public sealed record BootStep(string Name, string Detail, TimeSpan Elapsed);

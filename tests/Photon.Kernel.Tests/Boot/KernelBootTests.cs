@@ -1,0 +1,56 @@
+using Photon.Cli.Demo;
+using Photon.Kernel.Boot;
+
+namespace Photon.Kernel.Tests.Boot;
+
+using Kernel = Photon.Kernel.Boot.Kernel;
+
+public class KernelBootTests
+{
+    [Fact]
+    public async Task Boot_brings_subsystems_up_in_dependency_order_and_logs_each_step()
+    {
+        var booted = await Kernel.BootAsync(new KernelConfig { EchoLog = false, MemoryBytes = 8 * 1024 * 1024, Cpus = 2 });
+        await using var k = booted.Value;
+        Assert.Equal(["hal", "interrupts", "memory", "capabilities", "namespaces", "regions", "scheduler", "processes"], k.BootSteps.Select(s => s.Name));
+        Assert.All(k.BootSteps, s => Assert.True(s.Elapsed >= TimeSpan.Zero));
+        Assert.Equal(2048, k.Physical.TotalFrames);
+        Assert.Contains(k.Log.Snapshot(), e => e.Source == "boot" && e.Message.StartsWith("kernel up"));
+    }
+
+    [Fact]
+    public async Task Timer_interrupts_tick_and_the_shutdown_interrupt_cancels_the_shutdown_token()
+    {
+        var booted = await Kernel.BootAsync(new KernelConfig { EchoLog = false, MemoryBytes = 4 * 1024 * 1024, TickPeriod = TimeSpan.FromMilliseconds(5) });
+        await using var k = booted.Value;
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (k.Ticks < 3 && DateTime.UtcNow < deadline) await Task.Delay(5);
+        Assert.True(k.Ticks >= 3);
+        Assert.False(k.ShutdownRequested.IsCancellationRequested);
+        k.Interrupts.Raise(Photon.Kernel.Hal.InterruptVectors.Shutdown);
+        Assert.True(k.ShutdownRequested.IsCancellationRequested);
+        Assert.Equal(1, k.Interrupts.Count(Photon.Kernel.Hal.InterruptVectors.Shutdown));
+        Assert.Throws<KernelException>(() => k.Interrupts.Raise(999));
+    }
+
+    [Fact]
+    public async Task Boot_with_an_impossible_configuration_returns_a_typed_error()
+    {
+        var booted = await Kernel.BootAsync(new KernelConfig { EchoLog = false, MemoryBytes = 12345 });
+        Assert.False(booted.IsOk);
+        Assert.Equal(ErrorCode.Faulted, booted.Code);
+    }
+
+    [Fact]
+    public async Task The_boot_demo_workload_behaves_as_expected_on_every_step()
+    {
+        var booted = await Kernel.BootAsync(new KernelConfig { EchoLog = false });
+        await using var k = booted.Value;
+        var report = await k.RunAsync(() => CoreDemo.RunAsync(k), "demo");
+        Assert.Empty(report.Failures);
+        Assert.True(report.Steps.Count >= 20);
+        // The demo's denials are the ones a user relies on.
+        Assert.Contains(report.Steps, s => s.Step.Contains("revoked capability") && s.Outcome.Contains("Revoked"));
+        Assert.Contains(report.Steps, s => s.Step.Contains("intruder") && s.Outcome.Contains("NotFound"));
+    }
+}
