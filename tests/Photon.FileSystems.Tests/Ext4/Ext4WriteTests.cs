@@ -168,6 +168,28 @@ public sealed class Ext4WriteTests
         AssertFsckClean(img);
     }
 
+    /// <summary>Optional 1.47 features: a stored checksum seed (after a UUID change) and the orphan file.</summary>
+    [Fact]
+    public async Task Ext4_CsumSeedAndOrphanFileImage_WritesFsckClean()
+    {
+        using var s = new Ext4Scratch();
+        string img = s.MakeImage(size: "64M", extra: ["-b", "4096", "-O", "metadata_csum_seed,orphan_file"]);
+        Ext4Scratch.MustRun("tune2fs", "-U", "random", img);
+        var data = Ext4Scratch.RandomBytes(1_500_000, 40);
+        var (fs, st) = await Ext4Scratch.MountAsync(img);
+        try
+        {
+            await Ok(fs.CreateDirectoryAsync("/x"));
+            await Ok(fs.CreateFileAsync("/x/f"));
+            await Ok(fs.WriteAsync("/x/f", 0, data));
+            await Ok(fs.WriteAsync("/x/f", 4095, "overlap"u8.ToArray()));
+            "overlap"u8.CopyTo(data.AsSpan(4095));
+        }
+        finally { await Ext4Scratch.UnmountAsync(fs, st); }
+        AssertFsckClean(img);
+        Assert.Equal(data, s.DebugfsDump(img, "/x/f"));
+    }
+
     [Fact]
     public async Task Ext4_JournalNeedingRecovery_RefusesReadWriteMount()
     {
