@@ -112,6 +112,7 @@ public sealed class FatImage : IDisposable
         // mtools accepts images whose geometry does not match a floppy only with this, and needs UTF-8 for long names.
         info.Environment["MTOOLS_SKIP_CHECK"] = "1";
         info.Environment["LC_ALL"] = "C.UTF-8";
+        info.Environment["TZ"] = "UTC"; // FAT stores local time; Photon writes UTC
         using var process = Process.Start(info) ?? throw new InvalidOperationException("cannot start " + tool);
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
