@@ -133,7 +133,7 @@ public sealed class FatFileSystem : IFileSystem
             if (end > uint.MaxValue) throw new KernelException(ErrorCode.OutOfRange, "FAT files are limited to 4 GiB - 1 bytes");
             var (dir, node) = await ResolveFileAsync(path, ct).ConfigureAwait(false);
             if (data.Length == 0) return;
-            var chain = await FileChainAsync(node, ct).ConfigureAwait(false);
+            var chain = await FileChainAsync(node, ct, exact: true).ConfigureAwait(false);
             long oldSize = node.Size, newSize = Math.Max(oldSize, end);
             await EnsureClustersAsync(chain, newSize, ct).ConfigureAwait(false);
             if (offset > oldSize) await ZeroFillAsync(chain, oldSize, offset - oldSize, ct).ConfigureAwait(false);
@@ -148,7 +148,7 @@ public sealed class FatFileSystem : IFileSystem
             if (length < 0) throw new KernelException(ErrorCode.InvalidArgument, "negative length");
             if (length > uint.MaxValue) throw new KernelException(ErrorCode.OutOfRange, "FAT files are limited to 4 GiB - 1 bytes");
             var (dir, node) = await ResolveFileAsync(path, ct).ConfigureAwait(false);
-            var chain = await FileChainAsync(node, ct).ConfigureAwait(false);
+            var chain = await FileChainAsync(node, ct, exact: true).ConfigureAwait(false);
             long oldSize = node.Size;
             if (length > oldSize)
             {
@@ -210,7 +210,7 @@ public sealed class FatFileSystem : IFileSystem
             }
             else
             {
-                chain = node.FirstCluster == 0 ? [] : await _fat.ReadChainAsync(node.FirstCluster, ct).ConfigureAwait(false);
+                chain = await FileChainAsync(node, ct, exact: true).ConfigureAwait(false);
             }
             await RemoveEntryAsync(dir, node, ct).ConfigureAwait(false);
             await _fat.FreeAsync(chain, ct).ConfigureAwait(false);
@@ -509,8 +509,12 @@ public sealed class FatFileSystem : IFileSystem
 
     // ---------------------------------------------------------------- file data
 
-    /// <summary>The file's cluster chain, checked to be long enough for its recorded size.</summary>
-    private async ValueTask<List<uint>> FileChainAsync(FatNode node, CancellationToken ct)
+    /// <summary>
+    /// The file's cluster chain, checked to be long enough for its recorded size. Before a change (<paramref name="exact"/>)
+    /// a chain longer than the size needs is refused too: it is cross-linked or lost data, and freeing or reusing its
+    /// tail could destroy another file.
+    /// </summary>
+    private async ValueTask<List<uint>> FileChainAsync(FatNode node, CancellationToken ct, bool exact = false)
     {
         long size = node.Size;
         uint first = node.FirstCluster;
@@ -519,7 +523,8 @@ public sealed class FatFileSystem : IFileSystem
             if (size != 0) throw new KernelException(ErrorCode.Corrupted, $"file '{node.Name}' has data but no clusters");
             return [];
         }
-        var chain = await _fat.ReadChainAsync(first, ct).ConfigureAwait(false);
+        long needed = (size + _g.ClusterBytes - 1) / _g.ClusterBytes;
+        var chain = await _fat.ReadChainAsync(first, ct, exact ? Math.Max(needed, 1) : long.MaxValue).ConfigureAwait(false);
         if ((long)chain.Count * _g.ClusterBytes < size)
             throw new KernelException(ErrorCode.Corrupted, $"file '{node.Name}' is shorter on disk than its size");
         return chain;
