@@ -220,4 +220,25 @@ public sealed class FatInteropTests
         image.AssertFsckClean();
         await mounted.DisposeAsync();
     }
+
+    [Fact]
+    public async Task ConcurrentCallersAreSerialisedSafely()
+    {
+        using var image = FatImage.Create(16);
+        var contents = Enumerable.Range(0, 8).Select(i => FatTestExtensions.RandomBytes(20_000 + i * 7_000, 100 + i)).ToArray();
+        await using (var mounted = await image.MountAsync())
+        {
+            var fs = mounted.Fs;
+            (await fs.CreateDirectoryAsync("/shared")).AssertOk();
+            await Task.WhenAll(contents.Select((data, i) => Task.Run(async () =>
+            {
+                string path = $"/shared/concurrent writer {i}.bin";
+                (await fs.CreateFileAsync(path)).AssertOk();
+                for (int offset = 0; offset < data.Length; offset += 4096)
+                    (await fs.WriteAsync(path, offset, data.AsMemory(offset, Math.Min(4096, data.Length - offset)))).AssertOk();
+            })));
+        }
+        for (int i = 0; i < contents.Length; i++) Assert.Equal(contents[i], image.Get($"/shared/concurrent writer {i}.bin"));
+        image.AssertFsckClean();
+    }
 }
