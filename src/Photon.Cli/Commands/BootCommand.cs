@@ -20,7 +20,9 @@ public static class BootCommand
             return 1;
         }
         await using var kernel = booted.Value;
+        using var images = DemoImages.Unpack();
         var report = await kernel.RunAsync(() => CoreDemo.RunAsync(kernel), "demo");
+        await kernel.RunAsync(() => StorageDemo.RunAsync(kernel, images, report), "storage-demo");
         DemoReport.Render(kernel, report);
         return report.Failures.Count == 0 ? 0 : 1;
     }

@@ -53,4 +53,17 @@ public class KernelBootTests
         Assert.Contains(report.Steps, s => s.Step.Contains("revoked capability") && s.Outcome.Contains("Revoked"));
         Assert.Contains(report.Steps, s => s.Step.Contains("intruder") && s.Outcome.Contains("NotFound"));
     }
+
+    [Fact]
+    public async Task The_storage_demo_mounts_both_images_writes_and_leaves_them_fsck_clean()
+    {
+        var booted = await Kernel.BootAsync(new KernelConfig { EchoLog = false, MemoryBytes = 8 * 1024 * 1024 });
+        await using var k = booted.Value;
+        using var images = DemoImages.Unpack();
+        var report = new DemoReport();
+        await k.RunAsync(() => StorageDemo.RunAsync(k, images, report), "storage-demo");
+        Assert.Empty(report.Failures);
+        Assert.Contains(report.Steps, s => s.Step.StartsWith("fsck.vfat") && s.Outcome == "clean");
+        Assert.Contains(report.Steps, s => s.Step.StartsWith("e2fsck") && s.Outcome == "clean");
+    }
 }
