@@ -1,0 +1,165 @@
+using Photon.Kernel.Capabilities;
+using Photon.Kernel.Hal;
+using Photon.Kernel.Io;
+
+namespace Photon.Kernel.Drivers.Block;
+
+public enum BlockOp : byte { Read, Write, Flush }
+
+/// <summary>A block command as it sits in a submission ring.</summary>
+public readonly record struct BlockCommand(BlockOp Op, long Lba, Memory<byte> ReadBuffer, ReadOnlyMemory<byte> WriteData);
+
+public sealed record NvmeOptions(int QueuePairs = 2, int QueueDepth = 64, int SectorSize = 512, int FetchBatch = 16);
+
+/// <summary>
+/// An NVMe-style block device over HAL storage: several submission/completion queue pairs (the unified
+/// <see cref="QueuePair{TRequest,TResult}"/>), each served by a controller loop that fetches submissions in batches
+/// and runs them concurrently against the storage. A write completes only once the storage has accepted it; a flush
+/// completes once every write acknowledged before it is durable. Every command is capability-checked: reads need
+/// <see cref="Rights.Read"/>, writes and flushes <see cref="Rights.Write"/>.
+/// </summary>
+public sealed class NvmeBlockDevice : KernelObject, IAsyncDisposable
+{
+    private readonly IBlockStorage _storage;
+    private readonly QueuePair<BlockCommand, int>[] _queues;
+    private readonly Task[] _controllers;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly NvmeOptions _options;
+    private int _nextQueue;
+
+    private NvmeBlockDevice(IBlockStorage storage, CapabilityManager caps, NvmeOptions options)
+        : base(ObjectKind.BlockDevice, storage.Name)
+    {
+        _storage = storage;
+        _options = options;
+        SectorSize = options.SectorSize;
+        SectorCount = storage.Length / options.SectorSize;
+        _queues = new QueuePair<BlockCommand, int>[options.QueuePairs];
+        for (int i = 0; i < _queues.Length; i++) _queues[i] = new QueuePair<BlockCommand, int>(options.QueueDepth, caps, this);
+        _controllers = new Task[_queues.Length];
+        for (int i = 0; i < _queues.Length; i++)
+        {
+            var q = _queues[i];
+            _controllers[i] = ControllerLoop(q, _stop.Token);
+        }
+    }
+
+    public int SectorSize { get; }
+    public long SectorCount { get; }
+    public bool IsReadOnly => _storage.IsReadOnly;
+    public IReadOnlyList<QueuePair<BlockCommand, int>> Queues => _queues;
+
+    /// <summary>Starts the device and its controller loops. Returns the device and an all-rights capability to it.</summary>
+    public static Result<(NvmeBlockDevice Device, CapabilityToken Capability)> Start(IBlockStorage storage, CapabilityManager caps,
+        NvmeOptions? options = null, Principal owner = default)
+    {
+        options ??= new NvmeOptions();
+        if (options.SectorSize is not (512 or 4096)) return Errors.Of(ErrorCode.InvalidArgument, "sector size must be 512 or 4096");
+        if (options.QueuePairs is < 1 or > 64) return Errors.Of(ErrorCode.InvalidArgument, "1 to 64 queue pairs");
+        if (options.FetchBatch < 1) return Errors.Of(ErrorCode.InvalidArgument, "fetch batch must be positive");
+        if (storage.Length < options.SectorSize) return Errors.Of(ErrorCode.InvalidArgument, "storage smaller than one sector");
+        NvmeBlockDevice device;
+        try { device = new NvmeBlockDevice(storage, caps, options); }
+        catch (KernelException e) { return e.Error; }
+        var cap = caps.Create(device, Rights.Read | Rights.Write | Rights.Delegate | Rights.Manage, owner.Name is null ? Principal.Kernel : owner);
+        if (!cap.IsOk) return cap.Error;
+        return (device, cap.Value);
+    }
+
+    public Task<Result> ReadAsync(CapabilityToken cap, long lba, Memory<byte> buffer, Principal actor = default, CancellationToken ct = default)
+    {
+        var v = BlockRange.Validate(lba, buffer.Length, SectorSize, SectorCount);
+        return v.IsOk ? Submit(new BlockCommand(BlockOp.Read, lba, buffer, default), cap, Rights.Read, actor, ct) : Task.FromResult(v);
+    }
+
+    public Task<Result> WriteAsync(CapabilityToken cap, long lba, ReadOnlyMemory<byte> data, Principal actor = default, CancellationToken ct = default)
+    {
+        if (IsReadOnly) return Task.FromResult(Result.Fail(ErrorCode.ReadOnly, $"{Name} is read-only"));
+        var v = BlockRange.Validate(lba, data.Length, SectorSize, SectorCount);
+        return v.IsOk ? Submit(new BlockCommand(BlockOp.Write, lba, default, data), cap, Rights.Write, actor, ct) : Task.FromResult(v);
+    }
+
+    public Task<Result> FlushAsync(CapabilityToken cap, Principal actor = default, CancellationToken ct = default) =>
+        Submit(new BlockCommand(BlockOp.Flush, 0, default, default), cap, Rights.Write, actor, ct);
+
+    /// <summary>An <see cref="IBlockDevice"/> view that sends every request with <paramref name="cap"/> (what filesystems mount).</summary>
+    public IBlockDevice Open(CapabilityToken cap, Principal actor = default) => new CapabilityBlockDevice(this, cap, actor);
+
+    public string Name => Label;
+
+    private async Task<Result> Submit(BlockCommand command, CapabilityToken cap, Rights rights, Principal actor, CancellationToken ct)
+    {
+        // Spread requests over the queue pairs (on hardware: one pair per CPU, so no cross-CPU locking).
+        var q = _queues[(int)((uint)Interlocked.Increment(ref _nextQueue) % (uint)_queues.Length)];
+        var r = await q.SubmitAsync(command, cap, rights, actor, ct).ConfigureAwait(true);
+        return r.AsResult();
+    }
+
+    private async Task ControllerLoop(QueuePair<BlockCommand, int> queue, CancellationToken stop)
+    {
+        var batch = new Submission<BlockCommand>[_options.FetchBatch];
+        await Task.Yield();
+        while (!stop.IsCancellationRequested)
+        {
+            try { await queue.WaitForDoorbellAsync(stop).ConfigureAwait(false); }
+            catch (OperationCanceledException) { break; }
+            int n;
+            while ((n = queue.DrainSubmissions(batch)) > 0)
+                for (int i = 0; i < n; i++) _ = Execute(queue, batch[i]);
+        }
+    }
+
+    private async Task Execute(QueuePair<BlockCommand, int> queue, Submission<BlockCommand> s)
+    {
+        Result<int> result;
+        try
+        {
+            var c = s.Request;
+            switch (c.Op)
+            {
+                case BlockOp.Read:
+                    int got = await _storage.ReadAsync(c.Lba * SectorSize, c.ReadBuffer).ConfigureAwait(false);
+                    result = got == c.ReadBuffer.Length ? got : Errors.Of(ErrorCode.IoError, $"short read at lba {c.Lba}: {got}/{c.ReadBuffer.Length}");
+                    break;
+                case BlockOp.Write:
+                    await _storage.WriteAsync(c.Lba * SectorSize, c.WriteData).ConfigureAwait(false);
+                    result = c.WriteData.Length;
+                    break;
+                default:
+                    // Acknowledged writes have all reached the storage; making the storage durable covers every one.
+                    await _storage.FlushAsync().ConfigureAwait(false);
+                    result = 0;
+                    break;
+            }
+        }
+        catch (KernelException e) { result = e.Error; }
+        catch (Exception e) when (e is IOException or OperationCanceledException or ObjectDisposedException)
+        {
+            result = Errors.Of(ErrorCode.IoError, e.Message);
+        }
+        queue.Complete(s.Tag, result);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _stop.Cancel();
+        foreach (var q in _queues) q.Close();
+        try { await Task.WhenAll(_controllers).ConfigureAwait(false); } catch (OperationCanceledException) { }
+    }
+
+    private sealed class CapabilityBlockDevice(NvmeBlockDevice device, CapabilityToken cap, Principal actor) : IBlockDevice
+    {
+        public string Name => device.Name;
+        public int SectorSize => device.SectorSize;
+        public long SectorCount => device.SectorCount;
+        public bool IsReadOnly => device.IsReadOnly;
+
+        public ValueTask<Result> ReadAsync(long lba, Memory<byte> buffer, CancellationToken ct = default) =>
+            new(device.ReadAsync(cap, lba, buffer, actor, ct));
+
+        public ValueTask<Result> WriteAsync(long lba, ReadOnlyMemory<byte> data, CancellationToken ct = default) =>
+            new(device.WriteAsync(cap, lba, data, actor, ct));
+
+        public ValueTask<Result> FlushAsync(CancellationToken ct = default) => new(device.FlushAsync(cap, actor, ct));
+    }
+}

@@ -1,0 +1,260 @@
+using Photon.Kernel.Capabilities;
+
+namespace Photon.Kernel.Io;
+
+/// <summary>One submitted request as the device sees it: a tag to complete it by, and the payload.</summary>
+public readonly record struct Submission<TRequest>(ushort Tag, TRequest Request);
+
+/// <summary>Counters of one queue pair.</summary>
+public sealed record QueuePairStats(long Submitted, long Completed, long Cancelled, long Denied, long RingFull, int InFlight, int Depth);
+
+/// <summary>
+/// The unified submission/completion queue pair every Photon driver uses, in the spirit of NVMe queue pairs and
+/// io_uring: a fixed-size power-of-two submission ring that callers fill (one by one or as a batch) and ring a
+/// doorbell for; a device side that drains submissions in batches and posts completions by tag; and a completion
+/// ring whose entries wake the submitting kernel task. Every request is capability-checked before it enters the ring;
+/// a full ring is back-pressure (<see cref="ErrorCode.WouldBlock"/> from TrySubmit, or SubmitAsync waits for a slot);
+/// a cancelled request completes at once with <see cref="ErrorCode.Cancelled"/> and its late device completion is
+/// ignored.
+/// </summary>
+public sealed class QueuePair<TRequest, TResult>
+{
+    private sealed class Slot
+    {
+        public TaskCompletionSource<Result<TResult>>? Waiter;
+        public CancellationTokenRegistration Cancellation;
+        public bool InUse;
+        public bool Abandoned; // cancelled by the submitter; the device still owns the tag until it completes
+    }
+
+    private readonly Lock _lock = new();
+    private readonly Slot[] _slots;
+    private readonly Stack<ushort> _freeTags;
+    private readonly Submission<TRequest>[] _sq;
+    private int _sqHead, _sqCount;
+    private readonly (ushort Tag, Result<TResult> Result)[] _cq;
+    private int _cqHead, _cqCount;
+    private readonly SemaphoreSlim _space;
+    private readonly SemaphoreSlim _doorbell = new(0, int.MaxValue);
+    private readonly CapabilityManager _caps;
+    private readonly KernelObject _device;
+    private long _submitted, _completed, _cancelled, _denied, _ringFull;
+    private bool _closed;
+
+    /// <param name="depth">Ring size: a power of two from 2 to 32768.</param>
+    /// <param name="device">The kernel object requests must hold a capability to.</param>
+    public QueuePair(int depth, CapabilityManager caps, KernelObject device)
+    {
+        if (depth < 2 || depth > 32768 || (depth & (depth - 1)) != 0)
+            throw new KernelException(ErrorCode.InvalidArgument, $"queue depth {depth} must be a power of two between 2 and 32768");
+        Depth = depth;
+        _caps = caps;
+        _device = device;
+        _slots = new Slot[depth];
+        _freeTags = new Stack<ushort>(depth);
+        for (int i = depth - 1; i >= 0; i--) { _slots[i] = new Slot(); _freeTags.Push((ushort)i); }
+        _sq = new Submission<TRequest>[depth];
+        _cq = new (ushort, Result<TResult>)[depth];
+        _space = new SemaphoreSlim(depth, depth);
+    }
+
+    public int Depth { get; }
+
+    public QueuePairStats Stats
+    {
+        get
+        {
+            lock (_lock)
+                return new QueuePairStats(_submitted, _completed, _cancelled, _denied, _ringFull, Depth - _freeTags.Count, Depth);
+        }
+    }
+
+    /// <summary>Submits without waiting: fails with <see cref="ErrorCode.WouldBlock"/> when the ring is full.</summary>
+    public Result<Task<Result<TResult>>> TrySubmit(TRequest request, CapabilityToken capability, Rights needed, Principal actor = default,
+        CancellationToken ct = default)
+    {
+        var check = Check(capability, needed, actor);
+        if (!check.IsOk) return check.Error;
+        if (!_space.Wait(0))
+        {
+            Interlocked.Increment(ref _ringFull);
+            return Errors.Of(ErrorCode.WouldBlock, "submission ring is full");
+        }
+        var t = Enqueue(request, ct);
+        if (t.IsOk) RingDoorbell();
+        return t;
+    }
+
+    /// <summary>Submits, waiting for ring space if needed, and completes when the device completes the request.</summary>
+    public async Task<Result<TResult>> SubmitAsync(TRequest request, CapabilityToken capability, Rights needed, Principal actor = default,
+        CancellationToken ct = default)
+    {
+        var check = Check(capability, needed, actor);
+        if (!check.IsOk) return check.Error;
+        if (!_space.Wait(0))
+        {
+            Interlocked.Increment(ref _ringFull);
+            try { await _space.WaitAsync(ct).ConfigureAwait(true); }
+            catch (OperationCanceledException) { return Errors.Of(ErrorCode.Cancelled, "cancelled while waiting for ring space"); }
+        }
+        var t = Enqueue(request, ct);
+        if (!t.IsOk) return t.Error;
+        RingDoorbell();
+        return await t.Value.ConfigureAwait(true);
+    }
+
+    /// <summary>Submits a batch with one capability check and one doorbell; stops at the first full ring.</summary>
+    public Result<IReadOnlyList<Task<Result<TResult>>>> SubmitBatch(IReadOnlyList<TRequest> requests, CapabilityToken capability, Rights needed,
+        Principal actor = default, CancellationToken ct = default)
+    {
+        var check = Check(capability, needed, actor);
+        if (!check.IsOk) return check.Error;
+        var tasks = new List<Task<Result<TResult>>>(requests.Count);
+        foreach (var r in requests)
+        {
+            if (!_space.Wait(0)) { Interlocked.Increment(ref _ringFull); break; }
+            var t = Enqueue(r, ct);
+            if (!t.IsOk) break;
+            tasks.Add(t.Value);
+        }
+        if (tasks.Count > 0) RingDoorbell();
+        if (tasks.Count == 0 && requests.Count > 0) return Errors.Of(ErrorCode.WouldBlock, "submission ring is full");
+        return tasks;
+    }
+
+    // ---- device side ----
+
+    /// <summary>Waits until the doorbell rings (there may be submissions), or the token is cancelled.</summary>
+    public Task WaitForDoorbellAsync(CancellationToken ct) => _doorbell.WaitAsync(ct);
+
+    /// <summary>Takes up to destination.Length submissions off the ring (the device's batched fetch).</summary>
+    public int DrainSubmissions(Span<Submission<TRequest>> destination)
+    {
+        lock (_lock)
+        {
+            int n = Math.Min(destination.Length, _sqCount);
+            for (int i = 0; i < n; i++)
+            {
+                destination[i] = _sq[_sqHead];
+                _sq[_sqHead] = default;
+                _sqHead = (_sqHead + 1) & (Depth - 1);
+            }
+            _sqCount -= n;
+            return n;
+        }
+    }
+
+    /// <summary>Posts a completion for <paramref name="tag"/> and reaps the completion ring, waking submitters.</summary>
+    public void Complete(ushort tag, Result<TResult> result)
+    {
+        lock (_lock)
+        {
+            if (tag >= Depth || !_slots[tag].InUse) return; // a stray or duplicate completion from a confused device
+            _cq[(_cqHead + _cqCount) & (Depth - 1)] = (tag, result);
+            _cqCount++;
+        }
+        Reap();
+    }
+
+    /// <summary>Fails every outstanding request with <see cref="ErrorCode.Closed"/> (device removed or shut down).</summary>
+    public void Close()
+    {
+        List<TaskCompletionSource<Result<TResult>>> waiters = new();
+        lock (_lock)
+        {
+            if (_closed) return;
+            _closed = true;
+            foreach (var s in _slots)
+                if (s.InUse && s.Waiter is { } w) { waiters.Add(w); s.Waiter = null; }
+        }
+        foreach (var w in waiters) w.TrySetResult(Errors.Of(ErrorCode.Closed, "device closed"));
+        _doorbell.Release();
+    }
+
+    public bool IsClosed { get { lock (_lock) return _closed; } }
+
+    private void Reap()
+    {
+        while (true)
+        {
+            TaskCompletionSource<Result<TResult>>? waiter;
+            Result<TResult> result;
+            CancellationTokenRegistration reg;
+            lock (_lock)
+            {
+                if (_cqCount == 0) return;
+                var (tag, r) = _cq[_cqHead];
+                _cq[_cqHead] = default;
+                _cqHead = (_cqHead + 1) & (Depth - 1);
+                _cqCount--;
+                var slot = _slots[tag];
+                waiter = slot.Abandoned ? null : slot.Waiter;
+                reg = slot.Cancellation;
+                slot.Waiter = null;
+                slot.InUse = false;
+                slot.Abandoned = false;
+                slot.Cancellation = default;
+                _freeTags.Push(tag);
+                _completed++;
+                result = r;
+            }
+            reg.Dispose();
+            _space.Release();
+            waiter?.TrySetResult(result);
+        }
+    }
+
+    private Result<Task<Result<TResult>>> Enqueue(TRequest request, CancellationToken ct)
+    {
+        var tcs = new TaskCompletionSource<Result<TResult>>(TaskCreationOptions.RunContinuationsAsynchronously);
+        ushort tag;
+        lock (_lock)
+        {
+            if (_closed)
+            {
+                _space.Release();
+                return Errors.Of(ErrorCode.Closed, "device closed");
+            }
+            tag = _freeTags.Pop();
+            var slot = _slots[tag];
+            slot.InUse = true;
+            slot.Waiter = tcs;
+            _sq[(_sqHead + _sqCount) & (Depth - 1)] = new Submission<TRequest>(tag, request);
+            _sqCount++;
+            _submitted++;
+        }
+        if (ct.CanBeCanceled)
+        {
+            var reg = ct.Register(() => Cancel(tag, tcs));
+            lock (_lock)
+                if (_slots[tag].Waiter == tcs) _slots[tag].Cancellation = reg;
+                else reg.Dispose();
+        }
+        return tcs.Task;
+    }
+
+    private void Cancel(ushort tag, TaskCompletionSource<Result<TResult>> tcs)
+    {
+        lock (_lock)
+        {
+            var slot = _slots[tag];
+            if (slot.Waiter != tcs) return; // already completed
+            slot.Abandoned = true;
+            slot.Waiter = null;
+            _cancelled++;
+        }
+        tcs.TrySetResult(Errors.Of(ErrorCode.Cancelled, "request cancelled"));
+    }
+
+    private Result Check(CapabilityToken capability, Rights needed, Principal actor)
+    {
+        var r = _caps.Check(capability, needed, actor);
+        if (r.IsOk && !ReferenceEquals(r.Value, _device))
+            r = Errors.Of(ErrorCode.WrongObjectType, $"capability names {r.Value}, not {_device}");
+        if (r.IsOk) return Result.Ok;
+        Interlocked.Increment(ref _denied);
+        return r.Error;
+    }
+
+    private void RingDoorbell() => _doorbell.Release();
+}
