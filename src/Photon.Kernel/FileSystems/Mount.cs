@@ -12,7 +12,8 @@ public sealed class Mount : KernelObject
 {
     private readonly SemaphoreSlim _gate = new(1, 1);
     private IFileSystem? _fs;
-    private int _closing;
+    private Task<Result>? _closing;
+    private readonly Lock _closeLock = new();
 
     internal Mount(IFileSystem fs, string source, bool readOnly) : base(ObjectKind.Mount, $"{fs.TypeName}:{source}")
     {
@@ -62,10 +63,14 @@ public sealed class Mount : KernelObject
         return r.AsResult();
     }
 
-    /// <summary>Flushes and closes the filesystem once; later operations answer Revoked.</summary>
-    internal async ValueTask<Result> CloseAsync()
+    /// <summary>Flushes and closes the filesystem once (every caller awaits that one close); later operations answer Revoked.</summary>
+    internal Task<Result> CloseAsync()
     {
-        if (Interlocked.Exchange(ref _closing, 1) != 0) return Result.Ok;
+        lock (_closeLock) return _closing ??= CloseCoreAsync();
+    }
+
+    private async Task<Result> CloseCoreAsync()
+    {
         await _gate.WaitAsync().ConfigureAwait(false);
         try
         {
@@ -83,7 +88,7 @@ public sealed class Mount : KernelObject
     }
 
     /// <summary>Nobody can reach the mount any more: write it back and close it.</summary>
-    protected override void OnLastCapabilityRevoked() => _ = CloseAsync().AsTask();
+    protected override void OnLastCapabilityRevoked() => _ = CloseAsync();
 }
 
 /// <summary>An open file: a path inside a mount, reachable through a capability with Read and/or Write. It stays
