@@ -25,7 +25,7 @@ public sealed class GoodModule : IKernelModule
         var mem = context.Process.AllocateMemory(64 * 1024);
         if (!mem.IsOk) return Task.FromResult(mem.AsResult());
         _memory = mem.Value;
-        var w = context.Process.WriteMemory(_memory, 0, "good module running"u8);
+        var w = context.Process.WriteMemory(_memory, 0, System.Text.Encoding.UTF8.GetBytes(Helper.StatusText.For(context.ModuleName)));
         if (!w.IsOk) return Task.FromResult(w);
         var bind = context.Process.Bind(context.Namespace, "status", _memory, Rights.Read);
         if (!bind.IsOk) return Task.FromResult(bind);

@@ -237,3 +237,32 @@ public sealed class VfsTests : IAsyncLifetime
         Assert.Equal(2000, checkedCount);
     }
 }
+
+public sealed class VfsConcurrencyTests
+{
+    [Fact]
+    public async Task Concurrent_processes_writing_through_one_mount_leave_a_clean_image()
+    {
+        using var image = FatImage.Create(32);
+        await using var k = new VfsKernel();
+        var mount = await k.MountFatAsync(image.Path);
+        var procs = Enumerable.Range(0, 6)
+            .Select(i => k.Tenant($"t{i}", mount, Rights.Read | Rights.Write | Rights.Enumerate | Rights.Create))
+            .ToArray();
+        await Task.WhenAll(procs.Select(async (p, i) =>
+        {
+            await Task.Yield();
+            var h = (await k.Vfs.OpenAsync(p, $"/mnt/data/writer-{i}.bin", Rights.ReadWrite, OpenFlags.Create | OpenFlags.Exclusive)).Value;
+            var data = FatTestExtensions.RandomBytes(40_000, i);
+            for (int off = 0; off < data.Length; off += 4096)
+                Assert.True((await k.Vfs.WriteAsync(p, h, off, data.AsMemory(off, Math.Min(4096, data.Length - off)))).IsOk);
+            var back = new byte[data.Length];
+            Assert.Equal(data.Length, (await k.Vfs.ReadAsync(p, h, 0, back)).Value);
+            Assert.Equal(data, back);
+        }));
+        Assert.True((await k.Vfs.UnmountAsync(mount, Principal.Kernel)).IsOk);
+        await k.DisposeAsync();
+        image.AssertFsckClean();
+        for (int i = 0; i < 6; i++) Assert.Equal(FatTestExtensions.RandomBytes(40_000, i), image.Get($"/writer-{i}.bin"));
+    }
+}

@@ -41,8 +41,9 @@ public sealed class ModuleLoaderTests : IDisposable
         _ns.Bind(devices, "disk0", disk, Rights.Read | Rights.Write | Rights.Delegate).Unwrap();
         _loader = new ModuleLoader(_caps, _ns, _pm, _timers, new HostModuleImageSource(), modules, _log)
         {
-            StartTimeout = TimeSpan.FromMilliseconds(300),
-            StopTimeout = TimeSpan.FromMilliseconds(300),
+            // Generous for a loaded 2-core CI machine; the hanging tests wait this long.
+            StartTimeout = TimeSpan.FromMilliseconds(1500),
+            StopTimeout = TimeSpan.FromMilliseconds(1500),
             TeardownTimeout = TimeSpan.FromSeconds(2),
         };
     }
@@ -73,6 +74,11 @@ public sealed class ModuleLoaderTests : IDisposable
         Assert.Equal(Rights.Read | Rights.Write, entries["disk"].Rights);
         Assert.Equal(ObjectKind.MemoryRegion, entries["status"].Kind);
         Assert.Equal(Rights.Read, entries["status"].Rights);
+        // The status text comes from the module's private dependency, written into memory it allocated.
+        var statusCap = _ns.Lookup(_root, "/modules/good/status", Rights.Read).Value;
+        var text = new byte["good module running".Length];
+        Assert.True(_mm.Read(statusCap, 0, text).IsOk);
+        Assert.Equal("good module running", System.Text.Encoding.UTF8.GetString(text));
 
         // Its process sees only its own namespace and cannot use rights it was not given.
         var process = _pm.Get(module.Pid!.Value).Value;
@@ -108,8 +114,9 @@ public sealed class ModuleLoaderTests : IDisposable
             var alc = module.LoadContext!;
             Assert.True(alc.IsCollectible);
             Assert.NotSame(AssemblyLoadContext.Default, alc);
-            // Only the module's own assembly is in its context; the kernel is the host's copy.
-            Assert.Equal(["Photon.TestModule.Good"], alc.Assemblies.Select(a => a.GetName().Name));
+            // Only the module's own assembly and its private dependency are in its context; the kernel is the host's copy.
+            Assert.Equal(["Photon.TestModule.Good", "Photon.TestModule.Helper"], alc.Assemblies.Select(a => a.GetName().Name!).Order());
+            Assert.DoesNotContain(AssemblyLoadContext.Default.Assemblies, a => a.GetName().Name == "Photon.TestModule.Helper");
             Assert.Same(alc, AssemblyLoadContext.GetLoadContext(module.Entry!.GetType().Assembly));
             Assert.Same(AssemblyLoadContext.Default, AssemblyLoadContext.GetLoadContext(typeof(IKernelModule).Assembly));
             var moduleSeesKernel = module.Entry.GetType().GetInterfaces().Single(i => i.Name == nameof(IKernelModule));
@@ -188,7 +195,7 @@ public sealed class ModuleLoaderTests : IDisposable
         var r = await _loader.LoadAsync(ModulePath("Hanging"), _root, Admin, Args("hang-in", "start"));
         sw.Stop();
         Assert.Equal(ErrorCode.TimedOut, r.Code);
-        Assert.InRange(sw.Elapsed, TimeSpan.FromMilliseconds(250), TimeSpan.FromSeconds(10));
+        Assert.InRange(sw.Elapsed, TimeSpan.FromMilliseconds(1400), TimeSpan.FromSeconds(15));
         var faulted = Assert.Single(_loader.Modules);
         Assert.Equal(ModuleState.Faulted, faulted.State);
         Assert.Equal(ErrorCode.TimedOut, faulted.Fault!.Value.Code);
