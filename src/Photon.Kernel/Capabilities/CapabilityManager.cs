@@ -251,6 +251,8 @@ public sealed class CapabilityManager
                 _free.Enqueue(i);
                 _liveCount--;
                 if (obj.CapabilityRevoked()) destroyed.Add(obj);
+                // A revoked slot must not keep its object alive (e.g. an unloaded module's code).
+                slot.Object = null;
             }
             count = order.Count;
         }

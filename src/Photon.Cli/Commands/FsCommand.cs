@@ -1,0 +1,410 @@
+using System.Buffers.Binary;
+using Photon.FileSystems.Ext4;
+using Photon.FileSystems.Fat;
+using Photon.Kernel;
+using Photon.Kernel.FileSystems;
+using Photon.Kernel.Hal.Host;
+using Photon.Kernel.Io;
+using Spectre.Console;
+
+namespace Photon.Cli.Commands;
+
+/// <summary>
+/// `photon fs`: inspect and change FAT and ext4 disk images with Photon's own filesystem drivers (auto-detected with
+/// <see cref="IFileSystemDriver.ProbeAsync"/>). Host-side tool: host files are read and written with System.IO; the
+/// image is accessed through the HAL image storage and a block device, exactly as the kernel mounts it.
+/// Exit codes: 0 success, 1 the operation failed (typed error printed), 2 usage error.
+/// </summary>
+public static class FsCommand
+{
+    public const string HostPrefix = "host:";
+    private const int ChunkBytes = 1024 * 1024;
+    private const long ProgressThreshold = 4L * 1024 * 1024;
+
+    public const string Usage =
+        "photon fs ls <image> [path]\n" +
+        "photon fs cat <image> <path>\n" +
+        "photon fs cp <image> <src> <dst>     (prefix host files with host:, e.g. host:./a.txt)\n" +
+        "photon fs mkdir [-p] <image> <path>\n" +
+        "photon fs rm [-r] <image> <path>\n" +
+        "photon fs info <image>";
+
+    private sealed class UsageException(string message) : Exception(message);
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
+        {
+            Console.WriteLine(Usage);
+            return args.Length == 0 ? 2 : 0;
+        }
+        var flags = args.Skip(1).Where(a => a is "-p" or "-r").ToHashSet();
+        var rest = args.Skip(1).Where(a => !flags.Contains(a)).ToArray();
+        try
+        {
+            var r = args[0] switch
+            {
+                "ls" => await LsAsync(Arg(rest, 0, "image"), rest.Length > 1 ? rest[1] : "/"),
+                "cat" => await CatAsync(Arg(rest, 0, "image"), Arg(rest, 1, "path")),
+                "cp" => await CopyAsync(Arg(rest, 0, "image"), Arg(rest, 1, "src"), Arg(rest, 2, "dst")),
+                "mkdir" => await MkdirAsync(Arg(rest, 0, "image"), Arg(rest, 1, "path"), flags.Contains("-p")),
+                "rm" => await RmAsync(Arg(rest, 0, "image"), Arg(rest, 1, "path"), flags.Contains("-r")),
+                "info" => await InfoAsync(Arg(rest, 0, "image")),
+                _ => throw new UsageException($"unknown fs command '{args[0]}'"),
+            };
+            if (r.IsOk) return 0;
+            Console.Error.WriteLine($"photon fs {args[0]}: {r.Error}");
+            return 1;
+        }
+        catch (UsageException e)
+        {
+            Console.Error.WriteLine($"photon fs: {e.Message}\nusage:\n{Usage}");
+            return 2;
+        }
+    }
+
+    private static string Arg(string[] args, int i, string name) =>
+        i < args.Length ? args[i] : throw new UsageException($"missing <{name}>");
+
+    // ---- image access ----
+
+    private sealed class OpenImage(HostImageStorage storage, IBlockDevice device, IFileSystem fs) : IAsyncDisposable
+    {
+        public IBlockDevice Device { get; } = device;
+        public IFileSystem Fs { get; } = fs;
+        public long Bytes => storage.Length;
+
+        public async ValueTask DisposeAsync()
+        {
+            await Fs.DisposeAsync();
+            await storage.DisposeAsync();
+        }
+    }
+
+    /// <summary>The drivers the CLI can mount with, in probing order.</summary>
+    public static IReadOnlyList<IFileSystemDriver> Drivers { get; } = [new FatFileSystemDriver(), new Ext4FileSystemDriver()];
+
+    private static async Task<Result<OpenImage>> OpenAsync(string imagePath, bool writable)
+    {
+        var storage = HostImageStorage.Open(imagePath, readOnly: !writable);
+        if (!storage.IsOk) return storage.Error;
+        var device = new StorageBlockDevice(storage.Value);
+        foreach (var driver in Drivers)
+        {
+            if (!await driver.ProbeAsync(device)) continue;
+            var fs = await driver.MountAsync(device, new MountOptions(ReadOnly: !writable));
+            if (!fs.IsOk) { await storage.Value.DisposeAsync(); return fs.Error; }
+            return new OpenImage(storage.Value, device, fs.Value);
+        }
+        await storage.Value.DisposeAsync();
+        return Errors.Of(ErrorCode.NotSupported, $"no filesystem recognised on {imagePath} (tried {string.Join(", ", Drivers.Select(d => d.TypeName))})");
+    }
+
+    private static async Task<Result> WithImageAsync(string imagePath, bool writable, Func<OpenImage, Task<Result>> body)
+    {
+        var opened = await OpenAsync(imagePath, writable);
+        if (!opened.IsOk) return opened.Error;
+        await using var image = opened.Value;
+        var r = await body(image);
+        if (writable)
+        {
+            var flushed = await image.Fs.FlushAsync();
+            if (r.IsOk && !flushed.IsOk) r = flushed;
+        }
+        return r;
+    }
+
+    /// <summary>Image paths may be given with or without the leading '/'.</summary>
+    private static Result<string> ImagePath(string path) => VfsPath.Normalize(path.StartsWith('/') ? path : "/" + path);
+
+    // ---- commands ----
+
+    private static Task<Result> LsAsync(string image, string path) => WithImageAsync(image, false, async img =>
+    {
+        var p = ImagePath(path);
+        if (!p.IsOk) return p.Error;
+        var st = await img.Fs.StatAsync(p.Value);
+        if (!st.IsOk) return st.Error;
+        IReadOnlyList<DirectoryEntry> entries;
+        if (st.Value.Kind == FileKind.Directory)
+        {
+            var list = await img.Fs.ReadDirectoryAsync(p.Value);
+            if (!list.IsOk) return list.Error;
+            entries = list.Value.Where(e => e.Name is not ("." or ".."))
+                .OrderBy(e => e.Kind != FileKind.Directory).ThenBy(e => e.Name, StringComparer.Ordinal).ToArray();
+        }
+        else entries = [new DirectoryEntry(st.Value.Name, st.Value.Kind, st.Value.Length)];
+        var table = new Table().Border(TableBorder.Simple).AddColumn("name").AddColumn("type").AddColumn(new TableColumn("size").RightAligned());
+        foreach (var e in entries)
+        {
+            var name = e.Kind == FileKind.Directory ? $"[blue]{Markup.Escape(e.Name)}/[/]" : Markup.Escape(e.Name);
+            table.AddRow(name, e.Kind.ToString().ToLowerInvariant(), e.Kind == FileKind.Directory ? "" : e.Length.ToString("N0"));
+        }
+        AnsiConsole.Write(table);
+        return Result.Ok;
+    });
+
+    private static Task<Result> CatAsync(string image, string path) => WithImageAsync(image, false, async img =>
+    {
+        var p = ImagePath(path);
+        if (!p.IsOk) return p.Error;
+        await using var stdout = Console.OpenStandardOutput();
+        var buf = new byte[ChunkBytes];
+        for (long off = 0; ; )
+        {
+            var n = await img.Fs.ReadAsync(p.Value, off, buf);
+            if (!n.IsOk) return n.Error;
+            if (n.Value == 0) return Result.Ok;
+            await stdout.WriteAsync(buf.AsMemory(0, n.Value));
+            off += n.Value;
+        }
+    });
+
+    private static async Task<Result> CopyAsync(string image, string src, string dst)
+    {
+        bool srcHost = src.StartsWith(HostPrefix, StringComparison.Ordinal), dstHost = dst.StartsWith(HostPrefix, StringComparison.Ordinal);
+        if (srcHost && dstHost) throw new UsageException("one side of cp must be in the image (only one of src/dst may have host:)");
+        return await WithImageAsync(image, writable: !dstHost, async img =>
+        {
+            // Source: a host file or an image file.
+            long length;
+            Func<long, Memory<byte>, Task<Result<int>>> read;
+            string srcName;
+            FileStream? hostIn = null;
+            try
+            {
+                if (srcHost)
+                {
+                    var hp = src[HostPrefix.Length..];
+                    try { hostIn = new FileStream(hp, FileMode.Open, FileAccess.Read, FileShare.Read, 1, useAsync: true); }
+                    catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                    {
+                        return Result.Fail(e is FileNotFoundException or DirectoryNotFoundException ? ErrorCode.NotFound : ErrorCode.IoError, $"{hp}: {e.Message}");
+                    }
+                    length = hostIn.Length;
+                    srcName = Path.GetFileName(hp);
+                    var input = hostIn;
+                    read = async (off, buf) => { input.Position = off; return await input.ReadAsync(buf); };
+                }
+                else
+                {
+                    var sp = ImagePath(src);
+                    if (!sp.IsOk) return sp.Error;
+                    var st = await img.Fs.StatAsync(sp.Value);
+                    if (!st.IsOk) return st.Error;
+                    if (st.Value.Kind == FileKind.Directory) return Result.Fail(ErrorCode.IsADirectory, $"{sp.Value} is a directory");
+                    length = st.Value.Length;
+                    srcName = st.Value.Name;
+                    var path = sp.Value;
+                    read = async (off, buf) => await img.Fs.ReadAsync(path, off, buf);
+                }
+
+                // Destination: a host file or an image file (into a directory keeps the source's name).
+                Func<long, ReadOnlyMemory<byte>, Task<Result>> write;
+                string dstShown;
+                FileStream? hostOut = null;
+                try
+                {
+                    if (dstHost)
+                    {
+                        var hp = dst[HostPrefix.Length..];
+                        if (Directory.Exists(hp)) hp = Path.Combine(hp, srcName);
+                        try { hostOut = new FileStream(hp, FileMode.Create, FileAccess.Write, FileShare.None, 1, useAsync: true); }
+                        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return Result.Fail(ErrorCode.IoError, $"{hp}: {e.Message}"); }
+                        var output = hostOut;
+                        write = async (_, data) => { await output.WriteAsync(data); return Result.Ok; };
+                        dstShown = hp;
+                    }
+                    else
+                    {
+                        var dp = ImagePath(dst);
+                        if (!dp.IsOk) return dp.Error;
+                        var path = dp.Value;
+                        var existing = await img.Fs.StatAsync(path);
+                        if (existing.IsOk && existing.Value.Kind == FileKind.Directory)
+                        {
+                            path = path == "/" ? "/" + srcName : path + "/" + srcName;
+                            existing = await img.Fs.StatAsync(path);
+                        }
+                        if (existing.IsOk)
+                        {
+                            if (existing.Value.Kind == FileKind.Directory) return Result.Fail(ErrorCode.IsADirectory, $"{path} is a directory");
+                            var t = await img.Fs.TruncateAsync(path, 0);
+                            if (!t.IsOk) return t;
+                        }
+                        else if (existing.Code == ErrorCode.NotFound)
+                        {
+                            var c = await img.Fs.CreateFileAsync(path);
+                            if (!c.IsOk) return c;
+                        }
+                        else return existing.Error;
+                        write = async (off, data) => await img.Fs.WriteAsync(path, off, data);
+                        dstShown = path;
+                    }
+                    var copied = await PumpAsync(read, write, length, $"{srcName} → {dstShown}");
+                    if (copied.IsOk && !Console.IsOutputRedirected) AnsiConsole.MarkupLine($"copied {length:N0} bytes to {Markup.Escape(dstShown)}");
+                    return copied;
+                }
+                finally { if (hostOut is not null) await hostOut.DisposeAsync(); }
+            }
+            finally { if (hostIn is not null) await hostIn.DisposeAsync(); }
+        });
+    }
+
+    /// <summary>Copies in 1 MiB chunks; a progress bar shows for large copies on a terminal.</summary>
+    private static async Task<Result> PumpAsync(Func<long, Memory<byte>, Task<Result<int>>> read, Func<long, ReadOnlyMemory<byte>, Task<Result>> write,
+        long length, string label)
+    {
+        var buf = new byte[ChunkBytes];
+        async Task<Result> Loop(Action<long>? progress)
+        {
+            long off = 0;
+            while (true)
+            {
+                var n = await read(off, buf);
+                if (!n.IsOk) return n.Error;
+                if (n.Value == 0) return off == length ? Result.Ok : Result.Fail(ErrorCode.IoError, $"source ended at {off} of {length} bytes");
+                var w = await write(off, buf.AsMemory(0, n.Value));
+                if (!w.IsOk) return w;
+                off += n.Value;
+                progress?.Invoke(off);
+            }
+        }
+        if (length < ProgressThreshold || Console.IsOutputRedirected) return await Loop(null);
+        Result result = Result.Ok;
+        await AnsiConsole.Progress()
+            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new TransferSpeedColumn(), new RemainingTimeColumn())
+            .StartAsync(async ctx =>
+            {
+                var task = ctx.AddTask(Markup.Escape(label), maxValue: length);
+                result = await Loop(done => task.Value = done);
+            });
+        return result;
+    }
+
+    private static Task<Result> MkdirAsync(string image, string path, bool parents) => WithImageAsync(image, true, async img =>
+    {
+        var p = VfsPath.Split(path.StartsWith('/') ? path : "/" + path);
+        if (!p.IsOk) return p.Error;
+        if (p.Value.Length == 0) return Result.Fail(ErrorCode.AlreadyExists, "/ exists");
+        for (int i = parents ? 1 : p.Value.Length; i <= p.Value.Length; i++)
+        {
+            var at = VfsPath.Join(p.Value[..i]);
+            var r = await img.Fs.CreateDirectoryAsync(at);
+            if (r.IsOk) continue;
+            if (parents && r.Code == ErrorCode.AlreadyExists && (await img.Fs.StatAsync(at)) is { IsOk: true } s && s.Value.Kind == FileKind.Directory) continue;
+            return r;
+        }
+        return Result.Ok;
+    });
+
+    private static Task<Result> RmAsync(string image, string path, bool recursive) => WithImageAsync(image, true, async img =>
+    {
+        var p = ImagePath(path);
+        if (!p.IsOk) return p.Error;
+        if (p.Value == "/") return Result.Fail(ErrorCode.InvalidArgument, "refusing to remove the root directory");
+        return recursive ? await DeleteTreeAsync(img.Fs, p.Value, 0) : await img.Fs.DeleteAsync(p.Value);
+    });
+
+    private static async Task<Result> DeleteTreeAsync(IFileSystem fs, string path, int depth)
+    {
+        if (depth > VfsPath.MaxDepth) return Result.Fail(ErrorCode.Corrupted, $"directory tree deeper than {VfsPath.MaxDepth} at {path}");
+        var st = await fs.StatAsync(path);
+        if (!st.IsOk) return st.Error;
+        if (st.Value.Kind == FileKind.Directory)
+        {
+            var list = await fs.ReadDirectoryAsync(path);
+            if (!list.IsOk) return list.Error;
+            foreach (var e in list.Value.Where(e => e.Name is not ("." or "..")))
+            {
+                var r = await DeleteTreeAsync(fs, path + "/" + e.Name, depth + 1);
+                if (!r.IsOk) return r;
+            }
+        }
+        return await fs.DeleteAsync(path);
+    }
+
+    private static Task<Result> InfoAsync(string image) => WithImageAsync(image, false, async img =>
+    {
+        var space = img.Fs is IFileSystemSpace s ? await s.GetSpaceAsync() : await ReadSpaceAsync(img.Fs.TypeName, img.Device);
+        var grid = new Grid().AddColumn().AddColumn();
+        grid.AddRow("[bold]image[/]", Markup.Escape(Path.GetFullPath(image)));
+        grid.AddRow("[bold]type[/]", Markup.Escape(img.Fs.TypeName));
+        grid.AddRow("[bold]image size[/]", $"{img.Bytes:N0} bytes ({img.Device.SectorCount:N0} sectors of {img.Device.SectorSize})");
+        if (space.IsOk)
+        {
+            grid.AddRow("[bold]filesystem size[/]", $"{space.Value.TotalBytes:N0} bytes");
+            grid.AddRow("[bold]free[/]", $"{space.Value.FreeBytes:N0} bytes ({(space.Value.TotalBytes == 0 ? 0 : 100.0 * space.Value.FreeBytes / space.Value.TotalBytes):F1}%)");
+        }
+        else grid.AddRow("[bold]free[/]", $"unknown ({Markup.Escape(space.Error.Message)})");
+        AnsiConsole.Write(grid);
+        return Result.Ok;
+    });
+
+    /// <summary>
+    /// Capacity from the on-disk structures, for drivers that do not implement <see cref="IFileSystemSpace"/>: the
+    /// ext4 superblock's block counts, or the FAT's free clusters counted from the first FAT. Read-only; every field is
+    /// bounds-checked.
+    /// </summary>
+    internal static async Task<Result<FileSystemSpace>> ReadSpaceAsync(string type, IBlockDevice device)
+    {
+        int ss = device.SectorSize;
+        async Task<Result<byte[]>> ReadBytes(long offset, int count)
+        {
+            long first = offset / ss, last = (offset + count + ss - 1) / ss;
+            if (last > device.SectorCount) return Errors.Of(ErrorCode.Corrupted, "structure beyond the end of the device");
+            var buf = new byte[(last - first) * ss];
+            var r = await device.ReadAsync(first, buf);
+            return r.IsOk ? buf.AsSpan((int)(offset - first * ss), count).ToArray() : r.Error;
+        }
+        if (type == "ext4")
+        {
+            var sb = await ReadBytes(1024, 1024);
+            if (!sb.IsOk) return sb.Error;
+            var b = sb.Value;
+            int log = (int)BinaryPrimitives.ReadUInt32LittleEndian(b.AsSpan(0x18));
+            if (log > 6) return Errors.Of(ErrorCode.Corrupted, "bad ext4 block size");
+            long blockSize = 1024L << log;
+            bool is64 = (BinaryPrimitives.ReadUInt32LittleEndian(b.AsSpan(0x60)) & 0x80) != 0;
+            ulong blocks = BinaryPrimitives.ReadUInt32LittleEndian(b.AsSpan(0x04)) | (is64 ? (ulong)BinaryPrimitives.ReadUInt32LittleEndian(b.AsSpan(0x150)) << 32 : 0);
+            ulong free = BinaryPrimitives.ReadUInt32LittleEndian(b.AsSpan(0x0C)) | (is64 ? (ulong)BinaryPrimitives.ReadUInt32LittleEndian(b.AsSpan(0x158)) << 32 : 0);
+            if (free > blocks || blocks > long.MaxValue / (ulong)blockSize) return Errors.Of(ErrorCode.Corrupted, "bad ext4 block counts");
+            return new FileSystemSpace((long)blocks * blockSize, (long)free * blockSize);
+        }
+        if (type == "vfat")
+        {
+            var bs = await ReadBytes(0, 512);
+            if (!bs.IsOk) return bs.Error;
+            var b = bs.Value;
+            int bps = BinaryPrimitives.ReadUInt16LittleEndian(b.AsSpan(11)), spc = b[13], reserved = BinaryPrimitives.ReadUInt16LittleEndian(b.AsSpan(14));
+            int fats = b[16], rootEntries = BinaryPrimitives.ReadUInt16LittleEndian(b.AsSpan(17));
+            long totalSectors = BinaryPrimitives.ReadUInt16LittleEndian(b.AsSpan(19)) is var t16 and > 0 ? t16 : BinaryPrimitives.ReadUInt32LittleEndian(b.AsSpan(32));
+            long fatSectors = BinaryPrimitives.ReadUInt16LittleEndian(b.AsSpan(22)) is var f16 and > 0 ? f16 : BinaryPrimitives.ReadUInt32LittleEndian(b.AsSpan(36));
+            if (bps is not (512 or 1024 or 2048 or 4096) || spc == 0 || fats == 0 || fatSectors == 0) return Errors.Of(ErrorCode.Corrupted, "bad FAT boot sector");
+            long rootSectors = (rootEntries * 32L + bps - 1) / bps;
+            long dataSectors = totalSectors - reserved - fats * fatSectors - rootSectors;
+            if (dataSectors <= 0) return Errors.Of(ErrorCode.Corrupted, "bad FAT geometry");
+            long clusters = dataSectors / spc;
+            int bits = clusters < 4085 ? 12 : clusters < 65525 ? 16 : 32;
+            long fatBytes = fatSectors * bps;
+            if (fatBytes > 256L * 1024 * 1024 || (clusters + 2) * bits / 8 + 2 > fatBytes) return Errors.Of(ErrorCode.Corrupted, "bad FAT size");
+            var fat = await ReadBytes(reserved * (long)bps, (int)fatBytes);
+            if (!fat.IsOk) return fat.Error;
+            var f = fat.Value;
+            long freeClusters = 0;
+            for (long n = 2; n < clusters + 2; n++)
+            {
+                uint entry = bits switch
+                {
+                    12 => (n & 1) == 0 ? (uint)(BinaryPrimitives.ReadUInt16LittleEndian(f.AsSpan((int)(n * 3 / 2))) & 0xFFF) : (uint)(BinaryPrimitives.ReadUInt16LittleEndian(f.AsSpan((int)(n * 3 / 2))) >> 4),
+                    16 => BinaryPrimitives.ReadUInt16LittleEndian(f.AsSpan((int)(n * 2))),
+                    _ => BinaryPrimitives.ReadUInt32LittleEndian(f.AsSpan((int)(n * 4))) & 0x0FFFFFFF,
+                };
+                if (entry == 0) freeClusters++;
+            }
+            long clusterBytes = (long)spc * bps;
+            return new FileSystemSpace(clusters * clusterBytes, freeClusters * clusterBytes);
+        }
+        return Errors.Of(ErrorCode.NotSupported, $"free space of {type} is not known");
+    }
+}

@@ -1,0 +1,79 @@
+using Photon.Kernel.Capabilities;
+using Photon.Kernel.Diagnostics;
+using Photon.Kernel.Processes;
+using Photon.Kernel.Scheduling;
+
+namespace Photon.Kernel.Modules;
+
+/// <summary>
+/// Everything a module gets from the kernel: its own process (principal, handle table, memory), a handle to its own
+/// namespace (/modules/&lt;name&gt;), handles to exactly the capabilities its manifest asked for, kernel timers and the
+/// log. There is no way to reach the capability manager or other namespaces from here: what the module can touch is
+/// what its handles name. Everything the module holds lives in its process's handle table, so unloading (which destroys
+/// the process) revokes all of it.
+/// </summary>
+public sealed class ModuleContext
+{
+    private readonly IReadOnlyDictionary<string, Handle> _grants;
+    private readonly KernelLog? _log;
+
+    internal ModuleContext(string name, Process process, Handle ns, IReadOnlyDictionary<string, Handle> grants,
+        IReadOnlyDictionary<string, string> arguments, IKernelTimers timers, KernelLog? log)
+    {
+        ModuleName = name;
+        Process = process;
+        Namespace = ns;
+        _grants = grants;
+        Arguments = arguments;
+        Timers = timers;
+        _log = log;
+    }
+
+    public string ModuleName { get; }
+
+    /// <summary>The module's process: its principal, handle table and memory allocations.</summary>
+    public Process Process { get; }
+
+    public Principal Principal => Process.Principal;
+
+    /// <summary>Handle (in <see cref="Process"/>) to the module's own namespace, with Read, Enumerate and Bind: the
+    /// module may publish names there (e.g. services it offers).</summary>
+    public Handle Namespace { get; }
+
+    /// <summary>The granted capabilities by local name (the manifest's <c>As</c>), each a handle in <see cref="Process"/>
+    /// with exactly the requested rights.</summary>
+    public IReadOnlyDictionary<string, Handle> Grants => _grants;
+
+    /// <summary>Load-time arguments given by whoever loaded the module.</summary>
+    public IReadOnlyDictionary<string, string> Arguments { get; }
+
+    public IKernelTimers Timers { get; }
+
+    /// <summary>Cancelled when the module's process is destroyed (unload or fault).</summary>
+    public CancellationToken Lifetime => Process.Lifetime;
+
+    /// <summary>The handle of a granted capability, or NotFound when the manifest did not ask for it.</summary>
+    public Result<Handle> Grant(string localName) =>
+        _grants.TryGetValue(localName, out var h) ? h : Errors.Of(ErrorCode.NotFound, $"module '{ModuleName}' was not granted '{localName}'");
+
+    /// <summary>The object behind a granted capability, checked for <paramref name="rights"/>.</summary>
+    public Result<T> Use<T>(string localName, Rights rights) where T : KernelObject
+    {
+        var h = Grant(localName);
+        return h.IsOk ? Process.Check<T>(h.Value, rights) : h.Error;
+    }
+
+    /// <summary>The token behind a granted capability (for kernel services that take tokens).</summary>
+    public Result<CapabilityToken> TokenOf(string localName)
+    {
+        var h = Grant(localName);
+        return h.IsOk ? Process.TokenOf(h.Value) : h.Error;
+    }
+
+    /// <summary>Takes ownership of a capability a kernel service issued to the module (e.g. a registration): it goes
+    /// into the module's handle table and is revoked when the module unloads.</summary>
+    public Result<Handle> Adopt(CapabilityToken token) => Process.AddHandle(token);
+
+    public void LogInfo(string message) => _log?.Info($"module:{ModuleName}", message);
+    public void LogWarn(string message) => _log?.Warn($"module:{ModuleName}", message);
+}

@@ -1,0 +1,64 @@
+using Photon.FileSystems.Fat;
+using Photon.Kernel;
+using Photon.Kernel.Capabilities;
+using Photon.Kernel.FileSystems;
+using Photon.Kernel.Hal.Host;
+using Photon.Kernel.Io;
+using Photon.Kernel.Memory;
+using Photon.Kernel.Namespaces;
+using Photon.Kernel.Processes;
+
+namespace Photon.FileSystems.Tests.Vfs;
+
+/// <summary>A small kernel (capabilities, namespaces, memory, processes) plus the VFS, for VFS tests on real images.</summary>
+public sealed class VfsKernel : IAsyncDisposable
+{
+    public PhysicalMemory Physical { get; } = new(8 * 1024 * 1024);
+    public CapabilityManager Caps { get; } = new();
+    public NamespaceManager Ns { get; }
+    public MemoryManager Memory { get; }
+    public ProcessManager Processes { get; }
+    public VirtualFileSystem Vfs { get; }
+    public HostTimers Timers { get; } = new(new HostClock());
+    public CapabilityToken Root => Ns.RootCapability;
+    private readonly List<IAsyncDisposable> _storages = new();
+
+    public VfsKernel()
+    {
+        Ns = new NamespaceManager(Caps);
+        Memory = new MemoryManager(Physical, Caps);
+        Processes = new ProcessManager(Caps, Ns, Memory) { Timers = Timers, TeardownTimeout = TimeSpan.FromSeconds(2) };
+        Vfs = new VirtualFileSystem(Caps, Ns);
+    }
+
+    public async Task<IBlockDevice> OpenDeviceAsync(string imagePath, bool readOnly = false)
+    {
+        var storage = HostImageStorage.Open(imagePath, readOnly).Value;
+        _storages.Add(storage);
+        await Task.CompletedTask;
+        return new StorageBlockDevice(storage);
+    }
+
+    public async Task<CapabilityToken> MountFatAsync(string imagePath, bool readOnly = false)
+    {
+        var device = await OpenDeviceAsync(imagePath);
+        var r = await Vfs.MountAsync(new FatFileSystemDriver(), device, new MountOptions(readOnly), Principal.Kernel);
+        Assert.True(r.IsOk, r.ToString());
+        return r.Value;
+    }
+
+    /// <summary>Creates /&lt;tenant&gt;/mnt, binds the mount at /&lt;tenant&gt;/mnt/&lt;name&gt; and spawns a process in /&lt;tenant&gt;.</summary>
+    public Process Tenant(string tenant, CapabilityToken mount, Rights rights, string name = "data")
+    {
+        var ns = Ns.CreateChild(Root, tenant).Value;
+        Ns.CreateChild(ns, "mnt").Unwrap();
+        if (!mount.IsNone) Vfs.Bind(ns, "/mnt/" + name, mount, rights, Principal.Kernel).Unwrap();
+        return Processes.Spawn("svc", ns).Value.Process;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var s in _storages) await s.DisposeAsync();
+        Physical.Dispose();
+    }
+}
