@@ -1,10 +1,10 @@
 using System.Text;
-using Photon.FileSystems.Ext4;
-using Photon.FileSystems.Fat;
 using Photon.Kernel;
+using Photon.Kernel.Capabilities;
+using Photon.Kernel.Drivers.Block;
 using Photon.Kernel.FileSystems;
 using Photon.Kernel.Hal.Host;
-using Photon.Kernel.Io;
+using Photon.Kernel.Processes;
 
 namespace Photon.Cli.Demo;
 
@@ -12,61 +12,136 @@ namespace Photon.Cli.Demo;
 using Kernel = Photon.Kernel.Boot.Kernel;
 
 /// <summary>
-/// The storage demo: mounts the FAT16 and ext4 images made by mkfs, reads what Linux tools put there, writes a file
-/// through Photon, and has the Linux checkers (fsck.vfat -n, e2fsck -fn) confirm the images are still clean.
+/// The storage demo: the FAT and ext4 drivers are loaded as modules (their own collectible load contexts, granted only
+/// Bind on /filesystems); each demo image goes through the NVMe-style block driver, is probed and mounted through the
+/// registry, and is bound into one tenant's namespace — FAT read-write into /tenant-a, ext4 read-only into /tenant-b.
+/// Processes in each tenant use the VFS; cross-tenant and write attempts fail; after unmounting, Linux's own checkers
+/// (fsck.vfat -n, e2fsck -fn) referee the images.
 /// </summary>
 public static class StorageDemo
 {
+    private const string Section = "Storage";
+
     public static async Task RunAsync(Kernel k, DemoImages images, DemoReport report)
     {
-        const string section = "Storage";
-        IFileSystemDriver[] drivers = [new FatFileSystemDriver(k.Clock), new Ext4FileSystemDriver(k.Clock)];
-        foreach (var (path, expectType, hello, checker, checkerArgs) in new[]
+        var root = k.Namespaces.RootCapability;
+        var admin = Principal.Kernel;
+        var controls = new List<(string Name, CapabilityToken Control)>();
+        foreach (var module in new[] { "Photon.FileSystems.Fat", "Photon.FileSystems.Ext4" })
         {
-            (images.Fat16, "vfat", "/HELLO.TXT", "fsck.vfat", "-n"),
-            (images.Ext4, "ext4", "/hello.txt", "e2fsck", "-fn"),
+            var loaded = await k.Modules.LoadAsync(Path.Combine(AppContext.BaseDirectory, module + ".dll"), root, admin);
+            report.Expect(Section, $"load module {module}", loaded.IsOk,
+                loaded.IsOk ? $"'{loaded.Value.Module.Name}' granted {string.Join(", ", loaded.Value.Module.Grants.Select(g => $"{g.Path} ({g.Rights.ToShortString()})"))}" : loaded.Error.ToString());
+            if (loaded.IsOk) controls.Add((loaded.Value.Module.Name, loaded.Value.Control));
+        }
+        report.Expect(Section, "filesystem registry lists the modules' drivers", k.FileSystems.TypeNames.Count == 2, string.Join(", ", k.FileSystems.TypeNames));
+
+        var tenantA = EnsureTenant(k, "tenant-a");
+        var tenantB = EnsureTenant(k, "tenant-b");
+        var (filesA, _) = k.Processes.Spawn("files", tenantA).Value;
+        var (filesB, _) = k.Processes.Spawn("files", tenantB).Value;
+
+        var storages = new List<IAsyncDisposable>();
+        var devices = new List<NvmeBlockDevice>();
+        var mounts = new List<(string Type, CapabilityToken Mount, string Path, string Checker, string Args)>();
+        foreach (var (path, tenant, rights, checker, args) in new[]
+        {
+            (images.Fat16, tenantA, VirtualFileSystem.MountRights & ~Rights.Manage, "fsck.vfat", "-n"),
+            (images.Ext4, tenantB, Rights.Read | Rights.Enumerate, "e2fsck", "-fn"),
         })
         {
             var storage = HostImageStorage.Open(path).Value;
-            await using var _ = storage;
-            var device = new StorageBlockDevice(storage);
-            IFileSystemDriver? driver = null;
-            foreach (var d in drivers) if (await d.ProbeAsync(device)) { driver = d; break; }
-            report.Expect(section, $"probe {Path.GetFileName(path)}", driver?.TypeName == expectType, driver?.TypeName ?? "no driver recognised it");
-            if (driver is null) continue;
-            var mounted = await driver.MountAsync(device, new MountOptions());
-            report.ExpectOk(section, $"mount {expectType}", mounted.AsResult(), $"{device.SectorCount} sectors");
-            if (!mounted.IsOk) continue;
-            await using var fs = mounted.Value;
-
-            var buf = new byte[256];
-            var n = await fs.ReadAsync(hello, 0, buf);
-            report.Expect(section, $"{expectType}: read {hello} written by Linux tools", n.IsOk && n.Value > 0,
-                n.IsOk ? Encoding.UTF8.GetString(buf, 0, n.Value).Trim() : n.Error.ToString());
-
-            var dirPath = expectType == "vfat" ? "/docs" : "/etc";
-            var dir = await fs.ReadDirectoryAsync(dirPath);
-            var big = dir.IsOk ? dir.Value.FirstOrDefault(e => e.Name == "big-file-with-a-long-name.txt") : null;
-            report.Expect(section, $"{expectType}: list {dirPath} (long name, multi-cluster file)", big is { Length: 908894 },
-                dir.IsOk ? string.Join(", ", dir.Value.Where(e => e.Name is not ("." or "..")).Select(e => $"{e.Name} ({e.Length} B)")) : dir.Error.ToString());
-
-            var note = Encoding.UTF8.GetBytes($"Written by Photon at {k.Clock.WallClock:O}\n");
-            var wrote = await fs.CreateFileAsync("/photon-was-here.txt") is { IsOk: true } ? await fs.WriteAsync("/photon-was-here.txt", 0, note) : Result.Fail(ErrorCode.IoError, "create failed");
-            report.ExpectOk(section, $"{expectType}: create and write /photon-was-here.txt", wrote, $"{note.Length} bytes");
-            report.ExpectOk(section, $"{expectType}: flush", await fs.FlushAsync());
-            var back = new byte[note.Length];
-            var r = await fs.ReadAsync("/photon-was-here.txt", 0, back);
-            report.Expect(section, $"{expectType}: read it back", r.IsOk && back.AsSpan().SequenceEqual(note), r.IsOk ? "identical" : r.Error.ToString());
-            report.ExpectError(section, $"{expectType}: create an existing name", await fs.CreateFileAsync("/photon-was-here.txt"), ErrorCode.AlreadyExists);
-            await fs.DisposeAsync();
-            await storage.FlushAsync();
-
-            // The host's own checker is the referee (host tool run by the CLI, not by the kernel).
-            var check = DemoImages.RunChecker(checker, $"{checkerArgs} {path}");
-            if (check is { } c)
-                report.Expect(section, $"{checker} {checkerArgs} after Photon's writes", c.ExitCode == 0, c.ExitCode == 0 ? "clean" : c.Output);
-            else
-                report.Expect(section, $"{checker} {checkerArgs} after Photon's writes", true, $"skipped: {checker} is not installed (apt-get install {(checker == "e2fsck" ? "e2fsprogs" : "dosfstools")})");
+            storages.Add(storage);
+            var (device, deviceCap) = NvmeBlockDevice.Start(storage, k.Capabilities, new NvmeOptions(QueuePairs: 2, QueueDepth: 32)).Value;
+            devices.Add(device);
+            var mount = await k.Vfs.MountAsync(k.FileSystems, k.FileSystems.Capability, device.Open(deviceCap), new MountOptions(), admin);
+            report.ExpectOk(Section, $"probe and mount {Path.GetFileName(path)} via NVMe queue pairs", mount.AsResult(),
+                mount.IsOk ? $"{device.SectorCount} sectors, {device.Queues.Count} queue pairs" : null);
+            if (!mount.IsOk) continue;
+            var bound = k.Vfs.Bind(tenant, "/mnt/disk", mount.Value, rights, admin);
+            report.ExpectOk(Section, $"bind it at {(tenant == tenantA ? "/tenant-a" : "/tenant-b")}/mnt/disk ({rights.ToShortString()})", bound.AsResult());
+            mounts.Add((Path.GetFileName(path), mount.Value, path, checker, args));
         }
+
+        // tenant-a: read what Linux put on the FAT image, write a new file, read it back.
+        var hello = await ReadAll(k, filesA, "/mnt/disk/HELLO.TXT");
+        report.Expect(Section, "tenant-a reads /mnt/disk/HELLO.TXT (made by mcopy)", hello.IsOk, hello.IsOk ? Encoding.UTF8.GetString(hello.Value).Trim() : hello.Error.ToString());
+        var big = await ReadAll(k, filesA, "/mnt/disk/docs/big-file-with-a-long-name.txt");
+        report.Expect(Section, "tenant-a reads a 909 KB long-named file", big.IsOk && big.Value.Length == 908894,
+            big.IsOk ? $"{big.Value.Length} bytes, ends \"{Encoding.UTF8.GetString(big.Value[^24..]).Trim()}\"" : big.Error.ToString());
+        var note = Encoding.UTF8.GetBytes($"Written by Photon at {k.Clock.WallClock:O}\n");
+        var wrote = await WriteNew(k, filesA, "/mnt/disk/photon-was-here.txt", note);
+        report.ExpectOk(Section, "tenant-a creates /mnt/disk/photon-was-here.txt", wrote, $"{note.Length} bytes");
+        var back = await ReadAll(k, filesA, "/mnt/disk/photon-was-here.txt");
+        report.Expect(Section, "tenant-a reads it back", back.IsOk && back.Value.AsSpan().SequenceEqual(note), back.IsOk ? "identical" : back.Error.ToString());
+
+        // tenant-b: read-only view of the ext4 image; no view of tenant-a's disk.
+        var ext = await ReadAll(k, filesB, "/mnt/disk/hello.txt");
+        report.Expect(Section, "tenant-b reads /mnt/disk/hello.txt (made by debugfs)", ext.IsOk, ext.IsOk ? Encoding.UTF8.GetString(ext.Value).Trim() : ext.Error.ToString());
+        var list = await k.Vfs.ReadDirectoryAsync(filesB, "/mnt/disk/etc");
+        report.Expect(Section, "tenant-b lists /mnt/disk/etc", list.IsOk && list.Value.Any(e => e.Length == 908894),
+            list.IsOk ? string.Join(", ", list.Value.Where(e => e.Name is not ("." or "..")).Select(e => $"{e.Name} ({e.Length} B)")) : list.Error.ToString());
+        report.ExpectError(Section, "tenant-b writes to its read-only ext4 view",
+            (await k.Vfs.OpenAsync(filesB, "/mnt/disk/evil.txt", Rights.Write, OpenFlags.Create)).AsResult(), ErrorCode.AccessDenied);
+        report.ExpectError(Section, "tenant-b opens tenant-a's disk by path",
+            (await k.Vfs.OpenAsync(filesB, "/tenant-a/mnt/disk/HELLO.TXT", Rights.Read)).AsResult(), ErrorCode.NotFound);
+        report.ExpectError(Section, "tenant-b escapes with /mnt/disk/../../tenant-a",
+            (await k.Vfs.OpenAsync(filesB, "/mnt/disk/../../tenant-a/mnt/disk/HELLO.TXT", Rights.Read)).AsResult(), ErrorCode.InvalidName);
+
+        // Tear down: unmount (flushes), stop devices, unload modules, and let Linux referee the images.
+        foreach (var m in mounts) report.ExpectOk(Section, $"unmount {m.Type}", await k.Vfs.UnmountAsync(m.Mount, admin));
+        foreach (var d in devices) await d.DisposeAsync();
+        foreach (var s in storages) await s.DisposeAsync();
+        foreach (var (name, control) in controls)
+            report.ExpectOk(Section, $"unload module {name} (revokes its grants, unloads its load context)", await k.Modules.UnloadAsync(control, admin));
+        report.Expect(Section, "registry is empty after unload", k.FileSystems.TypeNames.Count == 0, $"{k.FileSystems.TypeNames.Count} drivers");
+        foreach (var m in mounts)
+        {
+            var check = DemoImages.RunChecker(m.Checker, $"{m.Args} {m.Path}");
+            if (check is { } c)
+                report.Expect(Section, $"{m.Checker} {m.Args} {m.Type} after Photon's writes", c.ExitCode == 0, c.ExitCode == 0 ? "clean" : c.Output);
+            else
+                report.Expect(Section, $"{m.Checker} {m.Args} {m.Type}", true, $"skipped: {m.Checker} is not installed");
+        }
+    }
+
+    private static CapabilityToken EnsureTenant(Kernel k, string name)
+    {
+        var existing = k.Namespaces.Lookup(k.Namespaces.RootCapability, "/" + name);
+        var ns = existing.IsOk ? existing.Value : k.Namespaces.CreateChild(k.Namespaces.RootCapability, name).Value;
+        if (!k.Namespaces.Lookup(ns, "/mnt").IsOk) k.Namespaces.CreateChild(ns, "mnt").Unwrap();
+        return ns;
+    }
+
+    private static async Task<Result<byte[]>> ReadAll(Kernel k, Process p, string path)
+    {
+        var h = await k.Vfs.OpenAsync(p, path, Rights.Read);
+        if (!h.IsOk) return h.Error;
+        try
+        {
+            var ms = new MemoryStream();
+            var buf = new byte[64 * 1024];
+            for (long off = 0; ; off += buf.Length)
+            {
+                var n = await k.Vfs.ReadAsync(p, h.Value, off, buf);
+                if (!n.IsOk) return n.Error;
+                if (n.Value == 0) return ms.ToArray();
+                ms.Write(buf, 0, n.Value);
+                if (n.Value < buf.Length) return ms.ToArray();
+            }
+        }
+        finally { k.Vfs.Close(p, h.Value); }
+    }
+
+    private static async Task<Result> WriteNew(Kernel k, Process p, string path, byte[] data)
+    {
+        var h = await k.Vfs.OpenAsync(p, path, Rights.Read | Rights.Write, OpenFlags.Create | OpenFlags.Exclusive);
+        if (!h.IsOk) return h.Error;
+        try
+        {
+            var w = await k.Vfs.WriteAsync(p, h.Value, 0, data);
+            return w.IsOk ? await k.Vfs.FlushAsync(p, h.Value) : w;
+        }
+        finally { k.Vfs.Close(p, h.Value); }
     }
 }

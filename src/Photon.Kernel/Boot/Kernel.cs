@@ -2,6 +2,8 @@ using System.Diagnostics;
 using Photon.Kernel.Audit;
 using Photon.Kernel.Capabilities;
 using Photon.Kernel.Diagnostics;
+using Photon.Kernel.FileSystems;
+using Photon.Kernel.Modules;
 using Photon.Kernel.Hal;
 using Photon.Kernel.Hal.Host;
 using Photon.Kernel.Memory;
@@ -52,6 +54,10 @@ public sealed class Kernel : IAsyncDisposable
     public MemoryManager Memory { get; private set; } = null!;
     public KernelScheduler Scheduler { get; private set; } = null!;
     public ProcessManager Processes { get; private set; } = null!;
+
+    public FileSystemRegistry FileSystems { get; private set; } = null!;
+    public VirtualFileSystem Vfs { get; private set; } = null!;
+    public ModuleLoader Modules { get; private set; } = null!;
 
     /// <summary>Kernel timers (the scheduler's timer queue).</summary>
     public IKernelTimers Timers => Scheduler;
@@ -113,6 +119,21 @@ public sealed class Kernel : IAsyncDisposable
                 k.Processes = new ProcessManager(k.Capabilities, k.Namespaces, k.Memory,
                     (body, name) => k.Scheduler.Spawn(body, name).Completion) { Timers = k.Scheduler };
                 return "process table ready";
+            });
+            k.Step("vfs", () =>
+            {
+                k.FileSystems = new FileSystemRegistry(k.Capabilities);
+                k.Namespaces.Bind(k.Namespaces.RootCapability, "filesystems", k.FileSystems.Capability,
+                    Rights.Read | Rights.Bind | Rights.Delegate).Unwrap();
+                k.Vfs = new VirtualFileSystem(k.Capabilities, k.Namespaces);
+                return "filesystem registry at /filesystems, mount table ready";
+            });
+            k.Step("modules", () =>
+            {
+                var modulesNs = k.Namespaces.CreateChild(k.Namespaces.RootCapability, "modules").Value;
+                k.Modules = new ModuleLoader(k.Capabilities, k.Namespaces, k.Processes, k.Scheduler,
+                    config.ModuleImages ?? new HostModuleImageSource(), modulesNs, k.Log);
+                return "collectible module loader, modules live under /modules";
             });
             k.Log.Info("boot", $"kernel up in {k._steps.Sum(s => s.Elapsed.TotalMilliseconds):F2} ms");
             await Task.CompletedTask.ConfigureAwait(false);

@@ -16,6 +16,9 @@ public sealed record KernelConfig
     public IClock? Clock { get; init; }
     public IConsole? Console { get; init; }
 
+    /// <summary>Where module assemblies are read from; null means host files.</summary>
+    public Modules.IModuleImageSource? ModuleImages { get; init; }
+
     /// <summary>Interrupt controller; null means the host backend.</summary>
     public IInterruptController? Interrupts { get; init; }
 

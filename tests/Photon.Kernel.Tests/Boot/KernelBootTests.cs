@@ -12,7 +12,7 @@ public class KernelBootTests
     {
         var booted = await Kernel.BootAsync(new KernelConfig { EchoLog = false, MemoryBytes = 8 * 1024 * 1024, Cpus = 2 });
         await using var k = booted.Value;
-        Assert.Equal(["hal", "interrupts", "memory", "capabilities", "namespaces", "regions", "scheduler", "processes"], k.BootSteps.Select(s => s.Name));
+        Assert.Equal(["hal", "interrupts", "memory", "capabilities", "namespaces", "regions", "scheduler", "processes", "vfs", "modules"], k.BootSteps.Select(s => s.Name));
         Assert.All(k.BootSteps, s => Assert.True(s.Elapsed >= TimeSpan.Zero));
         Assert.Equal(2048, k.Physical.TotalFrames);
         Assert.Contains(k.Log.Snapshot(), e => e.Source == "boot" && e.Message.StartsWith("kernel up"));
@@ -55,7 +55,7 @@ public class KernelBootTests
     }
 
     [Fact]
-    public async Task The_storage_demo_mounts_both_images_writes_and_leaves_them_fsck_clean()
+    public async Task The_storage_demo_loads_fs_modules_mounts_through_the_block_driver_and_leaves_images_fsck_clean()
     {
         var booted = await Kernel.BootAsync(new KernelConfig { EchoLog = false, MemoryBytes = 8 * 1024 * 1024 });
         await using var k = booted.Value;
@@ -65,5 +65,7 @@ public class KernelBootTests
         Assert.Empty(report.Failures);
         Assert.Contains(report.Steps, s => s.Step.StartsWith("fsck.vfat") && s.Outcome == "clean");
         Assert.Contains(report.Steps, s => s.Step.StartsWith("e2fsck") && s.Outcome == "clean");
+        Assert.Contains(report.Steps, s => s.Step.Contains("read-only ext4 view") && s.Outcome.Contains("AccessDenied"));
+        Assert.Empty(k.FileSystems.TypeNames); // modules unloaded
     }
 }
