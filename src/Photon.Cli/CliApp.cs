@@ -51,7 +51,7 @@ public static class CliApp
     private static void PrintHelp()
     {
         AnsiConsole.MarkupLine("[bold]photon[/] — the Photon kernel, hosted on Linux\n");
-        AnsiConsole.MarkupLine("Usage: photon <command> [options]\n");
+        AnsiConsole.MarkupLine("Usage: photon <command> [[options]]\n");
         var table = new Table().Border(TableBorder.None).HideHeaders().AddColumn("cmd").AddColumn("what");
         foreach (var c in Commands) table.AddRow($"[bold]{Markup.Escape(c.Usage)}[/]", Markup.Escape(c.Summary));
         AnsiConsole.Write(table);
