@@ -121,6 +121,29 @@ public sealed class CapabilityManager
         return token;
     }
 
+    /// <summary>
+    /// Moves a capability to a new holder (IPC transfer): the token stays the same — nothing is copied — but its holder
+    /// changes and the move is audited. Needs <see cref="Rights.Transfer"/>.
+    /// </summary>
+    public Result Transfer(CapabilityToken token, Principal to, Principal actor = default)
+    {
+        KernelObject obj;
+        Rights rights;
+        lock (_lock)
+        {
+            var s = Resolve(token);
+            if (!s.IsOk) return Deny(actor, token, Rights.Transfer, s.Error);
+            ref var slot = ref _slots[s.Value];
+            if (!slot.Rights.Includes(Rights.Transfer))
+                return Deny(actor, token, Rights.Transfer, new(ErrorCode.AccessDenied, "moving a capability needs the Transfer right"));
+            slot.Holder = to;
+            obj = slot.Object!;
+            rights = slot.Rights;
+        }
+        Emit(AuditAction.Transfer, actor.Name is null ? Principal.Kernel : actor, token, CapabilityToken.None, obj, rights, ErrorCode.None, $"to {to}");
+        return Result.Ok;
+    }
+
     /// <summary>Checks that <paramref name="token"/> is live and carries <paramref name="required"/>; returns its object.</summary>
     public Result<KernelObject> Check(CapabilityToken token, Rights required, Principal actor = default)
     {
