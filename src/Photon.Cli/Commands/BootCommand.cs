@@ -1,5 +1,7 @@
 using Photon.Cli.Demo;
 using Photon.Kernel.Boot;
+using Photon.Kernel.Audit;
+using Photon.Kernel.Hal.Host;
 using Spectre.Console;
 
 namespace Photon.Cli.Commands;
@@ -12,8 +14,17 @@ public static class BootCommand
     public static async Task<int> RunAsync(string[] args)
     {
         bool quiet = args.Contains("--quiet");
+        int at = Array.IndexOf(args, "--audit-log");
+        var auditPath = at >= 0 && at + 1 < args.Length ? args[at + 1]
+            : Path.Combine(Path.GetTempPath(), $"photon-audit-{DateTime.UtcNow:yyyyMMdd-HHmmss}-{Environment.ProcessId}.log");
+        var auditStorage = HostAppendLog.Open(auditPath);
+        if (!auditStorage.IsOk)
+        {
+            AnsiConsole.MarkupLine($"[red]cannot open the audit log:[/] {Markup.Escape(auditStorage.Error.ToString())}");
+            return 1;
+        }
         AnsiConsole.MarkupLine("[bold]Photon[/] booting (hosted HAL backend)…");
-        var booted = await Kernel.BootAsync(new KernelConfig { EchoLog = !quiet, CaptureSignals = true });
+        var booted = await Kernel.BootAsync(new KernelConfig { EchoLog = !quiet, CaptureSignals = true, AuditStorage = auditStorage.Value });
         if (!booted.IsOk)
         {
             AnsiConsole.MarkupLine($"[red]boot failed:[/] {Markup.Escape(booted.Error.ToString())}");
@@ -24,6 +35,17 @@ public static class BootCommand
         var report = await kernel.RunAsync(() => CoreDemo.RunAsync(kernel), "demo");
         await kernel.RunAsync(() => StorageDemo.RunAsync(kernel, images, report), "storage-demo");
         DemoReport.Render(kernel, report);
+        await kernel.DisposeAsync(); // commits the audit log
+        await using (var check = HostAppendLog.OpenExisting(auditPath).Value)
+        {
+            var verdict = await AuditLogVerifier.VerifyAsync(check);
+            var denied = (await AuditLogVerifier.ReadAsync(check)) is { IsOk: true } all
+                ? AuditLogVerifier.Query(all.Value, ns: "/tenant-b", action: AuditAction.Denied).Count() : 0;
+            AnsiConsole.MarkupLine($"audit log: {Markup.Escape(auditPath)} — {(verdict.IsIntact ? "[green]" : "[red]")}{Markup.Escape(verdict.ToString())}[/], " +
+                $"{denied} denied accesses from /tenant-b");
+            if (!verdict.IsIntact) report.Failures.Add($"audit log: {verdict}");
+        }
+        AnsiConsole.MarkupLine($"  inspect: photon audit query {Markup.Escape(auditPath)} --namespace /tenant-b --action Denied");
         return report.Failures.Count == 0 ? 0 : 1;
     }
 }

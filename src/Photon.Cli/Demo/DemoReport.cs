@@ -47,10 +47,10 @@ public sealed class DemoReport
         var sched = kernel.Scheduler.Stats;
         stats.AddRow("scheduler", $"{sched.Workers} workers: {sched.Spawned} tasks spawned, {sched.Completed} completed, {sched.Canceled} cancelled, " +
             $"{sched.Faulted} faulted, {sched.InFlight} in flight, {sched.ItemsExecuted} work items, {sched.Steals} steals, {sched.StarvationReports} starvation reports");
-        if (kernel.AuditSink is InMemoryAuditSink audit)
         {
-            var counts = audit.Snapshot().GroupBy(e => e.Action).OrderBy(g => g.Key).Select(g => $"{g.Key}={g.Count()}");
-            stats.AddRow("audit", Markup.Escape(string.Join(" ", counts)));
+            var counts = kernel.RecentAudit.Snapshot().GroupBy(e => e.Action).OrderBy(g => g.Key).Select(g => $"{g.Key}={g.Count()}");
+            stats.AddRow("audit", Markup.Escape(string.Join(" ", counts)) +
+                (kernel.AuditLog is { } log ? $" — {log.Recorded} records in the hash-chained log" : ""));
         }
         AnsiConsole.Write(stats);
 

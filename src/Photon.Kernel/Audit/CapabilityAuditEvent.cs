@@ -48,3 +48,12 @@ public sealed class InMemoryAuditSink(int capacity = 100_000) : ICapabilityAudit
         lock (_lock) return _events.ToArray();
     }
 }
+
+/// <summary>Sends every event to several sinks (memory for reports, the persistent log for the record).</summary>
+public sealed class TeeAuditSink(IReadOnlyList<ICapabilityAuditSink> sinks) : ICapabilityAuditSink
+{
+    public void Record(CapabilityAuditEvent e)
+    {
+        foreach (var s in sinks) s.Record(e);
+    }
+}

@@ -49,6 +49,12 @@ public sealed class Kernel : IAsyncDisposable
 
     public PhysicalMemory Physical { get; private set; } = null!;
     public ICapabilityAuditSink AuditSink { get; private set; } = null!;
+
+    /// <summary>The last capability events, in memory (for reports).</summary>
+    public InMemoryAuditSink RecentAudit { get; private set; } = null!;
+
+    /// <summary>The persistent hash-chained audit log, when the config gave storage for one.</summary>
+    public HashChainedAuditLog? AuditLog { get; private set; }
     public CapabilityManager Capabilities { get; private set; } = null!;
     public NamespaceManager Namespaces { get; private set; } = null!;
     public MemoryManager Memory { get; private set; } = null!;
@@ -92,11 +98,29 @@ public sealed class Kernel : IAsyncDisposable
                 k._shutdown.Add(() => { k.Physical.Dispose(); return ValueTask.CompletedTask; });
                 return $"{config.MemoryBytes / (1024 * 1024)} MiB arena, {k.Physical.TotalFrames} frames of {PhysicalMemory.PageSize} B (buddy)";
             });
+            k.Step("scheduler", () =>
+            {
+                k.Scheduler = KernelScheduler.CreateHosted(new SchedulerOptions(Workers: config.Cpus));
+                k._shutdown.Add(() => k.Scheduler.DisposeAsync());
+                return $"{k.Scheduler.WorkerCount} CPU workers";
+            });
+            if (config.AuditStorage is { } auditStorage)
+            {
+                var opened = await HashChainedAuditLog.OpenAsync(auditStorage, k.Scheduler, config.AuditOptions).ConfigureAwait(false);
+                if (!opened.IsOk) throw opened.Error.ToException();
+                k.AuditLog = opened.Value;
+                k._shutdown.Add(() => k.AuditLog.DisposeAsync());
+                k.Step("audit", () => $"hash-chained log {auditStorage.Name}, continuing at record {k.AuditLog.Recorded}");
+            }
             k.Step("capabilities", () =>
             {
-                k.AuditSink = config.Audit ?? new InMemoryAuditSink();
+                k.RecentAudit = new InMemoryAuditSink();
+                var sinks = new List<ICapabilityAuditSink> { k.RecentAudit };
+                if (k.AuditLog is not null) sinks.Add(k.AuditLog);
+                if (config.Audit is not null) sinks.Add(config.Audit);
+                k.AuditSink = new TeeAuditSink(sinks);
                 k.Capabilities = new CapabilityManager(k.AuditSink, () => clock.WallClock);
-                return $"derivation tree ready, audit -> {k.AuditSink.GetType().Name}";
+                return $"derivation tree ready, audit -> {string.Join(" + ", sinks.Select(x => x.GetType().Name))}";
             });
             k.Step("namespaces", () =>
             {
@@ -107,12 +131,6 @@ public sealed class Kernel : IAsyncDisposable
             {
                 k.Memory = new MemoryManager(k.Physical, k.Capabilities);
                 return "capability-scoped region allocator";
-            });
-            k.Step("scheduler", () =>
-            {
-                k.Scheduler = KernelScheduler.CreateHosted(new SchedulerOptions(Workers: config.Cpus));
-                k._shutdown.Add(() => k.Scheduler.DisposeAsync());
-                return $"{k.Scheduler.WorkerCount} CPU workers";
             });
             k.Step("processes", () =>
             {

@@ -31,7 +31,12 @@ public sealed record KernelConfig
     /// <summary>Echo the kernel log to the console while booting.</summary>
     public bool EchoLog { get; init; } = true;
 
-    /// <summary>Where capability events go (defaults to a bounded in-memory log).</summary>
+    /// <summary>Storage for the persistent hash-chained audit log (none: events are kept in memory only).</summary>
+    public IAppendLogStorage? AuditStorage { get; init; }
+
+    public AuditLogOptions? AuditOptions { get; init; }
+
+    /// <summary>An extra sink that also receives every capability event.</summary>
     public ICapabilityAuditSink? Audit { get; init; }
 }
 

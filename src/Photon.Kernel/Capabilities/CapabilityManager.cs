@@ -144,6 +144,10 @@ public sealed class CapabilityManager
         return Result.Ok;
     }
 
+    /// <summary>Audits a refusal decided outside the capability table (a name that does not resolve in the caller's
+    /// namespace, a hostile path) so that every denied access is on record.</summary>
+    public KernelError RecordDenied(Principal actor, CapabilityToken token, Rights rights, KernelError error) => Deny(actor, token, rights, error);
+
     /// <summary>Checks that <paramref name="token"/> is live and carries <paramref name="required"/>; returns its object.</summary>
     public Result<KernelObject> Check(CapabilityToken token, Rights required, Principal actor = default)
     {

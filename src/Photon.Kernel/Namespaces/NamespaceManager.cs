@@ -129,6 +129,17 @@ public sealed class NamespaceManager
     /// </summary>
     public Result<CapabilityToken> Lookup(CapabilityToken ns, string path, Rights required = Rights.None, Principal actor = default)
     {
+        var r = LookupCore(ns, path, required, actor);
+        // Names that don't resolve (or can't be spelled) are refusals too: audit them like capability denials.
+        if (!r.IsOk && r.Code is ErrorCode.NotFound or ErrorCode.InvalidName or ErrorCode.NotADirectory)
+            _caps.RecordDenied(actor, ns, required, new KernelError(r.Code, $"lookup '{Truncate(path)}': {r.Error.Message}"));
+        return r;
+    }
+
+    private static string Truncate(string? s) => s is null ? "" : s.Length <= 128 ? s : s[..128] + "…";
+
+    private Result<CapabilityToken> LookupCore(CapabilityToken ns, string path, Rights required, Principal actor)
+    {
         var parts = NamespacePath.Split(path);
         if (!parts.IsOk) return parts.Error;
         var start = _caps.Check<Namespace>(ns, Rights.Read, actor);

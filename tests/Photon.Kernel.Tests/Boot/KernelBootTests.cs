@@ -12,7 +12,7 @@ public class KernelBootTests
     {
         var booted = await Kernel.BootAsync(new KernelConfig { EchoLog = false, MemoryBytes = 8 * 1024 * 1024, Cpus = 2 });
         await using var k = booted.Value;
-        Assert.Equal(["hal", "interrupts", "memory", "capabilities", "namespaces", "regions", "scheduler", "processes", "vfs", "modules"], k.BootSteps.Select(s => s.Name));
+        Assert.Equal(["hal", "interrupts", "memory", "scheduler", "capabilities", "namespaces", "regions", "processes", "vfs", "modules"], k.BootSteps.Select(s => s.Name));
         Assert.All(k.BootSteps, s => Assert.True(s.Elapsed >= TimeSpan.Zero));
         Assert.Equal(2048, k.Physical.TotalFrames);
         Assert.Contains(k.Log.Snapshot(), e => e.Source == "boot" && e.Message.StartsWith("kernel up"));
