@@ -34,6 +34,7 @@ public static class BootCommand
         using var images = DemoImages.Unpack();
         var report = await kernel.RunAsync(() => CoreDemo.RunAsync(kernel), "demo");
         await kernel.RunAsync(() => StorageDemo.RunAsync(kernel, images, report), "storage-demo");
+        await kernel.RunAsync(() => TenantsDemo.RunAsync(kernel, report), "tenants-demo");
         DemoReport.Render(kernel, report);
         await kernel.DisposeAsync(); // commits the audit log
         await using (var check = HostAppendLog.OpenExisting(auditPath).Value)

@@ -3,6 +3,7 @@ using Photon.Kernel.Audit;
 using Photon.Kernel.Capabilities;
 using Photon.Kernel.Diagnostics;
 using Photon.Kernel.FileSystems;
+using Photon.Kernel.Ipc;
 using Photon.Kernel.Modules;
 using Photon.Kernel.Hal;
 using Photon.Kernel.Hal.Host;
@@ -61,6 +62,7 @@ public sealed class Kernel : IAsyncDisposable
     public KernelScheduler Scheduler { get; private set; } = null!;
     public ProcessManager Processes { get; private set; } = null!;
 
+    public IpcManager Ipc { get; private set; } = null!;
     public FileSystemRegistry FileSystems { get; private set; } = null!;
     public VirtualFileSystem Vfs { get; private set; } = null!;
     public ModuleLoader Modules { get; private set; } = null!;
@@ -137,6 +139,11 @@ public sealed class Kernel : IAsyncDisposable
                 k.Processes = new ProcessManager(k.Capabilities, k.Namespaces, k.Memory,
                     (body, name) => k.Scheduler.Spawn(body, name).Completion) { Timers = k.Scheduler };
                 return "process table ready";
+            });
+            k.Step("ipc", () =>
+            {
+                k.Ipc = new IpcManager(k.Capabilities, k.Namespaces, k.Scheduler);
+                return $"channels (≤{IpcManager.MaxMessageBytes} B messages, depth ≤{IpcManager.MaxDepth}), listeners, ports";
             });
             k.Step("vfs", () =>
             {

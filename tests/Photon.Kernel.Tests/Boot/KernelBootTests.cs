@@ -12,7 +12,7 @@ public class KernelBootTests
     {
         var booted = await Kernel.BootAsync(new KernelConfig { EchoLog = false, MemoryBytes = 8 * 1024 * 1024, Cpus = 2 });
         await using var k = booted.Value;
-        Assert.Equal(["hal", "interrupts", "memory", "scheduler", "capabilities", "namespaces", "regions", "processes", "vfs", "modules"], k.BootSteps.Select(s => s.Name));
+        Assert.Equal(["hal", "interrupts", "memory", "scheduler", "capabilities", "namespaces", "regions", "processes", "ipc", "vfs", "modules"], k.BootSteps.Select(s => s.Name));
         Assert.All(k.BootSteps, s => Assert.True(s.Elapsed >= TimeSpan.Zero));
         Assert.Equal(2048, k.Physical.TotalFrames);
         Assert.Contains(k.Log.Snapshot(), e => e.Source == "boot" && e.Message.StartsWith("kernel up"));
@@ -67,5 +67,18 @@ public class KernelBootTests
         Assert.Contains(report.Steps, s => s.Step.StartsWith("e2fsck") && s.Outcome == "clean");
         Assert.Contains(report.Steps, s => s.Step.Contains("read-only ext4 view") && s.Outcome.Contains("AccessDenied"));
         Assert.Empty(k.FileSystems.TypeNames); // modules unloaded
+    }
+
+    [Fact]
+    public async Task The_tenants_demo_runs_services_and_wasm_guests_over_ipc_and_contains_the_hostile_ones()
+    {
+        var booted = await Kernel.BootAsync(new KernelConfig { EchoLog = false });
+        await using var k = booted.Value;
+        await k.RunAsync(() => CoreDemo.RunAsync(k), "demo");
+        var report = new DemoReport();
+        await k.RunAsync(() => TenantsDemo.RunAsync(k, report), "tenants-demo");
+        Assert.Empty(report.Failures);
+        Assert.Contains(report.Steps, s => s.Step.Contains("echo guest") && s.Outcome.Contains("ping from the native kv service"));
+        Assert.Contains(k.RecentAudit.Snapshot(), e => e.Action == Photon.Kernel.Audit.AuditAction.Denied && e.Namespace.StartsWith("/tenant-b/wasm-thief"));
     }
 }
