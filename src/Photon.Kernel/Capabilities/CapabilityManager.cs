@@ -38,6 +38,7 @@ public sealed class CapabilityManager
         public int PrevSibling;  // -1 if none
         public int Depth;
         public Principal Holder;
+        public Principal ChargedTo; // who the quota was charged to (Holder can change on transfer)
     }
 
     private readonly Lock _lock = new();
@@ -55,6 +56,10 @@ public sealed class CapabilityManager
     private readonly Func<DateTimeOffset> _clock;
 
     public ICapabilityAuditSink? Audit { get; set; }
+
+    /// <summary>Optional quota hook: charge (+1) or refund (-1) one live capability to a holder. Called under the
+    /// manager's lock, so it must be quick and must not call back into the manager.</summary>
+    public Func<Principal, int, Result>? Quota { get; set; }
 
     /// <summary>Number of live (unrevoked) capabilities.</summary>
     public long LiveCount => Interlocked.Read(ref _liveCount);
@@ -272,6 +277,7 @@ public sealed class CapabilityManager
                 ref var slot = ref _slots[i];
                 var obj = slot.Object!;
                 if (audit) revoked.Add((TokenOf(i), obj, slot.Rights, slot.Holder));
+                Quota?.Invoke(slot.ChargedTo, -1);
                 slot.State = SlotState.Revoked;
                 slot.FirstChild = slot.NextSibling = slot.PrevSibling = -1;
                 slot.Parent = -1;
@@ -292,6 +298,11 @@ public sealed class CapabilityManager
 
     private Result<CapabilityToken> AllocateSlot(KernelObject obj, Rights rights, int parent, Principal holder)
     {
+        if (Quota is { } quota)
+        {
+            var q = quota(holder, 1);
+            if (!q.IsOk) return q.Error;
+        }
         int index;
         if (_free.Count > ReuseQuarantine) index = _free.Dequeue();
         else
@@ -316,6 +327,7 @@ public sealed class CapabilityManager
         s.Parent = parent;
         s.FirstChild = s.PrevSibling = -1;
         s.Holder = holder;
+        s.ChargedTo = holder;
         s.Depth = parent >= 0 ? _slots[parent].Depth + 1 : 0;
         if (parent >= 0)
         {

@@ -165,7 +165,16 @@ public sealed class Process : KernelObject
     public Result<Task> Run(Func<CancellationToken, Task> body, string name)
     {
         if (State != ProcessState.Running) return Errors.Of(ErrorCode.Closed, $"{this} has exited");
-        var task = _manager.StartTask(this, () => body(_lifetime.Token), $"{Principal.Name}/{name}");
+        if (_manager.TaskQuota is { } quota)
+        {
+            var q = quota(Principal, 1);
+            if (!q.IsOk) return q.Error;
+        }
+        var task = _manager.StartTask(this, async () =>
+        {
+            try { await body(_lifetime.Token).ConfigureAwait(true); }
+            finally { _manager.TaskQuota?.Invoke(Principal, -1); }
+        }, $"{Principal.Name}/{name}");
         lock (_tasks)
         {
             _tasks.RemoveAll(t => t.IsCompleted);

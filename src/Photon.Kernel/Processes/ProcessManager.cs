@@ -29,6 +29,9 @@ public sealed class ProcessManager
     /// <summary>How process tasks are started: the kernel points this at its scheduler.</summary>
     public Func<Func<Task>, string, Task> TaskStarter { get; set; }
 
+    /// <summary>Optional quota hook: charge (+1) or refund (-1) one running task to a principal.</summary>
+    public Func<Principal, int, Result>? TaskQuota { get; set; }
+
     /// <summary>Kernel timers used to bound how long teardown waits for a process's tasks.</summary>
     public Scheduling.IKernelTimers? Timers { get; set; }
 

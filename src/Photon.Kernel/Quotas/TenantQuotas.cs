@@ -1,0 +1,125 @@
+using Photon.Kernel.Capabilities;
+
+namespace Photon.Kernel.Quotas;
+
+/// <summary>Limits for one tenant; null means unlimited.</summary>
+public sealed record QuotaLimits(long? MemoryBytes = null, int? Tasks = null, int? Capabilities = null, int? IpcQueueDepth = null);
+
+/// <summary>What a tenant uses now.</summary>
+public sealed record QuotaUsage(string Tenant, long MemoryBytes, int Tasks, int Capabilities);
+
+/// <summary>
+/// Per-tenant quotas. A tenant is a top-level namespace (/tenant-a): everything held or run by principals in its
+/// subtree counts against it. Plugs into the memory manager, the capability manager, the process manager (tasks) and
+/// IPC (queue depth); exceeding a limit is <see cref="ErrorCode.QuotaExceeded"/> and changes nothing; freeing,
+/// revoking and finishing give the usage back.
+/// </summary>
+public sealed class TenantQuotas
+{
+    private sealed class Account
+    {
+        public QuotaLimits Limits = new();
+        public long MemoryPages;
+        public int Tasks;
+        public int Capabilities;
+    }
+
+    private readonly Lock _lock = new();
+    private readonly Dictionary<string, Account> _accounts = new(StringComparer.Ordinal);
+
+    /// <summary>Sets (or replaces) a tenant's limits. Usage already counted is kept.</summary>
+    public Result SetLimits(string tenantPath, QuotaLimits limits)
+    {
+        var t = Namespaces.NamespacePath.Split(tenantPath);
+        if (!t.IsOk) return t.Error;
+        if (t.Value.Length != 1) return Result.Fail(ErrorCode.InvalidArgument, "quotas apply to top-level tenant namespaces like /tenant-a");
+        lock (_lock) Get("/" + t.Value[0]).Limits = limits;
+        return Result.Ok;
+    }
+
+    public QuotaUsage Usage(string tenant)
+    {
+        lock (_lock)
+        {
+            var a = Get(tenant);
+            return new QuotaUsage(tenant, a.MemoryPages * Memory.PhysicalMemory.PageSize, a.Tasks, a.Capabilities);
+        }
+    }
+
+    /// <summary>Wires the quotas into the kernel's managers.</summary>
+    public void Attach(CapabilityManager caps, Memory.MemoryManager memory, Processes.ProcessManager processes, Ipc.IpcManager ipc)
+    {
+        memory.Quota = ChargeMemoryPages;
+        caps.Quota = ChargeCapability;
+        processes.TaskQuota = ChargeTask;
+        ipc.DepthQuota = CheckDepth;
+    }
+
+    public Result ChargeMemoryPages(Principal p, long pages) => Charge(p, a => ref a.MemoryPages, pages,
+        a => a.Limits.MemoryBytes is { } max ? max / Memory.PhysicalMemory.PageSize : null, "memory pages");
+
+    public Result ChargeCapability(Principal p, int delta) => Charge(p, delta, a => ref a.Capabilities, a => a.Limits.Capabilities, "capabilities");
+
+    public Result ChargeTask(Principal p, int delta) => Charge(p, delta, a => ref a.Tasks, a => a.Limits.Tasks, "tasks");
+
+    public Result CheckDepth(Principal p, int depth)
+    {
+        var tenant = TenantOf(p);
+        if (tenant is null) return Result.Ok;
+        lock (_lock)
+        {
+            var max = Get(tenant).Limits.IpcQueueDepth;
+            return max is { } m && depth > m
+                ? Result.Fail(ErrorCode.QuotaExceeded, $"{tenant} may use IPC queues of depth {m}, asked for {depth}")
+                : Result.Ok;
+        }
+    }
+
+    private delegate ref long LongField(Account a);
+    private delegate ref int IntField(Account a);
+
+    private Result Charge(Principal p, LongField field, long delta, Func<Account, long?> limit, string what)
+    {
+        var tenant = TenantOf(p);
+        if (tenant is null) return Result.Ok; // the kernel and root-level principals are not tenants
+        lock (_lock)
+        {
+            var a = Get(tenant);
+            ref long used = ref field(a);
+            if (delta > 0 && limit(a) is { } max && used + delta > max)
+                return Result.Fail(ErrorCode.QuotaExceeded, $"{tenant} would use {used + delta} {what} (quota {max})");
+            used = Math.Max(0, used + delta);
+            return Result.Ok;
+        }
+    }
+
+    private Result Charge(Principal p, int delta, IntField field, Func<Account, int?> limit, string what)
+    {
+        var tenant = TenantOf(p);
+        if (tenant is null) return Result.Ok;
+        lock (_lock)
+        {
+            var a = Get(tenant);
+            ref int used = ref field(a);
+            if (delta > 0 && limit(a) is { } max && used + delta > max)
+                return Result.Fail(ErrorCode.QuotaExceeded, $"{tenant} would use {used + delta} {what} (quota {max})");
+            used = Math.Max(0, used + delta);
+            return Result.Ok;
+        }
+    }
+
+    private Account Get(string tenant)
+    {
+        if (!_accounts.TryGetValue(tenant, out var a)) _accounts[tenant] = a = new Account();
+        return a;
+    }
+
+    /// <summary>"/tenant-a/svc/db" → "/tenant-a"; principals at the root (the kernel) belong to no tenant.</summary>
+    public static string? TenantOf(Principal p)
+    {
+        var ns = p.Namespace;
+        if (string.IsNullOrEmpty(ns) || ns == "/" || ns[0] != '/') return null;
+        int slash = ns.IndexOf('/', 1);
+        return slash < 0 ? ns : ns[..slash];
+    }
+}
