@@ -8,6 +8,7 @@ var groups = new (string Name, Func<IEnumerable<BenchResult>> Run)[]
     ("core", CoreBenchmarks.Run),
     ("scheduler", SchedulerBenchmarks.Run),
     ("storage", StorageBenchmarks.Run),
+    ("userspace", UserspaceBenchmarks.Run),
 };
 var selected = args.Length == 0 ? groups : groups.Where(g => args.Contains(g.Name)).ToArray();
 if (selected.Length == 0)

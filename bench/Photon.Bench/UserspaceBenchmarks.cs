@@ -1,0 +1,155 @@
+using Stopwatch = System.Diagnostics.Stopwatch;
+using System.Threading.Channels;
+using Photon.Kernel.Audit;
+using Photon.Kernel.Capabilities;
+using Photon.Kernel.Hal.Host;
+using Photon.Kernel.Ipc;
+using Photon.Kernel.Memory;
+using Photon.Kernel.Namespaces;
+using Photon.Kernel.Processes;
+using Photon.Sandbox;
+
+namespace Photon.Bench;
+
+/// <summary>IPC, Wasm host calls and audit appends, each against a baseline measured in the same run.</summary>
+public static class UserspaceBenchmarks
+{
+    public static IEnumerable<BenchResult> Run()
+    {
+        using var phys = new PhysicalMemory(16 * 1024 * 1024);
+        var caps = new CapabilityManager();
+        var ns = new NamespaceManager(caps);
+        var pm = new ProcessManager(caps, ns, new MemoryManager(phys, caps));
+        var timers = new HostTimers(new HostClock());
+        var ipc = new IpcManager(caps, ns, timers);
+        var (a, _) = pm.Spawn("a", ns.RootCapability).Value;
+        var (b, _) = pm.Spawn("b", ns.RootCapability).Value;
+        var (ha, hbInA) = ipc.CreateChannel(a, depth: 256).Value;
+        var hb = b.AddHandle(a.Handles.Remove(hbInA).Value).Value;
+
+        yield return IpcRoundTrip(ipc, a, ha, b, hb);
+        yield return IpcThroughput(ipc, a, ha, b, hb);
+        yield return WasmHostCall(caps, ns, pm, phys, ipc);
+        yield return AuditAppend();
+    }
+
+    private static BenchResult IpcRoundTrip(IpcManager ipc, Process a, Handle ha, Process b, Handle hb)
+    {
+        const int N = 100_000;
+        var payload = new byte[16];
+        var photon = Measure.Median(async () =>
+        {
+            var echo = Task.Run(async () =>
+            {
+                for (int i = 0; i < N; i++)
+                {
+                    var m = await ipc.ReceiveAsync(b, hb);
+                    await ipc.SendAsync(b, hb, m.Value.Data);
+                }
+            });
+            for (int i = 0; i < N; i++)
+            {
+                await ipc.SendAsync(a, ha, payload);
+                await ipc.ReceiveAsync(a, ha);
+            }
+            await echo;
+        }, runs: 3);
+        var baseline = Measure.Median(async () =>
+        {
+            var ping = Channel.CreateBounded<byte[]>(256);
+            var pong = Channel.CreateBounded<byte[]>(256);
+            var echo = Task.Run(async () =>
+            {
+                for (int i = 0; i < N; i++) await pong.Writer.WriteAsync(await ping.Reader.ReadAsync());
+            });
+            for (int i = 0; i < N; i++)
+            {
+                await ping.Writer.WriteAsync(payload.ToArray());
+                await pong.Reader.ReadAsync();
+            }
+            await echo;
+        }, runs: 3);
+        return new BenchResult("IPC round trip (16 B, two processes)", photon.TotalNanoseconds / N, "Channel<byte[]> ping-pong", baseline.TotalNanoseconds / N, "ns", LowerIsBetter: true);
+    }
+
+    private static BenchResult IpcThroughput(IpcManager ipc, Process a, Handle ha, Process b, Handle hb)
+    {
+        const int N = 500_000;
+        var payload = new byte[64];
+        var photon = Measure.Median(async () =>
+        {
+            var reader = Task.Run(async () => { for (int i = 0; i < N; i++) await ipc.ReceiveAsync(b, hb); });
+            for (int i = 0; i < N; i++) await ipc.SendAsync(a, ha, payload);
+            await reader;
+        }, runs: 3);
+        var baseline = Measure.Median(async () =>
+        {
+            var ch = Channel.CreateBounded<byte[]>(256);
+            var reader = Task.Run(async () => { for (int i = 0; i < N; i++) await ch.Reader.ReadAsync(); });
+            for (int i = 0; i < N; i++) await ch.Writer.WriteAsync(payload.ToArray());
+            await reader;
+        }, runs: 3);
+        return new BenchResult("IPC throughput (64 B messages)", N / photon.TotalSeconds / 1e6, "Channel<byte[]> (bounded 256)", N / baseline.TotalSeconds / 1e6, "M msg/s", LowerIsBetter: false);
+    }
+
+    private static BenchResult WasmHostCall(CapabilityManager caps, NamespaceManager ns, ProcessManager pm, PhysicalMemory phys, IpcManager ipc)
+    {
+        const int Calls = 1_000_000;
+        var wat = $$"""
+            (module
+              (import "photon" "clock_now" (func $now (result i64)))
+              (memory (export "memory") 1)
+              (func (export "run") (result i32)
+                (local $i i32)
+                (loop $l
+                  (drop (call $now))
+                  (local.set $i (i32.add (local.get $i) (i32.const 1)))
+                  (br_if $l (i32.lt_u (local.get $i) (i32.const {{Calls}}))))
+                (local.get $i)))
+            """;
+        var clock = new HostClock();
+        using var sandbox = new WasmSandbox(caps, ns, pm, new MemoryManager(phys, caps), ipc, () => clock.Monotonic);
+        var tenant = ns.CreateChild(ns.RootCapability, "bench").Value;
+        var g = sandbox.Instantiate(tenant, "calls", wat, [], new SandboxLimits(FuelPerCall: 1_000_000_000)).Value;
+        var photon = Measure.Median(() => g.Call("run").Unwrap(), runs: 3);
+        Func<TimeSpan> direct = () => clock.Monotonic;
+        var baseline = Measure.Median(() =>
+        {
+            long sink = 0;
+            for (int i = 0; i < Calls; i++) sink += (long)direct().TotalNanoseconds;
+            GC.KeepAlive(sink);
+        }, runs: 3);
+        return new BenchResult("Wasm guest → host call (clock_now)", photon.TotalNanoseconds / Calls, "direct .NET delegate call", baseline.TotalNanoseconds / Calls, "ns/call", LowerIsBetter: true);
+    }
+
+    private static BenchResult AuditAppend()
+    {
+        var dir = Directory.CreateTempSubdirectory("photon-audit-bench-").FullName;
+        try
+        {
+            var timers = new HostTimers(new HostClock());
+            var e = new CapabilityAuditEvent(AuditAction.Derive, DateTimeOffset.UtcNow, "bench[1]", "/tenant-a", new CapabilityToken(12345, 1),
+                new CapabilityToken(678, 1), ObjectKind.MemoryRegion, "region", Rights.Read, Photon.Kernel.ErrorCode.None, "bench");
+            const int Batched = 200_000, Single = 500;
+            double batched = Rate(Path.Combine(dir, "batched.log"), Batched, new AuditLogOptions(), perRecordFlush: false);
+            double single = Rate(Path.Combine(dir, "single.log"), Single, new AuditLogOptions(), perRecordFlush: true);
+            return new BenchResult("audit append (group commit, fsync per batch)", batched, "fsync after every record", single, "records/s", LowerIsBetter: false);
+
+            double Rate(string path, int n, AuditLogOptions options, bool perRecordFlush)
+            {
+                var log = HashChainedAuditLog.OpenAsync(HostAppendLog.Open(path).Value, timers, options).GetAwaiter().GetResult().Value;
+                var sw = Stopwatch.StartNew();
+                for (int i = 0; i < n; i++)
+                {
+                    log.Record(e);
+                    if (perRecordFlush) log.FlushAsync().GetAwaiter().GetResult().Unwrap();
+                }
+                log.FlushAsync().GetAwaiter().GetResult().Unwrap();
+                var rate = n / sw.Elapsed.TotalSeconds;
+                log.DisposeAsync().AsTask().GetAwaiter().GetResult();
+                return rate;
+            }
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+}
