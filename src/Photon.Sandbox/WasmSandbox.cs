@@ -3,6 +3,7 @@ using System.Text;
 using Photon.Kernel;
 using Photon.Kernel.Capabilities;
 using Photon.Kernel.Diagnostics;
+using Photon.Kernel.FileSystems;
 using Photon.Kernel.Ipc;
 using Photon.Kernel.Memory;
 using Photon.Kernel.Namespaces;
@@ -39,13 +40,15 @@ public sealed class WasmSandbox : IDisposable
     private readonly IpcManager _ipc;
     private readonly Func<TimeSpan> _now;
     private readonly KernelLog? _log;
+    private readonly VirtualFileSystem? _vfs;
     private readonly ConcurrentDictionary<string, TenantUsage> _tenants = new();
     private readonly ConcurrentDictionary<string, Module> _compiled = new();
     private int _nextId;
 
     public WasmSandbox(CapabilityManager caps, NamespaceManager namespaces, ProcessManager processes, MemoryManager memory, IpcManager ipc,
-        Func<TimeSpan> monotonicNow, KernelLog? log = null)
+        Func<TimeSpan> monotonicNow, KernelLog? log = null, VirtualFileSystem? vfs = null)
     {
+        _vfs = vfs;
         _engine = new Engine(new Config().WithFuelConsumption(true).WithReferenceTypes(false));
         _caps = caps;
         _namespaces = namespaces;
@@ -176,6 +179,39 @@ public sealed class WasmSandbox : IDisposable
             foreach (var h in m.Value.Handles) p.Close(h);
             if (m.Value.Data.Length > cap) return -(int)ErrorCode.OutOfRange;
             return inst.WithGuest(c, ptr, m.Value.Data.Length, span => { m.Value.Data.CopyTo(span); return m.Value.Data.Length; });
+        });
+        // Files: a guest opens paths under the mounts bound in its namespace (a mount granted as "data" is "/data/...").
+        // Host calls are synchronous; the VFS, filesystem and block paths never need a kernel CPU to complete
+        // (ConfigureAwait(false) throughout), so waiting here is a blocking syscall, not a deadlock.
+        linker.DefineFunction("photon", "file_open", (Caller c, int ptr, int len, int rights, int flags) =>
+        {
+            if (_vfs is null) return -(int)ErrorCode.NotSupported;
+            if (len > 4096 || !inst.Guest(c, ptr, len, out var bytes)) return -(int)ErrorCode.OutOfRange;
+            if ((rights & ~(int)(Rights.Read | Rights.Write)) != 0 || (flags & ~7) != 0) return -(int)ErrorCode.InvalidArgument;
+            var h = _vfs.OpenAsync(p, Encoding.UTF8.GetString(bytes), (Rights)rights, (OpenFlags)flags).AsTask().GetAwaiter().GetResult();
+            return h.IsOk ? h.Value.Value : -(int)h.Code;
+        });
+        linker.DefineFunction("photon", "file_read", (Caller c, int handle, int offset, int ptr, int len) =>
+        {
+            if (_vfs is null) return -(int)ErrorCode.NotSupported;
+            if (offset < 0 || !inst.Guest(c, ptr, len, out _)) return -(int)ErrorCode.OutOfRange;
+            var buffer = new byte[len];
+            var n = _vfs.ReadAsync(p, inst.Handle(handle), offset, buffer).AsTask().GetAwaiter().GetResult();
+            if (!n.IsOk) return -(int)n.Code;
+            return inst.WithGuest(c, ptr, n.Value, span => { buffer.AsSpan(0, n.Value).CopyTo(span); return n.Value; });
+        });
+        linker.DefineFunction("photon", "file_write", (Caller c, int handle, int offset, int ptr, int len) =>
+        {
+            if (_vfs is null) return -(int)ErrorCode.NotSupported;
+            if (offset < 0 || !inst.Guest(c, ptr, len, out var bytes)) return -(int)ErrorCode.OutOfRange;
+            var w = _vfs.WriteAsync(p, inst.Handle(handle), offset, bytes).AsTask().GetAwaiter().GetResult();
+            return w.IsOk ? len : -(int)w.Code;
+        });
+        linker.DefineFunction("photon", "file_close", (int handle) =>
+        {
+            if (_vfs is null) return -(int)ErrorCode.NotSupported;
+            var r = _vfs.Close(p, inst.Handle(handle));
+            return r.IsOk ? 0 : -(int)r.Code;
         });
         return linker;
     }

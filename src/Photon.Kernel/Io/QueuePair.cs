@@ -85,7 +85,9 @@ public sealed class QueuePair<TRequest, TResult>
         return t;
     }
 
-    /// <summary>Submits, waiting for ring space if needed, and completes when the device completes the request.</summary>
+    /// <summary>Submits, waiting for ring space if needed, and completes when the device completes the request.
+    /// Continuations don't return to the caller's context (ConfigureAwait(false)): the I/O path never needs a kernel
+    /// CPU to make progress, so a caller that must block on it (a synchronous Wasm host call) cannot deadlock.</summary>
     public async Task<Result<TResult>> SubmitAsync(TRequest request, CapabilityToken capability, Rights needed, Principal actor = default,
         CancellationToken ct = default)
     {
@@ -94,13 +96,13 @@ public sealed class QueuePair<TRequest, TResult>
         if (!_space.Wait(0))
         {
             Interlocked.Increment(ref _ringFull);
-            try { await _space.WaitAsync(ct).ConfigureAwait(true); }
+            try { await _space.WaitAsync(ct).ConfigureAwait(false); }
             catch (OperationCanceledException) { return Errors.Of(ErrorCode.Cancelled, "cancelled while waiting for ring space"); }
         }
         var t = Enqueue(request, ct);
         if (!t.IsOk) return t.Error;
         RingDoorbell();
-        return await t.Value.ConfigureAwait(true);
+        return await t.Value.ConfigureAwait(false);
     }
 
     /// <summary>Submits a batch with one capability check and one doorbell; stops at the first full ring.</summary>

@@ -150,4 +150,43 @@ public sealed class WasmSandboxTests : IDisposable
         var echo = await _ipc.ReceiveAsync(svc, mine);
         Assert.Equal("ping from C#", Encoding.UTF8.GetString(echo.Value.Data));
     }
+
+    [Fact]
+    public async Task A_guest_writes_and_reads_files_on_a_granted_mount_and_the_image_stays_fsck_clean()
+    {
+        var dir = Directory.CreateTempSubdirectory("photon-wasm-fs-").FullName;
+        try
+        {
+            var img = Path.Combine(dir, "fat.img");
+            using (var f = File.Create(img)) f.SetLength(16 * 1024 * 1024);
+            Run("mkfs.vfat", $"-F 16 {img}");
+            var vfs = new Photon.Kernel.FileSystems.VirtualFileSystem(_caps, _ns);
+            using var sandbox = new WasmSandbox(_caps, _ns, _pm, _mm, _ipc, () => _clock.Monotonic, vfs: vfs);
+            var storage = HostImageStorage.Open(img).Value;
+            var mount = (await vfs.MountAsync(new Photon.FileSystems.Fat.FatFileSystemDriver(), new Photon.Kernel.Io.StorageBlockDevice(storage),
+                new Photon.Kernel.FileSystems.MountOptions(), Principal.Kernel)).Value;
+            var writer = sandbox.Instantiate(_tenantA, "notes", WasmSandbox.Guest("notes"),
+                [new SandboxGrant("data", mount, Rights.Read | Rights.Write | Rights.Enumerate | Rights.Create)]).Value;
+            Assert.Equal(24, writer.Call("run").Value);
+            var reader = sandbox.Instantiate(_tenantB, "notes", WasmSandbox.Guest("notes"), [new SandboxGrant("data", mount, Rights.Read | Rights.Enumerate)]).Value;
+            Assert.Equal(-(int)ErrorCode.AccessDenied, reader.Call("read_only_write").Value);
+            var stranger = sandbox.Instantiate(_tenantB, "stranger", WasmSandbox.Guest("notes"), []).Value;
+            Assert.Equal(-(int)ErrorCode.NotFound, stranger.Call("run").Value);
+            Assert.True((await vfs.UnmountAsync(mount, Principal.Kernel)).IsOk);
+            await storage.DisposeAsync();
+            var outFile = Path.Combine(dir, "notes.txt");
+            Run("mcopy", $"-i {img} ::/NOTES.TXT {outFile}");
+            Assert.Equal("written by a wasm guest\n", File.ReadAllText(outFile));
+            Run("fsck.vfat", $"-n {img}");
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+
+    private static void Run(string tool, string args)
+    {
+        using var p = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo(tool, args) { RedirectStandardOutput = true, RedirectStandardError = true })!;
+        var output = p.StandardOutput.ReadToEnd() + p.StandardError.ReadToEnd();
+        p.WaitForExit();
+        Assert.True(p.ExitCode == 0, $"{tool} {args}: {output}");
+    }
 }

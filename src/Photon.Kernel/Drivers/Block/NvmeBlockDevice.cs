@@ -91,7 +91,7 @@ public sealed class NvmeBlockDevice : KernelObject, IAsyncDisposable
     {
         // Spread requests over the queue pairs (on hardware: one pair per CPU, so no cross-CPU locking).
         var q = _queues[(int)((uint)Interlocked.Increment(ref _nextQueue) % (uint)_queues.Length)];
-        var r = await q.SubmitAsync(command, cap, rights, actor, ct).ConfigureAwait(true);
+        var r = await q.SubmitAsync(command, cap, rights, actor, ct).ConfigureAwait(false);
         return r.AsResult();
     }
 
