@@ -25,6 +25,7 @@ public static class StateCommands
         }
         await using var kernel = booted.Value;
         var report = await kernel.RunAsync(() => CoreDemo.RunAsync(kernel), "demo");
+        await kernel.RunAsync(() => TenantsDemo.RunAsync(kernel, report), "tenants-demo");
         if (report.Failures.Count > 0) AnsiConsole.MarkupLine($"[yellow]demo had {report.Failures.Count} unexpected outcomes; state may be partial[/]");
         return await show(kernel);
     }

@@ -80,6 +80,22 @@ public static class TenantsDemo
         }
         else report.ExpectOk(Section, "start Wasm echo guest", echo.AsResult());
 
+        // tenant-b has its own native service and Wasm guest talking over IPC — entirely inside tenant-b.
+        var (bsvc, bControl) = k.Processes.Spawn("feed", tenantB).Value;
+        var (bMine, bTheirs) = k.Ipc.CreateChannel(bsvc).Value;
+        var bEcho = sandbox.Instantiate(tenantB, "echo", WasmSandbox.Guest("echo"), [new SandboxGrant("chan", bsvc.TokenOf(bTheirs).Value, Rights.Read | Rights.Write)]);
+        if (bEcho.IsOk)
+        {
+            k.Ipc.TrySend(bsvc, bMine, "ping from tenant-b's feed service"u8).Unwrap();
+            bEcho.Value.Call("run");
+            var back = await k.Ipc.ReceiveAsync(bsvc, bMine);
+            report.Expect(Section, "tenant-b: native feed service ⇄ its own Wasm echo guest over IPC", back.IsOk,
+                back.IsOk ? $"echoed \"{Encoding.UTF8.GetString(back.Value.Data)}\"" : back.Error.ToString());
+            bEcho.Value.Stop();
+        }
+        else report.ExpectOk(Section, "tenant-b starts a Wasm echo guest", bEcho.AsResult());
+        await k.Processes.DestroyAsync(bControl);
+
         // tenant-b's guests: one tries to steal tenant-a's counter, two misbehave.
         var thief = sandbox.Instantiate(tenantB, "thief", WasmSandbox.Guest("steal"), []).Value;
         var stolen = thief.Call("run");
