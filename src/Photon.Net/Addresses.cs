@@ -36,15 +36,69 @@ public static class Mac
         ? string.Join(':', Enumerable.Range(0, mac.Length).Select(i => h.Substring(i * 2, 2))) : "";
 }
 
-/// <summary>The Internet checksum (RFC 1071).</summary>
+/// <summary>An address with its prefix length, e.g. 10.0.0.2/24.</summary>
+public readonly record struct Ipv4Cidr(Ipv4Address Address, int PrefixLength)
+{
+    public static Result<Ipv4Cidr> Parse(string? text)
+    {
+        var slash = text?.IndexOf('/') ?? -1;
+        if (text is null || slash < 0) return Errors.Of(ErrorCode.InvalidArgument, $"'{text}' is not address/prefix");
+        var ip = Ipv4Address.Parse(text[..slash]);
+        if (!ip.IsOk) return ip.Error;
+        var len = text[(slash + 1)..];
+        if (len.Length is 0 or > 2 || !int.TryParse(len, NumberStyles.None, CultureInfo.InvariantCulture, out var prefix) || prefix > 32)
+            return Errors.Of(ErrorCode.InvalidArgument, $"'{text}' has a bad prefix length");
+        return new Ipv4Cidr(ip.Value, prefix);
+    }
+
+    public uint Mask => PrefixLength == 0 ? 0 : uint.MaxValue << (32 - PrefixLength);
+    public Ipv4Address Network => new(Address.Value & Mask);
+    public Ipv4Address DirectedBroadcast => new(Address.Value | ~Mask);
+    public bool Contains(Ipv4Address a) => (a.Value & Mask) == (Address.Value & Mask);
+    public override string ToString() => $"{Address}/{PrefixLength}";
+}
+
+/// <summary>An IPv4 address and a port.</summary>
+public readonly record struct IpEndpoint(Ipv4Address Address, ushort Port)
+{
+    public override string ToString() => $"{Address}:{Port}";
+
+    public static Result<IpEndpoint> Parse(string? text)
+    {
+        var colon = text?.LastIndexOf(':') ?? -1;
+        if (text is null || colon < 0) return Errors.Of(ErrorCode.InvalidArgument, $"'{text}' is not address:port");
+        var ip = Ipv4Address.Parse(text[..colon]);
+        if (!ip.IsOk) return ip.Error;
+        if (!ushort.TryParse(text[(colon + 1)..], NumberStyles.None, CultureInfo.InvariantCulture, out var port) || port == 0)
+            return Errors.Of(ErrorCode.InvalidArgument, $"'{text}' has a bad port");
+        return new IpEndpoint(ip.Value, port);
+    }
+}
+
+/// <summary>The Internet checksum (RFC 1071), with the pseudo-header sum UDP and TCP need.</summary>
 public static class InternetChecksum
 {
-    public static ushort Compute(ReadOnlySpan<byte> data)
+    public static ushort Compute(ReadOnlySpan<byte> data) => Finish(Sum(data, 0));
+
+    /// <summary>Adds 16-bit big-endian words of <paramref name="data"/> to a running (unfolded) sum.</summary>
+    public static ulong Sum(ReadOnlySpan<byte> data, ulong sum)
     {
-        uint sum = 0;
         int i = 0;
+        for (; i + 8 <= data.Length; i += 8) // four words per step; folding is deferred, 64-bit cannot overflow here
+        {
+            ulong w = BinaryPrimitives.ReadUInt64BigEndian(data[i..]);
+            sum += (w >> 48) + ((w >> 32) & 0xFFFF) + ((w >> 16) & 0xFFFF) + (w & 0xFFFF);
+        }
         for (; i + 1 < data.Length; i += 2) sum += (uint)(data[i] << 8 | data[i + 1]);
         if (i < data.Length) sum += (uint)(data[i] << 8);
+        return sum;
+    }
+
+    public static ulong PseudoHeader(Ipv4Address src, Ipv4Address dst, byte protocol, int length) =>
+        (src.Value >> 16) + (src.Value & 0xFFFF) + (dst.Value >> 16) + (dst.Value & 0xFFFF) + protocol + (uint)length;
+
+    public static ushort Finish(ulong sum)
+    {
         while (sum >> 16 != 0) sum = (sum & 0xFFFF) + (sum >> 16);
         return (ushort)~sum;
     }

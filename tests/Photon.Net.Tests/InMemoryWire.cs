@@ -3,22 +3,25 @@ using Photon.Kernel.Hal;
 
 namespace Photon.Net.Tests;
 
-/// <summary>Two network devices joined by an in-memory cable (seeded loss for the two-stack tests).</summary>
+/// <summary>Two network devices joined by an in-memory cable with seeded loss, reordering and duplication, so the
+/// two-stack tests exercise retransmission and reassembly deterministically enough to debug.</summary>
 public sealed class WireEnd(string name, byte[] mac) : INetworkDevice
 {
     internal readonly Channel<byte[]> Inbox = Channel.CreateUnbounded<byte[]>();
     internal WireEnd? Peer;
-    internal double Loss;
+    internal double Loss, Reorder, Duplicate;
     internal Random Rng = new(1);
+    private byte[]? _held;
+    internal long Sent;
 
     public string Name => name;
     public ReadOnlyMemory<byte> MacAddress => mac;
-    public int Mtu => 1500;
+    public int Mtu { get; init; } = 1500;
 
-    public static (WireEnd A, WireEnd B) Pair(double loss = 0, int seed = 1)
+    public static (WireEnd A, WireEnd B) Pair(double loss = 0, int seed = 1, double reorder = 0, double duplicate = 0, int mtu = 1500)
     {
-        var a = new WireEnd("wire0", [2, 0, 0, 0, 0, 1]) { Loss = loss, Rng = new Random(seed) };
-        var b = new WireEnd("wire1", [2, 0, 0, 0, 0, 2]) { Loss = loss, Rng = new Random(seed + 1) };
+        var a = new WireEnd("wire0", [2, 0, 0, 0, 0, 1]) { Loss = loss, Reorder = reorder, Duplicate = duplicate, Rng = new Random(seed), Mtu = mtu };
+        var b = new WireEnd("wire1", [2, 0, 0, 0, 0, 2]) { Loss = loss, Reorder = reorder, Duplicate = duplicate, Rng = new Random(seed + 1), Mtu = mtu };
         a.Peer = b;
         b.Peer = a;
         return (a, b);
@@ -26,8 +29,16 @@ public sealed class WireEnd(string name, byte[] mac) : INetworkDevice
 
     public ValueTask SendAsync(ReadOnlyMemory<byte> frame, CancellationToken ct = default)
     {
-        lock (Rng) if (Rng.NextDouble() < Loss) return ValueTask.CompletedTask;
-        Peer!.Inbox.Writer.TryWrite(frame.ToArray());
+        Interlocked.Increment(ref Sent);
+        lock (Rng)
+        {
+            if (Rng.NextDouble() < Loss) return ValueTask.CompletedTask;
+            var copy = frame.ToArray();
+            if (_held is null && Rng.NextDouble() < Reorder) { _held = copy; return ValueTask.CompletedTask; } // overtaken by the next frame
+            Peer!.Inbox.Writer.TryWrite(copy);
+            if (Rng.NextDouble() < Duplicate) Peer.Inbox.Writer.TryWrite(copy);
+            if (_held is not null) { Peer.Inbox.Writer.TryWrite(_held); _held = null; }
+        }
         return ValueTask.CompletedTask;
     }
 
@@ -39,4 +50,34 @@ public sealed class WireEnd(string name, byte[] mac) : INetworkDevice
     }
 
     public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+}
+
+/// <summary>Two started stacks on one wire, 10.9.0.1 (left) and 10.9.0.2 (right).</summary>
+public sealed class TwoStacks : IAsyncDisposable
+{
+    public static readonly Photon.Kernel.Hal.Host.HostTimers Timers = new(new Photon.Kernel.Hal.Host.HostClock());
+    public NetworkStack Left { get; }
+    public NetworkStack Right { get; }
+    public WireEnd A { get; }
+    public WireEnd B { get; }
+
+    public TwoStacks(double loss = 0, int seed = 1, double reorder = 0, double duplicate = 0, NetworkStackOptions? options = null, int mtu = 1500)
+    {
+        (A, B) = WireEnd.Pair(loss, seed, reorder, duplicate, mtu);
+        options ??= new NetworkStackOptions { TcpMinRto = TimeSpan.FromMilliseconds(50), TcpMsl = TimeSpan.FromMilliseconds(200) };
+        Left = new NetworkStack(Timers, options);
+        Right = new NetworkStack(Timers, options);
+        Left.AddInterface(A, Ipv4Cidr.Parse("10.9.0.1/24").Value).Unwrap();
+        Right.AddInterface(B, Ipv4Cidr.Parse("10.9.0.2/24").Value).Unwrap();
+        Left.Start();
+        Right.Start();
+    }
+
+    public static Ipv4Address Ip(string s) => Ipv4Address.Parse(s).Value;
+
+    public async ValueTask DisposeAsync()
+    {
+        await Left.DisposeAsync();
+        await Right.DisposeAsync();
+    }
 }

@@ -1,0 +1,42 @@
+namespace Photon.Net;
+
+/// <summary>Why a received frame, packet or segment was dropped. Every drop is counted; none throws or stalls the stack.</summary>
+public enum DropReason
+{
+    Truncated, BadLength, BadChecksum, BadVersion, BadHeader, NotForUs, UnsupportedEtherType, UnsupportedProtocol, BadArp,
+    BadFragment, OverlappingFragment, ReassemblyLimit, ReassemblyTimeout, TtlExpired, NoRoute, NoSocket,
+    OutOfWindow, SynFlood, AcceptQueueFull, BadTcpOptions, UdpQueueFull, TxError,
+}
+
+/// <summary>Events worth counting that are not drops.</summary>
+public enum Counter
+{
+    ArpQueueOverflow, ArpFailed, Reassembled, Fragmented, Forwarded, EchoRepliesSent,
+    TcpSegmentsIn, TcpSegmentsOut, TcpRetransmits, TcpFastRetransmits, TcpTimeouts, TcpResetsSent, TcpChallengeAcks,
+    TcpActiveOpens, TcpPassiveOpens, UdpDatagramsIn, UdpDatagramsOut,
+}
+
+/// <summary>Tunables of one stack. Defaults follow Linux where it has one.</summary>
+public sealed record NetworkStackOptions
+{
+    public TimeSpan TickInterval { get; init; } = TimeSpan.FromMilliseconds(10);
+    public TimeSpan ArpEntryLifetime { get; init; } = TimeSpan.FromMinutes(1);
+    public int ArpQueuePerNeighbour { get; init; } = 64;
+    public int MaxReassemblies { get; init; } = 64;
+    public TimeSpan ReassemblyTimeout { get; init; } = TimeSpan.FromSeconds(30);
+    /// <summary>Forward packets between interfaces (act as a router).</summary>
+    public bool Forwarding { get; init; }
+    public byte DefaultTtl { get; init; } = 64;
+    /// <summary>Maximum segment lifetime; TIME_WAIT lasts twice this.</summary>
+    public TimeSpan TcpMsl { get; init; } = TimeSpan.FromSeconds(30);
+    public int TcpSendBuffer { get; init; } = 512 * 1024;
+    public int TcpReceiveBuffer { get; init; } = 512 * 1024;
+    /// <summary>Half-open (SYN_RECEIVED) connections per listener; beyond it the oldest is evicted (a SYN cache, RFC 4987).</summary>
+    public int TcpMaxHalfOpen { get; init; } = 256;
+    public TimeSpan TcpMinRto { get; init; } = TimeSpan.FromMilliseconds(200);
+    public TimeSpan TcpInitialRto { get; init; } = TimeSpan.FromSeconds(1);
+    public TimeSpan TcpMaxRto { get; init; } = TimeSpan.FromSeconds(60);
+    public int TcpMaxRetransmits { get; init; } = 15;
+    public int TcpSynRetries { get; init; } = 6;
+    public int UdpQueueDepth { get; init; } = 512;
+}

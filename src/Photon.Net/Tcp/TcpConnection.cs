@@ -1,0 +1,677 @@
+namespace Photon.Net.Tcp;
+
+public enum TcpState { Closed, Listen, SynSent, SynReceived, Established, FinWait1, FinWait2, CloseWait, Closing, LastAck, TimeWait }
+
+/// <summary>
+/// One TCP connection (RFC 9293): the three-way handshake, a sliding window with window scaling (RFC 7323) and
+/// receiver/sender silly-window avoidance, out-of-order reassembly, retransmission on an RFC 6298 timer with Karn's rule
+/// and exponential backoff, NewReno congestion control (RFC 5681 slow start/avoidance, RFC 6582 fast retransmit and
+/// recovery), zero-window probing, FIN/RST handling with RFC 5961 challenge ACKs, and TIME_WAIT.
+/// Protocol methods run under the stack lock; the public async methods are the socket API.
+/// </summary>
+public sealed class TcpConnection : IAsyncDisposable
+{
+    private const int OurWindowScale = 7;
+    private readonly TcpLayer _layer;
+    private readonly NetworkStack _stack;
+    private readonly TcpListener? _listener;
+    private readonly ByteRing _send, _receive;
+    private readonly List<(uint Seq, byte[] Data, bool Fin)> _outOfOrder = new();
+    private readonly TaskCompletionSource<Result> _established = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly List<TaskCompletionSource> _readers = new(), _writers = new();
+
+    // Send sequence space (RFC 9293 names).
+    private uint _iss, _sndUna, _sndNxt, _sndMax, _sndWnd, _sndWl1, _sndWl2;
+    private int _sndWscale, _rcvWscale;
+    // Receive sequence space.
+    private uint _irs, _rcvNxt;
+    private int _mss = 536, _lastAdvertised;
+    private bool _synAcked, _closeRequested, _finSent, _finAcked, _finReceived, _offeredScale;
+    // Congestion control (bytes).
+    private long _cwnd, _ssthresh = long.MaxValue / 4;
+    private int _dupAcks;
+    private uint _recover;
+    private bool _inRecovery;
+    // RTT estimation and timers.
+    private TimeSpan _srtt, _rttvar, _rto;
+    private bool _timing, _haveRtt;
+    private uint _rttSeq;
+    private TimeSpan _rttStart;
+    private TimeSpan? _rtoDeadline, _persistDeadline, _timeWaitDeadline, _finWait2Deadline;
+    private TimeSpan _persistBackoff;
+    private int _retries, _ackPending;
+    private long _retransmits;
+    private KernelError? _error;
+
+    internal TcpConnection(TcpLayer layer, IpEndpoint local, IpEndpoint remote, TcpListener? listener)
+    {
+        _layer = layer;
+        _stack = layer.Stack;
+        _listener = listener;
+        Local = local;
+        Remote = remote;
+        _send = new ByteRing(_stack.Options.TcpSendBuffer);
+        _receive = new ByteRing(_stack.Options.TcpReceiveBuffer);
+        _rto = _stack.Options.TcpInitialRto;
+    }
+
+    public IpEndpoint Local { get; }
+    public IpEndpoint Remote { get; }
+    public TcpState State { get; private set; }
+    internal uint ReceiveNext => _rcvNxt;
+    internal Task<Result> Established => _established.Task;
+
+    /// <summary>Completes when the connection is fully closed (or reset); TIME_WAIT counts as closed for the user.</summary>
+    public Task Closed => _closed.Task;
+
+    public TcpConnectionInfo Info => new(Local, Remote, State, _send.Count, _receive.Count, (int)Math.Min(_cwnd, int.MaxValue), _srtt, _retransmits);
+
+    public long Retransmits { get { lock (_stack.Gate) return _retransmits; } }
+
+    private int OurMss => (_stack.RouteTo(Remote.Address)?.Nic.Mtu ?? 1500) - 40;
+
+    // ---- opening ----
+
+    internal void OpenActive()
+    {
+        _iss = TcpLayer.NewIss();
+        _sndUna = _recover = _iss;
+        _sndNxt = _sndMax = _iss + 1;
+        State = TcpState.SynSent;
+        _offeredScale = true;
+        SendSyn();
+        StartTiming(_iss);
+        ArmRto();
+    }
+
+    internal void OpenPassive(in TcpSegment syn)
+    {
+        _irs = syn.Seq;
+        _rcvNxt = _irs + 1;
+        _offeredScale = syn.WindowScale >= 0;
+        ApplyPeerOptions(syn);
+        _iss = TcpLayer.NewIss();
+        _sndUna = _recover = _iss;
+        _sndNxt = _sndMax = _iss + 1;
+        _sndWnd = syn.Window; // windows in SYN segments are never scaled
+        _sndWl1 = syn.Seq;
+        State = TcpState.SynReceived;
+        SendSyn();
+        StartTiming(_iss);
+        ArmRto();
+    }
+
+    private void ApplyPeerOptions(in TcpSegment syn)
+    {
+        _mss = Math.Max(64, Math.Min(syn.Mss != 0 ? syn.Mss : 536, OurMss));
+        if (syn.WindowScale >= 0 && _offeredScale) { _sndWscale = syn.WindowScale; _rcvWscale = OurWindowScale; }
+        else { _sndWscale = 0; _rcvWscale = 0; }
+        _cwnd = 10L * _mss; // RFC 6928 initial window
+    }
+
+    private void SendSyn()
+    {
+        bool synAck = State == TcpState.SynReceived;
+        _layer.SendSegment(Local, Remote, _iss, synAck ? _rcvNxt : 0, synAck ? TcpFlags.Syn | TcpFlags.Ack : TcpFlags.Syn,
+            (ushort)Math.Min(_receive.Free, 65535), _offeredScale ? OurWindowScale : -1, (ushort)OurMss, default);
+    }
+
+    // ---- segment arrival ----
+
+    internal void OnSegment(in TcpSegment seg)
+    {
+        var now = _stack.Now;
+        if (State == TcpState.SynSent) { OnSegmentSynSent(seg, now); return; }
+        if (State == TcpState.Closed) return;
+
+        if (State == TcpState.SynReceived && seg.Has(TcpFlags.Syn) && !seg.Has(TcpFlags.Ack) && seg.Seq == _irs)
+        {
+            SendSyn(); // the peer did not get our SYN-ACK
+            return;
+        }
+
+        uint wnd = (uint)_receive.Free;
+        int len = seg.Length;
+        uint seq = seg.Seq;
+        bool acceptable = len == 0
+            ? (wnd == 0 ? seq == _rcvNxt : Seq.InRange(seq, _rcvNxt, _rcvNxt + wnd))
+            : wnd > 0 && (Seq.InRange(seq, _rcvNxt, _rcvNxt + wnd) || Seq.InRange(seq + (uint)len - 1, _rcvNxt, _rcvNxt + wnd));
+        bool dropPayload = false;
+        if (!acceptable && wnd == 0 && seq == _rcvNxt) { acceptable = true; dropPayload = true; } // still take its ACK
+        if (!acceptable)
+        {
+            _stack.Count(DropReason.OutOfWindow);
+            if (!seg.Has(TcpFlags.Rst)) SendAck();
+            if (State == TcpState.TimeWait && seg.Has(TcpFlags.Fin)) _timeWaitDeadline = now + 2 * _stack.Options.TcpMsl;
+            return;
+        }
+
+        if (seg.Has(TcpFlags.Rst))
+        {
+            if (seq == _rcvNxt)
+            {
+                if (State == TcpState.SynReceived && _listener is not null) Destroy();
+                else Fail(Errors.Of(ErrorCode.ConnectionReset, $"connection reset by {Remote}"), sendReset: false);
+            }
+            else ChallengeAck(); // RFC 5961 §3: an in-window but inexact RST may be blind injection
+            return;
+        }
+        if (seg.Has(TcpFlags.Syn)) { ChallengeAck(); return; } // RFC 5961 §4
+        if (!seg.Has(TcpFlags.Ack)) return;
+
+        // Trim the payload to what is new and fits the window.
+        var payload = seg.Payload.AsMemory();
+        bool fin = seg.Has(TcpFlags.Fin);
+        uint dataSeq = seq;
+        if (dropPayload) { payload = default; fin = false; }
+        if (Seq.Lt(dataSeq, _rcvNxt))
+        {
+            uint skip = _rcvNxt - dataSeq;
+            if (skip > (uint)payload.Length) { payload = default; fin = false; }
+            else payload = payload[(int)skip..];
+            dataSeq = _rcvNxt;
+        }
+        long room = (long)(_rcvNxt + wnd - dataSeq);
+        if (payload.Length > room) { payload = payload[..(int)Math.Max(0, room)]; fin = false; }
+
+        uint ack = seg.Ack;
+        if (State == TcpState.SynReceived)
+        {
+            if (!Seq.Gt(ack, _sndUna) || !Seq.Le(ack, _sndMax)) { _layer.SendReset(seg); return; }
+            State = TcpState.Established;
+            _sndWnd = (uint)seg.Window << _sndWscale;
+            _sndWl1 = seq;
+            _sndWl2 = ack;
+            _established.TrySetResult(Result.Ok);
+            _listener?.OnEstablished(this);
+        }
+        if (Seq.Gt(ack, _sndMax)) { SendAck(); return; } // acknowledges data never sent
+
+        uint advertised = (uint)seg.Window << _sndWscale;
+        if (Seq.Gt(ack, _sndUna)) OnNewAck(ack, now);
+        else if (ack == _sndUna && payload.IsEmpty && !fin && advertised == _sndWnd && _sndMax != _sndUna) OnDuplicateAck();
+        if (Seq.Lt(_sndWl1, seq) || (_sndWl1 == seq && Seq.Le(_sndWl2, ack)))
+        {
+            _sndWnd = advertised;
+            _sndWl1 = seq;
+            _sndWl2 = ack;
+            if (_sndWnd > 0) _persistDeadline = null;
+        }
+
+        if (_finAcked)
+        {
+            switch (State)
+            {
+                case TcpState.FinWait1: State = TcpState.FinWait2; _finWait2Deadline = now + 2 * _stack.Options.TcpMsl; break;
+                case TcpState.Closing: EnterTimeWait(now); return;
+                case TcpState.LastAck: Finish(); return;
+            }
+        }
+        if (State == TcpState.TimeWait)
+        {
+            if (fin) { SendAck(); _timeWaitDeadline = now + 2 * _stack.Options.TcpMsl; }
+            return;
+        }
+
+        if ((!payload.IsEmpty || fin) && State is TcpState.Established or TcpState.FinWait1 or TcpState.FinWait2)
+        {
+            if (dataSeq == _rcvNxt)
+            {
+                int n = _receive.Write(payload.Span);
+                _rcvNxt += (uint)n;
+                bool hadGap = _outOfOrder.Count > 0;
+                if (fin && n == payload.Length) ReceiveFin(now);
+                DrainOutOfOrder(now);
+                _ackPending++;
+                if (_ackPending >= 2 || hadGap || _finReceived || _receive.Free < _mss) SendAck();
+                Wake(_readers);
+            }
+            else
+            {
+                StoreOutOfOrder(dataSeq, payload, fin);
+                SendAck(); // an immediate duplicate ACK drives the sender's fast retransmit
+            }
+        }
+        Output();
+    }
+
+    private void OnSegmentSynSent(in TcpSegment seg, TimeSpan now)
+    {
+        if (seg.Has(TcpFlags.Ack) && (Seq.Le(seg.Ack, _iss) || Seq.Gt(seg.Ack, _sndMax)))
+        {
+            if (!seg.Has(TcpFlags.Rst)) _layer.SendReset(seg);
+            return;
+        }
+        if (seg.Has(TcpFlags.Rst))
+        {
+            if (seg.Has(TcpFlags.Ack)) Fail(Errors.Of(ErrorCode.ConnectionRefused, $"{Remote} refused the connection"), sendReset: false);
+            return;
+        }
+        if (!seg.Has(TcpFlags.Syn)) return;
+        _irs = seg.Seq;
+        _rcvNxt = _irs + 1;
+        ApplyPeerOptions(seg);
+        if (seg.Has(TcpFlags.Ack))
+        {
+            OnNewAck(seg.Ack, now);
+            _sndWnd = seg.Window;
+            _sndWl1 = seg.Seq;
+            _sndWl2 = seg.Ack;
+            State = TcpState.Established;
+            SendAck();
+            _established.TrySetResult(Result.Ok);
+            Output();
+        }
+        else
+        {
+            State = TcpState.SynReceived; // simultaneous open
+            SendSyn();
+        }
+    }
+
+    private void OnNewAck(uint ack, TimeSpan now)
+    {
+        uint acked = ack - _sndUna;
+        if (!_synAcked) { _synAcked = true; acked--; }
+        int dataAcked = (int)Math.Min(acked, (uint)_send.Count);
+        _send.Discard(dataAcked);
+        if (acked > (uint)dataAcked && _finSent) _finAcked = true;
+        _sndUna = ack;
+        if (Seq.Lt(_sndNxt, _sndUna)) _sndNxt = _sndUna; // ACK for data sent before a go-back-N retransmission
+        _retries = 0;
+        if (_timing && Seq.Gt(ack, _rttSeq)) { SampleRtt(now - _rttStart); _timing = false; }
+
+        if (_inRecovery)
+        {
+            if (Seq.Ge(ack, _recover)) { _inRecovery = false; _cwnd = Math.Max(_ssthresh, _mss); }
+            else
+            {
+                RetransmitFirst(); // RFC 6582 partial ACK: the next hole is lost too
+                _cwnd = Math.Max(_cwnd - acked + _mss, _mss);
+            }
+        }
+        else if (_cwnd < _ssthresh) _cwnd += Math.Min(acked, (uint)_mss);
+        else _cwnd += Math.Max(1, (long)_mss * _mss / _cwnd);
+        _cwnd = Math.Min(_cwnd, 64L << 20);
+        _dupAcks = 0;
+        if (_sndUna == _sndMax) _rtoDeadline = null;
+        else _rtoDeadline = now + _rto;
+        Wake(_writers);
+    }
+
+    private void OnDuplicateAck()
+    {
+        _dupAcks++;
+        if (!_inRecovery && _dupAcks == 3 && Seq.Gt(_sndUna, _recover))
+        {
+            long flight = _sndMax - _sndUna;
+            _ssthresh = Math.Max(flight / 2, 2L * _mss);
+            _recover = _sndMax;
+            _inRecovery = true;
+            _timing = false;
+            RetransmitFirst();
+            _cwnd = _ssthresh + 3L * _mss;
+            _stack.Count(Counter.TcpFastRetransmits);
+        }
+        else if (_inRecovery)
+        {
+            _cwnd += _mss; // each duplicate ACK means a segment left the network
+            Output();
+        }
+    }
+
+    private void ReceiveFin(TimeSpan now)
+    {
+        _rcvNxt++;
+        _finReceived = true;
+        switch (State)
+        {
+            case TcpState.Established: State = TcpState.CloseWait; break;
+            case TcpState.FinWait1: if (_finAcked) EnterTimeWait(now); else State = TcpState.Closing; break;
+            case TcpState.FinWait2: EnterTimeWait(now); break;
+        }
+        Wake(_readers);
+    }
+
+    private void StoreOutOfOrder(uint seq, ReadOnlyMemory<byte> data, bool fin)
+    {
+        foreach (var (s, d, f) in _outOfOrder)
+            if (s == seq && d.Length >= data.Length && (f || !fin)) return; // already have it
+        _outOfOrder.Add((seq, data.ToArray(), fin));
+    }
+
+    private void DrainOutOfOrder(TimeSpan now)
+    {
+        bool progress = true;
+        while (progress && _outOfOrder.Count > 0)
+        {
+            progress = false;
+            for (int i = 0; i < _outOfOrder.Count; i++)
+            {
+                var (s, d, fin) = _outOfOrder[i];
+                if (Seq.Gt(s, _rcvNxt)) continue;
+                _outOfOrder.RemoveAt(i);
+                uint skip = _rcvNxt - s;
+                if (skip <= (uint)d.Length && !_finReceived)
+                {
+                    int n = _receive.Write(d.AsSpan((int)skip));
+                    _rcvNxt += (uint)n;
+                    if (fin && n == d.Length - (int)skip) ReceiveFin(now);
+                }
+                progress = true;
+                break;
+            }
+        }
+    }
+
+    // ---- output ----
+
+    private ushort AdvertisedWindow()
+    {
+        int free = _receive.Free;
+        _lastAdvertised = free;
+        return (ushort)Math.Min(free >> _rcvWscale, 65535);
+    }
+
+    private void SendAck()
+    {
+        _ackPending = 0;
+        // Pure ACKs carry the highest sequence sent, not the go-back-N retransmit point: a sequence number behind the
+        // peer's RCV.NXT would make the peer discard the ACK as out of window, and two retransmitting ends would livelock.
+        _layer.SendSegment(Local, Remote, _sndMax, _rcvNxt, TcpFlags.Ack, AdvertisedWindow(), -1, 0, default);
+    }
+
+    private void ChallengeAck()
+    {
+        _stack.Count(Counter.TcpChallengeAcks);
+        SendAck();
+    }
+
+    private void SendData(uint seq, int offset, int length, bool push)
+    {
+        var payload = new byte[length];
+        _send.Peek(offset, payload);
+        _ackPending = 0;
+        _layer.SendSegment(Local, Remote, seq, _rcvNxt, TcpFlags.Ack | (push ? TcpFlags.Psh : 0), AdvertisedWindow(), -1, 0, payload);
+    }
+
+    private void SendFin(uint seq)
+    {
+        _ackPending = 0;
+        _layer.SendSegment(Local, Remote, seq, _rcvNxt, TcpFlags.Fin | TcpFlags.Ack, AdvertisedWindow(), -1, 0, default);
+    }
+
+    /// <summary>Sends whatever the congestion and receive windows allow, then the FIN once all data has gone.</summary>
+    internal void Output()
+    {
+        if (State is not (TcpState.Established or TcpState.CloseWait or TcpState.FinWait1 or TcpState.Closing or TcpState.LastAck)) return;
+        var now = _stack.Now;
+        while (true)
+        {
+            long inFlight = _sndNxt - _sndUna;
+            long unsent = _send.Count - inFlight;
+            long window = Math.Min(_cwnd, _sndWnd);
+            if (unsent > 0)
+            {
+                long room = window - inFlight;
+                if (room <= 0)
+                {
+                    if (_sndWnd == 0 && inFlight == 0 && _persistDeadline is null)
+                    {
+                        _persistBackoff = _rto;
+                        _persistDeadline = now + _persistBackoff;
+                    }
+                    return;
+                }
+                int n = (int)Math.Min(Math.Min(_mss, unsent), room);
+                if (n < _mss && n < unsent && inFlight > 0) return; // sender-side silly window avoidance
+                SendData(_sndNxt, (int)inFlight, n, push: n == unsent);
+                if (Seq.Gt(_sndNxt, _sndMax) || _sndNxt == _sndMax) { if (!_timing) StartTiming(_sndNxt); }
+                else _retransmits++;
+                _sndNxt += (uint)n;
+                if (Seq.Gt(_sndNxt, _sndMax)) _sndMax = _sndNxt;
+                _rtoDeadline ??= now + _rto;
+                continue;
+            }
+            if (_closeRequested && !_finAcked && inFlight == _send.Count)
+            {
+                SendFin(_sndNxt);
+                _sndNxt++;
+                if (Seq.Gt(_sndNxt, _sndMax)) _sndMax = _sndNxt;
+                if (!_finSent)
+                {
+                    _finSent = true;
+                    State = State == TcpState.CloseWait ? TcpState.LastAck : TcpState.FinWait1;
+                }
+                _rtoDeadline ??= now + _rto;
+            }
+            return;
+        }
+    }
+
+    private void RetransmitFirst()
+    {
+        _retransmits++;
+        _stack.Count(Counter.TcpRetransmits);
+        if (_send.Count > 0) SendData(_sndUna, 0, Math.Min(_mss, _send.Count), push: false);
+        else if (_finSent && !_finAcked) SendFin(_sndUna);
+    }
+
+    // ---- timers ----
+
+    private void StartTiming(uint seq)
+    {
+        _timing = true;
+        _rttSeq = seq;
+        _rttStart = _stack.Now;
+    }
+
+    private void SampleRtt(TimeSpan r)
+    {
+        if (!_haveRtt) { _srtt = r; _rttvar = r / 2; _haveRtt = true; }
+        else
+        {
+            var delta = _srtt > r ? _srtt - r : r - _srtt;
+            _rttvar = (_rttvar * 3 + delta) / 4;
+            _srtt = (_srtt * 7 + r) / 8;
+        }
+        var rto = _srtt + Max(_stack.Options.TickInterval, _rttvar * 4);
+        _rto = Clamp(rto, _stack.Options.TcpMinRto, _stack.Options.TcpMaxRto);
+    }
+
+    private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
+    private static TimeSpan Clamp(TimeSpan v, TimeSpan lo, TimeSpan hi) => v < lo ? lo : v > hi ? hi : v;
+
+    private void ArmRto() => _rtoDeadline = _stack.Now + _rto;
+
+    internal void Tick(TimeSpan now)
+    {
+        if (State == TcpState.TimeWait) { if (now >= _timeWaitDeadline) Destroy(); return; }
+        if (State == TcpState.FinWait2 && now >= _finWait2Deadline) { Destroy(); return; }
+        if (_ackPending > 0) SendAck();
+        if (_rtoDeadline is { } due && now >= due) OnRetransmitTimeout(now);
+        if (_persistDeadline is { } probe && now >= probe && State != TcpState.Closed)
+        {
+            // Zero-window probe: an already-acknowledged sequence number makes the peer answer with its window.
+            _layer.SendSegment(Local, Remote, _sndUna - 1, _rcvNxt, TcpFlags.Ack, AdvertisedWindow(), -1, 0, default);
+            _persistBackoff = Clamp(_persistBackoff * 2, _stack.Options.TcpMinRto, _stack.Options.TcpMaxRto);
+            _persistDeadline = now + _persistBackoff;
+        }
+    }
+
+    private void OnRetransmitTimeout(TimeSpan now)
+    {
+        _stack.Count(Counter.TcpTimeouts);
+        _retries++;
+        _timing = false;
+        _rto = Clamp(_rto * 2, _stack.Options.TcpMinRto, _stack.Options.TcpMaxRto);
+        if (State is TcpState.SynSent or TcpState.SynReceived)
+        {
+            if (_retries > _stack.Options.TcpSynRetries)
+            {
+                if (_listener is not null) Destroy();
+                else Fail(Errors.Of(ErrorCode.TimedOut, $"no answer from {Remote}"), sendReset: false);
+                return;
+            }
+            _retransmits++;
+            SendSyn();
+            _rtoDeadline = now + _rto;
+            return;
+        }
+        if (_retries > _stack.Options.TcpMaxRetransmits)
+        {
+            Fail(Errors.Of(ErrorCode.TimedOut, $"{Remote} stopped acknowledging"), sendReset: true);
+            return;
+        }
+        long flight = _sndMax - _sndUna;
+        _ssthresh = Math.Max(flight / 2, 2L * _mss);
+        _cwnd = _mss;
+        _inRecovery = false;
+        _dupAcks = 0;
+        _recover = _sndMax;
+        _sndNxt = _sndUna; // go back N: resend from the first unacknowledged byte
+        _rtoDeadline = null;
+        _stack.Count(Counter.TcpRetransmits);
+        Output();
+        _rtoDeadline ??= now + _rto;
+    }
+
+    private void EnterTimeWait(TimeSpan now)
+    {
+        State = TcpState.TimeWait;
+        _rtoDeadline = _persistDeadline = null;
+        _timeWaitDeadline = now + 2 * _stack.Options.TcpMsl;
+        _closed.TrySetResult();
+        Wake(_readers);
+        Wake(_writers);
+    }
+
+    private void Finish()
+    {
+        State = TcpState.Closed;
+        _layer.Remove(this);
+        _closed.TrySetResult();
+        Wake(_readers);
+        Wake(_writers);
+    }
+
+    /// <summary>Drops the connection without telling the peer (SYN-cache eviction, TIME_WAIT expiry).</summary>
+    internal void Destroy()
+    {
+        if (State is not (TcpState.TimeWait or TcpState.Closed)) _error ??= Errors.Of(ErrorCode.Closed, "connection dropped");
+        if (State == TcpState.SynReceived) _listener?.OnHalfOpenFailed(this);
+        _established.TrySetResult(_error is { } e ? e : Result.Ok);
+        Finish();
+    }
+
+    /// <summary>Ends the connection with an error, optionally resetting the peer.</summary>
+    internal void Fail(KernelError error, bool sendReset)
+    {
+        if (State == TcpState.Closed) return;
+        if (sendReset && State is not (TcpState.SynSent or TcpState.TimeWait))
+        {
+            _layer.SendSegment(Local, Remote, _sndMax, _rcvNxt, TcpFlags.Rst | TcpFlags.Ack, 0, -1, 0, default);
+            _stack.Count(Counter.TcpResetsSent);
+        }
+        _error ??= error;
+        if (State == TcpState.SynReceived) _listener?.OnHalfOpenFailed(this);
+        _established.TrySetResult(error);
+        Finish();
+    }
+
+    private static void Wake(List<TaskCompletionSource> waiters)
+    {
+        foreach (var w in waiters) w.TrySetResult();
+        waiters.Clear();
+    }
+
+    // ---- socket API ----
+
+    /// <summary>Queues all of <paramref name="data"/> for sending, waiting for buffer space as the peer acknowledges.</summary>
+    public async Task<Result> SendAsync(ReadOnlyMemory<byte> data, CancellationToken ct = default)
+    {
+        while (true)
+        {
+            TaskCompletionSource? wait = null;
+            lock (_stack.Gate)
+            {
+                if (_error is { } e) return e;
+                if (_closeRequested || State is not (TcpState.Established or TcpState.CloseWait))
+                    return Errors.Of(ErrorCode.Closed, "connection is closed for sending");
+                int n = _send.Write(data.Span);
+                data = data[n..];
+                Output();
+                if (!data.IsEmpty)
+                {
+                    wait = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                    _writers.Add(wait);
+                }
+            }
+            await _stack.FlushAsync().ConfigureAwait(false);
+            if (wait is null) return Result.Ok;
+            if (ct.IsCancellationRequested) return Errors.Of(ErrorCode.Cancelled, "send cancelled");
+            using (ct.Register(() => wait.TrySetResult())) await wait.Task.ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Reads received bytes; 0 means the peer closed its side (end of stream).</summary>
+    public async Task<Result<int>> ReceiveAsync(Memory<byte> buffer, CancellationToken ct = default)
+    {
+        if (buffer.IsEmpty) return Errors.Of(ErrorCode.InvalidArgument, "empty receive buffer");
+        while (true)
+        {
+            TaskCompletionSource wait;
+            bool update = false;
+            int n = 0;
+            lock (_stack.Gate)
+            {
+                if (_receive.Count > 0)
+                {
+                    n = _receive.Read(buffer.Span);
+                    // Receiver-side SWS avoidance: announce a bigger window only once it grew by a segment or half the buffer.
+                    if (State is TcpState.Established or TcpState.FinWait1 or TcpState.FinWait2
+                        && _receive.Free - _lastAdvertised >= Math.Min(_receive.Capacity / 2, _mss))
+                    { SendAck(); update = true; }
+                }
+                else if (_finReceived) return 0;
+                else if (_error is { } e) return e;
+                else if (State == TcpState.Closed) return 0;
+                if (n > 0 && !update) return n;
+                wait = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                if (n == 0) _readers.Add(wait);
+            }
+            if (update) { await _stack.FlushAsync().ConfigureAwait(false); return n; }
+            if (ct.IsCancellationRequested) return Errors.Of(ErrorCode.Cancelled, "receive cancelled");
+            using (ct.Register(() => wait.TrySetResult())) await wait.Task.ConfigureAwait(false);
+            if (ct.IsCancellationRequested) return Errors.Of(ErrorCode.Cancelled, "receive cancelled");
+        }
+    }
+
+    /// <summary>Graceful close of the sending side: the FIN follows the queued data. Reading may continue.</summary>
+    public async Task<Result> CloseAsync()
+    {
+        lock (_stack.Gate)
+        {
+            if (_error is { } e) return e;
+            if (!_closeRequested && State is TcpState.Established or TcpState.CloseWait or TcpState.SynReceived)
+            {
+                _closeRequested = true;
+                Output();
+            }
+        }
+        await _stack.FlushAsync().ConfigureAwait(false);
+        return Result.Ok;
+    }
+
+    /// <summary>Resets the connection (RST) and discards queued data.</summary>
+    public async Task AbortAsync()
+    {
+        lock (_stack.Gate) Fail(Errors.Of(ErrorCode.ConnectionReset, "aborted locally"), sendReset: true);
+        await _stack.FlushAsync().ConfigureAwait(false);
+    }
+
+    public async ValueTask DisposeAsync() => await CloseAsync().ConfigureAwait(false);
+
+    public override string ToString() => $"tcp {Local} -> {Remote} {State}";
+}
