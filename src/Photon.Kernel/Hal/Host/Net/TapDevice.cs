@@ -1,125 +1,188 @@
-using System.Runtime.InteropServices;
-using System.Threading.Channels;
+using System.Text;
 
 namespace Photon.Kernel.Hal.Host.Net;
 
 /// <summary>
-/// Host backend of <see cref="INetworkDevice"/>: a Linux TAP device (/dev/net/tun, IFF_TAP | IFF_NO_PI). A HAL-owned
-/// receive thread polls the descriptor and hands frames to the kernel through a bounded channel (the "RX ring"; when
-/// it is full, frames are dropped and counted, as a NIC does); transmit is one write(2) per frame.
+/// Host backend of <see cref="INetworkDevice"/>: a Linux TAP device (/dev/net/tun, IFF_TAP | IFF_NO_PI). Each queue is
+/// its own descriptor on the device (IFF_MULTI_QUEUE when there are several; Linux steers the frames it sends to the
+/// TAP over the queues by flow hash), with a HAL-owned receive thread that reads every frame waiting per wakeup into a
+/// bounded channel (the queue's RX ring; when it is full, frames are dropped and counted, as a NIC does). Transmit is one
+/// write(2) per frame on the chosen queue's descriptor.
 /// </summary>
-public sealed partial class TapDevice : INetworkDevice
+public sealed class TapDevice : INetworkQueues
 {
     private const uint TUNSETIFF = 0x400454ca;
     private const short IFF_TAP = 0x0002;
     private const short IFF_NO_PI = 0x1000;
-    private const int O_RDWR = 2, O_NONBLOCK = 0x800;
-    private const short POLLIN = 1;
+    private const short IFF_MULTI_QUEUE = 0x0100;
+    /// <summary>Linux's limit on TAP queues is 256; more than 64 queue threads makes no sense for a hosted kernel.</summary>
+    public const int MaxQueues = 64;
 
-    private readonly int _fd;
-    private readonly Channel<byte[]> _rx = Channel.CreateBounded<byte[]>(new BoundedChannelOptions(1024) { FullMode = BoundedChannelFullMode.DropWrite });
-    private readonly Thread _reader;
-    private volatile bool _stopping;
+    private readonly TapQueue[] _queues;
     private readonly byte[] _mac;
+    private int _disposed;
 
-    private TapDevice(int fd, string name, byte[] mac)
+    private TapDevice(TapQueue[] queues, string name, byte[] mac)
     {
-        _fd = fd;
+        _queues = queues;
         Name = name;
         _mac = mac;
-        _reader = new Thread(ReadLoop) { IsBackground = true, Name = $"hal-tap-{name}" };
-        _reader.Start();
+        foreach (var q in queues) q.Start();
     }
 
     public string Name { get; }
     public ReadOnlyMemory<byte> MacAddress => _mac;
     public int Mtu => 1500;
-    public long ReceivedFrames { get; private set; }
-    public long DroppedFrames { get; private set; }
+    public int QueueCount => _queues.Length;
+    public long ReceivedFrames => _queues.Sum(q => q.Counters.RxFrames);
+    public long DroppedFrames => _queues.Sum(q => q.Counters.RxDropped);
 
-    /// <summary>Creates (or attaches to) TAP interface <paramref name="name"/>. Needs CAP_NET_ADMIN.</summary>
-    public static unsafe Result<TapDevice> Open(string name, ReadOnlySpan<byte> mac)
+    /// <summary>Creates (or attaches to) single-queue TAP interface <paramref name="name"/>. Needs CAP_NET_ADMIN.</summary>
+    public static Result<TapDevice> Open(string name, ReadOnlySpan<byte> mac) => Open(name, mac, 1);
+
+    /// <summary>
+    /// Creates (or attaches to) TAP interface <paramref name="name"/> with <paramref name="queues"/> queues: /dev/net/tun is
+    /// opened once per queue and each descriptor attached to the same interface (IFF_MULTI_QUEUE when queues &gt; 1).
+    /// <paramref name="mac"/> is the address Photon uses on the wire (Linux's side of the TAP has its own). Needs
+    /// CAP_NET_ADMIN; errors: <see cref="ErrorCode.AccessDenied"/> without it, <see cref="ErrorCode.Busy"/> or
+    /// <see cref="ErrorCode.InvalidArgument"/> if the interface exists with another queue mode,
+    /// <see cref="ErrorCode.NotSupported"/> without /dev/net/tun.
+    /// </summary>
+    public static unsafe Result<TapDevice> Open(string name, ReadOnlySpan<byte> mac, int queues)
     {
-        if (name.Length is 0 or > 15) return Errors.Of(ErrorCode.InvalidArgument, "interface names are 1..15 characters");
+        if (name.Length is 0 or > 15 || name.Contains('/') || !Ascii.IsValid(name))
+            return Errors.Of(ErrorCode.InvalidArgument, "interface names are 1..15 ASCII characters without '/'");
         if (mac.Length != 6) return Errors.Of(ErrorCode.InvalidArgument, "a MAC address is 6 bytes");
-        int fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK);
-        if (fd < 0) return Errors.Of(ErrorCode.NotSupported, $"cannot open /dev/net/tun (errno {Marshal.GetLastPInvokeError()})");
+        if (queues is < 1 or > MaxQueues) return Errors.Of(ErrorCode.InvalidArgument, $"a TAP device has 1..{MaxQueues} queues");
+        var opened = new List<TapQueue>(queues);
         var ifr = stackalloc byte[40];
-        new Span<byte>(ifr, 40).Clear();
-        var nameBytes = System.Text.Encoding.ASCII.GetBytes(name);
-        nameBytes.CopyTo(new Span<byte>(ifr, 16));
-        *(short*)(ifr + 16) = IFF_TAP | IFF_NO_PI;
-        if (ioctl(fd, TUNSETIFF, ifr) < 0)
+        for (int i = 0; i < queues; i++)
         {
-            int errno = Marshal.GetLastPInvokeError();
-            close(fd);
-            return Errors.Of(ErrorCode.NotSupported, $"TUNSETIFF {name} failed (errno {errno}); is this process root / CAP_NET_ADMIN?");
+            int fd = LinuxNet.open("/dev/net/tun", LinuxNet.O_RDWR | LinuxNet.O_NONBLOCK | LinuxNet.O_CLOEXEC);
+            if (fd < 0)
+            {
+                int errno = LinuxNet.Errno;
+                CloseAll(opened);
+                return Errors.Of(errno is LinuxNet.EPERM or LinuxNet.EACCES ? ErrorCode.AccessDenied : ErrorCode.NotSupported,
+                    $"cannot open /dev/net/tun (errno {errno})");
+            }
+            new Span<byte>(ifr, 40).Clear();
+            Encoding.ASCII.GetBytes(name).CopyTo(new Span<byte>(ifr, 16));
+            *(short*)(ifr + 16) = (short)(IFF_TAP | IFF_NO_PI | (queues > 1 ? IFF_MULTI_QUEUE : 0));
+            if (LinuxNet.ioctl(fd, TUNSETIFF, ifr) < 0)
+            {
+                int errno = LinuxNet.Errno;
+                LinuxNet.close(fd);
+                CloseAll(opened);
+                var code = errno switch
+                {
+                    LinuxNet.EPERM or LinuxNet.EACCES => ErrorCode.AccessDenied,
+                    LinuxNet.EBUSY => ErrorCode.Busy,
+                    LinuxNet.EINVAL => ErrorCode.InvalidArgument,
+                    _ => ErrorCode.NotSupported,
+                };
+                return Errors.Of(code, $"TUNSETIFF {name} (queue {i} of {queues}) failed (errno {errno}); " +
+                    (code == ErrorCode.AccessDenied ? "this needs root / CAP_NET_ADMIN" : "does the interface exist with another queue mode?"));
+            }
+            opened.Add(new TapQueue(fd, $"hal-tap-{name}-q{i}"));
         }
-        return new TapDevice(fd, name, mac.ToArray());
+        return new TapDevice(opened.ToArray(), name, mac.ToArray());
     }
 
-    public unsafe ValueTask SendAsync(ReadOnlyMemory<byte> frame, CancellationToken ct = default)
+    private static void CloseAll(List<TapQueue> queues)
+    {
+        foreach (var q in queues) q.Close();
+    }
+
+    public ValueTask SendAsync(ReadOnlyMemory<byte> frame, CancellationToken ct = default)
     {
         if (frame.Length is < 14 or > 1514) throw new KernelException(ErrorCode.InvalidArgument, $"frame of {frame.Length} bytes");
-        fixed (byte* p = frame.Span)
-        {
-            nint n = write(_fd, p, (nint)frame.Length);
-            if (n < 0) throw new KernelException(ErrorCode.IoError, $"tap write failed (errno {Marshal.GetLastPInvokeError()})");
-        }
+        _queues[0].SendBatch([frame]);
         return ValueTask.CompletedTask;
     }
 
-    public async ValueTask<int> ReceiveAsync(Memory<byte> buffer, CancellationToken ct = default)
+    public ValueTask<int> ReceiveAsync(Memory<byte> buffer, CancellationToken ct = default) =>
+        HostFrameQueue.ReceiveAnyAsync(_queues, buffer, ct);
+
+    public ValueTask<int> SendBatchAsync(int queue, IReadOnlyList<ReadOnlyMemory<byte>> frames, CancellationToken ct = default)
     {
-        try
-        {
-            var frame = await _rx.Reader.ReadAsync(ct).ConfigureAwait(false);
-            int n = Math.Min(frame.Length, buffer.Length);
-            frame.AsSpan(0, n).CopyTo(buffer.Span);
-            return n;
-        }
-        catch (ChannelClosedException) { throw new KernelException(ErrorCode.Closed, $"{Name} is closed"); }
+        CheckQueue(queue);
+        int valid = 0;
+        while (valid < frames.Count && frames[valid].Length is >= 14 and <= 1514) valid++;
+        if (valid == 0 && frames.Count > 0)
+            throw new KernelException(ErrorCode.InvalidArgument, $"frame of {frames[0].Length} bytes");
+        if (valid == 0) return ValueTask.FromResult(0);
+        return ValueTask.FromResult(_queues[queue].SendBatch(valid == frames.Count ? frames : new ArraySegment<ReadOnlyMemory<byte>>(frames.ToArray(), 0, valid)));
     }
 
-    private unsafe void ReadLoop()
+    public ValueTask<int> ReceiveBatchAsync(int queue, IReadOnlyList<Memory<byte>> buffers, Memory<int> lengths, CancellationToken ct = default)
     {
-        var buf = new byte[65536];
-        var pfd = stackalloc PollFd[1];
-        while (!_stopping)
-        {
-            pfd[0] = new PollFd { fd = _fd, events = POLLIN };
-            int ready = poll(pfd, 1, 100);
-            if (ready <= 0) continue;
-            nint n;
-            fixed (byte* p = buf) n = read(_fd, p, buf.Length);
-            if (n <= 0) continue;
-            ReceivedFrames++;
-            if (!_rx.Writer.TryWrite(buf.AsSpan(0, (int)n).ToArray())) DroppedFrames++;
-        }
-        _rx.Writer.TryComplete();
+        CheckQueue(queue);
+        return _queues[queue].ReceiveBatchAsync(buffers, lengths, ct);
+    }
+
+    public NetworkQueueCounters Counters(int queue)
+    {
+        CheckQueue(queue);
+        return _queues[queue].Counters;
+    }
+
+    private void CheckQueue(int queue)
+    {
+        if ((uint)queue >= (uint)_queues.Length)
+            throw new KernelException(ErrorCode.OutOfRange, $"{Name} has queues 0..{_queues.Length - 1}, not {queue}");
     }
 
     public ValueTask DisposeAsync()
     {
-        _stopping = true;
-        _reader.Join();
-        close(_fd);
+        if (Interlocked.Exchange(ref _disposed, 1) != 0) return ValueTask.CompletedTask;
+        foreach (var q in _queues) q.RequestStop(); // all threads wind down together, then each is joined
+        foreach (var q in _queues) q.Close();
         return ValueTask.CompletedTask;
     }
 
-    [StructLayout(LayoutKind.Sequential)]
-    private struct PollFd { public int fd; public short events; public short revents; }
+    private sealed class TapQueue(int fd, string threadName) : HostFrameQueue(fd, threadName)
+    {
+        private readonly byte[] _buffer = new byte[65536];
 
-    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    private static partial int open(string path, int flags);
-    [LibraryImport("libc", SetLastError = true)]
-    private static unsafe partial int ioctl(int fd, uint request, byte* arg);
-    [LibraryImport("libc", SetLastError = true)]
-    private static unsafe partial nint read(int fd, byte* buf, nint count);
-    [LibraryImport("libc", SetLastError = true)]
-    private static unsafe partial nint write(int fd, byte* buf, nint count);
-    [LibraryImport("libc", SetLastError = true)]
-    private static partial int close(int fd);
-    [LibraryImport("libc", SetLastError = true)]
-    private static unsafe partial int poll(PollFd* fds, nuint nfds, int timeout);
+        protected override unsafe int ReadBurst(int budget)
+        {
+            int n = 0;
+            fixed (byte* p = _buffer)
+            {
+                while (n < budget)
+                {
+                    nint got = LinuxNet.read(Fd, p, _buffer.Length);
+                    if (got < 0) return n > 0 ? n : -LinuxNet.Errno;
+                    if (got == 0) break;
+                    Deliver(_buffer.AsSpan(0, (int)got));
+                    n++;
+                }
+            }
+            return n;
+        }
+
+        protected override unsafe int WriteBatch(IReadOnlyList<ReadOnlyMemory<byte>> frames)
+        {
+            for (int i = 0; i < frames.Count; i++)
+            {
+                int errno = 0;
+                for (int attempt = 0; attempt < 3; attempt++)
+                {
+                    nint n;
+                    fixed (byte* p = frames[i].Span) n = LinuxNet.write(Fd, p, frames[i].Length);
+                    if (n >= 0) { errno = 0; break; }
+                    errno = LinuxNet.Errno;
+                    if (errno is not (LinuxNet.EAGAIN or LinuxNet.EINTR)) break;
+                    LinuxNet.Poll(Fd, LinuxNet.POLLOUT, 100);
+                }
+                if (errno == 0) { CountSent(1); continue; }
+                CountSendError();
+                if (i > 0) return i;
+                throw new KernelException(errno == LinuxNet.EAGAIN ? ErrorCode.WouldBlock : ErrorCode.IoError,
+                    $"tap write failed (errno {errno}{(errno == 5 ? ": is the interface down?" : "")})");
+            }
+            return frames.Count;
+        }
+    }
 }

@@ -1,0 +1,615 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using System.Threading.Channels;
+using Photon.Kernel.Capabilities;
+using Photon.Kernel.Hal;
+using Photon.Kernel.Io;
+
+namespace Photon.Kernel.Drivers.Net;
+
+/// <summary>A transmit request as it sits in a TX submission ring: one Ethernet frame (header included, no FCS). The
+/// frame's memory belongs to the driver until the request completes.</summary>
+public readonly record struct TxRequest(ReadOnlyMemory<byte> Frame);
+
+/// <summary>A receive buffer posted to an RX submission ring; the driver completes it with the length of the frame it
+/// put there. A buffer whose <paramref name="Abandon"/> token is cancelled before a frame arrives is handed back unused.</summary>
+public readonly record struct RxRequest(Memory<byte> Buffer, CancellationToken Abandon = default);
+
+/// <summary>How transmitted frames are spread over the TX queue pairs.</summary>
+public enum TxSteering
+{
+    /// <summary>By a hash of the flow (IPv4/IPv6 addresses, protocol and TCP/UDP ports; MACs and EtherType otherwise),
+    /// so the frames of one flow stay on one queue and in order.</summary>
+    FlowHash,
+    /// <summary>Each frame on the next queue (no ordering between frames of a flow).</summary>
+    RoundRobin,
+}
+
+/// <param name="TxQueues">TX queue pairs; 0: one per hardware queue. RX queue pairs are always one per hardware queue.</param>
+/// <param name="QueueDepth">Entries per ring (a power of two).</param>
+/// <param name="Batch">Most requests a controller fetches (and hands to the device) at once.</param>
+/// <param name="RxBuffersPerQueue">Buffers the <see cref="INetworkDevice"/> face keeps posted on each RX queue.</param>
+/// <param name="Steering">TX queue choice for requests that don't name a queue.</param>
+/// <param name="OwnsDevice">Dispose the HAL device with the driver.</param>
+public sealed record NicOptions(int TxQueues = 0, int QueueDepth = 256, int Batch = 32, int RxBuffersPerQueue = 32,
+    TxSteering Steering = TxSteering.FlowHash, bool OwnsDevice = true);
+
+/// <summary>Counters of one TX or RX queue pair: frames and bytes moved, device batches (Frames / Batches is the
+/// mean batch size), frames the device refused, and the ring's own counters.</summary>
+public sealed record NicQueueStats(int Queue, long Frames, long Bytes, long Batches, long Errors, QueuePairStats Ring);
+
+/// <summary>Counters of a <see cref="NicDriver"/>.</summary>
+/// <param name="DeviceDrops">Frames the HAL device dropped because a receive ring was full (or a frame too large).</param>
+public sealed record NicStats(IReadOnlyList<NicQueueStats> Tx, IReadOnlyList<NicQueueStats> Rx, long DeviceDrops)
+{
+    public long TxFrames => Tx.Sum(q => q.Frames);
+    public long TxBytes => Tx.Sum(q => q.Bytes);
+    public long TxBatches => Tx.Sum(q => q.Batches);
+    public long TxErrors => Tx.Sum(q => q.Errors);
+    public long RxFrames => Rx.Sum(q => q.Frames);
+    public long RxBytes => Rx.Sum(q => q.Bytes);
+    public long RxBatches => Rx.Sum(q => q.Batches);
+    /// <summary>Submissions that found their ring full (back-pressure).</summary>
+    public long RingFull => Tx.Sum(q => q.Ring.RingFull) + Rx.Sum(q => q.Ring.RingFull);
+    /// <summary>Requests refused by the capability check.</summary>
+    public long Denied => Tx.Sum(q => q.Ring.Denied) + Rx.Sum(q => q.Ring.Denied);
+    public long Drops => DeviceDrops;
+}
+
+/// <summary>
+/// The NIC driver: a kernel object over a HAL network device with N TX and N RX queue pairs on the unified
+/// <see cref="QueuePair{TRequest,TResult}"/>, like virtio-net or an NVMe controller. Transmit: a request carries a
+/// frame; it goes to a TX queue chosen by flow hash (or round-robin, or by the caller), and that queue's controller
+/// loop drains the ring in batches and hands each batch to the device (one sendmmsg-style call when the device has
+/// <see cref="INetworkQueues"/>). Receive: the consumer posts empty buffers as RX submissions; each RX queue's
+/// controller takes the posted buffers in batches, waits for the device's matching hardware queue to have frames, fills
+/// as many buffers as there are frames, and completes each with its frame's length. Every request is capability-checked
+/// (<see cref="Rights.Write"/> to transmit, <see cref="Rights.Read"/> to post receive buffers).
+/// The driver is itself an <see cref="INetworkDevice"/> (acting with a capability derived from the one
+/// <see cref="Start"/> returns, so revoking that one silences it too), so the network stack sits on it unchanged; its
+/// receive side keeps <see cref="NicOptions.RxBuffersPerQueue"/> buffers posted on every RX queue and returns frames
+/// in arrival order per queue. <see cref="Open"/> gives the same face for another capability holder.
+/// Disposing stops the controllers, then closes every ring: pending requests fail with <see cref="ErrorCode.Closed"/>.
+/// </summary>
+public sealed class NicDriver : KernelObject, INetworkDevice
+{
+    private sealed class QueueCounters
+    {
+        public long Frames, Bytes, Batches, Errors;
+    }
+
+    private readonly INetworkDevice _device;
+    private readonly INetworkQueues? _multi;
+    private readonly NicOptions _options;
+    private readonly QueuePair<TxRequest, int>[] _tx;
+    private readonly QueuePair<RxRequest, int>[] _rx;
+    private readonly QueueCounters[] _txCounters, _rxCounters;
+    private readonly Task[] _controllers;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly List<DeviceView> _views = new();
+    private readonly Lock _viewsLock = new();
+    private DeviceView? _self;
+    private int _nextTx;
+    private int _disposed;
+
+    private NicDriver(INetworkDevice device, CapabilityManager caps, NicOptions options) : base(ObjectKind.NetworkInterface, device.Name)
+    {
+        _device = device;
+        _multi = device as INetworkQueues;
+        _options = options;
+        int hw = HardwareQueues;
+        _tx = new QueuePair<TxRequest, int>[options.TxQueues == 0 ? hw : options.TxQueues];
+        _rx = new QueuePair<RxRequest, int>[hw];
+        _txCounters = new QueueCounters[_tx.Length];
+        _rxCounters = new QueueCounters[_rx.Length];
+        for (int i = 0; i < _tx.Length; i++) { _tx[i] = new QueuePair<TxRequest, int>(options.QueueDepth, caps, this); _txCounters[i] = new(); }
+        for (int i = 0; i < _rx.Length; i++) { _rx[i] = new QueuePair<RxRequest, int>(options.QueueDepth, caps, this); _rxCounters[i] = new(); }
+        _controllers = new Task[_tx.Length + _rx.Length];
+        for (int i = 0; i < _tx.Length; i++) _controllers[i] = TxController(i, _stop.Token);
+        for (int i = 0; i < _rx.Length; i++) _controllers[_tx.Length + i] = RxController(i, _stop.Token);
+    }
+
+    public string Name => Label;
+    public ReadOnlyMemory<byte> MacAddress => _device.MacAddress;
+    public int Mtu => _device.Mtu;
+    public INetworkDevice Device => _device;
+    public int HardwareQueues => _multi?.QueueCount ?? 1;
+    public int TxQueueCount => _tx.Length;
+    public int RxQueueCount => _rx.Length;
+    public IReadOnlyList<QueuePair<TxRequest, int>> TxQueues => _tx;
+    public IReadOnlyList<QueuePair<RxRequest, int>> RxQueues => _rx;
+    /// <summary>Smallest receive buffer the driver accepts: a full frame at the device's MTU.</summary>
+    public int MinReceiveBuffer => _device.Mtu + 14;
+
+    public NicStats Stats
+    {
+        get
+        {
+            long drops = 0;
+            if (_multi is not null)
+                for (int i = 0; i < _multi.QueueCount; i++)
+                    try { drops += _multi.Counters(i).RxDropped; } catch (KernelException) { }
+            return new NicStats(
+                _tx.Select((q, i) => Snapshot(i, _txCounters[i], q.Stats)).ToArray(),
+                _rx.Select((q, i) => Snapshot(i, _rxCounters[i], q.Stats)).ToArray(), drops);
+        }
+    }
+
+    private static NicQueueStats Snapshot(int i, QueueCounters c, QueuePairStats ring) =>
+        new(i, Interlocked.Read(ref c.Frames), Interlocked.Read(ref c.Bytes), Interlocked.Read(ref c.Batches), Interlocked.Read(ref c.Errors), ring);
+
+    /// <summary>Starts the driver and its controller loops over <paramref name="device"/>. Returns the driver and an
+    /// all-rights capability to it.</summary>
+    public static Result<(NicDriver Driver, CapabilityToken Capability)> Start(INetworkDevice device, CapabilityManager caps,
+        NicOptions? options = null, Principal owner = default)
+    {
+        ArgumentNullException.ThrowIfNull(device);
+        ArgumentNullException.ThrowIfNull(caps);
+        options ??= new NicOptions();
+        if (options.TxQueues is < 0 or > 64) return Errors.Of(ErrorCode.InvalidArgument, "0 (one per hardware queue) to 64 TX queue pairs");
+        if (options.Batch < 1) return Errors.Of(ErrorCode.InvalidArgument, "the batch size must be positive");
+        if (options.RxBuffersPerQueue < 1 || options.RxBuffersPerQueue > options.QueueDepth)
+            return Errors.Of(ErrorCode.InvalidArgument, "1 to QueueDepth receive buffers per queue");
+        if (device.MacAddress.Length != 6) return Errors.Of(ErrorCode.InvalidArgument, "the device has no 6-byte MAC address");
+        if (device.Mtu is < 68 or > 65521) return Errors.Of(ErrorCode.InvalidArgument, $"MTU {device.Mtu} is out of range");
+        if (device is INetworkQueues { QueueCount: < 1 or > 64 } m)
+            return Errors.Of(ErrorCode.InvalidArgument, $"{m.QueueCount} hardware queues (1..64 supported)");
+        if (owner.Name is null) owner = Principal.Kernel;
+        NicDriver driver;
+        try { driver = new NicDriver(device, caps, options); }
+        catch (KernelException e) { return e.Error; }
+        var cap = caps.Create(driver, Rights.Read | Rights.Write | Rights.Delegate | Rights.Manage, owner);
+        var own = cap.IsOk ? caps.Derive(cap.Value, Rights.Read | Rights.Write, new Principal($"nic:{device.Name}", owner.Namespace), owner) : default;
+        if (!cap.IsOk || !own.IsOk)
+        {
+            driver.StopAsync(disposeDevice: false).AsTask().GetAwaiter().GetResult();
+            return cap.IsOk ? own.Error : cap.Error;
+        }
+        driver._self = new DeviceView(driver, own.Value, owner);
+        return (driver, cap.Value);
+    }
+
+    // ---- transmit ----
+
+    /// <summary>Transmits one frame on the TX queue its flow hashes to (or the next one, with round-robin steering);
+    /// completes once the device has taken it. Needs <see cref="Rights.Write"/>.</summary>
+    public Task<Result> SendAsync(CapabilityToken cap, ReadOnlyMemory<byte> frame, Principal actor = default, CancellationToken ct = default) =>
+        SendOnQueueAsync(cap, PickTxQueue(frame.Span), frame, actor, ct);
+
+    /// <summary>Transmits one frame on TX queue <paramref name="queue"/>.</summary>
+    public async Task<Result> SendOnQueueAsync(CapabilityToken cap, int queue, ReadOnlyMemory<byte> frame, Principal actor = default,
+        CancellationToken ct = default)
+    {
+        if ((uint)queue >= (uint)_tx.Length) return Errors.Of(ErrorCode.OutOfRange, $"{Name} has TX queues 0..{_tx.Length - 1}");
+        if (!IsValidFrame(frame.Length)) return Errors.Of(ErrorCode.InvalidArgument, $"frame of {frame.Length} bytes (MTU {Mtu})");
+        var r = await _tx[queue].SubmitAsync(new TxRequest(frame), cap, Rights.Write, actor, ct).ConfigureAwait(false);
+        return r.AsResult();
+    }
+
+    /// <summary>
+    /// Transmits a batch: frames are steered to their queues, each queue's share is submitted with one capability check
+    /// and one doorbell (waiting for ring space when it is full, in order). Returns how many frames were transmitted,
+    /// or the error if none was (a bad frame fails the whole batch before anything is sent).
+    /// </summary>
+    public async Task<Result<int>> SendBatchAsync(CapabilityToken cap, IReadOnlyList<ReadOnlyMemory<byte>> frames, Principal actor = default,
+        CancellationToken ct = default)
+    {
+        for (int i = 0; i < frames.Count; i++)
+            if (!IsValidFrame(frames[i].Length)) return Errors.Of(ErrorCode.InvalidArgument, $"frame {i} of {frames[i].Length} bytes (MTU {Mtu})");
+        if (frames.Count == 0) return 0;
+        var groups = new List<TxRequest>?[_tx.Length];
+        foreach (var f in frames) (groups[PickTxQueue(f.Span)] ??= new()).Add(new TxRequest(f));
+        var perQueue = new List<Task<(int Sent, KernelError? Error)>>();
+        for (int q = 0; q < groups.Length; q++)
+            if (groups[q] is { } g) perQueue.Add(SubmitTxGroup(q, g.ToArray(), cap, actor, ct));
+        int sent = 0;
+        KernelError? first = null;
+        foreach (var (s, e) in await Task.WhenAll(perQueue).ConfigureAwait(false))
+        {
+            sent += s;
+            first ??= e;
+        }
+        return sent == 0 && first is { } err ? err : sent;
+    }
+
+    private async Task<(int Sent, KernelError? Error)> SubmitTxGroup(int q, TxRequest[] group, CapabilityToken cap, Principal actor, CancellationToken ct)
+    {
+        var queue = _tx[q];
+        var inFlight = new List<Task<Result<int>>>(group.Length);
+        int oldest = 0, next = 0;
+        KernelError? error = null;
+        while (next < group.Length)
+        {
+            var sub = queue.SubmitBatch(new ArraySegment<TxRequest>(group, next, group.Length - next), cap, Rights.Write, actor, ct);
+            if (sub.IsOk)
+            {
+                inFlight.AddRange(sub.Value);
+                next += sub.Value.Count;
+                continue;
+            }
+            if (sub.Code != ErrorCode.WouldBlock) { error = sub.Error; break; }
+            // Ring full: wait for one of ours to complete (freeing a slot), or, with none in flight, submit one and wait.
+            if (oldest < inFlight.Count) await inFlight[oldest++].ConfigureAwait(false);
+            else inFlight.Add(Task.FromResult(await queue.SubmitAsync(group[next++], cap, Rights.Write, actor, ct).ConfigureAwait(false)));
+        }
+        int sent = 0;
+        foreach (var r in await Task.WhenAll(inFlight).ConfigureAwait(false))
+            if (r.IsOk) sent++;
+            else error ??= r.Error;
+        return (sent, error);
+    }
+
+    private bool IsValidFrame(int length) => length >= 14 && length <= Mtu + 14;
+
+    private int PickTxQueue(ReadOnlySpan<byte> frame)
+    {
+        if (_tx.Length == 1) return 0;
+        return _options.Steering == TxSteering.RoundRobin
+            ? (int)((uint)Interlocked.Increment(ref _nextTx) % (uint)_tx.Length)
+            : (int)(FlowHash(frame) % (uint)_tx.Length);
+    }
+
+    // ---- receive ----
+
+    /// <summary>Posts <paramref name="buffer"/> (at least <see cref="MinReceiveBuffer"/> bytes) to RX queue
+    /// <paramref name="queue"/>; completes with the length of the frame the device put in it. Needs
+    /// <see cref="Rights.Read"/>. Cancelling withdraws the buffer (completes with <see cref="ErrorCode.Cancelled"/>).</summary>
+    public Task<Result<int>> PostReceiveAsync(CapabilityToken cap, int queue, Memory<byte> buffer, Principal actor = default,
+        CancellationToken ct = default)
+    {
+        var v = CheckRx(queue, buffer.Length);
+        return v.IsOk ? _rx[queue].SubmitAsync(new RxRequest(buffer, ct), cap, Rights.Read, actor, ct) : Task.FromResult(Result<int>.Fail(v.Error));
+    }
+
+    /// <summary>Posts several buffers to one RX queue with one capability check and one doorbell (stops at a full ring).</summary>
+    public Result<IReadOnlyList<Task<Result<int>>>> PostReceiveBatch(CapabilityToken cap, int queue, IReadOnlyList<Memory<byte>> buffers,
+        Principal actor = default, CancellationToken ct = default)
+    {
+        foreach (var b in buffers)
+        {
+            var v = CheckRx(queue, b.Length);
+            if (!v.IsOk) return v.Error;
+        }
+        return _rx[queue].SubmitBatch(buffers.Select(b => new RxRequest(b, ct)).ToArray(), cap, Rights.Read, actor, ct);
+    }
+
+    private Result CheckRx(int queue, int length)
+    {
+        if ((uint)queue >= (uint)_rx.Length) return Result.Fail(ErrorCode.OutOfRange, $"{Name} has RX queues 0..{_rx.Length - 1}");
+        if (length < MinReceiveBuffer) return Result.Fail(ErrorCode.InvalidArgument, $"receive buffers hold a full frame: at least {MinReceiveBuffer} bytes");
+        return Result.Ok;
+    }
+
+    /// <summary>An <see cref="INetworkDevice"/> face that acts with <paramref name="cap"/> (Write to send, Read to
+    /// receive; errors are thrown as <see cref="KernelException"/>). It keeps receive buffers posted on every RX queue once
+    /// it starts receiving, so frames are shared between faces that receive at the same time.</summary>
+    public INetworkDevice Open(CapabilityToken cap, Principal actor = default)
+    {
+        var view = new DeviceView(this, cap, actor);
+        lock (_viewsLock) _views.Add(view);
+        return view;
+    }
+
+    // ---- INetworkDevice (the driver's own face) ----
+
+    /// <summary>Transmits through the TX queues (INetworkDevice); throws <see cref="KernelException"/> on failure.</summary>
+    public ValueTask SendAsync(ReadOnlyMemory<byte> frame, CancellationToken ct = default) => Self.SendAsync(frame, ct);
+
+    /// <summary>Receives the next frame from any RX queue (INetworkDevice); throws <see cref="KernelException"/>
+    /// (<see cref="ErrorCode.Closed"/> once disposed).</summary>
+    public ValueTask<int> ReceiveAsync(Memory<byte> buffer, CancellationToken ct = default) => Self.ReceiveAsync(buffer, ct);
+
+    private DeviceView Self => _self ?? throw new KernelException(ErrorCode.Closed, $"{Name} did not start");
+
+    // ---- controllers ----
+
+    private async Task TxController(int index, CancellationToken stop)
+    {
+        var queue = _tx[index];
+        var counters = _txCounters[index];
+        int hw = index % HardwareQueues;
+        var fetched = new Submission<TxRequest>[_options.Batch];
+        var frames = new ReadOnlyMemory<byte>[_options.Batch];
+        await Task.Yield();
+        while (!stop.IsCancellationRequested)
+        {
+            try { await queue.WaitForDoorbellAsync(stop).ConfigureAwait(false); }
+            catch (OperationCanceledException) { break; }
+            int n;
+            while ((n = queue.DrainSubmissions(fetched)) > 0)
+            {
+                for (int i = 0; i < n; i++) frames[i] = fetched[i].Request.Frame;
+                Interlocked.Increment(ref counters.Batches);
+                int done = 0;
+                while (done < n)
+                {
+                    Result<int> failure;
+                    try
+                    {
+                        int sent = await Transmit(hw, new ArraySegment<ReadOnlyMemory<byte>>(frames, done, n - done), stop).ConfigureAwait(false);
+                        if (sent <= 0 || sent > n - done) throw new KernelException(ErrorCode.IoError, $"device reported {sent} frames sent");
+                        for (int i = done; i < done + sent; i++)
+                        {
+                            Interlocked.Add(ref counters.Bytes, frames[i].Length);
+                            queue.Complete(fetched[i].Tag, frames[i].Length);
+                        }
+                        Interlocked.Add(ref counters.Frames, sent);
+                        done += sent;
+                        continue;
+                    }
+                    catch (KernelException e) { failure = e.Error; }
+                    catch (OperationCanceledException) { failure = Errors.Of(ErrorCode.Closed, $"{Name} is shutting down"); }
+                    catch (Exception e) when (e is IOException or ObjectDisposedException or InvalidOperationException)
+                    {
+                        failure = Errors.Of(ErrorCode.IoError, e.Message);
+                    }
+                    Interlocked.Increment(ref counters.Errors);
+                    queue.Complete(fetched[done].Tag, failure);
+                    done++;
+                }
+                Array.Clear(frames, 0, n);
+            }
+        }
+    }
+
+    private async ValueTask<int> Transmit(int hw, ArraySegment<ReadOnlyMemory<byte>> frames, CancellationToken stop)
+    {
+        if (_multi is not null) return await _multi.SendBatchAsync(hw, frames, stop).ConfigureAwait(false);
+        await _device.SendAsync(frames[0], stop).ConfigureAwait(false);
+        return 1;
+    }
+
+    private async Task RxController(int index, CancellationToken stop)
+    {
+        var queue = _rx[index];
+        var counters = _rxCounters[index];
+        var fetched = new Submission<RxRequest>[_options.Batch];
+        var posted = new List<Submission<RxRequest>>(); // posted buffers not yet filled, in posting order
+        var buffers = new List<Memory<byte>>(_options.Batch);
+        var lengths = new int[_options.Batch];
+        await Task.Yield();
+        while (!stop.IsCancellationRequested)
+        {
+            try
+            {
+                if (posted.Count == 0) await queue.WaitForDoorbellAsync(stop).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) { break; }
+            int n;
+            while ((n = queue.DrainSubmissions(fetched)) > 0) posted.AddRange(fetched.AsSpan(0, n));
+            // Hand withdrawn buffers back untouched (their completion only frees the tag).
+            posted.RemoveAll(s =>
+            {
+                if (!s.Request.Abandon.IsCancellationRequested) return false;
+                queue.Complete(s.Tag, Errors.Of(ErrorCode.Cancelled, "receive buffer withdrawn"));
+                return true;
+            });
+            if (posted.Count == 0) continue;
+            int take = Math.Min(posted.Count, _options.Batch);
+            buffers.Clear();
+            for (int i = 0; i < take; i++) buffers.Add(posted[i].Request.Buffer);
+            int got;
+            // Wait for frames until stopped, or until a consumer withdraws one of the buffers being filled.
+            using var wake = WakeOnWithdraw(stop, posted, take);
+            try
+            {
+                var ct = wake?.Token ?? stop;
+                got = _multi is not null
+                    ? await _multi.ReceiveBatchAsync(index, buffers, lengths, ct).ConfigureAwait(false)
+                    : await ReceiveOne(buffers[0], lengths, ct).ConfigureAwait(false);
+                if (got < 0 || got > take) throw new KernelException(ErrorCode.IoError, $"device reported {got} frames received");
+            }
+            catch (OperationCanceledException) when (!stop.IsCancellationRequested) { continue; }
+            catch (OperationCanceledException) { break; }
+            catch (Exception e) when (e is KernelException or IOException or ObjectDisposedException or InvalidOperationException)
+            {
+                var error = e is KernelException k ? k.Error : Errors.Of(ErrorCode.IoError, e.Message);
+                foreach (var s in posted) queue.Complete(s.Tag, error);
+                posted.Clear();
+                Interlocked.Increment(ref counters.Errors);
+                if (error.Code == ErrorCode.Closed) { queue.Close(); break; } // the device is gone: so is this queue
+                continue;
+            }
+            if (got == 0) continue;
+            Interlocked.Increment(ref counters.Batches);
+            for (int i = 0; i < got; i++)
+            {
+                Interlocked.Add(ref counters.Bytes, lengths[i]);
+                queue.Complete(posted[i].Tag, lengths[i]);
+            }
+            Interlocked.Add(ref counters.Frames, got);
+            posted.RemoveRange(0, got);
+        }
+    }
+
+    private static CancellationTokenSource? WakeOnWithdraw(CancellationToken stop, List<Submission<RxRequest>> posted, int take)
+    {
+        CancellationToken a = default, b = default;
+        List<CancellationToken>? more = null;
+        for (int i = 0; i < take; i++)
+        {
+            var t = posted[i].Request.Abandon;
+            if (!t.CanBeCanceled || t == a || t == b) continue;
+            if (!a.CanBeCanceled) a = t;
+            else if (!b.CanBeCanceled) b = t;
+            else if (!(more ??= []).Contains(t)) more.Add(t);
+        }
+        if (!a.CanBeCanceled) return null;
+        if (more is null) return b.CanBeCanceled ? CancellationTokenSource.CreateLinkedTokenSource(stop, a, b) : CancellationTokenSource.CreateLinkedTokenSource(stop, a);
+        more.Add(stop);
+        more.Add(a);
+        more.Add(b);
+        return CancellationTokenSource.CreateLinkedTokenSource(more.ToArray());
+    }
+
+    private async ValueTask<int> ReceiveOne(Memory<byte> buffer, int[] lengths, CancellationToken stop)
+    {
+        lengths[0] = await _device.ReceiveAsync(buffer, stop).ConfigureAwait(false);
+        return 1;
+    }
+
+    // ---- shutdown ----
+
+    /// <summary>Stops the controllers, fails every pending request with <see cref="ErrorCode.Closed"/>, and (with
+    /// <see cref="NicOptions.OwnsDevice"/>) disposes the HAL device.</summary>
+    public ValueTask DisposeAsync() => StopAsync(_options.OwnsDevice);
+
+    private async ValueTask StopAsync(bool disposeDevice)
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
+        _stop.Cancel();
+        // Controllers first, so no device call is still filling a buffer whose request is about to fail.
+        try { await Task.WhenAll(_controllers).ConfigureAwait(false); } catch (OperationCanceledException) { }
+        foreach (var q in _tx) q.Close();
+        foreach (var q in _rx) q.Close();
+        DeviceView[] views;
+        lock (_viewsLock) views = _views.ToArray();
+        if (_self is not null) await _self.DisposeAsync().ConfigureAwait(false);
+        foreach (var v in views) await v.DisposeAsync().ConfigureAwait(false);
+        if (disposeDevice) await _device.DisposeAsync().ConfigureAwait(false);
+    }
+
+    // ---- flow hash ----
+
+    /// <summary>The flow hash that steers frames to TX queues: IPv4/IPv6 source and destination, protocol and, for
+    /// TCP/UDP (and not IPv4 fragments), ports; for other EtherTypes the MAC addresses and EtherType.</summary>
+    public static uint FlowHash(ReadOnlySpan<byte> frame)
+    {
+        if (frame.Length < 14) return 0;
+        int l3 = 14;
+        ushort type = BinaryPrimitives.ReadUInt16BigEndian(frame[12..]);
+        if (type == 0x8100 && frame.Length >= 18) { type = BinaryPrimitives.ReadUInt16BigEndian(frame[16..]); l3 = 18; }
+        var ip = frame[l3..];
+        uint h = 2166136261;
+        if (type == 0x0800 && ip.Length >= 20 && ip[0] >> 4 == 4)
+        {
+            int ihl = (ip[0] & 15) * 4;
+            byte proto = ip[9];
+            h = Mix(h, ip.Slice(12, 8));
+            h = Mix(h, [proto]);
+            bool fragment = (BinaryPrimitives.ReadUInt16BigEndian(ip[6..]) & 0x3fff) != 0;
+            if (!fragment && proto is 6 or 17 && ihl >= 20 && ip.Length >= ihl + 4) h = Mix(h, ip.Slice(ihl, 4));
+        }
+        else if (type == 0x86DD && ip.Length >= 40)
+        {
+            byte next = ip[6];
+            h = Mix(h, ip.Slice(8, 32));
+            h = Mix(h, [next]);
+            if (next is 6 or 17 && ip.Length >= 44) h = Mix(h, ip.Slice(40, 4));
+        }
+        else h = Mix(h, frame[..14]);
+        // murmur3 finalizer: spread FNV's low bits so "% queues" is even
+        h ^= h >> 16; h *= 0x85ebca6b; h ^= h >> 13; h *= 0xc2b2ae35; h ^= h >> 16;
+        return h;
+    }
+
+    private static uint Mix(uint h, ReadOnlySpan<byte> bytes)
+    {
+        foreach (var b in bytes) h = (h ^ b) * 16777619;
+        return h;
+    }
+
+    private readonly record struct RxFrame(byte[] Buffer, int Length);
+
+    /// <summary>The INetworkDevice face: sends through the TX queues, and keeps buffers posted on every RX queue (one
+    /// pump per queue, awaiting its buffers in posting order so a queue's frames come out in arrival order).</summary>
+    private sealed class DeviceView(NicDriver driver, CapabilityToken cap, Principal actor) : INetworkDevice
+    {
+        private readonly Channel<RxFrame> _inbox = Channel.CreateBounded<RxFrame>(
+            new BoundedChannelOptions(driver._options.RxBuffersPerQueue * driver._rx.Length) { FullMode = BoundedChannelFullMode.Wait });
+        private readonly CancellationTokenSource _stop = new();
+        private Task[]? _pumps;
+        private readonly Lock _lock = new();
+        private bool _disposed;
+
+        public string Name => driver.Name;
+        public ReadOnlyMemory<byte> MacAddress => driver.MacAddress;
+        public int Mtu => driver.Mtu;
+
+        public async ValueTask SendAsync(ReadOnlyMemory<byte> frame, CancellationToken ct = default)
+        {
+            var r = await driver.SendAsync(cap, frame, actor, ct).ConfigureAwait(false);
+            if (!r.IsOk) throw r.Error.ToException();
+        }
+
+        public async ValueTask<int> ReceiveAsync(Memory<byte> buffer, CancellationToken ct = default)
+        {
+            EnsurePumps();
+            RxFrame f;
+            try { f = await _inbox.Reader.ReadAsync(ct).ConfigureAwait(false); }
+            catch (ChannelClosedException e) { throw e.InnerException as KernelException ?? new KernelException(ErrorCode.Closed, $"{Name} is closed"); }
+            int n = Math.Min(f.Length, buffer.Length);
+            f.Buffer.AsSpan(0, n).CopyTo(buffer.Span);
+            ArrayPool<byte>.Shared.Return(f.Buffer);
+            return n;
+        }
+
+        private void EnsurePumps()
+        {
+            if (Volatile.Read(ref _pumps) is not null) return;
+            lock (_lock)
+            {
+                if (_pumps is not null) return;
+                if (_disposed) throw new KernelException(ErrorCode.Closed, $"{Name} is closed");
+                var pumps = new Task[driver._rx.Length];
+                for (int q = 0; q < pumps.Length; q++) pumps[q] = Pump(q, _stop.Token);
+                Volatile.Write(ref _pumps, pumps);
+            }
+        }
+
+        private async Task Pump(int queue, CancellationToken stop)
+        {
+            await Task.Yield();
+            var posted = new Queue<(byte[] Buffer, Task<Result<int>> Done)>();
+            int size = driver.MinReceiveBuffer + 4; // room for a VLAN tag
+            KernelError? failure = null;
+            try
+            {
+                while (true)
+                {
+                    while (posted.Count < driver._options.RxBuffersPerQueue)
+                    {
+                        var buf = ArrayPool<byte>.Shared.Rent(size);
+                        posted.Enqueue((buf, driver.PostReceiveAsync(cap, queue, buf, actor, stop)));
+                    }
+                    var (b, done) = posted.Dequeue();
+                    var r = await done.ConfigureAwait(false);
+                    if (!r.IsOk)
+                    {
+                        if (r.Code != ErrorCode.Cancelled) ArrayPool<byte>.Shared.Return(b);
+                        failure = r.Code == ErrorCode.Cancelled ? Errors.Of(ErrorCode.Closed, $"{Name} is closed") : r.Error;
+                        break;
+                    }
+                    await _inbox.Writer.WriteAsync(new RxFrame(b, r.Value), stop).ConfigureAwait(false);
+                }
+            }
+            catch (OperationCanceledException) { failure = Errors.Of(ErrorCode.Closed, $"{Name} is closed"); }
+            catch (ChannelClosedException) { }
+            _inbox.Writer.TryComplete(new KernelException(failure ?? Errors.Of(ErrorCode.Closed, $"{Name} is closed")));
+            // Withdraw what is still posted. A withdrawn (cancelled) buffer may still be written by the device, so only
+            // buffers that came back with a real outcome return to the pool.
+            if (!stop.IsCancellationRequested) await _stop.CancelAsync().ConfigureAwait(false);
+            while (posted.Count > 0)
+            {
+                var (b, done) = posted.Dequeue();
+                var r = await done.ConfigureAwait(false);
+                if (r.Code != ErrorCode.Cancelled) ArrayPool<byte>.Shared.Return(b);
+            }
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            Task[]? pumps;
+            lock (_lock)
+            {
+                if (_disposed) return;
+                _disposed = true;
+                pumps = _pumps;
+            }
+            await _stop.CancelAsync().ConfigureAwait(false);
+            if (pumps is not null) await Task.WhenAll(pumps).ConfigureAwait(false);
+            _inbox.Writer.TryComplete(new KernelException(ErrorCode.Closed, $"{Name} is closed"));
+            lock (driver._viewsLock) driver._views.Remove(this);
+        }
+    }
+}

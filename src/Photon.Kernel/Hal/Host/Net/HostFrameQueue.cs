@@ -1,0 +1,177 @@
+using System.Threading.Channels;
+
+namespace Photon.Kernel.Hal.Host.Net;
+
+/// <summary>
+/// One hardware queue of a host network device: a descriptor, a HAL-owned receive thread that polls it and, per
+/// wakeup, reads a burst of frames (up to <see cref="Budget"/>, like a NAPI poll) into a bounded channel — the RX ring;
+/// when it is full, frames are dropped and counted, as a NIC does. The kernel side takes frames one at a time or in
+/// batches. Subclasses say how a burst is read and how a batch is written.
+/// </summary>
+internal abstract class HostFrameQueue
+{
+    /// <summary>Most frames read per wakeup before polling again.</summary>
+    public const int Budget = 64;
+
+    private readonly Channel<byte[]> _rx;
+    private readonly Thread _reader;
+    private volatile bool _stopping;
+    private long _rxFrames, _rxBursts, _rxDropped, _txFrames, _txErrors;
+    private int _closed;
+    private int _users; // transmits in progress; the sign bit is set once closed
+
+    protected HostFrameQueue(int fd, string threadName, int ringSize = 1024)
+    {
+        Fd = fd;
+        _rx = Channel.CreateBounded<byte[]>(new BoundedChannelOptions(ringSize)
+        {
+            FullMode = BoundedChannelFullMode.DropWrite,
+            SingleWriter = true,
+        });
+        _reader = new Thread(ReadLoop) { IsBackground = true, Name = threadName };
+    }
+
+    protected int Fd { get; }
+
+    public NetworkQueueCounters Counters => new(Interlocked.Read(ref _rxFrames), Interlocked.Read(ref _rxBursts),
+        Interlocked.Read(ref _rxDropped), Interlocked.Read(ref _txFrames), Interlocked.Read(ref _txErrors));
+
+    public void Start() => _reader.Start();
+
+    /// <summary>Reads what is waiting (at most <paramref name="budget"/> frames) without blocking, handing each frame
+    /// to <see cref="Deliver"/>. Returns the number of frames read (0: nothing waiting), or a negative errno.</summary>
+    protected abstract int ReadBurst(int budget);
+
+    /// <summary>Writes frames in order; returns how many went out, or throws (a <see cref="KernelException"/>) if the
+    /// first one fails.</summary>
+    protected abstract int WriteBatch(IReadOnlyList<ReadOnlyMemory<byte>> frames);
+
+    /// <summary>Transmits frames in order (see <see cref="WriteBatch"/>); <see cref="ErrorCode.Closed"/> once closed.
+    /// Close waits for transmits in progress, so a closed (and possibly reused) descriptor is never written.</summary>
+    public int SendBatch(IReadOnlyList<ReadOnlyMemory<byte>> frames)
+    {
+        while (true)
+        {
+            int s = Volatile.Read(ref _users);
+            if (s < 0) throw new KernelException(ErrorCode.Closed, "network device is closed");
+            if (Interlocked.CompareExchange(ref _users, s + 1, s) == s) break;
+        }
+        try { return WriteBatch(frames); }
+        finally { Interlocked.Decrement(ref _users); }
+    }
+
+    protected void Deliver(ReadOnlySpan<byte> frame)
+    {
+        Interlocked.Increment(ref _rxFrames);
+        if (!_rx.Writer.TryWrite(frame.ToArray())) Interlocked.Increment(ref _rxDropped);
+    }
+
+    protected void CountDropped() => Interlocked.Increment(ref _rxDropped);
+    protected void CountSent(int frames) => Interlocked.Add(ref _txFrames, frames);
+    protected void CountSendError() => Interlocked.Increment(ref _txErrors);
+
+    private void ReadLoop()
+    {
+        while (!_stopping)
+        {
+            short ev = LinuxNet.Poll(Fd, LinuxNet.POLLIN, 100);
+            if (ev == 0) continue;
+            if ((ev & LinuxNet.POLLNVAL) != 0) break;
+            int total = 0;
+            while (total < Budget && !_stopping)
+            {
+                int r = ReadBurst(Budget - total);
+                if (r > 0) { total += r; continue; }
+                // A hard error (interface gone or down): don't spin on a descriptor that keeps reporting it.
+                if (r < 0 && -r != LinuxNet.EAGAIN && -r != LinuxNet.EINTR && total == 0) Thread.Sleep(10);
+                break;
+            }
+            if (total > 0) Interlocked.Increment(ref _rxBursts);
+        }
+        _rx.Writer.TryComplete();
+    }
+
+    public bool TryReceive(Span<byte> buffer, out int length)
+    {
+        if (_rx.Reader.TryRead(out var frame))
+        {
+            length = Math.Min(frame.Length, buffer.Length);
+            frame.AsSpan(0, length).CopyTo(buffer);
+            return true;
+        }
+        length = 0;
+        return false;
+    }
+
+    public async ValueTask<int> ReceiveAsync(Memory<byte> buffer, CancellationToken ct)
+    {
+        try
+        {
+            var frame = await _rx.Reader.ReadAsync(ct).ConfigureAwait(false);
+            int n = Math.Min(frame.Length, buffer.Length);
+            frame.AsSpan(0, n).CopyTo(buffer.Span);
+            return n;
+        }
+        catch (ChannelClosedException) { throw new KernelException(ErrorCode.Closed, "network device is closed"); }
+    }
+
+    public async ValueTask<int> ReceiveBatchAsync(IReadOnlyList<Memory<byte>> buffers, Memory<int> lengths, CancellationToken ct)
+    {
+        int max = Math.Min(buffers.Count, lengths.Length);
+        if (max == 0) return 0;
+        while (true)
+        {
+            int n = 0;
+            while (n < max && _rx.Reader.TryRead(out var frame))
+            {
+                var dst = buffers[n].Span;
+                int len = Math.Min(frame.Length, dst.Length);
+                frame.AsSpan(0, len).CopyTo(dst);
+                lengths.Span[n++] = len;
+            }
+            if (n > 0) return n;
+            if (!await _rx.Reader.WaitToReadAsync(ct).ConfigureAwait(false))
+                throw new KernelException(ErrorCode.Closed, "network device is closed");
+        }
+    }
+
+    /// <summary>Receives one frame from whichever queue has one first (the plain <see cref="INetworkDevice"/> path).</summary>
+    public static async ValueTask<int> ReceiveAnyAsync(HostFrameQueue[] queues, Memory<byte> buffer, CancellationToken ct)
+    {
+        if (queues.Length == 1) return await queues[0].ReceiveAsync(buffer, ct).ConfigureAwait(false);
+        int start = 0;
+        while (true)
+        {
+            for (int k = 0; k < queues.Length; k++)
+                if (queues[(start + k) % queues.Length].TryReceive(buffer.Span, out int n)) return n;
+            start++;
+            using var any = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            var waits = new Task<bool>[queues.Length];
+            for (int k = 0; k < queues.Length; k++) waits[k] = queues[k]._rx.Reader.WaitToReadAsync(any.Token).AsTask();
+            var first = await Task.WhenAny(waits).ConfigureAwait(false);
+            any.Cancel();
+            ct.ThrowIfCancellationRequested();
+            if (!await first.ConfigureAwait(false)) throw new KernelException(ErrorCode.Closed, "network device is closed");
+        }
+    }
+
+    /// <summary>Asks the receive thread to stop (it notices within one poll interval).</summary>
+    public void RequestStop() => _stopping = true;
+
+    /// <summary>Waits for the receive thread, then closes the descriptor. Idempotent.</summary>
+    public virtual void Close()
+    {
+        if (Interlocked.Exchange(ref _closed, 1) != 0) return;
+        _stopping = true;
+        if (_reader.IsAlive) _reader.Join();
+        _rx.Writer.TryComplete();
+        while (true)
+        {
+            int s = Volatile.Read(ref _users);
+            if (Interlocked.CompareExchange(ref _users, s | int.MinValue, s) == s) break;
+        }
+        var spin = new SpinWait();
+        while ((Volatile.Read(ref _users) & int.MaxValue) != 0) spin.SpinOnce();
+        LinuxNet.close(Fd);
+    }
+}

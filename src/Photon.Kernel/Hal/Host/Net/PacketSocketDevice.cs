@@ -1,0 +1,342 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using System.Runtime.InteropServices;
+using System.Text;
+
+namespace Photon.Kernel.Hal.Host.Net;
+
+/// <summary>
+/// Host backend of <see cref="INetworkDevice"/> over an existing Linux Ethernet interface (typically one end of a veth
+/// pair): AF_PACKET SOCK_RAW sockets bound to the interface for every protocol (ETH_P_ALL), with
+/// PACKET_IGNORE_OUTGOING so Photon does not see its own transmissions. Each queue is one socket; with several, the
+/// sockets form a PACKET_FANOUT_HASH group, so Linux spreads received frames over them by flow hash, as RSS does. Each
+/// queue's HAL receive thread takes every frame waiting per wakeup with recvmmsg; transmit batches go out with one
+/// sendmmsg. Needs CAP_NET_RAW.
+/// </summary>
+public sealed class PacketSocketDevice : INetworkQueues
+{
+    private const int AF_PACKET = 17, SOCK_RAW = 3, SOCK_NONBLOCK = 0x800, SOCK_CLOEXEC = 0x80000;
+    private const ushort ETH_P_ALL = 0x0003;
+    private const int SOL_PACKET = 263, PACKET_ADD_MEMBERSHIP = 1, PACKET_FANOUT = 18, PACKET_IGNORE_OUTGOING = 23;
+    private const ushort PACKET_MR_PROMISC = 1;
+    private const int PACKET_FANOUT_HASH = 0, PACKET_FANOUT_FLAG_UNIQUEID = 0x2000;
+    private const byte PACKET_OUTGOING = 4;
+    public const int MaxQueues = 64;
+
+    private readonly PacketQueue[] _queues;
+    private readonly byte[] _mac;
+    private int _disposed;
+
+    private PacketSocketDevice(string name, int ifIndex, byte[] mac, int mtu, bool promiscuous, PacketQueue[] queues)
+    {
+        Name = name;
+        InterfaceIndex = ifIndex;
+        _mac = mac;
+        Mtu = mtu;
+        IsPromiscuous = promiscuous;
+        _queues = queues;
+        foreach (var q in queues) q.Start();
+    }
+
+    public string Name { get; }
+    public int InterfaceIndex { get; }
+    public ReadOnlyMemory<byte> MacAddress => _mac;
+    public int Mtu { get; }
+    /// <summary>True when Photon uses its own MAC, so the interface was put in promiscuous mode (PACKET_ADD_MEMBERSHIP).</summary>
+    public bool IsPromiscuous { get; }
+    public int QueueCount => _queues.Length;
+    public long ReceivedFrames => _queues.Sum(q => q.Counters.RxFrames);
+    public long DroppedFrames => _queues.Sum(q => q.Counters.RxDropped);
+
+    /// <summary>Opens <paramref name="interfaceName"/> with its own MAC address (/sys/class/net/&lt;if&gt;/address).</summary>
+    public static Result<PacketSocketDevice> Open(string interfaceName, int queues = 1) => OpenCore(interfaceName, null, queues);
+
+    /// <summary>Opens <paramref name="interfaceName"/> using <paramref name="mac"/> as Photon's address; the interface is
+    /// put in promiscuous mode for as long as the device is open, so frames to that address are received.</summary>
+    public static Result<PacketSocketDevice> Open(string interfaceName, ReadOnlySpan<byte> mac, int queues = 1)
+    {
+        if (mac.Length != 6) return Errors.Of(ErrorCode.InvalidArgument, "a MAC address is 6 bytes");
+        if ((mac[0] & 1) != 0) return Errors.Of(ErrorCode.InvalidArgument, "a unicast MAC address has the group bit clear");
+        return OpenCore(interfaceName, mac.ToArray(), queues);
+    }
+
+    private static unsafe Result<PacketSocketDevice> OpenCore(string name, byte[]? mac, int queues)
+    {
+        if (name.Length is 0 or > 15 || name.Contains('/') || name is "." or ".." || !Ascii.IsValid(name))
+            return Errors.Of(ErrorCode.InvalidArgument, "interface names are 1..15 ASCII characters without '/'");
+        if (queues is < 1 or > MaxQueues) return Errors.Of(ErrorCode.InvalidArgument, $"a packet-socket device has 1..{MaxQueues} queues");
+        int ifIndex = (int)LinuxNet.if_nametoindex(name);
+        var sys = "/sys/class/net/" + name;
+        string? address = ReadSys(sys + "/address");
+        if (ifIndex == 0 || address is null)
+            return Errors.Of(ErrorCode.NotFound, $"no network interface {name} in this network namespace");
+        if (ReadSys(sys + "/type") is { } type && type != "1")
+            return Errors.Of(ErrorCode.NotSupported, $"{name} is not an Ethernet interface (ARPHRD {type})");
+        var ownMac = ParseMac(address);
+        if (ownMac is null) return Errors.Of(ErrorCode.NotSupported, $"{name} has no Ethernet address ({address})");
+        int mtu = int.TryParse(ReadSys(sys + "/mtu"), out var m) && m >= 68 ? m : 1500;
+
+        var opened = new List<PacketQueue>(queues);
+        int fanoutId = 0;
+        for (int i = 0; i < queues; i++)
+        {
+            int fd = LinuxNet.socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, 0); // protocol 0: nothing arrives before bind
+            if (fd < 0)
+            {
+                int errno = LinuxNet.Errno;
+                CloseAll(opened);
+                return errno switch
+                {
+                    LinuxNet.EPERM or LinuxNet.EACCES => Errors.Of(ErrorCode.AccessDenied,
+                        $"cannot open an AF_PACKET socket: this process lacks CAP_NET_RAW (errno {errno})"),
+                    LinuxNet.EAFNOSUPPORT => Errors.Of(ErrorCode.NotSupported, "this kernel has no AF_PACKET sockets"),
+                    _ => Errors.Of(ErrorCode.IoError, $"socket(AF_PACKET) failed (errno {errno})"),
+                };
+            }
+            var error = Configure(fd, name, ifIndex, i == 0 ? mac : null, queues, ref fanoutId);
+            if (error is { } e)
+            {
+                LinuxNet.close(fd);
+                CloseAll(opened);
+                return e;
+            }
+            opened.Add(new PacketQueue(fd, mtu, $"hal-pkt-{name}-q{i}"));
+        }
+        return new PacketSocketDevice(name, ifIndex, mac ?? ownMac, mtu, mac is not null, opened.ToArray());
+    }
+
+    private static unsafe KernelError? Configure(int fd, string name, int ifIndex, byte[]? promiscFor, int queues, ref int fanoutId)
+    {
+        int one = 1;
+        // Linux 4.20+; on older kernels the receive path drops PACKET_OUTGOING frames itself.
+        if (LinuxNet.setsockopt(fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, 4) < 0 && LinuxNet.Errno != LinuxNet.ENOPROTOOPT)
+            return Errors.Of(ErrorCode.IoError, $"PACKET_IGNORE_OUTGOING failed (errno {LinuxNet.Errno})");
+        var sll = new LinuxNet.SockAddrLl { Family = AF_PACKET, Protocol = BinaryPrimitives.ReverseEndianness(ETH_P_ALL), IfIndex = ifIndex };
+        if (LinuxNet.bind(fd, &sll, (uint)sizeof(LinuxNet.SockAddrLl)) < 0)
+        {
+            int errno = LinuxNet.Errno;
+            return errno == LinuxNet.ENODEV || errno == LinuxNet.ENXIO
+                ? Errors.Of(ErrorCode.NotFound, $"network interface {name} disappeared")
+                : Errors.Of(ErrorCode.IoError, $"binding to {name} failed (errno {errno})");
+        }
+        if (promiscFor is not null)
+        {
+            var mreq = new LinuxNet.PacketMreq { IfIndex = ifIndex, Type = PACKET_MR_PROMISC };
+            if (LinuxNet.setsockopt(fd, SOL_PACKET, PACKET_ADD_MEMBERSHIP, &mreq, (uint)sizeof(LinuxNet.PacketMreq)) < 0)
+                return Errors.Of(LinuxNet.Errno is LinuxNet.EPERM ? ErrorCode.AccessDenied : ErrorCode.IoError,
+                    $"putting {name} in promiscuous mode failed (errno {LinuxNet.Errno})");
+        }
+        if (queues == 1) return null;
+        if (fanoutId == 0)
+        {
+            // The first socket asks the kernel for a fresh group id; the others join that group.
+            int arg = (PACKET_FANOUT_HASH | PACKET_FANOUT_FLAG_UNIQUEID) << 16;
+            if (LinuxNet.setsockopt(fd, SOL_PACKET, PACKET_FANOUT, &arg, 4) == 0)
+            {
+                int got = 0;
+                uint len = 4;
+                if (LinuxNet.getsockopt(fd, SOL_PACKET, PACKET_FANOUT, &got, &len) < 0)
+                    return Errors.Of(ErrorCode.IoError, $"reading the PACKET_FANOUT group failed (errno {LinuxNet.Errno})");
+                fanoutId = got & 0xffff;
+                return null;
+            }
+            for (int attempt = 0; attempt < 16; attempt++) // kernels before 4.3: pick an unused id ourselves
+            {
+                int id = Random.Shared.Next(1, 0x10000);
+                arg = id | (PACKET_FANOUT_HASH << 16);
+                if (LinuxNet.setsockopt(fd, SOL_PACKET, PACKET_FANOUT, &arg, 4) == 0) { fanoutId = id; return null; }
+            }
+            return Errors.Of(ErrorCode.NotSupported, $"PACKET_FANOUT is not available (errno {LinuxNet.Errno})");
+        }
+        int join = fanoutId | (PACKET_FANOUT_HASH << 16);
+        if (LinuxNet.setsockopt(fd, SOL_PACKET, PACKET_FANOUT, &join, 4) < 0)
+            return Errors.Of(ErrorCode.IoError, $"joining PACKET_FANOUT group {fanoutId} failed (errno {LinuxNet.Errno})");
+        return null;
+    }
+
+    private static string? ReadSys(string path)
+    {
+        try { return File.ReadAllText(path).Trim(); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return null; }
+    }
+
+    private static byte[]? ParseMac(string text)
+    {
+        var parts = text.Split(':');
+        if (parts.Length != 6) return null;
+        var mac = new byte[6];
+        for (int i = 0; i < 6; i++)
+            if (!byte.TryParse(parts[i], System.Globalization.NumberStyles.HexNumber, null, out mac[i])) return null;
+        return mac;
+    }
+
+    private static void CloseAll(List<PacketQueue> queues)
+    {
+        foreach (var q in queues) q.Close();
+    }
+
+    public ValueTask SendAsync(ReadOnlyMemory<byte> frame, CancellationToken ct = default)
+    {
+        CheckFrame(frame.Length);
+        _queues[0].SendBatch([frame]);
+        return ValueTask.CompletedTask;
+    }
+
+    public ValueTask<int> ReceiveAsync(Memory<byte> buffer, CancellationToken ct = default) =>
+        HostFrameQueue.ReceiveAnyAsync(_queues, buffer, ct);
+
+    public ValueTask<int> SendBatchAsync(int queue, IReadOnlyList<ReadOnlyMemory<byte>> frames, CancellationToken ct = default)
+    {
+        CheckQueue(queue);
+        int valid = 0;
+        while (valid < frames.Count && IsValidFrame(frames[valid].Length)) valid++;
+        if (valid == 0 && frames.Count > 0) CheckFrame(frames[0].Length);
+        if (valid == 0) return ValueTask.FromResult(0);
+        return ValueTask.FromResult(_queues[queue].SendBatch(valid == frames.Count ? frames : frames.Take(valid).ToArray()));
+    }
+
+    public ValueTask<int> ReceiveBatchAsync(int queue, IReadOnlyList<Memory<byte>> buffers, Memory<int> lengths, CancellationToken ct = default)
+    {
+        CheckQueue(queue);
+        return _queues[queue].ReceiveBatchAsync(buffers, lengths, ct);
+    }
+
+    public NetworkQueueCounters Counters(int queue)
+    {
+        CheckQueue(queue);
+        return _queues[queue].Counters;
+    }
+
+    private bool IsValidFrame(int length) => length >= 14 && length <= Mtu + 14;
+
+    private void CheckFrame(int length)
+    {
+        if (!IsValidFrame(length)) throw new KernelException(ErrorCode.InvalidArgument, $"frame of {length} bytes (MTU {Mtu})");
+    }
+
+    private void CheckQueue(int queue)
+    {
+        if ((uint)queue >= (uint)_queues.Length)
+            throw new KernelException(ErrorCode.OutOfRange, $"{Name} has queues 0..{_queues.Length - 1}, not {queue}");
+    }
+
+    /// <summary>Closes every socket (leaving the fanout group and, if Photon had its own MAC, promiscuous mode).</summary>
+    public ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0) return ValueTask.CompletedTask;
+        foreach (var q in _queues) q.RequestStop();
+        foreach (var q in _queues) q.Close();
+        return ValueTask.CompletedTask;
+    }
+
+    /// <summary>One AF_PACKET socket: recvmmsg into native buffers on the receive thread, sendmmsg for transmit batches.</summary>
+    private sealed unsafe class PacketQueue : HostFrameQueue
+    {
+        private const int Batch = 32, SendChunk = 64;
+        private readonly int _bufferSize;
+        private readonly byte* _buffers;
+        private readonly LinuxNet.MMsgHdr* _msgs;
+        private readonly LinuxNet.IoVec* _iov;
+        private readonly LinuxNet.SockAddrLl* _addrs;
+        private int _freed;
+
+        public PacketQueue(int fd, int mtu, string threadName) : base(fd, threadName)
+        {
+            _bufferSize = Math.Max(2048, mtu + 64);
+            _buffers = (byte*)NativeMemory.Alloc((nuint)(Batch * _bufferSize));
+            _msgs = (LinuxNet.MMsgHdr*)NativeMemory.AllocZeroed((nuint)(Batch * sizeof(LinuxNet.MMsgHdr)));
+            _iov = (LinuxNet.IoVec*)NativeMemory.AllocZeroed((nuint)(Batch * sizeof(LinuxNet.IoVec)));
+            _addrs = (LinuxNet.SockAddrLl*)NativeMemory.AllocZeroed((nuint)(Batch * sizeof(LinuxNet.SockAddrLl)));
+            for (int i = 0; i < Batch; i++)
+            {
+                _iov[i] = new LinuxNet.IoVec { Base = _buffers + (long)i * _bufferSize, Length = (nuint)_bufferSize };
+                _msgs[i].Header.Iov = &_iov[i];
+                _msgs[i].Header.IovLength = 1;
+                _msgs[i].Header.Name = &_addrs[i];
+            }
+        }
+
+        protected override int ReadBurst(int budget)
+        {
+            int vlen = Math.Min(budget, Batch);
+            for (int i = 0; i < vlen; i++)
+            {
+                _msgs[i].Header.NameLength = (uint)sizeof(LinuxNet.SockAddrLl);
+                _msgs[i].Header.Flags = 0;
+                _msgs[i].Length = 0;
+            }
+            int n = LinuxNet.recvmmsg(Fd, _msgs, (uint)vlen, LinuxNet.MSG_DONTWAIT | LinuxNet.MSG_TRUNC, null);
+            if (n < 0) return -LinuxNet.Errno;
+            for (int i = 0; i < n; i++)
+            {
+                if (_addrs[i].PktType == PACKET_OUTGOING) continue; // our own transmissions (kernels without IGNORE_OUTGOING)
+                int len = (int)_msgs[i].Length;
+                if ((_msgs[i].Header.Flags & LinuxNet.MSG_TRUNC) != 0 || len > _bufferSize) { CountDropped(); continue; }
+                Deliver(new ReadOnlySpan<byte>(_buffers + (long)i * _bufferSize, len));
+            }
+            return n;
+        }
+
+        protected override int WriteBatch(IReadOnlyList<ReadOnlyMemory<byte>> frames)
+        {
+            int sent = 0;
+            var msgs = stackalloc LinuxNet.MMsgHdr[SendChunk];
+            var iov = stackalloc LinuxNet.IoVec[SendChunk];
+            var pins = new MemoryHandle[Math.Min(SendChunk, frames.Count)];
+            while (sent < frames.Count)
+            {
+                int n = Math.Min(SendChunk, frames.Count - sent);
+                int r = -1, errno = 0;
+                try
+                {
+                    for (int i = 0; i < n; i++)
+                    {
+                        pins[i] = frames[sent + i].Pin();
+                        iov[i] = new LinuxNet.IoVec { Base = pins[i].Pointer, Length = (nuint)frames[sent + i].Length };
+                        msgs[i] = default;
+                        msgs[i].Header.Iov = &iov[i];
+                        msgs[i].Header.IovLength = 1;
+                    }
+                    for (int attempt = 0; attempt < 3; attempt++)
+                    {
+                        r = LinuxNet.sendmmsg(Fd, msgs, (uint)n, 0);
+                        if (r >= 0) break;
+                        errno = LinuxNet.Errno;
+                        if (errno is not (LinuxNet.EAGAIN or LinuxNet.ENOBUFS or LinuxNet.EINTR)) break;
+                        LinuxNet.Poll(Fd, LinuxNet.POLLOUT, 100);
+                    }
+                }
+                finally
+                {
+                    for (int i = 0; i < n; i++) pins[i].Dispose();
+                }
+                if (r > 0)
+                {
+                    CountSent(r);
+                    sent += r;
+                    if (r < n) return sent; // the caller resubmits the rest and sees the error then
+                    continue;
+                }
+                CountSendError();
+                if (sent > 0) return sent;
+                throw new KernelException(errno switch
+                {
+                    LinuxNet.EAGAIN or LinuxNet.ENOBUFS => ErrorCode.WouldBlock,
+                    LinuxNet.EMSGSIZE or LinuxNet.EINVAL => ErrorCode.InvalidArgument,
+                    _ => ErrorCode.IoError,
+                }, $"AF_PACKET send failed (errno {errno}{(errno == LinuxNet.ENETDOWN ? ": the interface is down" : "")})");
+            }
+            return sent;
+        }
+
+        public override void Close()
+        {
+            base.Close(); // joins the receive thread first, so the buffers are no longer in use
+            if (Interlocked.Exchange(ref _freed, 1) != 0) return;
+            NativeMemory.Free(_buffers);
+            NativeMemory.Free(_msgs);
+            NativeMemory.Free(_iov);
+            NativeMemory.Free(_addrs);
+        }
+    }
+}
