@@ -190,7 +190,10 @@ public sealed class TcpConnection : IAsyncDisposable
 
         uint advertised = (uint)seg.Window << _sndWscale;
         if (Seq.Gt(ack, _sndUna)) OnNewAck(ack, now);
-        else if (ack == _sndUna && payload.IsEmpty && !fin && advertised == _sndWnd && _sndMax != _sndUna) OnDuplicateAck();
+        // A duplicate ACK (RFC 5681) is a pure ACK that moves nothing while data is outstanding. The window-unchanged test
+        // is left out: a receiver that grows its buffer while holding a hole (Linux autotuning does) would otherwise hide
+        // every duplicate and leave recovery to the retransmission timer.
+        else if (ack == _sndUna && payload.IsEmpty && !fin && _sndMax != _sndUna) OnDuplicateAck();
         if (Seq.Lt(_sndWl1, seq) || (_sndWl1 == seq && Seq.Le(_sndWl2, ack)))
         {
             _sndWnd = advertised;
