@@ -324,6 +324,37 @@ public sealed class NicDriverTests(ITestOutputHelper output)
         Assert.All(nic.TxQueues, q => Assert.True(q.IsClosed));
     }
 
+    [Fact]
+    public async Task Two_network_stacks_run_unchanged_on_NicDrivers_over_a_multi_queue_wire()
+    {
+        var caps = new CapabilityManager();
+        var timers = new Photon.Kernel.Hal.Host.HostTimers(new Photon.Kernel.Hal.Host.HostClock());
+        var (wa, wb) = MultiQueueWireEnd.Pair(queues: 4);
+        var (a, _) = NicDriver.Start(wa, caps).Value;
+        var (b, _) = NicDriver.Start(wb, caps).Value;
+        var left = new NetworkStack(timers);
+        var right = new NetworkStack(timers);
+        left.AddInterface(a, Ipv4Cidr.Parse("10.9.7.1/24").Value).Unwrap();
+        right.AddInterface(b, Ipv4Cidr.Parse("10.9.7.2/24").Value).Unwrap();
+        left.Start();
+        right.Start();
+        try
+        {
+            var rtt = await left.PingAsync(Ipv4Address.Parse("10.9.7.2").Value, TimeSpan.FromSeconds(5)).WaitAsync(Timeout);
+            Assert.True(rtt.IsOk, rtt.ToString());
+            var big = await right.PingAsync(Ipv4Address.Parse("10.9.7.1").Value, TimeSpan.FromSeconds(5), payloadSize: 8000).WaitAsync(Timeout);
+            Assert.True(big.IsOk, big.ToString()); // fragmented both ways, reassembled above the driver
+            Assert.True(a.Stats.RxFrames >= 7 && b.Stats.RxFrames >= 7, $"{a.Stats.RxFrames} / {b.Stats.RxFrames}");
+        }
+        finally
+        {
+            await left.DisposeAsync();
+            await right.DisposeAsync();
+            await a.DisposeAsync();
+            await b.DisposeAsync();
+        }
+    }
+
     // ---------------------------------------------------------------- real host devices
 
     private static (int Code, string Output) Sh(string cmd, int timeoutMs = 60_000)
@@ -443,6 +474,46 @@ public sealed class NicDriverTests(ITestOutputHelper output)
             Sh($"ip netns del {ns}");
         }
         Assert.DoesNotContain(tap, Sh("ip -br link").Output);
+    }
+
+    [Fact]
+    public async Task Network_stack_on_the_driver_over_a_multi_queue_TAP_pings_Linux_and_answers_Linux_ping()
+    {
+        if (NoIpTool()) return;
+        int id = Random.Shared.Next(10000, 99999), net = Random.Shared.Next(1, 255);
+        string ns = $"pnis{id}", tap = $"pts{id}";
+        var opened = TapDevice.Open(tap, [2, 0x50, 0x4e, 0x49, 0x43, 2], queues: 2);
+        if (!opened.IsOk) { Skip($"cannot create a multi-queue TAP device: {opened.Error}"); return; }
+        NicDriver? nic = null;
+        NetworkStack? stack = null;
+        try
+        {
+            var setup = Sh($"ip netns add {ns} && ip link set {tap} netns {ns} && ip -n {ns} addr add 10.88.{net}.1/24 dev {tap} " +
+                           $"&& ip -n {ns} link set {tap} up");
+            if (setup.Code != 0) { Skip($"cannot set up a network namespace: {setup.Output}"); return; }
+            (nic, _) = NicDriver.Start(opened.Value, new CapabilityManager()).Value;
+            stack = new NetworkStack(new Photon.Kernel.Hal.Host.HostTimers(new Photon.Kernel.Hal.Host.HostClock()));
+            stack.AddInterface(nic, Ipv4Cidr.Parse($"10.88.{net}.2/24").Value).Unwrap();
+            stack.Start();
+            var rtt = await stack.PingAsync(Ipv4Address.Parse($"10.88.{net}.1").Value, TimeSpan.FromSeconds(5), payloadSize: 3000).WaitAsync(Timeout);
+            Assert.True(rtt.IsOk, rtt.ToString());
+            if (Sh("command -v ping").Code != 0) output.WriteLine("LOUD: ping is not installed; Linux -> Photon ping not run");
+            else
+            {
+                var ping = Sh($"ip netns exec {ns} ping -c 3 -W 2 -i 0.2 10.88.{net}.2");
+                output.WriteLine(ping.Output);
+                Assert.True(ping.Code == 0, ping.Output);
+                Assert.Contains("3 received", ping.Output);
+            }
+            output.WriteLine($"driver rx per queue {string.Join("/", nic.Stats.Rx.Select(q => q.Frames))}, tx per queue {string.Join("/", nic.Stats.Tx.Select(q => q.Frames))}");
+        }
+        finally
+        {
+            if (stack is not null) await stack.DisposeAsync();
+            if (nic is not null) await nic.DisposeAsync().AsTask().WaitAsync(Timeout);
+            else await opened.Value.DisposeAsync();
+            Sh($"ip netns del {ns}");
+        }
     }
 
     [Fact]
