@@ -153,6 +153,7 @@ public static class NetCommand
     /// <summary>Self-contained tour: a namespace with Linux at 10.99.0.1, Photon at 10.99.0.2, real traffic both ways.</summary>
     private static async Task<int> DemoAsync()
     {
+        _failures = 0;
         var ns = $"photon-demo-{Environment.ProcessId}";
         var o = new UpOptions(Ipv4Cidr.Parse("10.99.0.2/24").Value, $"ph{Environment.ProcessId % 100000}", Ipv4Address.Parse("10.99.0.1").Value,
             ns, Ipv4Cidr.Parse("10.99.0.1/24").Value, 80, new List<Ipv4Address>(), 0);

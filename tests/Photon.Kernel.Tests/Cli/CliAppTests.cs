@@ -23,4 +23,21 @@ public class CliAppTests
         Assert.Equal(0, await CliApp.RunAsync(["caps", "2"]));
         Assert.Equal(1, await CliApp.RunAsync(["caps", "999"]));
     }
+
+    [Fact]
+    public async Task Net_command_rejects_bad_arguments_and_its_demo_talks_to_real_linux_peers()
+    {
+        Assert.Equal(2, await CliApp.RunAsync(["net"]));
+        Assert.Equal(2, await CliApp.RunAsync(["net", "up"]));
+        Assert.Equal(2, await CliApp.RunAsync(["net", "up", "10.0.0.300/24"]));
+        Assert.Equal(2, await CliApp.RunAsync(["net", "up", "10.0.0.2/24", "--bogus"]));
+        Assert.Equal(2, await CliApp.RunAsync(["net", "up", "10.0.0.2/24", "--peer-ns", "x"]));
+        if (!File.Exists("/dev/net/tun") || Environment.UserName != "root")
+        {
+            Console.Error.WriteLine("SKIPPED LOUDLY: photon net demo needs root and /dev/net/tun");
+            return;
+        }
+        // ping both ways, curl from Linux, 16 MiB to Linux nc with sha256 check: exit code 0 only if every step passed.
+        Assert.Equal(0, await CliApp.RunAsync(["net", "demo"]));
+    }
 }
