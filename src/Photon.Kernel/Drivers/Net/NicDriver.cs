@@ -66,9 +66,10 @@ public sealed record NicStats(IReadOnlyList<NicQueueStats> Tx, IReadOnlyList<Nic
 /// as many buffers as there are frames, and completes each with its frame's length. Every request is capability-checked
 /// (<see cref="Rights.Write"/> to transmit, <see cref="Rights.Read"/> to post receive buffers).
 /// The driver is itself an <see cref="INetworkDevice"/> (acting with a capability derived from the one
-/// <see cref="Start"/> returns, so revoking that one silences it too), so the network stack sits on it unchanged; its
-/// receive side keeps <see cref="NicOptions.RxBuffersPerQueue"/> buffers posted on every RX queue and returns frames
-/// in arrival order per queue. <see cref="Open"/> gives the same face for another capability holder.
+/// <see cref="Start"/> returns, so revoking that one silences it too), so the network stack sits on it unchanged: its
+/// send copies the frame and returns once it is in a TX ring (as a NIC's transmit entry point does; a full ring waits),
+/// and its receive side keeps <see cref="NicOptions.RxBuffersPerQueue"/> buffers posted on every RX queue and returns
+/// frames in arrival order per queue. <see cref="Open"/> gives the same face for another capability holder.
 /// Disposing stops the controllers, then closes every ring: pending requests fail with <see cref="ErrorCode.Closed"/>.
 /// </summary>
 public sealed class NicDriver : KernelObject, INetworkDevice
@@ -237,6 +238,14 @@ public sealed class NicDriver : KernelObject, INetworkDevice
             if (r.IsOk) sent++;
             else error ??= r.Error;
         return (sent, error);
+    }
+
+    /// <summary>Queues a frame without waiting: <see cref="ErrorCode.WouldBlock"/> when its TX ring is full. The task
+    /// completes when the device has taken the frame; the frame's memory must stay untouched until then.</summary>
+    public Result<Task<Result<int>>> TrySubmitTx(CapabilityToken cap, ReadOnlyMemory<byte> frame, Principal actor = default)
+    {
+        if (!IsValidFrame(frame.Length)) return Errors.Of(ErrorCode.InvalidArgument, $"frame of {frame.Length} bytes (MTU {Mtu})");
+        return _tx[PickTxQueue(frame.Span)].TrySubmit(new TxRequest(frame), cap, Rights.Write, actor);
     }
 
     private bool IsValidFrame(int length) => length >= 14 && length <= Mtu + 14;
@@ -526,10 +535,41 @@ public sealed class NicDriver : KernelObject, INetworkDevice
         public ReadOnlyMemory<byte> MacAddress => driver.MacAddress;
         public int Mtu => driver.Mtu;
 
-        public async ValueTask SendAsync(ReadOnlyMemory<byte> frame, CancellationToken ct = default)
+        /// <summary>Like a NIC's transmit entry point: the frame is copied into a driver buffer and the call returns
+        /// once the request is in a TX ring (the capability check and validation errors are thrown here); device
+        /// errors after that are counted in <see cref="NicStats.TxErrors"/>. A full ring makes the caller wait for
+        /// the frame's completion (back-pressure).</summary>
+        public ValueTask SendAsync(ReadOnlyMemory<byte> frame, CancellationToken ct = default)
         {
-            var r = await driver.SendAsync(cap, frame, actor, ct).ConfigureAwait(false);
+            var copy = ArrayPool<byte>.Shared.Rent(Math.Max(frame.Length, 1));
+            frame.Span.CopyTo(copy);
+            var owned = copy.AsMemory(0, frame.Length);
+            var sub = driver.TrySubmitTx(cap, owned, actor);
+            if (sub.IsOk)
+            {
+                _ = ReturnWhenDone(sub.Value, copy);
+                return ValueTask.CompletedTask;
+            }
+            if (sub.Code != ErrorCode.WouldBlock)
+            {
+                ArrayPool<byte>.Shared.Return(copy);
+                return ValueTask.FromException(sub.Error.ToException());
+            }
+            return SendWhenRoomAsync(owned, copy, ct);
+        }
+
+        private async ValueTask SendWhenRoomAsync(ReadOnlyMemory<byte> owned, byte[] copy, CancellationToken ct)
+        {
+            var r = await driver.SendAsync(cap, owned, actor, ct).ConfigureAwait(false);
+            // A cancelled request may still be in the ring; its buffer then goes to the garbage collector, not the pool.
+            if (r.Code != ErrorCode.Cancelled) ArrayPool<byte>.Shared.Return(copy);
             if (!r.IsOk) throw r.Error.ToException();
+        }
+
+        private static async Task ReturnWhenDone(Task<Result<int>> done, byte[] copy)
+        {
+            await done.ConfigureAwait(false);
+            ArrayPool<byte>.Shared.Return(copy);
         }
 
         public async ValueTask<int> ReceiveAsync(Memory<byte> buffer, CancellationToken ct = default)
