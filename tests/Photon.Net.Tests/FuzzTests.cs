@@ -25,7 +25,7 @@ public class FuzzTests
             Frames.Ipv4(mac, a, b, 17, Udp(a, b, 1234, 53, "query"u8)),
             Frames.Ipv4(mac, a, b, 1, Frames.IcmpEcho(64).AsSpan(0, 40), id: 9, more: true),
             Frames.Ipv4(mac, a, b, 1, Frames.IcmpEcho(64).AsSpan(40), id: 9, fragOffset: 40),
-            Arp(mac, a, b),
+            Arp(mac, Ip("10.9.0.77"), b), // not the peer's address: a spoofed ARP for it would (correctly) redirect replies
         ];
         var rng = new Random(3);
         long before = nic.FramesReceived;
@@ -49,7 +49,7 @@ public class FuzzTests
             }
             s.Right.InjectFrame(nic, frame);
         }
-        Assert.Equal(rounds, nic.FramesReceived - before);
+        Assert.True(nic.FramesReceived - before >= rounds); // plus any answers the other stack sent back meanwhile
         foreach (var reason in new[] { DropReason.Truncated, DropReason.BadChecksum, DropReason.BadLength })
             Assert.True(s.Right.Dropped(reason) > 0, $"{reason} never counted");
         // Still a working stack.

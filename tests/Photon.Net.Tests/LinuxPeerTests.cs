@@ -152,25 +152,25 @@ public sealed class LinuxPeerTests(LinuxPeer peer, ITestOutputHelper output)
         try
         {
             long retransmitsBefore = peer.Stack[Counter.TcpRetransmits];
-            var (hash, elapsed) = await SendToNcAsync(10 << 20, 9200);
-            output.WriteLine($"Photon -> Linux 10 MiB under loss in {elapsed.TotalSeconds:0.0} s, frames dropped {peer.Device.Dropped}, retransmits {peer.Stack[Counter.TcpRetransmits] - retransmitsBefore}, fast {peer.Stack[Counter.TcpFastRetransmits]}, timeouts {peer.Stack[Counter.TcpTimeouts]}");
+            var (hash, elapsed) = await SendToNcAsync(4 << 20, 9200);
+            output.WriteLine($"Photon -> Linux 4 MiB under loss in {elapsed.TotalSeconds:0.0} s, frames dropped {peer.Device.Dropped}, retransmits {peer.Stack[Counter.TcpRetransmits] - retransmitsBefore}, fast {peer.Stack[Counter.TcpFastRetransmits]}, timeouts {peer.Stack[Counter.TcpTimeouts]}");
             Assert.True(hash.Ok, hash.Message);
             Assert.True(peer.Stack[Counter.TcpRetransmits] > retransmitsBefore);
 
             // Linux -> Photon: nc connects to a Photon listener and sends a file; Photon hashes what arrives.
             await using var listener = peer.Stack.Tcp.Listen(9300).Value;
             var accept = listener.AcceptAsync();
-            var send = HostShell.ShAsync(peer.InNs("head -c 10485760 /dev/urandom > /tmp/photon-in.bin; sha256sum < /tmp/photon-in.bin; " +
+            var send = HostShell.ShAsync(peer.InNs("head -c 4194304 /dev/urandom > /tmp/photon-in.bin; sha256sum < /tmp/photon-in.bin; " +
                                                   "nc -N 10.77.0.2 9300 < /tmp/photon-in.bin; rm -f /tmp/photon-in.bin"));
             var conn = (await accept.WaitAsync(TimeSpan.FromSeconds(30))).Value;
             var sw = Stopwatch.StartNew();
             var received = await StackTests.ReadAll(conn).WaitAsync(TimeSpan.FromMinutes(3));
-            output.WriteLine($"Linux -> Photon 10 MiB under loss in {sw.Elapsed.TotalSeconds:0.0} s");
+            output.WriteLine($"Linux -> Photon 4 MiB under loss in {sw.Elapsed.TotalSeconds:0.0} s");
             await conn.CloseAsync();
             var sent = await send;
             Assert.True(sent.Code == 0, sent.Output);
             Assert.StartsWith(Convert.ToHexString(SHA256.HashData(received)).ToLowerInvariant(), sent.Output);
-            Assert.Equal(10 << 20, received.Length);
+            Assert.Equal(4 << 20, received.Length);
         }
         finally
         {

@@ -27,10 +27,12 @@ public sealed class TcpConnection : IAsyncDisposable
     // Receive sequence space.
     private uint _irs, _rcvNxt;
     private int _mss = 536, _lastAdvertised;
+    private uint _rcvAdvEdge;
     private bool _synAcked, _closeRequested, _finSent, _finAcked, _finReceived, _offeredScale;
     // Congestion control (bytes).
     private long _cwnd, _ssthresh = long.MaxValue / 4;
     private int _dupAcks;
+    private long _limitedTransmit; // RFC 3042: the first two duplicate ACKs each let one new segment out
     private uint _recover;
     private bool _inRecovery;
     // RTT estimation and timers.
@@ -89,6 +91,7 @@ public sealed class TcpConnection : IAsyncDisposable
     {
         _irs = syn.Seq;
         _rcvNxt = _irs + 1;
+        _rcvAdvEdge = _rcvNxt + (uint)Math.Min(_receive.Free, 65535);
         _offeredScale = syn.WindowScale >= 0;
         ApplyPeerOptions(syn);
         _iss = TcpLayer.NewIss();
@@ -254,6 +257,7 @@ public sealed class TcpConnection : IAsyncDisposable
         if (!seg.Has(TcpFlags.Syn)) return;
         _irs = seg.Seq;
         _rcvNxt = _irs + 1;
+        _rcvAdvEdge = _rcvNxt + (uint)Math.Min(_receive.Free, 65535);
         ApplyPeerOptions(seg);
         if (seg.Has(TcpFlags.Ack))
         {
@@ -298,6 +302,7 @@ public sealed class TcpConnection : IAsyncDisposable
         else _cwnd += Math.Max(1, (long)_mss * _mss / _cwnd);
         _cwnd = Math.Min(_cwnd, 64L << 20);
         _dupAcks = 0;
+        _limitedTransmit = 0;
         if (_sndUna == _sndMax) _rtoDeadline = null;
         else _rtoDeadline = now + _rto;
         Wake(_writers);
@@ -320,6 +325,11 @@ public sealed class TcpConnection : IAsyncDisposable
         else if (_inRecovery)
         {
             _cwnd += _mss; // each duplicate ACK means a segment left the network
+            Output();
+        }
+        else if (_dupAcks <= 2)
+        {
+            _limitedTransmit = (long)_dupAcks * _mss;
             Output();
         }
     }
@@ -370,11 +380,22 @@ public sealed class TcpConnection : IAsyncDisposable
 
     // ---- output ----
 
+    /// <summary>
+    /// The window to advertise. Its right edge only moves forward in steps of at least a segment (receiver-side silly
+    /// window avoidance) and not at all while a hole is open: a duplicate ACK whose window changed is a window update
+    /// to the sender (Linux counts it so), and fast retransmit would never trigger.
+    /// </summary>
     private ushort AdvertisedWindow()
     {
-        int free = _receive.Free;
-        _lastAdvertised = free;
-        return (ushort)Math.Min(free >> _rcvWscale, 65535);
+        long current = Seq.Lt(_rcvAdvEdge, _rcvNxt) ? 0 : _rcvAdvEdge - _rcvNxt;
+        long free = _receive.Free;
+        long wnd = current;
+        if (_outOfOrder.Count == 0 && free - current >= Math.Min(_receive.Capacity / 2, _mss)) wnd = free;
+        wnd = Math.Min(Math.Min(wnd, free), 65535L << _rcvWscale);
+        wnd = wnd >> _rcvWscale << _rcvWscale;
+        _rcvAdvEdge = _rcvNxt + (uint)wnd;
+        _lastAdvertised = (int)wnd;
+        return (ushort)(wnd >> _rcvWscale);
     }
 
     private void SendAck()
@@ -414,7 +435,7 @@ public sealed class TcpConnection : IAsyncDisposable
         {
             long inFlight = _sndNxt - _sndUna;
             long unsent = _send.Count - inFlight;
-            long window = Math.Min(_cwnd, _sndWnd);
+            long window = Math.Min(_cwnd + _limitedTransmit, _sndWnd);
             if (unsent > 0)
             {
                 long room = window - inFlight;
@@ -532,6 +553,7 @@ public sealed class TcpConnection : IAsyncDisposable
         _cwnd = _mss;
         _inRecovery = false;
         _dupAcks = 0;
+        _limitedTransmit = 0;
         _recover = _sndMax;
         _sndNxt = _sndUna; // go back N: resend from the first unacknowledged byte
         _rtoDeadline = null;
@@ -634,7 +656,7 @@ public sealed class TcpConnection : IAsyncDisposable
                     n = _receive.Read(buffer.Span);
                     // Receiver-side SWS avoidance: announce a bigger window only once it grew by a segment or half the buffer.
                     if (State is TcpState.Established or TcpState.FinWait1 or TcpState.FinWait2
-                        && _receive.Free - _lastAdvertised >= Math.Min(_receive.Capacity / 2, _mss))
+                        && _receive.Free - (Seq.Lt(_rcvAdvEdge, _rcvNxt) ? 0 : _rcvAdvEdge - _rcvNxt) >= Math.Min(_receive.Capacity / 2, _mss))
                     { SendAck(); update = true; }
                 }
                 else if (_finReceived) return 0;
