@@ -1,3 +1,5 @@
+using Photon.Kernel.Capabilities;
+using Photon.Kernel.Drivers.Net;
 using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Text;
@@ -23,7 +25,7 @@ public static class HostShell
 }
 
 /// <summary>
-/// One TAP device owned by a Photon stack (10.77.0.2/24), its other end moved into a fresh network namespace where
+/// One 2-queue TAP device driven by Photon's NIC driver and owned by a Photon stack (10.77.0.2/24), its other end moved into a fresh network namespace where
 /// Linux has 10.77.0.1. Shared by the real-peer tests. If TAP devices or namespaces cannot be created here,
 /// <see cref="SkipReason"/> says why and the tests say so loudly (the two-stack wire tests still run).
 /// </summary>
@@ -35,6 +37,7 @@ public sealed class LinuxPeer : IAsyncLifetime
     public NetInterface Nic { get; private set; } = null!;
     public string? SkipReason { get; private set; }
     public LossyDevice Device { get; private set; } = null!;
+    public NicDriver Driver { get; private set; } = null!;
     public static readonly Ipv4Address Linux = Ipv4Address.Parse("10.77.0.1").Value;
     public static readonly Ipv4Address Photon = Ipv4Address.Parse("10.77.0.2").Value;
 
@@ -42,7 +45,7 @@ public sealed class LinuxPeer : IAsyncLifetime
     {
         foreach (var tool in new[] { "ip", "ping", "curl", "nc", "tc", "sha256sum" })
             if (HostShell.Sh($"command -v {tool}").Code != 0) { SkipReason = $"{tool} is not installed"; return; }
-        var opened = TapDevice.Open(Tap, [2, 0x50, 0x48, 0, 0, 2]);
+        var opened = TapDevice.Open(Tap, [2, 0x50, 0x48, 0, 0, 2], queues: 2);
         if (!opened.IsOk) { SkipReason = $"cannot create TAP device: {opened.Error}"; return; }
         var setup = HostShell.Sh($"ip netns add {Ns} && ip link set {Tap} netns {Ns} && ip -n {Ns} addr add 10.77.0.1/24 dev {Tap} " +
                                  $"&& ip -n {Ns} link set {Tap} up && ip -n {Ns} link set lo up");
@@ -53,7 +56,11 @@ public sealed class LinuxPeer : IAsyncLifetime
             return;
         }
         Stack = new NetworkStack(new HostTimers(new HostClock()));
-        Device = new LossyDevice(opened.Value);
+        // The stack runs on the NIC driver (two TX/RX queue pairs on the unified rings) over a 2-queue TAP.
+        var driver = NicDriver.Start(opened.Value, new CapabilityManager());
+        if (!driver.IsOk) { await opened.Value.DisposeAsync(); SkipReason = $"NIC driver failed to start: {driver.Error}"; return; }
+        Driver = driver.Value.Driver;
+        Device = new LossyDevice(Driver);
         Nic = Stack.AddInterface(Device, new Ipv4Cidr(Photon, 24)).Value;
         Stack.Start();
     }
