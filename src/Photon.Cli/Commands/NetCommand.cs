@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using System.Text;
 using Photon.Kernel;
+using Photon.Kernel.Capabilities;
+using Photon.Kernel.Drivers.Net;
 using Photon.Kernel.Hal.Host;
 using Photon.Kernel.Hal.Host.Net;
 using Photon.Net;
@@ -72,13 +74,13 @@ public static class NetCommand
     {
         public required NetworkStack Stack { get; init; }
         public required NetInterface Nic { get; init; }
-        public required TapDevice Tap { get; init; }
+        public required NicDriver Driver { get; init; }
         public string? CreatedNs { get; init; }
 
         public async ValueTask DisposeAsync()
         {
             await Stack.DisposeAsync();
-            await Tap.DisposeAsync();
+            await Driver.DisposeAsync(); // closes its rings and the TAP device it owns
             if (CreatedNs is not null) Sh($"ip netns del {CreatedNs}");
         }
     }
@@ -86,7 +88,7 @@ public static class NetCommand
     private static async Task<Result<HostedInterface>> BringUpAsync(UpOptions o)
     {
         var mac = new byte[] { 2, 0x50, 0x48, (byte)(o.Address.Address.Value >> 16), (byte)(o.Address.Address.Value >> 8), (byte)o.Address.Address.Value };
-        var tap = TapDevice.Open(o.Tap, mac);
+        var tap = TapDevice.Open(o.Tap, mac, queues: 2);
         if (!tap.IsOk) return tap.Error;
         string? createdNs = null;
         if (o.PeerNs is { } ns && o.PeerAddress is { } peer)
@@ -107,16 +109,19 @@ public static class NetCommand
             }
         }
         else Sh($"ip link set {o.Tap} up");
+        // The stack sits on the NIC driver: two TX/RX queue pairs on the kernel's unified rings over the 2-queue TAP.
+        var driver = NicDriver.Start(tap.Value, new CapabilityManager());
+        if (!driver.IsOk) { await tap.Value.DisposeAsync(); return driver.Error; }
         var stack = new NetworkStack(new HostTimers(new HostClock()));
-        var nic = stack.AddInterface(tap.Value, o.Address);
-        if (!nic.IsOk) { await tap.Value.DisposeAsync(); return nic.Error; }
+        var nic = stack.AddInterface(driver.Value.Driver, o.Address);
+        if (!nic.IsOk) { await driver.Value.Driver.DisposeAsync(); return nic.Error; }
         if (o.Gateway is { } gw)
         {
             var r = stack.Routes.AddDefault(gw, nic.Value);
-            if (!r.IsOk) { await tap.Value.DisposeAsync(); return r.Error; }
+            if (!r.IsOk) { await driver.Value.Driver.DisposeAsync(); return r.Error; }
         }
         stack.Start();
-        return new HostedInterface { Stack = stack, Nic = nic.Value, Tap = tap.Value, CreatedNs = createdNs };
+        return new HostedInterface { Stack = stack, Nic = nic.Value, Driver = driver.Value.Driver, CreatedNs = createdNs };
     }
 
     private static async Task<int> UpAsync(string[] args)
