@@ -35,6 +35,7 @@ public static class BootCommand
         var report = await kernel.RunAsync(() => CoreDemo.RunAsync(kernel), "demo");
         await kernel.RunAsync(() => StorageDemo.RunAsync(kernel, images, report), "storage-demo");
         await kernel.RunAsync(() => TenantsDemo.RunAsync(kernel, report), "tenants-demo");
+        await kernel.RunAsync(() => NetworkDemo.RunAsync(kernel, report), "network-demo");
         DemoReport.Render(kernel, report);
         await kernel.DisposeAsync(); // commits the audit log
         await using (var check = HostAppendLog.OpenExisting(auditPath).Value)
