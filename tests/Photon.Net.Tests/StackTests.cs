@@ -291,4 +291,41 @@ public class StackTests
         await l.DisposeAsync();
         Assert.Equal(ErrorCode.Closed, (await l.AcceptAsync()).Code);
     }
+
+    [Fact]
+    public async Task A_receiver_that_stops_reading_closes_the_window_and_zero_window_probes_resume_the_flow()
+    {
+        await using var s = new TwoStacks(options: new NetworkStackOptions
+        {
+            TcpReceiveBuffer = 16 * 1024, TcpSendBuffer = 32 * 1024, TcpMinRto = TimeSpan.FromMilliseconds(50), TcpMsl = TimeSpan.FromMilliseconds(200),
+        });
+        await using var listener = s.Right.Tcp.Listen(7100).Value;
+        var accept = listener.AcceptAsync();
+        var client = (await s.Left.Tcp.ConnectAsync(new IpEndpoint(Ip("10.9.0.2"), 7100))).Value;
+        var server = (await accept).Value;
+        var data = RandomNumberGenerator.GetBytes(200_000);
+        var send = client.SendAsync(data);
+        // Nobody reads: the receiver's 16 KiB fill up, its window closes and the sender waits (and probes).
+        // (The last few bytes may stay unadvertised: a scaled window counts in units of 128 bytes.)
+        await WaitUntil(() => server.Info.ReceiveQueue > 15 * 1024);
+        var held = server.Info.ReceiveQueue;
+        await Task.Delay(300);
+        Assert.False(send.IsCompleted);
+        Assert.Equal(held, server.Info.ReceiveQueue);
+        var got = ReadAll(server);
+        Assert.True((await send.WaitAsync(TimeSpan.FromSeconds(20))).IsOk);
+        await client.CloseAsync();
+        Assert.Equal(data, await got.WaitAsync(TimeSpan.FromSeconds(20)));
+    }
+
+    [Fact]
+    public async Task Arp_entries_age_out_and_are_learned_again()
+    {
+        await using var s = new TwoStacks(options: new NetworkStackOptions { ArpEntryLifetime = TimeSpan.FromMilliseconds(200) });
+        Assert.True((await s.Left.PingAsync(Ip("10.9.0.2"), TimeSpan.FromSeconds(2))).IsOk);
+        Assert.Contains(s.Left.ArpCache, e => e.Address == Ip("10.9.0.2"));
+        await WaitUntil(() => s.Left.ArpCache.Count == 0, 3000);
+        Assert.True((await s.Left.PingAsync(Ip("10.9.0.2"), TimeSpan.FromSeconds(2))).IsOk);
+        Assert.Contains(s.Left.ArpCache, e => e.Address == Ip("10.9.0.2"));
+    }
 }

@@ -248,12 +248,5 @@ public static class NetCommand
             AnsiConsole.MarkupLine("[bold]counters[/] " + Markup.Escape(string.Join("  ", stats.Select(kv => $"{kv.Key}={kv.Value}"))));
     }
 
-    private static (int Code, string Output) Sh(string cmd)
-    {
-        using var p = Process.Start(new ProcessStartInfo("sh", ["-c", cmd]) { RedirectStandardOutput = true, RedirectStandardError = true })!;
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
-        if (!p.WaitForExit(120_000)) { p.Kill(true); return (-1, $"timed out: {cmd}"); }
-        return (p.ExitCode, stdout.Result + stderr.Result);
-    }
+    private static (int Code, string Output) Sh(string cmd) => HostShell.Run(cmd);
 }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text;
 using Photon.Kernel;
 using Photon.Kernel.Capabilities;
@@ -103,12 +102,5 @@ public static class NetworkDemo
         }
     }
 
-    private static (int Code, string Output) Sh(string cmd)
-    {
-        using var p = Process.Start(new ProcessStartInfo("sh", ["-c", cmd]) { RedirectStandardOutput = true, RedirectStandardError = true })!;
-        var o = p.StandardOutput.ReadToEndAsync();
-        var e = p.StandardError.ReadToEndAsync();
-        if (!p.WaitForExit(60_000)) { p.Kill(true); return (-1, "timed out"); }
-        return (p.ExitCode, o.Result + e.Result);
-    }
+    private static (int Code, string Output) Sh(string cmd) => HostShell.Run(cmd);
 }
