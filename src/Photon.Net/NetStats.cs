@@ -6,6 +6,9 @@ public enum DropReason
     Truncated, BadLength, BadChecksum, BadVersion, BadHeader, NotForUs, UnsupportedEtherType, UnsupportedProtocol, BadArp,
     BadFragment, OverlappingFragment, ReassemblyLimit, ReassemblyTimeout, TtlExpired, NoRoute, NoSocket,
     OutOfWindow, SynFlood, AcceptQueueFull, BadTcpOptions, UdpQueueFull, TxError,
+    /// <summary>Processing the frame hit a bug in the stack: counted (and the frame dropped) instead of killing the
+    /// receive loop; tests assert it stays zero.</summary>
+    InternalError,
 }
 
 /// <summary>Events worth counting that are not drops.</summary>

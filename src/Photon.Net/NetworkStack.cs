@@ -49,6 +49,9 @@ public sealed class NetworkStack : IAsyncDisposable
 
     public IReadOnlyList<NetInterface> Interfaces { get { lock (Gate) return _interfaces.ToList(); } }
 
+    /// <summary>The last exception a receive or tick hit (see <see cref="DropReason.InternalError"/>), for diagnosis.</summary>
+    public Exception? LastInternalError { get; private set; }
+
     public long Dropped(DropReason reason) => Interlocked.Read(ref _drops[(int)reason]);
     public long DroppedTotal => _drops.Sum();
     public long this[Counter c] => Interlocked.Read(ref _counters[(int)c]);
@@ -110,7 +113,11 @@ public sealed class NetworkStack : IAsyncDisposable
             try { n = await nic.Device.ReceiveAsync(buffer, stop).ConfigureAwait(false); }
             catch (OperationCanceledException) { return; }
             catch (KernelException) { return; }
-            lock (Gate) HandleFrame(nic, buffer.AsSpan(0, n));
+            lock (Gate)
+            {
+                try { HandleFrame(nic, buffer.AsSpan(0, n)); }
+                catch (Exception e) when (e is not OutOfMemoryException) { Count(DropReason.InternalError); LastInternalError = e; }
+            }
             await FlushAsync().ConfigureAwait(false);
         }
     }
@@ -124,9 +131,13 @@ public sealed class NetworkStack : IAsyncDisposable
             lock (Gate)
             {
                 var now = Now;
-                foreach (var nic in _interfaces) nic.Tick(now);
-                _reassembler.Tick(now);
-                Tcp.Tick(now);
+                try
+                {
+                    foreach (var nic in _interfaces) nic.Tick(now);
+                    _reassembler.Tick(now);
+                    Tcp.Tick(now);
+                }
+                catch (Exception e) when (e is not OutOfMemoryException) { Count(DropReason.InternalError); LastInternalError = e; }
             }
             await FlushAsync().ConfigureAwait(false);
         }
