@@ -13,7 +13,7 @@ namespace Photon.Kernel.Hal.Host.Net;
 /// queue's HAL receive thread takes every frame waiting per wakeup with recvmmsg; transmit batches go out with one
 /// sendmmsg. Needs CAP_NET_RAW.
 /// </summary>
-public sealed class PacketSocketDevice : INetworkQueues
+public sealed class PacketSocketDevice : HostNetworkDevice
 {
     private const int AF_PACKET = 17, SOCK_RAW = 3, SOCK_NONBLOCK = 0x800, SOCK_CLOEXEC = 0x80000;
     private const ushort ETH_P_ALL = 0x0003;
@@ -23,30 +23,19 @@ public sealed class PacketSocketDevice : INetworkQueues
     private const byte PACKET_OUTGOING = 4;
     public const int MaxQueues = 64;
 
-    private readonly PacketQueue[] _queues;
-    private readonly byte[] _mac;
-    private int _disposed;
-
     private PacketSocketDevice(string name, int ifIndex, byte[] mac, int mtu, bool promiscuous, PacketQueue[] queues)
+        : base(name, mac, queues)
     {
-        Name = name;
         InterfaceIndex = ifIndex;
-        _mac = mac;
         Mtu = mtu;
         IsPromiscuous = promiscuous;
-        _queues = queues;
-        foreach (var q in queues) q.Start();
     }
 
-    public string Name { get; }
     public int InterfaceIndex { get; }
-    public ReadOnlyMemory<byte> MacAddress => _mac;
-    public int Mtu { get; }
+    /// <summary>The interface's MTU (/sys/class/net/&lt;if&gt;/mtu), which bounds the frames sent.</summary>
+    public override int Mtu { get; }
     /// <summary>True when Photon uses its own MAC, so the interface was put in promiscuous mode (PACKET_ADD_MEMBERSHIP).</summary>
     public bool IsPromiscuous { get; }
-    public int QueueCount => _queues.Length;
-    public long ReceivedFrames => _queues.Sum(q => q.Counters.RxFrames);
-    public long DroppedFrames => _queues.Sum(q => q.Counters.RxDropped);
 
     /// <summary>Opens <paramref name="interfaceName"/> with its own MAC address (/sys/class/net/&lt;if&gt;/address).</summary>
     public static Result<PacketSocketDevice> Open(string interfaceName, int queues = 1) => OpenCore(interfaceName, null, queues);
@@ -170,64 +159,7 @@ public sealed class PacketSocketDevice : INetworkQueues
         return mac;
     }
 
-    private static void CloseAll(List<PacketQueue> queues)
-    {
-        foreach (var q in queues) q.Close();
-    }
-
-    public ValueTask SendAsync(ReadOnlyMemory<byte> frame, CancellationToken ct = default)
-    {
-        CheckFrame(frame.Length);
-        _queues[0].SendBatch([frame]);
-        return ValueTask.CompletedTask;
-    }
-
-    public ValueTask<int> ReceiveAsync(Memory<byte> buffer, CancellationToken ct = default) =>
-        HostFrameQueue.ReceiveAnyAsync(_queues, buffer, ct);
-
-    public ValueTask<int> SendBatchAsync(int queue, IReadOnlyList<ReadOnlyMemory<byte>> frames, CancellationToken ct = default)
-    {
-        CheckQueue(queue);
-        int valid = 0;
-        while (valid < frames.Count && IsValidFrame(frames[valid].Length)) valid++;
-        if (valid == 0 && frames.Count > 0) CheckFrame(frames[0].Length);
-        if (valid == 0) return ValueTask.FromResult(0);
-        return ValueTask.FromResult(_queues[queue].SendBatch(valid == frames.Count ? frames : frames.Take(valid).ToArray()));
-    }
-
-    public ValueTask<int> ReceiveBatchAsync(int queue, IReadOnlyList<Memory<byte>> buffers, Memory<int> lengths, CancellationToken ct = default)
-    {
-        CheckQueue(queue);
-        return _queues[queue].ReceiveBatchAsync(buffers, lengths, ct);
-    }
-
-    public NetworkQueueCounters Counters(int queue)
-    {
-        CheckQueue(queue);
-        return _queues[queue].Counters;
-    }
-
-    private bool IsValidFrame(int length) => length >= 14 && length <= Mtu + 14;
-
-    private void CheckFrame(int length)
-    {
-        if (!IsValidFrame(length)) throw new KernelException(ErrorCode.InvalidArgument, $"frame of {length} bytes (MTU {Mtu})");
-    }
-
-    private void CheckQueue(int queue)
-    {
-        if ((uint)queue >= (uint)_queues.Length)
-            throw new KernelException(ErrorCode.OutOfRange, $"{Name} has queues 0..{_queues.Length - 1}, not {queue}");
-    }
-
-    /// <summary>Closes every socket (leaving the fanout group and, if Photon had its own MAC, promiscuous mode).</summary>
-    public ValueTask DisposeAsync()
-    {
-        if (Interlocked.Exchange(ref _disposed, 1) != 0) return ValueTask.CompletedTask;
-        foreach (var q in _queues) q.RequestStop();
-        foreach (var q in _queues) q.Close();
-        return ValueTask.CompletedTask;
-    }
+    private protected override string BadFrameMessage(int length) => $"frame of {length} bytes (MTU {Mtu})";
 
     /// <summary>One AF_PACKET socket: recvmmsg into native buffers on the receive thread, sendmmsg for transmit batches.</summary>
     private sealed unsafe class PacketQueue : HostFrameQueue

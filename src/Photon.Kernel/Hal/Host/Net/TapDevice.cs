@@ -9,7 +9,7 @@ namespace Photon.Kernel.Hal.Host.Net;
 /// bounded channel (the queue's RX ring; when it is full, frames are dropped and counted, as a NIC does). Transmit is one
 /// write(2) per frame on the chosen queue's descriptor.
 /// </summary>
-public sealed class TapDevice : INetworkQueues
+public sealed class TapDevice : HostNetworkDevice
 {
     private const uint TUNSETIFF = 0x400454ca;
     private const short IFF_TAP = 0x0002;
@@ -18,24 +18,10 @@ public sealed class TapDevice : INetworkQueues
     /// <summary>Linux's limit on TAP queues is 256; more than 64 queue threads makes no sense for a hosted kernel.</summary>
     public const int MaxQueues = 64;
 
-    private readonly TapQueue[] _queues;
-    private readonly byte[] _mac;
-    private int _disposed;
+    private TapDevice(TapQueue[] queues, string name, byte[] mac) : base(name, mac, queues) { }
 
-    private TapDevice(TapQueue[] queues, string name, byte[] mac)
-    {
-        _queues = queues;
-        Name = name;
-        _mac = mac;
-        foreach (var q in queues) q.Start();
-    }
-
-    public string Name { get; }
-    public ReadOnlyMemory<byte> MacAddress => _mac;
-    public int Mtu => 1500;
-    public int QueueCount => _queues.Length;
-    public long ReceivedFrames => _queues.Sum(q => q.Counters.RxFrames);
-    public long DroppedFrames => _queues.Sum(q => q.Counters.RxDropped);
+    /// <summary>Fixed at the Ethernet default, so TAP frames are 14..1514 bytes.</summary>
+    public override int Mtu => 1500;
 
     /// <summary>Creates (or attaches to) single-queue TAP interface <paramref name="name"/>. Needs CAP_NET_ADMIN.</summary>
     public static Result<TapDevice> Open(string name, ReadOnlySpan<byte> mac) => Open(name, mac, 1);
@@ -87,58 +73,6 @@ public sealed class TapDevice : INetworkQueues
             opened.Add(new TapQueue(fd, $"hal-tap-{name}-q{i}"));
         }
         return new TapDevice(opened.ToArray(), name, mac.ToArray());
-    }
-
-    private static void CloseAll(List<TapQueue> queues)
-    {
-        foreach (var q in queues) q.Close();
-    }
-
-    public ValueTask SendAsync(ReadOnlyMemory<byte> frame, CancellationToken ct = default)
-    {
-        if (frame.Length is < 14 or > 1514) throw new KernelException(ErrorCode.InvalidArgument, $"frame of {frame.Length} bytes");
-        _queues[0].SendBatch([frame]);
-        return ValueTask.CompletedTask;
-    }
-
-    public ValueTask<int> ReceiveAsync(Memory<byte> buffer, CancellationToken ct = default) =>
-        HostFrameQueue.ReceiveAnyAsync(_queues, buffer, ct);
-
-    public ValueTask<int> SendBatchAsync(int queue, IReadOnlyList<ReadOnlyMemory<byte>> frames, CancellationToken ct = default)
-    {
-        CheckQueue(queue);
-        int valid = 0;
-        while (valid < frames.Count && frames[valid].Length is >= 14 and <= 1514) valid++;
-        if (valid == 0 && frames.Count > 0)
-            throw new KernelException(ErrorCode.InvalidArgument, $"frame of {frames[0].Length} bytes");
-        if (valid == 0) return ValueTask.FromResult(0);
-        return ValueTask.FromResult(_queues[queue].SendBatch(valid == frames.Count ? frames : new ArraySegment<ReadOnlyMemory<byte>>(frames.ToArray(), 0, valid)));
-    }
-
-    public ValueTask<int> ReceiveBatchAsync(int queue, IReadOnlyList<Memory<byte>> buffers, Memory<int> lengths, CancellationToken ct = default)
-    {
-        CheckQueue(queue);
-        return _queues[queue].ReceiveBatchAsync(buffers, lengths, ct);
-    }
-
-    public NetworkQueueCounters Counters(int queue)
-    {
-        CheckQueue(queue);
-        return _queues[queue].Counters;
-    }
-
-    private void CheckQueue(int queue)
-    {
-        if ((uint)queue >= (uint)_queues.Length)
-            throw new KernelException(ErrorCode.OutOfRange, $"{Name} has queues 0..{_queues.Length - 1}, not {queue}");
-    }
-
-    public ValueTask DisposeAsync()
-    {
-        if (Interlocked.Exchange(ref _disposed, 1) != 0) return ValueTask.CompletedTask;
-        foreach (var q in _queues) q.RequestStop(); // all threads wind down together, then each is joined
-        foreach (var q in _queues) q.Close();
-        return ValueTask.CompletedTask;
     }
 
     private sealed class TapQueue(int fd, string threadName) : HostFrameQueue(fd, threadName)
