@@ -6,6 +6,8 @@ public enum DropReason
     Truncated, BadLength, BadChecksum, BadVersion, BadHeader, NotForUs, UnsupportedEtherType, UnsupportedProtocol, BadArp,
     BadFragment, OverlappingFragment, ReassemblyLimit, ReassemblyTimeout, TtlExpired, NoRoute, NoSocket,
     OutOfWindow, SynFlood, AcceptQueueFull, BadTcpOptions, UdpQueueFull, TxError,
+    /// <summary>An outgoing packet larger than the MTU with Don't Fragment set (a stack bug if TCP ever hits it).</summary>
+    TooBigToSend,
     /// <summary>Processing the frame hit a bug in the stack: counted (and the frame dropped) instead of killing the
     /// receive loop; tests assert it stays zero.</summary>
     InternalError,
@@ -15,7 +17,7 @@ public enum DropReason
 public enum Counter
 {
     ArpQueueOverflow, ArpFailed, Reassembled, Fragmented, Forwarded, EchoRepliesSent,
-    TcpSegmentsIn, TcpSegmentsOut, TcpRetransmits, TcpFastRetransmits, TcpTimeouts, TcpResetsSent, TcpChallengeAcks,
+    TcpSegmentsIn, TcpSegmentsOut, TcpRetransmits, TcpFastRetransmits, TcpSackRetransmits, TcpTimeouts, TcpResetsSent, TcpChallengeAcks,
     TcpActiveOpens, TcpPassiveOpens, UdpDatagramsIn, UdpDatagramsOut,
 }
 
@@ -42,4 +44,6 @@ public sealed record NetworkStackOptions
     public int TcpMaxRetransmits { get; init; } = 15;
     public int TcpSynRetries { get; init; } = 6;
     public int UdpQueueDepth { get; init; } = 512;
+    /// <summary>Offer and use selective acknowledgements (RFC 2018).</summary>
+    public bool TcpSack { get; init; } = true;
 }

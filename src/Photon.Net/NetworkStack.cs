@@ -203,7 +203,7 @@ public sealed class NetworkStack : IAsyncDisposable
             nic.SendToNextHop(nextHop, frame, Now);
             return true;
         }
-        if (dontFragment) { Count(DropReason.BadLength); return false; }
+        if (dontFragment) { Count(DropReason.TooBigToSend); return false; }
         int chunk = (nic.Mtu - 20) & ~7;
         for (int offset = 0; offset < transportLength; offset += chunk)
         {

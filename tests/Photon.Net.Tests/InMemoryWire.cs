@@ -61,10 +61,10 @@ public sealed class TwoStacks : IAsyncDisposable
     public WireEnd A { get; }
     public WireEnd B { get; }
 
-    public TwoStacks(double loss = 0, int seed = 1, double reorder = 0, double duplicate = 0, NetworkStackOptions? options = null, int mtu = 1500)
+    public TwoStacks(double loss = 0, int seed = 1, double reorder = 0, double duplicate = 0, NetworkStackOptions? options = null, int mtu = 1500, bool sack = true)
     {
         (A, B) = WireEnd.Pair(loss, seed, reorder, duplicate, mtu);
-        options ??= new NetworkStackOptions { TcpMinRto = TimeSpan.FromMilliseconds(50), TcpMsl = TimeSpan.FromMilliseconds(200) };
+        options ??= new NetworkStackOptions { TcpMinRto = TimeSpan.FromMilliseconds(50), TcpMsl = TimeSpan.FromMilliseconds(200), TcpSack = sack };
         Left = new NetworkStack(Timers, options);
         Right = new NetworkStack(Timers, options);
         Left.AddInterface(A, Ipv4Cidr.Parse("10.9.0.1/24").Value).Unwrap();
@@ -82,5 +82,6 @@ public sealed class TwoStacks : IAsyncDisposable
         // A bug in the stack is caught and counted rather than killing its loops; no test may trip one.
         Assert.True(Left.Dropped(DropReason.InternalError) == 0, $"left stack internal error: {Left.LastInternalError}");
         Assert.True(Right.Dropped(DropReason.InternalError) == 0, $"right stack internal error: {Right.LastInternalError}");
+        Assert.Equal(0, Left.Dropped(DropReason.TooBigToSend) + Right.Dropped(DropReason.TooBigToSend));
     }
 }

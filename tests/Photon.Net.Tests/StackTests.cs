@@ -162,12 +162,14 @@ public class StackTests
     }
 
     [Theory]
-    [InlineData(0.0, 0.0, 4_000_000)]
-    [InlineData(0.05, 0.05, 1_000_000)]
-    [InlineData(0.10, 0.20, 300_000)]
-    public async Task Tcp_transfers_are_exact_over_clean_and_lossy_reordering_wires(double loss, double reorder, int size)
+    [InlineData(0.0, 0.0, 4_000_000, true)]
+    [InlineData(0.05, 0.05, 1_000_000, true)]
+    [InlineData(0.05, 0.05, 1_000_000, false)] // NewReno without SACK
+    [InlineData(0.10, 0.20, 300_000, true)]
+    [InlineData(0.10, 0.20, 300_000, false)]
+    public async Task Tcp_transfers_are_exact_over_clean_and_lossy_reordering_wires(double loss, double reorder, int size, bool sack)
     {
-        await using var s = new TwoStacks(loss, seed: 11, reorder: reorder, duplicate: loss / 2);
+        await using var s = new TwoStacks(loss, seed: 11, reorder: reorder, duplicate: loss / 2, sack: sack);
         await using var listener = s.Right.Tcp.Listen(7000).Value;
         var acceptTask = listener.AcceptAsync();
         var client = (await s.Left.Tcp.ConnectAsync(new IpEndpoint(Ip("10.9.0.2"), 7000))).Value;
@@ -189,6 +191,8 @@ public class StackTests
         await client.Closed.WaitAsync(TimeSpan.FromSeconds(10));
         await server.Closed.WaitAsync(TimeSpan.FromSeconds(10));
         if (loss > 0) Assert.True(s.Left[Counter.TcpRetransmits] + s.Right[Counter.TcpRetransmits] > 0);
+        if (loss > 0 && sack) Assert.True(s.Left[Counter.TcpSackRetransmits] + s.Right[Counter.TcpSackRetransmits] > 0);
+        if (!sack) Assert.Equal(0, s.Left[Counter.TcpSackRetransmits] + s.Right[Counter.TcpSackRetransmits]);
         // TIME_WAIT ends after 2 MSL and the connection leaves the table.
         await WaitUntil(() => s.Left.Tcp.Connections.Count == 0 && s.Right.Tcp.Connections.Count == 0, 10_000);
     }

@@ -32,7 +32,12 @@ public sealed class TcpConnection : IAsyncDisposable
     // Congestion control (bytes).
     private long _cwnd, _ssthresh = long.MaxValue / 4;
     private int _dupAcks;
-    private long _limitedTransmit; // RFC 3042: the first two duplicate ACKs each let one new segment out
+    private long _limitedTransmit;
+    // SACK (RFC 2018): negotiated flag, the scoreboard of peer-held ranges above SND.UNA (sorted, merged), the next
+    // sequence to consider for a hole retransmission, and the latest out-of-order arrival (reported first).
+    private bool _sackOk;
+    private readonly List<(uint Left, uint Right)> _sacked = new();
+    private uint _rexmitNext, _lastOutOfOrder; // RFC 3042: the first two duplicate ACKs each let one new segment out
     private uint _recover;
     private bool _inRecovery;
     // RTT estimation and timers.
@@ -108,6 +113,7 @@ public sealed class TcpConnection : IAsyncDisposable
     private void ApplyPeerOptions(in TcpSegment syn)
     {
         _mss = Math.Max(64, Math.Min(syn.Mss != 0 ? syn.Mss : 536, OurMss));
+        _sackOk = _stack.Options.TcpSack && syn.SackPermitted;
         if (syn.WindowScale >= 0 && _offeredScale) { _sndWscale = syn.WindowScale; _rcvWscale = OurWindowScale; }
         else { _sndWscale = 0; _rcvWscale = 0; }
         _cwnd = 10L * _mss; // RFC 6928 initial window
@@ -117,7 +123,8 @@ public sealed class TcpConnection : IAsyncDisposable
     {
         bool synAck = State == TcpState.SynReceived;
         _layer.SendSegment(Local, Remote, _iss, synAck ? _rcvNxt : 0, synAck ? TcpFlags.Syn | TcpFlags.Ack : TcpFlags.Syn,
-            (ushort)Math.Min(_receive.Free, 65535), _offeredScale ? OurWindowScale : -1, (ushort)OurMss, default);
+            (ushort)Math.Min(_receive.Free, 65535), _offeredScale ? OurWindowScale : -1, (ushort)OurMss, default,
+            sackPermitted: State == TcpState.SynSent ? _stack.Options.TcpSack : _sackOk);
     }
 
     // ---- segment arrival ----
@@ -191,6 +198,7 @@ public sealed class TcpConnection : IAsyncDisposable
         }
         if (Seq.Gt(ack, _sndMax)) { SendAck(); return; } // acknowledges data never sent
 
+        if (_sackOk && seg.Sack is { } blocks) UpdateScoreboard(blocks);
         uint advertised = (uint)seg.Window << _sndWscale;
         if (Seq.Gt(ack, _sndUna)) OnNewAck(ack, now);
         // A duplicate ACK (RFC 5681) is a pure ACK that moves nothing while data is outstanding. The window-unchanged test
@@ -283,6 +291,7 @@ public sealed class TcpConnection : IAsyncDisposable
         if (!_synAcked) { _synAcked = true; acked--; }
         int dataAcked = (int)Math.Min(acked, (uint)_send.Count);
         _send.Discard(dataAcked);
+        if (_sacked.Count > 0) PruneScoreboard(ack);
         if (acked > (uint)dataAcked && _finSent) _finAcked = true;
         _sndUna = ack;
         if (Seq.Lt(_sndNxt, _sndUna)) _sndNxt = _sndUna; // ACK for data sent before a go-back-N retransmission
@@ -294,8 +303,12 @@ public sealed class TcpConnection : IAsyncDisposable
             if (Seq.Ge(ack, _recover)) { _inRecovery = false; _cwnd = Math.Max(_ssthresh, _mss); }
             else
             {
-                RetransmitFirst(); // RFC 6582 partial ACK: the next hole is lost too
-                _cwnd = Math.Max(_cwnd - acked + _mss, _mss);
+                if (_sackOk) RetransmitNextHole(); // SACK recovery: the pipe, not an inflated window, paces it
+                else
+                {
+                    RetransmitFirst(); // RFC 6582 partial ACK: the next hole is lost too
+                    _cwnd = Math.Max(_cwnd - acked + _mss, _mss);
+                }
             }
         }
         else if (_cwnd < _ssthresh) _cwnd += Math.Min(acked, (uint)_mss);
@@ -317,14 +330,15 @@ public sealed class TcpConnection : IAsyncDisposable
             _ssthresh = Math.Max(flight / 2, 2L * _mss);
             _recover = _sndMax;
             _inRecovery = true;
-            _timing = false;
-            RetransmitFirst();
-            _cwnd = _ssthresh + 3L * _mss;
+            _rexmitNext = _sndUna;
+            if (_sackOk) { RetransmitNextHole(); _cwnd = _ssthresh; }
+            else { RetransmitFirst(); _cwnd = _ssthresh + 3L * _mss; }
             _stack.Count(Counter.TcpFastRetransmits);
         }
         else if (_inRecovery)
         {
-            _cwnd += _mss; // each duplicate ACK means a segment left the network
+            if (_sackOk) RetransmitNextHole();
+            else _cwnd += _mss; // each duplicate ACK means a segment left the network
             Output();
         }
         else if (_dupAcks <= 2)
@@ -352,6 +366,7 @@ public sealed class TcpConnection : IAsyncDisposable
         foreach (var (s, d, f) in _outOfOrder)
             if (s == seq && d.Length >= data.Length && (f || !fin)) return; // already have it
         _outOfOrder.Add((seq, data.ToArray(), fin));
+        _lastOutOfOrder = seq;
     }
 
     private void DrainOutOfOrder(TimeSpan now)
@@ -382,15 +397,19 @@ public sealed class TcpConnection : IAsyncDisposable
 
     /// <summary>
     /// The window to advertise. Its right edge only moves forward in steps of at least a segment (receiver-side silly
-    /// window avoidance) and not at all while a hole is open: a duplicate ACK whose window changed is a window update
-    /// to the sender (Linux counts it so), and fast retransmit would never trigger.
+    /// window avoidance), and while a hole is open only once the window has shrunk to a quarter of the buffer: a
+    /// duplicate ACK whose window changed is a window update to the sender (Linux counts it so), and fast retransmit
+    /// would never trigger.
     /// </summary>
     private ushort AdvertisedWindow()
     {
         long current = Seq.Lt(_rcvAdvEdge, _rcvNxt) ? 0 : _rcvAdvEdge - _rcvNxt;
         long free = _receive.Free;
         long wnd = current;
-        if (_outOfOrder.Count == 0 && free - current >= Math.Min(_receive.Capacity / 2, _mss)) wnd = free;
+        bool grew = free - current >= Math.Min(_receive.Capacity / 2, _mss);
+        // Hold the edge while a hole is open, but never let that close the window: the hole's own retransmission
+        // must still fit, or both ends wait forever.
+        if (grew && (_outOfOrder.Count == 0 || current < Math.Max(_receive.Capacity / 4, 4L * _mss))) wnd = free;
         wnd = Math.Min(Math.Min(wnd, free), 65535L << _rcvWscale);
         wnd = wnd >> _rcvWscale << _rcvWscale;
         _rcvAdvEdge = _rcvNxt + (uint)wnd;
@@ -403,7 +422,7 @@ public sealed class TcpConnection : IAsyncDisposable
         _ackPending = 0;
         // Pure ACKs carry the highest sequence sent, not the go-back-N retransmit point: a sequence number behind the
         // peer's RCV.NXT would make the peer discard the ACK as out of window, and two retransmitting ends would livelock.
-        _layer.SendSegment(Local, Remote, _sndMax, _rcvNxt, TcpFlags.Ack, AdvertisedWindow(), -1, 0, default);
+        _layer.SendSegment(Local, Remote, _sndMax, _rcvNxt, TcpFlags.Ack, AdvertisedWindow(), -1, 0, default, sack: SackBlocks());
     }
 
     private void ChallengeAck()
@@ -417,13 +436,18 @@ public sealed class TcpConnection : IAsyncDisposable
         var payload = new byte[length];
         _send.Peek(offset, payload);
         _ackPending = 0;
-        _layer.SendSegment(Local, Remote, seq, _rcvNxt, TcpFlags.Ack | (push ? TcpFlags.Psh : 0), AdvertisedWindow(), -1, 0, payload);
+        // SACK blocks ride along only as far as they fit beside the payload within the MSS (4 bytes of option header,
+        // 8 a block): a full-size segment carries none, the pure duplicate ACKs carry them.
+        var sack = SackBlocks();
+        int fit = (_mss - length - 4) / 8;
+        if (sack is not null && fit < sack.Count) sack = fit > 0 ? sack.GetRange(0, fit) : null;
+        _layer.SendSegment(Local, Remote, seq, _rcvNxt, TcpFlags.Ack | (push ? TcpFlags.Psh : 0), AdvertisedWindow(), -1, 0, payload, sack: sack);
     }
 
     private void SendFin(uint seq)
     {
         _ackPending = 0;
-        _layer.SendSegment(Local, Remote, seq, _rcvNxt, TcpFlags.Fin | TcpFlags.Ack, AdvertisedWindow(), -1, 0, default);
+        _layer.SendSegment(Local, Remote, seq, _rcvNxt, TcpFlags.Fin | TcpFlags.Ack, AdvertisedWindow(), -1, 0, default, sack: SackBlocks());
     }
 
     /// <summary>Sends whatever the congestion and receive windows allow, then the FIN once all data has gone.</summary>
@@ -438,7 +462,10 @@ public sealed class TcpConnection : IAsyncDisposable
             long window = Math.Min(_cwnd + _limitedTransmit, _sndWnd);
             if (unsent > 0)
             {
-                long room = window - inFlight;
+                // With SACK, bytes the peer already holds are not in the network (RFC 6675's pipe) — that frees
+                // congestion window, but the receiver's window still ends at SND.UNA + SND.WND.
+                long pipe = _sackOk && _inRecovery ? inFlight - SackedBytes() : inFlight;
+                long room = Math.Min(Math.Min(_cwnd + _limitedTransmit, window) - pipe, _sndWnd - inFlight);
                 if (room <= 0)
                 {
                     if (_sndWnd == 0 && inFlight == 0 && _persistDeadline is null)
@@ -474,10 +501,88 @@ public sealed class TcpConnection : IAsyncDisposable
         }
     }
 
+    /// <summary>Up to three SACK blocks for what we hold beyond RCV.NXT, the block with the latest arrival first.</summary>
+    private List<(uint Left, uint Right)>? SackBlocks()
+    {
+        if (!_sackOk || _outOfOrder.Count == 0) return null;
+        var ranges = new List<(uint Left, uint Right)>();
+        foreach (var (seq, data, _) in _outOfOrder.OrderBy(x => x.Seq - _rcvNxt))
+        {
+            if (data.Length == 0 || Seq.Le(seq + (uint)data.Length, _rcvNxt)) continue;
+            uint left = Seq.Lt(seq, _rcvNxt) ? _rcvNxt : seq, right = seq + (uint)data.Length;
+            if (ranges.Count > 0 && Seq.Le(left, ranges[^1].Right)) ranges[^1] = (ranges[^1].Left, Seq.Gt(right, ranges[^1].Right) ? right : ranges[^1].Right);
+            else ranges.Add((left, right));
+        }
+        int latest = ranges.FindIndex(r => Seq.Le(r.Left, _lastOutOfOrder) && Seq.Lt(_lastOutOfOrder, r.Right));
+        if (latest > 0) { var r = ranges[latest]; ranges.RemoveAt(latest); ranges.Insert(0, r); }
+        return ranges.Count == 0 ? null : ranges;
+    }
+
+    /// <summary>Merges the peer's SACK blocks into the scoreboard, ignoring any outside (SND.UNA, SND.MAX].</summary>
+    private void UpdateScoreboard((uint Left, uint Right)[] blocks)
+    {
+        foreach (var (left, right) in blocks)
+        {
+            if (!Seq.Lt(left, right) || !Seq.Gt(right, _sndUna) || Seq.Gt(right, _sndMax)) continue;
+            var l = Seq.Lt(left, _sndUna) ? _sndUna : left;
+            _sacked.Add((l, right));
+        }
+        _sacked.Sort((a, b) => (int)(a.Left - b.Left) < 0 ? -1 : a.Left == b.Left ? 0 : 1);
+        for (int i = 1; i < _sacked.Count; i++)
+            if (Seq.Le(_sacked[i].Left, _sacked[i - 1].Right))
+            {
+                _sacked[i - 1] = (_sacked[i - 1].Left, Seq.Gt(_sacked[i].Right, _sacked[i - 1].Right) ? _sacked[i].Right : _sacked[i - 1].Right);
+                _sacked.RemoveAt(i--);
+            }
+    }
+
+    private void PruneScoreboard(uint ack)
+    {
+        _sacked.RemoveAll(r => Seq.Le(r.Right, ack));
+        if (_sacked.Count > 0 && Seq.Lt(_sacked[0].Left, ack)) _sacked[0] = (ack, _sacked[0].Right);
+    }
+
+    private long SackedBytes()
+    {
+        long n = 0;
+        foreach (var (l, r) in _sacked) n += r - l;
+        return n;
+    }
+
+    /// <summary>SACK loss recovery: retransmits the next segment of the next hole below the highest SACKed byte that
+    /// this recovery has not retransmitted yet — several holes per round trip, where NewReno repairs one.</summary>
+    private void RetransmitNextHole()
+    {
+        if (_sacked.Count == 0)
+        {
+            if (_rexmitNext == _sndUna) { RetransmitFirst(); _rexmitNext = _sndUna + (uint)Math.Min(_mss, Math.Max(1, _send.Count)); }
+            return;
+        }
+        uint start = Seq.Gt(_rexmitNext, _sndUna) ? _rexmitNext : _sndUna;
+        uint holeEnd = _sacked[^1].Right;
+        foreach (var (l, r) in _sacked)
+        {
+            if (Seq.Le(l, start) && Seq.Lt(start, r)) start = r;
+            else if (Seq.Gt(l, start)) { holeEnd = l; break; }
+        }
+        if (!Seq.Lt(start, _sacked[^1].Right)) return; // nothing un-SACKed below the highest SACKed byte
+        int offset = (int)(start - _sndUna);
+        int n = (int)Math.Min(Math.Min(_mss, holeEnd - start), _send.Count - offset);
+        if (n <= 0) return;
+        SendData(start, offset, n, push: false);
+        _rexmitNext = start + (uint)n;
+        if (_timing && Seq.Le(start, _rttSeq) && Seq.Lt(_rttSeq, start + (uint)n)) _timing = false; // Karn: only the timed segment
+        _retransmits++;
+        _stack.Count(Counter.TcpRetransmits);
+        _stack.Count(Counter.TcpSackRetransmits);
+    }
+
     private void RetransmitFirst()
     {
         _retransmits++;
         _stack.Count(Counter.TcpRetransmits);
+        int n = Math.Max(1, Math.Min(_mss, _send.Count));
+        if (_timing && Seq.Le(_sndUna, _rttSeq) && Seq.Lt(_rttSeq, _sndUna + (uint)n)) _timing = false; // Karn's rule
         if (_send.Count > 0) SendData(_sndUna, 0, Math.Min(_mss, _send.Count), push: false);
         else if (_finSent && !_finAcked) SendFin(_sndUna);
     }
@@ -556,6 +661,7 @@ public sealed class TcpConnection : IAsyncDisposable
         _limitedTransmit = 0;
         _recover = _sndMax;
         _sndNxt = _sndUna; // go back N: resend from the first unacknowledged byte
+        _sacked.Clear();   // and forget SACK state, as a receiver may renege (RFC 2018 §8)
         _rtoDeadline = null;
         _stack.Count(Counter.TcpRetransmits);
         Output();

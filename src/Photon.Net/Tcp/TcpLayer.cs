@@ -130,11 +130,13 @@ public sealed class TcpLayer
         _stack.Count(Counter.TcpResetsSent);
     }
 
-    /// <summary>Builds and sends one segment. <paramref name="mss"/> 0 and <paramref name="windowScale"/> -1 omit the options.</summary>
+    /// <summary>Builds and sends one segment. <paramref name="mss"/> 0 and <paramref name="windowScale"/> -1 omit those
+    /// options; <paramref name="sackPermitted"/> goes on SYNs, <paramref name="sack"/> blocks (at most 3) on ACKs.</summary>
     internal void SendSegment(IpEndpoint local, IpEndpoint remote, uint seq, uint ack, TcpFlags flags, ushort window, int windowScale,
-        ushort mss, ReadOnlySpan<byte> payload)
+        ushort mss, ReadOnlySpan<byte> payload, bool sackPermitted = false, IReadOnlyList<(uint Left, uint Right)>? sack = null)
     {
-        int optionLength = (mss != 0 ? 4 : 0) + (windowScale >= 0 ? 4 : 0);
+        int blocks = Math.Min(sack?.Count ?? 0, 3);
+        int optionLength = (mss != 0 ? 4 : 0) + (windowScale >= 0 ? 4 : 0) + (sackPermitted ? 4 : 0) + (blocks > 0 ? 4 + 8 * blocks : 0);
         int headerLength = 20 + optionLength;
         var frame = NetworkStack.NewFrame(headerLength + payload.Length);
         var t = frame.AsSpan(34);
@@ -147,7 +149,18 @@ public sealed class TcpLayer
         BinaryPrimitives.WriteUInt16BigEndian(t[14..], window);
         int o = 20;
         if (mss != 0) { t[o] = 2; t[o + 1] = 4; BinaryPrimitives.WriteUInt16BigEndian(t[(o + 2)..], mss); o += 4; }
-        if (windowScale >= 0) { t[o] = 1; t[o + 1] = 3; t[o + 2] = 3; t[o + 3] = (byte)windowScale; }
+        if (windowScale >= 0) { t[o] = 1; t[o + 1] = 3; t[o + 2] = 3; t[o + 3] = (byte)windowScale; o += 4; }
+        if (sackPermitted) { t[o] = 1; t[o + 1] = 1; t[o + 2] = 4; t[o + 3] = 2; o += 4; }
+        if (blocks > 0)
+        {
+            t[o] = 1; t[o + 1] = 1; t[o + 2] = 5; t[o + 3] = (byte)(2 + 8 * blocks);
+            o += 4;
+            for (int b = 0; b < blocks; b++, o += 8)
+            {
+                BinaryPrimitives.WriteUInt32BigEndian(t[o..], sack![b].Left);
+                BinaryPrimitives.WriteUInt32BigEndian(t[(o + 4)..], sack[b].Right);
+            }
+        }
         payload.CopyTo(t[headerLength..]);
         BinaryPrimitives.WriteUInt16BigEndian(t[16..],
             InternetChecksum.Finish(InternetChecksum.Sum(t, InternetChecksum.PseudoHeader(local.Address, remote.Address, Protocol, t.Length))));

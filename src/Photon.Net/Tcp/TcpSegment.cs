@@ -5,8 +5,8 @@ namespace Photon.Net.Tcp;
 [Flags]
 public enum TcpFlags : byte { None = 0, Fin = 1, Syn = 2, Rst = 4, Psh = 8, Ack = 16, Urg = 32 }
 
-/// <summary>A parsed, checksum-verified TCP segment (RFC 9293). Options understood: MSS and window scale; others are
-/// skipped, malformed option lists reject the segment.</summary>
+/// <summary>A parsed, checksum-verified TCP segment (RFC 9293). Options understood: MSS, window scale, SACK-permitted
+/// and SACK blocks; others are skipped, malformed option lists reject the segment.</summary>
 internal readonly struct TcpSegment
 {
     public Ipv4Address Source { get; init; }
@@ -19,6 +19,9 @@ internal readonly struct TcpSegment
     public ushort Window { get; init; }
     public ushort Mss { get; init; }          // 0 when absent
     public int WindowScale { get; init; }     // -1 when absent
+    public bool SackPermitted { get; init; }
+    /// <summary>SACK blocks (RFC 2018): [Left, Right) ranges the peer holds above its cumulative ACK.</summary>
+    public (uint Left, uint Right)[]? Sack { get; init; }
     public byte[] Payload { get; init; }
 
     public bool Has(TcpFlags f) => (Flags & f) != 0;
@@ -37,6 +40,8 @@ internal readonly struct TcpSegment
         if (InternetChecksum.Finish(InternetChecksum.Sum(t, InternetChecksum.PseudoHeader(src, dst, 6, t.Length))) != 0) return false;
         ushort mss = 0;
         int wscale = -1;
+        bool sackOk = false;
+        (uint, uint)[]? sack = null;
         var opts = t[20..dataOffset];
         why = DropReason.BadTcpOptions;
         for (int i = 0; i < opts.Length;)
@@ -49,6 +54,14 @@ internal readonly struct TcpSegment
             if (len < 2 || i + len > opts.Length) return false;
             if (kind == 2) { if (len != 4) return false; mss = BinaryPrimitives.ReadUInt16BigEndian(opts[(i + 2)..]); }
             else if (kind == 3) { if (len != 3) return false; wscale = Math.Min((int)opts[i + 2], 14); }
+            else if (kind == 4) { if (len != 2) return false; sackOk = true; }
+            else if (kind == 5)
+            {
+                if ((len - 2) % 8 != 0 || len == 2) return false;
+                sack = new (uint, uint)[(len - 2) / 8];
+                for (int b = 0; b < sack.Length; b++)
+                    sack[b] = (BinaryPrimitives.ReadUInt32BigEndian(opts[(i + 2 + 8 * b)..]), BinaryPrimitives.ReadUInt32BigEndian(opts[(i + 6 + 8 * b)..]));
+            }
             i += len;
         }
         var flags = (TcpFlags)(t[13] & 0x3F);
@@ -61,6 +74,7 @@ internal readonly struct TcpSegment
             Source = src, Destination = dst, SourcePort = srcPort, DestinationPort = dstPort,
             Seq = BinaryPrimitives.ReadUInt32BigEndian(t[4..]), Ack = BinaryPrimitives.ReadUInt32BigEndian(t[8..]),
             Flags = flags, Window = BinaryPrimitives.ReadUInt16BigEndian(t[14..]), Mss = mss, WindowScale = wscale,
+            SackPermitted = sackOk, Sack = sack,
             Payload = t[dataOffset..].ToArray(),
         };
         return true;
