@@ -433,15 +433,14 @@ public sealed class TcpConnection : IAsyncDisposable
 
     private void SendData(uint seq, int offset, int length, bool push)
     {
-        var payload = new byte[length];
-        _send.Peek(offset, payload);
         _ackPending = 0;
         // SACK blocks ride along only as far as they fit beside the payload within the MSS (4 bytes of option header,
         // 8 a block): a full-size segment carries none, the pure duplicate ACKs carry them.
         var sack = SackBlocks();
         int fit = (_mss - length - 4) / 8;
         if (sack is not null && fit < sack.Count) sack = fit > 0 ? sack.GetRange(0, fit) : null;
-        _layer.SendSegment(Local, Remote, seq, _rcvNxt, TcpFlags.Ack | (push ? TcpFlags.Psh : 0), AdvertisedWindow(), -1, 0, payload, sack: sack);
+        _layer.SendSegment(Local, Remote, seq, _rcvNxt, TcpFlags.Ack | (push ? TcpFlags.Psh : 0), AdvertisedWindow(), -1, 0, default,
+            sack: sack, from: _send, fromOffset: offset, fromLength: length);
     }
 
     private void SendFin(uint seq)

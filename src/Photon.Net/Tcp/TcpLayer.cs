@@ -133,12 +133,15 @@ public sealed class TcpLayer
     /// <summary>Builds and sends one segment. <paramref name="mss"/> 0 and <paramref name="windowScale"/> -1 omit those
     /// options; <paramref name="sackPermitted"/> goes on SYNs, <paramref name="sack"/> blocks (at most 3) on ACKs.</summary>
     internal void SendSegment(IpEndpoint local, IpEndpoint remote, uint seq, uint ack, TcpFlags flags, ushort window, int windowScale,
-        ushort mss, ReadOnlySpan<byte> payload, bool sackPermitted = false, IReadOnlyList<(uint Left, uint Right)>? sack = null)
+        ushort mss, ReadOnlySpan<byte> payload, bool sackPermitted = false, IReadOnlyList<(uint Left, uint Right)>? sack = null,
+        ByteRing? from = null, int fromOffset = 0, int fromLength = 0)
     {
+        // Data from a socket buffer is copied once, straight into the frame (`from`), instead of via a payload array.
+        int payloadLength = from is null ? payload.Length : fromLength;
         int blocks = Math.Min(sack?.Count ?? 0, 3);
         int optionLength = (mss != 0 ? 4 : 0) + (windowScale >= 0 ? 4 : 0) + (sackPermitted ? 4 : 0) + (blocks > 0 ? 4 + 8 * blocks : 0);
         int headerLength = 20 + optionLength;
-        var frame = NetworkStack.NewFrame(headerLength + payload.Length);
+        var frame = NetworkStack.NewFrame(headerLength + payloadLength);
         var t = frame.AsSpan(34);
         BinaryPrimitives.WriteUInt16BigEndian(t, local.Port);
         BinaryPrimitives.WriteUInt16BigEndian(t[2..], remote.Port);
@@ -161,7 +164,8 @@ public sealed class TcpLayer
                 BinaryPrimitives.WriteUInt32BigEndian(t[(o + 4)..], sack[b].Right);
             }
         }
-        payload.CopyTo(t[headerLength..]);
+        if (from is null) payload.CopyTo(t[headerLength..]);
+        else from.Peek(fromOffset, t.Slice(headerLength, fromLength));
         BinaryPrimitives.WriteUInt16BigEndian(t[16..],
             InternetChecksum.Finish(InternetChecksum.Sum(t, InternetChecksum.PseudoHeader(local.Address, remote.Address, Protocol, t.Length))));
         if (_stack.SendIpv4(local.Address, remote.Address, Protocol, frame, dontFragment: true)) _stack.Count(Counter.TcpSegmentsOut);
