@@ -8,6 +8,8 @@ public enum DropReason
     OutOfWindow, SynFlood, AcceptQueueFull, BadTcpOptions, UdpQueueFull, TxError,
     /// <summary>An outgoing packet larger than the MTU with Don't Fragment set (a stack bug if TCP ever hits it).</summary>
     TooBigToSend,
+    /// <summary>A segment whose timestamp is older than the connection's (RFC 7323 PAWS): an old duplicate.</summary>
+    Paws,
     /// <summary>Processing the frame hit a bug in the stack: counted (and the frame dropped) instead of killing the
     /// receive loop; tests assert it stays zero.</summary>
     InternalError,
@@ -46,4 +48,6 @@ public sealed record NetworkStackOptions
     public int UdpQueueDepth { get; init; } = 512;
     /// <summary>Offer and use selective acknowledgements (RFC 2018).</summary>
     public bool TcpSack { get; init; } = true;
+    /// <summary>Offer and use timestamps (RFC 7323): an RTT sample from every ACK, and PAWS.</summary>
+    public bool TcpTimestamps { get; init; } = true;
 }

@@ -29,17 +29,19 @@ public static class Frames
     }
 
     public static byte[] Tcp(Ipv4Address src, Ipv4Address dst, ushort sport, ushort dport, uint seq, uint ack, byte flags, ushort window,
-        ReadOnlySpan<byte> data = default)
+        ReadOnlySpan<byte> data = default, byte[]? options = null)
     {
-        var t = new byte[20 + data.Length];
+        int header = 20 + (options?.Length ?? 0);
+        var t = new byte[header + data.Length];
         BinaryPrimitives.WriteUInt16BigEndian(t, sport);
         BinaryPrimitives.WriteUInt16BigEndian(t.AsSpan(2), dport);
         BinaryPrimitives.WriteUInt32BigEndian(t.AsSpan(4), seq);
         BinaryPrimitives.WriteUInt32BigEndian(t.AsSpan(8), ack);
-        t[12] = 5 << 4;
+        t[12] = (byte)(header / 4 << 4);
         t[13] = flags;
         BinaryPrimitives.WriteUInt16BigEndian(t.AsSpan(14), window);
-        data.CopyTo(t.AsSpan(20));
+        options?.CopyTo(t, 20);
+        data.CopyTo(t.AsSpan(header));
         BinaryPrimitives.WriteUInt16BigEndian(t.AsSpan(16),
             InternetChecksum.Finish(InternetChecksum.Sum(t, InternetChecksum.PseudoHeader(src, dst, 6, t.Length))));
         return t;
@@ -53,5 +55,15 @@ public static class Frames
         for (int i = 8; i < m.Length; i++) m[i] = (byte)i;
         BinaryPrimitives.WriteUInt16BigEndian(m.AsSpan(2), InternetChecksum.Compute(m));
         return m;
+    }
+
+    /// <summary>NOP, NOP, timestamps(val, ecr): 12 bytes of TCP options.</summary>
+    public static byte[] TimestampOption(uint val, uint ecr)
+    {
+        var o = new byte[12];
+        o[0] = 1; o[1] = 1; o[2] = 8; o[3] = 10;
+        BinaryPrimitives.WriteUInt32BigEndian(o.AsSpan(4), val);
+        BinaryPrimitives.WriteUInt32BigEndian(o.AsSpan(8), ecr);
+        return o;
     }
 }

@@ -36,6 +36,9 @@ public sealed class TcpConnection : IAsyncDisposable
     // SACK (RFC 2018): negotiated flag, the scoreboard of peer-held ranges above SND.UNA (sorted, merged), the next
     // sequence to consider for a hole retransmission, and the latest out-of-order arrival (reported first).
     private bool _sackOk;
+    // Timestamps (RFC 7323): negotiated flag and TS.Recent, the peer's clock to echo.
+    private bool _tsOk;
+    private uint _tsRecent;
     private readonly List<(uint Left, uint Right)> _sacked = new();
     private uint _rexmitNext, _lastOutOfOrder; // RFC 3042: the first two duplicate ACKs each let one new segment out
     private uint _recover;
@@ -114,6 +117,8 @@ public sealed class TcpConnection : IAsyncDisposable
     {
         _mss = Math.Max(64, Math.Min(syn.Mss != 0 ? syn.Mss : 536, OurMss));
         _sackOk = _stack.Options.TcpSack && syn.SackPermitted;
+        _tsOk = _stack.Options.TcpTimestamps && syn.HasTimestamp;
+        if (_tsOk) { _tsRecent = syn.TsVal; _mss -= 12; } // the option rides on every segment: less room for data
         if (syn.WindowScale >= 0 && _offeredScale) { _sndWscale = syn.WindowScale; _rcvWscale = OurWindowScale; }
         else { _sndWscale = 0; _rcvWscale = 0; }
         _cwnd = 10L * _mss; // RFC 6928 initial window
@@ -124,7 +129,8 @@ public sealed class TcpConnection : IAsyncDisposable
         bool synAck = State == TcpState.SynReceived;
         _layer.SendSegment(Local, Remote, _iss, synAck ? _rcvNxt : 0, synAck ? TcpFlags.Syn | TcpFlags.Ack : TcpFlags.Syn,
             (ushort)Math.Min(_receive.Free, 65535), _offeredScale ? OurWindowScale : -1, (ushort)OurMss, default,
-            sackPermitted: State == TcpState.SynSent ? _stack.Options.TcpSack : _sackOk);
+            sackPermitted: State == TcpState.SynSent ? _stack.Options.TcpSack : _sackOk,
+            timestamp: State == TcpState.SynSent ? (_stack.Options.TcpTimestamps ? (TsNow, 0u) : null) : Ts());
     }
 
     // ---- segment arrival ----
@@ -155,6 +161,12 @@ public sealed class TcpConnection : IAsyncDisposable
             if (!seg.Has(TcpFlags.Rst)) SendAck();
             if (State == TcpState.TimeWait && seg.Has(TcpFlags.Fin)) _timeWaitDeadline = now + 2 * _stack.Options.TcpMsl;
             return;
+        }
+
+        if (_tsOk && seg.HasTimestamp && !seg.Has(TcpFlags.Rst))
+        {
+            if (Seq.Lt(seg.TsVal, _tsRecent)) { _stack.Count(DropReason.Paws); SendAck(); return; } // RFC 7323 §5
+            if (Seq.Le(seq, _rcvNxt)) _tsRecent = seg.TsVal;
         }
 
         if (seg.Has(TcpFlags.Rst))
@@ -200,7 +212,7 @@ public sealed class TcpConnection : IAsyncDisposable
 
         if (_sackOk && seg.Sack is { } blocks) UpdateScoreboard(blocks);
         uint advertised = (uint)seg.Window << _sndWscale;
-        if (Seq.Gt(ack, _sndUna)) OnNewAck(ack, now);
+        if (Seq.Gt(ack, _sndUna)) OnNewAck(ack, now, _tsOk && seg.HasTimestamp ? seg.TsEcr : 0);
         // A duplicate ACK (RFC 5681) is a pure ACK that moves nothing while data is outstanding. The window-unchanged test
         // is left out: a receiver that grows its buffer while holding a hole (Linux autotuning does) would otherwise hide
         // every duplicate and leave recovery to the retransmission timer.
@@ -269,7 +281,7 @@ public sealed class TcpConnection : IAsyncDisposable
         ApplyPeerOptions(seg);
         if (seg.Has(TcpFlags.Ack))
         {
-            OnNewAck(seg.Ack, now);
+            OnNewAck(seg.Ack, now, _tsOk && seg.HasTimestamp ? seg.TsEcr : 0);
             _sndWnd = seg.Window;
             _sndWl1 = seg.Seq;
             _sndWl2 = seg.Ack;
@@ -285,7 +297,7 @@ public sealed class TcpConnection : IAsyncDisposable
         }
     }
 
-    private void OnNewAck(uint ack, TimeSpan now)
+    private void OnNewAck(uint ack, TimeSpan now, uint tsEcr = 0)
     {
         uint acked = ack - _sndUna;
         if (!_synAcked) { _synAcked = true; acked--; }
@@ -296,7 +308,8 @@ public sealed class TcpConnection : IAsyncDisposable
         _sndUna = ack;
         if (Seq.Lt(_sndNxt, _sndUna)) _sndNxt = _sndUna; // ACK for data sent before a go-back-N retransmission
         _retries = 0;
-        if (_timing && Seq.Gt(ack, _rttSeq)) { SampleRtt(now - _rttStart); _timing = false; }
+        if (tsEcr != 0 && Seq.Le(tsEcr, TsNow)) SampleRtt(TimeSpan.FromMilliseconds(TsNow - tsEcr)); // every ACK, retransmitted or not
+        else if (_timing && Seq.Gt(ack, _rttSeq)) { SampleRtt(now - _rttStart); _timing = false; }
 
         if (_inRecovery)
         {
@@ -422,7 +435,7 @@ public sealed class TcpConnection : IAsyncDisposable
         _ackPending = 0;
         // Pure ACKs carry the highest sequence sent, not the go-back-N retransmit point: a sequence number behind the
         // peer's RCV.NXT would make the peer discard the ACK as out of window, and two retransmitting ends would livelock.
-        _layer.SendSegment(Local, Remote, _sndMax, _rcvNxt, TcpFlags.Ack, AdvertisedWindow(), -1, 0, default, sack: SackBlocks());
+        _layer.SendSegment(Local, Remote, _sndMax, _rcvNxt, TcpFlags.Ack, AdvertisedWindow(), -1, 0, default, sack: SackBlocks(), timestamp: Ts());
     }
 
     private void ChallengeAck()
@@ -440,13 +453,13 @@ public sealed class TcpConnection : IAsyncDisposable
         int fit = (_mss - length - 4) / 8;
         if (sack is not null && fit < sack.Count) sack = fit > 0 ? sack.GetRange(0, fit) : null;
         _layer.SendSegment(Local, Remote, seq, _rcvNxt, TcpFlags.Ack | (push ? TcpFlags.Psh : 0), AdvertisedWindow(), -1, 0, default,
-            sack: sack, from: _send, fromOffset: offset, fromLength: length);
+            sack: sack, from: _send, fromOffset: offset, fromLength: length, timestamp: Ts());
     }
 
     private void SendFin(uint seq)
     {
         _ackPending = 0;
-        _layer.SendSegment(Local, Remote, seq, _rcvNxt, TcpFlags.Fin | TcpFlags.Ack, AdvertisedWindow(), -1, 0, default, sack: SackBlocks());
+        _layer.SendSegment(Local, Remote, seq, _rcvNxt, TcpFlags.Fin | TcpFlags.Ack, AdvertisedWindow(), -1, 0, default, sack: SackBlocks(), timestamp: Ts());
     }
 
     /// <summary>Sends whatever the congestion and receive windows allow, then the FIN once all data has gone.</summary>
@@ -588,6 +601,10 @@ public sealed class TcpConnection : IAsyncDisposable
 
     // ---- timers ----
 
+    private uint TsNow => (uint)(long)_stack.Now.TotalMilliseconds;
+
+    private (uint, uint)? Ts() => _tsOk ? (TsNow, _tsRecent) : null;
+
     private void StartTiming(uint seq)
     {
         _timing = true;
@@ -622,7 +639,7 @@ public sealed class TcpConnection : IAsyncDisposable
         if (_persistDeadline is { } probe && now >= probe && State != TcpState.Closed)
         {
             // Zero-window probe: an already-acknowledged sequence number makes the peer answer with its window.
-            _layer.SendSegment(Local, Remote, _sndUna - 1, _rcvNxt, TcpFlags.Ack, AdvertisedWindow(), -1, 0, default);
+            _layer.SendSegment(Local, Remote, _sndUna - 1, _rcvNxt, TcpFlags.Ack, AdvertisedWindow(), -1, 0, default, timestamp: Ts());
             _persistBackoff = Clamp(_persistBackoff * 2, _stack.Options.TcpMinRto, _stack.Options.TcpMaxRto);
             _persistDeadline = now + _persistBackoff;
         }

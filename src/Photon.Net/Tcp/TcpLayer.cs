@@ -134,12 +134,13 @@ public sealed class TcpLayer
     /// options; <paramref name="sackPermitted"/> goes on SYNs, <paramref name="sack"/> blocks (at most 3) on ACKs.</summary>
     internal void SendSegment(IpEndpoint local, IpEndpoint remote, uint seq, uint ack, TcpFlags flags, ushort window, int windowScale,
         ushort mss, ReadOnlySpan<byte> payload, bool sackPermitted = false, IReadOnlyList<(uint Left, uint Right)>? sack = null,
-        ByteRing? from = null, int fromOffset = 0, int fromLength = 0)
+        ByteRing? from = null, int fromOffset = 0, int fromLength = 0, (uint Val, uint Ecr)? timestamp = null)
     {
         // Data from a socket buffer is copied once, straight into the frame (`from`), instead of via a payload array.
         int payloadLength = from is null ? payload.Length : fromLength;
         int blocks = Math.Min(sack?.Count ?? 0, 3);
-        int optionLength = (mss != 0 ? 4 : 0) + (windowScale >= 0 ? 4 : 0) + (sackPermitted ? 4 : 0) + (blocks > 0 ? 4 + 8 * blocks : 0);
+        int optionLength = (mss != 0 ? 4 : 0) + (windowScale >= 0 ? 4 : 0) + (sackPermitted ? 4 : 0) + (blocks > 0 ? 4 + 8 * blocks : 0)
+            + (timestamp is null ? 0 : 12);
         int headerLength = 20 + optionLength;
         var frame = NetworkStack.NewFrame(headerLength + payloadLength);
         var t = frame.AsSpan(34);
@@ -154,6 +155,13 @@ public sealed class TcpLayer
         if (mss != 0) { t[o] = 2; t[o + 1] = 4; BinaryPrimitives.WriteUInt16BigEndian(t[(o + 2)..], mss); o += 4; }
         if (windowScale >= 0) { t[o] = 1; t[o + 1] = 3; t[o + 2] = 3; t[o + 3] = (byte)windowScale; o += 4; }
         if (sackPermitted) { t[o] = 1; t[o + 1] = 1; t[o + 2] = 4; t[o + 3] = 2; o += 4; }
+        if (timestamp is { } ts)
+        {
+            t[o] = 1; t[o + 1] = 1; t[o + 2] = 8; t[o + 3] = 10;
+            BinaryPrimitives.WriteUInt32BigEndian(t[(o + 4)..], ts.Val);
+            BinaryPrimitives.WriteUInt32BigEndian(t[(o + 8)..], ts.Ecr);
+            o += 12;
+        }
         if (blocks > 0)
         {
             t[o] = 1; t[o + 1] = 1; t[o + 2] = 5; t[o + 3] = (byte)(2 + 8 * blocks);

@@ -5,8 +5,8 @@ namespace Photon.Net.Tcp;
 [Flags]
 public enum TcpFlags : byte { None = 0, Fin = 1, Syn = 2, Rst = 4, Psh = 8, Ack = 16, Urg = 32 }
 
-/// <summary>A parsed, checksum-verified TCP segment (RFC 9293). Options understood: MSS, window scale, SACK-permitted
-/// and SACK blocks; others are skipped, malformed option lists reject the segment.</summary>
+/// <summary>A parsed, checksum-verified TCP segment (RFC 9293). Options understood: MSS, window scale, SACK-permitted,
+/// SACK blocks and timestamps; others are skipped, malformed option lists reject the segment.</summary>
 internal readonly struct TcpSegment
 {
     public Ipv4Address Source { get; init; }
@@ -20,6 +20,10 @@ internal readonly struct TcpSegment
     public ushort Mss { get; init; }          // 0 when absent
     public int WindowScale { get; init; }     // -1 when absent
     public bool SackPermitted { get; init; }
+    /// <summary>RFC 7323 timestamps: the sender's clock and the echo of ours (valid when <see cref="HasTimestamp"/>).</summary>
+    public bool HasTimestamp { get; init; }
+    public uint TsVal { get; init; }
+    public uint TsEcr { get; init; }
     /// <summary>SACK blocks (RFC 2018): [Left, Right) ranges the peer holds above its cumulative ACK.</summary>
     public (uint Left, uint Right)[]? Sack { get; init; }
     public byte[] Payload { get; init; }
@@ -40,7 +44,8 @@ internal readonly struct TcpSegment
         if (InternetChecksum.Finish(InternetChecksum.Sum(t, InternetChecksum.PseudoHeader(src, dst, 6, t.Length))) != 0) return false;
         ushort mss = 0;
         int wscale = -1;
-        bool sackOk = false;
+        bool sackOk = false, hasTs = false;
+        uint tsVal = 0, tsEcr = 0;
         (uint, uint)[]? sack = null;
         var opts = t[20..dataOffset];
         why = DropReason.BadTcpOptions;
@@ -55,6 +60,13 @@ internal readonly struct TcpSegment
             if (kind == 2) { if (len != 4) return false; mss = BinaryPrimitives.ReadUInt16BigEndian(opts[(i + 2)..]); }
             else if (kind == 3) { if (len != 3) return false; wscale = Math.Min((int)opts[i + 2], 14); }
             else if (kind == 4) { if (len != 2) return false; sackOk = true; }
+            else if (kind == 8)
+            {
+                if (len != 10) return false;
+                hasTs = true;
+                tsVal = BinaryPrimitives.ReadUInt32BigEndian(opts[(i + 2)..]);
+                tsEcr = BinaryPrimitives.ReadUInt32BigEndian(opts[(i + 6)..]);
+            }
             else if (kind == 5)
             {
                 if ((len - 2) % 8 != 0 || len == 2) return false;
@@ -74,7 +86,7 @@ internal readonly struct TcpSegment
             Source = src, Destination = dst, SourcePort = srcPort, DestinationPort = dstPort,
             Seq = BinaryPrimitives.ReadUInt32BigEndian(t[4..]), Ack = BinaryPrimitives.ReadUInt32BigEndian(t[8..]),
             Flags = flags, Window = BinaryPrimitives.ReadUInt16BigEndian(t[14..]), Mss = mss, WindowScale = wscale,
-            SackPermitted = sackOk, Sack = sack,
+            SackPermitted = sackOk, Sack = sack, HasTimestamp = hasTs, TsVal = tsVal, TsEcr = tsEcr,
             Payload = t[dataOffset..].ToArray(),
         };
         return true;
