@@ -10,6 +10,8 @@ public enum DropReason
     TooBigToSend,
     /// <summary>A segment whose timestamp is older than the connection's (RFC 7323 PAWS): an old duplicate.</summary>
     Paws,
+    /// <summary>An out-of-order segment beyond the per-connection limit of held segments.</summary>
+    OutOfOrderLimit,
     /// <summary>Processing the frame hit a bug in the stack: counted (and the frame dropped) instead of killing the
     /// receive loop; tests assert it stays zero.</summary>
     InternalError,

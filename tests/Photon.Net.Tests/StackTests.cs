@@ -350,7 +350,7 @@ public class StackTests
         // A segment that is in the window but carries a timestamp from long ago is an old duplicate: dropped, never delivered.
         var nic = s.Right.Interfaces[0];
         var seq = server.ReceiveNext;
-        var stale = Frames.Tcp(Ip("10.9.0.1"), Ip("10.9.0.2"), client.Local.Port, 7200, seq, 0, 0x18, 65535, "stale"u8,
+        var stale = Frames.Tcp(Ip("10.9.0.1"), Ip("10.9.0.2"), client.Local.Port, 7200, seq, server.SendUnacknowledged, 0x18, 65535, "stale"u8,
             Frames.TimestampOption(1, 0));
         s.Right.InjectFrame(nic, Frames.Ipv4(nic.Device.MacAddress.ToArray(), Ip("10.9.0.1"), Ip("10.9.0.2"), 6, stale));
         Assert.Equal(1, s.Right.Dropped(DropReason.Paws));
@@ -358,5 +358,27 @@ public class StackTests
         Assert.True((await client.SendAsync("fresh"u8.ToArray())).IsOk);
         var n = await server.ReceiveAsync(buf).WaitAsync(TimeSpan.FromSeconds(5));
         Assert.Equal("fresh", System.Text.Encoding.ASCII.GetString(buf, 0, n.Value));
+    }
+
+    [Fact]
+    public async Task A_flood_of_tiny_out_of_order_segments_is_bounded_and_the_connection_survives()
+    {
+        await using var s = new TwoStacks(options: new NetworkStackOptions { TcpTimestamps = false });
+        await using var listener = s.Right.Tcp.Listen(7300).Value;
+        var accept = listener.AcceptAsync();
+        var client = (await s.Left.Tcp.ConnectAsync(new IpEndpoint(Ip("10.9.0.2"), 7300))).Value;
+        var server = (await accept).Value;
+        var nic = s.Right.Interfaces[0];
+        var mac = nic.Device.MacAddress.ToArray();
+        uint next = server.ReceiveNext;
+        for (uint i = 0; i < 3000; i++) // one byte at every other sequence number: all in the window, none in order
+            s.Right.InjectFrame(nic, Frames.Ipv4(mac, Ip("10.9.0.1"), Ip("10.9.0.2"), 6,
+                Frames.Tcp(Ip("10.9.0.1"), Ip("10.9.0.2"), client.Local.Port, 7300, next + 100_000 + 2 * i, server.SendUnacknowledged, 0x10, 65535, "x"u8)));
+        Assert.True(s.Right.Dropped(DropReason.OutOfOrderLimit) >= 3000 - 1024);
+        // The client's own stream still arrives intact in front of the junk.
+        Assert.True((await client.SendAsync("real data"u8.ToArray())).IsOk);
+        var buf = new byte[64];
+        var n = await server.ReceiveAsync(buf).WaitAsync(TimeSpan.FromSeconds(5));
+        Assert.Equal("real data", System.Text.Encoding.ASCII.GetString(buf, 0, n.Value));
     }
 }

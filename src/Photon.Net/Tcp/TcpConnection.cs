@@ -70,6 +70,7 @@ public sealed class TcpConnection : IAsyncDisposable
     public IpEndpoint Remote { get; }
     public TcpState State { get; private set; }
     internal uint ReceiveNext => _rcvNxt;
+    internal uint SendUnacknowledged => _sndUna;
     internal Task<Result> Established => _established.Task;
 
     /// <summary>Completes when the connection is fully closed (or reset); TIME_WAIT counts as closed for the user.</summary>
@@ -374,8 +375,12 @@ public sealed class TcpConnection : IAsyncDisposable
         Wake(_readers);
     }
 
+    private const int MaxOutOfOrderSegments = 1024, MaxScoreboardRanges = 64;
+
     private void StoreOutOfOrder(uint seq, ReadOnlyMemory<byte> data, bool fin)
     {
+        // Bounded like Linux's out-of-order queue: a peer cannot make us keep (and rescan) a segment per byte of window.
+        if (_outOfOrder.Count >= MaxOutOfOrderSegments) { _stack.Count(DropReason.OutOfOrderLimit); return; }
         foreach (var (s, d, f) in _outOfOrder)
             if (s == seq && d.Length >= data.Length && (f || !fin)) return; // already have it
         _outOfOrder.Add((seq, data.ToArray(), fin));
@@ -546,6 +551,7 @@ public sealed class TcpConnection : IAsyncDisposable
                 _sacked[i - 1] = (_sacked[i - 1].Left, Seq.Gt(_sacked[i].Right, _sacked[i - 1].Right) ? _sacked[i].Right : _sacked[i - 1].Right);
                 _sacked.RemoveAt(i--);
             }
+        if (_sacked.Count > MaxScoreboardRanges) _sacked.RemoveRange(MaxScoreboardRanges, _sacked.Count - MaxScoreboardRanges);
     }
 
     private void PruneScoreboard(uint ack)
