@@ -9,8 +9,7 @@ public sealed class TcpListener : IAsyncDisposable
 {
     private readonly TcpLayer _layer;
     private readonly LinkedList<TcpConnection> _halfOpen = new();
-    private readonly Queue<TcpConnection> _ready = new();
-    private readonly Queue<TaskCompletionSource<Result<TcpConnection>>> _acceptors = new();
+    private readonly HandoffQueue<TcpConnection> _ready;
     private bool _closed;
 
     internal TcpListener(TcpLayer layer, ushort port, int backlog)
@@ -18,6 +17,7 @@ public sealed class TcpListener : IAsyncDisposable
         _layer = layer;
         Port = port;
         Backlog = backlog;
+        _ready = new HandoffQueue<TcpConnection>(backlog);
     }
 
     public ushort Port { get; }
@@ -47,15 +47,11 @@ public sealed class TcpListener : IAsyncDisposable
     internal void OnEstablished(TcpConnection c)
     {
         if (!_halfOpen.Remove(c)) return;
-        while (_acceptors.TryDequeue(out var a))
-            if (a.TrySetResult(c)) return;
-        if (_ready.Count >= Backlog || _closed)
+        if (_closed || !_ready.TryDeliver(c))
         {
             _layer.Stack.Count(DropReason.AcceptQueueFull);
             c.Fail(Errors.Of(ErrorCode.ConnectionReset, "accept queue full"), sendReset: true);
-            return;
         }
-        _ready.Enqueue(c);
     }
 
     internal void OnHalfOpenFailed(TcpConnection c) => _halfOpen.Remove(c);
@@ -65,14 +61,12 @@ public sealed class TcpListener : IAsyncDisposable
         TaskCompletionSource<Result<TcpConnection>> w;
         lock (_layer.Stack.Gate)
         {
-            while (_ready.TryDequeue(out var c))
+            while (_ready.TryTake(out var c))
                 if (c.State is TcpState.Established or TcpState.CloseWait) return c; // skip ones reset while queued
             if (_closed) return Errors.Of(ErrorCode.Closed, $"listener on port {Port} is closed");
-            w = new(TaskCreationOptions.RunContinuationsAsynchronously);
-            _acceptors.Enqueue(w);
+            w = _ready.Wait();
         }
-        using var reg = ct.Register(() => w.TrySetResult(Errors.Of(ErrorCode.Cancelled, "accept cancelled")));
-        return await w.Task.ConfigureAwait(false);
+        return await HandoffQueue<TcpConnection>.AwaitAsync(w, ct, "accept").ConfigureAwait(false);
     }
 
     internal void CloseLocked()
@@ -80,9 +74,9 @@ public sealed class TcpListener : IAsyncDisposable
         if (_closed) return;
         _closed = true;
         _layer.RemoveListener(this);
-        while (_acceptors.TryDequeue(out var a)) a.TrySetResult(Errors.Of(ErrorCode.Closed, $"listener on port {Port} is closed"));
+        _ready.FailWaiters(Errors.Of(ErrorCode.Closed, $"listener on port {Port} is closed"));
         foreach (var c in _halfOpen.ToList()) c.Fail(Errors.Of(ErrorCode.Closed, "listener closed"), sendReset: true);
-        while (_ready.TryDequeue(out var c)) c.Fail(Errors.Of(ErrorCode.Closed, "listener closed"), sendReset: true);
+        while (_ready.TryTake(out var c)) c.Fail(Errors.Of(ErrorCode.Closed, "listener closed"), sendReset: true);
     }
 
     /// <summary>Stops listening; queued and half-open connections are reset.</summary>

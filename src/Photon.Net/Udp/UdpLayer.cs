@@ -102,8 +102,7 @@ public sealed class UdpSocket : IAsyncDisposable
 {
     private readonly UdpLayer _layer;
     private readonly NetworkStack _stack;
-    private readonly Queue<UdpDatagram> _queue = new();
-    private readonly Queue<TaskCompletionSource<Result<UdpDatagram>>> _waiters = new();
+    private readonly HandoffQueue<UdpDatagram> _queue;
     private bool _closed;
 
     internal UdpSocket(UdpLayer layer, NetworkStack stack, ushort port)
@@ -111,6 +110,7 @@ public sealed class UdpSocket : IAsyncDisposable
         _layer = layer;
         _stack = stack;
         Port = port;
+        _queue = new HandoffQueue<UdpDatagram>(stack.Options.UdpQueueDepth);
     }
 
     public ushort Port { get; }
@@ -118,10 +118,7 @@ public sealed class UdpSocket : IAsyncDisposable
 
     internal void Deliver(UdpDatagram d)
     {
-        while (_waiters.TryDequeue(out var w))
-            if (w.TrySetResult(d)) return;
-        if (_queue.Count >= _stack.Options.UdpQueueDepth) { _stack.Count(DropReason.UdpQueueFull); return; }
-        _queue.Enqueue(d);
+        if (!_queue.TryDeliver(d)) _stack.Count(DropReason.UdpQueueFull);
     }
 
     public async Task<Result> SendToAsync(IpEndpoint to, ReadOnlyMemory<byte> data)
@@ -137,13 +134,11 @@ public sealed class UdpSocket : IAsyncDisposable
         TaskCompletionSource<Result<UdpDatagram>> w;
         lock (_stack.Gate)
         {
-            if (_queue.TryDequeue(out var d)) return d;
+            if (_queue.TryTake(out var d)) return d;
             if (_closed) return Errors.Of(ErrorCode.Closed, "socket closed");
-            w = new(TaskCreationOptions.RunContinuationsAsynchronously);
-            _waiters.Enqueue(w);
+            w = _queue.Wait();
         }
-        using var reg = ct.Register(() => w.TrySetResult(Errors.Of(ErrorCode.Cancelled, "receive cancelled")));
-        return await w.Task.ConfigureAwait(false);
+        return await HandoffQueue<UdpDatagram>.AwaitAsync(w, ct, "receive").ConfigureAwait(false);
     }
 
     public ValueTask DisposeAsync()
@@ -152,7 +147,7 @@ public sealed class UdpSocket : IAsyncDisposable
         lock (_stack.Gate)
         {
             _closed = true;
-            while (_waiters.TryDequeue(out var w)) w.TrySetResult(Errors.Of(ErrorCode.Closed, "socket closed"));
+            _queue.FailWaiters(Errors.Of(ErrorCode.Closed, "socket closed"));
         }
         return ValueTask.CompletedTask;
     }
