@@ -42,4 +42,13 @@ public class CliAppTests
         // ping both ways, curl from Linux, 16 MiB to Linux nc with sha256 check: exit code 0 only if every step passed.
         Assert.Equal(0, await CliApp.RunAsync(["net", "demo"]));
     }
+
+    [Fact]
+    public async Task Photon_boot_runs_the_whole_demo_workload_and_every_step_behaves_as_expected()
+    {
+        // The README's first command: exit code 0 only if every demo step (core, storage, tenants, network, audit) passed.
+        var log = Path.Combine(Path.GetTempPath(), $"photon-boot-test-{Guid.NewGuid():N}.log");
+        try { Assert.Equal(0, await CliApp.RunAsync(["boot", "--quiet", "--audit-log", log])); }
+        finally { File.Delete(log); }
+    }
 }
