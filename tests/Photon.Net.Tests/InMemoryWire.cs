@@ -13,6 +13,8 @@ public sealed class WireEnd(string name, byte[] mac) : INetworkDevice
     internal Random Rng = new(1);
     private byte[]? _held;
     internal long Sent;
+    /// <summary>When set, every frame this end transmits is kept (for independent decoding in tests).</summary>
+    internal System.Collections.Concurrent.ConcurrentQueue<byte[]>? Capture;
 
     public string Name => name;
     public ReadOnlyMemory<byte> MacAddress => mac;
@@ -30,6 +32,7 @@ public sealed class WireEnd(string name, byte[] mac) : INetworkDevice
     public ValueTask SendAsync(ReadOnlyMemory<byte> frame, CancellationToken ct = default)
     {
         Interlocked.Increment(ref Sent);
+        Capture?.Enqueue(frame.ToArray());
         lock (Rng)
         {
             if (Rng.NextDouble() < Loss) return ValueTask.CompletedTask;
