@@ -123,5 +123,15 @@ public sealed class SocketServiceTests : IAsyncLifetime
         Assert.True(d.IsOk);
         Assert.True((await _server.SendToAsync(dns, sock, d.Value.From, "a"u8.ToArray())).IsOk);
         Assert.Equal("a"u8.ToArray(), (await peer.ReceiveAsync().WaitAsync(TimeSpan.FromSeconds(5))).Value.Data);
+
+        // A client gets an ephemeral UDP port through its outbound-network capability, not through a port grant.
+        var resolver = Spawn("resolver", _tenantB);
+        var net = resolver.Open("net", Rights.Connect).Value;
+        Assert.Equal(ErrorCode.AccessDenied, _client.BindUdp(dns, grant, 0).Code); // a port grant is not outbound access
+        var mine = _client.BindUdp(resolver, net, 0).Value;
+        Assert.True((await _client.SendToAsync(resolver, mine, new IpEndpoint(Ip("10.9.0.2"), 5353), "q2"u8.ToArray())).IsOk);
+        var q2 = await _server.ReceiveFromAsync(dns, sock).WaitAsync(TimeSpan.FromSeconds(5));
+        Assert.Equal("q2"u8.ToArray(), q2.Value.Data);
+        Assert.InRange(q2.Value.From.Port, 49152, 65535);
     }
 }

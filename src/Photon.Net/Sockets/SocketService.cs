@@ -136,8 +136,18 @@ public sealed class SocketService(NetworkStack stack, CapabilityManager caps)
     /// a listener or a UDP port immediately.</summary>
     public Result Close(Process process, Handle socket) => process.Close(socket);
 
+    /// <summary>Binds a UDP port: a given port needs a <see cref="PortGrant"/> covering it; port 0 (an ephemeral port,
+    /// for clients) needs <see cref="NetworkAccess"/> with Connect instead.</summary>
     public Result<Handle> BindUdp(Process process, Handle grant, ushort port)
     {
+        if (port == 0)
+        {
+            var n = process.Check<NetworkAccess>(grant, Rights.Connect);
+            if (!n.IsOk) return n.Error;
+            var eph = stack.Udp.Bind(0);
+            if (!eph.IsOk) return eph.Error;
+            return Issue(process, new UdpSocketObject(eph.Value), SocketRights, eph.Value);
+        }
         var g = process.Check<PortGrant>(grant, Rights.Bind);
         if (!g.IsOk) return g.Error;
         if (!g.Value.Covers(TransportProtocol.Udp, port))
