@@ -17,6 +17,7 @@ public sealed class SocketServiceTests : IAsyncLifetime
     private readonly CapabilityManager _caps;
     private readonly NamespaceManager _ns;
     private readonly ProcessManager _pm;
+    private readonly MemoryManager _mm;
     private readonly TwoStacks _net = new();
     private readonly SocketService _server, _client;
     private readonly CapabilityToken _tenantA, _tenantB, _httpGrant;
@@ -25,7 +26,8 @@ public sealed class SocketServiceTests : IAsyncLifetime
     {
         _caps = new CapabilityManager(_audit);
         _ns = new NamespaceManager(_caps);
-        _pm = new ProcessManager(_caps, _ns, new MemoryManager(_phys, _caps));
+        _mm = new MemoryManager(_phys, _caps);
+        _pm = new ProcessManager(_caps, _ns, _mm);
         _server = new SocketService(_net.Right, _caps);
         _client = new SocketService(_net.Left, _caps);
         _tenantA = _ns.CreateChild(_ns.RootCapability, "tenant-a").Value;
@@ -133,5 +135,22 @@ public sealed class SocketServiceTests : IAsyncLifetime
         var q2 = await _server.ReceiveFromAsync(dns, sock).WaitAsync(TimeSpan.FromSeconds(5));
         Assert.Equal("q2"u8.ToArray(), q2.Value.Data);
         Assert.InRange(q2.Value.From.Port, 49152, 65535);
+    }
+
+    [Fact]
+    public async Task Connections_are_capabilities_so_the_tenant_capability_quota_bounds_them()
+    {
+        var quotas = new Photon.Kernel.Quotas.TenantQuotas();
+        quotas.Attach(_caps, _mm, _pm, new Photon.Kernel.Ipc.IpcManager(_caps, _ns, Timers));
+        var web = Spawn("web", _tenantA);
+        var listener = _server.Listen(web, web.Open("http", Rights.Listen).Value, 8080).Value;
+        var serving = Task.Run(async () => { while ((await _server.AcceptAsync(web, listener)).IsOk) { } });
+        var client = Spawn("client", _tenantB);
+        var net = client.Open("net", Rights.Connect).Value;
+        int used = quotas.Usage("/tenant-b").Capabilities;
+        Assert.True(quotas.SetLimits("/tenant-b", new Photon.Kernel.Quotas.QuotaLimits(Capabilities: used + 3)).IsOk);
+        for (int i = 0; i < 3; i++)
+            Assert.True((await _client.ConnectAsync(client, net, new IpEndpoint(Ip("10.9.0.2"), 8080))).IsOk);
+        Assert.Equal(ErrorCode.QuotaExceeded, (await _client.ConnectAsync(client, net, new IpEndpoint(Ip("10.9.0.2"), 8080))).Code);
     }
 }
