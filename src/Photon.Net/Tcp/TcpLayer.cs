@@ -73,7 +73,11 @@ public sealed class TcpLayer
             _stack.Count(Counter.TcpActiveOpens);
         }
         await _stack.FlushAsync().ConfigureAwait(false);
-        using var reg = ct.Register(() => { lock (_stack.Gate) c.Fail(Errors.Of(ErrorCode.Cancelled, "connect cancelled"), sendReset: true); });
+        using var reg = ct.Register(() =>
+        {
+            lock (_stack.Gate) c.Fail(Errors.Of(ErrorCode.Cancelled, "connect cancelled"), sendReset: true);
+            _ = _stack.FlushAsync(); // the RST goes out now, not with the next frame
+        });
         var r = await c.Established.ConfigureAwait(false);
         await _stack.FlushAsync().ConfigureAwait(false);
         return r.IsOk ? c : r.Error;
