@@ -187,7 +187,9 @@ public sealed class TcpConnection : IAsyncDisposable
         var payload = seg.Payload.AsMemory();
         bool fin = seg.Has(TcpFlags.Fin);
         uint dataSeq = seq;
-        if (dropPayload) { payload = default; fin = false; }
+        // A closed window drops the data, but a bare FIN needs no buffer space and is taken (as Linux does): dropping it
+        // would leave the sender retransmitting it into the closed window until it gives up and resets the connection.
+        if (dropPayload) { payload = default; fin = fin && seg.Payload.Length == 0; }
         if (Seq.Lt(dataSeq, _rcvNxt))
         {
             uint skip = _rcvNxt - dataSeq;
@@ -230,11 +232,13 @@ public sealed class TcpConnection : IAsyncDisposable
         {
             switch (State)
             {
-                case TcpState.FinWait1: State = TcpState.FinWait2; _finWait2Deadline = now + 2 * _stack.Options.TcpMsl; break;
+                case TcpState.FinWait1: State = TcpState.FinWait2; break;
                 case TcpState.Closing: EnterTimeWait(now); return;
                 case TcpState.LastAck: Finish(); return;
             }
         }
+        // FIN_WAIT_2 times out only when the peer goes quiet: a half-closed connection may go on receiving for long.
+        if (State == TcpState.FinWait2) _finWait2Deadline = now + 2 * _stack.Options.TcpMsl;
         if (State == TcpState.TimeWait)
         {
             if (fin) { SendAck(); _timeWaitDeadline = now + 2 * _stack.Options.TcpMsl; }
@@ -260,6 +264,7 @@ public sealed class TcpConnection : IAsyncDisposable
                 SendAck(); // an immediate duplicate ACK drives the sender's fast retransmit
             }
         }
+        else if (dropPayload && seg.Payload.Length > 0) SendAck(); // a data-bearing zero-window probe: answer with our window
         Output();
     }
 
@@ -599,9 +604,11 @@ public sealed class TcpConnection : IAsyncDisposable
     {
         _retransmits++;
         _stack.Count(Counter.TcpRetransmits);
-        int n = Math.Max(1, Math.Min(_mss, _send.Count));
+        // Only bytes sent before (below SND.MAX): queued bytes past it would go out without SND.MAX moving.
+        int sent = (int)Math.Min(_send.Count, _sndMax - _sndUna);
+        int n = Math.Max(1, Math.Min(_mss, sent));
         if (_timing && Seq.Le(_sndUna, _rttSeq) && Seq.Lt(_rttSeq, _sndUna + (uint)n)) _timing = false; // Karn's rule
-        if (_send.Count > 0) SendData(_sndUna, 0, Math.Min(_mss, _send.Count), push: false);
+        if (sent > 0) SendData(_sndUna, 0, Math.Min(_mss, sent), push: false);
         else if (_finSent && !_finAcked) SendFin(_sndUna);
     }
 
