@@ -235,12 +235,13 @@ public static class NetCommand
 
         var conns = new Table().Title("[bold]connections[/]").AddColumn("proto").AddColumn("local").AddColumn("remote").AddColumn("state")
             .AddColumn(new TableColumn("send-q").RightAligned()).AddColumn(new TableColumn("recv-q").RightAligned())
-            .AddColumn(new TableColumn("cwnd").RightAligned()).AddColumn(new TableColumn("srtt").RightAligned()).AddColumn(new TableColumn("retrans").RightAligned());
-        foreach (var l in stack.Tcp.Listeners) conns.AddRow("tcp", l.ToString(), "*:*", "LISTEN", "", "", "", "", "");
+            .AddColumn(new TableColumn("cwnd").RightAligned()).AddColumn(new TableColumn("srtt").RightAligned()).AddColumn(new TableColumn("rto").RightAligned())
+            .AddColumn(new TableColumn("retrans").RightAligned());
+        foreach (var l in stack.Tcp.Listeners) conns.AddRow("tcp", l.ToString(), "*:*", "LISTEN", "", "", "", "", "", "");
         foreach (var c in stack.Tcp.Connections)
             conns.AddRow("tcp", c.Local.ToString(), c.Remote.ToString(), c.State.ToString(), c.SendQueue.ToString(), c.ReceiveQueue.ToString(),
-                c.CongestionWindow.ToString(), $"{c.SmoothedRtt.TotalMilliseconds:0.00}ms", c.Retransmits.ToString());
-        foreach (var u in stack.Udp.Sockets) conns.AddRow("udp", $"0.0.0.0:{u.Port}", "*:*", "", "", u.Queued.ToString(), "", "", "");
+                c.CongestionWindow.ToString(), $"{c.SmoothedRtt.TotalMilliseconds:0.00}ms", $"{c.RetransmitTimeout.TotalMilliseconds:0}ms", c.Retransmits.ToString());
+        foreach (var u in stack.Udp.Sockets) conns.AddRow("udp", $"0.0.0.0:{u.Port}", "*:*", "", "", u.Queued.ToString(), "", "", "", "");
         AnsiConsole.Write(conns);
 
         var stats = stack.Statistics;

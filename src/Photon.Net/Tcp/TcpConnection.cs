@@ -76,7 +76,7 @@ public sealed class TcpConnection : IAsyncDisposable
     /// <summary>Completes when the connection is fully closed (or reset); TIME_WAIT counts as closed for the user.</summary>
     public Task Closed => _closed.Task;
 
-    public TcpConnectionInfo Info => new(Local, Remote, State, _send.Count, _receive.Count, (int)Math.Min(_cwnd, int.MaxValue), _srtt, _retransmits);
+    public TcpConnectionInfo Info => new(Local, Remote, State, _send.Count, _receive.Count, (int)Math.Min(_cwnd, int.MaxValue), _srtt, _retransmits, _rto);
 
     public long Retransmits { get { lock (_stack.Gate) return _retransmits; } }
 
@@ -214,6 +214,7 @@ public sealed class TcpConnection : IAsyncDisposable
         if (Seq.Gt(ack, _sndMax)) { SendAck(); return; } // acknowledges data never sent
 
         if (_sackOk && seg.Sack is { } blocks) UpdateScoreboard(blocks);
+        if (_persistDeadline is not null) _retries = 0; // the peer answers our probes: it is alive, just not reading
         uint advertised = (uint)seg.Window << _sndWscale;
         if (Seq.Gt(ack, _sndUna)) OnNewAck(ack, now, _tsOk && seg.HasTimestamp ? seg.TsEcr : 0);
         // A duplicate ACK (RFC 5681) is a pure ACK that moves nothing while data is outstanding. The window-unchanged test
@@ -314,7 +315,7 @@ public sealed class TcpConnection : IAsyncDisposable
         _sndUna = ack;
         if (Seq.Lt(_sndNxt, _sndUna)) _sndNxt = _sndUna; // ACK for data sent before a go-back-N retransmission
         _retries = 0;
-        if (tsEcr != 0 && Seq.Le(tsEcr, TsNow)) SampleRtt(TimeSpan.FromMilliseconds(TsNow - tsEcr)); // every ACK, retransmitted or not
+        if (tsEcr != 0 && Seq.Le(tsEcr, TsNow) && TsNow - tsEcr <= (uint)_stack.Options.TcpMaxRto.TotalMilliseconds) SampleRtt(TimeSpan.FromMilliseconds(TsNow - tsEcr)); // every ACK, retransmitted or not
         else if (_timing && Seq.Gt(ack, _rttSeq)) { SampleRtt(now - _rttStart); _timing = false; }
 
         if (_inRecovery)
@@ -381,14 +382,17 @@ public sealed class TcpConnection : IAsyncDisposable
     }
 
     private const int MaxOutOfOrderSegments = 1024, MaxScoreboardRanges = 64;
+    private long _outOfOrderBytes; // bounded by the receive buffer: overlapping segments cannot multiply memory
 
     private void StoreOutOfOrder(uint seq, ReadOnlyMemory<byte> data, bool fin)
     {
         // Bounded like Linux's out-of-order queue: a peer cannot make us keep (and rescan) a segment per byte of window.
-        if (_outOfOrder.Count >= MaxOutOfOrderSegments) { _stack.Count(DropReason.OutOfOrderLimit); return; }
+        if (_outOfOrder.Count >= MaxOutOfOrderSegments || _outOfOrderBytes + data.Length > _receive.Capacity)
+        { _stack.Count(DropReason.OutOfOrderLimit); return; }
         foreach (var (s, d, f) in _outOfOrder)
             if (s == seq && d.Length >= data.Length && (f || !fin)) return; // already have it
         _outOfOrder.Add((seq, data.ToArray(), fin));
+        _outOfOrderBytes += data.Length;
         _lastOutOfOrder = seq;
     }
 
@@ -403,6 +407,7 @@ public sealed class TcpConnection : IAsyncDisposable
                 var (s, d, fin) = _outOfOrder[i];
                 if (Seq.Gt(s, _rcvNxt)) continue;
                 _outOfOrder.RemoveAt(i);
+                _outOfOrderBytes -= d.Length;
                 uint skip = _rcvNxt - s;
                 if (skip <= (uint)d.Length && !_finReceived)
                 {
@@ -448,8 +453,17 @@ public sealed class TcpConnection : IAsyncDisposable
         _layer.SendSegment(Local, Remote, _sndMax, _rcvNxt, TcpFlags.Ack, AdvertisedWindow(), -1, 0, default, sack: SackBlocks(), timestamp: Ts());
     }
 
+    private const int ChallengeAcksPerSecond = 10;
+    private TimeSpan _challengeWindow;
+    private int _challengesInWindow;
+
+    /// <summary>RFC 5961 challenge ACK, at most <see cref="ChallengeAcksPerSecond"/> a second per connection (§7): a
+    /// blind attacker cannot turn us into an ACK amplifier, and a per-connection budget leaks nothing across connections.</summary>
     private void ChallengeAck()
     {
+        var now = _stack.Now;
+        if (now - _challengeWindow >= TimeSpan.FromSeconds(1)) { _challengeWindow = now; _challengesInWindow = 0; }
+        if (++_challengesInWindow > ChallengeAcksPerSecond) return;
         _stack.Count(Counter.TcpChallengeAcks);
         SendAck();
     }
@@ -578,7 +592,7 @@ public sealed class TcpConnection : IAsyncDisposable
     {
         if (_sacked.Count == 0)
         {
-            if (_rexmitNext == _sndUna) { RetransmitFirst(); _rexmitNext = _sndUna + (uint)Math.Min(_mss, Math.Max(1, _send.Count)); }
+            if (Seq.Le(_rexmitNext, _sndUna)) { RetransmitFirst(); _rexmitNext = _sndUna + (uint)Math.Min(_mss, Math.Max(1, _send.Count)); }
             return;
         }
         uint start = Seq.Gt(_rexmitNext, _sndUna) ? _rexmitNext : _sndUna;
@@ -694,7 +708,10 @@ public sealed class TcpConnection : IAsyncDisposable
         _rtoDeadline = null;
         _stack.Count(Counter.TcpRetransmits);
         Output();
-        _rtoDeadline ??= now + _rto;
+        // Nothing could go out because the peer's window is closed: the persist timer probes from here, and the
+        // retransmission timer (whose expiries count towards giving up) waits until data is in flight again.
+        if (_sndNxt == _sndUna && _persistDeadline is not null) _rtoDeadline = null;
+        else _rtoDeadline ??= now + _rto;
     }
 
     private void EnterTimeWait(TimeSpan now)

@@ -4,7 +4,7 @@ using System.Security.Cryptography;
 namespace Photon.Net.Tcp;
 
 public sealed record TcpConnectionInfo(IpEndpoint Local, IpEndpoint Remote, TcpState State, int SendQueue, int ReceiveQueue,
-    int CongestionWindow, TimeSpan SmoothedRtt, long Retransmits);
+    int CongestionWindow, TimeSpan SmoothedRtt, long Retransmits, TimeSpan RetransmitTimeout);
 
 /// <summary>
 /// TCP's demultiplexer: connections keyed by their four-tuple, listeners by port, ephemeral port allocation, resets for
