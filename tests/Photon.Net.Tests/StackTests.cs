@@ -403,4 +403,25 @@ public class StackTests
         var n = await server.ReceiveAsync(buf).WaitAsync(TimeSpan.FromSeconds(5));
         Assert.Equal("still here", System.Text.Encoding.ASCII.GetString(buf, 0, n.Value));
     }
+
+    [Fact]
+    public async Task Data_with_an_impossibly_old_acknowledgement_is_not_accepted()
+    {
+        await using var s = new TwoStacks();
+        await using var listener = s.Right.Tcp.Listen(7600).Value;
+        var accept = listener.AcceptAsync();
+        var client = (await s.Left.Tcp.ConnectAsync(new IpEndpoint(Ip("10.9.0.2"), 7600))).Value;
+        var server = (await accept).Value;
+        var nic = s.Right.Interfaces[0];
+        var next = server.ReceiveNext;
+        // In-window sequence number (a lucky guess) but an ACK far behind SND.UNA: RFC 5961 §5 drops it.
+        s.Right.InjectFrame(nic, Frames.Ipv4(nic.Device.MacAddress.ToArray(), Ip("10.9.0.1"), Ip("10.9.0.2"), 6,
+            Frames.Tcp(Ip("10.9.0.1"), Ip("10.9.0.2"), client.Local.Port, 7600, next, server.SendUnacknowledged - 50_000_000, 0x18, 65535, "forged"u8)));
+        Assert.Equal(next, server.ReceiveNext);
+        Assert.Equal(1, s.Right[Counter.TcpChallengeAcks]);
+        Assert.True((await client.SendAsync("genuine"u8.ToArray())).IsOk);
+        var buf = new byte[32];
+        var n = await server.ReceiveAsync(buf).WaitAsync(TimeSpan.FromSeconds(5));
+        Assert.Equal("genuine", System.Text.Encoding.ASCII.GetString(buf, 0, n.Value));
+    }
 }

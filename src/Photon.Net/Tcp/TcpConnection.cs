@@ -22,7 +22,7 @@ public sealed class TcpConnection : IAsyncDisposable
     private readonly List<TaskCompletionSource> _readers = new(), _writers = new();
 
     // Send sequence space (RFC 9293 names).
-    private uint _iss, _sndUna, _sndNxt, _sndMax, _sndWnd, _sndWl1, _sndWl2;
+    private uint _iss, _sndUna, _sndNxt, _sndMax, _sndWnd, _sndWl1, _sndWl2, _maxSndWnd;
     private int _sndWscale, _rcvWscale;
     // Receive sequence space.
     private uint _irs, _rcvNxt;
@@ -212,6 +212,9 @@ public sealed class TcpConnection : IAsyncDisposable
             _listener?.OnEstablished(this);
         }
         if (Seq.Gt(ack, _sndMax)) { SendAck(); return; } // acknowledges data never sent
+        // RFC 5961 §5: an ACK older than SND.UNA minus the largest window the peer ever offered cannot come from the
+        // peer; without this check a blind attacker could inject data with any old acknowledgement number.
+        if (Seq.Lt(ack, _sndUna - Math.Max(_maxSndWnd, 65535u))) { ChallengeAck(); return; }
 
         if (_sackOk && seg.Sack is { } blocks) UpdateScoreboard(blocks);
         if (_persistDeadline is not null) _retries = 0; // the peer answers our probes: it is alive, just not reading
@@ -224,6 +227,7 @@ public sealed class TcpConnection : IAsyncDisposable
         if (Seq.Lt(_sndWl1, seq) || (_sndWl1 == seq && Seq.Le(_sndWl2, ack)))
         {
             _sndWnd = advertised;
+            if (advertised > _maxSndWnd) _maxSndWnd = advertised;
             _sndWl1 = seq;
             _sndWl2 = ack;
             if (_sndWnd > 0) _persistDeadline = null;
