@@ -25,7 +25,6 @@ public readonly record struct Ipv4Address(uint Value)
 
     public static Ipv4Address Read(ReadOnlySpan<byte> s) => new(BinaryPrimitives.ReadUInt32BigEndian(s));
     public void Write(Span<byte> s) => BinaryPrimitives.WriteUInt32BigEndian(s, Value);
-    public bool InSubnet(Ipv4Address network, int prefix) => prefix == 0 || (Value >> (32 - prefix)) == (network.Value >> (32 - prefix));
     public override string ToString() => $"{Value >> 24}.{(Value >> 16) & 255}.{(Value >> 8) & 255}.{Value & 255}";
 }
 
@@ -96,6 +95,11 @@ public static class InternetChecksum
 
     public static ulong PseudoHeader(Ipv4Address src, Ipv4Address dst, byte protocol, int length) =>
         (src.Value >> 16) + (src.Value & 0xFFFF) + (dst.Value >> 16) + (dst.Value & 0xFFFF) + protocol + (uint)length;
+
+    /// <summary>The UDP/TCP checksum of <paramref name="segment"/> over the IPv4 pseudo-header (0 when a received
+    /// segment's checksum field is correct).</summary>
+    public static ushort Transport(Ipv4Address src, Ipv4Address dst, byte protocol, ReadOnlySpan<byte> segment) =>
+        Finish(Sum(segment, PseudoHeader(src, dst, protocol, segment.Length)));
 
     public static ushort Finish(ulong sum)
     {

@@ -33,7 +33,7 @@ internal sealed class Ipv4Reassembler(NetworkStack stack)
         if (end > 65535 - 20 || (moreFragments && payload.Length % 8 != 0) || payload.Length == 0)
         {
             stack.Count(DropReason.BadFragment);
-            Discard(key);
+            _partials.Remove(key);
             return null;
         }
         if (!_partials.TryGetValue(key, out var p))
@@ -62,8 +62,6 @@ internal sealed class Ipv4Reassembler(NetworkStack stack)
         stack.Count(Counter.Reassembled);
         return p.Data.AsSpan(0, p.TotalLength).ToArray();
     }
-
-    private void Discard(Key key) => _partials.Remove(key);
 
     public void Tick(TimeSpan now)
     {

@@ -49,8 +49,6 @@ public sealed class NetInterface
     internal IEnumerable<ArpEntry> ArpEntries(TimeSpan now) =>
         _arp.Select(kv => new ArpEntry(kv.Key, Mac.Format(kv.Value.Mac), Name, now - kv.Value.Seen));
 
-    internal bool IsOurs(Ipv4Address a) => a == Address;
-
     internal bool AcceptsDestination(Ipv4Address a) => a == Address || a == Ipv4Address.Broadcast || a == Cidr.DirectedBroadcast;
 
     /// <summary>Handles an ARP packet (RFC 826 with the merge rule: only refresh entries we have, or learn the
@@ -130,8 +128,6 @@ public sealed class NetInterface
             foreach (var ip in _arp.Where(kv => now - kv.Value.Seen > _stack.Options.ArpEntryLifetime).Select(kv => kv.Key).ToList())
                 _arp.Remove(ip);
     }
-
-    internal bool TryGetNeighbour(Ipv4Address ip) => _arp.ContainsKey(ip);
 
     private void SendArp(ushort op, byte[] targetMac, Ipv4Address targetIp)
     {

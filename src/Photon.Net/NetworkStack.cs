@@ -45,7 +45,6 @@ public sealed class NetworkStack : IAsyncDisposable
     public TcpLayer Tcp { get; }
     public UdpLayer Udp { get; }
     internal TimeSpan Now => _timers.Now;
-    internal IKernelTimers Timers => _timers;
 
     public IReadOnlyList<NetInterface> Interfaces { get { lock (Gate) return _interfaces.ToList(); } }
 

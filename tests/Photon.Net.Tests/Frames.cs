@@ -5,7 +5,6 @@ namespace Photon.Net.Tests;
 /// <summary>Builds raw frames for injection tests (independently of the stack's own builders).</summary>
 public static class Frames
 {
-    public static readonly byte[] LeftMac = [2, 0, 0, 0, 0, 1];
     public static readonly byte[] StrangerMac = [2, 0, 0, 0, 0, 0x99];
 
     public static byte[] Ipv4(byte[] dstMac, Ipv4Address src, Ipv4Address dst, byte protocol, ReadOnlySpan<byte> payload,
@@ -43,7 +42,7 @@ public static class Frames
         options?.CopyTo(t, 20);
         data.CopyTo(t.AsSpan(header));
         BinaryPrimitives.WriteUInt16BigEndian(t.AsSpan(16),
-            InternetChecksum.Finish(InternetChecksum.Sum(t, InternetChecksum.PseudoHeader(src, dst, 6, t.Length))));
+            InternetChecksum.Transport(src, dst, 6, t));
         return t;
     }
 

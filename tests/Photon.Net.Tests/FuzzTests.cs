@@ -65,7 +65,7 @@ public class FuzzTests
         BinaryPrimitives.WriteUInt16BigEndian(u.AsSpan(2), dport);
         BinaryPrimitives.WriteUInt16BigEndian(u.AsSpan(4), (ushort)u.Length);
         data.CopyTo(u.AsSpan(8));
-        BinaryPrimitives.WriteUInt16BigEndian(u.AsSpan(6), InternetChecksum.Finish(InternetChecksum.Sum(u, InternetChecksum.PseudoHeader(src, dst, 17, u.Length))));
+        BinaryPrimitives.WriteUInt16BigEndian(u.AsSpan(6), InternetChecksum.Transport(src, dst, 17, u));
         return u;
     }
 

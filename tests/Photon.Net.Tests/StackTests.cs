@@ -105,6 +105,22 @@ public class StackTests
     }
 
     [Fact]
+    public void Addresses_parse_strictly()
+    {
+        Assert.Equal("10.0.0.255", Ip("10.0.0.255").ToString());
+        foreach (var bad in new[] { "10.0.0", "10.0.0.256", "a.b.c.d", "1.2.3.4.5", "", "01234.1.1.1", " 1.2.3.4" })
+            Assert.Equal(ErrorCode.InvalidArgument, Ipv4Address.Parse(bad).Code);
+        Assert.True(Ipv4Cidr.Parse("10.9.0.0/24").Value.Contains(Ip("10.9.0.7")));
+        Assert.False(Ipv4Cidr.Parse("10.9.0.0/24").Value.Contains(Ip("10.9.1.7")));
+        Assert.True(Ipv4Cidr.Parse("0.0.0.0/0").Value.Contains(Ip("8.8.8.8")));
+        foreach (var bad in new[] { "10.0.0.1", "10.0.0.1/33", "10.0.0.1/", "10.0.0.1/-1", "10.0.0.1/2x" })
+            Assert.Equal(ErrorCode.InvalidArgument, Ipv4Cidr.Parse(bad).Code);
+        Assert.Equal(new IpEndpoint(Ip("10.0.0.1"), 80), IpEndpoint.Parse("10.0.0.1:80").Value);
+        foreach (var bad in new[] { "10.0.0.1", "10.0.0.1:0", "10.0.0.1:65536", "10.0.0.1:x" })
+            Assert.Equal(ErrorCode.InvalidArgument, IpEndpoint.Parse(bad).Code);
+    }
+
+    [Fact]
     public void Routing_table_does_longest_prefix_match_then_metric()
     {
         var stack = new NetworkStack(Timers);

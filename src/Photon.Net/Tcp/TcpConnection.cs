@@ -26,7 +26,7 @@ public sealed class TcpConnection : IAsyncDisposable
     private int _sndWscale, _rcvWscale;
     // Receive sequence space.
     private uint _irs, _rcvNxt;
-    private int _mss = 536, _lastAdvertised;
+    private int _mss = 536;
     private uint _rcvAdvEdge;
     private bool _synAcked, _closeRequested, _finSent, _finAcked, _finReceived, _offeredScale;
     // Congestion control (bytes).
@@ -445,7 +445,6 @@ public sealed class TcpConnection : IAsyncDisposable
         wnd = Math.Min(Math.Min(wnd, free), 65535L << _rcvWscale);
         wnd = wnd >> _rcvWscale << _rcvWscale;
         _rcvAdvEdge = _rcvNxt + (uint)wnd;
-        _lastAdvertised = (int)wnd;
         return (ushort)(wnd >> _rcvWscale);
     }
 

@@ -179,7 +179,7 @@ public sealed class TcpLayer
         if (from is null) payload.CopyTo(t[headerLength..]);
         else from.Peek(fromOffset, t.Slice(headerLength, fromLength));
         BinaryPrimitives.WriteUInt16BigEndian(t[16..],
-            InternetChecksum.Finish(InternetChecksum.Sum(t, InternetChecksum.PseudoHeader(local.Address, remote.Address, Protocol, t.Length))));
+            InternetChecksum.Transport(local.Address, remote.Address, Protocol, t));
         if (_stack.SendIpv4(local.Address, remote.Address, Protocol, frame, dontFragment: true)) _stack.Count(Counter.TcpSegmentsOut);
     }
 

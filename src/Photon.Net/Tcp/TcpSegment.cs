@@ -41,7 +41,7 @@ internal readonly struct TcpSegment
         why = DropReason.BadLength;
         if (dataOffset < 20 || dataOffset > t.Length) return false;
         why = DropReason.BadChecksum;
-        if (InternetChecksum.Finish(InternetChecksum.Sum(t, InternetChecksum.PseudoHeader(src, dst, 6, t.Length))) != 0) return false;
+        if (InternetChecksum.Transport(src, dst, 6, t) != 0) return false;
         ushort mss = 0;
         int wscale = -1;
         bool sackOk = false, hasTs = false;

@@ -50,7 +50,7 @@ public sealed class UdpLayer
         if (length < 8 || length > u.Length) { _stack.Count(DropReason.BadLength); return; }
         u = u[..length];
         if (BinaryPrimitives.ReadUInt16BigEndian(u[6..]) != 0 // zero means "no checksum" in IPv4
-            && InternetChecksum.Finish(InternetChecksum.Sum(u, InternetChecksum.PseudoHeader(src, dst, ProtoUdp, length))) != 0)
+            && InternetChecksum.Transport(src, dst, ProtoUdp, u) != 0)
         { _stack.Count(DropReason.BadChecksum); return; }
         ushort srcPort = BinaryPrimitives.ReadUInt16BigEndian(u);
         ushort dstPort = BinaryPrimitives.ReadUInt16BigEndian(u[2..]);
@@ -89,7 +89,7 @@ public sealed class UdpLayer
         BinaryPrimitives.WriteUInt16BigEndian(u[2..], to.Port);
         BinaryPrimitives.WriteUInt16BigEndian(u[4..], (ushort)(8 + data.Length));
         data.CopyTo(u[8..]);
-        ushort sum = InternetChecksum.Finish(InternetChecksum.Sum(u, InternetChecksum.PseudoHeader(source, to.Address, ProtoUdp, u.Length)));
+        ushort sum = InternetChecksum.Transport(source, to.Address, ProtoUdp, u);
         BinaryPrimitives.WriteUInt16BigEndian(u[6..], sum == 0 ? (ushort)0xFFFF : sum);
         if (!_stack.SendIpv4(source, to.Address, ProtoUdp, frame)) return Errors.Of(ErrorCode.Unreachable, $"no route to {to.Address}");
         _stack.Count(Counter.UdpDatagramsOut);
