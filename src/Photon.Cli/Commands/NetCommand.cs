@@ -2,9 +2,7 @@ using System.Diagnostics;
 using System.Text;
 using Photon.Kernel;
 using Photon.Kernel.Capabilities;
-using Photon.Kernel.Drivers.Net;
 using Photon.Kernel.Hal.Host;
-using Photon.Kernel.Hal.Host.Net;
 using Photon.Net;
 using Photon.Net.Services;
 using Spectre.Console;
@@ -69,60 +67,8 @@ public static class NetCommand
         return o;
     }
 
-    /// <summary>A running Photon interface on a TAP device, optionally with its Linux end in a namespace of its own.</summary>
-    private sealed class HostedInterface : IAsyncDisposable
-    {
-        public required NetworkStack Stack { get; init; }
-        public required NetInterface Nic { get; init; }
-        public required NicDriver Driver { get; init; }
-        public string? CreatedNs { get; init; }
-
-        public async ValueTask DisposeAsync()
-        {
-            await Stack.DisposeAsync();
-            await Driver.DisposeAsync(); // closes its rings and the TAP device it owns
-            if (CreatedNs is not null) Sh($"ip netns del {CreatedNs}");
-        }
-    }
-
-    private static async Task<Result<HostedInterface>> BringUpAsync(UpOptions o)
-    {
-        var mac = new byte[] { 2, 0x50, 0x48, (byte)(o.Address.Address.Value >> 16), (byte)(o.Address.Address.Value >> 8), (byte)o.Address.Address.Value };
-        var tap = TapDevice.Open(o.Tap, mac, queues: 2);
-        if (!tap.IsOk) return tap.Error;
-        string? createdNs = null;
-        if (o.PeerNs is { } ns && o.PeerAddress is { } peer)
-        {
-            bool exists = Sh($"ip netns list | grep -qw {ns}").Code == 0;
-            if (!exists)
-            {
-                var add = Sh($"ip netns add {ns}");
-                if (add.Code != 0) { await tap.Value.DisposeAsync(); return Errors.Of(ErrorCode.NotSupported, $"ip netns add failed: {add.Output}"); }
-                createdNs = ns;
-            }
-            var setup = Sh($"ip link set {o.Tap} netns {ns} && ip -n {ns} addr add {peer} dev {o.Tap} && ip -n {ns} link set {o.Tap} up && ip -n {ns} link set lo up");
-            if (setup.Code != 0)
-            {
-                await tap.Value.DisposeAsync();
-                if (createdNs is not null) Sh($"ip netns del {createdNs}");
-                return Errors.Of(ErrorCode.NotSupported, $"namespace setup failed: {setup.Output}");
-            }
-        }
-        else Sh($"ip link set {o.Tap} up");
-        // The stack sits on the NIC driver: two TX/RX queue pairs on the kernel's unified rings over the 2-queue TAP.
-        var driver = NicDriver.Start(tap.Value, new CapabilityManager());
-        if (!driver.IsOk) { await tap.Value.DisposeAsync(); return driver.Error; }
-        var stack = new NetworkStack(new HostTimers(new HostClock()));
-        var nic = stack.AddInterface(driver.Value.Driver, o.Address);
-        if (!nic.IsOk) { await driver.Value.Driver.DisposeAsync(); return nic.Error; }
-        if (o.Gateway is { } gw)
-        {
-            var r = stack.Routes.AddDefault(gw, nic.Value);
-            if (!r.IsOk) { await driver.Value.Driver.DisposeAsync(); return r.Error; }
-        }
-        stack.Start();
-        return new HostedInterface { Stack = stack, Nic = nic.Value, Driver = driver.Value.Driver, CreatedNs = createdNs };
-    }
+    private static Task<Result<HostedInterface>> BringUpAsync(UpOptions o) =>
+        HostedInterface.BringUpAsync(o.Tap, o.Address, o.Gateway, o.PeerNs, o.PeerAddress, new CapabilityManager(), new HostTimers(new HostClock()));
 
     private static async Task<int> UpAsync(string[] args)
     {

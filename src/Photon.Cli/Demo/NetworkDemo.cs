@@ -1,8 +1,6 @@
 using System.Text;
 using Photon.Kernel;
 using Photon.Kernel.Capabilities;
-using Photon.Kernel.Drivers.Net;
-using Photon.Kernel.Hal.Host.Net;
 using Photon.Net;
 using Photon.Net.Sockets;
 
@@ -29,28 +27,19 @@ public static class NetworkDemo
             report.Expect(Section, "skipped: iproute2 and curl are needed for the Linux peer", true, "not run");
             return;
         }
-        var tap = TapDevice.Open(tapName, [2, 0x50, 0x48, 0xB0, 0, 2], queues: 2);
-        if (!tap.IsOk || Sh($"ip netns add {ns}").Code != 0)
+        var up = await HostedInterface.BringUpAsync(tapName, Ipv4Cidr.Parse("10.66.0.2/24").Value, null, ns, Ipv4Cidr.Parse("10.66.0.1/24").Value,
+            k.Capabilities, k.Timers, Principal.Kernel);
+        if (!up.IsOk && up.Code is ErrorCode.AccessDenied or ErrorCode.NotSupported)
         {
-            if (tap.IsOk) await tap.Value.DisposeAsync();
-            report.Expect(Section, "skipped: a TAP device and a network namespace need root", true, tap.IsOk ? "ip netns add failed" : tap.Error.ToString());
+            report.Expect(Section, "skipped: a TAP device and a network namespace need root", true, up.Error.ToString());
             return;
         }
-        try
+        report.ExpectOk(Section, "2-queue TAP (Linux end 10.66.0.1 in a new netns), NIC driver on the unified queues, stack as 10.66.0.2/24",
+            up.AsResult(), up.IsOk ? ns : null);
+        if (!up.IsOk) return;
+        await using (var hosted = up.Value)
         {
-            var setup = Sh($"ip link set {tapName} netns {ns} && ip -n {ns} addr add 10.66.0.1/24 dev {tapName} && ip -n {ns} link set {tapName} up");
-            report.Expect(Section, "TAP device's Linux end in a new netns (Linux 10.66.0.1)", setup.Code == 0, setup.Code == 0 ? ns : setup.Output);
-            if (setup.Code != 0) { await tap.Value.DisposeAsync(); return; }
-
-            var started = NicDriver.Start(tap.Value, k.Capabilities, owner: Principal.Kernel);
-            report.ExpectOk(Section, "NIC driver on the unified queues (2 TX + 2 RX queue pairs)", started.AsResult());
-            if (!started.IsOk) { await tap.Value.DisposeAsync(); return; }
-            await using var driver = started.Value.Driver;
-            await using var stack = new NetworkStack(k.Timers);
-            var nic = stack.AddInterface(driver, Ipv4Cidr.Parse("10.66.0.2/24").Value);
-            report.ExpectOk(Section, "Photon's stack up on it as 10.66.0.2/24", nic.AsResult());
-            if (!nic.IsOk) return;
-            stack.Start();
+            var stack = hosted.Stack;
             var sockets = new SocketService(stack, k.Capabilities);
 
             var rtt = await stack.PingAsync(Ipv4Address.Parse("10.66.0.1").Value, TimeSpan.FromSeconds(3));
@@ -95,10 +84,6 @@ public static class NetworkDemo
             var after = await Task.Run(() => Sh($"ip netns exec {ns} curl -sS --max-time 5 http://10.66.0.2/"));
             report.Expect(Section, "kernel revokes the port grant: the listener closes, curl is refused", after.Code != 0,
                 after.Code != 0 ? after.Output.Trim() : "still served");
-        }
-        finally
-        {
-            Sh($"ip netns del {ns}");
         }
     }
 
