@@ -166,8 +166,13 @@ public sealed class NetworkStack : IAsyncDisposable
                 catch (Exception e) when (e is not OutOfMemoryException) { Count(DropReason.InternalError); LastInternalError = e; }
             }
             await FlushAsync().ConfigureAwait(false);
+            try { Ticked?.Invoke(); }
+            catch (Exception e) when (e is not OutOfMemoryException) { Count(DropReason.InternalError); LastInternalError = e; }
         }
     }
+
+    /// <summary>Raised after every tick, outside the stack's lock (the socket layer's revocation sweep runs here).</summary>
+    internal event Action? Ticked;
 
     /// <summary>Feeds one frame as if <paramref name="nic"/> had received it (fuzzers and tests use this).</summary>
     public void InjectFrame(NetInterface nic, ReadOnlySpan<byte> frame)

@@ -107,9 +107,209 @@ public sealed class SocketServiceTests : IAsyncLifetime
         Assert.True(_caps.Revoke(_httpGrant).IsOk);
         Assert.Equal(ErrorCode.Revoked, _server.Listen(web, grant, 8080).Code);
         await StackTests.WaitUntil(() => _net.Right.Tcp.Listeners.Count == 0);
-        Assert.Equal(ErrorCode.Closed, (await _server.AcceptAsync(web, listener)).Code);
+        Assert.Equal(ErrorCode.Revoked, (await _server.AcceptAsync(web, listener)).Code);
         Assert.Equal(ErrorCode.ConnectionRefused, (await _client.ConnectAsync(client, net, new IpEndpoint(Ip("10.9.0.2"), 8080))).Code);
-        Assert.True((await _client.SendAsync(client, conn, new byte[1])).IsOk); // the accepted connection is unaffected
+        // The connection accepted through the grant lived under it too: it was reset.
+        Assert.Equal(ErrorCode.ConnectionReset, (await _client.ReceiveAsync(client, conn, buf).WaitAsync(TimeSpan.FromSeconds(5))).Code);
+    }
+
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(5);
+    private static readonly IpEndpoint Http = new(Ip("10.9.0.2"), 8080);
+
+    private T ObjectOf<T>(Process p, Handle h) where T : KernelObject => (T)_caps.Inspect(p.TokenOf(h).Value).Value.Object;
+
+    /// <summary>Issue #9 item 12: with the kernel keeping its root grant, revoking what was derived from it used to
+    /// leave the tenant's listener open, its handle valid and the port busy.</summary>
+    [Fact]
+    public async Task Revoking_the_descendants_of_the_root_grant_closes_the_tenants_listener_frees_the_port_and_resets_connections()
+    {
+        var web = Spawn("web", _tenantA);
+        var client = Spawn("client", _tenantB);
+        var grant = web.Open("http", Rights.Listen).Value;
+        var listener = _server.Listen(web, grant, 8080).Value;
+        var accept = _server.AcceptAsync(web, listener);
+        var net = client.Open("net", Rights.Connect).Value;
+        var conn = (await _client.ConnectAsync(client, net, Http)).Value;
+        var served = (await accept).Value;
+        var listenerObject = ObjectOf<ListenerObject>(web, listener);
+        var servedObject = ObjectOf<ConnectionObject>(web, served);
+        var waiting = _server.AcceptAsync(web, listener);
+
+        Assert.True(_caps.RevokeDescendants(_httpGrant).IsOk); // the kernel keeps the root, the tenant's copies die
+
+        // Without anyone touching the handles, the sweep closes the listener (ending the pending accept), frees the
+        // port and resets the accepted connection.
+        Assert.Equal(ErrorCode.Closed, (await waiting.WaitAsync(Patience)).Code);
+        await StackTests.WaitUntil(() => _net.Right.Tcp.Listeners.Count == 0);
+        Assert.Equal(ErrorCode.ConnectionReset, (await _client.ReceiveAsync(client, conn, new byte[8]).WaitAsync(Patience)).Code);
+        await StackTests.WaitUntil(() => _net.Right.Tcp.Connections.Count == 0);
+
+        // Every socket handle web holds fails with Revoked; nothing of the sockets is left; the port can be bound again.
+        Assert.Equal(ErrorCode.Revoked, (await _server.AcceptAsync(web, listener)).Code);
+        Assert.Equal(ErrorCode.Revoked, (await _server.ReceiveAsync(web, served, new byte[8])).Code);
+        Assert.Equal(ErrorCode.Revoked, (await _server.SendAsync(web, served, new byte[1])).Code);
+        Assert.Equal(ErrorCode.Revoked, _server.Listen(web, grant, 8080).Code);
+        Assert.True(listenerObject.IsDestroyed && servedObject.IsDestroyed);
+        Assert.True(listenerObject.Listener.IsClosed);
+        Assert.Equal(0, _server.OpenSockets);
+        await using (var again = _net.Right.Tcp.Listen(8080).Value) { }
+        Assert.True(_caps.VerifyInvariants().IsOk);
+    }
+
+    [Fact]
+    public async Task A_revoked_grant_is_noticed_at_the_sockets_next_use_even_before_any_sweep()
+    {
+        await using var stacks = new TwoStacks();
+        var lazy = new SocketService(stacks.Right, _caps) { SweepInterval = TimeSpan.FromDays(1) };
+        var client = new SocketService(stacks.Left, _caps);
+        var root = lazy.GrantPorts(TransportProtocol.Udp, 7000, 7000, Principal.Kernel).Value;
+        var tcpRoot = lazy.GrantPorts(TransportProtocol.Tcp, 7000, 7000, Principal.Kernel).Value;
+        var net = client.GrantNetworkAccess(Principal.Kernel).Value;
+        var ns = _ns.CreateChild(_ns.RootCapability, "tenant-c").Value;
+        _ns.Bind(ns, "udp", root, Rights.Bind).Unwrap();
+        _ns.Bind(ns, "tcp", tcpRoot, Rights.Listen).Unwrap();
+        _ns.Bind(ns, "net", net, Rights.Connect).Unwrap();
+        var p = Spawn("svc", ns);
+        var udp = lazy.BindUdp(p, p.Open("udp", Rights.Bind).Value, 7000).Value;
+        var listener = lazy.Listen(p, p.Open("tcp", Rights.Listen).Value, 7000).Value;
+        var accept = lazy.AcceptAsync(p, listener);
+        Assert.Equal(ErrorCode.AccessDenied, client.Listen(p, p.Open("net", Rights.Connect).Value, 7000).Code); // outbound access cannot listen
+        var c = (await client.ConnectAsync(p, p.Open("net", Rights.Connect).Value, new IpEndpoint(Ip("10.9.0.2"), 7000))).Value;
+        var served = (await accept).Value;
+
+        Assert.True(_caps.RevokeDescendants(root).IsOk);
+        Assert.True(_caps.RevokeDescendants(tcpRoot).IsOk);
+        Assert.True(_caps.RevokeDescendants(net).IsOk);
+        Assert.Equal(ErrorCode.Revoked, (await lazy.ReceiveFromAsync(p, udp)).Code);
+        Assert.Equal(ErrorCode.Revoked, (await lazy.AcceptAsync(p, listener)).Code);
+        Assert.Equal(ErrorCode.Revoked, (await lazy.SendAsync(p, served, new byte[1])).Code);
+        Assert.Equal(ErrorCode.Revoked, (await client.ReceiveAsync(p, c, new byte[1])).Code);
+        Assert.Equal(0, lazy.OpenSockets + client.OpenSockets);
+        Assert.True(stacks.Right.Udp.Bind(7000).IsOk);   // the port is free at once
+        Assert.True(stacks.Right.Tcp.Listen(7000).IsOk);
+        Assert.True(_caps.VerifyInvariants().IsOk);
+    }
+
+    [Fact]
+    public async Task A_listener_closed_with_connections_in_its_backlog_resets_them_and_leaves_nothing_behind()
+    {
+        var web = Spawn("web", _tenantA);
+        var client = Spawn("client", _tenantB);
+        var grant = web.Open("http", Rights.Listen).Value;
+        var net = client.Open("net", Rights.Connect).Value;
+        long capabilities = _caps.LiveCount;
+        int handles = web.Handles.Count;
+        var listener = _server.Listen(web, grant, 8080, backlog: 4).Value;
+        var listenerObject = ObjectOf<ListenerObject>(web, listener);
+        var queued = new List<Handle>();
+        for (int i = 0; i < 3; i++) queued.Add((await _client.ConnectAsync(client, net, Http)).Value);
+        await StackTests.WaitUntil(() => listenerObject.Listener.PendingAccept == 3);
+
+        Assert.True(_server.Close(web, listener).IsOk);
+        foreach (var c in queued)
+            Assert.Equal(ErrorCode.ConnectionReset, (await _client.ReceiveAsync(client, c, new byte[8]).WaitAsync(Patience)).Code);
+        foreach (var c in queued) Assert.True(_client.Close(client, c).IsOk);
+        await StackTests.WaitUntil(() => _net.Right.Tcp.Connections.Count == 0 && _net.Left.Tcp.Connections.Count == 0);
+        Assert.Empty(_net.Right.Tcp.Listeners);
+        Assert.Equal(0, listenerObject.Listener.PendingAccept + listenerObject.Listener.HalfOpen);
+        Assert.True(listenerObject.IsDestroyed);
+        Assert.Equal(0, _server.OpenSockets + _client.OpenSockets);
+        Assert.Equal(capabilities, _caps.LiveCount); // listener, tethers and the client's connections: all gone
+        Assert.Equal(handles, web.Handles.Count);
+        Assert.True(_caps.VerifyInvariants().IsOk);
+    }
+
+    [Fact]
+    public async Task Every_socket_call_refuses_forged_closed_stale_and_mistyped_handles_and_bad_sizes()
+    {
+        var web = Spawn("web", _tenantA);
+        var client = Spawn("client", _tenantB);
+        var grant = web.Open("http", Rights.Listen).Value;
+        var udpGrant = web.Open("dns", Rights.Bind).Value;
+        var net = client.Open("net", Rights.Connect).Value;
+        long capabilities = _caps.LiveCount;
+
+        var forged = new Handle(0x7777);
+        var to = new IpEndpoint(Ip("10.9.0.1"), 9);
+        Assert.Equal(ErrorCode.InvalidHandle, _server.Listen(web, forged, 8080).Code);
+        Assert.Equal(ErrorCode.InvalidHandle, (await _server.AcceptAsync(web, forged)).Code);
+        Assert.Equal(ErrorCode.InvalidHandle, (await _client.ConnectAsync(client, forged, Http)).Code);
+        Assert.Equal(ErrorCode.InvalidHandle, (await _server.SendAsync(web, forged, new byte[1])).Code);
+        Assert.Equal(ErrorCode.InvalidHandle, (await _server.ReceiveAsync(web, forged, new byte[1])).Code);
+        Assert.Equal(ErrorCode.InvalidHandle, _server.BindUdp(web, forged, 5353).Code);
+        Assert.Equal(ErrorCode.InvalidHandle, _server.BindUdp(web, forged, 0).Code);
+        Assert.Equal(ErrorCode.InvalidHandle, (await _server.SendToAsync(web, forged, to, new byte[1])).Code);
+        Assert.Equal(ErrorCode.InvalidHandle, (await _server.ReceiveFromAsync(web, forged)).Code);
+        Assert.Equal(ErrorCode.InvalidHandle, _server.Close(web, forged).Code);
+
+        // Sizes: backlogs outside 1..MaxBacklog, ports outside the grant, oversized datagrams, empty buffers.
+        foreach (var backlog in new[] { 0, -1, SocketService.MaxBacklog + 1, int.MaxValue })
+            Assert.Equal(ErrorCode.InvalidArgument, _server.Listen(web, grant, 8080, backlog).Code);
+        Assert.Equal(ErrorCode.AccessDenied, _server.Listen(web, grant, 0).Code);
+        Assert.Equal(ErrorCode.AccessDenied, _server.BindUdp(web, udpGrant, 65535).Code);
+        var listener = _server.Listen(web, grant, 8080).Value;
+        var udp = _server.BindUdp(web, udpGrant, 5353).Value;
+        Assert.Equal(ErrorCode.AddressInUse, _server.Listen(web, grant, 8080).Code);
+        Assert.Equal(ErrorCode.InvalidArgument, (await _server.SendToAsync(web, udp, to, new byte[70_000])).Code);
+        var accept = _server.AcceptAsync(web, listener);
+        var conn = (await _client.ConnectAsync(client, net, Http)).Value;
+        var served = (await accept).Value;
+        Assert.Equal(ErrorCode.InvalidArgument, (await _server.ReceiveAsync(web, served, Memory<byte>.Empty)).Code);
+
+        // Wrong object types (or rights the handle does not carry).
+        Assert.Equal(ErrorCode.WrongObjectType, (await _server.ReceiveAsync(web, listener, new byte[1])).Code);
+        Assert.Equal(ErrorCode.WrongObjectType, (await _server.ReceiveFromAsync(web, listener)).Code);
+        Assert.Equal(ErrorCode.WrongObjectType, (await _server.AcceptAsync(web, served)).Code);
+        Assert.Equal(ErrorCode.WrongObjectType, (await _server.AcceptAsync(web, udp)).Code);
+        Assert.Equal(ErrorCode.WrongObjectType, (await _server.SendAsync(web, udp, new byte[1])).Code);
+        Assert.Equal(ErrorCode.WrongObjectType, (await _server.SendToAsync(web, served, to, new byte[1])).Code);
+        Assert.Equal(ErrorCode.AccessDenied, (await _server.SendAsync(web, listener, new byte[1])).Code);
+        Assert.Equal(ErrorCode.AccessDenied, (await _server.AcceptAsync(web, grant)).Code);
+        Assert.Equal(ErrorCode.AccessDenied, _server.Listen(web, udpGrant, 5353).Code);
+        Assert.Equal(ErrorCode.AccessDenied, _server.BindUdp(web, listener, 5354).Code);
+        Assert.Equal(ErrorCode.AccessDenied, _server.BindUdp(web, served, 0).Code);
+
+        // A huge send into a peer that does not read waits for room, and cancelling it ends it.
+        using (var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(300)))
+            Assert.Equal(ErrorCode.Cancelled, (await _server.SendAsync(web, served, new byte[32 << 20], cts.Token).WaitAsync(Patience)).Code);
+
+        // Races of close against pending calls: each pending call ends with Closed.
+        var pendingAccept = _server.AcceptAsync(web, listener);
+        var pendingReceive = _server.ReceiveAsync(web, served, new byte[8]); // the client sent nothing
+        var pendingDatagram = _server.ReceiveFromAsync(web, udp);
+        Assert.True(_server.Close(web, listener).IsOk);
+        Assert.True(_server.Close(web, served).IsOk);
+        Assert.True(_server.Close(web, udp).IsOk);
+        Assert.Equal(ErrorCode.Closed, (await pendingAccept.WaitAsync(Patience)).Code);
+        Assert.Equal(ErrorCode.Closed, (await pendingReceive.WaitAsync(Patience)).Code);
+        Assert.Equal(ErrorCode.Closed, (await pendingDatagram.WaitAsync(Patience)).Code);
+
+        // Closed handles are invalid afterwards, and so are stale ones whose slot was reused.
+        Assert.Equal(ErrorCode.InvalidHandle, (await _server.AcceptAsync(web, listener)).Code);
+        Assert.Equal(ErrorCode.InvalidHandle, (await _server.SendAsync(web, served, new byte[1])).Code);
+        Assert.Equal(ErrorCode.InvalidHandle, _server.Close(web, udp).Code);
+        var reused = _server.BindUdp(web, udpGrant, 5353).Value;
+        Assert.NotEqual(udp, reused);
+        Assert.Equal(ErrorCode.InvalidHandle, (await _server.ReceiveFromAsync(web, udp)).Code);
+        Assert.True(_server.Close(web, reused).IsOk);
+        Assert.True(_client.Close(client, conn).IsOk);
+
+        // Close racing accept many times: whatever wins, nothing leaks.
+        for (int i = 0; i < 20; i++)
+        {
+            var l = _server.Listen(web, grant, 8080).Value;
+            var a = _server.AcceptAsync(web, l);
+            var dial = _client.ConnectAsync(client, net, Http);
+            var close = Task.Run(() => _server.Close(web, l));
+            var (accepted, dialled) = (await a.WaitAsync(Patience), await dial.WaitAsync(Patience));
+            Assert.True((await close).IsOk);
+            if (accepted.IsOk) Assert.True(_server.Close(web, accepted.Value).IsOk);
+            if (dialled.IsOk) Assert.True(_client.Close(client, dialled.Value).IsOk);
+        }
+        await StackTests.WaitUntil(() => _net.Right.Tcp.Connections.Count == 0 && _net.Left.Tcp.Connections.Count == 0);
+        Assert.Equal(0, _server.OpenSockets + _client.OpenSockets);
+        Assert.Equal(capabilities, _caps.LiveCount);
+        Assert.True(_caps.VerifyInvariants().IsOk);
     }
 
     [Fact]

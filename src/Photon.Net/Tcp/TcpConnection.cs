@@ -28,6 +28,7 @@ public sealed class TcpConnection : IAsyncDisposable
     private uint _irs, _rcvNxt;
     private int _mss = 536;
     private uint _rcvAdvEdge;
+    private bool _released; // the last handle is gone (ReleaseAsync)
     private bool _synAcked, _closeRequested, _finSent, _finAcked, _finReceived, _offeredScale;
     // Congestion control (bytes).
     private long _cwnd, _ssthresh = long.MaxValue / 4;
@@ -776,6 +777,7 @@ public sealed class TcpConnection : IAsyncDisposable
             TaskCompletionSource? wait = null;
             lock (_stack.Gate)
             {
+                if (_released) return Errors.Of(ErrorCode.Closed, "connection handle closed");
                 if (_error is { } e) return e;
                 if (_closeRequested || State is not (TcpState.Established or TcpState.CloseWait))
                     return Errors.Of(ErrorCode.Closed, "connection is closed for sending");
@@ -806,6 +808,7 @@ public sealed class TcpConnection : IAsyncDisposable
             int n = 0;
             lock (_stack.Gate)
             {
+                if (_released) return Errors.Of(ErrorCode.Closed, "connection handle closed");
                 if (_receive.Count > 0)
                 {
                     n = _receive.Read(buffer.Span);
@@ -842,6 +845,24 @@ public sealed class TcpConnection : IAsyncDisposable
         }
         await _stack.FlushAsync().ConfigureAwait(false);
         return Result.Ok;
+    }
+
+    /// <summary>The last handle to the connection is gone: close the sending side gracefully (the FIN follows queued
+    /// data) and end pending and later calls with <see cref="ErrorCode.Closed"/>, as nobody is left to make them.</summary>
+    internal async Task ReleaseAsync()
+    {
+        lock (_stack.Gate)
+        {
+            _released = true;
+            if (!_closeRequested && State is TcpState.Established or TcpState.CloseWait or TcpState.SynReceived)
+            {
+                _closeRequested = true;
+                Output();
+            }
+            Wake(_readers);
+            Wake(_writers);
+        }
+        await _stack.FlushAsync().ConfigureAwait(false);
     }
 
     /// <summary>Resets the connection (RST) and discards queued data.</summary>
