@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using Photon.Kernel.Hal;
+using Photon.Net.Device;
 
 namespace Photon.Net;
 
@@ -32,9 +33,13 @@ public sealed class NetInterface
         Device = device;
         Cidr = cidr;
         MacBytes = device.MacAddress.ToArray();
+        Batches = DeviceBatches.For(device);
     }
 
     public INetworkDevice Device { get; }
+
+    /// <summary>How the stack drives the device: bursts per receive queue, batches on transmit.</summary>
+    internal INetworkBatches Batches { get; }
     public string Name => Device.Name;
     public Ipv4Cidr Cidr { get; }
     public Ipv4Address Address => Cidr.Address;

@@ -103,41 +103,23 @@ public sealed class NetworkStack : IAsyncDisposable
     }
 
     private Task ReceiveLoop(NetInterface nic, CancellationToken stop) =>
-        nic.Device is INetworkQueues queues
-            ? Task.WhenAll(Enumerable.Range(0, queues.QueueCount).Select(q => BatchReceiveLoop(nic, queues, q, stop)))
-            : SingleReceiveLoop(nic, stop);
+        Task.WhenAll(Enumerable.Range(0, nic.Batches.QueueCount).Select(q => ReceiveLoop(nic, q, stop)));
 
-    private async Task SingleReceiveLoop(NetInterface nic, CancellationToken stop)
+    /// <summary>One receive queue: each wakeup takes the burst of frames waiting (in the device's buffers when it lends
+    /// them), processes it in place under one lock acquisition, hands the buffers back, and sends the answers to the
+    /// whole burst in one flush. A closed device or a stopping stack ends the loop.</summary>
+    private async Task ReceiveLoop(NetInterface nic, int queue, CancellationToken stop)
     {
         await Task.Yield();
-        var buffer = new byte[16384];
+        var device = nic.Batches;
         while (!stop.IsCancellationRequested)
         {
-            int n;
-            try { n = await nic.Device.ReceiveAsync(buffer, stop).ConfigureAwait(false); }
-            catch (OperationCanceledException) { return; }
-            catch (KernelException) { return; }
-            lock (Gate) HandleFrameGuarded(nic, buffer.AsSpan(0, n));
-            await FlushAsync().ConfigureAwait(false);
-        }
-    }
-
-    /// <summary>On a multi-queue device: takes every frame waiting on a hardware queue (up to 32) per wakeup and
-    /// processes the burst under one lock acquisition, so the answers to a burst leave in one flush.</summary>
-    private async Task BatchReceiveLoop(NetInterface nic, INetworkQueues device, int queue, CancellationToken stop)
-    {
-        await Task.Yield();
-        const int burst = 32;
-        var buffers = Enumerable.Range(0, burst).Select(_ => (Memory<byte>)new byte[16384]).ToArray();
-        var lengths = new int[burst];
-        while (!stop.IsCancellationRequested)
-        {
-            int n;
-            try { n = await device.ReceiveBatchAsync(queue, buffers, lengths, stop).ConfigureAwait(false); }
-            catch (OperationCanceledException) { return; }
-            catch (KernelException) { return; }
+            var r = await device.ReceiveAsync(queue, stop).ConfigureAwait(false);
+            if (!r.IsOk) return;
+            var batch = r.Value;
             lock (Gate)
-                for (int i = 0; i < n; i++) HandleFrameGuarded(nic, buffers[i].Span[..lengths[i]]);
+                for (int i = 0; i < batch.Count; i++) HandleFrameGuarded(nic, batch[i]);
+            batch.Release();
             await FlushAsync().ConfigureAwait(false);
         }
     }
@@ -186,7 +168,8 @@ public sealed class NetworkStack : IAsyncDisposable
     internal void Transmit(NetInterface nic, byte[] frame) => _outbox.Enqueue((nic, frame));
 
     /// <summary>Hands queued frames to the devices; one drainer at a time keeps frames in order. Consecutive frames for
-    /// a multi-queue device go down in one batch (one sendmmsg on AF_PACKET).</summary>
+    /// one interface go down as one batch (one doorbell per queue on the NIC driver, one sendmmsg on AF_PACKET); the
+    /// frames are the device's from then on (they are never reused here).</summary>
     internal async ValueTask FlushAsync()
     {
         var run = new List<ReadOnlyMemory<byte>>();
@@ -197,36 +180,21 @@ public sealed class NetworkStack : IAsyncDisposable
             {
                 while (_outbox.TryDequeue(out var item))
                 {
-                    if (item.Nic.Device is INetworkQueues queues)
-                    {
-                        run.Clear();
-                        run.Add(item.Frame);
-                        while (run.Count < 64 && _outbox.TryPeek(out var next) && next.Nic == item.Nic && _outbox.TryDequeue(out next))
-                            run.Add(next.Frame);
-                        await SendRunAsync(item.Nic, queues, run).ConfigureAwait(false);
-                        continue;
-                    }
-                    try
-                    {
-                        var send = item.Nic.Device.SendAsync(item.Frame);
-                        if (!send.IsCompletedSuccessfully) await send.ConfigureAwait(false);
-                        Interlocked.Increment(ref item.Nic.FramesOut);
-                        Interlocked.Add(ref item.Nic.BytesOut, item.Frame.Length);
-                    }
-                    catch (KernelException) { Count(DropReason.TxError); }
-                    catch (OperationCanceledException) { Count(DropReason.TxError); }
+                    run.Clear();
+                    run.Add(item.Frame);
+                    while (run.Count < 64 && _outbox.TryPeek(out var next) && next.Nic == item.Nic && _outbox.TryDequeue(out next))
+                        run.Add(next.Frame);
+                    await SendRunAsync(item.Nic, run).ConfigureAwait(false);
                 }
             }
             finally { Volatile.Write(ref _flushing, 0); }
         }
     }
 
-    private async ValueTask SendRunAsync(NetInterface nic, INetworkQueues device, List<ReadOnlyMemory<byte>> run)
+    private async ValueTask SendRunAsync(NetInterface nic, List<ReadOnlyMemory<byte>> run)
     {
-        int sent;
-        try { sent = await device.SendBatchAsync(0, run).ConfigureAwait(false); }
-        catch (KernelException) { sent = 0; }
-        catch (OperationCanceledException) { sent = 0; }
+        var r = await nic.Batches.TransmitAsync(run).ConfigureAwait(false);
+        int sent = r.IsOk ? Math.Clamp(r.Value, 0, run.Count) : 0;
         for (int i = 0; i < run.Count; i++)
         {
             if (i < sent)

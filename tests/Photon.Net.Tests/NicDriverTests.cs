@@ -12,7 +12,7 @@ namespace Photon.Net.Tests;
 
 /// <summary>
 /// An in-memory multi-queue cable for the NIC driver tests: each end has N receive queues, and a frame sent from one
-/// end lands in the peer's queue picked by <see cref="NicDriver.FlowHash"/> (RSS), so a flow's frames stay in order on
+/// end lands in the peer's queue picked by <see cref="FlowHash"/> (RSS), so a flow's frames stay in order on
 /// one queue.
 /// </summary>
 public sealed class MultiQueueWireEnd : INetworkQueues
@@ -53,7 +53,7 @@ public sealed class MultiQueueWireEnd : INetworkQueues
         foreach (var f in frames)
         {
             var peer = _peer!;
-            if (!peer._inbox[NicDriver.FlowHash(f.Span) % (uint)peer._inbox.Length].Writer.TryWrite(f.ToArray()))
+            if (!peer._inbox[FlowHash.Of(f.Span) % (uint)peer._inbox.Length].Writer.TryWrite(f.ToArray()))
                 throw new KernelException(ErrorCode.Closed, "wire cut");
         }
         Interlocked.Add(ref _tx[queue], frames.Count);
@@ -176,7 +176,7 @@ public sealed class NicDriverTests(ITestOutputHelper output)
         // virtio-style API) and knows from the flow hash how many frames each of its queues gets.
         var back = Enumerable.Range(0, 200).Select(i => UdpFrame(100 + i % 10, i / 10)).ToArray();
         var expected = new int[a.RxQueueCount];
-        foreach (var f in back) expected[NicDriver.FlowHash(f) % (uint)expected.Length]++;
+        foreach (var f in back) expected[FlowHash.Of(f) % (uint)expected.Length]++;
         await Task.WhenAll(back.Select(f => b.SendAsync(f).AsTask())).WaitAsync(Timeout);
         var received = new List<byte[]>();
         for (int q = 0; q < a.RxQueueCount; q++)

@@ -1,78 +1,27 @@
-using System.Buffers;
-using System.Buffers.Binary;
-using System.Threading.Channels;
 using Photon.Kernel.Capabilities;
 using Photon.Kernel.Hal;
 using Photon.Kernel.Io;
 
 namespace Photon.Kernel.Drivers.Net;
 
-/// <summary>A transmit request as it sits in a TX submission ring: one Ethernet frame (header included, no FCS). The
-/// frame's memory belongs to the driver until the request completes.</summary>
-public readonly record struct TxRequest(ReadOnlyMemory<byte> Frame);
-
-/// <summary>A receive buffer posted to an RX submission ring; the driver completes it with the length of the frame it
-/// put there. A buffer whose <paramref name="Abandon"/> token is cancelled before a frame arrives is handed back unused.</summary>
-public readonly record struct RxRequest(Memory<byte> Buffer, CancellationToken Abandon = default);
-
-/// <summary>How transmitted frames are spread over the TX queue pairs.</summary>
-public enum TxSteering
-{
-    /// <summary>By a hash of the flow (IPv4/IPv6 addresses, protocol and TCP/UDP ports; MACs and EtherType otherwise),
-    /// so the frames of one flow stay on one queue and in order.</summary>
-    FlowHash,
-    /// <summary>Each frame on the next queue (no ordering between frames of a flow).</summary>
-    RoundRobin,
-}
-
-/// <param name="TxQueues">TX queue pairs; 0: one per hardware queue. RX queue pairs are always one per hardware queue.</param>
-/// <param name="QueueDepth">Entries per ring (a power of two).</param>
-/// <param name="Batch">Most requests a controller fetches (and hands to the device) at once.</param>
-/// <param name="RxBuffersPerQueue">Buffers the <see cref="INetworkDevice"/> face keeps posted on each RX queue.</param>
-/// <param name="Steering">TX queue choice for requests that don't name a queue.</param>
-/// <param name="OwnsDevice">Dispose the HAL device with the driver.</param>
-public sealed record NicOptions(int TxQueues = 0, int QueueDepth = 256, int Batch = 32, int RxBuffersPerQueue = 32,
-    TxSteering Steering = TxSteering.FlowHash, bool OwnsDevice = true);
-
-/// <summary>Counters of one TX or RX queue pair: frames and bytes moved, device batches (Frames / Batches is the
-/// mean batch size), frames the device refused, and the ring's own counters.</summary>
-public sealed record NicQueueStats(int Queue, long Frames, long Bytes, long Batches, long Errors, QueuePairStats Ring);
-
-/// <summary>Counters of a <see cref="NicDriver"/>.</summary>
-/// <param name="DeviceDrops">Frames the HAL device dropped because a receive ring was full (or a frame too large).</param>
-public sealed record NicStats(IReadOnlyList<NicQueueStats> Tx, IReadOnlyList<NicQueueStats> Rx, long DeviceDrops)
-{
-    public long TxFrames => Tx.Sum(q => q.Frames);
-    public long TxBytes => Tx.Sum(q => q.Bytes);
-    public long TxBatches => Tx.Sum(q => q.Batches);
-    public long TxErrors => Tx.Sum(q => q.Errors);
-    public long RxFrames => Rx.Sum(q => q.Frames);
-    public long RxBytes => Rx.Sum(q => q.Bytes);
-    public long RxBatches => Rx.Sum(q => q.Batches);
-    /// <summary>Submissions that found their ring full (back-pressure).</summary>
-    public long RingFull => Tx.Sum(q => q.Ring.RingFull) + Rx.Sum(q => q.Ring.RingFull);
-    /// <summary>Requests refused by the capability check.</summary>
-    public long Denied => Tx.Sum(q => q.Ring.Denied) + Rx.Sum(q => q.Ring.Denied);
-    public long Drops => DeviceDrops;
-}
-
 /// <summary>
 /// The NIC driver: a kernel object over a HAL network device with N TX and N RX queue pairs on the unified
 /// <see cref="QueuePair{TRequest,TResult}"/>, like virtio-net or an NVMe controller. Transmit: a request carries a
-/// frame; it goes to a TX queue chosen by flow hash (or round-robin, or by the caller), and that queue's controller
-/// loop drains the ring in batches and hands each batch to the device (one sendmmsg-style call when the device has
-/// <see cref="INetworkQueues"/>). Receive: the consumer posts empty buffers as RX submissions; each RX queue's
+/// frame; it goes to a TX queue chosen by <see cref="FlowHash"/> (or round-robin, or by the caller), and that queue's
+/// controller loop drains the ring in batches and hands each batch to the device (one sendmmsg-style call when the
+/// device has <see cref="INetworkQueues"/>). Receive: the consumer posts empty buffers as RX submissions; each RX queue's
 /// controller takes the posted buffers in batches, waits for the device's matching hardware queue to have frames, fills
 /// as many buffers as there are frames, and completes each with its frame's length. Every request is capability-checked
 /// (<see cref="Rights.Write"/> to transmit, <see cref="Rights.Read"/> to post receive buffers).
-/// The driver is itself an <see cref="INetworkDevice"/> (acting with a capability derived from the one
-/// <see cref="Start"/> returns, so revoking that one silences it too), so the network stack sits on it unchanged: its
-/// send copies the frame and returns once it is in a TX ring (as a NIC's transmit entry point does; a full ring waits),
-/// and its receive side keeps <see cref="NicOptions.RxBuffersPerQueue"/> buffers posted on every RX queue and returns
-/// frames in arrival order per queue. <see cref="Open"/> gives the same face for another capability holder.
-/// Disposing stops the controllers, then closes every ring: pending requests fail with <see cref="ErrorCode.Closed"/>.
+/// The network stack drives the driver through <see cref="INetworkBatches"/> (acting with a capability derived from the
+/// one <see cref="Start"/> returns, so revoking that one silences it too): each RX queue lends bursts of frames in the
+/// driver's own posted buffers (<see cref="NicRxLender"/>, no copy), and a transmit batch is steered and submitted with
+/// one capability check and one doorbell per queue, the frames' memory passing to the driver. The driver is also a plain
+/// <see cref="INetworkDevice"/> (<see cref="NicDeviceView"/>, which copies and throws as that interface requires);
+/// <see cref="Open"/> gives that face to another capability holder. Disposing stops the controllers, then closes every
+/// ring: pending requests fail with <see cref="ErrorCode.Closed"/>.
 /// </summary>
-public sealed class NicDriver : KernelObject, INetworkDevice
+public sealed class NicDriver : KernelObject, INetworkDevice, INetworkBatches
 {
     private sealed class QueueCounters
     {
@@ -87,9 +36,10 @@ public sealed class NicDriver : KernelObject, INetworkDevice
     private readonly QueueCounters[] _txCounters, _rxCounters;
     private readonly Task[] _controllers;
     private readonly CancellationTokenSource _stop = new();
-    private readonly List<DeviceView> _views = new();
+    private readonly List<NicDeviceView> _views = new();
     private readonly Lock _viewsLock = new();
-    private DeviceView? _self;
+    private NicDeviceView? _self;
+    private NicRxLender?[]? _lenders;
     private int _nextTx;
     private int _disposed;
 
@@ -119,6 +69,7 @@ public sealed class NicDriver : KernelObject, INetworkDevice
     public int RxQueueCount => _rx.Length;
     public IReadOnlyList<QueuePair<TxRequest, int>> TxQueues => _tx;
     public IReadOnlyList<QueuePair<RxRequest, int>> RxQueues => _rx;
+    internal NicOptions Options => _options;
     /// <summary>Smallest receive buffer the driver accepts: a full frame at the device's MTU.</summary>
     public int MinReceiveBuffer => _device.Mtu + 14;
 
@@ -166,7 +117,8 @@ public sealed class NicDriver : KernelObject, INetworkDevice
             driver.StopAsync(disposeDevice: false).AsTask().GetAwaiter().GetResult();
             return cap.IsOk ? own.Error : cap.Error;
         }
-        driver._self = new DeviceView(driver, own.Value, owner);
+        driver._self = new NicDeviceView(driver, own.Value, owner);
+        driver._lenders = new NicRxLender?[driver._rx.Length];
         return (driver, cap.Value);
     }
 
@@ -202,7 +154,7 @@ public sealed class NicDriver : KernelObject, INetworkDevice
         foreach (var f in frames) (groups[PickTxQueue(f.Span)] ??= new()).Add(new TxRequest(f));
         var perQueue = new List<Task<(int Sent, KernelError? Error)>>();
         for (int q = 0; q < groups.Length; q++)
-            if (groups[q] is { } g) perQueue.Add(SubmitTxGroup(q, g.ToArray(), cap, actor, ct));
+            if (groups[q] is { } g) perQueue.Add(SubmitTxGroup(q, g.ToArray(), cap, actor, ct, untilSent: true));
         int sent = 0;
         KernelError? first = null;
         foreach (var (s, e) in await Task.WhenAll(perQueue).ConfigureAwait(false))
@@ -213,7 +165,10 @@ public sealed class NicDriver : KernelObject, INetworkDevice
         return sent == 0 && first is { } err ? err : sent;
     }
 
-    private async Task<(int Sent, KernelError? Error)> SubmitTxGroup(int q, TxRequest[] group, CapabilityToken cap, Principal actor, CancellationToken ct)
+    /// <summary>Submits one queue's share of a batch, waiting for ring space when it is full; with
+    /// <paramref name="untilSent"/> also for the device to take every frame (else it counts frames in the ring).</summary>
+    private async Task<(int Sent, KernelError? Error)> SubmitTxGroup(int q, TxRequest[] group, CapabilityToken cap, Principal actor, CancellationToken ct,
+        bool untilSent)
     {
         var queue = _tx[q];
         var inFlight = new List<Task<Result<int>>>(group.Length);
@@ -233,6 +188,7 @@ public sealed class NicDriver : KernelObject, INetworkDevice
             if (oldest < inFlight.Count) await inFlight[oldest++].ConfigureAwait(false);
             else inFlight.Add(Task.FromResult(await queue.SubmitAsync(group[next++], cap, Rights.Write, actor, ct).ConfigureAwait(false)));
         }
+        if (!untilSent) return (next, next == 0 ? error : null);
         int sent = 0;
         foreach (var r in await Task.WhenAll(inFlight).ConfigureAwait(false))
             if (r.IsOk) sent++;
@@ -255,7 +211,7 @@ public sealed class NicDriver : KernelObject, INetworkDevice
         if (_tx.Length == 1) return 0;
         return _options.Steering == TxSteering.RoundRobin
             ? (int)((uint)Interlocked.Increment(ref _nextTx) % (uint)_tx.Length)
-            : (int)(FlowHash(frame) % (uint)_tx.Length);
+            : (int)(FlowHash.Of(frame) % (uint)_tx.Length);
     }
 
     // ---- receive ----
@@ -294,21 +250,70 @@ public sealed class NicDriver : KernelObject, INetworkDevice
     /// it starts receiving, so frames are shared between faces that receive at the same time.</summary>
     public INetworkDevice Open(CapabilityToken cap, Principal actor = default)
     {
-        var view = new DeviceView(this, cap, actor);
+        var view = new NicDeviceView(this, cap, actor);
         lock (_viewsLock) _views.Add(view);
         return view;
     }
 
-    // ---- INetworkDevice (the driver's own face) ----
+    // ---- INetworkBatches (the stack's face) ----
+
+    int INetworkBatches.QueueCount => _rx.Length;
+
+    /// <summary>Lends the frames waiting on RX queue <paramref name="queue"/>, in the driver's own buffers.</summary>
+    ValueTask<Result<IRxBatch>> INetworkBatches.ReceiveAsync(int queue, CancellationToken ct)
+    {
+        if (_self is not { } self || _lenders is not { } lenders) return ValueTask.FromResult(Result<IRxBatch>.Fail(ErrorCode.Closed, $"{Name} did not start"));
+        if ((uint)queue >= (uint)lenders.Length) return ValueTask.FromResult(Result<IRxBatch>.Fail(ErrorCode.OutOfRange, $"{Name} has RX queues 0..{lenders.Length - 1}"));
+        if (Volatile.Read(ref _disposed) != 0) return ValueTask.FromResult(Result<IRxBatch>.Fail(ErrorCode.Closed, $"{Name} is closed"));
+        var lender = lenders[queue] ??= new NicRxLender(this, queue, self.Capability, self.Actor);
+        return lender.ReceiveAsync(ct);
+    }
+
+    /// <summary>Steers the frames to their TX queues and submits each queue's share with one capability check and one
+    /// doorbell; returns once they are in the rings (the frames' memory is the driver's from here on).</summary>
+    async ValueTask<Result<int>> INetworkBatches.TransmitAsync(IReadOnlyList<ReadOnlyMemory<byte>> frames, CancellationToken ct)
+    {
+        if (_self is not { } self) return Errors.Of(ErrorCode.Closed, $"{Name} did not start");
+        for (int i = 0; i < frames.Count; i++)
+            if (!IsValidFrame(frames[i].Length)) return Errors.Of(ErrorCode.InvalidArgument, $"frame {i} of {frames[i].Length} bytes (MTU {Mtu})");
+        if (frames.Count == 0) return 0;
+        if (_tx.Length == 1)
+        {
+            var all = new TxRequest[frames.Count];
+            for (int i = 0; i < all.Length; i++) all[i] = new TxRequest(frames[i]);
+            var (n, e) = await SubmitTxGroup(0, all, self.Capability, self.Actor, ct, untilSent: false).ConfigureAwait(false);
+            return n == 0 && e is { } err ? err : n;
+        }
+        var groups = new List<TxRequest>?[_tx.Length];
+        foreach (var f in frames) (groups[PickTxQueue(f.Span)] ??= new()).Add(new TxRequest(f));
+        int taken = 0;
+        KernelError? first = null;
+        for (int q = 0; q < groups.Length; q++)
+        {
+            if (groups[q] is not { } g) continue;
+            var (n, e) = await SubmitTxGroup(q, g.ToArray(), self.Capability, self.Actor, ct, untilSent: false).ConfigureAwait(false);
+            taken += n;
+            first ??= e;
+        }
+        return taken == 0 && first is { } error ? error : taken;
+    }
+
+    // ---- INetworkDevice (a copying face for consumers of the plain interface) ----
 
     /// <summary>Transmits through the TX queues (INetworkDevice); throws <see cref="KernelException"/> on failure.</summary>
     public ValueTask SendAsync(ReadOnlyMemory<byte> frame, CancellationToken ct = default) => Self.SendAsync(frame, ct);
 
     /// <summary>Receives the next frame from any RX queue (INetworkDevice); throws <see cref="KernelException"/>
-    /// (<see cref="ErrorCode.Closed"/> once disposed).</summary>
+    /// (<see cref="ErrorCode.Closed"/> once disposed). Do not mix with the <see cref="INetworkBatches"/> face: both
+    /// would take frames from the same queues.</summary>
     public ValueTask<int> ReceiveAsync(Memory<byte> buffer, CancellationToken ct = default) => Self.ReceiveAsync(buffer, ct);
 
-    private DeviceView Self => _self ?? throw new KernelException(ErrorCode.Closed, $"{Name} did not start");
+    private NicDeviceView Self => _self ?? throw new KernelException(ErrorCode.Closed, $"{Name} did not start");
+
+    internal void Forget(NicDeviceView view)
+    {
+        lock (_viewsLock) _views.Remove(view);
+    }
 
     // ---- controllers ----
 
@@ -471,185 +476,13 @@ public sealed class NicDriver : KernelObject, INetworkDevice
         try { await Task.WhenAll(_controllers).ConfigureAwait(false); } catch (OperationCanceledException) { }
         foreach (var q in _tx) q.Close();
         foreach (var q in _rx) q.Close();
-        DeviceView[] views;
+        NicDeviceView[] views;
         lock (_viewsLock) views = _views.ToArray();
+        foreach (var l in _lenders ?? []) l?.Dispose();
         if (_self is not null) await _self.DisposeAsync().ConfigureAwait(false);
         foreach (var v in views) await v.DisposeAsync().ConfigureAwait(false);
         if (disposeDevice) await _device.DisposeAsync().ConfigureAwait(false);
     }
 
-    // ---- flow hash ----
-
-    /// <summary>The flow hash that steers frames to TX queues: IPv4/IPv6 source and destination, protocol and, for
-    /// TCP/UDP (and not IPv4 fragments), ports; for other EtherTypes the MAC addresses and EtherType.</summary>
-    public static uint FlowHash(ReadOnlySpan<byte> frame)
-    {
-        if (frame.Length < 14) return 0;
-        int l3 = 14;
-        ushort type = BinaryPrimitives.ReadUInt16BigEndian(frame[12..]);
-        if (type == 0x8100 && frame.Length >= 18) { type = BinaryPrimitives.ReadUInt16BigEndian(frame[16..]); l3 = 18; }
-        var ip = frame[l3..];
-        uint h = 2166136261;
-        if (type == 0x0800 && ip.Length >= 20 && ip[0] >> 4 == 4)
-        {
-            int ihl = (ip[0] & 15) * 4;
-            byte proto = ip[9];
-            h = Mix(h, ip.Slice(12, 8));
-            h = Mix(h, [proto]);
-            bool fragment = (BinaryPrimitives.ReadUInt16BigEndian(ip[6..]) & 0x3fff) != 0;
-            if (!fragment && proto is 6 or 17 && ihl >= 20 && ip.Length >= ihl + 4) h = Mix(h, ip.Slice(ihl, 4));
-        }
-        else if (type == 0x86DD && ip.Length >= 40)
-        {
-            byte next = ip[6];
-            h = Mix(h, ip.Slice(8, 32));
-            h = Mix(h, [next]);
-            if (next is 6 or 17 && ip.Length >= 44) h = Mix(h, ip.Slice(40, 4));
-        }
-        else h = Mix(h, frame[..14]);
-        // murmur3 finalizer: spread FNV's low bits so "% queues" is even
-        h ^= h >> 16; h *= 0x85ebca6b; h ^= h >> 13; h *= 0xc2b2ae35; h ^= h >> 16;
-        return h;
-    }
-
-    private static uint Mix(uint h, ReadOnlySpan<byte> bytes)
-    {
-        foreach (var b in bytes) h = (h ^ b) * 16777619;
-        return h;
-    }
-
     private readonly record struct RxFrame(byte[] Buffer, int Length);
-
-    /// <summary>The INetworkDevice face: sends through the TX queues, and keeps buffers posted on every RX queue (one
-    /// pump per queue, awaiting its buffers in posting order so a queue's frames come out in arrival order).</summary>
-    private sealed class DeviceView(NicDriver driver, CapabilityToken cap, Principal actor) : INetworkDevice
-    {
-        private readonly Channel<RxFrame> _inbox = Channel.CreateBounded<RxFrame>(
-            new BoundedChannelOptions(driver._options.RxBuffersPerQueue * driver._rx.Length) { FullMode = BoundedChannelFullMode.Wait });
-        private readonly CancellationTokenSource _stop = new();
-        private Task[]? _pumps;
-        private readonly Lock _lock = new();
-        private bool _disposed;
-
-        public string Name => driver.Name;
-        public ReadOnlyMemory<byte> MacAddress => driver.MacAddress;
-        public int Mtu => driver.Mtu;
-
-        /// <summary>Like a NIC's transmit entry point: the frame is copied into a driver buffer and the call returns
-        /// once the request is in a TX ring (the capability check and validation errors are thrown here); device
-        /// errors after that are counted in <see cref="NicStats.TxErrors"/>. A full ring makes the caller wait for
-        /// the frame's completion (back-pressure).</summary>
-        public ValueTask SendAsync(ReadOnlyMemory<byte> frame, CancellationToken ct = default)
-        {
-            var copy = ArrayPool<byte>.Shared.Rent(Math.Max(frame.Length, 1));
-            frame.Span.CopyTo(copy);
-            var owned = copy.AsMemory(0, frame.Length);
-            var sub = driver.TrySubmitTx(cap, owned, actor);
-            if (sub.IsOk)
-            {
-                _ = ReturnWhenDone(sub.Value, copy);
-                return ValueTask.CompletedTask;
-            }
-            if (sub.Code != ErrorCode.WouldBlock)
-            {
-                ArrayPool<byte>.Shared.Return(copy);
-                return ValueTask.FromException(sub.Error.ToException());
-            }
-            return SendWhenRoomAsync(owned, copy, ct);
-        }
-
-        private async ValueTask SendWhenRoomAsync(ReadOnlyMemory<byte> owned, byte[] copy, CancellationToken ct)
-        {
-            var r = await driver.SendAsync(cap, owned, actor, ct).ConfigureAwait(false);
-            // A cancelled request may still be in the ring; its buffer then goes to the garbage collector, not the pool.
-            if (r.Code != ErrorCode.Cancelled) ArrayPool<byte>.Shared.Return(copy);
-            if (!r.IsOk) throw r.Error.ToException();
-        }
-
-        private static async Task ReturnWhenDone(Task<Result<int>> done, byte[] copy)
-        {
-            await done.ConfigureAwait(false);
-            ArrayPool<byte>.Shared.Return(copy);
-        }
-
-        public async ValueTask<int> ReceiveAsync(Memory<byte> buffer, CancellationToken ct = default)
-        {
-            EnsurePumps();
-            RxFrame f;
-            try { f = await _inbox.Reader.ReadAsync(ct).ConfigureAwait(false); }
-            catch (ChannelClosedException e) { throw e.InnerException as KernelException ?? new KernelException(ErrorCode.Closed, $"{Name} is closed"); }
-            int n = Math.Min(f.Length, buffer.Length);
-            f.Buffer.AsSpan(0, n).CopyTo(buffer.Span);
-            ArrayPool<byte>.Shared.Return(f.Buffer);
-            return n;
-        }
-
-        private void EnsurePumps()
-        {
-            if (Volatile.Read(ref _pumps) is not null) return;
-            lock (_lock)
-            {
-                if (_pumps is not null) return;
-                if (_disposed) throw new KernelException(ErrorCode.Closed, $"{Name} is closed");
-                var pumps = new Task[driver._rx.Length];
-                for (int q = 0; q < pumps.Length; q++) pumps[q] = Pump(q, _stop.Token);
-                Volatile.Write(ref _pumps, pumps);
-            }
-        }
-
-        private async Task Pump(int queue, CancellationToken stop)
-        {
-            await Task.Yield();
-            var posted = new Queue<(byte[] Buffer, Task<Result<int>> Done)>();
-            int size = driver.MinReceiveBuffer + 4; // room for a VLAN tag
-            KernelError? failure = null;
-            try
-            {
-                while (true)
-                {
-                    while (posted.Count < driver._options.RxBuffersPerQueue)
-                    {
-                        var buf = ArrayPool<byte>.Shared.Rent(size);
-                        posted.Enqueue((buf, driver.PostReceiveAsync(cap, queue, buf, actor, stop)));
-                    }
-                    var (b, done) = posted.Dequeue();
-                    var r = await done.ConfigureAwait(false);
-                    if (!r.IsOk)
-                    {
-                        if (r.Code != ErrorCode.Cancelled) ArrayPool<byte>.Shared.Return(b);
-                        failure = r.Code == ErrorCode.Cancelled ? Errors.Of(ErrorCode.Closed, $"{Name} is closed") : r.Error;
-                        break;
-                    }
-                    await _inbox.Writer.WriteAsync(new RxFrame(b, r.Value), stop).ConfigureAwait(false);
-                }
-            }
-            catch (OperationCanceledException) { failure = Errors.Of(ErrorCode.Closed, $"{Name} is closed"); }
-            catch (ChannelClosedException) { }
-            _inbox.Writer.TryComplete(new KernelException(failure ?? Errors.Of(ErrorCode.Closed, $"{Name} is closed")));
-            // Withdraw what is still posted. A withdrawn (cancelled) buffer may still be written by the device, so only
-            // buffers that came back with a real outcome return to the pool.
-            if (!stop.IsCancellationRequested) await _stop.CancelAsync().ConfigureAwait(false);
-            while (posted.Count > 0)
-            {
-                var (b, done) = posted.Dequeue();
-                var r = await done.ConfigureAwait(false);
-                if (r.Code != ErrorCode.Cancelled) ArrayPool<byte>.Shared.Return(b);
-            }
-        }
-
-        public async ValueTask DisposeAsync()
-        {
-            Task[]? pumps;
-            lock (_lock)
-            {
-                if (_disposed) return;
-                _disposed = true;
-                pumps = _pumps;
-            }
-            await _stop.CancelAsync().ConfigureAwait(false);
-            if (pumps is not null) await Task.WhenAll(pumps).ConfigureAwait(false);
-            _inbox.Writer.TryComplete(new KernelException(ErrorCode.Closed, $"{Name} is closed"));
-            lock (driver._viewsLock) driver._views.Remove(this);
-        }
-    }
 }
