@@ -23,6 +23,9 @@ public readonly record struct Ipv4Address(uint Value)
         return new Ipv4Address(v);
     }
 
+    /// <summary>224.0.0.0/4.</summary>
+    public bool IsMulticast => Value >> 28 == 0xE;
+
     public static Ipv4Address Read(ReadOnlySpan<byte> s) => new(BinaryPrimitives.ReadUInt32BigEndian(s));
     public void Write(Span<byte> s) => BinaryPrimitives.WriteUInt32BigEndian(s, Value);
     public override string ToString() => $"{Value >> 24}.{(Value >> 16) & 255}.{(Value >> 8) & 255}.{Value & 255}";
@@ -31,6 +34,9 @@ public readonly record struct Ipv4Address(uint Value)
 public static class Mac
 {
     public static readonly byte[] Broadcast = [0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF];
+    /// <summary>A multicast or broadcast address (the I/G bit): never a sender's.</summary>
+    public static bool IsGroup(ReadOnlySpan<byte> mac) => (mac[0] & 1) != 0;
+
     public static string Format(ReadOnlySpan<byte> mac) => Convert.ToHexString(mac).ToLowerInvariant() is var h
         ? string.Join(':', Enumerable.Range(0, mac.Length).Select(i => h.Substring(i * 2, 2))) : "";
 }

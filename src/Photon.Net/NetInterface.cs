@@ -1,6 +1,6 @@
-using System.Buffers.Binary;
 using Photon.Kernel.Hal;
 using Photon.Net.Device;
+using Photon.Net.Wire;
 
 namespace Photon.Net;
 
@@ -13,7 +13,6 @@ public sealed record ArpEntry(Ipv4Address Address, string Mac, string Interface,
 /// </summary>
 public sealed class NetInterface
 {
-    internal const ushort EtherArp = 0x0806, EtherIpv4 = 0x0800;
     private readonly NetworkStack _stack;
     private readonly Dictionary<Ipv4Address, (byte[] Mac, TimeSpan Seen)> _arp = new();
     private readonly Dictionary<Ipv4Address, PendingResolution> _pending = new();
@@ -58,20 +57,15 @@ public sealed class NetInterface
 
     /// <summary>Handles an ARP packet (RFC 826 with the merge rule: only refresh entries we have, or learn the
     /// sender when the request is for us, so strangers cannot fill the cache).</summary>
-    internal void HandleArp(ReadOnlySpan<byte> p, TimeSpan now)
+    internal void HandleArp(ReadOnlySpan<byte> buffer, TimeSpan now)
     {
-        if (p.Length < 28) { _stack.Count(DropReason.Truncated); return; }
-        if (BinaryPrimitives.ReadUInt16BigEndian(p) != 1 || BinaryPrimitives.ReadUInt16BigEndian(p[2..]) != EtherIpv4 || p[4] != 6 || p[5] != 4)
-        { _stack.Count(DropReason.BadArp); return; }
-        ushort op = BinaryPrimitives.ReadUInt16BigEndian(p[6..]);
-        if (op is not (1 or 2)) { _stack.Count(DropReason.BadArp); return; }
-        var senderMac = p[8..14];
-        var senderIp = Ipv4Address.Read(p[14..]);
-        var targetIp = Ipv4Address.Read(p[24..]);
-        if ((senderMac[0] & 1) != 0 || senderIp == Ipv4Address.Any || senderIp == Ipv4Address.Broadcast) { _stack.Count(DropReason.BadArp); return; }
-        bool forUs = targetIp == Address;
+        if (!ArpPacket.TryParse(buffer, out var arp, out var why)) { _stack.Count(why); return; }
+        var senderMac = arp.SenderMac;
+        var senderIp = arp.SenderIp;
+        if (Mac.IsGroup(senderMac) || senderIp == Ipv4Address.Any || senderIp == Ipv4Address.Broadcast) { _stack.Count(DropReason.BadArp); return; }
+        bool forUs = arp.TargetIp == Address;
         if (_arp.ContainsKey(senderIp) || forUs || _pending.ContainsKey(senderIp)) Learn(senderIp, senderMac.ToArray(), now);
-        if (op == 1 && forUs) SendArp(2, senderMac.ToArray(), senderIp);
+        if (arp.Operation == ArpOperation.Request && forUs) SendArp(ArpOperation.Reply, senderMac.ToArray(), senderIp);
     }
 
     private void Learn(Ipv4Address ip, byte[] mac, TimeSpan now)
@@ -80,7 +74,7 @@ public sealed class NetInterface
         if (_pending.Remove(ip, out var waiting))
             while (waiting.Frames.TryDequeue(out var frame))
             {
-                mac.CopyTo(frame, 0);
+                EthernetFrame.SetDestination(frame, mac);
                 _stack.Transmit(this, frame);
             }
     }
@@ -89,23 +83,23 @@ public sealed class NetInterface
     /// first if needed (the frame waits in a small per-neighbour queue; the oldest is dropped when it is full).</summary>
     internal void SendToNextHop(Ipv4Address nextHop, byte[] frame, TimeSpan now)
     {
-        MacBytes.CopyTo(frame, 6);
+        EthernetFrame.SetSource(frame, MacBytes);
         if (nextHop == Ipv4Address.Broadcast || nextHop == Cidr.DirectedBroadcast)
         {
-            Mac.Broadcast.CopyTo(frame, 0);
+            EthernetFrame.SetDestination(frame, Mac.Broadcast);
             _stack.Transmit(this, frame);
             return;
         }
         if (_arp.TryGetValue(nextHop, out var e) && now - e.Seen < _stack.Options.ArpEntryLifetime)
         {
-            e.Mac.CopyTo(frame, 0);
+            EthernetFrame.SetDestination(frame, e.Mac);
             _stack.Transmit(this, frame);
             return;
         }
         if (!_pending.TryGetValue(nextHop, out var p))
         {
             _pending[nextHop] = p = new PendingResolution { LastRequest = now, Attempts = 1 };
-            SendArp(1, Mac.Broadcast, nextHop);
+            SendArp(ArpOperation.Request, Mac.Broadcast, nextHop);
         }
         if (p.Frames.Count >= _stack.Options.ArpQueuePerNeighbour) { p.Frames.Dequeue(); _stack.Count(Counter.ArpQueueOverflow); }
         p.Frames.Enqueue(frame);
@@ -122,7 +116,7 @@ public sealed class NetInterface
             if (p.Attempts >= 3) { (failed ??= new()).Add(ip); continue; }
             p.Attempts++;
             p.LastRequest = now;
-            SendArp(1, Mac.Broadcast, ip);
+            SendArp(ArpOperation.Request, Mac.Broadcast, ip);
         }
         foreach (var ip in failed ?? [])
         {
@@ -134,22 +128,16 @@ public sealed class NetInterface
                 _arp.Remove(ip);
     }
 
-    private void SendArp(ushort op, byte[] targetMac, Ipv4Address targetIp)
+    private static readonly byte[] UnknownMac = new byte[EthernetFrame.AddressLength];
+
+    private void SendArp(ArpOperation op, byte[] targetMac, Ipv4Address targetIp)
     {
-        var frame = new byte[42];
-        (op == 1 ? Mac.Broadcast : targetMac).CopyTo(frame, 0);
-        MacBytes.CopyTo(frame, 6);
-        BinaryPrimitives.WriteUInt16BigEndian(frame.AsSpan(12), EtherArp);
-        var a = frame.AsSpan(14);
-        BinaryPrimitives.WriteUInt16BigEndian(a, 1);
-        BinaryPrimitives.WriteUInt16BigEndian(a[2..], EtherIpv4);
-        a[4] = 6;
-        a[5] = 4;
-        BinaryPrimitives.WriteUInt16BigEndian(a[6..], op);
-        MacBytes.CopyTo(a[8..]);
-        Address.Write(a[14..]);
-        if (op == 2) targetMac.CopyTo(a[18..]);
-        targetIp.Write(a[24..]);
+        var frame = new byte[EthernetFrame.HeaderLength + ArpPacket.Length];
+        EthernetFrame.SetDestination(frame, op == ArpOperation.Request ? Mac.Broadcast : targetMac);
+        EthernetFrame.SetSource(frame, MacBytes);
+        EthernetFrame.SetEtherType(frame, EtherType.Arp);
+        // A request's target hardware address is what it asks for: left zero.
+        ArpPacket.Emit(EthernetFrame.PayloadOf(frame), op, MacBytes, Address, op == ArpOperation.Reply ? targetMac : UnknownMac, targetIp);
         _stack.Transmit(this, frame);
     }
 

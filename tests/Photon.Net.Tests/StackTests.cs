@@ -366,12 +366,12 @@ public class StackTests
 
         // A segment that is in the window but carries a timestamp from long ago is an old duplicate: dropped, never delivered.
         var nic = s.Right.Interfaces[0];
-        var seq = server.ReceiveNext;
-        var stale = Frames.Tcp(Ip("10.9.0.1"), Ip("10.9.0.2"), client.Local.Port, 7200, seq, server.SendUnacknowledged, 0x18, 65535, "stale"u8,
+        var seq = server.ReceiveNext.Value;
+        var stale = Frames.Tcp(Ip("10.9.0.1"), Ip("10.9.0.2"), client.Local.Port, 7200, seq, server.SendUnacknowledged.Value, 0x18, 65535, "stale"u8,
             Frames.TimestampOption(1, 0));
         s.Right.InjectFrame(nic, Frames.Ipv4(nic.Device.MacAddress.ToArray(), Ip("10.9.0.1"), Ip("10.9.0.2"), 6, stale));
         Assert.Equal(1, s.Right.Dropped(DropReason.Paws));
-        Assert.Equal(seq, server.ReceiveNext);
+        Assert.Equal(seq, server.ReceiveNext.Value);
         Assert.True((await client.SendAsync("fresh"u8.ToArray())).IsOk);
         var n = await server.ReceiveAsync(buf).WaitAsync(TimeSpan.FromSeconds(5));
         Assert.Equal("fresh", System.Text.Encoding.ASCII.GetString(buf, 0, n.Value));
@@ -387,10 +387,10 @@ public class StackTests
         var server = (await accept).Value;
         var nic = s.Right.Interfaces[0];
         var mac = nic.Device.MacAddress.ToArray();
-        uint next = server.ReceiveNext;
+        uint next = server.ReceiveNext.Value;
         for (uint i = 0; i < 3000; i++) // one byte at every other sequence number: all in the window, none in order
             s.Right.InjectFrame(nic, Frames.Ipv4(mac, Ip("10.9.0.1"), Ip("10.9.0.2"), 6,
-                Frames.Tcp(Ip("10.9.0.1"), Ip("10.9.0.2"), client.Local.Port, 7300, next + 100_000 + 2 * i, server.SendUnacknowledged, 0x10, 65535, "x"u8)));
+                Frames.Tcp(Ip("10.9.0.1"), Ip("10.9.0.2"), client.Local.Port, 7300, next + 100_000 + 2 * i, server.SendUnacknowledged.Value, 0x10, 65535, "x"u8)));
         Assert.True(s.Right.Dropped(DropReason.OutOfOrderLimit) >= 3000 - 1024);
         // The client's own stream still arrives intact in front of the junk.
         Assert.True((await client.SendAsync("real data"u8.ToArray())).IsOk);
@@ -411,7 +411,7 @@ public class StackTests
         var mac = nic.Device.MacAddress.ToArray();
         for (uint i = 0; i < 50; i++) // RSTs inside the window but not at RCV.NXT: a blind guess, RFC 5961 §3
             s.Right.InjectFrame(nic, Frames.Ipv4(mac, Ip("10.9.0.1"), Ip("10.9.0.2"), 6,
-                Frames.Tcp(Ip("10.9.0.1"), Ip("10.9.0.2"), client.Local.Port, 7500, server.ReceiveNext + 1000 + i, 0, 0x04, 0)));
+                Frames.Tcp(Ip("10.9.0.1"), Ip("10.9.0.2"), client.Local.Port, 7500, server.ReceiveNext.Value + 1000 + i, 0, 0x04, 0)));
         Assert.Equal(10, s.Right[Counter.TcpChallengeAcks]);
         Assert.Equal(TcpState.Established, server.State);
         Assert.True((await client.SendAsync("still here"u8.ToArray())).IsOk);
@@ -429,11 +429,11 @@ public class StackTests
         var client = (await s.Left.Tcp.ConnectAsync(new IpEndpoint(Ip("10.9.0.2"), 7600))).Value;
         var server = (await accept).Value;
         var nic = s.Right.Interfaces[0];
-        var next = server.ReceiveNext;
+        var next = server.ReceiveNext.Value;
         // In-window sequence number (a lucky guess) but an ACK far behind SND.UNA: RFC 5961 §5 drops it.
         s.Right.InjectFrame(nic, Frames.Ipv4(nic.Device.MacAddress.ToArray(), Ip("10.9.0.1"), Ip("10.9.0.2"), 6,
-            Frames.Tcp(Ip("10.9.0.1"), Ip("10.9.0.2"), client.Local.Port, 7600, next, server.SendUnacknowledged - 50_000_000, 0x18, 65535, "forged"u8)));
-        Assert.Equal(next, server.ReceiveNext);
+            Frames.Tcp(Ip("10.9.0.1"), Ip("10.9.0.2"), client.Local.Port, 7600, next, server.SendUnacknowledged.Value - 50_000_000, 0x18, 65535, "forged"u8)));
+        Assert.Equal(next, server.ReceiveNext.Value);
         Assert.Equal(1, s.Right[Counter.TcpChallengeAcks]);
         Assert.True((await client.SendAsync("genuine"u8.ToArray())).IsOk);
         var buf = new byte[32];

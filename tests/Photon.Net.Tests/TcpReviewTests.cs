@@ -55,7 +55,7 @@ public class TcpReviewTests
         var nic = s.Right.Interfaces[0];
         long before = s.Right[Counter.TcpSegmentsOut];
         s.Right.InjectFrame(nic, Frames.Ipv4(nic.Device.MacAddress.ToArray(), Ip("10.9.0.1"), Ip("10.9.0.2"), 6,
-            Frames.Tcp(Ip("10.9.0.1"), Ip("10.9.0.2"), client.Local.Port, 7401, server.ReceiveNext, server.SendUnacknowledged, 0x10, 65535,
+            Frames.Tcp(Ip("10.9.0.1"), Ip("10.9.0.2"), client.Local.Port, 7401, server.ReceiveNext.Value, server.SendUnacknowledged.Value, 0x10, 65535,
                 "p"u8, Frames.TimestampOption(uint.MaxValue / 2, 0))));
         Assert.Equal(16 * 1024, server.Info.ReceiveQueue);
         Assert.Equal(before + 1, s.Right[Counter.TcpSegmentsOut]);
@@ -97,9 +97,9 @@ public class TcpReviewTests
         s.A.Capture = new System.Collections.Concurrent.ConcurrentQueue<byte[]>();
         var nic = s.Left.Interfaces[0];
         var mac = nic.Device.MacAddress.ToArray();
-        uint una = client.SendUnacknowledged;
+        uint una = client.SendUnacknowledged.Value;
         void Ack(ushort window) => s.Left.InjectFrame(nic, Frames.Ipv4(mac, Ip("10.9.0.2"), Ip("10.9.0.1"), 6,
-            Frames.Tcp(Ip("10.9.0.2"), Ip("10.9.0.1"), 7403, client.Local.Port, client.ReceiveNext, una, 0x10, window)));
+            Frames.Tcp(Ip("10.9.0.2"), Ip("10.9.0.1"), 7403, client.Local.Port, client.ReceiveNext.Value, una, 0x10, window)));
         Assert.True((await client.SendAsync(new byte[100])).IsOk);
         Ack(0);
         Assert.True((await client.SendAsync(new byte[5000])).IsOk);

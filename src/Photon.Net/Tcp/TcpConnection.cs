@@ -1,58 +1,63 @@
+using Photon.Net.Wire;
+
 namespace Photon.Net.Tcp;
 
 public enum TcpState { Closed, Listen, SynSent, SynReceived, Established, FinWait1, FinWait2, CloseWait, Closing, LastAck, TimeWait }
 
 /// <summary>
-/// One TCP connection (RFC 9293): the three-way handshake, a sliding window with window scaling (RFC 7323) and
-/// receiver/sender silly-window avoidance, out-of-order reassembly, retransmission on an RFC 6298 timer with Karn's rule
-/// and exponential backoff, NewReno congestion control (RFC 5681 slow start/avoidance, RFC 6582 fast retransmit and
-/// recovery), zero-window probing, FIN/RST handling with RFC 5961 challenge ACKs, and TIME_WAIT.
+/// One TCP connection (RFC 9293) as one state machine, <see cref="OnSegment"/>, in the manner of smoltcp's socket: the
+/// three-way handshake, a sliding window with window scaling (RFC 7323) and receiver/sender silly-window avoidance,
+/// out-of-order reassembly, retransmission on an RFC 6298 timer (<see cref="RttEstimator"/>), congestion control
+/// through <see cref="ICongestionController"/> (<see cref="NewReno"/>), fast retransmit and recovery with SACK
+/// (<see cref="SackScoreboard"/>) or RFC 6582's partial ACKs, zero-window probing, FIN/RST handling with RFC 5961
+/// challenge ACKs, and TIME_WAIT. Sequence numbers are <see cref="SeqNumber"/>s, buffers <see cref="ByteRing"/>s.
 /// Protocol methods run under the stack lock; the public async methods are the socket API.
 /// </summary>
 public sealed class TcpConnection : IAsyncDisposable
 {
     private const int OurWindowScale = 7;
+    private const int MaxOutOfOrderSegments = 1024;
+    private const int ChallengeAcksPerSecond = 10;
     private readonly TcpLayer _layer;
     private readonly NetworkStack _stack;
     private readonly TcpListener? _listener;
     private readonly ByteRing _send, _receive;
-    private readonly List<(uint Seq, byte[] Data, bool Fin)> _outOfOrder = new();
+    private readonly List<(SeqNumber Seq, byte[] Data, bool Fin)> _outOfOrder = new();
     private readonly TaskCompletionSource<Result> _established = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly List<TaskCompletionSource> _readers = new(), _writers = new();
+    private readonly RttEstimator _rtt;
+    private readonly ICongestionController _cc = new NewReno();
+    private readonly SackScoreboard _scoreboard = new();
 
     // Send sequence space (RFC 9293 names).
-    private uint _iss, _sndUna, _sndNxt, _sndMax, _sndWnd, _sndWl1, _sndWl2, _maxSndWnd;
+    private SeqNumber _iss, _sndUna, _sndNxt, _sndMax, _sndWl1, _sndWl2;
+    private uint _sndWnd, _maxSndWnd;
     private int _sndWscale, _rcvWscale;
     // Receive sequence space.
-    private uint _irs, _rcvNxt;
+    private SeqNumber _irs, _rcvNxt, _rcvAdvEdge;
     private int _mss = 536;
-    private uint _rcvAdvEdge;
     private bool _released; // the last handle is gone (ReleaseAsync)
     private bool _synAcked, _closeRequested, _finSent, _finAcked, _finReceived, _offeredScale;
-    // Congestion control (bytes).
-    private long _cwnd, _ssthresh = long.MaxValue / 4;
+    // Loss recovery: duplicate ACKs, RFC 3042 limited transmit (the first two duplicates each let one new segment out),
+    // RFC 6582's recovery point, and the next sequence to consider for a SACK hole retransmission.
     private int _dupAcks;
     private long _limitedTransmit;
-    // SACK (RFC 2018): negotiated flag, the scoreboard of peer-held ranges above SND.UNA (sorted, merged), the next
-    // sequence to consider for a hole retransmission, and the latest out-of-order arrival (reported first).
+    private SeqNumber _recover, _rexmitNext;
+    // SACK (RFC 2018) negotiated, and the latest out-of-order arrival (reported first).
     private bool _sackOk;
+    private SeqNumber _lastOutOfOrder;
     // Timestamps (RFC 7323): negotiated flag and TS.Recent, the peer's clock to echo.
     private bool _tsOk;
     private uint _tsRecent;
-    private readonly List<(uint Left, uint Right)> _sacked = new();
-    private uint _rexmitNext, _lastOutOfOrder; // RFC 3042: the first two duplicate ACKs each let one new segment out
-    private uint _recover;
-    private bool _inRecovery;
-    // RTT estimation and timers.
-    private TimeSpan _srtt, _rttvar, _rto;
-    private bool _timing, _haveRtt;
-    private uint _rttSeq;
-    private TimeSpan _rttStart;
+    // Timers.
     private TimeSpan? _rtoDeadline, _persistDeadline, _timeWaitDeadline, _finWait2Deadline;
     private TimeSpan _persistBackoff;
     private int _retries, _ackPending;
     private long _retransmits;
+    private long _outOfOrderBytes; // bounded by the receive buffer: overlapping segments cannot multiply memory
+    private TimeSpan _challengeWindow;
+    private int _challengesInWindow;
     private KernelError? _error;
 
     internal TcpConnection(TcpLayer layer, IpEndpoint local, IpEndpoint remote, TcpListener? listener)
@@ -62,26 +67,28 @@ public sealed class TcpConnection : IAsyncDisposable
         _listener = listener;
         Local = local;
         Remote = remote;
-        _send = new ByteRing(_stack.Options.TcpSendBuffer);
-        _receive = new ByteRing(_stack.Options.TcpReceiveBuffer);
-        _rto = _stack.Options.TcpInitialRto;
+        var o = _stack.Options;
+        _send = new ByteRing(o.TcpSendBuffer);
+        _receive = new ByteRing(o.TcpReceiveBuffer);
+        _rtt = new RttEstimator(o.TcpInitialRto, o.TcpMinRto, o.TcpMaxRto, o.TickInterval);
     }
 
     public IpEndpoint Local { get; }
     public IpEndpoint Remote { get; }
     public TcpState State { get; private set; }
-    internal uint ReceiveNext => _rcvNxt;
-    internal uint SendUnacknowledged => _sndUna;
+    internal SeqNumber ReceiveNext => _rcvNxt;
+    internal SeqNumber SendUnacknowledged => _sndUna;
     internal Task<Result> Established => _established.Task;
 
     /// <summary>Completes when the connection is fully closed (or reset); TIME_WAIT counts as closed for the user.</summary>
     public Task Closed => _closed.Task;
 
-    public TcpConnectionInfo Info => new(Local, Remote, State, _send.Count, _receive.Count, (int)Math.Min(_cwnd, int.MaxValue), _srtt, _retransmits, _rto);
+    public TcpConnectionInfo Info => new(Local, Remote, State, _send.Count, _receive.Count, (int)Math.Min(_cc.Window, int.MaxValue), _rtt.Srtt,
+        _retransmits, _rtt.Rto);
 
     public long Retransmits { get { lock (_stack.Gate) return _retransmits; } }
 
-    private int OurMss => (_stack.RouteTo(Remote.Address)?.Nic.Mtu ?? 1500) - 40;
+    private int OurMss => (_stack.RouteTo(Remote.Address)?.Nic.Mtu ?? 1500) - Ipv4Packet.HeaderLength - TcpRepr.MinHeaderLength;
 
     // ---- opening ----
 
@@ -93,15 +100,15 @@ public sealed class TcpConnection : IAsyncDisposable
         State = TcpState.SynSent;
         _offeredScale = true;
         SendSyn();
-        StartTiming(_iss);
+        _rtt.StartTiming(_iss, _stack.Now);
         ArmRto();
     }
 
-    internal void OpenPassive(in TcpSegment syn)
+    internal void OpenPassive(in TcpRepr syn)
     {
         _irs = syn.Seq;
         _rcvNxt = _irs + 1;
-        _rcvAdvEdge = _rcvNxt + (uint)Math.Min(_receive.Free, 65535);
+        _rcvAdvEdge = _rcvNxt + Math.Min(_receive.Free, 65535);
         _offeredScale = syn.WindowScale >= 0;
         ApplyPeerOptions(syn);
         _iss = TcpLayer.NewIss();
@@ -111,33 +118,41 @@ public sealed class TcpConnection : IAsyncDisposable
         _sndWl1 = syn.Seq;
         State = TcpState.SynReceived;
         SendSyn();
-        StartTiming(_iss);
+        _rtt.StartTiming(_iss, _stack.Now);
         ArmRto();
     }
 
-    private void ApplyPeerOptions(in TcpSegment syn)
+    private void ApplyPeerOptions(in TcpRepr syn)
     {
         _mss = Math.Max(64, Math.Min(syn.Mss != 0 ? syn.Mss : 536, OurMss));
         _sackOk = _stack.Options.TcpSack && syn.SackPermitted;
         _tsOk = _stack.Options.TcpTimestamps && syn.HasTimestamp;
-        if (_tsOk) { _tsRecent = syn.TsVal; _mss -= 12; } // the option rides on every segment: less room for data
+        if (_tsOk) { _tsRecent = syn.TsVal; _mss -= TcpRepr.TimestampOptionLength; } // the option rides on every segment
         if (syn.WindowScale >= 0 && _offeredScale) { _sndWscale = syn.WindowScale; _rcvWscale = OurWindowScale; }
         else { _sndWscale = 0; _rcvWscale = 0; }
-        _cwnd = 10L * _mss; // RFC 6928 initial window
+        _cc.Start(_mss, _sackOk);
     }
 
     private void SendSyn()
     {
         bool synAck = State == TcpState.SynReceived;
-        _layer.SendSegment(Local, Remote, _iss, synAck ? _rcvNxt : 0, synAck ? TcpFlags.Syn | TcpFlags.Ack : TcpFlags.Syn,
-            (ushort)Math.Min(_receive.Free, 65535), _offeredScale ? OurWindowScale : -1, (ushort)OurMss, default,
-            sackPermitted: State == TcpState.SynSent ? _stack.Options.TcpSack : _sackOk,
-            timestamp: State == TcpState.SynSent ? (_stack.Options.TcpTimestamps ? (TsNow, 0u) : null) : Ts());
+        var syn = Header(_iss, synAck ? TcpFlags.Syn | TcpFlags.Ack : TcpFlags.Syn, (ushort)Math.Min(_receive.Free, 65535), sack: false);
+        if (!synAck) syn.Ack = default;
+        syn.WindowScale = _offeredScale ? OurWindowScale : -1;
+        syn.Mss = (ushort)OurMss;
+        syn.SackPermitted = State == TcpState.SynSent ? _stack.Options.TcpSack : _sackOk;
+        if (State == TcpState.SynSent)
+        {
+            syn.HasTimestamp = _stack.Options.TcpTimestamps;
+            syn.TsVal = TsNow;
+            syn.TsEcr = 0;
+        }
+        _layer.Send(Local, Remote, syn);
     }
 
     // ---- segment arrival ----
 
-    internal void OnSegment(in TcpSegment seg)
+    internal void OnSegment(in TcpRepr seg)
     {
         var now = _stack.Now;
         if (State == TcpState.SynSent) { OnSegmentSynSent(seg, now); return; }
@@ -151,10 +166,10 @@ public sealed class TcpConnection : IAsyncDisposable
 
         uint wnd = (uint)_receive.Free;
         int len = seg.Length;
-        uint seq = seg.Seq;
+        var seq = seg.Seq;
         bool acceptable = len == 0
-            ? (wnd == 0 ? seq == _rcvNxt : Seq.InRange(seq, _rcvNxt, _rcvNxt + wnd))
-            : wnd > 0 && (Seq.InRange(seq, _rcvNxt, _rcvNxt + wnd) || Seq.InRange(seq + (uint)len - 1, _rcvNxt, _rcvNxt + wnd));
+            ? (wnd == 0 ? seq == _rcvNxt : seq.InRange(_rcvNxt, _rcvNxt + wnd))
+            : wnd > 0 && (seq.InRange(_rcvNxt, _rcvNxt + wnd) || (seq + len - 1).InRange(_rcvNxt, _rcvNxt + wnd));
         bool dropPayload = false;
         if (!acceptable && wnd == 0 && seq == _rcvNxt) { acceptable = true; dropPayload = true; } // still take its ACK
         if (!acceptable)
@@ -167,8 +182,8 @@ public sealed class TcpConnection : IAsyncDisposable
 
         if (_tsOk && seg.HasTimestamp && !seg.Has(TcpFlags.Rst))
         {
-            if (Seq.Lt(seg.TsVal, _tsRecent)) { _stack.Count(DropReason.Paws); SendAck(); return; } // RFC 7323 §5
-            if (Seq.Le(seq, _rcvNxt)) _tsRecent = seg.TsVal;
+            if (new SeqNumber(seg.TsVal) < new SeqNumber(_tsRecent)) { _stack.Count(DropReason.Paws); SendAck(); return; } // RFC 7323 §5
+            if (seq <= _rcvNxt) _tsRecent = seg.TsVal;
         }
 
         if (seg.Has(TcpFlags.Rst))
@@ -185,26 +200,26 @@ public sealed class TcpConnection : IAsyncDisposable
         if (!seg.Has(TcpFlags.Ack)) return;
 
         // Trim the payload to what is new and fits the window.
-        var payload = seg.Payload.AsMemory();
+        var payload = seg.Payload;
         bool fin = seg.Has(TcpFlags.Fin);
-        uint dataSeq = seq;
+        var dataSeq = seq;
         // A closed window drops the data, but a bare FIN needs no buffer space and is taken (as Linux does): dropping it
         // would leave the sender retransmitting it into the closed window until it gives up and resets the connection.
         if (dropPayload) { payload = default; fin = fin && seg.Payload.Length == 0; }
-        if (Seq.Lt(dataSeq, _rcvNxt))
+        if (dataSeq < _rcvNxt)
         {
-            uint skip = _rcvNxt - dataSeq;
+            uint skip = (uint)(_rcvNxt - dataSeq);
             if (skip > (uint)payload.Length) { payload = default; fin = false; }
             else payload = payload[(int)skip..];
             dataSeq = _rcvNxt;
         }
-        long room = (long)(_rcvNxt + wnd - dataSeq);
+        long room = (_rcvNxt + wnd) - dataSeq;
         if (payload.Length > room) { payload = payload[..(int)Math.Max(0, room)]; fin = false; }
 
-        uint ack = seg.Ack;
+        var ack = seg.Ack;
         if (State == TcpState.SynReceived)
         {
-            if (!Seq.Gt(ack, _sndUna) || !Seq.Le(ack, _sndMax)) { _layer.SendReset(seg); return; }
+            if (!(ack > _sndUna) || !(ack <= _sndMax)) { _layer.SendReset(seg); return; }
             State = TcpState.Established;
             _sndWnd = (uint)seg.Window << _sndWscale;
             _sndWl1 = seq;
@@ -212,20 +227,20 @@ public sealed class TcpConnection : IAsyncDisposable
             _established.TrySetResult(Result.Ok);
             _listener?.OnEstablished(this);
         }
-        if (Seq.Gt(ack, _sndMax)) { SendAck(); return; } // acknowledges data never sent
+        if (ack > _sndMax) { SendAck(); return; } // acknowledges data never sent
         // RFC 5961 §5: an ACK older than SND.UNA minus the largest window the peer ever offered cannot come from the
         // peer; without this check a blind attacker could inject data with any old acknowledgement number.
-        if (Seq.Lt(ack, _sndUna - Math.Max(_maxSndWnd, 65535u))) { ChallengeAck(); return; }
+        if (ack < _sndUna - Math.Max(_maxSndWnd, 65535u)) { ChallengeAck(); return; }
 
-        if (_sackOk && seg.Sack is { } blocks) UpdateScoreboard(blocks);
+        if (_sackOk && seg.SackCount > 0) _scoreboard.Add(((ReadOnlySpan<(SeqNumber, SeqNumber)>)seg.Sack)[..seg.SackCount], _sndUna, _sndMax);
         if (_persistDeadline is not null) _retries = 0; // the peer answers our probes: it is alive, just not reading
         uint advertised = (uint)seg.Window << _sndWscale;
-        if (Seq.Gt(ack, _sndUna)) OnNewAck(ack, now, _tsOk && seg.HasTimestamp ? seg.TsEcr : 0);
+        if (ack > _sndUna) OnNewAck(ack, now, _tsOk && seg.HasTimestamp ? seg.TsEcr : 0);
         // A duplicate ACK (RFC 5681) is a pure ACK that moves nothing while data is outstanding. The window-unchanged test
         // is left out: a receiver that grows its buffer while holding a hole (Linux autotuning does) would otherwise hide
         // every duplicate and leave recovery to the retransmission timer.
         else if (ack == _sndUna && payload.IsEmpty && !fin && _sndMax != _sndUna) OnDuplicateAck();
-        if (Seq.Lt(_sndWl1, seq) || (_sndWl1 == seq && Seq.Le(_sndWl2, ack)))
+        if (_sndWl1 < seq || (_sndWl1 == seq && _sndWl2 <= ack))
         {
             _sndWnd = advertised;
             if (advertised > _maxSndWnd) _maxSndWnd = advertised;
@@ -255,8 +270,8 @@ public sealed class TcpConnection : IAsyncDisposable
         {
             if (dataSeq == _rcvNxt)
             {
-                int n = _receive.Write(payload.Span);
-                _rcvNxt += (uint)n;
+                int n = _receive.Write(payload); // the one copy: from the device's buffer into the socket's
+                _rcvNxt += n;
                 bool hadGap = _outOfOrder.Count > 0;
                 if (fin && n == payload.Length) ReceiveFin(now);
                 DrainOutOfOrder(now);
@@ -274,9 +289,9 @@ public sealed class TcpConnection : IAsyncDisposable
         Output();
     }
 
-    private void OnSegmentSynSent(in TcpSegment seg, TimeSpan now)
+    private void OnSegmentSynSent(in TcpRepr seg, TimeSpan now)
     {
-        if (seg.Has(TcpFlags.Ack) && (Seq.Le(seg.Ack, _iss) || Seq.Gt(seg.Ack, _sndMax)))
+        if (seg.Has(TcpFlags.Ack) && (seg.Ack <= _iss || seg.Ack > _sndMax))
         {
             if (!seg.Has(TcpFlags.Rst)) _layer.SendReset(seg);
             return;
@@ -289,7 +304,7 @@ public sealed class TcpConnection : IAsyncDisposable
         if (!seg.Has(TcpFlags.Syn)) return;
         _irs = seg.Seq;
         _rcvNxt = _irs + 1;
-        _rcvAdvEdge = _rcvNxt + (uint)Math.Min(_receive.Free, 65535);
+        _rcvAdvEdge = _rcvNxt + Math.Min(_receive.Free, 65535);
         ApplyPeerOptions(seg);
         if (seg.Has(TcpFlags.Ack))
         {
@@ -309,61 +324,56 @@ public sealed class TcpConnection : IAsyncDisposable
         }
     }
 
-    private void OnNewAck(uint ack, TimeSpan now, uint tsEcr = 0)
+    private void OnNewAck(SeqNumber ack, TimeSpan now, uint tsEcr = 0)
     {
-        uint acked = ack - _sndUna;
+        long acked = ack - _sndUna;
         if (!_synAcked) { _synAcked = true; acked--; }
-        int dataAcked = (int)Math.Min(acked, (uint)_send.Count);
+        int dataAcked = (int)Math.Min(acked, _send.Count);
         _send.Discard(dataAcked);
-        if (_sacked.Count > 0) PruneScoreboard(ack);
-        if (acked > (uint)dataAcked && _finSent) _finAcked = true;
+        if (_scoreboard.Count > 0) _scoreboard.Prune(ack);
+        if (acked > dataAcked && _finSent) _finAcked = true;
         _sndUna = ack;
-        if (Seq.Lt(_sndNxt, _sndUna)) _sndNxt = _sndUna; // ACK for data sent before a go-back-N retransmission
+        if (_sndNxt < _sndUna) _sndNxt = _sndUna; // ACK for data sent before a go-back-N retransmission
         _retries = 0;
-        if (tsEcr != 0 && Seq.Le(tsEcr, TsNow) && TsNow - tsEcr <= (uint)_stack.Options.TcpMaxRto.TotalMilliseconds) SampleRtt(TimeSpan.FromMilliseconds(TsNow - tsEcr)); // every ACK, retransmitted or not
-        else if (_timing && Seq.Gt(ack, _rttSeq)) { SampleRtt(now - _rttStart); _timing = false; }
+        // With timestamps every ACK is a sample, retransmitted or not; without, only the timed segment's.
+        if (tsEcr != 0 && new SeqNumber(tsEcr) <= new SeqNumber(TsNow) && TsNow - tsEcr <= (uint)_rtt.MaxRto.TotalMilliseconds)
+            _rtt.Sample(TimeSpan.FromMilliseconds(TsNow - tsEcr));
+        else _rtt.OnAck(ack, now);
 
-        if (_inRecovery)
+        if (_cc.InRecovery)
         {
-            if (Seq.Ge(ack, _recover)) { _inRecovery = false; _cwnd = Math.Max(_ssthresh, _mss); }
+            if (ack >= _recover) _cc.OnRecoveryEnd();
             else
             {
                 if (_sackOk) RetransmitNextHole(); // SACK recovery: the pipe, not an inflated window, paces it
-                else
-                {
-                    RetransmitFirst(); // RFC 6582 partial ACK: the next hole is lost too
-                    _cwnd = Math.Max(_cwnd - acked + _mss, _mss);
-                }
+                else RetransmitFirst();            // RFC 6582 partial ACK: the next hole is lost too
+                _cc.OnPartialAck(acked);
             }
         }
-        else if (_cwnd < _ssthresh) _cwnd += Math.Min(acked, (uint)_mss);
-        else _cwnd += Math.Max(1, (long)_mss * _mss / _cwnd);
-        _cwnd = Math.Min(_cwnd, 64L << 20);
+        else _cc.OnAck(acked);
         _dupAcks = 0;
         _limitedTransmit = 0;
         if (_sndUna == _sndMax) _rtoDeadline = null;
-        else _rtoDeadline = now + _rto;
+        else _rtoDeadline = now + _rtt.Rto;
         Wake(_writers);
     }
 
     private void OnDuplicateAck()
     {
         _dupAcks++;
-        if (!_inRecovery && _dupAcks == 3 && Seq.Gt(_sndUna, _recover))
+        if (!_cc.InRecovery && _dupAcks == 3 && _sndUna > _recover)
         {
-            long flight = _sndMax - _sndUna;
-            _ssthresh = Math.Max(flight / 2, 2L * _mss);
             _recover = _sndMax;
-            _inRecovery = true;
             _rexmitNext = _sndUna;
-            if (_sackOk) { RetransmitNextHole(); _cwnd = _ssthresh; }
-            else { RetransmitFirst(); _cwnd = _ssthresh + 3L * _mss; }
+            _cc.OnFastRetransmit(_sndMax - _sndUna);
+            if (_sackOk) RetransmitNextHole();
+            else RetransmitFirst();
             _stack.Count(Counter.TcpFastRetransmits);
         }
-        else if (_inRecovery)
+        else if (_cc.InRecovery)
         {
             if (_sackOk) RetransmitNextHole();
-            else _cwnd += _mss; // each duplicate ACK means a segment left the network
+            _cc.OnDuplicateAckInRecovery(); // without SACK: a segment left the network
             Output();
         }
         else if (_dupAcks <= 2)
@@ -386,10 +396,7 @@ public sealed class TcpConnection : IAsyncDisposable
         Wake(_readers);
     }
 
-    private const int MaxOutOfOrderSegments = 1024, MaxScoreboardRanges = 64;
-    private long _outOfOrderBytes; // bounded by the receive buffer: overlapping segments cannot multiply memory
-
-    private void StoreOutOfOrder(uint seq, ReadOnlyMemory<byte> data, bool fin)
+    private void StoreOutOfOrder(SeqNumber seq, ReadOnlySpan<byte> data, bool fin)
     {
         // Bounded like Linux's out-of-order queue: a peer cannot make us keep (and rescan) a segment per byte of window.
         if (_outOfOrder.Count >= MaxOutOfOrderSegments || _outOfOrderBytes + data.Length > _receive.Capacity)
@@ -410,14 +417,14 @@ public sealed class TcpConnection : IAsyncDisposable
             for (int i = 0; i < _outOfOrder.Count; i++)
             {
                 var (s, d, fin) = _outOfOrder[i];
-                if (Seq.Gt(s, _rcvNxt)) continue;
+                if (s > _rcvNxt) continue;
                 _outOfOrder.RemoveAt(i);
                 _outOfOrderBytes -= d.Length;
-                uint skip = _rcvNxt - s;
+                uint skip = (uint)(_rcvNxt - s);
                 if (skip <= (uint)d.Length && !_finReceived)
                 {
                     int n = _receive.Write(d.AsSpan((int)skip));
-                    _rcvNxt += (uint)n;
+                    _rcvNxt += n;
                     if (fin && n == d.Length - (int)skip) ReceiveFin(now);
                 }
                 progress = true;
@@ -436,7 +443,7 @@ public sealed class TcpConnection : IAsyncDisposable
     /// </summary>
     private ushort AdvertisedWindow()
     {
-        long current = Seq.Lt(_rcvAdvEdge, _rcvNxt) ? 0 : _rcvAdvEdge - _rcvNxt;
+        long current = _rcvAdvEdge < _rcvNxt ? 0 : _rcvAdvEdge - _rcvNxt;
         long free = _receive.Free;
         long wnd = current;
         bool grew = free - current >= Math.Min(_receive.Capacity / 2, _mss);
@@ -449,17 +456,45 @@ public sealed class TcpConnection : IAsyncDisposable
         return (ushort)(wnd >> _rcvWscale);
     }
 
+    /// <summary>A segment from us: ACK of RCV.NXT, our window, our timestamp and (when <paramref name="sack"/>) up to three
+    /// SACK blocks for what we hold beyond RCV.NXT, the block with the latest arrival first.</summary>
+    private TcpRepr Header(SeqNumber seq, TcpFlags flags, ushort window, bool sack = true)
+    {
+        var h = new TcpRepr { Seq = seq, Ack = _rcvNxt, Flags = flags, Window = window, WindowScale = -1 };
+        if (_tsOk) { h.HasTimestamp = true; h.TsVal = TsNow; h.TsEcr = _tsRecent; }
+        if (sack) FillSackBlocks(ref h);
+        return h;
+    }
+
+    private void FillSackBlocks(ref TcpRepr h)
+    {
+        if (!_sackOk || _outOfOrder.Count == 0) return;
+        Span<(SeqNumber Left, SeqNumber Right)> ranges = stackalloc (SeqNumber, SeqNumber)[Math.Min(_outOfOrder.Count, MaxOutOfOrderSegments)];
+        int n = 0;
+        foreach (var (seq, data, _) in _outOfOrder.OrderBy(x => x.Seq - _rcvNxt))
+        {
+            if (data.Length == 0 || seq + data.Length <= _rcvNxt) continue;
+            SeqNumber left = seq < _rcvNxt ? _rcvNxt : seq, right = seq + data.Length;
+            if (n > 0 && left <= ranges[n - 1].Right) ranges[n - 1].Right = SeqNumber.Max(right, ranges[n - 1].Right);
+            else ranges[n++] = (left, right);
+        }
+        int latest = -1;
+        for (int i = 0; i < n && latest < 0; i++)
+            if (_lastOutOfOrder.InRange(ranges[i].Left, ranges[i].Right)) latest = i;
+        int count = 0;
+        if (latest > 0) h.Sack[count++] = ranges[latest];
+        for (int i = 0; i < n && count < TcpRepr.MaxSentSackBlocks; i++)
+            if (i != latest || latest == 0) h.Sack[count++] = ranges[i];
+        h.SackCount = count;
+    }
+
     private void SendAck()
     {
         _ackPending = 0;
         // Pure ACKs carry the highest sequence sent, not the go-back-N retransmit point: a sequence number behind the
         // peer's RCV.NXT would make the peer discard the ACK as out of window, and two retransmitting ends would livelock.
-        _layer.SendSegment(Local, Remote, _sndMax, _rcvNxt, TcpFlags.Ack, AdvertisedWindow(), -1, 0, default, sack: SackBlocks(), timestamp: Ts());
+        _layer.Send(Local, Remote, Header(_sndMax, TcpFlags.Ack, AdvertisedWindow()));
     }
-
-    private const int ChallengeAcksPerSecond = 10;
-    private TimeSpan _challengeWindow;
-    private int _challengesInWindow;
 
     /// <summary>RFC 5961 challenge ACK, at most <see cref="ChallengeAcksPerSecond"/> a second per connection (§7): a
     /// blind attacker cannot turn us into an ACK amplifier, and a per-connection budget leaks nothing across connections.</summary>
@@ -472,22 +507,21 @@ public sealed class TcpConnection : IAsyncDisposable
         SendAck();
     }
 
-    private void SendData(uint seq, int offset, int length, bool push)
+    private void SendData(SeqNumber seq, int offset, int length, bool push)
     {
         _ackPending = 0;
-        // SACK blocks ride along only as far as they fit beside the payload within the MSS (4 bytes of option header,
-        // 8 a block): a full-size segment carries none, the pure duplicate ACKs carry them.
-        var sack = SackBlocks();
-        int fit = (_mss - length - 4) / 8;
-        if (sack is not null && fit < sack.Count) sack = fit > 0 ? sack.GetRange(0, fit) : null;
-        _layer.SendSegment(Local, Remote, seq, _rcvNxt, TcpFlags.Ack | (push ? TcpFlags.Psh : 0), AdvertisedWindow(), -1, 0, default,
-            sack: sack, from: _send, fromOffset: offset, fromLength: length, timestamp: Ts());
+        var h = Header(seq, TcpFlags.Ack | (push ? TcpFlags.Psh : 0), AdvertisedWindow());
+        // SACK blocks ride along only as far as they fit beside the payload within the MSS: a full-size segment carries
+        // none, the pure duplicate ACKs carry them.
+        int fit = (_mss - length - TcpRepr.SackOptionHeader) / TcpRepr.SackBlockLength;
+        h.SackCount = Math.Clamp(fit, 0, h.SackCount);
+        _layer.Send(Local, Remote, h, _send, offset, length);
     }
 
-    private void SendFin(uint seq)
+    private void SendFin(SeqNumber seq)
     {
         _ackPending = 0;
-        _layer.SendSegment(Local, Remote, seq, _rcvNxt, TcpFlags.Fin | TcpFlags.Ack, AdvertisedWindow(), -1, 0, default, sack: SackBlocks(), timestamp: Ts());
+        _layer.Send(Local, Remote, Header(seq, TcpFlags.Fin | TcpFlags.Ack, AdvertisedWindow()));
     }
 
     /// <summary>Sends whatever the congestion and receive windows allow, then the FIN once all data has gone.</summary>
@@ -499,18 +533,19 @@ public sealed class TcpConnection : IAsyncDisposable
         {
             long inFlight = _sndNxt - _sndUna;
             long unsent = _send.Count - inFlight;
-            long window = Math.Min(_cwnd + _limitedTransmit, _sndWnd);
+            long cwnd = _cc.Window + _limitedTransmit;
+            long window = Math.Min(cwnd, _sndWnd);
             if (unsent > 0)
             {
                 // With SACK, bytes the peer already holds are not in the network (RFC 6675's pipe) — that frees
                 // congestion window, but the receiver's window still ends at SND.UNA + SND.WND.
-                long pipe = _sackOk && _inRecovery ? inFlight - SackedBytes() : inFlight;
-                long room = Math.Min(Math.Min(_cwnd + _limitedTransmit, window) - pipe, _sndWnd - inFlight);
+                long pipe = _sackOk && _cc.InRecovery ? inFlight - _scoreboard.SackedBytes() : inFlight;
+                long room = Math.Min(Math.Min(cwnd, window) - pipe, _sndWnd - inFlight);
                 if (room <= 0)
                 {
                     if (_sndWnd == 0 && inFlight == 0 && _persistDeadline is null)
                     {
-                        _persistBackoff = _rto;
+                        _persistBackoff = _rtt.Rto;
                         _persistDeadline = now + _persistBackoff;
                     }
                     return;
@@ -518,101 +553,45 @@ public sealed class TcpConnection : IAsyncDisposable
                 int n = (int)Math.Min(Math.Min(_mss, unsent), room);
                 if (n < _mss && n < unsent && inFlight > 0) return; // sender-side silly window avoidance
                 SendData(_sndNxt, (int)inFlight, n, push: n == unsent);
-                if (Seq.Gt(_sndNxt, _sndMax) || _sndNxt == _sndMax) { if (!_timing) StartTiming(_sndNxt); }
+                if (_sndNxt >= _sndMax) { if (!_rtt.IsTiming) _rtt.StartTiming(_sndNxt, now); }
                 else _retransmits++;
-                _sndNxt += (uint)n;
-                if (Seq.Gt(_sndNxt, _sndMax)) _sndMax = _sndNxt;
-                _rtoDeadline ??= now + _rto;
+                _sndNxt += n;
+                if (_sndNxt > _sndMax) _sndMax = _sndNxt;
+                _rtoDeadline ??= now + _rtt.Rto;
                 continue;
             }
             if (_closeRequested && !_finAcked && inFlight == _send.Count)
             {
                 SendFin(_sndNxt);
                 _sndNxt++;
-                if (Seq.Gt(_sndNxt, _sndMax)) _sndMax = _sndNxt;
+                if (_sndNxt > _sndMax) _sndMax = _sndNxt;
                 if (!_finSent)
                 {
                     _finSent = true;
                     State = State == TcpState.CloseWait ? TcpState.LastAck : TcpState.FinWait1;
                 }
-                _rtoDeadline ??= now + _rto;
+                _rtoDeadline ??= now + _rtt.Rto;
             }
             return;
         }
-    }
-
-    /// <summary>Up to three SACK blocks for what we hold beyond RCV.NXT, the block with the latest arrival first.</summary>
-    private List<(uint Left, uint Right)>? SackBlocks()
-    {
-        if (!_sackOk || _outOfOrder.Count == 0) return null;
-        var ranges = new List<(uint Left, uint Right)>();
-        foreach (var (seq, data, _) in _outOfOrder.OrderBy(x => x.Seq - _rcvNxt))
-        {
-            if (data.Length == 0 || Seq.Le(seq + (uint)data.Length, _rcvNxt)) continue;
-            uint left = Seq.Lt(seq, _rcvNxt) ? _rcvNxt : seq, right = seq + (uint)data.Length;
-            if (ranges.Count > 0 && Seq.Le(left, ranges[^1].Right)) ranges[^1] = (ranges[^1].Left, Seq.Gt(right, ranges[^1].Right) ? right : ranges[^1].Right);
-            else ranges.Add((left, right));
-        }
-        int latest = ranges.FindIndex(r => Seq.Le(r.Left, _lastOutOfOrder) && Seq.Lt(_lastOutOfOrder, r.Right));
-        if (latest > 0) { var r = ranges[latest]; ranges.RemoveAt(latest); ranges.Insert(0, r); }
-        return ranges.Count == 0 ? null : ranges;
-    }
-
-    /// <summary>Merges the peer's SACK blocks into the scoreboard, ignoring any outside (SND.UNA, SND.MAX].</summary>
-    private void UpdateScoreboard((uint Left, uint Right)[] blocks)
-    {
-        foreach (var (left, right) in blocks)
-        {
-            if (!Seq.Lt(left, right) || !Seq.Gt(right, _sndUna) || Seq.Gt(right, _sndMax)) continue;
-            var l = Seq.Lt(left, _sndUna) ? _sndUna : left;
-            _sacked.Add((l, right));
-        }
-        _sacked.Sort((a, b) => (int)(a.Left - b.Left) < 0 ? -1 : a.Left == b.Left ? 0 : 1);
-        for (int i = 1; i < _sacked.Count; i++)
-            if (Seq.Le(_sacked[i].Left, _sacked[i - 1].Right))
-            {
-                _sacked[i - 1] = (_sacked[i - 1].Left, Seq.Gt(_sacked[i].Right, _sacked[i - 1].Right) ? _sacked[i].Right : _sacked[i - 1].Right);
-                _sacked.RemoveAt(i--);
-            }
-        if (_sacked.Count > MaxScoreboardRanges) _sacked.RemoveRange(MaxScoreboardRanges, _sacked.Count - MaxScoreboardRanges);
-    }
-
-    private void PruneScoreboard(uint ack)
-    {
-        _sacked.RemoveAll(r => Seq.Le(r.Right, ack));
-        if (_sacked.Count > 0 && Seq.Lt(_sacked[0].Left, ack)) _sacked[0] = (ack, _sacked[0].Right);
-    }
-
-    private long SackedBytes()
-    {
-        long n = 0;
-        foreach (var (l, r) in _sacked) n += r - l;
-        return n;
     }
 
     /// <summary>SACK loss recovery: retransmits the next segment of the next hole below the highest SACKed byte that
     /// this recovery has not retransmitted yet — several holes per round trip, where NewReno repairs one.</summary>
     private void RetransmitNextHole()
     {
-        if (_sacked.Count == 0)
+        if (_scoreboard.Count == 0)
         {
-            if (Seq.Le(_rexmitNext, _sndUna)) { RetransmitFirst(); _rexmitNext = _sndUna + (uint)Math.Min(_mss, Math.Max(1, _send.Count)); }
+            if (_rexmitNext <= _sndUna) { RetransmitFirst(); _rexmitNext = _sndUna + Math.Min(_mss, Math.Max(1, _send.Count)); }
             return;
         }
-        uint start = Seq.Gt(_rexmitNext, _sndUna) ? _rexmitNext : _sndUna;
-        uint holeEnd = _sacked[^1].Right;
-        foreach (var (l, r) in _sacked)
-        {
-            if (Seq.Le(l, start) && Seq.Lt(start, r)) start = r;
-            else if (Seq.Gt(l, start)) { holeEnd = l; break; }
-        }
-        if (!Seq.Lt(start, _sacked[^1].Right)) return; // nothing un-SACKed below the highest SACKed byte
-        int offset = (int)(start - _sndUna);
+        if (!_scoreboard.TryNextHole(SeqNumber.Max(_rexmitNext, _sndUna), out var start, out var holeEnd)) return;
+        int offset = start - _sndUna;
         int n = (int)Math.Min(Math.Min(_mss, holeEnd - start), _send.Count - offset);
         if (n <= 0) return;
         SendData(start, offset, n, push: false);
-        _rexmitNext = start + (uint)n;
-        if (_timing && Seq.Le(start, _rttSeq) && Seq.Lt(_rttSeq, start + (uint)n)) _timing = false; // Karn: only the timed segment
+        _rexmitNext = start + n;
+        _rtt.OnRetransmit(start, n);
         _retransmits++;
         _stack.Count(Counter.TcpRetransmits);
         _stack.Count(Counter.TcpSackRetransmits);
@@ -624,8 +603,7 @@ public sealed class TcpConnection : IAsyncDisposable
         _stack.Count(Counter.TcpRetransmits);
         // Only bytes sent before (below SND.MAX): queued bytes past it would go out without SND.MAX moving.
         int sent = (int)Math.Min(_send.Count, _sndMax - _sndUna);
-        int n = Math.Max(1, Math.Min(_mss, sent));
-        if (_timing && Seq.Le(_sndUna, _rttSeq) && Seq.Lt(_rttSeq, _sndUna + (uint)n)) _timing = false; // Karn's rule
+        _rtt.OnRetransmit(_sndUna, Math.Max(1, Math.Min(_mss, sent)));
         if (sent > 0) SendData(_sndUna, 0, Math.Min(_mss, sent), push: false);
         else if (_finSent && !_finAcked) SendFin(_sndUna);
     }
@@ -634,32 +612,7 @@ public sealed class TcpConnection : IAsyncDisposable
 
     private uint TsNow => (uint)(long)_stack.Now.TotalMilliseconds;
 
-    private (uint, uint)? Ts() => _tsOk ? (TsNow, _tsRecent) : null;
-
-    private void StartTiming(uint seq)
-    {
-        _timing = true;
-        _rttSeq = seq;
-        _rttStart = _stack.Now;
-    }
-
-    private void SampleRtt(TimeSpan r)
-    {
-        if (!_haveRtt) { _srtt = r; _rttvar = r / 2; _haveRtt = true; }
-        else
-        {
-            var delta = _srtt > r ? _srtt - r : r - _srtt;
-            _rttvar = (_rttvar * 3 + delta) / 4;
-            _srtt = (_srtt * 7 + r) / 8;
-        }
-        var rto = _srtt + Max(_stack.Options.TickInterval, _rttvar * 4);
-        _rto = Clamp(rto, _stack.Options.TcpMinRto, _stack.Options.TcpMaxRto);
-    }
-
-    private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
-    private static TimeSpan Clamp(TimeSpan v, TimeSpan lo, TimeSpan hi) => v < lo ? lo : v > hi ? hi : v;
-
-    private void ArmRto() => _rtoDeadline = _stack.Now + _rto;
+    private void ArmRto() => _rtoDeadline = _stack.Now + _rtt.Rto;
 
     internal void Tick(TimeSpan now)
     {
@@ -670,8 +623,8 @@ public sealed class TcpConnection : IAsyncDisposable
         if (_persistDeadline is { } probe && now >= probe && State != TcpState.Closed)
         {
             // Zero-window probe: an already-acknowledged sequence number makes the peer answer with its window.
-            _layer.SendSegment(Local, Remote, _sndUna - 1, _rcvNxt, TcpFlags.Ack, AdvertisedWindow(), -1, 0, default, timestamp: Ts());
-            _persistBackoff = Clamp(_persistBackoff * 2, _stack.Options.TcpMinRto, _stack.Options.TcpMaxRto);
+            _layer.Send(Local, Remote, Header(_sndUna - 1, TcpFlags.Ack, AdvertisedWindow(), sack: false));
+            _persistBackoff = _rtt.Clamp(_persistBackoff * 2);
             _persistDeadline = now + _persistBackoff;
         }
     }
@@ -680,8 +633,8 @@ public sealed class TcpConnection : IAsyncDisposable
     {
         _stack.Count(Counter.TcpTimeouts);
         _retries++;
-        _timing = false;
-        _rto = Clamp(_rto * 2, _stack.Options.TcpMinRto, _stack.Options.TcpMaxRto);
+        _rtt.StopTiming();
+        _rtt.Backoff();
         if (State is TcpState.SynSent or TcpState.SynReceived)
         {
             if (_retries > _stack.Options.TcpSynRetries)
@@ -692,7 +645,7 @@ public sealed class TcpConnection : IAsyncDisposable
             }
             _retransmits++;
             SendSyn();
-            _rtoDeadline = now + _rto;
+            _rtoDeadline = now + _rtt.Rto;
             return;
         }
         if (_retries > _stack.Options.TcpMaxRetransmits)
@@ -700,22 +653,19 @@ public sealed class TcpConnection : IAsyncDisposable
             Fail(Errors.Of(ErrorCode.TimedOut, $"{Remote} stopped acknowledging"), sendReset: true);
             return;
         }
-        long flight = _sndMax - _sndUna;
-        _ssthresh = Math.Max(flight / 2, 2L * _mss);
-        _cwnd = _mss;
-        _inRecovery = false;
+        _cc.OnTimeout(_sndMax - _sndUna);
         _dupAcks = 0;
         _limitedTransmit = 0;
         _recover = _sndMax;
-        _sndNxt = _sndUna; // go back N: resend from the first unacknowledged byte
-        _sacked.Clear();   // and forget SACK state, as a receiver may renege (RFC 2018 §8)
+        _sndNxt = _sndUna;   // go back N: resend from the first unacknowledged byte
+        _scoreboard.Clear(); // and forget SACK state, as a receiver may renege (RFC 2018 §8)
         _rtoDeadline = null;
         _stack.Count(Counter.TcpRetransmits);
         Output();
         // Nothing could go out because the peer's window is closed: the persist timer probes from here, and the
         // retransmission timer (whose expiries count towards giving up) waits until data is in flight again.
         if (_sndNxt == _sndUna && _persistDeadline is not null) _rtoDeadline = null;
-        else _rtoDeadline ??= now + _rto;
+        else _rtoDeadline ??= now + _rtt.Rto;
     }
 
     private void EnterTimeWait(TimeSpan now)
@@ -752,7 +702,7 @@ public sealed class TcpConnection : IAsyncDisposable
         if (State == TcpState.Closed) return;
         if (sendReset && State is not (TcpState.SynSent or TcpState.TimeWait))
         {
-            _layer.SendSegment(Local, Remote, _sndMax, _rcvNxt, TcpFlags.Rst | TcpFlags.Ack, 0, -1, 0, default);
+            _layer.Send(Local, Remote, new TcpRepr { Seq = _sndMax, Ack = _rcvNxt, Flags = TcpFlags.Rst | TcpFlags.Ack, WindowScale = -1 });
             _stack.Count(Counter.TcpResetsSent);
         }
         _error ??= error;
@@ -814,7 +764,7 @@ public sealed class TcpConnection : IAsyncDisposable
                     n = _receive.Read(buffer.Span);
                     // Receiver-side SWS avoidance: announce a bigger window only once it grew by a segment or half the buffer.
                     if (State is TcpState.Established or TcpState.FinWait1 or TcpState.FinWait2
-                        && _receive.Free - (Seq.Lt(_rcvAdvEdge, _rcvNxt) ? 0 : _rcvAdvEdge - _rcvNxt) >= Math.Min(_receive.Capacity / 2, _mss))
+                        && _receive.Free - (_rcvAdvEdge < _rcvNxt ? 0 : _rcvAdvEdge - _rcvNxt) >= Math.Min(_receive.Capacity / 2, _mss))
                     { SendAck(); update = true; }
                 }
                 else if (_finReceived) return 0;

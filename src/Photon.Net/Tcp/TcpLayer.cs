@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Security.Cryptography;
+using Photon.Net.Wire;
 
 namespace Photon.Net.Tcp;
 
@@ -12,7 +13,6 @@ public sealed record TcpConnectionInfo(IpEndpoint Local, IpEndpoint Remote, TcpS
 /// </summary>
 public sealed class TcpLayer
 {
-    internal const byte Protocol = 6;
     private readonly NetworkStack _stack;
     private readonly Dictionary<(IpEndpoint Local, IpEndpoint Remote), TcpConnection> _connections = new();
     private readonly Dictionary<ushort, TcpListener> _listeners = new();
@@ -88,18 +88,18 @@ public sealed class TcpLayer
         if (_connections.TryGetValue((c.Local, c.Remote), out var x) && x == c) _connections.Remove((c.Local, c.Remote));
     }
 
-    internal static uint NewIss() => BinaryPrimitives.ReadUInt32LittleEndian(RandomNumberGenerator.GetBytes(4));
+    internal static SeqNumber NewIss() => new(BinaryPrimitives.ReadUInt32LittleEndian(RandomNumberGenerator.GetBytes(4)));
 
     internal void Handle(Ipv4Address src, Ipv4Address dst, ReadOnlySpan<byte> t)
     {
-        if (!TcpSegment.TryParse(src, dst, t, out var seg, out var why)) { _stack.Count(why); return; }
+        if (!TcpRepr.TryParse(t, src, dst, out var seg, out var why)) { _stack.Count(why); return; }
         _stack.Count(Counter.TcpSegmentsIn);
         var local = new IpEndpoint(dst, seg.DestinationPort);
         var remote = new IpEndpoint(src, seg.SourcePort);
         if (_connections.TryGetValue((local, remote), out var c))
         {
             // A new SYN for a four-tuple in TIME_WAIT may reopen it (RFC 9293 §3.10.7.4 permits it when the sequence moves on).
-            if (c.State == TcpState.TimeWait && seg.Has(TcpFlags.Syn) && !seg.Has(TcpFlags.Ack) && Seq.Gt(seg.Seq, c.ReceiveNext)
+            if (c.State == TcpState.TimeWait && seg.Has(TcpFlags.Syn) && !seg.Has(TcpFlags.Ack) && seg.Seq > c.ReceiveNext
                 && _listeners.TryGetValue(local.Port, out var reopen))
             {
                 c.Destroy();
@@ -123,73 +123,38 @@ public sealed class TcpLayer
     internal void Register(TcpConnection c) => _connections[(c.Local, c.Remote)] = c;
 
     /// <summary>RFC 9293 reset generation for a segment no connection accepts.</summary>
-    internal void SendReset(in TcpSegment seg)
+    internal void SendReset(in TcpRepr seg)
     {
         if (seg.Has(TcpFlags.Rst)) return;
-        if (seg.Has(TcpFlags.Ack))
-            SendSegment(new IpEndpoint(seg.Destination, seg.DestinationPort), new IpEndpoint(seg.Source, seg.SourcePort), seg.Ack, 0, TcpFlags.Rst, 0, -1, 0, default);
-        else
-            SendSegment(new IpEndpoint(seg.Destination, seg.DestinationPort), new IpEndpoint(seg.Source, seg.SourcePort), 0,
-                seg.Seq + (uint)seg.Length, TcpFlags.Rst | TcpFlags.Ack, 0, -1, 0, default);
+        var local = new IpEndpoint(seg.Destination, seg.DestinationPort);
+        var remote = new IpEndpoint(seg.Source, seg.SourcePort);
+        if (seg.Has(TcpFlags.Ack)) Send(local, remote, new TcpRepr { Seq = seg.Ack, Flags = TcpFlags.Rst, WindowScale = -1 });
+        else Send(local, remote, new TcpRepr { Ack = seg.Seq + seg.Length, Flags = TcpFlags.Rst | TcpFlags.Ack, WindowScale = -1 });
         _stack.Count(Counter.TcpResetsSent);
     }
 
-    /// <summary>Builds and sends one segment. <paramref name="mss"/> 0 and <paramref name="windowScale"/> -1 omit those
-    /// options; <paramref name="sackPermitted"/> goes on SYNs, <paramref name="sack"/> blocks (at most 3) on ACKs.</summary>
-    internal void SendSegment(IpEndpoint local, IpEndpoint remote, uint seq, uint ack, TcpFlags flags, ushort window, int windowScale,
-        ushort mss, ReadOnlySpan<byte> payload, bool sackPermitted = false, IReadOnlyList<(uint Left, uint Right)>? sack = null,
-        ByteRing? from = null, int fromOffset = 0, int fromLength = 0, (uint Val, uint Ecr)? timestamp = null)
+    /// <summary>Builds and sends one segment: <paramref name="header"/>'s fields and options (its ports are filled in
+    /// from the endpoints), then <paramref name="fromLength"/> bytes of <paramref name="from"/> starting at
+    /// <paramref name="fromOffset"/> — copied once, straight from the socket buffer into the frame.</summary>
+    internal void Send(IpEndpoint local, IpEndpoint remote, TcpRepr header, ByteRing? from = null, int fromOffset = 0, int fromLength = 0)
     {
-        // Data from a socket buffer is copied once, straight into the frame (`from`), instead of via a payload array.
-        int payloadLength = from is null ? payload.Length : fromLength;
-        int blocks = Math.Min(sack?.Count ?? 0, 3);
-        int optionLength = (mss != 0 ? 4 : 0) + (windowScale >= 0 ? 4 : 0) + (sackPermitted ? 4 : 0) + (blocks > 0 ? 4 + 8 * blocks : 0)
-            + (timestamp is null ? 0 : 12);
-        int headerLength = 20 + optionLength;
-        var frame = NetworkStack.NewFrame(headerLength + payloadLength);
-        var t = frame.AsSpan(34);
-        BinaryPrimitives.WriteUInt16BigEndian(t, local.Port);
-        BinaryPrimitives.WriteUInt16BigEndian(t[2..], remote.Port);
-        BinaryPrimitives.WriteUInt32BigEndian(t[4..], seq);
-        BinaryPrimitives.WriteUInt32BigEndian(t[8..], ack);
-        t[12] = (byte)(headerLength / 4 << 4);
-        t[13] = (byte)flags;
-        BinaryPrimitives.WriteUInt16BigEndian(t[14..], window);
-        int o = 20;
-        if (mss != 0) { t[o] = 2; t[o + 1] = 4; BinaryPrimitives.WriteUInt16BigEndian(t[(o + 2)..], mss); o += 4; }
-        if (windowScale >= 0) { t[o] = 1; t[o + 1] = 3; t[o + 2] = 3; t[o + 3] = (byte)windowScale; o += 4; }
-        if (sackPermitted) { t[o] = 1; t[o + 1] = 1; t[o + 2] = 4; t[o + 3] = 2; o += 4; }
-        if (timestamp is { } ts)
-        {
-            t[o] = 1; t[o + 1] = 1; t[o + 2] = 8; t[o + 3] = 10;
-            BinaryPrimitives.WriteUInt32BigEndian(t[(o + 4)..], ts.Val);
-            BinaryPrimitives.WriteUInt32BigEndian(t[(o + 8)..], ts.Ecr);
-            o += 12;
-        }
-        if (blocks > 0)
-        {
-            t[o] = 1; t[o + 1] = 1; t[o + 2] = 5; t[o + 3] = (byte)(2 + 8 * blocks);
-            o += 4;
-            for (int b = 0; b < blocks; b++, o += 8)
-            {
-                BinaryPrimitives.WriteUInt32BigEndian(t[o..], sack![b].Left);
-                BinaryPrimitives.WriteUInt32BigEndian(t[(o + 4)..], sack[b].Right);
-            }
-        }
-        if (from is null) payload.CopyTo(t[headerLength..]);
-        else from.Peek(fromOffset, t.Slice(headerLength, fromLength));
-        BinaryPrimitives.WriteUInt16BigEndian(t[16..],
-            InternetChecksum.Transport(local.Address, remote.Address, Protocol, t));
-        if (_stack.SendIpv4(local.Address, remote.Address, Protocol, frame, dontFragment: true)) _stack.Count(Counter.TcpSegmentsOut);
+        header.SourcePort = local.Port;
+        header.DestinationPort = remote.Port;
+        int headerLength = header.HeaderLength;
+        var frame = Ipv4Frame.New(headerLength + fromLength);
+        var segment = Ipv4Frame.Transport(frame);
+        header.EmitHeader(segment);
+        from?.Peek(fromOffset, segment.Slice(headerLength, fromLength));
+        TcpRepr.FillChecksum(segment, local.Address, remote.Address);
+        if (_stack.Ipv4.Send(local.Address, remote.Address, IpProtocol.Tcp, frame, dontFragment: true)) _stack.Count(Counter.TcpSegmentsOut);
     }
 
     /// <summary>ICMP destination unreachable quoting one of our segments: a hard error for a connection still opening.</summary>
-    internal void HandleUnreachable(ReadOnlySpan<byte> quoted)
+    internal void HandleUnreachable(in Ipv4Packet quoted)
     {
-        int ihl = (quoted[0] & 0xF) * 4;
-        if (quoted[9] != Protocol || quoted.Length < ihl + 8) return;
-        var local = new IpEndpoint(Ipv4Address.Read(quoted[12..]), BinaryPrimitives.ReadUInt16BigEndian(quoted[ihl..]));
-        var remote = new IpEndpoint(Ipv4Address.Read(quoted[16..]), BinaryPrimitives.ReadUInt16BigEndian(quoted[(ihl + 2)..]));
+        if (!TcpRepr.TryReadQuotedPorts(quoted.Payload, out var sourcePort, out var destinationPort)) return;
+        var local = new IpEndpoint(quoted.Source, sourcePort);
+        var remote = new IpEndpoint(quoted.Destination, destinationPort);
         if (_connections.TryGetValue((local, remote), out var c) && c.State == TcpState.SynSent)
             c.Fail(Errors.Of(ErrorCode.Unreachable, $"{remote} is unreachable (ICMP)"), sendReset: false);
     }

@@ -1,3 +1,5 @@
+using Photon.Net.Wire;
+
 namespace Photon.Net.Tcp;
 
 /// <summary>
@@ -26,7 +28,7 @@ public sealed class TcpListener : IAsyncDisposable
     public int PendingAccept { get { lock (_layer.Stack.Gate) return _ready.Count; } }
     public bool IsClosed { get { lock (_layer.Stack.Gate) return _closed; } }
 
-    internal void OnSyn(in TcpSegment syn, IpEndpoint local, IpEndpoint remote)
+    internal void OnSyn(in TcpRepr syn, IpEndpoint local, IpEndpoint remote)
     {
         if (_closed) return;
         if (_halfOpen.Count >= _layer.Stack.Options.TcpMaxHalfOpen)

@@ -1,4 +1,4 @@
-using System.Buffers.Binary;
+using Photon.Net.Wire;
 
 namespace Photon.Net.Udp;
 
@@ -8,7 +8,6 @@ public sealed record UdpDatagram(IpEndpoint From, IpEndpoint To, byte[] Data);
 /// ports, and bounded per-socket receive queues (overflow is dropped and counted, like a full socket buffer).</summary>
 public sealed class UdpLayer
 {
-    private const byte ProtoUdp = 17;
     private readonly NetworkStack _stack;
     private readonly Dictionary<ushort, UdpSocket> _sockets = new();
     private int _nextEphemeral = Random.Shared.Next(49152, 65536);
@@ -43,55 +42,36 @@ public sealed class UdpLayer
 
     public IReadOnlyList<UdpSocket> Sockets { get { lock (_stack.Gate) return _sockets.Values.ToList(); } }
 
-    internal void Handle(NetInterface nic, Ipv4Address src, Ipv4Address dst, ReadOnlySpan<byte> u, bool broadcast)
+    internal void Handle(Ipv4Address src, Ipv4Address dst, ReadOnlySpan<byte> buffer, bool broadcast)
     {
-        if (u.Length < 8) { _stack.Count(DropReason.Truncated); return; }
-        int length = BinaryPrimitives.ReadUInt16BigEndian(u[4..]);
-        if (length < 8 || length > u.Length) { _stack.Count(DropReason.BadLength); return; }
-        u = u[..length];
-        if (BinaryPrimitives.ReadUInt16BigEndian(u[6..]) != 0 // zero means "no checksum" in IPv4
-            && InternetChecksum.Transport(src, dst, ProtoUdp, u) != 0)
-        { _stack.Count(DropReason.BadChecksum); return; }
-        ushort srcPort = BinaryPrimitives.ReadUInt16BigEndian(u);
-        ushort dstPort = BinaryPrimitives.ReadUInt16BigEndian(u[2..]);
+        if (!UdpPacket.TryParse(buffer, src, dst, out var u, out var why)) { _stack.Count(why); return; }
         _stack.Count(Counter.UdpDatagramsIn);
-        if (!_sockets.TryGetValue(dstPort, out var socket))
+        if (!_sockets.TryGetValue(u.DestinationPort, out var socket))
         {
             _stack.Count(DropReason.NoSocket);
-            if (!broadcast) QuoteUnreachable(src, dst, u);
+            if (!broadcast) QuoteUnreachable(src, dst, u.Bytes);
             return;
         }
-        socket.Deliver(new UdpDatagram(new IpEndpoint(src, srcPort), new IpEndpoint(dst, dstPort), u[8..].ToArray()));
+        socket.Deliver(new UdpDatagram(new IpEndpoint(src, u.SourcePort), new IpEndpoint(dst, u.DestinationPort), u.Payload.ToArray()));
     }
 
-    private void QuoteUnreachable(Ipv4Address src, Ipv4Address dst, ReadOnlySpan<byte> u)
+    private void QuoteUnreachable(Ipv4Address src, Ipv4Address dst, ReadOnlySpan<byte> datagram)
     {
         // Rebuild the offending IP header for the quote (RFC 792: header + first 8 bytes).
-        Span<byte> quote = stackalloc byte[28];
-        quote[0] = 0x45;
-        BinaryPrimitives.WriteUInt16BigEndian(quote[2..], (ushort)(20 + u.Length));
-        quote[8] = 64;
-        quote[9] = ProtoUdp;
-        src.Write(quote[12..]);
-        dst.Write(quote[16..]);
-        u[..8].CopyTo(quote[20..]);
-        _stack.SendIcmpError(3, 3, src, quote);
+        Span<byte> quote = stackalloc byte[Ipv4Packet.HeaderLength + UdpPacket.QuotedBytes];
+        new Ipv4Repr(src, dst, IpProtocol.Udp, datagram.Length, _stack.Options.DefaultTtl).Emit(quote);
+        datagram[..UdpPacket.QuotedBytes].CopyTo(quote[Ipv4Packet.HeaderLength..]);
+        _stack.Icmp.SendError(IcmpType.DestinationUnreachable, IcmpType.PortUnreachable, src, quote);
     }
 
     internal Result Send(ushort sourcePort, IpEndpoint to, ReadOnlySpan<byte> data)
     {
-        if (data.Length > 65507) return Errors.Of(ErrorCode.InvalidArgument, "a UDP datagram carries at most 65,507 bytes");
+        if (data.Length > UdpPacket.MaxPayload) return Errors.Of(ErrorCode.InvalidArgument, $"a UDP datagram carries at most {UdpPacket.MaxPayload:N0} bytes");
         if (to.Port == 0) return Errors.Of(ErrorCode.InvalidArgument, "destination port 0");
         if (_stack.SourceFor(to.Address) is not { } source) return Errors.Of(ErrorCode.Unreachable, $"no route to {to.Address}");
-        var frame = NetworkStack.NewFrame(8 + data.Length);
-        var u = frame.AsSpan(34);
-        BinaryPrimitives.WriteUInt16BigEndian(u, sourcePort);
-        BinaryPrimitives.WriteUInt16BigEndian(u[2..], to.Port);
-        BinaryPrimitives.WriteUInt16BigEndian(u[4..], (ushort)(8 + data.Length));
-        data.CopyTo(u[8..]);
-        ushort sum = InternetChecksum.Transport(source, to.Address, ProtoUdp, u);
-        BinaryPrimitives.WriteUInt16BigEndian(u[6..], sum == 0 ? (ushort)0xFFFF : sum);
-        if (!_stack.SendIpv4(source, to.Address, ProtoUdp, frame)) return Errors.Of(ErrorCode.Unreachable, $"no route to {to.Address}");
+        var frame = Ipv4Frame.New(UdpPacket.HeaderLength + data.Length);
+        UdpPacket.Emit(Ipv4Frame.Transport(frame), sourcePort, to.Port, data, source, to.Address);
+        if (!_stack.Ipv4.Send(source, to.Address, IpProtocol.Udp, frame)) return Errors.Of(ErrorCode.Unreachable, $"no route to {to.Address}");
         _stack.Count(Counter.UdpDatagramsOut);
         return Result.Ok;
     }

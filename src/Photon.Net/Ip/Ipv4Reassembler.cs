@@ -13,7 +13,7 @@ internal sealed class Ipv4Reassembler(NetworkStack stack)
 
     private sealed class Partial
     {
-        public readonly byte[] Data = new byte[65535];
+        public readonly byte[] Data = new byte[Wire.Ipv4Packet.MaxLength];
         public readonly List<(int Start, int End)> Pieces = new();
         public int TotalLength = -1; // known once the last fragment (MF = 0) arrives
         public TimeSpan Started;
@@ -30,7 +30,7 @@ internal sealed class Ipv4Reassembler(NetworkStack stack)
     {
         var key = new Key(src, dst, protocol, id);
         int end = offset + payload.Length;
-        if (end > 65535 - 20 || (moreFragments && payload.Length % 8 != 0) || payload.Length == 0)
+        if (end > Wire.Ipv4Packet.MaxLength - Wire.Ipv4Packet.HeaderLength || (moreFragments && payload.Length % 8 != 0) || payload.Length == 0)
         {
             stack.Count(DropReason.BadFragment);
             _partials.Remove(key);

@@ -1,0 +1,37 @@
+namespace Photon.Net.Tcp;
+
+/// <summary>
+/// A congestion-control policy (smoltcp's <c>congestion</c> module): it owns the congestion window and slow-start
+/// threshold and is told about the events loss detection sees; the connection decides what to retransmit. NewReno is
+/// the one in use; CUBIC (RFC 9438) would be another implementation of the same events.
+/// </summary>
+public interface ICongestionController
+{
+    /// <summary>The congestion window, in bytes.</summary>
+    long Window { get; }
+    long SlowStartThreshold { get; }
+    /// <summary>Between a loss detected by duplicate ACKs and the ACK of everything outstanding then.</summary>
+    bool InRecovery { get; }
+
+    /// <summary>The handshake is done: the initial window for <paramref name="mss"/> (RFC 6928); <paramref name="sack"/>
+    /// says whether recovery is paced by SACK's pipe rather than by window inflation.</summary>
+    void Start(int mss, bool sack);
+
+    /// <summary>New data acknowledged outside recovery.</summary>
+    void OnAck(long ackedBytes);
+
+    /// <summary>The third duplicate ACK: loss, enter fast recovery. <paramref name="flight"/> is SND.MAX − SND.UNA.</summary>
+    void OnFastRetransmit(long flight);
+
+    /// <summary>Another duplicate ACK during recovery (a segment left the network).</summary>
+    void OnDuplicateAckInRecovery();
+
+    /// <summary>An ACK during recovery that does not cover the recovery point (RFC 6582's partial ACK).</summary>
+    void OnPartialAck(long ackedBytes);
+
+    /// <summary>The recovery point was acknowledged.</summary>
+    void OnRecoveryEnd();
+
+    /// <summary>The retransmission timer fired.</summary>
+    void OnTimeout(long flight);
+}

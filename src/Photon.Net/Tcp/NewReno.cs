@@ -1,0 +1,65 @@
+namespace Photon.Net.Tcp;
+
+/// <summary>
+/// NewReno (RFC 5681, RFC 6582): slow start below the threshold (one MSS per ACK at most), congestion avoidance above
+/// it (one MSS per window), and on loss a threshold of half the flight. Without SACK, fast recovery inflates the window
+/// by three segments and one per further duplicate ACK and deflates on partial ACKs; with SACK the window is the
+/// threshold and RFC 6675's pipe paces recovery instead.
+/// </summary>
+public sealed class NewReno : ICongestionController
+{
+    /// <summary>Initial window in segments (RFC 6928).</summary>
+    public const int InitialSegments = 10;
+    private const long MaxWindow = 64L << 20;
+    private long _cwnd, _ssthresh = long.MaxValue / 4;
+    private int _mss = 536;
+    private bool _sack;
+
+    public long Window => _cwnd;
+    public long SlowStartThreshold => _ssthresh;
+    public bool InRecovery { get; private set; }
+
+    public void Start(int mss, bool sack)
+    {
+        _mss = mss;
+        _sack = sack;
+        _cwnd = InitialSegments * (long)mss;
+    }
+
+    public void OnAck(long ackedBytes)
+    {
+        if (_cwnd < _ssthresh) _cwnd += Math.Min(ackedBytes, _mss);       // slow start
+        else _cwnd += Math.Max(1, (long)_mss * _mss / _cwnd);               // congestion avoidance
+        _cwnd = Math.Min(_cwnd, MaxWindow);
+    }
+
+    public void OnFastRetransmit(long flight)
+    {
+        _ssthresh = Math.Max(flight / 2, 2L * _mss);
+        InRecovery = true;
+        _cwnd = _sack ? _ssthresh : _ssthresh + 3L * _mss; // the three duplicate ACKs are three segments gone
+    }
+
+    public void OnDuplicateAckInRecovery()
+    {
+        if (!_sack) _cwnd += _mss;
+    }
+
+    public void OnPartialAck(long ackedBytes)
+    {
+        if (!_sack) _cwnd = Math.Min(Math.Max(_cwnd - ackedBytes + _mss, _mss), MaxWindow);
+    }
+
+    public void OnRecoveryEnd()
+    {
+        InRecovery = false;
+        _cwnd = Math.Min(Math.Max(_ssthresh, _mss), MaxWindow);
+    }
+
+    public void OnTimeout(long flight)
+    {
+        _ssthresh = Math.Max(flight / 2, 2L * _mss);
+        _cwnd = _mss;
+        InRecovery = false;
+    }
+}
