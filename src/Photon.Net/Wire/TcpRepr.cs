@@ -133,12 +133,17 @@ public ref struct TcpRepr
         return true;
     }
 
-    /// <summary>Header and options length of the segment as <see cref="EmitHeader"/> writes it (SACK: at most three blocks).</summary>
-    public readonly int HeaderLength =>
-        MinHeaderLength + (Mss != 0 ? 4 : 0) + (WindowScale >= 0 ? 4 : 0) + (SackPermitted ? 4 : 0) + (HasTimestamp ? TimestampOptionLength : 0)
-        + (SentSackBlocks > 0 ? SackOptionHeader + SackBlockLength * SentSackBlocks : 0);
+    /// <summary>Header and options length of the segment as <see cref="EmitHeader"/> writes it.</summary>
+    public readonly int HeaderLength => MinHeaderLength + FixedOptionsLength + (SentSackBlocks > 0 ? SackOptionHeader + SackBlockLength * SentSackBlocks : 0);
 
-    private readonly int SentSackBlocks => Math.Min(SackCount, MaxSentSackBlocks);
+    private const int MaxOptionsLength = 40; // the data offset counts at most 15 words
+
+    private readonly int FixedOptionsLength =>
+        (Mss != 0 ? 4 : 0) + (WindowScale >= 0 ? 4 : 0) + (SackPermitted ? 4 : 0) + (HasTimestamp ? TimestampOptionLength : 0);
+
+    /// <summary>SACK blocks sent: at most three, and only as many as fit in the option space left.</summary>
+    private readonly int SentSackBlocks =>
+        Math.Clamp(Math.Min(SackCount, (MaxOptionsLength - FixedOptionsLength - SackOptionHeader) / SackBlockLength), 0, MaxSentSackBlocks);
 
     /// <summary>Writes the header and options into <paramref name="segment"/>; the checksum field is left zero.</summary>
     public readonly void EmitHeader(Span<byte> segment)
