@@ -56,10 +56,11 @@ public sealed class SocketService
         if (!g.Value.Covers(TransportProtocol.Tcp, port))
             return Deny(process, grant, Rights.Listen, $"{g.Value.Label} does not cover tcp port {port}");
         if (backlog is < 1 or > MaxBacklog) return Errors.Of(ErrorCode.InvalidArgument, $"backlog must be 1..{MaxBacklog}");
-        var through = process.TokenOf(grant).Value;
+        var through = process.TokenOf(grant); // closed meanwhile: the error, not an exception
+        if (!through.IsOk) return through.Error;
         var l = _stack.Tcp.Listen(port, backlog);
         if (!l.IsOk) return l.Error;
-        return Issue(process, new ListenerObject(l.Value, through), Rights.Read | Rights.Delegate | Rights.Transfer, through);
+        return Issue(process, new ListenerObject(l.Value, through.Value), Rights.Read | Rights.Delegate | Rights.Transfer, through.Value);
     }
 
     public async Task<Result<Handle>> AcceptAsync(Process process, Handle listener, CancellationToken ct = default)
@@ -76,10 +77,11 @@ public sealed class SocketService
     {
         var n = process.Check<NetworkAccess>(network, Rights.Connect);
         if (!n.IsOk) return n.Error;
-        var through = process.TokenOf(network).Value;
+        var through = process.TokenOf(network);
+        if (!through.IsOk) return through.Error;
         var c = await _stack.Tcp.ConnectAsync(remote, ct).ConfigureAwait(false);
         if (!c.IsOk) return c.Error;
-        return Issue(process, new ConnectionObject(c.Value), SocketRights, through);
+        return Issue(process, new ConnectionObject(c.Value), SocketRights, through.Value);
     }
 
     public async Task<Result> SendAsync(Process process, Handle connection, ReadOnlyMemory<byte> data, CancellationToken ct = default)
@@ -117,10 +119,11 @@ public sealed class SocketService
             if (!g.Value.Covers(TransportProtocol.Udp, port))
                 return Deny(process, grant, Rights.Bind, $"{g.Value.Label} does not cover udp port {port}");
         }
-        var through = process.TokenOf(grant).Value;
+        var through = process.TokenOf(grant);
+        if (!through.IsOk) return through.Error;
         var s = _stack.Udp.Bind(port);
         if (!s.IsOk) return s.Error;
-        return Issue(process, new UdpSocketObject(s.Value), SocketRights, through);
+        return Issue(process, new UdpSocketObject(s.Value), SocketRights, through.Value);
     }
 
     public async Task<Result> SendToAsync(Process process, Handle udp, IpEndpoint to, ReadOnlyMemory<byte> data)

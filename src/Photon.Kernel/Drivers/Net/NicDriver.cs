@@ -144,17 +144,29 @@ public sealed class NicDriver : KernelObject, INetworkDevice, INetworkBatches
     /// and one doorbell (waiting for ring space when it is full, in order). Returns how many frames were transmitted,
     /// or the error if none was (a bad frame fails the whole batch before anything is sent).
     /// </summary>
-    public async Task<Result<int>> SendBatchAsync(CapabilityToken cap, IReadOnlyList<ReadOnlyMemory<byte>> frames, Principal actor = default,
-        CancellationToken ct = default)
+    public Task<Result<int>> SendBatchAsync(CapabilityToken cap, IReadOnlyList<ReadOnlyMemory<byte>> frames, Principal actor = default,
+        CancellationToken ct = default) => SubmitBatchAsync(cap, frames, actor, untilSent: true, ct);
+
+    /// <summary>Steers <paramref name="frames"/> to their TX queues and submits each queue's share; with
+    /// <paramref name="untilSent"/> waits for the device to take them, else only for room in the rings.</summary>
+    private async Task<Result<int>> SubmitBatchAsync(CapabilityToken cap, IReadOnlyList<ReadOnlyMemory<byte>> frames, Principal actor, bool untilSent,
+        CancellationToken ct)
     {
         for (int i = 0; i < frames.Count; i++)
             if (!IsValidFrame(frames[i].Length)) return Errors.Of(ErrorCode.InvalidArgument, $"frame {i} of {frames[i].Length} bytes (MTU {Mtu})");
         if (frames.Count == 0) return 0;
+        if (_tx.Length == 1) // the common case needs no grouping
+        {
+            var all = new TxRequest[frames.Count];
+            for (int i = 0; i < all.Length; i++) all[i] = new TxRequest(frames[i]);
+            var (n, e) = await SubmitTxGroup(0, all, cap, actor, ct, untilSent).ConfigureAwait(false);
+            return n == 0 && e is { } err ? err : n;
+        }
         var groups = new List<TxRequest>?[_tx.Length];
         foreach (var f in frames) (groups[PickTxQueue(f.Span)] ??= new()).Add(new TxRequest(f));
         var perQueue = new List<Task<(int Sent, KernelError? Error)>>();
         for (int q = 0; q < groups.Length; q++)
-            if (groups[q] is { } g) perQueue.Add(SubmitTxGroup(q, g.ToArray(), cap, actor, ct, untilSent: true));
+            if (groups[q] is { } g) perQueue.Add(SubmitTxGroup(q, g.ToArray(), cap, actor, ct, untilSent));
         int sent = 0;
         KernelError? first = null;
         foreach (var (s, e) in await Task.WhenAll(perQueue).ConfigureAwait(false))
@@ -162,7 +174,7 @@ public sealed class NicDriver : KernelObject, INetworkDevice, INetworkBatches
             sent += s;
             first ??= e;
         }
-        return sent == 0 && first is { } err ? err : sent;
+        return sent == 0 && first is { } error ? error : sent;
     }
 
     /// <summary>Submits one queue's share of a batch, waiting for ring space when it is full; with
@@ -271,32 +283,10 @@ public sealed class NicDriver : KernelObject, INetworkDevice, INetworkBatches
 
     /// <summary>Steers the frames to their TX queues and submits each queue's share with one capability check and one
     /// doorbell; returns once they are in the rings (the frames' memory is the driver's from here on).</summary>
-    async ValueTask<Result<int>> INetworkBatches.TransmitAsync(IReadOnlyList<ReadOnlyMemory<byte>> frames, CancellationToken ct)
-    {
-        if (_self is not { } self) return Errors.Of(ErrorCode.Closed, $"{Name} did not start");
-        for (int i = 0; i < frames.Count; i++)
-            if (!IsValidFrame(frames[i].Length)) return Errors.Of(ErrorCode.InvalidArgument, $"frame {i} of {frames[i].Length} bytes (MTU {Mtu})");
-        if (frames.Count == 0) return 0;
-        if (_tx.Length == 1)
-        {
-            var all = new TxRequest[frames.Count];
-            for (int i = 0; i < all.Length; i++) all[i] = new TxRequest(frames[i]);
-            var (n, e) = await SubmitTxGroup(0, all, self.Capability, self.Actor, ct, untilSent: false).ConfigureAwait(false);
-            return n == 0 && e is { } err ? err : n;
-        }
-        var groups = new List<TxRequest>?[_tx.Length];
-        foreach (var f in frames) (groups[PickTxQueue(f.Span)] ??= new()).Add(new TxRequest(f));
-        int taken = 0;
-        KernelError? first = null;
-        for (int q = 0; q < groups.Length; q++)
-        {
-            if (groups[q] is not { } g) continue;
-            var (n, e) = await SubmitTxGroup(q, g.ToArray(), self.Capability, self.Actor, ct, untilSent: false).ConfigureAwait(false);
-            taken += n;
-            first ??= e;
-        }
-        return taken == 0 && first is { } error ? error : taken;
-    }
+    ValueTask<Result<int>> INetworkBatches.TransmitAsync(IReadOnlyList<ReadOnlyMemory<byte>> frames, CancellationToken ct) =>
+        _self is { } self
+            ? new(SubmitBatchAsync(self.Capability, frames, self.Actor, untilSent: false, ct))
+            : ValueTask.FromResult(Result<int>.Fail(ErrorCode.Closed, $"{Name} did not start"));
 
     // ---- INetworkDevice (a copying face for consumers of the plain interface) ----
 

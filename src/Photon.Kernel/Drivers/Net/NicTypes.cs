@@ -1,3 +1,4 @@
+using Photon.Kernel.Hal;
 using Photon.Kernel.Io;
 
 namespace Photon.Kernel.Drivers.Net;
@@ -23,7 +24,8 @@ public enum TxSteering
 /// <param name="TxQueues">TX queue pairs; 0: one per hardware queue. RX queue pairs are always one per hardware queue.</param>
 /// <param name="QueueDepth">Entries per ring (a power of two).</param>
 /// <param name="Batch">Most requests a controller fetches (and hands to the device) at once.</param>
-/// <param name="RxBuffersPerQueue">Buffers the <see cref="INetworkDevice"/> face keeps posted on each RX queue.</param>
+/// <param name="RxBuffersPerQueue">Buffers each face (the stack's lending one, a copying <see cref="INetworkDevice"/> one) keeps
+/// posted on each RX queue; the lending face owns <see cref="Batch"/> more, for the burst the stack is working on.</param>
 /// <param name="Steering">TX queue choice for requests that don't name a queue.</param>
 /// <param name="OwnsDevice">Dispose the HAL device with the driver.</param>
 public sealed record NicOptions(int TxQueues = 0, int QueueDepth = 256, int Batch = 32, int RxBuffersPerQueue = 32,
