@@ -12,10 +12,11 @@ namespace Photon.Net;
 /// over any <see cref="INetworkDevice"/>, driven through <see cref="INetworkBatches"/>. This file is the frame loop: it
 /// receives bursts, demultiplexes Ethernet to ARP (<see cref="NetInterface"/>) and IPv4 (<see cref="Ipv4Layer"/>,
 /// which hands on to <see cref="IcmpLayer"/>, <see cref="UdpLayer"/> and <see cref="TcpLayer"/>), ticks the timers and
-/// drains the outbox; headers are read and written only through the views in <c>Wire/</c>. It is poll-driven in the manner of smoltcp: protocol code is synchronous and
-/// runs under one lock (<see cref="Gate"/>), driven by received frames, a periodic tick and socket calls; sockets are the
-/// async boundary (their waiters complete asynchronously). Frames produced under the lock go to an outbox that one
-/// drainer at a time hands to the devices, so transmit order is preserved and no device call happens under the lock.
+/// drains the outbox; headers are read and written only through the views in <c>Wire/</c>. It is poll-driven in the
+/// manner of smoltcp: protocol code is synchronous and runs under one lock (<see cref="Gate"/>), driven by received
+/// frames, a periodic tick and socket calls; sockets are the async boundary (their waiters complete asynchronously).
+/// Frames produced under the lock go to an outbox that one drainer at a time hands to the devices, so transmit order is
+/// preserved and no device call happens under the lock.
 /// </summary>
 public sealed class NetworkStack : IAsyncDisposable
 {

@@ -109,7 +109,7 @@ public sealed class TcpConnection : IAsyncDisposable
         _irs = syn.Seq;
         _rcvNxt = _irs + 1;
         _rcvAdvEdge = _rcvNxt + Math.Min(_receive.Free, 65535);
-        _offeredScale = syn.WindowScale >= 0;
+        _offeredScale = syn.WindowScale is not null;
         ApplyPeerOptions(syn);
         _iss = TcpLayer.NewIss();
         _sndUna = _recover = _iss;
@@ -128,7 +128,7 @@ public sealed class TcpConnection : IAsyncDisposable
         _sackOk = _stack.Options.TcpSack && syn.SackPermitted;
         _tsOk = _stack.Options.TcpTimestamps && syn.HasTimestamp;
         if (_tsOk) { _tsRecent = syn.TsVal; _mss -= TcpRepr.TimestampOptionLength; } // the option rides on every segment
-        if (syn.WindowScale >= 0 && _offeredScale) { _sndWscale = syn.WindowScale; _rcvWscale = OurWindowScale; }
+        if (syn.WindowScale is { } shift && _offeredScale) { _sndWscale = shift; _rcvWscale = OurWindowScale; }
         else { _sndWscale = 0; _rcvWscale = 0; }
         _cc.Start(_mss, _sackOk);
     }
@@ -138,7 +138,7 @@ public sealed class TcpConnection : IAsyncDisposable
         bool synAck = State == TcpState.SynReceived;
         var syn = Header(_iss, synAck ? TcpFlags.Syn | TcpFlags.Ack : TcpFlags.Syn, (ushort)Math.Min(_receive.Free, 65535), sack: false);
         if (!synAck) syn.Ack = default;
-        syn.WindowScale = _offeredScale ? OurWindowScale : -1;
+        syn.WindowScale = _offeredScale ? OurWindowScale : null;
         syn.Mss = (ushort)OurMss;
         syn.SackPermitted = State == TcpState.SynSent ? _stack.Options.TcpSack : _sackOk;
         if (State == TcpState.SynSent)
@@ -460,7 +460,7 @@ public sealed class TcpConnection : IAsyncDisposable
     /// SACK blocks for what we hold beyond RCV.NXT, the block with the latest arrival first.</summary>
     private TcpRepr Header(SeqNumber seq, TcpFlags flags, ushort window, bool sack = true)
     {
-        var h = new TcpRepr { Seq = seq, Ack = _rcvNxt, Flags = flags, Window = window, WindowScale = -1 };
+        var h = new TcpRepr { Seq = seq, Ack = _rcvNxt, Flags = flags, Window = window };
         if (_tsOk) { h.HasTimestamp = true; h.TsVal = TsNow; h.TsEcr = _tsRecent; }
         if (sack) FillSackBlocks(ref h);
         return h;
@@ -702,7 +702,7 @@ public sealed class TcpConnection : IAsyncDisposable
         if (State == TcpState.Closed) return;
         if (sendReset && State is not (TcpState.SynSent or TcpState.TimeWait))
         {
-            _layer.Send(Local, Remote, new TcpRepr { Seq = _sndMax, Ack = _rcvNxt, Flags = TcpFlags.Rst | TcpFlags.Ack, WindowScale = -1 });
+            _layer.Send(Local, Remote, new TcpRepr { Seq = _sndMax, Ack = _rcvNxt, Flags = TcpFlags.Rst | TcpFlags.Ack });
             _stack.Count(Counter.TcpResetsSent);
         }
         _error ??= error;

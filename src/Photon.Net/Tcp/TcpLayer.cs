@@ -128,8 +128,8 @@ public sealed class TcpLayer
         if (seg.Has(TcpFlags.Rst)) return;
         var local = new IpEndpoint(seg.Destination, seg.DestinationPort);
         var remote = new IpEndpoint(seg.Source, seg.SourcePort);
-        if (seg.Has(TcpFlags.Ack)) Send(local, remote, new TcpRepr { Seq = seg.Ack, Flags = TcpFlags.Rst, WindowScale = -1 });
-        else Send(local, remote, new TcpRepr { Ack = seg.Seq + seg.Length, Flags = TcpFlags.Rst | TcpFlags.Ack, WindowScale = -1 });
+        if (seg.Has(TcpFlags.Ack)) Send(local, remote, new TcpRepr { Seq = seg.Ack, Flags = TcpFlags.Rst });
+        else Send(local, remote, new TcpRepr { Ack = seg.Seq + seg.Length, Flags = TcpFlags.Rst | TcpFlags.Ack });
         _stack.Count(Counter.TcpResetsSent);
     }
 

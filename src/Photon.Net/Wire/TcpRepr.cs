@@ -41,8 +41,8 @@ public ref struct TcpRepr
     public ushort Window;
     /// <summary>0 when absent.</summary>
     public ushort Mss;
-    /// <summary>-1 when absent.</summary>
-    public int WindowScale;
+    /// <summary>The window scale option's shift (RFC 7323), null when absent.</summary>
+    public int? WindowScale;
     public bool SackPermitted;
     /// <summary>RFC 7323 timestamps: the sender's clock and the echo of ours (valid when <see cref="HasTimestamp"/>).</summary>
     public bool HasTimestamp;
@@ -68,7 +68,7 @@ public ref struct TcpRepr
         if (dataOffset < MinHeaderLength || dataOffset > t.Length) return false;
         why = DropReason.BadChecksum;
         if (InternetChecksum.Transport(src, dst, IpProtocol.Tcp, t) != 0) return false;
-        segment = new TcpRepr { WindowScale = -1 };
+        segment = default;
         why = DropReason.BadTcpOptions;
         if (!ParseOptions(t[MinHeaderLength..dataOffset], ref segment)) return false;
         var flags = (TcpFlags)(t[FlagsAt] & 0x3F);
@@ -139,7 +139,7 @@ public ref struct TcpRepr
     private const int MaxOptionsLength = 40; // the data offset counts at most 15 words
 
     private readonly int FixedOptionsLength =>
-        (Mss != 0 ? 4 : 0) + (WindowScale >= 0 ? 4 : 0) + (SackPermitted ? 4 : 0) + (HasTimestamp ? TimestampOptionLength : 0);
+        (Mss != 0 ? 4 : 0) + (WindowScale is null ? 0 : 4) + (SackPermitted ? 4 : 0) + (HasTimestamp ? TimestampOptionLength : 0);
 
     /// <summary>SACK blocks sent: at most three, and only as many as fit in the option space left.</summary>
     private readonly int SentSackBlocks =>
@@ -160,7 +160,7 @@ public ref struct TcpRepr
         BinaryPrimitives.WriteUInt16BigEndian(segment[UrgentAt..], 0);
         var o = segment[MinHeaderLength..headerLength];
         if (Mss != 0) { o[0] = OptMss; o[1] = 4; BinaryPrimitives.WriteUInt16BigEndian(o[2..], Mss); o = o[4..]; }
-        if (WindowScale >= 0) { o[0] = OptNop; o[1] = OptWindowScale; o[2] = 3; o[3] = (byte)WindowScale; o = o[4..]; }
+        if (WindowScale is { } shift) { o[0] = OptNop; o[1] = OptWindowScale; o[2] = 3; o[3] = (byte)shift; o = o[4..]; }
         if (SackPermitted) { o[0] = OptNop; o[1] = OptNop; o[2] = OptSackPermitted; o[3] = 2; o = o[4..]; }
         if (HasTimestamp)
         {

@@ -152,16 +152,16 @@ public sealed class WireViewTests
         Assert.Equal(TcpRepr.MinHeaderLength + 4 + 4 + 4 + 12, syn.HeaderLength);
         Assert.True(TcpRepr.TryParse(Segment(syn, default), A, B, out var p, out _));
         Assert.Equal((40000, 80, 0xFFFFFFF0u, (ushort)1234), (p.SourcePort, p.DestinationPort, p.Seq.Value, p.Window));
-        Assert.Equal((1460, 7, true, true, 11u, 22u, 0), (p.Mss, p.WindowScale, p.SackPermitted, p.HasTimestamp, p.TsVal, p.TsEcr, p.SackCount));
+        Assert.Equal((1460, (int?)7, true, true, 11u, 22u, 0), (p.Mss, p.WindowScale, p.SackPermitted, p.HasTimestamp, p.TsVal, p.TsEcr, p.SackCount));
         Assert.Equal(1, p.Length); // the SYN takes a sequence number
 
         var data = new TcpRepr { SourcePort = 1, DestinationPort = 2, Seq = new SeqNumber(5), Ack = new SeqNumber(7), Flags = TcpFlags.Ack | TcpFlags.Psh,
-            WindowScale = -1, HasTimestamp = true, TsVal = 3, SackCount = 3 };
+            HasTimestamp = true, TsVal = 3, SackCount = 3 };
         for (int i = 0; i < 3; i++) data.Sack[i] = (new SeqNumber((uint)(100 * i)), new SeqNumber((uint)(100 * i + 50)));
         Assert.Equal(TcpRepr.MinHeaderLength + 40, data.HeaderLength); // timestamps and three blocks fill the option space
         var s = Segment(data, "payload"u8);
         Assert.True(TcpRepr.TryParse(s, A, B, out p, out _));
-        Assert.Equal((5u, 7u, 3, -1), (p.Seq.Value, p.Ack.Value, p.SackCount, p.WindowScale));
+        Assert.Equal((5u, 7u, 3, (int?)null), (p.Seq.Value, p.Ack.Value, p.SackCount, p.WindowScale));
         Assert.Equal((new SeqNumber(200), new SeqNumber(250)), p.Sack[2]);
         Assert.True(p.Has(TcpFlags.Psh) && !p.Has(TcpFlags.Syn));
         Assert.Equal(7, p.Length);
@@ -183,7 +183,7 @@ public sealed class WireViewTests
             Assert.False(TcpRepr.TryParse(s, A, B, out _, out var why));
             Assert.Equal(expected, why);
         }
-        var ok = Segment(new TcpRepr { SourcePort = 1, DestinationPort = 2, Flags = TcpFlags.Ack, WindowScale = -1 }, "x"u8);
+        var ok = Segment(new TcpRepr { SourcePort = 1, DestinationPort = 2, Flags = TcpFlags.Ack }, "x"u8);
         Assert.True(TcpRepr.TryParse(ok, A, B, out _, out _));
         Rejects(ok[..19], DropReason.Truncated);
         var shortOffset = (byte[])ok.Clone(); shortOffset[12] = 4 << 4; Rejects(Refill(shortOffset), DropReason.BadLength);
@@ -193,9 +193,9 @@ public sealed class WireViewTests
         Rejects(WithOptions([1, 1, 5, 6, 0, 0, 0, 0]), DropReason.BadTcpOptions);  // SACK of half a block
         Rejects(WithOptions([8, 40, 0, 0]), DropReason.BadTcpOptions);       // an option running past the header
         Rejects(WithOptions([1, 1, 1, 3]), DropReason.BadTcpOptions);        // a kind with no length byte
-        Rejects(Segment(new TcpRepr { SourcePort = 1, DestinationPort = 2, Flags = TcpFlags.Syn | TcpFlags.Fin, WindowScale = -1 }, default), DropReason.BadHeader);
-        Rejects(Segment(new TcpRepr { SourcePort = 1, DestinationPort = 2, Flags = TcpFlags.Syn | TcpFlags.Rst, WindowScale = -1 }, default), DropReason.BadHeader);
-        Rejects(Segment(new TcpRepr { SourcePort = 0, DestinationPort = 2, Flags = TcpFlags.Ack, WindowScale = -1 }, default), DropReason.BadHeader);
+        Rejects(Segment(new TcpRepr { SourcePort = 1, DestinationPort = 2, Flags = TcpFlags.Syn | TcpFlags.Fin }, default), DropReason.BadHeader);
+        Rejects(Segment(new TcpRepr { SourcePort = 1, DestinationPort = 2, Flags = TcpFlags.Syn | TcpFlags.Rst }, default), DropReason.BadHeader);
+        Rejects(Segment(new TcpRepr { SourcePort = 0, DestinationPort = 2, Flags = TcpFlags.Ack }, default), DropReason.BadHeader);
         Assert.True(TcpRepr.TryReadQuotedPorts(ok.AsSpan(0, 8), out var sp, out var dp) && sp == 1 && dp == 2);
         Assert.False(TcpRepr.TryReadQuotedPorts(ok.AsSpan(0, 7), out _, out _));
     }
@@ -210,7 +210,7 @@ public sealed class WireViewTests
     private static byte[] WithOptions(byte[] options)
     {
         var s = new byte[TcpRepr.MinHeaderLength + options.Length];
-        new TcpRepr { SourcePort = 1, DestinationPort = 2, Flags = TcpFlags.Ack, WindowScale = -1 }.EmitHeader(s);
+        new TcpRepr { SourcePort = 1, DestinationPort = 2, Flags = TcpFlags.Ack }.EmitHeader(s);
         s[12] = (byte)(s.Length / 4 << 4);
         options.CopyTo(s, TcpRepr.MinHeaderLength);
         return Refill(s);
