@@ -10,7 +10,10 @@ using Photon.Kernel.Hal.Host;
 using Photon.Kernel.Memory;
 using Photon.Kernel.Namespaces;
 using Photon.Kernel.Processes;
+using Photon.Kernel.Quotas;
 using Photon.Kernel.Scheduling;
+using Photon.Kernel.Syscalls;
+using Process = Photon.Kernel.Processes.Process;
 
 namespace Photon.Kernel.Boot;
 
@@ -63,6 +66,20 @@ public sealed class Kernel : IAsyncDisposable
     public ProcessManager Processes { get; private set; } = null!;
 
     public IpcManager Ipc { get; private set; } = null!;
+
+    /// <summary>Per-tenant limits, wired into memory, capabilities, tasks and IPC at boot.</summary>
+    public TenantQuotas Quotas { get; private set; } = null!;
+
+    /// <summary>The system-call table every process-facing call goes through.</summary>
+    public SyscallTable Sys { get; private set; } = null!;
+
+    /// <summary>The first process (pid 1, at the root namespace with every right); the CLI acts as it.</summary>
+    public Process Init { get; private set; } = null!;
+
+    /// <summary>Init's handle to the root namespace.</summary>
+    public Handle InitRoot { get; private set; }
+
+    internal CapabilityToken InitControl { get; private set; }
     public FileSystemRegistry FileSystems { get; private set; } = null!;
     public VirtualFileSystem Vfs { get; private set; } = null!;
     public ModuleLoader Modules { get; private set; } = null!;
@@ -143,7 +160,16 @@ public sealed class Kernel : IAsyncDisposable
             k.Step("ipc", () =>
             {
                 k.Ipc = new IpcManager(k.Capabilities, k.Namespaces, k.Scheduler);
+                // A teardown can leave message cycles nobody can receive: collect them.
+                k.Processes.ProcessDestroyed += () => k.Ipc.CollectUnreachable();
                 return $"channels (≤{IpcManager.MaxMessageBytes} B messages, depth ≤{IpcManager.MaxDepth}), listeners, ports";
+            });
+            k.Step("quotas", () =>
+            {
+                k.Quotas = new TenantQuotas();
+                k.Quotas.Attach(k.Capabilities, k.Memory, k.Processes, k.Ipc);
+                foreach (var (tenant, limits) in config.TenantQuotas) k.Quotas.SetLimits(tenant, limits).Unwrap();
+                return $"per-tenant memory, task, capability and IPC limits ({config.TenantQuotas.Count} configured)";
             });
             k.Step("vfs", () =>
             {
@@ -159,6 +185,17 @@ public sealed class Kernel : IAsyncDisposable
                 k.Modules = new ModuleLoader(k.Capabilities, k.Namespaces, k.Processes, k.Scheduler,
                     config.ModuleImages ?? new HostModuleImageSource(), modulesNs, k.Log);
                 return "collectible module loader, modules live under /modules";
+            });
+            k.Step("init", () =>
+            {
+                k.Sys = new SyscallTable(k.Processes, k.Ipc, k.Vfs);
+                // Like Zircon's userboot: the first process holds the root namespace with every right; the CLI and
+                // the kernel's own setup act through its syscalls, never through kernel objects.
+                var init = k.Processes.Spawn("init", k.Namespaces.RootCapability, Rights.All, Principal.Kernel).Unwrap();
+                k.Init = init.Process;
+                k.InitControl = init.Control;
+                k.InitRoot = k.Sys.Namespaces.Open(k.Init, "", Rights.All).Unwrap();
+                return $"syscall table ready, {k.Init} holds the root namespace";
             });
             k.Log.Info("boot", $"kernel up in {k._steps.Sum(s => s.Elapsed.TotalMilliseconds):F2} ms");
             await Task.CompletedTask.ConfigureAwait(false);

@@ -36,6 +36,9 @@ public sealed record KernelConfig
 
     public AuditLogOptions? AuditOptions { get; init; }
 
+    /// <summary>Limits per tenant (top-level namespace such as "/tenant-a"), applied at boot.</summary>
+    public IReadOnlyDictionary<string, Quotas.QuotaLimits> TenantQuotas { get; init; } = new Dictionary<string, Quotas.QuotaLimits>();
+
     /// <summary>An extra sink that also receives every capability event.</summary>
     public ICapabilityAuditSink? Audit { get; init; }
 }
