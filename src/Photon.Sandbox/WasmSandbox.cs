@@ -57,7 +57,11 @@ public sealed class WasmSandbox : IDisposable
         _ipc = ipc;
         _now = monotonicNow;
         _log = log;
+        _sys = new Photon.Kernel.Syscalls.SyscallTable(processes, ipc, vfs);
     }
+
+    // Every host function is a syscall made as the guest's process: the checks live there, once.
+    private readonly Photon.Kernel.Syscalls.SyscallTable _sys;
 
     public TenantQuota DefaultQuota { get; init; } = new();
 
@@ -162,18 +166,18 @@ public sealed class WasmSandbox : IDisposable
             return h.IsOk ? h.Value.Value : -(int)h.Code;
         });
         linker.DefineFunction("photon", "region_read", (Caller c, int handle, int offset, int ptr, int len) =>
-            inst.WithGuest(c, ptr, len, span => Code(p.ReadMemory(inst.Handle(handle), offset, span), len)));
+            inst.WithGuest(c, ptr, len, span => Code(_sys.Memory.Read(p, inst.Handle(handle), offset, span), len)));
         linker.DefineFunction("photon", "region_write", (Caller c, int handle, int offset, int ptr, int len) =>
-            inst.WithGuest(c, ptr, len, span => Code(p.WriteMemory(inst.Handle(handle), offset, span), len)));
+            inst.WithGuest(c, ptr, len, span => Code(_sys.Memory.Write(p, inst.Handle(handle), offset, span), len)));
         linker.DefineFunction("photon", "ipc_send", (Caller c, int handle, int ptr, int len) =>
         {
             if (len > IpcManager.MaxMessageBytes || !inst.Guest(c, ptr, len, out var bytes)) return -(int)ErrorCode.OutOfRange;
-            return Code(_ipc.TrySend(p, inst.Handle(handle), bytes), len);
+            return Code(_sys.Channels.TrySend(p, inst.Handle(handle), bytes), len);
         });
         linker.DefineFunction("photon", "ipc_recv", (Caller c, int handle, int ptr, int cap) =>
         {
             if (!inst.Guest(c, ptr, cap, out _)) return -(int)ErrorCode.OutOfRange;
-            var m = _ipc.TryReceive(p, inst.Handle(handle));
+            var m = _sys.Channels.TryReceive(p, inst.Handle(handle));
             if (!m.IsOk) return -(int)m.Code;
             // Capabilities sent to a guest would land in its table; it cannot name them yet, so close them.
             foreach (var h in m.Value.Handles) p.Close(h);

@@ -189,6 +189,7 @@ public sealed class Kernel : IAsyncDisposable
             k.Step("init", () =>
             {
                 k.Sys = new SyscallTable(k.Processes, k.Ipc, k.Vfs);
+                k.Modules.Sys = k.Sys;
                 // Like Zircon's userboot: the first process holds the root namespace with every right; the CLI and
                 // the kernel's own setup act through its syscalls, never through kernel objects.
                 var init = k.Processes.Spawn("init", k.Namespaces.RootCapability, Rights.All, Principal.Kernel).Unwrap();

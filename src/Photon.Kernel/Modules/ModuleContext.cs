@@ -36,6 +36,9 @@ public sealed class ModuleContext
 
     public Principal Principal => Process.Principal;
 
+    /// <summary>The system calls the module makes as its process (the same table processes and Wasm guests use).</summary>
+    public Syscalls.SyscallTable Sys { get; internal init; } = null!;
+
     /// <summary>Handle (in <see cref="Process"/>) to the module's own namespace, with Read, Enumerate and Bind: the
     /// module may publish names there (e.g. services it offers).</summary>
     public Handle Namespace { get; }

@@ -42,6 +42,9 @@ public sealed class ModuleLoader
 
     /// <param name="modulesNamespace">Capability (Create, Bind, Manage) to the namespace module namespaces are made in
     /// (conventionally /modules).</param>
+    /// <summary>The syscall table module contexts hand their modules (the kernel's; a private one if none is set).</summary>
+    public Syscalls.SyscallTable? Sys { get; set; }
+
     public ModuleLoader(CapabilityManager caps, NamespaceManager namespaces, ProcessManager processes, IKernelTimers timers,
         IModuleImageSource images, CapabilityToken modulesNamespace, KernelLog? log = null)
     {
@@ -236,7 +239,10 @@ public sealed class ModuleLoader
         if (!nsForModule.IsOk) return nsForModule.Error;
         var nsHandle = process.AddHandle(nsForModule.Value);
         if (!nsHandle.IsOk) return nsHandle.Error;
-        module.Context = new ModuleContext(module.Name, process, nsHandle.Value, grants, options.Arguments, _timers, _log);
+        module.Context = new ModuleContext(module.Name, process, nsHandle.Value, grants, options.Arguments, _timers, _log)
+        {
+            Sys = Sys ??= new Syscalls.SyscallTable(_processes, new Ipc.IpcManager(_caps, _namespaces, _timers)),
+        };
         return Result.Ok;
     }
 
