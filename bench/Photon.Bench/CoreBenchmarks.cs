@@ -70,7 +70,7 @@ public static class CoreBenchmarks
         const int N = 200_000;
         double photon = NsPerOp(() =>
         {
-            for (int i = 0; i < N; i++) mm.Free(mm.Allocate(16 * 1024, Principal.Kernel).Value).Unwrap();
+            for (int i = 0; i < N; i++) mm.Free(mm.Allocate(16 * 1024, Principal.Kernel).Value, Principal.Kernel).Unwrap();
         }, N);
         double baseline = NsPerOp(() =>
         {

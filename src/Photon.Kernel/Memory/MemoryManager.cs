@@ -64,14 +64,14 @@ public sealed class MemoryManager
         return cap.Value;
     }
 
-    internal Result<long> LengthOf(CapabilityToken region, Principal actor)
+    internal Result<long> LengthOf(CapabilityToken region, Principal actor = default)
     {
         var r = _caps.Check<MemoryRegion>(region, Rights.None, actor);
         return r.IsOk ? r.Value.Length : r.Error;
     }
 
     /// <summary>Copies bytes out of the region (needs <see cref="Rights.Read"/>).</summary>
-    internal Result Read(CapabilityToken region, long offset, Span<byte> destination, Principal actor)
+    internal Result Read(CapabilityToken region, long offset, Span<byte> destination, Principal actor = default)
     {
         var r = Open(region, Rights.Read, offset, destination.Length, actor);
         if (!r.IsOk) return r.Error;
@@ -85,7 +85,7 @@ public sealed class MemoryManager
     }
 
     /// <summary>Copies bytes into the region (needs <see cref="Rights.Write"/>).</summary>
-    internal Result Write(CapabilityToken region, long offset, ReadOnlySpan<byte> source, Principal actor)
+    internal Result Write(CapabilityToken region, long offset, ReadOnlySpan<byte> source, Principal actor = default)
     {
         var r = Open(region, Rights.Write, offset, source.Length, actor);
         if (!r.IsOk) return r.Error;
@@ -100,7 +100,7 @@ public sealed class MemoryManager
 
     /// <summary>Maps the region for zero-copy access through <paramref name="region"/> (needs <see cref="Rights.Map"/>;
     /// writable only with <see cref="Rights.Write"/> too). The mapping dies with that capability.</summary>
-    internal Result<RegionMapping> Map(CapabilityToken region, Principal actor)
+    internal Result<RegionMapping> Map(CapabilityToken region, Principal actor = default)
     {
         var r = _caps.Check<MemoryRegion>(region, Rights.Map, actor);
         if (!r.IsOk) return r.Error;
@@ -109,7 +109,7 @@ public sealed class MemoryManager
     }
 
     /// <summary>Derives a read-only (Read|Map) capability for <paramref name="to"/> (needs <see cref="Rights.Delegate"/>).</summary>
-    internal Result<CapabilityToken> ShareReadOnly(CapabilityToken region, Principal to, Principal actor)
+    internal Result<CapabilityToken> ShareReadOnly(CapabilityToken region, Principal to, Principal actor = default)
     {
         var r = _caps.Check<MemoryRegion>(region, Rights.Delegate, actor);
         if (!r.IsOk) return r.Error;
@@ -122,7 +122,7 @@ public sealed class MemoryManager
     /// mappings) is revoked, so no old holder keeps access to either half. All or nothing: if either half cannot be
     /// issued (e.g. the capability quota) the original is untouched.
     /// </summary>
-    internal Result<(CapabilityToken Low, CapabilityToken High)> Split(CapabilityToken region, long atBytes, Principal actor)
+    internal Result<(CapabilityToken Low, CapabilityToken High)> Split(CapabilityToken region, long atBytes, Principal actor = default)
     {
         var r = _caps.Check<MemoryRegion>(region, Rights.Manage, actor);
         if (!r.IsOk) return r.Error;
@@ -162,7 +162,7 @@ public sealed class MemoryManager
 
     /// <summary>Frees a region: revokes every capability to it (needs <see cref="Rights.Manage"/>), which reclaims it.
     /// Freeing twice is reported as <see cref="ErrorCode.DoubleFree"/>.</summary>
-    internal Result Free(CapabilityToken region, Principal actor)
+    internal Result Free(CapabilityToken region, Principal actor = default)
     {
         var r = _caps.Check<MemoryRegion>(region, Rights.Manage, actor);
         if (!r.IsOk)

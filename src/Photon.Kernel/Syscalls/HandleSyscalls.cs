@@ -30,12 +30,18 @@ public sealed class HandleSyscalls(CapabilityManager caps)
     public Result<Handle> Delegate(Process caller, Handle handle, Handle target, Rights rights)
     {
         var p = caller.Get<Process>(target, Rights.Write);
-        if (!p.IsOk) return p.Error;
+        return p.IsOk ? DelegateTo(caller, handle, p.Value, rights) : p.Error;
+    }
+
+    /// <summary>Kernel side of <see cref="Delegate"/> once the target process is known (the kernel's own setup and
+    /// tests, which hold process identities rather than process handles).</summary>
+    internal Result<Handle> DelegateTo(Process caller, Handle handle, Process target, Rights rights)
+    {
         var t = caller.GetWithToken<KernelObject>(handle, Rights.Delegate);
         if (!t.IsOk) return t.Error;
-        if (p.Value.State != ProcessState.Running) return Errors.Of(ErrorCode.Closed, $"{p.Value} has exited");
-        var d = caps.Derive(t.Value.Token, rights, p.Value.Principal, caller.Principal);
-        return d.IsOk ? p.Value.AddHandle(d.Value) : d.Error;
+        if (target.State != ProcessState.Running) return Errors.Of(ErrorCode.Closed, $"{target} has exited");
+        var d = caps.Derive(t.Value.Token, rights, target.Principal, caller.Principal);
+        return d.IsOk ? target.AddHandle(d.Value) : d.Error;
     }
 
     /// <summary>Revokes everything derived from the handle's capability (delegations, duplicates, bindings).</summary>
