@@ -34,6 +34,7 @@ public sealed record KernelConfig
     /// <summary>Storage for the persistent hash-chained audit log (none: events are kept in memory only).</summary>
     public IAppendLogStorage? AuditStorage { get; init; }
 
+    /// <summary>Key, anchor and batching of the persistent log. A persistent log needs <see cref="AuditLogOptions.Key"/>.</summary>
     public AuditLogOptions? AuditOptions { get; init; }
 
     /// <summary>An extra sink that also receives every capability event.</summary>
