@@ -41,6 +41,7 @@ public static class BootCommand
         {
             EchoLog = !quiet, CaptureSignals = true, AuditStorage = auditStorage.Value,
             AuditOptions = new AuditLogOptions { Key = key.Value, Anchor = anchor },
+            ModulePins = ShippedModules.Pins,
         });
         if (!booted.IsOk)
         {

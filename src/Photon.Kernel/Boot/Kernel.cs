@@ -161,8 +161,9 @@ public sealed class Kernel : IAsyncDisposable
             {
                 var modulesNs = k.Namespaces.CreateChild(k.Namespaces.RootCapability, "modules").Value;
                 k.Modules = new ModuleLoader(k.Capabilities, k.Namespaces, k.Processes, k.Scheduler,
-                    config.ModuleImages ?? new HostModuleImageSource(), modulesNs, k.Log);
-                return "collectible module loader, modules live under /modules";
+                    config.ModuleImages ?? new HostModuleImageSource(), modulesNs, k.Log, config.ModulePins);
+                return "native modules (trusted kernel code) under /modules, loading needs the loader's Manage capability; " +
+                    (config.ModulePins is { } pins ? $"{pins.Count} pinned image digests" : "pinning OFF");
             });
             k.Log.Info("boot", $"kernel up in {k._steps.Sum(s => s.Elapsed.TotalMilliseconds):F2} ms");
             await Task.CompletedTask.ConfigureAwait(false);

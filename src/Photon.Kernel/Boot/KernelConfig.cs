@@ -19,6 +19,10 @@ public sealed record KernelConfig
     /// <summary>Where module assemblies are read from; null means host files.</summary>
     public Modules.IModuleImageSource? ModuleImages { get; init; }
 
+    /// <summary>SHA-256 digests of the module images (and their private dependencies) allowed to load; null turns
+    /// pinning off. Native modules are trusted kernel code, so production configurations pin them.</summary>
+    public Modules.ModulePins? ModulePins { get; init; }
+
     /// <summary>Interrupt controller; null means the host backend.</summary>
     public IInterruptController? Interrupts { get; init; }
 
