@@ -87,9 +87,13 @@ public sealed class HashChainedAuditLog : ICapabilityAuditSink, IAsyncDisposable
         if (options.MaxBatch < 1 || options.MaxPendingBytes < 1) return Errors.Of(ErrorCode.InvalidArgument, "MaxBatch and MaxPendingBytes must be positive");
         if (options.Anchor is { } anchor && storage.Length == 0 && await storage.ReadHeadAsync().ConfigureAwait(false) is null)
         {
-            // A new log starts its anchor at zero, so from now on a missing anchor means it was deleted.
+            // A new log starts its anchor at zero, so from now on a missing anchor means it was deleted. An anchor that
+            // already exists is never reset here: an emptied log under a live anchor is a rollback, refused below.
             var fresh = await Errors.CatchAsync(async () =>
-                await anchor.WriteAsync(AuditLogFormat.Seal(options.Key, AuditLogFormat.AnchorDomain, 0, AuditLogFormat.Genesis)).ConfigureAwait(false)).ConfigureAwait(false);
+            {
+                if (await anchor.ReadAsync().ConfigureAwait(false) is null)
+                    await anchor.WriteAsync(AuditLogFormat.Seal(options.Key, AuditLogFormat.AnchorDomain, 0, AuditLogFormat.Genesis)).ConfigureAwait(false);
+            }).ConfigureAwait(false);
             if (!fresh.IsOk) return fresh.Error;
         }
         var report = await AuditLogVerifier.VerifyAsync(storage, options.Key, options.Anchor).ConfigureAwait(false);

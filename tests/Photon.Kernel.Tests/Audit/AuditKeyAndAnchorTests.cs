@@ -141,6 +141,14 @@ public sealed class AuditKeyAndAnchorTests : IDisposable
             new AuditLogOptions { Key = key, Anchor = new HostAtomicFile(AnchorPath) });
         Assert.Equal(ErrorCode.Corrupted, reopen.Code);
         Assert.Equal(1, await Photon.Cli.CliApp.RunAsync(["audit", "verify", LogPath, "--key", Path.Combine(_dir, "audit.key"), "--anchor", AnchorPath]));
+
+        // Deleting the log and its head outright does not make it a fresh log: the anchor is not reset.
+        File.Delete(LogPath);
+        File.Delete(LogPath + ".head");
+        var emptied = await HashChainedAuditLog.OpenAsync(HostAppendLog.Open(LogPath).Value, _timers,
+            new AuditLogOptions { Key = key, Anchor = new HostAtomicFile(AnchorPath) });
+        Assert.Equal(ErrorCode.Corrupted, emptied.Code);
+        Assert.Contains("RolledBack", emptied.Error.Message);
     }
 
     [Fact]
