@@ -12,8 +12,8 @@ namespace Photon.Cli.Demo;
 using Kernel = Photon.Kernel.Boot.Kernel;
 
 /// <summary>
-/// The storage demo: the FAT and ext4 drivers are loaded as modules (their own collectible load contexts, granted only
-/// Bind on /filesystems); each demo image goes through the NVMe-style block driver, is probed and mounted through the
+/// The storage demo: the FAT and ext4 drivers are loaded as modules (trusted kernel code, authorised by the kernel's
+/// module-loader capability and pinned by SHA-256; their own collectible load contexts, handed only Bind on /filesystems); each demo image goes through the NVMe-style block driver, is probed and mounted through the
 /// registry, and is bound into one tenant's namespace — FAT read-write into /tenant-a, ext4 read-only into /tenant-b.
 /// Processes in each tenant use the VFS; cross-tenant and write attempts fail; after unmounting, Linux's own checkers
 /// (fsck.vfat -n, e2fsck -fn) referee the images.
@@ -29,7 +29,7 @@ public static class StorageDemo
         var controls = new List<(string Name, CapabilityToken Control)>();
         foreach (var module in new[] { "Photon.FileSystems.Fat", "Photon.FileSystems.Ext4" })
         {
-            var loaded = await k.Modules.LoadAsync(Path.Combine(AppContext.BaseDirectory, module + ".dll"), root, admin);
+            var loaded = await k.Modules.LoadAsync(k.Modules.Capability, Path.Combine(AppContext.BaseDirectory, module + ".dll"), root, admin);
             report.Expect(Section, $"load module {module}", loaded.IsOk,
                 loaded.IsOk ? $"'{loaded.Value.Module.Name}' granted {string.Join(", ", loaded.Value.Module.Grants.Select(g => $"{g.Path} ({g.Rights.ToShortString()})"))}" : loaded.Error.ToString());
             if (loaded.IsOk) controls.Add((loaded.Value.Module.Name, loaded.Value.Control));

@@ -125,11 +125,15 @@ public sealed class Kernel : IAsyncDisposable
             });
             if (config.AuditStorage is { } auditStorage)
             {
+                // An unkeyed SHA-256 chain can be recomputed by anyone who can write the file: not an audit trail.
+                if (config.AuditOptions?.Key is not { Length: > 0 })
+                    throw new KernelException(ErrorCode.InvalidArgument, "a persistent audit log needs an HMAC key kept outside the log (AuditOptions.Key)");
                 var opened = await HashChainedAuditLog.OpenAsync(auditStorage, k.Scheduler, config.AuditOptions).ConfigureAwait(false);
                 if (!opened.IsOk) throw opened.Error.ToException();
                 k.AuditLog = opened.Value;
                 k._shutdown.Add(() => k.AuditLog.DisposeAsync());
-                k.Step("audit", () => $"hash-chained log {auditStorage.Name}, continuing at record {k.AuditLog.Recorded}");
+                k.Step("audit", () => $"hash-chained log {auditStorage.Name} (HMAC-SHA256, key outside the log, " +
+                    $"anchor {config.AuditOptions.Anchor?.Name ?? "none"}), continuing at record {k.AuditLog.Recorded}");
             }
             k.Step("capabilities", () =>
             {
@@ -183,8 +187,9 @@ public sealed class Kernel : IAsyncDisposable
             {
                 var modulesNs = k.Namespaces.CreateChild(k.Namespaces.RootCapability, "modules").Value;
                 k.Modules = new ModuleLoader(k.Capabilities, k.Namespaces, k.Processes, k.Scheduler,
-                    config.ModuleImages ?? new HostModuleImageSource(), modulesNs, k.Log);
-                return "collectible module loader, modules live under /modules";
+                    config.ModuleImages ?? new HostModuleImageSource(), modulesNs, k.Log, config.ModulePins);
+                return "native modules (trusted kernel code) under /modules, loading needs the loader's Manage capability; " +
+                    (config.ModulePins is { } pins ? $"{pins.Count} pinned image digests" : "pinning OFF");
             });
             k.Step("init", () =>
             {

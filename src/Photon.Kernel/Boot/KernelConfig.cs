@@ -19,6 +19,10 @@ public sealed record KernelConfig
     /// <summary>Where module assemblies are read from; null means host files.</summary>
     public Modules.IModuleImageSource? ModuleImages { get; init; }
 
+    /// <summary>SHA-256 digests of the module images (and their private dependencies) allowed to load; null turns
+    /// pinning off. Native modules are trusted kernel code, so production configurations pin them.</summary>
+    public Modules.ModulePins? ModulePins { get; init; }
+
     /// <summary>Interrupt controller; null means the host backend.</summary>
     public IInterruptController? Interrupts { get; init; }
 
@@ -34,6 +38,7 @@ public sealed record KernelConfig
     /// <summary>Storage for the persistent hash-chained audit log (none: events are kept in memory only).</summary>
     public IAppendLogStorage? AuditStorage { get; init; }
 
+    /// <summary>Key, anchor and batching of the persistent log. A persistent log needs <see cref="AuditLogOptions.Key"/>.</summary>
     public AuditLogOptions? AuditOptions { get; init; }
 
     /// <summary>Limits per tenant (top-level namespace such as "/tenant-a"), applied at boot.</summary>
