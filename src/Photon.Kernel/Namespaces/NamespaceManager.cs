@@ -154,8 +154,15 @@ public sealed class NamespaceManager
             return self.IsOk ? ns : self.Error;
         }
         int budget = MaxAliasExpansionsPerLookup;
-        var found = Resolve(start.Value, parts.Value, 0, ref budget, actor);
+        var startInfo = _caps.Inspect(ns);
+        var mask = startInfo.IsOk ? startInfo.Value.Rights : Rights.None;
+        var found = Resolve(start.Value, parts.Value, 0, ref budget, ref mask, actor);
         if (!found.IsOk) return found.Error;
+        // A namespace reached by walking is no more powerful than the capabilities walked through: a read-only view
+        // of /tenant-a must not hand out Bind or Manage on /tenant-a/svc just because the parent binds it with All.
+        if (_caps.Check<Namespace>(found.Value, Rights.None).IsOk && (required & ~mask) != 0)
+            return _caps.RecordDenied(actor, found.Value, required, new KernelError(ErrorCode.AccessDenied,
+                $"'{Truncate(path)}' was reached through capabilities without {(required & ~mask).ToShortString()}"));
         var check = _caps.Check(found.Value, required, actor);
         return check.IsOk ? found.Value : check.Error;
     }
@@ -224,7 +231,7 @@ public sealed class NamespaceManager
         }
     }
 
-    private Result<CapabilityToken> Resolve(Namespace space, string[] parts, int aliasHops, ref int budget, Principal actor)
+    private Result<CapabilityToken> Resolve(Namespace space, string[] parts, int aliasHops, ref int budget, ref Rights mask, Principal actor)
     {
         for (int i = 0; i < parts.Length; i++)
         {
@@ -238,12 +245,14 @@ public sealed class NamespaceManager
                 if (aliasHops >= MaxAliasHops) return Errors.Of(ErrorCode.InvalidName, $"too many alias hops resolving '{parts[i]}' (alias loop?)");
                 if (--budget < 0) return Errors.Of(ErrorCode.InvalidName, $"lookup expands more than {MaxAliasExpansionsPerLookup} aliases");
                 // Aliases resolve from the namespace that holds them: they can only name what it can.
-                var r = Resolve(space, NamespacePath.Split(b.AliasTarget).Value, aliasHops + 1, ref budget, actor);
+                var r = Resolve(space, NamespacePath.Split(b.AliasTarget).Value, aliasHops + 1, ref budget, ref mask, actor);
                 if (!r.IsOk) return r;
                 token = r.Value;
             }
             else token = b.Token;
             if (i == parts.Length - 1) return token;
+            var through = _caps.Inspect(token);
+            mask &= through.IsOk ? through.Value.Rights : Rights.None;
             var next = _caps.Check<Namespace>(token, Rights.Read, actor);
             if (!next.IsOk)
                 return next.Code == ErrorCode.WrongObjectType ? Errors.Of(ErrorCode.NotADirectory, $"'{parts[i]}' is not a namespace") : next.Error;
