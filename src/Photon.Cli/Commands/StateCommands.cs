@@ -57,9 +57,12 @@ public static class StateCommands
             // What the process itself may learn about its handles (HandleInfo): never a token or an object.
             var t = new Table().Title($"[bold]capabilities of {Markup.Escape(p.Value.Principal.ToString())}[/]")
                 .AddColumn("handle").AddColumn("object").AddColumn("rights").AddColumn("derivation");
-            foreach (var h in k.Sys.Handles.List(p.Value))
+            var live = k.Sys.Handles.List(p.Value);
+            foreach (var h in live)
                 t.AddRow(h.Handle.ToString(), Markup.Escape($"{h.Kind}({h.Label})"), h.Rights.ToShortString(),
                     h.Depth == 0 ? "(root)" : $"derived, depth {h.Depth}");
+            int dead = p.Value.HandleCount - live.Count;
+            if (dead > 0) t.Caption($"[grey]and {dead} handle(s) whose capability was revoked from elsewhere[/]");
             AnsiConsole.Write(t);
             return Task.FromResult(0);
         });

@@ -28,11 +28,12 @@ public static class CoreDemo
         var svcA = sys.Namespaces.CreateChild(init, tenantA, "svc").Value;
         report.Expect(ns, "init creates /tenant-a, /tenant-a/svc, /tenant-b", true, "3 namespaces");
 
-        var (dbControl, db) = sys.Processes.Spawn(init, tenantA, "db", Rights.Read | Rights.Enumerate | Rights.Bind).Value;
+        // web first, so that pid 2 (`photon caps 2`) is a process that outlives the demo.
         var (webControl, web) = sys.Processes.Spawn(init, tenantA, "web").Value;
+        var (dbControl, db) = sys.Processes.Spawn(init, tenantA, "db", Rights.Read | Rights.Enumerate | Rights.Bind).Value;
         var (_, intruder) = sys.Processes.Spawn(init, tenantB, "intruder").Value;
-        report.Expect(ns, "init spawns db, web in /tenant-a and intruder in /tenant-b", true,
-            $"pids {db.Pid}, {web.Pid}, {intruder.Pid}");
+        report.Expect(ns, "init spawns web, db in /tenant-a and intruder in /tenant-b", true,
+            $"pids {web.Pid}, {db.Pid}, {intruder.Pid}");
 
         // db allocates a region and publishes a read-only view at /tenant-a/svc/data.
         var data = sys.Memory.Allocate(db, 16 * 1024).Value;
