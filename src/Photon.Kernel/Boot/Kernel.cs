@@ -79,6 +79,9 @@ public sealed class Kernel : IAsyncDisposable
     /// <summary>Init's handle to the root namespace.</summary>
     public Handle InitRoot { get; private set; }
 
+    /// <summary>Init's handle to the module loader (Manage: may load native modules).</summary>
+    public Handle InitModuleLoader { get; private set; }
+
     internal CapabilityToken InitControl { get; private set; }
     public FileSystemRegistry FileSystems { get; private set; } = null!;
     public VirtualFileSystem Vfs { get; private set; } = null!;
@@ -193,7 +196,7 @@ public sealed class Kernel : IAsyncDisposable
             });
             k.Step("init", () =>
             {
-                k.Sys = new SyscallTable(k.Processes, k.Ipc, k.Vfs);
+                k.Sys = new SyscallTable(k.Processes, k.Ipc, k.Vfs, k.Modules);
                 k.Modules.Sys = k.Sys;
                 // Like Zircon's userboot: the first process holds the root namespace with every right; the CLI and
                 // the kernel's own setup act through its syscalls, never through kernel objects.
@@ -201,6 +204,9 @@ public sealed class Kernel : IAsyncDisposable
                 k.Init = init.Process;
                 k.InitControl = init.Control;
                 k.InitRoot = k.Sys.Namespaces.Open(k.Init, "", Rights.All).Unwrap();
+                // Loading native modules is the administrator's power: init holds the loader's Manage capability.
+                var loader = k.Capabilities.DeriveForKernel(k.Modules.Capability, Rights.Manage | Rights.Read | Rights.Delegate, k.Init.Principal, Principal.Kernel).Unwrap();
+                k.InitModuleLoader = k.Init.AddHandle(loader).Unwrap();
                 return $"syscall table ready, {k.Init} holds the root namespace";
             });
             k.Log.Info("boot", $"kernel up in {k._steps.Sum(s => s.Elapsed.TotalMilliseconds):F2} ms");

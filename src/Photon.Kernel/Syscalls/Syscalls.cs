@@ -14,8 +14,9 @@ namespace Photon.Kernel.Syscalls;
 /// </summary>
 public sealed class SyscallTable
 {
-    public SyscallTable(ProcessManager processes, IpcManager ipc, VirtualFileSystem? vfs = null)
+    public SyscallTable(ProcessManager processes, IpcManager ipc, VirtualFileSystem? vfs = null, Modules.ModuleLoader? modules = null)
     {
+        Modules = modules is null ? null : new ModuleSyscalls(modules, processes.Capabilities);
         Handles = new HandleSyscalls(processes.Capabilities);
         Namespaces = new NamespaceSyscalls(processes.Namespaces, processes.Capabilities);
         Memory = new MemorySyscalls(processes.Memory);
@@ -30,4 +31,5 @@ public sealed class SyscallTable
     public ProcessSyscalls Processes { get; }
     public ChannelSyscalls Channels { get; }
     public FileSyscalls? Files { get; }
+    public ModuleSyscalls? Modules { get; }
 }
