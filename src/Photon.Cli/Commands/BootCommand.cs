@@ -24,7 +24,7 @@ public static class BootCommand
             return 1;
         }
         AnsiConsole.MarkupLine("[bold]Photon[/] booting (hosted HAL backend)…");
-        var booted = await Kernel.BootAsync(new KernelConfig { EchoLog = !quiet, CaptureSignals = true, AuditStorage = auditStorage.Value });
+        var booted = await Kernel.BootAsync(new KernelConfig { Platform = LinuxPlatform.Create(captureSignals: true), EchoLog = !quiet, AuditStorage = auditStorage.Value });
         if (!booted.IsOk)
         {
             AnsiConsole.MarkupLine($"[red]boot failed:[/] {Markup.Escape(booted.Error.ToString())}");

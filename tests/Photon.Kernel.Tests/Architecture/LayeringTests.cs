@@ -26,7 +26,7 @@ public class LayeringTests
         }
     }
 
-    private static bool InHal(string rel) => rel.StartsWith("Photon.Kernel/Hal/");
+    private static bool InHal(string rel) => rel.StartsWith("Photon.Kernel/Hal/") || rel.StartsWith("Photon.Hal.Linux/");
 
     private static string StripComments(string text) =>
         Regex.Replace(text, @"//.*?$|/\*.*?\*/", "", RegexOptions.Multiline | RegexOptions.Singleline);
