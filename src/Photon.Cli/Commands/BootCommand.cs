@@ -39,7 +39,8 @@ public static class BootCommand
         AnsiConsole.MarkupLine("[bold]Photon[/] booting (hosted HAL backend)…");
         var booted = await Kernel.BootAsync(new KernelConfig
         {
-            EchoLog = !quiet, CaptureSignals = true, AuditStorage = auditStorage.Value,
+            Platform = LinuxPlatform.Create(captureSignals: true),
+            EchoLog = !quiet, AuditStorage = auditStorage.Value,
             AuditOptions = new AuditLogOptions { Key = key.Value, Anchor = anchor },
             ModulePins = ShippedModules.Pins,
         });

@@ -1,6 +1,8 @@
 using Photon.Cli.Demo;
 using Photon.Kernel.Boot;
 using Photon.Kernel.Capabilities;
+using Photon.Kernel.Hal.Host;
+using Photon.Kernel.Processes;
 using Spectre.Console;
 
 namespace Photon.Cli.Commands;
@@ -16,7 +18,7 @@ public static class StateCommands
 {
     private static async Task<int> WithDemoKernel(Func<Kernel, Task<int>> show)
     {
-        var booted = await Kernel.BootAsync(new KernelConfig { EchoLog = false });
+        var booted = await Kernel.BootAsync(new KernelConfig { Platform = LinuxPlatform.Create(), EchoLog = false });
         if (!booted.IsOk)
         {
             AnsiConsole.MarkupLine($"[red]boot failed:[/] {Markup.Escape(booted.Error.ToString())}");

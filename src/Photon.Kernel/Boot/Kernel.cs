@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Photon.Kernel.Audit;
 using Photon.Kernel.Capabilities;
 using Photon.Kernel.Diagnostics;
@@ -6,7 +5,6 @@ using Photon.Kernel.FileSystems;
 using Photon.Kernel.Ipc;
 using Photon.Kernel.Modules;
 using Photon.Kernel.Hal;
-using Photon.Kernel.Hal.Host;
 using Photon.Kernel.Memory;
 using Photon.Kernel.Namespaces;
 using Photon.Kernel.Processes;
@@ -26,15 +24,16 @@ public sealed class Kernel : IAsyncDisposable
     private readonly List<BootStep> _steps = new();
     private readonly List<Func<ValueTask>> _shutdown = new();
 
-    private Kernel(KernelConfig config, IClock clock, IConsole console)
+    private Kernel(KernelConfig config)
     {
         Config = config;
-        Clock = clock;
-        Console = console;
-        Log = new KernelLog(clock, console) { Echo = config.EchoLog };
+        Clock = config.Platform.Clock;
+        Console = config.Platform.Console;
+        Log = new KernelLog(Clock, Console) { Echo = config.EchoLog };
     }
 
     public KernelConfig Config { get; }
+    public Platform Platform => Config.Platform;
     public IClock Clock { get; }
     public IConsole Console { get; }
     public KernelLog Log { get; }
@@ -91,18 +90,19 @@ public sealed class Kernel : IAsyncDisposable
     public IKernelTimers Timers => Scheduler;
 
     /// <summary>Boots a kernel. Each step is logged with its duration; a failing step unwinds the ones before it.</summary>
-    public static async Task<Result<Kernel>> BootAsync(KernelConfig? config = null)
+    public static async Task<Result<Kernel>> BootAsync(KernelConfig config)
     {
-        config ??= new KernelConfig();
-        var clock = config.Clock ?? new HostClock();
-        var console = config.Console ?? new HostConsole();
-        var k = new Kernel(config, clock, console);
+        ArgumentNullException.ThrowIfNull(config);
+        ArgumentNullException.ThrowIfNull(config.Platform);
+        var platform = config.Platform;
+        var clock = platform.Clock;
+        var k = new Kernel(config);
         try
         {
-            k.Step("hal", () => $"clock={clock.GetType().Name} console={console.GetType().Name} host-cpus={Environment.ProcessorCount}");
+            k.Step("hal", () => $"{platform.Name}: clock={clock.GetType().Name} console={platform.Console.GetType().Name} cpus={platform.Processors.Count}");
             k.Step("interrupts", () =>
             {
-                k.Interrupts = config.Interrupts ?? new HostInterruptController(config.CaptureSignals);
+                k.Interrupts = platform.Interrupts;
                 k._shutdown.Add(() => { k.Interrupts.Dispose(); return ValueTask.CompletedTask; });
                 // Interrupt handlers only flip state; kernel tasks observe it.
                 k.Interrupts.Register(InterruptVectors.Shutdown, _ =>
@@ -122,7 +122,7 @@ public sealed class Kernel : IAsyncDisposable
             });
             k.Step("scheduler", () =>
             {
-                k.Scheduler = KernelScheduler.CreateHosted(new SchedulerOptions(Workers: config.Cpus));
+                k.Scheduler = new KernelScheduler(platform.Processors, clock, new SchedulerOptions(Workers: config.Cpus));
                 k._shutdown.Add(() => k.Scheduler.DisposeAsync());
                 return $"{k.Scheduler.WorkerCount} CPU workers";
             });
@@ -190,7 +190,7 @@ public sealed class Kernel : IAsyncDisposable
             {
                 var modulesNs = k.Namespaces.CreateChild(k.Namespaces.RootCapability, "modules").Value;
                 k.Modules = new ModuleLoader(k.Capabilities, k.Namespaces, k.Processes, k.Scheduler,
-                    config.ModuleImages ?? new HostModuleImageSource(), modulesNs, k.Log, config.ModulePins);
+                    platform.ModuleImages, modulesNs, k.Log, config.ModulePins);
                 return "native modules (trusted kernel code) under /modules, loading needs the loader's Manage capability; " +
                     (config.ModulePins is { } pins ? $"{pins.Count} pinned image digests" : "pinning OFF");
             });
@@ -228,14 +228,14 @@ public sealed class Kernel : IAsyncDisposable
 
     private void Step(string name, Func<string> body)
     {
-        var sw = Stopwatch.StartNew();
+        var started = Clock.Monotonic;
         string detail;
         try { detail = body(); }
         catch (Exception e) when (e is not KernelException)
         {
             throw new KernelException(ErrorCode.Faulted, $"boot step '{name}' failed: {e.Message}");
         }
-        var step = new BootStep(name, detail, sw.Elapsed);
+        var step = new BootStep(name, detail, Clock.Monotonic - started);
         _steps.Add(step);
         Log.Info("boot", $"{name,-13} {detail} ({step.Elapsed.TotalMilliseconds:F2} ms)");
     }
