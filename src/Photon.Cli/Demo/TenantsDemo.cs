@@ -1,3 +1,4 @@
+using Photon.Sandbox.Syscalls;
 using System.Text;
 using Photon.Kernel;
 using Photon.Kernel.Capabilities;

@@ -55,11 +55,11 @@ public sealed class CapabilityManager
 
     private readonly Func<DateTimeOffset> _clock;
 
-    public ICapabilityAuditSink? Audit { get; set; }
+    public ICapabilityAuditSink? Audit { get; internal set; }
 
     /// <summary>Optional quota hook: charge (+1) or refund (-1) one live capability to a holder. Called under the
     /// manager's lock, so it must be quick and must not call back into the manager.</summary>
-    public Func<Principal, int, Result>? Quota { get; set; }
+    internal Func<Principal, int, Result>? Quota { get; set; }
 
     /// <summary>Number of live (unrevoked) capabilities.</summary>
     public long LiveCount => Interlocked.Read(ref _liveCount);

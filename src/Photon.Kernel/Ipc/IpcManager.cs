@@ -40,10 +40,10 @@ public sealed class IpcManager
     internal IKernelTimers Timers { get; }
 
     /// <summary>Optional per-tenant limit on channel queue depth (quotas): returns an error if the depth is too deep.</summary>
-    public Func<Principal, int, Result>? DepthQuota { get; set; }
+    internal Func<Principal, int, Result>? DepthQuota { get; set; }
 
     /// <summary>Optional per-tenant memory charge (bytes; negative refunds) for messages waiting in queues.</summary>
-    public Func<Principal, long, Result>? MemoryQuota { get; set; }
+    internal Func<Principal, long, Result>? MemoryQuota { get; set; }
 
     public long MessagesSent => Interlocked.Read(ref _sent);
     public long MessagesReceived => Interlocked.Read(ref _received);

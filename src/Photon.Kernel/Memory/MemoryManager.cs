@@ -32,7 +32,7 @@ public sealed class MemoryManager
     public long UsedBytes => Interlocked.Read(ref _usedPages) * PhysicalMemory.PageSize;
 
     /// <summary>Optional per-principal quota hook: called with the pages to charge (negative to refund).</summary>
-    public Func<Principal, long, Result>? Quota { get; set; }
+    internal Func<Principal, long, Result>? Quota { get; set; }
 
     /// <summary>Allocates a zeroed region of at least <paramref name="bytes"/> (rounded up to whole pages).</summary>
     internal Result<CapabilityToken> Allocate(long bytes, Principal owner, string? label = null)

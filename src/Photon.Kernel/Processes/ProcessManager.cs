@@ -27,10 +27,10 @@ public sealed class ProcessManager
     public MemoryManager Memory { get; }
 
     /// <summary>How process tasks are started: the kernel points this at its scheduler.</summary>
-    public Func<Func<Task>, string, Task> TaskStarter { get; set; }
+    internal Func<Func<Task>, string, Task> TaskStarter { get; set; }
 
     /// <summary>Optional quota hook: charge (+1) or refund (-1) one running task to a principal.</summary>
-    public Func<Principal, int, Result>? TaskQuota { get; set; }
+    internal Func<Principal, int, Result>? TaskQuota { get; set; }
 
     /// <summary>Kernel timers used to bound how long teardown waits for a process's tasks.</summary>
     public Scheduling.IKernelTimers? Timers { get; set; }

@@ -47,7 +47,7 @@ public sealed class TenantQuotas
     }
 
     /// <summary>Wires the quotas into the kernel's managers.</summary>
-    public void Attach(CapabilityManager caps, Memory.MemoryManager memory, Processes.ProcessManager processes, Ipc.IpcManager ipc)
+    internal void Attach(CapabilityManager caps, Memory.MemoryManager memory, Processes.ProcessManager processes, Ipc.IpcManager ipc)
     {
         memory.Quota = ChargeMemoryPages;
         caps.Quota = ChargeCapability;

@@ -11,7 +11,7 @@ namespace Photon.Kernel.Syscalls;
 /// </summary>
 public sealed class ChannelSyscalls(IpcManager ipc)
 {
-    public IpcManager Ipc => ipc;
+    internal IpcManager Ipc => ipc;
 
     /// <summary>Creates a channel; both endpoints land in the caller's handle table (hand one on with a message).</summary>
     public Result<(Handle A, Handle B)> CreateChannel(Process caller, int depth = IpcManager.DefaultDepth)

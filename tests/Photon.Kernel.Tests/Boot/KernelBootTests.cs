@@ -12,7 +12,7 @@ public class KernelBootTests
     {
         var booted = await Kernel.BootAsync(TestKernel.Config with { EchoLog = false, MemoryBytes = 8 * 1024 * 1024, Cpus = 2 });
         await using var k = booted.Value;
-        Assert.Equal(["hal", "interrupts", "memory", "scheduler", "capabilities", "namespaces", "regions", "processes", "ipc", "vfs", "modules"], k.BootSteps.Select(s => s.Name));
+        Assert.Equal(["hal", "interrupts", "memory", "scheduler", "capabilities", "namespaces", "regions", "processes", "ipc", "quotas", "vfs", "modules", "init"], k.BootSteps.Select(s => s.Name));
         Assert.All(k.BootSteps, s => Assert.True(s.Elapsed >= TimeSpan.Zero));
         Assert.Equal(2048, k.Physical.TotalFrames);
         Assert.Contains(k.Log.Snapshot(), e => e.Source == "boot" && e.Message.StartsWith("kernel up"));
@@ -50,7 +50,7 @@ public class KernelBootTests
         Assert.Empty(report.Failures);
         Assert.True(report.Steps.Count >= 20);
         // The demo's denials are the ones a user relies on.
-        Assert.Contains(report.Steps, s => s.Step.Contains("revoked capability") && s.Outcome.Contains("Revoked"));
+        Assert.Contains(report.Steps, s => s.Step.Contains("revoked handle") && s.Outcome.Contains("Revoked"));
         Assert.Contains(report.Steps, s => s.Step.Contains("intruder") && s.Outcome.Contains("NotFound"));
     }
 

@@ -157,6 +157,8 @@ public sealed class SandboxHostImportFuzzTests
 
             // Stopping the guest gives back every handle it opened along the way.
             await g.StopAsync();
+            // What svc queued for the guest is still charged to tenant-a until someone receives it: drain it.
+            while (h.Ipc.TryReceive(svc, theirs).IsOk) { }
             Assert.Equal(before, h.Snapshot());
             Assert.Equal(0, sandbox.LiveInstances);
             Assert.Equal((0, 0L), (sandbox.Tenants["/tenant-a"].Instances, sandbox.Tenants["/tenant-a"].MemoryBytes));

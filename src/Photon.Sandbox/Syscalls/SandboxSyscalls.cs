@@ -3,7 +3,7 @@ using Photon.Kernel.Capabilities;
 using Photon.Kernel.Namespaces;
 using Photon.Kernel.Processes;
 
-namespace Photon.Sandbox;
+namespace Photon.Sandbox.Syscalls;
 
 /// <summary>A handle in the caller's table granted to a guest: bound at <paramref name="Name"/> in the instance's own
 /// namespace with at most <paramref name="Rights"/>.</summary>
