@@ -92,9 +92,7 @@ public sealed class VirtualFileSystem
     {
         var m = _caps.Check<Mount>(mount, Rights.Manage, actor);
         if (!m.IsOk) return m.Error;
-        var root = mount;
-        for (var info = _caps.Inspect(root); info.IsOk && !info.Value.Parent.IsNone; info = _caps.Inspect(root)) root = info.Value.Parent;
-        _caps.Revoke(root, actor);
+        _caps.RevokeFromRoot(mount, actor);
         return await m.Value.CloseAsync().ConfigureAwait(false);
     }
 

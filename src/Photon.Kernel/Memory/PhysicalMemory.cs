@@ -51,7 +51,7 @@ public sealed class PhysicalMemory : IDisposable
     public long TotalBytes => _frames * PageSize;
 
     /// <summary>Allocates <paramref name="pages"/> contiguous zeroed frames; returns the first frame number.</summary>
-    public Result<long> Allocate(long pages)
+    internal Result<long> Allocate(long pages)
     {
         if (pages <= 0) return Errors.Of(ErrorCode.InvalidArgument, "page count must be positive");
         if (pages > _frames) return Errors.Of(ErrorCode.OutOfMemory, $"{pages} pages exceed physical memory ({_frames})");
@@ -82,7 +82,7 @@ public sealed class PhysicalMemory : IDisposable
     }
 
     /// <summary>Frees a run of frames previously allocated (or a sub-run of one, after a split).</summary>
-    public Result Free(long firstFrame, long pages)
+    internal Result Free(long firstFrame, long pages)
     {
         if (pages <= 0 || firstFrame < 0 || firstFrame > _frames - pages)
             return Result.Fail(ErrorCode.OutOfRange, $"frames {firstFrame}+{pages} are outside physical memory");

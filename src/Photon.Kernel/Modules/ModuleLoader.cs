@@ -228,9 +228,7 @@ public sealed class ModuleLoader : KernelObject
             Log(LogLevel.Info, module, "unloaded");
         }
         // The module object itself goes away with its last capability.
-        var root = control;
-        for (var info = _caps.Inspect(root); info.IsOk && !info.Value.Parent.IsNone; info = _caps.Inspect(root)) root = info.Value.Parent;
-        _caps.Revoke(root, actor);
+        _caps.RevokeFromRoot(control, actor);
         return stopped;
     }
 

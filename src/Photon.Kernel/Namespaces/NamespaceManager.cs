@@ -197,14 +197,7 @@ public sealed class NamespaceManager
         if (ReferenceEquals(n.Value, Root)) return Result.Fail(ErrorCode.AccessDenied, "the root namespace cannot be destroyed");
         DestroyContents(n.Value, actor);
         // Revoke the root of the namespace's derivation tree, so every capability to it dies.
-        var info = _caps.Inspect(ns);
-        var rootToken = ns;
-        while (info.IsOk && !info.Value.Parent.IsNone)
-        {
-            rootToken = info.Value.Parent;
-            info = _caps.Inspect(rootToken);
-        }
-        _caps.Revoke(rootToken, actor);
+        _caps.RevokeFromRoot(ns, actor);
         return Result.Ok;
     }
 
