@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Threading.Channels;
+using Photon.Kernel.Hal.Host;
 using Photon.Kernel.Scheduling;
 
 namespace Photon.Bench;
@@ -19,7 +20,7 @@ public static class SchedulerBenchmarks
     private static BenchResult SpawnComplete(bool fromKernelTask)
     {
         const int N = 1_000_000;
-        var s = KernelScheduler.CreateHosted();
+        var s = LinuxPlatform.CreateScheduler();
         try
         {
             int remaining = 0;
@@ -62,7 +63,7 @@ public static class SchedulerBenchmarks
     private static BenchResult WakerPingPong()
     {
         const int N = 200_000;
-        var s = KernelScheduler.CreateHosted();
+        var s = LinuxPlatform.CreateScheduler();
         try
         {
             var photon = Measure.Median(async () =>
@@ -103,7 +104,7 @@ public static class SchedulerBenchmarks
     private static BenchResult TimerArmFire()
     {
         const int N = 1_000_000;
-        var s = KernelScheduler.CreateHosted();
+        var s = LinuxPlatform.CreateScheduler();
         try
         {
             var photon = Measure.Median(async () =>

@@ -4,6 +4,7 @@ using Photon.Kernel.Audit;
 using Photon.Kernel.Capabilities;
 using Photon.Kernel.Hal.Host;
 using Photon.Kernel.Ipc;
+using Photon.Kernel.Syscalls;
 using Photon.Kernel.Memory;
 using Photon.Kernel.Namespaces;
 using Photon.Kernel.Processes;
@@ -21,7 +22,8 @@ public static class UserspaceBenchmarks
         var ns = new NamespaceManager(caps);
         var pm = new ProcessManager(caps, ns, new MemoryManager(phys, caps));
         var timers = new HostTimers(new HostClock());
-        var ipc = new IpcManager(caps, ns, timers);
+        var ipcManager = new IpcManager(caps, ns, timers);
+        var ipc = new ChannelSyscalls(ipcManager);
         var (a, _) = pm.Spawn("a", ns.RootCapability).Value;
         var (b, _) = pm.Spawn("b", ns.RootCapability).Value;
         var (ha, hbInA) = ipc.CreateChannel(a, depth: 256).Value;
@@ -29,11 +31,11 @@ public static class UserspaceBenchmarks
 
         yield return IpcRoundTrip(ipc, a, ha, b, hb);
         yield return IpcThroughput(ipc, a, ha, b, hb);
-        yield return WasmHostCall(caps, ns, pm, phys, ipc);
+        yield return WasmHostCall(caps, ns, pm, phys, ipcManager);
         yield return AuditAppend();
     }
 
-    private static BenchResult IpcRoundTrip(IpcManager ipc, Process a, Handle ha, Process b, Handle hb)
+    private static BenchResult IpcRoundTrip(ChannelSyscalls ipc, Process a, Handle ha, Process b, Handle hb)
     {
         const int N = 100_000;
         var payload = new byte[16];
@@ -72,7 +74,7 @@ public static class UserspaceBenchmarks
         return new BenchResult("IPC round trip (16 B, two processes)", photon.TotalNanoseconds / N, "Channel<byte[]> ping-pong", baseline.TotalNanoseconds / N, "ns", LowerIsBetter: true);
     }
 
-    private static BenchResult IpcThroughput(IpcManager ipc, Process a, Handle ha, Process b, Handle hb)
+    private static BenchResult IpcThroughput(ChannelSyscalls ipc, Process a, Handle ha, Process b, Handle hb)
     {
         const int N = 500_000;
         var payload = new byte[64];

@@ -10,8 +10,8 @@ public static class CliApp
 
     private static readonly Command[] Commands =
     [
-        new("boot", "photon boot [--quiet]", "Boot the kernel and run the demo workload across every subsystem, then print a report.", BootCommand.RunAsync),
-        new("audit", AuditCommand.Usage, "Verify an audit log's hash chain, or query it by namespace, time, action and subject.", AuditCommand.RunAsync),
+        new("boot", BootCommand.Usage, "Boot the kernel and run the demo workload across every subsystem, then print a report. The audit log is HMAC-keyed (key created 0600 beside it unless --audit-key) and anchored against rollback.", BootCommand.RunAsync),
+        new("audit", AuditCommand.Usage, "Verify an audit log (exit 0 intact under --key; 3 no damage found but unauthenticated, no --key; 1 damaged, forged or rolled back behind --anchor; 2 usage), or query it by namespace, time, action and subject.", AuditCommand.RunAsync),
         new("ps", "photon ps", "Boot, run the demo, and list the processes it leaves running.", StateCommands.PsAsync),
         new("caps", "photon caps <pid>", "Boot, run the demo, and list one process's capabilities (handle, object, rights, derivation).", StateCommands.CapsAsync),
         new("fs", "photon fs <ls|cat|cp|mkdir|rm|info> <image> ...", "Inspect and change FAT/ext4 disk images with Photon's drivers (type auto-detected).", FsCommand.RunAsync),

@@ -23,7 +23,7 @@ public sealed class HostedInterface : IAsyncDisposable
     /// <summary>Errors from opening the TAP device or creating the namespace come back as they are (typically
     /// AccessDenied/NotSupported without root), so callers can tell "cannot here" from a failure.</summary>
     public static async Task<Result<HostedInterface>> BringUpAsync(string tapName, Ipv4Cidr address, Ipv4Address? gateway,
-        string? peerNs, Ipv4Cidr? peerAddress, CapabilityManager caps, IKernelTimers timers, Principal owner = default)
+        string? peerNs, Ipv4Cidr? peerAddress, CapabilityManager caps, IKernelTimers timers)
     {
         var a = address.Address.Value;
         var tap = TapDevice.Open(tapName, [2, 0x50, 0x48, (byte)(a >> 16), (byte)(a >> 8), (byte)a], queues: 2);
@@ -52,7 +52,7 @@ public sealed class HostedInterface : IAsyncDisposable
             if (createdNs is not null) HostShell.Run($"ip netns del {createdNs}");
             return e;
         }
-        var driver = NicDriver.Start(tap.Value, caps, owner: owner);
+        var driver = NicDriver.Start(tap.Value, caps);
         if (!driver.IsOk) { await tap.Value.DisposeAsync(); return Undo(driver.Error); }
         var stack = new NetworkStack(timers);
         var nic = stack.AddInterface(driver.Value.Driver, address);

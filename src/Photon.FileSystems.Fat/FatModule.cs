@@ -36,7 +36,7 @@ public sealed class FatModule : IKernelModule
     public Task<Result> StopAsync(CancellationToken cancellationToken)
     {
         if (_context is null) return Task.FromResult(Result.Ok);
-        var closed = _context.Process.Close(_registration);
+        var closed = _context.Sys.Handles.Close(_context.Process, _registration);
         _context = null;
         return Task.FromResult(closed);
     }

@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Text;
 using Photon.Kernel;
 using Photon.Kernel.Capabilities;
 using Photon.Kernel.Diagnostics;
@@ -12,56 +11,68 @@ using Wasmtime;
 
 namespace Photon.Sandbox;
 
-/// <summary>CPU and memory limits of one instance.</summary>
-public sealed record SandboxLimits(long FuelPerCall = 50_000_000, long MaxMemoryBytes = 4 * 1024 * 1024, int MaxTableElements = 10_000);
-
-/// <summary>What one tenant (a top-level namespace) may use across all its instances.</summary>
-public sealed record TenantQuota(int MaxInstances = 8, long MaxMemoryBytes = 32 * 1024 * 1024);
-
-/// <summary>A capability granted to a guest: bound at <paramref name="Name"/> in the instance's own namespace.</summary>
-public sealed record SandboxGrant(string Name, CapabilityToken Capability, Rights Rights);
-
 /// <summary>
 /// Runs untrusted WebAssembly modules with Wasmtime, one Photon process and one child namespace per instance. A guest
-/// reaches the kernel only through the host functions in the "photon" import module, and only through handles in its
-/// own process's table: it can open names bound in its namespace, read/write regions, send/receive on channels, log
-/// and read the clock. Every pointer and length is checked against the guest's memory; errors come back as negative
-/// <see cref="ErrorCode"/> values. Fuel bounds CPU per call, a store limiter bounds memory, and per-tenant quotas bound
-/// instance count and total memory. A guest that traps or runs out of fuel is killed and reported; other instances
-/// are unaffected.
+/// reaches the kernel only through <see cref="HostImports"/>, and only through handles in its own process's table.
+/// Fuel bounds CPU per call, a store limiter bounds memory, epoch interruption lets Stop/Kill end a running call, and
+/// per-tenant quotas bound instance count, total guest memory and compiled code. Setting an instance up is
+/// transactional: any failure gives back everything taken so far. A guest that traps or runs out of fuel is killed and
+/// reported; other instances are unaffected.
 /// </summary>
 public sealed class WasmSandbox : IDisposable
 {
+    public const int MaxModuleTextChars = 1_000_000;
+    public const int MaxGrants = 1024;
+
     private readonly Engine _engine;
+    private readonly Lock _engineLock = new();
     private readonly CapabilityManager _caps;
     private readonly NamespaceManager _namespaces;
     private readonly ProcessManager _processes;
-    private readonly MemoryManager _memory;
     private readonly IpcManager _ipc;
+
+    // Every host function is a syscall made as the guest's process: the checks live there, once.
+    private readonly Photon.Kernel.Syscalls.SyscallTable _sys;
     private readonly Func<TimeSpan> _now;
     private readonly KernelLog? _log;
     private readonly VirtualFileSystem? _vfs;
     private readonly ConcurrentDictionary<string, TenantUsage> _tenants = new();
-    private readonly ConcurrentDictionary<string, Module> _compiled = new();
+    private readonly ConcurrentDictionary<WasmInstance, byte> _live = new();
+    private readonly Lazy<ModuleCache> _cache;
+    private volatile bool _disposed;
+    private bool _engineDisposed;
     private int _nextId;
 
     public WasmSandbox(CapabilityManager caps, NamespaceManager namespaces, ProcessManager processes, MemoryManager memory, IpcManager ipc,
         Func<TimeSpan> monotonicNow, KernelLog? log = null, VirtualFileSystem? vfs = null)
     {
+        _ = memory; // guests reach memory only through regions granted to them, checked by their process
         _vfs = vfs;
-        _engine = new Engine(new Config().WithFuelConsumption(true).WithReferenceTypes(false));
+        _engine = new Engine(new Config().WithFuelConsumption(true).WithEpochInterruption(true).WithReferenceTypes(false));
         _caps = caps;
         _namespaces = namespaces;
         _processes = processes;
-        _memory = memory;
         _ipc = ipc;
+        _sys = new Photon.Kernel.Syscalls.SyscallTable(processes, ipc, vfs);
         _now = monotonicNow;
         _log = log;
+        _cache = new Lazy<ModuleCache>(() => new ModuleCache(_engine, ModuleCacheLimit), LazyThreadSafetyMode.ExecutionAndPublication);
     }
 
     public TenantQuota DefaultQuota { get; init; } = new();
 
+    /// <summary>How many compiled modules the cache keeps (modules pinned by live instances are kept regardless).</summary>
+    public int ModuleCacheLimit { get; init; } = 32;
+
     public IReadOnlyDictionary<string, TenantUsage> Tenants => _tenants;
+
+    /// <summary>Instances that have not yet given back their resources.</summary>
+    public int LiveInstances => _live.Count;
+
+    /// <summary>Compiled modules the cache holds now.</summary>
+    public int CachedModules => _cache.IsValueCreated ? _cache.Value.Count : 0;
+
+    private ModuleCache Cache => _cache.Value;
 
     /// <summary>A guest shipped with Photon (WAT text compiled at run time).</summary>
     public static string Guest(string name)
@@ -75,56 +86,129 @@ public sealed class WasmSandbox : IDisposable
     /// <summary>
     /// Instantiates a guest for the tenant whose namespace <paramref name="tenantNamespace"/> names (needs Create):
     /// makes /&lt;tenant&gt;/wasm-&lt;name&gt;-&lt;n&gt;, binds the grants there, spawns the instance's process in it.
+    /// Any failure — bad limits or module, a grant that cannot be bound, a quota, a link error, a trapping start
+    /// function — returns an error and leaves no process, namespace, capability or quota usage behind.
     /// </summary>
     public Result<WasmInstance> Instantiate(CapabilityToken tenantNamespace, string name, string wat, IReadOnlyList<SandboxGrant> grants,
         SandboxLimits? limits = null, Principal actor = default)
     {
+        // Decode: every check runs before anything is reserved or created.
         limits ??= new SandboxLimits();
-        var v = NamespacePath.ValidateName(name);
-        if (!v.IsOk) return v.Error;
-        if (wat.Length > 1_000_000) return Errors.Of(ErrorCode.InvalidArgument, "module text too large");
+        var valid = Validate(name, wat, grants, limits);
+        if (!valid.IsOk) return valid.Error;
         var tenantNs = _caps.Check<Namespace>(tenantNamespace, Rights.Create, actor);
         if (!tenantNs.IsOk) return tenantNs.Error;
+        var nsName = $"wasm-{name}-{Interlocked.Increment(ref _nextId)}";
+        if (!NamespacePath.ValidateName(nsName).IsOk) return Errors.Of(ErrorCode.InvalidName, $"'{name}' is too long for an instance name");
         var tenant = TenantOf(tenantNs.Value.Path);
         var usage = _tenants.GetOrAdd(tenant, t => new TenantUsage(t, DefaultQuota));
-        var reserved = usage.TryReserve(limits.MaxMemoryBytes);
-        if (!reserved.IsOk) return reserved.Error;
 
-        Module module;
-        try { module = _compiled.GetOrAdd(wat, text => Module.FromText(_engine, name, text)); }
-        catch (WasmtimeException e) { usage.Release(limits.MaxMemoryBytes); return Errors.Of(ErrorCode.InvalidArgument, $"module does not compile: {FirstLine(e.Message)}"); }
-
-        var id = Interlocked.Increment(ref _nextId);
-        var nsName = $"wasm-{name}-{id}";
-        var ns = _namespaces.CreateChild(tenantNamespace, nsName, actor);
-        if (!ns.IsOk) { usage.Release(limits.MaxMemoryBytes); return ns.Error; }
-        foreach (var g in grants)
-        {
-            var b = _namespaces.Bind(ns.Value, g.Name, g.Capability, g.Rights, actor);
-            if (!b.IsOk) { _namespaces.Destroy(ns.Value, actor); usage.Release(limits.MaxMemoryBytes); return b.Error; }
-        }
-        var spawned = _processes.Spawn(nsName, ns.Value, Rights.Read | Rights.Enumerate, actor);
-        if (!spawned.IsOk) { _namespaces.Destroy(ns.Value, actor); usage.Release(limits.MaxMemoryBytes); return spawned.Error; }
-        var (process, control) = spawned.Value;
-
-        var instance = new WasmInstance(this, name, process, control, ns.Value, usage, limits);
+        // Invoke: each step registers its undo, so a failure anywhere gives everything back.
+        var undo = new Rollback();
         try
         {
-            instance.Start(_engine, module, BuildLinker(instance));
+            var reserved = usage.TryReserve(limits.MaxMemoryBytes);
+            if (!reserved.IsOk) return reserved.Error;
+            undo.Add(() => usage.Release(limits.MaxMemoryBytes));
+
+            var module = Cache.Acquire(usage, name, wat, out var fresh);
+            if (!module.IsOk) return undo.Fail(module.Error);
+            undo.Add(() => Cache.Release(module.Value, evictIfIdle: fresh));
+
+            var ns = _namespaces.CreateChild(tenantNamespace, nsName, actor);
+            if (!ns.IsOk) return undo.Fail(ns.Error);
+            undo.Add(() => DestroyNamespace(tenantNamespace, nsName, ns.Value));
+
+            foreach (var g in grants)
+            {
+                // Bindings live in the instance's namespace and die with it.
+                var b = _namespaces.Bind(ns.Value, g.Name, g.Capability, g.Rights, actor);
+                if (!b.IsOk) return undo.Fail(b.Error);
+            }
+
+            var spawned = _processes.Spawn(nsName, ns.Value, Rights.Read | Rights.Enumerate, actor);
+            if (!spawned.IsOk) return undo.Fail(spawned.Error);
+            var (process, control) = spawned.Value;
+            // DestroyAsync revokes everything before its first await; what remains is waiting for tasks (a guest has none).
+            undo.Add(() => _ = _processes.DestroyAsync(control));
+
+            var instance = new WasmInstance(this, name, process, control,
+                new InstanceResources(tenantNamespace, nsName, ns.Value, usage, limits, module.Value));
+            undo.Add(instance.DisposeStore);
+            try
+            {
+                using var linker = HostImports.Build(_engine, instance, _sys, _now);
+                instance.Start(_engine, module.Value.Module, linker);
+            }
+            catch (WasmtimeException e) // link errors, and traps (TrapException) in the start function
+            {
+                var fault = new KernelError(ErrorCode.Faulted, $"instantiation failed: {FirstLine(e.Message)}");
+                Report(instance, fault);
+                return undo.Fail(fault);
+            }
+            _live[instance] = 0;
+            undo.Commit();
+            if (_disposed) { instance.Stop(); return Errors.Of(ErrorCode.Closed, "the sandbox is disposed"); } // raced with Dispose
+            _log?.Info("sandbox", $"{tenant}: started {name} as {process.Principal}");
+            return instance;
         }
-        catch (Exception e) when (e is WasmtimeException or TrapException)
+        catch
         {
-            instance.Kill(new KernelError(ErrorCode.Faulted, $"instantiation failed: {FirstLine(e.Message)}"));
-            return instance.Fault!.Value;
+            // A bug, not bad input: still give everything back before it propagates.
+            undo.Run();
+            throw;
         }
-        _log?.Info("sandbox", $"{tenant}: started {name} as {process.Principal}");
-        return instance;
     }
 
-    internal async Task TeardownAsync(WasmInstance instance)
+    private Result Validate(string name, string wat, IReadOnlyList<SandboxGrant> grants, SandboxLimits limits)
     {
-        await _processes.DestroyAsync(instance.Control).ConfigureAwait(false);
-        _namespaces.Destroy(instance.NamespaceCapability);
+        if (_disposed) return Result.Fail(ErrorCode.Closed, "the sandbox is disposed");
+        var v = NamespacePath.ValidateName(name);
+        if (!v.IsOk) return v;
+        if (wat is null) return Result.Fail(ErrorCode.InvalidArgument, "no module text");
+        if (wat.Length > MaxModuleTextChars) return Result.Fail(ErrorCode.InvalidArgument, "module text too large");
+        if (grants is null) return Result.Fail(ErrorCode.InvalidArgument, "no grant list");
+        if (grants.Count > MaxGrants) return Result.Fail(ErrorCode.InvalidArgument, $"more than {MaxGrants} grants");
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var g in grants)
+        {
+            if (g is null) return Result.Fail(ErrorCode.InvalidArgument, "null grant");
+            var gv = NamespacePath.ValidateName(g.Name);
+            if (!gv.IsOk) return gv;
+            if (!names.Add(g.Name)) return Result.Fail(ErrorCode.InvalidArgument, $"'{g.Name}' is granted twice");
+        }
+        var lv = limits.Validate();
+        if (!lv.IsOk) return lv;
+        var qv = DefaultQuota.Validate();
+        if (!qv.IsOk) return Result.Fail(ErrorCode.InvalidArgument, $"the sandbox's default quota is invalid: {qv.Error.Message}");
+        if (ModuleCacheLimit < 0) return Result.Fail(ErrorCode.InvalidArgument, $"the sandbox's module cache limit {ModuleCacheLimit} is negative");
+        return Result.Ok;
+    }
+
+    /// <summary>Gives back what a stopped or killed instance held (its store is already gone).</summary>
+    internal Task Teardown(WasmInstance instance)
+    {
+        var r = instance.Resources;
+        var destroyed = _processes.DestroyAsync(instance.Control);
+        DestroyNamespace(r.Tenant, r.NamespaceName, r.Namespace);
+        r.Usage.Release(r.Limits.MaxMemoryBytes);
+        Cache.Release(r.Module);
+        _live.TryRemove(instance, out _);
+        return destroyed;
+    }
+
+    private void DestroyNamespace(CapabilityToken tenant, string name, CapabilityToken ns)
+    {
+        // Destroying a namespace leaves its (dead) name in the parent; take the name out too when the capability the
+        // instance was created through allows it, so nothing of the instance stays visible.
+        if (_caps.Inspect(tenant) is { IsOk: true } info && info.Value.Rights.HasFlag(Rights.Bind)) _namespaces.Unbind(tenant, name);
+        _namespaces.Destroy(ns);
+    }
+
+    /// <summary>Ends every running call at its next epoch check; calls of instances that were not stopped carry on.</summary>
+    internal void Interrupt()
+    {
+        lock (_engineLock) if (!_engineDisposed) _engine.IncrementEpoch();
     }
 
     internal void Report(WasmInstance instance, KernelError fault)
@@ -142,113 +226,24 @@ public sealed class WasmSandbox : IDisposable
 
     internal static string FirstLine(string s) => s.Split('\n')[0].Trim();
 
-    private Linker BuildLinker(WasmInstance inst)
-    {
-        var linker = new Linker(_engine);
-        var p = inst.Process;
-        linker.DefineFunction("photon", "log", (Caller c, int ptr, int len) =>
-        {
-            if (!inst.Guest(c, ptr, len, out var bytes)) return -(int)ErrorCode.OutOfRange;
-            var text = Encoding.UTF8.GetString(bytes);
-            inst.AddLog(text);
-            return 0;
-        });
-        linker.DefineFunction("photon", "clock_now", () => (long)_now().TotalNanoseconds);
-        linker.DefineFunction("photon", "open", (Caller c, int ptr, int len, int rights) =>
-        {
-            if (len > NamespacePath.MaxPathLength || !inst.Guest(c, ptr, len, out var bytes)) return -(int)ErrorCode.OutOfRange;
-            if ((rights & ~(int)Rights.All) != 0) return -(int)ErrorCode.InvalidArgument;
-            var h = p.Open(Encoding.UTF8.GetString(bytes), (Rights)rights);
-            return h.IsOk ? h.Value.Value : -(int)h.Code;
-        });
-        linker.DefineFunction("photon", "region_read", (Caller c, int handle, int offset, int ptr, int len) =>
-            inst.WithGuest(c, ptr, len, span => Code(p.ReadMemory(inst.Handle(handle), offset, span), len)));
-        linker.DefineFunction("photon", "region_write", (Caller c, int handle, int offset, int ptr, int len) =>
-            inst.WithGuest(c, ptr, len, span => Code(p.WriteMemory(inst.Handle(handle), offset, span), len)));
-        linker.DefineFunction("photon", "ipc_send", (Caller c, int handle, int ptr, int len) =>
-        {
-            if (len > IpcManager.MaxMessageBytes || !inst.Guest(c, ptr, len, out var bytes)) return -(int)ErrorCode.OutOfRange;
-            return Code(_ipc.TrySend(p, inst.Handle(handle), bytes), len);
-        });
-        linker.DefineFunction("photon", "ipc_recv", (Caller c, int handle, int ptr, int cap) =>
-        {
-            if (!inst.Guest(c, ptr, cap, out _)) return -(int)ErrorCode.OutOfRange;
-            var m = _ipc.TryReceive(p, inst.Handle(handle));
-            if (!m.IsOk) return -(int)m.Code;
-            // Capabilities sent to a guest would land in its table; it cannot name them yet, so close them.
-            foreach (var h in m.Value.Handles) p.Close(h);
-            if (m.Value.Data.Length > cap) return -(int)ErrorCode.OutOfRange;
-            return inst.WithGuest(c, ptr, m.Value.Data.Length, span => { m.Value.Data.CopyTo(span); return m.Value.Data.Length; });
-        });
-        // Files: a guest opens paths under the mounts bound in its namespace (a mount granted as "data" is "/data/...").
-        // Host calls are synchronous; the VFS, filesystem and block paths never need a kernel CPU to complete
-        // (ConfigureAwait(false) throughout), so waiting here is a blocking syscall, not a deadlock.
-        linker.DefineFunction("photon", "file_open", (Caller c, int ptr, int len, int rights, int flags) =>
-        {
-            if (_vfs is null) return -(int)ErrorCode.NotSupported;
-            if (len > 4096 || !inst.Guest(c, ptr, len, out var bytes)) return -(int)ErrorCode.OutOfRange;
-            if ((rights & ~(int)(Rights.Read | Rights.Write)) != 0 || (flags & ~7) != 0) return -(int)ErrorCode.InvalidArgument;
-            var h = _vfs.OpenAsync(p, Encoding.UTF8.GetString(bytes), (Rights)rights, (OpenFlags)flags).AsTask().GetAwaiter().GetResult();
-            return h.IsOk ? h.Value.Value : -(int)h.Code;
-        });
-        linker.DefineFunction("photon", "file_read", (Caller c, int handle, int offset, int ptr, int len) =>
-        {
-            if (_vfs is null) return -(int)ErrorCode.NotSupported;
-            if (offset < 0 || !inst.Guest(c, ptr, len, out _)) return -(int)ErrorCode.OutOfRange;
-            var buffer = new byte[len];
-            var n = _vfs.ReadAsync(p, inst.Handle(handle), offset, buffer).AsTask().GetAwaiter().GetResult();
-            if (!n.IsOk) return -(int)n.Code;
-            return inst.WithGuest(c, ptr, n.Value, span => { buffer.AsSpan(0, n.Value).CopyTo(span); return n.Value; });
-        });
-        linker.DefineFunction("photon", "file_write", (Caller c, int handle, int offset, int ptr, int len) =>
-        {
-            if (_vfs is null) return -(int)ErrorCode.NotSupported;
-            if (offset < 0 || !inst.Guest(c, ptr, len, out var bytes)) return -(int)ErrorCode.OutOfRange;
-            var w = _vfs.WriteAsync(p, inst.Handle(handle), offset, bytes).AsTask().GetAwaiter().GetResult();
-            return w.IsOk ? len : -(int)w.Code;
-        });
-        linker.DefineFunction("photon", "file_close", (int handle) =>
-        {
-            if (_vfs is null) return -(int)ErrorCode.NotSupported;
-            var r = _vfs.Close(p, inst.Handle(handle));
-            return r.IsOk ? 0 : -(int)r.Code;
-        });
-        return linker;
-    }
+    /// <summary>How long <see cref="Dispose"/> waits for interrupted calls to unwind.</summary>
+    public TimeSpan DisposeTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
-    private static int Code(Result r, int ok) => r.IsOk ? ok : -(int)r.Code;
-
+    /// <summary>Stops every instance, waits for their calls to unwind, then frees the compiled code and the engine.</summary>
     public void Dispose()
     {
-        foreach (var m in _compiled.Values) m.Dispose();
-        _engine.Dispose();
-    }
-}
-
-/// <summary>A tenant's use of the sandbox, checked against its quota.</summary>
-public sealed class TenantUsage(string tenant, TenantQuota quota)
-{
-    private readonly Lock _lock = new();
-    public string Tenant { get; } = tenant;
-    public TenantQuota Quota { get; } = quota;
-    public int Instances { get; private set; }
-    public long MemoryBytes { get; private set; }
-    public int Killed { get; internal set; }
-
-    internal Result TryReserve(long memory)
-    {
-        lock (_lock)
+        if (_disposed) return;
+        _disposed = true;
+        var live = _live.Keys.ToArray();
+        foreach (var i in live) i.Stop();
+        // Never free under a running guest: a call stuck in a blocking host function past the timeout keeps its store
+        // (Wasmtime's stores hold their own references to the engine and module code).
+        Task.WhenAll(live.Select(i => i.Exited)).Wait(DisposeTimeout);
+        if (_cache.IsValueCreated) _cache.Value.Dispose();
+        lock (_engineLock)
         {
-            if (Instances + 1 > Quota.MaxInstances) return Result.Fail(ErrorCode.QuotaExceeded, $"{Tenant} already runs {Instances} instances (quota {Quota.MaxInstances})");
-            if (MemoryBytes + memory > Quota.MaxMemoryBytes) return Result.Fail(ErrorCode.QuotaExceeded, $"{Tenant} would use {MemoryBytes + memory} bytes of guest memory (quota {Quota.MaxMemoryBytes})");
-            Instances++;
-            MemoryBytes += memory;
-            return Result.Ok;
+            _engineDisposed = true;
+            _engine.Dispose();
         }
-    }
-
-    internal void Release(long memory)
-    {
-        lock (_lock) { Instances--; MemoryBytes -= memory; }
     }
 }

@@ -11,22 +11,42 @@ using Kernel = Photon.Kernel.Boot.Kernel;
 
 public static class BootCommand
 {
+    public const string Usage = "photon boot [--quiet] [--audit-log FILE] [--audit-key FILE] [--audit-anchor FILE]";
+
     public static async Task<int> RunAsync(string[] args)
     {
         bool quiet = args.Contains("--quiet");
-        int at = Array.IndexOf(args, "--audit-log");
-        var auditPath = at >= 0 && at + 1 < args.Length ? args[at + 1]
-            : Path.Combine(Path.GetTempPath(), $"photon-audit-{DateTime.UtcNow:yyyyMMdd-HHmmss}-{Environment.ProcessId}.log");
+        string? Option(string name) { int at = Array.IndexOf(args, name); return at >= 0 && at + 1 < args.Length ? args[at + 1] : null; }
+        var auditPath = Option("--audit-log")
+            ?? Path.Combine(Path.GetTempPath(), $"photon-audit-{DateTime.UtcNow:yyyyMMdd-HHmmss}-{Environment.ProcessId}.log");
+        // The key lives outside the log (created 0600 on first boot); the anchor should live where whoever can write the
+        // log cannot put an old copy back — beside the log is only the default.
+        var keyPath = Option("--audit-key") ?? auditPath + ".key";
+        var anchorPath = Option("--audit-anchor") ?? auditPath + ".anchor";
+        var key = HostKeyFile.LoadOrCreate(keyPath);
+        if (!key.IsOk)
+        {
+            AnsiConsole.MarkupLine($"[red]cannot use the audit key:[/] {Markup.Escape(key.Error.ToString())}");
+            return 1;
+        }
         var auditStorage = HostAppendLog.Open(auditPath);
         if (!auditStorage.IsOk)
         {
             AnsiConsole.MarkupLine($"[red]cannot open the audit log:[/] {Markup.Escape(auditStorage.Error.ToString())}");
             return 1;
         }
+        var anchor = new HostAtomicFile(anchorPath);
         AnsiConsole.MarkupLine("[bold]Photon[/] booting (hosted HAL backend)…");
-        var booted = await Kernel.BootAsync(new KernelConfig { EchoLog = !quiet, CaptureSignals = true, AuditStorage = auditStorage.Value });
+        var booted = await Kernel.BootAsync(new KernelConfig
+        {
+            Platform = LinuxPlatform.Create(captureSignals: true),
+            EchoLog = !quiet, AuditStorage = auditStorage.Value,
+            AuditOptions = new AuditLogOptions { Key = key.Value, Anchor = anchor },
+            ModulePins = ShippedModules.Pins,
+        });
         if (!booted.IsOk)
         {
+            await auditStorage.Value.DisposeAsync();
             AnsiConsole.MarkupLine($"[red]boot failed:[/] {Markup.Escape(booted.Error.ToString())}");
             return 1;
         }
@@ -40,13 +60,14 @@ public static class BootCommand
         await kernel.DisposeAsync(); // commits the audit log
         await using (var check = HostAppendLog.OpenExisting(auditPath).Value)
         {
-            var verdict = await AuditLogVerifier.VerifyAsync(check);
+            var verdict = await AuditLogVerifier.VerifyAsync(check, key.Value, anchor);
             var denied = (await AuditLogVerifier.ReadAsync(check)) is { IsOk: true } all
                 ? AuditLogVerifier.Query(all.Value, ns: "/tenant-b", action: AuditAction.Denied).Count() : 0;
-            AnsiConsole.MarkupLine($"audit log: {Markup.Escape(auditPath)} — {(verdict.IsIntact ? "[green]" : "[red]")}{Markup.Escape(verdict.ToString())}[/], " +
+            AnsiConsole.MarkupLine($"audit log: {Markup.Escape(auditPath)} — {(verdict.IsIntact ? "[green]" : "[red]")}{Markup.Escape(verdict.ToString())}[/] (HMAC key and anchor checked), " +
                 $"{denied} denied accesses from /tenant-b");
             if (!verdict.IsIntact) report.Failures.Add($"audit log: {verdict}");
         }
+        AnsiConsole.MarkupLine($"  verify:  photon audit verify {Markup.Escape(auditPath)} --key {Markup.Escape(keyPath)} --anchor {Markup.Escape(anchorPath)}");
         AnsiConsole.MarkupLine($"  inspect: photon audit query {Markup.Escape(auditPath)} --namespace /tenant-b --action Denied");
         return report.Failures.Count == 0 ? 0 : 1;
     }

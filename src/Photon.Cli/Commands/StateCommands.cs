@@ -1,6 +1,7 @@
 using Photon.Cli.Demo;
 using Photon.Kernel.Boot;
 using Photon.Kernel.Capabilities;
+using Photon.Kernel.Hal.Host;
 using Photon.Kernel.Processes;
 using Spectre.Console;
 
@@ -17,7 +18,7 @@ public static class StateCommands
 {
     private static async Task<int> WithDemoKernel(Func<Kernel, Task<int>> show)
     {
-        var booted = await Kernel.BootAsync(new KernelConfig { EchoLog = false });
+        var booted = await Kernel.BootAsync(new KernelConfig { Platform = LinuxPlatform.Create(), EchoLog = false });
         if (!booted.IsOk)
         {
             AnsiConsole.MarkupLine($"[red]boot failed:[/] {Markup.Escape(booted.Error.ToString())}");
@@ -35,7 +36,7 @@ public static class StateCommands
         var t = new Table().Title("[bold]processes[/]").AddColumn("pid").AddColumn("name").AddColumn("namespace")
             .AddColumn(new TableColumn("handles").RightAligned()).AddColumn(new TableColumn("tasks").RightAligned()).AddColumn("state");
         foreach (var p in k.Processes.All)
-            t.AddRow(p.Pid.ToString(), Markup.Escape(p.Name), Markup.Escape(p.Namespace.Path), p.Handles.Count.ToString(), p.LiveTasks.ToString(), p.State.ToString());
+            t.AddRow(p.Pid.ToString(), Markup.Escape(p.Name), Markup.Escape(p.NamespacePath), p.HandleCount.ToString(), p.LiveTasks.ToString(), p.State.ToString());
         AnsiConsole.Write(t);
         return Task.FromResult(0);
     });
@@ -55,16 +56,15 @@ public static class StateCommands
                 AnsiConsole.MarkupLine($"[red]{Markup.Escape(p.Error.ToString())}[/]");
                 return Task.FromResult(1);
             }
+            // What the process itself may learn about its handles (HandleInfo): never a token or an object.
             var t = new Table().Title($"[bold]capabilities of {Markup.Escape(p.Value.Principal.ToString())}[/]")
-                .AddColumn("handle").AddColumn("object").AddColumn("rights").AddColumn("derived from").AddColumn(new TableColumn("depth").RightAligned());
-            foreach (var (h, token) in p.Value.Handles.Snapshot())
-            {
-                var info = k.Capabilities.Inspect(token);
-                if (info.IsOk)
-                    t.AddRow(h.ToString(), Markup.Escape(info.Value.Object.ToString()), info.Value.Rights.ToShortString(),
-                        info.Value.Parent.IsNone ? "(root)" : info.Value.Parent.ToString(), info.Value.Depth.ToString());
-                else t.AddRow(h.ToString(), "[red]" + Markup.Escape(info.Error.Code.ToString()) + "[/]", "", "", "");
-            }
+                .AddColumn("handle").AddColumn("object").AddColumn("rights").AddColumn("derivation");
+            var live = k.Sys.Handles.List(p.Value);
+            foreach (var h in live)
+                t.AddRow(h.Handle.ToString(), Markup.Escape($"{h.Kind}({h.Label})"), h.Rights.ToShortString(),
+                    h.Depth == 0 ? "(root)" : $"derived, depth {h.Depth}");
+            int dead = p.Value.HandleCount - live.Count;
+            if (dead > 0) t.Caption($"[grey]and {dead} handle(s) whose capability was revoked from elsewhere[/]");
             AnsiConsole.Write(t);
             return Task.FromResult(0);
         });

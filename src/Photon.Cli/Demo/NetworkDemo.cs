@@ -28,7 +28,7 @@ public static class NetworkDemo
             return;
         }
         var up = await HostedInterface.BringUpAsync(tapName, Ipv4Cidr.Parse("10.66.0.2/24").Value, null, ns, Ipv4Cidr.Parse("10.66.0.1/24").Value,
-            k.Capabilities, k.Timers, Principal.Kernel);
+            k.Capabilities, k.Timers);
         if (!up.IsOk && up.Code is ErrorCode.AccessDenied or ErrorCode.NotSupported)
         {
             report.Expect(Section, "skipped: a TAP device and a network namespace need root", true, up.Error.ToString());
@@ -45,19 +45,22 @@ public static class NetworkDemo
             var rtt = await stack.PingAsync(Ipv4Address.Parse("10.66.0.1").Value, TimeSpan.FromSeconds(3));
             report.Expect(Section, "Photon pings Linux", rtt.IsOk, rtt.IsOk ? $"{rtt.Value.TotalMilliseconds:0.00} ms" : rtt.Error.ToString());
 
-            // Port 80 is granted to tenant-a only, as /tenant-a/http.
-            var root = k.Namespaces.RootCapability;
-            var tenantA = k.Namespaces.Lookup(root, "/tenant-a").Value;
-            var tenantB = k.Namespaces.Lookup(root, "/tenant-b").Value;
-            var grant = sockets.GrantPorts(TransportProtocol.Tcp, 80, 80, Principal.Kernel).Value;
-            k.Namespaces.Bind(tenantA, "http", grant, Rights.Listen).Unwrap();
+            // Port 80 is granted to tenant-a only, as /tenant-a/http: init creates the grant in its handle table and
+            // binds it into tenant-a's namespace.
+            var sys = k.Sys;
+            var init = k.Init;
+            const Rights spawnIn = Rights.Create | Rights.Delegate | Rights.Read | Rights.Enumerate;
+            var tenantA = sys.Namespaces.Open(init, "/tenant-a", spawnIn | Rights.Bind).Value;
+            var tenantB = sys.Namespaces.Open(init, "/tenant-b", spawnIn).Value;
+            var grant = sockets.GrantPorts(init, TransportProtocol.Tcp, 80, 80).Value;
+            sys.Namespaces.Bind(init, tenantA, "http", grant, Rights.Listen).Unwrap();
 
-            var (web, _) = k.Processes.Spawn("httpd", tenantA).Value;
-            var portGrant = web.Open("http", Rights.Listen);
+            var (_, web) = sys.Processes.Spawn(init, tenantA, "httpd").Value;
+            var portGrant = sys.Namespaces.Open(web, "http", Rights.Listen);
             var listener = portGrant.IsOk ? sockets.Listen(web, portGrant.Value, 80) : portGrant.Error;
             report.ExpectOk(Section, "tenant-a's httpd listens on :80 through its namespace's port grant", listener.AsResult());
             if (!listener.IsOk) return;
-            var served = web.Run(async ct =>
+            var served = sys.Processes.StartTask(web, async ct =>
             {
                 while (!ct.IsCancellationRequested)
                 {
@@ -76,13 +79,13 @@ public static class NetworkDemo
             report.Expect(Section, "Linux curl fetches a page from tenant-a's httpd", curl.Code == 0 && curl.Output.Contains("hello from tenant-a"),
                 curl.Output.Trim());
 
-            var (intruder, _) = k.Processes.Spawn("squatter", tenantB).Value;
-            report.ExpectError(Section, "tenant-b's process looks up /tenant-a's port grant", intruder.Open("/tenant-a/http", Rights.Listen).AsResult(), ErrorCode.NotFound);
+            var (_, intruder) = sys.Processes.Spawn(init, tenantB, "squatter").Value;
+            report.ExpectError(Section, "tenant-b's process looks up /tenant-a's port grant", sys.Namespaces.Open(intruder, "/tenant-a/http", Rights.Listen).AsResult(), ErrorCode.NotFound);
             report.ExpectError(Section, "tenant-b's process listens with a guessed handle", sockets.Listen(intruder, new Photon.Kernel.Processes.Handle(0x10001), 80).AsResult(), ErrorCode.InvalidHandle);
 
-            k.Capabilities.Revoke(grant).Unwrap();
+            sys.Handles.Close(init, grant).Unwrap();
             var after = await Task.Run(() => Sh($"ip netns exec {ns} curl -sS --max-time 5 http://10.66.0.2/"));
-            report.Expect(Section, "kernel revokes the port grant: the listener closes, curl is refused", after.Code != 0,
+            report.Expect(Section, "init closes (revokes) its port grant: the listener closes, curl is refused", after.Code != 0,
                 after.Code != 0 ? after.Output.Trim() : "still served");
         }
     }

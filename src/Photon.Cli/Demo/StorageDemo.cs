@@ -5,6 +5,7 @@ using Photon.Kernel.Drivers.Block;
 using Photon.Kernel.FileSystems;
 using Photon.Kernel.Hal.Host;
 using Photon.Kernel.Processes;
+using Photon.Kernel.Syscalls;
 
 namespace Photon.Cli.Demo;
 
@@ -24,12 +25,16 @@ public static class StorageDemo
 
     public static async Task RunAsync(Kernel k, DemoImages images, DemoReport report)
     {
-        var root = k.Namespaces.RootCapability;
-        var admin = Principal.Kernel;
-        var controls = new List<(string Name, CapabilityToken Control)>();
+        // init loads the modules (their manifests' paths are looked up in init's root namespace), mounts the images
+        // and binds them into the tenants — all as system calls through handles in its table.
+        var sys = k.Sys;
+        var files = sys.Files!;
+        var init = k.Init;
+        var modules = k.Sys.Modules!;
+        var controls = new List<(string Name, Handle Control)>();
         foreach (var module in new[] { "Photon.FileSystems.Fat", "Photon.FileSystems.Ext4" })
         {
-            var loaded = await k.Modules.LoadAsync(Path.Combine(AppContext.BaseDirectory, module + ".dll"), root, admin);
+            var loaded = await modules.LoadAsync(init, k.InitModuleLoader, k.InitRoot, Path.Combine(AppContext.BaseDirectory, module + ".dll"));
             report.Expect(Section, $"load module {module}", loaded.IsOk,
                 loaded.IsOk ? $"'{loaded.Value.Module.Name}' granted {string.Join(", ", loaded.Value.Module.Grants.Select(g => $"{g.Path} ({g.Rights.ToShortString()})"))}" : loaded.Error.ToString());
             if (loaded.IsOk) controls.Add((loaded.Value.Module.Name, loaded.Value.Control));
@@ -38,28 +43,31 @@ public static class StorageDemo
 
         var tenantA = EnsureTenant(k, "tenant-a");
         var tenantB = EnsureTenant(k, "tenant-b");
-        var (filesA, _) = k.Processes.Spawn("files", tenantA).Value;
-        var (filesB, _) = k.Processes.Spawn("files", tenantB).Value;
+        var (_, filesA) = sys.Processes.Spawn(init, tenantA, "files").Value;
+        var (_, filesB) = sys.Processes.Spawn(init, tenantB, "files").Value;
+        var registry = sys.Namespaces.Open(init, "/filesystems", Rights.Read).Value;
 
         var storages = new List<IAsyncDisposable>();
         var devices = new List<NvmeBlockDevice>();
-        var mounts = new List<(string Type, CapabilityToken Mount, string Path, string Checker, string Args)>();
-        foreach (var (path, tenant, rights, checker, args) in new[]
+        var mounts = new List<(string Type, Handle Mount, string Path, string Checker, string Args)>();
+        foreach (var (path, tenant, tenantName, rights, checker, args) in new[]
         {
-            (images.Fat16, tenantA, VirtualFileSystem.MountRights & ~Rights.Manage, "fsck.vfat", "-n"),
-            (images.Ext4, tenantB, Rights.Read | Rights.Enumerate, "e2fsck", "-fn"),
+            (images.Fat16, tenantA, "/tenant-a", VirtualFileSystem.MountRights & ~Rights.Manage, "fsck.vfat", "-n"),
+            (images.Ext4, tenantB, "/tenant-b", Rights.Read | Rights.Enumerate, "e2fsck", "-fn"),
         })
         {
             var storage = HostImageStorage.Open(path).Value;
             storages.Add(storage);
+            // Device bring-up is the driver's own (administrator) API: the device capability goes straight into the
+            // block-device face the mount uses.
             var (device, deviceCap) = NvmeBlockDevice.Start(storage, k.Capabilities, new NvmeOptions(QueuePairs: 2, QueueDepth: 32)).Value;
             devices.Add(device);
-            var mount = await k.Vfs.MountAsync(k.FileSystems, k.FileSystems.Capability, device.Open(deviceCap), new MountOptions(), admin);
+            var mount = await files.MountAsync(init, registry, device.Open(deviceCap), new MountOptions());
             report.ExpectOk(Section, $"probe and mount {Path.GetFileName(path)} via NVMe queue pairs", mount.AsResult(),
                 mount.IsOk ? $"{device.SectorCount} sectors, {device.Queues.Count} queue pairs" : null);
             if (!mount.IsOk) continue;
-            var bound = k.Vfs.Bind(tenant, "/mnt/disk", mount.Value, rights, admin);
-            report.ExpectOk(Section, $"bind it at {(tenant == tenantA ? "/tenant-a" : "/tenant-b")}/mnt/disk ({rights.ToShortString()})", bound.AsResult());
+            var bound = files.BindMount(init, tenant, "/mnt/disk", mount.Value, rights);
+            report.ExpectOk(Section, $"bind it at {tenantName}/mnt/disk ({rights.ToShortString()})", bound);
             mounts.Add((Path.GetFileName(path), mount.Value, path, checker, args));
         }
 
@@ -78,22 +86,22 @@ public static class StorageDemo
         // tenant-b: read-only view of the ext4 image; no view of tenant-a's disk.
         var ext = await ReadAll(k, filesB, "/mnt/disk/hello.txt");
         report.Expect(Section, "tenant-b reads /mnt/disk/hello.txt (made by debugfs)", ext.IsOk, ext.IsOk ? Encoding.UTF8.GetString(ext.Value).Trim() : ext.Error.ToString());
-        var list = await k.Vfs.ReadDirectoryAsync(filesB, "/mnt/disk/etc");
+        var list = await files.ReadDirectoryAsync(filesB, "/mnt/disk/etc");
         report.Expect(Section, "tenant-b lists /mnt/disk/etc", list.IsOk && list.Value.Any(e => e.Length == 908894),
             list.IsOk ? string.Join(", ", list.Value.Where(e => e.Name is not ("." or "..")).Select(e => $"{e.Name} ({e.Length} B)")) : list.Error.ToString());
         report.ExpectError(Section, "tenant-b writes to its read-only ext4 view",
-            (await k.Vfs.OpenAsync(filesB, "/mnt/disk/evil.txt", Rights.Write, OpenFlags.Create)).AsResult(), ErrorCode.AccessDenied);
+            (await files.OpenAsync(filesB, "/mnt/disk/evil.txt", Rights.Write, OpenFlags.Create)).AsResult(), ErrorCode.AccessDenied);
         report.ExpectError(Section, "tenant-b opens tenant-a's disk by path",
-            (await k.Vfs.OpenAsync(filesB, "/tenant-a/mnt/disk/HELLO.TXT", Rights.Read)).AsResult(), ErrorCode.NotFound);
+            (await files.OpenAsync(filesB, "/tenant-a/mnt/disk/HELLO.TXT", Rights.Read)).AsResult(), ErrorCode.NotFound);
         report.ExpectError(Section, "tenant-b escapes with /mnt/disk/../../tenant-a",
-            (await k.Vfs.OpenAsync(filesB, "/mnt/disk/../../tenant-a/mnt/disk/HELLO.TXT", Rights.Read)).AsResult(), ErrorCode.InvalidName);
+            (await files.OpenAsync(filesB, "/mnt/disk/../../tenant-a/mnt/disk/HELLO.TXT", Rights.Read)).AsResult(), ErrorCode.InvalidName);
 
         // Tear down: unmount (flushes), stop devices, unload modules, and let Linux referee the images.
-        foreach (var m in mounts) report.ExpectOk(Section, $"unmount {m.Type}", await k.Vfs.UnmountAsync(m.Mount, admin));
+        foreach (var m in mounts) report.ExpectOk(Section, $"unmount {m.Type}", await files.UnmountAsync(init, m.Mount));
         foreach (var d in devices) await d.DisposeAsync();
         foreach (var s in storages) await s.DisposeAsync();
         foreach (var (name, control) in controls)
-            report.ExpectOk(Section, $"unload module {name} (revokes its grants, unloads its load context)", await k.Modules.UnloadAsync(control, admin));
+            report.ExpectOk(Section, $"unload module {name} (revokes its grants, unloads its load context)", await modules.UnloadAsync(init, control));
         report.Expect(Section, "registry is empty after unload", k.FileSystems.TypeNames.Count == 0, $"{k.FileSystems.TypeNames.Count} drivers");
         foreach (var m in mounts)
         {
@@ -105,17 +113,21 @@ public static class StorageDemo
         }
     }
 
-    private static CapabilityToken EnsureTenant(Kernel k, string name)
+    /// <summary>init's handle to /name (created if the core demo did not), with a /name/mnt namespace in it.</summary>
+    private static Handle EnsureTenant(Kernel k, string name)
     {
-        var existing = k.Namespaces.Lookup(k.Namespaces.RootCapability, "/" + name);
-        var ns = existing.IsOk ? existing.Value : k.Namespaces.CreateChild(k.Namespaces.RootCapability, name).Value;
-        if (!k.Namespaces.Lookup(ns, "/mnt").IsOk) k.Namespaces.CreateChild(ns, "mnt").Unwrap();
+        var existing = k.Sys.Namespaces.Open(k.Init, "/" + name, Rights.All);
+        var ns = existing.IsOk ? existing.Value : k.Sys.Namespaces.CreateChild(k.Init, k.InitRoot, name).Value;
+        // A namespace lives as long as the capability CreateChild returned: keep that handle, close only the probe.
+        var mnt = k.Sys.Namespaces.OpenAt(k.Init, ns, "mnt", Rights.Read);
+        if (mnt.IsOk) k.Sys.Handles.Close(k.Init, mnt.Value).Unwrap();
+        else k.Sys.Namespaces.CreateChild(k.Init, ns, "mnt").Unwrap();
         return ns;
     }
 
     private static async Task<Result<byte[]>> ReadAll(Kernel k, Process p, string path)
     {
-        var h = await k.Vfs.OpenAsync(p, path, Rights.Read);
+        var h = await k.Sys.Files!.OpenAsync(p, path, Rights.Read);
         if (!h.IsOk) return h.Error;
         try
         {
@@ -123,25 +135,25 @@ public static class StorageDemo
             var buf = new byte[64 * 1024];
             for (long off = 0; ; off += buf.Length)
             {
-                var n = await k.Vfs.ReadAsync(p, h.Value, off, buf);
+                var n = await k.Sys.Files!.ReadAsync(p, h.Value, off, buf);
                 if (!n.IsOk) return n.Error;
                 if (n.Value == 0) return ms.ToArray();
                 ms.Write(buf, 0, n.Value);
                 if (n.Value < buf.Length) return ms.ToArray();
             }
         }
-        finally { k.Vfs.Close(p, h.Value); }
+        finally { k.Sys.Files!.Close(p, h.Value); }
     }
 
     private static async Task<Result> WriteNew(Kernel k, Process p, string path, byte[] data)
     {
-        var h = await k.Vfs.OpenAsync(p, path, Rights.Read | Rights.Write, OpenFlags.Create | OpenFlags.Exclusive);
+        var h = await k.Sys.Files!.OpenAsync(p, path, Rights.Read | Rights.Write, OpenFlags.Create | OpenFlags.Exclusive);
         if (!h.IsOk) return h.Error;
         try
         {
-            var w = await k.Vfs.WriteAsync(p, h.Value, 0, data);
-            return w.IsOk ? await k.Vfs.FlushAsync(p, h.Value) : w;
+            var w = await k.Sys.Files!.WriteAsync(p, h.Value, 0, data);
+            return w.IsOk ? await k.Sys.Files!.FlushAsync(p, h.Value) : w;
         }
-        finally { k.Vfs.Close(p, h.Value); }
+        finally { k.Sys.Files!.Close(p, h.Value); }
     }
 }

@@ -18,6 +18,11 @@ public enum AuditProblem
     TornTail,
     /// <summary>A line is not in the log format at all.</summary>
     Malformed,
+    /// <summary>The log is shorter than its anchor, or its record at the anchor's position is not the anchored one: an
+    /// older copy of the log (with its older, still valid head) was put back, or the log was replaced.</summary>
+    RolledBack,
+    /// <summary>The anchor itself is missing, malformed, or its MAC does not match (edited, or a different key).</summary>
+    BadAnchor,
 }
 
 public sealed record AuditVerifyReport(long Records, AuditProblem Problem, long FirstBadRecord, string Detail, byte[] LastHash)
@@ -35,11 +40,25 @@ public static class AuditLogVerifier
 {
     public const long MaxLogBytes = 1L << 31;
 
-    public static async Task<AuditVerifyReport> VerifyAsync(IAppendLogStorage storage, byte[]? key = null)
+    /// <summary>
+    /// Walks the chain and checks it against the head and, when given, the anchor. With <paramref name="key"/> the chain
+    /// is checked as HMAC-SHA256, so a rewrite by someone without the key is reported; without it only accidental damage
+    /// and careless edits are (anyone can recompute a SHA-256 chain). <paramref name="anchor"/> (kept apart from the log)
+    /// catches a rollback to an older, internally consistent copy of the log.
+    /// </summary>
+    public static async Task<AuditVerifyReport> VerifyAsync(IAppendLogStorage storage, byte[]? key = null, IAtomicRecord? anchor = null)
     {
         var data = await ReadAllAsync(storage).ConfigureAwait(false);
         if (data is null) return new AuditVerifyReport(0, AuditProblem.Malformed, 0, $"log larger than {MaxLogBytes} bytes", AuditLogFormat.Genesis);
+        (long Count, byte[] Last)? anchored = null;
+        if (anchor is not null)
+        {
+            var read = await ReadAnchorAsync(anchor, key).ConfigureAwait(false);
+            if (!read.IsOk) return new AuditVerifyReport(0, AuditProblem.BadAnchor, 0, read.Error.Message, AuditLogFormat.Genesis);
+            anchored = read.Value;
+        }
         byte[] prev = AuditLogFormat.Genesis;
+        byte[]? atAnchor = anchored is { Count: 0 } ? AuditLogFormat.Genesis : null;
         long index = 0;
         int pos = 0;
         while (pos < data.Length)
@@ -54,29 +73,53 @@ public static class AuditLogVerifier
             if (!linkPrev.AsSpan().SequenceEqual(prev))
                 return new AuditVerifyReport(index, AuditProblem.BrokenChain, index, "record does not follow its predecessor (dropped, inserted or reordered)", prev);
             if (!AuditLogFormat.Hash(key, prev, body).AsSpan().SequenceEqual(hash))
-                return new AuditVerifyReport(index, AuditProblem.Edited, index, "record content does not match its hash", prev);
+                return new AuditVerifyReport(index, AuditProblem.Edited, index,
+                    key is null ? "record content does not match its hash" : "record does not match its HMAC (edited, rewritten without the key, or a different key)", prev);
             if (ParseBody(body) is not { } rec || rec.Seq != index)
                 return new AuditVerifyReport(index, AuditProblem.Edited, index, "record sequence number is wrong", prev);
             prev = hash;
             index++;
+            if (anchored is { } a && index == a.Count) atAnchor = hash;
         }
+        var head = await CheckHeadAsync(storage, key, index, prev).ConfigureAwait(false);
+        if (head is not null) return head;
+        if (anchored is { } an)
+        {
+            if (an.Count > index)
+                return new AuditVerifyReport(index, AuditProblem.RolledBack, index, $"the anchor says {an.Count} records were committed, the log holds {index}", prev);
+            if (!atAnchor.AsSpan().SequenceEqual(an.Last))
+                return new AuditVerifyReport(index, AuditProblem.RolledBack, an.Count - 1, $"record {an.Count - 1} is not the anchored one (log replaced or rewritten)", prev);
+        }
+        return new AuditVerifyReport(index, AuditProblem.None, -1, "", prev);
+    }
+
+    /// <summary>Null when the head agrees with the walked chain (or the log is empty and headless).</summary>
+    private static async Task<AuditVerifyReport?> CheckHeadAsync(IAppendLogStorage storage, byte[]? key, long index, byte[] prev)
+    {
         var headBytes = await storage.ReadHeadAsync().ConfigureAwait(false);
         if (headBytes is null)
-            return index == 0
-                ? new AuditVerifyReport(0, AuditProblem.None, -1, "", prev)
-                : new AuditVerifyReport(index, AuditProblem.TruncatedTail, index, "head record is missing", prev);
-        var head = Encoding.ASCII.GetString(headBytes).Trim().Split(' ');
-        if (head.Length != 3 || !long.TryParse(head[0], out long count))
-            return new AuditVerifyReport(index, AuditProblem.TruncatedTail, index, "head record is malformed", prev);
-        var expectMac = AuditLogFormat.Head(key, count, HexOrEmpty(head[1]));
-        if (!Encoding.ASCII.GetString(expectMac).Trim().Equals(string.Join(' ', head), StringComparison.Ordinal))
-            return new AuditVerifyReport(index, AuditProblem.TruncatedTail, index, "head record checksum does not match", prev);
-        if (count > index)
-            return new AuditVerifyReport(index, AuditProblem.TruncatedTail, index, $"head says {count} records were committed, the log holds {index}", prev);
-        if (count == index && !Convert.ToHexStringLower(prev).Equals(head[1], StringComparison.Ordinal))
+            return index == 0 ? null : new AuditVerifyReport(index, AuditProblem.TruncatedTail, index, "head record is missing", prev);
+        if (AuditLogFormat.Unseal(key, AuditLogFormat.HeadDomain, headBytes, out var why) is not { } head)
+            return new AuditVerifyReport(index, AuditProblem.TruncatedTail, index, why, prev);
+        if (head.Count > index)
+            return new AuditVerifyReport(index, AuditProblem.TruncatedTail, index, $"head says {head.Count} records were committed, the log holds {index}", prev);
+        if (head.Count == index && !head.Last.AsSpan().SequenceEqual(prev))
             return new AuditVerifyReport(index, AuditProblem.TruncatedTail, index, "last record differs from the committed one", prev);
-        // count < index: records appended after the last head update (crash before the head was replaced) — still chained.
-        return new AuditVerifyReport(index, AuditProblem.None, -1, count < index ? $"{index - count} records after the last head update" : "", prev);
+        // head.Count < index: records appended after the last head update (crash before the head was replaced) — still chained.
+        return null;
+    }
+
+    /// <summary>The anchor's (count, last hash), checked against <paramref name="key"/>; a missing anchor is an error
+    /// (deleting it must not switch rollback detection off).</summary>
+    internal static async Task<Result<(long Count, byte[] Last)>> ReadAnchorAsync(IAtomicRecord anchor, byte[]? key)
+    {
+        byte[]? bytes;
+        try { bytes = await anchor.ReadAsync().ConfigureAwait(false); }
+        catch (KernelException e) { return Errors.Of(e.Code, $"anchor '{anchor.Name}': {e.Error.Message}"); }
+        if (bytes is null) return Errors.Of(ErrorCode.NotFound, $"anchor '{anchor.Name}' is missing");
+        if (AuditLogFormat.Unseal(key, AuditLogFormat.AnchorDomain, bytes, out var why) is not { } a)
+            return Errors.Of(ErrorCode.Corrupted, $"anchor '{anchor.Name}': {why}");
+        return a;
     }
 
     /// <summary>All complete records, in order (verification is separate: call <see cref="VerifyAsync"/>).</summary>
@@ -155,10 +198,5 @@ public static class AuditLogVerifier
         {
             return null;
         }
-    }
-
-    private static byte[] HexOrEmpty(string hex)
-    {
-        try { return Convert.FromHexString(hex); } catch (FormatException) { return []; }
     }
 }

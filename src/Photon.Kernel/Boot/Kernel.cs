@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Photon.Kernel.Audit;
 using Photon.Kernel.Capabilities;
 using Photon.Kernel.Diagnostics;
@@ -6,11 +5,13 @@ using Photon.Kernel.FileSystems;
 using Photon.Kernel.Ipc;
 using Photon.Kernel.Modules;
 using Photon.Kernel.Hal;
-using Photon.Kernel.Hal.Host;
 using Photon.Kernel.Memory;
 using Photon.Kernel.Namespaces;
 using Photon.Kernel.Processes;
+using Photon.Kernel.Quotas;
 using Photon.Kernel.Scheduling;
+using Photon.Kernel.Syscalls;
+using Process = Photon.Kernel.Processes.Process;
 
 namespace Photon.Kernel.Boot;
 
@@ -23,15 +24,16 @@ public sealed class Kernel : IAsyncDisposable
     private readonly List<BootStep> _steps = new();
     private readonly List<Func<ValueTask>> _shutdown = new();
 
-    private Kernel(KernelConfig config, IClock clock, IConsole console)
+    private Kernel(KernelConfig config)
     {
         Config = config;
-        Clock = clock;
-        Console = console;
-        Log = new KernelLog(clock, console) { Echo = config.EchoLog };
+        Clock = config.Platform.Clock;
+        Console = config.Platform.Console;
+        Log = new KernelLog(Clock, Console) { Echo = config.EchoLog };
     }
 
     public KernelConfig Config { get; }
+    public Platform Platform => Config.Platform;
     public IClock Clock { get; }
     public IConsole Console { get; }
     public KernelLog Log { get; }
@@ -63,6 +65,23 @@ public sealed class Kernel : IAsyncDisposable
     public ProcessManager Processes { get; private set; } = null!;
 
     public IpcManager Ipc { get; private set; } = null!;
+
+    /// <summary>Per-tenant limits, wired into memory, capabilities, tasks and IPC at boot.</summary>
+    public TenantQuotas Quotas { get; private set; } = null!;
+
+    /// <summary>The system-call table every process-facing call goes through.</summary>
+    public SyscallTable Sys { get; private set; } = null!;
+
+    /// <summary>The first process (pid 1, at the root namespace with every right); the CLI acts as it.</summary>
+    public Process Init { get; private set; } = null!;
+
+    /// <summary>Init's handle to the root namespace.</summary>
+    public Handle InitRoot { get; private set; }
+
+    /// <summary>Init's handle to the module loader (Manage: may load native modules).</summary>
+    public Handle InitModuleLoader { get; private set; }
+
+    internal CapabilityToken InitControl { get; private set; }
     public FileSystemRegistry FileSystems { get; private set; } = null!;
     public VirtualFileSystem Vfs { get; private set; } = null!;
     public ModuleLoader Modules { get; private set; } = null!;
@@ -71,18 +90,19 @@ public sealed class Kernel : IAsyncDisposable
     public IKernelTimers Timers => Scheduler;
 
     /// <summary>Boots a kernel. Each step is logged with its duration; a failing step unwinds the ones before it.</summary>
-    public static async Task<Result<Kernel>> BootAsync(KernelConfig? config = null)
+    public static async Task<Result<Kernel>> BootAsync(KernelConfig config)
     {
-        config ??= new KernelConfig();
-        var clock = config.Clock ?? new HostClock();
-        var console = config.Console ?? new HostConsole();
-        var k = new Kernel(config, clock, console);
+        ArgumentNullException.ThrowIfNull(config);
+        ArgumentNullException.ThrowIfNull(config.Platform);
+        var platform = config.Platform;
+        var clock = platform.Clock;
+        var k = new Kernel(config);
         try
         {
-            k.Step("hal", () => $"clock={clock.GetType().Name} console={console.GetType().Name} host-cpus={Environment.ProcessorCount}");
+            k.Step("hal", () => $"{platform.Name}: clock={clock.GetType().Name} console={platform.Console.GetType().Name} cpus={platform.Processors.Count}");
             k.Step("interrupts", () =>
             {
-                k.Interrupts = config.Interrupts ?? new HostInterruptController(config.CaptureSignals);
+                k.Interrupts = platform.Interrupts;
                 k._shutdown.Add(() => { k.Interrupts.Dispose(); return ValueTask.CompletedTask; });
                 // Interrupt handlers only flip state; kernel tasks observe it.
                 k.Interrupts.Register(InterruptVectors.Shutdown, _ =>
@@ -102,17 +122,21 @@ public sealed class Kernel : IAsyncDisposable
             });
             k.Step("scheduler", () =>
             {
-                k.Scheduler = KernelScheduler.CreateHosted(new SchedulerOptions(Workers: config.Cpus));
+                k.Scheduler = new KernelScheduler(platform.Processors, clock, new SchedulerOptions(Workers: config.Cpus));
                 k._shutdown.Add(() => k.Scheduler.DisposeAsync());
                 return $"{k.Scheduler.WorkerCount} CPU workers";
             });
             if (config.AuditStorage is { } auditStorage)
             {
+                // An unkeyed SHA-256 chain can be recomputed by anyone who can write the file: not an audit trail.
+                if (config.AuditOptions?.Key is not { Length: > 0 })
+                    throw new KernelException(ErrorCode.InvalidArgument, "a persistent audit log needs an HMAC key kept outside the log (AuditOptions.Key)");
                 var opened = await HashChainedAuditLog.OpenAsync(auditStorage, k.Scheduler, config.AuditOptions).ConfigureAwait(false);
                 if (!opened.IsOk) throw opened.Error.ToException();
                 k.AuditLog = opened.Value;
                 k._shutdown.Add(() => k.AuditLog.DisposeAsync());
-                k.Step("audit", () => $"hash-chained log {auditStorage.Name}, continuing at record {k.AuditLog.Recorded}");
+                k.Step("audit", () => $"hash-chained log {auditStorage.Name} (HMAC-SHA256, key outside the log, " +
+                    $"anchor {config.AuditOptions.Anchor?.Name ?? "none"}), continuing at record {k.AuditLog.Recorded}");
             }
             k.Step("capabilities", () =>
             {
@@ -143,7 +167,16 @@ public sealed class Kernel : IAsyncDisposable
             k.Step("ipc", () =>
             {
                 k.Ipc = new IpcManager(k.Capabilities, k.Namespaces, k.Scheduler);
+                // A teardown can leave message cycles nobody can receive: collect them.
+                k.Processes.ProcessDestroyed += () => k.Ipc.CollectUnreachable();
                 return $"channels (≤{IpcManager.MaxMessageBytes} B messages, depth ≤{IpcManager.MaxDepth}), listeners, ports";
+            });
+            k.Step("quotas", () =>
+            {
+                k.Quotas = new TenantQuotas();
+                k.Quotas.Attach(k.Capabilities, k.Memory, k.Processes, k.Ipc);
+                foreach (var (tenant, limits) in config.TenantQuotas) k.Quotas.SetLimits(tenant, limits).Unwrap();
+                return $"per-tenant memory, task, capability and IPC limits ({config.TenantQuotas.Count} configured)";
             });
             k.Step("vfs", () =>
             {
@@ -157,8 +190,24 @@ public sealed class Kernel : IAsyncDisposable
             {
                 var modulesNs = k.Namespaces.CreateChild(k.Namespaces.RootCapability, "modules").Value;
                 k.Modules = new ModuleLoader(k.Capabilities, k.Namespaces, k.Processes, k.Scheduler,
-                    config.ModuleImages ?? new HostModuleImageSource(), modulesNs, k.Log);
-                return "collectible module loader, modules live under /modules";
+                    platform.ModuleImages, modulesNs, k.Log, config.ModulePins);
+                return "native modules (trusted kernel code) under /modules, loading needs the loader's Manage capability; " +
+                    (config.ModulePins is { } pins ? $"{pins.Count} pinned image digests" : "pinning OFF");
+            });
+            k.Step("init", () =>
+            {
+                k.Sys = new SyscallTable(k.Processes, k.Ipc, k.Vfs, k.Modules);
+                k.Modules.Sys = k.Sys;
+                // Like Zircon's userboot: the first process holds the root namespace with every right; the CLI and
+                // the kernel's own setup act through its syscalls, never through kernel objects.
+                var init = k.Processes.Spawn("init", k.Namespaces.RootCapability, Rights.All, Principal.Kernel).Unwrap();
+                k.Init = init.Process;
+                k.InitControl = init.Control;
+                k.InitRoot = k.Sys.Namespaces.Open(k.Init, "", Rights.All).Unwrap();
+                // Loading native modules is the administrator's power: init holds the loader's Manage capability.
+                var loader = k.Capabilities.DeriveForKernel(k.Modules.Capability, Rights.Manage | Rights.Read | Rights.Delegate, k.Init.Principal, Principal.Kernel).Unwrap();
+                k.InitModuleLoader = k.Init.AddHandle(loader).Unwrap();
+                return $"syscall table ready, {k.Init} holds the root namespace";
             });
             k.Log.Info("boot", $"kernel up in {k._steps.Sum(s => s.Elapsed.TotalMilliseconds):F2} ms");
             await Task.CompletedTask.ConfigureAwait(false);
@@ -179,14 +228,14 @@ public sealed class Kernel : IAsyncDisposable
 
     private void Step(string name, Func<string> body)
     {
-        var sw = Stopwatch.StartNew();
+        var started = Clock.Monotonic;
         string detail;
         try { detail = body(); }
         catch (Exception e) when (e is not KernelException)
         {
             throw new KernelException(ErrorCode.Faulted, $"boot step '{name}' failed: {e.Message}");
         }
-        var step = new BootStep(name, detail, sw.Elapsed);
+        var step = new BootStep(name, detail, Clock.Monotonic - started);
         _steps.Add(step);
         Log.Info("boot", $"{name,-13} {detail} ({step.Elapsed.TotalMilliseconds:F2} ms)");
     }

@@ -3,27 +3,21 @@ using Photon.Kernel.Hal;
 
 namespace Photon.Kernel.Boot;
 
-/// <summary>What the kernel boots with. The defaults give a hosted kernel on this machine's HAL backend.</summary>
+/// <summary>What the kernel boots with: the platform (required) and sizes and options with defaults.</summary>
 public sealed record KernelConfig
 {
-    /// <summary>Size of the physical memory arena taken from the host at boot.</summary>
+    /// <summary>The machine: clock, console, CPUs, interrupts, module images (<c>LinuxPlatform.Create()</c> on the host).</summary>
+    public required Platform Platform { get; init; }
+
+    /// <summary>Size of the physical memory arena taken at boot.</summary>
     public long MemoryBytes { get; init; } = 64L * 1024 * 1024;
 
-    /// <summary>Scheduler CPU workers (0 = one per host core).</summary>
+    /// <summary>Scheduler CPU workers (0 = one per platform processor).</summary>
     public int Cpus { get; init; }
 
-    /// <summary>Platform backend; null means the host backend (host clock, stdout console, host threads).</summary>
-    public IClock? Clock { get; init; }
-    public IConsole? Console { get; init; }
-
-    /// <summary>Where module assemblies are read from; null means host files.</summary>
-    public Modules.IModuleImageSource? ModuleImages { get; init; }
-
-    /// <summary>Interrupt controller; null means the host backend.</summary>
-    public IInterruptController? Interrupts { get; init; }
-
-    /// <summary>Turn host SIGINT/SIGTERM into the shutdown interrupt (the CLI sets this; tests leave it off).</summary>
-    public bool CaptureSignals { get; init; }
+    /// <summary>SHA-256 digests of the module images (and their private dependencies) allowed to load; null turns
+    /// pinning off. Native modules are trusted kernel code, so production configurations pin them.</summary>
+    public Modules.ModulePins? ModulePins { get; init; }
 
     /// <summary>Period of the timer interrupt.</summary>
     public TimeSpan TickPeriod { get; init; } = TimeSpan.FromMilliseconds(10);
@@ -34,7 +28,11 @@ public sealed record KernelConfig
     /// <summary>Storage for the persistent hash-chained audit log (none: events are kept in memory only).</summary>
     public IAppendLogStorage? AuditStorage { get; init; }
 
+    /// <summary>Key, anchor and batching of the persistent log. A persistent log needs <see cref="AuditLogOptions.Key"/>.</summary>
     public AuditLogOptions? AuditOptions { get; init; }
+
+    /// <summary>Limits per tenant (top-level namespace such as "/tenant-a"), applied at boot.</summary>
+    public IReadOnlyDictionary<string, Quotas.QuotaLimits> TenantQuotas { get; init; } = new Dictionary<string, Quotas.QuotaLimits>();
 
     /// <summary>An extra sink that also receives every capability event.</summary>
     public ICapabilityAuditSink? Audit { get; init; }

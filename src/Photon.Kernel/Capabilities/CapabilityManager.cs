@@ -55,11 +55,11 @@ public sealed class CapabilityManager
 
     private readonly Func<DateTimeOffset> _clock;
 
-    public ICapabilityAuditSink? Audit { get; set; }
+    public ICapabilityAuditSink? Audit { get; internal set; }
 
     /// <summary>Optional quota hook: charge (+1) or refund (-1) one live capability to a holder. Called under the
     /// manager's lock, so it must be quick and must not call back into the manager.</summary>
-    public Func<Principal, int, Result>? Quota { get; set; }
+    internal Func<Principal, int, Result>? Quota { get; set; }
 
     /// <summary>Number of live (unrevoked) capabilities.</summary>
     public long LiveCount => Interlocked.Read(ref _liveCount);
@@ -71,7 +71,7 @@ public sealed class CapabilityManager
     public int ReuseQuarantine { get; init; } = 4096;
 
     /// <summary>Issues a root capability for a new object. Only the kernel and object-creating services call this.</summary>
-    public Result<CapabilityToken> Create(KernelObject obj, Rights rights, Principal holder)
+    internal Result<CapabilityToken> Create(KernelObject obj, Rights rights, Principal holder)
     {
         ArgumentNullException.ThrowIfNull(obj);
         if ((rights & ~Rights.All) != 0)
@@ -92,7 +92,7 @@ public sealed class CapabilityManager
     /// Derives a child capability with <paramref name="rights"/> (which must be a subset of the parent's) held by
     /// <paramref name="holder"/>. Needs <see cref="Rights.Delegate"/> on the parent.
     /// </summary>
-    public Result<CapabilityToken> Derive(CapabilityToken parent, Rights rights, Principal holder, Principal actor = default) =>
+    internal Result<CapabilityToken> Derive(CapabilityToken parent, Rights rights, Principal holder, Principal actor = default) =>
         DeriveCore(parent, rights, holder, actor, requireDelegate: true);
 
     /// <summary>
@@ -103,7 +103,13 @@ public sealed class CapabilityManager
     internal Result<CapabilityToken> DeriveForKernel(CapabilityToken parent, Rights rights, Principal holder, Principal actor = default) =>
         DeriveCore(parent, rights, holder, actor, requireDelegate: false);
 
-    private Result<CapabilityToken> DeriveCore(CapabilityToken parent, Rights rights, Principal holder, Principal actor, bool requireDelegate)
+    /// <summary>Derivation for a holder that is not a process (a message in flight, a namespace binding) whose cost is
+    /// charged to <paramref name="chargeTo"/>, the process that caused it.</summary>
+    internal Result<CapabilityToken> DeriveCharged(CapabilityToken parent, Rights rights, Principal holder, Principal chargeTo, Principal actor) =>
+        DeriveCore(parent, rights, holder, actor, requireDelegate: true, chargeTo);
+
+    private Result<CapabilityToken> DeriveCore(CapabilityToken parent, Rights rights, Principal holder, Principal actor, bool requireDelegate,
+        Principal? chargeTo = null)
     {
         actor = actor.Name is null ? holder : actor;
         CapabilityToken token;
@@ -118,7 +124,7 @@ public sealed class CapabilityManager
             if ((rights & ~ps.Rights) != 0)
                 return Deny(actor, parent, rights, new(ErrorCode.AccessDenied, $"cannot add rights {(rights & ~ps.Rights).ToShortString()} by derivation"));
             obj = ps.Object!;
-            var r = AllocateSlot(obj, rights, p.Value, holder);
+            var r = AllocateSlot(obj, rights, p.Value, holder, chargeTo ?? holder);
             if (!r.IsOk) return r;
             token = r.Value;
         }
@@ -127,34 +133,88 @@ public sealed class CapabilityManager
     }
 
     /// <summary>
-    /// Moves a capability to a new holder (IPC transfer): the token stays the same — nothing is copied — but its holder
-    /// changes and the move is audited. Needs <see cref="Rights.Transfer"/>.
+    /// Moves a capability to a new holder (an IPC move): the capability gets a new slot — a new token with a fresh
+    /// secret — in the same place of the derivation tree (same parent, same children, same rights), and the old token
+    /// dies. Whoever kept a copy of the old token holds nothing. The quota charge moves to the new holder (which may
+    /// refuse it: then nothing changes). Needs <see cref="Rights.Transfer"/>.
     /// </summary>
-    public Result Transfer(CapabilityToken token, Principal to, Principal actor = default)
+    internal Result<CapabilityToken> Move(CapabilityToken token, Principal to, Principal chargeTo, Principal actor) =>
+        MoveCore(token, to, chargeTo, actor, requireTransfer: true);
+
+    /// <summary>Kernel-internal move that needs no Transfer right: re-issuing a capability the kernel held in flight
+    /// (a lent capability, a pending connection) to the process that receives it.</summary>
+    internal Result<CapabilityToken> MoveForKernel(CapabilityToken token, Principal to, Principal chargeTo) =>
+        MoveCore(token, to, chargeTo, to, requireTransfer: false);
+
+    private Result<CapabilityToken> MoveCore(CapabilityToken token, Principal to, Principal chargeTo, Principal actor, bool requireTransfer)
     {
         KernelObject obj;
         Rights rights;
+        CapabilityToken moved;
         lock (_lock)
         {
             var s = Resolve(token);
             if (!s.IsOk) return Deny(actor, token, Rights.Transfer, s.Error);
-            ref var slot = ref _slots[s.Value];
-            if (!slot.Rights.Includes(Rights.Transfer))
+            int old = s.Value;
+            if (requireTransfer && !_slots[old].Rights.Includes(Rights.Transfer))
                 return Deny(actor, token, Rights.Transfer, new(ErrorCode.AccessDenied, "moving a capability needs the Transfer right"));
-            slot.Holder = to;
-            obj = slot.Object!;
-            rights = slot.Rights;
+            // The charge moves: refund first so a move within one tenant never needs headroom. Charges are serialized
+            // by this lock, so re-charging the refund on failure cannot itself fail.
+            var from = _slots[old].ChargedTo;
+            Quota?.Invoke(from, -1);
+            if (Quota is { } quota)
+            {
+                var q = quota(chargeTo, 1);
+                if (!q.IsOk)
+                {
+                    quota(from, 1);
+                    return Deny(actor, token, Rights.Transfer, q.Error);
+                }
+            }
+            int index = TakeFreeSlot();
+            if (index < 0)
+            {
+                Quota?.Invoke(chargeTo, -1);
+                Quota?.Invoke(from, 1);
+                return Errors.Of(ErrorCode.QuotaExceeded, "capability table is full");
+            }
+            ref var o = ref _slots[old];
+            ref var n = ref _slots[index];
+            obj = o.Object!;
+            rights = o.Rights;
+            n.Secret = CapabilityToken.NewSecret(NextRandom());
+            n.Generation++;
+            n.State = SlotState.Live;
+            n.Rights = o.Rights;
+            n.Object = o.Object;
+            n.Depth = o.Depth;
+            n.Holder = to;
+            n.ChargedTo = chargeTo;
+            // Take the old slot's place among its siblings, and adopt its children.
+            n.Parent = o.Parent;
+            n.PrevSibling = o.PrevSibling;
+            n.NextSibling = o.NextSibling;
+            if (o.PrevSibling >= 0) _slots[o.PrevSibling].NextSibling = index;
+            else if (o.Parent >= 0) _slots[o.Parent].FirstChild = index;
+            if (o.NextSibling >= 0) _slots[o.NextSibling].PrevSibling = index;
+            n.FirstChild = o.FirstChild;
+            for (int c = o.FirstChild; c >= 0; c = _slots[c].NextSibling) _slots[c].Parent = index;
+            o.State = SlotState.Revoked;
+            o.FirstChild = o.NextSibling = o.PrevSibling = o.Parent = -1;
+            o.Object = null;
+            _free.Enqueue(old);
+            moved = CapabilityToken.Make(index, n.Secret, n.Generation);
         }
-        Emit(AuditAction.Transfer, actor.Name is null ? Principal.Kernel : actor, token, CapabilityToken.None, obj, rights, ErrorCode.None, $"to {to}");
-        return Result.Ok;
+        Emit(AuditAction.Transfer, actor, moved, token, obj, rights, ErrorCode.None, $"to {to}");
+        return moved;
     }
 
     /// <summary>Audits a refusal decided outside the capability table (a name that does not resolve in the caller's
     /// namespace, a hostile path) so that every denied access is on record.</summary>
-    public KernelError RecordDenied(Principal actor, CapabilityToken token, Rights rights, KernelError error) => Deny(actor, token, rights, error);
+    internal KernelError RecordDenied(Principal actor, CapabilityToken token, Rights rights, KernelError error) => Deny(actor, token, rights, error);
 
     /// <summary>Checks that <paramref name="token"/> is live and carries <paramref name="required"/>; returns its object.</summary>
-    public Result<KernelObject> Check(CapabilityToken token, Rights required, Principal actor = default)
+    internal Result<KernelObject> Check(CapabilityToken token, Rights required, Principal actor = default)
     {
         lock (_lock)
         {
@@ -169,7 +229,7 @@ public sealed class CapabilityManager
     }
 
     /// <summary>Typed check: the capability must name a <typeparamref name="T"/>.</summary>
-    public Result<T> Check<T>(CapabilityToken token, Rights required, Principal actor = default) where T : KernelObject
+    internal Result<T> Check<T>(CapabilityToken token, Rights required, Principal actor = default) where T : KernelObject
     {
         var r = Check(token, required, actor);
         if (!r.IsOk) return r.Error;
@@ -177,7 +237,7 @@ public sealed class CapabilityManager
         return Deny(actor, token, required, new(ErrorCode.WrongObjectType, $"capability names a {r.Value.Kind}, not a {typeof(T).Name}"));
     }
 
-    public Result<CapabilityInfo> Inspect(CapabilityToken token)
+    internal Result<CapabilityInfo> Inspect(CapabilityToken token)
     {
         lock (_lock)
         {
@@ -190,13 +250,34 @@ public sealed class CapabilityManager
     }
 
     /// <summary>Revokes <paramref name="token"/> and everything derived from it. Returns how many capabilities died.</summary>
-    public Result<int> Revoke(CapabilityToken token, Principal actor = default) => RevokeCore(token, includeSelf: true, actor);
+    internal Result<int> Revoke(CapabilityToken token, Principal actor = default) => RevokeCore(token, includeSelf: true, actor);
 
     /// <summary>Revokes everything derived from <paramref name="token"/> but keeps the token itself.</summary>
-    public Result<int> RevokeDescendants(CapabilityToken token, Principal actor = default) => RevokeCore(token, includeSelf: false, actor);
+    internal Result<int> RevokeDescendants(CapabilityToken token, Principal actor = default) => RevokeCore(token, includeSelf: false, actor);
+
+    /// <summary>
+    /// Revokes every capability to the object <paramref name="token"/> names that shares its derivation tree: walks up
+    /// to the tree's root and revokes it (needs nothing beyond a live token: callers check Manage first).
+    /// </summary>
+    internal Result<int> RevokeFromRoot(CapabilityToken token, Principal actor)
+    {
+        CapabilityToken root;
+        lock (_lock)
+        {
+            var s = Resolve(token);
+            if (!s.IsOk) return s.Error;
+            int i = s.Value;
+            while (_slots[i].Parent >= 0) i = _slots[i].Parent;
+            root = TokenOf(i);
+        }
+        // Between the walk and the revoke someone else may revoke the root: that already did our job.
+        var r = RevokeCore(root, includeSelf: true, actor);
+        if (r.IsOk) return r.Value;
+        return r.Code is ErrorCode.Revoked or ErrorCode.StaleCapability ? 0 : r.Error;
+    }
 
     /// <summary>Live capabilities derived (directly or transitively) from <paramref name="token"/>.</summary>
-    public Result<IReadOnlyList<CapabilityInfo>> Descendants(CapabilityToken token)
+    internal Result<IReadOnlyList<CapabilityInfo>> Descendants(CapabilityToken token)
     {
         lock (_lock)
         {
@@ -296,27 +377,22 @@ public sealed class CapabilityManager
         return count;
     }
 
-    private Result<CapabilityToken> AllocateSlot(KernelObject obj, Rights rights, int parent, Principal holder)
+    private Result<CapabilityToken> AllocateSlot(KernelObject obj, Rights rights, int parent, Principal holder) =>
+        AllocateSlot(obj, rights, parent, holder, holder);
+
+    private Result<CapabilityToken> AllocateSlot(KernelObject obj, Rights rights, int parent, Principal holder, Principal chargeTo)
     {
         if (Quota is { } quota)
         {
-            var q = quota(holder, 1);
-            if (!q.IsOk) return q.Error;
+            var q = quota(chargeTo, 1);
+            // A refused charge is a denial like any other: on record, with who asked and for whom.
+            if (!q.IsOk) return Deny(holder, parent >= 0 ? TokenOf(parent) : CapabilityToken.None, rights, q.Error);
         }
-        int index;
-        if (_free.Count > ReuseQuarantine) index = _free.Dequeue();
-        else
+        int index = TakeFreeSlot();
+        if (index < 0)
         {
-            if (_used == MaxCapabilities)
-            {
-                if (_free.Count == 0) return Errors.Of(ErrorCode.QuotaExceeded, "capability table is full");
-                index = _free.Dequeue();
-            }
-            else
-            {
-                if (_used == _slots.Length) Array.Resize(ref _slots, Math.Min(_slots.Length * 2, MaxCapabilities));
-                index = _used++;
-            }
+            Quota?.Invoke(chargeTo, -1);
+            return Deny(holder, CapabilityToken.None, rights, new(ErrorCode.QuotaExceeded, "capability table is full"));
         }
         ref var s = ref _slots[index];
         s.Secret = CapabilityToken.NewSecret(NextRandom());
@@ -327,7 +403,7 @@ public sealed class CapabilityManager
         s.Parent = parent;
         s.FirstChild = s.PrevSibling = -1;
         s.Holder = holder;
-        s.ChargedTo = holder;
+        s.ChargedTo = chargeTo;
         s.Depth = parent >= 0 ? _slots[parent].Depth + 1 : 0;
         if (parent >= 0)
         {
@@ -340,6 +416,15 @@ public sealed class CapabilityManager
         _liveCount++;
         obj.CapabilityIssued();
         return CapabilityToken.Make(index, s.Secret, s.Generation);
+    }
+
+    /// <summary>A slot for a new capability: a quarantined one once enough wait, else a fresh one; -1 when full.</summary>
+    private int TakeFreeSlot()
+    {
+        if (_free.Count > ReuseQuarantine) return _free.Dequeue();
+        if (_used == MaxCapabilities) return _free.Count == 0 ? -1 : _free.Dequeue();
+        if (_used == _slots.Length) Array.Resize(ref _slots, Math.Min(_slots.Length * 2, MaxCapabilities));
+        return _used++;
     }
 
     // CSPRNG output is drawn 4 KiB at a time (one syscall per ~340 tokens instead of one per token); only ever read

@@ -46,6 +46,14 @@ public abstract class KernelObject
 
     internal void CapabilityIssued() => _liveCapabilities++;
 
+    private int _inFlight;
+
+    /// <summary>Capabilities to this object that sit in IPC messages not yet received. Live minus in-flight is how
+    /// many holders outside message queues keep the object reachable (the IPC cycle collector's roots).</summary>
+    internal int InFlightCapabilities => Volatile.Read(ref _inFlight);
+
+    internal void AddInFlight(int delta) => Interlocked.Add(ref _inFlight, delta);
+
     /// <summary>Returns true when this was the last capability; the manager then calls <see cref="NotifyDestroyed"/>
     /// after releasing its lock.</summary>
     internal bool CapabilityRevoked()

@@ -92,9 +92,7 @@ public sealed class VirtualFileSystem
     {
         var m = _caps.Check<Mount>(mount, Rights.Manage, actor);
         if (!m.IsOk) return m.Error;
-        var root = mount;
-        for (var info = _caps.Inspect(root); info.IsOk && !info.Value.Parent.IsNone; info = _caps.Inspect(root)) root = info.Value.Parent;
-        _caps.Revoke(root, actor);
+        _caps.RevokeFromRoot(mount, actor);
         return await m.Value.CloseAsync().ConfigureAwait(false);
     }
 
@@ -105,7 +103,7 @@ public sealed class VirtualFileSystem
     /// Create to create). Returns a handle in <paramref name="process"/>'s table to a file capability with exactly
     /// that access (plus Delegate when the binding has it).
     /// </summary>
-    public async ValueTask<Result<Handle>> OpenAsync(Process process, string path, Rights access, OpenFlags flags = OpenFlags.None,
+    internal async ValueTask<Result<Handle>> OpenAsync(Process process, string path, Rights access, OpenFlags flags = OpenFlags.None,
         CancellationToken ct = default)
     {
         if (access == Rights.None || (access & ~Rights.ReadWrite) != 0)
@@ -151,7 +149,7 @@ public sealed class VirtualFileSystem
     }
 
     /// <summary>Reads up to buffer.Length bytes at <paramref name="offset"/> (needs Read on the handle); 0 at end of file.</summary>
-    public async ValueTask<Result<int>> ReadAsync(Process process, Handle file, long offset, Memory<byte> buffer, CancellationToken ct = default)
+    internal async ValueTask<Result<int>> ReadAsync(Process process, Handle file, long offset, Memory<byte> buffer, CancellationToken ct = default)
     {
         if (offset < 0) return Errors.Of(ErrorCode.InvalidArgument, "negative offset");
         var f = CheckFile(process, file, Rights.Read);
@@ -160,7 +158,7 @@ public sealed class VirtualFileSystem
     }
 
     /// <summary>Writes at <paramref name="offset"/>, growing the file (needs Write on the handle).</summary>
-    public async ValueTask<Result> WriteAsync(Process process, Handle file, long offset, ReadOnlyMemory<byte> data, CancellationToken ct = default)
+    internal async ValueTask<Result> WriteAsync(Process process, Handle file, long offset, ReadOnlyMemory<byte> data, CancellationToken ct = default)
     {
         if (offset < 0) return Result.Fail(ErrorCode.InvalidArgument, "negative offset");
         var f = CheckFile(process, file, Rights.Write);
@@ -169,7 +167,7 @@ public sealed class VirtualFileSystem
     }
 
     /// <summary>Sets the file's length (needs Write on the handle).</summary>
-    public async ValueTask<Result> TruncateAsync(Process process, Handle file, long length, CancellationToken ct = default)
+    internal async ValueTask<Result> TruncateAsync(Process process, Handle file, long length, CancellationToken ct = default)
     {
         if (length < 0) return Result.Fail(ErrorCode.InvalidArgument, "negative length");
         var f = CheckFile(process, file, Rights.Write);
@@ -178,7 +176,7 @@ public sealed class VirtualFileSystem
     }
 
     /// <summary>Writes back the file's filesystem (needs Write on the handle).</summary>
-    public async ValueTask<Result> FlushAsync(Process process, Handle file, CancellationToken ct = default)
+    internal async ValueTask<Result> FlushAsync(Process process, Handle file, CancellationToken ct = default)
     {
         var f = CheckFile(process, file, Rights.Write);
         if (!f.IsOk) return f.Error;
@@ -186,7 +184,7 @@ public sealed class VirtualFileSystem
     }
 
     /// <summary>Stat of an open file (holding the handle is enough).</summary>
-    public async ValueTask<Result<FileStat>> StatAsync(Process process, Handle file, CancellationToken ct = default)
+    internal async ValueTask<Result<FileStat>> StatAsync(Process process, Handle file, CancellationToken ct = default)
     {
         var f = CheckFile(process, file, Rights.None);
         if (!f.IsOk) return f.Error;
@@ -194,7 +192,7 @@ public sealed class VirtualFileSystem
     }
 
     /// <summary>Closes a file handle (revokes its capability).</summary>
-    public Result Close(Process process, Handle file)
+    internal Result Close(Process process, Handle file)
     {
         var f = process.Check<VfsFile>(file, Rights.None);
         if (!f.IsOk && f.Code is ErrorCode.InvalidHandle or ErrorCode.WrongObjectType) return f.Error;
@@ -202,7 +200,7 @@ public sealed class VirtualFileSystem
     }
 
     /// <summary>Stat by path (needs Read on the mount binding).</summary>
-    public async ValueTask<Result<FileStat>> StatAsync(Process process, string path, CancellationToken ct = default)
+    internal async ValueTask<Result<FileStat>> StatAsync(Process process, string path, CancellationToken ct = default)
     {
         var at = Resolve(process, path, Rights.Read);
         if (!at.IsOk) return at.Error;
@@ -210,7 +208,7 @@ public sealed class VirtualFileSystem
     }
 
     /// <summary>Lists a directory (needs Enumerate on the mount binding).</summary>
-    public async ValueTask<Result<IReadOnlyList<DirectoryEntry>>> ReadDirectoryAsync(Process process, string path, CancellationToken ct = default)
+    internal async ValueTask<Result<IReadOnlyList<DirectoryEntry>>> ReadDirectoryAsync(Process process, string path, CancellationToken ct = default)
     {
         var at = Resolve(process, path, Rights.Enumerate);
         if (!at.IsOk) return at.Error;
@@ -218,19 +216,19 @@ public sealed class VirtualFileSystem
     }
 
     /// <summary>Creates an empty file (needs Create).</summary>
-    public ValueTask<Result> CreateFileAsync(Process process, string path, CancellationToken ct = default) =>
+    internal ValueTask<Result> CreateFileAsync(Process process, string path, CancellationToken ct = default) =>
         Mutate(process, path, Rights.Create, (fs, inner) => fs.CreateFileAsync(inner, ct), ct);
 
     /// <summary>Creates a directory (needs Create).</summary>
-    public ValueTask<Result> CreateDirectoryAsync(Process process, string path, CancellationToken ct = default) =>
+    internal ValueTask<Result> CreateDirectoryAsync(Process process, string path, CancellationToken ct = default) =>
         Mutate(process, path, Rights.Create, (fs, inner) => fs.CreateDirectoryAsync(inner, ct), ct);
 
     /// <summary>Deletes a file or an empty directory (needs Delete).</summary>
-    public ValueTask<Result> DeleteAsync(Process process, string path, CancellationToken ct = default) =>
+    internal ValueTask<Result> DeleteAsync(Process process, string path, CancellationToken ct = default) =>
         Mutate(process, path, Rights.Delete, (fs, inner) => fs.DeleteAsync(inner, ct), ct);
 
     /// <summary>Renames within one mount (needs Create and Delete on it); across mounts is NotSupported.</summary>
-    public async ValueTask<Result> RenameAsync(Process process, string from, string to, CancellationToken ct = default)
+    internal async ValueTask<Result> RenameAsync(Process process, string from, string to, CancellationToken ct = default)
     {
         var a = Resolve(process, from, Rights.Create | Rights.Delete);
         if (!a.IsOk) return a.Error;

@@ -2,36 +2,18 @@ using Photon.Kernel.Capabilities;
 
 namespace Photon.Kernel.Ipc;
 
-/// <summary>How a handle travels in a message.</summary>
-public enum TransferMode
-{
-    /// <summary>The capability itself moves: it leaves the sender's handle table (needs Transfer).</summary>
-    Move,
-    /// <summary>The receiver gets a capability derived with at most the given rights (needs Delegate); the sender keeps
-    /// its own and can revoke the receiver's later — how a memory region is lent for zero-copy transfer.</summary>
-    Derive,
-}
-
-/// <summary>One handle to send: which, how, and (for Derive) with which rights.</summary>
-public readonly record struct HandleTransfer(Processes.Handle Handle, TransferMode Mode, Rights Rights = Rights.None);
-
-/// <summary>A message in flight: bytes plus capabilities the kernel holds on the receiver's behalf.</summary>
-internal sealed record IpcEnvelope(byte[] Data, CapabilityToken[] Capabilities);
-
-/// <summary>What a receiver gets: the bytes and the handles now in its table.</summary>
-public sealed record IpcMessage(byte[] Data, IReadOnlyList<Processes.Handle> Handles);
-
 /// <summary>
-/// One end of a channel. Holds the messages sent to it (bounded: the queue depth is the back-pressure point) and the
-/// waiters of ports watching it. A channel endpoint is a kernel object reached only through capabilities: Write to send
-/// (on the peer), Read to receive.
+/// One end of a channel, like a Zircon channel dispatcher: it owns its lock, its inbox (bounded: the depth is the
+/// back-pressure point) and its waiters, and does no rights checks — the syscall layer has done those before calling
+/// it. Reached only through capabilities: Write on an endpoint sends to its peer, Read receives from it.
 /// </summary>
 public sealed class ChannelEndpoint : KernelObject
 {
-    internal readonly Queue<IpcEnvelope> Inbox = new();
-    internal readonly List<TaskCompletionSource> Readable = new();
-    internal readonly List<TaskCompletionSource> Writable = new();
-    internal readonly Lock Gate = new();
+    private readonly Lock _gate = new();
+    private readonly Queue<IpcEnvelope> _inbox = new();
+    private readonly WaiterSet _readable = new();
+    private readonly WaiterSet _writable = new();
+    private int _reserved;
 
     internal ChannelEndpoint(string label, int depth, CapabilityToken via) : base(ObjectKind.Channel, label)
     {
@@ -40,9 +22,14 @@ public sealed class ChannelEndpoint : KernelObject
     }
 
     public int Depth { get; }
-    public ChannelEndpoint? Peer { get; internal set; }
-    public bool IsClosed { get; internal set; }
-    public int Pending { get { lock (Gate) return Inbox.Count; } }
+    internal ChannelEndpoint? Peer { get; set; }
+    public bool IsClosed { get { lock (_gate) return _closed; } }
+    public int Pending { get { lock (_gate) return _inbox.Count; } }
+
+    /// <summary>Parked receivers and senders (tests check that cancelled waits leave none behind).</summary>
+    public int Waiters { get { lock (_gate) return _readable.Count + _writable.Count; } }
+
+    private bool _closed;
 
     /// <summary>The namespace binding this connection was opened through (None for direct channels). When it is
     /// revoked — the bridge between tenants is taken down — the connection closes.</summary>
@@ -52,18 +39,138 @@ public sealed class ChannelEndpoint : KernelObject
     internal Action<ChannelEndpoint>? OnDestroyed { get; set; }
 
     protected override void OnLastCapabilityRevoked() => OnDestroyed?.Invoke(this);
-}
 
-/// <summary>A named place clients connect to: bound into a namespace, reachable only by those who can resolve it.</summary>
-public sealed class IpcListener : KernelObject
-{
-    internal readonly Queue<(ChannelEndpoint ServerEnd, Capabilities.Principal Client)> Backlog = new();
-    internal readonly List<TaskCompletionSource> Waiters = new();
-    internal readonly Lock Gate = new();
+    /// <summary>Reserves room for one message in this endpoint's inbox (a sender does this before it takes any handle
+    /// out of its table, so a full or closed inbox changes nothing).</summary>
+    internal Result Reserve()
+    {
+        lock (_gate)
+        {
+            if (_closed) return Result.Fail(ErrorCode.Closed, "peer endpoint is closed");
+            if (_inbox.Count + _reserved >= Depth) return Result.Fail(ErrorCode.WouldBlock, $"peer inbox is full ({Depth})");
+            _reserved++;
+            return Result.Ok;
+        }
+    }
 
-    internal IpcListener(string label, int backlog) : base(ObjectKind.Port, label) => BacklogLimit = backlog;
+    internal void CancelReservation()
+    {
+        lock (_gate)
+        {
+            _reserved--;
+            _writable.WakeAll();
+        }
+    }
 
-    public int BacklogLimit { get; }
-    public bool IsClosed { get; internal set; }
-    protected override void OnLastCapabilityRevoked() { lock (Gate) IsClosed = true; }
+    /// <summary>Queues a message into a reserved place; false if the endpoint closed meanwhile (the caller drops it).</summary>
+    internal bool CommitReserved(IpcEnvelope envelope)
+    {
+        lock (_gate)
+        {
+            _reserved--;
+            if (_closed) return false;
+            _inbox.Enqueue(envelope);
+            _readable.WakeAll();
+            return true;
+        }
+    }
+
+    /// <summary>Takes the next message: WouldBlock when empty, Closed when empty and closed (or the peer is).</summary>
+    internal Result<IpcEnvelope> Dequeue()
+    {
+        lock (_gate)
+        {
+            if (_inbox.Count == 0)
+                return _closed || Peer is null or { IsClosed: true }
+                    ? Errors.Of(ErrorCode.Closed, "channel is closed")
+                    : Errors.Of(ErrorCode.WouldBlock, "no message");
+            var env = _inbox.Dequeue();
+            _writable.WakeAll();
+            return env;
+        }
+    }
+
+    /// <summary>True when a receive would not block (a message waits, or the channel is closed).</summary>
+    internal bool IsReadable
+    {
+        get { lock (_gate) return _inbox.Count > 0 || _closed || Peer is { IsClosed: true }; }
+    }
+
+    /// <summary>Waits until a receive would not block. False if cancelled (the waiter is unregistered).</summary>
+    internal Task<bool> WaitReadableAsync(CancellationToken ct)
+    {
+        TaskCompletionSource tcs;
+        lock (_gate)
+        {
+            if (_inbox.Count > 0 || _closed || Peer is { IsClosed: true }) return Task.FromResult(true);
+            tcs = _readable.Add();
+        }
+        return _readable.WaitAsync(_gate, tcs, ct);
+    }
+
+    /// <summary>Waits until this inbox has room (or closes). False if cancelled.</summary>
+    internal Task<bool> WaitWritableAsync(CancellationToken ct)
+    {
+        TaskCompletionSource tcs;
+        lock (_gate)
+        {
+            if (_inbox.Count + _reserved < Depth || _closed) return Task.FromResult(true);
+            tcs = _writable.Add();
+        }
+        return _writable.WaitAsync(_gate, tcs, ct);
+    }
+
+    /// <summary>Registers a readability waiter without awaiting it (for waiting on several endpoints at once).</summary>
+    internal TaskCompletionSource? RegisterReadable()
+    {
+        lock (_gate)
+        {
+            if (_inbox.Count > 0 || _closed || Peer is { IsClosed: true }) return null;
+            return _readable.Add();
+        }
+    }
+
+    internal void UnregisterReadable(TaskCompletionSource tcs) => _readable.Remove(_gate, tcs);
+
+    /// <summary>Closes this end, wakes everyone, and hands back what was queued (the caller drops it).</summary>
+    internal IpcEnvelope[] CloseAndDrain()
+    {
+        lock (_gate)
+        {
+            _closed = true;
+            var undelivered = _inbox.ToArray();
+            _inbox.Clear();
+            _readable.WakeAll();
+            _writable.WakeAll();
+            return undelivered;
+        }
+    }
+
+    /// <summary>Wakes waiters because the peer closed (they will now see Closed).</summary>
+    internal void PeerClosed()
+    {
+        lock (_gate)
+        {
+            _readable.WakeAll();
+            _writable.WakeAll();
+        }
+    }
+
+    /// <summary>What is queued now (for the unreachable-cycle collector).</summary>
+    internal IpcEnvelope[] SnapshotInbox()
+    {
+        lock (_gate) return _inbox.ToArray();
+    }
+
+    /// <summary>Empties the inbox without closing (the collector drops messages nobody can ever receive).</summary>
+    internal IpcEnvelope[] DrainInbox()
+    {
+        lock (_gate)
+        {
+            var all = _inbox.ToArray();
+            _inbox.Clear();
+            _writable.WakeAll();
+            return all;
+        }
+    }
 }

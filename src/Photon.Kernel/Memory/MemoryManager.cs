@@ -32,10 +32,10 @@ public sealed class MemoryManager
     public long UsedBytes => Interlocked.Read(ref _usedPages) * PhysicalMemory.PageSize;
 
     /// <summary>Optional per-principal quota hook: called with the pages to charge (negative to refund).</summary>
-    public Func<Principal, long, Result>? Quota { get; set; }
+    internal Func<Principal, long, Result>? Quota { get; set; }
 
     /// <summary>Allocates a zeroed region of at least <paramref name="bytes"/> (rounded up to whole pages).</summary>
-    public Result<CapabilityToken> Allocate(long bytes, Principal owner, string? label = null)
+    internal Result<CapabilityToken> Allocate(long bytes, Principal owner, string? label = null)
     {
         if (bytes <= 0) return Errors.Of(ErrorCode.InvalidArgument, "region size must be positive");
         if (bytes > _physical.TotalBytes) return Errors.Of(ErrorCode.OutOfMemory, $"{bytes} bytes exceed physical memory");
@@ -64,54 +64,52 @@ public sealed class MemoryManager
         return cap.Value;
     }
 
-    public Result<long> LengthOf(CapabilityToken region, Principal actor = default)
+    internal Result<long> LengthOf(CapabilityToken region, Principal actor = default)
     {
         var r = _caps.Check<MemoryRegion>(region, Rights.None, actor);
         return r.IsOk ? r.Value.Length : r.Error;
     }
 
     /// <summary>Copies bytes out of the region (needs <see cref="Rights.Read"/>).</summary>
-    public Result Read(CapabilityToken region, long offset, Span<byte> destination, Principal actor = default)
+    internal Result Read(CapabilityToken region, long offset, Span<byte> destination, Principal actor = default)
     {
         var r = Open(region, Rights.Read, offset, destination.Length, actor);
         if (!r.IsOk) return r.Error;
         var mr = r.Value;
         lock (mr.Gate)
         {
-            if (mr.IsReclaimed) return Result.Fail(ErrorCode.Revoked, $"{mr} was reclaimed");
+            if (mr.IsReclaimed || !mr.OwnsFrames) return Result.Fail(ErrorCode.Revoked, $"{mr} was reclaimed");
             _physical.Frames(mr.FirstFrame, mr.Pages, offset, destination.Length).CopyTo(destination);
         }
         return Result.Ok;
     }
 
     /// <summary>Copies bytes into the region (needs <see cref="Rights.Write"/>).</summary>
-    public Result Write(CapabilityToken region, long offset, ReadOnlySpan<byte> source, Principal actor = default)
+    internal Result Write(CapabilityToken region, long offset, ReadOnlySpan<byte> source, Principal actor = default)
     {
         var r = Open(region, Rights.Write, offset, source.Length, actor);
         if (!r.IsOk) return r.Error;
         var mr = r.Value;
         lock (mr.Gate)
         {
-            if (mr.IsReclaimed) return Result.Fail(ErrorCode.Revoked, $"{mr} was reclaimed");
+            if (mr.IsReclaimed || !mr.OwnsFrames) return Result.Fail(ErrorCode.Revoked, $"{mr} was reclaimed");
             source.CopyTo(_physical.Frames(mr.FirstFrame, mr.Pages, offset, source.Length));
         }
         return Result.Ok;
     }
 
-    /// <summary>Maps the region for direct access (needs <see cref="Rights.Map"/>; writable only with
-    /// <see cref="Rights.Write"/> too).</summary>
-    public Result<RegionMapping> Map(CapabilityToken region, Principal actor = default)
+    /// <summary>Maps the region for zero-copy access through <paramref name="region"/> (needs <see cref="Rights.Map"/>;
+    /// writable only with <see cref="Rights.Write"/> too). The mapping dies with that capability.</summary>
+    internal Result<RegionMapping> Map(CapabilityToken region, Principal actor = default)
     {
-        var info = _caps.Inspect(region);
         var r = _caps.Check<MemoryRegion>(region, Rights.Map, actor);
         if (!r.IsOk) return r.Error;
-        if (!r.Value.TryAddMapping()) return Errors.Of(ErrorCode.Revoked, $"{r.Value} was revoked");
-        bool writable = info.IsOk && info.Value.Rights.Includes(Rights.Write);
-        return new RegionMapping(_physical, r.Value, writable);
+        bool writable = _caps.Check(region, Rights.Map | Rights.Write).IsOk;
+        return new RegionMapping(_physical, _caps, r.Value, region, actor, writable);
     }
 
     /// <summary>Derives a read-only (Read|Map) capability for <paramref name="to"/> (needs <see cref="Rights.Delegate"/>).</summary>
-    public Result<CapabilityToken> ShareReadOnly(CapabilityToken region, Principal to, Principal actor = default)
+    internal Result<CapabilityToken> ShareReadOnly(CapabilityToken region, Principal to, Principal actor = default)
     {
         var r = _caps.Check<MemoryRegion>(region, Rights.Delegate, actor);
         if (!r.IsOk) return r.Error;
@@ -120,40 +118,51 @@ public sealed class MemoryManager
 
     /// <summary>
     /// Splits a region at a page boundary into two new regions owned by the same principal. Needs
-    /// <see cref="Rights.Manage"/>; every capability to the original (and everything derived from it) is revoked, so
-    /// no old holder keeps access to either half.
+    /// <see cref="Rights.Manage"/>; every capability to the original (and everything derived from it, including
+    /// mappings) is revoked, so no old holder keeps access to either half. All or nothing: if either half cannot be
+    /// issued (e.g. the capability quota) the original is untouched.
     /// </summary>
-    public Result<(CapabilityToken Low, CapabilityToken High)> Split(CapabilityToken region, long atBytes, Principal actor = default)
+    internal Result<(CapabilityToken Low, CapabilityToken High)> Split(CapabilityToken region, long atBytes, Principal actor = default)
     {
         var r = _caps.Check<MemoryRegion>(region, Rights.Manage, actor);
         if (!r.IsOk) return r.Error;
         var mr = r.Value;
         if (atBytes <= 0 || atBytes >= mr.Length || atBytes % PhysicalMemory.PageSize != 0)
             return Errors.Of(ErrorCode.OutOfRange, $"split point {atBytes} must be a page boundary inside the {mr.Length}-byte region");
-        lock (mr.Gate)
-        {
-            if (mr.IsReclaimed || mr.FramesTransferred) return Errors.Of(ErrorCode.Revoked, $"{mr} is gone");
-            // Frames move to the halves; the original must not return them when its capabilities die.
-            mr.FramesTransferred = true;
-        }
         long lowPages = atBytes / PhysicalMemory.PageSize;
         var owner = mr.Owner;
-        var low = new MemoryRegion(this, mr.FirstFrame, lowPages, mr.Label + "[lo]") { Owner = owner };
-        var high = new MemoryRegion(this, mr.FirstFrame + lowPages, mr.Pages - lowPages, mr.Label + "[hi]") { Owner = owner };
+        // The halves do not own their frames until the split commits, so undoing them frees nothing.
+        var low = new MemoryRegion(this, mr.FirstFrame, lowPages, mr.Label + "[lo]", ownsFrames: false) { Owner = owner };
+        var high = new MemoryRegion(this, mr.FirstFrame + lowPages, mr.Pages - lowPages, mr.Label + "[hi]", ownsFrames: false) { Owner = owner };
         var lowCap = _caps.Create(low, OwnerRights, owner);
+        if (!lowCap.IsOk) return lowCap.Error;
         var highCap = _caps.Create(high, OwnerRights, owner);
-        if (!lowCap.IsOk || !highCap.IsOk) return (lowCap.IsOk ? highCap.Error : lowCap.Error);
-        Interlocked.Add(ref _liveRegions, 2);
-        Interlocked.Add(ref _usedPages, mr.Pages); // the original's pages are refunded by ReturnFrames below
-        RevokeAll(region, actor);
-        Interlocked.Decrement(ref _liveRegions);
-        Interlocked.Add(ref _usedPages, -mr.Pages);
+        if (!highCap.IsOk)
+        {
+            _caps.Revoke(lowCap.Value, actor);
+            return highCap.Error;
+        }
+        lock (mr.Gate)
+        {
+            if (mr.IsReclaimed || !mr.OwnsFrames)
+            {
+                _caps.Revoke(lowCap.Value, actor);
+                _caps.Revoke(highCap.Value, actor);
+                return Errors.Of(ErrorCode.Revoked, $"{mr} is gone");
+            }
+            // Commit: the frames now belong to the halves; the original's reclaim returns nothing.
+            mr.OwnsFrames = false;
+            lock (low.Gate) low.OwnsFrames = true;
+            lock (high.Gate) high.OwnsFrames = true;
+        }
+        Interlocked.Increment(ref _liveRegions); // two halves replace one region
+        _caps.RevokeFromRoot(region, actor);
         return (lowCap.Value, highCap.Value);
     }
 
     /// <summary>Frees a region: revokes every capability to it (needs <see cref="Rights.Manage"/>), which reclaims it.
     /// Freeing twice is reported as <see cref="ErrorCode.DoubleFree"/>.</summary>
-    public Result Free(CapabilityToken region, Principal actor = default)
+    internal Result Free(CapabilityToken region, Principal actor = default)
     {
         var r = _caps.Check<MemoryRegion>(region, Rights.Manage, actor);
         if (!r.IsOk)
@@ -162,7 +171,7 @@ public sealed class MemoryManager
                 if (_freed.Contains(region)) return Result.Fail(ErrorCode.DoubleFree, $"{region} was already freed");
             return r.Error;
         }
-        RevokeAll(region, actor);
+        _caps.RevokeFromRoot(region, actor);
         lock (_freedLock)
         {
             _freed.Add(region);
@@ -180,15 +189,6 @@ public sealed class MemoryManager
         Interlocked.Decrement(ref _liveRegions);
         Interlocked.Add(ref _usedPages, -region.Pages);
         Quota?.Invoke(region.Owner, -region.Pages);
-    }
-
-    private void RevokeAll(CapabilityToken token, Principal actor)
-    {
-        // Walk up to the root of the derivation tree so that every capability to the region dies.
-        var root = token;
-        for (var info = _caps.Inspect(root); info.IsOk && !info.Value.Parent.IsNone; info = _caps.Inspect(root))
-            root = info.Value.Parent;
-        _caps.Revoke(root, actor);
     }
 
     private Result<MemoryRegion> Open(CapabilityToken region, Rights rights, long offset, int length, Principal actor)

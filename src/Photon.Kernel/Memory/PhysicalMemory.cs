@@ -1,20 +1,20 @@
-using System.Runtime.InteropServices;
+using Photon.Memory.Native;
 
 namespace Photon.Kernel.Memory;
 
 /// <summary>
-/// The machine's physical memory as the kernel sees it: one native arena obtained from the host at boot, carved into
+/// The machine's physical memory as the kernel sees it: one <see cref="NativeArena"/> taken at boot, carved into
 /// 4 KiB frames by a binary buddy allocator. Blocks of any page count can be allocated (a power-of-two block is taken
 /// and its unused tail handed back) and freed (the run is split into aligned power-of-two blocks that coalesce with
 /// their buddies). A per-frame bitmap detects double frees and frees of frames never allocated.
-/// This is one of the two places (with Hal/) allowed to use unsafe code: all pointer arithmetic is here and bounds-checked.
+/// The pointer arithmetic lives in the arena (Photon.Memory.Native); this class only does the frame bookkeeping.
 /// </summary>
-public sealed unsafe class PhysicalMemory : IDisposable
+public sealed class PhysicalMemory : IDisposable
 {
     public const int PageSize = 4096;
     public const int MaxOrder = 20; // 2^20 frames = 4 GiB blocks at most
 
-    private readonly byte* _arena;
+    private readonly NativeArena _arena;
     private readonly long _frames;
     private readonly int _topOrder;
     // Free lists per order, as sets so that a buddy can be removed in O(1) when coalescing.
@@ -29,9 +29,7 @@ public sealed unsafe class PhysicalMemory : IDisposable
         if (bytes < PageSize || bytes % PageSize != 0)
             throw new ArgumentOutOfRangeException(nameof(bytes), "arena size must be a positive multiple of 4096");
         _frames = bytes / PageSize;
-        _arena = (byte*)NativeMemory.AlignedAlloc((nuint)bytes, PageSize);
-        // Zeroed so that a fresh region never leaks another host allocation's bytes.
-        NativeMemory.Clear(_arena, (nuint)bytes);
+        _arena = new NativeArena(bytes, PageSize); // zeroed
         _topOrder = (int)Math.Min(MaxOrder, 63 - long.LeadingZeroCount(_frames));
         _freeLists = new HashSet<long>[_topOrder + 1];
         for (int i = 0; i <= _topOrder; i++) _freeLists[i] = new HashSet<long>();
@@ -53,7 +51,7 @@ public sealed unsafe class PhysicalMemory : IDisposable
     public long TotalBytes => _frames * PageSize;
 
     /// <summary>Allocates <paramref name="pages"/> contiguous zeroed frames; returns the first frame number.</summary>
-    public Result<long> Allocate(long pages)
+    internal Result<long> Allocate(long pages)
     {
         if (pages <= 0) return Errors.Of(ErrorCode.InvalidArgument, "page count must be positive");
         if (pages > _frames) return Errors.Of(ErrorCode.OutOfMemory, $"{pages} pages exceed physical memory ({_frames})");
@@ -79,12 +77,12 @@ public sealed unsafe class PhysicalMemory : IDisposable
             SetAllocated(start, pages, true);
             _freeFrames -= pages;
         }
-        NativeMemory.Clear(_arena + start * PageSize, (nuint)(pages * PageSize));
+        _arena.Clear(start, pages);
         return start;
     }
 
     /// <summary>Frees a run of frames previously allocated (or a sub-run of one, after a split).</summary>
-    public Result Free(long firstFrame, long pages)
+    internal Result Free(long firstFrame, long pages)
     {
         if (pages <= 0 || firstFrame < 0 || firstFrame > _frames - pages)
             return Result.Fail(ErrorCode.OutOfRange, $"frames {firstFrame}+{pages} are outside physical memory");
@@ -106,11 +104,8 @@ public sealed unsafe class PhysicalMemory : IDisposable
         long limit = pages * PageSize;
         if (firstFrame < 0 || pages <= 0 || firstFrame > _frames - pages || offset < 0 || length < 0 || offset > limit - length)
             throw new KernelException(ErrorCode.OutOfRange, "frame access outside the block");
-        return new Span<byte>(_arena + firstFrame * PageSize + offset, length);
+        return _arena.Pages(firstFrame, pages, offset, length);
     }
-
-    /// <summary>Raw address of a frame for the HAL (DMA descriptors); never exposed to services.</summary>
-    internal nint FrameAddress(long frame) => (nint)(_arena + frame * PageSize);
 
     private void FreeRunLocked(long start, long pages)
     {
@@ -165,7 +160,7 @@ public sealed unsafe class PhysicalMemory : IDisposable
         {
             if (_disposed) return;
             _disposed = true;
-            NativeMemory.AlignedFree(_arena);
+            _arena.Dispose();
         }
     }
 }

@@ -12,9 +12,10 @@ public enum ModuleState { Loading, Running, Stopping, Unloaded, Faulted }
 /// </summary>
 public sealed class LoadedModule : KernelObject
 {
-    internal LoadedModule(string name, string location, ModuleManifest manifest, ModuleLoadContext alc)
+    internal LoadedModule(string name, string location, ModuleManifest manifest, ModuleLoadContext alc, string imageSha256)
         : base(ObjectKind.Module, name)
     {
+        ImageSha256 = imageSha256;
         Name = name;
         Location = location;
         Manifest = manifest;
@@ -26,6 +27,9 @@ public sealed class LoadedModule : KernelObject
     public string Location { get; }
     public ModuleManifest Manifest { get; }
 
+    /// <summary>SHA-256 (hex) of the image that was loaded: what a pin must list.</summary>
+    public string ImageSha256 { get; }
+
     private volatile int _state;
     public ModuleState State { get => (ModuleState)_state; internal set => _state = (int)value; }
 
@@ -35,7 +39,8 @@ public sealed class LoadedModule : KernelObject
     /// <summary>Pid of the module's process while it runs.</summary>
     public int? Pid => Process?.Pid;
 
-    /// <summary>Granted capabilities: local name and rights.</summary>
+    /// <summary>Granted capabilities: local name and rights (what the module was handed, not a limit on what its code
+    /// can reach — see <see cref="ModuleLoader"/>).</summary>
     public IReadOnlyList<ModuleCapabilityRequest> Grants => Manifest.Capabilities;
 
     /// <summary>Weak reference to the module's collectible load context: dead once its code has been unloaded and collected.</summary>

@@ -6,11 +6,14 @@ using Photon.Kernel.Scheduling;
 namespace Photon.Kernel.Modules;
 
 /// <summary>
-/// Everything a module gets from the kernel: its own process (principal, handle table, memory), a handle to its own
-/// namespace (/modules/&lt;name&gt;), handles to exactly the capabilities its manifest asked for, kernel timers and the
-/// log. There is no way to reach the capability manager or other namespaces from here: what the module can touch is
-/// what its handles name. Everything the module holds lives in its process's handle table, so unloading (which destroys
-/// the process) revokes all of it.
+/// What the kernel hands a module: its own process (principal, handle table, memory), a handle to its own namespace
+/// (/modules/&lt;name&gt;), handles to exactly the capabilities its manifest asked for, kernel timers and the log.
+/// Everything the module holds through these lives in its process's handle table, so unloading (which destroys the
+/// process) revokes all of it.
+/// This is least-privilege bookkeeping for trusted code, not a boundary: a native module is kernel code running in the
+/// kernel's host process, and reflection (on <see cref="Process"/>, say), P/Invoke or file I/O reach everything the
+/// kernel can. The grants make what a correct module uses explicit and revocable; they do not stop a hostile one.
+/// Untrusted code belongs in the WebAssembly sandbox.
 /// </summary>
 public sealed class ModuleContext
 {
@@ -35,6 +38,9 @@ public sealed class ModuleContext
     public Process Process { get; }
 
     public Principal Principal => Process.Principal;
+
+    /// <summary>The system calls the module makes as its process (the same table processes and Wasm guests use).</summary>
+    public Syscalls.SyscallTable Sys { get; internal init; } = null!;
 
     /// <summary>Handle (in <see cref="Process"/>) to the module's own namespace, with Read, Enumerate and Bind: the
     /// module may publish names there (e.g. services it offers).</summary>

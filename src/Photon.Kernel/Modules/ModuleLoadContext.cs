@@ -7,18 +7,17 @@ namespace Photon.Kernel.Modules;
 /// <summary>
 /// The collectible load context of one module. The kernel and the framework always resolve to the host's copies (so
 /// <see cref="IKernelModule"/>, <see cref="Capabilities.KernelObject"/> and friends are the same types on both
-/// sides); only the module's own assembly and the private dependencies shipped next to it load in here.
+/// sides); only the module's own assembly and the private dependencies checked into its <see cref="ModuleImageSet"/>
+/// load in here. This is a unit of code unloading, not a security boundary: code in it has the whole runtime.
 /// </summary>
 internal sealed class ModuleLoadContext : AssemblyLoadContext
 {
-    private readonly string _location;
-    private readonly IModuleImageSource _images;
+    private readonly IReadOnlyDictionary<string, byte[]> _dependencies;
 
-    public ModuleLoadContext(string moduleName, string location, IModuleImageSource images)
+    public ModuleLoadContext(string moduleName, IReadOnlyDictionary<string, byte[]> dependencies)
         : base($"module:{moduleName}", isCollectible: true)
     {
-        _location = location;
-        _images = images;
+        _dependencies = dependencies;
     }
 
     /// <summary>Assemblies that must be shared with the host: the kernel contract and the framework.</summary>
@@ -31,10 +30,9 @@ internal sealed class ModuleLoadContext : AssemblyLoadContext
     protected override Assembly? Load(AssemblyName assemblyName)
     {
         if (IsShared(assemblyName.Name)) return null;
-        var image = _images.ReadDependency(_location, assemblyName.Name!);
-        // Not shipped with the module: let the default context resolve it (a host assembly).
-        if (!image.IsOk) return null;
-        using var stream = new MemoryStream(image.Value, writable: false);
+        // Not shipped with the module (so not in the checked set): let the default context resolve it (a host assembly).
+        if (assemblyName.Name is null || !_dependencies.TryGetValue(assemblyName.Name, out var image)) return null;
+        using var stream = new MemoryStream(image, writable: false);
         return LoadFromStream(stream);
     }
 }

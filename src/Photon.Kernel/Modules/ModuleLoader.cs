@@ -16,16 +16,24 @@ public sealed record ModuleLoadOptions
 }
 
 /// <summary>
-/// Loads driver and filesystem modules as separate assemblies in collectible load contexts and unloads them again.
-/// Loading a module: read its image (through the HAL <see cref="IModuleImageSource"/>), read its manifest, create
-/// /modules/&lt;name&gt;, bind into it exactly the capabilities the manifest asks for (each derived from the loading
-/// principal's own binding, so a module never gets what its loader lacks), spawn the module's process, and call its
+/// Loads driver and filesystem modules — <b>trusted kernel code</b>, like Linux kernel modules — as separate assemblies
+/// in collectible load contexts, and unloads them again. A module runs in the kernel's own host process with the whole
+/// .NET runtime at hand (reflection, P/Invoke, files): nothing here confines it, so loading one is an administrator's
+/// decision. The loader is a kernel object and <see cref="LoadAsync"/> needs a capability to it with
+/// <see cref="Rights.Manage"/>, held by the kernel (bind a derived one only where an administrator should have it);
+/// with <see cref="ModulePins"/> set it also refuses any image whose SHA-256 is not pinned. Untrusted extensions run as
+/// WebAssembly (Photon.Sandbox), which is a real boundary.
+/// Loading a module: read its image and private dependencies once (through the HAL <see cref="IModuleImageSource"/>),
+/// check them, read its manifest, create /modules/&lt;name&gt;, bind into it exactly the capabilities the manifest asks
+/// for (each derived from the loading principal's own binding, so a correct module never holds more than its loader may
+/// hand on — least-privilege bookkeeping, revoked at unload, not a sandbox), spawn the module's process, and call its
 /// entry point's StartAsync under a timeout. Unloading (or a fault) stops the module, destroys its process (revoking
 /// every handle it held, which frees its memory regions), destroys its namespace, and unloads its code.
-/// A module that throws is contained (<see cref="ErrorCode.ModuleFault"/>); one that hangs is detected by a kernel
-/// timer (<see cref="ErrorCode.TimedOut"/>); either way it is marked faulted and stripped of every capability.
+/// A module that throws from an entry point is marked faulted (<see cref="ErrorCode.ModuleFault"/>); one that hangs
+/// is detected by a kernel timer (<see cref="ErrorCode.TimedOut"/>); either way it is stripped of every capability.
+/// That handles bugs, not malice: a module can still crash or subvert the kernel.
 /// </summary>
-public sealed class ModuleLoader
+public sealed class ModuleLoader : KernelObject
 {
     public const int MaxFaultRecords = 64;
 
@@ -42,8 +50,13 @@ public sealed class ModuleLoader
 
     /// <param name="modulesNamespace">Capability (Create, Bind, Manage) to the namespace module namespaces are made in
     /// (conventionally /modules).</param>
+    /// <summary>The syscall table module contexts hand their modules (the kernel's; a private one if none is set).</summary>
+    public Syscalls.SyscallTable? Sys { get; set; }
+
+    /// <param name="pins">Allowed image digests; null turns pinning off (any image the caller names may load).</param>
     public ModuleLoader(CapabilityManager caps, NamespaceManager namespaces, ProcessManager processes, IKernelTimers timers,
-        IModuleImageSource images, CapabilityToken modulesNamespace, KernelLog? log = null)
+        IModuleImageSource images, CapabilityToken modulesNamespace, KernelLog? log = null, ModulePins? pins = null)
+        : base(ObjectKind.Service, "module-loader")
     {
         _caps = caps;
         _namespaces = namespaces;
@@ -52,7 +65,16 @@ public sealed class ModuleLoader
         _images = images;
         _modulesNamespace = modulesNamespace;
         _log = log;
+        Pins = pins;
+        Capability = caps.Create(this, Rights.Manage | Rights.Read | Rights.Delegate, Principal.Kernel).Value;
     }
+
+    /// <summary>The kernel's capability to the loader: <see cref="Rights.Manage"/> authorises loading native (trusted)
+    /// code. Keep it with the kernel; derive it only for an administrator.</summary>
+    internal CapabilityToken Capability { get; }
+
+    /// <summary>Allowed image digests, or null when pinning is off.</summary>
+    public ModulePins? Pins { get; }
 
     public TimeSpan StartTimeout { get; init; } = TimeSpan.FromSeconds(5);
     public TimeSpan StopTimeout { get; init; } = TimeSpan.FromSeconds(5);
@@ -72,34 +94,45 @@ public sealed class ModuleLoader
     }
 
     /// <summary>
-    /// Loads the module at <paramref name="location"/> on behalf of <paramref name="loader"/>, whose namespace
-    /// capability <paramref name="loaderNamespace"/> is where the manifest's capability paths are looked up. Returns the
+    /// Loads the module at <paramref name="location"/> on behalf of <paramref name="loader"/>, who must present
+    /// <paramref name="authority"/>, a capability to this loader with <see cref="Rights.Manage"/> (refusals are
+    /// audited). <paramref name="loaderNamespace"/> is where the manifest's capability paths are looked up. Returns the
     /// module and a control capability (Manage, Read, Delegate) for <see cref="UnloadAsync"/>.
     /// </summary>
     [RequiresUnreferencedCode("Module assemblies are loaded and activated by reflection.")]
-    public async Task<Result<(LoadedModule Module, CapabilityToken Control)>> LoadAsync(string location, CapabilityToken loaderNamespace,
-        Principal loader, ModuleLoadOptions? options = null, CancellationToken cancellationToken = default)
+    public async Task<Result<(LoadedModule Module, CapabilityToken Control)>> LoadAsync(CapabilityToken authority, string location,
+        CapabilityToken loaderNamespace, Principal loader, ModuleLoadOptions? options = null, CancellationToken cancellationToken = default)
     {
         options ??= new ModuleLoadOptions();
+        // Loading runs code with the kernel's full power: authorise before touching the image.
+        if (authority.IsNone)
+            return _caps.RecordDenied(loader, authority, Rights.Manage,
+                new(ErrorCode.AccessDenied, "loading a native module needs a capability to the module loader with Manage"));
+        var self = _caps.Check<ModuleLoader>(authority, Rights.Manage, loader);
+        if (!self.IsOk) return self.Error;
+        if (!ReferenceEquals(self.Value, this))
+            return _caps.RecordDenied(loader, authority, Rights.Manage, new(ErrorCode.AccessDenied, "capability names a different module loader"));
         var nsCheck = _caps.Check<Namespace>(loaderNamespace, Rights.Read, loader);
         if (!nsCheck.IsOk) return nsCheck.Error;
 
         var image = _images.ReadModule(location);
         if (!image.IsOk) return image.Error;
+        var images = ModuleImageSet.Read(_images, location, image.Value, Pins);
+        if (!images.IsOk)
+        {
+            // A pin refusal is a policy denial: on record like any other.
+            if (images.Code == ErrorCode.AccessDenied) _caps.RecordDenied(loader, authority, Rights.Manage, images.Error);
+            return images.Error;
+        }
 
         // Load the code and read the manifest before any capability exists.
-        var alc = new ModuleLoadContext(Path.GetFileNameWithoutExtension(location), location, _images);
+        var alc = new ModuleLoadContext(images.Value.AssemblyName, images.Value.Dependencies);
         Assembly assembly;
         ModuleManifest manifest;
         Type entryType;
         try
         {
             using (var stream = new MemoryStream(image.Value, writable: false)) assembly = alc.LoadFromStream(stream);
-            if (ModuleLoadContext.IsShared(assembly.GetName().Name))
-            {
-                alc.Unload();
-                return Errors.Of(ErrorCode.InvalidArgument, $"'{assembly.GetName().Name}' is a kernel or framework assembly, not a module");
-            }
             var m = ModuleManifest.Read(assembly);
             if (!m.IsOk) { alc.Unload(); return m.Error; }
             (manifest, entryType) = m.Value;
@@ -111,7 +144,7 @@ public sealed class ModuleLoader
             return Errors.Of(ErrorCode.ModuleFault, $"'{location}' cannot be loaded: {e.Message}");
         }
 
-        var module = new LoadedModule(manifest.Name, location, manifest, alc);
+        var module = new LoadedModule(manifest.Name, location, manifest, alc, images.Value.Digest);
         lock (_lock)
         {
             if (_running.ContainsKey(manifest.Name))
@@ -195,9 +228,7 @@ public sealed class ModuleLoader
             Log(LogLevel.Info, module, "unloaded");
         }
         // The module object itself goes away with its last capability.
-        var root = control;
-        for (var info = _caps.Inspect(root); info.IsOk && !info.Value.Parent.IsNone; info = _caps.Inspect(root)) root = info.Value.Parent;
-        _caps.Revoke(root, actor);
+        _caps.RevokeFromRoot(control, actor);
         return stopped;
     }
 
@@ -236,7 +267,10 @@ public sealed class ModuleLoader
         if (!nsForModule.IsOk) return nsForModule.Error;
         var nsHandle = process.AddHandle(nsForModule.Value);
         if (!nsHandle.IsOk) return nsHandle.Error;
-        module.Context = new ModuleContext(module.Name, process, nsHandle.Value, grants, options.Arguments, _timers, _log);
+        module.Context = new ModuleContext(module.Name, process, nsHandle.Value, grants, options.Arguments, _timers, _log)
+        {
+            Sys = Sys ??= new Syscalls.SyscallTable(_processes, new Ipc.IpcManager(_caps, _namespaces, _timers)),
+        };
         return Result.Ok;
     }
 

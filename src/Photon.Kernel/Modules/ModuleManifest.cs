@@ -25,7 +25,7 @@ public sealed class PhotonModuleAttribute(
 
 /// <summary>
 /// One capability a module asks for: the object bound at <paramref name="path"/> in the loading principal's namespace,
-/// with exactly <paramref name="rights"/>. It appears in the module's own namespace (and handle table) as
+/// with exactly <paramref name="rights"/> — what the module is handed, not a limit on what its (trusted) code can reach. It appears in the module's own namespace (and handle table) as
 /// <see cref="As"/> (default: the last segment of the path). The loader refuses the module if the loader cannot grant it.
 /// </summary>
 [AttributeUsage(AttributeTargets.Assembly, AllowMultiple = true)]
@@ -89,8 +89,8 @@ public sealed record ModuleManifest(string Name, string Description, string Asse
 
 /// <summary>
 /// A module's entry point. The loader calls <see cref="StartAsync"/> once after granting the manifest's capabilities
-/// and <see cref="StopAsync"/> once before revoking them; both are bounded by the loader's timeout, and anything they
-/// throw is contained (the module is marked faulted).
+/// and <see cref="StopAsync"/> once before revoking them; both are bounded by the loader's timeout, and an exception they
+/// throw is caught (the module is marked faulted). Implementations are trusted kernel code (see <see cref="ModuleLoader"/>).
 /// </summary>
 public interface IKernelModule
 {

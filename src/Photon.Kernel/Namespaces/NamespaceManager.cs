@@ -15,6 +15,10 @@ public sealed record NamespaceEntry(string Name, ObjectKind Kind, Rights Rights,
 public sealed class NamespaceManager
 {
     public const int MaxAliasHops = 8;
+
+    /// <summary>Total alias expansions one lookup may do, across every chain it meets: bounds the work of a lookup
+    /// (per-chain hop limits alone let nested aliases fan out exponentially).</summary>
+    public const int MaxAliasExpansionsPerLookup = 32;
     public const int MaxBindingsPerNamespace = 65_536;
 
     private readonly CapabilityManager _caps;
@@ -29,13 +33,13 @@ public sealed class NamespaceManager
     public Namespace Root { get; }
 
     /// <summary>The kernel's all-rights capability to the root namespace.</summary>
-    public CapabilityToken RootCapability { get; }
+    internal CapabilityToken RootCapability { get; }
 
     /// <summary>
     /// Creates a child namespace called <paramref name="name"/> in the namespace <paramref name="parent"/> names
     /// (needs <see cref="Rights.Create"/>), binds it there, and returns an all-rights capability to it.
     /// </summary>
-    public Result<CapabilityToken> CreateChild(CapabilityToken parent, string name, Principal actor = default)
+    internal Result<CapabilityToken> CreateChild(CapabilityToken parent, string name, Principal actor = default)
     {
         var v = NamespacePath.ValidateName(name);
         if (!v.IsOk) return v.Error;
@@ -65,7 +69,7 @@ public sealed class NamespaceManager
     /// <paramref name="name"/>. Needs <see cref="Rights.Bind"/> on the namespace and <see cref="Rights.Delegate"/> on
     /// the target (you can only hand out what you may delegate, and never more rights than you have).
     /// </summary>
-    public Result<CapabilityToken> Bind(CapabilityToken ns, string name, CapabilityToken target, Rights rights, Principal actor = default)
+    internal Result<CapabilityToken> Bind(CapabilityToken ns, string name, CapabilityToken target, Rights rights, Principal actor = default)
     {
         var v = NamespacePath.ValidateName(name);
         if (!v.IsOk) return v.Error;
@@ -87,7 +91,7 @@ public sealed class NamespaceManager
     /// Binds <paramref name="name"/> as an alias for <paramref name="targetPath"/>, resolved later inside this same
     /// namespace (so an alias can never point outside it). Needs <see cref="Rights.Bind"/>.
     /// </summary>
-    public Result BindAlias(CapabilityToken ns, string name, string targetPath, Principal actor = default)
+    internal Result BindAlias(CapabilityToken ns, string name, string targetPath, Principal actor = default)
     {
         var v = NamespacePath.ValidateName(name);
         if (!v.IsOk) return v;
@@ -107,7 +111,7 @@ public sealed class NamespaceManager
     }
 
     /// <summary>Removes a binding and revokes the capability it held (needs <see cref="Rights.Bind"/>).</summary>
-    public Result Unbind(CapabilityToken ns, string name, Principal actor = default)
+    internal Result Unbind(CapabilityToken ns, string name, Principal actor = default)
     {
         var v = NamespacePath.ValidateName(name);
         if (!v.IsOk) return v;
@@ -127,7 +131,7 @@ public sealed class NamespaceManager
     /// bound there, which must carry <paramref name="required"/>. Walking through a namespace needs
     /// <see cref="Rights.Read"/> on it.
     /// </summary>
-    public Result<CapabilityToken> Lookup(CapabilityToken ns, string path, Rights required = Rights.None, Principal actor = default)
+    internal Result<CapabilityToken> Lookup(CapabilityToken ns, string path, Rights required = Rights.None, Principal actor = default)
     {
         var r = LookupCore(ns, path, required, actor);
         // Names that don't resolve (or can't be spelled) are refusals too: audit them like capability denials.
@@ -149,14 +153,22 @@ public sealed class NamespaceManager
             var self = _caps.Check(ns, required, actor);
             return self.IsOk ? ns : self.Error;
         }
-        var found = Resolve(start.Value, parts.Value, 0, actor);
+        int budget = MaxAliasExpansionsPerLookup;
+        var startInfo = _caps.Inspect(ns);
+        var mask = startInfo.IsOk ? startInfo.Value.Rights : Rights.None;
+        var found = Resolve(start.Value, parts.Value, 0, ref budget, ref mask, actor);
         if (!found.IsOk) return found.Error;
+        // A namespace reached by walking is no more powerful than the capabilities walked through: a read-only view
+        // of /tenant-a must not hand out Bind or Manage on /tenant-a/svc just because the parent binds it with All.
+        if (_caps.Check<Namespace>(found.Value, Rights.None).IsOk && (required & ~mask) != 0)
+            return _caps.RecordDenied(actor, found.Value, required, new KernelError(ErrorCode.AccessDenied,
+                $"'{Truncate(path)}' was reached through capabilities without {(required & ~mask).ToShortString()}"));
         var check = _caps.Check(found.Value, required, actor);
         return check.IsOk ? found.Value : check.Error;
     }
 
     /// <summary>Lists a namespace's bindings (needs <see cref="Rights.Enumerate"/> on it).</summary>
-    public Result<IReadOnlyList<NamespaceEntry>> List(CapabilityToken ns, string path = "/", Principal actor = default)
+    internal Result<IReadOnlyList<NamespaceEntry>> List(CapabilityToken ns, string path = "/", Principal actor = default)
     {
         var target = Lookup(ns, path, Rights.Enumerate, actor);
         if (!target.IsOk) return target.Error;
@@ -178,21 +190,14 @@ public sealed class NamespaceManager
 
     /// <summary>Destroys a namespace: revokes every capability to it (needs <see cref="Rights.Manage"/>) and every
     /// capability bound inside it, recursively for child namespaces.</summary>
-    public Result Destroy(CapabilityToken ns, Principal actor = default)
+    internal Result Destroy(CapabilityToken ns, Principal actor = default)
     {
         var n = _caps.Check<Namespace>(ns, Rights.Manage, actor);
         if (!n.IsOk) return n.Error;
         if (ReferenceEquals(n.Value, Root)) return Result.Fail(ErrorCode.AccessDenied, "the root namespace cannot be destroyed");
         DestroyContents(n.Value, actor);
         // Revoke the root of the namespace's derivation tree, so every capability to it dies.
-        var info = _caps.Inspect(ns);
-        var rootToken = ns;
-        while (info.IsOk && !info.Value.Parent.IsNone)
-        {
-            rootToken = info.Value.Parent;
-            info = _caps.Inspect(rootToken);
-        }
-        _caps.Revoke(rootToken, actor);
+        _caps.RevokeFromRoot(ns, actor);
         return Result.Ok;
     }
 
@@ -219,7 +224,7 @@ public sealed class NamespaceManager
         }
     }
 
-    private Result<CapabilityToken> Resolve(Namespace space, string[] parts, int aliasHops, Principal actor)
+    private Result<CapabilityToken> Resolve(Namespace space, string[] parts, int aliasHops, ref int budget, ref Rights mask, Principal actor)
     {
         for (int i = 0; i < parts.Length; i++)
         {
@@ -231,13 +236,16 @@ public sealed class NamespaceManager
             if (b.IsAlias)
             {
                 if (aliasHops >= MaxAliasHops) return Errors.Of(ErrorCode.InvalidName, $"too many alias hops resolving '{parts[i]}' (alias loop?)");
+                if (--budget < 0) return Errors.Of(ErrorCode.InvalidName, $"lookup expands more than {MaxAliasExpansionsPerLookup} aliases");
                 // Aliases resolve from the namespace that holds them: they can only name what it can.
-                var r = Resolve(space, NamespacePath.Split(b.AliasTarget).Value, aliasHops + 1, actor);
+                var r = Resolve(space, NamespacePath.Split(b.AliasTarget).Value, aliasHops + 1, ref budget, ref mask, actor);
                 if (!r.IsOk) return r;
                 token = r.Value;
             }
             else token = b.Token;
             if (i == parts.Length - 1) return token;
+            var through = _caps.Inspect(token);
+            mask &= through.IsOk ? through.Value.Rights : Rights.None;
             var next = _caps.Check<Namespace>(token, Rights.Read, actor);
             if (!next.IsOk)
                 return next.Code == ErrorCode.WrongObjectType ? Errors.Of(ErrorCode.NotADirectory, $"'{parts[i]}' is not a namespace") : next.Error;

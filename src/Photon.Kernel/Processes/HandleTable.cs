@@ -5,12 +5,14 @@ namespace Photon.Kernel.Processes;
 /// <summary>
 /// A process-local name for a capability, like a Zircon handle or a Unix fd: small, meaningless outside its process.
 /// Packs a slot index (low 20 bits) and a slot generation (high 11 bits) so a closed-and-reused slot is not confused
-/// with the handle that used to live there. Never 0.
+/// with the handle that used to live there. A slot is retired once its generation is used up, so an old handle value
+/// can never name a newer object (stale handles are impossible, not just unlikely). Never 0.
 /// </summary>
 public readonly record struct Handle(int Value)
 {
     public static readonly Handle Invalid = default;
     internal const int IndexBits = 20;
+    internal const int MaxGeneration = (1 << (31 - IndexBits)) - 1; // 2047: keeps the value positive
     internal const int MaxSlots = 1 << IndexBits;
     internal int Index => Value & (MaxSlots - 1);
     internal int Generation => (int)((uint)Value >> IndexBits);
@@ -24,7 +26,7 @@ public sealed class HandleTable
     private struct Entry
     {
         public CapabilityToken Token;
-        public int Generation; // 1..2047, never 0 so Handle 0 is always invalid
+        public int Generation; // 1..MaxGeneration, never 0 so Handle 0 is always invalid
         public bool InUse;
     }
 
@@ -39,7 +41,7 @@ public sealed class HandleTable
     public int Capacity { get; }
     public int Count { get { lock (_lock) return _count; } }
 
-    public Result<Handle> Add(CapabilityToken token)
+    internal Result<Handle> Add(CapabilityToken token)
     {
         if (token.IsNone) return Errors.Of(ErrorCode.InvalidArgument, "cannot store an empty capability");
         lock (_lock)
@@ -53,7 +55,7 @@ public sealed class HandleTable
                 if (index >= _entries.Length) Array.Resize(ref _entries, Math.Min(_entries.Length * 2, Handle.MaxSlots));
             }
             ref var e = ref _entries[index];
-            e.Generation = e.Generation % 2047 + 1;
+            e.Generation++;
             e.Token = token;
             e.InUse = true;
             _count++;
@@ -61,7 +63,7 @@ public sealed class HandleTable
         }
     }
 
-    public Result<CapabilityToken> Get(Handle handle)
+    internal Result<CapabilityToken> Get(Handle handle)
     {
         lock (_lock)
         {
@@ -71,22 +73,20 @@ public sealed class HandleTable
     }
 
     /// <summary>Removes the handle and returns the capability it held (the caller decides whether to revoke it).</summary>
-    public Result<CapabilityToken> Remove(Handle handle)
+    internal Result<CapabilityToken> Remove(Handle handle)
     {
         lock (_lock)
         {
             int i = Find(handle);
             if (i < 0) return Errors.Of(ErrorCode.InvalidHandle, $"{handle} is not a valid handle");
             var token = _entries[i].Token;
-            _entries[i].InUse = false;
-            _entries[i].Token = default;
-            _free.Push(i);
+            Release(i);
             _count--;
             return token;
         }
     }
 
-    public IReadOnlyList<(Handle Handle, CapabilityToken Token)> Snapshot()
+    internal IReadOnlyList<(Handle Handle, CapabilityToken Token)> Snapshot()
     {
         lock (_lock)
         {
@@ -94,6 +94,35 @@ public sealed class HandleTable
             for (int i = 1; i < _next && i < _entries.Length; i++)
                 if (_entries[i].InUse) list.Add((Handle.Make(i, _entries[i].Generation), _entries[i].Token));
             return list;
+        }
+    }
+
+    /// <summary>
+    /// Removes every handle in <paramref name="handles"/> in one step, after <paramref name="validate"/> accepted each
+    /// one's capability — or removes none (how an IPC move takes handles: two racing moves of one handle cannot both
+    /// see it). Runs <paramref name="validate"/> under the table's lock, so it must not call back into this table.
+    /// </summary>
+    internal Result<CapabilityToken[]> TakeAll(IReadOnlyList<Handle> handles, Func<int, CapabilityToken, Result> validate)
+    {
+        lock (_lock)
+        {
+            var tokens = new CapabilityToken[handles.Count];
+            for (int k = 0; k < handles.Count; k++)
+            {
+                int i = Find(handles[k]);
+                if (i < 0) return Errors.Of(ErrorCode.InvalidHandle, $"{handles[k]} is not a valid handle");
+                for (int j = 0; j < k; j++)
+                    if (handles[j] == handles[k]) return Errors.Of(ErrorCode.InvalidArgument, $"{handles[k]} appears twice");
+                var ok = validate(k, _entries[i].Token);
+                if (!ok.IsOk) return ok.Error;
+                tokens[k] = _entries[i].Token;
+            }
+            foreach (var h in handles)
+            {
+                Release(Find(h));
+                _count--;
+            }
+            return tokens;
         }
     }
 
@@ -107,13 +136,25 @@ public sealed class HandleTable
             {
                 if (!_entries[i].InUse) continue;
                 list.Add(_entries[i].Token);
-                _entries[i].InUse = false;
-                _entries[i].Token = default;
-                _free.Push(i);
+                Release(i);
             }
             _count = 0;
             return list;
         }
+    }
+
+    /// <summary>Number of slots retired because every generation of them was used.</summary>
+    public int RetiredSlots { get { lock (_lock) return _retired; } }
+
+    private int _retired;
+
+    private void Release(int i)
+    {
+        _entries[i].InUse = false;
+        _entries[i].Token = default;
+        // A slot whose last generation was handed out is never reused: its next handle would repeat an old value.
+        if (_entries[i].Generation >= Handle.MaxGeneration) _retired++;
+        else _free.Push(i);
     }
 
     private int Find(Handle h)

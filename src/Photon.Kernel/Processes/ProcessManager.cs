@@ -27,10 +27,10 @@ public sealed class ProcessManager
     public MemoryManager Memory { get; }
 
     /// <summary>How process tasks are started: the kernel points this at its scheduler.</summary>
-    public Func<Func<Task>, string, Task> TaskStarter { get; set; }
+    internal Func<Func<Task>, string, Task> TaskStarter { get; set; }
 
     /// <summary>Optional quota hook: charge (+1) or refund (-1) one running task to a principal.</summary>
-    public Func<Principal, int, Result>? TaskQuota { get; set; }
+    internal Func<Principal, int, Result>? TaskQuota { get; set; }
 
     /// <summary>Kernel timers used to bound how long teardown waits for a process's tasks.</summary>
     public Scheduling.IKernelTimers? Timers { get; set; }
@@ -47,7 +47,7 @@ public sealed class ProcessManager
     /// capability derived from it with <paramref name="namespaceRights"/> (by default read-only lookup), so it can never
     /// do more in its namespace than the spawner allowed.
     /// </summary>
-    public Result<(Process Process, CapabilityToken Control)> Spawn(string name, CapabilityToken namespaceCap,
+    internal Result<(Process Process, CapabilityToken Control)> Spawn(string name, CapabilityToken namespaceCap,
         Rights namespaceRights = Rights.Read | Rights.Enumerate, Principal actor = default)
     {
         var v = NamespacePath.ValidateName(name);
@@ -60,24 +60,44 @@ public sealed class ProcessManager
         if (!nsForProcess.IsOk) return nsForProcess.Error;
         var process = new Process(this, pid, name, ns.Value, nsForProcess.Value);
         // The spawner's control capability (Manage to destroy, Signal, Delegate to hand control on).
-        var control = Capabilities.Create(process, Rights.Manage | Rights.Signal | Rights.Read | Rights.Delegate, actor.Name is null ? Principal.Kernel : actor);
+        var control = Capabilities.Create(process, ControlRights, actor.Name is null ? Principal.Kernel : actor);
         if (!control.IsOk) { Capabilities.Revoke(nsForProcess.Value); return control.Error; }
         _processes[pid] = process;
         return (process, control.Value);
     }
 
+    /// <summary>Rights of the spawner's control capability: Manage to destroy, Write to give the process handles,
+    /// Signal, Read to inspect, Delegate to hand control on.</summary>
+    public const Rights ControlRights = Rights.Manage | Rights.Write | Rights.Signal | Rights.Read | Rights.Delegate;
+
+    /// <summary>Run after every teardown (the IPC manager collects message cycles the process left unreachable).</summary>
+    public event Action? ProcessDestroyed;
+
+    /// <summary>Tears down a process whose control capability never reached anyone (its spawn could not finish).</summary>
+    internal async Task DestroyOrphan(Process process)
+    {
+        if (!_processes.TryRemove(process.Pid, out _)) return;
+        await TeardownAsync(process, Principal.Kernel).ConfigureAwait(true);
+    }
+
     /// <summary>Destroys the process the control capability names (needs <see cref="Rights.Manage"/>).</summary>
-    public async Task<Result> DestroyAsync(CapabilityToken control, Principal actor = default)
+    internal async Task<Result> DestroyAsync(CapabilityToken control, Principal actor = default)
     {
         var p = Capabilities.Check<Process>(control, Rights.Manage, actor);
         if (!p.IsOk) return p.Error;
         var process = p.Value;
         if (!_processes.TryRemove(process.Pid, out _)) return Result.Fail(ErrorCode.NotFound, $"{process} already destroyed");
+        Capabilities.RevokeFromRoot(control, actor);
+        return await TeardownAsync(process, actor).ConfigureAwait(true);
+    }
+
+    private async Task<Result> TeardownAsync(Process process, Principal actor)
+    {
         process.State = ProcessState.Exited;
         var tasks = process.CancelTasks();
         foreach (var t in process.Handles.Drain()) Capabilities.Revoke(t, actor);
         Capabilities.Revoke(process.NamespaceCapability, actor);
-        Capabilities.Revoke(control, actor);
+        ProcessDestroyed?.Invoke();
         // Wait for the process's tasks to observe cancellation; their failures are theirs, not the caller's.
         var all = Task.WhenAll(tasks);
         if (Timers is { } timers)

@@ -19,7 +19,7 @@ public sealed class TenantQuotas
     private sealed class Account
     {
         public QuotaLimits Limits = new();
-        public long MemoryPages;
+        public long MemoryBytes; // region pages and queued IPC messages
         public int Tasks;
         public int Capabilities;
     }
@@ -42,27 +42,30 @@ public sealed class TenantQuotas
         lock (_lock)
         {
             var a = Get(tenant);
-            return new QuotaUsage(tenant, a.MemoryPages * Memory.PhysicalMemory.PageSize, a.Tasks, a.Capabilities);
+            return new QuotaUsage(tenant, a.MemoryBytes, a.Tasks, a.Capabilities);
         }
     }
 
     /// <summary>Wires the quotas into the kernel's managers.</summary>
-    public void Attach(CapabilityManager caps, Memory.MemoryManager memory, Processes.ProcessManager processes, Ipc.IpcManager ipc)
+    internal void Attach(CapabilityManager caps, Memory.MemoryManager memory, Processes.ProcessManager processes, Ipc.IpcManager ipc)
     {
         memory.Quota = ChargeMemoryPages;
         caps.Quota = ChargeCapability;
         processes.TaskQuota = ChargeTask;
         ipc.DepthQuota = CheckDepth;
+        ipc.MemoryQuota = ChargeMemoryBytes;
     }
 
-    public Result ChargeMemoryPages(Principal p, long pages) => Charge(p, a => ref a.MemoryPages, pages,
-        a => a.Limits.MemoryBytes is { } max ? max / Memory.PhysicalMemory.PageSize : null, "memory pages");
+    internal Result ChargeMemoryPages(Principal p, long pages) => ChargeMemoryBytes(p, checked(pages * Memory.PhysicalMemory.PageSize));
 
-    public Result ChargeCapability(Principal p, int delta) => Charge(p, delta, a => ref a.Capabilities, a => a.Limits.Capabilities, "capabilities");
+    /// <summary>Kernel memory a tenant holds: its regions and the IPC messages it has queued but not yet delivered.</summary>
+    internal Result ChargeMemoryBytes(Principal p, long bytes) => Charge(p, a => ref a.MemoryBytes, bytes, a => a.Limits.MemoryBytes, "bytes of memory");
 
-    public Result ChargeTask(Principal p, int delta) => Charge(p, delta, a => ref a.Tasks, a => a.Limits.Tasks, "tasks");
+    internal Result ChargeCapability(Principal p, int delta) => Charge(p, delta, a => ref a.Capabilities, a => a.Limits.Capabilities, "capabilities");
 
-    public Result CheckDepth(Principal p, int depth)
+    internal Result ChargeTask(Principal p, int delta) => Charge(p, delta, a => ref a.Tasks, a => a.Limits.Tasks, "tasks");
+
+    internal Result CheckDepth(Principal p, int depth)
     {
         var tenant = TenantOf(p);
         if (tenant is null) return Result.Ok;

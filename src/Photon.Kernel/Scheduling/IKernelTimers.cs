@@ -2,8 +2,8 @@ namespace Photon.Kernel.Scheduling;
 
 /// <summary>
 /// Kernel timers: what protocol and driver code awaits for timeouts (TCP RTO, ARP ageing, I/O deadlines).
-/// The scheduler implements it with its own timer queue; <see cref="Hal.Host.HostTimers"/> is a host-timer version
-/// for code that runs before the scheduler is up.
+/// The scheduler implements it with its own timer queue; the host backend's <c>HostTimers</c> is a host-timer version
+/// for code that runs without a scheduler.
 /// </summary>
 public interface IKernelTimers
 {

@@ -1,6 +1,5 @@
 using System.Runtime.CompilerServices;
 using Photon.Kernel.Hal;
-using Photon.Kernel.Hal.Host;
 
 namespace Photon.Kernel.Scheduling;
 
@@ -75,15 +74,6 @@ public sealed class KernelScheduler : IKernelTimers, IAsyncDisposable
             var worker = Workers[i];
             _handles[i] = cpus.Start(i, options.Name, worker.Run);
         }
-    }
-
-    private KernelScheduler(HostProcessors cpus, SchedulerOptions? options) : this(cpus, new HostClock(), options) { }
-
-    /// <summary>A scheduler on dedicated host threads (one per worker) and the host monotonic clock.</summary>
-    public static KernelScheduler CreateHosted(SchedulerOptions? options = null)
-    {
-        var cpus = new HostProcessors(options?.Workers ?? 0);
-        return new KernelScheduler(cpus, options);
     }
 
     public TimeSpan StarvationThreshold { get; }

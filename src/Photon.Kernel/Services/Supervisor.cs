@@ -2,6 +2,7 @@ using Photon.Kernel.Capabilities;
 using Photon.Kernel.Ipc;
 using Photon.Kernel.Processes;
 using Photon.Kernel.Scheduling;
+using Photon.Kernel.Syscalls;
 
 namespace Photon.Kernel.Services;
 
@@ -13,15 +14,15 @@ public interface IService
 }
 
 /// <summary>What a running service instance gets: its process (handles, namespace, memory) and the kernel's IPC.</summary>
-public sealed record ServiceContext(string Name, Process Process, IpcManager Ipc, IKernelTimers Timers, int Incarnation)
+public sealed record ServiceContext(string Name, Process Process, SyscallTable Sys, IKernelTimers Timers, int Incarnation)
 {
     /// <summary>Publishes an IPC listener at /svc/&lt;name&gt; in the service's namespace (the registry convention);
-    /// clients find it through their own namespace with <see cref="IpcManager.Connect"/>.</summary>
+    /// clients find it through their own namespace with <see cref="ChannelSyscalls.Connect"/>.</summary>
     public Result<Handle> Publish(Handle serviceDirectory, int backlog = 16)
     {
-        var listener = Ipc.Listen(Process, backlog);
+        var listener = Sys.Channels.Listen(Process, backlog);
         if (!listener.IsOk) return listener;
-        var bound = Process.Bind(serviceDirectory, Name, listener.Value, Rights.Connect | Rights.Delegate);
+        var bound = Sys.Namespaces.Bind(Process, serviceDirectory, Name, listener.Value, Rights.Connect | Rights.Delegate);
         return bound.IsOk ? listener : bound.Error;
     }
 }
@@ -51,15 +52,18 @@ public sealed class SupervisedService
 /// Runs services and restarts the ones that fail: each incarnation gets a fresh process in the service's namespace
 /// (so a crash leaves no half-updated in-memory state behind, and everything the old incarnation held is revoked),
 /// with exponential backoff on kernel timers, up to a restart limit after which the service is marked Failed.
+/// Incarnations are spawned and destroyed through the syscalls of <c>owner</c>, the process that supervises.
 /// </summary>
-public sealed class Supervisor(ProcessManager processes, IpcManager ipc, IKernelTimers timers)
+public sealed class Supervisor(SyscallTable sys, IKernelTimers timers)
 {
-    public SupervisedService Start(string name, CapabilityToken namespaceCap, Func<IService> factory, RestartPolicy? policy = null,
+    /// <summary>Starts <paramref name="name"/> in the namespace <paramref name="ns"/> (a handle of
+    /// <paramref name="owner"/>, which needs Create on it and may hand on at most <paramref name="namespaceRights"/>).</summary>
+    public SupervisedService Start(Process owner, string name, Handle ns, Func<IService> factory, RestartPolicy? policy = null,
         Rights namespaceRights = Rights.Read | Rights.Enumerate | Rights.Bind)
     {
         policy ??= new RestartPolicy();
         var s = new SupervisedService(name);
-        s.Completion = Loop(s, namespaceCap, factory, policy, namespaceRights);
+        s.Completion = Loop(owner, s, ns, factory, policy, namespaceRights);
         return s;
     }
 
@@ -69,21 +73,21 @@ public sealed class Supervisor(ProcessManager processes, IpcManager ipc, IKernel
         try { await s.Completion.ConfigureAwait(true); } catch (OperationCanceledException) { }
     }
 
-    private async Task Loop(SupervisedService s, CapabilityToken ns, Func<IService> factory, RestartPolicy policy, Rights nsRights)
+    private async Task Loop(Process owner, SupervisedService s, Handle ns, Func<IService> factory, RestartPolicy policy, Rights nsRights)
     {
         var backoff = policy.Initial;
         for (int incarnation = 0; ; incarnation++)
         {
             s.State = ServiceState.Starting;
-            var spawned = processes.Spawn(s.Name, ns, nsRights);
+            var spawned = sys.Processes.Spawn(owner, ns, s.Name, nsRights);
             if (!spawned.IsOk) { s.LastError = spawned.Error; s.State = ServiceState.Failed; return; }
-            var (process, control) = spawned.Value;
+            var (control, process) = spawned.Value;
             s.Current = process;
             Result outcome;
             try
             {
                 var service = factory();
-                var ctx = new ServiceContext(s.Name, process, ipc, timers, incarnation);
+                var ctx = new ServiceContext(s.Name, process, sys, timers, incarnation);
                 using var linked = CancellationTokenSource.CreateLinkedTokenSource(s.Stopping.Token, process.Lifetime);
                 s.State = ServiceState.Running;
                 var body = Result.Ok;
@@ -98,7 +102,7 @@ public sealed class Supervisor(ProcessManager processes, IpcManager ipc, IKernel
             catch (OperationCanceledException) when (s.Stopping.IsCancellationRequested) { outcome = Result.Ok; }
             catch (KernelException e) { outcome = e.Error; }
             catch (Exception e) { outcome = Result.Fail(ErrorCode.Faulted, $"{e.GetType().Name}: {e.Message}"); }
-            await processes.DestroyAsync(control).ConfigureAwait(true);
+            await sys.Processes.DestroyAsync(owner, control).ConfigureAwait(true);
             s.Current = null;
             if (s.Stopping.IsCancellationRequested) { s.State = ServiceState.Stopped; return; }
             if (outcome.IsOk) { s.State = ServiceState.Stopped; return; }

@@ -22,14 +22,14 @@ public sealed class GoodModule : IKernelModule
         _ctx = context;
         var disk = context.Use<KernelObject>("disk", Rights.Read | Rights.Write);
         if (!disk.IsOk) return Task.FromResult(disk.AsResult());
-        var mem = context.Process.AllocateMemory(64 * 1024);
+        var mem = context.Sys.Memory.Allocate(context.Process, 64 * 1024);
         if (!mem.IsOk) return Task.FromResult(mem.AsResult());
         _memory = mem.Value;
-        var w = context.Process.WriteMemory(_memory, 0, System.Text.Encoding.UTF8.GetBytes(Helper.StatusText.For(context.ModuleName)));
+        var w = context.Sys.Memory.Write(context.Process, _memory, 0, System.Text.Encoding.UTF8.GetBytes(Helper.StatusText.For(context.ModuleName)));
         if (!w.IsOk) return Task.FromResult(w);
-        var bind = context.Process.Bind(context.Namespace, "status", _memory, Rights.Read);
+        var bind = context.Sys.Namespaces.Bind(context.Process, context.Namespace, "status", _memory, Rights.Read);
         if (!bind.IsOk) return Task.FromResult(bind);
-        var heartbeat = context.Process.Run(async lifetime =>
+        var heartbeat = context.Sys.Processes.StartTask(context.Process, async lifetime =>
         {
             while (!lifetime.IsCancellationRequested)
             {

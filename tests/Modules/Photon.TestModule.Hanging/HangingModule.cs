@@ -14,7 +14,7 @@ public sealed class HangingModule : IKernelModule
     public async Task<Result> StartAsync(ModuleContext context, CancellationToken cancellationToken)
     {
         _where = context.Arguments.TryGetValue("hang-in", out var w) ? w : "start";
-        var mem = context.Process.AllocateMemory(16 * 1024);
+        var mem = context.Sys.Memory.Allocate(context.Process, 16 * 1024);
         if (!mem.IsOk) return mem.AsResult();
         if (_where == "start") await new TaskCompletionSource().Task;
         return Result.Ok;

@@ -13,7 +13,7 @@ public sealed class ThrowingModule : IKernelModule
     public async Task<Result> StartAsync(ModuleContext context, CancellationToken cancellationToken)
     {
         _where = context.Arguments.TryGetValue("throw-in", out var w) ? w : "start";
-        var mem = context.Process.AllocateMemory(16 * 1024);
+        var mem = context.Sys.Memory.Allocate(context.Process, 16 * 1024);
         if (!mem.IsOk) return mem.AsResult();
         await Task.Yield();
         if (_where == "start") throw new InvalidOperationException("boom in start");

@@ -69,7 +69,7 @@ public sealed class FileSystemModuleTests : IAsyncLifetime
     [MethodImpl(MethodImplOptions.NoInlining)]
     private async Task<WeakReference> LoadMountUnloadAsync(string assembly, string type, string imagePath, string file, string expected)
     {
-        var loaded = await _loader.LoadAsync(ModuleDll(assembly), _k.Root, Admin);
+        var loaded = await _loader.LoadAsync(_loader.Capability, ModuleDll(assembly), _k.Root, Admin);
         Assert.True(loaded.IsOk, loaded.ToString());
         var (module, control) = loaded.Value;
         Assert.Equal([type], _registry.TypeNames);
@@ -102,7 +102,7 @@ public sealed class FileSystemModuleTests : IAsyncLifetime
         var tenant = _k.Ns.CreateChild(_k.Root, "tenant").Value;
         var readOnly = _k.Ns.Lookup(_k.Root, "/filesystems", Rights.Read | Rights.Delegate).Value;
         _k.Ns.Bind(tenant, "filesystems", readOnly, Rights.Read | Rights.Delegate).Unwrap();
-        var r = await _loader.LoadAsync(ModuleDll("Photon.FileSystems.Fat"), tenant, new Principal("tenant-admin", "/tenant"));
+        var r = await _loader.LoadAsync(_loader.Capability, ModuleDll("Photon.FileSystems.Fat"), tenant, new Principal("tenant-admin", "/tenant"));
         Assert.Equal(ErrorCode.AccessDenied, r.Code);
         Assert.Empty(_registry.TypeNames);
     }

@@ -1,57 +1,97 @@
-using System.Text.RegularExpressions;
-
 namespace Photon.Kernel.Tests.Architecture;
 
 /// <summary>
-/// Keeps the kernel portable and auditable: host APIs (files, sockets, threads, host timers) only under Hal/, and
-/// unsafe code only under Memory/ and Hal/. These read the source tree, so they fail the build the moment a violation lands.
+/// Keeps the kernel portable: it never references the host backend, and nothing above the HAL uses a host API
+/// (files, sockets, threads, host timers, the console, P/Invoke). These read the compiled assemblies of Photon.sln, so a
+/// violation fails whatever wrote it, however it is spelled in the source.
 /// </summary>
 public class LayeringTests
 {
-    private static string RepoRoot()
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Photon.sln"))) dir = dir.Parent;
-        return dir?.FullName ?? throw new InvalidOperationException("Photon.sln not found above the test binaries");
-    }
+    private const string HostBackend = "Photon.Hal.Linux";
+    private const string NativeMemory = "Photon.Memory.Native";
 
-    private static IEnumerable<(string Path, string Rel, string Text)> KernelSources()
-    {
-        var src = Path.Combine(RepoRoot(), "src");
-        foreach (var f in Directory.EnumerateFiles(src, "*.cs", SearchOption.AllDirectories))
-        {
-            var rel = Path.GetRelativePath(src, f).Replace('\\', '/');
-            if (rel.Contains("/obj/") || rel.Contains("/bin/") || rel.StartsWith("Photon.Cli/")) continue;
-            yield return (f, rel, File.ReadAllText(f));
-        }
-    }
+    /// <summary>Types only a HAL backend may touch.</summary>
+    private static readonly string[] HostTypes =
+    [
+        "System.IO.File", "System.IO.FileInfo", "System.IO.FileStream", "System.IO.RandomAccess", "System.IO.Directory",
+        "System.IO.DirectoryInfo", "System.IO.FileSystemInfo", "System.IO.FileSystemWatcher", "System.IO.DriveInfo",
+        "Microsoft.Win32.SafeHandles.SafeFileHandle",
+        "System.Threading.Thread", "System.Threading.ThreadPool", "System.Threading.Timer", "System.Timers.Timer",
+        "System.Threading.PeriodicTimer",
+        "System.Console", "System.Diagnostics.Process",
+        "System.Runtime.InteropServices.PosixSignalRegistration", "System.Runtime.InteropServices.NativeLibrary",
+        "System.Runtime.InteropServices.NativeMemory", "System.Runtime.InteropServices.Marshal",
+    ];
 
-    private static bool InHal(string rel) => rel.StartsWith("Photon.Kernel/Hal/");
+    /// <summary>Whole namespaces only a HAL backend may touch.</summary>
+    private static readonly string[] HostNamespaces =
+        ["System.Net.Sockets.", "System.Net.Http.", "System.Net.NetworkInformation.", "System.IO.Pipes.", "System.IO.MemoryMappedFiles."];
 
-    private static string StripComments(string text) =>
-        Regex.Replace(text, @"//.*?$|/\*.*?\*/", "", RegexOptions.Multiline | RegexOptions.Singleline);
+    /// <summary>Members that run code on host threads or host timers instead of the kernel scheduler.</summary>
+    private static readonly string[] HostMembers = ["System.Threading.Tasks.Task::Run", "System.Threading.Tasks.Task::Delay"];
+
+    private static bool IsFramework(string reference) =>
+        reference is "System" or "mscorlib" or "netstandard" || reference.StartsWith("System.", StringComparison.Ordinal);
+
+    private static List<string> HostApiUses(AssemblyMetadata md) =>
+    [
+        .. md.TypeReferences.Where(t => HostTypes.Contains(t) || HostNamespaces.Any(ns => t.StartsWith(ns, StringComparison.Ordinal))),
+        .. md.MemberReferences.Where(HostMembers.Contains),
+        .. md.PInvokes.Select(p => "P/Invoke " + p),
+    ];
 
     [Fact]
-    public void Unsafe_code_is_confined_to_Memory_and_Hal()
+    public void The_kernel_references_only_the_framework_and_the_native_memory_assembly()
     {
-        var offenders = KernelSources()
-            .Where(s => !InHal(s.Rel) && !s.Rel.StartsWith("Photon.Kernel/Memory/"))
-            .Where(s => Regex.IsMatch(StripComments(s.Text), @"\bunsafe\b|\bstackalloc\b.*\*|\bfixed\s*\("))
-            .Select(s => s.Rel).ToList();
-        Assert.True(offenders.Count == 0, "unsafe code outside Memory/ and Hal/: " + string.Join(", ", offenders));
+        var kernel = AssemblyMetadata.Read(SolutionAssemblies.Named("Photon.Kernel"));
+        Assert.DoesNotContain(HostBackend, kernel.References);
+        Assert.Contains(NativeMemory, kernel.References); // the scan sees references at all
+        var others = kernel.References.Where(r => !IsFramework(r) && r != NativeMemory).ToList();
+        Assert.True(others.Count == 0, "Photon.Kernel references " + string.Join(", ", others));
     }
 
     [Fact]
-    public void Host_APIs_are_used_only_under_Hal()
+    public void Only_the_CLI_the_tests_and_the_benchmarks_reference_the_host_backend()
     {
-        var forbidden = new Regex(
-            @"\bSystem\.IO\.(File|Directory|FileStream|RandomAccess)\b|\bnew\s+FileStream\b|\bFile\.(Open|Read|Write|Create)|" +
-            @"\bSystem\.Net\.Sockets\b|\bnew\s+Socket\b|\bnew\s+Thread\b|\bThreadPool\.|\bTask\.Run\b|\bTask\.Delay\b|" +
-            @"\bnew\s+(System\.Threading\.)?Timer\b|\bDllImport\b|\bLibraryImport\b|\bThread\.Sleep\b");
-        var offenders = KernelSources()
-            .Where(s => !InHal(s.Rel))
-            .SelectMany(s => forbidden.Matches(StripComments(s.Text)).Select(m => $"{s.Rel}: {m.Value}"))
+        var offenders = SolutionAssemblies.All
+            .Where(a => a.IsSource && a.AssemblyName is not ("photon" or HostBackend))
+            .Where(a => AssemblyMetadata.Read(a).References.Contains(HostBackend))
+            .ToList();
+        Assert.True(offenders.Count == 0, "libraries that reference the host backend: " + string.Join(", ", offenders));
+        Assert.Contains(HostBackend, AssemblyMetadata.Read(SolutionAssemblies.Named("photon")).References);
+    }
+
+    [Fact]
+    public void The_native_memory_assembly_sits_below_the_kernel_and_references_only_the_framework()
+    {
+        var refs = AssemblyMetadata.Read(SolutionAssemblies.Named(NativeMemory)).References;
+        Assert.All(refs, r => Assert.True(IsFramework(r), $"{NativeMemory} references {r}"));
+    }
+
+    [Fact]
+    public void No_library_above_the_HAL_uses_a_host_API()
+    {
+        // The kernel and everything built on it (network stack, filesystems, sandbox); the CLI is a host program.
+        var libraries = SolutionAssemblies.All
+            .Where(a => a.IsSource && a.AssemblyName is not ("photon" or HostBackend or NativeMemory))
+            .ToList();
+        Assert.Contains(libraries, a => a.AssemblyName == "Photon.Kernel");
+        var offenders = libraries
+            .SelectMany(a => HostApiUses(AssemblyMetadata.Read(a)).Select(use => $"{a}: {use}"))
             .ToList();
         Assert.True(offenders.Count == 0, "host APIs above the HAL: " + string.Join("; ", offenders));
+    }
+
+    [Fact]
+    public void The_host_API_scan_finds_what_the_host_backend_uses()
+    {
+        // A scan that finds nothing anywhere would prove nothing: the backend must light it up.
+        var uses = HostApiUses(AssemblyMetadata.Read(SolutionAssemblies.Named(HostBackend)));
+        Assert.Contains("System.IO.FileStream", uses);
+        Assert.Contains("System.IO.RandomAccess", uses);
+        Assert.Contains("System.Threading.Thread", uses);
+        Assert.Contains("System.Threading.Timer", uses);
+        Assert.Contains("System.Console", uses);
+        Assert.Contains(uses, u => u.StartsWith("P/Invoke Photon.Kernel.Hal.Host.Net.LinuxNet::", StringComparison.Ordinal));
     }
 }

@@ -10,9 +10,9 @@ public class KernelBootTests
     [Fact]
     public async Task Boot_brings_subsystems_up_in_dependency_order_and_logs_each_step()
     {
-        var booted = await Kernel.BootAsync(new KernelConfig { EchoLog = false, MemoryBytes = 8 * 1024 * 1024, Cpus = 2 });
+        var booted = await Kernel.BootAsync(TestKernel.Config with { EchoLog = false, MemoryBytes = 8 * 1024 * 1024, Cpus = 2 });
         await using var k = booted.Value;
-        Assert.Equal(["hal", "interrupts", "memory", "scheduler", "capabilities", "namespaces", "regions", "processes", "ipc", "vfs", "modules"], k.BootSteps.Select(s => s.Name));
+        Assert.Equal(["hal", "interrupts", "memory", "scheduler", "capabilities", "namespaces", "regions", "processes", "ipc", "quotas", "vfs", "modules", "init"], k.BootSteps.Select(s => s.Name));
         Assert.All(k.BootSteps, s => Assert.True(s.Elapsed >= TimeSpan.Zero));
         Assert.Equal(2048, k.Physical.TotalFrames);
         Assert.Contains(k.Log.Snapshot(), e => e.Source == "boot" && e.Message.StartsWith("kernel up"));
@@ -21,7 +21,7 @@ public class KernelBootTests
     [Fact]
     public async Task Timer_interrupts_tick_and_the_shutdown_interrupt_cancels_the_shutdown_token()
     {
-        var booted = await Kernel.BootAsync(new KernelConfig { EchoLog = false, MemoryBytes = 4 * 1024 * 1024, TickPeriod = TimeSpan.FromMilliseconds(5) });
+        var booted = await Kernel.BootAsync(TestKernel.Config with { EchoLog = false, MemoryBytes = 4 * 1024 * 1024, TickPeriod = TimeSpan.FromMilliseconds(5) });
         await using var k = booted.Value;
         var deadline = DateTime.UtcNow.AddSeconds(10);
         while (k.Ticks < 3 && DateTime.UtcNow < deadline) await Task.Delay(5);
@@ -36,7 +36,7 @@ public class KernelBootTests
     [Fact]
     public async Task Boot_with_an_impossible_configuration_returns_a_typed_error()
     {
-        var booted = await Kernel.BootAsync(new KernelConfig { EchoLog = false, MemoryBytes = 12345 });
+        var booted = await Kernel.BootAsync(TestKernel.Config with { EchoLog = false, MemoryBytes = 12345 });
         Assert.False(booted.IsOk);
         Assert.Equal(ErrorCode.Faulted, booted.Code);
     }
@@ -44,20 +44,20 @@ public class KernelBootTests
     [Fact]
     public async Task The_boot_demo_workload_behaves_as_expected_on_every_step()
     {
-        var booted = await Kernel.BootAsync(new KernelConfig { EchoLog = false });
+        var booted = await Kernel.BootAsync(TestKernel.Config with { EchoLog = false });
         await using var k = booted.Value;
         var report = await k.RunAsync(() => CoreDemo.RunAsync(k), "demo");
         Assert.Empty(report.Failures);
         Assert.True(report.Steps.Count >= 20);
         // The demo's denials are the ones a user relies on.
-        Assert.Contains(report.Steps, s => s.Step.Contains("revoked capability") && s.Outcome.Contains("Revoked"));
+        Assert.Contains(report.Steps, s => s.Step.Contains("revoked handle") && s.Outcome.Contains("Revoked"));
         Assert.Contains(report.Steps, s => s.Step.Contains("intruder") && s.Outcome.Contains("NotFound"));
     }
 
     [Fact]
     public async Task The_storage_demo_loads_fs_modules_mounts_through_the_block_driver_and_leaves_images_fsck_clean()
     {
-        var booted = await Kernel.BootAsync(new KernelConfig { EchoLog = false, MemoryBytes = 8 * 1024 * 1024 });
+        var booted = await Kernel.BootAsync(TestKernel.Config with { EchoLog = false, MemoryBytes = 8 * 1024 * 1024 });
         await using var k = booted.Value;
         using var images = DemoImages.Unpack();
         var report = new DemoReport();
@@ -72,7 +72,7 @@ public class KernelBootTests
     [Fact]
     public async Task The_tenants_demo_runs_services_and_wasm_guests_over_ipc_and_contains_the_hostile_ones()
     {
-        var booted = await Kernel.BootAsync(new KernelConfig { EchoLog = false });
+        var booted = await Kernel.BootAsync(TestKernel.Config with { EchoLog = false });
         await using var k = booted.Value;
         await k.RunAsync(() => CoreDemo.RunAsync(k), "demo");
         var report = new DemoReport();

@@ -44,11 +44,29 @@ public class CliAppTests
     }
 
     [Fact]
+    [System.Runtime.Versioning.SupportedOSPlatform("linux")]
     public async Task Photon_boot_runs_the_whole_demo_workload_and_every_step_behaves_as_expected()
     {
         // The README's first command: exit code 0 only if every demo step (core, storage, tenants, network, audit) passed.
-        var log = Path.Combine(Path.GetTempPath(), $"photon-boot-test-{Guid.NewGuid():N}.log");
-        try { Assert.Equal(0, await CliApp.RunAsync(["boot", "--quiet", "--audit-log", log])); }
-        finally { File.Delete(log); }
+        var dir = Directory.CreateTempSubdirectory("photon-boot-test-").FullName;
+        var log = Path.Combine(dir, "audit.log");
+        var anchor = Path.Combine(dir, "audit.anchor");
+        try
+        {
+            Assert.Equal(0, await CliApp.RunAsync(["boot", "--quiet", "--audit-log", log, "--audit-anchor", anchor]));
+
+            // Boot keyed the log with a key it created beside it, owner-only, and kept the anchor where it was told.
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(log + ".key"));
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(anchor));
+            Assert.Equal(0, await CliApp.RunAsync(["audit", "verify", log, "--key", log + ".key", "--anchor", anchor]));
+
+            // Issue #9: delete a Denied record, re-chain, recompute the head. The keyed verify reports it.
+            var dropped = false;
+            Audit.AuditForger.Rechain(log, body => !dropped && (dropped = body.Contains("\"action\":\"Denied\"")));
+            Assert.True(dropped, "the demo's refused accesses are audited");
+            Assert.Equal(1, await CliApp.RunAsync(["audit", "verify", log, "--key", log + ".key"]));
+            Assert.Equal(3, await CliApp.RunAsync(["audit", "verify", log]));
+        }
+        finally { Directory.Delete(dir, recursive: true); }
     }
 }

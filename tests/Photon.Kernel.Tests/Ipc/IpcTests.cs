@@ -68,11 +68,13 @@ public sealed class IpcTests : IDisposable
         Assert.Equal(ErrorCode.InvalidHandle, a.ReadMemory(mem, 0, new byte[1]).Code);
         var msg = (await _ipc.ReceiveAsync(b, hb)).Value;
         var got = Assert.Single(msg.Handles);
-        Assert.Equal(token, b.TokenOf(got).Value); // the same capability moved, not a copy
+        // A move re-issues the capability: the receiver's token is new, the sender's old one is dead.
+        Assert.NotEqual(token, b.TokenOf(got).Value);
+        Assert.Equal(ErrorCode.Revoked, _caps.Check(token, Rights.None).Code);
         var buf = new byte[6];
         b.ReadMemory(got, 0, buf).Unwrap();
         Assert.Equal("secret"u8.ToArray(), buf);
-        Assert.Contains(_audit.Snapshot(), e => e.Action == AuditAction.Transfer && e.Token == token);
+        Assert.Contains(_audit.Snapshot(), e => e.Action == AuditAction.Transfer && e.Parent == token);
     }
 
     [Fact]
@@ -82,21 +84,22 @@ public sealed class IpcTests : IDisposable
         var b = Spawn("b", _ns.RootCapability);
         var (ha, hb) = Connect(a, b);
         var big = a.AllocateMemory(1024 * 1024).Value;
-        using (var m = a.MapMemory(big).Value) m.Span.Fill(7);
+        using (var m = a.MapMemory(big).Value) m.Update(0, 1024 * 1024, 7, (span, v) => span.Fill((byte)v)).Unwrap();
         Assert.True(_ipc.TrySend(a, ha, "1 MiB at handle 0"u8, [new HandleTransfer(big, TransferMode.Derive, Rights.Read | Rights.Map)]).IsOk);
         var loan = Assert.Single((await _ipc.ReceiveAsync(b, hb)).Value.Handles);
-        using (var view = b.MapMemory(loan).Value)
-        {
-            Assert.False(view.IsWritable);
-            Assert.Equal(1024 * 1024, view.ReadOnlySpan.Length);
-            Assert.Equal(7, view.ReadOnlySpan[12345]);
-            // Zero copy: the lender's write is visible through the borrower's mapping.
-            a.WriteMemory(big, 12345, [9]).Unwrap();
-            Assert.Equal(9, view.ReadOnlySpan[12345]);
-        }
+        var view = b.MapMemory(loan).Value;
+        Assert.False(view.IsWritable);
+        Assert.Equal(1024 * 1024, view.Length);
+        static byte At(RegionMapping v, long i) { byte x = 0; v.View(i, 1, 0, (s, _) => x = s[0]).Unwrap(); return x; }
+        Assert.Equal(7, At(view, 12345));
+        // Zero copy: the lender's write is visible through the borrower's mapping.
+        a.WriteMemory(big, 12345, [9]).Unwrap();
+        Assert.Equal(9, At(view, 12345));
         Assert.Equal(ErrorCode.AccessDenied, b.WriteMemory(loan, 0, [1]).Code);
         a.RevokeDerived(big);
         Assert.Equal(ErrorCode.Revoked, b.ReadMemory(loan, 0, new byte[1]).Code);
+        // The mapping dies with the loan: no access after revocation, not even through a view opened before it.
+        Assert.Equal(ErrorCode.Revoked, view.Read(0, new byte[1]).Code);
     }
 
     [Fact]

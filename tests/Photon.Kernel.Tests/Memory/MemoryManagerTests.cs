@@ -51,8 +51,14 @@ public sealed class MemoryManagerTests : IDisposable
         Assert.Equal("data"u8.ToArray(), buf);
         Assert.Equal(ErrorCode.AccessDenied, _mm.Write(ro, 0, "x"u8).Code);
         using var map = _mm.Map(ro).Value;
-        Assert.Equal((byte)'d', map.ReadOnlySpan[0]);
-        Assert.Throws<KernelException>(() => map.Span[0] = 1);
+        Assert.False(map.IsWritable);
+        var first = new byte[1];
+        map.Read(0, first).Unwrap();
+        Assert.Equal((byte)'d', first[0]);
+        Assert.Equal(ErrorCode.AccessDenied, map.Write(0, [1]).Code);
+        Assert.Equal(ErrorCode.AccessDenied, map.Update(0, 1, 0, (span, _) => span[0] = 1).Code);
+        _mm.Read(ro, 0, buf).Unwrap();
+        Assert.Equal("data"u8.ToArray(), buf);
     }
 
     [Fact]
@@ -60,18 +66,19 @@ public sealed class MemoryManagerTests : IDisposable
     {
         var r = _mm.Allocate(4096, Owner).Value;
         var map = _mm.Map(r).Value;
-        map.Span[10] = 42;
+        map.Update(10, 1, 42, (span, v) => span[0] = (byte)v).Unwrap();
         var one = new byte[1];
         _mm.Read(r, 10, one).Unwrap();
         Assert.Equal(42, one[0]);
         long freeBefore = _phys.FreeFrames;
         _mm.Free(r).Unwrap();
-        // Frames are held until the mapping goes away.
-        Assert.Equal(freeBefore, _phys.FreeFrames);
-        var e = Assert.Throws<KernelException>(() => map.Span[0]);
-        Assert.Equal(ErrorCode.Revoked, e.Code);
-        map.Dispose();
+        // No span outlives the capability, so nothing pins the frames: they are back at once.
         Assert.Equal(freeBefore + 1, _phys.FreeFrames);
+        Assert.Equal(ErrorCode.Revoked, map.Read(0, one).Code);
+        Assert.Equal(ErrorCode.Revoked, map.View(0, 1, 0, (_, _) => Assert.Fail("ran after revoke")).Code);
+        Assert.False(map.IsValid);
+        map.Dispose();
+        Assert.Equal(ErrorCode.Closed, map.Read(0, one).Code);
     }
 
     [Fact]

@@ -63,7 +63,7 @@ public sealed class ModuleLoaderTests : IDisposable
     public async Task Good_module_gets_exactly_its_grants_and_unloading_leaves_nothing_behind()
     {
         var before = Snapshot();
-        var loaded = await _loader.LoadAsync(ModulePath("Good"), _root, Admin);
+        var loaded = await _loader.LoadAsync(_loader.Capability, ModulePath("Good"), _root, Admin);
         Assert.True(loaded.IsOk, loaded.ToString());
         var (module, control) = loaded.Value;
         Assert.Equal(ModuleState.Running, module.State);
@@ -104,7 +104,7 @@ public sealed class ModuleLoaderTests : IDisposable
     [Fact]
     public async Task Module_code_loads_in_its_own_collectible_context_and_shares_kernel_types_with_the_host()
     {
-        var (module, control) = (await _loader.LoadAsync(ModulePath("Good"), _root, Admin)).Value;
+        var (module, control) = (await _loader.LoadAsync(_loader.Capability, ModulePath("Good"), _root, Admin)).Value;
         CheckContext(module);
         Assert.True((await _loader.UnloadAsync(control, Admin)).IsOk);
 
@@ -136,7 +136,7 @@ public sealed class ModuleLoaderTests : IDisposable
         }
         Assert.False(weak.IsAlive, "the module's load context was not collected after unload");
 
-        var again = await _loader.LoadAsync(ModulePath("Good"), _root, Admin);
+        var again = await _loader.LoadAsync(_loader.Capability, ModulePath("Good"), _root, Admin);
         Assert.True(again.IsOk, again.ToString());
         Assert.True((await _loader.UnloadAsync(again.Value.Control, Admin)).IsOk);
     }
@@ -144,7 +144,7 @@ public sealed class ModuleLoaderTests : IDisposable
     [MethodImpl(MethodImplOptions.NoInlining)]
     private async Task<WeakReference> LoadAndUnloadAsync()
     {
-        var (module, control) = (await _loader.LoadAsync(ModulePath("Good"), _root, Admin)).Value;
+        var (module, control) = (await _loader.LoadAsync(_loader.Capability, ModulePath("Good"), _root, Admin)).Value;
         var weak = module.CodeReference;
         Assert.True(weak.IsAlive);
         Assert.True((await _loader.UnloadAsync(control, Admin)).IsOk);
@@ -156,7 +156,7 @@ public sealed class ModuleLoaderTests : IDisposable
     public async Task A_module_that_throws_in_start_is_contained_marked_faulted_and_stripped()
     {
         var before = Snapshot();
-        var r = await _loader.LoadAsync(ModulePath("Throwing"), _root, Admin, Args("throw-in", "start"));
+        var r = await _loader.LoadAsync(_loader.Capability, ModulePath("Throwing"), _root, Admin, Args("throw-in", "start"));
         Assert.Equal(ErrorCode.ModuleFault, r.Code);
         Assert.Contains("boom in start", r.Error.Message);
         var faulted = Assert.Single(_loader.Modules);
@@ -167,7 +167,7 @@ public sealed class ModuleLoaderTests : IDisposable
         Assert.True(_caps.VerifyInvariants().IsOk);
 
         // The kernel keeps running: other modules still load.
-        var good = await _loader.LoadAsync(ModulePath("Good"), _root, Admin);
+        var good = await _loader.LoadAsync(_loader.Capability, ModulePath("Good"), _root, Admin);
         Assert.True(good.IsOk, good.ToString());
         Assert.True((await _loader.UnloadAsync(good.Value.Control, Admin)).IsOk);
     }
@@ -176,7 +176,7 @@ public sealed class ModuleLoaderTests : IDisposable
     public async Task A_module_that_throws_in_stop_is_reported_and_still_fully_unloaded()
     {
         var before = Snapshot();
-        var (module, control) = (await _loader.LoadAsync(ModulePath("Throwing"), _root, Admin, Args("throw-in", "stop"))).Value;
+        var (module, control) = (await _loader.LoadAsync(_loader.Capability, ModulePath("Throwing"), _root, Admin, Args("throw-in", "stop"))).Value;
         Assert.Equal(before.Regions + 1, _mm.LiveRegions);
         var r = await _loader.UnloadAsync(control, Admin);
         Assert.Equal(ErrorCode.ModuleFault, r.Code);
@@ -192,7 +192,7 @@ public sealed class ModuleLoaderTests : IDisposable
     {
         var before = Snapshot();
         var sw = Stopwatch.StartNew();
-        var r = await _loader.LoadAsync(ModulePath("Hanging"), _root, Admin, Args("hang-in", "start"));
+        var r = await _loader.LoadAsync(_loader.Capability, ModulePath("Hanging"), _root, Admin, Args("hang-in", "start"));
         sw.Stop();
         Assert.Equal(ErrorCode.TimedOut, r.Code);
         Assert.InRange(sw.Elapsed, TimeSpan.FromMilliseconds(1400), TimeSpan.FromSeconds(15));
@@ -207,7 +207,7 @@ public sealed class ModuleLoaderTests : IDisposable
     public async Task A_module_that_hangs_in_stop_times_out_and_is_still_fully_unloaded()
     {
         var before = Snapshot();
-        var (module, control) = (await _loader.LoadAsync(ModulePath("Hanging"), _root, Admin, Args("hang-in", "stop"))).Value;
+        var (module, control) = (await _loader.LoadAsync(_loader.Capability, ModulePath("Hanging"), _root, Admin, Args("hang-in", "stop"))).Value;
         var r = await _loader.UnloadAsync(control, Admin);
         Assert.Equal(ErrorCode.TimedOut, r.Code);
         Assert.Equal(ModuleState.Faulted, module.State);
@@ -219,7 +219,7 @@ public sealed class ModuleLoaderTests : IDisposable
     public async Task A_greedy_module_is_refused_and_nothing_it_was_partly_granted_survives()
     {
         var before = Snapshot();
-        var r = await _loader.LoadAsync(ModulePath("Greedy"), _root, Admin);
+        var r = await _loader.LoadAsync(_loader.Capability, ModulePath("Greedy"), _root, Admin);
         Assert.Equal(ErrorCode.AccessDenied, r.Code);
         Assert.Contains("/devices/disk0", r.Error.Message);
         Assert.Equal(before, Snapshot());
@@ -237,7 +237,7 @@ public sealed class ModuleLoaderTests : IDisposable
         var tenantDevices = _ns.CreateChild(tenant, "devices").Value;
         _ns.Bind(tenantDevices, "disk0", roDisk, Rights.Read | Rights.Delegate).Unwrap();
         var asTenant = new Principal("tenant-admin", "/tenant");
-        var r = await _loader.LoadAsync(ModulePath("Good"), tenant, asTenant);
+        var r = await _loader.LoadAsync(_loader.Capability, ModulePath("Good"), tenant, asTenant);
         Assert.Equal(ErrorCode.AccessDenied, r.Code);
 
         // Without Delegate the loader cannot hand the disk on at all, even with the right rights.
@@ -245,7 +245,7 @@ public sealed class ModuleLoaderTests : IDisposable
         var ndDevices = _ns.CreateChild(noDelegate, "devices").Value;
         var rwDisk = _ns.Lookup(_root, "/devices/disk0", Rights.Read | Rights.Write | Rights.Delegate).Value;
         _ns.Bind(ndDevices, "disk0", rwDisk, Rights.Read | Rights.Write).Unwrap();
-        Assert.Equal(ErrorCode.AccessDenied, (await _loader.LoadAsync(ModulePath("Good"), noDelegate, asTenant)).Code);
+        Assert.Equal(ErrorCode.AccessDenied, (await _loader.LoadAsync(_loader.Capability, ModulePath("Good"), noDelegate, asTenant)).Code);
         Assert.False(ModuleNamespaceExists("good"));
     }
 
@@ -255,30 +255,30 @@ public sealed class ModuleLoaderTests : IDisposable
         var dir = Directory.CreateTempSubdirectory("photon-modules-");
         try
         {
-            Assert.Equal(ErrorCode.NotFound, (await _loader.LoadAsync(Path.Combine(dir.FullName, "missing.dll"), _root, Admin)).Code);
+            Assert.Equal(ErrorCode.NotFound, (await _loader.LoadAsync(_loader.Capability, Path.Combine(dir.FullName, "missing.dll"), _root, Admin)).Code);
             var garbage = Path.Combine(dir.FullName, "garbage.dll");
             File.WriteAllBytes(garbage, Enumerable.Range(0, 4096).Select(i => (byte)(i * 7)).ToArray());
-            Assert.Equal(ErrorCode.Corrupted, (await _loader.LoadAsync(garbage, _root, Admin)).Code);
-            Assert.Equal(ErrorCode.InvalidArgument, (await _loader.LoadAsync("", _root, Admin)).Code);
+            Assert.Equal(ErrorCode.Corrupted, (await _loader.LoadAsync(_loader.Capability, garbage, _root, Admin)).Code);
+            Assert.Equal(ErrorCode.InvalidArgument, (await _loader.LoadAsync(_loader.Capability, "", _root, Admin)).Code);
         }
         finally { dir.Delete(recursive: true); }
 
         // An ordinary assembly without a manifest, and the kernel itself, are not modules.
         var plain = Path.Combine(AppContext.BaseDirectory, "CsCheck.dll");
-        Assert.Equal(ErrorCode.InvalidArgument, (await _loader.LoadAsync(plain, _root, Admin)).Code);
+        Assert.Equal(ErrorCode.InvalidArgument, (await _loader.LoadAsync(_loader.Capability, plain, _root, Admin)).Code);
         var kernel = typeof(IKernelModule).Assembly.Location;
-        Assert.Equal(ErrorCode.InvalidArgument, (await _loader.LoadAsync(kernel, _root, Admin)).Code);
+        Assert.Equal(ErrorCode.InvalidArgument, (await _loader.LoadAsync(_loader.Capability, kernel, _root, Admin)).Code);
 
         // Loading twice, unloading twice, forged controls, and a namespace capability the caller does not hold.
-        var (module, control) = (await _loader.LoadAsync(ModulePath("Good"), _root, Admin)).Value;
-        Assert.Equal(ErrorCode.AlreadyExists, (await _loader.LoadAsync(ModulePath("Good"), _root, Admin)).Code);
+        var (module, control) = (await _loader.LoadAsync(_loader.Capability, ModulePath("Good"), _root, Admin)).Value;
+        Assert.Equal(ErrorCode.AlreadyExists, (await _loader.LoadAsync(_loader.Capability, ModulePath("Good"), _root, Admin)).Code);
         Assert.Equal(ModuleState.Running, module.State);
         var readOnlyControl = _caps.Derive(control, Rights.Read, Admin).Value;
         Assert.Equal(ErrorCode.AccessDenied, (await _loader.UnloadAsync(readOnlyControl, Admin)).Code);
         Assert.Equal(ErrorCode.UnknownCapability, (await _loader.UnloadAsync(new CapabilityToken(12345, 1), Admin)).Code);
         Assert.True((await _loader.UnloadAsync(control, Admin)).IsOk);
         Assert.Equal(ErrorCode.Revoked, (await _loader.UnloadAsync(control, Admin)).Code);
-        Assert.Equal(ErrorCode.Revoked, (await _loader.LoadAsync(ModulePath("Good"), control, Admin)).Code);
-        Assert.Equal(ErrorCode.InvalidHandle, (await _loader.LoadAsync(ModulePath("Good"), CapabilityToken.None, Admin)).Code);
+        Assert.Equal(ErrorCode.Revoked, (await _loader.LoadAsync(_loader.Capability, ModulePath("Good"), control, Admin)).Code);
+        Assert.Equal(ErrorCode.InvalidHandle, (await _loader.LoadAsync(_loader.Capability, ModulePath("Good"), CapabilityToken.None, Admin)).Code);
     }
 }

@@ -13,7 +13,7 @@ public sealed class KernelSchedulerTests
     [Fact]
     public async Task Spawned_task_runs_on_a_kernel_cpu_and_returns_its_value()
     {
-        await using var s = KernelScheduler.CreateHosted(new SchedulerOptions(Workers: 2));
+        await using var s = LinuxPlatform.CreateScheduler(new SchedulerOptions(Workers: 2));
         var t = s.Spawn(async () =>
         {
             int cpu = s.CurrentCpu;
@@ -30,7 +30,7 @@ public sealed class KernelSchedulerTests
     [Fact]
     public async Task Continuations_of_host_io_and_foreign_threads_come_back_to_kernel_cpus()
     {
-        await using var s = KernelScheduler.CreateHosted(new SchedulerOptions(Workers: 2));
+        await using var s = LinuxPlatform.CreateScheduler(new SchedulerOptions(Workers: 2));
         string path = Path.Combine(Path.GetTempPath(), $"photon-sched-{Guid.NewGuid():N}.bin");
         try
         {
@@ -67,7 +67,7 @@ public sealed class KernelSchedulerTests
     [Fact]
     public async Task Kernel_task_scheduler_runs_tasks_on_kernel_cpus()
     {
-        await using var s = KernelScheduler.CreateHosted(new SchedulerOptions(Workers: 1));
+        await using var s = LinuxPlatform.CreateScheduler(new SchedulerOptions(Workers: 1));
         bool onCpu = await Task.Factory.StartNew(() => s.IsKernelThread, CancellationToken.None, TaskCreationOptions.None, s.TaskScheduler).Within(Timeout);
         Assert.True(onCpu);
     }
@@ -75,7 +75,7 @@ public sealed class KernelSchedulerTests
     [Fact]
     public async Task Higher_priorities_run_first_when_queued_together()
     {
-        await using var s = KernelScheduler.CreateHosted(new SchedulerOptions(Workers: 1, StarvationThreshold: TimeSpan.FromSeconds(5)));
+        await using var s = LinuxPlatform.CreateScheduler(new SchedulerOptions(Workers: 1, StarvationThreshold: TimeSpan.FromSeconds(5)));
         using var gate = new ManualResetEventSlim();
         var blocker = s.Spawn(() => { gate.Wait(); return Task.CompletedTask; }, "blocker");
         Assert.True(await Wait.Until(() => blocker.State == KernelTaskState.Running, Timeout));
@@ -93,7 +93,7 @@ public sealed class KernelSchedulerTests
     [Fact]
     public async Task Low_priority_work_is_aged_in_instead_of_starving()
     {
-        await using var s = KernelScheduler.CreateHosted(new SchedulerOptions(Workers: 1, FairnessBudget: 4, StarvationThreshold: TimeSpan.FromSeconds(5)));
+        await using var s = LinuxPlatform.CreateScheduler(new SchedulerOptions(Workers: 1, FairnessBudget: 4, StarvationThreshold: TimeSpan.FromSeconds(5)));
         using var gate = new ManualResetEventSlim();
         var blocker = s.Spawn(() => { gate.Wait(); return Task.CompletedTask; }, "blocker");
         Assert.True(await Wait.Until(() => blocker.State == KernelTaskState.Running, Timeout));
@@ -112,7 +112,7 @@ public sealed class KernelSchedulerTests
     [Fact]
     public async Task Yield_lets_other_queued_tasks_run()
     {
-        await using var s = KernelScheduler.CreateHosted(new SchedulerOptions(Workers: 1, StarvationThreshold: TimeSpan.FromSeconds(5)));
+        await using var s = LinuxPlatform.CreateScheduler(new SchedulerOptions(Workers: 1, StarvationThreshold: TimeSpan.FromSeconds(5)));
         using var gate = new ManualResetEventSlim();
         var blocker = s.Spawn(() => { gate.Wait(); return Task.CompletedTask; }, "blocker");
         Assert.True(await Wait.Until(() => blocker.State == KernelTaskState.Running, Timeout));
@@ -136,7 +136,7 @@ public sealed class KernelSchedulerTests
     [Fact]
     public async Task Idle_cpu_steals_from_a_busy_cpus_queue()
     {
-        await using var s = KernelScheduler.CreateHosted(new SchedulerOptions(Workers: 2, StarvationThreshold: TimeSpan.FromSeconds(5)));
+        await using var s = LinuxPlatform.CreateScheduler(new SchedulerOptions(Workers: 2, StarvationThreshold: TimeSpan.FromSeconds(5)));
         var ranOn = new ConcurrentDictionary<int, int>();
         int parentCpu = -1;
         var parent = s.Spawn(async () =>
@@ -164,7 +164,7 @@ public sealed class KernelSchedulerTests
     [Fact]
     public async Task Timers_fire_in_deadline_order_and_never_early()
     {
-        await using var s = KernelScheduler.CreateHosted(new SchedulerOptions(Workers: 1));
+        await using var s = LinuxPlatform.CreateScheduler(new SchedulerOptions(Workers: 1));
         var dues = Enumerable.Range(1, 12).Select(i => TimeSpan.FromMilliseconds(i * 15)).OrderBy(_ => Random.Shared.Next()).ToArray();
         var fired = new ConcurrentQueue<(TimeSpan Due, TimeSpan Waited)>();
         var tasks = dues.Select(due => s.Spawn(async () =>
@@ -184,7 +184,7 @@ public sealed class KernelSchedulerTests
     [Fact]
     public async Task Delay_is_cancelled_promptly_and_disarmed()
     {
-        await using var s = KernelScheduler.CreateHosted(new SchedulerOptions(Workers: 1));
+        await using var s = LinuxPlatform.CreateScheduler(new SchedulerOptions(Workers: 1));
         using var cts = new CancellationTokenSource();
         var sw = Stopwatch.StartNew();
         var t = s.Spawn(async () => await s.Delay(TimeSpan.FromMinutes(10), cts.Token), "sleeper");
@@ -204,7 +204,7 @@ public sealed class KernelSchedulerTests
     [Fact]
     public async Task Waker_releases_waiters_in_order_remembers_early_wakes_and_cancels_waits()
     {
-        await using var s = KernelScheduler.CreateHosted(new SchedulerOptions(Workers: 2));
+        await using var s = LinuxPlatform.CreateScheduler(new SchedulerOptions(Workers: 2));
         var waker = new Waker();
         var released = new ConcurrentQueue<int>();
         var waiters = Enumerable.Range(0, 3).Select(i => s.Spawn(async () =>
@@ -243,7 +243,7 @@ public sealed class KernelSchedulerTests
     [Fact]
     public async Task Kernel_task_cancel_before_start_skips_the_body_and_while_running_signals_its_token()
     {
-        await using var s = KernelScheduler.CreateHosted(new SchedulerOptions(Workers: 1, StarvationThreshold: TimeSpan.FromSeconds(5)));
+        await using var s = LinuxPlatform.CreateScheduler(new SchedulerOptions(Workers: 1, StarvationThreshold: TimeSpan.FromSeconds(5)));
         using var gate = new ManualResetEventSlim();
         var blocker = s.Spawn(() => { gate.Wait(); return Task.CompletedTask; }, "blocker");
         Assert.True(await Wait.Until(() => blocker.State == KernelTaskState.Running, Timeout));
@@ -269,7 +269,7 @@ public sealed class KernelSchedulerTests
     [Fact]
     public async Task Spinning_task_is_reported_while_other_tasks_still_progress()
     {
-        await using var s = KernelScheduler.CreateHosted(new SchedulerOptions(Workers: 2, StarvationThreshold: TimeSpan.FromMilliseconds(50)));
+        await using var s = LinuxPlatform.CreateScheduler(new SchedulerOptions(Workers: 2, StarvationThreshold: TimeSpan.FromMilliseconds(50)));
         var reports = new ConcurrentQueue<StarvationReport>();
         s.StarvationDetected += reports.Enqueue;
         int progressed = 0;
@@ -295,7 +295,7 @@ public sealed class KernelSchedulerTests
     [Fact]
     public async Task Overrun_on_a_single_cpu_is_reported_after_the_fact()
     {
-        await using var s = KernelScheduler.CreateHosted(new SchedulerOptions(Workers: 1, StarvationThreshold: TimeSpan.FromMilliseconds(30)));
+        await using var s = LinuxPlatform.CreateScheduler(new SchedulerOptions(Workers: 1, StarvationThreshold: TimeSpan.FromMilliseconds(30)));
         var reports = new ConcurrentQueue<StarvationReport>();
         s.StarvationDetected += reports.Enqueue;
         await s.Spawn(() => { Wait.Spin(TimeSpan.FromMilliseconds(80)); return Task.CompletedTask; }, "hog", TaskPriority.High).Completion.Within(Timeout);
@@ -308,7 +308,7 @@ public sealed class KernelSchedulerTests
     [Fact]
     public async Task Faulted_tasks_are_contained_and_counted()
     {
-        await using var s = KernelScheduler.CreateHosted(new SchedulerOptions(Workers: 2));
+        await using var s = LinuxPlatform.CreateScheduler(new SchedulerOptions(Workers: 2));
         var faults = new ConcurrentQueue<(string, Exception)>();
         s.TaskFaulted += (t, e) => faults.Enqueue((t.Name, e));
 
@@ -346,7 +346,7 @@ public sealed class KernelSchedulerTests
     [Fact]
     public async Task Dispose_stops_cpus_and_cancels_unfinished_work()
     {
-        var s = KernelScheduler.CreateHosted(new SchedulerOptions(Workers: 2));
+        var s = LinuxPlatform.CreateScheduler(new SchedulerOptions(Workers: 2));
         var threads = new ConcurrentBag<Thread>();
         var waker = new Waker();
         var onWaker = s.Spawn(async () => { threads.Add(Thread.CurrentThread); await waker.WaitAsync(); }, "on-waker");
@@ -374,7 +374,7 @@ public sealed class KernelSchedulerTests
     [Fact]
     public async Task Dispose_waits_for_the_running_item_and_cancels_tasks_that_never_started()
     {
-        var s = KernelScheduler.CreateHosted(new SchedulerOptions(Workers: 1, StarvationThreshold: TimeSpan.FromSeconds(5)));
+        var s = LinuxPlatform.CreateScheduler(new SchedulerOptions(Workers: 1, StarvationThreshold: TimeSpan.FromSeconds(5)));
         using var gate = new ManualResetEventSlim();
         var blocker = s.Spawn(() => { gate.Wait(); return Task.CompletedTask; }, "blocker");
         Assert.True(await Wait.Until(() => blocker.State == KernelTaskState.Running, Timeout));

@@ -7,7 +7,7 @@ namespace Photon.Kernel.Hal.Host.Net;
 /// which frame lengths they accept.
 /// </summary>
 /// <remarks>Public only because the public devices derive from it (C# needs a base at least as accessible); the
-/// constructor is private protected, so no device is defined outside the kernel. Not generic over the queue type: the
+/// constructor is private protected, so no device is defined outside this assembly. Not generic over the queue type: the
 /// queue types are private and <see cref="HostFrameQueue"/> internal, which a public base cannot name.</remarks>
 public abstract class HostNetworkDevice : INetworkQueues
 {

@@ -49,7 +49,7 @@ public sealed class PacketSocketDevice : HostNetworkDevice
         return OpenCore(interfaceName, mac.ToArray(), queues);
     }
 
-    private static unsafe Result<PacketSocketDevice> OpenCore(string name, byte[]? mac, int queues)
+    private static Result<PacketSocketDevice> OpenCore(string name, byte[]? mac, int queues)
     {
         if (name.Length is 0 or > 15 || name.Contains('/') || name is "." or ".." || !Ascii.IsValid(name))
             return Errors.Of(ErrorCode.InvalidArgument, "interface names are 1..15 ASCII characters without '/'");
@@ -94,6 +94,7 @@ public sealed class PacketSocketDevice : HostNetworkDevice
         return new PacketSocketDevice(name, ifIndex, mac ?? ownMac, mtu, mac is not null, opened.ToArray());
     }
 
+    // Safety: every pointer is to a local of exactly the size passed with it (the option lengths and sizeof(struct)).
     private static unsafe KernelError? Configure(int fd, string name, int ifIndex, byte[]? promiscFor, int queues, ref int fanoutId)
     {
         int one = 1;
@@ -162,6 +163,7 @@ public sealed class PacketSocketDevice : HostNetworkDevice
     private protected override string BadFrameMessage(int length) => $"frame of {length} bytes (MTU {Mtu})";
 
     /// <summary>One AF_PACKET socket: recvmmsg into native buffers on the receive thread, sendmmsg for transmit batches.</summary>
+    // Safety: native arrays of Batch entries, indexed below Batch, freed by Close after the receive thread is joined; sent frames are pinned.
     private sealed unsafe class PacketQueue : HostFrameQueue
     {
         private const int Batch = 32, SendChunk = 64;

@@ -3,6 +3,7 @@ using System.Runtime.InteropServices;
 namespace Photon.Kernel.Hal.Host.Net;
 
 /// <summary>The Linux system calls and structures the host network devices use (LP64 layouts: x86-64 and arm64).</summary>
+// Safety: declarations only (struct layouts and libc signatures as the LP64 ABI has them); Poll passes a local.
 internal static unsafe partial class LinuxNet
 {
     public const int O_RDWR = 2, O_NONBLOCK = 0x800, O_CLOEXEC = 0x80000;

@@ -34,6 +34,7 @@ public sealed class TapDevice : HostNetworkDevice
     /// <see cref="ErrorCode.InvalidArgument"/> if the interface exists with another queue mode,
     /// <see cref="ErrorCode.NotSupported"/> without /dev/net/tun.
     /// </summary>
+    // Safety: ifr is a 40-byte stack struct ifreq; the name (≤ 15 bytes, checked) and flags are written inside it.
     public static unsafe Result<TapDevice> Open(string name, ReadOnlySpan<byte> mac, int queues)
     {
         if (name.Length is 0 or > 15 || name.Contains('/') || !Ascii.IsValid(name))
@@ -79,6 +80,7 @@ public sealed class TapDevice : HostNetworkDevice
     {
         private readonly byte[] _buffer = new byte[65536];
 
+        // Safety: read(2) writes at most _buffer.Length bytes into the buffer, which stays pinned during the call.
         protected override unsafe int ReadBurst(int budget)
         {
             int n = 0;
@@ -96,6 +98,7 @@ public sealed class TapDevice : HostNetworkDevice
             return n;
         }
 
+        // Safety: write(2) reads exactly the frame's length from it while it is pinned.
         protected override unsafe int WriteBatch(IReadOnlyList<ReadOnlyMemory<byte>> frames)
         {
             for (int i = 0; i < frames.Count; i++)

@@ -9,10 +9,3 @@ public sealed class HostClock : IClock
     public TimeSpan Monotonic => Stopwatch.GetElapsedTime(_start);
     public DateTimeOffset WallClock => DateTimeOffset.UtcNow;
 }
-
-/// <summary>Host backend of <see cref="IConsole"/>: standard output.</summary>
-public sealed class HostConsole : IConsole
-{
-    public void Write(string text) => Console.Out.Write(text);
-    public void WriteLine(string text) => Console.Out.WriteLine(text);
-}

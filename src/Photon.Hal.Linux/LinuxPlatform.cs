@@ -1,0 +1,25 @@
+using Photon.Kernel.Scheduling;
+
+namespace Photon.Kernel.Hal.Host;
+
+/// <summary>Builds the Linux host platform a kernel boots on: host clock, stdout, host threads as CPUs, host signals
+/// and a host timer as interrupts, module images from files.</summary>
+public static class LinuxPlatform
+{
+    /// <param name="processors">CPUs (dedicated host threads) offered to the scheduler; 0 means one per host core.</param>
+    /// <param name="captureSignals">Turn SIGINT/SIGTERM into the shutdown interrupt (the CLI does; tests don't).</param>
+    public static Platform Create(int processors = 0, bool captureSignals = false) => new()
+    {
+        Name = "linux-host",
+        Clock = new HostClock(),
+        Console = new HostConsole(),
+        Processors = new HostProcessors(processors),
+        Interrupts = new HostInterruptController(captureSignals),
+        ModuleImages = new HostModuleImageSource(),
+    };
+
+    /// <summary>A scheduler on dedicated host threads (one per worker) and the host clock, without a kernel around it
+    /// (scheduler tests, benchmarks).</summary>
+    public static KernelScheduler CreateScheduler(SchedulerOptions? options = null) =>
+        new(new HostProcessors(options?.Workers ?? 0), new HostClock(), options);
+}

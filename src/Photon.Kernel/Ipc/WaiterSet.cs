@@ -1,0 +1,49 @@
+namespace Photon.Kernel.Ipc;
+
+/// <summary>
+/// Tasks parked until an IPC object changes state. Guarded by the owning object's lock. A waiter that gives up
+/// (cancellation) removes itself, so abandoned waits cannot pile up.
+/// </summary>
+internal sealed class WaiterSet
+{
+    private readonly HashSet<TaskCompletionSource> _waiters = new(ReferenceEqualityComparer.Instance);
+
+    public int Count => _waiters.Count;
+
+    /// <summary>Registers a waiter. Call under the owner's lock after re-checking the condition.</summary>
+    public TaskCompletionSource Add()
+    {
+        var tcs = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _waiters.Add(tcs);
+        return tcs;
+    }
+
+    /// <summary>Wakes every waiter. Call under the owner's lock.</summary>
+    public void WakeAll()
+    {
+        if (_waiters.Count == 0) return;
+        foreach (var w in _waiters) w.TrySetResult();
+        _waiters.Clear();
+    }
+
+    /// <summary>Waits for <paramref name="tcs"/>; on cancellation unregisters it (under <paramref name="gate"/>) and
+    /// returns false.</summary>
+    public async Task<bool> WaitAsync(Lock gate, TaskCompletionSource tcs, CancellationToken ct)
+    {
+        try
+        {
+            await tcs.Task.WaitAsync(ct).ConfigureAwait(true);
+            return true;
+        }
+        catch (OperationCanceledException)
+        {
+            Remove(gate, tcs);
+            return false;
+        }
+    }
+
+    public void Remove(Lock gate, TaskCompletionSource tcs)
+    {
+        lock (gate) _waiters.Remove(tcs);
+    }
+}

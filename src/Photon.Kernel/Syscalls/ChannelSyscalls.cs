@@ -1,0 +1,201 @@
+using Photon.Kernel.Capabilities;
+using Photon.Kernel.Ipc;
+using Photon.Kernel.Processes;
+
+namespace Photon.Kernel.Syscalls;
+
+/// <summary>
+/// IPC system calls: channels (bounded, carrying bytes and capabilities), request/reply, and listeners that clients
+/// reach by a name in their own namespace. Each call resolves the caller's handles with the rights it needs and then
+/// acts on the object; the caller is the principal for audit and quotas.
+/// </summary>
+public sealed class ChannelSyscalls(IpcManager ipc)
+{
+    internal IpcManager Ipc => ipc;
+
+    /// <summary>Creates a channel; both endpoints land in the caller's handle table (hand one on with a message).</summary>
+    public Result<(Handle A, Handle B)> CreateChannel(Process caller, int depth = IpcManager.DefaultDepth)
+    {
+        var pair = ipc.CreatePair(caller.Principal, depth, CapabilityToken.None, $"chan@{caller.Principal.Name}");
+        if (!pair.IsOk) return pair.Error;
+        var a = caller.AddHandle(pair.Value.A);
+        if (!a.IsOk) { ipc.Capabilities.Revoke(pair.Value.B, caller.Principal); return a.Error; }
+        var b = caller.AddHandle(pair.Value.B);
+        if (!b.IsOk) { caller.Close(a.Value); return b.Error; }
+        return (a.Value, b.Value);
+    }
+
+    /// <summary>Sends without waiting (needs Write on the endpoint); a full peer inbox gives <see cref="ErrorCode.WouldBlock"/>.</summary>
+    public Result TrySend(Process caller, Handle endpoint, ReadOnlySpan<byte> data, IReadOnlyList<HandleTransfer>? handles = null)
+    {
+        var ep = Open(caller, endpoint, Rights.Write);
+        if (!ep.IsOk) return ep.Error;
+        return ipc.Send(caller, ep.Value, endpoint, data, handles ?? []);
+    }
+
+    /// <summary>Sends, waiting while the peer's inbox is full.</summary>
+    public async Task<Result> SendAsync(Process caller, Handle endpoint, ReadOnlyMemory<byte> data, IReadOnlyList<HandleTransfer>? handles = null,
+        CancellationToken ct = default)
+    {
+        while (true)
+        {
+            var r = TrySend(caller, endpoint, data.Span, handles);
+            if (r.Code != ErrorCode.WouldBlock) return r;
+            var ep = Open(caller, endpoint, Rights.Write);
+            if (!ep.IsOk) return ep.Error;
+            if (ep.Value.Peer is not { } peer) return Result.Fail(ErrorCode.Closed, "channel is closed");
+            if (!await peer.WaitWritableAsync(ct).ConfigureAwait(true)) return Result.Fail(ErrorCode.Cancelled, "send cancelled");
+        }
+    }
+
+    /// <summary>Takes the next message if there is one (needs Read; <see cref="ErrorCode.WouldBlock"/> if none).</summary>
+    public Result<IpcMessage> TryReceive(Process caller, Handle endpoint)
+    {
+        var ep = Open(caller, endpoint, Rights.Read);
+        return ep.IsOk ? ipc.Receive(caller, ep.Value) : ep.Error;
+    }
+
+    /// <summary>Waits for the next message; <see cref="ErrorCode.Closed"/> once the peer is gone and the inbox is empty.</summary>
+    public async Task<Result<IpcMessage>> ReceiveAsync(Process caller, Handle endpoint, CancellationToken ct = default)
+    {
+        while (true)
+        {
+            var ep = Open(caller, endpoint, Rights.Read);
+            if (!ep.IsOk) return ep.Error;
+            var r = ipc.Receive(caller, ep.Value);
+            if (r.Code != ErrorCode.WouldBlock) return r;
+            if (!await ep.Value.WaitReadableAsync(ct).ConfigureAwait(true)) return Errors.Of(ErrorCode.Cancelled, "receive cancelled");
+        }
+    }
+
+    /// <summary>Waits until one of <paramref name="endpoints"/> has a message (or is closed); returns its index.</summary>
+    public async Task<Result<int>> WaitAnyAsync(Process caller, IReadOnlyList<Handle> endpoints, CancellationToken ct = default)
+    {
+        if (endpoints.Count == 0 || endpoints.Count > 1024) return Errors.Of(ErrorCode.InvalidArgument, "wait on 1 to 1024 endpoints");
+        var eps = new ChannelEndpoint[endpoints.Count];
+        for (int i = 0; i < endpoints.Count; i++)
+        {
+            var ep = Open(caller, endpoints[i], Rights.Read);
+            if (!ep.IsOk) return ep.Error;
+            eps[i] = ep.Value;
+        }
+        while (true)
+        {
+            var registered = new TaskCompletionSource?[eps.Length];
+            try
+            {
+                for (int i = 0; i < eps.Length; i++)
+                {
+                    registered[i] = eps[i].RegisterReadable();
+                    if (registered[i] is null) return i;
+                }
+                try { await Task.WhenAny(registered.Select(t => t!.Task)).WaitAsync(ct).ConfigureAwait(true); }
+                catch (OperationCanceledException) { return Errors.Of(ErrorCode.Cancelled, "wait cancelled"); }
+            }
+            finally
+            {
+                // Whatever happened, leave no waiter behind on any endpoint.
+                for (int i = 0; i < eps.Length; i++)
+                    if (registered[i] is { } tcs) eps[i].UnregisterReadable(tcs);
+            }
+        }
+    }
+
+    /// <summary>Closes the caller's endpoint handle; when no capability to the endpoint remains the peer sees Closed.</summary>
+    public Result Close(Process caller, Handle endpoint)
+    {
+        var ep = caller.Get<ChannelEndpoint>(endpoint, Rights.None);
+        return ep.IsOk ? caller.Close(endpoint) : ep.Error;
+    }
+
+    // ---- request/reply ----
+
+    /// <summary>
+    /// Sends a request carrying a fresh reply endpoint (moved as the message's first handle) and waits for the reply,
+    /// at most <paramref name="timeout"/> (kernel timers) — <see cref="ErrorCode.TimedOut"/> otherwise.
+    /// </summary>
+    public async Task<Result<IpcMessage>> CallAsync(Process caller, Handle endpoint, ReadOnlyMemory<byte> request, TimeSpan timeout,
+        IReadOnlyList<HandleTransfer>? handles = null, CancellationToken ct = default)
+    {
+        var reply = CreateChannel(caller, depth: 1);
+        if (!reply.IsOk) return reply.Error;
+        var (mine, theirs) = reply.Value;
+        try
+        {
+            var all = new List<HandleTransfer> { new(theirs, TransferMode.Move) };
+            if (handles is not null) all.AddRange(handles);
+            var sent = await SendAsync(caller, endpoint, request, all, ct).ConfigureAwait(true);
+            if (!sent.IsOk) { caller.Close(theirs); return sent.Error; }
+            using var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            var receive = ReceiveAsync(caller, mine, deadline.Token);
+            var timer = ipc.Timers.Delay(timeout, deadline.Token);
+            var first = await Task.WhenAny(receive, timer).ConfigureAwait(true);
+            deadline.Cancel();
+            var result = await receive.ConfigureAwait(true);
+            if (first != receive && !result.IsOk)
+                return Errors.Of(ErrorCode.TimedOut, $"no reply within {timeout.TotalMilliseconds} ms");
+            if (!result.IsOk && result.Code == ErrorCode.Closed) return Errors.Of(ErrorCode.Closed, "the server dropped the request without replying");
+            return result;
+        }
+        finally { caller.Close(mine); }
+    }
+
+    /// <summary>Replies to a request received from <see cref="CallAsync"/> (its first handle is the reply endpoint).</summary>
+    public async Task<Result> ReplyAsync(Process caller, IpcMessage request, ReadOnlyMemory<byte> reply, IReadOnlyList<HandleTransfer>? handles = null)
+    {
+        if (request.Handles.Count == 0) return Result.Fail(ErrorCode.InvalidArgument, "request carries no reply endpoint");
+        var replyEndpoint = request.Handles[0];
+        var r = await SendAsync(caller, replyEndpoint, reply, handles).ConfigureAwait(true);
+        caller.Close(replyEndpoint);
+        return r;
+    }
+
+    // ---- listeners, connect, accept ----
+
+    /// <summary>Creates a listener owned by the caller; bind it into a namespace (with Connect) to publish it.</summary>
+    public Result<Handle> Listen(Process caller, int backlog = 16)
+    {
+        var cap = ipc.CreateListener(caller.Principal, backlog);
+        return cap.IsOk ? caller.AddHandle(cap.Value) : cap.Error;
+    }
+
+    /// <summary>
+    /// Connects to the listener bound at <paramref name="path"/> in the caller's own namespace (needs Connect on the
+    /// binding). The caller gets its endpoint at once; the server gets the other end from <see cref="AcceptAsync"/>.
+    /// </summary>
+    public Result<Handle> Connect(Process caller, string path, int depth = IpcManager.DefaultDepth)
+    {
+        if (caller.State != ProcessState.Running) return Errors.Of(ErrorCode.Closed, $"{caller} has exited");
+        var bound = ipc.Namespaces.Lookup(caller.NamespaceCapability, path, Rights.Connect, caller.Principal);
+        if (!bound.IsOk) return bound.Error;
+        var listener = ipc.Capabilities.Check<IpcListener>(bound.Value, Rights.Connect, caller.Principal);
+        if (!listener.IsOk) return listener.Error;
+        return ipc.Connect(caller, listener.Value, bound.Value, path, depth);
+    }
+
+    /// <summary>Waits for the next connection on a listener the caller holds (needs Read) and returns its endpoint.</summary>
+    public async Task<Result<(Handle Endpoint, Principal Client)>> AcceptAsync(Process caller, Handle listener, CancellationToken ct = default)
+    {
+        while (true)
+        {
+            var l = caller.Get<IpcListener>(listener, Rights.Read);
+            if (!l.IsOk) return l.Error;
+            var r = ipc.TryAccept(caller, l.Value);
+            if (r.Code != ErrorCode.WouldBlock) return r;
+            if (!await l.Value.WaitAsync(ct).ConfigureAwait(true)) return Errors.Of(ErrorCode.Cancelled, "accept cancelled");
+        }
+    }
+
+    private Result<ChannelEndpoint> Open(Process caller, Handle h, Rights rights)
+    {
+        var ep = caller.Get<ChannelEndpoint>(h, rights);
+        if (!ep.IsOk) return ep.Error;
+        // A connection made through a namespace binding lives only as long as that binding (the tenant bridge).
+        if (!ep.Value.Via.IsNone && !ipc.Capabilities.Check(ep.Value.Via, Rights.None).IsOk)
+        {
+            ipc.CloseBoth(ep.Value);
+            return Errors.Of(ErrorCode.Revoked, "the namespace binding this connection was made through has been revoked");
+        }
+        return ep.Value;
+    }
+}

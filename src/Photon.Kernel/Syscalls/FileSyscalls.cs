@@ -1,0 +1,79 @@
+using Photon.Kernel.Capabilities;
+using Photon.Kernel.FileSystems;
+using Photon.Kernel.Io;
+using Photon.Kernel.Namespaces;
+using Photon.Kernel.Processes;
+
+namespace Photon.Kernel.Syscalls;
+
+/// <summary>File system calls: paths resolve in the caller's namespace to a mount binding whose rights gate the
+/// operation; open files are handles. The VFS does the resolution and the per-handle checks.</summary>
+public sealed class FileSyscalls(VirtualFileSystem vfs)
+{
+    public ValueTask<Result<Handle>> OpenAsync(Process caller, string path, Rights access, OpenFlags flags = OpenFlags.None, CancellationToken ct = default) => vfs.OpenAsync(caller, path, access, flags, ct);
+
+    public ValueTask<Result<int>> ReadAsync(Process caller, Handle file, long offset, Memory<byte> buffer, CancellationToken ct = default) => vfs.ReadAsync(caller, file, offset, buffer, ct);
+
+    public ValueTask<Result> WriteAsync(Process caller, Handle file, long offset, ReadOnlyMemory<byte> data, CancellationToken ct = default) => vfs.WriteAsync(caller, file, offset, data, ct);
+
+    public ValueTask<Result> TruncateAsync(Process caller, Handle file, long length, CancellationToken ct = default) => vfs.TruncateAsync(caller, file, length, ct);
+
+    public ValueTask<Result> FlushAsync(Process caller, Handle file, CancellationToken ct = default) => vfs.FlushAsync(caller, file, ct);
+
+    public ValueTask<Result<FileStat>> StatAsync(Process caller, Handle file, CancellationToken ct = default) => vfs.StatAsync(caller, file, ct);
+
+    public Result Close(Process caller, Handle file) => vfs.Close(caller, file);
+
+    public ValueTask<Result<FileStat>> StatAsync(Process caller, string path, CancellationToken ct = default) => vfs.StatAsync(caller, path, ct);
+
+    public ValueTask<Result<IReadOnlyList<DirectoryEntry>>> ReadDirectoryAsync(Process caller, string path, CancellationToken ct = default) => vfs.ReadDirectoryAsync(caller, path, ct);
+
+    public ValueTask<Result> CreateFileAsync(Process caller, string path, CancellationToken ct = default) => vfs.CreateFileAsync(caller, path, ct);
+
+    public ValueTask<Result> CreateDirectoryAsync(Process caller, string path, CancellationToken ct = default) => vfs.CreateDirectoryAsync(caller, path, ct);
+
+    public ValueTask<Result> DeleteAsync(Process caller, string path, CancellationToken ct = default) => vfs.DeleteAsync(caller, path, ct);
+
+    public ValueTask<Result> RenameAsync(Process caller, string from, string to, CancellationToken ct = default) => vfs.RenameAsync(caller, from, to, ct);
+
+    // ---- mounting ----
+
+    /// <summary>
+    /// Mounts <paramref name="device"/> with whichever driver in the filesystem registry <paramref name="registry"/>
+    /// names recognises it (needs Read on the registry). The caller gets a handle to the mount: every mount right, or
+    /// none that mutate when the mount is read-only.
+    /// </summary>
+    public async ValueTask<Result<Handle>> MountAsync(Process caller, Handle registry, IBlockDevice device, MountOptions? options = null,
+        CancellationToken ct = default)
+    {
+        var r = caller.GetWithToken<FileSystemRegistry>(registry, Rights.Read);
+        if (!r.IsOk) return r.Error;
+        if (caller.State != ProcessState.Running) return Errors.Of(ErrorCode.Closed, $"{caller} has exited");
+        var mount = await vfs.MountAsync(r.Value.Object, r.Value.Token, device, options ?? new MountOptions(), caller.Principal, ct).ConfigureAwait(false);
+        // If the handle cannot be issued the capability is revoked, and with its last capability the mount closes.
+        return mount.IsOk ? caller.AddHandle(mount.Value) : mount.Error;
+    }
+
+    /// <summary>
+    /// Binds the mount at <paramref name="path"/> relative to the namespace <paramref name="ns"/> names (needs Read on
+    /// it to walk, Bind on the parent of the last name, Delegate on the mount), with at most <paramref name="rights"/>.
+    /// </summary>
+    public Result BindMount(Process caller, Handle ns, string path, Handle mount, Rights rights)
+    {
+        var n = caller.GetWithToken<Namespace>(ns, Rights.Read);
+        if (!n.IsOk) return n.Error;
+        var m = caller.GetWithToken<Mount>(mount, Rights.Delegate);
+        if (!m.IsOk) return m.Error;
+        return vfs.Bind(n.Value.Token, path, m.Value.Token, rights, caller.Principal).AsResult();
+    }
+
+    /// <summary>Unmounts (needs Manage): every binding and open file through the mount dies, then the filesystem is
+    /// flushed and closed. The handle is closed.</summary>
+    public async ValueTask<Result> UnmountAsync(Process caller, Handle mount)
+    {
+        var m = caller.GetWithToken<Mount>(mount, Rights.Manage);
+        if (!m.IsOk) return m.Error;
+        caller.Handles.Remove(mount);
+        return await vfs.UnmountAsync(m.Value.Token, caller.Principal).ConfigureAwait(false);
+    }
+}

@@ -1,0 +1,130 @@
+using System.Text;
+using Photon.Kernel;
+using Photon.Kernel.Capabilities;
+using Photon.Kernel.FileSystems;
+using Photon.Kernel.Ipc;
+using Photon.Kernel.Namespaces;
+using Photon.Kernel.Processes;
+using Photon.Kernel.Syscalls;
+using Wasmtime;
+
+namespace Photon.Sandbox;
+
+/// <summary>
+/// The "photon" import module: the only way a guest reaches the kernel. Each function is a syscall in Zircon's shape —
+/// check every guest-supplied pointer, length and flag first, then make one call into the kernel's syscall layer as
+/// the guest's own process (which resolves the handles and checks their rights — the same code native processes use). Every failure comes back as a negative <see cref="ErrorCode"/>; nothing a guest passes throws.
+/// </summary>
+internal static class HostImports
+{
+    public const int MaxLogBytes = 4096;
+    public const int MaxFilePathBytes = 4096;
+
+    /// <summary>Largest single file transfer; bigger requests are short reads/writes, as with read(2).</summary>
+    public const int MaxFileIoBytes = 1024 * 1024;
+
+    private const int OpenFlagsMask = 7;
+
+    public static Linker Build(Engine engine, WasmInstance inst, SyscallTable sys, Func<TimeSpan> now)
+    {
+        var vfs = sys.Files;
+        var linker = new Linker(engine);
+        var p = inst.Process;
+
+        linker.DefineFunction("photon", "log", (Caller c, int ptr, int len) =>
+        {
+            if (len > MaxLogBytes || !GuestMemory.TryCopy(c, ptr, len, out var bytes)) return Err(ErrorCode.OutOfRange);
+            inst.AddLog(Encoding.UTF8.GetString(bytes));
+            return 0;
+        });
+
+        linker.DefineFunction("photon", "clock_now", () => (long)now().TotalNanoseconds);
+
+        linker.DefineFunction("photon", "open", (Caller c, int ptr, int len, int rights) =>
+        {
+            if (len > NamespacePath.MaxPathLength || !GuestMemory.TryCopy(c, ptr, len, out var bytes)) return Err(ErrorCode.OutOfRange);
+            if ((rights & ~(int)Rights.All) != 0) return Err(ErrorCode.InvalidArgument);
+            var h = sys.Namespaces.Open(p, Encoding.UTF8.GetString(bytes), (Rights)rights);
+            return h.IsOk ? h.Value.Value : Err(h.Code);
+        });
+
+        linker.DefineFunction("photon", "region_read", (Caller c, int handle, int offset, int ptr, int len) =>
+        {
+            if (!GuestMemory.TryGetSpan(c, ptr, len, out var span)) return Err(ErrorCode.OutOfRange);
+            return Code(sys.Memory.Read(p, new Handle(handle), offset, span), len);
+        });
+
+        linker.DefineFunction("photon", "region_write", (Caller c, int handle, int offset, int ptr, int len) =>
+        {
+            if (!GuestMemory.TryGetSpan(c, ptr, len, out var span)) return Err(ErrorCode.OutOfRange);
+            return Code(sys.Memory.Write(p, new Handle(handle), offset, span), len);
+        });
+
+        linker.DefineFunction("photon", "ipc_send", (Caller c, int handle, int ptr, int len) =>
+        {
+            if (len > IpcManager.MaxMessageBytes || !GuestMemory.TryCopy(c, ptr, len, out var bytes)) return Err(ErrorCode.OutOfRange);
+            return Code(sys.Channels.TrySend(p, new Handle(handle), bytes), len);
+        });
+
+        linker.DefineFunction("photon", "ipc_recv", (Caller c, int handle, int ptr, int cap) =>
+        {
+            // Check the buffer before taking a message, so a bad buffer consumes nothing.
+            if (!GuestMemory.TryGetSpan(c, ptr, cap, out _)) return Err(ErrorCode.OutOfRange);
+            var m = sys.Channels.TryReceive(p, new Handle(handle));
+            if (!m.IsOk) return Err(m.Code);
+            // Capabilities sent to a guest would land in its table; it cannot name them yet, so close them.
+            foreach (var h in m.Value.Handles) if (h != Handle.Invalid) sys.Handles.Close(p, h);
+            // A message longer than the buffer is dropped, like a datagram read with a short buffer (MSG_TRUNC).
+            if (m.Value.Data.Length > cap) return Err(ErrorCode.OutOfRange);
+            // Host calls do not run guest code, so the range checked above is still the guest's.
+            if (!GuestMemory.TryGetSpan(c, ptr, m.Value.Data.Length, out var span)) return Err(ErrorCode.OutOfRange);
+            m.Value.Data.CopyTo(span);
+            return m.Value.Data.Length;
+        });
+
+        // Files: a guest opens paths under the mounts bound in its namespace (a mount granted as "data" is "/data/...").
+        // Host calls are synchronous; the VFS, filesystem and block paths never need a kernel CPU to complete
+        // (ConfigureAwait(false) throughout), so waiting here is a blocking syscall, not a deadlock.
+        linker.DefineFunction("photon", "file_open", (Caller c, int ptr, int len, int rights, int flags) =>
+        {
+            if (vfs is null) return Err(ErrorCode.NotSupported);
+            if (len > MaxFilePathBytes || !GuestMemory.TryCopy(c, ptr, len, out var bytes)) return Err(ErrorCode.OutOfRange);
+            if ((rights & ~(int)(Rights.Read | Rights.Write)) != 0 || (flags & ~OpenFlagsMask) != 0) return Err(ErrorCode.InvalidArgument);
+            var h = vfs.OpenAsync(p, Encoding.UTF8.GetString(bytes), (Rights)rights, (OpenFlags)flags).AsTask().GetAwaiter().GetResult();
+            return h.IsOk ? h.Value.Value : Err(h.Code);
+        });
+
+        linker.DefineFunction("photon", "file_read", (Caller c, int handle, int offset, int ptr, int len) =>
+        {
+            if (vfs is null) return Err(ErrorCode.NotSupported);
+            if (offset < 0 || !GuestMemory.TryGetSpan(c, ptr, len, out _)) return Err(ErrorCode.OutOfRange);
+            var buffer = new byte[Math.Min(len, MaxFileIoBytes)];
+            var n = vfs.ReadAsync(p, new Handle(handle), offset, buffer).AsTask().GetAwaiter().GetResult();
+            if (!n.IsOk) return Err(n.Code);
+            if (n.Value < 0 || n.Value > buffer.Length || !GuestMemory.TryGetSpan(c, ptr, n.Value, out var span)) return Err(ErrorCode.OutOfRange);
+            buffer.AsSpan(0, n.Value).CopyTo(span);
+            return n.Value;
+        });
+
+        linker.DefineFunction("photon", "file_write", (Caller c, int handle, int offset, int ptr, int len) =>
+        {
+            if (vfs is null) return Err(ErrorCode.NotSupported);
+            if (offset < 0 || !GuestMemory.TryGetSpan(c, ptr, len, out var span)) return Err(ErrorCode.OutOfRange);
+            var bytes = span[..Math.Min(len, MaxFileIoBytes)].ToArray();
+            var w = vfs.WriteAsync(p, new Handle(handle), offset, bytes).AsTask().GetAwaiter().GetResult();
+            return w.IsOk ? bytes.Length : Err(w.Code);
+        });
+
+        linker.DefineFunction("photon", "file_close", (int handle) =>
+        {
+            if (vfs is null) return Err(ErrorCode.NotSupported);
+            var r = vfs.Close(p, new Handle(handle));
+            return r.IsOk ? 0 : Err(r.Code);
+        });
+        return linker;
+    }
+
+    private static int Err(ErrorCode code) => -(int)code;
+
+    private static int Code(Result r, int ok) => r.IsOk ? ok : Err(r.Code);
+}

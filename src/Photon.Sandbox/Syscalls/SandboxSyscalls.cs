@@ -1,0 +1,36 @@
+using Photon.Kernel;
+using Photon.Kernel.Capabilities;
+using Photon.Kernel.Namespaces;
+using Photon.Kernel.Processes;
+
+namespace Photon.Sandbox.Syscalls;
+
+/// <summary>A handle in the caller's table granted to a guest: bound at <paramref name="Name"/> in the instance's own
+/// namespace with at most <paramref name="Rights"/>.</summary>
+public sealed record HandleGrant(string Name, Handle Handle, Rights Rights);
+
+/// <summary>
+/// The sandbox as a system call: a process starts a guest in a namespace it holds a handle to, granting it handles
+/// from its own table. Every handle is resolved with the right it needs first; the caller is the actor.
+/// </summary>
+public static class SandboxSyscalls
+{
+    /// <summary>
+    /// Instantiates a guest for the tenant whose namespace <paramref name="tenantNamespace"/> names (needs Create);
+    /// each grant's handle needs Delegate. See <see cref="WasmSandbox.Instantiate"/>.
+    /// </summary>
+    public static Result<WasmInstance> Instantiate(this WasmSandbox sandbox, Process caller, Handle tenantNamespace, string name, string wat,
+        IReadOnlyList<HandleGrant> grants, SandboxLimits? limits = null)
+    {
+        var ns = caller.GetWithToken<Namespace>(tenantNamespace, Rights.Create);
+        if (!ns.IsOk) return ns.Error;
+        var resolved = new SandboxGrant[grants.Count];
+        for (int i = 0; i < grants.Count; i++)
+        {
+            var g = caller.GetWithToken<KernelObject>(grants[i].Handle, Rights.Delegate);
+            if (!g.IsOk) return g.Error;
+            resolved[i] = new SandboxGrant(grants[i].Name, g.Value.Token, grants[i].Rights);
+        }
+        return sandbox.Instantiate(ns.Value.Token, name, wat, resolved, limits, caller.Principal);
+    }
+}
