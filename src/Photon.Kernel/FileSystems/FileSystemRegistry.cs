@@ -24,7 +24,7 @@ public sealed class FileSystemRegistry : KernelObject
     }
 
     /// <summary>The kernel's capability to the registry (bind it into namespaces with fewer rights).</summary>
-    public CapabilityToken Capability { get; }
+    internal CapabilityToken Capability { get; }
 
     /// <summary>
     /// Registers <paramref name="driver"/> (needs <see cref="Rights.Bind"/>). Returns a registration capability held

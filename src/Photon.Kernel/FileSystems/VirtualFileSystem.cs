@@ -35,7 +35,7 @@ public sealed class VirtualFileSystem
     /// Mounts the filesystem <paramref name="driver"/> finds on <paramref name="device"/> and returns the root
     /// capability to the mount (all mount rights, or no mutating rights when read-only), held by <paramref name="actor"/>.
     /// </summary>
-    public async ValueTask<Result<CapabilityToken>> MountAsync(IFileSystemDriver driver, IBlockDevice device, MountOptions options,
+    internal async ValueTask<Result<CapabilityToken>> MountAsync(IFileSystemDriver driver, IBlockDevice device, MountOptions options,
         Principal actor, CancellationToken ct = default)
     {
         if (driver is null || device is null) return Errors.Of(ErrorCode.InvalidArgument, "no driver or device");
@@ -59,7 +59,7 @@ public sealed class VirtualFileSystem
     }
 
     /// <summary>Mounts <paramref name="device"/> with whichever registered driver recognises it.</summary>
-    public async ValueTask<Result<CapabilityToken>> MountAsync(FileSystemRegistry registry, CapabilityToken registryCap, IBlockDevice device,
+    internal async ValueTask<Result<CapabilityToken>> MountAsync(FileSystemRegistry registry, CapabilityToken registryCap, IBlockDevice device,
         MountOptions options, Principal actor, CancellationToken ct = default)
     {
         var driver = await registry.ProbeAsync(registryCap, device, actor, ct).ConfigureAwait(false);
@@ -72,7 +72,7 @@ public sealed class VirtualFileSystem
     /// <paramref name="ns"/> names, with <paramref name="rights"/>. Needs Bind on the parent namespace and Delegate on the
     /// mount capability; the binding never has more rights than that capability.
     /// </summary>
-    public Result<CapabilityToken> Bind(CapabilityToken ns, string path, CapabilityToken mount, Rights rights, Principal actor)
+    internal Result<CapabilityToken> Bind(CapabilityToken ns, string path, CapabilityToken mount, Rights rights, Principal actor)
     {
         var parts = NamespacePath.Split(path);
         if (!parts.IsOk) return parts.Error;

@@ -39,14 +39,14 @@ public sealed class SocketService
     public int OpenSockets { get { lock (_live) return _live.Count; } }
 
     /// <summary>Creates a port-range grant (for the kernel or a parent to bind into a namespace).</summary>
-    public Result<CapabilityToken> GrantPorts(TransportProtocol protocol, ushort low, ushort high, Principal holder)
+    internal Result<CapabilityToken> GrantPorts(TransportProtocol protocol, ushort low, ushort high, Principal holder)
     {
         if (low == 0 || high < low) return Errors.Of(ErrorCode.InvalidArgument, $"bad port range {low}-{high}");
         return _caps.Create(new PortGrant(protocol, low, high, Sweep), Rights.Bind | Rights.Listen | Rights.Delegate | Rights.Transfer, holder);
     }
 
     /// <summary>Creates the right to open outbound connections.</summary>
-    public Result<CapabilityToken> GrantNetworkAccess(Principal holder) =>
+    internal Result<CapabilityToken> GrantNetworkAccess(Principal holder) =>
         _caps.Create(new NetworkAccess("net:outbound") { OnDestroyed = Sweep }, Rights.Connect | Rights.Delegate | Rights.Transfer, holder);
 
     public Result<Handle> Listen(Process process, Handle grant, ushort port, int backlog = 128)
