@@ -57,7 +57,8 @@ public sealed class FileSyscalls(VirtualFileSystem vfs, CapabilityManager caps)
     /// <summary>
     /// Mounts the block device <paramref name="device"/> names (a device bound under <c>/dev</c>; needs Read and Delegate,
     /// and Write unless <paramref name="options"/> is read-only). The mount reads and writes through a capability
-    /// derived from the caller's, so revoking the device capability cuts the mount off.
+    /// derived from the caller's handle, so closing that handle, or revoking the device capability it came from (the
+    /// <c>/dev</c> binding), cuts the mount off.
     /// </summary>
     public async ValueTask<Result<Handle>> MountAsync(Process caller, Handle registry, Handle device, MountOptions? options = null,
         CancellationToken ct = default)

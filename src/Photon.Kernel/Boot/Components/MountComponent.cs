@@ -18,6 +18,7 @@ public sealed class MountComponent(string name, string device, IReadOnlyList<Mou
 {
     private Kernel? _kernel;
     private Handle _mount;
+    private Handle _device;
     private bool _adminBound;
 
     public string MountName { get; } = name;
@@ -36,9 +37,10 @@ public sealed class MountComponent(string name, string device, IReadOnlyList<Mou
         if (!registry.IsOk) return registry.Error;
         var dev = sys.Namespaces.Open(k.Init, "/dev/" + Device, Rights.Read | Rights.Delegate | (ro ? Rights.None : Rights.Write));
         if (!dev.IsOk) { sys.Handles.Close(k.Init, registry.Value); return dev.Error; }
-        var mount = await files.MountAsync(k.Init, registry.Value, dev.Value, options, ct).ConfigureAwait(false);
+        // The mount reaches the device through init's handle: it stays open for as long as the mount does.
+        _device = dev.Value;
+        var mount = await files.MountAsync(k.Init, registry.Value, _device, options, ct).ConfigureAwait(false);
         sys.Handles.Close(k.Init, registry.Value);
-        sys.Handles.Close(k.Init, dev.Value);
         if (!mount.IsOk) return mount.Error;
         _mount = mount.Value;
         var info = sys.Handles.Inspect(k.Init, _mount);
@@ -64,6 +66,7 @@ public sealed class MountComponent(string name, string device, IReadOnlyList<Mou
             if (!r.IsOk) k.Sys.Handles.Close(k.Init, _mount);
             _mount = default;
         }
+        if (!_device.Equals(default(Handle))) { k.Sys.Handles.Close(k.Init, _device); _device = default; }
         if (_adminBound) { k.Namespaces.Unbind(k.MountsNamespace, MountName); _adminBound = false; }
         _kernel = null;
     }

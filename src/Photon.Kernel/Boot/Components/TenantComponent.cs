@@ -12,6 +12,7 @@ public sealed class TenantComponent(string name, QuotaLimits? limits = null, IRe
 {
     private Kernel? _kernel;
     private CapabilityToken _ns;
+    private readonly List<CapabilityToken> _children = new();
     private bool _limited;
 
     public string TenantName { get; } = name;
@@ -31,6 +32,7 @@ public sealed class TenantComponent(string name, QuotaLimits? limits = null, IRe
             // Child namespaces live as long as the tenant's: destroying it destroys them.
             var c = k.Namespaces.CreateChild(_ns, child);
             if (!c.IsOk) return new(c.Error);
+            _children.Add(c.Value);
         }
         if (Limits is { } l)
         {
@@ -45,6 +47,9 @@ public sealed class TenantComponent(string name, QuotaLimits? limits = null, IRe
     public ValueTask StopAsync()
     {
         if (_kernel is not { } k) return ValueTask.CompletedTask;
+        // A child namespace's own root capability is not bound anywhere: destroy each before the tenant.
+        foreach (var c in _children) k.Namespaces.Destroy(c);
+        _children.Clear();
         if (!_ns.IsNone)
         {
             k.Namespaces.Destroy(_ns);
