@@ -3,7 +3,7 @@ using Photon.Kernel.Scheduling;
 namespace Photon.Kernel.Hal.Host;
 
 /// <summary>Builds the Linux host platform a kernel boots on: host clock, stdout, host threads as CPUs, host signals
-/// and a host timer as interrupts, module images from files.</summary>
+/// and a host timer as interrupts, module images and disk images from files, TAP devices as network devices.</summary>
 public static class LinuxPlatform
 {
     /// <param name="processors">CPUs (dedicated host threads) offered to the scheduler; 0 means one per host core.</param>
@@ -16,6 +16,8 @@ public static class LinuxPlatform
         Processors = new HostProcessors(processors),
         Interrupts = new HostInterruptController(captureSignals),
         ModuleImages = new HostModuleImageSource(),
+        Storage = new HostStorageSource(),
+        Network = new Net.HostNetworkSource(),
     };
 
     /// <summary>A scheduler on dedicated host threads (one per worker) and the host clock, without a kernel around it

@@ -37,9 +37,13 @@ public static class BootCommand
         }
         var anchor = new HostAtomicFile(anchorPath);
         AnsiConsole.MarkupLine("[bold]Photon[/] booting (hosted HAL backend)…");
-        var booted = await Kernel.BootAsync(new KernelConfig
+        // The whole system — tenants, modules, block devices, mounts, sandbox, network — is described in the config and
+        // brought up by the kernel at boot; the demos then only make system calls.
+        using var images = DemoImages.Unpack();
+        var noNetwork = NetworkDemo.SkipReason();
+        var booted = await Kernel.BootAsync(DemoSystem.Config(LinuxPlatform.Create(captureSignals: true), images,
+            noNetwork is null ? [NetworkDemo.Component()] : []) with
         {
-            Platform = LinuxPlatform.Create(captureSignals: true),
             EchoLog = !quiet, AuditStorage = auditStorage.Value,
             AuditOptions = new AuditLogOptions { Key = key.Value, Anchor = anchor },
             ModulePins = ShippedModules.Pins,
@@ -51,13 +55,13 @@ public static class BootCommand
             return 1;
         }
         await using var kernel = booted.Value;
-        using var images = DemoImages.Unpack();
         var report = await kernel.RunAsync(() => CoreDemo.RunAsync(kernel), "demo");
         await kernel.RunAsync(() => StorageDemo.RunAsync(kernel, images, report), "storage-demo");
         await kernel.RunAsync(() => TenantsDemo.RunAsync(kernel, report), "tenants-demo");
-        await kernel.RunAsync(() => NetworkDemo.RunAsync(kernel, report), "network-demo");
+        await kernel.RunAsync(() => NetworkDemo.RunAsync(kernel, report, noNetwork), "network-demo");
         DemoReport.Render(kernel, report);
-        await kernel.DisposeAsync(); // commits the audit log
+        await kernel.DisposeAsync(); // stops the components in reverse and commits the audit log
+        NetworkDemo.Cleanup();
         await using (var check = HostAppendLog.OpenExisting(auditPath).Value)
         {
             var verdict = await AuditLogVerifier.VerifyAsync(check, key.Value, anchor);

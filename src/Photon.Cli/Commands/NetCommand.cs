@@ -2,17 +2,23 @@ using System.Diagnostics;
 using System.Text;
 using Photon.Kernel;
 using Photon.Kernel.Capabilities;
+using Photon.Kernel.Boot;
 using Photon.Kernel.Hal.Host;
+using Photon.Kernel.Processes;
 using Photon.Net;
-using Photon.Net.Services;
+using Photon.Net.Syscalls;
 using Spectre.Console;
 
 namespace Photon.Cli.Commands;
 
+// The namespace Photon.Kernel would shadow the type inside Photon.*: name it explicitly.
+using Kernel = Photon.Kernel.Boot.Kernel;
+
 /// <summary>
-/// `photon net`: bring a Photon interface up on a Linux TAP device, serve and reach real Linux peers, and show the
+/// `photon net`: boot a kernel whose config brings a Photon interface up on a Linux TAP device (a
+/// <see cref="NetworkComponent"/>), serve and reach real Linux peers through init's socket syscalls, and show the
 /// stack's tables (interfaces, routes, ARP cache, connections — a netstat for Photon). The hosted kernel lives inside
-/// one invocation, so `up` runs for a while (or until Ctrl-C) and prints the tables as it goes.
+/// one invocation, so `up` runs for a while (or until Ctrl-C, the kernel's shutdown interrupt) and prints the tables.
 /// </summary>
 public static class NetCommand
 {
@@ -67,37 +73,120 @@ public static class NetCommand
         return o;
     }
 
-    private static Task<Result<HostedInterface>> BringUpAsync(UpOptions o) =>
-        HostedInterface.BringUpAsync(o.Tap, o.Address, o.Gateway, o.PeerNs, o.PeerAddress, new CapabilityManager(), new HostTimers(new HostClock()));
+    /// <summary>A kernel booted with a <see cref="NetworkComponent"/> on the TAP device, the TAP's Linux end optionally
+    /// moved into a network namespace, and init's handles to /net/outbound and /net/tcp. Disposing shuts the kernel
+    /// down (stopping the network) and deletes a namespace it created.</summary>
+    private sealed class NetKernel : IAsyncDisposable
+    {
+        public required Kernel Kernel { get; init; }
+        public required Handle Outbound { get; init; }
+        public required Handle Tcp { get; init; }
+        public string? CreatedNs { get; init; }
+
+        public async ValueTask DisposeAsync()
+        {
+            await Kernel.DisposeAsync();
+            if (CreatedNs is not null) Sh($"ip netns del {CreatedNs}");
+        }
+    }
+
+    /// <summary>Errors from the TAP device come back as they are (AccessDenied/NotSupported without root).</summary>
+    private static async Task<Result<NetKernel>> BootAsync(UpOptions o)
+    {
+        var booted = await Kernel.BootAsync(new KernelConfig
+        {
+            Platform = LinuxPlatform.Create(captureSignals: true),
+            EchoLog = false,
+            Components = [new NetworkComponent(o.Tap, o.Address, o.Gateway)],
+        });
+        if (!booted.IsOk) return booted.Error;
+        var k = booted.Value;
+        string? createdNs = null;
+        if (o.PeerNs is { } ns && o.PeerAddress is { } peer)
+        {
+            if (Sh($"ip netns list | grep -qw {ns}").Code != 0)
+            {
+                var add = Sh($"ip netns add {ns}");
+                if (add.Code != 0) { await k.DisposeAsync(); return Errors.Of(ErrorCode.NotSupported, $"ip netns add failed: {add.Output}"); }
+                createdNs = ns;
+            }
+            var setup = Sh($"ip link set {o.Tap} netns {ns} && ip -n {ns} addr add {peer} dev {o.Tap} && ip -n {ns} link set {o.Tap} up && ip -n {ns} link set lo up");
+            if (setup.Code != 0)
+            {
+                await k.DisposeAsync();
+                if (createdNs is not null) Sh($"ip netns del {createdNs}");
+                return Errors.Of(ErrorCode.IoError, $"namespace setup failed: {setup.Output}");
+            }
+        }
+        else Sh($"ip link set {o.Tap} up");
+        // From here on the command acts as init, through syscalls and the capabilities the network bound under /net.
+        var outbound = k.Sys.Namespaces.Open(k.Init, "/net/outbound", Rights.Connect).Value;
+        var tcp = k.Sys.Namespaces.Open(k.Init, "/net/tcp", Rights.Delegate).Value;
+        return new NetKernel { Kernel = k, Outbound = outbound, Tcp = tcp, CreatedNs = createdNs };
+    }
+
+    /// <summary>An `httpd` process in its own namespace, holding only a grant for <paramref name="port"/> carved from
+    /// /net/tcp by init, serving <paramref name="respond"/> (path → status, content type, body) through socket syscalls.</summary>
+    private static Result<Task> ServeHttp(NetKernel net, ushort port, Func<string, (int Status, string Type, byte[] Body)> respond)
+    {
+        var k = net.Kernel;
+        var sys = k.Sys;
+        var init = k.Init;
+        var grant = SocketSyscalls.GrantPorts(init, net.Tcp, port, port);
+        if (!grant.IsOk) return grant.Error;
+        var srv = sys.Namespaces.CreateChild(init, k.InitRoot, "srv");
+        if (!srv.IsOk) return srv.Error;
+        var spawned = sys.Processes.Spawn(init, srv.Value, "httpd", Rights.Read);
+        if (!spawned.IsOk) return spawned.Error;
+        var (control, httpd) = spawned.Value;
+        var mine = sys.Handles.Delegate(init, grant.Value, control, Rights.Listen);
+        if (!mine.IsOk) return mine.Error;
+        var listener = SocketSyscalls.Listen(httpd, mine.Value, port);
+        if (!listener.IsOk) return listener.Error;
+        return sys.Processes.StartTask(httpd, async ct =>
+        {
+            while (!ct.IsCancellationRequested)
+            {
+                var conn = await SocketSyscalls.AcceptAsync(httpd, listener.Value, ct);
+                if (!conn.IsOk) return;
+                var buf = new byte[8192];
+                var n = await SocketSyscalls.ReceiveAsync(httpd, conn.Value, buf, ct);
+                var line = n.IsOk ? Encoding.ASCII.GetString(buf, 0, n.Value).Split("\r\n")[0].Split(' ') : [];
+                var (status, type, body) = line.Length == 3 && line[0] == "GET" ? respond(line[1]) : (400, "text/plain", "bad request\n"u8.ToArray());
+                var head = Encoding.ASCII.GetBytes($"HTTP/1.1 {status} {(status == 200 ? "OK" : "Error")}\r\nContent-Type: {type}\r\n" +
+                                                   $"Content-Length: {body.Length}\r\nConnection: close\r\n\r\n");
+                await SocketSyscalls.SendAsync(httpd, conn.Value, (byte[])[.. head, .. body], ct);
+                SocketSyscalls.Close(httpd, conn.Value);
+            }
+        }, "serve");
+    }
 
     private static async Task<int> UpAsync(string[] args)
     {
         var parsed = Parse(args);
         if (!parsed.IsOk) return Fail(parsed.Error.Message);
         var o = parsed.Value;
-        var up = await BringUpAsync(o);
+        var up = await BootAsync(o);
         if (!up.IsOk) return Fail($"{up.Error.Message} (creating TAP devices needs root or CAP_NET_ADMIN)");
-        await using var hosted = up.Value;
-        var stack = hosted.Stack;
-        AnsiConsole.MarkupLine($"[green]up[/] {Markup.Escape(hosted.Nic.ToString())}" +
+        await using var net = up.Value;
+        var k = net.Kernel;
+        var tables = SocketSyscalls.Tables(k.Init, net.Outbound).Value;
+        AnsiConsole.MarkupLine($"[green]up[/] {Markup.Escape(string.Join(" ", tables.Interfaces[0].Take(3)))} (kernel booted with a network component)" +
                                (o.PeerNs is null ? "" : $"  (Linux end {o.PeerAddress} in netns {o.PeerNs}: ip netns exec {o.PeerNs} ping {o.Address.Address})"));
-        using var stop = new CancellationTokenSource();
-        Console.CancelKeyPress += (_, e) => { e.Cancel = true; stop.Cancel(); };
-        Task? http = null;
         if (o.HttpPort is { } port)
         {
-            var listener = stack.Tcp.Listen(port);
-            if (!listener.IsOk) return Fail(listener.Error.Message);
-            http = new HttpServer(listener.Value, path => HttpResponse.Text(200, $"hello from photon ({path})\n")).RunAsync(stop.Token);
+            var http = ServeHttp(net, port, path => (200, "text/plain", Encoding.UTF8.GetBytes($"hello from photon ({path})\n")));
+            if (!http.IsOk) return Fail(http.Error.Message);
             AnsiConsole.MarkupLine($"serving HTTP on {o.Address.Address}:{port}");
         }
         foreach (var target in o.Pings)
         {
-            var rtt = await stack.PingAsync(target, TimeSpan.FromSeconds(2));
+            var rtt = await SocketSyscalls.PingAsync(k.Init, net.Outbound, target, TimeSpan.FromSeconds(2));
             AnsiConsole.MarkupLine(rtt.IsOk ? $"ping {target}: {rtt.Value.TotalMilliseconds:0.000} ms" : $"[yellow]ping {target}: {Markup.Escape(rtt.Error.Message)}[/]");
         }
-        try { await Task.Delay(TimeSpan.FromSeconds(o.Seconds), stop.Token); } catch (OperationCanceledException) { }
-        PrintTables(stack);
+        // Ctrl-C / SIGTERM is the kernel's shutdown interrupt.
+        try { await Task.Delay(TimeSpan.FromSeconds(o.Seconds), k.ShutdownRequested); } catch (OperationCanceledException) { }
+        PrintTables(SocketSyscalls.Tables(k.Init, net.Outbound).Value);
         return 0;
     }
 
@@ -110,22 +199,22 @@ public static class NetCommand
             ns, Ipv4Cidr.Parse("10.99.0.1/24").Value, 80, new List<Ipv4Address>(), 0);
         foreach (var tool in new[] { "ip", "ping", "curl", "nc" })
             if (Sh($"command -v {tool}").Code != 0) return Fail($"'{tool}' is missing: apt-get install -y iproute2 iputils-ping curl netcat-openbsd");
-        var up = await BringUpAsync(o);
+        var up = await BootAsync(o);
         if (!up.IsOk) return Fail($"{up.Error.Message} (the demo creates a TAP device and a network namespace: run it as root)");
-        await using var hosted = up.Value;
-        var stack = hosted.Stack;
+        await using var net = up.Value;
+        var k = net.Kernel;
+        var init = k.Init;
         string InNs(string cmd) => $"ip netns exec {ns} sh -c '{cmd}'";
-        AnsiConsole.MarkupLine($"[bold]Photon[/] {Markup.Escape(hosted.Nic.ToString())}, default route via 10.99.0.1; [bold]Linux[/] 10.99.0.1/24 in netns {ns}\n");
+        AnsiConsole.MarkupLine($"[bold]Photon[/] {Markup.Escape(string.Join(" ", SocketSyscalls.Tables(init, net.Outbound).Value.Interfaces[0].Take(3)))}, " +
+                               $"default route via 10.99.0.1; [bold]Linux[/] 10.99.0.1/24 in netns {ns}\n");
 
-        using var stop = new CancellationTokenSource();
-        var listener = stack.Tcp.Listen(80).Value;
         var page = Encoding.UTF8.GetBytes("<h1>Hello from Photon</h1>\n");
-        var http = new HttpServer(listener, path => path == "/" ? new HttpResponse(200, "text/html", page) : HttpResponse.Text(404, "not found\n"));
-        var serving = http.RunAsync(stop.Token);
+        var http = ServeHttp(net, 80, path => path == "/" ? (200, "text/html", page) : (404, "text/plain", "not found\n"u8.ToArray()));
+        if (!http.IsOk) return Fail(http.Error.Message);
 
         var ping = Sh(InNs("ping -c 3 -i 0.2 -W 2 10.99.0.2"));
         Step("Linux ping → Photon", ping.Code == 0, ping.Output.Split('\n').FirstOrDefault(l => l.Contains("packets transmitted")) ?? ping.Output);
-        var rtt = await stack.PingAsync(Ipv4Address.Parse("10.99.0.1").Value, TimeSpan.FromSeconds(2));
+        var rtt = await SocketSyscalls.PingAsync(init, net.Outbound, Ipv4Address.Parse("10.99.0.1").Value, TimeSpan.FromSeconds(2));
         Step("Photon ping → Linux", rtt.IsOk, rtt.IsOk ? $"rtt {rtt.Value.TotalMilliseconds:0.000} ms" : rtt.Error.ToString());
         var curl = Sh(InNs("curl -sS --max-time 10 http://10.99.0.2/"));
         Step("Linux curl → Photon HTTP", curl.Code == 0 && curl.Output.Contains("Hello from Photon"), curl.Output.Trim());
@@ -135,22 +224,21 @@ public static class NetCommand
         new Random(1).NextBytes(data);
         var expected = Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(data)).ToLowerInvariant();
         var nc = Task.Run(() => Sh(InNs("nc -l -p 9000 < /dev/null | sha256sum")));
-        Photon.Kernel.Result<Photon.Net.Tcp.TcpConnection> conn = default;
-        for (int i = 0; i < 50 && !(conn = await stack.Tcp.ConnectAsync(new IpEndpoint(Ipv4Address.Parse("10.99.0.1").Value, 9000))).IsOk; i++)
+        Result<Handle> conn = default;
+        for (int i = 0; i < 50 && !(conn = await SocketSyscalls.ConnectAsync(init, net.Outbound, new IpEndpoint(Ipv4Address.Parse("10.99.0.1").Value, 9000))).IsOk; i++)
             await Task.Delay(100);
         if (conn.IsOk)
         {
             var sw = Stopwatch.StartNew();
-            await conn.Value.SendAsync(data);
+            var sent = await SocketSyscalls.SendAsync(init, conn.Value, data);
             AnsiConsole.WriteLine();
-            PrintTables(stack);
-            await conn.Value.CloseAsync();
+            PrintTables(SocketSyscalls.Tables(init, net.Outbound).Value);
+            SocketSyscalls.Close(init, conn.Value); // graceful: FIN after the queued data
             var got = await nc;
-            Step("Photon TCP → Linux nc (16 MiB)", got.Output.StartsWith(expected), $"sha256 {(got.Output.StartsWith(expected) ? "matches" : "DIFFERS")}, {16 / sw.Elapsed.TotalSeconds:0} MiB/s");
+            Step("Photon TCP → Linux nc (16 MiB)", sent.IsOk && got.Output.StartsWith(expected),
+                $"sha256 {(got.Output.StartsWith(expected) ? "matches" : "DIFFERS")}, {16 / sw.Elapsed.TotalSeconds:0} MiB/s");
         }
         else Step("Photon TCP → Linux nc", false, conn.Error.ToString());
-        stop.Cancel();
-        await listener.DisposeAsync();
         return _failures == 0 ? 0 : 1;
     }
 
@@ -162,37 +250,22 @@ public static class NetCommand
         AnsiConsole.MarkupLine($"{(ok ? "[green]ok[/]  " : "[red]FAIL[/]")} {Markup.Escape(what),-34} {Markup.Escape(detail)}");
     }
 
-    public static void PrintTables(NetworkStack stack)
+    public static void PrintTables(NetworkTables t)
     {
-        var ifs = new Table().Title("[bold]interfaces[/]").AddColumn("name").AddColumn("address").AddColumn("mac").AddColumn("mtu")
-            .AddColumn(new TableColumn("rx frames").RightAligned()).AddColumn(new TableColumn("tx frames").RightAligned());
-        foreach (var i in stack.Interfaces)
-            ifs.AddRow(i.Name, i.Cidr.ToString(), i.MacAddress, i.Mtu.ToString(), i.FramesReceived.ToString(), i.FramesSent.ToString());
-        AnsiConsole.Write(ifs);
-
-        var routes = new Table().Title("[bold]routes[/]").AddColumn("destination").AddColumn("gateway").AddColumn("dev").AddColumn("metric");
-        foreach (var r in stack.Routes.Routes)
-            routes.AddRow($"{r.Destination.Network}/{r.Destination.PrefixLength}", r.Gateway?.ToString() ?? "on-link", r.Interface.Name, r.Metric.ToString());
-        AnsiConsole.Write(routes);
-
-        var arp = new Table().Title("[bold]ARP cache[/]").AddColumn("address").AddColumn("mac").AddColumn("dev").AddColumn("age");
-        foreach (var e in stack.ArpCache) arp.AddRow(e.Address.ToString(), e.Mac, e.Interface, $"{e.Age.TotalSeconds:0.0}s");
-        AnsiConsole.Write(arp);
-
-        var conns = new Table().Title("[bold]connections[/]").AddColumn("proto").AddColumn("local").AddColumn("remote").AddColumn("state")
-            .AddColumn(new TableColumn("send-q").RightAligned()).AddColumn(new TableColumn("recv-q").RightAligned())
-            .AddColumn(new TableColumn("cwnd").RightAligned()).AddColumn(new TableColumn("srtt").RightAligned()).AddColumn(new TableColumn("rto").RightAligned())
-            .AddColumn(new TableColumn("retrans").RightAligned());
-        foreach (var l in stack.Tcp.Listeners) conns.AddRow("tcp", l.ToString(), "*:*", "LISTEN", "", "", "", "", "", "");
-        foreach (var c in stack.Tcp.Connections)
-            conns.AddRow("tcp", c.Local.ToString(), c.Remote.ToString(), c.State.ToString(), c.SendQueue.ToString(), c.ReceiveQueue.ToString(),
-                c.CongestionWindow.ToString(), $"{c.SmoothedRtt.TotalMilliseconds:0.00}ms", $"{c.RetransmitTimeout.TotalMilliseconds:0}ms", c.Retransmits.ToString());
-        foreach (var u in stack.Udp.Sockets) conns.AddRow("udp", $"0.0.0.0:{u.Port}", "*:*", "", "", u.Queued.ToString(), "", "", "", "");
-        AnsiConsole.Write(conns);
-
-        var stats = stack.Statistics;
-        if (stats.Count > 0)
-            AnsiConsole.MarkupLine("[bold]counters[/] " + Markup.Escape(string.Join("  ", stats.Select(kv => $"{kv.Key}={kv.Value}"))));
+        static Table Make(string title, string[] columns, IEnumerable<string[]> rows, int rightFrom)
+        {
+            var table = new Table().Title($"[bold]{title}[/]");
+            for (int i = 0; i < columns.Length; i++)
+                table.AddColumn(i >= rightFrom ? new TableColumn(columns[i]).RightAligned() : new TableColumn(columns[i]));
+            foreach (var r in rows) table.AddRow(r.Select(Markup.Escape).ToArray());
+            return table;
+        }
+        AnsiConsole.Write(Make("interfaces", NetworkTables.InterfaceColumns, t.Interfaces, 4));
+        AnsiConsole.Write(Make("routes", NetworkTables.RouteColumns, t.Routes, 99));
+        AnsiConsole.Write(Make("ARP cache", NetworkTables.ArpColumns, t.Arp, 99));
+        AnsiConsole.Write(Make("connections", NetworkTables.SocketColumns, t.Sockets, 4));
+        if (t.Counters.Count > 0)
+            AnsiConsole.MarkupLine("[bold]counters[/] " + Markup.Escape(string.Join("  ", t.Counters.Select(kv => $"{kv.Key}={kv.Value}"))));
     }
 
     private static (int Code, string Output) Sh(string cmd) => HostShell.Run(cmd);

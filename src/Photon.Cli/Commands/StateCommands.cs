@@ -18,7 +18,7 @@ public static class StateCommands
 {
     private static async Task<int> WithDemoKernel(Func<Kernel, Task<int>> show)
     {
-        var booted = await Kernel.BootAsync(new KernelConfig { Platform = LinuxPlatform.Create(), EchoLog = false });
+        var booted = await Kernel.BootAsync(DemoSystem.Config(LinuxPlatform.Create()) with { EchoLog = false });
         if (!booted.IsOk)
         {
             AnsiConsole.MarkupLine($"[red]boot failed:[/] {Markup.Escape(booted.Error.ToString())}");

@@ -23,15 +23,20 @@ public static class CoreDemo
         // processes it spawns. No token, principal or manager method is reachable from here.
         var sys = k.Sys;
         var init = k.Init;
-        var tenantA = sys.Namespaces.CreateChild(init, k.InitRoot, "tenant-a").Value;
-        var tenantB = sys.Namespaces.CreateChild(init, k.InitRoot, "tenant-b").Value;
-        var svcA = sys.Namespaces.CreateChild(init, tenantA, "svc").Value;
-        report.Expect(ns, "init creates /tenant-a, /tenant-a/svc, /tenant-b", true, "3 namespaces");
+        // The tenants were brought up at boot (KernelConfig.Components); init finds them by name.
+        var tenantA = sys.Namespaces.Open(init, "/tenant-a", Rights.All);
+        var tenantB = sys.Namespaces.Open(init, "/tenant-b", Rights.All);
+        report.Expect(ns, "init opens /tenant-a and /tenant-b (created at boot, with quotas)", tenantA.IsOk && tenantB.IsOk,
+            tenantA.IsOk && tenantB.IsOk ? "2 namespaces" : $"{tenantA.AsResult()} {tenantB.AsResult()}");
+        if (!tenantA.IsOk || !tenantB.IsOk) return report;
+        var svcA = sys.Namespaces.CreateChild(init, tenantA.Value, "svc");
+        report.ExpectOk(ns, "init creates /tenant-a/svc", svcA.AsResult());
+        if (!svcA.IsOk) return report;
 
         // web first, so that pid 2 (`photon caps 2`) is a process that outlives the demo.
-        var (webControl, web) = sys.Processes.Spawn(init, tenantA, "web").Value;
-        var (dbControl, db) = sys.Processes.Spawn(init, tenantA, "db", Rights.Read | Rights.Enumerate | Rights.Bind).Value;
-        var (_, intruder) = sys.Processes.Spawn(init, tenantB, "intruder").Value;
+        var (webControl, web) = sys.Processes.Spawn(init, tenantA.Value, "web").Value;
+        var (dbControl, db) = sys.Processes.Spawn(init, tenantA.Value, "db", Rights.Read | Rights.Enumerate | Rights.Bind).Value;
+        var (_, intruder) = sys.Processes.Spawn(init, tenantB.Value, "intruder").Value;
         report.Expect(ns, "init spawns web, db in /tenant-a and intruder in /tenant-b", true,
             $"pids {web.Pid}, {db.Pid}, {intruder.Pid}");
 
@@ -39,7 +44,7 @@ public static class CoreDemo
         var data = sys.Memory.Allocate(db, 16 * 1024).Value;
         sys.Memory.Write(db, data, 0, "balance=100"u8).Unwrap();
         report.Expect(caps, "db allocates a 16 KiB region and writes to it", true, $"{k.Memory.LiveRegions} live region(s)");
-        var svcHandle = sys.Handles.Delegate(init, svcA, dbControl, Rights.Bind | Rights.Read).Value;
+        var svcHandle = sys.Handles.Delegate(init, svcA.Value, dbControl, Rights.Bind | Rights.Read).Value;
         report.ExpectOk(caps, "init gives db Bind on /tenant-a/svc; db binds a read-only view at svc/data",
             sys.Namespaces.Bind(db, svcHandle, "data", data, Rights.Read | Rights.Map));
 

@@ -1,9 +1,7 @@
 using System.Text;
 using Photon.Kernel;
 using Photon.Kernel.Capabilities;
-using Photon.Kernel.Drivers.Block;
 using Photon.Kernel.FileSystems;
-using Photon.Kernel.Hal.Host;
 using Photon.Kernel.Processes;
 using Photon.Kernel.Syscalls;
 
@@ -13,9 +11,10 @@ namespace Photon.Cli.Demo;
 using Kernel = Photon.Kernel.Boot.Kernel;
 
 /// <summary>
-/// The storage demo: the FAT and ext4 drivers are loaded as modules (their own collectible load contexts, granted only
-/// Bind on /filesystems); each demo image goes through the NVMe-style block driver, is probed and mounted through the
-/// registry, and is bound into one tenant's namespace — FAT read-write into /tenant-a, ext4 read-only into /tenant-b.
+/// The storage demo. At boot the kernel loaded the FAT and ext4 drivers as modules (their own collectible load contexts,
+/// granted only Bind on /filesystems), put each demo image behind the NVMe-style block driver (/dev/nvme0, /dev/nvme1),
+/// probed and mounted it through the registry and bound it into one tenant's namespace — FAT read-write into /tenant-a,
+/// ext4 read-only into /tenant-b.
 /// Processes in each tenant use the VFS; cross-tenant and write attempts fail; after unmounting, Linux's own checkers
 /// (fsck.vfat -n, e2fsck -fn) referee the images.
 /// </summary>
@@ -25,51 +24,31 @@ public static class StorageDemo
 
     public static async Task RunAsync(Kernel k, DemoImages images, DemoReport report)
     {
-        // init loads the modules (their manifests' paths are looked up in init's root namespace), mounts the images
-        // and binds them into the tenants — all as system calls through handles in its table.
+        // The kernel brought the storage up at boot (DemoSystem.Config): the FAT and ext4 modules, one NVMe-style
+        // device per image under /dev, and their mounts bound into the tenants. init and the processes it spawns see
+        // all of it only as names in their namespaces, through system calls.
         var sys = k.Sys;
         var files = sys.Files!;
         var init = k.Init;
-        var modules = k.Sys.Modules!;
-        var controls = new List<(string Name, Handle Control)>();
-        foreach (var module in new[] { "Photon.FileSystems.Fat", "Photon.FileSystems.Ext4" })
-        {
-            var loaded = await modules.LoadAsync(init, k.InitModuleLoader, k.InitRoot, Path.Combine(AppContext.BaseDirectory, module + ".dll"));
-            report.Expect(Section, $"load module {module}", loaded.IsOk,
-                loaded.IsOk ? $"'{loaded.Value.Module.Name}' granted {string.Join(", ", loaded.Value.Module.Grants.Select(g => $"{g.Path} ({g.Rights.ToShortString()})"))}" : loaded.Error.ToString());
-            if (loaded.IsOk) controls.Add((loaded.Value.Module.Name, loaded.Value.Control));
-        }
-        report.Expect(Section, "filesystem registry lists the modules' drivers", k.FileSystems.TypeNames.Count == 2, string.Join(", ", k.FileSystems.TypeNames));
+        var modules = sys.Namespaces.List(init, "/modules");
+        report.Expect(Section, "init lists /modules (FAT and ext4 loaded at boot through its loader handle, pinned)",
+            modules.IsOk && modules.Value.Count(e => e.IsLive) == 2, modules.IsOk ? string.Join(", ", modules.Value.Select(e => e.Name)) : modules.Error.ToString());
+        var devices = sys.Namespaces.List(init, "/dev");
+        report.Expect(Section, "init lists /dev (NVMe-style devices over the demo images)", devices.IsOk && devices.Value.Count == 2,
+            devices.IsOk ? string.Join(", ", devices.Value.Select(e => $"{e.Name} ({e.Kind} {e.Rights.ToShortString()})")) : devices.Error.ToString());
+        var mountList = sys.Namespaces.List(init, "/mounts");
+        report.Expect(Section, "init lists /mounts (probed through the registry, mounted via the devices' queue pairs)",
+            mountList.IsOk && mountList.Value.Count == 2, mountList.IsOk ? string.Join(", ", mountList.Value.Select(e => e.Name)) : mountList.Error.ToString());
 
-        var tenantA = EnsureTenant(k, "tenant-a");
-        var tenantB = EnsureTenant(k, "tenant-b");
+        var tenantA = sys.Namespaces.Open(init, "/tenant-a", Rights.All).Value;
+        var tenantB = sys.Namespaces.Open(init, "/tenant-b", Rights.All).Value;
         var (_, filesA) = sys.Processes.Spawn(init, tenantA, "files").Value;
         var (_, filesB) = sys.Processes.Spawn(init, tenantB, "files").Value;
-        var registry = sys.Namespaces.Open(init, "/filesystems", Rights.Read).Value;
-
-        var storages = new List<IAsyncDisposable>();
-        var devices = new List<NvmeBlockDevice>();
-        var mounts = new List<(string Type, Handle Mount, string Path, string Checker, string Args)>();
-        foreach (var (path, tenant, tenantName, rights, checker, args) in new[]
+        var mounts = new List<(string Name, string Path, string Checker, string Args)>
         {
-            (images.Fat16, tenantA, "/tenant-a", VirtualFileSystem.MountRights & ~Rights.Manage, "fsck.vfat", "-n"),
-            (images.Ext4, tenantB, "/tenant-b", Rights.Read | Rights.Enumerate, "e2fsck", "-fn"),
-        })
-        {
-            var storage = HostImageStorage.Open(path).Value;
-            storages.Add(storage);
-            // Device bring-up is the driver's own (administrator) API: the device capability goes straight into the
-            // block-device face the mount uses.
-            var (device, deviceCap) = NvmeBlockDevice.Start(storage, k.Capabilities, new NvmeOptions(QueuePairs: 2, QueueDepth: 32)).Value;
-            devices.Add(device);
-            var mount = await files.MountAsync(init, registry, device.Open(deviceCap), new MountOptions());
-            report.ExpectOk(Section, $"probe and mount {Path.GetFileName(path)} via NVMe queue pairs", mount.AsResult(),
-                mount.IsOk ? $"{device.SectorCount} sectors, {device.Queues.Count} queue pairs" : null);
-            if (!mount.IsOk) continue;
-            var bound = files.BindMount(init, tenant, "/mnt/disk", mount.Value, rights);
-            report.ExpectOk(Section, $"bind it at {tenantName}/mnt/disk ({rights.ToShortString()})", bound);
-            mounts.Add((Path.GetFileName(path), mount.Value, path, checker, args));
-        }
+            ("fat16", images.Fat16, "fsck.vfat", "-n"),
+            ("ext4", images.Ext4, "e2fsck", "-fn"),
+        };
 
         // tenant-a: read what Linux put on the FAT image, write a new file, read it back.
         var hello = await ReadAll(k, filesA, "/mnt/disk/HELLO.TXT");
@@ -96,33 +75,27 @@ public static class StorageDemo
         report.ExpectError(Section, "tenant-b escapes with /mnt/disk/../../tenant-a",
             (await files.OpenAsync(filesB, "/mnt/disk/../../tenant-a/mnt/disk/HELLO.TXT", Rights.Read)).AsResult(), ErrorCode.InvalidName);
 
-        // Tear down: unmount (flushes), stop devices, unload modules, and let Linux referee the images.
-        foreach (var m in mounts) report.ExpectOk(Section, $"unmount {m.Type}", await files.UnmountAsync(init, m.Mount));
-        foreach (var d in devices) await d.DisposeAsync();
-        foreach (var s in storages) await s.DisposeAsync();
-        foreach (var (name, control) in controls)
-            report.ExpectOk(Section, $"unload module {name} (revokes its grants, unloads its load context)", await modules.UnloadAsync(init, control));
-        report.Expect(Section, "registry is empty after unload", k.FileSystems.TypeNames.Count == 0, $"{k.FileSystems.TypeNames.Count} drivers");
+        // Unmount through the administrator's view (/mounts/<name>, which carries Manage): the filesystems flush, every
+        // binding and open file dies, and Linux's own checkers referee the images. The devices and modules stop at
+        // kernel shutdown, in reverse boot order.
         foreach (var m in mounts)
         {
-            var check = DemoImages.RunChecker(m.Checker, $"{m.Args} {m.Path}");
-            if (check is { } c)
-                report.Expect(Section, $"{m.Checker} {m.Args} {m.Type} after Photon's writes", c.ExitCode == 0, c.ExitCode == 0 ? "clean" : c.Output);
-            else
-                report.Expect(Section, $"{m.Checker} {m.Args} {m.Type}", true, $"skipped: {m.Checker} is not installed");
+            var admin = sys.Namespaces.Open(init, "/mounts/" + m.Name, Rights.Manage);
+            report.ExpectOk(Section, $"init unmounts /mounts/{m.Name}", admin.IsOk ? await files.UnmountAsync(init, admin.Value) : admin.AsResult());
         }
-    }
-
-    /// <summary>init's handle to /name (created if the core demo did not), with a /name/mnt namespace in it.</summary>
-    private static Handle EnsureTenant(Kernel k, string name)
-    {
-        var existing = k.Sys.Namespaces.Open(k.Init, "/" + name, Rights.All);
-        var ns = existing.IsOk ? existing.Value : k.Sys.Namespaces.CreateChild(k.Init, k.InitRoot, name).Value;
-        // A namespace lives as long as the capability CreateChild returned: keep that handle, close only the probe.
-        var mnt = k.Sys.Namespaces.OpenAt(k.Init, ns, "mnt", Rights.Read);
-        if (mnt.IsOk) k.Sys.Handles.Close(k.Init, mnt.Value).Unwrap();
-        else k.Sys.Namespaces.CreateChild(k.Init, ns, "mnt").Unwrap();
-        return ns;
+        var afterUnmount = await files.OpenAsync(filesA, "/mnt/disk/HELLO.TXT", Rights.Read);
+        report.Expect(Section, "tenant-a opens a file after the unmount", !afterUnmount.IsOk,
+            afterUnmount.IsOk ? "unexpectedly succeeded" : $"refused: {afterUnmount.Error}");
+        foreach (var m in mounts)
+        {
+            var args = m.Args;
+            var name = Path.GetFileName(m.Path);
+            var check = DemoImages.RunChecker(m.Checker, $"{args} {m.Path}");
+            if (check is { } c)
+                report.Expect(Section, $"{m.Checker} {args} {name} after Photon's writes", c.ExitCode == 0, c.ExitCode == 0 ? "clean" : c.Output);
+            else
+                report.Expect(Section, $"{m.Checker} {args} {name}", true, $"skipped: {m.Checker} is not installed");
+        }
     }
 
     private static async Task<Result<byte[]>> ReadAll(Kernel k, Process p, string path)

@@ -3,6 +3,7 @@ using System.Text;
 using Photon.Kernel;
 using Photon.Kernel.Capabilities;
 using Photon.Sandbox;
+using Photon.Sandbox.Syscalls;
 
 namespace Photon.Cli.Demo;
 
@@ -24,13 +25,16 @@ public static class TenantsDemo
         var init = k.Init;
         var tenantA = sys.Namespaces.Open(init, "/tenant-a", Rights.All).Value;
         var tenantB = sys.Namespaces.Open(init, "/tenant-b", Rights.All).Value;
-        using var sandbox = new WasmSandbox(k.Capabilities, k.Namespaces, k.Processes, k.Memory, k.Ipc, () => k.Clock.Monotonic, k.Log);
+        // The sandbox was brought up at boot and bound at /sandbox: starting a guest is a syscall through that handle,
+        // which init hands (Execute only) to the services that start guests of their own.
+        var sandbox = sys.Namespaces.Open(init, "/sandbox", Rights.Execute | Rights.Delegate).Value;
 
         // tenant-a's native key-value service listens at /tenant-a/kv. It may bind in its namespace and create child
         // namespaces there (for the Wasm guests it starts).
         var (kvControl, kv) = sys.Processes.Spawn(init, tenantA, "kv", Rights.Read | Rights.Bind | Rights.Create).Value;
         var listener = sys.Channels.Listen(kv).Value;
         var nsHandle = sys.Namespaces.Open(kv, "", Rights.Read | Rights.Bind | Rights.Create).Value;
+        var kvSandbox = sys.Handles.Delegate(init, sandbox, kvControl, Rights.Execute).Value;
         report.ExpectOk(Section, "tenant-a's native kv service listens at /tenant-a/kv", sys.Namespaces.Bind(kv, nsHandle, "kv", listener, Rights.Connect));
         var store = new Dictionary<string, string> { ["greeting"] = "hello, tenant-a" };
         var serving = sys.Processes.StartTask(kv, async ct =>
@@ -58,7 +62,7 @@ public static class TenantsDemo
 
         // Wasm guests in tenant-a, started by kv: a counter over a region kv grants and an IPC echo wired to kv's channel.
         var region = sys.Memory.Allocate(kv, 4096).Value;
-        var counter = sandbox.Instantiate(kv, nsHandle, "counter", WasmSandbox.Guest("counter"),
+        var counter = SandboxSyscalls.Instantiate(kv, kvSandbox, nsHandle, "counter", WasmSandbox.Guest("counter"),
             [new HandleGrant("counter", region, Rights.Read | Rights.Write)]);
         report.ExpectOk(Section, "tenant-a's kv starts a Wasm counter guest with one region granted", counter.AsResult(),
             counter.IsOk ? $"{counter.Value.Process.Principal}" : null);
@@ -71,7 +75,7 @@ public static class TenantsDemo
             report.Expect(Section, "guest increments the shared counter 3 times", last == 3 && BitConverter.ToInt32(bytes) == 3, $"counter = {BitConverter.ToInt32(bytes)}");
         }
         var (mine, theirs) = sys.Channels.CreateChannel(kv).Value;
-        var echo = sandbox.Instantiate(kv, nsHandle, "echo", WasmSandbox.Guest("echo"), [new HandleGrant("chan", theirs, Rights.Read | Rights.Write)]);
+        var echo = SandboxSyscalls.Instantiate(kv, kvSandbox, nsHandle, "echo", WasmSandbox.Guest("echo"), [new HandleGrant("chan", theirs, Rights.Read | Rights.Write)]);
         if (echo.IsOk)
         {
             sys.Channels.TrySend(kv, mine, "ping from the native kv service"u8).Unwrap();
@@ -85,8 +89,9 @@ public static class TenantsDemo
         // tenant-b has its own native service and Wasm guest talking over IPC — entirely inside tenant-b.
         var (bControl, bsvc) = sys.Processes.Spawn(init, tenantB, "feed", Rights.Read | Rights.Enumerate | Rights.Create).Value;
         var bNs = sys.Namespaces.Open(bsvc, "", Rights.Read | Rights.Create).Value;
+        var bSandbox = sys.Handles.Delegate(init, sandbox, bControl, Rights.Execute).Value;
         var (bMine, bTheirs) = sys.Channels.CreateChannel(bsvc).Value;
-        var bEcho = sandbox.Instantiate(bsvc, bNs, "echo", WasmSandbox.Guest("echo"), [new HandleGrant("chan", bTheirs, Rights.Read | Rights.Write)]);
+        var bEcho = SandboxSyscalls.Instantiate(bsvc, bSandbox, bNs, "echo", WasmSandbox.Guest("echo"), [new HandleGrant("chan", bTheirs, Rights.Read | Rights.Write)]);
         if (bEcho.IsOk)
         {
             sys.Channels.TrySend(bsvc, bMine, "ping from tenant-b's feed service"u8).Unwrap();
@@ -100,14 +105,14 @@ public static class TenantsDemo
         await sys.Processes.DestroyAsync(init, bControl);
 
         // tenant-b's guests, started by init: one tries to steal tenant-a's counter, two misbehave.
-        var thief = sandbox.Instantiate(init, tenantB, "thief", WasmSandbox.Guest("steal"), []).Value;
+        var thief = SandboxSyscalls.Instantiate(init, sandbox, tenantB, "thief", WasmSandbox.Guest("steal"), []).Value;
         var stolen = thief.Call("run");
         report.Expect(Section, "tenant-b's Wasm thief tries 4 spellings of tenant-a's counter", stolen.IsOk && stolen.Value == 0, $"{stolen.Value} opens succeeded (all denied and audited)");
-        var forger = sandbox.Instantiate(init, tenantB, "forger", WasmSandbox.Guest("forge"), []).Value;
+        var forger = SandboxSyscalls.Instantiate(init, sandbox, tenantB, "forger", WasmSandbox.Guest("forge"), []).Value;
         report.Expect(Section, "tenant-b's Wasm forger guesses 8192 handle numbers", forger.Call("run") is { IsOk: true, Value: 0 }, "0 worked");
-        var spin = sandbox.Instantiate(init, tenantB, "spin", WasmSandbox.Guest("spin"), [], new SandboxLimits(FuelPerCall: 5_000_000)).Value;
+        var spin = SandboxSyscalls.Instantiate(init, sandbox, tenantB, "spin", WasmSandbox.Guest("spin"), [], new SandboxLimits(FuelPerCall: 5_000_000)).Value;
         report.ExpectError(Section, "tenant-b's infinite loop guest runs out of fuel and is killed", spin.Call("run").AsResult(), ErrorCode.QuotaExceeded);
-        var bomb = sandbox.Instantiate(init, tenantB, "bomb", WasmSandbox.Guest("membomb"), [], new SandboxLimits(MaxMemoryBytes: 1024 * 1024)).Value;
+        var bomb = SandboxSyscalls.Instantiate(init, sandbox, tenantB, "bomb", WasmSandbox.Guest("membomb"), [], new SandboxLimits(MaxMemoryBytes: 1024 * 1024)).Value;
         report.ExpectError(Section, "tenant-b's memory bomb hits its 1 MiB limit and is killed", bomb.Call("run").AsResult(), ErrorCode.Faulted);
         if (counter.IsOk)
             report.Expect(Section, "tenant-a's counter guest is unaffected", counter.Value.Call("run") is { IsOk: true, Value: 4 }, "counter = 4");

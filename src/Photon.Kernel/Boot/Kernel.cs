@@ -82,6 +82,13 @@ public sealed class Kernel : IAsyncDisposable
     public Handle InitModuleLoader { get; private set; }
 
     internal CapabilityToken InitControl { get; private set; }
+    /// <summary>The kernel's capability to <c>/dev</c>, where device components bind their devices.</summary>
+    internal CapabilityToken DevNamespace { get; private set; }
+
+    /// <summary>The kernel's capability to <c>/mounts</c>, where mount components bind each mount with every right
+    /// (the administrator's view: init can unmount through it).</summary>
+    internal CapabilityToken MountsNamespace { get; private set; }
+
     public FileSystemRegistry FileSystems { get; private set; } = null!;
     public VirtualFileSystem Vfs { get; private set; } = null!;
     public ModuleLoader Modules { get; private set; } = null!;
@@ -186,6 +193,12 @@ public sealed class Kernel : IAsyncDisposable
                 k.Vfs = new VirtualFileSystem(k.Capabilities, k.Namespaces);
                 return "filesystem registry at /filesystems, mount table ready";
             });
+            k.Step("devices", () =>
+            {
+                k.DevNamespace = k.Namespaces.CreateChild(k.Namespaces.RootCapability, "dev").Unwrap();
+                k.MountsNamespace = k.Namespaces.CreateChild(k.Namespaces.RootCapability, "mounts").Unwrap();
+                return "/dev (devices), /mounts (mounts, administrator's view)";
+            });
             k.Step("modules", () =>
             {
                 var modulesNs = k.Namespaces.CreateChild(k.Namespaces.RootCapability, "modules").Value;
@@ -209,8 +222,9 @@ public sealed class Kernel : IAsyncDisposable
                 k.InitModuleLoader = k.Init.AddHandle(loader).Unwrap();
                 return $"syscall table ready, {k.Init} holds the root namespace";
             });
+            foreach (var component in config.Components)
+                await k.StartComponentAsync(component).ConfigureAwait(false);
             k.Log.Info("boot", $"kernel up in {k._steps.Sum(s => s.Elapsed.TotalMilliseconds):F2} ms");
-            await Task.CompletedTask.ConfigureAwait(false);
             return k;
         }
         catch (KernelException e)
@@ -225,6 +239,33 @@ public sealed class Kernel : IAsyncDisposable
     public Task<T> RunAsync<T>(Func<Task<T>> body, string name = "main") => Scheduler.Spawn(body, name).Completion;
 
     public Task RunAsync(Func<Task> body, string name = "main") => Scheduler.Spawn(body, name).Completion;
+
+    /// <summary>Starts one component as a kernel task; it is stopped (also after a failed start) at disposal, in
+    /// reverse order.</summary>
+    private async Task StartComponentAsync(IKernelComponent component)
+    {
+        var started = Clock.Monotonic;
+        _shutdown.Add(async () =>
+        {
+            try
+            {
+                await RunAsync(() => component.StopAsync().AsTask(), $"stop:{component.Name}").ConfigureAwait(false);
+                Log.Info("shutdown", $"{component.Name} stopped");
+            }
+            catch (Exception e) { Log.Error("shutdown", $"{component.Name} failed to stop: {e.Message}"); }
+        });
+        Result<string> result;
+        try { result = await RunAsync(() => component.StartAsync(this, ShutdownRequested).AsTask(), $"start:{component.Name}").ConfigureAwait(false); }
+        catch (Exception e) when (e is not KernelException)
+        {
+            result = Errors.Of(ErrorCode.Faulted, $"{e.GetType().Name}: {e.Message}");
+        }
+        if (!result.IsOk)
+            throw new KernelException(result.Error.Code, $"boot step '{component.Name}' failed: {result.Error.Message}");
+        var step = new BootStep(component.Name, result.Value, Clock.Monotonic - started);
+        _steps.Add(step);
+        Log.Info("boot", $"{component.Name,-13} {result.Value} ({step.Elapsed.TotalMilliseconds:F2} ms)");
+    }
 
     private void Step(string name, Func<string> body)
     {

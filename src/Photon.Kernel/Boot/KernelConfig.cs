@@ -34,6 +34,11 @@ public sealed record KernelConfig
     /// <summary>Limits per tenant (top-level namespace such as "/tenant-a"), applied at boot.</summary>
     public IReadOnlyDictionary<string, Quotas.QuotaLimits> TenantQuotas { get; init; } = new Dictionary<string, Quotas.QuotaLimits>();
 
+    /// <summary>The system to bring up after init, in order: devices, modules, mounts, tenants, the network stack, the
+    /// sandbox. Each is one logged boot step; they stop in reverse at shutdown, and a failing one unwinds the ones
+    /// before it.</summary>
+    public IReadOnlyList<IKernelComponent> Components { get; init; } = [];
+
     /// <summary>An extra sink that also receives every capability event.</summary>
     public ICapabilityAuditSink? Audit { get; init; }
 }

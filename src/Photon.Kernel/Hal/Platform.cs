@@ -25,4 +25,12 @@ public sealed record Platform
 
     /// <summary>Where module assemblies are read from.</summary>
     public required IModuleImageSource ModuleImages { get; init; }
+
+    /// <summary>Persistent storage units (disk images on the host), opened by block-device boot components; null when
+    /// the platform has none.</summary>
+    public IBlockStorageSource? Storage { get; init; }
+
+    /// <summary>Network devices (TAP interfaces on the host), opened by network boot components; null when the
+    /// platform has none.</summary>
+    public INetworkDeviceSource? Network { get; init; }
 }

@@ -8,7 +8,7 @@ namespace Photon.Kernel.Syscalls;
 
 /// <summary>File system calls: paths resolve in the caller's namespace to a mount binding whose rights gate the
 /// operation; open files are handles. The VFS does the resolution and the per-handle checks.</summary>
-public sealed class FileSyscalls(VirtualFileSystem vfs)
+public sealed class FileSyscalls(VirtualFileSystem vfs, CapabilityManager caps)
 {
     public ValueTask<Result<Handle>> OpenAsync(Process caller, string path, Rights access, OpenFlags flags = OpenFlags.None, CancellationToken ct = default) => vfs.OpenAsync(caller, path, access, flags, ct);
 
@@ -52,6 +52,30 @@ public sealed class FileSyscalls(VirtualFileSystem vfs)
         var mount = await vfs.MountAsync(r.Value.Object, r.Value.Token, device, options ?? new MountOptions(), caller.Principal, ct).ConfigureAwait(false);
         // If the handle cannot be issued the capability is revoked, and with its last capability the mount closes.
         return mount.IsOk ? caller.AddHandle(mount.Value) : mount.Error;
+    }
+
+    /// <summary>
+    /// Mounts the block device <paramref name="device"/> names (a device bound under <c>/dev</c>; needs Read and Delegate,
+    /// and Write unless <paramref name="options"/> is read-only). The mount reads and writes through a capability
+    /// derived from the caller's handle, so closing that handle, or revoking the device capability it came from (the
+    /// <c>/dev</c> binding), cuts the mount off.
+    /// </summary>
+    public async ValueTask<Result<Handle>> MountAsync(Process caller, Handle registry, Handle device, MountOptions? options = null,
+        CancellationToken ct = default)
+    {
+        options ??= new MountOptions();
+        var access = Rights.Read | (options.ReadOnly ? Rights.None : Rights.Write);
+        var d = caller.GetWithToken<Drivers.Block.NvmeBlockDevice>(device, access | Rights.Delegate);
+        if (!d.IsOk) return d.Error;
+        var r = caller.GetWithToken<FileSystemRegistry>(registry, Rights.Read);
+        if (!r.IsOk) return r.Error;
+        if (caller.State != ProcessState.Running) return Errors.Of(ErrorCode.Closed, $"{caller} has exited");
+        var forMount = caps.Derive(d.Value.Token, access, caller.Principal, caller.Principal);
+        if (!forMount.IsOk) return forMount.Error;
+        var mount = await vfs.MountAsync(r.Value.Object, r.Value.Token, d.Value.Object.Open(forMount.Value, caller.Principal), options,
+            caller.Principal, ct).ConfigureAwait(false);
+        if (!mount.IsOk) { caps.Revoke(forMount.Value); return mount.Error; }
+        return caller.AddHandle(mount.Value);
     }
 
     /// <summary>

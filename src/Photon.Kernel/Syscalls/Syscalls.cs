@@ -22,7 +22,7 @@ public sealed class SyscallTable
         Memory = new MemorySyscalls(processes.Memory);
         Processes = new ProcessSyscalls(processes);
         Channels = new ChannelSyscalls(ipc);
-        Files = vfs is null ? null : new FileSyscalls(vfs);
+        Files = vfs is null ? null : new FileSyscalls(vfs, processes.Capabilities);
     }
 
     public HandleSyscalls Handles { get; }

@@ -16,6 +16,19 @@ public sealed record HandleGrant(string Name, Handle Handle, Rights Rights);
 public static class SandboxSyscalls
 {
     /// <summary>
+    /// Instantiates a guest through the sandbox <paramref name="sandbox"/> names (the <c>/sandbox</c> binding the
+    /// <see cref="SandboxComponent"/> makes; needs Execute) for the tenant whose namespace
+    /// <paramref name="tenantNamespace"/> names (needs Create); each grant's handle needs Delegate.
+    /// </summary>
+    public static Result<WasmInstance> Instantiate(Process caller, Handle sandbox, Handle tenantNamespace, string name, string wat,
+        IReadOnlyList<HandleGrant> grants, SandboxLimits? limits = null)
+    {
+        var s = caller.Get<SandboxObject>(sandbox, Rights.Execute);
+        if (!s.IsOk) return s.Error;
+        return s.Value.Sandbox.Instantiate(caller, tenantNamespace, name, wat, grants, limits);
+    }
+
+    /// <summary>
     /// Instantiates a guest for the tenant whose namespace <paramref name="tenantNamespace"/> names (needs Create);
     /// each grant's handle needs Delegate. See <see cref="WasmSandbox.Instantiate"/>.
     /// </summary>

@@ -12,7 +12,8 @@ public class KernelBootTests
     {
         var booted = await Kernel.BootAsync(TestKernel.Config with { EchoLog = false, MemoryBytes = 8 * 1024 * 1024, Cpus = 2 });
         await using var k = booted.Value;
-        Assert.Equal(["hal", "interrupts", "memory", "scheduler", "capabilities", "namespaces", "regions", "processes", "ipc", "quotas", "vfs", "modules", "init"], k.BootSteps.Select(s => s.Name));
+        Assert.Equal(["hal", "interrupts", "memory", "scheduler", "capabilities", "namespaces", "regions", "processes", "ipc", "quotas", "vfs", "devices", "modules", "init"],
+            k.BootSteps.Select(s => s.Name));
         Assert.All(k.BootSteps, s => Assert.True(s.Elapsed >= TimeSpan.Zero));
         Assert.Equal(2048, k.Physical.TotalFrames);
         Assert.Contains(k.Log.Snapshot(), e => e.Source == "boot" && e.Message.StartsWith("kernel up"));
@@ -44,7 +45,7 @@ public class KernelBootTests
     [Fact]
     public async Task The_boot_demo_workload_behaves_as_expected_on_every_step()
     {
-        var booted = await Kernel.BootAsync(TestKernel.Config with { EchoLog = false });
+        var booted = await Kernel.BootAsync(DemoSystem.Config(TestKernel.Platform) with { EchoLog = false });
         await using var k = booted.Value;
         var report = await k.RunAsync(() => CoreDemo.RunAsync(k), "demo");
         Assert.Empty(report.Failures);
@@ -57,22 +58,24 @@ public class KernelBootTests
     [Fact]
     public async Task The_storage_demo_loads_fs_modules_mounts_through_the_block_driver_and_leaves_images_fsck_clean()
     {
-        var booted = await Kernel.BootAsync(TestKernel.Config with { EchoLog = false, MemoryBytes = 8 * 1024 * 1024 });
-        await using var k = booted.Value;
         using var images = DemoImages.Unpack();
+        var booted = await Kernel.BootAsync(DemoSystem.Config(TestKernel.Platform, images) with { EchoLog = false, MemoryBytes = 8 * 1024 * 1024 });
+        Assert.True(booted.IsOk, booted.IsOk ? "" : booted.Error.ToString());
+        var k = booted.Value;
         var report = new DemoReport();
         await k.RunAsync(() => StorageDemo.RunAsync(k, images, report), "storage-demo");
+        await k.DisposeAsync();
         Assert.Empty(report.Failures);
         Assert.Contains(report.Steps, s => s.Step.StartsWith("fsck.vfat") && s.Outcome == "clean");
         Assert.Contains(report.Steps, s => s.Step.StartsWith("e2fsck") && s.Outcome == "clean");
         Assert.Contains(report.Steps, s => s.Step.Contains("read-only ext4 view") && s.Outcome.Contains("AccessDenied"));
-        Assert.Empty(k.FileSystems.TypeNames); // modules unloaded
+        Assert.Empty(k.FileSystems.TypeNames); // modules unloaded at shutdown
     }
 
     [Fact]
     public async Task The_tenants_demo_runs_services_and_wasm_guests_over_ipc_and_contains_the_hostile_ones()
     {
-        var booted = await Kernel.BootAsync(TestKernel.Config with { EchoLog = false });
+        var booted = await Kernel.BootAsync(DemoSystem.Config(TestKernel.Platform) with { EchoLog = false });
         await using var k = booted.Value;
         await k.RunAsync(() => CoreDemo.RunAsync(k), "demo");
         var report = new DemoReport();

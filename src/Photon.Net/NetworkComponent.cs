@@ -1,0 +1,97 @@
+using Photon.Kernel.Boot;
+using Photon.Kernel.Capabilities;
+using Photon.Kernel.Drivers.Net;
+using Photon.Kernel.Hal;
+using Photon.Net.Sockets;
+using Photon.Net.Syscalls;
+
+namespace Photon.Net;
+
+/// <summary>
+/// Boot component: the network. Opens a platform network device (<see cref="Platform.Network"/>: a TAP device on the
+/// host) with <paramref name="queues"/> hardware queues, starts the NIC driver on the kernel's queue pairs over it, runs
+/// the TCP/IP stack on the kernel's timers with the interface <paramref name="address"/> (and a default route via
+/// <paramref name="gateway"/>), and starts the kernel's socket service (<see cref="SocketSyscalls"/>). Processes reach
+/// it only through capabilities bound under <c>/net</c>: <c>tcp</c> and <c>udp</c> (port grants for every port, which
+/// init carves narrower grants from) and <c>outbound</c> (connect, ping). Stopping revokes them (closing every listener
+/// and socket opened through them), stops the stack and the driver, and closes the device.
+/// </summary>
+public sealed class NetworkComponent(string device, Ipv4Cidr address, Ipv4Address? gateway = null, int queues = 2) : IKernelComponent
+{
+    private Kernel.Boot.Kernel? _kernel;
+    private INetworkDevice? _device;
+    private NicDriver? _driver;
+    private CapabilityToken _driverCap;
+    private NetworkStack? _stack;
+    private bool _registered;
+    private CapabilityToken _ns;
+    private readonly List<CapabilityToken> _grants = new();
+
+    public string Device { get; } = device;
+    public Ipv4Cidr Address { get; } = address;
+
+    public string Name => $"network {Device}";
+
+    public async ValueTask<Result<string>> StartAsync(Kernel.Boot.Kernel k, CancellationToken ct)
+    {
+        _kernel = k;
+        if (k.Platform.Network is not { } source) return Errors.Of(ErrorCode.NotSupported, $"{k.Platform.Name} offers no network devices");
+        var a = Address.Address.Value;
+        var opened = source.Open(Device, [2, 0x50, 0x48, (byte)(a >> 16), (byte)(a >> 8), (byte)a], queues);
+        if (!opened.IsOk) return opened.Error;
+        _device = opened.Value;
+        var driver = NicDriver.Start(_device, k.Capabilities);
+        if (!driver.IsOk) return driver.Error;
+        (_driver, _driverCap) = driver.Value;
+        _stack = new NetworkStack(k.Timers);
+        var nic = _stack.AddInterface(_driver, Address);
+        if (!nic.IsOk) return nic.Error;
+        if (gateway is { } gw && _stack.Routes.AddDefault(gw, nic.Value) is { IsOk: false } route) return route.Error;
+        _stack.Start();
+
+        var sockets = new SocketService(_stack, k.Capabilities);
+        var registered = SocketSyscalls.Register(k.Capabilities, sockets);
+        if (!registered.IsOk) return registered.Error;
+        _registered = true;
+        var ns = k.Namespaces.CreateChild(k.Namespaces.RootCapability, "net");
+        if (!ns.IsOk) return ns.Error;
+        _ns = ns.Value;
+        const Rights grantRights = Rights.Bind | Rights.Listen | Rights.Delegate | Rights.Transfer;
+        foreach (var (name, grant, rights) in new[]
+        {
+            ("tcp", sockets.GrantPorts(TransportProtocol.Tcp, 1, ushort.MaxValue, Principal.Kernel), grantRights),
+            ("udp", sockets.GrantPorts(TransportProtocol.Udp, 1, ushort.MaxValue, Principal.Kernel), grantRights),
+            ("outbound", sockets.GrantNetworkAccess(Principal.Kernel), Rights.Connect | Rights.Delegate | Rights.Transfer),
+        })
+        {
+            if (!grant.IsOk) return grant.Error;
+            _grants.Add(grant.Value);
+            var bound = k.Namespaces.Bind(_ns, name, grant.Value, rights);
+            if (!bound.IsOk) return bound.Error;
+        }
+        await Task.CompletedTask.ConfigureAwait(false);
+        return $"{nic.Value}{(gateway is { } g ? $", default via {g}" : "")}: NIC driver ({queues} queues) on the kernel's queue pairs, " +
+               "stack on kernel timers; /net/tcp, /net/udp (port grants), /net/outbound";
+    }
+
+    public async ValueTask StopAsync()
+    {
+        if (_kernel is not { } k) return;
+        // Revoking the grants closes every listener and UDP port opened through them.
+        foreach (var g in _grants) k.Capabilities.Revoke(g);
+        _grants.Clear();
+        if (!_ns.IsNone)
+        {
+            k.Namespaces.Destroy(_ns);
+            k.Namespaces.Unbind(k.Namespaces.RootCapability, "net");
+            _ns = default;
+        }
+        if (_registered) { SocketSyscalls.Unregister(k.Capabilities); _registered = false; }
+        if (_stack is not null) { await _stack.DisposeAsync().ConfigureAwait(false); _stack = null; }
+        // The driver owns the device once started; before that the device is ours to close.
+        if (_driver is not null) { await _driver.DisposeAsync().ConfigureAwait(false); _driver = null; _device = null; }
+        if (!_driverCap.IsNone) { k.Capabilities.Revoke(_driverCap); _driverCap = default; }
+        if (_device is not null) { await _device.DisposeAsync().ConfigureAwait(false); _device = null; }
+        _kernel = null;
+    }
+}
