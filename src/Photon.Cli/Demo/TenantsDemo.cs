@@ -3,7 +3,6 @@ using System.Text;
 using Photon.Kernel;
 using Photon.Kernel.Capabilities;
 using Photon.Sandbox;
-using Photon.Sandbox.Syscalls;
 
 namespace Photon.Cli.Demo;
 

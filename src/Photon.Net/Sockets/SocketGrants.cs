@@ -11,7 +11,7 @@ namespace Photon.Net.Sockets;
 public static class SocketGrants
 {
     /// <summary>A port-range grant (Bind, Listen, Delegate, Transfer) in the caller's handle table.</summary>
-    public static Result<Handle> GrantPorts(this SocketService sockets, Process caller, TransportProtocol protocol, ushort low, ushort high)
+    internal static Result<Handle> GrantPorts(this SocketService sockets, Process caller, TransportProtocol protocol, ushort low, ushort high)
     {
         if (caller.State != ProcessState.Running) return Errors.Of(ErrorCode.Closed, $"{caller} has exited");
         var grant = sockets.GrantPorts(protocol, low, high, caller.Principal);

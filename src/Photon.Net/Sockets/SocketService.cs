@@ -49,7 +49,7 @@ public sealed class SocketService
     internal Result<CapabilityToken> GrantNetworkAccess(Principal holder) =>
         _caps.Create(new NetworkAccess("net:outbound") { OnDestroyed = Sweep }, Rights.Connect | Rights.Delegate | Rights.Transfer, holder);
 
-    public Result<Handle> Listen(Process process, Handle grant, ushort port, int backlog = 128)
+    internal Result<Handle> Listen(Process process, Handle grant, ushort port, int backlog = 128)
     {
         var g = process.Check<PortGrant>(grant, Rights.Listen);
         if (!g.IsOk) return g.Error;
@@ -63,7 +63,7 @@ public sealed class SocketService
         return Issue(process, new ListenerObject(l.Value, through.Value), Rights.Read | Rights.Delegate | Rights.Transfer, through.Value);
     }
 
-    public async Task<Result<Handle>> AcceptAsync(Process process, Handle listener, CancellationToken ct = default)
+    internal async Task<Result<Handle>> AcceptAsync(Process process, Handle listener, CancellationToken ct = default)
     {
         var l = Use<ListenerObject>(process, listener, Rights.Read);
         if (!l.IsOk) return l.Error;
@@ -73,7 +73,7 @@ public sealed class SocketService
         return Issue(process, new ConnectionObject(c.Value), SocketRights, l.Value.Through);
     }
 
-    public async Task<Result<Handle>> ConnectAsync(Process process, Handle network, IpEndpoint remote, CancellationToken ct = default)
+    internal async Task<Result<Handle>> ConnectAsync(Process process, Handle network, IpEndpoint remote, CancellationToken ct = default)
     {
         var n = process.Check<NetworkAccess>(network, Rights.Connect);
         if (!n.IsOk) return n.Error;
@@ -84,7 +84,7 @@ public sealed class SocketService
         return Issue(process, new ConnectionObject(c.Value), SocketRights, through.Value);
     }
 
-    public async Task<Result> SendAsync(Process process, Handle connection, ReadOnlyMemory<byte> data, CancellationToken ct = default)
+    internal async Task<Result> SendAsync(Process process, Handle connection, ReadOnlyMemory<byte> data, CancellationToken ct = default)
     {
         var c = Use<ConnectionObject>(process, connection, Rights.Write);
         if (!c.IsOk) return c.Error;
@@ -92,7 +92,7 @@ public sealed class SocketService
     }
 
     /// <summary>Receives into <paramref name="buffer"/>; 0 means the peer closed its side.</summary>
-    public async Task<Result<int>> ReceiveAsync(Process process, Handle connection, Memory<byte> buffer, CancellationToken ct = default)
+    internal async Task<Result<int>> ReceiveAsync(Process process, Handle connection, Memory<byte> buffer, CancellationToken ct = default)
     {
         var c = Use<ConnectionObject>(process, connection, Rights.Read);
         if (!c.IsOk) return c.Error;
@@ -101,11 +101,11 @@ public sealed class SocketService
 
     /// <summary>Closes a socket handle: revoking its capability closes a connection gracefully (FIN after queued data,
     /// pending calls end with Closed), a listener (resetting connections not yet accepted) or a UDP port immediately.</summary>
-    public Result Close(Process process, Handle socket) => process.Close(socket);
+    internal Result Close(Process process, Handle socket) => process.Close(socket);
 
     /// <summary>Binds a UDP port: a given port needs a <see cref="PortGrant"/> covering it; port 0 (an ephemeral port,
     /// for clients) needs <see cref="NetworkAccess"/> with Connect instead.</summary>
-    public Result<Handle> BindUdp(Process process, Handle grant, ushort port)
+    internal Result<Handle> BindUdp(Process process, Handle grant, ushort port)
     {
         if (port == 0)
         {
@@ -126,14 +126,14 @@ public sealed class SocketService
         return Issue(process, new UdpSocketObject(s.Value), SocketRights, through.Value);
     }
 
-    public async Task<Result> SendToAsync(Process process, Handle udp, IpEndpoint to, ReadOnlyMemory<byte> data)
+    internal async Task<Result> SendToAsync(Process process, Handle udp, IpEndpoint to, ReadOnlyMemory<byte> data)
     {
         var s = Use<UdpSocketObject>(process, udp, Rights.Write);
         if (!s.IsOk) return s.Error;
         return await s.Value.Socket.SendToAsync(to, data).ConfigureAwait(false);
     }
 
-    public async Task<Result<UdpDatagram>> ReceiveFromAsync(Process process, Handle udp, CancellationToken ct = default)
+    internal async Task<Result<UdpDatagram>> ReceiveFromAsync(Process process, Handle udp, CancellationToken ct = default)
     {
         var s = Use<UdpSocketObject>(process, udp, Rights.Read);
         if (!s.IsOk) return s.Error;

@@ -14,6 +14,7 @@ public sealed class SyscallSurfaceTests
     [
         typeof(Process).Assembly,
         typeof(Photon.Sandbox.WasmSandbox).Assembly,
+        typeof(Photon.Net.NetworkStack).Assembly,
     ];
 
     // Public entry points that take a Process but are not syscalls, each with the reason it may.
