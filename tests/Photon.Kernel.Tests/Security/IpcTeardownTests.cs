@@ -1,0 +1,165 @@
+using Photon.Kernel.Capabilities;
+using Photon.Kernel.Ipc;
+using Photon.Kernel.Processes;
+
+namespace Photon.Kernel.Tests.Security;
+
+/// <summary>
+/// Issue #9, items 7 and 13: messages nobody can ever receive (an endpoint queued in its own inbox, a cycle of
+/// endpoints queued in each other's inboxes, connections left in a dead listener's backlog) must not pin memory,
+/// capabilities or quota once their process is gone.
+/// </summary>
+public sealed class IpcTeardownTests : IDisposable
+{
+    private const int MiB = 1024 * 1024;
+    private readonly SecurityKernel _k = new(memoryBytes: 64 * MiB);
+
+    public void Dispose() => _k.Dispose();
+
+    // ---- item 7 ----
+
+    [Fact]
+    public void An_endpoint_cannot_be_sent_into_its_own_inbox_and_the_refused_send_changes_nothing()
+    {
+        var tenant = _k.Tenant("tenant-a");
+        var p = _k.Spawn("p", tenant);
+        var (a, b) = _k.Sys.Channels.CreateChannel(p).Value;
+        var big = p.AllocateMemory(MiB).Value;
+        var alias = p.Duplicate(b, IpcManager.EndpointRights).Value; // another handle to the same endpoint
+        var before = _k.Footprint();
+        var peer = p.Get<ChannelEndpoint>(b, Rights.None).Value;
+
+        HandleTransfer[][] attempts =
+        [
+            [new(b, TransferMode.Move), new(big, TransferMode.Move)],
+            [new(big, TransferMode.Move), new(b, TransferMode.Move)],
+            [new(big, TransferMode.Move), new(alias, TransferMode.Move)],
+            [new(big, TransferMode.Derive, Rights.Read), new(b, TransferMode.Derive, Rights.Read)],
+        ];
+        foreach (var handles in attempts)
+        {
+            var r = _k.Ipc.TrySend(p, a, "into my own inbox"u8, handles);
+            Assert.Equal(ErrorCode.InvalidArgument, r.Code);
+            // Nothing moved, nothing queued, nothing charged.
+            Assert.True(p.TokenOf(b).IsOk);
+            Assert.True(p.TokenOf(big).IsOk);
+            Assert.True(p.TokenOf(alias).IsOk);
+            Assert.Equal(0, peer.Pending);
+            Assert.Equal(before, _k.Footprint());
+        }
+        Assert.True(p.ReadMemory(big, MiB - 1, new byte[1]).IsOk);
+    }
+
+    /// <summary>
+    /// Channel i's receiving end is moved (with a 1 MiB region) into channel i+1's inbox, and the last one into the
+    /// first's: a cycle no process can ever receive from. Destroying the process must give everything back.
+    /// </summary>
+    [Theory]
+    [InlineData(2)]
+    [InlineData(3)]
+    [InlineData(5)]
+    public async Task A_cycle_of_endpoints_queued_in_each_other_is_collected_when_the_process_is_destroyed(int length)
+    {
+        var tenant = _k.Tenant("tenant-a");
+        _k.Tenant("tenant-b");
+        var before = _k.Footprint();
+        int liveEndpoints = _k.Ipc.LiveEndpoints;
+
+        var (p, control) = _k.SpawnWithControl("p", tenant);
+        var chans = Enumerable.Range(0, length).Select(_ => _k.Sys.Channels.CreateChannel(p).Value).ToArray();
+        for (int i = 0; i < length; i++)
+        {
+            var region = p.AllocateMemory(MiB).Value;
+            p.WriteMemory(region, 0, "pinned?"u8).Unwrap();
+            // Send through channel (i+1)'s sending end, into its receiving end's inbox: channel i's receiving end.
+            var next = chans[(i + 1) % length];
+            _k.Ipc.TrySend(p, next.A, "cycle"u8, [new(chans[i].B, TransferMode.Move), new(region, TransferMode.Move)]).Unwrap();
+        }
+        Assert.NotEqual(before, _k.Footprint());
+        Assert.True(_k.Quotas.Usage("/tenant-a").MemoryBytes >= length * MiB);
+
+        (await _k.DestroyAsync(control)).Unwrap();
+
+        Assert.Equal(before, _k.Footprint());
+        Assert.Equal(liveEndpoints, _k.Ipc.LiveEndpoints);
+        Assert.Equal(0, _k.Memory.LiveRegions);
+        Assert.True(_k.Caps.VerifyInvariants().IsOk);
+        Assert.DoesNotContain(false, FrameProbe.FreeMap(_k.Physical));
+    }
+
+    /// <summary>The same cycle built across two processes in two tenants, each holding the sending ends it used.</summary>
+    [Fact]
+    public async Task A_cycle_across_two_tenants_is_collected_once_both_processes_are_destroyed()
+    {
+        var before = (_k.Tenant("tenant-a"), _k.Tenant("tenant-b"), _k.Footprint()).Item3;
+        var (p, pc) = _k.SpawnWithControl("p", _k.Tenant("tenant-a"));
+        var (q, qc) = _k.SpawnWithControl("q", _k.Tenant("tenant-b"));
+        var (pToQ, qFromP) = _k.Channel(p, q);
+        var (qToP, pFromQ) = _k.Channel(q, p);
+        var rp = p.AllocateMemory(MiB).Value;
+        var rq = q.AllocateMemory(MiB).Value;
+        // P moves its inbox (pFromQ) into Q's inbox; Q moves its inbox (qFromP) into P's former inbox.
+        _k.Ipc.TrySend(p, pToQ, "mine"u8, [new(pFromQ, TransferMode.Move), new(rp, TransferMode.Move)]).Unwrap();
+        _k.Ipc.TrySend(q, qToP, "mine"u8, [new(qFromP, TransferMode.Move), new(rq, TransferMode.Move)]).Unwrap();
+
+        (await _k.DestroyAsync(pc)).Unwrap();
+        (await _k.DestroyAsync(qc)).Unwrap();
+        Assert.Equal(before, _k.Footprint());
+        Assert.Equal(0, _k.Ipc.LiveEndpoints);
+    }
+
+    // ---- item 13 ----
+
+    /// <summary>A server in <paramref name="serverTenant"/> listening on "/svc", which the kernel bridges into
+    /// <paramref name="clientTenant"/> (bound there from the server's own binding).</summary>
+    private (Process Server, CapabilityToken Control, Handle Listener) PublishedListener(CapabilityToken serverTenant, CapabilityToken clientTenant)
+    {
+        var (server, control) = _k.SpawnWithControl("server", serverTenant);
+        var listener = _k.Sys.Channels.Listen(server).Value;
+        var ns = server.AddHandle(_k.Caps.Derive(serverTenant, Rights.Read | Rights.Bind, server.Principal).Value).Value;
+        _k.Sys.Namespaces.Bind(server, ns, "svc", listener, Rights.Connect | Rights.Delegate).Unwrap();
+        var published = _k.Namespaces.Lookup(serverTenant, "/svc", Rights.Connect).Value;
+        _k.Namespaces.Bind(clientTenant, "svc", published, Rights.Connect).Unwrap();
+        return (server, control, listener);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Closing_a_listener_with_a_backlog_closes_the_clients_connections_and_refunds_them(bool destroyServer)
+    {
+        var serverTenant = _k.Tenant("tenant-a");
+        var clientTenant = _k.Tenant("tenant-b");
+        var clients = Enumerable.Range(0, 3).Select(i => _k.Spawn($"client{i}", clientTenant)).ToArray();
+        var clientUsage = _k.Quotas.Usage("/tenant-b");
+        var (server, control, listener) = PublishedListener(serverTenant, clientTenant);
+        var l = server.Get<IpcListener>(listener, Rights.None).Value;
+
+        var conns = clients.SelectMany(c => new[] { (c, _k.Ipc.Connect(c, "/svc").Value), (c, _k.Ipc.Connect(c, "/svc").Value) }).ToArray();
+        Assert.Equal(6, l.Backlog);
+        var blocked = _k.Ipc.ReceiveAsync(conns[0].Item1, conns[0].Item2);
+        Assert.False(blocked.IsCompleted);
+        Assert.Equal(clientUsage.Capabilities + 12, _k.Quotas.Usage("/tenant-b").Capabilities); // both ends, charged to the client
+
+        if (destroyServer) (await _k.DestroyAsync(control)).Unwrap();
+        else _k.Sys.Handles.Close(server, listener).Unwrap();
+
+        Assert.True(l.IsClosed);
+        Assert.Equal(0, l.Backlog);
+        Assert.Equal(ErrorCode.Closed, (await blocked).Code);
+        foreach (var (c, h) in conns)
+        {
+            Assert.Equal(ErrorCode.Closed, _k.Ipc.TryReceive(c, h).Code);
+            Assert.Equal(ErrorCode.Closed, _k.Ipc.TrySend(c, h, "anyone?"u8).Code);
+            Assert.Equal(ErrorCode.Closed, (await _k.Ipc.ReceiveAsync(c, h)).Code);
+            Assert.Equal(ErrorCode.Closed, (await _k.Ipc.SendAsync(c, h, "anyone?"u8.ToArray())).Code);
+        }
+        Assert.Equal(ErrorCode.NotFound, _k.Ipc.Connect(clients[0], "/svc").Code);
+        // The server ends are gone: the clients pay only for the handles they still hold.
+        Assert.Equal(clientUsage.Capabilities + 6, _k.Quotas.Usage("/tenant-b").Capabilities);
+        foreach (var (c, h) in conns) _k.Ipc.Close(c, h).Unwrap();
+        Assert.Equal(clientUsage, _k.Quotas.Usage("/tenant-b"));
+        Assert.Equal(0, _k.Ipc.LiveEndpoints);
+        Assert.True(_k.Caps.VerifyInvariants().IsOk);
+    }
+}
