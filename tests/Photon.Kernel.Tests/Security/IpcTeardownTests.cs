@@ -139,7 +139,8 @@ public sealed class IpcTeardownTests : IDisposable
         Assert.Equal(6, l.Backlog);
         var blocked = _k.Ipc.ReceiveAsync(conns[0].Item1, conns[0].Item2);
         Assert.False(blocked.IsCompleted);
-        Assert.Equal(clientUsage.Capabilities + 12, _k.Quotas.Usage("/tenant-b").Capabilities); // both ends, charged to the client
+        // Both ends of every connection are charged to its client (and the bridge binding to the clients' tenant).
+        Assert.Equal(clientUsage.Capabilities + 12 + 1, _k.Quotas.Usage("/tenant-b").Capabilities);
 
         if (destroyServer) (await _k.DestroyAsync(control)).Unwrap();
         else _k.Sys.Handles.Close(server, listener).Unwrap();
@@ -155,7 +156,7 @@ public sealed class IpcTeardownTests : IDisposable
             Assert.Equal(ErrorCode.Closed, (await _k.Ipc.SendAsync(c, h, "anyone?"u8.ToArray())).Code);
         }
         Assert.Equal(ErrorCode.NotFound, _k.Ipc.Connect(clients[0], "/svc").Code);
-        // The server ends are gone: the clients pay only for the handles they still hold.
+        // The server ends (and the bridge) are gone: the clients pay only for the handles they still hold.
         Assert.Equal(clientUsage.Capabilities + 6, _k.Quotas.Usage("/tenant-b").Capabilities);
         foreach (var (c, h) in conns) _k.Ipc.Close(c, h).Unwrap();
         Assert.Equal(clientUsage, _k.Quotas.Usage("/tenant-b"));

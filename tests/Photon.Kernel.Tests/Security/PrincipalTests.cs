@@ -69,7 +69,8 @@ public sealed class PrincipalTests : IDisposable
         var b = _k.Spawn("b", _k.Tenant("tenant-b"));
         var (toB, fromA) = _k.Channel(a, b);
         Handle region = default, ro = default, dup = default, lent = default, lo = default, hi = default, got = default, db = default;
-        Handle chanX = default, listener = default;
+        Handle chanX = default, listener = default, scratch = default;
+        var nsA = a.AddHandle(_k.Caps.Derive(tenantA, Rights.Read | Rights.Create, a.Principal).Value).Value;
         Photon.Kernel.Memory.RegionMapping? roMap = null;
 
         var steps = new List<(string What, Process Caller, Action Run)>
@@ -104,6 +105,10 @@ public sealed class PrincipalTests : IDisposable
             ("listen", a, () => listener = _k.Sys.Channels.Listen(a).Value),
             ("close a listener", a, () => _k.Sys.Handles.Close(a, listener).Unwrap()),
             ("close a channel end", a, () => _k.Ipc.Close(a, chanX).Unwrap()),
+            ("create a namespace", a, () => scratch = _k.Sys.Namespaces.CreateChild(a, nsA, "scratch").Value),
+            ("bind", a, () => _k.Sys.Namespaces.Bind(a, scratch, "region", a.AllocateMemory(4096).Value, Rights.Read).Unwrap()),
+            ("alias", a, () => _k.Sys.Namespaces.BindAlias(a, scratch, "again", "/region").Unwrap()),
+            ("destroy a namespace", a, () => _k.Sys.Namespaces.Destroy(a, scratch).Unwrap()),
         };
         var problems = new List<string>();
         foreach (var (what, caller, run) in steps)
@@ -181,9 +186,10 @@ public sealed class PrincipalTests : IDisposable
         ["Photon.Kernel.Capabilities.CapabilityInfo.get_Parent() -> CapabilityToken"] = "see CapabilityInfo",
         ["Photon.Kernel.Capabilities.CapabilityInfo.set_Parent(CapabilityToken) -> Void"] = "init-only; see CapabilityInfo",
         ["Photon.Kernel.Capabilities.CapabilityInfo.get_Object() -> KernelObject"] = "see CapabilityInfo",
-        ["Photon.Kernel.Capabilities.CapabilityInfo.set_Object(KernelObject) -> Void"] = "init-only; see CapabilityInfo",
         ["Photon.Kernel.Capabilities.CapabilityInfo.set_Holder(Principal) -> Void"] = "init-only; see CapabilityInfo",
         ["Photon.Kernel.Capabilities.CapabilityInfo.Deconstruct(CapabilityToken&, KernelObject&, Rights&, CapabilityToken&, Int32&, Principal&) -> Void"] = "see CapabilityInfo",
+        ["Photon.Kernel.Memory.MemoryRegion.set_Owner(Principal) -> Void"] =
+            "init-only, and MemoryRegion's constructor is internal: only the memory manager ever sets it",
         ["Photon.Kernel.Namespaces.NamespaceBinding..ctor(String, CapabilityToken, String)"] =
             "a namespace's binding record; Namespace.Bindings is internal, so only kernel code sees one",
         ["Photon.Kernel.Namespaces.NamespaceBinding.get_Token() -> CapabilityToken"] = "see NamespaceBinding",

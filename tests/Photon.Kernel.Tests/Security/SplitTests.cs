@@ -86,6 +86,38 @@ public sealed class SplitTests : IDisposable
         Assert.All(buf, x => Assert.Equal(0x11, x));
     }
 
+    [Theory]
+    [InlineData(Rights.Manage)]
+    [InlineData(Rights.Manage | Rights.Read)]
+    [InlineData(Rights.Manage | Rights.Read | Rights.Map)]
+    public void A_split_never_gives_the_splitter_more_rights_than_its_capability_had(Rights delegated)
+    {
+        var a = _k.Spawn("a", _k.Tenant("tenant-a"));
+        var b = _k.Spawn("b", _k.Tenant("tenant-b"));
+        var region = a.AllocateMemory(4 * Page).Value;
+        a.WriteMemory(region, 0, Fill(4 * Page, 0x11)).Unwrap();
+        var inB = a.Delegate(region, b, delegated).Value;
+
+        var (lo, hi) = b.SplitMemory(inB, 2 * Page).Value;
+
+        foreach (var h in new[] { lo, hi })
+        {
+            Assert.Equal(delegated, _k.Sys.Handles.Inspect(b, h).Value.Rights);
+            Assert.Equal(ErrorCode.AccessDenied, b.WriteMemory(h, 0, "overwrite"u8).Code);
+            Assert.Equal(ErrorCode.AccessDenied, b.Duplicate(h, Rights.Read).Code);
+            Assert.Equal(delegated.HasFlag(Rights.Map) ? ErrorCode.None : ErrorCode.AccessDenied, b.MapMemory(h).Code);
+            if (b.MapMemory(h) is { IsOk: true } m)
+            {
+                Assert.False(m.Value.IsWritable);
+                Assert.Equal(ErrorCode.AccessDenied, m.Value.Write(0, "overwrite"u8).Code);
+            }
+        }
+        // Splitting a half again cannot widen them either.
+        var (q, _) = b.SplitMemory(hi, Page).Value;
+        Assert.Equal(delegated, _k.Sys.Handles.Inspect(b, q).Value.Rights);
+        Assert.Equal(ErrorCode.Revoked, a.ReadMemory(region, 0, new byte[1]).Code); // the owner handed over Manage
+    }
+
     // ---- item 18 ----
 
     /// <summary>Headroom 0: the low half is refused; 1: the high half is refused after the low one was issued.</summary>
