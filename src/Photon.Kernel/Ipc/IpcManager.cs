@@ -210,7 +210,15 @@ public sealed class IpcManager
         var listener = new IpcListener($"listener@{owner.Name}", backlog);
         listener.OnClosed = orphans =>
         {
-            foreach (var t in orphans) _caps.Revoke(t, Principal.Kernel);
+            foreach (var t in orphans)
+            {
+                if (_caps.Inspect(t) is { IsOk: true, Value.Object: ChannelEndpoint server })
+                {
+                    server.DroppedFromBacklog = true;
+                    if (server.Peer is { } client) client.DroppedFromBacklog = true;
+                }
+                _caps.Revoke(t, Principal.Kernel);
+            }
         };
         return _caps.Create(listener, ListenerRights, owner);
     }
