@@ -155,12 +155,33 @@ public sealed class IpcTeardownTests : IDisposable
             Assert.Equal(ErrorCode.Closed, (await _k.Ipc.ReceiveAsync(c, h)).Code);
             Assert.Equal(ErrorCode.Closed, (await _k.Ipc.SendAsync(c, h, "anyone?"u8.ToArray())).Code);
         }
-        Assert.Equal(ErrorCode.NotFound, _k.Ipc.Connect(clients[0], "/svc").Code);
+        Assert.Equal(ErrorCode.Revoked, _k.Ipc.Connect(clients[0], "/svc").Code); // the bridge died with the listener
         // The server ends (and the bridge) are gone: the clients pay only for the handles they still hold.
         Assert.Equal(clientUsage.Capabilities + 6, _k.Quotas.Usage("/tenant-b").Capabilities);
         foreach (var (c, h) in conns) _k.Ipc.Close(c, h).Unwrap();
         Assert.Equal(clientUsage, _k.Quotas.Usage("/tenant-b"));
         Assert.Equal(0, _k.Ipc.LiveEndpoints);
         Assert.True(_k.Caps.VerifyInvariants().IsOk);
+    }
+
+    /// <summary>The contrast: a connection the server had accepted is cut when the listener (and so the binding it
+    /// was made through) goes, and says Revoked; the ones still in the backlog were never accepted and say Closed.</summary>
+    [Fact]
+    public async Task Accepted_connections_are_cut_as_revoked_while_backlog_ones_are_closed()
+    {
+        var clientTenant = _k.Tenant("tenant-b");
+        var client = _k.Spawn("client", clientTenant);
+        var (server, _, listener) = PublishedListener(_k.Tenant("tenant-a"), clientTenant);
+        var accepted = _k.Ipc.Connect(client, "/svc").Value;
+        var waiting = _k.Ipc.Connect(client, "/svc").Value;
+        var (serverEnd, _) = (await _k.Ipc.AcceptAsync(server, listener)).Value;
+        _k.Ipc.TrySend(client, accepted, "hello"u8).Unwrap();
+        Assert.True(_k.Ipc.TryReceive(server, serverEnd).IsOk);
+
+        _k.Sys.Handles.Close(server, listener).Unwrap();
+
+        Assert.Equal(ErrorCode.Closed, _k.Ipc.TrySend(client, waiting, "x"u8).Code);
+        Assert.Equal(ErrorCode.Revoked, _k.Ipc.TrySend(client, accepted, "x"u8).Code);
+        Assert.Equal(ErrorCode.Revoked, _k.Ipc.TryReceive(server, serverEnd).Code);
     }
 }
