@@ -26,10 +26,30 @@ public sealed class RandomizedStressTests(ITestOutputHelper output)
 
     private static readonly Gen<int[]> Programs = Gen.Int[0, int.MaxValue].Array[60, 300];
 
+    private static readonly string[] OpNames = ["allocate", "delegate", "map", "access", "revoke-derived", "close", "send", "receive", "split", "free", "link", "destroy"];
+
+    /// <summary>How often each kind of operation ran and succeeded (so a run shows it did real work).</summary>
+    private sealed class OpStats
+    {
+        public readonly long[] Tried = new long[OpNames.Length], Succeeded = new long[OpNames.Length];
+        public long Runs;
+
+        public void Report(Action<string> write) => write($"{Runs} runs; " + string.Join(", ",
+            OpNames.Select((n, i) => $"{n} {Interlocked.Read(ref Succeeded[i])}/{Interlocked.Read(ref Tried[i])}")));
+    }
+
+    private void Run(long iterations)
+    {
+        var stats = new OpStats();
+        Programs.Sample(ops => { using var run = new StressRun(stats); run.Execute(ops); },
+            writeLine: output.WriteLine, iter: iterations, threads: 1, print: ops => $"{ops.Length} ops: [{string.Join(',', ops)}]");
+        stats.Report(output.WriteLine);
+        // The run must have done each kind of thing, not just bounced off errors.
+        for (int i = 0; i < OpNames.Length; i++) Assert.True(stats.Succeeded[i] > 0, $"no {OpNames[i]} ever succeeded");
+    }
+
     [Fact]
-    public void Concurrent_delegate_map_revoke_move_split_teardown_across_three_tenants_keep_every_invariant() =>
-        Programs.Sample(ops => { using var run = new StressRun(); run.Execute(ops); },
-            writeLine: output.WriteLine, iter: CiIterations, threads: 1, print: ops => $"{ops.Length} ops: [{string.Join(',', ops)}]");
+    public void Concurrent_delegate_map_revoke_move_split_teardown_across_three_tenants_keep_every_invariant() => Run(CiIterations);
 
     [Fact]
     public void Long_stress_run_when_PHOTON_STRESS_ITERATIONS_is_set()
@@ -40,8 +60,7 @@ public sealed class RandomizedStressTests(ITestOutputHelper output)
             output.WriteLine("PHOTON_STRESS_ITERATIONS is not set: the long stress run is skipped.");
             return;
         }
-        Programs.Sample(ops => { using var run = new StressRun(); run.Execute(ops); },
-            writeLine: output.WriteLine, iter: iterations, threads: 1, print: ops => $"{ops.Length} ops: [{string.Join(',', ops)}]");
+        Run(iterations);
     }
 
     private sealed record Mapped(RegionMapping Mapping, MemoryRegion Region, CapabilityToken Through);
@@ -60,9 +79,12 @@ public sealed class RandomizedStressTests(ITestOutputHelper output)
         private readonly List<CapabilityToken> _dead = new();
         private readonly List<string> _violations = new();
         private readonly KernelFootprint _baseline;
+        private readonly OpStats _stats;
 
-        public StressRun()
+        public StressRun(OpStats stats)
         {
+            _stats = stats;
+            Interlocked.Increment(ref stats.Runs);
             _k.Quotas.SetLimits("/tenant-a", new QuotaLimits(MemoryBytes: 512 * 1024, Capabilities: 120)).Unwrap();
             _k.Quotas.SetLimits("/tenant-b", new QuotaLimits(Capabilities: 60)).Unwrap();
             _tenants = TenantNames.Select(_k.Tenant).ToArray();
@@ -86,8 +108,13 @@ public sealed class RandomizedStressTests(ITestOutputHelper output)
                 start.SignalAndWait();
                 for (int i = t; i < ops.Length; i += Threads)
                 {
-                    try { Step(ops[i]); }
-                    catch (Exception e) { Violation($"op {i} ({ops[i] % 12}) threw {e}"); }
+                    try
+                    {
+                        int kind = ops[i] % OpNames.Length;
+                        Interlocked.Increment(ref _stats.Tried[kind]);
+                        if (Step(ops[i])) Interlocked.Increment(ref _stats.Succeeded[kind]);
+                    }
+                    catch (Exception e) { Violation($"op {i} ({OpNames[ops[i] % OpNames.Length]}) threw {e}"); }
                 }
             }) { IsBackground = true }).ToArray();
             foreach (var w in workers) w.Start();
@@ -117,15 +144,16 @@ public sealed class RandomizedStressTests(ITestOutputHelper output)
             lock (_lock) _dead.Add(t);
         }
 
-        private void Link(Process a, Process b)
+        private bool Link(Process a, Process b)
         {
             var pair = _k.Sys.Channels.CreateChannel(a, depth: 8);
-            if (!pair.IsOk || ReferenceEquals(a, b)) return;
+            if (!pair.IsOk) return false;
+            if (ReferenceEquals(a, b)) return true;
             var token = a.Handles.Remove(pair.Value.B);
-            if (!token.IsOk) return;
+            if (!token.IsOk) return false;
             var moved = _k.Caps.MoveForKernel(token.Value, b.Principal, b.Principal);
-            if (!moved.IsOk) { _k.Caps.Revoke(token.Value); return; }
-            b.AddHandle(moved.Value); // revokes it if b is gone or full
+            if (!moved.IsOk) { _k.Caps.Revoke(token.Value); return false; }
+            return b.AddHandle(moved.Value).IsOk; // revokes it if b is gone or full
         }
 
         private Process ProcessAt(int i)
@@ -140,9 +168,10 @@ public sealed class RandomizedStressTests(ITestOutputHelper output)
             return all.Count == 0 ? Handle.Invalid : all[r % all.Count].Handle;
         }
 
-        private void Step(int v)
+        /// <summary>Runs one operation; true if the kernel carried it out (errors are expected and fine).</summary>
+        private bool Step(int v)
         {
-            int kind = v % 12, actor = v / 12 % _procs.Length, otherIndex = v / 72 % _procs.Length, r = v / 432;
+            int kind = v % OpNames.Length, actor = v / 12 % _procs.Length, otherIndex = v / 72 % _procs.Length, r = v / 432;
             var p = ProcessAt(actor);
             var other = ProcessAt(otherIndex);
             switch (kind)
@@ -150,47 +179,44 @@ public sealed class RandomizedStressTests(ITestOutputHelper output)
                 case 0: // allocate
                 {
                     var h = p.AllocateMemory((1 + r % 4) * Page);
-                    if (h.IsOk) p.WriteMemory(h.Value, 0, BitConverter.GetBytes(v));
-                    break;
+                    return h.IsOk && p.WriteMemory(h.Value, 0, BitConverter.GetBytes(v)).IsOk;
                 }
                 case 1: // delegate, to any process in any tenant, with random rights
                 {
                     var h = Pick<MemoryRegion>(p, r);
                     Rights rights = Rights.None;
                     for (int i = 0; i < Grantable.Length; i++) if ((r >> i & 1) != 0) rights |= Grantable[i];
-                    p.Delegate(h, other, rights);
-                    break;
+                    return p.Delegate(h, other, rights).IsOk;
                 }
                 case 2: // map, and use the mapping once
                 {
                     var h = Pick<MemoryRegion>(p, r);
                     var token = p.TokenOf(h);
-                    if (!token.IsOk) break;
+                    if (!token.IsOk) return false;
                     var region = _k.Caps.Check<MemoryRegion>(token.Value, Rights.None);
                     var m = p.MapMemory(h);
-                    if (!m.IsOk) break;
-                    if (!region.IsOk) { Violation("a mapping was made through a dead capability"); break; }
+                    if (!m.IsOk) return false;
+                    if (!region.IsOk) { Violation("a mapping was made through a dead capability"); return false; }
                     var mapped = new Mapped(m.Value, region.Value, token.Value);
                     lock (_lock) _mappings.Add(mapped);
                     Access(mapped, r);
-                    break;
+                    return true;
                 }
                 case 3: // access through an existing mapping
                 {
                     Mapped? mapped;
                     lock (_lock) mapped = _mappings.Count == 0 ? null : _mappings[r % _mappings.Count];
-                    if (mapped is not null) Access(mapped, r / 7);
-                    break;
+                    return mapped is not null && Access(mapped, r / 7);
                 }
                 case 4: // revoke what was derived
-                    p.RevokeDerived(Pick<KernelObject>(p, r));
-                    break;
+                    return p.RevokeDerived(Pick<KernelObject>(p, r)) is { IsOk: true, Value: > 0 };
                 case 5: // close
                 {
                     var h = Pick<KernelObject>(p, r);
                     var token = p.TokenOf(h);
-                    if (token.IsOk && _k.Sys.Handles.Close(p, h).IsOk) Dead(token.Value);
-                    break;
+                    if (!token.IsOk || !_k.Sys.Handles.Close(p, h).IsOk) return false;
+                    Dead(token.Value);
+                    return true;
                 }
                 case 6: // move or lend a handle (any kind, endpoints included) over a channel the process holds
                 {
@@ -199,39 +225,39 @@ public sealed class RandomizedStressTests(ITestOutputHelper output)
                     var token = p.TokenOf(h);
                     bool move = r % 3 != 0;
                     var t = new HandleTransfer(h, move ? TransferMode.Move : TransferMode.Derive, Rights.Read | Rights.Map);
-                    var sent = _k.Ipc.TrySend(p, endpoint, BitConverter.GetBytes(v), [t]);
-                    if (sent.IsOk && move && token.IsOk) Dead(token.Value);
-                    break;
+                    if (!_k.Ipc.TrySend(p, endpoint, BitConverter.GetBytes(v), [t]).IsOk) return false;
+                    if (move && token.IsOk) Dead(token.Value);
+                    return true;
                 }
                 case 7: // receive
-                    _k.Ipc.TryReceive(p, Pick<ChannelEndpoint>(p, r));
-                    break;
+                    return _k.Ipc.TryReceive(p, Pick<ChannelEndpoint>(p, r)).IsOk;
                 case 8: // split
                 {
                     var h = Pick<MemoryRegion>(p, r);
                     var token = p.TokenOf(h);
-                    if (token.IsOk && p.SplitMemory(h, (1 + r % 3) * Page).IsOk) Dead(token.Value);
-                    break;
+                    if (!token.IsOk || !p.SplitMemory(h, (1 + r % 3) * Page).IsOk) return false;
+                    Dead(token.Value);
+                    return true;
                 }
                 case 9: // free
                 {
                     var h = Pick<MemoryRegion>(p, r);
                     var token = p.TokenOf(h);
-                    if (token.IsOk && p.FreeMemory(h).IsOk) Dead(token.Value);
-                    break;
+                    if (!token.IsOk || !p.FreeMemory(h).IsOk) return false;
+                    Dead(token.Value);
+                    return true;
                 }
                 case 10: // a new channel between two processes
-                    Link(p, other);
-                    break;
-                case 11: // destroy the process and put a fresh one in its place
+                    return Link(p, other);
+                default: // destroy the process (one time in four) and put a fresh one in its place
                 {
+                    if (r % 4 != 0) return false;
                     (Process Process, CapabilityToken Control) old;
                     lock (_lock)
                     {
                         old = _procs[actor];
-                        if (r % 4 != 0) break; // teardown is rarer than the rest
                         var fresh = _k.Processes.Spawn($"p{actor}", _tenants[actor / PerTenant], Rights.Read | Rights.Enumerate);
-                        if (!fresh.IsOk) break; // e.g. the tenant's capability quota: keep the old one
+                        if (!fresh.IsOk) return false; // e.g. the tenant's capability quota: keep the old one
                         _procs[actor] = fresh.Value;
                     }
                     var held = old.Process.Handles.Snapshot().Select(x => x.Token).ToList();
@@ -239,14 +265,14 @@ public sealed class RandomizedStressTests(ITestOutputHelper output)
                     if (!destroyed.IsOk) Violation($"destroy failed: {destroyed.Error}");
                     foreach (var t in held) Dead(t);
                     Link(ProcessAt(actor), other);
-                    break;
+                    return destroyed.IsOk;
                 }
             }
         }
 
         /// <summary>One random access through a mapping. Revocation is final: if the capability was already dead
         /// (or the region gone) before the access started, the access must fail.</summary>
-        private void Access(Mapped m, int r)
+        private bool Access(Mapped m, int r)
         {
             bool deadBefore = m.Region.IsReclaimed || !_k.Caps.Check(m.Through, Rights.Map).IsOk;
             long at = m.Mapping.Length <= 8 ? 0 : r % (m.Mapping.Length - 8);
@@ -258,6 +284,7 @@ public sealed class RandomizedStressTests(ITestOutputHelper output)
                 _ => m.Mapping.Update(at, 8, r, (s, x) => BitConverter.TryWriteBytes(s, x)),
             };
             if (deadBefore && result.IsOk) Violation($"an access through {m.Region} succeeded after its capability died");
+            return result.IsOk;
         }
 
         private void CheckQuiescent()
