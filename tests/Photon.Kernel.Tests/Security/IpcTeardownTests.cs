@@ -108,6 +108,52 @@ public sealed class IpcTeardownTests : IDisposable
         Assert.Equal(0, _k.Ipc.LiveEndpoints);
     }
 
+    /// <summary>
+    /// The collector runs while processes use IPC (after any teardown). An endpoint that is being delivered — moved
+    /// through a reachable inbox and received — is reachable all along, so the messages waiting in it must never be
+    /// collected, however the collection interleaves with the send and the receive.
+    /// </summary>
+    [Fact]
+    public void Collection_running_concurrently_never_drops_messages_of_an_endpoint_being_delivered()
+    {
+        const int Iterations = 20_000;
+        var p = _k.Spawn("p", _k.Tenant("tenant-a"));
+        var q = _k.Spawn("q", _k.Tenant("tenant-b"));
+        var (toQ, inbox) = _k.Channel(p, q, depth: 4);
+        using var stop = new CancellationTokenSource();
+        long collections = 0;
+        var collector = new Thread(() =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                _k.Ipc.CollectUnreachable();
+                collections++;
+            }
+        }) { IsBackground = true };
+        collector.Start();
+        try
+        {
+            for (int i = 0; i < Iterations; i++)
+            {
+                var (x, e) = _k.Sys.Channels.CreateChannel(p, depth: 2).Value;
+                _k.Ipc.TrySend(p, x, "waiting inside the endpoint"u8).Unwrap();
+                _k.Ipc.TrySend(p, toQ, "here is an endpoint"u8, [new(e, TransferMode.Move)]).Unwrap();
+                var got = Assert.Single(_k.Ipc.TryReceive(q, inbox).Value.Handles);
+                Assert.True(got != Handle.Invalid, $"iteration {i}: the endpoint itself was lost");
+                var waiting = _k.Ipc.TryReceive(q, got);
+                Assert.True(waiting.IsOk, $"iteration {i} (after {collections} collections): the message queued in a delivered endpoint was collected ({waiting.Code})");
+                _k.Ipc.Close(q, got).Unwrap();
+                _k.Ipc.Close(p, x).Unwrap();
+            }
+        }
+        finally
+        {
+            stop.Cancel();
+            collector.Join();
+        }
+        Assert.Equal(0, _k.Ipc.MessagesDropped);
+    }
+
     // ---- item 13 ----
 
     /// <summary>A server in <paramref name="serverTenant"/> listening on "/svc", which the kernel bridges into

@@ -26,7 +26,7 @@ public sealed class RandomizedStressTests(ITestOutputHelper output)
 
     private static readonly Gen<int[]> Programs = Gen.Int[0, int.MaxValue].Array[60, 300];
 
-    private static readonly string[] OpNames = ["allocate", "delegate", "map", "access", "revoke-derived", "close", "send", "receive", "split", "free", "link", "destroy"];
+    private static readonly string[] OpNames = ["allocate", "delegate", "map", "access", "revoke-derived", "close", "send", "receive", "split", "free", "link", "knot", "destroy"];
 
     /// <summary>How often each kind of operation ran and succeeded (so a run shows it did real work).</summary>
     private sealed class OpStats
@@ -90,10 +90,12 @@ public sealed class RandomizedStressTests(ITestOutputHelper output)
             _tenants = TenantNames.Select(_k.Tenant).ToArray();
             _baseline = _k.Footprint();
             for (int i = 0; i < _procs.Length; i++) _procs[i] = _k.SpawnWithControl($"p{i}", _tenants[i / PerTenant]);
-            // A ring of channels through every process, across tenants, plus one channel inside each process.
+            // A ring of channels through every process, across tenants, plus two channels inside each process (moving
+            // one's receiving end into the other's inbox and back is how unreachable cycles form).
             for (int i = 0; i < _procs.Length; i++)
             {
                 Link(_procs[i].Process, _procs[(i + 1) % _procs.Length].Process);
+                Link(_procs[i].Process, _procs[i].Process);
                 Link(_procs[i].Process, _procs[i].Process);
             }
         }
@@ -171,7 +173,8 @@ public sealed class RandomizedStressTests(ITestOutputHelper output)
         /// <summary>Runs one operation; true if the kernel carried it out (errors are expected and fine).</summary>
         private bool Step(int v)
         {
-            int kind = v % OpNames.Length, actor = v / 12 % _procs.Length, otherIndex = v / 72 % _procs.Length, r = v / 432;
+            int kind = v % OpNames.Length, actor = v / OpNames.Length % _procs.Length, otherIndex = v / OpNames.Length / _procs.Length % _procs.Length,
+                r = v / OpNames.Length / _procs.Length / _procs.Length;
             var p = ProcessAt(actor);
             var other = ProcessAt(otherIndex);
             switch (kind)
@@ -218,10 +221,10 @@ public sealed class RandomizedStressTests(ITestOutputHelper output)
                     Dead(token.Value);
                     return true;
                 }
-                case 6: // move or lend a handle (any kind, endpoints included) over a channel the process holds
+                case 6: // move or lend a handle over a channel the process holds (an endpoint half the time)
                 {
                     var endpoint = Pick<ChannelEndpoint>(p, r);
-                    var h = Pick<KernelObject>(p, r / 5);
+                    var h = r / 5 % 2 == 0 ? Pick<ChannelEndpoint>(p, r / 10) : Pick<KernelObject>(p, r / 10);
                     var token = p.TokenOf(h);
                     bool move = r % 3 != 0;
                     var t = new HandleTransfer(h, move ? TransferMode.Move : TransferMode.Derive, Rights.Read | Rights.Map);
@@ -247,8 +250,26 @@ public sealed class RandomizedStressTests(ITestOutputHelper output)
                     Dead(token.Value);
                     return true;
                 }
-                case 10: // a new channel between two processes
-                    return Link(p, other);
+                case 10: // a new channel between two processes, or inside one
+                    return Link(p, r % 3 == 0 ? p : other);
+                case 11: // tie 2 or 3 new channels into a cycle nobody can receive from (each carrying a region)
+                {
+                    int n = 2 + r % 2;
+                    var chans = new List<(Handle A, Handle B)>();
+                    for (int i = 0; i < n; i++)
+                        if (_k.Sys.Channels.CreateChannel(p, depth: 2) is { IsOk: true } c) chans.Add(c.Value);
+                    bool tied = chans.Count == n;
+                    for (int i = 0; i < chans.Count; i++)
+                    {
+                        var region = p.AllocateMemory(Page);
+                        var carried = region.IsOk
+                            ? new HandleTransfer[] { new(chans[i].B, TransferMode.Move), new(region.Value, TransferMode.Move) }
+                            : [new(chans[i].B, TransferMode.Move)];
+                        tied &= _k.Ipc.TrySend(p, chans[(i + 1) % chans.Count].A, "knot"u8, carried).IsOk;
+                        if (!tied && region.IsOk) _k.Sys.Handles.Close(p, region.Value);
+                    }
+                    return tied;
+                }
                 default: // destroy the process (one time in four) and put a fresh one in its place
                 {
                     if (r % 4 != 0) return false;
