@@ -116,7 +116,7 @@ public sealed class IpcTeardownTests : IDisposable
     [Fact]
     public void Collection_running_concurrently_never_drops_messages_of_an_endpoint_being_delivered()
     {
-        const int Iterations = 20_000;
+        const int Iterations = 5_000;
         var p = _k.Spawn("p", _k.Tenant("tenant-a"));
         var q = _k.Spawn("q", _k.Tenant("tenant-b"));
         var (toQ, inbox) = _k.Channel(p, q, depth: 4);
