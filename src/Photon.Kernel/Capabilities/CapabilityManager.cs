@@ -124,7 +124,7 @@ public sealed class CapabilityManager
             if ((rights & ~ps.Rights) != 0)
                 return Deny(actor, parent, rights, new(ErrorCode.AccessDenied, $"cannot add rights {(rights & ~ps.Rights).ToShortString()} by derivation"));
             obj = ps.Object!;
-            var r = AllocateSlot(obj, rights, p.Value, holder, chargeTo ?? holder);
+            var r = AllocateSlot(obj, rights, p.Value, holder, chargeTo ?? holder, actor);
             if (!r.IsOk) return r;
             token = r.Value;
         }
@@ -378,21 +378,23 @@ public sealed class CapabilityManager
     }
 
     private Result<CapabilityToken> AllocateSlot(KernelObject obj, Rights rights, int parent, Principal holder) =>
-        AllocateSlot(obj, rights, parent, holder, holder);
+        AllocateSlot(obj, rights, parent, holder, holder, holder);
 
-    private Result<CapabilityToken> AllocateSlot(KernelObject obj, Rights rights, int parent, Principal holder, Principal chargeTo)
+    private Result<CapabilityToken> AllocateSlot(KernelObject obj, Rights rights, int parent, Principal holder, Principal chargeTo, Principal actor)
     {
         if (Quota is { } quota)
         {
             var q = quota(chargeTo, 1);
-            // A refused charge is a denial like any other: on record, with who asked and for whom.
-            if (!q.IsOk) return Deny(holder, parent >= 0 ? TokenOf(parent) : CapabilityToken.None, rights, q.Error);
+            // A refused charge is a denial like any other: on record under who asked (the subject), naming for whom.
+            if (!q.IsOk)
+                return Deny(actor, parent >= 0 ? TokenOf(parent) : CapabilityToken.None, rights,
+                    holder.Equals(actor) ? q.Error : new KernelError(q.Error.Code, $"{q.Error.Message} (for {holder})"));
         }
         int index = TakeFreeSlot();
         if (index < 0)
         {
             Quota?.Invoke(chargeTo, -1);
-            return Deny(holder, CapabilityToken.None, rights, new(ErrorCode.QuotaExceeded, "capability table is full"));
+            return Deny(actor, CapabilityToken.None, rights, new(ErrorCode.QuotaExceeded, $"capability table is full (for {holder})"));
         }
         ref var s = ref _slots[index];
         s.Secret = CapabilityToken.NewSecret(NextRandom());

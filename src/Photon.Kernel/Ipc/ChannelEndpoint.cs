@@ -35,6 +35,12 @@ public sealed class ChannelEndpoint : KernelObject
     /// revoked — the bridge between tenants is taken down — the connection closes.</summary>
     internal CapabilityToken Via { get; }
 
+    private volatile bool _droppedFromBacklog;
+
+    /// <summary>Set on both ends of a connection that was still in a listener's backlog when the listener closed: it
+    /// was never accepted, so its client sees Closed (not Revoked, although the binding died with the listener).</summary>
+    internal bool DroppedFromBacklog { get => _droppedFromBacklog; set => _droppedFromBacklog = value; }
+
     /// <summary>Set by the IPC manager so the last revocation closes the channel (peers see Closed).</summary>
     internal Action<ChannelEndpoint>? OnDestroyed { get; set; }
 

@@ -26,6 +26,10 @@ public sealed class IpcManager
     private readonly CapabilityManager _caps;
     private readonly Lock _endpointsLock = new();
     private readonly HashSet<ChannelEndpoint> _endpoints = new(ReferenceEqualityComparer.Instance);
+    // Capabilities cross an inbox's edge (counted in flight and queued, or dequeued and no longer counted) under the
+    // read side; the collector marks and sweeps under the write side, so it never sees a capability that is in
+    // flight but in no inbox — an endpoint being delivered would look unreachable and lose its queued messages.
+    private readonly ReaderWriterLockSlim _transit = new(LockRecursionPolicy.SupportsRecursion);
     private long _sent, _received, _dropped;
 
     public IpcManager(CapabilityManager caps, NamespaceManager namespaces, IKernelTimers timers)
@@ -149,12 +153,18 @@ public sealed class IpcManager
         {
             if (tokens[i].IsNone) continue;
             var info = _caps.Inspect(tokens[i]);
-            if (!info.IsOk) continue;
-            objects[i] = info.Value.Object;
-            objects[i]!.AddInFlight(1);
+            if (info.IsOk) objects[i] = info.Value.Object;
         }
         var envelope = new IpcEnvelope(data.ToArray(), tokens, objects, sender.Principal, bytes);
-        if (!peer.CommitReserved(envelope))
+        bool queued;
+        _transit.EnterReadLock();
+        try
+        {
+            foreach (var o in objects) o?.AddInFlight(1);
+            queued = peer.CommitReserved(envelope);
+        }
+        finally { _transit.ExitReadLock(); }
+        if (!queued)
         {
             Drop(envelope);
             return Result.Fail(ErrorCode.Closed, "peer endpoint closed while sending");
@@ -176,14 +186,20 @@ public sealed class IpcManager
     /// as <see cref="Handle.Invalid"/>.</summary>
     internal Result<IpcMessage> Receive(Process receiver, ChannelEndpoint endpoint)
     {
-        var env = endpoint.Dequeue();
+        Result<IpcEnvelope> env;
+        _transit.EnterReadLock();
+        try
+        {
+            env = endpoint.Dequeue();
+            if (env.IsOk) foreach (var o in env.Value.Objects) o?.AddInFlight(-1);
+        }
+        finally { _transit.ExitReadLock(); }
         if (!env.IsOk) return env.Error;
         var e = env.Value;
         var handles = new Handle[e.Capabilities.Length];
         int dropped = 0;
         for (int i = 0; i < e.Capabilities.Length; i++)
         {
-            e.Objects[i]?.AddInFlight(-1);
             var token = e.Capabilities[i];
             if (token.IsNone) { dropped++; continue; }
             var moved = _caps.MoveForKernel(token, receiver.Principal, receiver.Principal);
@@ -210,7 +226,15 @@ public sealed class IpcManager
         var listener = new IpcListener($"listener@{owner.Name}", backlog);
         listener.OnClosed = orphans =>
         {
-            foreach (var t in orphans) _caps.Revoke(t, Principal.Kernel);
+            foreach (var t in orphans)
+            {
+                if (_caps.Inspect(t) is { IsOk: true, Value.Object: ChannelEndpoint server })
+                {
+                    server.DroppedFromBacklog = true;
+                    if (server.Peer is { } client) client.DroppedFromBacklog = true;
+                }
+                _caps.Revoke(t, Principal.Kernel);
+            }
         };
         return _caps.Create(listener, ListenerRights, owner);
     }
@@ -271,6 +295,13 @@ public sealed class IpcManager
     /// endpoints carried by their queued messages; sweep the rest. Run at process teardown. Returns messages dropped.
     /// </summary>
     public int CollectUnreachable()
+    {
+        _transit.EnterWriteLock();
+        try { return CollectUnreachableExclusive(); }
+        finally { _transit.ExitWriteLock(); }
+    }
+
+    private int CollectUnreachableExclusive()
     {
         ChannelEndpoint[] all;
         lock (_endpointsLock) all = _endpoints.ToArray();

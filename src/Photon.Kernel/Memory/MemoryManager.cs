@@ -104,7 +104,9 @@ public sealed class MemoryManager
     {
         var r = _caps.Check<MemoryRegion>(region, Rights.Map, actor);
         if (!r.IsOk) return r.Error;
-        bool writable = _caps.Check(region, Rights.Map | Rights.Write).IsOk;
+        // Read-only is a property of the capability, not a refusal: look at its rights without recording a denial.
+        var info = _caps.Inspect(region);
+        bool writable = info.IsOk && info.Value.Rights.Includes(Rights.Map | Rights.Write);
         return new RegionMapping(_physical, _caps, r.Value, region, actor, writable);
     }
 
@@ -117,10 +119,12 @@ public sealed class MemoryManager
     }
 
     /// <summary>
-    /// Splits a region at a page boundary into two new regions owned by the same principal. Needs
-    /// <see cref="Rights.Manage"/>; every capability to the original (and everything derived from it, including
-    /// mappings) is revoked, so no old holder keeps access to either half. All or nothing: if either half cannot be
-    /// issued (e.g. the capability quota) the original is untouched.
+    /// Splits a region at a page boundary into two new regions whose frames stay charged to the original's owner.
+    /// Needs <see cref="Rights.Manage"/>; every capability to the original (and everything derived from it, including
+    /// mappings) is revoked, so no old holder keeps access to either half. The halves' capabilities go to
+    /// <paramref name="actor"/> (held by and charged to it) with exactly the rights of the capability it split through:
+    /// splitting never widens rights. All or nothing: if either half cannot be issued (e.g. the capability quota) the
+    /// original is untouched.
     /// </summary>
     internal Result<(CapabilityToken Low, CapabilityToken High)> Split(CapabilityToken region, long atBytes, Principal actor = default)
     {
@@ -129,14 +133,18 @@ public sealed class MemoryManager
         var mr = r.Value;
         if (atBytes <= 0 || atBytes >= mr.Length || atBytes % PhysicalMemory.PageSize != 0)
             return Errors.Of(ErrorCode.OutOfRange, $"split point {atBytes} must be a page boundary inside the {mr.Length}-byte region");
+        var through = _caps.Inspect(region);
+        if (!through.IsOk) return through.Error;
+        var rights = through.Value.Rights;
         long lowPages = atBytes / PhysicalMemory.PageSize;
         var owner = mr.Owner;
+        var holder = actor.Name is null ? owner : actor;
         // The halves do not own their frames until the split commits, so undoing them frees nothing.
         var low = new MemoryRegion(this, mr.FirstFrame, lowPages, mr.Label + "[lo]", ownsFrames: false) { Owner = owner };
         var high = new MemoryRegion(this, mr.FirstFrame + lowPages, mr.Pages - lowPages, mr.Label + "[hi]", ownsFrames: false) { Owner = owner };
-        var lowCap = _caps.Create(low, OwnerRights, owner);
+        var lowCap = _caps.Create(low, rights, holder);
         if (!lowCap.IsOk) return lowCap.Error;
-        var highCap = _caps.Create(high, OwnerRights, owner);
+        var highCap = _caps.Create(high, rights, holder);
         if (!highCap.IsOk)
         {
             _caps.Revoke(lowCap.Value, actor);

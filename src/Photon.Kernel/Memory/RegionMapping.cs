@@ -33,7 +33,7 @@ public sealed class RegionMapping : IDisposable
     public long Length { get; }
 
     /// <summary>True while the mapping is open and the capability it was made through is live.</summary>
-    public bool IsValid => _region is { IsReclaimed: false } && _caps.Check(_through, Rights.Map).IsOk;
+    public bool IsValid => _region is { IsReclaimed: false } && _caps.Check(_through, Rights.Map, _holder).IsOk;
 
     /// <summary>Copies bytes out of the mapping.</summary>
     public Result Read(long offset, Span<byte> destination)

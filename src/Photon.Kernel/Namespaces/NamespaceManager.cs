@@ -160,7 +160,9 @@ public sealed class NamespaceManager
         if (!found.IsOk) return found.Error;
         // A namespace reached by walking is no more powerful than the capabilities walked through: a read-only view
         // of /tenant-a must not hand out Bind or Manage on /tenant-a/svc just because the parent binds it with All.
-        if (_caps.Check<Namespace>(found.Value, Rights.None).IsOk && (required & ~mask) != 0)
+        // (Inspect, not Check: finding a file or a port is not a refused access to a namespace, and must not be
+        // recorded as one.)
+        if (_caps.Inspect(found.Value) is { IsOk: true, Value.Object: Namespace } && (required & ~mask) != 0)
             return _caps.RecordDenied(actor, found.Value, required, new KernelError(ErrorCode.AccessDenied,
                 $"'{Truncate(path)}' was reached through capabilities without {(required & ~mask).ToShortString()}"));
         var check = _caps.Check(found.Value, required, actor);
@@ -275,8 +277,8 @@ public sealed class NamespaceManager
         foreach (var b in bindings)
         {
             if (b.IsAlias) continue;
-            var child = _caps.Check<Namespace>(b.Token, Rights.None);
-            if (child.IsOk && ReferenceEquals(child.Value.Parent, space)) DestroyContents(child.Value, actor);
+            if (_caps.Inspect(b.Token) is { IsOk: true, Value.Object: Namespace child } && ReferenceEquals(child.Parent, space))
+                DestroyContents(child, actor);
             _caps.Revoke(b.Token, actor);
         }
     }

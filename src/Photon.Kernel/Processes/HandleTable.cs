@@ -46,6 +46,8 @@ public sealed class HandleTable
         if (token.IsNone) return Errors.Of(ErrorCode.InvalidArgument, "cannot store an empty capability");
         lock (_lock)
         {
+            // A drained table belongs to a process being torn down: whatever arrives now would never be revoked.
+            if (_drained) return Errors.Of(ErrorCode.Closed, "the process's handle table was drained (it is exiting)");
             int index;
             if (_free.Count > 0) index = _free.Pop();
             else
@@ -126,11 +128,13 @@ public sealed class HandleTable
         }
     }
 
-    /// <summary>Empties the table, returning every capability it held.</summary>
+    /// <summary>Empties the table for good, returning every capability it held; later adds fail with Closed (so a
+    /// capability handed to the process while it is torn down is revoked by the giver instead of stranded here).</summary>
     internal List<CapabilityToken> Drain()
     {
         lock (_lock)
         {
+            _drained = true;
             var list = new List<CapabilityToken>(_count);
             for (int i = 1; i < _next && i < _entries.Length; i++)
             {
@@ -147,6 +151,7 @@ public sealed class HandleTable
     public int RetiredSlots { get { lock (_lock) return _retired; } }
 
     private int _retired;
+    private bool _drained;
 
     private void Release(int i)
     {

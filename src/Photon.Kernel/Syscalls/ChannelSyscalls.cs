@@ -190,8 +190,11 @@ public sealed class ChannelSyscalls(IpcManager ipc)
     {
         var ep = caller.Get<ChannelEndpoint>(h, rights);
         if (!ep.IsOk) return ep.Error;
+        // A connection the server never accepted is closed with its listener (which takes the binding with it): the
+        // operation itself reports Closed.
+        if (ep.Value.DroppedFromBacklog) return ep.Value;
         // A connection made through a namespace binding lives only as long as that binding (the tenant bridge).
-        if (!ep.Value.Via.IsNone && !ipc.Capabilities.Check(ep.Value.Via, Rights.None).IsOk)
+        if (!ep.Value.Via.IsNone && !ipc.Capabilities.Check(ep.Value.Via, Rights.None, caller.Principal).IsOk)
         {
             ipc.CloseBoth(ep.Value);
             return Errors.Of(ErrorCode.Revoked, "the namespace binding this connection was made through has been revoked");
