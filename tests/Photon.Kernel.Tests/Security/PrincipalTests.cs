@@ -195,13 +195,6 @@ public sealed class PrincipalTests : IDisposable
         ["Photon.Kernel.Namespaces.NamespaceBinding.get_Token() -> CapabilityToken"] = "see NamespaceBinding",
         ["Photon.Kernel.Namespaces.NamespaceBinding.set_Token(CapabilityToken) -> Void"] = "init-only; see NamespaceBinding",
         ["Photon.Kernel.Namespaces.NamespaceBinding.Deconstruct(String&, CapabilityToken&, String&) -> Void"] = "see NamespaceBinding",
-        // Kernel wiring: quota hooks set once at boot by TenantQuotas.Attach; the kernel calls them, nobody calls
-        // through them with a principal of their choosing.
-        ["Photon.Kernel.Capabilities.CapabilityManager.set_Quota(Func`3[Principal, Int32, Result]) -> Void"] = "quota hook, set at boot",
-        ["Photon.Kernel.Memory.MemoryManager.set_Quota(Func`3[Principal, Int64, Result]) -> Void"] = "quota hook, set at boot",
-        ["Photon.Kernel.Processes.ProcessManager.set_TaskQuota(Func`3[Principal, Int32, Result]) -> Void"] = "quota hook, set at boot",
-        ["Photon.Kernel.Ipc.IpcManager.set_DepthQuota(Func`3[Principal, Int32, Result]) -> Void"] = "quota hook, set at boot",
-        ["Photon.Kernel.Ipc.IpcManager.set_MemoryQuota(Func`3[Principal, Int64, Result]) -> Void"] = "quota hook, set at boot",
         // Kernel objects reachable without a handle. Holding the manager is kernel authority (boot, init's
         // supervisor, the CLI's reports); a process never gets one.
         ["Photon.Kernel.Processes.ProcessManager.Get(Int32) -> Result`1[Process]"] =
