@@ -23,13 +23,15 @@ public sealed class ChannelEndpoint : KernelObject
 
     public int Depth { get; }
     internal ChannelEndpoint? Peer { get; set; }
-    public bool IsClosed { get { lock (_gate) return _closed; } }
+    /// <summary>Read without the lock: an endpoint holding its own lock reads its peer's (deadlock otherwise, when
+    /// both ends are used at once). The flag only ever goes from false to true.</summary>
+    public bool IsClosed => _closed;
     public int Pending { get { lock (_gate) return _inbox.Count; } }
 
     /// <summary>Parked receivers and senders (tests check that cancelled waits leave none behind).</summary>
     public int Waiters { get { lock (_gate) return _readable.Count + _writable.Count; } }
 
-    private bool _closed;
+    private volatile bool _closed;
 
     /// <summary>The namespace binding this connection was opened through (None for direct channels). When it is
     /// revoked — the bridge between tenants is taken down — the connection closes.</summary>

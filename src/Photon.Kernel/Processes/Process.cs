@@ -61,7 +61,8 @@ public sealed class Process : KernelObject
     {
         var t = Handles.Get(handle);
         if (!t.IsOk) return t.Error;
-        return Caps.Check<T>(t.Value, rights, Principal);
+        var o = Caps.Check<T>(t.Value, rights, Principal);
+        return o.IsOk ? o : Gone(handle, o.Error);
     }
 
     /// <summary>Like <see cref="Get{T}"/> but also yields the token (for kernel services that derive from it).</summary>
@@ -70,8 +71,15 @@ public sealed class Process : KernelObject
         var t = Handles.Get(handle);
         if (!t.IsOk) return t.Error;
         var o = Caps.Check<T>(t.Value, rights, Principal);
-        return o.IsOk ? (o.Value, t.Value) : o.Error;
+        return o.IsOk ? (o.Value, t.Value) : Gone(handle, o.Error);
     }
+
+    /// <summary>A handle moved or closed by another thread between reading it and checking its capability reports
+    /// InvalidHandle (what a moment later would show), not the revocation the move or close caused.</summary>
+    private KernelError Gone(Handle handle, KernelError error) =>
+        error.Code is ErrorCode.Revoked or ErrorCode.StaleCapability && !Handles.Get(handle).IsOk
+            ? new KernelError(ErrorCode.InvalidHandle, $"{handle} is not a valid handle (it was moved or closed)")
+            : error;
 
     /// <summary>Opens a name from the process's namespace into its handle table with at most <paramref name="rights"/>.</summary>
     internal Result<Handle> Open(string path, Rights rights)

@@ -121,6 +121,41 @@ public sealed class IpcWaiterTests : IDisposable
         Assert.Equal(0, l.Waiters);
     }
 
+    /// <summary>Both sides of a request/reply channel polling or waiting on their own (empty) ends at the same time —
+    /// the ordinary case — must never deadlock each other (an endpoint must not hold its lock while taking its
+    /// peer's).</summary>
+    [Fact]
+    public void Receivers_on_both_ends_of_a_channel_never_deadlock()
+    {
+        const int Rounds = 200_000;
+        var other = _k.Spawn("q", _k.Tenant("tenant-b"));
+        var (a, b) = _k.Channel(_p, other);
+        using var cancelled = new CancellationTokenSource();
+        cancelled.Cancel();
+        Exception? fault = null;
+        Thread Poll(Process who, Handle end) => new(() =>
+        {
+            try
+            {
+                for (int i = 0; i < Rounds; i++)
+                {
+                    var r = (i % 4) switch
+                    {
+                        0 => _k.Ipc.ReceiveAsync(who, end, cancelled.Token).GetAwaiter().GetResult().AsResult(),
+                        1 => _k.Ipc.WaitAnyAsync(who, [end], cancelled.Token).GetAwaiter().GetResult().AsResult(),
+                        _ => _k.Ipc.TryReceive(who, end).AsResult(),
+                    };
+                    if (r.Code is not (ErrorCode.WouldBlock or ErrorCode.Cancelled)) throw new InvalidOperationException($"round {i}: {r}");
+                }
+            }
+            catch (Exception e) { fault = e; }
+        }) { IsBackground = true };
+        var threads = new[] { Poll(_p, a), Poll(other, b) };
+        foreach (var t in threads) t.Start();
+        foreach (var t in threads) Assert.True(t.Join(TimeSpan.FromSeconds(60)), "the two ends of a channel deadlocked");
+        Assert.Null(fault);
+    }
+
     [Fact]
     public async Task Timed_out_calls_leave_no_waiter()
     {
