@@ -194,7 +194,7 @@ public sealed class VirtualFileSystem
     /// <summary>Closes a file handle (revokes its capability).</summary>
     internal Result Close(Process process, Handle file)
     {
-        var f = process.Check<VfsFile>(file, Rights.None);
+        var f = process.Get<VfsFile>(file, Rights.None);
         if (!f.IsOk && f.Code is ErrorCode.InvalidHandle or ErrorCode.WrongObjectType) return f.Error;
         return process.Close(file);
     }
@@ -283,7 +283,7 @@ public sealed class VirtualFileSystem
 
     private Result<VfsFile> CheckFile(Process process, Handle handle, Rights required)
     {
-        var f = process.Check<VfsFile>(handle, required);
+        var f = process.Get<VfsFile>(handle, required);
         if (!f.IsOk) return f.Error;
         // The file lives only as long as the mount capability it was opened through.
         var through = _caps.Check(f.Value.MountAccess, Rights.None, process.Principal);

@@ -66,7 +66,7 @@ public sealed class ModuleContext
     public Result<T> Use<T>(string localName, Rights rights) where T : KernelObject
     {
         var h = Grant(localName);
-        return h.IsOk ? Process.Check<T>(h.Value, rights) : h.Error;
+        return h.IsOk ? Process.Get<T>(h.Value, rights) : h.Error;
     }
 
     /// <summary>The token behind a granted capability (for kernel services that take tokens).</summary>

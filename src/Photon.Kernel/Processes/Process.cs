@@ -59,10 +59,8 @@ public sealed class Process : KernelObject
     /// </summary>
     internal Result<T> Get<T>(Handle handle, Rights rights) where T : KernelObject
     {
-        var t = Handles.Get(handle);
-        if (!t.IsOk) return t.Error;
-        var o = Caps.Check<T>(t.Value, rights, Principal);
-        return o.IsOk ? o : Gone(handle, o.Error);
+        var r = GetWithToken<T>(handle, rights);
+        return r.IsOk ? r.Value.Object : r.Error;
     }
 
     /// <summary>Like <see cref="Get{T}"/> but also yields the token (for kernel services that derive from it).</summary>
@@ -90,9 +88,6 @@ public sealed class Process : KernelObject
         var mine = Caps.DeriveForKernel(bound.Value, rights, Principal, Principal);
         return mine.IsOk ? AddHandle(mine.Value) : mine.Error;
     }
-
-    /// <summary>Kernel-internal alias of <see cref="Get{T}"/> kept for kernel components.</summary>
-    internal Result<T> Check<T>(Handle handle, Rights rights) where T : KernelObject => Get<T>(handle, rights);
 
     /// <summary>The capability behind a handle — kernel-internal only: tokens never reach process code.</summary>
     internal Result<CapabilityToken> TokenOf(Handle handle) => Handles.Get(handle);

@@ -51,7 +51,7 @@ public sealed class SocketService
 
     internal Result<Handle> Listen(Process process, Handle grant, ushort port, int backlog = 128)
     {
-        var g = process.Check<PortGrant>(grant, Rights.Listen);
+        var g = process.Get<PortGrant>(grant, Rights.Listen);
         if (!g.IsOk) return g.Error;
         if (!g.Value.Covers(TransportProtocol.Tcp, port))
             return Deny(process, grant, Rights.Listen, $"{g.Value.Label} does not cover tcp port {port}");
@@ -75,7 +75,7 @@ public sealed class SocketService
 
     internal async Task<Result<Handle>> ConnectAsync(Process process, Handle network, IpEndpoint remote, CancellationToken ct = default)
     {
-        var n = process.Check<NetworkAccess>(network, Rights.Connect);
+        var n = process.Get<NetworkAccess>(network, Rights.Connect);
         if (!n.IsOk) return n.Error;
         var through = process.TokenOf(network);
         if (!through.IsOk) return through.Error;
@@ -109,12 +109,12 @@ public sealed class SocketService
     {
         if (port == 0)
         {
-            var n = process.Check<NetworkAccess>(grant, Rights.Connect);
+            var n = process.Get<NetworkAccess>(grant, Rights.Connect);
             if (!n.IsOk) return n.Error;
         }
         else
         {
-            var g = process.Check<PortGrant>(grant, Rights.Bind);
+            var g = process.Get<PortGrant>(grant, Rights.Bind);
             if (!g.IsOk) return g.Error;
             if (!g.Value.Covers(TransportProtocol.Udp, port))
                 return Deny(process, grant, Rights.Bind, $"{g.Value.Label} does not cover udp port {port}");
@@ -161,7 +161,7 @@ public sealed class SocketService
     /// <summary>The socket behind a handle, checked for rights and for a live tether (a dead one retires it).</summary>
     private Result<T> Use<T>(Process process, Handle handle, Rights rights) where T : SocketObject
     {
-        var s = process.Check<T>(handle, rights);
+        var s = process.Get<T>(handle, rights);
         if (!s.IsOk) return s.Error;
         if (!s.Value.Retired && _caps.Inspect(s.Value.Tether).IsOk) return s.Value;
         Retire(s.Value);

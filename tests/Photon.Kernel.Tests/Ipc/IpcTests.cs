@@ -250,7 +250,7 @@ public sealed class IpcTests : IDisposable
             {
                 case 0:
                     var m = link.From.AllocateMemory(4096);
-                    if (m.IsOk) owners[link.From.Check<MemoryRegion>(m.Value, Rights.None).Value.ObjectId] = tenant;
+                    if (m.IsOk) owners[link.From.Get<MemoryRegion>(m.Value, Rights.None).Value.ObjectId] = tenant;
                     break;
                 case 1:
                 case 2:

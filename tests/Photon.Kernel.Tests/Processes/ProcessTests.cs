@@ -32,7 +32,7 @@ public sealed class ProcessTests : IDisposable
         var (p, _) = _pm.Spawn("svc", tenant).Value;
 
         var h = p.Open("/db", Rights.Read).Value;
-        Assert.True(p.Check<GenericObject>(h, Rights.Read).IsOk);
+        Assert.True(p.Get<GenericObject>(h, Rights.Read).IsOk);
         Assert.Equal(ErrorCode.AccessDenied, p.Open("/db", Rights.Write).Code);
         Assert.Equal(ErrorCode.NotFound, p.Open("/root-only", Rights.Read).Code);
         Assert.Equal(ErrorCode.InvalidName, p.Open("../root-only", Rights.Read).Code);
@@ -42,9 +42,9 @@ public sealed class ProcessTests : IDisposable
     public void Bad_handles_are_typed_errors()
     {
         var (p, _) = _pm.Spawn("svc", _ns.RootCapability).Value;
-        Assert.Equal(ErrorCode.InvalidHandle, p.Check<GenericObject>(new Handle(0), Rights.None).Code);
-        Assert.Equal(ErrorCode.InvalidHandle, p.Check<GenericObject>(new Handle(12345), Rights.None).Code);
-        Assert.Equal(ErrorCode.InvalidHandle, p.Check<GenericObject>(new Handle(-1), Rights.None).Code);
+        Assert.Equal(ErrorCode.InvalidHandle, p.Get<GenericObject>(new Handle(0), Rights.None).Code);
+        Assert.Equal(ErrorCode.InvalidHandle, p.Get<GenericObject>(new Handle(12345), Rights.None).Code);
+        Assert.Equal(ErrorCode.InvalidHandle, p.Get<GenericObject>(new Handle(-1), Rights.None).Code);
         var m = p.AllocateMemory(4096).Value;
         Assert.True(p.Close(m).IsOk);
         Assert.Equal(ErrorCode.InvalidHandle, p.Close(m).Code);
