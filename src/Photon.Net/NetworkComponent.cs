@@ -18,7 +18,7 @@ namespace Photon.Net;
 /// </summary>
 public sealed class NetworkComponent(string device, Ipv4Cidr address, Ipv4Address? gateway = null, int queues = 2) : IKernelComponent
 {
-    private Kernel.Boot.Kernel? _kernel;
+    private Kernel.Boot.PhotonKernel? _kernel;
     private INetworkDevice? _device;
     private NicDriver? _driver;
     private CapabilityToken _driverCap;
@@ -32,7 +32,7 @@ public sealed class NetworkComponent(string device, Ipv4Cidr address, Ipv4Addres
 
     public string Name => $"network {Device}";
 
-    public async ValueTask<Result<string>> StartAsync(Kernel.Boot.Kernel k, CancellationToken ct)
+    public async ValueTask<Result<string>> StartAsync(Kernel.Boot.PhotonKernel k, CancellationToken ct)
     {
         _kernel = k;
         if (k.Platform.Network is not { } source) return Errors.Of(ErrorCode.NotSupported, $"{k.Platform.Name} offers no network devices");

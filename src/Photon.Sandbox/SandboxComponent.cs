@@ -20,14 +20,14 @@ public sealed class SandboxObject : KernelObject
 /// </summary>
 public sealed class SandboxComponent(TenantQuota? defaultQuota = null) : IKernelComponent
 {
-    private Kernel.Boot.Kernel? _kernel;
+    private Kernel.Boot.PhotonKernel? _kernel;
     private WasmSandbox? _sandbox;
     private CapabilityToken _capability;
     private bool _bound;
 
     public string Name => "sandbox";
 
-    public ValueTask<Result<string>> StartAsync(Kernel.Boot.Kernel k, CancellationToken ct)
+    public ValueTask<Result<string>> StartAsync(Kernel.Boot.PhotonKernel k, CancellationToken ct)
     {
         _kernel = k;
         _sandbox = new WasmSandbox(k.Capabilities, k.Namespaces, k.Processes, k.Memory, k.Ipc, () => k.Clock.Monotonic, k.Log, k.Vfs)

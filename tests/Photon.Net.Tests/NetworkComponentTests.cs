@@ -9,7 +9,7 @@ using static Photon.Net.Tests.TwoStacks;
 
 namespace Photon.Net.Tests;
 
-using Kernel = Photon.Kernel.Boot.Kernel;
+using Photon.Kernel.Boot;
 
 /// <summary>A kernel booted with a <see cref="NetworkComponent"/> over an in-memory wire: processes reach the network
 /// only through capabilities under /net and the socket syscalls; a peer stack on the wire's other end is the client.</summary>
@@ -31,7 +31,7 @@ public sealed class NetworkComponentTests
         await using var peer = new NetworkStack(Timers, new NetworkStackOptions { TcpMinRto = TimeSpan.FromMilliseconds(50) });
         peer.AddInterface(b, Ipv4Cidr.Parse("10.9.0.2/24").Value).Unwrap();
         peer.Start();
-        var booted = await Kernel.BootAsync(new KernelConfig
+        var booted = await PhotonKernel.BootAsync(new KernelConfig
         {
             Platform = LinuxPlatform.Create(processors: 2) with { Network = new WireSource(a) },
             EchoLog = false,
@@ -75,7 +75,7 @@ public sealed class NetworkComponentTests
 
         await k.DisposeAsync();
         // The component is gone with the kernel: no socket service answers for it any more.
-        var again = await Kernel.BootAsync(new KernelConfig { Platform = LinuxPlatform.Create(processors: 2), EchoLog = false });
+        var again = await PhotonKernel.BootAsync(new KernelConfig { Platform = LinuxPlatform.Create(processors: 2), EchoLog = false });
         await using var plain = again.Value;
         var none = plain.Sys.Namespaces.Open(plain.Init, "/", Rights.Read).Value;
         Assert.Equal(ErrorCode.NotSupported, SocketSyscalls.Listen(plain.Init, none, 80).Code);

@@ -6,8 +6,7 @@ using Spectre.Console;
 
 namespace Photon.Cli.Commands;
 
-// The namespace Photon.Kernel would shadow the type inside Photon.*: name it explicitly.
-using Kernel = Photon.Kernel.Boot.Kernel;
+using Photon.Kernel.Boot;
 
 public static class BootCommand
 {
@@ -41,7 +40,7 @@ public static class BootCommand
         // brought up by the kernel at boot; the demos then only make system calls.
         using var images = DemoImages.Unpack();
         var noNetwork = NetworkDemo.SkipReason();
-        var booted = await Kernel.BootAsync(DemoSystem.Config(LinuxPlatform.Create(captureSignals: true), images,
+        var booted = await PhotonKernel.BootAsync(DemoSystem.Config(LinuxPlatform.Create(captureSignals: true), images,
             noNetwork is null ? [NetworkDemo.Component()] : []) with
         {
             EchoLog = !quiet, AuditStorage = auditStorage.Value,

@@ -11,8 +11,7 @@ using Spectre.Console;
 
 namespace Photon.Cli.Commands;
 
-// The namespace Photon.Kernel would shadow the type inside Photon.*: name it explicitly.
-using Kernel = Photon.Kernel.Boot.Kernel;
+using Photon.Kernel.Boot;
 
 /// <summary>
 /// `photon net`: boot a kernel whose config brings a Photon interface up on a Linux TAP device (a
@@ -78,7 +77,7 @@ public static class NetCommand
     /// down (stopping the network) and deletes a namespace it created.</summary>
     private sealed class NetKernel : IAsyncDisposable
     {
-        public required Kernel Kernel { get; init; }
+        public required PhotonKernel Kernel { get; init; }
         public required Handle Outbound { get; init; }
         public required Handle Tcp { get; init; }
         public string? CreatedNs { get; init; }
@@ -93,7 +92,7 @@ public static class NetCommand
     /// <summary>Errors from the TAP device come back as they are (AccessDenied/NotSupported without root).</summary>
     private static async Task<Result<NetKernel>> BootAsync(UpOptions o)
     {
-        var booted = await Kernel.BootAsync(new KernelConfig
+        var booted = await PhotonKernel.BootAsync(new KernelConfig
         {
             Platform = LinuxPlatform.Create(captureSignals: true),
             EchoLog = false,

@@ -7,8 +7,7 @@ using Spectre.Console;
 
 namespace Photon.Cli.Commands;
 
-// The namespace Photon.Kernel would shadow the type inside Photon.*: name it explicitly.
-using Kernel = Photon.Kernel.Boot.Kernel;
+using Photon.Kernel.Boot;
 
 /// <summary>
 /// `photon ps`, `photon caps &lt;pid&gt;` and `photon ns tree`. The hosted kernel lives inside one `photon` invocation,
@@ -16,9 +15,9 @@ using Kernel = Photon.Kernel.Boot.Kernel;
 /// </summary>
 public static class StateCommands
 {
-    private static async Task<int> WithDemoKernel(Func<Kernel, Task<int>> show)
+    private static async Task<int> WithDemoKernel(Func<PhotonKernel, Task<int>> show)
     {
-        var booted = await Kernel.BootAsync(DemoSystem.Config(LinuxPlatform.Create()) with { EchoLog = false });
+        var booted = await PhotonKernel.BootAsync(DemoSystem.Config(LinuxPlatform.Create()) with { EchoLog = false });
         if (!booted.IsOk)
         {
             AnsiConsole.MarkupLine($"[red]boot failed:[/] {Markup.Escape(booted.Error.ToString())}");

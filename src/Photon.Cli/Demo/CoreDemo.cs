@@ -3,8 +3,7 @@ using Photon.Kernel.Capabilities;
 
 namespace Photon.Cli.Demo;
 
-// The namespace Photon.Kernel would shadow the type inside Photon.*: name it explicitly.
-using Kernel = Photon.Kernel.Boot.Kernel;
+using Photon.Kernel.Boot;
 
 /// <summary>
 /// The core demo: two tenants in sibling namespaces, processes in each, a shared memory region granted, delegated
@@ -12,7 +11,7 @@ using Kernel = Photon.Kernel.Boot.Kernel;
 /// </summary>
 public static class CoreDemo
 {
-    public static async Task<DemoReport> RunAsync(Kernel k)
+    public static async Task<DemoReport> RunAsync(PhotonKernel k)
     {
         var report = new DemoReport();
         const string ns = "Namespaces & processes";

@@ -4,8 +4,7 @@ using Spectre.Console;
 
 namespace Photon.Cli.Demo;
 
-// The namespace Photon.Kernel would shadow the type inside Photon.*: name it explicitly.
-using Kernel = Photon.Kernel.Boot.Kernel;
+using Photon.Kernel.Boot;
 
 /// <summary>What the demo saw: each step with what was expected and what happened.</summary>
 public sealed class DemoReport
@@ -25,7 +24,7 @@ public sealed class DemoReport
     public void ExpectError(string section, string step, Photon.Kernel.Result r, Photon.Kernel.ErrorCode code) =>
         Expect(section, step, r.Code == code, r.IsOk ? "unexpectedly succeeded" : $"denied: {r.Error}");
 
-    public static void Render(Kernel kernel, DemoReport report)
+    public static void Render(PhotonKernel kernel, DemoReport report)
     {
         AnsiConsole.WriteLine();
         var boot = new Table().Title("[bold]Boot[/]").AddColumn("step").AddColumn("detail").AddColumn(new TableColumn("ms").RightAligned());

@@ -7,8 +7,7 @@ using Photon.Net.Syscalls;
 
 namespace Photon.Cli.Demo;
 
-// The namespace Photon.Kernel would shadow the type inside Photon.*: name it explicitly.
-using Kernel = Photon.Kernel.Boot.Kernel;
+using Photon.Kernel.Boot;
 
 /// <summary>
 /// Network demo. The kernel brought the network up at boot (a <see cref="NetworkComponent"/>: the NIC driver over a
@@ -33,7 +32,7 @@ public static class NetworkDemo
     /// <summary>The boot component: Photon at 10.66.0.2/24 on a 2-queue TAP device.</summary>
     public static IKernelComponent Component() => new NetworkComponent(TapName, Ipv4Cidr.Parse("10.66.0.2/24").Value);
 
-    public static async Task RunAsync(Kernel k, DemoReport report, string? skipped)
+    public static async Task RunAsync(PhotonKernel k, DemoReport report, string? skipped)
     {
         if (skipped is not null)
         {

@@ -7,8 +7,7 @@ using Photon.Kernel.Syscalls;
 
 namespace Photon.Cli.Demo;
 
-// The namespace Photon.Kernel would shadow the type inside Photon.*: name it explicitly.
-using Kernel = Photon.Kernel.Boot.Kernel;
+using Photon.Kernel.Boot;
 
 /// <summary>
 /// The storage demo. At boot the kernel loaded the FAT and ext4 drivers as modules (their own collectible load contexts,
@@ -22,7 +21,7 @@ public static class StorageDemo
 {
     private const string Section = "Storage";
 
-    public static async Task RunAsync(Kernel k, DemoImages images, DemoReport report)
+    public static async Task RunAsync(PhotonKernel k, DemoImages images, DemoReport report)
     {
         // The kernel brought the storage up at boot (DemoSystem.Config): the FAT and ext4 modules, one NVMe-style
         // device per image under /dev, and their mounts bound into the tenants. init and the processes it spawns see
@@ -98,7 +97,7 @@ public static class StorageDemo
         }
     }
 
-    private static async Task<Result<byte[]>> ReadAll(Kernel k, Process p, string path)
+    private static async Task<Result<byte[]>> ReadAll(PhotonKernel k, Process p, string path)
     {
         var h = await k.Sys.Files!.OpenAsync(p, path, Rights.Read);
         if (!h.IsOk) return h.Error;
@@ -118,7 +117,7 @@ public static class StorageDemo
         finally { k.Sys.Files!.Close(p, h.Value); }
     }
 
-    private static async Task<Result> WriteNew(Kernel k, Process p, string path, byte[] data)
+    private static async Task<Result> WriteNew(PhotonKernel k, Process p, string path, byte[] data)
     {
         var h = await k.Sys.Files!.OpenAsync(p, path, Rights.Read | Rights.Write, OpenFlags.Create | OpenFlags.Exclusive);
         if (!h.IsOk) return h.Error;

@@ -6,8 +6,7 @@ using Photon.Sandbox;
 
 namespace Photon.Cli.Demo;
 
-// The namespace Photon.Kernel would shadow the type inside Photon.*: name it explicitly.
-using Kernel = Photon.Kernel.Boot.Kernel;
+using Photon.Kernel.Boot;
 
 /// <summary>
 /// Userspace demo: each tenant runs a native service and Wasm guests; they talk over IPC inside their tenant, the
@@ -18,7 +17,7 @@ public static class TenantsDemo
 {
     private const string Section = "Tenants, IPC & Wasm";
 
-    public static async Task RunAsync(Kernel k, DemoReport report)
+    public static async Task RunAsync(PhotonKernel k, DemoReport report)
     {
         var sys = k.Sys;
         var init = k.Init;

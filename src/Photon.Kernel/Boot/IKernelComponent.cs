@@ -18,7 +18,7 @@ public interface IKernelComponent
     string Name { get; }
 
     /// <summary>Brings the component up; the string is the boot log's detail for the step.</summary>
-    ValueTask<Result<string>> StartAsync(Kernel k, CancellationToken ct);
+    ValueTask<Result<string>> StartAsync(PhotonKernel k, CancellationToken ct);
 
     ValueTask StopAsync();
 }

@@ -1,7 +1,7 @@
 namespace Photon.Kernel.Scheduling;
 
 /// <summary>
-/// Kernel timers: what protocol and driver code awaits for timeouts (TCP RTO, ARP ageing, I/O deadlines).
+/// PhotonKernel timers: what protocol and driver code awaits for timeouts (TCP RTO, ARP ageing, I/O deadlines).
 /// The scheduler implements it with its own timer queue; the host backend's <c>HostTimers</c> is a host-timer version
 /// for code that runs without a scheduler.
 /// </summary>

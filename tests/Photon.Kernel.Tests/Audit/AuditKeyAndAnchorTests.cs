@@ -109,7 +109,7 @@ public sealed class AuditKeyAndAnchorTests : IDisposable
     public async Task The_kernel_refuses_a_persistent_audit_log_without_a_key()
     {
         var storage = HostAppendLog.Open(LogPath).Value;
-        var booted = await Kernel.Boot.Kernel.BootAsync(Boot.TestKernel.Config with { EchoLog = false, MemoryBytes = 4 * 1024 * 1024, AuditStorage = storage });
+        var booted = await Kernel.Boot.PhotonKernel.BootAsync(Boot.TestKernel.Config with { EchoLog = false, MemoryBytes = 4 * 1024 * 1024, AuditStorage = storage });
         Assert.Equal(ErrorCode.InvalidArgument, booted.Code);
         await storage.DisposeAsync();
     }

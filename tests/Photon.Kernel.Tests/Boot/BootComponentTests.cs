@@ -10,7 +10,7 @@ using Photon.Sandbox;
 
 namespace Photon.Kernel.Tests.Boot;
 
-using Kernel = Photon.Kernel.Boot.Kernel;
+using Photon.Kernel.Boot;
 
 /// <summary><see cref="KernelConfig.Components"/>: the kernel brings the system up as logged boot steps, in order;
 /// a failing one unwinds everything before it; shutdown stops them in reverse.</summary>
@@ -29,7 +29,7 @@ public sealed class BootComponentTests : IDisposable
             EchoLog = false,
             Components = [new Recording("alpha", events), new Recording("beta", events), new Recording("gamma", events)],
         };
-        var booted = await Kernel.BootAsync(config);
+        var booted = await PhotonKernel.BootAsync(config);
         Assert.True(booted.IsOk, booted.IsOk ? "" : booted.Error.ToString());
         var k = booted.Value;
         Assert.Equal(["init", "alpha", "beta", "gamma"], k.BootSteps.TakeLast(4).Select(s => s.Name));
@@ -64,7 +64,7 @@ public sealed class BootComponentTests : IDisposable
                 new Recording("never", events),
             ],
         };
-        var booted = await Kernel.BootAsync(config);
+        var booted = await PhotonKernel.BootAsync(config);
         Assert.False(booted.IsOk);
         Assert.Equal(ErrorCode.IoError, booted.Code);
         Assert.Contains("broken", booted.Error.Message);
@@ -84,7 +84,7 @@ public sealed class BootComponentTests : IDisposable
             EchoLog = false,
             Components = [new TenantComponent("tenant-a", new QuotaLimits(MemoryBytes: 64 * 1024, Tasks: 4))],
         };
-        await using var k = (await Kernel.BootAsync(config)).Value;
+        await using var k = (await PhotonKernel.BootAsync(config)).Value;
         Assert.Contains(k.BootSteps, s => s.Name == "tenant /tenant-a" && s.Detail.Contains("memory 64 KiB") && s.Detail.Contains("4 tasks"));
         var sys = k.Sys;
         var tenant = sys.Namespaces.Open(k.Init, "/tenant-a", Rights.All).Value;
@@ -114,7 +114,7 @@ public sealed class BootComponentTests : IDisposable
                 new MountComponent("data", "fat0", [new MountBinding("/tenant-a/mnt/data", Rights.Read | Rights.Enumerate)]),
             ],
         };
-        var booted = await Kernel.BootAsync(config);
+        var booted = await PhotonKernel.BootAsync(config);
         Assert.True(booted.IsOk, booted.IsOk ? "" : booted.Error.ToString());
         var k = booted.Value;
         Assert.Equal(["tenant /tenant-a", "module Photon.FileSystems.Fat", "blockdev fat0", "mount data"], k.BootSteps.TakeLast(4).Select(s => s.Name));
@@ -162,7 +162,7 @@ public sealed class BootComponentTests : IDisposable
     {
         public string Name => name;
 
-        public ValueTask<Result<string>> StartAsync(Kernel k, CancellationToken ct)
+        public ValueTask<Result<string>> StartAsync(PhotonKernel k, CancellationToken ct)
         {
             lock (events) events.Add($"start {name}");
             return new(fail ? Errors.Of(ErrorCode.IoError, $"{name} cannot start") : (Result<string>)$"{name} is up");
@@ -178,12 +178,12 @@ public sealed class BootComponentTests : IDisposable
     /// <summary>Records what the kernel holds when it starts (first) and again when it stops (last).</summary>
     private sealed class Probe : IKernelComponent
     {
-        private Kernel? _k;
+        private PhotonKernel? _k;
         public (long Capabilities, string Processes, long FreeFrames, string Namespaces) Before, After;
         public bool Stopped;
         public string Name => "probe";
 
-        public ValueTask<Result<string>> StartAsync(Kernel k, CancellationToken ct)
+        public ValueTask<Result<string>> StartAsync(PhotonKernel k, CancellationToken ct)
         {
             _k = k;
             Before = Snapshot(k);
@@ -197,7 +197,7 @@ public sealed class BootComponentTests : IDisposable
             return ValueTask.CompletedTask;
         }
 
-        private static (long, string, long, string) Snapshot(Kernel k) =>
+        private static (long, string, long, string) Snapshot(PhotonKernel k) =>
             (k.Capabilities.LiveCount, string.Join(",", k.Processes.All.Select(p => p.Principal.ToString())), k.Physical.FreeFrames,
              string.Join(",", k.Namespaces.Tree().Where(t => t.Entry.IsLive).Select(t => $"{t.Depth}:{t.Name}")));
     }

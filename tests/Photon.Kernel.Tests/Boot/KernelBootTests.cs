@@ -3,14 +3,14 @@ using Photon.Kernel.Boot;
 
 namespace Photon.Kernel.Tests.Boot;
 
-using Kernel = Photon.Kernel.Boot.Kernel;
+using Photon.Kernel.Boot;
 
 public class KernelBootTests
 {
     [Fact]
     public async Task Boot_brings_subsystems_up_in_dependency_order_and_logs_each_step()
     {
-        var booted = await Kernel.BootAsync(TestKernel.Config with { EchoLog = false, MemoryBytes = 8 * 1024 * 1024, Cpus = 2 });
+        var booted = await PhotonKernel.BootAsync(TestKernel.Config with { EchoLog = false, MemoryBytes = 8 * 1024 * 1024, Cpus = 2 });
         await using var k = booted.Value;
         Assert.Equal(["hal", "interrupts", "memory", "scheduler", "capabilities", "namespaces", "regions", "processes", "ipc", "quotas", "vfs", "devices", "modules", "init"],
             k.BootSteps.Select(s => s.Name));
@@ -22,7 +22,7 @@ public class KernelBootTests
     [Fact]
     public async Task Timer_interrupts_tick_and_the_shutdown_interrupt_cancels_the_shutdown_token()
     {
-        var booted = await Kernel.BootAsync(TestKernel.Config with { EchoLog = false, MemoryBytes = 4 * 1024 * 1024, TickPeriod = TimeSpan.FromMilliseconds(5) });
+        var booted = await PhotonKernel.BootAsync(TestKernel.Config with { EchoLog = false, MemoryBytes = 4 * 1024 * 1024, TickPeriod = TimeSpan.FromMilliseconds(5) });
         await using var k = booted.Value;
         var deadline = DateTime.UtcNow.AddSeconds(10);
         while (k.Ticks < 3 && DateTime.UtcNow < deadline) await Task.Delay(5);
@@ -37,7 +37,7 @@ public class KernelBootTests
     [Fact]
     public async Task Boot_with_an_impossible_configuration_returns_a_typed_error()
     {
-        var booted = await Kernel.BootAsync(TestKernel.Config with { EchoLog = false, MemoryBytes = 12345 });
+        var booted = await PhotonKernel.BootAsync(TestKernel.Config with { EchoLog = false, MemoryBytes = 12345 });
         Assert.False(booted.IsOk);
         Assert.Equal(ErrorCode.Faulted, booted.Code);
     }
@@ -45,7 +45,7 @@ public class KernelBootTests
     [Fact]
     public async Task The_boot_demo_workload_behaves_as_expected_on_every_step()
     {
-        var booted = await Kernel.BootAsync(DemoSystem.Config(TestKernel.Platform) with { EchoLog = false });
+        var booted = await PhotonKernel.BootAsync(DemoSystem.Config(TestKernel.Platform) with { EchoLog = false });
         await using var k = booted.Value;
         var report = await k.RunAsync(() => CoreDemo.RunAsync(k), "demo");
         Assert.Empty(report.Failures);
@@ -59,7 +59,7 @@ public class KernelBootTests
     public async Task The_storage_demo_loads_fs_modules_mounts_through_the_block_driver_and_leaves_images_fsck_clean()
     {
         using var images = DemoImages.Unpack();
-        var booted = await Kernel.BootAsync(DemoSystem.Config(TestKernel.Platform, images) with { EchoLog = false, MemoryBytes = 8 * 1024 * 1024 });
+        var booted = await PhotonKernel.BootAsync(DemoSystem.Config(TestKernel.Platform, images) with { EchoLog = false, MemoryBytes = 8 * 1024 * 1024 });
         Assert.True(booted.IsOk, booted.IsOk ? "" : booted.Error.ToString());
         var k = booted.Value;
         var report = new DemoReport();
@@ -75,7 +75,7 @@ public class KernelBootTests
     [Fact]
     public async Task The_tenants_demo_runs_services_and_wasm_guests_over_ipc_and_contains_the_hostile_ones()
     {
-        var booted = await Kernel.BootAsync(DemoSystem.Config(TestKernel.Platform) with { EchoLog = false });
+        var booted = await PhotonKernel.BootAsync(DemoSystem.Config(TestKernel.Platform) with { EchoLog = false });
         await using var k = booted.Value;
         await k.RunAsync(() => CoreDemo.RunAsync(k), "demo");
         var report = new DemoReport();

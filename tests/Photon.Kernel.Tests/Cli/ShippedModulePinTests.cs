@@ -23,7 +23,7 @@ public class ShippedModulePinTests
     [Fact]
     public async Task A_kernel_booted_with_the_shipped_pins_loads_FAT_and_ext4_and_refuses_any_other_module()
     {
-        var booted = await Kernel.Boot.Kernel.BootAsync(Boot.TestKernel.Config with { EchoLog = false, MemoryBytes = 8 * 1024 * 1024, ModulePins = ShippedModules.Pins });
+        var booted = await Kernel.Boot.PhotonKernel.BootAsync(Boot.TestKernel.Config with { EchoLog = false, MemoryBytes = 8 * 1024 * 1024, ModulePins = ShippedModules.Pins });
         Assert.True(booted.IsOk, booted.ToString());
         await using var k = booted.Value;
         Assert.Contains(k.BootSteps, s => s.Name == "modules" && s.Detail.Contains("2 pinned"));

@@ -15,14 +15,14 @@ public sealed class BlockDeviceComponent(string name, string storage, NvmeOption
     private IBlockStorage? _storage;
     private NvmeBlockDevice? _device;
     private CapabilityToken _capability;
-    private Kernel? _kernel;
+    private PhotonKernel? _kernel;
 
     public string DeviceName { get; } = name;
     public string Storage { get; } = storage;
 
     public string Name => $"blockdev {DeviceName}";
 
-    public async ValueTask<Result<string>> StartAsync(Kernel k, CancellationToken ct)
+    public async ValueTask<Result<string>> StartAsync(PhotonKernel k, CancellationToken ct)
     {
         _kernel = k;
         if (k.Platform.Storage is not { } source) return Errors.Of(ErrorCode.NotSupported, $"{k.Platform.Name} offers no storage");

@@ -11,7 +11,7 @@ namespace Photon.Kernel.Boot.Components;
 /// </summary>
 public sealed class ModuleComponent(string location) : IKernelComponent
 {
-    private Kernel? _kernel;
+    private PhotonKernel? _kernel;
     private Handle _control;
 
     public string Location { get; } = location;
@@ -19,7 +19,7 @@ public sealed class ModuleComponent(string location) : IKernelComponent
     public string Name => $"module {Path.GetFileNameWithoutExtension(Location)}";
 
     [UnconditionalSuppressMessage("Trimming", "IL2026", Justification = "Native modules are loaded by reflection by design; the kernel is not trimmed.")]
-    public async ValueTask<Result<string>> StartAsync(Kernel k, CancellationToken ct)
+    public async ValueTask<Result<string>> StartAsync(PhotonKernel k, CancellationToken ct)
     {
         _kernel = k;
         var loaded = await k.Sys.Modules!.LoadAsync(k.Init, k.InitModuleLoader, k.InitRoot, Location, ct: ct).ConfigureAwait(false);

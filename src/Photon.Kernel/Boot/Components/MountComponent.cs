@@ -16,7 +16,7 @@ public sealed record MountBinding(string Path, Rights Rights);
 /// </summary>
 public sealed class MountComponent(string name, string device, IReadOnlyList<MountBinding> bindings, MountOptions? options = null) : IKernelComponent
 {
-    private Kernel? _kernel;
+    private PhotonKernel? _kernel;
     private Handle _mount;
     private Handle _device;
     private bool _adminBound;
@@ -27,7 +27,7 @@ public sealed class MountComponent(string name, string device, IReadOnlyList<Mou
 
     public string Name => $"mount {MountName}";
 
-    public async ValueTask<Result<string>> StartAsync(Kernel k, CancellationToken ct)
+    public async ValueTask<Result<string>> StartAsync(PhotonKernel k, CancellationToken ct)
     {
         _kernel = k;
         var sys = k.Sys;

@@ -10,7 +10,7 @@ namespace Photon.Kernel.Boot.Components;
 /// </summary>
 public sealed class TenantComponent(string name, QuotaLimits? limits = null, IReadOnlyList<string>? children = null) : IKernelComponent
 {
-    private Kernel? _kernel;
+    private PhotonKernel? _kernel;
     private CapabilityToken _ns;
     private readonly List<CapabilityToken> _children = new();
     private bool _limited;
@@ -21,7 +21,7 @@ public sealed class TenantComponent(string name, QuotaLimits? limits = null, IRe
 
     public string Name => $"tenant /{TenantName}";
 
-    public ValueTask<Result<string>> StartAsync(Kernel k, CancellationToken ct)
+    public ValueTask<Result<string>> StartAsync(PhotonKernel k, CancellationToken ct)
     {
         _kernel = k;
         var ns = k.Namespaces.CreateChild(k.Namespaces.RootCapability, TenantName);

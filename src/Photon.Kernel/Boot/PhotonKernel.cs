@@ -19,12 +19,12 @@ namespace Photon.Kernel.Boot;
 /// A booted kernel instance: every subsystem, brought up in dependency order by <see cref="Boot"/> and torn down in
 /// reverse by <see cref="DisposeAsync"/>. Several kernels can run side by side in one host process (tests do).
 /// </summary>
-public sealed class Kernel : IAsyncDisposable
+public sealed class PhotonKernel : IAsyncDisposable
 {
     private readonly List<BootStep> _steps = new();
     private readonly List<Func<ValueTask>> _shutdown = new();
 
-    private Kernel(KernelConfig config)
+    private PhotonKernel(KernelConfig config)
     {
         Config = config;
         Clock = config.Platform.Clock;
@@ -97,13 +97,13 @@ public sealed class Kernel : IAsyncDisposable
     public IKernelTimers Timers => Scheduler;
 
     /// <summary>Boots a kernel. Each step is logged with its duration; a failing step unwinds the ones before it.</summary>
-    public static async Task<Result<Kernel>> BootAsync(KernelConfig config)
+    public static async Task<Result<PhotonKernel>> BootAsync(KernelConfig config)
     {
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(config.Platform);
         var platform = config.Platform;
         var clock = platform.Clock;
-        var k = new Kernel(config);
+        var k = new PhotonKernel(config);
         try
         {
             k.Step("hal", () => $"{platform.Name}: clock={clock.GetType().Name} console={platform.Console.GetType().Name} cpus={platform.Processors.Count}");
