@@ -33,4 +33,7 @@ public sealed record Platform
     /// <summary>Network devices (TAP interfaces on the host), opened by network boot components; null when the
     /// platform has none.</summary>
     public INetworkDeviceSource? Network { get; init; }
+
+    /// <summary>PCI functions drivers may own (VFIO inside the Photon VM); null on platforms without device access.</summary>
+    public Pci.IPciBus? Pci { get; init; }
 }
