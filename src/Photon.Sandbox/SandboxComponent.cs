@@ -8,7 +8,9 @@ namespace Photon.Sandbox;
 /// (<see cref="Syscalls.SandboxSyscalls.Instantiate(Photon.Kernel.Processes.Process, Photon.Kernel.Processes.Handle, Photon.Kernel.Processes.Handle, string, string, IReadOnlyList{Syscalls.HandleGrant}, SandboxLimits?)"/>).</summary>
 public sealed class SandboxObject : KernelObject
 {
-    internal SandboxObject(WasmSandbox sandbox) : base(ObjectKind.Service, "wasm-sandbox") => Sandbox = sandbox;
+    public override ObjectKind Kind => ObjectKind.Sandbox;
+
+    internal SandboxObject(WasmSandbox sandbox) : base("wasm-sandbox") => Sandbox = sandbox;
 
     internal WasmSandbox Sandbox { get; }
 }

@@ -135,6 +135,10 @@ public sealed class SocketServiceTests : IAsyncLifetime
         var servedObject = ObjectOf<ConnectionObject>(web, served);
         var waiting = _server.AcceptAsync(web, listener);
 
+        // The audit trail names sockets by what they are (they were once recorded as IPC channels and ports).
+        Assert.Contains(_audit.Snapshot(), e => e.ObjectKind == ObjectKind.TcpListener && e.ObjectLabel == listenerObject.Label);
+        Assert.Contains(_audit.Snapshot(), e => e.ObjectKind == ObjectKind.TcpConnection && e.ObjectLabel == servedObject.Label);
+
         Assert.True(_caps.RevokeDescendants(_httpGrant).IsOk); // the kernel keeps the root, the tenant's copies die
 
         // Without anyone touching the handles, the sweep closes the listener (ending the pending accept), frees the

@@ -1,21 +1,37 @@
 namespace Photon.Kernel.Capabilities;
 
+/// <summary>
+/// What a kernel object is, for audit records and listings: one member per concrete object type, declared by the type
+/// itself (<see cref="KernelObject.Kind"/> is abstract), so a TCP connection can never be recorded as an IPC channel.
+/// <c>ObjectKindTests</c> checks that no two object types share a kind.
+/// </summary>
 public enum ObjectKind
 {
     Generic,
     MemoryRegion,
     Namespace,
     Process,
+    /// <summary>One end of an IPC channel.</summary>
     Channel,
-    Port,
+    IpcListener,
+    /// <summary>An open file.</summary>
     File,
-    Directory,
     Mount,
+    FileSystemRegistry,
+    FileSystemDriver,
     BlockDevice,
+    /// <summary>A NIC driver instance.</summary>
     NetworkInterface,
-    NetworkPort,
+    /// <summary>A range of TCP or UDP ports a process may bind.</summary>
+    PortGrant,
+    /// <summary>The right to open outbound connections.</summary>
+    NetworkAccess,
+    TcpListener,
+    TcpConnection,
+    UdpSocket,
     Module,
-    Service,
+    ModuleLoader,
+    Sandbox,
 }
 
 /// <summary>
@@ -27,14 +43,14 @@ public abstract class KernelObject
     private static long s_nextObjectId;
     private int _liveCapabilities;
 
-    protected KernelObject(ObjectKind kind, string label)
+    protected KernelObject(string label)
     {
-        Kind = kind;
         Label = label;
         ObjectId = Interlocked.Increment(ref s_nextObjectId);
     }
 
-    public ObjectKind Kind { get; }
+    /// <summary>The object's type, as audit records and listings name it.</summary>
+    public abstract ObjectKind Kind { get; }
     public string Label { get; }
     public long ObjectId { get; }
 
@@ -73,4 +89,7 @@ public abstract class KernelObject
 }
 
 /// <summary>A plain object for tests and simple services that only need identity.</summary>
-public sealed class GenericObject(string label) : KernelObject(ObjectKind.Generic, label);
+public sealed class GenericObject(string label) : KernelObject(label)
+{
+    public override ObjectKind Kind => ObjectKind.Generic;
+}

@@ -11,13 +11,15 @@ namespace Photon.Kernel.FileSystems;
 /// </summary>
 public sealed class FileSystemRegistry : KernelObject
 {
+    public override ObjectKind Kind => ObjectKind.FileSystemRegistry;
+
     public const int MaxDrivers = 64;
 
     private readonly CapabilityManager _caps;
     private readonly Lock _lock = new();
     private readonly List<DriverRegistration> _registrations = new();
 
-    public FileSystemRegistry(CapabilityManager caps) : base(ObjectKind.Service, "filesystems")
+    public FileSystemRegistry(CapabilityManager caps) : base("filesystems")
     {
         _caps = caps;
         Capability = caps.Create(this, Rights.Read | Rights.Bind | Rights.Enumerate | Rights.Delegate | Rights.Manage, Principal.Kernel).Value;
@@ -106,10 +108,12 @@ public sealed class FileSystemRegistry : KernelObject
 /// unloaded module's code is not kept alive by the registry).</summary>
 public sealed class DriverRegistration : KernelObject
 {
+    public override ObjectKind Kind => ObjectKind.FileSystemDriver;
+
     private readonly FileSystemRegistry _registry;
 
     internal DriverRegistration(FileSystemRegistry registry, string typeName, IFileSystemDriver driver, Principal owner)
-        : base(ObjectKind.Service, $"fs-driver:{typeName}")
+        : base($"fs-driver:{typeName}")
     {
         _registry = registry;
         TypeName = typeName;

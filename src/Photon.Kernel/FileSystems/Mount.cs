@@ -10,12 +10,14 @@ namespace Photon.Kernel.FileSystems;
 /// </summary>
 public sealed class Mount : KernelObject
 {
+    public override ObjectKind Kind => ObjectKind.Mount;
+
     private readonly SemaphoreSlim _gate = new(1, 1);
     private IFileSystem? _fs;
     private Task<Result>? _closing;
     private readonly Lock _closeLock = new();
 
-    internal Mount(IFileSystem fs, string source, bool readOnly) : base(ObjectKind.Mount, $"{fs.TypeName}:{source}")
+    internal Mount(IFileSystem fs, string source, bool readOnly) : base($"{fs.TypeName}:{source}")
     {
         _fs = fs;
         TypeName = fs.TypeName;
@@ -95,8 +97,10 @@ public sealed class Mount : KernelObject
 /// usable only while the mount capability it was opened through is live (unmount or unbind cuts it off).</summary>
 public sealed class VfsFile : KernelObject
 {
+    public override ObjectKind Kind => ObjectKind.File;
+
     internal VfsFile(Mount mount, string path, CapabilityToken mountAccess, string displayPath)
-        : base(ObjectKind.File, displayPath)
+        : base(displayPath)
     {
         Mount = mount;
         Path = path;

@@ -9,13 +9,15 @@ namespace Photon.Kernel.Ipc;
 /// </summary>
 public sealed class ChannelEndpoint : KernelObject
 {
+    public override ObjectKind Kind => ObjectKind.Channel;
+
     private readonly Lock _gate = new();
     private readonly Queue<IpcEnvelope> _inbox = new();
     private readonly WaiterSet _readable = new();
     private readonly WaiterSet _writable = new();
     private int _reserved;
 
-    internal ChannelEndpoint(string label, int depth, CapabilityToken via) : base(ObjectKind.Channel, label)
+    internal ChannelEndpoint(string label, int depth, CapabilityToken via) : base(label)
     {
         Depth = depth;
         Via = via;

@@ -10,12 +10,14 @@ namespace Photon.Kernel.Ipc;
 /// </summary>
 public sealed class IpcListener : KernelObject
 {
+    public override ObjectKind Kind => ObjectKind.IpcListener;
+
     private readonly Lock _gate = new();
     private readonly Queue<(CapabilityToken ServerEnd, Principal Client)> _backlog = new();
     private readonly WaiterSet _waiters = new();
     private bool _closed;
 
-    internal IpcListener(string label, int backlog) : base(ObjectKind.Port, label) => BacklogLimit = backlog;
+    internal IpcListener(string label, int backlog) : base(label) => BacklogLimit = backlog;
 
     public int BacklogLimit { get; }
     public bool IsClosed { get { lock (_gate) return _closed; } }

@@ -10,10 +10,12 @@ namespace Photon.Kernel.Memory;
 /// </summary>
 public sealed class MemoryRegion : KernelObject
 {
+    public override ObjectKind Kind => ObjectKind.MemoryRegion;
+
     private readonly MemoryManager _manager;
 
     internal MemoryRegion(MemoryManager manager, long firstFrame, long pages, string label, bool ownsFrames = true)
-        : base(ObjectKind.MemoryRegion, label)
+        : base(label)
     {
         _manager = manager;
         FirstFrame = firstFrame;

@@ -12,8 +12,10 @@ public enum ModuleState { Loading, Running, Stopping, Unloaded, Faulted }
 /// </summary>
 public sealed class LoadedModule : KernelObject
 {
+    public override ObjectKind Kind => ObjectKind.Module;
+
     internal LoadedModule(string name, string location, ModuleManifest manifest, ModuleLoadContext alc, string imageSha256)
-        : base(ObjectKind.Module, name)
+        : base(name)
     {
         ImageSha256 = imageSha256;
         Name = name;

@@ -35,6 +35,8 @@ public sealed record ModuleLoadOptions
 /// </summary>
 public sealed class ModuleLoader : KernelObject
 {
+    public override ObjectKind Kind => ObjectKind.ModuleLoader;
+
     public const int MaxFaultRecords = 64;
 
     private readonly CapabilityManager _caps;
@@ -56,7 +58,7 @@ public sealed class ModuleLoader : KernelObject
     /// <param name="pins">Allowed image digests; null turns pinning off (any image the caller names may load).</param>
     public ModuleLoader(CapabilityManager caps, NamespaceManager namespaces, ProcessManager processes, IKernelTimers timers,
         IModuleImageSource images, CapabilityToken modulesNamespace, KernelLog? log = null, ModulePins? pins = null)
-        : base(ObjectKind.Service, "module-loader")
+        : base("module-loader")
     {
         _caps = caps;
         _namespaces = namespaces;

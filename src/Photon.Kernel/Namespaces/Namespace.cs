@@ -8,9 +8,11 @@ namespace Photon.Kernel.Namespaces;
 /// </summary>
 public sealed class Namespace : KernelObject
 {
+    public override ObjectKind Kind => ObjectKind.Namespace;
+
     internal readonly Dictionary<string, NamespaceBinding> Bindings = new(StringComparer.Ordinal);
 
-    internal Namespace(string path, Namespace? parent) : base(ObjectKind.Namespace, path)
+    internal Namespace(string path, Namespace? parent) : base(path)
     {
         Path = path;
         Parent = parent;

@@ -13,12 +13,14 @@ public enum ProcessState { Running, Exited }
 /// </summary>
 public sealed class Process : KernelObject
 {
+    public override ObjectKind Kind => ObjectKind.Process;
+
     private readonly ProcessManager _manager;
     private readonly CancellationTokenSource _lifetime = new();
     private readonly List<Task> _tasks = new();
 
     internal Process(ProcessManager manager, int pid, string name, Namespace ns, CapabilityToken namespaceCap)
-        : base(ObjectKind.Process, $"{name}[{pid}]")
+        : base($"{name}[{pid}]")
     {
         _manager = manager;
         Pid = pid;

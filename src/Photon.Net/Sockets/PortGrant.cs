@@ -13,8 +13,10 @@ public enum TransportProtocol { Tcp, Udp }
 /// </summary>
 public sealed class PortGrant : KernelObject
 {
+    public override ObjectKind Kind => ObjectKind.PortGrant;
+
     internal PortGrant(TransportProtocol protocol, ushort low, ushort high, Action onDestroyed)
-        : base(ObjectKind.NetworkPort, $"{protocol.ToString().ToLowerInvariant()}:{low}-{high}")
+        : base($"{protocol.ToString().ToLowerInvariant()}:{low}-{high}")
     {
         Protocol = protocol;
         Low = low;
@@ -37,7 +39,9 @@ public sealed class PortGrant : KernelObject
 /// ephemeral UDP ports. Sockets opened through it live under the capability used, like <see cref="PortGrant"/>'s.</summary>
 public sealed class NetworkAccess : KernelObject
 {
-    public NetworkAccess(string label) : base(ObjectKind.NetworkInterface, label) { }
+    public override ObjectKind Kind => ObjectKind.NetworkAccess;
+
+    public NetworkAccess(string label) : base(label) { }
 
     internal Action? OnDestroyed { get; init; }
 

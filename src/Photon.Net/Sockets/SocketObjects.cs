@@ -13,7 +13,7 @@ namespace Photon.Net.Sockets;
 /// notices a dead tether on the socket's next use and in a periodic sweep (there is no per-capability revocation
 /// callback to tell it at once).
 /// </summary>
-public abstract class SocketObject(ObjectKind kind, string label) : KernelObject(kind, label)
+public abstract class SocketObject(string label) : KernelObject(label)
 {
     private SocketService? _service;
     private volatile bool _retired;
@@ -49,7 +49,9 @@ public abstract class SocketObject(ObjectKind kind, string label) : KernelObject
 /// <summary>A listening TCP port; its capability (Read) is what accepting needs.</summary>
 public sealed class ListenerObject : SocketObject
 {
-    internal ListenerObject(TcpListener listener, CapabilityToken through) : base(ObjectKind.NetworkPort, $"tcp-listen:{listener.Port}")
+    public override ObjectKind Kind => ObjectKind.TcpListener;
+
+    internal ListenerObject(TcpListener listener, CapabilityToken through) : base($"tcp-listen:{listener.Port}")
     {
         Listener = listener;
         Through = through;
@@ -66,16 +68,20 @@ public sealed class ListenerObject : SocketObject
 
 /// <summary>A TCP connection: Read to receive, Write to send. Closing its last capability closes it gracefully (FIN
 /// after queued data) and ends pending calls; retiring it resets it.</summary>
-public sealed class ConnectionObject(TcpConnection connection) : SocketObject(ObjectKind.Channel, $"tcp:{connection.Local}->{connection.Remote}")
+public sealed class ConnectionObject(TcpConnection connection) : SocketObject($"tcp:{connection.Local}->{connection.Remote}")
 {
+    public override ObjectKind Kind => ObjectKind.TcpConnection;
+
     public TcpConnection Connection { get; } = connection;
 
     internal override void Shut(bool reset) => _ = reset ? Connection.AbortAsync() : Connection.ReleaseAsync();
 }
 
 /// <summary>A bound UDP port.</summary>
-public sealed class UdpSocketObject(UdpSocket socket) : SocketObject(ObjectKind.NetworkPort, $"udp:{socket.Port}")
+public sealed class UdpSocketObject(UdpSocket socket) : SocketObject($"udp:{socket.Port}")
 {
+    public override ObjectKind Kind => ObjectKind.UdpSocket;
+
     public UdpSocket Socket { get; } = socket;
 
     internal override void Shut(bool reset) => _ = Socket.DisposeAsync().AsTask();

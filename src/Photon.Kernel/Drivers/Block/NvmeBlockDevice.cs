@@ -20,6 +20,8 @@ public sealed record NvmeOptions(int QueuePairs = 2, int QueueDepth = 64, int Se
 /// </summary>
 public sealed class NvmeBlockDevice : KernelObject, IAsyncDisposable
 {
+    public override ObjectKind Kind => ObjectKind.BlockDevice;
+
     private readonly IBlockStorage _storage;
     private readonly QueuePair<BlockCommand, int>[] _queues;
     private readonly Task[] _controllers;
@@ -28,7 +30,7 @@ public sealed class NvmeBlockDevice : KernelObject, IAsyncDisposable
     private int _nextQueue;
 
     private NvmeBlockDevice(IBlockStorage storage, CapabilityManager caps, NvmeOptions options)
-        : base(ObjectKind.BlockDevice, storage.Name)
+        : base(storage.Name)
     {
         _storage = storage;
         _options = options;

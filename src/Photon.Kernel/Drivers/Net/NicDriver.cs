@@ -23,6 +23,8 @@ namespace Photon.Kernel.Drivers.Net;
 /// </summary>
 public sealed class NicDriver : KernelObject, INetworkDevice, INetworkBatches
 {
+    public override ObjectKind Kind => ObjectKind.NetworkInterface;
+
     private sealed class QueueCounters
     {
         public long Frames, Bytes, Batches, Errors;
@@ -43,7 +45,7 @@ public sealed class NicDriver : KernelObject, INetworkDevice, INetworkBatches
     private int _nextTx;
     private int _disposed;
 
-    private NicDriver(INetworkDevice device, CapabilityManager caps, NicOptions options) : base(ObjectKind.NetworkInterface, device.Name)
+    private NicDriver(INetworkDevice device, CapabilityManager caps, NicOptions options) : base(device.Name)
     {
         _device = device;
         _multi = device as INetworkQueues;
