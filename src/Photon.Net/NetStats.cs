@@ -4,8 +4,15 @@ namespace Photon.Net;
 public enum DropReason
 {
     Truncated, BadLength, BadChecksum, BadVersion, BadHeader, NotForUs, UnsupportedEtherType, UnsupportedProtocol, BadArp,
-    BadFragment, OverlappingFragment, ReassemblyLimit, ReassemblyTimeout, TtlExpired, NoRoute, NoSocket,
-    OutOfWindow, SynFlood, AcceptQueueFull, BadTcpOptions, UdpQueueFull, TxError,
+    BadFragment, OverlappingFragment, ReassemblyLimit, ReassemblyTimeout,
+    /// <summary>A datagram in reassembly dropped to make room for a newer one (its sender made no progress for longest).</summary>
+    ReassemblyEvicted,
+    /// <summary>A source address no honest sender uses (0.0.0.0/8, loopback, multicast, broadcast, one of ours).</summary>
+    MartianSource,
+    TtlExpired, NoRoute, NoSocket,
+    /// <summary>An ACK whose SYN cookie did not check out (forged, stale or for another four-tuple).</summary>
+    BadSynCookie,
+    OutOfWindow, AcceptQueueFull, BadTcpOptions, UdpQueueFull, TxError,
     /// <summary>An outgoing packet larger than the MTU with Don't Fragment set (a stack bug if TCP ever hits it).</summary>
     TooBigToSend,
     /// <summary>A segment whose timestamp is older than the connection's (RFC 7323 PAWS): an old duplicate.</summary>
@@ -21,8 +28,10 @@ public enum DropReason
 public enum Counter
 {
     ArpQueueOverflow, ArpFailed, Reassembled, Fragmented, Forwarded, EchoRepliesSent,
+    /// <summary>ICMP errors not sent because a rate limit was reached.</summary>
+    IcmpErrorsRateLimited,
     TcpSegmentsIn, TcpSegmentsOut, TcpRetransmits, TcpFastRetransmits, TcpSackRetransmits, TcpTimeouts, TcpResetsSent, TcpChallengeAcks,
-    TcpActiveOpens, TcpPassiveOpens, UdpDatagramsIn, UdpDatagramsOut,
+    TcpActiveOpens, TcpPassiveOpens, TcpSynCookiesSent, TcpSynCookiesAccepted, UdpDatagramsIn, UdpDatagramsOut,
 }
 
 /// <summary>Tunables of one stack. Defaults follow Linux where it has one.</summary>
@@ -32,7 +41,17 @@ public sealed record NetworkStackOptions
     public TimeSpan ArpEntryLifetime { get; init; } = TimeSpan.FromMinutes(1);
     public int ArpQueuePerNeighbour { get; init; } = 64;
     public int MaxReassemblies { get; init; } = 64;
+    /// <summary>Datagrams one source address may have in reassembly at once.</summary>
+    public int MaxReassembliesPerSource { get; init; } = 16;
+    /// <summary>Fragment bytes held for reassembly in all (Linux's ipfrag_high_thresh is 4 MiB).</summary>
+    public long MaxReassemblyBytes { get; init; } = 4 * 1024 * 1024;
     public TimeSpan ReassemblyTimeout { get; init; } = TimeSpan.FromSeconds(30);
+    /// <summary>ICMP errors the stack sends per second at most, after a burst (Linux: icmp_msgs_per_sec, burst 50).</summary>
+    public int IcmpErrorsPerSecond { get; init; } = 1000;
+    public int IcmpErrorBurst { get; init; } = 50;
+    /// <summary>ICMP errors to one destination: one per interval after a burst (Linux: icmp_ratelimit 1000 ms, burst 6).</summary>
+    public TimeSpan IcmpErrorDestinationInterval { get; init; } = TimeSpan.FromSeconds(1);
+    public int IcmpErrorDestinationBurst { get; init; } = 6;
     /// <summary>Forward packets between interfaces (act as a router).</summary>
     public bool Forwarding { get; init; }
     public byte DefaultTtl { get; init; } = 64;

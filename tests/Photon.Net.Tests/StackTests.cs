@@ -67,9 +67,12 @@ public class StackTests
         var mac = nic.Device.MacAddress.ToArray();
         for (ushort id = 0; id < 100; id++)
             s.Right.InjectFrame(nic, Frames.Ipv4(mac, Ip("10.9.0.1"), Ip("10.9.0.2"), 1, new byte[64], id: id, more: true));
-        Assert.Equal(92, s.Right.Dropped(DropReason.ReassemblyLimit));
+        // Never more than 8 in progress: each new datagram evicted the stalest one.
+        Assert.Equal(8, s.Right.Ipv4.ReassembliesInProgress);
+        Assert.Equal(92, s.Right.Dropped(DropReason.ReassemblyEvicted));
         await Task.Delay(600);
         Assert.Equal(8, s.Right.Dropped(DropReason.ReassemblyTimeout));
+        Assert.Equal(0, s.Right.Ipv4.ReassemblyBytesHeld);
         Assert.True((await s.Left.PingAsync(Ip("10.9.0.2"), TimeSpan.FromSeconds(2), payloadSize: 3000)).IsOk);
     }
 
@@ -266,11 +269,14 @@ public class StackTests
                 Frames.Tcp(src, Ip("10.9.0.2"), (ushort)rng.Next(1024, 65535), 8080, (uint)rng.Next(), 0, 0x02, 65535)));
         }
         Assert.True(listener.HalfOpen <= 64);
-        Assert.True(s.Right.Dropped(DropReason.SynFlood) >= 5000 - 64);
+        Assert.True(s.Right[Counter.TcpSynCookiesSent] >= 5000 - 64);
+        // The cache is still full of spoofed half-opens: the real client gets in through a SYN cookie.
         var accept = listener.AcceptAsync();
         var client = await s.Left.Tcp.ConnectAsync(new IpEndpoint(Ip("10.9.0.2"), 8080));
         Assert.True(client.IsOk, client.ToString());
-        Assert.True((await accept.WaitAsync(TimeSpan.FromSeconds(5))).IsOk);
+        var served = await accept.WaitAsync(TimeSpan.FromSeconds(5));
+        Assert.True(served.IsOk);
+        Assert.Equal(1, s.Right[Counter.TcpSynCookiesAccepted]);
     }
 
     [Fact]

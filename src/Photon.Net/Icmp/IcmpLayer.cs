@@ -6,13 +6,16 @@ namespace Photon.Net;
 /// <summary>
 /// ICMP (RFC 792): echo replies, echo requests with their waiters (<see cref="NetworkStack.PingAsync"/>), destination
 /// unreachable handed to TCP, and errors about our own traffic's peers — never an error about an ICMP error or to a
-/// broadcast, so two stacks cannot bounce errors forever. Runs under the stack's lock except for the ping wait.
+/// broadcast, so two stacks cannot bounce errors forever, and errors rate-limited (<see cref="IcmpRateLimiter"/>). Runs under the stack's lock except for the ping wait.
 /// </summary>
 internal sealed class IcmpLayer(NetworkStack stack, IKernelTimers timers)
 {
     private const ushort PingIdentifier = 0x5048; // "PH"
     private readonly Dictionary<(ushort Id, ushort Seq), TaskCompletionSource<TimeSpan>> _pings = new();
     private ushort _pingSeq;
+    private readonly IcmpRateLimiter _errorLimiter = new(stack.Options);
+
+    internal int RateLimitedDestinations => _errorLimiter.TrackedDestinations;
 
     public void Handle(Ipv4Address src, Ipv4Address dst, ReadOnlySpan<byte> buffer, bool broadcast)
     {
@@ -42,6 +45,7 @@ internal sealed class IcmpLayer(NetworkStack stack, IKernelTimers timers)
         if (!Ipv4Packet.TryParseQuote(offending, out var ip)) return;
         if (ip.Protocol == IpProtocol.Icmp && IcmpPacket.TryPeekType(ip.Payload, out var quotedType) && IcmpType.IsError(quotedType)) return;
         if (to == Ipv4Address.Broadcast || stack.SourceFor(to) is not { } source) return;
+        if (!_errorLimiter.TryTake(to, stack.Now)) { stack.Count(Counter.IcmpErrorsRateLimited); return; }
         int quote = Math.Min(offending.Length, ip.HeaderBytes + UdpPacket.QuotedBytes);
         var frame = Ipv4Frame.New(IcmpPacket.HeaderLength + quote);
         IcmpPacket.EmitError(Ipv4Frame.Transport(frame), type, code, offending[..quote]);

@@ -21,12 +21,27 @@ internal sealed class Ipv4Layer
 
     public void Tick(TimeSpan now) => _reassembler.Tick(now);
 
+    internal long ReassemblyBytesHeld => _reassembler.BytesHeld;
+
+    internal int ReassembliesInProgress => _reassembler.InProgress;
+
+    /// <summary>
+    /// Source addresses no honest sender on the wire uses (RFC 1812 §5.3.7, Linux's martian filter): "this network"
+    /// 0.0.0.0/8, loopback, multicast and the reserved 240/4 (with limited broadcast), the subnet's broadcast, and this
+    /// stack's own addresses (a LAND attack: a SYN from ourselves to ourselves would be answered to ourselves).
+    /// </summary>
+    private bool IsMartianSource(NetInterface nic, Ipv4Address src)
+    {
+        uint first = src.Value >> 24;
+        return first == 0 || first == 127 || src.Value >> 28 >= 0xE || src == nic.Cidr.DirectedBroadcast || _stack.IsLocalAddress(src);
+    }
+
     public void Handle(NetInterface nic, ReadOnlySpan<byte> buffer)
     {
         if (!Ipv4Packet.TryParse(buffer, out var ip, out var why)) { _stack.Count(why); return; }
         var src = ip.Source;
         var dst = ip.Destination;
-        if (src == Ipv4Address.Broadcast || src.IsMulticast) { _stack.Count(DropReason.BadHeader); return; } // not a unicast sender
+        if (IsMartianSource(nic, src)) { _stack.Count(DropReason.MartianSource); return; }
         if (!nic.AcceptsDestination(dst) && !_stack.IsLocalAddress(dst))
         {
             if (_stack.Options.Forwarding) Forward(ip);

@@ -122,6 +122,27 @@ public sealed class TcpConnection : IAsyncDisposable
         ArmRto();
     }
 
+    /// <summary>The state a SYN-cookie handshake left nowhere: our ISN was the cookie, the MSS came from it, and the
+    /// options a cookie cannot carry (window scale, SACK, timestamps) are off. <see cref="OnSegment"/> then takes the
+    /// completing ACK as it would after an ordinary SYN-ACK.</summary>
+    internal void RestoreFromCookie(in TcpRepr ack, SeqNumber iss, ushort mss)
+    {
+        _irs = ack.Seq - 1;
+        _rcvNxt = ack.Seq;
+        _rcvAdvEdge = _rcvNxt + Math.Min(_receive.Free, 65535);
+        _offeredScale = false;
+        _sndWscale = _rcvWscale = 0;
+        _sackOk = _tsOk = false;
+        _mss = Math.Max(64, Math.Min((int)mss, OurMss));
+        _cc.Start(_mss, _sackOk);
+        _iss = iss;
+        _sndUna = _recover = iss;
+        _sndNxt = _sndMax = iss + 1;
+        _sndWnd = ack.Window;
+        _sndWl1 = _irs;
+        State = TcpState.SynReceived;
+    }
+
     private void ApplyPeerOptions(in TcpRepr syn)
     {
         _mss = Math.Max(64, Math.Min(syn.Mss != 0 ? syn.Mss : 536, OurMss));

@@ -22,6 +22,8 @@ public sealed class TcpLayer
 
     internal NetworkStack Stack => _stack;
 
+    internal SynCookies Cookies { get; } = new();
+
     public IReadOnlyList<TcpConnectionInfo> Connections
     {
         get { lock (_stack.Gate) return _connections.Values.Select(c => c.Info).OrderBy(c => c.Local.Port).ThenBy(c => c.Remote.Port).ToList(); }
@@ -112,7 +114,12 @@ public sealed class TcpLayer
         if (_listeners.TryGetValue(local.Port, out var listener))
         {
             if (seg.Has(TcpFlags.Rst)) return;
-            if (seg.Has(TcpFlags.Ack)) { SendReset(seg); return; } // an ACK for a connection we do not have
+            if (seg.Has(TcpFlags.Ack))
+            {
+                // An ACK for a connection we do not have: the end of a SYN-cookie handshake, or stray (reset it).
+                if (seg.Has(TcpFlags.Syn) || !listener.TryCompleteCookieHandshake(seg, local, remote)) SendReset(seg);
+                return;
+            }
             if (seg.Has(TcpFlags.Syn)) listener.OnSyn(seg, local, remote);
             return;
         }

@@ -3,9 +3,11 @@ using Photon.Net.Wire;
 namespace Photon.Net.Tcp;
 
 /// <summary>
-/// A listening port. Incoming SYNs create half-open connections held in a bounded SYN cache (oldest evicted under a
-/// flood, counted as <see cref="DropReason.SynFlood"/>), so a flood costs bounded memory and real clients still get in;
-/// established connections wait in an accept queue of <see cref="Backlog"/> entries (beyond it the handshake is reset).
+/// A listening port. Incoming SYNs create half-open connections held in a bounded SYN cache; when it is full, SYNs are
+/// answered with SYN cookies (<see cref="SynCookies"/>) and nothing is stored until a valid ACK comes back — so a flood
+/// costs no memory beyond the full cache and real clients still get in (issue #15: a flood used to churn a connection
+/// object per SYN). Established connections wait in an accept queue of <see cref="Backlog"/> entries (beyond it the
+/// handshake is reset).
 /// </summary>
 public sealed class TcpListener : IAsyncDisposable
 {
@@ -13,6 +15,7 @@ public sealed class TcpListener : IAsyncDisposable
     private readonly LinkedList<TcpConnection> _halfOpen = new();
     private readonly HandoffQueue<TcpConnection> _ready;
     private bool _closed;
+    private TimeSpan? _lastCookieSent; // cookies are only honoured shortly after the cache overflowed (as Linux does)
 
     internal TcpListener(TcpLayer layer, ushort port, int backlog)
     {
@@ -33,16 +36,52 @@ public sealed class TcpListener : IAsyncDisposable
         if (_closed) return;
         if (_halfOpen.Count >= _layer.Stack.Options.TcpMaxHalfOpen)
         {
-            var oldest = _halfOpen.First!.Value;
-            _halfOpen.RemoveFirst();
-            oldest.Destroy();
-            _layer.Stack.Count(DropReason.SynFlood);
+            SendCookieSynAck(syn, local, remote);
+            return;
         }
         var c = new TcpConnection(_layer, local, remote, this);
         _layer.Register(c);
         _halfOpen.AddLast(c);
         c.OpenPassive(syn);
         _layer.Stack.Count(Counter.TcpPassiveOpens);
+    }
+
+    private void SendCookieSynAck(in TcpRepr syn, IpEndpoint local, IpEndpoint remote)
+    {
+        var stack = _layer.Stack;
+        var now = stack.Now;
+        int routeMss = (stack.RouteTo(remote.Address)?.Nic.Mtu ?? 1500) - Ipv4Packet.HeaderLength - TcpRepr.MinHeaderLength;
+        var (iss, mss) = _layer.Cookies.Make(local, remote, syn.Seq, Math.Min(syn.Mss != 0 ? syn.Mss : 536, routeMss), now);
+        _lastCookieSent = now;
+        _layer.Send(local, remote, new TcpRepr
+        {
+            Seq = iss, Ack = syn.Seq + 1, Flags = TcpFlags.Syn | TcpFlags.Ack,
+            Window = (ushort)Math.Min(stack.Options.TcpReceiveBuffer, 65535), Mss = mss,
+        });
+        stack.Count(Counter.TcpSynCookiesSent);
+    }
+
+    /// <summary>Completes a handshake whose SYN-ACK was a cookie: a valid, fresh cookie in <c>ACK − 1</c> creates the
+    /// connection (then the segment, which may carry data, is processed by it as usual).</summary>
+    internal bool TryCompleteCookieHandshake(in TcpRepr ack, IpEndpoint local, IpEndpoint remote)
+    {
+        var stack = _layer.Stack;
+        var now = stack.Now;
+        if (_closed || _lastCookieSent is not { } sent || now - sent > TimeSpan.FromMinutes(2)) return false;
+        var iss = ack.Ack - 1;
+        if (_layer.Cookies.Check(local, remote, ack.Seq - 1, iss, now) is not { } mss)
+        {
+            stack.Count(DropReason.BadSynCookie);
+            return false;
+        }
+        var c = new TcpConnection(_layer, local, remote, this);
+        _layer.Register(c);
+        _halfOpen.AddLast(c);
+        c.RestoreFromCookie(ack, iss, mss);
+        stack.Count(Counter.TcpSynCookiesAccepted);
+        stack.Count(Counter.TcpPassiveOpens);
+        c.OnSegment(ack);
+        return true;
     }
 
     /// <summary>Called when a half-open connection completes its handshake (or dies).</summary>

@@ -1,0 +1,59 @@
+using System.Buffers.Binary;
+using System.Security.Cryptography;
+
+namespace Photon.Net.Tcp;
+
+/// <summary>
+/// SYN cookies (RFC 4987 §3.6, Linux's layout): when a listener's SYN cache is full, the SYN-ACK's initial sequence
+/// number carries the only state the handshake needs, and nothing is stored. The cookie is a 6-bit time counter (64 s
+/// steps), a 2-bit index into <see cref="MssTable"/> and 24 bits of HMAC-SHA256 over the four-tuple, the client's ISN,
+/// the counter and the MSS index under a per-stack secret. The ACK completing the handshake (ACK − 1 = cookie) is accepted
+/// within two counter steps. What a cookie cannot carry is given up, as Linux does without timestamps: window scaling,
+/// SACK and timestamps are not offered on a cookie SYN-ACK.
+/// </summary>
+internal sealed class SynCookies
+{
+    internal static readonly ushort[] MssTable = [536, 1220, 1440, 1460];
+    private static readonly TimeSpan Step = TimeSpan.FromSeconds(64);
+    private const int MaxAgeSteps = 2;
+
+    private readonly byte[] _secret = RandomNumberGenerator.GetBytes(32);
+
+    /// <summary>The cookie (our ISN) for a SYN from <paramref name="remote"/> to <paramref name="local"/>, and the MSS it encodes
+    /// (the largest table entry not above what the peer and our route allow).</summary>
+    public (SeqNumber Iss, ushort Mss) Make(IpEndpoint local, IpEndpoint remote, SeqNumber clientIsn, int mssLimit, TimeSpan now)
+    {
+        int index = 0;
+        for (int i = MssTable.Length - 1; i >= 0; i--) if (MssTable[i] <= mssLimit) { index = i; break; }
+        uint counter = Counter(now);
+        return (new SeqNumber(counter << 26 | (uint)index << 24 | Mac(local, remote, clientIsn, counter, index)), MssTable[index]);
+    }
+
+    /// <summary>Checks the ACK of a cookie handshake; returns the MSS the cookie encoded, or null for a forged or stale one.</summary>
+    public ushort? Check(IpEndpoint local, IpEndpoint remote, SeqNumber clientIsn, SeqNumber cookie, TimeSpan now)
+    {
+        uint value = cookie.Value;
+        uint counter = value >> 26;
+        int index = (int)(value >> 24 & 3);
+        uint age = (Counter(now) - counter) & 63;
+        if (age > MaxAgeSteps) return null;
+        return (value & 0xFFFFFF) == Mac(local, remote, clientIsn, counter, index) ? MssTable[index] : null;
+    }
+
+    private static uint Counter(TimeSpan now) => (uint)(now.Ticks / Step.Ticks) & 63;
+
+    private uint Mac(IpEndpoint local, IpEndpoint remote, SeqNumber clientIsn, uint counter, int index)
+    {
+        Span<byte> input = stackalloc byte[21];
+        local.Address.Write(input);
+        remote.Address.Write(input[4..]);
+        BinaryPrimitives.WriteUInt16BigEndian(input[8..], local.Port);
+        BinaryPrimitives.WriteUInt16BigEndian(input[10..], remote.Port);
+        BinaryPrimitives.WriteUInt32BigEndian(input[12..], clientIsn.Value);
+        BinaryPrimitives.WriteUInt32BigEndian(input[16..], counter);
+        input[20] = (byte)index;
+        Span<byte> mac = stackalloc byte[32];
+        HMACSHA256.HashData(_secret, input, mac);
+        return BinaryPrimitives.ReadUInt32BigEndian(mac) & 0xFFFFFF;
+    }
+}
