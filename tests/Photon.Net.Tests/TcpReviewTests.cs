@@ -66,19 +66,23 @@ public class TcpReviewTests
     {
         // The client half-closes; the server goes on streaming its answer for longer than 2 MSL. FIN_WAIT_2 must not
         // drop a connection whose peer is still actively sending.
-        await using var s = new TwoStacks(options: SmallBuffers());
+        // 2 MSL is 2 s; traffic goes on for three times that in 50 ms steps, so only a scheduling stall of seconds on a
+        // loaded machine (not the FIN_WAIT_2 timeout racing a 100 ms gap) could make the peer look silent.
+        var options = SmallBuffers() with { TcpMsl = TimeSpan.FromSeconds(1) };
+        await using var s = new TwoStacks(options: options);
         var (client, server, listener) = await Connect(s, 7402);
         await using var _ = listener;
         Assert.True((await client.CloseAsync()).IsOk);
         await StackTests.WaitUntil(() => client.State == TcpState.FinWait2);
         var got = StackTests.ReadAll(client);
         var expected = new MemoryStream();
-        for (int i = 0; i < 15; i++) // 1.5 s of traffic, 2 MSL is 400 ms
+        var streaming = System.Diagnostics.Stopwatch.StartNew();
+        while (streaming.Elapsed < 6 * options.TcpMsl)
         {
             var chunk = RandomNumberGenerator.GetBytes(100);
             expected.Write(chunk);
             Assert.True((await server.SendAsync(chunk)).IsOk);
-            await Task.Delay(100);
+            await Task.Delay(50);
         }
         Assert.True((await server.CloseAsync()).IsOk);
         Assert.Equal(expected.ToArray(), await got.WaitAsync(TimeSpan.FromSeconds(5)));
