@@ -5,7 +5,11 @@ using System.Security.Cryptography;
 using System.Text;
 using Photon.Kernel.Hal.Host;
 using Photon.Kernel.Hal.Host.Net;
+using Photon.Kernel.Memory;
+using Photon.Kernel.Namespaces;
 using Photon.Net.Services;
+using Photon.Net.Sockets;
+using Photon.Net.Syscalls;
 using Xunit.Abstractions;
 
 namespace Photon.Net.Tests;
@@ -112,9 +116,19 @@ public sealed class LinuxPeerTests(LinuxPeer peer, ITestOutputHelper output)
     {
         if (Skipped()) return;
         var blob = RandomNumberGenerator.GetBytes(5 << 20);
-        await using var listener = peer.Stack.Tcp.Listen(80).Value;
+        // The server is a process serving through socket syscalls, on a port grant bound into its namespace.
+        using var phys = new PhysicalMemory(4 * 1024 * 1024);
+        var caps = new CapabilityManager();
+        var ns = new NamespaceManager(caps);
+        var pm = new Photon.Kernel.Processes.ProcessManager(caps, ns, new MemoryManager(phys, caps));
+        var sockets = new SocketService(peer.Stack, caps);
+        SocketSyscalls.Register(caps, sockets).Unwrap();
+        var webNs = ns.CreateChild(ns.RootCapability, "web").Value;
+        ns.Bind(webNs, "http", sockets.GrantPorts(TransportProtocol.Tcp, 80, 80, Principal.Kernel).Value, Rights.Listen).Unwrap();
+        var httpd = pm.Spawn("httpd", webNs).Value.Process;
+        var listener = SocketSyscalls.Listen(httpd, httpd.Open("http", Rights.Listen).Value, 80).Value;
         using var stop = new CancellationTokenSource();
-        var server = new HttpServer(listener, path => path switch
+        var server = new HttpServer(httpd, listener, path => path switch
         {
             "/" => HttpResponse.Text(200, "hello from photon\n"),
             "/blob" => new HttpResponse(200, "application/octet-stream", blob),
@@ -130,7 +144,8 @@ public sealed class LinuxPeerTests(LinuxPeer peer, ITestOutputHelper output)
         Assert.True(file.Code == 0, file.Output);
         Assert.StartsWith(Convert.ToHexString(SHA256.HashData(blob)).ToLowerInvariant(), file.Output);
         stop.Cancel();
-        await listener.DisposeAsync();
+        SocketSyscalls.Close(httpd, listener).Unwrap();
+        SocketSyscalls.Unregister(caps);
     }
 
     [Fact]

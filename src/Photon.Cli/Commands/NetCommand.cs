@@ -6,6 +6,7 @@ using Photon.Kernel.Boot;
 using Photon.Kernel.Hal.Host;
 using Photon.Kernel.Processes;
 using Photon.Net;
+using Photon.Net.Services;
 using Photon.Net.Syscalls;
 using Spectre.Console;
 
@@ -142,22 +143,13 @@ public static class NetCommand
         if (!mine.IsOk) return mine.Error;
         var listener = SocketSyscalls.Listen(httpd, mine.Value, port);
         if (!listener.IsOk) return listener.Error;
-        return sys.Processes.StartTask(httpd, async ct =>
+        // Photon.Net's HTTP server: concurrent connections, header/send deadlines and connection caps (issue #15).
+        var server = new HttpServer(httpd, listener.Value, path =>
         {
-            while (!ct.IsCancellationRequested)
-            {
-                var conn = await SocketSyscalls.AcceptAsync(httpd, listener.Value, ct);
-                if (!conn.IsOk) return;
-                var buf = new byte[8192];
-                var n = await SocketSyscalls.ReceiveAsync(httpd, conn.Value, buf, ct);
-                var line = n.IsOk ? Encoding.ASCII.GetString(buf, 0, n.Value).Split("\r\n")[0].Split(' ') : [];
-                var (status, type, body) = line.Length == 3 && line[0] == "GET" ? respond(line[1]) : (400, "text/plain", "bad request\n"u8.ToArray());
-                var head = Encoding.ASCII.GetBytes($"HTTP/1.1 {status} {(status == 200 ? "OK" : "Error")}\r\nContent-Type: {type}\r\n" +
-                                                   $"Content-Length: {body.Length}\r\nConnection: close\r\n\r\n");
-                await SocketSyscalls.SendAsync(httpd, conn.Value, (byte[])[.. head, .. body], ct);
-                SocketSyscalls.Close(httpd, conn.Value);
-            }
-        }, "serve");
+            var (status, type, body) = respond(path);
+            return new HttpResponse(status, type, body);
+        });
+        return sys.Processes.StartTask(httpd, ct => server.RunAsync(ct), "serve");
     }
 
     private static async Task<int> UpAsync(string[] args)

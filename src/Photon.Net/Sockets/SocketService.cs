@@ -99,6 +99,23 @@ public sealed class SocketService
         return await c.Value.Connection.ReceiveAsync(buffer, ct).ConfigureAwait(false);
     }
 
+    /// <summary>The two ends of a connection (needs Read).</summary>
+    internal Result<(IpEndpoint Local, IpEndpoint Remote)> Endpoints(Process process, Handle connection)
+    {
+        var c = Use<ConnectionObject>(process, connection, Rights.Read);
+        return c.IsOk ? (c.Value.Connection.Local, c.Value.Connection.Remote) : c.Error;
+    }
+
+    /// <summary>Resets a connection (RST, buffers dropped, pending calls end) and closes the handle (needs Write):
+    /// what a server does to a client it gives up on, so the connection leaves no state behind.</summary>
+    internal async Task<Result> AbortAsync(Process process, Handle connection)
+    {
+        var c = Use<ConnectionObject>(process, connection, Rights.Write);
+        if (!c.IsOk) return c.Error;
+        await c.Value.Connection.AbortAsync().ConfigureAwait(false);
+        return process.Close(connection);
+    }
+
     /// <summary>Closes a socket handle: revoking its capability closes a connection gracefully (FIN after queued data,
     /// pending calls end with Closed), a listener (resetting connections not yet accepted) or a UDP port immediately.</summary>
     internal Result Close(Process process, Handle socket) => process.Close(socket);

@@ -69,6 +69,20 @@ public static class SocketSyscalls
         return s.IsOk ? await s.Value.ReceiveAsync(caller, connection, buffer, ct).ConfigureAwait(false) : s.Error;
     }
 
+    /// <summary>The local and remote endpoints of a connection (needs Read).</summary>
+    public static Result<(IpEndpoint Local, IpEndpoint Remote)> Endpoints(Process caller, Handle connection)
+    {
+        var s = Of(caller);
+        return s.IsOk ? s.Value.Endpoints(caller, connection) : s.Error;
+    }
+
+    /// <summary>Resets a connection and closes its handle (needs Write).</summary>
+    public static async Task<Result> AbortAsync(Process caller, Handle connection)
+    {
+        var s = Of(caller);
+        return s.IsOk ? await s.Value.AbortAsync(caller, connection).ConfigureAwait(false) : s.Error;
+    }
+
     /// <summary>Closes a socket handle (a connection gracefully, a listener or UDP port at once).</summary>
     public static Result Close(Process caller, Handle socket) => caller.Close(socket);
 
