@@ -30,9 +30,12 @@ public enum Counter
     ArpQueueOverflow, ArpFailed, Reassembled, Fragmented, Forwarded, EchoRepliesSent,
     /// <summary>ICMP errors not sent because a rate limit was reached.</summary>
     IcmpErrorsRateLimited,
-    TcpSegmentsIn, TcpSegmentsOut, TcpRetransmits, TcpFastRetransmits, TcpSackRetransmits, TcpTimeouts, TcpResetsSent, TcpChallengeAcks,
+    TcpSegmentsIn, TcpSegmentsOut, TcpRetransmits, TcpFastRetransmits, TcpSackRetransmits, TcpTailLossProbes, TcpTimeouts, TcpResetsSent, TcpChallengeAcks,
     TcpActiveOpens, TcpPassiveOpens, TcpSynCookiesSent, TcpSynCookiesAccepted, UdpDatagramsIn, UdpDatagramsOut,
 }
+
+/// <summary>The congestion control algorithms a connection can use.</summary>
+public enum TcpCongestionControl { Cubic, NewReno }
 
 /// <summary>Tunables of one stack. Defaults follow Linux where it has one.</summary>
 public sealed record NetworkStackOptions
@@ -67,6 +70,11 @@ public sealed record NetworkStackOptions
     public int TcpMaxRetransmits { get; init; } = 15;
     public int TcpSynRetries { get; init; } = 6;
     public int UdpQueueDepth { get; init; } = 512;
+    /// <summary>The congestion controller of new connections (CUBIC by default, as on Linux).</summary>
+    public TcpCongestionControl TcpCongestionControl { get; init; } = TcpCongestionControl.Cubic;
+    /// <summary>Send a tail loss probe (RFC 8985 §7) two smoothed RTTs after the last transmission when the tail of a
+    /// flight may be lost, so SACK recovery repairs it instead of a retransmission timeout.</summary>
+    public bool TcpTailLossProbe { get; init; } = true;
     /// <summary>Offer and use selective acknowledgements (RFC 2018).</summary>
     public bool TcpSack { get; init; } = true;
     /// <summary>Offer and use timestamps (RFC 7323): an RTT sample from every ACK, and PAWS.</summary>

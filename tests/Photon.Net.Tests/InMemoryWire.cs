@@ -15,6 +15,8 @@ public sealed class WireEnd(string name, byte[] mac) : INetworkDevice
     internal long Sent;
     /// <summary>When set, every frame this end transmits is kept (for independent decoding in tests).</summary>
     internal System.Collections.Concurrent.ConcurrentQueue<byte[]>? Capture;
+    /// <summary>When set, frames it returns true for are lost (deterministic loss for tests).</summary>
+    internal Func<byte[], bool>? Drop;
 
     public string Name => name;
     public ReadOnlyMemory<byte> MacAddress => mac;
@@ -35,7 +37,7 @@ public sealed class WireEnd(string name, byte[] mac) : INetworkDevice
         Capture?.Enqueue(frame.ToArray());
         lock (Rng)
         {
-            if (Rng.NextDouble() < Loss) return ValueTask.CompletedTask;
+            if (Drop?.Invoke(frame.ToArray()) == true || Rng.NextDouble() < Loss) return ValueTask.CompletedTask;
             var copy = frame.ToArray();
             if (_held is null && Rng.NextDouble() < Reorder) { _held = copy; return ValueTask.CompletedTask; } // overtaken by the next frame
             Peer!.Inbox.Writer.TryWrite(copy);

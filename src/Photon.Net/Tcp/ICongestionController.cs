@@ -2,8 +2,9 @@ namespace Photon.Net.Tcp;
 
 /// <summary>
 /// A congestion-control policy (smoltcp's <c>congestion</c> module): it owns the congestion window and slow-start
-/// threshold and is told about the events loss detection sees; the connection decides what to retransmit. NewReno is
-/// the one in use; CUBIC (RFC 9438) would be another implementation of the same events.
+/// threshold and is told about the events loss detection sees; the connection decides what to retransmit.
+/// <see cref="Cubic"/> (RFC 9438) is the default, <see cref="NewReno"/> the alternative
+/// (<see cref="NetworkStackOptions.TcpCongestionControl"/>).
 /// </summary>
 public interface ICongestionController
 {
@@ -17,8 +18,8 @@ public interface ICongestionController
     /// says whether recovery is paced by SACK's pipe rather than by window inflation.</summary>
     void Start(int mss, bool sack);
 
-    /// <summary>New data acknowledged outside recovery.</summary>
-    void OnAck(long ackedBytes);
+    /// <summary>New data acknowledged outside recovery, at <paramref name="now"/> with the smoothed RTT <paramref name="srtt"/>.</summary>
+    void OnAck(long ackedBytes, TimeSpan now, TimeSpan srtt);
 
     /// <summary>The third duplicate ACK: loss, enter fast recovery. <paramref name="flight"/> is SND.MAX − SND.UNA.</summary>
     void OnFastRetransmit(long flight);

@@ -26,7 +26,7 @@ public sealed class NewReno : ICongestionController
         _cwnd = InitialSegments * (long)mss;
     }
 
-    public void OnAck(long ackedBytes)
+    public void OnAck(long ackedBytes, TimeSpan now, TimeSpan srtt)
     {
         if (_cwnd < _ssthresh) _cwnd += Math.Min(ackedBytes, _mss);       // slow start
         else _cwnd += Math.Max(1, (long)_mss * _mss / _cwnd);               // congestion avoidance

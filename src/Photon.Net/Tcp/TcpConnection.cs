@@ -27,7 +27,7 @@ public sealed class TcpConnection : IAsyncDisposable
     private readonly TaskCompletionSource _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly List<TaskCompletionSource> _readers = new(), _writers = new();
     private readonly RttEstimator _rtt;
-    private readonly ICongestionController _cc = new NewReno();
+    private readonly ICongestionController _cc;
     private readonly SackScoreboard _scoreboard = new();
 
     // Send sequence space (RFC 9293 names).
@@ -52,6 +52,10 @@ public sealed class TcpConnection : IAsyncDisposable
     private uint _tsRecent;
     // Timers.
     private TimeSpan? _rtoDeadline, _persistDeadline, _timeWaitDeadline, _finWait2Deadline;
+    // Tail loss probe (RFC 8985 §7): armed while data is outstanding outside recovery; one probe per flight, until an
+    // ACK moves SND.UNA. A probe answered by a SACK above a hole starts SACK recovery at once (RACK's inference).
+    private TimeSpan? _tlpDeadline;
+    private bool _tlpSent;
     private TimeSpan _persistBackoff;
     private int _retries, _ackPending;
     private long _retransmits;
@@ -71,6 +75,7 @@ public sealed class TcpConnection : IAsyncDisposable
         _send = new ByteRing(o.TcpSendBuffer);
         _receive = new ByteRing(o.TcpReceiveBuffer);
         _rtt = new RttEstimator(o.TcpInitialRto, o.TcpMinRto, o.TcpMaxRto, o.TickInterval);
+        _cc = o.TcpCongestionControl == TcpCongestionControl.NewReno ? new NewReno() : new Cubic();
     }
 
     public IpEndpoint Local { get; }
@@ -371,18 +376,21 @@ public sealed class TcpConnection : IAsyncDisposable
                 _cc.OnPartialAck(acked);
             }
         }
-        else _cc.OnAck(acked);
+        else _cc.OnAck(acked, now, _rtt.Srtt);
         _dupAcks = 0;
         _limitedTransmit = 0;
         if (_sndUna == _sndMax) _rtoDeadline = null;
         else _rtoDeadline = now + _rtt.Rto;
+        _tlpSent = false;
+        ArmTailLossProbe(now);
         Wake(_writers);
     }
 
     private void OnDuplicateAck()
     {
         _dupAcks++;
-        if (!_cc.InRecovery && _dupAcks == 3 && _sndUna > _recover)
+        bool probeRevealedLoss = _tlpSent && _sackOk && _scoreboard.Count > 0;
+        if (!_cc.InRecovery && (_dupAcks == 3 || probeRevealedLoss) && _sndUna > _recover)
         {
             _recover = _sndMax;
             _rexmitNext = _sndUna;
@@ -579,6 +587,7 @@ public sealed class TcpConnection : IAsyncDisposable
                 _sndNxt += n;
                 if (_sndNxt > _sndMax) _sndMax = _sndNxt;
                 _rtoDeadline ??= now + _rtt.Rto;
+                ArmTailLossProbe(now);
                 continue;
             }
             if (_closeRequested && !_finAcked && inFlight == _send.Count)
@@ -641,6 +650,7 @@ public sealed class TcpConnection : IAsyncDisposable
         if (State == TcpState.FinWait2 && now >= _finWait2Deadline) { Destroy(); return; }
         if (_ackPending > 0) SendAck();
         if (_rtoDeadline is { } due && now >= due) OnRetransmitTimeout(now);
+        else if (_tlpDeadline is { } probeDue && now >= probeDue) SendTailLossProbe(now);
         if (_persistDeadline is { } probe && now >= probe && State != TcpState.Closed)
         {
             // Zero-window probe: an already-acknowledged sequence number makes the peer answer with its window.
@@ -650,8 +660,57 @@ public sealed class TcpConnection : IAsyncDisposable
         }
     }
 
+    /// <summary>PTO = 2·SRTT, plus a delayed-ACK allowance when one segment is in flight (RFC 8985 §7.2); not armed
+    /// when the retransmission timer would fire first, during recovery, or without SACK (nothing could use the probe).</summary>
+    private void ArmTailLossProbe(TimeSpan now)
+    {
+        _tlpDeadline = null;
+        if (!_stack.Options.TcpTailLossProbe || !_sackOk || _tlpSent || _cc.InRecovery || _sndMax == _sndUna || _rtt.Srtt <= TimeSpan.Zero) return;
+        if (State is not (TcpState.Established or TcpState.CloseWait)) return;
+        var pto = 2 * _rtt.Srtt;
+        if (_sndMax - _sndUna <= _mss) pto += TimeSpan.FromMilliseconds(200);
+        pto = TimeSpan.FromTicks(Math.Max(pto.Ticks, _stack.Options.TickInterval.Ticks));
+        if (_rtoDeadline is { } rto && now + pto >= rto) return;
+        _tlpDeadline = now + pto;
+    }
+
+    /// <summary>Sends one segment to elicit an ACK — new data if the peer's window allows, else the last segment sent
+    /// again — so a lost tail shows up as a SACK hole instead of waiting for the retransmission timer.</summary>
+    private void SendTailLossProbe(TimeSpan now)
+    {
+        _tlpDeadline = null;
+        if (_tlpSent || _cc.InRecovery || _sndMax == _sndUna) return;
+        _tlpSent = true;
+        _stack.Count(Counter.TcpTailLossProbes);
+        long inFlight = _sndNxt - _sndUna;
+        long unsent = _send.Count - inFlight;
+        int fresh = (int)Math.Min(Math.Min(_mss, unsent), _sndWnd - inFlight);
+        if (_sndNxt == _sndMax && fresh > 0)
+        {
+            SendData(_sndNxt, (int)inFlight, fresh, push: fresh == unsent);
+            _sndNxt += fresh;
+            _sndMax = _sndNxt;
+        }
+        else
+        {
+            int sent = (int)Math.Min(_send.Count, _sndMax - _sndUna);
+            if (sent > 0)
+            {
+                int n = Math.Min(_mss, sent);
+                var start = _sndUna + (sent - n);
+                SendData(start, sent - n, n, push: true);
+                _rtt.OnRetransmit(start, n);
+            }
+            else if (_finSent && !_finAcked) SendFin(_sndMax - 1);
+            _retransmits++;
+            _stack.Count(Counter.TcpRetransmits);
+        }
+        _rtoDeadline = now + _rtt.Rto;
+    }
+
     private void OnRetransmitTimeout(TimeSpan now)
     {
+        _tlpDeadline = null;
         _stack.Count(Counter.TcpTimeouts);
         _retries++;
         _rtt.StopTiming();

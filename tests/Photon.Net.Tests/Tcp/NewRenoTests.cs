@@ -14,9 +14,9 @@ public sealed class NewRenoTests
         var cc = new NewReno();
         cc.Start(Mss, sack: false);
         Assert.Equal(10 * Mss, cc.Window);                     // initial window of ten segments
-        cc.OnAck(Mss);
+        cc.OnAck(Mss, TimeSpan.Zero, TimeSpan.Zero);
         Assert.Equal(11 * Mss, cc.Window);
-        cc.OnAck(5 * Mss);
+        cc.OnAck(5 * Mss, TimeSpan.Zero, TimeSpan.Zero);
         Assert.Equal(12 * Mss, cc.Window);                     // at most one MSS per ACK in slow start
 
         cc.OnFastRetransmit(flight: 20 * Mss);
@@ -32,12 +32,12 @@ public sealed class NewRenoTests
         Assert.False(cc.InRecovery);
         Assert.Equal(10 * Mss, cc.Window);                     // back to the threshold
 
-        cc.OnAck(Mss);
+        cc.OnAck(Mss, TimeSpan.Zero, TimeSpan.Zero);
         Assert.Equal(10 * Mss + Mss * Mss / (10 * Mss), cc.Window); // congestion avoidance: one MSS per window
 
         cc.OnTimeout(flight: 8 * Mss);
         Assert.Equal((Mss, 4L * Mss, false), (cc.Window, cc.SlowStartThreshold, cc.InRecovery));
-        cc.OnAck(Mss);
+        cc.OnAck(Mss, TimeSpan.Zero, TimeSpan.Zero);
         Assert.Equal(2 * Mss, cc.Window);                      // slow start again
     }
 
@@ -61,7 +61,7 @@ public sealed class NewRenoTests
     {
         var cc = new NewReno();
         cc.Start(Mss, sack: false);
-        for (int i = 0; i < 100_000; i++) cc.OnAck(Mss);
+        for (int i = 0; i < 100_000; i++) cc.OnAck(Mss, TimeSpan.Zero, TimeSpan.Zero);
         Assert.Equal(64L << 20, cc.Window);
     }
 }

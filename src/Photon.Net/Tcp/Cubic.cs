@@ -1,0 +1,109 @@
+namespace Photon.Net.Tcp;
+
+/// <summary>
+/// CUBIC (RFC 9438), the default congestion controller (as on Linux). After a loss the window drops to β = 0.7 of its
+/// size and then follows W(t) = C·(t − K)³ + W_max (C = 0.4, t in seconds since the window began to grow again, K the
+/// time to climb back to W_max): fast while far below the old maximum, flat around it, then probing beyond — so one
+/// loss on a long fat path costs far less than NewReno's halving and one-segment-per-RTT climb. Where Reno would grow
+/// faster (short RTTs, small windows) the Reno-friendly estimate W_est is used instead (§4.3). Fast convergence (§4.7)
+/// releases bandwidth to newer flows. Slow start, and recovery pacing by SACK's pipe, are as in <see cref="NewReno"/>.
+/// </summary>
+public sealed class Cubic : ICongestionController
+{
+    private const double C = 0.4;
+    private const double Beta = 0.7;
+    private static readonly double AlphaReno = 3 * (1 - Beta) / (1 + Beta); // §4.3
+    private const long MaxWindow = 64L << 20;
+
+    private long _cwnd, _ssthresh = long.MaxValue / 4;
+    private int _mss = 536;
+    private bool _sack;
+    private double _wMax;          // segments, the window before the last reduction
+    private double _k;             // seconds
+    private double _wEst;          // segments, the Reno-friendly estimate
+    private TimeSpan? _epochStart; // when congestion avoidance began after the last reduction
+    private double _cwndSegmentsCarry;
+
+    public long Window => _cwnd;
+    public long SlowStartThreshold => _ssthresh;
+    public bool InRecovery { get; private set; }
+
+    /// <summary>W_max in bytes (for tests and statistics).</summary>
+    public long LastMaximum => (long)(_wMax * _mss);
+
+    public void Start(int mss, bool sack)
+    {
+        _mss = mss;
+        _sack = sack;
+        _cwnd = NewReno.InitialSegments * (long)mss;
+    }
+
+    public void OnAck(long ackedBytes, TimeSpan now, TimeSpan srtt)
+    {
+        if (_cwnd < _ssthresh)
+        {
+            _cwnd = Math.Min(_cwnd + Math.Min(ackedBytes, _mss), MaxWindow); // slow start
+            return;
+        }
+        double cwnd = (double)_cwnd / _mss;
+        if (_epochStart is null)
+        {
+            _epochStart = now;
+            if (cwnd < _wMax) _k = Math.Cbrt((_wMax - cwnd) / C);
+            else { _k = 0; _wMax = cwnd; }
+            _wEst = cwnd;
+        }
+        double t = (now - _epochStart.Value + srtt).TotalSeconds; // the window an RTT from now (§4.2)
+        double target = C * Math.Pow(t - _k, 3) + _wMax;
+        double segmentsAcked = (double)ackedBytes / _mss;
+        _wEst += AlphaReno * segmentsAcked / cwnd;
+        double increment;
+        if (_wEst > target) increment = (_wEst - cwnd) * segmentsAcked / cwnd;                 // Reno-friendly region
+        else if (target > cwnd) increment = Math.Min(target - cwnd, cwnd / 2) * segmentsAcked / cwnd; // concave/convex, at most 1.5x per RTT
+        else increment = 0;
+        _cwndSegmentsCarry += Math.Max(0, increment) * _mss;
+        long whole = (long)_cwndSegmentsCarry;
+        _cwndSegmentsCarry -= whole;
+        _cwnd = Math.Min(_cwnd + whole, MaxWindow);
+    }
+
+    private void Reduce(long flight)
+    {
+        double cwnd = (double)Math.Max(_cwnd, flight) / _mss;
+        // Fast convergence: a flow that lost below its previous maximum gives some of it up.
+        _wMax = cwnd < _wMax ? cwnd * (1 + Beta) / 2 : cwnd;
+        _ssthresh = Math.Max((long)(Math.Min(_cwnd, flight) * Beta), 2L * _mss);
+        _epochStart = null;
+        _cwndSegmentsCarry = 0;
+    }
+
+    public void OnFastRetransmit(long flight)
+    {
+        Reduce(flight);
+        InRecovery = true;
+        _cwnd = _sack ? _ssthresh : _ssthresh + 3L * _mss;
+    }
+
+    public void OnDuplicateAckInRecovery()
+    {
+        if (!_sack) _cwnd += _mss;
+    }
+
+    public void OnPartialAck(long ackedBytes)
+    {
+        if (!_sack) _cwnd = Math.Min(Math.Max(_cwnd - ackedBytes + _mss, _mss), MaxWindow);
+    }
+
+    public void OnRecoveryEnd()
+    {
+        InRecovery = false;
+        _cwnd = Math.Min(Math.Max(_ssthresh, _mss), MaxWindow);
+    }
+
+    public void OnTimeout(long flight)
+    {
+        Reduce(flight);
+        _cwnd = _mss;
+        InRecovery = false;
+    }
+}
