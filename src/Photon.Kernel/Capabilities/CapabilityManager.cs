@@ -61,6 +61,8 @@ public sealed class CapabilityManager
     // Revocation epoch (a sequence lock for readers): odd while a revocation or move is killing slots, bumped to the
     // next even value when it is done. Only written under _lock.
     private long _killEpoch;
+    private List<int> _revokeOrder = new();
+    private Stack<int> _revokeStack = new();
     private int _used;                 // slots [0, _used) have been handed out at least once
     private readonly Queue<int> _free = new(); // revoked slots, reused oldest first so "revoked" is reported for a while
     private long _liveCount;
@@ -395,8 +397,9 @@ public sealed class CapabilityManager
 
     private Result<int> RevokeCore(CapabilityToken token, bool includeSelf, Principal actor)
     {
-        var revoked = new List<(CapabilityToken Token, KernelObject Obj, Rights Rights, Principal Holder)>();
-        var destroyed = new List<KernelObject>();
+        List<(CapabilityToken Token, KernelObject Obj, Rights Rights, Principal Holder)>? revoked = null;
+        List<KernelObject>? destroyed = null;
+        KernelObject? destroyedOne = null; // the common case (freeing one object) allocates no list
         int count;
         lock (_lock)
         {
@@ -405,8 +408,11 @@ public sealed class CapabilityManager
             int root = s.Value;
             // Iterative post-order-free walk: collect the subtree first, then free, so the tree is never half-linked
             // while we walk it and deep trees cannot overflow the stack.
-            var order = new List<int>();
-            var stack = new Stack<int>();
+            // The walk buffers are reused across revocations (they are only touched under the lock).
+            var order = _revokeOrder;
+            var stack = _revokeStack;
+            order.Clear();
+            stack.Clear();
             if (includeSelf) stack.Push(root);
             else for (int c = _slots[root].FirstChild; c >= 0; c = _slots[c].NextSibling) stack.Push(c);
             while (stack.Count > 0)
@@ -419,29 +425,40 @@ public sealed class CapabilityManager
             if (includeSelf) Unlink(root);
             else _slots[root].FirstChild = -1;
             bool audit = Audit is not null;
+            if (audit) revoked = new(order.Count);
             foreach (int i in order)
             {
                 ref var slot = ref _slots[i];
                 var obj = slot.Object!;
-                if (audit) revoked.Add((TokenOf(i), obj, slot.Rights, slot.Holder));
+                if (audit) revoked!.Add((TokenOf(i), obj, slot.Rights, slot.Holder));
                 Quota?.Invoke(slot.ChargedTo, -1);
                 slot.State = SlotState.Revoked;
                 slot.FirstChild = slot.NextSibling = slot.PrevSibling = -1;
                 slot.Parent = -1;
                 _free.Enqueue(i);
                 _liveCount--;
-                if (obj.CapabilityRevoked()) destroyed.Add(obj);
+                if (obj.CapabilityRevoked())
+                {
+                    if (destroyedOne is null) destroyedOne = obj;
+                    else (destroyed ??= []).Add(obj);
+                }
                 // A revoked slot must not keep its object alive (e.g. an unloaded module's code).
                 slot.Object = null;
                 Volatile.Write(ref _entries[i], null);
             }
             EndKill();
             count = order.Count;
+            // Do not pin a huge walk's buffers for the rest of the run.
+            if (order.Capacity > 65_536) { _revokeOrder = new(); _revokeStack = new(); }
+            else { order.Clear(); stack.Clear(); }
         }
         var who = actor.Name is null ? Principal.Kernel : actor;
-        foreach (var (t, obj, rights, holder) in revoked)
-            Emit(AuditAction.Revoke, who, t, CapabilityToken.None, obj, rights, ErrorCode.None, $"held by {holder}");
-        foreach (var obj in destroyed) obj.NotifyDestroyed();
+        if (revoked is not null)
+            foreach (var (t, obj, rights, holder) in revoked)
+                Emit(AuditAction.Revoke, who, t, CapabilityToken.None, obj, rights, ErrorCode.None, $"held by {holder}");
+        destroyedOne?.NotifyDestroyed();
+        if (destroyed is not null)
+            foreach (var obj in destroyed) obj.NotifyDestroyed();
         return count;
     }
 
