@@ -17,7 +17,9 @@ public sealed record CapabilityInfo(CapabilityToken Token, KernelObject Object, 
 /// derivation tree): every derived capability is a child of the one it came from, with equal or fewer rights, and
 /// revoking a capability revokes its whole subtree. Slots live in one growable table addressed by the token's index;
 /// each slot carries a random secret and a generation so forged and stale tokens are rejected in O(1).
-/// All mutations take one lock: simple to audit, and a check costs only an uncontended lock plus a few compares.
+/// All mutations take one lock: simple to audit. A successful check takes no lock (see <see cref="Check(CapabilityToken, Rights, Principal)"/>
+/// for why revocation stays linearizable); a failing check re-runs under the lock so its error and audit record are
+/// exactly what the locked path reports.
 /// </summary>
 public sealed class CapabilityManager
 {
@@ -41,8 +43,26 @@ public sealed class CapabilityManager
         public Principal ChargedTo; // who the quota was charged to (Holder can change on transfer)
     }
 
+    /// <summary>What a lock-free check reads for one live slot: immutable, published with a release store under the
+    /// lock, replaced by null (under the lock, inside a revocation epoch) when the slot dies.</summary>
+    private sealed class LiveEntry(UInt128 id, uint generation, Rights rights, KernelObject obj)
+    {
+        public readonly UInt128 Id = id;
+        public readonly uint Generation = generation;
+        public readonly Rights Rights = rights;
+        public readonly KernelObject Object = obj;
+    }
+
     private readonly Lock _lock = new();
     private Slot[] _slots = new Slot[1024];
+    // Parallel to _slots: non-null exactly while the slot is Live. Grown with _slots (under the lock); readers load
+    // the array reference once per check.
+    private LiveEntry?[] _entries = new LiveEntry?[1024];
+    // Revocation epoch (a sequence lock for readers): odd while a revocation or move is killing slots, bumped to the
+    // next even value when it is done. Only written under _lock.
+    private long _killEpoch;
+    private List<int> _revokeOrder = new();
+    private Stack<int> _revokeStack = new();
     private int _used;                 // slots [0, _used) have been handed out at least once
     private readonly Queue<int> _free = new(); // revoked slots, reused oldest first so "revoked" is reported for a while
     private long _liveCount;
@@ -178,6 +198,7 @@ public sealed class CapabilityManager
                 Quota?.Invoke(from, 1);
                 return Errors.Of(ErrorCode.QuotaExceeded, "capability table is full");
             }
+            BeginKill();
             ref var o = ref _slots[old];
             ref var n = ref _slots[index];
             obj = o.Object!;
@@ -204,6 +225,9 @@ public sealed class CapabilityManager
             o.Object = null;
             _free.Enqueue(old);
             moved = CapabilityToken.Make(index, n.Secret, n.Generation);
+            Volatile.Write(ref _entries[old], null);
+            Volatile.Write(ref _entries[index], new LiveEntry(moved.Id, moved.Generation, n.Rights, n.Object!));
+            EndKill();
         }
         Emit(AuditAction.Transfer, actor, moved, token, obj, rights, ErrorCode.None, $"to {to}");
         return moved;
@@ -214,7 +238,42 @@ public sealed class CapabilityManager
     internal KernelError RecordDenied(Principal actor, CapabilityToken token, Rights rights, KernelError error) => Deny(actor, token, rights, error);
 
     /// <summary>Checks that <paramref name="token"/> is live and carries <paramref name="required"/>; returns its object.</summary>
+    /// <remarks>
+    /// Lock-free on success. The read is: e1 = epoch (acquire); entry = entries[slot] (acquire); compare id, generation
+    /// and rights; e2 = epoch (acquire, so it cannot be satisfied before the entry loads). It succeeds only if e1 is
+    /// even and e2 == e1, and it then linearizes at the entry load.
+    /// Why a revocation stays linearizable: every operation that makes a live token die (Revoke*, Move) runs under the
+    /// lock and first bumps the epoch to odd with a full fence, then nulls every dying slot's entry, then publishes the
+    /// next even epoch with a release store — and only then returns. Its linearization point is the first bump.
+    /// (1) A check whose e1 load comes after Revoke returned reads an epoch at or past that final store, so by
+    ///     acquire/release it also sees every null written before it: its entry load finds null, and it fails.
+    /// (2) A check whose e1 precedes the bump but whose e2 follows it sees e2 != e1 and falls back to the lock, which
+    ///     waits for the revocation to finish and then reports Revoked.
+    /// (3) A check whose e1 and e2 both precede the bump read the pre-revocation table and is ordered before it.
+    /// So no check that starts after Revoke returned can succeed on the revoked token or any descendant, and checks
+    /// overlapping a revocation see the whole subtree die at once (never one node dead and its child alive).
+    /// Creating or deriving only publishes new entries for tokens no one can hold yet, so it needs no epoch bump; a
+    /// slot reused from quarantine gets a new entry with a new generation and secret, which an old token cannot match.
+    /// </remarks>
     internal Result<KernelObject> Check(CapabilityToken token, Rights required, Principal actor = default)
+    {
+        long e1 = Volatile.Read(ref _killEpoch);
+        if ((e1 & 1) == 0)
+        {
+            var entries = Volatile.Read(ref _entries);
+            uint index = (uint)token.SlotIndex;
+            if (index < (uint)entries.Length)
+            {
+                var e = Volatile.Read(ref entries[index]);
+                if (e is not null && e.Id == token.Id && e.Generation == token.Generation && e.Rights.Includes(required)
+                    && Volatile.Read(ref _killEpoch) == e1)
+                    return e.Object;
+            }
+        }
+        return CheckLocked(token, required, actor);
+    }
+
+    private Result<KernelObject> CheckLocked(CapabilityToken token, Rights required, Principal actor)
     {
         lock (_lock)
         {
@@ -307,7 +366,15 @@ public sealed class CapabilityManager
             for (int i = 0; i < _used; i++)
             {
                 ref var s = ref _slots[i];
-                if (s.State != SlotState.Live) continue;
+                var entry = _entries[i];
+                if (s.State != SlotState.Live)
+                {
+                    if (entry is not null) return Result.Fail(ErrorCode.Corrupted, $"slot {i} is not live but a lock-free check would accept it");
+                    continue;
+                }
+                if (entry is null || entry.Id != TokenOf(i).Id || entry.Generation != s.Generation || entry.Rights != s.Rights
+                    || !ReferenceEquals(entry.Object, s.Object))
+                    return Result.Fail(ErrorCode.Corrupted, $"slot {i}'s lock-free entry disagrees with the slot");
                 live++;
                 perObject[s.Object!] = perObject.GetValueOrDefault(s.Object!) + 1;
                 if (s.Parent >= 0)
@@ -330,8 +397,9 @@ public sealed class CapabilityManager
 
     private Result<int> RevokeCore(CapabilityToken token, bool includeSelf, Principal actor)
     {
-        var revoked = new List<(CapabilityToken Token, KernelObject Obj, Rights Rights, Principal Holder)>();
-        var destroyed = new List<KernelObject>();
+        List<(CapabilityToken Token, KernelObject Obj, Rights Rights, Principal Holder)>? revoked = null;
+        List<KernelObject>? destroyed = null;
+        KernelObject? destroyedOne = null; // the common case (freeing one object) allocates no list
         int count;
         lock (_lock)
         {
@@ -340,8 +408,11 @@ public sealed class CapabilityManager
             int root = s.Value;
             // Iterative post-order-free walk: collect the subtree first, then free, so the tree is never half-linked
             // while we walk it and deep trees cannot overflow the stack.
-            var order = new List<int>();
-            var stack = new Stack<int>();
+            // The walk buffers are reused across revocations (they are only touched under the lock).
+            var order = _revokeOrder;
+            var stack = _revokeStack;
+            order.Clear();
+            stack.Clear();
             if (includeSelf) stack.Push(root);
             else for (int c = _slots[root].FirstChild; c >= 0; c = _slots[c].NextSibling) stack.Push(c);
             while (stack.Count > 0)
@@ -350,30 +421,44 @@ public sealed class CapabilityManager
                 order.Add(i);
                 for (int c = _slots[i].FirstChild; c >= 0; c = _slots[c].NextSibling) stack.Push(c);
             }
+            BeginKill();
             if (includeSelf) Unlink(root);
             else _slots[root].FirstChild = -1;
             bool audit = Audit is not null;
+            if (audit) revoked = new(order.Count);
             foreach (int i in order)
             {
                 ref var slot = ref _slots[i];
                 var obj = slot.Object!;
-                if (audit) revoked.Add((TokenOf(i), obj, slot.Rights, slot.Holder));
+                if (audit) revoked!.Add((TokenOf(i), obj, slot.Rights, slot.Holder));
                 Quota?.Invoke(slot.ChargedTo, -1);
                 slot.State = SlotState.Revoked;
                 slot.FirstChild = slot.NextSibling = slot.PrevSibling = -1;
                 slot.Parent = -1;
                 _free.Enqueue(i);
                 _liveCount--;
-                if (obj.CapabilityRevoked()) destroyed.Add(obj);
+                if (obj.CapabilityRevoked())
+                {
+                    if (destroyedOne is null) destroyedOne = obj;
+                    else (destroyed ??= []).Add(obj);
+                }
                 // A revoked slot must not keep its object alive (e.g. an unloaded module's code).
                 slot.Object = null;
+                Volatile.Write(ref _entries[i], null);
             }
+            EndKill();
             count = order.Count;
+            // Do not pin a huge walk's buffers for the rest of the run.
+            if (order.Capacity > 65_536) { _revokeOrder = new(); _revokeStack = new(); }
+            else { order.Clear(); stack.Clear(); }
         }
         var who = actor.Name is null ? Principal.Kernel : actor;
-        foreach (var (t, obj, rights, holder) in revoked)
-            Emit(AuditAction.Revoke, who, t, CapabilityToken.None, obj, rights, ErrorCode.None, $"held by {holder}");
-        foreach (var obj in destroyed) obj.NotifyDestroyed();
+        if (revoked is not null)
+            foreach (var (t, obj, rights, holder) in revoked)
+                Emit(AuditAction.Revoke, who, t, CapabilityToken.None, obj, rights, ErrorCode.None, $"held by {holder}");
+        destroyedOne?.NotifyDestroyed();
+        if (destroyed is not null)
+            foreach (var obj in destroyed) obj.NotifyDestroyed();
         return count;
     }
 
@@ -417,15 +502,30 @@ public sealed class CapabilityManager
         else s.NextSibling = -1;
         _liveCount++;
         obj.CapabilityIssued();
-        return CapabilityToken.Make(index, s.Secret, s.Generation);
+        var token = CapabilityToken.Make(index, s.Secret, s.Generation);
+        Volatile.Write(ref _entries[index], new LiveEntry(token.Id, token.Generation, rights, obj));
+        return token;
     }
+
+    /// <summary>Opens a revocation epoch (see <see cref="Check(CapabilityToken, Rights, Principal)"/>); under the lock.</summary>
+    private void BeginKill() => Interlocked.Increment(ref _killEpoch);
+
+    /// <summary>Closes the epoch once every dying entry is null; under the lock, before the revocation returns.</summary>
+    private void EndKill() => Interlocked.Increment(ref _killEpoch);
 
     /// <summary>A slot for a new capability: a quarantined one once enough wait, else a fresh one; -1 when full.</summary>
     private int TakeFreeSlot()
     {
         if (_free.Count > ReuseQuarantine) return _free.Dequeue();
         if (_used == MaxCapabilities) return _free.Count == 0 ? -1 : _free.Dequeue();
-        if (_used == _slots.Length) Array.Resize(ref _slots, Math.Min(_slots.Length * 2, MaxCapabilities));
+        if (_used == _slots.Length)
+        {
+            int size = Math.Min(_slots.Length * 2, MaxCapabilities);
+            Array.Resize(ref _slots, size);
+            var entries = new LiveEntry?[size];
+            Array.Copy(_entries, entries, _entries.Length);
+            Volatile.Write(ref _entries, entries);
+        }
         return _used++;
     }
 

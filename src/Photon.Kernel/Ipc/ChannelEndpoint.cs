@@ -63,11 +63,28 @@ public sealed class ChannelEndpoint : KernelObject
         }
     }
 
-    internal void CancelReservation()
+    /// <summary>Reserves room for up to <paramref name="max"/> messages at once (a batched send); returns how many
+    /// places it got (0 when full: <see cref="ErrorCode.WouldBlock"/>).</summary>
+    internal Result<int> ReserveMany(int max)
     {
         lock (_gate)
         {
-            _reserved--;
+            if (_closed) return Errors.Of(ErrorCode.Closed, "peer endpoint is closed");
+            int room = Depth - _inbox.Count - _reserved;
+            if (room <= 0) return Errors.Of(ErrorCode.WouldBlock, $"peer inbox is full ({Depth})");
+            int n = Math.Min(room, max);
+            _reserved += n;
+            return n;
+        }
+    }
+
+    internal void CancelReservation() => CancelReservations(1);
+
+    internal void CancelReservations(int count)
+    {
+        lock (_gate)
+        {
+            _reserved -= count;
             _writable.WakeAll();
         }
     }
@@ -82,6 +99,37 @@ public sealed class ChannelEndpoint : KernelObject
             _inbox.Enqueue(envelope);
             _readable.WakeAll();
             return true;
+        }
+    }
+
+    /// <summary>Queues reserved messages under one lock and one wake-up; false if the endpoint closed meanwhile (the
+    /// caller drops them all).</summary>
+    internal bool CommitReservedMany(ReadOnlySpan<IpcEnvelope> envelopes)
+    {
+        lock (_gate)
+        {
+            _reserved -= envelopes.Length;
+            if (_closed) return false;
+            foreach (var e in envelopes) _inbox.Enqueue(e);
+            _readable.WakeAll();
+            return true;
+        }
+    }
+
+    /// <summary>Takes up to <paramref name="max"/> messages under one lock (a batched receive): WouldBlock when empty,
+    /// Closed when empty and closed.</summary>
+    internal Result<int> DequeueMany(int max, List<IpcEnvelope> into)
+    {
+        lock (_gate)
+        {
+            if (_inbox.Count == 0)
+                return _closed || Peer is null or { IsClosed: true }
+                    ? Errors.Of(ErrorCode.Closed, "channel is closed")
+                    : Errors.Of(ErrorCode.WouldBlock, "no message");
+            int n = Math.Min(max, _inbox.Count);
+            for (int i = 0; i < n; i++) into.Add(_inbox.Dequeue());
+            _writable.WakeAll();
+            return n;
         }
     }
 

@@ -15,6 +15,8 @@ public sealed class IpcManager
 {
     public const int MaxMessageBytes = 64 * 1024;
     public const int MaxHandlesPerMessage = 64;
+    /// <summary>Most messages one batched send or receive moves.</summary>
+    public const int MaxBatch = 1024;
     public const int DefaultDepth = 64;
     public const int MaxDepth = 4096;
     public const Rights EndpointRights = Rights.Read | Rights.Write | Rights.Transfer | Rights.Delegate | Rights.Manage;
@@ -96,6 +98,8 @@ public sealed class IpcManager
         if (handles.Count > MaxHandlesPerMessage) return Result.Fail(ErrorCode.InvalidArgument, $"more than {MaxHandlesPerMessage} handles in one message");
         var peer = from.Peer;
         if (peer is null || from.IsClosed) return Result.Fail(ErrorCode.Closed, "channel is closed");
+
+        if (handles.Count == 0) return SendBytes(sender, peer, data);
 
         // Decode: every handle must be distinct, not the sending endpoint, valid, and carry what its mode needs.
         var moves = new List<Handle>();
@@ -181,6 +185,93 @@ public sealed class IpcManager
         }
     }
 
+    /// <summary>A message with no handles: nothing to decode, lend or move, so no in-flight holder either.</summary>
+    private Result SendBytes(Process sender, ChannelEndpoint peer, ReadOnlySpan<byte> data)
+    {
+        var reserved = peer.Reserve();
+        if (!reserved.IsOk) return reserved;
+        long bytes = data.Length + MessageOverheadBytes;
+        if (MemoryQuota is { } mq)
+        {
+            var q = mq(sender.Principal, bytes);
+            if (!q.IsOk) { peer.CancelReservation(); return q; }
+        }
+        var envelope = new IpcEnvelope(data.ToArray(), [], [], sender.Principal, bytes);
+        bool queued;
+        _transit.EnterReadLock();
+        try { queued = peer.CommitReserved(envelope); }
+        finally { _transit.ExitReadLock(); }
+        if (!queued)
+        {
+            Drop(envelope);
+            return Result.Fail(ErrorCode.Closed, "peer endpoint closed while sending");
+        }
+        Interlocked.Increment(ref _sent);
+        return Result.Ok;
+    }
+
+    /// <summary>
+    /// A batched send of byte-only messages (handles travel in single sends): reserves as many places as the peer's
+    /// inbox has (up to the batch), charges their bytes in one quota call, and queues them under one lock with one
+    /// wake-up. Returns how many were queued — the first ones, in order; WouldBlock (nothing queued) when the inbox is
+    /// full. All checks happen before anything is queued: an oversized message fails the whole batch.
+    /// </summary>
+    internal Result<int> SendBatch(Process sender, ChannelEndpoint from, IReadOnlyList<ReadOnlyMemory<byte>> messages)
+    {
+        if (messages.Count == 0) return 0;
+        if (messages.Count > MaxBatch) return Errors.Of(ErrorCode.InvalidArgument, $"more than {MaxBatch} messages in one batch");
+        for (int i = 0; i < messages.Count; i++)
+            if (messages[i].Length > MaxMessageBytes)
+                return Errors.Of(ErrorCode.InvalidArgument, $"message {i} of {messages[i].Length} bytes exceeds {MaxMessageBytes}");
+        var peer = from.Peer;
+        if (peer is null || from.IsClosed) return Errors.Of(ErrorCode.Closed, "channel is closed");
+        var reserved = peer.ReserveMany(messages.Count);
+        if (!reserved.IsOk) return reserved.Error;
+        int n = reserved.Value;
+        long bytes = 0;
+        for (int i = 0; i < n; i++) bytes += messages[i].Length + MessageOverheadBytes;
+        if (MemoryQuota is { } mq)
+        {
+            var q = mq(sender.Principal, bytes);
+            if (!q.IsOk) { peer.CancelReservations(n); return q.Error; }
+        }
+        var envelopes = new IpcEnvelope[n];
+        for (int i = 0; i < n; i++)
+            envelopes[i] = new IpcEnvelope(messages[i].ToArray(), [], [], sender.Principal, messages[i].Length + MessageOverheadBytes);
+        bool queued;
+        _transit.EnterReadLock();
+        try { queued = peer.CommitReservedMany(envelopes); }
+        finally { _transit.ExitReadLock(); }
+        if (!queued)
+        {
+            foreach (var e in envelopes) Drop(e);
+            return Errors.Of(ErrorCode.Closed, "peer endpoint closed while sending");
+        }
+        Interlocked.Add(ref _sent, n);
+        return n;
+    }
+
+    /// <summary>A batched receive: takes up to <paramref name="max"/> queued messages under one lock. Each is received
+    /// exactly as <see cref="Receive"/> would (its capabilities re-issued to the receiver).</summary>
+    internal Result<IReadOnlyList<IpcMessage>> ReceiveBatch(Process receiver, ChannelEndpoint endpoint, int max)
+    {
+        if (max is < 1 or > MaxBatch) return Errors.Of(ErrorCode.InvalidArgument, $"batch size must be 1..{MaxBatch}");
+        var envelopes = new List<IpcEnvelope>(Math.Min(max, 64));
+        Result<int> got;
+        _transit.EnterReadLock();
+        try
+        {
+            got = endpoint.DequeueMany(max, envelopes);
+            foreach (var env in envelopes)
+                foreach (var o in env.Objects) o?.AddInFlight(-1);
+        }
+        finally { _transit.ExitReadLock(); }
+        if (!got.IsOk) return got.Error;
+        var messages = new IpcMessage[envelopes.Count];
+        for (int i = 0; i < envelopes.Count; i++) messages[i] = Deliver(receiver, envelopes[i]);
+        return messages;
+    }
+
     /// <summary>Takes the next message of <paramref name="endpoint"/> into <paramref name="receiver"/>'s handle table.
     /// Capabilities are re-issued to (and charged to) the receiver; one its tenant cannot afford is revoked and shows
     /// as <see cref="Handle.Invalid"/>.</summary>
@@ -195,8 +286,13 @@ public sealed class IpcManager
         }
         finally { _transit.ExitReadLock(); }
         if (!env.IsOk) return env.Error;
-        var e = env.Value;
-        var handles = new Handle[e.Capabilities.Length];
+        return Deliver(receiver, env.Value);
+    }
+
+    /// <summary>Re-issues a dequeued message's capabilities to the receiver and refunds the sender's charge.</summary>
+    private IpcMessage Deliver(Process receiver, IpcEnvelope e)
+    {
+        Handle[] handles = e.Capabilities.Length == 0 ? [] : new Handle[e.Capabilities.Length];
         int dropped = 0;
         for (int i = 0; i < e.Capabilities.Length; i++)
         {

@@ -15,9 +15,6 @@ public sealed class MemoryManager
 
     private readonly PhysicalMemory _physical;
     private readonly CapabilityManager _caps;
-    private readonly Lock _freedLock = new();
-    private readonly HashSet<CapabilityToken> _freed = new();
-    private readonly Queue<CapabilityToken> _freedOrder = new();
     private long _liveRegions;
     private long _usedPages;
 
@@ -168,24 +165,22 @@ public sealed class MemoryManager
         return (lowCap.Value, highCap.Value);
     }
 
-    /// <summary>Frees a region: revokes every capability to it (needs <see cref="Rights.Manage"/>), which reclaims it.
-    /// Freeing twice is reported as <see cref="ErrorCode.DoubleFree"/>.</summary>
+    /// <summary>
+    /// Frees a region: revokes every capability to it (needs <see cref="Rights.Manage"/>), which reclaims it.
+    /// The manager keeps no record of freed tokens: the frame bitmap in <see cref="PhysicalMemory"/> is the one
+    /// double-free detector. A free through a capability that is already dead reports what the capability check says
+    /// (Revoked, or Stale once its slot was recycled) — the kernel cannot tell a token freed before from one revoked or
+    /// moved away, and does not guess; two frees racing on one live capability report <see cref="ErrorCode.DoubleFree"/>
+    /// for the loser. (Through the syscall layer the first free closes the handle: the second is an invalid handle.)
+    /// </summary>
     internal Result Free(CapabilityToken region, Principal actor = default)
     {
         var r = _caps.Check<MemoryRegion>(region, Rights.Manage, actor);
-        if (!r.IsOk)
-        {
-            lock (_freedLock)
-                if (_freed.Contains(region)) return Result.Fail(ErrorCode.DoubleFree, $"{region} was already freed");
-            return r.Error;
-        }
-        _caps.RevokeFromRoot(region, actor);
-        lock (_freedLock)
-        {
-            _freed.Add(region);
-            _freedOrder.Enqueue(region);
-            if (_freedOrder.Count > 65_536) _freed.Remove(_freedOrder.Dequeue());
-        }
+        if (!r.IsOk) return r.Error;
+        var reclaimed = _caps.RevokeFromRoot(region, actor);
+        // A concurrent free (or revoke) of the same region got there first: ours is the second free.
+        if (!reclaimed.IsOk && reclaimed.Code is not (ErrorCode.Revoked or ErrorCode.StaleCapability)) return reclaimed.Error;
+        if (!reclaimed.IsOk || reclaimed.Value == 0) return Result.Fail(ErrorCode.DoubleFree, $"{region} was freed concurrently");
         return Result.Ok;
     }
 

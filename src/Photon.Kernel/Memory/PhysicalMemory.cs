@@ -6,7 +6,16 @@ namespace Photon.Kernel.Memory;
 /// The machine's physical memory as the kernel sees it: one <see cref="NativeArena"/> taken at boot, carved into
 /// 4 KiB frames by a binary buddy allocator. Blocks of any page count can be allocated (a power-of-two block is taken
 /// and its unused tail handed back) and freed (the run is split into aligned power-of-two blocks that coalesce with
-/// their buddies). A per-frame bitmap detects double frees and frees of frames never allocated.
+/// their buddies). A per-frame bitmap detects double frees and frees of frames never allocated: it is the kernel's one
+/// double-free detector (the memory manager reports a second free of a region through it, not through a set of its own).
+/// <para>
+/// Small aligned blocks (up to <see cref="CacheMaxOrder"/>) that are freed park in a per-order frame cache instead of
+/// coalescing, and an allocation of the same size takes one back, so the common allocate/free pair costs a stack push
+/// and pop instead of a split and a merge through every order of the buddy tree (Linux's per-CPU page lists). Cached
+/// frames are free in the bitmap (a second free of them is still caught) and counted in <see cref="FreeFrames"/>; when
+/// the buddy lists cannot satisfy a request the caches are drained back into them first, so caching never causes an
+/// out-of-memory. Frames are zeroed when handed out, whether they come from the cache or the buddy lists.
+/// </para>
 /// The pointer arithmetic lives in the arena (Photon.Memory.Native); this class only does the frame bookkeeping.
 /// </summary>
 public sealed class PhysicalMemory : IDisposable
@@ -20,6 +29,11 @@ public sealed class PhysicalMemory : IDisposable
     // Free lists per order, as sets so that a buddy can be removed in O(1) when coalescing.
     private readonly HashSet<long>[] _freeLists;
     private readonly ulong[] _allocated; // 1 bit per frame
+    /// <summary>Largest block order kept in the frame cache (2^4 frames = 64 KiB).</summary>
+    public const int CacheMaxOrder = 4;
+    private const int CacheDepth = 64;
+    private readonly long[][] _cache = new long[CacheMaxOrder + 1][];
+    private readonly int[] _cached = new int[CacheMaxOrder + 1];
     private readonly Lock _lock = new();
     private long _freeFrames;
     private bool _disposed;
@@ -34,6 +48,7 @@ public sealed class PhysicalMemory : IDisposable
         _freeLists = new HashSet<long>[_topOrder + 1];
         for (int i = 0; i <= _topOrder; i++) _freeLists[i] = new HashSet<long>();
         _allocated = new ulong[(_frames + 63) / 64];
+        for (int i = 0; i <= CacheMaxOrder; i++) _cache[i] = new long[CacheDepth];
         // Seed the free lists with the largest aligned blocks that cover the arena.
         long frame = 0;
         while (frame < _frames)
@@ -61,8 +76,19 @@ public sealed class PhysicalMemory : IDisposable
         lock (_lock)
         {
             ThrowIfDisposed();
-            int o = order;
-            while (o <= _topOrder && _freeLists[o].Count == 0) o++;
+            if (order <= CacheMaxOrder && pages == 1L << order && _cached[order] > 0)
+            {
+                start = _cache[order][--_cached[order]];
+                SetAllocated(start, pages, true);
+                _freeFrames -= pages;
+                goto zero;
+            }
+            int o = FirstNonEmptyOrder(order);
+            if (o > _topOrder)
+            {
+                DrainCachesLocked();
+                o = FirstNonEmptyOrder(order);
+            }
             if (o > _topOrder) return Errors.Of(ErrorCode.OutOfMemory, $"out of memory: no {pages} contiguous free pages ({_freeFrames} free)");
             start = TakeAny(_freeLists[o]);
             // Split down to the requested order, freeing upper halves.
@@ -77,8 +103,52 @@ public sealed class PhysicalMemory : IDisposable
             SetAllocated(start, pages, true);
             _freeFrames -= pages;
         }
+    zero:
         _arena.Clear(start, pages);
         return start;
+    }
+
+    /// <summary>Frames parked in the frame cache (free, but not yet merged back into the buddy lists).</summary>
+    public long CachedFrames
+    {
+        get
+        {
+            lock (_lock)
+            {
+                long n = 0;
+                for (int o = 0; o <= CacheMaxOrder; o++) n += (long)_cached[o] << o;
+                return n;
+            }
+        }
+    }
+
+    private int FirstNonEmptyOrder(int order)
+    {
+        int o = order;
+        while (o <= _topOrder && _freeLists[o].Count == 0) o++;
+        return o;
+    }
+
+    /// <summary>Removes <paramref name="block"/> from the order's cache if it is there.</summary>
+    private bool TakeCached(int order, long block)
+    {
+        var cache = _cache[order];
+        for (int i = _cached[order] - 1; i >= 0; i--)
+        {
+            if (cache[i] != block) continue;
+            cache[i] = cache[--_cached[order]];
+            return true;
+        }
+        return false;
+    }
+
+    /// <summary>Merges every cached block back into the buddy lists (coalescing with its buddies).</summary>
+    private void DrainCachesLocked()
+    {
+        for (int o = 0; o <= CacheMaxOrder; o++)
+        {
+            while (_cached[o] > 0) FreeRunLocked(_cache[o][--_cached[o]], 1L << o);
+        }
     }
 
     /// <summary>Frees a run of frames previously allocated (or a sub-run of one, after a split).</summary>
@@ -92,8 +162,27 @@ public sealed class PhysicalMemory : IDisposable
             for (long f = firstFrame; f < firstFrame + pages; f++)
                 if (!IsAllocated(f)) return Result.Fail(ErrorCode.DoubleFree, $"frame {f} is not allocated (double free?)");
             SetAllocated(firstFrame, pages, false);
-            FreeRunLocked(firstFrame, pages);
             _freeFrames += pages;
+            // An aligned power-of-two block of cacheable size parks in the cache (merging with its buddy when that is
+            // cached too, so a freed split comes back whole); anything else coalesces into the buddy lists now.
+            if ((pages & (pages - 1)) == 0 && (firstFrame & (pages - 1)) == 0)
+            {
+                long block = firstFrame;
+                int order = 63 - (int)long.LeadingZeroCount(pages);
+                while (order <= CacheMaxOrder && order < _topOrder && TakeCached(order, block ^ (1L << order)))
+                {
+                    block &= ~(1L << order);
+                    order++;
+                }
+                if (order <= CacheMaxOrder && order <= _topOrder && _cached[order] < CacheDepth)
+                {
+                    _cache[order][_cached[order]++] = block;
+                    return Result.Ok;
+                }
+                FreeRunLocked(block, 1L << order);
+                return Result.Ok;
+            }
+            FreeRunLocked(firstFrame, pages);
         }
         return Result.Ok;
     }

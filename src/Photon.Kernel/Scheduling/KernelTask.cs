@@ -8,7 +8,15 @@ public sealed class KernelTask
 {
     private readonly KernelScheduler _scheduler;
     private readonly TaskShape _shape;
-    private readonly object _source;            // TaskCompletionSource or TaskCompletionSource<T>, per _shape
+    // TaskCompletionSource or TaskCompletionSource<T> (per _shape), created on the first read of Completion: a
+    // fire-and-forget task that nobody awaits never allocates one (two objects fewer per spawn).
+    private object? _source;
+    // The outcome, written once by whoever won TryFinish, then published by _outcomeReady.
+    private Task? _finalInner;
+    private IReadOnlyCollection<Exception>? _finalFault;
+    private CancellationToken _finalCancel;
+    private KernelTaskState _finalState;
+    private int _outcomeReady;
     private readonly CancellationToken _spawnToken;
     private Delegate? _body;                    // dropped once started so the closure can be collected
     private Task? _inner;
@@ -30,8 +38,6 @@ public sealed class KernelTask
         Priority = priority;
         _body = body;
         _shape = shape;
-        _source = shape.CreateSource(out var completion);
-        Completion = completion;
         _spawnToken = ct;
     }
 
@@ -40,7 +46,24 @@ public sealed class KernelTask
     public TaskPriority Priority { get; }
 
     /// <summary>Completes when the body finishes: ran to completion, faulted (with the body's exception) or canceled.</summary>
-    public Task Completion { get; }
+    /// <remarks>Created on first read. The finisher records the outcome, then sets <c>_outcomeReady</c> (full fence)
+    /// and reads <c>_source</c>; this getter installs <c>_source</c> (full fence) and then reads <c>_outcomeReady</c>.
+    /// Whichever runs second sees the other's write, so the source is always completed; completing it twice is
+    /// harmless (the same outcome, first one wins).</remarks>
+    public Task Completion
+    {
+        get
+        {
+            var source = Volatile.Read(ref _source);
+            if (source is null)
+            {
+                var created = _shape.CreateSource(out _);
+                source = Interlocked.CompareExchange(ref _source, created, null) ?? created;
+                if (Volatile.Read(ref _outcomeReady) != 0) CompleteSource(source);
+            }
+            return _shape.TaskOf(source);
+        }
+    }
 
     public KernelTaskState State => (KernelTaskState)Volatile.Read(ref _state);
 
@@ -133,7 +156,8 @@ public sealed class KernelTask
         if (inner.IsCompletedSuccessfully)
         {
             if (!TryFinish(KernelTaskState.RanToCompletion)) return;
-            _shape.SetResult(_source, inner);
+            _finalInner = inner;
+            PublishOutcome();
             _scheduler.OnTaskFinished(this, KernelTaskState.RanToCompletion, null);
         }
         else if (inner.IsCanceled)
@@ -149,7 +173,8 @@ public sealed class KernelTask
     internal void FinishCanceled(CancellationToken token)
     {
         if (!TryFinish(KernelTaskState.Canceled)) return;
-        _shape.SetCanceled(_source, token);
+        _finalCancel = token;
+        PublishOutcome();
         _scheduler.OnTaskFinished(this, KernelTaskState.Canceled, null);
     }
 
@@ -157,13 +182,31 @@ public sealed class KernelTask
     {
         if (!TryFinish(KernelTaskState.Faulted)) return;
         var exceptions = e is AggregateException agg ? agg.InnerExceptions : (IReadOnlyCollection<Exception>)[e];
-        _shape.SetException(_source, exceptions);
+        _finalFault = exceptions;
+        PublishOutcome();
         _scheduler.OnTaskFinished(this, KernelTaskState.Faulted, e is AggregateException { InnerExceptions.Count: 1 } one ? one.InnerExceptions[0] : e);
+    }
+
+    private void PublishOutcome()
+    {
+        Interlocked.Exchange(ref _outcomeReady, 1);
+        if (Volatile.Read(ref _source) is { } source) CompleteSource(source);
+    }
+
+    private void CompleteSource(object source)
+    {
+        switch (_finalState)
+        {
+            case KernelTaskState.RanToCompletion: _shape.SetResult(source, _finalInner!); break;
+            case KernelTaskState.Canceled: _shape.SetCanceled(source, _finalCancel); break;
+            default: _shape.SetException(source, _finalFault!); break;
+        }
     }
 
     private bool TryFinish(KernelTaskState final)
     {
         if (Interlocked.Exchange(ref _finished, 1) != 0) return false;
+        _finalState = final;
         Volatile.Write(ref _state, (int)final);
         // A linked source holds a registration on the spawn token; release it. A plain one needs no disposal.
         if (_spawnToken.CanBeCanceled) Volatile.Read(ref _cts)?.Dispose();
@@ -219,6 +262,7 @@ internal sealed class KernelTaskContext(KernelScheduler scheduler, KernelTask ta
 internal abstract class TaskShape
 {
     public abstract object CreateSource(out Task completion);
+    public abstract Task TaskOf(object source);
     public abstract Task Invoke(Delegate body);
     public abstract void SetResult(object source, Task inner);
     public abstract void SetCanceled(object source, CancellationToken token);
@@ -236,6 +280,7 @@ internal sealed class VoidShape : TaskShape
         return tcs;
     }
 
+    public override Task TaskOf(object source) => ((TaskCompletionSource)source).Task;
     public override Task Invoke(Delegate body) => ((Func<Task>)body)();
     public override void SetResult(object source, Task inner) => ((TaskCompletionSource)source).TrySetResult();
     public override void SetCanceled(object source, CancellationToken token) => ((TaskCompletionSource)source).TrySetCanceled(token);
@@ -253,6 +298,7 @@ internal sealed class ValueShape<T> : TaskShape
         return tcs;
     }
 
+    public override Task TaskOf(object source) => ((TaskCompletionSource<T>)source).Task;
     public override Task Invoke(Delegate body) => ((Func<Task<T>>)body)();
     public override void SetResult(object source, Task inner) => ((TaskCompletionSource<T>)source).TrySetResult(((Task<T>)inner).Result);
     public override void SetCanceled(object source, CancellationToken token) => ((TaskCompletionSource<T>)source).TrySetCanceled(token);

@@ -68,6 +68,59 @@ public sealed class ChannelSyscalls(IpcManager ipc)
         }
     }
 
+    /// <summary>
+    /// Sends a batch of byte-only messages without waiting (needs Write): one rights check, one reservation, one
+    /// quota charge and one wake-up for the whole batch. Returns how many were queued, in order (fewer than given when
+    /// the peer's inbox fills up; <see cref="ErrorCode.WouldBlock"/> when it is already full).
+    /// </summary>
+    public Result<int> TrySendBatch(Process caller, Handle endpoint, IReadOnlyList<ReadOnlyMemory<byte>> messages)
+    {
+        var ep = Open(caller, endpoint, Rights.Write);
+        return ep.IsOk ? ipc.SendBatch(caller, ep.Value, messages) : ep.Error;
+    }
+
+    /// <summary>Sends every message of the batch, waiting while the peer's inbox is full; returns how many were sent
+    /// (all of them unless an error or cancellation stopped it first, which is then reported if nothing was sent).</summary>
+    public async Task<Result<int>> SendBatchAsync(Process caller, Handle endpoint, IReadOnlyList<ReadOnlyMemory<byte>> messages,
+        CancellationToken ct = default)
+    {
+        int sent = 0;
+        var all = messages as ReadOnlyMemory<byte>[] ?? messages.ToArray();
+        while (sent < all.Length)
+        {
+            var rest = new ArraySegment<ReadOnlyMemory<byte>>(all, sent, all.Length - sent);
+            var r = TrySendBatch(caller, endpoint, rest);
+            if (r.IsOk) { sent += r.Value; continue; }
+            if (r.Code != ErrorCode.WouldBlock) return sent > 0 ? sent : r;
+            var ep = Open(caller, endpoint, Rights.Write);
+            if (!ep.IsOk) return sent > 0 ? sent : ep.Error;
+            if (ep.Value.Peer is not { } peer) return sent > 0 ? sent : Errors.Of(ErrorCode.Closed, "channel is closed");
+            if (!await peer.WaitWritableAsync(ct).ConfigureAwait(true)) return sent > 0 ? sent : Errors.Of(ErrorCode.Cancelled, "send cancelled");
+        }
+        return sent;
+    }
+
+    /// <summary>Takes up to <paramref name="max"/> queued messages at once (needs Read; <see cref="ErrorCode.WouldBlock"/>
+    /// if none).</summary>
+    public Result<IReadOnlyList<IpcMessage>> TryReceiveBatch(Process caller, Handle endpoint, int max)
+    {
+        var ep = Open(caller, endpoint, Rights.Read);
+        return ep.IsOk ? ipc.ReceiveBatch(caller, ep.Value, max) : ep.Error;
+    }
+
+    /// <summary>Waits until at least one message is queued, then takes up to <paramref name="max"/>.</summary>
+    public async Task<Result<IReadOnlyList<IpcMessage>>> ReceiveBatchAsync(Process caller, Handle endpoint, int max, CancellationToken ct = default)
+    {
+        while (true)
+        {
+            var ep = Open(caller, endpoint, Rights.Read);
+            if (!ep.IsOk) return ep.Error;
+            var r = ipc.ReceiveBatch(caller, ep.Value, max);
+            if (r.Code != ErrorCode.WouldBlock) return r;
+            if (!await ep.Value.WaitReadableAsync(ct).ConfigureAwait(true)) return Errors.Of(ErrorCode.Cancelled, "receive cancelled");
+        }
+    }
+
     /// <summary>Waits until one of <paramref name="endpoints"/> has a message (or is closed); returns its index.</summary>
     public async Task<Result<int>> WaitAnyAsync(Process caller, IReadOnlyList<Handle> endpoints, CancellationToken ct = default)
     {

@@ -113,10 +113,14 @@ internal static class FrameProbe
         ?? throw new InvalidOperationException("PhysicalMemory._allocated not found: update FrameProbe");
     private static readonly FieldInfo FreeLists = typeof(PhysicalMemory).GetField("_freeLists", BindingFlags.NonPublic | BindingFlags.Instance)
         ?? throw new InvalidOperationException("PhysicalMemory._freeLists not found: update FrameProbe");
+    private static readonly FieldInfo Cache = typeof(PhysicalMemory).GetField("_cache", BindingFlags.NonPublic | BindingFlags.Instance)
+        ?? throw new InvalidOperationException("PhysicalMemory._cache not found: update FrameProbe");
+    private static readonly FieldInfo Cached = typeof(PhysicalMemory).GetField("_cached", BindingFlags.NonPublic | BindingFlags.Instance)
+        ?? throw new InvalidOperationException("PhysicalMemory._cached not found: update FrameProbe");
     private static readonly FieldInfo Lock = typeof(PhysicalMemory).GetField("_lock", BindingFlags.NonPublic | BindingFlags.Instance)
         ?? throw new InvalidOperationException("PhysicalMemory._lock not found: update FrameProbe");
 
-    /// <summary>Per frame: true if it lies in a block on a free list. Also checks that the bitmap and the free lists
+    /// <summary>Per frame: true if it lies in a block on a free list or in the frame cache. Also checks that the bitmap and the free lists
     /// agree with each other and with <see cref="PhysicalMemory.FreeFrames"/>.</summary>
     public static bool[] FreeMap(PhysicalMemory phys)
     {
@@ -124,16 +128,23 @@ internal static class FrameProbe
         {
             var bits = (ulong[])Allocated.GetValue(phys)!;
             var lists = (HashSet<long>[])FreeLists.GetValue(phys)!;
+            var cache = (long[][])Cache.GetValue(phys)!;
+            var cached = (int[])Cached.GetValue(phys)!;
             var free = new bool[phys.TotalFrames];
             long onLists = 0;
+            void MarkFree(long start, int order)
+            {
+                for (long f = start; f < start + (1L << order); f++)
+                {
+                    if (free[f]) throw new InvalidOperationException($"frame {f} is on two free lists (or cached twice)");
+                    free[f] = true;
+                    onLists++;
+                }
+            }
             for (int order = 0; order < lists.Length; order++)
-                foreach (long start in lists[order])
-                    for (long f = start; f < start + (1L << order); f++)
-                    {
-                        if (free[f]) throw new InvalidOperationException($"frame {f} is on two free lists");
-                        free[f] = true;
-                        onLists++;
-                    }
+                foreach (long start in lists[order]) MarkFree(start, order);
+            for (int order = 0; order < cache.Length; order++)
+                for (int i = 0; i < cached[order]; i++) MarkFree(cache[order][i], order);
             for (long f = 0; f < phys.TotalFrames; f++)
             {
                 bool allocated = (bits[f >> 6] & (1UL << (int)(f & 63))) != 0;
