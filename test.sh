@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 export DEBIAN_FRONTEND=noninteractive DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
-need=(dosfstools e2fsprogs mtools iproute2 iputils-ping curl netcat-openbsd iperf3)
+need=(dosfstools e2fsprogs mtools iproute2 iputils-ping curl netcat-openbsd iperf3 z3)
 missing=()
 for p in "${need[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then
@@ -16,6 +16,8 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
 fi
 dotnet build Photon.sln -c Release -warnaserror -nologo -clp:ErrorsOnly
+# The Dafny proofs (verification/, README "Verification"): a proof that no longer verifies fails the run.
+verification/verify.sh
 # Test projects run one after another so the timing-sensitive ones (scheduler, TCP) are not starved of the 2 cores.
 log=$(mktemp)
 status=0
