@@ -20,6 +20,8 @@ public sealed class Ext4FileSystem : IFileSystem
     private readonly Func<DateTimeOffset> _now;
     private readonly SemaphoreSlim _lock = new(1, 1);
     private KernelError? _writeDisabled;
+    /// <summary>Open nodes by inode number; also the lock for their open counts.</summary>
+    private readonly Dictionary<uint, Ext4FileNode> _open = new();
 
     internal Ext4FileSystem(Volume vol, bool readOnly, Func<DateTimeOffset> now)
     {
@@ -143,12 +145,77 @@ public sealed class Ext4FileSystem : IFileSystem
             return list;
         }, ct);
 
-    public ValueTask<Result<int>> ReadAsync(string path, long offset, Memory<byte> buffer, CancellationToken ct = default) => RunAsync(false, async () =>
+    // ---------------------------------------------------------------- open files
+
+    public ValueTask<Result<IFileNode>> OpenAsync(string path, CancellationToken ct = default) => RunAsync<IFileNode>(false, async () =>
+    {
+        var inode = await ResolveAsync(path, ct).ConfigureAwait(false);
+        var parts = Split(path);
+        lock (_open)
+        {
+            if (_open.TryGetValue(inode.Number, out var node)) { node.Opens++; return node; }
+            node = new Ext4FileNode(this, inode.Number, parts.Length == 0 ? "/" : parts[^1], KindOf(inode)) { Opens = 1 };
+            _open[inode.Number] = node;
+            return node;
+        }
+    }, ct);
+
+    internal void ReleaseNode(Ext4FileNode node)
+    {
+        lock (_open)
+        {
+            if (node.Opens == 0) return;
+            if (--node.Opens > 0) return;
+            node.Released = true;
+            if (_open.TryGetValue(node.Inode, out var known) && known == node) _open.Remove(node.Inode);
+        }
+    }
+
+    /// <summary>The inode lost its last link: open nodes of it end (their blocks are already freed).</summary>
+    private void EndNode(uint ino)
+    {
+        lock (_open)
+            if (_open.Remove(ino, out var node)) node.Ended = true;
+    }
+
+    /// <summary>The node's inode as it is now; a released or ended node fails.</summary>
+    private async ValueTask<Inode> NodeInodeAsync(Ext4FileNode node, CancellationToken ct)
+    {
+        if (node.Released) throw new KernelException(ErrorCode.Closed, "the file was closed");
+        if (node.Ended) throw new KernelException(ErrorCode.NotFound, "the file was deleted while open");
+        return await _vol.ReadInodeAsync(node.Inode, ct).ConfigureAwait(false);
+    }
+
+    private async ValueTask<Inode> NodeFileAsync(Ext4FileNode node, CancellationToken ct)
+    {
+        var inode = await NodeInodeAsync(node, ct).ConfigureAwait(false);
+        if (inode.IsDirectory) throw new KernelException(ErrorCode.IsADirectory, $"'{node.Name}' is a directory");
+        if (!inode.IsFile) throw new KernelException(ErrorCode.NotSupported, $"'{node.Name}' is not a regular file");
+        return inode;
+    }
+
+    internal ValueTask<Result<FileStat>> StatNodeAsync(Ext4FileNode node, CancellationToken ct) => RunAsync(false, async () =>
+    {
+        var inode = await NodeInodeAsync(node, ct).ConfigureAwait(false);
+        return new FileStat(node.Name, KindOf(inode), (long)inode.Size, DateTimeOffset.FromUnixTimeSeconds(inode.MTime));
+    }, ct);
+
+    /// <summary>Awaits every transfer (even after one failed, so none is left in flight) and rethrows the first failure.</summary>
+    private static async ValueTask AllAsync(List<Task> transfers)
+    {
+        Exception? first = null;
+        foreach (var t in transfers)
+        {
+            try { await t.ConfigureAwait(false); }
+            catch (Exception e) { first ??= e; }
+        }
+        if (first is not null) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(first);
+    }
+
+    internal ValueTask<Result<int>> ReadNodeAsync(Ext4FileNode node, long offset, Memory<byte> buffer, CancellationToken ct) => RunAsync(false, async () =>
     {
         if (offset < 0) throw new KernelException(ErrorCode.InvalidArgument, "negative offset");
-        var inode = await ResolveAsync(path, ct).ConfigureAwait(false);
-        if (inode.IsDirectory) throw new KernelException(ErrorCode.IsADirectory, $"'{path}' is a directory");
-        if (!inode.IsFile) throw new KernelException(ErrorCode.NotSupported, $"'{path}' is not a regular file");
+        var inode = await NodeFileAsync(node, ct).ConfigureAwait(false);
         ulong size = inode.Size;
         if ((ulong)offset >= size || buffer.Length == 0) return 0;
         int n = (int)Math.Min((ulong)buffer.Length, size - (ulong)offset);
@@ -157,8 +224,10 @@ public sealed class Ext4FileSystem : IFileSystem
         return n;
     }, ct);
 
+    /// <summary>Reads a mapped range; every extent run is submitted before any is awaited.</summary>
     private async ValueTask ReadMappedAsync(ExtentMap map, long offset, Memory<byte> dest, CancellationToken ct)
     {
+        var reads = new List<Task>();
         long pos = offset, end = offset + dest.Length;
         while (pos < end)
         {
@@ -179,16 +248,20 @@ public sealed class Ext4FileSystem : IFileSystem
                 int blocks = (int)((runEnd - lb * Bs + Bs - 1) / Bs);
                 int skip = (int)(pos - lb * Bs);
                 if (skip == 0 && (runEnd - pos) == (long)blocks * Bs)
-                    await _vol.ReadDataAsync(phys, dest.Slice((int)(pos - offset), blocks * Bs), ct).ConfigureAwait(false);
+                    reads.Add(_vol.ReadDataAsync(phys, dest.Slice((int)(pos - offset), blocks * Bs), ct).AsTask());
                 else
-                {
-                    var tmp = new byte[blocks * Bs];
-                    await _vol.ReadDataAsync(phys, tmp, ct).ConfigureAwait(false);
-                    tmp.AsSpan(skip, (int)(runEnd - pos)).CopyTo(dest.Span[(int)(pos - offset)..]);
-                }
+                    reads.Add(ReadPartialAsync(phys, blocks, skip, dest.Slice((int)(pos - offset), (int)(runEnd - pos)), ct));
             }
             pos = runEnd;
         }
+        await AllAsync(reads).ConfigureAwait(false);
+    }
+
+    private async Task ReadPartialAsync(long phys, int blocks, int skip, Memory<byte> dest, CancellationToken ct)
+    {
+        var tmp = new byte[blocks * Bs];
+        await _vol.ReadDataAsync(phys, tmp, ct).ConfigureAwait(false);
+        tmp.AsSpan(skip, dest.Length).CopyTo(dest.Span);
     }
 
     // ---------------------------------------------------------------- creation
@@ -243,15 +316,14 @@ public sealed class Ext4FileSystem : IFileSystem
 
     // ---------------------------------------------------------------- writes
 
-    public ValueTask<Result> WriteAsync(string path, long offset, ReadOnlyMemory<byte> data, CancellationToken ct = default) =>
+    internal ValueTask<Result> WriteNodeAsync(Ext4FileNode node, long offset, ReadOnlyMemory<byte> data, CancellationToken ct) =>
         AsResult(RunAsync(true, async () =>
         {
             if (offset < 0) throw new KernelException(ErrorCode.InvalidArgument, "negative offset");
             long end = offset + data.Length;
-            if (end < offset || (end + Bs - 1) / Bs >= uint.MaxValue) throw new KernelException(ErrorCode.OutOfRange, "write beyond the maximum file size");
-            var inode = await ResolveAsync(path, ct).ConfigureAwait(false);
-            if (inode.IsDirectory) throw new KernelException(ErrorCode.IsADirectory, $"'{path}' is a directory");
-            if (!inode.IsFile) throw new KernelException(ErrorCode.NotSupported, $"'{path}' is not a regular file");
+            // (end - 1) / Bs + 1 is the block count without the overflow of end + Bs - 1 near long.MaxValue.
+            if (end < offset || (end - 1) / Bs + 1 >= uint.MaxValue) throw new KernelException(ErrorCode.OutOfRange, "write beyond the maximum file size");
+            var inode = await NodeFileAsync(node, ct).ConfigureAwait(false);
             if (data.Length == 0) return true;
             var map = await ExtentTree.LoadAsync(_vol, inode, ct).ConfigureAwait(false);
             if ((ulong)offset > inode.Size) await ZeroTailAsync(map, (long)inode.Size, ct).ConfigureAwait(false);
@@ -280,6 +352,16 @@ public sealed class Ext4FileSystem : IFileSystem
         long treeGuess = (map.Extents.Count + unmapped) / ((Bs - 12) / 12) + 3;
         if ((ulong)(unmapped + treeGuess) > _vol.Sb.FreeBlocks) throw new KernelException(ErrorCode.NoSpace, "ext4: not enough free blocks");
 
+        // Runs are submitted as they are mapped and awaited together at the end (several requests in flight).
+        var writes = new List<Task>();
+        try { await MapAndWriteAsync(inode, map, offset, data, writes, ct).ConfigureAwait(false); }
+        finally { await AllAsync(writes).ConfigureAwait(false); }
+    }
+
+    private async ValueTask MapAndWriteAsync(Inode inode, ExtentMap map, long offset, ReadOnlyMemory<byte> data, List<Task> writes, CancellationToken ct)
+    {
+        long end = offset + data.Length;
+        long lastLb = (end - 1) / Bs;
         long pos = offset;
         while (pos < end)
         {
@@ -311,6 +393,13 @@ public sealed class Ext4FileSystem : IFileSystem
             }
             long runStart = lb * Bs, runEnd = runStart + (long)blocks * Bs;
             long copyEnd = Math.Min(runEnd, end);
+            if (pos == runStart && copyEnd == runEnd)
+            {
+                // Whole blocks: straight from the caller's buffer, no copy.
+                writes.Add(_vol.WriteDataAsync(phys, data.Slice((int)(pos - offset), blocks * Bs), ct).AsTask());
+                pos = copyEnd;
+                continue;
+            }
             var buf = new byte[blocks * Bs];
             // Partial first/last blocks keep their old bytes (or zeros in a fresh block).
             bool head = pos > runStart, tail = copyEnd < runEnd;
@@ -318,7 +407,7 @@ public sealed class Ext4FileSystem : IFileSystem
             if (!fresh && tail && !(head && blocks == 1))
                 await _vol.ReadDataAsync(phys + blocks - 1, buf.AsMemory((blocks - 1) * Bs, Bs), ct).ConfigureAwait(false);
             data.Span[(int)(pos - offset)..(int)(copyEnd - offset)].CopyTo(buf.AsSpan((int)(pos - runStart)));
-            await _vol.WriteDataAsync(phys, buf, ct).ConfigureAwait(false);
+            writes.Add(_vol.WriteDataAsync(phys, buf, ct).AsTask());
             pos = copyEnd;
         }
     }
@@ -362,14 +451,12 @@ public sealed class Ext4FileSystem : IFileSystem
         await _vol.WriteDataAsync(phys, blk, ct).ConfigureAwait(false);
     }
 
-    public ValueTask<Result> TruncateAsync(string path, long length, CancellationToken ct = default) =>
+    internal ValueTask<Result> TruncateNodeAsync(Ext4FileNode node, long length, CancellationToken ct) =>
         AsResult(RunAsync(true, async () =>
         {
             if (length < 0) throw new KernelException(ErrorCode.InvalidArgument, "negative length");
-            if ((length + Bs - 1) / Bs >= uint.MaxValue) throw new KernelException(ErrorCode.OutOfRange, "length beyond the maximum file size");
-            var inode = await ResolveAsync(path, ct).ConfigureAwait(false);
-            if (inode.IsDirectory) throw new KernelException(ErrorCode.IsADirectory, $"'{path}' is a directory");
-            if (!inode.IsFile) throw new KernelException(ErrorCode.NotSupported, $"'{path}' is not a regular file");
+            if (length > long.MaxValue - Bs || (length + Bs - 1) / Bs >= uint.MaxValue) throw new KernelException(ErrorCode.OutOfRange, "length beyond the maximum file size");
+            var inode = await NodeFileAsync(node, ct).ConfigureAwait(false);
             var map = await ExtentTree.LoadAsync(_vol, inode, ct).ConfigureAwait(false);
             if ((ulong)length < inode.Size)
             {
@@ -451,6 +538,7 @@ public sealed class Ext4FileSystem : IFileSystem
                 throw new KernelException(ErrorCode.NotEmpty, $"'{path}' is not empty");
             await DirectoryBlocks.RemoveEntryAsync(_vol, parent, rec, Now, ct).ConfigureAwait(false);
             await UnlinkInodeAsync(parent, inode, ct).ConfigureAwait(false);
+            if (inode.LinksCount == 0) EndNode(inode.Number);
             return true;
         }, ct));
 
@@ -477,6 +565,7 @@ public sealed class Ext4FileSystem : IFileSystem
                 if (inode.Number == dstParent.Number) throw new KernelException(ErrorCode.InvalidArgument, "cannot move a directory into itself");
             }
             var existing = await DirectoryBlocks.LookupAsync(_vol, dstParent, dstName, ct).ConfigureAwait(false);
+            Inode? replaced = null;
             if (existing is { } ex)
             {
                 if (ex.Inode == inode.Number) return true;
@@ -487,6 +576,7 @@ public sealed class Ext4FileSystem : IFileSystem
                     throw new KernelException(ErrorCode.NotEmpty, $"'{to}' is not empty");
                 await DirectoryBlocks.RemoveEntryAsync(_vol, dstParent, ex, Now, ct).ConfigureAwait(false);
                 await UnlinkInodeAsync(dstParent, victim, ct).ConfigureAwait(false);
+                replaced = victim;
             }
             // Re-find the source record: removing the victim may have merged records in the same block.
             var src = await DirectoryBlocks.LookupAsync(_vol, srcParent, srcName, ct).ConfigureAwait(false)
@@ -504,6 +594,7 @@ public sealed class Ext4FileSystem : IFileSystem
             }
             inode.CTime = Now;
             _vol.MarkInodeDirty(inode);
+            if (replaced is { LinksCount: 0 }) EndNode(replaced.Number);
             return true;
         }, ct));
 

@@ -85,13 +85,9 @@ internal sealed class Volume
         int ss = dev.SectorSize;
         if (offset % ss == 0 && buffer.Length % ss == 0)
         {
-            const int chunk = 1 << 20;
-            for (int done = 0; done < buffer.Length; done += chunk)
-            {
-                int n = Math.Min(chunk, buffer.Length - done);
-                var r = await dev.ReadAsync((offset + done) / ss, buffer.Slice(done, n), ct).ConfigureAwait(false);
-                if (!r.IsOk) throw r.Error.ToException();
-            }
+            // Chunks in flight together over the device's queues.
+            var r = await ParallelBlockIo.ReadAsync(dev, offset / ss, buffer, ct).ConfigureAwait(false);
+            if (!r.IsOk) throw r.Error.ToException();
             return;
         }
         long start = offset / ss * ss, end = (offset + buffer.Length + ss - 1) / ss * ss;
@@ -105,13 +101,8 @@ internal sealed class Volume
         int ss = dev.SectorSize;
         if (offset % ss == 0 && data.Length % ss == 0)
         {
-            const int chunk = 1 << 20;
-            for (int done = 0; done < data.Length; done += chunk)
-            {
-                int n = Math.Min(chunk, data.Length - done);
-                var r = await dev.WriteAsync((offset + done) / ss, data.Slice(done, n), ct).ConfigureAwait(false);
-                if (!r.IsOk) throw r.Error.ToException();
-            }
+            var r = await ParallelBlockIo.WriteAsync(dev, offset / ss, data, ct).ConfigureAwait(false);
+            if (!r.IsOk) throw r.Error.ToException();
             return;
         }
         // A block smaller than the device sector: read-modify-write the covering sectors.

@@ -23,6 +23,8 @@ public sealed class FatFileSystem : IFileSystem
     private readonly FatTable _fat;
     private readonly Func<DateTimeOffset> _now;
     private readonly SemaphoreSlim _lock = new(1, 1);
+    /// <summary>Open nodes by where their directory entry lives; also the lock for their open counts.</summary>
+    private readonly Dictionary<(uint Directory, int Slot), FatFileNode> _open = new();
     private int _fsInfoSector;
     private bool _disposed;
 
@@ -111,62 +113,193 @@ public sealed class FatFileSystem : IFileSystem
                 .ToList();
         }, ct);
 
-    public ValueTask<Result<int>> ReadAsync(string path, long offset, Memory<byte> buffer, CancellationToken ct = default) =>
+    public ValueTask<Result<IFileNode>> OpenAsync(string path, CancellationToken ct = default) =>
+        RunAsync<IFileNode>(false, async () =>
+        {
+            var parts = SplitPath(path);
+            if (parts.Length == 0) return new FatFileNode(this, 0, -1, FileKind.Directory) { Opens = 1 };
+            var (dir, entry) = await ResolveAsync(parts, ct).ConfigureAwait(false);
+            lock (_open)
+            {
+                var key = (dir.Id, entry.ShortSlot);
+                if (_open.TryGetValue(key, out var node)) { node.Opens++; return node; }
+                node = new FatFileNode(this, dir.Id, entry.ShortSlot, entry.IsDirectory ? FileKind.Directory : FileKind.File) { Opens = 1 };
+                _open[key] = node;
+                return node;
+            }
+        }, ct);
+
+    internal void ReleaseNode(FatFileNode node)
+    {
+        lock (_open)
+        {
+            if (node.Opens == 0) return;
+            if (--node.Opens > 0) return;
+            node.Released = true;
+            if (!node.IsRoot && _open.TryGetValue((node.Directory, node.Slot), out var known) && known == node) _open.Remove((node.Directory, node.Slot));
+        }
+    }
+
+    /// <summary>The open node for a directory entry, if any (a delete ends it, a rename re-keys it).</summary>
+    private FatFileNode? OpenNode(uint directory, int slot)
+    {
+        lock (_open) return _open.GetValueOrDefault((directory, slot));
+    }
+
+    private void EndNode(uint directory, int slot)
+    {
+        lock (_open)
+            if (_open.Remove((directory, slot), out var node)) { node.Ended = true; node.Chain = null; }
+    }
+
+    private void MoveNode(uint fromDirectory, int fromSlot, uint toDirectory, int toSlot)
+    {
+        lock (_open)
+        {
+            if (!_open.Remove((fromDirectory, fromSlot), out var node)) return;
+            node.Directory = toDirectory;
+            node.Slot = toSlot;
+            _open[(toDirectory, toSlot)] = node;
+        }
+    }
+
+    private static void CheckLive(FatFileNode node)
+    {
+        if (node.Released) throw new KernelException(ErrorCode.Closed, "the file was closed");
+        if (node.Ended) throw new KernelException(ErrorCode.NotFound, "the file was deleted while open");
+    }
+
+    /// <summary>The node's directory entry as it is now (re-read through the sector cache).</summary>
+    private async ValueTask<(FatDirectory Directory, FatNode Entry)> EntryAsync(FatFileNode node, CancellationToken ct)
+    {
+        var dir = await LoadDirectoryAsync(node.Directory, ct).ConfigureAwait(false);
+        var entry = dir.ReadEntries().FirstOrDefault(e => e.ShortSlot == node.Slot)
+            ?? throw new KernelException(ErrorCode.Corrupted, "the directory entry of an open file vanished");
+        return (dir, entry);
+    }
+
+    /// <summary>Fills the node's size and chain from disk unless they are cached.</summary>
+    private async ValueTask<List<uint>> ChainAsync(FatFileNode node, CancellationToken ct)
+    {
+        if (node.Chain is { } cached) return cached;
+        var (_, entry) = await EntryAsync(node, ct).ConfigureAwait(false);
+        var chain = await FileChainAsync(entry, ct).ConfigureAwait(false);
+        node.Size = entry.Size;
+        node.Chain = chain;
+        return chain;
+    }
+
+    /// <summary>Before a change: a chain longer than the size needs is cross-linked or lost data, and freeing or reusing
+    /// its tail could destroy another file.</summary>
+    private void CheckExact(FatFileNode node, List<uint> chain)
+    {
+        long needed = (node.Size + _g.ClusterBytes - 1) / _g.ClusterBytes;
+        if (chain.Count > Math.Max(needed, 1))
+            throw new KernelException(ErrorCode.Corrupted, $"cluster chain from {chain[0]} is longer than its size allows");
+    }
+
+    private static FatFileNode CheckFile(FatFileNode node)
+    {
+        CheckLive(node);
+        if (node.Kind == FileKind.Directory) throw new KernelException(ErrorCode.IsADirectory, "the node is a directory");
+        return node;
+    }
+
+    internal ValueTask<Result<FileStat>> StatNodeAsync(FatFileNode node, CancellationToken ct) =>
         RunAsync(false, async () =>
         {
+            CheckLive(node);
+            if (node.IsRoot) return new FileStat("/", FileKind.Directory, 0, FatTime.Epoch);
+            var (_, entry) = await EntryAsync(node, ct).ConfigureAwait(false);
+            return new FileStat(entry.Name, entry.IsDirectory ? FileKind.Directory : FileKind.File, entry.IsDirectory ? 0 : entry.Size, entry.Modified);
+        }, ct);
+
+    internal ValueTask<Result<int>> ReadNodeAsync(FatFileNode node, long offset, Memory<byte> buffer, CancellationToken ct) =>
+        RunAsync(false, async () =>
+        {
+            CheckFile(node);
             if (offset < 0) throw new KernelException(ErrorCode.InvalidArgument, "negative offset");
-            var (_, node) = await ResolveFileAsync(path, ct).ConfigureAwait(false);
+            var chain = await ChainAsync(node, ct).ConfigureAwait(false);
             long size = node.Size;
             if (offset >= size || buffer.Length == 0) return 0;
             int count = (int)Math.Min(buffer.Length, size - offset);
-            var chain = await FileChainAsync(node, ct).ConfigureAwait(false);
+            var reads = new List<Task>();
             foreach (var (deviceOffset, at, length) in Runs(chain, offset, count))
-                await ReadDeviceAsync(deviceOffset, buffer.Slice(at, length), ct).ConfigureAwait(false);
+                reads.Add(ReadDeviceAsync(deviceOffset, buffer.Slice(at, length), ct).AsTask());
+            await AllAsync(reads).ConfigureAwait(false);
             return count;
         }, ct);
 
-    public ValueTask<Result> WriteAsync(string path, long offset, ReadOnlyMemory<byte> data, CancellationToken ct = default) =>
+    internal ValueTask<Result> WriteNodeAsync(FatFileNode node, long offset, ReadOnlyMemory<byte> data, CancellationToken ct) =>
         RunVoidAsync(async () =>
         {
+            CheckFile(node);
             if (offset < 0) throw new KernelException(ErrorCode.InvalidArgument, "negative offset");
             long end = offset + data.Length;
-            if (end > uint.MaxValue) throw new KernelException(ErrorCode.OutOfRange, "FAT files are limited to 4 GiB - 1 bytes");
-            var (dir, node) = await ResolveFileAsync(path, ct).ConfigureAwait(false);
+            if (end > uint.MaxValue || end < offset) throw new KernelException(ErrorCode.OutOfRange, "FAT files are limited to 4 GiB - 1 bytes");
             if (data.Length == 0) return;
-            var chain = await FileChainAsync(node, ct, exact: true).ConfigureAwait(false);
-            long oldSize = node.Size, newSize = Math.Max(oldSize, end);
-            await EnsureClustersAsync(chain, newSize, ct).ConfigureAwait(false);
-            if (offset > oldSize) await ZeroFillAsync(chain, oldSize, offset - oldSize, ct).ConfigureAwait(false);
-            foreach (var (deviceOffset, at, length) in Runs(chain, offset, data.Length))
-                await WriteDeviceAsync(deviceOffset, data.Slice(at, length), ct).ConfigureAwait(false);
-            await UpdateFileEntryAsync(dir, node, chain, newSize, ct).ConfigureAwait(false);
+            try
+            {
+                var chain = await ChainAsync(node, ct).ConfigureAwait(false);
+                CheckExact(node, chain);
+                long oldSize = node.Size, newSize = Math.Max(oldSize, end);
+                await EnsureClustersAsync(chain, newSize, ct).ConfigureAwait(false);
+                if (offset > oldSize) await ZeroFillAsync(chain, oldSize, offset - oldSize, ct).ConfigureAwait(false);
+                var writes = new List<Task>();
+                foreach (var (deviceOffset, at, length) in Runs(chain, offset, data.Length))
+                    writes.Add(WriteDeviceAsync(deviceOffset, data.Slice(at, length), ct).AsTask());
+                await AllAsync(writes).ConfigureAwait(false);
+                var (dir, entry) = await EntryAsync(node, ct).ConfigureAwait(false);
+                await UpdateFileEntryAsync(dir, entry, chain, newSize, ct).ConfigureAwait(false);
+                node.Size = newSize;
+            }
+            catch { node.Chain = null; throw; }
         }, ct);
 
-    public ValueTask<Result> TruncateAsync(string path, long length, CancellationToken ct = default) =>
+    internal ValueTask<Result> TruncateNodeAsync(FatFileNode node, long length, CancellationToken ct) =>
         RunVoidAsync(async () =>
         {
+            CheckFile(node);
             if (length < 0) throw new KernelException(ErrorCode.InvalidArgument, "negative length");
             if (length > uint.MaxValue) throw new KernelException(ErrorCode.OutOfRange, "FAT files are limited to 4 GiB - 1 bytes");
-            var (dir, node) = await ResolveFileAsync(path, ct).ConfigureAwait(false);
-            var chain = await FileChainAsync(node, ct, exact: true).ConfigureAwait(false);
-            long oldSize = node.Size;
-            if (length > oldSize)
+            try
             {
-                await EnsureClustersAsync(chain, length, ct).ConfigureAwait(false);
-                await ZeroFillAsync(chain, oldSize, length - oldSize, ct).ConfigureAwait(false);
-            }
-            else
-            {
-                int keep = (int)((length + _g.ClusterBytes - 1) / _g.ClusterBytes);
-                if (keep < chain.Count)
+                var chain = await ChainAsync(node, ct).ConfigureAwait(false);
+                CheckExact(node, chain);
+                long oldSize = node.Size;
+                if (length > oldSize)
                 {
-                    if (keep > 0) await _fat.SetAsync(chain[keep - 1], _fat.EndOfChainMark, ct).ConfigureAwait(false);
-                    await _fat.FreeAsync(chain.GetRange(keep, chain.Count - keep), ct).ConfigureAwait(false);
-                    chain.RemoveRange(keep, chain.Count - keep);
+                    await EnsureClustersAsync(chain, length, ct).ConfigureAwait(false);
+                    await ZeroFillAsync(chain, oldSize, length - oldSize, ct).ConfigureAwait(false);
                 }
+                else
+                {
+                    int keep = (int)((length + _g.ClusterBytes - 1) / _g.ClusterBytes);
+                    if (keep < chain.Count)
+                    {
+                        if (keep > 0) await _fat.SetAsync(chain[keep - 1], _fat.EndOfChainMark, ct).ConfigureAwait(false);
+                        await _fat.FreeAsync(chain.GetRange(keep, chain.Count - keep), ct).ConfigureAwait(false);
+                        chain.RemoveRange(keep, chain.Count - keep);
+                    }
+                }
+                var (dir, entry) = await EntryAsync(node, ct).ConfigureAwait(false);
+                await UpdateFileEntryAsync(dir, entry, chain, length, ct).ConfigureAwait(false);
+                node.Size = length;
             }
-            await UpdateFileEntryAsync(dir, node, chain, length, ct).ConfigureAwait(false);
+            catch { node.Chain = null; throw; }
         }, ct);
+
+    /// <summary>Awaits every transfer (even after one failed, so none is left in flight) and rethrows the first failure.</summary>
+    private static async ValueTask AllAsync(List<Task> transfers)
+    {
+        Exception? first = null;
+        foreach (var t in transfers)
+        {
+            try { await t.ConfigureAwait(false); }
+            catch (Exception e) { first ??= e; }
+        }
+        if (first is not null) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(first);
+    }
 
     public ValueTask<Result> CreateFileAsync(string path, CancellationToken ct = default) =>
         RunVoidAsync(async () =>
@@ -214,6 +347,7 @@ public sealed class FatFileSystem : IFileSystem
             }
             await RemoveEntryAsync(dir, node, ct).ConfigureAwait(false);
             await _fat.FreeAsync(chain, ct).ConfigureAwait(false);
+            EndNode(dir.Id, node.ShortSlot);
         }, ct);
 
     public ValueTask<Result> RenameAsync(string from, string to, CancellationToken ct = default) =>
@@ -235,7 +369,7 @@ public sealed class FatFileSystem : IFileSystem
                 if (existing.Name == newName) return;
             }
             var template = (byte[])node.ShortEntry.Clone();
-            await InsertAsync(toDir, newName, template, ct).ConfigureAwait(false);
+            int slot = await InsertAsync(toDir, newName, template, ct).ConfigureAwait(false);
             await RemoveEntryAsync(fromDir, node, ct).ConfigureAwait(false);
             if (node.IsDirectory && !sameDir)
             {
@@ -247,6 +381,8 @@ public sealed class FatFileSystem : IFileSystem
                     await WriteSlotsAsync(moved, i, 1, ct).ConfigureAwait(false);
                 }
             }
+            // Last, once nothing can fail: an open node follows its entry.
+            MoveNode(fromDir.Id, node.ShortSlot, toDir.Id, slot);
         }, ct);
 
     public async ValueTask<Result> FlushAsync(CancellationToken ct = default)
@@ -396,15 +532,6 @@ public sealed class FatFileSystem : IFileSystem
         return (parent, node);
     }
 
-    private async ValueTask<(FatDirectory Parent, FatNode Node)> ResolveFileAsync(string path, CancellationToken ct)
-    {
-        var parts = SplitPath(path);
-        if (parts.Length == 0) throw new KernelException(ErrorCode.IsADirectory, "'/' is a directory");
-        var (parent, node) = await ResolveAsync(parts, ct).ConfigureAwait(false);
-        if (node.IsDirectory) throw new KernelException(ErrorCode.IsADirectory, $"'{node.Name}' is a directory");
-        return (parent, node);
-    }
-
     private async ValueTask<(FatDirectory Parent, string Name)> ResolveNewAsync(string path, CancellationToken ct)
     {
         var parts = SplitPath(path);
@@ -434,7 +561,7 @@ public sealed class FatFileSystem : IFileSystem
     /// short name, otherwise LFN entries plus a unique generated alias. <paramref name="shortEntry"/> supplies every
     /// field but the name. Grows a chained directory by a cluster when no run of free slots is long enough.
     /// </summary>
-    private async ValueTask InsertAsync(FatDirectory dir, string name, byte[] shortEntry, CancellationToken ct)
+    private async ValueTask<int> InsertAsync(FatDirectory dir, string name, byte[] shortEntry, CancellationToken ct)
     {
         var taken = dir.ShortNames();
         byte[]? exact = FatNames.TryExactShortName(name);
@@ -455,6 +582,7 @@ public sealed class FatFileSystem : IFileSystem
         shortName.CopyTo(slot);
         slot[12] = 0; // no NT case flags: the long name carries the case
         await WriteSlotsAsync(dir, start, needed, ct).ConfigureAwait(false);
+        return start + longEntries.Count;
     }
 
     private async ValueTask GrowDirectoryAsync(FatDirectory dir, CancellationToken ct)
@@ -583,7 +711,7 @@ public sealed class FatFileSystem : IFileSystem
         long alignedEnd = (byteOffset + destination.Length + ss - 1) / ss * ss;
         if (alignedStart == byteOffset && alignedEnd == byteOffset + destination.Length)
         {
-            Check(await _device.ReadAsync(byteOffset / ss, destination, ct).ConfigureAwait(false));
+            Check(await ParallelBlockIo.ReadAsync(_device, byteOffset / ss, destination, ct).ConfigureAwait(false));
             return;
         }
         var temp = new byte[alignedEnd - alignedStart];
@@ -599,7 +727,7 @@ public sealed class FatFileSystem : IFileSystem
         long alignedEnd = (end + ss - 1) / ss * ss;
         if (alignedStart == byteOffset && alignedEnd == end)
         {
-            Check(await _device.WriteAsync(byteOffset / ss, source, ct).ConfigureAwait(false));
+            Check(await ParallelBlockIo.WriteAsync(_device, byteOffset / ss, source, ct).ConfigureAwait(false));
             return;
         }
         // Read-modify-write of the partial first and last device sectors.

@@ -2,6 +2,8 @@ using System.Buffers.Binary;
 using Photon.FileSystems.Ext4;
 using Photon.FileSystems.Fat;
 using Photon.Kernel;
+using Photon.Kernel.Capabilities;
+using Photon.Kernel.Drivers.Block;
 using Photon.Kernel.FileSystems;
 using Photon.Kernel.Hal.Host;
 using Photon.Kernel.Io;
@@ -12,13 +14,15 @@ namespace Photon.Cli.Commands;
 /// <summary>
 /// `photon fs`: inspect and change FAT and ext4 disk images with Photon's own filesystem drivers (auto-detected with
 /// <see cref="IFileSystemDriver.ProbeAsync"/>). Host-side tool: host files are read and written with System.IO; the
-/// image is accessed through the HAL image storage and a block device, exactly as the kernel mounts it.
+/// image is accessed through the HAL image storage and the NVMe-style block driver, exactly as the kernel mounts it,
+/// and files are read and written through open-file nodes (each path is resolved once).
 /// Exit codes: 0 success, 1 the operation failed (typed error printed), 2 usage error.
 /// </summary>
 public static class FsCommand
 {
     public const string HostPrefix = "host:";
-    private const int ChunkBytes = 1024 * 1024;
+    /// <summary>Per call: large enough that one call keeps several block requests in flight.</summary>
+    private const int ChunkBytes = 4 * 1024 * 1024;
     private const long ProgressThreshold = 4L * 1024 * 1024;
 
     public const string Usage =
@@ -68,7 +72,7 @@ public static class FsCommand
 
     // ---- image access ----
 
-    private sealed class OpenImage(HostImageStorage storage, IBlockDevice device, IFileSystem fs) : IAsyncDisposable
+    private sealed class OpenImage(HostImageStorage storage, NvmeBlockDevice driver, IBlockDevice device, IFileSystem fs) : IAsyncDisposable
     {
         public IBlockDevice Device { get; } = device;
         public IFileSystem Fs { get; } = fs;
@@ -77,6 +81,7 @@ public static class FsCommand
         public async ValueTask DisposeAsync()
         {
             await Fs.DisposeAsync();
+            await driver.DisposeAsync();
             await storage.DisposeAsync();
         }
     }
@@ -88,14 +93,19 @@ public static class FsCommand
     {
         var storage = HostImageStorage.Open(imagePath, readOnly: !writable);
         if (!storage.IsOk) return storage.Error;
-        var device = new StorageBlockDevice(storage.Value);
+        // The tool's own block driver instance, on a capability manager of its own (no kernel is booted for `photon fs`).
+        var started = NvmeBlockDevice.Start(storage.Value, new CapabilityManager());
+        if (!started.IsOk) { await storage.Value.DisposeAsync(); return started.Error; }
+        var (nvme, cap) = started.Value;
+        var device = nvme.Open(cap);
         foreach (var driver in Drivers)
         {
             if (!await driver.ProbeAsync(device)) continue;
             var fs = await driver.MountAsync(device, new MountOptions(ReadOnly: !writable));
-            if (!fs.IsOk) { await storage.Value.DisposeAsync(); return fs.Error; }
-            return new OpenImage(storage.Value, device, fs.Value);
+            if (!fs.IsOk) { await nvme.DisposeAsync(); await storage.Value.DisposeAsync(); return fs.Error; }
+            return new OpenImage(storage.Value, nvme, device, fs.Value);
         }
+        await nvme.DisposeAsync();
         await storage.Value.DisposeAsync();
         return Errors.Of(ErrorCode.NotSupported, $"no filesystem recognised on {imagePath} (tried {string.Join(", ", Drivers.Select(d => d.TypeName))})");
     }
@@ -148,16 +158,22 @@ public static class FsCommand
     {
         var p = ImagePath(path);
         if (!p.IsOk) return p.Error;
-        await using var stdout = Console.OpenStandardOutput();
-        var buf = new byte[ChunkBytes];
-        for (long off = 0; ; )
+        var node = await img.Fs.OpenAsync(p.Value);
+        if (!node.IsOk) return node.Error;
+        try
         {
-            var n = await img.Fs.ReadAsync(p.Value, off, buf);
-            if (!n.IsOk) return n.Error;
-            if (n.Value == 0) return Result.Ok;
-            await stdout.WriteAsync(buf.AsMemory(0, n.Value));
-            off += n.Value;
+            await using var stdout = Console.OpenStandardOutput();
+            var buf = new byte[ChunkBytes];
+            for (long off = 0; ; )
+            {
+                var n = await node.Value.ReadAsync(off, buf);
+                if (!n.IsOk) return n.Error;
+                if (n.Value == 0) return Result.Ok;
+                await stdout.WriteAsync(buf.AsMemory(0, n.Value));
+                off += n.Value;
+            }
         }
+        finally { node.Value.Release(); }
     });
 
     private static async Task<Result> CopyAsync(string image, string src, string dst)
@@ -171,6 +187,7 @@ public static class FsCommand
             Func<long, Memory<byte>, Task<Result<int>>> read;
             string srcName;
             FileStream? hostIn = null;
+            IFileNode? imageIn = null, imageOut = null;
             try
             {
                 if (srcHost)
@@ -195,8 +212,10 @@ public static class FsCommand
                     if (st.Value.Kind == FileKind.Directory) return Result.Fail(ErrorCode.IsADirectory, $"{sp.Value} is a directory");
                     length = st.Value.Length;
                     srcName = st.Value.Name;
-                    var path = sp.Value;
-                    read = async (off, buf) => await img.Fs.ReadAsync(path, off, buf);
+                    var opened = await img.Fs.OpenAsync(sp.Value);
+                    if (!opened.IsOk) return opened.Error;
+                    var node = imageIn = opened.Value;
+                    read = async (off, buf) => await node.ReadAsync(off, buf);
                 }
 
                 // Destination: a host file or an image file (into a directory keeps the source's name).
@@ -238,7 +257,10 @@ public static class FsCommand
                             if (!c.IsOk) return c;
                         }
                         else return existing.Error;
-                        write = async (off, data) => await img.Fs.WriteAsync(path, off, data);
+                        var opened = await img.Fs.OpenAsync(path);
+                        if (!opened.IsOk) return opened.Error;
+                        var node = imageOut = opened.Value;
+                        write = async (off, data) => await node.WriteAsync(off, data);
                         dstShown = path;
                     }
                     var copied = await PumpAsync(read, write, length, $"{srcName} → {dstShown}");
@@ -247,11 +269,16 @@ public static class FsCommand
                 }
                 finally { if (hostOut is not null) await hostOut.DisposeAsync(); }
             }
-            finally { if (hostIn is not null) await hostIn.DisposeAsync(); }
+            finally
+            {
+                if (hostIn is not null) await hostIn.DisposeAsync();
+                imageIn?.Release();
+                imageOut?.Release();
+            }
         });
     }
 
-    /// <summary>Copies in 1 MiB chunks; a progress bar shows for large copies on a terminal.</summary>
+    /// <summary>Copies in 4 MiB chunks; a progress bar shows for large copies on a terminal.</summary>
     private static async Task<Result> PumpAsync(Func<long, Memory<byte>, Task<Result<int>>> read, Func<long, ReadOnlyMemory<byte>, Task<Result>> write,
         long length, string label)
     {

@@ -9,7 +9,8 @@ public sealed record DirectoryEntry(string Name, FileKind Kind, long Length);
 /// <summary>
 /// A mounted filesystem. Paths are absolute within the filesystem, '/'-separated ("/dir/file.txt"); the VFS has
 /// already resolved mounts and checked capabilities before calling in. Every method returns a typed result; corrupted
-/// on-disk structures yield <see cref="ErrorCode.Corrupted"/>, never an exception or a hang.
+/// on-disk structures yield <see cref="ErrorCode.Corrupted"/>, never an exception or a hang. The filesystem's own
+/// operation lock is the one serialization point: callers (the VFS) add no lock of their own.
 /// </summary>
 public interface IFileSystem : IAsyncDisposable
 {
@@ -21,13 +22,13 @@ public interface IFileSystem : IAsyncDisposable
     ValueTask<Result<FileStat>> StatAsync(string path, CancellationToken ct = default);
     ValueTask<Result<IReadOnlyList<DirectoryEntry>>> ReadDirectoryAsync(string path, CancellationToken ct = default);
 
-    /// <summary>Reads up to buffer.Length bytes at <paramref name="offset"/>; returns the count (0 at end of file).</summary>
-    ValueTask<Result<int>> ReadAsync(string path, long offset, Memory<byte> buffer, CancellationToken ct = default);
+    /// <summary>
+    /// Resolves <paramref name="path"/> once and returns its node (file or directory). Reads and writes go through the
+    /// node, which holds what the path resolved to (the inode, the cluster chain), so no call walks the path again.
+    /// Opening one file twice gives the same node state; each open is paired with one <see cref="IFileNode.Release"/>.
+    /// </summary>
+    ValueTask<Result<IFileNode>> OpenAsync(string path, CancellationToken ct = default);
 
-    /// <summary>Writes at <paramref name="offset"/>, growing the file as needed.</summary>
-    ValueTask<Result> WriteAsync(string path, long offset, ReadOnlyMemory<byte> data, CancellationToken ct = default);
-
-    ValueTask<Result> TruncateAsync(string path, long length, CancellationToken ct = default);
     ValueTask<Result> CreateFileAsync(string path, CancellationToken ct = default);
     ValueTask<Result> CreateDirectoryAsync(string path, CancellationToken ct = default);
 

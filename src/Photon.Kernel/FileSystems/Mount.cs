@@ -4,18 +4,22 @@ namespace Photon.Kernel.FileSystems;
 
 /// <summary>
 /// A mounted filesystem as a kernel object. Capabilities to it are bound into namespaces (e.g. /mnt/data); the rights
-/// of the binding bound what anyone resolving through it may do (Read, Write, Enumerate, Create, Delete). Operations on
-/// one mount are serialised (filesystem drivers need not be re-entrant); unmounting waits for the one in flight, then
-/// flushes and closes the filesystem. When the last capability to the mount dies it is closed too.
+/// of the binding bound what anyone resolving through it may do (Read, Write, Enumerate, Create, Delete). The mount adds
+/// no lock of its own: the filesystem's operation lock is the one serialization point. It only counts the operations
+/// in flight, so that unmounting, once it has cut off new ones, waits for those before it flushes and closes the
+/// filesystem. When the last capability to the mount dies it is closed too.
 /// </summary>
 public sealed class Mount : KernelObject
 {
     public override ObjectKind Kind => ObjectKind.Mount;
 
-    private readonly SemaphoreSlim _gate = new(1, 1);
     private IFileSystem? _fs;
+    private int _active;
+    private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Task<Result>? _closing;
     private readonly Lock _closeLock = new();
+    /// <summary>Open files holding a node of this filesystem; detached when it closes. Null once closed.</summary>
+    private HashSet<VfsFile>? _files = new();
 
     internal Mount(IFileSystem fs, string source, bool readOnly) : base($"{fs.TypeName}:{source}")
     {
@@ -34,16 +38,18 @@ public sealed class Mount : KernelObject
 
     public bool IsClosed => Volatile.Read(ref _fs) is null;
 
-    /// <summary>Runs one filesystem operation under the mount's gate; a closed mount answers Revoked and a driver that
-    /// throws is contained as <see cref="ErrorCode.Faulted"/>.</summary>
+    /// <summary>Runs one filesystem operation; a closed mount answers Revoked and a driver that throws is contained as
+    /// <see cref="ErrorCode.Faulted"/>.</summary>
     internal async ValueTask<Result<T>> RunAsync<T>(Func<IFileSystem, ValueTask<Result<T>>> op, CancellationToken ct)
     {
-        try { await _gate.WaitAsync(ct).ConfigureAwait(false); }
-        catch (OperationCanceledException) { return Errors.Of(ErrorCode.Cancelled, "cancelled waiting for the mount"); }
+        // Count first, then look: unmount clears _fs first, then looks at the count (both full fences), so either the
+        // operation sees the mount closed or unmount sees the operation and waits for it.
+        Interlocked.Increment(ref _active);
         try
         {
-            var fs = _fs;
+            var fs = Volatile.Read(ref _fs);
             if (fs is null) return Errors.Of(ErrorCode.Revoked, $"{this} has been unmounted");
+            if (ct.IsCancellationRequested) return Errors.Of(ErrorCode.Cancelled, "operation cancelled");
             return await op(fs).ConfigureAwait(false);
         }
         catch (KernelException e) { return e.Error; }
@@ -52,7 +58,10 @@ public sealed class Mount : KernelObject
         {
             return Errors.Of(ErrorCode.Faulted, $"{TypeName} driver threw {e.GetType().Name}: {e.Message}");
         }
-        finally { _gate.Release(); }
+        finally
+        {
+            if (Interlocked.Decrement(ref _active) == 0 && Volatile.Read(ref _fs) is null) _drained.TrySetResult();
+        }
     }
 
     internal async ValueTask<Result> RunAsync(Func<IFileSystem, ValueTask<Result>> op, CancellationToken ct)
@@ -65,6 +74,22 @@ public sealed class Mount : KernelObject
         return r.AsResult();
     }
 
+    /// <summary>Records an open file so that closing the mount can detach it; false once the mount is closed.</summary>
+    internal bool Track(VfsFile file)
+    {
+        lock (_closeLock)
+        {
+            if (_files is null || IsClosed) return false;
+            _files.Add(file);
+            return true;
+        }
+    }
+
+    internal void Forget(VfsFile file)
+    {
+        lock (_closeLock) _files?.Remove(file);
+    }
+
     /// <summary>Flushes and closes the filesystem once (every caller awaits that one close); later operations answer Revoked.</summary>
     internal Task<Result> CloseAsync()
     {
@@ -73,56 +98,21 @@ public sealed class Mount : KernelObject
 
     private async Task<Result> CloseCoreAsync()
     {
-        await _gate.WaitAsync().ConfigureAwait(false);
-        try
-        {
-            var fs = _fs;
-            if (fs is null) return Result.Ok;
-            _fs = null;
-            Result flushed;
-            try { flushed = fs.IsReadOnly ? Result.Ok : await fs.FlushAsync().ConfigureAwait(false); }
-            catch (Exception e) when (e is not OutOfMemoryException) { flushed = Result.Fail(ErrorCode.IoError, $"flush threw {e.GetType().Name}: {e.Message}"); }
-            try { await fs.DisposeAsync().ConfigureAwait(false); }
-            catch (Exception e) when (e is not OutOfMemoryException) { if (flushed.IsOk) flushed = Result.Fail(ErrorCode.IoError, $"close threw {e.GetType().Name}"); }
-            return flushed;
-        }
-        finally { _gate.Release(); }
+        var fs = Interlocked.Exchange(ref _fs, null);
+        if (fs is null) return Result.Ok;
+        if (Volatile.Read(ref _active) > 0) await _drained.Task.ConfigureAwait(false);
+        Result flushed;
+        try { flushed = fs.IsReadOnly ? Result.Ok : await fs.FlushAsync().ConfigureAwait(false); }
+        catch (Exception e) when (e is not OutOfMemoryException) { flushed = Result.Fail(ErrorCode.IoError, $"flush threw {e.GetType().Name}: {e.Message}"); }
+        try { await fs.DisposeAsync().ConfigureAwait(false); }
+        catch (Exception e) when (e is not OutOfMemoryException) { if (flushed.IsOk) flushed = Result.Fail(ErrorCode.IoError, $"close threw {e.GetType().Name}"); }
+        // Handles that outlive the mount must not keep the filesystem (and its module) alive.
+        HashSet<VfsFile>? files;
+        lock (_closeLock) { files = _files; _files = null; }
+        foreach (var file in files ?? []) file.Detach();
+        return flushed;
     }
 
     /// <summary>Nobody can reach the mount any more: write it back and close it.</summary>
     protected override void OnLastCapabilityRevoked() => _ = CloseAsync();
-}
-
-/// <summary>An open file: a path inside a mount, reachable through a capability with Read and/or Write. It stays
-/// usable only while the mount capability it was opened through is live (unmount or unbind cuts it off).</summary>
-public sealed class VfsFile : KernelObject
-{
-    public override ObjectKind Kind => ObjectKind.File;
-
-    internal VfsFile(Mount mount, string path, CapabilityToken mountAccess, string displayPath)
-        : base(displayPath)
-    {
-        Mount = mount;
-        Path = path;
-        MountAccess = mountAccess;
-    }
-
-    public Mount Mount { get; }
-
-    /// <summary>Path inside the mount.</summary>
-    public string Path { get; }
-
-    internal CapabilityToken MountAccess { get; }
-}
-
-[Flags]
-public enum OpenFlags
-{
-    None = 0,
-    /// <summary>Create the file if it does not exist (needs Create on the mount).</summary>
-    Create = 1,
-    /// <summary>With <see cref="Create"/>: fail with AlreadyExists if it does.</summary>
-    Exclusive = 2,
-    /// <summary>Cut the file to zero length (needs Write).</summary>
-    Truncate = 4,
 }

@@ -12,7 +12,8 @@ namespace Photon.Kernel.FileSystems;
 /// <see cref="VfsPath"/> and handed to the driver. Rights on the mount binding gate every operation:
 /// Read (read files, stat), Write (write, truncate), Enumerate (list directories), Create (create files and
 /// directories), Delete (delete); rename needs Create and Delete. An open file is a <see cref="VfsFile"/> capability
-/// with at most the binding's Read/Write, in the process's handle table.
+/// with at most the binding's Read/Write, in the process's handle table; it holds the filesystem's node, and the file
+/// syscalls call it directly.
 /// </summary>
 public sealed class VirtualFileSystem
 {
@@ -116,87 +117,45 @@ public sealed class VirtualFileSystem
         var at = Resolve(process, path, required);
         if (!at.IsOk) return at.Error;
         var (mount, binding, inner) = at.Value;
-        var opened = await mount.RunAsync<bool>(async fs =>
+        var opened = await mount.RunAsync<IFileNode>(async fs =>
         {
-            var st = await fs.StatAsync(inner, ct).ConfigureAwait(false);
-            if (st.IsOk)
+            var node = await fs.OpenAsync(inner, ct).ConfigureAwait(false);
+            if (node.IsOk && flags.HasFlag(OpenFlags.Create) && flags.HasFlag(OpenFlags.Exclusive))
             {
-                if (flags.HasFlag(OpenFlags.Create) && flags.HasFlag(OpenFlags.Exclusive))
-                    return Errors.Of(ErrorCode.AlreadyExists, $"{path} exists");
-                if (st.Value.Kind == FileKind.Directory && access.HasFlag(Rights.Write))
-                    return Errors.Of(ErrorCode.IsADirectory, $"{path} is a directory");
+                node.Value.Release();
+                return Errors.Of(ErrorCode.AlreadyExists, $"{path} exists");
             }
-            else if (st.Code == ErrorCode.NotFound && flags.HasFlag(OpenFlags.Create))
+            if (!node.IsOk && node.Code == ErrorCode.NotFound && flags.HasFlag(OpenFlags.Create))
             {
                 var c = await fs.CreateFileAsync(inner, ct).ConfigureAwait(false);
                 if (!c.IsOk) return c.Error;
+                node = await fs.OpenAsync(inner, ct).ConfigureAwait(false);
             }
-            else return st.Error;
+            if (!node.IsOk) return node.Error;
+            if (node.Value.Kind == FileKind.Directory && access.HasFlag(Rights.Write))
+            {
+                node.Value.Release();
+                return Errors.Of(ErrorCode.IsADirectory, $"{path} is a directory");
+            }
             if (flags.HasFlag(OpenFlags.Truncate))
             {
-                var t = await fs.TruncateAsync(inner, 0, ct).ConfigureAwait(false);
-                if (!t.IsOk) return t.Error;
+                var t = await node.Value.TruncateAsync(0, ct).ConfigureAwait(false);
+                if (!t.IsOk) { node.Value.Release(); return t.Error; }
             }
-            return true;
+            return node;
         }, ct).ConfigureAwait(false);
         if (!opened.IsOk) return opened.Error;
         var bindingInfo = _caps.Inspect(binding);
-        if (!bindingInfo.IsOk) return bindingInfo.Error;
+        if (!bindingInfo.IsOk) { opened.Value.Release(); return bindingInfo.Error; }
         var rights = access | (bindingInfo.Value.Rights & Rights.Delegate);
-        var cap = _caps.Create(new VfsFile(mount, inner, binding, path), rights, process.Principal);
-        if (!cap.IsOk) return cap.Error;
-        return process.AddHandle(cap.Value);
-    }
-
-    /// <summary>Reads up to buffer.Length bytes at <paramref name="offset"/> (needs Read on the handle); 0 at end of file.</summary>
-    internal async ValueTask<Result<int>> ReadAsync(Process process, Handle file, long offset, Memory<byte> buffer, CancellationToken ct = default)
-    {
-        if (offset < 0) return Errors.Of(ErrorCode.InvalidArgument, "negative offset");
-        var f = CheckFile(process, file, Rights.Read);
-        if (!f.IsOk) return f.Error;
-        return await f.Value.Mount.RunAsync(fs => fs.ReadAsync(f.Value.Path, offset, buffer, ct), ct).ConfigureAwait(false);
-    }
-
-    /// <summary>Writes at <paramref name="offset"/>, growing the file (needs Write on the handle).</summary>
-    internal async ValueTask<Result> WriteAsync(Process process, Handle file, long offset, ReadOnlyMemory<byte> data, CancellationToken ct = default)
-    {
-        if (offset < 0) return Result.Fail(ErrorCode.InvalidArgument, "negative offset");
-        var f = CheckFile(process, file, Rights.Write);
-        if (!f.IsOk) return f.Error;
-        return await f.Value.Mount.RunAsync(fs => fs.WriteAsync(f.Value.Path, offset, data, ct), ct).ConfigureAwait(false);
-    }
-
-    /// <summary>Sets the file's length (needs Write on the handle).</summary>
-    internal async ValueTask<Result> TruncateAsync(Process process, Handle file, long length, CancellationToken ct = default)
-    {
-        if (length < 0) return Result.Fail(ErrorCode.InvalidArgument, "negative length");
-        var f = CheckFile(process, file, Rights.Write);
-        if (!f.IsOk) return f.Error;
-        return await f.Value.Mount.RunAsync(fs => fs.TruncateAsync(f.Value.Path, length, ct), ct).ConfigureAwait(false);
-    }
-
-    /// <summary>Writes back the file's filesystem (needs Write on the handle).</summary>
-    internal async ValueTask<Result> FlushAsync(Process process, Handle file, CancellationToken ct = default)
-    {
-        var f = CheckFile(process, file, Rights.Write);
-        if (!f.IsOk) return f.Error;
-        return await f.Value.Mount.RunAsync(fs => fs.FlushAsync(ct), ct).ConfigureAwait(false);
-    }
-
-    /// <summary>Stat of an open file (holding the handle is enough).</summary>
-    internal async ValueTask<Result<FileStat>> StatAsync(Process process, Handle file, CancellationToken ct = default)
-    {
-        var f = CheckFile(process, file, Rights.None);
-        if (!f.IsOk) return f.Error;
-        return await f.Value.Mount.RunAsync(fs => fs.StatAsync(f.Value.Path, ct), ct).ConfigureAwait(false);
-    }
-
-    /// <summary>Closes a file handle (revokes its capability).</summary>
-    internal Result Close(Process process, Handle file)
-    {
-        var f = process.Get<VfsFile>(file, Rights.None);
-        if (!f.IsOk && f.Code is ErrorCode.InvalidHandle or ErrorCode.WrongObjectType) return f.Error;
-        return process.Close(file);
+        var file = new VfsFile(mount, opened.Value, inner, binding, _caps, path);
+        if (!mount.Track(file)) { opened.Value.Release(); return Errors.Of(ErrorCode.Revoked, $"{mount} has been unmounted"); }
+        var cap = _caps.Create(file, rights, process.Principal);
+        if (!cap.IsOk) { opened.Value.Release(); mount.Forget(file); return cap.Error; }
+        var handle = process.AddHandle(cap.Value);
+        // Revoking the capability releases the node (VfsFile's last capability).
+        if (!handle.IsOk) _caps.Revoke(cap.Value);
+        return handle;
     }
 
     /// <summary>Stat by path (needs Read on the mount binding).</summary>
@@ -279,15 +238,5 @@ public sealed class VirtualFileSystem
             return (mount.Value, bound.Value, VfsPath.Join(segments[i..]));
         }
         return Errors.Of(ErrorCode.NotFound, $"no filesystem is mounted at {path} in {process.Namespace.Path}");
-    }
-
-    private Result<VfsFile> CheckFile(Process process, Handle handle, Rights required)
-    {
-        var f = process.Get<VfsFile>(handle, required);
-        if (!f.IsOk) return f.Error;
-        // The file lives only as long as the mount capability it was opened through.
-        var through = _caps.Check(f.Value.MountAccess, Rights.None, process.Principal);
-        if (!through.IsOk) return through.Error;
-        return f.Value;
     }
 }

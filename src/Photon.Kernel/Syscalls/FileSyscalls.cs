@@ -12,17 +12,53 @@ public sealed class FileSyscalls(VirtualFileSystem vfs, CapabilityManager caps)
 {
     public ValueTask<Result<Handle>> OpenAsync(Process caller, string path, Rights access, OpenFlags flags = OpenFlags.None, CancellationToken ct = default) => vfs.OpenAsync(caller, path, access, flags, ct);
 
-    public ValueTask<Result<int>> ReadAsync(Process caller, Handle file, long offset, Memory<byte> buffer, CancellationToken ct = default) => vfs.ReadAsync(caller, file, offset, buffer, ct);
+    /// <summary>Reads up to buffer.Length bytes at <paramref name="offset"/> (needs Read on the handle); 0 at end of file.</summary>
+    public async ValueTask<Result<int>> ReadAsync(Process caller, Handle file, long offset, Memory<byte> buffer, CancellationToken ct = default)
+    {
+        var f = caller.Get<VfsFile>(file, Rights.Read);
+        if (!f.IsOk) return f.Error;
+        return await f.Value.ReadAsync(caller.Principal, offset, buffer, ct).ConfigureAwait(false);
+    }
 
-    public ValueTask<Result> WriteAsync(Process caller, Handle file, long offset, ReadOnlyMemory<byte> data, CancellationToken ct = default) => vfs.WriteAsync(caller, file, offset, data, ct);
+    /// <summary>Writes at <paramref name="offset"/>, growing the file (needs Write on the handle).</summary>
+    public async ValueTask<Result> WriteAsync(Process caller, Handle file, long offset, ReadOnlyMemory<byte> data, CancellationToken ct = default)
+    {
+        var f = caller.Get<VfsFile>(file, Rights.Write);
+        if (!f.IsOk) return f.Error;
+        return await f.Value.WriteAsync(caller.Principal, offset, data, ct).ConfigureAwait(false);
+    }
 
-    public ValueTask<Result> TruncateAsync(Process caller, Handle file, long length, CancellationToken ct = default) => vfs.TruncateAsync(caller, file, length, ct);
+    /// <summary>Sets the file's length (needs Write on the handle).</summary>
+    public async ValueTask<Result> TruncateAsync(Process caller, Handle file, long length, CancellationToken ct = default)
+    {
+        var f = caller.Get<VfsFile>(file, Rights.Write);
+        if (!f.IsOk) return f.Error;
+        return await f.Value.TruncateAsync(caller.Principal, length, ct).ConfigureAwait(false);
+    }
 
-    public ValueTask<Result> FlushAsync(Process caller, Handle file, CancellationToken ct = default) => vfs.FlushAsync(caller, file, ct);
+    /// <summary>Writes back the file's filesystem (needs Write on the handle).</summary>
+    public async ValueTask<Result> FlushAsync(Process caller, Handle file, CancellationToken ct = default)
+    {
+        var f = caller.Get<VfsFile>(file, Rights.Write);
+        if (!f.IsOk) return f.Error;
+        return await f.Value.FlushAsync(caller.Principal, ct).ConfigureAwait(false);
+    }
 
-    public ValueTask<Result<FileStat>> StatAsync(Process caller, Handle file, CancellationToken ct = default) => vfs.StatAsync(caller, file, ct);
+    /// <summary>Stat of an open file (holding the handle is enough).</summary>
+    public async ValueTask<Result<FileStat>> StatAsync(Process caller, Handle file, CancellationToken ct = default)
+    {
+        var f = caller.Get<VfsFile>(file, Rights.None);
+        if (!f.IsOk) return f.Error;
+        return await f.Value.StatAsync(caller.Principal, ct).ConfigureAwait(false);
+    }
 
-    public Result Close(Process caller, Handle file) => vfs.Close(caller, file);
+    /// <summary>Closes a file handle: its capability is revoked, and with the file's last capability its node is released.</summary>
+    public Result Close(Process caller, Handle file)
+    {
+        var f = caller.Get<VfsFile>(file, Rights.None);
+        if (!f.IsOk && f.Code is ErrorCode.InvalidHandle or ErrorCode.WrongObjectType) return f.Error;
+        return caller.Close(file);
+    }
 
     public ValueTask<Result<FileStat>> StatAsync(Process caller, string path, CancellationToken ct = default) => vfs.StatAsync(caller, path, ct);
 

@@ -65,7 +65,7 @@ public sealed class Ext4Scratch : IDisposable
     public static async Task<(IFileSystem Fs, HostImageStorage Storage)> MountAsync(string img, bool readOnly = false)
     {
         var storage = HostImageStorage.Open(img, readOnly).Value;
-        var device = new StorageBlockDevice(storage);
+        var device = TestDevices.Nvme(storage);
         var fs = await new Ext4FileSystemDriver().MountAsync(device, new MountOptions(readOnly));
         if (!fs.IsOk) { await storage.DisposeAsync(); throw new InvalidOperationException("mount failed: " + fs.Error); }
         return (fs.Value, storage);

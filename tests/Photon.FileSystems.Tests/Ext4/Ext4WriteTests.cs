@@ -199,7 +199,7 @@ public sealed class Ext4WriteTests
         var storage = Photon.Kernel.Hal.Host.HostImageStorage.Open(img).Value;
         try
         {
-            var device = new Photon.Kernel.Io.StorageBlockDevice(storage);
+            var device = TestDevices.Nvme(storage);
             var rw = await new Ext4FileSystemDriver().MountAsync(device, new MountOptions());
             Assert.Equal(ErrorCode.NotSupported, rw.Code);
             Assert.Contains("recovery", rw.Error.Message);

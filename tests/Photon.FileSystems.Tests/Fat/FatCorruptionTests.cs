@@ -145,7 +145,7 @@ public sealed class FatCorruptionTests
     }
 
     private static async Task<Result<IFileSystem>> MountBytesAsync(byte[] image) =>
-        await Driver.MountAsync(new StorageBlockDevice(new OverlayStorage(image, image.Length)), new MountOptions());
+        await Driver.MountAsync(TestDevices.Nvme(new OverlayStorage(image, image.Length)), new MountOptions());
 
     public static TheoryData<string, int, byte[]> BadBootValues => new()
     {
@@ -177,7 +177,7 @@ public sealed class FatCorruptionTests
 
         await using (var storage = HostImageStorage.Open(image.Path).Value)
         {
-            var device = new StorageBlockDevice(storage);
+            var device = TestDevices.Nvme(storage);
             Assert.False(await Driver.ProbeAsync(device), why);
             var mounted = await Driver.MountAsync(device, new MountOptions());
             Assert.True(mounted.Code is ErrorCode.Corrupted or ErrorCode.NotSupported, $"{why}: {mounted}");
@@ -223,8 +223,9 @@ public sealed class FatCorruptionTests
         var bytes = File.ReadAllBytes(image.Path);
         foreach (int length in new[] { 0, 511, 512, 4096, bytes.Length / 2, bytes.Length - 512 })
         {
-            var device = new StorageBlockDevice(new OverlayStorage(bytes, length));
-            var mounted = await Driver.MountAsync(device, new MountOptions());
+            var device = TestDevices.TryNvme(new OverlayStorage(bytes, length));
+            if (length < 512) { device.AssertFails(ErrorCode.InvalidArgument); continue; } // no whole sector: no device
+            var mounted = await Driver.MountAsync(device.Value, new MountOptions());
             mounted.AssertFails(ErrorCode.Corrupted);
         }
     }
@@ -376,7 +377,7 @@ public sealed class FatCorruptionTests
         broken[13] = 6;
         File.WriteAllBytes(image.Path, broken);
         await using (var storage = HostImageStorage.Open(image.Path).Value)
-            (await Driver.MountAsync(new StorageBlockDevice(storage), new MountOptions())).AssertFails(ErrorCode.Corrupted);
+            (await Driver.MountAsync(TestDevices.Nvme(storage), new MountOptions())).AssertFails(ErrorCode.Corrupted);
         Assert.Equal(broken, File.ReadAllBytes(image.Path)); // the failed mount wrote nothing
 
         // Repair the boot sector: the file is intact for Photon, mtools and fsck.

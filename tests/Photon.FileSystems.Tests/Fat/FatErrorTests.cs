@@ -108,7 +108,7 @@ public sealed class FatErrorTests
         using var image = FatImage.Create(12);
         var when = new DateTimeOffset(2021, 3, 4, 5, 6, 8, TimeSpan.Zero);
         var storage = HostImageStorage.Open(image.Path).Value;
-        var fs = (await new FatFileSystemDriver(new FixedClock(when)).MountAsync(new StorageBlockDevice(storage), new MountOptions())).AssertOk();
+        var fs = (await new FatFileSystemDriver(new FixedClock(when)).MountAsync(TestDevices.Nvme(storage), new MountOptions())).AssertOk();
         (await fs.CreateFileAsync("/Stamped file.txt")).AssertOk();
         (await fs.WriteAsync("/Stamped file.txt", 0, "x"u8.ToArray())).AssertOk();
         Assert.Equal(when, (await fs.StatAsync("/Stamped file.txt")).AssertOk().Modified);

@@ -106,7 +106,7 @@ public sealed class FatFuzzTests
     /// <summary>Mounts and drives every operation; returns whether the mount succeeded.</summary>
     private static async Task<bool> ExerciseAsync(OverlayStorage storage, string context)
     {
-        var device = new StorageBlockDevice(storage);
+        var device = TestDevices.Nvme(storage);
         var driver = new FatFileSystemDriver();
         await driver.ProbeAsync(device);
         var mount = await driver.MountAsync(device, new MountOptions());

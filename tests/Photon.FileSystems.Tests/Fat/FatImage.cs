@@ -41,7 +41,7 @@ public sealed class FatImage : IDisposable
     public static async Task<(IFileSystem Fs, HostImageStorage Storage)> MountAsync(string path, bool readOnly = false)
     {
         var storage = HostImageStorage.Open(path).Value;
-        var device = new StorageBlockDevice(storage);
+        var device = TestDevices.Nvme(storage);
         var mounted = await new FatFileSystemDriver().MountAsync(device, new MountOptions(readOnly));
         if (!mounted.IsOk)
         {

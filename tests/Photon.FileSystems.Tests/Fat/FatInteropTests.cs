@@ -19,7 +19,7 @@ public sealed class FatInteropTests
         Assert.Equal(bits switch { 12 => FatType.Fat12, 16 => FatType.Fat16, _ => FatType.Fat32 }, fs.FatType);
         Assert.Equal("vfat", fs.TypeName);
         Assert.Empty((await fs.ReadDirectoryAsync("/")).AssertOk());
-        Assert.True(await new FatFileSystemDriver().ProbeAsync(new Photon.Kernel.Io.StorageBlockDevice(
+        Assert.True(await new FatFileSystemDriver().ProbeAsync(TestDevices.Nvme(
             Photon.Kernel.Hal.Host.HostImageStorage.Open(image.Path, readOnly: true).Value)));
     }
 

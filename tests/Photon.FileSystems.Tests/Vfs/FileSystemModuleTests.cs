@@ -82,12 +82,12 @@ public sealed class FileSystemModuleTests : IAsyncLifetime
         Assert.True(mount.IsOk, mount.ToString());
         Assert.Equal(type, _k.Caps.Check<Mount>(mount.Value, Rights.None).Value.TypeName);
         var p = _k.Tenant("svc", mount.Value, Rights.Read | Rights.Write | Rights.Enumerate | Rights.Create);
-        var h = (await _k.Vfs.OpenAsync(p, "/mnt/data" + file, Rights.Read)).Value;
+        var h = (await _k.Files.OpenAsync(p, "/mnt/data" + file, Rights.Read)).Value;
         var buf = new byte[256];
-        var n = (await _k.Vfs.ReadAsync(p, h, 0, buf)).Value;
+        var n = (await _k.Files.ReadAsync(p, h, 0, buf)).Value;
         Assert.Equal(expected, Encoding.UTF8.GetString(buf, 0, n));
-        var w = (await _k.Vfs.OpenAsync(p, "/mnt/data/written-by-module.txt", Rights.Write, OpenFlags.Create)).Value;
-        Assert.True((await _k.Vfs.WriteAsync(p, w, 0, "ok\n"u8.ToArray())).IsOk);
+        var w = (await _k.Files.OpenAsync(p, "/mnt/data/written-by-module.txt", Rights.Write, OpenFlags.Create)).Value;
+        Assert.True((await _k.Files.WriteAsync(p, w, 0, "ok\n"u8.ToArray())).IsOk);
         Assert.True((await _k.Vfs.UnmountAsync(mount.Value, Principal.Kernel)).IsOk);
 
         Assert.True((await _loader.UnloadAsync(control, Admin)).IsOk);

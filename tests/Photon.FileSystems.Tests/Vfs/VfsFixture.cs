@@ -7,6 +7,7 @@ using Photon.Kernel.Io;
 using Photon.Kernel.Memory;
 using Photon.Kernel.Namespaces;
 using Photon.Kernel.Processes;
+using Photon.Kernel.Syscalls;
 
 namespace Photon.FileSystems.Tests.Vfs;
 
@@ -19,6 +20,8 @@ public sealed class VfsKernel : IAsyncDisposable
     public MemoryManager Memory { get; }
     public ProcessManager Processes { get; }
     public VirtualFileSystem Vfs { get; }
+    /// <summary>The file system calls processes make (handle in, rights checked, then the open file's method).</summary>
+    public FileSyscalls Files { get; }
     public HostTimers Timers { get; } = new(new HostClock());
     public CapabilityToken Root => Ns.RootCapability;
     private readonly List<IAsyncDisposable> _storages = new();
@@ -29,6 +32,7 @@ public sealed class VfsKernel : IAsyncDisposable
         Memory = new MemoryManager(Physical, Caps);
         Processes = new ProcessManager(Caps, Ns, Memory) { Timers = Timers, TeardownTimeout = TimeSpan.FromSeconds(2) };
         Vfs = new VirtualFileSystem(Caps, Ns);
+        Files = new FileSyscalls(Vfs, Caps);
     }
 
     public async Task<IBlockDevice> OpenDeviceAsync(string imagePath, bool readOnly = false)
@@ -36,7 +40,7 @@ public sealed class VfsKernel : IAsyncDisposable
         var storage = HostImageStorage.Open(imagePath, readOnly).Value;
         _storages.Add(storage);
         await Task.CompletedTask;
-        return new StorageBlockDevice(storage);
+        return TestDevices.Nvme(storage);
     }
 
     public async Task<CapabilityToken> MountFatAsync(string imagePath, bool readOnly = false)

@@ -36,7 +36,7 @@ public sealed class VfsTests : IAsyncLifetime
         var buf = new byte[64 * 1024];
         for (long off = 0; ; )
         {
-            var n = await _k.Vfs.ReadAsync(p, h, off, buf);
+            var n = await _k.Files.ReadAsync(p, h, off, buf);
             Assert.True(n.IsOk, n.ToString());
             if (n.Value == 0) return ms.ToArray();
             ms.Write(buf, 0, n.Value);
@@ -51,18 +51,18 @@ public sealed class VfsTests : IAsyncLifetime
         var a = _k.Tenant("tenant-a", mount, ReadOnlyView);
         var b = _k.Tenant("tenant-b", CapabilityToken.None, Rights.None);
 
-        var list = await _k.Vfs.ReadDirectoryAsync(a, "/mnt/data/docs");
+        var list = await _k.Files.ReadDirectoryAsync(a, "/mnt/data/docs");
         Assert.True(list.IsOk, list.ToString());
         Assert.Contains(list.Value, e => e.Name == "hello.txt" && e.Kind == FileKind.File && e.Length == 18);
-        var h = (await _k.Vfs.OpenAsync(a, "/mnt/data/docs/hello.txt", Rights.Read)).Value;
+        var h = (await _k.Files.OpenAsync(a, "/mnt/data/docs/hello.txt", Rights.Read)).Value;
         Assert.Equal("hello from mtools\n", Encoding.UTF8.GetString(await ReadAllAsync(a, h)));
-        var big = (await _k.Vfs.OpenAsync(a, "/mnt/data/big.bin", Rights.Read)).Value;
+        var big = (await _k.Files.OpenAsync(a, "/mnt/data/big.bin", Rights.Read)).Value;
         Assert.Equal(FatTestExtensions.RandomBytes(300_000, 7), await ReadAllAsync(a, big));
 
-        Assert.Equal(ErrorCode.NotFound, (await _k.Vfs.OpenAsync(b, "/mnt/data/docs/hello.txt", Rights.Read)).Code);
-        Assert.Equal(ErrorCode.NotFound, (await _k.Vfs.ReadDirectoryAsync(b, "/mnt/data")).Code);
-        Assert.Equal(ErrorCode.NotFound, (await _k.Vfs.StatAsync(b, "/tenant-a/mnt/data/big.bin")).Code);
-        Assert.Equal(ErrorCode.NotFound, (await _k.Vfs.StatAsync(a, "/mnt/other/x")).Code);
+        Assert.Equal(ErrorCode.NotFound, (await _k.Files.OpenAsync(b, "/mnt/data/docs/hello.txt", Rights.Read)).Code);
+        Assert.Equal(ErrorCode.NotFound, (await _k.Files.ReadDirectoryAsync(b, "/mnt/data")).Code);
+        Assert.Equal(ErrorCode.NotFound, (await _k.Files.StatAsync(b, "/tenant-a/mnt/data/big.bin")).Code);
+        Assert.Equal(ErrorCode.NotFound, (await _k.Files.StatAsync(a, "/mnt/other/x")).Code);
     }
 
     [Fact]
@@ -70,16 +70,16 @@ public sealed class VfsTests : IAsyncLifetime
     {
         var mount = await _k.MountFatAsync(_image.Path);
         var p = _k.Tenant("ro", mount, ReadOnlyView);
-        Assert.Equal(ErrorCode.AccessDenied, (await _k.Vfs.OpenAsync(p, "/mnt/data/big.bin", Rights.Write)).Code);
-        Assert.Equal(ErrorCode.AccessDenied, (await _k.Vfs.OpenAsync(p, "/mnt/data/new.txt", Rights.Read, OpenFlags.Create)).Code);
-        var h = (await _k.Vfs.OpenAsync(p, "/mnt/data/big.bin", Rights.Read)).Value;
-        Assert.Equal(ErrorCode.AccessDenied, (await _k.Vfs.WriteAsync(p, h, 0, new byte[10])).Code);
-        Assert.Equal(ErrorCode.AccessDenied, (await _k.Vfs.TruncateAsync(p, h, 0)).Code);
-        Assert.Equal(ErrorCode.AccessDenied, (await _k.Vfs.CreateFileAsync(p, "/mnt/data/x.txt")).Code);
-        Assert.Equal(ErrorCode.AccessDenied, (await _k.Vfs.CreateDirectoryAsync(p, "/mnt/data/dir")).Code);
-        Assert.Equal(ErrorCode.AccessDenied, (await _k.Vfs.DeleteAsync(p, "/mnt/data/big.bin")).Code);
-        Assert.Equal(ErrorCode.AccessDenied, (await _k.Vfs.RenameAsync(p, "/mnt/data/big.bin", "/mnt/data/b2.bin")).Code);
-        Assert.Equal(300_000, (await _k.Vfs.StatAsync(p, h)).Value.Length);
+        Assert.Equal(ErrorCode.AccessDenied, (await _k.Files.OpenAsync(p, "/mnt/data/big.bin", Rights.Write)).Code);
+        Assert.Equal(ErrorCode.AccessDenied, (await _k.Files.OpenAsync(p, "/mnt/data/new.txt", Rights.Read, OpenFlags.Create)).Code);
+        var h = (await _k.Files.OpenAsync(p, "/mnt/data/big.bin", Rights.Read)).Value;
+        Assert.Equal(ErrorCode.AccessDenied, (await _k.Files.WriteAsync(p, h, 0, new byte[10])).Code);
+        Assert.Equal(ErrorCode.AccessDenied, (await _k.Files.TruncateAsync(p, h, 0)).Code);
+        Assert.Equal(ErrorCode.AccessDenied, (await _k.Files.CreateFileAsync(p, "/mnt/data/x.txt")).Code);
+        Assert.Equal(ErrorCode.AccessDenied, (await _k.Files.CreateDirectoryAsync(p, "/mnt/data/dir")).Code);
+        Assert.Equal(ErrorCode.AccessDenied, (await _k.Files.DeleteAsync(p, "/mnt/data/big.bin")).Code);
+        Assert.Equal(ErrorCode.AccessDenied, (await _k.Files.RenameAsync(p, "/mnt/data/big.bin", "/mnt/data/b2.bin")).Code);
+        Assert.Equal(300_000, (await _k.Files.StatAsync(p, h)).Value.Length);
 
         // A mount made read-only has no mutating rights to bind in the first place.
         var roMount = await _k.MountFatAsync(_image.Path, readOnly: true);
@@ -95,7 +95,7 @@ public sealed class VfsTests : IAsyncLifetime
     {
         var mount = await _k.MountFatAsync(_image.Path);
         var p = _k.Tenant("rw", mount, FullView);
-        var v = _k.Vfs;
+        var v = _k.Files;
         Assert.True((await v.CreateDirectoryAsync(p, "/mnt/data/reports")).IsOk);
         var h = (await v.OpenAsync(p, "/mnt/data/reports/Quarterly Report.txt", Rights.ReadWrite, OpenFlags.Create | OpenFlags.Exclusive)).Value;
         var payload = FatTestExtensions.RandomBytes(70_000, 3);
@@ -113,7 +113,7 @@ public sealed class VfsTests : IAsyncLifetime
         var t = (await v.OpenAsync(p, "/mnt/data/reports/hello-renamed.txt", Rights.ReadWrite, OpenFlags.Truncate)).Value;
         Assert.Equal(0, (await v.StatAsync(p, t)).Value.Length);
         Assert.True((await v.WriteAsync(p, t, 0, "new\n"u8.ToArray())).IsOk);
-        Assert.True((await v.UnmountAsync(mount, Principal.Kernel)).IsOk);
+        Assert.True((await _k.Vfs.UnmountAsync(mount, Principal.Kernel)).IsOk);
         await _k.DisposeAsync();
 
         // The host's tools see exactly what the process did.
@@ -131,24 +131,24 @@ public sealed class VfsTests : IAsyncLifetime
         var mount = await _k.MountFatAsync(_image.Path);
         var p = _k.Tenant("t", mount, FullView);
         var q = _k.Tenant("u", mount, FullView);
-        var h = (await _k.Vfs.OpenAsync(p, "/mnt/data/docs/hello.txt", Rights.ReadWrite)).Value;
-        var hq = (await _k.Vfs.OpenAsync(q, "/mnt/data/docs/hello.txt", Rights.Read)).Value;
-        Assert.True((await _k.Vfs.WriteAsync(p, h, 0, "HELLO"u8.ToArray())).IsOk);
+        var h = (await _k.Files.OpenAsync(p, "/mnt/data/docs/hello.txt", Rights.ReadWrite)).Value;
+        var hq = (await _k.Files.OpenAsync(q, "/mnt/data/docs/hello.txt", Rights.Read)).Value;
+        Assert.True((await _k.Files.WriteAsync(p, h, 0, "HELLO"u8.ToArray())).IsOk);
 
         // Unbinding one tenant's name cuts that tenant off, not the other.
         _k.Ns.Unbind(_k.Ns.Lookup(_k.Root, "/u/mnt", Rights.Bind).Value, "data").Unwrap();
-        Assert.Equal(ErrorCode.Revoked, (await _k.Vfs.ReadAsync(q, hq, 0, new byte[4])).Code);
-        Assert.Equal(ErrorCode.NotFound, (await _k.Vfs.StatAsync(q, "/mnt/data/docs/hello.txt")).Code);
-        Assert.True((await _k.Vfs.ReadAsync(p, h, 0, new byte[4])).IsOk);
+        Assert.Equal(ErrorCode.Revoked, (await _k.Files.ReadAsync(q, hq, 0, new byte[4])).Code);
+        Assert.Equal(ErrorCode.NotFound, (await _k.Files.StatAsync(q, "/mnt/data/docs/hello.txt")).Code);
+        Assert.True((await _k.Files.ReadAsync(p, h, 0, new byte[4])).IsOk);
 
         // Only the holder of Manage may unmount; then everything through the mount answers Revoked.
         var pMount = p.Open("/mnt/data", Rights.Read).Value;
         Assert.Equal(ErrorCode.AccessDenied, (await _k.Vfs.UnmountAsync(p.TokenOf(pMount).Value, p.Principal)).Code);
         Assert.True((await _k.Vfs.UnmountAsync(mount, Principal.Kernel)).IsOk);
-        Assert.Equal(ErrorCode.Revoked, (await _k.Vfs.ReadAsync(p, h, 0, new byte[4])).Code);
-        Assert.Equal(ErrorCode.Revoked, (await _k.Vfs.WriteAsync(p, h, 0, new byte[4])).Code);
-        Assert.Equal(ErrorCode.Revoked, (await _k.Vfs.StatAsync(p, "/mnt/data/docs/hello.txt")).Code);
-        Assert.Equal(ErrorCode.Revoked, (await _k.Vfs.OpenAsync(p, "/mnt/data/docs/hello.txt", Rights.Read)).Code);
+        Assert.Equal(ErrorCode.Revoked, (await _k.Files.ReadAsync(p, h, 0, new byte[4])).Code);
+        Assert.Equal(ErrorCode.Revoked, (await _k.Files.WriteAsync(p, h, 0, new byte[4])).Code);
+        Assert.Equal(ErrorCode.Revoked, (await _k.Files.StatAsync(p, "/mnt/data/docs/hello.txt")).Code);
+        Assert.Equal(ErrorCode.Revoked, (await _k.Files.OpenAsync(p, "/mnt/data/docs/hello.txt", Rights.Read)).Code);
         Assert.Equal(ErrorCode.Revoked, (await _k.Vfs.UnmountAsync(mount, Principal.Kernel)).Code);
         Assert.True(_k.Caps.VerifyInvariants().IsOk);
         await _k.DisposeAsync();
@@ -162,22 +162,22 @@ public sealed class VfsTests : IAsyncLifetime
         var mount = await _k.MountFatAsync(_image.Path);
         var p = _k.Tenant("t", mount, FullView | Rights.Delegate);
         var other = _k.Processes.Spawn("reader", _k.Root).Value.Process;
-        var h = (await _k.Vfs.OpenAsync(p, "/mnt/data/docs/hello.txt", Rights.ReadWrite)).Value;
+        var h = (await _k.Files.OpenAsync(p, "/mnt/data/docs/hello.txt", Rights.ReadWrite)).Value;
         var given = p.Delegate(h, other, Rights.Read).Value;
-        Assert.Equal(18, (await _k.Vfs.ReadAsync(other, given, 0, new byte[64])).Value);
-        Assert.Equal(ErrorCode.AccessDenied, (await _k.Vfs.WriteAsync(other, given, 0, new byte[1])).Code);
+        Assert.Equal(18, (await _k.Files.ReadAsync(other, given, 0, new byte[64])).Value);
+        Assert.Equal(ErrorCode.AccessDenied, (await _k.Files.WriteAsync(other, given, 0, new byte[1])).Code);
         Assert.Equal(ErrorCode.AccessDenied, other.Delegate(given, p, Rights.Read).Code); // no Delegate right was passed on
         p.RevokeDerived(h).Unwrap();
-        Assert.Equal(ErrorCode.Revoked, (await _k.Vfs.ReadAsync(other, given, 0, new byte[1])).Code);
+        Assert.Equal(ErrorCode.Revoked, (await _k.Files.ReadAsync(other, given, 0, new byte[1])).Code);
 
         var mountHandle = p.Open("/mnt/data", Rights.Read).Value;
-        Assert.Equal(ErrorCode.WrongObjectType, (await _k.Vfs.ReadAsync(p, mountHandle, 0, new byte[1])).Code);
-        Assert.Equal(ErrorCode.InvalidHandle, (await _k.Vfs.ReadAsync(p, new Handle(987654), 0, new byte[1])).Code);
-        Assert.Equal(ErrorCode.InvalidArgument, (await _k.Vfs.ReadAsync(p, h, -1, new byte[1])).Code);
-        Assert.Equal(ErrorCode.InvalidArgument, (await _k.Vfs.OpenAsync(p, "/mnt/data/big.bin", Rights.Manage)).Code);
-        Assert.Equal(ErrorCode.InvalidArgument, (await _k.Vfs.OpenAsync(p, "/mnt/data/big.bin", Rights.Read, OpenFlags.Truncate)).Code);
-        Assert.Equal(ErrorCode.NotFound, (await _k.Vfs.OpenAsync(p, "/mnt/data/nope.txt", Rights.Read)).Code);
-        Assert.Equal(ErrorCode.InvalidArgument, (await _k.Vfs.DeleteAsync(p, "/mnt/data")).Code);
+        Assert.Equal(ErrorCode.WrongObjectType, (await _k.Files.ReadAsync(p, mountHandle, 0, new byte[1])).Code);
+        Assert.Equal(ErrorCode.InvalidHandle, (await _k.Files.ReadAsync(p, new Handle(987654), 0, new byte[1])).Code);
+        Assert.Equal(ErrorCode.InvalidArgument, (await _k.Files.ReadAsync(p, h, -1, new byte[1])).Code);
+        Assert.Equal(ErrorCode.InvalidArgument, (await _k.Files.OpenAsync(p, "/mnt/data/big.bin", Rights.Manage)).Code);
+        Assert.Equal(ErrorCode.InvalidArgument, (await _k.Files.OpenAsync(p, "/mnt/data/big.bin", Rights.Read, OpenFlags.Truncate)).Code);
+        Assert.Equal(ErrorCode.NotFound, (await _k.Files.OpenAsync(p, "/mnt/data/nope.txt", Rights.Read)).Code);
+        Assert.Equal(ErrorCode.InvalidArgument, (await _k.Files.DeleteAsync(p, "/mnt/data")).Code);
     }
 
     [Theory]
@@ -197,11 +197,11 @@ public sealed class VfsTests : IAsyncLifetime
     {
         var mount = await _k.MountFatAsync(_image.Path);
         var p = _k.Tenant("t", mount, FullView);
-        Assert.Equal(ErrorCode.InvalidName, (await _k.Vfs.OpenAsync(p, path, Rights.Read)).Code);
-        Assert.Equal(ErrorCode.InvalidName, (await _k.Vfs.StatAsync(p, path)).Code);
-        Assert.Equal(ErrorCode.InvalidName, (await _k.Vfs.CreateFileAsync(p, path)).Code);
-        Assert.Equal(ErrorCode.InvalidName, (await _k.Vfs.DeleteAsync(p, path)).Code);
-        Assert.Equal(ErrorCode.InvalidName, (await _k.Vfs.RenameAsync(p, "/mnt/data/big.bin", path)).Code);
+        Assert.Equal(ErrorCode.InvalidName, (await _k.Files.OpenAsync(p, path, Rights.Read)).Code);
+        Assert.Equal(ErrorCode.InvalidName, (await _k.Files.StatAsync(p, path)).Code);
+        Assert.Equal(ErrorCode.InvalidName, (await _k.Files.CreateFileAsync(p, path)).Code);
+        Assert.Equal(ErrorCode.InvalidName, (await _k.Files.DeleteAsync(p, path)).Code);
+        Assert.Equal(ErrorCode.InvalidName, (await _k.Files.RenameAsync(p, "/mnt/data/big.bin", path)).Code);
     }
 
     [Fact]
@@ -209,12 +209,12 @@ public sealed class VfsTests : IAsyncLifetime
     {
         var mount = await _k.MountFatAsync(_image.Path);
         var p = _k.Tenant("t", mount, FullView);
-        Assert.Equal(ErrorCode.InvalidName, (await _k.Vfs.StatAsync(p, "/mnt/data/" + new string('a', 256))).Code);
-        Assert.Equal(ErrorCode.InvalidName, (await _k.Vfs.StatAsync(p, "/mnt/data" + string.Concat(Enumerable.Repeat("/d", 70)))).Code);
-        Assert.Equal(ErrorCode.InvalidName, (await _k.Vfs.StatAsync(p, "/" + new string('a', 5000))).Code);
+        Assert.Equal(ErrorCode.InvalidName, (await _k.Files.StatAsync(p, "/mnt/data/" + new string('a', 256))).Code);
+        Assert.Equal(ErrorCode.InvalidName, (await _k.Files.StatAsync(p, "/mnt/data" + string.Concat(Enumerable.Repeat("/d", 70)))).Code);
+        Assert.Equal(ErrorCode.InvalidName, (await _k.Files.StatAsync(p, "/" + new string('a', 5000))).Code);
         // (Not an InlineData: xunit would replace the lone surrogate with U+FFFD.)
-        Assert.Equal(ErrorCode.InvalidName, (await _k.Vfs.StatAsync(p, "/mnt/data/bad\uD800surrogate")).Code);
-        Assert.Equal(ErrorCode.InvalidName, (await _k.Vfs.StatAsync(p, "/mnt/data/bad\uDC00")).Code);
+        Assert.Equal(ErrorCode.InvalidName, (await _k.Files.StatAsync(p, "/mnt/data/bad\uD800surrogate")).Code);
+        Assert.Equal(ErrorCode.InvalidName, (await _k.Files.StatAsync(p, "/mnt/data/bad\uDC00")).Code);
     }
 
     [Fact]
@@ -228,7 +228,7 @@ public sealed class VfsTests : IAsyncLifetime
         int checkedCount = 0;
         await gen.SampleAsync(async path =>
         {
-            var r = await _k.Vfs.StatAsync(p, path);
+            var r = await _k.Files.StatAsync(p, path);
             bool escapes = path.Split('/').Any(s => s is ".." or ".");
             if (escapes && r.Code != ErrorCode.InvalidName) return false;
             Interlocked.Increment(ref checkedCount);
@@ -252,12 +252,12 @@ public sealed class VfsConcurrencyTests
         await Task.WhenAll(procs.Select(async (p, i) =>
         {
             await Task.Yield();
-            var h = (await k.Vfs.OpenAsync(p, $"/mnt/data/writer-{i}.bin", Rights.ReadWrite, OpenFlags.Create | OpenFlags.Exclusive)).Value;
+            var h = (await k.Files.OpenAsync(p, $"/mnt/data/writer-{i}.bin", Rights.ReadWrite, OpenFlags.Create | OpenFlags.Exclusive)).Value;
             var data = FatTestExtensions.RandomBytes(40_000, i);
             for (int off = 0; off < data.Length; off += 4096)
-                Assert.True((await k.Vfs.WriteAsync(p, h, off, data.AsMemory(off, Math.Min(4096, data.Length - off)))).IsOk);
+                Assert.True((await k.Files.WriteAsync(p, h, off, data.AsMemory(off, Math.Min(4096, data.Length - off)))).IsOk);
             var back = new byte[data.Length];
-            Assert.Equal(data.Length, (await k.Vfs.ReadAsync(p, h, 0, back)).Value);
+            Assert.Equal(data.Length, (await k.Files.ReadAsync(p, h, 0, back)).Value);
             Assert.Equal(data, back);
         }));
         Assert.True((await k.Vfs.UnmountAsync(mount, Principal.Kernel)).IsOk);

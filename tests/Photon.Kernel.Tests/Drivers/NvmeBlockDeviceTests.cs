@@ -1,4 +1,5 @@
 using Photon.Kernel.Capabilities;
+using Photon.Kernel.FileSystems;
 using Photon.Kernel.Drivers.Block;
 using Photon.Kernel.Hal.Host;
 

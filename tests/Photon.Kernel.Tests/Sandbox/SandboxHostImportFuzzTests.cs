@@ -72,7 +72,8 @@ public sealed class SandboxHostImportFuzzTests
             Run("mkfs.vfat", $"-F 16 {img}");
             var vfs = new VirtualFileSystem(h.Caps, h.Ns);
             var storage = HostImageStorage.Open(img).Value;
-            var mount = (await vfs.MountAsync(new FatFileSystemDriver(), new StorageBlockDevice(storage), new MountOptions(), Principal.Kernel)).Value;
+            var (nvme, nvmeCap) = Photon.Kernel.Drivers.Block.NvmeBlockDevice.Start(storage, h.Caps).Value;
+            var mount = (await vfs.MountAsync(new FatFileSystemDriver(), nvme.Open(nvmeCap), new MountOptions(), Principal.Kernel)).Value;
             using var sandbox = new WasmSandbox(h.Caps, h.Ns, h.Pm, h.Mm, h.Ipc, () => h.Clock.Monotonic, vfs: vfs);
             var region = h.Mm.Allocate(RegionBytes, Principal.Kernel).Value;
             var (svc, svcControl) = h.Pm.Spawn("svc", h.TenantA).Value;

@@ -163,7 +163,7 @@ public sealed class WasmSandboxTests : IDisposable
             var vfs = new Photon.Kernel.FileSystems.VirtualFileSystem(_caps, _ns);
             using var sandbox = new WasmSandbox(_caps, _ns, _pm, _mm, _ipc, () => _clock.Monotonic, vfs: vfs);
             var storage = HostImageStorage.Open(img).Value;
-            var mount = (await vfs.MountAsync(new Photon.FileSystems.Fat.FatFileSystemDriver(), new Photon.Kernel.Io.StorageBlockDevice(storage),
+            var mount = (await vfs.MountAsync(new Photon.FileSystems.Fat.FatFileSystemDriver(), NvmeOpen(storage),
                 new Photon.Kernel.FileSystems.MountOptions(), Principal.Kernel)).Value;
             var writer = sandbox.Instantiate(_tenantA, "notes", WasmSandbox.Guest("notes"),
                 [new SandboxGrant("data", mount, Rights.Read | Rights.Write | Rights.Enumerate | Rights.Create)]).Value;
@@ -188,5 +188,12 @@ public sealed class WasmSandboxTests : IDisposable
         var output = p.StandardOutput.ReadToEnd() + p.StandardError.ReadToEnd();
         p.WaitForExit();
         Assert.True(p.ExitCode == 0, $"{tool} {args}: {output}");
+    }
+
+    /// <summary>The image through the NVMe-style block driver, as the kernel mounts devices.</summary>
+    private Photon.Kernel.Io.IBlockDevice NvmeOpen(Photon.Kernel.Hal.IBlockStorage storage)
+    {
+        var (device, cap) = Photon.Kernel.Drivers.Block.NvmeBlockDevice.Start(storage, _caps).Value;
+        return device.Open(cap);
     }
 }
