@@ -8,7 +8,7 @@ namespace Photon.FileSystems.Ext4;
 /// <summary>
 /// The mounted volume's metadata state: geometry, superblock, group descriptors, a metadata block cache and the block
 /// and inode allocators. Every change made by one filesystem operation stays in memory (dirty) until
-/// <see cref="CommitAsync"/> writes it in place; <see cref="Rollback"/> forgets it, so a failed operation leaves the
+/// <see cref="CommitAsync"/> writes it (through the journal when the volume has one, else in place); <see cref="Rollback"/> forgets it, so a failed operation leaves the
 /// disk as it was. Internal methods throw <see cref="KernelException"/>; the filesystem converts at its boundary.
 /// </summary>
 internal sealed class Volume
