@@ -22,6 +22,8 @@ verification/verify.sh
 log=$(mktemp)
 status=0
 dotnet test Photon.sln -c Release --no-build -m:1 --logger "console;verbosity=normal" 2>&1 | tee "$log" || status=$?
+# Systematic concurrency tests (Coyote): bounded iterations here; `tests/coyote.sh 100000` is the long run.
+tests/coyote.sh 300 || status=1
 # One plain closing line summed over every test project ("Total tests" blocks of the console logger).
 summary=$(awk '/^ +Passed: +[0-9]+/ {p+=$2} /^ +Failed: +[0-9]+/ {f+=$2} /^ +Skipped: +[0-9]+/ {s+=$2}
   END {printf "%d passed, %d failed, %d skipped", p, f, s}' "$log")

@@ -8,8 +8,8 @@ namespace Photon.FileSystems.Ext4;
 
 /// <summary>
 /// A mounted ext4 filesystem. Operations are serialised by one async lock; each writing operation changes metadata in
-/// memory and commits it in place at the end (no journal transaction: the journal stays empty, so a crash mid-commit
-/// can leave inconsistencies for e2fsck to repair). Any corruption found disables writing for the rest of the mount.
+/// memory and commits it at the end as one jbd2 transaction (Journal/JournalWriter: ordered mode, then checkpointed in
+/// place), so a crash leaves the old or the new state. Any corruption found disables writing for the rest of the mount.
 /// </summary>
 public sealed class Ext4FileSystem : IFileSystem
 {

@@ -3,13 +3,14 @@ using Photon.Kernel;
 using Photon.Kernel.FileSystems;
 using Photon.Kernel.Hal;
 using Photon.Kernel.Io;
+using Photon.FileSystems.Ext4.Journal;
 
 namespace Photon.FileSystems.Ext4;
 
 /// <summary>
-/// Mounts ext4 (and extent-based ext2/3-compatible) volumes. Read-write mounts require a clean, empty journal and only
-/// features whose invariants the write path maintains; a journal that needs recovery is refused for read-write with
-/// <see cref="ErrorCode.NotSupported"/> (it is not replayed) but may still be mounted read-only.
+/// Mounts ext4 (and extent-based ext2/3-compatible) volumes. A journal that needs recovery is replayed first (onto the
+/// disk for a read-write mount, in memory for a read-only one); read-write mounts then journal every operation
+/// (<see cref="Journal.JournalWriter"/>) and require only features whose invariants the write path maintains.
 /// </summary>
 public sealed class Ext4FileSystemDriver : IFileSystemDriver
 {
@@ -49,21 +50,25 @@ public sealed class Ext4FileSystemDriver : IFileSystemDriver
         try
         {
             var vol = await Volume.OpenAsync(device, VerifyChecksums, ct).ConfigureAwait(false);
-            var sb = vol.Sb;
             bool readOnly = options.ReadOnly;
+            if (!readOnly && WriteBlocker(vol, device) is { } before) return CannotWrite(before);
+            // A read-write mount first replays in memory and validates the result, so nothing is written to a
+            // volume that will not mount.
             if (!readOnly)
             {
-                string? why = WriteBlocker(vol, device);
-                if (why is null) why = await JournalBlockerAsync(vol, ct).ConfigureAwait(false);
-                if (why is not null)
-                    return Result<IFileSystem>.Fail(why.StartsWith("device", StringComparison.Ordinal) ? ErrorCode.ReadOnly : ErrorCode.NotSupported,
-                        $"ext4: cannot mount read-write: {why}");
+                var view = await JournalMount.PrepareAsync(vol, device, true, VerifyChecksums, _now, ct).ConfigureAwait(false);
+                var check = await RootCheckAsync(new Ext4FileSystem(view.Volume, true, _now), ct).ConfigureAwait(false);
+                if (!check.IsOk) return Result<IFileSystem>.Fail(check.Error);
             }
+            // Replay a journal that needs recovery (onto the disk, or in memory for a read-only mount) and open the
+            // journal writer; the volume is reopened from the replayed state.
+            var journal = await JournalMount.PrepareAsync(vol, device, readOnly, VerifyChecksums, _now, ct).ConfigureAwait(false);
+            vol = journal.Volume;
+            vol.Journal = journal.Writer;
+            if (!readOnly && WriteBlocker(vol, device) is { } after) return CannotWrite(after);
             var fs = new Ext4FileSystem(vol, readOnly, _now);
-            // The root must be a readable directory, or nothing else will work.
-            var root = await fs.StatAsync("/", ct).ConfigureAwait(false);
+            var root = await RootCheckAsync(fs, ct).ConfigureAwait(false);
             if (!root.IsOk) return Result<IFileSystem>.Fail(root.Error);
-            if (root.Value.Kind != FileKind.Directory) return Result<IFileSystem>.Fail(ErrorCode.Corrupted, "ext4: root inode is not a directory");
             return fs;
         }
         catch (KernelException e) { return Result<IFileSystem>.Fail(e.Error); }
@@ -74,34 +79,29 @@ public sealed class Ext4FileSystemDriver : IFileSystemDriver
         }
     }
 
+    /// <summary>The root must be a readable directory, or nothing else will work.</summary>
+    private static async ValueTask<Result> RootCheckAsync(Ext4FileSystem fs, CancellationToken ct)
+    {
+        var root = await fs.StatAsync("/", ct).ConfigureAwait(false);
+        if (!root.IsOk) return Result.Fail(root.Error);
+        if (root.Value.Kind != FileKind.Directory) return Result.Fail(ErrorCode.Corrupted, "ext4: root inode is not a directory");
+        return Result.Ok;
+    }
+
+    private static Result<IFileSystem> CannotWrite(string why) =>
+        Result<IFileSystem>.Fail(why.StartsWith("device", StringComparison.Ordinal) ? ErrorCode.ReadOnly : ErrorCode.NotSupported,
+            $"ext4: cannot mount read-write: {why}");
+
     private static string? WriteBlocker(Volume vol, IBlockDevice device)
     {
         var sb = vol.Sb;
         if (device.IsReadOnly) return "device is read-only";
-        if ((sb.Incompat & Features.Recover) != 0) return "the journal needs recovery (replay is not implemented; run e2fsck or mount read-only)";
-        if ((sb.Incompat & ~Features.IncompatWritable) != 0) return $"incompatible features 0x{sb.Incompat & ~Features.IncompatWritable:X} are read-only in this driver";
+        if ((sb.Incompat & ~(Features.IncompatWritable | Features.Recover)) != 0) return $"incompatible features 0x{sb.Incompat & ~(Features.IncompatWritable | Features.Recover):X} are read-only in this driver";
         if ((sb.RoCompat & ~Features.RoCompatWritable) != 0) return $"ro_compat features 0x{sb.RoCompat & ~Features.RoCompatWritable:X} are not supported for writing";
         if ((sb.Compat & ~Features.CompatWritable) != 0) return $"compat features 0x{sb.Compat & ~Features.CompatWritable:X} are not supported for writing";
         if (!sb.HasMetadataCsum && (sb.RoCompat & Features.GdtCsum) != 0) return "gdt_csum (crc16) descriptors are read-only in this driver";
         if ((sb.State & 0x2) != 0) return "the filesystem has recorded errors; run e2fsck";
         if (sb.LastOrphan != 0) return "the orphan list is not empty; run e2fsck";
-        return null;
-    }
-
-    /// <summary>Writing in place is only safe if the journal holds nothing to replay (s_start == 0).</summary>
-    private static async ValueTask<string?> JournalBlockerAsync(Volume vol, CancellationToken ct)
-    {
-        if ((vol.Sb.Compat & Features.HasJournal) == 0) return null;
-        if (vol.Sb.JournalInode == 0) return "external journals are not supported";
-        var journal = await vol.ReadInodeAsync(vol.Sb.JournalInode, ct).ConfigureAwait(false);
-        var map = await ExtentTree.LoadAsync(vol, journal, ct).ConfigureAwait(false);
-        vol.EndOperation();
-        int i = map.Find(0);
-        if (i < 0) return "the journal inode maps no superblock";
-        var jsb = new byte[vol.BlockSize];
-        await vol.ReadDataAsync(map.Extents[i].Physical + (0 - map.Extents[i].Logical), jsb, ct).ConfigureAwait(false);
-        if (BinaryPrimitives.ReadUInt32BigEndian(jsb) != 0xC03B3998) return "the journal superblock is invalid";
-        if (BinaryPrimitives.ReadUInt32BigEndian(jsb.AsSpan(28)) != 0) return "the journal is not empty (needs replay)";
         return null;
     }
 }

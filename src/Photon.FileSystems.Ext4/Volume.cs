@@ -8,7 +8,7 @@ namespace Photon.FileSystems.Ext4;
 /// <summary>
 /// The mounted volume's metadata state: geometry, superblock, group descriptors, a metadata block cache and the block
 /// and inode allocators. Every change made by one filesystem operation stays in memory (dirty) until
-/// <see cref="CommitAsync"/> writes it in place; <see cref="Rollback"/> forgets it, so a failed operation leaves the
+/// <see cref="CommitAsync"/> writes it (through the journal when the volume has one, else in place); <see cref="Rollback"/> forgets it, so a failed operation leaves the
 /// disk as it was. Internal methods throw <see cref="KernelException"/>; the filesystem converts at its boundary.
 /// </summary>
 internal sealed class Volume
@@ -36,6 +36,9 @@ internal sealed class Volume
     private bool _verify = true;
     public uint Seed { get; }
     public int BlockSize => Geo.BlockSize;
+
+    /// <summary>The jbd2 writer every commit goes through (null: no journal, or a read-only mount; commits go in place).</summary>
+    internal Journal.JournalWriter? Journal { get; set; }
 
     private Volume(IBlockDevice device, Geometry geo, Superblock sb, GroupDescriptors gd, uint seed)
     {
@@ -80,7 +83,7 @@ internal sealed class Volume
 
     // ---------------------------------------------------------------- raw device access
 
-    private static async ValueTask ReadBytesAsync(IBlockDevice dev, long offset, Memory<byte> buffer, CancellationToken ct)
+    internal static async ValueTask ReadBytesAsync(IBlockDevice dev, long offset, Memory<byte> buffer, CancellationToken ct)
     {
         int ss = dev.SectorSize;
         if (offset % ss == 0 && buffer.Length % ss == 0)
@@ -96,7 +99,7 @@ internal sealed class Volume
         tmp.AsMemory((int)(offset - start), buffer.Length).CopyTo(buffer);
     }
 
-    private static async ValueTask WriteBytesAsync(IBlockDevice dev, long offset, ReadOnlyMemory<byte> data, CancellationToken ct)
+    internal static async ValueTask WriteBytesAsync(IBlockDevice dev, long offset, ReadOnlyMemory<byte> data, CancellationToken ct)
     {
         int ss = dev.SectorSize;
         if (offset % ss == 0 && data.Length % ss == 0)
@@ -199,22 +202,29 @@ internal sealed class Volume
         foreach (uint g in _dirtyBlockBitmaps) { Gd.SetBlockBitmapCsum(g, _cache[Gd.BlockBitmap(g)]); _dirtyGroups.Add(g); }
         foreach (uint g in _dirtyInodeBitmaps) { Gd.SetInodeBitmapCsum(g, _cache[Gd.InodeBitmap(g)]); _dirtyGroups.Add(g); }
         bool metadataChanged = _dirtyGroups.Count > 0 || _dirtyBlocks.Count > 0;
-        foreach (long b in _dirtyBlocks.Order()) await WriteBytesAsync(_device, b * BlockSize, _cache[b], ct).ConfigureAwait(false);
-        _dirtyBlocks.Clear();
+        var writes = new List<(long Block, ReadOnlyMemory<byte> Data)>();
+        foreach (long b in _dirtyBlocks.Order()) writes.Add((b, _cache[b]));
         if (_dirtyGroups.Count > 0)
         {
             foreach (uint g in _dirtyGroups) Gd.UpdateChecksum(g);
-            // Write only the descriptor-table blocks that hold a changed descriptor.
+            // Only the descriptor-table blocks that hold a changed descriptor.
             foreach (long blk in _dirtyGroups.Select(g => (long)g * Geo.DescSize / BlockSize).Distinct().Order())
-                await WriteBytesAsync(_device, (Geo.FirstDataBlock + 1 + blk) * BlockSize,
-                    Gd.Raw.AsMemory((int)(blk * BlockSize), BlockSize), ct).ConfigureAwait(false);
+                writes.Add((Geo.FirstDataBlock + 1 + blk, Gd.Raw.AsMemory((int)(blk * BlockSize), BlockSize)));
         }
-        _dirtyGroups.Clear(); _dirtyBlockBitmaps.Clear(); _dirtyInodeBitmaps.Clear();
+        byte[]? sb = null;
         if (metadataChanged || !Sb.Raw.AsSpan().SequenceEqual(_committedSb))
         {
             Sb.UpdateChecksum();
-            await WriteBytesAsync(_device, Superblock.ByteOffset, Sb.Raw, ct).ConfigureAwait(false);
+            sb = Sb.Raw;
         }
+        if (Journal is { } journal) await journal.CommitAsync(writes, sb, ct).ConfigureAwait(false);
+        else
+        {
+            foreach (var (b, data) in writes) await WriteBytesAsync(_device, b * BlockSize, data, ct).ConfigureAwait(false);
+            if (sb is not null) await WriteBytesAsync(_device, Superblock.ByteOffset, sb, ct).ConfigureAwait(false);
+        }
+        _dirtyBlocks.Clear();
+        _dirtyGroups.Clear(); _dirtyBlockBitmaps.Clear(); _dirtyInodeBitmaps.Clear();
         _committedSb = (byte[])Sb.Raw.Clone();
         _committedGdt = (byte[])Gd.Raw.Clone();
         EndOperation();

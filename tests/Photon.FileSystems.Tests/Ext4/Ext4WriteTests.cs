@@ -191,7 +191,7 @@ public sealed class Ext4WriteTests
     }
 
     [Fact]
-    public async Task Ext4_JournalNeedingRecovery_RefusesReadWriteMount()
+    public async Task Ext4_NeedsRecoveryWithAnEmptyJournal_IsRecoveredAndMountedReadWrite()
     {
         using var s = new Ext4Scratch();
         string img = s.MakeImage();
@@ -200,13 +200,16 @@ public sealed class Ext4WriteTests
         try
         {
             var device = TestDevices.Nvme(storage);
-            var rw = await new Ext4FileSystemDriver().MountAsync(device, new MountOptions());
-            Assert.Equal(ErrorCode.NotSupported, rw.Code);
-            Assert.Contains("recovery", rw.Error.Message);
             var ro = await new Ext4FileSystemDriver().MountAsync(device, new MountOptions(ReadOnly: true));
             Assert.True(ro.IsOk, ro.ToString());
             Assert.Equal(ErrorCode.ReadOnly, (await ro.Value.CreateFileAsync("/x")).Code);
+            var rw = await new Ext4FileSystemDriver().MountAsync(device, new MountOptions());
+            Assert.True(rw.IsOk, rw.ToString());
+            await Ok(rw.Value.CreateFileAsync("/x"));
+            await rw.Value.DisposeAsync();
         }
         finally { await storage.DisposeAsync(); }
+        Assert.DoesNotContain("needs_recovery", Ext4Scratch.Run("dumpe2fs", "-h", img).Output);
+        AssertFsckClean(img);
     }
 }

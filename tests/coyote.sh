@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Systematic concurrency tests (Microsoft.Coyote 1.7.11): build tests/Photon.Coyote, binary-rewrite it and
+# Photon.Kernel.dll (`coyote rewrite`), then explore each test with `coyote test` for N iterations.
+#   tests/coyote.sh          # CI: 300 iterations per test (test.sh runs this)
+#   tests/coyote.sh 100000   # the long run
+# The Coyote tool targets net8.0; it runs on the .NET 10 runtime with DOTNET_ROLL_FORWARD=Major and rewrites and
+# tests net10.0 assemblies. The canary test must FAIL (Coyote must find its lost update), or exploration is broken.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+iterations=${1:-300}
+export DOTNET_ROLL_FORWARD=Major DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+dotnet tool restore >/dev/null
+dotnet build tests/Photon.Coyote -c Release -warnaserror -nologo -clp:ErrorsOnly >/dev/null
+out=tests/Photon.Coyote/bin/Release/net10.0
+dotnet coyote rewrite "$out/rewrite.coyote.json" >/dev/null
+status=0
+run() {  # run TEST EXPECT(0 bugs|bug)
+  local log
+  log=$(dotnet coyote test "$out/Photon.Coyote.dll" -m "$1" -i "$iterations" 2>&1) || true
+  local bugs paths uncontrolled
+  bugs=$(grep -oE 'Found [0-9]+ bugs?' <<<"$log" | head -1 | grep -oE '[0-9]+' || echo "?")
+  paths=$(grep -oE 'Explored [0-9]+ execution paths' <<<"$log" | grep -oE '[0-9]+' || echo "?")
+  uncontrolled=$(grep -oE 'Found [0-9]+ uncontrolled invocations?' <<<"$log" | grep -oE '[0-9]+' || echo 0)
+  echo "coyote: $1: $paths paths explored, $bugs bugs, $uncontrolled uncontrolled invocations"
+  if [ "$2" = bug ]; then
+    [ "$bugs" != "?" ] && [ "$bugs" -gt 0 ] || { echo "coyote: the canary's bug was NOT found: exploration is broken"; status=1; }
+  else
+    [ "$bugs" = 0 ] || { echo "$log" | tail -30; status=1; }
+  fi
+}
+run Canary_LostUpdate_IsFound bug
+run RevokeRacingDeriveAndCheck_LeavesNoLiveDescendant none
+run ConcurrentRevokeOfParentAndChild_RevokesEachOnce none
+exit $status
