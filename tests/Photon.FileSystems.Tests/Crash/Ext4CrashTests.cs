@@ -50,7 +50,7 @@ public sealed class Ext4CrashTests(ITestOutputHelper output)
         Assert.Equal(ops.Count(o => o.Kind != "fsync"), journal.Transactions);
         Assert.Equal(0, journal.Unjournaled);
 
-        var states = CrashStates.Generate(recorder.Log, Budget(ciStates), randomPerEpoch: 3, seed: blockSize);
+        var states = CrashStates.Generate(recorder.Log, Budget(ciStates), randomPerEpoch: Budget(ciStates) > ciStates ? 40 : 3, seed: blockSize);
         var failures = new List<string>();
         int replayed = 0;
         foreach (var state in states)

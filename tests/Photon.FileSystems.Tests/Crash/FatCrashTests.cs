@@ -59,7 +59,7 @@ public sealed class FatCrashTests(ITestOutputHelper output)
         await Op(fs.WriteAsync("/WORK/C", 0, R(70_000, 6)));
         await fs.DisposeAsync();
 
-        var states = CrashStates.Generate(recorder.Log, Budget(ciStates), randomPerEpoch: 4, seed: bits);
+        var states = CrashStates.Generate(recorder.Log, Budget(ciStates), randomPerEpoch: Budget(ciStates) > ciStates ? 40 : 4, seed: bits);
         var failures = new List<string>();
         int fsckClean = 0, mounted = 0;
         var findings = new SortedDictionary<string, int>();

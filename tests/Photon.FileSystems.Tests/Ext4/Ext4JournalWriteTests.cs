@@ -87,4 +87,45 @@ public sealed class Ext4JournalWriteTests
         }
         finally { await Ext4Scratch.UnmountAsync(fs, st); }
     }
+
+    [Fact]
+    public async Task LoggedBlockBeginningWithTheJournalMagic_IsEscaped_AndRestoredByBothReplays()
+    {
+        using var s = new Ext4Scratch();
+        string mkfs = s.MakeImage("base.img", "8M");
+        var recorder = new RecordingBlockDevice(File.ReadAllBytes(mkfs));
+        var fs = (await new Ext4FileSystemDriver().MountAsync(recorder, new MountOptions())).Value;
+        var journal = ((Ext4FileSystem)fs).Volume.Journal!;
+        var block = Ext4Scratch.RandomBytes(1024, 5);
+        block[0] = 0xC0; block[1] = 0x3B; block[2] = 0x39; block[3] = 0x98;   // jbd2 magic, big-endian
+        int before = recorder.Log.Count;
+        await journal.CommitAsync([(2500L, (ReadOnlyMemory<byte>)block)], null, default);
+        int after = recorder.Log.Count;
+        await fs.DisposeAsync();
+        var flushes = Enumerable.Range(before, after - before).Where(i => recorder.Log[i].IsFlush).ToList();
+        var image = new CrashState(flushes[2] + 1, [], "after-commit").Build(recorder.Base, recorder.Log);
+        Assert.False(image.AsSpan(2500 * 1024, 1024).SequenceEqual(block));
+        // The logged copy has its first four bytes zeroed (the escape flag restores them).
+        string log = Ext4Scratch.Run("debugfs", "-R", "logdump -b 2500", WriteImage(s, "l.img", image)).Output;
+        Assert.Contains("FS block 2500 logged", log);
+
+        string linux = WriteImage(s, "linux.img", image);
+        var (code, output) = Ext4Scratch.Run("e2fsck", "-E", "journal_only", "-y", linux);
+        Assert.True(code is 0 or 1, output);
+        Assert.Equal(block, File.ReadAllBytes(linux).AsSpan(2500 * 1024, 1024).ToArray());
+
+        var dev = new MemoryBlockDevice((byte[])image.Clone());
+        var remount = await new Ext4FileSystemDriver().MountAsync(dev, new MountOptions());
+        Assert.True(remount.IsOk, remount.ToString());
+        Assert.Equal(1, ((Ext4FileSystem)remount.Value).Volume.Journal!.Recovered);
+        await remount.Value.DisposeAsync();
+        Assert.Equal(block, dev.Data.AsSpan(2500 * 1024, 1024).ToArray());
+    }
+
+    private static string WriteImage(Ext4Scratch s, string name, byte[] image)
+    {
+        string path = s.PathOf(name);
+        File.WriteAllBytes(path, image);
+        return path;
+    }
 }
