@@ -120,6 +120,11 @@ chmod +x "$root/init"
 { ldd "$pub/photon" || true; find "$pub" -name '*.so' -exec ldd {} \; || true; } 2>/dev/null |
   awk '/=> \// {print $3} /^\t\/.*ld-linux/ {print $1}' | sort -u > "$out/libs.txt"
 while read -r lib; do mkdir -p "$root$(dirname "$lib")"; cp -L "$lib" "$root$lib"; done < "$out/libs.txt"
+# .NET dlopens OpenSSL (the CSPRNG behind capability tokens, SHA-256 module pins, HMAC audit keys): ldd cannot see it.
+for name in libssl.so.3 libcrypto.so.3; do
+  lib=$(ldconfig -p | awk -v n="$name" '$1 == n && /x86-64/ {print $NF; exit}')
+  [ -n "$lib" ] && echo "$lib" >> "$out/libs.txt" && { mkdir -p "$root$(dirname "$lib")"; cp -L "$lib" "$root$lib"; }
+done
 for lib in /lib/x86_64-linux-gnu/libc.so.6 /lib/x86_64-linux-gnu/libm.so.6; do [ -e "$root$lib" ] || { mkdir -p "$root$(dirname "$lib")"; cp -L "$lib" "$root$lib"; }; done
 for l in libc libm libdl libpthread librt; do
   f=$(ls "$root"/lib/x86_64-linux-gnu/$l.so.* 2>/dev/null | head -1 || true)

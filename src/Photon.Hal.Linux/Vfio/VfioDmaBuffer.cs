@@ -5,8 +5,8 @@ namespace Photon.Kernel.Hal.Host.Vfio;
 
 /// <summary>Anonymous shared memory mapped into the function's IOMMU container at <see cref="DeviceAddress"/>.
 /// Disposing unmaps it from the IOMMU first (the device loses it), then replaces the CPU pages with zero pages.</summary>
-// Safety: _base maps MappedLength bytes for the life of the process (Scrub swaps the pages in place, it never
-// unmaps), and every access is bounds-checked against Length.
+// Scrub swaps the pages in place (after the IOMMU unmap), it never unmaps them.
+// Safety: _base maps MappedLength bytes for the life of the process and every access is bounds-checked against Length.
 internal sealed unsafe class VfioDmaBuffer : MemoryManager<byte>, IDmaBuffer
 {
     private readonly VfioPciFunction _owner;

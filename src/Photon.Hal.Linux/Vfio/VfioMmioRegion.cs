@@ -3,8 +3,8 @@ using Photon.Kernel.Hal.Pci;
 namespace Photon.Kernel.Hal.Host.Vfio;
 
 /// <summary>A BAR mmapped from the VFIO device: every access is one volatile load or store of its width.</summary>
-// Safety: _base maps _length bytes until Scrub replaces them (in place, same size) with zero pages, so every
-// bounds-checked access below stays inside a live mapping.
+// Scrub replaces the mapping in place (same size) with zero pages, never unmaps it.
+// Safety: _base maps Length bytes for the life of the process, so every bounds-checked access stays inside a mapping.
 internal sealed unsafe class VfioMmioRegion(nint address, long length) : IMmioRegion
 {
     private readonly byte* _base = (byte*)address;

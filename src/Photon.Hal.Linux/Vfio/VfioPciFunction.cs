@@ -8,8 +8,8 @@ namespace Photon.Kernel.Hal.Host.Vfio;
 /// descriptor. Config space is read and written through the config region, BARs are mmapped, DMA buffers are
 /// anonymous pinned memory mapped into the container at IOVAs handed out from 4 GiB up, and MSI-X vectors are eventfds.
 /// </summary>
-// Safety: every pointer here is a local handed to one ioctl/pread/pwrite of its own size, or a mapping this class
-// made and scrubs (replaces with zero pages) before forgetting it.
+// Mappings made here are scrubbed (replaced with zero pages) before they are forgotten, never unmapped.
+// Safety: every pointer here is a local handed to one ioctl/pread/pwrite of its own size, or such a mapping.
 internal sealed unsafe class VfioPciFunction : IPciFunction
 {
     private const ulong IovaBase = 1UL << 32;

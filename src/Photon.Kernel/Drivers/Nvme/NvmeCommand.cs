@@ -11,8 +11,10 @@ internal static class NvmeOpcode
 /// A 64-byte submission queue entry, before it has a command identifier or data pointers: the queue pair assigns
 /// the CID (its slot) and fills PRP1/PRP2 from the slot's DMA buffer.
 /// </summary>
+/// <remarks><see cref="QueueAddress"/> is PRP1 for commands that name memory other than a data buffer (the base of a
+/// queue being created).</remarks>
 internal readonly record struct NvmeCommand(byte Opcode, uint Nsid = 0, uint Cdw10 = 0, uint Cdw11 = 0, uint Cdw12 = 0,
-    uint Cdw13 = 0, uint Cdw14 = 0, uint Cdw15 = 0)
+    uint Cdw13 = 0, uint Cdw14 = 0, uint Cdw15 = 0, ulong QueueAddress = 0)
 {
     public const int Size = 64;
 
@@ -43,11 +45,11 @@ internal readonly record struct NvmeCommand(byte Opcode, uint Nsid = 0, uint Cdw
         new(NvmeOpcode.SetFeatures, 0, 0x07, (uint)(completion - 1) << 16 | (uint)(submission - 1));
 
     /// <summary>Create I/O Completion Queue: physically contiguous, interrupts on <paramref name="vector"/> if enabled.</summary>
-    public static NvmeCommand CreateCompletionQueue(int qid, int entries, int vector, bool interrupts) =>
-        new(NvmeOpcode.CreateIoCq, 0, (uint)(entries - 1) << 16 | (uint)qid, (uint)vector << 16 | (interrupts ? 2u : 0u) | 1u);
+    public static NvmeCommand CreateCompletionQueue(int qid, int entries, ulong address, int vector, bool interrupts) =>
+        new(NvmeOpcode.CreateIoCq, 0, (uint)(entries - 1) << 16 | (uint)qid, (uint)vector << 16 | (interrupts ? 2u : 0u) | 1u, QueueAddress: address);
 
-    public static NvmeCommand CreateSubmissionQueue(int qid, int entries, int cqid) =>
-        new(NvmeOpcode.CreateIoSq, 0, (uint)(entries - 1) << 16 | (uint)qid, (uint)cqid << 16 | 1u);
+    public static NvmeCommand CreateSubmissionQueue(int qid, int entries, ulong address, int cqid) =>
+        new(NvmeOpcode.CreateIoSq, 0, (uint)(entries - 1) << 16 | (uint)qid, (uint)cqid << 16 | 1u, QueueAddress: address);
 
     public static NvmeCommand DeleteSubmissionQueue(int qid) => new(NvmeOpcode.DeleteIoSq, 0, (uint)qid);
     public static NvmeCommand DeleteCompletionQueue(int qid) => new(NvmeOpcode.DeleteIoCq, 0, (uint)qid);

@@ -155,9 +155,9 @@ public sealed class NvmeController : IAsyncDisposable
         {
             int vector = pair.Interrupt?.Vector ?? 0;
             bool interrupts = pair.Interrupt is not null;
-            var cq = await AdminAsync(NvmeCommand.CreateCompletionQueue(pair.Id, pair.Entries, vector, interrupts), default, ct).ConfigureAwait(false);
+            var cq = await AdminAsync(NvmeCommand.CreateCompletionQueue(pair.Id, pair.Entries, pair.CompletionAddress, vector, interrupts), default, ct).ConfigureAwait(false);
             if (!cq.IsOk) return cq.AsResult();
-            var sq = await AdminAsync(NvmeCommand.CreateSubmissionQueue(pair.Id, pair.Entries, pair.Id), default, ct).ConfigureAwait(false);
+            var sq = await AdminAsync(NvmeCommand.CreateSubmissionQueue(pair.Id, pair.Entries, pair.SubmissionAddress, pair.Id), default, ct).ConfigureAwait(false);
             if (!sq.IsOk) return sq.AsResult();
             if (firstTime) _reapers.Add(pair.ReapAsync(pair.Interrupt is null, _stop.Token));
         }
@@ -272,12 +272,21 @@ public sealed class NvmeController : IAsyncDisposable
     private async Task<Result> Reset(string reason)
     {
         Resets++;
+        foreach (var q in _io) q.Pause();
         var disabled = await DisableAsync(default).ConfigureAwait(false);
         var error = Errors.Of(ErrorCode.TimedOut, $"controller reset: {reason}");
-        _admin.Abandon(error, close: false);
-        foreach (var q in _io) q.Abandon(error, close: false);
-        if (!disabled.IsOk) return disabled;
-        return await BringUpAsync(firstTime: false, default).ConfigureAwait(false);
+        var fail = new List<Action> { _admin.Abandon(error, close: false) };
+        foreach (var q in _io) fail.Add(q.Abandon(error, close: false));
+        var up = disabled.IsOk ? await BringUpAsync(firstTime: false, default).ConfigureAwait(false) : disabled;
+        if (!up.IsOk)
+        {
+            // The controller did not come back: fail everything from now on rather than hang.
+            var dead = Errors.Of(ErrorCode.IoError, $"controller failed to reset: {up.Error.Message}");
+            foreach (var q in _io) fail.Add(q.Abandon(dead, close: true));
+        }
+        foreach (var q in _io) q.Resume();
+        foreach (var f in fail) f();
+        return up;
     }
 
     /// <summary>Normal shutdown (CC.SHN, wait CSTS.SHST complete: the device writes back its cache), then disables
@@ -306,8 +315,8 @@ public sealed class NvmeController : IAsyncDisposable
         }
         catch (KernelException) { }
         var closed = Errors.Of(ErrorCode.Closed, "NVMe controller shut down");
-        _admin?.Abandon(closed, close: true);
-        foreach (var q in _io) q.Abandon(closed, close: true);
+        _admin?.Abandon(closed, close: true)();
+        foreach (var q in _io) q.Abandon(closed, close: true)();
         try { await Task.WhenAll(_reapers.Append(_watchdog)).ConfigureAwait(false); } catch (OperationCanceledException) { }
         foreach (var q in _io) q.Dispose();
         _admin?.Dispose();

@@ -25,6 +25,7 @@ internal sealed class NvmeQueuePair : IDisposable
     private int _sqTail, _cqHead, _inFlight;
     private bool _phase = true;
     private KernelError? _failed;
+    private TaskCompletionSource? _paused;
 
     private sealed class Slot(IDmaBuffer data)
     {
@@ -98,7 +99,7 @@ internal sealed class NvmeQueuePair : IDisposable
         var slot = _slots[cid];
         var data = slot.Data;
         if (!dataOut.IsEmpty) dataOut.Span.CopyTo(data.Memory.Span);
-        ulong prp1 = transferBytes > 0 ? data.DeviceAddress : 0, prp2 = 0;
+        ulong prp1 = command.QueueAddress != 0 ? command.QueueAddress : transferBytes > 0 ? data.DeviceAddress : 0, prp2 = 0;
         int pages = (transferBytes + Page - 1) / Page;
         if (pages == 2) prp2 = data.DeviceAddress + Page;
         else if (pages > 2)
@@ -109,9 +110,17 @@ internal sealed class NvmeQueuePair : IDisposable
             prp2 = data.DeviceAddress + (ulong)MaxTransfer;
         }
         var waiter = new TaskCompletionSource<Result<NvmeCompletion>>(TaskCreationOptions.RunContinuationsAsynchronously);
+        while (true)
+        {
+            Task? paused;
+            lock (_gate) paused = _paused?.Task;
+            if (paused is null) break;
+            await paused.ConfigureAwait(false); // a controller reset is rebuilding this queue
+        }
         lock (_gate)
         {
             if (_failed is { } failed) { ReleaseLocked(cid); return failed; }
+            if (_paused is not null) { ReleaseLocked(cid); return Errors.Of(ErrorCode.Busy, "controller reset began while submitting: retry"); }
             command.WriteTo(_sq.Memory.Span.Slice(_sqTail * NvmeCommand.Size, NvmeCommand.Size), (ushort)cid, prp1, prp2);
             slot.Waiter = waiter;
             slot.InFlight = true;
@@ -210,10 +219,24 @@ internal sealed class NvmeQueuePair : IDisposable
         }
     }
 
-    /// <summary>After the controller was disabled (so the device no longer touches the rings or buffers): fails every
-    /// command in flight with <paramref name="error"/>, and either resets the rings for reuse or, with
-    /// <paramref name="close"/>, refuses all further commands.</summary>
-    public void Abandon(KernelError error, bool close)
+    /// <summary>Holds new submissions back (a controller reset is about to rebuild the queue) until <see cref="Resume"/>.</summary>
+    public void Pause()
+    {
+        lock (_gate) _paused ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+
+    public void Resume()
+    {
+        TaskCompletionSource? paused;
+        lock (_gate) { paused = _paused; _paused = null; }
+        paused?.TrySetResult();
+    }
+
+    /// <summary>After the controller was disabled (so the device no longer touches the rings or buffers): takes every
+    /// command in flight off the queue and either resets the rings for reuse or, with <paramref name="close"/>, refuses
+    /// all further commands. The returned action fails the taken commands with <paramref name="error"/> (a reset runs
+    /// it once the controller is back, so their owners retry against a working queue).</summary>
+    public Action Abandon(KernelError error, bool close)
     {
         var failed = new List<TaskCompletionSource<Result<NvmeCompletion>>>();
         List<TaskCompletionSource<int>>? slotWaiters = null;
@@ -240,9 +263,12 @@ internal sealed class NvmeQueuePair : IDisposable
                 _slotWaiters.Clear();
             }
         }
-        foreach (var w in failed) w.TrySetResult(error);
-        if (slotWaiters is not null) foreach (var w in slotWaiters) w.TrySetException(new KernelException(error));
         _kick.Wake();
+        return () =>
+        {
+            foreach (var w in failed) w.TrySetResult(error);
+            if (slotWaiters is not null) foreach (var w in slotWaiters) w.TrySetException(new KernelException(error));
+        };
     }
 
     /// <summary>The reaper: sleeps on the MSI-X vector (or, polling, spins through the scheduler while commands are in
