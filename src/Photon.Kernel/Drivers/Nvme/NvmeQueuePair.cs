@@ -112,25 +112,28 @@ internal sealed class NvmeQueuePair : IDisposable
         var waiter = new TaskCompletionSource<Result<NvmeCompletion>>(TaskCreationOptions.RunContinuationsAsynchronously);
         while (true)
         {
-            Task? paused;
-            lock (_gate) paused = _paused?.Task;
-            if (paused is null) break;
-            await paused.ConfigureAwait(false); // a controller reset is rebuilding this queue
-        }
-        lock (_gate)
-        {
-            if (_failed is { } failed) { ReleaseLocked(cid); return failed; }
-            if (_paused is not null) { ReleaseLocked(cid); return Errors.Of(ErrorCode.Busy, "controller reset began while submitting: retry"); }
-            command.WriteTo(_sq.Memory.Span.Slice(_sqTail * NvmeCommand.Size, NvmeCommand.Size), (ushort)cid, prp1, prp2);
-            slot.Waiter = waiter;
-            slot.InFlight = true;
-            slot.Abandoned = false;
-            slot.Submitted = _timers.Now;
-            _inFlight++;
-            _sqTail = (_sqTail + 1) % Entries;
-            // The entry must be visible before the doorbell that publishes it.
-            Interlocked.MemoryBarrier();
-            _bar.Write32(_sqDoorbell, (uint)_sqTail);
+            Task paused;
+            lock (_gate)
+            {
+                if (_failed is { } failed) { ReleaseLocked(cid); return failed; }
+                if (_paused is null)
+                {
+                    command.WriteTo(_sq.Memory.Span.Slice(_sqTail * NvmeCommand.Size, NvmeCommand.Size), (ushort)cid, prp1, prp2);
+                    slot.Waiter = waiter;
+                    slot.InFlight = true;
+                    slot.Abandoned = false;
+                    slot.Submitted = _timers.Now;
+                    _inFlight++;
+                    _sqTail = (_sqTail + 1) % Entries;
+                    // The entry must be visible before the doorbell that publishes it.
+                    Interlocked.MemoryBarrier();
+                    _bar.Write32(_sqDoorbell, (uint)_sqTail);
+                    break;
+                }
+                paused = _paused.Task;
+            }
+            // A controller reset is rebuilding this queue: submit once it is back (or fail if it is closed).
+            await paused.ConfigureAwait(false);
         }
         _kick.Wake();
         Result<NvmeCompletion> result;
