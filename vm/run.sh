@@ -154,7 +154,7 @@ qemu=(qemu-system-x86_64
   -cpu max -smp "$smp" -m "$mem"
   -device intel-iommu,intremap=on,caching-mode=on   # emulated VT-d: VFIO's type-1 IOMMU, interrupt remapping for MSI-X
   -kernel "$kernel" -initrd "$out/initramfs.cpio"   # direct boot, no firmware
-  -append "console=ttyS0 intel_iommu=on iommu.strict=1 rdinit=/init panic=-1 loglevel=4 tsc=reliable"
+  -append "console=ttyS0 intel_iommu=on iommu.strict=1 rdinit=/init panic=-1 loglevel=4 tsc=reliable no_timer_check"
   -nographic -nodefaults -serial stdio        # serial console on stdio, no VGA/default NIC
   -monitor "unix:$out/monitor.sock,server,nowait"   # QEMU monitor (device_del for removal tests)
   -no-reboot                                  # a guest reboot/panic ends QEMU
@@ -171,7 +171,7 @@ if [ $net = 1 ]; then
   ip -n $netns link set $tap up
   ip -n $netns link set lo up
   # virtio-net, modern only (virtio 1.x over PCI), on the TAP whose host end (10.77.0.1) is in netns photonvm.
-  qemu+=(-netdev "tap,id=net0,ifname=$tap,script=no,downscript=no" -device "virtio-net-pci,netdev=net0,disable-legacy=on,mac=52:54:00:12:34:56")
+  qemu+=(-netdev "tap,id=net0,ifname=$tap,script=no,downscript=no" -device "virtio-net-pci,netdev=net0,disable-legacy=on,mac=52:54:00:12:34:56,romfile=")
   qemu=(ip netns exec $netns "${qemu[@]}")
 fi
 if [ $usb = 1 ]; then

@@ -20,7 +20,7 @@ namespace Photon.Cli.Commands;
 /// </summary>
 public static class VmCommand
 {
-    public const string Usage = "photon vm [--image FILE] [--net] [--usb] [--timeout SECONDS] [--keep] | photon vm guest [--polling]";
+    public const string Usage = "photon vm [--image FILE] [--net] [--usb] [--timeout SECONDS] [--polling] [--kvm] [--no-publish] [--smp N] [--mem MiB] [--out DIR] | photon vm guest [--polling]";
     public const string FileName = "photon-vm.txt";
 
     public static async Task<int> RunAsync(string[] args)
