@@ -101,7 +101,7 @@ public sealed class FileSyscalls(VirtualFileSystem vfs, CapabilityManager caps)
     {
         options ??= new MountOptions();
         var access = Rights.Read | (options.ReadOnly ? Rights.None : Rights.Write);
-        var d = caller.GetWithToken<Drivers.Block.NvmeBlockDevice>(device, access | Rights.Delegate);
+        var d = caller.GetWithToken<Io.BlockDeviceObject>(device, access | Rights.Delegate);
         if (!d.IsOk) return d.Error;
         var r = caller.GetWithToken<FileSystemRegistry>(registry, Rights.Read);
         if (!r.IsOk) return r.Error;

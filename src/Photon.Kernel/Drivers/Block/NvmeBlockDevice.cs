@@ -18,7 +18,7 @@ public sealed record NvmeOptions(int QueuePairs = 2, int QueueDepth = 64, int Se
 /// completes once every write acknowledged before it is durable. Every command is capability-checked: reads need
 /// <see cref="Rights.Read"/>, writes and flushes <see cref="Rights.Write"/>.
 /// </summary>
-public sealed class NvmeBlockDevice : KernelObject, IAsyncDisposable
+public sealed class NvmeBlockDevice : BlockDeviceObject, IAsyncDisposable
 {
     public override ObjectKind Kind => ObjectKind.BlockDevice;
 
@@ -85,7 +85,7 @@ public sealed class NvmeBlockDevice : KernelObject, IAsyncDisposable
         Submit(new BlockCommand(BlockOp.Flush, 0, default, default), cap, Rights.Write, actor, ct);
 
     /// <summary>An <see cref="IBlockDevice"/> view that sends every request with <paramref name="cap"/> (what filesystems mount).</summary>
-    public IBlockDevice Open(CapabilityToken cap, Principal actor = default) => new CapabilityBlockDevice(this, cap, actor);
+    public override IBlockDevice Open(CapabilityToken cap, Principal actor = default) => new CapabilityBlockDevice(this, cap, actor);
 
     public string Name => Label;
 

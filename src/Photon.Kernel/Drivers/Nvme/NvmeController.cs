@@ -1,0 +1,325 @@
+using System.Text;
+using Photon.Kernel.Hal.Pci;
+using Photon.Kernel.Scheduling;
+using R = Photon.Kernel.Drivers.Nvme.NvmeRegisters;
+
+namespace Photon.Kernel.Drivers.Nvme;
+
+/// <summary>What the driver was asked for and how it behaves.</summary>
+/// <param name="IoQueues">I/O queue pairs to create (the controller may grant fewer).</param>
+/// <param name="QueueEntries">Entries per queue (capped by CAP.MQES).</param>
+/// <param name="MaxTransferBytes">Largest single command (capped by MDTS); larger requests are split.</param>
+/// <param name="Polling">Reap completions by polling instead of MSI-X interrupts.</param>
+/// <param name="CommandTimeout">A command older than this is hung: the controller is reset and the commands in flight fail.</param>
+public sealed record NvmeDriverOptions(int IoQueues = 2, int QueueEntries = 32, int MaxTransferBytes = 64 * 1024, bool Polling = false,
+    TimeSpan? CommandTimeout = null)
+{
+    public TimeSpan Timeout => CommandTimeout ?? TimeSpan.FromSeconds(30);
+}
+
+/// <summary>What Identify reported.</summary>
+public sealed record NvmeIdentity(string Model, string Serial, string Firmware, string Version, uint Namespaces, long Blocks, int BlockSize,
+    int MaxTransferBytes, int IoQueues, bool Interrupts);
+
+/// <summary>
+/// The controller state machine (SPDK's <c>nvme_ctrlr</c>) over one PCI function: enable memory and bus mastering,
+/// reset (CC.EN=0, wait CSTS.RDY=0), admin queue (AQA/ASQ/ACQ), enable, Identify controller and namespace 1, Set
+/// Features (number of queues), create the I/O completion and submission queues, with MSI-X vectors (vector 0 admin,
+/// vector i queue i) or polling. A watchdog reaps every queue each tick (lost interrupts cost latency, never
+/// completions) and resets the controller when a command outlives the timeout: the commands in flight fail with
+/// <c>TimedOut</c> (never acknowledged, so nothing acknowledged is lost) and the queues are rebuilt. Shutdown uses
+/// CC.SHN so the device flushes its cache.
+/// </summary>
+public sealed class NvmeController : IAsyncDisposable
+{
+    private const int AdminEntries = 32;
+    private readonly IPciFunction _function;
+    private readonly IMmioRegion _bar;
+    private readonly IKernelTimers _timers;
+    private readonly NvmeDriverOptions _options;
+    private readonly ulong _cap;
+    private readonly int _stride;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly List<Task> _reapers = [];
+    private readonly Lock _resetGate = new();
+    private NvmeQueuePair _admin = null!;
+    private NvmeQueuePair[] _io = [];
+    private IReadOnlyList<IDeviceInterrupt> _interrupts = [];
+    private Task _watchdog = Task.CompletedTask;
+    private Task? _resetting;
+    private int _next;
+    private bool _closed;
+
+    private NvmeController(IPciFunction function, IMmioRegion bar, IKernelTimers timers, NvmeDriverOptions options)
+    {
+        _function = function;
+        _bar = bar;
+        _timers = timers;
+        _options = options;
+        _cap = bar.Read64(R.Cap);
+        _stride = R.DoorbellStride(_cap);
+    }
+
+    public NvmeIdentity Identity { get; private set; } = null!;
+    public uint NamespaceId => 1;
+    public long Resets { get; private set; }
+
+    /// <summary>Brings the controller up on <paramref name="function"/> (which it then owns and disposes).</summary>
+    public static async Task<Result<NvmeController>> StartAsync(IPciFunction function, IKernelTimers timers, NvmeDriverOptions? options = null,
+        CancellationToken ct = default)
+    {
+        options ??= new NvmeDriverOptions();
+        if (options.IoQueues is < 1 or > 64) return Errors.Of(ErrorCode.InvalidArgument, "1 to 64 I/O queues");
+        if (options.QueueEntries is < 2 or > 4096) return Errors.Of(ErrorCode.InvalidArgument, "2 to 4096 queue entries");
+        if (options.MaxTransferBytes < 4096 || options.MaxTransferBytes % 4096 != 0 || options.MaxTransferBytes > 2 << 20)
+            return Errors.Of(ErrorCode.InvalidArgument, "maximum transfer must be whole 4 KiB pages, at most 2 MiB");
+        if (function.Info.ClassCode != 0x010802) return Errors.Of(ErrorCode.NotSupported, $"{function.Info.Address} is not an NVMe controller (class {function.Info.ClassCode:x6})");
+        // PCI command register: memory space + bus master (vfio-pci leaves bus mastering off).
+        function.WriteConfig16(0x04, (ushort)(function.ReadConfig16(0x04) | 0x0006));
+        var bar = function.MapBar(0);
+        if (!bar.IsOk) return bar.Error;
+        if (bar.Value.Length < 0x2000) return Errors.Of(ErrorCode.NotSupported, "BAR0 too small for NVMe registers");
+        var c = new NvmeController(function, bar.Value, timers, options);
+        if (!R.SupportsNvm(c._cap)) return Errors.Of(ErrorCode.NotSupported, "controller lacks the NVM command set");
+        if (R.MinPageSize(c._cap) > 4096) return Errors.Of(ErrorCode.NotSupported, "controller's minimum page size exceeds 4 KiB");
+        var up = await c.BringUpAsync(firstTime: true, ct).ConfigureAwait(false);
+        if (!up.IsOk)
+        {
+            await c.DisposeAsync().ConfigureAwait(false);
+            return up.Error;
+        }
+        c._watchdog = c.WatchdogAsync(c._stop.Token);
+        return c;
+    }
+
+    private async Task<Result> BringUpAsync(bool firstTime, CancellationToken ct)
+    {
+        var disabled = await DisableAsync(ct).ConfigureAwait(false);
+        if (!disabled.IsOk) return disabled;
+        int entries = Math.Min(_options.QueueEntries, R.MaxQueueEntries(_cap));
+        if (firstTime)
+        {
+            var admin = NvmeQueuePair.Create(_function, _bar, _stride, 0, AdminEntries, 4096, _timers);
+            if (!admin.IsOk) return admin.Error;
+            _admin = admin.Value;
+            if (!_options.Polling)
+            {
+                var msix = _function.EnableMsix(1 + _options.IoQueues);
+                if (!msix.IsOk && msix.Code != ErrorCode.NotSupported) msix = _function.EnableMsix(1);
+                if (msix.IsOk) _interrupts = msix.Value;
+            }
+            _admin.Interrupt = _interrupts.Count > 0 ? _interrupts[0] : null;
+            _reapers.Add(_admin.ReapAsync(_interrupts.Count == 0, _stop.Token));
+        }
+        _bar.Write32(R.Aqa, (uint)(AdminEntries - 1) << 16 | (AdminEntries - 1));
+        _bar.Write64(R.Asq, _admin.SubmissionAddress);
+        _bar.Write64(R.Acq, _admin.CompletionAddress);
+        _bar.Write32(R.Cc, R.CcEntrySizes | R.CcEnable);
+        var ready = await WaitStatusAsync(R.CstsReady, R.CstsReady, ct).ConfigureAwait(false);
+        if (!ready.IsOk) return ready;
+
+        var page = new byte[4096];
+        var id = await AdminAsync(NvmeCommand.Identify(1), page, ct).ConfigureAwait(false);
+        if (!id.IsOk) return id.AsResult();
+        string Text(int from, int length) => Encoding.ASCII.GetString(page, from, length).Trim(' ', '\0');
+        string model = Text(24, 40), serial = Text(4, 20), firmware = Text(64, 8);
+        int mdts = page[77];
+        uint nn = BitConverter.ToUInt32(page, 516);
+        int maxTransfer = _options.MaxTransferBytes;
+        if (mdts > 0) maxTransfer = Math.Min(maxTransfer, R.MinPageSize(_cap) << mdts);
+        if (nn < 1) return Errors.Of(ErrorCode.NotFound, "controller has no namespaces");
+        Array.Clear(page);
+        var ns = await AdminAsync(NvmeCommand.Identify(0, NamespaceId), page, ct).ConfigureAwait(false);
+        if (!ns.IsOk) return ns.AsResult();
+        long blocks = BitConverter.ToInt64(page, 0);
+        int format = page[26] & 0xF;
+        int lbads = page[128 + 4 * format + 2];
+        if (blocks <= 0 || lbads is < 9 or > 12) return Errors.Of(ErrorCode.NotSupported, $"namespace 1: {blocks} blocks, LBADS {lbads}");
+
+        var granted = await AdminAsync(NvmeCommand.SetQueueCount(_options.IoQueues, _options.IoQueues), default, ct).ConfigureAwait(false);
+        if (!granted.IsOk) return granted.AsResult();
+        int queues = Math.Min(_options.IoQueues, 1 + (int)Math.Min(granted.Value.Dw0 & 0xFFFF, granted.Value.Dw0 >> 16));
+        if (firstTime)
+        {
+            var io = new List<NvmeQueuePair>();
+            for (int q = 1; q <= queues; q++)
+            {
+                var pair = NvmeQueuePair.Create(_function, _bar, _stride, (ushort)q, entries, maxTransfer, _timers);
+                if (!pair.IsOk) { io.ForEach(p => p.Dispose()); return pair.Error; }
+                pair.Value.Interrupt = q < _interrupts.Count ? _interrupts[q] : null;
+                io.Add(pair.Value);
+            }
+            _io = [.. io];
+        }
+        foreach (var pair in _io)
+        {
+            int vector = pair.Interrupt?.Vector ?? 0;
+            bool interrupts = pair.Interrupt is not null;
+            var cq = await AdminAsync(NvmeCommand.CreateCompletionQueue(pair.Id, pair.Entries, pair.CompletionAddress, vector, interrupts), default, ct).ConfigureAwait(false);
+            if (!cq.IsOk) return cq.AsResult();
+            var sq = await AdminAsync(NvmeCommand.CreateSubmissionQueue(pair.Id, pair.Entries, pair.SubmissionAddress, pair.Id), default, ct).ConfigureAwait(false);
+            if (!sq.IsOk) return sq.AsResult();
+            if (firstTime) _reapers.Add(pair.ReapAsync(pair.Interrupt is null, _stop.Token));
+        }
+        Identity = new NvmeIdentity(model, serial, firmware, R.Version(_bar.Read32(R.Vs)), nn, blocks, 1 << lbads, maxTransfer, _io.Length,
+            _interrupts.Count > 0);
+        return Result.Ok;
+    }
+
+    private async Task<Result> DisableAsync(CancellationToken ct)
+    {
+        uint cc = _bar.Read32(R.Cc);
+        if ((cc & R.CcEnable) != 0) _bar.Write32(R.Cc, cc & ~R.CcEnable);
+        return await WaitStatusAsync(R.CstsReady, 0, ct).ConfigureAwait(false);
+    }
+
+    private async Task<Result> WaitStatusAsync(uint mask, uint value, CancellationToken ct)
+    {
+        var deadline = _timers.Now + R.ReadyTimeout(_cap);
+        while (true)
+        {
+            uint csts = _bar.Read32(R.Csts);
+            if (csts == 0xFFFFFFFF) return Errors.Of(ErrorCode.IoError, "controller not responding (CSTS reads all ones)");
+            if ((csts & mask) == value) return Result.Ok;
+            if ((csts & R.CstsFatal) != 0 && value != 0) return Errors.Of(ErrorCode.IoError, "controller fatal status (CSTS.CFS)");
+            if (_timers.Now > deadline) return Errors.Of(ErrorCode.TimedOut, $"CSTS did not reach 0x{value:x} within CAP.TO ({R.ReadyTimeout(_cap).TotalMilliseconds} ms)");
+            try { await _timers.Delay(TimeSpan.FromMilliseconds(1), ct).ConfigureAwait(false); }
+            catch (OperationCanceledException) { return Errors.Of(ErrorCode.Cancelled, "cancelled waiting for the controller"); }
+        }
+    }
+
+    private async Task<Result<NvmeCompletion>> AdminAsync(NvmeCommand command, Memory<byte> dataIn, CancellationToken ct)
+    {
+        var r = await _admin.ExecuteAsync(command, dataIn.Length, default, dataIn, ct).ConfigureAwait(false);
+        if (!r.IsOk) return r.Error;
+        return r.Value.IsSuccess ? r.Value : NvmeStatus.ToError(r.Value.Status, $"admin opcode 0x{command.Opcode:x2}");
+    }
+
+    public int BlockSize => Identity.BlockSize;
+    public long BlockCount => Identity.Blocks;
+
+    /// <summary>Reads whole blocks at <paramref name="lba"/>, split into commands of at most the maximum transfer,
+    /// spread over the I/O queues and run concurrently.</summary>
+    public Task<Result> ReadAsync(long lba, Memory<byte> buffer, CancellationToken ct) =>
+        Transfer(lba, buffer.Length, (queue, at, offset, length) =>
+            queue.ExecuteAsync(NvmeCommand.Read(NamespaceId, at, length / BlockSize), length, default, buffer.Slice(offset, length), ct));
+
+    public Task<Result> WriteAsync(long lba, ReadOnlyMemory<byte> data, CancellationToken ct) =>
+        Transfer(lba, data.Length, (queue, at, offset, length) =>
+            queue.ExecuteAsync(NvmeCommand.Write(NamespaceId, at, length / BlockSize), length, data.Slice(offset, length), default, ct));
+
+    public async Task<Result> FlushAsync(CancellationToken ct)
+    {
+        var r = await Queue().ExecuteAsync(NvmeCommand.Flush(NamespaceId), 0, default, default, ct).ConfigureAwait(false);
+        return r.IsOk ? r.Value.AsResult("flush") : r.Error;
+    }
+
+    private async Task<Result> Transfer(long lba, int bytes, Func<NvmeQueuePair, long, int, int, Task<Result<NvmeCompletion>>> one)
+    {
+        if (bytes % BlockSize != 0) return Errors.Of(ErrorCode.InvalidArgument, $"{bytes} bytes is not whole {BlockSize}-byte blocks");
+        if (lba < 0 || lba + bytes / BlockSize > BlockCount) return Errors.Of(ErrorCode.OutOfRange, $"blocks {lba}+{bytes / BlockSize} beyond {BlockCount}");
+        int chunk = Identity.MaxTransferBytes;
+        if (bytes <= chunk)
+        {
+            var r = await one(Queue(), lba, 0, bytes).ConfigureAwait(false);
+            return r.IsOk ? r.Value.AsResult($"lba {lba}") : r.Error;
+        }
+        var parts = new List<Task<Result<NvmeCompletion>>>();
+        for (int offset = 0; offset < bytes; offset += chunk)
+            parts.Add(one(Queue(), lba + offset / BlockSize, offset, Math.Min(chunk, bytes - offset)));
+        var results = await Task.WhenAll(parts).ConfigureAwait(false);
+        foreach (var r in results)
+        {
+            if (!r.IsOk) return r.Error;
+            if (!r.Value.IsSuccess) return r.Value.AsResult($"lba {lba}");
+        }
+        return Result.Ok;
+    }
+
+    private NvmeQueuePair Queue() => _io[(int)((uint)Interlocked.Increment(ref _next) % (uint)_io.Length)];
+
+    /// <summary>Reaps every queue each tick and resets the controller when a command is older than the timeout.</summary>
+    private async Task WatchdogAsync(CancellationToken stop)
+    {
+        var tick = TimeSpan.FromMilliseconds(Math.Clamp(_options.Timeout.TotalMilliseconds / 4, 10, 250));
+        while (!stop.IsCancellationRequested)
+        {
+            try { await _timers.Delay(tick, stop).ConfigureAwait(false); }
+            catch (OperationCanceledException) { break; }
+            _admin.Poll();
+            var now = _timers.Now;
+            bool hung = _admin.OldestWait(now) > _options.Timeout;
+            foreach (var q in _io) { q.Poll(); hung |= q.OldestWait(now) > _options.Timeout; }
+            if (hung) await ResetAsync($"a command exceeded {_options.Timeout.TotalMilliseconds} ms").ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Disables the controller (it drops every command), fails the commands in flight with <c>TimedOut</c>,
+    /// and brings it up again on the same queues.</summary>
+    public Task<Result> ResetAsync(string reason)
+    {
+        lock (_resetGate)
+        {
+            if (_closed) return Task.FromResult(Result.Fail(ErrorCode.Closed, "controller is shut down"));
+            if (_resetting is { IsCompleted: false } running) return WaitFor(running);
+            var t = Reset(reason);
+            _resetting = t;
+            return t;
+        }
+        static async Task<Result> WaitFor(Task t) { await t.ConfigureAwait(false); return Result.Ok; }
+    }
+
+    private async Task<Result> Reset(string reason)
+    {
+        Resets++;
+        foreach (var q in _io) q.Pause();
+        var disabled = await DisableAsync(default).ConfigureAwait(false);
+        var error = Errors.Of(ErrorCode.TimedOut, $"controller reset: {reason}");
+        var fail = new List<Action> { _admin.Abandon(error, close: false) };
+        foreach (var q in _io) fail.Add(q.Abandon(error, close: false));
+        var up = disabled.IsOk ? await BringUpAsync(firstTime: false, default).ConfigureAwait(false) : disabled;
+        if (!up.IsOk)
+        {
+            // The controller did not come back: fail everything from now on rather than hang.
+            var dead = Errors.Of(ErrorCode.IoError, $"controller failed to reset: {up.Error.Message}");
+            foreach (var q in _io) fail.Add(q.Abandon(dead, close: true));
+        }
+        foreach (var q in _io) q.Resume();
+        foreach (var f in fail) f();
+        return up;
+    }
+
+    /// <summary>Normal shutdown (CC.SHN, wait CSTS.SHST complete: the device writes back its cache), then disables
+    /// the controller, fails anything still in flight with <c>Closed</c> and releases the function.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        lock (_resetGate)
+        {
+            if (_closed) return;
+            _closed = true;
+        }
+        if (_resetting is { } r) await r.ConfigureAwait(false);
+        _stop.Cancel();
+        try
+        {
+            if (_admin is not null)
+            {
+                uint cc = _bar.Read32(R.Cc);
+                if ((cc & R.CcEnable) != 0)
+                {
+                    _bar.Write32(R.Cc, (cc & ~(3u << 14)) | R.CcShutdownNormal);
+                    await WaitStatusAsync(R.CstsShutdownMask, R.CstsShutdownComplete, default).ConfigureAwait(false);
+                }
+                await DisableAsync(default).ConfigureAwait(false);
+            }
+        }
+        catch (KernelException) { }
+        var closed = Errors.Of(ErrorCode.Closed, "NVMe controller shut down");
+        _admin?.Abandon(closed, close: true)();
+        foreach (var q in _io) q.Abandon(closed, close: true)();
+        try { await Task.WhenAll(_reapers.Append(_watchdog)).ConfigureAwait(false); } catch (OperationCanceledException) { }
+        foreach (var q in _io) q.Dispose();
+        _admin?.Dispose();
+        _function.Dispose();
+    }
+}

@@ -1,0 +1,86 @@
+using Photon.Kernel.Capabilities;
+using Photon.Kernel.Io;
+
+namespace Photon.Kernel.Drivers.Nvme;
+
+/// <summary>
+/// Namespace 1 of a real NVMe controller as a block-device kernel object. Every request is checked against a
+/// capability to the disk (reads need Read, writes and flushes Write) before it reaches a queue pair; the driver
+/// itself holds the controller, which owns the PCI function and its DMA memory. When the last capability to the disk
+/// is revoked the controller is shut down and the function released, so revoking the device capability stops the
+/// driver.
+/// </summary>
+public sealed class NvmeDisk : BlockDeviceObject, IAsyncDisposable
+{
+    private readonly NvmeController _controller;
+    private readonly CapabilityManager _caps;
+    private Task? _stopping;
+
+    private NvmeDisk(string name, NvmeController controller, CapabilityManager caps) : base(name)
+    {
+        _controller = controller;
+        _caps = caps;
+    }
+
+    public string Name => Label;
+    public NvmeIdentity Identity => _controller.Identity;
+    public NvmeController Controller => _controller;
+    public int SectorSize => _controller.BlockSize;
+    public long SectorCount => _controller.BlockCount;
+
+    /// <summary>Wraps a started controller; returns the disk and an all-rights capability to it.</summary>
+    public static Result<(NvmeDisk Disk, CapabilityToken Capability)> Create(string name, NvmeController controller, CapabilityManager caps,
+        Principal owner = default)
+    {
+        var disk = new NvmeDisk(name, controller, caps);
+        var cap = caps.Create(disk, Rights.Read | Rights.Write | Rights.Delegate | Rights.Manage, owner.Name is null ? Principal.Kernel : owner);
+        if (!cap.IsOk) return cap.Error;
+        return (disk, cap.Value);
+    }
+
+    public override IBlockDevice Open(CapabilityToken capability, Principal actor = default) => new View(this, capability, actor);
+
+    private Result Check(CapabilityToken cap, Rights rights, Principal actor)
+    {
+        var r = _caps.Check(cap, rights, actor);
+        if (!r.IsOk) return r.Error;
+        return ReferenceEquals(r.Value, this) ? Result.Ok : Result.Fail(ErrorCode.WrongObjectType, $"capability does not name {Name}");
+    }
+
+    public async Task<Result> ReadAsync(CapabilityToken cap, long lba, Memory<byte> buffer, Principal actor = default, CancellationToken ct = default)
+    {
+        var ok = Check(cap, Rights.Read, actor);
+        return ok.IsOk ? await _controller.ReadAsync(lba, buffer, ct).ConfigureAwait(false) : ok;
+    }
+
+    public async Task<Result> WriteAsync(CapabilityToken cap, long lba, ReadOnlyMemory<byte> data, Principal actor = default, CancellationToken ct = default)
+    {
+        var ok = Check(cap, Rights.Write, actor);
+        return ok.IsOk ? await _controller.WriteAsync(lba, data, ct).ConfigureAwait(false) : ok;
+    }
+
+    public async Task<Result> FlushAsync(CapabilityToken cap, Principal actor = default, CancellationToken ct = default)
+    {
+        var ok = Check(cap, Rights.Write, actor);
+        return ok.IsOk ? await _controller.FlushAsync(ct).ConfigureAwait(false) : ok;
+    }
+
+    protected override void OnLastCapabilityRevoked() => _stopping ??= _controller.DisposeAsync().AsTask();
+
+    public async ValueTask DisposeAsync()
+    {
+        _stopping ??= _controller.DisposeAsync().AsTask();
+        await _stopping.ConfigureAwait(false);
+    }
+
+    private sealed class View(NvmeDisk disk, CapabilityToken cap, Principal actor) : IBlockDevice
+    {
+        public string Name => disk.Name;
+        public int SectorSize => disk.SectorSize;
+        public long SectorCount => disk.SectorCount;
+        public bool IsReadOnly => false;
+        public ValueTask<Result> ReadAsync(long lba, Memory<byte> buffer, CancellationToken ct = default) => new(disk.ReadAsync(cap, lba, buffer, actor, ct));
+        public ValueTask<Result> WriteAsync(long lba, ReadOnlyMemory<byte> data, CancellationToken ct = default) => new(disk.WriteAsync(cap, lba, data, actor, ct));
+        public ValueTask<Result> FlushAsync(CancellationToken ct = default) => new(disk.FlushAsync(cap, actor, ct));
+    }
+}

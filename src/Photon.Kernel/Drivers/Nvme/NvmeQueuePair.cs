@@ -1,0 +1,302 @@
+using Photon.Kernel.Hal.Pci;
+using Photon.Kernel.Scheduling;
+
+namespace Photon.Kernel.Drivers.Nvme;
+
+/// <summary>
+/// The fast path (SPDK's <c>nvme_qpair</c>): one submission ring and its completion ring in DMA memory, a slot per
+/// command identifier with its own DMA data buffer and PRP-list page, the SQ tail and CQ head doorbells, and
+/// completion reaping by phase bit. A command enters the ring only with a free slot; its data is copied into the
+/// slot's buffer (writes) or out of it after completion (reads). A completion whose CID names no command in flight
+/// (stray, duplicate, or one abandoned by a reset) is counted and ignored.
+/// </summary>
+internal sealed class NvmeQueuePair : IDisposable
+{
+    private const int Page = 4096;
+    private readonly IMmioRegion _bar;
+    private readonly IDmaBuffer _sq, _cq;
+    private readonly long _sqDoorbell, _cqDoorbell;
+    private readonly Slot[] _slots;
+    private readonly Stack<int> _free = new();
+    private readonly Queue<TaskCompletionSource<int>> _slotWaiters = new();
+    private readonly Lock _gate = new();
+    private readonly Waker _kick = new();
+    private readonly IKernelTimers _timers;
+    private int _sqTail, _cqHead, _inFlight;
+    private bool _phase = true;
+    private KernelError? _failed;
+    private TaskCompletionSource? _paused;
+
+    private sealed class Slot(IDmaBuffer data)
+    {
+        public readonly IDmaBuffer Data = data;
+        public TaskCompletionSource<Result<NvmeCompletion>>? Waiter;
+        public TimeSpan Submitted;
+        public bool InFlight, Abandoned;
+    }
+
+    private NvmeQueuePair(ushort id, int entries, int maxTransfer, IMmioRegion bar, int stride, IDmaBuffer sq, IDmaBuffer cq,
+        IDmaBuffer[] data, IKernelTimers timers)
+    {
+        Id = id;
+        Entries = entries;
+        MaxTransfer = maxTransfer;
+        _bar = bar;
+        _sq = sq;
+        _cq = cq;
+        _timers = timers;
+        _sqDoorbell = NvmeRegisters.SubmissionDoorbell(id, stride);
+        _cqDoorbell = NvmeRegisters.CompletionDoorbell(id, stride);
+        _slots = data.Select(d => new Slot(d)).ToArray();
+        for (int i = _slots.Length - 1; i >= 0; i--) _free.Push(i);
+    }
+
+    public ushort Id { get; }
+    public int Entries { get; }
+    public int MaxTransfer { get; }
+    public ulong SubmissionAddress => _sq.DeviceAddress;
+    public ulong CompletionAddress => _cq.DeviceAddress;
+    public int InFlight { get { lock (_gate) return _inFlight; } }
+    public long StrayCompletions { get; private set; }
+    public IDeviceInterrupt? Interrupt { get; set; }
+
+    /// <summary>Allocates the rings and one data buffer (plus a PRP-list page) per usable slot: a ring of N entries
+    /// holds at most N-1 commands.</summary>
+    public static Result<NvmeQueuePair> Create(IPciFunction function, IMmioRegion bar, int stride, ushort id, int entries, int maxTransfer,
+        IKernelTimers timers)
+    {
+        var owned = new List<IDisposable>();
+        Result<IDmaBuffer> Allocate(int bytes)
+        {
+            var b = function.AllocateDma(bytes);
+            if (b.IsOk) owned.Add(b.Value);
+            return b;
+        }
+        var sq = Allocate(entries * NvmeCommand.Size);
+        var cq = sq.IsOk ? Allocate(entries * 16) : sq;
+        if (!cq.IsOk) { owned.ForEach(o => o.Dispose()); return cq.Error; }
+        var data = new IDmaBuffer[entries - 1];
+        for (int i = 0; i < data.Length; i++)
+        {
+            var d = Allocate(maxTransfer + Page);
+            if (!d.IsOk) { owned.ForEach(o => o.Dispose()); return d.Error; }
+            data[i] = d.Value;
+        }
+        return new NvmeQueuePair(id, entries, maxTransfer, bar, stride, sq.Value, cq.Value, data, timers);
+    }
+
+    /// <summary>Runs one command: waits for a slot, copies <paramref name="dataOut"/> in, points PRP1/PRP2 (or a PRP
+    /// list) at the slot's buffer for <paramref name="transferBytes"/>, rings the doorbell, waits for the completion
+    /// and copies <paramref name="dataIn"/> out. Cancelling gives up waiting; the slot stays reserved until the device
+    /// completes (or a reset abandons) the command, so the device never writes into a reused buffer.</summary>
+    public async Task<Result<NvmeCompletion>> ExecuteAsync(NvmeCommand command, int transferBytes, ReadOnlyMemory<byte> dataOut,
+        Memory<byte> dataIn, CancellationToken ct)
+    {
+        if (transferBytes < 0 || transferBytes > MaxTransfer) return Errors.Of(ErrorCode.OutOfRange, $"transfer of {transferBytes} bytes (max {MaxTransfer})");
+        var got = await AcquireSlotAsync(ct).ConfigureAwait(false);
+        if (!got.IsOk) return got.Error;
+        int cid = got.Value;
+        var slot = _slots[cid];
+        var data = slot.Data;
+        if (!dataOut.IsEmpty) dataOut.Span.CopyTo(data.Memory.Span);
+        ulong prp1 = command.QueueAddress != 0 ? command.QueueAddress : transferBytes > 0 ? data.DeviceAddress : 0, prp2 = 0;
+        int pages = (transferBytes + Page - 1) / Page;
+        if (pages == 2) prp2 = data.DeviceAddress + Page;
+        else if (pages > 2)
+        {
+            // A PRP list: one 8-byte entry per page after the first, in the page after the data area (NVMe §4.1.1).
+            var list = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, ulong>(data.Memory.Span.Slice(MaxTransfer, Page));
+            for (int i = 1; i < pages; i++) list[i - 1] = data.DeviceAddress + (ulong)(i * Page);
+            prp2 = data.DeviceAddress + (ulong)MaxTransfer;
+        }
+        var waiter = new TaskCompletionSource<Result<NvmeCompletion>>(TaskCreationOptions.RunContinuationsAsynchronously);
+        while (true)
+        {
+            Task paused;
+            lock (_gate)
+            {
+                if (_failed is { } failed) { ReleaseLocked(cid); return failed; }
+                if (_paused is null)
+                {
+                    command.WriteTo(_sq.Memory.Span.Slice(_sqTail * NvmeCommand.Size, NvmeCommand.Size), (ushort)cid, prp1, prp2);
+                    slot.Waiter = waiter;
+                    slot.InFlight = true;
+                    slot.Abandoned = false;
+                    slot.Submitted = _timers.Now;
+                    _inFlight++;
+                    _sqTail = (_sqTail + 1) % Entries;
+                    // The entry must be visible before the doorbell that publishes it.
+                    Interlocked.MemoryBarrier();
+                    _bar.Write32(_sqDoorbell, (uint)_sqTail);
+                    break;
+                }
+                paused = _paused.Task;
+            }
+            // A controller reset is rebuilding this queue: submit once it is back (or fail if it is closed).
+            await paused.ConfigureAwait(false);
+        }
+        _kick.Wake();
+        Result<NvmeCompletion> result;
+        try { result = await waiter.Task.WaitAsync(ct).ConfigureAwait(false); }
+        catch (OperationCanceledException)
+        {
+            lock (_gate)
+            {
+                if (slot.InFlight) { slot.Abandoned = true; return Errors.Of(ErrorCode.Cancelled, "cancelled while the device holds the command"); }
+            }
+            result = await waiter.Task.ConfigureAwait(false);
+        }
+        if (result.IsOk && !dataIn.IsEmpty) data.Memory.Span[..dataIn.Length].CopyTo(dataIn.Span);
+        lock (_gate) ReleaseLocked(cid);
+        return result;
+    }
+
+    private async ValueTask<Result<int>> AcquireSlotAsync(CancellationToken ct)
+    {
+        TaskCompletionSource<int> wait;
+        lock (_gate)
+        {
+            if (_failed is { } failed) return failed;
+            if (_free.TryPop(out int cid)) return cid;
+            wait = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
+            _slotWaiters.Enqueue(wait);
+        }
+        try { return await wait.Task.WaitAsync(ct).ConfigureAwait(false); }
+        catch (OperationCanceledException)
+        {
+            // A slot handed over concurrently with the cancellation goes back to the pool.
+            if (wait.Task.IsCompletedSuccessfully) lock (_gate) ReleaseLocked(wait.Task.Result);
+            else wait.TrySetCanceled(ct);
+            return Errors.Of(ErrorCode.Cancelled, "cancelled waiting for a queue slot");
+        }
+        catch (KernelException e) { return e.Error; }
+    }
+
+    private void ReleaseLocked(int cid)
+    {
+        while (_slotWaiters.TryDequeue(out var next))
+            if (next.TrySetResult(cid)) return;
+        _free.Push(cid);
+    }
+
+    /// <summary>Reaps every new completion (phase bit flipped to the expected value), completes its command, and
+    /// writes the CQ head doorbell once. Returns how many entries were consumed.</summary>
+    public int Poll()
+    {
+        List<(TaskCompletionSource<Result<NvmeCompletion>>, NvmeCompletion)>? done = null;
+        int n = 0;
+        lock (_gate)
+        {
+            while (true)
+            {
+                int at = _cqHead * 16;
+                uint dw3 = _cq.ReadVolatile32(at + 12);
+                if ((((dw3 >> 16) & 1) != 0) != _phase) break;
+                uint dw0 = _cq.ReadVolatile32(at);
+                int cid = (int)(dw3 & 0xFFFF);
+                var completion = new NvmeCompletion(dw0, (ushort)(dw3 >> 17));
+                if (++_cqHead == Entries) { _cqHead = 0; _phase = !_phase; }
+                n++;
+                if (cid >= _slots.Length || !_slots[cid].InFlight) { StrayCompletions++; continue; }
+                var slot = _slots[cid];
+                slot.InFlight = false;
+                _inFlight--;
+                if (slot.Abandoned) { slot.Abandoned = false; slot.Waiter = null; ReleaseLocked(cid); continue; }
+                (done ??= []).Add((slot.Waiter!, completion));
+                slot.Waiter = null;
+            }
+            if (n > 0) _bar.Write32(_cqDoorbell, (uint)_cqHead);
+        }
+        if (done is not null) foreach (var (w, c) in done) w.TrySetResult(c);
+        return n;
+    }
+
+    /// <summary>How long the oldest command in flight has waited (zero with none).</summary>
+    public TimeSpan OldestWait(TimeSpan now)
+    {
+        lock (_gate)
+        {
+            var oldest = TimeSpan.Zero;
+            foreach (var s in _slots) if (s.InFlight && now - s.Submitted > oldest) oldest = now - s.Submitted;
+            return oldest;
+        }
+    }
+
+    /// <summary>Holds new submissions back (a controller reset is about to rebuild the queue) until <see cref="Resume"/>.</summary>
+    public void Pause()
+    {
+        lock (_gate) _paused ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+
+    public void Resume()
+    {
+        TaskCompletionSource? paused;
+        lock (_gate) { paused = _paused; _paused = null; }
+        paused?.TrySetResult();
+    }
+
+    /// <summary>After the controller was disabled (so the device no longer touches the rings or buffers): takes every
+    /// command in flight off the queue and either resets the rings for reuse or, with <paramref name="close"/>, refuses
+    /// all further commands. The returned action fails the taken commands with <paramref name="error"/> (a reset runs
+    /// it once the controller is back, so their owners retry against a working queue).</summary>
+    public Action Abandon(KernelError error, bool close)
+    {
+        var failed = new List<TaskCompletionSource<Result<NvmeCompletion>>>();
+        List<TaskCompletionSource<int>>? slotWaiters = null;
+        lock (_gate)
+        {
+            for (int cid = 0; cid < _slots.Length; cid++)
+            {
+                var s = _slots[cid];
+                if (!s.InFlight) continue;
+                s.InFlight = false;
+                if (s.Abandoned) { s.Abandoned = false; ReleaseLocked(cid); }
+                else if (s.Waiter is not null) failed.Add(s.Waiter);
+                s.Waiter = null;
+            }
+            _inFlight = 0;
+            _sqTail = 0;
+            _cqHead = 0;
+            _phase = true;
+            _cq.Memory.Span.Clear();
+            if (close)
+            {
+                _failed = error;
+                slotWaiters = [.. _slotWaiters];
+                _slotWaiters.Clear();
+            }
+        }
+        _kick.Wake();
+        return () =>
+        {
+            foreach (var w in failed) w.TrySetResult(error);
+            if (slotWaiters is not null) foreach (var w in slotWaiters) w.TrySetException(new KernelException(error));
+        };
+    }
+
+    /// <summary>The reaper: sleeps on the MSI-X vector (or, polling, spins through the scheduler while commands are in
+    /// flight and sleeps on the submit kick otherwise) and reaps completions.</summary>
+    public async Task ReapAsync(bool polling, CancellationToken stop)
+    {
+        await Task.Yield();
+        while (!stop.IsCancellationRequested)
+        {
+            try
+            {
+                if (!polling && Interrupt is { } irq) await irq.WaitAsync(stop).ConfigureAwait(false);
+                else if (InFlight == 0) await _kick.WaitAsync(stop).ConfigureAwait(false);
+                else await Task.Yield();
+            }
+            catch (OperationCanceledException) { break; }
+            catch (KernelException) { break; }
+            Poll();
+        }
+    }
+
+    public void Dispose()
+    {
+        foreach (var s in _slots) s.Data.Dispose();
+        _sq.Dispose();
+        _cq.Dispose();
+    }
+}

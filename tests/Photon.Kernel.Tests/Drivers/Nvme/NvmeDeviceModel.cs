@@ -1,0 +1,256 @@
+using System.Buffers.Binary;
+using System.Text;
+using Photon.Kernel.Hal.Pci;
+
+namespace Photon.Kernel.Tests.Drivers.Nvme;
+
+/// <summary>
+/// A small in-process NVMe controller behind the PCI HAL, for driver unit tests (the acceptance test is QEMU's real
+/// emulated controller, <c>VmTests</c>): registers (CAP/VS/CC/CSTS/AQA/ASQ/ACQ, doorbells), admin commands (Identify,
+/// Set Features number of queues, create/delete I/O queues), Read/Write/Flush with PRP1/PRP2/PRP lists against a byte
+/// array, completions with phase bits. Commands run when their SQ doorbell is written. Fault knobs: swallow commands of
+/// one opcode (a hung command), or complete the next I/O command with a given status. No MSI-X: the driver polls.
+/// </summary>
+internal sealed class NvmeDeviceModel : IPciFunction
+{
+    private const int Page = 4096;
+    private readonly object _gate = new();
+    private readonly byte[] _config = new byte[4096];
+    private readonly List<Dma> _dma = [];
+    private readonly Dictionary<int, (ulong Address, int Entries, int Cq)> _sqs = [];
+    private readonly Dictionary<int, (ulong Address, int Entries)> _cqs = [];
+    private readonly Dictionary<int, int> _sqHead = [], _cqTail = [];
+    private readonly Dictionary<int, bool> _cqPhase = [];
+    private ulong _nextAddress = 1UL << 32;
+    private readonly Bar _bar;
+
+    public NvmeDeviceModel(long blocks, int blockSize = 512, int maxQueues = 4)
+    {
+        Disk = new byte[blocks * blockSize];
+        BlockSize = blockSize;
+        MaxQueues = maxQueues;
+        _bar = new Bar(this);
+        Info = new PciFunctionInfo(new PciAddress(0, 0, 4, 0), 0x1b36, 0x0010, 0x010802, "model");
+    }
+
+    public byte[] Disk { get; }
+    public int BlockSize { get; }
+    public int MaxQueues { get; }
+    public PciFunctionInfo Info { get; }
+    public byte? HangOpcode { get; set; }
+    public ushort? FailNextIoWithStatus { get; set; }
+    public int Enables { get; private set; }
+    public int Flushes { get; private set; }
+    public int Commands { get; private set; }
+    public bool ShutDown { get; private set; }
+    public bool Disposed { get; private set; }
+    public ushort CommandRegister => BinaryPrimitives.ReadUInt16LittleEndian(_config.AsSpan(4));
+
+    private uint _cc, _csts, _aqa;
+    private ulong _asq, _acq;
+
+    public uint ReadConfig32(int offset) => BinaryPrimitives.ReadUInt32LittleEndian(_config.AsSpan(offset));
+    public ushort ReadConfig16(int offset) => BinaryPrimitives.ReadUInt16LittleEndian(_config.AsSpan(offset));
+    public byte ReadConfig8(int offset) => _config[offset];
+    public void WriteConfig32(int offset, uint value) => BinaryPrimitives.WriteUInt32LittleEndian(_config.AsSpan(offset), value);
+    public void WriteConfig16(int offset, ushort value) => BinaryPrimitives.WriteUInt16LittleEndian(_config.AsSpan(offset), value);
+
+    public Result<IMmioRegion> MapBar(int index) =>
+        index == 0 ? Result<IMmioRegion>.Success(_bar) : Result<IMmioRegion>.Fail(ErrorCode.NotFound, $"BAR{index} absent");
+
+    public Result<IDmaBuffer> AllocateDma(int bytes)
+    {
+        if (bytes <= 0) return Result<IDmaBuffer>.Fail(ErrorCode.OutOfRange, "size");
+        lock (_gate)
+        {
+            int length = (bytes + Page - 1) / Page * Page;
+            var d = new Dma(this, new byte[length], bytes, _nextAddress);
+            _nextAddress += (ulong)length;
+            _dma.Add(d);
+            return Result<IDmaBuffer>.Success(d);
+        }
+    }
+
+    public Result<IReadOnlyList<IDeviceInterrupt>> EnableMsix(int vectors) =>
+        Result<IReadOnlyList<IDeviceInterrupt>>.Fail(ErrorCode.NotSupported, "the model has no MSI-X");
+
+    public Result Reset() => Result.Ok;
+
+    public void Dispose()
+    {
+        lock (_gate) { Disposed = true; _dma.Clear(); }
+    }
+
+    /// <summary>The bytes at device address <paramref name="address"/> (an IOMMU would fault on anything unmapped).</summary>
+    private Span<byte> At(ulong address, int length)
+    {
+        foreach (var d in _dma)
+            if (address >= d.DeviceAddress && address + (ulong)length <= d.DeviceAddress + (ulong)d.Bytes.Length)
+                return d.Bytes.AsSpan((int)(address - d.DeviceAddress), length);
+        throw new InvalidOperationException($"DMA fault at 0x{address:x}");
+    }
+
+    private uint ReadRegister(long offset) => offset switch
+    {
+        0x08 => 0x00010400,
+        0x14 => _cc,
+        0x1C => _csts,
+        0x24 => _aqa,
+        _ => 0,
+    };
+
+    private ulong Cap => 63UL | (1UL << 16) | (2UL << 24) | (1UL << 37);
+
+    private void WriteRegister(long offset, ulong value)
+    {
+        lock (_gate)
+        {
+            switch (offset)
+            {
+                case 0x14:
+                    uint cc = (uint)value;
+                    if ((cc & 1) != 0 && (_cc & 1) == 0)
+                    {
+                        Enables++;
+                        _sqs[0] = (_asq, (int)(_aqa & 0xFFF) + 1, 0);
+                        _cqs[0] = (_acq, (int)((_aqa >> 16) & 0xFFF) + 1);
+                        _sqHead[0] = 0; _cqTail[0] = 0; _cqPhase[0] = true;
+                        _csts = 1;
+                    }
+                    else if ((cc & 1) == 0 && (_cc & 1) != 0)
+                    {
+                        _sqs.Clear(); _cqs.Clear(); _sqHead.Clear(); _cqTail.Clear(); _cqPhase.Clear();
+                        _csts = 0;
+                    }
+                    if (((cc >> 14) & 3) != 0) { ShutDown = true; _csts = (_csts & ~(3u << 2)) | (2u << 2); }
+                    _cc = cc;
+                    break;
+                case 0x24: _aqa = (uint)value; break;
+                case 0x28: _asq = value; break;
+                case 0x30: _acq = value; break;
+                case >= 0x1000:
+                    int index = (int)((offset - 0x1000) / 4);
+                    if (index % 2 == 0) Run(index / 2, (int)value);
+                    break;
+            }
+        }
+    }
+
+    /// <summary>Runs the submissions of queue <paramref name="sq"/> up to <paramref name="tail"/>.</summary>
+    private void Run(int sq, int tail)
+    {
+        if (!_sqs.TryGetValue(sq, out var q)) return;
+        while (_sqHead[sq] != tail)
+        {
+            var entry = At(q.Address + (ulong)(_sqHead[sq] * 64), 64).ToArray();
+            _sqHead[sq] = (_sqHead[sq] + 1) % q.Entries;
+            Commands++;
+            uint W(int i) => BinaryPrimitives.ReadUInt32LittleEndian(entry.AsSpan(i * 4));
+            byte opcode = (byte)W(0);
+            ushort cid = (ushort)(W(0) >> 16);
+            ulong prp1 = W(6) | (ulong)W(7) << 32, prp2 = W(8) | (ulong)W(9) << 32;
+            if (sq != 0 && opcode == HangOpcode) continue;
+            uint dw0 = 0;
+            ushort status = sq == 0 ? Admin(opcode, W(1), W(10), W(11), prp1, ref dw0) : Io(opcode, W(10) | (ulong)W(11) << 32, (int)(W(12) & 0xFFFF) + 1, prp1, prp2);
+            Complete(q.Cq, sq, cid, dw0, status);
+        }
+    }
+
+    private ushort Admin(byte opcode, uint nsid, uint cdw10, uint cdw11, ulong prp1, ref uint dw0)
+    {
+        switch (opcode)
+        {
+            case 0x06 when cdw10 == 1:
+                var c = At(prp1, Page);
+                c.Clear();
+                Encoding.ASCII.GetBytes("MODEL0001".PadRight(20)).CopyTo(c[4..]);
+                Encoding.ASCII.GetBytes("Photon NVMe Model".PadRight(40)).CopyTo(c[24..]);
+                Encoding.ASCII.GetBytes("1.0".PadRight(8)).CopyTo(c[64..]);
+                c[77] = 5;
+                BinaryPrimitives.WriteUInt32LittleEndian(c[516..], 1);
+                return 0;
+            case 0x06 when cdw10 == 0 && nsid == 1:
+                var n = At(prp1, Page);
+                n.Clear();
+                BinaryPrimitives.WriteInt64LittleEndian(n, Disk.Length / BlockSize);
+                n[130] = (byte)(BlockSize == 512 ? 9 : 12);
+                return 0;
+            case 0x06: return 0x0B;
+            case 0x09 when (cdw10 & 0xFF) == 7:
+                uint granted = (uint)Math.Min(MaxQueues, (int)(cdw11 & 0xFFFF) + 1) - 1;
+                dw0 = granted << 16 | granted;
+                return 0;
+            case 0x05:
+                int cqid = (int)(cdw10 & 0xFFFF);
+                if (cqid == 0 || cqid > MaxQueues || _cqs.ContainsKey(cqid)) return 0x101;
+                _cqs[cqid] = (prp1, (int)(cdw10 >> 16) + 1); _cqTail[cqid] = 0; _cqPhase[cqid] = true;
+                return 0;
+            case 0x01:
+                int sqid = (int)(cdw10 & 0xFFFF);
+                if (sqid == 0 || sqid > MaxQueues || _sqs.ContainsKey(sqid) || !_cqs.ContainsKey((int)(cdw11 >> 16))) return 0x101;
+                _sqs[sqid] = (prp1, (int)(cdw10 >> 16) + 1, (int)(cdw11 >> 16)); _sqHead[sqid] = 0;
+                return 0;
+            default: return 0x01;
+        }
+    }
+
+    private ushort Io(byte opcode, ulong lba, int blocks, ulong prp1, ulong prp2)
+    {
+        if (FailNextIoWithStatus is { } fail) { FailNextIoWithStatus = null; return fail; }
+        if (opcode == 0x00) { Flushes++; return 0; }
+        if (opcode is not (0x01 or 0x02)) return 0x01;
+        long bytes = (long)blocks * BlockSize;
+        if ((long)lba * BlockSize + bytes > Disk.Length) return 0x80;
+        // PRP walk: the first page from PRP1, then PRP2 as the second page or as a list of page addresses.
+        var pages = new List<ulong> { prp1 };
+        int count = (int)((bytes + Page - 1) / Page);
+        if (count == 2) pages.Add(prp2);
+        else if (count > 2)
+            for (int i = 0; i < count - 1; i++) pages.Add(BinaryPrimitives.ReadUInt64LittleEndian(At(prp2 + (ulong)(i * 8), 8)));
+        long diskAt = (long)lba * BlockSize;
+        for (int i = 0; i < count; i++)
+        {
+            int length = (int)Math.Min(Page, bytes - i * (long)Page);
+            var mem = At(pages[i], length);
+            var disk = Disk.AsSpan((int)(diskAt + i * (long)Page), length);
+            if (opcode == 0x02) disk.CopyTo(mem); else mem.CopyTo(disk);
+        }
+        return 0;
+    }
+
+    private void Complete(int cq, int sq, ushort cid, uint dw0, ushort status)
+    {
+        var q = _cqs[cq];
+        var e = At(q.Address + (ulong)(_cqTail[cq] * 16), 16);
+        BinaryPrimitives.WriteUInt32LittleEndian(e, dw0);
+        BinaryPrimitives.WriteUInt32LittleEndian(e[8..], (uint)_sqHead[sq] | (uint)sq << 16);
+        // DW3 last, with the phase bit: the driver may be polling this entry.
+        uint dw3 = cid | (_cqPhase[cq] ? 1u << 16 : 0) | (uint)status << 17;
+        Volatile.Write(ref System.Runtime.InteropServices.MemoryMarshal.Cast<byte, uint>(e)[3], dw3);
+        if (++_cqTail[cq] == q.Entries) { _cqTail[cq] = 0; _cqPhase[cq] = !_cqPhase[cq]; }
+    }
+
+    private sealed class Bar(NvmeDeviceModel device) : IMmioRegion
+    {
+        public long Length => 0x2000;
+        public uint Read32(long offset) { lock (device._gate) return offset == 0 ? (uint)device.Cap : offset == 4 ? (uint)(device.Cap >> 32) : device.ReadRegister(offset); }
+        public ulong Read64(long offset) => offset == 0 ? device.Cap : device.ReadRegister(offset) | (ulong)device.ReadRegister(offset + 4) << 32;
+        public void Write32(long offset, uint value) => device.WriteRegister(offset, value);
+        public void Write64(long offset, ulong value) => device.WriteRegister(offset, value);
+    }
+
+    private sealed class Dma(NvmeDeviceModel device, byte[] bytes, int length, ulong address) : IDmaBuffer
+    {
+        public byte[] Bytes { get; } = bytes;
+        public int Length { get; } = length;
+        public ulong DeviceAddress { get; } = address;
+        public Memory<byte> Memory => Bytes.AsMemory(0, Length);
+        public uint ReadVolatile32(int offset) => Volatile.Read(ref System.Runtime.InteropServices.MemoryMarshal.Cast<byte, uint>(Bytes.AsSpan(offset, 4))[0]);
+        public void WriteVolatile32(int offset, uint value) => BinaryPrimitives.WriteUInt32LittleEndian(Bytes.AsSpan(offset), value);
+        public ushort ReadVolatile16(int offset) => BinaryPrimitives.ReadUInt16LittleEndian(Bytes.AsSpan(offset));
+        public void WriteVolatile16(int offset, ushort value) => BinaryPrimitives.WriteUInt16LittleEndian(Bytes.AsSpan(offset), value);
+        public ulong ReadVolatile64(int offset) => BinaryPrimitives.ReadUInt64LittleEndian(Bytes.AsSpan(offset));
+        public void WriteVolatile64(int offset, ulong value) => BinaryPrimitives.WriteUInt64LittleEndian(Bytes.AsSpan(offset), value);
+        public void Dispose() { lock (device._gate) device._dma.Remove(this); }
+    }
+}

@@ -1,0 +1,134 @@
+using Photon.Kernel.Capabilities;
+using Photon.Kernel.Drivers.Nvme;
+using Photon.Kernel.Hal.Host;
+
+namespace Photon.Kernel.Tests.Drivers.Nvme;
+
+/// <summary>The NVMe driver against the in-process device model (<see cref="NvmeDeviceModel"/>); the same driver on
+/// QEMU's emulated controller is <c>Vm.VmTests</c>.</summary>
+public sealed class NvmeDriverTests
+{
+    private static readonly HostTimers Timers = new(new HostClock());
+
+    private static async Task<(NvmeDeviceModel Model, NvmeController Controller)> StartAsync(NvmeDriverOptions? options = null)
+    {
+        var model = new NvmeDeviceModel(blocks: 8192);
+        var started = await NvmeController.StartAsync(model, Timers, options ?? new NvmeDriverOptions(IoQueues: 2, QueueEntries: 8));
+        Assert.True(started.IsOk, started.ToString());
+        return (model, started.Value);
+    }
+
+    private static byte[] Pattern(int length, int seed)
+    {
+        var b = new byte[length];
+        new Random(seed).NextBytes(b);
+        return b;
+    }
+
+    [Fact]
+    public async Task Brings_the_controller_up_and_reads_back_multi_page_writes_through_prp_lists()
+    {
+        var (model, c) = await StartAsync(new NvmeDriverOptions(IoQueues: 2, QueueEntries: 8, MaxTransferBytes: 64 * 1024));
+        await using var _ = c;
+        Assert.Equal("Photon NVMe Model", c.Identity.Model);
+        Assert.Equal(8192, c.Identity.Blocks);
+        Assert.Equal(512, c.Identity.BlockSize);
+        Assert.Equal(2, c.Identity.IoQueues);
+        Assert.False(c.Identity.Interrupts);
+        Assert.Equal(0x6, model.CommandRegister & 0x6); // memory space + bus master enabled
+        // 200 KiB: four commands (64 KiB max), each with a PRP list; plus one-page and two-page transfers.
+        foreach (var (lba, bytes) in new[] { (100L, 200 * 1024), (7L, 512), (3000L, 8192) })
+        {
+            var data = Pattern(bytes, (int)lba);
+            Assert.True((await c.WriteAsync(lba, data, default)).IsOk);
+            Assert.Equal(data, model.Disk.AsSpan((int)lba * 512, bytes).ToArray());
+            var back = new byte[bytes];
+            Assert.True((await c.ReadAsync(lba, back, default)).IsOk);
+            Assert.Equal(data, back);
+        }
+        Assert.True((await c.FlushAsync(default)).IsOk);
+        Assert.Equal(1, model.Flushes);
+    }
+
+    [Fact]
+    public async Task Many_concurrent_commands_on_small_queues_all_complete()
+    {
+        var (model, c) = await StartAsync(new NvmeDriverOptions(IoQueues: 2, QueueEntries: 4));
+        await using var _ = c;
+        var writes = Enumerable.Range(0, 64).Select(i => c.WriteAsync(i * 8, Pattern(4096, i), default)).ToArray();
+        Assert.All(await Task.WhenAll(writes), r => Assert.True(r.IsOk, r.ToString()));
+        for (int i = 0; i < 64; i++) Assert.Equal(Pattern(4096, i), model.Disk.AsSpan(i * 8 * 512, 4096).ToArray());
+    }
+
+    [Fact]
+    public async Task Device_errors_and_bad_ranges_are_typed()
+    {
+        var (model, c) = await StartAsync();
+        await using var _ = c;
+        model.FailNextIoWithStatus = 0x281; // SCT 2 (media), SC 0x81: unrecovered read error
+        var r = await c.ReadAsync(0, new byte[512], default);
+        Assert.Equal(ErrorCode.IoError, r.Code);
+        Assert.Contains("unrecovered read error", r.Error.Message);
+        Assert.Equal(ErrorCode.OutOfRange, (await c.ReadAsync(8191, new byte[1024], default)).Code);
+        Assert.Equal(ErrorCode.InvalidArgument, (await c.WriteAsync(0, new byte[100], default)).Code);
+        Assert.True((await c.ReadAsync(0, new byte[512], default)).IsOk);
+    }
+
+    [Fact]
+    public async Task A_hung_command_times_out_the_controller_is_reset_and_io_continues()
+    {
+        var (model, c) = await StartAsync(new NvmeDriverOptions(IoQueues: 1, QueueEntries: 8, CommandTimeout: TimeSpan.FromMilliseconds(200)));
+        await using var _ = c;
+        var data = Pattern(4096, 5);
+        Assert.True((await c.WriteAsync(16, data, default)).IsOk);
+        model.HangOpcode = 0x02; // reads are swallowed: never completed
+        var hung = await c.ReadAsync(16, new byte[4096], default);
+        Assert.Equal(ErrorCode.TimedOut, hung.Code);
+        Assert.Equal(1, c.Resets);
+        Assert.Equal(2, model.Enables);
+        model.HangOpcode = null;
+        var back = new byte[4096];
+        Assert.True((await c.ReadAsync(16, back, default)).IsOk);
+        Assert.Equal(data, back);
+    }
+
+    [Fact]
+    public async Task A_reset_in_the_middle_of_io_loses_no_acknowledged_write_and_io_continues()
+    {
+        var (model, c) = await StartAsync(new NvmeDriverOptions(IoQueues: 2, QueueEntries: 4));
+        await using var _ = c;
+        var writes = Enumerable.Range(0, 48).Select(i => c.WriteAsync(i * 8, Pattern(4096, 100 + i), default)).ToArray();
+        var reset = c.ResetAsync("test: reset mid-I/O");
+        var results = await Task.WhenAll(writes);
+        Assert.True((await reset).IsOk);
+        Assert.Equal(1, c.Resets);
+        for (int i = 0; i < results.Length; i++)
+        {
+            // Acknowledged means on the disk; anything else failed with a typed error, and nothing hung.
+            if (results[i].IsOk) Assert.Equal(Pattern(4096, 100 + i), model.Disk.AsSpan(i * 8 * 512, 4096).ToArray());
+            else Assert.Equal(ErrorCode.TimedOut, results[i].Code);
+        }
+        var data = Pattern(8192, 7);
+        Assert.True((await c.WriteAsync(1000, data, default)).IsOk);
+        var back = new byte[8192];
+        Assert.True((await c.ReadAsync(1000, back, default)).IsOk);
+        Assert.Equal(data, back);
+    }
+
+    [Fact]
+    public async Task Revoking_the_disk_capability_cuts_off_io_and_shuts_the_controller_down()
+    {
+        var caps = new CapabilityManager();
+        var (model, c) = await StartAsync();
+        var (disk, cap) = NvmeDisk.Create("nvme0", c, caps).Value;
+        var view = disk.Open(caps.Derive(cap, Rights.Read | Rights.Write, Principal.Kernel, Principal.Kernel).Value);
+        Assert.True((await view.WriteAsync(1, Pattern(512, 1))).IsOk);
+        var readOnly = disk.Open(caps.Derive(cap, Rights.Read, Principal.Kernel, Principal.Kernel).Value);
+        Assert.Equal(ErrorCode.AccessDenied, (await readOnly.WriteAsync(1, new byte[512])).Code);
+        caps.Revoke(cap);
+        Assert.Equal(ErrorCode.Revoked, (await view.ReadAsync(1, new byte[512])).Code);
+        await disk.DisposeAsync();
+        Assert.True(model.ShutDown);
+        Assert.True(model.Disposed);
+    }
+}
