@@ -2,6 +2,8 @@ using System.Security.Cryptography;
 using Photon.FileSystems.Fat;
 using Photon.FileSystems.Tests.Fat;
 using Photon.Kernel;
+using Photon.Kernel.Capabilities;
+using Photon.Kernel.Drivers.Block;
 using Photon.Kernel.Drivers.Usb;
 using Photon.Kernel.FileSystems;
 using Photon.Kernel.Hal.Host;
@@ -85,13 +87,19 @@ public sealed class UsbMassStorageTests(ITestOutputHelper output)
         var (model, hc, usb) = await Start(File.ReadAllBytes(image.Path));
         await using (hc)
         {
-            var fs = (await new FatFileSystemDriver().MountAsync(usb, new MountOptions(false))).AssertOk();
+            // Mounted through the kernel's capability-checked block queues, as a tenant would get it.
+            var caps = new CapabilityManager();
+            var (blocks, cap) = NvmeBlockDevice.Start(new UsbBlockStorage(usb), caps, new NvmeOptions(QueuePairs: 1, SectorSize: usb.SectorSize)).Value;
+            var readOnly = caps.Derive(cap, Rights.Read, new Principal("tenant", "/t")).Value;
+            Assert.Equal(ErrorCode.AccessDenied, (await blocks.Open(readOnly).WriteAsync(0, new byte[512])).Code);
+            var fs = (await new FatFileSystemDriver().MountAsync(blocks.Open(cap), new MountOptions(false))).AssertOk();
             Assert.Equal(existing, await fs.ReadAllAsync("/EXISTING.BIN"));
             var written = RandomNumberGenerator.GetBytes(300_000);
             (await fs.CreateDirectoryAsync("/from photon")).AssertOk();
             (await fs.CreateFileAsync("/from photon/usb.bin")).AssertOk();
             (await fs.WriteAsync("/from photon/usb.bin", 0, written)).AssertOk();
             await fs.DisposeAsync();
+            await blocks.DisposeAsync();
             await File.WriteAllBytesAsync(image.Path, model.Disk);
             image.AssertFsckClean();
             Assert.Equal(written, image.Get("/from photon/usb.bin"));
@@ -228,5 +236,23 @@ public sealed class UsbMassStorageTests(ITestOutputHelper output)
         Assert.Equal(0, broken.Function.Dma.LiveBuffers);
         Assert.Equal(ErrorCode.NotSupported, UsbDescriptors.FindMassStorage([9, 2, 18, 0, 1, 1, 0, 0, 0, 9, 4, 0, 0, 0, 3, 1, 1, 0]).Code);
         Assert.Equal(ErrorCode.Corrupted, UsbDescriptors.FindMassStorage([9, 2, 40, 0, 1, 1, 0, 0, 0, 0, 4]).Code); // zero-length descriptor
+    }
+
+    [Fact]
+    public async Task The_usb_storage_source_opens_the_stick_for_the_block_device_boot_component_and_passes_other_names_on()
+    {
+        var disk = RandomNumberGenerator.GetBytes(1 << 20);
+        var model = new XhciModel(disk.ToArray());
+        var source = new UsbStorageSource(new Photon.Kernel.Tests.Support.Pci.FakePciBus(model.Function), Timers);
+        Assert.Equal(ErrorCode.NotFound, source.Open("disk.img").Code);
+        Assert.Equal(ErrorCode.NotFound, source.Open("usb:0000:00:09.0").Code);
+        var opened = source.Open("usb:0000:00:06.0");
+        Assert.True(opened.IsOk, opened.ToString());
+        await using var storage = opened.Value;
+        Assert.Equal(disk.Length, storage.Length);
+        var buffer = new byte[1024];
+        Assert.Equal(1024, await storage.ReadAsync(4096, buffer));
+        Assert.Equal(disk.AsSpan(4096, 1024).ToArray(), buffer);
+        await Assert.ThrowsAsync<KernelException>(async () => await storage.ReadAsync(100, buffer));
     }
 }

@@ -269,4 +269,23 @@ public sealed class VirtioNetDeviceTests(ITestOutputHelper output)
         Assert.Equal(0, a.DmaFaults + b.DmaFaults);
         Assert.True(nicB.Stats.RxFrames > 700);
     }
+
+    [Fact]
+    public async Task The_pci_network_source_opens_virtio_net_by_address_or_kind_for_the_network_boot_component()
+    {
+        var a = new VirtioNetModel(MacA, pairs: 2, address: "0000:00:04.0");
+        var other = new Photon.Kernel.Tests.Support.Pci.FakePciFunction(new Photon.Kernel.Hal.Pci.PciFunctionInfo(
+            Photon.Kernel.Hal.Pci.PciAddress.Parse("0000:00:03.0").Value, 0x8086, 0x10D3, 0x020000, null));
+        var bus = new Photon.Kernel.Tests.Support.Pci.FakePciBus(other, a.Function);
+        var source = new VirtioNetSource(bus, Timers);
+        Assert.Equal(ErrorCode.NotSupported, source.Open("0000:00:03.0", MacB, 2).Code);
+        Assert.Equal(ErrorCode.NotFound, source.Open("0000:00:09.0", MacB, 2).Code);
+        Assert.Equal(ErrorCode.InvalidArgument, source.Open("eth0", MacB, 2).Code);
+        var opened = source.Open("virtio-net", MacB, 2);
+        Assert.True(opened.IsOk, opened.ToString());
+        await using var dev = opened.Value;
+        Assert.Equal(MacA, dev.MacAddress.ToArray()); // the device's own MAC
+        Assert.Equal(2, ((VirtioNetDevice)dev).QueueCount);
+        Assert.Equal(ErrorCode.Busy, source.Open("0000:00:04.0", MacB, 2).Code);
+    }
 }

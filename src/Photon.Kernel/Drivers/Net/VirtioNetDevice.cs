@@ -57,8 +57,8 @@ public sealed class VirtioNetDevice : INetworkQueues
         get
         {
             if ((Features & VirtioFeatures.NetStatus) == 0) return true;
-            var word = _transport.ReadDeviceConfig32(4);
-            return word.IsOk && ((word.Value >> 16) & LinkUp) != 0;
+            var status = _transport.ReadDeviceConfig16(6);
+            return status.IsOk && (status.Value & LinkUp) != 0;
         }
     }
 
@@ -119,10 +119,10 @@ public sealed class VirtioNetDevice : INetworkQueues
         int devicePairs = 1;
         if ((offered & (VirtioFeatures.NetMq | VirtioFeatures.NetCtrlVq)) == (VirtioFeatures.NetMq | VirtioFeatures.NetCtrlVq) && options.MaxQueuePairs > 1)
         {
-            var word = t.ReadDeviceConfig32(8);
-            if (word.IsOk && (ushort)word.Value > 1)
+            var word = t.ReadDeviceConfig16(8);
+            if (word.IsOk && word.Value > 1)
             {
-                devicePairs = (ushort)word.Value;
+                devicePairs = word.Value;
                 if (devicePairs > 0x8000) return Errors.Of(ErrorCode.Corrupted, $"device claims {devicePairs} queue pairs");
                 wanted |= VirtioFeatures.NetMq | VirtioFeatures.NetCtrlVq;
             }
@@ -209,15 +209,14 @@ public sealed class VirtioNetDevice : INetworkQueues
         for (int i = 0; i < 16; i++)
         {
             byte before = t.Generation;
-            var w0 = t.ReadDeviceConfig32(0);
-            var w1 = t.ReadDeviceConfig32(4);
-            if (!w0.IsOk) return w0.Error;
-            if (!w1.IsOk) return w1.Error;
-            if (t.Generation != before) continue;
             var mac = new byte[6];
-            System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(mac, w0.Value);
-            mac[4] = (byte)w1.Value;
-            mac[5] = (byte)(w1.Value >> 8);
+            for (int b = 0; b < 6; b++)
+            {
+                var octet = t.ReadDeviceConfig8(b);
+                if (!octet.IsOk) return octet.Error;
+                mac[b] = octet.Value;
+            }
+            if (t.Generation != before) continue;
             return mac;
         }
         return Errors.Of(ErrorCode.Corrupted, "device configuration generation never settles");

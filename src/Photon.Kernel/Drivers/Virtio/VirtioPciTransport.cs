@@ -155,12 +155,17 @@ public sealed class VirtioPciTransport
         _common.Write32(_commonBase + field + 4, (uint)(value >> 32));
     }
 
-    /// <summary>A 32-bit read of device configuration; <c>OutOfRange</c> past the structure.</summary>
-    public Result<uint> ReadDeviceConfig32(int offset)
-    {
-        if (offset < 0 || offset + 4 > DeviceConfigLength) return Errors.Of(ErrorCode.OutOfRange, $"device config offset {offset}");
-        return _device.Read32(_deviceBase + offset);
-    }
+    /// <summary>Device configuration fields, read at their natural width (QEMU answers all ones for bytes past the
+    /// configuration the negotiated features define, so a wider read could swallow a field); <c>OutOfRange</c> past
+    /// the structure.</summary>
+    public Result<byte> ReadDeviceConfig8(int offset) =>
+        CheckDeviceConfig(offset, 1) is { } e ? e : _device.Read8(_deviceBase + offset);
+
+    public Result<ushort> ReadDeviceConfig16(int offset) =>
+        CheckDeviceConfig(offset, 2) is { } e ? e : _device.Read16(_deviceBase + offset);
+
+    private KernelError? CheckDeviceConfig(int offset, int size) =>
+        offset < 0 || offset + size > DeviceConfigLength ? new KernelError(ErrorCode.OutOfRange, $"device config offset {offset}") : null;
 }
 
 /// <summary>Where and what to write to tell the device a queue has new buffers (§4.1.5.2).</summary>

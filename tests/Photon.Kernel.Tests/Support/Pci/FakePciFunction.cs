@@ -119,3 +119,19 @@ public sealed class FakePciFunction(PciFunctionInfo info) : IPciFunction
         }
     }
 }
+
+/// <summary>A PCI bus of fake functions (device models), for the PCI device sources.</summary>
+public sealed class FakePciBus(params FakePciFunction[] functions) : IPciBus
+{
+    private readonly HashSet<PciAddress> _open = new();
+
+    public IReadOnlyList<PciFunctionInfo> Enumerate() => functions.Select(f => f.Info).ToList();
+
+    public Result<IPciFunction> Open(PciAddress address)
+    {
+        var f = functions.FirstOrDefault(x => x.Info.Address == address);
+        if (f is null) return Errors.Of(ErrorCode.NotFound, $"no function {address}");
+        if (!_open.Add(address)) return Errors.Of(ErrorCode.Busy, $"{address} is already open");
+        return f;
+    }
+}
