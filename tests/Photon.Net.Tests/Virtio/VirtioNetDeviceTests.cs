@@ -73,6 +73,15 @@ public sealed class VirtioNetDeviceTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task Access_platform_is_accepted_when_offered_because_the_driver_hands_out_iommu_addresses()
+    {
+        var model = new VirtioNetModel(MacA);
+        model.OfferedFeatures |= VirtioFeatures.AccessPlatform;
+        await using var dev = await Open(model);
+        Assert.Equal(VirtioFeatures.Version1 | VirtioFeatures.AccessPlatform | VirtioFeatures.NetMac | VirtioFeatures.NetStatus, model.DriverFeatures);
+    }
+
+    [Fact]
     public async Task Receive_refills_the_ring_so_many_times_its_size_arrive_in_order()
     {
         var model = new VirtioNetModel(MacA);

@@ -8,7 +8,7 @@ namespace Photon.Kernel.Drivers.Net;
 /// <summary>
 /// A virtio-net NIC (virtio 1.2 §5.1) over the PCI transport: the HAL network device <see cref="NicDriver"/> runs on,
 /// so the TCP/IP stack runs on it unchanged. Initialisation follows §3.1.1: reset, ACKNOWLEDGE, DRIVER, negotiate
-/// VERSION_1 plus MAC, STATUS and — when the device offers more than one queue pair — CTRL_VQ and MQ; no checksum or
+/// VERSION_1 and ACCESS_PLATFORM (when offered) plus MAC, STATUS and — when the device offers more than one queue pair — CTRL_VQ and MQ; no checksum or
 /// segmentation offload (the stack computes checksums itself, so CSUM/GUEST_CSUM would buy nothing but trust in the
 /// device) and no MRG_RXBUF (each receive buffer holds a whole frame). Then one receive and one transmit split
 /// virtqueue per pair, each with its own MSI-X vector (or polling when the platform has none), DRIVER_OK, and the
@@ -115,7 +115,9 @@ public sealed class VirtioNetDevice : INetworkQueues
 
         ulong offered = t.DeviceFeatures();
         if ((offered & VirtioFeatures.Version1) == 0) return Errors.Of(ErrorCode.NotSupported, "device does not offer VERSION_1");
-        ulong wanted = VirtioFeatures.Version1 | VirtioFeatures.NetMac | VirtioFeatures.NetStatus;
+        // ACCESS_PLATFORM is taken whenever offered: the addresses this driver hands out are the HAL's device addresses
+        // (IOVAs behind VFIO), which is exactly what the feature says the device will use.
+        ulong wanted = VirtioFeatures.Version1 | VirtioFeatures.AccessPlatform | VirtioFeatures.NetMac | VirtioFeatures.NetStatus;
         int devicePairs = 1;
         if ((offered & (VirtioFeatures.NetMq | VirtioFeatures.NetCtrlVq)) == (VirtioFeatures.NetMq | VirtioFeatures.NetCtrlVq) && options.MaxQueuePairs > 1)
         {

@@ -26,6 +26,9 @@ public static class VirtioFeatures
     public const ulong NetMq = 1UL << 22;
     public const ulong RingEventIdx = 1UL << 29;
     public const ulong Version1 = 1UL << 32;
+    /// <summary>VIRTIO_F_ACCESS_PLATFORM: the device's DMA goes through the platform's IOMMU (QEMU: <c>iommu_platform=on</c>).
+    /// A driver that hands out IOVAs (VFIO) needs it: without it QEMU's virtio devices take addresses as guest-physical.</summary>
+    public const ulong AccessPlatform = 1UL << 33;
 }
 
 /// <summary>The virtio PCI vendor capability types (virtio 1.2 §4.1.4).</summary>
