@@ -413,7 +413,8 @@ public sealed class NicDriver : KernelObject, INetworkDevice, INetworkBatches
                 foreach (var s in posted) queue.Complete(s.Tag, error);
                 posted.Clear();
                 Interlocked.Increment(ref counters.Errors);
-                if (error.Code == ErrorCode.Closed) { queue.Close(); break; } // the device is gone: so is this queue
+                // The device is gone (or broke its rings and needs a reset): so is this queue.
+                if (error.Code is ErrorCode.Closed or ErrorCode.Corrupted) { queue.Close(); break; }
                 continue;
             }
             if (got == 0) continue;

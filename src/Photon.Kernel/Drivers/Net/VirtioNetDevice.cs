@@ -1,0 +1,306 @@
+using Photon.Kernel.Drivers.Virtio;
+using Photon.Kernel.Hal;
+using Photon.Kernel.Hal.Pci;
+using Photon.Kernel.Scheduling;
+
+namespace Photon.Kernel.Drivers.Net;
+
+/// <summary>
+/// A virtio-net NIC (virtio 1.2 §5.1) over the PCI transport: the HAL network device <see cref="NicDriver"/> runs on,
+/// so the TCP/IP stack runs on it unchanged. Initialisation follows §3.1.1: reset, ACKNOWLEDGE, DRIVER, negotiate
+/// VERSION_1 and ACCESS_PLATFORM (when offered) plus MAC, STATUS and — when the device offers more than one queue pair — CTRL_VQ and MQ; no checksum or
+/// segmentation offload (the stack computes checksums itself, so CSUM/GUEST_CSUM would buy nothing but trust in the
+/// device) and no MRG_RXBUF (each receive buffer holds a whole frame). Then one receive and one transmit split
+/// virtqueue per pair, each with its own MSI-X vector (or polling when the platform has none), DRIVER_OK, and the
+/// pair count sent on the control queue. A device that breaks a ring's invariants turns the affected calls into
+/// <see cref="ErrorCode.Corrupted"/> errors. The device owns the <see cref="IPciFunction"/> it was opened on: disposing
+/// resets the device (it stops DMA) before freeing its rings.
+/// </summary>
+public sealed class VirtioNetDevice : INetworkQueues
+{
+    private const ushort LinkUp = 1;
+    private readonly VirtioPciTransport _transport;
+    private readonly VirtioNetRxQueue[] _rx;
+    private readonly VirtioNetTxQueue[] _tx;
+    private readonly VirtioNetControl? _control;
+    private readonly IReadOnlyList<IDeviceInterrupt> _interrupts;
+    private readonly byte[] _mac;
+    private readonly CancellationTokenSource _closed = new();
+    private int _disposed;
+
+    private VirtioNetDevice(VirtioPciTransport transport, VirtioNetRxQueue[] rx, VirtioNetTxQueue[] tx, VirtioNetControl? control,
+        IReadOnlyList<IDeviceInterrupt> interrupts, byte[] mac, ulong features, bool polling)
+    {
+        _transport = transport;
+        _rx = rx;
+        _tx = tx;
+        _control = control;
+        _interrupts = interrupts;
+        _mac = mac;
+        Features = features;
+        Polling = polling;
+        Name = $"virtio-net@{transport.Function.Info.Address}";
+    }
+
+    public string Name { get; }
+    public ReadOnlyMemory<byte> MacAddress => _mac;
+    public int Mtu => 1500;
+    public int QueueCount => _rx.Length;
+    /// <summary>The features both sides agreed on.</summary>
+    public ulong Features { get; }
+    /// <summary>True when the driver polls on a timer tick because the platform gave no MSI-X vectors.</summary>
+    public bool Polling { get; }
+
+    /// <summary>The link state the device reports (always up when STATUS was not negotiated).</summary>
+    public bool IsLinkUp
+    {
+        get
+        {
+            if ((Features & VirtioFeatures.NetStatus) == 0) return true;
+            var status = _transport.ReadDeviceConfig16(6);
+            return status.IsOk && (status.Value & LinkUp) != 0;
+        }
+    }
+
+    /// <summary>Brings the device up. On failure the device is left FAILED and reset, and the function is disposed.</summary>
+    public static async Task<Result<VirtioNetDevice>> OpenAsync(IPciFunction function, IKernelTimers timers, VirtioNetOptions? options = null,
+        CancellationToken ct = default)
+    {
+        options ??= new VirtioNetOptions();
+        if (options.MaxQueuePairs < 1 || options.QueueSize < 2 || options.BufferSize < VirtioNetHeader.Size + 1514)
+        {
+            function.Dispose();
+            return Errors.Of(ErrorCode.InvalidArgument, "virtio-net options: at least one pair, two entries, 1526-byte buffers");
+        }
+        var opened = Errors.Catch(() => VirtioPciTransport.Open(function));
+        var transport = opened.IsOk ? opened.Value : default(Result<VirtioPciTransport>);
+        if (!opened.IsOk || !transport.TryGet(out var t))
+        {
+            function.Dispose();
+            return opened.IsOk ? transport.Error : opened.Error;
+        }
+        var created = new List<IDisposable>();
+        try
+        {
+            var result = await InitializeAsync(t, timers, options, created, ct).ConfigureAwait(false);
+            if (!result.IsOk) Fail(t, created);
+            return result;
+        }
+        catch (KernelException e)
+        {
+            Fail(t, created);
+            return e.Error;
+        }
+    }
+
+    private static void Fail(VirtioPciTransport t, List<IDisposable> created)
+    {
+        try
+        {
+            t.Status |= VirtioStatus.Failed;
+            t.Status = VirtioStatus.Reset;
+        }
+        catch (KernelException) { }
+        foreach (var d in created) d.Dispose();
+        t.Function.Dispose();
+    }
+
+    private static async Task<Result<VirtioNetDevice>> InitializeAsync(VirtioPciTransport t, IKernelTimers timers, VirtioNetOptions options,
+        List<IDisposable> created, CancellationToken ct)
+    {
+        var reset = await t.ResetAsync(timers, ct).ConfigureAwait(false);
+        if (!reset.IsOk) return reset.Error;
+        t.Status = VirtioStatus.Acknowledge;
+        t.Status = VirtioStatus.Acknowledge | VirtioStatus.Driver;
+
+        ulong offered = t.DeviceFeatures();
+        if ((offered & VirtioFeatures.Version1) == 0) return Errors.Of(ErrorCode.NotSupported, "device does not offer VERSION_1");
+        // ACCESS_PLATFORM is taken whenever offered: the addresses this driver hands out are the HAL's device addresses
+        // (IOVAs behind VFIO), which is exactly what the feature says the device will use.
+        ulong wanted = VirtioFeatures.Version1 | VirtioFeatures.AccessPlatform | VirtioFeatures.NetMac | VirtioFeatures.NetStatus;
+        int devicePairs = 1;
+        if ((offered & (VirtioFeatures.NetMq | VirtioFeatures.NetCtrlVq)) == (VirtioFeatures.NetMq | VirtioFeatures.NetCtrlVq) && options.MaxQueuePairs > 1)
+        {
+            var word = t.ReadDeviceConfig16(8);
+            if (word.IsOk && word.Value > 1)
+            {
+                devicePairs = word.Value;
+                if (devicePairs > 0x8000) return Errors.Of(ErrorCode.Corrupted, $"device claims {devicePairs} queue pairs");
+                wanted |= VirtioFeatures.NetMq | VirtioFeatures.NetCtrlVq;
+            }
+        }
+        ulong features = offered & wanted;
+        var negotiated = t.Negotiate(features);
+        if (!negotiated.IsOk) return negotiated.Error;
+
+        var mac = ReadMac(t, features);
+        if (!mac.IsOk) return mac.Error;
+
+        int pairs = Math.Min(options.MaxQueuePairs, devicePairs);
+        if (t.QueueCount < 2 * pairs) pairs = Math.Max(1, t.QueueCount / 2);
+        if (t.QueueCount < 2) return Errors.Of(ErrorCode.NotSupported, $"device has {t.QueueCount} virtqueues");
+
+        IReadOnlyList<IDeviceInterrupt> interrupts = [];
+        if (!options.ForcePolling && t.HasMsix)
+        {
+            var msix = t.Function.EnableMsix(2 * pairs);
+            if (!msix.IsOk && msix.Code != ErrorCode.NotSupported && pairs > 1)
+            {
+                pairs = 1;
+                msix = t.Function.EnableMsix(2);
+            }
+            if (msix.IsOk) interrupts = msix.Value;
+            else if (msix.Code != ErrorCode.NotSupported) return msix.Error;
+        }
+        bool polling = interrupts.Count < 2 * pairs;
+        foreach (var i in interrupts) created.Add(i);
+        t.SetConfigVector(VirtioPciTransport.NoVector);
+
+        var rx = new VirtioNetRxQueue[pairs];
+        var tx = new VirtioNetTxQueue[pairs];
+        for (int p = 0; p < pairs; p++)
+        {
+            for (int dir = 0; dir < 2; dir++)
+            {
+                int index = 2 * p + dir;
+                ushort max = t.MaxQueueSize(index);
+                if (max == 0) return Errors.Of(ErrorCode.NotSupported, $"virtqueue {index} does not exist");
+                ushort size = (ushort)Math.Min(PowerOfTwoAtMost(max), PowerOfTwoAtMost(options.QueueSize));
+                ushort vector = polling ? VirtioPciTransport.NoVector : (ushort)index;
+                var wait = new DeviceWait(polling ? null : interrupts[index], timers, options.Poll);
+                if (dir == 0)
+                {
+                    var q = VirtioNetRxQueue.Create(t, index, size, options.BufferSize, vector, wait);
+                    if (!q.TryGet(out var rq)) return q.Error;
+                    created.Add(rq);
+                    rx[p] = rq;
+                }
+                else
+                {
+                    var q = VirtioNetTxQueue.Create(t, index, size, options.BufferSize, vector, wait);
+                    if (!q.TryGet(out var tq)) return q.Error;
+                    created.Add(tq);
+                    tx[p] = tq;
+                }
+            }
+        }
+        VirtioNetControl? control = null;
+        if ((features & VirtioFeatures.NetMq) != 0)
+        {
+            var c = VirtioNetControl.Create(t, 2 * devicePairs);
+            if (!c.TryGet(out control)) return c.Error;
+            created.Add(control);
+        }
+        t.Status |= VirtioStatus.DriverOk;
+        if ((t.Status & VirtioStatus.NeedsReset) != 0) return Errors.Of(ErrorCode.IoError, "device needs a reset right after DRIVER_OK");
+        if (control is not null)
+        {
+            var set = await control.SetQueuePairsAsync(pairs, timers, ct).ConfigureAwait(false);
+            if (!set.IsOk) return set.Error;
+        }
+        // Buffers posted before DRIVER_OK are valid (§3.1.1 step 7 allows it), but kick each queue now it is live.
+        foreach (var q in rx) q.Refill();
+        return new VirtioNetDevice(t, rx, tx, control, interrupts, mac.Value, features, polling);
+    }
+
+    private static Result<byte[]> ReadMac(VirtioPciTransport t, ulong features)
+    {
+        var a = t.Function.Info.Address;
+        if ((features & VirtioFeatures.NetMac) == 0) return new byte[] { 0x02, 0x50, 0x48, a.Bus, a.Device, a.Function };
+        // Read until the configuration generation is stable (§4.1.4.3.1), bounded.
+        for (int i = 0; i < 16; i++)
+        {
+            byte before = t.Generation;
+            var mac = new byte[6];
+            for (int b = 0; b < 6; b++)
+            {
+                var octet = t.ReadDeviceConfig8(b);
+                if (!octet.IsOk) return octet.Error;
+                mac[b] = octet.Value;
+            }
+            if (t.Generation != before) continue;
+            return mac;
+        }
+        return Errors.Of(ErrorCode.Corrupted, "device configuration generation never settles");
+    }
+
+    private static ushort PowerOfTwoAtMost(int n) => (ushort)(n >= 32768 ? 32768 : 1 << (31 - int.LeadingZeroCount(Math.Max(n, 1))));
+
+    private void CheckQueue(int queue)
+    {
+        if (Volatile.Read(ref _disposed) != 0) throw new KernelException(ErrorCode.Closed, $"{Name} is closed");
+        if ((uint)queue >= (uint)_rx.Length) throw new KernelException(ErrorCode.OutOfRange, $"{Name} has no queue {queue}");
+    }
+
+    public async ValueTask<int> SendBatchAsync(int queue, IReadOnlyList<ReadOnlyMemory<byte>> frames, CancellationToken ct = default)
+    {
+        CheckQueue(queue);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, _closed.Token);
+        try { return await _tx[queue].SendAsync(frames, linked.Token).ConfigureAwait(false); }
+        catch (OperationCanceledException) when (_closed.IsCancellationRequested && !ct.IsCancellationRequested)
+        {
+            throw new KernelException(ErrorCode.Closed, $"{Name} is closed");
+        }
+    }
+
+    public async ValueTask SendAsync(ReadOnlyMemory<byte> frame, CancellationToken ct = default)
+    {
+        int queue = _tx.Length == 1 ? 0 : (int)(FlowHash.Of(frame.Span) % (uint)_tx.Length);
+        await SendBatchAsync(queue, [frame], ct).ConfigureAwait(false);
+    }
+
+    public async ValueTask<int> ReceiveBatchAsync(int queue, IReadOnlyList<Memory<byte>> buffers, Memory<int> lengths, CancellationToken ct = default)
+    {
+        CheckQueue(queue);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, _closed.Token);
+        try { return await _rx[queue].ReceiveAsync(buffers, lengths, linked.Token).ConfigureAwait(false); }
+        catch (OperationCanceledException) when (_closed.IsCancellationRequested && !ct.IsCancellationRequested)
+        {
+            throw new KernelException(ErrorCode.Closed, $"{Name} is closed");
+        }
+    }
+
+    /// <summary>Takes a frame from whichever queue has one: a non-blocking sweep, then a wait on every queue at once.
+    /// Meant for single consumers of the plain interface; a consumer per queue uses <see cref="ReceiveBatchAsync"/>.</summary>
+    public async ValueTask<int> ReceiveAsync(Memory<byte> buffer, CancellationToken ct = default)
+    {
+        var lengths = new int[1];
+        if (_rx.Length == 1)
+        {
+            await ReceiveBatchAsync(0, [buffer], lengths, ct).ConfigureAwait(false);
+            return lengths[0];
+        }
+        while (true)
+        {
+            CheckQueue(0);
+            for (int q = 0; q < _rx.Length; q++)
+                if (_rx[q].TryTake([buffer], lengths) == 1) return lengths[0];
+            using var any = CancellationTokenSource.CreateLinkedTokenSource(ct, _closed.Token);
+            var waits = _rx.Select(q => q.WaitAsync(any.Token).AsTask()).ToArray();
+            try { await Task.WhenAny(waits).ConfigureAwait(false); }
+            finally { any.Cancel(); }
+            try { await Task.WhenAll(waits).ConfigureAwait(false); }
+            catch (OperationCanceledException) { }
+            if (_closed.IsCancellationRequested) throw new KernelException(ErrorCode.Closed, $"{Name} is closed");
+            ct.ThrowIfCancellationRequested();
+        }
+    }
+
+    public NetworkQueueCounters Counters(int queue)
+    {
+        if ((uint)queue >= (uint)_rx.Length) throw new KernelException(ErrorCode.OutOfRange, $"{Name} has no queue {queue}");
+        return new NetworkQueueCounters(_rx[queue].Frames, _rx[queue].Bursts, _rx[queue].Dropped, _tx[queue].Frames, _tx[queue].Errors);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
+        _closed.Cancel();
+        try { _transport.Status = VirtioStatus.Reset; } catch (KernelException) { }
+        foreach (var q in _rx) q.Dispose();
+        foreach (var q in _tx) await q.CloseAsync().ConfigureAwait(false);
+        _control?.Dispose();
+        foreach (var i in _interrupts) i.Dispose();
+        _transport.Function.Dispose();
+    }
+}

@@ -1,0 +1,157 @@
+using Photon.Kernel.Drivers.Virtio;
+using Photon.Kernel.Hal.Pci;
+
+namespace Photon.Kernel.Drivers.Net;
+
+/// <summary>
+/// One receive virtqueue: a DMA pool of one buffer per ring entry, all posted to the device; completed buffers are
+/// copied out and re-posted at once (refill), with one notification per batch. Interrupts stay suppressed while the
+/// consumer is draining and are re-enabled only before it sleeps (then the ring is checked once more, so a frame that
+/// landed in between is not missed). One consumer at a time.
+/// </summary>
+internal sealed class VirtioNetRxQueue : IDisposable
+{
+    private readonly SplitVirtqueue _vq;
+    private readonly IDmaBuffer _pool;
+    private readonly int _bufferSize;
+    private readonly VirtioNotifier _notifier;
+    private readonly DeviceWait _wait;
+    private readonly Stack<int> _idle = new();
+    private readonly VirtqCompletion[] _scratch;
+    private readonly Lock _lock = new();
+    private long _frames, _bursts, _dropped;
+    private bool _disposed;
+
+    private VirtioNetRxQueue(SplitVirtqueue vq, IDmaBuffer pool, int bufferSize, VirtioNotifier notifier, DeviceWait wait)
+    {
+        _vq = vq;
+        _pool = pool;
+        _bufferSize = bufferSize;
+        _notifier = notifier;
+        _wait = wait;
+        _scratch = new VirtqCompletion[vq.Size];
+        for (int i = vq.Size - 1; i >= 0; i--) _idle.Push(i);
+    }
+
+    public static Result<VirtioNetRxQueue> Create(VirtioPciTransport transport, int index, ushort size, int bufferSize, ushort vector, DeviceWait wait)
+    {
+        var vq = SplitVirtqueue.Create(transport.Function, index, size);
+        if (!vq.TryGet(out var ring)) return vq.Error;
+        var pool = transport.Function.AllocateDma(size * bufferSize);
+        if (!pool.TryGet(out var buffers)) { ring.Dispose(); return pool.Error; }
+        var enabled = transport.EnableQueue(index, size, ring.DescriptorAddress, ring.DriverAreaAddress, ring.DeviceAreaAddress, vector);
+        if (!enabled.TryGet(out var notifier)) { ring.Dispose(); buffers.Dispose(); return enabled.Error; }
+        var q = new VirtioNetRxQueue(ring, buffers, bufferSize, notifier, wait);
+        ring.SuppressInterrupts(true);
+        q.Refill();
+        return q;
+    }
+
+    public long Frames => Interlocked.Read(ref _frames);
+    public long Bursts => Interlocked.Read(ref _bursts);
+    public long Dropped => Interlocked.Read(ref _dropped);
+
+    /// <summary>Posts every idle buffer (called once the device is live, and after each batch).</summary>
+    public void Refill()
+    {
+        lock (_lock) RefillLocked();
+    }
+
+    private void RefillLocked()
+    {
+        if (_disposed) return;
+        int added = 0;
+        while (_idle.Count > 0 && _vq.FreeDescriptors > 0)
+        {
+            int b = _idle.Peek();
+            var seg = new VirtqSegment(_pool.DeviceAddress + (ulong)(b * _bufferSize), (uint)_bufferSize, DeviceWrites: true);
+            if (!_vq.Add([seg], b).IsOk) break;
+            _idle.Pop();
+            added++;
+        }
+        if (added == 0) return;
+        _vq.Publish();
+        if (_vq.DeviceWantsNotify) _notifier.Notify();
+    }
+
+    /// <summary>Waits for frames and copies up to <paramref name="buffers"/>.Count of them out (see
+    /// <c>INetworkQueues.ReceiveBatchAsync</c>). Throws <see cref="KernelException"/> (<c>Corrupted</c>) once the device
+    /// broke the ring.</summary>
+    public async ValueTask<int> ReceiveAsync(IReadOnlyList<Memory<byte>> buffers, Memory<int> lengths, CancellationToken ct)
+    {
+        if (buffers.Count == 0 || lengths.Length < buffers.Count) throw new KernelException(ErrorCode.InvalidArgument, "no receive buffers");
+        while (true)
+        {
+            ct.ThrowIfCancellationRequested();
+            int n = TryTake(buffers, lengths.Span);
+            if (n > 0)
+            {
+                Interlocked.Add(ref _frames, n);
+                Interlocked.Increment(ref _bursts);
+                return n;
+            }
+            await WaitAsync(ct).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Sleeps until the device may have completed buffers: interrupts on, one more look at the ring, then the
+    /// wait; interrupts off again afterwards.</summary>
+    public async ValueTask WaitAsync(CancellationToken ct)
+    {
+        bool pending;
+        lock (_lock)
+        {
+            if (_disposed) throw new KernelException(ErrorCode.Closed, "receive queue closed");
+            _vq.SuppressInterrupts(false);
+            pending = _vq.HasCompletions;
+        }
+        try
+        {
+            if (!pending) await _wait.WaitAsync(ct).ConfigureAwait(false);
+        }
+        finally
+        {
+            lock (_lock) if (!_disposed) _vq.SuppressInterrupts(true);
+        }
+    }
+
+    /// <summary>Takes what the device has finished without waiting; frames shorter than the header are dropped.</summary>
+    public int TryTake(IReadOnlyList<Memory<byte>> buffers, Span<int> lengths)
+    {
+        lock (_lock)
+        {
+            if (_disposed) throw new KernelException(ErrorCode.Closed, "receive queue closed");
+            var polled = _vq.Poll(_scratch.AsSpan(0, Math.Min(buffers.Count, _scratch.Length)));
+            if (!polled.TryGet(out int count)) throw polled.Error.ToException();
+            int n = 0;
+            var pool = _pool.Memory.Span;
+            for (int i = 0; i < count; i++)
+            {
+                var c = _scratch[i];
+                int written = (int)c.Written;
+                if (written < VirtioNetHeader.Size + 14) Interlocked.Increment(ref _dropped);
+                else
+                {
+                    var frame = pool.Slice(c.Cookie * _bufferSize + VirtioNetHeader.Size, written - VirtioNetHeader.Size);
+                    var into = buffers[n].Span;
+                    int len = Math.Min(frame.Length, into.Length);
+                    frame[..len].CopyTo(into);
+                    lengths[n++] = len;
+                }
+                _idle.Push(c.Cookie);
+            }
+            if (count > 0) RefillLocked();
+            return n;
+        }
+    }
+
+    public void Dispose()
+    {
+        lock (_lock)
+        {
+            _disposed = true;
+            _vq.Dispose();
+            _pool.Dispose();
+        }
+    }
+}

@@ -1,0 +1,18 @@
+using Photon.Kernel.Hal.Pci;
+using Photon.Kernel.Scheduling;
+
+namespace Photon.Kernel.Drivers.Virtio;
+
+/// <summary>How a driver sleeps until its device may have made progress: an MSI-X vector where the platform gives one,
+/// otherwise a short timer tick (polling mode). Either way the driver polls its rings after waking, so a spurious or
+/// merged wake-up costs one poll and a lost one at most a tick.</summary>
+public sealed class DeviceWait(IDeviceInterrupt? interrupt, IKernelTimers timers, TimeSpan pollInterval)
+{
+    public bool Polling => interrupt is null;
+
+    public async ValueTask WaitAsync(CancellationToken ct)
+    {
+        if (interrupt is null) await timers.Delay(pollInterval, ct).ConfigureAwait(false);
+        else await interrupt.WaitAsync(ct).ConfigureAwait(false);
+    }
+}
