@@ -19,7 +19,10 @@ public enum ObjectKind
     Mount,
     FileSystemRegistry,
     FileSystemDriver,
+    /// <summary>The block driver over platform storage (disk images on the host, a USB stick's SCSI disk).</summary>
     BlockDevice,
+    /// <summary>A namespace of a real NVMe controller on the PCI bus.</summary>
+    NvmeDisk,
     /// <summary>A NIC driver instance.</summary>
     NetworkInterface,
     /// <summary>A range of TCP or UDP ports a process may bind.</summary>

@@ -8,7 +8,7 @@ namespace Photon.Kernel.Io;
 /// filesystem an <see cref="IBlockDevice"/> that sends every request with <paramref name="capability"/>, so revoking it
 /// cuts the mount off.
 /// </summary>
-public abstract class BlockDeviceObject(string label) : KernelObject(ObjectKind.BlockDevice, label)
+public abstract class BlockDeviceObject(string label) : KernelObject(label)
 {
     public abstract IBlockDevice Open(CapabilityToken capability, Principal actor = default);
 }

@@ -12,6 +12,8 @@ namespace Photon.Kernel.Drivers.Nvme;
 /// </summary>
 public sealed class NvmeDisk : BlockDeviceObject, IAsyncDisposable
 {
+    public override ObjectKind Kind => ObjectKind.NvmeDisk;
+
     private readonly NvmeController _controller;
     private readonly CapabilityManager _caps;
     private Task? _stopping;
