@@ -30,7 +30,9 @@ public sealed class TailLossProbeTests
     [InlineData(false)]
     public async Task A_lost_tail_segment_is_repaired_by_a_probe_not_a_timeout(bool probe)
     {
-        await using var s = new TwoStacks(options: new NetworkStackOptions { TcpTailLossProbe = probe, TcpMinRto = TimeSpan.FromMilliseconds(300) });
+        await using var s = new TwoStacks(options: new NetworkStackOptions { TcpTailLossProbe = probe, TcpMinRto = TimeSpan.FromSeconds(2) });
+        // The RTO (2 s at least) must come well after the probe (2·SRTT + 200 ms) even when a loaded machine inflates SRTT,
+        // or the probe is rightly not armed.
         await using var listener = s.Right.Tcp.Listen(7500).Value;
         var accept = listener.AcceptAsync();
         var client = (await s.Left.Tcp.ConnectAsync(new IpEndpoint(Ip("10.9.0.2"), 7500))).Value;
