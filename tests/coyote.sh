@@ -16,7 +16,11 @@ dotnet coyote rewrite "$out/rewrite.coyote.json" >/dev/null
 status=0
 run() {  # run TEST EXPECT(0 bugs|bug)
   local log
-  log=$(dotnet coyote test "$out/Photon.Coyote.dll" -m "$1" -i "$iterations" 2>&1) || true
+  # --skip-potential-deadlocks: Coyote does not model System.Threading.Lock, so when the lock-free check path lets a
+  # checker reach the manager's lock while a revoker Coyote has paused holds it, its periodic monitor reports a
+  # "potential deadlock" although every execution completes (checked: 50 fair paths each, all terminating). Assertion
+  # failures are still reported, and a run that really hangs is killed by the timeout and fails (no bug count).
+  log=$(timeout 900 dotnet coyote test "$out/Photon.Coyote.dll" -m "$1" -i "$iterations" --skip-potential-deadlocks 2>&1) || true
   local bugs paths uncontrolled
   bugs=$(grep -oE 'Found [0-9]+ bugs?' <<<"$log" | head -1 | grep -oE '[0-9]+' || echo "?")
   paths=$(grep -oE 'Explored [0-9]+ execution paths' <<<"$log" | grep -oE '[0-9]+' || echo "?")
