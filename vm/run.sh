@@ -171,7 +171,7 @@ if [ $net = 1 ]; then
   ip -n $netns link set $tap up
   ip -n $netns link set lo up
   # virtio-net, modern only (virtio 1.x over PCI), on the TAP whose host end (10.77.0.1) is in netns photonvm.
-  qemu+=(-netdev "tap,id=net0,ifname=$tap,script=no,downscript=no" -device "virtio-net-pci,netdev=net0,disable-legacy=on,mac=52:54:00:12:34:56,romfile=")
+  qemu+=(-netdev "tap,id=net0,ifname=$tap,script=no,downscript=no" -device "virtio-net-pci,netdev=net0,disable-legacy=on,iommu_platform=on,mac=52:54:00:12:34:56,romfile=")
   qemu=(ip netns exec $netns "${qemu[@]}")
 fi
 if [ $usb = 1 ]; then
@@ -198,5 +198,11 @@ if e2fsck -fn "$image" > "$out/e2fsck.log" 2>&1; then say "e2fsck -fn: clean"; e
 first=$(debugfs -R "cat /photon-vm.txt" "$image" 2>/dev/null | sed -n 1p || true)
 if [[ "$first" == "Written by Photon"* ]]; then say "debugfs: /photon-vm.txt = \"$first\""
 else say "FAIL: /photon-vm.txt is not on the image"; status=1; fi
+if [ $usb = 1 ]; then
+  if fsck.vfat -n "$usbimg" > "$out/fsck-usb.log" 2>&1; then say "fsck.vfat -n (USB stick): clean"; else say "FAIL: fsck.vfat -n: $(tail -5 "$out/fsck-usb.log")"; status=1; fi
+  usbfirst=$(mtype -i "$usbimg" ::photon-usb.txt 2>/dev/null | sed -n 1p || true)
+  if [[ "$usbfirst" == "Written by Photon"* ]]; then say "mtype: photon-usb.txt = \"$usbfirst\""
+  else say "FAIL: photon-usb.txt is not on the USB stick"; status=1; fi
+fi
 [ $status = 0 ] && echo "photon vm: PASS" || echo "photon vm: FAIL"
 exit $status

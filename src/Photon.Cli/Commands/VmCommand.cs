@@ -9,6 +9,7 @@ using Photon.Kernel.FileSystems;
 using Photon.Kernel.Hal.Host;
 using Photon.Kernel.Hal.Host.Vfio;
 using Photon.Kernel.Hal.Pci;
+using Photon.Kernel.Drivers.Usb;
 
 namespace Photon.Cli.Commands;
 
@@ -22,6 +23,7 @@ public static class VmCommand
 {
     public const string Usage = "photon vm [--image FILE] [--net] [--usb] [--timeout SECONDS] [--polling] [--kvm] [--no-publish] [--smp N] [--mem MiB] [--out DIR] | photon vm guest [--polling]";
     public const string FileName = "photon-vm.txt";
+    public const string UsbFileName = "photon-usb.txt";
 
     public static async Task<int> RunAsync(string[] args)
     {
@@ -60,16 +62,28 @@ public static class VmCommand
             Say($"  {f.Address} {f.VendorId:x4}:{f.DeviceId:x4} class {f.ClassCode:x6} {Describe(f.ClassCode)}, driver {f.BoundDriver ?? "none"}");
         var nvme = new PciNvmeComponent("nvme0", options: new Kernel.Drivers.Nvme.NvmeDriverOptions(Polling: args.Contains("--polling")));
         var platform = LinuxPlatform.Create() with { Name = "photon-vm (VFIO)", Pci = bus };
+        // A USB stick on an xHCI controller (run.sh --usb): Photon's xHCI + mass-storage driver serves it as the
+        // platform storage unit "usb", and the unchanged block-device and mount components put its FAT in the tenant.
+        bool usb = functions.Any(f => f.ClassCode == UsbStorageSource.XhciClass);
+        if (usb) platform = platform with { Storage = new UsbStorageSource(bus, new HostTimers(new HostClock()), platform.Storage) };
+        List<IKernelComponent> components =
+        [
+            new TenantComponent("tenant-a", DemoSystem.TenantLimits),
+            new ModuleComponent(DemoSystem.ModulePath("Photon.FileSystems.Ext4")),
+            nvme,
+            new MountComponent("ext4", "nvme0", [new MountBinding("/tenant-a/mnt/disk", VirtualFileSystem.MountRights & ~Rights.Manage)]),
+        ];
+        if (usb)
+            components.AddRange(
+            [
+                new ModuleComponent(DemoSystem.ModulePath("Photon.FileSystems.Fat")),
+                new BlockDeviceComponent("usb0", "usb"),
+                new MountComponent("usb", "usb0", [new MountBinding("/tenant-a/mnt/usb", VirtualFileSystem.MountRights & ~Rights.Manage)]),
+            ]);
         var config = new KernelConfig
         {
             Platform = platform,
-            Components =
-            [
-                new TenantComponent("tenant-a", DemoSystem.TenantLimits),
-                new ModuleComponent(DemoSystem.ModulePath("Photon.FileSystems.Ext4")),
-                nvme,
-                new MountComponent("ext4", "nvme0", [new MountBinding("/tenant-a/mnt/disk", VirtualFileSystem.MountRights & ~Rights.Manage)]),
-            ],
+            Components = components,
             EchoLog = true,
             ModulePins = ShippedModules.Pins,
         };
@@ -82,7 +96,8 @@ public static class VmCommand
         }
         var k = booted.Value;
         Say($"driver bound: nvme0 -> {functions.FirstOrDefault(f => f.ClassCode == 0x010802)?.Address.ToString() ?? "?"} (vfio-pci), '{nvme.Identity?.Model}'");
-        foreach (var f in bus.Enumerate().Where(f => f.ClassCode is 0x020000 or 0x0C0330))
+        if (usb) Say("driver bound: usb0 -> xHCI + USB mass storage (vfio-pci)");
+        foreach (var f in bus.Enumerate().Where(f => f.ClassCode is 0x020000 || (f.ClassCode == 0x0C0330 && !usb)))
             Say($"  {f.Address} class {f.ClassCode:x6} {Describe(f.ClassCode)}: no Photon driver yet (left to {f.BoundDriver ?? "nobody"})");
         await k.RunAsync(async () =>
         {
@@ -106,6 +121,23 @@ public static class VmCommand
             var back = await ReadAllAsync(k, p, "/mnt/disk/" + FileName);
             if (back.IsOk && back.Value.AsSpan().SequenceEqual(note)) Say("read it back: identical");
             else failures.Add($"read back {FileName}: {(back.IsOk ? "differs" : back.Error.ToString())}");
+            if (usb)
+            {
+                var stick = await files.ReadDirectoryAsync(p, "/mnt/usb");
+                if (stick.IsOk) Say("ls /mnt/usb (FAT on the USB stick): " + string.Join(", ", stick.Value.Where(e => e.Name is not ("." or "..")).Select(e => e.Name)));
+                else failures.Add($"ls /mnt/usb: {stick.Error}");
+                var usbNote = Encoding.UTF8.GetBytes($"Written by Photon's xHCI + USB mass-storage driver at {k.Clock.WallClock:O}\n");
+                var usbWrote = await WriteAllAsync(k, p, "/mnt/usb/" + UsbFileName, usbNote);
+                if (usbWrote.IsOk) Say($"wrote /mnt/usb/{UsbFileName} ({usbNote.Length} bytes)");
+                else failures.Add($"write {UsbFileName}: {usbWrote.Error}");
+                var usbBack = await ReadAllAsync(k, p, "/mnt/usb/" + UsbFileName);
+                if (usbBack.IsOk && usbBack.Value.AsSpan().SequenceEqual(usbNote)) Say("read it back from the stick: identical");
+                else failures.Add($"read back {UsbFileName}: {(usbBack.IsOk ? "differs" : usbBack.Error.ToString())}");
+                var usbAdmin = sys.Namespaces.Open(k.Init, "/mounts/usb", Rights.Manage);
+                var usbUnmounted = usbAdmin.IsOk ? await files.UnmountAsync(k.Init, usbAdmin.Value) : usbAdmin.AsResult();
+                if (usbUnmounted.IsOk) Say("unmounted /mounts/usb (flushed)");
+                else failures.Add($"unmount usb: {usbUnmounted.Error}");
+            }
             var admin = sys.Namespaces.Open(k.Init, "/mounts/ext4", Rights.Manage);
             var unmounted = admin.IsOk ? await files.UnmountAsync(k.Init, admin.Value) : admin.AsResult();
             if (unmounted.IsOk) Say("unmounted /mounts/ext4 (flushed)");

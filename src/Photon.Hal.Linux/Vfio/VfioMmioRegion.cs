@@ -15,6 +15,11 @@ internal sealed unsafe class VfioMmioRegion(nint address, long length) : IMmioRe
     public ulong Read64(long offset) => Volatile.Read(ref *(ulong*)At(offset, 8));
     public void Write32(long offset, uint value) => Volatile.Write(ref *(uint*)At(offset, 4), value);
     public void Write64(long offset, ulong value) => Volatile.Write(ref *(ulong*)At(offset, 8), value);
+    // Virtio's common configuration is accessed at each field's natural width (QEMU rejects wider accesses).
+    public ushort Read16(long offset) => Volatile.Read(ref *(ushort*)At(offset, 2));
+    public void Write16(long offset, ushort value) => Volatile.Write(ref *(ushort*)At(offset, 2), value);
+    public byte Read8(long offset) => Volatile.Read(ref *At(offset, 1));
+    public void Write8(long offset, byte value) => Volatile.Write(ref *At(offset, 1), value);
 
     private byte* At(long offset, int width)
     {
