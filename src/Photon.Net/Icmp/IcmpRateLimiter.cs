@@ -18,6 +18,9 @@ internal sealed class IcmpRateLimiter(NetworkStackOptions options)
 
     private Bucket _global = new() { Tokens = options.IcmpErrorBurst, Last = TimeSpan.Zero };
     private readonly Dictionary<Ipv4Address, Bucket> _perDestination = new();
+    // A full table with nothing idle stays so for at least one refill interval: do not rescan it for every packet of a
+    // flood to fresh (spoofed) destinations.
+    private TimeSpan _noIdleUntil = TimeSpan.MinValue;
 
     public int TrackedDestinations => _perDestination.Count;
 
@@ -50,10 +53,12 @@ internal sealed class IcmpRateLimiter(NetworkStackOptions options)
 
     private bool DropIdle(TimeSpan now, double perSecond)
     {
+        if (now < _noIdleUntil) return false;
         int burst = options.IcmpErrorDestinationBurst;
         var idle = _perDestination.Where(kv => kv.Value.Tokens + (now - kv.Value.Last).TotalSeconds * perSecond >= burst)
             .Select(kv => kv.Key).ToList();
         foreach (var k in idle) _perDestination.Remove(k);
+        if (idle.Count == 0) _noIdleUntil = now + options.IcmpErrorDestinationInterval;
         return idle.Count > 0;
     }
 }
