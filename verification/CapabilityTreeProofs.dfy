@@ -304,6 +304,120 @@ module CapabilityTreeProofs {
     }
   }
 
+  // Every slot other than the two a move touches keeps the fields ParentOk and the counters read.
+  lemma MoveKeepsFields(sl: seq<Slot>, o: nat, n: nat, secret: nat, to: nat, chargeTo: nat, p: nat)
+    requires o < |sl| && n <= |sl| && n != o && p < |sl| && p != o && p != n
+    ensures var sl2 := MoveSlots(sl, o, n, secret, to, chargeTo);
+      p < |sl2| && sl2[p].state == sl[p].state && sl2[p].depth == sl[p].depth && sl2[p].rights == sl[p].rights
+      && sl2[p].obj == sl[p].obj && sl2[p].gen == sl[p].gen && sl2[p].secret == sl[p].secret
+      && sl2[p].chargedTo == sl[p].chargedTo
+      && sl2[p].parent == (if sl[p].state == LiveSlot && sl[p].parent == o && p != sl[o].parent then n else sl[p].parent)
+  {
+    MoveSlotsShape(sl, o, n, secret, to, chargeTo);
+  }
+
+  // That every live slot's parent is still consistent after a move, one case per lemma (as one lemma it timed out).
+  ghost predicate MovePre(sl: seq<Slot>, o: nat, n: nat)
+  {
+    o < |sl| && n <= |sl| && n != o && sl[o].state == LiveSlot
+    && (n < |sl| ==> sl[n].state == RevokedSlot)
+    && (forall k :: 0 <= k < |sl| ==> ParentOk(sl, k))
+  }
+
+  // o's parent is live and one level up, so it is neither o nor n, and keeps its fields.
+  lemma MoveParentOfO(sl: seq<Slot>, o: nat, n: nat, secret: nat, to: nat, chargeTo: nat)
+    requires MovePre(sl, o, n) && sl[o].parent != -1
+    ensures var p := sl[o].parent; var sl2 := MoveSlots(sl, o, n, secret, to, chargeTo);
+      0 <= p < |sl| && p != o && p != n && sl2[p].state == LiveSlot && sl2[p].depth == sl[p].depth
+      && sl2[p].rights == sl[p].rights && sl2[p].obj == sl[p].obj
+  {
+    assert ParentOk(sl, o);
+    MoveKeepsFields(sl, o, n, secret, to, chargeTo, sl[o].parent);
+  }
+
+  lemma {:isolate_assertions} MoveParentOkAtN(sl: seq<Slot>, o: nat, n: nat, secret: nat, to: nat, chargeTo: nat)
+    requires MovePre(sl, o, n)
+    ensures n < |MoveSlots(sl, o, n, secret, to, chargeTo)| && ParentOk(MoveSlots(sl, o, n, secret, to, chargeTo), n)
+  {
+    MoveSlotsShape(sl, o, n, secret, to, chargeTo);
+    assert ParentOk(sl, o);
+    if sl[o].parent != -1 { MoveParentOfO(sl, o, n, secret, to, chargeTo); }
+  }
+
+  lemma {:isolate_assertions} MoveParentOkAtChild(sl: seq<Slot>, o: nat, n: nat, secret: nat, to: nat, chargeTo: nat, j: nat)
+    requires MovePre(sl, o, n) && j < |sl| && j != o && j != n && sl[j].state == LiveSlot && sl[j].parent == o
+    ensures j < |MoveSlots(sl, o, n, secret, to, chargeTo)| && ParentOk(MoveSlots(sl, o, n, secret, to, chargeTo), j)
+  {
+    MoveSlotsShape(sl, o, n, secret, to, chargeTo);
+    assert ParentOk(sl, j) && ParentOk(sl, o);
+    // j is not o's parent (o's parent is a level above o, j a level below).
+    assert j != sl[o].parent by { if j == sl[o].parent { assert sl[j].depth + 1 == sl[o].depth; } }
+    MoveKeepsFields(sl, o, n, secret, to, chargeTo, j);
+  }
+
+  lemma {:isolate_assertions} MoveParentOkAtOther(sl: seq<Slot>, o: nat, n: nat, secret: nat, to: nat, chargeTo: nat, j: nat)
+    requires MovePre(sl, o, n) && j < |sl| && j != o && j != n && !(sl[j].state == LiveSlot && sl[j].parent == o)
+    ensures j < |MoveSlots(sl, o, n, secret, to, chargeTo)| && ParentOk(MoveSlots(sl, o, n, secret, to, chargeTo), j)
+  {
+    MoveKeepsFields(sl, o, n, secret, to, chargeTo, j);
+    assert ParentOk(sl, j);
+    if sl[j].state == LiveSlot && sl[j].parent != -1 {
+      var p := sl[j].parent;
+      assert sl[p].state == LiveSlot;
+      assert p != n;
+      MoveKeepsFields(sl, o, n, secret, to, chargeTo, p);
+    }
+  }
+
+  lemma MoveParentOkAt(sl: seq<Slot>, o: nat, n: nat, secret: nat, to: nat, chargeTo: nat, j: nat)
+    requires o < |sl| && n <= |sl| && n != o && sl[o].state == LiveSlot
+    requires n < |sl| ==> sl[n].state == RevokedSlot
+    requires forall k :: 0 <= k < |sl| ==> ParentOk(sl, k)
+    requires j < |MoveSlots(sl, o, n, secret, to, chargeTo)|
+    ensures ParentOk(MoveSlots(sl, o, n, secret, to, chargeTo), j)
+  {
+    MoveSlotsShape(sl, o, n, secret, to, chargeTo);
+    if j == o {
+    } else if j == n {
+      MoveParentOkAtN(sl, o, n, secret, to, chargeTo);
+    } else if sl[j].state == LiveSlot && sl[j].parent == o {
+      MoveParentOkAtChild(sl, o, n, secret, to, chargeTo, j);
+    } else {
+      MoveParentOkAtOther(sl, o, n, secret, to, chargeTo, j);
+    }
+  }
+
+  lemma MoveValid(m: Manager, t: Token, to: nat, chargeTo: nat, requireTransfer: bool, secret: nat)
+    requires Valid(m) && secret >= 1
+    ensures Valid(Move(m, t, to, chargeTo, requireTransfer, secret).m)
+  {
+    MoveShape(m, t, to, chargeTo, requireTransfer, secret);
+    var out := Move(m, t, to, chargeTo, requireTransfer, secret);
+    if out.result.Err? { return; }
+    reveal Valid();
+    var o := t.index;
+    var n := out.result.value.index;
+    var sl := m.slots;
+    var os := sl[o];
+    MoveSlotsShape(sl, o, n, secret, to, chargeTo);
+    var sl2 := out.m.slots;
+    assert sl2 == MoveSlots(sl, o, n, secret, to, chargeTo);
+    forall j | 0 <= j < |sl2| ensures ParentOk(sl2, j) && sl2[j].gen >= 1 && sl2[j].secret >= 1 {
+      MoveParentOkAt(sl, o, n, secret, to, chargeTo, j);
+      if j != o && j != n { MoveKeepsFields(sl, o, n, secret, to, chargeTo, j); }
+    }
+    forall j | 0 <= j < |sl| && j != o && j != n ensures sl2[j].state == sl[j].state && sl2[j].chargedTo == sl[j].chargedTo {
+      MoveKeepsFields(sl, o, n, secret, to, chargeTo, j);
+    }
+    MoveFree(sl, sl2, m.free, out.m.free, o, n);
+    CountAfterSwap(sl, sl2, o, n, 0);
+    // The charge: o's holder is refunded one, the new holder charged one; counts agree with the slots.
+    assert o in ChargedSet(sl, os.chargedTo);
+    forall h ensures Get(out.m.charge, h) == |ChargedSet(sl2, h)| && Get(out.m.charge, h) <= m.quotaLimit {
+      CountAfterSwap(sl, sl2, o, n, h);
+    }
+  }
+
   // ---------------------------------------------------------------- Revoke keeps the invariant
 
   lemma SubtreeClosed(m: Manager, r: nat, includeSelf: bool, j: nat)
