@@ -54,6 +54,10 @@ command -v cpio >/dev/null || need_pkgs+=(cpio)
 command -v depmod >/dev/null || need_pkgs+=(kmod)
 command -v debugfs >/dev/null || need_pkgs+=(e2fsprogs)
 if [ $usb = 1 ] && ! command -v mkfs.vfat >/dev/null; then need_pkgs+=(dosfstools); fi
+if [ $usb = 1 ] && ! command -v mtype >/dev/null; then need_pkgs+=(mtools); fi
+if [ $faults = 1 ] && ! command -v nc >/dev/null; then need_pkgs+=(netcat-openbsd); fi   # device_del on the monitor socket
+if [ $net = 1 ] && ! command -v curl >/dev/null; then need_pkgs+=(curl); fi
+if [ $net = 1 ] && ! command -v ping >/dev/null; then need_pkgs+=(iputils-ping); fi
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     say "installing ${need_pkgs[*]}"
@@ -167,8 +171,9 @@ qemu=(qemu-system-x86_64
 )
 if [ $faults = 1 ]; then
   # A second NVMe controller on a scratch image: the reset-mid-I/O fault test writes raw blocks there, never on ext4.
+  # Writes throttled to 8/s, so a burst is still inside the device when the driver resets the controller.
   rm -f "$out/scratch.img"; truncate -s 16M "$out/scratch.img"
-  qemu+=(-drive "file=$out/scratch.img,if=none,id=nvm1,format=raw,cache=writeback" -device nvme,serial=photon1,drive=nvm1)
+  qemu+=(-drive "file=$out/scratch.img,if=none,id=nvm1,format=raw,cache=writeback,throttling.iops-write=8" -device nvme,serial=photon1,drive=nvm1)
 fi
 netns=photonvm; tap=pvm0
 if [ $net = 1 ]; then
@@ -211,9 +216,11 @@ host_side() {
 say "booting: ${qemu[*]}"
 host_side & host_pid=$!
 set +e
+booted_at=$SECONDS
 timeout --foreground -k 10 "$timeout_s" "${qemu[@]}" < /dev/null 2>&1 | tee "$log"
 rc=${PIPESTATUS[0]}
 set -e
+say "QEMU ran $((SECONDS - booted_at)) s"
 kill "$host_pid" 2>/dev/null || true; wait "$host_pid" 2>/dev/null || true
 [ $net = 1 ] && ip netns del $netns 2>/dev/null || true
 if [ $rc = 124 ]; then say "QEMU timed out after ${timeout_s}s"; exit 1; fi

@@ -153,8 +153,8 @@ public static class VmCommand
                     if (!reset.TryGet(out var o)) failures.Add($"NVMe reset fault test: {reset.Error}");
                     else
                     {
-                        Say($"NVMe reset mid-I/O ({scratch.Address}): {VmNvmeResetFault.Writes} writes queued, controller reset while they were in flight " +
-                            $"(resets {o.Resets}); {o.Acknowledged} acknowledged, {o.Failed} failed typed " +
+                        Say($"NVMe reset mid-I/O ({scratch.Address}): {VmNvmeResetFault.Writes} writes queued, controller reset after the first acknowledgement " +
+                            $"with {o.InFlightAtReset} still in flight (resets {o.Resets}); {o.Acknowledged} acknowledged, {o.Failed} failed typed " +
                             $"[{string.Join(", ", o.FailedBy.Select(kv => $"{kv.Key} x{kv.Value}"))}]; {o.ReadBackIdentical} of {o.Acknowledged} acknowledged read back identical; " +
                             $"serves I/O after the reset: {(o.ServesAfterReset ? "yes" : "NO")}");
                         if (o.ReadBackIdentical != o.Acknowledged) failures.Add("NVMe reset: an acknowledged write did not read back");
@@ -186,7 +186,10 @@ public static class VmCommand
         var outbound = k.Sys.Namespaces.Open(k.Init, "/net/outbound", Rights.Connect);
         if (outbound.IsOk)
         {
-            var rtt = await SocketSyscalls.PingAsync(k.Init, outbound.Value, HostAddress, TimeSpan.FromSeconds(10));
+            // The first echo also waits for ARP and, under TCG, for the JIT: a few bounded tries.
+            var rtt = await SocketSyscalls.PingAsync(k.Init, outbound.Value, HostAddress, TimeSpan.FromSeconds(15));
+            for (int attempt = 1; attempt < 3 && !rtt.IsOk; attempt++)
+                rtt = await SocketSyscalls.PingAsync(k.Init, outbound.Value, HostAddress, TimeSpan.FromSeconds(15));
             if (rtt.IsOk) say($"ping {HostAddress} (the host end in netns photonvm) from Photon: {rtt.Value.TotalMilliseconds:0.0} ms");
             else failures.Add($"ping {HostAddress}: {rtt.Error}");
         }
