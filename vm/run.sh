@@ -10,22 +10,26 @@
 #                 powers off). Uncompressed cpio: decompressing under TCG costs more than reading it.
 #   3. disk:      an ext4 image (mkfs.ext4 -d, with from-host.txt) on QEMU's emulated NVMe controller.
 #   4. QEMU:      q35 + emulated Intel IOMMU, TCG (KVM only with --kvm and a usable /dev/kvm), serial console on stdio.
-#   5. after:     the serial log must end with PHOTON-VM: PASS; e2fsck -fn on the image must be clean and debugfs must
-#                 show the file Photon wrote.
+#   5. during:    the host acts on PHOTON-VM: lines from the guest: NET-READY -> ping and curl the guest from netns
+#                 photonvm, then GET /done; USB-REMOVE -> device_del the USB stick on QEMU's monitor.
+#   6. after:     the serial log must end with PHOTON-VM: PASS; e2fsck -fn on the image must be clean and debugfs must
+#                 show the file Photon wrote (and fsck.vfat -n / mtype for the USB stick, curl's page for --net).
 # Exit: 0 pass, 1 fail, 77 QEMU cannot run here (prints SKIPPED LOUDLY: <reason>).
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 out="$repo/vm/.build"
 cache="$repo/vm/.cache"
-image=""; net=0; usb=0; timeout_s=900; publish=1; smp=2; mem=2048; guest_args=(); accel=tcg
+image=""; net=0; usb=0; faults=0; timeout_s=900; publish=1; smp=2; mem=2048; guest_args=(); accel=tcg
 usage() { sed -n '2,17p' "$0"; echo "options: --image FILE (ext4 disk; default a fresh 64 MiB one) --net (virtio-net on a TAP in netns photonvm; root)"
           echo "         --usb (qemu-xhci + usb-storage on a FAT image) --timeout S (default 900) --no-publish (reuse the last publish)"
+          echo "         --faults (USB stick removed while mounted, with --usb; NVMe controller reset mid-I/O on a second, scratch NVMe)"
           echo "         --smp N (default 2) --mem MiB (default 2048) --polling (NVMe driver polls instead of MSI-X) --kvm (use KVM if it works) --out DIR"; }
 while [ $# -gt 0 ]; do
   case "$1" in
     --image) image=$(realpath "$2"); shift ;;
     --net) net=1 ;;
     --usb) usb=1 ;;
+    --faults) faults=1; guest_args+=(--faults) ;;
     --timeout) timeout_s=$2; shift ;;
     --no-publish) publish=0 ;;
     --smp) smp=$2; shift ;;
@@ -50,6 +54,10 @@ command -v cpio >/dev/null || need_pkgs+=(cpio)
 command -v depmod >/dev/null || need_pkgs+=(kmod)
 command -v debugfs >/dev/null || need_pkgs+=(e2fsprogs)
 if [ $usb = 1 ] && ! command -v mkfs.vfat >/dev/null; then need_pkgs+=(dosfstools); fi
+if [ $usb = 1 ] && ! command -v mtype >/dev/null; then need_pkgs+=(mtools); fi
+if [ $faults = 1 ] && ! command -v nc >/dev/null; then need_pkgs+=(netcat-openbsd); fi   # device_del on the monitor socket
+if [ $net = 1 ] && ! command -v curl >/dev/null; then need_pkgs+=(curl); fi
+if [ $net = 1 ] && ! command -v ping >/dev/null; then need_pkgs+=(iputils-ping); fi
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     say "installing ${need_pkgs[*]}"
@@ -161,6 +169,12 @@ qemu=(qemu-system-x86_64
   -drive "file=$image,if=none,id=nvm0,format=raw,cache=writeback"
   -device nvme,serial=photon0,drive=nvm0      # the NVMe controller Photon's driver owns
 )
+if [ $faults = 1 ]; then
+  # A second NVMe controller on a scratch image: the reset-mid-I/O fault test writes raw blocks there, never on ext4.
+  # Writes throttled to 8/s, so a burst is still inside the device when the driver resets the controller.
+  rm -f "$out/scratch.img"; truncate -s 16M "$out/scratch.img"
+  qemu+=(-drive "file=$out/scratch.img,if=none,id=nvm1,format=raw,cache=writeback,throttling.iops-write=8" -device nvme,serial=photon1,drive=nvm1)
+fi
 netns=photonvm; tap=pvm0
 if [ $net = 1 ]; then
   [ "$(id -u)" = 0 ] || skip "--net needs root (TAP device and network namespace)"
@@ -176,21 +190,45 @@ if [ $net = 1 ]; then
 fi
 if [ $usb = 1 ]; then
   # xHCI controller with a USB mass-storage stick backed by a FAT image.
-  qemu+=(-device qemu-xhci,id=xhci -drive "file=$usbimg,if=none,id=usbstick,format=raw" -device usb-storage,bus=xhci.0,drive=usbstick)
+  qemu+=(-device qemu-xhci,id=xhci -drive "file=$usbimg,if=none,id=usbstick,format=raw" -device usb-storage,bus=xhci.0,drive=usbstick,id=usbstick0)
 fi
 log="$out/serial.log"
+: > "$log"
+# --- 5. the host's side of the demo, driven by PHOTON-VM: lines on the serial console --------------------------------
+guest=10.77.0.2
+host_side() {
+  local net_done=0 usb_done=0
+  while sleep 1; do
+    if [ $net = 1 ] && [ $net_done = 0 ] && grep -q '^PHOTON-VM: NET-READY' "$log"; then
+      net_done=1
+      ip netns exec $netns ping -c 3 -i 0.5 -W 10 $guest > "$out/ping.log" 2>&1; echo "ping exit $?" >> "$out/ping.log"
+      ip netns exec $netns curl -sS --max-time 120 "http://$guest/" > "$out/curl.html" 2> "$out/curl.err"; echo $? > "$out/curl.rc"
+      ip netns exec $netns curl -sS --max-time 120 "http://$guest/done" > /dev/null 2>> "$out/curl.err" || true
+      say "host side: ping $(grep -o '[0-9]* received' "$out/ping.log" || echo 'no reply'), curl exit $(cat "$out/curl.rc")"
+    fi
+    if [ $faults = 1 ] && [ $usb = 1 ] && [ $usb_done = 0 ] && grep -q '^PHOTON-VM: USB-REMOVE' "$log"; then
+      usb_done=1
+      printf 'device_del usbstick0\n' | nc -U -q 2 "$out/monitor.sock" > "$out/monitor.log" 2>&1 || true
+      say "host side: device_del usbstick0 sent on the QEMU monitor"
+    fi
+  done
+}
 say "booting: ${qemu[*]}"
+host_side & host_pid=$!
 set +e
+booted_at=$SECONDS
 timeout --foreground -k 10 "$timeout_s" "${qemu[@]}" < /dev/null 2>&1 | tee "$log"
 rc=${PIPESTATUS[0]}
 set -e
+say "QEMU ran $((SECONDS - booted_at)) s"
+kill "$host_pid" 2>/dev/null || true; wait "$host_pid" 2>/dev/null || true
 [ $net = 1 ] && ip netns del $netns 2>/dev/null || true
 if [ $rc = 124 ]; then say "QEMU timed out after ${timeout_s}s"; exit 1; fi
 if grep -q "Could not access KVM\|failed to initialize\|qemu-system-x86_64: " "$log" && ! grep -q "vm: " "$log"; then
   skip "QEMU could not start: $(grep -m1 'qemu-system-x86_64: ' "$log")"
 fi
 
-# --- 5. check ----------------------------------------------------------------------------------------------------------
+# --- 6. check ----------------------------------------------------------------------------------------------------------
 status=0
 grep -q "^PHOTON-VM: PASS" "$log" || { say "FAIL: the guest did not report PHOTON-VM: PASS"; status=1; }
 if e2fsck -fn "$image" > "$out/e2fsck.log" 2>&1; then say "e2fsck -fn: clean"; else say "FAIL: e2fsck -fn: $(tail -5 "$out/e2fsck.log")"; status=1; fi
@@ -203,6 +241,12 @@ if [ $usb = 1 ]; then
   usbfirst=$(mtype -i "$usbimg" ::photon-usb.txt 2>/dev/null | sed -n 1p || true)
   if [[ "$usbfirst" == "Written by Photon"* ]]; then say "mtype: photon-usb.txt = \"$usbfirst\""
   else say "FAIL: photon-usb.txt is not on the USB stick"; status=1; fi
+fi
+if [ $net = 1 ]; then
+  if grep -q "Hello from Photon" "$out/curl.html" 2>/dev/null; then say "curl http://$guest/ from netns $netns: \"$(head -c 60 "$out/curl.html")...\""
+  else say "FAIL: curl http://$guest/ did not get Photon's page: $(cat "$out/curl.err" 2>/dev/null)"; status=1; fi
+  if grep -q "ping exit 0" "$out/ping.log" 2>/dev/null; then say "ping $guest from netns $netns: $(grep -o '[0-9]* packets transmitted, [0-9]* received' "$out/ping.log")"
+  else say "FAIL: ping $guest from netns $netns: $(tail -3 "$out/ping.log" 2>/dev/null)"; status=1; fi
 fi
 [ $status = 0 ] && echo "photon vm: PASS" || echo "photon vm: FAIL"
 exit $status

@@ -9,21 +9,33 @@ using Photon.Kernel.FileSystems;
 using Photon.Kernel.Hal.Host;
 using Photon.Kernel.Hal.Host.Vfio;
 using Photon.Kernel.Hal.Pci;
+using Photon.Kernel.Drivers.Net;
 using Photon.Kernel.Drivers.Usb;
+using Photon.Cli.Vm;
+using Photon.Net;
+using Photon.Net.Syscalls;
 
 namespace Photon.Cli.Commands;
 
 /// <summary>
-/// <c>photon vm</c>: on the host, runs <c>vm/run.sh</c> (assemble the initramfs, boot QEMU, check the disk image
+/// <c>photon vm</c>: on the host, runs <c>vm/run.sh</c> (assemble the initramfs, boot QEMU, check the disk images
 /// afterwards). <c>photon vm guest</c> is what the VM's init runs: Photon on the machine's PCI devices through VFIO —
-/// list the functions, bring the NVMe driver up, mount ext4 from the NVMe disk into a tenant, write and read a file,
-/// unmount and shut down. The last line says <c>PHOTON-VM: PASS</c> or <c>PHOTON-VM: FAIL</c> (the host test reads it).
+/// list the functions, boot the kernel with components for the devices found (NVMe → ext4 mount; xHCI → FAT mount from
+/// the USB stick; virtio-net → the TCP/IP stack), write and read files, serve HTTP to the host, run the fault tests
+/// with <c>--faults</c>, unmount and shut down. Lines starting <c>PHOTON-VM:</c> are for the host script: the last says
+/// <c>PASS</c> or <c>FAIL</c>, the others ask it to act (curl the guest, remove the USB stick).
 /// </summary>
 public static class VmCommand
 {
-    public const string Usage = "photon vm [--image FILE] [--net] [--usb] [--timeout SECONDS] [--polling] [--kvm] [--no-publish] [--smp N] [--mem MiB] [--out DIR] | photon vm guest [--polling]";
+    public const string Usage = "photon vm [--image FILE] [--net] [--usb] [--timeout SECONDS] [--polling] [--faults] [--kvm] [--no-publish] [--smp N] [--mem MiB] [--out DIR] | photon vm guest [--polling] [--faults]";
     public const string FileName = "photon-vm.txt";
     public const string UsbFileName = "photon-usb.txt";
+    public const string NetReadyMarker = "PHOTON-VM: NET-READY";
+    private const uint NvmeClass = 0x010802;
+    // The guest's side of the TAP link run.sh sets up (the host end, 10.77.0.1, lives in netns photonvm).
+    private static readonly Ipv4Cidr GuestAddress = Ipv4Cidr.Parse("10.77.0.2/24").Value;
+    private static readonly Ipv4Address HostAddress = Ipv4Address.Parse("10.77.0.1").Value;
+    private static readonly TimeSpan HostWait = TimeSpan.FromSeconds(300);
 
     public static async Task<int> RunAsync(string[] args)
     {
@@ -60,12 +72,19 @@ public static class VmCommand
         Say($"PCI: {functions.Count} functions");
         foreach (var f in functions)
             Say($"  {f.Address} {f.VendorId:x4}:{f.DeviceId:x4} class {f.ClassCode:x6} {Describe(f.ClassCode)}, driver {f.BoundDriver ?? "none"}");
-        var nvme = new PciNvmeComponent("nvme0", options: new Kernel.Drivers.Nvme.NvmeDriverOptions(Polling: args.Contains("--polling")));
+        bool faults = args.Contains("--faults");
+        var nvmeFunctions = functions.Where(f => f.ClassCode == NvmeClass).ToList();
+        var nvme = new PciNvmeComponent("nvme0", nvmeFunctions.FirstOrDefault()?.Address, new Kernel.Drivers.Nvme.NvmeDriverOptions(Polling: args.Contains("--polling")));
+        var timers = new HostTimers(new HostClock());
         var platform = LinuxPlatform.Create() with { Name = "photon-vm (VFIO)", Pci = bus };
         // A USB stick on an xHCI controller (run.sh --usb): Photon's xHCI + mass-storage driver serves it as the
         // platform storage unit "usb", and the unchanged block-device and mount components put its FAT in the tenant.
         bool usb = functions.Any(f => f.ClassCode == UsbStorageSource.XhciClass);
-        if (usb) platform = platform with { Storage = new UsbStorageSource(bus, new HostTimers(new HostClock()), platform.Storage) };
+        if (usb) platform = platform with { Storage = new UsbStorageSource(bus, timers, platform.Storage) };
+        // A virtio-net NIC (run.sh --net): Photon's virtio-net driver is the platform's network device source, and the
+        // unchanged network component runs the TCP/IP stack and the socket service on it.
+        bool net = functions.Any(f => f.VendorId == VirtioNetSource.VirtioVendor && f.DeviceId == VirtioNetSource.VirtioNetModern);
+        if (net) platform = platform with { Network = new VirtioNetSource(bus, timers) };
         List<IKernelComponent> components =
         [
             new TenantComponent("tenant-a", DemoSystem.TenantLimits),
@@ -80,6 +99,7 @@ public static class VmCommand
                 new BlockDeviceComponent("usb0", "usb"),
                 new MountComponent("usb", "usb0", [new MountBinding("/tenant-a/mnt/usb", VirtualFileSystem.MountRights & ~Rights.Manage)]),
             ]);
+        if (net) components.Add(new NetworkComponent("virtio-net", GuestAddress, HostAddress, queues: 1));
         var config = new KernelConfig
         {
             Platform = platform,
@@ -95,10 +115,11 @@ public static class VmCommand
             return 1;
         }
         var k = booted.Value;
-        Say($"driver bound: nvme0 -> {functions.FirstOrDefault(f => f.ClassCode == 0x010802)?.Address.ToString() ?? "?"} (vfio-pci), '{nvme.Identity?.Model}'");
+        Say($"driver bound: nvme0 -> {nvmeFunctions.FirstOrDefault()?.Address.ToString() ?? "?"} (vfio-pci), '{nvme.Identity?.Model}'");
         if (usb) Say("driver bound: usb0 -> xHCI + USB mass storage (vfio-pci)");
-        foreach (var f in bus.Enumerate().Where(f => f.ClassCode is 0x020000 || (f.ClassCode == 0x0C0330 && !usb)))
-            Say($"  {f.Address} class {f.ClassCode:x6} {Describe(f.ClassCode)}: no Photon driver yet (left to {f.BoundDriver ?? "nobody"})");
+        if (net) Say($"driver bound: virtio-net -> {functions.First(f => f.DeviceId == VirtioNetSource.VirtioNetModern).Address} (vfio-pci), TCP/IP stack at {GuestAddress}");
+        foreach (var f in bus.Enumerate().Where(f => (f.ClassCode is 0x020000 && !net) || (f.ClassCode == UsbStorageSource.XhciClass && !usb)))
+            Say($"  {f.Address} class {f.ClassCode:x6} {Describe(f.ClassCode)}: no Photon driver bound (left to {f.BoundDriver ?? "nobody"})");
         await k.RunAsync(async () =>
         {
             var sys = k.Sys;
@@ -111,32 +132,37 @@ public static class VmCommand
             var list = await files.ReadDirectoryAsync(p, "/mnt/disk");
             if (list.IsOk) Say("ls /mnt/disk (ext4 on NVMe): " + string.Join(", ", list.Value.Where(e => e.Name is not ("." or "..")).Select(e => $"{e.Name} ({e.Length} B)")));
             else failures.Add($"ls /mnt/disk: {list.Error}");
-            var hostFile = await ReadAllAsync(k, p, "/mnt/disk/from-host.txt");
+            var hostFile = await VmFiles.ReadAllAsync(k, p, "/mnt/disk/from-host.txt");
             if (hostFile.IsOk) Say($"read /mnt/disk/from-host.txt: \"{Encoding.UTF8.GetString(hostFile.Value).Trim()}\"");
             else failures.Add($"read from-host.txt: {hostFile.Error}");
             var note = Encoding.UTF8.GetBytes($"Written by Photon's NVMe driver over VFIO at {k.Clock.WallClock:O}\n" + new string('.', 20000) + "\n");
-            var wrote = await WriteAllAsync(k, p, "/mnt/disk/" + FileName, note);
+            var wrote = await VmFiles.WriteAllAsync(k, p, "/mnt/disk/" + FileName, note);
             if (wrote.IsOk) Say($"wrote /mnt/disk/{FileName} ({note.Length} bytes)");
             else failures.Add($"write {FileName}: {wrote.Error}");
-            var back = await ReadAllAsync(k, p, "/mnt/disk/" + FileName);
+            var back = await VmFiles.ReadAllAsync(k, p, "/mnt/disk/" + FileName);
             if (back.IsOk && back.Value.AsSpan().SequenceEqual(note)) Say("read it back: identical");
             else failures.Add($"read back {FileName}: {(back.IsOk ? "differs" : back.Error.ToString())}");
-            if (usb)
+            if (net) await ServeHostAsync(k, Say, failures);
+            if (usb) await UsbAsync(k, p, faults, Say, failures);
+            if (faults)
             {
-                var stick = await files.ReadDirectoryAsync(p, "/mnt/usb");
-                if (stick.IsOk) Say("ls /mnt/usb (FAT on the USB stick): " + string.Join(", ", stick.Value.Where(e => e.Name is not ("." or "..")).Select(e => e.Name)));
-                else failures.Add($"ls /mnt/usb: {stick.Error}");
-                var usbNote = Encoding.UTF8.GetBytes($"Written by Photon's xHCI + USB mass-storage driver at {k.Clock.WallClock:O}\n");
-                var usbWrote = await WriteAllAsync(k, p, "/mnt/usb/" + UsbFileName, usbNote);
-                if (usbWrote.IsOk) Say($"wrote /mnt/usb/{UsbFileName} ({usbNote.Length} bytes)");
-                else failures.Add($"write {UsbFileName}: {usbWrote.Error}");
-                var usbBack = await ReadAllAsync(k, p, "/mnt/usb/" + UsbFileName);
-                if (usbBack.IsOk && usbBack.Value.AsSpan().SequenceEqual(usbNote)) Say("read it back from the stick: identical");
-                else failures.Add($"read back {UsbFileName}: {(usbBack.IsOk ? "differs" : usbBack.Error.ToString())}");
-                var usbAdmin = sys.Namespaces.Open(k.Init, "/mounts/usb", Rights.Manage);
-                var usbUnmounted = usbAdmin.IsOk ? await files.UnmountAsync(k.Init, usbAdmin.Value) : usbAdmin.AsResult();
-                if (usbUnmounted.IsOk) Say("unmounted /mounts/usb (flushed)");
-                else failures.Add($"unmount usb: {usbUnmounted.Error}");
+                // A second NVMe controller (run.sh --faults) is the scratch disk for the reset test.
+                if (nvmeFunctions.Skip(1).FirstOrDefault() is { } scratch)
+                {
+                    var reset = await VmNvmeResetFault.RunAsync(bus, scratch.Address, k.Timers);
+                    if (!reset.TryGet(out var o)) failures.Add($"NVMe reset fault test: {reset.Error}");
+                    else
+                    {
+                        Say($"NVMe reset mid-I/O ({scratch.Address}): {VmNvmeResetFault.Writes} writes queued, controller reset after the first acknowledgement " +
+                            $"with {o.InFlightAtReset} still in flight (resets {o.Resets}); {o.Acknowledged} acknowledged, {o.Failed} failed typed " +
+                            $"[{string.Join(", ", o.FailedBy.Select(kv => $"{kv.Key} x{kv.Value}"))}]; {o.ReadBackIdentical} of {o.Acknowledged} acknowledged read back identical; " +
+                            $"serves I/O after the reset: {(o.ServesAfterReset ? "yes" : "NO")}");
+                        if (o.ReadBackIdentical != o.Acknowledged) failures.Add("NVMe reset: an acknowledged write did not read back");
+                        if (!o.ServesAfterReset) failures.Add("NVMe reset: the controller does not serve I/O after the reset");
+                        if (o.Resets < 1) failures.Add("NVMe reset: the controller did not reset");
+                    }
+                }
+                else failures.Add("--faults: no second NVMe controller for the reset test");
             }
             var admin = sys.Namespaces.Open(k.Init, "/mounts/ext4", Rights.Manage);
             var unmounted = admin.IsOk ? await files.UnmountAsync(k.Init, admin.Value) : admin.AsResult();
@@ -148,6 +174,67 @@ public static class VmCommand
         foreach (var f in failures) Say("FAILED: " + f);
         Console.WriteLine(failures.Count == 0 ? "PHOTON-VM: PASS" : "PHOTON-VM: FAIL");
         return failures.Count == 0 ? 0 : 1;
+    }
+
+    /// <summary>Serves HTTP to the host: prints <see cref="NetReadyMarker"/> (run.sh then pings and curls from netns
+    /// photonvm and fetches /done), pings the host from Photon, and waits — bounded — for the host to finish.</summary>
+    private static async Task ServeHostAsync(PhotonKernel k, Action<string> say, List<string> failures)
+    {
+        var http = new VmHttpService();
+        var serving = http.Start(k);
+        if (!serving.IsOk) { failures.Add($"httpd: {serving.Error}"); return; }
+        var outbound = k.Sys.Namespaces.Open(k.Init, "/net/outbound", Rights.Connect);
+        if (outbound.IsOk)
+        {
+            // The first echo also waits for ARP and, under TCG, for the JIT: a few bounded tries.
+            var rtt = await SocketSyscalls.PingAsync(k.Init, outbound.Value, HostAddress, TimeSpan.FromSeconds(15));
+            for (int attempt = 1; attempt < 3 && !rtt.IsOk; attempt++)
+                rtt = await SocketSyscalls.PingAsync(k.Init, outbound.Value, HostAddress, TimeSpan.FromSeconds(15));
+            if (rtt.IsOk) say($"ping {HostAddress} (the host end in netns photonvm) from Photon: {rtt.Value.TotalMilliseconds:0.0} ms");
+            else failures.Add($"ping {HostAddress}: {rtt.Error}");
+        }
+        else failures.Add($"open /net/outbound: {outbound.Error}");
+        say($"httpd serving http://{GuestAddress.Address}:{VmHttpService.Port}/ over virtio-net");
+        Console.WriteLine($"{NetReadyMarker} {GuestAddress.Address}");
+        var finished = await Task.WhenAny(http.HostDone, Task.Delay(HostWait));
+        if (finished != http.HostDone) failures.Add($"the host did not fetch /done within {HostWait.TotalSeconds} s");
+        say($"the host fetched / {http.PagesServed} time(s) and said done");
+        if (http.PagesServed == 0) failures.Add("the host never fetched /");
+    }
+
+    private static async Task UsbAsync(PhotonKernel k, Kernel.Processes.Process p, bool faults, Action<string> say, List<string> failures)
+    {
+        var files = k.Sys.Files!;
+        var stick = await files.ReadDirectoryAsync(p, "/mnt/usb");
+        if (stick.IsOk) say("ls /mnt/usb (FAT on the USB stick): " + string.Join(", ", stick.Value.Where(e => e.Name is not ("." or "..")).Select(e => e.Name)));
+        else failures.Add($"ls /mnt/usb: {stick.Error}");
+        var usbNote = Encoding.UTF8.GetBytes($"Written by Photon's xHCI + USB mass-storage driver at {k.Clock.WallClock:O}\n");
+        var usbWrote = await VmFiles.WriteAllAsync(k, p, "/mnt/usb/" + UsbFileName, usbNote);
+        if (usbWrote.IsOk) say($"wrote /mnt/usb/{UsbFileName} ({usbNote.Length} bytes)");
+        else failures.Add($"write {UsbFileName}: {usbWrote.Error}");
+        var usbBack = await VmFiles.ReadAllAsync(k, p, "/mnt/usb/" + UsbFileName);
+        if (usbBack.IsOk && usbBack.Value.AsSpan().SequenceEqual(usbNote)) say("read it back from the stick: identical");
+        else failures.Add($"read back {UsbFileName}: {(usbBack.IsOk ? "differs" : usbBack.Error.ToString())}");
+        var usbAdmin = k.Sys.Namespaces.Open(k.Init, "/mounts/usb", Rights.Manage);
+        if (faults)
+        {
+            // Everything written is flushed (WriteAllAsync flushes), so the image stays clean when the stick goes.
+            var (failure, reads) = await VmUsbRemovalFault.RunAsync(() => VmFiles.ReadAllAsync(k, p, "/mnt/usb/" + UsbFileName));
+            if (failure.Code == ErrorCode.TimedOut) failures.Add($"USB removal: {failure.Error.Message}");
+            else say($"USB stick removed while mounted: read /mnt/usb/{UsbFileName} -> {failure.Code}: {failure.Error.Message} (after {reads} good reads)");
+            var again = await VmFiles.ReadAllAsync(k, p, "/mnt/usb/" + UsbFileName);
+            say($"read again -> {(again.IsOk ? "ok (UNEXPECTED)" : $"{again.Code}")}");
+            if (again.IsOk) failures.Add("USB removal: a read after removal succeeded");
+            var gone = usbAdmin.IsOk ? await k.Sys.Files!.UnmountAsync(k.Init, usbAdmin.Value) : usbAdmin.AsResult();
+            say($"unmount of the removed stick -> {(gone.IsOk ? "ok" : $"{gone.Code}: {gone.Error.Message}")}");
+            var disk = await VmFiles.ReadAllAsync(k, p, "/mnt/disk/from-host.txt");
+            if (disk.IsOk) say("kernel still running after the USB stick was removed: ext4 on NVMe still reads");
+            else failures.Add($"after the USB removal the NVMe mount failed: {disk.Error}");
+            return;
+        }
+        var usbUnmounted = usbAdmin.IsOk ? await files.UnmountAsync(k.Init, usbAdmin.Value) : usbAdmin.AsResult();
+        if (usbUnmounted.IsOk) say("unmounted /mounts/usb (flushed)");
+        else failures.Add($"unmount usb: {usbUnmounted.Error}");
     }
 
     private static string Describe(uint cls) => cls switch
@@ -163,37 +250,4 @@ public static class VmCommand
         0x088000 => "system peripheral",
         _ => "",
     };
-
-    private static async Task<Result<byte[]>> ReadAllAsync(PhotonKernel k, Kernel.Processes.Process p, string path)
-    {
-        var files = k.Sys.Files!;
-        var h = await files.OpenAsync(p, path, Rights.Read);
-        if (!h.IsOk) return h.Error;
-        try
-        {
-            var data = new MemoryStream();
-            var buf = new byte[65536];
-            while (true)
-            {
-                var n = await files.ReadAsync(p, h.Value, data.Length, buf);
-                if (!n.IsOk) return n.Error;
-                if (n.Value == 0) return data.ToArray();
-                data.Write(buf, 0, n.Value);
-            }
-        }
-        finally { files.Close(p, h.Value); }
-    }
-
-    private static async Task<Result> WriteAllAsync(PhotonKernel k, Kernel.Processes.Process p, string path, byte[] data)
-    {
-        var files = k.Sys.Files!;
-        var h = await files.OpenAsync(p, path, Rights.Read | Rights.Write, OpenFlags.Create);
-        if (!h.IsOk) return h.Error;
-        try
-        {
-            var w = await files.WriteAsync(p, h.Value, 0, data);
-            return w.IsOk ? await files.FlushAsync(p, h.Value) : w;
-        }
-        finally { files.Close(p, h.Value); }
-    }
 }

@@ -1,0 +1,65 @@
+using System.Text;
+using Photon.Kernel;
+using Photon.Kernel.Boot;
+using Photon.Kernel.Capabilities;
+using Photon.Net.Services;
+using Photon.Net.Syscalls;
+
+namespace Photon.Cli.Vm;
+
+/// <summary>
+/// The VM demo's web server: an <c>httpd</c> process in its own namespace holding only a grant for port 80 carved from
+/// <c>/net/tcp</c> by init, serving <see cref="Page"/> at <c>/</c> with Photon.Net's <see cref="HttpServer"/> through
+/// socket syscalls (the stack runs on Photon's virtio-net driver). The host script fetches <c>/</c> with curl from
+/// netns photonvm and then <c>/done</c>, which completes <see cref="HostDone"/>: the guest cannot see the host's
+/// checks, so the host says when it has finished.
+/// </summary>
+public sealed class VmHttpService
+{
+    public const ushort Port = 80;
+    public static readonly byte[] Page = Encoding.UTF8.GetBytes("<h1>Hello from Photon</h1><p>served by Photon's TCP/IP stack on its virtio-net driver over VFIO</p>\n");
+    private readonly TaskCompletionSource _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private long _pages;
+
+    /// <summary>Completes when the host fetched <c>/done</c>.</summary>
+    public Task HostDone => _done.Task;
+
+    /// <summary>How many times <c>/</c> was served.</summary>
+    public long PagesServed => Interlocked.Read(ref _pages);
+
+    public Result<Task> Start(PhotonKernel k)
+    {
+        var sys = k.Sys;
+        var init = k.Init;
+        var tcp = sys.Namespaces.Open(init, "/net/tcp", Rights.Delegate);
+        if (!tcp.IsOk) return tcp.Error;
+        var grant = SocketSyscalls.GrantPorts(init, tcp.Value, Port, Port);
+        if (!grant.IsOk) return grant.Error;
+        var srv = sys.Namespaces.CreateChild(init, k.InitRoot, "srv");
+        if (!srv.IsOk) return srv.Error;
+        var spawned = sys.Processes.Spawn(init, srv.Value, "httpd", Rights.Read);
+        if (!spawned.IsOk) return spawned.Error;
+        var (control, httpd) = spawned.Value;
+        var mine = sys.Handles.Delegate(init, grant.Value, control, Rights.Listen);
+        if (!mine.IsOk) return mine.Error;
+        var listener = SocketSyscalls.Listen(httpd, mine.Value, Port);
+        if (!listener.IsOk) return listener.Error;
+        var server = new HttpServer(httpd, listener.Value, Respond);
+        return sys.Processes.StartTask(httpd, ct => server.RunAsync(ct), "serve");
+    }
+
+    private HttpResponse Respond(string path)
+    {
+        switch (path)
+        {
+            case "/":
+                Interlocked.Increment(ref _pages);
+                return new HttpResponse(200, "text/html", Page);
+            case "/done":
+                _done.TrySetResult();
+                return HttpResponse.Text(200, "bye\n");
+            default:
+                return HttpResponse.Text(404, "not found\n");
+        }
+    }
+}
