@@ -204,6 +204,28 @@ public sealed class NvmeController : IAsyncDisposable
         Transfer(lba, buffer.Length, (queue, at, offset, length) =>
             queue.ExecuteAsync(NvmeCommand.Read(NamespaceId, at, length / BlockSize), length, default, buffer.Slice(offset, length), ct));
 
+    /// <summary>Reads whole blocks (one command, at most the maximum transfer) into a queue's DMA buffer and hands that
+    /// buffer over instead of copying it: the zero-copy path behind <see cref="NvmeDisk.LendReadAsync"/>.</summary>
+    internal async Task<Result<(IDmaBuffer Buffer, Action GiveBack)>> ReadLentAsync(long lba, int bytes, CancellationToken ct)
+    {
+        var valid = CheckLentRead(lba, bytes);
+        if (!valid.IsOk) return valid.Error;
+        return await Queue().ExecuteLentAsync(NvmeCommand.Read(NamespaceId, lba, bytes / BlockSize), bytes, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>Whether a lent read of <paramref name="bytes"/> at <paramref name="lba"/> is well-formed (checked before
+    /// anything is charged or submitted).</summary>
+    internal Result CheckLentRead(long lba, int bytes)
+    {
+        if (bytes <= 0 || bytes % BlockSize != 0 || bytes > Identity.MaxTransferBytes)
+            return Errors.Of(ErrorCode.InvalidArgument, $"a lent read is 1 to {Identity.MaxTransferBytes / BlockSize} whole {BlockSize}-byte blocks, not {bytes} bytes");
+        if (lba < 0 || lba > BlockCount - bytes / BlockSize) return Errors.Of(ErrorCode.OutOfRange, $"blocks {lba}+{bytes / BlockSize} beyond {BlockCount}");
+        return Result.Ok;
+    }
+
+    /// <summary>DMA buffers lent out over all I/O queues.</summary>
+    public int LentBuffers => _io.Sum(q => q.Lent);
+
     public Task<Result> WriteAsync(long lba, ReadOnlyMemory<byte> data, CancellationToken ct) =>
         Transfer(lba, data.Length, (queue, at, offset, length) =>
             queue.ExecuteAsync(NvmeCommand.Write(NamespaceId, at, length / BlockSize), length, data.Slice(offset, length), default, ct));
