@@ -7,14 +7,15 @@
 # vm/.build/bench-table.md. Under TCG both sides are emulated alike: read the ratios, not the absolute figures.
 # Linux's drivers get iommu.passthrough=1 (no per-I/O IOMMU map/unmap: their best case); Photon maps its DMA
 # buffers once through VFIO. Options: --seconds S per run (default 4), --rounds N (default 2), --command-timeout-ms T
-# (the NVMe driver's hung-command timeout; its watchdog reaps every queue each T/4, 10-250 ms), and any run.sh option.
+# (the NVMe driver's hung-command timeout), --watchdog-tick-ms M (how often its watchdog reaps every queue; default
+# T/4 within 10-250 ms), and any run.sh option.
 # Not part of CI (a few minutes under TCG).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 bench_args=(); pass=()
 while [ $# -gt 0 ]; do
   case "$1" in
-    --seconds|--rounds|--command-timeout-ms) bench_args+=("$1" "$2"); shift ;;
+    --seconds|--rounds|--command-timeout-ms|--watchdog-tick-ms) bench_args+=("$1" "$2"); shift ;;
     *) pass+=("$1") ;;
   esac
   shift

@@ -28,16 +28,17 @@ public static partial class VmBenchCommand
         void Say(string line) => Console.WriteLine("bench: " + line);
         double seconds = Option(args, "--seconds", 4);
         int rounds = (int)Option(args, "--rounds", 2);
-        // The driver's watchdog also reaps every queue each tick (timeout / 4, 10–250 ms): a lower timeout shows
-        // whether completions arrive through the interrupt or polling path or only through that tick.
+        // The driver's watchdog also reaps every queue each tick (default 250 ms): a shorter tick shows whether
+        // completions arrive through the interrupt or polling path or only through that tick.
         var timeout = TimeSpan.FromMilliseconds(Option(args, "--command-timeout-ms", 30_000));
+        TimeSpan? tick = Array.IndexOf(args, "--watchdog-tick-ms") >= 0 ? TimeSpan.FromMilliseconds(Option(args, "--watchdog-tick-ms", 250)) : null;
         var bus = new VfioPciBus();
         var nvme = bus.Enumerate().Where(f => f.ClassCode == 0x010802).OrderBy(f => f.Address.ToString(), StringComparer.Ordinal).ToList();
         if (nvme.Count < 2) { Say($"need two NVMe controllers, found {nvme.Count}"); Console.WriteLine("PHOTON-BENCH: FAIL"); return 1; }
         var photonAt = nvme[0].Address;
         var linuxDevice = LinuxBlockDevice(nvme[1].Address);
         if (linuxDevice is null) { Say($"{nvme[1].Address}: Linux's nvme driver did not make a block device"); Console.WriteLine("PHOTON-BENCH: FAIL"); return 1; }
-        Say($"Photon's driver: {photonAt} (vfio-pci); Linux's driver: {nvme[1].Address} = {linuxDevice}; {seconds} s per run, {rounds} rounds, command timeout {timeout.TotalMilliseconds} ms");
+        Say($"Photon's driver: {photonAt} (vfio-pci); Linux's driver: {nvme[1].Address} = {linuxDevice}; {seconds} s per run, {rounds} rounds, command timeout {timeout.TotalMilliseconds} ms, watchdog tick {(tick ?? new NvmeDriverOptions(CommandTimeout: timeout).Tick).TotalMilliseconds} ms");
 
         var results = new Dictionary<string, List<Sample>>();
         void Add(string key, Sample s) { (results.TryGetValue(key, out var l) ? l : results[key] = []).Add(s); Say($"{key}: {s.Iops:F0} IOPS, mean {s.MeanMicroseconds:F0} us"); }
@@ -53,7 +54,7 @@ public static partial class VmBenchCommand
             {
                 var opened = bus.Open(photonAt);
                 if (!opened.IsOk) { failures.Add($"open {photonAt}: {opened.Error}"); continue; }
-                var options = new NvmeDriverOptions(IoQueues: 2, QueueEntries: 32, Polling: polling, CommandTimeout: timeout);
+                var options = new NvmeDriverOptions(IoQueues: 2, QueueEntries: 32, Polling: polling, CommandTimeout: timeout, WatchdogTick: tick);
                 var started = await NvmeController.StartAsync(opened.Value, new HostTimers(new HostClock()), options);
                 if (!started.IsOk) { opened.Value.Dispose(); failures.Add($"start ({(polling ? "polled" : "MSI-X")}): {started.Error}"); continue; }
                 await using var controller = started.Value;

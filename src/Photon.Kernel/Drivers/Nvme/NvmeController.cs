@@ -11,10 +11,14 @@ namespace Photon.Kernel.Drivers.Nvme;
 /// <param name="MaxTransferBytes">Largest single command (capped by MDTS); larger requests are split.</param>
 /// <param name="Polling">Reap completions by polling instead of MSI-X interrupts.</param>
 /// <param name="CommandTimeout">A command older than this is hung: the controller is reset and the commands in flight fail.</param>
+/// <param name="WatchdogTick">How often the watchdog reaps every queue and looks for hung commands (default: a quarter
+/// of the timeout, 10 to 250 ms).</param>
 public sealed record NvmeDriverOptions(int IoQueues = 2, int QueueEntries = 32, int MaxTransferBytes = 64 * 1024, bool Polling = false,
-    TimeSpan? CommandTimeout = null)
+    TimeSpan? CommandTimeout = null, TimeSpan? WatchdogTick = null)
 {
     public TimeSpan Timeout => CommandTimeout ?? TimeSpan.FromSeconds(30);
+    public TimeSpan Tick => WatchdogTick is { } t && t >= TimeSpan.FromMilliseconds(1)
+        ? t : TimeSpan.FromMilliseconds(Math.Clamp(Timeout.TotalMilliseconds / 4, 10, 250));
 }
 
 /// <summary>What Identify reported.</summary>
@@ -263,7 +267,7 @@ public sealed class NvmeController : IAsyncDisposable
     /// <summary>Reaps every queue each tick and resets the controller when a command is older than the timeout.</summary>
     private async Task WatchdogAsync(CancellationToken stop)
     {
-        var tick = TimeSpan.FromMilliseconds(Math.Clamp(_options.Timeout.TotalMilliseconds / 4, 10, 250));
+        var tick = _options.Tick;
         while (!stop.IsCancellationRequested)
         {
             try { await _timers.Delay(tick, stop).ConfigureAwait(false); }
