@@ -19,7 +19,7 @@ set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 out="$repo/vm/.build"
 cache="$repo/vm/.cache"
-image=""; net=0; usb=0; faults=0; timeout_s=900; publish=1; smp=2; mem=2048; guest_args=(); accel=tcg
+image=""; net=0; usb=0; faults=0; timeout_s=900; publish=1; smp=2; mem=2048; guest_args=(); accel=tcg; bench=0; iommu_mode=iommu.strict=1
 usage() { sed -n '2,17p' "$0"; echo "options: --image FILE (ext4 disk; default a fresh 64 MiB one) --net (virtio-net on a TAP in netns photonvm; root)"
           echo "         --usb (qemu-xhci + usb-storage on a FAT image) --timeout S (default 900) --no-publish (reuse the last publish)"
           echo "         --faults (USB stick removed while mounted, with --usb; NVMe controller reset mid-I/O on a second, scratch NVMe)"
@@ -36,6 +36,9 @@ while [ $# -gt 0 ]; do
     --mem) mem=$2; shift ;;
     --polling) guest_args+=(--polling) ;;
     --kvm) accel=kvm ;;
+    --bench) bench=1; guest_args+=(--bench) ;;   # vm/bench.sh: a second NVMe left to Linux, randread, the ratio table
+    --bench-args) read -r -a extra <<< "$2"; guest_args+=("${extra[@]}"); shift ;;
+    --linux-iommu) iommu_mode=$2; shift ;;       # kernel command line IOMMU mode for Linux's own drivers (bench: iommu.passthrough=1)
     --out) out=$(realpath -m "$2"); shift ;;
     -h|--help) usage; exit 0 ;;
     *) echo "photon vm: unknown option $1" >&2; usage >&2; exit 2 ;;
@@ -119,6 +122,7 @@ for m in "${mods[@]}"; do
   esac
   echo "/lib/modules/$kver/$m.ko" >> "$root/etc/modules"
 done
+[ $bench = 1 ] && . "$repo/vm/bench/initramfs.sh"   # Linux's nvme driver and the randread tool
 cp "$kroot/lib/modules/$kver"/modules.{order,builtin,builtin.modinfo} "$mdir/" 2>/dev/null || true
 depmod -b "$root" "$kver"
 cp -a "$pub" "$root/opt/photon"
@@ -162,7 +166,7 @@ qemu=(qemu-system-x86_64
   -cpu max -smp "$smp" -m "$mem"
   -device intel-iommu,intremap=on,caching-mode=on   # emulated VT-d: VFIO's type-1 IOMMU, interrupt remapping for MSI-X
   -kernel "$kernel" -initrd "$out/initramfs.cpio"   # direct boot, no firmware
-  -append "console=ttyS0 intel_iommu=on iommu.strict=1 rdinit=/init panic=-1 loglevel=4 tsc=reliable no_timer_check"
+  -append "console=ttyS0 intel_iommu=on $iommu_mode rdinit=/init panic=-1 loglevel=4 tsc=reliable no_timer_check"
   -nographic -nodefaults -serial stdio        # serial console on stdio, no VGA/default NIC
   -monitor "unix:$out/monitor.sock,server,nowait"   # QEMU monitor (device_del for removal tests)
   -no-reboot                                  # a guest reboot/panic ends QEMU
@@ -174,6 +178,11 @@ if [ $faults = 1 ]; then
   # Writes throttled to 8/s, so a burst is still inside the device when the driver resets the controller.
   rm -f "$out/scratch.img"; truncate -s 16M "$out/scratch.img"
   qemu+=(-drive "file=$out/scratch.img,if=none,id=nvm1,format=raw,cache=writeback,throttling.iops-write=8" -device nvme,serial=photon1,drive=nvm1)
+fi
+if [ $bench = 1 ]; then
+  # An identical second controller on an identical copy of the disk, left to Linux's nvme driver.
+  cp --sparse=always "$image" "$out/nvme-linux.img"
+  qemu+=(-drive "file=$out/nvme-linux.img,if=none,id=nvm2,format=raw,cache=writeback" -device nvme,serial=linux0,drive=nvm2)
 fi
 netns=photonvm; tap=pvm0
 if [ $net = 1 ]; then
@@ -229,6 +238,11 @@ if grep -q "Could not access KVM\|failed to initialize\|qemu-system-x86_64: " "$
 fi
 
 # --- 6. check ----------------------------------------------------------------------------------------------------------
+if [ $bench = 1 ]; then
+  sed -n '/^BENCH-TABLE-BEGIN/,/^BENCH-TABLE-END/p' "$log" | sed '1d;$d' > "$out/bench-table.md"
+  grep -q "^PHOTON-BENCH: PASS" "$log" && [ -s "$out/bench-table.md" ] || { say "FAIL: the benchmark did not complete"; exit 1; }
+  say "benchmark table ($out/bench-table.md):"; cat "$out/bench-table.md"; exit 0
+fi
 status=0
 grep -q "^PHOTON-VM: PASS" "$log" || { say "FAIL: the guest did not report PHOTON-VM: PASS"; status=1; }
 if e2fsck -fn "$image" > "$out/e2fsck.log" 2>&1; then say "e2fsck -fn: clean"; else say "FAIL: e2fsck -fn: $(tail -5 "$out/e2fsck.log")"; status=1; fi

@@ -39,6 +39,7 @@ public static class VmCommand
 
     public static async Task<int> RunAsync(string[] args)
     {
+        if (args is ["guest", "--bench", ..]) return await VmBenchCommand.RunAsync(args[2..]);
         if (args.Length > 0 && args[0] == "guest") return await GuestAsync(args[1..]);
         var script = FindScript();
         if (script is null)

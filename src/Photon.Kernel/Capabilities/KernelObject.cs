@@ -35,6 +35,8 @@ public enum ObjectKind
     Module,
     ModuleLoader,
     Sandbox,
+    /// <summary>A device-written DMA buffer lent read-only to a consumer (zero-copy reads).</summary>
+    DmaLoan,
 }
 
 /// <summary>

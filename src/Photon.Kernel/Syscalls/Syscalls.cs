@@ -23,6 +23,8 @@ public sealed class SyscallTable
         Processes = new ProcessSyscalls(processes);
         Channels = new ChannelSyscalls(ipc);
         Files = vfs is null ? null : new FileSyscalls(vfs, processes.Capabilities);
+        Dma = new DmaSyscalls(new Drivers.Dma.DmaLender(processes.Capabilities,
+            (p, pages) => processes.Memory.Quota?.Invoke(p, pages) ?? Result.Ok));
     }
 
     public HandleSyscalls Handles { get; }
@@ -32,4 +34,5 @@ public sealed class SyscallTable
     public ChannelSyscalls Channels { get; }
     public FileSyscalls? Files { get; }
     public ModuleSyscalls? Modules { get; }
+    public DmaSyscalls Dma { get; }
 }

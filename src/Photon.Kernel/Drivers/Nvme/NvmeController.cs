@@ -11,10 +11,14 @@ namespace Photon.Kernel.Drivers.Nvme;
 /// <param name="MaxTransferBytes">Largest single command (capped by MDTS); larger requests are split.</param>
 /// <param name="Polling">Reap completions by polling instead of MSI-X interrupts.</param>
 /// <param name="CommandTimeout">A command older than this is hung: the controller is reset and the commands in flight fail.</param>
+/// <param name="WatchdogTick">How often the watchdog reaps every queue and looks for hung commands (default: a quarter
+/// of the timeout, 10 to 250 ms).</param>
 public sealed record NvmeDriverOptions(int IoQueues = 2, int QueueEntries = 32, int MaxTransferBytes = 64 * 1024, bool Polling = false,
-    TimeSpan? CommandTimeout = null)
+    TimeSpan? CommandTimeout = null, TimeSpan? WatchdogTick = null)
 {
     public TimeSpan Timeout => CommandTimeout ?? TimeSpan.FromSeconds(30);
+    public TimeSpan Tick => WatchdogTick is { } t && t >= TimeSpan.FromMilliseconds(1)
+        ? t : TimeSpan.FromMilliseconds(Math.Clamp(Timeout.TotalMilliseconds / 4, 10, 250));
 }
 
 /// <summary>What Identify reported.</summary>
@@ -204,6 +208,28 @@ public sealed class NvmeController : IAsyncDisposable
         Transfer(lba, buffer.Length, (queue, at, offset, length) =>
             queue.ExecuteAsync(NvmeCommand.Read(NamespaceId, at, length / BlockSize), length, default, buffer.Slice(offset, length), ct));
 
+    /// <summary>Reads whole blocks (one command, at most the maximum transfer) into a queue's DMA buffer and hands that
+    /// buffer over instead of copying it: the zero-copy path behind <see cref="NvmeDisk.LendReadAsync"/>.</summary>
+    internal async Task<Result<(IDmaBuffer Buffer, Action GiveBack)>> ReadLentAsync(long lba, int bytes, CancellationToken ct)
+    {
+        var valid = CheckLentRead(lba, bytes);
+        if (!valid.IsOk) return valid.Error;
+        return await Queue().ExecuteLentAsync(NvmeCommand.Read(NamespaceId, lba, bytes / BlockSize), bytes, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>Whether a lent read of <paramref name="bytes"/> at <paramref name="lba"/> is well-formed (checked before
+    /// anything is charged or submitted).</summary>
+    internal Result CheckLentRead(long lba, int bytes)
+    {
+        if (bytes <= 0 || bytes % BlockSize != 0 || bytes > Identity.MaxTransferBytes)
+            return Errors.Of(ErrorCode.InvalidArgument, $"a lent read is 1 to {Identity.MaxTransferBytes / BlockSize} whole {BlockSize}-byte blocks, not {bytes} bytes");
+        if (lba < 0 || lba > BlockCount - bytes / BlockSize) return Errors.Of(ErrorCode.OutOfRange, $"blocks {lba}+{bytes / BlockSize} beyond {BlockCount}");
+        return Result.Ok;
+    }
+
+    /// <summary>DMA buffers lent out over all I/O queues.</summary>
+    public int LentBuffers => _io.Sum(q => q.Lent);
+
     public Task<Result> WriteAsync(long lba, ReadOnlyMemory<byte> data, CancellationToken ct) =>
         Transfer(lba, data.Length, (queue, at, offset, length) =>
             queue.ExecuteAsync(NvmeCommand.Write(NamespaceId, at, length / BlockSize), length, data.Slice(offset, length), default, ct));
@@ -241,7 +267,7 @@ public sealed class NvmeController : IAsyncDisposable
     /// <summary>Reaps every queue each tick and resets the controller when a command is older than the timeout.</summary>
     private async Task WatchdogAsync(CancellationToken stop)
     {
-        var tick = TimeSpan.FromMilliseconds(Math.Clamp(_options.Timeout.TotalMilliseconds / 4, 10, 250));
+        var tick = _options.Tick;
         while (!stop.IsCancellationRequested)
         {
             try { await _timers.Delay(tick, stop).ConfigureAwait(false); }

@@ -1,4 +1,5 @@
 using Photon.Kernel.Capabilities;
+using Photon.Kernel.Drivers.Dma;
 using Photon.Kernel.Io;
 
 namespace Photon.Kernel.Drivers.Nvme;
@@ -16,6 +17,7 @@ public sealed class NvmeDisk : BlockDeviceObject, IAsyncDisposable
 
     private readonly NvmeController _controller;
     private readonly CapabilityManager _caps;
+    private readonly HashSet<CapabilityToken> _loans = [];
     private Task? _stopping;
 
     private NvmeDisk(string name, NvmeController controller, CapabilityManager caps) : base(name)
@@ -67,13 +69,41 @@ public sealed class NvmeDisk : BlockDeviceObject, IAsyncDisposable
         return ok.IsOk ? await _controller.FlushAsync(ct).ConfigureAwait(false) : ok;
     }
 
-    protected override void OnLastCapabilityRevoked() => _stopping ??= _controller.DisposeAsync().AsTask();
-
-    public async ValueTask DisposeAsync()
+    /// <summary>Zero-copy read (needs Read): one command's worth of blocks lands in a queue's DMA buffer, which is lent
+    /// to <paramref name="actor"/> as a <see cref="DmaLoan"/> (charged to its tenant) instead of being copied out.</summary>
+    public async Task<Result<CapabilityToken>> LendReadAsync(CapabilityToken cap, long lba, int bytes, DmaLender lender, Principal actor,
+        CancellationToken ct = default)
     {
-        _stopping ??= _controller.DisposeAsync().AsTask();
-        await _stopping.ConfigureAwait(false);
+        var ok = Check(cap, Rights.Read, actor);
+        if (!ok.IsOk) return ok.Error;
+        var valid = _controller.CheckLentRead(lba, bytes);
+        if (!valid.IsOk) return valid.Error;
+        lock (_loans) if (_stopping is not null) return Errors.Of(ErrorCode.Closed, $"{Name} is stopping");
+        var lent = await lender.LendAsync(actor, bytes, $"dma-loan {Name}@{lba}", () => _controller.ReadLentAsync(lba, bytes, ct),
+            onEnd: t => { lock (_loans) _loans.Remove(t); }).ConfigureAwait(false);
+        if (lent.IsOk) lock (_loans) _loans.Add(lent.Value);
+        return lent;
     }
+
+    /// <summary>Loans of this disk not yet ended.</summary>
+    public int OutstandingLoans { get { lock (_loans) return _loans.Count; } }
+
+    protected override void OnLastCapabilityRevoked() => Stop();
+
+    /// <summary>Revokes every loan (their buffers go back) before the controller shuts down and frees its DMA memory.</summary>
+    private Task Stop()
+    {
+        lock (_loans) return _stopping ??= StopAsync([.. _loans]);
+    }
+
+    private async Task StopAsync(CapabilityToken[] loans)
+    {
+        await Task.Yield(); // outside the lock and the revoking caller's stack
+        foreach (var t in loans) _caps.Revoke(t, Principal.Kernel);
+        await _controller.DisposeAsync().ConfigureAwait(false);
+    }
+
+    public async ValueTask DisposeAsync() => await Stop().ConfigureAwait(false);
 
     private sealed class View(NvmeDisk disk, CapabilityToken cap, Principal actor) : IBlockDevice
     {

@@ -22,7 +22,7 @@ internal sealed class NvmeQueuePair : IDisposable
     private readonly Lock _gate = new();
     private readonly Waker _kick = new();
     private readonly IKernelTimers _timers;
-    private int _sqTail, _cqHead, _inFlight;
+    private int _sqTail, _cqHead, _inFlight, _lent;
     private bool _phase = true;
     private KernelError? _failed;
     private TaskCompletionSource? _paused;
@@ -92,6 +92,48 @@ internal sealed class NvmeQueuePair : IDisposable
     public async Task<Result<NvmeCompletion>> ExecuteAsync(NvmeCommand command, int transferBytes, ReadOnlyMemory<byte> dataOut,
         Memory<byte> dataIn, CancellationToken ct)
     {
+        var r = await RunAsync(command, transferBytes, dataOut, ct).ConfigureAwait(false);
+        if (!r.IsOk) return r.Error;
+        var (completion, cid) = r.Value;
+        if (!dataIn.IsEmpty) _slots[cid].Data.Memory.Span[..dataIn.Length].CopyTo(dataIn.Span);
+        lock (_gate) ReleaseLocked(cid);
+        return completion;
+    }
+
+    /// <summary>Runs one read into a slot's buffer and lends that buffer instead of copying out of it: the slot stays
+    /// out of the pool (the device is never given the buffer again) until the returned action gives it back. At most
+    /// half the slots are lent at once, so lending can never starve ordinary I/O on the queue.</summary>
+    public async Task<Result<(IDmaBuffer Buffer, Action GiveBack)>> ExecuteLentAsync(NvmeCommand command, int transferBytes, CancellationToken ct)
+    {
+        lock (_gate)
+        {
+            if (_lent >= Math.Max(1, Entries / 2)) return Errors.Of(ErrorCode.Busy, $"queue {Id}: {_lent} of its {Entries} buffers are lent out");
+            _lent++;
+        }
+        var r = await RunAsync(command, transferBytes, default, ct).ConfigureAwait(false);
+        if (!r.IsOk) { lock (_gate) _lent--; return r.Error; }
+        var (completion, cid) = r.Value;
+        if (!completion.IsSuccess)
+        {
+            lock (_gate) { _lent--; ReleaseLocked(cid); }
+            return completion.AsResult($"lent read on queue {Id}").Error;
+        }
+        int given = 0;
+        return (_slots[cid].Data, () =>
+        {
+            if (Interlocked.Exchange(ref given, 1) != 0) return;
+            lock (_gate) { _lent--; ReleaseLocked(cid); }
+        });
+    }
+
+    /// <summary>Buffers of this queue lent out and not yet given back.</summary>
+    public int Lent { get { lock (_gate) return _lent; } }
+
+    /// <summary>Submits and waits. On success the slot is still the caller's (to copy out of or lend) and must be
+    /// released; on failure it has been released (or stays reserved until the device completes an abandoned command).</summary>
+    private async Task<Result<(NvmeCompletion Completion, int Cid)>> RunAsync(NvmeCommand command, int transferBytes, ReadOnlyMemory<byte> dataOut,
+        CancellationToken ct)
+    {
         if (transferBytes < 0 || transferBytes > MaxTransfer) return Errors.Of(ErrorCode.OutOfRange, $"transfer of {transferBytes} bytes (max {MaxTransfer})");
         var got = await AcquireSlotAsync(ct).ConfigureAwait(false);
         if (!got.IsOk) return got.Error;
@@ -146,9 +188,9 @@ internal sealed class NvmeQueuePair : IDisposable
             }
             result = await waiter.Task.ConfigureAwait(false);
         }
-        if (result.IsOk && !dataIn.IsEmpty) data.Memory.Span[..dataIn.Length].CopyTo(dataIn.Span);
+        if (result.IsOk) return (result.Value, cid);
         lock (_gate) ReleaseLocked(cid);
-        return result;
+        return result.Error;
     }
 
     private async ValueTask<Result<int>> AcquireSlotAsync(CancellationToken ct)

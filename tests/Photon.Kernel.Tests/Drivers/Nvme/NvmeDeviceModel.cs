@@ -42,6 +42,8 @@ internal sealed class NvmeDeviceModel : IPciFunction
     public int Enables { get; private set; }
     public int Flushes { get; private set; }
     public int Commands { get; private set; }
+    /// <summary>PRP1 of every I/O command, in submission order (which buffers the device was given).</summary>
+    public List<ulong> DataAddressesUsed { get; } = [];
     public bool ShutDown { get; private set; }
     public bool Disposed { get; private set; }
     public ushort CommandRegister => BinaryPrimitives.ReadUInt16LittleEndian(_config.AsSpan(4));
@@ -82,6 +84,17 @@ internal sealed class NvmeDeviceModel : IPciFunction
     }
 
     /// <summary>The bytes at device address <paramref name="address"/> (an IOMMU would fault on anything unmapped).</summary>
+    /// <summary>The bytes the device reaches at <paramref name="address"/> (what a DMA write of its lands in).</summary>
+    public byte[] DeviceMemoryArray(ulong address, out int offset)
+    {
+        lock (_gate)
+        {
+            var d = _dma.First(d => address >= d.DeviceAddress && address < d.DeviceAddress + (ulong)d.Bytes.Length);
+            offset = (int)(address - d.DeviceAddress);
+            return d.Bytes;
+        }
+    }
+
     private Span<byte> At(ulong address, int length)
     {
         foreach (var d in _dma)
@@ -151,6 +164,7 @@ internal sealed class NvmeDeviceModel : IPciFunction
             ulong prp1 = W(6) | (ulong)W(7) << 32, prp2 = W(8) | (ulong)W(9) << 32;
             if (sq != 0 && opcode == HangOpcode) continue;
             uint dw0 = 0;
+            if (sq != 0) DataAddressesUsed.Add(prp1);
             ushort status = sq == 0 ? Admin(opcode, W(1), W(10), W(11), prp1, ref dw0) : Io(opcode, W(10) | (ulong)W(11) << 32, (int)(W(12) & 0xFFFF) + 1, prp1, prp2);
             Complete(q.Cq, sq, cid, dw0, status);
         }

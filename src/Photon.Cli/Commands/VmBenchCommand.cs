@@ -1,0 +1,159 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.RegularExpressions;
+using Photon.Kernel;
+using Photon.Kernel.Drivers.Nvme;
+using Photon.Kernel.Hal.Host;
+using Photon.Kernel.Hal.Host.Vfio;
+using Photon.Kernel.Hal.Pci;
+
+namespace Photon.Cli.Commands;
+
+/// <summary>
+/// <c>photon vm guest --bench</c> (what <c>vm/bench.sh</c> boots): two identical QEMU NVMe controllers, the first for
+/// Photon's driver through VFIO, the second left to Linux's <c>nvme</c> driver. 4 KiB random reads at QD1 and QD32 on
+/// both — Linux's through <c>/bin/randread</c> (O_DIRECT preads, one thread per queue slot), Photon's through
+/// <see cref="NvmeController.ReadAsync"/> with MSI-X and then with polled completions — in interleaved rounds so drift
+/// in the shared host's load hits both sides alike. Under TCG every figure is emulation-bound: the table gives ratios
+/// to Linux measured in the same run, between <c>BENCH-TABLE-BEGIN</c>/<c>END</c> lines the host script extracts.
+/// </summary>
+public static partial class VmBenchCommand
+{
+    private const int IoBytes = 4096;
+
+    private sealed record Sample(double Iops, double MeanMicroseconds);
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        void Say(string line) => Console.WriteLine("bench: " + line);
+        double seconds = Option(args, "--seconds", 4);
+        int rounds = (int)Option(args, "--rounds", 2);
+        // The driver's watchdog also reaps every queue each tick (default 250 ms): a shorter tick shows whether
+        // completions arrive through the interrupt or polling path or only through that tick.
+        var timeout = TimeSpan.FromMilliseconds(Option(args, "--command-timeout-ms", 30_000));
+        TimeSpan? tick = Array.IndexOf(args, "--watchdog-tick-ms") >= 0 ? TimeSpan.FromMilliseconds(Option(args, "--watchdog-tick-ms", 250)) : null;
+        var bus = new VfioPciBus();
+        var nvme = bus.Enumerate().Where(f => f.ClassCode == 0x010802).OrderBy(f => f.Address.ToString(), StringComparer.Ordinal).ToList();
+        if (nvme.Count < 2) { Say($"need two NVMe controllers, found {nvme.Count}"); Console.WriteLine("PHOTON-BENCH: FAIL"); return 1; }
+        var photonAt = nvme[0].Address;
+        var linuxDevice = LinuxBlockDevice(nvme[1].Address);
+        if (linuxDevice is null) { Say($"{nvme[1].Address}: Linux's nvme driver did not make a block device"); Console.WriteLine("PHOTON-BENCH: FAIL"); return 1; }
+        Say($"Photon's driver: {photonAt} (vfio-pci); Linux's driver: {nvme[1].Address} = {linuxDevice}; {seconds} s per run, {rounds} rounds, command timeout {timeout.TotalMilliseconds} ms, watchdog tick {(tick ?? new NvmeDriverOptions(CommandTimeout: timeout).Tick).TotalMilliseconds} ms");
+
+        var results = new Dictionary<string, List<Sample>>();
+        void Add(string key, Sample s) { (results.TryGetValue(key, out var l) ? l : results[key] = []).Add(s); Say($"{key}: {s.Iops:F0} IOPS, mean {s.MeanMicroseconds:F0} us"); }
+        var failures = new List<string>();
+        for (int round = 1; round <= rounds; round++)
+        {
+            foreach (int qd in new[] { 1, 32 })
+            {
+                var linux = await LinuxRandomReadAsync(linuxDevice, qd, seconds);
+                if (linux is null) failures.Add($"linux qd{qd}"); else Add($"linux qd{qd}", linux);
+            }
+            foreach (bool polling in new[] { false, true })
+            {
+                var opened = bus.Open(photonAt);
+                if (!opened.IsOk) { failures.Add($"open {photonAt}: {opened.Error}"); continue; }
+                var options = new NvmeDriverOptions(IoQueues: 2, QueueEntries: 32, Polling: polling, CommandTimeout: timeout, WatchdogTick: tick);
+                var started = await NvmeController.StartAsync(opened.Value, new HostTimers(new HostClock()), options);
+                if (!started.IsOk) { opened.Value.Dispose(); failures.Add($"start ({(polling ? "polled" : "MSI-X")}): {started.Error}"); continue; }
+                await using var controller = started.Value;
+                string mode = controller.Identity.Interrupts ? "msix" : "polled";
+                if (!polling && !controller.Identity.Interrupts) Say("MSI-X unavailable: the interrupt run is polled");
+                foreach (int qd in new[] { 1, 32 })
+                {
+                    var photon = await PhotonRandomReadAsync(controller, qd, seconds);
+                    if (!photon.IsOk) failures.Add($"photon {mode} qd{qd}: {photon.Error}"); else Add($"photon-{mode} qd{qd}", photon.Value);
+                }
+            }
+        }
+
+        Console.WriteLine("BENCH-TABLE-BEGIN");
+        Console.WriteLine("| 4 KiB random read | Linux nvme | Photon MSI-X | Photon polled | Photon/Linux (MSI-X) | Photon/Linux (polled) |");
+        Console.WriteLine("|---|---|---|---|---|---|");
+        foreach (int qd in new[] { 1, 32 })
+        {
+            var linux = Median(results, $"linux qd{qd}");
+            var msix = Median(results, $"photon-msix qd{qd}");
+            var polled = Median(results, $"photon-polled qd{qd}");
+            string Iops(Sample? s) => s is null ? "—" : $"{s.Iops:F0} IOPS ({s.MeanMicroseconds:F0} µs)";
+            string Ratio(Sample? s) => s is null || linux is null ? "—" : $"{s.Iops / linux.Iops:F2}x";
+            Console.WriteLine($"| QD{qd} | {Iops(linux)} | {Iops(msix)} | {Iops(polled)} | {Ratio(msix)} | {Ratio(polled)} |");
+        }
+        Console.WriteLine("BENCH-TABLE-END");
+        foreach (var f in failures) Say("FAILED: " + f);
+        Console.WriteLine(failures.Count == 0 ? "PHOTON-BENCH: PASS" : "PHOTON-BENCH: FAIL");
+        return failures.Count == 0 ? 0 : 1;
+    }
+
+    /// <summary>The median round (TCG on a shared host is noisy; the median drops one-off stalls).</summary>
+    private static Sample? Median(Dictionary<string, List<Sample>> results, string key) =>
+        results.TryGetValue(key, out var l) && l.Count > 0 ? l.OrderBy(s => s.Iops).ElementAt(l.Count / 2) : null;
+
+    private static double Option(string[] args, string name, double fallback)
+    {
+        int i = Array.IndexOf(args, name);
+        return i >= 0 && i + 1 < args.Length && double.TryParse(args[i + 1], NumberStyles.Float, CultureInfo.InvariantCulture, out var v) && v > 0
+            ? v : fallback;
+    }
+
+    /// <summary>/dev/nvmeXn1 of the controller Linux's nvme driver holds at <paramref name="address"/>.</summary>
+    private static string? LinuxBlockDevice(PciAddress address)
+    {
+        var dir = $"/sys/bus/pci/devices/{address}/nvme";
+        for (int attempt = 0; attempt < 50; attempt++)
+        {
+            if (Directory.Exists(dir))
+                foreach (var ctrl in Directory.GetDirectories(dir))
+                    foreach (var ns in Directory.GetDirectories(ctrl, Path.GetFileName(ctrl) + "n*"))
+                        if (File.Exists("/dev/" + Path.GetFileName(ns))) return "/dev/" + Path.GetFileName(ns);
+            Thread.Sleep(200);
+        }
+        return null;
+    }
+
+    private static async Task<Sample?> LinuxRandomReadAsync(string device, int qd, double seconds)
+    {
+        var start = new ProcessStartInfo("/bin/randread") { RedirectStandardOutput = true, UseShellExecute = false };
+        foreach (var a in new[] { device, qd.ToString(CultureInfo.InvariantCulture), seconds.ToString(CultureInfo.InvariantCulture) })
+            start.ArgumentList.Add(a);
+        using var p = Process.Start(start)!;
+        var output = await p.StandardOutput.ReadToEndAsync();
+        await p.WaitForExitAsync();
+        var m = RandreadLine().Match(output);
+        if (p.ExitCode != 0 || !m.Success) { Console.WriteLine($"bench: randread exited {p.ExitCode}: {output.Trim()}"); return null; }
+        return new Sample(double.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture), double.Parse(m.Groups[2].Value, CultureInfo.InvariantCulture));
+    }
+
+    [GeneratedRegex(@"iops=([0-9.]+) mean_us=([0-9.]+)")]
+    private static partial Regex RandreadLine();
+
+    /// <summary><paramref name="qd"/> workers, each with one 4 KiB read at a random 4 KiB-aligned offset in flight.</summary>
+    private static async Task<Result<Sample>> PhotonRandomReadAsync(NvmeController controller, int qd, double seconds)
+    {
+        int perIo = IoBytes / controller.BlockSize;
+        long slots = controller.BlockCount / perIo;
+        var clock = Stopwatch.StartNew();
+        var deadline = TimeSpan.FromSeconds(seconds);
+        long ios = 0, busyTicks = 0;
+        KernelError? error = null;
+        async Task Worker(int seed)
+        {
+            var rng = new Random(seed);
+            var buffer = new byte[IoBytes];
+            while (error is null && clock.Elapsed < deadline)
+            {
+                long t0 = Stopwatch.GetTimestamp();
+                var r = await controller.ReadAsync(rng.NextInt64(slots) * perIo, buffer, default).ConfigureAwait(false);
+                if (!r.IsOk) { error = r.Error; return; }
+                Interlocked.Add(ref busyTicks, Stopwatch.GetTimestamp() - t0);
+                Interlocked.Increment(ref ios);
+            }
+        }
+        await Task.WhenAll(Enumerable.Range(1, qd).Select(i => Task.Run(() => Worker(i))));
+        var elapsed = clock.Elapsed.TotalSeconds;
+        if (error is { } e) return e;
+        if (ios == 0) return Errors.Of(ErrorCode.IoError, "no I/O completed");
+        return new Sample(ios / elapsed, busyTicks * 1e6 / Stopwatch.Frequency / ios);
+    }
+}
