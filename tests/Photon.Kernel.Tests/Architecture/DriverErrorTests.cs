@@ -8,8 +8,8 @@ namespace Photon.Kernel.Tests.Architecture;
 /// </summary>
 public class DriverErrorTests
 {
-    /// <summary>Drivers converted to one error representation (ext4 joins when it is).</summary>
-    private static readonly string[] Drivers = ["Photon.FileSystems.Fat"];
+    /// <summary>The filesystem drivers the kernel ships.</summary>
+    private static readonly string[] Drivers = ["Photon.FileSystems.Fat", "Photon.FileSystems.Ext4"];
 
     private static readonly string[] TranslationMembers =
     [
