@@ -37,7 +37,11 @@ public sealed class Ext4FileSystem : IFileSystem
 
     // ---------------------------------------------------------------- operation wrapper
 
-    private async ValueTask<Result<T>> RunAsync<T>(bool write, Func<ValueTask<T>> body, CancellationToken ct)
+    /// <summary>
+    /// Serialises operations; a writing one commits its changes when the body succeeds and rolls them back when it
+    /// returns a failure. Cancellation is .NET's exception, turned into its typed result here.
+    /// </summary>
+    private async ValueTask<Result<T>> RunAsync<T>(bool write, Func<ValueTask<Result<T>>> body, CancellationToken ct)
     {
         if (write && IsReadOnly) return Result<T>.Fail(ErrorCode.ReadOnly, "ext4: mounted read-only");
         try { await _lock.WaitAsync(ct).ConfigureAwait(false); }
@@ -45,76 +49,103 @@ public sealed class Ext4FileSystem : IFileSystem
         try
         {
             if (write && _writeDisabled is { } why) return Result<T>.Fail(ErrorCode.Corrupted, "ext4: writes disabled after an earlier error: " + why);
-            T value = await body().ConfigureAwait(false);
-            if (write) await _vol.CommitAsync(ct).ConfigureAwait(false);
+            var value = await body().ConfigureAwait(false);
+            if (!value.IsOk) return Fail<T>(value.Error);
+            if (write)
+            {
+                var committed = await _vol.CommitAsync(ct).ConfigureAwait(false);
+                if (!committed.IsOk) return Fail<T>(committed.Error);
+            }
             else _vol.EndOperation();
             return value;
         }
-        catch (KernelException e) { return Fail<T>(e.Error, write); }
-        catch (OperationCanceledException) { return Fail<T>(new KernelError(ErrorCode.Cancelled, "operation cancelled"), write); }
+        catch (OperationCanceledException) { return Fail<T>(new KernelError(ErrorCode.Cancelled, "operation cancelled")); }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
-            // A parser bug must not escape as an exception: report it as corruption and stop writing.
-            return Fail<T>(new KernelError(ErrorCode.Corrupted, $"ext4: internal error on malformed data: {e.GetType().Name}: {e.Message}"), write, true);
+            // Not an error path: a parser bug on hostile data must still not escape or leave half a change, so it is
+            // reported as corruption and writing stops. Every expected failure arrives above as a result.
+            _writeDisabled ??= new KernelError(ErrorCode.Corrupted, "internal error");
+            return Fail<T>(new KernelError(ErrorCode.Corrupted, $"ext4: internal error on malformed data: {e.GetType().Name}: {e.Message}"));
         }
         finally { _lock.Release(); }
     }
 
-    private Result<T> Fail<T>(KernelError error, bool write, bool disable = false)
+    private Result<T> Fail<T>(KernelError error)
     {
         _vol.Rollback();
-        if (error.Code is ErrorCode.Corrupted or ErrorCode.IoError || disable) _writeDisabled ??= error;
+        if (error.Code is ErrorCode.Corrupted or ErrorCode.IoError) _writeDisabled ??= error;
         return Result<T>.Fail(error);
     }
 
-    private static async ValueTask<Result> AsResult(ValueTask<Result<bool>> r) => (await r.ConfigureAwait(false)).AsResult();
+    /// <summary>A writing operation with no value.</summary>
+    private async ValueTask<Result> RunVoidAsync(Func<ValueTask<Result>> body, CancellationToken ct) =>
+        (await RunAsync(true, async () =>
+        {
+            var done = await body().ConfigureAwait(false);
+            return done.IsOk ? Result<bool>.Success(true) : done.Error;
+        }, ct).ConfigureAwait(false)).AsResult();
 
     // ---------------------------------------------------------------- paths
 
-    private static string[] Split(string path)
+    private static Result<string[]> Split(string path)
     {
-        if (path is null) throw new KernelException(ErrorCode.InvalidArgument, "path is null");
+        if (path is null) return Result<string[]>.Fail(ErrorCode.InvalidArgument, "path is null");
         return path.Split('/', StringSplitOptions.RemoveEmptyEntries);
     }
 
-    private static byte[] EncodeName(string name)
+    private static Result<byte[]> EncodeName(string name)
     {
         if (name.Length == 0 || name == "." || name == ".." || name.Contains('\0') || name.Contains('/'))
-            throw new KernelException(ErrorCode.InvalidName, $"invalid name '{name}'");
+            return Result<byte[]>.Fail(ErrorCode.InvalidName, $"invalid name '{name}'");
         var bytes = Encoding.UTF8.GetBytes(name);
-        if (bytes.Length > 255) throw new KernelException(ErrorCode.InvalidName, "name longer than 255 bytes");
+        if (bytes.Length > 255) return Result<byte[]>.Fail(ErrorCode.InvalidName, "name longer than 255 bytes");
         return bytes;
     }
 
-    private async ValueTask<Inode> ResolveAsync(string[] parts, int count, CancellationToken ct)
+    private async ValueTask<Result<Inode>> ResolveAsync(string[] parts, int count, CancellationToken ct)
     {
         var cur = await _vol.ReadInodeAsync(RootInode, ct).ConfigureAwait(false);
-        if (!cur.IsDirectory) throw Volume.Corrupt("root inode is not a directory");
+        if (!cur.IsOk) return cur;
+        if (!cur.Value.IsDirectory) return Volume.Corrupt("root inode is not a directory");
         for (int i = 0; i < count; i++)
         {
-            if (!cur.IsDirectory) throw new KernelException(ErrorCode.NotADirectory, $"'{parts[i - 1]}' is not a directory");
+            if (!cur.Value.IsDirectory) return Result<Inode>.Fail(ErrorCode.NotADirectory, $"'{parts[i - 1]}' is not a directory");
             var bytes = Encoding.UTF8.GetBytes(parts[i]);
-            var rec = await DirectoryBlocks.LookupAsync(_vol, cur, bytes, ct).ConfigureAwait(false)
-                ?? throw new KernelException(ErrorCode.NotFound, $"'{parts[i]}' not found");
-            cur = await _vol.ReadInodeAsync(rec.Inode, ct).ConfigureAwait(false);
+            var rec = await DirectoryBlocks.LookupAsync(_vol, cur.Value, bytes, ct).ConfigureAwait(false);
+            if (!rec.IsOk) return rec.Error;
+            if (rec.Value is not { } found) return Result<Inode>.Fail(ErrorCode.NotFound, $"'{parts[i]}' not found");
+            cur = await _vol.ReadInodeAsync(found.Inode, ct).ConfigureAwait(false);
+            if (!cur.IsOk) return cur;
         }
         return cur;
     }
 
-    private ValueTask<Inode> ResolveAsync(string path, CancellationToken ct)
+    private async ValueTask<Result<Inode>> ResolveAsync(string path, CancellationToken ct)
     {
         var parts = Split(path);
-        return ResolveAsync(parts, parts.Length, ct);
+        if (!parts.IsOk) return parts.Error;
+        return await ResolveAsync(parts.Value, parts.Value.Length, ct).ConfigureAwait(false);
     }
 
-    private async ValueTask<(Inode Parent, byte[] Name)> ResolveParentAsync(string path, CancellationToken ct)
+    private async ValueTask<Result<(Inode Parent, byte[] Name)>> ResolveParentAsync(string path, CancellationToken ct)
     {
         var parts = Split(path);
-        if (parts.Length == 0) throw new KernelException(ErrorCode.InvalidArgument, "the root has no parent");
-        var name = EncodeName(parts[^1]);
-        var parent = await ResolveAsync(parts, parts.Length - 1, ct).ConfigureAwait(false);
-        if (!parent.IsDirectory) throw new KernelException(ErrorCode.NotADirectory, $"parent of '{path}' is not a directory");
-        return (parent, name);
+        if (!parts.IsOk) return parts.Error;
+        if (parts.Value.Length == 0) return Result<(Inode, byte[])>.Fail(ErrorCode.InvalidArgument, "the root has no parent");
+        var name = EncodeName(parts.Value[^1]);
+        if (!name.IsOk) return name.Error;
+        var parent = await ResolveAsync(parts.Value, parts.Value.Length - 1, ct).ConfigureAwait(false);
+        if (!parent.IsOk) return parent.Error;
+        if (!parent.Value.IsDirectory) return Result<(Inode, byte[])>.Fail(ErrorCode.NotADirectory, $"parent of '{path}' is not a directory");
+        return (parent.Value, name.Value);
+    }
+
+    /// <summary>The record of <paramref name="name"/> in <paramref name="dir"/>; NotFound (naming <paramref name="what"/>) when absent.</summary>
+    private async ValueTask<Result<DirRecord>> FindAsync(Inode dir, byte[] name, string what, CancellationToken ct)
+    {
+        var rec = await DirectoryBlocks.LookupAsync(_vol, dir, name, ct).ConfigureAwait(false);
+        if (!rec.IsOk) return rec.Error;
+        return rec.Value is { } found ? found : Result<DirRecord>.Fail(ErrorCode.NotFound, $"'{what}' not found");
     }
 
     private static FileKind KindOf(Inode i) => i.IsFile ? FileKind.File : i.IsDirectory ? FileKind.Directory : i.IsSymlink ? FileKind.Symlink : FileKind.Other;
@@ -123,24 +154,29 @@ public sealed class Ext4FileSystem : IFileSystem
 
     // ---------------------------------------------------------------- reads
 
-    public ValueTask<Result<FileStat>> StatAsync(string path, CancellationToken ct = default) => RunAsync(false, async () =>
+    public ValueTask<Result<FileStat>> StatAsync(string path, CancellationToken ct = default) => RunAsync<FileStat>(false, async () =>
     {
         var inode = await ResolveAsync(path, ct).ConfigureAwait(false);
-        var parts = Split(path);
-        return new FileStat(parts.Length == 0 ? "/" : parts[^1], KindOf(inode), (long)inode.Size, DateTimeOffset.FromUnixTimeSeconds(inode.MTime));
+        if (!inode.IsOk) return inode.Error;
+        var parts = Split(path).Value;
+        return new FileStat(parts.Length == 0 ? "/" : parts[^1], KindOf(inode.Value), (long)inode.Value.Size, DateTimeOffset.FromUnixTimeSeconds(inode.Value.MTime));
     }, ct);
 
     public ValueTask<Result<IReadOnlyList<DirectoryEntry>>> ReadDirectoryAsync(string path, CancellationToken ct = default) =>
         RunAsync<IReadOnlyList<DirectoryEntry>>(false, async () =>
         {
             var dir = await ResolveAsync(path, ct).ConfigureAwait(false);
-            if (!dir.IsDirectory) throw new KernelException(ErrorCode.NotADirectory, $"'{path}' is not a directory");
+            if (!dir.IsOk) return dir.Error;
+            if (!dir.Value.IsDirectory) return Result<IReadOnlyList<DirectoryEntry>>.Fail(ErrorCode.NotADirectory, $"'{path}' is not a directory");
+            var records = await DirectoryBlocks.ReadAllAsync(_vol, dir.Value, ct).ConfigureAwait(false);
+            if (!records.IsOk) return records.Error;
             var list = new List<DirectoryEntry>();
-            foreach (var r in await DirectoryBlocks.ReadAllAsync(_vol, dir, ct).ConfigureAwait(false))
+            foreach (var r in records.Value)
             {
                 if (r.NameLen <= 2 && (r.NameString == "." || r.NameString == "..")) continue;
                 var child = await _vol.ReadInodeAsync(r.Inode, ct).ConfigureAwait(false);
-                list.Add(new DirectoryEntry(r.NameString, KindOf(child), (long)child.Size));
+                if (!child.IsOk) return child.Error;
+                list.Add(new DirectoryEntry(r.NameString, KindOf(child.Value), (long)child.Value.Size));
             }
             return list;
         }, ct);
@@ -149,8 +185,10 @@ public sealed class Ext4FileSystem : IFileSystem
 
     public ValueTask<Result<IFileNode>> OpenAsync(string path, CancellationToken ct = default) => RunAsync<IFileNode>(false, async () =>
     {
-        var inode = await ResolveAsync(path, ct).ConfigureAwait(false);
-        var parts = Split(path);
+        var resolved = await ResolveAsync(path, ct).ConfigureAwait(false);
+        if (!resolved.IsOk) return resolved.Error;
+        var inode = resolved.Value;
+        var parts = Split(path).Value;
         lock (_open)
         {
             if (_open.TryGetValue(inode.Number, out var node)) { node.Opens++; return node; }
@@ -179,55 +217,60 @@ public sealed class Ext4FileSystem : IFileSystem
     }
 
     /// <summary>The node's inode as it is now; a released or ended node fails.</summary>
-    private async ValueTask<Inode> NodeInodeAsync(Ext4FileNode node, CancellationToken ct)
+    private async ValueTask<Result<Inode>> NodeInodeAsync(Ext4FileNode node, CancellationToken ct)
     {
-        if (node.Released) throw new KernelException(ErrorCode.Closed, "the file was closed");
-        if (node.Ended) throw new KernelException(ErrorCode.NotFound, "the file was deleted while open");
+        if (node.Released) return Result<Inode>.Fail(ErrorCode.Closed, "the file was closed");
+        if (node.Ended) return Result<Inode>.Fail(ErrorCode.NotFound, "the file was deleted while open");
         return await _vol.ReadInodeAsync(node.Inode, ct).ConfigureAwait(false);
     }
 
-    private async ValueTask<Inode> NodeFileAsync(Ext4FileNode node, CancellationToken ct)
+    private async ValueTask<Result<Inode>> NodeFileAsync(Ext4FileNode node, CancellationToken ct)
     {
         var inode = await NodeInodeAsync(node, ct).ConfigureAwait(false);
-        if (inode.IsDirectory) throw new KernelException(ErrorCode.IsADirectory, $"'{node.Name}' is a directory");
-        if (!inode.IsFile) throw new KernelException(ErrorCode.NotSupported, $"'{node.Name}' is not a regular file");
+        if (!inode.IsOk) return inode;
+        if (inode.Value.IsDirectory) return Result<Inode>.Fail(ErrorCode.IsADirectory, $"'{node.Name}' is a directory");
+        if (!inode.Value.IsFile) return Result<Inode>.Fail(ErrorCode.NotSupported, $"'{node.Name}' is not a regular file");
         return inode;
     }
 
-    internal ValueTask<Result<FileStat>> StatNodeAsync(Ext4FileNode node, CancellationToken ct) => RunAsync(false, async () =>
+    internal ValueTask<Result<FileStat>> StatNodeAsync(Ext4FileNode node, CancellationToken ct) => RunAsync<FileStat>(false, async () =>
     {
         var inode = await NodeInodeAsync(node, ct).ConfigureAwait(false);
-        return new FileStat(node.Name, KindOf(inode), (long)inode.Size, DateTimeOffset.FromUnixTimeSeconds(inode.MTime));
+        if (!inode.IsOk) return inode.Error;
+        return new FileStat(node.Name, KindOf(inode.Value), (long)inode.Value.Size, DateTimeOffset.FromUnixTimeSeconds(inode.Value.MTime));
     }, ct);
 
-    /// <summary>Awaits every transfer (even after one failed, so none is left in flight) and rethrows the first failure.</summary>
-    private static async ValueTask AllAsync(List<Task> transfers)
+    /// <summary>Awaits every transfer (even after one failed, so none is left in flight) and returns the first failure.</summary>
+    private static async ValueTask<Result> AllAsync(List<Task<Result>> transfers)
     {
-        Exception? first = null;
+        var first = Result.Ok;
         foreach (var t in transfers)
         {
-            try { await t.ConfigureAwait(false); }
-            catch (Exception e) { first ??= e; }
+            var r = await t.ConfigureAwait(false);
+            if (first.IsOk && !r.IsOk) first = r;
         }
-        if (first is not null) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(first);
+        return first;
     }
 
-    internal ValueTask<Result<int>> ReadNodeAsync(Ext4FileNode node, long offset, Memory<byte> buffer, CancellationToken ct) => RunAsync(false, async () =>
+    internal ValueTask<Result<int>> ReadNodeAsync(Ext4FileNode node, long offset, Memory<byte> buffer, CancellationToken ct) => RunAsync<int>(false, async () =>
     {
-        if (offset < 0) throw new KernelException(ErrorCode.InvalidArgument, "negative offset");
+        if (offset < 0) return Result<int>.Fail(ErrorCode.InvalidArgument, "negative offset");
         var inode = await NodeFileAsync(node, ct).ConfigureAwait(false);
-        ulong size = inode.Size;
+        if (!inode.IsOk) return inode.Error;
+        ulong size = inode.Value.Size;
         if ((ulong)offset >= size || buffer.Length == 0) return 0;
         int n = (int)Math.Min((ulong)buffer.Length, size - (ulong)offset);
-        var map = await ExtentTree.LoadAsync(_vol, inode, ct).ConfigureAwait(false);
-        await ReadMappedAsync(map, offset, buffer[..n], ct).ConfigureAwait(false);
+        var map = await ExtentTree.LoadAsync(_vol, inode.Value, ct).ConfigureAwait(false);
+        if (!map.IsOk) return map.Error;
+        var read = await ReadMappedAsync(map.Value, offset, buffer[..n], ct).ConfigureAwait(false);
+        if (!read.IsOk) return read.Error;
         return n;
     }, ct);
 
     /// <summary>Reads a mapped range; every extent run is submitted before any is awaited.</summary>
-    private async ValueTask ReadMappedAsync(ExtentMap map, long offset, Memory<byte> dest, CancellationToken ct)
+    private async ValueTask<Result> ReadMappedAsync(ExtentMap map, long offset, Memory<byte> dest, CancellationToken ct)
     {
-        var reads = new List<Task>();
+        var reads = new List<Task<Result>>();
         long pos = offset, end = offset + dest.Length;
         while (pos < end)
         {
@@ -254,14 +297,16 @@ public sealed class Ext4FileSystem : IFileSystem
             }
             pos = runEnd;
         }
-        await AllAsync(reads).ConfigureAwait(false);
+        return await AllAsync(reads).ConfigureAwait(false);
     }
 
-    private async Task ReadPartialAsync(long phys, int blocks, int skip, Memory<byte> dest, CancellationToken ct)
+    private async Task<Result> ReadPartialAsync(long phys, int blocks, int skip, Memory<byte> dest, CancellationToken ct)
     {
         var tmp = new byte[blocks * Bs];
-        await _vol.ReadDataAsync(phys, tmp, ct).ConfigureAwait(false);
+        var read = await _vol.ReadDataAsync(phys, tmp, ct).ConfigureAwait(false);
+        if (!read.IsOk) return read;
         tmp.AsSpan(skip, dest.Length).CopyTo(dest.Span);
+        return Result.Ok;
     }
 
     // ---------------------------------------------------------------- creation
@@ -282,60 +327,75 @@ public sealed class Ext4FileSystem : IFileSystem
         return inode;
     }
 
-    private async ValueTask<Inode> CreateAsync(string path, bool directory, CancellationToken ct)
+    private async ValueTask<Result> CreateAsync(string path, bool directory, CancellationToken ct)
     {
-        var (parent, name) = await ResolveParentAsync(path, ct).ConfigureAwait(false);
-        if (await DirectoryBlocks.LookupAsync(_vol, parent, name, ct).ConfigureAwait(false) is not null)
-            throw new KernelException(ErrorCode.AlreadyExists, $"'{path}' already exists");
+        var resolved = await ResolveParentAsync(path, ct).ConfigureAwait(false);
+        if (!resolved.IsOk) return resolved.Error;
+        var (parent, name) = resolved.Value;
+        var existing = await DirectoryBlocks.LookupAsync(_vol, parent, name, ct).ConfigureAwait(false);
+        if (!existing.IsOk) return existing.Error;
+        if (existing.Value is not null) return Result.Fail(ErrorCode.AlreadyExists, $"'{path}' already exists");
         if (directory && parent.LinksCount >= 65000 && (_vol.Sb.RoCompat & Features.DirNlink) == 0)
-            throw new KernelException(ErrorCode.NoSpace, "too many subdirectories");
-        uint ino = await _vol.AllocateInodeAsync(_vol.GroupOfInode(parent.Number), directory, ct).ConfigureAwait(false);
+            return Result.Fail(ErrorCode.NoSpace, "too many subdirectories");
+        var allocated = await _vol.AllocateInodeAsync(_vol.GroupOfInode(parent.Number), directory, ct).ConfigureAwait(false);
+        if (!allocated.IsOk) return allocated.Error;
+        uint ino = allocated.Value;
         var inode = NewInode(ino, directory ? (ushort)0x41ED : (ushort)0x81A4, directory ? (ushort)2 : (ushort)1);
         _vol.MarkInodeDirty(inode);
         if (directory)
         {
-            var (blk, _) = await _vol.AllocateBlocksAsync(_vol.Geo.GroupFirstBlock(_vol.GroupOfInode(ino)), 1, ct).ConfigureAwait(false);
-            _vol.PutBlock(blk, DirectoryBlocks.NewDirectoryBlock(_vol, inode, parent.Number));
+            var block = await _vol.AllocateBlocksAsync(_vol.Geo.GroupFirstBlock(_vol.GroupOfInode(ino)), 1, ct).ConfigureAwait(false);
+            if (!block.IsOk) return block.Error;
+            long blk = block.Value.Start;
+            var put = _vol.PutBlock(blk, DirectoryBlocks.NewDirectoryBlock(_vol, inode, parent.Number));
+            if (!put.IsOk) return put;
             var map = new ExtentMap();
             map.Insert(new Extent(0, blk, 1, false));
             ExtentTree.AdjustBlocks(_vol, inode, 1);
             inode.Size = (ulong)Bs;
-            await ExtentTree.StoreAsync(_vol, inode, map, ct).ConfigureAwait(false);
+            var stored = await ExtentTree.StoreAsync(_vol, inode, map, ct).ConfigureAwait(false);
+            if (!stored.IsOk) return stored;
             // dir_nlink: a link count that would overflow sticks at 1 ("many").
             if (parent.LinksCount != 1) parent.LinksCount = parent.LinksCount >= 64999 ? (ushort)1 : (ushort)(parent.LinksCount + 1);
         }
-        await DirectoryBlocks.AddEntryAsync(_vol, parent, name, ino, directory ? DirectoryBlocks.FtDir : DirectoryBlocks.FtFile, Now, ct).ConfigureAwait(false);
-        return inode;
+        return await DirectoryBlocks.AddEntryAsync(_vol, parent, name, ino, directory ? DirectoryBlocks.FtDir : DirectoryBlocks.FtFile, Now, ct).ConfigureAwait(false);
     }
 
-    public ValueTask<Result> CreateFileAsync(string path, CancellationToken ct = default) =>
-        AsResult(RunAsync(true, async () => { await CreateAsync(path, false, ct).ConfigureAwait(false); return true; }, ct));
+    public ValueTask<Result> CreateFileAsync(string path, CancellationToken ct = default) => RunVoidAsync(() => CreateAsync(path, false, ct), ct);
 
-    public ValueTask<Result> CreateDirectoryAsync(string path, CancellationToken ct = default) =>
-        AsResult(RunAsync(true, async () => { await CreateAsync(path, true, ct).ConfigureAwait(false); return true; }, ct));
+    public ValueTask<Result> CreateDirectoryAsync(string path, CancellationToken ct = default) => RunVoidAsync(() => CreateAsync(path, true, ct), ct);
 
     // ---------------------------------------------------------------- writes
 
     internal ValueTask<Result> WriteNodeAsync(Ext4FileNode node, long offset, ReadOnlyMemory<byte> data, CancellationToken ct) =>
-        AsResult(RunAsync(true, async () =>
+        RunVoidAsync(async () =>
         {
-            if (offset < 0) throw new KernelException(ErrorCode.InvalidArgument, "negative offset");
+            if (offset < 0) return Result.Fail(ErrorCode.InvalidArgument, "negative offset");
             long end = offset + data.Length;
             // (end - 1) / Bs + 1 is the block count without the overflow of end + Bs - 1 near long.MaxValue.
-            if (end < offset || (end - 1) / Bs + 1 >= uint.MaxValue) throw new KernelException(ErrorCode.OutOfRange, "write beyond the maximum file size");
-            var inode = await NodeFileAsync(node, ct).ConfigureAwait(false);
-            if (data.Length == 0) return true;
-            var map = await ExtentTree.LoadAsync(_vol, inode, ct).ConfigureAwait(false);
-            if ((ulong)offset > inode.Size) await ZeroTailAsync(map, (long)inode.Size, ct).ConfigureAwait(false);
-            await WriteMappedAsync(inode, map, offset, data, ct).ConfigureAwait(false);
+            if (end < offset || (end - 1) / Bs + 1 >= uint.MaxValue) return Result.Fail(ErrorCode.OutOfRange, "write beyond the maximum file size");
+            var found = await NodeFileAsync(node, ct).ConfigureAwait(false);
+            if (!found.IsOk) return found.Error;
+            var inode = found.Value;
+            if (data.Length == 0) return Result.Ok;
+            var loaded = await ExtentTree.LoadAsync(_vol, inode, ct).ConfigureAwait(false);
+            if (!loaded.IsOk) return loaded.Error;
+            var map = loaded.Value;
+            if ((ulong)offset > inode.Size)
+            {
+                var zeroed = await ZeroTailAsync(map, (long)inode.Size, ct).ConfigureAwait(false);
+                if (!zeroed.IsOk) return zeroed;
+            }
+            var written = await WriteMappedAsync(inode, map, offset, data, ct).ConfigureAwait(false);
+            if (!written.IsOk) return written;
             if ((ulong)end > inode.Size) inode.Size = (ulong)end;
             inode.MTime = inode.CTime = Now;
             _vol.MarkInodeDirty(inode);
-            if (map.Changed) await ExtentTree.StoreAsync(_vol, inode, map, ct).ConfigureAwait(false);
-            return true;
-        }, ct));
+            if (map.Changed) return await ExtentTree.StoreAsync(_vol, inode, map, ct).ConfigureAwait(false);
+            return Result.Ok;
+        }, ct);
 
-    private async ValueTask WriteMappedAsync(Inode inode, ExtentMap map, long offset, ReadOnlyMemory<byte> data, CancellationToken ct)
+    private async ValueTask<Result> WriteMappedAsync(Inode inode, ExtentMap map, long offset, ReadOnlyMemory<byte> data, CancellationToken ct)
     {
         long end = offset + data.Length;
         long firstLb = offset / Bs, lastLb = (end - 1) / Bs;
@@ -350,15 +410,18 @@ public sealed class Ext4FileSystem : IFileSystem
             lb = next;
         }
         long treeGuess = (map.Extents.Count + unmapped) / ((Bs - 12) / 12) + 3;
-        if ((ulong)(unmapped + treeGuess) > _vol.Sb.FreeBlocks) throw new KernelException(ErrorCode.NoSpace, "ext4: not enough free blocks");
+        if ((ulong)(unmapped + treeGuess) > _vol.Sb.FreeBlocks) return Result.Fail(ErrorCode.NoSpace, "ext4: not enough free blocks");
 
         // Runs are submitted as they are mapped and awaited together at the end (several requests in flight).
-        var writes = new List<Task>();
-        try { await MapAndWriteAsync(inode, map, offset, data, writes, ct).ConfigureAwait(false); }
-        finally { await AllAsync(writes).ConfigureAwait(false); }
+        var writes = new List<Task<Result>>();
+        Result mapped;
+        try { mapped = await MapAndWriteAsync(inode, map, offset, data, writes, ct).ConfigureAwait(false); }
+        catch (OperationCanceledException) { await AllAsync(writes).ConfigureAwait(false); throw; }
+        var all = await AllAsync(writes).ConfigureAwait(false);
+        return mapped.IsOk ? all : mapped;
     }
 
-    private async ValueTask MapAndWriteAsync(Inode inode, ExtentMap map, long offset, ReadOnlyMemory<byte> data, List<Task> writes, CancellationToken ct)
+    private async ValueTask<Result> MapAndWriteAsync(Inode inode, ExtentMap map, long offset, ReadOnlyMemory<byte> data, List<Task<Result>> writes, CancellationToken ct)
     {
         long end = offset + data.Length;
         long lastLb = (end - 1) / Bs;
@@ -371,7 +434,8 @@ public sealed class Ext4FileSystem : IFileSystem
             long phys; int blocks; bool fresh;
             if (i >= 0 && map.Extents[i].Uninit)
             {
-                await InitialiseExtentAsync(map, i, ct).ConfigureAwait(false);
+                var initialised = await InitialiseExtentAsync(map, i, ct).ConfigureAwait(false);
+                if (!initialised.IsOk) return initialised;
                 continue;
             }
             if (i >= 0)
@@ -386,7 +450,9 @@ public sealed class Ext4FileSystem : IFileSystem
                 long next = ~i < map.Extents.Count ? map.Extents[~i].Logical : lastLb + 1;
                 int want = (int)Math.Min(Math.Min(next, lastLb + 1) - lb, MaxRun);
                 long goal = FindGoal(map, ~i, lb, inode);
-                (phys, blocks) = await _vol.AllocateBlocksAsync(goal, want, ct).ConfigureAwait(false);
+                var allocated = await _vol.AllocateBlocksAsync(goal, want, ct).ConfigureAwait(false);
+                if (!allocated.IsOk) return allocated.Error;
+                (phys, blocks) = allocated.Value;
                 map.Insert(new Extent((uint)lb, phys, blocks, false));
                 ExtentTree.AdjustBlocks(_vol, inode, blocks);
                 fresh = true;
@@ -403,13 +469,21 @@ public sealed class Ext4FileSystem : IFileSystem
             var buf = new byte[blocks * Bs];
             // Partial first/last blocks keep their old bytes (or zeros in a fresh block).
             bool head = pos > runStart, tail = copyEnd < runEnd;
-            if (!fresh && head) await _vol.ReadDataAsync(phys, buf.AsMemory(0, Bs), ct).ConfigureAwait(false);
+            if (!fresh && head)
+            {
+                var r = await _vol.ReadDataAsync(phys, buf.AsMemory(0, Bs), ct).ConfigureAwait(false);
+                if (!r.IsOk) return r;
+            }
             if (!fresh && tail && !(head && blocks == 1))
-                await _vol.ReadDataAsync(phys + blocks - 1, buf.AsMemory((blocks - 1) * Bs, Bs), ct).ConfigureAwait(false);
+            {
+                var r = await _vol.ReadDataAsync(phys + blocks - 1, buf.AsMemory((blocks - 1) * Bs, Bs), ct).ConfigureAwait(false);
+                if (!r.IsOk) return r;
+            }
             data.Span[(int)(pos - offset)..(int)(copyEnd - offset)].CopyTo(buf.AsSpan((int)(pos - runStart)));
             writes.Add(_vol.WriteDataAsync(phys, buf, ct).AsTask());
             pos = copyEnd;
         }
+        return Result.Ok;
     }
 
     private long FindGoal(ExtentMap map, int nextIndex, long lb, Inode inode)
@@ -423,81 +497,98 @@ public sealed class Ext4FileSystem : IFileSystem
     }
 
     /// <summary>Writing into a preallocated (uninitialised) extent: zero it on disk and mark it initialised.</summary>
-    private async ValueTask InitialiseExtentAsync(ExtentMap map, int i, CancellationToken ct)
+    private async ValueTask<Result> InitialiseExtentAsync(ExtentMap map, int i, CancellationToken ct)
     {
         var e = map.Extents[i];
         var zeros = new byte[Math.Min(e.Length, MaxRun) * Bs];
         for (int done = 0; done < e.Length; done += MaxRun)
         {
             int n = Math.Min(MaxRun, e.Length - done);
-            await _vol.WriteDataAsync(e.Physical + done, zeros.AsMemory(0, n * Bs), ct).ConfigureAwait(false);
+            var w = await _vol.WriteDataAsync(e.Physical + done, zeros.AsMemory(0, n * Bs), ct).ConfigureAwait(false);
+            if (!w.IsOk) return w;
         }
         map.Extents[i] = e with { Uninit = false };
         map.Changed = true;
         map.MergeAround(i);
+        return Result.Ok;
     }
 
     /// <summary>Zeroes the bytes after <paramref name="size"/> in its last block so a later extension reads zeros.</summary>
-    private async ValueTask ZeroTailAsync(ExtentMap map, long size, CancellationToken ct)
+    private async ValueTask<Result> ZeroTailAsync(ExtentMap map, long size, CancellationToken ct)
     {
-        if (size % Bs == 0) return;
+        if (size % Bs == 0) return Result.Ok;
         long lb = size / Bs;
         int i = map.Find(lb);
-        if (i < 0 || map.Extents[i].Uninit) return;
+        if (i < 0 || map.Extents[i].Uninit) return Result.Ok;
         long phys = map.Extents[i].Physical + (lb - map.Extents[i].Logical);
         var blk = new byte[Bs];
-        await _vol.ReadDataAsync(phys, blk, ct).ConfigureAwait(false);
+        var read = await _vol.ReadDataAsync(phys, blk, ct).ConfigureAwait(false);
+        if (!read.IsOk) return read;
         blk.AsSpan((int)(size % Bs)).Clear();
-        await _vol.WriteDataAsync(phys, blk, ct).ConfigureAwait(false);
+        return await _vol.WriteDataAsync(phys, blk, ct).ConfigureAwait(false);
     }
 
     internal ValueTask<Result> TruncateNodeAsync(Ext4FileNode node, long length, CancellationToken ct) =>
-        AsResult(RunAsync(true, async () =>
+        RunVoidAsync(async () =>
         {
-            if (length < 0) throw new KernelException(ErrorCode.InvalidArgument, "negative length");
-            if (length > long.MaxValue - Bs || (length + Bs - 1) / Bs >= uint.MaxValue) throw new KernelException(ErrorCode.OutOfRange, "length beyond the maximum file size");
-            var inode = await NodeFileAsync(node, ct).ConfigureAwait(false);
-            var map = await ExtentTree.LoadAsync(_vol, inode, ct).ConfigureAwait(false);
+            if (length < 0) return Result.Fail(ErrorCode.InvalidArgument, "negative length");
+            if (length > long.MaxValue - Bs || (length + Bs - 1) / Bs >= uint.MaxValue) return Result.Fail(ErrorCode.OutOfRange, "length beyond the maximum file size");
+            var found = await NodeFileAsync(node, ct).ConfigureAwait(false);
+            if (!found.IsOk) return found.Error;
+            var inode = found.Value;
+            var loaded = await ExtentTree.LoadAsync(_vol, inode, ct).ConfigureAwait(false);
+            if (!loaded.IsOk) return loaded.Error;
+            var map = loaded.Value;
             if ((ulong)length < inode.Size)
             {
-                await FreeFromAsync(inode, map, (length + Bs - 1) / Bs, ct).ConfigureAwait(false);
-                await ZeroTailAsync(map, length, ct).ConfigureAwait(false);
+                var freed = await FreeFromAsync(inode, map, (length + Bs - 1) / Bs, ct).ConfigureAwait(false);
+                if (!freed.IsOk) return freed;
+                var zeroed = await ZeroTailAsync(map, length, ct).ConfigureAwait(false);
+                if (!zeroed.IsOk) return zeroed;
             }
-            else if ((ulong)length > inode.Size) await ZeroTailAsync(map, (long)inode.Size, ct).ConfigureAwait(false);
+            else if ((ulong)length > inode.Size)
+            {
+                var zeroed = await ZeroTailAsync(map, (long)inode.Size, ct).ConfigureAwait(false);
+                if (!zeroed.IsOk) return zeroed;
+            }
             inode.Size = (ulong)length;
             inode.MTime = inode.CTime = Now;
             _vol.MarkInodeDirty(inode);
-            if (map.Changed) await ExtentTree.StoreAsync(_vol, inode, map, ct).ConfigureAwait(false);
-            return true;
-        }, ct));
+            if (map.Changed) return await ExtentTree.StoreAsync(_vol, inode, map, ct).ConfigureAwait(false);
+            return Result.Ok;
+        }, ct);
 
     /// <summary>Frees every block mapped at logical block <paramref name="firstLb"/> or later.</summary>
-    private async ValueTask FreeFromAsync(Inode inode, ExtentMap map, long firstLb, CancellationToken ct)
+    private async ValueTask<Result> FreeFromAsync(Inode inode, ExtentMap map, long firstLb, CancellationToken ct)
     {
         for (int i = map.Extents.Count - 1; i >= 0; i--)
         {
             var e = map.Extents[i];
             if (e.LogicalEnd <= firstLb) break;
             long keep = Math.Max(0, firstLb - e.Logical);
-            await _vol.FreeBlocksAsync(e.Physical + keep, e.Length - keep, ct).ConfigureAwait(false);
+            var freed = await _vol.FreeBlocksAsync(e.Physical + keep, e.Length - keep, ct).ConfigureAwait(false);
+            if (!freed.IsOk) return freed;
             ExtentTree.AdjustBlocks(_vol, inode, -(e.Length - keep));
             if (keep == 0) map.Extents.RemoveAt(i);
             else map.Extents[i] = e with { Length = (int)keep };
             map.Changed = true;
         }
+        return Result.Ok;
     }
 
     // ---------------------------------------------------------------- delete and rename
 
-    private async ValueTask<bool> IsEmptyDirectoryAsync(Inode dir, CancellationToken ct)
+    private async ValueTask<Result<bool>> IsEmptyDirectoryAsync(Inode dir, CancellationToken ct)
     {
-        foreach (var r in await DirectoryBlocks.ReadAllAsync(_vol, dir, ct).ConfigureAwait(false))
+        var records = await DirectoryBlocks.ReadAllAsync(_vol, dir, ct).ConfigureAwait(false);
+        if (!records.IsOk) return records.Error;
+        foreach (var r in records.Value)
             if (!(r.NameString is "." or "..")) return false;
         return true;
     }
 
     /// <summary>Drops one link; at zero the inode's blocks and the inode itself are freed.</summary>
-    private async ValueTask UnlinkInodeAsync(Inode parent, Inode inode, CancellationToken ct)
+    private async ValueTask<Result> UnlinkInodeAsync(Inode parent, Inode inode, CancellationToken ct)
     {
         bool dir = inode.IsDirectory;
         if (dir)
@@ -509,85 +600,127 @@ public sealed class Ext4FileSystem : IFileSystem
         else inode.LinksCount--;
         inode.CTime = Now;
         _vol.MarkInodeDirty(inode);
-        if (inode.LinksCount > 0) return;
-        if (inode.FileAcl != 0) throw new KernelException(ErrorCode.NotSupported, $"ext4: inode {inode.Number} has an extended-attribute block");
+        if (inode.LinksCount > 0) return Result.Ok;
+        if (inode.FileAcl != 0) return Result.Fail(ErrorCode.NotSupported, $"ext4: inode {inode.Number} has an extended-attribute block");
         if (ExtentTree.HasExtents(inode) && (inode.Flags & Inode.FlagInlineData) == 0)
         {
             var map = await ExtentTree.LoadAsync(_vol, inode, ct).ConfigureAwait(false);
-            foreach (var e in map.Extents) await _vol.FreeBlocksAsync(e.Physical, e.Length, ct).ConfigureAwait(false);
-            foreach (long b in map.TreeBlocks) await _vol.FreeBlocksAsync(b, 1, ct).ConfigureAwait(false);
+            if (!map.IsOk) return map.Error;
+            foreach (var e in map.Value.Extents)
+            {
+                var freed = await _vol.FreeBlocksAsync(e.Physical, e.Length, ct).ConfigureAwait(false);
+                if (!freed.IsOk) return freed;
+            }
+            foreach (long b in map.Value.TreeBlocks)
+            {
+                var freed = await _vol.FreeBlocksAsync(b, 1, ct).ConfigureAwait(false);
+                if (!freed.IsOk) return freed;
+            }
             ExtentTree.InitEmpty(inode);
         }
         else if (!(inode.IsSymlink && inode.BlocksRaw == 0))
-            throw new KernelException(ErrorCode.NotSupported, $"ext4: inode {inode.Number} uses a block map this driver does not free");
+            return Result.Fail(ErrorCode.NotSupported, $"ext4: inode {inode.Number} uses a block map this driver does not free");
         inode.Size = 0;
         inode.BlocksRaw = 0;
         inode.DTime = Math.Max(Now, 1);
-        await _vol.FreeInodeAsync(inode.Number, dir, ct).ConfigureAwait(false);
+        return await _vol.FreeInodeAsync(inode.Number, dir, ct).ConfigureAwait(false);
     }
 
     public ValueTask<Result> DeleteAsync(string path, CancellationToken ct = default) =>
-        AsResult(RunAsync(true, async () =>
+        RunVoidAsync(async () =>
         {
-            var (parent, name) = await ResolveParentAsync(path, ct).ConfigureAwait(false);
-            var rec = await DirectoryBlocks.LookupAsync(_vol, parent, name, ct).ConfigureAwait(false)
-                ?? throw new KernelException(ErrorCode.NotFound, $"'{path}' not found");
-            var inode = await _vol.ReadInodeAsync(rec.Inode, ct).ConfigureAwait(false);
-            if (inode.Number == RootInode) throw new KernelException(ErrorCode.Busy, "cannot delete the root");
-            if (inode.IsDirectory && !await IsEmptyDirectoryAsync(inode, ct).ConfigureAwait(false))
-                throw new KernelException(ErrorCode.NotEmpty, $"'{path}' is not empty");
-            await DirectoryBlocks.RemoveEntryAsync(_vol, parent, rec, Now, ct).ConfigureAwait(false);
-            await UnlinkInodeAsync(parent, inode, ct).ConfigureAwait(false);
+            var resolved = await ResolveParentAsync(path, ct).ConfigureAwait(false);
+            if (!resolved.IsOk) return resolved.Error;
+            var (parent, name) = resolved.Value;
+            var rec = await FindAsync(parent, name, path, ct).ConfigureAwait(false);
+            if (!rec.IsOk) return rec.Error;
+            var found = await _vol.ReadInodeAsync(rec.Value.Inode, ct).ConfigureAwait(false);
+            if (!found.IsOk) return found.Error;
+            var inode = found.Value;
+            if (inode.Number == RootInode) return Result.Fail(ErrorCode.Busy, "cannot delete the root");
+            if (inode.IsDirectory)
+            {
+                var empty = await IsEmptyDirectoryAsync(inode, ct).ConfigureAwait(false);
+                if (!empty.IsOk) return empty.Error;
+                if (!empty.Value) return Result.Fail(ErrorCode.NotEmpty, $"'{path}' is not empty");
+            }
+            var removed = await DirectoryBlocks.RemoveEntryAsync(_vol, parent, rec.Value, Now, ct).ConfigureAwait(false);
+            if (!removed.IsOk) return removed;
+            var unlinked = await UnlinkInodeAsync(parent, inode, ct).ConfigureAwait(false);
+            if (!unlinked.IsOk) return unlinked;
             if (inode.LinksCount == 0) EndNode(inode.Number);
-            return true;
-        }, ct));
+            return Result.Ok;
+        }, ct);
 
     public ValueTask<Result> RenameAsync(string from, string to, CancellationToken ct = default) =>
-        AsResult(RunAsync(true, async () =>
+        RunVoidAsync(async () =>
         {
-            var (srcParent, srcName) = await ResolveParentAsync(from, ct).ConfigureAwait(false);
-            var srcRec = await DirectoryBlocks.LookupAsync(_vol, srcParent, srcName, ct).ConfigureAwait(false)
-                ?? throw new KernelException(ErrorCode.NotFound, $"'{from}' not found");
-            var inode = await _vol.ReadInodeAsync(srcRec.Inode, ct).ConfigureAwait(false);
-            var (dstParent, dstName) = await ResolveParentAsync(to, ct).ConfigureAwait(false);
+            var source = await ResolveParentAsync(from, ct).ConfigureAwait(false);
+            if (!source.IsOk) return source.Error;
+            var (srcParent, srcName) = source.Value;
+            var srcRec = await FindAsync(srcParent, srcName, from, ct).ConfigureAwait(false);
+            if (!srcRec.IsOk) return srcRec.Error;
+            var found = await _vol.ReadInodeAsync(srcRec.Value.Inode, ct).ConfigureAwait(false);
+            if (!found.IsOk) return found.Error;
+            var inode = found.Value;
+            var target = await ResolveParentAsync(to, ct).ConfigureAwait(false);
+            if (!target.IsOk) return target.Error;
+            var (dstParent, dstName) = target.Value;
             if (inode.IsDirectory)
             {
                 // A directory may not move into itself or its own subtree: walk up from the destination.
                 var cur = dstParent;
                 for (int steps = 0; cur.Number != RootInode; steps++)
                 {
-                    if (cur.Number == inode.Number) throw new KernelException(ErrorCode.InvalidArgument, "cannot move a directory into itself");
-                    if (steps > 65536) throw Volume.Corrupt("directory '..' chain does not reach the root");
-                    var up = await DirectoryBlocks.LookupAsync(_vol, cur, ".."u8.ToArray(), ct).ConfigureAwait(false)
-                        ?? throw Volume.Corrupt($"directory inode {cur.Number} has no '..'");
-                    cur = await _vol.ReadInodeAsync(up.Inode, ct).ConfigureAwait(false);
+                    if (cur.Number == inode.Number) return Result.Fail(ErrorCode.InvalidArgument, "cannot move a directory into itself");
+                    if (steps > 65536) return Volume.Corrupt("directory '..' chain does not reach the root");
+                    var up = await DirectoryBlocks.LookupAsync(_vol, cur, ".."u8.ToArray(), ct).ConfigureAwait(false);
+                    if (!up.IsOk) return up.Error;
+                    if (up.Value is not { } dots) return Volume.Corrupt($"directory inode {cur.Number} has no '..'");
+                    var next = await _vol.ReadInodeAsync(dots.Inode, ct).ConfigureAwait(false);
+                    if (!next.IsOk) return next.Error;
+                    cur = next.Value;
                 }
-                if (inode.Number == dstParent.Number) throw new KernelException(ErrorCode.InvalidArgument, "cannot move a directory into itself");
+                if (inode.Number == dstParent.Number) return Result.Fail(ErrorCode.InvalidArgument, "cannot move a directory into itself");
             }
             var existing = await DirectoryBlocks.LookupAsync(_vol, dstParent, dstName, ct).ConfigureAwait(false);
+            if (!existing.IsOk) return existing.Error;
             Inode? replaced = null;
-            if (existing is { } ex)
+            if (existing.Value is { } ex)
             {
-                if (ex.Inode == inode.Number) return true;
-                var victim = await _vol.ReadInodeAsync(ex.Inode, ct).ConfigureAwait(false);
-                if (victim.IsDirectory && !inode.IsDirectory) throw new KernelException(ErrorCode.IsADirectory, $"'{to}' is a directory");
-                if (!victim.IsDirectory && inode.IsDirectory) throw new KernelException(ErrorCode.NotADirectory, $"'{to}' is not a directory");
-                if (victim.IsDirectory && !await IsEmptyDirectoryAsync(victim, ct).ConfigureAwait(false))
-                    throw new KernelException(ErrorCode.NotEmpty, $"'{to}' is not empty");
-                await DirectoryBlocks.RemoveEntryAsync(_vol, dstParent, ex, Now, ct).ConfigureAwait(false);
-                await UnlinkInodeAsync(dstParent, victim, ct).ConfigureAwait(false);
+                if (ex.Inode == inode.Number) return Result.Ok;
+                var victimRead = await _vol.ReadInodeAsync(ex.Inode, ct).ConfigureAwait(false);
+                if (!victimRead.IsOk) return victimRead.Error;
+                var victim = victimRead.Value;
+                if (victim.IsDirectory && !inode.IsDirectory) return Result.Fail(ErrorCode.IsADirectory, $"'{to}' is a directory");
+                if (!victim.IsDirectory && inode.IsDirectory) return Result.Fail(ErrorCode.NotADirectory, $"'{to}' is not a directory");
+                if (victim.IsDirectory)
+                {
+                    var empty = await IsEmptyDirectoryAsync(victim, ct).ConfigureAwait(false);
+                    if (!empty.IsOk) return empty.Error;
+                    if (!empty.Value) return Result.Fail(ErrorCode.NotEmpty, $"'{to}' is not empty");
+                }
+                var removedVictim = await DirectoryBlocks.RemoveEntryAsync(_vol, dstParent, ex, Now, ct).ConfigureAwait(false);
+                if (!removedVictim.IsOk) return removedVictim;
+                var unlinked = await UnlinkInodeAsync(dstParent, victim, ct).ConfigureAwait(false);
+                if (!unlinked.IsOk) return unlinked;
                 replaced = victim;
             }
             // Re-find the source record: removing the victim may have merged records in the same block.
-            var src = await DirectoryBlocks.LookupAsync(_vol, srcParent, srcName, ct).ConfigureAwait(false)
-                ?? throw Volume.Corrupt("source entry vanished during rename");
-            await DirectoryBlocks.RemoveEntryAsync(_vol, srcParent, src, Now, ct).ConfigureAwait(false);
-            await DirectoryBlocks.AddEntryAsync(_vol, dstParent, dstName, inode.Number, FileTypeOf(inode), Now, ct).ConfigureAwait(false);
+            var src = await DirectoryBlocks.LookupAsync(_vol, srcParent, srcName, ct).ConfigureAwait(false);
+            if (!src.IsOk) return src.Error;
+            if (src.Value is not { } srcNow) return Volume.Corrupt("source entry vanished during rename");
+            var removed = await DirectoryBlocks.RemoveEntryAsync(_vol, srcParent, srcNow, Now, ct).ConfigureAwait(false);
+            if (!removed.IsOk) return removed;
+            var added = await DirectoryBlocks.AddEntryAsync(_vol, dstParent, dstName, inode.Number, FileTypeOf(inode), Now, ct).ConfigureAwait(false);
+            if (!added.IsOk) return added;
             if (inode.IsDirectory && srcParent.Number != dstParent.Number)
             {
-                var dots = await DirectoryBlocks.LookupAsync(_vol, inode, ".."u8.ToArray(), ct).ConfigureAwait(false)
-                    ?? throw Volume.Corrupt($"directory inode {inode.Number} has no '..'");
-                await DirectoryBlocks.RetargetAsync(_vol, inode, dots, dstParent.Number, ct).ConfigureAwait(false);
+                var dotsRec = await DirectoryBlocks.LookupAsync(_vol, inode, ".."u8.ToArray(), ct).ConfigureAwait(false);
+                if (!dotsRec.IsOk) return dotsRec.Error;
+                if (dotsRec.Value is not { } dots) return Volume.Corrupt($"directory inode {inode.Number} has no '..'");
+                var retargeted = await DirectoryBlocks.RetargetAsync(_vol, inode, dots, dstParent.Number, ct).ConfigureAwait(false);
+                if (!retargeted.IsOk) return retargeted;
                 if (srcParent.LinksCount > 2) srcParent.LinksCount--;
                 if (dstParent.LinksCount != 1) dstParent.LinksCount = dstParent.LinksCount >= 64999 ? (ushort)1 : (ushort)(dstParent.LinksCount + 1);
                 _vol.MarkInodeDirty(srcParent); _vol.MarkInodeDirty(dstParent);
@@ -595,8 +728,8 @@ public sealed class Ext4FileSystem : IFileSystem
             inode.CTime = Now;
             _vol.MarkInodeDirty(inode);
             if (replaced is { LinksCount: 0 }) EndNode(replaced.Number);
-            return true;
-        }, ct));
+            return Result.Ok;
+        }, ct);
 
     // ---------------------------------------------------------------- flush
 
@@ -617,10 +750,13 @@ public sealed class Ext4FileSystem : IFileSystem
     // ---------------------------------------------------------------- diagnostics for tests
 
     /// <summary>Depth of a file's extent tree and whether a directory is htree-indexed (used by tests).</summary>
-    internal ValueTask<Result<(int Depth, int Extents, bool Indexed)>> InspectAsync(string path, CancellationToken ct = default) => RunAsync(false, async () =>
-    {
-        var inode = await ResolveAsync(path, ct).ConfigureAwait(false);
-        var map = await ExtentTree.LoadAsync(_vol, inode, ct).ConfigureAwait(false);
-        return (map.Depth, map.Extents.Count, (inode.Flags & Inode.FlagIndex) != 0);
-    }, ct);
+    internal ValueTask<Result<(int Depth, int Extents, bool Indexed)>> InspectAsync(string path, CancellationToken ct = default) =>
+        RunAsync<(int Depth, int Extents, bool Indexed)>(false, async () =>
+        {
+            var inode = await ResolveAsync(path, ct).ConfigureAwait(false);
+            if (!inode.IsOk) return inode.Error;
+            var map = await ExtentTree.LoadAsync(_vol, inode.Value, ct).ConfigureAwait(false);
+            if (!map.IsOk) return map.Error;
+            return (map.Value.Depth, map.Value.Extents.Count, (inode.Value.Flags & Inode.FlagIndex) != 0);
+        }, ct);
 }

@@ -49,7 +49,9 @@ public sealed class Ext4FileSystemDriver : IFileSystemDriver
     {
         try
         {
-            var vol = await Volume.OpenAsync(device, VerifyChecksums, ct).ConfigureAwait(false);
+            var opened = await Volume.OpenAsync(device, VerifyChecksums, ct).ConfigureAwait(false);
+            if (!opened.IsOk) return opened.Error;
+            var vol = opened.Value;
             bool readOnly = options.ReadOnly;
             if (!readOnly && WriteBlocker(vol, device) is { } before) return CannotWrite(before);
             // A read-write mount first replays in memory and validates the result, so nothing is written to a
@@ -57,24 +59,26 @@ public sealed class Ext4FileSystemDriver : IFileSystemDriver
             if (!readOnly)
             {
                 var view = await JournalMount.PrepareAsync(vol, device, true, VerifyChecksums, _now, ct).ConfigureAwait(false);
-                var check = await RootCheckAsync(new Ext4FileSystem(view.Volume, true, _now), ct).ConfigureAwait(false);
+                if (!view.IsOk) return view.Error;
+                var check = await RootCheckAsync(new Ext4FileSystem(view.Value.Volume, true, _now), ct).ConfigureAwait(false);
                 if (!check.IsOk) return Result<IFileSystem>.Fail(check.Error);
             }
             // Replay a journal that needs recovery (onto the disk, or in memory for a read-only mount) and open the
             // journal writer; the volume is reopened from the replayed state.
             var journal = await JournalMount.PrepareAsync(vol, device, readOnly, VerifyChecksums, _now, ct).ConfigureAwait(false);
-            vol = journal.Volume;
-            vol.Journal = journal.Writer;
+            if (!journal.IsOk) return journal.Error;
+            vol = journal.Value.Volume;
+            vol.Journal = journal.Value.Writer;
             if (!readOnly && WriteBlocker(vol, device) is { } after) return CannotWrite(after);
             var fs = new Ext4FileSystem(vol, readOnly, _now);
             var root = await RootCheckAsync(fs, ct).ConfigureAwait(false);
             if (!root.IsOk) return Result<IFileSystem>.Fail(root.Error);
             return fs;
         }
-        catch (KernelException e) { return Result<IFileSystem>.Fail(e.Error); }
         catch (OperationCanceledException) { return Result<IFileSystem>.Fail(ErrorCode.Cancelled, "mount cancelled"); }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
+            // Not an error path: a parser bug on a hostile image is reported as corruption rather than escaping.
             return Result<IFileSystem>.Fail(ErrorCode.Corrupted, $"ext4: malformed volume: {e.GetType().Name}: {e.Message}");
         }
     }

@@ -79,33 +79,35 @@ internal static class ExtentTree
     public static bool HasExtents(Inode inode) => (inode.Flags & Inode.FlagExtents) != 0;
 
     /// <summary>Reads and validates the whole extent tree: magic, counts, depth, ordering, ranges, checksums, no shared blocks.</summary>
-    public static async ValueTask<ExtentMap> LoadAsync(Volume vol, Inode inode, CancellationToken ct)
+    public static async ValueTask<Result<ExtentMap>> LoadAsync(Volume vol, Inode inode, CancellationToken ct)
     {
         if ((inode.Flags & Inode.FlagInlineData) != 0)
-            throw new KernelException(ErrorCode.NotSupported, $"ext4: inode {inode.Number} stores inline data");
+            return Result<ExtentMap>.Fail(ErrorCode.NotSupported, $"ext4: inode {inode.Number} stores inline data");
         if (!HasExtents(inode))
-            throw new KernelException(ErrorCode.NotSupported, $"ext4: inode {inode.Number} uses indirect block maps");
+            return Result<ExtentMap>.Fail(ErrorCode.NotSupported, $"ext4: inode {inode.Number} uses indirect block maps");
         var map = new ExtentMap();
         var root = inode.BlockArea60.ToArray();
-        int depth = CheckHeader(root, 4, inode.Number, "inode");
-        if (depth > MaxDepth) throw Volume.Corrupt($"inode {inode.Number}: extent depth {depth}");
-        map.Depth = depth;
+        var depth = CheckHeader(root, 4, inode.Number, "inode");
+        if (!depth.IsOk) return depth.Error;
+        if (depth.Value > MaxDepth) return Volume.Corrupt($"inode {inode.Number}: extent depth {depth.Value}");
+        map.Depth = depth.Value;
         var seen = new HashSet<long>();
-        await WalkAsync(vol, inode, root, depth, 0, uint.MaxValue + 1L, map, seen, ct).ConfigureAwait(false);
+        var walked = await WalkAsync(vol, inode, root, depth.Value, 0, uint.MaxValue + 1L, map, seen, ct).ConfigureAwait(false);
+        if (!walked.IsOk) return walked.Error;
         for (int i = 1; i < map.Extents.Count; i++)
-            if (map.Extents[i].Logical < map.Extents[i - 1].LogicalEnd) throw Volume.Corrupt($"inode {inode.Number}: overlapping extents");
+            if (map.Extents[i].Logical < map.Extents[i - 1].LogicalEnd) return Volume.Corrupt($"inode {inode.Number}: overlapping extents");
         return map;
     }
 
-    private static int CheckHeader(ReadOnlySpan<byte> node, int capacity, uint ino, string where)
+    private static Result<int> CheckHeader(ReadOnlySpan<byte> node, int capacity, uint ino, string where)
     {
-        if (U16(node, 0) != Magic) throw Volume.Corrupt($"inode {ino}: bad extent magic in {where}");
+        if (U16(node, 0) != Magic) return Volume.Corrupt($"inode {ino}: bad extent magic in {where}");
         int entries = U16(node, 2), max = U16(node, 4);
-        if (max > capacity || entries > max) throw Volume.Corrupt($"inode {ino}: extent node in {where} has {entries}/{max} entries (room for {capacity})");
-        return U16(node, 6);
+        if (max > capacity || entries > max) return Volume.Corrupt($"inode {ino}: extent node in {where} has {entries}/{max} entries (room for {capacity})");
+        return (int)U16(node, 6);
     }
 
-    private static async ValueTask WalkAsync(Volume vol, Inode inode, byte[] node, int depth, long lo, long hi, ExtentMap map,
+    private static async ValueTask<Result> WalkAsync(Volume vol, Inode inode, byte[] node, int depth, long lo, long hi, ExtentMap map,
         HashSet<long> seen, CancellationToken ct)
     {
         int entries = U16(node, 2);
@@ -114,7 +116,7 @@ internal static class ExtentTree
         {
             int o = 12 + 12 * i;
             uint first = U32(node, o);
-            if (first < prev || first < lo || first >= hi) throw Volume.Corrupt($"inode {inode.Number}: extent keys out of order");
+            if (first < prev || first < lo || first >= hi) return Volume.Corrupt($"inode {inode.Number}: extent keys out of order");
             prev = first;
             if (depth == 0)
             {
@@ -122,33 +124,40 @@ internal static class ExtentTree
                 bool uninit = len > 32768;
                 if (uninit) len -= 32768;
                 long phys = ((long)U16(node, o + 6) << 32) | U32(node, o + 8);
-                if (len == 0) throw Volume.Corrupt($"inode {inode.Number}: zero-length extent");
-                if (first + (long)len > hi) throw Volume.Corrupt($"inode {inode.Number}: extent overruns its index range");
-                vol.CheckRange(phys, len, $"inode {inode.Number} extent");
-                if (vol.OverlapsMetadata(phys, len)) throw Volume.Corrupt($"inode {inode.Number}: extent maps filesystem metadata");
+                if (len == 0) return Volume.Corrupt($"inode {inode.Number}: zero-length extent");
+                if (first + (long)len > hi) return Volume.Corrupt($"inode {inode.Number}: extent overruns its index range");
+                var range = vol.CheckRange(phys, len, $"inode {inode.Number} extent");
+                if (!range.IsOk) return range;
+                if (vol.OverlapsMetadata(phys, len)) return Volume.Corrupt($"inode {inode.Number}: extent maps filesystem metadata");
                 map.Extents.Add(new Extent(first, phys, len, uninit));
             }
             else
             {
                 long child = ((long)U16(node, o + 8) << 32) | U32(node, o + 4);
-                vol.CheckRange(child, 1, $"inode {inode.Number} extent index");
-                if (vol.OverlapsMetadata(child, 1)) throw Volume.Corrupt($"inode {inode.Number}: extent index points at metadata");
-                if (!seen.Add(child)) throw Volume.Corrupt($"inode {inode.Number}: extent tree block {child} referenced twice (loop)");
+                var range = vol.CheckRange(child, 1, $"inode {inode.Number} extent index");
+                if (!range.IsOk) return range;
+                if (vol.OverlapsMetadata(child, 1)) return Volume.Corrupt($"inode {inode.Number}: extent index points at metadata");
+                if (!seen.Add(child)) return Volume.Corrupt($"inode {inode.Number}: extent tree block {child} referenced twice (loop)");
                 long next = i + 1 < entries ? U32(node, o + 12) : hi;
-                var blk = await vol.GetBlockAsync(child, ct).ConfigureAwait(false);
+                var read = await vol.GetBlockAsync(child, ct).ConfigureAwait(false);
+                if (!read.IsOk) return read.Error;
+                var blk = read.Value;
                 int capacity = (vol.BlockSize - 12) / 12;
-                int childDepth = CheckHeader(blk, capacity, inode.Number, $"block {child}");
-                if (childDepth != depth - 1) throw Volume.Corrupt($"inode {inode.Number}: extent block {child} has depth {childDepth}, expected {depth - 1}");
+                var childDepth = CheckHeader(blk, capacity, inode.Number, $"block {child}");
+                if (!childDepth.IsOk) return childDepth.Error;
+                if (childDepth.Value != depth - 1) return Volume.Corrupt($"inode {inode.Number}: extent block {child} has depth {childDepth.Value}, expected {depth - 1}");
                 if (vol.VerifyCsum)
                 {
                     int tail = 12 + 12 * U16(blk, 4);
                     if (tail + 4 > blk.Length || U32(blk, tail) != Crc32C.Update(InodeSeed(vol, inode), blk.AsSpan(0, tail)))
-                        throw Volume.Corrupt($"inode {inode.Number}: extent block {child} checksum mismatch");
+                        return Volume.Corrupt($"inode {inode.Number}: extent block {child} checksum mismatch");
                 }
                 map.TreeBlocks.Add(child);
-                await WalkAsync(vol, inode, blk, depth - 1, first, next, map, seen, ct).ConfigureAwait(false);
+                var walked = await WalkAsync(vol, inode, blk, depth - 1, first, next, map, seen, ct).ConfigureAwait(false);
+                if (!walked.IsOk) return walked;
             }
         }
+        return Result.Ok;
     }
 
     public static uint InodeSeed(Volume vol, Inode inode) => Inode.Seed(vol.Seed, inode.Number, inode.Generation);
@@ -166,11 +175,15 @@ internal static class ExtentTree
     /// Rewrites the inode's extent tree from <paramref name="map"/>: frees the old index/leaf blocks, then packs the
     /// extents into leaves and index levels until at most four entries remain for the inode. Adjusts i_blocks.
     /// </summary>
-    public static async ValueTask StoreAsync(Volume vol, Inode inode, ExtentMap map, CancellationToken ct)
+    public static async ValueTask<Result> StoreAsync(Volume vol, Inode inode, ExtentMap map, CancellationToken ct)
     {
         int bs = vol.BlockSize;
         long oldTree = map.TreeBlocks.Count;
-        foreach (long b in map.TreeBlocks) await vol.FreeBlocksAsync(b, 1, ct).ConfigureAwait(false);
+        foreach (long b in map.TreeBlocks)
+        {
+            var freed = await vol.FreeBlocksAsync(b, 1, ct).ConfigureAwait(false);
+            if (!freed.IsOk) return freed;
+        }
         map.TreeBlocks.Clear();
 
         // Entries of the current level: (first logical block, 12-byte record).
@@ -193,7 +206,9 @@ internal static class ExtentTree
             for (int i = 0; i < level.Count; i += perBlock)
             {
                 int n = Math.Min(perBlock, level.Count - i);
-                var (blk, _) = await vol.AllocateBlocksAsync(goal, 1, ct).ConfigureAwait(false);
+                var allocated = await vol.AllocateBlocksAsync(goal, 1, ct).ConfigureAwait(false);
+                if (!allocated.IsOk) return allocated.Error;
+                long blk = allocated.Value.Start;
                 map.TreeBlocks.Add(blk);
                 var node = new byte[bs];
                 WriteHeader(node, n, perBlock, depth);
@@ -203,7 +218,8 @@ internal static class ExtentTree
                     int tail = 12 + 12 * perBlock;
                     BinaryPrimitives.WriteUInt32LittleEndian(node.AsSpan(tail), Crc32C.Update(seed, node.AsSpan(0, tail)));
                 }
-                vol.PutBlock(blk, node);
+                var put = vol.PutBlock(blk, node);
+                if (!put.IsOk) return put;
                 var idx = new byte[12];
                 BinaryPrimitives.WriteUInt32LittleEndian(idx, level[i].First);
                 BinaryPrimitives.WriteUInt32LittleEndian(idx.AsSpan(4), (uint)blk);
@@ -222,6 +238,7 @@ internal static class ExtentTree
         AdjustBlocks(vol, inode, map.TreeBlocks.Count - oldTree);
         map.Changed = false;
         vol.MarkInodeDirty(inode);
+        return Result.Ok;
     }
 
     private static void WriteHeader(Span<byte> node, int entries, int max, int depth)

@@ -9,7 +9,8 @@ namespace Photon.FileSystems.Ext4;
 /// The mounted volume's metadata state: geometry, superblock, group descriptors, a metadata block cache and the block
 /// and inode allocators. Every change made by one filesystem operation stays in memory (dirty) until
 /// <see cref="CommitAsync"/> writes it (through the journal when the volume has one, else in place); <see cref="Rollback"/> forgets it, so a failed operation leaves the
-/// disk as it was. Internal methods throw <see cref="KernelException"/>; the filesystem converts at its boundary.
+/// disk as it was. Every failure (device error, corruption, no space) is returned as the kernel's typed result, unchanged
+/// from the device call to the VFS; exceptions are left to programming errors.
 /// </summary>
 internal sealed class Volume
 {
@@ -50,76 +51,72 @@ internal sealed class Volume
     }
 
     /// <summary>Reads and validates the superblock and every group descriptor.</summary>
-    public static async ValueTask<Volume> OpenAsync(IBlockDevice device, bool verifyChecksums, CancellationToken ct)
+    public static async ValueTask<Result<Volume>> OpenAsync(IBlockDevice device, bool verifyChecksums, CancellationToken ct)
     {
         long deviceBytes = device.SectorCount * device.SectorSize;
-        if (deviceBytes < Superblock.ByteOffset + Superblock.Size) throw Corrupt("device is too small for an ext4 superblock");
+        if (deviceBytes < Superblock.ByteOffset + Superblock.Size) return Corrupt("device is too small for an ext4 superblock");
         var raw = new byte[Superblock.Size];
-        await ReadBytesAsync(device, Superblock.ByteOffset, raw, ct).ConfigureAwait(false);
+        var sbRead = await ReadBytesAsync(device, Superblock.ByteOffset, raw, ct).ConfigureAwait(false);
+        if (!sbRead.IsOk) return sbRead.Error;
         var sb = new Superblock(raw);
         var geo = Geometry.From(sb, deviceBytes, verifyChecksums);
-        if (!geo.IsOk) throw geo.Error.ToException();
+        if (!geo.IsOk) return geo.Error;
         uint unknown = sb.Incompat & ~Features.IncompatReadable;
-        if (unknown != 0) throw new KernelException(ErrorCode.NotSupported, $"ext4: unsupported incompatible features 0x{unknown:X}");
+        if (unknown != 0) return Result<Volume>.Fail(ErrorCode.NotSupported, $"ext4: unsupported incompatible features 0x{unknown:X}");
         var g = geo.Value;
         long gdtBytes = g.GdtBlocks * g.BlockSize;
-        if (gdtBytes > 64L << 20) throw Corrupt("group descriptor table is absurdly large");
+        if (gdtBytes > 64L << 20) return Corrupt("group descriptor table is absurdly large");
         var gdtRaw = new byte[gdtBytes];
-        await ReadBytesAsync(device, (g.FirstDataBlock + 1L) * g.BlockSize, gdtRaw, ct).ConfigureAwait(false);
+        var gdtRead = await ReadBytesAsync(device, (g.FirstDataBlock + 1L) * g.BlockSize, gdtRaw, ct).ConfigureAwait(false);
+        if (!gdtRead.IsOk) return gdtRead.Error;
         uint seed = sb.ChecksumSeed;
         var gd = new GroupDescriptors(g, gdtRaw, sb.HasMetadataCsum, seed);
         ulong freeBlocks = 0, freeInodes = 0;
         for (uint i = 0; i < g.GroupCount; i++)
         {
             var r = gd.Validate(i, verifyChecksums);
-            if (!r.IsOk) throw r.Error.ToException();
+            if (!r.IsOk) return r.Error;
             freeBlocks += gd.FreeBlocks(i); freeInodes += gd.FreeInodes(i);
         }
-        if (freeBlocks > g.BlocksCount || freeInodes > g.InodesCount) throw Corrupt("group free counts exceed the filesystem size");
+        if (freeBlocks > g.BlocksCount || freeInodes > g.InodesCount) return Corrupt("group free counts exceed the filesystem size");
         return new Volume(device, g, sb, gd, seed) { _verify = verifyChecksums };
     }
 
-    public static KernelException Corrupt(string message) => new(ErrorCode.Corrupted, "ext4: " + message);
+    public static KernelError Corrupt(string message) => new(ErrorCode.Corrupted, "ext4: " + message);
 
     // ---------------------------------------------------------------- raw device access
 
-    internal static async ValueTask ReadBytesAsync(IBlockDevice dev, long offset, Memory<byte> buffer, CancellationToken ct)
+    internal static async ValueTask<Result> ReadBytesAsync(IBlockDevice dev, long offset, Memory<byte> buffer, CancellationToken ct)
     {
         int ss = dev.SectorSize;
-        if (offset % ss == 0 && buffer.Length % ss == 0)
-        {
-            // Chunks in flight together over the device's queues.
-            var r = await ParallelBlockIo.ReadAsync(dev, offset / ss, buffer, ct).ConfigureAwait(false);
-            if (!r.IsOk) throw r.Error.ToException();
-            return;
-        }
+        // Chunks in flight together over the device's queues.
+        if (offset % ss == 0 && buffer.Length % ss == 0) return await ParallelBlockIo.ReadAsync(dev, offset / ss, buffer, ct).ConfigureAwait(false);
         long start = offset / ss * ss, end = (offset + buffer.Length + ss - 1) / ss * ss;
         var tmp = new byte[end - start];
-        await ReadBytesAsync(dev, start, tmp, ct).ConfigureAwait(false);
+        var r = await ReadBytesAsync(dev, start, tmp, ct).ConfigureAwait(false);
+        if (!r.IsOk) return r;
         tmp.AsMemory((int)(offset - start), buffer.Length).CopyTo(buffer);
+        return Result.Ok;
     }
 
-    internal static async ValueTask WriteBytesAsync(IBlockDevice dev, long offset, ReadOnlyMemory<byte> data, CancellationToken ct)
+    internal static async ValueTask<Result> WriteBytesAsync(IBlockDevice dev, long offset, ReadOnlyMemory<byte> data, CancellationToken ct)
     {
         int ss = dev.SectorSize;
-        if (offset % ss == 0 && data.Length % ss == 0)
-        {
-            var r = await ParallelBlockIo.WriteAsync(dev, offset / ss, data, ct).ConfigureAwait(false);
-            if (!r.IsOk) throw r.Error.ToException();
-            return;
-        }
+        if (offset % ss == 0 && data.Length % ss == 0) return await ParallelBlockIo.WriteAsync(dev, offset / ss, data, ct).ConfigureAwait(false);
         // A block smaller than the device sector: read-modify-write the covering sectors.
         long start = offset / ss * ss, end = (offset + data.Length + ss - 1) / ss * ss;
         var tmp = new byte[end - start];
-        await ReadBytesAsync(dev, start, tmp, ct).ConfigureAwait(false);
+        var r = await ReadBytesAsync(dev, start, tmp, ct).ConfigureAwait(false);
+        if (!r.IsOk) return r;
         data.CopyTo(tmp.AsMemory((int)(offset - start)));
-        await WriteBytesAsync(dev, start, tmp, ct).ConfigureAwait(false);
+        return await WriteBytesAsync(dev, start, tmp, ct).ConfigureAwait(false);
     }
 
-    public void CheckRange(long block, long count, string what)
+    public Result CheckRange(long block, long count, string what)
     {
         if (block < Geo.FirstDataBlock || count < 0 || block > (long)Geo.BlocksCount - count)
-            throw Corrupt($"{what}: blocks {block}+{count} are outside the filesystem");
+            return Corrupt($"{what}: blocks {block}+{count} are outside the filesystem");
+        return Result.Ok;
     }
 
     /// <summary>True if any block of [start, start+count) is filesystem metadata (superblocks, descriptors, bitmaps, inode tables).</summary>
@@ -138,41 +135,48 @@ internal sealed class Volume
     }
 
     /// <summary>Reads data blocks straight from the device (not cached).</summary>
-    public async ValueTask ReadDataAsync(long block, Memory<byte> buffer, CancellationToken ct)
+    public async ValueTask<Result> ReadDataAsync(long block, Memory<byte> buffer, CancellationToken ct)
     {
-        CheckRange(block, buffer.Length / BlockSize, "data read");
+        var range = CheckRange(block, buffer.Length / BlockSize, "data read");
+        if (!range.IsOk) return range;
         // A block changed in this operation but not yet committed must be read from the cache.
         if (_dirtyBlocks.Count > 0)
             for (int i = 0; i < buffer.Length / BlockSize; i++)
                 if (_dirtyBlocks.Contains(block + i))
                 {
-                    if (i > 0) await ReadBytesAsync(_device, block * BlockSize, buffer[..(i * BlockSize)], ct).ConfigureAwait(false);
+                    if (i > 0)
+                    {
+                        var head = await ReadBytesAsync(_device, block * BlockSize, buffer[..(i * BlockSize)], ct).ConfigureAwait(false);
+                        if (!head.IsOk) return head;
+                    }
                     _cache[block + i].CopyTo(buffer.Slice(i * BlockSize, BlockSize));
-                    await ReadDataAsync(block + i + 1, buffer[((i + 1) * BlockSize)..], ct).ConfigureAwait(false);
-                    return;
+                    return await ReadDataAsync(block + i + 1, buffer[((i + 1) * BlockSize)..], ct).ConfigureAwait(false);
                 }
-        if (buffer.Length == 0) return;
-        await ReadBytesAsync(_device, block * BlockSize, buffer, ct).ConfigureAwait(false);
+        if (buffer.Length == 0) return Result.Ok;
+        return await ReadBytesAsync(_device, block * BlockSize, buffer, ct).ConfigureAwait(false);
     }
 
     /// <summary>Writes file data in place; only ever called for blocks the caller owns (validated extents or fresh allocations).</summary>
-    public async ValueTask WriteDataAsync(long block, ReadOnlyMemory<byte> data, CancellationToken ct)
+    public async ValueTask<Result> WriteDataAsync(long block, ReadOnlyMemory<byte> data, CancellationToken ct)
     {
         int n = data.Length / BlockSize;
-        CheckRange(block, n, "data write");
-        if (OverlapsMetadata(block, n)) throw Corrupt($"refusing to write file data over metadata at block {block}");
+        var range = CheckRange(block, n, "data write");
+        if (!range.IsOk) return range;
+        if (OverlapsMetadata(block, n)) return Corrupt($"refusing to write file data over metadata at block {block}");
         for (int i = 0; i < n; i++) { _cache.Remove(block + i); _dirtyBlocks.Remove(block + i); }
-        await WriteBytesAsync(_device, block * BlockSize, data, ct).ConfigureAwait(false);
+        return await WriteBytesAsync(_device, block * BlockSize, data, ct).ConfigureAwait(false);
     }
 
     // ---------------------------------------------------------------- metadata block cache
 
-    public async ValueTask<byte[]> GetBlockAsync(long block, CancellationToken ct)
+    public async ValueTask<Result<byte[]>> GetBlockAsync(long block, CancellationToken ct)
     {
-        CheckRange(block, 1, "metadata read");
+        var range = CheckRange(block, 1, "metadata read");
+        if (!range.IsOk) return range.Error;
         if (_cache.TryGetValue(block, out var b)) return b;
         b = new byte[BlockSize];
-        await ReadBytesAsync(_device, block * BlockSize, b, ct).ConfigureAwait(false);
+        var read = await ReadBytesAsync(_device, block * BlockSize, b, ct).ConfigureAwait(false);
+        if (!read.IsOk) return read.Error;
         _cache[block] = b;
         return b;
     }
@@ -184,20 +188,26 @@ internal sealed class Volume
     }
 
     /// <summary>Installs fresh contents for a (newly allocated) metadata block.</summary>
-    public void PutBlock(long block, byte[] contents)
+    public Result PutBlock(long block, byte[] contents)
     {
-        CheckRange(block, 1, "metadata write");
-        if (OverlapsMetadata(block, 1)) throw Corrupt($"refusing to write over fixed metadata at block {block}");
+        var range = CheckRange(block, 1, "metadata write");
+        if (!range.IsOk) return range;
+        if (OverlapsMetadata(block, 1)) return Corrupt($"refusing to write over fixed metadata at block {block}");
         _cache[block] = contents;
         _dirtyBlocks.Add(block);
+        return Result.Ok;
     }
 
     /// <summary>Forgets a block that is being freed so a stale copy is never written over its next owner.</summary>
     private void Forget(long block) { _cache.Remove(block); _dirtyBlocks.Remove(block); }
 
-    public async ValueTask CommitAsync(CancellationToken ct)
+    public async ValueTask<Result> CommitAsync(CancellationToken ct)
     {
-        foreach (uint ino in _dirtyInodes) await StoreInodeAsync(_opInodes[ino], ct).ConfigureAwait(false);
+        foreach (uint ino in _dirtyInodes)
+        {
+            var stored = await StoreInodeAsync(_opInodes[ino], ct).ConfigureAwait(false);
+            if (!stored.IsOk) return stored;
+        }
         _dirtyInodes.Clear();
         foreach (uint g in _dirtyBlockBitmaps) { Gd.SetBlockBitmapCsum(g, _cache[Gd.BlockBitmap(g)]); _dirtyGroups.Add(g); }
         foreach (uint g in _dirtyInodeBitmaps) { Gd.SetInodeBitmapCsum(g, _cache[Gd.InodeBitmap(g)]); _dirtyGroups.Add(g); }
@@ -217,17 +227,30 @@ internal sealed class Volume
             Sb.UpdateChecksum();
             sb = Sb.Raw;
         }
-        if (Journal is { } journal) await journal.CommitAsync(writes, sb, ct).ConfigureAwait(false);
+        if (Journal is { } journal)
+        {
+            var committed = await journal.CommitAsync(writes, sb, ct).ConfigureAwait(false);
+            if (!committed.IsOk) return committed;
+        }
         else
         {
-            foreach (var (b, data) in writes) await WriteBytesAsync(_device, b * BlockSize, data, ct).ConfigureAwait(false);
-            if (sb is not null) await WriteBytesAsync(_device, Superblock.ByteOffset, sb, ct).ConfigureAwait(false);
+            foreach (var (b, data) in writes)
+            {
+                var w = await WriteBytesAsync(_device, b * BlockSize, data, ct).ConfigureAwait(false);
+                if (!w.IsOk) return w;
+            }
+            if (sb is not null)
+            {
+                var w = await WriteBytesAsync(_device, Superblock.ByteOffset, sb, ct).ConfigureAwait(false);
+                if (!w.IsOk) return w;
+            }
         }
         _dirtyBlocks.Clear();
         _dirtyGroups.Clear(); _dirtyBlockBitmaps.Clear(); _dirtyInodeBitmaps.Clear();
         _committedSb = (byte[])Sb.Raw.Clone();
         _committedGdt = (byte[])Gd.Raw.Clone();
         EndOperation();
+        return Result.Ok;
     }
 
     /// <summary>Forgets every uncommitted change: dirty blocks, descriptor and superblock edits, loaded inodes.</summary>
@@ -252,24 +275,27 @@ internal sealed class Volume
 
     // ---------------------------------------------------------------- inodes
 
-    private (long Block, int Offset) InodeLocation(uint ino)
+    private Result<(long Block, int Offset)> InodeLocation(uint ino)
     {
-        if (ino == 0 || ino > Geo.InodesCount) throw Corrupt($"inode number {ino} out of range");
+        if (ino == 0 || ino > Geo.InodesCount) return Corrupt($"inode number {ino} out of range");
         uint g = (ino - 1) / Geo.InodesPerGroup, idx = (ino - 1) % Geo.InodesPerGroup;
         long byteOff = (long)idx * Geo.InodeSize;
         return (Gd.InodeTable(g) + byteOff / BlockSize, (int)(byteOff % BlockSize));
     }
 
     /// <summary>Reads an in-use inode, verifying its checksum. The same object is returned within one operation.</summary>
-    public async ValueTask<Inode> ReadInodeAsync(uint ino, CancellationToken ct)
+    public async ValueTask<Result<Inode>> ReadInodeAsync(uint ino, CancellationToken ct)
     {
         if (_opInodes.TryGetValue(ino, out var cached)) return cached;
-        var (blk, off) = InodeLocation(ino);
+        var location = InodeLocation(ino);
+        if (!location.IsOk) return location.Error;
+        var (blk, off) = location.Value;
         var b = await GetBlockAsync(blk, ct).ConfigureAwait(false);
-        var inode = new Inode(ino, b.AsSpan(off, Geo.InodeSize).ToArray());
-        if (VerifyCsum && !inode.ChecksumMatches(Seed)) throw Corrupt($"inode {ino}: checksum mismatch");
-        if (inode.Raw.Length > 128 && 128 + inode.ExtraIsize > inode.Raw.Length) throw Corrupt($"inode {ino}: extra size {inode.ExtraIsize}");
-        if (inode.LinksCount == 0) throw Corrupt($"inode {ino} is referenced but not in use");
+        if (!b.IsOk) return b.Error;
+        var inode = new Inode(ino, b.Value.AsSpan(off, Geo.InodeSize).ToArray());
+        if (VerifyCsum && !inode.ChecksumMatches(Seed)) return Corrupt($"inode {ino}: checksum mismatch");
+        if (inode.Raw.Length > 128 && 128 + inode.ExtraIsize > inode.Raw.Length) return Corrupt($"inode {ino}: extra size {inode.ExtraIsize}");
+        if (inode.LinksCount == 0) return Corrupt($"inode {ino} is referenced but not in use");
         _opInodes[ino] = inode;
         return inode;
     }
@@ -280,13 +306,17 @@ internal sealed class Volume
         _dirtyInodes.Add(inode.Number);
     }
 
-    private async ValueTask StoreInodeAsync(Inode inode, CancellationToken ct)
+    private async ValueTask<Result> StoreInodeAsync(Inode inode, CancellationToken ct)
     {
         if (Csum) inode.UpdateChecksum(Seed);
-        var (blk, off) = InodeLocation(inode.Number);
+        var location = InodeLocation(inode.Number);
+        if (!location.IsOk) return location.Error;
+        var (blk, off) = location.Value;
         var b = await GetBlockAsync(blk, ct).ConfigureAwait(false);
-        inode.Raw.CopyTo(b, off);
+        if (!b.IsOk) return b.Error;
+        inode.Raw.CopyTo(b.Value, off);
         _dirtyBlocks.Add(blk);
+        return Result.Ok;
     }
 
     public uint NextGeneration()
@@ -335,10 +365,14 @@ internal sealed class Volume
     private static void SetBit(byte[] map, int bit) => map[bit >> 3] |= (byte)(1 << (bit & 7));
     private static void ClearBit(byte[] map, int bit) => map[bit >> 3] &= (byte)~(1 << (bit & 7));
 
-    private async ValueTask<byte[]> BlockBitmapAsync(uint g, CancellationToken ct)
+    private async ValueTask<Result<byte[]>> BlockBitmapAsync(uint g, CancellationToken ct)
     {
         long blk = Gd.BlockBitmap(g);
-        if (_checkedBlockBitmaps.Contains(g)) return _cache.TryGetValue(blk, out var c) ? c : await GetBlockAsync(blk, ct).ConfigureAwait(false);
+        if (_checkedBlockBitmaps.Contains(g))
+        {
+            if (_cache.TryGetValue(blk, out var c)) return c;
+            return await GetBlockAsync(blk, ct).ConfigureAwait(false);
+        }
         byte[] map;
         int inGroup = Geo.BlocksInGroup(g);
         if ((Gd.Flags(g) & GroupDescriptors.BlockUninit) != 0)
@@ -355,13 +389,15 @@ internal sealed class Volume
         }
         else
         {
-            map = await GetBlockAsync(blk, ct).ConfigureAwait(false);
+            var read = await GetBlockAsync(blk, ct).ConfigureAwait(false);
+            if (!read.IsOk) return read;
+            map = read.Value;
             if (VerifyCsum && !Gd.BitmapCsumMatches(Gd.BlockBitmapCsum(g), Gd.BlockBitmapChecksum(map)))
-                throw Corrupt($"group {g}: block bitmap checksum mismatch");
+                return Corrupt($"group {g}: block bitmap checksum mismatch");
         }
         int used = 0;
         for (int bit = 0; bit < inGroup; bit++) if (TestBit(map, bit)) used++;
-        if (inGroup - used != Gd.FreeBlocks(g)) throw Corrupt($"group {g}: block bitmap disagrees with the free count");
+        if (inGroup - used != Gd.FreeBlocks(g)) return Corrupt($"group {g}: block bitmap disagrees with the free count");
         _checkedBlockBitmaps.Add(g);
         return map;
     }
@@ -375,17 +411,19 @@ internal sealed class Volume
     public uint GroupOf(long block) => (uint)((block - Geo.FirstDataBlock) / Geo.BlocksPerGroup);
 
     /// <summary>Allocates up to <paramref name="want"/> contiguous blocks, searching from <paramref name="goal"/> onwards.</summary>
-    public async ValueTask<(long Start, int Count)> AllocateBlocksAsync(long goal, int want, CancellationToken ct)
+    public async ValueTask<Result<(long Start, int Count)>> AllocateBlocksAsync(long goal, int want, CancellationToken ct)
     {
         if (want <= 0) throw new ArgumentOutOfRangeException(nameof(want));
-        if (Sb.FreeBlocks == 0) throw new KernelException(ErrorCode.NoSpace, "ext4: no free blocks");
+        if (Sb.FreeBlocks == 0) return Result<(long, int)>.Fail(ErrorCode.NoSpace, "ext4: no free blocks");
         if (goal < Geo.FirstDataBlock || goal >= (long)Geo.BlocksCount) goal = Geo.FirstDataBlock;
         uint startGroup = GroupOf(goal);
         for (uint i = 0; i <= Geo.GroupCount; i++)
         {
             uint g = (startGroup + i) % Geo.GroupCount;
             if (Gd.FreeBlocks(g) == 0) continue;
-            var map = await BlockBitmapAsync(g, ct).ConfigureAwait(false);
+            var bitmap = await BlockBitmapAsync(g, ct).ConfigureAwait(false);
+            if (!bitmap.IsOk) return bitmap.Error;
+            var map = bitmap.Value;
             int inGroup = Geo.BlocksInGroup(g);
             int from = i == 0 ? (int)(goal - Geo.GroupFirstBlock(g)) : 0;
             int bit = FindZero(map, from, inGroup);
@@ -394,14 +432,14 @@ internal sealed class Volume
             int n = 0;
             while (n < want && bit + n < inGroup && !TestBit(map, bit + n)) { SetBit(map, bit + n); n++; }
             long start = Geo.GroupFirstBlock(g) + bit;
-            if (OverlapsMetadata(start, n)) throw Corrupt($"group {g}: block bitmap marks fixed metadata free");
+            if (OverlapsMetadata(start, n)) return Corrupt($"group {g}: block bitmap marks fixed metadata free");
             _dirtyBlocks.Add(Gd.BlockBitmap(g)); _dirtyBlockBitmaps.Add(g); _dirtyGroups.Add(g);
             Gd.SetFreeBlocks(g, Gd.FreeBlocks(g) - (uint)n);
             Sb.FreeBlocks -= (ulong)n;
             for (int k = 0; k < n; k++) Forget(start + k);
             return (start, n);
         }
-        throw new KernelException(ErrorCode.NoSpace, "ext4: no free blocks");
+        return Result<(long, int)>.Fail(ErrorCode.NoSpace, "ext4: no free blocks");
     }
 
     private static int FindZero(byte[] map, int from, int end)
@@ -414,19 +452,22 @@ internal sealed class Volume
         return -1;
     }
 
-    public async ValueTask FreeBlocksAsync(long start, long count, CancellationToken ct)
+    public async ValueTask<Result> FreeBlocksAsync(long start, long count, CancellationToken ct)
     {
-        CheckRange(start, count, "free");
-        if (OverlapsMetadata(start, count)) throw Corrupt($"refusing to free fixed metadata at block {start}");
+        var range = CheckRange(start, count, "free");
+        if (!range.IsOk) return range;
+        if (OverlapsMetadata(start, count)) return Corrupt($"refusing to free fixed metadata at block {start}");
         while (count > 0)
         {
             uint g = GroupOf(start);
             int bit = (int)(start - Geo.GroupFirstBlock(g));
             int n = (int)Math.Min(count, Geo.BlocksInGroup(g) - bit);
-            var map = await BlockBitmapAsync(g, ct).ConfigureAwait(false);
+            var bitmap = await BlockBitmapAsync(g, ct).ConfigureAwait(false);
+            if (!bitmap.IsOk) return bitmap.Error;
+            var map = bitmap.Value;
             for (int k = 0; k < n; k++)
             {
-                if (!TestBit(map, bit + k)) throw Corrupt($"block {start + k} freed twice (extents overlap)");
+                if (!TestBit(map, bit + k)) return Corrupt($"block {start + k} freed twice (extents overlap)");
                 ClearBit(map, bit + k);
                 Forget(start + k);
             }
@@ -435,14 +476,19 @@ internal sealed class Volume
             Sb.FreeBlocks += (ulong)n;
             start += n; count -= n;
         }
+        return Result.Ok;
     }
 
     // ---------------------------------------------------------------- inode allocation
 
-    private async ValueTask<byte[]> InodeBitmapAsync(uint g, CancellationToken ct)
+    private async ValueTask<Result<byte[]>> InodeBitmapAsync(uint g, CancellationToken ct)
     {
         long blk = Gd.InodeBitmap(g);
-        if (_checkedInodeBitmaps.Contains(g)) return _cache.TryGetValue(blk, out var c) ? c : await GetBlockAsync(blk, ct).ConfigureAwait(false);
+        if (_checkedInodeBitmaps.Contains(g))
+        {
+            if (_cache.TryGetValue(blk, out var c)) return c;
+            return await GetBlockAsync(blk, ct).ConfigureAwait(false);
+        }
         byte[] map;
         int ipg = (int)Geo.InodesPerGroup;
         if ((Gd.Flags(g) & GroupDescriptors.InodeUninit) != 0)
@@ -455,26 +501,30 @@ internal sealed class Volume
         }
         else
         {
-            map = await GetBlockAsync(blk, ct).ConfigureAwait(false);
+            var read = await GetBlockAsync(blk, ct).ConfigureAwait(false);
+            if (!read.IsOk) return read;
+            map = read.Value;
             if (VerifyCsum && !Gd.BitmapCsumMatches(Gd.InodeBitmapCsum(g), Gd.InodeBitmapChecksum(map)))
-                throw Corrupt($"group {g}: inode bitmap checksum mismatch");
+                return Corrupt($"group {g}: inode bitmap checksum mismatch");
         }
         int used = 0;
         for (int bit = 0; bit < ipg; bit++) if (TestBit(map, bit)) used++;
-        if (ipg - used != Gd.FreeInodes(g)) throw Corrupt($"group {g}: inode bitmap disagrees with the free count");
+        if (ipg - used != Gd.FreeInodes(g)) return Corrupt($"group {g}: inode bitmap disagrees with the free count");
         _checkedInodeBitmaps.Add(g);
         return map;
     }
 
     /// <summary>Allocates an inode number, preferring <paramref name="preferGroup"/>; the caller writes the inode.</summary>
-    public async ValueTask<uint> AllocateInodeAsync(uint preferGroup, bool directory, CancellationToken ct)
+    public async ValueTask<Result<uint>> AllocateInodeAsync(uint preferGroup, bool directory, CancellationToken ct)
     {
-        if (Sb.FreeInodes == 0) throw new KernelException(ErrorCode.NoSpace, "ext4: no free inodes");
+        if (Sb.FreeInodes == 0) return Result<uint>.Fail(ErrorCode.NoSpace, "ext4: no free inodes");
         for (uint i = 0; i < Geo.GroupCount; i++)
         {
             uint g = (preferGroup + i) % Geo.GroupCount;
             if (Gd.FreeInodes(g) == 0) continue;
-            var map = await InodeBitmapAsync(g, ct).ConfigureAwait(false);
+            var bitmap = await InodeBitmapAsync(g, ct).ConfigureAwait(false);
+            if (!bitmap.IsOk) return bitmap.Error;
+            var map = bitmap.Value;
             int ipg = (int)Geo.InodesPerGroup;
             int bit = FindZero(map, 0, ipg);
             while (bit >= 0 && g * Geo.InodesPerGroup + (uint)bit + 1 < Sb.FirstIno) bit = FindZero(map, bit + 1, ipg);
@@ -494,21 +544,24 @@ internal sealed class Volume
             _opInodes.Remove(ino);
             return ino;
         }
-        throw new KernelException(ErrorCode.NoSpace, "ext4: no free inodes");
+        return Result<uint>.Fail(ErrorCode.NoSpace, "ext4: no free inodes");
     }
 
-    public async ValueTask FreeInodeAsync(uint ino, bool directory, CancellationToken ct)
+    public async ValueTask<Result> FreeInodeAsync(uint ino, bool directory, CancellationToken ct)
     {
-        if (ino < Sb.FirstIno || ino > Geo.InodesCount) throw Corrupt($"refusing to free reserved inode {ino}");
+        if (ino < Sb.FirstIno || ino > Geo.InodesCount) return Corrupt($"refusing to free reserved inode {ino}");
         uint g = (ino - 1) / Geo.InodesPerGroup;
         int bit = (int)((ino - 1) % Geo.InodesPerGroup);
-        var map = await InodeBitmapAsync(g, ct).ConfigureAwait(false);
-        if (!TestBit(map, bit)) throw Corrupt($"inode {ino} freed twice");
+        var bitmap = await InodeBitmapAsync(g, ct).ConfigureAwait(false);
+        if (!bitmap.IsOk) return bitmap.Error;
+        var map = bitmap.Value;
+        if (!TestBit(map, bit)) return Corrupt($"inode {ino} freed twice");
         ClearBit(map, bit);
         _dirtyBlocks.Add(Gd.InodeBitmap(g)); _dirtyInodeBitmaps.Add(g); _dirtyGroups.Add(g);
         Gd.SetFreeInodes(g, Gd.FreeInodes(g) + 1);
         if (directory && Gd.UsedDirs(g) > 0) Gd.SetUsedDirs(g, Gd.UsedDirs(g) - 1);
         Sb.FreeInodes += 1;
+        return Result.Ok;
     }
 
     public uint GroupOfInode(uint ino) => (ino - 1) / Geo.InodesPerGroup;

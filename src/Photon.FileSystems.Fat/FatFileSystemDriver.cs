@@ -28,7 +28,7 @@ public sealed class FatFileSystemDriver : IFileSystemDriver
     public async ValueTask<bool> ProbeAsync(IBlockDevice device, CancellationToken ct = default)
     {
         try { return (await FatFileSystem.ReadGeometryAsync(device, ct).ConfigureAwait(false)).IsOk; }
-        catch (Exception) { return false; }
+        catch (OperationCanceledException) { return false; }
     }
 
     /// <summary>Validates the volume and mounts it. A volume that fails validation is never written to.</summary>

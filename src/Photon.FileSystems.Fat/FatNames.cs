@@ -15,17 +15,18 @@ internal static class FatNames
     private const string ShortSpecials = "$%'-_@~`!(){}^#&";
 
     /// <summary>Checks a name a caller wants to create or look up; the rules Linux vfat and Windows apply.</summary>
-    public static void ValidateLongName(string name)
+    public static Result ValidateLongName(string name)
     {
-        if (name.Length == 0) throw new KernelException(ErrorCode.InvalidName, "empty name");
-        if (name.Length > MaxLongNameLength) throw new KernelException(ErrorCode.InvalidName, $"name longer than {MaxLongNameLength} UTF-16 units");
-        if (name is "." or "..") throw new KernelException(ErrorCode.InvalidName, $"'{name}' is reserved");
+        if (name.Length == 0) return Result.Fail(ErrorCode.InvalidName, "empty name");
+        if (name.Length > MaxLongNameLength) return Result.Fail(ErrorCode.InvalidName, $"name longer than {MaxLongNameLength} UTF-16 units");
+        if (name is "." or "..") return Result.Fail(ErrorCode.InvalidName, $"'{name}' is reserved");
         foreach (char c in name)
         {
             if (c < 0x20 || c is '"' or '*' or '/' or ':' or '<' or '>' or '?' or '\\' or '|')
-                throw new KernelException(ErrorCode.InvalidName, $"name contains invalid character U+{(int)c:X4}");
+                return Result.Fail(ErrorCode.InvalidName, $"name contains invalid character U+{(int)c:X4}");
         }
-        if (name[^1] is '.' or ' ') throw new KernelException(ErrorCode.InvalidName, "name ends with a dot or space");
+        if (name[^1] is '.' or ' ') return Result.Fail(ErrorCode.InvalidName, "name ends with a dot or space");
+        return Result.Ok;
     }
 
     private static bool IsShortChar(char c) => c is >= 'A' and <= 'Z' or >= '0' and <= '9' || ShortSpecials.Contains(c);
@@ -54,7 +55,7 @@ internal static class FatNames
     /// Generates the 8.3 alias for a long name (the Windows/Linux scheme): upper-case, invalid characters become '_',
     /// and a "~N" tail is added when the conversion lost information or the plain alias is taken.
     /// </summary>
-    public static byte[] GenerateAlias(string name, Func<byte[], bool> isTaken)
+    public static Result<byte[]> GenerateAlias(string name, Func<byte[], bool> isTaken)
     {
         string upper = name.ToUpperInvariant();
         bool lossy = false;
@@ -95,7 +96,7 @@ internal static class FatNames
             var candidate = Pack(candidateStem, extText);
             if (!isTaken(candidate)) return candidate;
         }
-        throw new KernelException(ErrorCode.NoSpace, "no unique short name left in the directory");
+        return Result<byte[]>.Fail(ErrorCode.NoSpace, "no unique short name left in the directory");
     }
 
     /// <summary>The checksum of an 11-byte short name stored in each of its LFN entries.</summary>

@@ -6,8 +6,9 @@ namespace Photon.FileSystems.Fat;
 /// <summary>
 /// Write-back cache of metadata sectors (FAT and directories), addressed by filesystem sector. Every metadata change
 /// lands here first, so an operation can be undone as a whole: <see cref="Begin"/> starts recording the original bytes
-/// of each sector it touches and <see cref="Rollback"/> restores them. Nothing reaches the device until
-/// <see cref="WriteBackAsync"/>, which mirrors FAT sectors to every FAT copy.
+/// of each sector it touches and <see cref="Rollback"/> restores them. Nothing reaches the device until the filesystem
+/// writes it back in its crash-safe order (<see cref="WriteBackAsync"/> per group of sectors), mirroring FAT sectors
+/// to every FAT copy. Device failures come back as the device's typed result, unchanged.
 /// </summary>
 internal sealed class FatSectorCache
 {
@@ -16,7 +17,11 @@ internal sealed class FatSectorCache
     private readonly int _deviceSectorsPerSector;
     private readonly Dictionary<long, byte[]> _sectors = new();
     private readonly HashSet<long> _dirty = new();
-    private Dictionary<long, (byte[]? Original, bool WasDirty)>? _undo;
+    /// <summary>Dirty sectors of clusters allocated since the last write-back: unreferenced on disk until the FAT is written.</summary>
+    private readonly HashSet<long> _fresh = new();
+    /// <summary>Directory sectors that must be on disk before the other directory sectors (a rename's removal).</summary>
+    private readonly HashSet<long> _early = new();
+    private Dictionary<long, (byte[]? Original, bool WasDirty, bool WasFresh, bool WasEarly)>? _undo;
 
     /// <summary>Sectors kept after an operation; beyond this clean ones are dropped and dirty ones written back.</summary>
     public int Capacity { get; init; } = 4096;
@@ -30,22 +35,26 @@ internal sealed class FatSectorCache
 
     public int DirtyCount => _dirty.Count;
 
-    public async ValueTask<byte[]> GetAsync(long sector, CancellationToken ct)
+    /// <summary>Whether an ordering constraint between directory sectors is pending (only one is kept per write-back).</summary>
+    public bool HasEarlySectors => _early.Count > 0;
+
+    public async ValueTask<Result<byte[]>> GetAsync(long sector, CancellationToken ct)
     {
         if (_sectors.TryGetValue(sector, out var cached)) return cached;
         if (sector < 0 || sector >= _geometry.TotalSectors)
-            throw new KernelException(ErrorCode.Corrupted, $"sector {sector} is outside the volume");
+            return Result<byte[]>.Fail(ErrorCode.Corrupted, $"sector {sector} is outside the volume");
         var buffer = new byte[_geometry.BytesPerSector];
         var read = await _device.ReadAsync(sector * _deviceSectorsPerSector, buffer, ct).ConfigureAwait(false);
-        if (!read.IsOk) throw read.Error.ToException();
+        if (!read.IsOk) return read.Error;
         _sectors[sector] = buffer;
         return buffer;
     }
 
     /// <summary>Returns the sector's buffer for modification, recording its original bytes for rollback.</summary>
-    public async ValueTask<byte[]> GetForWriteAsync(long sector, CancellationToken ct)
+    public async ValueTask<Result<byte[]>> GetForWriteAsync(long sector, CancellationToken ct)
     {
         var buffer = await GetAsync(sector, ct).ConfigureAwait(false);
+        if (!buffer.IsOk) return buffer;
         Record(sector);
         _dirty.Add(sector);
         return buffer;
@@ -57,6 +66,14 @@ internal sealed class FatSectorCache
         Record(sector);
         _sectors[sector] = content;
         _dirty.Add(sector);
+        _fresh.Add(sector);
+    }
+
+    /// <summary>Marks a directory sector to be written before every other directory sector of this write-back.</summary>
+    public void MarkEarly(long sector)
+    {
+        Record(sector);
+        _early.Add(sector);
     }
 
     /// <summary>Forgets a sector (its cluster was freed) so stale metadata is never written over new file data.</summary>
@@ -66,6 +83,8 @@ internal sealed class FatSectorCache
         Record(sector);
         _sectors.Remove(sector);
         _dirty.Remove(sector);
+        _fresh.Remove(sector);
+        _early.Remove(sector);
     }
 
     public void Begin() => _undo = new();
@@ -75,61 +94,79 @@ internal sealed class FatSectorCache
     public void Rollback()
     {
         if (_undo is null) return;
-        foreach (var (sector, (original, wasDirty)) in _undo)
+        foreach (var (sector, (original, wasDirty, wasFresh, wasEarly)) in _undo)
         {
-            if (original is null) { _sectors.Remove(sector); _dirty.Remove(sector); continue; }
-            _sectors[sector] = original;
-            if (wasDirty) _dirty.Add(sector); else _dirty.Remove(sector);
+            if (original is null) _sectors.Remove(sector); else _sectors[sector] = original;
+            Set(_dirty, sector, original is not null && wasDirty);
+            Set(_fresh, sector, original is not null && wasFresh);
+            Set(_early, sector, original is not null && wasEarly);
         }
         _undo = null;
+    }
+
+    private static void Set(HashSet<long> set, long sector, bool member)
+    {
+        if (member) set.Add(sector); else set.Remove(sector);
     }
 
     private void Record(long sector)
     {
         if (_undo is null || _undo.ContainsKey(sector)) return;
         _undo[sector] = _sectors.TryGetValue(sector, out var current)
-            ? ((byte[])current.Clone(), _dirty.Contains(sector))
-            : (null, false);
+            ? ((byte[])current.Clone(), _dirty.Contains(sector), _fresh.Contains(sector), _early.Contains(sector))
+            : (null, false, false, false);
     }
 
-    /// <summary>Writes every dirty sector: FAT sectors first (to each FAT copy), then directory sectors.</summary>
-    public async ValueTask WriteBackAsync(CancellationToken ct)
+    private bool IsFatSector(long sector) => sector >= _geometry.ActiveFatStart && sector < _geometry.ActiveFatStart + _geometry.FatSectors;
+
+    /// <summary>Which dirty sectors a write-back step takes (see <see cref="FatFileSystem"/>'s flush order).</summary>
+    public enum Group { Fresh, Fat, EarlyDirectory, Directory }
+
+    /// <summary>Writes the dirty sectors of one group (FAT sectors to every FAT copy); the caller flushes after.</summary>
+    /// <returns>How many sectors were written, so an empty step costs no device flush.</returns>
+    public async ValueTask<Result<int>> WriteBackAsync(Group group, CancellationToken ct)
     {
         if (_undo is not null) throw new InvalidOperationException("write-back inside an operation");
-        long fatStart = _geometry.ActiveFatStart;
-        long fatEnd = fatStart + _geometry.FatSectors;
-        var ordered = _dirty.OrderBy(s => s >= fatStart && s < fatEnd ? 0 : 1).ThenBy(s => s).ToList();
-        foreach (long sector in ordered)
+        var chosen = _dirty.Where(s => group switch
+        {
+            Group.Fresh => _fresh.Contains(s),
+            Group.Fat => IsFatSector(s),
+            Group.EarlyDirectory => _early.Contains(s),
+            _ => !IsFatSector(s),
+        }).OrderBy(s => s).ToList();
+        foreach (long sector in chosen)
         {
             var data = _sectors[sector];
-            if (sector >= fatStart && sector < fatEnd)
+            if (IsFatSector(sector))
             {
-                long index = sector - fatStart;
+                long index = sector - _geometry.ActiveFatStart;
                 for (int copy = 0; copy < _geometry.NumberOfFats; copy++)
                 {
                     if (!_geometry.Mirroring && copy != _geometry.ActiveFat) continue;
-                    await WriteSectorAsync(_geometry.ReservedSectors + copy * _geometry.FatSectors + index, data, ct).ConfigureAwait(false);
+                    var w = await WriteSectorAsync(_geometry.ReservedSectors + copy * _geometry.FatSectors + index, data, ct).ConfigureAwait(false);
+                    if (!w.IsOk) return w.Error;
                 }
             }
             else
             {
-                await WriteSectorAsync(sector, data, ct).ConfigureAwait(false);
+                var w = await WriteSectorAsync(sector, data, ct).ConfigureAwait(false);
+                if (!w.IsOk) return w.Error;
             }
             _dirty.Remove(sector);
+            _fresh.Remove(sector);
+            _early.Remove(sector);
         }
+        if (group == Group.Directory) _early.Clear();
+        return chosen.Count;
     }
 
-    public async ValueTask WriteSectorAsync(long sector, byte[] data, CancellationToken ct)
-    {
-        var written = await _device.WriteAsync(sector * _deviceSectorsPerSector, data, ct).ConfigureAwait(false);
-        if (!written.IsOk) throw written.Error.ToException();
-    }
+    public ValueTask<Result> WriteSectorAsync(long sector, byte[] data, CancellationToken ct) =>
+        _device.WriteAsync(sector * _deviceSectorsPerSector, data, ct);
 
-    /// <summary>Keeps the cache small between operations.</summary>
-    public async ValueTask TrimAsync(CancellationToken ct)
+    /// <summary>Drops clean sectors to keep the cache small between operations (dirty ones stay until written back).</summary>
+    public void Trim()
     {
         if (_sectors.Count <= Capacity) return;
-        if (_dirty.Count > Capacity / 2) await WriteBackAsync(ct).ConfigureAwait(false);
         foreach (long sector in _sectors.Keys.Where(s => !_dirty.Contains(s)).ToList())
         {
             if (_sectors.Count <= Capacity / 2) break;
@@ -142,6 +179,8 @@ internal sealed class FatSectorCache
     {
         _sectors.Clear();
         _dirty.Clear();
+        _fresh.Clear();
+        _early.Clear();
         _undo = null;
     }
 }

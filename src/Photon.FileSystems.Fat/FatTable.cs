@@ -6,7 +6,8 @@ namespace Photon.FileSystems.Fat;
 /// <summary>
 /// The file allocation table: entry access for 12/16/32-bit FATs, chain walking that treats loops, free or
 /// out-of-range links as corruption, and cluster allocation. Reads and writes go through the sector cache, which
-/// mirrors changes to every FAT copy on write-back.
+/// mirrors changes to every FAT copy on write-back. Freed clusters stay allocated in the FAT (and cannot be reused)
+/// until the directory entries that stopped referencing them are on disk: see <see cref="FreeAsync"/>.
 /// </summary>
 internal sealed class FatTable
 {
@@ -35,44 +36,124 @@ internal sealed class FatTable
         _ => value >= 0x0FFFFFF8,
     };
 
-    public async ValueTask<uint> GetAsync(uint cluster, CancellationToken ct)
+    /// <summary>
+    /// FAT entries whose change must reach the disk only after the directories (a truncation's new end of chain and
+    /// every freed cluster), with the value they had before: see <see cref="RevertDeferredAsync"/>.
+    /// </summary>
+    private readonly Dictionary<uint, uint> _deferred = new();
+    private readonly List<uint> _deferredOrder = new();
+    /// <summary>Freed clusters not reusable until their freeing is on disk (else a crash could leave them shared).</summary>
+    private readonly HashSet<uint> _pendingFree = new();
+
+    public int DeferredMark => _deferredOrder.Count;
+
+    /// <summary>Forgets deferrals recorded after <paramref name="mark"/> (their operation was rolled back).</summary>
+    public void RollbackDeferred(int mark)
     {
-        if (cluster > _g.MaxCluster) throw new KernelException(ErrorCode.Corrupted, $"cluster {cluster} beyond the FAT");
+        for (int i = _deferredOrder.Count - 1; i >= mark; i--)
+        {
+            _deferred.Remove(_deferredOrder[i]);
+            _pendingFree.Remove(_deferredOrder[i]);
+        }
+        _deferredOrder.RemoveRange(mark, _deferredOrder.Count - mark);
+    }
+
+    public bool HasPendingFrees => _pendingFree.Count > 0;
+
+    /// <summary>Sets an entry whose new value may be written only after the directories (see the flush order).</summary>
+    public async ValueTask<Result> SetDeferredAsync(uint cluster, uint value, CancellationToken ct)
+    {
+        if (!_deferred.ContainsKey(cluster))
+        {
+            var old = await GetAsync(cluster, ct).ConfigureAwait(false);
+            if (!old.IsOk) return old.Error;
+            _deferred[cluster] = old.Value;
+            _deferredOrder.Add(cluster);
+        }
+        return await SetAsync(cluster, value, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Puts every deferred entry back to its earlier value (in the cache) and returns the values to restore with
+    /// <see cref="RestoreAsync"/>: the FAT written in between has every new chain but still every old one.
+    /// </summary>
+    public async ValueTask<Result<List<(uint Cluster, uint Value)>>> RevertDeferredAsync(CancellationToken ct)
+    {
+        var current = new List<(uint, uint)>(_deferred.Count);
+        foreach (var (cluster, old) in _deferred)
+        {
+            var now = await GetAsync(cluster, ct).ConfigureAwait(false);
+            if (!now.IsOk) return now.Error;
+            current.Add((cluster, now.Value));
+            var set = await SetAsync(cluster, old, ct).ConfigureAwait(false);
+            if (!set.IsOk) return set.Error;
+        }
+        return current;
+    }
+
+    public async ValueTask<Result> RestoreAsync(List<(uint Cluster, uint Value)> values, CancellationToken ct)
+    {
+        foreach (var (cluster, value) in values)
+        {
+            var set = await SetAsync(cluster, value, ct).ConfigureAwait(false);
+            if (!set.IsOk) return set;
+        }
+        return Result.Ok;
+    }
+
+    /// <summary>The deferred entries are on disk with their new values: freed clusters become reusable.</summary>
+    public void ClearDeferred()
+    {
+        _deferred.Clear();
+        _deferredOrder.Clear();
+        _pendingFree.Clear();
+    }
+
+    public async ValueTask<Result<uint>> GetAsync(uint cluster, CancellationToken ct)
+    {
+        if (cluster > _g.MaxCluster) return Result<uint>.Fail(ErrorCode.Corrupted, $"cluster {cluster} beyond the FAT");
         switch (_g.Type)
         {
             case FatType.Fat12:
             {
                 long offset = cluster + cluster / 2;
-                int lo = await GetByteAsync(offset, ct).ConfigureAwait(false);
-                int hi = await GetByteAsync(offset + 1, ct).ConfigureAwait(false);
-                int pair = lo | (hi << 8);
+                var lo = await GetByteAsync(offset, ct).ConfigureAwait(false);
+                if (!lo.IsOk) return lo.Error;
+                var hi = await GetByteAsync(offset + 1, ct).ConfigureAwait(false);
+                if (!hi.IsOk) return hi.Error;
+                int pair = lo.Value | (hi.Value << 8);
                 return (uint)((cluster & 1) != 0 ? pair >> 4 : pair & 0xFFF);
             }
             case FatType.Fat16:
             {
                 long offset = cluster * 2L;
                 var sector = await _cache.GetAsync(_g.ActiveFatStart + offset / _g.BytesPerSector, ct).ConfigureAwait(false);
-                return BinaryPrimitives.ReadUInt16LittleEndian(sector.AsSpan((int)(offset % _g.BytesPerSector)));
+                if (!sector.IsOk) return sector.Error;
+                return (uint)BinaryPrimitives.ReadUInt16LittleEndian(sector.Value.AsSpan((int)(offset % _g.BytesPerSector)));
             }
             default:
             {
                 long offset = cluster * 4L;
                 var sector = await _cache.GetAsync(_g.ActiveFatStart + offset / _g.BytesPerSector, ct).ConfigureAwait(false);
-                return BinaryPrimitives.ReadUInt32LittleEndian(sector.AsSpan((int)(offset % _g.BytesPerSector))) & 0x0FFFFFFF;
+                if (!sector.IsOk) return sector.Error;
+                return BinaryPrimitives.ReadUInt32LittleEndian(sector.Value.AsSpan((int)(offset % _g.BytesPerSector))) & 0x0FFFFFFF;
             }
         }
     }
 
-    public async ValueTask SetAsync(uint cluster, uint value, CancellationToken ct)
+    public async ValueTask<Result> SetAsync(uint cluster, uint value, CancellationToken ct)
     {
-        if (cluster < 2 || cluster > _g.MaxCluster) throw new KernelException(ErrorCode.Corrupted, $"cluster {cluster} beyond the FAT");
+        if (cluster < 2 || cluster > _g.MaxCluster) return Result.Fail(ErrorCode.Corrupted, $"cluster {cluster} beyond the FAT");
         switch (_g.Type)
         {
             case FatType.Fat12:
             {
                 long offset = cluster + cluster / 2;
-                int lo = await GetByteAsync(offset, ct).ConfigureAwait(false);
-                int hi = await GetByteAsync(offset + 1, ct).ConfigureAwait(false);
+                var loByte = await GetByteAsync(offset, ct).ConfigureAwait(false);
+                if (!loByte.IsOk) return loByte.Error;
+                var hiByte = await GetByteAsync(offset + 1, ct).ConfigureAwait(false);
+                if (!hiByte.IsOk) return hiByte.Error;
+                int lo = loByte.Value, hi = hiByte.Value;
                 if ((cluster & 1) != 0)
                 {
                     lo = (lo & 0x0F) | (int)((value << 4) & 0xF0);
@@ -83,100 +164,124 @@ internal sealed class FatTable
                     lo = (int)(value & 0xFF);
                     hi = (hi & 0xF0) | (int)((value >> 8) & 0x0F);
                 }
-                await SetByteAsync(offset, (byte)lo, ct).ConfigureAwait(false);
-                await SetByteAsync(offset + 1, (byte)hi, ct).ConfigureAwait(false);
-                break;
+                var setLo = await SetByteAsync(offset, (byte)lo, ct).ConfigureAwait(false);
+                if (!setLo.IsOk) return setLo;
+                return await SetByteAsync(offset + 1, (byte)hi, ct).ConfigureAwait(false);
             }
             case FatType.Fat16:
             {
                 long offset = cluster * 2L;
                 var sector = await _cache.GetForWriteAsync(_g.ActiveFatStart + offset / _g.BytesPerSector, ct).ConfigureAwait(false);
-                BinaryPrimitives.WriteUInt16LittleEndian(sector.AsSpan((int)(offset % _g.BytesPerSector)), (ushort)value);
-                break;
+                if (!sector.IsOk) return sector.Error;
+                BinaryPrimitives.WriteUInt16LittleEndian(sector.Value.AsSpan((int)(offset % _g.BytesPerSector)), (ushort)value);
+                return Result.Ok;
             }
             default:
             {
                 long offset = cluster * 4L;
                 var sector = await _cache.GetForWriteAsync(_g.ActiveFatStart + offset / _g.BytesPerSector, ct).ConfigureAwait(false);
-                var span = sector.AsSpan((int)(offset % _g.BytesPerSector));
+                if (!sector.IsOk) return sector.Error;
+                var span = sector.Value.AsSpan((int)(offset % _g.BytesPerSector));
                 // The top four bits of a FAT32 entry are reserved and must be preserved.
                 uint old = BinaryPrimitives.ReadUInt32LittleEndian(span);
                 BinaryPrimitives.WriteUInt32LittleEndian(span, (old & 0xF0000000) | (value & 0x0FFFFFFF));
-                break;
+                return Result.Ok;
             }
         }
     }
 
-    private async ValueTask<byte> GetByteAsync(long offset, CancellationToken ct)
+    private async ValueTask<Result<byte>> GetByteAsync(long offset, CancellationToken ct)
     {
         var sector = await _cache.GetAsync(_g.ActiveFatStart + offset / _g.BytesPerSector, ct).ConfigureAwait(false);
-        return sector[offset % _g.BytesPerSector];
+        if (!sector.IsOk) return sector.Error;
+        return sector.Value[offset % _g.BytesPerSector];
     }
 
-    private async ValueTask SetByteAsync(long offset, byte value, CancellationToken ct)
+    private async ValueTask<Result> SetByteAsync(long offset, byte value, CancellationToken ct)
     {
         var sector = await _cache.GetForWriteAsync(_g.ActiveFatStart + offset / _g.BytesPerSector, ct).ConfigureAwait(false);
-        sector[offset % _g.BytesPerSector] = value;
+        if (!sector.IsOk) return sector.Error;
+        sector.Value[offset % _g.BytesPerSector] = value;
+        return Result.Ok;
     }
 
     /// <summary>
     /// Follows a chain from <paramref name="first"/>. A chain longer than the cluster count must loop; a link to a free,
     /// reserved, bad or out-of-range cluster is corruption too.
     /// </summary>
-    public async ValueTask<List<uint>> ReadChainAsync(uint first, CancellationToken ct, long maxClusters = long.MaxValue)
+    public async ValueTask<Result<List<uint>>> ReadChainAsync(uint first, CancellationToken ct, long maxClusters = long.MaxValue)
     {
-        if (!_g.IsValidCluster(first)) throw new KernelException(ErrorCode.Corrupted, $"chain starts at invalid cluster {first}");
+        if (!_g.IsValidCluster(first)) return Result<List<uint>>.Fail(ErrorCode.Corrupted, $"chain starts at invalid cluster {first}");
         var chain = new List<uint>();
         uint current = first;
         while (true)
         {
             chain.Add(current);
-            if (chain.Count > _g.ClusterCount) throw new KernelException(ErrorCode.Corrupted, $"cluster chain from {first} loops");
-            if (chain.Count > maxClusters) throw new KernelException(ErrorCode.Corrupted, $"cluster chain from {first} is longer than its size allows");
-            uint next = await GetAsync(current, ct).ConfigureAwait(false);
-            if (IsEndOfChain(next)) return chain;
-            if (!_g.IsValidCluster(next)) throw new KernelException(ErrorCode.Corrupted, $"cluster {current} links to invalid cluster 0x{next:X}");
-            current = next;
+            if (chain.Count > _g.ClusterCount) return Result<List<uint>>.Fail(ErrorCode.Corrupted, $"cluster chain from {first} loops");
+            if (chain.Count > maxClusters) return Result<List<uint>>.Fail(ErrorCode.Corrupted, $"cluster chain from {first} is longer than its size allows");
+            var next = await GetAsync(current, ct).ConfigureAwait(false);
+            if (!next.IsOk) return next.Error;
+            if (IsEndOfChain(next.Value)) return chain;
+            if (!_g.IsValidCluster(next.Value)) return Result<List<uint>>.Fail(ErrorCode.Corrupted, $"cluster {current} links to invalid cluster 0x{next.Value:X}");
+            current = next.Value;
         }
     }
 
     /// <summary>Takes a free cluster, marks it end-of-chain and links it after <paramref name="previous"/> (0 = none).</summary>
-    public async ValueTask<uint> AllocateAsync(uint previous, CancellationToken ct)
+    public async ValueTask<Result<uint>> AllocateAsync(uint previous, CancellationToken ct)
     {
         long count = _g.ClusterCount;
         uint start = _g.IsValidCluster(NextFree) ? NextFree : 2;
         for (long i = 0; i < count; i++)
         {
             uint candidate = (uint)(2 + (start - 2 + i) % count);
-            if (await GetAsync(candidate, ct).ConfigureAwait(false) != 0) continue;
-            await SetAsync(candidate, EndOfChainMark, ct).ConfigureAwait(false);
-            if (previous != 0) await SetAsync(previous, candidate, ct).ConfigureAwait(false);
+            var value = await GetAsync(candidate, ct).ConfigureAwait(false);
+            if (!value.IsOk) return value.Error;
+            if (value.Value != 0 || _pendingFree.Contains(candidate)) continue;
+            var mark = await SetAsync(candidate, EndOfChainMark, ct).ConfigureAwait(false);
+            if (!mark.IsOk) return mark.Error;
+            if (previous != 0)
+            {
+                var link = await SetAsync(previous, candidate, ct).ConfigureAwait(false);
+                if (!link.IsOk) return link.Error;
+            }
             if (FreeCount is > 0) FreeCount--;
             NextFree = candidate + 1 > _g.MaxCluster ? 2 : candidate + 1;
             return candidate;
         }
-        FreeCount = 0;
-        throw new KernelException(ErrorCode.NoSpace, "no free clusters");
+        FreeCount = _pendingFree.Count;
+        return Result<uint>.Fail(ErrorCode.NoSpace, "no free clusters");
     }
 
-    /// <summary>Frees every cluster of an already-validated chain.</summary>
-    public async ValueTask FreeAsync(IReadOnlyList<uint> chain, CancellationToken ct)
+    /// <summary>
+    /// Frees every cluster of an already-validated chain, whose directory entry no longer names it. The zeroed entries
+    /// are deferred: on disk they stay allocated until that directory change is written, so a crash in between
+    /// leaves lost clusters, never clusters two files share; nor are they reused before.
+    /// </summary>
+    public async ValueTask<Result> FreeAsync(IReadOnlyList<uint> chain, CancellationToken ct)
     {
         foreach (uint cluster in chain)
         {
-            await SetAsync(cluster, 0, ct).ConfigureAwait(false);
+            var cleared = await SetDeferredAsync(cluster, 0, ct).ConfigureAwait(false);
+            if (!cleared.IsOk) return cleared;
+            _pendingFree.Add(cluster);
             long sector = _g.ClusterToSector(cluster);
             for (int i = 0; i < _g.SectorsPerCluster; i++) _cache.Invalidate(sector + i);
         }
         if (FreeCount is not null) FreeCount += chain.Count;
         if (chain.Count > 0 && chain[0] < NextFree) NextFree = chain[0];
+        return Result.Ok;
     }
 
-    public async ValueTask<long> CountFreeAsync(CancellationToken ct)
+    public async ValueTask<Result<long>> CountFreeAsync(CancellationToken ct)
     {
         long free = 0;
         for (uint c = 2; c <= _g.MaxCluster; c++)
-            if (await GetAsync(c, ct).ConfigureAwait(false) == 0) free++;
+        {
+            var value = await GetAsync(c, ct).ConfigureAwait(false);
+            if (!value.IsOk) return value.Error;
+            if (value.Value == 0) free++;
+        }
         return free;
     }
 }

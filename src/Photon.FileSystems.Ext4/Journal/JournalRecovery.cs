@@ -24,9 +24,9 @@ internal static class JournalRecovery
     /// <summary>What replay found: the blocks to write (in ascending order), the next sequence number, counts.</summary>
     internal sealed record Recovered(SortedDictionary<long, byte[]> Blocks, uint NextSequence, int Transactions, int Revoked);
 
-    /// <summary>Scans and replays the log into memory; nothing is written. Throws <see cref="KernelException"/> (Corrupted) for a
-    /// committed transaction that logs a block outside the filesystem or inside the journal.</summary>
-    public static async ValueTask<Recovered> RecoverAsync(JournalArea area, JournalSuperblock jsb, ulong fsBlocks, CancellationToken ct)
+    /// <summary>Scans and replays the log into memory; nothing is written. Corrupted for a committed transaction that logs
+    /// a block outside the filesystem or inside the journal.</summary>
+    public static async ValueTask<Result<Recovered>> RecoverAsync(JournalArea area, JournalSuperblock jsb, ulong fsBlocks, CancellationToken ct)
     {
         if (jsb.Start == 0) return new Recovered(new SortedDictionary<long, byte[]>(), jsb.Sequence, 0, 0);
         int bs = area.BlockSize;
@@ -44,7 +44,8 @@ internal static class JournalRecovery
         var data = new byte[bs];
         while (budget-- > 0)
         {
-            await area.ReadAsync(pos, block, ct).ConfigureAwait(false);
+            var read = await area.ReadAsync(pos, block, ct).ConfigureAwait(false);
+            if (!read.IsOk) return read.Error;
             if (Jbd2.Be32(block, 0) != Jbd2.Magic || Jbd2.Be32(block, 8) != seq) break;
             uint type = Jbd2.Be32(block, 4);
             if (type == Jbd2.Descriptor)
@@ -63,7 +64,8 @@ internal static class JournalRecovery
                     if (budget-- <= 0) { bad = true; break; }
                     if (csum)
                     {
-                        await area.ReadAsync(pos, data, ct).ConfigureAwait(false);
+                        var dataRead = await area.ReadAsync(pos, data, ct).ConfigureAwait(false);
+                        if (!dataRead.IsOk) return dataRead.Error;
                         uint c = TagChecksum(seed, seq, data);
                         if ((csum3 ? c : c & 0xFFFF) != tagCsum) { bad = true; break; }
                     }
@@ -103,12 +105,13 @@ internal static class JournalRecovery
             foreach (var tag in t.Tags)
             {
                 if (tag.Target < 0 || (ulong)tag.Target >= fsBlocks)
-                    throw Volume.Corrupt($"journal transaction {t.Sequence} logs block {tag.Target}, outside the filesystem");
+                    return Volume.Corrupt($"journal transaction {t.Sequence} logs block {tag.Target}, outside the filesystem");
                 if (area.Contains(tag.Target))
-                    throw Volume.Corrupt($"journal transaction {t.Sequence} logs block {tag.Target}, inside the journal");
+                    return Volume.Corrupt($"journal transaction {t.Sequence} logs block {tag.Target}, inside the journal");
                 if (revoked.TryGetValue(tag.Target, out uint r) && !Jbd2.After(t.Sequence, r)) { skipped++; continue; }
                 var copy = new byte[bs];
-                await area.ReadAsync(tag.LogBlock, copy, ct).ConfigureAwait(false);
+                var copyRead = await area.ReadAsync(tag.LogBlock, copy, ct).ConfigureAwait(false);
+                if (!copyRead.IsOk) return copyRead.Error;
                 if ((tag.Flags & Jbd2.FlagEscape) != 0) Jbd2.Be32(copy, 0, Jbd2.Magic);
                 blocks[tag.Target] = copy;
             }

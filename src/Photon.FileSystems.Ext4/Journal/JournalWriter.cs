@@ -49,19 +49,20 @@ internal sealed class JournalWriter
 
     /// <summary>Opens the writer on an empty log (recovery already ran). Revoke/64-bit/csum-v3 are enabled as Linux's ext4
     /// does; the journal superblock carrying them is written with the first transaction (opening writes nothing).</summary>
-    public static async ValueTask<JournalWriter> OpenAsync(Volume vol, IBlockDevice device, JournalArea area, JournalSuperblock jsb,
+    public static async ValueTask<Result<JournalWriter>> OpenAsync(Volume vol, IBlockDevice device, JournalArea area, JournalSuperblock jsb,
         Func<DateTimeOffset> now, int recovered, CancellationToken ct)
     {
         if (jsb.Start != 0) throw new InvalidOperationException("the journal must be recovered before writing");
-        if (!jsb.IsV2) throw new KernelException(ErrorCode.NotSupported, "ext4: v1 journal superblocks are not supported for writing");
+        if (!jsb.IsV2) return Result<JournalWriter>.Fail(ErrorCode.NotSupported, "ext4: v1 journal superblocks are not supported for writing");
         if ((jsb.Incompat & Jbd2.IncompatAsyncCommit) != 0 || (jsb.Compat & Jbd2.CompatChecksum) != 0)
-            throw new KernelException(ErrorCode.NotSupported, "ext4: async-commit / v1-checksum journals are not supported for writing");
+            return Result<JournalWriter>.Fail(ErrorCode.NotSupported, "ext4: async-commit / v1-checksum journals are not supported for writing");
         jsb.EnableWriterFeatures(vol.Csum, vol.Sb.Is64Bit);
         byte[]? block0 = null;
         if (vol.BlockSize > 1024)
         {
             block0 = new byte[vol.BlockSize];
-            await Volume.ReadBytesAsync(device, 0, block0, ct).ConfigureAwait(false);
+            var read = await Volume.ReadBytesAsync(device, 0, block0, ct).ConfigureAwait(false);
+            if (!read.IsOk) return read.Error;
         }
         return new JournalWriter(device, area, jsb, now, vol.Csum, block0, (byte[])vol.Sb.Raw.Clone()) { Recovered = recovered };
     }
@@ -74,9 +75,9 @@ internal sealed class JournalWriter
 
     /// <summary>Commits one operation: <paramref name="metadata"/> are whole blocks, <paramref name="superblock"/> the new
     /// ext4 superblock (1024 bytes) or null if it did not change.</summary>
-    public async ValueTask CommitAsync(IReadOnlyList<(long Block, ReadOnlyMemory<byte> Data)> metadata, byte[]? superblock, CancellationToken ct)
+    public async ValueTask<Result> CommitAsync(IReadOnlyList<(long Block, ReadOnlyMemory<byte> Data)> metadata, byte[]? superblock, CancellationToken ct)
     {
-        if (metadata.Count == 0 && superblock is null) return;
+        if (metadata.Count == 0 && superblock is null) return Result.Ok;
         var blocks = new List<(long Block, byte[] Data)>(metadata.Count + 1);
         foreach (var (b, d) in metadata) blocks.Add((b, d.ToArray()));
         byte[] finalSb = superblock ?? _diskSb;
@@ -84,20 +85,25 @@ internal sealed class JournalWriter
         if (superblock is not null) blocks.Add((SbBlock, SuperblockBlock(flaggedSb)));
         blocks.Sort((x, y) => x.Block.CompareTo(y.Block));
 
-        await FlushAsync(ct).ConfigureAwait(false);
+        var r = await _device.FlushAsync(ct).ConfigureAwait(false);
+        if (!r.IsOk) return r;
         if (BlocksNeeded(blocks.Count) > LogCapacity)
         {
-            await CheckpointAsync(blocks, finalSb, ct).ConfigureAwait(false);
-            await FlushAsync(ct).ConfigureAwait(false);
+            r = await CheckpointAsync(blocks, finalSb, ct).ConfigureAwait(false);
+            if (!r.IsOk) return r;
+            r = await _device.FlushAsync(ct).ConfigureAwait(false);
+            if (!r.IsOk) return r;
             _diskSb = (byte[])finalSb.Clone();
             Unjournaled++;
-            return;
+            return Result.Ok;
         }
 
         uint tid = _jsb.Sequence;
         _jsb.Start = _jsb.First;
-        await WriteJournalSuperblockAsync(ct).ConfigureAwait(false);
-        await Volume.WriteBytesAsync(_device, Superblock.ByteOffset, WithRecover(_diskSb, true), ct).ConfigureAwait(false);
+        r = await WriteJournalSuperblockAsync(ct).ConfigureAwait(false);
+        if (!r.IsOk) return r;
+        r = await Volume.WriteBytesAsync(_device, Superblock.ByteOffset, WithRecover(_diskSb, true), ct).ConfigureAwait(false);
+        if (!r.IsOk) return r;
 
         long pos = _jsb.First;
         for (int i = 0; i < blocks.Count; i += _tagsPerDescriptor)
@@ -115,16 +121,23 @@ internal sealed class JournalWriter
                 if (Jbd2.Be32(copy, 0) == Jbd2.Magic) { Jbd2.Be32(copy, 0, 0); flags |= Jbd2.FlagEscape; }
                 if (k > 0) flags |= Jbd2.FlagSameUuid;
                 if (k == n - 1) flags |= Jbd2.FlagLastTag;
-                WriteTag(desc.AsSpan(off, _tagBytes), target, flags, _jsb.CsumV2OrV3 ? JournalRecovery.TagChecksum(_seed, tid, copy) : 0);
+                r = WriteTag(desc.AsSpan(off, _tagBytes), target, flags, _jsb.CsumV2OrV3 ? JournalRecovery.TagChecksum(_seed, tid, copy) : 0);
+                if (!r.IsOk) return r;
                 off += _tagBytes;
                 if (k == 0) { _jsb.Uuid.CopyTo(desc.AsSpan(off)); off += Jbd2.UuidSize; }
                 logged[k] = copy;
             }
             if (_jsb.CsumV2OrV3) JournalRecovery.SetTail(desc, _seed);
-            await _area.WriteAsync(pos++, desc, ct).ConfigureAwait(false);
-            foreach (var copy in logged) await _area.WriteAsync(pos++, copy, ct).ConfigureAwait(false);
+            r = await _area.WriteAsync(pos++, desc, ct).ConfigureAwait(false);
+            if (!r.IsOk) return r;
+            foreach (var copy in logged)
+            {
+                r = await _area.WriteAsync(pos++, copy, ct).ConfigureAwait(false);
+                if (!r.IsOk) return r;
+            }
         }
-        await FlushAsync(ct).ConfigureAwait(false);
+        r = await _device.FlushAsync(ct).ConfigureAwait(false);
+        if (!r.IsOk) return r;
 
         var commit = new byte[_bs];
         Jbd2.WriteHeader(commit, Jbd2.Commit, tid);
@@ -133,29 +146,40 @@ internal sealed class JournalWriter
         Jbd2.Be32(commit, 48, (uint)(secs >> 32)); Jbd2.Be32(commit, 52, (uint)secs);
         Jbd2.Be32(commit, 56, (uint)(now.ToUnixTimeMilliseconds() % 1000 * 1_000_000));
         if (_jsb.CsumV2OrV3) JournalRecovery.SetCommitChecksum(commit, _seed);
-        await _area.WriteAsync(pos, commit, ct).ConfigureAwait(false);
-        await FlushAsync(ct).ConfigureAwait(false);
+        r = await _area.WriteAsync(pos, commit, ct).ConfigureAwait(false);
+        if (!r.IsOk) return r;
+        r = await _device.FlushAsync(ct).ConfigureAwait(false);
+        if (!r.IsOk) return r;
 
-        await CheckpointAsync(blocks, flaggedSb, ct).ConfigureAwait(false);
-        await FlushAsync(ct).ConfigureAwait(false);
+        r = await CheckpointAsync(blocks, flaggedSb, ct).ConfigureAwait(false);
+        if (!r.IsOk) return r;
+        r = await _device.FlushAsync(ct).ConfigureAwait(false);
+        if (!r.IsOk) return r;
 
         _jsb.Start = 0;
         _jsb.Sequence = tid + 1;
-        await WriteJournalSuperblockAsync(ct).ConfigureAwait(false);
-        await Volume.WriteBytesAsync(_device, Superblock.ByteOffset, finalSb, ct).ConfigureAwait(false);
+        r = await WriteJournalSuperblockAsync(ct).ConfigureAwait(false);
+        if (!r.IsOk) return r;
+        r = await Volume.WriteBytesAsync(_device, Superblock.ByteOffset, finalSb, ct).ConfigureAwait(false);
+        if (!r.IsOk) return r;
         _diskSb = (byte[])finalSb.Clone();
         Transactions++;
+        return Result.Ok;
     }
 
-    private async ValueTask CheckpointAsync(List<(long Block, byte[] Data)> blocks, byte[] sb, CancellationToken ct)
+    private async ValueTask<Result> CheckpointAsync(List<(long Block, byte[] Data)> blocks, byte[] sb, CancellationToken ct)
     {
         // The superblock goes by its byte range, never as block 0 (which also holds the boot sector on >1 KiB volumes).
         foreach (var (b, d) in blocks)
-            if (b != SbBlock) await Volume.WriteBytesAsync(_device, b * _bs, d, ct).ConfigureAwait(false);
-        await Volume.WriteBytesAsync(_device, Superblock.ByteOffset, sb, ct).ConfigureAwait(false);
+        {
+            if (b == SbBlock) continue;
+            var w = await Volume.WriteBytesAsync(_device, b * _bs, d, ct).ConfigureAwait(false);
+            if (!w.IsOk) return w;
+        }
+        return await Volume.WriteBytesAsync(_device, Superblock.ByteOffset, sb, ct).ConfigureAwait(false);
     }
 
-    private void WriteTag(Span<byte> tag, long target, uint flags, uint checksum)
+    private Result WriteTag(Span<byte> tag, long target, uint flags, uint checksum)
     {
         Jbd2.Be32(tag, 0, (uint)target);
         if (_jsb.CsumV3)
@@ -163,27 +187,23 @@ internal sealed class JournalWriter
             Jbd2.Be32(tag, 4, flags);
             Jbd2.Be32(tag, 8, (uint)(target >> 32));
             Jbd2.Be32(tag, 12, checksum);
-            return;
+            return Result.Ok;
         }
         tag[4] = (byte)(checksum >> 8); tag[5] = (byte)checksum;
         tag[6] = (byte)(flags >> 8); tag[7] = (byte)flags;
         if (_jsb.Has64Bit) Jbd2.Be32(tag, 8, (uint)(target >> 32));
-        else if (target >> 32 != 0) throw Volume.Corrupt($"block {target} needs 64-bit journal tags");
+        else if (target >> 32 != 0) return Volume.Corrupt($"block {target} needs 64-bit journal tags");
+        return Result.Ok;
     }
 
-    private async ValueTask WriteJournalSuperblockAsync(CancellationToken ct)
+    private async ValueTask<Result> WriteJournalSuperblockAsync(CancellationToken ct)
     {
         _jsb.UpdateChecksum();
         var raw = new byte[_bs];
-        await _area.ReadAsync(0, raw, ct).ConfigureAwait(false);
+        var read = await _area.ReadAsync(0, raw, ct).ConfigureAwait(false);
+        if (!read.IsOk) return read;
         _jsb.Raw.CopyTo(raw, 0);
-        await _area.WriteAsync(0, raw, ct).ConfigureAwait(false);
-    }
-
-    private async ValueTask FlushAsync(CancellationToken ct)
-    {
-        var r = await _device.FlushAsync(ct).ConfigureAwait(false);
-        if (!r.IsOk) throw r.Error.ToException();
+        return await _area.WriteAsync(0, raw, ct).ConfigureAwait(false);
     }
 
     /// <summary>The superblock's block as a whole block (for the log): block 1 with 1 KiB blocks, else block 0 around byte 1024.</summary>

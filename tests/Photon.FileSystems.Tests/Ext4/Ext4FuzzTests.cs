@@ -98,13 +98,13 @@ public sealed class Ext4FuzzImage
         foreach (var path in new[] { "/frag-a", "/frag-b" })
         {
             var inode = Resolve(ext4, path);
-            ExtentBlocks.AddRange(ExtentTree.LoadAsync(vol, inode, default).AsTask().Result.TreeBlocks);
+            ExtentBlocks.AddRange(ExtentTree.LoadAsync(vol, inode, default).AsTask().Result.Value.TreeBlocks);
         }
         Assert.NotEmpty(ExtentBlocks);
         foreach (var path in new[] { "/", "/big", "/dir", "/dir/sub" })
         {
             var inode = Resolve(ext4, path);
-            DirBlocks.AddRange(DirectoryBlocks.LoadLayoutAsync(vol, inode, default).AsTask().Result.Physical);
+            DirBlocks.AddRange(DirectoryBlocks.LoadLayoutAsync(vol, inode, default).AsTask().Result.Value.Physical);
         }
         vol.EndOperation();
         Regions.Add(("superblock", 1024, 1024));
@@ -118,11 +118,11 @@ public sealed class Ext4FuzzImage
     private static Inode Resolve(Ext4FileSystem fs, string path)
     {
         var vol = fs.Volume;
-        var cur = vol.ReadInodeAsync(2, default).AsTask().Result;
+        var cur = vol.ReadInodeAsync(2, default).AsTask().Result.Value;
         foreach (var part in path.Split('/', StringSplitOptions.RemoveEmptyEntries))
         {
-            var rec = DirectoryBlocks.LookupAsync(vol, cur, System.Text.Encoding.UTF8.GetBytes(part), default).AsTask().Result!.Value;
-            cur = vol.ReadInodeAsync(rec.Inode, default).AsTask().Result;
+            var rec = DirectoryBlocks.LookupAsync(vol, cur, System.Text.Encoding.UTF8.GetBytes(part), default).AsTask().Result.Value!.Value;
+            cur = vol.ReadInodeAsync(rec.Inode, default).AsTask().Result.Value;
         }
         return cur;
     }

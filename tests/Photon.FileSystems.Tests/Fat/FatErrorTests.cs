@@ -74,7 +74,7 @@ public sealed class FatErrorTests
         var taken = new HashSet<string>();
         string Alias(string name)
         {
-            var alias = FatNames.GenerateAlias(name, n => taken.Contains(FatNames.ShortKey(n)));
+            var alias = FatNames.GenerateAlias(name, n => taken.Contains(FatNames.ShortKey(n))).Value;
             taken.Add(FatNames.ShortKey(alias));
             return FatNames.ShortKey(alias);
         }
