@@ -11,7 +11,8 @@ cd "$(dirname "$0")/.."
 export DOTNET_ROLL_FORWARD=Major DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 targets=(fat ext4 frames http audit)
 out=fuzz/out
-bin=$out/bin
+bin=$out/bin                                   # instrumented: runs only under afl-fuzz (SharpFuzz's shared memory)
+plain=fuzz/Photon.Fuzz/bin/Release/net10.0     # not instrumented: corpus replay and crash triage
 
 command -v afl-fuzz >/dev/null || { echo "fuzz: afl-fuzz not found: apt-get install afl++ (no coverage-guided run possible)"; exit 1; }
 
@@ -31,7 +32,7 @@ stat() { grep -E "^$2 +:" "$1/default/fuzzer_stats" | sed 's/.*: *//'; }
 fuzz() {  # fuzz TARGET SECONDS: prints the summary line; returns 1 on crashes or hangs
   local t=$1 seconds=$2 findings=$out/findings/$1
   local replay
-  replay=$(dotnet "$bin/Photon.Fuzz.dll" "$t" --replay "fuzz/corpus/$t" 2>&1) || { echo "$replay"; echo "fuzz: $t: a seed crashes"; return 1; }
+  replay=$(dotnet "$plain/Photon.Fuzz.dll" "$t" --replay "fuzz/corpus/$t" 2>&1) || { echo "$replay"; echo "fuzz: $t: a seed crashes"; return 1; }
   rm -rf "$findings"; mkdir -p "$findings"
   AFL_SKIP_BIN_CHECK=1 AFL_NO_UI=1 AFL_NO_AFFINITY=1 AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 \
     AFL_FORKSRV_INIT_TMOUT=60000 AFL_QUIET=1 \
@@ -45,13 +46,14 @@ fuzz() {  # fuzz TARGET SECONDS: prints the summary line; returns 1 on crashes o
   if [ "$crashes" != 0 ] || [ "$hangs" != 0 ]; then
     for f in "$findings"/default/crashes/id:* "$findings"/default/hangs/id:*; do
       [ -e "$f" ] || continue
-      echo "fuzz: $t: finding $f"; dotnet "$bin/Photon.Fuzz.dll" "$t" --replay "$f" 2>&1 | head -15 || true
+      echo "fuzz: $t: finding $f"; dotnet "$plain/Photon.Fuzz.dll" "$t" --replay "$f" 2>&1 | head -15 || true
     done
     return 1
   fi
 }
 
-build
+# FUZZ_NO_BUILD=1 reuses fuzz/out/bin (several runs after one build).
+[ "${FUZZ_NO_BUILD:-0}" = 1 ] && [ -f "$bin/Photon.Fuzz.dll" ] || build
 if [ "${1:-}" = --smoke ]; then
   seconds=${2:-10}; status=0
   for t in "${targets[@]}"; do fuzz "$t" "$seconds" || status=1; done

@@ -36,7 +36,7 @@ public sealed class AuditLogTarget : IFuzzTarget
         foreach (bool keyed in new[] { false, true })
         {
             var storage = new MemoryLog([], null);
-            var sink = HashChainedAuditLog.OpenAsync(storage, new NoTimers(), new AuditLogOptions { Key = keyed ? Key : null, MaxDelay = TimeSpan.Zero })
+            var sink = HashChainedAuditLog.OpenAsync(storage, new NoTimers(), new AuditLogOptions { Key = keyed ? Key : null })
                 .GetAwaiter().GetResult().Value;
             var caps = new CapabilityManager(sink);
             var root = caps.Create(new GenericObject("seed"), Rights.Read | Rights.Delegate, Principal.Kernel).Value;

@@ -14,10 +14,14 @@ namespace Photon.Fuzz.Targets;
 public sealed class FrameTarget : IFuzzTarget
 {
     private static readonly byte[] Mac = [2, 0, 0, 0, 0, 2];
-    private readonly NetworkStack _stack;
-    private readonly NetInterface _nic;
+    private NetworkStack? _stack;
+    private NetInterface? _nic;
 
-    public FrameTarget()
+    public string Name => "frames";
+
+    // Built on the first input, inside SharpFuzz's Fuzzer.Run: instrumented code must not run before AFL's shared
+    // memory is attached. One stack for all inputs (persistent mode), as a real one sees frame after frame.
+    private void Start()
     {
         _stack = new NetworkStack(new ManualTimers());
         _nic = _stack.AddInterface(new DiscardDevice(), Ipv4Cidr.Parse("10.9.0.2/24").Value).Value;
@@ -25,22 +29,23 @@ public sealed class FrameTarget : IFuzzTarget
         _stack.Udp.Bind(53).Unwrap();
     }
 
-    public string Name => "frames";
-
     public void Run(byte[] input)
     {
-        long before = _stack.Dropped(DropReason.InternalError);
+        if (_stack is null) Start();
+        var stack = _stack!;
+        var nic = _nic!;
+        long before = stack.Dropped(DropReason.InternalError);
         for (int at = 0; at + 2 <= input.Length;)
         {
             int length = Math.Min((input[at] << 8) | input[at + 1], input.Length - at - 2);
             var frame = input.AsSpan(at + 2, length);
             // Every frame is addressed to the stack (the MAC is not what a fuzzer should spend its time finding).
             if (frame.Length >= 6) Mac.CopyTo(frame);
-            _stack.InjectFrame(_nic, frame);
+            stack.InjectFrame(nic, frame);
             at += 2 + length;
         }
-        if (_stack.Dropped(DropReason.InternalError) != before)
-            throw new FuzzFinding($"stack internal error: {_stack.LastInternalError}");
+        if (stack.Dropped(DropReason.InternalError) != before)
+            throw new FuzzFinding($"stack internal error: {stack.LastInternalError}");
     }
 
     private sealed class DiscardDevice : INetworkDevice
