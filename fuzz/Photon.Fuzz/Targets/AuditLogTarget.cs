@@ -26,7 +26,9 @@ public sealed class AuditLogTarget : IFuzzTarget
         byte[]? head = (mode & 1) != 0 ? input.AsSpan(3, headLength).ToArray() : null;
         var log = new MemoryLog(input.AsSpan(3 + headLength).ToArray(), head);
         var report = AuditLogVerifier.VerifyAsync(log, (mode & 2) != 0 ? Key : null).GetAwaiter().GetResult();
-        if (report.Records < 0 || report.FirstBadRecord < 0) throw new FuzzFinding($"negative count in {report}");
+        // A report must be coherent: a record count, and a first bad record exactly when the log is not intact.
+        if (report.Records < 0 || report.IsIntact != (report.FirstBadRecord == -1) || (!report.IsIntact && report.FirstBadRecord < 0))
+            throw new FuzzFinding($"incoherent report: {report} (first bad record {report.FirstBadRecord})");
     }
 
     /// <summary>Real logs of a few capability events, plain and keyed, with and without their head record.</summary>
