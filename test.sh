@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 export DEBIAN_FRONTEND=noninteractive DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
-need=(dosfstools e2fsprogs mtools iproute2 iputils-ping curl netcat-openbsd iperf3 z3 qemu-system-x86 busybox-static cpio kmod)
+need=(dosfstools e2fsprogs mtools iproute2 iputils-ping curl netcat-openbsd iperf3 z3 qemu-system-x86 busybox-static cpio kmod afl++)
 missing=()
 for p in "${need[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then
@@ -25,6 +25,8 @@ status=0
 dotnet test Photon.sln -c Release --no-build -m:1 --logger "console;verbosity=normal" 2>&1 | tee "$log" || status=$?
 # Systematic concurrency tests (Coyote): bounded iterations here; `tests/coyote.sh 100000` is the long run.
 tests/coyote.sh 300 || status=1
+# Coverage-guided fuzz smoke (SharpFuzz + AFL++): seed corpora replayed, then 10 s of afl-fuzz per target; `fuzz/run.sh TARGET 3600` is the long run.
+fuzz/run.sh --smoke 10 || status=1
 # One plain closing line summed over every test project ("Total tests" blocks of the console logger).
 summary=$(awk '/^ +Passed: +[0-9]+/ {p+=$2} /^ +Failed: +[0-9]+/ {f+=$2} /^ +Skipped: +[0-9]+/ {s+=$2}
   END {printf "%d passed, %d failed, %d skipped", p, f, s}' "$log")

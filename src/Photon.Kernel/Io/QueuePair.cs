@@ -1,3 +1,4 @@
+using Photon.Kernel.Diagnostics;
 using Photon.Kernel.Capabilities;
 
 namespace Photon.Kernel.Io;
@@ -155,6 +156,7 @@ public sealed class QueuePair<TRequest, TResult>
             _cq[(_cqHead + _cqCount) & (Depth - 1)] = (tag, result);
             _cqCount++;
         }
+        InterleavingSeam.Point();
         Reap();
     }
 
@@ -169,6 +171,7 @@ public sealed class QueuePair<TRequest, TResult>
             foreach (var s in _slots)
                 if (s.InUse && s.Waiter is { } w) { waiters.Add(w); s.Waiter = null; }
         }
+        InterleavingSeam.Point();
         foreach (var w in waiters) w.TrySetResult(Errors.Of(ErrorCode.Closed, "device closed"));
         _doorbell.Release();
     }
@@ -200,6 +203,7 @@ public sealed class QueuePair<TRequest, TResult>
                 _completed++;
                 result = r;
             }
+            InterleavingSeam.Point();
             reg.Dispose();
             _space.Release();
             waiter?.TrySetResult(result);
@@ -225,6 +229,7 @@ public sealed class QueuePair<TRequest, TResult>
             _sqCount++;
             _submitted++;
         }
+        InterleavingSeam.Point(); // the device may complete, or the token fire, before the registration below
         if (ct.CanBeCanceled)
         {
             var reg = ct.Register(() => Cancel(tag, tcs));
@@ -245,6 +250,7 @@ public sealed class QueuePair<TRequest, TResult>
             slot.Waiter = null;
             _cancelled++;
         }
+        InterleavingSeam.Point();
         tcs.TrySetResult(Errors.Of(ErrorCode.Cancelled, "request cancelled"));
     }
 

@@ -1,4 +1,5 @@
 using Photon.Kernel.Capabilities;
+using Photon.Kernel.Diagnostics;
 using Photon.Kernel.Namespaces;
 using Photon.Kernel.Processes;
 using Photon.Kernel.Scheduling;
@@ -121,6 +122,7 @@ public sealed class IpcManager
 
         var reserved = peer.Reserve();
         if (!reserved.IsOk) return reserved;
+        InterleavingSeam.Point();
         long bytes = data.Length + MessageOverheadBytes + (long)handles.Count * HandleOverheadBytes;
         if (MemoryQuota is { } mq)
         {
@@ -144,6 +146,7 @@ public sealed class IpcManager
         var taken = sender.Handles.TakeAll(moves, (_, token) =>
             _caps.Check(token, Rights.Transfer, sender.Principal).AsResult());
         if (!taken.IsOk) { Abort(handles.Count); return taken.Error; }
+        InterleavingSeam.Point(); // the moved handles are in no table yet: only in this call
         for (int i = 0, m = 0; i < handles.Count; i++)
         {
             if (handles[i].Mode != TransferMode.Move) continue;
@@ -160,6 +163,7 @@ public sealed class IpcManager
             if (info.IsOk) objects[i] = info.Value.Object;
         }
         var envelope = new IpcEnvelope(data.ToArray(), tokens, objects, sender.Principal, bytes);
+        InterleavingSeam.Point();
         bool queued;
         _transit.EnterReadLock();
         try
@@ -170,8 +174,13 @@ public sealed class IpcManager
         finally { _transit.ExitReadLock(); }
         if (!queued)
         {
+            // The peer closed after our reservation, when the moved handles had already left the sender's table.
+            // Reporting Closed would tell the sender it still holds them, which is false; instead the send takes
+            // effect before the close (as if queued an instant earlier) and the close drops it, revoking what it
+            // carried: each moved handle stays in exactly one place (found by Coyote,
+            // IpcHandleMoveRaceTests.MoveRacingReceiveAndClose_HandleIsInExactlyOnePlace).
             Drop(envelope);
-            return Result.Fail(ErrorCode.Closed, "peer endpoint closed while sending");
+            return Result.Ok;
         }
         Interlocked.Increment(ref _sent);
         return Result.Ok;
@@ -286,6 +295,7 @@ public sealed class IpcManager
         }
         finally { _transit.ExitReadLock(); }
         if (!env.IsOk) return env.Error;
+        InterleavingSeam.Point(); // dequeued, not yet in the receiver's table
         return Deliver(receiver, env.Value);
     }
 
@@ -435,6 +445,7 @@ public sealed class IpcManager
     internal void CloseBoth(ChannelEndpoint ep)
     {
         foreach (var env in ep.CloseAndDrain()) Drop(env);
+        InterleavingSeam.Point();
         var peer = ep.Peer;
         if (peer is null) return;
         if (!ep.Via.IsNone)

@@ -1,3 +1,5 @@
+using Photon.Kernel.Diagnostics;
+
 namespace Photon.Kernel.Scheduling;
 
 /// <summary>
@@ -39,6 +41,7 @@ public sealed class Waker
             node.Linked = true;
             _waiters++;
         }
+        InterleavingSeam.Point(); // a Wake or a cancellation may land before the registration below
         if (cancellationToken.CanBeCanceled)
         {
             node.Token = cancellationToken;
@@ -57,6 +60,7 @@ public sealed class Waker
             if (node is null) { _signaled = true; return; }
             Unlink(node);
         }
+        InterleavingSeam.Point();
         node.Registration.Unregister();
         node.TrySetResult(); // continuation is posted to the waiter's CPU queue, never run on the waking thread
     }
@@ -92,6 +96,7 @@ public sealed class Waker
             if (!node.Linked) return; // already woken
             Unlink(node);
         }
+        InterleavingSeam.Point();
         node.TrySetCanceled(node.Token);
     }
 

@@ -118,7 +118,10 @@ public sealed class HttpServer(Process process, Handle listener, Func<string, Ht
         }
     }
 
-    private (HttpResponse, bool Head) Parse(string head)
+    private (HttpResponse, bool Head) Parse(string head) => ParseHead(head, handler);
+
+    /// <summary>The request head (up to the blank line) to a response; static so fuzz/Photon.Fuzz can drive it.</summary>
+    internal static (HttpResponse, bool Head) ParseHead(string head, Func<string, HttpResponse> handler)
     {
         var line = head.Split("\r\n")[0].Split(' ');
         if (line.Length != 3 || !line[2].StartsWith("HTTP/1.", StringComparison.Ordinal) || !line[1].StartsWith('/'))

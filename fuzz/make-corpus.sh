@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Regenerates the seed corpora in fuzz/corpus (small on purpose: AFL reads every seed each cycle). The images are
+# made by the real Linux tools; the frames and requests are hand-written; the audit logs by Photon's own log writer.
+#   fuzz/make-corpus.sh      (needs dosfstools, mtools, e2fsprogs; builds fuzz/Photon.Fuzz for the audit seeds)
+set -euo pipefail
+cd "$(dirname "$0")"
+c=corpus
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+echo hello > "$tmp/h.txt"
+export MTOOLS_SKIP_CHECK=1
+
+# FAT12, 64 KiB: a file, a directory, a long name.
+rm -f $c/fat/*
+mkfs.fat -C -n FUZZ $c/fat/fat12-files.img 64 >/dev/null
+mcopy -i $c/fat/fat12-files.img "$tmp/h.txt" ::/HELLO.TXT
+mmd -i $c/fat/fat12-files.img ::/Sub
+mcopy -i $c/fat/fat12-files.img "$tmp/h.txt" "::/Sub/A long name.txt"
+mkfs.fat -C -n EMPTY -s 1 -r 16 $c/fat/fat12-empty.img 40 >/dev/null
+
+# ext4 (extents, 1 KiB blocks, 128 KiB, no journal: a journal is at least 1 MiB) and ext2, with a file and a directory.
+rm -f $c/ext4/*
+printf 'mkdir d\nwrite %s d/f\nwrite %s top\nsymlink link top\n' "$tmp/h.txt" "$tmp/h.txt" > "$tmp/script"
+mke2fs -q -F -t ext4 -b 1024 -N 16 -O ^has_journal,^resize_inode $c/ext4/ext4-files.img 128
+debugfs -w -f "$tmp/script" $c/ext4/ext4-files.img >/dev/null 2>&1
+mke2fs -q -F -t ext2 -b 1024 -N 16 -O ^resize_inode $c/ext4/ext2-files.img 128
+debugfs -w -f "$tmp/script" $c/ext4/ext2-files.img >/dev/null 2>&1
+
+# HTTP request heads.
+printf 'GET / HTTP/1.1\r\nHost: photon\r\n\r\n' > $c/http/get
+printf 'HEAD /status HTTP/1.0\r\n\r\n' > $c/http/head
+printf 'POST /x HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc' > $c/http/post
+
+# Frames (2-byte length prefix each): ARP request, ICMP echo, UDP to :53, TCP SYN to :80.
+python3 - "$c/frames" <<'PY'
+import struct, sys
+out = sys.argv[1]
+me, peer = bytes([2,0,0,0,0,2]), bytes([2,0,0,0,0,9])
+a, b = bytes([10,9,0,1]), bytes([10,9,0,2])
+def csum(data):
+    if len(data) % 2: data += b'\0'
+    s = sum(struct.unpack('!%dH' % (len(data)//2), data))
+    while s >> 16: s = (s & 0xffff) + (s >> 16)
+    return (~s) & 0xffff
+def ip(proto, payload):
+    h = struct.pack('!BBHHHBBH4s4s', 0x45, 0, 20+len(payload), 1, 0, 64, proto, 0, a, b)
+    h = h[:10] + struct.pack('!H', csum(h)) + h[12:]
+    return me + peer + b'\x08\x00' + h + payload
+def transport(proto, seg):
+    pseudo = a + b + struct.pack('!BBH', 0, proto, len(seg))
+    return csum(pseudo + seg)
+def frame(*fs): return b''.join(struct.pack('!H', len(f)) + f for f in fs)
+icmp = struct.pack('!BBHHH', 8, 0, 0, 7, 1) + b'ping' * 8
+icmp = icmp[:2] + struct.pack('!H', csum(icmp)) + icmp[4:]
+udp = struct.pack('!HHHH', 1234, 53, 8+5, 0) + b'query'
+udp = udp[:6] + struct.pack('!H', transport(17, udp)) + udp[8:]
+tcp = struct.pack('!HHIIBBHHH', 40000, 80, 1000, 0, 5 << 4, 0x02, 65535, 0, 0)
+tcp = tcp[:16] + struct.pack('!H', transport(6, tcp)) + tcp[18:]
+arp = me + peer + b'\x08\x06' + struct.pack('!HHBBH', 1, 0x0800, 6, 4, 1) + peer + a + bytes(6) + b
+open(out + '/arp', 'wb').write(frame(arp))
+open(out + '/icmp-echo', 'wb').write(frame(ip(1, icmp)))
+open(out + '/udp', 'wb').write(frame(ip(17, udp)))
+open(out + '/tcp-syn', 'wb').write(frame(ip(6, tcp)))
+open(out + '/mixed', 'wb').write(frame(arp, ip(1, icmp), ip(6, tcp), ip(17, udp)))
+PY
+
+# Audit logs written by HashChainedAuditLog (plain and keyed, with and without the head record).
+rm -f $c/audit/*
+dotnet build Photon.Fuzz -c Release -warnaserror -nologo -clp:ErrorsOnly
+dotnet Photon.Fuzz/bin/Release/net10.0/Photon.Fuzz.dll audit --make-seeds $c/audit
+du -sh $c
