@@ -17,7 +17,7 @@ public sealed unsafe class IoUringFile : IAsyncDisposable
     private const ulong WakeTag = ulong.MaxValue;
     private const int ECANCELED = 125;
     /// <summary>Result a queued-but-unsubmitted operation gets when the file is closed under it.</summary>
-    internal const int ClosedResult = -ECANCELED;
+    public const int ClosedResult = -ECANCELED;
 
     private readonly IoUringRing _ring;
     private readonly SafeFileHandle _file;

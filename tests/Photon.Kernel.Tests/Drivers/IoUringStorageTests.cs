@@ -121,29 +121,46 @@ public sealed class IoUringStorageTests : IDisposable
     }
 
     [Fact]
-    public async Task Closing_with_io_in_flight_completes_every_request_and_then_refuses_new_ones()
+    public async Task Closing_with_io_in_flight_retires_every_request_before_it_returns_and_then_refuses_new_ones()
     {
         var path = Image(16 * 1024 * 1024);
         var bytes = new byte[16 * 1024 * 1024];
         new Random(9).NextBytes(bytes);
         await File.WriteAllBytesAsync(path, bytes);
-        var storage = HostImageStorage.Open(path, backend: HostStorageBackend.IoUring).Value;
+        using var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read);
+        var ring = IoUringFile.Open(handle).Value;
         var buffers = Enumerable.Range(0, 1024).Select(_ => new byte[64 * 1024]).ToArray();
-        var reads = buffers.Select((b, i) => storage.ReadAsync(i % 256 * 65536L, b).AsTask()).ToArray();
-        await storage.DisposeAsync();
-        // Disposal waited for every submitted read; the ones still queued fail as Closed, none is left hanging.
+        var reads = buffers.Select((b, i) => ring.ReadAsync(i % 256 * 65536L, b)).ToArray();
+        // Close once the ring is under way: some reads done, up to 255 in the kernel, the rest still queued.
+        while (!reads.Any(r => r.IsCompleted)) await Task.Delay(1);
+        await ring.DisposeAsync();
+        // Disposal returned only after every submitted read completed (its buffer unpinned after the kernel was done
+        // with it); the ones still queued were failed as closed; none is left hanging.
         Assert.All(reads, r => Assert.True(r.IsCompleted));
-        int done = 0;
         for (int i = 0; i < reads.Length; i++)
         {
-            if (reads[i].IsCompletedSuccessfully)
-            {
-                done++;
-                Assert.True(buffers[i].AsSpan().SequenceEqual(bytes.AsSpan(i % 256 * 65536, 65536)));
-            }
-            else Assert.Equal(ErrorCode.Closed, Assert.IsType<KernelException>(reads[i].Exception!.InnerException).Code);
+            int n = await reads[i];
+            if (n == IoUringFile.ClosedResult) continue;
+            Assert.Equal(65536, n);
+            Assert.True(buffers[i].AsSpan().SequenceEqual(bytes.AsSpan(i % 256 * 65536, 65536)));
         }
-        Assert.True(done > 0);
+        Assert.Equal(IoUringFile.ClosedResult, await ring.ReadAsync(0, new byte[512]));
+        Assert.Equal(IoUringFile.ClosedResult, await ring.FsyncAsync());
+    }
+
+    [Fact]
+    public async Task Closing_the_storage_under_load_ends_each_request_as_done_or_Closed()
+    {
+        var path = Image(4 * 1024 * 1024);
+        var storage = HostImageStorage.Open(path, backend: HostStorageBackend.IoUring).Value;
+        var reads = Enumerable.Range(0, 512).Select(i => storage.ReadAsync(i * 8192L, new byte[8192]).AsTask()).ToArray();
+        await Task.WhenAny(reads);
+        await storage.DisposeAsync();
+        foreach (var r in reads)
+        {
+            try { Assert.Equal(8192, await r); }
+            catch (KernelException e) { Assert.Equal(ErrorCode.Closed, e.Code); }
+        }
         var late = await Assert.ThrowsAsync<KernelException>(async () => await storage.ReadAsync(0, new byte[512]));
         Assert.Equal(ErrorCode.Closed, late.Code);
     }
