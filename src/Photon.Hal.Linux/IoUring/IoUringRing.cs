@@ -8,6 +8,7 @@ namespace Photon.Kernel.Hal.Host.IoUring;
 /// thread-safe: one thread (the owner of the <see cref="IoUringFile"/>) fills SQEs, enters and reaps. Head/tail
 /// indices are shared with the kernel: tails we publish are release-stores, tails the kernel publishes acquire-loads.
 /// </summary>
+// Safety: every pointer lies in the ring mappings, sized from what io_uring_setup reported, unmapped only in Dispose.
 internal sealed unsafe class IoUringRing : IDisposable
 {
     private readonly int _fd;
