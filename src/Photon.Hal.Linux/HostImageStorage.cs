@@ -1,85 +1,151 @@
 using Microsoft.Win32.SafeHandles;
+using Photon.Kernel.Hal.Host.IoUring;
 
 namespace Photon.Kernel.Hal.Host;
 
-/// <summary>Host backend of <see cref="IBlockStorage"/>: a disk image file accessed with asynchronous positional I/O.</summary>
-public sealed class HostImageStorage : IBlockStorage
+/// <summary>
+/// Host backend of <see cref="IBlockStorage"/>: a disk image file accessed with asynchronous positional I/O — through an
+/// io_uring (<see cref="IoUringFile"/>) where the host has one, else through <see cref="RandomAccess"/> on the thread
+/// pool (<see cref="HostStorageBackend"/>). Both give the same results and the same typed errors.
+/// </summary>
+public sealed class HostImageStorage : IBlockStorage, IBatchingBlockStorage
 {
+    private const int RingEntries = 256;
     private readonly SafeFileHandle _handle;
+    private readonly IoUringFile? _uring;
 
-    private HostImageStorage(string path, SafeFileHandle handle, bool readOnly)
+    private HostImageStorage(string path, SafeFileHandle handle, bool readOnly, IoUringFile? uring)
     {
         Name = path;
         _handle = handle;
         IsReadOnly = readOnly;
+        _uring = uring;
     }
 
     public string Name { get; }
     public bool IsReadOnly { get; }
     public long Length => RandomAccess.GetLength(_handle);
 
+    /// <summary>The backend in use (never Auto).</summary>
+    public HostStorageBackend Backend => _uring is null ? HostStorageBackend.ThreadPool : HostStorageBackend.IoUring;
+
+    /// <summary>Why Auto fell back to the thread pool (null when it did not).</summary>
+    public string? FallbackReason { get; private init; }
+
     /// <summary>Opens an existing image file.</summary>
-    public static Result<HostImageStorage> Open(string path, bool readOnly = false)
+    public static Result<HostImageStorage> Open(string path, bool readOnly = false, HostStorageBackend backend = HostStorageBackend.Auto)
     {
+        var chosen = HostStorageBackends.Resolve(backend, Environment.GetEnvironmentVariable(HostStorageBackends.EnvironmentVariable));
+        if (!chosen.IsOk) return chosen.Error;
+        SafeFileHandle handle;
         try
         {
-            var handle = File.OpenHandle(path, FileMode.Open, readOnly ? FileAccess.Read : FileAccess.ReadWrite,
+            handle = File.OpenHandle(path, FileMode.Open, readOnly ? FileAccess.Read : FileAccess.ReadWrite,
                 readOnly ? FileShare.ReadWrite : FileShare.Read, FileOptions.Asynchronous);
-            return new HostImageStorage(path, handle, readOnly);
         }
         catch (FileNotFoundException) { return Errors.Of(ErrorCode.NotFound, $"image '{path}' does not exist"); }
         catch (DirectoryNotFoundException) { return Errors.Of(ErrorCode.NotFound, $"image '{path}' does not exist"); }
         catch (UnauthorizedAccessException e) { return Errors.Of(ErrorCode.AccessDenied, e.Message); }
         catch (IOException e) { return Errors.Of(ErrorCode.IoError, e.Message); }
+        return WithBackend(path, handle, readOnly, chosen.Value);
     }
 
     /// <summary>Creates (or truncates) a sparse image file of <paramref name="length"/> bytes.</summary>
-    public static Result<HostImageStorage> Create(string path, long length)
+    public static Result<HostImageStorage> Create(string path, long length, HostStorageBackend backend = HostStorageBackend.Auto)
     {
         if (length <= 0) return Errors.Of(ErrorCode.InvalidArgument, "image length must be positive");
+        var chosen = HostStorageBackends.Resolve(backend, Environment.GetEnvironmentVariable(HostStorageBackends.EnvironmentVariable));
+        if (!chosen.IsOk) return chosen.Error;
+        SafeFileHandle handle;
         try
         {
-            var handle = File.OpenHandle(path, FileMode.Create, FileAccess.ReadWrite, FileShare.Read, FileOptions.Asynchronous);
+            handle = File.OpenHandle(path, FileMode.Create, FileAccess.ReadWrite, FileShare.Read, FileOptions.Asynchronous);
             RandomAccess.SetLength(handle, length);
-            return new HostImageStorage(path, handle, false);
         }
         catch (UnauthorizedAccessException e) { return Errors.Of(ErrorCode.AccessDenied, e.Message); }
         catch (IOException e) { return Errors.Of(ErrorCode.IoError, e.Message); }
+        return WithBackend(path, handle, false, chosen.Value);
+    }
+
+    private static Result<HostImageStorage> WithBackend(string path, SafeFileHandle handle, bool readOnly, HostStorageBackend backend)
+    {
+        if (backend == HostStorageBackend.ThreadPool) return new HostImageStorage(path, handle, readOnly, null);
+        var uring = IoUringFile.Open(handle, RingEntries);
+        if (uring.IsOk) return new HostImageStorage(path, handle, readOnly, uring.Value);
+        if (backend == HostStorageBackend.IoUring)
+        {
+            handle.Dispose();
+            return uring.Error;
+        }
+        return new HostImageStorage(path, handle, readOnly, null) { FallbackReason = uring.Error.Message };
     }
 
     public async ValueTask<int> ReadAsync(long offset, Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
+        int total = 0;
         try
         {
-            int total = 0;
+            // A read returns short only at end of file; anything else short is resumed where it stopped.
             while (total < buffer.Length)
             {
-                int n = await RandomAccess.ReadAsync(_handle, buffer[total..], offset + total, cancellationToken).ConfigureAwait(false);
+                int n = _uring is null
+                    ? await RandomAccess.ReadAsync(_handle, buffer[total..], offset + total, cancellationToken).ConfigureAwait(false)
+                    : Check(await _uring.ReadAsync(offset + total, buffer[total..]).ConfigureAwait(false), "read", offset + total);
                 if (n == 0) break;
                 total += n;
             }
-            return total;
         }
         catch (IOException e) { throw new KernelException(ErrorCode.IoError, e.Message); }
+        return total;
     }
 
     public async ValueTask WriteAsync(long offset, ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default)
     {
         if (IsReadOnly) throw new KernelException(ErrorCode.ReadOnly, $"{Name} is read-only");
-        try { await RandomAccess.WriteAsync(_handle, data, offset, cancellationToken).ConfigureAwait(false); }
+        try
+        {
+            if (_uring is null)
+            {
+                await RandomAccess.WriteAsync(_handle, data, offset, cancellationToken).ConfigureAwait(false);
+                return;
+            }
+            for (int done = 0; done < data.Length;)
+            {
+                int n = Check(await _uring.WriteAsync(offset + done, data[done..]).ConfigureAwait(false), "write", offset + done);
+                if (n == 0) throw new KernelException(ErrorCode.IoError, $"{Name}: write at {offset + done} made no progress");
+                done += n;
+            }
+        }
         catch (IOException e) { throw new KernelException(ErrorCode.IoError, e.Message); }
     }
 
-    public ValueTask FlushAsync(CancellationToken cancellationToken = default)
+    public async ValueTask FlushAsync(CancellationToken cancellationToken = default)
     {
+        if (_uring is not null)
+        {
+            Check(await _uring.FsyncAsync().ConfigureAwait(false), "fsync", 0);
+            return;
+        }
         try { RandomAccess.FlushToDisk(_handle); }
         catch (IOException e) { throw new KernelException(ErrorCode.IoError, e.Message); }
-        return ValueTask.CompletedTask;
     }
 
-    public ValueTask DisposeAsync()
+    public void Plug() => _uring?.Plug();
+
+    public void Unplug() => _uring?.Unplug();
+
+    /// <summary>A completion's result as bytes, or the typed error its negative errno stands for.</summary>
+    private int Check(int result, string op, long offset)
     {
+        if (result >= 0) return result;
+        if (result == IoUringFile.ClosedResult) throw new KernelException(ErrorCode.Closed, $"{Name} is closed");
+        throw new KernelException(ErrorCode.IoError, $"{Name}: {op} at {offset}: {IoUringNative.ErrnoName(-result)}");
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        // The ring first: it waits for every submitted operation, and only then may the file go.
+        if (_uring is not null) await _uring.DisposeAsync().ConfigureAwait(false);
         _handle.Dispose();
-        return ValueTask.CompletedTask;
     }
 }

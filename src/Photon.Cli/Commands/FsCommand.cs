@@ -77,6 +77,8 @@ public static class FsCommand
         public IBlockDevice Device { get; } = device;
         public IFileSystem Fs { get; } = fs;
         public long Bytes => storage.Length;
+        public string Backend => storage.Backend == HostStorageBackend.IoUring ? "io_uring"
+            : storage.FallbackReason is { } why ? $"thread pool (fallback: {why})" : "thread pool";
 
         public async ValueTask DisposeAsync()
         {
@@ -358,6 +360,7 @@ public static class FsCommand
         grid.AddRow("[bold]image[/]", Markup.Escape(Path.GetFullPath(image)));
         grid.AddRow("[bold]type[/]", Markup.Escape(img.Fs.TypeName));
         grid.AddRow("[bold]image size[/]", $"{img.Bytes:N0} bytes ({img.Device.SectorCount:N0} sectors of {img.Device.SectorSize})");
+        grid.AddRow("[bold]storage backend[/]", Markup.Escape(img.Backend));
         if (space.IsOk)
         {
             grid.AddRow("[bold]filesystem size[/]", $"{space.Value.TotalBytes:N0} bytes");

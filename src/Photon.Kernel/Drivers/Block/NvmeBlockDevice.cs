@@ -107,7 +107,13 @@ public sealed class NvmeBlockDevice : BlockDeviceObject, IAsyncDisposable
             catch (OperationCanceledException) { break; }
             int n;
             while ((n = queue.DrainSubmissions(batch)) > 0)
-                for (int i = 0; i < n; i++) _ = Execute(queue, batch[i]);
+            {
+                // The whole fetched batch reaches batching storage (io_uring) together: one submission, not n.
+                var plug = _storage as IBatchingBlockStorage;
+                plug?.Plug();
+                try { for (int i = 0; i < n; i++) _ = Execute(queue, batch[i]); }
+                finally { plug?.Unplug(); }
+            }
         }
     }
 

@@ -1,0 +1,61 @@
+using System.Buffers;
+using System.Threading.Tasks.Sources;
+
+namespace Photon.Kernel.Hal.Host.IoUring;
+
+/// <summary>
+/// One read, write or fsync on its way through the ring: what to put in the SQE, the pin that keeps the caller's buffer
+/// in place until the completion is reaped, and the awaitable the caller waits on. Pooled: the instance goes back to
+/// its <see cref="IoUringFile"/> once the caller has taken the result (the version token catches a stale await).
+/// </summary>
+internal sealed class IoUringOperation : IValueTaskSource<int>
+{
+    // Continuations run on the thread pool, never on the ring thread (a caller that blocks must not stall the ring).
+    private ManualResetValueTaskSourceCore<int> _core = new() { RunContinuationsAsynchronously = true };
+    private readonly IoUringFile _owner;
+
+    public IoUringOperation(IoUringFile owner) => _owner = owner;
+
+    public byte Opcode;
+    public long Offset;
+    public nint Address;
+    public int Length;
+    /// <summary>Holds the caller's buffer pinned from submission until the completion is reaped.</summary>
+    public MemoryHandle Pin;
+
+    public ValueTask<int> Start(byte opcode, long offset, nint address, int length, MemoryHandle pin)
+    {
+        Opcode = opcode;
+        Offset = offset;
+        Address = address;
+        Length = length;
+        Pin = pin;
+        return new ValueTask<int>(this, _core.Version);
+    }
+
+    /// <summary>Called once per operation, by whoever retires it: releases the pin first, then wakes the caller.</summary>
+    public void Finish(int result)
+    {
+        Pin.Dispose();
+        Pin = default;
+        _core.SetResult(result);
+    }
+
+    /// <summary>Completes the caller without releasing the pin (the kernel may still write to the buffer).</summary>
+    public void Abandon(int result) => _core.SetResult(result);
+
+    public int GetResult(short token)
+    {
+        try { return _core.GetResult(token); }
+        finally
+        {
+            _core.Reset();
+            _owner.Return(this);
+        }
+    }
+
+    public ValueTaskSourceStatus GetStatus(short token) => _core.GetStatus(token);
+
+    public void OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
+        _core.OnCompleted(continuation, state, token, flags);
+}
