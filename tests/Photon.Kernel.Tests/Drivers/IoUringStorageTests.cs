@@ -182,7 +182,8 @@ public sealed class IoUringStorageTests : IDisposable
     }
 
     [Theory]
-    [InlineData(HostStorageBackend.Auto, null, HostStorageBackend.Auto)]
+    [InlineData(HostStorageBackend.Auto, null, HostStorageBackend.ThreadPool)]
+    [InlineData(HostStorageBackend.Auto, "auto", HostStorageBackend.PreferIoUring)]
     [InlineData(HostStorageBackend.Auto, "threadpool", HostStorageBackend.ThreadPool)]
     [InlineData(HostStorageBackend.Auto, " IO_URING ", HostStorageBackend.IoUring)]
     [InlineData(HostStorageBackend.IoUring, "threadpool", HostStorageBackend.IoUring)]

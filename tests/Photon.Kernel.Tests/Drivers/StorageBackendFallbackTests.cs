@@ -5,8 +5,8 @@ namespace Photon.Kernel.Tests.Drivers;
 
 /// <summary>
 /// The fallback as a user meets it: `photon fs info` (the built CLI in a child process) on a FAT image made by mkfs.vfat
-/// names the storage backend it got — io_uring by default, the thread pool when PHOTON_STORAGE_BACKEND says so, and the
-/// thread pool with the reason when the host refuses io_uring_setup (a real seccomp filter installed in the child
+/// names the storage backend it got — the thread pool by default, io_uring when PHOTON_STORAGE_BACKEND=auto or io_uring, and
+/// with auto the thread pool with the reason when the host refuses io_uring_setup (a real seccomp filter installed in the child
 /// before it execs dotnet, returning EPERM or ENOSYS as a container runtime or an old kernel does).
 /// </summary>
 public sealed class StorageBackendFallbackTests : IDisposable
@@ -57,11 +57,14 @@ public sealed class StorageBackendFallbackTests : IDisposable
     private string[] PhotonFsInfo => ["dotnet", Path.Combine(AppContext.BaseDirectory, "photon.dll"), "fs", "info", _image];
 
     [Fact]
-    public void By_default_the_image_is_driven_through_io_uring()
+    public void By_default_the_image_is_driven_by_the_thread_pool_and_auto_takes_io_uring()
     {
         var run = Exec(PhotonFsInfo[0], PhotonFsInfo[1..], null);
         Assert.True(run.Code == 0, run.Output);
-        Assert.Matches(@"storage backend\s+io_uring", run.Output);
+        Assert.Matches(@"storage backend\s+thread pool\s*$", run.Output.Split('\n').First(l => l.Contains("storage backend")));
+        var auto = Exec(PhotonFsInfo[0], PhotonFsInfo[1..], "auto");
+        Assert.True(auto.Code == 0, auto.Output);
+        Assert.Matches(@"storage backend\s+io_uring", auto.Output);
     }
 
     [Fact]
@@ -86,7 +89,7 @@ public sealed class StorageBackendFallbackTests : IDisposable
     [InlineData(38, "ENOSYS")]
     public void When_the_host_refuses_io_uring_setup_the_thread_pool_serves_the_image(int errno, string name)
     {
-        var run = Exec("python3", ["-c", RefuseIoUring, errno.ToString(), .. PhotonFsInfo], null);
+        var run = Exec("python3", ["-c", RefuseIoUring, errno.ToString(), .. PhotonFsInfo], "auto");
         Assert.True(run.Code == 0, run.Output);
         Assert.Matches($@"storage backend\s+thread pool \(fallback: io_uring unavailable: {name}\)", run.Output);
         Assert.Matches(@"type\s+vfat", run.Output);
