@@ -59,6 +59,11 @@ internal sealed class WasiContext
     /// (ConfigureAwait(false) throughout), so waiting here is a blocking syscall, not a deadlock.</summary>
     public static T Wait<T>(ValueTask<T> pending) => pending.IsCompletedSuccessfully ? pending.Result : pending.AsTask().GetAwaiter().GetResult();
 
+    // Never set: waiting on it with a timeout is a sleep that uses no host thread API (the sandbox sits above the HAL).
+    private readonly ManualResetEventSlim _never = new(false);
+
+    public void Sleep(TimeSpan t) => _never.Wait(t);
+
     public void ChargeIo(long bytes) => Instance.ChargeFuel(bytes / BytesPerFuel);
 
     public void Output(int fd, ReadOnlySpan<byte> data)

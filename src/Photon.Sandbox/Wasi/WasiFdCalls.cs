@@ -47,7 +47,7 @@ internal static class WasiFdCalls
             {
                 var left = cx.Options.Stdin.Length - cx.StdinPosition;
                 int n = (int)Math.Min(Math.Min(len, left), WasiContext.MaxIoBytes - total);
-                if (n <= 0) break;
+                if (n <= 0) { if (total >= WasiContext.MaxIoBytes) break; continue; } // empty iovecs are skipped, not an end
                 mem.TrySpan(ptr, n, out var dst);
                 cx.Options.Stdin.AsSpan((int)cx.StdinPosition, n).CopyTo(dst);
                 cx.StdinPosition += n;
@@ -63,7 +63,7 @@ internal static class WasiFdCalls
                 foreach (var (ptr, len) in list)
                 {
                     int want = (int)Math.Min(len, WasiContext.MaxIoBytes - total);
-                    if (want <= 0) break;
+                    if (want <= 0) { if (total >= WasiContext.MaxIoBytes) break; continue; }
                     var r = WasiContext.Wait(cx.Files!.ReadAsync(cx.Process, f.Handle, pos, buffer.AsMemory(0, want)));
                     if (!r.IsOk) { if (total > 0) break; return WasiErrors.From(r.Code); }
                     int n = r.Value;
@@ -101,7 +101,7 @@ internal static class WasiFdCalls
             foreach (var (ptr, len) in list)
             {
                 int n = (int)Math.Min(len, WasiContext.MaxIoBytes - total);
-                if (n <= 0) break;
+                if (n <= 0) { if (total >= WasiContext.MaxIoBytes) break; continue; } // empty iovecs are skipped, not an end
                 mem.TrySpan(ptr, n, out var src);
                 cx.Output(fd, src);
                 total += n;
@@ -121,7 +121,7 @@ internal static class WasiFdCalls
             foreach (var (ptr, len) in list)
             {
                 int n = (int)Math.Min(len, WasiContext.MaxIoBytes - total);
-                if (n <= 0) break;
+                if (n <= 0) { if (total >= WasiContext.MaxIoBytes) break; continue; } // empty iovecs are skipped, not an end
                 // Copied out: the kernel must see exactly the bytes it checked, and the VFS takes ReadOnlyMemory.
                 mem.TrySpan(ptr, n, out var src);
                 var bytes = src.ToArray();

@@ -64,7 +64,7 @@ internal static class WasiPollCalls
                 ulong now = (ulong)cx.Monotonic().Ticks * 100;
                 if (now >= until) break;
                 var left = TimeSpan.FromTicks((long)Math.Min((until - now) / 100, (ulong)Slice.Ticks));
-                Thread.Sleep(left);
+                cx.Sleep(left);
             }
             ulong after = (ulong)cx.Monotonic().Ticks * 100;
             foreach (var (user, deadline) in clocks) if (deadline <= after) ready.Add((user, WasiErrno.Success, TagClock, 0));
