@@ -128,7 +128,7 @@ public sealed class WasiHostileInputTests : IDisposable
         // wasi-libc's stdio writes [buffered bytes, new bytes] and the first is often empty: answering 0 there would
         // make it retry forever.
         var g = Start(stdin: "abc"u8.ToArray());
-        Call(g, "store32", 64, 0x0a216f6b);                                             // "ok!\n"
+        Call(g, "store32", 64, 0x0a216b6f);                                             // "ok!\n"
         Call(g, "store32", 0, 64);
         Call(g, "store32", 4, 0);
         Call(g, "store32", 8, 64);
