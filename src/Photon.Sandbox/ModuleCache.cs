@@ -40,10 +40,17 @@ internal sealed class ModuleCache(Engine engine, int limit) : IDisposable
     /// Finds or compiles <paramref name="wat"/> for <paramref name="tenant"/> and pins it. <paramref name="fresh"/> says
     /// the entry was made by this call, so a caller whose setup then fails can take it out again.
     /// </summary>
-    public Result<Entry> Acquire(TenantUsage tenant, string name, string wat, out bool fresh)
+    public Result<Entry> Acquire(TenantUsage tenant, string name, string wat, out bool fresh) =>
+        Acquire(tenant, Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(wat))), () => Module.FromText(engine, name, wat), out fresh);
+
+    /// <summary>As <see cref="Acquire(TenantUsage, string, string, out bool)"/>, for a binary module (what compilers emit).</summary>
+    public Result<Entry> AcquireBinary(TenantUsage tenant, string name, byte[] wasm, out bool fresh) =>
+        // Keyed apart from text modules, so a binary and a text with equal bytes never share an entry.
+        Acquire(tenant, "wasm:" + Convert.ToHexString(SHA256.HashData(wasm)), () => Module.FromBytes(engine, name, wasm), out fresh);
+
+    private Result<Entry> Acquire(TenantUsage tenant, string hash, Func<Module> compile, out bool fresh)
     {
         fresh = false;
-        var hash = Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(wat)));
         var key = (tenant.Tenant, hash);
         lock (_lock)
         {
@@ -56,7 +63,7 @@ internal sealed class ModuleCache(Engine engine, int limit) : IDisposable
         long bytes;
         try
         {
-            module = Module.FromText(engine, name, wat);
+            module = compile();
             // The serialized artifact is the compiled code plus metadata: what keeping the module costs.
             bytes = module.Serialize().Length;
         }

@@ -35,6 +35,7 @@ public sealed class SandboxComponent(TenantQuota? defaultQuota = null) : IKernel
         _sandbox = new WasmSandbox(k.Capabilities, k.Namespaces, k.Processes, k.Memory, k.Ipc, () => k.Clock.Monotonic, k.Log, k.Vfs)
         {
             DefaultQuota = defaultQuota ?? new TenantQuota(),
+            WallClock = () => k.Clock.WallClock,
         };
         var cap = k.Capabilities.Create(new SandboxObject(_sandbox), Rights.Execute | Rights.Read | Rights.Delegate, Principal.Kernel);
         if (!cap.IsOk) return new(cap.Error);

@@ -47,6 +47,9 @@ public sealed class WasmInstance
     public KernelError? Fault { get { lock (_state) return _fault; } }
     public long FuelUsed { get; private set; }
 
+    /// <summary>The code a WASI guest passed to <c>proc_exit</c>, or 0 once its <c>_start</c> returned; null while it runs.</summary>
+    public int? ExitCode { get; private set; }
+
     /// <summary>Completes once everything the instance held has been given back.</summary>
     public Task Exited => _exited.Task;
 
@@ -132,6 +135,13 @@ public sealed class WasmInstance
             var result = f.Invoke(args.Select(a => (ValueBox)a).ToArray());
             return result switch { int i => i, null => 0, long l => (int)l, _ => 0 };
         }
+        catch (WasmtimeException e) when (e.InnerException is Wasi.WasiExitException exit)
+        {
+            // proc_exit: this guest is done (and only this guest); its exit code is the call's result.
+            ExitCode = exit.Code;
+            Stop();
+            return exit.Code;
+        }
         catch (WasmtimeException) when (_interrupt)
         {
             return NotRunning();
@@ -155,6 +165,28 @@ public sealed class WasmInstance
         {
             FuelUsed += fuel - (long)store.Fuel;
         }
+    }
+
+    /// <summary>
+    /// Runs a WASI command: calls its <c>_start</c> and stops the instance when it returns. The result is the exit
+    /// code (0 when <c>_start</c> returns, else what <c>proc_exit</c> passed); a trap, fuel exhaustion or a stop is the
+    /// error it is for <see cref="Call"/>.
+    /// </summary>
+    public Result<int> RunCommand()
+    {
+        var r = Call("_start");
+        if (r.IsOk && ExitCode is null) ExitCode = 0;
+        if (r.IsOk) Stop();
+        return r.IsOk ? ExitCode ?? 0 : r;
+    }
+
+    /// <summary>Charges work the host does for the guest (bytes it moves) to the running call's fuel; at zero the
+    /// guest traps out of fuel at its next instruction. Only called from host functions, on the call's thread.</summary>
+    internal void ChargeFuel(long fuel)
+    {
+        if (_store is not { } store || fuel <= 0) return;
+        var left = store.Fuel;
+        store.Fuel = left > (ulong)fuel ? left - (ulong)fuel : 0;
     }
 
     private KernelError NotRunning()

@@ -61,6 +61,9 @@ public sealed class WasmSandbox : IDisposable
 
     public TenantQuota DefaultQuota { get; init; } = new();
 
+    /// <summary>The wall clock WASI's realtime clock reads (the kernel's, when the sandbox is a boot component).</summary>
+    public Func<DateTimeOffset> WallClock { get; init; } = () => DateTimeOffset.UtcNow;
+
     /// <summary>How many compiled modules the cache keeps (modules pinned by live instances are kept regardless).</summary>
     public int ModuleCacheLimit { get; init; } = 32;
 
@@ -92,9 +95,41 @@ public sealed class WasmSandbox : IDisposable
     public Result<WasmInstance> Instantiate(CapabilityToken tenantNamespace, string name, string wat, IReadOnlyList<SandboxGrant> grants,
         SandboxLimits? limits = null, Principal actor = default)
     {
+        if (wat is null) return Errors.Of(ErrorCode.InvalidArgument, "no module text");
+        if (wat.Length > MaxModuleTextChars) return Errors.Of(ErrorCode.InvalidArgument, "module text too large");
+        return Instantiate(tenantNamespace, name, grants, limits, actor, null,
+            (usage, out fresh) => Cache.Acquire(usage, name, wat, out fresh));
+    }
+
+    /// <summary>Largest binary module accepted (what a C program compiled to wasm32-wasi weighs, with room).</summary>
+    public const int MaxModuleBytes = 32 * 1024 * 1024;
+
+    /// <summary>
+    /// Instantiates a WASI command (a binary module, e.g. C built with <c>clang --target=wasm32-wasi</c>) as
+    /// <see cref="Instantiate(CapabilityToken, string, string, IReadOnlyList{SandboxGrant}, SandboxLimits?, Principal)"/>
+    /// does, with the <c>wasi_snapshot_preview1</c> imports (<see cref="Wasi.WasiImports"/>) beside Photon's own:
+    /// its preopens are mounts among <paramref name="grants"/>. Run it with <see cref="WasmInstance.RunCommand"/>.
+    /// </summary>
+    public Result<WasmInstance> InstantiateWasi(CapabilityToken tenantNamespace, string name, byte[] wasm, IReadOnlyList<SandboxGrant> grants,
+        Wasi.WasiOptions options, SandboxLimits? limits = null, Principal actor = default)
+    {
+        if (wasm is null) return Errors.Of(ErrorCode.InvalidArgument, "no module");
+        if (wasm.Length > MaxModuleBytes) return Errors.Of(ErrorCode.InvalidArgument, $"module larger than {MaxModuleBytes} bytes");
+        if (options is null) return Errors.Of(ErrorCode.InvalidArgument, "no WASI options");
+        var ov = options.Validate();
+        if (!ov.IsOk) return ov.Error;
+        return Instantiate(tenantNamespace, name, grants, limits, actor, options,
+            (usage, out fresh) => Cache.AcquireBinary(usage, name, wasm, out fresh));
+    }
+
+    private delegate Result<ModuleCache.Entry> AcquireModule(TenantUsage usage, out bool fresh);
+
+    private Result<WasmInstance> Instantiate(CapabilityToken tenantNamespace, string name, IReadOnlyList<SandboxGrant> grants,
+        SandboxLimits? limits, Principal actor, Wasi.WasiOptions? wasi, AcquireModule acquire)
+    {
         // Decode: every check runs before anything is reserved or created.
         limits ??= new SandboxLimits();
-        var valid = Validate(name, wat, grants, limits);
+        var valid = Validate(name, grants, limits);
         if (!valid.IsOk) return valid.Error;
         var tenantNs = _caps.Check<Namespace>(tenantNamespace, Rights.Create, actor);
         if (!tenantNs.IsOk) return tenantNs.Error;
@@ -111,7 +146,7 @@ public sealed class WasmSandbox : IDisposable
             if (!reserved.IsOk) return reserved.Error;
             undo.Add(() => usage.Release(limits.MaxMemoryBytes));
 
-            var module = Cache.Acquire(usage, name, wat, out var fresh);
+            var module = acquire(usage, out var fresh);
             if (!module.IsOk) return undo.Fail(module.Error);
             undo.Add(() => Cache.Release(module.Value, evictIfIdle: fresh));
 
@@ -138,6 +173,13 @@ public sealed class WasmSandbox : IDisposable
             try
             {
                 using var linker = HostImports.Build(_engine, instance, _sys, _now);
+                if (wasi is not null)
+                {
+                    var cx = new Wasi.WasiContext(instance, _sys, wasi, _now, WallClock);
+                    var opened = cx.Open();
+                    if (!opened.IsOk) return undo.Fail(opened.Error);
+                    Wasi.WasiImports.Define(linker, cx);
+                }
                 instance.Start(_engine, module.Value.Module, linker);
             }
             catch (WasmtimeException e) // link errors, and traps (TrapException) in the start function
@@ -160,13 +202,11 @@ public sealed class WasmSandbox : IDisposable
         }
     }
 
-    private Result Validate(string name, string wat, IReadOnlyList<SandboxGrant> grants, SandboxLimits limits)
+    private Result Validate(string name, IReadOnlyList<SandboxGrant> grants, SandboxLimits limits)
     {
         if (_disposed) return Result.Fail(ErrorCode.Closed, "the sandbox is disposed");
         var v = NamespacePath.ValidateName(name);
         if (!v.IsOk) return v;
-        if (wat is null) return Result.Fail(ErrorCode.InvalidArgument, "no module text");
-        if (wat.Length > MaxModuleTextChars) return Result.Fail(ErrorCode.InvalidArgument, "module text too large");
         if (grants is null) return Result.Fail(ErrorCode.InvalidArgument, "no grant list");
         if (grants.Count > MaxGrants) return Result.Fail(ErrorCode.InvalidArgument, $"more than {MaxGrants} grants");
         var names = new HashSet<string>(StringComparer.Ordinal);

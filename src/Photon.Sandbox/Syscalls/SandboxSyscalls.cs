@@ -46,4 +46,36 @@ public static class SandboxSyscalls
         }
         return sandbox.Instantiate(ns.Value.Token, name, wat, resolved, limits, caller.Principal);
     }
+
+    /// <summary>
+    /// Instantiates a WASI command through the sandbox <paramref name="sandbox"/> names (needs Execute) for the tenant
+    /// whose namespace <paramref name="tenantNamespace"/> names (needs Create); each grant's handle needs Delegate, and
+    /// the preopens in <paramref name="options"/> name mounts among the grants. See <see cref="WasmSandbox.InstantiateWasi"/>.
+    /// </summary>
+    public static Result<WasmInstance> InstantiateWasi(Process caller, Handle sandbox, Handle tenantNamespace, string name, byte[] wasm,
+        IReadOnlyList<HandleGrant> grants, Wasi.WasiOptions options, SandboxLimits? limits = null)
+    {
+        var s = caller.Get<SandboxObject>(sandbox, Rights.Execute);
+        if (!s.IsOk) return s.Error;
+        var ns = caller.GetWithToken<Namespace>(tenantNamespace, Rights.Create);
+        if (!ns.IsOk) return ns.Error;
+        var resolved = Resolve(caller, grants);
+        if (!resolved.IsOk) return resolved.Error;
+        return s.Value.Sandbox.InstantiateWasi(ns.Value.Token, name, wasm, resolved.Value, options, limits, caller.Principal);
+    }
+
+    private static Result<SandboxGrant[]> Resolve(Process caller, IReadOnlyList<HandleGrant> grants)
+    {
+        if (grants is null) return Errors.Of(ErrorCode.InvalidArgument, "no grant list");
+        if (grants.Count > WasmSandbox.MaxGrants) return Errors.Of(ErrorCode.InvalidArgument, $"more than {WasmSandbox.MaxGrants} grants");
+        var resolved = new SandboxGrant[grants.Count];
+        for (int i = 0; i < grants.Count; i++)
+        {
+            if (grants[i] is null) return Errors.Of(ErrorCode.InvalidArgument, "null grant");
+            var g = caller.GetWithToken<KernelObject>(grants[i].Handle, Rights.Delegate);
+            if (!g.IsOk) return g.Error;
+            resolved[i] = new SandboxGrant(grants[i].Name, g.Value.Token, grants[i].Rights);
+        }
+        return resolved;
+    }
 }
