@@ -30,6 +30,7 @@ public static class UserspaceBenchmarks
         var hb = b.AddHandle(a.Handles.Remove(hbInA).Value).Value;
 
         yield return IpcRoundTrip(ipc, a, ha, b, hb);
+        yield return IpcRoundTripAllocations(ipc, a, ha, b, hb);
         yield return IpcThroughput(ipc, a, ha, b, hb);
         yield return IpcBatchedThroughput(ipc, a, ha, b, hb);
         yield return WasmHostCall(caps, ns, pm, phys, ipcManager);
@@ -73,6 +74,55 @@ public static class UserspaceBenchmarks
             await echo;
         }, runs: 3);
         return new BenchResult("IPC round trip (16 B, two processes)", photon.TotalNanoseconds / N, "Channel<byte[]> ping-pong", baseline.TotalNanoseconds / N, "ns", LowerIsBetter: true);
+    }
+
+    /// <summary>Heap bytes allocated per 16 B round trip (all threads), Photon vs the Channel&lt;byte[]&gt; ping-pong:
+    /// a figure that load on the machine does not move.</summary>
+    private static BenchResult IpcRoundTripAllocations(ChannelSyscalls ipc, Process a, Handle ha, Process b, Handle hb)
+    {
+        const int N = 100_000;
+        var payload = new byte[16];
+        double photon = AllocatedPerOp(async () =>
+        {
+            var echo = Task.Run(async () =>
+            {
+                for (int i = 0; i < N; i++)
+                {
+                    var m = await ipc.ReceiveAsync(b, hb);
+                    await ipc.SendAsync(b, hb, m.Value.Data);
+                }
+            });
+            for (int i = 0; i < N; i++)
+            {
+                await ipc.SendAsync(a, ha, payload);
+                await ipc.ReceiveAsync(a, ha);
+            }
+            await echo;
+        }, N);
+        double baseline = AllocatedPerOp(async () =>
+        {
+            var ping = Channel.CreateBounded<byte[]>(256);
+            var pong = Channel.CreateBounded<byte[]>(256);
+            var echo = Task.Run(async () =>
+            {
+                for (int i = 0; i < N; i++) await pong.Writer.WriteAsync(await ping.Reader.ReadAsync());
+            });
+            for (int i = 0; i < N; i++)
+            {
+                await ping.Writer.WriteAsync(payload.ToArray());
+                await pong.Reader.ReadAsync();
+            }
+            await echo;
+        }, N);
+        return new BenchResult("IPC round trip heap allocation (16 B)", photon, "Channel<byte[]> ping-pong", baseline, "B/round trip", LowerIsBetter: true);
+
+        static double AllocatedPerOp(Func<Task> body, int ops)
+        {
+            body().GetAwaiter().GetResult(); // warm-up: JIT and tiering allocate too
+            long before = GC.GetTotalAllocatedBytes(precise: true);
+            body().GetAwaiter().GetResult();
+            return (GC.GetTotalAllocatedBytes(precise: true) - before) / (double)ops;
+        }
     }
 
     private static BenchResult IpcThroughput(ChannelSyscalls ipc, Process a, Handle ha, Process b, Handle hb)

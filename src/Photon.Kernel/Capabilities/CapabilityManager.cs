@@ -62,7 +62,6 @@ public sealed class CapabilityManager
     // next even value when it is done. Only written under _lock.
     private long _killEpoch;
     private List<int> _revokeOrder = new();
-    private Stack<int> _revokeStack = new();
     private int _used;                 // slots [0, _used) have been handed out at least once
     private readonly Queue<int> _free = new(); // revoked slots, reused oldest first so "revoked" is reported for a while
     private long _liveCount;
@@ -406,37 +405,40 @@ public sealed class CapabilityManager
             var s = Resolve(token);
             if (!s.IsOk) return Deny(actor, token, Rights.None, s.Error);
             int root = s.Value;
-            // Iterative post-order-free walk: collect the subtree first, then free, so the tree is never half-linked
-            // while we walk it and deep trees cannot overflow the stack.
-            // The walk buffers are reused across revocations (they are only touched under the lock).
+            // One breadth-first pass that kills as it goes: a node's child links are read before the node is
+            // cleared, and the walk list doubles as the queue, so deep trees cannot overflow a stack. Breadth-first
+            // order follows slot order for trees derived level by level, so a big subtree is swept almost
+            // sequentially instead of hopping across the table (the cost at 1M nodes was cache and TLB misses).
+            // The walk buffer is reused across revocations (only touched under the lock). The epoch opens before the
+            // first slot dies, as Check requires.
             var order = _revokeOrder;
-            var stack = _revokeStack;
             order.Clear();
-            stack.Clear();
-            if (includeSelf) stack.Push(root);
-            else for (int c = _slots[root].FirstChild; c >= 0; c = _slots[c].NextSibling) stack.Push(c);
-            while (stack.Count > 0)
-            {
-                int i = stack.Pop();
-                order.Add(i);
-                for (int c = _slots[i].FirstChild; c >= 0; c = _slots[c].NextSibling) stack.Push(c);
-            }
             BeginKill();
-            if (includeSelf) Unlink(root);
-            else _slots[root].FirstChild = -1;
-            bool audit = Audit is not null;
-            if (audit) revoked = new(order.Count);
-            foreach (int i in order)
+            if (includeSelf)
             {
+                Unlink(root);
+                order.Add(root);
+            }
+            else
+            {
+                for (int c = _slots[root].FirstChild; c >= 0; c = _slots[c].NextSibling) order.Add(c);
+                _slots[root].FirstChild = -1;
+            }
+            bool audit = Audit is not null;
+            if (audit) revoked = new();
+            var quota = Quota;
+            for (int k = 0; k < order.Count; k++)
+            {
+                int i = order[k];
                 ref var slot = ref _slots[i];
+                for (int c = slot.FirstChild; c >= 0; c = _slots[c].NextSibling) order.Add(c);
                 var obj = slot.Object!;
                 if (audit) revoked!.Add((TokenOf(i), obj, slot.Rights, slot.Holder));
-                Quota?.Invoke(slot.ChargedTo, -1);
+                quota?.Invoke(slot.ChargedTo, -1);
                 slot.State = SlotState.Revoked;
                 slot.FirstChild = slot.NextSibling = slot.PrevSibling = -1;
                 slot.Parent = -1;
                 _free.Enqueue(i);
-                _liveCount--;
                 if (obj.CapabilityRevoked())
                 {
                     if (destroyedOne is null) destroyedOne = obj;
@@ -446,11 +448,12 @@ public sealed class CapabilityManager
                 slot.Object = null;
                 Volatile.Write(ref _entries[i], null);
             }
-            EndKill();
             count = order.Count;
-            // Do not pin a huge walk's buffers for the rest of the run.
-            if (order.Capacity > 65_536) { _revokeOrder = new(); _revokeStack = new(); }
-            else { order.Clear(); stack.Clear(); }
+            _liveCount -= count;
+            EndKill();
+            // Do not pin a huge walk's buffer for the rest of the run.
+            if (order.Capacity > 65_536) _revokeOrder = new();
+            else order.Clear();
         }
         var who = actor.Name is null ? Principal.Kernel : actor;
         if (revoked is not null)

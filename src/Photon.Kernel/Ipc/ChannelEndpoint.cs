@@ -134,14 +134,25 @@ public sealed class ChannelEndpoint : KernelObject
     }
 
     /// <summary>Takes the next message: WouldBlock when empty, Closed when empty and closed (or the peer is).</summary>
-    internal Result<IpcEnvelope> Dequeue()
+    internal Result<IpcEnvelope> Dequeue() => Dequeue(bytesOnly: false, out _);
+
+    /// <summary>As <see cref="Dequeue()"/>; with <paramref name="bytesOnly"/>, a message that carries capabilities is
+    /// left at the head and <paramref name="carriesCapabilities"/> is set (the caller retakes it under the IPC
+    /// manager's transit lock).</summary>
+    internal Result<IpcEnvelope> Dequeue(bool bytesOnly, out bool carriesCapabilities)
     {
+        carriesCapabilities = false;
         lock (_gate)
         {
             if (_inbox.Count == 0)
                 return _closed || Peer is null or { IsClosed: true }
                     ? Errors.Of(ErrorCode.Closed, "channel is closed")
                     : Errors.Of(ErrorCode.WouldBlock, "no message");
+            if (bytesOnly && _inbox.Peek().Objects.Length != 0)
+            {
+                carriesCapabilities = true;
+                return Errors.Of(ErrorCode.WouldBlock, "message carries capabilities");
+            }
             var env = _inbox.Dequeue();
             _writable.WakeAll();
             return env;
@@ -157,7 +168,7 @@ public sealed class ChannelEndpoint : KernelObject
     /// <summary>Waits until a receive would not block. False if cancelled (the waiter is unregistered).</summary>
     internal Task<bool> WaitReadableAsync(CancellationToken ct)
     {
-        TaskCompletionSource tcs;
+        TaskCompletionSource<bool> tcs;
         lock (_gate)
         {
             if (_inbox.Count > 0 || _closed || Peer is { IsClosed: true }) return Task.FromResult(true);
@@ -169,7 +180,7 @@ public sealed class ChannelEndpoint : KernelObject
     /// <summary>Waits until this inbox has room (or closes). False if cancelled.</summary>
     internal Task<bool> WaitWritableAsync(CancellationToken ct)
     {
-        TaskCompletionSource tcs;
+        TaskCompletionSource<bool> tcs;
         lock (_gate)
         {
             if (_inbox.Count + _reserved < Depth || _closed) return Task.FromResult(true);
@@ -179,7 +190,7 @@ public sealed class ChannelEndpoint : KernelObject
     }
 
     /// <summary>Registers a readability waiter without awaiting it (for waiting on several endpoints at once).</summary>
-    internal TaskCompletionSource? RegisterReadable()
+    internal TaskCompletionSource<bool>? RegisterReadable()
     {
         lock (_gate)
         {
@@ -188,7 +199,7 @@ public sealed class ChannelEndpoint : KernelObject
         }
     }
 
-    internal void UnregisterReadable(TaskCompletionSource tcs) => _readable.Remove(_gate, tcs);
+    internal void UnregisterReadable(TaskCompletionSource<bool> tcs) => _readable.Remove(_gate, tcs);
 
     /// <summary>Closes this end, wakes everyone, and hands back what was queued (the caller drops it).</summary>
     internal IpcEnvelope[] CloseAndDrain()

@@ -51,7 +51,7 @@ public sealed class IpcListener : KernelObject
 
     internal Task<bool> WaitAsync(CancellationToken ct)
     {
-        TaskCompletionSource tcs;
+        TaskCompletionSource<bool> tcs;
         lock (_gate)
         {
             if (_backlog.Count > 0 || _closed) return Task.FromResult(true);

@@ -206,11 +206,8 @@ public sealed class IpcManager
             if (!q.IsOk) { peer.CancelReservation(); return q; }
         }
         var envelope = new IpcEnvelope(data.ToArray(), [], [], sender.Principal, bytes);
-        bool queued;
-        _transit.EnterReadLock();
-        try { queued = peer.CommitReserved(envelope); }
-        finally { _transit.ExitReadLock(); }
-        if (!queued)
+        // No transit lock: that lock guards capabilities crossing an inbox's edge, and this envelope carries none.
+        if (!peer.CommitReserved(envelope))
         {
             Drop(envelope);
             return Result.Fail(ErrorCode.Closed, "peer endpoint closed while sending");
@@ -247,11 +244,8 @@ public sealed class IpcManager
         var envelopes = new IpcEnvelope[n];
         for (int i = 0; i < n; i++)
             envelopes[i] = new IpcEnvelope(messages[i].ToArray(), [], [], sender.Principal, messages[i].Length + MessageOverheadBytes);
-        bool queued;
-        _transit.EnterReadLock();
-        try { queued = peer.CommitReservedMany(envelopes); }
-        finally { _transit.ExitReadLock(); }
-        if (!queued)
+        // Byte-only envelopes: no transit lock (see SendBytes).
+        if (!peer.CommitReservedMany(envelopes))
         {
             foreach (var e in envelopes) Drop(e);
             return Errors.Of(ErrorCode.Closed, "peer endpoint closed while sending");
@@ -286,7 +280,14 @@ public sealed class IpcManager
     /// as <see cref="Handle.Invalid"/>.</summary>
     internal Result<IpcMessage> Receive(Process receiver, ChannelEndpoint endpoint)
     {
-        Result<IpcEnvelope> env;
+        // A byte-only message at the head is taken without the transit lock (no capability crosses the inbox's edge);
+        // one that carries capabilities is left in place and taken below under the lock.
+        var env = endpoint.Dequeue(bytesOnly: true, out bool carriesCapabilities);
+        if (!carriesCapabilities)
+        {
+            if (!env.IsOk) return env.Error;
+            return Deliver(receiver, env.Value);
+        }
         _transit.EnterReadLock();
         try
         {

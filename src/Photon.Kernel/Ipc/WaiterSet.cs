@@ -6,14 +6,14 @@ namespace Photon.Kernel.Ipc;
 /// </summary>
 internal sealed class WaiterSet
 {
-    private readonly HashSet<TaskCompletionSource> _waiters = new(ReferenceEqualityComparer.Instance);
+    private readonly HashSet<TaskCompletionSource<bool>> _waiters = new(ReferenceEqualityComparer.Instance);
 
     public int Count => _waiters.Count;
 
     /// <summary>Registers a waiter. Call under the owner's lock after re-checking the condition.</summary>
-    public TaskCompletionSource Add()
+    public TaskCompletionSource<bool> Add()
     {
-        var tcs = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var tcs = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
         _waiters.Add(tcs);
         return tcs;
     }
@@ -22,18 +22,21 @@ internal sealed class WaiterSet
     public void WakeAll()
     {
         if (_waiters.Count == 0) return;
-        foreach (var w in _waiters) w.TrySetResult();
+        foreach (var w in _waiters) w.TrySetResult(true);
         _waiters.Clear();
     }
 
-    /// <summary>Waits for <paramref name="tcs"/>; on cancellation unregisters it (under <paramref name="gate"/>) and
-    /// returns false.</summary>
-    public async Task<bool> WaitAsync(Lock gate, TaskCompletionSource tcs, CancellationToken ct)
+    /// <summary>Waits for <paramref name="tcs"/>: true when woken; on cancellation unregisters it (under
+    /// <paramref name="gate"/>) and returns false.</summary>
+    public Task<bool> WaitAsync(Lock gate, TaskCompletionSource<bool> tcs, CancellationToken ct) =>
+        // A wait that cannot be cancelled is the promise itself: no wrapper state machine per wait (the IPC fast path).
+        ct.CanBeCanceled ? WaitCancellableAsync(gate, tcs, ct) : tcs.Task;
+
+    private async Task<bool> WaitCancellableAsync(Lock gate, TaskCompletionSource<bool> tcs, CancellationToken ct)
     {
         try
         {
-            await tcs.Task.WaitAsync(ct).ConfigureAwait(true);
-            return true;
+            return await tcs.Task.WaitAsync(ct).ConfigureAwait(true);
         }
         catch (OperationCanceledException)
         {
@@ -42,7 +45,7 @@ internal sealed class WaiterSet
         }
     }
 
-    public void Remove(Lock gate, TaskCompletionSource tcs)
+    public void Remove(Lock gate, TaskCompletionSource<bool> tcs)
     {
         lock (gate) _waiters.Remove(tcs);
     }

@@ -11,15 +11,16 @@ public sealed class KernelTask
     // TaskCompletionSource or TaskCompletionSource<T> (per _shape), created on the first read of Completion: a
     // fire-and-forget task that nobody awaits never allocates one (two objects fewer per spawn).
     private object? _source;
-    // The outcome, written once by whoever won TryFinish, then published by _outcomeReady.
-    private Task? _finalInner;
-    private IReadOnlyCollection<Exception>? _finalFault;
-    private CancellationToken _finalCancel;
+    // The outcome, written once by whoever won TryFinish, then published by _outcomeReady: the body's Task when it
+    // ran to completion, its exceptions when it faulted, the boxed CancellationToken when canceled. One field for
+    // the three, since only one is ever set (a million parked tasks pay for every field).
+    private object? _final;
     private KernelTaskState _finalState;
     private int _outcomeReady;
     private readonly CancellationToken _spawnToken;
-    private Delegate? _body;                    // dropped once started so the closure can be collected
-    private Task? _inner;
+    // The body (a Delegate) until it starts, then the Task it returned while that is still running, then null: one
+    // field for both, dropped as soon as possible so the closure and the finished Task can be collected.
+    private object? _work;
     private CancellationTokenSource? _cts;
     private KernelTaskContext? _context;
     private int _state;
@@ -36,7 +37,7 @@ public sealed class KernelTask
         Id = id;
         Name = name;
         Priority = priority;
-        _body = body;
+        _work = body;
         _shape = shape;
         _spawnToken = ct;
     }
@@ -119,18 +120,18 @@ public sealed class KernelTask
         Task? inner;
         try
         {
-            inner = _shape.Invoke(_body!);
+            inner = _shape.Invoke((Delegate)_work!);
         }
         catch (Exception e) // a body that throws before its first await
         {
-            _body = null;
+            _work = null;
             FinishFaulted(e);
             return;
         }
-        _body = null;
+        _work = null;
         if (inner is null) { FinishFaulted(new KernelException(ErrorCode.InvalidArgument, $"task '{Name}' body returned null")); return; }
         if (inner.IsCompleted) { Finish(inner); return; }
-        _inner = inner;
+        _work = inner;
         _scheduler.TrackSuspended(this);
         // Runs synchronously on whichever thread completes the body; Finish itself never blocks.
         inner.ConfigureAwait(false).GetAwaiter().UnsafeOnCompleted(OnInnerCompleted);
@@ -146,8 +147,8 @@ public sealed class KernelTask
 
     private void OnInnerCompleted()
     {
-        var inner = _inner!;
-        _inner = null;
+        var inner = (Task)_work!;
+        _work = null;
         Finish(inner);
     }
 
@@ -156,7 +157,7 @@ public sealed class KernelTask
         if (inner.IsCompletedSuccessfully)
         {
             if (!TryFinish(KernelTaskState.RanToCompletion)) return;
-            _finalInner = inner;
+            _final = inner;
             PublishOutcome();
             _scheduler.OnTaskFinished(this, KernelTaskState.RanToCompletion, null);
         }
@@ -173,7 +174,7 @@ public sealed class KernelTask
     internal void FinishCanceled(CancellationToken token)
     {
         if (!TryFinish(KernelTaskState.Canceled)) return;
-        _finalCancel = token;
+        _final = token;
         PublishOutcome();
         _scheduler.OnTaskFinished(this, KernelTaskState.Canceled, null);
     }
@@ -182,7 +183,7 @@ public sealed class KernelTask
     {
         if (!TryFinish(KernelTaskState.Faulted)) return;
         var exceptions = e is AggregateException agg ? agg.InnerExceptions : (IReadOnlyCollection<Exception>)[e];
-        _finalFault = exceptions;
+        _final = exceptions;
         PublishOutcome();
         _scheduler.OnTaskFinished(this, KernelTaskState.Faulted, e is AggregateException { InnerExceptions.Count: 1 } one ? one.InnerExceptions[0] : e);
     }
@@ -197,9 +198,9 @@ public sealed class KernelTask
     {
         switch (_finalState)
         {
-            case KernelTaskState.RanToCompletion: _shape.SetResult(source, _finalInner!); break;
-            case KernelTaskState.Canceled: _shape.SetCanceled(source, _finalCancel); break;
-            default: _shape.SetException(source, _finalFault!); break;
+            case KernelTaskState.RanToCompletion: _shape.SetResult(source, (Task)_final!); break;
+            case KernelTaskState.Canceled: _shape.SetCanceled(source, (CancellationToken)_final!); break;
+            default: _shape.SetException(source, (IReadOnlyCollection<Exception>)_final!); break;
         }
     }
 

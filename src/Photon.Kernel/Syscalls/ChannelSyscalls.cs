@@ -34,17 +34,28 @@ public sealed class ChannelSyscalls(IpcManager ipc)
     }
 
     /// <summary>Sends, waiting while the peer's inbox is full.</summary>
-    public async Task<Result> SendAsync(Process caller, Handle endpoint, ReadOnlyMemory<byte> data, IReadOnlyList<HandleTransfer>? handles = null,
+    public Task<Result> SendAsync(Process caller, Handle endpoint, ReadOnlyMemory<byte> data, IReadOnlyList<HandleTransfer>? handles = null,
         CancellationToken ct = default)
+    {
+        // A send that needs no wait completes with a shared task (no state machine or task per message).
+        var r = TrySend(caller, endpoint, data.Span, handles);
+        if (r.IsOk) return s_sent;
+        return r.Code == ErrorCode.WouldBlock ? SendWhenWritableAsync(caller, endpoint, data, handles, ct) : Task.FromResult(r);
+    }
+
+    private static readonly Task<Result> s_sent = Task.FromResult(Result.Ok);
+
+    private async Task<Result> SendWhenWritableAsync(Process caller, Handle endpoint, ReadOnlyMemory<byte> data,
+        IReadOnlyList<HandleTransfer>? handles, CancellationToken ct)
     {
         while (true)
         {
-            var r = TrySend(caller, endpoint, data.Span, handles);
-            if (r.Code != ErrorCode.WouldBlock) return r;
             var ep = Open(caller, endpoint, Rights.Write);
             if (!ep.IsOk) return ep.Error;
             if (ep.Value.Peer is not { } peer) return Result.Fail(ErrorCode.Closed, "channel is closed");
             if (!await peer.WaitWritableAsync(ct).ConfigureAwait(true)) return Result.Fail(ErrorCode.Cancelled, "send cancelled");
+            var r = TrySend(caller, endpoint, data.Span, handles);
+            if (r.Code != ErrorCode.WouldBlock) return r;
         }
     }
 
@@ -134,7 +145,7 @@ public sealed class ChannelSyscalls(IpcManager ipc)
         }
         while (true)
         {
-            var registered = new TaskCompletionSource?[eps.Length];
+            var registered = new TaskCompletionSource<bool>?[eps.Length];
             try
             {
                 for (int i = 0; i < eps.Length; i++)

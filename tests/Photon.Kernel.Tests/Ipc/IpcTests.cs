@@ -55,6 +55,35 @@ public sealed class IpcTests : IDisposable
     }
 
     [Fact]
+    public async Task Byte_only_and_capability_carrying_messages_arrive_in_send_order_with_their_handles()
+    {
+        // Byte-only messages are taken without the transit lock, ones that carry capabilities under it: the receiver
+        // must still get them in send order, each handle on its own message, and nothing left behind.
+        var a = Spawn("a", _ns.RootCapability);
+        var b = Spawn("b", _ns.RootCapability);
+        var (ha, hb) = Connect(a, b);
+        for (byte i = 0; i < 6; i++)
+        {
+            if (i % 2 == 0) { Assert.True(_ipc.TrySend(a, ha, [i]).IsOk); continue; }
+            var mem = a.AllocateMemory(4096).Value;
+            a.WriteMemory(mem, 0, [i]).Unwrap();
+            Assert.True(_ipc.TrySend(a, ha, [i], [new HandleTransfer(mem, TransferMode.Move)]).IsOk);
+        }
+        for (byte i = 0; i < 6; i++)
+        {
+            var msg = (await _ipc.ReceiveAsync(b, hb)).Value;
+            Assert.Equal(i, msg.Data[0]);
+            if (i % 2 == 0) { Assert.Empty(msg.Handles); continue; }
+            var got = Assert.Single(msg.Handles);
+            var buf = new byte[1];
+            b.ReadMemory(got, 0, buf).Unwrap();
+            Assert.Equal(i, buf[0]);
+        }
+        Assert.Equal(ErrorCode.WouldBlock, _ipc.TryReceive(b, hb).Code);
+        Assert.Equal(_ipc.MessagesSent, _ipc.MessagesReceived);
+    }
+
+    [Fact]
     public async Task Moved_handle_leaves_the_sender_and_lands_in_the_receiver()
     {
         var a = Spawn("a", _ns.RootCapability);
