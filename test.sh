@@ -27,8 +27,8 @@ verification/verify.sh
 log=$(mktemp)
 status=0
 dotnet test Photon.sln -c Release --no-build -m:1 --logger "console;verbosity=normal" 2>&1 | tee "$log" || status=$?
-# Systematic concurrency tests (Coyote): bounded iterations here; `tests/coyote.sh 100000` is the long run.
-tests/coyote.sh 300 || status=1
+# Systematic concurrency tests (Coyote): up to 300 iterations and 20 s per test here; `tests/coyote.sh 100000` is the long run.
+tests/coyote.sh 300 20 || status=1
 # Coverage-guided fuzz smoke (SharpFuzz + AFL++): seed corpora replayed, then 10 s of afl-fuzz per target; `fuzz/run.sh TARGET 3600` is the long run.
 fuzz/run.sh --smoke 10 || status=1
 # One plain closing line summed over every test project ("Total tests" blocks of the console logger).

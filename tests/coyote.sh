@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Systematic concurrency tests (Microsoft.Coyote 1.7.11): build tests/Photon.Coyote, binary-rewrite it and
 # Photon.Kernel.dll (`coyote rewrite`), then explore each test with `coyote test` for N iterations.
-#   tests/coyote.sh          # CI: 300 iterations per test (test.sh runs this)
-#   tests/coyote.sh 100000   # the long run
+#   tests/coyote.sh 300 20   # CI (test.sh): up to 300 iterations per test, and no new iteration after 20 s of one test
+#   tests/coyote.sh 100000   # the long run (no time budget)
 # The Coyote tool targets net8.0; it runs on the .NET 10 runtime with DOTNET_ROLL_FORWARD=Major and rewrites and
 # tests net10.0 assemblies. The canary test must FAIL (Coyote must find its lost update), or exploration is broken.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 iterations=${1:-300}
+seconds=${2:-0} # per test; 0 = no budget (Coyote's --timeout: no new iteration starts after it)
 export DOTNET_ROLL_FORWARD=Major DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 dotnet tool restore >/dev/null
 dotnet build tests/Photon.Coyote -c Release -warnaserror -nologo -clp:ErrorsOnly >/dev/null
@@ -25,7 +26,7 @@ run() {  # run TEST EXPECT(0 bugs|bug)
   # --max-steps 2000: the QueuePair and run-lane tests poll (a device loop, a thief) with yields, and a path where the
   # strategy keeps picking the poller runs to the step bound (10000 by default, 5x slower); those paths end at the
   # bound without their final assertions. Normal paths are far shorter.
-  log=$(timeout 900 dotnet coyote test "$out/Photon.Coyote.dll" -m "$1" -i "$iterations" --max-steps 2000 --skip-potential-deadlocks 2>&1) || true
+  log=$(timeout 900 dotnet coyote test "$out/Photon.Coyote.dll" -m "$1" -i "$iterations" -t "$seconds" --max-steps 2000 --skip-potential-deadlocks 2>&1) || true
   total_paths=$((total_paths + $(grep -oE 'Explored [0-9]+ execution paths' <<<"$log" | grep -oE '[0-9]+' || echo 0)))
   local bugs paths uncontrolled
   bugs=$(grep -oE 'Found [0-9]+ bugs?' <<<"$log" | head -1 | grep -oE '[0-9]+' || echo "?")

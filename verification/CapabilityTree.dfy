@@ -231,16 +231,17 @@ module CapabilityTree {
     set j | 0 <= j < |sl| && sl[j].state == LiveSlot && Below(sl, j, r) && (includeSelf || j != r)
   }
 
-  // The order the C# walk frees slots in (an explicit stack; a slot's children pushed newest first, so the oldest is
-  // visited first). That it lists exactly the subtree is checked when it is used, not proved.
-  function DfsOrder(sl: seq<Slot>, stack: seq<nat>, fuel: nat): seq<nat>
+  // The order the C# walk frees slots in: one breadth-first pass whose walk list is the queue, a slot's children
+  // appended newest first (the C# child list's order). That it lists exactly the subtree is checked when it is used,
+  // not proved.
+  function BfsOrder(sl: seq<Slot>, queue: seq<nat>, fuel: nat): seq<nat>
     decreases fuel
   {
-    if fuel == 0 || |stack| == 0 then []
+    if fuel == 0 || |queue| == 0 then []
     else
-      var i := stack[|stack| - 1];
+      var i := queue[0];
       if i >= |sl| then [i]
-      else [i] + DfsOrder(sl, stack[..|stack| - 1] + Reverse(sl[i].children), fuel - 1)
+      else [i] + BfsOrder(sl, queue[1..] + Reverse(sl[i].children), fuel - 1)
   }
 
   function Reverse(q: seq<nat>): seq<nat> { if |q| == 0 then [] else Reverse(q[1..]) + [q[0]] }
@@ -253,7 +254,7 @@ module CapabilityTree {
   function RevokeOrder(m: Manager, r: nat, includeSelf: bool): seq<nat>
     requires r < |m.slots|
   {
-    DfsOrder(m.slots, if includeSelf then [r] else Reverse(m.slots[r].children), |m.slots| + 1)
+    BfsOrder(m.slots, if includeSelf then [r] else Reverse(m.slots[r].children), |m.slots| + 1)
   }
 
   function RevokeSlots(sl: seq<Slot>, sub: set<nat>, r: nat, includeSelf: bool): seq<Slot>

@@ -127,30 +127,12 @@ public static class NetCommand
 
     /// <summary>An `httpd` process in its own namespace, holding only a grant for <paramref name="port"/> carved from
     /// /net/tcp by init, serving <paramref name="respond"/> (path → status, content type, body) through socket syscalls.</summary>
-    private static Result<Task> ServeHttp(NetKernel net, ushort port, Func<string, (int Status, string Type, byte[] Body)> respond)
-    {
-        var k = net.Kernel;
-        var sys = k.Sys;
-        var init = k.Init;
-        var grant = SocketSyscalls.GrantPorts(init, net.Tcp, port, port);
-        if (!grant.IsOk) return grant.Error;
-        var srv = sys.Namespaces.CreateChild(init, k.InitRoot, "srv");
-        if (!srv.IsOk) return srv.Error;
-        var spawned = sys.Processes.Spawn(init, srv.Value, "httpd", Rights.Read);
-        if (!spawned.IsOk) return spawned.Error;
-        var (control, httpd) = spawned.Value;
-        var mine = sys.Handles.Delegate(init, grant.Value, control, Rights.Listen);
-        if (!mine.IsOk) return mine.Error;
-        var listener = SocketSyscalls.Listen(httpd, mine.Value, port);
-        if (!listener.IsOk) return listener.Error;
-        // Photon.Net's HTTP server: concurrent connections, header/send deadlines and connection caps (issue #15).
-        var server = new HttpServer(httpd, listener.Value, path =>
+    private static Result<Task> ServeHttp(NetKernel net, ushort port, Func<string, (int Status, string Type, byte[] Body)> respond) =>
+        HttpdProcess.Start(net.Kernel, net.Tcp, port, path =>
         {
             var (status, type, body) = respond(path);
             return new HttpResponse(status, type, body);
         });
-        return sys.Processes.StartTask(httpd, ct => server.RunAsync(ct), "serve");
-    }
 
     private static async Task<int> UpAsync(string[] args)
     {

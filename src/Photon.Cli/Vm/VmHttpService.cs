@@ -3,7 +3,6 @@ using Photon.Kernel;
 using Photon.Kernel.Boot;
 using Photon.Kernel.Capabilities;
 using Photon.Net.Services;
-using Photon.Net.Syscalls;
 
 namespace Photon.Cli.Vm;
 
@@ -29,23 +28,9 @@ public sealed class VmHttpService
 
     public Result<Task> Start(PhotonKernel k)
     {
-        var sys = k.Sys;
-        var init = k.Init;
-        var tcp = sys.Namespaces.Open(init, "/net/tcp", Rights.Delegate);
+        var tcp = k.Sys.Namespaces.Open(k.Init, "/net/tcp", Rights.Delegate);
         if (!tcp.IsOk) return tcp.Error;
-        var grant = SocketSyscalls.GrantPorts(init, tcp.Value, Port, Port);
-        if (!grant.IsOk) return grant.Error;
-        var srv = sys.Namespaces.CreateChild(init, k.InitRoot, "srv");
-        if (!srv.IsOk) return srv.Error;
-        var spawned = sys.Processes.Spawn(init, srv.Value, "httpd", Rights.Read);
-        if (!spawned.IsOk) return spawned.Error;
-        var (control, httpd) = spawned.Value;
-        var mine = sys.Handles.Delegate(init, grant.Value, control, Rights.Listen);
-        if (!mine.IsOk) return mine.Error;
-        var listener = SocketSyscalls.Listen(httpd, mine.Value, Port);
-        if (!listener.IsOk) return listener.Error;
-        var server = new HttpServer(httpd, listener.Value, Respond);
-        return sys.Processes.StartTask(httpd, ct => server.RunAsync(ct), "serve");
+        return HttpdProcess.Start(k, tcp.Value, Port, Respond);
     }
 
     private HttpResponse Respond(string path)

@@ -27,13 +27,16 @@ public sealed class IoUringStorageTests : IDisposable
     public static TheoryData<HostStorageBackend> Backends => new() { HostStorageBackend.IoUring, HostStorageBackend.ThreadPool };
 
     [Fact]
-    public void Auto_picks_io_uring_on_a_host_that_has_it()
+    public void PreferIoUring_picks_io_uring_on_a_host_that_has_it_and_the_default_is_the_thread_pool()
     {
-        if (Environment.GetEnvironmentVariable(HostStorageBackends.EnvironmentVariable) is not null) return;
-        var storage = HostImageStorage.Open(Image(4096)).Value;
+        var storage = HostImageStorage.Open(Image(4096), backend: HostStorageBackend.PreferIoUring).Value;
         Assert.Equal(HostStorageBackend.IoUring, storage.Backend);
         Assert.Null(storage.FallbackReason);
         storage.DisposeAsync().AsTask().Wait();
+        if (Environment.GetEnvironmentVariable(HostStorageBackends.EnvironmentVariable) is not null) return;
+        var byDefault = HostImageStorage.Open(Image(4096)).Value;
+        Assert.Equal(HostStorageBackend.ThreadPool, byDefault.Backend);
+        byDefault.DisposeAsync().AsTask().Wait();
     }
 
     [Theory]

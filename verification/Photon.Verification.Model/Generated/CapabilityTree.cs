@@ -272,13 +272,13 @@ module CapabilityTree {
     set j: int {:trigger Below(sl, j, r)} {:trigger sl[j]} | 0 <= j < |sl| && sl[j].state == LiveSlot && Below(sl, j, r) && (includeSelf || j != r)
   }
 
-  function DfsOrder(sl: seq<Slot>, stack: seq<nat>, fuel: nat): seq<nat>
+  function BfsOrder(sl: seq<Slot>, queue: seq<nat>, fuel: nat): seq<nat>
     decreases fuel
   {
-    if fuel == 0 || |stack| == 0 then
+    if fuel == 0 || |queue| == 0 then
       []
     else
-      var i: int := stack[|stack| - 1]; if i >= |sl| then [i] else [i] + DfsOrder(sl, stack[..|stack| - 1] + Reverse(sl[i].children), fuel - 1)
+      var i: int := queue[0]; if i >= |sl| then [i] else [i] + BfsOrder(sl, queue[1..] + Reverse(sl[i].children), fuel - 1)
   }
 
   function Reverse(q: seq<nat>): seq<nat>
@@ -304,7 +304,7 @@ module CapabilityTree {
     requires r < |m.slots|
     decreases m, r, includeSelf
   {
-    DfsOrder(m.slots, if includeSelf then [r] else Reverse(m.slots[r].children), |m.slots| + 1)
+    BfsOrder(m.slots, if includeSelf then [r] else Reverse(m.slots[r].children), |m.slots| + 1)
   }
 
   function RevokeSlots(sl: seq<Slot>, sub: set<nat>, r: nat, includeSelf: bool): seq<Slot>
@@ -6335,23 +6335,23 @@ namespace CapabilityTree {
         return Dafny.Set<BigInteger>.FromCollection(_coll0);
       }))())(sl, r, includeSelf);
     }
-    public static Dafny.ISequence<BigInteger> DfsOrder(Dafny.ISequence<CapabilityTree._ISlot> sl, Dafny.ISequence<BigInteger> stack, BigInteger fuel)
+    public static Dafny.ISequence<BigInteger> BfsOrder(Dafny.ISequence<CapabilityTree._ISlot> sl, Dafny.ISequence<BigInteger> queue, BigInteger fuel)
     {
       Dafny.ISequence<BigInteger> _0___accumulator = Dafny.Sequence<BigInteger>.FromElements();
     TAIL_CALL_START: ;
-      if (((fuel).Sign == 0) || ((new BigInteger((stack).Count)).Sign == 0)) {
+      if (((fuel).Sign == 0) || ((new BigInteger((queue).Count)).Sign == 0)) {
         return Dafny.Sequence<BigInteger>.Concat(_0___accumulator, Dafny.Sequence<BigInteger>.FromElements());
       } else {
-        BigInteger _1_i = (stack).Select((new BigInteger((stack).Count)) - (BigInteger.One));
+        BigInteger _1_i = (queue).Select(BigInteger.Zero);
         if ((_1_i) >= (new BigInteger((sl).Count))) {
           return Dafny.Sequence<BigInteger>.Concat(_0___accumulator, Dafny.Sequence<BigInteger>.FromElements(_1_i));
         } else {
           _0___accumulator = Dafny.Sequence<BigInteger>.Concat(_0___accumulator, Dafny.Sequence<BigInteger>.FromElements(_1_i));
           Dafny.ISequence<CapabilityTree._ISlot> _in0 = sl;
-          Dafny.ISequence<BigInteger> _in1 = Dafny.Sequence<BigInteger>.Concat((stack).Take((new BigInteger((stack).Count)) - (BigInteger.One)), CapabilityTree.__default.Reverse(((sl).Select(_1_i)).dtor_children));
+          Dafny.ISequence<BigInteger> _in1 = Dafny.Sequence<BigInteger>.Concat((queue).Drop(BigInteger.One), CapabilityTree.__default.Reverse(((sl).Select(_1_i)).dtor_children));
           BigInteger _in2 = (fuel) - (BigInteger.One);
           sl = _in0;
-          stack = _in1;
+          queue = _in1;
           fuel = _in2;
           goto TAIL_CALL_START;
         }
@@ -6378,7 +6378,7 @@ namespace CapabilityTree {
     }
     public static Dafny.ISequence<BigInteger> RevokeOrder(CapabilityTree._IManager m, BigInteger r, bool includeSelf)
     {
-      return CapabilityTree.__default.DfsOrder((m).dtor_slots, ((includeSelf) ? (Dafny.Sequence<BigInteger>.FromElements(r)) : (CapabilityTree.__default.Reverse((((m).dtor_slots).Select(r)).dtor_children))), (new BigInteger(((m).dtor_slots).Count)) + (BigInteger.One));
+      return CapabilityTree.__default.BfsOrder((m).dtor_slots, ((includeSelf) ? (Dafny.Sequence<BigInteger>.FromElements(r)) : (CapabilityTree.__default.Reverse((((m).dtor_slots).Select(r)).dtor_children))), (new BigInteger(((m).dtor_slots).Count)) + (BigInteger.One));
     }
     public static Dafny.ISequence<CapabilityTree._ISlot> RevokeSlots(Dafny.ISequence<CapabilityTree._ISlot> sl, Dafny.ISet<BigInteger> sub, BigInteger r, bool includeSelf)
     {
