@@ -54,8 +54,9 @@ public sealed class FsCommandTests : IDisposable
 
         var ls = Photon("ls", _fat.Path);
         Assert.Equal(0, ls.ExitCode);
-        Assert.Matches(@"docs/\s+directory", ls.Stdout);
-        Assert.Matches(@"DATA\.BIN\s+file\s+12,345", ls.Stdout);
+        // Redirected stdout (as here) gets the plain format: name, type, size in bytes, tab-separated.
+        Assert.Contains("docs\tdirectory\t", ls.Stdout);
+        Assert.Contains("DATA.BIN\tfile\t12345\n", ls.Stdout);
         var lsDocs = Photon("ls", _fat.Path, "/docs");
         Assert.Contains("A Long File Name.txt", lsDocs.Stdout);
 
