@@ -252,7 +252,7 @@ public static class FsCommand
             if (!dir.IsOk) return dir.Error;
             if (dir.Value.Kind != FileKind.Directory) return Result.Fail(ErrorCode.NotADirectory, $"{parent} is not a directory");
         }
-        var staged = await StagedImageFile.CreateAsync(fs, path);
+        var staged = await StagedImageFile.CreateAsync(fs, path, replacing: existing.IsOk);
         if (!staged.IsOk) return staged.Error;
         var node = staged.Value.Node;
         var copied = await PumpAsync(read, async (off, data) => await node.WriteAsync(off, data), length, $"{srcName} → {path}");
@@ -284,13 +284,14 @@ public static class FsCommand
             if (!Console.IsOutputRedirected) AnsiConsole.MarkupLine($"copied {length:N0} bytes to {Markup.Escape(hp)}");
             return copied;
         }
+        var outcome = File.Exists(hp) ? $"{hp} keeps its old contents" : $"no file was left at {hp}";
         if (!File.Exists(temp)) return copied;
         try { File.Delete(temp); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             return Result.Fail(copied.Code, $"{copied.Error.Message}; the partial copy is left at {temp} ({e.Message})");
         }
-        return Result.Fail(copied.Code, $"{copied.Error.Message}; the partial copy was removed and {hp} is unchanged");
+        return Result.Fail(copied.Code, $"{copied.Error.Message}; the partial copy was removed and {outcome}");
     }
 
     /// <summary>Copies in 4 MiB chunks; a progress bar shows for large copies on a terminal.</summary>

@@ -23,14 +23,19 @@ public sealed class StagedImageFile
     public string TargetPath { get; }
     public IFileNode Node => _node ?? throw new InvalidOperationException("the staged file was already committed or removed");
 
-    private StagedImageFile(IFileSystem fs, string temporaryPath, string targetPath, IFileNode node) =>
-        (_fs, TemporaryPath, TargetPath, _node) = (fs, temporaryPath, targetPath, node);
+    private readonly bool _replacing;
+
+    private StagedImageFile(IFileSystem fs, string temporaryPath, string targetPath, bool replacing, IFileNode node) =>
+        (_fs, TemporaryPath, TargetPath, _replacing, _node) = (fs, temporaryPath, targetPath, replacing, node);
+
+    /// <summary>What a failed copy tells the user about the target.</summary>
+    private string TargetOutcome => _replacing ? $"{TargetPath} keeps its old contents" : $"no file was left at {TargetPath}";
 
     /// <summary>A leftover from a crash is recognisable by this prefix (and the .part/.old suffix).</summary>
     public const string Prefix = ".photon-cp-";
 
-    /// <summary>Creates and opens an empty temporary file next to <paramref name="targetPath"/>.</summary>
-    public static async Task<Result<StagedImageFile>> CreateAsync(IFileSystem fs, string targetPath)
+    /// <summary>Creates and opens an empty temporary file next to <paramref name="targetPath"/> (an existing file when <paramref name="replacing"/>).</summary>
+    public static async Task<Result<StagedImageFile>> CreateAsync(IFileSystem fs, string targetPath, bool replacing)
     {
         string dir = ParentOf(targetPath);
         for (int attempt = 0; ; attempt++)
@@ -40,7 +45,7 @@ public sealed class StagedImageFile
             if (created.Code == ErrorCode.AlreadyExists && attempt < 3) continue;
             if (!created.IsOk) return created.Error;
             var opened = await fs.OpenAsync(temp);
-            if (opened.IsOk) return new StagedImageFile(fs, temp, targetPath, opened.Value);
+            if (opened.IsOk) return new StagedImageFile(fs, temp, targetPath, replacing, opened.Value);
             await fs.DeleteAsync(temp);
             return opened.Error;
         }
@@ -56,7 +61,7 @@ public sealed class StagedImageFile
         var failed = renamed.Error;
         var removed = await _fs.DeleteAsync(TemporaryPath);
         return Result.Fail(failed.Code, removed.IsOk
-            ? $"{failed.Message}; the copy was removed and {TargetPath} is unchanged"
+            ? $"{failed.Message}; the copy was removed and {TargetOutcome}"
             : $"{failed.Message}; the copy is left at {TemporaryPath} (removing it failed: {removed.Error})");
     }
 
@@ -84,7 +89,7 @@ public sealed class StagedImageFile
         Close();
         var removed = await _fs.DeleteAsync(TemporaryPath);
         return Result.Fail(failure.Code, removed.IsOk
-            ? $"{failure.Message}; the partial copy was removed and {TargetPath} is unchanged"
+            ? $"{failure.Message}; the partial copy was removed and {TargetOutcome}"
             : $"{failure.Message}; the partial copy is left at {TemporaryPath} (removing it failed: {removed.Error})");
     }
 
