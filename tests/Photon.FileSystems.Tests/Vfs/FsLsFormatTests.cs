@@ -6,7 +6,7 @@ namespace Photon.FileSystems.Tests.Vfs;
 /// <summary>
 /// `photon fs ls` for scripts: the built CLI with stdout redirected (as in a pipe) prints one tab-separated line per
 /// entry, `--json` a JSON array, on an ext4 image made by `mkfs.ext4 -d` from a host directory whose names have spaces,
-/// UTF-8 letters and a tab. Both outputs are parsed back and must name exactly the files Linux put there.
+/// UTF-8 letters, a tab, a newline and a backslash. Both outputs are parsed back and must name exactly the files Linux put there.
 /// </summary>
 public sealed class FsLsFormatTests : IDisposable
 {
@@ -16,11 +16,12 @@ public sealed class FsLsFormatTests : IDisposable
     private const string Spaced = "a file with spaces.txt";
     private const string Unicode = "naïve ☃ 日本語 façade.txt";
     private const string Tabbed = "tab\there";
+    private const string Newline = "back\\slash\nnewline";
     private const string Directory_ = "sub dir";
     // A name longer than any console is wide: a table would wrap it.
     private static readonly string Long = new string('x', 200) + ".log";
 
-    private static readonly Dictionary<string, int> FileSizes = new() { [Spaced] = 11, [Unicode] = 4097, [Tabbed] = 1, [Long] = 0 };
+    private static readonly Dictionary<string, int> FileSizes = new() { [Spaced] = 11, [Unicode] = 4097, [Tabbed] = 1, [Newline] = 2, [Long] = 0 };
 
     public FsLsFormatTests()
     {
@@ -46,17 +47,21 @@ public sealed class FsLsFormatTests : IDisposable
         Assert.Equal("", lines[^1]); // every line ends with a newline
         var rows = lines[..^1].Select(l => l.Split('\t')).ToList();
         Assert.All(rows, r => Assert.Equal(3, r.Length));
-        // A tab inside a name is escaped, so the name column reads back after unescaping.
-        var names = rows.Select(r => r[0].Replace(@"\t", "\t")).ToList();
+        // A tab, newline or backslash inside a name is escaped, so the name column reads back after unescaping.
+        var names = rows.Select(r => Unescape(r[0])).ToList();
         Assert.Equal(Expected.Order(StringComparer.Ordinal), names.Order(StringComparer.Ordinal));
         Assert.Contains(@"tab\there", rows.Select(r => r[0]));
+        Assert.Contains(@"back\\slash\nnewline", rows.Select(r => r[0]));
         foreach (var r in rows)
         {
-            var name = r[0].Replace(@"\t", "\t");
+            var name = Unescape(r[0]);
             if (FileSizes.TryGetValue(name, out var size)) Assert.Equal(["file", size.ToString()], r[1..]);
             else Assert.Equal("directory", r[1]);
         }
     }
+
+    private static string Unescape(string field) =>
+        System.Text.RegularExpressions.Regex.Replace(field, @"\\(.)", m => m.Groups[1].Value switch { "t" => "\t", "n" => "\n", var c => c });
 
     [Fact]
     public void Json_output_is_an_array_that_parses_back_to_the_same_names_and_sizes()
