@@ -26,7 +26,7 @@ public static class FsCommand
     private const long ProgressThreshold = 4L * 1024 * 1024;
 
     public const string Usage =
-        "photon fs ls <image> [path]\n" +
+        "photon fs ls [--plain|--json] <image> [path]   (plain, tab-separated, when stdout is not a terminal)\n" +
         "photon fs cat <image> <path>\n" +
         "photon fs cp <image> <src> <dst>     (prefix host files with host:, e.g. host:./a.txt)\n" +
         "photon fs mkdir [-p] <image> <path>\n" +
@@ -42,13 +42,17 @@ public static class FsCommand
             Console.WriteLine(Usage);
             return args.Length == 0 ? 2 : 0;
         }
-        var flags = args.Skip(1).Where(a => a is "-p" or "-r").ToHashSet();
+        var flags = args.Skip(1).Where(a => a is "-p" or "-r" or "--plain" or "--json").ToHashSet();
         var rest = args.Skip(1).Where(a => !flags.Contains(a)).ToArray();
         try
         {
+            if (rest.FirstOrDefault(a => a.StartsWith("--", StringComparison.Ordinal)) is { } unknown) throw new UsageException($"unknown option '{unknown}'");
+            if (flags.Contains("--plain") && flags.Contains("--json")) throw new UsageException("--plain and --json exclude each other");
+            if (args[0] != "ls" && (flags.Contains("--plain") || flags.Contains("--json"))) throw new UsageException("--plain and --json are options of ls");
             var r = args[0] switch
             {
-                "ls" => await LsAsync(Arg(rest, 0, "image"), rest.Length > 1 ? rest[1] : "/"),
+                "ls" => await LsAsync(Arg(rest, 0, "image"), rest.Length > 1 ? rest[1] : "/",
+                    FsListing.Choose(flags.Contains("--plain"), flags.Contains("--json"), Console.IsOutputRedirected)),
                 "cat" => await CatAsync(Arg(rest, 0, "image"), Arg(rest, 1, "path")),
                 "cp" => await CopyAsync(Arg(rest, 0, "image"), Arg(rest, 1, "src"), Arg(rest, 2, "dst")),
                 "mkdir" => await MkdirAsync(Arg(rest, 0, "image"), Arg(rest, 1, "path"), flags.Contains("-p")),
@@ -131,7 +135,7 @@ public static class FsCommand
 
     // ---- commands ----
 
-    private static Task<Result> LsAsync(string image, string path) => WithImageAsync(image, false, async img =>
+    private static Task<Result> LsAsync(string image, string path, FsListFormat format) => WithImageAsync(image, false, async img =>
     {
         var p = ImagePath(path);
         if (!p.IsOk) return p.Error;
@@ -146,13 +150,7 @@ public static class FsCommand
                 .OrderBy(e => e.Kind != FileKind.Directory).ThenBy(e => e.Name, StringComparer.Ordinal).ToArray();
         }
         else entries = [new DirectoryEntry(st.Value.Name, st.Value.Kind, st.Value.Length)];
-        var table = new Table().Border(TableBorder.Simple).AddColumn("name").AddColumn("type").AddColumn(new TableColumn("size").RightAligned());
-        foreach (var e in entries)
-        {
-            var name = e.Kind == FileKind.Directory ? $"[blue]{Markup.Escape(e.Name)}/[/]" : Markup.Escape(e.Name);
-            table.AddRow(name, e.Kind.ToString().ToLowerInvariant(), e.Kind == FileKind.Directory ? "" : e.Length.ToString("N0"));
-        }
-        AnsiConsole.Write(table);
+        FsListing.Write(format, entries);
         return Result.Ok;
     });
 
@@ -189,7 +187,7 @@ public static class FsCommand
             Func<long, Memory<byte>, Task<Result<int>>> read;
             string srcName;
             FileStream? hostIn = null;
-            IFileNode? imageIn = null, imageOut = null;
+            IFileNode? imageIn = null;
             try
             {
                 if (srcHost)
@@ -220,64 +218,80 @@ public static class FsCommand
                     read = async (off, buf) => await node.ReadAsync(off, buf);
                 }
 
-                // Destination: a host file or an image file (into a directory keeps the source's name).
-                Func<long, ReadOnlyMemory<byte>, Task<Result>> write;
-                string dstShown;
-                FileStream? hostOut = null;
-                try
-                {
-                    if (dstHost)
-                    {
-                        var hp = dst[HostPrefix.Length..];
-                        if (Directory.Exists(hp)) hp = Path.Combine(hp, srcName);
-                        try { hostOut = new FileStream(hp, FileMode.Create, FileAccess.Write, FileShare.None, 1, useAsync: true); }
-                        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return Result.Fail(ErrorCode.IoError, $"{hp}: {e.Message}"); }
-                        var output = hostOut;
-                        write = async (_, data) => { await output.WriteAsync(data); return Result.Ok; };
-                        dstShown = hp;
-                    }
-                    else
-                    {
-                        var dp = ImagePath(dst);
-                        if (!dp.IsOk) return dp.Error;
-                        var path = dp.Value;
-                        var existing = await img.Fs.StatAsync(path);
-                        if (existing.IsOk && existing.Value.Kind == FileKind.Directory)
-                        {
-                            path = path == "/" ? "/" + srcName : path + "/" + srcName;
-                            existing = await img.Fs.StatAsync(path);
-                        }
-                        if (existing.IsOk)
-                        {
-                            if (existing.Value.Kind == FileKind.Directory) return Result.Fail(ErrorCode.IsADirectory, $"{path} is a directory");
-                            var t = await img.Fs.TruncateAsync(path, 0);
-                            if (!t.IsOk) return t;
-                        }
-                        else if (existing.Code == ErrorCode.NotFound)
-                        {
-                            var c = await img.Fs.CreateFileAsync(path);
-                            if (!c.IsOk) return c;
-                        }
-                        else return existing.Error;
-                        var opened = await img.Fs.OpenAsync(path);
-                        if (!opened.IsOk) return opened.Error;
-                        var node = imageOut = opened.Value;
-                        write = async (off, data) => await node.WriteAsync(off, data);
-                        dstShown = path;
-                    }
-                    var copied = await PumpAsync(read, write, length, $"{srcName} → {dstShown}");
-                    if (copied.IsOk && !Console.IsOutputRedirected) AnsiConsole.MarkupLine($"copied {length:N0} bytes to {Markup.Escape(dstShown)}");
-                    return copied;
-                }
-                finally { if (hostOut is not null) await hostOut.DisposeAsync(); }
+                // Destination: a host file or an image file (into a directory keeps the source's name). Either way the bytes
+                // go to a temporary file next to the target, renamed over it only when the copy is complete.
+                return dstHost ? await CopyToHostAsync(dst[HostPrefix.Length..], srcName, read, length)
+                    : await CopyToImageAsync(img.Fs, dst, srcName, read, length);
             }
             finally
             {
                 if (hostIn is not null) await hostIn.DisposeAsync();
                 imageIn?.Release();
-                imageOut?.Release();
             }
         });
+    }
+
+    private static async Task<Result> CopyToImageAsync(IFileSystem fs, string dst, string srcName, Func<long, Memory<byte>, Task<Result<int>>> read, long length)
+    {
+        var dp = ImagePath(dst);
+        if (!dp.IsOk) return dp.Error;
+        var path = dp.Value;
+        var existing = await fs.StatAsync(path);
+        if (existing.IsOk && existing.Value.Kind == FileKind.Directory)
+        {
+            path = path == "/" ? "/" + srcName : path + "/" + srcName;
+            existing = await fs.StatAsync(path);
+        }
+        if (existing.IsOk && existing.Value.Kind == FileKind.Directory) return Result.Fail(ErrorCode.IsADirectory, $"{path} is a directory");
+        if (!existing.IsOk && existing.Code != ErrorCode.NotFound) return existing.Error;
+        if (!existing.IsOk)
+        {
+            // Name the missing directory rather than the temporary file the driver would fail to create in it.
+            var parent = path[..Math.Max(1, path.LastIndexOf('/'))];
+            var dir = await fs.StatAsync(parent);
+            if (!dir.IsOk) return dir.Error;
+            if (dir.Value.Kind != FileKind.Directory) return Result.Fail(ErrorCode.NotADirectory, $"{parent} is not a directory");
+        }
+        var staged = await StagedImageFile.CreateAsync(fs, path, replacing: existing.IsOk);
+        if (!staged.IsOk) return staged.Error;
+        var node = staged.Value.Node;
+        var copied = await PumpAsync(read, async (off, data) => await node.WriteAsync(off, data), length, $"{srcName} → {path}");
+        var done = copied.IsOk ? await staged.Value.CommitAsync() : await staged.Value.AbortAsync(copied.Error);
+        if (done.IsOk && !Console.IsOutputRedirected) AnsiConsole.MarkupLine($"copied {length:N0} bytes to {Markup.Escape(path)}");
+        return done;
+    }
+
+    private static async Task<Result> CopyToHostAsync(string hp, string srcName, Func<long, Memory<byte>, Task<Result<int>>> read, long length)
+    {
+        if (Directory.Exists(hp)) hp = Path.Combine(hp, srcName);
+        var dir = Path.GetDirectoryName(Path.GetFullPath(hp))!;
+        var temp = Path.Combine(dir, StagedImageFile.Prefix + Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(4)) + ".part");
+        Result copied;
+        try
+        {
+            await using (var output = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1, useAsync: true))
+            {
+                copied = await PumpAsync(read, async (_, data) => { await output.WriteAsync(data); return Result.Ok; }, length, $"{srcName} → {hp}");
+            }
+            if (copied.IsOk) File.Move(temp, hp, overwrite: true); // rename(2): the target is the old file or the whole new one
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            copied = Result.Fail(e is DirectoryNotFoundException ? ErrorCode.NotFound : e is UnauthorizedAccessException ? ErrorCode.AccessDenied : ErrorCode.IoError, $"{hp}: {e.Message}");
+        }
+        if (copied.IsOk)
+        {
+            if (!Console.IsOutputRedirected) AnsiConsole.MarkupLine($"copied {length:N0} bytes to {Markup.Escape(hp)}");
+            return copied;
+        }
+        var outcome = File.Exists(hp) ? $"{hp} keeps its old contents" : $"no file was left at {hp}";
+        if (!File.Exists(temp)) return copied;
+        try { File.Delete(temp); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return Result.Fail(copied.Code, $"{copied.Error.Message}; the partial copy is left at {temp} ({e.Message})");
+        }
+        return Result.Fail(copied.Code, $"{copied.Error.Message}; the partial copy was removed and {outcome}");
     }
 
     /// <summary>Copies in 4 MiB chunks; a progress bar shows for large copies on a terminal.</summary>
