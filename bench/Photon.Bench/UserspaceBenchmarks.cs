@@ -41,38 +41,8 @@ public static class UserspaceBenchmarks
     {
         const int N = 100_000;
         var payload = new byte[16];
-        var photon = Measure.Median(async () =>
-        {
-            var echo = Task.Run(async () =>
-            {
-                for (int i = 0; i < N; i++)
-                {
-                    var m = await ipc.ReceiveAsync(b, hb);
-                    await ipc.SendAsync(b, hb, m.Value.Data);
-                }
-            });
-            for (int i = 0; i < N; i++)
-            {
-                await ipc.SendAsync(a, ha, payload);
-                await ipc.ReceiveAsync(a, ha);
-            }
-            await echo;
-        }, runs: 3);
-        var baseline = Measure.Median(async () =>
-        {
-            var ping = Channel.CreateBounded<byte[]>(256);
-            var pong = Channel.CreateBounded<byte[]>(256);
-            var echo = Task.Run(async () =>
-            {
-                for (int i = 0; i < N; i++) await pong.Writer.WriteAsync(await ping.Reader.ReadAsync());
-            });
-            for (int i = 0; i < N; i++)
-            {
-                await ping.Writer.WriteAsync(payload.ToArray());
-                await pong.Reader.ReadAsync();
-            }
-            await echo;
-        }, runs: 3);
+        var photon = Measure.Median(() => PhotonPingPong(ipc, a, ha, b, hb, payload, N), runs: 3);
+        var baseline = Measure.Median(() => ChannelPingPong(payload, N), runs: 3);
         return new BenchResult("IPC round trip (16 B, two processes)", photon.TotalNanoseconds / N, "Channel<byte[]> ping-pong", baseline.TotalNanoseconds / N, "ns", LowerIsBetter: true);
     }
 
@@ -82,38 +52,8 @@ public static class UserspaceBenchmarks
     {
         const int N = 100_000;
         var payload = new byte[16];
-        double photon = AllocatedPerOp(async () =>
-        {
-            var echo = Task.Run(async () =>
-            {
-                for (int i = 0; i < N; i++)
-                {
-                    var m = await ipc.ReceiveAsync(b, hb);
-                    await ipc.SendAsync(b, hb, m.Value.Data);
-                }
-            });
-            for (int i = 0; i < N; i++)
-            {
-                await ipc.SendAsync(a, ha, payload);
-                await ipc.ReceiveAsync(a, ha);
-            }
-            await echo;
-        }, N);
-        double baseline = AllocatedPerOp(async () =>
-        {
-            var ping = Channel.CreateBounded<byte[]>(256);
-            var pong = Channel.CreateBounded<byte[]>(256);
-            var echo = Task.Run(async () =>
-            {
-                for (int i = 0; i < N; i++) await pong.Writer.WriteAsync(await ping.Reader.ReadAsync());
-            });
-            for (int i = 0; i < N; i++)
-            {
-                await ping.Writer.WriteAsync(payload.ToArray());
-                await pong.Reader.ReadAsync();
-            }
-            await echo;
-        }, N);
+        double photon = AllocatedPerOp(() => PhotonPingPong(ipc, a, ha, b, hb, payload, N), N);
+        double baseline = AllocatedPerOp(() => ChannelPingPong(payload, N), N);
         return new BenchResult("IPC round trip heap allocation (16 B)", photon, "Channel<byte[]> ping-pong", baseline, "B/round trip", LowerIsBetter: true);
 
         static double AllocatedPerOp(Func<Task> body, int ops)
@@ -123,6 +63,42 @@ public static class UserspaceBenchmarks
             body().GetAwaiter().GetResult();
             return (GC.GetTotalAllocatedBytes(precise: true) - before) / (double)ops;
         }
+    }
+
+    /// <summary>n round trips of <paramref name="payload"/> between two processes over a channel (b echoes).</summary>
+    private static async Task PhotonPingPong(ChannelSyscalls ipc, Process a, Handle ha, Process b, Handle hb, byte[] payload, int n)
+    {
+        var echo = Task.Run(async () =>
+        {
+            for (int i = 0; i < n; i++)
+            {
+                var m = await ipc.ReceiveAsync(b, hb);
+                await ipc.SendAsync(b, hb, m.Value.Data);
+            }
+        });
+        for (int i = 0; i < n; i++)
+        {
+            await ipc.SendAsync(a, ha, payload);
+            await ipc.ReceiveAsync(a, ha);
+        }
+        await echo;
+    }
+
+    /// <summary>The baseline: the same ping-pong over two bounded <c>Channel&lt;byte[]&gt;</c>s, a copy per message.</summary>
+    private static async Task ChannelPingPong(byte[] payload, int n)
+    {
+        var ping = Channel.CreateBounded<byte[]>(256);
+        var pong = Channel.CreateBounded<byte[]>(256);
+        var echo = Task.Run(async () =>
+        {
+            for (int i = 0; i < n; i++) await pong.Writer.WriteAsync(await ping.Reader.ReadAsync());
+        });
+        for (int i = 0; i < n; i++)
+        {
+            await ping.Writer.WriteAsync(payload.ToArray());
+            await pong.Reader.ReadAsync();
+        }
+        await echo;
     }
 
     private static BenchResult IpcThroughput(ChannelSyscalls ipc, Process a, Handle ha, Process b, Handle hb)
