@@ -25,6 +25,43 @@ debugfs -w -f "$tmp/script" $c/ext4/ext4-files.img >/dev/null 2>&1
 mke2fs -q -F -t ext2 -b 1024 -N 16 -O ^resize_inode $c/ext4/ext2-files.img 128
 debugfs -w -f "$tmp/script" $c/ext4/ext2-files.img >/dev/null 2>&1
 
+# ext4 journal: a 3 MiB ext4 (metadata_csum, 1 KiB blocks, no flex_bg so the 1 MiB journal is one extent) whose
+# journal Linux's debugfs filled (journal_open -c / journal_write / journal_close). The first dirty image is the
+# harness's fixed base (Targets/journal-base.img.gz); each seed is the journal after its superblock, trailing zero
+# blocks cut: one committed transaction, two with a revoke between, one committed then one uncommitted.
+rm -f $c/journal/*; mkdir -p $c/journal
+j=$tmp/journal; mkdir -p $j
+mke2fs -q -F -t ext4 -b 1024 -N 16 -O ^resize_inode,^flex_bg -J size=1 $j/clean.img 3072
+debugfs -R "stat <8>" $j/clean.img 2>/dev/null | grep -q '(0-1023):' || { echo "journal is not one extent"; exit 1; }
+cp $j/clean.img $j/after.img
+debugfs -w -R "mkdir /logged" $j/after.img >/dev/null 2>&1
+debugfs -w -R "write $tmp/h.txt /logged/f" $j/after.img >/dev/null 2>&1
+changed=$({ cmp -l $j/clean.img $j/after.img || true; } | awk '{ b = int(($1 - 1) / 1024); if (!(b in s)) { s[b]; printf "%s%d", n++ ? "," : "", b } }')
+python3 - "$j" "$changed" <<'PY'
+import sys
+d, blocks = sys.argv[1], [int(b) for b in sys.argv[2].split(',')]
+after = open(d + '/after.img', 'rb').read()
+open(d + '/data', 'wb').write(b''.join(after[b * 1024:(b + 1) * 1024] for b in blocks))
+open(d + '/half', 'wb').write(b''.join(after[b * 1024:(b + 1) * 1024] for b in blocks[:2]))
+PY
+first=${changed%%,*}; second=$(echo "$changed" | cut -d, -f2)
+journal() {  # journal NAME SCRIPT: a copy of clean.img with SCRIPT's transactions in its journal; the seed is cut out
+  cp $j/clean.img $j/$1.img
+  printf "$2" > $j/script; debugfs -w -f $j/script $j/$1.img >/dev/null 2>&1
+  python3 - $j/$1.img $c/journal/$1 <<'PY'
+import sys, subprocess
+img = open(sys.argv[1], 'rb').read()
+start = img.find(bytes.fromhex('c03b3998'))          # the journal superblock: block 0 of the journal
+log = bytearray(img[start + 1024:start + 1024 * 1024])
+while log[-1024:] == bytes(1024): del log[-1024:]
+open(sys.argv[2], 'wb').write(log)
+PY
+}
+journal committed "jo -c\njw -b $changed $j/data\njc\n"
+journal revoked "jo -c\njw -b $first,$second $j/half\njw -r $first $j/half\njw -b $changed $j/data\njc\n"
+journal uncommitted "jo -c\njw -b $changed $j/data\njw -b $first,$second -c $j/half\njc\n"
+gzip -9n < $j/committed.img > Photon.Fuzz/Targets/journal-base.img.gz
+
 # HTTP request heads.
 printf 'GET / HTTP/1.1\r\nHost: photon\r\n\r\n' > $c/http/get
 printf 'HEAD /status HTTP/1.0\r\n\r\n' > $c/http/head
