@@ -21,7 +21,12 @@ public sealed class JournalTarget : IFuzzTarget
 
     public string Name => "journal";
 
-    public void Run(byte[] input)
+    /// <summary>Per input: the image and its copies, the replayed blocks (at most the journal's 1 MiB), the operations.</summary>
+    private const long MaxAllocatedBytes = 256L * 1024 * 1024;
+
+    public void Run(byte[] input) => AllocationBound.Run(Name, MaxAllocatedBytes, () => Splice(input));
+
+    private static void Splice(byte[] input)
     {
         var image = (byte[])Base.Clone();
         Array.Clear(image, LogStart, LogBytes);

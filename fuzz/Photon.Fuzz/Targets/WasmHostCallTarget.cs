@@ -37,7 +37,10 @@ public sealed class WasmHostCallTarget : IFuzzTarget
 
     public string Name => "wasm";
 
-    public void Run(byte[] input) => Shared.Value.Run(input);
+    /// <summary>Per input: a 64 KiB volume, the instance, and at most 64 calls moving at most 1 MiB each.</summary>
+    private const long MaxAllocatedBytes = 256L * 1024 * 1024;
+
+    public void Run(byte[] input) => AllocationBound.Run(Name, MaxAllocatedBytes, () => Shared.Value.Run(input));
 
     private sealed class Kernel
     {
