@@ -15,9 +15,10 @@ namespace Photon.Fuzz.Targets;
 public sealed class JournalTarget : IFuzzTarget
 {
     private const int BlockSize = 1024;
+    private const int JournalBlocks = 1024; // mke2fs -J size=1 with 1 KiB blocks, one extent (no flex_bg)
     private static readonly byte[] Base = LoadBase();
     private static readonly int LogStart = JournalSuperblockOffset(Base) + BlockSize;
-    private static readonly int LogBytes = Ext4.JournalBlocks * BlockSize - BlockSize;
+    private static readonly int LogBytes = JournalBlocks * BlockSize - BlockSize;
 
     public string Name => "journal";
 
@@ -33,11 +34,6 @@ public sealed class JournalTarget : IFuzzTarget
         input.AsSpan(0, Math.Min(input.Length, LogBytes)).CopyTo(image.AsSpan(LogStart));
         FileSystemExercise.Run(new Ext4FileSystemDriver(), image, new MountOptions(ReadOnly: true));
         FileSystemExercise.Run(new Ext4FileSystemDriver(), image, new MountOptions());
-    }
-
-    private static class Ext4
-    {
-        public const int JournalBlocks = 1024; // mke2fs -J size=1 with 1 KiB blocks, one extent (no flex_bg)
     }
 
     private static byte[] LoadBase()
