@@ -25,6 +25,43 @@ debugfs -w -f "$tmp/script" $c/ext4/ext4-files.img >/dev/null 2>&1
 mke2fs -q -F -t ext2 -b 1024 -N 16 -O ^resize_inode $c/ext4/ext2-files.img 128
 debugfs -w -f "$tmp/script" $c/ext4/ext2-files.img >/dev/null 2>&1
 
+# ext4 journal: a 3 MiB ext4 (metadata_csum, 1 KiB blocks, no flex_bg so the 1 MiB journal is one extent) whose
+# journal Linux's debugfs filled (journal_open -c / journal_write / journal_close). The first dirty image is the
+# harness's fixed base (Targets/journal-base.img.gz); each seed is the journal after its superblock, trailing zero
+# blocks cut: one committed transaction, two with a revoke between, one committed then one uncommitted.
+rm -f $c/journal/*; mkdir -p $c/journal
+j=$tmp/journal; mkdir -p $j
+mke2fs -q -F -t ext4 -b 1024 -N 16 -O ^resize_inode,^flex_bg -J size=1 $j/clean.img 3072
+debugfs -R "stat <8>" $j/clean.img 2>/dev/null | grep -q '(0-1023):' || { echo "journal is not one extent"; exit 1; }
+cp $j/clean.img $j/after.img
+debugfs -w -R "mkdir /logged" $j/after.img >/dev/null 2>&1
+debugfs -w -R "write $tmp/h.txt /logged/f" $j/after.img >/dev/null 2>&1
+changed=$({ cmp -l $j/clean.img $j/after.img || true; } | awk '{ b = int(($1 - 1) / 1024); if (!(b in s)) { s[b]; printf "%s%d", n++ ? "," : "", b } }')
+python3 - "$j" "$changed" <<'PY'
+import sys
+d, blocks = sys.argv[1], [int(b) for b in sys.argv[2].split(',')]
+after = open(d + '/after.img', 'rb').read()
+open(d + '/data', 'wb').write(b''.join(after[b * 1024:(b + 1) * 1024] for b in blocks))
+open(d + '/half', 'wb').write(b''.join(after[b * 1024:(b + 1) * 1024] for b in blocks[:2]))
+PY
+first=${changed%%,*}; second=$(echo "$changed" | cut -d, -f2)
+journal() {  # journal NAME SCRIPT: a copy of clean.img with SCRIPT's transactions in its journal; the seed is cut out
+  cp $j/clean.img $j/$1.img
+  printf "$2" > $j/script; debugfs -w -f $j/script $j/$1.img >/dev/null 2>&1
+  python3 - $j/$1.img $c/journal/$1 <<'PY'
+import sys, subprocess
+img = open(sys.argv[1], 'rb').read()
+start = img.find(bytes.fromhex('c03b3998'))          # the journal superblock: block 0 of the journal
+log = bytearray(img[start + 1024:start + 1024 * 1024])
+while log[-1024:] == bytes(1024): del log[-1024:]
+open(sys.argv[2], 'wb').write(log)
+PY
+}
+journal committed "jo -c\njw -b $changed $j/data\njc\n"
+journal revoked "jo -c\njw -b $first,$second $j/half\njw -r $first $j/half\njw -b $changed $j/data\njc\n"
+journal uncommitted "jo -c\njw -b $changed $j/data\njw -b $first,$second -c $j/half\njc\n"
+gzip -9n < $j/committed.img > Photon.Fuzz/Targets/journal-base.img.gz
+
 # HTTP request heads.
 printf 'GET / HTTP/1.1\r\nHost: photon\r\n\r\n' > $c/http/get
 printf 'HEAD /status HTTP/1.0\r\n\r\n' > $c/http/head
@@ -61,6 +98,44 @@ open(out + '/icmp-echo', 'wb').write(frame(ip(1, icmp)))
 open(out + '/udp', 'wb').write(frame(ip(17, udp)))
 open(out + '/tcp-syn', 'wb').write(frame(ip(6, tcp)))
 open(out + '/mixed', 'wb').write(frame(arp, ip(1, icmp), ip(6, tcp), ip(17, udp)))
+PY
+
+# Wasm host calls: each record is one byte choosing an export of the fixed guest (the index into
+# WasmHostCallGuest.Calls), then its i32 arguments little-endian (an i64 is two i32 halves, low first). Handles are
+# what a fresh instance gets (slot | generation 1 << 20; its grants hold slots 0 and 1): AFL finds the rest.
+rm -f $c/wasm/*; mkdir -p $c/wasm
+python3 - "$c/wasm" <<'PY'
+import struct, sys
+out = sys.argv[1]
+names = ("log clock_now open region_read region_write ipc_send ipc_recv file_open file_read file_write file_close "
+         "args_sizes_get args_get environ_sizes_get environ_get clock_res_get clock_time_get random_get poll_oneoff "
+         "fd_read fd_pread fd_write fd_pwrite fd_seek fd_tell fd_close fd_fdstat_get fd_fdstat_set_flags fd_filestat_get "
+         "fd_filestat_set_size fd_readdir fd_prestat_get fd_prestat_dir_name fd_sync path_open path_filestat_get "
+         "path_create_directory path_unlink_file path_remove_directory path_rename store32 load32").split()
+def call(name, *args): return bytes([names.index(name)]) + b''.join(struct.pack('<i', a) for a in args)
+H = 1 << 20
+iov = call('store32', 0, 2048) + call('store32', 4, 64)            # one iovec at 0: 64 bytes at 2048
+all_rights = (0x1fffffff, 0)                                        # an i64 as low, high halves
+seeds = {
+  'photon-calls': call('log', 1024, 7) + call('clock_now') + call('open', 1024, 7, 3) + call('region_write', H + 2, 0, 2048, 64)
+      + call('region_read', H + 2, 8, 4096, 64) + call('open', 1040, 5, 3) + call('ipc_send', H + 3, 1024, 7)
+      + call('ipc_recv', H + 3, 4096, 256) + call('file_open', 1056, 15, 3, 0) + call('file_read', H + 4, 0, 4096, 100)
+      + call('file_write', H + 4, 3, 1024, 20) + call('file_close', H + 4),
+  'wasi-process': call('args_sizes_get', 16, 20) + call('args_get', 64, 128) + call('environ_sizes_get', 16, 20)
+      + call('environ_get', 64, 128) + call('clock_res_get', 1, 16) + call('clock_time_get', 0, 1000, 0, 16)
+      + call('random_get', 256, 32) + iov + call('fd_write', 1, 0, 1, 8) + call('fd_read', 0, 0, 1, 8),
+  'wasi-files': call('fd_prestat_get', 3, 16) + call('fd_prestat_dir_name', 3, 32, 5) + call('fd_fdstat_get', 3, 64)
+      + call('path_open', 3, 1, 1088, 9, 0, *all_rights, *all_rights, 0, 16) + iov + call('fd_read', 4, 0, 1, 8)
+      + call('fd_seek', 4, 2, 0, 0, 8) + call('fd_tell', 4, 8) + call('fd_pwrite', 4, 0, 1, 100, 0, 8)
+      + call('fd_pread', 4, 0, 1, 0, 0, 8) + call('fd_filestat_get', 4, 64) + call('fd_filestat_set_size', 4, 10, 0)
+      + call('fd_sync', 4) + call('fd_fdstat_set_flags', 4, 1) + call('fd_close', 4)
+      + call('fd_readdir', 3, 4096, 1024, 0, 0, 8) + call('path_filestat_get', 3, 1, 1104, 19, 64)
+      + call('path_create_directory', 3, 1136, 7) + call('path_rename', 3, 1088, 9, 3, 1136, 7)
+      + call('path_remove_directory', 3, 1136, 7) + call('path_unlink_file', 3, 1088, 9),
+  'wasi-poll': call('store32', 512, 7) + call('store32', 520, 0) + call('store32', 528, 0) + call('store32', 532, 1000)
+      + call('store32', 536, 0) + call('store32', 544, 0) + call('poll_oneoff', 512, 1024, 1, 8),
+}
+for name, data in seeds.items(): open(out + '/' + name, 'wb').write(data)
 PY
 
 # Audit logs written by HashChainedAuditLog (plain and keyed, with and without the head record).

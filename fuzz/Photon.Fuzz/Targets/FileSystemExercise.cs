@@ -10,11 +10,23 @@ namespace Photon.Fuzz.Targets;
 /// </summary>
 internal static class FileSystemExercise
 {
-    public static void Run(IFileSystemDriver driver, byte[] input) => RunAsync(driver, input).GetAwaiter().GetResult();
+    public static void Run(IFileSystemDriver driver, byte[] input, MountOptions? options = null) =>
+        RunAsync(driver, input, options ?? new MountOptions()).GetAwaiter().GetResult();
 
-    private static async Task RunAsync(IFileSystemDriver driver, byte[] input)
+    private static async Task RunAsync(IFileSystemDriver driver, byte[] input, MountOptions options)
     {
-        var mount = await driver.MountAsync(new MemoryDisk(input), new MountOptions());
+        var disk = new MemoryDisk(input);
+        try { await ExerciseAsync(driver, disk, options); }
+        finally
+        {
+            // A read-only mount (a journal replayed in memory included) must leave the device exactly as it was.
+            if (options.ReadOnly && disk.Writes != 0) throw new FuzzFinding($"a read-only mount wrote the device {disk.Writes} times");
+        }
+    }
+
+    private static async Task ExerciseAsync(IFileSystemDriver driver, MemoryDisk disk, MountOptions options)
+    {
+        var mount = await driver.MountAsync(disk, options);
         Check(mount, "mount");
         if (!mount.IsOk) return;
         var fs = mount.Value;

@@ -21,6 +21,9 @@ internal sealed class MemoryDisk(byte[] input) : IBlockDevice
     public long SectorCount => _data.Length / SectorSize;
     public bool IsReadOnly => false;
 
+    /// <summary>Writes that reached the device (a read-only mount must make none).</summary>
+    public int Writes { get; private set; }
+
     public ValueTask<Result> ReadAsync(long lba, Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
         var check = BlockRange.Validate(lba, buffer.Length, SectorSize, SectorCount);
@@ -32,6 +35,7 @@ internal sealed class MemoryDisk(byte[] input) : IBlockDevice
     {
         var check = BlockRange.Validate(lba, data.Length, SectorSize, SectorCount);
         if (check.IsOk) data.CopyTo(_data.AsMemory((int)(lba * SectorSize)));
+        Writes++;
         return ValueTask.FromResult(check);
     }
 
