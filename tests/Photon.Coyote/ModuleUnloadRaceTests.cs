@@ -56,8 +56,8 @@ public static class ModuleUnloadRaceTests
 
     private static async Task<CapabilityToken> LoadAsync(World w)
     {
-        RacingDriverModule.Reset();
-        var loaded = await w.Loader.LoadAsync(w.Loader.Capability, typeof(ModuleUnloadRaceTests).Assembly.Location, w.Root, Admin);
+        var options = new ModuleLoadOptions { Arguments = new Dictionary<string, string> { ["state"] = RacingDriverModule.Reset() } };
+        var loaded = await w.Loader.LoadAsync(w.Loader.Capability, typeof(ModuleUnloadRaceTests).Assembly.Location, w.Root, Admin, options);
         Specification.Assert(loaded.IsOk, $"load failed: {loaded}");
         return loaded.Value.Control;
     }
@@ -195,21 +195,24 @@ internal sealed class NoDevice : IBlockDevice
 
 /// <summary>
 /// The module. It runs in its own load context (a second copy of this assembly), so its statics are not the test's:
-/// what both sides see lives in AppContext data (a framework type, shared by both copies).
+/// what both sides see lives in AppContext data (a framework type, shared by both copies), under a key fresh for each
+/// load, so a task an earlier iteration left behind (Coyote may end a path it cannot resolve) cannot touch this one's.
 /// </summary>
 public sealed class RacingDriverModule : IKernelModule
 {
     public const string TypeName = "racing";
-    private const string StateKey = "Photon.Coyote.RacingDriverModule.State";
-    private const string RegistrationKey = "Photon.Coyote.RacingDriverModule.Registration";
+    private static string s_stateKey = "";
+    private static string RegistrationKey => s_stateKey + ".Registration";
 
     // [0] calls inside module code, [1] unload has returned, [2] module code that ran after that.
-    private static long[] State => (long[])AppContext.GetData(StateKey)!;
+    private static long[] State => (long[])AppContext.GetData(s_stateKey)!;
 
-    internal static void Reset()
+    /// <summary>Test side: fresh shared state for the next load; returns its key (the module's "state" argument).</summary>
+    internal static string Reset()
     {
-        AppContext.SetData(StateKey, new long[3]);
-        AppContext.SetData(RegistrationKey, null);
+        s_stateKey = $"Photon.Coyote.RacingDriverModule.{Guid.NewGuid():N}";
+        AppContext.SetData(s_stateKey, new long[3]);
+        return s_stateKey;
     }
 
     internal static void MarkUnloaded() => Interlocked.Exchange(ref State[1], 1);
@@ -223,11 +226,12 @@ public sealed class RacingDriverModule : IKernelModule
     public Task<Result> StartAsync(ModuleContext context, CancellationToken cancellationToken)
     {
         _context = context;
+        var state = (long[])AppContext.GetData(context.Arguments["state"])!;
         var registry = context.Use<FileSystemRegistry>("registry", Rights.Bind);
         if (!registry.IsOk) return Task.FromResult(registry.AsResult());
-        var registered = registry.Value.Register(context.TokenOf("registry").Value, new Driver(), context.Principal);
+        var registered = registry.Value.Register(context.TokenOf("registry").Value, new Driver(state), context.Principal);
         if (!registered.IsOk) return Task.FromResult(registered.AsResult());
-        AppContext.SetData(RegistrationKey, registered.Value);
+        AppContext.SetData(context.Arguments["state"] + ".Registration", registered.Value);
         var handle = context.Adopt(registered.Value);
         if (!handle.IsOk) return Task.FromResult(handle.AsResult());
         _registration = handle.Value;
@@ -244,13 +248,12 @@ public sealed class RacingDriverModule : IKernelModule
     }
 
     /// <summary>Module code: records that it ran, and whether the unload had already returned.</summary>
-    private sealed class Driver : IFileSystemDriver
+    private sealed class Driver(long[] s) : IFileSystemDriver
     {
         public string TypeName => RacingDriverModule.TypeName;
 
         public async ValueTask<bool> ProbeAsync(IBlockDevice device, CancellationToken ct = default)
         {
-            var s = State;
             Interlocked.Increment(ref s[0]);
             if (Interlocked.Read(ref s[1]) != 0) Interlocked.Increment(ref s[2]);
             await Task.Yield(); // the call is inside module code across a scheduling point
@@ -261,7 +264,6 @@ public sealed class RacingDriverModule : IKernelModule
 
         public ValueTask<Result<IFileSystem>> MountAsync(IBlockDevice device, MountOptions options, CancellationToken ct = default)
         {
-            var s = State;
             if (Interlocked.Read(ref s[1]) != 0) Interlocked.Increment(ref s[2]);
             return ValueTask.FromResult<Result<IFileSystem>>(Errors.Of(ErrorCode.NotSupported, "the racing driver mounts nothing"));
         }
