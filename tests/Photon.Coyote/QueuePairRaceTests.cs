@@ -22,16 +22,51 @@ public static class QueuePairRaceTests
         return (new QueuePair<int, int>(depth, caps, device), cap);
     }
 
-    /// <summary>The device: fetch submissions, answer each with request * 10, until told to stop.</summary>
-    private static async Task Device(QueuePair<int, int> qp, Func<bool> stop)
+    /// <summary>
+    /// The device: sleeps on a doorbell (a SemaphoreSlim, which Coyote controls) instead of polling, so a path can
+    /// never spin to the step bound; on each ring it fetches the submissions and answers each with request * 10.
+    /// The test rings once per accepted submission and once more to stop: every ring for a submission comes after it
+    /// was queued, so the stop ring finds every submission queued and the final drain takes them all.
+    /// </summary>
+    private sealed class Device
     {
-        var batch = new Submission<int>[4];
-        while (!stop())
+        private readonly SemaphoreSlim _doorbell = new(0);
+        private volatile bool _stop;
+        private readonly Task _loop;
+
+        public Device(QueuePair<int, int> qp) => _loop = Task.Run(() => Run(qp));
+
+        public void Ring() => _doorbell.Release();
+
+        public Task StopAsync()
         {
-            int n = qp.DrainSubmissions(batch);
-            for (int i = 0; i < n; i++) qp.Complete(batch[i].Tag, batch[i].Request * 10);
-            await Task.Yield();
+            _stop = true;
+            _doorbell.Release();
+            return _loop;
         }
+
+        private async Task Run(QueuePair<int, int> qp)
+        {
+            var batch = new Submission<int>[4];
+            while (true)
+            {
+                await _doorbell.WaitAsync();
+                bool last = _stop;
+                int n;
+                while ((n = qp.DrainSubmissions(batch)) > 0)
+                    for (int i = 0; i < n; i++) qp.Complete(batch[i].Tag, batch[i].Request * 10);
+                if (last) return;
+            }
+        }
+    }
+
+    /// <summary>Submits and rings the doorbell once the submission is queued (or refused), before awaiting it.</summary>
+    private static async Task<Result<int>> Submit(QueuePair<int, int> qp, Device device, int request, CapabilityToken cap,
+        CancellationToken ct = default)
+    {
+        var pending = qp.SubmitAsync(request, cap, Rights.Write, ct: ct);
+        device.Ring();
+        return await pending;
     }
 
     [Test]
@@ -40,20 +75,18 @@ public static class QueuePairRaceTests
         InterleavingPoints.Enable();
         var (qp, cap) = NewQueuePair(depth: 2);
         using var cts = new CancellationTokenSource();
-        bool done = false;
-        var device = Task.Run(() => Device(qp, () => Volatile.Read(ref done)));
-        var one = Task.Run(() => qp.SubmitAsync(1, cap, Rights.Write, ct: cts.Token));
-        var two = Task.Run(() => qp.SubmitAsync(2, cap, Rights.Write));
+        var device = new Device(qp);
+        var one = Task.Run(() => Submit(qp, device, 1, cap, cts.Token));
+        var two = Task.Run(() => Submit(qp, device, 2, cap));
         var cancel = Task.Run(cts.Cancel);
         var r1 = await one; var r2 = await two;
         await cancel;
         Specification.Assert(r1.IsOk ? r1.Value == 10 : r1.Code == ErrorCode.Cancelled, $"request 1 ended {r1}");
         Specification.Assert(r2.IsOk && r2.Value == 20, $"request 2 (not cancellable) ended {r2}");
-        // Let the device complete what it still owns (a cancelled request keeps its tag until the device answers).
-        while (qp.Stats.InFlight > 0) await Task.Yield();
-        Volatile.Write(ref done, true);
-        await device;
+        // The stop ring drains what the device still owns (a cancelled request keeps its tag until the device answers).
+        await device.StopAsync();
         var s = qp.Stats;
+        Specification.Assert(s.InFlight == 0, $"{s.InFlight} requests still in flight after the device stopped");
         Specification.Assert(s.Submitted == s.Completed, $"{s.Submitted} submitted, {s.Completed} completed by the device");
         Specification.Assert(s.Cancelled == (r1.IsOk ? 0 : 1), $"cancel counted {s.Cancelled} times, request 1 {r1}");
         // No leaked tag or ring slot: the full depth is free again.
@@ -67,15 +100,13 @@ public static class QueuePairRaceTests
     {
         InterleavingPoints.Enable();
         var (qp, cap) = NewQueuePair(depth: 4);
-        bool done = false;
-        var device = Task.Run(() => Device(qp, () => Volatile.Read(ref done)));
-        var one = Task.Run(() => qp.SubmitAsync(1, cap, Rights.Write));
-        var two = Task.Run(() => qp.SubmitAsync(2, cap, Rights.Write));
+        var device = new Device(qp);
+        var one = Task.Run(() => Submit(qp, device, 1, cap));
+        var two = Task.Run(() => Submit(qp, device, 2, cap));
         var close = Task.Run(qp.Close);
         var r1 = await one; var r2 = await two;
         await close;
-        Volatile.Write(ref done, true);
-        await device;
+        await device.StopAsync();
         Specification.Assert(r1.IsOk ? r1.Value == 10 : r1.Code == ErrorCode.Closed, $"request 1 ended {r1}");
         Specification.Assert(r2.IsOk ? r2.Value == 20 : r2.Code == ErrorCode.Closed, $"request 2 ended {r2}");
         var after = qp.TrySubmit(3, cap, Rights.Write);

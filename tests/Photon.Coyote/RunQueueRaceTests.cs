@@ -40,7 +40,10 @@ public static class RunQueueRaceTests
         var thiefCpu = Task.Run(() =>
         {
             var batch = new WorkItem[4];
-            while (Volatile.Read(ref producing) || owner.Count > 0)
+            // Bounded: a thief that polled until the owner finished could be picked forever by the strategy and run
+            // the path to Coyote's step bound. Items + 1 attempts still let it steal at every point of the owner's
+            // run; whatever it leaves is run by the owner's final drain, so the invariant is unchanged.
+            for (int attempt = 0; attempt <= Items && (Volatile.Read(ref producing) || owner.Count > 0); attempt++)
             {
                 int got = owner.StealHalf(batch, batch.Length);
                 if (got > 0)

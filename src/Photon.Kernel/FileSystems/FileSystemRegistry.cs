@@ -1,5 +1,7 @@
 using Photon.Kernel.Capabilities;
+using Photon.Kernel.Diagnostics;
 using Photon.Kernel.Io;
+using Photon.Kernel.Modules;
 
 namespace Photon.Kernel.FileSystems;
 
@@ -74,11 +76,10 @@ public sealed class FileSystemRegistry : KernelObject
     {
         var me = _caps.Check<FileSystemRegistry>(registry, Rights.Read, actor);
         if (!me.IsOk) return me.Error;
-        lock (_lock)
-        {
-            var reg = _registrations.FirstOrDefault(r => r.TypeName == typeName);
-            return reg?.Driver is { } d ? Result<IFileSystemDriver>.Success(d) : Errors.Of(ErrorCode.NotFound, $"no '{typeName}' driver is registered");
-        }
+        DriverRegistration? reg;
+        lock (_lock) reg = _registrations.FirstOrDefault(r => r.TypeName == typeName);
+        InterleavingSeam.Point(); // the driver's module may unload before the caller calls it
+        return reg is null ? Errors.Of(ErrorCode.NotFound, $"no '{typeName}' driver is registered") : new RegisteredDriver(reg);
     }
 
     /// <summary>Asks every registered driver whether it recognises the device; the first that does wins (needs Read).</summary>
@@ -87,8 +88,8 @@ public sealed class FileSystemRegistry : KernelObject
     {
         var me = _caps.Check<FileSystemRegistry>(registry, Rights.Read, actor);
         if (!me.IsOk) return me.Error;
-        IFileSystemDriver[] drivers;
-        lock (_lock) drivers = _registrations.Select(r => r.Driver).OfType<IFileSystemDriver>().ToArray();
+        RegisteredDriver[] drivers;
+        lock (_lock) drivers = _registrations.Select(r => new RegisteredDriver(r)).ToArray();
         foreach (var d in drivers)
         {
             try { if (await d.ProbeAsync(device, ct).ConfigureAwait(false)) return Result<IFileSystemDriver>.Success(d); }
@@ -104,9 +105,9 @@ public sealed class FileSystemRegistry : KernelObject
     }
 }
 
-/// <summary>One registered driver; dropping its last capability unregisters it and lets go of the driver object (so an
-/// unloaded module's code is not kept alive by the registry).</summary>
-public sealed class DriverRegistration : KernelObject
+/// <summary>One registered driver; dropping its last capability unregisters it, closes its call rundown (no new call
+/// runs the driver) and lets go of the driver object (so an unloaded module's code is not kept alive by the registry).</summary>
+public sealed class DriverRegistration : KernelObject, IModuleExport
 {
     public override ObjectKind Kind => ObjectKind.FileSystemDriver;
 
@@ -125,9 +126,39 @@ public sealed class DriverRegistration : KernelObject
     public Principal Owner { get; }
     internal IFileSystemDriver? Driver { get; private set; }
 
+    /// <summary>Calls into the driver: each enters here, so the module's unload can wait for them.</summary>
+    public CallRundown Calls { get; } = new();
+
     protected override void OnLastCapabilityRevoked()
     {
+        Calls.Close();
         _registry.Remove(this);
         Driver = null;
     }
+}
+
+/// <summary>
+/// What the registry hands callers instead of the module's driver object: every call enters the registration's
+/// <see cref="CallRundown"/> first, so a caller that found the driver before its module unloaded gets
+/// <see cref="ErrorCode.Revoked"/> (or, probing, "not recognised") instead of running unloaded code.
+/// </summary>
+internal sealed class RegisteredDriver(DriverRegistration registration) : IFileSystemDriver
+{
+    public string TypeName => registration.TypeName;
+
+    public async ValueTask<bool> ProbeAsync(IBlockDevice device, CancellationToken ct = default)
+    {
+        if (!registration.Calls.TryEnter()) return false;
+        try { return registration.Driver is { } d && await d.ProbeAsync(device, ct).ConfigureAwait(false); }
+        finally { registration.Calls.Exit(); }
+    }
+
+    public async ValueTask<Result<IFileSystem>> MountAsync(IBlockDevice device, MountOptions options, CancellationToken ct = default)
+    {
+        if (!registration.Calls.TryEnter()) return Revoked();
+        try { return registration.Driver is { } d ? await d.MountAsync(device, options, ct).ConfigureAwait(false) : Revoked(); }
+        finally { registration.Calls.Exit(); }
+    }
+
+    private Result<IFileSystem> Revoked() => Errors.Of(ErrorCode.Revoked, $"the '{TypeName}' driver was unregistered (its module unloaded)");
 }

@@ -78,7 +78,23 @@ public sealed class ModuleContext
 
     /// <summary>Takes ownership of a capability a kernel service issued to the module (e.g. a registration): it goes
     /// into the module's handle table and is revoked when the module unloads.</summary>
-    public Result<Handle> Adopt(CapabilityToken token) => Process.AddHandle(token);
+    public Result<Handle> Adopt(CapabilityToken token)
+    {
+        var h = Process.AddHandle(token);
+        if (!h.IsOk) return h;
+        // An export (a registered driver) runs this module's code when called: unload waits for those calls.
+        if (Process.Get<KernelObject>(h.Value, Rights.None) is { IsOk: true, Value: IModuleExport export })
+            lock (_exports) _exports.Add(export.Calls);
+        return h;
+    }
+
+    /// <summary>The rundowns of what the module exported (adopted <see cref="IModuleExport"/> objects).</summary>
+    internal CallRundown[] Exports
+    {
+        get { lock (_exports) return _exports.ToArray(); }
+    }
+
+    private readonly List<CallRundown> _exports = new();
 
     public void LogInfo(string message) => _log?.Info($"module:{ModuleName}", message);
     public void LogWarn(string message) => _log?.Warn($"module:{ModuleName}", message);

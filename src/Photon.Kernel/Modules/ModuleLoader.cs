@@ -336,6 +336,7 @@ public sealed class ModuleLoader : KernelObject
     /// <summary>Revokes everything the module was given or created, then unloads its code.</summary>
     private async Task TeardownAsync(LoadedModule module, Principal actor)
     {
+        var exports = module.Context?.Exports ?? [];
         if (module.Process is not null)
         {
             // Destroying the process revokes every handle (grants, adopted capabilities, memory regions) and cancels
@@ -347,6 +348,19 @@ public sealed class ModuleLoader : KernelObject
             cts.Cancel();
             if (first != destroy) Log(LogLevel.Warn, module, "its tasks ignored cancellation; abandoned");
             else if (destroy.Result is { IsOk: false } r) Log(LogLevel.Warn, module, $"process teardown: {r.Error}");
+        }
+        InterleavingSeam.Point(); // a caller may have found an export before the revoke and be about to enter it
+        if (exports.Length > 0)
+        {
+            // The revokes above closed every export: wait for calls already inside the module's code, bounded like
+            // the process teardown (a call that hangs in module code is abandoned, and logged).
+            foreach (var e in exports) e.Close();
+            using var cts = new CancellationTokenSource();
+            var drained = Task.WhenAll(exports.Select(e => e.Drained));
+            var deadline = _timers.Delay(TeardownTimeout, cts.Token);
+            var first = await Task.WhenAny(drained, deadline).ConfigureAwait(false);
+            cts.Cancel();
+            if (first != drained) Log(LogLevel.Warn, module, "a call into its exports did not return; abandoned");
         }
         if (!module.NamespaceCapability.IsNone)
         {

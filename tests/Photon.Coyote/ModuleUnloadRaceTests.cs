@@ -1,0 +1,271 @@
+using Microsoft.Coyote.SystematicTesting;
+using Microsoft.Coyote.Specifications;
+using Photon.Kernel;
+using Photon.Kernel.Capabilities;
+using Photon.Kernel.FileSystems;
+using Photon.Kernel.Io;
+using Photon.Kernel.Memory;
+using Photon.Kernel.Modules;
+using Photon.Kernel.Namespaces;
+using Photon.Kernel.Processes;
+using Photon.Kernel.Scheduling;
+
+[assembly: PhotonModule("racing-fs", typeof(Photon.Coyote.RacingDriverModule), Description = "Coyote: a filesystem driver whose calls race unload")]
+[assembly: ModuleCapability("/filesystems", Rights.Bind, As = "registry")]
+
+namespace Photon.Coyote;
+
+/// <summary>
+/// Module unload racing with calls into the module's exported service: a real module (this assembly, loaded again by
+/// the module loader into its own collectible load context) registers a filesystem driver, callers find it through
+/// the registry and call it while the module is unloaded or its registration revoked.
+/// Invariant: once UnloadAsync (or the revoke) has returned, no call runs the module's code — a call in flight
+/// either finished before, or ends typed (Revoked / not recognised / NotFound); no call hangs (Coyote reports a
+/// path that cannot finish); nothing leaks (no live capability, process, registration or namespace entry is left
+/// beyond what existed before the load).
+/// Found (and fixed): the registry handed callers the module's driver object itself, so a caller that found it
+/// before the unload ran the unloaded module's code after — <see cref="Replay_FindBeforeUnloadCallAfter_RunsNoModuleCode"/>.
+/// </summary>
+public static class ModuleUnloadRaceTests
+{
+    private static readonly Principal Admin = new("admin", "/");
+
+    private sealed class World
+    {
+        public required CapabilityManager Caps;
+        public required NamespaceManager Namespaces;
+        public required ProcessManager Processes;
+        public required FileSystemRegistry Registry;
+        public required ModuleLoader Loader;
+        public required CapabilityToken Root;
+    }
+
+    private static World NewWorld()
+    {
+        var caps = new CapabilityManager();
+        var ns = new NamespaceManager(caps);
+        var timers = new NeverFiringTimers();
+        var pm = new ProcessManager(caps, ns, new MemoryManager(new PhysicalMemory(1 << 20), caps)) { Timers = timers };
+        var root = ns.RootCapability;
+        var modules = ns.CreateChild(root, "modules").Value;
+        var registry = new FileSystemRegistry(caps);
+        ns.Bind(root, "filesystems", registry.Capability, Rights.Bind | Rights.Read | Rights.Delegate).Unwrap();
+        var loader = new ModuleLoader(caps, ns, pm, timers, new OwnImage(), modules);
+        return new World { Caps = caps, Namespaces = ns, Processes = pm, Registry = registry, Loader = loader, Root = root };
+    }
+
+    private static async Task<CapabilityToken> LoadAsync(World w)
+    {
+        var options = new ModuleLoadOptions { Arguments = new Dictionary<string, string> { ["state"] = RacingDriverModule.Reset() } };
+        var loaded = await w.Loader.LoadAsync(w.Loader.Capability, typeof(ModuleUnloadRaceTests).Assembly.Location, w.Root, Admin, options);
+        Specification.Assert(loaded.IsOk, $"load failed: {loaded}");
+        return loaded.Value.Control;
+    }
+
+    /// <summary>A caller: find the driver, then probe (runs the module's code if the call gets in).</summary>
+    private static async Task<string> Call(World w)
+    {
+        var driver = w.Registry.Find(w.Registry.Capability, RacingDriverModule.TypeName);
+        if (!driver.IsOk)
+        {
+            Specification.Assert(driver.Code == ErrorCode.NotFound, $"find failed with {driver.Code}");
+            return "not found";
+        }
+        return await driver.Value.ProbeAsync(new NoDevice()) ? "ran" : "refused";
+    }
+
+    private static void AssertNothingLeft(World w, long capsBefore)
+    {
+        Specification.Assert(RacingDriverModule.CallsAfterUnload == 0, $"{RacingDriverModule.CallsAfterUnload} calls ran module code after unload returned");
+        Specification.Assert(RacingDriverModule.Inside == 0, $"{RacingDriverModule.Inside} calls still inside module code");
+        Specification.Assert(w.Registry.TypeNames.Count == 0, "the driver is still registered");
+        Specification.Assert(w.Processes.All.Count == 0, "the module's process survived");
+        Specification.Assert(w.Loader.Modules.Count == 0, "the loader still lists the module");
+        Specification.Assert(w.Namespaces.List(w.Root, "/modules").Value.Count == 0, "/modules still has an entry");
+        Specification.Assert(w.Caps.LiveCount == capsBefore, $"{w.Caps.LiveCount - capsBefore} capabilities leaked");
+        Specification.Assert(w.Caps.VerifyInvariants().IsOk, "derivation tree invariants broken");
+    }
+
+    [Test]
+    public static async Task UnloadRacingCalls_NoModuleCodeRunsAfterUnload()
+    {
+        InterleavingPoints.Enable();
+        var w = NewWorld();
+        long capsBefore = w.Caps.LiveCount;
+        var control = await LoadAsync(w);
+        var one = Task.Run(() => Call(w));
+        var two = Task.Run(() => Call(w));
+        var unload = Task.Run(async () =>
+        {
+            var r = await w.Loader.UnloadAsync(control, Admin);
+            RacingDriverModule.MarkUnloaded();
+            return r;
+        });
+        var u = await unload;
+        Specification.Assert(u.IsOk, $"unload failed: {u}");
+        var r1 = await one; var r2 = await two;
+        // A call that starts now must not get in either.
+        var late = await Call(w);
+        Specification.Assert(late == "not found", $"a call after unload: {late}");
+        _ = (r1, r2);
+        AssertNothingLeft(w, capsBefore);
+    }
+
+    [Test]
+    public static async Task RevokeOfRegistrationRacingCallsAndUnload_EveryCallEndsTyped()
+    {
+        InterleavingPoints.Enable();
+        var w = NewWorld();
+        long capsBefore = w.Caps.LiveCount;
+        var control = await LoadAsync(w);
+        var registration = RacingDriverModule.Registration;
+        var call = Task.Run(() => Call(w));
+        var revoke = Task.Run(() =>
+        {
+            var r = w.Caps.Revoke(registration);
+            Specification.Assert(r.IsOk || r.Code == ErrorCode.Revoked, $"revoke failed with {r.Code}");
+        });
+        await revoke;
+        // After the revoke has returned, the driver is gone for new callers; a call already inside may still finish.
+        var after = await Call(w);
+        Specification.Assert(after == "not found", $"a call after the revoke: {after}");
+        var u = await w.Loader.UnloadAsync(control, Admin);
+        RacingDriverModule.MarkUnloaded();
+        Specification.Assert(u.IsOk, $"unload failed: {u}");
+        var r1 = await call;
+        Specification.Assert(r1 is "ran" or "refused" or "not found", r1);
+        AssertNothingLeft(w, capsBefore);
+    }
+
+    /// <summary>Deterministic replay of the bug Coyote found: the caller finds the driver, the whole unload runs, then
+    /// the caller calls. Before the fix the probe ran the unloaded module's code.</summary>
+    [Test]
+    public static async Task Replay_FindBeforeUnloadCallAfter_RunsNoModuleCode()
+    {
+        InterleavingPoints.Enable();
+        InterleavingPoints.Script = static () => { };
+        var w = NewWorld();
+        long capsBefore = w.Caps.LiveCount;
+        var control = await LoadAsync(w);
+        var driver = w.Registry.Find(w.Registry.Capability, RacingDriverModule.TypeName).Value;
+        var u = await w.Loader.UnloadAsync(control, Admin);
+        RacingDriverModule.MarkUnloaded();
+        Specification.Assert(u.IsOk, $"unload failed: {u}");
+        var probed = await driver.ProbeAsync(new NoDevice());
+        var mounted = await driver.MountAsync(new NoDevice(), new MountOptions());
+        Specification.Assert(!probed, "a probe after unload said the unloaded driver recognises the device");
+        Specification.Assert(mounted.Code == ErrorCode.Revoked, $"a mount after unload ended {mounted}");
+        AssertNothingLeft(w, capsBefore);
+    }
+
+    /// <summary>Kernel timers that never fire (the tests have no timeouts to hit); a cancelled delay ends.</summary>
+    private sealed class NeverFiringTimers : IKernelTimers
+    {
+        public TimeSpan Now => TimeSpan.Zero;
+
+        public Task Delay(TimeSpan due, CancellationToken cancellationToken = default)
+        {
+            var tcs = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            cancellationToken.Register(() => tcs.TrySetCanceled());
+            return tcs.Task;
+        }
+    }
+
+    /// <summary>Serves this assembly's own image as the module.</summary>
+    private sealed class OwnImage : IModuleImageSource
+    {
+        public Result<byte[]> ReadModule(string location) => File.ReadAllBytes(location);
+        public Result<byte[]> ReadDependency(string location, string assemblyName) => Errors.Of(ErrorCode.NotFound, "none");
+    }
+}
+
+/// <summary>A device the racing driver never reads.</summary>
+internal sealed class NoDevice : IBlockDevice
+{
+    public string Name => "none";
+    public int SectorSize => 512;
+    public long SectorCount => 0;
+    public bool IsReadOnly => true;
+    public ValueTask<Result> ReadAsync(long lba, Memory<byte> buffer, CancellationToken cancellationToken = default) =>
+        ValueTask.FromResult(Result.Fail(ErrorCode.NotSupported, "no device"));
+    public ValueTask<Result> WriteAsync(long lba, ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default) =>
+        ValueTask.FromResult(Result.Fail(ErrorCode.NotSupported, "no device"));
+    public ValueTask<Result> FlushAsync(CancellationToken cancellationToken = default) => ValueTask.FromResult(Result.Ok);
+}
+
+/// <summary>
+/// The module. It runs in its own load context (a second copy of this assembly), so its statics are not the test's:
+/// what both sides see lives in AppContext data (a framework type, shared by both copies), under a key fresh for each
+/// load, so a task an earlier iteration left behind (Coyote may end a path it cannot resolve) cannot touch this one's.
+/// </summary>
+public sealed class RacingDriverModule : IKernelModule
+{
+    public const string TypeName = "racing";
+    private static string s_stateKey = "";
+    private static string RegistrationKey => s_stateKey + ".Registration";
+
+    // [0] calls inside module code, [1] unload has returned, [2] module code that ran after that.
+    private static long[] State => (long[])AppContext.GetData(s_stateKey)!;
+
+    /// <summary>Test side: fresh shared state for the next load; returns its key (the module's "state" argument).</summary>
+    internal static string Reset()
+    {
+        s_stateKey = $"Photon.Coyote.RacingDriverModule.{Guid.NewGuid():N}";
+        AppContext.SetData(s_stateKey, new long[3]);
+        return s_stateKey;
+    }
+
+    internal static void MarkUnloaded() => Interlocked.Exchange(ref State[1], 1);
+    internal static long Inside => Interlocked.Read(ref State[0]);
+    internal static long CallsAfterUnload => Interlocked.Read(ref State[2]);
+    internal static CapabilityToken Registration => (CapabilityToken)AppContext.GetData(RegistrationKey)!;
+
+    private ModuleContext? _context;
+    private Handle _registration;
+
+    public Task<Result> StartAsync(ModuleContext context, CancellationToken cancellationToken)
+    {
+        _context = context;
+        var state = (long[])AppContext.GetData(context.Arguments["state"])!;
+        var registry = context.Use<FileSystemRegistry>("registry", Rights.Bind);
+        if (!registry.IsOk) return Task.FromResult(registry.AsResult());
+        var registered = registry.Value.Register(context.TokenOf("registry").Value, new Driver(state), context.Principal);
+        if (!registered.IsOk) return Task.FromResult(registered.AsResult());
+        AppContext.SetData(context.Arguments["state"] + ".Registration", registered.Value);
+        var handle = context.Adopt(registered.Value);
+        if (!handle.IsOk) return Task.FromResult(handle.AsResult());
+        _registration = handle.Value;
+        return Task.FromResult(Result.Ok);
+    }
+
+    public Task<Result> StopAsync(CancellationToken cancellationToken)
+    {
+        if (_context is null) return Task.FromResult(Result.Ok);
+        var closed = _context.Sys.Handles.Close(_context.Process, _registration);
+        _context = null;
+        // Already revoked (the revoke test) is fine: the registration is gone either way.
+        return Task.FromResult(closed.IsOk || closed.Code is ErrorCode.Revoked or ErrorCode.InvalidHandle ? Result.Ok : closed);
+    }
+
+    /// <summary>Module code: records that it ran, and whether the unload had already returned.</summary>
+    private sealed class Driver(long[] s) : IFileSystemDriver
+    {
+        public string TypeName => RacingDriverModule.TypeName;
+
+        public async ValueTask<bool> ProbeAsync(IBlockDevice device, CancellationToken ct = default)
+        {
+            Interlocked.Increment(ref s[0]);
+            if (Interlocked.Read(ref s[1]) != 0) Interlocked.Increment(ref s[2]);
+            await Task.Yield(); // the call is inside module code across a scheduling point
+            if (Interlocked.Read(ref s[1]) != 0) Interlocked.Increment(ref s[2]);
+            Interlocked.Decrement(ref s[0]);
+            return true;
+        }
+
+        public ValueTask<Result<IFileSystem>> MountAsync(IBlockDevice device, MountOptions options, CancellationToken ct = default)
+        {
+            if (Interlocked.Read(ref s[1]) != 0) Interlocked.Increment(ref s[2]);
+            return ValueTask.FromResult<Result<IFileSystem>>(Errors.Of(ErrorCode.NotSupported, "the racing driver mounts nothing"));
+        }
+    }
+}
