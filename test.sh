@@ -31,6 +31,8 @@ dotnet test Photon.sln -c Release --no-build -m:1 --logger "console;verbosity=no
 tests/coyote.sh 300 20 || status=1
 # Coverage-guided fuzz smoke (SharpFuzz + AFL++): seed corpora replayed, then 10 s of afl-fuzz per target; `fuzz/run.sh TARGET 3600` is the long run.
 fuzz/run.sh --smoke 10 || status=1
+# The dotnet new templates (templates/): each instantiated against this checkout, built, its tests and program run.
+templates/check.sh || status=1
 # One plain closing line summed over every test project ("Total tests" blocks of the console logger).
 summary=$(awk '/^ +Passed: +[0-9]+/ {p+=$2} /^ +Failed: +[0-9]+/ {f+=$2} /^ +Skipped: +[0-9]+/ {s+=$2}
   END {printf "%d passed, %d failed, %d skipped", p, f, s}' "$log")

@@ -21,6 +21,9 @@ public static class CliApp
         new("ns", "photon ns tree", "Boot, run the demo, and show the namespace tree with what each name is bound to.", StateCommands.NsAsync),
     ];
 
+    /// <summary>Each command's name and usage, as `photon --help` prints them (docs/cli.md must cover every one).</summary>
+    public static IReadOnlyList<(string Name, string Usage)> Reference => Commands.Select(c => (c.Name, c.Usage)).ToList();
+
     public static async Task<int> RunAsync(string[] args)
     {
         if (Console.IsOutputRedirected) AnsiConsole.Profile.Width = 160;
