@@ -14,10 +14,10 @@ public sealed class CliReferenceTests
         return File.ReadAllText(Path.Combine(dir.FullName, "docs", "cli.md"));
     }
 
-    /// <summary>The usage forms of one command: alternatives split at " | " or new lines, trailing remarks (after two
-    /// spaces) dropped.</summary>
+    /// <summary>The usage forms of one command: one per line or per " | photon " alternative, trailing remarks (after
+    /// two spaces) dropped.</summary>
     private static IEnumerable<string> Forms(string usage) =>
-        usage.Split('\n').SelectMany(line => line.Split(" | "))
+        usage.Split('\n').SelectMany(line => line.Split(" | photon ").Select((f, i) => i == 0 ? f : "photon " + f))
             .Select(f => f.Split("  ")[0].Trim())
             .Where(f => f.Length > 0);
 
