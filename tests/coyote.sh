@@ -29,10 +29,10 @@ run() {  # run TEST EXPECT(0 bugs|bug) [extra coyote test flags]
   # doorbell, the run-lane thief makes a bounded number of attempts), so every path ends by itself well inside
   # Coyote's default step bound and reaches its final assertions.
   log=$(timeout 900 dotnet coyote test "$out/Photon.Coyote.dll" -m "$1" -i "$iterations" -t "$seconds" --skip-potential-deadlocks --deadlock-timeout 50 "${@:3}" 2>&1) || true
-  total_paths=$((total_paths + $(grep -oE 'Explored [0-9]+ execution paths' <<<"$log" | grep -oE '[0-9]+' || echo 0)))
+  total_paths=$((total_paths + $(grep -oE 'Explored [0-9]+ execution paths?' <<<"$log" | grep -oE '[0-9]+' || echo 0)))
   local bugs paths uncontrolled
   bugs=$(grep -oE 'Found [0-9]+ bugs?' <<<"$log" | head -1 | grep -oE '[0-9]+' || echo "?")
-  paths=$(grep -oE 'Explored [0-9]+ execution paths' <<<"$log" | grep -oE '[0-9]+' || echo "?")
+  paths=$(grep -oE 'Explored [0-9]+ execution paths?' <<<"$log" | grep -oE '[0-9]+' || echo "?")
   uncontrolled=$(grep -oE 'Found [0-9]+ uncontrolled invocations?' <<<"$log" | grep -oE '[0-9]+' || echo 0)
   echo "coyote: $1: $paths paths explored, $bugs bugs, $uncontrolled uncontrolled invocations"
   if [ "$2" = bug ]; then
