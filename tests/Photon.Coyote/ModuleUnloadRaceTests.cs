@@ -28,9 +28,9 @@ namespace Photon.Coyote;
 /// </summary>
 public static class ModuleUnloadRaceTests
 {
-    private static readonly Principal Admin = new("admin", "/");
+    internal static readonly Principal Admin = new("admin", "/");
 
-    private sealed class World
+    internal sealed class World
     {
         public required CapabilityManager Caps;
         public required NamespaceManager Namespaces;
@@ -40,7 +40,7 @@ public static class ModuleUnloadRaceTests
         public required CapabilityToken Root;
     }
 
-    private static World NewWorld()
+    internal static World NewWorld()
     {
         var caps = new CapabilityManager();
         var ns = new NamespaceManager(caps);
@@ -54,7 +54,7 @@ public static class ModuleUnloadRaceTests
         return new World { Caps = caps, Namespaces = ns, Processes = pm, Registry = registry, Loader = loader, Root = root };
     }
 
-    private static async Task<CapabilityToken> LoadAsync(World w)
+    internal static async Task<CapabilityToken> LoadAsync(World w)
     {
         var options = new ModuleLoadOptions { Arguments = new Dictionary<string, string> { ["state"] = RacingDriverModule.Reset() } };
         var loaded = await w.Loader.LoadAsync(w.Loader.Capability, typeof(ModuleUnloadRaceTests).Assembly.Location, w.Root, Admin, options);
@@ -179,13 +179,13 @@ public static class ModuleUnloadRaceTests
     }
 }
 
-/// <summary>A device the racing driver never reads.</summary>
+/// <summary>A device the racing driver never reads (writable, so the VFS mounts its filesystem read-write).</summary>
 internal sealed class NoDevice : IBlockDevice
 {
     public string Name => "none";
     public int SectorSize => 512;
     public long SectorCount => 0;
-    public bool IsReadOnly => true;
+    public bool IsReadOnly => false;
     public ValueTask<Result> ReadAsync(long lba, Memory<byte> buffer, CancellationToken cancellationToken = default) =>
         ValueTask.FromResult(Result.Fail(ErrorCode.NotSupported, "no device"));
     public ValueTask<Result> WriteAsync(long lba, ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default) =>
@@ -262,10 +262,83 @@ public sealed class RacingDriverModule : IKernelModule
             return true;
         }
 
-        public ValueTask<Result<IFileSystem>> MountAsync(IBlockDevice device, MountOptions options, CancellationToken ct = default)
+        public async ValueTask<Result<IFileSystem>> MountAsync(IBlockDevice device, MountOptions options, CancellationToken ct = default)
         {
+            await Enter(s);
+            Leave(s);
+            return new RacingFileSystem(s);
+        }
+    }
+
+    /// <summary>Module code running across a scheduling point, counted as inside and checked against the unload.</summary>
+    private static async ValueTask Enter(long[] s)
+    {
+        Interlocked.Increment(ref s[0]);
+        if (Interlocked.Read(ref s[1]) != 0) Interlocked.Increment(ref s[2]);
+        await Task.Yield();
+    }
+
+    private static void Leave(long[] s)
+    {
+        if (Interlocked.Read(ref s[1]) != 0) Interlocked.Increment(ref s[2]);
+        Interlocked.Decrement(ref s[0]);
+    }
+
+    /// <summary>The module's filesystem: one file, "/f", whose every call is counted module code.</summary>
+    private sealed class RacingFileSystem(long[] s) : IFileSystem, IFileNode
+    {
+        private byte[] _data = "racing"u8.ToArray();
+
+        public string TypeName => RacingDriverModule.TypeName;
+        public bool IsReadOnly => false;
+        public FileKind Kind => FileKind.File;
+
+        private async ValueTask<T> Run<T>(Func<T> body)
+        {
+            await Enter(s);
+            try { return body(); }
+            finally { Leave(s); }
+        }
+
+        private Result<FileStat> Stat() => new FileStat("f", FileKind.File, _data.Length, DateTimeOffset.UnixEpoch);
+        private static KernelError Missing(string path) => Errors.Of(ErrorCode.NotFound, path);
+
+        public ValueTask<Result<FileStat>> StatAsync(string path, CancellationToken ct = default) =>
+            Run<Result<FileStat>>(() => path == "/f" ? Stat() : Missing(path));
+        public ValueTask<Result<IReadOnlyList<DirectoryEntry>>> ReadDirectoryAsync(string path, CancellationToken ct = default) =>
+            Run<Result<IReadOnlyList<DirectoryEntry>>>(() => Result<IReadOnlyList<DirectoryEntry>>.Success([new DirectoryEntry("f", FileKind.File, _data.Length)]));
+        public ValueTask<Result<IFileNode>> OpenAsync(string path, CancellationToken ct = default) =>
+            Run<Result<IFileNode>>(() => path == "/f" ? Result<IFileNode>.Success(this) : Missing(path));
+        public ValueTask<Result> CreateFileAsync(string path, CancellationToken ct = default) => Run(() => Result.Fail(ErrorCode.AlreadyExists, path));
+        public ValueTask<Result> CreateDirectoryAsync(string path, CancellationToken ct = default) => Run(() => Result.Fail(ErrorCode.NotSupported, path));
+        public ValueTask<Result> DeleteAsync(string path, CancellationToken ct = default) => Run(() => Result.Fail(ErrorCode.NotSupported, path));
+        public ValueTask<Result> RenameAsync(string from, string to, CancellationToken ct = default) => Run(() => Result.Fail(ErrorCode.NotSupported, from));
+        public ValueTask<Result> FlushAsync(CancellationToken ct = default) => Run(() => Result.Ok);
+        public async ValueTask DisposeAsync() => await Run(() => 0);
+
+        public ValueTask<Result<FileStat>> StatAsync(CancellationToken ct = default) => Run(Stat);
+        public ValueTask<Result<int>> ReadAsync(long offset, Memory<byte> buffer, CancellationToken ct = default) => Run<Result<int>>(() =>
+        {
+            if (offset >= _data.Length) return Result<int>.Success(0);
+            int n = Math.Min(buffer.Length, _data.Length - (int)offset);
+            _data.AsSpan((int)offset, n).CopyTo(buffer.Span);
+            return Result<int>.Success(n);
+        });
+        public ValueTask<Result> WriteAsync(long offset, ReadOnlyMemory<byte> data, CancellationToken ct = default) => Run(() =>
+        {
+            if (offset + data.Length > 4096) return Result.Fail(ErrorCode.NoSpace, "the racing file holds 4 KiB");
+            if (offset + data.Length > _data.Length) Array.Resize(ref _data, (int)offset + data.Length);
+            data.Span.CopyTo(_data.AsSpan((int)offset));
+            return Result.Ok;
+        });
+        public ValueTask<Result> TruncateAsync(long length, CancellationToken ct = default) => Run(() => Result.Fail(ErrorCode.NotSupported, "truncate"));
+
+        /// <summary>Synchronous module code: counted, no scheduling point.</summary>
+        public void Release()
+        {
+            Interlocked.Increment(ref s[0]);
             if (Interlocked.Read(ref s[1]) != 0) Interlocked.Increment(ref s[2]);
-            return ValueTask.FromResult<Result<IFileSystem>>(Errors.Of(ErrorCode.NotSupported, "the racing driver mounts nothing"));
+            Interlocked.Decrement(ref s[0]);
         }
     }
 }

@@ -153,10 +153,23 @@ internal sealed class RegisteredDriver(DriverRegistration registration) : IFileS
         finally { registration.Calls.Exit(); }
     }
 
+    /// <summary>Mounts through the driver; the filesystem it returns holds the module loaded until it is disposed
+    /// (unmounted). A mount that finishes after the module's unload began is closed again and answers Revoked.</summary>
     public async ValueTask<Result<IFileSystem>> MountAsync(IBlockDevice device, MountOptions options, CancellationToken ct = default)
     {
         if (!registration.Calls.TryEnter()) return Revoked();
-        try { return registration.Driver is { } d ? await d.MountAsync(device, options, ct).ConfigureAwait(false) : Revoked(); }
+        try
+        {
+            if (registration.Driver is not { } d) return Revoked();
+            var mounted = await d.MountAsync(device, options, ct).ConfigureAwait(false);
+            if (!mounted.IsOk) return mounted;
+            InterleavingSeam.Point(); // the module's unload may begin while its driver mounts
+            if (registration.Calls.TryHold()) return new ModuleHeldFileSystem(mounted.Value, registration.Calls);
+            // Still inside the call, so unload waits for this close before it unloads the code.
+            try { await mounted.Value.DisposeAsync().ConfigureAwait(false); }
+            catch (Exception e) when (e is not OutOfMemoryException) { /* the mount is refused either way */ }
+            return Errors.Of(ErrorCode.Revoked, $"the '{TypeName}' module is unloading; the mount was closed");
+        }
         finally { registration.Calls.Exit(); }
     }
 

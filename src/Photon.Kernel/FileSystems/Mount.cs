@@ -74,6 +74,23 @@ public sealed class Mount : KernelObject
         return r.AsResult();
     }
 
+    /// <summary>Hands an open file's node back to the filesystem, counted like an operation so that closing waits
+    /// for it; once the mount is closed the node went with the filesystem (and its module may be gone) and nothing
+    /// is called.</summary>
+    internal void ReleaseNode(IFileNode node)
+    {
+        Interlocked.Increment(ref _active);
+        try
+        {
+            if (Volatile.Read(ref _fs) is not null) node.Release();
+        }
+        catch (Exception e) when (e is not OutOfMemoryException) { /* a driver fault must not break the revoke that closed the file */ }
+        finally
+        {
+            if (Interlocked.Decrement(ref _active) == 0 && Volatile.Read(ref _fs) is null) _drained.TrySetResult();
+        }
+    }
+
     /// <summary>Records an open file so that closing the mount can detach it; false once the mount is closed.</summary>
     internal bool Track(VfsFile file)
     {

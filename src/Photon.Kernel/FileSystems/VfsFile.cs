@@ -103,7 +103,7 @@ public sealed class VfsFile : KernelObject
     /// <summary>The last capability is gone (closed, revoked, its process destroyed): the node goes back to the filesystem.</summary>
     protected override void OnLastCapabilityRevoked()
     {
-        Interlocked.Exchange(ref _node, null)?.Release();
+        if (Interlocked.Exchange(ref _node, null) is { } node) Mount.ReleaseNode(node);
         Mount.Forget(this);
     }
 }

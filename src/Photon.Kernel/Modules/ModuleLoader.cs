@@ -211,6 +211,8 @@ public sealed class ModuleLoader : KernelObject
         lock (module.Gate)
         {
             if (module.State != ModuleState.Running) return Result.Fail(ErrorCode.Busy, $"module '{module.Name}' is {module.State}");
+            var inUse = SealExports(module);
+            if (!inUse.IsOk) return inUse;
             module.State = ModuleState.Stopping;
             entry = module.Entry;
         }
@@ -235,6 +237,24 @@ public sealed class ModuleLoader : KernelObject
     }
 
     // ---- internals ----
+
+    /// <summary>
+    /// Refuses the unload (Busy, nothing changed) while anything holds the module's code beyond one call — a
+    /// filesystem mounted through its driver — as Linux refuses rmmod of a filesystem module with mounts. Otherwise
+    /// seals every export, so no such reference can be taken from here on (a mount finishing meanwhile is refused).
+    /// </summary>
+    private static Result SealExports(LoadedModule module)
+    {
+        var exports = module.Context?.Exports ?? [];
+        for (int i = 0; i < exports.Length; i++)
+        {
+            if (exports[i].TrySeal(out int holds)) continue;
+            for (int j = 0; j < i; j++) exports[j].Unseal();
+            return Result.Fail(ErrorCode.Busy,
+                $"module '{module.Name}' is in use: {holds} filesystem{(holds == 1 ? "" : "s")} mounted through it (unmount first)");
+        }
+        return Result.Ok;
+    }
 
     /// <summary>Creates the module's namespace, binds its grants, spawns its process and builds its context.</summary>
     private Result Grant(LoadedModule module, CapabilityToken loaderNamespace, Principal loader, ModuleLoadOptions options)

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using Photon.Kernel.Diagnostics;
 using Photon.Kernel.Hal;
 
 namespace Photon.Kernel.Scheduling;
@@ -162,6 +163,7 @@ public sealed class KernelScheduler : IKernelTimers, IAsyncDisposable
         if (Interlocked.Exchange(ref _disposeStarted, 1) == 0)
         {
             _stopping = true;
+            InterleavingSeam.Point(); // CPUs may park after the flag, before their wake
             foreach (var w in Workers) w.Idle.Wake();
         }
         if (IsKernelThread) return;
@@ -192,7 +194,11 @@ public sealed class KernelScheduler : IKernelTimers, IAsyncDisposable
             task.FinishCanceled(default); // never runs: the CPUs are gone
             return task;
         }
+        InterleavingSeam.Point(); // shutdown may run to its end between the check and the enqueue
         Enqueue(new WorkItem(task, null, task), priority);
+        // Shutdown finished meanwhile (Coyote found it): Enqueue dropped the item, or queued it after the last CPU
+        // cancelled and discarded the queues. No CPU will run it, so cancel it here (once; a CPU never started it).
+        if (_stopped) task.FinishCanceled(default);
         return task;
     }
 
@@ -204,6 +210,7 @@ public sealed class KernelScheduler : IKernelTimers, IAsyncDisposable
         {
             var lane = w.Lanes[(int)priority];
             lane.Push(in item);
+            InterleavingSeam.Point(); // a CPU may park between the push and the idle check
             // The CPU will take one item itself; wake a helper only for a backlog (keeps ping-pong on one CPU).
             Interlocked.MemoryBarrier();
             if (Volatile.Read(ref _idle) > 0 && (w.LocalCount > 1 || w.ItemStartTicks == 0)) NotifyIdleWorker();
@@ -211,6 +218,7 @@ public sealed class KernelScheduler : IKernelTimers, IAsyncDisposable
         else
         {
             Global[(int)priority].Push(in item);
+            InterleavingSeam.Point();
             Interlocked.MemoryBarrier();
             if (Volatile.Read(ref _idle) > 0) NotifyIdleWorker();
         }
@@ -226,6 +234,7 @@ public sealed class KernelScheduler : IKernelTimers, IAsyncDisposable
             if (Volatile.Read(ref w.Parked) == 1 && Interlocked.CompareExchange(ref w.Parked, 0, 1) == 1)
             {
                 w.WokenToSearch = true;
+                InterleavingSeam.Point(); // the claimed CPU may run on (or park) before the wake arrives
                 w.Idle.Wake();
                 return;
             }

@@ -1,3 +1,4 @@
+using Photon.Kernel.Diagnostics;
 using Photon.Kernel.Hal;
 
 namespace Photon.Kernel.Scheduling;
@@ -78,15 +79,18 @@ internal sealed class Worker
                 }
 
                 // Nothing to do: announce idleness, re-check (a producer may have pushed meanwhile), then park.
+                InterleavingSeam.Point(); // a producer may push after the search found nothing
                 Volatile.Write(ref Parked, 1);
                 _scheduler.EnterIdle();
                 DoneSearching();
+                InterleavingSeam.Point(); // ... or after the CPU announced itself idle, before its re-check
                 if (_scheduler.HasVisibleWork(this) || _scheduler.IsStopping || token.IsCancellationRequested)
                 {
                     Volatile.Write(ref Parked, 0);
                     _scheduler.LeaveIdle();
                     continue;
                 }
+                InterleavingSeam.Point(); // ... or after the re-check, so its wake arrives before the park
                 Idle.Park(_scheduler.ParkTimeout(this));
                 Volatile.Write(ref Parked, 0);
                 _scheduler.LeaveIdle();

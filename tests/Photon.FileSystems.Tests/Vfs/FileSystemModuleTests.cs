@@ -97,6 +97,43 @@ public sealed class FileSystemModuleTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Unloading_the_FAT_module_while_its_volume_is_mounted_is_refused_Busy_and_the_volume_keeps_working()
+    {
+        using var image = FatImage.Create(16);
+        image.Put(Encoding.UTF8.GetBytes("kept\n"), "/KEEP.TXT");
+        var (_, control) = (await _loader.LoadAsync(_loader.Capability, ModuleDll("Photon.FileSystems.Fat"), _k.Root, Admin)).Value;
+        var device = await _k.OpenDeviceAsync(image.Path);
+        var mount = (await _k.Vfs.MountAsync(_registry, _registry.Capability, device, new MountOptions(), Principal.Kernel)).Value;
+        var p = _k.Tenant("svc", mount, Rights.Read | Rights.Write | Rights.Enumerate | Rights.Create);
+        var file = (await _k.Files.OpenAsync(p, "/mnt/data/KEEP.TXT", Rights.Read | Rights.Write)).Value;
+
+        var refused = await _loader.UnloadAsync(control, Admin);
+        Assert.Equal(ErrorCode.Busy, refused.Code);
+        Assert.Contains("1 filesystem mounted", refused.Error.Message);
+        // Nothing changed: the module runs, its driver is registered, the open file reads and writes.
+        Assert.Equal(ModuleState.Running, _loader.Modules.Single().State);
+        Assert.Equal(["vfat"], _registry.TypeNames);
+        Assert.True((await _k.Files.WriteAsync(p, file, 0, "KEPT"u8.ToArray())).IsOk);
+        var buf = new byte[16];
+        int n = (await _k.Files.ReadAsync(p, file, 0, buf)).Value;
+        Assert.Equal("KEPT\n", Encoding.UTF8.GetString(buf, 0, n));
+        // A second mount is refused the same way until both are gone.
+        var second = (await _k.Vfs.MountAsync(_registry, _registry.Capability, await _k.OpenDeviceAsync(image.Path, readOnly: true),
+            new MountOptions(ReadOnly: true), Principal.Kernel)).Value;
+        Assert.True((await _k.Vfs.UnmountAsync(mount, Principal.Kernel)).IsOk);
+        Assert.Equal(ErrorCode.Busy, (await _loader.UnloadAsync(control, Admin)).Code);
+        Assert.True((await _k.Vfs.UnmountAsync(second, Principal.Kernel)).IsOk);
+
+        Assert.True((await _loader.UnloadAsync(control, Admin)).IsOk);
+        Assert.Empty(_registry.TypeNames);
+        // The handle opened before is dead, and says so with a typed error.
+        var dead = await _k.Files.ReadAsync(p, file, 0, buf);
+        Assert.Contains(dead.Code, new[] { ErrorCode.Revoked, ErrorCode.Closed, ErrorCode.InvalidHandle });
+        image.AssertFsckClean();
+        Assert.Equal("KEPT\n", Encoding.UTF8.GetString(image.Get("/KEEP.TXT")));
+    }
+
+    [Fact]
     public async Task A_filesystem_module_is_refused_when_its_loader_cannot_bind_the_registry()
     {
         var tenant = _k.Ns.CreateChild(_k.Root, "tenant").Value;
