@@ -1,3 +1,4 @@
+using Photon.Kernel.Diagnostics.Tracing;
 using Photon.Kernel.Hal;
 
 namespace Photon.Kernel.Scheduling;
@@ -179,6 +180,7 @@ internal sealed class Worker
                     int got = victim.Lanes[p].StealHalf(_stolen, StealBatch);
                     if (got == 0) continue;
                     Steals++;
+                    if (KernelTrace.Enabled) SchedulerTrace.Stole(victim.Index, got);
                     item = _stolen[0];
                     Lanes[p].PushRange(_stolen.AsSpan(1, got - 1));
                     Array.Clear(_stolen, 0, got);
@@ -199,6 +201,7 @@ internal sealed class Worker
         long start = _lastClock;
         ItemSequence++;
         Volatile.Write(ref ItemStartTicks, start == 0 ? 1 : start);
+        if (KernelTrace.Enabled) SchedulerTrace.ItemStarted(owner);
         try
         {
             switch (item.Callback)
@@ -216,6 +219,7 @@ internal sealed class Worker
         finally
         {
             owner?.MarkSuspended();
+            if (KernelTrace.Enabled) SchedulerTrace.ItemEnded(owner);
             Volatile.Write(ref ItemStartTicks, 0);
             SynchronizationContext.SetSynchronizationContext(null);
             CurrentOwner = null;
@@ -223,6 +227,7 @@ internal sealed class Worker
         }
         long end = _scheduler.ClockTicks;
         _scheduler.CheckItemDuration(this, owner, start, end, ItemSequence);
+        owner?.CpuAccount?.Charge(end - start);
         return end;
     }
 }
