@@ -11,6 +11,7 @@ var groups = new (string Name, Func<IEnumerable<BenchResult>> Run)[]
     ("userspace", UserspaceBenchmarks.Run),
     ("network", NetworkBenchmarks.Run),
     ("scale", ScaleBenchmarks.Run),
+    ("tracing", TracingBenchmarks.Run),
 };
 var selected = args.Length == 0 ? groups : groups.Where(g => args.Contains(g.Name)).ToArray();
 if (selected.Length == 0)

@@ -1,4 +1,6 @@
 using System.Collections.Concurrent;
+using Photon.Kernel.Diagnostics.Metrics;
+using Photon.Kernel.Diagnostics.Tracing;
 using Photon.Kernel.Hal;
 using Photon.Kernel.Scheduling;
 using Photon.Net.Tcp;
@@ -119,6 +121,8 @@ public sealed class NetworkStack : IAsyncDisposable
             var r = await device.ReceiveAsync(queue, stop).ConfigureAwait(false);
             if (!r.IsOk) return;
             var batch = r.Value;
+            if (KernelTrace.Enabled) KernelTrace.Instant(TracePoint.NicReceive, batch.Count, 0, nic.Name);
+            KernelMetrics.NicFrames(batch.Count, received: true);
             lock (Gate)
                 for (int i = 0; i < batch.Count; i++) HandleFrameGuarded(nic, batch[i]);
             batch.Release();
@@ -195,8 +199,11 @@ public sealed class NetworkStack : IAsyncDisposable
 
     private async ValueTask SendRunAsync(NetInterface nic, List<ReadOnlyMemory<byte>> run)
     {
+        long started = KernelTrace.Enabled ? KernelTrace.Now : 0;
         var r = await nic.Batches.TransmitAsync(run).ConfigureAwait(false);
         int sent = r.IsOk ? Math.Clamp(r.Value, 0, run.Count) : 0;
+        if (KernelTrace.Enabled && started != 0) KernelTrace.Complete(TracePoint.NicTransmit, started, sent, run.Sum(f => (long)f.Length), nic.Name);
+        KernelMetrics.NicFrames(sent, received: false);
         for (int i = 0; i < run.Count; i++)
         {
             if (i < sent)

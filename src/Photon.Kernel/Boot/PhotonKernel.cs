@@ -78,6 +78,15 @@ public sealed class PhotonKernel : IAsyncDisposable
     /// <summary>Init's handle to the root namespace.</summary>
     public Handle InitRoot { get; private set; }
 
+    /// <summary>Init's handle to <c>/kernel/trace</c> (Manage: may start and stop tracing).</summary>
+    public Handle InitTrace { get; private set; }
+
+    /// <summary>Init's handle to <c>/kernel/monitor</c> (Read: sees kernel-wide figures).</summary>
+    public Handle InitMonitor { get; private set; }
+
+    /// <summary>The kernel's monitor object (device components register their queues with it).</summary>
+    public Diagnostics.Monitoring.SystemMonitor Monitor { get; private set; } = null!;
+
     /// <summary>Init's handle to the module loader (Manage: may load native modules).</summary>
     public Handle InitModuleLoader { get; private set; }
 
@@ -220,6 +229,7 @@ public sealed class PhotonKernel : IAsyncDisposable
                 // Loading native modules is the administrator's power: init holds the loader's Manage capability.
                 var loader = k.Capabilities.DeriveForKernel(k.Modules.Capability, Rights.Manage | Rights.Read | Rights.Delegate, k.Init.Principal, Principal.Kernel).Unwrap();
                 k.InitModuleLoader = k.Init.AddHandle(loader).Unwrap();
+                k.BindDiagnostics();
                 return $"syscall table ready, {k.Init} holds the root namespace";
             });
             foreach (var component in config.Components)
@@ -233,6 +243,26 @@ public sealed class PhotonKernel : IAsyncDisposable
             await k.DisposeAsync().ConfigureAwait(false);
             return e.Error;
         }
+    }
+
+    /// <summary>
+    /// <c>/kernel/trace</c> (start/stop tracing: Manage) and <c>/kernel/monitor</c> (kernel-wide figures: Read), held by
+    /// init; tenants are spawned in their own namespaces and see neither unless granted. Also puts this kernel's
+    /// figures on the "Photon.Kernel" meter until it shuts down.
+    /// </summary>
+    private void BindDiagnostics()
+    {
+        Monitor = new Diagnostics.Monitoring.SystemMonitor(Processes, Scheduler, Ipc, Quotas, Physical);
+        Sys.Monitor = new MonitorSyscalls(Monitor);
+        var kernelNs = Namespaces.CreateChild(Namespaces.RootCapability, "kernel").Unwrap();
+        var trace = Capabilities.Create(new Diagnostics.Tracing.TraceControl(), Rights.Manage | Rights.Read | Rights.Delegate, Principal.Kernel).Unwrap();
+        Namespaces.Bind(kernelNs, "trace", trace, Rights.Manage | Rights.Read | Rights.Delegate).Unwrap();
+        var monitor = Capabilities.Create(Monitor, Rights.Read | Rights.Delegate, Principal.Kernel).Unwrap();
+        Namespaces.Bind(kernelNs, "monitor", monitor, Rights.Read | Rights.Delegate).Unwrap();
+        InitTrace = Sys.Namespaces.Open(Init, "kernel/trace", Rights.Manage | Rights.Read | Rights.Delegate).Unwrap();
+        InitMonitor = Sys.Namespaces.Open(Init, "kernel/monitor", Rights.Read | Rights.Delegate).Unwrap();
+        var metrics = Diagnostics.Metrics.KernelMetrics.Register(this);
+        _shutdown.Add(() => { metrics.Dispose(); return ValueTask.CompletedTask; });
     }
 
     /// <summary>Runs a kernel-mode function on the scheduler and waits for it (how the CLI and tests enter the kernel).</summary>

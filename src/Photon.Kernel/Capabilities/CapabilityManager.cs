@@ -1,4 +1,6 @@
 using Photon.Kernel.Audit;
+using Photon.Kernel.Diagnostics.Metrics;
+using Photon.Kernel.Diagnostics.Tracing;
 
 namespace Photon.Kernel.Capabilities;
 
@@ -583,6 +585,7 @@ public sealed class CapabilityManager
     private KernelError Deny(Principal actor, CapabilityToken token, Rights rights, KernelError error)
     {
         // Called under the lock for the slot data, but auditing must not re-enter us: sinks only record.
+        KernelMetrics.CapabilityDenied();
         Emit(AuditAction.Denied, actor.Name is null ? Principal.Kernel : actor, token, CapabilityToken.None, null, rights, error.Code, error.Message);
         return error;
     }
@@ -590,6 +593,7 @@ public sealed class CapabilityManager
     private void Emit(AuditAction action, Principal actor, CapabilityToken token, CapabilityToken parent, KernelObject? obj,
         Rights rights, ErrorCode error, string detail)
     {
+        if (KernelTrace.Enabled) CapabilityTrace.Event(action, obj, rights, error == ErrorCode.None ? obj?.Label : detail);
         var sink = Audit;
         if (sink is null) return;
         sink.Record(new CapabilityAuditEvent(action, _clock(), actor.Name ?? "kernel", actor.Namespace ?? "/", token, parent,

@@ -37,6 +37,10 @@ public enum ObjectKind
     Sandbox,
     /// <summary>A device-written DMA buffer lent read-only to a consumer (zero-copy reads).</summary>
     DmaLoan,
+    /// <summary>The right to start and stop the kernel's trace session.</summary>
+    TraceControl,
+    /// <summary>The right to see kernel-wide figures (run queues, device queues, memory).</summary>
+    SystemMonitor,
 }
 
 /// <summary>

@@ -1,5 +1,6 @@
 using Photon.Kernel.Capabilities;
 using Photon.Kernel.Diagnostics;
+using Photon.Kernel.Diagnostics.Tracing;
 using Photon.Kernel.Namespaces;
 using Photon.Kernel.Processes;
 using Photon.Kernel.Scheduling;
@@ -183,6 +184,7 @@ public sealed class IpcManager
             return Result.Ok;
         }
         Interlocked.Increment(ref _sent);
+        if (KernelTrace.Enabled) KernelTrace.Instant(TracePoint.IpcSend, data.Length, handles.Count, sender.Principal.Name);
         return Result.Ok;
 
         void Abort(int derivedUpTo)
@@ -213,6 +215,7 @@ public sealed class IpcManager
             return Result.Fail(ErrorCode.Closed, "peer endpoint closed while sending");
         }
         Interlocked.Increment(ref _sent);
+        if (KernelTrace.Enabled) KernelTrace.Instant(TracePoint.IpcSend, data.Length, 0, sender.Principal.Name);
         return Result.Ok;
     }
 
@@ -251,6 +254,7 @@ public sealed class IpcManager
             return Errors.Of(ErrorCode.Closed, "peer endpoint closed while sending");
         }
         Interlocked.Add(ref _sent, n);
+        if (KernelTrace.Enabled) KernelTrace.Instant(TracePoint.IpcSend, bytes, 0, sender.Principal.Name);
         return n;
     }
 
@@ -322,6 +326,7 @@ public sealed class IpcManager
         }
         MemoryQuota?.Invoke(e.ChargedTo, -e.ChargedBytes);
         Interlocked.Increment(ref _received);
+        if (KernelTrace.Enabled) KernelTrace.Instant(TracePoint.IpcReceive, e.Data.Length, handles.Length, receiver.Principal.Name);
         return new IpcMessage(e.Data, handles) { DroppedHandles = dropped };
     }
 

@@ -52,6 +52,9 @@ public sealed class Process : KernelObject
     internal CapabilityToken NamespaceCapability { get; }
 
     internal ProcessManager Manager => _manager;
+
+    /// <summary>CPU time its tasks used (the scheduler charges each work item).</summary>
+    internal Diagnostics.Monitoring.CpuAccount Cpu { get; } = new();
     private CapabilityManager Caps => _manager.Capabilities;
 
     /// <summary>
@@ -69,6 +72,7 @@ public sealed class Process : KernelObject
     internal Result<(T Object, CapabilityToken Token)> GetWithToken<T>(Handle handle, Rights rights) where T : KernelObject
     {
         var t = Handles.Get(handle);
+        if (Diagnostics.Tracing.KernelTrace.Enabled) Diagnostics.Tracing.SyscallTrace.HandleCheck(this, handle, typeof(T), t.IsOk);
         if (!t.IsOk) return t.Error;
         var o = Caps.Check<T>(t.Value, rights, Principal);
         return o.IsOk ? (o.Value, t.Value) : Gone(handle, o.Error);
@@ -131,6 +135,7 @@ public sealed class Process : KernelObject
         }
         var task = _manager.StartTask(this, async () =>
         {
+            if (Scheduling.KernelTask.Current is { } running) running.CpuAccount = Cpu;
             try { await body(_lifetime.Token).ConfigureAwait(true); }
             finally { _manager.TaskQuota?.Invoke(Principal, -1); }
         }, $"{Principal.Name}/{name}");

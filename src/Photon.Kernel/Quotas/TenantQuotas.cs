@@ -46,6 +46,22 @@ public sealed class TenantQuotas
         }
     }
 
+    /// <summary>What a tenant uses now together with its limits (one consistent reading).</summary>
+    public (QuotaUsage Usage, QuotaLimits Limits) UsageAndLimits(string tenant)
+    {
+        lock (_lock)
+        {
+            var a = Get(tenant);
+            return (new QuotaUsage(tenant, a.MemoryBytes, a.Tasks, a.Capabilities), a.Limits);
+        }
+    }
+
+    /// <summary>Every tenant that has limits or has used something, sorted.</summary>
+    public IReadOnlyList<string> Tenants()
+    {
+        lock (_lock) return _accounts.Keys.Order(StringComparer.Ordinal).ToArray();
+    }
+
     /// <summary>Wires the quotas into the kernel's managers.</summary>
     internal void Attach(CapabilityManager caps, Memory.MemoryManager memory, Processes.ProcessManager processes, Ipc.IpcManager ipc)
     {

@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using Photon.Kernel.Diagnostics;
+using Photon.Kernel.Diagnostics.Tracing;
 using Photon.Kernel.Hal;
 
 namespace Photon.Kernel.Scheduling;
@@ -186,6 +187,7 @@ public sealed class KernelScheduler : IKernelTimers, IAsyncDisposable
         if ((uint)priority >= PriorityCount) priority = TaskPriority.Normal;
         name ??= "";
         var task = new KernelTask(this, Interlocked.Increment(ref _nextId), name, priority, body, shape, ct);
+        if (KernelTrace.Enabled) SchedulerTrace.Spawned(task);
         // Per-CPU counters (single writer) keep the spawn path free of shared cache-line traffic.
         if (t_worker is { } w && w.Scheduler == this) Volatile.Write(ref w.Spawned, w.Spawned + 1);
         else Interlocked.Increment(ref _spawned);
@@ -320,6 +322,7 @@ public sealed class KernelScheduler : IKernelTimers, IAsyncDisposable
     private void Report(StarvationReport report)
     {
         Interlocked.Increment(ref _starvationReports);
+        if (KernelTrace.Enabled) SchedulerTrace.Starved(report);
         try { StarvationDetected?.Invoke(report); }
         catch (Exception e) { OnUnhandledException(null, e); } // a faulty listener must not take a CPU down
     }
@@ -335,6 +338,7 @@ public sealed class KernelScheduler : IKernelTimers, IAsyncDisposable
     internal void OnTaskFinished(KernelTask task, KernelTaskState final, Exception? fault)
     {
         if (Volatile.Read(ref task.Tracked)) _live[task.Id & (LiveStripes - 1)].Remove(task);
+        if (KernelTrace.Enabled) SchedulerTrace.Finished(task, final);
         switch (final)
         {
             case KernelTaskState.RanToCompletion:

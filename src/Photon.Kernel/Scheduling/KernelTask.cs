@@ -30,6 +30,9 @@ public sealed class KernelTask
     internal KernelTask? LiveNext, LivePrev;
     internal bool Tracked;
 
+    /// <summary>Where the CPU time of this task's work items is charged (its process), or null.</summary>
+    internal Diagnostics.Monitoring.CpuAccount? CpuAccount;
+
     internal KernelTask(KernelScheduler scheduler, int id, string name, TaskPriority priority, Delegate body,
         TaskShape shape, CancellationToken ct)
     {
@@ -252,7 +255,11 @@ internal sealed class KernelTaskContext(KernelScheduler scheduler, KernelTask ta
 {
     public KernelTask Task => task;
 
-    public override void Post(SendOrPostCallback d, object? state) => scheduler.Enqueue(new WorkItem(d, state, task), task.Priority);
+    public override void Post(SendOrPostCallback d, object? state)
+    {
+        if (Diagnostics.Tracing.KernelTrace.Enabled) Diagnostics.Tracing.SchedulerTrace.Woken(task);
+        scheduler.Enqueue(new WorkItem(d, state, task), task.Priority);
+    }
 
     public override void Send(SendOrPostCallback d, object? state) => d(state);
 

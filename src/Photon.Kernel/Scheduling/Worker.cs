@@ -1,4 +1,5 @@
 using Photon.Kernel.Diagnostics;
+using Photon.Kernel.Diagnostics.Tracing;
 using Photon.Kernel.Hal;
 
 namespace Photon.Kernel.Scheduling;
@@ -183,6 +184,7 @@ internal sealed class Worker
                     int got = victim.Lanes[p].StealHalf(_stolen, StealBatch);
                     if (got == 0) continue;
                     Steals++;
+                    if (KernelTrace.Enabled) SchedulerTrace.Stole(victim.Index, got);
                     item = _stolen[0];
                     Lanes[p].PushRange(_stolen.AsSpan(1, got - 1));
                     Array.Clear(_stolen, 0, got);
@@ -203,6 +205,7 @@ internal sealed class Worker
         long start = _lastClock;
         ItemSequence++;
         Volatile.Write(ref ItemStartTicks, start == 0 ? 1 : start);
+        if (KernelTrace.Enabled) SchedulerTrace.ItemStarted(owner);
         try
         {
             switch (item.Callback)
@@ -220,6 +223,7 @@ internal sealed class Worker
         finally
         {
             owner?.MarkSuspended();
+            if (KernelTrace.Enabled) SchedulerTrace.ItemEnded(owner);
             Volatile.Write(ref ItemStartTicks, 0);
             SynchronizationContext.SetSynchronizationContext(null);
             CurrentOwner = null;
@@ -227,6 +231,7 @@ internal sealed class Worker
         }
         long end = _scheduler.ClockTicks;
         _scheduler.CheckItemDuration(this, owner, start, end, ItemSequence);
+        owner?.CpuAccount?.Charge(end - start);
         return end;
     }
 }

@@ -35,4 +35,10 @@ public sealed class SyscallTable
     public FileSyscalls? Files { get; }
     public ModuleSyscalls? Modules { get; }
     public DmaSyscalls Dma { get; }
+
+    /// <summary>Start and stop the kernel trace session (needs the <c>/kernel/trace</c> capability).</summary>
+    public TraceSyscalls Trace { get; } = new();
+
+    /// <summary>Process, tenant and kernel-wide figures (`photon top`); set once the kernel's monitor exists.</summary>
+    public MonitorSyscalls? Monitor { get; internal set; }
 }

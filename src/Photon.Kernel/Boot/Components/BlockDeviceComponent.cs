@@ -16,6 +16,7 @@ public sealed class BlockDeviceComponent(string name, string storage, NvmeOption
     private NvmeBlockDevice? _device;
     private CapabilityToken _capability;
     private PhotonKernel? _kernel;
+    private readonly List<IDisposable> _monitored = new();
 
     public string DeviceName { get; } = name;
     public string Storage { get; } = storage;
@@ -37,12 +38,19 @@ public sealed class BlockDeviceComponent(string name, string storage, NvmeOption
         var rights = Rights.Read | Rights.Delegate | (readOnly ? Rights.None : Rights.Write);
         var bound = k.Namespaces.Bind(k.DevNamespace, DeviceName, _capability, rights);
         if (!bound.IsOk) return bound.Error;
+        for (int i = 0; i < _device.Queues.Count; i++)
+        {
+            var queue = _device.Queues[i];
+            _monitored.Add(k.Monitor.AddQueue($"{DeviceName}.q{i}", () => queue.Stats));
+        }
         await Task.CompletedTask.ConfigureAwait(false);
         return $"/dev/{DeviceName}: {_storage.Name}, {_device.SectorCount} sectors of {_device.SectorSize} B, {_device.Queues.Count} queue pairs{(readOnly ? ", read-only" : "")}";
     }
 
     public async ValueTask StopAsync()
     {
+        foreach (var m in _monitored) m.Dispose();
+        _monitored.Clear();
         if (_kernel is { } k)
         {
             if (!_capability.IsNone)

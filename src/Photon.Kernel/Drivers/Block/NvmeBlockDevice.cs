@@ -93,7 +93,9 @@ public sealed class NvmeBlockDevice : BlockDeviceObject, IAsyncDisposable
     {
         // Spread requests over the queue pairs (on hardware: one pair per CPU, so no cross-CPU locking).
         var q = _queues[(int)((uint)Interlocked.Increment(ref _nextQueue) % (uint)_queues.Length)];
+        long submitted = Diagnostics.Tracing.BlockIoProbe.Submitted();
         var r = await q.SubmitAsync(command, cap, rights, actor, ct).ConfigureAwait(false);
+        Diagnostics.Tracing.BlockIoProbe.Completed(submitted, command, Label, r.IsOk);
         return r.AsResult();
     }
 
