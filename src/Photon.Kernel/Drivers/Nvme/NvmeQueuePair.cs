@@ -33,6 +33,7 @@ internal sealed class NvmeQueuePair : IDisposable
     private int _sqTail, _cqHead, _inFlight, _lent;
     private bool _phase = true;
     private bool _pollerActive, _sqDirty;
+    private int _pollerThread;
     private KernelError? _failed;
     private TaskCompletionSource? _paused;
 
@@ -248,6 +249,7 @@ internal sealed class NvmeQueuePair : IDisposable
         {
             if (_pollerActive) return false;
             _pollerActive = true;
+            _pollerThread = Environment.CurrentManagedThreadId;
             return true;
         }
     }
@@ -260,6 +262,7 @@ internal sealed class NvmeQueuePair : IDisposable
         lock (_gate)
         {
             _pollerActive = false;
+            _pollerThread = 0;
             RingLocked();
             more = _inFlight > 0;
         }
@@ -423,7 +426,9 @@ internal sealed class NvmeQueuePair : IDisposable
                 _inFlight--;
                 slot.ReapedAt = Stopwatch.GetTimestamp();
                 _counters.DeviceTicks += slot.ReapedAt - slot.QueuedAt;
-                if (slot.SubmitThread == thread) _counters.ReapedInline++; else _counters.ReapedElsewhere++;
+                // Inline: the submitter reaped its own command while polling (a reaper task may run on the same pool thread).
+                if (_pollerActive && _pollerThread == thread && slot.SubmitThread == thread) _counters.ReapedInline++;
+                else _counters.ReapedElsewhere++;
                 if (slot.Abandoned) { slot.Abandoned = false; slot.Waiter = null; ReleaseLocked(cid); continue; }
                 if (slot.Loop) { slot.Outcome = completion; slot.Done = true; continue; }
                 (done ??= []).Add((slot.Waiter!, completion));
