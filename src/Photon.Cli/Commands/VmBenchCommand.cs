@@ -12,16 +12,31 @@ namespace Photon.Cli.Commands;
 /// <summary>
 /// <c>photon vm guest --bench</c> (what <c>vm/bench.sh</c> boots): two identical QEMU NVMe controllers, the first for
 /// Photon's driver through VFIO, the second left to Linux's <c>nvme</c> driver. 4 KiB random reads at QD1 and QD32 on
-/// both — Linux's through <c>/bin/randread</c> (O_DIRECT preads, one thread per queue slot), Photon's through
-/// <see cref="NvmeController.ReadAsync"/> with MSI-X and then with polled completions — in interleaved rounds so drift
-/// in the shared host's load hits both sides alike. Under TCG every figure is emulation-bound: the table gives ratios
-/// to Linux measured in the same run, between <c>BENCH-TABLE-BEGIN</c>/<c>END</c> lines the host script extracts.
+/// both — Linux's through <c>/bin/randread</c> (O_DIRECT preads, one thread per queue slot), Photon's four ways: the
+/// async <see cref="NvmeController.ReadAsync"/> with MSI-X, with polled completions reaped by the reaper task (the path
+/// before inline polling), with the submitter polling inline, and <see cref="NvmeController.ReadPolled"/> (SPDK's
+/// one-thread loop, one doorbell per batch) — in interleaved rounds so drift in the shared host's load hits all alike.
+/// Each Photon run also prints the driver's per-I/O counters (doorbells, polls, who reaped, thread hops, reaper wakes,
+/// time in submit/device/wake, bytes allocated). Under TCG every figure is emulation-bound: the table gives ratios to
+/// Linux measured in the same run, between <c>BENCH-TABLE-BEGIN</c>/<c>END</c> lines the host script extracts.
 /// </summary>
 public static partial class VmBenchCommand
 {
     private const int IoBytes = 4096;
 
     private sealed record Sample(double Iops, double MeanMicroseconds);
+
+    /// <summary>One way of driving Photon's controller: its name in the table, the driver options, and whether the
+    /// reads go through the one-thread polled loop instead of async workers.</summary>
+    private sealed record PhotonPath(string Key, string Title, bool Polling, bool PollInline, bool Loop);
+
+    private static readonly PhotonPath[] Paths =
+    [
+        new("msix", "Photon MSI-X (async)", Polling: false, PollInline: false, Loop: false),
+        new("reaper", "Photon polled by reaper task (async, before)", Polling: true, PollInline: false, Loop: false),
+        new("inline", "Photon polled inline (async)", Polling: true, PollInline: true, Loop: false),
+        new("loop", "Photon polled loop (one thread, batched doorbells)", Polling: true, PollInline: true, Loop: true),
+    ];
 
     public static async Task<int> RunAsync(string[] args)
     {
@@ -50,35 +65,42 @@ public static partial class VmBenchCommand
                 var linux = await LinuxRandomReadAsync(linuxDevice, qd, seconds);
                 if (linux is null) failures.Add($"linux qd{qd}"); else Add($"linux qd{qd}", linux);
             }
-            foreach (bool polling in new[] { false, true })
+            foreach (var path in Paths)
             {
                 var opened = bus.Open(photonAt);
                 if (!opened.IsOk) { failures.Add($"open {photonAt}: {opened.Error}"); continue; }
-                var options = new NvmeDriverOptions(IoQueues: 2, QueueEntries: 32, Polling: polling, CommandTimeout: timeout, WatchdogTick: tick);
+                // 64 entries: the polled loop keeps all 32 reads of QD32 on one queue (a ring of N holds N-1).
+                var options = new NvmeDriverOptions(IoQueues: 2, QueueEntries: 64, Polling: path.Polling, CommandTimeout: timeout, WatchdogTick: tick,
+                    PollInline: path.PollInline);
                 var started = await NvmeController.StartAsync(opened.Value, new HostTimers(new HostClock()), options);
-                if (!started.IsOk) { opened.Value.Dispose(); failures.Add($"start ({(polling ? "polled" : "MSI-X")}): {started.Error}"); continue; }
+                if (!started.IsOk) { opened.Value.Dispose(); failures.Add($"start ({path.Key}): {started.Error}"); continue; }
                 await using var controller = started.Value;
-                string mode = controller.Identity.Interrupts ? "msix" : "polled";
-                if (!polling && !controller.Identity.Interrupts) Say("MSI-X unavailable: the interrupt run is polled");
+                if (!path.Polling && !controller.Identity.Interrupts) Say("MSI-X unavailable: the interrupt run is polled");
                 foreach (int qd in new[] { 1, 32 })
                 {
-                    var photon = await PhotonRandomReadAsync(controller, qd, seconds);
-                    if (!photon.IsOk) failures.Add($"photon {mode} qd{qd}: {photon.Error}"); else Add($"photon-{mode} qd{qd}", photon.Value);
+                    var before = controller.Counters;
+                    long allocated = GC.GetTotalAllocatedBytes(precise: false);
+                    var photon = path.Loop ? await Task.Run(() => PhotonPolledLoop(controller, qd, seconds)) : await PhotonRandomReadAsync(controller, qd, seconds);
+                    allocated = GC.GetTotalAllocatedBytes(precise: false) - allocated;
+                    var counters = controller.Counters - before;
+                    if (!photon.IsOk) { failures.Add($"photon {path.Key} qd{qd}: {photon.Error}"); continue; }
+                    Add($"photon-{path.Key} qd{qd}", photon.Value);
+                    Say($"photon-{path.Key} qd{qd} counters: {counters.PerIo()}; {allocated / (double)Math.Max(1, counters.Commands):F0} B allocated per I/O (whole process)");
                 }
             }
         }
 
         Console.WriteLine("BENCH-TABLE-BEGIN");
-        Console.WriteLine("| 4 KiB random read | Linux nvme | Photon MSI-X | Photon polled | Photon/Linux (MSI-X) | Photon/Linux (polled) |");
+        Console.WriteLine("| 4 KiB random read | driver path | IOPS | mean latency | IOPS / Linux | Linux latency / Photon latency |");
         Console.WriteLine("|---|---|---|---|---|---|");
         foreach (int qd in new[] { 1, 32 })
         {
             var linux = Median(results, $"linux qd{qd}");
-            var msix = Median(results, $"photon-msix qd{qd}");
-            var polled = Median(results, $"photon-polled qd{qd}");
-            string Iops(Sample? s) => s is null ? "—" : $"{s.Iops:F0} IOPS ({s.MeanMicroseconds:F0} µs)";
-            string Ratio(Sample? s) => s is null || linux is null ? "—" : $"{s.Iops / linux.Iops:F2}x";
-            Console.WriteLine($"| QD{qd} | {Iops(linux)} | {Iops(msix)} | {Iops(polled)} | {Ratio(msix)} | {Ratio(polled)} |");
+            void Row(string title, Sample? s) => Console.WriteLine(s is null
+                ? $"| QD{qd} | {title} | — | — | — | — |"
+                : $"| QD{qd} | {title} | {s.Iops:F0} | {s.MeanMicroseconds:F0} µs | {(linux is null ? "—" : $"{s.Iops / linux.Iops:F2}x")} | {(linux is null ? "—" : $"{linux.MeanMicroseconds / s.MeanMicroseconds:F2}x")} |");
+            Row("Linux nvme (O_DIRECT pread)", linux);
+            foreach (var path in Paths) Row(path.Title, Median(results, $"photon-{path.Key} qd{qd}"));
         }
         Console.WriteLine("BENCH-TABLE-END");
         foreach (var f in failures) Say("FAILED: " + f);
@@ -127,6 +149,25 @@ public static partial class VmBenchCommand
 
     [GeneratedRegex(@"iops=([0-9.]+) mean_us=([0-9.]+)")]
     private static partial Regex RandreadLine();
+
+    /// <summary>The one-thread polled loop at depth <paramref name="qd"/>; each read's 4 KiB is copied out (as Linux's
+    /// pread lands in the caller's buffer). Mean latency by Little's law (depth × time / reads).</summary>
+    private static Result<Sample> PhotonPolledLoop(NvmeController controller, int qd, double seconds)
+    {
+        int perIo = IoBytes / controller.BlockSize;
+        long slots = controller.BlockCount / perIo;
+        var rng = new Random(qd);
+        var buffer = new byte[IoBytes];
+        var clock = Stopwatch.StartNew();
+        var deadline = TimeSpan.FromSeconds(seconds);
+        var r = controller.ReadPolled(qd, IoBytes,
+            (out long lba) => { lba = rng.NextInt64(slots) * perIo; return clock.Elapsed < deadline; },
+            (data, _) => data.CopyTo(buffer));
+        double elapsed = clock.Elapsed.TotalSeconds;
+        if (!r.IsOk) return r.Error;
+        if (r.Value == 0) return Errors.Of(ErrorCode.IoError, "no I/O completed");
+        return new Sample(r.Value / elapsed, elapsed * qd / r.Value * 1e6);
+    }
 
     /// <summary><paramref name="qd"/> workers, each with one 4 KiB read at a random 4 KiB-aligned offset in flight.</summary>
     private static async Task<Result<Sample>> PhotonRandomReadAsync(NvmeController controller, int qd, double seconds)

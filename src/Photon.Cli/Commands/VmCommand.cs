@@ -162,6 +162,18 @@ public static class VmCommand
                         if (!o.ServesAfterReset) failures.Add("NVMe reset: the controller does not serve I/O after the reset");
                         if (o.Resets < 1) failures.Add("NVMe reset: the controller did not reset");
                     }
+                    var timedOut = await VmNvmeTimeoutFault.RunAsync(bus, scratch.Address, k.Timers);
+                    if (!timedOut.TryGet(out var t)) failures.Add($"NVMe timeout fault test: {timedOut.Error}");
+                    else
+                    {
+                        Say($"NVMe command timeout ({scratch.Address}): {VmNvmeTimeoutFault.Writes} writes queued on a device throttled to 8 writes/s with a " +
+                            $"{VmNvmeTimeoutFault.Timeout.TotalMilliseconds} ms command timeout; watchdog resets {t.Resets}; {t.Acknowledged} acknowledged, {t.Failed} failed typed " +
+                            $"[{string.Join(", ", t.FailedBy.Select(kv => $"{kv.Key} x{kv.Value}"))}]; {t.ReadBackIdentical} of {t.Acknowledged} acknowledged read back identical; " +
+                            $"serves I/O after the reset: {(t.ServesAfterReset ? "yes" : "NO")}");
+                        if (t.ReadBackIdentical != t.Acknowledged) failures.Add("NVMe timeout: an acknowledged write did not read back");
+                        if (!t.ServesAfterReset) failures.Add("NVMe timeout: the controller does not serve I/O after the reset");
+                        if (t.Resets < 1) failures.Add("NVMe timeout: the watchdog did not time out a command and reset the controller");
+                    }
                 }
                 else failures.Add("--faults: no second NVMe controller for the reset test");
             }

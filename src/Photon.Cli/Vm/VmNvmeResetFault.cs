@@ -16,7 +16,7 @@ namespace Photon.Cli.Vm;
 public static class VmNvmeResetFault
 {
     public const int Writes = 64;
-    private const int BytesPerWrite = 16 * 1024;
+    internal const int BytesPerWrite = 16 * 1024;
 
     public sealed record Outcome(int InFlightAtReset, int Acknowledged, int Failed, IReadOnlyDictionary<ErrorCode, int> FailedBy, int ReadBackIdentical,
         long Resets, bool ServesAfterReset);
@@ -59,7 +59,7 @@ public static class VmNvmeResetFault
     }
 
     /// <summary>A block's content names its write and wave, so a misplaced or stale block cannot pass for it.</summary>
-    private static byte[] Pattern(int write, int wave)
+    internal static byte[] Pattern(int write, int wave)
     {
         var data = new byte[BytesPerWrite];
         for (int j = 0; j < data.Length; j++) data[j] = (byte)(write * 31 + wave * 7 + j / 512);

@@ -93,6 +93,23 @@ public sealed class VmTests(VmRun vm, ITestOutputHelper output)
         Assert.Equal(acknowledged, int.Parse(m.Groups[6].Value)); // every acknowledged write reads back
     }
 
+    [Fact]
+    public void A_command_outliving_its_timeout_on_qemus_device_resets_the_controller_and_loses_nothing_acknowledged()
+    {
+        if (Skipped()) return;
+        var line = vm.Serial.Split('\n').FirstOrDefault(l => l.Contains("NVMe command timeout")) ?? "";
+        output.WriteLine(line);
+        var m = System.Text.RegularExpressions.Regex.Match(line,
+            @"64 writes queued on a device throttled to 8 writes/s with a 2000 ms command timeout; watchdog resets (\d+); (\d+) acknowledged, (\d+) failed typed \[(.*)\]; (\d+) of (\d+) acknowledged read back identical; serves I/O after the reset: yes");
+        Assert.True(m.Success, "no NVMe timeout outcome in the serial log: " + line);
+        Assert.True(int.Parse(m.Groups[1].Value) >= 1, "the watchdog did not reset the controller");
+        int acknowledged = int.Parse(m.Groups[2].Value), failed = int.Parse(m.Groups[3].Value);
+        Assert.Equal(64, acknowledged + failed);
+        Assert.True(failed >= 1, "no command timed out");
+        Assert.Matches(@"^TimedOut x\d+$", m.Groups[4].Value);
+        Assert.Equal(acknowledged, int.Parse(m.Groups[5].Value));
+    }
+
     private bool Skipped()
     {
         if (vm.SkipReason is null) return false;

@@ -1,3 +1,5 @@
+using System.Buffers;
+using System.Diagnostics;
 using Photon.Kernel.Hal.Pci;
 using Photon.Kernel.Scheduling;
 
@@ -9,6 +11,11 @@ namespace Photon.Kernel.Drivers.Nvme;
 /// completion reaping by phase bit. A command enters the ring only with a free slot; its data is copied into the
 /// slot's buffer (writes) or out of it after completion (reads). A completion whose CID names no command in flight
 /// (stray, duplicate, or one abandoned by a reset) is counted and ignored.
+/// <para>Polled queues (SPDK's model): at most one thread at a time is the queue's poller. A submitter that can become
+/// it polls the CQ itself until its own command completes (<see cref="InlinePolling"/>: no sleep, no reaper wake, no
+/// thread hop); while a poller is active other submitters only write their entries and the poller rings the SQ tail
+/// doorbell once per pass for all of them. <see cref="RunPolledLoop"/> is the same on one thread at any depth, with
+/// no allocation per command.</para>
 /// </summary>
 internal sealed class NvmeQueuePair : IDisposable
 {
@@ -22,8 +29,11 @@ internal sealed class NvmeQueuePair : IDisposable
     private readonly Lock _gate = new();
     private readonly Waker _kick = new();
     private readonly IKernelTimers _timers;
+    private readonly NvmeIoCounterSet _counters = new();
     private int _sqTail, _cqHead, _inFlight, _lent;
     private bool _phase = true;
+    private bool _pollerActive, _sqDirty;
+    private int _pollerThread;
     private KernelError? _failed;
     private TaskCompletionSource? _paused;
 
@@ -33,6 +43,11 @@ internal sealed class NvmeQueuePair : IDisposable
         public TaskCompletionSource<Result<NvmeCompletion>>? Waiter;
         public TimeSpan Submitted;
         public bool InFlight, Abandoned;
+        // A command of RunPolledLoop: completion lands in Outcome/Done instead of a waiter.
+        public bool Loop, Done;
+        public Result<NvmeCompletion> Outcome;
+        public long Tag, QueuedAt, ReapedAt;
+        public int SubmitThread;
     }
 
     private NvmeQueuePair(ushort id, int entries, int maxTransfer, IMmioRegion bar, int stride, IDmaBuffer sq, IDmaBuffer cq,
@@ -59,6 +74,11 @@ internal sealed class NvmeQueuePair : IDisposable
     public int InFlight { get { lock (_gate) return _inFlight; } }
     public long StrayCompletions { get; private set; }
     public IDeviceInterrupt? Interrupt { get; set; }
+
+    /// <summary>Submitters poll the CQ themselves (polled queues only; see the class remarks).</summary>
+    public bool InlinePolling { get; set; }
+
+    public NvmeIoCounters Counters => _counters.Snapshot();
 
     /// <summary>Allocates the rings and one data buffer (plus a PRP-list page) per usable slot: a ring of N entries
     /// holds at most N-1 commands.</summary>
@@ -135,22 +155,13 @@ internal sealed class NvmeQueuePair : IDisposable
         CancellationToken ct)
     {
         if (transferBytes < 0 || transferBytes > MaxTransfer) return Errors.Of(ErrorCode.OutOfRange, $"transfer of {transferBytes} bytes (max {MaxTransfer})");
+        long entered = Stopwatch.GetTimestamp();
         var got = await AcquireSlotAsync(ct).ConfigureAwait(false);
         if (!got.IsOk) return got.Error;
         int cid = got.Value;
         var slot = _slots[cid];
         var data = slot.Data;
         if (!dataOut.IsEmpty) dataOut.Span.CopyTo(data.Memory.Span);
-        ulong prp1 = command.QueueAddress != 0 ? command.QueueAddress : transferBytes > 0 ? data.DeviceAddress : 0, prp2 = 0;
-        int pages = (transferBytes + Page - 1) / Page;
-        if (pages == 2) prp2 = data.DeviceAddress + Page;
-        else if (pages > 2)
-        {
-            // A PRP list: one 8-byte entry per page after the first, in the page after the data area (NVMe §4.1.1).
-            var list = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, ulong>(data.Memory.Span.Slice(MaxTransfer, Page));
-            for (int i = 1; i < pages; i++) list[i - 1] = data.DeviceAddress + (ulong)(i * Page);
-            prp2 = data.DeviceAddress + (ulong)MaxTransfer;
-        }
         var waiter = new TaskCompletionSource<Result<NvmeCompletion>>(TaskCreationOptions.RunContinuationsAsynchronously);
         while (true)
         {
@@ -160,16 +171,10 @@ internal sealed class NvmeQueuePair : IDisposable
                 if (_failed is { } failed) { ReleaseLocked(cid); return failed; }
                 if (_paused is null)
                 {
-                    command.WriteTo(_sq.Memory.Span.Slice(_sqTail * NvmeCommand.Size, NvmeCommand.Size), (ushort)cid, prp1, prp2);
                     slot.Waiter = waiter;
-                    slot.InFlight = true;
-                    slot.Abandoned = false;
-                    slot.Submitted = _timers.Now;
-                    _inFlight++;
-                    _sqTail = (_sqTail + 1) % Entries;
-                    // The entry must be visible before the doorbell that publishes it.
-                    Interlocked.MemoryBarrier();
-                    _bar.Write32(_sqDoorbell, (uint)_sqTail);
+                    SubmitLocked(command, cid, transferBytes, entered);
+                    // With a poller active it rings the doorbell on its next pass, for every entry queued since.
+                    if (!_pollerActive) RingLocked();
                     break;
                 }
                 paused = _paused.Task;
@@ -177,7 +182,9 @@ internal sealed class NvmeQueuePair : IDisposable
             // A controller reset is rebuilding this queue: submit once it is back (or fail if it is closed).
             await paused.ConfigureAwait(false);
         }
-        _kick.Wake();
+        if (InlinePolling) PollInline(waiter.Task, ct);
+        else _kick.Wake();
+        bool hop = !waiter.Task.IsCompleted;
         Result<NvmeCompletion> result;
         try { result = await waiter.Task.WaitAsync(ct).ConfigureAwait(false); }
         catch (OperationCanceledException)
@@ -188,9 +195,180 @@ internal sealed class NvmeQueuePair : IDisposable
             }
             result = await waiter.Task.ConfigureAwait(false);
         }
+        if (hop) Interlocked.Increment(ref _counters.ThreadHops);
+        if (result.IsOk) Interlocked.Add(ref _counters.WakeTicks, Stopwatch.GetTimestamp() - slot.ReapedAt);
         if (result.IsOk) return (result.Value, cid);
         lock (_gate) ReleaseLocked(cid);
         return result.Error;
+    }
+
+    /// <summary>Writes the entry for slot <paramref name="cid"/> at the SQ tail (PRP1, PRP2 or a PRP list for its data
+    /// buffer) and marks the doorbell due; the caller rings it now or leaves it to the poller.</summary>
+    private void SubmitLocked(NvmeCommand command, int cid, int transferBytes, long entered)
+    {
+        var slot = _slots[cid];
+        var data = slot.Data;
+        ulong prp1 = command.QueueAddress != 0 ? command.QueueAddress : transferBytes > 0 ? data.DeviceAddress : 0, prp2 = 0;
+        int pages = (transferBytes + Page - 1) / Page;
+        if (pages == 2) prp2 = data.DeviceAddress + Page;
+        else if (pages > 2)
+        {
+            // A PRP list: one 8-byte entry per page after the first, in the page after the data area (NVMe §4.1.1).
+            var list = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, ulong>(data.Memory.Span.Slice(MaxTransfer, Page));
+            for (int i = 1; i < pages; i++) list[i - 1] = data.DeviceAddress + (ulong)(i * Page);
+            prp2 = data.DeviceAddress + (ulong)MaxTransfer;
+        }
+        command.WriteTo(_sq.Memory.Span.Slice(_sqTail * NvmeCommand.Size, NvmeCommand.Size), (ushort)cid, prp1, prp2);
+        slot.InFlight = true;
+        slot.Abandoned = false;
+        slot.Done = false;
+        slot.Submitted = _timers.Now;
+        slot.SubmitThread = Environment.CurrentManagedThreadId;
+        slot.QueuedAt = Stopwatch.GetTimestamp();
+        _counters.SubmitTicks += slot.QueuedAt - entered;
+        _counters.Commands++;
+        _inFlight++;
+        _sqTail = (_sqTail + 1) % Entries;
+        _sqDirty = true;
+    }
+
+    /// <summary>One SQ tail doorbell for every entry written since the last one.</summary>
+    private void RingLocked()
+    {
+        if (!_sqDirty) return;
+        _sqDirty = false;
+        // The entries must be visible before the doorbell that publishes them.
+        Interlocked.MemoryBarrier();
+        _bar.Write32(_sqDoorbell, (uint)_sqTail);
+        _counters.SqDoorbells++;
+    }
+
+    private bool TryEnterPoller()
+    {
+        lock (_gate)
+        {
+            if (_pollerActive) return false;
+            _pollerActive = true;
+            _pollerThread = Environment.CurrentManagedThreadId;
+            return true;
+        }
+    }
+
+    /// <summary>Gives the poller role up: rings what was queued meanwhile, and hands commands still in flight to the
+    /// reaper (which sleeps while a poller is active).</summary>
+    private void ExitPoller()
+    {
+        bool more;
+        lock (_gate)
+        {
+            _pollerActive = false;
+            _pollerThread = 0;
+            RingLocked();
+            more = _inFlight > 0;
+        }
+        if (more) _kick.Wake();
+    }
+
+    /// <summary>The submitter polls until its own command completes (SPDK: submit, then poll the phase bit, no sleep).
+    /// A hung command ends too: the watchdog's reset fails it. If another thread is the poller, it reaps for us.</summary>
+    private void PollInline(Task done, CancellationToken ct)
+    {
+        if (done.IsCompleted || !TryEnterPoller()) return;
+        try
+        {
+            var spin = new SpinWait();
+            while (!done.IsCompleted && !ct.IsCancellationRequested)
+            {
+                if (Poll() > 0) spin = default;
+                else spin.SpinOnce(sleep1Threshold: -1);
+            }
+        }
+        finally { ExitPoller(); }
+    }
+
+    /// <summary>Produces the next command of a <see cref="RunPolledLoop"/> and a tag handed back with its completion;
+    /// false ends the loop.</summary>
+    public delegate bool NextCommand(out NvmeCommand command, out long tag);
+
+    /// <summary>
+    /// SPDK's perf loop on the calling thread: keeps up to <paramref name="depth"/> commands from <paramref name="next"/>
+    /// in flight, writes the SQ tail doorbell once per batch of submissions, reaps by phase bit between batches without
+    /// sleeping, and hands each successful completion's data (valid only during the call) with its tag to
+    /// <paramref name="completed"/> before the slot is reused. No allocation per command. Stops submitting when
+    /// <paramref name="next"/> returns false, on cancellation or on the first failure, and returns once every command it
+    /// submitted has completed or been failed by a controller reset (the watchdog's, for a hung command), so a device
+    /// that never completes cannot hold it forever. Returns the number of successful commands.
+    /// </summary>
+    public Result<long> RunPolledLoop(int depth, int transferBytes, NextCommand next, ReadOnlySpanAction<byte, long> completed, CancellationToken ct)
+    {
+        if (depth < 1 || depth > _slots.Length) return Errors.Of(ErrorCode.OutOfRange, $"depth {depth} (1 to {_slots.Length} on queue {Id})");
+        if (transferBytes < 0 || transferBytes > MaxTransfer) return Errors.Of(ErrorCode.OutOfRange, $"transfer of {transferBytes} bytes (max {MaxTransfer})");
+        if (!TryEnterPoller()) return Errors.Of(ErrorCode.Busy, $"another thread is polling queue {Id}");
+        var own = new int[depth];
+        int count = 0;
+        long ok = 0;
+        KernelError? error = null;
+        bool more = true, havePending = false;
+        NvmeCommand pending = default;
+        long pendingTag = 0, pendingAt = 0;
+        var spin = new SpinWait();
+        try
+        {
+            while (true)
+            {
+                while (count < depth && more && error is null && !ct.IsCancellationRequested)
+                {
+                    if (!havePending)
+                    {
+                        pendingAt = Stopwatch.GetTimestamp();
+                        if (!next(out pending, out pendingTag)) { more = false; break; }
+                        havePending = true;
+                    }
+                    int cid;
+                    lock (_gate)
+                    {
+                        if (_failed is { } failed) { error = failed; break; }
+                        // Paused by a reset, or the async path holds every free slot: reap first.
+                        if (_paused is not null || !_free.TryPop(out cid)) break;
+                        var slot = _slots[cid];
+                        slot.Loop = true;
+                        slot.Tag = pendingTag;
+                        SubmitLocked(pending, cid, transferBytes, pendingAt);
+                    }
+                    havePending = false;
+                    own[count++] = cid;
+                }
+                if (count == 0 && (!more || error is not null || ct.IsCancellationRequested)) break;
+                int reaped = Poll(); // rings the batch's doorbell first
+                for (int i = 0; i < count; i++)
+                {
+                    int cid = own[i];
+                    var slot = _slots[cid];
+                    Result<NvmeCompletion> outcome;
+                    lock (_gate)
+                    {
+                        if (!slot.Done) continue;
+                        outcome = slot.Outcome;
+                    }
+                    if (!outcome.IsOk) error ??= outcome.Error;
+                    else if (!outcome.Value.IsSuccess) error ??= outcome.Value.AsResult($"queue {Id} tag {slot.Tag}").Error;
+                    else
+                    {
+                        Interlocked.Add(ref _counters.WakeTicks, Stopwatch.GetTimestamp() - slot.ReapedAt);
+                        completed(slot.Data.Memory.Span[..transferBytes], slot.Tag);
+                        ok++;
+                    }
+                    lock (_gate) { slot.Loop = false; slot.Done = false; slot.Outcome = default; ReleaseLocked(cid); }
+                    own[i--] = own[--count];
+                }
+                if (reaped > 0) spin = default;
+                else spin.SpinOnce(sleep1Threshold: -1);
+            }
+        }
+        finally { ExitPoller(); }
+        if (error is { } e) return e;
+        if (ct.IsCancellationRequested) return Errors.Of(ErrorCode.Cancelled, $"polled loop cancelled after {ok} commands");
+        return ok;
     }
 
     private async ValueTask<Result<int>> AcquireSlotAsync(CancellationToken ct)
@@ -227,8 +405,11 @@ internal sealed class NvmeQueuePair : IDisposable
     {
         List<(TaskCompletionSource<Result<NvmeCompletion>>, NvmeCompletion)>? done = null;
         int n = 0;
+        int thread = Environment.CurrentManagedThreadId;
         lock (_gate)
         {
+            RingLocked();
+            _counters.Polls++;
             while (true)
             {
                 int at = _cqHead * 16;
@@ -243,11 +424,18 @@ internal sealed class NvmeQueuePair : IDisposable
                 var slot = _slots[cid];
                 slot.InFlight = false;
                 _inFlight--;
+                slot.ReapedAt = Stopwatch.GetTimestamp();
+                _counters.DeviceTicks += slot.ReapedAt - slot.QueuedAt;
+                // Inline: the submitter reaped its own command while polling (a reaper task may run on the same pool thread).
+                if (_pollerActive && _pollerThread == thread && slot.SubmitThread == thread) _counters.ReapedInline++;
+                else _counters.ReapedElsewhere++;
                 if (slot.Abandoned) { slot.Abandoned = false; slot.Waiter = null; ReleaseLocked(cid); continue; }
+                if (slot.Loop) { slot.Outcome = completion; slot.Done = true; continue; }
                 (done ??= []).Add((slot.Waiter!, completion));
                 slot.Waiter = null;
             }
-            if (n > 0) _bar.Write32(_cqDoorbell, (uint)_cqHead);
+            if (n > 0) { _bar.Write32(_cqDoorbell, (uint)_cqHead); _counters.CqDoorbells++; }
+            else _counters.EmptyPolls++;
         }
         if (done is not null) foreach (var (w, c) in done) w.TrySetResult(c);
         return n;
@@ -293,11 +481,13 @@ internal sealed class NvmeQueuePair : IDisposable
                 if (!s.InFlight) continue;
                 s.InFlight = false;
                 if (s.Abandoned) { s.Abandoned = false; ReleaseLocked(cid); }
+                else if (s.Loop) { s.Outcome = error; s.Done = true; }
                 else if (s.Waiter is not null) failed.Add(s.Waiter);
                 s.Waiter = null;
             }
             _inFlight = 0;
             _sqTail = 0;
+            _sqDirty = false;
             _cqHead = 0;
             _phase = true;
             _cq.Memory.Span.Clear();
@@ -317,7 +507,7 @@ internal sealed class NvmeQueuePair : IDisposable
     }
 
     /// <summary>The reaper: sleeps on the MSI-X vector (or, polling, spins through the scheduler while commands are in
-    /// flight and sleeps on the submit kick otherwise) and reaps completions.</summary>
+    /// flight and no other thread is the poller, and sleeps on the kick otherwise) and reaps completions.</summary>
     public async Task ReapAsync(bool polling, CancellationToken stop)
     {
         await Task.Yield();
@@ -326,13 +516,19 @@ internal sealed class NvmeQueuePair : IDisposable
             try
             {
                 if (!polling && Interrupt is { } irq) await irq.WaitAsync(stop).ConfigureAwait(false);
-                else if (InFlight == 0) await _kick.WaitAsync(stop).ConfigureAwait(false);
+                else if (IdleOrPolled()) await _kick.WaitAsync(stop).ConfigureAwait(false);
                 else await Task.Yield();
             }
             catch (OperationCanceledException) { break; }
             catch (KernelException) { break; }
+            Interlocked.Increment(ref _counters.ReaperWakes);
             Poll();
         }
+    }
+
+    private bool IdleOrPolled()
+    {
+        lock (_gate) return _inFlight == 0 || _pollerActive;
     }
 
     public void Dispose()

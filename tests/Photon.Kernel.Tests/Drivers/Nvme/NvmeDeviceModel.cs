@@ -39,6 +39,10 @@ internal sealed class NvmeDeviceModel : IPciFunction
     public PciFunctionInfo Info { get; }
     public byte? HangOpcode { get; set; }
     public ushort? FailNextIoWithStatus { get; set; }
+    /// <summary>A hostile device: I/O completions are written with the stale phase bit, so a driver never sees them.</summary>
+    public bool StalePhase { get; set; }
+    /// <summary>SQ tail doorbell writes on the I/O queues (how many times the driver rang for new commands).</summary>
+    public int IoDoorbells { get; private set; }
     public int Enables { get; private set; }
     public int Flushes { get; private set; }
     public int Commands { get; private set; }
@@ -143,6 +147,7 @@ internal sealed class NvmeDeviceModel : IPciFunction
                 case 0x30: _acq = value; break;
                 case >= 0x1000:
                     int index = (int)((offset - 0x1000) / 4);
+                    if (index % 2 == 0 && index > 0) IoDoorbells++;
                     if (index % 2 == 0) Run(index / 2, (int)value);
                     break;
             }
@@ -239,7 +244,8 @@ internal sealed class NvmeDeviceModel : IPciFunction
         BinaryPrimitives.WriteUInt32LittleEndian(e, dw0);
         BinaryPrimitives.WriteUInt32LittleEndian(e[8..], (uint)_sqHead[sq] | (uint)sq << 16);
         // DW3 last, with the phase bit: the driver may be polling this entry.
-        uint dw3 = cid | (_cqPhase[cq] ? 1u << 16 : 0) | (uint)status << 17;
+        bool phase = _cqPhase[cq] ^ (StalePhase && sq != 0);
+        uint dw3 = cid | (phase ? 1u << 16 : 0) | (uint)status << 17;
         Volatile.Write(ref System.Runtime.InteropServices.MemoryMarshal.Cast<byte, uint>(e)[3], dw3);
         if (++_cqTail[cq] == q.Entries) { _cqTail[cq] = 0; _cqPhase[cq] = !_cqPhase[cq]; }
     }
