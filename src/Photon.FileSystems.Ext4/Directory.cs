@@ -130,6 +130,13 @@ internal static class DirectoryBlocks
             if (vol.VerifyCsum && U32(blk, bs - 4) != Crc32C.Update(ExtentTree.InodeSeed(vol, dir), blk.AsSpan(0, limit)))
                 return Volume.Corrupt($"directory inode {dir.Number}: block {block} checksum mismatch");
         }
+        return ParseRecords(vol, dir, block, blk, limit);
+    }
+
+    /// <summary>Parses the records packed into <paramref name="blk"/>[0, <paramref name="limit"/>) (a leaf, or an inline area).</summary>
+    private static Result<List<DirRecord>> ParseRecords(Volume vol, Inode dir, long block, byte[] blk, int limit)
+    {
+        int bs = vol.BlockSize;
         var list = new List<DirRecord>();
         int off = 0;
         while (off < limit)
@@ -151,6 +158,7 @@ internal static class DirectoryBlocks
     /// <summary>Every live record in the directory, in on-disk order, including "." and "..".</summary>
     public static async ValueTask<Result<List<DirRecord>>> ReadAllAsync(Volume vol, Inode dir, CancellationToken ct)
     {
+        if (InlineData.Has(dir)) return ReadInline(vol, dir);
         var loaded = await LoadLayoutAsync(vol, dir, ct).ConfigureAwait(false);
         if (!loaded.IsOk) return loaded.Error;
         var layout = loaded.Value;
@@ -170,6 +178,28 @@ internal static class DirectoryBlocks
                 continue;
             }
             var records = ParseLeaf(vol, dir, layout.Physical[lb], blk.Value);
+            if (!records.IsOk) return records;
+            foreach (var r in records.Value) if (r.Inode != 0) all.Add(r);
+        }
+        return all;
+    }
+
+    /// <summary>An inline directory's records, with "." and ".." made up from the inode (block -1: not in any block).</summary>
+    private static Result<List<DirRecord>> ReadInline(Volume vol, Inode dir)
+    {
+        var inline = InlineData.ReadDirectory(dir);
+        if (!inline.IsOk) return inline.Error;
+        var (parent, head, tail) = inline.Value;
+        if (parent == 0 || parent > vol.Geo.InodesCount) return Volume.Corrupt($"directory inode {dir.Number}: bad inline parent {parent}");
+        var all = new List<DirRecord>
+        {
+            new(-1, 0, dir.Number, 12, 1, FtDir, "."u8.ToArray()),
+            new(-1, 0, parent, 12, 2, FtDir, ".."u8.ToArray()),
+        };
+        foreach (var area in new[] { head, tail })
+        {
+            if (area.Length == 0) continue;
+            var records = ParseRecords(vol, dir, -1, area, area.Length);
             if (!records.IsOk) return records;
             foreach (var r in records.Value) if (r.Inode != 0) all.Add(r);
         }

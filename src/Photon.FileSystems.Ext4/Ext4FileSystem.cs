@@ -102,29 +102,83 @@ public sealed class Ext4FileSystem : IFileSystem
         return bytes;
     }
 
-    private async ValueTask<Result<Inode>> ResolveAsync(string[] parts, int count, CancellationToken ct)
+    /// <summary>Linux's MAXSYMLINKS: links followed while resolving one path before giving up as a loop.</summary>
+    internal const int MaxLinkHops = 40;
+
+    /// <summary>
+    /// Walks the first <paramref name="count"/> components from the root, following symbolic links in every component
+    /// (the last one only when <paramref name="followLast"/>). A link's target is resolved from the link's directory, or
+    /// from this filesystem's root when absolute; ".." at the root stays there, so no target leaves the mount.
+    /// </summary>
+    private async ValueTask<Result<Inode>> ResolveAsync(string[] parts, int count, CancellationToken ct, bool followLast = true)
     {
-        var cur = await _vol.ReadInodeAsync(RootInode, ct).ConfigureAwait(false);
-        if (!cur.IsOk) return cur;
-        if (!cur.Value.IsDirectory) return Volume.Corrupt("root inode is not a directory");
-        for (int i = 0; i < count; i++)
+        var root = await _vol.ReadInodeAsync(RootInode, ct).ConfigureAwait(false);
+        if (!root.IsOk) return root;
+        if (!root.Value.IsDirectory) return Volume.Corrupt("root inode is not a directory");
+        var cur = root.Value;
+        // Components still to walk, next on top; a followed link pushes its target's components.
+        var pending = new Stack<string>();
+        for (int i = count - 1; i >= 0; i--) pending.Push(parts[i]);
+        string previous = "/";
+        int hops = 0;
+        while (pending.Count > 0)
         {
-            if (!cur.Value.IsDirectory) return Result<Inode>.Fail(ErrorCode.NotADirectory, $"'{parts[i - 1]}' is not a directory");
-            var bytes = Encoding.UTF8.GetBytes(parts[i]);
-            var rec = await DirectoryBlocks.LookupAsync(_vol, cur.Value, bytes, ct).ConfigureAwait(false);
+            string name = pending.Pop();
+            if (name == ".") continue;
+            if (!cur.IsDirectory) return Result<Inode>.Fail(ErrorCode.NotADirectory, $"'{previous}' is not a directory");
+            var rec = await DirectoryBlocks.LookupAsync(_vol, cur, Encoding.UTF8.GetBytes(name), ct).ConfigureAwait(false);
             if (!rec.IsOk) return rec.Error;
-            if (rec.Value is not { } found) return Result<Inode>.Fail(ErrorCode.NotFound, $"'{parts[i]}' not found");
-            cur = await _vol.ReadInodeAsync(found.Inode, ct).ConfigureAwait(false);
-            if (!cur.IsOk) return cur;
+            if (rec.Value is not { } found) return Result<Inode>.Fail(ErrorCode.NotFound, $"'{name}' not found");
+            var next = await _vol.ReadInodeAsync(found.Inode, ct).ConfigureAwait(false);
+            if (!next.IsOk) return next;
+            previous = name;
+            if (next.Value.IsSymlink && (pending.Count > 0 || followLast))
+            {
+                if (++hops > MaxLinkHops) return Result<Inode>.Fail(ErrorCode.TooManyLinks, $"more than {MaxLinkHops} symbolic links (a loop?) at '{name}'");
+                var target = await ReadLinkTargetAsync(next.Value, ct).ConfigureAwait(false);
+                if (!target.IsOk) return target.Error;
+                var text = Encoding.UTF8.GetString(target.Value);
+                if (text.StartsWith('/')) cur = root.Value;
+                var targetParts = text.Split('/', StringSplitOptions.RemoveEmptyEntries);
+                for (int i = targetParts.Length - 1; i >= 0; i--) pending.Push(targetParts[i]);
+                continue;
+            }
+            cur = next.Value;
         }
         return cur;
     }
 
-    private async ValueTask<Result<Inode>> ResolveAsync(string path, CancellationToken ct)
+    /// <summary>The longest target accepted: Linux's PATH_MAX less the terminating zero (and at most a block less one).</summary>
+    private int MaxLinkLength => Math.Min(4095, Bs - 1);
+
+    /// <summary>A symlink's target: in i_block (fast), inline data, or the first data block (slow).</summary>
+    private async ValueTask<Result<byte[]>> ReadLinkTargetAsync(Inode link, CancellationToken ct)
+    {
+        ulong size = link.Size;
+        if (size == 0 || size > (ulong)Bs) return Volume.Corrupt($"symlink inode {link.Number}: length {size}");
+        if (InlineData.Has(link)) return InlineData.ReadFile(link);
+        // The kernel's ext4_inode_is_fast_symlink: no blocks besides an xattr block means the text is in i_block.
+        ulong eaBlocks = link.FileAcl != 0 ? (ulong)(Bs * _vol.Geo.ClusterRatio / 512) : 0;
+        if (link.BlocksRaw == eaBlocks)
+        {
+            if (size >= Inode.BlockAreaSize) return Volume.Corrupt($"fast symlink inode {link.Number}: length {size}");
+            return link.BlockArea60[..(int)size].ToArray();
+        }
+        var map = await ExtentTree.LoadAsync(_vol, link, ct).ConfigureAwait(false);
+        if (!map.IsOk) return map.Error;
+        int i = map.Value.Find(0);
+        if (i < 0 || map.Value.Extents[i].Uninit) return Volume.Corrupt($"symlink inode {link.Number}: no data block");
+        var blk = new byte[Bs];
+        var read = await _vol.ReadDataAsync(map.Value.Extents[i].Physical, blk, ct).ConfigureAwait(false);
+        if (!read.IsOk) return read.Error;
+        return blk.AsSpan(0, (int)size).ToArray();
+    }
+
+    private async ValueTask<Result<Inode>> ResolveAsync(string path, CancellationToken ct, bool followLast = true)
     {
         var parts = Split(path);
         if (!parts.IsOk) return parts.Error;
-        return await ResolveAsync(parts.Value, parts.Value.Length, ct).ConfigureAwait(false);
+        return await ResolveAsync(parts.Value, parts.Value.Length, ct, followLast).ConfigureAwait(false);
     }
 
     private async ValueTask<Result<(Inode Parent, byte[] Name)>> ResolveParentAsync(string path, CancellationToken ct)
@@ -260,6 +314,13 @@ public sealed class Ext4FileSystem : IFileSystem
         ulong size = inode.Value.Size;
         if ((ulong)offset >= size || buffer.Length == 0) return 0;
         int n = (int)Math.Min((ulong)buffer.Length, size - (ulong)offset);
+        if (InlineData.Has(inode.Value))
+        {
+            var inline = InlineData.ReadFile(inode.Value);
+            if (!inline.IsOk) return inline.Error;
+            inline.Value.AsSpan((int)offset, n).CopyTo(buffer.Span);
+            return n;
+        }
         var map = await ExtentTree.LoadAsync(_vol, inode.Value, ct).ConfigureAwait(false);
         if (!map.IsOk) return map.Error;
         var read = await ReadMappedAsync(map.Value, offset, buffer[..n], ct).ConfigureAwait(false);
@@ -360,6 +421,60 @@ public sealed class Ext4FileSystem : IFileSystem
         }
         return await DirectoryBlocks.AddEntryAsync(_vol, parent, name, ino, directory ? DirectoryBlocks.FtDir : DirectoryBlocks.FtFile, Now, ct).ConfigureAwait(false);
     }
+
+    public ValueTask<Result<string>> ReadLinkAsync(string path, CancellationToken ct = default) => RunAsync<string>(false, async () =>
+    {
+        var link = await ResolveAsync(path, ct, followLast: false).ConfigureAwait(false);
+        if (!link.IsOk) return link.Error;
+        if (!link.Value.IsSymlink) return Result<string>.Fail(ErrorCode.InvalidArgument, $"'{path}' is not a symbolic link");
+        var target = await ReadLinkTargetAsync(link.Value, ct).ConfigureAwait(false);
+        if (!target.IsOk) return target.Error;
+        return Encoding.UTF8.GetString(target.Value);
+    }, ct);
+
+    /// <summary>
+    /// A target shorter than 60 bytes is stored in i_block (a fast symlink, no extent header, as e2fsck expects);
+    /// a longer one in one block mapped by an extent (a slow symlink), as the kernel's ext4_symlink does.
+    /// </summary>
+    public ValueTask<Result> CreateSymlinkAsync(string path, string target, CancellationToken ct = default) => RunVoidAsync(async () =>
+    {
+        if (string.IsNullOrEmpty(target)) return Result.Fail(ErrorCode.InvalidArgument, "empty symlink target");
+        if (target.Contains('\0')) return Result.Fail(ErrorCode.InvalidArgument, "symlink target contains a NUL");
+        var text = Encoding.UTF8.GetBytes(target);
+        if (text.Length > MaxLinkLength) return Result.Fail(ErrorCode.InvalidName, $"symlink target longer than {MaxLinkLength} bytes");
+        var resolved = await ResolveParentAsync(path, ct).ConfigureAwait(false);
+        if (!resolved.IsOk) return resolved.Error;
+        var (parent, name) = resolved.Value;
+        var existing = await DirectoryBlocks.LookupAsync(_vol, parent, name, ct).ConfigureAwait(false);
+        if (!existing.IsOk) return existing.Error;
+        if (existing.Value is not null) return Result.Fail(ErrorCode.AlreadyExists, $"'{path}' already exists");
+        var allocated = await _vol.AllocateInodeAsync(_vol.GroupOfInode(parent.Number), false, ct).ConfigureAwait(false);
+        if (!allocated.IsOk) return allocated.Error;
+        var inode = NewInode(allocated.Value, 0xA1FF, 1);
+        inode.Size = (ulong)text.Length;
+        _vol.MarkInodeDirty(inode);
+        if (text.Length < Inode.BlockAreaSize)
+        {
+            inode.Flags &= ~Inode.FlagExtents;
+            inode.BlockArea60.Clear();
+            text.CopyTo(inode.BlockArea60);
+        }
+        else
+        {
+            var block = await _vol.AllocateBlocksAsync(_vol.Geo.GroupFirstBlock(_vol.GroupOfInode(inode.Number)), 1, ct).ConfigureAwait(false);
+            if (!block.IsOk) return block.Error;
+            var contents = new byte[Bs];
+            text.CopyTo(contents, 0);
+            var put = _vol.PutBlock(block.Value.Start, contents);
+            if (!put.IsOk) return put;
+            var map = new ExtentMap();
+            map.Insert(new Extent(0, block.Value.Start, 1, false));
+            ExtentTree.AdjustBlocks(_vol, inode, 1);
+            var stored = await ExtentTree.StoreAsync(_vol, inode, map, ct).ConfigureAwait(false);
+            if (!stored.IsOk) return stored;
+        }
+        return await DirectoryBlocks.AddEntryAsync(_vol, parent, name, inode.Number, DirectoryBlocks.FtSymlink, Now, ct).ConfigureAwait(false);
+    }, ct);
 
     public ValueTask<Result> CreateFileAsync(string path, CancellationToken ct = default) => RunVoidAsync(() => CreateAsync(path, false, ct), ct);
 

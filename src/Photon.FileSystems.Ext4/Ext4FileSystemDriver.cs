@@ -100,10 +100,13 @@ public sealed class Ext4FileSystemDriver : IFileSystemDriver
     {
         var sb = vol.Sb;
         if (device.IsReadOnly) return "device is read-only";
-        if ((sb.Incompat & ~(Features.IncompatWritable | Features.Recover)) != 0) return $"incompatible features 0x{sb.Incompat & ~(Features.IncompatWritable | Features.Recover):X} are read-only in this driver";
-        if ((sb.RoCompat & ~Features.RoCompatWritable) != 0) return $"ro_compat features 0x{sb.RoCompat & ~Features.RoCompatWritable:X} are not supported for writing";
-        if ((sb.Compat & ~Features.CompatWritable) != 0) return $"compat features 0x{sb.Compat & ~Features.CompatWritable:X} are not supported for writing";
-        if (!sb.HasMetadataCsum && (sb.RoCompat & Features.GdtCsum) != 0) return "gdt_csum (crc16) descriptors are read-only in this driver";
+        uint incompat = sb.Incompat & ~(Features.IncompatWritable | Features.Recover);
+        if (incompat != 0) return $"features are read-only in this driver: {Features.Names(incompat, FeatureSet.Incompat)}";
+        uint roCompat = sb.RoCompat & ~Features.RoCompatWritable;
+        if (roCompat != 0) return $"features are read-only in this driver: {Features.Names(roCompat, FeatureSet.RoCompat)}";
+        uint compat = sb.Compat & ~Features.CompatWritable;
+        if (compat != 0) return $"features are read-only in this driver: {Features.Names(compat, FeatureSet.Compat)}";
+        if (!sb.HasMetadataCsum && (sb.RoCompat & Features.GdtCsum) != 0) return "features are read-only in this driver: uninit_bg (crc16 descriptors)";
         if ((sb.State & 0x2) != 0) return "the filesystem has recorded errors; run e2fsck";
         if (sb.LastOrphan != 0) return "the orphan list is not empty; run e2fsck";
         return null;

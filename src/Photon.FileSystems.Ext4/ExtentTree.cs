@@ -82,7 +82,9 @@ internal static class ExtentTree
     public static async ValueTask<Result<ExtentMap>> LoadAsync(Volume vol, Inode inode, CancellationToken ct)
     {
         if ((inode.Flags & Inode.FlagInlineData) != 0)
-            return Result<ExtentMap>.Fail(ErrorCode.NotSupported, $"ext4: inode {inode.Number} stores inline data");
+            return Result<ExtentMap>.Fail(ErrorCode.NotSupported, $"ext4: inode {inode.Number} stores inline data (inline_data has no block map)");
+        if ((inode.Flags & Inode.FlagEncrypt) != 0)
+            return Result<ExtentMap>.Fail(ErrorCode.NotSupported, $"ext4: inode {inode.Number} is encrypted (feature encrypt: no keys here)");
         if (!HasExtents(inode))
             return Result<ExtentMap>.Fail(ErrorCode.NotSupported, $"ext4: inode {inode.Number} uses indirect block maps");
         var map = new ExtentMap();

@@ -57,7 +57,7 @@ internal sealed class GroupDescriptors
         if (_csum) SetPair16(g, 0x1A, 0x3A, InodeBitmapChecksum(bitmap));
     }
 
-    public uint BlockBitmapChecksum(ReadOnlySpan<byte> bitmap) => Crc32C.Update(_seed, bitmap[..(int)(_geo.BlocksPerGroup / 8)]);
+    public uint BlockBitmapChecksum(ReadOnlySpan<byte> bitmap) => Crc32C.Update(_seed, bitmap[..(int)(_geo.BlocksPerGroup / _geo.ClusterRatio / 8)]);
     public uint InodeBitmapChecksum(ReadOnlySpan<byte> bitmap) => Crc32C.Update(_seed, bitmap[..(int)(_geo.InodesPerGroup / 8)]);
 
     /// <summary>Compares a bitmap checksum with the stored one (only 16 bits are stored with 32-byte descriptors).</summary>
@@ -83,7 +83,7 @@ internal sealed class GroupDescriptors
     {
         if (_csum && verifyChecksum && BinaryPrimitives.ReadUInt16LittleEndian(D(g)[0x1E..]) != ComputeChecksum(g))
             return Result.Fail(ErrorCode.Corrupted, $"ext4 group descriptor {g}: checksum mismatch");
-        long min = _geo.FirstDataBlock + 1 + _geo.GdtBlocks, max = (long)_geo.BlocksCount;
+        long min = _geo.GdtStart + _geo.GdtBlocks, max = (long)_geo.BlocksCount;
         if (BlockBitmap(g) < min || BlockBitmap(g) >= max || InodeBitmap(g) < min || InodeBitmap(g) >= max
             || InodeTable(g) < min || InodeTable(g) > max - _geo.InodeTableBlocks)
             return Result.Fail(ErrorCode.Corrupted, $"ext4 group descriptor {g}: metadata block outside the filesystem");

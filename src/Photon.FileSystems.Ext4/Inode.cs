@@ -6,7 +6,7 @@ namespace Photon.FileSystems.Ext4;
 internal sealed class Inode
 {
     public const ushort TypeMask = 0xF000, TypeFile = 0x8000, TypeDir = 0x4000, TypeSymlink = 0xA000;
-    public const uint FlagIndex = 0x1000, FlagHugeFile = 0x40000, FlagExtents = 0x80000, FlagInlineData = 0x10000000;
+    public const uint FlagEncrypt = 0x800, FlagIndex = 0x1000, FlagHugeFile = 0x40000, FlagExtents = 0x80000, FlagInlineData = 0x10000000;
     public const int BlockArea = 0x28, BlockAreaSize = 60;
 
     public uint Number { get; }

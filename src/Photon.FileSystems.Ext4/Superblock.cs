@@ -18,7 +18,7 @@ internal static class Features
         ExtraIsize = 0x40, Quota = 0x100, BigAlloc = 0x200, MetadataCsum = 0x400, ReadOnly = 0x1000, Project = 0x2000,
         Verity = 0x8000, OrphanPresent = 0x10000;
 
-    /// <summary>Incompat features this driver can read; any other incompat bit refuses the mount.</summary>
+    /// <summary>Incompat features this driver can read; any other incompat bit refuses the mount (by name).</summary>
     public const uint IncompatReadable = FileType | Recover | Extents | Bit64 | Mmp | FlexBg | EaInode | CsumSeed | LargeDir
         | InlineData | Encrypt | Casefold;
 
@@ -30,7 +30,43 @@ internal static class Features
 
     /// <summary>compat features the write path keeps valid (an empty journal, xattrs untouched, resize inode untouched).</summary>
     public const uint CompatWritable = HasJournal | ExtAttr | ResizeInode | DirIndex | StableInodes | OrphanFile | 0x1 | 0x2;
+
+    // mke2fs's names (lib/e2p/feature.c), so a refusal names the feature the user passed to `mkfs.ext4 -O`.
+    private static readonly (uint Bit, string Name)[] CompatNames =
+    [
+        (0x1, "dir_prealloc"), (0x2, "imagic_inodes"), (HasJournal, "has_journal"), (ExtAttr, "ext_attr"), (ResizeInode, "resize_inode"),
+        (DirIndex, "dir_index"), (0x40, "lazy_bg"), (0x100, "snapshot_bitmap"), (SparseSuper2, "sparse_super2"),
+        (FastCommit, "fast_commit"), (StableInodes, "stable_inodes"), (OrphanFile, "orphan_file"),
+    ];
+    private static readonly (uint Bit, string Name)[] IncompatNames =
+    [
+        (0x1, "compression"), (FileType, "filetype"), (Recover, "needs_recovery"), (JournalDev, "journal_dev"), (MetaBg, "meta_bg"),
+        (Extents, "extent"), (Bit64, "64bit"), (Mmp, "mmp"), (FlexBg, "flex_bg"), (EaInode, "ea_inode"), (DirData, "dirdata"),
+        (CsumSeed, "metadata_csum_seed"), (LargeDir, "large_dir"), (InlineData, "inline_data"), (Encrypt, "encrypt"),
+        (Casefold, "casefold"),
+    ];
+    private static readonly (uint Bit, string Name)[] RoCompatNames =
+    [
+        (SparseSuper, "sparse_super"), (LargeFile, "large_file"), (0x4, "btree_dir"), (HugeFile, "huge_file"), (GdtCsum, "uninit_bg"),
+        (DirNlink, "dir_nlink"), (ExtraIsize, "extra_isize"), (0x80, "has_snapshot"), (Quota, "quota"), (BigAlloc, "bigalloc"),
+        (MetadataCsum, "metadata_csum"), (0x800, "replica"), (ReadOnly, "read-only"), (Project, "project"), (0x4000, "shared_blocks"),
+        (Verity, "verity"), (OrphanPresent, "orphan_present"),
+    ];
+
+    /// <summary>The mke2fs names of the bits in <paramref name="mask"/>, e.g. "bigalloc, quota"; unknown bits as hex.</summary>
+    public static string Names(uint mask, FeatureSet set)
+    {
+        var table = set switch { FeatureSet.Compat => CompatNames, FeatureSet.Incompat => IncompatNames, _ => RoCompatNames };
+        var names = new List<string>();
+        foreach (var (bit, name) in table)
+            if ((mask & bit) != 0) { names.Add(name); mask &= ~bit; }
+        if (mask != 0) names.Add($"unknown 0x{mask:X}");
+        return string.Join(", ", names);
+    }
 }
+
+/// <summary>The three feature words of the superblock.</summary>
+internal enum FeatureSet { Compat, Incompat, RoCompat }
 
 /// <summary>The 1024-byte ext4 superblock at byte 1024, kept raw so unknown fields survive a rewrite.</summary>
 internal sealed class Superblock
@@ -106,6 +142,11 @@ internal sealed class Geometry
     public required uint GroupCount { get; init; }
     public required int DescSize { get; init; }
     public required long GdtBlocks { get; init; }
+    /// <summary>The block holding the superblock (1 with 1 KiB blocks, else 0); the descriptor table follows it.</summary>
+    public required uint SuperblockBlock { get; init; }
+    /// <summary>Blocks per allocation cluster (1 unless bigalloc); bitmaps and free counts are in clusters.</summary>
+    public required int ClusterRatio { get; init; }
+    public long GdtStart => SuperblockBlock + 1L;
     public required int InodeTableBlocks { get; init; }
 
     /// <summary>Validates every superblock field the driver relies on; the message names the first bad one.</summary>
@@ -121,13 +162,27 @@ internal sealed class Geometry
         }
         if (sb.LogBlockSize > 6) return Bad($"absurd block size 2^{10 + sb.LogBlockSize}");
         int bs = 1024 << (int)sb.LogBlockSize;
-        if (sb.FirstDataBlock != (bs == 1024 ? 1u : 0u)) return Bad($"first data block {sb.FirstDataBlock} for {bs}-byte blocks");
+        bool bigalloc = (sb.RoCompat & Features.BigAlloc) != 0;
+        // bigalloc: the first cluster starts at block 0 even with 1 KiB blocks (the kernel's ext4_fill_super check).
+        uint firstData = bs == 1024 && !bigalloc ? 1u : 0u;
+        if (sb.FirstDataBlock != firstData) return Bad($"first data block {sb.FirstDataBlock} for {bs}-byte blocks");
+        uint sbBlock = bs == 1024 ? 1u : 0u;
+        int ratio = 1;
+        if (bigalloc)
+        {
+            if (sb.LogClusterSize < sb.LogBlockSize || sb.LogClusterSize - sb.LogBlockSize > 16)
+                return Bad($"cluster size 2^{10 + sb.LogClusterSize} for {bs}-byte blocks");
+            ratio = 1 << (int)(sb.LogClusterSize - sb.LogBlockSize);
+        }
+        else if (sb.LogClusterSize != sb.LogBlockSize) return Bad("cluster size differs from block size without bigalloc");
         ulong blocks = sb.BlocksCount;
         if (blocks <= sb.FirstDataBlock + 1) return Bad($"block count {blocks}");
         if ((ulong)deviceBytes / (ulong)bs < blocks) return Bad($"{blocks} blocks of {bs} bytes do not fit the {deviceBytes}-byte device");
         uint bpg = sb.BlocksPerGroup, ipg = sb.InodesPerGroup;
-        if (bpg == 0 || bpg > (uint)bs * 8 || bpg % 8 != 0) return Bad($"blocks per group {bpg}");
-        if (sb.LogClusterSize != sb.LogBlockSize || sb.ClustersPerGroup != bpg) return Bad("cluster size differs from block size (bigalloc is not supported)");
+        // Bitmaps hold one bit per cluster, so the bound is on clusters per group; blocks per group is that times the ratio.
+        uint cpg = sb.ClustersPerGroup;
+        if (cpg == 0 || cpg > (uint)bs * 8 || cpg % 8 != 0) return Bad($"clusters per group {cpg}");
+        if ((ulong)bpg != (ulong)cpg * (ulong)ratio) return Bad($"blocks per group {bpg} is not {cpg} clusters x {ratio}");
         if (ipg == 0 || ipg > (uint)bs * 8 || ipg % 8 != 0) return Bad($"inodes per group {ipg}");
         int isz = sb.InodeSize;
         if (isz < 128 || isz > bs || (isz & (isz - 1)) != 0) return Bad($"inode size {isz}");
@@ -138,7 +193,7 @@ internal sealed class Geometry
         int ds = sb.DescSize;
         if (ds < 32 || ds > 1024 || (ds & (ds - 1)) != 0 || (sb.Is64Bit && ds < 64)) return Bad($"descriptor size {ds}");
         long gdtBlocks = (long)(((ulong)groups * (ulong)ds + (ulong)bs - 1) / (ulong)bs);
-        if ((ulong)gdtBlocks + sb.FirstDataBlock + 1 >= blocks) return Bad("group descriptor table exceeds the filesystem");
+        if ((ulong)gdtBlocks + sbBlock + 1 >= blocks) return Bad("group descriptor table exceeds the filesystem");
         if (sb.FirstIno < 11 || sb.FirstIno >= sb.InodesCount) return Bad($"first inode {sb.FirstIno}");
         if (sb.FreeInodes > sb.InodesCount) return Bad("free inode count exceeds inode count");
         if (sb.FreeBlocks > blocks) return Bad("free block count exceeds block count");
@@ -146,7 +201,7 @@ internal sealed class Geometry
         {
             BlockSize = bs, BlocksCount = blocks, FirstDataBlock = sb.FirstDataBlock, BlocksPerGroup = bpg,
             InodesPerGroup = ipg, InodesCount = sb.InodesCount, InodeSize = isz, GroupCount = (uint)groups, DescSize = ds,
-            GdtBlocks = gdtBlocks, InodeTableBlocks = (int)((long)ipg * isz / bs),
+            GdtBlocks = gdtBlocks, SuperblockBlock = sbBlock, ClusterRatio = ratio, InodeTableBlocks = (int)((long)ipg * isz / bs),
         };
     }
 

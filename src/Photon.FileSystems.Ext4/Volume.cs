@@ -59,15 +59,18 @@ internal sealed class Volume
         var sbRead = await ReadBytesAsync(device, Superblock.ByteOffset, raw, ct).ConfigureAwait(false);
         if (!sbRead.IsOk) return sbRead.Error;
         var sb = new Superblock(raw);
+        // An external journal has an ext4 superblock but no filesystem geometry: say what it is rather than "corrupted".
+        if (sb.MagicValue == Superblock.Magic && (sb.Incompat & Features.JournalDev) != 0)
+            return Result<Volume>.Fail(ErrorCode.NotSupported, "ext4: feature journal_dev: this is an external journal device, not a filesystem");
         var geo = Geometry.From(sb, deviceBytes, verifyChecksums);
         if (!geo.IsOk) return geo.Error;
-        uint unknown = sb.Incompat & ~Features.IncompatReadable;
-        if (unknown != 0) return Result<Volume>.Fail(ErrorCode.NotSupported, $"ext4: unsupported incompatible features 0x{unknown:X}");
+        var refused = UnreadableFeatures(sb);
+        if (refused is not null) return Result<Volume>.Fail(ErrorCode.NotSupported, "ext4: " + refused);
         var g = geo.Value;
         long gdtBytes = g.GdtBlocks * g.BlockSize;
         if (gdtBytes > 64L << 20) return Corrupt("group descriptor table is absurdly large");
         var gdtRaw = new byte[gdtBytes];
-        var gdtRead = await ReadBytesAsync(device, (g.FirstDataBlock + 1L) * g.BlockSize, gdtRaw, ct).ConfigureAwait(false);
+        var gdtRead = await ReadBytesAsync(device, g.GdtStart * g.BlockSize, gdtRaw, ct).ConfigureAwait(false);
         if (!gdtRead.IsOk) return gdtRead.Error;
         uint seed = sb.ChecksumSeed;
         var gd = new GroupDescriptors(g, gdtRaw, sb.HasMetadataCsum, seed);
@@ -80,6 +83,16 @@ internal sealed class Volume
         }
         if (freeBlocks > g.BlocksCount || freeInodes > g.InodesCount) return Corrupt("group free counts exceed the filesystem size");
         return new Volume(device, g, sb, gd, seed) { _verify = verifyChecksums };
+    }
+
+    /// <summary>Why this driver cannot read the volume at all, naming the feature; null when it can.</summary>
+    private static string? UnreadableFeatures(Superblock sb)
+    {
+        uint unknown = sb.Incompat & ~Features.IncompatReadable;
+        if (unknown != 0) return $"feature not supported: {Features.Names(unknown, FeatureSet.Incompat)}";
+        // Without `extent` every file (and the journal) uses ext2/3 indirect block maps, which this driver does not read.
+        if ((sb.Incompat & Features.Extents) == 0) return "feature not supported: volumes without extent (indirect block maps)";
+        return null;
     }
 
     public static KernelError Corrupt(string message) => new(ErrorCode.Corrupted, "ext4: " + message);
@@ -219,7 +232,7 @@ internal sealed class Volume
             foreach (uint g in _dirtyGroups) Gd.UpdateChecksum(g);
             // Only the descriptor-table blocks that hold a changed descriptor.
             foreach (long blk in _dirtyGroups.Select(g => (long)g * Geo.DescSize / BlockSize).Distinct().Order())
-                writes.Add((Geo.FirstDataBlock + 1 + blk, Gd.Raw.AsMemory((int)(blk * BlockSize), BlockSize)));
+                writes.Add((Geo.GdtStart + blk, Gd.Raw.AsMemory((int)(blk * BlockSize), BlockSize)));
         }
         byte[]? sb = null;
         if (metadataChanged || !Sb.Raw.AsSpan().SequenceEqual(_committedSb))
@@ -342,8 +355,10 @@ internal sealed class Volume
             if (GroupHasSuperblock(g))
             {
                 long s = Geo.GroupFirstBlock(g);
+                // Group 0's superblock sits in block SuperblockBlock (1 with 1 KiB blocks even when bigalloc starts group 0 at 0).
+                long sbBlock = g == 0 ? Geo.SuperblockBlock : s;
                 if (g == 0) s = 0;
-                list.Add((s, Geo.GroupFirstBlock(g) + 1 + Geo.GdtBlocks + Sb.ReservedGdtBlocks));
+                list.Add((s, sbBlock + 1 + Geo.GdtBlocks + Sb.ReservedGdtBlocks));
             }
             list.Add((Gd.BlockBitmap(g), Gd.BlockBitmap(g) + 1));
             list.Add((Gd.InodeBitmap(g), Gd.InodeBitmap(g) + 1));

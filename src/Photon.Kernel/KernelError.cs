@@ -45,6 +45,8 @@ public enum ErrorCode
     Unreachable,
     ModuleFault,
     Faulted,
+    /// <summary>Too many symbolic links followed while resolving one path (a loop; Linux's ELOOP).</summary>
+    TooManyLinks,
 }
 
 /// <summary>A typed kernel error: a code plus a human-readable detail.</summary>

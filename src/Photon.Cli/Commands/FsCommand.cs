@@ -30,7 +30,9 @@ public static class FsCommand
         "photon fs cat <image> <path>\n" +
         "photon fs cp <image> <src> <dst>     (prefix host files with host:, e.g. host:./a.txt)\n" +
         "photon fs mkdir [-p] <image> <path>\n" +
-        "photon fs rm [-r] <image> <path>\n" +
+        "photon fs rm [-r] <image> <path>      (a symbolic link is removed, never followed)\n" +
+        "photon fs ln -s <image> <target> <link>   (ext4; the target is kept as text, resolved inside the image)\n" +
+        "photon fs readlink <image> <path>\n" +
         "photon fs info <image>";
 
     private sealed class UsageException(string message) : Exception(message);
@@ -42,7 +44,7 @@ public static class FsCommand
             Console.WriteLine(Usage);
             return args.Length == 0 ? 2 : 0;
         }
-        var flags = args.Skip(1).Where(a => a is "-p" or "-r" or "--plain" or "--json").ToHashSet();
+        var flags = args.Skip(1).Where(a => a is "-p" or "-r" or "-s" or "--plain" or "--json").ToHashSet();
         var rest = args.Skip(1).Where(a => !flags.Contains(a)).ToArray();
         try
         {
@@ -57,6 +59,10 @@ public static class FsCommand
                 "cp" => await CopyAsync(Arg(rest, 0, "image"), Arg(rest, 1, "src"), Arg(rest, 2, "dst")),
                 "mkdir" => await MkdirAsync(Arg(rest, 0, "image"), Arg(rest, 1, "path"), flags.Contains("-p")),
                 "rm" => await RmAsync(Arg(rest, 0, "image"), Arg(rest, 1, "path"), flags.Contains("-r")),
+                "ln" => flags.Contains("-s")
+                    ? await SymlinkAsync(Arg(rest, 0, "image"), Arg(rest, 1, "target"), Arg(rest, 2, "link"))
+                    : throw new UsageException("only symbolic links are made: ln -s"),
+                "readlink" => await ReadLinkAsync(Arg(rest, 0, "image"), Arg(rest, 1, "path")),
                 "info" => await InfoAsync(Arg(rest, 0, "image")),
                 _ => throw new UsageException($"unknown fs command '{args[0]}'"),
             };
@@ -349,23 +355,49 @@ public static class FsCommand
         return recursive ? await DeleteTreeAsync(img.Fs, p.Value, 0) : await img.Fs.DeleteAsync(p.Value);
     });
 
-    private static async Task<Result> DeleteTreeAsync(IFileSystem fs, string path, int depth)
+    /// <summary>Deletes <paramref name="path"/> and, for a directory, everything under it. <paramref name="known"/> is
+    /// the kind from the parent's listing (which does not follow links); a symbolic link is deleted, never descended
+    /// into, so rm -r cannot empty the directory a link points at.</summary>
+    private static async Task<Result> DeleteTreeAsync(IFileSystem fs, string path, int depth, FileKind? known = null)
     {
         if (depth > VfsPath.MaxDepth) return Result.Fail(ErrorCode.Corrupted, $"directory tree deeper than {VfsPath.MaxDepth} at {path}");
-        var st = await fs.StatAsync(path);
-        if (!st.IsOk) return st.Error;
-        if (st.Value.Kind == FileKind.Directory)
+        var kind = known;
+        if (kind is null && (await fs.ReadLinkAsync(path)).IsOk) kind = FileKind.Symlink;
+        if (kind is null)
+        {
+            var st = await fs.StatAsync(path);
+            if (!st.IsOk) return st.Error;
+            kind = st.Value.Kind;
+        }
+        if (kind == FileKind.Directory)
         {
             var list = await fs.ReadDirectoryAsync(path);
             if (!list.IsOk) return list.Error;
             foreach (var e in list.Value.Where(e => e.Name is not ("." or "..")))
             {
-                var r = await DeleteTreeAsync(fs, path + "/" + e.Name, depth + 1);
+                var r = await DeleteTreeAsync(fs, path + "/" + e.Name, depth + 1, e.Kind);
                 if (!r.IsOk) return r;
             }
         }
         return await fs.DeleteAsync(path);
     }
+
+    private static Task<Result> SymlinkAsync(string image, string target, string link) => WithImageAsync(image, true, async img =>
+    {
+        var p = ImagePath(link);
+        if (!p.IsOk) return p.Error;
+        return await img.Fs.CreateSymlinkAsync(p.Value, target);
+    });
+
+    private static Task<Result> ReadLinkAsync(string image, string path) => WithImageAsync(image, false, async img =>
+    {
+        var p = ImagePath(path);
+        if (!p.IsOk) return p.Error;
+        var target = await img.Fs.ReadLinkAsync(p.Value);
+        if (!target.IsOk) return target.Error;
+        Console.WriteLine(target.Value);
+        return Result.Ok;
+    });
 
     private static Task<Result> InfoAsync(string image) => WithImageAsync(image, false, async img =>
     {

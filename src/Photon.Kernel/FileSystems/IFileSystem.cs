@@ -37,6 +37,17 @@ public interface IFileSystem : IAsyncDisposable
 
     ValueTask<Result> RenameAsync(string from, string to, CancellationToken ct = default);
 
+    /// <summary>
+    /// The target of the symbolic link at <paramref name="path"/> (the link itself, not followed). Other calls follow
+    /// links in every component but the last one of delete, rename and this; targets resolve inside this filesystem.
+    /// </summary>
+    ValueTask<Result<string>> ReadLinkAsync(string path, CancellationToken ct = default) =>
+        ValueTask.FromResult(Result<string>.Fail(ErrorCode.NotSupported, $"{TypeName} has no symbolic links"));
+
+    /// <summary>Creates a symbolic link at <paramref name="path"/> holding <paramref name="target"/> (not checked to exist).</summary>
+    ValueTask<Result> CreateSymlinkAsync(string path, string target, CancellationToken ct = default) =>
+        ValueTask.FromResult(Result.Fail(ErrorCode.NotSupported, $"{TypeName} has no symbolic links"));
+
     /// <summary>Writes back every dirty structure and flushes the device.</summary>
     ValueTask<Result> FlushAsync(CancellationToken ct = default);
 }

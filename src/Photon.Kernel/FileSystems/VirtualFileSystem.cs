@@ -198,6 +198,18 @@ public sealed class VirtualFileSystem
         return await a.Value.Mount.RunAsync(fs => fs.RenameAsync(a.Value.Inner, b.Value.Inner, ct), ct).ConfigureAwait(false);
     }
 
+    /// <summary>The target of a symbolic link (needs Read on the mount binding).</summary>
+    internal async ValueTask<Result<string>> ReadLinkAsync(Process process, string path, CancellationToken ct = default)
+    {
+        var at = Resolve(process, path, Rights.Read);
+        if (!at.IsOk) return at.Error;
+        return await at.Value.Mount.RunAsync(fs => fs.ReadLinkAsync(at.Value.Inner, ct), ct).ConfigureAwait(false);
+    }
+
+    /// <summary>Creates a symbolic link (needs Create). The target is text; it is resolved inside the link's mount when followed.</summary>
+    internal ValueTask<Result> CreateSymlinkAsync(Process process, string path, string target, CancellationToken ct = default) =>
+        Mutate(process, path, Rights.Create, (fs, inner) => fs.CreateSymlinkAsync(inner, target, ct), ct);
+
     // ---- internals ----
 
     private async ValueTask<Result> Mutate(Process process, string path, Rights required, Func<IFileSystem, string, ValueTask<Result>> op,

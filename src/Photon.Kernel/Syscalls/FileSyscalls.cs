@@ -72,6 +72,11 @@ public sealed class FileSyscalls(VirtualFileSystem vfs, CapabilityManager caps)
 
     public ValueTask<Result> RenameAsync(Process caller, string from, string to, CancellationToken ct = default) => vfs.RenameAsync(caller, from, to, ct);
 
+    public ValueTask<Result<string>> ReadLinkAsync(Process caller, string path, CancellationToken ct = default) => vfs.ReadLinkAsync(caller, path, ct);
+
+    public ValueTask<Result> CreateSymlinkAsync(Process caller, string path, string target, CancellationToken ct = default) =>
+        vfs.CreateSymlinkAsync(caller, path, target, ct);
+
     // ---- mounting ----
 
     /// <summary>
