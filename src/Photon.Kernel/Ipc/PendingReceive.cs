@@ -13,8 +13,12 @@ namespace Photon.Kernel.Ipc;
 internal sealed class PendingReceive : IValueTaskSource<Result<IpcMessage>>, IThreadPoolWorkItem
 {
     private readonly ChannelEndpoint _endpoint;
-    // Continuations run on the thread pool, as Channel<T>'s do: the completing sender never runs the receiver's code.
-    private ManualResetValueTaskSourceCore<Result<IpcMessage>> _core = new() { RunContinuationsAsynchronously = true };
+    // The receiver's continuation runs on the thread pool, as Channel<T>'s does, never on the completing sender's or
+    // canceller's thread: they queue this object itself (see Complete), whose Execute then sets the result, so the
+    // continuation runs inline there — no separate work item allocated per message.
+    private ManualResetValueTaskSourceCore<Result<IpcMessage>> _core;
+    private Result<IpcMessage> _delivered;
+    private bool _hasDelivery;
     private CancellationTokenRegistration _cancellation;
     private CancellationToken _ct;
     private Func<Process, Handle, Result<IpcMessage>>? _retry;
@@ -45,17 +49,32 @@ internal sealed class PendingReceive : IValueTaskSource<Result<IpcMessage>>, ITh
     /// <summary>Whether the wait was cancelled (read under the endpoint's lock before parking).</summary>
     internal bool CancellationRequested => _ct.IsCancellationRequested;
 
-    /// <summary>Completes the wait; only the party that took the waiter off the endpoint's list calls this.</summary>
-    internal void Complete(Result<IpcMessage> result) => _core.SetResult(result);
+    /// <summary>Completes the wait from another party's thread (a sender's hand-off, a cancellation): the result is
+    /// set on the thread pool. Only the party that took the waiter off the endpoint's list calls this.</summary>
+    internal void Complete(Result<IpcMessage> result)
+    {
+        _delivered = result;
+        _hasDelivery = true;
+        ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false); // publishes the two fields above
+    }
 
-    /// <summary>Re-runs the receive after a wake-up that carried no message (thread pool work item).</summary>
+    /// <summary>On the thread pool (or in <see cref="Start"/>, before anyone awaits): sets a delivered result, or
+    /// re-runs the receive after a wake-up that carried no message.</summary>
     public void Execute()
     {
+        if (_hasDelivery)
+        {
+            _hasDelivery = false;
+            var delivered = _delivered;
+            _delivered = default;
+            _core.SetResult(delivered); // the awaiting continuation may run inline here, and reuse this waiter
+            return;
+        }
         while (true)
         {
-            if (_ct.IsCancellationRequested) { Complete(Errors.Of(ErrorCode.Cancelled, "receive cancelled")); return; }
+            if (_ct.IsCancellationRequested) { _core.SetResult(Errors.Of(ErrorCode.Cancelled, "receive cancelled")); return; }
             var r = _retry!(Receiver!, Handle);
-            if (r.Code != ErrorCode.WouldBlock) { Complete(r); return; }
+            if (r.Code != ErrorCode.WouldBlock) { _core.SetResult(r); return; }
             if (_endpoint.TryPark(this)) return;
         }
     }
