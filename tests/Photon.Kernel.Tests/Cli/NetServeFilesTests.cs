@@ -120,4 +120,43 @@ public sealed class NetServeFilesTests
             Directory.Delete(dir, recursive: true);
         }
     }
+
+    [Fact]
+    public async Task Net_up_serves_a_FAT_image_too()
+    {
+        if (!CanRun(out var why) || Sh("command -v mkfs.vfat && command -v mcopy").Code != 0)
+        { Console.Error.WriteLine($"SKIPPED LOUDLY: photon net up --root on FAT: {why} (or mkfs.vfat/mcopy missing)"); return; }
+        var dir = Directory.CreateTempSubdirectory("photon-httpd-fat-").FullName;
+        var ns = $"phfat{Environment.ProcessId % 100000}";
+        try
+        {
+            var file = RandomNumberGenerator.GetBytes(3 << 20);
+            File.WriteAllBytes(Path.Combine(dir, "data.bin"), file);
+            File.WriteAllText(Path.Combine(dir, "index.htm"), "fat page\n");
+            var img = Path.Combine(dir, "www.img");
+            var mkfs = Sh($"mkfs.vfat -C {img} 16384 >/dev/null && mcopy -i {img} {dir}/data.bin {dir}/index.htm ::/");
+            Assert.True(mkfs.Code == 0, mkfs.Output);
+            var up = Task.Run(() => CliApp.RunAsync(["net", "up", "10.96.0.2/24", "--tap", $"pf{Environment.ProcessId % 100000}",
+                "--peer-ns", ns, "--peer-addr", "10.96.0.1/24", "--http", "8080", "--root", "/www", img, "--seconds", "20"]));
+            string InNs(string cmd) => $"ip netns exec {ns} sh -c '{cmd}'";
+            const string url = "http://10.96.0.2:8080";
+            var ready = (Code: -1, Output: "");
+            for (int i = 0; i < 100 && ready.Code != 0 && !up.IsCompleted; i++)
+            {
+                await Task.Delay(200);
+                ready = Sh(InNs($"curl -sS --max-time 2 {url}/index.htm"));
+            }
+            Assert.True(ready.Code == 0, $"never answered: {ready.Output}");
+            Assert.Equal("fat page\n", ready.Output);
+            Assert.StartsWith(Hex(file), Sh(InNs($"curl -sS {url}/data.bin | sha256sum")).Output);
+            Assert.StartsWith(Hex(file[12345..67890]), Sh(InNs($"curl -sS --range 12345-67889 {url}/data.bin | sha256sum")).Output);
+            Assert.Equal("400", Sh(InNs($"curl --path-as-is -s -o /dev/null -w %{{http_code}} {url}/../data.bin")).Output);
+            Assert.Equal(0, await up.WaitAsync(TimeSpan.FromSeconds(60)));
+        }
+        finally
+        {
+            Sh($"ip netns del {ns}");
+            Directory.Delete(dir, recursive: true);
+        }
+    }
 }
