@@ -138,6 +138,24 @@ seeds = {
 for name, data in seeds.items(): open(out + '/' + name, 'wb').write(data)
 PY
 
+# DNS responses to "www.example.org A", ID 0x1234: an answer, a CNAME chain, compression inside CNAME data, TC, NXDOMAIN.
+rm -f $c/dns/*; mkdir -p $c/dns
+python3 - "$c/dns" <<'PY'
+import struct, sys
+def name(h): return b''.join(bytes([len(l)]) + l.encode() for l in h.split('.')) + b'\0'
+def resp(answers, count, flags=0x8180): return struct.pack('>HHHHHH', 0x1234, flags, 1, count, 0, 0) + name('www.example.org') + struct.pack('>HH', 1, 1) + answers
+def rec(n, t, ttl, data): return n + struct.pack('>HHIH', t, 1, ttl, len(data)) + data
+q = b'\xc0\x0c'
+seeds = {
+    'a': resp(rec(q, 1, 60, bytes([10, 0, 0, 7])), 1),
+    'cname-chain': resp(rec(q, 5, 300, name('web.example.org')) + rec(name('web.example.org'), 5, 60, name('cdn.example.net')) + rec(name('cdn.example.net'), 1, 120, bytes([10, 0, 0, 8])), 3),
+    'compressed-cname': resp(rec(q, 5, 300, b'\x03web\xc0\x10') + rec(b'\xc0\x2d', 1, 60, bytes([1, 2, 3, 4])), 2),
+    'truncated': resp(b'', 0, 0x8380),
+    'nxdomain': resp(b'', 0, 0x8183),
+}
+for k, v in seeds.items(): open(f'{sys.argv[1]}/{k}', 'wb').write(v)
+PY
+
 # Audit logs written by HashChainedAuditLog (plain and keyed, with and without the head record).
 rm -f $c/audit/*
 dotnet build Photon.Fuzz -c Release -warnaserror -nologo -clp:ErrorsOnly

@@ -12,8 +12,11 @@ var groups = new (string Name, Func<IEnumerable<BenchResult>> Run)[]
     ("network", NetworkBenchmarks.Run),
     ("scale", ScaleBenchmarks.Run),
     ("tracing", TracingBenchmarks.Run),
+    ("synflood", SynFloodBenchmark.Run),
+    // Long (a minute or more under loss): run only when named.
+    ("netloss", NetworkLossBenchmarks.Run),
 };
-var selected = args.Length == 0 ? groups : groups.Where(g => args.Contains(g.Name)).ToArray();
+var selected = args.Length == 0 ? groups.Where(g => g.Name != "netloss").ToArray() : groups.Where(g => args.Contains(g.Name)).ToArray();
 if (selected.Length == 0)
 {
     Console.Error.WriteLine($"unknown group; choose from: {string.Join(", ", groups.Select(g => g.Name))}");

@@ -16,7 +16,7 @@ namespace Photon.Net.Tests;
 /// process on a booted kernel (through socket syscalls) and a peer stack on the wire plays slowloris, silent and
 /// non-reading clients while an ordinary client must still be served.
 /// </summary>
-public sealed class HttpServerTests
+public sealed partial class HttpServerTests
 {
     private sealed class WireSource(WireEnd end) : INetworkDeviceSource
     {
@@ -39,9 +39,12 @@ public sealed class HttpServerTests
         }
     }
 
-    private static readonly IpEndpoint Http = new(Ip("10.9.0.1"), 80);
+    internal static readonly IpEndpoint Http = new(Ip("10.9.0.1"), 80);
 
-    private static async Task<Fixture> StartAsync(HttpServerOptions options, Func<string, HttpResponse>? handler = null, int peerReceiveBuffer = 512 * 1024)
+    private static Task<Fixture> StartAsync(HttpServerOptions options, Func<string, HttpResponse>? handler = null, int peerReceiveBuffer = 512 * 1024) =>
+        StartAsync(options, (r, _) => ValueTask.FromResult((handler ?? (path => HttpResponse.Text(200, $"hello {path}\n")))(r.Target)), peerReceiveBuffer);
+
+    private static async Task<Fixture> StartAsync(HttpServerOptions options, HttpServer.Handler handler, int peerReceiveBuffer = 512 * 1024)
     {
         var (a, b) = WireEnd.Pair();
         var peer = new NetworkStack(Timers, new NetworkStackOptions { TcpMinRto = TimeSpan.FromMilliseconds(50), TcpReceiveBuffer = peerReceiveBuffer });
@@ -60,7 +63,7 @@ public sealed class HttpServerTests
         sys.Namespaces.Bind(k.Init, webNs, "http", grant, Rights.Listen).Unwrap();
         var (_, httpd) = sys.Processes.Spawn(k.Init, webNs, "httpd").Value;
         var listener = SocketSyscalls.Listen(httpd, sys.Namespaces.Open(httpd, "http", Rights.Listen).Value, 80, backlog: 512).Value;
-        var server = new HttpServer(httpd, listener, handler ?? (path => HttpResponse.Text(200, $"hello {path}\n")), options);
+        var server = new HttpServer(httpd, listener, handler, options);
         var stop = new CancellationTokenSource();
         var running = sys.Processes.StartTask(httpd, ct => server.RunAsync(CancellationTokenSource.CreateLinkedTokenSource(ct, stop.Token).Token), "serve").Value;
         return new Fixture { Kernel = k, Peer = peer, Server = server, Stop = stop, Running = running };

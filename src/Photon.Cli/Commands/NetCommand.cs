@@ -5,6 +5,9 @@ using Photon.Kernel.Capabilities;
 using Photon.Kernel.Boot;
 using Photon.Kernel.Hal.Host;
 using Photon.Kernel.Processes;
+using Photon.Cli.Demo;
+using Photon.Kernel.Boot.Components;
+using Photon.Kernel.FileSystems;
 using Photon.Net;
 using Photon.Net.Services;
 using Photon.Net.Syscalls;
@@ -22,7 +25,7 @@ using Photon.Kernel.Boot;
 /// </summary>
 public static class NetCommand
 {
-    public const string Usage = "photon net <demo | up <addr/prefix> [--tap NAME] [--gateway IP] [--peer-ns NS --peer-addr IP] [--http PORT] [--ping IP]... [--seconds N]>";
+    public const string Usage = "photon net <demo | up <addr/prefix> [--tap NAME] [--gateway IP] [--peer-ns NS --peer-addr IP] [--http PORT [--root DIR IMAGE]] [--ping IP]... [--seconds N]>";
 
     public static async Task<int> RunAsync(string[] args)
     {
@@ -46,7 +49,7 @@ public static class NetCommand
     }
 
     private sealed record UpOptions(Ipv4Cidr Address, string Tap, Ipv4Address? Gateway, string? PeerNs, Ipv4Cidr? PeerAddress,
-        ushort? HttpPort, List<Ipv4Address> Pings, int Seconds);
+        ushort? HttpPort, List<Ipv4Address> Pings, int Seconds, string? Root = null, string? Image = null);
 
     private static Result<UpOptions> Parse(string[] args)
     {
@@ -66,10 +69,15 @@ public static class NetCommand
                 case "--http": if (!ushort.TryParse(Next(), out var port) || port == 0) return Errors.Of(ErrorCode.InvalidArgument, "bad --http port"); o = o with { HttpPort = port }; break;
                 case "--ping": var t = Ipv4Address.Parse(Next()); if (!t.IsOk) return t.Error; o.Pings.Add(t.Value); break;
                 case "--seconds": if (!int.TryParse(Next(), out var s) || s < 0) return Errors.Of(ErrorCode.InvalidArgument, "bad --seconds"); o = o with { Seconds = s }; break;
+                case "--root": o = o with { Root = Next() }; break;
+                case var image when !image.StartsWith('-') && o.Image is null: o = o with { Image = image }; break;
                 default: return Errors.Of(ErrorCode.InvalidArgument, $"unknown option {args[i]}");
             }
         }
         if ((o.PeerNs is null) != (o.PeerAddress is null)) return Errors.Of(ErrorCode.InvalidArgument, "--peer-ns and --peer-addr go together");
+        if ((o.Root is null) != (o.Image is null)) return Errors.Of(ErrorCode.InvalidArgument, "--root DIR and an IMAGE (ext4 or FAT) go together");
+        if (o.Root is not null && o.HttpPort is null) return Errors.Of(ErrorCode.InvalidArgument, "--root serves files over HTTP: give --http PORT");
+        if (o.Image is not null && !File.Exists(o.Image)) return Errors.Of(ErrorCode.NotFound, $"no image file {o.Image}");
         return o;
     }
 
@@ -93,11 +101,21 @@ public static class NetCommand
     /// <summary>Errors from the TAP device come back as they are (AccessDenied/NotSupported without root).</summary>
     private static async Task<Result<NetKernel>> BootAsync(UpOptions o)
     {
+        var components = new List<IKernelComponent> { new NetworkComponent(o.Tap, o.Address, o.Gateway) };
+        if (o.Image is not null)
+        {
+            // The served image, read-only, mounted by the driver that recognises it; init holds it at /mounts/www.
+            components.Add(new ModuleComponent(DemoSystem.ModulePath("Photon.FileSystems.Fat")));
+            components.Add(new ModuleComponent(DemoSystem.ModulePath("Photon.FileSystems.Ext4")));
+            components.Add(new BlockDeviceComponent("www", o.Image, readOnly: true));
+            components.Add(new MountComponent("www", "www", [], new MountOptions(ReadOnly: true)));
+        }
         var booted = await PhotonKernel.BootAsync(new KernelConfig
         {
             Platform = LinuxPlatform.Create(captureSignals: true),
             EchoLog = false,
-            Components = [new NetworkComponent(o.Tap, o.Address, o.Gateway)],
+            Components = components,
+            ModulePins = ShippedModules.Pins,
         });
         if (!booted.IsOk) return booted.Error;
         var k = booted.Value;
@@ -134,6 +152,28 @@ public static class NetCommand
             return new HttpResponse(status, type, body);
         });
 
+    /// <summary>`net up --http`: GET /bulk?bytes=N (generated, for throughput against curl) and, with --root, the
+    /// image's files through httpd's read-only binding of the mount; otherwise a greeting.</summary>
+    private static Result<Task> ServeHttpWithFiles(NetKernel net, ushort port, string? root)
+    {
+        var k = net.Kernel;
+        Handle? mount = null;
+        if (root is not null)
+        {
+            var m = k.Sys.Namespaces.Open(k.Init, "/mounts/www", HttpdProcess.ServedMountRights | Rights.Delegate);
+            if (!m.IsOk) return m.Error;
+            mount = m.Value;
+        }
+        return HttpdProcess.Start(k, net.Tcp, port, httpd =>
+        {
+            var files = root is null ? null : new StaticFileHandler(httpd, k.Sys.Files!, root);
+            return (request, ct) =>
+                request.Path == "/bulk" ? ValueTask.FromResult(BulkBody.Respond(request))
+                : files is not null ? files.HandleAsync(request, ct)
+                : ValueTask.FromResult(HttpResponse.Text(200, $"hello from photon ({request.Target})\n"));
+        }, mount, root);
+    }
+
     private static async Task<int> UpAsync(string[] args)
     {
         var parsed = Parse(args);
@@ -148,9 +188,11 @@ public static class NetCommand
                                (o.PeerNs is null ? "" : $"  (Linux end {o.PeerAddress} in netns {o.PeerNs}: ip netns exec {o.PeerNs} ping {o.Address.Address})"));
         if (o.HttpPort is { } port)
         {
-            var http = ServeHttp(net, port, path => (200, "text/plain", Encoding.UTF8.GetBytes($"hello from photon ({path})\n")));
+            var http = ServeHttpWithFiles(net, port, o.Root);
             if (!http.IsOk) return Fail(http.Error.Message);
-            AnsiConsole.MarkupLine($"serving HTTP on {o.Address.Address}:{port}");
+            AnsiConsole.MarkupLine($"serving HTTP on {o.Address.Address}:{port}" +
+                                   (o.Root is null ? "" : $", files of {Markup.Escape(o.Image!)} at {Markup.Escape(o.Root)} in httpd's namespace") +
+                                   ", GET /bulk?bytes=N for throughput");
         }
         foreach (var target in o.Pings)
         {

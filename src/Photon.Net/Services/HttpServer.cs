@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text;
 using Photon.Kernel.Processes;
 using Photon.Net.Syscalls;
@@ -5,18 +6,38 @@ using Photon.Net.Syscalls;
 namespace Photon.Net.Services;
 
 /// <summary>
-/// A small HTTP/1.x server run by a process through socket syscalls (one request per connection, then close): enough
-/// for Linux's curl to fetch pages and files from a service on Photon. It serves connections concurrently and bounds
-/// what clients can hold (<see cref="HttpServerOptions"/>): a header deadline, a send deadline, a total cap and a per-source
-/// cap, each enforced by resetting the connection so nothing of it lingers. Requests are parsed defensively: a header
-/// block over the limit, a malformed request line or a method other than GET/HEAD gets a 4xx answer, never an exception.
+/// An HTTP/1.1 server run by a process through socket syscalls: persistent connections with pipelining (requests are
+/// answered one at a time, in order), Content-Length, chunked and close-delimited bodies, streamed bodies for large
+/// files. It bounds what clients can hold (<see cref="HttpServerOptions"/>): header, idle and send deadlines, requests
+/// per connection, read-ahead bytes, a total cap and a per-source cap, each enforced by closing or resetting the
+/// connection so nothing of it lingers. Requests are parsed defensively (<see cref="HttpRequest"/>): bad input gets a
+/// 4xx answer and the connection closes, never an exception.
 /// </summary>
-public sealed class HttpServer(Process process, Handle listener, Func<string, HttpResponse> handler, HttpServerOptions? options = null)
+public sealed class HttpServer
 {
-    private readonly HttpServerOptions _options = options ?? new HttpServerOptions();
+    public delegate ValueTask<HttpResponse> Handler(HttpRequest request, CancellationToken ct);
+
+    private const int CoalesceBodyBytes = 16 * 1024;
+
+    private readonly Process _process;
+    private readonly Handle _listener;
+    private readonly Handler _handler;
+    private readonly HttpServerOptions _options;
     private readonly Dictionary<Ipv4Address, int> _perSource = new();
     private int _active;
-    private long _served, _refused, _timedOut;
+    private long _served, _refused, _timedOut, _idleClosed;
+
+    public HttpServer(Process process, Handle listener, Handler handler, HttpServerOptions? options = null)
+    {
+        _process = process;
+        _listener = listener;
+        _handler = handler;
+        _options = options ?? new HttpServerOptions();
+    }
+
+    /// <summary>A server whose handler maps the request target (path and query) to a response.</summary>
+    public HttpServer(Process process, Handle listener, Func<string, HttpResponse> handler, HttpServerOptions? options = null)
+        : this(process, listener, (r, _) => ValueTask.FromResult(handler(r.Target)), options) { }
 
     public int ActiveConnections => Volatile.Read(ref _active);
     public long RequestsServed => Interlocked.Read(ref _served);
@@ -27,19 +48,22 @@ public sealed class HttpServer(Process process, Handle listener, Func<string, Ht
     /// <summary>Connections reset because a header or send deadline passed.</summary>
     public long TimedOut => Interlocked.Read(ref _timedOut);
 
+    /// <summary>Kept-alive connections closed cleanly because no next request came within the idle deadline.</summary>
+    public long IdleClosed => Interlocked.Read(ref _idleClosed);
+
     /// <summary>Accepts and serves connections until the listener closes or <paramref name="ct"/> fires.</summary>
     public async Task RunAsync(CancellationToken ct = default)
     {
         while (!ct.IsCancellationRequested)
         {
-            var accepted = await SocketSyscalls.AcceptAsync(process, listener, ct).ConfigureAwait(false);
+            var accepted = await SocketSyscalls.AcceptAsync(_process, _listener, ct).ConfigureAwait(false);
             if (!accepted.IsOk) return;
             var conn = accepted.Value;
-            var ends = SocketSyscalls.Endpoints(process, conn);
+            var ends = SocketSyscalls.Endpoints(_process, conn);
             if (!ends.IsOk || !Admit(ends.Value.Remote.Address))
             {
                 Interlocked.Increment(ref _refused);
-                await SocketSyscalls.AbortAsync(process, conn).ConfigureAwait(false);
+                await SocketSyscalls.AbortAsync(_process, conn).ConfigureAwait(false);
                 continue;
             }
             _ = ServeAsync(conn, ends.Value.Remote.Address, ct);
@@ -67,67 +91,137 @@ public sealed class HttpServer(Process process, Handle listener, Func<string, Ht
         }
     }
 
+    private enum Ending { Close, Abort }
+
     private async Task ServeAsync(Handle conn, Ipv4Address source, CancellationToken ct)
     {
-        try
-        {
-            using var headerDeadline = CancellationTokenSource.CreateLinkedTokenSource(ct);
-            headerDeadline.CancelAfter(_options.HeaderTimeout);
-            var request = await ReadRequestAsync(conn, headerDeadline.Token).ConfigureAwait(false);
-            if (request is not { } r)
-            {
-                if (headerDeadline.IsCancellationRequested && !ct.IsCancellationRequested) Interlocked.Increment(ref _timedOut);
-                await SocketSyscalls.AbortAsync(process, conn).ConfigureAwait(false);
-                return;
-            }
-            var (response, head) = r;
-            var header = Encoding.ASCII.GetBytes(
-                $"HTTP/1.1 {response.Status} {HttpResponse.Reason(response.Status)}\r\nServer: photon\r\nContent-Type: {response.ContentType}\r\n" +
-                $"Content-Length: {response.Body.Length}\r\nConnection: close\r\n\r\n");
-            using var sendDeadline = CancellationTokenSource.CreateLinkedTokenSource(ct);
-            sendDeadline.CancelAfter(_options.SendTimeout);
-            var sent = await SocketSyscalls.SendAsync(process, conn, header, sendDeadline.Token).ConfigureAwait(false);
-            if (sent.IsOk && !head) sent = await SocketSyscalls.SendAsync(process, conn, response.Body, sendDeadline.Token).ConfigureAwait(false);
-            if (!sent.IsOk)
-            {
-                if (sendDeadline.IsCancellationRequested && !ct.IsCancellationRequested) Interlocked.Increment(ref _timedOut);
-                await SocketSyscalls.AbortAsync(process, conn).ConfigureAwait(false);
-                return;
-            }
-            Interlocked.Increment(ref _served);
-            SocketSyscalls.Close(process, conn);
-        }
+        var ending = Ending.Abort;
+        try { ending = await ServeRequestsAsync(conn, ct).ConfigureAwait(false); }
+        catch (Exception e) when (e is not OutOfMemoryException) { ending = Ending.Abort; }
         finally
         {
+            if (ending == Ending.Close) SocketSyscalls.Close(_process, conn);
+            else await SocketSyscalls.AbortAsync(_process, conn).ConfigureAwait(false);
             Release(source);
         }
     }
 
-    private async Task<(HttpResponse, bool Head)?> ReadRequestAsync(Handle conn, CancellationToken ct)
+    /// <summary>Answers requests in arrival order until one side ends the connection; says how to end it.</summary>
+    private async Task<Ending> ServeRequestsAsync(Handle conn, CancellationToken ct)
     {
-        var buffer = new byte[_options.MaxHeaderBytes];
-        int used = 0;
-        while (true)
+        var reader = new HeadReader(_process, conn, _options.MaxHeaderBytes);
+        for (int n = 1; ; n++)
         {
-            var n = await SocketSyscalls.ReceiveAsync(process, conn, buffer.AsMemory(used), ct).ConfigureAwait(false);
-            if (!n.IsOk || n.Value == 0) return null;
-            used += n.Value;
-            int end = buffer.AsSpan(0, used).IndexOf("\r\n\r\n"u8);
-            if (end >= 0) return Parse(Encoding.ASCII.GetString(buffer, 0, end));
-            if (used == buffer.Length) return (HttpResponse.Text(431, "request header too large\n"), false);
+            using var headDeadline = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            headDeadline.CancelAfter(n == 1 ? _options.HeaderTimeout : _options.IdleTimeout);
+            var (head, outcome) = await reader.ReadAsync(headDeadline.Token).ConfigureAwait(false);
+            HttpRequest? request = null;
+            HttpResponse response;
+            switch (outcome)
+            {
+                case HeadOutcome.Complete:
+                    request = HttpRequest.TryParse(head!, out var error);
+                    response = request is null ? error! : await RespondAsync(request, ct).ConfigureAwait(false);
+                    break;
+                case HeadOutcome.TooLarge:
+                    response = HttpResponse.Text(431, "request header too large\n");
+                    break;
+                case HeadOutcome.PeerClosed:
+                    return reader.Buffered == 0 ? Ending.Close : Ending.Abort;
+                default:
+                    if (ct.IsCancellationRequested) return Ending.Abort;
+                    if (n > 1 && reader.Buffered == 0)
+                    {
+                        Interlocked.Increment(ref _idleClosed);
+                        return Ending.Close;
+                    }
+                    Interlocked.Increment(ref _timedOut);
+                    return Ending.Abort;
+            }
+            bool keepAlive = request is not null && request.WantsKeepAlive && KeepsConnection(response.Status) && n < _options.MaxRequestsPerConnection;
+            using var sendDeadline = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            sendDeadline.CancelAfter(_options.SendTimeout);
+            var sent = await WriteAsync(conn, request, response, keepAlive, sendDeadline.Token).ConfigureAwait(false);
+            if (!sent.IsOk)
+            {
+                if (sendDeadline.IsCancellationRequested && !ct.IsCancellationRequested) Interlocked.Increment(ref _timedOut);
+                return Ending.Abort;
+            }
+            Interlocked.Increment(ref _served);
+            if (!sent.Value) return Ending.Close;
         }
     }
 
-    private (HttpResponse, bool Head) Parse(string head) => ParseHead(head, handler);
+    /// <summary>After a malformed request the stream cannot be trusted to be in step (400, 431), nor after a failure.</summary>
+    private static bool KeepsConnection(int status) => status < 400 || status is 403 or 404 or 405 or 416;
+
+    private async ValueTask<HttpResponse> RespondAsync(HttpRequest request, CancellationToken ct)
+    {
+        try { return await _handler(request, ct).ConfigureAwait(false); }
+        catch (Exception e) when (e is not OutOfMemoryException) { return HttpResponse.Text(500, "handler failed\n"); }
+    }
+
+    /// <summary>Frames and sends one response; the value says whether the connection stays open after it.</summary>
+    private async ValueTask<Result<bool>> WriteAsync(Handle conn, HttpRequest? request, HttpResponse response, bool keepAlive, CancellationToken ct)
+    {
+        await using var stream = response.Stream;
+        bool head = request?.IsHead == true;
+        long? length = response.Length;
+        bool chunked = length is null && request?.Http11 == true;
+        if (length is null && !chunked) keepAlive = false; // HTTP/1.0: the end of the connection ends the body
+        var h = new StringBuilder(256);
+        h.Append($"HTTP/1.1 {response.Status} {HttpResponse.Reason(response.Status)}\r\nServer: photon\r\nContent-Type: {response.ContentType}\r\n");
+        if (length is { } l) h.Append($"Content-Length: {l}\r\n");
+        else if (chunked) h.Append("Transfer-Encoding: chunked\r\n");
+        foreach (var (name, value) in response.Headers) h.Append($"{name}: {value}\r\n");
+        h.Append(keepAlive ? "Connection: keep-alive\r\n\r\n" : "Connection: close\r\n\r\n");
+        var header = Encoding.ASCII.GetBytes(h.ToString());
+        Result sent;
+        if (head) sent = await Send(header, ct).ConfigureAwait(false);
+        else if (stream is null)
+        {
+            // One send for a small response: header and body leave in the same segment.
+            sent = response.Body.Length <= CoalesceBodyBytes
+                ? await Send((byte[])[.. header, .. response.Body.Span], ct).ConfigureAwait(false)
+                : await Send(header, ct).ConfigureAwait(false);
+            if (sent.IsOk && response.Body.Length > CoalesceBodyBytes) sent = await Send(response.Body, ct).ConfigureAwait(false);
+        }
+        else
+        {
+            sent = await Send(header, ct).ConfigureAwait(false);
+            if (sent.IsOk) sent = await stream.WriteAsync(chunked ? SendChunk : Send, ct).ConfigureAwait(false);
+            if (sent.IsOk && chunked) sent = await Send("0\r\n\r\n"u8.ToArray(), ct).ConfigureAwait(false);
+        }
+        return sent.IsOk ? keepAlive : sent.Error;
+
+        async ValueTask<Result> Send(ReadOnlyMemory<byte> data, CancellationToken c) =>
+            await SocketSyscalls.SendAsync(_process, conn, data, c).ConfigureAwait(false);
+
+        // RFC 9112 §7.1: size in hex, CRLF, data, CRLF; an empty piece would end the body, so none is sent.
+        async ValueTask<Result> SendChunk(ReadOnlyMemory<byte> piece, CancellationToken c)
+        {
+            if (piece.Length == 0) return Result.Ok;
+            var prefix = Encoding.ASCII.GetBytes($"{piece.Length:x}\r\n");
+            int total = prefix.Length + piece.Length + 2;
+            var framed = ArrayPool<byte>.Shared.Rent(total);
+            try
+            {
+                prefix.CopyTo(framed, 0);
+                piece.Span.CopyTo(framed.AsSpan(prefix.Length));
+                framed[total - 2] = (byte)'\r';
+                framed[total - 1] = (byte)'\n';
+                return await Send(framed.AsMemory(0, total), c).ConfigureAwait(false);
+            }
+            finally { ArrayPool<byte>.Shared.Return(framed); }
+        }
+    }
 
     /// <summary>The request head (up to the blank line) to a response; static so fuzz/Photon.Fuzz can drive it.</summary>
     internal static (HttpResponse, bool Head) ParseHead(string head, Func<string, HttpResponse> handler)
     {
-        var line = head.Split("\r\n")[0].Split(' ');
-        if (line.Length != 3 || !line[2].StartsWith("HTTP/1.", StringComparison.Ordinal) || !line[1].StartsWith('/'))
-            return (HttpResponse.Text(400, "bad request\n"), false);
-        if (line[0] is not ("GET" or "HEAD")) return (HttpResponse.Text(405, "method not allowed\n"), false);
-        try { return (handler(line[1]), line[0] == "HEAD"); }
+        var request = HttpRequest.TryParse(head, out var error);
+        if (request is null) return (error!, false);
+        try { return (handler(request.Target), request.IsHead); }
         catch (Exception e) when (e is not OutOfMemoryException) { return (HttpResponse.Text(500, "handler failed\n"), false); }
     }
 }
