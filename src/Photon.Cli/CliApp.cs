@@ -18,6 +18,7 @@ public static class CliApp
         new("net", NetCommand.Usage, "Run Photon's TCP/IP stack on a Linux TAP device: 'demo' shows ping/curl/nc against Linux in a netns; 'up' brings an interface up and prints routes, ARP cache and connections.", NetCommand.RunAsync),
         new("vm", VmCommand.Usage, "Boot Photon as the only program of a QEMU virtual machine (TCG) and drive real emulated PCI devices through VFIO: the NVMe driver mounts ext4 from the VM's NVMe disk, writes a file, shuts down; the image is checked with e2fsck afterwards. 'vm guest' is what runs inside.", VmCommand.RunAsync),
         new("run", RunCommand.Usage, "Boot a fresh kernel and run one WASI program (C built with clang --target=wasm32-wasi) in a tenant; each --grant is a FAT/ext4 image mounted by the kernel's config and preopened for the guest with ro or rw rights. Exits with the program's exit code (125: Photon could not run it; 134: the guest trapped or was killed).", RunCommand.RunAsync),
+        new("shell", PhotonShellCommand.Usage, "Boot the kernel (the demo's tenants and devices, or --config FILE) and open an interactive shell running as a process in the root namespace or in --tenant's: ls/cat/cp/mkdir/rm, ns, ps, caps, spawn, kill, run, mount, ip, ping, netstat, audit, quota. -c or a redirected stdin runs commands without line editing.", PhotonShellCommand.RunAsync),
         new("ns", "photon ns tree", "Boot, run the demo, and show the namespace tree with what each name is bound to.", StateCommands.NsAsync),
     ];
 
