@@ -48,30 +48,28 @@ public sealed class ShellSession
 
     /// <summary>
     /// Init spawns the shell as a process in <paramref name="namespacePath"/> ("/" or a tenant such as "/tenant-a")
-    /// with <see cref="NamespaceRights"/>, and hands it Execute on /sandbox; init keeps nothing else for it.
+    /// with <see cref="NamespaceRights"/>, and hands it Execute on /sandbox.
     /// </summary>
     public static Result<ShellSession> Start(PhotonKernel k, string namespacePath, TextWriter output)
     {
         var sys = k.Sys;
         var ns = sys.Namespaces.Open(k.Init, namespacePath == "/" ? "" : namespacePath, NamespaceRights);
         if (!ns.IsOk) return Errors.Of(ns.Code, $"cannot start a shell in {namespacePath}: {ns.Error.Message}");
-        try
+        // Init keeps its handles to the namespace and the sandbox for as long as the kernel runs: the shell's
+        // capabilities are derived from them, and closing a handle revokes what was derived from it.
+        var spawned = sys.Processes.Spawn(k.Init, ns.Value, "shell", NamespaceRights);
+        if (!spawned.IsOk) { sys.Handles.Close(k.Init, ns.Value); return spawned.Error; }
+        var (control, self) = spawned.Value;
+        var root = sys.Namespaces.Open(self, "", NamespaceRights);
+        if (!root.IsOk) return root.Error;
+        Handle? sandbox = null;
+        if (sys.Namespaces.Open(k.Init, "/sandbox", Rights.Execute | Rights.Delegate) is { IsOk: true } sb)
         {
-            var spawned = sys.Processes.Spawn(k.Init, ns.Value, "shell", NamespaceRights);
-            if (!spawned.IsOk) return spawned.Error;
-            var (control, self) = spawned.Value;
-            var root = sys.Namespaces.Open(self, "", NamespaceRights);
-            if (!root.IsOk) return root.Error;
-            Handle? sandbox = null;
-            if (sys.Namespaces.Open(k.Init, "/sandbox", Rights.Execute | Rights.Delegate) is { IsOk: true } sb)
-            {
-                var given = sys.Handles.Delegate(k.Init, sb.Value, control, Rights.Execute);
-                if (given.IsOk) sandbox = given.Value;
-                sys.Handles.Close(k.Init, sb.Value);
-            }
-            return new ShellSession(sys, self, root.Value, sandbox, output);
+            var given = sys.Handles.Delegate(k.Init, sb.Value, control, Rights.Execute);
+            if (given.IsOk) sandbox = given.Value;
+            else sys.Handles.Close(k.Init, sb.Value);
         }
-        finally { sys.Handles.Close(k.Init, ns.Value); }
+        return new ShellSession(sys, self, root.Value, sandbox, output);
     }
 
     /// <summary>Runs <paramref name="body"/> as a task of the shell's process (charged to its tenant, cancelled when

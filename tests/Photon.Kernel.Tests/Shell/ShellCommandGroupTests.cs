@@ -79,8 +79,7 @@ public class ShellCommandGroupTests
         Assert.Equal(ErrorCode.NotFound, await a.Fails("ns bind /x /tenant-b/mnt/disk ro"));
         await a.Ok("ns unbind /files");
         Assert.Equal(ErrorCode.NotFound, await a.Fails("ls /files"));
-        // A shell spawned without Bind on a namespace cannot bind there: the tenant's mnt/ is bound read-only for
-        // the shell's process when opened through a read-only view.
+        // The root has no parent to bind in.
         Assert.Equal(ErrorCode.InvalidArgument, await a.Fails("ns bind / /mnt"));
     }
 
