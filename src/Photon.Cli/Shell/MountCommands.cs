@@ -52,22 +52,26 @@ public static class MountCommands
         if (!registry.IsOk) return registry.Error;
         var dev = sys.Namespaces.Open(s.Self, "/dev/" + device, Rights.Read | Rights.Delegate | (readOnly ? Rights.None : Rights.Write));
         if (!dev.IsOk) { sys.Handles.Close(s.Self, registry.Value); return dev.Error; }
-        try
+        var mount = await sys.Files!.MountAsync(s.Self, registry.Value, dev.Value, new MountOptions(ReadOnly: readOnly)).ConfigureAwait(true);
+        if (!mount.IsOk)
         {
-            var mount = await sys.Files!.MountAsync(s.Self, registry.Value, dev.Value, new MountOptions(ReadOnly: readOnly)).ConfigureAwait(true);
-            if (!mount.IsOk) return mount.Error;
-            var rights = VirtualFileSystem.MountRights & (readOnly ? Rights.Read | Rights.Enumerate | Rights.Delegate | Rights.Manage : Rights.All);
-            var bound = sys.Files.BindMount(s.Self, s.Root, ShellPaths.Absolute(path), mount.Value, rights);
-            if (!bound.IsOk) { await sys.Files.UnmountAsync(s.Self, mount.Value).ConfigureAwait(true); return bound; }
-            s.Out.WriteLine($"/dev/{device} mounted at {ShellPaths.Absolute(path)}{(readOnly ? " (read-only)" : "")}");
-            return Result.Ok;
-        }
-        finally
-        {
-            // The mount holds its own capability to the device; the shell's handles were only for the call.
             sys.Handles.Close(s.Self, registry.Value);
             sys.Handles.Close(s.Self, dev.Value);
+            return mount.Error;
         }
+        // The mount reads the device through a capability derived from the shell's device handle, and the binding
+        // is derived from the mount handle: the shell keeps both (closing either would cut the mount off).
+        sys.Handles.Close(s.Self, registry.Value);
+        var rights = VirtualFileSystem.MountRights & (readOnly ? Rights.Read | Rights.Enumerate | Rights.Delegate | Rights.Manage : Rights.All);
+        var bound = sys.Files.BindMount(s.Self, s.Root, ShellPaths.Absolute(path), mount.Value, rights);
+        if (!bound.IsOk)
+        {
+            await sys.Files.UnmountAsync(s.Self, mount.Value).ConfigureAwait(true);
+            sys.Handles.Close(s.Self, dev.Value);
+            return bound;
+        }
+        s.Out.WriteLine($"/dev/{device} mounted at {ShellPaths.Absolute(path)}{(readOnly ? " (read-only)" : "")}");
+        return Result.Ok;
     }
 
     private static async Task<Result> Umount(ShellSession s, string[] args)

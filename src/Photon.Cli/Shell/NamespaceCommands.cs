@@ -73,8 +73,10 @@ public static class NamespaceCommands
             // Looked up with Delegate plus the rights the binding is to carry: asking for more than the shell holds fails here.
             var t = s.Sys.Namespaces.Open(s.Self, ShellPaths.Absolute(target), rights.Value | Rights.Delegate);
             if (!t.IsOk) return t.Error;
-            try { return s.Sys.Namespaces.Bind(s.Self, parent.Value, at.Value.Leaf, t.Value, rights.Value); }
-            finally { s.Sys.Handles.Close(s.Self, t.Value); }
+            // The binding is derived from this handle, so the shell keeps it (closing it would revoke the binding).
+            var bound = s.Sys.Namespaces.Bind(s.Self, parent.Value, at.Value.Leaf, t.Value, rights.Value);
+            if (!bound.IsOk) s.Sys.Handles.Close(s.Self, t.Value);
+            return bound;
         }
         finally { s.Sys.Handles.Close(s.Self, parent.Value); }
     }

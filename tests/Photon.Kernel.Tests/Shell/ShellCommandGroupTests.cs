@@ -55,7 +55,8 @@ public class ShellCommandGroupTests
         Assert.DoesNotContain("/tenant-b", ps);
         Assert.Contains("worker", await admin.Ok("ps"));
         Assert.Equal(ErrorCode.NotFound, await a.Fails($"caps {bPid}"));
-        Assert.Contains("Namespace", await admin.Ok($"caps {bPid}"));
+        Assert.Equal(ErrorCode.NotFound, await a.Fails($"caps {b.Shell.Self.Pid}"));
+        Assert.Contains($"Process(worker[{bPid}])", await admin.Ok($"caps {b.Shell.Self.Pid}"));
         // Kill needs a control handle: tenant-a's shell has none for tenant-b's worker; even the admin shell,
         // which can see it, did not spawn it.
         Assert.Equal(ErrorCode.AccessDenied, await a.Fails($"kill {bPid}"));
@@ -91,7 +92,8 @@ public class ShellCommandGroupTests
         Assert.Contains("spawned", await a.Ok("spawn job"));
         int pid = a.Shell.Children.Keys.Single();
         Assert.Contains("job", await a.Ok("ps"));
-        Assert.Contains("Namespace", await a.Ok($"caps {pid}"));
+        Assert.Contains("HANDLE", await a.Ok($"caps {pid}")); // visible (it holds no handles yet)
+        Assert.Contains("Namespace", await a.Ok($"caps {a.Shell.Self.Pid}"));
         Assert.Contains($"Process(job[{pid}])", await a.Ok("caps")); // the shell's own control handle
         await a.Ok($"kill {pid}");
         Assert.Equal(ErrorCode.AccessDenied, await a.Fails($"kill {pid}")); // the handle went with it
