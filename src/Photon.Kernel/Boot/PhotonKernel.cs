@@ -218,7 +218,7 @@ public sealed class PhotonKernel : IAsyncDisposable
             });
             k.Step("init", () =>
             {
-                k.Sys = new SyscallTable(k.Processes, k.Ipc, k.Vfs, k.Modules);
+                k.Sys = new SyscallTable(k.Processes, k.Ipc, k.Vfs, k.Modules, k.RecentAudit, k.Quotas);
                 k.Modules.Sys = k.Sys;
                 // Like Zircon's userboot: the first process holds the root namespace with every right; the CLI and
                 // the kernel's own setup act through its syscalls, never through kernel objects.

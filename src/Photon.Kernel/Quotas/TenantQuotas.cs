@@ -56,10 +56,16 @@ public sealed class TenantQuotas
         }
     }
 
-    /// <summary>Every tenant that has limits or has used something, sorted.</summary>
-    public IReadOnlyList<string> Tenants()
+    /// <summary>Every tenant that has limits or has been charged, in name order.</summary>
+    public IReadOnlyList<string> Tenants
     {
-        lock (_lock) return _accounts.Keys.Order(StringComparer.Ordinal).ToArray();
+        get { lock (_lock) return _accounts.Keys.Order(StringComparer.Ordinal).ToArray(); }
+    }
+
+    /// <summary>The tenant's limits (all null when none were set).</summary>
+    public QuotaLimits LimitsOf(string tenant)
+    {
+        lock (_lock) return _accounts.TryGetValue(tenant, out var a) ? a.Limits : new QuotaLimits();
     }
 
     /// <summary>Wires the quotas into the kernel's managers.</summary>

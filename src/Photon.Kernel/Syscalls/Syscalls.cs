@@ -14,7 +14,8 @@ namespace Photon.Kernel.Syscalls;
 /// </summary>
 public sealed class SyscallTable
 {
-    public SyscallTable(ProcessManager processes, IpcManager ipc, VirtualFileSystem? vfs = null, Modules.ModuleLoader? modules = null)
+    public SyscallTable(ProcessManager processes, IpcManager ipc, VirtualFileSystem? vfs = null, Modules.ModuleLoader? modules = null,
+        Audit.InMemoryAuditSink? recentAudit = null, Quotas.TenantQuotas? quotas = null)
     {
         Modules = modules is null ? null : new ModuleSyscalls(modules, processes.Capabilities);
         Handles = new HandleSyscalls(processes.Capabilities);
@@ -22,6 +23,7 @@ public sealed class SyscallTable
         Memory = new MemorySyscalls(processes.Memory);
         Processes = new ProcessSyscalls(processes);
         Channels = new ChannelSyscalls(ipc);
+        Introspection = new IntrospectionSyscalls(processes, recentAudit, quotas);
         Files = vfs is null ? null : new FileSyscalls(vfs, processes.Capabilities);
         Dma = new DmaSyscalls(new Drivers.Dma.DmaLender(processes.Capabilities,
             (p, pages) => processes.Memory.Quota?.Invoke(p, pages) ?? Result.Ok));
@@ -33,6 +35,7 @@ public sealed class SyscallTable
     public ProcessSyscalls Processes { get; }
     public ChannelSyscalls Channels { get; }
     public FileSyscalls? Files { get; }
+    public IntrospectionSyscalls Introspection { get; }
     public ModuleSyscalls? Modules { get; }
     public DmaSyscalls Dma { get; }
 

@@ -85,7 +85,7 @@ public static class KernelMetrics
     {
         var totals = new Dictionary<string, long>(StringComparer.Ordinal);
         foreach (var k in Volatile.Read(ref s_kernels))
-            foreach (var t in k.Quotas.Tenants())
+            foreach (var t in k.Quotas.Tenants)
                 totals[t] = totals.GetValueOrDefault(t) + figure(k.Quotas.Usage(t));
         return totals.Select(t => new Measurement<long>(t.Value, new KeyValuePair<string, object?>("tenant", t.Key)));
     }

@@ -50,7 +50,7 @@ public sealed class SystemMonitor : KernelObject
             .Select(p => new ProcessStat(p.Pid, p.Name, p.NamespacePath, TenantQuotas.TenantOf(p.Principal), p.State,
                 p.HandleCount, p.LiveTasks, p.Cpu.Used))
             .ToList();
-        var tenants = _quotas.Tenants()
+        var tenants = _quotas.Tenants
             .Where(t => Within(t, scope) || Within(scope, t))
             .Select(t =>
             {
