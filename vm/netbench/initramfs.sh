@@ -1,7 +1,7 @@
 # Sourced by vm/run.sh --netbench while it builds the initramfs ($root, $kroot, $kver, $mdir set): Linux's own
 # virtio-net driver (virtio core, virtio-pci, failover, virtio_net, in insmod order, appended to /etc/modules after VFIO)
 # and /etc/netbench.sh, which vm/init runs before Photon to bring Linux's NIC up and start its servers.
-netbench_mods=(kernel/drivers/virtio/virtio kernel/drivers/virtio/virtio_ring kernel/drivers/virtio/virtio_pci_legacy_dev
+netbench_mods=(kernel/drivers/virtio/virtio_ring kernel/drivers/virtio/virtio kernel/drivers/virtio/virtio_pci_legacy_dev
                kernel/drivers/virtio/virtio_pci_modern_dev kernel/drivers/virtio/virtio_pci kernel/net/core/failover
                kernel/drivers/net/net_failover kernel/drivers/net/virtio_net)
 for m in "${netbench_mods[@]}"; do
