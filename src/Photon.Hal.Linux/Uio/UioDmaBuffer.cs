@@ -5,7 +5,8 @@ using Photon.Kernel.Hal.Pci;
 namespace Photon.Kernel.Hal.Host.Uio;
 
 /// <summary>Locked memory the device reaches at its physical address (<see cref="DeviceAddress"/>, from
-/// <c>/proc/self/pagemap</c>). Disposing replaces the CPU pages with zero pages (the hugepage goes back to the pool).</summary>
+/// <c>/proc/self/pagemap</c>). Disposing replaces the CPU pages with zero pages (the hugepage goes back to the pool), or,
+/// for a piece of a shared hugepage, zeroes it.</summary>
 // Scrub swaps the pages in place, it never unmaps them.
 // Safety: _base maps MappedLength bytes for the life of the process and every access is bounds-checked against Length.
 internal sealed unsafe class UioDmaBuffer : MemoryManager<byte>, IDmaBuffer
@@ -14,8 +15,11 @@ internal sealed unsafe class UioDmaBuffer : MemoryManager<byte>, IDmaBuffer
     private readonly byte* _base;
     private int _disposed;
 
-    internal UioDmaBuffer(UioPciFunction owner, nint address, int length, nuint mappedLength, ulong physical)
+    private readonly UioHugepageArena? _arena;
+
+    internal UioDmaBuffer(UioPciFunction owner, nint address, int length, nuint mappedLength, ulong physical, UioHugepageArena? arena = null)
     {
+        _arena = arena;
         _owner = owner;
         _base = (byte*)address;
         Length = length;
@@ -45,7 +49,17 @@ internal sealed unsafe class UioDmaBuffer : MemoryManager<byte>, IDmaBuffer
         return _base + offset;
     }
 
-    internal void Scrub() => VfioNative.Scrub((nint)_base, MappedLength);
+    /// <summary>A buffer of its own is scrubbed (its pages replaced by zero pages); a piece of a shared hugepage is
+    /// zeroed and the hugepage scrubbed when its last piece goes.</summary>
+    internal void Release()
+    {
+        if (_arena is null) VfioNative.Scrub((nint)_base, MappedLength);
+        else
+        {
+            new Span<byte>(_base, (int)MappedLength).Clear();
+            _arena.Return();
+        }
+    }
 
     protected override void Dispose(bool disposing)
     {

@@ -9,8 +9,9 @@ namespace Photon.Kernel.Hal.Host.Uio;
 /// One PCI function bound to <c>uio_pci_generic</c>: config space through the sysfs <c>config</c> file, memory BARs
 /// mmapped from <c>resourceN</c>, DMA buffers as locked 2 MiB hugepages (physically contiguous by construction; a
 /// larger buffer is checked page by page) — or one locked 4 KiB page when no hugepage is free — handed to the device at
-/// the physical address <c>/proc/self/pagemap</c> gives. uio_pci_generic offers only legacy INTx, so there is no MSI-X:
-/// drivers poll.
+/// the physical address <c>/proc/self/pagemap</c> gives. Buffers up to a hugepage are carved from a shared hugepage
+/// (<see cref="UioHugepageArena"/>: drivers allocate many small rings and slots, and hugepages are few); a larger one
+/// gets its own. uio_pci_generic offers only legacy INTx, so there is no MSI-X: drivers poll.
 /// </summary>
 // Mappings made here are scrubbed (replaced with zero pages) before they are forgotten, never unmapped.
 // Safety: every pointer here is a mapping of the stated size handed to VfioMmioRegion/UioDmaBuffer, which bounds-check.
@@ -24,6 +25,7 @@ internal sealed unsafe class UioPciFunction : IPciFunction
     private readonly Lock _gate = new();
     private readonly List<VfioMmioRegion> _bars = [];
     private readonly List<UioDmaBuffer> _buffers = [];
+    private UioHugepageArena? _arena;
     private bool _closed;
 
     private UioPciFunction(PciFunctionInfo info, string dir, SafeFileHandle config, Action onClose)
@@ -98,6 +100,26 @@ internal sealed unsafe class UioPciFunction : IPciFunction
         lock (_gate)
         {
             if (_closed) return Result<IDmaBuffer>.Fail(ErrorCode.Closed, $"{Info.Address} is closed");
+            if (bytes <= HugePage)
+            {
+                nuint chunk = (nuint)((bytes + Pagemap.PageSize - 1) & ~(Pagemap.PageSize - 1));
+                if (_arena is null || !_arena.Fits(chunk))
+                {
+                    var arena = UioHugepageArena.Create();
+                    if (arena.IsOk)
+                    {
+                        _arena?.Retire();
+                        _arena = arena.Value;
+                    }
+                }
+                if (_arena is not null && _arena.Fits(chunk))
+                {
+                    var (at, physical) = _arena.Take(chunk);
+                    var carved = new UioDmaBuffer(this, at, bytes, chunk, physical, _arena);
+                    _buffers.Add(carved);
+                    return Result<IDmaBuffer>.Success(carved);
+                }
+            }
             // Hugepages first: DPDK's choice, physically contiguous and never migrated. A single page needs no contiguity.
             nuint length = (nuint)(((long)bytes + HugePage - 1) / HugePage * HugePage);
             var address = mmap(0, length, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS | MAP_POPULATE | MAP_LOCKED | MAP_HUGETLB, -1, 0);
@@ -124,7 +146,7 @@ internal sealed unsafe class UioPciFunction : IPciFunction
     {
         lock (_gate)
         {
-            if (_buffers.Remove(buffer)) buffer.Scrub();
+            if (_buffers.Remove(buffer)) buffer.Release();
         }
     }
 
@@ -163,8 +185,9 @@ internal sealed unsafe class UioPciFunction : IPciFunction
                 RandomAccess.Write(_config, cmd, 4);
             }
             catch (IOException) { }
-            foreach (var b in _buffers) b.Scrub();
+            foreach (var b in _buffers) b.Release();
             _buffers.Clear();
+            _arena?.Retire();
             foreach (var bar in _bars) bar.Scrub();
             _bars.Clear();
             _config.Dispose();
