@@ -114,8 +114,8 @@ internal sealed unsafe class UioPciFunction : IPciFunction
                 }
                 if (_arena is not null && _arena.Fits(chunk))
                 {
-                    var (at, physical) = _arena.Take(chunk);
-                    var carved = new UioDmaBuffer(this, at, bytes, chunk, physical, _arena);
+                    var (at, piecePhysical) = _arena.Take(chunk);
+                    var carved = new UioDmaBuffer(this, at, bytes, chunk, piecePhysical, _arena);
                     _buffers.Add(carved);
                     return Result<IDmaBuffer>.Success(carved);
                 }
