@@ -19,11 +19,12 @@ set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 out="$repo/vm/.build"
 cache="$repo/vm/.cache"
-image=""; net=0; usb=0; faults=0; timeout_s=900; publish=1; smp=2; mem=2048; guest_args=(); accel=tcg; bench=0; iommu_mode=iommu.strict=1
+image=""; net=0; usb=0; faults=0; timeout_s=900; publish=1; smp=2; mem=2048; guest_args=(); accel=tcg; bench=0; netbench=0; iommu=1; iommu_mode=iommu.strict=1
 usage() { sed -n '2,17p' "$0"; echo "options: --image FILE (ext4 disk; default a fresh 64 MiB one) --net (virtio-net on a TAP in netns photonvm; root)"
           echo "         --usb (qemu-xhci + usb-storage on a FAT image) --timeout S (default 900) --no-publish (reuse the last publish)"
           echo "         --faults (USB stick removed while mounted, with --usb; NVMe controller reset mid-I/O on a second, scratch NVMe)"
-          echo "         --smp N (default 2) --mem MiB (default 2048) --polling (NVMe driver polls instead of MSI-X) --kvm (use KVM if it works) --out DIR"; }
+          echo "         --smp N (default 2) --mem MiB (default 2048) --polling (NVMe driver polls instead of MSI-X) --kvm (use KVM if it works) --out DIR"
+          echo "         --no-iommu (no emulated IOMMU: Photon falls back to uio_pci_generic) --netbench (see vm/netbench.sh)"; }
 while [ $# -gt 0 ]; do
   case "$1" in
     --image) image=$(realpath "$2"); shift ;;
@@ -38,6 +39,8 @@ while [ $# -gt 0 ]; do
     --kvm) accel=kvm ;;
     --bench) bench=1; guest_args+=(--bench) ;;   # vm/bench.sh: a second NVMe left to Linux, randread, the ratio table
     --bench-args) read -r -a extra <<< "$2"; guest_args+=("${extra[@]}"); shift ;;
+    --no-iommu) iommu=0 ;;                       # no emulated IOMMU: Photon falls back to uio_pci_generic + pagemap
+    --netbench) netbench=1; net=1; guest_args+=(--netbench) ;;   # vm/netbench.sh: a second virtio-net left to Linux
     --linux-iommu) iommu_mode=$2; shift ;;       # kernel command line IOMMU mode for Linux's own drivers (bench: iommu.passthrough=1)
     --out) out=$(realpath -m "$2"); shift ;;
     -h|--help) usage; exit 0 ;;
@@ -110,6 +113,7 @@ mdir="$root/lib/modules/$kver"
 mkdir -p "$mdir"
 mods=(kernel/drivers/vfio/vfio kernel/drivers/vfio/vfio_iommu_type1 kernel/virt/lib/irqbypass kernel/drivers/vfio/vfio_virqfd
       kernel/drivers/vfio/pci/vfio-pci-core kernel/drivers/vfio/pci/vfio-pci)
+[ $iommu = 0 ] && mods+=(kernel/drivers/uio/uio kernel/drivers/uio/uio_pci_generic)   # the fallback's driver
 : > "$root/etc/modules"
 for m in "${mods[@]}"; do
   src=$(ls "$kroot/lib/modules/$kver/$m".ko* 2>/dev/null | head -1 || true)
@@ -123,6 +127,7 @@ for m in "${mods[@]}"; do
   echo "/lib/modules/$kver/$m.ko" >> "$root/etc/modules"
 done
 [ $bench = 1 ] && . "$repo/vm/bench/initramfs.sh"   # Linux's nvme driver and the randread tool
+[ $netbench = 1 ] && . "$repo/vm/netbench/initramfs.sh"   # Linux's virtio_net and its side of the network benchmark
 cp "$kroot/lib/modules/$kver"/modules.{order,builtin,builtin.modinfo} "$mdir/" 2>/dev/null || true
 depmod -b "$root" "$kver"
 cp -a "$pub" "$root/opt/photon"
@@ -184,7 +189,7 @@ if [ $bench = 1 ]; then
   cp --sparse=always "$image" "$out/nvme-linux.img"
   qemu+=(-drive "file=$out/nvme-linux.img,if=none,id=nvm2,format=raw,cache=writeback" -device nvme,serial=linux0,drive=nvm2)
 fi
-netns=photonvm; tap=pvm0
+netns=${PHOTON_VM_NETNS:-photonvm}; tap=pvm0   # PHOTON_VM_NETNS: another name, so two runs (CI, vm/netbench.sh) do not collide
 if [ $net = 1 ]; then
   [ "$(id -u)" = 0 ] || skip "--net needs root (TAP device and network namespace)"
   ip netns del $netns 2>/dev/null || true
@@ -195,11 +200,24 @@ if [ $net = 1 ]; then
   ip -n $netns link set lo up
   # virtio-net, modern only (virtio 1.x over PCI), on the TAP whose host end (10.77.0.1) is in netns photonvm.
   qemu+=(-netdev "tap,id=net0,ifname=$tap,script=no,downscript=no" -device "virtio-net-pci,netdev=net0,disable-legacy=on,iommu_platform=on,mac=52:54:00:12:34:56,romfile=")
+  [ $netbench = 1 ] && . "$repo/vm/netbench/qemu.sh"   # the second virtio-net, for Linux, on TAP pvm1
   qemu=(ip netns exec $netns "${qemu[@]}")
 fi
 if [ $usb = 1 ]; then
   # xHCI controller with a USB mass-storage stick backed by a FAT image.
   qemu+=(-device qemu-xhci,id=xhci -drive "file=$usbimg,if=none,id=usbstick,format=raw" -device usb-storage,bus=xhci.0,drive=usbstick,id=usbstick0)
+fi
+if [ $iommu = 0 ]; then
+  # --no-iommu: no emulated VT-d, no intel_iommu=on, no iommu_platform on virtio devices — VFIO cannot work, so Photon
+  # takes its devices through uio_pci_generic and physical addresses; hugepages=64 reserves the fallback's DMA memory.
+  for i in "${!qemu[@]}"; do
+    case "${qemu[$i]}" in
+      intel-iommu,intremap=on,caching-mode=on) unset "qemu[$i]"; unset "qemu[$((i - 1))]" ;;
+      *intel_iommu=on*) qemu[$i]=${qemu[$i]/intel_iommu=on/hugepages=64} ;;
+      *iommu_platform=on*) qemu[$i]=${qemu[$i]/,iommu_platform=on/} ;;
+    esac
+  done
+  qemu=("${qemu[@]}")
 fi
 log="$out/serial.log"
 : > "$log"
@@ -212,6 +230,7 @@ host_side() {
       net_done=1
       ip netns exec $netns ping -c 3 -i 0.5 -W 10 $guest > "$out/ping.log" 2>&1; echo "ping exit $?" >> "$out/ping.log"
       ip netns exec $netns curl -sS --max-time 120 "http://$guest/" > "$out/curl.html" 2> "$out/curl.err"; echo $? > "$out/curl.rc"
+      [ $netbench = 1 ] && { . "$repo/vm/netbench/host.sh"; netbench_run; }
       ip netns exec $netns curl -sS --max-time 120 "http://$guest/done" > /dev/null 2>> "$out/curl.err" || true
       say "host side: ping $(grep -o '[0-9]* received' "$out/ping.log" || echo 'no reply'), curl exit $(cat "$out/curl.rc")"
     fi
@@ -261,6 +280,9 @@ if [ $net = 1 ]; then
   else say "FAIL: curl http://$guest/ did not get Photon's page: $(cat "$out/curl.err" 2>/dev/null)"; status=1; fi
   if grep -q "ping exit 0" "$out/ping.log" 2>/dev/null; then say "ping $guest from netns $netns: $(grep -o '[0-9]* packets transmitted, [0-9]* received' "$out/ping.log")"
   else say "FAIL: ping $guest from netns $netns: $(tail -3 "$out/ping.log" 2>/dev/null)"; status=1; fi
+fi
+if [ $netbench = 1 ]; then
+  if [ -s "$out/netbench-table.md" ]; then say "network benchmark:"; cat "$out/netbench-table.md"; else say "FAIL: the network benchmark did not run"; status=1; fi
 fi
 [ $status = 0 ] && echo "photon vm: PASS" || echo "photon vm: FAIL"
 exit $status

@@ -7,7 +7,7 @@ using Photon.Kernel.Boot.Components;
 using Photon.Kernel.Capabilities;
 using Photon.Kernel.FileSystems;
 using Photon.Kernel.Hal.Host;
-using Photon.Kernel.Hal.Host.Vfio;
+using Photon.Kernel.Hal.Host.Uio;
 using Photon.Kernel.Hal.Pci;
 using Photon.Kernel.Drivers.Net;
 using Photon.Kernel.Drivers.Usb;
@@ -27,7 +27,7 @@ namespace Photon.Cli.Commands;
 /// </summary>
 public static class VmCommand
 {
-    public const string Usage = "photon vm [--image FILE] [--net] [--usb] [--timeout SECONDS] [--polling] [--faults] [--kvm] [--no-publish] [--smp N] [--mem MiB] [--out DIR] | photon vm guest [--polling] [--faults]";
+    public const string Usage = "photon vm [--image FILE] [--net] [--usb] [--timeout SECONDS] [--polling] [--faults] [--kvm] [--no-publish] [--smp N] [--mem MiB] [--out DIR] | photon vm guest [--polling] [--faults] [--netbench]";
     public const string FileName = "photon-vm.txt";
     public const string UsbFileName = "photon-usb.txt";
     public const string NetReadyMarker = "PHOTON-VM: NET-READY";
@@ -68,16 +68,21 @@ public static class VmCommand
     {
         var failures = new List<string>();
         void Say(string line) => Console.WriteLine("vm: " + line);
-        var bus = new VfioPciBus();
+        // VFIO behind the IOMMU, or — booted without one (run.sh --no-iommu) — uio_pci_generic with physical addresses.
+        var backend = PciBackend.Detect();
+        Say($"PCI backend: {backend.Kind} ({backend.Reason})");
+        var bus = backend.CreateBus();
+        string bound = backend.Kind == PciBackendKind.Uio ? UioPciBus.Driver : "vfio-pci";
         var functions = bus.Enumerate();
         Say($"PCI: {functions.Count} functions");
         foreach (var f in functions)
             Say($"  {f.Address} {f.VendorId:x4}:{f.DeviceId:x4} class {f.ClassCode:x6} {Describe(f.ClassCode)}, driver {f.BoundDriver ?? "none"}");
         bool faults = args.Contains("--faults");
+        bool netbench = args.Contains("--netbench"); // vm/netbench.sh: also a TCP sink, and the host takes longer
         var nvmeFunctions = functions.Where(f => f.ClassCode == NvmeClass).ToList();
         var nvme = new PciNvmeComponent("nvme0", nvmeFunctions.FirstOrDefault()?.Address, new Kernel.Drivers.Nvme.NvmeDriverOptions(Polling: args.Contains("--polling")));
         var timers = new HostTimers(new HostClock());
-        var platform = LinuxPlatform.Create() with { Name = "photon-vm (VFIO)", Pci = bus };
+        var platform = LinuxPlatform.Create() with { Name = $"photon-vm ({backend.Kind})", Pci = bus };
         // A USB stick on an xHCI controller (run.sh --usb): Photon's xHCI + mass-storage driver serves it as the
         // platform storage unit "usb", and the unchanged block-device and mount components put its FAT in the tenant.
         bool usb = functions.Any(f => f.ClassCode == UsbStorageSource.XhciClass);
@@ -116,9 +121,9 @@ public static class VmCommand
             return 1;
         }
         var k = booted.Value;
-        Say($"driver bound: nvme0 -> {nvmeFunctions.FirstOrDefault()?.Address.ToString() ?? "?"} (vfio-pci), '{nvme.Identity?.Model}'");
-        if (usb) Say("driver bound: usb0 -> xHCI + USB mass storage (vfio-pci)");
-        if (net) Say($"driver bound: virtio-net -> {functions.First(f => f.DeviceId == VirtioNetSource.VirtioNetModern).Address} (vfio-pci), TCP/IP stack at {GuestAddress}");
+        Say($"driver bound: nvme0 -> {nvmeFunctions.FirstOrDefault()?.Address.ToString() ?? "?"} ({bound}), '{nvme.Identity?.Model}'");
+        if (usb) Say($"driver bound: usb0 -> xHCI + USB mass storage ({bound})");
+        if (net) Say($"driver bound: virtio-net -> {functions.First(f => f.DeviceId == VirtioNetSource.VirtioNetModern).Address} ({bound}), TCP/IP stack at {GuestAddress}");
         foreach (var f in bus.Enumerate().Where(f => (f.ClassCode is 0x020000 && !net) || (f.ClassCode == UsbStorageSource.XhciClass && !usb)))
             Say($"  {f.Address} class {f.ClassCode:x6} {Describe(f.ClassCode)}: no Photon driver bound (left to {f.BoundDriver ?? "nobody"})");
         await k.RunAsync(async () =>
@@ -143,7 +148,7 @@ public static class VmCommand
             var back = await VmFiles.ReadAllAsync(k, p, "/mnt/disk/" + FileName);
             if (back.IsOk && back.Value.AsSpan().SequenceEqual(note)) Say("read it back: identical");
             else failures.Add($"read back {FileName}: {(back.IsOk ? "differs" : back.Error.ToString())}");
-            if (net) await ServeHostAsync(k, Say, failures);
+            if (net) await ServeHostAsync(k, netbench, Say, failures);
             if (usb) await UsbAsync(k, p, faults, Say, failures);
             if (faults)
             {
@@ -191,8 +196,10 @@ public static class VmCommand
 
     /// <summary>Serves HTTP to the host: prints <see cref="NetReadyMarker"/> (run.sh then pings and curls from netns
     /// photonvm and fetches /done), pings the host from Photon, and waits — bounded — for the host to finish.</summary>
-    private static async Task ServeHostAsync(PhotonKernel k, Action<string> say, List<string> failures)
+    private static async Task ServeHostAsync(PhotonKernel k, bool netbench, Action<string> say, List<string> failures)
     {
+        var sink = new VmNetSink();
+        if (netbench && sink.Start(k) is { IsOk: false } notStarted) failures.Add($"netbench: the TCP sink did not start: {notStarted.Error}");
         var http = new VmHttpService();
         var serving = http.Start(k);
         if (!serving.IsOk) { failures.Add($"httpd: {serving.Error}"); return; }
@@ -209,8 +216,10 @@ public static class VmCommand
         else failures.Add($"open /net/outbound: {outbound.Error}");
         say($"httpd serving http://{GuestAddress.Address}:{VmHttpService.Port}/ over virtio-net");
         Console.WriteLine($"{NetReadyMarker} {GuestAddress.Address}");
-        var finished = await Task.WhenAny(http.HostDone, Task.Delay(HostWait));
-        if (finished != http.HostDone) failures.Add($"the host did not fetch /done within {HostWait.TotalSeconds} s");
+        var wait = netbench ? 3 * HostWait : HostWait;
+        var finished = await Task.WhenAny(http.HostDone, Task.Delay(wait));
+        if (finished != http.HostDone) failures.Add($"the host did not fetch /done within {wait.TotalSeconds} s");
+        if (netbench) say($"netbench: the TCP sink on port {VmNetSink.Port} read {sink.Bytes} bytes in {sink.Connections} connection(s)");
         say($"the host fetched / {http.PagesServed} time(s) and said done");
         if (http.PagesServed == 0) failures.Add("the host never fetched /");
     }

@@ -11,12 +11,15 @@ namespace Photon.Cli.Vm;
 /// <c>/net/tcp</c> by init, serving <see cref="Page"/> at <c>/</c> with Photon.Net's <see cref="HttpServer"/> through
 /// socket syscalls (the stack runs on Photon's virtio-net driver). The host script fetches <c>/</c> with curl from
 /// netns photonvm and then <c>/done</c>, which completes <see cref="HostDone"/>: the guest cannot see the host's
-/// checks, so the host says when it has finished.
+/// checks, so the host says when it has finished. <c>/bulk</c> is a large body for the throughput benchmark.
 /// </summary>
 public sealed class VmHttpService
 {
     public const ushort Port = 80;
     public static readonly byte[] Page = Encoding.UTF8.GetBytes("<h1>Hello from Photon</h1><p>served by Photon's TCP/IP stack on its virtio-net driver over VFIO</p>\n");
+    /// <summary>Size of <c>/bulk</c>, the body the virtio-net benchmark (vm/netbench.sh) downloads with curl.</summary>
+    public const int BulkBytes = 8 << 20;
+    private static readonly Lazy<byte[]> Bulk = new(() => new byte[BulkBytes]);
     private readonly TaskCompletionSource _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private long _pages;
 
@@ -40,6 +43,8 @@ public sealed class VmHttpService
             case "/":
                 Interlocked.Increment(ref _pages);
                 return new HttpResponse(200, "text/html", Page);
+            case "/bulk":
+                return new HttpResponse(200, "application/octet-stream", Bulk.Value);
             case "/done":
                 _done.TrySetResult();
                 return HttpResponse.Text(200, "bye\n");

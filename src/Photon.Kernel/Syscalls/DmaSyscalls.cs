@@ -1,14 +1,16 @@
 using System.Buffers;
 using Photon.Kernel.Capabilities;
 using Photon.Kernel.Drivers.Dma;
+using Photon.Kernel.Drivers.Net;
 using Photon.Kernel.Drivers.Nvme;
 using Photon.Kernel.Processes;
 
 namespace Photon.Kernel.Syscalls;
 
 /// <summary>
-/// Zero-copy DMA system calls: a read whose bytes stay in the DMA buffer the device wrote, lent to the caller as a
-/// read-only <see cref="DmaLoan"/> handle (charged to its tenant), viewed in place, and returned by closing the handle.
+/// Zero-copy DMA system calls: a disk read or a received network frame whose bytes stay in the DMA buffer the device
+/// wrote, lent to the caller as a read-only <see cref="DmaLoan"/> handle (charged to its tenant), viewed in place, and
+/// returned by closing the handle.
 /// </summary>
 public sealed class DmaSyscalls(DmaLender lender)
 {
@@ -20,6 +22,18 @@ public sealed class DmaSyscalls(DmaLender lender)
         var d = caller.GetWithToken<NvmeDisk>(disk, Rights.Read);
         if (!d.IsOk) return d.Error;
         var loan = await d.Value.Object.LendReadAsync(d.Value.Token, lba, bytes, lender, caller.Principal, ct).ConfigureAwait(false);
+        return loan.IsOk ? caller.AddHandle(loan.Value) : loan.Error;
+    }
+
+    /// <summary>Zero-copy receive: waits for the next frame on RX queue <paramref name="queue"/> of a NIC (needs Read)
+    /// and gives the caller a Read-only handle to it, in the buffer the device wrote; the device gets the buffer back when
+    /// the handle is closed (<see cref="Return"/>). Charged to the caller's tenant; Busy when half the queue is lent.</summary>
+    public async Task<Result<Handle>> LendReceiveAsync(Process caller, Handle nic, int queue, CancellationToken ct = default)
+    {
+        if (caller.State != ProcessState.Running) return Errors.Of(ErrorCode.Closed, $"{caller} has exited");
+        var n = caller.GetWithToken<NicDriver>(nic, Rights.Read);
+        if (!n.IsOk) return n.Error;
+        var loan = await n.Value.Object.LendReceiveAsync(n.Value.Token, queue, lender, caller.Principal, ct).ConfigureAwait(false);
         return loan.IsOk ? caller.AddHandle(loan.Value) : loan.Error;
     }
 

@@ -30,7 +30,8 @@ public sealed class DmaLender(CapabilityManager caps, Func<Principal, long, Resu
         }
         var (buffer, giveBack) = filled.Value;
         CapabilityToken token = default;
-        var loan = new DmaLoan(label, buffer, bytes, () =>
+        // A NIC's frame is shorter than the receive buffer charged for it: the loan covers what the device wrote.
+        var loan = new DmaLoan(label, buffer, Math.Min(bytes, buffer.Length), () =>
         {
             memoryQuota?.Invoke(holder, -pages);
             giveBack();

@@ -42,12 +42,16 @@ public sealed class NicDriver : KernelObject, INetworkDevice, INetworkBatches
     private readonly Lock _viewsLock = new();
     private NicDeviceView? _self;
     private NicRxLender?[]? _lenders;
+    private readonly CapabilityManager _caps;
+    private readonly NicFrameLoans _loans;
     private int _nextTx;
     private int _disposed;
 
     private NicDriver(INetworkDevice device, CapabilityManager caps, NicOptions options) : base(device.Name)
     {
         _device = device;
+        _caps = caps;
+        _loans = new NicFrameLoans(caps);
         _multi = device as INetworkQueues;
         _options = options;
         int hw = HardwareQueues;
@@ -259,6 +263,27 @@ public sealed class NicDriver : KernelObject, INetworkDevice, INetworkBatches
         return Result.Ok;
     }
 
+    /// <summary>Zero-copy receive: waits for the next frame on RX queue <paramref name="queue"/> and lends it, in the DMA
+    /// buffer the device wrote, to <paramref name="actor"/> as a Read-only <see cref="Dma.DmaLoan"/> (needs
+    /// <see cref="Rights.Read"/>; charged one receive buffer to the actor's tenant). The device gets the buffer back only
+    /// when the loan ends; at most half a queue's buffers are lent at once (Busy beyond); stopping the NIC revokes every
+    /// loan. NotSupported on a device that cannot lend (host devices copy). A queue lent from should not also feed the
+    /// stack: both would take its frames.</summary>
+    public async Task<Result<CapabilityToken>> LendReceiveAsync(CapabilityToken cap, int queue, Dma.DmaLender lender, Principal actor = default,
+        CancellationToken ct = default)
+    {
+        var checkedCap = _caps.Check(cap, Rights.Read, actor);
+        if (!checkedCap.IsOk) return checkedCap.Error;
+        if (!ReferenceEquals(checkedCap.Value, this)) return Errors.Of(ErrorCode.WrongObjectType, $"capability does not name {Name}");
+        if ((uint)queue >= (uint)_rx.Length) return Errors.Of(ErrorCode.OutOfRange, $"{Name} has RX queues 0..{_rx.Length - 1}");
+        if (Volatile.Read(ref _disposed) != 0) return Errors.Of(ErrorCode.Closed, $"{Name} is closed");
+        if (_device is not IFrameLending lending) return Errors.Of(ErrorCode.NotSupported, $"{Name} cannot lend receive buffers (its frames are copied)");
+        return await _loans.LendAsync(lending, queue, MinReceiveBuffer, $"rx-loan {Name}#{queue}", lender, actor, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>Zero-copy receive loans not yet ended.</summary>
+    public int OutstandingLoans => _loans.Outstanding;
+
     /// <summary>An <see cref="INetworkDevice"/> face that acts with <paramref name="cap"/> (Write to send, Read to
     /// receive; errors are thrown as <see cref="KernelException"/>). It keeps receive buffers posted on every RX queue once
     /// it starts receiving, so frames are shared between faces that receive at the same time.</summary>
@@ -465,6 +490,7 @@ public sealed class NicDriver : KernelObject, INetworkDevice, INetworkBatches
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
         _stop.Cancel();
+        _loans.RevokeAll(); // before the device frees the buffers the loans view
         // Controllers first, so no device call is still filling a buffer whose request is about to fail.
         try { await Task.WhenAll(_controllers).ConfigureAwait(false); } catch (OperationCanceledException) { }
         foreach (var q in _tx) q.Close();

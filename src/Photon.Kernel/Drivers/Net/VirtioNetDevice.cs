@@ -16,7 +16,7 @@ namespace Photon.Kernel.Drivers.Net;
 /// <see cref="ErrorCode.Corrupted"/> errors. The device owns the <see cref="IPciFunction"/> it was opened on: disposing
 /// resets the device (it stops DMA) before freeing its rings.
 /// </summary>
-public sealed class VirtioNetDevice : INetworkQueues
+public sealed class VirtioNetDevice : INetworkQueues, IFrameLending
 {
     private const ushort LinkUp = 1;
     private readonly VirtioPciTransport _transport;
@@ -259,6 +259,20 @@ public sealed class VirtioNetDevice : INetworkQueues
             throw new KernelException(ErrorCode.Closed, $"{Name} is closed");
         }
     }
+
+    /// <summary>Zero-copy receive: the next frame on <paramref name="queue"/> in the DMA buffer the device wrote, kept
+    /// from the device until given back (see <see cref="VirtioNetRxQueue.TakeLentAsync"/>).</summary>
+    async ValueTask<Result<LentFrame>> IFrameLending.TakeLentAsync(int queue, CancellationToken ct)
+    {
+        if (Volatile.Read(ref _disposed) != 0) return Errors.Of(ErrorCode.Closed, $"{Name} is closed");
+        if ((uint)queue >= (uint)_rx.Length) return Errors.Of(ErrorCode.OutOfRange, $"{Name} has no queue {queue}");
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, _closed.Token);
+        var r = await _rx[queue].TakeLentAsync(linked.Token).ConfigureAwait(false);
+        return !r.IsOk && r.Code == ErrorCode.Cancelled && _closed.IsCancellationRequested ? Errors.Of(ErrorCode.Closed, $"{Name} is closed") : r;
+    }
+
+    /// <summary>Buffers of <paramref name="queue"/> lent out now (zero-copy receive).</summary>
+    public int LentBuffers(int queue) => _rx[queue].Lent;
 
     /// <summary>Takes a frame from whichever queue has one: a non-blocking sweep, then a wait on every queue at once.
     /// Meant for single consumers of the plain interface; a consumer per queue uses <see cref="ReceiveBatchAsync"/>.</summary>

@@ -7,7 +7,9 @@ namespace Photon.Kernel.Drivers.Net;
 /// One receive virtqueue: a DMA pool of one buffer per ring entry, all posted to the device; completed buffers are
 /// copied out and re-posted at once (refill), with one notification per batch. Interrupts stay suppressed while the
 /// consumer is draining and are re-enabled only before it sleeps (then the ring is checked once more, so a frame that
-/// landed in between is not missed). One consumer at a time.
+/// landed in between is not missed). One consumer at a time. Zero-copy receive (<see cref="TakeLentAsync"/>) lends a
+/// completed buffer in place instead: it stays out of the ring until given back, and at most half the ring is lent, so
+/// the device always has buffers to receive into. The pool outlives the queue while any buffer is still lent.
 /// </summary>
 internal sealed class VirtioNetRxQueue : IDisposable
 {
@@ -20,6 +22,7 @@ internal sealed class VirtioNetRxQueue : IDisposable
     private readonly VirtqCompletion[] _scratch;
     private readonly Lock _lock = new();
     private long _frames, _bursts, _dropped;
+    private int _lent;
     private bool _disposed;
 
     private VirtioNetRxQueue(SplitVirtqueue vq, IDmaBuffer pool, int bufferSize, VirtioNotifier notifier, DeviceWait wait)
@@ -50,6 +53,10 @@ internal sealed class VirtioNetRxQueue : IDisposable
     public long Frames => Interlocked.Read(ref _frames);
     public long Bursts => Interlocked.Read(ref _bursts);
     public long Dropped => Interlocked.Read(ref _dropped);
+
+    /// <summary>Buffers lent out now, and the most that may be (half the ring).</summary>
+    public int Lent { get { lock (_lock) return _lent; } }
+    public int MaxLent => _vq.Size / 2;
 
     /// <summary>Posts every idle buffer (called once the device is live, and after each batch).</summary>
     public void Refill()
@@ -145,13 +152,68 @@ internal sealed class VirtioNetRxQueue : IDisposable
         }
     }
 
+    /// <summary>Waits for the next frame and lends it in the buffer the device wrote (no copy); frames shorter than the
+    /// header are dropped as on the copying path. Busy at <see cref="MaxLent"/>; Closed once the queue is closed.</summary>
+    public async ValueTask<Result<LentFrame>> TakeLentAsync(CancellationToken ct)
+    {
+        while (true)
+        {
+            lock (_lock)
+            {
+                if (_disposed) return Errors.Of(ErrorCode.Closed, "receive queue closed");
+                if (_lent >= MaxLent) return Errors.Of(ErrorCode.Busy, $"{_lent} receive buffers are lent (at most {MaxLent})");
+                while (true)
+                {
+                    var polled = _vq.Poll(_scratch.AsSpan(0, 1));
+                    if (!polled.TryGet(out int count)) return polled.Error;
+                    if (count == 0) break;
+                    var c = _scratch[0];
+                    int written = (int)c.Written;
+                    if (written < VirtioNetHeader.Size + 14)
+                    {
+                        Interlocked.Increment(ref _dropped);
+                        _idle.Push(c.Cookie);
+                        RefillLocked();
+                        continue;
+                    }
+                    _lent++;
+                    Interlocked.Increment(ref _frames);
+                    Interlocked.Increment(ref _bursts);
+                    int slot = c.Cookie;
+                    var frame = new Dma.DmaBufferSlice(_pool, slot * _bufferSize + VirtioNetHeader.Size, written - VirtioNetHeader.Size);
+                    return new LentFrame(frame, () => GiveBack(slot));
+                }
+            }
+            try { await WaitAsync(ct).ConfigureAwait(false); }
+            catch (OperationCanceledException) { return Errors.Of(ErrorCode.Cancelled, "receive cancelled"); }
+            catch (KernelException e) { return e.Error; }
+        }
+    }
+
+    /// <summary>A lent buffer comes back: posted to the device again, or — after close — the pool freed with the last one.</summary>
+    private void GiveBack(int slot)
+    {
+        lock (_lock)
+        {
+            _lent--;
+            if (_disposed)
+            {
+                if (_lent == 0) _pool.Dispose();
+                return;
+            }
+            _idle.Push(slot);
+            RefillLocked();
+        }
+    }
+
     public void Dispose()
     {
         lock (_lock)
         {
+            if (_disposed) return;
             _disposed = true;
             _vq.Dispose();
-            _pool.Dispose();
+            if (_lent == 0) _pool.Dispose(); // else the last GiveBack frees it: a consumer may still be reading
         }
     }
 }

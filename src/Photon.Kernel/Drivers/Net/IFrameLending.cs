@@ -1,0 +1,18 @@
+using Photon.Kernel.Hal.Pci;
+
+namespace Photon.Kernel.Drivers.Net;
+
+/// <summary>
+/// A NIC that can hand out a received frame in the DMA buffer the device wrote it into (zero-copy receive) instead of
+/// copying it out: the buffer stays out of the device's ring until <see cref="LentFrame.GiveBack"/> runs, once.
+/// <see cref="NicDriver.LendReceiveAsync"/> wraps it in a capability-checked <see cref="Dma.DmaLoan"/>.
+/// </summary>
+internal interface IFrameLending
+{
+    /// <summary>Waits for the next frame on <paramref name="queue"/> and lends it. Busy when the queue already lends as
+    /// many buffers as it may (the device must keep some to receive into).</summary>
+    ValueTask<Result<LentFrame>> TakeLentAsync(int queue, CancellationToken ct);
+}
+
+/// <summary>A received frame in place: <paramref name="Frame"/> covers exactly its bytes.</summary>
+internal readonly record struct LentFrame(IDmaBuffer Frame, Action GiveBack);

@@ -1,0 +1,51 @@
+using Photon.Kernel.Capabilities;
+using Photon.Kernel.Drivers.Dma;
+using Photon.Kernel.Hal.Pci;
+
+namespace Photon.Kernel.Drivers.Net;
+
+/// <summary>
+/// The zero-copy receive loans of one NIC: each is a <see cref="DmaLoan"/> over a frame in the DMA buffer the device
+/// wrote (charged to the borrower's tenant by the <see cref="DmaLender"/>), remembered here so that stopping the NIC
+/// revokes every one before the device and its buffers go away (as <c>NvmeDisk</c> does for its reads).
+/// </summary>
+internal sealed class NicFrameLoans(CapabilityManager caps)
+{
+    private readonly HashSet<CapabilityToken> _live = new();
+    private bool _stopped;
+
+    public int Outstanding { get { lock (_live) return _live.Count; } }
+
+    public async Task<Result<CapabilityToken>> LendAsync(IFrameLending device, int queue, int chargeBytes, string label, DmaLender lender,
+        Principal actor, CancellationToken ct)
+    {
+        lock (_live) if (_stopped) return Errors.Of(ErrorCode.Closed, $"{label}: the NIC is stopping");
+        var lent = await lender.LendAsync(actor, chargeBytes, label, async () =>
+        {
+            var f = await device.TakeLentAsync(queue, ct).ConfigureAwait(false);
+            return f.IsOk ? Result<(IDmaBuffer, Action)>.Success((f.Value.Frame, f.Value.GiveBack)) : f.Error;
+        }, onEnd: t => { lock (_live) _live.Remove(t); }).ConfigureAwait(false);
+        if (!lent.IsOk) return lent;
+        bool stopped;
+        lock (_live)
+        {
+            stopped = _stopped;
+            if (!stopped) _live.Add(lent.Value);
+        }
+        if (!stopped) return lent;
+        caps.Revoke(lent.Value, Principal.Kernel); // lent while the NIC stopped: the buffer goes straight back
+        return Errors.Of(ErrorCode.Closed, $"{label}: the NIC is stopping");
+    }
+
+    /// <summary>Refuses new loans and revokes the live ones (their buffers go back once no read runs).</summary>
+    public void RevokeAll()
+    {
+        CapabilityToken[] all;
+        lock (_live)
+        {
+            _stopped = true;
+            all = [.. _live];
+        }
+        foreach (var t in all) caps.Revoke(t, Principal.Kernel);
+    }
+}

@@ -1,0 +1,16 @@
+#!/bin/sh
+# Linux's side of vm/netbench.sh, run by vm/init before Photon: the second virtio-net NIC (MAC 52:54:00:12:34:57, left
+# to Linux's virtio_net) on 10.78.0.2/24, busybox httpd serving a 8 MiB /bulk (what Photon serves at its /bulk), and a
+# busybox nc sink on port 5001 (what Photon's VmNetSink does) — the host times the same curl and nc against both.
+bb=/bin/busybox
+dev=""
+for d in /sys/class/net/*; do [ "$(cat "$d/address" 2>/dev/null)" = 52:54:00:12:34:57 ] && dev=${d##*/}; done
+if [ -z "$dev" ]; then echo "netbench: Linux's virtio-net NIC not found"; exit 0; fi
+$bb ip link set lo up
+$bb ip addr add 10.78.0.2/24 dev "$dev"
+$bb ip link set "$dev" up
+mkdir -p /tmp/www
+$bb dd if=/dev/zero of=/tmp/www/bulk bs=1M count=8 2>/dev/null
+$bb httpd -p 80 -h /tmp/www
+( while true; do $bb nc -l -p 5001 > /dev/null; done ) &
+echo "netbench: Linux virtio_net on $dev 10.78.0.2 (driver $($bb readlink "/sys/class/net/$dev/device/driver" | $bb sed 's,.*/,,')), httpd :80, nc sink :5001"
