@@ -66,20 +66,18 @@ public sealed class ChannelSyscalls(IpcManager ipc)
         return ep.IsOk ? ipc.Receive(caller, ep.Value) : ep.Error;
     }
 
-    /// <summary>Waits for the next message; <see cref="ErrorCode.Closed"/> once the peer is gone and the inbox is empty.
-    /// A waiting receive parks a reused waiter that a byte-only send completes directly (no queue hop, no allocation
-    /// but the message); await the result once, as with any <see cref="ValueTask{TResult}"/>.</summary>
-    public ValueTask<Result<IpcMessage>> ReceiveAsync(Process caller, Handle endpoint, CancellationToken ct = default)
+    /// <summary>Waits for the next message; <see cref="ErrorCode.Closed"/> once the peer is gone and the inbox is empty.</summary>
+    public async Task<Result<IpcMessage>> ReceiveAsync(Process caller, Handle endpoint, CancellationToken ct = default)
     {
-        var r = TryReceive(caller, endpoint);
-        if (r.Code != ErrorCode.WouldBlock) return new(r);
-        var ep = Open(caller, endpoint, Rights.Read);
-        if (!ep.IsOk) return new(ep.Error);
-        return ep.Value.RentReceiver().Start(caller, endpoint, _retryReceive ??= TryReceive, ct);
+        while (true)
+        {
+            var ep = Open(caller, endpoint, Rights.Read);
+            if (!ep.IsOk) return ep.Error;
+            var r = ipc.Receive(caller, ep.Value);
+            if (r.Code != ErrorCode.WouldBlock) return r;
+            if (!await ep.Value.WaitReadableAsync(ct).ConfigureAwait(true)) return Errors.Of(ErrorCode.Cancelled, "receive cancelled");
+        }
     }
-
-    // The receive a parked waiter re-runs after a wake-up that was not a hand-off (cached: no delegate per wait).
-    private Func<Process, Handle, Result<IpcMessage>>? _retryReceive;
 
     /// <summary>
     /// Sends a batch of byte-only messages without waiting (needs Write): one rights check, one reservation, one
@@ -193,7 +191,7 @@ public sealed class ChannelSyscalls(IpcManager ipc)
             var sent = await SendAsync(caller, endpoint, request, all, ct).ConfigureAwait(true);
             if (!sent.IsOk) { caller.Close(theirs); return sent.Error; }
             using var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct);
-            var receive = ReceiveAsync(caller, mine, deadline.Token).AsTask();
+            var receive = ReceiveAsync(caller, mine, deadline.Token);
             var timer = ipc.Timers.Delay(timeout, deadline.Token);
             var first = await Task.WhenAny(receive, timer).ConfigureAwait(true);
             deadline.Cancel();
