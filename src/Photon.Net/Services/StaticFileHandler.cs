@@ -11,7 +11,8 @@ namespace Photon.Net.Services;
 /// the file syscalls as that process: what it can reach is what its capability to the mount allows, nothing else.
 /// The URL path is percent-decoded strictly and must name a regular file under the root: "." and ".." segments,
 /// empty segments ("//"), backslashes, control characters and NUL are refused (400) before the VFS (which refuses them
-/// again) sees them; symlinks and other non-regular files are 404 — they are never followed. A directory serves its
+/// again) sees them; symbolic links are resolved by the VFS inside the mount (an absolute target starts at the mount's
+/// root, so none leads out of it) and other non-regular files are 404. A directory serves its
 /// index.html. Bodies stream from the file in 64 KiB reads; a single Range gives 206 or 416.
 /// </summary>
 public sealed class StaticFileHandler(Process process, FileSyscalls files, string root)

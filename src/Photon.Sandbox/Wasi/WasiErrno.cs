@@ -63,6 +63,7 @@ internal static class WasiErrors
         ErrorCode.NotADirectory => WasiErrno.NotDir,
         ErrorCode.IsADirectory => WasiErrno.IsDir,
         ErrorCode.InvalidArgument => WasiErrno.Inval,
+        ErrorCode.TooManyLinks => WasiErrno.Loop,
         _ => WasiErrno.Io,
     };
 }

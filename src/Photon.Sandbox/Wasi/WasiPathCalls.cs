@@ -59,7 +59,7 @@ internal static class WasiPathCalls
         if (!h.IsOk) return Refused(cx, path, h.Code);
         var stat = WasiContext.Wait(cx.Files.StatAsync(cx.Process, h.Value));
         WasiErrno refuse = !stat.IsOk ? WasiErrors.From(stat.Code)
-            : stat.Value.Kind == FileKind.Symlink ? WasiErrno.NotCapable  // never followed, never handed out
+            : stat.Value.Kind == FileKind.Symlink ? WasiErrno.NotCapable  // the VFS resolves links on open; a link itself is never handed out
             : (oflags & OflagDirectory) != 0 && stat.Value.Kind != FileKind.Directory ? WasiErrno.NotDir
             : WasiErrno.Success;
         if (refuse != WasiErrno.Success) { cx.Files.Close(cx.Process, h.Value); return refuse; }

@@ -121,7 +121,9 @@ public static class KernelTrace
                 Interlocked.Increment(ref s_unattributed);
                 return null;
             }
-            ring = new TraceRing(session.RecordsPerThread, thread, Thread.CurrentThread.Name ?? $"thread {thread}");
+            // Named by the kernel CPU it serves (host thread names are the HAL's business, not the kernel's).
+            var name = Scheduling.KernelScheduler.CurrentWorker is { } cpu ? $"cpu {cpu.Index}" : $"thread {thread}";
+            ring = new TraceRing(session.RecordsPerThread, thread, name);
             session.Rings.Add(ring);
         }
         t_ring = ring;

@@ -156,12 +156,15 @@ public sealed class WasiProgramTests : IDisposable
         var ok = await Photon(null, WasiExamples.Program("cat"), "/root/hello.txt", "--grant", img + "=ro");
         Assert.Equal(0, ok.Code);
         Assert.Equal(Hello, ok.Out.Stdout);
+        // The VFS follows links inside the mount and re-roots absolute targets at the mount's root, so these never
+        // reach the host's /etc: "/etc" names the image's own "etc" link again, a loop the VFS stops (ELOOP).
         foreach (var link in new[] { "/root/etc/passwd", "/root/passwd" })
         {
             var refused = await Photon(null, WasiExamples.Program("cat"), link, "--grant", img + "=ro");
             Assert.Equal(1, refused.Code);
             Assert.Equal("", refused.Out.Stdout);
-            Assert.Contains("Capabilities insufficient", refused.Out.Stderr);
+            Assert.DoesNotContain("root:", refused.Out.Stderr);
+            Assert.DoesNotContain("I/O error", refused.Out.Stderr); // a typed errno, not EIO
         }
     }
 
