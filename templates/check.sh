@@ -17,8 +17,10 @@ dotnet test "$work/AcmeDriver/tests" -c Release -nologo -v q
 
 dotnet new photon-service -n Greeter -o "$work/Greeter" --PhotonRoot "$root" --debug:custom-hive "$hive" >/dev/null
 dotnet test "$work/Greeter/tests" -c Release -nologo -v q
-out="$(dotnet run --project "$work/Greeter/src" -c Release)"
+rc=0
+out="$(dotnet run --project "$work/Greeter/src" -c Release 2>&1)" || rc=$?
 echo "$out"
+[ "$rc" = 0 ] || { echo "templates: the photon-service program exited $rc"; exit 1; }
 grep -q "greeter replied: hello, world" <<<"$out"
 grep -q "from /tenant-b: NotFound" <<<"$out"
 echo "templates: photon-module and photon-service instantiated, built, tested"

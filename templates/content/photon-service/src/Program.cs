@@ -9,7 +9,7 @@ if (!started.IsOk)
     return 1;
 }
 await using var host = started.Value;
-if (!await host.WaitRunningAsync(TimeSpan.FromSeconds(120)))
+if (!await host.WaitReadyAsync(TimeSpan.FromSeconds(120)))
 {
     Console.Error.WriteLine($"service did not start: {host.Service.State} {host.Service.LastError}");
     return 1;

@@ -77,16 +77,25 @@ public sealed class ServiceHost : IAsyncDisposable
         }
     }
 
-    /// <summary>Waits (on kernel timers) until the service is Running or <paramref name="timeout"/> passes.</summary>
-    public async Task<bool> WaitRunningAsync(TimeSpan timeout)
+    /// <summary>Waits (on kernel timers) until the service runs and its listener is bound at /svc/&lt;name&gt; in the
+    /// tenant — the supervisor marks an incarnation Running when it starts, before the service has published — or
+    /// until <paramref name="timeout"/> passes or the service fails.</summary>
+    public async Task<bool> WaitReadyAsync(TimeSpan timeout)
     {
         var deadline = DateTime.UtcNow + timeout;
-        while (Service.State != ServiceState.Running)
+        while (!IsPublished())
         {
             if (DateTime.UtcNow > deadline || Service.State == ServiceState.Failed) return false;
             await _kernel.Timers.Delay(TimeSpan.FromMilliseconds(10));
         }
         return true;
+    }
+
+    private bool IsPublished()
+    {
+        if (Service.State != ServiceState.Running) return false;
+        var entries = _kernel.Sys.Namespaces.List(_kernel.Init, $"/{Tenant}/svc");
+        return entries.IsOk && entries.Value.Any(e => e.Name == PhotonService1Service.Name && e.IsLive);
     }
 
     public async ValueTask DisposeAsync()

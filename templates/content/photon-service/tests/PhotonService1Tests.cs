@@ -10,7 +10,7 @@ public sealed class PhotonService1Tests
     public async Task A_client_in_the_tenant_gets_an_answer()
     {
         await using var host = (await ServiceHost.StartAsync()).Value;
-        Assert.True(await host.WaitRunningAsync(TimeSpan.FromSeconds(120)));
+        Assert.True(await host.WaitReadyAsync(TimeSpan.FromSeconds(120)));
         var reply = await host.Kernel.RunAsync(() => host.CallAsync(host.SpawnClient(ServiceHost.Tenant).Value, "world"));
         Assert.True(reply.IsOk, reply.IsOk ? "" : reply.Error.ToString());
         Assert.Equal("hello, world", reply.Value);
@@ -20,7 +20,7 @@ public sealed class PhotonService1Tests
     public async Task A_client_in_another_tenant_cannot_find_the_service()
     {
         await using var host = (await ServiceHost.StartAsync()).Value;
-        Assert.True(await host.WaitRunningAsync(TimeSpan.FromSeconds(120)));
+        Assert.True(await host.WaitReadyAsync(TimeSpan.FromSeconds(120)));
         var reply = await host.Kernel.RunAsync(() => host.CallAsync(host.SpawnClient("tenant-b").Value, "world"));
         Assert.Equal(ErrorCode.NotFound, reply.Code);
     }
@@ -29,7 +29,7 @@ public sealed class PhotonService1Tests
     public async Task An_oversized_request_gets_an_empty_reply_and_the_service_keeps_serving()
     {
         await using var host = (await ServiceHost.StartAsync()).Value;
-        Assert.True(await host.WaitRunningAsync(TimeSpan.FromSeconds(120)));
+        Assert.True(await host.WaitReadyAsync(TimeSpan.FromSeconds(120)));
         var client = host.SpawnClient(ServiceHost.Tenant).Value;
         var big = await host.Kernel.RunAsync(() => host.CallAsync(client, new string('x', PhotonService1Service.MaxRequestBytes + 1)));
         Assert.True(big.IsOk, big.IsOk ? "" : big.Error.ToString());
@@ -44,7 +44,7 @@ public sealed class PhotonService1Tests
         int incarnations = 0;
         await using var host = (await ServiceHost.StartAsync(() =>
             Interlocked.Increment(ref incarnations) == 1 ? new FailsOnce() : new PhotonService1Service())).Value;
-        Assert.True(await host.WaitRunningAsync(TimeSpan.FromSeconds(120)));
+        Assert.True(await host.WaitReadyAsync(TimeSpan.FromSeconds(120)));
         var reply = await host.Kernel.RunAsync(async () =>
         {
             // The restart is asynchronous: retry until the second incarnation has published its listener.
