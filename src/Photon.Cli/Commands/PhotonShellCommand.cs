@@ -26,7 +26,14 @@ public static class PhotonShellCommand
         var o = parsed.Value;
 
         using var images = o.ConfigFile is null ? DemoImages.Unpack() : null;
+        try { return await RunBootedAsync(o, images); }
+        finally { NetworkDemo.Cleanup(); } // after the kernel (which owns the TAP device) has shut down
+    }
+
+    private static async Task<int> RunBootedAsync(Options o, DemoImages? images)
+    {
         KernelConfig config;
+        bool withNetwork = false;
         if (o.ConfigFile is not null)
         {
             var loaded = ShellConfigFile.Load(o.ConfigFile, LinuxPlatform.Create());
@@ -37,11 +44,17 @@ public static class PhotonShellCommand
         {
             var noNetwork = o.Network ? NetworkDemo.SkipReason() : "not asked for";
             if (o.Network && noNetwork is not null) Console.Error.WriteLine($"photon shell: no network: {noNetwork}");
-            config = DemoSystem.Config(LinuxPlatform.Create(), images, noNetwork is null ? [NetworkDemo.Component()] : []);
+            withNetwork = o.Network && noNetwork is null;
+            config = DemoSystem.Config(LinuxPlatform.Create(), images, withNetwork ? [NetworkDemo.Component()] : []);
         }
         var booted = await PhotonKernel.BootAsync(config with { EchoLog = false, ModulePins = ShippedModules.Pins });
         if (!booted.IsOk) { Console.Error.WriteLine($"photon shell: boot failed: {booted.Error}"); return 2; }
         await using var kernel = booted.Value;
+        // As in `photon boot`: Linux's end of the TAP goes into its own network namespace, so `ping` has a peer.
+        if (withNetwork && NetworkDemo.StartLinuxPeer() is { IsOk: false } peer)
+            Console.Error.WriteLine($"photon shell: {peer.Error.Message}");
+        else if (withNetwork)
+            Console.Error.WriteLine($"photon shell: network up: Photon 10.66.0.2/24, Linux peer {NetworkDemo.PeerAddress} in netns {NetworkDemo.PeerNamespace}");
         var session = ShellSession.Start(kernel, o.Namespace, Console.Out);
         if (!session.IsOk) { Console.Error.WriteLine($"photon shell: {session.Error}"); return 2; }
         var s = session.Value;
@@ -62,7 +75,6 @@ public static class PhotonShellCommand
             while (!s.ExitRequested && editor.ReadLine(prompt) is { } line)
                 await ShellCommands.ExecuteLineAsync(s, line);
         }
-        NetworkDemo.Cleanup();
         return ok ? 0 : 1;
     }
 

@@ -45,11 +45,9 @@ public static class NetworkDemo
         report.ExpectOk(Section, "init opens /net/outbound (the network came up at boot: 2-queue TAP, NIC driver on the unified queues, stack as 10.66.0.2/24)",
             outbound.AsResult());
         if (!outbound.IsOk) return;
-        var setup = Sh($"ip netns add {PeerNs} && ip link set {TapName} netns {PeerNs} && ip -n {PeerNs} addr add 10.66.0.1/24 dev {TapName} " +
-                       $"&& ip -n {PeerNs} link set {TapName} up && ip -n {PeerNs} link set lo up");
-        _peerCreated = true;
-        report.Expect(Section, "the host moves the TAP's Linux end into a new netns as 10.66.0.1", setup.Code == 0, setup.Code == 0 ? PeerNs : setup.Output.Trim());
-        if (setup.Code != 0) return;
+        var setup = StartLinuxPeer();
+        report.Expect(Section, "the host moves the TAP's Linux end into a new netns as 10.66.0.1", setup.IsOk, setup.IsOk ? PeerNs : setup.Error.Message);
+        if (!setup.IsOk) return;
 
         var rtt = await SocketSyscalls.PingAsync(init, outbound.Value, Ipv4Address.Parse("10.66.0.1").Value, TimeSpan.FromSeconds(3));
         report.Expect(Section, "init pings Linux (socket syscall through /net/outbound)", rtt.IsOk, rtt.IsOk ? $"{rtt.Value.TotalMilliseconds:0.00} ms" : rtt.Error.ToString());
@@ -96,6 +94,24 @@ public static class NetworkDemo
         var after = await Task.Run(() => Sh($"ip netns exec {PeerNs} curl -sS --max-time 5 http://10.66.0.2/"));
         report.Expect(Section, "init closes (revokes) its port grant: the listener closes, curl is refused", after.Code != 0,
             after.Code != 0 ? after.Output.Trim() : "still served");
+    }
+
+    /// <summary>Linux's address on the TAP link, inside the peer namespace.</summary>
+    public const string PeerAddress = "10.66.0.1";
+
+    /// <summary>The peer namespace's name (one per photon process).</summary>
+    public static string PeerNamespace => PeerNs;
+
+    /// <summary>
+    /// Moves the Linux end of the TAP device (created at boot by <see cref="Component"/>) into a fresh network namespace
+    /// as <see cref="PeerAddress"/>/24, so Linux tools there talk to Photon. <see cref="Cleanup"/> deletes it.
+    /// </summary>
+    public static Result StartLinuxPeer()
+    {
+        var setup = Sh($"ip netns add {PeerNs} && ip link set {TapName} netns {PeerNs} && ip -n {PeerNs} addr add {PeerAddress}/24 dev {TapName} " +
+                       $"&& ip -n {PeerNs} link set {TapName} up && ip -n {PeerNs} link set lo up");
+        _peerCreated = true;
+        return setup.Code == 0 ? Result.Ok : Result.Fail(ErrorCode.IoError, $"Linux peer setup failed: {setup.Output.Trim()}");
     }
 
     /// <summary>Deletes the peer namespace (after the kernel, which owns the TAP device, has shut down).</summary>

@@ -1,4 +1,5 @@
 using Photon.Kernel.Capabilities;
+using Photon.Kernel.Tests.Sandbox.Wasi;
 
 namespace Photon.Kernel.Tests.Shell;
 
@@ -142,6 +143,39 @@ public class ShellCommandGroupTests
         var all = await k.Open("/").Ok("quota");
         Assert.Contains("/tenant-a", all);
         Assert.Contains("/tenant-b", all);
+    }
+
+    [Fact]
+    public async Task Run_starts_a_real_WASI_program_with_only_the_grants_the_shell_can_give()
+    {
+        var cat = WasiExamples.Program("cat");
+        var tee = WasiExamples.Program("tee");
+        await using var k = await ShellKernel.BootAsync();
+        var a = k.Open("/tenant-a");
+        var printed = await a.Ok($"run {cat} /disk/HELLO.TXT --grant /mnt/disk=ro");
+        Assert.Contains("Hello from a FAT volume made by mkfs.vfat.", printed);
+        Assert.Contains("[exit 0]", printed);
+        // No grant, no /disk: the program runs and fails on its own, having read nothing.
+        var (bare, bareText) = await a.Run($"run {cat} /disk/HELLO.TXT");
+        Assert.Equal(ErrorCode.Faulted, bare.Code);
+        Assert.DoesNotContain("Hello from a FAT volume", bareText);
+        // Grants of mounts the shell cannot reach are refused before the program starts.
+        Assert.Equal(ErrorCode.NotFound, await a.Fails($"run {cat} /disk/hello.txt --grant /tenant-b/mnt/disk=ro"));
+        Assert.Equal(ErrorCode.InvalidName, await a.Fails($"run {cat} /disk/hello.txt --grant ../tenant-b/mnt/disk=ro"));
+        Assert.Equal(ErrorCode.InvalidArgument, await a.Fails($"run {cat} /disk/HELLO.TXT --grant /mnt/disk=all"));
+        // Tenant-b's disk is bound Read|Enumerate without Delegate: its shell may read it but not hand it to a program.
+        var b = k.Open("/tenant-b");
+        Assert.Contains("Hello from an ext4 volume", await b.Ok("cat /mnt/disk/hello.txt"));
+        Assert.Equal(ErrorCode.AccessDenied, await b.Fails($"run {cat} /disk/hello.txt --grant /mnt/disk=ro"));
+        Assert.Equal(ErrorCode.AccessDenied, await b.Fails($"run {cat} /disk/hello.txt --grant /mnt/disk=rw"));
+
+        // Tenant-a's shell may write its disk, but a read-only grant lets the program create nothing.
+        var (ro, roText) = await a.Run($"run {tee} /disk/OUT.TXT --grant /mnt/disk=ro");
+        Assert.Equal(ErrorCode.Faulted, ro.Code);
+        Assert.Contains("[exit 1]", roText);
+        Assert.DoesNotContain("OUT.TXT", await a.Ok("ls /mnt/disk"));
+        Assert.Contains("[exit 0]", await a.Ok($"run {tee} /disk/OUT.TXT --grant /mnt/disk=rw"));
+        Assert.Contains("OUT.TXT", await a.Ok("ls /mnt/disk"));
     }
 
     [Fact]
