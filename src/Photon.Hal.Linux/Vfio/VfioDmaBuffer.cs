@@ -1,53 +1,13 @@
-using System.Buffers;
-using Photon.Kernel.Hal.Pci;
-
 namespace Photon.Kernel.Hal.Host.Vfio;
 
-/// <summary>Anonymous shared memory mapped into the function's IOMMU container at <see cref="DeviceAddress"/>.
+/// <summary>Anonymous shared memory mapped into the function's IOMMU container at <see cref="PinnedDmaBuffer.DeviceAddress"/>.
 /// Disposing unmaps it from the IOMMU first (the device loses it), then replaces the CPU pages with zero pages.</summary>
 // Scrub swaps the pages in place (after the IOMMU unmap), it never unmaps them.
-// Safety: _base maps MappedLength bytes for the life of the process and every access is bounds-checked against Length.
-internal sealed unsafe class VfioDmaBuffer : MemoryManager<byte>, IDmaBuffer
+// Safety: Base maps MappedLength bytes for the life of the process (PinnedDmaBuffer).
+internal sealed unsafe class VfioDmaBuffer(VfioPciFunction owner, nint address, int length, nuint mappedLength, ulong iova)
+    : PinnedDmaBuffer(address, length, mappedLength, iova)
 {
-    private readonly VfioPciFunction _owner;
-    private readonly byte* _base;
-    private int _disposed;
+    internal void Scrub() => VfioNative.Scrub((nint)Base, MappedLength);
 
-    internal VfioDmaBuffer(VfioPciFunction owner, nint address, int length, nuint mappedLength, ulong iova)
-    {
-        _owner = owner;
-        _base = (byte*)address;
-        Length = length;
-        MappedLength = mappedLength;
-        DeviceAddress = iova;
-    }
-
-    public int Length { get; }
-    internal nuint MappedLength { get; }
-    public ulong DeviceAddress { get; }
-
-    public override Span<byte> GetSpan() => new(_base, Length);
-    public override MemoryHandle Pin(int elementIndex = 0) =>
-        (uint)elementIndex <= (uint)Length ? new MemoryHandle(_base + elementIndex) : throw new ArgumentOutOfRangeException(nameof(elementIndex));
-    public override void Unpin() { }
-
-    public uint ReadVolatile32(int offset) { Interlocked.MemoryBarrier(); return Volatile.Read(ref *(uint*)At(offset, 4)); }
-    public void WriteVolatile32(int offset, uint value) { Volatile.Write(ref *(uint*)At(offset, 4), value); Interlocked.MemoryBarrier(); }
-    public ushort ReadVolatile16(int offset) { Interlocked.MemoryBarrier(); return Volatile.Read(ref *(ushort*)At(offset, 2)); }
-    public void WriteVolatile16(int offset, ushort value) { Volatile.Write(ref *(ushort*)At(offset, 2), value); Interlocked.MemoryBarrier(); }
-    public ulong ReadVolatile64(int offset) { Interlocked.MemoryBarrier(); return Volatile.Read(ref *(ulong*)At(offset, 8)); }
-    public void WriteVolatile64(int offset, ulong value) { Volatile.Write(ref *(ulong*)At(offset, 8), value); Interlocked.MemoryBarrier(); }
-
-    private byte* At(int offset, int width)
-    {
-        if (offset < 0 || offset > Length - width) throw new ArgumentOutOfRangeException(nameof(offset));
-        return _base + offset;
-    }
-
-    internal void Scrub() => VfioNative.Scrub((nint)_base, MappedLength);
-
-    protected override void Dispose(bool disposing)
-    {
-        if (Interlocked.Exchange(ref _disposed, 1) == 0) _owner.Release(this);
-    }
+    protected override void ReturnToOwner() => owner.Release(this);
 }
