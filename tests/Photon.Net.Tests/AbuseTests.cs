@@ -3,6 +3,7 @@ using static Photon.Net.Tests.TwoStacks;
 namespace Photon.Net.Tests;
 
 /// <summary>Issue #15's defects, each tried the way the attacker did, through the in-memory wire.</summary>
+[Collection(AllocationMeasurements.Name)]
 public sealed class AbuseTests
 {
     private static byte[] Syn(byte[] mac, Ipv4Address src, ushort sport, uint seq, Ipv4Address? dst = null) =>
