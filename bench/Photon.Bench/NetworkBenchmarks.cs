@@ -42,14 +42,14 @@ print((time.perf_counter() - t) / n * 1e6)
 
     public static IEnumerable<BenchResult> Run()
     {
-        if (Sh("ip link add pbA type veth peer name pbB").Code != 0)
+        if (BenchHost.Sh("ip link add pbA type veth peer name pbB").Code != 0)
         {
             Console.Error.WriteLine("network: SKIPPED (needs root to create a veth pair and a namespace)");
             return [];
         }
         try
         {
-            Check(Sh($"ip netns add {Ns} && ip link set pbB netns {Ns} && ip -n {Ns} addr add 10.98.0.1/24 dev pbB && " +
+            BenchHost.Check(BenchHost.Sh($"ip netns add {Ns} && ip link set pbB netns {Ns} && ip -n {Ns} addr add 10.98.0.1/24 dev pbB && " +
                      $"ip -n {Ns} link set pbB up && ip -n {Ns} link set lo up && ip link set pbA up && " +
                      $"ip netns exec {Ns} sysctl -qw net.ipv4.tcp_sack=0 && " +
                      // veth leaves TCP checksums to "hardware" (CHECKSUM_PARTIAL): a frame read off pbA by AF_PACKET would
@@ -58,10 +58,10 @@ print((time.perf_counter() - t) / n * 1e6)
             File.WriteAllText("/tmp/photon-bench-echo.py", EchoClient);
 
             // Linux <-> Linux.
-            Check(Sh("ip addr add 10.98.0.3/24 dev pbA"));
+            BenchHost.Check(BenchHost.Sh("ip addr add 10.98.0.3/24 dev pbA"));
             var linuxBulk = BulkLinux();
             var linuxRtt = LatencyLinux();
-            Check(Sh("ip addr flush dev pbA"));
+            BenchHost.Check(BenchHost.Sh("ip addr flush dev pbA"));
 
             // Photon <-> Linux, same veth, same peer programs.
             var (photonBulk, photonRtt) = PhotonRun(viaDriver: false).GetAwaiter().GetResult();
@@ -76,8 +76,8 @@ print((time.perf_counter() - t) / n * 1e6)
         }
         finally
         {
-            Sh($"ip netns del {Ns}");
-            Sh("ip link del pbA");
+            BenchHost.Sh($"ip netns del {Ns}");
+            BenchHost.Sh("ip link del pbA");
         }
     }
 
@@ -88,12 +88,12 @@ print((time.perf_counter() - t) / n * 1e6)
 
     private static double BulkLinux()
     {
-        var data = Payload();
+        var data = BenchHost.Payload(BulkBytes);
         var runs = new List<double>();
         for (int r = 0; r < BulkRuns; r++)
         {
-            var nc = Task.Run(() => Sh($"ip netns exec {Ns} nc -l -p 9000 < /dev/null > /dev/null"));
-            using var s = ConnectRetry(new IPEndPoint(IPAddress.Parse("10.98.0.1"), 9000));
+            var nc = Task.Run(() => BenchHost.Sh($"ip netns exec {Ns} nc -l -p 9000 < /dev/null > /dev/null"));
+            using var s = BenchHost.ConnectRetry(new IPEndPoint(IPAddress.Parse("10.98.0.1"), 9000));
             var sw = Stopwatch.StartNew();
             for (int off = 0; off < BulkBytes; off += 1 << 20) s.Send(data, off, 1 << 20, SocketFlags.None);
             s.Shutdown(SocketShutdown.Send);
@@ -134,11 +134,11 @@ print((time.perf_counter() - t) / n * 1e6)
         stack.AddInterface(driver is null ? device : driver, Ipv4Cidr.Parse("10.98.0.2/24").Value).Unwrap();
         stack.Start();
 
-        var data = Payload();
+        var data = BenchHost.Payload(BulkBytes);
         var runs = new List<double>();
         for (int run = 0; run < BulkRuns; run++)
         {
-            var nc = Task.Run(() => Sh($"ip netns exec {Ns} nc -l -p 9000 < /dev/null > /dev/null"));
+            var nc = Task.Run(() => BenchHost.Sh($"ip netns exec {Ns} nc -l -p 9000 < /dev/null > /dev/null"));
             Photon.Kernel.Result<Photon.Net.Tcp.TcpConnection> conn = default;
             for (int i = 0; i < 50 && !(conn = await stack.Tcp.ConnectAsync(new IpEndpoint(Ipv4Address.Parse("10.98.0.1").Value, 9000))).IsOk; i++)
                 await Task.Delay(100);
@@ -179,41 +179,10 @@ print((time.perf_counter() - t) / n * 1e6)
         var runs = new List<double>();
         for (int run = 0; run < BulkRuns; run++)
         {
-            var r = Sh($"ip netns exec {Ns} python3 /tmp/photon-bench-echo.py {server} 9001 {RoundTrips}");
-            Check(r);
+            var r = BenchHost.Sh($"ip netns exec {Ns} python3 /tmp/photon-bench-echo.py {server} 9001 {RoundTrips}");
+            BenchHost.Check(r);
             runs.Add(double.Parse(r.Output.Trim(), System.Globalization.CultureInfo.InvariantCulture));
         }
         return Median(runs);
-    }
-
-    private static byte[] Payload()
-    {
-        var data = new byte[BulkBytes];
-        new Random(1).NextBytes(data);
-        return data;
-    }
-
-    private static Socket ConnectRetry(IPEndPoint ep)
-    {
-        for (int i = 0; ; i++)
-        {
-            var s = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-            try { s.Connect(ep); return s; }
-            catch (SocketException) when (i < 50) { s.Dispose(); Thread.Sleep(100); }
-        }
-    }
-
-    private static void Check((int Code, string Output) r)
-    {
-        if (r.Code != 0) throw new InvalidOperationException(r.Output);
-    }
-
-    private static (int Code, string Output) Sh(string cmd)
-    {
-        using var p = Process.Start(new ProcessStartInfo("sh", ["-c", cmd]) { RedirectStandardOutput = true, RedirectStandardError = true })!;
-        var o = p.StandardOutput.ReadToEndAsync();
-        var e = p.StandardError.ReadToEndAsync();
-        p.WaitForExit();
-        return (p.ExitCode, o.Result + e.Result);
     }
 }

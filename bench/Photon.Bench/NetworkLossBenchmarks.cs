@@ -36,21 +36,21 @@ public static class NetworkLossBenchmarks
 
     public static IEnumerable<BenchResult> Run()
     {
-        if (Sh("ip link add plA type veth peer name plR1 && ip link add plR2 type veth peer name plB").Code != 0)
+        if (BenchHost.Sh("ip link add plA type veth peer name plR1 && ip link add plR2 type veth peer name plB").Code != 0)
         {
             Console.Error.WriteLine("netloss: SKIPPED (needs root to create a veth pair and a namespace)");
             return [];
         }
         try
         {
-            Check(Sh($"ip netns add {Ns} && ip link set plB netns {Ns} && ip -n {Ns} addr add 10.95.0.1/24 dev plB && " +
+            BenchHost.Check(BenchHost.Sh($"ip netns add {Ns} && ip link set plB netns {Ns} && ip -n {Ns} addr add 10.95.0.1/24 dev plB && " +
                      $"ip -n {Ns} link set plB up && ip -n {Ns} link set lo up && ip link set plA up && ip link set plR1 up && ip link set plR2 up && " +
                      // As in NetworkBenchmarks: software checksums on both ends so AF_PACKET frames carry valid ones.
                      $"ip netns exec {Ns} ethtool -K plB tx off >/dev/null && ethtool -K plA tx off >/dev/null"));
             using var relay = new LossyRelay("plR1", "plR2");
             var losses = new[] { 1, 2, 5 };
             var linux = new Dictionary<int, double>();
-            Check(Sh("ip addr add 10.95.0.3/24 dev plA"));
+            BenchHost.Check(BenchHost.Sh("ip addr add 10.95.0.3/24 dev plA"));
             foreach (var loss in losses)
             {
                 relay.Loss = loss / 100.0;
@@ -58,7 +58,7 @@ public static class NetworkLossBenchmarks
             }
             relay.Loss = 0;
             var linuxCurl = CurlLinux();
-            Check(Sh("ip addr flush dev plA"));
+            BenchHost.Check(BenchHost.Sh("ip addr flush dev plA"));
 
             var (photon, photonCurl) = PhotonRun(losses, relay).GetAwaiter().GetResult();
             var rows = losses.Select(l => new BenchResult($"TCP 32 MiB to Linux nc, {l}% data loss", photon[l], "Linux stack (.NET Socket)", linux[l], "MiB/s", false)).ToList();
@@ -67,8 +67,8 @@ public static class NetworkLossBenchmarks
         }
         finally
         {
-            Sh($"ip netns del {Ns}");
-            Sh("ip link del plA; ip link del plR2");
+            BenchHost.Sh($"ip netns del {Ns}");
+            BenchHost.Sh("ip link del plA; ip link del plR2");
         }
     }
 
@@ -125,9 +125,9 @@ public static class NetworkLossBenchmarks
 
     private static double SendLinux()
     {
-        var data = Payload();
-        var nc = Task.Run(() => Sh($"ip netns exec {Ns} nc -l -p 9000 < /dev/null > /dev/null"));
-        using var s = ConnectRetry(new IPEndPoint(IPAddress.Parse("10.95.0.1"), 9000));
+        var data = BenchHost.Payload(LossBytes);
+        var nc = Task.Run(() => BenchHost.Sh($"ip netns exec {Ns} nc -l -p 9000 < /dev/null > /dev/null"));
+        using var s = BenchHost.ConnectRetry(new IPEndPoint(IPAddress.Parse("10.95.0.1"), 9000));
         var sw = Stopwatch.StartNew();
         for (int off = 0; off < LossBytes; off += 1 << 20) s.Send(data, off, 1 << 20, SocketFlags.None);
         s.Shutdown(SocketShutdown.Send);
@@ -160,8 +160,8 @@ public static class NetworkLossBenchmarks
 
     private static double Curl(string host)
     {
-        var r = Sh($"ip netns exec {Ns} curl -sS -o /dev/null -w %{{size_download}},%{{time_total}} --max-time 300 \"http://{host}/bulk?bytes={CurlBytes}\"");
-        Check(r);
+        var r = BenchHost.Sh($"ip netns exec {Ns} curl -sS -o /dev/null -w %{{size_download}},%{{time_total}} --max-time 300 \"http://{host}/bulk?bytes={CurlBytes}\"");
+        BenchHost.Check(r);
         var parts = r.Output.Trim().Split(',');
         var size = double.Parse(parts[0], System.Globalization.CultureInfo.InvariantCulture);
         if (size != CurlBytes) throw new InvalidOperationException($"curl got {size} bytes, expected {CurlBytes}");
@@ -177,12 +177,12 @@ public static class NetworkLossBenchmarks
         stack.AddInterface(device, Ipv4Cidr.Parse("10.95.0.2/24").Value).Unwrap();
         stack.Start();
 
-        var data = Payload();
+        var data = BenchHost.Payload(LossBytes);
         var results = new Dictionary<int, double>();
         foreach (var loss in losses)
         {
             relay.Loss = loss / 100.0;
-            var nc = Task.Run(() => Sh($"ip netns exec {Ns} nc -l -p 9000 < /dev/null > /dev/null"));
+            var nc = Task.Run(() => BenchHost.Sh($"ip netns exec {Ns} nc -l -p 9000 < /dev/null > /dev/null"));
             Photon.Kernel.Result<Photon.Net.Tcp.TcpConnection> conn = default;
             for (int i = 0; i < 50 && !(conn = await stack.Tcp.ConnectAsync(new IpEndpoint(Ipv4Address.Parse("10.95.0.1").Value, 9000))).IsOk; i++)
                 await Task.Delay(100);
@@ -216,36 +216,5 @@ public static class NetworkLossBenchmarks
             return (results, curl);
         }
         finally { SocketSyscalls.Unregister(caps); }
-    }
-
-    private static byte[] Payload()
-    {
-        var data = new byte[LossBytes];
-        new Random(1).NextBytes(data);
-        return data;
-    }
-
-    private static Socket ConnectRetry(IPEndPoint ep)
-    {
-        for (int i = 0; ; i++)
-        {
-            var s = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-            try { s.Connect(ep); return s; }
-            catch (SocketException) when (i < 50) { s.Dispose(); Thread.Sleep(100); }
-        }
-    }
-
-    private static void Check((int Code, string Output) r)
-    {
-        if (r.Code != 0) throw new InvalidOperationException(r.Output);
-    }
-
-    private static (int Code, string Output) Sh(string cmd)
-    {
-        using var p = Process.Start(new ProcessStartInfo("sh", ["-c", cmd]) { RedirectStandardOutput = true, RedirectStandardError = true })!;
-        var o = p.StandardOutput.ReadToEndAsync();
-        var e = p.StandardError.ReadToEndAsync();
-        p.WaitForExit();
-        return (p.ExitCode, o.Result + e.Result);
     }
 }
