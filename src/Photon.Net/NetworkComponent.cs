@@ -26,6 +26,7 @@ public sealed class NetworkComponent(string device, Ipv4Cidr address, Ipv4Addres
     private bool _registered;
     private CapabilityToken _ns;
     private readonly List<CapabilityToken> _grants = new();
+    private readonly List<IDisposable> _monitored = new();
 
     public string Device { get; } = device;
     public Ipv4Cidr Address { get; } = address;
@@ -43,6 +44,18 @@ public sealed class NetworkComponent(string device, Ipv4Cidr address, Ipv4Addres
         var driver = NicDriver.Start(_device, k.Capabilities);
         if (!driver.IsOk) return driver.Error;
         (_driver, _driverCap) = driver.Value;
+        // `photon top` and the photon.queue.in_flight gauge show the rings' depth beside the block queues.
+        var nicDriver = _driver;
+        for (int i = 0; i < nicDriver.TxQueueCount; i++)
+        {
+            int q = i;
+            _monitored.Add(k.Monitor.AddQueue($"{Device}.tx{q}", () => nicDriver.TxQueues[q].Stats));
+        }
+        for (int i = 0; i < nicDriver.RxQueueCount; i++)
+        {
+            int q = i;
+            _monitored.Add(k.Monitor.AddQueue($"{Device}.rx{q}", () => nicDriver.RxQueues[q].Stats));
+        }
         _stack = new NetworkStack(k.Timers);
         var nic = _stack.AddInterface(_driver, Address);
         if (!nic.IsOk) return nic.Error;
@@ -77,6 +90,8 @@ public sealed class NetworkComponent(string device, Ipv4Cidr address, Ipv4Addres
     public async ValueTask StopAsync()
     {
         if (_kernel is not { } k) return;
+        foreach (var m in _monitored) m.Dispose();
+        _monitored.Clear();
         // Revoking the grants closes every listener and UDP port opened through them.
         foreach (var g in _grants) k.Capabilities.Revoke(g);
         _grants.Clear();

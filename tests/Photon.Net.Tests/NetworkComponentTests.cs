@@ -80,4 +80,41 @@ public sealed class NetworkComponentTests
         var none = plain.Sys.Namespaces.Open(plain.Init, "/", Rights.Read).Value;
         Assert.Equal(ErrorCode.NotSupported, SocketSyscalls.Listen(plain.Init, none, 80).Code);
     }
+
+    [Fact]
+    public async Task The_nic_rings_are_on_the_monitor_with_their_depth_and_leave_it_when_the_network_stops()
+    {
+        var (a, b) = WireEnd.Pair();
+        await using var peer = new NetworkStack(Timers, new NetworkStackOptions { TcpMinRto = TimeSpan.FromMilliseconds(50) });
+        peer.AddInterface(b, Ipv4Cidr.Parse("10.9.0.2/24").Value).Unwrap();
+        peer.Start();
+        var network = new NetworkComponent("wire0", Ipv4Cidr.Parse("10.9.0.1/24").Value, queues: 1);
+        var booted = await PhotonKernel.BootAsync(new KernelConfig
+        {
+            Platform = LinuxPlatform.Create(processors: 2) with { Network = new WireSource(a) },
+            EchoLog = false,
+            Components = [network],
+        });
+        Assert.True(booted.IsOk, booted.IsOk ? "" : booted.Error.ToString());
+        await using var k = booted.Value;
+        await k.RunAsync(async () =>
+        {
+            var outbound = k.Sys.Namespaces.Open(k.Init, "/net/outbound", Rights.Connect).Value;
+            for (int i = 0; i < 3; i++)
+                Assert.True((await SocketSyscalls.PingAsync(k.Init, outbound, Ip("10.9.0.2"), TimeSpan.FromSeconds(5))).IsOk);
+        });
+        var queues = k.Sys.Monitor!.Snapshot(k.Init, k.InitMonitor).Value.System!.Queues.ToDictionary(q => q.Name);
+        var tx = queues["wire0.tx0"];
+        var rx = queues["wire0.rx0"];
+        Assert.Equal(256, tx.Depth);
+        Assert.True(tx.Submitted >= 3, $"tx submitted {tx.Submitted}"); // three echo requests (and ARP) went out through the ring
+        Assert.True(rx.InFlight > 0, "receive buffers are posted on the rx ring"); // the stack keeps buffers posted for the device
+        Assert.True(rx.Completed >= 3, $"rx completed {rx.Completed}");
+        // A tenant without the monitor capability sees no rings at all.
+        var tenantView = k.Sys.Monitor.Snapshot(k.Init).Value;
+        Assert.Null(tenantView.System);
+
+        await network.StopAsync();
+        Assert.DoesNotContain(k.Sys.Monitor.Snapshot(k.Init, k.InitMonitor).Value.System!.Queues, q => q.Name.StartsWith("wire0.", StringComparison.Ordinal));
+    }
 }

@@ -14,14 +14,14 @@ namespace Photon.Cli.Commands;
 /// </summary>
 public static class TopCommand
 {
-    public const string Usage = "photon top [--once] [--plain] [--tenant /NAME] [--interval MS] [--seconds N]";
+    public const string Usage = "photon top [--once] [--plain] [--tenant /NAME] [--interval MS] [--seconds N] [--net]";
 
     public static async Task<int> RunAsync(string[] args) => await RunAsync(args, Console.Out);
 
     /// <summary>Runs the command writing plain output (--once/--plain or a redirected stdout) to <paramref name="plainOut"/>.</summary>
     public static async Task<int> RunAsync(string[] args, TextWriter plainOut)
     {
-        bool once = false, plain = Console.IsOutputRedirected;
+        bool once = false, plain = Console.IsOutputRedirected, network = false;
         string? tenant = null;
         int interval = 1000;
         double seconds = double.PositiveInfinity;
@@ -32,17 +32,18 @@ public static class TopCommand
             {
                 case "--once": once = true; break;
                 case "--plain": plain = true; break;
+                case "--net": network = true; break;
                 case "--tenant" when Next() is { Length: > 1 } t && t[0] == '/': tenant = t; break;
                 case "--interval" when int.TryParse(Next(), out int ms) && ms is >= 100 and <= 60_000: interval = ms; break;
                 case "--seconds" when double.TryParse(Next(), System.Globalization.CultureInfo.InvariantCulture, out double s) && s is > 0 and <= 86_400:
                     seconds = s; break;
                 default:
-                    AnsiConsole.MarkupLine($"usage: {Markup.Escape(Usage)}\n  --interval: refresh period, 100..60000 ms (default 1000)\n  --seconds: stop after N seconds (default: Ctrl-C)");
+                    AnsiConsole.MarkupLine($"usage: {Markup.Escape(Usage)}\n  --interval: refresh period, 100..60000 ms (default 1000)\n  --seconds: stop after N seconds (default: Ctrl-C)\n  --net: also bring up the demo's TAP NIC (root) with a Linux peer pinging it, to watch its rings");
                     return 2;
             }
         }
 
-        var booted = await ObservedKernel.BootAsync();
+        var booted = await ObservedKernel.BootAsync(network);
         if (!booted.IsOk)
         {
             AnsiConsole.MarkupLine($"[red]boot failed:[/] {Markup.Escape(booted.Error.ToString())}");

@@ -7,17 +7,18 @@ namespace Photon.Cli.Commands;
 /// <summary>
 /// `photon trace`: boots the demo system, starts the kernel trace session through init's trace syscall, runs the demo
 /// workload (and, with --seconds, the `top` tenant load for that long), stops the session and writes a Chrome/Perfetto
-/// trace.
+/// trace. With --net (root) the demo's NIC comes up with a Linux peer pinging it, so its frames are in the trace.
 /// </summary>
 public static class TraceCommand
 {
-    public const string Usage = "photon trace [-o FILE] [--buffer RECORDS] [--seconds N]";
+    public const string Usage = "photon trace [-o FILE] [--buffer RECORDS] [--seconds N] [--net]";
 
     public static async Task<int> RunAsync(string[] args)
     {
         string output = "trace.json";
         int buffer = KernelTrace.DefaultRecordsPerThread;
         double seconds = 0;
+        bool network = false;
         for (int i = 0; i < args.Length; i++)
         {
             string? Next() => i + 1 < args.Length ? args[++i] : null;
@@ -28,13 +29,14 @@ public static class TraceCommand
                     buffer = b; break;
                 case "--seconds" when double.TryParse(Next(), System.Globalization.CultureInfo.InvariantCulture, out double s) && s is >= 0 and <= 3600:
                     seconds = s; break;
+                case "--net": network = true; break;
                 default:
-                    AnsiConsole.MarkupLine($"usage: {Markup.Escape(Usage)}\n  --buffer: records per thread ring, {KernelTrace.MinRecordsPerThread}..{KernelTrace.MaxRecordsPerThread} (default {KernelTrace.DefaultRecordsPerThread})\n  --seconds: also run the tenant load for N seconds (0..3600)");
+                    AnsiConsole.MarkupLine($"usage: {Markup.Escape(Usage)}\n  --buffer: records per thread ring, {KernelTrace.MinRecordsPerThread}..{KernelTrace.MaxRecordsPerThread} (default {KernelTrace.DefaultRecordsPerThread})\n  --seconds: also run the tenant load for N seconds (0..3600)\n  --net: also bring up the demo's TAP NIC (root) with a Linux peer pinging it, so NIC events are traced");
                     return 2;
             }
         }
 
-        var booted = await ObservedKernel.BootAsync();
+        var booted = await ObservedKernel.BootAsync(network);
         if (!booted.IsOk)
         {
             AnsiConsole.MarkupLine($"[red]boot failed:[/] {Markup.Escape(booted.Error.ToString())}");

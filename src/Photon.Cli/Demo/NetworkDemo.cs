@@ -30,7 +30,13 @@ public static class NetworkDemo
         : null;
 
     /// <summary>The boot component: Photon at 10.66.0.2/24 on a 2-queue TAP device.</summary>
-    public static IKernelComponent Component() => new NetworkComponent(TapName, Ipv4Cidr.Parse("10.66.0.2/24").Value);
+    public static IKernelComponent Component() => new NetworkComponent(TapName, Ipv4Cidr.Parse($"{PhotonAddress}/24").Value);
+
+    /// <summary>Photon's address on the demo network.</summary>
+    public const string PhotonAddress = "10.66.0.2";
+
+    /// <summary>The TAP device's name (one per photon process), which prefixes its rings' names on the monitor.</summary>
+    public static string DeviceName => TapName;
 
     public static async Task RunAsync(PhotonKernel k, DemoReport report, string? skipped)
     {

@@ -1,3 +1,4 @@
+using Photon.Kernel.Diagnostics.Tracing;
 using Photon.Kernel.Capabilities;
 using Photon.Kernel.Ipc;
 using Photon.Kernel.Processes;
@@ -16,6 +17,7 @@ public sealed class ChannelSyscalls(IpcManager ipc)
     /// <summary>Creates a channel; both endpoints land in the caller's handle table (hand one on with a message).</summary>
     public Result<(Handle A, Handle B)> CreateChannel(Process caller, int depth = IpcManager.DefaultDepth)
     {
+        using var traceSpan = SyscallSpan.Enter(caller, "sys.ipc.create_channel");
         var pair = ipc.CreatePair(caller.Principal, depth, CapabilityToken.None, $"chan@{caller.Principal.Name}");
         if (!pair.IsOk) return pair.Error;
         var a = caller.AddHandle(pair.Value.A);
@@ -28,6 +30,7 @@ public sealed class ChannelSyscalls(IpcManager ipc)
     /// <summary>Sends without waiting (needs Write on the endpoint); a full peer inbox gives <see cref="ErrorCode.WouldBlock"/>.</summary>
     public Result TrySend(Process caller, Handle endpoint, ReadOnlySpan<byte> data, IReadOnlyList<HandleTransfer>? handles = null)
     {
+        using var traceSpan = SyscallSpan.Enter(caller, "sys.ipc.try_send");
         var ep = Open(caller, endpoint, Rights.Write);
         if (!ep.IsOk) return ep.Error;
         return ipc.Send(caller, ep.Value, endpoint, data, handles ?? []);
@@ -37,6 +40,7 @@ public sealed class ChannelSyscalls(IpcManager ipc)
     public Task<Result> SendAsync(Process caller, Handle endpoint, ReadOnlyMemory<byte> data, IReadOnlyList<HandleTransfer>? handles = null,
         CancellationToken ct = default)
     {
+        using var traceSpan = SyscallSpan.Enter(caller, "sys.ipc.send");
         // A send that needs no wait completes with a shared task (no state machine or task per message).
         var r = TrySend(caller, endpoint, data.Span, handles);
         if (r.IsOk) return s_sent;
@@ -62,6 +66,7 @@ public sealed class ChannelSyscalls(IpcManager ipc)
     /// <summary>Takes the next message if there is one (needs Read; <see cref="ErrorCode.WouldBlock"/> if none).</summary>
     public Result<IpcMessage> TryReceive(Process caller, Handle endpoint)
     {
+        using var traceSpan = SyscallSpan.Enter(caller, "sys.ipc.try_receive");
         var ep = Open(caller, endpoint, Rights.Read);
         return ep.IsOk ? ipc.Receive(caller, ep.Value) : ep.Error;
     }
@@ -69,6 +74,7 @@ public sealed class ChannelSyscalls(IpcManager ipc)
     /// <summary>Waits for the next message; <see cref="ErrorCode.Closed"/> once the peer is gone and the inbox is empty.</summary>
     public async Task<Result<IpcMessage>> ReceiveAsync(Process caller, Handle endpoint, CancellationToken ct = default)
     {
+        using var traceSpan = SyscallSpan.Enter(caller, "sys.ipc.receive");
         while (true)
         {
             var ep = Open(caller, endpoint, Rights.Read);
@@ -86,6 +92,7 @@ public sealed class ChannelSyscalls(IpcManager ipc)
     /// </summary>
     public Result<int> TrySendBatch(Process caller, Handle endpoint, IReadOnlyList<ReadOnlyMemory<byte>> messages)
     {
+        using var traceSpan = SyscallSpan.Enter(caller, "sys.ipc.try_send_batch");
         var ep = Open(caller, endpoint, Rights.Write);
         return ep.IsOk ? ipc.SendBatch(caller, ep.Value, messages) : ep.Error;
     }
@@ -95,6 +102,7 @@ public sealed class ChannelSyscalls(IpcManager ipc)
     public async Task<Result<int>> SendBatchAsync(Process caller, Handle endpoint, IReadOnlyList<ReadOnlyMemory<byte>> messages,
         CancellationToken ct = default)
     {
+        using var traceSpan = SyscallSpan.Enter(caller, "sys.ipc.send_batch");
         int sent = 0;
         var all = messages as ReadOnlyMemory<byte>[] ?? messages.ToArray();
         while (sent < all.Length)
@@ -115,6 +123,7 @@ public sealed class ChannelSyscalls(IpcManager ipc)
     /// if none).</summary>
     public Result<IReadOnlyList<IpcMessage>> TryReceiveBatch(Process caller, Handle endpoint, int max)
     {
+        using var traceSpan = SyscallSpan.Enter(caller, "sys.ipc.try_receive_batch");
         var ep = Open(caller, endpoint, Rights.Read);
         return ep.IsOk ? ipc.ReceiveBatch(caller, ep.Value, max) : ep.Error;
     }
@@ -122,6 +131,7 @@ public sealed class ChannelSyscalls(IpcManager ipc)
     /// <summary>Waits until at least one message is queued, then takes up to <paramref name="max"/>.</summary>
     public async Task<Result<IReadOnlyList<IpcMessage>>> ReceiveBatchAsync(Process caller, Handle endpoint, int max, CancellationToken ct = default)
     {
+        using var traceSpan = SyscallSpan.Enter(caller, "sys.ipc.receive_batch");
         while (true)
         {
             var ep = Open(caller, endpoint, Rights.Read);
@@ -135,6 +145,7 @@ public sealed class ChannelSyscalls(IpcManager ipc)
     /// <summary>Waits until one of <paramref name="endpoints"/> has a message (or is closed); returns its index.</summary>
     public async Task<Result<int>> WaitAnyAsync(Process caller, IReadOnlyList<Handle> endpoints, CancellationToken ct = default)
     {
+        using var traceSpan = SyscallSpan.Enter(caller, "sys.ipc.wait_any");
         if (endpoints.Count == 0 || endpoints.Count > 1024) return Errors.Of(ErrorCode.InvalidArgument, "wait on 1 to 1024 endpoints");
         var eps = new ChannelEndpoint[endpoints.Count];
         for (int i = 0; i < endpoints.Count; i++)
@@ -168,6 +179,7 @@ public sealed class ChannelSyscalls(IpcManager ipc)
     /// <summary>Closes the caller's endpoint handle; when no capability to the endpoint remains the peer sees Closed.</summary>
     public Result Close(Process caller, Handle endpoint)
     {
+        using var traceSpan = SyscallSpan.Enter(caller, "sys.ipc.close");
         var ep = caller.Get<ChannelEndpoint>(endpoint, Rights.None);
         return ep.IsOk ? caller.Close(endpoint) : ep.Error;
     }
@@ -181,6 +193,7 @@ public sealed class ChannelSyscalls(IpcManager ipc)
     public async Task<Result<IpcMessage>> CallAsync(Process caller, Handle endpoint, ReadOnlyMemory<byte> request, TimeSpan timeout,
         IReadOnlyList<HandleTransfer>? handles = null, CancellationToken ct = default)
     {
+        using var traceSpan = SyscallSpan.Enter(caller, "sys.ipc.call");
         var reply = CreateChannel(caller, depth: 1);
         if (!reply.IsOk) return reply.Error;
         var (mine, theirs) = reply.Value;
@@ -207,6 +220,7 @@ public sealed class ChannelSyscalls(IpcManager ipc)
     /// <summary>Replies to a request received from <see cref="CallAsync"/> (its first handle is the reply endpoint).</summary>
     public async Task<Result> ReplyAsync(Process caller, IpcMessage request, ReadOnlyMemory<byte> reply, IReadOnlyList<HandleTransfer>? handles = null)
     {
+        using var traceSpan = SyscallSpan.Enter(caller, "sys.ipc.reply");
         if (request.Handles.Count == 0) return Result.Fail(ErrorCode.InvalidArgument, "request carries no reply endpoint");
         var replyEndpoint = request.Handles[0];
         var r = await SendAsync(caller, replyEndpoint, reply, handles).ConfigureAwait(true);
@@ -219,6 +233,7 @@ public sealed class ChannelSyscalls(IpcManager ipc)
     /// <summary>Creates a listener owned by the caller; bind it into a namespace (with Connect) to publish it.</summary>
     public Result<Handle> Listen(Process caller, int backlog = 16)
     {
+        using var traceSpan = SyscallSpan.Enter(caller, "sys.ipc.listen");
         var cap = ipc.CreateListener(caller.Principal, backlog);
         return cap.IsOk ? caller.AddHandle(cap.Value) : cap.Error;
     }
@@ -229,6 +244,7 @@ public sealed class ChannelSyscalls(IpcManager ipc)
     /// </summary>
     public Result<Handle> Connect(Process caller, string path, int depth = IpcManager.DefaultDepth)
     {
+        using var traceSpan = SyscallSpan.Enter(caller, "sys.ipc.connect");
         if (caller.State != ProcessState.Running) return Errors.Of(ErrorCode.Closed, $"{caller} has exited");
         var bound = ipc.Namespaces.Lookup(caller.NamespaceCapability, path, Rights.Connect, caller.Principal);
         if (!bound.IsOk) return bound.Error;
@@ -240,6 +256,7 @@ public sealed class ChannelSyscalls(IpcManager ipc)
     /// <summary>Waits for the next connection on a listener the caller holds (needs Read) and returns its endpoint.</summary>
     public async Task<Result<(Handle Endpoint, Principal Client)>> AcceptAsync(Process caller, Handle listener, CancellationToken ct = default)
     {
+        using var traceSpan = SyscallSpan.Enter(caller, "sys.ipc.accept");
         while (true)
         {
             var l = caller.Get<IpcListener>(listener, Rights.Read);

@@ -1,3 +1,4 @@
+using Photon.Kernel.Diagnostics.Tracing;
 using System.Buffers;
 using Photon.Kernel.Capabilities;
 using Photon.Kernel.Drivers.Dma;
@@ -18,6 +19,7 @@ public sealed class DmaSyscalls(DmaLender lender)
     /// disk (needs Read) into a device-written buffer and gives the caller a Read-only handle to it.</summary>
     public async Task<Result<Handle>> LendReadAsync(Process caller, Handle disk, long lba, int bytes, CancellationToken ct = default)
     {
+        using var traceSpan = SyscallSpan.Enter(caller, "sys.dma.lend_read");
         if (caller.State != ProcessState.Running) return Errors.Of(ErrorCode.Closed, $"{caller} has exited");
         var d = caller.GetWithToken<NvmeDisk>(disk, Rights.Read);
         if (!d.IsOk) return d.Error;
@@ -30,6 +32,7 @@ public sealed class DmaSyscalls(DmaLender lender)
     /// the handle is closed (<see cref="Return"/>). Charged to the caller's tenant; Busy when half the queue is lent.</summary>
     public async Task<Result<Handle>> LendReceiveAsync(Process caller, Handle nic, int queue, CancellationToken ct = default)
     {
+        using var traceSpan = SyscallSpan.Enter(caller, "sys.dma.lend_receive");
         if (caller.State != ProcessState.Running) return Errors.Of(ErrorCode.Closed, $"{caller} has exited");
         var n = caller.GetWithToken<NicDriver>(nic, Rights.Read);
         if (!n.IsOk) return n.Error;
@@ -40,6 +43,7 @@ public sealed class DmaSyscalls(DmaLender lender)
     /// <summary>The loan's length (needs Read).</summary>
     public Result<int> Length(Process caller, Handle loan)
     {
+        using var traceSpan = SyscallSpan.Enter(caller, "sys.dma.length");
         var l = caller.Get<DmaLoan>(loan, Rights.Read);
         return l.IsOk ? l.Value.Length : l.Error;
     }
@@ -55,6 +59,7 @@ public sealed class DmaSyscalls(DmaLender lender)
     /// <summary>Gives the buffer back to the driver (closes the handle; the loan's only capability dies).</summary>
     public Result Return(Process caller, Handle loan)
     {
+        using var traceSpan = SyscallSpan.Enter(caller, "sys.dma.return");
         var l = caller.Get<DmaLoan>(loan, Rights.None);
         return l.IsOk ? caller.Close(loan) : l.Error;
     }

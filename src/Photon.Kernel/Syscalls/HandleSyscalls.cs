@@ -1,3 +1,4 @@
+using Photon.Kernel.Diagnostics.Tracing;
 using Photon.Kernel.Capabilities;
 using Photon.Kernel.Processes;
 
@@ -11,11 +12,16 @@ public sealed record HandleInfo(Handle Handle, ObjectKind Kind, string Label, Ri
 public sealed class HandleSyscalls(CapabilityManager caps)
 {
     /// <summary>Closes a handle and revokes its capability (and everything the caller derived from it).</summary>
-    public Result Close(Process caller, Handle handle) => caller.Close(handle);
+    public Result Close(Process caller, Handle handle)
+    {
+        using var traceSpan = SyscallSpan.Enter(caller, "sys.handle.close");
+        return caller.Close(handle);
+    }
 
     /// <summary>A new handle to the same object with at most <paramref name="rights"/> (needs Delegate).</summary>
     public Result<Handle> Duplicate(Process caller, Handle handle, Rights rights)
     {
+        using var traceSpan = SyscallSpan.Enter(caller, "sys.handle.duplicate");
         var t = caller.GetWithToken<KernelObject>(handle, Rights.Delegate);
         if (!t.IsOk) return t.Error;
         var d = caps.Derive(t.Value.Token, rights, caller.Principal, caller.Principal);
@@ -29,6 +35,7 @@ public sealed class HandleSyscalls(CapabilityManager caps)
     /// </summary>
     public Result<Handle> Delegate(Process caller, Handle handle, Handle target, Rights rights)
     {
+        using var traceSpan = SyscallSpan.Enter(caller, "sys.handle.delegate");
         var p = caller.Get<Process>(target, Rights.Write);
         return p.IsOk ? DelegateTo(caller, handle, p.Value, rights) : p.Error;
     }
@@ -47,12 +54,14 @@ public sealed class HandleSyscalls(CapabilityManager caps)
     /// <summary>Revokes everything derived from the handle's capability (delegations, duplicates, bindings).</summary>
     public Result<int> RevokeDerived(Process caller, Handle handle)
     {
+        using var traceSpan = SyscallSpan.Enter(caller, "sys.handle.revoke_derived");
         var t = caller.GetWithToken<KernelObject>(handle, Rights.None);
         return t.IsOk ? caps.RevokeDescendants(t.Value.Token, caller.Principal) : t.Error;
     }
 
     public Result<HandleInfo> Inspect(Process caller, Handle handle)
     {
+        using var traceSpan = SyscallSpan.Enter(caller, "sys.handle.inspect");
         var t = caller.TokenOf(handle);
         if (!t.IsOk) return t.Error;
         var info = caps.Inspect(t.Value);
@@ -63,6 +72,7 @@ public sealed class HandleSyscalls(CapabilityManager caps)
     /// <summary>The caller's live handles (dead ones — revoked from elsewhere — are left out).</summary>
     public IReadOnlyList<HandleInfo> List(Process caller)
     {
+        using var traceSpan = SyscallSpan.Enter(caller, "sys.handle.list");
         var rows = new List<HandleInfo>();
         foreach (var (h, _) in caller.Handles.Snapshot())
             if (Inspect(caller, h) is { IsOk: true } info) rows.Add(info.Value);

@@ -1,3 +1,4 @@
+using Photon.Kernel.Diagnostics.Tracing;
 using Photon.Kernel.Audit;
 using Photon.Kernel.Capabilities;
 using Photon.Kernel.Processes;
@@ -31,6 +32,7 @@ public sealed class IntrospectionSyscalls(ProcessManager processes, InMemoryAudi
     /// <summary>The processes in the caller's namespace subtree (needs Enumerate on the caller's namespace).</summary>
     public Result<IReadOnlyList<ProcessInfo>> ListProcesses(Process caller)
     {
+        using var traceSpan = SyscallSpan.Enter(caller, "sys.introspect.list_processes");
         var scope = CallerScope.Of(caller, Caps);
         if (!scope.IsOk) return scope.Error;
         return processes.All.Where(p => CallerScope.Covers(scope.Value, p.NamespacePath))
@@ -40,6 +42,7 @@ public sealed class IntrospectionSyscalls(ProcessManager processes, InMemoryAudi
     /// <summary>The live handles of process <paramref name="pid"/>, if it is in the caller's subtree (else NotFound).</summary>
     public Result<IReadOnlyList<HandleInfo>> CapabilitiesOf(Process caller, int pid)
     {
+        using var traceSpan = SyscallSpan.Enter(caller, "sys.introspect.capabilities_of");
         var scope = CallerScope.Of(caller, Caps);
         if (!scope.IsOk) return scope.Error;
         var target = processes.Get(pid);
@@ -56,6 +59,7 @@ public sealed class IntrospectionSyscalls(ProcessManager processes, InMemoryAudi
     /// caller's subtree, oldest first.</summary>
     public Result<IReadOnlyList<AuditEntry>> AuditTail(Process caller, int count)
     {
+        using var traceSpan = SyscallSpan.Enter(caller, "sys.introspect.audit_tail");
         if (count < 1 || count > MaxAuditTail) return Errors.Of(ErrorCode.InvalidArgument, $"audit tail takes 1..{MaxAuditTail} events");
         var scope = CallerScope.Of(caller, Caps);
         if (!scope.IsOk) return scope.Error;
@@ -76,6 +80,7 @@ public sealed class IntrospectionSyscalls(ProcessManager processes, InMemoryAudi
     /// tenant with an account when it is at the root.</summary>
     public Result<IReadOnlyList<QuotaInfo>> Quotas(Process caller)
     {
+        using var traceSpan = SyscallSpan.Enter(caller, "sys.introspect.quotas");
         var scope = CallerScope.Of(caller, Caps);
         if (!scope.IsOk) return scope.Error;
         if (quotas is null) return Errors.Of(ErrorCode.NotSupported, "this kernel has no tenant quotas");

@@ -1,3 +1,4 @@
+using Photon.Kernel.Diagnostics.Tracing;
 using System.Diagnostics.CodeAnalysis;
 using Photon.Kernel.Capabilities;
 using Photon.Kernel.Modules;
@@ -28,6 +29,7 @@ public sealed class ModuleSyscalls(ModuleLoader loader, CapabilityManager caps)
     public async Task<Result<(Handle Control, ModuleInfo Module)>> LoadAsync(Process caller, Handle moduleLoader, Handle ns, string location,
         ModuleLoadOptions? options = null, CancellationToken ct = default)
     {
+        using var traceSpan = SyscallSpan.Enter(caller, "sys.module.load");
         var authority = caller.GetWithToken<ModuleLoader>(moduleLoader, Rights.Manage);
         if (!authority.IsOk) return authority.Error;
         var n = caller.GetWithToken<Namespace>(ns, Rights.Read);
@@ -51,6 +53,7 @@ public sealed class ModuleSyscalls(ModuleLoader loader, CapabilityManager caps)
     /// <summary>Stops and unloads the module <paramref name="control"/> names (needs Manage) and closes the handle.</summary>
     public async Task<Result> UnloadAsync(Process caller, Handle control, CancellationToken ct = default)
     {
+        using var traceSpan = SyscallSpan.Enter(caller, "sys.module.unload");
         var m = caller.GetWithToken<LoadedModule>(control, Rights.Manage);
         if (!m.IsOk) return m.Error;
         var r = await loader.UnloadAsync(m.Value.Token, caller.Principal, ct).ConfigureAwait(true);

@@ -14,6 +14,7 @@ public sealed class MonitorSyscalls(SystemMonitor monitor)
     /// <summary>The processes and tenant quotas the caller may see.</summary>
     public Result<MonitorSnapshot> Snapshot(Process caller)
     {
+        using var traceSpan = SyscallSpan.Enter(caller, "sys.monitor.snapshot");
         if (KernelTrace.Enabled) KernelTrace.Instant(TracePoint.SyscallMonitor, caller.Pid, 0, "monitor snapshot");
         var scope = caller.NamespacePath;
         var (processes, tenants) = monitor.Scoped(scope);
@@ -24,6 +25,7 @@ public sealed class MonitorSyscalls(SystemMonitor monitor)
     /// <paramref name="system"/> names).</summary>
     public Result<MonitorSnapshot> Snapshot(Process caller, Handle system)
     {
+        using var traceSpan = SyscallSpan.Enter(caller, "sys.monitor.snapshot");
         var m = caller.Get<SystemMonitor>(system, Rights.Read);
         if (!m.IsOk) return m.Error;
         var scoped = Snapshot(caller);

@@ -1,3 +1,4 @@
+using Photon.Kernel.Diagnostics.Tracing;
 using Photon.Kernel.Capabilities;
 using Photon.Kernel.Namespaces;
 using Photon.Kernel.Processes;
@@ -20,6 +21,7 @@ public sealed class ProcessSyscalls(ProcessManager processes)
     public Result<(Handle Control, Process Process)> Spawn(Process caller, Handle ns, string name,
         Rights namespaceRights = Rights.Read | Rights.Enumerate)
     {
+        using var traceSpan = SyscallSpan.Enter(caller, "sys.proc.spawn");
         var n = caller.GetWithToken<Namespace>(ns, Rights.Create);
         if (!n.IsOk) return n.Error;
         var spawned = processes.Spawn(name, n.Value.Token, namespaceRights, caller.Principal);
@@ -36,12 +38,17 @@ public sealed class ProcessSyscalls(ProcessManager processes)
 
     /// <summary>Runs <paramref name="body"/> as one of the caller's tasks (charged to its tenant, cancelled when it is
     /// destroyed).</summary>
-    public Result<Task> StartTask(Process caller, Func<CancellationToken, Task> body, string name) => caller.Run(body, name);
+    public Result<Task> StartTask(Process caller, Func<CancellationToken, Task> body, string name)
+    {
+        using var traceSpan = SyscallSpan.Enter(caller, "sys.proc.start_task");
+        return caller.Run(body, name);
+    }
 
     /// <summary>Destroys the process <paramref name="control"/> names (needs Manage): cancels its tasks, revokes every
     /// capability it held, collects IPC messages nobody can receive any more, and closes the handle.</summary>
     public async Task<Result> DestroyAsync(Process caller, Handle control)
     {
+        using var traceSpan = SyscallSpan.Enter(caller, "sys.proc.destroy");
         var p = caller.GetWithToken<Process>(control, Rights.Manage);
         if (!p.IsOk) return p.Error;
         var r = await processes.DestroyAsync(p.Value.Token, caller.Principal).ConfigureAwait(true);

@@ -15,6 +15,7 @@ public sealed class TraceSyscalls
     /// records; InvalidArgument for a ring size outside <see cref="KernelTrace.MinRecordsPerThread"/>..<see cref="KernelTrace.MaxRecordsPerThread"/>.</summary>
     public Result Start(Process caller, Handle trace, int recordsPerThread = KernelTrace.DefaultRecordsPerThread)
     {
+        using var traceSpan = SyscallSpan.Enter(caller, "sys.trace.start");
         var t = caller.Get<TraceControl>(trace, Rights.Manage);
         if (!t.IsOk) return t.Error;
         var r = KernelTrace.Start(recordsPerThread);
@@ -25,6 +26,7 @@ public sealed class TraceSyscalls
     /// <summary>Stops recording and returns what was recorded. NotFound when nothing records.</summary>
     public Result<TraceCapture> Stop(Process caller, Handle trace)
     {
+        using var traceSpan = SyscallSpan.Enter(caller, "sys.trace.stop");
         var t = caller.Get<TraceControl>(trace, Rights.Manage);
         if (!t.IsOk) return t.Error;
         if (KernelTrace.Enabled) KernelTrace.Instant(TracePoint.SyscallTrace, caller.Pid, 0, "trace stop");
@@ -34,6 +36,7 @@ public sealed class TraceSyscalls
     /// <summary>Whether a session records now (needs Read).</summary>
     public Result<bool> IsRecording(Process caller, Handle trace)
     {
+        using var traceSpan = SyscallSpan.Enter(caller, "sys.trace.is_recording");
         var t = caller.Get<TraceControl>(trace, Rights.Read);
         return t.IsOk ? KernelTrace.IsRecording : t.Error;
     }

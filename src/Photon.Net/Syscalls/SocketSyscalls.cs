@@ -1,3 +1,4 @@
+using Photon.Kernel.Diagnostics.Tracing;
 using System.Runtime.CompilerServices;
 using Photon.Kernel.Capabilities;
 using Photon.Kernel.Processes;
@@ -29,6 +30,7 @@ public static class SocketSyscalls
     /// Closing the returned handle revokes the grant and closes everything opened through it.</summary>
     public static Result<Handle> GrantPorts(Process caller, Handle parent, ushort low, ushort high)
     {
+        using var traceSpan = SyscallSpan.Enter(caller, "sys.net.grant_ports");
         var s = Of(caller);
         if (!s.IsOk) return s.Error;
         var g = caller.Get<PortGrant>(parent, Rights.Delegate);
@@ -40,24 +42,28 @@ public static class SocketSyscalls
 
     public static Result<Handle> Listen(Process caller, Handle grant, ushort port, int backlog = 128)
     {
+        using var traceSpan = SyscallSpan.Enter(caller, "sys.net.listen");
         var s = Of(caller);
         return s.IsOk ? s.Value.Listen(caller, grant, port, backlog) : s.Error;
     }
 
     public static async Task<Result<Handle>> AcceptAsync(Process caller, Handle listener, CancellationToken ct = default)
     {
+        using var traceSpan = SyscallSpan.Enter(caller, "sys.net.accept");
         var s = Of(caller);
         return s.IsOk ? await s.Value.AcceptAsync(caller, listener, ct).ConfigureAwait(false) : s.Error;
     }
 
     public static async Task<Result<Handle>> ConnectAsync(Process caller, Handle network, IpEndpoint remote, CancellationToken ct = default)
     {
+        using var traceSpan = SyscallSpan.Enter(caller, "sys.net.connect");
         var s = Of(caller);
         return s.IsOk ? await s.Value.ConnectAsync(caller, network, remote, ct).ConfigureAwait(false) : s.Error;
     }
 
     public static async Task<Result> SendAsync(Process caller, Handle connection, ReadOnlyMemory<byte> data, CancellationToken ct = default)
     {
+        using var traceSpan = SyscallSpan.Enter(caller, "sys.net.send");
         var s = Of(caller);
         return s.IsOk ? await s.Value.SendAsync(caller, connection, data, ct).ConfigureAwait(false) : s.Error;
     }
@@ -65,6 +71,7 @@ public static class SocketSyscalls
     /// <summary>Receives into <paramref name="buffer"/>; 0 means the peer closed its side.</summary>
     public static async Task<Result<int>> ReceiveAsync(Process caller, Handle connection, Memory<byte> buffer, CancellationToken ct = default)
     {
+        using var traceSpan = SyscallSpan.Enter(caller, "sys.net.receive");
         var s = Of(caller);
         return s.IsOk ? await s.Value.ReceiveAsync(caller, connection, buffer, ct).ConfigureAwait(false) : s.Error;
     }
@@ -72,6 +79,7 @@ public static class SocketSyscalls
     /// <summary>The local and remote endpoints of a connection (needs Read).</summary>
     public static Result<(IpEndpoint Local, IpEndpoint Remote)> Endpoints(Process caller, Handle connection)
     {
+        using var traceSpan = SyscallSpan.Enter(caller, "sys.net.endpoints");
         var s = Of(caller);
         return s.IsOk ? s.Value.Endpoints(caller, connection) : s.Error;
     }
@@ -79,27 +87,35 @@ public static class SocketSyscalls
     /// <summary>Resets a connection and closes its handle (needs Write).</summary>
     public static async Task<Result> AbortAsync(Process caller, Handle connection)
     {
+        using var traceSpan = SyscallSpan.Enter(caller, "sys.net.abort");
         var s = Of(caller);
         return s.IsOk ? await s.Value.AbortAsync(caller, connection).ConfigureAwait(false) : s.Error;
     }
 
     /// <summary>Closes a socket handle (a connection gracefully, a listener or UDP port at once).</summary>
-    public static Result Close(Process caller, Handle socket) => caller.Close(socket);
+    public static Result Close(Process caller, Handle socket)
+    {
+        using var traceSpan = SyscallSpan.Enter(caller, "sys.net.close");
+        return caller.Close(socket);
+    }
 
     public static Result<Handle> BindUdp(Process caller, Handle grant, ushort port)
     {
+        using var traceSpan = SyscallSpan.Enter(caller, "sys.net.bind_udp");
         var s = Of(caller);
         return s.IsOk ? s.Value.BindUdp(caller, grant, port) : s.Error;
     }
 
     public static async Task<Result> SendToAsync(Process caller, Handle udp, IpEndpoint to, ReadOnlyMemory<byte> data)
     {
+        using var traceSpan = SyscallSpan.Enter(caller, "sys.net.send_to");
         var s = Of(caller);
         return s.IsOk ? await s.Value.SendToAsync(caller, udp, to, data).ConfigureAwait(false) : s.Error;
     }
 
     public static async Task<Result<UdpDatagram>> ReceiveFromAsync(Process caller, Handle udp, CancellationToken ct = default)
     {
+        using var traceSpan = SyscallSpan.Enter(caller, "sys.net.receive_from");
         var s = Of(caller);
         return s.IsOk ? await s.Value.ReceiveFromAsync(caller, udp, ct).ConfigureAwait(false) : s.Error;
     }
@@ -107,6 +123,7 @@ public static class SocketSyscalls
     /// <summary>ICMP echo to <paramref name="target"/>: needs Connect on a <see cref="NetworkAccess"/> (<c>/net/outbound</c>).</summary>
     public static async Task<Result<TimeSpan>> PingAsync(Process caller, Handle network, Ipv4Address target, TimeSpan timeout, CancellationToken ct = default)
     {
+        using var traceSpan = SyscallSpan.Enter(caller, "sys.net.ping");
         var s = Of(caller);
         if (!s.IsOk) return s.Error;
         var n = caller.Get<NetworkAccess>(network, Rights.Connect);
@@ -118,6 +135,7 @@ public static class SocketSyscalls
     /// holder of Connect on a <see cref="NetworkAccess"/> (<c>/net/outbound</c>).</summary>
     public static Result<NetworkTables> Tables(Process caller, Handle network)
     {
+        using var traceSpan = SyscallSpan.Enter(caller, "sys.net.tables");
         var s = Of(caller);
         if (!s.IsOk) return s.Error;
         var n = caller.Get<NetworkAccess>(network, Rights.Connect);

@@ -85,4 +85,67 @@ public sealed class ObserveCommandTests
         }
         finally { File.Delete(file); }
     }
+
+    [Fact]
+    public void Top_with_net_shows_the_NIC_rings_beside_the_block_queues_while_a_Linux_peer_pings()
+    {
+        if (!Environment.IsPrivilegedProcess)
+        {
+            Console.Error.WriteLine("SKIPPED LOUDLY: top --net not run: a TAP device and a network namespace need root");
+            return;
+        }
+        // A child process: the demo's TAP device and peer namespace are named after the photon process, and in-process
+        // `photon boot` tests of this assembly would otherwise race for the same names.
+        var info = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in new[] { Shell.PhotonShellProcess.PhotonDll(), "top", "--once", "--plain", "--net" }) info.ArgumentList.Add(a);
+        using var p = System.Diagnostics.Process.Start(info)!;
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        if (!p.WaitForExit(300_000)) { p.Kill(true); Assert.Fail("photon top --net did not finish"); }
+        Assert.True(p.ExitCode == 0, $"exit {p.ExitCode}: {stdout.Result}{stderr.Result}");
+        var queues = Rows(Sections(stdout.Result)["queues"]).ToDictionary(q => q["queue"]);
+        Assert.Contains(queues.Keys, q => q.StartsWith("nvme0.q", StringComparison.Ordinal));
+        var tap = $"pb{p.Id % 100000}";
+        List<Dictionary<string, string>> Rings(string kind) =>
+            queues.Where(q => q.Key.StartsWith($"{tap}.{kind}", StringComparison.Ordinal)).Select(q => q.Value).ToList();
+        var tx = Rings("tx");
+        var rx = Rings("rx");
+        Assert.Equal(2, tx.Count); // the demo NIC has two queues each way
+        Assert.Equal(2, rx.Count);
+        Assert.All(tx, q => Assert.Equal("256", q["depth"]));
+        // Echo replies went out through the tx ring their flow hashes to.
+        Assert.True(tx.Sum(q => long.Parse(q["submitted"], CultureInfo.InvariantCulture)) > 0, "echo replies went out through a tx ring");
+        Assert.Contains(rx, q => long.Parse(q["completed"], CultureInfo.InvariantCulture) > 0); // Linux's pings came in
+        Assert.All(rx, q => Assert.True(int.Parse(q["in_flight"], CultureInfo.InvariantCulture) > 0)); // buffers posted for the device
+        // The peer namespace went with the process.
+        var netns = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("ip", "netns list") { RedirectStandardOutput = true })!;
+        var list = netns.StandardOutput.ReadToEnd();
+        netns.WaitForExit();
+        Assert.DoesNotContain($"photon-boot-{p.Id}", list);
+    }
+
+    [Fact]
+    public void Trace_with_net_records_NIC_frames_from_a_Linux_peer()
+    {
+        if (!Environment.IsPrivilegedProcess)
+        {
+            Console.Error.WriteLine("SKIPPED LOUDLY: trace --net not run: a TAP device and a network namespace need root");
+            return;
+        }
+        var file = Path.Combine(Path.GetTempPath(), $"photon-trace-net-{Guid.NewGuid():N}.json");
+        try
+        {
+            var info = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+            foreach (var a in new[] { Shell.PhotonShellProcess.PhotonDll(), "trace", "--net", "--seconds", "2", "-o", file }) info.ArgumentList.Add(a);
+            using var p = System.Diagnostics.Process.Start(info)!;
+            var stdout = p.StandardOutput.ReadToEndAsync();
+            var stderr = p.StandardError.ReadToEndAsync();
+            if (!p.WaitForExit(300_000)) { p.Kill(true); Assert.Fail("photon trace --net did not finish"); }
+            Assert.True(p.ExitCode == 0, $"exit {p.ExitCode}: {stdout.Result}{stderr.Result}");
+            var events = ChromeTraceJson.Validate(File.ReadAllBytes(file));
+            var names = events.Where(e => e.TryGetProperty("cat", out var c) && c.GetString() == "nic").Select(e => e.GetProperty("name").GetString()).ToHashSet();
+            Assert.Superset(new HashSet<string?> { "nic.tx", "nic.rx" }, names); // Linux's echo requests in, Photon's replies out
+        }
+        finally { File.Delete(file); }
+    }
 }

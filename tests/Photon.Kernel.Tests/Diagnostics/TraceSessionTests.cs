@@ -32,7 +32,19 @@ public sealed class TraceSessionTests
         Assert.Superset(new HashSet<string> { "ipc.send", "ipc.receive" }, NamesIn("ipc").ToHashSet());
         Assert.Superset(new HashSet<string> { "block.read", "block.write", "block.flush" }, NamesIn("blockio").ToHashSet());
         Assert.Superset(new HashSet<string> { "cap.create", "cap.derive", "cap.revoke", "cap.deny" }, NamesIn("cap").ToHashSet());
-        Assert.Superset(new HashSet<string> { "syscall.handle", "syscall.trace" }, NamesIn("syscall").ToHashSet());
+        Assert.Superset(new HashSet<string> { "syscall.handle", "syscall.trace", "sys.ns.open", "sys.proc.spawn", "sys.proc.start_task",
+            "sys.ipc.create_channel", "sys.ipc.send", "sys.ipc.try_send", "sys.ipc.receive", "sys.ipc.try_receive", "sys.handle.duplicate",
+            "sys.proc.destroy" }, NamesIn("syscall").ToHashSet());
+        // One complete span per system call, carrying the caller: the worker's sends and receives are its own.
+        var worker = events.Where(e => e.GetProperty("name").GetString() == "sys.ipc.create_channel").Select(e => e.GetProperty("args").GetProperty("pid").GetInt64()).Single();
+        Assert.NotEqual(k.Init.Pid, worker);
+        Assert.All(events.Where(e => e.GetProperty("name").GetString()!.StartsWith("sys.ipc.", StringComparison.Ordinal)), e =>
+        {
+            Assert.Equal("X", e.GetProperty("ph").GetString());
+            Assert.Equal(worker, e.GetProperty("args").GetProperty("pid").GetInt64());
+            Assert.True(e.GetProperty("dur").GetDouble() >= 0);
+        });
+        Assert.Contains(events, e => e.GetProperty("name").GetString() == "sys.proc.destroy" && e.GetProperty("args").GetProperty("pid").GetInt64() == k.Init.Pid);
         // The workload's own task is named in its spawn and run events, and its block I/O has a latency.
         Assert.Contains(events, e => e.GetProperty("name").GetString() == "spawn"
             && e.GetProperty("args").GetProperty("task_name").GetString()!.EndsWith(tag, StringComparison.Ordinal));

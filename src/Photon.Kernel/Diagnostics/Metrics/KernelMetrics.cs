@@ -48,6 +48,8 @@ public static class KernelMetrics
         s_meter.CreateObservableGauge("photon.memory.free", () => Sum(k => k.Physical.FreeFrames * Memory.PhysicalMemory.PageSize), "By", "Free physical memory");
         s_meter.CreateObservableGauge("photon.quota.memory", () => PerTenant(u => u.MemoryBytes), "By", "Memory a tenant holds (regions and queued IPC)");
         s_meter.CreateObservableGauge("photon.quota.tasks", () => PerTenant(u => u.Tasks), "{task}", "Tasks a tenant runs");
+        s_meter.CreateObservableGauge("photon.queue.in_flight", () => PerQueue(q => q.InFlight), "{request}",
+            "Requests in flight on a device queue (block queue pairs, NIC transmit and receive rings), by queue");
         s_meter.CreateObservableGauge("photon.quota.capabilities", () => PerTenant(u => u.Capabilities), "{capability}", "Capabilities a tenant holds");
     }
 
@@ -88,6 +90,15 @@ public static class KernelMetrics
             foreach (var t in k.Quotas.Tenants)
                 totals[t] = totals.GetValueOrDefault(t) + figure(k.Quotas.Usage(t));
         return totals.Select(t => new Measurement<long>(t.Value, new KeyValuePair<string, object?>("tenant", t.Key)));
+    }
+
+    private static IEnumerable<Measurement<long>> PerQueue(Func<Monitoring.QueueStat, long> figure)
+    {
+        var measurements = new List<Measurement<long>>();
+        foreach (var k in Volatile.Read(ref s_kernels))
+            foreach (var q in k.Monitor.Queues())
+                measurements.Add(new Measurement<long>(figure(q), new KeyValuePair<string, object?>("queue", q.Name)));
+        return measurements;
     }
 
     private sealed class Registration(PhotonKernel kernel) : IDisposable

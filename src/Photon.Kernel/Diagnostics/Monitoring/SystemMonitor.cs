@@ -61,14 +61,19 @@ public sealed class SystemMonitor : KernelObject
         return (processes, tenants);
     }
 
+    /// <summary>Every registered device queue (block and NIC), by name.</summary>
+    internal List<QueueStat> Queues()
+    {
+        lock (_lock)
+            return _queues.OrderBy(q => q.Key, StringComparer.Ordinal)
+                .Select(q => { var st = q.Value(); return new QueueStat(q.Key, st.InFlight, st.Depth, st.Submitted, st.Completed); })
+                .ToList();
+    }
+
     internal SystemStat System()
     {
         var s = _scheduler.Stats;
-        List<QueueStat> queues;
-        lock (_lock)
-            queues = _queues.OrderBy(q => q.Key, StringComparer.Ordinal)
-                .Select(q => { var st = q.Value(); return new QueueStat(q.Key, st.InFlight, st.Depth, st.Submitted, st.Completed); })
-                .ToList();
+        var queues = Queues();
         return new SystemStat(s.Workers, s.Spawned, s.InFlight, s.RunQueueLengths, s.GlobalQueueLength, s.Steals, s.StarvationReports,
             _ipc.MessagesSent, _ipc.MessagesReceived, _physical.TotalBytes, _physical.FreeFrames * PhysicalMemory.PageSize,
             _processes.Capabilities.LiveCount, queues, Tracing.KernelTrace.IsRecording);

@@ -71,7 +71,8 @@ public static class ChromeTraceWriter
     private static void Event(Utf8JsonWriter json, TraceCapture capture, int tid, in TraceRecord r, long timestamp)
     {
         json.WriteStartObject();
-        json.WriteString("name", TracePoints.NameOf(r.Point));
+        // A syscall span is named by its call, so the viewer lists sys.ipc.send, sys.fs.read, … side by side.
+        json.WriteString("name", r.Point == TracePoint.SyscallCall && r.Label is not null ? r.Label : TracePoints.NameOf(r.Point));
         json.WriteString("cat", TracePoints.NameOf(TracePoints.CategoryOf(r.Point)));
         json.WriteString("ph", r.Phase switch { TracePhase.Begin => "B", TracePhase.End => "E", TracePhase.Complete => "X", _ => "i" });
         json.WriteNumber("ts", Micros(timestamp - capture.StartTimestamp));

@@ -41,10 +41,12 @@ public enum TracePoint : byte
     CapRevoke,
     CapDeny,
     // Syscalls: the handle check every process-facing call makes (a0 = pid, a1 = handle; label = object type, and
-    // "denied" when it failed), plus the trace and monitor calls themselves.
+    // "denied" when it failed), plus the trace and monitor calls themselves; SyscallCall is an X span per system call
+    // from entry to return (a0 = pid; label = the call, which is also the event's name).
     SyscallHandle,
     SyscallTrace,
     SyscallMonitor,
+    SyscallCall,
 }
 
 public static class TracePoints
@@ -84,6 +86,7 @@ public static class TracePoints
         TracePoint.SyscallHandle => "syscall.handle",
         TracePoint.SyscallTrace => "syscall.trace",
         TracePoint.SyscallMonitor => "syscall.monitor",
+        TracePoint.SyscallCall => "syscall",
         _ => p.ToString(),
     };
 
