@@ -29,25 +29,6 @@ internal readonly struct SyscallSpan : IDisposable
     }
 
     /// <summary>A span over a call that hands back a task without awaiting it: it ends when the task completes.</summary>
-    public static Task<T> Track<T>(Process caller, string call, Task<T> task)
-    {
-        if (!KernelTrace.Enabled) return task;
-        var span = Enter(caller, call);
-        if (task.IsCompleted)
-        {
-            span.Dispose();
-            return task;
-        }
-        return Ended(task, span);
-
-        static async Task<T> Ended(Task<T> task, SyscallSpan span)
-        {
-            try { return await task.ConfigureAwait(false); }
-            finally { span.Dispose(); }
-        }
-    }
-
-    /// <inheritdoc cref="Track{T}(Process, string, Task{T})"/>
     public static ValueTask<T> Track<T>(Process caller, string call, ValueTask<T> task)
     {
         if (!KernelTrace.Enabled) return task;
@@ -62,25 +43,6 @@ internal readonly struct SyscallSpan : IDisposable
         static async ValueTask<T> Ended(ValueTask<T> task, SyscallSpan span)
         {
             try { return await task.ConfigureAwait(false); }
-            finally { span.Dispose(); }
-        }
-    }
-
-    /// <inheritdoc cref="Track{T}(Process, string, Task{T})"/>
-    public static ValueTask Track(Process caller, string call, ValueTask task)
-    {
-        if (!KernelTrace.Enabled) return task;
-        var span = Enter(caller, call);
-        if (task.IsCompleted)
-        {
-            span.Dispose();
-            return task;
-        }
-        return Ended(task, span);
-
-        static async ValueTask Ended(ValueTask task, SyscallSpan span)
-        {
-            try { await task.ConfigureAwait(false); }
             finally { span.Dispose(); }
         }
     }
