@@ -15,7 +15,8 @@ namespace Photon.Cli.Commands;
 /// both — Linux's through <c>/bin/randread</c> (O_DIRECT preads, one thread per queue slot), Photon's four ways: the
 /// async <see cref="NvmeController.ReadAsync"/> with MSI-X, with polled completions reaped by the reaper task (the path
 /// before inline polling), with the submitter polling inline, and <see cref="NvmeController.ReadPolled"/> (SPDK's
-/// one-thread loop, one doorbell per batch) — in interleaved rounds so drift in the shared host's load hits all alike.
+/// one-thread loop, one doorbell per batch) — in rounds, each with Linux's runs before and after Photon's, and the
+/// ratios taken per round (against the mean of those two Linux runs), so drift in the shared host's load hits all alike.
 /// Each Photon run also prints the driver's per-I/O counters (doorbells, polls, who reaped, thread hops, reaper wakes,
 /// time in submit/device/wake, bytes allocated). Under TCG every figure is emulation-bound: the table gives ratios to
 /// Linux measured in the same run, between <c>BENCH-TABLE-BEGIN</c>/<c>END</c> lines the host script extracts.
@@ -57,14 +58,25 @@ public static partial class VmBenchCommand
 
         var results = new Dictionary<string, List<Sample>>();
         void Add(string key, Sample s) { (results.TryGetValue(key, out var l) ? l : results[key] = []).Add(s); Say($"{key}: {s.Iops:F0} IOPS, mean {s.MeanMicroseconds:F0} us"); }
+        // Per round, Photon against the mean of Linux's runs just before and just after it (the host's load drifts
+        // over a round); the table gives the median of those per-round ratios and their range.
+        var ratios = new Dictionary<string, List<(double Iops, double Latency)>>();
         var failures = new List<string>();
-        for (int round = 1; round <= rounds; round++)
+        async Task<Dictionary<int, Sample>> LinuxRuns(string when)
         {
+            var runs = new Dictionary<int, Sample>();
             foreach (int qd in new[] { 1, 32 })
             {
                 var linux = await LinuxRandomReadAsync(linuxDevice, qd, seconds);
-                if (linux is null) failures.Add($"linux qd{qd}"); else Add($"linux qd{qd}", linux);
+                if (linux is null) failures.Add($"linux qd{qd} ({when})");
+                else { Add($"linux qd{qd}", linux); runs[qd] = linux; }
             }
+            return runs;
+        }
+        for (int round = 1; round <= rounds; round++)
+        {
+            var linuxBefore = await LinuxRuns("before");
+            var photonRuns = new Dictionary<string, Sample>();
             foreach (var path in Paths)
             {
                 var opened = bus.Open(photonAt);
@@ -85,22 +97,42 @@ public static partial class VmBenchCommand
                     var counters = controller.Counters - before;
                     if (!photon.IsOk) { failures.Add($"photon {path.Key} qd{qd}: {photon.Error}"); continue; }
                     Add($"photon-{path.Key} qd{qd}", photon.Value);
+                    photonRuns[$"{path.Key} qd{qd}"] = photon.Value;
                     Say($"photon-{path.Key} qd{qd} counters: {counters.PerIo()}; {allocated / (double)Math.Max(1, counters.Commands):F0} B allocated per I/O (whole process)");
+                }
+            }
+            var linuxAfter = await LinuxRuns("after");
+            foreach (int qd in new[] { 1, 32 })
+            {
+                if (!linuxBefore.TryGetValue(qd, out var b) || !linuxAfter.TryGetValue(qd, out var a)) continue;
+                var linux = new Sample((b.Iops + a.Iops) / 2, (b.MeanMicroseconds + a.MeanMicroseconds) / 2);
+                foreach (var path in Paths)
+                {
+                    if (!photonRuns.TryGetValue($"{path.Key} qd{qd}", out var p)) continue;
+                    var r = (p.Iops / linux.Iops, linux.MeanMicroseconds / p.MeanMicroseconds);
+                    (ratios.TryGetValue($"{path.Key} qd{qd}", out var l) ? l : ratios[$"{path.Key} qd{qd}"] = []).Add(r);
+                    Say(FormattableString.Invariant($"round {round} {path.Key} qd{qd}: IOPS {r.Item1:F2}x Linux's, latency {r.Item2:F2}x better"));
                 }
             }
         }
 
         Console.WriteLine("BENCH-TABLE-BEGIN");
-        Console.WriteLine("| 4 KiB random read | driver path | IOPS | mean latency | IOPS / Linux | Linux latency / Photon latency |");
+        Console.WriteLine($"| 4 KiB random read | driver path | IOPS | mean latency | IOPS / Linux | Linux latency / Photon latency |");
         Console.WriteLine("|---|---|---|---|---|---|");
+        string Ratio(List<double> r) => r.Count == 0 ? "—" : r.Count == 1 ? FormattableString.Invariant($"{r[0]:F2}x")
+            : FormattableString.Invariant($"{MedianOf(r):F2}x ({r.Min():F2}–{r.Max():F2})");
         foreach (int qd in new[] { 1, 32 })
         {
             var linux = Median(results, $"linux qd{qd}");
-            void Row(string title, Sample? s) => Console.WriteLine(s is null
-                ? $"| QD{qd} | {title} | — | — | — | — |"
-                : $"| QD{qd} | {title} | {s.Iops:F0} | {s.MeanMicroseconds:F0} µs | {(linux is null ? "—" : $"{s.Iops / linux.Iops:F2}x")} | {(linux is null ? "—" : $"{linux.MeanMicroseconds / s.MeanMicroseconds:F2}x")} |");
-            Row("Linux nvme (O_DIRECT pread)", linux);
-            foreach (var path in Paths) Row(path.Title, Median(results, $"photon-{path.Key} qd{qd}"));
+            Console.WriteLine(linux is null ? $"| QD{qd} | Linux nvme (O_DIRECT pread) | — | — | — | — |"
+                : FormattableString.Invariant($"| QD{qd} | Linux nvme (O_DIRECT pread) | {linux.Iops:F0} | {linux.MeanMicroseconds:F0} µs | 1x | 1x |"));
+            foreach (var path in Paths)
+            {
+                var s = Median(results, $"photon-{path.Key} qd{qd}");
+                var r = ratios.GetValueOrDefault($"{path.Key} qd{qd}") ?? [];
+                Console.WriteLine(s is null ? $"| QD{qd} | {path.Title} | — | — | — | — |"
+                    : FormattableString.Invariant($"| QD{qd} | {path.Title} | {s.Iops:F0} | {s.MeanMicroseconds:F0} µs | {Ratio([.. r.Select(x => x.Iops)])} | {Ratio([.. r.Select(x => x.Latency)])} |"));
+            }
         }
         Console.WriteLine("BENCH-TABLE-END");
         foreach (var f in failures) Say("FAILED: " + f);
@@ -108,9 +140,22 @@ public static partial class VmBenchCommand
         return failures.Count == 0 ? 0 : 1;
     }
 
-    /// <summary>The median round (TCG on a shared host is noisy; the median drops one-off stalls).</summary>
-    private static Sample? Median(Dictionary<string, List<Sample>> results, string key) =>
-        results.TryGetValue(key, out var l) && l.Count > 0 ? l.OrderBy(s => s.Iops).ElementAt(l.Count / 2) : null;
+    /// <summary>The median run by IOPS, both figures averaged over the middle two of an even count (TCG on a shared
+    /// host is noisy; the median drops one-off stalls).</summary>
+    private static Sample? Median(Dictionary<string, List<Sample>> results, string key)
+    {
+        if (!results.TryGetValue(key, out var l) || l.Count == 0) return null;
+        var sorted = l.OrderBy(s => s.Iops).ToList();
+        if (sorted.Count % 2 == 1) return sorted[sorted.Count / 2];
+        Sample lo = sorted[sorted.Count / 2 - 1], hi = sorted[sorted.Count / 2];
+        return new Sample((lo.Iops + hi.Iops) / 2, (lo.MeanMicroseconds + hi.MeanMicroseconds) / 2);
+    }
+
+    private static double MedianOf(List<double> values)
+    {
+        var sorted = values.Order().ToList();
+        return sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[sorted.Count / 2 - 1] + sorted[sorted.Count / 2]) / 2;
+    }
 
     private static double Option(string[] args, string name, double fallback)
     {

@@ -174,10 +174,11 @@ public static class VmCommand
                         Say($"NVMe command timeout ({scratch.Address}): {VmNvmeTimeoutFault.Writes} writes queued on a device throttled to 8 writes/s with a " +
                             $"{VmNvmeTimeoutFault.Timeout.TotalMilliseconds} ms command timeout; watchdog resets {t.Resets}; {t.Acknowledged} acknowledged, {t.Failed} failed typed " +
                             $"[{string.Join(", ", t.FailedBy.Select(kv => $"{kv.Key} x{kv.Value}"))}]; {t.ReadBackIdentical} of {t.Acknowledged} acknowledged read back identical; " +
+                            $"after the reset: read {t.ReadAfterReset ?? "served"}, write after {VmNvmeTimeoutFault.ThrottlePayback.TotalSeconds} s " +
+                            $"(QEMU's throttle paying back the writes its reset drained) {t.WriteAfterPayback ?? "served and read back"}; " +
                             $"serves I/O after the reset: {(t.ServesAfterReset ? "yes" : "NO")}");
                         if (t.ReadBackIdentical != t.Acknowledged) failures.Add("NVMe timeout: an acknowledged write did not read back");
-                        // Not a failure yet: on QEMU's throttled device the controller has not been seen serving I/O after
-                        // the watchdog's reset (an open defect, README → Machine); the line above reports it either way.
+                        if (!t.ServesAfterReset) failures.Add("NVMe timeout: the controller does not serve I/O after the watchdog's reset");
                         if (t.Resets < 1) failures.Add("NVMe timeout: the watchdog did not time out a command and reset the controller");
                     }
                 }

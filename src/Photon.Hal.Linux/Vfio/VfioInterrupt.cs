@@ -6,7 +6,8 @@ namespace Photon.Kernel.Hal.Host.Vfio;
 /// <summary>
 /// One MSI-X vector as an eventfd VFIO signals. A host thread (the interrupt line) waits on the eventfd, reads the
 /// count and completes the pending <see cref="WaitAsync"/> — on the kernel's scheduler, since the awaiting driver
-/// task resumes in its own context — so a driver sleeps until its device raises the vector.
+/// task resumes in its own context — so a driver sleeps until its device raises the vector. A driver may instead hand
+/// the line a top half (<see cref="TryHandleOnLine"/>) that it runs itself on every signal, saving the wake of a task.
 /// </summary>
 internal sealed class VfioInterrupt : IDeviceInterrupt
 {
@@ -14,6 +15,7 @@ internal sealed class VfioInterrupt : IDeviceInterrupt
     private readonly Thread _line;
     private readonly Lock _gate = new();
     private TaskCompletionSource<long>? _waiter;
+    private volatile Action? _handler;
     private long _pending;
     private volatile bool _stopped;
 
@@ -26,6 +28,12 @@ internal sealed class VfioInterrupt : IDeviceInterrupt
     }
 
     public int Vector { get; }
+
+    public bool TryHandleOnLine(Action handler)
+    {
+        _handler = handler;
+        return true;
+    }
 
     public ValueTask<long> WaitAsync(CancellationToken cancellationToken)
     {
@@ -57,6 +65,7 @@ internal sealed class VfioInterrupt : IDeviceInterrupt
             p.Revents = 0;
             if (poll(&p, 1, 100) <= 0) continue;
             if (read(_fd, (byte*)&count, 8) != 8) continue;
+            _handler?.Invoke();
             TaskCompletionSource<long>? wake;
             long n;
             lock (_gate)

@@ -117,7 +117,7 @@ public sealed class NvmeController : IAsyncDisposable
             }
             _admin.Interrupt = _interrupts.Count > 0 ? _interrupts[0] : null;
             _admin.InlinePolling = _admin.Interrupt is null && _options.PollInline;
-            _reapers.Add(_admin.ReapAsync(_interrupts.Count == 0, _stop.Token));
+            StartReaping(_admin);
         }
         _bar.Write32(R.Aqa, (uint)(AdminEntries - 1) << 16 | (AdminEntries - 1));
         _bar.Write64(R.Asq, _admin.SubmissionAddress);
@@ -168,11 +168,19 @@ public sealed class NvmeController : IAsyncDisposable
             if (!cq.IsOk) return cq.AsResult();
             var sq = await AdminAsync(NvmeCommand.CreateSubmissionQueue(pair.Id, pair.Entries, pair.SubmissionAddress, pair.Id), default, ct).ConfigureAwait(false);
             if (!sq.IsOk) return sq.AsResult();
-            if (firstTime) _reapers.Add(pair.ReapAsync(pair.Interrupt is null, _stop.Token));
+            if (firstTime) StartReaping(pair);
         }
         Identity = new NvmeIdentity(model, serial, firmware, R.Version(_bar.Read32(R.Vs)), nn, blocks, 1 << lbads, maxTransfer, _io.Length,
             _interrupts.Count > 0);
         return Result.Ok;
+    }
+
+    /// <summary>With MSI-X the interrupt line reaps the queue itself where the backend can (no task to wake in
+    /// between, as an interrupt handler completes I/O); otherwise a reaper task waits on the vector or polls.</summary>
+    private void StartReaping(NvmeQueuePair pair)
+    {
+        if (pair.Interrupt is { } irq && irq.TryHandleOnLine(pair.OnInterrupt)) return;
+        _reapers.Add(pair.ReapAsync(pair.Interrupt is null, _stop.Token));
     }
 
     private async Task<Result> DisableAsync(CancellationToken ct)

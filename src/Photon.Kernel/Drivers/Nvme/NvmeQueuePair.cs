@@ -32,7 +32,7 @@ internal sealed class NvmeQueuePair : IDisposable
     private readonly NvmeIoCounterSet _counters = new();
     private int _sqTail, _cqHead, _inFlight, _lent;
     private bool _phase = true;
-    private bool _pollerActive, _sqDirty;
+    private bool _pollerActive, _sqDirty, _disposed;
     private int _pollerThread;
     private KernelError? _failed;
     private TaskCompletionSource? _paused;
@@ -408,6 +408,8 @@ internal sealed class NvmeQueuePair : IDisposable
         int thread = Environment.CurrentManagedThreadId;
         lock (_gate)
         {
+            // The interrupt line may still fire while the controller shuts down.
+            if (_disposed) return 0;
             RingLocked();
             _counters.Polls++;
             while (true)
@@ -526,6 +528,15 @@ internal sealed class NvmeQueuePair : IDisposable
         }
     }
 
+    /// <summary>The top half an MSI-X interrupt line runs itself (<see cref="IDeviceInterrupt.TryHandleOnLine"/>):
+    /// reaps the CQ and wakes the waiters from the line, like an interrupt handler, so no reaper task is woken in
+    /// between (one thread hop less per completion). Counted as a reaper wake.</summary>
+    public void OnInterrupt()
+    {
+        Interlocked.Increment(ref _counters.ReaperWakes);
+        Poll();
+    }
+
     private bool IdleOrPolled()
     {
         lock (_gate) return _inFlight == 0 || _pollerActive;
@@ -533,6 +544,7 @@ internal sealed class NvmeQueuePair : IDisposable
 
     public void Dispose()
     {
+        lock (_gate) _disposed = true;
         foreach (var s in _slots) s.Data.Dispose();
         _sq.Dispose();
         _cq.Dispose();

@@ -9,7 +9,9 @@ namespace Photon.Kernel.Tests.Drivers.Nvme;
 /// emulated controller, <c>VmTests</c>): registers (CAP/VS/CC/CSTS/AQA/ASQ/ACQ, doorbells), admin commands (Identify,
 /// Set Features number of queues, create/delete I/O queues), Read/Write/Flush with PRP1/PRP2/PRP lists against a byte
 /// array, completions with phase bits. Commands run when their SQ doorbell is written. Fault knobs: swallow commands of
-/// one opcode (a hung command), or complete the next I/O command with a given status. No MSI-X: the driver polls.
+/// one opcode (a hung command), or complete the next I/O command with a given status, or hold writes the way QEMU's
+/// write throttle does (below). MSI-X only when <see cref="Msix"/> is set (otherwise the driver polls): each CQ that
+/// was created with interrupts enabled signals its vector after a completion, from a thread-pool thread (the line).
 /// </summary>
 internal sealed class NvmeDeviceModel : IPciFunction
 {
@@ -41,6 +43,16 @@ internal sealed class NvmeDeviceModel : IPciFunction
     public ushort? FailNextIoWithStatus { get; set; }
     /// <summary>A hostile device: I/O completions are written with the stale phase bit, so a driver never sees them.</summary>
     public bool StalePhase { get; set; }
+    /// <summary>QEMU's throttled device (<c>-drive throttling.iops-write</c>): writes wait inside the device, uncompleted.
+    /// A controller reset (CC.EN 1 → 0) drains them as QEMU's <c>nvme_ctrl_reset</c> → <c>blk_drain</c> does: they land
+    /// on the disk, complete to no queue, and each is charged to <see cref="ThrottleDebt"/>.</summary>
+    public bool ThrottleWrites { get; set; }
+    /// <summary>Writes the throttle has yet to pay back: while above zero, every new write waits too (set it to zero
+    /// for "the debt is paid").</summary>
+    public int ThrottleDebt { get; set; }
+    /// <summary>Held writes a controller reset drained onto the disk.</summary>
+    public int DrainedWrites { get; private set; }
+    private readonly List<(ulong Lba, int Blocks, ulong Prp1, ulong Prp2)> _heldWrites = [];
     /// <summary>SQ tail doorbell writes on the I/O queues (how many times the driver rang for new commands).</summary>
     public int IoDoorbells { get; private set; }
     public int Enables { get; private set; }
@@ -77,8 +89,60 @@ internal sealed class NvmeDeviceModel : IPciFunction
         }
     }
 
-    public Result<IReadOnlyList<IDeviceInterrupt>> EnableMsix(int vectors) =>
-        Result<IReadOnlyList<IDeviceInterrupt>>.Fail(ErrorCode.NotSupported, "the model has no MSI-X");
+    /// <summary>Offer MSI-X (before the driver starts).</summary>
+    public bool Msix { get; set; }
+    /// <summary>The vectors the driver enabled (empty without <see cref="Msix"/>).</summary>
+    public List<ModelInterrupt> Interrupts { get; } = [];
+    private readonly Dictionary<int, int> _cqVector = [];
+
+    public Result<IReadOnlyList<IDeviceInterrupt>> EnableMsix(int vectors)
+    {
+        if (!Msix) return Result<IReadOnlyList<IDeviceInterrupt>>.Fail(ErrorCode.NotSupported, "the model has no MSI-X");
+        lock (_gate)
+        {
+            for (int v = 0; v < vectors; v++) Interrupts.Add(new ModelInterrupt(v));
+            return Result<IReadOnlyList<IDeviceInterrupt>>.Success([.. Interrupts]);
+        }
+    }
+
+    /// <summary>One MSI-X vector of the model: a signal runs the driver's line handler, if it gave one, on a
+    /// thread-pool thread, else completes a pending <see cref="WaitAsync"/>.</summary>
+    internal sealed class ModelInterrupt(int vector) : IDeviceInterrupt
+    {
+        private readonly object _gate = new();
+        private TaskCompletionSource<long>? _waiter;
+        private long _pending;
+        private volatile Action? _handler;
+        public int Vector { get; } = vector;
+        public int Signals, HandledOnLine, Waits;
+
+        public bool TryHandleOnLine(Action handler) { _handler = handler; return true; }
+
+        public ValueTask<long> WaitAsync(CancellationToken ct)
+        {
+            Interlocked.Increment(ref Waits);
+            lock (_gate)
+            {
+                if (_pending > 0) { var n = _pending; _pending = 0; return new ValueTask<long>(n); }
+                _waiter ??= new TaskCompletionSource<long>(TaskCreationOptions.RunContinuationsAsynchronously);
+                return new ValueTask<long>(_waiter.Task.WaitAsync(ct));
+            }
+        }
+
+        public void Signal()
+        {
+            Interlocked.Increment(ref Signals);
+            ThreadPool.UnsafeQueueUserWorkItem(_ =>
+            {
+                if (_handler is { } h) { Interlocked.Increment(ref HandledOnLine); h(); return; }
+                TaskCompletionSource<long>? w;
+                lock (_gate) { _pending++; w = _waiter; _waiter = null; if (w is not null) _pending = 0; }
+                w?.TrySetResult(1);
+            }, null);
+        }
+
+        public void Dispose() { }
+    }
 
     public Result Reset() => Result.Ok;
 
@@ -136,6 +200,10 @@ internal sealed class NvmeDeviceModel : IPciFunction
                     }
                     else if ((cc & 1) == 0 && (_cc & 1) != 0)
                     {
+                        foreach (var w in _heldWrites) Io(0x01, w.Lba, w.Blocks, w.Prp1, w.Prp2);
+                        DrainedWrites += _heldWrites.Count;
+                        ThrottleDebt += _heldWrites.Count;
+                        _heldWrites.Clear();
                         _sqs.Clear(); _cqs.Clear(); _sqHead.Clear(); _cqTail.Clear(); _cqPhase.Clear();
                         _csts = 0;
                     }
@@ -168,6 +236,11 @@ internal sealed class NvmeDeviceModel : IPciFunction
             ushort cid = (ushort)(W(0) >> 16);
             ulong prp1 = W(6) | (ulong)W(7) << 32, prp2 = W(8) | (ulong)W(9) << 32;
             if (sq != 0 && opcode == HangOpcode) continue;
+            if (sq != 0 && opcode == 0x01 && (ThrottleWrites || ThrottleDebt > 0))
+            {
+                _heldWrites.Add((W(10) | (ulong)W(11) << 32, (int)(W(12) & 0xFFFF) + 1, prp1, prp2));
+                continue;
+            }
             uint dw0 = 0;
             if (sq != 0) DataAddressesUsed.Add(prp1);
             ushort status = sq == 0 ? Admin(opcode, W(1), W(10), W(11), prp1, ref dw0) : Io(opcode, W(10) | (ulong)W(11) << 32, (int)(W(12) & 0xFFFF) + 1, prp1, prp2);
@@ -203,6 +276,7 @@ internal sealed class NvmeDeviceModel : IPciFunction
                 int cqid = (int)(cdw10 & 0xFFFF);
                 if (cqid == 0 || cqid > MaxQueues || _cqs.ContainsKey(cqid)) return 0x101;
                 _cqs[cqid] = (prp1, (int)(cdw10 >> 16) + 1); _cqTail[cqid] = 0; _cqPhase[cqid] = true;
+                _cqVector[cqid] = (cdw11 & 2) != 0 ? (int)(cdw11 >> 16) : -1;
                 return 0;
             case 0x01:
                 int sqid = (int)(cdw10 & 0xFFFF);
@@ -248,6 +322,8 @@ internal sealed class NvmeDeviceModel : IPciFunction
         uint dw3 = cid | (phase ? 1u << 16 : 0) | (uint)status << 17;
         Volatile.Write(ref System.Runtime.InteropServices.MemoryMarshal.Cast<byte, uint>(e)[3], dw3);
         if (++_cqTail[cq] == q.Entries) { _cqTail[cq] = 0; _cqPhase[cq] = !_cqPhase[cq]; }
+        int vector = cq == 0 ? 0 : _cqVector.GetValueOrDefault(cq, -1);
+        if (vector >= 0 && vector < Interrupts.Count) Interrupts[vector].Signal();
     }
 
     private sealed class Bar(NvmeDeviceModel device) : IMmioRegion
