@@ -32,6 +32,9 @@ public enum Counter
     IcmpErrorsRateLimited,
     TcpSegmentsIn, TcpSegmentsOut, TcpRetransmits, TcpFastRetransmits, TcpSackRetransmits, TcpTailLossProbes, TcpTimeouts, TcpResetsSent, TcpChallengeAcks,
     TcpActiveOpens, TcpPassiveOpens, TcpSynCookiesSent, TcpSynCookiesAccepted, UdpDatagramsIn, UdpDatagramsOut,
+    /// <summary>TCP output work: payload bytes copied from socket buffers into frames, bytes the stack checksummed in
+    /// software, segments whose checksum the NIC filled, and large segments the NIC cut into MSS-sized ones (TSO).</summary>
+    TcpPayloadBytesCopiedOut, TcpChecksumBytesSoftware, TcpChecksumsOffloaded, TcpSegmentationOffloads,
 }
 
 /// <summary>The congestion control algorithms a connection can use.</summary>

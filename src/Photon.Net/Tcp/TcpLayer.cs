@@ -153,6 +153,8 @@ public sealed class TcpLayer
         header.EmitHeader(segment);
         from?.Peek(fromOffset, segment.Slice(headerLength, fromLength));
         TcpRepr.FillChecksum(segment, local.Address, remote.Address);
+        _stack.Count(Counter.TcpChecksumBytesSoftware, segment.Length);
+        _stack.Count(Counter.TcpPayloadBytesCopiedOut, fromLength);
         if (_stack.Ipv4.Send(local.Address, remote.Address, IpProtocol.Tcp, frame, dontFragment: true)) _stack.Count(Counter.TcpSegmentsOut);
     }
 

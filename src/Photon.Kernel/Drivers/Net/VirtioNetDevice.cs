@@ -306,6 +306,9 @@ public sealed class VirtioNetDevice : INetworkQueues, IFrameLending
         return new NetworkQueueCounters(_rx[queue].Frames, _rx[queue].Bursts, _rx[queue].Dropped, _tx[queue].Frames, _tx[queue].Errors);
     }
 
+    /// <summary>Per-event counters summed over the queues: where the time of sending and receiving goes.</summary>
+    public VirtioNetStats Stats => new(_tx.Select(q => q.Stats).Aggregate((a, b) => a + b), _rx.Select(q => q.Stats).Aggregate((a, b) => a + b));
+
     public async ValueTask DisposeAsync()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;

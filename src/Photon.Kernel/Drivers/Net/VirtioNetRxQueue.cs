@@ -54,6 +54,8 @@ internal sealed class VirtioNetRxQueue : IDisposable
     public long Bursts => Interlocked.Read(ref _bursts);
     public long Dropped => Interlocked.Read(ref _dropped);
 
+    public VirtioNetRxStats Stats => new(Frames, Bursts, _notifier.Notifications, _wait.Wakeups);
+
     /// <summary>Buffers lent out now, and the most that may be (half the ring).</summary>
     public int Lent { get { lock (_lock) return _lent; } }
     public int MaxLent => _vq.Size / 2;

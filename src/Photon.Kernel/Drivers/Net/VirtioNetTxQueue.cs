@@ -18,7 +18,7 @@ internal sealed class VirtioNetTxQueue : IDisposable
     private readonly Stack<int> _idle = new();
     private readonly VirtqCompletion[] _scratch;
     private readonly SemaphoreSlim _senders = new(1, 1);
-    private long _frames, _errors;
+    private long _frames, _errors, _bytes, _publishes, _descriptors, _reclaimed, _fullWaits, _largest;
     private bool _disposed;
 
     private VirtioNetTxQueue(SplitVirtqueue vq, IDmaBuffer pool, int slotSize, VirtioNotifier notifier, DeviceWait wait)
@@ -64,7 +64,11 @@ internal sealed class VirtioNetTxQueue : IDisposable
                 try
                 {
                     Reclaim();
-                    if (_idle.Count == 0) await _wait.WaitAsync(ct).ConfigureAwait(false);
+                    if (_idle.Count == 0)
+                    {
+                        Interlocked.Increment(ref _fullWaits);
+                        await _wait.WaitAsync(ct).ConfigureAwait(false);
+                    }
                 }
                 finally { _vq.SuppressInterrupts(true); }
             }
@@ -99,10 +103,14 @@ internal sealed class VirtioNetTxQueue : IDisposable
                 break;
             }
             sent++;
+            _bytes += frame.Length;
+            _descriptors++;
+            if (frame.Length > _largest) _largest = frame.Length;
         }
         if (sent > 0)
         {
             _vq.Publish();
+            _publishes++;
             if (_vq.DeviceWantsNotify) _notifier.Notify();
             Interlocked.Add(ref _frames, sent);
         }
@@ -114,7 +122,12 @@ internal sealed class VirtioNetTxQueue : IDisposable
         var polled = _vq.Poll(_scratch);
         if (!polled.TryGet(out int n)) throw polled.Error.ToException();
         for (int i = 0; i < n; i++) _idle.Push(_scratch[i].Cookie);
+        _reclaimed += n;
     }
+
+    /// <summary>What this queue did so far (read without the senders' lock: each figure is a plain 64-bit counter).</summary>
+    public VirtioNetTxStats Stats => new(Frames, Volatile.Read(ref _bytes), Volatile.Read(ref _publishes), _notifier.Notifications,
+        Volatile.Read(ref _descriptors), Volatile.Read(ref _reclaimed), Volatile.Read(ref _fullWaits), _wait.Wakeups, Volatile.Read(ref _largest));
 
     /// <summary>Frees the rings once no sender is inside (senders blocked on a full ring must have been cancelled).</summary>
     public async ValueTask CloseAsync()
