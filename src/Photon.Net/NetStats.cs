@@ -44,6 +44,8 @@ public enum TcpCongestionControl { Cubic, NewReno }
 public sealed record NetworkStackOptions
 {
     public TimeSpan TickInterval { get; init; } = TimeSpan.FromMilliseconds(10);
+    /// <summary>Let NICs that offer it fill TCP checksums and segment large TCP sends (TSO); off: the stack does both itself.</summary>
+    public bool UseNicOffloads { get; init; } = true;
     public TimeSpan ArpEntryLifetime { get; init; } = TimeSpan.FromMinutes(1);
     public int ArpQueuePerNeighbour { get; init; } = 64;
     public int MaxReassemblies { get; init; } = 64;
