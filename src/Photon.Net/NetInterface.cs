@@ -21,7 +21,7 @@ public sealed class NetInterface
 
     private sealed class PendingResolution
     {
-        public readonly Queue<byte[]> Frames = new();
+        public readonly Queue<(byte[] Frame, TxOffload Offload)> Frames = new();
         public TimeSpan LastRequest;
         public int Attempts;
     }
@@ -33,7 +33,14 @@ public sealed class NetInterface
         Cidr = cidr;
         MacBytes = device.MacAddress.ToArray();
         Batches = DeviceBatches.For(device);
+        Offloads = stack.Options.UseNicOffloads && device is INetworkOffloads o ? o.Offloads : NetworkOffloads.None;
+        // TSO without checksum offload is not a combination any device offers (virtio: HOST_TSO4 requires CSUM).
+        if ((Offloads & NetworkOffloads.TcpChecksum) == 0) Offloads = NetworkOffloads.None;
     }
+
+    /// <summary>Transmit work the device takes over (checksums, TSO); None for devices that offer none (TAP, AF_PACKET,
+    /// test wires) or when <see cref="NetworkStackOptions.UseNicOffloads"/> is off — then the stack does it all.</summary>
+    public NetworkOffloads Offloads { get; }
 
     public INetworkDevice Device { get; }
 
@@ -72,28 +79,28 @@ public sealed class NetInterface
     {
         _arp[ip] = (mac, now);
         if (_pending.Remove(ip, out var waiting))
-            while (waiting.Frames.TryDequeue(out var frame))
+            while (waiting.Frames.TryDequeue(out var parked))
             {
-                EthernetFrame.SetDestination(frame, mac);
-                _stack.Transmit(this, frame);
+                EthernetFrame.SetDestination(parked.Frame, mac);
+                _stack.Transmit(this, parked.Frame, parked.Offload);
             }
     }
 
     /// <summary>Sends a frame whose Ethernet header has room for the destination MAC, resolving <paramref name="nextHop"/>
     /// first if needed (the frame waits in a small per-neighbour queue; the oldest is dropped when it is full).</summary>
-    internal void SendToNextHop(Ipv4Address nextHop, byte[] frame, TimeSpan now)
+    internal void SendToNextHop(Ipv4Address nextHop, byte[] frame, TimeSpan now, TxOffload offload = default)
     {
         EthernetFrame.SetSource(frame, MacBytes);
         if (nextHop == Ipv4Address.Broadcast || nextHop == Cidr.DirectedBroadcast)
         {
             EthernetFrame.SetDestination(frame, Mac.Broadcast);
-            _stack.Transmit(this, frame);
+            _stack.Transmit(this, frame, offload);
             return;
         }
         if (_arp.TryGetValue(nextHop, out var e) && now - e.Seen < _stack.Options.ArpEntryLifetime)
         {
             EthernetFrame.SetDestination(frame, e.Mac);
-            _stack.Transmit(this, frame);
+            _stack.Transmit(this, frame, offload);
             return;
         }
         if (!_pending.TryGetValue(nextHop, out var p))
@@ -102,7 +109,7 @@ public sealed class NetInterface
             SendArp(ArpOperation.Request, Mac.Broadcast, nextHop);
         }
         if (p.Frames.Count >= _stack.Options.ArpQueuePerNeighbour) { p.Frames.Dequeue(); _stack.Count(Counter.ArpQueueOverflow); }
-        p.Frames.Enqueue(frame);
+        p.Frames.Enqueue((frame, offload));
     }
 
     /// <summary>Retries pending resolutions once a second, gives up after three tries (the parked frames are dropped

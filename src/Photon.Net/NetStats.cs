@@ -32,6 +32,9 @@ public enum Counter
     IcmpErrorsRateLimited,
     TcpSegmentsIn, TcpSegmentsOut, TcpRetransmits, TcpFastRetransmits, TcpSackRetransmits, TcpTailLossProbes, TcpTimeouts, TcpResetsSent, TcpChallengeAcks,
     TcpActiveOpens, TcpPassiveOpens, TcpSynCookiesSent, TcpSynCookiesAccepted, UdpDatagramsIn, UdpDatagramsOut,
+    /// <summary>TCP output work: payload bytes copied from socket buffers into frames, bytes the stack checksummed in
+    /// software, segments whose checksum the NIC filled, and large segments the NIC cut into MSS-sized ones (TSO).</summary>
+    TcpPayloadBytesCopiedOut, TcpChecksumBytesSoftware, TcpChecksumsOffloaded, TcpSegmentationOffloads,
 }
 
 /// <summary>The congestion control algorithms a connection can use.</summary>
@@ -41,6 +44,8 @@ public enum TcpCongestionControl { Cubic, NewReno }
 public sealed record NetworkStackOptions
 {
     public TimeSpan TickInterval { get; init; } = TimeSpan.FromMilliseconds(10);
+    /// <summary>Let NICs that offer it fill TCP checksums and segment large TCP sends (TSO); off: the stack does both itself.</summary>
+    public bool UseNicOffloads { get; init; } = true;
     public TimeSpan ArpEntryLifetime { get; init; } = TimeSpan.FromMinutes(1);
     public int ArpQueuePerNeighbour { get; init; } = 64;
     public int MaxReassemblies { get; init; } = 64;

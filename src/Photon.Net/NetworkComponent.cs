@@ -33,6 +33,9 @@ public sealed class NetworkComponent(string device, Ipv4Cidr address, Ipv4Addres
 
     public string Name => $"network {Device}";
 
+    /// <summary>The stack once started (its counters, for diagnosis and the benchmarks).</summary>
+    public NetworkStack? Stack => _stack;
+
     public async ValueTask<Result<string>> StartAsync(Kernel.Boot.PhotonKernel k, CancellationToken ct)
     {
         _kernel = k;

@@ -25,7 +25,7 @@ public sealed class NetworkStack : IAsyncDisposable
     internal readonly object Gate = new();
     private readonly IKernelTimers _timers;
     private readonly List<NetInterface> _interfaces = new();
-    private readonly ConcurrentQueue<(NetInterface Nic, byte[] Frame)> _outbox = new();
+    private readonly ConcurrentQueue<(NetInterface Nic, byte[] Frame, TxOffload Offload)> _outbox = new();
     private readonly long[] _drops = new long[Enum.GetValues<DropReason>().Length];
     private readonly long[] _counters = new long[Enum.GetValues<Counter>().Length];
     private readonly CancellationTokenSource _stop = new();
@@ -171,7 +171,11 @@ public sealed class NetworkStack : IAsyncDisposable
 
     // ---- transmit ----
 
-    internal void Transmit(NetInterface nic, byte[] frame) => _outbox.Enqueue((nic, frame));
+    /// <summary>Queues a frame; one with an <paramref name="offload"/> request goes to the device as an
+    /// <see cref="OffloadedFrame"/> (only ever for an interface whose device offered that offload).</summary>
+    internal void Transmit(NetInterface nic, byte[] frame, TxOffload offload = default) => _outbox.Enqueue((nic, frame, offload));
+
+    private static ReadOnlyMemory<byte> TxToken(byte[] frame, TxOffload offload) => offload.IsNone ? frame : OffloadedFrame.Wrap(frame, offload);
 
     /// <summary>Hands queued frames to the devices; one drainer at a time keeps frames in order. Consecutive frames for
     /// one interface go down as one batch (one doorbell per queue on the NIC driver, one sendmmsg on AF_PACKET); the
@@ -187,9 +191,9 @@ public sealed class NetworkStack : IAsyncDisposable
                 while (_outbox.TryDequeue(out var item))
                 {
                     run.Clear();
-                    run.Add(item.Frame);
+                    run.Add(TxToken(item.Frame, item.Offload));
                     while (run.Count < 64 && _outbox.TryPeek(out var next) && next.Nic == item.Nic && _outbox.TryDequeue(out next))
-                        run.Add(next.Frame);
+                        run.Add(TxToken(next.Frame, next.Offload));
                     await SendRunAsync(item.Nic, run).ConfigureAwait(false);
                 }
             }

@@ -90,7 +90,8 @@ public static class VmCommand
         // A virtio-net NIC (run.sh --net): Photon's virtio-net driver is the platform's network device source, and the
         // unchanged network component runs the TCP/IP stack and the socket service on it.
         bool net = functions.Any(f => f.VendorId == VirtioNetSource.VirtioVendor && f.DeviceId == VirtioNetSource.VirtioNetModern);
-        if (net) platform = platform with { Network = new VirtioNetSource(bus, timers) };
+        var netSource = net ? new VirtioNetSource(bus, timers) : null;
+        if (netSource is not null) platform = platform with { Network = netSource };
         List<IKernelComponent> components =
         [
             new TenantComponent("tenant-a", DemoSystem.TenantLimits),
@@ -105,7 +106,8 @@ public static class VmCommand
                 new BlockDeviceComponent("usb0", "usb"),
                 new MountComponent("usb", "usb0", [new MountBinding("/tenant-a/mnt/usb", VirtualFileSystem.MountRights & ~Rights.Manage)]),
             ]);
-        if (net) components.Add(new NetworkComponent("virtio-net", GuestAddress, HostAddress, queues: 1));
+        var network = net ? new NetworkComponent("virtio-net", GuestAddress, HostAddress, queues: 1) : null;
+        if (network is not null) components.Add(network);
         var config = new KernelConfig
         {
             Platform = platform,
@@ -149,6 +151,7 @@ public static class VmCommand
             if (back.IsOk && back.Value.AsSpan().SequenceEqual(note)) Say("read it back: identical");
             else failures.Add($"read back {FileName}: {(back.IsOk ? "differs" : back.Error.ToString())}");
             if (net) await ServeHostAsync(k, netbench, Say, failures);
+            if (netbench) VmNetCounters.Print(netSource!, network!, Say);
             if (usb) await UsbAsync(k, p, faults, Say, failures);
             if (faults)
             {

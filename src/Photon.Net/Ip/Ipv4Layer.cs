@@ -1,3 +1,4 @@
+using Photon.Kernel.Hal;
 using Photon.Net.Wire;
 
 namespace Photon.Net;
@@ -95,18 +96,22 @@ internal sealed class Ipv4Layer
 
     /// <summary>Fills in the IPv4 and Ethernet headers of a frame from <see cref="Ipv4Frame.New"/> and sends it
     /// (fragmenting if it exceeds the interface MTU). Returns false when there is no route or it may not be fragmented.</summary>
-    public bool Send(Ipv4Address source, Ipv4Address destination, byte protocol, byte[] frame, byte ttl = 0, bool dontFragment = false)
+    /// <remarks>A frame with a segmentation <paramref name="offload"/> may exceed the MTU: the NIC cuts it up (TSO).</remarks>
+    public bool Send(Ipv4Address source, Ipv4Address destination, byte protocol, byte[] frame, byte ttl = 0, bool dontFragment = false,
+        TxOffload offload = default)
     {
         if (_stack.RouteTo(destination) is not { } route) { _stack.Count(DropReason.NoRoute); return false; }
         var (nic, nextHop) = route;
         int transportLength = Ipv4Frame.TransportLength(frame);
         ushort id = _nextId++;
         if (ttl == 0) ttl = _stack.Options.DefaultTtl;
-        if (Ipv4Packet.HeaderLength + transportLength <= nic.Mtu)
+        bool segmentedByNic = offload.SegmentSize != 0 && (nic.Offloads & NetworkOffloads.TcpSegmentation) != 0
+            && Ipv4Packet.HeaderLength + transportLength <= ushort.MaxValue;
+        if (Ipv4Packet.HeaderLength + transportLength <= nic.Mtu || segmentedByNic)
         {
             EthernetFrame.SetEtherType(frame, EtherType.Ipv4);
             new Ipv4Repr(source, destination, protocol, transportLength, ttl, id, dontFragment).Emit(Ipv4Frame.Ipv4Header(frame));
-            nic.SendToNextHop(nextHop, frame, _stack.Now);
+            nic.SendToNextHop(nextHop, frame, _stack.Now, offload);
             return true;
         }
         if (dontFragment) { _stack.Count(DropReason.TooBigToSend); return false; }

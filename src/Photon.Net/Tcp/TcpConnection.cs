@@ -544,7 +544,7 @@ public sealed class TcpConnection : IAsyncDisposable
         // none, the pure duplicate ACKs carry them.
         int fit = (_mss - length - TcpRepr.SackOptionHeader) / TcpRepr.SackBlockLength;
         h.SackCount = Math.Clamp(fit, 0, h.SackCount);
-        _layer.Send(Local, Remote, h, _send, offset, length);
+        _layer.Send(Local, Remote, h, _send, offset, length, segmentSize: length > _mss ? _mss : 0);
     }
 
     private void SendFin(SeqNumber seq)
@@ -579,8 +579,10 @@ public sealed class TcpConnection : IAsyncDisposable
                     }
                     return;
                 }
-                int n = (int)Math.Min(Math.Min(_mss, unsent), room);
+                // With TSO one send carries several segments' worth (whole segments only, unless it is the tail).
+                int n = (int)Math.Min(Math.Min(_layer.MaxSendPayload(Remote, _mss), unsent), room);
                 if (n < _mss && n < unsent && inFlight > 0) return; // sender-side silly window avoidance
+                if (n > _mss && n < unsent) n -= n % _mss;
                 SendData(_sndNxt, (int)inFlight, n, push: n == unsent);
                 if (_sndNxt >= _sndMax) { if (!_rtt.IsTiming) _rtt.StartTiming(_sndNxt, now); }
                 else _retransmits++;

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Security.Cryptography;
+using Photon.Kernel.Hal;
 using Photon.Net.Wire;
 
 namespace Photon.Net.Tcp;
@@ -142,8 +143,11 @@ public sealed class TcpLayer
 
     /// <summary>Builds and sends one segment: <paramref name="header"/>'s fields and options (its ports are filled in
     /// from the endpoints), then <paramref name="fromLength"/> bytes of <paramref name="from"/> starting at
-    /// <paramref name="fromOffset"/> — copied once, straight from the socket buffer into the frame.</summary>
-    internal void Send(IpEndpoint local, IpEndpoint remote, TcpRepr header, ByteRing? from = null, int fromOffset = 0, int fromLength = 0)
+    /// <paramref name="fromOffset"/> — copied once, straight from the socket buffer into the frame. On a NIC with checksum
+    /// offload the checksum is left partial for the NIC to finish; with <paramref name="segmentSize"/> set and a payload
+    /// larger than it (the caller checked the NIC does TSO), the NIC sends it as segments of that size.</summary>
+    internal void Send(IpEndpoint local, IpEndpoint remote, TcpRepr header, ByteRing? from = null, int fromOffset = 0, int fromLength = 0,
+        int segmentSize = 0)
     {
         header.SourcePort = local.Port;
         header.DestinationPort = remote.Port;
@@ -152,8 +156,34 @@ public sealed class TcpLayer
         var segment = Ipv4Frame.Transport(frame);
         header.EmitHeader(segment);
         from?.Peek(fromOffset, segment.Slice(headerLength, fromLength));
-        TcpRepr.FillChecksum(segment, local.Address, remote.Address);
-        if (_stack.Ipv4.Send(local.Address, remote.Address, IpProtocol.Tcp, frame, dontFragment: true)) _stack.Count(Counter.TcpSegmentsOut);
+        _stack.Count(Counter.TcpPayloadBytesCopiedOut, fromLength);
+        var offloads = _stack.RouteTo(remote.Address)?.Nic.Offloads ?? NetworkOffloads.None;
+        TxOffload offload = default;
+        if ((offloads & NetworkOffloads.TcpChecksum) != 0)
+        {
+            TcpRepr.FillPartialChecksum(segment, local.Address, remote.Address);
+            bool tso = segmentSize > 0 && fromLength > segmentSize && (offloads & NetworkOffloads.TcpSegmentation) != 0;
+            offload = new TxOffload((ushort)Ipv4Frame.TransportAt, TcpRepr.ChecksumOffset,
+                tso ? (ushort)segmentSize : (ushort)0, tso ? (ushort)(Ipv4Frame.TransportAt + headerLength) : (ushort)0);
+            _stack.Count(Counter.TcpChecksumsOffloaded);
+            if (tso) _stack.Count(Counter.TcpSegmentationOffloads);
+        }
+        else
+        {
+            TcpRepr.FillChecksum(segment, local.Address, remote.Address);
+            _stack.Count(Counter.TcpChecksumBytesSoftware, segment.Length);
+        }
+        if (_stack.Ipv4.Send(local.Address, remote.Address, IpProtocol.Tcp, frame, dontFragment: true, offload: offload)) _stack.Count(Counter.TcpSegmentsOut);
+    }
+
+    /// <summary>The largest payload one send may hand the NIC towards <paramref name="remote"/>: a run of whole
+    /// <paramref name="mss"/>-sized segments up to 64 KiB when the NIC does TSO, else one segment.</summary>
+    internal int MaxSendPayload(IpEndpoint remote, int mss)
+    {
+        var offloads = _stack.RouteTo(remote.Address)?.Nic.Offloads ?? NetworkOffloads.None;
+        if ((offloads & NetworkOffloads.TcpSegmentation) == 0) return mss;
+        const int maxTcpPacket = ushort.MaxValue - Ipv4Packet.HeaderLength - 60; // 60: the largest TCP header
+        return Math.Max(mss, maxTcpPacket / mss * mss);
     }
 
     /// <summary>ICMP destination unreachable quoting one of our segments: a hard error for a connection still opening.</summary>

@@ -186,6 +186,16 @@ public ref struct TcpRepr
     public static void FillChecksum(Span<byte> segment, Ipv4Address src, Ipv4Address dst) =>
         BinaryPrimitives.WriteUInt16BigEndian(segment[ChecksumAt..], InternetChecksum.Transport(src, dst, IpProtocol.Tcp, segment));
 
+    /// <summary>Where the checksum sits in the TCP header (virtio's csum_offset).</summary>
+    public const ushort ChecksumOffset = ChecksumAt;
+
+    /// <summary>Leaves the checksum for the NIC (Linux's CHECKSUM_PARTIAL): the field holds the folded, uncomplemented
+    /// pseudo-header sum over the whole segment's length, and the NIC adds the bytes from the TCP header on and
+    /// complements. For TSO the NIC adjusts it per segment.</summary>
+    public static void FillPartialChecksum(Span<byte> segment, Ipv4Address src, Ipv4Address dst) =>
+        BinaryPrimitives.WriteUInt16BigEndian(segment[ChecksumAt..],
+            (ushort)~InternetChecksum.Finish(InternetChecksum.PseudoHeader(src, dst, IpProtocol.Tcp, segment.Length)));
+
     /// <summary>The ports of a segment quoted in an ICMP error (its first 8 bytes are all a quote must carry).</summary>
     public static bool TryReadQuotedPorts(ReadOnlySpan<byte> quoted, out ushort sourcePort, out ushort destinationPort)
     {

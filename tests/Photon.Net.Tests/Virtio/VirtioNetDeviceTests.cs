@@ -56,12 +56,13 @@ public sealed class VirtioNetDeviceTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public async Task Driver_negotiates_version1_mac_status_only_reads_the_mac_and_reaches_driver_ok()
+    public async Task Driver_negotiates_version1_mac_status_and_the_tx_offloads_reads_the_mac_and_reaches_driver_ok()
     {
         var model = new VirtioNetModel(MacA);
         await using var dev = await Open(model);
-        Assert.Equal(VirtioFeatures.Version1 | VirtioFeatures.NetMac | VirtioFeatures.NetStatus, dev.Features);
-        Assert.Equal(dev.Features, model.DriverFeatures); // CSUM/GUEST_CSUM offered, deliberately not taken
+        Assert.Equal(VirtioFeatures.Version1 | VirtioFeatures.NetMac | VirtioFeatures.NetStatus | VirtioFeatures.NetCsum
+            | VirtioFeatures.NetHostTso4 | VirtioFeatures.RingEventIdx, dev.Features);
+        Assert.Equal(dev.Features, model.DriverFeatures); // GUEST_CSUM offered, deliberately not taken
         Assert.Equal(1 | 2 | 4 | 8, model.DeviceStatus);
         Assert.Equal(MacA, dev.MacAddress.ToArray());
         Assert.Equal(1, dev.QueueCount);
@@ -78,7 +79,8 @@ public sealed class VirtioNetDeviceTests(ITestOutputHelper output)
         var model = new VirtioNetModel(MacA);
         model.OfferedFeatures |= VirtioFeatures.AccessPlatform;
         await using var dev = await Open(model);
-        Assert.Equal(VirtioFeatures.Version1 | VirtioFeatures.AccessPlatform | VirtioFeatures.NetMac | VirtioFeatures.NetStatus, model.DriverFeatures);
+        Assert.Equal(VirtioFeatures.Version1 | VirtioFeatures.AccessPlatform | VirtioFeatures.NetMac | VirtioFeatures.NetStatus
+            | VirtioFeatures.NetCsum | VirtioFeatures.NetHostTso4 | VirtioFeatures.RingEventIdx, model.DriverFeatures);
     }
 
     [Fact]

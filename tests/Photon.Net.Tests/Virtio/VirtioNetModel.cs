@@ -12,7 +12,9 @@ public enum VirtioFault { None, UsedIndexJump, UsedIdOutOfRange, UsedLengthTooLo
 /// An in-process virtio-net device (virtio 1.2 §4.1, §5.1) on a <see cref="FakePciFunction"/>: the PCI capabilities,
 /// the common configuration, the notify area and the device configuration in BAR4, and split virtqueues processed
 /// through the test IOMMU exactly as QEMU's device walks them — chains followed through the descriptor table, the
-/// used ring written then its index, an MSI-X message unless the driver set VIRTQ_AVAIL_F_NO_INTERRUPT. Transmitted
+/// used ring written then its index, an MSI-X message unless the driver set VIRTQ_AVAIL_F_NO_INTERRUPT — or, with
+/// EVENT_IDX, only when the used index passes the driver's used_event, and avail_event written after each pass over a
+/// ring so the driver can skip kicks. Transmit offloads are carried out (<see cref="VirtioNetOffloadModel"/>). Transmitted
 /// frames go to <see cref="Transmitted"/>; <see cref="Inject"/> is the wire side. Everything under one lock; the wire
 /// callback runs outside it, so two models can be cabled together.
 /// </summary>
@@ -67,7 +69,8 @@ public sealed class VirtioNetModel
 
     public FakePciFunction Function { get; }
     public int Pairs { get; }
-    public ulong OfferedFeatures { get; set; } = (1UL << 32) | (1UL << 5) | (1UL << 16) | (1UL << 0) | (1UL << 1);
+    /// <summary>VERSION_1, MAC, STATUS, CSUM, GUEST_CSUM, HOST_TSO4 and EVENT_IDX, as QEMU's virtio-net on a tap offers.</summary>
+    public ulong OfferedFeatures { get; set; } = (1UL << 32) | (1UL << 5) | (1UL << 16) | (1UL << 0) | (1UL << 1) | (1UL << 11) | (1UL << 29);
     public ulong DriverFeatures { get { lock (_lock) return _driverFeatures; } }
     public byte DeviceStatus { get { lock (_lock) return _status; } }
     public int ActivePairs { get { lock (_lock) return _activePairs; } }
@@ -78,6 +81,30 @@ public sealed class VirtioNetModel
     /// <summary>DMA faults the model hit (a driver that gave it a bad address).</summary>
     public long DmaFaults;
     public Action<byte[]>? Transmitted { get; set; }
+    /// <summary>Transmit kicks only wake the device; it walks the TX ring when the test calls <see cref="RunTransmit"/>
+    /// (a device still busy with earlier buffers, as QEMU's TX bottom half is).</summary>
+    public bool DeferTransmit { get; set; }
+    /// <summary>Offloads carried out: checksums filled, TSO frames cut, and the wire frames that came out of them.</summary>
+    public long ChecksumsFilled, TsoFrames, WireFrames, LargestWireFrame;
+    /// <summary>Offload requests that broke the rules (not negotiated, offsets outside the frame, a wrong partial sum); the
+    /// last reason in <see cref="LastViolation"/>.</summary>
+    public long OffloadViolations;
+    public string? LastViolation;
+
+    private bool EventIdx => (_driverFeatures & (1UL << 29)) != 0;
+
+    /// <summary>Walks every transmit ring now (see <see cref="DeferTransmit"/>).</summary>
+    public void RunTransmit()
+    {
+        var sent = new List<byte[]>();
+        lock (_lock)
+            for (int i = 1; i < 2 * Pairs; i += 2)
+                if (Live && _queues[i].Enable != 0)
+                    try { TransmitLocked(_queues[i], sent); }
+                    catch (DmaFaultException) { Interlocked.Increment(ref DmaFaults); }
+        if (Transmitted is { } wire)
+            foreach (var f in sent) wire(f);
+    }
 
     private ulong Read(long offset, int size)
     {
@@ -145,7 +172,7 @@ public sealed class VirtioNetModel
                     {
                         Interlocked.Increment(ref Notifications);
                         sent = new List<byte[]>();
-                        ProcessLocked((int)value, sent);
+                        if (!(DeferTransmit && value % 2 == 1 && (int)value < 2 * Pairs)) ProcessLocked((int)value, sent);
                     }
                     break;
             }
@@ -234,25 +261,51 @@ public sealed class VirtioNetModel
         Dma.Write16(q.Device + 2, q.UsedIdx);
     }
 
-    private void InterruptLocked(Queue q)
+    /// <summary>After a pass that moved the used index from <paramref name="before"/>: with EVENT_IDX, tells the driver
+    /// which avail index to kick at (the next one) and interrupts only if the pass crossed used_event (vring_need_event).</summary>
+    private void InterruptLocked(Queue q, ushort before)
     {
-        if ((Dma.Read16(q.Driver) & 1) != 0) return; // VIRTQ_AVAIL_F_NO_INTERRUPT
+        if (EventIdx)
+        {
+            Dma.Write16(q.Device + 4 + 8UL * q.Size, q.LastAvail);
+            ushort ev = Dma.Read16(q.Driver + 4 + 2UL * q.Size);
+            if ((ushort)(q.UsedIdx - ev - 1) >= (ushort)(q.UsedIdx - before)) return;
+        }
+        else if ((Dma.Read16(q.Driver) & 1) != 0) return; // VIRTQ_AVAIL_F_NO_INTERRUPT
         Function.Interrupt(q.Vector)?.Fire();
     }
 
     private void TransmitLocked(Queue q, List<byte[]> sent)
     {
         bool any = false;
+        ushort before = q.UsedIdx;
         while (PopLocked(q) is { } chain)
         {
             var bytes = new List<byte>();
             foreach (var (addr, len, write) in chain.Segs)
                 if (!write) bytes.AddRange(Dma.ReadBytes(addr, (int)len));
-            if (bytes.Count > HeaderSize) sent.Add(bytes.Skip(HeaderSize).ToArray());
+            if (bytes.Count > HeaderSize)
+            {
+                var all = bytes.ToArray();
+                var header = all.AsSpan(0, HeaderSize);
+                var wire = VirtioNetOffloadModel.Apply(header, all[HeaderSize..], _driverFeatures, out var violation);
+                if (wire is null) { OffloadViolations++; LastViolation = violation; }
+                else
+                {
+                    if ((header[0] & 1) != 0) ChecksumsFilled++;
+                    if (header[1] != 0) TsoFrames++;
+                    foreach (var f in wire)
+                    {
+                        WireFrames++;
+                        LargestWireFrame = Math.Max(LargestWireFrame, f.Length);
+                        sent.Add(f);
+                    }
+                }
+            }
             PushLocked(q, chain.Head, 0);
             any = true;
         }
-        if (any) InterruptLocked(q);
+        if (any) InterruptLocked(q, before);
     }
 
     private void DeliverLocked(int pair)
@@ -260,6 +313,7 @@ public sealed class VirtioNetModel
         var q = _queues[2 * pair];
         if (q.Enable == 0) return;
         bool any = false;
+        ushort before = q.UsedIdx;
         try
         {
             while (_backlog[pair].Count > 0 && PopLocked(q) is { } chain)
@@ -276,7 +330,7 @@ public sealed class VirtioNetModel
             }
         }
         catch (DmaFaultException) { Interlocked.Increment(ref DmaFaults); }
-        if (any) InterruptLocked(q);
+        if (any) InterruptLocked(q, before);
     }
 
     private void ControlLocked(Queue q)

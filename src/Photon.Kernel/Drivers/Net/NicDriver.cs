@@ -21,7 +21,7 @@ namespace Photon.Kernel.Drivers.Net;
 /// <see cref="Open"/> gives that face to another capability holder. Disposing stops the controllers, then closes every
 /// ring: pending requests fail with <see cref="ErrorCode.Closed"/>.
 /// </summary>
-public sealed class NicDriver : KernelObject, INetworkDevice, INetworkBatches
+public sealed class NicDriver : KernelObject, INetworkDevice, INetworkBatches, INetworkOffloads
 {
     public override ObjectKind Kind => ObjectKind.NetworkInterface;
 
@@ -140,7 +140,7 @@ public sealed class NicDriver : KernelObject, INetworkDevice, INetworkBatches
         CancellationToken ct = default)
     {
         if ((uint)queue >= (uint)_tx.Length) return Errors.Of(ErrorCode.OutOfRange, $"{Name} has TX queues 0..{_tx.Length - 1}");
-        if (!IsValidFrame(frame.Length)) return Errors.Of(ErrorCode.InvalidArgument, $"frame of {frame.Length} bytes (MTU {Mtu})");
+        if (!IsValidFrame(frame)) return Errors.Of(ErrorCode.InvalidArgument, $"frame of {frame.Length} bytes (MTU {Mtu})");
         var r = await _tx[queue].SubmitAsync(new TxRequest(frame), cap, Rights.Write, actor, ct).ConfigureAwait(false);
         return r.AsResult();
     }
@@ -159,7 +159,7 @@ public sealed class NicDriver : KernelObject, INetworkDevice, INetworkBatches
         CancellationToken ct)
     {
         for (int i = 0; i < frames.Count; i++)
-            if (!IsValidFrame(frames[i].Length)) return Errors.Of(ErrorCode.InvalidArgument, $"frame {i} of {frames[i].Length} bytes (MTU {Mtu})");
+            if (!IsValidFrame(frames[i])) return Errors.Of(ErrorCode.InvalidArgument, $"frame {i} of {frames[i].Length} bytes (MTU {Mtu})");
         if (frames.Count == 0) return 0;
         if (_tx.Length == 1) // the common case needs no grouping
         {
@@ -218,11 +218,21 @@ public sealed class NicDriver : KernelObject, INetworkDevice, INetworkBatches
     /// completes when the device has taken the frame; the frame's memory must stay untouched until then.</summary>
     public Result<Task<Result<int>>> TrySubmitTx(CapabilityToken cap, ReadOnlyMemory<byte> frame, Principal actor = default)
     {
-        if (!IsValidFrame(frame.Length)) return Errors.Of(ErrorCode.InvalidArgument, $"frame of {frame.Length} bytes (MTU {Mtu})");
+        if (!IsValidFrame(frame)) return Errors.Of(ErrorCode.InvalidArgument, $"frame of {frame.Length} bytes (MTU {Mtu})");
         return _tx[PickTxQueue(frame.Span)].TrySubmit(new TxRequest(frame), cap, Rights.Write, actor);
     }
 
-    private bool IsValidFrame(int length) => length >= 14 && length <= Mtu + 14;
+    /// <summary>A frame fits the MTU — or is a TSO frame (up to a 64 KiB IPv4 packet) for a device that segments.</summary>
+    private bool IsValidFrame(ReadOnlyMemory<byte> frame)
+    {
+        if (frame.Length >= 14 && frame.Length <= Mtu + 14) return true;
+        return frame.Length > 14 && frame.Length <= 14 + ushort.MaxValue && (Offloads & NetworkOffloads.TcpSegmentation) != 0
+            && OffloadedFrame.TryGet(frame) is { IsOk: true, Value.SegmentSize: > 0 };
+    }
+
+    /// <summary>The device's transmit offloads, passed through: the driver hands frames (and their offload requests) to
+    /// the device untouched.</summary>
+    public NetworkOffloads Offloads => _device is INetworkOffloads o ? o.Offloads : NetworkOffloads.None;
 
     private int PickTxQueue(ReadOnlySpan<byte> frame)
     {

@@ -49,7 +49,7 @@ internal sealed class VirtioNetControl : IDisposable
         ulong a = _buffer.DeviceAddress;
         var added = _vq.Add([new VirtqSegment(a, 2, false), new VirtqSegment(a + 8, 2, false), new VirtqSegment(a + 16, 1, true)], 0);
         if (!added.IsOk) return added;
-        _vq.Publish();
+        _ = _vq.Publish(); // one command, then polling: always notified
         _notifier.Notify();
         var done = new VirtqCompletion[1];
         for (int i = 0; i < 1000; i++)

@@ -8,15 +8,18 @@ namespace Photon.Kernel.Drivers.Net;
 /// <summary>
 /// A virtio-net NIC (virtio 1.2 §5.1) over the PCI transport: the HAL network device <see cref="NicDriver"/> runs on,
 /// so the TCP/IP stack runs on it unchanged. Initialisation follows §3.1.1: reset, ACKNOWLEDGE, DRIVER, negotiate
-/// VERSION_1 and ACCESS_PLATFORM (when offered) plus MAC, STATUS and — when the device offers more than one queue pair — CTRL_VQ and MQ; no checksum or
-/// segmentation offload (the stack computes checksums itself, so CSUM/GUEST_CSUM would buy nothing but trust in the
-/// device) and no MRG_RXBUF (each receive buffer holds a whole frame). Then one receive and one transmit split
+/// VERSION_1 and ACCESS_PLATFORM (when offered) plus MAC, STATUS and — when the device offers more than one queue pair — CTRL_VQ and MQ;
+/// when offered (and <see cref="VirtioNetOptions.Offloads"/>), the transmit offloads CSUM and HOST_TSO4, which the
+/// stack sees as <see cref="INetworkOffloads"/> (partial checksums, 64 KiB TCP segments), and EVENT_IDX (kicks and
+/// interrupts only when the other side asked for them). Not GUEST_CSUM: the host then delivers frames with partial
+/// checksums the stack would have to finish, for no gain in the receive direction, which verifies them anyway;
+/// and no MRG_RXBUF (each receive buffer holds a whole frame). Then one receive and one transmit split
 /// virtqueue per pair, each with its own MSI-X vector (or polling when the platform has none), DRIVER_OK, and the
 /// pair count sent on the control queue. A device that breaks a ring's invariants turns the affected calls into
 /// <see cref="ErrorCode.Corrupted"/> errors. The device owns the <see cref="IPciFunction"/> it was opened on: disposing
 /// resets the device (it stops DMA) before freeing its rings.
 /// </summary>
-public sealed class VirtioNetDevice : INetworkQueues, IFrameLending
+public sealed class VirtioNetDevice : INetworkQueues, IFrameLending, INetworkOffloads
 {
     private const ushort LinkUp = 1;
     private readonly VirtioPciTransport _transport;
@@ -48,6 +51,13 @@ public sealed class VirtioNetDevice : INetworkQueues, IFrameLending
     public int QueueCount => _rx.Length;
     /// <summary>The features both sides agreed on.</summary>
     public ulong Features { get; }
+    /// <summary>Transmit offloads agreed with the device (CSUM → TCP checksums, HOST_TSO4 → TSO).</summary>
+    public NetworkOffloads Offloads => OffloadsOf(Features);
+
+    private static NetworkOffloads OffloadsOf(ulong features) =>
+        (features & VirtioFeatures.NetCsum) == 0 ? NetworkOffloads.None
+        : NetworkOffloads.TcpChecksum | ((features & VirtioFeatures.NetHostTso4) != 0 ? NetworkOffloads.TcpSegmentation : NetworkOffloads.None);
+
     /// <summary>True when the driver polls on a timer tick because the platform gave no MSI-X vectors.</summary>
     public bool Polling { get; }
 
@@ -129,7 +139,10 @@ public sealed class VirtioNetDevice : INetworkQueues, IFrameLending
                 wanted |= VirtioFeatures.NetMq | VirtioFeatures.NetCtrlVq;
             }
         }
+        if (options.Offloads) wanted |= VirtioFeatures.NetCsum | VirtioFeatures.NetHostTso4;
+        if (options.EventIndex) wanted |= VirtioFeatures.RingEventIdx;
         ulong features = offered & wanted;
+        if ((features & VirtioFeatures.NetCsum) == 0) features &= ~VirtioFeatures.NetHostTso4; // §5.1.3.1: TSO4 requires CSUM
         var negotiated = t.Negotiate(features);
         if (!negotiated.IsOk) return negotiated.Error;
 
@@ -156,6 +169,7 @@ public sealed class VirtioNetDevice : INetworkQueues, IFrameLending
         foreach (var i in interrupts) created.Add(i);
         t.SetConfigVector(VirtioPciTransport.NoVector);
 
+        bool eventIndex = (features & VirtioFeatures.RingEventIdx) != 0;
         var rx = new VirtioNetRxQueue[pairs];
         var tx = new VirtioNetTxQueue[pairs];
         for (int p = 0; p < pairs; p++)
@@ -170,14 +184,14 @@ public sealed class VirtioNetDevice : INetworkQueues, IFrameLending
                 var wait = new DeviceWait(polling ? null : interrupts[index], timers, options.Poll);
                 if (dir == 0)
                 {
-                    var q = VirtioNetRxQueue.Create(t, index, size, options.BufferSize, vector, wait);
+                    var q = VirtioNetRxQueue.Create(t, index, size, options.BufferSize, vector, wait, eventIndex);
                     if (!q.TryGet(out var rq)) return q.Error;
                     created.Add(rq);
                     rx[p] = rq;
                 }
                 else
                 {
-                    var q = VirtioNetTxQueue.Create(t, index, size, options.BufferSize, vector, wait);
+                    var q = VirtioNetTxQueue.Create(t, index, size, options.BufferSize, vector, wait, OffloadsOf(features), eventIndex);
                     if (!q.TryGet(out var tq)) return q.Error;
                     created.Add(tq);
                     tx[p] = tq;
@@ -305,6 +319,9 @@ public sealed class VirtioNetDevice : INetworkQueues, IFrameLending
         if ((uint)queue >= (uint)_rx.Length) throw new KernelException(ErrorCode.OutOfRange, $"{Name} has no queue {queue}");
         return new NetworkQueueCounters(_rx[queue].Frames, _rx[queue].Bursts, _rx[queue].Dropped, _tx[queue].Frames, _tx[queue].Errors);
     }
+
+    /// <summary>Per-event counters summed over the queues: where the time of sending and receiving goes.</summary>
+    public VirtioNetStats Stats => new(_tx.Select(q => q.Stats).Aggregate((a, b) => a + b), _rx.Select(q => q.Stats).Aggregate((a, b) => a + b));
 
     public async ValueTask DisposeAsync()
     {

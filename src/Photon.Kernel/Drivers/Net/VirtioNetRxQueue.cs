@@ -36,9 +36,10 @@ internal sealed class VirtioNetRxQueue : IDisposable
         for (int i = vq.Size - 1; i >= 0; i--) _idle.Push(i);
     }
 
-    public static Result<VirtioNetRxQueue> Create(VirtioPciTransport transport, int index, ushort size, int bufferSize, ushort vector, DeviceWait wait)
+    public static Result<VirtioNetRxQueue> Create(VirtioPciTransport transport, int index, ushort size, int bufferSize, ushort vector, DeviceWait wait,
+        bool eventIndex = false)
     {
-        var vq = SplitVirtqueue.Create(transport.Function, index, size);
+        var vq = SplitVirtqueue.Create(transport.Function, index, size, eventIndex);
         if (!vq.TryGet(out var ring)) return vq.Error;
         var pool = transport.Function.AllocateDma(size * bufferSize);
         if (!pool.TryGet(out var buffers)) { ring.Dispose(); return pool.Error; }
@@ -53,6 +54,8 @@ internal sealed class VirtioNetRxQueue : IDisposable
     public long Frames => Interlocked.Read(ref _frames);
     public long Bursts => Interlocked.Read(ref _bursts);
     public long Dropped => Interlocked.Read(ref _dropped);
+
+    public VirtioNetRxStats Stats => new(Frames, Bursts, _notifier.Notifications, _wait.Wakeups);
 
     /// <summary>Buffers lent out now, and the most that may be (half the ring).</summary>
     public int Lent { get { lock (_lock) return _lent; } }
@@ -77,8 +80,7 @@ internal sealed class VirtioNetRxQueue : IDisposable
             added++;
         }
         if (added == 0) return;
-        _vq.Publish();
-        if (_vq.DeviceWantsNotify) _notifier.Notify();
+        if (_vq.Publish()) _notifier.Notify();
     }
 
     /// <summary>Waits for frames and copies up to <paramref name="buffers"/>.Count of them out (see

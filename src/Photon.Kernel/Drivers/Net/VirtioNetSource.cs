@@ -14,6 +14,10 @@ namespace Photon.Kernel.Drivers.Net;
 public sealed class VirtioNetSource(IPciBus bus, IKernelTimers timers, VirtioNetOptions? options = null) : INetworkDeviceSource
 {
     public const ushort VirtioVendor = 0x1AF4, VirtioNetModern = 0x1041;
+    private readonly List<VirtioNetDevice> _opened = new();
+
+    /// <summary>The devices this source brought up (for their counters: <see cref="VirtioNetDevice.Stats"/>).</summary>
+    public IReadOnlyList<VirtioNetDevice> Opened { get { lock (_opened) return _opened.ToList(); } }
 
     public Result<INetworkDevice> Open(string name, ReadOnlySpan<byte> mac, int queues)
     {
@@ -37,6 +41,8 @@ public sealed class VirtioNetSource(IPciBus bus, IKernelTimers timers, VirtioNet
         if (!function.TryGet(out var f)) return function.Error;
         var o = (options ?? new VirtioNetOptions()) with { MaxQueuePairs = Math.Max(1, queues) };
         var opened = VirtioNetDevice.OpenAsync(f, timers, o).GetAwaiter().GetResult();
-        return opened.IsOk ? opened.Value : opened.Error;
+        if (!opened.IsOk) return opened.Error;
+        lock (_opened) _opened.Add(opened.Value);
+        return opened.Value;
     }
 }

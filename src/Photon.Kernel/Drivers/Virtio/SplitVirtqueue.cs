@@ -30,11 +30,12 @@ public sealed class SplitVirtqueue : IDisposable
     private readonly uint[] _writable;      // per head: bytes the device may write
     private readonly int[] _cookie;
     private readonly Stack<ushort> _free;
-    private ushort _availIdx, _lastUsed;
+    private ushort _availIdx, _publishedIdx, _lastUsed;
     private KernelError? _broken;
 
-    private SplitVirtqueue(int index, ushort size, IDmaBuffer ring, int availOffset, int usedOffset)
+    private SplitVirtqueue(int index, ushort size, IDmaBuffer ring, int availOffset, int usedOffset, bool eventIndex)
     {
+        EventIndex = eventIndex;
         Index = index;
         Size = size;
         _ring = ring;
@@ -49,6 +50,9 @@ public sealed class SplitVirtqueue : IDisposable
     }
 
     public int Index { get; }
+    /// <summary>VIRTIO_F_EVENT_IDX was negotiated: notifications and interrupts are steered by avail_event/used_event
+    /// (§2.7.10) instead of the ring flags.</summary>
+    public bool EventIndex { get; }
     public ushort Size { get; }
     public int FreeDescriptors => _free.Count;
     public int InFlight { get; private set; }
@@ -57,8 +61,9 @@ public sealed class SplitVirtqueue : IDisposable
     public ulong DriverAreaAddress => _ring.DeviceAddress + (ulong)_availOffset;
     public ulong DeviceAreaAddress => _ring.DeviceAddress + (ulong)_usedOffset;
 
-    /// <summary>Allocates the rings for a queue of <paramref name="size"/> entries (a power of two, 1 to 32768).</summary>
-    public static Result<SplitVirtqueue> Create(IPciFunction function, int index, ushort size)
+    /// <summary>Allocates the rings for a queue of <paramref name="size"/> entries (a power of two, 1 to 32768);
+    /// <paramref name="eventIndex"/> when VIRTIO_F_EVENT_IDX was negotiated.</summary>
+    public static Result<SplitVirtqueue> Create(IPciFunction function, int index, ushort size, bool eventIndex = false)
     {
         if (size == 0 || size > 32768 || (size & (size - 1)) != 0)
             return Errors.Of(ErrorCode.InvalidArgument, $"virtqueue size {size} is not a power of two up to 32768");
@@ -67,15 +72,27 @@ public sealed class SplitVirtqueue : IDisposable
         int total = usedOffset + 6 + 8 * size;
         var ring = function.AllocateDma(total);
         if (!ring.TryGet(out var buffer)) return ring.Error;
-        return new SplitVirtqueue(index, size, buffer, availOffset, usedOffset);
+        return new SplitVirtqueue(index, size, buffer, availOffset, usedOffset, eventIndex);
     }
 
-    /// <summary>Asks the device not to interrupt when it uses buffers (VIRTQ_AVAIL_F_NO_INTERRUPT, a hint the device may
-    /// ignore). A driver that sleeps clears it, then polls once more before waiting, so no completion is missed.</summary>
-    public void SuppressInterrupts(bool suppress) =>
-        _ring.WriteVolatile16(_availOffset, suppress ? AvailNoInterrupt : (ushort)0);
+    private int UsedEventAt => _availOffset + 4 + 2 * Size;   // used_event: the last field of the available ring
+    private int AvailEventAt => _usedOffset + 4 + 8 * Size;   // avail_event: the last field of the used ring
 
-    /// <summary>Whether the device asked not to be notified (VIRTQ_USED_F_NO_NOTIFY).</summary>
+    /// <summary>Asks the device not to interrupt when it uses buffers (a hint the device may ignore), or to interrupt
+    /// again. A driver that sleeps turns them on, then polls once more before waiting, so no completion is missed.
+    /// Without EVENT_IDX this is VIRTQ_AVAIL_F_NO_INTERRUPT. With it the flags stay 0 (§2.7.7.2) and turning on sets
+    /// used_event to the next used entry, or <paramref name="after"/> entries later (Linux's enable_cb_delayed: one
+    /// interrupt for a run of transmit completions); turning off sets it to the entry just taken, which the device's used
+    /// index would have to go all the way round its 16 bits to pass again.</summary>
+    public void SuppressInterrupts(bool suppress, int after = 0)
+    {
+        if (!EventIndex) { _ring.WriteVolatile16(_availOffset, suppress ? AvailNoInterrupt : (ushort)0); return; }
+        _ring.WriteVolatile16(UsedEventAt, suppress ? (ushort)(_lastUsed - 1)
+            : (ushort)(_lastUsed + Math.Clamp(after, 0, Math.Max(0, InFlight - 1))));
+    }
+
+    /// <summary>Whether the device asked not to be notified (VIRTQ_USED_F_NO_NOTIFY; meaningless with EVENT_IDX,
+    /// where <see cref="Publish"/> decides).</summary>
     public bool DeviceWantsNotify => (_ring.ReadVolatile16(_usedOffset) & UsedNoNotify) == 0;
 
     /// <summary>Writes a descriptor chain for <paramref name="segments"/> and places its head in the available ring
@@ -118,8 +135,19 @@ public sealed class SplitVirtqueue : IDisposable
     }
 
     /// <summary>Makes every added buffer visible to the device (the index store is a full fence, so the descriptors and
-    /// ring entries written before it are seen first). The caller then notifies if <see cref="DeviceWantsNotify"/>.</summary>
-    public void Publish() => _ring.WriteVolatile16(_availOffset + 2, _availIdx);
+    /// ring entries written before it are seen first) and says whether the device must be notified: with EVENT_IDX
+    /// only when this publish moved the index past avail_event (vring_need_event, §2.7.10), else unless the device
+    /// set VIRTQ_USED_F_NO_NOTIFY. The caller notifies when it returns true.</summary>
+    public bool Publish()
+    {
+        ushort old = _publishedIdx;
+        _publishedIdx = _availIdx;
+        _ring.WriteVolatile16(_availOffset + 2, _availIdx);
+        if (!EventIndex) return DeviceWantsNotify;
+        Interlocked.MemoryBarrier(); // the index store before the avail_event load, as Linux's virtio_mb
+        ushort ev = _ring.ReadVolatile16(AvailEventAt);
+        return (ushort)(_availIdx - ev - 1) < (ushort)(_availIdx - old);
+    }
 
     /// <summary>Takes up to <paramref name="into"/>.Length completed buffers off the used ring and frees their descriptors;
     /// returns how many. <c>Corrupted</c> (and the queue broken) when the device broke the ring's invariants.</summary>

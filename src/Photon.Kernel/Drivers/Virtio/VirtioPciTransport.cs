@@ -171,5 +171,15 @@ public sealed class VirtioPciTransport
 /// <summary>Where and what to write to tell the device a queue has new buffers (§4.1.5.2).</summary>
 public sealed class VirtioNotifier(IMmioRegion region, long offset, ushort queue)
 {
-    public void Notify() => region.Write16(offset, queue);
+    private long _notifications;
+
+    public void Notify()
+    {
+        Interlocked.Increment(ref _notifications);
+        region.Write16(offset, queue);
+    }
+
+    /// <summary>Doorbell writes so far: under emulation each one is a trap into the device, the cost EVENT_IDX and
+    /// batching exist to avoid.</summary>
+    public long Notifications => Interlocked.Read(ref _notifications);
 }

@@ -1,0 +1,24 @@
+using Photon.Kernel.Drivers.Net;
+using Photon.Net;
+
+namespace Photon.Cli.Vm;
+
+/// <summary>
+/// The per-event counters vm/netbench.sh reads after its transfers (issue #17, "measure where send time goes"): the
+/// virtio-net driver's (frames, bytes, kicks, interrupts, reclaims, descriptors, offloads; <see cref="VirtioNetStats"/>)
+/// and the TCP/IP stack's output work (segments, payload bytes copied, bytes checksummed in software, offloads).
+/// </summary>
+internal static class VmNetCounters
+{
+    public static void Print(VirtioNetSource source, NetworkComponent network, Action<string> say)
+    {
+        foreach (var dev in source.Opened)
+            say($"netbench counters: {dev.Name} features 0x{dev.Features:x}: {dev.Stats}");
+        if (network.Stack is not { } stack) return;
+        say("netbench counters: stack " + string.Join(", ", new[]
+        {
+            Counter.TcpSegmentsOut, Counter.TcpSegmentsIn, Counter.TcpRetransmits, Counter.TcpPayloadBytesCopiedOut,
+            Counter.TcpChecksumBytesSoftware, Counter.TcpChecksumsOffloaded, Counter.TcpSegmentationOffloads,
+        }.Select(c => $"{c}={stack[c]}")));
+    }
+}

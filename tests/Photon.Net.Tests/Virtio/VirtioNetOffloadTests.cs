@@ -1,0 +1,216 @@
+using System.Buffers.Binary;
+using System.Security.Cryptography;
+using Photon.Kernel.Capabilities;
+using Photon.Kernel.Drivers.Net;
+using Photon.Kernel.Drivers.Virtio;
+using Photon.Kernel.Hal;
+using Photon.Kernel.Hal.Host;
+using Xunit.Abstractions;
+
+namespace Photon.Net.Tests.Virtio;
+
+/// <summary>Transmit offloads and EVENT_IDX (issue #17, virtio-net sending): checksum offload and TSO negotiated and
+/// carried out by the device model (which finishes the checksums and cuts the segments as a NIC would, and counts any
+/// request it did not agree to), the stack's TSO path and its software path on a NIC without offloads, refusals of
+/// offload requests the device did not agree to, and kicks skipped while the device is still busy.</summary>
+public sealed class VirtioNetOffloadTests(ITestOutputHelper output)
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
+    private static readonly HostTimers Timers = new(new HostClock());
+    private static readonly byte[] MacA = [0x52, 0x54, 0x00, 0x12, 0x34, 0x56], MacB = [0x52, 0x54, 0x00, 0x12, 0x34, 0x57];
+    private const ulong NoOffloads = (1UL << 32) | (1UL << 5) | (1UL << 16);
+
+    private static async Task<VirtioNetDevice> Open(VirtioNetModel model, VirtioNetOptions? options = null)
+    {
+        var opened = await VirtioNetDevice.OpenAsync(model.Function, Timers, options).WaitAsync(Timeout);
+        Assert.True(opened.IsOk, opened.ToString());
+        return opened.Value;
+    }
+
+    /// <summary>Two stacks on two virtio NICs cabled together; 1 MiB from left to right; returns the left stack's counters.</summary>
+    private async Task<(NetworkStack Left, VirtioNetDevice DevA)> Transfer(VirtioNetModel a, VirtioNetModel b, NetworkStackOptions? extra = null,
+        Func<NetworkStack, Task>? after = null)
+    {
+        a.Transmitted = b.Inject;
+        b.Transmitted = a.Inject;
+        var caps = new CapabilityManager();
+        var devA = await Open(a);
+        var (nicA, _) = NicDriver.Start(devA, caps).Value;
+        var (nicB, _) = NicDriver.Start(await Open(b), caps).Value;
+        var options = (extra ?? new NetworkStackOptions()) with { TcpMinRto = TimeSpan.FromMilliseconds(50), TcpMsl = TimeSpan.FromMilliseconds(200) };
+        var left = new NetworkStack(TwoStacks.Timers, options);
+        await using var right = new NetworkStack(TwoStacks.Timers, options with { UseNicOffloads = true });
+        left.AddInterface(nicA, Ipv4Cidr.Parse("10.9.0.1/24").Value).Unwrap();
+        right.AddInterface(nicB, Ipv4Cidr.Parse("10.9.0.2/24").Value).Unwrap();
+        left.Start();
+        right.Start();
+        await using var listener = right.Tcp.Listen(7000).Value;
+        var accept = listener.AcceptAsync();
+        var client = (await left.Tcp.ConnectAsync(new IpEndpoint(TwoStacks.Ip("10.9.0.2"), 7000)).WaitAsync(Timeout)).Value;
+        var server = (await accept.WaitAsync(Timeout)).Value;
+        var data = RandomNumberGenerator.GetBytes(1 << 20);
+        var receive = StackTests.ReadAll(server);
+        Assert.True((await client.SendAsync(data).WaitAsync(Timeout)).IsOk);
+        Assert.True((await client.CloseAsync()).IsOk);
+        var got = await receive.WaitAsync(TimeSpan.FromSeconds(60));
+        Assert.Equal(SHA256.HashData(data), SHA256.HashData(got)); // every byte arrived, so every checksum checked out
+        await server.CloseAsync();
+        output.WriteLine($"left: {string.Join(", ", left.Statistics.Select(kv => $"{kv.Key}={kv.Value}"))}");
+        output.WriteLine($"device A: {devA.Stats}; model: csum {a.ChecksumsFilled}, tso {a.TsoFrames}, wire {a.WireFrames} (max {a.LargestWireFrame} B), violations {a.OffloadViolations} {a.LastViolation}");
+        Assert.Equal(0, a.OffloadViolations + b.OffloadViolations);
+        Assert.Equal(0, a.DmaFaults + b.DmaFaults);
+        Assert.True(a.LargestWireFrame <= 1514, $"a {a.LargestWireFrame}-byte frame on a 1500-byte-MTU wire");
+        return (left, devA);
+    }
+
+    [Fact]
+    public async Task A_tcp_transfer_over_tso_and_checksum_offload_arrives_intact_in_mss_sized_wire_segments()
+    {
+        var a = new VirtioNetModel(MacA, address: "0000:00:04.0");
+        var b = new VirtioNetModel(MacB, address: "0000:00:05.0");
+        var (left, devA) = await Transfer(a, b);
+        await using var _ = left;
+        Assert.Equal(NetworkOffloads.TcpChecksum | NetworkOffloads.TcpSegmentation, devA.Offloads);
+        Assert.Equal(0, left[Counter.TcpChecksumBytesSoftware]);       // the NIC finished every checksum of this stack
+        Assert.True(left[Counter.TcpSegmentationOffloads] > 0);
+        Assert.True(a.TsoFrames > 0 && a.WireFrames > a.TsoFrames, $"{a.TsoFrames} TSO frames became {a.WireFrames} wire frames");
+        Assert.True(devA.Stats.Tx.LargestFrame > 1514, $"largest frame handed to the device {devA.Stats.Tx.LargestFrame}");
+        // Fewer frames crossed the ring than went on the wire: that is the per-frame work TSO saves.
+        Assert.True(devA.Stats.Tx.Frames * 2 < a.WireFrames, $"{devA.Stats.Tx.Frames} ring frames for {a.WireFrames} wire frames");
+    }
+
+    [Fact]
+    public async Task A_device_that_refuses_the_offloads_gets_complete_mtu_sized_frames_from_the_stack()
+    {
+        var a = new VirtioNetModel(MacA, address: "0000:00:04.0") { OfferedFeatures = NoOffloads };
+        var b = new VirtioNetModel(MacB, address: "0000:00:05.0") { OfferedFeatures = NoOffloads };
+        var (left, devA) = await Transfer(a, b);
+        await using var _ = left;
+        Assert.Equal(NetworkOffloads.None, devA.Offloads);
+        Assert.Equal(0UL, a.DriverFeatures & (VirtioFeatures.NetCsum | VirtioFeatures.NetHostTso4 | VirtioFeatures.RingEventIdx));
+        Assert.Equal(0, left[Counter.TcpChecksumsOffloaded]);
+        Assert.True(left[Counter.TcpChecksumBytesSoftware] >= 1 << 20);
+        Assert.Equal(0, a.ChecksumsFilled + a.TsoFrames);
+        Assert.True(devA.Stats.Tx.LargestFrame <= 1514);
+    }
+
+    [Fact]
+    public async Task The_stack_option_turns_offloads_off_on_a_nic_that_has_them()
+    {
+        var a = new VirtioNetModel(MacA, address: "0000:00:04.0");
+        var b = new VirtioNetModel(MacB, address: "0000:00:05.0");
+        var (left, devA) = await Transfer(a, b, new NetworkStackOptions { UseNicOffloads = false });
+        await using var _ = left;
+        Assert.NotEqual(NetworkOffloads.None, devA.Offloads);
+        Assert.Equal(0, left[Counter.TcpChecksumsOffloaded] + left[Counter.TcpSegmentationOffloads]);
+        Assert.Equal(0, a.ChecksumsFilled + a.TsoFrames);
+        Assert.True(devA.Stats.Tx.LargestFrame <= 1514);
+    }
+
+    [Fact]
+    public async Task A_device_that_offers_csum_without_tso_gets_checksum_offload_only()
+    {
+        var a = new VirtioNetModel(MacA, address: "0000:00:04.0") { OfferedFeatures = NoOffloads | VirtioFeatures.NetCsum };
+        var b = new VirtioNetModel(MacB, address: "0000:00:05.0");
+        var (left, devA) = await Transfer(a, b);
+        await using var _ = left;
+        Assert.Equal(NetworkOffloads.TcpChecksum, devA.Offloads);
+        Assert.Equal(0, left[Counter.TcpSegmentationOffloads]);
+        Assert.True(a.ChecksumsFilled > 700, $"{a.ChecksumsFilled} checksums filled");
+        Assert.Equal(0, a.TsoFrames);
+    }
+
+    private static byte[] TcpFrame(int payload)
+    {
+        var f = new byte[14 + 20 + 20 + payload];
+        MacB.CopyTo(f, 0);
+        MacA.CopyTo(f, 6);
+        f[12] = 0x08;
+        f[14] = 0x45;
+        BinaryPrimitives.WriteUInt16BigEndian(f.AsSpan(16), (ushort)Math.Min(ushort.MaxValue, 40 + payload));
+        f[23] = 6;
+        new byte[] { 10, 0, 0, 1, 10, 0, 0, 2 }.CopyTo(f, 26);
+        f[14 + 20 + 12] = 5 << 4;
+        return f;
+    }
+
+    [Fact]
+    public async Task Offload_requests_the_device_did_not_agree_to_or_that_point_outside_the_frame_are_refused_not_sent()
+    {
+        var plain = new VirtioNetModel(MacA) { OfferedFeatures = NoOffloads };
+        var wire = new List<byte[]>();
+        plain.Transmitted = f => { lock (wire) wire.Add(f); };
+        await using (var dev = await Open(plain))
+        {
+            var csum = OffloadedFrame.Wrap(TcpFrame(100), new TxOffload(34, 16));
+            Assert.Equal(ErrorCode.InvalidArgument, (await Assert.ThrowsAsync<KernelException>(() => dev.SendBatchAsync(0, [csum]).AsTask())).Code);
+            var tso = OffloadedFrame.Wrap(TcpFrame(8000), new TxOffload(34, 16, 1460, 54));
+            Assert.Equal(ErrorCode.InvalidArgument, (await Assert.ThrowsAsync<KernelException>(() => dev.SendBatchAsync(0, [tso]).AsTask())).Code);
+        }
+        var able = new VirtioNetModel(MacA, address: "0000:00:06.0");
+        able.Transmitted = f => { lock (wire) wire.Add(f); };
+        await using (var dev = await Open(able))
+        {
+            foreach (var (frame, bad) in new (byte[], TxOffload)[]
+            {
+                (TcpFrame(10), new TxOffload(34, 60)),                     // checksum field past the end
+                (TcpFrame(10), new TxOffload(4, 16)),                      // inside the Ethernet header
+                (TcpFrame(8000), new TxOffload(34, 16, 9000, 54)),         // segments larger than the MTU
+                (TcpFrame(8000), new TxOffload(34, 16, 1460, 9000)),       // headers longer than the frame
+                (TcpFrame(70000), new TxOffload(34, 16, 1460, 54)),        // beyond a 64 KiB IPv4 packet
+            })
+            {
+                var e = await Assert.ThrowsAsync<KernelException>(() => dev.SendBatchAsync(0, [OffloadedFrame.Wrap(frame, bad)]).AsTask());
+                Assert.Equal(ErrorCode.InvalidArgument, e.Code);
+            }
+            // A slice of an offloaded frame no longer matches its offsets.
+            var sliced = OffloadedFrame.Wrap(TcpFrame(100), new TxOffload(34, 16))[1..];
+            Assert.Equal(ErrorCode.InvalidArgument, (await Assert.ThrowsAsync<KernelException>(() => dev.SendBatchAsync(0, [sliced]).AsTask())).Code);
+        }
+        Assert.Empty(wire);
+        Assert.Equal(0, plain.OffloadViolations + able.OffloadViolations);
+    }
+
+    [Fact]
+    public async Task With_event_idx_a_burst_published_while_the_device_is_busy_needs_no_kick()
+    {
+        async Task<long> KicksFor(ulong offered)
+        {
+            var model = new VirtioNetModel(MacA) { OfferedFeatures = offered, DeferTransmit = true };
+            int received = 0;
+            model.Transmitted = _ => Interlocked.Increment(ref received);
+            await using var dev = await Open(model);
+            long rxKicks = model.Notifications; // the receive ring's first refill
+            ReadOnlyMemory<byte>[] Burst() => Enumerable.Range(0, 8).Select(_ => (ReadOnlyMemory<byte>)TcpFrame(100)).ToArray();
+            Assert.Equal(8, await dev.SendBatchAsync(0, Burst()));   // the device is idle: kicked
+            Assert.Equal(8, await dev.SendBatchAsync(0, Burst()));   // it has not looked at the ring yet
+            model.RunTransmit();
+            Assert.Equal(8, await dev.SendBatchAsync(0, Burst()));   // it caught up: kicked again
+            model.RunTransmit();
+            Assert.Equal(24, received);
+            Assert.Equal(3, dev.Stats.Tx.Publishes);
+            Assert.Equal(dev.Stats.Tx.Kicks, model.Notifications - rxKicks); // the device saw exactly the kicks counted
+            return dev.Stats.Tx.Kicks;
+        }
+        Assert.Equal(2, await KicksFor(NoOffloads | VirtioFeatures.RingEventIdx));
+        Assert.Equal(3, await KicksFor(NoOffloads));
+    }
+
+    [Fact]
+    public async Task With_event_idx_transmit_completions_raise_no_interrupts_until_a_sender_waits_for_ring_space()
+    {
+        var model = new VirtioNetModel(MacA) { DeferTransmit = true };
+        await using var dev = await Open(model, new VirtioNetOptions(QueueSize: 8));
+        var frames = Enumerable.Range(0, 8).Select(_ => (ReadOnlyMemory<byte>)TcpFrame(100)).ToArray();
+        Assert.Equal(8, await dev.SendBatchAsync(0, frames));
+        model.RunTransmit();
+        Assert.Equal(0, model.Function.Interrupt(1)!.Fired);     // completions while nobody waits: silent
+        Assert.Equal(8, await dev.SendBatchAsync(0, frames));    // reclaims on the way, no interrupt needed
+        var blocked = dev.SendBatchAsync(0, frames).AsTask();    // ring full: the sender arms used_event and sleeps
+        await Task.Delay(50);
+        Assert.False(blocked.IsCompleted);
+        model.RunTransmit();
+        Assert.Equal(8, await blocked.WaitAsync(Timeout));
+        Assert.Equal(1, model.Function.Interrupt(1)!.Fired);
+    }
+}
