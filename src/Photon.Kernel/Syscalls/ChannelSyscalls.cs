@@ -73,12 +73,12 @@ public sealed class ChannelSyscalls(IpcManager ipc)
     /// <see cref="ValueTask{TResult}"/>.</summary>
     public ValueTask<Result<IpcMessage>> ReceiveAsync(Process caller, Handle endpoint, CancellationToken ct = default)
     {
-        var r = TryReceive(caller, endpoint);
+        var ep = Open(caller, endpoint, Rights.Read);
+        if (!ep.IsOk) return new(ep.Error);
+        var r = ipc.Receive(caller, ep.Value);
         if (r.Code != ErrorCode.WouldBlock) return new(r);
         // Code outside the kernel's CPUs (host threads, tests) has no CPU to be resumed on: it waits on a promise.
         if (KernelTask.Current is not { } owner) return new(ReceiveWhenReadableAsync(caller, endpoint, ct));
-        var ep = Open(caller, endpoint, Rights.Read);
-        if (!ep.IsOk) return new(ep.Error);
         return ep.Value.RentReceiver().Start(caller, endpoint, _retryReceive ??= TryReceive, owner, ct);
     }
 
