@@ -64,6 +64,8 @@ budget() { if [ "$seconds" = 0 ]; then echo 0; else echo $(( seconds < $1 ? seco
 seconds=$(budget 10) run EnqueueRacingPark_EveryTaskRuns none --skip-volatile-races --skip-collection-races --skip-atomic-races
 seconds=$(budget 10) run LocalSpawnRacingStealAndPark_EveryChildRunsOnce none --skip-volatile-races --skip-collection-races --skip-atomic-races
 seconds=$(budget 10) run ShutdownRacingParkAndSpawn_EveryTaskEnds none --skip-volatile-races --skip-collection-races --skip-atomic-races
+# The IPC direct hand-off to a parked kernel-task receive racing its cancellation (resumed through KernelScheduler.Post).
+seconds=$(budget 10) run HandOffRacingCancel_IsDeliveredExactlyOnce none --skip-volatile-races --skip-collection-races --skip-atomic-races
 # Unloading a filesystem module while a filesystem it mounted is in use (Busy until unmounted).
 seconds=$(budget 10) run UnloadRacingIoOnMountedFileSystem_IsRefusedBusy none
 seconds=$(budget 10) run UnloadRacingUnmountAndIo_NoModuleCodeRunsAfterUnload none

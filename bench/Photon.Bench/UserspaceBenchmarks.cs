@@ -8,6 +8,7 @@ using Photon.Kernel.Syscalls;
 using Photon.Kernel.Memory;
 using Photon.Kernel.Namespaces;
 using Photon.Kernel.Processes;
+using Photon.Kernel.Scheduling;
 using Photon.Sandbox;
 
 namespace Photon.Bench;
@@ -21,38 +22,44 @@ public static class UserspaceBenchmarks
         var caps = new CapabilityManager();
         var ns = new NamespaceManager(caps);
         var pm = new ProcessManager(caps, ns, new MemoryManager(phys, caps));
-        var timers = new HostTimers(new HostClock());
-        var ipcManager = new IpcManager(caps, ns, timers);
+        // The two processes' code runs as kernel tasks on two kernel CPUs, as a process's code does in the kernel.
+        var scheduler = new KernelScheduler(new HostProcessors(2), new HostClock(),
+            new SchedulerOptions(Workers: 2, StarvationThreshold: TimeSpan.FromSeconds(30), Name: "bench-cpu"));
+        var ipcManager = new IpcManager(caps, ns, scheduler);
         var ipc = new ChannelSyscalls(ipcManager);
         var (a, _) = pm.Spawn("a", ns.RootCapability).Value;
         var (b, _) = pm.Spawn("b", ns.RootCapability).Value;
         var (ha, hbInA) = ipc.CreateChannel(a, depth: 256).Value;
         var hb = b.AddHandle(a.Handles.Remove(hbInA).Value).Value;
 
-        yield return IpcRoundTrip(ipc, a, ha, b, hb);
-        yield return IpcRoundTripAllocations(ipc, a, ha, b, hb);
-        yield return IpcThroughput(ipc, a, ha, b, hb);
-        yield return IpcBatchedThroughput(ipc, a, ha, b, hb);
-        yield return WasmHostCall(caps, ns, pm, phys, ipcManager);
-        yield return AuditAppend();
+        try
+        {
+            yield return IpcRoundTrip(scheduler, ipc, a, ha, b, hb);
+            yield return IpcRoundTripAllocations(scheduler, ipc, a, ha, b, hb);
+            yield return IpcThroughput(scheduler, ipc, a, ha, b, hb);
+            yield return IpcBatchedThroughput(ipc, a, ha, b, hb);
+            yield return WasmHostCall(caps, ns, pm, phys, ipcManager);
+            yield return AuditAppend();
+        }
+        finally { scheduler.DisposeAsync().AsTask().GetAwaiter().GetResult(); }
     }
 
-    private static BenchResult IpcRoundTrip(ChannelSyscalls ipc, Process a, Handle ha, Process b, Handle hb)
+    private static BenchResult IpcRoundTrip(KernelScheduler s, ChannelSyscalls ipc, Process a, Handle ha, Process b, Handle hb)
     {
         const int N = 100_000;
         var payload = new byte[16];
-        var photon = Measure.Median(() => PhotonPingPong(ipc, a, ha, b, hb, payload, N), runs: 3);
+        var photon = Measure.Median(() => PhotonPingPong(s, ipc, a, ha, b, hb, payload, N), runs: 3);
         var baseline = Measure.Median(() => ChannelPingPong(payload, N), runs: 3);
         return new BenchResult("IPC round trip (16 B, two processes)", photon.TotalNanoseconds / N, "Channel<byte[]> ping-pong", baseline.TotalNanoseconds / N, "ns", LowerIsBetter: true);
     }
 
     /// <summary>Heap bytes allocated per 16 B round trip (all threads), Photon vs the Channel&lt;byte[]&gt; ping-pong:
     /// a figure that load on the machine does not move.</summary>
-    private static BenchResult IpcRoundTripAllocations(ChannelSyscalls ipc, Process a, Handle ha, Process b, Handle hb)
+    private static BenchResult IpcRoundTripAllocations(KernelScheduler s, ChannelSyscalls ipc, Process a, Handle ha, Process b, Handle hb)
     {
         const int N = 100_000;
         var payload = new byte[16];
-        double photon = AllocatedPerOp(() => PhotonPingPong(ipc, a, ha, b, hb, payload, N), N);
+        double photon = AllocatedPerOp(() => PhotonPingPong(s, ipc, a, ha, b, hb, payload, N), N);
         double baseline = AllocatedPerOp(() => ChannelPingPong(payload, N), N);
         return new BenchResult("IPC round trip heap allocation (16 B)", photon, "Channel<byte[]> ping-pong", baseline, "B/round trip", LowerIsBetter: true);
 
@@ -65,23 +72,27 @@ public static class UserspaceBenchmarks
         }
     }
 
-    /// <summary>n round trips of <paramref name="payload"/> between two processes over a channel (b echoes).</summary>
-    private static async Task PhotonPingPong(ChannelSyscalls ipc, Process a, Handle ha, Process b, Handle hb, byte[] payload, int n)
+    /// <summary>n round trips of <paramref name="payload"/> between two processes over a channel (b echoes), each
+    /// process's loop a kernel task.</summary>
+    private static Task PhotonPingPong(KernelScheduler s, ChannelSyscalls ipc, Process a, Handle ha, Process b, Handle hb, byte[] payload, int n)
     {
-        var echo = Task.Run(async () =>
+        var echo = s.Spawn(async () =>
         {
             for (int i = 0; i < n; i++)
             {
                 var m = await ipc.ReceiveAsync(b, hb);
                 await ipc.SendAsync(b, hb, m.Value.Data);
             }
-        });
-        for (int i = 0; i < n; i++)
+        }, "echo").Completion;
+        var client = s.Spawn(async () =>
         {
-            await ipc.SendAsync(a, ha, payload);
-            await ipc.ReceiveAsync(a, ha);
-        }
-        await echo;
+            for (int i = 0; i < n; i++)
+            {
+                await ipc.SendAsync(a, ha, payload);
+                await ipc.ReceiveAsync(a, ha);
+            }
+        }, "client").Completion;
+        return Task.WhenAll(echo, client);
     }
 
     /// <summary>The baseline: the same ping-pong over two bounded <c>Channel&lt;byte[]&gt;</c>s, a copy per message.</summary>
@@ -101,15 +112,15 @@ public static class UserspaceBenchmarks
         await echo;
     }
 
-    private static BenchResult IpcThroughput(ChannelSyscalls ipc, Process a, Handle ha, Process b, Handle hb)
+    private static BenchResult IpcThroughput(KernelScheduler s, ChannelSyscalls ipc, Process a, Handle ha, Process b, Handle hb)
     {
         const int N = 500_000;
         var payload = new byte[64];
-        var photon = Measure.Median(async () =>
+        var photon = Measure.Median(() =>
         {
-            var reader = Task.Run(async () => { for (int i = 0; i < N; i++) await ipc.ReceiveAsync(b, hb); });
-            for (int i = 0; i < N; i++) await ipc.SendAsync(a, ha, payload);
-            await reader;
+            var reader = s.Spawn(async () => { for (int i = 0; i < N; i++) await ipc.ReceiveAsync(b, hb); }, "reader").Completion;
+            var writer = s.Spawn(async () => { for (int i = 0; i < N; i++) await ipc.SendAsync(a, ha, payload); }, "writer").Completion;
+            return Task.WhenAll(reader, writer);
         }, runs: 3);
         var baseline = Measure.Median(async () =>
         {

@@ -15,6 +15,9 @@ public sealed class ChannelEndpoint : KernelObject
     private readonly Queue<IpcEnvelope> _inbox = new();
     private readonly WaiterSet _readable = new();
     private readonly WaiterSet _writable = new();
+    // Kernel tasks parked by ReceiveAsync, oldest first (usually one): a byte-only send hands its message to the first.
+    private readonly List<PendingReceive> _receivers = new(1);
+    private PendingReceive? _spareReceiver;
     private int _reserved;
 
     internal ChannelEndpoint(string label, int depth, CapabilityToken via) : base(label)
@@ -31,7 +34,7 @@ public sealed class ChannelEndpoint : KernelObject
     public int Pending { get { lock (_gate) return _inbox.Count; } }
 
     /// <summary>Parked receivers and senders (tests check that cancelled waits leave none behind).</summary>
-    public int Waiters { get { lock (_gate) return _readable.Count + _writable.Count; } }
+    public int Waiters { get { lock (_gate) return _readable.Count + _writable.Count + _receivers.Count; } }
 
     private volatile bool _closed;
 
@@ -97,7 +100,7 @@ public sealed class ChannelEndpoint : KernelObject
             _reserved--;
             if (_closed) return false;
             _inbox.Enqueue(envelope);
-            _readable.WakeAll();
+            WakeReadable();
             return true;
         }
     }
@@ -111,7 +114,7 @@ public sealed class ChannelEndpoint : KernelObject
             _reserved -= envelopes.Length;
             if (_closed) return false;
             foreach (var e in envelopes) _inbox.Enqueue(e);
-            _readable.WakeAll();
+            WakeReadable();
             return true;
         }
     }
@@ -201,6 +204,55 @@ public sealed class ChannelEndpoint : KernelObject
 
     internal void UnregisterReadable(TaskCompletionSource<bool> tcs) => _readable.Remove(_gate, tcs);
 
+    /// <summary>Wakes readability waiters, and has parked receivers re-run their receive on their own CPUs. Call
+    /// under the lock.</summary>
+    private void WakeReadable()
+    {
+        _readable.WakeAll();
+        if (_receivers.Count == 0) return;
+        foreach (var r in _receivers) r.Wake();
+        _receivers.Clear();
+    }
+
+    /// <summary>A receive waiter for this endpoint: the cached one when free (the common single-receiver case
+    /// allocates nothing per wait), else a new one.</summary>
+    internal PendingReceive RentReceiver() => Interlocked.Exchange(ref _spareReceiver, null) ?? new PendingReceive(this);
+
+    internal void ReturnReceiver(PendingReceive r) => Interlocked.CompareExchange(ref _spareReceiver, r, null);
+
+    /// <summary>Parks <paramref name="r"/> unless a receive would not block now (a message, a close) or its wait was
+    /// cancelled: false then, and the caller receives (or reports the cancellation) itself.</summary>
+    internal bool TryPark(PendingReceive r)
+    {
+        lock (_gate)
+        {
+            if (_inbox.Count > 0 || _closed || Peer is { IsClosed: true } || r.CancellationRequested) return false;
+            _receivers.Add(r);
+            return true;
+        }
+    }
+
+    /// <summary>Takes <paramref name="r"/> off the parked list; false if someone else took it first (and so owns its
+    /// completion).</summary>
+    internal bool Unpark(PendingReceive r)
+    {
+        lock (_gate) return _receivers.Remove(r);
+    }
+
+    /// <summary>For a direct hand-off: the oldest parked receiver, taken off the list, if a message sent now would be
+    /// the next one received — the inbox is empty, no other send holds a reservation, the endpoint is open. The
+    /// caller then owns it: it completes it or wakes it.</summary>
+    internal PendingReceive? TakeParkedReceiver()
+    {
+        lock (_gate)
+        {
+            if (_receivers.Count == 0 || _inbox.Count > 0 || _reserved > 0 || _closed) return null;
+            var r = _receivers[0];
+            _receivers.RemoveAt(0);
+            return r;
+        }
+    }
+
     /// <summary>Closes this end, wakes everyone, and hands back what was queued (the caller drops it).</summary>
     internal IpcEnvelope[] CloseAndDrain()
     {
@@ -209,7 +261,7 @@ public sealed class ChannelEndpoint : KernelObject
             _closed = true;
             var undelivered = _inbox.ToArray();
             _inbox.Clear();
-            _readable.WakeAll();
+            WakeReadable();
             _writable.WakeAll();
             return undelivered;
         }
@@ -220,7 +272,7 @@ public sealed class ChannelEndpoint : KernelObject
     {
         lock (_gate)
         {
-            _readable.WakeAll();
+            WakeReadable();
             _writable.WakeAll();
         }
     }

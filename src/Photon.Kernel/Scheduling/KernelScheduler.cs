@@ -145,6 +145,28 @@ public sealed class KernelScheduler : IKernelTimers, IAsyncDisposable
         return new KernelTask<T>(SpawnCore(body, ValueShape<T>.Instance, name, priority, ct));
     }
 
+    /// <summary>
+    /// Queues <paramref name="item"/> to run once on a kernel CPU, behind the work already waiting at its priority
+    /// (the same lanes, fairness and stealing as task continuations; nothing is allocated). False once shutdown has
+    /// begun: the item will not run. A shutdown that races the call may still discard it, as it discards every queued
+    /// continuation (their tasks are canceled).
+    /// </summary>
+    public bool Post(IKernelWorkItem item, TaskPriority priority = TaskPriority.Normal)
+    {
+        ArgumentNullException.ThrowIfNull(item);
+        return Post(item, null, priority);
+    }
+
+    /// <summary>As <see cref="Post(IKernelWorkItem, TaskPriority)"/>, run as part of <paramref name="owner"/> (its
+    /// context installed, its CPU account charged, at its priority).</summary>
+    internal bool Post(IKernelWorkItem item, KernelTask? owner, TaskPriority priority)
+    {
+        if (_stopping) return false;
+        if ((uint)priority >= PriorityCount) priority = TaskPriority.Normal;
+        Enqueue(new WorkItem(item, null, owner), owner?.Priority ?? priority);
+        return true;
+    }
+
     /// <summary>A kernel timer: completes once <paramref name="due"/> has passed on the HAL clock (never earlier).</summary>
     public Task Delay(TimeSpan due, CancellationToken ct = default) => _timers.Delay(due, ct);
 

@@ -112,6 +112,8 @@ public sealed class KernelTask
 
     internal KernelTaskContext Context => _context ??= new KernelTaskContext(_scheduler, this);
 
+    internal KernelScheduler Scheduler => _scheduler;
+
     internal bool IsFinished => Volatile.Read(ref _finished) != 0;
 
     /// <summary>First run: invokes the body on the current CPU worker (its context is already installed).</summary>

@@ -3,8 +3,8 @@ namespace Photon.Kernel.Scheduling;
 /// <summary>
 /// One queued unit of work. <see cref="Callback"/> is a <see cref="KernelTask"/> (first run of its body), a
 /// <see cref="Task"/> (queued through the kernel <see cref="TaskScheduler"/>), a <see cref="SendOrPostCallback"/>
-/// (an <c>await</c> continuation posted to a task's <see cref="SynchronizationContext"/>) or an <see cref="Action"/>
-/// (a yield continuation). A struct, so queueing a continuation allocates nothing.
+/// (an <c>await</c> continuation posted to a task's <see cref="SynchronizationContext"/>), an <see cref="Action"/>
+/// (a yield continuation) or an <see cref="IKernelWorkItem"/> (a pooled waiter queueing itself). A struct, so queueing a continuation allocates nothing.
 /// </summary>
 internal readonly struct WorkItem(object callback, object? state, KernelTask? owner)
 {

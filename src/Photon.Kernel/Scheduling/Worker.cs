@@ -214,6 +214,7 @@ internal sealed class Worker
                 case Task task: _scheduler.KernelTaskScheduler.Execute(task); break;
                 case SendOrPostCallback callback: owner?.MarkRunning(); callback(item.State); break;
                 case Action action: owner?.MarkRunning(); action(); break;
+                case IKernelWorkItem work: owner?.MarkRunning(); work.Execute(); break;
             }
         }
         catch (Exception e) // e.g. an async void method's exception: contained, counted, reported

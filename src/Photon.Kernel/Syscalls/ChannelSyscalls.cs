@@ -2,6 +2,7 @@ using Photon.Kernel.Diagnostics.Tracing;
 using Photon.Kernel.Capabilities;
 using Photon.Kernel.Ipc;
 using Photon.Kernel.Processes;
+using Photon.Kernel.Scheduling;
 
 namespace Photon.Kernel.Syscalls;
 
@@ -71,8 +72,28 @@ public sealed class ChannelSyscalls(IpcManager ipc)
         return ep.IsOk ? ipc.Receive(caller, ep.Value) : ep.Error;
     }
 
-    /// <summary>Waits for the next message; <see cref="ErrorCode.Closed"/> once the peer is gone and the inbox is empty.</summary>
-    public async Task<Result<IpcMessage>> ReceiveAsync(Process caller, Handle endpoint, CancellationToken ct = default)
+    /// <summary>Waits for the next message; <see cref="ErrorCode.Closed"/> once the peer is gone and the inbox is empty.
+    /// From a kernel task, a receive that must wait parks a reused waiter that a byte-only send completes directly on
+    /// the task's CPU (no queue, no allocation but the message); await the result once, as any
+    /// <see cref="ValueTask{TResult}"/>.</summary>
+    public ValueTask<Result<IpcMessage>> ReceiveAsync(Process caller, Handle endpoint, CancellationToken ct = default) =>
+        SyscallSpan.Track(caller, "sys.ipc.receive", Receive(caller, endpoint, ct));
+
+    private ValueTask<Result<IpcMessage>> Receive(Process caller, Handle endpoint, CancellationToken ct)
+    {
+        var ep = Open(caller, endpoint, Rights.Read);
+        if (!ep.IsOk) return new(ep.Error);
+        var r = ipc.Receive(caller, ep.Value);
+        if (r.Code != ErrorCode.WouldBlock) return new(r);
+        // Code outside the kernel's CPUs (host threads, tests) has no CPU to be resumed on: it waits on a promise.
+        if (KernelTask.Current is not { } owner) return new(ReceiveWhenReadableAsync(caller, endpoint, ct));
+        return ep.Value.RentReceiver().Start(caller, endpoint, _retryReceive ??= TryReceive, owner, ct);
+    }
+
+    // The receive a parked waiter re-runs after a wake-up that was not a hand-off (cached: no delegate per wait).
+    private Func<Process, Handle, Result<IpcMessage>>? _retryReceive;
+
+    private async Task<Result<IpcMessage>> ReceiveWhenReadableAsync(Process caller, Handle endpoint, CancellationToken ct)
     {
         using var traceSpan = SyscallSpan.Enter(caller, "sys.ipc.receive");
         while (true)
@@ -204,7 +225,7 @@ public sealed class ChannelSyscalls(IpcManager ipc)
             var sent = await SendAsync(caller, endpoint, request, all, ct).ConfigureAwait(true);
             if (!sent.IsOk) { caller.Close(theirs); return sent.Error; }
             using var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct);
-            var receive = ReceiveAsync(caller, mine, deadline.Token);
+            var receive = ReceiveAsync(caller, mine, deadline.Token).AsTask();
             var timer = ipc.Timers.Delay(timeout, deadline.Token);
             var first = await Task.WhenAny(receive, timer).ConfigureAwait(true);
             deadline.Cancel();

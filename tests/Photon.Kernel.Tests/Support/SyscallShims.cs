@@ -41,7 +41,7 @@ internal static class SyscallShims
     public static Result TrySend(this IpcManager ipc, Process p, Handle h, ReadOnlySpan<byte> data, IReadOnlyList<HandleTransfer>? handles = null) => Chan(ipc).TrySend(p, h, data, handles);
     public static Task<Result> SendAsync(this IpcManager ipc, Process p, Handle h, ReadOnlyMemory<byte> data, IReadOnlyList<HandleTransfer>? handles = null, CancellationToken ct = default) => Chan(ipc).SendAsync(p, h, data, handles, ct);
     public static Result<IpcMessage> TryReceive(this IpcManager ipc, Process p, Handle h) => Chan(ipc).TryReceive(p, h);
-    public static Task<Result<IpcMessage>> ReceiveAsync(this IpcManager ipc, Process p, Handle h, CancellationToken ct = default) => Chan(ipc).ReceiveAsync(p, h, ct);
+    public static Task<Result<IpcMessage>> ReceiveAsync(this IpcManager ipc, Process p, Handle h, CancellationToken ct = default) => Chan(ipc).ReceiveAsync(p, h, ct).AsTask();
     public static Task<Result<int>> WaitAnyAsync(this IpcManager ipc, Process p, IReadOnlyList<Handle> hs, CancellationToken ct = default) => Chan(ipc).WaitAnyAsync(p, hs, ct);
     public static Result Close(this IpcManager ipc, Process p, Handle h) => Chan(ipc).Close(p, h);
     public static Task<Result<IpcMessage>> CallAsync(this IpcManager ipc, Process p, Handle h, ReadOnlyMemory<byte> request, TimeSpan timeout, IReadOnlyList<HandleTransfer>? handles = null, CancellationToken ct = default) => Chan(ipc).CallAsync(p, h, request, timeout, handles, ct);

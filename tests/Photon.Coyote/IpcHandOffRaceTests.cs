@@ -1,0 +1,61 @@
+using Microsoft.Coyote.SystematicTesting;
+using Microsoft.Coyote.Specifications;
+using Photon.Kernel;
+using Photon.Kernel.Capabilities;
+using Photon.Kernel.Ipc;
+using Photon.Kernel.Memory;
+using Photon.Kernel.Namespaces;
+using Photon.Kernel.Processes;
+using Photon.Kernel.Scheduling;
+using Photon.Kernel.Syscalls;
+
+namespace Photon.Coyote;
+
+/// <summary>
+/// The IPC direct hand-off (a byte-only send completing a kernel task's parked receive, which then resumes through
+/// <see cref="KernelScheduler.Post(IKernelWorkItem, TaskPriority)"/>) racing the receive's cancellation, on
+/// Coyote-controlled CPUs. Invariant: the message is received exactly once — handed to the receive, or queued for the
+/// next one when the cancellation won — never lost and never both; the receive ends (no lost wake-up).
+/// </summary>
+public static class IpcHandOffRaceTests
+{
+    [Test]
+    public static async Task HandOffRacingCancel_IsDeliveredExactlyOnce()
+    {
+        InterleavingPoints.Enable();
+        var cpus = new ControlledProcessors(2);
+        var scheduler = new KernelScheduler(cpus, new FrozenClock(), new SchedulerOptions(Workers: 2, Name: "coyote"));
+        using var physical = new PhysicalMemory(1024 * 1024);
+        var caps = new CapabilityManager();
+        var namespaces = new NamespaceManager(caps);
+        var processes = new ProcessManager(caps, namespaces, new MemoryManager(physical, caps));
+        var channels = new ChannelSyscalls(new IpcManager(caps, namespaces, scheduler));
+        var sender = processes.Spawn("sender", namespaces.RootCapability).Value.Process;
+        var receiver = processes.Spawn("receiver", namespaces.RootCapability).Value.Process;
+        var (sendEnd, theirs) = channels.CreateChannel(sender).Value;
+        var receiveEnd = receiver.AddHandle(sender.Handles.Remove(theirs).Value).Value;
+
+        using var cts = new CancellationTokenSource();
+        var receive = scheduler.Spawn(async () => await channels.ReceiveAsync(receiver, receiveEnd, cts.Token), "receiver").Completion;
+        var send = Task.Run(() => channels.TrySend(sender, sendEnd, [42]));
+        var cancel = Task.Run(cts.Cancel);
+        var sent = await send;
+        await cancel;
+        var got = await receive;
+
+        Specification.Assert(sent.IsOk, $"send failed: {sent.Code}");
+        var next = channels.TryReceive(receiver, receiveEnd);
+        if (got.IsOk)
+        {
+            Specification.Assert(got.Value.Data is [42], "the receive got another message");
+            Specification.Assert(next.Code == ErrorCode.WouldBlock, $"handed over and also queued ({next.Code})");
+        }
+        else
+        {
+            Specification.Assert(got.Code == ErrorCode.Cancelled, $"receive failed {got.Code}");
+            Specification.Assert(next.IsOk && next.Value.Data is [42], $"cancelled, and the message was not queued ({next.Code})");
+        }
+        await scheduler.DisposeAsync();
+        foreach (var loop in cpus.Loops) await loop;
+    }
+}
