@@ -2,6 +2,7 @@ using Photon.Kernel.Boot;
 using Photon.Kernel.Capabilities;
 using Photon.Kernel.Drivers.Net;
 using Photon.Kernel.Hal;
+using Photon.Net.Dns;
 using Photon.Net.Sockets;
 using Photon.Net.Syscalls;
 
@@ -13,10 +14,12 @@ namespace Photon.Net;
 /// the TCP/IP stack on the kernel's timers with the interface <paramref name="address"/> (and a default route via
 /// <paramref name="gateway"/>), and starts the kernel's socket service (<see cref="SocketSyscalls"/>). Processes reach
 /// it only through capabilities bound under <c>/net</c>: <c>tcp</c> and <c>udp</c> (port grants for every port, which
-/// init carves narrower grants from) and <c>outbound</c> (connect, ping). Stopping revokes them (closing every listener
+/// init carves narrower grants from), <c>outbound</c> (connect, ping) and <c>dns</c> (the kernel's stub resolver over
+/// <paramref name="dnsServers"/>, port 53; Read to look up, Manage to change the servers). Stopping revokes them (closing every listener
 /// and socket opened through them), stops the stack and the driver, and closes the device.
 /// </summary>
-public sealed class NetworkComponent(string device, Ipv4Cidr address, Ipv4Address? gateway = null, int queues = 2) : IKernelComponent
+public sealed class NetworkComponent(string device, Ipv4Cidr address, Ipv4Address? gateway = null, int queues = 2,
+    IReadOnlyList<Ipv4Address>? dnsServers = null) : IKernelComponent
 {
     private Kernel.Boot.PhotonKernel? _kernel;
     private INetworkDevice? _device;
@@ -56,12 +59,16 @@ public sealed class NetworkComponent(string device, Ipv4Cidr address, Ipv4Addres
         var ns = k.Namespaces.CreateChild(k.Namespaces.RootCapability, "net");
         if (!ns.IsOk) return ns.Error;
         _ns = ns.Value;
+        var resolver = DnsResolver.Create(_stack, (dnsServers ?? []).Select(a => new IpEndpoint(a, 53)).ToList());
+        if (!resolver.IsOk) return resolver.Error;
         const Rights grantRights = Rights.Bind | Rights.Listen | Rights.Delegate | Rights.Transfer;
         foreach (var (name, grant, rights) in new[]
         {
             ("tcp", sockets.GrantPorts(TransportProtocol.Tcp, 1, ushort.MaxValue, Principal.Kernel), grantRights),
             ("udp", sockets.GrantPorts(TransportProtocol.Udp, 1, ushort.MaxValue, Principal.Kernel), grantRights),
             ("outbound", sockets.GrantNetworkAccess(Principal.Kernel), Rights.Connect | Rights.Delegate | Rights.Transfer),
+            ("dns", k.Capabilities.Create(new ResolverObject(resolver.Value), Rights.Read | Rights.Manage | Rights.Delegate | Rights.Transfer, Principal.Kernel),
+                Rights.Read | Rights.Manage | Rights.Delegate | Rights.Transfer),
         })
         {
             if (!grant.IsOk) return grant.Error;
@@ -71,7 +78,8 @@ public sealed class NetworkComponent(string device, Ipv4Cidr address, Ipv4Addres
         }
         await Task.CompletedTask.ConfigureAwait(false);
         return $"{nic.Value}{(gateway is { } g ? $", default via {g}" : "")}: NIC driver ({queues} queues) on the kernel's queue pairs, " +
-               "stack on kernel timers; /net/tcp, /net/udp (port grants), /net/outbound";
+               "stack on kernel timers; /net/tcp, /net/udp (port grants), /net/outbound, /net/dns" +
+               (dnsServers is { Count: > 0 } d ? $" (servers {string.Join(", ", d)})" : "");
     }
 
     public async ValueTask StopAsync()

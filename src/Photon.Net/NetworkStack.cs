@@ -49,6 +49,7 @@ public sealed class NetworkStack : IAsyncDisposable
     internal IcmpLayer Icmp { get; }
     public UdpLayer Udp { get; }
     internal TimeSpan Now => _timers.Now;
+    internal IKernelTimers Timers => _timers;
 
     public IReadOnlyList<NetInterface> Interfaces { get { lock (Gate) return _interfaces.ToList(); } }
 
