@@ -26,7 +26,7 @@ using Photon.Kernel.Boot;
 /// </summary>
 public static class NetCommand
 {
-    public const string Usage = "photon net <demo | up <addr/prefix> [--tap NAME] [--gateway IP] [--peer-ns NS --peer-addr IP] [--http PORT [--root DIR IMAGE]] [--ping IP]... [--dns IP]... [--resolve NAME]... [--seconds N]>";
+    public const string Usage = "photon net <demo | up <addr/prefix | --dhcp> [--tap NAME] [--gateway IP] [--peer-ns NS --peer-addr IP] [--http PORT [--root DIR IMAGE]] [--ping IP]... [--dns IP]... [--resolve NAME]... [--seconds N]>";
 
     public static async Task<int> RunAsync(string[] args)
     {
@@ -54,14 +54,17 @@ public static class NetCommand
     {
         public List<Ipv4Address> DnsServers { get; } = new();
         public List<string> Resolve { get; } = new();
+        public bool Dhcp { get; set; }
     }
 
     private static Result<UpOptions> Parse(string[] args)
     {
-        if (args.Length == 0) return Errors.Of(ErrorCode.InvalidArgument, "up needs an address, e.g. 10.99.0.2/24");
-        var cidr = Ipv4Cidr.Parse(args[0]);
+        if (args.Length == 0) return Errors.Of(ErrorCode.InvalidArgument, "up needs an address, e.g. 10.99.0.2/24, or --dhcp");
+        bool dhcp = args[0] == "--dhcp";
+        // With --dhcp the lease gives the address; the placeholder 0.0.0.0/0 only seeds the MAC.
+        var cidr = dhcp ? new Ipv4Cidr(Ipv4Address.Any, 0) : Ipv4Cidr.Parse(args[0]);
         if (!cidr.IsOk) return cidr.Error;
-        var o = new UpOptions(cidr.Value, "photon0", null, null, null, null, new List<Ipv4Address>(), 30);
+        var o = new UpOptions(cidr.Value, "photon0", null, null, null, null, new List<Ipv4Address>(), 30) { Dhcp = dhcp };
         for (int i = 1; i < args.Length; i++)
         {
             string Next() => i + 1 < args.Length ? args[++i] : throw new KernelException(ErrorCode.InvalidArgument, $"{args[i]} needs a value");
@@ -82,7 +85,8 @@ public static class NetCommand
             }
         }
         if (o.DnsServers.Count > ResolverOptions.MaxServers) return Errors.Of(ErrorCode.InvalidArgument, $"at most {ResolverOptions.MaxServers} --dns servers");
-        if (o.Resolve.Count > 0 && o.DnsServers.Count == 0) return Errors.Of(ErrorCode.InvalidArgument, "--resolve needs a --dns server");
+        if (o.Resolve.Count > 0 && o.DnsServers.Count == 0 && !o.Dhcp) return Errors.Of(ErrorCode.InvalidArgument, "--resolve needs a --dns server or --dhcp");
+        if (o.Dhcp && o.Gateway is not null) return Errors.Of(ErrorCode.InvalidArgument, "--dhcp takes the router from the lease: no --gateway");
         if ((o.PeerNs is null) != (o.PeerAddress is null)) return Errors.Of(ErrorCode.InvalidArgument, "--peer-ns and --peer-addr go together");
         if ((o.Root is null) != (o.Image is null)) return Errors.Of(ErrorCode.InvalidArgument, "--root DIR and an IMAGE (ext4 or FAT) go together");
         if (o.Root is not null && o.HttpPort is null) return Errors.Of(ErrorCode.InvalidArgument, "--root serves files over HTTP: give --http PORT");
@@ -110,7 +114,7 @@ public static class NetCommand
     /// <summary>Errors from the TAP device come back as they are (AccessDenied/NotSupported without root).</summary>
     private static async Task<Result<NetKernel>> BootAsync(UpOptions o)
     {
-        var components = new List<IKernelComponent> { new NetworkComponent(o.Tap, o.Address, o.Gateway, dnsServers: o.DnsServers) };
+        var components = new List<IKernelComponent> { new NetworkComponent(o.Tap, o.Address, o.Gateway, dnsServers: o.DnsServers, dhcp: o.Dhcp) };
         if (o.Image is not null)
         {
             // The served image, read-only, mounted by the driver that recognises it; init holds it at /mounts/www.
@@ -192,6 +196,12 @@ public static class NetCommand
         if (!up.IsOk) return Fail($"{up.Error.Message} (creating TAP devices needs root or CAP_NET_ADMIN)");
         await using var net = up.Value;
         var k = net.Kernel;
+        if (o.Dhcp)
+        {
+            // The DHCP client runs in the kernel; wait (bounded) until its lease has given the interface an address.
+            for (int i = 0; i < 300 && SocketSyscalls.Tables(k.Init, net.Outbound).Value.Interfaces[0][1] == "0.0.0.0/0"; i++) await Task.Delay(100);
+            if (SocketSyscalls.Tables(k.Init, net.Outbound).Value.Interfaces[0][1] == "0.0.0.0/0") return Fail("no DHCP lease within 30 s");
+        }
         var tables = SocketSyscalls.Tables(k.Init, net.Outbound).Value;
         AnsiConsole.MarkupLine($"[green]up[/] {Markup.Escape(string.Join(" ", tables.Interfaces[0].Take(3)))} (kernel booted with a network component)" +
                                (o.PeerNs is null ? "" : $"  (Linux end {o.PeerAddress} in netns {o.PeerNs}: ip netns exec {o.PeerNs} ping {o.Address.Address})"));
