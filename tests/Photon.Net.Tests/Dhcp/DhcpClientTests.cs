@@ -97,7 +97,7 @@ public sealed class DhcpClientTests : IAsyncLifetime
             _ => [],
         });
         var resolver = DnsResolver.Create(_client, []).Value;
-        var client = new DhcpClient(_client, _nic, resolver, new DhcpClientOptions { FirstWait = TimeSpan.FromMilliseconds(500) });
+        var client = new DhcpClient(_client, _nic, resolver, new DhcpClientOptions { FirstWait = TimeSpan.FromSeconds(2) });
 
         var lease = await client.AcquireAsync();
 
