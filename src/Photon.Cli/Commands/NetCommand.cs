@@ -204,7 +204,7 @@ public static class NetCommand
         }
         var tables = SocketSyscalls.Tables(k.Init, net.Outbound).Value;
         AnsiConsole.MarkupLine($"[green]up[/] {Markup.Escape(string.Join(" ", tables.Interfaces[0].Take(3)))} (kernel booted with a network component)" +
-                               (o.PeerNs is null ? "" : $"  (Linux end {o.PeerAddress} in netns {o.PeerNs}: ip netns exec {o.PeerNs} ping {o.Address.Address})"));
+                               (o.PeerNs is null ? "" : $"  (Linux end {o.PeerAddress} in netns {o.PeerNs}: ip netns exec {o.PeerNs} ping {tables.Interfaces[0][1].Split('/')[0]})"));
         if (o.HttpPort is { } port)
         {
             var http = ServeHttpWithFiles(net, port, o.Root);
