@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The one test command (README and CI both call it). On a fresh Debian machine it first installs the real tools the
-# tests check Photon against (mkfs/fsck for FAT and ext4, mtools, iproute2 for network namespaces, ping, curl, nc),
+# tests check Photon against (mkfs/fsck for FAT and ext4, mtools, iproute2 for network namespaces, ping, curl, nc, dnsmasq),
 # QEMU, busybox-static, cpio and kmod for the VM test (vm/run.sh: it downloads the Debian kernel .deb itself), and
 # clang, lld, wasi-libc and the wasm32 compiler runtime for the C examples run as WASI programs, and tmux (a pseudo-terminal
 # for the interactive `photon shell` test); then builds everything
@@ -8,7 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 export DEBIAN_FRONTEND=noninteractive DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
-need=(dosfstools e2fsprogs mtools iproute2 iputils-ping curl netcat-openbsd iperf3 z3 qemu-system-x86 busybox-static cpio kmod afl++
+need=(dosfstools e2fsprogs mtools iproute2 iputils-ping curl netcat-openbsd dnsmasq-base iperf3 z3 qemu-system-x86 busybox-static cpio kmod afl++
   clang lld wasi-libc libclang-rt-14-dev-wasm32 tmux)
 missing=()
 for p in "${need[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done

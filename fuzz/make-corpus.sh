@@ -156,6 +156,26 @@ seeds = {
 for k, v in seeds.items(): open(f'{sys.argv[1]}/{k}', 'wb').write(v)
 PY
 
+# DHCP replies to transaction 0x1234abcd of 02:00:00:00:00:01 (what DhcpReplyTarget parses): an OFFER, an ACK with
+# T1/T2 and three DNS servers, a NAK, and an ACK with an infinite lease.
+rm -f $c/dhcp/*; mkdir -p $c/dhcp
+python3 - "$c/dhcp" <<'PY'
+import struct, sys
+def reply(opts, yi=bytes([10, 0, 0, 50])):
+    m = bytes([2, 1, 6, 0]) + struct.pack('>IHH', 0x1234abcd, 0, 0x8000) + bytes(4) + yi + bytes(8)
+    m += bytes([2, 0, 0, 0, 0, 1]) + bytes(10) + bytes(64 + 128) + struct.pack('>I', 0x63825363)
+    return m + b''.join(bytes([k, len(v)]) + v for k, v in opts) + b'\xff'
+ip = lambda *a: bytes(a)
+sid = (54, ip(10, 0, 0, 1)); mask = (1, ip(255, 255, 255, 0)); gw = (3, ip(10, 0, 0, 1))
+seeds = {
+    'offer': reply([(53, b'\x02'), sid, (51, struct.pack('>I', 3600)), mask, gw, (6, ip(10, 0, 0, 1))]),
+    'ack': reply([(53, b'\x05'), sid, (51, struct.pack('>I', 120)), (58, struct.pack('>I', 60)), (59, struct.pack('>I', 105)), mask, gw, (6, ip(10, 0, 0, 1) + ip(10, 0, 0, 2) + ip(10, 0, 0, 3) + ip(10, 0, 0, 4))]),
+    'nak': reply([(53, b'\x06'), sid], yi=bytes(4)),
+    'infinite': reply([(53, b'\x05'), sid, (51, b'\xff\xff\xff\xff'), mask]),
+}
+for k, v in seeds.items(): open(f'{sys.argv[1]}/{k}', 'wb').write(v)
+PY
+
 # Audit logs written by HashChainedAuditLog (plain and keyed, with and without the head record).
 rm -f $c/audit/*
 dotnet build Photon.Fuzz -c Release -warnaserror -nologo -clp:ErrorsOnly

@@ -47,7 +47,10 @@ public sealed class NetInterface
     /// <summary>How the stack drives the device: bursts per receive queue, batches on transmit.</summary>
     internal INetworkBatches Batches { get; }
     public string Name => Device.Name;
-    public Ipv4Cidr Cidr { get; }
+    /// <summary>The interface's address and prefix; 0.0.0.0/0 while unconfigured (a DHCP client's starting point).</summary>
+    public Ipv4Cidr Cidr { get; private set; }
+    public bool IsConfigured => Cidr.Address != Ipv4Address.Any;
+    internal void SetCidr(Ipv4Cidr cidr) => Cidr = cidr;
     public Ipv4Address Address => Cidr.Address;
     public string MacAddress => Mac.Format(MacBytes);
     public int Mtu => Device.Mtu;

@@ -2,6 +2,8 @@ using Photon.Kernel.Boot;
 using Photon.Kernel.Capabilities;
 using Photon.Kernel.Drivers.Net;
 using Photon.Kernel.Hal;
+using Photon.Net.Dhcp;
+using Photon.Net.Dns;
 using Photon.Net.Sockets;
 using Photon.Net.Syscalls;
 
@@ -13,10 +15,14 @@ namespace Photon.Net;
 /// the TCP/IP stack on the kernel's timers with the interface <paramref name="address"/> (and a default route via
 /// <paramref name="gateway"/>), and starts the kernel's socket service (<see cref="SocketSyscalls"/>). Processes reach
 /// it only through capabilities bound under <c>/net</c>: <c>tcp</c> and <c>udp</c> (port grants for every port, which
-/// init carves narrower grants from) and <c>outbound</c> (connect, ping). Stopping revokes them (closing every listener
+/// init carves narrower grants from), <c>outbound</c> (connect, ping) and <c>dns</c> (the kernel's stub resolver over
+/// <paramref name="dnsServers"/>, port 53; Read to look up, Manage to change the servers). With <paramref name="dhcp"/>
+/// the interface starts without an address (<paramref name="address"/> only seeds the MAC) and a DHCP client runs in the
+/// background: its lease sets address, prefix, default route and the resolver's servers, and is renewed until stop. Stopping revokes them (closing every listener
 /// and socket opened through them), stops the stack and the driver, and closes the device.
 /// </summary>
-public sealed class NetworkComponent(string device, Ipv4Cidr address, Ipv4Address? gateway = null, int queues = 2) : IKernelComponent
+public sealed class NetworkComponent(string device, Ipv4Cidr address, Ipv4Address? gateway = null, int queues = 2,
+    IReadOnlyList<Ipv4Address>? dnsServers = null, bool dhcp = false) : IKernelComponent
 {
     private Kernel.Boot.PhotonKernel? _kernel;
     private INetworkDevice? _device;
@@ -27,6 +33,8 @@ public sealed class NetworkComponent(string device, Ipv4Cidr address, Ipv4Addres
     private CapabilityToken _ns;
     private readonly List<CapabilityToken> _grants = new();
     private readonly List<IDisposable> _monitored = new();
+    private readonly CancellationTokenSource _stopLease = new();
+    private Task? _leaseKeeper;
 
     public string Device { get; } = device;
     public Ipv4Cidr Address { get; } = address;
@@ -60,10 +68,18 @@ public sealed class NetworkComponent(string device, Ipv4Cidr address, Ipv4Addres
             _monitored.Add(k.Monitor.AddQueue($"{Device}.rx{q}", () => nicDriver.RxQueues[q].Stats));
         }
         _stack = new NetworkStack(k.Timers);
-        var nic = _stack.AddInterface(_driver, Address);
+        var nic = dhcp ? _stack.AddUnconfiguredInterface(_driver) : _stack.AddInterface(_driver, Address);
         if (!nic.IsOk) return nic.Error;
         if (gateway is { } gw && _stack.Routes.AddDefault(gw, nic.Value) is { IsOk: false } route) return route.Error;
         _stack.Start();
+        var resolver = DnsResolver.Create(_stack, (dnsServers ?? []).Select(a => new IpEndpoint(a, 53)).ToList());
+        if (!resolver.IsOk) return resolver.Error;
+        if (dhcp)
+        {
+            // In the background, as dhclient runs: the link's far end may come up only after boot (a TAP moved into
+            // a namespace), and the lease must be renewed until stop anyway.
+            _leaseKeeper = new DhcpClient(_stack, nic.Value, resolver.Value).MaintainAsync(_stopLease.Token);
+        }
 
         var sockets = new SocketService(_stack, k.Capabilities);
         var registered = SocketSyscalls.Register(k.Capabilities, sockets);
@@ -78,6 +94,8 @@ public sealed class NetworkComponent(string device, Ipv4Cidr address, Ipv4Addres
             ("tcp", sockets.GrantPorts(TransportProtocol.Tcp, 1, ushort.MaxValue, Principal.Kernel), grantRights),
             ("udp", sockets.GrantPorts(TransportProtocol.Udp, 1, ushort.MaxValue, Principal.Kernel), grantRights),
             ("outbound", sockets.GrantNetworkAccess(Principal.Kernel), Rights.Connect | Rights.Delegate | Rights.Transfer),
+            ("dns", k.Capabilities.Create(new ResolverObject(resolver.Value), Rights.Read | Rights.Manage | Rights.Delegate | Rights.Transfer, Principal.Kernel),
+                Rights.Read | Rights.Manage | Rights.Delegate | Rights.Transfer),
         })
         {
             if (!grant.IsOk) return grant.Error;
@@ -86,8 +104,9 @@ public sealed class NetworkComponent(string device, Ipv4Cidr address, Ipv4Addres
             if (!bound.IsOk) return bound.Error;
         }
         await Task.CompletedTask.ConfigureAwait(false);
-        return $"{nic.Value}{(gateway is { } g ? $", default via {g}" : "")}: NIC driver ({queues} queues) on the kernel's queue pairs, " +
-               "stack on kernel timers; /net/tcp, /net/udp (port grants), /net/outbound";
+        return $"{nic.Value}{(dhcp ? " (address by DHCP)" : "")}{(gateway is { } g ? $", default via {g}" : "")}: NIC driver ({queues} queues) on the kernel's queue pairs, " +
+               "stack on kernel timers; /net/tcp, /net/udp (port grants), /net/outbound, /net/dns" +
+               (resolver.Value.Servers.Count > 0 ? $" (servers {string.Join(", ", resolver.Value.Servers)})" : "");
     }
 
     public async ValueTask StopAsync()
@@ -95,6 +114,8 @@ public sealed class NetworkComponent(string device, Ipv4Cidr address, Ipv4Addres
         if (_kernel is not { } k) return;
         foreach (var m in _monitored) m.Dispose();
         _monitored.Clear();
+        _stopLease.Cancel();
+        if (_leaseKeeper is not null) { await _leaseKeeper.ConfigureAwait(false); _leaseKeeper = null; }
         // Revoking the grants closes every listener and UDP port opened through them.
         foreach (var g in _grants) k.Capabilities.Revoke(g);
         _grants.Clear();

@@ -49,6 +49,7 @@ public sealed class NetworkStack : IAsyncDisposable
     internal IcmpLayer Icmp { get; }
     public UdpLayer Udp { get; }
     internal TimeSpan Now => _timers.Now;
+    internal IKernelTimers Timers => _timers;
 
     public IReadOnlyList<NetInterface> Interfaces { get { lock (Gate) return _interfaces.ToList(); } }
 
@@ -90,6 +91,58 @@ public sealed class NetworkStack : IAsyncDisposable
         var route = Routes.Add(new Route(new Ipv4Cidr(address.Network, address.PrefixLength), null, nic, 0));
         if (!route.IsOk) return route.Error;
         return nic;
+    }
+
+    /// <summary>Adds an interface without an address (0.0.0.0/0, no routes): until <see cref="Configure"/> gives it one
+    /// it sends from 0.0.0.0 to the limited broadcast and takes broadcasts — what a DHCP client starts from.</summary>
+    public Result<NetInterface> AddUnconfiguredInterface(INetworkDevice device)
+    {
+        if (device.MacAddress.Length != 6) return Errors.Of(ErrorCode.InvalidArgument, "a NIC needs a 6-byte MAC address");
+        if (device.Mtu is < 576 or > 9000) return Errors.Of(ErrorCode.InvalidArgument, $"MTU {device.Mtu} outside 576..9000");
+        lock (Gate)
+        {
+            if (_interfaces.Any(i => i.Name == device.Name)) return Errors.Of(ErrorCode.AlreadyExists, $"interface {device.Name} exists");
+            var nic = new NetInterface(this, device, new Ipv4Cidr(Ipv4Address.Any, 0));
+            _interfaces.Add(nic);
+            if (_started) _loops.Add(ReceiveLoop(nic, _stop.Token));
+            return nic;
+        }
+    }
+
+    /// <summary>Gives <paramref name="nic"/> a new address (its old on-link route replaced) and, with
+    /// <paramref name="gateway"/>, the default route through it (replacing any default route); checked before anything
+    /// changes. A DHCP lease is applied this way.</summary>
+    public Result Configure(NetInterface nic, Ipv4Cidr address, Ipv4Address? gateway)
+    {
+        if (address.Address == Ipv4Address.Any || address.PrefixLength is 0 or > 30)
+            return Errors.Of(ErrorCode.InvalidArgument, $"{address} is not a usable interface address");
+        if (gateway is { } gw && (!address.Contains(gw) || gw == address.Address))
+            return Errors.Of(ErrorCode.Unreachable, $"gateway {gw} is not a neighbour on {address}");
+        lock (Gate)
+        {
+            if (!_interfaces.Contains(nic)) return Errors.Of(ErrorCode.NotFound, $"{nic.Name} is not an interface of this stack");
+            if (_interfaces.Any(i => i != nic && i.Address == address.Address)) return Errors.Of(ErrorCode.AddressInUse, $"{address.Address} is assigned");
+            Routes.RemoveInterface(nic);
+            nic.SetCidr(address);
+        }
+        var onLink = Routes.Add(new Route(new Ipv4Cidr(address.Network, address.PrefixLength), null, nic, 0));
+        if (!onLink.IsOk) return onLink;
+        if (gateway is { } g)
+        {
+            Routes.Remove(new Ipv4Cidr(Ipv4Address.Any, 0)); // NotFound when there was none
+            return Routes.AddDefault(g, nic);
+        }
+        return Result.Ok;
+    }
+
+    /// <summary>Takes <paramref name="nic"/>'s address and routes away (an expired lease): back to 0.0.0.0/0.</summary>
+    public void Unconfigure(NetInterface nic)
+    {
+        lock (Gate)
+        {
+            Routes.RemoveInterface(nic);
+            nic.SetCidr(new Ipv4Cidr(Ipv4Address.Any, 0));
+        }
     }
 
     private bool _started;

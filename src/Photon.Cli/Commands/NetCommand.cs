@@ -9,6 +9,7 @@ using Photon.Cli.Demo;
 using Photon.Kernel.Boot.Components;
 using Photon.Kernel.FileSystems;
 using Photon.Net;
+using Photon.Net.Dns;
 using Photon.Net.Services;
 using Photon.Net.Syscalls;
 using Spectre.Console;
@@ -25,7 +26,7 @@ using Photon.Kernel.Boot;
 /// </summary>
 public static class NetCommand
 {
-    public const string Usage = "photon net <demo | up <addr/prefix> [--tap NAME] [--gateway IP] [--peer-ns NS --peer-addr IP] [--http PORT [--root DIR IMAGE]] [--ping IP]... [--seconds N]>";
+    public const string Usage = "photon net <demo | up <addr/prefix | --dhcp> [--tap NAME] [--gateway IP] [--peer-ns NS --peer-addr IP] [--http PORT [--root DIR IMAGE]] [--ping IP]... [--dns IP]... [--resolve NAME]... [--seconds N]>";
 
     public static async Task<int> RunAsync(string[] args)
     {
@@ -49,14 +50,21 @@ public static class NetCommand
     }
 
     private sealed record UpOptions(Ipv4Cidr Address, string Tap, Ipv4Address? Gateway, string? PeerNs, Ipv4Cidr? PeerAddress,
-        ushort? HttpPort, List<Ipv4Address> Pings, int Seconds, string? Root = null, string? Image = null);
+        ushort? HttpPort, List<Ipv4Address> Pings, int Seconds, string? Root = null, string? Image = null)
+    {
+        public List<Ipv4Address> DnsServers { get; } = new();
+        public List<string> Resolve { get; } = new();
+        public bool Dhcp { get; set; }
+    }
 
     private static Result<UpOptions> Parse(string[] args)
     {
-        if (args.Length == 0) return Errors.Of(ErrorCode.InvalidArgument, "up needs an address, e.g. 10.99.0.2/24");
-        var cidr = Ipv4Cidr.Parse(args[0]);
+        if (args.Length == 0) return Errors.Of(ErrorCode.InvalidArgument, "up needs an address, e.g. 10.99.0.2/24, or --dhcp");
+        bool dhcp = args[0] == "--dhcp";
+        // With --dhcp the lease gives the address; the placeholder 0.0.0.0/0 only seeds the MAC.
+        var cidr = dhcp ? new Ipv4Cidr(Ipv4Address.Any, 0) : Ipv4Cidr.Parse(args[0]);
         if (!cidr.IsOk) return cidr.Error;
-        var o = new UpOptions(cidr.Value, "photon0", null, null, null, null, new List<Ipv4Address>(), 30);
+        var o = new UpOptions(cidr.Value, "photon0", null, null, null, null, new List<Ipv4Address>(), 30) { Dhcp = dhcp };
         for (int i = 1; i < args.Length; i++)
         {
             string Next() => i + 1 < args.Length ? args[++i] : throw new KernelException(ErrorCode.InvalidArgument, $"{args[i]} needs a value");
@@ -68,12 +76,17 @@ public static class NetCommand
                 case "--peer-addr": var p = Ipv4Cidr.Parse(Next()); if (!p.IsOk) return p.Error; o = o with { PeerAddress = p.Value }; break;
                 case "--http": if (!ushort.TryParse(Next(), out var port) || port == 0) return Errors.Of(ErrorCode.InvalidArgument, "bad --http port"); o = o with { HttpPort = port }; break;
                 case "--ping": var t = Ipv4Address.Parse(Next()); if (!t.IsOk) return t.Error; o.Pings.Add(t.Value); break;
+                case "--dns": var d = Ipv4Address.Parse(Next()); if (!d.IsOk) return d.Error; o.DnsServers.Add(d.Value); break;
+                case "--resolve": o.Resolve.Add(Next()); break;
                 case "--seconds": if (!int.TryParse(Next(), out var s) || s < 0) return Errors.Of(ErrorCode.InvalidArgument, "bad --seconds"); o = o with { Seconds = s }; break;
                 case "--root": o = o with { Root = Next() }; break;
                 case var image when !image.StartsWith('-') && o.Image is null: o = o with { Image = image }; break;
                 default: return Errors.Of(ErrorCode.InvalidArgument, $"unknown option {args[i]}");
             }
         }
+        if (o.DnsServers.Count > ResolverOptions.MaxServers) return Errors.Of(ErrorCode.InvalidArgument, $"at most {ResolverOptions.MaxServers} --dns servers");
+        if (o.Resolve.Count > 0 && o.DnsServers.Count == 0 && !o.Dhcp) return Errors.Of(ErrorCode.InvalidArgument, "--resolve needs a --dns server or --dhcp");
+        if (o.Dhcp && o.Gateway is not null) return Errors.Of(ErrorCode.InvalidArgument, "--dhcp takes the router from the lease: no --gateway");
         if ((o.PeerNs is null) != (o.PeerAddress is null)) return Errors.Of(ErrorCode.InvalidArgument, "--peer-ns and --peer-addr go together");
         if ((o.Root is null) != (o.Image is null)) return Errors.Of(ErrorCode.InvalidArgument, "--root DIR and an IMAGE (ext4 or FAT) go together");
         if (o.Root is not null && o.HttpPort is null) return Errors.Of(ErrorCode.InvalidArgument, "--root serves files over HTTP: give --http PORT");
@@ -101,7 +114,7 @@ public static class NetCommand
     /// <summary>Errors from the TAP device come back as they are (AccessDenied/NotSupported without root).</summary>
     private static async Task<Result<NetKernel>> BootAsync(UpOptions o)
     {
-        var components = new List<IKernelComponent> { new NetworkComponent(o.Tap, o.Address, o.Gateway) };
+        var components = new List<IKernelComponent> { new NetworkComponent(o.Tap, o.Address, o.Gateway, dnsServers: o.DnsServers, dhcp: o.Dhcp) };
         if (o.Image is not null)
         {
             // The served image, read-only, mounted by the driver that recognises it; init holds it at /mounts/www.
@@ -183,9 +196,15 @@ public static class NetCommand
         if (!up.IsOk) return Fail($"{up.Error.Message} (creating TAP devices needs root or CAP_NET_ADMIN)");
         await using var net = up.Value;
         var k = net.Kernel;
+        if (o.Dhcp)
+        {
+            // The DHCP client runs in the kernel; wait (bounded) until its lease has given the interface an address.
+            for (int i = 0; i < 300 && SocketSyscalls.Tables(k.Init, net.Outbound).Value.Interfaces[0][1] == "0.0.0.0/0"; i++) await Task.Delay(100);
+            if (SocketSyscalls.Tables(k.Init, net.Outbound).Value.Interfaces[0][1] == "0.0.0.0/0") return Fail("no DHCP lease within 30 s");
+        }
         var tables = SocketSyscalls.Tables(k.Init, net.Outbound).Value;
         AnsiConsole.MarkupLine($"[green]up[/] {Markup.Escape(string.Join(" ", tables.Interfaces[0].Take(3)))} (kernel booted with a network component)" +
-                               (o.PeerNs is null ? "" : $"  (Linux end {o.PeerAddress} in netns {o.PeerNs}: ip netns exec {o.PeerNs} ping {o.Address.Address})"));
+                               (o.PeerNs is null ? "" : $"  (Linux end {o.PeerAddress} in netns {o.PeerNs}: ip netns exec {o.PeerNs} ping {tables.Interfaces[0][1].Split('/')[0]})"));
         if (o.HttpPort is { } port)
         {
             var http = ServeHttpWithFiles(net, port, o.Root);
@@ -198,6 +217,16 @@ public static class NetCommand
         {
             var rtt = await SocketSyscalls.PingAsync(k.Init, net.Outbound, target, TimeSpan.FromSeconds(2));
             AnsiConsole.MarkupLine(rtt.IsOk ? $"ping {target}: {rtt.Value.TotalMilliseconds:0.000} ms" : $"[yellow]ping {target}: {Markup.Escape(rtt.Error.Message)}[/]");
+        }
+        if (o.Resolve.Count > 0)
+        {
+            // As init would: through the resolver capability the network bound at /net/dns.
+            var dns = k.Sys.Namespaces.Open(k.Init, "/net/dns", Rights.Read).Value;
+            foreach (var name in o.Resolve)
+            {
+                var found = await ResolverSyscalls.ResolveAsync(k.Init, dns, name);
+                AnsiConsole.MarkupLine(Markup.Escape(found.IsOk ? $"{name}: {DescribeLookup(found.Value)}" : $"{name}: {found.Error}"));
+            }
         }
         // Ctrl-C / SIGTERM is the kernel's shutdown interrupt.
         try { await Task.Delay(TimeSpan.FromSeconds(o.Seconds), k.ShutdownRequested); } catch (OperationCanceledException) { }
@@ -256,6 +285,11 @@ public static class NetCommand
         else Step("Photon TCP → Linux nc", false, conn.Error.ToString());
         return _failures == 0 ? 0 : 1;
     }
+
+    /// <summary>"10.0.0.1, 10.0.0.2 (via www.x → cdn.x) (cached)", as `net up --resolve` and the shell's `host` print it.</summary>
+    public static string DescribeLookup(DnsLookup lookup) =>
+        string.Join(", ", lookup.Addresses.Select(a => a.Length == 4 ? Ipv4Address.Read(a).ToString() : new System.Net.IPAddress(a).ToString())) +
+        (lookup.Chain.Count > 1 ? $" (via {string.Join(" -> ", lookup.Chain)})" : "") + (lookup.FromCache ? " (cached)" : "");
 
     private static int _failures;
 

@@ -1,12 +1,13 @@
 using Photon.Kernel;
 using Photon.Kernel.Capabilities;
 using Photon.Net;
+using Photon.Net.Dns;
 using Photon.Net.Syscalls;
 
 namespace Photon.Cli.Shell;
 
 /// <summary>
-/// ip addr, ip route, ping, netstat: socket system calls through <c>/net/outbound</c> (Connect) as the shell's
+/// ip addr, ip route, ping, netstat, host: socket and resolver system calls through <c>/net/outbound</c> (Connect) as the shell's
 /// namespace binds it. A shell whose namespace has no /net (a tenant without a grant, or a kernel booted without the
 /// network) gets NotFound.
 /// </summary>
@@ -21,6 +22,7 @@ public static class NetCommands
         new("ip", "ip addr | ip route", "Show the network interfaces and their addresses, or the routing table.", Ip),
         new("ping", "ping ADDRESS [COUNT]", "Send ICMP echo requests (default 3) and print each round trip.", Ping),
         new("netstat", "netstat", "Show the TCP/UDP sockets, the ARP cache and the stack's counters.", Netstat),
+        new("host", "host NAME [a|aaaa]", "Look a name up through the kernel's DNS resolver (/net/dns) and print its addresses and CNAME chain.", Host),
     ];
 
     private static Result<NetworkTables> Tables(ShellSession s)
@@ -77,6 +79,23 @@ public static class NetCommands
             return answered > 0 ? Result.Ok : Result.Fail(ErrorCode.TimedOut, $"no reply from {args[0]}");
         }
         finally { s.Sys.Handles.Close(s.Self, net.Value); }
+    }
+
+    private static async Task<Result> Host(ShellSession s, string[] args)
+    {
+        if (args.Length is < 1 or > 2) return ShellCommands.Usage("host");
+        var type = args.Length == 1 || args[1] == "a" ? DnsType.A : args[1] == "aaaa" ? DnsType.Aaaa : (DnsType?)null;
+        if (type is null) return Result.Fail(ErrorCode.InvalidArgument, "the record type is a or aaaa");
+        var dns = s.Sys.Namespaces.Open(s.Self, "/net/dns", Rights.Read);
+        if (!dns.IsOk) return dns.Code == ErrorCode.NotFound ? Result.Fail(ErrorCode.NotFound, "no resolver in this namespace (/net/dns is not bound)") : dns.Error;
+        try
+        {
+            var found = await ResolverSyscalls.ResolveAsync(s.Self, dns.Value, args[0], type.Value).ConfigureAwait(true);
+            if (!found.IsOk) return found.Error;
+            s.Out.WriteLine($"{args[0]}: {Commands.NetCommand.DescribeLookup(found.Value)}");
+            return Result.Ok;
+        }
+        finally { s.Sys.Handles.Close(s.Self, dns.Value); }
     }
 
     private static void Print(ShellSession s, string[] columns, IReadOnlyList<string[]> rows)

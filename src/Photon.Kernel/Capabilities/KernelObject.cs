@@ -41,6 +41,8 @@ public enum ObjectKind
     TraceControl,
     /// <summary>The right to see kernel-wide figures (run queues, device queues, memory).</summary>
     SystemMonitor,
+    /// <summary>The right to look names up through the kernel's DNS stub resolver.</summary>
+    DnsResolver,
 }
 
 /// <summary>

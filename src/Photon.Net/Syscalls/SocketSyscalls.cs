@@ -2,6 +2,7 @@ using Photon.Kernel.Diagnostics.Tracing;
 using System.Runtime.CompilerServices;
 using Photon.Kernel.Capabilities;
 using Photon.Kernel.Processes;
+using Photon.Net.Dns;
 using Photon.Net.Sockets;
 using Photon.Net.Udp;
 
@@ -59,6 +60,30 @@ public static class SocketSyscalls
         using var traceSpan = SyscallSpan.Enter(caller, "sys.net.connect");
         var s = Of(caller);
         return s.IsOk ? await s.Value.ConnectAsync(caller, network, remote, ct).ConfigureAwait(false) : s.Error;
+    }
+
+    /// <summary>Connects to <paramref name="host"/>:<paramref name="port"/>: both handles are checked first (Connect on
+    /// <paramref name="network"/>, Read on the <see cref="ResolverObject"/> <paramref name="resolver"/>), then the name is
+    /// resolved (an address literal needs no query) and its addresses are tried in order; the last failure is returned.</summary>
+    public static async Task<Result<Handle>> ConnectAsync(Process caller, Handle network, Handle resolver, string host, ushort port, CancellationToken ct = default)
+    {
+        var s = Of(caller);
+        if (!s.IsOk) return s.Error;
+        var n = caller.Get<NetworkAccess>(network, Rights.Connect);
+        if (!n.IsOk) return n.Error;
+        var r = caller.Get<ResolverObject>(resolver, Rights.Read);
+        if (!r.IsOk) return r.Error;
+        if (port == 0) return Errors.Of(ErrorCode.InvalidArgument, "destination port 0");
+        var addresses = await r.Value.Resolver.ResolveIpv4Async(host, ct).ConfigureAwait(false);
+        if (!addresses.IsOk) return addresses.Error;
+        KernelError last = Errors.Of(ErrorCode.NotFound, $"{host}: no address");
+        foreach (var address in addresses.Value)
+        {
+            var c = await s.Value.ConnectAsync(caller, network, new IpEndpoint(address, port), ct).ConfigureAwait(false);
+            if (c.IsOk || ct.IsCancellationRequested) return c;
+            last = c.Error;
+        }
+        return last;
     }
 
     public static async Task<Result> SendAsync(Process caller, Handle connection, ReadOnlyMemory<byte> data, CancellationToken ct = default)

@@ -1,3 +1,4 @@
+using System.Security.Cryptography;
 using Photon.Net.Wire;
 
 namespace Photon.Net.Udp;
@@ -21,6 +22,13 @@ public sealed class UdpLayer
         {
             if (port == 0)
             {
+                // RFC 6056 §3.3.1: random ephemeral ports, so an off-path spoofer (of DNS answers, say) must guess the
+                // port as well as the query ID; a scan from a random start finds a free one when random picks keep missing.
+                for (int i = 0; i < 64 && port == 0; i++)
+                {
+                    var candidate = (ushort)(49152 + RandomNumberGenerator.GetInt32(16384));
+                    if (!_sockets.ContainsKey(candidate)) port = candidate;
+                }
                 for (int i = 0; i < 16384 && port == 0; i++)
                 {
                     var candidate = (ushort)(49152 + (_nextEphemeral++ & 16383));

@@ -187,6 +187,8 @@ public class ShellCommandGroupTests
         Assert.Equal(ErrorCode.NotFound, await a.Fails("netstat"));
         Assert.Equal(ErrorCode.NotFound, await a.Fails("ping 10.66.0.1 1"));
         Assert.Equal(ErrorCode.InvalidArgument, await a.Fails("ping not-an-address"));
+        Assert.Equal(ErrorCode.NotFound, await a.Fails("host www.example")); // no /net/dns either
+        Assert.Equal(ErrorCode.InvalidArgument, await a.Fails("host www.example mx"));
         Assert.Equal(ErrorCode.AccessDenied, await a.Fails("trace start")); // a tenant's shell holds no trace capability
         Assert.Equal(ErrorCode.NotFound, await a.Fails("frobnicate"));
         Assert.Equal(ErrorCode.InvalidArgument, await a.Fails("ns forest"));

@@ -1,0 +1,34 @@
+using Photon.Kernel.Capabilities;
+using Photon.Kernel.Processes;
+using Photon.Net.Dns;
+
+namespace Photon.Net.Syscalls;
+
+/// <summary>
+/// Name lookups for processes: the handle names a <see cref="ResolverObject"/> (<c>/net/dns</c>, or a copy a parent
+/// delegated); Read resolves, Manage sets the servers. The queries are the kernel's (its resolver, cache and sockets),
+/// so the caller needs no UDP grant of its own.
+/// </summary>
+public static class ResolverSyscalls
+{
+    public static async Task<Result<DnsLookup>> ResolveAsync(Process caller, Handle resolver, string host, DnsType type = DnsType.A, CancellationToken ct = default)
+    {
+        var r = caller.Get<ResolverObject>(resolver, Rights.Read);
+        if (!r.IsOk) return r.Error;
+        return await r.Value.Resolver.ResolveAsync(host, type, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>The resolver's servers (needs Read).</summary>
+    public static Result<IReadOnlyList<IpEndpoint>> Servers(Process caller, Handle resolver)
+    {
+        var r = caller.Get<ResolverObject>(resolver, Rights.Read);
+        return r.IsOk ? Result<IReadOnlyList<IpEndpoint>>.Success(r.Value.Resolver.Servers) : r.Error;
+    }
+
+    /// <summary>Replaces the servers (needs Manage): what `net up --dhcp` does with a lease's DNS option.</summary>
+    public static Result SetServers(Process caller, Handle resolver, IReadOnlyList<IpEndpoint> servers)
+    {
+        var r = caller.Get<ResolverObject>(resolver, Rights.Manage);
+        return r.IsOk ? r.Value.Resolver.SetServers(servers) : r.Error;
+    }
+}
