@@ -96,54 +96,70 @@ public sealed class FatCrashTests(ITestOutputHelper output)
     private sealed record CheckResult(int Images, int Mounted, int FsckClean, List<string> Failures, SortedDictionary<string, int> Findings);
 
     /// <summary>
-    /// Checks each distinct image once (mount, read every fsync'd file, <c>fsck.vfat -n</c>) on both cores, then each
-    /// state against what was durable at its cut.
+    /// Checks each distinct image once (mount, read every fsync'd file, <c>fsck.vfat -n</c>), a chunk at a time: the
+    /// mounts on both cores, then fsck.vfat over the chunk as one batch per core (see <see cref="ToolBatch"/>); then
+    /// each state against what was durable at its cut.
     /// </summary>
     private static async Task<CheckResult> CheckStatesAsync(FatImage image, byte[] baseImage, IReadOnlyList<BlockLogEntry> log,
         List<SyncedFile> synced, List<CrashState> states)
     {
+        const int chunkImages = 32;
         var groups = CrashImageGroups.ByImage(baseImage, log, states);
         var failures = new System.Collections.Concurrent.ConcurrentQueue<string>();
         var findings = new SortedDictionary<string, int>();
         int fsckClean = 0, mounted = 0;
-        await Parallel.ForEachAsync(Enumerable.Range(0, groups.Count), new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount },
-            async (g, _) =>
+        for (int first = 0; first < groups.Count && failures.Count < 5; first += chunkImages)
+        {
+            int count = Math.Min(chunkImages, groups.Count - first);
+            var files = new string?[count];
+            await Parallel.ForEachAsync(Enumerable.Range(0, count), new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount },
+                async (k, _) =>
+                {
+                    int g = first + k;
+                    var group = groups[g];
+                    var bytes = group[0].Build(baseImage, log);
+                    // A read-only mount writes nothing (checked below), so it can read the image's own bytes.
+                    var dev = new MemoryBlockDevice(bytes);
+                    var mount = new FatFileSystemDriver().MountAsync(dev, new MountOptions(ReadOnly: true)).AsTask();
+                    if (await Task.WhenAny(mount, Task.Delay(TimeSpan.FromSeconds(20))) != mount) { failures.Enqueue($"{group[0]}: mount hung"); return; }
+                    var m = await mount;
+                    if (!m.IsOk) { failures.Enqueue($"{group[0]} (+{group.Count - 1} identical): mount failed: {m.Error}"); return; }
+                    Interlocked.Increment(ref mounted);
+                    var lost = new Dictionary<string, string>();
+                    foreach (var file in synced)
+                    {
+                        var got = new byte[file.Data.Length + 1];
+                        var n = await m.Value.ReadAsync(file.Path, 0, got);
+                        if (!n.IsOk || n.Value != file.Data.Length || !got.AsSpan(0, file.Data.Length).SequenceEqual(file.Data))
+                            lost[file.Path] = n.IsOk ? n.Value + " bytes" : n.Error.ToString();
+                    }
+                    await m.Value.DisposeAsync();
+                    if (dev.Writes != 0) { failures.Enqueue($"{group[0]}: the read-only mount wrote {dev.Writes} times"); return; }
+                    // Which files must read back depends on the state's last completed flush, not only on its image.
+                    foreach (var state in group)
+                    {
+                        int lastFlush = -1;
+                        for (int i = state.Cut - 1; i >= 0; i--) if (log[i].IsFlush) { lastFlush = i; break; }
+                        foreach (var file in synced.Where(f => f.DurableAt <= lastFlush + 1 && lost.ContainsKey(f.Path)))
+                            failures.Enqueue($"{state}: fsync'd {file.Path} lost ({lost[file.Path]})");
+                    }
+                    string img = image.HostFile($"crash-{g}.img");
+                    SparseImageFile.Write(img, bytes);
+                    files[k] = img;
+                });
+            var checkedFiles = Enumerable.Range(0, count).Where(k => files[k] is not null).ToList();
+            var fsckRuns = ToolBatch.Run(checkedFiles.Select(k => files[k]!).ToList(), "fsck.vfat", "-n");
+            for (int i = 0; i < checkedFiles.Count; i++)
             {
-                if (failures.Count >= 5) return;
-                var group = groups[g];
-                var bytes = group[0].Build(baseImage, log);
-                var dev = new MemoryBlockDevice((byte[])bytes.Clone());
-                var mount = new FatFileSystemDriver().MountAsync(dev, new MountOptions(ReadOnly: true)).AsTask();
-                if (await Task.WhenAny(mount, Task.Delay(TimeSpan.FromSeconds(20))) != mount) { failures.Enqueue($"{group[0]}: mount hung"); return; }
-                var m = await mount;
-                if (!m.IsOk) { failures.Enqueue($"{group[0]} (+{group.Count - 1} identical): mount failed: {m.Error}"); return; }
-                Interlocked.Increment(ref mounted);
-                var lost = new Dictionary<string, string>();
-                foreach (var file in synced)
-                {
-                    var got = new byte[file.Data.Length + 1];
-                    var n = await m.Value.ReadAsync(file.Path, 0, got);
-                    if (!n.IsOk || n.Value != file.Data.Length || !got.AsSpan(0, file.Data.Length).SequenceEqual(file.Data))
-                        lost[file.Path] = n.IsOk ? n.Value + " bytes" : n.Error.ToString();
-                }
-                await m.Value.DisposeAsync();
-                // Which files must read back depends on the state's last completed flush, not only on its image.
-                foreach (var state in group)
-                {
-                    int lastFlush = -1;
-                    for (int i = state.Cut - 1; i >= 0; i--) if (log[i].IsFlush) { lastFlush = i; break; }
-                    foreach (var file in synced.Where(f => f.DurableAt <= lastFlush + 1 && lost.ContainsKey(f.Path)))
-                        failures.Enqueue($"{state}: fsync'd {file.Path} lost ({lost[file.Path]})");
-                }
-                string img = image.HostFile($"crash-{g}.img");
-                await File.WriteAllBytesAsync(img, bytes);
-                var fsck = Fat.FatFsckFindings.Check(img);
-                File.Delete(img);
-                if (fsck.Clean) Interlocked.Increment(ref fsckClean);
-                lock (findings)
-                    foreach (var f in fsck.Allowed.Distinct()) findings[f] = findings.GetValueOrDefault(f) + 1;
+                int k = checkedFiles[i];
+                var group = groups[first + k];
+                File.Delete(files[k]!);
+                var fsck = Fat.FatFsckFindings.Parse(fsckRuns[i].Code, fsckRuns[i].Output);
+                if (fsck.Clean) fsckClean++;
+                foreach (var f in fsck.Allowed.Distinct()) findings[f] = findings.GetValueOrDefault(f) + 1;
                 foreach (var f in fsck.Forbidden.Distinct()) failures.Enqueue($"{group[0]} (+{group.Count - 1} identical): fsck.vfat: {f}\n{fsck.Output}");
-            });
+            }
+        }
         return new CheckResult(groups.Count, mounted, fsckClean, failures.ToList(), findings);
     }
 }

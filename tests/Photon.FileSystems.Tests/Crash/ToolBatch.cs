@@ -31,6 +31,8 @@ public static class ToolBatch
                 psi.ArgumentList.Add("sh");
                 for (int i = k; i < files.Count; i += shells) psi.ArgumentList.Add(files[i]);
                 psi.Environment["E2FSPROGS_FAKE_TIME"] = "";
+                psi.Environment["LC_ALL"] = "C.UTF-8"; // the findings are parsed in English
+                psi.Environment["TZ"] = "UTC";
                 running.Add(Process.Start(psi)!);
             }
             // Each run of these tools on a test image takes well under a second; a minute per file means a hang.
