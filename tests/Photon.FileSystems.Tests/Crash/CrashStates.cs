@@ -10,10 +10,16 @@ public sealed record CrashState(int Cut, int[] Extra, string Kind)
     public byte[] Build(byte[] baseImage, IReadOnlyList<BlockLogEntry> log)
     {
         var img = (byte[])baseImage.Clone();
-        for (int i = 0; i < Cut; i++)
-            if (log[i].Data is { } d) d.CopyTo(img, log[i].Offset);
-        foreach (int i in Extra) log[i].Data!.CopyTo(img, log[i].Offset);
+        ApplyTo(img, log);
         return img;
+    }
+
+    /// <summary>Writes this state's log entries over <paramref name="image"/> (which must hold the base image).</summary>
+    public void ApplyTo(byte[] image, IReadOnlyList<BlockLogEntry> log)
+    {
+        for (int i = 0; i < Cut; i++)
+            if (log[i].Data is { } d) d.CopyTo(image, log[i].Offset);
+        foreach (int i in Extra) log[i].Data!.CopyTo(image, log[i].Offset);
     }
 
     public override string ToString() => $"{Kind} cut={Cut} extra=[{string.Join(',', Extra)}]";

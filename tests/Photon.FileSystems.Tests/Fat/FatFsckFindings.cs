@@ -16,7 +16,12 @@ public static class FatFsckFindings
     public static Report Check(string imagePath)
     {
         var fsck = FatImage.Run("fsck.vfat", ["-n", imagePath]);
-        string output = fsck.Stdout + fsck.Stderr;
+        return Parse(fsck.ExitCode, fsck.Stdout + fsck.Stderr);
+    }
+
+    /// <summary>Sorts the findings of an <c>fsck.vfat -n</c> run already made (crash tests run it in batches).</summary>
+    public static Report Parse(int exitCode, string output)
+    {
         var allowed = new List<string>();
         var forbidden = new List<string>();
         var lines = output.Split('\n');
@@ -33,8 +38,8 @@ public static class FatFsckFindings
             (ok ? allowed : forbidden).Add(cls);
             previousAllowed = ok;
         }
-        if (fsck.ExitCode != 0 && allowed.Count == 0 && forbidden.Count == 0) forbidden.Add($"fsck.vfat exit {fsck.ExitCode} with no finding");
-        return new Report(fsck.ExitCode, allowed, forbidden, output);
+        if (exitCode != 0 && allowed.Count == 0 && forbidden.Count == 0) forbidden.Add($"fsck.vfat exit {exitCode} with no finding");
+        return new Report(exitCode, allowed, forbidden, output);
     }
 
     private static bool IsAllowed(string line) =>
