@@ -1,3 +1,4 @@
+using Photon.Kernel.Diagnostics.Tracing;
 using Photon.Kernel.Capabilities;
 using Photon.Kernel.Processes;
 using Photon.Net.Dns;
@@ -13,6 +14,7 @@ public static class ResolverSyscalls
 {
     public static async Task<Result<DnsLookup>> ResolveAsync(Process caller, Handle resolver, string host, DnsType type = DnsType.A, CancellationToken ct = default)
     {
+        using var traceSpan = SyscallSpan.Enter(caller, "sys.dns.resolve");
         var r = caller.Get<ResolverObject>(resolver, Rights.Read);
         if (!r.IsOk) return r.Error;
         return await r.Value.Resolver.ResolveAsync(host, type, ct).ConfigureAwait(false);
@@ -21,6 +23,7 @@ public static class ResolverSyscalls
     /// <summary>The resolver's servers (needs Read).</summary>
     public static Result<IReadOnlyList<IpEndpoint>> Servers(Process caller, Handle resolver)
     {
+        using var traceSpan = SyscallSpan.Enter(caller, "sys.dns.servers");
         var r = caller.Get<ResolverObject>(resolver, Rights.Read);
         return r.IsOk ? Result<IReadOnlyList<IpEndpoint>>.Success(r.Value.Resolver.Servers) : r.Error;
     }
@@ -28,6 +31,7 @@ public static class ResolverSyscalls
     /// <summary>Replaces the servers (needs Manage): what `net up --dhcp` does with a lease's DNS option.</summary>
     public static Result SetServers(Process caller, Handle resolver, IReadOnlyList<IpEndpoint> servers)
     {
+        using var traceSpan = SyscallSpan.Enter(caller, "sys.dns.set_servers");
         var r = caller.Get<ResolverObject>(resolver, Rights.Manage);
         return r.IsOk ? r.Value.Resolver.SetServers(servers) : r.Error;
     }

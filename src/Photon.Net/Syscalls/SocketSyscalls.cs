@@ -67,6 +67,7 @@ public static class SocketSyscalls
     /// resolved (an address literal needs no query) and its addresses are tried in order; the last failure is returned.</summary>
     public static async Task<Result<Handle>> ConnectAsync(Process caller, Handle network, Handle resolver, string host, ushort port, CancellationToken ct = default)
     {
+        using var traceSpan = SyscallSpan.Enter(caller, "sys.net.connect_by_name");
         var s = Of(caller);
         if (!s.IsOk) return s.Error;
         var n = caller.Get<NetworkAccess>(network, Rights.Connect);
