@@ -662,12 +662,14 @@ public sealed class TcpConnection : IAsyncDisposable
         }
     }
 
-    /// <summary>PTO = 2·SRTT, plus a delayed-ACK allowance when one segment is in flight (RFC 8985 §7.2); not armed
-    /// when the retransmission timer would fire first, during recovery, or without SACK (nothing could use the probe).</summary>
+    /// <summary>PTO = 2·SRTT, plus a delayed-ACK allowance when one segment is in flight (RFC 8985 §7.2), at least one
+    /// tick; not armed before the first RTT sample, when the retransmission timer would fire first, during recovery, or
+    /// without SACK (nothing could use the probe). An SRTT of zero is a real measurement (a sub-millisecond path), not
+    /// "no sample": treating it as one left a lost tail to the retransmission timer.</summary>
     private void ArmTailLossProbe(TimeSpan now)
     {
         _tlpDeadline = null;
-        if (!_stack.Options.TcpTailLossProbe || !_sackOk || _tlpSent || _cc.InRecovery || _sndMax == _sndUna || _rtt.Srtt <= TimeSpan.Zero) return;
+        if (!_stack.Options.TcpTailLossProbe || !_sackOk || _tlpSent || _cc.InRecovery || _sndMax == _sndUna || !_rtt.HasSample) return;
         if (State is not (TcpState.Established or TcpState.CloseWait)) return;
         var pto = 2 * _rtt.Srtt;
         if (_sndMax - _sndUna <= _mss) pto += TimeSpan.FromMilliseconds(200);

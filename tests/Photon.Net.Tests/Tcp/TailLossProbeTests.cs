@@ -33,19 +33,11 @@ public sealed class TailLossProbeTests
     [InlineData(false)]
     public async Task A_lost_tail_segment_is_repaired_by_a_probe_not_a_timeout(bool probe)
     {
-        // Open defect: in some full runs of this project (never alone) the probe was not armed and the timeout repaired
-        // the tail instead (TcpTailLossProbes=0, TcpTimeouts=1); the cause is not found. Up to three fresh connections
-        // are tried; a probe that never fires (or fires when disabled) still fails.
-        string counters = "";
-        for (int attempt = 0; attempt < 3; attempt++)
-        {
-            var (probes, timeouts, seen) = await LoseTheTail(probe);
-            counters = seen;
-            if (!probe) { Assert.True(probes == 0 && timeouts == 1, counters); return; }
-            if (probes == 1 && timeouts == 0) return;
-            Assert.True(probes == 0 && timeouts == 1, counters); // anything but "not armed" is a failure at once
-        }
-        Assert.Fail($"the probe was not armed on three connections: {counters}");
+        // On the in-memory wire the measured RTT is often below the clock's resolution, so SRTT is zero: the probe must
+        // still be armed then (it once was not, and the timeout repaired the tail in about half of the runs).
+        var (probes, timeouts, counters) = await LoseTheTail(probe);
+        if (probe) Assert.True(probes == 1 && timeouts == 0, counters);
+        else Assert.True(probes == 0 && timeouts == 1, counters);
     }
 
     private static async Task<(long Probes, long Timeouts, string Counters)> LoseTheTail(bool probe)
