@@ -300,23 +300,32 @@ public static class FsCommand
         return Result.Fail(copied.Code, $"{copied.Error.Message}; the partial copy was removed and {outcome}");
     }
 
-    /// <summary>Copies in 4 MiB chunks; a progress bar shows for large copies on a terminal.</summary>
+    /// <summary>
+    /// Copies in 4 MiB chunks, reading the next chunk while the current one is written (two buffers), so the source and
+    /// the destination are busy at the same time; a progress bar shows for large copies on a terminal.
+    /// </summary>
     private static async Task<Result> PumpAsync(Func<long, Memory<byte>, Task<Result<int>>> read, Func<long, ReadOnlyMemory<byte>, Task<Result>> write,
         long length, string label)
     {
-        var buf = new byte[ChunkBytes];
+        byte[] current = new byte[ChunkBytes], next = new byte[ChunkBytes];
         async Task<Result> Loop(Action<long>? progress)
         {
             long off = 0;
+            var n = await read(off, current);
             while (true)
             {
-                var n = await read(off, buf);
                 if (!n.IsOk) return n.Error;
                 if (n.Value == 0) return off == length ? Result.Ok : Result.Fail(ErrorCode.IoError, $"source ended at {off} of {length} bytes");
-                var w = await write(off, buf.AsMemory(0, n.Value));
-                if (!w.IsOk) return w;
+                var writing = write(off, current.AsMemory(0, n.Value));
                 off += n.Value;
+                // The read ahead stops at the length taken at the start: a source that grows is copied as it was.
+                var reading = off < length ? read(off, next) : Task.FromResult(Result<int>.Success(0));
+                var w = await writing;
+                var r = await reading;
+                if (!w.IsOk) return w;
                 progress?.Invoke(off);
+                (current, next) = (next, current);
+                n = r;
             }
         }
         if (length < ProgressThreshold || Console.IsOutputRedirected) return await Loop(null);
