@@ -851,13 +851,7 @@ public sealed class FatFileSystem : IFileSystem
     private async ValueTask<Result> EnsureClustersAsync(List<uint> chain, long size, CancellationToken ct)
     {
         long needed = (size + _g.ClusterBytes - 1) / _g.ClusterBytes;
-        while (chain.Count < needed)
-        {
-            var allocated = await _fat.AllocateAsync(chain.Count > 0 ? chain[^1] : 0, ct).ConfigureAwait(false);
-            if (!allocated.IsOk) return allocated.Error;
-            chain.Add(allocated.Value);
-        }
-        return Result.Ok;
+        return chain.Count < needed ? await _fat.AllocateManyAsync(chain, needed - chain.Count, ct).ConfigureAwait(false) : Result.Ok;
     }
 
     private async ValueTask<Result> ZeroFillAsync(List<uint> chain, long offset, long count, CancellationToken ct)

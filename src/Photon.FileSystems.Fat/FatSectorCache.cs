@@ -43,11 +43,46 @@ internal sealed class FatSectorCache
         if (_sectors.TryGetValue(sector, out var cached)) return cached;
         if (sector < 0 || sector >= _geometry.TotalSectors)
             return Result<byte[]>.Fail(ErrorCode.Corrupted, $"sector {sector} is outside the volume");
+        if (IsFatSector(sector)) return await ReadFatAheadAsync(sector, ct).ConfigureAwait(false);
         var buffer = new byte[_geometry.BytesPerSector];
         var read = await _device.ReadAsync(sector * _deviceSectorsPerSector, buffer, ct).ConfigureAwait(false);
         if (!read.IsOk) return read.Error;
         _sectors[sector] = buffer;
         return buffer;
+    }
+
+    /// <summary>The sector's buffer if it is cached: the synchronous fast path of <see cref="GetAsync"/>.</summary>
+    public bool TryGetCached(long sector, out byte[] buffer) => _sectors.TryGetValue(sector, out buffer!);
+
+    /// <summary>The synchronous fast path of <see cref="GetForWriteAsync"/>: only when the sector is cached.</summary>
+    public bool TryGetCachedForWrite(long sector, out byte[] buffer)
+    {
+        if (!_sectors.TryGetValue(sector, out buffer!)) return false;
+        Record(sector);
+        _dirty.Add(sector);
+        return true;
+    }
+
+    /// <summary>FAT sectors read per device request on a miss: allocation and chain walks move through the FAT in order.</summary>
+    public const int FatReadAhead = 64;
+
+    /// <summary>
+    /// Reads a missing FAT sector together with the FAT sectors after it (up to <see cref="FatReadAhead"/>, within the
+    /// active FAT), one device request instead of one per sector. Sectors already cached are kept as they are (they
+    /// may hold changes not yet written back); the others are cached clean, exactly as on disk.
+    /// </summary>
+    private async ValueTask<Result<byte[]>> ReadFatAheadAsync(long sector, CancellationToken ct)
+    {
+        long end = Math.Min(_geometry.ActiveFatStart + _geometry.FatSectors, sector + FatReadAhead);
+        int count = 1;
+        while (sector + count < end && !_sectors.ContainsKey(sector + count)) count++;
+        int bytes = _geometry.BytesPerSector;
+        var span = new byte[count * bytes];
+        var read = await _device.ReadAsync(sector * _deviceSectorsPerSector, span, ct).ConfigureAwait(false);
+        if (!read.IsOk) return read.Error;
+        for (int i = 0; i < count; i++)
+            if (!_sectors.ContainsKey(sector + i)) _sectors[sector + i] = span.AsSpan(i * bytes, bytes).ToArray();
+        return _sectors[sector];
     }
 
     /// <summary>Returns the sector's buffer for modification, recording its original bytes for rollback.</summary>

@@ -227,6 +227,83 @@ internal sealed class FatTable
         }
     }
 
+    /// <summary>
+    /// Appends <paramref name="count"/> newly allocated clusters to <paramref name="chain"/>, linked after its last
+    /// cluster. Entries in cached FAT sectors are taken synchronously (a large write allocates tens of thousands of
+    /// clusters; one awaited call per entry was most of a copy's CPU time); the first entry outside the cache goes
+    /// through <see cref="AllocateAsync"/>, which reads its sector.
+    /// </summary>
+    public async ValueTask<Result> AllocateManyAsync(List<uint> chain, long count, CancellationToken ct)
+    {
+        while (count > 0)
+        {
+            uint previous = chain.Count > 0 ? chain[^1] : 0;
+            if (TryAllocateCached(previous, out uint taken))
+            {
+                chain.Add(taken);
+                count--;
+                continue;
+            }
+            var allocated = await AllocateAsync(previous, ct).ConfigureAwait(false);
+            if (!allocated.IsOk) return allocated.Error;
+            chain.Add(allocated.Value);
+            count--;
+        }
+        return Result.Ok;
+    }
+
+    /// <summary>
+    /// <see cref="AllocateAsync"/> without awaiting: scans from <see cref="NextFree"/> while the entries' sectors are
+    /// cached. False (nothing changed) at the first uncached sector, on FAT12 (entries straddle sectors), or when the
+    /// scan wraps: the caller falls back to the asynchronous path, which also reports a full volume.
+    /// </summary>
+    private bool TryAllocateCached(uint previous, out uint taken)
+    {
+        taken = 0;
+        if (_g.Type == FatType.Fat12) return false;
+        long count = _g.ClusterCount;
+        uint start = _g.IsValidCluster(NextFree) ? NextFree : 2;
+        for (long i = 0; i < count; i++)
+        {
+            uint candidate = (uint)(2 + (start - 2 + i) % count);
+            if (i > 0 && candidate == 2) return false; // wrapped: let the asynchronous scan decide
+            if (!TryGetCached(candidate, out uint value)) return false;
+            if (value != 0 || _pendingFree.Contains(candidate)) continue;
+            if (previous != 0 && !TryGetCached(previous, out _)) return false;
+            TrySetCached(candidate, EndOfChainMark);
+            if (previous != 0) TrySetCached(previous, candidate);
+            if (FreeCount is > 0) FreeCount--;
+            NextFree = candidate + 1 > _g.MaxCluster ? 2 : candidate + 1;
+            taken = candidate;
+            return true;
+        }
+        return false;
+    }
+
+    private long EntrySector(uint cluster) =>
+        _g.ActiveFatStart + cluster * (_g.Type == FatType.Fat16 ? 2L : 4L) / _g.BytesPerSector;
+
+    private int EntryOffset(uint cluster) => (int)(cluster * (_g.Type == FatType.Fat16 ? 2L : 4L) % _g.BytesPerSector);
+
+    /// <summary>A FAT16/32 entry from a cached sector (false when not cached or FAT12).</summary>
+    private bool TryGetCached(uint cluster, out uint value)
+    {
+        value = 0;
+        if (_g.Type == FatType.Fat12 || cluster > _g.MaxCluster || !_cache.TryGetCached(EntrySector(cluster), out var sector)) return false;
+        var span = sector.AsSpan(EntryOffset(cluster));
+        value = _g.Type == FatType.Fat16 ? BinaryPrimitives.ReadUInt16LittleEndian(span) : BinaryPrimitives.ReadUInt32LittleEndian(span) & 0x0FFFFFFF;
+        return true;
+    }
+
+    /// <summary>Sets a FAT16/32 entry in a cached sector, as <see cref="SetAsync"/> does (callers checked it is cached).</summary>
+    private void TrySetCached(uint cluster, uint value)
+    {
+        if (!_cache.TryGetCachedForWrite(EntrySector(cluster), out var sector)) throw new InvalidOperationException("FAT sector left the cache");
+        var span = sector.AsSpan(EntryOffset(cluster));
+        if (_g.Type == FatType.Fat16) BinaryPrimitives.WriteUInt16LittleEndian(span, (ushort)value);
+        else BinaryPrimitives.WriteUInt32LittleEndian(span, (BinaryPrimitives.ReadUInt32LittleEndian(span) & 0xF0000000) | (value & 0x0FFFFFFF));
+    }
+
     /// <summary>Takes a free cluster, marks it end-of-chain and links it after <paramref name="previous"/> (0 = none).</summary>
     public async ValueTask<Result<uint>> AllocateAsync(uint previous, CancellationToken ct)
     {
