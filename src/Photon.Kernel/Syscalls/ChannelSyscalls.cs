@@ -1,5 +1,5 @@
-using Photon.Kernel.Diagnostics.Tracing;
 using Photon.Kernel.Capabilities;
+using Photon.Kernel.Diagnostics.Tracing;
 using Photon.Kernel.Ipc;
 using Photon.Kernel.Processes;
 using Photon.Kernel.Scheduling;

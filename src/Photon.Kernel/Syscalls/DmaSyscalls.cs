@@ -1,6 +1,6 @@
-using Photon.Kernel.Diagnostics.Tracing;
 using System.Buffers;
 using Photon.Kernel.Capabilities;
+using Photon.Kernel.Diagnostics.Tracing;
 using Photon.Kernel.Drivers.Dma;
 using Photon.Kernel.Drivers.Net;
 using Photon.Kernel.Drivers.Nvme;

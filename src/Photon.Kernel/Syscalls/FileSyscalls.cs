@@ -1,5 +1,5 @@
-using Photon.Kernel.Diagnostics.Tracing;
 using Photon.Kernel.Capabilities;
+using Photon.Kernel.Diagnostics.Tracing;
 using Photon.Kernel.FileSystems;
 using Photon.Kernel.Io;
 using Photon.Kernel.Namespaces;

@@ -1,6 +1,6 @@
-using Photon.Kernel.Diagnostics.Tracing;
 using Photon.Kernel.Audit;
 using Photon.Kernel.Capabilities;
+using Photon.Kernel.Diagnostics.Tracing;
 using Photon.Kernel.Processes;
 using Photon.Kernel.Quotas;
 

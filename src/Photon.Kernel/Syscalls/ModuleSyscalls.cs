@@ -1,6 +1,6 @@
-using Photon.Kernel.Diagnostics.Tracing;
 using System.Diagnostics.CodeAnalysis;
 using Photon.Kernel.Capabilities;
+using Photon.Kernel.Diagnostics.Tracing;
 using Photon.Kernel.Modules;
 using Photon.Kernel.Namespaces;
 using Photon.Kernel.Processes;

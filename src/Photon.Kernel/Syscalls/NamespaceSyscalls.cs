@@ -1,5 +1,5 @@
-using Photon.Kernel.Diagnostics.Tracing;
 using Photon.Kernel.Capabilities;
+using Photon.Kernel.Diagnostics.Tracing;
 using Photon.Kernel.Namespaces;
 using Photon.Kernel.Processes;
 
