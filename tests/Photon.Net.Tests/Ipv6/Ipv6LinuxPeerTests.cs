@@ -141,4 +141,20 @@ public sealed class Ipv6LinuxPeerTests(Ipv6LinuxPeer peer, ITestOutputHelper out
         Assert.True(ping.Code == 0, ping.Output);
         Assert.Contains("2 received", ping.Output);
     }
+
+    [Fact]
+    public async Task Linux_nc6_exchanges_udp_datagrams_with_a_Photon_socket()
+    {
+        if (Skipped()) return;
+        await using var socket = peer.Stack.Udp.Bind(7006).Value;
+        var nc = HostShell.ShAsync(peer.InNs($"printf hello-photon | timeout 5 nc -6 -u -w 3 {Ipv6LinuxPeer.Photon} 7006"));
+        var got = await socket.ReceiveAsync().WaitAsync(TimeSpan.FromSeconds(5));
+        Assert.True(got.IsOk, got.ToString());
+        Assert.Equal("hello-photon", System.Text.Encoding.ASCII.GetString(got.Value.Data));
+        Assert.Equal(Ipv6LinuxPeer.Linux, got.Value.From6!.Value.Address);
+        Assert.True((await socket.SendToAsync(got.Value.From6.Value, "hello-linux"u8.ToArray())).IsOk);
+        var output6 = (await nc).Output;
+        output.WriteLine(output6);
+        Assert.Contains("hello-linux", output6);
+    }
 }
