@@ -75,7 +75,7 @@ public sealed class Ipv6Interface
         _nextSolicitation = TimeSpan.MaxValue; // once the link-local address is ours
     }
 
-    /// <summary>Adds an address (tentative until DAD passes); false when the table is full.</summary>
+    /// <summary>Adds an address (tentative until DAD passes); an error when it is assigned already or the table is full.</summary>
     internal Result AddAddress(Ipv6Cidr cidr, Ipv6AddressOrigin origin, TimeSpan now)
     {
         if (_addresses.Any(a => a.Cidr.Address == cidr.Address)) return Errors.Of(ErrorCode.AddressInUse, $"{cidr.Address} is assigned");

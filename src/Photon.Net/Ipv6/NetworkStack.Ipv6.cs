@@ -44,6 +44,18 @@ public sealed partial class NetworkStack
         return Result.Ok;
     }
 
+    /// <summary>The IPv6 addresses of every interface, with their DAD state and origin.</summary>
+    public IReadOnlyList<(string Interface, Ipv6AddressInfo Address)> Ipv6Addresses
+    {
+        get { lock (Gate) return _interfaces.SelectMany(i => i.Ipv6.Addresses.Select(a => (i.Name, a))).ToList(); }
+    }
+
+    /// <summary>The IPv6 neighbour caches of every interface (the IPv6 counterpart of <see cref="ArpCache"/>).</summary>
+    public IReadOnlyList<NeighbourEntry> Ipv6Neighbours
+    {
+        get { lock (Gate) return _interfaces.SelectMany(i => i.Ipv6.Neighbours.Entries).ToList(); }
+    }
+
     internal bool IsLocalIpv6Address(Ipv6Address a) => _interfaces.Any(i => i.Ipv6.IsAssigned(a));
 
     /// <summary>Sends an ICMPv6 echo request and waits for the reply; returns the round-trip time.</summary>

@@ -113,7 +113,7 @@ public sealed class Ipv6LinuxPeerTests(Ipv6LinuxPeer peer, ITestOutputHelper out
         Assert.True(rtt.IsOk, rtt.ToString());
         // Photon's neighbour cache holds Linux's real MAC (learnt from Linux's solicitation or advertisement).
         var linuxMac = Sh($"cat /sys/class/net/{peer.Tap}/address").Output.Trim();
-        var entry = Ipv6StackTests.Locked(peer.Stack, () => peer.Nic.Ipv6.Neighbours.Entries.Single(e => e.Address == linuxLinkLocal));
+        var entry = peer.Stack.Ipv6Neighbours.Single(e => e.Address == linuxLinkLocal);
         Assert.Equal(linuxMac, entry.Mac);
         Assert.NotEqual(NeighbourState.Incomplete, entry.State);
     }

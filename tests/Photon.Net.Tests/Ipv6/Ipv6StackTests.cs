@@ -22,7 +22,7 @@ public sealed class Ipv6StackTests
     internal static T Locked<T>(NetworkStack s, Func<T> f) { lock (s.Gate) return f(); }
 
     private static Ipv6AddressState? StateOf(NetworkStack s, Ipv6Address a) =>
-        Locked(s, () => s.Interfaces[0].Ipv6.Addresses.FirstOrDefault(x => x.Cidr.Address == a)?.State);
+        s.Ipv6Addresses.FirstOrDefault(x => x.Address.Cidr.Address == a).Address?.State;
 
     /// <summary>Two stacks with IPv6 on, fd00::1/64 (left) and fd00::2/64 (right), both past DAD.</summary>
     private static async Task<TwoStacks> Dual(int cacheSize = 256)
