@@ -176,6 +176,41 @@ seeds = {
 for k, v in seeds.items(): open(f'{sys.argv[1]}/{k}', 'wb').write(v)
 PY
 
+# IPv6 packets for Ipv6PacketTarget (to the stack at fd00::2, MAC 02:00:00:00:00:02; the harness fixes ICMPv6
+# checksums): an echo request, a neighbour solicitation, a DAD probe, a router advertisement with a prefix and an MTU,
+# a neighbour advertisement, hop-by-hop + destination options before ICMPv6, two fragments, an unknown next header.
+rm -f $c/ipv6/*; mkdir -p $c/ipv6
+python3 - "$c/ipv6" <<'PY'
+import struct, sys, ipaddress
+A = lambda s: ipaddress.IPv6Address(s).packed
+peer, me, ll = A('fd00::1'), A('fd00::2'), A('fe80::1')
+def ip6(nh, payload, src=peer, dst=me, hl=64):
+    return struct.pack('>IHBB', 6 << 28, len(payload), nh, hl) + src + dst + payload
+mac = bytes([2, 0, 0, 0, 0, 1])
+sn = lambda a: A('ff02::1:ff00:0')[:13] + a[13:]
+echo = bytes([128, 0, 0, 0, 0x50, 0x48, 0, 1]) + bytes(range(32))
+ns = bytes([135, 0, 0, 0]) + bytes(4) + me + bytes([1, 1]) + mac
+dad = bytes([135, 0, 0, 0]) + bytes(4) + me
+na = bytes([136, 0, 0, 0, 0x60, 0, 0, 0]) + peer + bytes([2, 1]) + mac
+pio = bytes([3, 4, 64, 0xC0]) + struct.pack('>II', 86400, 14400) + bytes(4) + A('2001:db8:1::')
+ra = bytes([134, 0, 0, 0, 64, 0]) + struct.pack('>HII', 1800, 0, 0) + pio + bytes([5, 1, 0, 0]) + struct.pack('>I', 1400) + bytes([1, 1]) + mac
+hbh = bytes([60, 0, 5, 2, 0, 0, 1, 0])           # next: dest opts; router alert, PadN
+dst = bytes([58, 0, 1, 4, 0, 0, 0, 0])           # next: ICMPv6; PadN
+frag1 = bytes([58, 0]) + struct.pack('>HI', 0 | 1, 7) + echo[:24]
+frag2 = bytes([58, 0]) + struct.pack('>HI', 24 << 0 | 0, 7) + echo[24:]
+seeds = {
+    'echo': ip6(58, echo),
+    'ns': ip6(58, ns, hl=255, dst=sn(me)),
+    'dad': ip6(58, dad, src=bytes(16), dst=sn(me), hl=255),
+    'ra': ip6(58, ra, src=ll, dst=A('ff02::1'), hl=255),
+    'na': ip6(58, na, hl=255),
+    'ext-chain': ip6(0, hbh + dst + echo),
+    'fragments': (lambda a, b: a + b)(ip6(44, frag1), ip6(44, frag2)),
+    'unknown-next': ip6(253, bytes(16)),
+}
+for k, v in seeds.items(): open(f'{sys.argv[1]}/{k}', 'wb').write(v)
+PY
+
 # Audit logs written by HashChainedAuditLog (plain and keyed, with and without the head record).
 rm -f $c/audit/*
 dotnet build Photon.Fuzz -c Release -warnaserror -nologo -clp:ErrorsOnly

@@ -33,6 +33,7 @@ public sealed class NetInterface
         Cidr = cidr;
         MacBytes = device.MacAddress.ToArray();
         Batches = DeviceBatches.For(device);
+        Ipv6 = new Ipv6Interface(stack, this);
         Offloads = stack.Options.UseNicOffloads && device is INetworkOffloads o ? o.Offloads : NetworkOffloads.None;
         // TSO without checksum offload is not a combination any device offers (virtio: HOST_TSO4 requires CSUM).
         if ((Offloads & NetworkOffloads.TcpChecksum) == 0) Offloads = NetworkOffloads.None;
@@ -43,6 +44,9 @@ public sealed class NetInterface
     public NetworkOffloads Offloads { get; }
 
     public INetworkDevice Device { get; }
+
+    /// <summary>IPv6 on this interface (off until <see cref="NetworkStack.EnableIpv6"/>).</summary>
+    public Ipv6Interface Ipv6 { get; }
 
     /// <summary>How the stack drives the device: bursts per receive queue, batches on transmit.</summary>
     internal INetworkBatches Batches { get; }

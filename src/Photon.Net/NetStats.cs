@@ -4,6 +4,10 @@ namespace Photon.Net;
 public enum DropReason
 {
     Truncated, BadLength, BadChecksum, BadVersion, BadHeader, NotForUs, UnsupportedEtherType, UnsupportedProtocol, BadArp,
+    /// <summary>IPv6: an extension header chain over the limits or malformed (<see cref="Wire.Ipv6HeaderChain"/>); a
+    /// Neighbor Discovery message that fails RFC 4861's checks (hop limit not 255, bad options, wrong addresses); a
+    /// neighbour cache with no entry to give up for a new neighbour.</summary>
+    BadExtensionHeader, BadNdp, NeighbourCacheFull,
     BadFragment, OverlappingFragment, ReassemblyLimit, ReassemblyTimeout,
     /// <summary>A datagram in reassembly dropped to make room for a newer one (its sender made no progress for longest).</summary>
     ReassemblyEvicted,
@@ -28,6 +32,9 @@ public enum DropReason
 public enum Counter
 {
     ArpQueueOverflow, ArpFailed, Reassembled, Fragmented, Forwarded, EchoRepliesSent,
+    /// <summary>IPv6 neighbour discovery: packets dropped from a full per-neighbour queue, neighbours that never answered
+    /// (their queued packets dropped), addresses found duplicate by DAD, ICMPv6 errors sent.</summary>
+    NeighbourQueueOverflow, NeighbourFailed, DuplicateAddresses, Icmpv6ErrorsSent,
     /// <summary>ICMP errors not sent because a rate limit was reached.</summary>
     IcmpErrorsRateLimited,
     TcpSegmentsIn, TcpSegmentsOut, TcpRetransmits, TcpFastRetransmits, TcpSackRetransmits, TcpTailLossProbes, TcpTimeouts, TcpResetsSent, TcpChallengeAcks,
@@ -84,4 +91,14 @@ public sealed record NetworkStackOptions
     public bool TcpSack { get; init; } = true;
     /// <summary>Offer and use timestamps (RFC 7323): an RTT sample from every ACK, and PAWS.</summary>
     public bool TcpTimestamps { get; init; } = true;
+    /// <summary>IPv6 neighbour cache entries per interface; a new neighbour beyond it evicts the least recently used.</summary>
+    public int Ipv6NeighbourCacheSize { get; init; } = 256;
+    /// <summary>Packets parked per neighbour being resolved (the oldest is dropped beyond it).</summary>
+    public int Ipv6NeighbourQueue { get; init; } = 8;
+    /// <summary>How long a confirmed neighbour stays REACHABLE (RFC 4861 REACHABLE_TIME).</summary>
+    public TimeSpan Ipv6ReachableTime { get; init; } = TimeSpan.FromSeconds(30);
+    /// <summary>Between neighbour solicitations and DAD probes (RFC 4861 RETRANS_TIMER).</summary>
+    public TimeSpan Ipv6RetransTimer { get; init; } = TimeSpan.FromSeconds(1);
+    /// <summary>DAD probes per address before it is used (RFC 4862 DupAddrDetectTransmits); 0 turns DAD off.</summary>
+    public int Ipv6DadTransmits { get; init; } = 1;
 }

@@ -37,6 +37,8 @@ public sealed class NetworkComponent(string device, Ipv4Cidr address, Ipv4Addres
     private Task? _leaseKeeper;
 
     public string Device { get; } = device;
+    /// <summary>With a value, IPv6 is on for the interface (EUI-64 link-local, SLAAC) with this static address too.</summary>
+    public Ipv6Cidr? Ipv6 { get; init; }
     public Ipv4Cidr Address { get; } = address;
 
     public string Name => $"network {Device}";
@@ -72,6 +74,7 @@ public sealed class NetworkComponent(string device, Ipv4Cidr address, Ipv4Addres
         if (!nic.IsOk) return nic.Error;
         if (gateway is { } gw && _stack.Routes.AddDefault(gw, nic.Value) is { IsOk: false } route) return route.Error;
         _stack.Start();
+        if (Ipv6 is { } v6 && _stack.AddIpv6Address(nic.Value, v6) is { IsOk: false } ipv6) return ipv6.Error;
         var resolver = DnsResolver.Create(_stack, (dnsServers ?? []).Select(a => new IpEndpoint(a, 53)).ToList());
         if (!resolver.IsOk) return resolver.Error;
         if (dhcp)

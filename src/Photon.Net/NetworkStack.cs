@@ -20,7 +20,7 @@ namespace Photon.Net;
 /// Frames produced under the lock go to an outbox that one drainer at a time hands to the devices, so transmit order is
 /// preserved and no device call happens under the lock.
 /// </summary>
-public sealed class NetworkStack : IAsyncDisposable
+public sealed partial class NetworkStack : IAsyncDisposable
 {
     internal readonly object Gate = new();
     private readonly IKernelTimers _timers;
@@ -202,6 +202,7 @@ public sealed class NetworkStack : IAsyncDisposable
                 {
                     foreach (var nic in _interfaces) nic.Tick(now);
                     Ipv4.Tick(now);
+                    _ipv6?.Tick(now);
                     Tcp.Tick(now);
                 }
                 catch (Exception e) when (e is not OutOfMemoryException) { Count(DropReason.InternalError); LastInternalError = e; }
@@ -292,11 +293,12 @@ public sealed class NetworkStack : IAsyncDisposable
         Interlocked.Add(ref nic.BytesIn, buffer.Length);
         if (!EthernetFrame.TryParse(buffer, out var frame, out var why)) { Count(why); return; }
         var dst = frame.Destination;
-        if (!dst.SequenceEqual(nic.MacBytes) && !dst.SequenceEqual(Mac.Broadcast)) { Count(DropReason.NotForUs); return; }
+        if (!dst.SequenceEqual(nic.MacBytes) && !dst.SequenceEqual(Mac.Broadcast) && !nic.Ipv6.AcceptsGroup(dst)) { Count(DropReason.NotForUs); return; }
         switch (frame.EtherType)
         {
             case EtherType.Arp: nic.HandleArp(frame.Payload, Now); break;
             case EtherType.Ipv4: Ipv4.Handle(nic, frame.Payload); break;
+            case EtherType.Ipv6: Ipv6.Handle(nic, frame.Payload); break;
             default: Count(DropReason.UnsupportedEtherType); break;
         }
     }

@@ -26,7 +26,7 @@ using Photon.Kernel.Boot;
 /// </summary>
 public static class NetCommand
 {
-    public const string Usage = "photon net <demo | up <addr/prefix | --dhcp> [--tap NAME] [--gateway IP] [--peer-ns NS --peer-addr IP] [--http PORT [--root DIR IMAGE]] [--ping IP]... [--dns IP]... [--resolve NAME]... [--seconds N]>";
+    public const string Usage = "photon net <demo | up <addr/prefix | --dhcp> [--tap NAME] [--ip6 ADDR/PREFIX] [--gateway IP] [--peer-ns NS --peer-addr IP] [--http PORT [--root DIR IMAGE]] [--ping IP]... [--dns IP]... [--resolve NAME]... [--seconds N]>";
 
     public static async Task<int> RunAsync(string[] args)
     {
@@ -55,6 +55,8 @@ public static class NetCommand
         public List<Ipv4Address> DnsServers { get; } = new();
         public List<string> Resolve { get; } = new();
         public bool Dhcp { get; set; }
+        /// <summary>--ip6: IPv6 on (EUI-64 link-local, SLAAC) with this static address.</summary>
+        public Ipv6Cidr? Ipv6 { get; set; }
     }
 
     private static Result<UpOptions> Parse(string[] args)
@@ -78,6 +80,7 @@ public static class NetCommand
                 case "--ping": var t = Ipv4Address.Parse(Next()); if (!t.IsOk) return t.Error; o.Pings.Add(t.Value); break;
                 case "--dns": var d = Ipv4Address.Parse(Next()); if (!d.IsOk) return d.Error; o.DnsServers.Add(d.Value); break;
                 case "--resolve": o.Resolve.Add(Next()); break;
+                case "--ip6": var v6 = Ipv6Cidr.Parse(Next()); if (!v6.IsOk) return v6.Error; o.Ipv6 = v6.Value; break;
                 case "--seconds": if (!int.TryParse(Next(), out var s) || s < 0) return Errors.Of(ErrorCode.InvalidArgument, "bad --seconds"); o = o with { Seconds = s }; break;
                 case "--root": o = o with { Root = Next() }; break;
                 case var image when !image.StartsWith('-') && o.Image is null: o = o with { Image = image }; break;
@@ -114,7 +117,7 @@ public static class NetCommand
     /// <summary>Errors from the TAP device come back as they are (AccessDenied/NotSupported without root).</summary>
     private static async Task<Result<NetKernel>> BootAsync(UpOptions o)
     {
-        var components = new List<IKernelComponent> { new NetworkComponent(o.Tap, o.Address, o.Gateway, dnsServers: o.DnsServers, dhcp: o.Dhcp) };
+        var components = new List<IKernelComponent> { new NetworkComponent(o.Tap, o.Address, o.Gateway, dnsServers: o.DnsServers, dhcp: o.Dhcp) { Ipv6 = o.Ipv6 } };
         if (o.Image is not null)
         {
             // The served image, read-only, mounted by the driver that recognises it; init holds it at /mounts/www.

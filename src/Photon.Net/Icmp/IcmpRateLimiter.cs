@@ -6,7 +6,7 @@ namespace Photon.Net;
 /// cannot turn the stack into an ICMP amplifier or a scan oracle. The per-destination table is bounded: when full, idle
 /// entries (bucket refilled) are dropped, and if none is idle the error is not sent. Guarded by the stack's lock.
 /// </summary>
-internal sealed class IcmpRateLimiter(NetworkStackOptions options)
+internal class IcmpRateLimiter<TDestination>(NetworkStackOptions options) where TDestination : notnull
 {
     private struct Bucket
     {
@@ -17,7 +17,7 @@ internal sealed class IcmpRateLimiter(NetworkStackOptions options)
     internal const int MaxDestinations = 4096;
 
     private Bucket _global = new() { Tokens = options.IcmpErrorBurst, Last = TimeSpan.Zero };
-    private readonly Dictionary<Ipv4Address, Bucket> _perDestination = new();
+    private readonly Dictionary<TDestination, Bucket> _perDestination = new();
     // A full table with nothing idle stays so for at least one refill interval: do not rescan it for every packet of a
     // flood to fresh (spoofed) destinations.
     private TimeSpan _noIdleUntil = TimeSpan.MinValue;
@@ -25,7 +25,7 @@ internal sealed class IcmpRateLimiter(NetworkStackOptions options)
     public int TrackedDestinations => _perDestination.Count;
 
     /// <summary>Takes a token from both buckets, or neither; false means the error must not be sent.</summary>
-    public bool TryTake(Ipv4Address to, TimeSpan now)
+    public bool TryTake(TDestination to, TimeSpan now)
     {
         double perSecond = 1 / Math.Max(options.IcmpErrorDestinationInterval.TotalSeconds, 1e-6);
         Refill(ref _global, now, options.IcmpErrorsPerSecond, options.IcmpErrorBurst);
@@ -62,3 +62,6 @@ internal sealed class IcmpRateLimiter(NetworkStackOptions options)
         return idle.Count > 0;
     }
 }
+
+/// <summary>The IPv4 limiter (ICMP); ICMPv6 keys the same buckets by IPv6 address.</summary>
+internal sealed class IcmpRateLimiter(NetworkStackOptions options) : IcmpRateLimiter<Ipv4Address>(options);

@@ -3,11 +3,16 @@ using Photon.Net.Wire;
 
 namespace Photon.Net.Udp;
 
-public sealed record UdpDatagram(IpEndpoint From, IpEndpoint To, byte[] Data);
+public sealed record UdpDatagram(IpEndpoint From, IpEndpoint To, byte[] Data)
+{
+    /// <summary>Set when the datagram came over IPv6 (<see cref="From"/> and <see cref="To"/> then hold only the ports).</summary>
+    public Ip6Endpoint? From6 { get; init; }
+    public Ip6Endpoint? To6 { get; init; }
+}
 
 /// <summary>UDP (RFC 768): port demultiplexing, checksums (verified when present), ICMP port unreachable for closed
 /// ports, and bounded per-socket receive queues (overflow is dropped and counted, like a full socket buffer).</summary>
-public sealed class UdpLayer
+public sealed partial class UdpLayer
 {
     private readonly NetworkStack _stack;
     private readonly Dictionary<ushort, UdpSocket> _sockets = new();
@@ -86,7 +91,7 @@ public sealed class UdpLayer
 }
 
 /// <summary>A bound UDP port.</summary>
-public sealed class UdpSocket : IAsyncDisposable
+public sealed partial class UdpSocket : IAsyncDisposable
 {
     private readonly UdpLayer _layer;
     private readonly NetworkStack _stack;

@@ -4,7 +4,7 @@ namespace Photon.Net.Wire;
 
 public static class EtherType
 {
-    public const ushort Ipv4 = 0x0800, Arp = 0x0806;
+    public const ushort Ipv4 = 0x0800, Arp = 0x0806, Ipv6 = 0x86DD;
 }
 
 /// <summary>

@@ -31,6 +31,23 @@ public readonly ref struct UdpPacket
         return true;
     }
 
+    /// <summary>A datagram over IPv6: the checksum (over the IPv6 pseudo-header) is mandatory (RFC 8200 §8.1).</summary>
+    public static bool TryParse(ReadOnlySpan<byte> buffer, Ipv6Address source, Ipv6Address destination, out UdpPacket packet, out DropReason error)
+    {
+        packet = default;
+        error = DropReason.Truncated;
+        if (buffer.Length < HeaderLength) return false;
+        int length = BinaryPrimitives.ReadUInt16BigEndian(buffer[LengthAt..]);
+        error = DropReason.BadLength;
+        if (length < HeaderLength || length > buffer.Length) return false;
+        buffer = buffer[..length];
+        error = DropReason.BadChecksum;
+        if (BinaryPrimitives.ReadUInt16BigEndian(buffer[ChecksumAt..]) == 0
+            || Ipv6Checksum.Compute(source, destination, Ipv6NextHeader.Udp, buffer) != 0) return false;
+        packet = new UdpPacket(buffer);
+        return true;
+    }
+
     public ushort SourcePort => BinaryPrimitives.ReadUInt16BigEndian(_buffer[SourcePortAt..]);
     public ushort DestinationPort => BinaryPrimitives.ReadUInt16BigEndian(_buffer[DestinationPortAt..]);
     public ReadOnlySpan<byte> Payload => _buffer[HeaderLength..];
@@ -48,6 +65,19 @@ public readonly ref struct UdpPacket
         payload.CopyTo(datagram[HeaderLength..]);
         ushort sum = InternetChecksum.Transport(source, destination, IpProtocol.Udp, datagram[..(HeaderLength + payload.Length)]);
         BinaryPrimitives.WriteUInt16BigEndian(datagram[ChecksumAt..], sum == 0 ? (ushort)0xFFFF : sum); // 0 would mean "none"
+    }
+
+    /// <summary>Writes a datagram for IPv6, with its checksum over the IPv6 pseudo-header.</summary>
+    public static void Emit(Span<byte> datagram, ushort sourcePort, ushort destinationPort, ReadOnlySpan<byte> payload,
+        Ipv6Address source, Ipv6Address destination)
+    {
+        BinaryPrimitives.WriteUInt16BigEndian(datagram[SourcePortAt..], sourcePort);
+        BinaryPrimitives.WriteUInt16BigEndian(datagram[DestinationPortAt..], destinationPort);
+        BinaryPrimitives.WriteUInt16BigEndian(datagram[LengthAt..], (ushort)(HeaderLength + payload.Length));
+        BinaryPrimitives.WriteUInt16BigEndian(datagram[ChecksumAt..], 0);
+        payload.CopyTo(datagram[HeaderLength..]);
+        ushort sum = Ipv6Checksum.Compute(source, destination, Ipv6NextHeader.Udp, datagram[..(HeaderLength + payload.Length)]);
+        BinaryPrimitives.WriteUInt16BigEndian(datagram[ChecksumAt..], sum == 0 ? (ushort)0xFFFF : sum);
     }
 
     /// <summary>The first 8 bytes of a datagram (what an ICMP error quotes), for rebuilding a quote.</summary>
