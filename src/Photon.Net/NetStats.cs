@@ -26,6 +26,9 @@ public enum DropReason
     /// <summary>Processing the frame hit a bug in the stack: counted (and the frame dropped) instead of killing the
     /// receive loop; tests assert it stays zero.</summary>
     InternalError,
+    /// <summary>A received frame lent in the device's DMA buffer whose loan was revoked before the stack read it (the NIC
+    /// stopping under a burst).</summary>
+    RxLoanRevoked,
 }
 
 /// <summary>Events worth counting that are not drops.</summary>

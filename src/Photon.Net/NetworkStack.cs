@@ -176,10 +176,17 @@ public sealed partial class NetworkStack : IAsyncDisposable
             var batch = r.Value;
             if (KernelTrace.Enabled) KernelTrace.Instant(TracePoint.NicReceive, batch.Count, 0, nic.Name);
             KernelMetrics.NicFrames(batch.Count, received: true);
+            NetPathTimeline.Mark(NetPathEvent.StackBatch, batch.Count);
             lock (Gate)
-                for (int i = 0; i < batch.Count; i++) HandleFrameGuarded(nic, batch[i]);
+            {
+                for (int i = 0; i < batch.Count; i++)
+                    if (!batch.View(i, (Stack: this, Nic: nic), static (frame, s) => s.Stack.HandleFrameGuarded(s.Nic, frame)).IsOk)
+                        Count(DropReason.RxLoanRevoked);
+                FlushBurstAcksGuarded();
+            }
             batch.Release();
             await FlushAsync().ConfigureAwait(false);
+            NetPathTimeline.Mark(NetPathEvent.StackDone);
         }
     }
 
@@ -189,12 +196,19 @@ public sealed partial class NetworkStack : IAsyncDisposable
         catch (Exception e) when (e is not OutOfMemoryException) { Count(DropReason.InternalError); LastInternalError = e; }
     }
 
+    private void FlushBurstAcksGuarded()
+    {
+        try { Tcp.FlushBurstAcks(); }
+        catch (Exception e) when (e is not OutOfMemoryException) { Count(DropReason.InternalError); LastInternalError = e; }
+    }
+
     private async Task TickLoop(CancellationToken stop)
     {
         while (!stop.IsCancellationRequested)
         {
             try { await _timers.Delay(Options.TickInterval, stop).ConfigureAwait(false); }
             catch (OperationCanceledException) { return; }
+            NetPathTimeline.Mark(NetPathEvent.Tick);
             lock (Gate)
             {
                 var now = Now;
@@ -219,7 +233,11 @@ public sealed partial class NetworkStack : IAsyncDisposable
     /// <summary>Feeds one frame as if <paramref name="nic"/> had received it (fuzzers and tests use this).</summary>
     public void InjectFrame(NetInterface nic, ReadOnlySpan<byte> frame)
     {
-        lock (Gate) HandleFrame(nic, frame);
+        lock (Gate)
+        {
+            HandleFrame(nic, frame);
+            Tcp.FlushBurstAcks();
+        }
         _ = FlushAsync();
     }
 

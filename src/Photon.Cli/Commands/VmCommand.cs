@@ -220,6 +220,7 @@ public static class VmCommand
         }
         else failures.Add($"open /net/outbound: {outbound.Error}");
         say($"httpd serving http://{GuestAddress.Address}:{VmHttpService.Port}/ over virtio-net");
+        if (netbench) Kernel.Diagnostics.Tracing.NetPathTimeline.Start(); // what paces the transfers (VmNetCounters prints it)
         Console.WriteLine($"{NetReadyMarker} {GuestAddress.Address}");
         var wait = netbench ? 3 * HostWait : HostWait;
         var finished = await Task.WhenAny(http.HostDone, Task.Delay(wait));

@@ -1,3 +1,4 @@
+using Photon.Kernel.Diagnostics.Tracing;
 using Photon.Kernel.Drivers.Net;
 using Photon.Net;
 
@@ -14,6 +15,8 @@ internal static class VmNetCounters
     {
         foreach (var dev in source.Opened)
             say($"netbench counters: {dev.Name} features 0x{dev.Features:x}: {dev.Stats}");
+        NetPathTimeline.Stop();
+        foreach (var line in NetPathTimeline.Summary(rxVector: 0)) say("netbench " + line);
         if (network.Stack is not { } stack) return;
         say("netbench counters: stack " + string.Join(", ", new[]
         {

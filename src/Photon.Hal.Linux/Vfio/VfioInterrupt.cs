@@ -1,3 +1,4 @@
+using Photon.Kernel.Diagnostics.Tracing;
 using Photon.Kernel.Hal.Pci;
 using static Photon.Kernel.Hal.Host.Vfio.VfioNative;
 
@@ -65,6 +66,7 @@ internal sealed class VfioInterrupt : IDeviceInterrupt
             p.Revents = 0;
             if (poll(&p, 1, 100) <= 0) continue;
             if (read(_fd, (byte*)&count, 8) != 8) continue;
+            NetPathTimeline.Mark(NetPathEvent.IrqSignal, Vector);
             _handler?.Invoke();
             TaskCompletionSource<long>? wake;
             long n;

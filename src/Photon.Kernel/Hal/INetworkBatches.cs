@@ -12,6 +12,15 @@ public interface IRxBatch
     /// <summary>Frame <paramref name="index"/> (Ethernet header included, no FCS), in the device's own buffer.</summary>
     ReadOnlySpan<byte> this[int index] { get; }
 
+    /// <summary>Runs <paramref name="reader"/> on frame <paramref name="index"/> in place. A batch of lent DMA buffers
+    /// reads through each frame's loan and answers <see cref="ErrorCode.Revoked"/> when it was revoked (the frame is
+    /// gone); a batch of the device's own memory just reads.</summary>
+    Result View<TState>(int index, TState state, System.Buffers.ReadOnlySpanAction<byte, TState> reader)
+    {
+        reader(this[index], state);
+        return Result.Ok;
+    }
+
     /// <summary>Hands the buffers back (a driver posts them to its receive ring again); the frames must not be read after.</summary>
     void Release();
 }

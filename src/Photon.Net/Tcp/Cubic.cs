@@ -42,8 +42,13 @@ public sealed class Cubic : ICongestionController
     {
         if (_cwnd < _ssthresh)
         {
-            _cwnd = Math.Min(_cwnd + Math.Min(ackedBytes, _mss), MaxWindow); // slow start
-            return;
+            // Slow start grows by the bytes the ACK covers (RFC 3465, as Linux does), not one MSS per ACK: the host's
+            // stack acknowledges a 64 KiB TSO burst with one stretch ACK, and one MSS per ACK kept Photon's window near
+            // 115 KB for a whole 8 MiB transfer (issue #17, measured with tcpdump on the VM's TAP).
+            long grow = Math.Min(ackedBytes, _ssthresh - _cwnd);
+            _cwnd = Math.Min(_cwnd + grow, MaxWindow);
+            ackedBytes -= grow;
+            if (ackedBytes <= 0 || _cwnd < _ssthresh) return;
         }
         double cwnd = (double)_cwnd / _mss;
         if (_epochStart is null)

@@ -1,8 +1,8 @@
 namespace Photon.Net.Tcp;
 
 /// <summary>
-/// NewReno (RFC 5681, RFC 6582): slow start below the threshold (one MSS per ACK at most), congestion avoidance above
-/// it (one MSS per window), and on loss a threshold of half the flight. Without SACK, fast recovery inflates the window
+/// NewReno (RFC 5681, RFC 6582): slow start below the threshold (the bytes each ACK covers), congestion avoidance above
+/// it (one MSS per window's worth of bytes acknowledged), and on loss a threshold of half the flight. Without SACK, fast recovery inflates the window
 /// by three segments and one per further duplicate ACK and deflates on partial ACKs; with SACK the window is the
 /// threshold and RFC 6675's pipe paces recovery instead.
 /// </summary>
@@ -28,8 +28,15 @@ public sealed class NewReno : ICongestionController
 
     public void OnAck(long ackedBytes, TimeSpan now, TimeSpan srtt)
     {
-        if (_cwnd < _ssthresh) _cwnd += Math.Min(ackedBytes, _mss);       // slow start
-        else _cwnd += Math.Max(1, (long)_mss * _mss / _cwnd);               // congestion avoidance
+        // Both phases count the bytes an ACK covers, not ACKs (RFC 3465, as Linux does): a receiver that acknowledges a
+        // 64 KiB TSO burst with one stretch ACK (Linux with GRO does) would otherwise stall the window's growth.
+        if (_cwnd < _ssthresh)
+        {
+            long grow = Math.Min(ackedBytes, _ssthresh - _cwnd);          // slow start up to the threshold …
+            _cwnd += grow;
+            ackedBytes -= grow;                                            // … the rest counts as congestion avoidance
+        }
+        if (ackedBytes > 0 && _cwnd >= _ssthresh) _cwnd += Math.Max(1, (long)_mss * ackedBytes / _cwnd);
         _cwnd = Math.Min(_cwnd, MaxWindow);
     }
 

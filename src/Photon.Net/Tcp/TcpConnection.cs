@@ -1,3 +1,4 @@
+using Photon.Kernel.Diagnostics.Tracing;
 using Photon.Net.Wire;
 
 namespace Photon.Net.Tcp;
@@ -58,6 +59,7 @@ public sealed class TcpConnection : IAsyncDisposable
     private bool _tlpSent;
     private TimeSpan _persistBackoff;
     private int _retries, _ackPending;
+    private bool _burstAckOwed;
     private long _retransmits;
     private long _outOfOrderBytes; // bounded by the receive buffer: overlapping segments cannot multiply memory
     private TimeSpan _challengeWindow;
@@ -302,7 +304,12 @@ public sealed class TcpConnection : IAsyncDisposable
                 if (fin && n == payload.Length) ReceiveFin(now);
                 DrainOutOfOrder(now);
                 _ackPending++;
-                if (_ackPending >= 2 || hadGap || _finReceived || _receive.Free < _mss) SendAck();
+                if (hadGap || _finReceived || _receive.Free < _mss) SendAck();
+                else if (_ackPending >= 2 && !_burstAckOwed)
+                {
+                    _burstAckOwed = true; // one ACK for the whole burst, once the stack has processed it
+                    _layer.AckAtBurstEnd(this);
+                }
                 Wake(_readers);
             }
             else
@@ -355,6 +362,7 @@ public sealed class TcpConnection : IAsyncDisposable
         long acked = ack - _sndUna;
         if (!_synAcked) { _synAcked = true; acked--; }
         int dataAcked = (int)Math.Min(acked, _send.Count);
+        NetPathTimeline.Mark(NetPathEvent.TcpAckIn, dataAcked);
         _send.Discard(dataAcked);
         if (_scoreboard.Count > 0) _scoreboard.Prune(ack);
         if (acked > dataAcked && _finSent) _finAcked = true;
@@ -517,8 +525,17 @@ public sealed class TcpConnection : IAsyncDisposable
         h.SackCount = count;
     }
 
-    private void SendAck()
+    /// <summary>The end of a receive burst that brought this connection in-order data: ACK it all (unless something
+    /// sent since — data or an ACK — carried the acknowledgement already).</summary>
+    internal void SendBurstAck()
     {
+        _burstAckOwed = false;
+        if (_ackPending > 0 && State is not (TcpState.Closed or TcpState.TimeWait)) SendAck();
+    }
+
+    private void SendAck(int why = 0)
+    {
+        NetPathTimeline.Mark(NetPathEvent.TcpAckOut, why);
         _ackPending = 0;
         // Pure ACKs carry the highest sequence sent, not the go-back-N retransmit point: a sequence number behind the
         // peer's RCV.NXT would make the peer discard the ACK as out of window, and two retransmitting ends would livelock.
@@ -572,6 +589,7 @@ public sealed class TcpConnection : IAsyncDisposable
                 long room = Math.Min(Math.Min(cwnd, window) - pipe, _sndWnd - inFlight);
                 if (room <= 0)
                 {
+                    if (NetPathTimeline.Enabled) NetPathTimeline.Mark(NetPathEvent.TcpOutputStop, _sndWnd - inFlight <= 0 ? 2 : 1);
                     if (_sndWnd == 0 && inFlight == 0 && _persistDeadline is null)
                     {
                         _persistBackoff = _rtt.Rto;
@@ -581,7 +599,11 @@ public sealed class TcpConnection : IAsyncDisposable
                 }
                 // With TSO one send carries several segments' worth (whole segments only, unless it is the tail).
                 int n = (int)Math.Min(Math.Min(_layer.MaxSendPayload(Remote, _mss), unsent), room);
-                if (n < _mss && n < unsent && inFlight > 0) return; // sender-side silly window avoidance
+                if (n < _mss && n < unsent && inFlight > 0) // sender-side silly window avoidance
+                {
+                    NetPathTimeline.Mark(NetPathEvent.TcpOutputStop, _sndWnd - inFlight < _mss ? 2 : 1);
+                    return;
+                }
                 if (n > _mss && n < unsent) n -= n % _mss;
                 SendData(_sndNxt, (int)inFlight, n, push: n == unsent);
                 if (_sndNxt >= _sndMax) { if (!_rtt.IsTiming) _rtt.StartTiming(_sndNxt, now); }
@@ -592,6 +614,7 @@ public sealed class TcpConnection : IAsyncDisposable
                 ArmTailLossProbe(now);
                 continue;
             }
+            if (inFlight > 0) NetPathTimeline.Mark(NetPathEvent.TcpOutputStop, 0);
             if (_closeRequested && !_finAcked && inFlight == _send.Count)
             {
                 SendFin(_sndNxt);
@@ -650,7 +673,7 @@ public sealed class TcpConnection : IAsyncDisposable
     {
         if (State == TcpState.TimeWait) { if (now >= _timeWaitDeadline) Destroy(); return; }
         if (State == TcpState.FinWait2 && now >= _finWait2Deadline) { Destroy(); return; }
-        if (_ackPending > 0) SendAck();
+        if (_ackPending > 0) SendAck(why: 1);
         if (_rtoDeadline is { } due && now >= due) OnRetransmitTimeout(now);
         else if (_tlpDeadline is { } probeDue && now >= probeDue) SendTailLossProbe(now);
         if (_persistDeadline is { } probe && now >= probe && State != TcpState.Closed)
@@ -816,6 +839,7 @@ public sealed class TcpConnection : IAsyncDisposable
                 if (_closeRequested || State is not (TcpState.Established or TcpState.CloseWait))
                     return Errors.Of(ErrorCode.Closed, "connection is closed for sending");
                 int n = _send.Write(data.Span);
+                NetPathTimeline.Mark(NetPathEvent.AppSend, n);
                 data = data[n..];
                 Output();
                 if (!data.IsEmpty)
@@ -846,10 +870,11 @@ public sealed class TcpConnection : IAsyncDisposable
                 if (_receive.Count > 0)
                 {
                     n = _receive.Read(buffer.Span);
+                    NetPathTimeline.Mark(NetPathEvent.AppReceive, n);
                     // Receiver-side SWS avoidance: announce a bigger window only once it grew by a segment or half the buffer.
                     if (State is TcpState.Established or TcpState.FinWait1 or TcpState.FinWait2
                         && _receive.Free - (_rcvAdvEdge < _rcvNxt ? 0 : _rcvAdvEdge - _rcvNxt) >= Math.Min(_receive.Capacity / 2, _mss))
-                    { SendAck(); update = true; }
+                    { SendAck(why: 2); update = true; }
                 }
                 else if (_finReceived) return 0;
                 else if (_error is { } e) return e;

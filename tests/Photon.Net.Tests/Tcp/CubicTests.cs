@@ -33,6 +33,21 @@ public sealed class CubicTests
     }
 
     [Fact]
+    public void Slow_start_grows_by_the_bytes_a_stretch_ack_covers_and_doubles_each_round_trip()
+    {
+        // Issue #17: the host's stack acknowledged each 64 KiB TSO burst with one stretch ACK; growing one MSS per ACK
+        // left the window near 115 KB for a whole 8 MiB transfer.
+        var cc = new Cubic();
+        cc.Start(Mss, sack: true);
+        for (int rtt = 0; rtt < 5; rtt++)
+        {
+            long before = cc.Window, flight = cc.Window;
+            for (long acked = 0; acked < flight; acked += 45 * Mss) cc.OnAck(Math.Min(45 * Mss, flight - acked), TimeSpan.Zero, Rtt);
+            Assert.Equal(2 * before, cc.Window);
+        }
+    }
+
+    [Fact]
     public void A_loss_reduces_the_window_to_seven_tenths_not_half()
     {
         var cc = AfterLossAt(100);

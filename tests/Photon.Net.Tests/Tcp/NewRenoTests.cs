@@ -16,8 +16,8 @@ public sealed class NewRenoTests
         Assert.Equal(10 * Mss, cc.Window);                     // initial window of ten segments
         cc.OnAck(Mss, TimeSpan.Zero, TimeSpan.Zero);
         Assert.Equal(11 * Mss, cc.Window);
-        cc.OnAck(5 * Mss, TimeSpan.Zero, TimeSpan.Zero);
-        Assert.Equal(12 * Mss, cc.Window);                     // at most one MSS per ACK in slow start
+        cc.OnAck(Mss, TimeSpan.Zero, TimeSpan.Zero);
+        Assert.Equal(12 * Mss, cc.Window);
 
         cc.OnFastRetransmit(flight: 20 * Mss);
         Assert.True(cc.InRecovery);
@@ -54,6 +54,27 @@ public sealed class NewRenoTests
         Assert.Equal(2 * Mss, cc.Window);                      // the pipe paces SACK recovery, not the window
         cc.OnRecoveryEnd();
         Assert.Equal(2 * Mss, cc.Window);
+    }
+
+    [Fact]
+    public void Slow_start_grows_by_the_bytes_a_stretch_ack_covers_and_doubles_each_round_trip()
+    {
+        // A receiver that acknowledges each 64 KiB TSO burst once (the host's stack with GRO) sends one ACK per ~45
+        // segments: counting ACKs instead of bytes would grow the window by 1/45 of that.
+        var cc = new NewReno();
+        cc.Start(Mss, sack: true);
+        for (int rtt = 0; rtt < 4; rtt++)
+        {
+            long before = cc.Window, flight = cc.Window;
+            for (long acked = 0; acked < flight; acked += 45 * Mss) cc.OnAck(Math.Min(45 * Mss, flight - acked), TimeSpan.Zero, TimeSpan.Zero);
+            Assert.Equal(2 * before, cc.Window);
+        }
+        // Past the threshold the surplus of an ACK counts as congestion avoidance (one MSS per window's bytes).
+        cc.OnFastRetransmit(flight: 100 * Mss);
+        cc.OnRecoveryEnd();
+        Assert.Equal(50 * Mss, cc.Window);
+        cc.OnAck(50 * Mss, TimeSpan.Zero, TimeSpan.Zero);
+        Assert.Equal(51 * Mss, cc.Window);
     }
 
     [Fact]

@@ -23,6 +23,24 @@ public sealed class DmaLender(CapabilityManager caps, Func<Principal, long, Resu
         var charged = memoryQuota?.Invoke(holder, pages) ?? Result.Ok;
         if (!charged.IsOk) return charged.Error;
         var filled = await fill().ConfigureAwait(false);
+        return Lend(holder, pages, bytes, label, filled, onEnd);
+    }
+
+    /// <summary>The same for a buffer that is already filled (a received frame): charges <paramref name="holder"/>,
+    /// runs <paramref name="take"/> (which must not wait) and lends what it took; nothing stays charged when it fails.</summary>
+    internal Result<CapabilityToken> LendNow(Principal holder, int bytes, string label, Func<Result<(IDmaBuffer Buffer, Action GiveBack)>> take,
+        Action<CapabilityToken>? onEnd = null)
+    {
+        if (bytes <= 0) return Errors.Of(ErrorCode.InvalidArgument, "a loan needs at least one byte");
+        long pages = (bytes + (long)Page - 1) / Page;
+        var charged = memoryQuota?.Invoke(holder, pages) ?? Result.Ok;
+        if (!charged.IsOk) return charged.Error;
+        return Lend(holder, pages, bytes, label, take(), onEnd);
+    }
+
+    private Result<CapabilityToken> Lend(Principal holder, long pages, int bytes, string label, Result<(IDmaBuffer Buffer, Action GiveBack)> filled,
+        Action<CapabilityToken>? onEnd)
+    {
         if (!filled.IsOk)
         {
             memoryQuota?.Invoke(holder, -pages);

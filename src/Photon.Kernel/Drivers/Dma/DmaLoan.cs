@@ -68,6 +68,14 @@ public sealed class DmaLoan : KernelObject
         return endedDuring ? Ended() : Result.Ok;
     }
 
+    /// <summary>The bytes without holding the buffer for the read (empty once the loan ended): for a holder that
+    /// itself keeps the loan alive while it reads, as the stack's receive burst does.</summary>
+    internal ReadOnlySpan<byte> PeekUnheld()
+    {
+        lock (_gate) if (_ended) return default;
+        return _buffer.Memory.Span[..Length];
+    }
+
     private static KernelError Ended() => Errors.Of(ErrorCode.Revoked, "the DMA loan was returned or revoked");
 
     /// <summary>Ends the loan; the buffer goes back now, or when the last running read finishes.</summary>

@@ -12,6 +12,14 @@ internal interface IFrameLending
     /// <summary>Waits for the next frame on <paramref name="queue"/> and lends it. Busy when the queue already lends as
     /// many buffers as it may (the device must keep some to receive into).</summary>
     ValueTask<Result<LentFrame>> TakeLentAsync(int queue, CancellationToken ct);
+
+    /// <summary>Lends the next frame already received on <paramref name="queue"/>, without waiting: WouldBlock when there
+    /// is none, Busy at the queue's lending limit.</summary>
+    Result<LentFrame> TryTakeLent(int queue);
+
+    /// <summary>Holds (or, with false, releases) the re-posting of returned buffers on <paramref name="queue"/>, so a
+    /// burst of returns reaches the device in one publish.</summary>
+    void HoldRefill(int queue, bool hold);
 }
 
 /// <summary>A received frame in place: <paramref name="Frame"/> covers exactly its bytes.</summary>

@@ -42,6 +42,7 @@ public sealed class NicDriver : KernelObject, INetworkDevice, INetworkBatches, I
     private readonly Lock _viewsLock = new();
     private NicDeviceView? _self;
     private NicRxLender?[]? _lenders;
+    private NicLoanBatch?[]? _loanBatches;
     private readonly CapabilityManager _caps;
     private readonly NicFrameLoans _loans;
     private int _nextTx;
@@ -125,6 +126,7 @@ public sealed class NicDriver : KernelObject, INetworkDevice, INetworkBatches, I
         }
         driver._self = new NicDeviceView(driver, own.Value, owner);
         driver._lenders = new NicRxLender?[driver._rx.Length];
+        driver._loanBatches = new NicLoanBatch?[driver._rx.Length];
         return (driver, cap.Value);
     }
 
@@ -291,6 +293,11 @@ public sealed class NicDriver : KernelObject, INetworkDevice, INetworkBatches, I
         return await _loans.LendAsync(lending, queue, MinReceiveBuffer, $"rx-loan {Name}#{queue}", lender, actor, ct).ConfigureAwait(false);
     }
 
+    /// <summary>Frames the stack's face read through DMA loans (<see cref="NicOptions.LendToStack"/>), and the most
+    /// it held at once on one queue.</summary>
+    public long StackLoans => _loanBatches?.Sum(b => b?.LentTotal ?? 0) ?? 0;
+    public int StackLoansPeak => _loanBatches?.Max(b => b?.PeakHeld ?? 0) ?? 0;
+
     /// <summary>Zero-copy receive loans not yet ended.</summary>
     public int OutstandingLoans => _loans.Outstanding;
 
@@ -314,6 +321,11 @@ public sealed class NicDriver : KernelObject, INetworkDevice, INetworkBatches, I
         if (_self is not { } self || _lenders is not { } lenders) return ValueTask.FromResult(Result<IRxBatch>.Fail(ErrorCode.Closed, $"{Name} did not start"));
         if ((uint)queue >= (uint)lenders.Length) return ValueTask.FromResult(Result<IRxBatch>.Fail(ErrorCode.OutOfRange, $"{Name} has RX queues 0..{lenders.Length - 1}"));
         if (Volatile.Read(ref _disposed) != 0) return ValueTask.FromResult(Result<IRxBatch>.Fail(ErrorCode.Closed, $"{Name} is closed"));
+        if (_options.LendToStack && _device is IFrameLending lending && _loanBatches is { } loanBatches)
+        {
+            var burst = loanBatches[queue] ??= new NicLoanBatch(_loans, lending, queue, _caps, self.Actor, _options.Batch, MinReceiveBuffer, $"rx-loan {Name}#{queue}");
+            return burst.ReceiveAsync(ct);
+        }
         var lender = lenders[queue] ??= new NicRxLender(this, queue, self.Capability, self.Actor);
         return lender.ReceiveAsync(ct);
     }
@@ -321,9 +333,45 @@ public sealed class NicDriver : KernelObject, INetworkDevice, INetworkBatches, I
     /// <summary>Steers the frames to their TX queues and submits each queue's share with one capability check and one
     /// doorbell; returns once they are in the rings (the frames' memory is the driver's from here on).</summary>
     ValueTask<Result<int>> INetworkBatches.TransmitAsync(IReadOnlyList<ReadOnlyMemory<byte>> frames, CancellationToken ct) =>
-        _self is { } self
-            ? new(SubmitBatchAsync(self.Capability, frames, self.Actor, untilSent: false, ct))
-            : ValueTask.FromResult(Result<int>.Fail(ErrorCode.Closed, $"{Name} did not start"));
+        _self is not { } self ? ValueTask.FromResult(Result<int>.Fail(ErrorCode.Closed, $"{Name} did not start"))
+        : _options.DirectTransmit && _multi is not null && _tx.Length == 1 ? TransmitDirectAsync(self, frames, ct)
+        : new(SubmitBatchAsync(self.Capability, frames, self.Actor, untilSent: false, ct));
+
+    /// <summary>The stack's transmit on a one-queue multi-queue device (<see cref="NicOptions.DirectTransmit"/>): after the
+    /// same capability check and frame checks, the batch goes to the device on the caller's thread instead of through the
+    /// TX queue pair and its controller task — one thread wake-up less between a received burst and its ACKs. The stack
+    /// flushes one batch at a time, so its frames stay in order; other faces keep the queue pair.</summary>
+    private async ValueTask<Result<int>> TransmitDirectAsync(NicDeviceView self, IReadOnlyList<ReadOnlyMemory<byte>> frames, CancellationToken ct)
+    {
+        for (int i = 0; i < frames.Count; i++)
+            if (!IsValidFrame(frames[i])) return Errors.Of(ErrorCode.InvalidArgument, $"frame {i} of {frames[i].Length} bytes (MTU {Mtu})");
+        if (frames.Count == 0) return 0;
+        var allowed = _caps.Check(self.Capability, Rights.Write, self.Actor);
+        if (!allowed.IsOk) return allowed.Error;
+        if (Volatile.Read(ref _disposed) != 0) return Errors.Of(ErrorCode.Closed, $"{Name} is closed");
+        var counters = _txCounters[0];
+        int done = 0;
+        try
+        {
+            while (done < frames.Count)
+            {
+                var rest = frames.Count == 1 || done == 0 ? frames : frames.Skip(done).ToList();
+                int sent = await _multi!.SendBatchAsync(0, rest, ct).ConfigureAwait(false);
+                if (sent <= 0 || sent > rest.Count) throw new KernelException(ErrorCode.IoError, $"device reported {sent} frames sent");
+                for (int i = done; i < done + sent; i++) Interlocked.Add(ref counters.Bytes, frames[i].Length);
+                Interlocked.Add(ref counters.Frames, sent);
+                done += sent;
+            }
+            Interlocked.Increment(ref counters.Batches);
+            return done;
+        }
+        catch (Exception e) when (e is KernelException or OperationCanceledException or IOException or ObjectDisposedException or InvalidOperationException)
+        {
+            Interlocked.Increment(ref counters.Errors);
+            if (done > 0) return done;
+            return e is KernelException k ? k.Error : Errors.Of(e is OperationCanceledException ? ErrorCode.Cancelled : ErrorCode.IoError, e.Message);
+        }
+    }
 
     // ---- INetworkDevice (a copying face for consumers of the plain interface) ----
 

@@ -25,6 +25,24 @@ internal sealed class NicFrameLoans(CapabilityManager caps)
             var f = await device.TakeLentAsync(queue, ct).ConfigureAwait(false);
             return f.IsOk ? Result<(IDmaBuffer, Action)>.Success((f.Value.Frame, f.Value.GiveBack)) : f.Error;
         }, onEnd: t => { lock (_live) _live.Remove(t); }).ConfigureAwait(false);
+        return Track(lent, label);
+    }
+
+    /// <summary>Lends the next frame already received on <paramref name="queue"/>, without waiting (WouldBlock when
+    /// there is none, Busy at the queue's lending limit).</summary>
+    public Result<CapabilityToken> TryLend(IFrameLending device, int queue, int chargeBytes, string label, DmaLender lender, Principal actor)
+    {
+        lock (_live) if (_stopped) return Errors.Of(ErrorCode.Closed, $"{label}: the NIC is stopping");
+        var lent = lender.LendNow(actor, chargeBytes, label, () =>
+        {
+            var f = device.TryTakeLent(queue);
+            return f.IsOk ? Result<(IDmaBuffer, Action)>.Success((f.Value.Frame, f.Value.GiveBack)) : f.Error;
+        }, onEnd: t => { lock (_live) _live.Remove(t); });
+        return Track(lent, label);
+    }
+
+    private Result<CapabilityToken> Track(Result<CapabilityToken> lent, string label)
+    {
         if (!lent.IsOk) return lent;
         bool stopped;
         lock (_live)

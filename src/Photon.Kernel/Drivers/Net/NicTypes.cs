@@ -28,8 +28,13 @@ public enum TxSteering
 /// posted on each RX queue; the lending face owns <see cref="Batch"/> more, for the burst the stack is working on.</param>
 /// <param name="Steering">TX queue choice for requests that don't name a queue.</param>
 /// <param name="OwnsDevice">Dispose the HAL device with the driver.</param>
+/// <param name="LendToStack">On a device that lends its receive buffers (virtio-net), the stack's face reads each frame
+/// in the device's DMA buffer through a <see cref="Dma.DmaLoan"/> (<see cref="NicLoanBatch"/>) instead of a copy in the
+/// driver's own buffers.</param>
+/// <param name="DirectTransmit">On a device with one transmit queue, the stack's face hands each batch to the device on
+/// its own thread (capability-checked) instead of through the TX queue pair's controller task.</param>
 public sealed record NicOptions(int TxQueues = 0, int QueueDepth = 256, int Batch = 32, int RxBuffersPerQueue = 32,
-    TxSteering Steering = TxSteering.FlowHash, bool OwnsDevice = true);
+    TxSteering Steering = TxSteering.FlowHash, bool OwnsDevice = true, bool LendToStack = true, bool DirectTransmit = true);
 
 /// <summary>Counters of one TX or RX queue pair: frames and bytes moved, device batches (Frames / Batches is the
 /// mean batch size), frames the device refused, and the ring's own counters.</summary>

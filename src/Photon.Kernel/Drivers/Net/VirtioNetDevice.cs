@@ -285,6 +285,18 @@ public sealed class VirtioNetDevice : INetworkQueues, IFrameLending, INetworkOff
         return !r.IsOk && r.Code == ErrorCode.Cancelled && _closed.IsCancellationRequested ? Errors.Of(ErrorCode.Closed, $"{Name} is closed") : r;
     }
 
+    Result<LentFrame> IFrameLending.TryTakeLent(int queue)
+    {
+        if (Volatile.Read(ref _disposed) != 0) return Errors.Of(ErrorCode.Closed, $"{Name} is closed");
+        if ((uint)queue >= (uint)_rx.Length) return Errors.Of(ErrorCode.OutOfRange, $"{Name} has no queue {queue}");
+        return _rx[queue].TryTakeLent();
+    }
+
+    void IFrameLending.HoldRefill(int queue, bool hold)
+    {
+        if ((uint)queue < (uint)_rx.Length) _rx[queue].HoldRefill(hold);
+    }
+
     /// <summary>Buffers of <paramref name="queue"/> lent out now (zero-copy receive).</summary>
     public int LentBuffers(int queue) => _rx[queue].Lent;
 

@@ -1,3 +1,4 @@
+using Photon.Kernel.Diagnostics.Tracing;
 using Photon.Kernel.Drivers.Virtio;
 using Photon.Kernel.Hal.Pci;
 
@@ -22,7 +23,7 @@ internal sealed class VirtioNetRxQueue : IDisposable
     private readonly VirtqCompletion[] _scratch;
     private readonly Lock _lock = new();
     private long _frames, _bursts, _dropped;
-    private int _lent;
+    private int _lent, _refillHeld;
     private bool _disposed;
 
     private VirtioNetRxQueue(SplitVirtqueue vq, IDmaBuffer pool, int bufferSize, VirtioNotifier notifier, DeviceWait wait)
@@ -116,7 +117,12 @@ internal sealed class VirtioNetRxQueue : IDisposable
         }
         try
         {
-            if (!pending) await _wait.WaitAsync(ct).ConfigureAwait(false);
+            if (!pending)
+            {
+                NetPathTimeline.Mark(NetPathEvent.RxSleep);
+                int woke = await _wait.WaitAsync(ct).ConfigureAwait(false);
+                NetPathTimeline.Mark(NetPathEvent.RxWake, woke);
+            }
         }
         finally
         {
@@ -149,7 +155,11 @@ internal sealed class VirtioNetRxQueue : IDisposable
                 }
                 _idle.Push(c.Cookie);
             }
-            if (count > 0) RefillLocked();
+            if (count > 0)
+            {
+                NetPathTimeline.Mark(NetPathEvent.RxTake, count);
+                RefillLocked();
+            }
             return n;
         }
     }
@@ -160,35 +170,43 @@ internal sealed class VirtioNetRxQueue : IDisposable
     {
         while (true)
         {
-            lock (_lock)
-            {
-                if (_disposed) return Errors.Of(ErrorCode.Closed, "receive queue closed");
-                if (_lent >= MaxLent) return Errors.Of(ErrorCode.Busy, $"{_lent} receive buffers are lent (at most {MaxLent})");
-                while (true)
-                {
-                    var polled = _vq.Poll(_scratch.AsSpan(0, 1));
-                    if (!polled.TryGet(out int count)) return polled.Error;
-                    if (count == 0) break;
-                    var c = _scratch[0];
-                    int written = (int)c.Written;
-                    if (written < VirtioNetHeader.Size + 14)
-                    {
-                        Interlocked.Increment(ref _dropped);
-                        _idle.Push(c.Cookie);
-                        RefillLocked();
-                        continue;
-                    }
-                    _lent++;
-                    Interlocked.Increment(ref _frames);
-                    Interlocked.Increment(ref _bursts);
-                    int slot = c.Cookie;
-                    var frame = new Dma.DmaBufferSlice(_pool, slot * _bufferSize + VirtioNetHeader.Size, written - VirtioNetHeader.Size);
-                    return new LentFrame(frame, () => GiveBack(slot));
-                }
-            }
+            var taken = TryTakeLent();
+            if (taken.IsOk || taken.Code != ErrorCode.WouldBlock) return taken;
             try { await WaitAsync(ct).ConfigureAwait(false); }
             catch (OperationCanceledException) { return Errors.Of(ErrorCode.Cancelled, "receive cancelled"); }
             catch (KernelException e) { return e.Error; }
+        }
+    }
+
+    /// <summary>Lends the next completed frame without waiting: WouldBlock when the ring has none, Busy at
+    /// <see cref="MaxLent"/>, Closed once the queue is closed.</summary>
+    public Result<LentFrame> TryTakeLent()
+    {
+        lock (_lock)
+        {
+            if (_disposed) return Errors.Of(ErrorCode.Closed, "receive queue closed");
+            if (_lent >= MaxLent) return Errors.Of(ErrorCode.Busy, $"{_lent} receive buffers are lent (at most {MaxLent})");
+            while (true)
+            {
+                var polled = _vq.Poll(_scratch.AsSpan(0, 1));
+                if (!polled.TryGet(out int count)) return polled.Error;
+                if (count == 0) return Errors.Of(ErrorCode.WouldBlock, "no frame received");
+                var c = _scratch[0];
+                int written = (int)c.Written;
+                if (written < VirtioNetHeader.Size + 14)
+                {
+                    Interlocked.Increment(ref _dropped);
+                    _idle.Push(c.Cookie);
+                    RefillLocked();
+                    continue;
+                }
+                _lent++;
+                Interlocked.Increment(ref _frames);
+                Interlocked.Increment(ref _bursts);
+                int slot = c.Cookie;
+                var frame = new Dma.DmaBufferSlice(_pool, slot * _bufferSize + VirtioNetHeader.Size, written - VirtioNetHeader.Size);
+                return new LentFrame(frame, () => GiveBack(slot));
+            }
         }
     }
 
@@ -204,7 +222,19 @@ internal sealed class VirtioNetRxQueue : IDisposable
                 return;
             }
             _idle.Push(slot);
-            RefillLocked();
+            if (_refillHeld == 0) RefillLocked();
+        }
+    }
+
+    /// <summary>While held, returned buffers wait to be posted; the release posts them all with one publish (and at
+    /// most one notification) — a burst of loans given back together costs the device one kick, not one each.</summary>
+    public void HoldRefill(bool hold)
+    {
+        lock (_lock)
+        {
+            if (hold) { _refillHeld++; return; }
+            if (_refillHeld > 0) _refillHeld--;
+            if (_refillHeld == 0) RefillLocked();
         }
     }
 

@@ -1,3 +1,4 @@
+using Photon.Kernel.Diagnostics.Tracing;
 using Photon.Kernel.Drivers.Virtio;
 using Photon.Kernel.Hal;
 using Photon.Kernel.Hal.Pci;
@@ -164,7 +165,9 @@ internal sealed class VirtioNetTxQueue : IDisposable
         if (sent > 0)
         {
             _publishes++;
-            if (_vq.Publish()) _notifier.Notify();
+            bool kick = _vq.Publish();
+            if (kick) _notifier.Notify();
+            NetPathTimeline.Mark(NetPathEvent.TxPublish, kick ? 1 : 0);
             Interlocked.Add(ref _frames, sent);
         }
         return sent;

@@ -16,15 +16,25 @@ public sealed class DeviceWait(IDeviceInterrupt? interrupt, IKernelTimers timers
     /// emulated interrupt.</summary>
     public long Wakeups => Interlocked.Read(ref _wakeups);
 
-    public async ValueTask WaitAsync(CancellationToken ct)
+    /// <summary>Sleeps until the device may have made progress. Returns what ended the sleep: 1 an interrupt, 2 a poll
+    /// tick, 0 an interrupt that had already been signalled (no sleep at all).</summary>
+    public async ValueTask<int> WaitAsync(CancellationToken ct)
     {
-        await SleepAsync(ct).ConfigureAwait(false);
+        int woke = await SleepAsync(ct).ConfigureAwait(false);
         Interlocked.Increment(ref _wakeups);
+        return woke;
     }
 
-    private async ValueTask SleepAsync(CancellationToken ct)
+    private async ValueTask<int> SleepAsync(CancellationToken ct)
     {
-        if (interrupt is null) await timers.Delay(pollInterval, ct).ConfigureAwait(false);
-        else await interrupt.WaitAsync(ct).ConfigureAwait(false);
+        if (interrupt is null)
+        {
+            await timers.Delay(pollInterval, ct).ConfigureAwait(false);
+            return 2;
+        }
+        var signalled = interrupt.WaitAsync(ct);
+        if (signalled.IsCompleted) { await signalled.ConfigureAwait(false); return 0; }
+        await signalled.ConfigureAwait(false);
+        return 1;
     }
 }
