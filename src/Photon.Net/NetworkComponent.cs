@@ -72,7 +72,7 @@ public sealed class NetworkComponent(string device, Ipv4Cidr address, Ipv4Addres
         if (!nic.IsOk) return nic.Error;
         if (gateway is { } gw && _stack.Routes.AddDefault(gw, nic.Value) is { IsOk: false } route) return route.Error;
         _stack.Start();
-        var resolver = DnsResolver.Create(_stack, (dnsServers ?? []).Select(a => new IpEndpoint(a, 53)).ToList());
+        var resolver = DnsResolver.Create(_stack, (dnsServers ?? []).Select(a => new IpEndpoint(a, 53)).ToList(), quotas: k.Quotas);
         if (!resolver.IsOk) return resolver.Error;
         if (dhcp)
         {
