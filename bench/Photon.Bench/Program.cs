@@ -15,8 +15,9 @@ var groups = new (string Name, Func<IEnumerable<BenchResult>> Run)[]
     ("synflood", SynFloodBenchmark.Run),
     // Long (a minute or more under loss): run only when named.
     ("netloss", NetworkLossBenchmarks.Run),
+    ("http", HttpBenchmarks.Run),
 };
-var selected = args.Length == 0 ? groups.Where(g => g.Name != "netloss").ToArray() : groups.Where(g => args.Contains(g.Name)).ToArray();
+var selected = args.Length == 0 ? groups.Where(g => g.Name is not ("netloss" or "http")).ToArray() : groups.Where(g => args.Contains(g.Name)).ToArray();
 if (selected.Length == 0)
 {
     Console.Error.WriteLine($"unknown group; choose from: {string.Join(", ", groups.Select(g => g.Name))}");

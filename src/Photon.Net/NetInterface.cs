@@ -76,6 +76,14 @@ public sealed class NetInterface
         if (!ArpPacket.TryParse(buffer, out var arp, out var why)) { _stack.Count(why); return; }
         var senderMac = arp.SenderMac;
         var senderIp = arp.SenderIp;
+        if (_conflictWatch is { } watch && ConflictsWith(arp, watch.Address)) watch.OnConflict();
+        if (senderIp == Ipv4Address.Any && arp.Operation == ArpOperation.Request && IsConfigured && arp.TargetIp == Address
+            && !Mac.IsGroup(senderMac) && !senderMac.SequenceEqual(MacBytes))
+        {
+            // An RFC 5227 probe for our address: defend it (answer to the prober, learn nothing from a 0.0.0.0 sender).
+            SendArp(ArpOperation.Reply, senderMac.ToArray(), Ipv4Address.Any);
+            return;
+        }
         if (Mac.IsGroup(senderMac) || senderIp == Ipv4Address.Any || senderIp == Ipv4Address.Broadcast) { _stack.Count(DropReason.BadArp); return; }
         bool forUs = arp.TargetIp == Address;
         if (_arp.ContainsKey(senderIp) || forUs || _pending.ContainsKey(senderIp)) Learn(senderIp, senderMac.ToArray(), now);
@@ -142,16 +150,41 @@ public sealed class NetInterface
                 _arp.Remove(ip);
     }
 
+    // ---- RFC 5227 address conflict detection (the DHCP client's check of an offered address) ----
+
+    private (Ipv4Address Address, Action OnConflict)? _conflictWatch;
+
+    /// <summary>Calls <paramref name="onConflict"/> (under the stack's lock) whenever another host shows it uses or
+    /// probes for <paramref name="candidate"/>, until <see cref="StopConflictWatch"/>. One watch at a time.</summary>
+    internal void WatchForConflict(Ipv4Address candidate, Action onConflict) => _conflictWatch = (candidate, onConflict);
+
+    internal void StopConflictWatch() => _conflictWatch = null;
+
+    /// <summary>RFC 5227 §2.1.1: a conflict is any ARP packet from another MAC whose sender is the candidate, or another
+    /// host's probe (sender 0.0.0.0) for the same candidate.</summary>
+    private bool ConflictsWith(ArpPacket arp, Ipv4Address candidate) =>
+        !arp.SenderMac.SequenceEqual(MacBytes)
+        && (arp.SenderIp == candidate || (arp.SenderIp == Ipv4Address.Any && arp.Operation == ArpOperation.Request && arp.TargetIp == candidate));
+
+    /// <summary>Sends an ARP probe for <paramref name="candidate"/>: a broadcast request whose sender address is 0.0.0.0,
+    /// so no host's cache learns the candidate from it (RFC 5227 §2.1.1).</summary>
+    internal void SendArpProbe(Ipv4Address candidate) => SendArp(ArpOperation.Request, Mac.Broadcast, candidate, Ipv4Address.Any);
+
+    /// <summary>Whether frames are still waiting for <paramref name="nextHop"/>'s address to be resolved.</summary>
+    internal bool IsResolving(Ipv4Address nextHop) => _pending.ContainsKey(nextHop);
+
     private static readonly byte[] UnknownMac = new byte[EthernetFrame.AddressLength];
 
-    private void SendArp(ArpOperation op, byte[] targetMac, Ipv4Address targetIp)
+    private void SendArp(ArpOperation op, byte[] targetMac, Ipv4Address targetIp) => SendArp(op, targetMac, targetIp, Address);
+
+    private void SendArp(ArpOperation op, byte[] targetMac, Ipv4Address targetIp, Ipv4Address senderIp)
     {
         var frame = new byte[EthernetFrame.HeaderLength + ArpPacket.Length];
         EthernetFrame.SetDestination(frame, op == ArpOperation.Request ? Mac.Broadcast : targetMac);
         EthernetFrame.SetSource(frame, MacBytes);
         EthernetFrame.SetEtherType(frame, EtherType.Arp);
         // A request's target hardware address is what it asks for: left zero.
-        ArpPacket.Emit(EthernetFrame.PayloadOf(frame), op, MacBytes, Address, op == ArpOperation.Reply ? targetMac : UnknownMac, targetIp);
+        ArpPacket.Emit(EthernetFrame.PayloadOf(frame), op, MacBytes, senderIp, op == ArpOperation.Reply ? targetMac : UnknownMac, targetIp);
         _stack.Transmit(this, frame);
     }
 

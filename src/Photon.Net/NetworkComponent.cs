@@ -18,7 +18,7 @@ namespace Photon.Net;
 /// init carves narrower grants from), <c>outbound</c> (connect, ping) and <c>dns</c> (the kernel's stub resolver over
 /// <paramref name="dnsServers"/>, port 53; Read to look up, Manage to change the servers). With <paramref name="dhcp"/>
 /// the interface starts without an address (<paramref name="address"/> only seeds the MAC) and a DHCP client runs in the
-/// background: its lease sets address, prefix, default route and the resolver's servers, and is renewed until stop. Stopping revokes them (closing every listener
+/// background: its lease sets address, prefix, default route and the resolver's servers, and is renewed until stop, when it is released. Stopping revokes them (closing every listener
 /// and socket opened through them), stops the stack and the driver, and closes the device.
 /// </summary>
 public sealed class NetworkComponent(string device, Ipv4Cidr address, Ipv4Address? gateway = null, int queues = 2,
@@ -35,6 +35,7 @@ public sealed class NetworkComponent(string device, Ipv4Cidr address, Ipv4Addres
     private readonly List<IDisposable> _monitored = new();
     private readonly CancellationTokenSource _stopLease = new();
     private Task? _leaseKeeper;
+    private DhcpClient? _dhcp;
 
     public string Device { get; } = device;
     /// <summary>With a value, IPv6 is on for the interface (EUI-64 link-local, SLAAC) with this static address too.</summary>
@@ -75,13 +76,14 @@ public sealed class NetworkComponent(string device, Ipv4Cidr address, Ipv4Addres
         if (gateway is { } gw && _stack.Routes.AddDefault(gw, nic.Value) is { IsOk: false } route) return route.Error;
         _stack.Start();
         if (Ipv6 is { } v6 && _stack.AddIpv6Address(nic.Value, v6) is { IsOk: false } ipv6) return ipv6.Error;
-        var resolver = DnsResolver.Create(_stack, (dnsServers ?? []).Select(a => new IpEndpoint(a, 53)).ToList());
+        var resolver = DnsResolver.Create(_stack, (dnsServers ?? []).Select(a => new IpEndpoint(a, 53)).ToList(), quotas: k.Quotas);
         if (!resolver.IsOk) return resolver.Error;
         if (dhcp)
         {
             // In the background, as dhclient runs: the link's far end may come up only after boot (a TAP moved into
             // a namespace), and the lease must be renewed until stop anyway.
-            _leaseKeeper = new DhcpClient(_stack, nic.Value, resolver.Value).MaintainAsync(_stopLease.Token);
+            _dhcp = new DhcpClient(_stack, nic.Value, resolver.Value);
+            _leaseKeeper = _dhcp.MaintainAsync(_stopLease.Token);
         }
 
         var sockets = new SocketService(_stack, k.Capabilities);
@@ -119,6 +121,8 @@ public sealed class NetworkComponent(string device, Ipv4Cidr address, Ipv4Addres
         _monitored.Clear();
         _stopLease.Cancel();
         if (_leaseKeeper is not null) { await _leaseKeeper.ConfigureAwait(false); _leaseKeeper = null; }
+        // Give the address back before the stack goes (RFC 2131 §4.4.6), so the server can lease it again at once.
+        if (_dhcp is not null) { await _dhcp.ReleaseAsync().ConfigureAwait(false); _dhcp = null; }
         // Revoking the grants closes every listener and UDP port opened through them.
         foreach (var g in _grants) k.Capabilities.Revoke(g);
         _grants.Clear();

@@ -13,6 +13,17 @@ public sealed record DhcpClientOptions
     public TimeSpan FirstWait { get; init; } = TimeSpan.FromSeconds(1);
     public TimeSpan MaxWait { get; init; } = TimeSpan.FromSeconds(8);
     public int Attempts { get; init; } = 5;
+
+    /// <summary>ARP probes of an acknowledged address before it is used (RFC 5227: 3; 0 skips the check).</summary>
+    public int Probes { get; init; } = 2;
+    /// <summary>Between probes (RFC 5227: 1–2 s at random).</summary>
+    public TimeSpan ProbeInterval { get; init; } = TimeSpan.FromMilliseconds(300);
+    /// <summary>Listening after the last probe (RFC 5227's ANNOUNCE_WAIT: 2 s).</summary>
+    public TimeSpan ProbeWait { get; init; } = TimeSpan.FromMilliseconds(700);
+    /// <summary>Wait after declining an address before asking again (RFC 2131 §3.1.5: at least 10 s).</summary>
+    public TimeSpan AfterDecline { get; init; } = TimeSpan.FromSeconds(10);
+    /// <summary>How long a RELEASE may wait for the server's hardware address before the stack goes down.</summary>
+    public TimeSpan ReleaseWait { get; init; } = TimeSpan.FromSeconds(2);
 }
 
 /// <summary>
@@ -21,8 +32,11 @@ public sealed record DhcpClientOptions
 /// router) and its DNS servers given to the resolver. <see cref="MaintainAsync"/> keeps it: at T1 a unicast REQUEST to
 /// the leasing server, at T2 a broadcast one to any server, at expiry the address is taken away and the client starts
 /// over. Replies count only for the current transaction ID (random per exchange) and our hardware address; malformed
-/// ones are counted and ignored. Runs in the kernel on port 68 of the stack; one interface per stack (the broadcast
-/// goes out on the first interface). Not done: the ARP probe and DECLINE of an address already in use, RELEASE on stop.
+/// ones are counted and ignored. An acknowledged address is probed with ARP before use (<see cref="AddressConflictProbe"/>);
+/// if another host has it, the client sends DECLINE, waits <see cref="DhcpClientOptions.AfterDecline"/> and starts over
+/// (RFC 2131 §3.1.5). <see cref="ReleaseAsync"/> gives the lease back (RELEASE, unicast to the server) and unconfigures the
+/// interface: what the network component does when it stops. Runs in the kernel on port 68 of the stack; one interface
+/// per stack (the broadcast goes out on the first interface).
 /// </summary>
 public sealed class DhcpClient
 {
@@ -31,7 +45,7 @@ public sealed class DhcpClient
     private readonly DnsResolver? _resolver;
     private readonly IKernelTimers _timers;
     private readonly byte[] _mac;
-    private long _ignored;
+    private long _ignored, _declines;
 
     public DhcpClient(NetworkStack stack, NetInterface nic, DnsResolver? resolver = null, DhcpClientOptions? options = null)
     {
@@ -47,6 +61,8 @@ public sealed class DhcpClient
     public DhcpLease? Lease { get; private set; }
     /// <summary>Datagrams on port 68 that were not an answer to the current exchange (other xid or MAC, malformed).</summary>
     public long Ignored => Interlocked.Read(ref _ignored);
+    /// <summary>Addresses declined because another host answered the ARP probe.</summary>
+    public long Declines => Interlocked.Read(ref _declines);
 
     private static readonly IpEndpoint Servers = new(Ipv4Address.Broadcast, DhcpMessage.ServerPort);
 
@@ -71,9 +87,52 @@ public sealed class DhcpClient
             var ack = await ExchangeAsync(socket, DhcpMessage.RequestSelecting(xid, _mac, offer.Value.YourAddress, offer.Value.ServerId), Servers, xid, wait, null, ct).ConfigureAwait(false);
             if (!ack.IsOk) { last = ack.Error; if (ack.Code == ErrorCode.Cancelled) return ack.Error; continue; }
             if (ack.Value.Type == DhcpMessageType.Nak) { last = Errors.Of(ErrorCode.AccessDenied, $"{ack.Value.ServerId} refused the lease (NAK)"); continue; }
+            bool conflict;
+            try { conflict = await AddressConflictProbe.ConflictsAsync(_stack, _nic, ack.Value.YourAddress, Options, _timers, ct).ConfigureAwait(false); }
+            catch (OperationCanceledException) { return Errors.Of(ErrorCode.Cancelled, "cancelled"); }
+            if (conflict)
+            {
+                Interlocked.Increment(ref _declines);
+                last = Errors.Of(ErrorCode.AlreadyExists, $"{ack.Value.YourAddress} is in use by another host (declined)");
+                var declined = DhcpMessage.Decline(xid, _mac, ack.Value.YourAddress, ack.Value.ServerId);
+                if (declined.IsOk) await socket.SendToAsync(Servers, declined.Value).ConfigureAwait(false);
+                await DelayAsync(Options.AfterDecline, ct).ConfigureAwait(false);
+                if (ct.IsCancellationRequested) return Errors.Of(ErrorCode.Cancelled, "cancelled");
+                continue;
+            }
             return Apply(ack.Value);
         }
         return last;
+    }
+
+    /// <summary>Gives the lease back: a RELEASE unicast to the leasing server (RFC 2131 §4.4.6), waiting up to
+    /// <see cref="DhcpClientOptions.ReleaseWait"/> for the server's hardware address so the message leaves before the
+    /// stack stops, then the address and routes are taken away. Without a lease it does nothing.</summary>
+    public async Task<Result> ReleaseAsync(CancellationToken ct = default)
+    {
+        if (Lease is not { } lease) return Result.Ok;
+        var bound = _stack.Udp.Bind(DhcpMessage.ClientPort);
+        if (!bound.IsOk) return bound.Error;
+        await using (var socket = bound.Value)
+        {
+            uint xid = (uint)RandomNumberGenerator.GetInt32(int.MinValue, int.MaxValue);
+            var release = DhcpMessage.Release(xid, _mac, lease.Ack.YourAddress, lease.Ack.ServerId);
+            if (!release.IsOk) return release.Error;
+            var server = lease.Ack.ServerId;
+            var sent = await socket.SendToAsync(new IpEndpoint(server, DhcpMessage.ServerPort), release.Value).ConfigureAwait(false);
+            if (!sent.IsOk) return sent.Error;
+            // The datagram may be parked until ARP finds the server (or its router): give it that long to leave.
+            var deadline = _timers.Now + Options.ReleaseWait;
+            while (!ct.IsCancellationRequested && _timers.Now < deadline && Resolving(server))
+                await DelayAsync(TimeSpan.FromMilliseconds(20), ct).ConfigureAwait(false);
+        }
+        Drop();
+        return Result.Ok;
+    }
+
+    private bool Resolving(Ipv4Address server)
+    {
+        lock (_stack.Gate) return _nic.IsResolving(_stack.Routes.Lookup(server)?.NextHop ?? server);
     }
 
     /// <summary>Renews the lease now: unicast to the leasing server (<paramref name="rebind"/>: broadcast to any server).

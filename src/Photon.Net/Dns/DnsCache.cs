@@ -2,7 +2,22 @@ namespace Photon.Net.Dns;
 
 /// <summary>One cached lookup: the addresses (none for a negative entry), the CNAME chain, and when it expires.</summary>
 public sealed record DnsCacheEntry(string Host, DnsType Type, IReadOnlyList<byte[]> Addresses, IReadOnlyList<string> Chain,
-    TimeSpan Expires, ErrorCode Negative, string? NegativeReason);
+    TimeSpan Expires, ErrorCode Negative, string? NegativeReason)
+{
+    /// <summary>What the entry costs in memory, roughly: the object and list headers, the strings (two bytes a char)
+    /// and the address arrays. It is what a tenant is charged for holding the entry.</summary>
+    public long Bytes { get; } = SizeOf(Host, Addresses, Chain, NegativeReason);
+
+    private const int ObjectBytes = 32;
+
+    internal static long SizeOf(string host, IReadOnlyList<byte[]> addresses, IReadOnlyList<string> chain, string? reason)
+    {
+        long bytes = 4 * ObjectBytes + 2L * host.Length + 2L * (reason?.Length ?? 0);
+        foreach (var a in addresses) bytes += ObjectBytes + a.Length;
+        foreach (var c in chain) bytes += ObjectBytes + 2L * c.Length;
+        return bytes;
+    }
+}
 
 /// <summary>
 /// The resolver's TTL cache: a bounded LRU of answers keyed by (name, type), positive and negative (RFC 2308). Its
@@ -18,6 +33,9 @@ public sealed class DnsCache(int capacity, TimeSpan maxTtl, Func<TimeSpan> now)
     public int Count => _entries.Count;
     public int Capacity => capacity;
 
+    /// <summary>The sum of the entries' <see cref="DnsCacheEntry.Bytes"/>: what the cache's owner is charged.</summary>
+    public long Bytes { get; private set; }
+
     private static (string, DnsType) Key(string host, DnsType type) => (host.TrimEnd('.').ToLowerInvariant(), type);
 
     /// <summary>The live entry for the name, if any (an expired one is dropped).</summary>
@@ -27,8 +45,7 @@ public sealed class DnsCache(int capacity, TimeSpan maxTtl, Func<TimeSpan> now)
         if (!_entries.TryGetValue(key, out var node)) return null;
         if (node.Value.Expires <= now())
         {
-            _lru.Remove(node);
-            _entries.Remove(key);
+            Drop(key, node);
             return null;
         }
         _lru.Remove(node);
@@ -48,19 +65,32 @@ public sealed class DnsCache(int capacity, TimeSpan maxTtl, Func<TimeSpan> now)
         if (capacity == 0 || ttl <= TimeSpan.Zero) return;
         if (ttl > maxTtl) ttl = maxTtl;
         var key = Key(host, type);
-        if (_entries.Remove(key, out var old)) _lru.Remove(old);
-        while (_entries.Count >= capacity && _lru.Last is { } lru)
-        {
-            _entries.Remove(Key(lru.Value.Host, lru.Value.Type));
-            _lru.RemoveLast();
-        }
+        if (_entries.TryGetValue(key, out var old)) Drop(key, old);
+        while (_entries.Count >= capacity && EvictOldest()) { }
         var node = _lru.AddFirst(new DnsCacheEntry(key.Item1, type, addresses, chain, now() + ttl, negative, reason));
         _entries[key] = node;
+        Bytes += node.Value.Bytes;
+    }
+
+    /// <summary>Drops the least recently used entry (false when empty): how the owner makes room under its quota.</summary>
+    public bool EvictOldest()
+    {
+        if (_lru.Last is not { } lru) return false;
+        Drop(Key(lru.Value.Host, lru.Value.Type), lru);
+        return true;
+    }
+
+    private void Drop((string, DnsType) key, LinkedListNode<DnsCacheEntry> node)
+    {
+        _lru.Remove(node);
+        _entries.Remove(key);
+        Bytes -= node.Value.Bytes;
     }
 
     public void Clear()
     {
         _entries.Clear();
         _lru.Clear();
+        Bytes = 0;
     }
 }

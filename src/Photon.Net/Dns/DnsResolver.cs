@@ -1,3 +1,5 @@
+using Photon.Kernel.Capabilities;
+using Photon.Kernel.Quotas;
 using Photon.Kernel.Scheduling;
 
 namespace Photon.Net.Dns;
@@ -13,38 +15,41 @@ public sealed record DnsLookup(string Host, DnsType Type, IReadOnlyList<byte[]> 
 /// on a timeout, a server failure (SERVFAIL, REFUSED) or a malformed answer; a truncated UDP answer (TC) is asked again
 /// of the same server over TCP. "No such name" and "no such record" are answers, cached and returned as
 /// <see cref="ErrorCode.NotFound"/> without asking further servers. Anti-spoofing lives in <see cref="DnsExchange"/>.
-/// Processes reach it only through a <see cref="ResolverObject"/> capability (<c>/net/dns</c>).
+/// Processes reach it only through a <see cref="ResolverObject"/> capability (<c>/net/dns</c>). Every lookup is made for a
+/// principal — the calling process's, taken by the syscall layer — and its cache and in-flight slots are that principal's
+/// tenant's (<see cref="DnsTenantShares"/>): capped per tenant and charged to the tenant's memory quota.
 /// </summary>
 public sealed class DnsResolver
 {
     private readonly NetworkStack _stack;
     private readonly IKernelTimers _timers;
     private readonly DnsExchange _exchange;
-    private readonly DnsCache _cache;
+    private readonly DnsTenantShares _shares;
     private readonly DnsExchangeStats _stats = new();
     private readonly object _lock = new();
     private IReadOnlyList<IpEndpoint> _servers;
-    private int _inFlight;
     private long _queries, _cacheHits, _tcpFallbacks;
 
-    private DnsResolver(NetworkStack stack, ResolverOptions options, IReadOnlyList<IpEndpoint> servers)
+    private DnsResolver(NetworkStack stack, ResolverOptions options, IReadOnlyList<IpEndpoint> servers, TenantQuotas? quotas)
     {
         _stack = stack;
         _timers = stack.Timers;
         Options = options;
         _servers = servers;
         _exchange = new DnsExchange(stack, _timers);
-        _cache = new DnsCache(options.CacheEntries, options.MaxTtl, () => _timers.Now);
+        _shares = new DnsTenantShares(options, quotas, () => _timers.Now);
     }
 
-    public static Result<DnsResolver> Create(NetworkStack stack, IReadOnlyList<IpEndpoint> servers, ResolverOptions? options = null)
+    /// <summary>A resolver over <paramref name="servers"/>; with <paramref name="quotas"/> (the kernel's) each tenant's
+    /// lookups and cache entries are charged to its memory quota.</summary>
+    public static Result<DnsResolver> Create(NetworkStack stack, IReadOnlyList<IpEndpoint> servers, ResolverOptions? options = null, TenantQuotas? quotas = null)
     {
         options ??= new ResolverOptions();
         var valid = options.Validate();
         if (!valid.IsOk) return valid.Error;
         var s = CheckServers(servers);
         if (!s.IsOk) return s.Error;
-        return new DnsResolver(stack, options, servers.ToArray());
+        return new DnsResolver(stack, options, servers.ToArray(), quotas);
     }
 
     public ResolverOptions Options { get; }
@@ -56,7 +61,13 @@ public sealed class DnsResolver
     public long CacheHits => Interlocked.Read(ref _cacheHits);
     public long TcpFallbacks => Interlocked.Read(ref _tcpFallbacks);
     public long Ignored => Interlocked.Read(ref _stats.Ignored);
-    public int CachedEntries { get { lock (_lock) return _cache.Count; } }
+    public int CachedEntries => _shares.CachedEntries;
+
+    /// <summary>Lookups waiting on a server now, across every tenant.</summary>
+    public int InFlight => _shares.InFlight;
+
+    /// <summary>What <paramref name="tenant"/> ("/tenant-a"; "" for the kernel's own partition) holds in the resolver.</summary>
+    public DnsTenantUsage UsageOf(string tenant) => _shares.UsageOf(tenant);
 
     /// <summary>Replaces the server list (a DHCP lease or an administrator); the cache is kept.</summary>
     public Result SetServers(IReadOnlyList<IpEndpoint> servers)
@@ -67,7 +78,7 @@ public sealed class DnsResolver
         return Result.Ok;
     }
 
-    public void FlushCache() { lock (_lock) _cache.Clear(); }
+    public void FlushCache() => _shares.Clear();
 
     private static Result CheckServers(IReadOnlyList<IpEndpoint> servers)
     {
@@ -77,41 +88,46 @@ public sealed class DnsResolver
         return Result.Ok;
     }
 
-    /// <summary>The IPv4 addresses of <paramref name="host"/> (an address literal is its own answer).</summary>
-    public async Task<Result<IReadOnlyList<Ipv4Address>>> ResolveIpv4Async(string host, CancellationToken ct = default)
+    /// <summary>The IPv4 addresses of <paramref name="host"/> (an address literal is its own answer), for the kernel.</summary>
+    public Task<Result<IReadOnlyList<Ipv4Address>>> ResolveIpv4Async(string host, CancellationToken ct = default) =>
+        ResolveIpv4Async(Principal.Kernel, host, ct);
+
+    /// <summary>A lookup for the kernel itself (its own partition of the cache and slots).</summary>
+    public Task<Result<DnsLookup>> ResolveAsync(string host, DnsType type, CancellationToken ct = default) =>
+        ResolveAsync(Principal.Kernel, host, type, ct);
+
+    /// <summary>The IPv4 addresses of <paramref name="host"/> for <paramref name="requester"/> (the syscall layer passes
+    /// the calling process's principal; it is never a process's argument).</summary>
+    internal async Task<Result<IReadOnlyList<Ipv4Address>>> ResolveIpv4Async(Principal requester, string host, CancellationToken ct)
     {
         if (Ipv4Address.Parse(host) is { IsOk: true } literal) return new[] { literal.Value };
-        var r = await ResolveAsync(host, DnsType.A, ct).ConfigureAwait(false);
+        var r = await ResolveAsync(requester, host, DnsType.A, ct).ConfigureAwait(false);
         if (!r.IsOk) return r.Error;
         return r.Value.Addresses.Select(a => new Ipv4Address((uint)(a[0] << 24 | a[1] << 16 | a[2] << 8 | a[3]))).ToArray();
     }
 
-    public async Task<Result<DnsLookup>> ResolveAsync(string host, DnsType type, CancellationToken ct = default)
+    /// <summary>Looks <paramref name="host"/> up for <paramref name="requester"/>: from its tenant's cache, or from the
+    /// servers holding one of its tenant's slots (<see cref="ErrorCode.QuotaExceeded"/> when the tenant has none left).</summary>
+    internal async Task<Result<DnsLookup>> ResolveAsync(Principal requester, string host, DnsType type, CancellationToken ct)
     {
         if (type is not (DnsType.A or DnsType.Aaaa)) return Errors.Of(ErrorCode.NotSupported, $"lookups of type {type}");
         var name = DnsName.Write(host, new List<byte>(64)); // reject a bad name before touching the cache or the wire
         if (!name.IsOk) return name.Error;
-        lock (_lock)
+        if (_shares.Get(requester, host, type) is { } hit)
         {
-            if (_cache.Get(host, type) is { } hit)
-            {
-                Interlocked.Increment(ref _cacheHits);
-                if (hit.Negative != ErrorCode.None) return Errors.Of(hit.Negative, hit.NegativeReason ?? host);
-                return new DnsLookup(host, type, hit.Addresses, hit.Chain, FromCache: true);
-            }
+            Interlocked.Increment(ref _cacheHits);
+            if (hit.Negative != ErrorCode.None) return Errors.Of(hit.Negative, hit.NegativeReason ?? host);
+            return new DnsLookup(host, type, hit.Addresses, hit.Chain, FromCache: true);
         }
         var servers = Servers;
         if (servers.Count == 0) return Errors.Of(ErrorCode.Unreachable, "no DNS servers are configured");
-        if (Interlocked.Increment(ref _inFlight) > Options.MaxInFlight)
-        {
-            Interlocked.Decrement(ref _inFlight);
-            return Errors.Of(ErrorCode.Busy, $"{Options.MaxInFlight} DNS lookups already in flight");
-        }
-        try { return await AskServersAsync(host, type, servers, ct).ConfigureAwait(false); }
-        finally { Interlocked.Decrement(ref _inFlight); }
+        var slot = _shares.Acquire(requester);
+        if (!slot.IsOk) return slot.Error;
+        try { return await AskServersAsync(slot.Value, host, type, servers, ct).ConfigureAwait(false); }
+        finally { _shares.Release(slot.Value); }
     }
 
-    private async Task<Result<DnsLookup>> AskServersAsync(string host, DnsType type, IReadOnlyList<IpEndpoint> servers, CancellationToken ct)
+    private async Task<Result<DnsLookup>> AskServersAsync(DnsTenantShare share, string host, DnsType type, IReadOnlyList<IpEndpoint> servers, CancellationToken ct)
     {
         KernelError last = Errors.Of(ErrorCode.TimedOut, $"{host}: no DNS server answered");
         for (int round = 0; round < Options.Attempts; round++)
@@ -126,8 +142,8 @@ public sealed class DnsResolver
                     Interlocked.Increment(ref _queries);
                     answer = await _exchange.OverTcpAsync(server, host, type, Options.Timeout, ct).ConfigureAwait(false);
                 }
-                if (answer.IsOk) return Accept(host, type, answer.Value);
-                if (answer.Code == ErrorCode.NotFound) return Refuse(host, type, answer.Error);
+                if (answer.IsOk) return Accept(share, host, type, answer.Value);
+                if (answer.Code == ErrorCode.NotFound) return Refuse(share, host, type, answer.Error);
                 if (answer.Code == ErrorCode.Cancelled || ct.IsCancellationRequested) return answer.Error;
                 last = Errors.Of(answer.Code, $"{host}: {server}: {answer.Error.Message}");
             }
@@ -135,18 +151,18 @@ public sealed class DnsResolver
         return last;
     }
 
-    private Result<DnsLookup> Accept(string host, DnsType type, DnsAnswer answer)
+    private Result<DnsLookup> Accept(DnsTenantShare share, string host, DnsType type, DnsAnswer answer)
     {
         if (answer.Addresses.Count == 0)
-            return Refuse(host, type, Errors.Of(ErrorCode.NotFound, $"{host}: no {type} record"));
+            return Refuse(share, host, type, Errors.Of(ErrorCode.NotFound, $"{host}: no {type} record"));
         var addresses = answer.Addresses.Take(Options.MaxAddresses).ToArray();
-        lock (_lock) _cache.PutPositive(host, type, addresses, answer.Chain, TimeSpan.FromSeconds(answer.Ttl));
+        _shares.PutPositive(share, host, type, addresses, answer.Chain, TimeSpan.FromSeconds(answer.Ttl));
         return new DnsLookup(host, type, addresses, answer.Chain, FromCache: false);
     }
 
-    private Result<DnsLookup> Refuse(string host, DnsType type, KernelError error)
+    private Result<DnsLookup> Refuse(DnsTenantShare share, string host, DnsType type, KernelError error)
     {
-        lock (_lock) _cache.PutNegative(host, type, error.Code, error.Message, Options.NegativeTtl);
+        _shares.PutNegative(share, host, type, error.Code, error.Message, Options.NegativeTtl);
         return error;
     }
 }

@@ -15,8 +15,13 @@ public sealed record ResolverOptions
     /// <summary>Rounds over the server list before giving up with <c>TimedOut</c>.</summary>
     public int Attempts { get; init; } = 2;
 
-    /// <summary>Names (and types) the cache holds; the least recently used goes first.</summary>
+    /// <summary>Names (and types) the kernel's own partition of the cache holds (lookups by the kernel and by
+    /// principals outside any tenant); the least recently used goes first.</summary>
     public int CacheEntries { get; init; } = 512;
+
+    /// <summary>Names (and types) one tenant's partition holds: a tenant's lookups fill only its own partition, so its
+    /// flood evicts only its own entries. Each entry is also charged to the tenant's memory quota.</summary>
+    public int CacheEntriesPerTenant { get; init; } = 128;
 
     /// <summary>Addresses kept per cached answer (an answer may carry thousands over TCP).</summary>
     public int MaxAddresses { get; init; } = 16;
@@ -29,9 +34,13 @@ public sealed record ResolverOptions
     /// minimum in the authority section, which is not parsed; a short fixed time instead).</summary>
     public TimeSpan NegativeTtl { get; init; } = TimeSpan.FromSeconds(30);
 
-    /// <summary>Queries in flight at once, across every caller; beyond it a lookup fails with <c>Busy</c> instead of
-    /// taking another socket.</summary>
-    public int MaxInFlight { get; init; } = 64;
+    /// <summary>Queries in flight at once, across every caller: a kernel-wide backstop on sockets and ephemeral ports
+    /// (sixteen tenants at their own cap together reach it); beyond it a lookup fails with <c>Busy</c>.</summary>
+    public int MaxInFlight { get; init; } = 256;
+
+    /// <summary>Queries one tenant may have in flight at once; beyond it its lookups fail with <c>QuotaExceeded</c>,
+    /// whatever other tenants do. Each is also charged to the tenant's memory quota.</summary>
+    public int MaxInFlightPerTenant { get; init; } = 16;
 
     public Result Validate()
     {
@@ -40,6 +49,8 @@ public sealed record ResolverOptions
         if (CacheEntries is < 0 or > 65536) return Result.Fail(ErrorCode.InvalidArgument, "DNS cache entries must be 0..65536");
         if (MaxAddresses is < 1 or > 256) return Result.Fail(ErrorCode.InvalidArgument, "DNS addresses per answer must be 1..256");
         if (MaxInFlight is < 1 or > 4096) return Result.Fail(ErrorCode.InvalidArgument, "DNS queries in flight must be 1..4096");
+        if (CacheEntriesPerTenant is < 0 or > 65536) return Result.Fail(ErrorCode.InvalidArgument, "DNS cache entries per tenant must be 0..65536");
+        if (MaxInFlightPerTenant is < 1 or > 4096) return Result.Fail(ErrorCode.InvalidArgument, "DNS queries in flight per tenant must be 1..4096");
         return Result.Ok;
     }
 }

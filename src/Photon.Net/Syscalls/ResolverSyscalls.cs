@@ -8,7 +8,8 @@ namespace Photon.Net.Syscalls;
 /// <summary>
 /// Name lookups for processes: the handle names a <see cref="ResolverObject"/> (<c>/net/dns</c>, or a copy a parent
 /// delegated); Read resolves, Manage sets the servers. The queries are the kernel's (its resolver, cache and sockets),
-/// so the caller needs no UDP grant of its own.
+/// so the caller needs no UDP grant of its own — but they are made for the caller's tenant: its share of the cache and
+/// of the slots, charged to its quota. A lookup ends when the caller's process does, giving its slot back.
 /// </summary>
 public static class ResolverSyscalls
 {
@@ -17,7 +18,8 @@ public static class ResolverSyscalls
         using var traceSpan = SyscallSpan.Enter(caller, "sys.dns.resolve");
         var r = caller.Get<ResolverObject>(resolver, Rights.Read);
         if (!r.IsOk) return r.Error;
-        return await r.Value.Resolver.ResolveAsync(host, type, ct).ConfigureAwait(false);
+        using var untilExit = CancellationTokenSource.CreateLinkedTokenSource(ct, caller.Lifetime);
+        return await r.Value.Resolver.ResolveAsync(caller.Principal, host, type, untilExit.Token).ConfigureAwait(false);
     }
 
     /// <summary>The resolver's servers (needs Read).</summary>

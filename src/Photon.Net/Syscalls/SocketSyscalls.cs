@@ -75,7 +75,9 @@ public static class SocketSyscalls
         var r = caller.Get<ResolverObject>(resolver, Rights.Read);
         if (!r.IsOk) return r.Error;
         if (port == 0) return Errors.Of(ErrorCode.InvalidArgument, "destination port 0");
-        var addresses = await r.Value.Resolver.ResolveIpv4Async(host, ct).ConfigureAwait(false);
+        Result<IReadOnlyList<Ipv4Address>> addresses;
+        using (var untilExit = CancellationTokenSource.CreateLinkedTokenSource(ct, caller.Lifetime))
+            addresses = await r.Value.Resolver.ResolveIpv4Async(caller.Principal, host, untilExit.Token).ConfigureAwait(false);
         if (!addresses.IsOk) return addresses.Error;
         KernelError last = Errors.Of(ErrorCode.NotFound, $"{host}: no address");
         foreach (var address in addresses.Value)

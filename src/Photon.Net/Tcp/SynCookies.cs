@@ -6,8 +6,9 @@ namespace Photon.Net.Tcp;
 /// <summary>
 /// SYN cookies (RFC 4987 §3.6, Linux's layout): when a listener's SYN cache is full, the SYN-ACK's initial sequence
 /// number carries the only state the handshake needs, and nothing is stored. The cookie is a 6-bit time counter (64 s
-/// steps), a 2-bit index into <see cref="MssTable"/> and 24 bits of HMAC-SHA256 over the four-tuple, the client's ISN,
-/// the counter and the MSS index under a per-stack secret. The ACK completing the handshake (ACK − 1 = cookie) is accepted
+/// steps), a 2-bit index into <see cref="MssTable"/> and 24 bits of a keyed hash over the four-tuple, the client's ISN,
+/// the counter and the MSS index under a per-stack 128-bit secret — <see cref="SipHash"/>-2-4, as Linux uses: a PRF is all
+/// a cookie needs (an off-path attacker must not predict it), and HMAC-SHA256 made a cookie SYN-ACK cost several echo replies. The ACK completing the handshake (ACK − 1 = cookie) is accepted
 /// within two counter steps. What a cookie cannot carry is given up, as Linux does without timestamps: window scaling,
 /// SACK and timestamps are not offered on a cookie SYN-ACK.
 /// </summary>
@@ -17,7 +18,8 @@ internal sealed class SynCookies
     private static readonly TimeSpan Step = TimeSpan.FromSeconds(64);
     private const int MaxAgeSteps = 2;
 
-    private readonly byte[] _secret = RandomNumberGenerator.GetBytes(32);
+    private readonly ulong _key0 = BinaryPrimitives.ReadUInt64LittleEndian(RandomNumberGenerator.GetBytes(8));
+    private readonly ulong _key1 = BinaryPrimitives.ReadUInt64LittleEndian(RandomNumberGenerator.GetBytes(8));
 
     /// <summary>The cookie (our ISN) for a SYN from <paramref name="remote"/> to <paramref name="local"/>, and the MSS it encodes
     /// (the largest table entry not above what the peer and our route allow).</summary>
@@ -52,8 +54,6 @@ internal sealed class SynCookies
         BinaryPrimitives.WriteUInt32BigEndian(input[12..], clientIsn.Value);
         BinaryPrimitives.WriteUInt32BigEndian(input[16..], counter);
         input[20] = (byte)index;
-        Span<byte> mac = stackalloc byte[32];
-        HMACSHA256.HashData(_secret, input, mac);
-        return BinaryPrimitives.ReadUInt32BigEndian(mac) & 0xFFFFFF;
+        return (uint)SipHash.Hash(_key0, _key1, input) & 0xFFFFFF;
     }
 }

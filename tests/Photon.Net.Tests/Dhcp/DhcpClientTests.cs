@@ -144,4 +144,74 @@ public sealed class DhcpClientTests : IAsyncLifetime
         Assert.Equal(3, _requests.Count);
         Assert.False(_nic.IsConfigured);
     }
+
+    /// <summary>The value of option <paramref name="code"/> in one of the client's messages (options start at 240).</summary>
+    private static byte[]? Option(byte[] m, byte code)
+    {
+        for (int at = 240; at + 1 < m.Length && m[at] != 255;)
+        {
+            if (m[at] == 0) { at++; continue; }
+            if (m[at] == code) return m[(at + 2)..(at + 2 + m[at + 1])];
+            at += 2 + m[at + 1];
+        }
+        return null;
+    }
+
+    [Fact]
+    public async Task An_offered_address_another_host_answers_for_is_declined_and_a_different_one_is_taken()
+    {
+        // The first ACK hands out 10.9.0.1 — the server stack's own address, which it defends against the ARP probe.
+        Serve((request, _) => TypeOf(request) switch
+        {
+            1 => [Reply(request, 2, _requests.Any(r => TypeOf(r) == 4) ? "10.9.0.50" : "10.9.0.1")],
+            3 => [Reply(request, 5, _requests.Any(r => TypeOf(r) == 4) ? "10.9.0.50" : "10.9.0.1")],
+            _ => [],
+        });
+        var client = new DhcpClient(_client, _nic, options: new DhcpClientOptions { AfterDecline = TimeSpan.FromMilliseconds(100) });
+
+        var lease = await client.AcquireAsync();
+
+        Assert.True(lease.IsOk, lease.ToString());
+        Assert.Equal(Ip("10.9.0.50"), _nic.Address);
+        Assert.Equal(1, client.Declines);
+        var decline = Assert.Single(_requests, r => TypeOf(r) == 4);
+        Assert.Equal(Addr("10.9.0.1"), Option(decline, 50)); // the declined address, to the server that offered it
+        Assert.Equal(Addr("10.9.0.1"), Option(decline, 54));
+        Assert.True((await _client.PingAsync(Ip("10.9.0.1"), TimeSpan.FromSeconds(3))).IsOk);
+    }
+
+    [Fact]
+    public async Task An_address_nobody_answers_for_is_taken_after_the_probes_without_a_decline()
+    {
+        Serve((request, _) => TypeOf(request) switch { 1 => [Reply(request, 2)], 3 => [Reply(request, 5)], _ => [] });
+        var client = new DhcpClient(_client, _nic);
+
+        Assert.True((await client.AcquireAsync()).IsOk);
+
+        Assert.Equal(0, client.Declines);
+        Assert.DoesNotContain(_requests, r => TypeOf(r) == 4);
+        Assert.Equal(Ip("10.9.0.50"), _nic.Address);
+    }
+
+    [Fact]
+    public async Task Release_sends_the_leased_address_back_to_the_server_and_unconfigures_the_interface()
+    {
+        Serve((request, _) => TypeOf(request) switch { 1 => [Reply(request, 2)], 3 => [Reply(request, 5)], _ => [] });
+        var client = new DhcpClient(_client, _nic);
+        Assert.True((await client.AcquireAsync()).IsOk);
+
+        Assert.True((await client.ReleaseAsync()).IsOk);
+
+        await Until(() => _requests.Any(r => TypeOf(r) == 7));
+        var release = _requests.Single(r => TypeOf(r) == 7);
+        Assert.Equal(Addr("10.9.0.50"), release[12..16]); // ciaddr: the address given back
+        Assert.Equal(Addr("10.9.0.1"), Option(release, 54));
+        Assert.Null(client.Lease);
+        Assert.False(_nic.IsConfigured);
+    }
+
+    private static async Task Until(Func<bool> condition)
+    {
+        for (int i = 0; i < 500 && !condition(); i++) await Task.Delay(10);
+    }
 }

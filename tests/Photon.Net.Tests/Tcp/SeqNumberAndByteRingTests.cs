@@ -62,4 +62,28 @@ public sealed class ByteRingTests
         idle.Write("x"u8);
         Assert.Equal(1, idle.Count);
     }
+
+    [Fact]
+    public void Storage_grows_with_the_data_up_to_the_capacity_and_keeps_wrapped_bytes_in_order()
+    {
+        var ring = new ByteRing(1 << 20);
+        ring.Write(new byte[600]);
+        Assert.Equal(ByteRing.InitialStorage, ring.Storage); // a short request costs a few KiB, not the capacity
+
+        // Wrap inside the first array, then grow: the bytes must come out in the order they went in.
+        var small = new ByteRing(64 * 1024);
+        var data = Enumerable.Range(0, 200_000).Select(i => (byte)(i * 7)).ToArray();
+        small.Write(data.AsSpan(0, 3000));
+        small.Discard(2500);
+        small.Write(data.AsSpan(3000, 3000));                  // wraps in the 4 KiB array
+        small.Write(data.AsSpan(6000, 20_000));                // grows while wrapped
+        Assert.True(small.Storage is > ByteRing.InitialStorage and <= 64 * 1024);
+        var got = new byte[small.Count];
+        small.Peek(0, got);
+        Assert.Equal(data.AsSpan(2500, got.Length).ToArray(), got);
+        Assert.Equal(64 * 1024 - got.Length, small.Free);
+        small.Write(data.AsSpan(26_000, 100_000));             // fills to the capacity, never past it
+        Assert.Equal(64 * 1024, small.Storage);
+        Assert.Equal(0, small.Free);
+    }
 }
