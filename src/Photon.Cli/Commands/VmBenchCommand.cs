@@ -34,7 +34,7 @@ public static partial class VmBenchCommand
     private static readonly PhotonPath[] Paths =
     [
         new("msix", "Photon MSI-X, interrupts only (async)", Polling: false, PollInline: false, Loop: false, HybridPoll: TimeSpan.Zero),
-        new("hybrid", "Photon MSI-X + hybrid poll (async, the default)", Polling: false, PollInline: false, Loop: false),
+        new("hybrid", "Photon MSI-X + hybrid poll at depth 1 (async, the default)", Polling: false, PollInline: false, Loop: false),
         new("inline", "Photon polled inline (async)", Polling: true, PollInline: true, Loop: false),
         new("loop", "Photon polled loop (one thread, batched doorbells)", Polling: true, PollInline: true, Loop: true),
     ];

@@ -16,9 +16,9 @@ namespace Photon.Kernel.Drivers.Nvme;
 /// <param name="PollInline">With <paramref name="Polling"/>: the submitting thread polls the completion queue itself
 /// until its command completes (SPDK's model: no sleep, no wake, no thread hop). Off, a reaper task polls and wakes the
 /// submitter (the slower path, kept for the benchmark's comparison).</param>
-/// <param name="HybridPoll">With MSI-X: how long at most a submitter, and the interrupt line after a reap, keep polling
-/// for completions before sleeping on the vector (Linux's hybrid io_poll; the budget adapts to twice the queue's mean
-/// device time within this limit). Default 1 ms; zero turns it off (interrupts only).</param>
+/// <param name="HybridPoll">With MSI-X, when a command is alone on its queue: how long at most its submitter, and the
+/// interrupt line after a reap, keep polling for completions before sleeping on the vector (Linux's hybrid io_poll; the
+/// budget adapts to twice the queue's mean device time within this limit). Default 1 ms; zero turns it off.</param>
 public sealed record NvmeDriverOptions(int IoQueues = 2, int QueueEntries = 32, int MaxTransferBytes = 64 * 1024, bool Polling = false,
     TimeSpan? CommandTimeout = null, TimeSpan? WatchdogTick = null, bool PollInline = true, TimeSpan? HybridPoll = null)
 {

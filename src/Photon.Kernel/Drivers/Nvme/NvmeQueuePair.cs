@@ -19,8 +19,8 @@ namespace Photon.Kernel.Drivers.Nvme;
 /// <para>Completions run their waiter's continuation on the thread that reaped them (the interrupt line, the poller or
 /// the watchdog), as an interrupt handler completes a bio: no thread-pool hop per I/O. A continuation that submits again
 /// while its completion is being delivered leaves the SQ doorbell to the end of the delivery (one doorbell per batch)
-/// and does not poll itself (no nesting). Queues with interrupts poll briefly after a submission and after an interrupt
-/// (<see cref="HybridPollLimit"/>: Linux's hybrid io_poll, SPDK's busy poll) before they sleep on the vector again.</para>
+/// and does not poll itself (no nesting). Queues with interrupts, at depth 1, poll briefly after a submission and after
+/// an interrupt (<see cref="HybridPollLimit"/>: Linux's hybrid io_poll) before they sleep on the vector again.</para>
 /// </summary>
 internal sealed class NvmeQueuePair : IDisposable
 {
@@ -182,7 +182,7 @@ internal sealed class NvmeQueuePair : IDisposable
         if (!dataOut.IsEmpty) dataOut.Span.CopyTo(data.Memory.Span);
         // No RunContinuationsAsynchronously: whoever reaps the completion runs the continuation (no thread-pool hop).
         var waiter = new TaskCompletionSource<Result<NvmeCompletion>>();
-        bool delivering = t_delivering is not null;
+        bool delivering = t_delivering is not null, alone = false;
         while (true)
         {
             Task paused;
@@ -193,6 +193,7 @@ internal sealed class NvmeQueuePair : IDisposable
                 {
                     slot.Waiter = waiter;
                     SubmitLocked(command, cid, transferBytes, entered);
+                    alone = _inFlight == 1;
                     // With a poller active it rings the doorbell on its next pass, for every entry queued since; a
                     // delivery in progress on this thread rings once at its end.
                     if (!_pollerActive && t_delivering != this) RingLocked();
@@ -206,7 +207,9 @@ internal sealed class NvmeQueuePair : IDisposable
         // Inside a delivery the deliverer reaps for us (polling here would nest deliveries and hold back the others).
         if (delivering) { if (Interrupt is null) _kick.Wake(); }
         else if (InlinePolling) PollInline(waiter.Task, long.MaxValue, ct);
-        else if (Interrupt is not null && HybridPollLimit > TimeSpan.Zero) PollInline(waiter.Task, HybridBudget(), ct);
+        // Hybrid poll at depth 1 only (Linux's io_poll is for low depth): at depth the interrupt batches completions, and
+        // spinning vCPUs were measured to slow QEMU's own emulation of the device on a loaded host (README, Benchmarks).
+        else if (Interrupt is not null && HybridPollLimit > TimeSpan.Zero && alone) PollInline(waiter.Task, HybridBudget(), ct);
         else _kick.Wake();
         bool waited = !waiter.Task.IsCompleted;
         Result<NvmeCompletion> result;
@@ -583,8 +586,9 @@ internal sealed class NvmeQueuePair : IDisposable
     public void OnInterrupt()
     {
         Interlocked.Increment(ref _counters.ReaperWakes);
-        // Hybrid: keep polling while completions keep coming (the continuations just run here submitted more), and
-        // go back to sleep on the vector once none came within the budget or nothing is in flight.
+        // Hybrid: keep polling while the one command in flight keeps being replaced (the continuation just run here
+        // submitted the next), and go back to sleep on the vector once none came within the budget, nothing is in
+        // flight, or several are (then interrupts batch their completions).
         if (HybridPollLimit <= TimeSpan.Zero || t_delivering is not null || !TryEnterPoller()) { Poll(); return; }
         try
         {
@@ -593,7 +597,7 @@ internal sealed class NvmeQueuePair : IDisposable
             while (true)
             {
                 if (Poll() > 0) { spin = default; last = Stopwatch.GetTimestamp(); continue; }
-                if (InFlight == 0 || Stopwatch.GetTimestamp() - last > budget) break;
+                if (InFlight != 1 || Stopwatch.GetTimestamp() - last > budget) break;
                 spin.SpinOnce(sleep1Threshold: -1);
             }
         }
