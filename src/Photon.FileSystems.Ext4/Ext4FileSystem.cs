@@ -363,6 +363,8 @@ public sealed class Ext4FileSystem : IFileSystem
 
     private async Task<Result> ReadPartialAsync(long phys, int blocks, int skip, Memory<byte> dest, CancellationToken ct)
     {
+        // Zero-copy where the device lends: the wanted bytes come straight out of the buffer the device wrote.
+        if (await _vol.TryReadDataLentAsync(phys, blocks, skip, dest, ct).ConfigureAwait(false) is { } lent) return lent;
         var tmp = new byte[blocks * Bs];
         var read = await _vol.ReadDataAsync(phys, tmp, ct).ConfigureAwait(false);
         if (!read.IsOk) return read;

@@ -169,6 +169,20 @@ internal sealed class Volume
         return await ReadBytesAsync(_device, block * BlockSize, buffer, ct).ConfigureAwait(false);
     }
 
+    /// <summary>Part of a run of data blocks copied once out of the device's lent DMA buffer (no scratch buffer of
+    /// our own); null when that cannot be done here (not a lending device, sector alignment, uncommitted blocks in the
+    /// cache) and the caller reads the ordinary way.</summary>
+    public async ValueTask<Result?> TryReadDataLentAsync(long block, int blocks, int skip, Memory<byte> dest, CancellationToken ct)
+    {
+        if (_dirtyBlocks.Count > 0 || _device is not IBlockLending) return null;
+        var range = CheckRange(block, blocks, "data read");
+        if (!range.IsOk) return range;
+        int ss = _device.SectorSize;
+        long offset = block * BlockSize;
+        if (offset % ss != 0) return null;
+        return await LentBlockRead.TryReadAsync(_device, offset / ss, blocks * BlockSize, skip, dest, ct).ConfigureAwait(false);
+    }
+
     /// <summary>Writes file data in place; only ever called for blocks the caller owns (validated extents or fresh allocations).</summary>
     public async ValueTask<Result> WriteDataAsync(long block, ReadOnlyMemory<byte> data, CancellationToken ct)
     {

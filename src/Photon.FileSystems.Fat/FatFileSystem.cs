@@ -904,6 +904,10 @@ public sealed class FatFileSystem : IFileSystem
         long alignedEnd = (byteOffset + destination.Length + ss - 1) / ss * ss;
         if (alignedStart == byteOffset && alignedEnd == byteOffset + destination.Length)
             return await ParallelBlockIo.ReadAsync(_device, byteOffset / ss, destination, ct).ConfigureAwait(false);
+        // Zero-copy where the device lends: the wanted bytes come straight out of the buffer the device wrote.
+        var lent = await LentBlockRead.TryReadAsync(_device, alignedStart / ss, (int)(alignedEnd - alignedStart), (int)(byteOffset - alignedStart),
+            destination, ct).ConfigureAwait(false);
+        if (lent is { } done) return done;
         var temp = new byte[alignedEnd - alignedStart];
         var read = await _device.ReadAsync(alignedStart / ss, temp, ct).ConfigureAwait(false);
         if (!read.IsOk) return read;

@@ -93,7 +93,9 @@ internal sealed class VfioInterrupt : IDeviceInterrupt
             _waiter = null;
         }
         wake?.TrySetException(new KernelException(ErrorCode.Closed, $"MSI-X vector {Vector} is closed"));
-        _line.Join();
+        // A driver's completion may run its waiter's code on the line itself, and that code may dispose the device:
+        // the line cannot wait for itself, and it ends on its own once the handler returns (it sees _stopped).
+        if (Thread.CurrentThread != _line) _line.Join();
         close(_fd);
     }
 }

@@ -18,12 +18,16 @@ public sealed class NvmeDisk : BlockDeviceObject, IAsyncDisposable
     private readonly NvmeController _controller;
     private readonly CapabilityManager _caps;
     private readonly HashSet<CapabilityToken> _loans = [];
+    // Loans to the kernel's own consumers (a mounted filesystem): bounded by the queues' lendable slots, not charged.
+    private readonly DmaLender _kernelLender;
+    private long _kernelLoans;
     private Task? _stopping;
 
     private NvmeDisk(string name, NvmeController controller, CapabilityManager caps) : base(name)
     {
         _controller = controller;
         _caps = caps;
+        _kernelLender = new DmaLender(caps, memoryQuota: null);
     }
 
     public string Name => Label;
@@ -85,6 +89,27 @@ public sealed class NvmeDisk : BlockDeviceObject, IAsyncDisposable
         return lent;
     }
 
+    /// <summary>A lent read for a kernel consumer that opened the disk through <paramref name="cap"/> (a filesystem's
+    /// partial-block read, <see cref="IBlockLending"/>): the same capability-checked <see cref="DmaLoan"/>, held by
+    /// <paramref name="actor"/>, revoked with every other loan when the disk stops.</summary>
+    public async Task<Result<BlockLoan>> LendToKernelAsync(CapabilityToken cap, long lba, int bytes, Principal actor, CancellationToken ct = default)
+    {
+        var holder = actor.Name is null ? Principal.Kernel : actor;
+        var token = await LendReadAsync(cap, lba, bytes, _kernelLender, holder, ct).ConfigureAwait(false);
+        if (!token.IsOk) return token.Error;
+        var loan = _caps.Check(token.Value, Rights.Read, holder);
+        if (!loan.IsOk || loan.Value is not DmaLoan lent)
+        {
+            _kernelLender.Revoke(token.Value);
+            return loan.IsOk ? Errors.Of(ErrorCode.WrongObjectType, "not a DMA loan") : loan.Error;
+        }
+        Interlocked.Increment(ref _kernelLoans);
+        return new BlockLoan(lent, () => _kernelLender.Revoke(token.Value));
+    }
+
+    /// <summary>Lent reads served to kernel consumers (filesystems) since start.</summary>
+    public long KernelLoans => Interlocked.Read(ref _kernelLoans);
+
     /// <summary>Loans of this disk not yet ended.</summary>
     public int OutstandingLoans { get { lock (_loans) return _loans.Count; } }
 
@@ -105,8 +130,11 @@ public sealed class NvmeDisk : BlockDeviceObject, IAsyncDisposable
 
     public async ValueTask DisposeAsync() => await Stop().ConfigureAwait(false);
 
-    private sealed class View(NvmeDisk disk, CapabilityToken cap, Principal actor) : IBlockDevice
+    private sealed class View(NvmeDisk disk, CapabilityToken cap, Principal actor) : IBlockDevice, IBlockLending
     {
+        public int MaxLentBytes => disk.Identity.MaxTransferBytes;
+        public async ValueTask<Result<BlockLoan>> LendReadAsync(long lba, int bytes, CancellationToken ct = default) =>
+            await disk.LendToKernelAsync(cap, lba, bytes, actor, ct).ConfigureAwait(false);
         public string Name => disk.Name;
         public int SectorSize => disk.SectorSize;
         public long SectorCount => disk.SectorCount;

@@ -16,6 +16,11 @@ namespace Photon.Kernel.Drivers.Nvme;
 /// thread hop); while a poller is active other submitters only write their entries and the poller rings the SQ tail
 /// doorbell once per pass for all of them. <see cref="RunPolledLoop"/> is the same on one thread at any depth, with
 /// no allocation per command.</para>
+/// <para>Completions run their waiter's continuation on the thread that reaped them (the interrupt line, the poller or
+/// the watchdog), as an interrupt handler completes a bio: no thread-pool hop per I/O. A continuation that submits again
+/// while its completion is being delivered leaves the SQ doorbell to the end of the delivery (one doorbell per batch)
+/// and does not poll itself (no nesting). Queues with interrupts, at depth 1, poll briefly after a submission and after
+/// an interrupt (<see cref="HybridPollLimit"/>: Linux's hybrid io_poll) before they sleep on the vector again.</para>
 /// </summary>
 internal sealed class NvmeQueuePair : IDisposable
 {
@@ -34,6 +39,10 @@ internal sealed class NvmeQueuePair : IDisposable
     private bool _phase = true;
     private bool _pollerActive, _sqDirty, _disposed;
     private int _pollerThread;
+    // Mean doorbell-to-completion time, an exponentially weighted average in Stopwatch ticks: the hybrid poll's budget.
+    private long _deviceTicksAverage;
+    // The queue whose completions this thread is delivering right now (continuations run inline on the reaping thread).
+    [ThreadStatic] private static NvmeQueuePair? t_delivering;
     private KernelError? _failed;
     private TaskCompletionSource? _paused;
 
@@ -47,7 +56,7 @@ internal sealed class NvmeQueuePair : IDisposable
         public bool Loop, Done;
         public Result<NvmeCompletion> Outcome;
         public long Tag, QueuedAt, ReapedAt;
-        public int SubmitThread;
+        public int SubmitThread, ReapThread;
     }
 
     private NvmeQueuePair(ushort id, int entries, int maxTransfer, IMmioRegion bar, int stride, IDmaBuffer sq, IDmaBuffer cq,
@@ -77,6 +86,15 @@ internal sealed class NvmeQueuePair : IDisposable
 
     /// <summary>Submitters poll the CQ themselves (polled queues only; see the class remarks).</summary>
     public bool InlinePolling { get; set; }
+
+    /// <summary>Queues with an interrupt: how long at most a submitter, or the interrupt line after reaping, keeps polling
+    /// for completions before it sleeps on the vector (zero: never poll). The budget adapts to the queue's mean device
+    /// time (twice it, within this limit), so a slow device is not spun on for nothing.</summary>
+    public TimeSpan HybridPollLimit { get; set; }
+
+    /// <summary>The queue whose completions the calling thread is delivering (its continuation runs inside the reap),
+    /// or null: a submitter there stays on that queue, so the reap and the next submissions share one doorbell.</summary>
+    internal static NvmeQueuePair? DeliveringOnThisThread => t_delivering;
 
     public NvmeIoCounters Counters => _counters.Snapshot();
 
@@ -162,7 +180,9 @@ internal sealed class NvmeQueuePair : IDisposable
         var slot = _slots[cid];
         var data = slot.Data;
         if (!dataOut.IsEmpty) dataOut.Span.CopyTo(data.Memory.Span);
-        var waiter = new TaskCompletionSource<Result<NvmeCompletion>>(TaskCreationOptions.RunContinuationsAsynchronously);
+        // No RunContinuationsAsynchronously: whoever reaps the completion runs the continuation (no thread-pool hop).
+        var waiter = new TaskCompletionSource<Result<NvmeCompletion>>();
+        bool delivering = t_delivering is not null, alone = false;
         while (true)
         {
             Task paused;
@@ -173,8 +193,10 @@ internal sealed class NvmeQueuePair : IDisposable
                 {
                     slot.Waiter = waiter;
                     SubmitLocked(command, cid, transferBytes, entered);
-                    // With a poller active it rings the doorbell on its next pass, for every entry queued since.
-                    if (!_pollerActive) RingLocked();
+                    alone = _inFlight == 1;
+                    // With a poller active it rings the doorbell on its next pass, for every entry queued since; a
+                    // delivery in progress on this thread rings once at its end.
+                    if (!_pollerActive && t_delivering != this) RingLocked();
                     break;
                 }
                 paused = _paused.Task;
@@ -182,9 +204,14 @@ internal sealed class NvmeQueuePair : IDisposable
             // A controller reset is rebuilding this queue: submit once it is back (or fail if it is closed).
             await paused.ConfigureAwait(false);
         }
-        if (InlinePolling) PollInline(waiter.Task, ct);
+        // Inside a delivery the deliverer reaps for us (polling here would nest deliveries and hold back the others).
+        if (delivering) { if (Interrupt is null) _kick.Wake(); }
+        else if (InlinePolling) PollInline(waiter.Task, long.MaxValue, ct);
+        // Hybrid poll at depth 1 only (Linux's io_poll is for low depth): at depth the interrupt batches completions, and
+        // spinning vCPUs were measured to slow QEMU's own emulation of the device on a loaded host (README, Benchmarks).
+        else if (Interrupt is not null && HybridPollLimit > TimeSpan.Zero && alone) PollInline(waiter.Task, HybridBudget(), ct);
         else _kick.Wake();
-        bool hop = !waiter.Task.IsCompleted;
+        bool waited = !waiter.Task.IsCompleted;
         Result<NvmeCompletion> result;
         try { result = await waiter.Task.WaitAsync(ct).ConfigureAwait(false); }
         catch (OperationCanceledException)
@@ -195,7 +222,8 @@ internal sealed class NvmeQueuePair : IDisposable
             }
             result = await waiter.Task.ConfigureAwait(false);
         }
-        if (hop) Interlocked.Increment(ref _counters.ThreadHops);
+        // A hop: the waiter slept and resumed on another thread than the one that reaped it (a wake through the pool).
+        if (waited && slot.ReapThread != Environment.CurrentManagedThreadId) Interlocked.Increment(ref _counters.ThreadHops);
         if (result.IsOk) Interlocked.Add(ref _counters.WakeTicks, Stopwatch.GetTimestamp() - slot.ReapedAt);
         if (result.IsOk) return (result.Value, cid);
         lock (_gate) ReleaseLocked(cid);
@@ -269,21 +297,33 @@ internal sealed class NvmeQueuePair : IDisposable
         if (more) _kick.Wake();
     }
 
-    /// <summary>The submitter polls until its own command completes (SPDK: submit, then poll the phase bit, no sleep).
+    /// <summary>The submitter polls until its own command completes (SPDK: submit, then poll the phase bit, no sleep),
+    /// or, with interrupts, until <paramref name="budgetTicks"/> pass without a completion (then the vector wakes it).
     /// A hung command ends too: the watchdog's reset fails it. If another thread is the poller, it reaps for us.</summary>
-    private void PollInline(Task done, CancellationToken ct)
+    private void PollInline(Task done, long budgetTicks, CancellationToken ct)
     {
         if (done.IsCompleted || !TryEnterPoller()) return;
         try
         {
             var spin = new SpinWait();
+            long last = Stopwatch.GetTimestamp();
             while (!done.IsCompleted && !ct.IsCancellationRequested)
             {
-                if (Poll() > 0) spin = default;
+                if (Poll() > 0) { spin = default; last = Stopwatch.GetTimestamp(); }
+                else if (Stopwatch.GetTimestamp() - last > budgetTicks) break;
                 else spin.SpinOnce(sleep1Threshold: -1);
             }
         }
         finally { ExitPoller(); }
+    }
+
+    /// <summary>How long a hybrid poll may find nothing before it sleeps: twice the mean device time, within the limit
+    /// (the whole limit before the first completion was timed).</summary>
+    private long HybridBudget()
+    {
+        long limit = (long)(HybridPollLimit.TotalSeconds * Stopwatch.Frequency);
+        long average = Volatile.Read(ref _deviceTicksAverage);
+        return average == 0 ? limit : Math.Min(limit, 2 * average);
     }
 
     /// <summary>Produces the next command of a <see cref="RunPolledLoop"/> and a tag handed back with its completion;
@@ -427,7 +467,10 @@ internal sealed class NvmeQueuePair : IDisposable
                 slot.InFlight = false;
                 _inFlight--;
                 slot.ReapedAt = Stopwatch.GetTimestamp();
-                _counters.DeviceTicks += slot.ReapedAt - slot.QueuedAt;
+                slot.ReapThread = thread;
+                long device = slot.ReapedAt - slot.QueuedAt;
+                _counters.DeviceTicks += device;
+                _deviceTicksAverage += (device - _deviceTicksAverage) / 8;
                 // Inline: the submitter reaped its own command while polling (a reaper task may run on the same pool thread).
                 if (_pollerActive && _pollerThread == thread && slot.SubmitThread == thread) _counters.ReapedInline++;
                 else _counters.ReapedElsewhere++;
@@ -439,7 +482,16 @@ internal sealed class NvmeQueuePair : IDisposable
             if (n > 0) { _bar.Write32(_cqDoorbell, (uint)_cqHead); _counters.CqDoorbells++; }
             else _counters.EmptyPolls++;
         }
-        if (done is not null) foreach (var (w, c) in done) w.TrySetResult(c);
+        if (done is null) return n;
+        // The waiters' continuations run here; what they submit to this queue is rung once, below.
+        var outer = t_delivering;
+        t_delivering = this;
+        try { foreach (var (w, c) in done) w.TrySetResult(c); }
+        finally
+        {
+            t_delivering = outer;
+            lock (_gate) if (!_disposed) RingLocked();
+        }
         return n;
     }
 
@@ -534,7 +586,22 @@ internal sealed class NvmeQueuePair : IDisposable
     public void OnInterrupt()
     {
         Interlocked.Increment(ref _counters.ReaperWakes);
-        Poll();
+        // Hybrid: keep polling while the one command in flight keeps being replaced (the continuation just run here
+        // submitted the next), and go back to sleep on the vector once none came within the budget, nothing is in
+        // flight, or several are (then interrupts batch their completions).
+        if (HybridPollLimit <= TimeSpan.Zero || t_delivering is not null || !TryEnterPoller()) { Poll(); return; }
+        try
+        {
+            long budget = HybridBudget(), last = Stopwatch.GetTimestamp();
+            var spin = new SpinWait();
+            while (true)
+            {
+                if (Poll() > 0) { spin = default; last = Stopwatch.GetTimestamp(); continue; }
+                if (InFlight != 1 || Stopwatch.GetTimestamp() - last > budget) break;
+                spin.SpinOnce(sleep1Threshold: -1);
+            }
+        }
+        finally { ExitPoller(); }
     }
 
     private bool IdleOrPolled()
