@@ -11,6 +11,7 @@ var groups = new (string Name, Func<IEnumerable<BenchResult>> Run)[]
     ("userspace", UserspaceBenchmarks.Run),
     ("network", NetworkBenchmarks.Run),
     ("scale", ScaleBenchmarks.Run),
+    ("costs", CostBenchmarks.Run),
     ("tracing", TracingBenchmarks.Run),
     ("synflood", SynFloodBenchmark.Run),
     // Long (a minute or more under loss): run only when named.

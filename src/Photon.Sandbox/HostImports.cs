@@ -25,7 +25,11 @@ internal static class HostImports
 
     private const int OpenFlagsMask = 7;
 
-    public static Linker Build(Engine engine, WasmInstance inst, SyscallTable sys, Func<TimeSpan> now)
+    /// <remarks>Each instance gets its own linker, so functions that never touch guest memory are bound to the
+    /// instance's <paramref name="store"/> (<see cref="Function.FromCallback{TResult}(Store, Func{TResult})"/>): a call
+    /// then skips the <see cref="Caller"/> the linker-level wrappers build per call (two native calls and a handle
+    /// lookup, most of a cheap call's cost).</remarks>
+    public static Linker Build(Engine engine, Store store, WasmInstance inst, SyscallTable sys, Func<TimeSpan> now)
     {
         var vfs = sys.Files;
         var linker = new Linker(engine);
@@ -38,7 +42,7 @@ internal static class HostImports
             return 0;
         });
 
-        linker.DefineFunction("photon", "clock_now", () => (long)now().TotalNanoseconds);
+        linker.Define("photon", "clock_now", Function.FromCallback(store, () => (long)now().TotalNanoseconds));
 
         linker.DefineFunction("photon", "open", (Caller c, int ptr, int len, int rights) =>
         {
@@ -115,12 +119,12 @@ internal static class HostImports
             return w.IsOk ? bytes.Length : Err(w.Code);
         });
 
-        linker.DefineFunction("photon", "file_close", (int handle) =>
+        linker.Define("photon", "file_close", Function.FromCallback(store, (int handle) =>
         {
             if (vfs is null) return Err(ErrorCode.NotSupported);
             var r = vfs.Close(p, new Handle(handle));
             return r.IsOk ? 0 : Err(r.Code);
-        });
+        }));
         return linker;
     }
 

@@ -58,9 +58,9 @@ public sealed class WasmInstance
 
     public IReadOnlyList<string> Log { get { lock (_log) return _log.ToArray(); } }
 
-    /// <summary>Creates the store and instantiates (running the start function). Throws what Wasmtime throws; the
-    /// sandbox then calls <see cref="DisposeStore"/> and undoes the rest of the setup.</summary>
-    internal void Start(Engine engine, Module module, Linker linker)
+    /// <summary>Creates the store (before the imports are linked, so host functions can be bound to it). Throws what
+    /// Wasmtime throws; the sandbox then calls <see cref="DisposeStore"/> and undoes the rest of the setup.</summary>
+    internal Store CreateStore(Engine engine)
     {
         var limits = Resources.Limits;
         _store = new Store(engine, this);
@@ -68,8 +68,11 @@ public sealed class WasmInstance
         _store.Fuel = (ulong)limits.FuelPerCall;
         _store.SetEpochDeadlineCallback(OnEpochDeadline);
         _store.SetEpochDeadline(1);
-        _instance = linker.Instantiate(_store, module);
+        return _store;
     }
+
+    /// <summary>Instantiates in the store made by <see cref="CreateStore"/> (running the start function).</summary>
+    internal void Start(Module module, Linker linker) => _instance = linker.Instantiate(_store!, module);
 
     internal void DisposeStore()
     {

@@ -172,7 +172,8 @@ public sealed class WasmSandbox : IDisposable
             undo.Add(instance.DisposeStore);
             try
             {
-                using var linker = HostImports.Build(_engine, instance, _sys, _now);
+                var store = instance.CreateStore(_engine);
+                using var linker = HostImports.Build(_engine, store, instance, _sys, _now);
                 if (wasi is not null)
                 {
                     var cx = new Wasi.WasiContext(instance, _sys, wasi, _now, WallClock);
@@ -180,7 +181,7 @@ public sealed class WasmSandbox : IDisposable
                     if (!opened.IsOk) return undo.Fail(opened.Error);
                     Wasi.WasiImports.Define(linker, cx);
                 }
-                instance.Start(_engine, module.Value.Module, linker);
+                instance.Start(module.Value.Module, linker);
             }
             catch (WasmtimeException e) // link errors, and traps (TrapException) in the start function
             {

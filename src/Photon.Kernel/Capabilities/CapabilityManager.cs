@@ -29,9 +29,11 @@ public sealed class CapabilityManager
 
     private enum SlotState : byte { Free, Live, Revoked }
 
+    // A slot is split in two parallel arrays (struct of arrays): what a revocation walks and clears (links, state,
+    // object: 40 bytes) and what it never reads (secret, holder, quota owner, depth). A 1M-node revoke then sweeps
+    // 40 MB of slots instead of 96 MB; memory traffic, not instructions, is what a big revoke costs.
     private struct Slot
     {
-        public UInt128 Secret;
         public uint Generation;
         public SlotState State;
         public Rights Rights;
@@ -40,6 +42,12 @@ public sealed class CapabilityManager
         public int FirstChild;   // -1 if none
         public int NextSibling;  // -1 if none
         public int PrevSibling;  // -1 if none
+    }
+
+    /// <summary>The part of a slot that revocation does not touch (see <see cref="Slot"/>).</summary>
+    private struct SlotRecord
+    {
+        public UInt128 Secret;
         public int Depth;
         public Principal Holder;
         public Principal ChargedTo; // who the quota was charged to (Holder can change on transfer)
@@ -57,6 +65,7 @@ public sealed class CapabilityManager
 
     private readonly Lock _lock = new();
     private Slot[] _slots = new Slot[1024];
+    private SlotRecord[] _records = new SlotRecord[1024]; // parallel to _slots, grown with it
     // Parallel to _slots: non-null exactly while the slot is Live. Grown with _slots (under the lock); readers load
     // the array reference once per check.
     private LiveEntry?[] _entries = new LiveEntry?[1024];
@@ -181,7 +190,7 @@ public sealed class CapabilityManager
                 return Deny(actor, token, Rights.Transfer, new(ErrorCode.AccessDenied, "moving a capability needs the Transfer right"));
             // The charge moves: refund first so a move within one tenant never needs headroom. Charges are serialized
             // by this lock, so re-charging the refund on failure cannot itself fail.
-            var from = _slots[old].ChargedTo;
+            var from = _records[old].ChargedTo;
             Quota?.Invoke(from, -1);
             if (Quota is { } quota)
             {
@@ -202,16 +211,17 @@ public sealed class CapabilityManager
             BeginKill();
             ref var o = ref _slots[old];
             ref var n = ref _slots[index];
+            ref var nr = ref _records[index];
             obj = o.Object!;
             rights = o.Rights;
-            n.Secret = CapabilityToken.NewSecret(NextRandom());
+            nr.Secret = CapabilityToken.NewSecret(NextRandom());
             n.Generation++;
             n.State = SlotState.Live;
             n.Rights = o.Rights;
             n.Object = o.Object;
-            n.Depth = o.Depth;
-            n.Holder = to;
-            n.ChargedTo = chargeTo;
+            nr.Depth = _records[old].Depth;
+            nr.Holder = to;
+            nr.ChargedTo = chargeTo;
             // Take the old slot's place among its siblings, and adopt its children.
             n.Parent = o.Parent;
             n.PrevSibling = o.PrevSibling;
@@ -225,7 +235,7 @@ public sealed class CapabilityManager
             o.FirstChild = o.NextSibling = o.PrevSibling = o.Parent = -1;
             o.Object = null;
             _free.Enqueue(old);
-            moved = CapabilityToken.Make(index, n.Secret, n.Generation);
+            moved = CapabilityToken.Make(index, nr.Secret, n.Generation);
             Volatile.Write(ref _entries[old], null);
             Volatile.Write(ref _entries[index], new LiveEntry(moved.Id, moved.Generation, n.Rights, n.Object!));
             EndKill();
@@ -305,7 +315,8 @@ public sealed class CapabilityManager
             if (!s.IsOk) return s.Error;
             ref var slot = ref _slots[s.Value];
             var parent = slot.Parent >= 0 ? TokenOf(slot.Parent) : CapabilityToken.None;
-            return new CapabilityInfo(token, slot.Object!, slot.Rights, parent, slot.Depth, slot.Holder);
+            ref var record = ref _records[s.Value];
+            return new CapabilityInfo(token, slot.Object!, slot.Rights, parent, record.Depth, record.Holder);
         }
     }
 
@@ -350,7 +361,7 @@ public sealed class CapabilityManager
             {
                 int i = stack.Pop();
                 ref var slot = ref _slots[i];
-                list.Add(new CapabilityInfo(TokenOf(i), slot.Object!, slot.Rights, TokenOf(slot.Parent), slot.Depth, slot.Holder));
+                list.Add(new CapabilityInfo(TokenOf(i), slot.Object!, slot.Rights, TokenOf(slot.Parent), _records[i].Depth, _records[i].Holder));
                 for (int c = slot.FirstChild; c >= 0; c = _slots[c].NextSibling) stack.Push(c);
             }
             return list;
@@ -384,7 +395,7 @@ public sealed class CapabilityManager
                     if (p.State != SlotState.Live) return Result.Fail(ErrorCode.Corrupted, $"slot {i} is live but its parent {s.Parent} is not");
                     if (!ReferenceEquals(p.Object, s.Object)) return Result.Fail(ErrorCode.Corrupted, $"slot {i} names another object than its parent");
                     if ((s.Rights & ~p.Rights) != 0) return Result.Fail(ErrorCode.Corrupted, $"slot {i} has rights its parent lacks");
-                    if (s.Depth != p.Depth + 1) return Result.Fail(ErrorCode.Corrupted, $"slot {i} depth is wrong");
+                    if (_records[i].Depth != _records[s.Parent].Depth + 1) return Result.Fail(ErrorCode.Corrupted, $"slot {i} depth is wrong");
                 }
                 for (int c = s.FirstChild; c >= 0; c = _slots[c].NextSibling)
                     if (_slots[c].Parent != i) return Result.Fail(ErrorCode.Corrupted, $"child {c} of {i} points elsewhere");
@@ -435,8 +446,8 @@ public sealed class CapabilityManager
                 ref var slot = ref _slots[i];
                 for (int c = slot.FirstChild; c >= 0; c = _slots[c].NextSibling) order.Add(c);
                 var obj = slot.Object!;
-                if (audit) revoked!.Add((TokenOf(i), obj, slot.Rights, slot.Holder));
-                quota?.Invoke(slot.ChargedTo, -1);
+                if (audit) revoked!.Add((TokenOf(i), obj, slot.Rights, _records[i].Holder));
+                quota?.Invoke(_records[i].ChargedTo, -1);
                 slot.State = SlotState.Revoked;
                 slot.FirstChild = slot.NextSibling = slot.PrevSibling = -1;
                 slot.Parent = -1;
@@ -487,16 +498,17 @@ public sealed class CapabilityManager
             return Deny(actor, CapabilityToken.None, rights, new(ErrorCode.QuotaExceeded, $"capability table is full (for {holder})"));
         }
         ref var s = ref _slots[index];
-        s.Secret = CapabilityToken.NewSecret(NextRandom());
+        ref var record = ref _records[index];
+        record.Secret = CapabilityToken.NewSecret(NextRandom());
         s.Generation++;
         s.State = SlotState.Live;
         s.Rights = rights;
         s.Object = obj;
         s.Parent = parent;
         s.FirstChild = s.PrevSibling = -1;
-        s.Holder = holder;
-        s.ChargedTo = chargeTo;
-        s.Depth = parent >= 0 ? _slots[parent].Depth + 1 : 0;
+        record.Holder = holder;
+        record.ChargedTo = chargeTo;
+        record.Depth = parent >= 0 ? _records[parent].Depth + 1 : 0;
         if (parent >= 0)
         {
             ref var p = ref _slots[parent];
@@ -507,7 +519,7 @@ public sealed class CapabilityManager
         else s.NextSibling = -1;
         _liveCount++;
         obj.CapabilityIssued();
-        var token = CapabilityToken.Make(index, s.Secret, s.Generation);
+        var token = CapabilityToken.Make(index, record.Secret, s.Generation);
         Volatile.Write(ref _entries[index], new LiveEntry(token.Id, token.Generation, rights, obj));
         return token;
     }
@@ -527,6 +539,7 @@ public sealed class CapabilityManager
         {
             int size = Math.Min(_slots.Length * 2, MaxCapabilities);
             Array.Resize(ref _slots, size);
+            Array.Resize(ref _records, size);
             var entries = new LiveEntry?[size];
             Array.Copy(_entries, entries, _entries.Length);
             Volatile.Write(ref _entries, entries);
@@ -573,14 +586,14 @@ public sealed class CapabilityManager
                 ? Errors.Of(ErrorCode.StaleCapability, $"{token} refers to a recycled slot")
                 : Errors.Of(ErrorCode.UnknownCapability, $"{token} was never issued");
         }
-        if (s.Secret != token.Secret) return Errors.Of(ErrorCode.UnknownCapability, $"{token} was never issued (forged)");
+        if (_records[index].Secret != token.Secret) return Errors.Of(ErrorCode.UnknownCapability, $"{token} was never issued (forged)");
         if (s.State == SlotState.Revoked) return Errors.Of(ErrorCode.Revoked, $"{token} has been revoked");
         if (s.State != SlotState.Live) return Errors.Of(ErrorCode.UnknownCapability, $"{token} was never issued");
         return index;
     }
 
     private CapabilityToken TokenOf(int index) =>
-        index < 0 ? CapabilityToken.None : CapabilityToken.Make(index, _slots[index].Secret, _slots[index].Generation);
+        index < 0 ? CapabilityToken.None : CapabilityToken.Make(index, _records[index].Secret, _slots[index].Generation);
 
     private KernelError Deny(Principal actor, CapabilityToken token, Rights rights, KernelError error)
     {

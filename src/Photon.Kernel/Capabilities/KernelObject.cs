@@ -54,15 +54,23 @@ public abstract class KernelObject
     private static long s_nextObjectId;
     private int _liveCapabilities;
 
-    protected KernelObject(string label)
+    private readonly string? _label;
+
+    /// <param name="label">The object's name in audit records and listings; null to build it only when first asked
+    /// (<see cref="DefaultLabel"/>), for objects created on a fast path.</param>
+    protected KernelObject(string? label)
     {
-        Label = label;
+        _label = label;
         ObjectId = Interlocked.Increment(ref s_nextObjectId);
     }
 
     /// <summary>The object's type, as audit records and listings name it.</summary>
     public abstract ObjectKind Kind { get; }
-    public string Label { get; }
+    public string Label => _label ?? DefaultLabel();
+
+    /// <summary>The label of an object created without one; built on each read (audit records, listings), so a
+    /// fast path that creates many objects formats no string per object.</summary>
+    protected virtual string DefaultLabel() => Kind.ToString();
     public long ObjectId { get; }
 
     /// <summary>Number of unrevoked capabilities naming this object.</summary>

@@ -48,7 +48,7 @@ public sealed class MemoryManager
             Quota?.Invoke(owner, -pages);
             return frames.Error;
         }
-        var region = new MemoryRegion(this, frames.Value, pages, label ?? $"region@{owner.Name}") { Owner = owner };
+        var region = new MemoryRegion(this, frames.Value, pages, label) { Owner = owner }; // default label built when read
         var cap = _caps.Create(region, OwnerRights, owner);
         if (!cap.IsOk)
         {

@@ -14,7 +14,7 @@ public sealed class MemoryRegion : KernelObject
 
     private readonly MemoryManager _manager;
 
-    internal MemoryRegion(MemoryManager manager, long firstFrame, long pages, string label, bool ownsFrames = true)
+    internal MemoryRegion(MemoryManager manager, long firstFrame, long pages, string? label, bool ownsFrames = true)
         : base(label)
     {
         _manager = manager;
@@ -38,6 +38,8 @@ public sealed class MemoryRegion : KernelObject
     internal bool OwnsFrames { get; set; }
 
     internal Lock Gate { get; } = new();
+
+    protected override string DefaultLabel() => $"region@{Owner.Name}";
 
     protected override void OnLastCapabilityRevoked()
     {

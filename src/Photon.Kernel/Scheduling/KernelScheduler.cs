@@ -277,7 +277,8 @@ public sealed class KernelScheduler : IKernelTimers, IAsyncDisposable
         return _timers.NextWakeTick <= _timers.NowTick;
     }
 
-    internal int PollTimers() => _timers.Poll();
+    /// <summary>Fires due timers as of <paramref name="nowClockTicks"/>, the clock reading the CPU took at its last item's end.</summary>
+    internal int PollTimers(long nowClockTicks) => _timers.Poll(nowClockTicks);
 
     internal TimeSpan ParkTimeout(Worker self)
     {

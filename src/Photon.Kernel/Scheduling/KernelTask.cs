@@ -3,27 +3,32 @@ namespace Photon.Kernel.Scheduling;
 /// <summary>
 /// A kernel task: an <c>async</c> body running on the kernel's CPU workers, with a name, an id and a priority.
 /// Its <see cref="Completion"/> carries the outcome; a body that throws faults only its own task.
+/// <para>
+/// A kernel task is also the <see cref="SynchronizationContext"/> installed while its code runs, so every <c>await</c>
+/// in the body (including awaits of host I/O completing on foreign threads) posts its continuation back to the kernel
+/// run queues at the task's priority, attributed to the task. Being its own context saves an object per task (a
+/// million parked tasks pay for every one).
+/// </para>
 /// </summary>
-public sealed class KernelTask
+public sealed class KernelTask : SynchronizationContext
 {
     private readonly KernelScheduler _scheduler;
     private readonly TaskShape _shape;
     // TaskCompletionSource or TaskCompletionSource<T> (per _shape), created on the first read of Completion: a
     // fire-and-forget task that nobody awaits never allocates one (two objects fewer per spawn).
     private object? _source;
-    // The outcome, written once by whoever won TryFinish, then published by _outcomeReady: the body's Task when it
+    // The outcome, written once by whoever won TryFinish, then published by _finished = 2: the body's Task when it
     // ran to completion, its exceptions when it faulted, the boxed CancellationToken when canceled. One field for
     // the three, since only one is ever set (a million parked tasks pay for every field).
     private object? _final;
-    private KernelTaskState _finalState;
-    private int _outcomeReady;
-    private readonly CancellationToken _spawnToken;
+    // The spawn token and the task's own source, in one object made only for a task spawned with a token or whose
+    // CancellationToken is read: most tasks never need either (8 bytes less per task than two inline fields).
+    private Cancellation? _cancel;
     // The body (a Delegate) until it starts, then the Task it returned while that is still running, then null: one
     // field for both, dropped as soon as possible so the closure and the finished Task can be collected.
     private object? _work;
-    private CancellationTokenSource? _cts;
-    private KernelTaskContext? _context;
     private int _state;
+    // 0 running or queued; 1 claimed by the finisher (TryFinish), state and outcome being written; 2 outcome published.
     private int _finished;
 
     // Intrusive links in the scheduler's live-task registry (so shutdown can cancel what never finished).
@@ -39,19 +44,22 @@ public sealed class KernelTask
         _scheduler = scheduler;
         Id = id;
         Name = name;
-        Priority = priority;
+        _priority = (byte)priority;
         _work = body;
         _shape = shape;
-        _spawnToken = ct;
+        if (ct.CanBeCanceled) _cancel = new Cancellation(ct);
     }
 
     public string Name { get; }
     public int Id { get; }
-    public TaskPriority Priority { get; }
+    // A byte, so it packs with Tracked instead of taking a word of its own.
+    private readonly byte _priority;
+
+    public TaskPriority Priority => (TaskPriority)_priority;
 
     /// <summary>Completes when the body finishes: ran to completion, faulted (with the body's exception) or canceled.</summary>
-    /// <remarks>Created on first read. The finisher records the outcome, then sets <c>_outcomeReady</c> (full fence)
-    /// and reads <c>_source</c>; this getter installs <c>_source</c> (full fence) and then reads <c>_outcomeReady</c>.
+    /// <remarks>Created on first read. The finisher records the outcome, then sets <c>_finished</c> to 2 (full fence)
+    /// and reads <c>_source</c>; this getter installs <c>_source</c> (full fence) and then reads <c>_finished</c>.
     /// Whichever runs second sees the other's write, so the source is always completed; completing it twice is
     /// harmless (the same outcome, first one wins).</remarks>
     public Task Completion
@@ -63,7 +71,7 @@ public sealed class KernelTask
             {
                 var created = _shape.CreateSource(out _);
                 source = Interlocked.CompareExchange(ref _source, created, null) ?? created;
-                if (Volatile.Read(ref _outcomeReady) != 0) CompleteSource(source);
+                if (Volatile.Read(ref _finished) == 2) CompleteSource(source);
             }
             return _shape.TaskOf(source);
         }
@@ -72,7 +80,7 @@ public sealed class KernelTask
     public KernelTaskState State => (KernelTaskState)Volatile.Read(ref _state);
 
     /// <summary>The kernel task whose code is running on this CPU right now, or null outside kernel tasks.</summary>
-    public static KernelTask? Current => KernelScheduler.CurrentWorker?.CurrentOwner;
+    public static new KernelTask? Current => KernelScheduler.CurrentWorker?.CurrentOwner;
 
     /// <summary>
     /// Cancelled by <see cref="Cancel"/> or by the token given to Spawn. Cooperative: the body passes it to what it awaits
@@ -82,12 +90,19 @@ public sealed class KernelTask
     {
         get
         {
-            if (_cts is null)
+            var cancel = Volatile.Read(ref _cancel);
+            if (cancel is null)
             {
-                var cts = _spawnToken.CanBeCanceled ? CancellationTokenSource.CreateLinkedTokenSource(_spawnToken) : new CancellationTokenSource();
-                if (Interlocked.CompareExchange(ref _cts, cts, null) is not null) cts.Dispose();
+                var created = new Cancellation(default);
+                cancel = Interlocked.CompareExchange(ref _cancel, created, null) ?? created;
             }
-            try { return _cts!.Token; }
+            if (Volatile.Read(ref cancel.Source) is null)
+            {
+                var spawn = cancel.SpawnToken;
+                var cts = spawn.CanBeCanceled ? CancellationTokenSource.CreateLinkedTokenSource(spawn) : new CancellationTokenSource();
+                if (Interlocked.CompareExchange(ref cancel.Source, cts, null) is not null) cts.Dispose();
+            }
+            try { return cancel.Source!.Token; }
             catch (ObjectDisposedException) { return new CancellationToken(State == KernelTaskState.Canceled); } // finished
         }
     }
@@ -105,12 +120,21 @@ public sealed class KernelTask
             FinishCanceled(new CancellationToken(true));
             return;
         }
-        try { _ = CancellationToken; _cts?.Cancel(); } catch (ObjectDisposedException) { }
+        try { _ = CancellationToken; Volatile.Read(ref _cancel)?.Source?.Cancel(); } catch (ObjectDisposedException) { }
     }
 
     public override string ToString() => $"#{Id} '{Name}' ({Priority}, {State})";
 
-    internal KernelTaskContext Context => _context ??= new KernelTaskContext(_scheduler, this);
+    /// <summary>Queues an <c>await</c> continuation of this task on the kernel run queues (from any thread).</summary>
+    public override void Post(SendOrPostCallback d, object? state)
+    {
+        if (Diagnostics.Tracing.KernelTrace.Enabled) Diagnostics.Tracing.SchedulerTrace.Woken(this);
+        _scheduler.Enqueue(new WorkItem(d, state, this), Priority);
+    }
+
+    public override void Send(SendOrPostCallback d, object? state) => d(state);
+
+    public override SynchronizationContext CreateCopy() => this;
 
     internal KernelScheduler Scheduler => _scheduler;
 
@@ -121,7 +145,7 @@ public sealed class KernelTask
     {
         // Claim the first run; fails if Cancel() claimed the task while it was queued.
         if (Interlocked.CompareExchange(ref _state, (int)KernelTaskState.Running, (int)KernelTaskState.Queued) != (int)KernelTaskState.Queued) return;
-        if (_spawnToken.IsCancellationRequested) { FinishCanceled(_spawnToken); return; }
+        if (_cancel is { SpawnToken.IsCancellationRequested: true } spawned) { FinishCanceled(spawned.SpawnToken); return; }
         Task? inner;
         try
         {
@@ -195,13 +219,14 @@ public sealed class KernelTask
 
     private void PublishOutcome()
     {
-        Interlocked.Exchange(ref _outcomeReady, 1);
+        Interlocked.Exchange(ref _finished, 2);
         if (Volatile.Read(ref _source) is { } source) CompleteSource(source);
     }
 
     private void CompleteSource(object source)
     {
-        switch (_finalState)
+        // The final state is in _state: once TryFinish wrote it, the Running/Waiting transitions can no longer match.
+        switch ((KernelTaskState)Volatile.Read(ref _state))
         {
             case KernelTaskState.RanToCompletion: _shape.SetResult(source, (Task)_final!); break;
             case KernelTaskState.Canceled: _shape.SetCanceled(source, (CancellationToken)_final!); break;
@@ -211,12 +236,18 @@ public sealed class KernelTask
 
     private bool TryFinish(KernelTaskState final)
     {
-        if (Interlocked.Exchange(ref _finished, 1) != 0) return false;
-        _finalState = final;
+        if (Interlocked.CompareExchange(ref _finished, 1, 0) != 0) return false;
         Volatile.Write(ref _state, (int)final);
         // A linked source holds a registration on the spawn token; release it. A plain one needs no disposal.
-        if (_spawnToken.CanBeCanceled) Volatile.Read(ref _cts)?.Dispose();
+        if (Volatile.Read(ref _cancel) is { SpawnToken.CanBeCanceled: true } linked) Volatile.Read(ref linked.Source)?.Dispose();
         return true;
+    }
+
+    /// <summary>The token given to Spawn (default if none) and the source behind <see cref="CancellationToken"/>.</summary>
+    private sealed class Cancellation(CancellationToken spawnToken)
+    {
+        public readonly CancellationToken SpawnToken = spawnToken;
+        public CancellationTokenSource? Source;
     }
 
     private static CancellationToken CancellationTokenOf(Task canceled)
@@ -246,26 +277,6 @@ public sealed class KernelTask<T>
     public CancellationToken CancellationToken => Task.CancellationToken;
     public void Cancel() => Task.Cancel();
     public override string ToString() => Task.ToString();
-}
-
-/// <summary>
-/// Each kernel task's <see cref="SynchronizationContext"/>: installed while its code runs, so every <c>await</c> in the
-/// body (including awaits of host I/O completing on foreign threads) posts its continuation back to the kernel run
-/// queues at the task's priority, attributed to the task.
-/// </summary>
-internal sealed class KernelTaskContext(KernelScheduler scheduler, KernelTask task) : SynchronizationContext
-{
-    public KernelTask Task => task;
-
-    public override void Post(SendOrPostCallback d, object? state)
-    {
-        if (Diagnostics.Tracing.KernelTrace.Enabled) Diagnostics.Tracing.SchedulerTrace.Woken(task);
-        scheduler.Enqueue(new WorkItem(d, state, task), task.Priority);
-    }
-
-    public override void Send(SendOrPostCallback d, object? state) => d(state);
-
-    public override SynchronizationContext CreateCopy() => this;
 }
 
 /// <summary>Starts a body and completes the right kind of promise; one singleton per result type.</summary>

@@ -214,15 +214,19 @@ internal sealed class TimerQueue
         return timer.Task;
     }
 
-    /// <summary>Fires every due timer; returns how many fired. Returns 0 at once if another CPU is polling.</summary>
-    public int Poll()
+    /// <summary>
+    /// Fires every timer due at <paramref name="nowClockTicks"/> (a reading of the HAL clock the caller already took,
+    /// so the per-item poll costs no clock read); returns how many fired. Returns 0 at once if another CPU is polling.
+    /// </summary>
+    public int Poll(long nowClockTicks)
     {
-        if (NowTick < Volatile.Read(ref _nextWakeTick)) return 0;
+        long now = nowClockTicks / TimeSpan.TicksPerMillisecond;
+        if (now < Volatile.Read(ref _nextWakeTick)) return 0;
         if (!_lock.TryEnter()) return 0;
         KernelTimer[] fired;
         try
         {
-            _wheel.Advance(NowTick, _expired);
+            _wheel.Advance(NowTick, _expired); // something is due: advance to the fresh time
             Volatile.Write(ref _nextWakeTick, _wheel.NextWakeTick);
             if (_expired.Count == 0) return 0;
             fired = [.. _expired];

@@ -70,7 +70,7 @@ internal sealed class Worker
             _lastClock = _scheduler.ClockTicks;
             while (!token.IsCancellationRequested && !_scheduler.IsStopping)
             {
-                if (_scheduler.PollTimers() > 0) _lastClock = _scheduler.ClockTicks;
+                if (_scheduler.PollTimers(_lastClock) > 0) _lastClock = _scheduler.ClockTicks;
                 if (TryFindWork(out var item))
                 {
                     DoneSearching();
@@ -201,7 +201,7 @@ internal sealed class Worker
     {
         var owner = item.Owner;
         CurrentOwner = owner;
-        SynchronizationContext.SetSynchronizationContext(owner?.Context);
+        SynchronizationContext.SetSynchronizationContext(owner);
         long start = _lastClock;
         ItemSequence++;
         Volatile.Write(ref ItemStartTicks, start == 0 ? 1 : start);

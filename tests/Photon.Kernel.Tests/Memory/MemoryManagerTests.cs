@@ -31,6 +31,21 @@ public sealed class MemoryManagerTests : IDisposable
     }
 
     [Fact]
+    public void A_region_without_a_label_is_named_after_its_owner_in_listings_and_audit_records()
+    {
+        // The default label is built when read, not per allocation; what readers see must not change.
+        var audit = new Photon.Kernel.Audit.InMemoryAuditSink();
+        var caps = new CapabilityManager(audit);
+        var mm = new MemoryManager(_phys, caps);
+        var r = mm.Allocate(4096, Owner).Value;
+        var named = mm.Allocate(4096, Owner, "dma-ring").Value;
+        Assert.Equal("region@owner", caps.Inspect(r).Value.Object.Label);
+        Assert.Equal("dma-ring", caps.Inspect(named).Value.Object.Label);
+        mm.Free(r, Owner).Unwrap();
+        Assert.Contains(audit.Snapshot(), e => e.Action == Photon.Kernel.Audit.AuditAction.Revoke && e.ObjectLabel == "region@owner");
+    }
+
+    [Fact]
     public void Out_of_range_access_is_a_typed_error()
     {
         var r = _mm.Allocate(4096, Owner).Value;

@@ -57,6 +57,32 @@ public sealed class WasmSandboxTests : IDisposable
     }
 
     [Fact]
+    public void Clock_now_and_file_close_bound_to_the_guests_store_answer_from_the_kernel()
+    {
+        // clock_now and file_close are bound to the instance's store (no per-call Caller); they must still read the
+        // kernel's clock, refuse a handle the guest does not hold, and keep working across instances of one module.
+        const string Wat = """
+            (module
+              (import "photon" "clock_now" (func $now (result i64)))
+              (import "photon" "file_close" (func $close (param i32) (result i32)))
+              (memory (export "memory") 1)
+              (func (export "now_ms") (result i32) (i32.wrap_i64 (i64.div_u (call $now) (i64.const 1000000))))
+              (func (export "close") (param i32) (result i32) (call $close (local.get 0))))
+            """;
+        var first = _sandbox.Instantiate(_tenantA, "clock1", Wat, []).Value;
+        var second = _sandbox.Instantiate(_tenantA, "clock2", Wat, []).Value;
+        foreach (var g in new[] { first, second })
+        {
+            long before = (long)_clock.Monotonic.TotalMilliseconds;
+            int seen = g.Call("now_ms").Value;
+            long after = (long)Math.Ceiling(_clock.Monotonic.TotalMilliseconds);
+            Assert.InRange(seen, before, after);
+            Assert.True(g.Call("close", 12345).Value < 0, "closing a handle the guest does not hold must fail");
+            Assert.Equal(WasmInstanceState.Running, g.State);
+        }
+    }
+
+    [Fact]
     public void A_guest_uses_only_the_region_it_was_granted_and_a_revoked_grant_stops_working_while_it_runs()
     {
         var region = _mm.Allocate(4096, Principal.Kernel).Value;

@@ -1,0 +1,122 @@
+using System.Diagnostics;
+using System.Threading.Channels;
+using Photon.Kernel.Capabilities;
+using Photon.Kernel.Hal.Host;
+using Photon.Kernel.Memory;
+using Photon.Kernel.Scheduling;
+using Photon.Memory.Native;
+
+namespace Photon.Bench;
+
+/// <summary>
+/// Figures that machine load moves little, for the issue #11 rows that wall clock cannot settle on a shared 2-core
+/// machine: heap bytes allocated per operation (the GC's count, all threads) and process CPU time per operation,
+/// Photon next to the same baseline as the wall-clock row, measured in the same run (median of three by CPU time).
+/// </summary>
+public static class CostBenchmarks
+{
+    public static IEnumerable<BenchResult> Run()
+    {
+        var s = LinuxPlatform.CreateScheduler();
+        try
+        {
+            foreach (bool inner in new[] { false, true })
+                foreach (var r in Spawn(s, inner)) yield return r;
+            foreach (var r in WakerPingPong(s)) yield return r;
+            foreach (var r in RegionAllocFree()) yield return r;
+        }
+        finally { s.DisposeAsync().AsTask().GetAwaiter().GetResult(); }
+    }
+
+    private readonly record struct Cost(double Bytes, double CpuNs);
+
+    private static Cost Measure(Func<Task> body, int n)
+    {
+        body().GetAwaiter().GetResult(); // warm-up
+        var runs = new List<Cost>();
+        for (int r = 0; r < 3; r++)
+        {
+            GC.Collect();
+            long allocated = GC.GetTotalAllocatedBytes(precise: true);
+            var cpu = Process.GetCurrentProcess().TotalProcessorTime;
+            body().GetAwaiter().GetResult();
+            runs.Add(new Cost((GC.GetTotalAllocatedBytes(precise: true) - allocated) / (double)n,
+                (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalNanoseconds / n));
+        }
+        runs.Sort((a, b) => a.CpuNs.CompareTo(b.CpuNs));
+        return runs[1];
+    }
+
+    private static IEnumerable<BenchResult> Rows(string name, string baselineName, Cost photon, Cost baseline)
+    {
+        yield return new BenchResult($"{name}: heap allocated", photon.Bytes, baselineName, baseline.Bytes, "B/op", LowerIsBetter: true);
+        yield return new BenchResult($"{name}: process CPU time", photon.CpuNs, baselineName, baseline.CpuNs, "ns/op", LowerIsBetter: true);
+    }
+
+    private static IEnumerable<BenchResult> Spawn(KernelScheduler s, bool fromKernelTask)
+    {
+        const int N = 1_000_000;
+        int remaining = 0;
+        var done = new TaskCompletionSource();
+        Func<Task> body = () => { if (Interlocked.Decrement(ref remaining) == 0) done.TrySetResult(); return Task.CompletedTask; };
+        Action pool = () => { if (Interlocked.Decrement(ref remaining) == 0) done.TrySetResult(); };
+        var photon = Measure(async () =>
+        {
+            remaining = N;
+            done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            if (fromKernelTask) s.Spawn(() => { for (int i = 0; i < N; i++) s.Spawn(body, "tiny"); return Task.CompletedTask; }, "spawner");
+            else for (int i = 0; i < N; i++) s.Spawn(body, "tiny");
+            await done.Task;
+        }, N);
+        var baseline = Measure(async () =>
+        {
+            remaining = N;
+            done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            if (fromKernelTask) _ = Task.Run(() => { for (int i = 0; i < N; i++) _ = Task.Run(pool); });
+            else for (int i = 0; i < N; i++) _ = Task.Run(pool);
+            await done.Task;
+        }, N);
+        return Rows($"spawn+complete 1M tasks {(fromKernelTask ? "from a kernel task" : "from outside")}",
+            fromKernelTask ? "Task.Run inside a pool task" : "Task.Run", photon, baseline);
+    }
+
+    private static IEnumerable<BenchResult> WakerPingPong(KernelScheduler s)
+    {
+        const int N = 200_000;
+        var photon = Measure(async () =>
+        {
+            var ping = new Waker();
+            var pong = new Waker();
+            var a = s.Spawn(async () => { for (int i = 0; i < N; i++) { pong.Wake(); await ping.WaitAsync(); } }, "ping");
+            var b = s.Spawn(async () => { for (int i = 0; i < N; i++) { await pong.WaitAsync(); ping.Wake(); } }, "pong");
+            await Task.WhenAll(a.Completion, b.Completion);
+        }, N);
+        var baseline = Measure(async () =>
+        {
+            var ping = Channel.CreateUnbounded<int>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+            var pong = Channel.CreateUnbounded<int>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+            var a = Task.Run(async () => { for (int i = 0; i < N; i++) { pong.Writer.TryWrite(i); await ping.Reader.ReadAsync(); } });
+            var b = Task.Run(async () => { for (int i = 0; i < N; i++) { await pong.Reader.ReadAsync(); ping.Writer.TryWrite(i); } });
+            await Task.WhenAll(a, b);
+        }, N);
+        return Rows("Waker ping-pong round trip", "Channel<int> ping-pong (thread pool)", photon, baseline);
+    }
+
+    private static IEnumerable<BenchResult> RegionAllocFree()
+    {
+        using var phys = new PhysicalMemory(64L * 1024 * 1024);
+        var mm = new MemoryManager(phys, new CapabilityManager());
+        const int N = 200_000;
+        var photon = Measure(() =>
+        {
+            for (int i = 0; i < N; i++) mm.Free(mm.Allocate(16 * 1024, Principal.Kernel).Value, Principal.Kernel).Unwrap();
+            return Task.CompletedTask;
+        }, N);
+        var baseline = Measure(() =>
+        {
+            for (int i = 0; i < N; i++) new NativeArena(16 * 1024, PhysicalMemory.PageSize).Dispose();
+            return Task.CompletedTask;
+        }, N);
+        return Rows("region allocate+free (16 KiB)", "NativeArena alloc+zero+free", photon, baseline).ToList();
+    }
+}
