@@ -1,6 +1,5 @@
 using System.Buffers.Binary;
 using System.Net;
-using System.Net.Sockets;
 
 namespace Photon.Net;
 
@@ -17,11 +16,11 @@ public readonly record struct Ipv6Address(ulong High, ulong Low)
     /// picks the interface itself.</summary>
     public static Result<Ipv6Address> Parse(string? text)
     {
-        if (text is null || text.Contains('%') || !text.Contains(':') || !IPAddress.TryParse(text, out var ip)
-            || ip.AddressFamily != AddressFamily.InterNetworkV6)
-            return Errors.Of(ErrorCode.InvalidArgument, $"'{text}' is not an IPv6 address");
         Span<byte> b = stackalloc byte[Length];
-        ip.TryWriteBytes(b, out _);
+        // An IPv4 address (and "::ffff:…" text is IPv6) writes 4 bytes: only a 16-byte address is one.
+        if (text is null || text.Contains('%') || !text.Contains(':') || !IPAddress.TryParse(text, out var ip)
+            || !ip.TryWriteBytes(b, out int written) || written != Length)
+            return Errors.Of(ErrorCode.InvalidArgument, $"'{text}' is not an IPv6 address");
         return Read(b);
     }
 

@@ -86,6 +86,10 @@ public sealed class Ipv6LinuxPeerTests(Ipv6LinuxPeer peer, ITestOutputHelper out
     public void Linux_ping6_gets_replies_from_Photon_on_link_local_global_and_fragmented()
     {
         if (Skipped()) return;
+        // The first exchange resolves both neighbour caches and runs Photon's ICMPv6 path cold; one full run of this
+        // test in CI lost a reply there (not reproduced in later runs). It must succeed within three tries; the
+        // counts below are then strict.
+        Assert.True(Enumerable.Range(0, 3).Any(_ => Sh($"ping -6 -c 1 -W 3 {Ipv6LinuxPeer.Photon}").Code == 0), "no echo reply in three tries");
         var global = Sh($"ping -6 -c 3 -W 2 -i 0.2 {Ipv6LinuxPeer.Photon}");
         Assert.True(global.Code == 0, global.Output);
         Assert.Contains("3 received", global.Output);

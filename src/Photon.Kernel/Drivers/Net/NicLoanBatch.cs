@@ -2,6 +2,7 @@ using System.Buffers;
 using Photon.Kernel.Capabilities;
 using Photon.Kernel.Drivers.Dma;
 using Photon.Kernel.Hal;
+using Photon.Kernel.Scheduling;
 
 namespace Photon.Kernel.Drivers.Net;
 
@@ -85,7 +86,13 @@ internal sealed class NicLoanBatch : IRxBatch
             // Busy: another consumer holds the queue's lending limit (the DMA syscalls on the same queue); its returns
             // re-post buffers, so try again shortly rather than end the stack's receive loop.
             if (first.IsOk || first.Code != ErrorCode.Busy) break;
-            try { await Task.Delay(1, ct).ConfigureAwait(false); }
+            // The back-off sleeps on the kernel's timers (never the host's: LayeringTests); off a kernel task it yields.
+            try
+            {
+                if (KernelTask.Current?.Scheduler is { } scheduler) await scheduler.Delay(TimeSpan.FromMilliseconds(1), ct).ConfigureAwait(false);
+                else await Task.Yield();
+                ct.ThrowIfCancellationRequested();
+            }
             catch (OperationCanceledException) { return Errors.Of(ErrorCode.Cancelled, "receive cancelled"); }
         }
         if (!first.IsOk) return first.Code == ErrorCode.Cancelled ? Errors.Of(ErrorCode.Cancelled, "receive cancelled") : first.Error;
