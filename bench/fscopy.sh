@@ -24,7 +24,7 @@ cd "$work"
 head -c $((mib * 1024 * 1024)) /dev/urandom > src.bin
 img_mib=$((mib * 2 + 64))
 truncate -s ${img_mib}M fat.empty && mkfs.vfat -F 32 fat.empty > /dev/null
-truncate -s ${img_mib}M ext4.empty && mkfs.ext4 -q -F ext4.empty
+truncate -s ${img_mib}M ext4.empty && mkfs.ext4 -q -F -b 4096 ext4.empty  # the default block size of volumes from 512 MiB up
 
 # Seconds (wall) for one command followed by sync.
 timed() { local t0 t1; sync; t0=$(date +%s.%N); "$@" > /dev/null 2>&1 || { echo "fscopy: failed: $*" >&2; exit 1; }; sync; t1=$(date +%s.%N); echo "$t1 - $t0" | bc -l; }
