@@ -58,9 +58,15 @@ internal sealed class FatSectorCache
     public bool TryGetCachedForWrite(long sector, out byte[] buffer)
     {
         if (!_sectors.TryGetValue(sector, out buffer!)) return false;
+        MarkForWrite(sector);
+        return true;
+    }
+
+    /// <summary>A cached sector about to change: its original bytes recorded for rollback, and dirty.</summary>
+    private void MarkForWrite(long sector)
+    {
         Record(sector);
         _dirty.Add(sector);
-        return true;
     }
 
     /// <summary>FAT sectors read per device request on a miss: allocation and chain walks move through the FAT in order.</summary>
@@ -90,8 +96,7 @@ internal sealed class FatSectorCache
     {
         var buffer = await GetAsync(sector, ct).ConfigureAwait(false);
         if (!buffer.IsOk) return buffer;
-        Record(sector);
-        _dirty.Add(sector);
+        MarkForWrite(sector);
         return buffer;
     }
 

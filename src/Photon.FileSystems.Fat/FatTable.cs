@@ -124,19 +124,11 @@ internal sealed class FatTable
                 int pair = lo.Value | (hi.Value << 8);
                 return (uint)((cluster & 1) != 0 ? pair >> 4 : pair & 0xFFF);
             }
-            case FatType.Fat16:
-            {
-                long offset = cluster * 2L;
-                var sector = await _cache.GetAsync(_g.ActiveFatStart + offset / _g.BytesPerSector, ct).ConfigureAwait(false);
-                if (!sector.IsOk) return sector.Error;
-                return (uint)BinaryPrimitives.ReadUInt16LittleEndian(sector.Value.AsSpan((int)(offset % _g.BytesPerSector)));
-            }
             default:
             {
-                long offset = cluster * 4L;
-                var sector = await _cache.GetAsync(_g.ActiveFatStart + offset / _g.BytesPerSector, ct).ConfigureAwait(false);
+                var sector = await _cache.GetAsync(EntrySector(cluster), ct).ConfigureAwait(false);
                 if (!sector.IsOk) return sector.Error;
-                return BinaryPrimitives.ReadUInt32LittleEndian(sector.Value.AsSpan((int)(offset % _g.BytesPerSector))) & 0x0FFFFFFF;
+                return ReadEntry(sector.Value, cluster);
             }
         }
     }
@@ -168,23 +160,11 @@ internal sealed class FatTable
                 if (!setLo.IsOk) return setLo;
                 return await SetByteAsync(offset + 1, (byte)hi, ct).ConfigureAwait(false);
             }
-            case FatType.Fat16:
-            {
-                long offset = cluster * 2L;
-                var sector = await _cache.GetForWriteAsync(_g.ActiveFatStart + offset / _g.BytesPerSector, ct).ConfigureAwait(false);
-                if (!sector.IsOk) return sector.Error;
-                BinaryPrimitives.WriteUInt16LittleEndian(sector.Value.AsSpan((int)(offset % _g.BytesPerSector)), (ushort)value);
-                return Result.Ok;
-            }
             default:
             {
-                long offset = cluster * 4L;
-                var sector = await _cache.GetForWriteAsync(_g.ActiveFatStart + offset / _g.BytesPerSector, ct).ConfigureAwait(false);
+                var sector = await _cache.GetForWriteAsync(EntrySector(cluster), ct).ConfigureAwait(false);
                 if (!sector.IsOk) return sector.Error;
-                var span = sector.Value.AsSpan((int)(offset % _g.BytesPerSector));
-                // The top four bits of a FAT32 entry are reserved and must be preserved.
-                uint old = BinaryPrimitives.ReadUInt32LittleEndian(span);
-                BinaryPrimitives.WriteUInt32LittleEndian(span, (old & 0xF0000000) | (value & 0x0FFFFFFF));
+                WriteEntry(sector.Value, cluster, value);
                 return Result.Ok;
             }
         }
@@ -290,8 +270,7 @@ internal sealed class FatTable
     {
         value = 0;
         if (_g.Type == FatType.Fat12 || cluster > _g.MaxCluster || !_cache.TryGetCached(EntrySector(cluster), out var sector)) return false;
-        var span = sector.AsSpan(EntryOffset(cluster));
-        value = _g.Type == FatType.Fat16 ? BinaryPrimitives.ReadUInt16LittleEndian(span) : BinaryPrimitives.ReadUInt32LittleEndian(span) & 0x0FFFFFFF;
+        value = ReadEntry(sector, cluster);
         return true;
     }
 
@@ -299,6 +278,19 @@ internal sealed class FatTable
     private void TrySetCached(uint cluster, uint value)
     {
         if (!_cache.TryGetCachedForWrite(EntrySector(cluster), out var sector)) throw new InvalidOperationException("FAT sector left the cache");
+        WriteEntry(sector, cluster, value);
+    }
+
+    /// <summary>A FAT16/32 entry out of the sector holding it.</summary>
+    private uint ReadEntry(byte[] sector, uint cluster)
+    {
+        var span = sector.AsSpan(EntryOffset(cluster));
+        return _g.Type == FatType.Fat16 ? BinaryPrimitives.ReadUInt16LittleEndian(span) : BinaryPrimitives.ReadUInt32LittleEndian(span) & 0x0FFFFFFF;
+    }
+
+    /// <summary>Sets a FAT16/32 entry in the sector holding it; the top four bits of a FAT32 entry are reserved and kept.</summary>
+    private void WriteEntry(byte[] sector, uint cluster, uint value)
+    {
         var span = sector.AsSpan(EntryOffset(cluster));
         if (_g.Type == FatType.Fat16) BinaryPrimitives.WriteUInt16LittleEndian(span, (ushort)value);
         else BinaryPrimitives.WriteUInt32LittleEndian(span, (BinaryPrimitives.ReadUInt32LittleEndian(span) & 0xF0000000) | (value & 0x0FFFFFFF));
