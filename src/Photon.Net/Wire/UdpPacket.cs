@@ -18,12 +18,7 @@ public readonly ref struct UdpPacket
     public static bool TryParse(ReadOnlySpan<byte> buffer, Ipv4Address source, Ipv4Address destination, out UdpPacket packet, out DropReason error)
     {
         packet = default;
-        error = DropReason.Truncated;
-        if (buffer.Length < HeaderLength) return false;
-        int length = BinaryPrimitives.ReadUInt16BigEndian(buffer[LengthAt..]);
-        error = DropReason.BadLength;
-        if (length < HeaderLength || length > buffer.Length) return false;
-        buffer = buffer[..length];
+        if (!TryFrame(ref buffer, out error)) return false;
         error = DropReason.BadChecksum;
         if (BinaryPrimitives.ReadUInt16BigEndian(buffer[ChecksumAt..]) != 0
             && InternetChecksum.Transport(source, destination, IpProtocol.Udp, buffer) != 0) return false;
@@ -31,16 +26,23 @@ public readonly ref struct UdpPacket
         return true;
     }
 
-    /// <summary>A datagram over IPv6: the checksum (over the IPv6 pseudo-header) is mandatory (RFC 8200 §8.1).</summary>
-    public static bool TryParse(ReadOnlySpan<byte> buffer, Ipv6Address source, Ipv6Address destination, out UdpPacket packet, out DropReason error)
+    /// <summary>The header's length field checked against the buffer, and the buffer cut to the datagram (both families).</summary>
+    private static bool TryFrame(ref ReadOnlySpan<byte> buffer, out DropReason error)
     {
-        packet = default;
         error = DropReason.Truncated;
         if (buffer.Length < HeaderLength) return false;
         int length = BinaryPrimitives.ReadUInt16BigEndian(buffer[LengthAt..]);
         error = DropReason.BadLength;
         if (length < HeaderLength || length > buffer.Length) return false;
         buffer = buffer[..length];
+        return true;
+    }
+
+    /// <summary>A datagram over IPv6: the checksum (over the IPv6 pseudo-header) is mandatory (RFC 8200 §8.1).</summary>
+    public static bool TryParse(ReadOnlySpan<byte> buffer, Ipv6Address source, Ipv6Address destination, out UdpPacket packet, out DropReason error)
+    {
+        packet = default;
+        if (!TryFrame(ref buffer, out error)) return false;
         error = DropReason.BadChecksum;
         if (BinaryPrimitives.ReadUInt16BigEndian(buffer[ChecksumAt..]) == 0
             || Ipv6Checksum.Compute(source, destination, Ipv6NextHeader.Udp, buffer) != 0) return false;
