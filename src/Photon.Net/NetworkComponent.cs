@@ -55,7 +55,7 @@ public sealed class NetworkComponent(string device, Ipv4Cidr address, Ipv4Addres
         var opened = source.Open(Device, [2, 0x50, 0x48, (byte)(a >> 16), (byte)(a >> 8), (byte)a], queues);
         if (!opened.IsOk) return opened.Error;
         _device = opened.Value;
-        var driver = NicDriver.Start(_device, k.Capabilities);
+        var driver = NicDriver.Start(_device, k.Capabilities, new NicOptions(Timers: k.Timers));
         if (!driver.IsOk) return driver.Error;
         (_driver, _driverCap) = driver.Value;
         // `photon top` and the photon.queue.in_flight gauge show the rings' depth beside the block queues.

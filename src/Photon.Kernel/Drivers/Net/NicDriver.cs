@@ -323,7 +323,7 @@ public sealed class NicDriver : KernelObject, INetworkDevice, INetworkBatches, I
         if (Volatile.Read(ref _disposed) != 0) return ValueTask.FromResult(Result<IRxBatch>.Fail(ErrorCode.Closed, $"{Name} is closed"));
         if (_options.LendToStack && _device is IFrameLending lending && _loanBatches is { } loanBatches)
         {
-            var burst = loanBatches[queue] ??= new NicLoanBatch(_loans, lending, queue, _caps, self.Actor, _options.Batch, MinReceiveBuffer, $"rx-loan {Name}#{queue}");
+            var burst = loanBatches[queue] ??= new NicLoanBatch(_loans, lending, queue, _caps, self.Actor, _options.Batch, MinReceiveBuffer, $"rx-loan {Name}#{queue}", _options.Timers);
             return burst.ReceiveAsync(ct);
         }
         var lender = lenders[queue] ??= new NicRxLender(this, queue, self.Capability, self.Actor);

@@ -26,6 +26,7 @@ internal sealed class NicLoanBatch : IRxBatch
     private readonly Principal _actor;
     private readonly int _charge;
     private readonly string _label;
+    private readonly IKernelTimers? _timers;
     private readonly CapabilityToken[] _tokens;
     private readonly DmaLoan?[] _held;
     private int _count;
@@ -33,8 +34,10 @@ internal sealed class NicLoanBatch : IRxBatch
     private long _lentTotal;
     private int _peak;
 
-    public NicLoanBatch(NicFrameLoans loans, IFrameLending device, int queue, CapabilityManager caps, Principal actor, int batch, int charge, string label)
+    public NicLoanBatch(NicFrameLoans loans, IFrameLending device, int queue, CapabilityManager caps, Principal actor, int batch, int charge, string label,
+        IKernelTimers? timers = null)
     {
+        _timers = timers;
         _loans = loans;
         _device = device;
         _queue = queue;
@@ -86,10 +89,11 @@ internal sealed class NicLoanBatch : IRxBatch
             // Busy: another consumer holds the queue's lending limit (the DMA syscalls on the same queue); its returns
             // re-post buffers, so try again shortly rather than end the stack's receive loop.
             if (first.IsOk || first.Code != ErrorCode.Busy) break;
-            // The back-off sleeps on the kernel's timers (never the host's: LayeringTests); off a kernel task it yields.
+            // The back-off sleeps on the kernel's timers (never the host's: LayeringTests) — the driver's, else the calling
+            // kernel task's scheduler; with neither (a test driving the face directly) it yields.
             try
             {
-                if (KernelTask.Current?.Scheduler is { } scheduler) await scheduler.Delay(TimeSpan.FromMilliseconds(1), ct).ConfigureAwait(false);
+                if ((_timers ?? KernelTask.Current?.Scheduler) is { } timers) await timers.Delay(TimeSpan.FromMilliseconds(1), ct).ConfigureAwait(false);
                 else await Task.Yield();
                 ct.ThrowIfCancellationRequested();
             }

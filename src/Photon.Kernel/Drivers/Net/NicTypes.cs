@@ -1,5 +1,6 @@
 using Photon.Kernel.Hal;
 using Photon.Kernel.Io;
+using Photon.Kernel.Scheduling;
 
 namespace Photon.Kernel.Drivers.Net;
 
@@ -33,8 +34,11 @@ public enum TxSteering
 /// driver's own buffers.</param>
 /// <param name="DirectTransmit">On a device with one transmit queue, the stack's face hands each batch to the device on
 /// its own thread (capability-checked) instead of through the TX queue pair's controller task.</param>
+/// <param name="Timers">The kernel's timers, for the stack's face to back off on while another consumer holds the
+/// queue's lending limit (without them it backs off on the calling kernel task's scheduler, or yields).</param>
 public sealed record NicOptions(int TxQueues = 0, int QueueDepth = 256, int Batch = 32, int RxBuffersPerQueue = 32,
-    TxSteering Steering = TxSteering.FlowHash, bool OwnsDevice = true, bool LendToStack = true, bool DirectTransmit = true);
+    TxSteering Steering = TxSteering.FlowHash, bool OwnsDevice = true, bool LendToStack = true, bool DirectTransmit = true,
+    IKernelTimers? Timers = null);
 
 /// <summary>Counters of one TX or RX queue pair: frames and bytes moved, device batches (Frames / Batches is the
 /// mean batch size), frames the device refused, and the ring's own counters.</summary>
