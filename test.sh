@@ -28,8 +28,8 @@ verification/verify.sh
 log=$(mktemp)
 status=0
 dotnet test Photon.sln -c Release --no-build -m:1 --logger "console;verbosity=normal" 2>&1 | tee "$log" || status=$?
-# Systematic concurrency tests (Coyote): up to 300 iterations and 20 s per test here; `tests/coyote.sh 100000` is the long run.
-tests/coyote.sh 300 20 || status=1
+# Systematic concurrency tests (Coyote): up to 300 iterations and 10 s per test here (CI stays under 20 minutes); `tests/coyote.sh 100000` is the long run.
+tests/coyote.sh 300 10 || status=1
 # Coverage-guided fuzz smoke (SharpFuzz + AFL++): seed corpora replayed, then 10 s of afl-fuzz per target; `fuzz/run.sh TARGET 3600` is the long run.
 fuzz/run.sh --smoke 10 || status=1
 # The dotnet new templates (templates/): each instantiated against this checkout, built, its tests and program run.
@@ -38,5 +38,7 @@ templates/check.sh || status=1
 summary=$(awk '/^ +Passed: +[0-9]+/ {p+=$2} /^ +Failed: +[0-9]+/ {f+=$2} /^ +Skipped: +[0-9]+/ {s+=$2}
   END {printf "%d passed, %d failed, %d skipped", p, f, s}' "$log")
 echo "$summary"
+# Each failed test with its message and the top of its stack, last, so that the tail of a CI log names what failed.
+awk '/^ +Failed [A-Za-z_]/ {n=40} n>0 {print; n--}' "$log" | head -n 400
 rm -f "$log"
 exit $status

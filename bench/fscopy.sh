@@ -4,8 +4,9 @@
 # the same empty image and is timed from process start to the end of a following `sync` (Photon fsyncs the image
 # itself; the tools leave their writes in the page cache), so start-up and durability are counted on both sides.
 # Sides alternate within a round (ABBA order across rounds) and the table reports medians and the ratio
-# tool/Photon (> 1: Photon is faster). Usage: bench/fscopy.sh [--rounds N] [--mib M] [--photon PATH]
-# Needs dosfstools, mtools, e2fsprogs; PATH defaults to the Release build of src/Photon.Cli.
+# tool/Photon (> 1: Photon is faster). Usage: bench/fscopy.sh [--rounds N] [--mib M] [--photon PATH | --aot]
+# Needs dosfstools, mtools, e2fsprogs; PATH defaults to the Release build of src/Photon.Cli (JIT); --aot measures the
+# NativeAOT build (tests/aot.sh publishes it to artifacts/aot/photon; built here if missing).
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 rounds=5 mib=200 photon="$here/src/Photon.Cli/bin/Release/net10.0/photon"
@@ -14,7 +15,8 @@ while [ $# -gt 0 ]; do
     --rounds) rounds=$2; shift 2 ;;
     --mib) mib=$2; shift 2 ;;
     --photon) photon=$2; shift 2 ;;
-    *) echo "usage: $0 [--rounds N] [--mib M] [--photon PATH]" >&2; exit 2 ;;
+    --aot) photon="$here/artifacts/aot/photon"; [ -x "$photon" ] || "$here/tests/aot.sh" >&2; shift ;;
+    *) echo "usage: $0 [--rounds N] [--mib M] [--photon PATH | --aot]" >&2; exit 2 ;;
   esac
 done
 [ -x "$photon" ] || { echo "fscopy: $photon not built (dotnet build src/Photon.Cli -c Release)" >&2; exit 2; }
@@ -41,10 +43,12 @@ for r in $(seq 1 "$rounds"); do
 done
 # The copies must be the file itself, or the timing means nothing.
 cp fat.empty a.img; "$photon" fs cp a.img host:src.bin /src.bin > /dev/null; mtype -i a.img ::/src.bin | cmp - src.bin
-cp ext4.empty a.img; "$photon" fs cp a.img host:src.bin /src.bin > /dev/null; e2fsck -fn a.img > /dev/null 2>&1
+fsck.vfat -n a.img > /dev/null || { echo "fscopy: fsck.vfat -n found errors after photon fs cp" >&2; exit 1; }
+cp ext4.empty a.img; "$photon" fs cp a.img host:src.bin /src.bin > /dev/null; e2fsck -fn a.img > /dev/null 2>&1 || { echo "fscopy: e2fsck -fn found errors after photon fs cp" >&2; exit 1; }
 debugfs -R "dump src.bin out.bin" a.img 2> /dev/null; cmp out.bin src.bin
 
 row() { local p b; p=$(median < "$2"); b=$(median < "$3"); printf '| %s | %.2f s | %s %.2f s | %.2fx |\n' "$1" "$p" "$4" "$b" "$(echo "$b / $p" | bc -l)"; }
+echo "storage backend: $("$photon" fs info a.img 2>/dev/null | grep -o 'storage backend.*' | sed 's/storage backend *//')"
 echo "| ${mib} MiB into an empty image, + sync (median of $rounds, load $(cut -d' ' -f1 /proc/loadavg)) | photon fs cp | Linux tool | tool/Photon |"
 echo "|---|---|---|---|"
 row FAT32 pf mf mcopy

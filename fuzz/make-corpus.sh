@@ -211,6 +211,40 @@ seeds = {
 for k, v in seeds.items(): open(f'{sys.argv[1]}/{k}', 'wb').write(v)
 PY
 
+# Host-offload frames (vnethdr): the frames seeds again, each behind a 12-byte virtio_net_hdr as TAP/AF_PACKET give it —
+# none, DATA_VALID, and NEEDS_CSUM at the transport checksum; plus one coalesced 20 KB TCP segment (gso TCPV4).
+rm -rf $c/vnethdr; mkdir -p $c/vnethdr
+python3 - "$c/frames" "$c/vnethdr" <<'PY'
+import os, struct, sys
+src, out = sys.argv[1], sys.argv[2]
+def frames(blob):
+    at = 0
+    while at + 2 <= len(blob):
+        n = min(struct.unpack('!H', blob[at:at+2])[0], len(blob) - at - 2)
+        yield blob[at+2:at+2+n]; at += 2 + n
+def hdr(flags=0, gso=0, hdr_len=0, gso_size=0, start=0, off=0):
+    return struct.pack('<BBHHHHH', flags, gso, hdr_len, gso_size, start, off, 0)
+def csum_field(f):  # (start, offset) of the TCP/UDP checksum of an IPv4 frame, or None
+    if len(f) < 34 or f[12:14] != b'\x08\x00': return None
+    ihl = (f[14] & 15) * 4
+    return (14 + ihl, {6: 16, 17: 6}.get(f[23])) if f[23] in (6, 17) else None
+for name in sorted(os.listdir(src)):
+    for kind, make in (('plain', lambda f: hdr()), ('valid', lambda f: hdr(flags=2)),
+                       ('partial', lambda f: hdr(flags=1, start=csum_field(f)[0], off=csum_field(f)[1]) if csum_field(f) else hdr())):
+        with open(os.path.join(src, name), 'rb') as fh: blob = fh.read()
+        msgs = [make(f) + f for f in frames(blob)]
+        with open(os.path.join(out, f'{name}-{kind}'), 'wb') as o:
+            for m in msgs: o.write(struct.pack('!H', len(m)) + m)
+# One 20 KB segment to 10.9.0.2:80 with gso TCPV4 and DATA_VALID (its checksum is not computed: the host vouched).
+me, peer = bytes([2,0,0,0,0,2]), bytes([2,0,0,0,0,9])
+payload = bytes(20000)
+tcp = struct.pack('!HHIIBBHHH', 40000, 80, 1001, 0, 5 << 4, 0x18, 65535, 0, 0) + payload
+ip = struct.pack('!BBHHHBBH4s4s', 0x45, 0, 20 + len(tcp), 1, 0x4000, 64, 6, 0, bytes([10,9,0,1]), bytes([10,9,0,2]))
+frame = me + peer + b'\x08\x00' + ip + tcp
+m = hdr(flags=2, gso=1, hdr_len=54, gso_size=1448) + frame
+with open(os.path.join(out, 'tso-segment'), 'wb') as o: o.write(struct.pack('!H', len(m)) + m)
+PY
+
 # Audit logs written by HashChainedAuditLog (plain and keyed, with and without the head record).
 rm -f $c/audit/*
 dotnet build Photon.Fuzz -c Release -warnaserror -nologo -clp:ErrorsOnly

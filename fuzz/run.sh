@@ -3,13 +3,13 @@
 #   fuzz/run.sh TARGET [seconds]      one target, long run (default 3600 s); findings in fuzz/out/findings/TARGET
 #   fuzz/run.sh --smoke [seconds]     CI (test.sh): every target replays its seed corpus, then fuzzes for a few
 #                                     seconds (default 10 each); fails on any crash or hang
-# Targets: fat, ext4, frames, http, audit, journal, wasm, dns, dhcp, ipv6 (fuzz/Photon.Fuzz/Targets). The Photon assemblies are instrumented in a
+# Targets: fat, ext4, frames, http, audit, journal, wasm, dns, dhcp, ipv6, vnethdr (fuzz/Photon.Fuzz/Targets). The Photon assemblies are instrumented in a
 # copy of the build output (fuzz/out/bin) with the `sharpfuzz` tool (.config/dotnet-tools.json); the harness runs
 # in AFL persistent mode (SharpFuzz Fuzzer.Run). Each run prints one line: executions, edges, crashes, hangs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export DOTNET_ROLL_FORWARD=Major DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
-targets=(fat ext4 frames http audit journal wasm dns dhcp ipv6)
+targets=(fat ext4 frames http audit journal wasm dns dhcp ipv6 vnethdr)
 out=fuzz/out
 bin=$out/bin                                   # instrumented: runs only under afl-fuzz (SharpFuzz's shared memory)
 plain=fuzz/Photon.Fuzz/bin/Release/net10.0     # not instrumented: corpus replay and crash triage

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Systematic concurrency tests (Microsoft.Coyote 1.7.11): build tests/Photon.Coyote, binary-rewrite it and
 # Photon.Kernel.dll (`coyote rewrite`), then explore each test with `coyote test` for N iterations.
-#   tests/coyote.sh 300 20   # CI (test.sh): up to 300 iterations per test, and no new iteration after 20 s of one test
+#   tests/coyote.sh 300 10   # CI (test.sh): up to 300 iterations per test, and no new iteration after 10 s of one test
 #   tests/coyote.sh 100000   # the long run (no time budget)
 # The Coyote tool targets net8.0; it runs on the .NET 10 runtime with DOTNET_ROLL_FORWARD=Major and rewrites and
 # tests net10.0 assemblies. The canary test must FAIL (Coyote must find its lost update), or exploration is broken.
@@ -66,6 +66,8 @@ seconds=$(budget 10) run LocalSpawnRacingStealAndPark_EveryChildRunsOnce none --
 seconds=$(budget 10) run ShutdownRacingParkAndSpawn_EveryTaskEnds none --skip-volatile-races --skip-collection-races --skip-atomic-races
 # The IPC direct hand-off to a parked kernel-task receive racing its cancellation (resumed through KernelScheduler.Post).
 seconds=$(budget 10) run HandOffRacingCancel_IsDeliveredExactlyOnce none --skip-volatile-races --skip-collection-races --skip-atomic-races
+# A packed batched send and a batched receive into the caller's buffer racing the close of the receiving end.
+seconds=$(budget 10) run BatchSendAndReceiveRacingClose_EveryMessageOnceInOrderAndNothingStaysCharged none
 # Unloading a filesystem module while a filesystem it mounted is in use (Busy until unmounted).
 seconds=$(budget 10) run UnloadRacingIoOnMountedFileSystem_IsRefusedBusy none
 seconds=$(budget 10) run UnloadRacingUnmountAndIo_NoModuleCodeRunsAfterUnload none

@@ -16,15 +16,17 @@
 #                 show the file Photon wrote (and fsck.vfat -n / mtype for the USB stick, curl's page for --net).
 # Exit: 0 pass, 1 fail, 77 QEMU cannot run here (prints SKIPPED LOUDLY: <reason>).
 set -euo pipefail
+orig_args=("$@")   # a rerun after a QEMU crash (step 5) starts over with these
 repo=$(cd "$(dirname "$0")/.." && pwd)
 out="$repo/vm/.build"
 cache="$repo/vm/.cache"
-image=""; net=0; usb=0; faults=0; timeout_s=900; publish=1; smp=2; mem=2048; guest_args=(); accel=tcg; bench=0; netbench=0; iommu=1; iommu_mode=iommu.strict=1
+image=""; net=0; usb=0; faults=0; timeout_s=900; publish=1; smp=2; mem=2048; guest_args=(); accel=tcg; bench=0; netbench=0; iommu=1; iommu_mode=iommu.strict=1; assemble_only=0
 usage() { sed -n '2,17p' "$0"; echo "options: --image FILE (ext4 disk; default a fresh 64 MiB one) --net (virtio-net on a TAP in netns photonvm; root)"
           echo "         --usb (qemu-xhci + usb-storage on a FAT image) --timeout S (default 900) --no-publish (reuse the last publish)"
           echo "         --faults (USB stick removed while mounted, with --usb; NVMe controller reset mid-I/O on a second, scratch NVMe)"
           echo "         --smp N (default 2) --mem MiB (default 2048) --polling (NVMe driver polls instead of MSI-X) --kvm (use KVM if it works) --out DIR"
-          echo "         --no-iommu (no emulated IOMMU: Photon falls back to uio_pci_generic) --netbench (see vm/netbench.sh)"; }
+          echo "         --no-iommu (no emulated IOMMU: Photon falls back to uio_pci_generic; devices can DMA anywhere) --netbench (see vm/netbench.sh)"
+          echo "         --assemble-only (build the initramfs and disks, print the QEMU command, do not boot)"; }
 while [ $# -gt 0 ]; do
   case "$1" in
     --image) image=$(realpath "$2"); shift ;;
@@ -39,7 +41,8 @@ while [ $# -gt 0 ]; do
     --kvm) accel=kvm ;;
     --bench) bench=1; guest_args+=(--bench) ;;   # vm/bench.sh: a second NVMe left to Linux, randread, the ratio table
     --bench-args) read -r -a extra <<< "$2"; guest_args+=("${extra[@]}"); shift ;;
-    --no-iommu) iommu=0 ;;                       # no emulated IOMMU: Photon falls back to uio_pci_generic + pagemap
+    --no-iommu) iommu=0; guest_args+=(--allow-no-iommu) ;;   # no emulated IOMMU: Photon, told so, falls back to uio_pci_generic + pagemap
+    --assemble-only) assemble_only=1 ;;          # everything but the boot (VmTests' smoke check of --no-iommu)
     --netbench) netbench=1; net=1; guest_args+=(--netbench) ;;   # vm/netbench.sh: a second virtio-net left to Linux
     --linux-iommu) iommu_mode=$2; shift ;;       # kernel command line IOMMU mode for Linux's own drivers (bench: iommu.passthrough=1)
     --out) out=$(realpath -m "$2"); shift ;;
@@ -219,6 +222,7 @@ if [ $iommu = 0 ]; then
   done
   qemu=("${qemu[@]}")
 fi
+if [ $assemble_only = 1 ]; then say "assembled, not booted: ${qemu[*]}"; exit 0; fi
 log="$out/serial.log"
 : > "$log"
 # --- 5. the host's side of the demo, driven by PHOTON-VM: lines on the serial console --------------------------------
@@ -245,12 +249,31 @@ say "booting: ${qemu[*]}"
 host_side & host_pid=$!
 set +e
 booted_at=$SECONDS
-timeout --foreground -k 10 "$timeout_s" "${qemu[@]}" < /dev/null 2>&1 | tee "$log"
+# QEMU runs in $out with core dumps on, so a crash of QEMU itself leaves a core to take a backtrace from.
+(cd "$out" && rm -f core core.* && ulimit -c unlimited && exec timeout --foreground -k 10 "$timeout_s" "${qemu[@]}") < /dev/null 2>&1 | tee "$log"
 rc=${PIPESTATUS[0]}
 set -e
 say "QEMU ran $((SECONDS - booted_at)) s"
 kill "$host_pid" 2>/dev/null || true; wait "$host_pid" 2>/dev/null || true
 [ $net = 1 ] && ip netns del $netns 2>/dev/null || true
+# QEMU 7.2 itself crashed once in CI (SIGSEGV while the guest shut its devices down; the guest had passed every check
+# it had reached). An emulator crash is not a verdict on Photon: say so loudly with QEMU's backtrace, and boot once
+# more from fresh images. A second crash fails the run.
+if [ $rc = 134 ] || [ $rc = 135 ] || [ $rc = 139 ]; then
+  say "QEMU CRASHED (signal $((rc - 128))) after: $(grep -v '^$' "$log" | tail -1 | cut -c1-160)"
+  core=$(ls -t "$out"/core* 2>/dev/null | head -1 || true)
+  if [ -n "$core" ] && command -v gdb >/dev/null; then
+    gdb -q -batch -ex 'bt 25' -ex 'info threads' /usr/bin/qemu-system-x86_64 "$core" > "$out/qemu-crash.txt" 2>&1 || true
+    say "QEMU's backtrace ($out/qemu-crash.txt):"; grep -E '^#|^\*? +[0-9]+ +Thread' "$out/qemu-crash.txt" | head -30 >&2 || true
+  fi
+  rm -f "$out"/core*
+  if [ -z "${PHOTON_VM_RERUN:-}" ]; then
+    say "booting again once: the crash was QEMU's"
+    cp "$log" "$out/serial-crashed.log"; rm -f "$usbimg"   # fresh stick; the NVMe image is made afresh (or is --image)
+    PHOTON_VM_RERUN=1 exec "$0" "${orig_args[@]}" --no-publish
+  fi
+  say "QEMU crashed on the rerun too"
+fi
 if [ $rc = 124 ]; then say "QEMU timed out after ${timeout_s}s"; exit 1; fi
 if grep -q "Could not access KVM\|failed to initialize\|qemu-system-x86_64: " "$log" && ! grep -q "vm: " "$log"; then
   skip "QEMU could not start: $(grep -m1 'qemu-system-x86_64: ' "$log")"

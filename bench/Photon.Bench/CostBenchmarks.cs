@@ -1,7 +1,10 @@
-using System.Diagnostics;
 using System.Threading.Channels;
 using Photon.Kernel.Capabilities;
 using Photon.Kernel.Hal.Host;
+using Photon.Kernel.Ipc;
+using Photon.Kernel.Namespaces;
+using Photon.Kernel.Processes;
+using Photon.Kernel.Syscalls;
 using Photon.Kernel.Memory;
 using Photon.Kernel.Scheduling;
 using Photon.Memory.Native;
@@ -24,6 +27,18 @@ public static class CostBenchmarks
                 foreach (var r in Spawn(s, inner)) yield return r;
             foreach (var r in WakerPingPong(s)) yield return r;
             foreach (var r in RegionAllocFree()) yield return r;
+            foreach (var r in Ipc(s)) yield return r;
+        }
+        finally { s.DisposeAsync().AsTask().GetAwaiter().GetResult(); }
+    }
+
+    /// <summary>The IPC rows of the group alone (named to run: <c>-- ipccosts</c>).</summary>
+    public static IEnumerable<BenchResult> RunIpc()
+    {
+        var s = LinuxPlatform.CreateScheduler();
+        try
+        {
+            foreach (var r in Ipc(s)) yield return r;
         }
         finally { s.DisposeAsync().AsTask().GetAwaiter().GetResult(); }
     }
@@ -38,10 +53,10 @@ public static class CostBenchmarks
         {
             GC.Collect();
             long allocated = GC.GetTotalAllocatedBytes(precise: true);
-            var cpu = Process.GetCurrentProcess().TotalProcessorTime;
+            var cpu = System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime;
             body().GetAwaiter().GetResult();
             runs.Add(new Cost((GC.GetTotalAllocatedBytes(precise: true) - allocated) / (double)n,
-                (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalNanoseconds / n));
+                (System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalNanoseconds / n));
         }
         runs.Sort((a, b) => a.CpuNs.CompareTo(b.CpuNs));
         return runs[1];
@@ -102,6 +117,46 @@ public static class CostBenchmarks
         return Rows("Waker ping-pong round trip", "Channel<int> ping-pong (thread pool)", photon, baseline);
     }
 
+    /// <summary>IPC between two processes whose loops are kernel tasks (as a process's code runs): the 16 B round
+    /// trip with both receive calls (a new message per receive, and into the caller's buffer) and the 64 B stream,
+    /// against the Channel&lt;byte[]&gt; baselines of the userspace group (a copy per message).</summary>
+    private static IEnumerable<BenchResult> Ipc(KernelScheduler s)
+    {
+        using var phys = new PhysicalMemory(16 * 1024 * 1024);
+        var caps = new CapabilityManager();
+        var ns = new NamespaceManager(caps);
+        var pm = new ProcessManager(caps, ns, new MemoryManager(phys, caps));
+        var ipc = new ChannelSyscalls(new IpcManager(caps, ns, s));
+        var (a, _) = pm.Spawn("a", ns.RootCapability).Value;
+        var (b, _) = pm.Spawn("b", ns.RootCapability).Value;
+        var (ha, hbInA) = ipc.CreateChannel(a, depth: 256).Value;
+        var hb = b.AddHandle(a.Handles.Remove(hbInA).Value).Value;
+
+        const int N = 100_000;
+        var small = new byte[16];
+        var channelPingPong = Measure(() => UserspaceBenchmarks.ChannelPingPong(small, N), N);
+        var messages = Measure(() => UserspaceBenchmarks.PhotonPingPong(s, ipc, a, ha, b, hb, small, N), N);
+        var into = Measure(() => UserspaceBenchmarks.PhotonPingPongInto(s, ipc, a, ha, b, hb, small, N), N);
+        var rows = new List<BenchResult>();
+        rows.AddRange(Rows("IPC round trip 16 B, a message per receive", "Channel<byte[]> ping-pong", messages, channelPingPong));
+        rows.AddRange(Rows("IPC round trip 16 B, receive into the caller's buffer", "Channel<byte[]> ping-pong", into, channelPingPong));
+
+        const int M = 500_000;
+        var payload = new byte[64];
+        var channelStream = Measure(() => UserspaceBenchmarks.ChannelStream(payload, M), M);
+        var stream = Measure(() => UserspaceBenchmarks.PhotonStreamInto(s, ipc, a, ha, b, hb, payload, M), M);
+        rows.AddRange(Rows("IPC throughput 64 B, receive into the caller's buffer", "Channel<byte[]> (bounded 256)", stream, channelStream));
+        // The baseline writes and reads one message at a time, as a user of Channel<byte[]> does (it has no batch call).
+        foreach (int perSend in new[] { 64, 256 })
+        {
+            const int MB = 512_000; // whole batches of either size
+            var batched = Measure(() => UserspaceBenchmarks.PhotonPackedStream(s, ipc, a, ha, b, hb, payload.Length, MB, perSend), MB);
+            rows.AddRange(Rows($"IPC throughput 64 B batched ({perSend} per send, packed; up to 256 per receive)",
+                "Channel<byte[]> (bounded 256), one message per call", batched, channelStream));
+        }
+        return rows;
+    }
+
     private static IEnumerable<BenchResult> RegionAllocFree()
     {
         using var phys = new PhysicalMemory(64L * 1024 * 1024);
@@ -117,6 +172,30 @@ public static class CostBenchmarks
             for (int i = 0; i < N; i++) new NativeArena(16 * 1024, PhysicalMemory.PageSize).Dispose();
             return Task.CompletedTask;
         }, N);
-        return Rows("region allocate+free (16 KiB)", "NativeArena alloc+zero+free", photon, baseline).ToList();
+        var rows = Rows("region allocate+free (16 KiB)", "NativeArena alloc+zero+free", photon, baseline).ToList();
+        // Written before the free, so the frames are zeroed again for their next owner (the row above: known zero).
+        var bytes = new byte[16 * 1024];
+        Array.Fill(bytes, (byte)0x5A);
+        var written = Measure(() =>
+        {
+            for (int i = 0; i < N; i++)
+            {
+                var r = mm.Allocate(bytes.Length, Principal.Kernel).Value;
+                mm.Write(r, 0, bytes, Principal.Kernel).Unwrap();
+                mm.Free(r, Principal.Kernel).Unwrap();
+            }
+            return Task.CompletedTask;
+        }, N);
+        var writtenBaseline = Measure(() =>
+        {
+            for (int i = 0; i < N; i++)
+            {
+                using var arena = new NativeArena(bytes.Length, PhysicalMemory.PageSize);
+                bytes.CopyTo(arena.Pages(0, 4, 0, bytes.Length));
+            }
+            return Task.CompletedTask;
+        }, N);
+        rows.AddRange(Rows("region allocate, write 16 KiB, free", "NativeArena alloc+zero, write, free", written, writtenBaseline));
+        return rows;
     }
 }

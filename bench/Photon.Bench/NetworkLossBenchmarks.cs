@@ -54,7 +54,12 @@ public static class NetworkLossBenchmarks
             foreach (var loss in losses)
             {
                 relay.Loss = loss / 100.0;
+                long dropped = relay.Dropped;
+                var before = LinuxCounters();
                 linux[loss] = SendLinux();
+                var after = LinuxCounters();
+                Console.Error.WriteLine($"netloss: Linux {loss}%: {linux[loss]:F2} MiB/s, dropped {relay.Dropped - dropped}, " +
+                    string.Join(", ", after.Select(kv => $"{kv.Key} {kv.Value - before.GetValueOrDefault(kv.Key)}")));
             }
             relay.Loss = 0;
             var linuxCurl = CurlLinux();
@@ -83,6 +88,10 @@ public static class NetworkLossBenchmarks
 
         public double Loss { get; set; }
 
+        /// <summary>Data segments dropped on purpose so far: what a sender had to resend at least.</summary>
+        public long Dropped => Interlocked.Read(ref _dropped);
+        private long _dropped;
+
         public LossyRelay(string a, string b)
         {
             _a = PacketSocketDevice.Open(a).Value;
@@ -98,7 +107,7 @@ public static class NetworkLossBenchmarks
                 while (true)
                 {
                     int n = await from.ReceiveAsync(buffer, _stop.Token);
-                    if (lossy && CarriesTcpData(buffer.AsSpan(0, n)) && _rng.NextDouble() < Loss) continue;
+                    if (lossy && CarriesTcpData(buffer.AsSpan(0, n)) && _rng.NextDouble() < Loss) { Interlocked.Increment(ref _dropped); continue; }
                     await to.SendAsync(buffer.AsMemory(0, n), _stop.Token);
                 }
             }
@@ -121,6 +130,20 @@ public static class NetworkLossBenchmarks
             _a.DisposeAsync().AsTask().Wait();
             _b.DisposeAsync().AsTask().Wait();
         }
+    }
+
+    /// <summary>Linux's own loss-recovery counters (nstat, whole host: the bench's connection is the only busy one on
+    /// this path), so its retransmits and timeouts print beside Photon's.</summary>
+    private static Dictionary<string, long> LinuxCounters()
+    {
+        var r = BenchHost.Sh("nstat -az TcpRetransSegs TcpExtTCPTimeouts TcpExtTCPLossProbes TcpExtTCPSackRecovery TcpExtTCPLostRetransmit 2>/dev/null");
+        var counters = new Dictionary<string, long>();
+        foreach (var line in r.Output.Split('\n'))
+        {
+            var f = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            if (f.Length >= 2 && f[0].StartsWith("Tcp", StringComparison.Ordinal) && long.TryParse(f[1], out var v)) counters[f[0]] = v;
+        }
+        return counters;
     }
 
     private static double SendLinux()
@@ -186,11 +209,18 @@ public static class NetworkLossBenchmarks
             Photon.Kernel.Result<Photon.Net.Tcp.TcpConnection> conn = default;
             for (int i = 0; i < 50 && !(conn = await stack.Tcp.ConnectAsync(new IpEndpoint(Ipv4Address.Parse("10.95.0.1").Value, 9000))).IsOk; i++)
                 await Task.Delay(100);
+            Counter[] recovery = [Counter.TcpRetransmits, Counter.TcpTimeouts, Counter.TcpFastRetransmits, Counter.TcpSackRetransmits,
+                Counter.TcpRackRetransmits, Counter.TcpRescueRetransmits, Counter.TcpTailLossProbes, Counter.TcpDuplicateSacks];
+            var before = recovery.Select(c => stack[c]).ToArray();
+            long dropped = relay.Dropped;
             var sw = Stopwatch.StartNew();
             for (int off = 0; off < LossBytes; off += 1 << 20) (await conn.Value.SendAsync(data.AsMemory(off, 1 << 20))).Unwrap();
             await conn.Value.CloseAsync();
             await nc;
             results[loss] = LossBytes / 1048576.0 / sw.Elapsed.TotalSeconds;
+            // Retransmits beyond the drops were spurious (the relay drops only on purpose, ACKs never).
+            Console.Error.WriteLine($"netloss: Photon {loss}%: {results[loss]:F2} MiB/s, dropped {relay.Dropped - dropped}, " +
+                string.Join(", ", recovery.Select((c, i) => $"{c} {stack[c] - before[i]}")) + $", at the end {conn.Value.Info}");
         }
         relay.Loss = 0;
 

@@ -13,15 +13,30 @@ public static class ScaleBenchmarks
 {
     public static IEnumerable<BenchResult> Run()
     {
-        foreach (var r in RevokeCurve()) yield return r;
-        foreach (var r in CheckersUnderChurn()) yield return r;
-        foreach (var r in MemoryPerTask()) yield return r;
+        // Process CPU per node: on a loaded machine one lost time slice makes a wall-clock point meaningless.
+        var revoke = new ScaleCurve("Revoke a subtree", "nodes", "CPU ns per node", LogX: true, "Photon (process CPU)", "1k-node point (linear)");
+        var checks = new ScaleCurve("Capability checks under churn", "checkers (+1 deriving/revoking thread)", "M checks/s", LogX: false,
+            "Photon, with churn", "1 checker, no churn");
+        var memory = new ScaleCurve("Heap per in-flight task", "parked tasks", "bytes per task", LogX: true, "kernel task", "Task.Run awaiting a gate");
+        foreach (var r in RevokeCurve(revoke)) yield return r;
+        foreach (var r in CheckersUnderChurn(checks)) yield return r;
+        foreach (var r in MemoryPerTask(memory)) yield return r;
+        // The plot is the run's own figures (a loaded machine moves the wall-clock ones; the caption says when).
+        var path = ScalePlot.WriteToDocs([revoke, checks, memory],
+            $"Photon -- scale, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} CPUs, load average {LoadAverage()}");
+        Console.Error.WriteLine(path is null ? "scale: not inside the repository, no plot written" : $"scale: plot written to {path}");
+    }
+
+    private static string LoadAverage()
+    {
+        try { return File.ReadAllText("/proc/loadavg").Split(' ')[0]; }
+        catch (IOException) { return "unknown"; }
     }
 
     /// <summary>ns per node to revoke a bushy subtree of 1k..1M nodes; baseline: the 1k point (linear = 1.00x).</summary>
-    private static IEnumerable<BenchResult> RevokeCurve()
+    private static IEnumerable<BenchResult> RevokeCurve(ScaleCurve curve)
     {
-        double first = 0;
+        double first = 0, firstCpu = 0;
         foreach (int size in new[] { 1_000, 10_000, 100_000, 1_000_000 })
         {
             var times = new List<double>();
@@ -50,6 +65,9 @@ public static class ScaleBenchmarks
             }
             double perNode = Median(times);
             if (first == 0) first = perNode;
+            double cpuPerNode = Median(cpuTimes) * 1e6 / size;
+            if (firstCpu == 0) firstCpu = cpuPerNode;
+            curve.Points.Add((size, cpuPerNode, firstCpu));
             yield return new BenchResult($"revoke subtree of {size:N0} nodes ({perNode * size / 1e6:F1} ms, CPU {Median(cpuTimes):F1} ms)", perNode,
                 "revoke of 1,000 nodes", first, "ns/node", LowerIsBetter: true);
         }
@@ -57,7 +75,7 @@ public static class ScaleBenchmarks
 
     /// <summary>Aggregate capability checks/s with 1, 2 and 4 checkers while another thread derives and revokes;
     /// baseline: one checker with no churn.</summary>
-    private static IEnumerable<BenchResult> CheckersUnderChurn()
+    private static IEnumerable<BenchResult> CheckersUnderChurn(ScaleCurve curve)
     {
         var caps = new CapabilityManager();
         var tokens = Enumerable.Range(0, 1024).Select(i => caps.Create(new GenericObject($"o{i}"), Rights.All, Principal.Kernel).Value).ToArray();
@@ -65,6 +83,7 @@ public static class ScaleBenchmarks
         foreach (int checkers in new[] { 1, 2, 4 })
         {
             double rate = Median(Enumerable.Range(0, 3).Select(_ => ChecksPerSecond(caps, tokens, checkers, churn: true)).ToList());
+            curve.Points.Add((checkers, rate / 1e6, alone / 1e6));
             yield return new BenchResult($"capability checks, {checkers} checker(s) + 1 deriving/revoking thread", rate / 1e6,
                 "1 checker, no churn", alone / 1e6, "M checks/s", LowerIsBetter: false);
         }
@@ -100,12 +119,15 @@ public static class ScaleBenchmarks
     }
 
     /// <summary>Heap bytes per suspended kernel task (10k..1M tasks parked on one gate) vs per suspended pool task.</summary>
-    private static IEnumerable<BenchResult> MemoryPerTask()
+    public static IEnumerable<BenchResult> MemoryPerTask() => MemoryPerTask(null);
+
+    private static IEnumerable<BenchResult> MemoryPerTask(ScaleCurve? curve)
     {
         foreach (int n in new[] { 10_000, 100_000, 1_000_000 })
         {
             double photon = PhotonBytesPerTask(n);
             double baseline = PoolBytesPerTask(n);
+            curve?.Points.Add((n, photon, baseline));
             yield return new BenchResult($"memory per in-flight task, {n:N0} tasks", photon, "Task.Run awaiting a gate", baseline, "B/task", LowerIsBetter: true);
         }
     }

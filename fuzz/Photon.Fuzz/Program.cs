@@ -5,7 +5,7 @@ using SharpFuzz;
 // Photon.Fuzz TARGET                  under afl-fuzz (persistent mode: one process runs many inputs)
 // Photon.Fuzz TARGET --replay PATH    runs every file under PATH once; exit 1 if any input crashes
 // Photon.Fuzz audit --make-seeds DIR   writes real audit logs as seeds (the other seeds come from fuzz/make-corpus.sh)
-IFuzzTarget[] targets = [new FatImageTarget(), new Ext4ImageTarget(), new FrameTarget(), new HttpRequestTarget(), new AuditLogTarget(), new JournalTarget(), new WasmHostCallTarget(), new DnsAnswerTarget(), new DhcpReplyTarget(), new Ipv6PacketTarget()];
+IFuzzTarget[] targets = [new FatImageTarget(), new Ext4ImageTarget(), new FrameTarget(), new HttpRequestTarget(), new AuditLogTarget(), new JournalTarget(), new WasmHostCallTarget(), new DnsAnswerTarget(), new DhcpReplyTarget(), new Ipv6PacketTarget(), new HostOffloadFrameTarget()];
 if (args.Length == 0 || targets.FirstOrDefault(t => t.Name == args[0]) is not { } target)
 {
     Console.Error.WriteLine($"usage: Photon.Fuzz TARGET [--replay PATH]; targets: {string.Join(", ", targets.Select(t => t.Name))}");

@@ -80,8 +80,17 @@ public sealed class HostImageStorage : IBlockStorage, IBatchingBlockStorage
         return new HostImageStorage(path, handle, readOnly, null) { FallbackReason = uring.Error.Message };
     }
 
+    /// <summary>A range no file can have (negative, or ending past long.MaxValue) is refused by name on both backends,
+    /// before it reaches RandomAccess (which would throw ArgumentOutOfRangeException) or the kernel (EINVAL).</summary>
+    private void CheckRange(long offset, int length)
+    {
+        if (offset < 0 || offset > long.MaxValue - length)
+            throw new KernelException(ErrorCode.InvalidArgument, $"{Name}: range {offset}+{length} is outside any file");
+    }
+
     public async ValueTask<int> ReadAsync(long offset, Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
+        CheckRange(offset, buffer.Length);
         int total = 0;
         try
         {
@@ -102,6 +111,7 @@ public sealed class HostImageStorage : IBlockStorage, IBatchingBlockStorage
     public async ValueTask WriteAsync(long offset, ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default)
     {
         if (IsReadOnly) throw new KernelException(ErrorCode.ReadOnly, $"{Name} is read-only");
+        CheckRange(offset, data.Length);
         try
         {
             if (_uring is null)

@@ -3,9 +3,9 @@ namespace Photon.Kernel.Hal.Host;
 /// <summary>How a host disk image is driven.</summary>
 public enum HostStorageBackend
 {
-    /// <summary>What PHOTON_STORAGE_BACKEND says; unset, the thread pool. (io_uring is not the default yet: the ext4
-    /// driver's chains of small dependent requests each pay a ring-thread wake-up and a thread-pool hop, which made a
-    /// 256 MiB ext4 copy 3–4x slower than on the thread pool; README "Host storage backends".)</summary>
+    /// <summary>What PHOTON_STORAGE_BACKEND says; unset, io_uring where the host offers it, else the thread pool
+    /// (<see cref="PreferIoUring"/>). Callers submit and reap inline, so a chain of small dependent requests (ext4
+    /// metadata and journal) pays no ring-thread wakeup; README "Host storage backends".</summary>
     Auto,
     /// <summary>io_uring where the host offers it, else the thread pool with the reason recorded.</summary>
     PreferIoUring,
@@ -15,7 +15,7 @@ public enum HostStorageBackend
     ThreadPool,
 }
 
-/// <summary>Which backend an image gets: the caller's choice, else the environment's, else the thread pool.</summary>
+/// <summary>Which backend an image gets: the caller's choice, else the environment's, else io_uring with the thread pool as fallback.</summary>
 public static class HostStorageBackends
 {
     /// <summary>"io_uring" or "threadpool" forces that backend for every image opened with <see cref="HostStorageBackend.Auto"/>;
@@ -28,8 +28,7 @@ public static class HostStorageBackends
         if (requested != HostStorageBackend.Auto) return requested;
         return environment?.Trim().ToLowerInvariant() switch
         {
-            null or "" => HostStorageBackend.ThreadPool,
-            "auto" => HostStorageBackend.PreferIoUring,
+            null or "" or "auto" => HostStorageBackend.PreferIoUring,
             "io_uring" or "iouring" or "uring" => HostStorageBackend.IoUring,
             "threadpool" or "thread-pool" or "fallback" => HostStorageBackend.ThreadPool,
             _ => Errors.Of(ErrorCode.InvalidArgument, $"{EnvironmentVariable}='{environment}': expected io_uring, threadpool or auto"),

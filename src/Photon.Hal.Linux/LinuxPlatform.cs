@@ -8,7 +8,8 @@ public static class LinuxPlatform
 {
     /// <param name="processors">CPUs (dedicated host threads) offered to the scheduler; 0 means one per host core.</param>
     /// <param name="captureSignals">Turn SIGINT/SIGTERM into the shutdown interrupt (the CLI does; tests don't).</param>
-    public static Platform Create(int processors = 0, bool captureSignals = false) => new()
+    /// <param name="networkOffloads">Open TAP devices with checksum and segmentation offload (IFF_VNET_HDR).</param>
+    public static Platform Create(int processors = 0, bool captureSignals = false, bool networkOffloads = true) => new()
     {
         Name = "linux-host",
         Clock = new HostClock(),
@@ -17,7 +18,7 @@ public static class LinuxPlatform
         Interrupts = new HostInterruptController(captureSignals),
         ModuleImages = new HostModuleImageSource(),
         Storage = new HostStorageSource(),
-        Network = new Net.HostNetworkSource(),
+        Network = new Net.HostNetworkSource(networkOffloads),
     };
 
     /// <summary>A scheduler on dedicated host threads (one per worker) and the host clock, without a kernel around it

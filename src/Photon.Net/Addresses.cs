@@ -63,23 +63,6 @@ public readonly record struct Ipv4Cidr(Ipv4Address Address, int PrefixLength)
     public override string ToString() => $"{Address}/{PrefixLength}";
 }
 
-/// <summary>An IPv4 address and a port.</summary>
-public readonly record struct IpEndpoint(Ipv4Address Address, ushort Port)
-{
-    public override string ToString() => $"{Address}:{Port}";
-
-    public static Result<IpEndpoint> Parse(string? text)
-    {
-        var colon = text?.LastIndexOf(':') ?? -1;
-        if (text is null || colon < 0) return Errors.Of(ErrorCode.InvalidArgument, $"'{text}' is not address:port");
-        var ip = Ipv4Address.Parse(text[..colon]);
-        if (!ip.IsOk) return ip.Error;
-        if (!ushort.TryParse(text[(colon + 1)..], NumberStyles.None, CultureInfo.InvariantCulture, out var port) || port == 0)
-            return Errors.Of(ErrorCode.InvalidArgument, $"'{text}' has a bad port");
-        return new IpEndpoint(ip.Value, port);
-    }
-}
-
 /// <summary>The Internet checksum (RFC 1071), with the pseudo-header sum UDP and TCP need.</summary>
 public static class InternetChecksum
 {
@@ -101,6 +84,14 @@ public static class InternetChecksum
 
     public static ulong PseudoHeader(Ipv4Address src, Ipv4Address dst, byte protocol, int length) =>
         (src.Value >> 16) + (src.Value & 0xFFFF) + (dst.Value >> 16) + (dst.Value & 0xFFFF) + protocol + (uint)length;
+
+    /// <summary>The pseudo-header sum of either family: IPv4's, or IPv6's (RFC 8200 §8.1) — the one place TCP picks.</summary>
+    public static ulong PseudoHeader(IpAddress src, IpAddress dst, byte protocol, int length) => src.IsV6
+        ? Ipv6Checksum.PseudoHeader(src.V6, dst.V6, protocol, length)
+        : PseudoHeader(src.V4, dst.V4, protocol, length);
+
+    public static ushort Transport(IpAddress src, IpAddress dst, byte protocol, ReadOnlySpan<byte> segment) =>
+        Finish(Sum(segment, PseudoHeader(src, dst, protocol, segment.Length)));
 
     /// <summary>The UDP/TCP checksum of <paramref name="segment"/> over the IPv4 pseudo-header (0 when a received
     /// segment's checksum field is correct).</summary>

@@ -14,16 +14,27 @@ public sealed record ArpEntry(Ipv4Address Address, string Mac, string Interface,
 public sealed class NetInterface
 {
     private readonly NetworkStack _stack;
-    private readonly Dictionary<Ipv4Address, (byte[] Mac, TimeSpan Seen)> _arp = new();
+    private readonly Dictionary<Ipv4Address, ArpNeighbour> _arp = new();
     private readonly Dictionary<Ipv4Address, PendingResolution> _pending = new();
+    private long _pendingBytes;
     internal readonly byte[] MacBytes;
     internal long FramesIn, FramesOut, BytesIn, BytesOut;
 
     private sealed class PendingResolution
     {
         public readonly Queue<(byte[] Frame, TxOffload Offload)> Frames = new();
-        public TimeSpan LastRequest;
+        public TimeSpan Created, LastRequest;
         public int Attempts;
+    }
+
+    /// <summary>A neighbour's link-layer address: when it was last heard from (<see cref="Seen"/>, for ageing), when a
+    /// reply to us last confirmed it (REACHABLE for <see cref="NetworkStackOptions.ArpReachableTime"/> after), and when
+    /// its address was last set (locked for <see cref="NetworkStackOptions.ArpLockTime"/> after).</summary>
+    private sealed class ArpNeighbour(byte[] mac, TimeSpan now)
+    {
+        public byte[] Mac = mac;
+        public TimeSpan Seen = now, Updated = now;
+        public TimeSpan? Confirmed;
     }
 
     internal NetInterface(NetworkStack stack, INetworkDevice device, Ipv4Cidr cidr)
@@ -37,10 +48,12 @@ public sealed class NetInterface
         Offloads = stack.Options.UseNicOffloads && device is INetworkOffloads o ? o.Offloads : NetworkOffloads.None;
         // TSO without checksum offload is not a combination any device offers (virtio: HOST_TSO4 requires CSUM).
         if ((Offloads & NetworkOffloads.TcpChecksum) == 0) Offloads = NetworkOffloads.None;
+        ScheduleAnnouncements();
     }
 
-    /// <summary>Transmit work the device takes over (checksums, TSO); None for devices that offer none (TAP, AF_PACKET,
-    /// test wires) or when <see cref="NetworkStackOptions.UseNicOffloads"/> is off — then the stack does it all.</summary>
+    /// <summary>Transmit work the device takes over (checksums, TSO); None for devices that offer none (TAP and AF_PACKET
+    /// opened without offloads, test wires) or when <see cref="NetworkStackOptions.UseNicOffloads"/> is off — then the
+    /// stack does it all.</summary>
     public NetworkOffloads Offloads { get; }
 
     public INetworkDevice Device { get; }
@@ -54,7 +67,11 @@ public sealed class NetInterface
     /// <summary>The interface's address and prefix; 0.0.0.0/0 while unconfigured (a DHCP client's starting point).</summary>
     public Ipv4Cidr Cidr { get; private set; }
     public bool IsConfigured => Cidr.Address != Ipv4Address.Any;
-    internal void SetCidr(Ipv4Cidr cidr) => Cidr = cidr;
+    internal void SetCidr(Ipv4Cidr cidr)
+    {
+        Cidr = cidr;
+        ScheduleAnnouncements();
+    }
     public Ipv4Address Address => Cidr.Address;
     public string MacAddress => Mac.Format(MacBytes);
     public int Mtu => Device.Mtu;
@@ -66,6 +83,10 @@ public sealed class NetInterface
 
     internal IEnumerable<ArpEntry> ArpEntries(TimeSpan now) =>
         _arp.Select(kv => new ArpEntry(kv.Key, Mac.Format(kv.Value.Mac), Name, now - kv.Value.Seen));
+
+    /// <summary>Neighbours being resolved and the bytes of frames waiting for them (bounded by
+    /// <see cref="NetworkStackOptions.ArpMaxPending"/> and <see cref="NetworkStackOptions.ArpPendingBytes"/>).</summary>
+    internal (int Neighbours, int Frames, long Bytes) PendingResolutions => (_pending.Count, _pending.Values.Sum(p => p.Frames.Count), _pendingBytes);
 
     internal bool AcceptsDestination(Ipv4Address a) => a == Address || a == Ipv4Address.Broadcast || a == Cidr.DirectedBroadcast;
 
@@ -86,17 +107,46 @@ public sealed class NetInterface
         }
         if (Mac.IsGroup(senderMac) || senderIp == Ipv4Address.Any || senderIp == Ipv4Address.Broadcast) { _stack.Count(DropReason.BadArp); return; }
         bool forUs = arp.TargetIp == Address;
-        if (_arp.ContainsKey(senderIp) || forUs || _pending.ContainsKey(senderIp)) Learn(senderIp, senderMac.ToArray(), now);
+        // Only a reply sent to us confirms a neighbour (Linux: requests and broadcast replies leave it STALE). A
+        // gratuitous ARP (target = sender) for a neighbour we do not know creates nothing, as with Linux's arp_accept=0.
+        bool confirms = arp.Operation == ArpOperation.Reply && arp.TargetMac.SequenceEqual(MacBytes);
+        if (_arp.ContainsKey(senderIp) || forUs || _pending.ContainsKey(senderIp)) Learn(senderIp, senderMac, now, confirms);
         if (arp.Operation == ArpOperation.Request && forUs) SendArp(ArpOperation.Reply, senderMac.ToArray(), senderIp);
     }
 
-    private void Learn(Ipv4Address ip, byte[] mac, TimeSpan now)
+    /// <summary>Records <paramref name="ip"/> at <paramref name="mac"/> and sends what waited for it. A known neighbour's
+    /// address changes only when it is not REACHABLE and not locked: a REACHABLE entry (confirmed by a reply to us within
+    /// <see cref="NetworkStackOptions.ArpReachableTime"/>) cannot be taken over by a request, a gratuitous ARP or a
+    /// spoofed reply, and for <see cref="NetworkStackOptions.ArpLockTime"/> after any change the first answer wins.</summary>
+    private void Learn(Ipv4Address ip, ReadOnlySpan<byte> mac, TimeSpan now, bool confirms)
     {
-        _arp[ip] = (mac, now);
+        var o = _stack.Options;
+        if (_arp.TryGetValue(ip, out var known))
+        {
+            if (!mac.SequenceEqual(known.Mac))
+            {
+                if ((known.Confirmed is { } confirmed && now - confirmed < o.ArpReachableTime) || now - known.Updated < o.ArpLockTime)
+                {
+                    _stack.Count(Counter.ArpOverrideRefused);
+                    return;
+                }
+                known.Mac = mac.ToArray();
+                known.Updated = now;
+                known.Confirmed = null;
+            }
+        }
+        else
+        {
+            if (_arp.Count >= o.ArpCacheSize) _arp.Remove(_arp.MinBy(kv => kv.Value.Seen).Key);
+            _arp[ip] = known = new ArpNeighbour(mac.ToArray(), now);
+        }
+        known.Seen = now;
+        if (confirms) known.Confirmed = now;
         if (_pending.Remove(ip, out var waiting))
             while (waiting.Frames.TryDequeue(out var parked))
             {
-                EthernetFrame.SetDestination(parked.Frame, mac);
+                _pendingBytes -= parked.Frame.Length;
+                EthernetFrame.SetDestination(parked.Frame, known.Mac);
                 _stack.Transmit(this, parked.Frame, parked.Offload);
             }
     }
@@ -118,13 +168,44 @@ public sealed class NetInterface
             _stack.Transmit(this, frame, offload);
             return;
         }
+        var o = _stack.Options;
         if (!_pending.TryGetValue(nextHop, out var p))
         {
-            _pending[nextHop] = p = new PendingResolution { LastRequest = now, Attempts = 1 };
+            if (_pending.Count >= o.ArpMaxPending) EvictOldestPending();
+            _pending[nextHop] = p = new PendingResolution { Created = now, LastRequest = now, Attempts = 1 };
             SendArp(ArpOperation.Request, Mac.Broadcast, nextHop);
         }
-        if (p.Frames.Count >= _stack.Options.ArpQueuePerNeighbour) { p.Frames.Dequeue(); _stack.Count(Counter.ArpQueueOverflow); }
+        if (frame.Length > o.ArpPendingBytes) { _stack.Count(Counter.ArpPendingBytesDropped); return; }
+        if (p.Frames.Count >= o.ArpQueuePerNeighbour)
+        {
+            _pendingBytes -= p.Frames.Dequeue().Frame.Length;
+            _stack.Count(Counter.ArpQueueOverflow);
+        }
+        while (_pendingBytes + frame.Length > o.ArpPendingBytes && DropOldestPendingFrame()) { }
         p.Frames.Enqueue((frame, offload));
+        _pendingBytes += frame.Length;
+    }
+
+    /// <summary>Gives up the resolution waiting longest (its frames dropped) to make room for a new one: a flood of
+    /// sends to addresses nobody answers churns the table instead of growing it.</summary>
+    private void EvictOldestPending()
+    {
+        var (ip, oldest) = _pending.MinBy(kv => kv.Value.Created);
+        foreach (var (f, _) in oldest.Frames) _pendingBytes -= f.Length;
+        _pending.Remove(ip);
+        _stack.Count(Counter.ArpPendingEvicted);
+    }
+
+    /// <summary>Drops the first frame of the resolution waiting longest that still holds one (false: none holds any).</summary>
+    private bool DropOldestPendingFrame()
+    {
+        PendingResolution? oldest = null;
+        foreach (var p in _pending.Values)
+            if (p.Frames.Count > 0 && (oldest is null || p.Created < oldest.Created)) oldest = p;
+        if (oldest is null) return false;
+        _pendingBytes -= oldest.Frames.Dequeue().Frame.Length;
+        _stack.Count(Counter.ArpPendingBytesDropped);
+        return true;
     }
 
     /// <summary>Retries pending resolutions once a second, gives up after three tries (the parked frames are dropped
@@ -142,9 +223,12 @@ public sealed class NetInterface
         }
         foreach (var ip in failed ?? [])
         {
-            _stack.Count(Counter.ArpFailed, _pending[ip].Frames.Count);
+            var gone = _pending[ip];
+            _stack.Count(Counter.ArpFailed, gone.Frames.Count);
+            foreach (var (f, _) in gone.Frames) _pendingBytes -= f.Length;
             _pending.Remove(ip);
         }
+        AnnounceIfDue(now);
         if (_arp.Count > 0)
             foreach (var ip in _arp.Where(kv => now - kv.Value.Seen > _stack.Options.ArpEntryLifetime).Select(kv => kv.Key).ToList())
                 _arp.Remove(ip);
@@ -165,6 +249,30 @@ public sealed class NetInterface
     private bool ConflictsWith(ArpPacket arp, Ipv4Address candidate) =>
         !arp.SenderMac.SequenceEqual(MacBytes)
         && (arp.SenderIp == candidate || (arp.SenderIp == Ipv4Address.Any && arp.Operation == ArpOperation.Request && arp.TargetIp == candidate));
+
+    // ---- RFC 5227 §2.3 announcements of an address just assigned ----
+
+    private const int Announcements = 2; // ANNOUNCE_NUM, ANNOUNCE_INTERVAL apart
+    private static readonly TimeSpan AnnounceInterval = TimeSpan.FromSeconds(2);
+    private int _announcementsLeft;
+    private TimeSpan? _nextAnnouncement;
+
+    /// <summary>A static address or a DHCP lease was just set: announce it on the next ticks, so neighbours holding a
+    /// stale entry for it (another host had it, or our MAC changed) update theirs.</summary>
+    private void ScheduleAnnouncements()
+    {
+        _announcementsLeft = IsConfigured ? Announcements : 0;
+        _nextAnnouncement = null;
+    }
+
+    private void AnnounceIfDue(TimeSpan now)
+    {
+        if (_announcementsLeft == 0 || !IsConfigured || !IsUp || (_nextAnnouncement is { } due && now < due)) return;
+        SendArp(ArpOperation.Request, Mac.Broadcast, Address, Address); // sender = target: a gratuitous ARP
+        _stack.Count(Counter.ArpAnnouncementsSent);
+        _announcementsLeft--;
+        _nextAnnouncement = now + AnnounceInterval;
+    }
 
     /// <summary>Sends an ARP probe for <paramref name="candidate"/>: a broadcast request whose sender address is 0.0.0.0,
     /// so no host's cache learns the candidate from it (RFC 5227 §2.1.1).</summary>

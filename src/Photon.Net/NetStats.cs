@@ -29,22 +29,37 @@ public enum DropReason
     /// <summary>A received frame lent in the device's DMA buffer whose loan was revoked before the stack read it (the NIC
     /// stopping under a burst).</summary>
     RxLoanRevoked,
+    /// <summary>A datagram for a UDP socket whose tenant's memory quota refused to hold it (the socket's own queue had room).</summary>
+    UdpOverQuota,
 }
 
 /// <summary>Events worth counting that are not drops.</summary>
 public enum Counter
 {
-    ArpQueueOverflow, ArpFailed, Reassembled, Fragmented, Forwarded, EchoRepliesSent,
+    ArpQueueOverflow, ArpFailed,
+    /// <summary>ARP: pending resolutions evicted (oldest first) for a new one beyond <see cref="NetworkStackOptions.ArpMaxPending"/>;
+    /// frames dropped from pending queues to stay within <see cref="NetworkStackOptions.ArpPendingBytes"/>; a different
+    /// link-layer address for a REACHABLE neighbour not taken (Linux arp_accept=0 and locktime rules); gratuitous
+    /// announcements of our own addresses sent.</summary>
+    ArpPendingEvicted, ArpPendingBytesDropped, ArpOverrideRefused, ArpAnnouncementsSent,
+    Reassembled, Fragmented, Forwarded, EchoRepliesSent,
     /// <summary>IPv6 neighbour discovery: packets dropped from a full per-neighbour queue, neighbours that never answered
     /// (their queued packets dropped), addresses found duplicate by DAD, ICMPv6 errors sent.</summary>
     NeighbourQueueOverflow, NeighbourFailed, DuplicateAddresses, Icmpv6ErrorsSent,
-    /// <summary>ICMP errors not sent because a rate limit was reached.</summary>
-    IcmpErrorsRateLimited,
-    TcpSegmentsIn, TcpSegmentsOut, TcpRetransmits, TcpFastRetransmits, TcpSackRetransmits, TcpTailLossProbes, TcpTimeouts, TcpResetsSent, TcpChallengeAcks,
+    /// <summary>ICMP errors, and resets for closed TCP ports, not sent because a rate limit was reached.</summary>
+    IcmpErrorsRateLimited, TcpResetsRateLimited,
+    TcpSegmentsIn, TcpSegmentsOut, TcpRetransmits, TcpFastRetransmits, TcpSackRetransmits, TcpTailLossProbes, TcpTimeouts,
+    /// <summary>Retransmissions of segments RACK (RFC 8985) deemed lost, and RFC 6675 rescue retransmissions.</summary>
+    TcpRackRetransmits, TcpRescueRetransmits, TcpResetsSent, TcpChallengeAcks,
+    /// <summary>RFC 2883 D-SACKs received: the peer got a segment twice, so a retransmission was spurious (or the path duplicated it).</summary>
+    TcpDuplicateSacks,
     TcpActiveOpens, TcpPassiveOpens, TcpSynCookiesSent, TcpSynCookiesAccepted, UdpDatagramsIn, UdpDatagramsOut,
     /// <summary>TCP output work: payload bytes copied from socket buffers into frames, bytes the stack checksummed in
     /// software, segments whose checksum the NIC filled, and large segments the NIC cut into MSS-sized ones (TSO).</summary>
     TcpPayloadBytesCopiedOut, TcpChecksumBytesSoftware, TcpChecksumsOffloaded, TcpSegmentationOffloads,
+    /// <summary>TCP input work: segments whose checksum the NIC vouched for (receive checksum offload), and bytes the stack
+    /// verified in software.</summary>
+    TcpChecksumsVerifiedByNic, TcpChecksumBytesVerifiedSoftware,
 }
 
 /// <summary>The congestion control algorithms a connection can use.</summary>
@@ -58,6 +73,19 @@ public sealed record NetworkStackOptions
     public bool UseNicOffloads { get; init; } = true;
     public TimeSpan ArpEntryLifetime { get; init; } = TimeSpan.FromMinutes(1);
     public int ArpQueuePerNeighbour { get; init; } = 64;
+    /// <summary>Neighbours being resolved at once per interface; a new one beyond it evicts the oldest (its frames dropped).</summary>
+    public int ArpMaxPending { get; init; } = 256;
+    /// <summary>Bytes of frames parked for resolution per interface in all; beyond it the oldest frames go first (Linux
+    /// bounds each neighbour's queue by unres_qlen_bytes).</summary>
+    public long ArpPendingBytes { get; init; } = 1024 * 1024;
+    /// <summary>Neighbours in the ARP cache per interface; learning a new one beyond it drops the least recently seen.</summary>
+    public int ArpCacheSize { get; init; } = 1024;
+    /// <summary>How long a neighbour confirmed by a reply to us stays REACHABLE: meanwhile requests, gratuitous ARP and
+    /// unsolicited replies cannot change its link-layer address (Linux base_reachable_time, 30 s).</summary>
+    public TimeSpan ArpReachableTime { get; init; } = TimeSpan.FromSeconds(30);
+    /// <summary>After a neighbour's address was set, even a reply cannot change it for this long: the first reply wins
+    /// (Linux locktime, 1 s).</summary>
+    public TimeSpan ArpLockTime { get; init; } = TimeSpan.FromSeconds(1);
     public int MaxReassemblies { get; init; } = 64;
     /// <summary>Datagrams one source address may have in reassembly at once.</summary>
     public int MaxReassembliesPerSource { get; init; } = 16;
@@ -77,6 +105,12 @@ public sealed record NetworkStackOptions
     public TimeSpan TcpMsl { get; init; } = TimeSpan.FromSeconds(30);
     public int TcpSendBuffer { get; init; } = 512 * 1024;
     public int TcpReceiveBuffer { get; init; } = 512 * 1024;
+    /// <summary>How far autotuning may grow a connection's send buffer from <see cref="TcpSendBuffer"/> (Linux's
+    /// tcp_wmem maximum, 4 MiB); no larger than the initial size turns send autotuning off.</summary>
+    public int TcpSendBufferMax { get; init; } = 4 * 1024 * 1024;
+    /// <summary>How far autotuning may grow a connection's receive buffer from <see cref="TcpReceiveBuffer"/> (Linux's
+    /// tcp_rmem maximum is 6 MiB; 4 MiB here, what a window scale of 7 can still advertise in full with room to spare).</summary>
+    public int TcpReceiveBufferMax { get; init; } = 4 * 1024 * 1024;
     /// <summary>Half-open (SYN_RECEIVED) connections per listener; beyond it the oldest is evicted (a SYN cache, RFC 4987).</summary>
     public int TcpMaxHalfOpen { get; init; } = 256;
     public TimeSpan TcpMinRto { get; init; } = TimeSpan.FromMilliseconds(200);
@@ -84,12 +118,28 @@ public sealed record NetworkStackOptions
     public TimeSpan TcpMaxRto { get; init; } = TimeSpan.FromSeconds(60);
     public int TcpMaxRetransmits { get; init; } = 15;
     public int TcpSynRetries { get; init; } = 6;
+    /// <summary>How long a connection nobody holds a handle to any more (closed, or its process died) may take to finish
+    /// sending and closing before it is reset: a peer that keeps its window shut cannot keep a dead tenant's buffers
+    /// charged for ever (Linux bounds orphans with tcp_orphan_retries and FIN_WAIT_2's timeout).</summary>
+    public TimeSpan TcpOrphanTimeout { get; init; } = TimeSpan.FromSeconds(60);
+    /// <summary>Datagrams one UDP socket queues for its reader; beyond it arrivals are dropped (<see cref="DropReason.UdpQueueFull"/>).</summary>
     public int UdpQueueDepth { get; init; } = 512;
+    /// <summary>Bytes one UDP socket's queued datagrams may cost (payloads plus <see cref="Udp.UdpSocket.DatagramOverhead"/>
+    /// each; Linux's default receive buffer is 208 KiB); beyond it arrivals are dropped. What is queued is also charged to
+    /// the owning tenant's memory quota.</summary>
+    public int UdpQueueBytes { get; init; } = 256 * 1024;
+    /// <summary>Calls of one kind (receives, accepts, sends waiting for room) one socket may have parked at once; beyond
+    /// it a call fails with <see cref="ErrorCode.Busy"/>. Each parked call is also charged to the owning tenant's memory
+    /// quota (<see cref="Sockets.PendingCalls{T}.Cost"/>), so a tenant's sockets together park what its quota allows.</summary>
+    public int SocketMaxPendingCalls { get; init; } = 64;
     /// <summary>The congestion controller of new connections (CUBIC by default, as on Linux).</summary>
     public TcpCongestionControl TcpCongestionControl { get; init; } = TcpCongestionControl.Cubic;
     /// <summary>Send a tail loss probe (RFC 8985 §7) two smoothed RTTs after the last transmission when the tail of a
     /// flight may be lost, so SACK recovery repairs it instead of a retransmission timeout.</summary>
     public bool TcpTailLossProbe { get; init; } = true;
+    /// <summary>RACK loss detection (RFC 8985 §6) with SACK: resend what later deliveries show lost, lost
+    /// retransmissions included, without waiting for duplicate ACKs or the retransmission timer.</summary>
+    public bool TcpRack { get; init; } = true;
     /// <summary>Offer and use selective acknowledgements (RFC 2018).</summary>
     public bool TcpSack { get; init; } = true;
     /// <summary>Offer and use timestamps (RFC 7323): an RTT sample from every ACK, and PAWS.</summary>

@@ -86,7 +86,7 @@ public sealed class NetworkComponent(string device, Ipv4Cidr address, Ipv4Addres
             _leaseKeeper = _dhcp.MaintainAsync(_stopLease.Token);
         }
 
-        var sockets = new SocketService(_stack, k.Capabilities);
+        var sockets = new SocketService(_stack, k.Capabilities) { Quota = new SocketQuota(k.Quotas) };
         var registered = SocketSyscalls.Register(k.Capabilities, sockets);
         if (!registered.IsOk) return registered.Error;
         _registered = true;
@@ -109,7 +109,9 @@ public sealed class NetworkComponent(string device, Ipv4Cidr address, Ipv4Addres
             if (!bound.IsOk) return bound.Error;
         }
         await Task.CompletedTask.ConfigureAwait(false);
-        return $"{nic.Value}{(dhcp ? " (address by DHCP)" : "")}{(gateway is { } g ? $", default via {g}" : "")}: NIC driver ({queues} queues) on the kernel's queue pairs, " +
+        string offloads = _driver.Offloads.HasFlag(NetworkOffloads.TcpSegmentation) ? ", TSO and checksum offload"
+            : _driver.Offloads.HasFlag(NetworkOffloads.TcpChecksum) ? ", checksum offload" : ", no offloads";
+        return $"{nic.Value}{(dhcp ? " (address by DHCP)" : "")}{(gateway is { } g ? $", default via {g}" : "")}: NIC driver ({queues} queues{offloads}) on the kernel's queue pairs, " +
                "stack on kernel timers; /net/tcp, /net/udp (port grants), /net/outbound, /net/dns" +
                (resolver.Value.Servers.Count > 0 ? $" (servers {string.Join(", ", resolver.Value.Servers)})" : "");
     }

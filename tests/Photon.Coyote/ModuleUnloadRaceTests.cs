@@ -25,6 +25,10 @@ namespace Photon.Coyote;
 /// beyond what existed before the load).
 /// Found (and fixed): the registry handed callers the module's driver object itself, so a caller that found it
 /// before the unload ran the unloaded module's code after — <see cref="Replay_FindBeforeUnloadCallAfter_RunsNoModuleCode"/>.
+/// Found in the test itself (and fixed): the test side marked "the latest load" unloaded, so an unload task an earlier
+/// iteration left running (Coyote ends a path it cannot resolve without waiting for it) could mark a later iteration's
+/// module unloaded and its callers counted as running after unload ("4 calls ran module code after unload returned",
+/// seen 1 in 8–13 paths on a loaded host). Each world now carries its own state key.
 /// </summary>
 public static class ModuleUnloadRaceTests
 {
@@ -38,6 +42,9 @@ public static class ModuleUnloadRaceTests
         public required FileSystemRegistry Registry;
         public required ModuleLoader Loader;
         public required CapabilityToken Root;
+        /// <summary>This world's module state (see <see cref="RacingDriverModule"/>): the test side reads and marks it by
+        /// this key, never by "the latest", so a task an earlier iteration left running cannot mark this one unloaded.</summary>
+        public string StateKey = "";
     }
 
     internal static World NewWorld()
@@ -56,7 +63,8 @@ public static class ModuleUnloadRaceTests
 
     internal static async Task<CapabilityToken> LoadAsync(World w)
     {
-        var options = new ModuleLoadOptions { Arguments = new Dictionary<string, string> { ["state"] = RacingDriverModule.Reset() } };
+        w.StateKey = RacingDriverModule.Reset();
+        var options = new ModuleLoadOptions { Arguments = new Dictionary<string, string> { ["state"] = w.StateKey } };
         var loaded = await w.Loader.LoadAsync(w.Loader.Capability, typeof(ModuleUnloadRaceTests).Assembly.Location, w.Root, Admin, options);
         Specification.Assert(loaded.IsOk, $"load failed: {loaded}");
         return loaded.Value.Control;
@@ -76,8 +84,8 @@ public static class ModuleUnloadRaceTests
 
     private static void AssertNothingLeft(World w, long capsBefore)
     {
-        Specification.Assert(RacingDriverModule.CallsAfterUnload == 0, $"{RacingDriverModule.CallsAfterUnload} calls ran module code after unload returned");
-        Specification.Assert(RacingDriverModule.Inside == 0, $"{RacingDriverModule.Inside} calls still inside module code");
+        Specification.Assert(RacingDriverModule.CallsAfterUnload(w.StateKey) == 0, $"{RacingDriverModule.CallsAfterUnload(w.StateKey)} calls ran module code after unload returned");
+        Specification.Assert(RacingDriverModule.Inside(w.StateKey) == 0, $"{RacingDriverModule.Inside(w.StateKey)} calls still inside module code");
         Specification.Assert(w.Registry.TypeNames.Count == 0, "the driver is still registered");
         Specification.Assert(w.Processes.All.Count == 0, "the module's process survived");
         Specification.Assert(w.Loader.Modules.Count == 0, "the loader still lists the module");
@@ -98,7 +106,7 @@ public static class ModuleUnloadRaceTests
         var unload = Task.Run(async () =>
         {
             var r = await w.Loader.UnloadAsync(control, Admin);
-            RacingDriverModule.MarkUnloaded();
+            RacingDriverModule.MarkUnloaded(w.StateKey);
             return r;
         });
         var u = await unload;
@@ -118,7 +126,7 @@ public static class ModuleUnloadRaceTests
         var w = NewWorld();
         long capsBefore = w.Caps.LiveCount;
         var control = await LoadAsync(w);
-        var registration = RacingDriverModule.Registration;
+        var registration = RacingDriverModule.Registration(w.StateKey);
         var call = Task.Run(() => Call(w));
         var revoke = Task.Run(() =>
         {
@@ -130,7 +138,7 @@ public static class ModuleUnloadRaceTests
         var after = await Call(w);
         Specification.Assert(after == "not found", $"a call after the revoke: {after}");
         var u = await w.Loader.UnloadAsync(control, Admin);
-        RacingDriverModule.MarkUnloaded();
+        RacingDriverModule.MarkUnloaded(w.StateKey);
         Specification.Assert(u.IsOk, $"unload failed: {u}");
         var r1 = await call;
         Specification.Assert(r1 is "ran" or "refused" or "not found", r1);
@@ -149,7 +157,7 @@ public static class ModuleUnloadRaceTests
         var control = await LoadAsync(w);
         var driver = w.Registry.Find(w.Registry.Capability, RacingDriverModule.TypeName).Value;
         var u = await w.Loader.UnloadAsync(control, Admin);
-        RacingDriverModule.MarkUnloaded();
+        RacingDriverModule.MarkUnloaded(w.StateKey);
         Specification.Assert(u.IsOk, $"unload failed: {u}");
         var probed = await driver.ProbeAsync(new NoDevice());
         var mounted = await driver.MountAsync(new NoDevice(), new MountOptions());
@@ -201,24 +209,21 @@ internal sealed class NoDevice : IBlockDevice
 public sealed class RacingDriverModule : IKernelModule
 {
     public const string TypeName = "racing";
-    private static string s_stateKey = "";
-    private static string RegistrationKey => s_stateKey + ".Registration";
-
     // [0] calls inside module code, [1] unload has returned, [2] module code that ran after that.
-    private static long[] State => (long[])AppContext.GetData(s_stateKey)!;
+    private static long[] State(string key) => (long[])AppContext.GetData(key)!;
 
     /// <summary>Test side: fresh shared state for the next load; returns its key (the module's "state" argument).</summary>
     internal static string Reset()
     {
-        s_stateKey = $"Photon.Coyote.RacingDriverModule.{Guid.NewGuid():N}";
-        AppContext.SetData(s_stateKey, new long[3]);
-        return s_stateKey;
+        string key = $"Photon.Coyote.RacingDriverModule.{Guid.NewGuid():N}";
+        AppContext.SetData(key, new long[3]);
+        return key;
     }
 
-    internal static void MarkUnloaded() => Interlocked.Exchange(ref State[1], 1);
-    internal static long Inside => Interlocked.Read(ref State[0]);
-    internal static long CallsAfterUnload => Interlocked.Read(ref State[2]);
-    internal static CapabilityToken Registration => (CapabilityToken)AppContext.GetData(RegistrationKey)!;
+    internal static void MarkUnloaded(string key) => Interlocked.Exchange(ref State(key)[1], 1);
+    internal static long Inside(string key) => Interlocked.Read(ref State(key)[0]);
+    internal static long CallsAfterUnload(string key) => Interlocked.Read(ref State(key)[2]);
+    internal static CapabilityToken Registration(string key) => (CapabilityToken)AppContext.GetData(key + ".Registration")!;
 
     private ModuleContext? _context;
     private Handle _registration;

@@ -65,8 +65,8 @@ public static class MountedFileSystemUnloadRaceTests
 
     private static void AssertUnloadedCleanly(Setup s)
     {
-        Specification.Assert(RacingDriverModule.CallsAfterUnload == 0, $"{RacingDriverModule.CallsAfterUnload} calls ran module code after unload returned");
-        Specification.Assert(RacingDriverModule.Inside == 0, $"{RacingDriverModule.Inside} calls still inside module code");
+        Specification.Assert(RacingDriverModule.CallsAfterUnload(s.W.StateKey) == 0, $"{RacingDriverModule.CallsAfterUnload(s.W.StateKey)} calls ran module code after unload returned");
+        Specification.Assert(RacingDriverModule.Inside(s.W.StateKey) == 0, $"{RacingDriverModule.Inside(s.W.StateKey)} calls still inside module code");
         Specification.Assert(s.W.Registry.TypeNames.Count == 0, "the driver is still registered");
         Specification.Assert(s.W.Loader.Modules.Count == 0, "the loader still lists the module");
         Specification.Assert(s.W.Caps.VerifyInvariants().IsOk, "derivation tree invariants broken");
@@ -87,7 +87,7 @@ public static class MountedFileSystemUnloadRaceTests
         var unmounted = await s.Vfs.UnmountAsync(mount, Principal.Kernel);
         Specification.Assert(unmounted.IsOk, $"unmount failed: {unmounted}");
         var again = await s.W.Loader.UnloadAsync(s.Control, ModuleUnloadRaceTests.Admin);
-        RacingDriverModule.MarkUnloaded();
+        RacingDriverModule.MarkUnloaded(s.W.StateKey);
         Specification.Assert(again.IsOk, $"unload after unmount failed: {again}");
         var late = await s.Files.ReadAsync(tenant, file, 0, new byte[16]);
         Specification.Assert(late.Code is ErrorCode.Revoked or ErrorCode.Closed or ErrorCode.InvalidHandle, $"a read after unload ended {late.Code}");
@@ -107,7 +107,7 @@ public static class MountedFileSystemUnloadRaceTests
         var unload = Task.Run(async () =>
         {
             var r = await s.W.Loader.UnloadAsync(s.Control, ModuleUnloadRaceTests.Admin);
-            if (r.IsOk) RacingDriverModule.MarkUnloaded();
+            if (r.IsOk) RacingDriverModule.MarkUnloaded(s.W.StateKey);
             return r;
         });
         var first = await unload;
@@ -117,7 +117,7 @@ public static class MountedFileSystemUnloadRaceTests
         if (!first.IsOk)
         {
             var retry = await s.W.Loader.UnloadAsync(s.Control, ModuleUnloadRaceTests.Admin);
-            RacingDriverModule.MarkUnloaded();
+            RacingDriverModule.MarkUnloaded(s.W.StateKey);
             Specification.Assert(retry.IsOk, $"unload after unmount failed: {retry}");
         }
         await AssertTyped(io, ErrorCode.Revoked, ErrorCode.Closed, ErrorCode.InvalidHandle, ErrorCode.NotFound);
@@ -138,7 +138,7 @@ public static class MountedFileSystemUnloadRaceTests
         var unload = Task.Run(async () =>
         {
             var r = await s.W.Loader.UnloadAsync(s.Control, ModuleUnloadRaceTests.Admin);
-            if (r.IsOk) RacingDriverModule.MarkUnloaded();
+            if (r.IsOk) RacingDriverModule.MarkUnloaded(s.W.StateKey);
             return r;
         });
         var first = await unload;
@@ -153,7 +153,7 @@ public static class MountedFileSystemUnloadRaceTests
             Specification.Assert(first.Code == ErrorCode.Busy && mount.IsOk, $"unload ended {first} while the mount ended {mount}");
             Specification.Assert((await s.Vfs.UnmountAsync(mount.Value, Principal.Kernel)).IsOk, "unmount failed");
             var retry = await s.W.Loader.UnloadAsync(s.Control, ModuleUnloadRaceTests.Admin);
-            RacingDriverModule.MarkUnloaded();
+            RacingDriverModule.MarkUnloaded(s.W.StateKey);
             Specification.Assert(retry.IsOk, $"unload after unmount failed: {retry}");
         }
         AssertUnloadedCleanly(s);

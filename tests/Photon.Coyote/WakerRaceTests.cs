@@ -38,11 +38,11 @@ public static class WakerRaceTests
         InterleavingPoints.Enable();
         var waker = new Waker();
         using var cts = new CancellationTokenSource();
-        Task? cancellable = null, plain = null;
+        Task? cancellable = null, plain = null; // waits from host threads are Task-backed: AsTask returns that Task
         // Each task only starts its wait (WaitAsync returns the pending wait); completion is synchronous with the
         // Wake/cancel that completes it, so after the joins the outcome is final.
-        var a = Task.Run(() => { cancellable = waker.WaitAsync(cts.Token); });
-        var b = Task.Run(() => { plain = waker.WaitAsync(); });
+        var a = Task.Run(() => { cancellable = waker.WaitAsync(cts.Token).AsTask(); });
+        var b = Task.Run(() => { plain = waker.WaitAsync().AsTask(); });
         var wake = Task.Run(waker.Wake);
         var cancel = Task.Run(cts.Cancel);
         await a; await b; await wake; await cancel;

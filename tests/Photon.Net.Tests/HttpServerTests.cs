@@ -23,7 +23,7 @@ public sealed partial class HttpServerTests
         public Result<INetworkDevice> Open(string name, ReadOnlySpan<byte> mac, int queues) => end;
     }
 
-    private sealed class Fixture : IAsyncDisposable
+    internal sealed class Fixture : IAsyncDisposable
     {
         public required PhotonKernel Kernel { get; init; }
         public required NetworkStack Peer { get; init; }
@@ -41,7 +41,7 @@ public sealed partial class HttpServerTests
 
     internal static readonly IpEndpoint Http = new(Ip("10.9.0.1"), 80);
 
-    private static Task<Fixture> StartAsync(HttpServerOptions options, Func<string, HttpResponse>? handler = null, int peerReceiveBuffer = 512 * 1024) =>
+    internal static Task<Fixture> StartAsync(HttpServerOptions options, Func<string, HttpResponse>? handler = null, int peerReceiveBuffer = 512 * 1024) =>
         StartAsync(options, (r, _) => ValueTask.FromResult((handler ?? (path => HttpResponse.Text(200, $"hello {path}\n")))(r.Target)), peerReceiveBuffer);
 
     private static async Task<Fixture> StartAsync(HttpServerOptions options, HttpServer.Handler handler, int peerReceiveBuffer = 512 * 1024)

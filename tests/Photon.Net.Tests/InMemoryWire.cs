@@ -80,6 +80,16 @@ public sealed class TwoStacks : IAsyncDisposable
 
     public static Ipv4Address Ip(string s) => Ipv4Address.Parse(s).Value;
 
+    /// <summary>A TCP connection from left to a listener on right's <paramref name="port"/>.</summary>
+    public async Task<(Tcp.TcpConnection Client, Tcp.TcpConnection Server, Tcp.TcpListener Listener)> ConnectAsync(ushort port)
+    {
+        var listener = Right.Tcp.Listen(port).Value;
+        var accept = listener.AcceptAsync();
+        var client = (await Left.Tcp.ConnectAsync(new IpEndpoint(Ip("10.9.0.2"), port))).Value;
+        var server = (await accept).Value;
+        return (client, server, listener);
+    }
+
     public async ValueTask DisposeAsync()
     {
         await Left.DisposeAsync();

@@ -101,6 +101,13 @@ public sealed class LinuxPeerTests(LinuxPeer peer, ITestOutputHelper output)
         if (Skipped()) return;
         var ping = HostShell.Sh(peer.InNs("ping -c 3 -W 2 -i 0.2 10.77.0.2 && ping -c 2 -W 2 -s 4000 10.77.0.2"));
         output.WriteLine(ping.Output);
+        if (ping.Code == 0 && !ping.Output.Contains("3 received"))
+        {
+            // One echo of three went missing once in a full run on a loaded host (the TAP's queue is lossy by design:
+            // a full receive ring drops, counted); a second round must then answer every one.
+            ping = HostShell.Sh(peer.InNs("ping -c 3 -W 2 -i 0.2 10.77.0.2 && ping -c 2 -W 2 -s 4000 10.77.0.2"));
+            output.WriteLine("again: " + ping.Output);
+        }
         Assert.True(ping.Code == 0, ping.Output);
         Assert.Contains("3 received", ping.Output);
         Assert.Contains("2 received", ping.Output);
@@ -117,24 +124,12 @@ public sealed class LinuxPeerTests(LinuxPeer peer, ITestOutputHelper output)
         if (Skipped()) return;
         var blob = RandomNumberGenerator.GetBytes(5 << 20);
         // The server is a process serving through socket syscalls, on a port grant bound into its namespace.
-        using var phys = new PhysicalMemory(4 * 1024 * 1024);
-        var caps = new CapabilityManager();
-        var ns = new NamespaceManager(caps);
-        var pm = new Photon.Kernel.Processes.ProcessManager(caps, ns, new MemoryManager(phys, caps));
-        var sockets = new SocketService(peer.Stack, caps);
-        SocketSyscalls.Register(caps, sockets).Unwrap();
-        var webNs = ns.CreateChild(ns.RootCapability, "web").Value;
-        ns.Bind(webNs, "http", sockets.GrantPorts(TransportProtocol.Tcp, 80, 80, Principal.Kernel).Value, Rights.Listen).Unwrap();
-        var httpd = pm.Spawn("httpd", webNs).Value.Process;
-        var listener = SocketSyscalls.Listen(httpd, httpd.Open("http", Rights.Listen).Value, 80).Value;
-        using var stop = new CancellationTokenSource();
-        var server = new HttpServer(httpd, listener, path => path switch
+        using var httpd = new HttpdOnStack(peer.Stack, 80, path => path switch
         {
             "/" => HttpResponse.Text(200, "hello from photon\n"),
             "/blob" => new HttpResponse(200, "application/octet-stream", blob),
             _ => HttpResponse.Text(404, "no such page\n"),
         });
-        var run = server.RunAsync(stop.Token);
         var page = await HostShell.ShAsync(peer.InNs("curl -sS --max-time 20 http://10.77.0.2/"));
         Assert.True(page.Code == 0, page.Output);
         Assert.Equal("hello from photon\n", page.Output);
@@ -143,9 +138,6 @@ public sealed class LinuxPeerTests(LinuxPeer peer, ITestOutputHelper output)
         var file = await HostShell.ShAsync(peer.InNs("curl -sS --max-time 60 http://10.77.0.2/blob | sha256sum"));
         Assert.True(file.Code == 0, file.Output);
         Assert.StartsWith(Convert.ToHexString(SHA256.HashData(blob)).ToLowerInvariant(), file.Output);
-        stop.Cancel();
-        SocketSyscalls.Close(httpd, listener).Unwrap();
-        SocketSyscalls.Unregister(caps);
     }
 
     [Fact]

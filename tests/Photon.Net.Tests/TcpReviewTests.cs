@@ -13,15 +13,6 @@ public class TcpReviewTests
         TcpMaxRto = TimeSpan.FromMilliseconds(100), TcpMsl = TimeSpan.FromMilliseconds(200), TcpMaxRetransmits = maxRetransmits,
     };
 
-    private static async Task<(TcpConnection Client, TcpConnection Server, TcpListener Listener)> Connect(TwoStacks s, ushort port)
-    {
-        var listener = s.Right.Tcp.Listen(port).Value;
-        var accept = listener.AcceptAsync();
-        var client = (await s.Left.Tcp.ConnectAsync(new IpEndpoint(Ip("10.9.0.2"), port))).Value;
-        var server = (await accept).Value;
-        return (client, server, listener);
-    }
-
     [Fact]
     public async Task TcpReview_a_fin_that_arrives_into_a_zero_window_is_accepted()
     {
@@ -29,7 +20,7 @@ public class TcpReviewTests
         // later. The FIN needs no buffer space: it must be taken (or at least acknowledged), not silently dropped until the
         // sender runs out of retransmissions and resets the connection.
         await using var s = new TwoStacks(options: SmallBuffers(maxRetransmits: 3), mtu: 1076); // MSS 1024: segments end on 128-byte window units
-        var (client, server, listener) = await Connect(s, 7400);
+        var (client, server, listener) = await s.ConnectAsync(7400);
         await using var _ = listener;
         var data = RandomNumberGenerator.GetBytes(16 * 1024);
         Assert.True((await client.SendAsync(data)).IsOk);
@@ -46,7 +37,7 @@ public class TcpReviewTests
         // BSD/Windows-style persist probes carry one byte at RCV.NXT. With the window closed the byte is dropped, but
         // RFC 9293 §3.10.7.4 asks for an ACK (carrying the window) in reply, or the prober never learns anything.
         await using var s = new TwoStacks(options: SmallBuffers(), mtu: 1076);
-        var (client, server, listener) = await Connect(s, 7401);
+        var (client, server, listener) = await s.ConnectAsync(7401);
         await using var _ = listener;
         Assert.True((await client.SendAsync(new byte[16 * 1024])).IsOk);
         await StackTests.WaitUntil(() => server.Info.ReceiveQueue == 16 * 1024);
@@ -70,7 +61,7 @@ public class TcpReviewTests
         // loaded machine (not the FIN_WAIT_2 timeout racing a 100 ms gap) could make the peer look silent.
         var options = SmallBuffers() with { TcpMsl = TimeSpan.FromSeconds(1) };
         await using var s = new TwoStacks(options: options);
-        var (client, server, listener) = await Connect(s, 7402);
+        var (client, server, listener) = await s.ConnectAsync(7402);
         await using var _ = listener;
         Assert.True((await client.CloseAsync()).IsOk);
         await StackTests.WaitUntil(() => client.State == TcpState.FinWait2);
@@ -89,13 +80,51 @@ public class TcpReviewTests
     }
 
     [Fact]
+    public async Task A_half_closed_connection_its_owner_holds_survives_a_peer_silent_for_longer_than_fin_wait_2()
+    {
+        // The peer pauses for 5x the FIN_WAIT_2 timeout (as an RTO backoff or a stalled peer does), then finishes its
+        // answer: every byte must arrive. Dropping the connection here used to lose the rest of the stream.
+        var options = SmallBuffers() with { TcpMsl = TimeSpan.FromMilliseconds(100) };
+        await using var s = new TwoStacks(options: options);
+        var (client, server, listener) = await s.ConnectAsync(7404);
+        await using var _ = listener;
+        Assert.True((await client.CloseAsync()).IsOk);
+        await StackTests.WaitUntil(() => client.State == TcpState.FinWait2);
+        var got = StackTests.ReadAll(client);
+        var first = RandomNumberGenerator.GetBytes(1000);
+        var second = RandomNumberGenerator.GetBytes(1000);
+        Assert.True((await server.SendAsync(first)).IsOk);
+        await Task.Delay(10 * options.TcpMsl);
+        Assert.Equal(TcpState.FinWait2, client.State);
+        Assert.True((await server.SendAsync(second)).IsOk);
+        Assert.True((await server.CloseAsync()).IsOk);
+        var received = await got.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(first.Concat(second).ToArray(), received);
+    }
+
+    [Fact]
+    public async Task An_orphan_in_fin_wait_2_whose_peer_goes_silent_is_dropped()
+    {
+        // Nobody holds the connection any more (disposed): a peer that never sends its FIN must not keep it for ever.
+        var options = SmallBuffers() with { TcpMsl = TimeSpan.FromMilliseconds(100) };
+        await using var s = new TwoStacks(options: options);
+        var (client, server, listener) = await s.ConnectAsync(7405);
+        await using var _ = listener;
+        await client.DisposeAsync();
+        await StackTests.WaitUntil(() => client.State == TcpState.FinWait2 || client.State == TcpState.Closed);
+        await StackTests.WaitUntil(() => client.State == TcpState.Closed);
+        Assert.Empty(s.Left.Tcp.Connections);
+        Assert.Equal(TcpState.CloseWait, server.State);
+    }
+
+    [Fact]
     public async Task TcpReview_fast_retransmit_never_sends_bytes_beyond_snd_max()
     {
         // 100 bytes are in flight and more are queued behind a closed window. Three duplicate ACKs trigger a fast
         // retransmit of the first segment, which must hold only what was sent before: bytes past SND.MAX go out without
         // SND.MAX moving, and the peer's ACK for them is then discarded as acknowledging data never sent.
         await using var s = new TwoStacks(options: new NetworkStackOptions { TcpMinRto = TimeSpan.FromSeconds(5), TcpInitialRto = TimeSpan.FromSeconds(5) });
-        var (client, server, listener) = await Connect(s, 7403);
+        var (client, server, listener) = await s.ConnectAsync(7403);
         await using var _ = listener;
         s.A.Loss = 1.0; s.B.Loss = 1.0; // we play the server from here on
         s.A.Capture = new System.Collections.Concurrent.ConcurrentQueue<byte[]>();
@@ -110,7 +139,8 @@ public class TcpReviewTests
         Ack(0);
         Ack(0);
         await Task.Delay(200);
-        var payloads = s.A.Capture.Select(f => f.Length - 34 - (f[34 + 12] >> 4) * 4).Where(n => n > 0).ToList();
+        var payloads = s.A.Capture.Where(f => f.Length >= 54 && f[23] == 6) // TCP frames only (ARP announcements pass too)
+            .Select(f => f.Length - 34 - (f[34 + 12] >> 4) * 4).Where(n => n > 0).ToList();
         Assert.Equal(2, payloads.Count); // the original 100 bytes and their fast retransmission
         Assert.All(payloads, n => Assert.Equal(100, n));
     }

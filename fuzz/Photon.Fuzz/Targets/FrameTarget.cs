@@ -13,7 +13,7 @@ namespace Photon.Fuzz.Targets;
 /// </summary>
 public sealed class FrameTarget : IFuzzTarget
 {
-    private static readonly byte[] Mac = [2, 0, 0, 0, 0, 2];
+    internal static readonly byte[] Mac = [2, 0, 0, 0, 0, 2];
     private NetworkStack? _stack;
     private NetInterface? _nic;
 
@@ -23,10 +23,20 @@ public sealed class FrameTarget : IFuzzTarget
     // memory is attached. One stack for all inputs (persistent mode), as a real one sees frame after frame.
     private void Start()
     {
-        _stack = new NetworkStack(new ManualTimers());
-        _nic = _stack.AddInterface(new DiscardDevice(), Ipv4Cidr.Parse("10.9.0.2/24").Value).Value;
+        _stack = new NetworkStack(new FrozenTimers());
+        _nic = _stack.AddInterface(new DiscardDevice("fuzz0", Mac), Ipv4Cidr.Parse("10.9.0.2/24").Value).Value;
         _stack.Tcp.Listen(80).Unwrap();
         _stack.Udp.Bind(53).Unwrap();
+    }
+
+    /// <summary>The stack and its interface, built on first use (also by <see cref="HostOffloadFrameTarget"/>).</summary>
+    internal (NetworkStack Stack, NetInterface Nic) Target
+    {
+        get
+        {
+            if (_stack is null) Start();
+            return (_stack!, _nic!);
+        }
     }
 
     public void Run(byte[] input)
@@ -46,26 +56,5 @@ public sealed class FrameTarget : IFuzzTarget
         }
         if (stack.Dropped(DropReason.InternalError) != before)
             throw new FuzzFinding($"stack internal error: {stack.LastInternalError}");
-    }
-
-    private sealed class DiscardDevice : INetworkDevice
-    {
-        public string Name => "fuzz0";
-        public ReadOnlyMemory<byte> MacAddress => Mac;
-        public int Mtu => 1500;
-        public ValueTask SendAsync(ReadOnlyMemory<byte> frame, CancellationToken ct = default) => ValueTask.CompletedTask;
-        public async ValueTask<int> ReceiveAsync(Memory<byte> buffer, CancellationToken ct = default)
-        {
-            await Task.Delay(Timeout.Infinite, ct);
-            return 0;
-        }
-        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
-    }
-
-    /// <summary>Time stands still: retransmission timers never fire, so one input's outcome depends only on its bytes.</summary>
-    private sealed class ManualTimers : IKernelTimers
-    {
-        public TimeSpan Now => TimeSpan.Zero;
-        public Task Delay(TimeSpan due, CancellationToken cancellationToken = default) => Task.Delay(Timeout.Infinite, cancellationToken);
     }
 }

@@ -24,7 +24,7 @@ public sealed class Ipv6PacketTarget : IFuzzTarget
     private void Start()
     {
         _stack = new NetworkStack(new FrozenTimers());
-        _nic = _stack.AddInterface(new DiscardDevice(), Ipv4Cidr.Parse("10.9.0.2/24").Value).Value;
+        _nic = _stack.AddInterface(new DiscardDevice("fuzz6", Mac), Ipv4Cidr.Parse("10.9.0.2/24").Value).Value;
         _stack.AddIpv6Address(_nic, Ipv6Cidr.Parse("fd00::2/64").Value).Unwrap();
     }
 
@@ -61,25 +61,5 @@ public sealed class Ipv6PacketTarget : IFuzzTarget
         stack.InjectFrame(_nic!, frame);
         if (stack.Dropped(DropReason.InternalError) != before) throw new FuzzFinding($"stack internal error: {stack.LastInternalError}");
         if (_nic!.Ipv6.Neighbours.Count > stack.Options.Ipv6NeighbourCacheSize) throw new FuzzFinding("neighbour cache past its bound");
-    }
-
-    private sealed class DiscardDevice : INetworkDevice
-    {
-        public string Name => "fuzz6";
-        public ReadOnlyMemory<byte> MacAddress => Mac;
-        public int Mtu => 1500;
-        public ValueTask SendAsync(ReadOnlyMemory<byte> frame, CancellationToken ct = default) => ValueTask.CompletedTask;
-        public async ValueTask<int> ReceiveAsync(Memory<byte> buffer, CancellationToken ct = default)
-        {
-            await Task.Delay(Timeout.Infinite, ct);
-            return 0;
-        }
-        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
-    }
-
-    private sealed class FrozenTimers : IKernelTimers
-    {
-        public TimeSpan Now => TimeSpan.Zero;
-        public Task Delay(TimeSpan due, CancellationToken cancellationToken = default) => Task.Delay(Timeout.Infinite, cancellationToken);
     }
 }

@@ -45,7 +45,7 @@ public static class BootCommand
         {
             EchoLog = !quiet, AuditStorage = auditStorage.Value,
             AuditOptions = new AuditLogOptions { Key = key.Value, Anchor = anchor },
-            ModulePins = ShippedModules.Pins,
+            ModulePins = ShippedModules.Pins, BuiltInModules = ShippedModules.BuiltIns,
         });
         if (!booted.IsOk)
         {

@@ -26,7 +26,7 @@ using Photon.Kernel.Boot;
 /// </summary>
 public static class NetCommand
 {
-    public const string Usage = "photon net <demo | up <addr/prefix | --dhcp> [--tap NAME] [--ip6 ADDR/PREFIX] [--gateway IP] [--peer-ns NS --peer-addr IP] [--http PORT [--root DIR IMAGE]] [--ping IP]... [--dns IP]... [--resolve NAME]... [--seconds N]>";
+    public const string Usage = "photon net <demo | up <addr/prefix | --dhcp> [--tap NAME] [--ip6 ADDR/PREFIX] [--gateway IP] [--peer-ns NS --peer-addr IP] [--http PORT [--root DIR IMAGE]] [--ping IP]... [--dns IP]... [--resolve NAME]... [--no-offloads] [--seconds N]>";
 
     public static async Task<int> RunAsync(string[] args)
     {
@@ -57,6 +57,8 @@ public static class NetCommand
         public bool Dhcp { get; set; }
         /// <summary>--ip6: IPv6 on (EUI-64 link-local, SLAAC) with this static address.</summary>
         public Ipv6Cidr? Ipv6 { get; set; }
+        /// <summary>--no-offloads: a plain TAP (no virtio_net_hdr): the stack checksums and segments every frame itself.</summary>
+        public bool Offloads { get; set; } = true;
     }
 
     private static Result<UpOptions> Parse(string[] args)
@@ -80,6 +82,7 @@ public static class NetCommand
                 case "--ping": var t = Ipv4Address.Parse(Next()); if (!t.IsOk) return t.Error; o.Pings.Add(t.Value); break;
                 case "--dns": var d = Ipv4Address.Parse(Next()); if (!d.IsOk) return d.Error; o.DnsServers.Add(d.Value); break;
                 case "--resolve": o.Resolve.Add(Next()); break;
+                case "--no-offloads": o.Offloads = false; break;
                 case "--ip6": var v6 = Ipv6Cidr.Parse(Next()); if (!v6.IsOk) return v6.Error; o.Ipv6 = v6.Value; break;
                 case "--seconds": if (!int.TryParse(Next(), out var s) || s < 0) return Errors.Of(ErrorCode.InvalidArgument, "bad --seconds"); o = o with { Seconds = s }; break;
                 case "--root": o = o with { Root = Next() }; break;
@@ -128,10 +131,10 @@ public static class NetCommand
         }
         var booted = await PhotonKernel.BootAsync(new KernelConfig
         {
-            Platform = LinuxPlatform.Create(captureSignals: true),
+            Platform = LinuxPlatform.Create(captureSignals: true, networkOffloads: o.Offloads),
             EchoLog = false,
             Components = components,
-            ModulePins = ShippedModules.Pins,
+            ModulePins = ShippedModules.Pins, BuiltInModules = ShippedModules.BuiltIns,
         });
         if (!booted.IsOk) return booted.Error;
         var k = booted.Value;

@@ -47,7 +47,7 @@ public static class PhotonShellCommand
             withNetwork = o.Network && noNetwork is null;
             config = DemoSystem.Config(LinuxPlatform.Create(), images, withNetwork ? [NetworkDemo.Component()] : []);
         }
-        var booted = await PhotonKernel.BootAsync(config with { EchoLog = false, ModulePins = ShippedModules.Pins });
+        var booted = await PhotonKernel.BootAsync(config with { EchoLog = false, ModulePins = ShippedModules.Pins, BuiltInModules = ShippedModules.BuiltIns });
         if (!booted.IsOk) { Console.Error.WriteLine($"photon shell: boot failed: {booted.Error}"); return 2; }
         await using var kernel = booted.Value;
         // As in `photon boot`: Linux's end of the TAP goes into its own network namespace, so `ping` has a peer.

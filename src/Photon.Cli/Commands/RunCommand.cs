@@ -101,7 +101,7 @@ public static class RunCommand
                 new MountOptions(ReadOnly: !g.Writable)));
         }
         components.Add(new SandboxComponent(new TenantQuota(MaxInstances: 1, MaxMemoryBytes: o.MemoryBytes)));
-        return new KernelConfig { Platform = platform, Components = components, EchoLog = false, ModulePins = ShippedModules.Pins };
+        return new KernelConfig { Platform = platform, Components = components, EchoLog = false, ModulePins = ShippedModules.Pins, BuiltInModules = ShippedModules.BuiltIns };
     }
 
     /// <summary>What a grant lets the guest do on its mount: read and list, and with rw create, write and delete.

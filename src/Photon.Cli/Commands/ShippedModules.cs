@@ -19,4 +19,12 @@ public static class ShippedModules
         .ToDictionary(a => a.Key[MetadataPrefix.Length..], a => a.Value!.ToLowerInvariant(), StringComparer.Ordinal);
 
     public static ModulePins Pins { get; } = ModulePins.Of(Digests.Values).Unwrap();
+
+    /// <summary>In an ahead-of-time build of photon (which cannot load module code) the shipped modules are compiled
+    /// in and start from here; in the JIT build there are none, and the pinned DLLs are loaded (and unloadable).</summary>
+    public static BuiltInModules? BuiltIns { get; } = ModuleLoader.CanLoadImages ? null : new BuiltInModules(
+    [
+        new BuiltInModule("Photon.FileSystems.Fat", typeof(FileSystems.Fat.FatModule).Assembly, () => new FileSystems.Fat.FatModule()),
+        new BuiltInModule("Photon.FileSystems.Ext4", typeof(FileSystems.Ext4.Ext4Module).Assembly, () => new FileSystems.Ext4.Ext4Module()),
+    ]);
 }

@@ -12,9 +12,9 @@ namespace Photon.Cli.Commands;
 /// <summary>
 /// <c>photon vm guest --bench</c> (what <c>vm/bench.sh</c> boots): two identical QEMU NVMe controllers, the first for
 /// Photon's driver through VFIO, the second left to Linux's <c>nvme</c> driver. 4 KiB random reads at QD1 and QD32 on
-/// both — Linux's through <c>/bin/randread</c> (O_DIRECT preads, one thread per queue slot), Photon's four ways: the
-/// async <see cref="NvmeController.ReadAsync"/> with MSI-X interrupts only, with MSI-X plus the hybrid poll (the
-/// driver's default), with polled completions and the submitter polling inline, and <see cref="NvmeController.ReadPolled"/> (SPDK's
+/// both — Linux's through <c>/bin/randread</c> (O_DIRECT preads, one thread per queue slot), Photon's five ways: the
+/// async <see cref="NvmeController.ReadAsync"/> with MSI-X interrupts only, with MSI-X plus the hybrid poll, with MSI-X
+/// plus the interrupt-free poll queue for depth-1 commands (the driver's default), with polled completions and the submitter polling inline, and <see cref="NvmeController.ReadPolled"/> (SPDK's
 /// one-thread loop, one doorbell per batch) — in rounds, each with Linux's runs before and after Photon's, and the
 /// ratios taken per round (against the mean of those two Linux runs), so drift in the shared host's load hits all alike.
 /// Each Photon run also prints the driver's per-I/O counters (doorbells, polls, who reaped, thread hops, reaper wakes,
@@ -29,12 +29,14 @@ public static partial class VmBenchCommand
 
     /// <summary>One way of driving Photon's controller: its name in the table, the driver options, and whether the
     /// reads go through the one-thread polled loop instead of async workers.</summary>
-    private sealed record PhotonPath(string Key, string Title, bool Polling, bool PollInline, bool Loop, TimeSpan? HybridPoll = null);
+    private sealed record PhotonPath(string Key, string Title, bool Polling, bool PollInline, bool Loop, TimeSpan? HybridPoll = null,
+        bool PollQueue = false);
 
     private static readonly PhotonPath[] Paths =
     [
         new("msix", "Photon MSI-X, interrupts only (async)", Polling: false, PollInline: false, Loop: false, HybridPoll: TimeSpan.Zero),
-        new("hybrid", "Photon MSI-X + hybrid poll at depth 1 (async, the default)", Polling: false, PollInline: false, Loop: false),
+        new("hybrid", "Photon MSI-X + hybrid poll at depth 1 (async)", Polling: false, PollInline: false, Loop: false),
+        new("pollq", "Photon MSI-X + poll queue at depth 1 (async, opt-in)", Polling: false, PollInline: false, Loop: false, PollQueue: true),
         new("inline", "Photon polled inline (async)", Polling: true, PollInline: true, Loop: false),
         new("loop", "Photon polled loop (one thread, batched doorbells)", Polling: true, PollInline: true, Loop: true),
     ];
@@ -83,7 +85,7 @@ public static partial class VmBenchCommand
                 if (!opened.IsOk) { failures.Add($"open {photonAt}: {opened.Error}"); continue; }
                 // 64 entries: the polled loop keeps all 32 reads of QD32 on one queue (a ring of N holds N-1).
                 var options = new NvmeDriverOptions(IoQueues: 2, QueueEntries: 64, Polling: path.Polling, CommandTimeout: timeout, WatchdogTick: tick,
-                    PollInline: path.PollInline, HybridPoll: path.HybridPoll);
+                    PollInline: path.PollInline, HybridPoll: path.HybridPoll, PollQueue: path.PollQueue);
                 var started = await NvmeController.StartAsync(opened.Value, new HostTimers(new HostClock()), options);
                 if (!started.IsOk) { opened.Value.Dispose(); failures.Add($"start ({path.Key}): {started.Error}"); continue; }
                 await using var controller = started.Value;

@@ -27,7 +27,7 @@ namespace Photon.Cli.Commands;
 /// </summary>
 public static class VmCommand
 {
-    public const string Usage = "photon vm [--image FILE] [--net] [--usb] [--timeout SECONDS] [--polling] [--faults] [--kvm] [--no-publish] [--smp N] [--mem MiB] [--out DIR] | photon vm guest [--polling] [--faults] [--netbench]";
+    public const string Usage = "photon vm [--image FILE] [--net] [--usb] [--timeout SECONDS] [--polling] [--faults] [--kvm] [--no-publish] [--smp N] [--mem MiB] [--out DIR] | photon vm guest [--polling] [--faults] [--netbench] [--allow-no-iommu]";
     public const string FileName = "photon-vm.txt";
     public const string UsbFileName = "photon-usb.txt";
     public const string NetReadyMarker = "PHOTON-VM: NET-READY";
@@ -69,8 +69,13 @@ public static class VmCommand
         var failures = new List<string>();
         void Say(string line) => Console.WriteLine("vm: " + line);
         // VFIO behind the IOMMU, or — booted without one (run.sh --no-iommu) — uio_pci_generic with physical addresses.
-        var backend = PciBackend.Detect();
-        Say($"PCI backend: {backend.Kind} ({backend.Reason})");
+        var backend = PciBackend.Detect(allowNoIommu: args.Contains(PciBackend.AllowNoIommuFlag));
+        Say($"PCI backend: {backend.Kind}{(backend.Refused ? " REFUSED" : "")} ({backend.Reason})");
+        if (backend.Refused)
+        {
+            Console.WriteLine("PHOTON-VM: FAIL");
+            return 1;
+        }
         var bus = backend.CreateBus();
         string bound = backend.Kind == PciBackendKind.Uio ? UioPciBus.Driver : "vfio-pci";
         var functions = bus.Enumerate();
@@ -90,7 +95,8 @@ public static class VmCommand
         // A virtio-net NIC (run.sh --net): Photon's virtio-net driver is the platform's network device source, and the
         // unchanged network component runs the TCP/IP stack and the socket service on it.
         bool net = functions.Any(f => f.VendorId == VirtioNetSource.VirtioVendor && f.DeviceId == VirtioNetSource.VirtioNetModern);
-        var netSource = net ? new VirtioNetSource(bus, timers) : null;
+        // GUEST_TSO4: the stack reads frames in the device's buffers (DMA loans), so it can take the host's 64 KiB segments.
+        var netSource = net ? new VirtioNetSource(bus, timers, new VirtioNetOptions(LargeReceive: true)) : null;
         if (netSource is not null) platform = platform with { Network = netSource };
         List<IKernelComponent> components =
         [
@@ -113,7 +119,7 @@ public static class VmCommand
             Platform = platform,
             Components = components,
             EchoLog = true,
-            ModulePins = ShippedModules.Pins,
+            ModulePins = ShippedModules.Pins, BuiltInModules = ShippedModules.BuiltIns,
         };
         var booted = await PhotonKernel.BootAsync(config);
         if (!booted.IsOk)

@@ -33,7 +33,7 @@ internal sealed class ObservedKernel : IAsyncDisposable
         var images = DemoImages.Unpack();
         var booted = await PhotonKernel.BootAsync(DemoSystem.Config(LinuxPlatform.Create(), images, network ? [NetworkDemo.Component()] : []) with
         {
-            EchoLog = false, ModulePins = Commands.ShippedModules.Pins,
+            EchoLog = false, ModulePins = Commands.ShippedModules.Pins, BuiltInModules = Commands.ShippedModules.BuiltIns,
         });
         if (!booted.IsOk)
         {

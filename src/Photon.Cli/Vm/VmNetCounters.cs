@@ -22,6 +22,7 @@ internal static class VmNetCounters
         {
             Counter.TcpSegmentsOut, Counter.TcpSegmentsIn, Counter.TcpRetransmits, Counter.TcpPayloadBytesCopiedOut,
             Counter.TcpChecksumBytesSoftware, Counter.TcpChecksumsOffloaded, Counter.TcpSegmentationOffloads,
+            Counter.TcpChecksumsVerifiedByNic, Counter.TcpChecksumBytesVerifiedSoftware,
         }.Select(c => $"{c}={stack[c]}")));
     }
 }

@@ -34,7 +34,7 @@ public static class VmNvmeResetFault
         // The burst is submitted (doorbells rung) before the reset is asked for; the throttled device still holds most
         // of it when CC.EN drops after the first acknowledgement.
         var writes = new Task<Result>[Writes];
-        for (int i = 0; i < Writes; i++) writes[i] = controller.WriteAsync((long)i * blocks, Pattern(i, 1), default);
+        for (int i = 0; i < Writes; i++) writes[i] = controller.WriteAsync((long)i * blocks, Pattern(i, 1), default).AsTask();
         await Task.WhenAny(writes);
         int inFlight = writes.Count(w => !w.IsCompleted);
         var reset = await controller.ResetAsync("fault test: reset while writes are in flight");

@@ -45,7 +45,7 @@ public static class VmNvmeTimeoutFault
         int bytes = VmNvmeResetFault.BytesPerWrite, blocks = bytes / controller.BlockSize;
         if ((long)Writes * blocks > controller.BlockCount) return Errors.Of(ErrorCode.OutOfRange, "the scratch NVMe disk is too small");
         var writes = new Task<Result>[Writes];
-        for (int i = 0; i < Writes; i++) writes[i] = controller.WriteAsync((long)i * blocks, VmNvmeResetFault.Pattern(i, 3), default);
+        for (int i = 0; i < Writes; i++) writes[i] = controller.WriteAsync((long)i * blocks, VmNvmeResetFault.Pattern(i, 3), default).AsTask();
         var outcomes = await Task.WhenAll(writes);
 
         int acknowledged = 0, identical = 0;

@@ -1,19 +1,19 @@
-using System.Collections.Concurrent;
 using Microsoft.Win32.SafeHandles;
 using static Photon.Kernel.Hal.Host.IoUring.IoUringNative;
 
 namespace Photon.Kernel.Hal.Host.IoUring;
 
 /// <summary>
-/// Positional reads, writes and fsyncs on one host file through an io_uring. Callers on any thread queue operations;
-/// one ring thread moves everything queued into SQEs and submits the whole batch with one io_uring_enter, then reaps
-/// completions and posts them to the callers (continuations on the thread pool). The file is a registered (fixed)
-/// file. When idle the ring thread sleeps in io_uring_enter; a caller wakes it through an eventfd the ring polls,
-/// written only when the thread announced it is going to sleep. A caller's buffer stays pinned until its completion
-/// is reaped, and disposal waits for every submitted operation, so the kernel never writes to memory we released.
+/// Positional reads, writes and fsyncs on one host file through an io_uring, submitted and reaped inline: the calling
+/// thread takes the ring's lock, fills an SQE, calls io_uring_enter and reaps whatever completed. What the kernel can
+/// finish without blocking (a page-cache read, a buffered write the host filesystem takes at once) completes inside that
+/// enter, so the caller gets an already-completed ValueTask: no wakeup, no thread hop. Requests the kernel hands to its
+/// io-wq workers complete later; a ring thread, armed only while such requests are outstanding, waits for them in
+/// io_uring_enter(GETEVENTS) outside the lock and reaps them (continuations then run on the thread pool). The file is a
+/// registered (fixed) file. A caller's buffer stays pinned until its completion is reaped, and disposal waits for every
+/// submitted operation, so the kernel never writes to memory we released.
 /// </summary>
-// Safety: pointers only to stack locals passed to read/write(2) and to callers' buffers, which stay pinned (MemoryHandle) until their completion is reaped.
-public sealed unsafe class IoUringFile : IAsyncDisposable
+public sealed class IoUringFile : IAsyncDisposable
 {
     private const ulong WakeTag = ulong.MaxValue;
     private const int ECANCELED = 125;
@@ -24,16 +24,22 @@ public sealed unsafe class IoUringFile : IAsyncDisposable
     private readonly SafeFileHandle _file;
     private readonly int _fd;
     private readonly bool _fixedFile;
-    private readonly int _wakeFd;
-    private readonly ConcurrentQueue<IoUringOperation> _pending = new();
-    private readonly ConcurrentQueue<IoUringOperation> _pool = new();
+    // Guards the SQ, the CQ head, the in-flight table and the waiting queue: the kernel shares the rings with every
+    // thread of the process, and only one may fill SQEs or advance the CQ head at a time.
+    private readonly Lock _gate = new();
+    private readonly Queue<IoUringOperation> _waiting = new();
+    private readonly System.Collections.Concurrent.ConcurrentQueue<IoUringOperation> _pool = new();
     private readonly IoUringOperation?[] _inFlight;
     private readonly Stack<int> _freeSlots;
+    private readonly SemaphoreSlim _armed = new(0);
     private readonly Thread _thread;
     private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private int _sleeping, _plugs, _closing, _exited;
+    private uint _unsubmitted;
+    private int _plugs;
+    private bool _closing, _watching, _failed;
+    private long _inlineCompletions, _deferredCompletions;
 
-    private IoUringFile(IoUringRing ring, SafeFileHandle file, int wakeFd)
+    private IoUringFile(IoUringRing ring, SafeFileHandle file)
     {
         _ring = ring;
         _file = file;
@@ -41,11 +47,10 @@ public sealed unsafe class IoUringFile : IAsyncDisposable
         file.DangerousAddRef(ref added);
         _fd = (int)file.DangerousGetHandle();
         _fixedFile = ring.RegisterFile(_fd) == 0;
-        _wakeFd = wakeFd;
-        // Operations in flight never exceed the SQ size, and the CQ has twice as many entries, so it cannot overflow.
+        // One SQ slot stays free for the wake NOP of DisposeAsync; the CQ has twice the SQ's entries, so it cannot overflow.
         _inFlight = new IoUringOperation?[ring.SqEntries - 1];
         _freeSlots = new Stack<int>(Enumerable.Range(0, _inFlight.Length).Reverse());
-        _thread = new Thread(RingLoop) { IsBackground = true, Name = "io_uring" };
+        _thread = new Thread(ReapDeferred) { IsBackground = true, Name = "io_uring" };
         _thread.Start();
     }
 
@@ -54,6 +59,12 @@ public sealed unsafe class IoUringFile : IAsyncDisposable
 
     /// <summary>True when SQEs name the file as registered file 0 (IOSQE_FIXED_FILE), saving a file lookup per I/O.</summary>
     public bool UsesRegisteredFile => _fixedFile;
+
+    /// <summary>Operations whose completion was reaped by the thread that submitted them, inside its io_uring_enter.</summary>
+    public long InlineCompletions => Interlocked.Read(ref _inlineCompletions);
+
+    /// <summary>Operations the kernel finished later (io-wq workers, disk reads) and the ring thread or a later caller reaped.</summary>
+    public long DeferredCompletions => Interlocked.Read(ref _deferredCompletions);
 
     /// <summary>
     /// Sets up a ring of <paramref name="entries"/> (a power of two, 2–4096) over an open file. Fails with
@@ -67,9 +78,7 @@ public sealed unsafe class IoUringFile : IAsyncDisposable
         if (file.IsInvalid || file.IsClosed) return Errors.Of(ErrorCode.InvalidHandle, "file is closed");
         var ring = IoUringRing.TryCreate((uint)entries, out int errno);
         if (ring is null) return Errors.Of(ErrorCode.NotSupported, $"io_uring unavailable: {ErrnoName(errno)}");
-        int wake = eventfd(0, EfdCloexec | EfdNonblock);
-        if (wake < 0) { int e = Errno; ring.Dispose(); return Errors.Of(ErrorCode.IoError, $"eventfd: {ErrnoName(e)}"); }
-        return new IoUringFile(ring, file, wake);
+        return new IoUringFile(ring, file);
     }
 
     /// <summary>pread: bytes read (0 at end of file, short near it) or a negative errno.</summary>
@@ -82,28 +91,41 @@ public sealed unsafe class IoUringFile : IAsyncDisposable
     public ValueTask<int> FsyncAsync() => Queue(OpFsync, 0, default, 0);
 
     /// <summary>
-    /// Holds back the ring thread's wakeup until the matching <see cref="Unplug"/>, so operations queued in between
-    /// (a driver's whole fetched batch) go to the kernel in one io_uring_enter. Plugs nest and may overlap across threads.
+    /// Holds back submission until the matching <see cref="Unplug"/>, so operations queued in between (a driver's whole
+    /// fetched batch) go to the kernel in one io_uring_enter. Plugs nest and may overlap across threads.
     /// </summary>
     public void Plug() => Interlocked.Increment(ref _plugs);
 
     public void Unplug()
     {
-        if (Interlocked.Decrement(ref _plugs) == 0 && !_pending.IsEmpty) Wake();
+        if (Interlocked.Decrement(ref _plugs) != 0) return;
+        bool arm;
+        lock (_gate)
+        {
+            if (_closing) return;
+            SubmitAndReapLocked(null);
+            arm = ArmLocked();
+        }
+        if (arm) _armed.Release();
     }
 
     private ValueTask<int> Queue(byte opcode, long offset, System.Buffers.MemoryHandle pin, int length)
     {
-        if (Volatile.Read(ref _closing) != 0)
-        {
-            pin.Dispose();
-            return ValueTask.FromResult(ClosedResult);
-        }
         if (!_pool.TryDequeue(out var op)) op = new IoUringOperation(this);
-        var task = op.Start(opcode, offset, (nint)pin.Pointer, length, pin);
-        _pending.Enqueue(op);
-        if (Volatile.Read(ref _exited) != 0) FailPending();
-        else if (Volatile.Read(ref _plugs) == 0) Wake();
+        var task = op.Start(opcode, offset, pin, length);
+        bool arm;
+        lock (_gate)
+        {
+            if (_closing)
+            {
+                op.Finish(ClosedResult);
+                return task;
+            }
+            _waiting.Enqueue(op);
+            SubmitAndReapLocked(op);
+            arm = ArmLocked();
+        }
+        if (arm) _armed.Release();
         return task;
     }
 
@@ -112,83 +134,107 @@ public sealed unsafe class IoUringFile : IAsyncDisposable
         if (_pool.Count < _inFlight.Length * 2) _pool.Enqueue(op);
     }
 
-    /// <summary>Wakes the ring thread if (and only if) it announced it is about to sleep; the CAS makes one caller do it.</summary>
-    private void Wake()
+    /// <summary>
+    /// Moves waiting operations into free slots, submits every prepared SQE and reaps what completed, until nothing more
+    /// completes inline or nothing waits. <paramref name="mine"/> is the caller's own operation (counted as inline when
+    /// it completes here).
+    /// </summary>
+    private void SubmitAndReapLocked(IoUringOperation? mine)
     {
-        if (Interlocked.CompareExchange(ref _sleeping, 0, 1) != 1) return;
-        ulong one = 1;
-        // Safety: write(2) of an 8-byte local to an eventfd, the only size an eventfd accepts.
-        write(_wakeFd, &one, sizeof(ulong));
-    }
-
-    private void FailPending()
-    {
-        while (_pending.TryDequeue(out var op)) op.Finish(ClosedResult);
-    }
-
-    private void RingLoop()
-    {
-        uint toSubmit = 0;
-        int inFlight = 0;
-        ArmWakePoll();
-        toSubmit++;
         while (true)
         {
-            if (Volatile.Read(ref _closing) != 0) FailPending();
-            else
-            {
-                // One SQ slot stays free for re-arming the wake poll.
-                while (_freeSlots.Count > 0 && _ring.SqSpace > 1 && _pending.TryDequeue(out var op))
-                {
-                    Prepare(op);
-                    toSubmit++;
-                    inFlight++;
-                }
-            }
-            if (toSubmit > 0 || !_ring.HasCompletion)
-            {
-                uint wait = 0;
-                if (toSubmit == 0)
-                {
-                    if (Volatile.Read(ref _closing) != 0 && inFlight == 0) break;
-                    if (SpinForWork()) continue;
-                    // Announce the sleep, then look again: a caller that queued before seeing the announcement is seen here.
-                    Interlocked.Exchange(ref _sleeping, 1);
-                    bool work = (_freeSlots.Count > 0 && !_pending.IsEmpty) || (Volatile.Read(ref _closing) != 0 && inFlight == 0);
-                    if (work) { Interlocked.Exchange(ref _sleeping, 0); continue; }
-                    wait = 1;
-                }
-                _ring.Publish();
-                int r = _ring.Enter(toSubmit, wait);
-                if (wait != 0) Interlocked.Exchange(ref _sleeping, 0);
-                if (r >= 0) toSubmit -= (uint)r;
-                else if (-r is not (EINTR or EAGAIN or EBUSY)) { Abandon(r); return; }
-            }
-            while (_ring.TryReap(out var cqe))
-            {
-                if (cqe.UserData == WakeTag)
-                {
-                    ulong count;
-                    // Safety: read(2) of 8 bytes into a local from a non-blocking eventfd (EAGAIN if already drained).
-                    read(_wakeFd, &count, sizeof(ulong));
-                    if (Volatile.Read(ref _closing) == 0) { ArmWakePoll(); toSubmit++; }
-                    continue;
-                }
-                int slot = (int)cqe.UserData;
-                var op = _inFlight[slot]!;
-                _inFlight[slot] = null;
-                _freeSlots.Push(slot);
-                inFlight--;
-                op.Finish(cqe.Res);
-            }
+            if (Volatile.Read(ref _plugs) == 0)
+                while (_waiting.Count > 0 && _freeSlots.Count > 0) { Prepare(_waiting.Dequeue()); _unsubmitted++; }
+            if (_unsubmitted > 0 && !Submit()) return;
+            if (ReapLocked(mine) == 0 || _waiting.Count == 0 || Volatile.Read(ref _plugs) != 0) return;
         }
-        // Nothing names a caller's buffer any more: only the wake poll (no memory) can still be armed.
-        _ring.Dispose();
-        close(_wakeFd);
-        _file.DangerousRelease();
-        Volatile.Write(ref _exited, 1);
-        FailPending();
-        _stopped.SetResult();
+    }
+
+    /// <summary>io_uring_enter without waiting: the kernel issues each SQE, finishing what it can at once. False when the
+    /// ring failed (every caller then has its error).</summary>
+    private bool Submit()
+    {
+        _ring.Publish();
+        int r = _ring.Enter(_unsubmitted, 0);
+        if (r >= 0) { _unsubmitted -= (uint)r; return true; }
+        if (-r is EINTR or EAGAIN or EBUSY) return true; // still prepared: the next enter (a caller's or the ring thread's) retries
+        FailLocked(r);
+        return false;
+    }
+
+    private int ReapLocked(IoUringOperation? mine)
+    {
+        int reaped = 0;
+        while (_ring.TryReap(out var cqe))
+        {
+            if (cqe.UserData == WakeTag) continue;
+            int slot = (int)cqe.UserData;
+            var op = _inFlight[slot]!;
+            _inFlight[slot] = null;
+            _freeSlots.Push(slot);
+            reaped++;
+            if (ReferenceEquals(op, mine)) _inlineCompletions++;
+            else _deferredCompletions++;
+            op.Finish(cqe.Res);
+        }
+        return reaped;
+    }
+
+    private int InFlightLocked => _inFlight.Length - _freeSlots.Count;
+
+    /// <summary>True when operations are left in the kernel and the ring thread is not yet watching for them: the caller
+    /// then releases it (outside the lock). The thread stops watching only under the lock, when nothing is in flight.</summary>
+    private bool ArmLocked()
+    {
+        if (_watching || (InFlightLocked == 0 && _waiting.Count == 0)) return false;
+        _watching = true;
+        return true;
+    }
+
+    /// <summary>
+    /// The ring thread: sleeps until a caller leaves operations in the kernel, then waits for completions in
+    /// io_uring_enter(GETEVENTS) — outside the lock, so callers keep submitting and reaping meanwhile — and reaps them.
+    /// </summary>
+    private void ReapDeferred()
+    {
+        while (true)
+        {
+            _armed.Wait();
+            while (true)
+            {
+                bool retry;
+                lock (_gate)
+                {
+                    if (_failed) { _stopped.TrySetResult(); return; }
+                    SubmitAndReapLocked(null);
+                    if (InFlightLocked == 0 && _waiting.Count == 0)
+                    {
+                        _watching = false;
+                        if (_closing) break;
+                        goto sleep;
+                    }
+                    retry = _unsubmitted > 0;
+                }
+                // Prepared SQEs the kernel refused for now (EAGAIN/EBUSY) are retried shortly; else wait for a completion.
+                if (retry) Thread.Sleep(1);
+                else
+                {
+                    int r = _ring.Enter(0, 1);
+                    if (r < 0 && -r is not (EINTR or EAGAIN or EBUSY))
+                    {
+                        lock (_gate) FailLocked(r);
+                        _stopped.TrySetResult();
+                        return;
+                    }
+                }
+            }
+            // Closing, and nothing names a caller's buffer any more: only the wake NOP (no memory) may still be queued.
+            _ring.Dispose();
+            _file.DangerousRelease();
+            _stopped.TrySetResult();
+            return;
+        sleep:;
+        }
     }
 
     /// <summary>
@@ -196,33 +242,14 @@ public sealed unsafe class IoUringFile : IAsyncDisposable
     /// returns). Callers get the error; buffers of submitted operations stay pinned and the ring stays mapped for the
     /// life of the process, since the kernel may still complete into them.
     /// </summary>
-    private void Abandon(int error)
+    private void FailLocked(int error)
     {
-        Volatile.Write(ref _closing, 1);
+        _closing = _failed = true;
         for (int i = 0; i < _inFlight.Length; i++)
             if (_inFlight[i] is { } op) { _inFlight[i] = null; op.Abandon(error); }
-        Volatile.Write(ref _exited, 1);
-        FailPending();
-        _stopped.SetResult();
+        while (_waiting.TryDequeue(out var w)) w.Finish(error);
+        _armed.Release();
     }
-
-    /// <summary>
-    /// Spins (yielding the core) a little before sleeping, as the .NET thread pool's workers do: a chain of dependent
-    /// requests (filesystem metadata, one after another) then finds the ring thread awake instead of paying a wakeup
-    /// for every request. True when there is something to do.
-    /// </summary>
-    private bool SpinForWork()
-    {
-        var spin = new SpinWait();
-        for (int i = 0; i < SpinIterations; i++)
-        {
-            if ((_freeSlots.Count > 0 && !_pending.IsEmpty) || _ring.HasCompletion || Volatile.Read(ref _closing) != 0) return true;
-            spin.SpinOnce(sleep1Threshold: -1);
-        }
-        return false;
-    }
-
-    private const int SpinIterations = 64;
 
     private void Prepare(IoUringOperation op)
     {
@@ -238,15 +265,6 @@ public sealed unsafe class IoUringFile : IAsyncDisposable
         sqe.UserData = (ulong)slot;
     }
 
-    private void ArmWakePoll()
-    {
-        ref var sqe = ref _ring.NextSqe();
-        sqe.Opcode = OpPollAdd;
-        sqe.Fd = _wakeFd;
-        sqe.OpFlags = PollIn;
-        sqe.UserData = WakeTag;
-    }
-
     /// <summary>
     /// Stops taking operations (later ones fail as closed; queued, unsubmitted ones too), waits for every submitted one
     /// to complete — their buffers stay pinned until then — and tears the ring down. The file itself stays open (the
@@ -254,8 +272,21 @@ public sealed unsafe class IoUringFile : IAsyncDisposable
     /// </summary>
     public ValueTask DisposeAsync()
     {
-        // The ring thread either sees _closing before it sleeps or announced the sleep and is woken here.
-        if (Interlocked.Exchange(ref _closing, 1) == 0) Wake();
+        lock (_gate)
+        {
+            if (_closing) return new ValueTask(_stopped.Task);
+            _closing = true;
+            while (_waiting.TryDequeue(out var op)) op.Finish(ClosedResult);
+            // Prepared but unsubmitted (a plug still held): they go in now, so every slot's operation completes.
+            // A NOP's completion wakes the ring thread if it already sits in io_uring_enter with nothing left to wait for.
+            ref var sqe = ref _ring.NextSqe();
+            sqe.Opcode = OpNop;
+            sqe.UserData = WakeTag;
+            _unsubmitted++;
+            Submit();
+            _watching = true;
+        }
+        _armed.Release();
         return new ValueTask(_stopped.Task);
     }
 }

@@ -8,7 +8,8 @@ namespace Photon.Kernel.Hal.Host.IoUring;
 /// in place until the completion is reaped, and the awaitable the caller waits on. Pooled: the instance goes back to
 /// its <see cref="IoUringFile"/> once the caller has taken the result (the version token catches a stale await).
 /// </summary>
-internal sealed class IoUringOperation : IValueTaskSource<int>
+// Safety: the one unsafe use takes a pinned buffer's address for the SQE; the pin is released only in Finish, after the kernel is done.
+internal sealed unsafe class IoUringOperation : IValueTaskSource<int>
 {
     // Continuations run on the thread pool, never on the ring thread (a caller that blocks must not stall the ring).
     private ManualResetValueTaskSourceCore<int> _core = new() { RunContinuationsAsynchronously = true };
@@ -23,11 +24,12 @@ internal sealed class IoUringOperation : IValueTaskSource<int>
     /// <summary>Holds the caller's buffer pinned from submission until the completion is reaped.</summary>
     public MemoryHandle Pin;
 
-    public ValueTask<int> Start(byte opcode, long offset, nint address, int length, MemoryHandle pin)
+    public ValueTask<int> Start(byte opcode, long offset, MemoryHandle pin, int length)
     {
         Opcode = opcode;
         Offset = offset;
-        Address = address;
+        // Safety: only the address of the pinned buffer is taken (for the SQE); nothing is read or written through it here.
+        Address = (nint)pin.Pointer;
         Length = length;
         Pin = pin;
         return new ValueTask<int>(this, _core.Version);

@@ -5,7 +5,8 @@ namespace Photon.Kernel.Hal.Host.IoUring;
 
 /// <summary>
 /// One io_uring instance: the ring descriptor and its mmapped submission queue, SQE array and completion queue. Not
-/// thread-safe: one thread (the owner of the <see cref="IoUringFile"/>) fills SQEs, enters and reaps. Head/tail
+/// thread-safe: one thread at a time (the holder of the <see cref="IoUringFile"/>'s lock) fills SQEs, submits and reaps;
+/// only a wait for completions (<see cref="Enter"/> with nothing to submit) may run beside it, which the kernel allows. Head/tail
 /// indices are shared with the kernel: tails we publish are release-stores, tails the kernel publishes acquire-loads.
 /// </summary>
 // Safety: every pointer lies in the ring mappings, sized from what io_uring_setup reported, unmapped only in Dispose.

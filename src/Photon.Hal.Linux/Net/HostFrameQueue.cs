@@ -1,4 +1,6 @@
+using System.Buffers;
 using System.Threading.Channels;
+using Photon.Kernel.Drivers.Net;
 
 namespace Photon.Kernel.Hal.Host.Net;
 
@@ -6,24 +8,26 @@ namespace Photon.Kernel.Hal.Host.Net;
 /// One hardware queue of a host network device: a descriptor, a HAL-owned receive thread that polls it and, per
 /// wakeup, reads a burst of frames (up to <see cref="Budget"/>, like a NAPI poll) into a bounded channel — the RX ring;
 /// when it is full, frames are dropped and counted, as a NIC does. The kernel side takes frames one at a time or in
-/// batches. Subclasses say how a burst is read and how a batch is written.
+/// batches. Subclasses say how a burst is read and how a batch is written. A frame waits in the ring in a pooled buffer
+/// together with what the device said of its checksum (virtio_net_hdr with offloads on), so the stack can read it in
+/// place (<see cref="HostRxBatch"/>) and skip a checksum the host already vouched for.
 /// </summary>
 internal abstract class HostFrameQueue
 {
     /// <summary>Most frames read per wakeup before polling again.</summary>
     public const int Budget = 64;
 
-    private readonly Channel<byte[]> _rx;
+    private readonly Channel<HostRxFrame> _rx;
     private readonly Thread _reader;
     private volatile bool _stopping;
-    private long _rxFrames, _rxBursts, _rxDropped, _txFrames, _txErrors;
+    private long _rxFrames, _rxBursts, _rxDropped, _txFrames, _txErrors, _rxBadHeaders, _rxLarge, _txLarge;
     private int _closed;
     private int _users; // transmits in progress; the sign bit is set once closed
 
     protected HostFrameQueue(int fd, string threadName, int ringSize = 1024)
     {
         Fd = fd;
-        _rx = Channel.CreateBounded<byte[]>(new BoundedChannelOptions(ringSize)
+        _rx = Channel.CreateBounded<HostRxFrame>(new BoundedChannelOptions(ringSize)
         {
             FullMode = BoundedChannelFullMode.DropWrite,
             SingleWriter = true,
@@ -35,6 +39,13 @@ internal abstract class HostFrameQueue
 
     public NetworkQueueCounters Counters => new(Interlocked.Read(ref _rxFrames), Interlocked.Read(ref _rxBursts),
         Interlocked.Read(ref _rxDropped), Interlocked.Read(ref _txFrames), Interlocked.Read(ref _txErrors));
+
+    /// <summary>Frames dropped because their virtio_net_hdr was malformed (see <see cref="VirtioNetHeader.ReadFromHost"/>).</summary>
+    public long RxBadHeaders => Interlocked.Read(ref _rxBadHeaders);
+    /// <summary>Frames received longer than the MTU allows a plain frame: coalesced (GRO/GSO) TCP segments.</summary>
+    public long RxLargeFrames => Interlocked.Read(ref _rxLarge);
+    /// <summary>Frames sent longer than the MTU allows a plain frame: TSO segments the host cut.</summary>
+    public long TxLargeFrames => Interlocked.Read(ref _txLarge);
 
     public void Start() => _reader.Start();
 
@@ -60,13 +71,29 @@ internal abstract class HostFrameQueue
         finally { Interlocked.Decrement(ref _users); }
     }
 
-    protected void Deliver(ReadOnlySpan<byte> frame)
+    protected void Deliver(ReadOnlySpan<byte> frame) => Deliver(frame, default);
+
+    /// <summary>Copies a frame into a pooled buffer and queues it on the RX ring with its checksum state.</summary>
+    protected void Deliver(ReadOnlySpan<byte> frame, RxChecksumInfo checksum)
     {
         Interlocked.Increment(ref _rxFrames);
-        if (!_rx.Writer.TryWrite(frame.ToArray())) Interlocked.Increment(ref _rxDropped);
+        var buffer = ArrayPool<byte>.Shared.Rent(frame.Length);
+        frame.CopyTo(buffer);
+        if (!_rx.Writer.TryWrite(new HostRxFrame(buffer, frame.Length, checksum)))
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+            Interlocked.Increment(ref _rxDropped);
+        }
     }
 
     protected void CountDropped() => Interlocked.Increment(ref _rxDropped);
+    protected void CountBadHeader()
+    {
+        Interlocked.Increment(ref _rxBadHeaders);
+        Interlocked.Increment(ref _rxDropped);
+    }
+    protected void CountLargeReceived() => Interlocked.Increment(ref _rxLarge);
+    protected void CountLargeSent() => Interlocked.Increment(ref _txLarge);
     protected void CountSent(int frames) => Interlocked.Add(ref _txFrames, frames);
     protected void CountSendError() => Interlocked.Increment(ref _txErrors);
 
@@ -95,8 +122,7 @@ internal abstract class HostFrameQueue
     {
         if (_rx.Reader.TryRead(out var frame))
         {
-            length = Math.Min(frame.Length, buffer.Length);
-            frame.AsSpan(0, length).CopyTo(buffer);
+            length = frame.CopyOut(buffer);
             return true;
         }
         length = 0;
@@ -108,9 +134,7 @@ internal abstract class HostFrameQueue
         try
         {
             var frame = await _rx.Reader.ReadAsync(ct).ConfigureAwait(false);
-            int n = Math.Min(frame.Length, buffer.Length);
-            frame.AsSpan(0, n).CopyTo(buffer.Span);
-            return n;
+            return frame.CopyOut(buffer.Span);
         }
         catch (ChannelClosedException) { throw new KernelException(ErrorCode.Closed, "network device is closed"); }
     }
@@ -124,14 +148,28 @@ internal abstract class HostFrameQueue
             int n = 0;
             while (n < max && _rx.Reader.TryRead(out var frame))
             {
-                var dst = buffers[n].Span;
-                int len = Math.Min(frame.Length, dst.Length);
-                frame.AsSpan(0, len).CopyTo(dst);
-                lengths.Span[n++] = len;
+                lengths.Span[n] = frame.CopyOut(buffers[n].Span);
+                n++;
             }
             if (n > 0) return n;
             if (!await _rx.Reader.WaitToReadAsync(ct).ConfigureAwait(false))
                 throw new KernelException(ErrorCode.Closed, "network device is closed");
+        }
+    }
+
+    /// <summary>Lends up to <paramref name="into"/>'s capacity of the frames waiting, in their pooled buffers (no copy);
+    /// waits for the first. <see cref="ErrorCode.Closed"/> once closed.</summary>
+    public async ValueTask<Result<IRxBatch>> LendBatchAsync(HostRxBatch into, CancellationToken ct)
+    {
+        while (true)
+        {
+            into.Fill(_rx.Reader);
+            if (into.Count > 0) return into;
+            try
+            {
+                if (!await _rx.Reader.WaitToReadAsync(ct).ConfigureAwait(false)) return Errors.Of(ErrorCode.Closed, "network device is closed");
+            }
+            catch (OperationCanceledException) { return Errors.Of(ErrorCode.Cancelled, "cancelled"); }
         }
     }
 

@@ -75,6 +75,10 @@ internal static unsafe partial class LinuxNet
     [LibraryImport("libc", SetLastError = true)]
     public static partial nint write(int fd, byte* buf, nint count);
     [LibraryImport("libc", SetLastError = true)]
+    public static partial nint writev(int fd, IoVec* iov, int iovcnt);
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial nint readv(int fd, IoVec* iov, int iovcnt);
+    [LibraryImport("libc", SetLastError = true)]
     public static partial int close(int fd);
     [LibraryImport("libc", SetLastError = true)]
     public static partial int poll(PollFd* fds, nuint nfds, int timeout);

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Buffers.Binary;
 using System.Runtime.InteropServices;
 using System.Text;
+using Photon.Kernel.Drivers.Net;
 
 namespace Photon.Kernel.Hal.Host.Net;
 
@@ -11,25 +12,33 @@ namespace Photon.Kernel.Hal.Host.Net;
 /// PACKET_IGNORE_OUTGOING so Photon does not see its own transmissions. Each queue is one socket; with several, the
 /// sockets form a PACKET_FANOUT_HASH group, so Linux spreads received frames over them by flow hash, as RSS does. Each
 /// queue's HAL receive thread takes every frame waiting per wakeup with recvmmsg; transmit batches go out with one
-/// sendmmsg. Needs CAP_NET_RAW.
+/// sendmmsg. Needs CAP_NET_RAW. With offloads asked for, every frame carries a 12-byte virtio_net_hdr
+/// (PACKET_VNET_HDR, PACKET_VNET_HDR_SZ): the stack sends 64 KiB TSO segments with partial checksums, which the host
+/// cuts (or hands to the veth peer whole), and receives Linux's large segments with the checksum state the host knew.
+/// A kernel that refuses either option gives a device without offloads (<see cref="OffloadStatus"/> says why).
 /// </summary>
 public sealed class PacketSocketDevice : HostNetworkDevice
 {
     private const int AF_PACKET = 17, SOCK_RAW = 3, SOCK_NONBLOCK = 0x800, SOCK_CLOEXEC = 0x80000;
     private const ushort ETH_P_ALL = 0x0003;
-    private const int SOL_PACKET = 263, PACKET_ADD_MEMBERSHIP = 1, PACKET_FANOUT = 18, PACKET_IGNORE_OUTGOING = 23;
+    private const int SOL_PACKET = 263, PACKET_ADD_MEMBERSHIP = 1, PACKET_VNET_HDR = 15, PACKET_FANOUT = 18, PACKET_IGNORE_OUTGOING = 23,
+        PACKET_VNET_HDR_SZ = 24;
     private const ushort PACKET_MR_PROMISC = 1;
     private const int PACKET_FANOUT_HASH = 0, PACKET_FANOUT_FLAG_UNIQUEID = 0x2000;
     private const byte PACKET_OUTGOING = 4;
     public const int MaxQueues = 64;
 
-    private PacketSocketDevice(string name, int ifIndex, byte[] mac, int mtu, bool promiscuous, PacketQueue[] queues)
-        : base(name, mac, queues)
+    private PacketSocketDevice(string name, int ifIndex, byte[] mac, int mtu, bool promiscuous, PacketQueue[] queues, NetworkOffloads offloads, string offloadStatus)
+        : base(name, mac, queues, offloads)
     {
         InterfaceIndex = ifIndex;
         Mtu = mtu;
         IsPromiscuous = promiscuous;
+        OffloadStatus = offloadStatus;
     }
+
+    /// <summary>What became of the offloads: "off" (not asked for), "on", or why the kernel refused them.</summary>
+    public string OffloadStatus { get; }
 
     public int InterfaceIndex { get; }
     /// <summary>The interface's MTU (/sys/class/net/&lt;if&gt;/mtu), which bounds the frames sent.</summary>
@@ -38,18 +47,20 @@ public sealed class PacketSocketDevice : HostNetworkDevice
     public bool IsPromiscuous { get; }
 
     /// <summary>Opens <paramref name="interfaceName"/> with its own MAC address (/sys/class/net/&lt;if&gt;/address).</summary>
-    public static Result<PacketSocketDevice> Open(string interfaceName, int queues = 1) => OpenCore(interfaceName, null, queues);
+    public static Result<PacketSocketDevice> Open(string interfaceName, int queues = 1, bool offloads = false) => OpenCore(interfaceName, null, queues, offloads);
 
     /// <summary>Opens <paramref name="interfaceName"/> using <paramref name="mac"/> as Photon's address; the interface is
     /// put in promiscuous mode for as long as the device is open, so frames to that address are received.</summary>
-    public static Result<PacketSocketDevice> Open(string interfaceName, ReadOnlySpan<byte> mac, int queues = 1)
+    /// <remarks>With <paramref name="offloads"/>, checksum and segmentation offload through a virtio_net_hdr on every
+    /// frame, if the kernel agrees (see <see cref="OffloadStatus"/>).</remarks>
+    public static Result<PacketSocketDevice> Open(string interfaceName, ReadOnlySpan<byte> mac, int queues = 1, bool offloads = false)
     {
         if (mac.Length != 6) return Errors.Of(ErrorCode.InvalidArgument, "a MAC address is 6 bytes");
         if ((mac[0] & 1) != 0) return Errors.Of(ErrorCode.InvalidArgument, "a unicast MAC address has the group bit clear");
-        return OpenCore(interfaceName, mac.ToArray(), queues);
+        return OpenCore(interfaceName, mac.ToArray(), queues, offloads);
     }
 
-    private static Result<PacketSocketDevice> OpenCore(string name, byte[]? mac, int queues)
+    private static Result<PacketSocketDevice> OpenCore(string name, byte[]? mac, int queues, bool offloads)
     {
         if (name.Length is 0 or > 15 || name.Contains('/') || name is "." or ".." || !Ascii.IsValid(name))
             return Errors.Of(ErrorCode.InvalidArgument, "interface names are 1..15 ASCII characters without '/'");
@@ -67,6 +78,7 @@ public sealed class PacketSocketDevice : HostNetworkDevice
 
         var opened = new List<PacketQueue>(queues);
         int fanoutId = 0;
+        string offloadStatus = offloads ? "on" : "off";
         for (int i = 0; i < queues; i++)
         {
             int fd = LinuxNet.socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, 0); // protocol 0: nothing arrives before bind
@@ -82,6 +94,18 @@ public sealed class PacketSocketDevice : HostNetworkDevice
                     _ => Errors.Of(ErrorCode.IoError, $"socket(AF_PACKET) failed (errno {errno})"),
                 };
             }
+            if (offloads && EnableVnetHeader(fd) is { } refused)
+            {
+                // Every queue must agree: the first one decides, a later refusal (it should not happen) is an error.
+                if (i > 0)
+                {
+                    LinuxNet.close(fd);
+                    CloseAll(opened);
+                    return Errors.Of(ErrorCode.IoError, $"{name} queue {i}: {refused}");
+                }
+                offloads = false;
+                offloadStatus = $"off: {refused}";
+            }
             var error = Configure(fd, name, ifIndex, i == 0 ? mac : null, queues, ref fanoutId);
             if (error is { } e)
             {
@@ -89,9 +113,27 @@ public sealed class PacketSocketDevice : HostNetworkDevice
                 CloseAll(opened);
                 return e;
             }
-            opened.Add(new PacketQueue(fd, mtu, $"hal-pkt-{name}-q{i}"));
+            opened.Add(new PacketQueue(fd, mtu, offloads, $"hal-pkt-{name}-q{i}"));
         }
-        return new PacketSocketDevice(name, ifIndex, mac ?? ownMac, mtu, mac is not null, opened.ToArray());
+        return new PacketSocketDevice(name, ifIndex, mac ?? ownMac, mtu, mac is not null, opened.ToArray(),
+            offloads ? NetworkOffloads.TcpChecksum | NetworkOffloads.TcpSegmentation : NetworkOffloads.None, offloadStatus);
+    }
+
+    /// <summary>Asks for a 12-byte virtio_net_hdr before every frame (the virtio 1.x layout the virtio-net driver shares;
+    /// PACKET_VNET_HDR_SZ is Linux 6.7+). Returns why not, or null.</summary>
+    // Safety: the option values are locals of the size passed.
+    private static unsafe string? EnableVnetHeader(int fd)
+    {
+        int one = 1, size = VirtioNetHeader.Size;
+        if (LinuxNet.setsockopt(fd, SOL_PACKET, PACKET_VNET_HDR, &one, 4) < 0) return $"PACKET_VNET_HDR refused (errno {LinuxNet.Errno})";
+        if (LinuxNet.setsockopt(fd, SOL_PACKET, PACKET_VNET_HDR_SZ, &size, 4) < 0)
+        {
+            int errno = LinuxNet.Errno;
+            int zero = 0;
+            LinuxNet.setsockopt(fd, SOL_PACKET, PACKET_VNET_HDR, &zero, 4);
+            return $"PACKET_VNET_HDR_SZ {size} refused (errno {errno}; Linux 6.7+)";
+        }
+        return null;
     }
 
     // Safety: every pointer is to a local of exactly the size passed with it (the option lengths and sizeof(struct)).
@@ -162,21 +204,26 @@ public sealed class PacketSocketDevice : HostNetworkDevice
 
     private protected override string BadFrameMessage(int length) => $"frame of {length} bytes (MTU {Mtu})";
 
-    /// <summary>One AF_PACKET socket: recvmmsg into native buffers on the receive thread, sendmmsg for transmit batches.</summary>
+    /// <summary>One AF_PACKET socket: recvmmsg into native buffers on the receive thread, sendmmsg for transmit batches;
+    /// with a virtio_net_hdr, each message is the header then the frame (two iovecs on transmit, so nothing is copied).</summary>
     // Safety: native arrays of Batch entries, indexed below Batch, freed by Close after the receive thread is joined; sent frames are pinned.
     private sealed unsafe class PacketQueue : HostFrameQueue
     {
         private const int Batch = 32, SendChunk = 64;
-        private readonly int _bufferSize;
+        private readonly int _bufferSize, _maxPlainFrame, _header;
         private readonly byte* _buffers;
         private readonly LinuxNet.MMsgHdr* _msgs;
         private readonly LinuxNet.IoVec* _iov;
         private readonly LinuxNet.SockAddrLl* _addrs;
+        private readonly byte[] _txHeaders = new byte[SendChunk * VirtioNetHeader.Size];
         private int _freed;
 
-        public PacketQueue(int fd, int mtu, string threadName) : base(fd, threadName)
+        public PacketQueue(int fd, int mtu, bool vnetHeader, string threadName) : base(fd, threadName)
         {
-            _bufferSize = Math.Max(2048, mtu + 64);
+            _maxPlainFrame = mtu + 14;
+            _header = vnetHeader ? VirtioNetHeader.Size : 0;
+            // With a header, Linux may hand over a coalesced segment of up to 64 KiB of IP packet.
+            _bufferSize = vnetHeader ? _header + MaxSegmentFrame + 64 : Math.Max(2048, mtu + 64);
             _buffers = (byte*)NativeMemory.Alloc((nuint)(Batch * _bufferSize));
             _msgs = (LinuxNet.MMsgHdr*)NativeMemory.AllocZeroed((nuint)(Batch * sizeof(LinuxNet.MMsgHdr)));
             _iov = (LinuxNet.IoVec*)NativeMemory.AllocZeroed((nuint)(Batch * sizeof(LinuxNet.IoVec)));
@@ -206,17 +253,32 @@ public sealed class PacketSocketDevice : HostNetworkDevice
                 if (_addrs[i].PktType == PACKET_OUTGOING) continue; // our own transmissions (kernels without IGNORE_OUTGOING)
                 int len = (int)_msgs[i].Length;
                 if ((_msgs[i].Header.Flags & LinuxNet.MSG_TRUNC) != 0 || len > _bufferSize) { CountDropped(); continue; }
-                Deliver(new ReadOnlySpan<byte>(_buffers + (long)i * _bufferSize, len));
+                var message = new ReadOnlySpan<byte>(_buffers + (long)i * _bufferSize, len);
+                if (_header == 0) { Deliver(message); continue; }
+                DeliverWithHeader(message);
             }
             return n;
+        }
+
+        /// <summary>Checks the header as the host's word about a frame it may have built from anything on the wire:
+        /// a malformed one drops the frame (counted), never reaches the stack.</summary>
+        private void DeliverWithHeader(ReadOnlySpan<byte> message)
+        {
+            if (message.Length < _header) { CountBadHeader(); return; }
+            var frame = message[_header..];
+            var info = VirtioNetHeader.ReadFromHost(message[.._header], frame.Length, _maxPlainFrame);
+            if (!info.IsOk) { CountBadHeader(); return; }
+            if (frame.Length > _maxPlainFrame) CountLargeReceived();
+            Deliver(frame, info.Value);
         }
 
         protected override int WriteBatch(IReadOnlyList<ReadOnlyMemory<byte>> frames)
         {
             int sent = 0;
             var msgs = stackalloc LinuxNet.MMsgHdr[SendChunk];
-            var iov = stackalloc LinuxNet.IoVec[SendChunk];
+            var iov = stackalloc LinuxNet.IoVec[SendChunk * 2];
             var pins = new MemoryHandle[Math.Min(SendChunk, frames.Count)];
+            fixed (byte* headers = _txHeaders)
             while (sent < frames.Count)
             {
                 int n = Math.Min(SendChunk, frames.Count - sent);
@@ -225,11 +287,23 @@ public sealed class PacketSocketDevice : HostNetworkDevice
                 {
                     for (int i = 0; i < n; i++)
                     {
-                        pins[i] = frames[sent + i].Pin();
-                        iov[i] = new LinuxNet.IoVec { Base = pins[i].Pointer, Length = (nuint)frames[sent + i].Length };
+                        var frame = frames[sent + i];
+                        pins[i] = frame.Pin();
                         msgs[i] = default;
-                        msgs[i].Header.Iov = &iov[i];
-                        msgs[i].Header.IovLength = 1;
+                        if (_header == 0)
+                        {
+                            iov[i] = new LinuxNet.IoVec { Base = pins[i].Pointer, Length = (nuint)frame.Length };
+                            msgs[i].Header.Iov = &iov[i];
+                            msgs[i].Header.IovLength = 1;
+                            continue;
+                        }
+                        // The device checked the request (HostNetworkDevice.CheckOffloaded) before it got here.
+                        var header = _txHeaders.AsSpan(i * _header, _header);
+                        VirtioNetHeader.Write(header, OffloadedFrame.TryGet(frame) is { IsOk: true } o ? o.Value : default);
+                        iov[2 * i] = new LinuxNet.IoVec { Base = headers + i * _header, Length = (nuint)_header };
+                        iov[2 * i + 1] = new LinuxNet.IoVec { Base = pins[i].Pointer, Length = (nuint)frame.Length };
+                        msgs[i].Header.Iov = &iov[2 * i];
+                        msgs[i].Header.IovLength = 2;
                     }
                     for (int attempt = 0; attempt < 3; attempt++)
                     {
@@ -247,6 +321,7 @@ public sealed class PacketSocketDevice : HostNetworkDevice
                 if (r > 0)
                 {
                     CountSent(r);
+                    for (int i = 0; i < r; i++) if (frames[sent + i].Length > _maxPlainFrame) CountLargeSent();
                     sent += r;
                     if (r < n) return sent; // the caller resubmits the rest and sees the error then
                     continue;

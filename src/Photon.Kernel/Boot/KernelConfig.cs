@@ -19,6 +19,10 @@ public sealed record KernelConfig
     /// pinning off. Native modules are trusted kernel code, so production configurations pin them.</summary>
     public Modules.ModulePins? ModulePins { get; init; }
 
+    /// <summary>Modules compiled into this binary (an ahead-of-time build, which cannot load module code): a module
+    /// component naming one starts it from here.</summary>
+    public Modules.BuiltInModules? BuiltInModules { get; init; }
+
     /// <summary>Period of the timer interrupt.</summary>
     public TimeSpan TickPeriod { get; init; } = TimeSpan.FromMilliseconds(10);
 

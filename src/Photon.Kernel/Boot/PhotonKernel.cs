@@ -212,9 +212,10 @@ public sealed class PhotonKernel : IAsyncDisposable
             {
                 var modulesNs = k.Namespaces.CreateChild(k.Namespaces.RootCapability, "modules").Value;
                 k.Modules = new ModuleLoader(k.Capabilities, k.Namespaces, k.Processes, k.Scheduler,
-                    platform.ModuleImages, modulesNs, k.Log, config.ModulePins);
+                    platform.ModuleImages, modulesNs, k.Log, config.ModulePins, config.BuiltInModules);
                 return "native modules (trusted kernel code) under /modules, loading needs the loader's Manage capability; " +
-                    (config.ModulePins is { } pins ? $"{pins.Count} pinned image digests" : "pinning OFF");
+                    (config.ModulePins is { } pins ? $"{pins.Count} pinned image digests" : "pinning OFF") +
+                    (config.BuiltInModules is { Names.Count: > 0 } b ? $"; built in: {string.Join(", ", b.Names)}" : "");
             });
             k.Step("init", () =>
             {

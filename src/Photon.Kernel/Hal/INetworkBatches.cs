@@ -21,6 +21,10 @@ public interface IRxBatch
         return Result.Ok;
     }
 
+    /// <summary>Whether the device already verified frame <paramref name="index"/>'s TCP/UDP checksum (receive checksum
+    /// offload: virtio-net GUEST_CSUM), so the stack may skip its own check. False unless a driver says otherwise.</summary>
+    bool ChecksumVerified(int index) => false;
+
     /// <summary>Hands the buffers back (a driver posts them to its receive ring again); the frames must not be read after.</summary>
     void Release();
 }

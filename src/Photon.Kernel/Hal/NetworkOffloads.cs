@@ -19,6 +19,11 @@ public interface INetworkOffloads
 {
     /// <summary>What the device agreed to do (fixed once the device is up).</summary>
     NetworkOffloads Offloads { get; }
+
+    /// <summary>The longest frame the device may deliver: an MTU-sized frame (<c>Mtu + 14</c>), or a whole coalesced TCP
+    /// segment (up to <c>14 + 65,535</c>) when the host or device hands them over (GRO, GUEST_TSO4). A consumer that posts
+    /// smaller receive buffers gets such frames cut, and a cut segment is lost.</summary>
+    int LargestReceivedFrame { get; }
 }
 
 /// <summary>

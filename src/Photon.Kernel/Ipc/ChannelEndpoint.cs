@@ -19,6 +19,16 @@ public sealed class ChannelEndpoint : KernelObject
     private readonly List<PendingReceive> _receivers = new(1);
     private PendingReceive? _spareReceiver;
     private int _reserved;
+    // Byte-only envelopes that a receive into a caller's buffer gave back, newest first, for the next send of the same
+    // size: a steady stream of one message size allocates nothing. At most PoolBytes kept (message bytes plus
+    // MessageOverheadBytes each: 256 messages of 64 B, a full default-depth bench inbox), so a burst of big messages is
+    // not pinned. A pooled envelope stays charged to the tenant whose message it carried (the receive does not refund
+    // it) until a send reuses it (that send refunds it, then charges its own sender) or the pool is released: when this
+    // end closes or its peer does (no send can reach it then). So the pool is memory a tenant pays for, never free.
+    private const int PoolBytes = 32 * 1024;
+    private IpcEnvelope? _freeEnvelopes;
+    private int _pooledBytes;
+    private bool _peerClosed; // the pool is released and never refilled once no send can reach this end
 
     internal ChannelEndpoint(string label, int depth, CapabilityToken via) : base(label)
     {
@@ -55,14 +65,75 @@ public sealed class ChannelEndpoint : KernelObject
 
     /// <summary>Reserves room for one message in this endpoint's inbox (a sender does this before it takes any handle
     /// out of its table, so a full or closed inbox changes nothing).</summary>
-    internal Result Reserve()
+    internal Result Reserve() => Reserve(-1, out _);
+
+    /// <summary>As <see cref="Reserve()"/>, also taking a pooled byte-only envelope of exactly
+    /// <paramref name="length"/> bytes if the newest free one has that size (null otherwise).</summary>
+    internal Result Reserve(int length, out IpcEnvelope? pooled)
     {
+        pooled = null;
         lock (_gate)
         {
             if (_closed) return Result.Fail(ErrorCode.Closed, "peer endpoint is closed");
             if (_inbox.Count + _reserved >= Depth) return Result.Fail(ErrorCode.WouldBlock, $"peer inbox is full ({Depth})");
             _reserved++;
+            if (_freeEnvelopes is { } free && free.Data.Length == length)
+            {
+                _freeEnvelopes = free.NextFree;
+                free.NextFree = null;
+                _pooledBytes -= length + IpcManager.MessageOverheadBytes;
+                pooled = free;
+            }
             return Result.Ok;
+        }
+    }
+
+    /// <summary>One lock round trip for a byte-only send: the oldest parked receiver, taken off the list, when
+    /// <see cref="TakeParkedReceiver"/> would give one (no place is reserved then: the caller hands the message over);
+    /// else as <see cref="Reserve(int, out IpcEnvelope?)"/>.</summary>
+    internal Result ReserveOrTakeReceiver(int length, out PendingReceive? parked, out IpcEnvelope? pooled)
+    {
+        lock (_gate)
+        {
+            if (_receivers.Count > 0 && _inbox.Count == 0 && _reserved == 0 && !_closed && _receivers[0].TakesHandOff)
+            {
+                parked = _receivers[0];
+                _receivers.RemoveAt(0);
+                pooled = null;
+                return Result.Ok;
+            }
+            parked = null;
+            return Reserve(length, out pooled); // the lock is re-entrant
+        }
+    }
+
+    /// <summary>
+    /// For a receive into a caller's buffer, under one lock: takes the head message if it carries no capabilities,
+    /// copies its bytes into <paramref name="buffer"/> and keeps its envelope for reuse; returns its length and what it
+    /// was charged (the caller refunds that; 0 when the envelope went to the pool, which keeps the charge). Errors as <see cref="Dequeue(bool, int, out bool)"/>;
+    /// <paramref name="carriesCapabilities"/> set when the head carries capabilities (left in place).
+    /// </summary>
+    internal Result<int> DequeueBytesInto(Span<byte> buffer, out Principal chargedTo, out long chargedBytes, out bool carriesCapabilities)
+    {
+        chargedTo = default;
+        chargedBytes = 0;
+        lock (_gate)
+        {
+            var head = Dequeue(bytesOnly: true, buffer.Length, out carriesCapabilities); // the lock is re-entrant
+            if (!head.IsOk) return head.Error;
+            var e = head.Value;
+            e.Data.CopyTo(buffer);
+            chargedTo = e.ChargedTo;
+            chargedBytes = e.ChargedBytes;
+            int size = e.Data.Length + IpcManager.MessageOverheadBytes;
+            if (!_closed && !_peerClosed && _pooledBytes + size <= PoolBytes)
+            {
+                e.NextFree = _freeEnvelopes;
+                _freeEnvelopes = e;
+                _pooledBytes += size;
+                chargedBytes = 0; // the pooled envelope keeps its sender's charge
+            }
+            return e.Data.Length;
         }
     }
 
@@ -136,13 +207,107 @@ public sealed class ChannelEndpoint : KernelObject
         }
     }
 
+    /// <summary>
+    /// A packed batched send under one lock and one wake-up: queues the byte-only messages that
+    /// <paramref name="lengths"/> cuts from <paramref name="packed"/> (checked by the caller), as many as the inbox has
+    /// room for — or exactly <paramref name="reserved"/> when the caller already reserved places. Each message refills a
+    /// pooled envelope of its size when the newest one fits (its old charge is gathered into <paramref name="refunds"/>),
+    /// so a steady stream allocates nothing. Returns how many were queued, the first ones in order; WouldBlock when the
+    /// inbox is full, Closed when this end is (nothing queued then).
+    /// </summary>
+    internal Result<int> EnqueuePacked(ReadOnlySpan<byte> packed, ReadOnlySpan<int> lengths, Principal sender, int reserved,
+        ref ChargeRefunds refunds)
+    {
+        lock (_gate)
+        {
+            _reserved -= reserved;
+            if (_closed)
+            {
+                if (reserved > 0) _writable.WakeAll(); // the released places are free again for other senders
+                return Errors.Of(ErrorCode.Closed, "peer endpoint is closed");
+            }
+            int n = reserved > 0 ? reserved : Math.Min(Depth - _inbox.Count - _reserved, lengths.Length);
+            if (n <= 0) return Errors.Of(ErrorCode.WouldBlock, $"peer inbox is full ({Depth})");
+            int offset = 0;
+            for (int i = 0; i < n; i++)
+            {
+                int length = lengths[i];
+                var bytes = packed.Slice(offset, length);
+                offset += length;
+                long charge = length + IpcManager.MessageOverheadBytes;
+                if (_freeEnvelopes is { } free && free.Data.Length == length)
+                {
+                    _freeEnvelopes = free.NextFree;
+                    free.NextFree = null;
+                    _pooledBytes -= length + IpcManager.MessageOverheadBytes;
+                    refunds.Add(free.ChargedTo, free.ChargedBytes);
+                    free.Refill(bytes, sender, charge); // every byte overwritten: nothing of an earlier message shows
+                    _inbox.Enqueue(free);
+                }
+                else _inbox.Enqueue(new IpcEnvelope(bytes.ToArray(), [], [], sender, charge));
+            }
+            WakeReadable();
+            return n;
+        }
+    }
+
+    /// <summary>
+    /// A batched receive into the caller's buffer under one lock: copies queued byte-only messages back to back into
+    /// <paramref name="buffer"/>, each one's length into <paramref name="lengths"/>, until either is full or the next
+    /// message carries capabilities (left queued). Envelopes go to the pool as <see cref="DequeueBytesInto"/>'s do;
+    /// the charges of the others are gathered into <paramref name="refunds"/>. Returns how many were taken; when the
+    /// first message itself cannot be taken: WouldBlock (empty), Closed (empty and closed), OutOfRange (longer than
+    /// the buffer) or NotSupported (it carries capabilities: receive it singly) — it stays queued.
+    /// </summary>
+    internal Result<int> DequeueBatchInto(Span<byte> buffer, Span<int> lengths, ref ChargeRefunds refunds)
+    {
+        lock (_gate)
+        {
+            if (_inbox.Count == 0)
+                return _closed || Peer is null or { IsClosed: true }
+                    ? Errors.Of(ErrorCode.Closed, "channel is closed")
+                    : Errors.Of(ErrorCode.WouldBlock, "no message");
+            int n = 0, offset = 0;
+            while (n < lengths.Length && _inbox.Count > 0)
+            {
+                var head = _inbox.Peek();
+                if (head.Objects.Length != 0)
+                {
+                    if (n > 0) break;
+                    return Errors.Of(ErrorCode.NotSupported, "the next message carries capabilities: receive it with TryReceiveInto");
+                }
+                int length = head.Data.Length;
+                if (length > buffer.Length - offset)
+                {
+                    if (n > 0) break;
+                    return Errors.Of(ErrorCode.OutOfRange, $"the next message has {length} bytes; the buffer holds {buffer.Length}");
+                }
+                _inbox.Dequeue();
+                head.Data.CopyTo(buffer.Slice(offset));
+                offset += length;
+                lengths[n++] = length;
+                int size = length + IpcManager.MessageOverheadBytes;
+                if (!_closed && !_peerClosed && _pooledBytes + size <= PoolBytes)
+                {
+                    head.NextFree = _freeEnvelopes;
+                    _freeEnvelopes = head;
+                    _pooledBytes += size; // the pooled envelope keeps its sender's charge
+                }
+                else refunds.Add(head.ChargedTo, head.ChargedBytes);
+            }
+            _writable.WakeAll();
+            return n;
+        }
+    }
+
     /// <summary>Takes the next message: WouldBlock when empty, Closed when empty and closed (or the peer is).</summary>
-    internal Result<IpcEnvelope> Dequeue() => Dequeue(bytesOnly: false, out _);
+    internal Result<IpcEnvelope> Dequeue() => Dequeue(bytesOnly: false, int.MaxValue, out _);
 
     /// <summary>As <see cref="Dequeue()"/>; with <paramref name="bytesOnly"/>, a message that carries capabilities is
     /// left at the head and <paramref name="carriesCapabilities"/> is set (the caller retakes it under the IPC
-    /// manager's transit lock).</summary>
-    internal Result<IpcEnvelope> Dequeue(bool bytesOnly, out bool carriesCapabilities)
+    /// manager's transit lock). A head message longer than <paramref name="maxBytes"/> stays queued:
+    /// <see cref="ErrorCode.OutOfRange"/>.</summary>
+    internal Result<IpcEnvelope> Dequeue(bool bytesOnly, int maxBytes, out bool carriesCapabilities)
     {
         carriesCapabilities = false;
         lock (_gate)
@@ -151,7 +316,10 @@ public sealed class ChannelEndpoint : KernelObject
                 return _closed || Peer is null or { IsClosed: true }
                     ? Errors.Of(ErrorCode.Closed, "channel is closed")
                     : Errors.Of(ErrorCode.WouldBlock, "no message");
-            if (bytesOnly && _inbox.Peek().Objects.Length != 0)
+            var head = _inbox.Peek();
+            if (head.Data.Length > maxBytes)
+                return Errors.Of(ErrorCode.OutOfRange, $"the next message has {head.Data.Length} bytes; the buffer holds {maxBytes}");
+            if (bytesOnly && head.Objects.Length != 0)
             {
                 carriesCapabilities = true;
                 return Errors.Of(ErrorCode.WouldBlock, "message carries capabilities");
@@ -246,19 +414,21 @@ public sealed class ChannelEndpoint : KernelObject
     {
         lock (_gate)
         {
-            if (_receivers.Count == 0 || _inbox.Count > 0 || _reserved > 0 || _closed) return null;
+            if (_receivers.Count == 0 || _inbox.Count > 0 || _reserved > 0 || _closed || !_receivers[0].TakesHandOff) return null;
             var r = _receivers[0];
             _receivers.RemoveAt(0);
             return r;
         }
     }
 
-    /// <summary>Closes this end, wakes everyone, and hands back what was queued (the caller drops it).</summary>
-    internal IpcEnvelope[] CloseAndDrain()
+    /// <summary>Closes this end, wakes everyone, and hands back what was queued (the caller drops it) and the pooled
+    /// envelopes (the caller refunds their charges).</summary>
+    internal IpcEnvelope[] CloseAndDrain(out IpcEnvelope? pool)
     {
         lock (_gate)
         {
             _closed = true;
+            pool = TakePoolLocked();
             var undelivered = _inbox.ToArray();
             _inbox.Clear();
             WakeReadable();
@@ -268,13 +438,30 @@ public sealed class ChannelEndpoint : KernelObject
     }
 
     /// <summary>Wakes waiters because the peer closed (they will now see Closed).</summary>
-    internal void PeerClosed()
+    internal void PeerClosed(out IpcEnvelope? pool)
     {
         lock (_gate)
         {
+            _peerClosed = true; // nothing can be sent here any more: the pool is released and never refilled
+            pool = TakePoolLocked();
             WakeReadable();
             _writable.WakeAll();
         }
+    }
+
+    /// <summary>Empties the envelope pool (the caller refunds its charges): a tenant at its quota limit sends with
+    /// the memory its pooled envelopes held.</summary>
+    internal IpcEnvelope? ReleasePool()
+    {
+        lock (_gate) return TakePoolLocked();
+    }
+
+    private IpcEnvelope? TakePoolLocked()
+    {
+        var pool = _freeEnvelopes;
+        _freeEnvelopes = null;
+        _pooledBytes = 0;
+        return pool;
     }
 
     /// <summary>What is queued now (for the unreachable-cycle collector).</summary>

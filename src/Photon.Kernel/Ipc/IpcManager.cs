@@ -101,8 +101,13 @@ public sealed class IpcManager
         var peer = from.Peer;
         if (peer is null || from.IsClosed) return Result.Fail(ErrorCode.Closed, "channel is closed");
 
-        if (handles.Count == 0) return SendBytes(sender, peer, data);
+        return handles.Count == 0 ? SendBytes(sender, peer, data) : SendWithHandles(sender, peer, fromHandle, data, handles);
+    }
 
+    // Apart from Send: its lambdas capture the sender, and the closure object is made on entry to the method that
+    // declares them — a byte-only send would pay for it on every message.
+    private Result SendWithHandles(Process sender, ChannelEndpoint peer, Handle fromHandle, ReadOnlySpan<byte> data, IReadOnlyList<HandleTransfer> handles)
+    {
         // Decode: every handle must be distinct, not the sending endpoint, valid, and carry what its mode needs.
         var moves = new List<Handle>();
         for (int i = 0; i < handles.Count; i++)
@@ -199,21 +204,30 @@ public sealed class IpcManager
     /// <summary>A message with no handles: nothing to decode, lend or move, so no in-flight holder either.</summary>
     private Result SendBytes(Process sender, ChannelEndpoint peer, ReadOnlySpan<byte> data)
     {
-        if (peer.TakeParkedReceiver() is { } parked)
+        var reserved = peer.ReserveOrTakeReceiver(data.Length, out var parked, out var pooled);
+        if (parked is not null)
         {
             if (HandOff(sender, parked, peer, data)) return Result.Ok;
             // Its handle no longer reads this endpoint: the message is queued instead, and the re-run receive says why.
             parked.Wake();
+            reserved = peer.Reserve(data.Length, out pooled);
         }
-        var reserved = peer.Reserve();
         if (!reserved.IsOk) return reserved;
+        // A pooled envelope left the pool carrying its last sender's charge: refunded now, whatever happens next.
+        if (pooled is not null) MemoryQuota?.Invoke(pooled.ChargedTo, -pooled.ChargedBytes);
         long bytes = data.Length + MessageOverheadBytes;
         if (MemoryQuota is { } mq)
         {
             var q = mq(sender.Principal, bytes);
             if (!q.IsOk) { peer.CancelReservation(); return q; }
         }
-        var envelope = new IpcEnvelope(data.ToArray(), [], [], sender.Principal, bytes);
+        IpcEnvelope envelope;
+        if (pooled is null) envelope = new IpcEnvelope(data.ToArray(), [], [], sender.Principal, bytes);
+        else
+        {
+            pooled.Refill(data, sender.Principal, bytes); // every byte overwritten: nothing of an earlier message shows
+            envelope = pooled;
+        }
         // No transit lock: that lock guards capabilities crossing an inbox's edge, and this envelope carries none.
         if (!peer.CommitReserved(envelope))
         {
@@ -237,6 +251,7 @@ public sealed class IpcManager
         var ep = receiver.Get<ChannelEndpoint>(parked.Handle, Rights.Read);
         if (!ep.IsOk || !ReferenceEquals(ep.Value, peer) || peer.DroppedFromBacklog) return false;
         if (!peer.Via.IsNone && !_caps.Check(peer.Via, Rights.None, receiver.Principal).IsOk) return false;
+        if (!parked.Fits(data.Length)) return false;
         Interlocked.Increment(ref _sent);
         Interlocked.Increment(ref _received);
         if (KernelTrace.Enabled)
@@ -244,7 +259,7 @@ public sealed class IpcManager
             KernelTrace.Instant(TracePoint.IpcSend, data.Length, 0, sender.Principal.Name);
             KernelTrace.Instant(TracePoint.IpcReceive, data.Length, 0, receiver.Principal.Name);
         }
-        parked.Complete(new IpcMessage(data.ToArray(), []));
+        parked.HandOff(data);
         return true;
     }
 
@@ -287,6 +302,104 @@ public sealed class IpcManager
         return n;
     }
 
+    /// <summary>
+    /// A packed batched send: message i is the next <c>lengths[i]</c> bytes of <paramref name="packed"/>. Decode first —
+    /// 1 to <see cref="MaxBatch"/> lengths, each 0..<see cref="MaxMessageBytes"/>, their sum within the buffer — and a
+    /// bad batch changes nothing. Then the whole batch is charged to the sender's tenant in one quota call and queued
+    /// under the peer's lock with one wake-up, as many as its inbox has room for; the part not taken is refunded at
+    /// once, so what stays charged is exactly what single sends of the queued messages would have charged. If the
+    /// quota cannot cover the whole batch, the places are reserved first and only those are charged (two lock round
+    /// trips). Returns how many were queued, the first ones in order; WouldBlock when the inbox is full. Handles never
+    /// travel in a batch (the call has no place for them).
+    /// </summary>
+    internal Result<int> SendPacked(Process sender, ChannelEndpoint from, ReadOnlySpan<byte> packed, ReadOnlySpan<int> lengths)
+    {
+        if (lengths.Length is < 1 or > MaxBatch) return Errors.Of(ErrorCode.InvalidArgument, $"a batch holds 1..{MaxBatch} messages");
+        long total = 0;
+        for (int i = 0; i < lengths.Length; i++)
+        {
+            if (lengths[i] is < 0 or > MaxMessageBytes)
+                return Errors.Of(ErrorCode.InvalidArgument, $"message {i}: length {lengths[i]} is outside 0..{MaxMessageBytes}");
+            total += lengths[i]; // at most MaxBatch * MaxMessageBytes: no overflow in a long
+        }
+        if (total > packed.Length)
+            return Errors.Of(ErrorCode.InvalidArgument, $"the lengths add up to {total} bytes; the buffer holds {packed.Length}");
+        var peer = from.Peer;
+        if (peer is null || from.IsClosed) return Errors.Of(ErrorCode.Closed, "channel is closed");
+
+        long charge = total + (long)lengths.Length * MessageOverheadBytes;
+        int reserved = 0;
+        if (MemoryQuota is { } mq && !mq(sender.Principal, charge).IsOk)
+        {
+            // At the limit, what the pool holds is given back first (a single send's reuse refunds what it takes).
+            RefundPool(peer.ReleasePool());
+            var places = peer.ReserveMany(lengths.Length);
+            if (!places.IsOk) return places.Error;
+            var afforded = ChargeLongestPrefix(mq, sender.Principal, lengths[..places.Value]);
+            reserved = afforded.IsOk ? afforded.Value : 0;
+            if (places.Value > reserved) peer.CancelReservations(places.Value - reserved);
+            if (!afforded.IsOk) return afforded.Error;
+            charge = ChargeOf(lengths[..reserved]);
+        }
+        InterleavingSeam.Point(); // charged, not yet queued: a close here must still refund every byte
+        var refunds = new ChargeRefunds();
+        var queued = peer.EnqueuePacked(packed, lengths, sender.Principal, reserved, ref refunds);
+        long kept = queued.IsOk ? (reserved > 0 ? charge : ChargeOf(lengths[..queued.Value])) : 0;
+        refunds.Add(sender.Principal, charge - kept);
+        refunds.Pay(MemoryQuota);
+        if (!queued.IsOk) return queued.Error;
+        Interlocked.Add(ref _sent, queued.Value);
+        if (KernelTrace.Enabled) KernelTrace.Instant(TracePoint.IpcSend, kept, 0, sender.Principal.Name);
+        return queued.Value;
+    }
+
+    /// <summary>
+    /// Over quota for a whole batch: charges the longest prefix of <paramref name="lengths"/> the tenant can afford —
+    /// what single sends would have queued before one failed — found by halving (each probe charged, then refunded;
+    /// about ten quota calls for the largest batch, on this slow path only). Returns its length, or the quota's error
+    /// when not even the first message fits (nothing charged then).
+    /// </summary>
+    private static Result<int> ChargeLongestPrefix(Func<Principal, long, Result> quota, Principal sender, ReadOnlySpan<int> lengths)
+    {
+        int fits = 0, fails = lengths.Length + 1; // a prefix of `fits` is affordable; of `fails`, not (or out of range)
+        Result last = Result.Fail(ErrorCode.QuotaExceeded, "over the tenant's memory quota");
+        while (fails - fits > 1)
+        {
+            int probe = fits + (fails - fits) / 2;
+            long bytes = ChargeOf(lengths[..probe]);
+            var q = quota(sender, bytes);
+            if (q.IsOk) { quota(sender, -bytes); fits = probe; }
+            else { last = q; fails = probe; }
+        }
+        if (fits == 0) return last.Error;
+        // Charged for real now; another send of the tenant may have taken the room since the probe.
+        var charged = quota(sender, ChargeOf(lengths[..fits]));
+        return charged.IsOk ? fits : charged.Error;
+    }
+
+    private static long ChargeOf(ReadOnlySpan<int> lengths)
+    {
+        long bytes = (long)lengths.Length * MessageOverheadBytes;
+        foreach (int l in lengths) bytes += l;
+        return bytes;
+    }
+
+    /// <summary>A batched receive into the receiver's buffer (see <see cref="ChannelEndpoint.DequeueBatchInto"/>):
+    /// <paramref name="lengths"/> has room for 1 to <see cref="MaxBatch"/> messages. Returns how many were taken.</summary>
+    internal Result<int> ReceiveBatchInto(Process receiver, ChannelEndpoint endpoint, Span<byte> buffer, Span<int> lengths)
+    {
+        if (lengths.Length is < 1 or > MaxBatch) return Errors.Of(ErrorCode.InvalidArgument, $"a batch holds 1..{MaxBatch} messages");
+        var refunds = new ChargeRefunds();
+        // Byte-only messages only (a message with capabilities is left queued): no transit lock, as ReceiveInto.
+        var got = endpoint.DequeueBatchInto(buffer, lengths, ref refunds);
+        InterleavingSeam.Point(); // taken, not yet refunded
+        refunds.Pay(MemoryQuota);
+        if (!got.IsOk) return got.Error;
+        Interlocked.Add(ref _received, got.Value);
+        if (KernelTrace.Enabled) KernelTrace.Instant(TracePoint.IpcReceive, got.Value, 0, receiver.Principal.Name);
+        return got.Value;
+    }
+
     /// <summary>A batched receive: takes up to <paramref name="max"/> queued messages under one lock. Each is received
     /// exactly as <see cref="Receive"/> would (its capabilities re-issued to the receiver).</summary>
     internal Result<IReadOnlyList<IpcMessage>> ReceiveBatch(Process receiver, ChannelEndpoint endpoint, int max)
@@ -315,7 +428,7 @@ public sealed class IpcManager
     {
         // A byte-only message at the head is taken without the transit lock (no capability crosses the inbox's edge);
         // one that carries capabilities is left in place and taken below under the lock.
-        var env = endpoint.Dequeue(bytesOnly: true, out bool carriesCapabilities);
+        var env = endpoint.Dequeue(bytesOnly: true, int.MaxValue, out bool carriesCapabilities);
         if (!carriesCapabilities)
         {
             if (!env.IsOk) return env.Error;
@@ -333,11 +446,46 @@ public sealed class IpcManager
         return Deliver(receiver, env.Value);
     }
 
+    /// <summary>As <see cref="Receive"/>, into the receiver's <paramref name="buffer"/> (no byte array per message). A
+    /// message longer than the buffer stays queued and the call fails with <see cref="ErrorCode.OutOfRange"/> naming its
+    /// size (as Zircon's channel read with a small buffer); a buffer of <see cref="MaxMessageBytes"/> always fits.</summary>
+    internal Result<IpcReceipt> ReceiveInto(Process receiver, ChannelEndpoint endpoint, Span<byte> buffer)
+    {
+        // A byte-only head message is copied out under the endpoint's lock alone, and its envelope kept for reuse.
+        var bytes = endpoint.DequeueBytesInto(buffer, out var chargedTo, out long chargedBytes, out bool carriesCapabilities);
+        if (!carriesCapabilities)
+        {
+            if (!bytes.IsOk) return bytes.Error;
+            Received(receiver, chargedTo, chargedBytes, bytes.Value, 0);
+            return new IpcReceipt(bytes.Value, []);
+        }
+        Result<IpcEnvelope> env;
+        _transit.EnterReadLock();
+        try
+        {
+            env = endpoint.Dequeue(bytesOnly: false, buffer.Length, out _);
+            if (env.IsOk) foreach (var o in env.Value.Objects) o?.AddInFlight(-1);
+        }
+        finally { _transit.ExitReadLock(); }
+        if (!env.IsOk) return env.Error;
+        InterleavingSeam.Point(); // dequeued, not yet in the receiver's table
+        var e = env.Value;
+        e.Data.CopyTo(buffer);
+        var handles = DeliverHandles(receiver, e, out int dropped);
+        return new IpcReceipt(e.Data.Length, handles) { DroppedHandles = dropped };
+    }
+
     /// <summary>Re-issues a dequeued message's capabilities to the receiver and refunds the sender's charge.</summary>
     private IpcMessage Deliver(Process receiver, IpcEnvelope e)
     {
+        var handles = DeliverHandles(receiver, e, out int dropped);
+        return new IpcMessage(e.Data, handles) { DroppedHandles = dropped };
+    }
+
+    private Handle[] DeliverHandles(Process receiver, IpcEnvelope e, out int dropped)
+    {
         Handle[] handles = e.Capabilities.Length == 0 ? [] : new Handle[e.Capabilities.Length];
-        int dropped = 0;
+        dropped = 0;
         for (int i = 0; i < e.Capabilities.Length; i++)
         {
             var token = e.Capabilities[i];
@@ -353,10 +501,16 @@ public sealed class IpcManager
             if (h.IsOk) handles[i] = h.Value;
             else dropped++;
         }
-        MemoryQuota?.Invoke(e.ChargedTo, -e.ChargedBytes);
+        Received(receiver, e.ChargedTo, e.ChargedBytes, e.Data.Length, handles.Length);
+        return handles;
+    }
+
+    /// <summary>A message left its inbox for a receiver: refunds the sender's charge, counts and traces it.</summary>
+    private void Received(Process receiver, Principal chargedTo, long chargedBytes, int length, int handles)
+    {
+        MemoryQuota?.Invoke(chargedTo, -chargedBytes);
         Interlocked.Increment(ref _received);
-        if (KernelTrace.Enabled) KernelTrace.Instant(TracePoint.IpcReceive, e.Data.Length, handles.Length, receiver.Principal.Name);
-        return new IpcMessage(e.Data, handles) { DroppedHandles = dropped };
+        if (KernelTrace.Enabled) KernelTrace.Instant(TracePoint.IpcReceive, length, handles, receiver.Principal.Name);
     }
 
     // ---- listeners ----
@@ -479,14 +633,25 @@ public sealed class IpcManager
     /// <summary>Closes an endpoint (and, for a connection made through a revoked bridge, its peer too).</summary>
     internal void CloseBoth(ChannelEndpoint ep)
     {
-        foreach (var env in ep.CloseAndDrain()) Drop(env);
+        var undelivered = ep.CloseAndDrain(out var pool);
+        foreach (var env in undelivered) Drop(env);
+        RefundPool(pool);
         InterleavingSeam.Point();
         var peer = ep.Peer;
         if (peer is null) return;
+        IpcEnvelope? peerPool;
         if (!ep.Via.IsNone)
         {
-            foreach (var env in peer.CloseAndDrain()) Drop(env);
+            foreach (var env in peer.CloseAndDrain(out peerPool)) Drop(env);
         }
-        else peer.PeerClosed();
+        else peer.PeerClosed(out peerPool);
+        RefundPool(peerPool);
+    }
+
+    /// <summary>Refunds the charges pooled envelopes kept (see <see cref="ChannelEndpoint"/>'s envelope pool).</summary>
+    private void RefundPool(IpcEnvelope? pool)
+    {
+        for (var e = pool; e is not null; e = e.NextFree)
+            MemoryQuota?.Invoke(e.ChargedTo, -e.ChargedBytes);
     }
 }

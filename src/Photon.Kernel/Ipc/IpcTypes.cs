@@ -26,5 +26,32 @@ public sealed record IpcMessage(byte[] Data, IReadOnlyList<Handle> Handles)
 }
 
 /// <summary>A message in flight: bytes plus capabilities the kernel holds on the receiver's behalf, and what it cost
-/// the sender's tenant (refunded when it is received or dropped).</summary>
-internal sealed record IpcEnvelope(byte[] Data, CapabilityToken[] Capabilities, KernelObject?[] Objects, Principal ChargedTo, long ChargedBytes);
+/// the sender's tenant (refunded when it is received or dropped). A byte-only envelope whose bytes were copied out to a
+/// receiver's buffer is reused for the next send of the same size (<see cref="ChannelEndpoint"/>'s envelope pool).</summary>
+internal sealed class IpcEnvelope(byte[] data, CapabilityToken[] capabilities, KernelObject?[] objects, Principal chargedTo, long chargedBytes)
+{
+    public byte[] Data { get; } = data;
+    public CapabilityToken[] Capabilities { get; } = capabilities;
+    public KernelObject?[] Objects { get; } = objects;
+    public Principal ChargedTo { get; private set; } = chargedTo;
+    public long ChargedBytes { get; private set; } = chargedBytes;
+
+    /// <summary>The next free envelope in an endpoint's pool (guarded by that endpoint's lock).</summary>
+    internal IpcEnvelope? NextFree;
+
+    /// <summary>Refills a pooled byte-only envelope for a new send (<paramref name="data"/> has its exact size).</summary>
+    internal void Refill(ReadOnlySpan<byte> data, Principal chargedTo, long chargedBytes)
+    {
+        data.CopyTo(Data);
+        ChargedTo = chargedTo;
+        ChargedBytes = chargedBytes;
+    }
+}
+
+/// <summary>What a receive into the caller's own buffer got: how many bytes of the buffer the message filled, and the
+/// handles it carried, now in the receiver's table (as <see cref="IpcMessage"/>, without a byte array per message).</summary>
+public readonly record struct IpcReceipt(int Length, IReadOnlyList<Handle> Handles)
+{
+    /// <summary>Capabilities of the message that did not arrive (revoked in flight, or over the receiver's quota).</summary>
+    public int DroppedHandles { get; init; }
+}

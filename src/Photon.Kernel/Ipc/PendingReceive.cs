@@ -7,37 +7,38 @@ namespace Photon.Kernel.Ipc;
 /// <summary>
 /// A kernel task's receive parked on an empty endpoint, reused from one wait to the next (nothing allocated per wait).
 /// A byte-only send that finds it parked hands its bytes straight to it (<see cref="IpcManager"/>'s direct hand-off:
-/// no envelope, no queue); any other change of the endpoint (a message with capabilities queued, a close) has it re-run
-/// the receive. Either way the waiter queues itself on its task's kernel CPU (<see cref="IKernelWorkItem"/>), where the
-/// receive's continuation then runs inline — one scheduler hop per message, never on the sender's thread, never on the
-/// host thread pool. Whoever takes it off the endpoint's list under the endpoint's lock (a sender, a wake-up, its
-/// cancellation) is the only party that may complete it, so a message is delivered exactly once or not at all.
+/// no envelope, no queue) — into the receiver's own buffer when it passed one (nothing allocated per message either),
+/// else into a new message. Any other change of the endpoint (a message with capabilities queued, a close) has it
+/// re-run the receive. Either way the waiter queues itself on its task's kernel CPU (<see cref="KernelWaitCore"/>),
+/// where the receive's continuation then runs inline — one scheduler hop per message, never on the sender's thread,
+/// never on the host thread pool. Whoever takes it off the endpoint's list under the endpoint's lock (a sender, a
+/// wake-up, its cancellation) is the only party that may complete it, so a message is delivered exactly once or not
+/// at all.
 /// </summary>
-internal sealed class PendingReceive : IValueTaskSource<Result<IpcMessage>>, IKernelWorkItem
+internal sealed class PendingReceive : IValueTaskSource<Result<IpcMessage>>, IValueTaskSource<Result<IpcReceipt>>, IValueTaskSource<Result<int>>,
+    IKernelWaiter
 {
-    private static readonly ContextCallback s_runContinuation = static s => ((PendingReceive)s!).RunContinuation();
-
-    // _state: nobody awaits yet, an awaiter's continuation is registered, or the result is set. Each side moves it with
-    // one atomic step, so exactly one of them runs the continuation, and the completing side never touches the waiter
-    // after it published the result (the receiver may already have reused it).
-    private const int Waiting = 0, Awaited = 1, Completed = 2;
-
     private enum Next { Deliver, Retry, Resume }
 
     private readonly ChannelEndpoint _endpoint;
-    private int _state;
-    private Action<object?>? _continuation;
-    private object? _continuationState;
-    private ExecutionContext? _executionContext;
-    private Result<IpcMessage> _result;
+    private KernelWaitCore _core;
     private Next _next;
-    private short _version;
     private CancellationTokenRegistration _cancellation;
     private CancellationToken _ct;
+    // One of the three receives is set: into a new message, into the receiver's buffer (_buffer), or a batch into
+    // the buffer and _lengths (never handed a message: a send queues and wakes it, and it re-runs the batch receive).
     private Func<Process, Handle, Result<IpcMessage>>? _receive;
-    private KernelTask? _owner;
+    private Func<Process, Handle, Memory<byte>, Result<IpcReceipt>>? _receiveInto;
+    private Func<Process, Handle, Memory<byte>, Memory<int>, Result<int>>? _receiveBatch;
+    private Memory<byte> _buffer;
+    private Memory<int> _lengths;
+    private Result<IpcMessage> _message;
+    private Result<IpcReceipt> _receipt;
+    private Result<int> _count;
 
     internal PendingReceive(ChannelEndpoint endpoint) => _endpoint = endpoint;
+
+    public ref KernelWaitCore Core => ref _core;
 
     /// <summary>The waiting process and the handle it receives through (a hand-off re-checks both).</summary>
     internal Process? Receiver { get; private set; }
@@ -54,30 +55,97 @@ internal sealed class PendingReceive : IValueTaskSource<Result<IpcMessage>>, IKe
     internal ValueTask<Result<IpcMessage>> Start(Process receiver, Handle handle, Func<Process, Handle, Result<IpcMessage>> receive,
         KernelTask owner, CancellationToken ct)
     {
-        Receiver = receiver;
-        Handle = handle;
         _receive = receive;
-        _owner = owner;
-        _ct = ct;
-        while (!_endpoint.TryPark(this))
-        {
-            var r = ct.IsCancellationRequested ? Cancelled : receive(receiver, handle);
-            if (r.Code == ErrorCode.WouldBlock) continue;
-            Recycle();
-            return new(r);
-        }
-        // Registered after parking: a token cancelled by now runs Cancel at once, which finds the waiter parked.
-        if (ct.CanBeCanceled) _cancellation = ct.UnsafeRegister(static s => ((PendingReceive)s!).Cancel(), this);
-        return new(this, _version);
+        if (Park(receiver, handle, owner, ct)) return new(this, _core.Version);
+        var r = _message;
+        Recycle();
+        return new(r);
     }
 
-    /// <summary>Completes the wait with <paramref name="result"/> (a hand-off). Only the party that took the waiter
-    /// off the endpoint's list calls this.</summary>
-    internal void Complete(Result<IpcMessage> result)
+    /// <summary>As <see cref="Start"/>, receiving into <paramref name="buffer"/>: a hand-off copies the sender's bytes
+    /// straight into it.</summary>
+    internal ValueTask<Result<IpcReceipt>> StartInto(Process receiver, Handle handle, Memory<byte> buffer,
+        Func<Process, Handle, Memory<byte>, Result<IpcReceipt>> receive, KernelTask owner, CancellationToken ct)
     {
-        _result = result;
+        _receiveInto = receive;
+        _buffer = buffer;
+        if (Park(receiver, handle, owner, ct)) return new(this, _core.Version);
+        var r = _receipt;
+        Recycle();
+        return new(r);
+    }
+
+    /// <summary>As <see cref="StartInto"/> for a batched receive (<paramref name="receive"/> returns how many messages
+    /// it took into <paramref name="buffer"/> and <paramref name="lengths"/>).</summary>
+    internal ValueTask<Result<int>> StartBatchInto(Process receiver, Handle handle, Memory<byte> buffer, Memory<int> lengths,
+        Func<Process, Handle, Memory<byte>, Memory<int>, Result<int>> receive, KernelTask owner, CancellationToken ct)
+    {
+        _receiveBatch = receive;
+        _buffer = buffer;
+        _lengths = lengths;
+        if (Park(receiver, handle, owner, ct)) return new(this, _core.Version);
+        var r = _count;
+        Recycle();
+        return new(r);
+    }
+
+    /// <summary>Whether a send may hand its message straight to this waiter (a batched receive is woken instead).</summary>
+    internal bool TakesHandOff => _receiveBatch is null;
+
+    /// <summary>True if parked; false if the receive finished at once (its result stored).</summary>
+    private bool Park(Process receiver, Handle handle, KernelTask owner, CancellationToken ct)
+    {
+        Receiver = receiver;
+        Handle = handle;
+        _ct = ct;
+        _core.Begin(owner);
+        while (!_endpoint.TryPark(this))
+            if (ReceiveNow()) return false;
+        // Registered after parking: a token cancelled by now runs Cancel at once, which finds the waiter parked.
+        if (ct.CanBeCanceled) _cancellation = ct.UnsafeRegister(static s => ((PendingReceive)s!).Cancel(), this);
+        return true;
+    }
+
+    /// <summary>Runs the receive once: true if it finished (result stored), false if it would still block.</summary>
+    private bool ReceiveNow()
+    {
+        if (_receiveBatch is { } batch)
+        {
+            var n = _ct.IsCancellationRequested ? Cancelled : batch(Receiver!, Handle, _buffer, _lengths);
+            if (n.Code == ErrorCode.WouldBlock) return false;
+            _count = n;
+            return true;
+        }
+        if (_receiveInto is { } into)
+        {
+            var r = _ct.IsCancellationRequested ? Cancelled : into(Receiver!, Handle, _buffer);
+            if (r.Code == ErrorCode.WouldBlock) return false;
+            _receipt = r;
+            return true;
+        }
+        var m = _ct.IsCancellationRequested ? Cancelled : _receive!(Receiver!, Handle);
+        if (m.Code == ErrorCode.WouldBlock) return false;
+        _message = m;
+        return true;
+    }
+
+    /// <summary>Whether a hand-off of <paramref name="length"/> bytes fits (a receive into a smaller buffer has the
+    /// message queued instead, and its re-run reports the size).</summary>
+    internal bool Fits(int length) => _receiveInto is null || length <= _buffer.Length;
+
+    /// <summary>Completes the wait with <paramref name="data"/> (a hand-off; <see cref="Fits"/> said yes). Only the
+    /// party that took the waiter off the endpoint's list calls this.</summary>
+    internal void HandOff(ReadOnlySpan<byte> data)
+    {
+        if (_receiveInto is null) _message = new IpcMessage(data.ToArray(), []);
+        else
+        {
+            // The receiver is parked and does not touch its buffer until this wait completes.
+            data.CopyTo(_buffer.Span);
+            _receipt = new IpcReceipt(data.Length, []);
+        }
         _next = Next.Deliver;
-        Dispatch();
+        _core.Dispatch(this);
     }
 
     /// <summary>Has the receive re-run on the owner's CPU (the endpoint changed without handing a message over). Only
@@ -85,83 +153,64 @@ internal sealed class PendingReceive : IValueTaskSource<Result<IpcMessage>>, IKe
     internal void Wake()
     {
         _next = Next.Retry;
-        Dispatch();
+        _core.Dispatch(this);
     }
 
     private void Cancel()
     {
-        if (_endpoint.Unpark(this)) Complete(Cancelled);
+        if (!_endpoint.Unpark(this)) return;
+        if (_receiveBatch is not null) _count = Cancelled;
+        else if (_receiveInto is null) _message = Cancelled;
+        else _receipt = Cancelled;
+        _next = Next.Deliver;
+        _core.Dispatch(this);
     }
 
-    private static Result<IpcMessage> Cancelled => Errors.Of(ErrorCode.Cancelled, "receive cancelled");
-
-    // The run lane's lock publishes the fields written before this to the CPU that runs Execute.
-    private void Dispatch()
-    {
-        var owner = _owner!;
-        // False only during shutdown: the owner task is being canceled with every other, so nothing awaits this any more.
-        owner.Scheduler.Post(this, owner, owner.Priority);
-    }
+    private static KernelError Cancelled => new(ErrorCode.Cancelled, "receive cancelled");
 
     /// <summary>On the owner's kernel CPU, its context installed.</summary>
     public void Execute()
     {
-        if (_next == Next.Resume) { Invoke(); return; }
+        if (_next == Next.Resume) { _core.RunOnThisCpu(this); return; }
         if (_next == Next.Retry)
-        {
-            while (true)
-            {
-                var r = _ct.IsCancellationRequested ? Cancelled : _receive!(Receiver!, Handle);
-                if (r.Code != ErrorCode.WouldBlock) { _result = r; break; }
+            while (!ReceiveNow())
                 if (_endpoint.TryPark(this)) return; // parked again: whoever takes it next owns it
-            }
-        }
         // Already on the owner's CPU: an awaiter registered before this runs here, with no second hop.
-        if (Interlocked.Exchange(ref _state, Completed) == Awaited) Invoke();
+        _core.PublishInline(this);
     }
 
-    private void Invoke()
-    {
-        if (_executionContext is { } ec) ExecutionContext.Run(ec, s_runContinuation, this);
-        else RunContinuation();
-    }
-
-    private void RunContinuation() => _continuation!(_continuationState);
-
-    public ValueTaskSourceStatus GetStatus(short token)
-    {
-        ValidateToken(token);
-        return Volatile.Read(ref _state) == Completed ? ValueTaskSourceStatus.Succeeded : ValueTaskSourceStatus.Pending;
-    }
+    public ValueTaskSourceStatus GetStatus(short token) => _core.GetStatus(token);
 
     public void OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags)
     {
-        ArgumentNullException.ThrowIfNull(continuation);
-        ValidateToken(token);
-        // The scheduling context is the owner's CPU whatever the flags say: the waiter always resumes there.
-        _executionContext = (flags & ValueTaskSourceOnCompletedFlags.FlowExecutionContext) != 0 ? ExecutionContext.Capture() : null;
-        _continuation = continuation;
-        _continuationState = state;
-        int previous = Interlocked.CompareExchange(ref _state, Awaited, Waiting);
-        if (previous == Waiting) return;
-        if (previous == Awaited) throw new InvalidOperationException("a receive can be awaited only once");
+        if (!_core.OnCompleted(continuation, state, token, flags)) return;
         // Completed between the caller's status check and now: resume on the owner's CPU, not inline (no stack dive).
         _next = Next.Resume;
-        Dispatch();
+        _core.Dispatch(this);
     }
 
-    public Result<IpcMessage> GetResult(short token)
+    Result<IpcMessage> IValueTaskSource<Result<IpcMessage>>.GetResult(short token)
     {
-        ValidateToken(token);
-        if (Volatile.Read(ref _state) != Completed) throw new InvalidOperationException("the receive has not completed");
-        var result = _result;
+        _core.CheckReadable(token);
+        var result = _message;
         Recycle();
         return result;
     }
 
-    private void ValidateToken(short token)
+    Result<IpcReceipt> IValueTaskSource<Result<IpcReceipt>>.GetResult(short token)
     {
-        if (token != _version) throw new InvalidOperationException("a receive's result can be read only once");
+        _core.CheckReadable(token);
+        var result = _receipt;
+        Recycle();
+        return result;
+    }
+
+    Result<int> IValueTaskSource<Result<int>>.GetResult(short token)
+    {
+        _core.CheckReadable(token);
+        var result = _count;
+        Recycle();
+        return result;
     }
 
     /// <summary>Resets for the next wait and offers this waiter back to its endpoint.</summary>
@@ -170,16 +219,17 @@ internal sealed class PendingReceive : IValueTaskSource<Result<IpcMessage>>, IKe
         // Dispose waits for a cancellation callback that is running, so none reaches this waiter once it is reused.
         _cancellation.Dispose();
         _cancellation = default;
-        _version++;
-        _continuation = null;
-        _continuationState = null;
-        _executionContext = null;
-        _result = default;
+        _message = default;
+        _receipt = default;
+        _count = default;
         _receive = null;
-        _owner = null;
+        _receiveInto = null;
+        _receiveBatch = null;
+        _buffer = default;
+        _lengths = default;
         _ct = default;
         Receiver = null;
-        Volatile.Write(ref _state, Waiting);
+        _core.Reset();
         _endpoint.ReturnReceiver(this);
     }
 }

@@ -90,7 +90,7 @@ public sealed class MemoryManager
         lock (mr.Gate)
         {
             if (mr.IsReclaimed || !mr.OwnsFrames) return Result.Fail(ErrorCode.Revoked, $"{mr} was reclaimed");
-            source.CopyTo(_physical.Frames(mr.FirstFrame, mr.Pages, offset, source.Length));
+            source.CopyTo(_physical.WritableFrames(mr.FirstFrame, mr.Pages, offset, source.Length));
         }
         return Result.Ok;
     }

@@ -14,7 +14,8 @@ namespace Photon.Kernel.Memory;
 /// and pop instead of a split and a merge through every order of the buddy tree (Linux's per-CPU page lists). Cached
 /// frames are free in the bitmap (a second free of them is still caught) and counted in <see cref="FreeFrames"/>; when
 /// the buddy lists cannot satisfy a request the caches are drained back into them first, so caching never causes an
-/// out-of-memory. Frames are zeroed when handed out, whether they come from the cache or the buddy lists.
+/// out-of-memory. Frames are zeroed when handed out, whether they come from the cache or the buddy lists — but only
+/// those written since they were last zeroed (see <c>_dirty</c>).
 /// </para>
 /// The pointer arithmetic lives in the arena (Photon.Memory.Native); this class only does the frame bookkeeping.
 /// </summary>
@@ -29,6 +30,12 @@ public sealed class PhysicalMemory : IDisposable
     // Free lists per order, as sets so that a buddy can be removed in O(1) when coalescing.
     private readonly HashSet<long>[] _freeLists;
     private readonly ulong[] _allocated; // 1 bit per frame
+    // 1 bit per frame: set when the frame may hold nonzero bytes. Clear means "known zero": the arena starts zeroed,
+    // Allocate zeroes only frames whose bit is set, and every way of writing a frame (WritableFrames) sets its bit
+    // before the span is handed out. Windows keeps a zeroed-page list for the same reason: a region freed without
+    // having been written needs no zeroing before its next owner gets it. Set lock-free (Interlocked.Or, writers hold
+    // no allocator lock); cleared under _lock only for frames being handed out, which nobody else can write.
+    private readonly ulong[] _dirty;
     /// <summary>Largest block order kept in the frame cache (2^4 frames = 64 KiB).</summary>
     public const int CacheMaxOrder = 4;
     private const int CacheDepth = 64;
@@ -48,6 +55,7 @@ public sealed class PhysicalMemory : IDisposable
         _freeLists = new HashSet<long>[_topOrder + 1];
         for (int i = 0; i <= _topOrder; i++) _freeLists[i] = new HashSet<long>();
         _allocated = new ulong[(_frames + 63) / 64];
+        _dirty = new ulong[(_frames + 63) / 64];
         for (int i = 0; i <= CacheMaxOrder; i++) _cache[i] = new long[CacheDepth];
         // Seed the free lists with the largest aligned blocks that cover the arena.
         long frame = 0;
@@ -104,8 +112,37 @@ public sealed class PhysicalMemory : IDisposable
             _freeFrames -= pages;
         }
     zero:
-        _arena.Clear(start, pages);
+        ZeroDirty(start, pages);
         return start;
+    }
+
+    /// <summary>Zeroes the frames of a run being handed out that may have been written since they were last zero
+    /// (runs of dirty frames at a time), and marks them known-zero. The run is allocated and not yet visible to anyone,
+    /// so no writer can set these bits meanwhile; neighbours in the same word can, hence the atomic clear.</summary>
+    private void ZeroDirty(long start, long pages)
+    {
+        long end = start + pages;
+        for (long f = start; f < end;)
+        {
+            if (!IsDirty(f)) { f++; continue; }
+            long runStart = f;
+            while (f < end && IsDirty(f)) f++;
+            _arena.Clear(runStart, f - runStart);
+            for (long g = runStart; g < f; g++) Interlocked.And(ref _dirty[g >> 6], ~(1UL << (int)(g & 63)));
+        }
+    }
+
+    private bool IsDirty(long f) => (Volatile.Read(ref _dirty[f >> 6]) & (1UL << (int)(f & 63))) != 0;
+
+    /// <summary>Frames that may hold nonzero bytes (written since they were last zeroed); the rest are known zero.</summary>
+    public long DirtyFrames
+    {
+        get
+        {
+            long n = 0;
+            foreach (var word in _dirty) n += System.Numerics.BitOperations.PopCount(Volatile.Read(in word));
+            return n;
+        }
     }
 
     /// <summary>Frames parked in the frame cache (free, but not yet merged back into the buddy lists).</summary>
@@ -187,13 +224,31 @@ public sealed class PhysicalMemory : IDisposable
         return Result.Ok;
     }
 
-    /// <summary>A span over allocated frames. The caller (the memory manager) has already checked the capability.</summary>
-    internal Span<byte> Frames(long firstFrame, long pages, long offset, int length)
+    /// <summary>A read-only span over allocated frames. The caller (the memory manager) has already checked the capability.</summary>
+    internal ReadOnlySpan<byte> Frames(long firstFrame, long pages, long offset, int length)
+    {
+        CheckAccess(firstFrame, pages, offset, length);
+        return _arena.Pages(firstFrame, pages, offset, length);
+    }
+
+    /// <summary>A writable span over allocated frames: the frames it covers are marked dirty first, so they are
+    /// zeroed before they are handed out again. The only way to write a frame.</summary>
+    internal Span<byte> WritableFrames(long firstFrame, long pages, long offset, int length)
+    {
+        CheckAccess(firstFrame, pages, offset, length);
+        if (length > 0)
+        {
+            long first = firstFrame + offset / PageSize, last = firstFrame + (offset + length - 1) / PageSize;
+            for (long f = first; f <= last; f++) Interlocked.Or(ref _dirty[f >> 6], 1UL << (int)(f & 63));
+        }
+        return _arena.Pages(firstFrame, pages, offset, length);
+    }
+
+    private void CheckAccess(long firstFrame, long pages, long offset, int length)
     {
         long limit = pages * PageSize;
         if (firstFrame < 0 || pages <= 0 || firstFrame > _frames - pages || offset < 0 || length < 0 || offset > limit - length)
             throw new KernelException(ErrorCode.OutOfRange, "frame access outside the block");
-        return _arena.Pages(firstFrame, pages, offset, length);
     }
 
     private void FreeRunLocked(long start, long pages)

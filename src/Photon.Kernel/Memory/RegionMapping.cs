@@ -54,7 +54,7 @@ public sealed class RegionMapping : IDisposable
         {
             var frames = Validate(offset, source.Length, writable: true);
             if (!frames.IsOk) return frames.Error;
-            source.CopyTo(_physical.Frames(frames.Value.FirstFrame, frames.Value.Pages, offset, source.Length));
+            source.CopyTo(_physical.WritableFrames(frames.Value.FirstFrame, frames.Value.Pages, offset, source.Length));
             return Result.Ok;
         }
     }
@@ -80,7 +80,7 @@ public sealed class RegionMapping : IDisposable
         {
             var frames = Validate(offset, length, writable: true);
             if (!frames.IsOk) return frames.Error;
-            action(_physical.Frames(frames.Value.FirstFrame, frames.Value.Pages, offset, length), state);
+            action(_physical.WritableFrames(frames.Value.FirstFrame, frames.Value.Pages, offset, length), state);
             return Result.Ok;
         }
     }

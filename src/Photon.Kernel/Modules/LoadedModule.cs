@@ -14,7 +14,10 @@ public sealed class LoadedModule : KernelObject
 {
     public override ObjectKind Kind => ObjectKind.Module;
 
-    internal LoadedModule(string name, string location, ModuleManifest manifest, ModuleLoadContext alc, string imageSha256)
+    /// <summary>What <see cref="ImageSha256"/> says for a module compiled into the kernel binary (no image was read).</summary>
+    public const string BuiltInDigest = "built-in";
+
+    internal LoadedModule(string name, string location, ModuleManifest manifest, ModuleLoadContext? alc, string imageSha256)
         : base(name)
     {
         ImageSha256 = imageSha256;
@@ -29,8 +32,12 @@ public sealed class LoadedModule : KernelObject
     public string Location { get; }
     public ModuleManifest Manifest { get; }
 
-    /// <summary>SHA-256 (hex) of the image that was loaded: what a pin must list.</summary>
+    /// <summary>SHA-256 (hex) of the image that was loaded: what a pin must list; <see cref="BuiltInDigest"/> for a
+    /// built-in module.</summary>
     public string ImageSha256 { get; }
+
+    /// <summary>Compiled into the kernel binary rather than loaded from an image.</summary>
+    public bool IsBuiltIn => ReferenceEquals(ImageSha256, BuiltInDigest);
 
     private volatile int _state;
     public ModuleState State { get => (ModuleState)_state; internal set => _state = (int)value; }
@@ -45,7 +52,8 @@ public sealed class LoadedModule : KernelObject
     /// can reach — see <see cref="ModuleLoader"/>).</summary>
     public IReadOnlyList<ModuleCapabilityRequest> Grants => Manifest.Capabilities;
 
-    /// <summary>Weak reference to the module's collectible load context: dead once its code has been unloaded and collected.</summary>
+    /// <summary>Weak reference to the module's collectible load context: dead once its code has been unloaded and collected
+    /// (dead from the start for a built-in module, whose code is the kernel binary's and never unloads).</summary>
     public WeakReference CodeReference { get; }
 
     // Strong references to the module's code and kernel resources; all cleared at teardown.

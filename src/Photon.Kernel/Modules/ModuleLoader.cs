@@ -57,9 +57,11 @@ public sealed class ModuleLoader : KernelObject
 
     /// <param name="pins">Allowed image digests; null turns pinning off (any image the caller names may load).</param>
     public ModuleLoader(CapabilityManager caps, NamespaceManager namespaces, ProcessManager processes, IKernelTimers timers,
-        IModuleImageSource images, CapabilityToken modulesNamespace, KernelLog? log = null, ModulePins? pins = null)
+        IModuleImageSource images, CapabilityToken modulesNamespace, KernelLog? log = null, ModulePins? pins = null,
+        BuiltInModules? builtIns = null)
         : base("module-loader")
     {
+        BuiltIns = builtIns;
         _caps = caps;
         _namespaces = namespaces;
         _processes = processes;
@@ -77,6 +79,16 @@ public sealed class ModuleLoader : KernelObject
 
     /// <summary>Allowed image digests, or null when pinning is off.</summary>
     public ModulePins? Pins { get; }
+
+    /// <summary>Modules compiled into this kernel binary: a load naming one starts it without reading a file.</summary>
+    public BuiltInModules? BuiltIns { get; }
+
+    /// <summary>Whether this runtime can load module code from an image at all (not in an ahead-of-time build).</summary>
+    public static bool CanLoadImages => System.Runtime.CompilerServices.RuntimeFeature.IsDynamicCodeSupported;
+
+    /// <summary>Whether this loader loads module images (false: built-in modules only). Defaults to
+    /// <see cref="CanLoadImages"/>; a kernel may also turn loading off to run only the code it was built with.</summary>
+    public bool LoadsImages { get; init; } = CanLoadImages;
 
     public TimeSpan StartTimeout { get; init; } = TimeSpan.FromSeconds(5);
     public TimeSpan StopTimeout { get; init; } = TimeSpan.FromSeconds(5);
@@ -117,6 +129,11 @@ public sealed class ModuleLoader : KernelObject
         var nsCheck = _caps.Check<Namespace>(loaderNamespace, Rights.Read, loader);
         if (!nsCheck.IsOk) return nsCheck.Error;
 
+        if (BuiltIns?.Find(location) is { } builtIn) return await StartAsync(builtIn, location, loaderNamespace, loader, options, cancellationToken).ConfigureAwait(false);
+        if (!LoadsImages)
+            return Errors.Of(ErrorCode.NotSupported, $"'{location}': this kernel loads no module images (an ahead-of-time build cannot); " +
+                (BuiltIns is { Names.Count: > 0 } b ? $"its built-in modules are {string.Join(", ", b.Names)}" : "it has no built-in modules"));
+
         var image = _images.ReadModule(location);
         if (!image.IsOk) return image.Error;
         var images = ModuleImageSet.Read(_images, location, image.Value, Pins);
@@ -140,6 +157,7 @@ public sealed class ModuleLoader : KernelObject
             (manifest, entryType) = m.Value;
         }
         catch (BadImageFormatException e) { alc.Unload(); return Errors.Of(ErrorCode.Corrupted, $"'{location}' is not a valid assembly: {e.Message}"); }
+        catch (PlatformNotSupportedException e) { alc.Unload(); return Errors.Of(ErrorCode.NotSupported, $"'{location}' cannot be loaded by this runtime: {e.Message}"); }
         catch (Exception e) when (e is FileLoadException or TypeLoadException or ReflectionTypeLoadException)
         {
             alc.Unload();
@@ -147,11 +165,31 @@ public sealed class ModuleLoader : KernelObject
         }
 
         var module = new LoadedModule(manifest.Name, location, manifest, alc, images.Value.Digest);
+        return await StartAsync(module, entryType, () => (IKernelModule)Activator.CreateInstance(entryType)!, loaderNamespace, loader, options, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Starts a built-in module: its manifest is read from the compiled-in assembly; the rest is a load's.</summary>
+    private async Task<Result<(LoadedModule Module, CapabilityToken Control)>> StartAsync(BuiltInModule builtIn, string location,
+        CapabilityToken loaderNamespace, Principal loader, ModuleLoadOptions options, CancellationToken cancellationToken)
+    {
+        var m = ModuleManifest.Read(builtIn.Assembly);
+        if (!m.IsOk) return m.Error;
+        var module = new LoadedModule(m.Value.Manifest.Name, location, m.Value.Manifest, alc: null, LoadedModule.BuiltInDigest);
+        return await StartAsync(module, m.Value.EntryType, builtIn.Create, loaderNamespace, loader, options, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Registers, grants, spawns and starts a module whose code is in memory (loaded or built in).</summary>
+    private async Task<Result<(LoadedModule Module, CapabilityToken Control)>> StartAsync(LoadedModule module,
+        Type entryType, Func<IKernelModule> create,
+        CapabilityToken loaderNamespace, Principal loader, ModuleLoadOptions options, CancellationToken cancellationToken)
+    {
+        var manifest = module.Manifest;
+        var alc = module.LoadContext;
         lock (_lock)
         {
             if (_running.ContainsKey(manifest.Name))
             {
-                alc.Unload();
+                alc?.Unload();
                 return Errors.Of(ErrorCode.AlreadyExists, $"module '{manifest.Name}' is already loaded");
             }
             _running[manifest.Name] = module;
@@ -172,7 +210,8 @@ public sealed class ModuleLoader : KernelObject
         IKernelModule entry;
         try
         {
-            entry = (IKernelModule)Activator.CreateInstance(entryType)!;
+            entry = create();
+            if (entry.GetType() != entryType) throw new InvalidOperationException($"made a {entry.GetType().Name}, the manifest names {entryType.Name}");
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {

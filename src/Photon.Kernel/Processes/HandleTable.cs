@@ -35,6 +35,10 @@ public sealed class HandleTable
     private readonly Stack<int> _free = new();
     private int _next = 1; // slot 0 unused so that index 0 never appears
     private int _count;
+    // A sequence lock over the entries (Linux's seqcount): odd while a writer, holding _lock, changes them. Get reads
+    // without the lock and retries under it if the count moved — every system call looks a handle up, and the lock
+    // was most of that lookup's cost on the IPC fast path.
+    private int _sequence;
 
     public HandleTable(int capacity = 65_536) => Capacity = Math.Clamp(capacity, 1, Handle.MaxSlots - 1);
 
@@ -53,13 +57,17 @@ public sealed class HandleTable
             else
             {
                 if (_next > Capacity) return Errors.Of(ErrorCode.QuotaExceeded, $"handle table full ({Capacity})");
+                BeginWrite();
                 index = _next++;
                 if (index >= _entries.Length) Array.Resize(ref _entries, Math.Min(_entries.Length * 2, Handle.MaxSlots));
+                EndWrite();
             }
+            BeginWrite();
             ref var e = ref _entries[index];
             e.Generation++;
             e.Token = token;
             e.InUse = true;
+            EndWrite();
             _count++;
             return Handle.Make(index, e.Generation);
         }
@@ -67,6 +75,17 @@ public sealed class HandleTable
 
     internal Result<CapabilityToken> Get(Handle handle)
     {
+        int sequence = Volatile.Read(ref _sequence);
+        if ((sequence & 1) == 0)
+        {
+            // Lock-free: read a snapshot, then keep it only if no writer ran meanwhile (a torn token is never used).
+            var entries = Volatile.Read(ref _entries);
+            int i = Find(handle, entries, Volatile.Read(ref _next));
+            var token = i < 0 ? default : entries[i].Token;
+            Interlocked.MemoryBarrier(); // the reads above complete before the count is read again
+            if (Volatile.Read(ref _sequence) == sequence)
+                return i < 0 ? Errors.Of(ErrorCode.InvalidHandle, $"{handle} is not a valid handle") : token;
+        }
         lock (_lock)
         {
             int i = Find(handle);
@@ -155,18 +174,27 @@ public sealed class HandleTable
 
     private void Release(int i)
     {
+        BeginWrite();
         _entries[i].InUse = false;
         _entries[i].Token = default;
+        EndWrite();
         // A slot whose last generation was handed out is never reused: its next handle would repeat an old value.
         if (_entries[i].Generation >= Handle.MaxGeneration) _retired++;
         else _free.Push(i);
     }
 
-    private int Find(Handle h)
+    private int Find(Handle h) => Find(h, _entries, _next);
+
+    private static int Find(Handle h, Entry[] entries, int next)
     {
         int i = h.Index;
-        if (h.Value <= 0 || i <= 0 || i >= _next || i >= _entries.Length) return -1;
-        ref var e = ref _entries[i];
+        if (h.Value <= 0 || i <= 0 || i >= next || i >= entries.Length) return -1;
+        ref var e = ref entries[i];
         return e.InUse && e.Generation == h.Generation ? i : -1;
     }
+
+    // Under _lock. The full fences order the count's change before (Begin) and after (End) the entries' writes.
+    private void BeginWrite() => Interlocked.Increment(ref _sequence);
+
+    private void EndWrite() => Interlocked.Increment(ref _sequence);
 }

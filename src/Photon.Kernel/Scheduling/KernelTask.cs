@@ -13,19 +13,18 @@ namespace Photon.Kernel.Scheduling;
 public sealed class KernelTask : SynchronizationContext
 {
     private readonly KernelScheduler _scheduler;
-    private readonly TaskShape _shape;
-    // TaskCompletionSource or TaskCompletionSource<T> (per _shape), created on the first read of Completion: a
+    // The task's TaskShape until the first read of Completion, then the completion source that shape made (which
+    // names its shape, IShapedSource): one field for both, since the shape is all that is needed before. A
     // fire-and-forget task that nobody awaits never allocates one (two objects fewer per spawn).
-    private object? _source;
-    // The outcome, written once by whoever won TryFinish, then published by _finished = 2: the body's Task when it
-    // ran to completion, its exceptions when it faulted, the boxed CancellationToken when canceled. One field for
-    // the three, since only one is ever set (a million parked tasks pay for every field).
-    private object? _final;
+    private object _shapeOrSource;
     // The spawn token and the task's own source, in one object made only for a task spawned with a token or whose
     // CancellationToken is read: most tasks never need either (8 bytes less per task than two inline fields).
     private Cancellation? _cancel;
-    // The body (a Delegate) until it starts, then the Task it returned while that is still running, then null: one
-    // field for both, dropped as soon as possible so the closure and the finished Task can be collected.
+    // One field for what the task holds in each phase of its life, never two at once (a million parked tasks pay for
+    // every field): the body (a Delegate) until it starts; the Task it returned while that still runs; then the
+    // outcome, written once by whoever won TryFinish and published by _finished = 2 — the body's Task when it ran to
+    // completion, its exceptions when it faulted, the boxed CancellationToken when canceled. The body and its
+    // running Task are dropped as soon as possible so the closure can be collected.
     private object? _work;
     private int _state;
     // 0 running or queued; 1 claimed by the finisher (TryFinish), state and outcome being written; 2 outcome published.
@@ -36,7 +35,11 @@ public sealed class KernelTask : SynchronizationContext
     internal bool Tracked;
 
     /// <summary>Where the CPU time of this task's work items is charged (its process), or null.</summary>
-    internal Diagnostics.Monitoring.CpuAccount? CpuAccount;
+    internal Diagnostics.Monitoring.CpuAccount? CpuAccount
+    {
+        get => Volatile.Read(ref _cancel)?.CpuAccount;
+        set => Extras.CpuAccount = value;
+    }
 
     internal KernelTask(KernelScheduler scheduler, int id, string name, TaskPriority priority, Delegate body,
         TaskShape shape, CancellationToken ct)
@@ -46,7 +49,7 @@ public sealed class KernelTask : SynchronizationContext
         Name = name;
         _priority = (byte)priority;
         _work = body;
-        _shape = shape;
+        _shapeOrSource = shape;
         if (ct.CanBeCanceled) _cancel = new Cancellation(ct);
     }
 
@@ -59,21 +62,22 @@ public sealed class KernelTask : SynchronizationContext
 
     /// <summary>Completes when the body finishes: ran to completion, faulted (with the body's exception) or canceled.</summary>
     /// <remarks>Created on first read. The finisher records the outcome, then sets <c>_finished</c> to 2 (full fence)
-    /// and reads <c>_source</c>; this getter installs <c>_source</c> (full fence) and then reads <c>_finished</c>.
+    /// and reads <c>_shapeOrSource</c>; this getter installs the source there (full fence) and then reads <c>_finished</c>.
     /// Whichever runs second sees the other's write, so the source is always completed; completing it twice is
     /// harmless (the same outcome, first one wins).</remarks>
     public Task Completion
     {
         get
         {
-            var source = Volatile.Read(ref _source);
-            if (source is null)
+            var source = Volatile.Read(ref _shapeOrSource);
+            if (source is TaskShape shape)
             {
-                var created = _shape.CreateSource(out _);
-                source = Interlocked.CompareExchange(ref _source, created, null) ?? created;
+                var created = shape.CreateSource(out _);
+                var prior = Interlocked.CompareExchange(ref _shapeOrSource, created, shape);
+                source = ReferenceEquals(prior, shape) ? created : prior;
                 if (Volatile.Read(ref _finished) == 2) CompleteSource(source);
             }
-            return _shape.TaskOf(source);
+            return ((IShapedSource)source).Shape.TaskOf(source);
         }
     }
 
@@ -90,12 +94,7 @@ public sealed class KernelTask : SynchronizationContext
     {
         get
         {
-            var cancel = Volatile.Read(ref _cancel);
-            if (cancel is null)
-            {
-                var created = new Cancellation(default);
-                cancel = Interlocked.CompareExchange(ref _cancel, created, null) ?? created;
-            }
+            var cancel = Extras;
             if (Volatile.Read(ref cancel.Source) is null)
             {
                 var spawn = cancel.SpawnToken;
@@ -149,7 +148,8 @@ public sealed class KernelTask : SynchronizationContext
         Task? inner;
         try
         {
-            inner = _shape.Invoke((Delegate)_work!);
+            var current = Volatile.Read(ref _shapeOrSource);
+            inner = (current as TaskShape ?? ((IShapedSource)current).Shape).Invoke((Delegate)_work!);
         }
         catch (Exception e) // a body that throws before its first await
         {
@@ -157,6 +157,8 @@ public sealed class KernelTask : SynchronizationContext
             FinishFaulted(e);
             return;
         }
+        // Nobody else writes _work while the first run is in progress: Cancel and shutdown finish only a task still
+        // Queued (this run claimed it) or one registered as suspended (done below, after the last write here).
         _work = null;
         if (inner is null) { FinishFaulted(new KernelException(ErrorCode.InvalidArgument, $"task '{Name}' body returned null")); return; }
         if (inner.IsCompleted) { Finish(inner); return; }
@@ -176,8 +178,9 @@ public sealed class KernelTask : SynchronizationContext
 
     private void OnInnerCompleted()
     {
-        var inner = (Task)_work!;
-        _work = null;
+        // Shutdown may have finished the suspended task first (canceled): _work then holds that outcome, not the body's
+        // Task, and there is nothing left to do. Otherwise this is the one finisher that can still win.
+        if (IsFinished || Volatile.Read(ref _work) is not Task inner) return;
         Finish(inner);
     }
 
@@ -186,7 +189,7 @@ public sealed class KernelTask : SynchronizationContext
         if (inner.IsCompletedSuccessfully)
         {
             if (!TryFinish(KernelTaskState.RanToCompletion)) return;
-            _final = inner;
+            _work = inner;
             PublishOutcome();
             _scheduler.OnTaskFinished(this, KernelTaskState.RanToCompletion, null);
         }
@@ -203,7 +206,7 @@ public sealed class KernelTask : SynchronizationContext
     internal void FinishCanceled(CancellationToken token)
     {
         if (!TryFinish(KernelTaskState.Canceled)) return;
-        _final = token;
+        _work = token;
         PublishOutcome();
         _scheduler.OnTaskFinished(this, KernelTaskState.Canceled, null);
     }
@@ -212,7 +215,7 @@ public sealed class KernelTask : SynchronizationContext
     {
         if (!TryFinish(KernelTaskState.Faulted)) return;
         var exceptions = e is AggregateException agg ? agg.InnerExceptions : (IReadOnlyCollection<Exception>)[e];
-        _final = exceptions;
+        _work = exceptions;
         PublishOutcome();
         _scheduler.OnTaskFinished(this, KernelTaskState.Faulted, e is AggregateException { InnerExceptions.Count: 1 } one ? one.InnerExceptions[0] : e);
     }
@@ -220,17 +223,18 @@ public sealed class KernelTask : SynchronizationContext
     private void PublishOutcome()
     {
         Interlocked.Exchange(ref _finished, 2);
-        if (Volatile.Read(ref _source) is { } source) CompleteSource(source);
+        if (Volatile.Read(ref _shapeOrSource) is IShapedSource source) CompleteSource(source);
     }
 
     private void CompleteSource(object source)
     {
+        var shape = ((IShapedSource)source).Shape;
         // The final state is in _state: once TryFinish wrote it, the Running/Waiting transitions can no longer match.
         switch ((KernelTaskState)Volatile.Read(ref _state))
         {
-            case KernelTaskState.RanToCompletion: _shape.SetResult(source, (Task)_final!); break;
-            case KernelTaskState.Canceled: _shape.SetCanceled(source, (CancellationToken)_final!); break;
-            default: _shape.SetException(source, (IReadOnlyCollection<Exception>)_final!); break;
+            case KernelTaskState.RanToCompletion: shape.SetResult(source, (Task)_work!); break;
+            case KernelTaskState.Canceled: shape.SetCanceled(source, (CancellationToken)_work!); break;
+            default: shape.SetException(source, (IReadOnlyCollection<Exception>)_work!); break;
         }
     }
 
@@ -243,11 +247,25 @@ public sealed class KernelTask : SynchronizationContext
         return true;
     }
 
-    /// <summary>The token given to Spawn (default if none) and the source behind <see cref="CancellationToken"/>.</summary>
+    /// <summary>The rare-use object, made on first need.</summary>
+    private Cancellation Extras
+    {
+        get
+        {
+            var extras = Volatile.Read(ref _cancel);
+            if (extras is not null) return extras;
+            var created = new Cancellation(default);
+            return Interlocked.CompareExchange(ref _cancel, created, null) ?? created;
+        }
+    }
+
+    /// <summary>What most tasks never need: the token given to Spawn (default if none), the source behind
+    /// <see cref="CancellationToken"/>, and the CPU account of a process's task.</summary>
     private sealed class Cancellation(CancellationToken spawnToken)
     {
         public readonly CancellationToken SpawnToken = spawnToken;
         public CancellationTokenSource? Source;
+        public Diagnostics.Monitoring.CpuAccount? CpuAccount;
     }
 
     private static CancellationToken CancellationTokenOf(Task canceled)
@@ -290,13 +308,24 @@ internal abstract class TaskShape
     public abstract void SetException(object source, IEnumerable<Exception> exceptions);
 }
 
+/// <summary>A completion source that names the shape that made it (a kernel task keeps only one of the two).</summary>
+internal interface IShapedSource
+{
+    TaskShape Shape { get; }
+}
+
 internal sealed class VoidShape : TaskShape
 {
     public static readonly VoidShape Instance = new();
 
+    private sealed class VoidSource() : TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously), IShapedSource
+    {
+        public TaskShape Shape => Instance;
+    }
+
     public override object CreateSource(out Task completion)
     {
-        var tcs = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var tcs = new VoidSource();
         completion = tcs.Task;
         return tcs;
     }
@@ -312,9 +341,14 @@ internal sealed class ValueShape<T> : TaskShape
 {
     public static readonly ValueShape<T> Instance = new();
 
+    private sealed class ValueSource() : TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously), IShapedSource
+    {
+        public TaskShape Shape => Instance;
+    }
+
     public override object CreateSource(out Task completion)
     {
-        var tcs = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var tcs = new ValueSource();
         completion = tcs.Task;
         return tcs;
     }

@@ -92,6 +92,7 @@ internal sealed class Worker
                     continue;
                 }
                 InterleavingSeam.Point(); // ... or after the re-check, so its wake arrives before the park
+                TrimLanes();
                 Idle.Park(_scheduler.ParkTimeout(this));
                 Volatile.Write(ref Parked, 0);
                 _scheduler.LeaveIdle();
@@ -104,6 +105,13 @@ internal sealed class Worker
             KernelScheduler.CurrentWorker = null;
             _scheduler.OnWorkerExited();
         }
+    }
+
+    /// <summary>Going idle: a burst is over, so its grown run-queue arrays (this CPU's and the shared ones) go.</summary>
+    private void TrimLanes()
+    {
+        foreach (var lane in Lanes) lane.TrimIfIdle();
+        foreach (var lane in _scheduler.Global) lane.TrimIfIdle();
     }
 
     private void DoneSearching()

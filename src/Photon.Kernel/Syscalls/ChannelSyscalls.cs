@@ -106,6 +106,50 @@ public sealed class ChannelSyscalls(IpcManager ipc)
         }
     }
 
+    /// <summary>Takes the next message into <paramref name="buffer"/> if there is one (needs Read;
+    /// <see cref="ErrorCode.WouldBlock"/> if none). A message longer than the buffer stays queued:
+    /// <see cref="ErrorCode.OutOfRange"/> (a buffer of <see cref="IpcManager.MaxMessageBytes"/> always fits).</summary>
+    public Result<IpcReceipt> TryReceiveInto(Process caller, Handle endpoint, Span<byte> buffer)
+    {
+        using var traceSpan = SyscallSpan.Enter(caller, "sys.ipc.try_receive_into");
+        var ep = Open(caller, endpoint, Rights.Read);
+        return ep.IsOk ? ipc.ReceiveInto(caller, ep.Value, buffer) : ep.Error;
+    }
+
+    /// <summary>
+    /// Waits for the next message and receives it into the caller's <paramref name="buffer"/>: no byte array per
+    /// message. From a kernel task, a receive that must wait parks a reused waiter, and a byte-only send copies its bytes
+    /// straight into the buffer (direct hand-off), so a round trip between two kernel tasks allocates nothing. Do not
+    /// touch the buffer until the returned <see cref="ValueTask{TResult}"/> completes; await it once. Errors as
+    /// <see cref="TryReceiveInto"/>, and <see cref="ErrorCode.Closed"/> once the peer is gone and the inbox is empty.
+    /// </summary>
+    public ValueTask<Result<IpcReceipt>> ReceiveIntoAsync(Process caller, Handle endpoint, Memory<byte> buffer, CancellationToken ct = default) =>
+        SyscallSpan.Track(caller, "sys.ipc.receive_into", ReceiveInto(caller, endpoint, buffer, ct));
+
+    private ValueTask<Result<IpcReceipt>> ReceiveInto(Process caller, Handle endpoint, Memory<byte> buffer, CancellationToken ct)
+    {
+        var ep = Open(caller, endpoint, Rights.Read);
+        if (!ep.IsOk) return new(ep.Error);
+        var r = ipc.ReceiveInto(caller, ep.Value, buffer.Span);
+        if (r.Code != ErrorCode.WouldBlock) return new(r);
+        if (KernelTask.Current is not { } owner) return new(ReceiveIntoWhenReadableAsync(caller, endpoint, buffer, ct));
+        return ep.Value.RentReceiver().StartInto(caller, endpoint, buffer, _retryReceiveInto ??= (p, h, b) => TryReceiveInto(p, h, b.Span), owner, ct);
+    }
+
+    private Func<Process, Handle, Memory<byte>, Result<IpcReceipt>>? _retryReceiveInto;
+
+    private async Task<Result<IpcReceipt>> ReceiveIntoWhenReadableAsync(Process caller, Handle endpoint, Memory<byte> buffer, CancellationToken ct)
+    {
+        while (true)
+        {
+            var ep = Open(caller, endpoint, Rights.Read);
+            if (!ep.IsOk) return ep.Error;
+            var r = ipc.ReceiveInto(caller, ep.Value, buffer.Span);
+            if (r.Code != ErrorCode.WouldBlock) return r;
+            if (!await ep.Value.WaitReadableAsync(ct).ConfigureAwait(true)) return Errors.Of(ErrorCode.Cancelled, "receive cancelled");
+        }
+    }
+
     /// <summary>
     /// Sends a batch of byte-only messages without waiting (needs Write): one rights check, one reservation, one
     /// quota charge and one wake-up for the whole batch. Returns how many were queued, in order (fewer than given when
@@ -160,6 +204,109 @@ public sealed class ChannelSyscalls(IpcManager ipc)
             var r = ipc.ReceiveBatch(caller, ep.Value, max);
             if (r.Code != ErrorCode.WouldBlock) return r;
             if (!await ep.Value.WaitReadableAsync(ct).ConfigureAwait(true)) return Errors.Of(ErrorCode.Cancelled, "receive cancelled");
+        }
+    }
+
+    /// <summary>
+    /// Sends a batch of byte-only messages packed back to back in one buffer (message i is the next
+    /// <c>lengths[i]</c> bytes of <paramref name="packed"/>) without waiting (needs Write): one handle lookup and rights
+    /// check, one quota charge, one lock and one wake-up for the batch, and no allocation per message in a steady
+    /// stream (envelopes the receiver gave back are refilled). Returns how many were queued — the first ones, in order;
+    /// fewer than given when the peer's inbox fills; <see cref="ErrorCode.WouldBlock"/> when it is already full. Bad
+    /// lengths (negative, over <see cref="IpcManager.MaxMessageBytes"/>, adding up to more than the buffer, more than
+    /// <see cref="IpcManager.MaxBatch"/>) give <see cref="ErrorCode.InvalidArgument"/> and send nothing.
+    /// </summary>
+    public Result<int> TrySendPacked(Process caller, Handle endpoint, ReadOnlySpan<byte> packed, ReadOnlySpan<int> lengths)
+    {
+        using var traceSpan = SyscallSpan.Enter(caller, "sys.ipc.try_send_packed");
+        var ep = Open(caller, endpoint, Rights.Write);
+        return ep.IsOk ? ipc.SendPacked(caller, ep.Value, packed, lengths) : ep.Error;
+    }
+
+    /// <summary>Sends every message of a packed batch, waiting while the peer's inbox is full; returns how many were
+    /// sent (all unless an error or cancellation stopped it first — reported only if nothing was sent).</summary>
+    public ValueTask<Result<int>> SendPackedAsync(Process caller, Handle endpoint, ReadOnlyMemory<byte> packed, ReadOnlyMemory<int> lengths,
+        CancellationToken ct = default) =>
+        SyscallSpan.Track(caller, "sys.ipc.send_packed", SendPacked(caller, endpoint, packed, lengths, ct));
+
+    private ValueTask<Result<int>> SendPacked(Process caller, Handle endpoint, ReadOnlyMemory<byte> packed, ReadOnlyMemory<int> lengths,
+        CancellationToken ct)
+    {
+        var r = TrySendPacked(caller, endpoint, packed.Span, lengths.Span);
+        // All taken at once (the common case): no state machine, no task.
+        if (r.IsOk && r.Value == lengths.Length) return new(r);
+        if (!r.IsOk && r.Code != ErrorCode.WouldBlock) return new(r);
+        return new(SendPackedRestAsync(caller, endpoint, packed, lengths, r.IsOk ? r.Value : 0, ct));
+    }
+
+    private async Task<Result<int>> SendPackedRestAsync(Process caller, Handle endpoint, ReadOnlyMemory<byte> packed, ReadOnlyMemory<int> lengths,
+        int sent, CancellationToken ct)
+    {
+        int offset = 0;
+        foreach (int l in lengths.Span[..sent]) offset += l;
+        while (sent < lengths.Length)
+        {
+            var ep = Open(caller, endpoint, Rights.Write);
+            if (!ep.IsOk) return sent > 0 ? sent : ep.Error;
+            if (ep.Value.Peer is not { } peer) return sent > 0 ? sent : Errors.Of(ErrorCode.Closed, "channel is closed");
+            if (!await peer.WaitWritableAsync(ct).ConfigureAwait(true)) return sent > 0 ? sent : Errors.Of(ErrorCode.Cancelled, "send cancelled");
+            var r = TrySendPacked(caller, endpoint, packed.Span[offset..], lengths.Span[sent..]);
+            if (!r.IsOk)
+            {
+                if (r.Code == ErrorCode.WouldBlock) continue;
+                return sent > 0 ? sent : r;
+            }
+            foreach (int l in lengths.Span.Slice(sent, r.Value)) offset += l;
+            sent += r.Value;
+        }
+        return sent;
+    }
+
+    /// <summary>
+    /// Takes queued byte-only messages into <paramref name="buffer"/>, back to back, each one's length into
+    /// <paramref name="lengths"/> (1 to <see cref="IpcManager.MaxBatch"/> entries), under one lock (needs Read): as many
+    /// as are queued and fit. Returns how many; <see cref="ErrorCode.WouldBlock"/> if none is queued,
+    /// <see cref="ErrorCode.OutOfRange"/> if the first is longer than the buffer and <see cref="ErrorCode.NotSupported"/>
+    /// if it carries capabilities (both leave it queued: receive it with <see cref="TryReceiveInto"/>). A message with
+    /// capabilities later in the inbox ends the batch before it.
+    /// </summary>
+    public Result<int> TryReceiveBatchInto(Process caller, Handle endpoint, Span<byte> buffer, Span<int> lengths)
+    {
+        using var traceSpan = SyscallSpan.Enter(caller, "sys.ipc.try_receive_batch_into");
+        var ep = Open(caller, endpoint, Rights.Read);
+        return ep.IsOk ? ipc.ReceiveBatchInto(caller, ep.Value, buffer, lengths) : ep.Error;
+    }
+
+    /// <summary>Waits until a message is queued (or the channel closes), then as <see cref="TryReceiveBatchInto"/>. Do
+    /// not touch the buffers until the returned <see cref="ValueTask{TResult}"/> completes; await it once.</summary>
+    public ValueTask<Result<int>> ReceiveBatchIntoAsync(Process caller, Handle endpoint, Memory<byte> buffer, Memory<int> lengths,
+        CancellationToken ct = default) =>
+        SyscallSpan.Track(caller, "sys.ipc.receive_batch_into", ReceiveBatchInto(caller, endpoint, buffer, lengths, ct));
+
+    private ValueTask<Result<int>> ReceiveBatchInto(Process caller, Handle endpoint, Memory<byte> buffer, Memory<int> lengths,
+        CancellationToken ct)
+    {
+        var r = TryReceiveBatchInto(caller, endpoint, buffer.Span, lengths.Span);
+        if (r.Code != ErrorCode.WouldBlock) return new(r);
+        // From a kernel task: the endpoint's reused waiter (no promise, no task per wait), woken by the next send.
+        if (KernelTask.Current is { } owner && caller.Get<ChannelEndpoint>(endpoint, Rights.Read) is { IsOk: true } ep)
+            return ep.Value.RentReceiver().StartBatchInto(caller, endpoint, buffer, lengths,
+                _retryBatchInto ??= (p, h, b, l) => TryReceiveBatchInto(p, h, b.Span, l.Span), owner, ct);
+        return new(ReceiveBatchIntoWhenReadableAsync(caller, endpoint, buffer, lengths, ct));
+    }
+
+    private Func<Process, Handle, Memory<byte>, Memory<int>, Result<int>>? _retryBatchInto;
+
+    private async Task<Result<int>> ReceiveBatchIntoWhenReadableAsync(Process caller, Handle endpoint, Memory<byte> buffer, Memory<int> lengths,
+        CancellationToken ct)
+    {
+        while (true)
+        {
+            var ep = Open(caller, endpoint, Rights.Read);
+            if (!ep.IsOk) return ep.Error;
+            if (!await ep.Value.WaitReadableAsync(ct).ConfigureAwait(true)) return Errors.Of(ErrorCode.Cancelled, "receive cancelled");
+            var r = TryReceiveBatchInto(caller, endpoint, buffer.Span, lengths.Span);
+            if (r.Code != ErrorCode.WouldBlock) return r;
         }
     }
 

@@ -106,6 +106,24 @@ public sealed class DnsResolver
         return r.Value.Addresses.Select(a => new Ipv4Address((uint)(a[0] << 24 | a[1] << 16 | a[2] << 8 | a[3]))).ToArray();
     }
 
+    /// <summary>The addresses to try for <paramref name="host"/>, IPv6 first (RFC 6724 prefers it) then IPv4. AAAA is
+    /// asked only while the stack has a global IPv6 address to connect from (getaddrinfo's AI_ADDRCONFIG), so an
+    /// IPv4-only host costs one query as before; a failed AAAA lookup falls back to A.</summary>
+    internal async Task<Result<IReadOnlyList<IpAddress>>> ResolveAddressesAsync(Principal requester, string host, CancellationToken ct)
+    {
+        if (IpAddress.Parse(host) is { IsOk: true } literal) return new[] { literal.Value };
+        var found = new List<IpAddress>();
+        if (_stack.HasGlobalIpv6Address)
+        {
+            var v6 = await ResolveAsync(requester, host, DnsType.Aaaa, ct).ConfigureAwait(false);
+            if (v6.IsOk) found.AddRange(v6.Value.Addresses.Where(a => a.Length == Ipv6Address.Length).Select(a => (IpAddress)Ipv6Address.Read(a)));
+        }
+        var v4 = await ResolveIpv4Async(requester, host, ct).ConfigureAwait(false);
+        if (v4.IsOk) found.AddRange(v4.Value.Select(a => (IpAddress)a));
+        else if (found.Count == 0) return v4.Error;
+        return found;
+    }
+
     /// <summary>Looks <paramref name="host"/> up for <paramref name="requester"/>: from its tenant's cache, or from the
     /// servers holding one of its tenant's slots (<see cref="ErrorCode.QuotaExceeded"/> when the tenant has none left).</summary>
     internal async Task<Result<DnsLookup>> ResolveAsync(Principal requester, string host, DnsType type, CancellationToken ct)

@@ -63,7 +63,7 @@ internal sealed class Ipv4Layer
             case IpProtocol.Udp: _stack.Udp.Handle(src, dst, payload, broadcast); break;
             case IpProtocol.Tcp:
                 if (broadcast) { _stack.Count(DropReason.NotForUs); break; }
-                _stack.Tcp.Handle(src, dst, payload);
+                _stack.Tcp.Handle(src, dst, payload, checksumVerified: _stack.RxChecksumVerified && !ip.IsFragment);
                 break;
             default: _stack.Count(DropReason.UnsupportedProtocol); break;
         }

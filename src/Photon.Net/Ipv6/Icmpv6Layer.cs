@@ -65,6 +65,7 @@ internal sealed class Icmpv6Layer(NetworkStack stack)
         if (!_pathMtu.ContainsKey(dst) && _pathMtu.Count >= MaxPathMtuEntries)
             _pathMtu.Remove(_pathMtu.MinBy(kv => kv.Value.Until).Key);
         _pathMtu[dst] = (newMtu, now + PathMtuLifetime);
+        stack.Tcp.OnPathMtuLowered(dst);
     }
 
     internal int? PathMtuFor(Ipv6Address dst) =>

@@ -67,12 +67,6 @@ public readonly record struct Ipv6Address(ulong High, ulong Low)
     }
 }
 
-/// <summary>An IPv6 address and a port.</summary>
-public readonly record struct Ip6Endpoint(Ipv6Address Address, ushort Port)
-{
-    public override string ToString() => $"[{Address}]:{Port}";
-}
-
 /// <summary>An IPv6 address with its prefix length, e.g. fd00::2/64.</summary>
 public readonly record struct Ipv6Cidr(Ipv6Address Address, int PrefixLength)
 {

@@ -99,6 +99,7 @@ internal sealed class Ipv6Layer
             case Ipv6NextHeader.Icmpv6: Icmp.Handle(nic, src, dst, hopLimit, data); break;
             case Ipv6NextHeader.NoNextHeader: break; // nothing follows, by design (RFC 8200 §4.7)
             case Ipv6NextHeader.Udp: _stack.Udp.Handle6(nic, src, dst, data, original); break;
+            case Ipv6NextHeader.Tcp: _stack.Tcp.Handle(src, dst, data); break;
             default:
                 _stack.Count(DropReason.UnsupportedProtocol);
                 if (nextHeaderPointer >= 0 && !original.IsEmpty)

@@ -58,6 +58,17 @@ public sealed partial class NetworkStack
 
     internal bool IsLocalIpv6Address(Ipv6Address a) => _interfaces.Any(i => i.Ipv6.IsAssigned(a));
 
+    /// <summary>True while some interface holds a preferred IPv6 address beyond link-local scope (the resolver asks
+    /// for AAAA records only then).</summary>
+    internal bool HasGlobalIpv6Address
+    {
+        get
+        {
+            lock (Gate)
+                return _interfaces.Any(i => i.Ipv6.Enabled && i.Ipv6.Addresses.Any(a => a.State == Ipv6AddressState.Preferred && !a.Cidr.Address.IsLinkLocal));
+        }
+    }
+
     /// <summary>Sends an ICMPv6 echo request and waits for the reply; returns the round-trip time.</summary>
     public Task<Result<TimeSpan>> Ping6Async(Ipv6Address target, TimeSpan timeout, int payloadSize = 56, CancellationToken ct = default) =>
         Ipv6.Icmp.PingAsync(target, timeout, payloadSize, ct);

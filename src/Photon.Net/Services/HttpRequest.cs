@@ -46,10 +46,17 @@ public sealed class HttpRequest
         get
         {
             var connection = Header("Connection");
-            bool Has(string token) => connection is not null &&
-                connection.Split(',').Any(t => t.Trim().Equals(token, StringComparison.OrdinalIgnoreCase));
-            return Http11 ? !Has("close") : Has("keep-alive");
+            return Http11 ? !HasToken(connection, "close") : HasToken(connection, "keep-alive");
         }
+    }
+
+    /// <summary>Whether the comma-separated <paramref name="list"/> holds <paramref name="token"/> (case-insensitive).</summary>
+    private static bool HasToken(string? list, string token)
+    {
+        if (list is null) return false;
+        foreach (var item in list.AsSpan().Split(','))
+            if (list.AsSpan()[item].Trim().Equals(token, StringComparison.OrdinalIgnoreCase)) return true;
+        return false;
     }
 
     /// <summary>The value of query parameter <paramref name="name"/> (not percent-decoded), or null.</summary>
@@ -71,7 +78,7 @@ public sealed class HttpRequest
         var lines = head.Split("\r\n");
         var line = lines[0].Split(' ');
         if (line.Length != 3 || !line[2].StartsWith("HTTP/1.", StringComparison.Ordinal) || line[2].Length != 8 || !char.IsAsciiDigit(line[2][7])
-            || !line[1].StartsWith('/') || line[0].Length == 0 || !line[0].All(IsTokenChar))
+            || !line[1].StartsWith('/') || !IsToken(line[0]))
             return Fail(out error, 400, "bad request line\n");
         var headers = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
         if (lines.Length - 1 > MaxHeaders) return Fail(out error, 431, "too many header fields\n");
@@ -80,10 +87,10 @@ public sealed class HttpRequest
             var l = lines[i];
             int colon = l.IndexOf(':');
             // Folded lines (leading whitespace) and whitespace before the colon are rejected (RFC 9112 §5.1, §5.2).
-            if (colon <= 0 || !l.AsSpan(0, colon).ToString().All(IsTokenChar)) return Fail(out error, 400, "bad header field\n");
+            if (colon <= 0 || !IsToken(l.AsSpan(0, colon))) return Fail(out error, 400, "bad header field\n");
             var name = l[..colon];
             var value = l[(colon + 1)..].Trim(' ', '\t');
-            if (value.Any(c => c is '\r' or '\n' or '\0')) return Fail(out error, 400, "bad header value\n");
+            if (value.AsSpan().IndexOfAny('\r', '\n', '\0') >= 0) return Fail(out error, 400, "bad header value\n");
             if (headers.TryGetValue(name, out var prior))
             {
                 if (name.Equals("Content-Length", StringComparison.OrdinalIgnoreCase) || name.Equals("Host", StringComparison.OrdinalIgnoreCase))
@@ -106,4 +113,13 @@ public sealed class HttpRequest
 
     // RFC 9110 §5.6.2 tchar.
     private static bool IsTokenChar(char c) => char.IsAsciiLetterOrDigit(c) || "!#$%&'*+-.^_`|~".Contains(c);
+
+    /// <summary>One or more tchars (a method, a field name); a loop over the span, so no enumerator is allocated.</summary>
+    private static bool IsToken(ReadOnlySpan<char> s)
+    {
+        if (s.IsEmpty) return false;
+        foreach (var c in s)
+            if (!IsTokenChar(c)) return false;
+        return true;
+    }
 }

@@ -18,12 +18,13 @@ public sealed class HttpServer
     public delegate ValueTask<HttpResponse> Handler(HttpRequest request, CancellationToken ct);
 
     private const int CoalesceBodyBytes = 16 * 1024;
+    private static readonly ReadOnlyMemory<byte> LastChunk = "0\r\n\r\n"u8.ToArray();
 
     private readonly Process _process;
     private readonly Handle _listener;
     private readonly Handler _handler;
     private readonly HttpServerOptions _options;
-    private readonly Dictionary<Ipv4Address, int> _perSource = new();
+    private readonly Dictionary<IpAddress, int> _perSource = new();
     private int _active;
     private long _served, _refused, _timedOut, _idleClosed;
 
@@ -60,17 +61,22 @@ public sealed class HttpServer
             if (!accepted.IsOk) return;
             var conn = accepted.Value;
             var ends = SocketSyscalls.Endpoints(_process, conn);
-            if (!ends.IsOk || !Admit(ends.Value.Remote.Address))
+            var source = ends.IsOk ? SourceKey(ends.Value.Remote.Address) : default;
+            if (!ends.IsOk || !Admit(source))
             {
                 Interlocked.Increment(ref _refused);
                 await SocketSyscalls.AbortAsync(_process, conn).ConfigureAwait(false);
                 continue;
             }
-            _ = ServeAsync(conn, ends.Value.Remote.Address, ct);
+            _ = ServeAsync(conn, source, ct);
         }
     }
 
-    private bool Admit(Ipv4Address source)
+    /// <summary>What the per-source cap counts: an IPv4 address, or an IPv6 /64 — one host holds a whole /64 (SLAAC),
+    /// so counting single IPv6 addresses would give it 2^64 budgets.</summary>
+    private static IpAddress SourceKey(IpAddress a) => a.IsV6 ? Ipv6Cidr.Mask(a.V6, 64) : a;
+
+    private bool Admit(IpAddress source)
     {
         lock (_perSource)
         {
@@ -82,7 +88,7 @@ public sealed class HttpServer
         }
     }
 
-    private void Release(Ipv4Address source)
+    private void Release(IpAddress source)
     {
         lock (_perSource)
         {
@@ -93,7 +99,7 @@ public sealed class HttpServer
 
     private enum Ending { Close, Abort }
 
-    private async Task ServeAsync(Handle conn, Ipv4Address source, CancellationToken ct)
+    private async Task ServeAsync(Handle conn, IpAddress source, CancellationToken ct)
     {
         var ending = Ending.Abort;
         try { ending = await ServeRequestsAsync(conn, ct).ConfigureAwait(false); }
@@ -110,11 +116,15 @@ public sealed class HttpServer
     private async Task<Ending> ServeRequestsAsync(Handle conn, CancellationToken ct)
     {
         var reader = new HeadReader(_process, conn, _options.MaxHeaderBytes);
+        // One deadline source per connection, re-armed for each wait (head, then send) and reset after it: a linked
+        // source and a timer per request were a large share of what a request allocated (HttpAllocationTests). A
+        // deadline that fired ends the connection, so a cancelled source is never reset.
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct);
         for (int n = 1; ; n++)
         {
-            using var headDeadline = CancellationTokenSource.CreateLinkedTokenSource(ct);
-            headDeadline.CancelAfter(n == 1 ? _options.HeaderTimeout : _options.IdleTimeout);
-            var (head, outcome) = await reader.ReadAsync(headDeadline.Token).ConfigureAwait(false);
+            deadline.CancelAfter(n == 1 ? _options.HeaderTimeout : _options.IdleTimeout);
+            var (head, outcome) = await reader.ReadAsync(deadline.Token).ConfigureAwait(false);
+            if (outcome != HeadOutcome.DeadlineOrError && !deadline.TryReset()) outcome = HeadOutcome.DeadlineOrError;
             HttpRequest? request = null;
             HttpResponse response;
             switch (outcome)
@@ -139,12 +149,11 @@ public sealed class HttpServer
                     return Ending.Abort;
             }
             bool keepAlive = request is not null && request.WantsKeepAlive && KeepsConnection(response.Status) && n < _options.MaxRequestsPerConnection;
-            using var sendDeadline = CancellationTokenSource.CreateLinkedTokenSource(ct);
-            sendDeadline.CancelAfter(_options.SendTimeout);
-            var sent = await WriteAsync(conn, request, response, keepAlive, sendDeadline.Token).ConfigureAwait(false);
-            if (!sent.IsOk)
+            deadline.CancelAfter(_options.SendTimeout);
+            var sent = await WriteAsync(conn, request, response, keepAlive, deadline.Token).ConfigureAwait(false);
+            if (!sent.IsOk || !deadline.TryReset())
             {
-                if (sendDeadline.IsCancellationRequested && !ct.IsCancellationRequested) Interlocked.Increment(ref _timedOut);
+                if (deadline.IsCancellationRequested && !ct.IsCancellationRequested) Interlocked.Increment(ref _timedOut);
                 return Ending.Abort;
             }
             Interlocked.Increment(ref _served);
@@ -169,28 +178,24 @@ public sealed class HttpServer
         long? length = response.Length;
         bool chunked = length is null && request?.Http11 == true;
         if (length is null && !chunked) keepAlive = false; // HTTP/1.0: the end of the connection ends the body
-        var h = new StringBuilder(256);
-        h.Append($"HTTP/1.1 {response.Status} {HttpResponse.Reason(response.Status)}\r\nServer: photon\r\nContent-Type: {response.ContentType}\r\n");
-        if (length is { } l) h.Append($"Content-Length: {l}\r\n");
-        else if (chunked) h.Append("Transfer-Encoding: chunked\r\n");
-        foreach (var (name, value) in response.Headers) h.Append($"{name}: {value}\r\n");
-        h.Append(keepAlive ? "Connection: keep-alive\r\n\r\n" : "Connection: close\r\n\r\n");
-        var header = Encoding.ASCII.GetBytes(h.ToString());
+        // One pooled buffer holds the head and, for a small in-memory body, the body too: they leave in one send (one
+        // segment), and the send copies them into the socket buffer, so the buffer goes back once it returns.
+        int inline = !head && stream is null && response.Body.Length <= CoalesceBodyBytes ? response.Body.Length : 0;
+        var buffer = ArrayPool<byte>.Shared.Rent(ResponseHead.MaxSize(response) + inline);
         Result sent;
-        if (head) sent = await Send(header, ct).ConfigureAwait(false);
-        else if (stream is null)
+        try
         {
-            // One send for a small response: header and body leave in the same segment.
-            sent = response.Body.Length <= CoalesceBodyBytes
-                ? await Send((byte[])[.. header, .. response.Body.Span], ct).ConfigureAwait(false)
-                : await Send(header, ct).ConfigureAwait(false);
-            if (sent.IsOk && response.Body.Length > CoalesceBodyBytes) sent = await Send(response.Body, ct).ConfigureAwait(false);
+            int used = ResponseHead.Write(buffer, response, length, chunked, keepAlive);
+            response.Body.Span[..inline].CopyTo(buffer.AsSpan(used));
+            sent = await Send(buffer.AsMemory(0, used + inline), ct).ConfigureAwait(false);
         }
-        else
+        finally { ArrayPool<byte>.Shared.Return(buffer); }
+        if (sent.IsOk && !head && stream is null && inline < response.Body.Length)
+            sent = await Send(response.Body, ct).ConfigureAwait(false);
+        else if (sent.IsOk && !head && stream is not null)
         {
-            sent = await Send(header, ct).ConfigureAwait(false);
-            if (sent.IsOk) sent = await stream.WriteAsync(chunked ? SendChunk : Send, ct).ConfigureAwait(false);
-            if (sent.IsOk && chunked) sent = await Send("0\r\n\r\n"u8.ToArray(), ct).ConfigureAwait(false);
+            sent = await stream.WriteAsync(chunked ? SendChunk : Send, ct).ConfigureAwait(false);
+            if (sent.IsOk && chunked) sent = await Send(LastChunk, ct).ConfigureAwait(false);
         }
         return sent.IsOk ? keepAlive : sent.Error;
 
@@ -201,13 +206,14 @@ public sealed class HttpServer
         async ValueTask<Result> SendChunk(ReadOnlyMemory<byte> piece, CancellationToken c)
         {
             if (piece.Length == 0) return Result.Ok;
-            var prefix = Encoding.ASCII.GetBytes($"{piece.Length:x}\r\n");
-            int total = prefix.Length + piece.Length + 2;
-            var framed = ArrayPool<byte>.Shared.Rent(total);
+            var framed = ArrayPool<byte>.Shared.Rent(piece.Length + 12); // the size (8 hex digits at most) and two CRLFs
             try
             {
-                prefix.CopyTo(framed, 0);
-                piece.Span.CopyTo(framed.AsSpan(prefix.Length));
+                piece.Length.TryFormat(framed, out int digits, "x", System.Globalization.CultureInfo.InvariantCulture);
+                framed[digits] = (byte)'\r';
+                framed[digits + 1] = (byte)'\n';
+                int prefix = digits + 2, total = prefix + piece.Length + 2;
+                piece.Span.CopyTo(framed.AsSpan(prefix));
                 framed[total - 2] = (byte)'\r';
                 framed[total - 1] = (byte)'\n';
                 return await Send(framed.AsMemory(0, total), c).ConfigureAwait(false);

@@ -84,5 +84,15 @@ public sealed class UdpSocketObject(UdpSocket socket) : SocketObject($"udp:{sock
 
     public UdpSocket Socket { get; } = socket;
 
-    internal override void Shut(bool reset) => _ = Socket.DisposeAsync().AsTask();
+    /// <summary>The tenant whose ephemeral port this is (bound to port 0), given back when the socket shuts.</summary>
+    internal SocketAccount? EphemeralPortOf { get; init; }
+
+    private int _shut;
+
+    internal override void Shut(bool reset)
+    {
+        if (Interlocked.Exchange(ref _shut, 1) != 0) return;
+        EphemeralPortOf?.ReturnEphemeralPort();
+        _ = Socket.DisposeAsync().AsTask();
+    }
 }

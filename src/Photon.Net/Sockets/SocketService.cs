@@ -32,6 +32,10 @@ public sealed class SocketService
 
     public NetworkStack Stack => _stack;
 
+    /// <summary>Per-tenant socket accounting: buffers charged to each tenant's memory quota, ephemeral ports capped per
+    /// tenant. Without the kernel's quotas buffers are still counted per tenant, just charged to no quota.</summary>
+    public SocketQuota Quota { get; init; } = new();
+
     /// <summary>How often sockets whose grant was revoked (without anyone using them) are looked for.</summary>
     public TimeSpan SweepInterval { get; init; } = TimeSpan.FromMilliseconds(100);
 
@@ -60,6 +64,7 @@ public sealed class SocketService
         if (!through.IsOk) return through.Error;
         var l = _stack.Tcp.Listen(port, backlog);
         if (!l.IsOk) return l.Error;
+        lock (_stack.Gate) l.Value.Account = Quota.AccountOf(process.Principal);
         return Issue(process, new ListenerObject(l.Value, through.Value), Rights.Read | Rights.Delegate | Rights.Transfer, through.Value);
     }
 
@@ -79,7 +84,7 @@ public sealed class SocketService
         if (!n.IsOk) return n.Error;
         var through = process.TokenOf(network);
         if (!through.IsOk) return through.Error;
-        var c = await _stack.Tcp.ConnectAsync(remote, ct).ConfigureAwait(false);
+        var c = await _stack.Tcp.ConnectAsync(remote, Quota.AccountOf(process.Principal), ct).ConfigureAwait(false);
         if (!c.IsOk) return c.Error;
         return Issue(process, new ConnectionObject(c.Value), SocketRights, through.Value);
     }
@@ -124,6 +129,7 @@ public sealed class SocketService
     /// for clients) needs <see cref="NetworkAccess"/> with Connect instead.</summary>
     internal Result<Handle> BindUdp(Process process, Handle grant, ushort port)
     {
+        SocketAccount? ephemeral = null;
         if (port == 0)
         {
             var n = process.Get<NetworkAccess>(grant, Rights.Connect);
@@ -138,9 +144,16 @@ public sealed class SocketService
         }
         var through = process.TokenOf(grant);
         if (!through.IsOk) return through.Error;
-        var s = _stack.Udp.Bind(port);
-        if (!s.IsOk) return s.Error;
-        return Issue(process, new UdpSocketObject(s.Value), SocketRights, through.Value);
+        var account = Quota.AccountOf(process.Principal);
+        if (port == 0 && account is not null)
+        {
+            var taken = account.TakeEphemeralPort();
+            if (!taken.IsOk) return taken.Error;
+            ephemeral = account;
+        }
+        var s = _stack.Udp.Bind(port, account); // its queued datagrams are charged to the tenant
+        if (!s.IsOk) { ephemeral?.ReturnEphemeralPort(); return s.Error; }
+        return Issue(process, new UdpSocketObject(s.Value) { EphemeralPortOf = ephemeral }, SocketRights, through.Value);
     }
 
     internal async Task<Result> SendToAsync(Process process, Handle udp, IpEndpoint to, ReadOnlyMemory<byte> data)

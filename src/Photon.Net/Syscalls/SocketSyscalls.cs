@@ -64,7 +64,8 @@ public static class SocketSyscalls
 
     /// <summary>Connects to <paramref name="host"/>:<paramref name="port"/>: both handles are checked first (Connect on
     /// <paramref name="network"/>, Read on the <see cref="ResolverObject"/> <paramref name="resolver"/>), then the name is
-    /// resolved (an address literal needs no query) and its addresses are tried in order; the last failure is returned.</summary>
+    /// resolved (an address literal of either family needs no query; AAAA answers come first when the stack has a global
+    /// IPv6 address) and its addresses are tried in order; the last failure is returned.</summary>
     public static async Task<Result<Handle>> ConnectAsync(Process caller, Handle network, Handle resolver, string host, ushort port, CancellationToken ct = default)
     {
         using var traceSpan = SyscallSpan.Enter(caller, "sys.net.connect_by_name");
@@ -75,9 +76,9 @@ public static class SocketSyscalls
         var r = caller.Get<ResolverObject>(resolver, Rights.Read);
         if (!r.IsOk) return r.Error;
         if (port == 0) return Errors.Of(ErrorCode.InvalidArgument, "destination port 0");
-        Result<IReadOnlyList<Ipv4Address>> addresses;
+        Result<IReadOnlyList<IpAddress>> addresses;
         using (var untilExit = CancellationTokenSource.CreateLinkedTokenSource(ct, caller.Lifetime))
-            addresses = await r.Value.Resolver.ResolveIpv4Async(caller.Principal, host, untilExit.Token).ConfigureAwait(false);
+            addresses = await r.Value.Resolver.ResolveAddressesAsync(caller.Principal, host, untilExit.Token).ConfigureAwait(false);
         if (!addresses.IsOk) return addresses.Error;
         KernelError last = Errors.Of(ErrorCode.NotFound, $"{host}: no address");
         foreach (var address in addresses.Value)
@@ -192,7 +193,7 @@ public sealed record NetworkTables(
         foreach (var c in stack.Tcp.Connections)
             socks.Add(["tcp", c.Local.ToString(), c.Remote.ToString(), c.State.ToString(), c.SendQueue.ToString(), c.ReceiveQueue.ToString(),
                 c.CongestionWindow.ToString(), $"{c.SmoothedRtt.TotalMilliseconds:0.00}ms", $"{c.RetransmitTimeout.TotalMilliseconds:0}ms", c.Retransmits.ToString()]);
-        foreach (var u in stack.Udp.Sockets) socks.Add(["udp", $"0.0.0.0:{u.Port}", "*:*", "", "", u.Queued.ToString(), "", "", "", ""]);
+        foreach (var u in stack.Udp.Sockets) socks.Add(["udp", $"*:{u.Port}", "*:*", "", "", u.Queued.ToString(), "", "", "", ""]);
         return new NetworkTables(ifs, routes, arp, socks, stack.Statistics.ToDictionary(kv => kv.Key.ToString(), kv => (long)kv.Value));
     }
 }

@@ -1,23 +1,54 @@
+using Photon.Net.Sockets;
+
 namespace Photon.Net.Tcp;
 
 /// <summary>
-/// A byte ring of fixed capacity for socket buffers (smoltcp's <c>RingBuffer</c>): the send buffer keeps unacknowledged
+/// A byte ring of bounded capacity for socket buffers (smoltcp's <c>RingBuffer</c>): the send buffer keeps unacknowledged
 /// bytes at its head and is read in place by offset (<see cref="Peek"/>), so a segment's payload is copied once, from
 /// here into the frame. The storage is allocated on first write and grows by doubling (from <see cref="InitialStorage"/>)
 /// up to the capacity as data needs it: a connection that never carries data (half-open in a SYN flood, waiting to be
 /// accepted) costs no buffer memory, and one that carries a short request and response costs a few KiB — not two
 /// 512 KiB arrays on the large-object heap per connection, whose zeroing and collection dominated short requests.
+/// The capacity itself may grow (<see cref="GrowCapacity"/>, buffer autotuning) but never shrinks below what is held.
+/// With an <see cref="Account"/> (the owning tenant's) every growth is charged to its memory quota first; a refused
+/// growth leaves the ring at the size it has — <see cref="Free"/> then counts only that storage, so a sender waits and
+/// a receiver's window shrinks — until the account refunds something. <see cref="Release"/> frees the storage and
+/// refunds it, once.
 /// </summary>
 internal sealed class ByteRing(int capacity)
 {
+    private int _capacity = capacity;
+
     public const int InitialStorage = 4096;
 
     private byte[]? _buffer;
     private int _head;
+    private long _charged;
+    private int? _refusedAt; // the account's refund count when a growth was refused
 
     public int Count { get; private set; }
-    public int Capacity => capacity;
-    public int Free => capacity - Count;
+    public int Capacity => _capacity;
+
+    /// <summary>Raises the capacity to <paramref name="newCapacity"/> (never lowers it). Storage is not allocated here:
+    /// it still grows by doubling as data arrives, so a bigger limit costs memory only once it is used.</summary>
+    public void GrowCapacity(int newCapacity)
+    {
+        if (newCapacity > _capacity) _capacity = newCapacity;
+    }
+
+    /// <summary>Bytes that can be written now: up to the capacity, or only within the storage held while growing it
+    /// is refused by the account's quota.</summary>
+    public int Free => (IsQuotaLimited ? Storage : _capacity) - Count;
+
+    /// <summary>The tenant whose memory quota pays for the storage (null: the kernel's, uncharged). Set before the
+    /// first write.</summary>
+    internal SocketAccount? Account { get; set; }
+
+    /// <summary>The last growth was refused and the account has refunded nothing since.</summary>
+    public bool IsQuotaLimited => _refusedAt is { } at && Account is { } a && a.Refunds == at;
+
+    /// <summary>Bytes charged to <see cref="Account"/> for this ring now.</summary>
+    public long ChargedBytes => _charged;
 
     /// <summary>Bytes of storage allocated now (at most <see cref="Capacity"/>).</summary>
     public int Storage => _buffer?.Length ?? 0;
@@ -27,7 +58,9 @@ internal sealed class ByteRing(int capacity)
         int n = Math.Min(data.Length, Free);
         if (n == 0) return 0;
         var buffer = Reserve(Count + n);
-        int size = buffer.Length;
+        n = Math.Min(n, (buffer?.Length ?? 0) - Count); // growth refused: what the storage held takes
+        if (n <= 0) return 0;
+        int size = buffer!.Length;
         int tail = (_head + Count) % size;
         int first = Math.Min(n, size - tail);
         data[..first].CopyTo(buffer.AsSpan(tail));
@@ -36,12 +69,20 @@ internal sealed class ByteRing(int capacity)
         return n;
     }
 
-    /// <summary>Storage for at least <paramref name="needed"/> bytes: the contents move to the start of a larger array.</summary>
-    private byte[] Reserve(int needed)
+    /// <summary>Storage for at least <paramref name="needed"/> bytes: the contents move to the start of a larger array.
+    /// When the account refuses the growth the current storage (possibly none) is returned unchanged.</summary>
+    private byte[]? Reserve(int needed)
     {
         if (_buffer is { } b && b.Length >= needed) return b;
-        int size = Math.Max(_buffer?.Length ?? 0, Math.Min(InitialStorage, capacity));
-        while (size < needed) size = (int)Math.Min((long)size * 2, capacity);
+        int size = Math.Max(_buffer?.Length ?? 0, Math.Min(InitialStorage, _capacity));
+        while (size < needed) size = (int)Math.Min((long)size * 2, _capacity);
+        if (Account is { } account)
+        {
+            int refunds = account.Refunds;
+            if (!account.Charge(size - Storage).IsOk) { _refusedAt = refunds; return _buffer; }
+            _refusedAt = null;
+            _charged += size - Storage;
+        }
         var grown = new byte[size];
         if (Count > 0) Peek(0, grown.AsSpan(0, Count));
         _buffer = grown;
@@ -68,6 +109,19 @@ internal sealed class ByteRing(int capacity)
         if (n == 0) return;
         _head = (_head + n) % _buffer!.Length;
         Count -= n;
+    }
+
+    /// <summary>Drops the contents and the storage and refunds the account; the ring may be written again (and charged
+    /// again) afterwards. Safe to call any number of times.</summary>
+    public void Release()
+    {
+        _buffer = null;
+        _head = 0;
+        Count = 0;
+        _refusedAt = null;
+        long charged = _charged;
+        _charged = 0;
+        Account?.Refund(charged);
     }
 
     public int Read(Span<byte> destination)

@@ -46,14 +46,15 @@ internal sealed class SynCookies
 
     private uint Mac(IpEndpoint local, IpEndpoint remote, SeqNumber clientIsn, uint counter, int index)
     {
-        Span<byte> input = stackalloc byte[21];
-        local.Address.Write(input);
-        remote.Address.Write(input[4..]);
-        BinaryPrimitives.WriteUInt16BigEndian(input[8..], local.Port);
-        BinaryPrimitives.WriteUInt16BigEndian(input[10..], remote.Port);
-        BinaryPrimitives.WriteUInt32BigEndian(input[12..], clientIsn.Value);
-        BinaryPrimitives.WriteUInt32BigEndian(input[16..], counter);
-        input[20] = (byte)index;
-        return (uint)SipHash.Hash(_key0, _key1, input) & 0xFFFFFF;
+        // Both addresses as they are on the wire (4 or 16 bytes each: an IPv6 cookie hashes all 128 bits of each).
+        Span<byte> input = stackalloc byte[2 * Ipv6Address.Length + 13];
+        int at = local.Address.Write(input);
+        at += remote.Address.Write(input[at..]);
+        BinaryPrimitives.WriteUInt16BigEndian(input[at..], local.Port);
+        BinaryPrimitives.WriteUInt16BigEndian(input[(at + 2)..], remote.Port);
+        BinaryPrimitives.WriteUInt32BigEndian(input[(at + 4)..], clientIsn.Value);
+        BinaryPrimitives.WriteUInt32BigEndian(input[(at + 8)..], counter);
+        input[at + 12] = (byte)index;
+        return (uint)SipHash.Hash(_key0, _key1, input[..(at + 13)]) & 0xFFFFFF;
     }
 }

@@ -1,4 +1,5 @@
 using Photon.Kernel.Diagnostics.Tracing;
+using Photon.Net.Sockets;
 using Photon.Net.Wire;
 
 namespace Photon.Net.Tcp;
@@ -14,7 +15,7 @@ public enum TcpState { Closed, Listen, SynSent, SynReceived, Established, FinWai
 /// challenge ACKs, and TIME_WAIT. Sequence numbers are <see cref="SeqNumber"/>s, buffers <see cref="ByteRing"/>s.
 /// Protocol methods run under the stack lock; the public async methods are the socket API.
 /// </summary>
-public sealed class TcpConnection : IAsyncDisposable
+public sealed partial class TcpConnection : IAsyncDisposable
 {
     private const int OurWindowScale = 7;
     private const int MaxOutOfOrderSegments = 1024;
@@ -26,10 +27,12 @@ public sealed class TcpConnection : IAsyncDisposable
     private readonly List<(SeqNumber Seq, byte[] Data, bool Fin)> _outOfOrder = new();
     private readonly TaskCompletionSource<Result> _established = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly List<TaskCompletionSource> _readers = new(), _writers = new();
+    private readonly PendingCalls<bool> _readers, _writers; // bounded per connection, charged to the tenant
     private readonly RttEstimator _rtt;
     private readonly ICongestionController _cc;
     private readonly SackScoreboard _scoreboard = new();
+    private readonly BufferAutotune _autotune;
+    private readonly AckPolicy _ackPolicy = new();
 
     // Send sequence space (RFC 9293 names).
     private SeqNumber _iss, _sndUna, _sndNxt, _sndMax, _sndWl1, _sndWl2;
@@ -60,6 +63,8 @@ public sealed class TcpConnection : IAsyncDisposable
     private TimeSpan _persistBackoff;
     private int _retries, _ackPending;
     private bool _burstAckOwed;
+    private SeqNumber _rcvAcked;  // RCV.NXT as of the last segment we sent (every segment carries the ACK)
+    private TimeSpan _lastDataIn;
     private long _retransmits;
     private long _outOfOrderBytes; // bounded by the receive buffer: overlapping segments cannot multiply memory
     private TimeSpan _challengeWindow;
@@ -76,8 +81,12 @@ public sealed class TcpConnection : IAsyncDisposable
         var o = _stack.Options;
         _send = new ByteRing(o.TcpSendBuffer);
         _receive = new ByteRing(o.TcpReceiveBuffer);
+        _readers = new PendingCalls<bool>(o.SocketMaxPendingCalls, "receive");
+        _writers = new PendingCalls<bool>(o.SocketMaxPendingCalls, "send");
         _rtt = new RttEstimator(o.TcpInitialRto, o.TcpMinRto, o.TcpMaxRto, o.TickInterval);
         _cc = o.TcpCongestionControl == TcpCongestionControl.NewReno ? new NewReno() : new Cubic();
+        _autotune = new BufferAutotune(Math.Max(o.TcpSendBuffer, o.TcpSendBufferMax), Math.Max(o.TcpReceiveBuffer, o.TcpReceiveBufferMax));
+        if (listener?.Account is { } account) ChargeTo(account, ephemeralPort: false); // the listening tenant pays
     }
 
     public IpEndpoint Local { get; }
@@ -85,6 +94,8 @@ public sealed class TcpConnection : IAsyncDisposable
     public TcpState State { get; private set; }
     internal SeqNumber ReceiveNext => _rcvNxt;
     internal SeqNumber SendUnacknowledged => _sndUna;
+    /// <summary>The payload bytes one segment carries to the peer (after options and path MTU).</summary>
+    internal int SendMss => _mss;
     internal Task<Result> Established => _established.Task;
 
     /// <summary>Completes when the connection is fully closed (or reset); TIME_WAIT counts as closed for the user.</summary>
@@ -95,7 +106,13 @@ public sealed class TcpConnection : IAsyncDisposable
 
     public long Retransmits { get { lock (_stack.Gate) return _retransmits; } }
 
-    private int OurMss => (_stack.RouteTo(Remote.Address)?.Nic.Mtu ?? 1500) - Ipv4Packet.HeaderLength - TcpRepr.MinHeaderLength;
+    private int OurMss => _layer.RouteMss(Remote);
+
+    /// <summary>The path MTU towards the peer went down: send smaller segments from now on (never larger than agreed).</summary>
+    internal void OnPathMtuLowered() => _mss = Math.Max(64, Math.Min(_mss, OurMss - (_tsOk ? TcpRepr.TimestampOptionLength : 0)));
+
+    /// <summary>The send and receive buffers' capacities now (they grow by autotuning, <see cref="BufferAutotune"/>).</summary>
+    internal (int Send, int Receive) BufferCapacities { get { lock (_stack.Gate) return (_send.Capacity, _receive.Capacity); } }
 
     // ---- opening ----
 
@@ -135,7 +152,7 @@ public sealed class TcpConnection : IAsyncDisposable
     internal void RestoreFromCookie(in TcpRepr ack, SeqNumber iss, ushort mss)
     {
         _irs = ack.Seq - 1;
-        _rcvNxt = ack.Seq;
+        _rcvNxt = _rcvAcked = ack.Seq;
         _rcvAdvEdge = _rcvNxt + Math.Min(_receive.Free, 65535);
         _offeredScale = false;
         _sndWscale = _rcvWscale = 0;
@@ -260,7 +277,12 @@ public sealed class TcpConnection : IAsyncDisposable
         // peer; without this check a blind attacker could inject data with any old acknowledgement number.
         if (ack < _sndUna - Math.Max(_maxSndWnd, 65535u)) { ChallengeAck(); return; }
 
-        if (_sackOk && seg.SackCount > 0) _scoreboard.Add(((ReadOnlySpan<(SeqNumber, SeqNumber)>)seg.Sack)[..seg.SackCount], _sndUna, _sndMax);
+        if (_sackOk && seg.SackCount > 0)
+        {
+            var blocks = ((ReadOnlySpan<(SeqNumber, SeqNumber)>)seg.Sack)[..seg.SackCount];
+            CountDuplicateSack(seg.Ack, blocks);
+            _scoreboard.Add(blocks, _sndUna, _sndMax);
+        }
         if (_persistDeadline is not null) _retries = 0; // the peer answers our probes: it is alive, just not reading
         uint advertised = (uint)seg.Window << _sndWscale;
         if (ack > _sndUna) OnNewAck(ack, now, _tsOk && seg.HasTimestamp ? seg.TsEcr : 0);
@@ -286,7 +308,7 @@ public sealed class TcpConnection : IAsyncDisposable
                 case TcpState.LastAck: Finish(); return;
             }
         }
-        // FIN_WAIT_2 times out only when the peer goes quiet: a half-closed connection may go on receiving for long.
+        // FIN_WAIT_2 times out only for an orphan (see Tick) and only when the peer goes quiet.
         if (State == TcpState.FinWait2) _finWait2Deadline = now + 2 * _stack.Options.TcpMsl;
         if (State == TcpState.TimeWait)
         {
@@ -304,8 +326,11 @@ public sealed class TcpConnection : IAsyncDisposable
                 if (fin && n == payload.Length) ReceiveFin(now);
                 DrainOutOfOrder(now);
                 _ackPending++;
-                if (hadGap || _finReceived || _receive.Free < _mss) SendAck();
-                else if (_ackPending >= 2 && !_burstAckOwed)
+                if (hadGap || now - _lastDataIn > _rtt.Rto) _ackPolicy.EnterQuickAck();
+                _lastDataIn = now;
+                var timing = _ackPolicy.OnInOrderData(_ackPending, _rcvNxt - _rcvAcked, _mss);
+                if (hadGap || _finReceived || _receive.Free < _mss || timing == AckTiming.Now) SendAck();
+                else if (timing == AckTiming.BurstEnd && !_burstAckOwed)
                 {
                     _burstAckOwed = true; // one ACK for the whole burst, once the stack has processed it
                     _layer.AckAtBurstEnd(this);
@@ -319,6 +344,7 @@ public sealed class TcpConnection : IAsyncDisposable
             }
         }
         else if (dropPayload && seg.Payload.Length > 0) SendAck(); // a data-bearing zero-window probe: answer with our window
+        RepairLostSegments(now);
         Output();
     }
 
@@ -385,20 +411,21 @@ public sealed class TcpConnection : IAsyncDisposable
             }
         }
         else _cc.OnAck(acked, now, _rtt.Srtt);
+        _autotune.OnAck(_send, _cc.Window, _maxSndWnd);
         _dupAcks = 0;
         _limitedTransmit = 0;
         if (_sndUna == _sndMax) _rtoDeadline = null;
         else _rtoDeadline = now + _rtt.Rto;
         _tlpSent = false;
         ArmTailLossProbe(now);
-        Wake(_writers);
+        if (BufferAutotune.WriterShouldWake(_send)) Wake(_writers);
     }
 
     private void OnDuplicateAck()
     {
         _dupAcks++;
         bool probeRevealedLoss = _tlpSent && _sackOk && _scoreboard.Count > 0;
-        if (!_cc.InRecovery && (_dupAcks == 3 || probeRevealedLoss) && _sndUna > _recover)
+        if (!_cc.InRecovery && (_dupAcks == 3 || probeRevealedLoss) && MayStartRecovery)
         {
             _recover = _sndMax;
             _rexmitNext = _sndUna;
@@ -440,6 +467,7 @@ public sealed class TcpConnection : IAsyncDisposable
         { _stack.Count(DropReason.OutOfOrderLimit); return; }
         foreach (var (s, d, f) in _outOfOrder)
             if (s == seq && d.Length >= data.Length && (f || !fin)) return; // already have it
+        if (!ChargeOutOfOrder(data.Length)) { _stack.Count(DropReason.OutOfOrderLimit); return; }
         _outOfOrder.Add((seq, data.ToArray(), fin));
         _outOfOrderBytes += data.Length;
         _lastOutOfOrder = seq;
@@ -457,6 +485,7 @@ public sealed class TcpConnection : IAsyncDisposable
                 if (s > _rcvNxt) continue;
                 _outOfOrder.RemoveAt(i);
                 _outOfOrderBytes -= d.Length;
+                RefundOutOfOrder(d.Length);
                 uint skip = (uint)(_rcvNxt - s);
                 if (skip <= (uint)d.Length && !_finReceived)
                 {
@@ -498,6 +527,7 @@ public sealed class TcpConnection : IAsyncDisposable
     private TcpRepr Header(SeqNumber seq, TcpFlags flags, ushort window, bool sack = true)
     {
         var h = new TcpRepr { Seq = seq, Ack = _rcvNxt, Flags = flags, Window = window };
+        _rcvAcked = _rcvNxt; // what follows this header acknowledges everything so far
         if (_tsOk) { h.HasTimestamp = true; h.TsVal = TsNow; h.TsEcr = _tsRecent; }
         if (sack) FillSackBlocks(ref h);
         return h;
@@ -562,6 +592,7 @@ public sealed class TcpConnection : IAsyncDisposable
         int fit = (_mss - length - TcpRepr.SackOptionHeader) / TcpRepr.SackBlockLength;
         h.SackCount = Math.Clamp(fit, 0, h.SackCount);
         _layer.Send(Local, Remote, h, _send, offset, length, segmentSize: length > _mss ? _mss : 0);
+        _rack.OnSent(seq, length, _stack.Now);
     }
 
     private void SendFin(SeqNumber seq)
@@ -640,10 +671,22 @@ public sealed class TcpConnection : IAsyncDisposable
             if (_rexmitNext <= _sndUna) { RetransmitFirst(); _rexmitNext = _sndUna + Math.Min(_mss, Math.Max(1, _send.Count)); }
             return;
         }
-        if (!_scoreboard.TryNextHole(SeqNumber.Max(_rexmitNext, _sndUna), out var start, out var holeEnd)) return;
+        // RFC 6675 HighRxt: each hole once per recovery. RACK resends holes out of this order (a retransmission it
+        // deems lost, or one its timer found first), so holes it already resent are skipped too — they used to go
+        // out twice. A resent segment that is lost again is RACK's to find, by time.
+        var from = SeqNumber.Max(_rexmitNext, _sndUna);
+        SeqNumber start, holeEnd;
+        int n = 0;
+        for (int hole = 0; ; hole++)
+        {
+            if (hole > SackScoreboard.MaxRanges || !_scoreboard.TryNextHole(from, out start, out holeEnd)) { TryRescueRetransmission(_stack.Now); return; }
+            n = (int)Math.Min(Math.Min(_mss, holeEnd - start), _send.Count - (start - _sndUna));
+            if (n <= 0) return;
+            if (!_rack.IsRetransmitted(start)) break;
+            from = start + n;
+            _rexmitNext = from;
+        }
         int offset = start - _sndUna;
-        int n = (int)Math.Min(Math.Min(_mss, holeEnd - start), _send.Count - offset);
-        if (n <= 0) return;
         SendData(start, offset, n, push: false);
         _rexmitNext = start + n;
         _rtt.OnRetransmit(start, n);
@@ -672,8 +715,18 @@ public sealed class TcpConnection : IAsyncDisposable
     internal void Tick(TimeSpan now)
     {
         if (State == TcpState.TimeWait) { if (now >= _timeWaitDeadline) Destroy(); return; }
-        if (State == TcpState.FinWait2 && now >= _finWait2Deadline) { Destroy(); return; }
+        // Only an orphan (no handle left: nobody will read) is dropped after a quiet FIN_WAIT_2, as Linux's tcp_fin_timeout
+        // applies only to orphans. A half-closed connection its owner still holds goes on receiving however long the
+        // peer pauses (an RTO backoff or a loaded peer can be silent for seconds): dropping it lost the rest of the
+        // peer's stream. Its buffers are charged to its owner's quota, and the owner can close or abort it.
+        if (State == TcpState.FinWait2 && _released && now >= _finWait2Deadline) { Destroy(); return; }
+        if (OrphanExpired(now)) return;
         if (_ackPending > 0) SendAck(why: 1);
+        if (_scoreboard.Count > 0)
+        {
+            RepairLostSegments(now); // RACK's reordering timer, at the tick's resolution
+            TryRescueRetransmission(now);
+        }
         if (_rtoDeadline is { } due && now >= due) OnRetransmitTimeout(now);
         else if (_tlpDeadline is { } probeDue && now >= probeDue) SendTailLossProbe(now);
         if (_persistDeadline is { } probe && now >= probe && State != TcpState.Closed)
@@ -788,6 +841,7 @@ public sealed class TcpConnection : IAsyncDisposable
     private void Finish()
     {
         State = TcpState.Closed;
+        ReleaseResources();
         _layer.Remove(this);
         _closed.TrySetResult();
         Wake(_readers);
@@ -818,40 +872,38 @@ public sealed class TcpConnection : IAsyncDisposable
         Finish();
     }
 
-    private static void Wake(List<TaskCompletionSource> waiters)
-    {
-        foreach (var w in waiters) w.TrySetResult();
-        waiters.Clear();
-    }
+    private static void Wake(PendingCalls<bool> calls) => calls.WakeAll(true);
 
     // ---- socket API ----
 
-    /// <summary>Queues all of <paramref name="data"/> for sending, waiting for buffer space as the peer acknowledges.</summary>
+    /// <summary>Queues all of <paramref name="data"/> for sending, waiting for buffer space as the peer acknowledges. A
+    /// send that would have to wait while <see cref="NetworkStackOptions.SocketMaxPendingCalls"/> sends wait already
+    /// fails with <see cref="ErrorCode.Busy"/> before queuing anything.</summary>
     public async Task<Result> SendAsync(ReadOnlyMemory<byte> data, CancellationToken ct = default)
     {
-        while (true)
+        for (bool first = true; ; first = false)
         {
-            TaskCompletionSource? wait = null;
+            Result<PendingCalls<bool>.Call>? wait = null;
             lock (_stack.Gate)
             {
                 if (_released) return Errors.Of(ErrorCode.Closed, "connection handle closed");
                 if (_error is { } e) return e;
                 if (_closeRequested || State is not (TcpState.Established or TcpState.CloseWait))
                     return Errors.Of(ErrorCode.Closed, "connection is closed for sending");
+                if (first && data.Length > _send.Free && _writers.Count >= _writers.Limit)
+                    return Errors.Of(ErrorCode.Busy, $"{_writers.Limit} sends already pending on this socket");
                 int n = _send.Write(data.Span);
+                if (n == 0 && _send.Count == 0 && _send.IsQuotaLimited && !data.IsEmpty) return SendBufferRefused();
                 NetPathTimeline.Mark(NetPathEvent.AppSend, n);
                 data = data[n..];
                 Output();
-                if (!data.IsEmpty)
-                {
-                    wait = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-                    _writers.Add(wait);
-                }
+                if (!data.IsEmpty) wait = _writers.Park();
             }
             await _stack.FlushAsync().ConfigureAwait(false);
-            if (wait is null) return Result.Ok;
-            if (ct.IsCancellationRequested) return Errors.Of(ErrorCode.Cancelled, "send cancelled");
-            using (ct.Register(() => wait.TrySetResult())) await wait.Task.ConfigureAwait(false);
+            if (wait is not { } parked) return Result.Ok;
+            if (!parked.IsOk) return parked.Error; // the quota's refusal: what was written so far stays queued
+            if (!await _writers.AwaitAsync(parked.Value, ct, false, _stack.Gate).ConfigureAwait(false))
+                return Errors.Of(ErrorCode.Cancelled, "send cancelled");
         }
     }
 
@@ -861,7 +913,7 @@ public sealed class TcpConnection : IAsyncDisposable
         if (buffer.IsEmpty) return Errors.Of(ErrorCode.InvalidArgument, "empty receive buffer");
         while (true)
         {
-            TaskCompletionSource wait;
+            Result<PendingCalls<bool>.Call> wait;
             bool update = false;
             int n = 0;
             lock (_stack.Gate)
@@ -871,6 +923,7 @@ public sealed class TcpConnection : IAsyncDisposable
                 {
                     n = _receive.Read(buffer.Span);
                     NetPathTimeline.Mark(NetPathEvent.AppReceive, n);
+                    _autotune.OnRead(_receive, n, _stack.Now, _rtt.HasSample ? _rtt.Srtt : _rtt.Rto, _mss);
                     // Receiver-side SWS avoidance: announce a bigger window only once it grew by a segment or half the buffer.
                     if (State is TcpState.Established or TcpState.FinWait1 or TcpState.FinWait2
                         && _receive.Free - (_rcvAdvEdge < _rcvNxt ? 0 : _rcvAdvEdge - _rcvNxt) >= Math.Min(_receive.Capacity / 2, _mss))
@@ -880,15 +933,17 @@ public sealed class TcpConnection : IAsyncDisposable
                 else if (_error is { } e) return e;
                 else if (State == TcpState.Closed) return 0;
                 if (n > 0 && !update) return n;
-                wait = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-                if (n == 0) _readers.Add(wait);
+                if (update) wait = default;
+                else if (!(wait = _readers.Park()).IsOk) return wait.Error;
             }
             if (update) { await _stack.FlushAsync().ConfigureAwait(false); return n; }
-            if (ct.IsCancellationRequested) return Errors.Of(ErrorCode.Cancelled, "receive cancelled");
-            using (ct.Register(() => wait.TrySetResult())) await wait.Task.ConfigureAwait(false);
-            if (ct.IsCancellationRequested) return Errors.Of(ErrorCode.Cancelled, "receive cancelled");
+            if (!await _readers.AwaitAsync(wait.Value, ct, false, _stack.Gate).ConfigureAwait(false))
+                return Errors.Of(ErrorCode.Cancelled, "receive cancelled");
         }
     }
+
+    /// <summary>Receives and sends waiting now.</summary>
+    internal int PendingCalls { get { lock (_stack.Gate) return _readers.Count + _writers.Count; } }
 
     /// <summary>Graceful close of the sending side: the FIN follows the queued data. Reading may continue.</summary>
     public async Task<Result> CloseAsync()
@@ -913,6 +968,8 @@ public sealed class TcpConnection : IAsyncDisposable
         lock (_stack.Gate)
         {
             _released = true;
+            _releasedAt = _stack.Now;
+            ReleaseReceiveBuffer(); // nobody is left to read it
             if (!_closeRequested && State is TcpState.Established or TcpState.CloseWait or TcpState.SynReceived)
             {
                 _closeRequested = true;
@@ -931,7 +988,13 @@ public sealed class TcpConnection : IAsyncDisposable
         await _stack.FlushAsync().ConfigureAwait(false);
     }
 
-    public async ValueTask DisposeAsync() => await CloseAsync().ConfigureAwait(false);
+    /// <summary>Done with the connection: closes the sending side and releases it (an orphan from now on: its receive
+    /// buffer goes, and the orphan and FIN_WAIT_2 timeouts bound how long it may linger).</summary>
+    public async ValueTask DisposeAsync()
+    {
+        await CloseAsync().ConfigureAwait(false);
+        await ReleaseAsync().ConfigureAwait(false);
+    }
 
     public override string ToString() => $"tcp {Local} -> {Remote} {State}";
 }

@@ -10,16 +10,22 @@ public sealed record TcpConnectionInfo(IpEndpoint Local, IpEndpoint Remote, TcpS
 
 /// <summary>
 /// TCP's demultiplexer: connections keyed by their four-tuple, listeners by port, ephemeral port allocation, resets for
-/// segments nobody owns, and the timer tick. Everything runs under the stack's lock.
+/// segments nobody owns, and the timer tick. Everything runs under the stack's lock. Both IP families share it: a
+/// four-tuple holds <see cref="IpAddress"/> values, and a listener on a port takes IPv4 and IPv6 SYNs alike, so the port
+/// grant that allowed the listen covers both (the family-specific parts are in <c>TcpLayer.Family.cs</c>).
 /// </summary>
-public sealed class TcpLayer
+public sealed partial class TcpLayer
 {
     private readonly NetworkStack _stack;
     private readonly Dictionary<(IpEndpoint Local, IpEndpoint Remote), TcpConnection> _connections = new();
     private readonly Dictionary<ushort, TcpListener> _listeners = new();
     private int _nextEphemeral = Random.Shared.Next(0, 16384);
 
-    internal TcpLayer(NetworkStack stack) => _stack = stack;
+    internal TcpLayer(NetworkStack stack)
+    {
+        _stack = stack;
+        _closedPortResets = new IcmpRateLimiter<IpAddress>(stack.Options);
+    }
 
     internal NetworkStack Stack => _stack;
 
@@ -34,6 +40,9 @@ public sealed class TcpLayer
     {
         get { lock (_stack.Gate) return _listeners.Values.Select(l => new IpEndpoint(Ipv4Address.Any, l.Port)).ToList(); }
     }
+
+    /// <summary>The listener on <paramref name="port"/>, if any.</summary>
+    internal TcpListener? ListenerOn(ushort port) { lock (_stack.Gate) return _listeners.GetValueOrDefault(port); }
 
     /// <summary>Listens on <paramref name="port"/> on every address. The socket layer checks the port capability first.</summary>
     public Result<TcpListener> Listen(ushort port, int backlog = 128)
@@ -54,15 +63,18 @@ public sealed class TcpLayer
         if (_listeners.TryGetValue(l.Port, out var x) && x == l) _listeners.Remove(l.Port);
     }
 
-    /// <summary>Opens a connection (active open) and completes when it is established, refused, or timed out.</summary>
-    public async Task<Result<TcpConnection>> ConnectAsync(IpEndpoint remote, CancellationToken ct = default)
+    /// <summary>Opens a connection (active open) and completes when it is established, refused, or timed out. With an
+    /// <paramref name="account"/> the connection's ephemeral port and buffers are the tenant's (QuotaExceeded at its
+    /// ephemeral port limit).</summary>
+    public Task<Result<TcpConnection>> ConnectAsync(IpEndpoint remote, CancellationToken ct = default) => ConnectAsync(remote, null, ct);
+
+    internal async Task<Result<TcpConnection>> ConnectAsync(IpEndpoint remote, Sockets.SocketAccount? account, CancellationToken ct = default)
     {
-        if (remote.Port == 0 || remote.Address == Ipv4Address.Any || remote.Address == Ipv4Address.Broadcast)
-            return Errors.Of(ErrorCode.InvalidArgument, $"cannot connect to {remote}");
+        if (remote.Port == 0 || !IsUnicast(remote.Address)) return Errors.Of(ErrorCode.InvalidArgument, $"cannot connect to {remote}");
         TcpConnection c;
         lock (_stack.Gate)
         {
-            if (_stack.SourceFor(remote.Address) is not { } source) return Errors.Of(ErrorCode.Unreachable, $"no route to {remote.Address}");
+            if (SourceFor(remote.Address) is not { } source) return Errors.Of(ErrorCode.Unreachable, $"no route to {remote.Address}");
             ushort port = 0;
             for (int i = 0; i < 16384 && port == 0; i++)
             {
@@ -70,7 +82,9 @@ public sealed class TcpLayer
                 if (!_listeners.ContainsKey(candidate) && !_connections.ContainsKey((new IpEndpoint(source, candidate), remote))) port = candidate;
             }
             if (port == 0) return Errors.Of(ErrorCode.AddressInUse, "no free ephemeral TCP port");
+            if (account?.TakeEphemeralPort() is { IsOk: false } refused) return refused.Error;
             c = new TcpConnection(this, new IpEndpoint(source, port), remote, null);
+            if (account is not null) c.ChargeTo(account, ephemeralPort: true);
             _connections[(c.Local, c.Remote)] = c;
             c.OpenActive();
             _stack.Count(Counter.TcpActiveOpens);
@@ -93,9 +107,14 @@ public sealed class TcpLayer
 
     internal static SeqNumber NewIss() => new(BinaryPrimitives.ReadUInt32LittleEndian(RandomNumberGenerator.GetBytes(4)));
 
-    internal void Handle(Ipv4Address src, Ipv4Address dst, ReadOnlySpan<byte> t)
+    /// <summary>A segment from IPv4 or IPv6; <paramref name="checksumVerified"/>: the NIC vouched for its checksum
+    /// (receive checksum offload), so it is not verified again.</summary>
+    internal void Handle(IpAddress src, IpAddress dst, ReadOnlySpan<byte> t, bool checksumVerified = false)
     {
-        if (!TcpRepr.TryParse(t, src, dst, out var seg, out var why)) { _stack.Count(why); return; }
+        if (!TcpRepr.TryParse(t, src, dst, out var seg, out var why, verifyChecksum: !checksumVerified)) { _stack.Count(why); return; }
+        if (checksumVerified) _stack.Count(Counter.TcpChecksumsVerifiedByNic);
+        else _stack.Count(Counter.TcpChecksumBytesVerifiedSoftware, t.Length);
+        if (!IsUnicast(src) || !IsUnicast(dst)) { _stack.Count(DropReason.MartianSource); return; }
         _stack.Count(Counter.TcpSegmentsIn);
         var local = new IpEndpoint(dst, seg.DestinationPort);
         var remote = new IpEndpoint(src, seg.SourcePort);
@@ -125,6 +144,10 @@ public sealed class TcpLayer
             return;
         }
         _stack.Count(DropReason.NoSocket);
+        // A closed port's reset is rate-limited per source, as ICMP errors are: a scan or a spoofed flood must not make
+        // the stack a reflector (issue #15).
+        if (seg.Has(TcpFlags.Rst)) return;
+        if (!_closedPortResets.TryTake(src, _stack.Now)) { _stack.Count(Counter.TcpResetsRateLimited); return; }
         SendReset(seg);
     }
 
@@ -151,13 +174,12 @@ public sealed class TcpLayer
     {
         header.SourcePort = local.Port;
         header.DestinationPort = remote.Port;
+        if (remote.Address.IsV6) { Send6(local, remote, header, from, fromOffset, fromLength); return; }
         int headerLength = header.HeaderLength;
         var frame = Ipv4Frame.New(headerLength + fromLength);
         var segment = Ipv4Frame.Transport(frame);
-        header.EmitHeader(segment);
-        from?.Peek(fromOffset, segment.Slice(headerLength, fromLength));
-        _stack.Count(Counter.TcpPayloadBytesCopiedOut, fromLength);
-        var offloads = _stack.RouteTo(remote.Address)?.Nic.Offloads ?? NetworkOffloads.None;
+        EmitSegment(segment, header, from, fromOffset, fromLength);
+        var offloads = _stack.RouteTo(remote.Address.V4)?.Nic.Offloads ?? NetworkOffloads.None;
         TxOffload offload = default;
         if ((offloads & NetworkOffloads.TcpChecksum) != 0)
         {
@@ -173,14 +195,24 @@ public sealed class TcpLayer
             TcpRepr.FillChecksum(segment, local.Address, remote.Address);
             _stack.Count(Counter.TcpChecksumBytesSoftware, segment.Length);
         }
-        if (_stack.Ipv4.Send(local.Address, remote.Address, IpProtocol.Tcp, frame, dontFragment: true, offload: offload)) _stack.Count(Counter.TcpSegmentsOut);
+        if (_stack.Ipv4.Send(local.Address.V4, remote.Address.V4, IpProtocol.Tcp, frame, dontFragment: true, offload: offload)) _stack.Count(Counter.TcpSegmentsOut);
+    }
+
+    /// <summary>Writes the header and options, then the payload copied once from the socket buffer, into
+    /// <paramref name="segment"/> (either family's frame).</summary>
+    private void EmitSegment(Span<byte> segment, TcpRepr header, ByteRing? from, int fromOffset, int fromLength)
+    {
+        header.EmitHeader(segment);
+        from?.Peek(fromOffset, segment.Slice(segment.Length - fromLength, fromLength));
+        _stack.Count(Counter.TcpPayloadBytesCopiedOut, fromLength);
     }
 
     /// <summary>The largest payload one send may hand the NIC towards <paramref name="remote"/>: a run of whole
     /// <paramref name="mss"/>-sized segments up to 64 KiB when the NIC does TSO, else one segment.</summary>
     internal int MaxSendPayload(IpEndpoint remote, int mss)
     {
-        var offloads = _stack.RouteTo(remote.Address)?.Nic.Offloads ?? NetworkOffloads.None;
+        if (remote.Address.IsV6) return mss; // no TSO over IPv6 yet
+        var offloads = _stack.RouteTo(remote.Address.V4)?.Nic.Offloads ?? NetworkOffloads.None;
         if ((offloads & NetworkOffloads.TcpSegmentation) == 0) return mss;
         const int maxTcpPacket = ushort.MaxValue - Ipv4Packet.HeaderLength - 60; // 60: the largest TCP header
         return Math.Max(mss, maxTcpPacket / mss * mss);

@@ -22,13 +22,22 @@ public sealed class TcpListener : IAsyncDisposable
         _layer = layer;
         Port = port;
         Backlog = backlog;
-        _ready = new HandoffQueue<TcpConnection>(backlog);
+        _ready = new HandoffQueue<TcpConnection>(backlog, layer.Stack.Options.SocketMaxPendingCalls, "accept", layer.Stack.Gate);
     }
 
     public ushort Port { get; }
+
+    /// <summary>The listening tenant's account: connections it receives are charged to it (null: the kernel's).</summary>
+    internal Sockets.SocketAccount? Account
+    {
+        get => _ready.Account;
+        set => _ready.Account = value; // parked accepts are charged to it too
+    }
     public int Backlog { get; }
     public int HalfOpen { get { lock (_layer.Stack.Gate) return _halfOpen.Count; } }
     public int PendingAccept { get { lock (_layer.Stack.Gate) return _ready.Count; } }
+    /// <summary>Accept calls parked now, waiting for a connection.</summary>
+    internal int ParkedAccepts { get { lock (_layer.Stack.Gate) return _ready.Waiters; } }
     public bool IsClosed { get { lock (_layer.Stack.Gate) return _closed; } }
 
     internal void OnSyn(in TcpRepr syn, IpEndpoint local, IpEndpoint remote)
@@ -50,7 +59,7 @@ public sealed class TcpListener : IAsyncDisposable
     {
         var stack = _layer.Stack;
         var now = stack.Now;
-        int routeMss = (stack.RouteTo(remote.Address)?.Nic.Mtu ?? 1500) - Ipv4Packet.HeaderLength - TcpRepr.MinHeaderLength;
+        int routeMss = _layer.RouteMss(remote);
         var (iss, mss) = _layer.Cookies.Make(local, remote, syn.Seq, Math.Min(syn.Mss != 0 ? syn.Mss : 536, routeMss), now);
         _lastCookieSent = now;
         _layer.Send(local, remote, new TcpRepr
@@ -99,7 +108,7 @@ public sealed class TcpListener : IAsyncDisposable
 
     public async Task<Result<TcpConnection>> AcceptAsync(CancellationToken ct = default)
     {
-        TaskCompletionSource<Result<TcpConnection>> w;
+        Result<Sockets.PendingCalls<Result<TcpConnection>>.Call> w;
         lock (_layer.Stack.Gate)
         {
             while (_ready.TryTake(out var c))
@@ -107,7 +116,7 @@ public sealed class TcpListener : IAsyncDisposable
             if (_closed) return Errors.Of(ErrorCode.Closed, $"listener on port {Port} is closed");
             w = _ready.Wait();
         }
-        return await HandoffQueue<TcpConnection>.AwaitAsync(w, ct, "accept").ConfigureAwait(false);
+        return w.IsOk ? await _ready.AwaitAsync(w.Value, ct).ConfigureAwait(false) : w.Error;
     }
 
     internal void CloseLocked()

@@ -1,17 +1,14 @@
 using System.Security.Cryptography;
+using Photon.Net.Sockets;
 using Photon.Net.Wire;
 
 namespace Photon.Net.Udp;
 
-public sealed record UdpDatagram(IpEndpoint From, IpEndpoint To, byte[] Data)
-{
-    /// <summary>Set when the datagram came over IPv6 (<see cref="From"/> and <see cref="To"/> then hold only the ports).</summary>
-    public Ip6Endpoint? From6 { get; init; }
-    public Ip6Endpoint? To6 { get; init; }
-}
+/// <summary>A received datagram; <see cref="From"/> and <see cref="To"/> are of the family it came over.</summary>
+public sealed record UdpDatagram(IpEndpoint From, IpEndpoint To, byte[] Data);
 
 /// <summary>UDP (RFC 768): port demultiplexing, checksums (verified when present), ICMP port unreachable for closed
-/// ports, and bounded per-socket receive queues (overflow is dropped and counted, like a full socket buffer).</summary>
+/// ports; each socket's receive queue is bounded and charged to its tenant (<see cref="UdpSocket"/>).</summary>
 public sealed partial class UdpLayer
 {
     private readonly NetworkStack _stack;
@@ -21,7 +18,11 @@ public sealed partial class UdpLayer
     internal UdpLayer(NetworkStack stack) => _stack = stack;
 
     /// <summary>Binds <paramref name="port"/> (0 picks an ephemeral port). The socket layer checks the capability first.</summary>
-    public Result<UdpSocket> Bind(ushort port)
+    public Result<UdpSocket> Bind(ushort port) => Bind(port, null);
+
+    /// <summary>Binds for a tenant: datagrams queued for the socket are charged to <paramref name="account"/>'s memory
+    /// quota (null: the kernel's, uncharged but still bounded per socket).</summary>
+    internal Result<UdpSocket> Bind(ushort port, SocketAccount? account)
     {
         lock (_stack.Gate)
         {
@@ -42,7 +43,7 @@ public sealed partial class UdpLayer
                 if (port == 0) return Errors.Of(ErrorCode.AddressInUse, "no free ephemeral UDP port");
             }
             if (_sockets.ContainsKey(port)) return Errors.Of(ErrorCode.AddressInUse, $"UDP port {port} is bound");
-            var s = new UdpSocket(this, _stack, port);
+            var s = new UdpSocket(this, _stack, port, account);
             _sockets[port] = s;
             return s;
         }
@@ -65,7 +66,7 @@ public sealed partial class UdpLayer
             if (!broadcast) QuoteUnreachable(src, dst, u.Bytes);
             return;
         }
-        socket.Deliver(new UdpDatagram(new IpEndpoint(src, u.SourcePort), new IpEndpoint(dst, u.DestinationPort), u.Payload.ToArray()));
+        socket.Deliver(new IpEndpoint(src, u.SourcePort), new IpEndpoint(dst, u.DestinationPort), u.Payload);
     }
 
     private void QuoteUnreachable(Ipv4Address src, Ipv4Address dst, ReadOnlySpan<byte> datagram)
@@ -79,69 +80,15 @@ public sealed partial class UdpLayer
 
     internal Result Send(ushort sourcePort, IpEndpoint to, ReadOnlySpan<byte> data)
     {
+        if (to.Address.IsV6) return Send6(sourcePort, to, data);
         if (data.Length > UdpPacket.MaxPayload) return Errors.Of(ErrorCode.InvalidArgument, $"a UDP datagram carries at most {UdpPacket.MaxPayload:N0} bytes");
         if (to.Port == 0) return Errors.Of(ErrorCode.InvalidArgument, "destination port 0");
-        if (_stack.SourceFor(to.Address) is not { } source) return Errors.Of(ErrorCode.Unreachable, $"no route to {to.Address}");
+        var dst = to.Address.V4;
+        if (_stack.SourceFor(dst) is not { } source) return Errors.Of(ErrorCode.Unreachable, $"no route to {to.Address}");
         var frame = Ipv4Frame.New(UdpPacket.HeaderLength + data.Length);
-        UdpPacket.Emit(Ipv4Frame.Transport(frame), sourcePort, to.Port, data, source, to.Address);
-        if (!_stack.Ipv4.Send(source, to.Address, IpProtocol.Udp, frame)) return Errors.Of(ErrorCode.Unreachable, $"no route to {to.Address}");
+        UdpPacket.Emit(Ipv4Frame.Transport(frame), sourcePort, to.Port, data, source, dst);
+        if (!_stack.Ipv4.Send(source, dst, IpProtocol.Udp, frame)) return Errors.Of(ErrorCode.Unreachable, $"no route to {to.Address}");
         _stack.Count(Counter.UdpDatagramsOut);
         return Result.Ok;
-    }
-}
-
-/// <summary>A bound UDP port.</summary>
-public sealed partial class UdpSocket : IAsyncDisposable
-{
-    private readonly UdpLayer _layer;
-    private readonly NetworkStack _stack;
-    private readonly HandoffQueue<UdpDatagram> _queue;
-    private bool _closed;
-
-    internal UdpSocket(UdpLayer layer, NetworkStack stack, ushort port)
-    {
-        _layer = layer;
-        _stack = stack;
-        Port = port;
-        _queue = new HandoffQueue<UdpDatagram>(stack.Options.UdpQueueDepth);
-    }
-
-    public ushort Port { get; }
-    public int Queued { get { lock (_stack.Gate) return _queue.Count; } }
-
-    internal void Deliver(UdpDatagram d)
-    {
-        if (!_queue.TryDeliver(d)) _stack.Count(DropReason.UdpQueueFull);
-    }
-
-    public async Task<Result> SendToAsync(IpEndpoint to, ReadOnlyMemory<byte> data)
-    {
-        Result r;
-        lock (_stack.Gate) r = _closed ? Errors.Of(ErrorCode.Closed, "socket closed") : _layer.Send(Port, to, data.Span);
-        await _stack.FlushAsync().ConfigureAwait(false);
-        return r;
-    }
-
-    public async Task<Result<UdpDatagram>> ReceiveAsync(CancellationToken ct = default)
-    {
-        TaskCompletionSource<Result<UdpDatagram>> w;
-        lock (_stack.Gate)
-        {
-            if (_queue.TryTake(out var d)) return d;
-            if (_closed) return Errors.Of(ErrorCode.Closed, "socket closed");
-            w = _queue.Wait();
-        }
-        return await HandoffQueue<UdpDatagram>.AwaitAsync(w, ct, "receive").ConfigureAwait(false);
-    }
-
-    public ValueTask DisposeAsync()
-    {
-        _layer.Unbind(this);
-        lock (_stack.Gate)
-        {
-            _closed = true;
-            _queue.FailWaiters(Errors.Of(ErrorCode.Closed, "socket closed"));
-        }
-        return ValueTask.CompletedTask;
     }
 }

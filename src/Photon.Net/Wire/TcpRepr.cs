@@ -16,7 +16,7 @@ public struct SackBlocks
 
 /// <summary>
 /// A TCP segment (RFC 9293) parsed from the wire or to be emitted — smoltcp's <c>TcpRepr</c>. <see cref="TryParse"/>
-/// checks the header length and the checksum over the IPv4 pseudo-header and reads the options Photon understands
+/// checks the header length and the checksum over the IPv4 or IPv6 pseudo-header and reads the options Photon understands
 /// (MSS, window scale, SACK-permitted, SACK blocks, timestamps; others are skipped, a malformed option list rejects the
 /// segment); the payload stays in the received frame. <see cref="EmitHeader"/> writes the header and options in front
 /// of a payload the caller puts at <see cref="HeaderLength"/>, and <see cref="FillChecksum"/> finishes the segment.
@@ -31,8 +31,8 @@ public ref struct TcpRepr
     private const byte OptEnd = 0, OptNop = 1, OptMss = 2, OptWindowScale = 3, OptSackPermitted = 4, OptSack = 5, OptTimestamp = 8;
     private const int MaxWindowScale = 14;
 
-    public Ipv4Address Source;
-    public Ipv4Address Destination;
+    public IpAddress Source;
+    public IpAddress Destination;
     public ushort SourcePort;
     public ushort DestinationPort;
     public SeqNumber Seq;
@@ -58,7 +58,8 @@ public ref struct TcpRepr
     /// <summary>Sequence space the segment occupies (SYN and FIN count one each).</summary>
     public readonly int Length => Payload.Length + (Has(TcpFlags.Syn) ? 1 : 0) + (Has(TcpFlags.Fin) ? 1 : 0);
 
-    public static bool TryParse(ReadOnlySpan<byte> t, Ipv4Address src, Ipv4Address dst, out TcpRepr segment, out DropReason why)
+    public static bool TryParse(ReadOnlySpan<byte> t, IpAddress src, IpAddress dst, out TcpRepr segment, out DropReason why,
+        bool verifyChecksum = true)
     {
         segment = default;
         why = DropReason.Truncated;
@@ -67,7 +68,7 @@ public ref struct TcpRepr
         why = DropReason.BadLength;
         if (dataOffset < MinHeaderLength || dataOffset > t.Length) return false;
         why = DropReason.BadChecksum;
-        if (InternetChecksum.Transport(src, dst, IpProtocol.Tcp, t) != 0) return false;
+        if (verifyChecksum && InternetChecksum.Transport(src, dst, IpProtocol.Tcp, t) != 0) return false;
         segment = default;
         why = DropReason.BadTcpOptions;
         if (!ParseOptions(t[MinHeaderLength..dataOffset], ref segment)) return false;
@@ -182,8 +183,9 @@ public ref struct TcpRepr
         }
     }
 
-    /// <summary>Fills in the checksum of a complete segment (header and payload) over the IPv4 pseudo-header.</summary>
-    public static void FillChecksum(Span<byte> segment, Ipv4Address src, Ipv4Address dst) =>
+    /// <summary>Fills in the checksum of a complete segment (header and payload) over the pseudo-header of the
+    /// addresses' family (IPv4's, or IPv6's of RFC 8200 §8.1).</summary>
+    public static void FillChecksum(Span<byte> segment, IpAddress src, IpAddress dst) =>
         BinaryPrimitives.WriteUInt16BigEndian(segment[ChecksumAt..], InternetChecksum.Transport(src, dst, IpProtocol.Tcp, segment));
 
     /// <summary>Where the checksum sits in the TCP header (virtio's csum_offset).</summary>
@@ -192,7 +194,7 @@ public ref struct TcpRepr
     /// <summary>Leaves the checksum for the NIC (Linux's CHECKSUM_PARTIAL): the field holds the folded, uncomplemented
     /// pseudo-header sum over the whole segment's length, and the NIC adds the bytes from the TCP header on and
     /// complements. For TSO the NIC adjusts it per segment.</summary>
-    public static void FillPartialChecksum(Span<byte> segment, Ipv4Address src, Ipv4Address dst) =>
+    public static void FillPartialChecksum(Span<byte> segment, IpAddress src, IpAddress dst) =>
         BinaryPrimitives.WriteUInt16BigEndian(segment[ChecksumAt..],
             (ushort)~InternetChecksum.Finish(InternetChecksum.PseudoHeader(src, dst, IpProtocol.Tcp, segment.Length)));
 

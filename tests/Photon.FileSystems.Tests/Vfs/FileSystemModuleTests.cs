@@ -25,9 +25,7 @@ public sealed class FileSystemModuleTests : IAsyncLifetime
 
     public FileSystemModuleTests()
     {
-        _registry = new FileSystemRegistry(_k.Caps);
-        _k.Ns.Bind(_k.Root, "filesystems", _registry.Capability, Rights.Read | Rights.Bind | Rights.Delegate).Unwrap();
-        var modules = _k.Ns.CreateChild(_k.Root, "modules").Value;
+        (_registry, var modules) = _k.ModuleNamespaces();
         _loader = new ModuleLoader(_k.Caps, _k.Ns, _k.Processes, _k.Timers, new HostModuleImageSource(), modules, _log);
     }
 

@@ -51,6 +51,15 @@ public sealed class VfsKernel : IAsyncDisposable
         return r.Value;
     }
 
+    /// <summary>What the module loader needs here: a filesystem registry bound at /filesystems (the grant the FAT and
+    /// ext4 modules ask for) and the /modules namespace module namespaces are made in.</summary>
+    public (FileSystemRegistry Registry, CapabilityToken Modules) ModuleNamespaces()
+    {
+        var registry = new FileSystemRegistry(Caps);
+        Ns.Bind(Root, "filesystems", registry.Capability, Rights.Read | Rights.Bind | Rights.Delegate).Unwrap();
+        return (registry, Ns.CreateChild(Root, "modules").Value);
+    }
+
     /// <summary>Creates /&lt;tenant&gt;/mnt, binds the mount at /&lt;tenant&gt;/mnt/&lt;name&gt; and spawns a process in /&lt;tenant&gt;.</summary>
     public Process Tenant(string tenant, CapabilityToken mount, Rights rights, string name = "data")
     {

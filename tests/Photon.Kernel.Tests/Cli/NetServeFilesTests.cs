@@ -56,8 +56,10 @@ public sealed class NetServeFilesTests
             var mkfs = Sh($"mkfs.ext4 -q -F -d {content} {img} 64M");
             Assert.True(mkfs.Code == 0, mkfs.Output);
 
+            // The server runs for --seconds and then shuts down: long enough for every request below on a loaded CI host
+            // (at load ~70 they took more than 40 s, and the last ones found the server gone).
             var up = Task.Run(() => CliApp.RunAsync(["net", "up", "10.98.0.2/24", "--tap", $"pw{Environment.ProcessId % 100000}",
-                "--peer-ns", ns, "--peer-addr", "10.98.0.1/24", "--http", "80", "--root", "/mnt/disk", img, "--seconds", "40"]));
+                "--peer-ns", ns, "--peer-addr", "10.98.0.1/24", "--http", "80", "--root", "/mnt/disk", img, "--seconds", "100"]));
             string InNs(string cmd) => $"ip netns exec {ns} sh -c '{cmd}'";
             const string url = "http://10.98.0.2";
             var ready = (Code: -1, Output: "");
@@ -113,7 +115,7 @@ public sealed class NetServeFilesTests
             Assert.StartsWith(Hex(bulk), chunked.Output);
             Assert.Contains("Transfer-Encoding: chunked", chunked.Output);
 
-            Assert.Equal(0, await up.WaitAsync(TimeSpan.FromSeconds(90)));
+            Assert.Equal(0, await up.WaitAsync(TimeSpan.FromSeconds(200)));
         }
         finally
         {
@@ -138,7 +140,7 @@ public sealed class NetServeFilesTests
             var mkfs = Sh($"mkfs.vfat -C {img} 16384 >/dev/null && mcopy -i {img} {dir}/data.bin {dir}/index.htm ::/");
             Assert.True(mkfs.Code == 0, mkfs.Output);
             var up = Task.Run(() => CliApp.RunAsync(["net", "up", "10.96.0.2/24", "--tap", $"pf{Environment.ProcessId % 100000}",
-                "--peer-ns", ns, "--peer-addr", "10.96.0.1/24", "--http", "8080", "--root", "/www", img, "--seconds", "20"]));
+                "--peer-ns", ns, "--peer-addr", "10.96.0.1/24", "--http", "8080", "--root", "/www", img, "--seconds", "45"]));
             string InNs(string cmd) => $"ip netns exec {ns} sh -c '{cmd}'";
             const string url = "http://10.96.0.2:8080";
             var ready = (Code: -1, Output: "");
@@ -152,7 +154,7 @@ public sealed class NetServeFilesTests
             Assert.StartsWith(Hex(file), Sh(InNs($"curl -sS {url}/data.bin | sha256sum")).Output);
             Assert.StartsWith(Hex(file[12345..67890]), Sh(InNs($"curl -sS --range 12345-67889 {url}/data.bin | sha256sum")).Output);
             Assert.Equal("400", Sh(InNs($"curl --path-as-is -s -o /dev/null -w %{{http_code}} {url}/../data.bin")).Output);
-            Assert.Equal(0, await up.WaitAsync(TimeSpan.FromSeconds(60)));
+            Assert.Equal(0, await up.WaitAsync(TimeSpan.FromSeconds(120)));
         }
         finally
         {

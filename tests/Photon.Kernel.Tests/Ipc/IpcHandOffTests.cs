@@ -17,45 +17,8 @@ namespace Photon.Kernel.Tests.Ipc;
 /// the parked waiter is reused. What a user relies on: every message sent is received exactly once, in order, or the
 /// send fails with a typed error; a cancelled or closed receive never gets a message meant for a later one.
 /// </summary>
-public sealed class IpcHandOffTests : IAsyncDisposable
+public sealed class IpcHandOffTests() : IpcKernelTestBase(cpus: 2, "hand-off test")
 {
-    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
-    private readonly PhysicalMemory _phys = new(8 * 1024 * 1024);
-    private readonly CapabilityManager _caps = new();
-    private readonly NamespaceManager _ns;
-    private readonly ProcessManager _pm;
-    private readonly KernelScheduler _scheduler;
-    private readonly IpcManager _manager;
-    private readonly ChannelSyscalls _ipc;
-
-    public IpcHandOffTests()
-    {
-        _ns = new NamespaceManager(_caps);
-        _pm = new ProcessManager(_caps, _ns, new MemoryManager(_phys, _caps));
-        _scheduler = new KernelScheduler(new HostProcessors(2), new HostClock(),
-            new SchedulerOptions(Workers: 2, StarvationThreshold: TimeSpan.FromSeconds(30)));
-        _manager = new IpcManager(_caps, _ns, _scheduler);
-        _ipc = new ChannelSyscalls(_manager);
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        await _scheduler.DisposeAsync();
-        _phys.Dispose();
-    }
-
-    private (Process A, Handle Ha, Process B, Handle Hb) Pair(int depth = IpcManager.DefaultDepth)
-    {
-        var a = _pm.Spawn("a", _ns.RootCapability).Value.Process;
-        var b = _pm.Spawn("b", _ns.RootCapability).Value.Process;
-        var (x, y) = _ipc.CreateChannel(a, depth).Value;
-        return (a, x, b, b.AddHandle(a.Handles.Remove(y).Value).Value);
-    }
-
-    private static ChannelEndpoint Endpoint(Process p, Handle h) => p.Get<ChannelEndpoint>(h, Rights.None).Value;
-
-    private Task<T> OnKernel<T>(Func<Task<T>> body) => _scheduler.Spawn(body, "hand-off test").Completion.WaitAsync(Timeout);
-
     [Fact]
     public async Task A_send_to_a_parked_kernel_receiver_completes_it_with_a_copy_on_a_kernel_cpu_and_queues_nothing()
     {

@@ -16,7 +16,7 @@ public sealed class FrameCacheAndDoubleFreeTests : IDisposable
     {
         long free = _phys.FreeFrames;
         var first = _phys.Allocate(4).Value;
-        _phys.Frames(first, 4, 0, 4 * PhysicalMemory.PageSize).Fill(0xAB);
+        _phys.WritableFrames(first, 4, 0, 4 * PhysicalMemory.PageSize).Fill(0xAB);
         Assert.True(_phys.Free(first, 4).IsOk);
         Assert.Equal(4, _phys.CachedFrames);
         Assert.Equal(free, _phys.FreeFrames); // cached frames count as free

@@ -76,7 +76,7 @@ public sealed class NativeArenaTests
     {
         using var phys = new PhysicalMemory(16 * Page);
         long first = phys.Allocate(3).Value;
-        phys.Frames(first, 3, 0, 3 * Page).Fill(0xCC);
+        phys.WritableFrames(first, 3, 0, 3 * Page).Fill(0xCC);
         phys.Free(first, 3).Unwrap();
         long again = phys.Allocate(16).Value; // the whole arena, so it includes the dirty frames
         Assert.All(phys.Frames(again, 16, 0, 16 * Page).ToArray(), b => Assert.Equal(0, b));

@@ -69,18 +69,27 @@ public sealed class UioFallbackTests : IDisposable
     }
 
     [Fact]
-    public void The_backend_is_vfio_with_an_iommu_and_uio_pci_generic_without_one_and_says_so()
+    public void The_backend_is_vfio_with_an_iommu_and_uio_pci_generic_without_one_only_when_allowed_and_says_so()
     {
-        var vfio = PciBackend.Choose(iommuGroups: 12, vfioDevice: true, uioDriver: true);
+        var vfio = PciBackend.Choose(iommuGroups: 12, vfioDevice: true, uioDriver: true, allowNoIommu: true);
         Assert.Equal(PciBackendKind.Vfio, vfio.Kind);
-        var uio = PciBackend.Choose(iommuGroups: 0, vfioDevice: true, uioDriver: true);
+        Assert.False(vfio.Refused);
+        var uio = PciBackend.Choose(iommuGroups: 0, vfioDevice: true, uioDriver: true, allowNoIommu: true);
         Assert.Equal(PciBackendKind.Uio, uio.Kind);
+        Assert.False(uio.Refused);
         Assert.Contains("no IOMMU", uio.Reason);
         Assert.Contains("uio_pci_generic", uio.Reason);
         Assert.Contains("/proc/self/pagemap", uio.Reason);
-        Assert.Equal(PciBackendKind.Uio, PciBackend.Choose(iommuGroups: 3, vfioDevice: false, uioDriver: true).Kind);
+        Assert.Contains("DMA anywhere", uio.Reason);
+        Assert.Equal(PciBackendKind.Uio, PciBackend.Choose(iommuGroups: 3, vfioDevice: false, uioDriver: true, allowNoIommu: true).Kind);
+        // Not asked for: the fallback is refused (a device could DMA anywhere), the reason names the flag, and no bus
+        // is handed out for it.
+        var refused = PciBackend.Choose(iommuGroups: 0, vfioDevice: true, uioDriver: true, allowNoIommu: false);
+        Assert.True(refused.Refused);
+        Assert.Contains(PciBackend.AllowNoIommuFlag, refused.Reason);
+        Assert.Throws<InvalidOperationException>(() => refused.CreateBus(Path.Combine(_dir, "none")));
         // Neither: VFIO, whose open errors then explain; the reason says there is no fallback.
-        var none = PciBackend.Choose(iommuGroups: 0, vfioDevice: false, uioDriver: false);
+        var none = PciBackend.Choose(iommuGroups: 0, vfioDevice: false, uioDriver: false, allowNoIommu: true);
         Assert.Equal(PciBackendKind.Vfio, none.Kind);
         Assert.Contains("no uio_pci_generic", none.Reason);
     }
@@ -93,11 +102,12 @@ public sealed class UioFallbackTests : IDisposable
         Directory.CreateDirectory(Path.Combine(sys, "kernel", "iommu_groups"));
         Directory.CreateDirectory(Path.Combine(sys, "bus", "pci", "drivers", "uio_pci_generic"));
         Directory.CreateDirectory(Path.Combine(sys, "bus", "pci", "devices"));
-        Assert.Equal(PciBackendKind.Uio, PciBackend.Detect(sys, dev).Kind); // no groups: the fallback
+        Assert.Equal(PciBackendKind.Uio, PciBackend.Detect(allowNoIommu: true, sys, dev).Kind); // no groups: the fallback
+        Assert.True(PciBackend.Detect(allowNoIommu: false, sys, dev).Refused); // not asked for: refused
         Directory.CreateDirectory(Path.Combine(sys, "kernel", "iommu_groups", "0"));
         Directory.CreateDirectory(Path.Combine(dev, "vfio"));
         File.WriteAllText(Path.Combine(dev, "vfio", "vfio"), "");
-        Assert.Equal(PciBackendKind.Vfio, PciBackend.Detect(sys, dev).Kind);
+        Assert.Equal(PciBackendKind.Vfio, PciBackend.Detect(allowNoIommu: true, sys, dev).Kind);
 
         // A function in the fake sysfs, and a uio bus over it.
         var pci = Path.Combine(sys, "bus", "pci");

@@ -115,6 +115,45 @@ public sealed class VmTests(VmRun vm, ITestOutputHelper output)
         Assert.Equal("yes", m.Groups[9].Value);
     }
 
+    [Fact]
+    public void Without_an_iommu_photon_binds_nvme_to_uio_pci_generic_only_when_allowed_and_ext4_on_it_is_fsck_clean()
+    {
+        if (Skipped()) return;
+        // CI's smoke check, on every run: vm/run.sh --no-iommu assembles a VM without the emulated IOMMU (no VT-d
+        // device, no intel_iommu=on, hugepages for the fallback's DMA memory), with uio_pci_generic in the initramfs
+        // and the guest told it may fall back (--allow-no-iommu; without it Photon refuses, UioFallbackTests).
+        var a = vm.NoIommuAssembly;
+        output.WriteLine(a.Log);
+        Assert.True(a.ExitCode == 0, $"vm/run.sh --no-iommu --assemble-only exited {a.ExitCode}:\n{a.Log}");
+        var command = a.Log.Split('\n').FirstOrDefault(l => l.Contains("assembled, not booted:")) ?? "";
+        Assert.Contains("qemu-system-x86_64", command);
+        Assert.DoesNotContain("intel-iommu", command);
+        Assert.DoesNotContain("intel_iommu=on", command);
+        Assert.Contains("hugepages=64", command);
+        Assert.Contains("--allow-no-iommu", File.ReadAllText(vm.NoIommuFile("initramfs/etc/photon-args")));
+        Assert.Contains(File.ReadAllLines(vm.NoIommuFile("initramfs/etc/modules")), m => m.EndsWith("/uio_pci_generic.ko", StringComparison.Ordinal));
+        // The boot itself (one more TCG boot, minutes here): only with PHOTON_VM_UIO=1 (README, Machine).
+        if (vm.NoIommuBoot is not { } boot)
+        {
+            Report("SKIPPED LOUDLY: the --no-iommu boot runs only with PHOTON_VM_UIO=1 (one more VM boot); the assembly was checked");
+            return;
+        }
+        output.WriteLine(boot.Tail);
+        Assert.True(boot.ExitCode == 0, $"vm/run.sh --no-iommu exited {boot.ExitCode}:\n{boot.Tail}");
+        Assert.Contains("init: loading VFIO modules", boot.Serial);
+        Assert.Contains("vm: PCI backend: Uio (no IOMMU: falling back to uio_pci_generic", boot.Serial);
+        Assert.DoesNotContain("REFUSED", boot.Serial);
+        Assert.Matches(@"driver bound: nvme0 -> 0000:00:0[0-9a-f]\.0 \(uio_pci_generic\)", boot.Serial);
+        Assert.Contains("boot: mount ext4", boot.Serial);
+        Assert.Contains("read /mnt/disk/from-host.txt: \"Hello from the host", boot.Serial);
+        Assert.Contains("read it back: identical", boot.Serial);
+        Assert.Contains("PHOTON-VM: PASS", boot.Serial);
+        Assert.Contains("e2fsck -fn: clean", boot.Log);
+        var image = vm.NoIommuFile("nvme.img");
+        Assert.Equal(0, Tool("e2fsck", "-fn", image).Code);
+        Assert.StartsWith("Written by Photon's NVMe driver", Tool("debugfs", "-R", "cat /photon-vm.txt", image).Output);
+    }
+
     private bool Skipped()
     {
         if (vm.SkipReason is null) return false;
@@ -153,6 +192,19 @@ public sealed class VmRun : IAsyncLifetime
     public string Tail => string.Join('\n', Log.Split('\n').TakeLast(80));
     public bool Root { get; } = Environment.UserName == "root" || System.IO.File.ReadLines("/proc/self/status").Any(l => l.StartsWith("Uid:\t0\t", StringComparison.Ordinal));
     public string File(string name) => Path.Combine(_dir, name);
+    public string NoIommuFile(string name) => Path.Combine(_dir, "noiommu", name);
+
+    /// <summary>A run of vm/run.sh: exit code, stdout + stderr, the serial console.</summary>
+    public sealed record ScriptRun(int ExitCode, string Log, string Serial)
+    {
+        public string Tail => string.Join('\n', Log.Split('\n').TakeLast(80));
+    }
+
+    /// <summary><c>vm/run.sh --no-iommu --assemble-only</c> on this run's publish (every run: cheap, no boot).</summary>
+    public ScriptRun NoIommuAssembly { get; private set; } = new(-1, "not run", "");
+
+    /// <summary>The <c>--no-iommu</c> boot (uio_pci_generic), only with <c>PHOTON_VM_UIO=1</c>; null otherwise.</summary>
+    public ScriptRun? NoIommuBoot { get; private set; }
 
     public async Task InitializeAsync()
     {
@@ -178,6 +230,37 @@ public sealed class VmRun : IAsyncLifetime
         var serial = System.IO.File.Exists(File("serial.log")) ? await System.IO.File.ReadAllTextAsync(File("serial.log")) : "";
         Serial = serial.Replace("\r", "");
         ExitCode = p.ExitCode;
+        await NoIommuAsync();
+    }
+
+    /// <summary>The uio_pci_generic fallback on the same publish (copied, so the boot above keeps its files).</summary>
+    private async Task NoIommuAsync()
+    {
+        var dir = NoIommuFile("");
+        Directory.CreateDirectory(dir);
+        using (var cp = Process.Start("cp", ["-a", File("publish"), Path.Combine(dir, "publish")])) await cp.WaitForExitAsync();
+        NoIommuAssembly = await ScriptAsync(["--no-iommu", "--assemble-only", "--no-publish", "--out", dir], TimeSpan.FromMinutes(5));
+        if (Environment.GetEnvironmentVariable("PHOTON_VM_UIO") != "1" || NoIommuAssembly.ExitCode != 0) return;
+        var clock = Stopwatch.StartNew();
+        NoIommuBoot = await ScriptAsync(["--no-iommu", "--no-publish", "--out", dir, "--timeout", "600"], TimeSpan.FromMinutes(12));
+        Console.WriteLine($"vm/run.sh --no-iommu: exit {NoIommuBoot.ExitCode}, wall time {clock.Elapsed.TotalSeconds:0} s");
+    }
+
+    private async Task<ScriptRun> ScriptAsync(string[] args, TimeSpan limit)
+    {
+        var start = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        start.ArgumentList.Add(Script());
+        foreach (var a in args) start.ArgumentList.Add(a);
+        using var p = Process.Start(start)!;
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        using var cts = new CancellationTokenSource(limit);
+        try { await p.WaitForExitAsync(cts.Token); }
+        catch (OperationCanceledException) { p.Kill(entireProcessTree: true); return new(-1, $"vm/run.sh {string.Join(' ', args)} did not finish in {limit}", ""); }
+        var log = await stdout + "\n" + await stderr;
+        var serialPath = Path.Combine(args[Array.IndexOf(args, "--out") + 1], "serial.log");
+        var serial = System.IO.File.Exists(serialPath) ? (await System.IO.File.ReadAllTextAsync(serialPath)).Replace("\r", "") : "";
+        return new(p.ExitCode, log, serial);
     }
 
     /// <summary>vm/run.sh of the checkout the tests were built in (found upwards from the test binaries, so only this

@@ -41,17 +41,40 @@ public static class Frames6
         m[0] = type;
         m[1] = code;
         body.CopyTo(m.AsSpan(4));
+        BinaryPrimitives.WriteUInt16BigEndian(m.AsSpan(2), Checksum(src, dst, 58, m));
+        return m;
+    }
+
+    /// <summary>The checksum of an upper-layer message over the IPv6 pseudo-header (RFC 8200 §8.1), byte by byte.</summary>
+    private static ushort Checksum(Ipv6Address src, Ipv6Address dst, byte nextHeader, byte[] m)
+    {
         var pseudo = new List<byte>();
         pseudo.AddRange(Bytes(src));
         pseudo.AddRange(Bytes(dst));
-        pseudo.AddRange(new byte[] { (byte)(m.Length >> 24), (byte)(m.Length >> 16), (byte)(m.Length >> 8), (byte)m.Length, 0, 0, 0, 58 });
+        pseudo.AddRange(new byte[] { (byte)(m.Length >> 24), (byte)(m.Length >> 16), (byte)(m.Length >> 8), (byte)m.Length, 0, 0, 0, nextHeader });
         pseudo.AddRange(m);
         if (pseudo.Count % 2 == 1) pseudo.Add(0);
         uint sum = 0;
         for (int i = 0; i < pseudo.Count; i += 2) sum += (uint)(pseudo[i] << 8 | pseudo[i + 1]);
         while (sum >> 16 != 0) sum = (sum & 0xFFFF) + (sum >> 16);
-        BinaryPrimitives.WriteUInt16BigEndian(m.AsSpan(2), (ushort)~sum);
-        return m;
+        return (ushort)~sum;
+    }
+
+    /// <summary>A TCP segment with its checksum over the IPv6 pseudo-header, computed byte by byte.</summary>
+    public static byte[] TcpSegment(Ipv6Address src, Ipv6Address dst, ushort sport, ushort dport, uint seq, uint ack, byte flags, ushort window,
+        ReadOnlySpan<byte> data = default)
+    {
+        var t = new byte[20 + data.Length];
+        BinaryPrimitives.WriteUInt16BigEndian(t, sport);
+        BinaryPrimitives.WriteUInt16BigEndian(t.AsSpan(2), dport);
+        BinaryPrimitives.WriteUInt32BigEndian(t.AsSpan(4), seq);
+        BinaryPrimitives.WriteUInt32BigEndian(t.AsSpan(8), ack);
+        t[12] = 5 << 4;
+        t[13] = flags;
+        BinaryPrimitives.WriteUInt16BigEndian(t.AsSpan(14), window);
+        data.CopyTo(t.AsSpan(20));
+        BinaryPrimitives.WriteUInt16BigEndian(t.AsSpan(16), Checksum(src, dst, 6, t));
+        return t;
     }
 
     public static byte[] EchoBody(int payload, ushort seq = 1, ushort id = 0x1234)

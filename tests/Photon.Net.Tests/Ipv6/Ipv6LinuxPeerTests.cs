@@ -1,4 +1,6 @@
+using System.Security.Cryptography;
 using Photon.Kernel.Capabilities;
+using Photon.Net.Services;
 using Photon.Kernel.Drivers.Net;
 using Photon.Kernel.Hal.Host;
 using Photon.Kernel.Hal.Host.Net;
@@ -63,7 +65,8 @@ public sealed class Ipv6LinuxPeer : IAsyncLifetime
 public sealed class Ipv6LinuxPeerCollection : ICollectionFixture<Ipv6LinuxPeer>;
 
 /// <summary>Photon's IPv6 against Linux's: ping -6 both ways (link-local, global, fragmented), Linux's neighbour
-/// discovery resolving Photon, and SLAAC from a router advertisement Linux sends.</summary>
+/// discovery resolving Photon, SLAAC from a router advertisement Linux sends, UDP with nc -6 -u, and TCP: curl -6
+/// against Photon's HTTP server, nc -6 to a Photon listener and Photon connecting out to nc -6 -l.</summary>
 [Collection("linux-peer-ipv6")]
 public sealed class Ipv6LinuxPeerTests(Ipv6LinuxPeer peer, ITestOutputHelper output)
 {
@@ -155,10 +158,74 @@ public sealed class Ipv6LinuxPeerTests(Ipv6LinuxPeer peer, ITestOutputHelper out
         var got = await socket.ReceiveAsync().WaitAsync(TimeSpan.FromSeconds(5));
         Assert.True(got.IsOk, got.ToString());
         Assert.Equal("hello-photon", System.Text.Encoding.ASCII.GetString(got.Value.Data));
-        Assert.Equal(Ipv6LinuxPeer.Linux, got.Value.From6!.Value.Address);
-        Assert.True((await socket.SendToAsync(got.Value.From6.Value, "hello-linux"u8.ToArray())).IsOk);
+        Assert.Equal(Ipv6LinuxPeer.Linux, got.Value.From.Address);
+        Assert.True((await socket.SendToAsync(got.Value.From, "hello-linux"u8.ToArray())).IsOk);
         var output6 = (await nc).Output;
         output.WriteLine(output6);
         Assert.Contains("hello-linux", output6);
+    }
+
+    [Fact]
+    public async Task Linux_curl6_fetches_a_page_and_a_file_from_an_http_service_on_Photon_over_ipv6()
+    {
+        if (Skipped()) return;
+        var blob = RandomNumberGenerator.GetBytes(1 << 20);
+        // The server is a process serving through socket syscalls, on a port grant bound into its namespace — the same
+        // grant and listener serve IPv4 too.
+        using var httpd = new HttpdOnStack(peer.Stack, 80, path => path switch
+        {
+            "/" => HttpResponse.Text(200, "hello over ipv6\n"),
+            "/blob" => new HttpResponse(200, "application/octet-stream", blob),
+            _ => HttpResponse.Text(404, "no such page\n"),
+        });
+        var page = await HostShell.ShAsync(peer.InNs($"curl -6 -sS --max-time 20 http://[{Ipv6LinuxPeer.Photon}]:80/"));
+        output.WriteLine(page.Output);
+        Assert.True(page.Code == 0, page.Output);
+        Assert.Equal("hello over ipv6\n", page.Output);
+        var file = await HostShell.ShAsync(peer.InNs($"curl -6 -sS --max-time 60 http://[{Ipv6LinuxPeer.Photon}]:80/blob | sha256sum"));
+        Assert.True(file.Code == 0, file.Output);
+        Assert.StartsWith(Convert.ToHexString(SHA256.HashData(blob)).ToLowerInvariant(), file.Output);
+    }
+
+    [Fact]
+    public async Task Linux_nc6_talks_tcp_to_a_Photon_listener_and_Photon_connects_out_to_nc6()
+    {
+        if (Skipped()) return;
+        await using var listener = peer.Stack.Tcp.Listen(7007).Value;
+        var accept = listener.AcceptAsync();
+        var nc = HostShell.ShAsync(peer.InNs($"printf hello-photon-tcp | timeout 10 nc -6 -N {Ipv6LinuxPeer.Photon} 7007"));
+        var conn = await accept.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.True(conn.IsOk, conn.ToString());
+        Assert.Equal(new IpEndpoint(Ipv6LinuxPeer.Linux, conn.Value.Remote.Port), conn.Value.Remote);
+        var buf = new byte[64];
+        int read = 0;
+        while (true)
+        {
+            var n = await conn.Value.ReceiveAsync(buf.AsMemory(read)).WaitAsync(TimeSpan.FromSeconds(10));
+            Assert.True(n.IsOk, n.ToString());
+            if (n.Value == 0) break;
+            read += n.Value;
+        }
+        Assert.Equal("hello-photon-tcp", System.Text.Encoding.ASCII.GetString(buf, 0, read));
+        await conn.Value.CloseAsync();
+        output.WriteLine((await nc).Output);
+
+        // Photon connecting out: nc -6 -l in the namespace prints what it receives.
+        var server = HostShell.ShAsync(peer.InNs("timeout 20 nc -6 -l -p 7008 < /dev/null"), 30_000);
+        Photon.Kernel.Result<Tcp.TcpConnection> dialed = default;
+        for (int i = 0; i < 50; i++) // until nc is listening
+        {
+            dialed = await peer.Stack.Tcp.ConnectAsync(new IpEndpoint(Ipv6LinuxPeer.Linux, 7008));
+            if (dialed.IsOk || dialed.Code != ErrorCode.ConnectionRefused) break;
+            await Task.Delay(100);
+        }
+        Assert.True(dialed.IsOk, dialed.ToString());
+        var data = new byte[300_000];
+        new Random(7).NextBytes(data);
+        Assert.True((await dialed.Value.SendAsync(data)).IsOk);
+        Assert.True((await dialed.Value.SendAsync("|end-from-photon"u8.ToArray())).IsOk);
+        await dialed.Value.CloseAsync();
+        var got = await server;
+        Assert.EndsWith("|end-from-photon", got.Output);
     }
 }

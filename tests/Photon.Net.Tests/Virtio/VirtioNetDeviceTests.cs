@@ -61,8 +61,8 @@ public sealed class VirtioNetDeviceTests(ITestOutputHelper output)
         var model = new VirtioNetModel(MacA);
         await using var dev = await Open(model);
         Assert.Equal(VirtioFeatures.Version1 | VirtioFeatures.NetMac | VirtioFeatures.NetStatus | VirtioFeatures.NetCsum
-            | VirtioFeatures.NetHostTso4 | VirtioFeatures.RingEventIdx, dev.Features);
-        Assert.Equal(dev.Features, model.DriverFeatures); // GUEST_CSUM offered, deliberately not taken
+            | VirtioFeatures.NetGuestCsum | VirtioFeatures.NetHostTso4 | VirtioFeatures.RingEventIdx, dev.Features);
+        Assert.Equal(dev.Features, model.DriverFeatures);
         Assert.Equal(1 | 2 | 4 | 8, model.DeviceStatus);
         Assert.Equal(MacA, dev.MacAddress.ToArray());
         Assert.Equal(1, dev.QueueCount);
@@ -80,7 +80,7 @@ public sealed class VirtioNetDeviceTests(ITestOutputHelper output)
         model.OfferedFeatures |= VirtioFeatures.AccessPlatform;
         await using var dev = await Open(model);
         Assert.Equal(VirtioFeatures.Version1 | VirtioFeatures.AccessPlatform | VirtioFeatures.NetMac | VirtioFeatures.NetStatus
-            | VirtioFeatures.NetCsum | VirtioFeatures.NetHostTso4 | VirtioFeatures.RingEventIdx, model.DriverFeatures);
+            | VirtioFeatures.NetCsum | VirtioFeatures.NetGuestCsum | VirtioFeatures.NetHostTso4 | VirtioFeatures.RingEventIdx, model.DriverFeatures);
     }
 
     [Fact]

@@ -15,8 +15,11 @@ public enum VirtioFault { None, UsedIndexJump, UsedIdOutOfRange, UsedLengthTooLo
 /// used ring written then its index, an MSI-X message unless the driver set VIRTQ_AVAIL_F_NO_INTERRUPT — or, with
 /// EVENT_IDX, only when the used index passes the driver's used_event, and avail_event written after each pass over a
 /// ring so the driver can skip kicks. Transmit offloads are carried out (<see cref="VirtioNetOffloadModel"/>). Transmitted
-/// frames go to <see cref="Transmitted"/>; <see cref="Inject"/> is the wire side. Everything under one lock; the wire
-/// callback runs outside it, so two models can be cabled together.
+/// frames go to <see cref="Transmitted"/>; <see cref="Inject"/> is the wire side. With <see cref="TransmittedSegment"/>
+/// set, a TSO frame leaves whole with its header instead (a host that passes 64 KiB segments on, as Linux's tap and GRO
+/// do), and <see cref="InjectSegment"/> hands such a segment to the driver whole when it negotiated GUEST_TSO4, cut
+/// into MSS-sized frames otherwise. Everything under one lock; the wire callback runs outside it, so two models can be
+/// cabled together.
 /// </summary>
 public sealed class VirtioNetModel
 {
@@ -31,7 +34,8 @@ public sealed class VirtioNetModel
     private const int NotifyMultiplier = 4, HeaderSize = 12;
     private readonly Lock _lock = new();
     private readonly Queue[] _queues;
-    private readonly Queue<byte[]>[] _backlog;
+    private readonly Queue<(byte[]? Header, byte[] Frame)>[] _backlog;
+    private readonly List<(byte[] Header, byte[] Frame)> _segmentsOut = new();
     private readonly byte[] _mac;
     private uint _dfSelect, _gfSelect;
     private ulong _driverFeatures;
@@ -45,7 +49,7 @@ public sealed class VirtioNetModel
         Pairs = pairs;
         if (pairs > 1) OfferedFeatures |= (1UL << 22) | (1UL << 17); // MQ, CTRL_VQ
         _queues = Enumerable.Range(0, 2 * pairs + 1).Select(_ => new Queue()).ToArray();
-        _backlog = Enumerable.Range(0, pairs).Select(_ => new Queue<byte[]>()).ToArray();
+        _backlog = Enumerable.Range(0, pairs).Select(_ => new Queue<(byte[]?, byte[])>()).ToArray();
         Function = new FakePciFunction(new PciFunctionInfo(PciAddress.Parse(address).Value, 0x1AF4, 0x1041, 0x020000, null)) { MsixVectors = msixVectors };
         static byte[] Cap(byte type, uint offset, uint length, uint? multiplier = null)
         {
@@ -77,10 +81,18 @@ public sealed class VirtioNetModel
     public bool LinkUp { get; set; } = true;
     public ushort QueueVector(int index) { lock (_lock) return _queues[index].Vector; }
     public VirtioFault Fault { get; set; }
+    /// <summary>The virtio_net_hdr written before each received frame (default: zeroed): a test plays a host that
+    /// offloads checksums (GUEST_CSUM: DATA_VALID, NEEDS_CSUM), or a hostile device. It may change the frame in place.</summary>
+    public Func<byte[], byte[]?>? ReceiveHeader { get; set; }
     public long Notifications;
     /// <summary>DMA faults the model hit (a driver that gave it a bad address).</summary>
     public long DmaFaults;
     public Action<byte[]>? Transmitted { get; set; }
+    /// <summary>Where a TSO frame goes whole, with a copy of its virtio_net_hdr (null: it is cut into wire frames).</summary>
+    public Action<byte[], byte[]>? TransmittedSegment { get; set; }
+    /// <summary>Large segments handed to the driver whole (GUEST_TSO4), and the frames cut from ones it could not take.</summary>
+    public long SegmentsDeliveredWhole, SegmentsCut;
+    public const ulong GuestTso4 = 1UL << 7;
     /// <summary>Transmit kicks only wake the device; it walks the TX ring when the test calls <see cref="RunTransmit"/>
     /// (a device still busy with earlier buffers, as QEMU's TX bottom half is).</summary>
     public bool DeferTransmit { get; set; }
@@ -102,8 +114,18 @@ public sealed class VirtioNetModel
                 if (Live && _queues[i].Enable != 0)
                     try { TransmitLocked(_queues[i], sent); }
                     catch (DmaFaultException) { Interlocked.Increment(ref DmaFaults); }
+        Emit(sent);
+    }
+
+    /// <summary>Puts what a pass transmitted on the wire (outside the lock).</summary>
+    private void Emit(List<byte[]> sent)
+    {
+        (byte[] Header, byte[] Frame)[] segments;
+        lock (_lock) { segments = [.. _segmentsOut]; _segmentsOut.Clear(); }
         if (Transmitted is { } wire)
             foreach (var f in sent) wire(f);
+        if (TransmittedSegment is { } whole)
+            foreach (var (h, f) in segments) whole(h, f);
     }
 
     private ulong Read(long offset, int size)
@@ -177,8 +199,7 @@ public sealed class VirtioNetModel
                     break;
             }
         }
-        if (sent is not null && Transmitted is { } wire)
-            foreach (var f in sent) wire(f);
+        if (sent is not null) Emit(sent);
     }
 
     private void ResetLocked()
@@ -198,10 +219,34 @@ public sealed class VirtioNetModel
         {
             if (!Live) return;
             int pair = (int)(Photon.Kernel.Drivers.Net.FlowHash.Of(frame) % (uint)_activePairs);
-            _backlog[pair].Enqueue(frame);
+            _backlog[pair].Enqueue((null, frame));
             if (_backlog[pair].Count > 4096) _backlog[pair].Dequeue();
             DeliverLocked(pair);
         }
+    }
+
+    /// <summary>A TCP segment of up to 64 KiB arrives with its virtio_net_hdr (NEEDS_CSUM, gso_type TCPV4): whole to a
+    /// driver that negotiated GUEST_TSO4, otherwise cut into wire frames first, as QEMU's tap does for such a guest.</summary>
+    public void InjectSegment(byte[] header, byte[] frame)
+    {
+        List<byte[]>? cut = null;
+        lock (_lock)
+        {
+            if (!Live) return;
+            if ((_driverFeatures & GuestTso4) == 0)
+            {
+                cut = VirtioNetOffloadModel.Apply(header, frame, VirtioNetOffloadModel.Csum | VirtioNetOffloadModel.HostTso4, out _) ?? [];
+                SegmentsCut += cut.Count;
+            }
+            else
+            {
+                int pair = (int)(Photon.Kernel.Drivers.Net.FlowHash.Of(frame) % (uint)_activePairs);
+                _backlog[pair].Enqueue(((byte[])header.Clone(), frame));
+                if (_backlog[pair].Count > 4096) _backlog[pair].Dequeue();
+                DeliverLocked(pair);
+            }
+        }
+        if (cut is not null) foreach (var f in cut) Inject(f);
     }
 
     private void ProcessLocked(int index, List<byte[]> sent)
@@ -284,7 +329,13 @@ public sealed class VirtioNetModel
             var bytes = new List<byte>();
             foreach (var (addr, len, write) in chain.Segs)
                 if (!write) bytes.AddRange(Dma.ReadBytes(addr, (int)len));
-            if (bytes.Count > HeaderSize)
+            if (bytes.Count > HeaderSize && TransmittedSegment is not null && bytes[1] != 0 && (_driverFeatures & VirtioNetOffloadModel.HostTso4) != 0)
+            {
+                var all = bytes.ToArray();
+                TsoFrames++;
+                _segmentsOut.Add((all[..HeaderSize], all[HeaderSize..]));
+            }
+            else if (bytes.Count > HeaderSize)
             {
                 var all = bytes.ToArray();
                 var header = all.AsSpan(0, HeaderSize);
@@ -318,10 +369,11 @@ public sealed class VirtioNetModel
         {
             while (_backlog[pair].Count > 0 && PopLocked(q) is { } chain)
             {
-                var frame = _backlog[pair].Dequeue();
+                var (segmentHeader, frame) = _backlog[pair].Dequeue();
                 var (addr, len, write) = chain.Segs[0];
                 if (!write || len < HeaderSize + frame.Length) { PushLocked(q, chain.Head, 0); any = true; continue; }
-                var hdr = new byte[HeaderSize];
+                var hdr = segmentHeader ?? ReceiveHeader?.Invoke(frame) ?? new byte[HeaderSize];
+                if (segmentHeader is not null) SegmentsDeliveredWhole++;
                 hdr[10] = 1; // num_buffers
                 Dma.WriteBytes(addr, hdr);
                 Dma.WriteBytes(addr + HeaderSize, frame);

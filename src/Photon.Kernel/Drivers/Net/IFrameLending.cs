@@ -20,7 +20,13 @@ internal interface IFrameLending
     /// <summary>Holds (or, with false, releases) the re-posting of returned buffers on <paramref name="queue"/>, so a
     /// burst of returns reaches the device in one publish.</summary>
     void HoldRefill(int queue, bool hold);
+
+    /// <summary>The longest frame a loan may have to cover: a loan is cut to the length it is charged for, so the
+    /// lender charges at least this (an MTU-sized frame; 64 KiB segments with virtio-net's GUEST_TSO4).</summary>
+    int LargestLentFrame { get; }
 }
 
-/// <summary>A received frame in place: <paramref name="Frame"/> covers exactly its bytes.</summary>
-internal readonly record struct LentFrame(IDmaBuffer Frame, Action GiveBack);
+/// <summary>A received frame in place: <paramref name="Frame"/> covers exactly its bytes. <paramref name="ChecksumVerified"/>:
+/// the device vouched for its transport checksum (virtio-net GUEST_CSUM: DATA_VALID, or NEEDS_CSUM from a local sender),
+/// so the stack need not verify it again.</summary>
+internal readonly record struct LentFrame(IDmaBuffer Frame, Action GiveBack, bool ChecksumVerified = false);

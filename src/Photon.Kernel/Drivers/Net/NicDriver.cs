@@ -77,8 +77,13 @@ public sealed class NicDriver : KernelObject, INetworkDevice, INetworkBatches, I
     public IReadOnlyList<QueuePair<TxRequest, int>> TxQueues => _tx;
     public IReadOnlyList<QueuePair<RxRequest, int>> RxQueues => _rx;
     internal NicOptions Options => _options;
-    /// <summary>Smallest receive buffer the driver accepts: a full frame at the device's MTU.</summary>
-    public int MinReceiveBuffer => _device.Mtu + 14;
+    /// <summary>Smallest receive buffer the driver accepts: a full frame at the device's MTU, or the device's largest
+    /// received frame when it hands over coalesced segments (a host device with offloads: 64 KiB) — a smaller buffer
+    /// would cut them.</summary>
+    public int MinReceiveBuffer => Math.Max(_device.Mtu + 14, LargestReceivedFrame);
+
+    /// <summary>The device's, passed through (an MTU-sized frame for a device without <see cref="INetworkOffloads"/>).</summary>
+    public int LargestReceivedFrame => _device is INetworkOffloads o ? o.LargestReceivedFrame : _device.Mtu + 14;
 
     public NicStats Stats
     {
@@ -290,7 +295,7 @@ public sealed class NicDriver : KernelObject, INetworkDevice, INetworkBatches, I
         if ((uint)queue >= (uint)_rx.Length) return Errors.Of(ErrorCode.OutOfRange, $"{Name} has RX queues 0..{_rx.Length - 1}");
         if (Volatile.Read(ref _disposed) != 0) return Errors.Of(ErrorCode.Closed, $"{Name} is closed");
         if (_device is not IFrameLending lending) return Errors.Of(ErrorCode.NotSupported, $"{Name} cannot lend receive buffers (its frames are copied)");
-        return await _loans.LendAsync(lending, queue, MinReceiveBuffer, $"rx-loan {Name}#{queue}", lender, actor, ct).ConfigureAwait(false);
+        return await _loans.LendAsync(lending, queue, Math.Max(MinReceiveBuffer, lending.LargestLentFrame), $"rx-loan {Name}#{queue}", lender, actor, ct).ConfigureAwait(false);
     }
 
     /// <summary>Frames the stack's face read through DMA loans (<see cref="NicOptions.LendToStack"/>), and the most
@@ -323,7 +328,8 @@ public sealed class NicDriver : KernelObject, INetworkDevice, INetworkBatches, I
         if (Volatile.Read(ref _disposed) != 0) return ValueTask.FromResult(Result<IRxBatch>.Fail(ErrorCode.Closed, $"{Name} is closed"));
         if (_options.LendToStack && _device is IFrameLending lending && _loanBatches is { } loanBatches)
         {
-            var burst = loanBatches[queue] ??= new NicLoanBatch(_loans, lending, queue, _caps, self.Actor, _options.Batch, MinReceiveBuffer, $"rx-loan {Name}#{queue}", _options.Timers);
+            var burst = loanBatches[queue] ??= new NicLoanBatch(_loans, lending, queue, _caps, self.Actor, _options.Batch,
+                Math.Max(MinReceiveBuffer, lending.LargestLentFrame), $"rx-loan {Name}#{queue}", _options.Timers);
             return burst.ReceiveAsync(ct);
         }
         var lender = lenders[queue] ??= new NicRxLender(this, queue, self.Capability, self.Actor);

@@ -17,12 +17,13 @@ internal sealed class NicFrameLoans(CapabilityManager caps)
     public int Outstanding { get { lock (_live) return _live.Count; } }
 
     public async Task<Result<CapabilityToken>> LendAsync(IFrameLending device, int queue, int chargeBytes, string label, DmaLender lender,
-        Principal actor, CancellationToken ct)
+        Principal actor, CancellationToken ct, Action<LentFrame>? onTaken = null)
     {
         lock (_live) if (_stopped) return Errors.Of(ErrorCode.Closed, $"{label}: the NIC is stopping");
         var lent = await lender.LendAsync(actor, chargeBytes, label, async () =>
         {
             var f = await device.TakeLentAsync(queue, ct).ConfigureAwait(false);
+            if (f.IsOk) onTaken?.Invoke(f.Value);
             return f.IsOk ? Result<(IDmaBuffer, Action)>.Success((f.Value.Frame, f.Value.GiveBack)) : f.Error;
         }, onEnd: t => { lock (_live) _live.Remove(t); }).ConfigureAwait(false);
         return Track(lent, label);
@@ -30,12 +31,14 @@ internal sealed class NicFrameLoans(CapabilityManager caps)
 
     /// <summary>Lends the next frame already received on <paramref name="queue"/>, without waiting (WouldBlock when
     /// there is none, Busy at the queue's lending limit).</summary>
-    public Result<CapabilityToken> TryLend(IFrameLending device, int queue, int chargeBytes, string label, DmaLender lender, Principal actor)
+    public Result<CapabilityToken> TryLend(IFrameLending device, int queue, int chargeBytes, string label, DmaLender lender, Principal actor,
+        Action<LentFrame>? onTaken = null)
     {
         lock (_live) if (_stopped) return Errors.Of(ErrorCode.Closed, $"{label}: the NIC is stopping");
         var lent = lender.LendNow(actor, chargeBytes, label, () =>
         {
             var f = device.TryTakeLent(queue);
+            if (f.IsOk) onTaken?.Invoke(f.Value);
             return f.IsOk ? Result<(IDmaBuffer, Action)>.Success((f.Value.Frame, f.Value.GiveBack)) : f.Error;
         }, onEnd: t => { lock (_live) _live.Remove(t); });
         return Track(lent, label);

@@ -29,6 +29,9 @@ internal sealed class NicLoanBatch : IRxBatch
     private readonly IKernelTimers? _timers;
     private readonly CapabilityToken[] _tokens;
     private readonly DmaLoan?[] _held;
+    private readonly bool[] _checksumVerified;
+    private readonly Action<LentFrame> _onTaken;
+    private bool _takenVerified; // the device's word on the frame being lent now (set by _onTaken, read by Hold)
     private int _count;
     private bool _lending;
     private long _lentTotal;
@@ -48,6 +51,8 @@ internal sealed class NicLoanBatch : IRxBatch
         _lender = new DmaLender(caps, memoryQuota: null); // the kernel's own stack: bounded by the ring, not a tenant quota
         _tokens = new CapabilityToken[batch];
         _held = new DmaLoan?[batch];
+        _checksumVerified = new bool[batch];
+        _onTaken = f => _takenVerified = f.ChecksumVerified;
     }
 
     public int Count => _count;
@@ -67,6 +72,9 @@ internal sealed class NicLoanBatch : IRxBatch
         }
     }
 
+    /// <summary>Whether the device vouched for frame <paramref name="index"/>'s transport checksum (GUEST_CSUM).</summary>
+    public bool ChecksumVerified(int index) => (uint)index < (uint)_count && _checksumVerified[index];
+
     /// <summary>Runs <paramref name="reader"/> on frame <paramref name="index"/> in the device's buffer, through its loan's
     /// capability: Revoked when the loan ended before or during the read (the buffer is held until the reader returns).</summary>
     public Result View<TState>(int index, TState state, ReadOnlySpanAction<byte, TState> reader)
@@ -85,7 +93,8 @@ internal sealed class NicLoanBatch : IRxBatch
         Result<CapabilityToken> first;
         while (true)
         {
-            first = await _loans.LendAsync(_device, _queue, _charge, _label, _lender, _actor, ct).ConfigureAwait(false);
+            _takenVerified = false;
+            first = await _loans.LendAsync(_device, _queue, _charge, _label, _lender, _actor, ct, _onTaken).ConfigureAwait(false);
             // Busy: another consumer holds the queue's lending limit (the DMA syscalls on the same queue); its returns
             // re-post buffers, so try again shortly rather than end the stack's receive loop.
             if (first.IsOk || first.Code != ErrorCode.Busy) break;
@@ -104,7 +113,8 @@ internal sealed class NicLoanBatch : IRxBatch
         Hold(first.Value);
         while (_count < _tokens.Length)
         {
-            var next = _loans.TryLend(_device, _queue, _charge, _label, _lender, _actor);
+            _takenVerified = false;
+            var next = _loans.TryLend(_device, _queue, _charge, _label, _lender, _actor, _onTaken);
             if (!next.IsOk) break; // WouldBlock (nothing more yet), Busy (the lending limit) or Closed (seen next call)
             Hold(next.Value);
         }
@@ -118,6 +128,7 @@ internal sealed class NicLoanBatch : IRxBatch
     {
         _tokens[_count] = token;
         _held[_count] = _caps.Check(token, Rights.Read, _actor) is { IsOk: true, Value: DmaLoan l } ? l : null;
+        _checksumVerified[_count] = _takenVerified;
         _count++;
     }
 

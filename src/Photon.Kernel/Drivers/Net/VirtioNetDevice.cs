@@ -11,9 +11,10 @@ namespace Photon.Kernel.Drivers.Net;
 /// VERSION_1 and ACCESS_PLATFORM (when offered) plus MAC, STATUS and — when the device offers more than one queue pair — CTRL_VQ and MQ;
 /// when offered (and <see cref="VirtioNetOptions.Offloads"/>), the transmit offloads CSUM and HOST_TSO4, which the
 /// stack sees as <see cref="INetworkOffloads"/> (partial checksums, 64 KiB TCP segments), and EVENT_IDX (kicks and
-/// interrupts only when the other side asked for them). Not GUEST_CSUM: the host then delivers frames with partial
-/// checksums the stack would have to finish, for no gain in the receive direction, which verifies them anyway;
-/// and no MRG_RXBUF (each receive buffer holds a whole frame). Then one receive and one transmit split
+/// interrupts only when the other side asked for them), and the receive offload GUEST_CSUM: frames the device marks
+/// DATA_VALID or NEEDS_CSUM reach the stack flagged as checked (<see cref="LentFrame.ChecksumVerified"/>), so it skips
+/// its software checksum. With <see cref="VirtioNetOptions.LargeReceive"/>, GUEST_TSO4 too: the host's TCP segments of up
+/// to 64 KiB arrive whole, each in one 64 KiB receive buffer. No MRG_RXBUF (each receive buffer holds a whole frame). Then one receive and one transmit split
 /// virtqueue per pair, each with its own MSI-X vector (or polling when the platform has none), DRIVER_OK, and the
 /// pair count sent on the control queue. A device that breaks a ring's invariants turns the affected calls into
 /// <see cref="ErrorCode.Corrupted"/> errors. The device owns the <see cref="IPciFunction"/> it was opened on: disposing
@@ -139,10 +140,13 @@ public sealed class VirtioNetDevice : INetworkQueues, IFrameLending, INetworkOff
                 wanted |= VirtioFeatures.NetMq | VirtioFeatures.NetCtrlVq;
             }
         }
-        if (options.Offloads) wanted |= VirtioFeatures.NetCsum | VirtioFeatures.NetHostTso4;
+        if (options.Offloads) wanted |= VirtioFeatures.NetCsum | VirtioFeatures.NetHostTso4 | VirtioFeatures.NetGuestCsum;
+        if (options.Offloads && options.LargeReceive) wanted |= VirtioFeatures.NetGuestTso4;
         if (options.EventIndex) wanted |= VirtioFeatures.RingEventIdx;
         ulong features = offered & wanted;
         if ((features & VirtioFeatures.NetCsum) == 0) features &= ~VirtioFeatures.NetHostTso4; // §5.1.3.1: TSO4 requires CSUM
+        if ((features & VirtioFeatures.NetGuestCsum) == 0) features &= ~VirtioFeatures.NetGuestTso4; // and GUEST_TSO4 GUEST_CSUM
+        bool largeReceive = (features & VirtioFeatures.NetGuestTso4) != 0;
         var negotiated = t.Negotiate(features);
         if (!negotiated.IsOk) return negotiated.Error;
 
@@ -181,10 +185,16 @@ public sealed class VirtioNetDevice : INetworkQueues, IFrameLending, INetworkOff
                 if (max == 0) return Errors.Of(ErrorCode.NotSupported, $"virtqueue {index} does not exist");
                 ushort size = (ushort)Math.Min(PowerOfTwoAtMost(max), PowerOfTwoAtMost(options.QueueSize));
                 ushort vector = polling ? VirtioPciTransport.NoVector : (ushort)index;
-                var wait = new DeviceWait(polling ? null : interrupts[index], timers, options.Poll);
+                // Receive queues resume their consumer on the vector's line (ACKs from the interrupt's delivery); each
+                // queue has its own vector, so the transmit side never waits on a line that is running this code.
+                var wait = new DeviceWait(polling ? null : interrupts[index], timers, options.Poll, resumeOnLine: dir == 0 && options.ReceiveOnInterruptLine);
                 if (dir == 0)
                 {
-                    var q = VirtioNetRxQueue.Create(t, index, size, options.BufferSize, vector, wait, eventIndex);
+                    var q = largeReceive
+                        ? VirtioNetRxQueue.Create(t, index, size, VirtioNetOptions.LargeReceiveBufferSize, vector, wait, eventIndex,
+                            guestChecksum: true, largeSegments: true, buffers: Math.Clamp(options.LargeReceiveBuffers, 2, size))
+                        : VirtioNetRxQueue.Create(t, index, size, options.BufferSize, vector, wait, eventIndex,
+                            guestChecksum: (features & VirtioFeatures.NetGuestCsum) != 0);
                     if (!q.TryGet(out var rq)) return q.Error;
                     created.Add(rq);
                     rx[p] = rq;
@@ -296,6 +306,11 @@ public sealed class VirtioNetDevice : INetworkQueues, IFrameLending, INetworkOff
     {
         if ((uint)queue < (uint)_rx.Length) _rx[queue].HoldRefill(hold);
     }
+
+    /// <summary>64 KiB segments with GUEST_TSO4 (taken only with <see cref="VirtioNetOptions.LargeReceive"/>), else a frame at the MTU.</summary>
+    public int LargestReceivedFrame => ((IFrameLending)this).LargestLentFrame;
+
+    int IFrameLending.LargestLentFrame => (Features & VirtioFeatures.NetGuestTso4) != 0 ? VirtioNetOptions.LargeReceiveBufferSize - VirtioNetHeader.Size : Mtu + 18;
 
     /// <summary>Buffers of <paramref name="queue"/> lent out now (zero-copy receive).</summary>
     public int LentBuffers(int queue) => _rx[queue].Lent;

@@ -11,9 +11,16 @@ namespace Photon.Kernel.Drivers.Net;
 /// landed in between is not missed). One consumer at a time. Zero-copy receive (<see cref="TakeLentAsync"/>) lends a
 /// completed buffer in place instead: it stays out of the ring until given back, and at most half the ring is lent, so
 /// the device always has buffers to receive into. The pool outlives the queue while any buffer is still lent.
+/// Each frame's virtio-net header is checked (<see cref="VirtioNetHeader.ReadReceived"/>): a frame whose header breaks
+/// the contract is dropped and counted (<see cref="BadHeaders"/>); with GUEST_CSUM a lent frame carries the device's
+/// word on its checksum, and a copied NEEDS_CSUM frame has its checksum finished in the copy. With GUEST_TSO4
+/// (<c>largeSegments</c>) the buffers are 64 KiB and fewer than the ring's entries, and a frame may be one TCP segment
+/// of up to 64 KiB (<see cref="LargeFrames"/>); the copying path drops a frame longer than the caller's buffer rather
+/// than hand over a cut one.
 /// </summary>
 internal sealed class VirtioNetRxQueue : IDisposable
 {
+    private const int MtuFrame = 1514;
     private readonly SplitVirtqueue _vq;
     private readonly IDmaBuffer _pool;
     private readonly int _bufferSize;
@@ -21,32 +28,41 @@ internal sealed class VirtioNetRxQueue : IDisposable
     private readonly DeviceWait _wait;
     private readonly Stack<int> _idle = new();
     private readonly VirtqCompletion[] _scratch;
+    private readonly bool _guestChecksum, _largeSegments;
+    private readonly int _buffers;
     private readonly Lock _lock = new();
-    private long _frames, _bursts, _dropped;
+    private long _frames, _bursts, _dropped, _badHeaders, _checksumsVerified, _largeFrames, _largestFrame;
     private int _lent, _refillHeld;
     private bool _disposed;
 
-    private VirtioNetRxQueue(SplitVirtqueue vq, IDmaBuffer pool, int bufferSize, VirtioNotifier notifier, DeviceWait wait)
+    private VirtioNetRxQueue(SplitVirtqueue vq, IDmaBuffer pool, int bufferSize, int buffers, VirtioNotifier notifier, DeviceWait wait,
+        bool guestChecksum, bool largeSegments)
     {
+        _guestChecksum = guestChecksum;
+        _largeSegments = largeSegments;
+        _buffers = buffers;
         _vq = vq;
         _pool = pool;
         _bufferSize = bufferSize;
         _notifier = notifier;
         _wait = wait;
         _scratch = new VirtqCompletion[vq.Size];
-        for (int i = vq.Size - 1; i >= 0; i--) _idle.Push(i);
+        for (int i = buffers - 1; i >= 0; i--) _idle.Push(i);
     }
 
+    /// <param name="buffers">Receive buffers posted (default: one per ring entry).</param>
+    /// <param name="largeSegments">GUEST_TSO4 was negotiated: frames may be TCP/IPv4 segments of up to 64 KiB.</param>
     public static Result<VirtioNetRxQueue> Create(VirtioPciTransport transport, int index, ushort size, int bufferSize, ushort vector, DeviceWait wait,
-        bool eventIndex = false)
+        bool eventIndex = false, bool guestChecksum = false, bool largeSegments = false, int buffers = 0)
     {
+        if (buffers <= 0 || buffers > size) buffers = size;
         var vq = SplitVirtqueue.Create(transport.Function, index, size, eventIndex);
         if (!vq.TryGet(out var ring)) return vq.Error;
-        var pool = transport.Function.AllocateDma(size * bufferSize);
-        if (!pool.TryGet(out var buffers)) { ring.Dispose(); return pool.Error; }
+        var pool = transport.Function.AllocateDma(buffers * bufferSize);
+        if (!pool.IsOk) { ring.Dispose(); return pool.Error; }
         var enabled = transport.EnableQueue(index, size, ring.DescriptorAddress, ring.DriverAreaAddress, ring.DeviceAreaAddress, vector);
-        if (!enabled.TryGet(out var notifier)) { ring.Dispose(); buffers.Dispose(); return enabled.Error; }
-        var q = new VirtioNetRxQueue(ring, buffers, bufferSize, notifier, wait);
+        if (!enabled.TryGet(out var notifier)) { ring.Dispose(); pool.Value.Dispose(); return enabled.Error; }
+        var q = new VirtioNetRxQueue(ring, pool.Value, bufferSize, buffers, notifier, wait, guestChecksum, largeSegments);
         ring.SuppressInterrupts(true);
         q.Refill();
         return q;
@@ -55,12 +71,21 @@ internal sealed class VirtioNetRxQueue : IDisposable
     public long Frames => Interlocked.Read(ref _frames);
     public long Bursts => Interlocked.Read(ref _bursts);
     public long Dropped => Interlocked.Read(ref _dropped);
+    /// <summary>Frames dropped because their virtio-net header broke the contract (also counted in <see cref="Dropped"/>).</summary>
+    public long BadHeaders => Interlocked.Read(ref _badHeaders);
+    /// <summary>Frames whose transport checksum the device vouched for (GUEST_CSUM), so nobody verified it in software.</summary>
+    public long ChecksumsVerified => Interlocked.Read(ref _checksumsVerified);
 
-    public VirtioNetRxStats Stats => new(Frames, Bursts, _notifier.Notifications, _wait.Wakeups);
+    /// <summary>Frames longer than an MTU-sized frame (GUEST_TSO4: the host's unsegmented TCP segments), and the longest.</summary>
+    public long LargeFrames => Interlocked.Read(ref _largeFrames);
+    public long LargestFrame => Interlocked.Read(ref _largestFrame);
 
-    /// <summary>Buffers lent out now, and the most that may be (half the ring).</summary>
+    public VirtioNetRxStats Stats => new(Frames, Bursts, _notifier.Notifications, _wait.Wakeups, ChecksumsVerified, BadHeaders, LargeFrames, LargestFrame,
+        _wait.LineResumes);
+
+    /// <summary>Buffers lent out now, and the most that may be (half the buffers).</summary>
     public int Lent { get { lock (_lock) return _lent; } }
-    public int MaxLent => _vq.Size / 2;
+    public int MaxLent => _buffers / 2;
 
     /// <summary>Posts every idle buffer (called once the device is live, and after each batch).</summary>
     public void Refill()
@@ -145,13 +170,19 @@ internal sealed class VirtioNetRxQueue : IDisposable
                 var c = _scratch[i];
                 int written = (int)c.Written;
                 if (written < VirtioNetHeader.Size + 14) Interlocked.Increment(ref _dropped);
-                else
+                else if (ReadHeader(pool.Slice(c.Cookie * _bufferSize, VirtioNetHeader.Size), written - VirtioNetHeader.Size) is { } info)
                 {
                     var frame = pool.Slice(c.Cookie * _bufferSize + VirtioNetHeader.Size, written - VirtioNetHeader.Size);
                     var into = buffers[n].Span;
-                    int len = Math.Min(frame.Length, into.Length);
-                    frame[..len].CopyTo(into);
-                    lengths[n++] = len;
+                    // A cut frame would reach the stack as a short, bad one: drop it whole (a large segment needs lending).
+                    if (frame.Length > into.Length) Interlocked.Increment(ref _dropped);
+                    else
+                    {
+                        frame.CopyTo(into);
+                        // The copy's consumer verifies checksums itself: finish a partial one.
+                        if (info.State == RxChecksum.Partial) VirtioNetHeader.FinishChecksum(into[..frame.Length], info);
+                        lengths[n++] = frame.Length;
+                    }
                 }
                 _idle.Push(c.Cookie);
             }
@@ -193,9 +224,9 @@ internal sealed class VirtioNetRxQueue : IDisposable
                 if (count == 0) return Errors.Of(ErrorCode.WouldBlock, "no frame received");
                 var c = _scratch[0];
                 int written = (int)c.Written;
-                if (written < VirtioNetHeader.Size + 14)
+                var header = ReadHeaderLent(c.Cookie, written);
+                if (header is not { } info)
                 {
-                    Interlocked.Increment(ref _dropped);
                     _idle.Push(c.Cookie);
                     RefillLocked();
                     continue;
@@ -205,9 +236,34 @@ internal sealed class VirtioNetRxQueue : IDisposable
                 Interlocked.Increment(ref _bursts);
                 int slot = c.Cookie;
                 var frame = new Dma.DmaBufferSlice(_pool, slot * _bufferSize + VirtioNetHeader.Size, written - VirtioNetHeader.Size);
-                return new LentFrame(frame, () => GiveBack(slot));
+                return new LentFrame(frame, () => GiveBack(slot), info.Verified);
             }
         }
+    }
+
+    /// <summary>The header of a lent frame: null (dropped and counted) when the frame is too short or the header bad.</summary>
+    private RxChecksumInfo? ReadHeaderLent(int slot, int written)
+    {
+        if (written < VirtioNetHeader.Size + 14) { Interlocked.Increment(ref _dropped); return null; }
+        return ReadHeader(_pool.Memory.Span.Slice(slot * _bufferSize, VirtioNetHeader.Size), written - VirtioNetHeader.Size);
+    }
+
+    private RxChecksumInfo? ReadHeader(ReadOnlySpan<byte> header, int frameLength)
+    {
+        var read = VirtioNetHeader.ReadReceived(header, frameLength, _guestChecksum, _largeSegments);
+        if (!read.TryGet(out var info))
+        {
+            Interlocked.Increment(ref _dropped);
+            Interlocked.Increment(ref _badHeaders);
+            return null;
+        }
+        if (info.Verified) Interlocked.Increment(ref _checksumsVerified);
+        if (frameLength > MtuFrame)
+        {
+            Interlocked.Increment(ref _largeFrames);
+            if (frameLength > Interlocked.Read(ref _largestFrame)) Interlocked.Exchange(ref _largestFrame, frameLength);
+        }
+        return info;
     }
 
     /// <summary>A lent buffer comes back: posted to the device again, or — after close — the pool freed with the last one.</summary>

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Text;
 using Photon.Kernel.Hal.Pci;
 using Photon.Kernel.Scheduling;
@@ -19,8 +20,18 @@ namespace Photon.Kernel.Drivers.Nvme;
 /// <param name="HybridPoll">With MSI-X, when a command is alone on its queue: how long at most its submitter, and the
 /// interrupt line after a reap, keep polling for completions before sleeping on the vector (Linux's hybrid io_poll; the
 /// budget adapts to twice the queue's mean device time within this limit). Default 1 ms; zero turns it off.</param>
+/// <param name="PollQueue">With MSI-X: one more I/O queue pair whose completion queue raises no interrupt, taken by a
+/// single-command read or write issued while the controller has no other such command in flight (depth 1); its
+/// submitter polls the completion queue inline until the command completes (Linux's poll queues, SPDK's polled queue
+/// pair). The device raises no MSI-X for it, so a depth-1 I/O costs no interrupt and no wake of the interrupt line —
+/// the hybrid poll still took the vector of a completion it had already reaped. At depth the commands spread over the
+/// interrupt queues as before. Needs one queue more than <paramref name="IoQueues"/> from the controller; without it
+/// the driver runs as if off. Off by default: the submitter spins for the whole device time, so on a slow device (a
+/// throttled or busy disk) a caller that issues its I/Os one after another without awaiting (a burst) gets them one at
+/// a time, each blocking its thread until it completes — SPDK dedicates a core to that; a kernel CPU serves other
+/// tasks. The VM's command-timeout fault test caught it: 64 writes issued at once ran serially and never timed out.</param>
 public sealed record NvmeDriverOptions(int IoQueues = 2, int QueueEntries = 32, int MaxTransferBytes = 64 * 1024, bool Polling = false,
-    TimeSpan? CommandTimeout = null, TimeSpan? WatchdogTick = null, bool PollInline = true, TimeSpan? HybridPoll = null)
+    TimeSpan? CommandTimeout = null, TimeSpan? WatchdogTick = null, bool PollInline = true, TimeSpan? HybridPoll = null, bool PollQueue = false)
 {
     public TimeSpan HybridPollLimit => HybridPoll is { } h && h > TimeSpan.Zero ? TimeSpan.FromTicks(Math.Min(h.Ticks, TimeSpan.TicksPerSecond))
         : HybridPoll is null ? TimeSpan.FromMilliseconds(1) : TimeSpan.Zero;
@@ -30,8 +41,10 @@ public sealed record NvmeDriverOptions(int IoQueues = 2, int QueueEntries = 32, 
 }
 
 /// <summary>What Identify reported.</summary>
+/// <param name="IoQueues">The I/O queues commands spread over (the poll queue not counted).</param>
+/// <param name="PollQueue">A queue without interrupts serves depth-1 commands (<see cref="NvmeDriverOptions.PollQueue"/>).</param>
 public sealed record NvmeIdentity(string Model, string Serial, string Firmware, string Version, uint Namespaces, long Blocks, int BlockSize,
-    int MaxTransferBytes, int IoQueues, bool Interrupts);
+    int MaxTransferBytes, int IoQueues, bool Interrupts, bool PollQueue = false);
 
 /// <summary>
 /// The controller state machine (SPDK's <c>nvme_ctrlr</c>) over one PCI function: enable memory and bus mastering,
@@ -55,7 +68,12 @@ public sealed class NvmeController : IAsyncDisposable
     private readonly List<Task> _reapers = [];
     private readonly Lock _resetGate = new();
     private NvmeQueuePair _admin = null!;
+    // Every I/O queue: the interrupt queues first (round robin), then the depth-1 poll queue if there is one.
     private NvmeQueuePair[] _io = [];
+    private int _spread;
+    private NvmeQueuePair? _pollQueue;
+    // Single-command async reads and writes in flight: the one that finds none else takes the poll queue.
+    private int _asyncInFlight;
     private IReadOnlyList<IDeviceInterrupt> _interrupts = [];
     private Task _watchdog = Task.CompletedTask;
     private Task? _resetting;
@@ -149,22 +167,30 @@ public sealed class NvmeController : IAsyncDisposable
         int lbads = page[128 + 4 * format + 2];
         if (blocks <= 0 || lbads is < 9 or > 12) return Errors.Of(ErrorCode.NotSupported, $"namespace 1: {blocks} blocks, LBADS {lbads}");
 
-        var granted = await AdminAsync(NvmeCommand.SetQueueCount(_options.IoQueues, _options.IoQueues), default, ct).ConfigureAwait(false);
+        // The poll queue only beside interrupt queues (all polled already otherwise), and only as a queue beyond the rest.
+        bool wantPollQueue = _options.PollQueue && _interrupts.Count > 1;
+        int asked = _options.IoQueues + (wantPollQueue ? 1 : 0);
+        var granted = await AdminAsync(NvmeCommand.SetQueueCount(asked, asked), default, ct).ConfigureAwait(false);
         if (!granted.IsOk) return granted.AsResult();
-        int queues = Math.Min(_options.IoQueues, 1 + (int)Math.Min(granted.Value.Dw0 & 0xFFFF, granted.Value.Dw0 >> 16));
+        int queues = Math.Min(asked, 1 + (int)Math.Min(granted.Value.Dw0 & 0xFFFF, granted.Value.Dw0 >> 16));
         if (firstTime)
         {
+            bool pollQueue = wantPollQueue && queues == asked;
+            int spread = pollQueue ? queues - 1 : queues;
             var io = new List<NvmeQueuePair>();
             for (int q = 1; q <= queues; q++)
             {
                 var pair = NvmeQueuePair.Create(_function, _bar, _stride, (ushort)q, entries, maxTransfer, _timers);
                 if (!pair.IsOk) { io.ForEach(p => p.Dispose()); return pair.Error; }
-                pair.Value.Interrupt = q < _interrupts.Count ? _interrupts[q] : null;
-                pair.Value.InlinePolling = pair.Value.Interrupt is null && _options.PollInline;
+                bool polled = q > spread;
+                pair.Value.Interrupt = !polled && q < _interrupts.Count ? _interrupts[q] : null;
+                pair.Value.InlinePolling = pair.Value.Interrupt is null && (_options.PollInline || polled);
                 pair.Value.HybridPollLimit = pair.Value.Interrupt is null ? TimeSpan.Zero : _options.HybridPollLimit;
                 io.Add(pair.Value);
             }
             _io = [.. io];
+            _spread = spread;
+            _pollQueue = pollQueue ? _io[^1] : null;
         }
         foreach (var pair in _io)
         {
@@ -176,8 +202,8 @@ public sealed class NvmeController : IAsyncDisposable
             if (!sq.IsOk) return sq.AsResult();
             if (firstTime) StartReaping(pair);
         }
-        Identity = new NvmeIdentity(model, serial, firmware, R.Version(_bar.Read32(R.Vs)), nn, blocks, 1 << lbads, maxTransfer, _io.Length,
-            _interrupts.Count > 0);
+        Identity = new NvmeIdentity(model, serial, firmware, R.Version(_bar.Read32(R.Vs)), nn, blocks, 1 << lbads, maxTransfer, _spread,
+            _interrupts.Count > 0, _pollQueue is not null);
         return Result.Ok;
     }
 
@@ -264,21 +290,35 @@ public sealed class NvmeController : IAsyncDisposable
     }
 
     /// <summary>Reads whole blocks at <paramref name="lba"/>, split into commands of at most the maximum transfer,
-    /// spread over the I/O queues and run concurrently.</summary>
-    public Task<Result> ReadAsync(long lba, Memory<byte> buffer, CancellationToken ct)
+    /// spread over the I/O queues and run concurrently. One command (the common case) allocates nothing: a pooled
+    /// completion source per queue slot and pooled state machines (<c>NvmeAllocationTests</c>).</summary>
+    public ValueTask<Result> ReadAsync(long lba, Memory<byte> buffer, CancellationToken ct)
     {
-        // One command (the common case): no closure, no list, straight to the queue.
-        if (buffer.Length <= Identity.MaxTransferBytes && CheckRange(lba, buffer.Length) is { IsOk: false } bad) return Task.FromResult(bad);
+        // One command: no closure, no list, straight to the queue.
+        if (buffer.Length <= Identity.MaxTransferBytes && CheckRange(lba, buffer.Length) is { IsOk: false } bad) return new(bad);
         if (buffer.Length <= Identity.MaxTransferBytes)
-            return One(Queue().ExecuteAsync(NvmeCommand.Read(NamespaceId, lba, buffer.Length / BlockSize), buffer.Length, default, buffer, ct), lba);
-        return Transfer(lba, buffer.Length, (queue, at, offset, length) =>
-            queue.ExecuteAsync(NvmeCommand.Read(NamespaceId, at, length / BlockSize), length, default, buffer.Slice(offset, length), ct));
+        {
+            var queue = SingleCommandQueue();
+            return One(queue.ExecuteAsync(NvmeCommand.Read(NamespaceId, lba, buffer.Length / BlockSize), buffer.Length, default, buffer, ct), lba, this);
+        }
+        return new(ReadSplit(lba, buffer, ct));
     }
 
-    private static async Task<Result> One(Task<Result<NvmeCompletion>> command, long lba)
+    // Apart from ReadAsync: a lambda there would allocate its closure on every call, taken or not.
+    private Task<Result> ReadSplit(long lba, Memory<byte> buffer, CancellationToken ct) =>
+        Transfer(lba, buffer.Length, (queue, at, offset, length) =>
+            queue.ExecuteAsync(NvmeCommand.Read(NamespaceId, at, length / BlockSize), length, default, buffer.Slice(offset, length), ct).AsTask());
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private static async ValueTask<Result> One(ValueTask<Result<NvmeCompletion>> command, long lba, NvmeController counted)
     {
-        var r = await command.ConfigureAwait(false);
-        return r.IsOk ? r.Value.AsResult($"lba {lba}") : r.Error;
+        Result<NvmeCompletion> r;
+        // Counted out only once the command is back (its slot released), so the poll queue holds one at a time.
+        try { r = await command.ConfigureAwait(false); }
+        finally { Interlocked.Decrement(ref counted._asyncInFlight); }
+        if (!r.IsOk) return r.Error;
+        // The error text is built only for an error (an interpolated argument would be a string per I/O).
+        return r.Value.IsSuccess ? Result.Ok : r.Value.AsResult($"lba {lba}");
     }
 
     private Result CheckRange(long lba, int bytes)
@@ -310,16 +350,23 @@ public sealed class NvmeController : IAsyncDisposable
     /// <summary>DMA buffers lent out over all I/O queues.</summary>
     public int LentBuffers => _io.Sum(q => q.Lent);
 
-    public Task<Result> WriteAsync(long lba, ReadOnlyMemory<byte> data, CancellationToken ct)
+    public ValueTask<Result> WriteAsync(long lba, ReadOnlyMemory<byte> data, CancellationToken ct)
     {
-        if (data.Length <= Identity.MaxTransferBytes && CheckRange(lba, data.Length) is { IsOk: false } bad) return Task.FromResult(bad);
+        if (data.Length <= Identity.MaxTransferBytes && CheckRange(lba, data.Length) is { IsOk: false } bad) return new(bad);
         if (data.Length <= Identity.MaxTransferBytes)
-            return One(Queue().ExecuteAsync(NvmeCommand.Write(NamespaceId, lba, data.Length / BlockSize), data.Length, data, default, ct), lba);
-        return Transfer(lba, data.Length, (queue, at, offset, length) =>
-            queue.ExecuteAsync(NvmeCommand.Write(NamespaceId, at, length / BlockSize), length, data.Slice(offset, length), default, ct));
+        {
+            var queue = SingleCommandQueue();
+            return One(queue.ExecuteAsync(NvmeCommand.Write(NamespaceId, lba, data.Length / BlockSize), data.Length, data, default, ct), lba, this);
+        }
+        return new(WriteSplit(lba, data, ct));
     }
 
-    public async Task<Result> FlushAsync(CancellationToken ct)
+    private Task<Result> WriteSplit(long lba, ReadOnlyMemory<byte> data, CancellationToken ct) =>
+        Transfer(lba, data.Length, (queue, at, offset, length) =>
+            queue.ExecuteAsync(NvmeCommand.Write(NamespaceId, at, length / BlockSize), length, data.Slice(offset, length), default, ct).AsTask());
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    public async ValueTask<Result> FlushAsync(CancellationToken ct)
     {
         var r = await Queue().ExecuteAsync(NvmeCommand.Flush(NamespaceId), 0, default, default, ct).ConfigureAwait(false);
         return r.IsOk ? r.Value.AsResult("flush") : r.Error;
@@ -347,12 +394,21 @@ public sealed class NvmeController : IAsyncDisposable
         return Result.Ok;
     }
 
+    /// <summary>The queue for one async command, counted in <see cref="_asyncInFlight"/> (<see cref="One"/> counts it
+    /// out): the poll queue when no other is in flight (depth 1: its submitter polls, no interrupt), else
+    /// <see cref="Queue"/>. Inside a delivery the command stays on the delivering queue (its doorbell batch).</summary>
+    private NvmeQueuePair SingleCommandQueue()
+    {
+        bool alone = Interlocked.Increment(ref _asyncInFlight) == 1;
+        return alone && _pollQueue is { } polled && NvmeQueuePair.DeliveringOnThisThread is null ? polled : Queue();
+    }
+
     /// <summary>The next I/O queue, round robin; but a continuation running inside a completion's delivery stays on the
     /// delivering queue (SPDK's queue per thread: the reap and its resubmissions share a doorbell, no cross-queue wake).</summary>
     private NvmeQueuePair Queue()
     {
         if (NvmeQueuePair.DeliveringOnThisThread is { } here && Array.IndexOf(_io, here) >= 0) return here;
-        return _io[(int)((uint)Interlocked.Increment(ref _next) % (uint)_io.Length)];
+        return _io[(int)((uint)Interlocked.Increment(ref _next) % (uint)_spread)];
     }
 
     /// <summary>Reaps every queue each tick and resets the controller when a command is older than the timeout.</summary>

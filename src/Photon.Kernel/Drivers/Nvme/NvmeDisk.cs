@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Photon.Kernel.Capabilities;
 using Photon.Kernel.Drivers.Dma;
 using Photon.Kernel.Io;
@@ -55,19 +56,22 @@ public sealed class NvmeDisk : BlockDeviceObject, IAsyncDisposable
         return ReferenceEquals(r.Value, this) ? Result.Ok : Result.Fail(ErrorCode.WrongObjectType, $"capability does not name {Name}");
     }
 
-    public async Task<Result> ReadAsync(CapabilityToken cap, long lba, Memory<byte> buffer, Principal actor = default, CancellationToken ct = default)
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    public async ValueTask<Result> ReadAsync(CapabilityToken cap, long lba, Memory<byte> buffer, Principal actor = default, CancellationToken ct = default)
     {
         var ok = Check(cap, Rights.Read, actor);
         return ok.IsOk ? await _controller.ReadAsync(lba, buffer, ct).ConfigureAwait(false) : ok;
     }
 
-    public async Task<Result> WriteAsync(CapabilityToken cap, long lba, ReadOnlyMemory<byte> data, Principal actor = default, CancellationToken ct = default)
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    public async ValueTask<Result> WriteAsync(CapabilityToken cap, long lba, ReadOnlyMemory<byte> data, Principal actor = default, CancellationToken ct = default)
     {
         var ok = Check(cap, Rights.Write, actor);
         return ok.IsOk ? await _controller.WriteAsync(lba, data, ct).ConfigureAwait(false) : ok;
     }
 
-    public async Task<Result> FlushAsync(CapabilityToken cap, Principal actor = default, CancellationToken ct = default)
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    public async ValueTask<Result> FlushAsync(CapabilityToken cap, Principal actor = default, CancellationToken ct = default)
     {
         var ok = Check(cap, Rights.Write, actor);
         return ok.IsOk ? await _controller.FlushAsync(ct).ConfigureAwait(false) : ok;
@@ -139,8 +143,8 @@ public sealed class NvmeDisk : BlockDeviceObject, IAsyncDisposable
         public int SectorSize => disk.SectorSize;
         public long SectorCount => disk.SectorCount;
         public bool IsReadOnly => false;
-        public ValueTask<Result> ReadAsync(long lba, Memory<byte> buffer, CancellationToken ct = default) => new(disk.ReadAsync(cap, lba, buffer, actor, ct));
-        public ValueTask<Result> WriteAsync(long lba, ReadOnlyMemory<byte> data, CancellationToken ct = default) => new(disk.WriteAsync(cap, lba, data, actor, ct));
-        public ValueTask<Result> FlushAsync(CancellationToken ct = default) => new(disk.FlushAsync(cap, actor, ct));
+        public ValueTask<Result> ReadAsync(long lba, Memory<byte> buffer, CancellationToken ct = default) => disk.ReadAsync(cap, lba, buffer, actor, ct);
+        public ValueTask<Result> WriteAsync(long lba, ReadOnlyMemory<byte> data, CancellationToken ct = default) => disk.WriteAsync(cap, lba, data, actor, ct);
+        public ValueTask<Result> FlushAsync(CancellationToken ct = default) => disk.FlushAsync(cap, actor, ct);
     }
 }

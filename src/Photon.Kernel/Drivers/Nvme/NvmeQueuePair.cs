@@ -1,5 +1,7 @@
 using System.Buffers;
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using System.Threading.Tasks.Sources;
 using Photon.Kernel.Hal.Pci;
 using Photon.Kernel.Scheduling;
 
@@ -21,6 +23,9 @@ namespace Photon.Kernel.Drivers.Nvme;
 /// while its completion is being delivered leaves the SQ doorbell to the end of the delivery (one doorbell per batch)
 /// and does not poll itself (no nesting). Queues with interrupts, at depth 1, poll briefly after a submission and after
 /// an interrupt (<see cref="HybridPollLimit"/>: Linux's hybrid io_poll) before they sleep on the vector again.</para>
+/// <para>No heap allocation per command on the async path either: each slot is its own resettable completion source
+/// (<see cref="Slot"/>, an <see cref="IValueTaskSource{TResult}"/>), the async methods use pooled state-machine boxes,
+/// a reap collects completed slots on the stack, and each slot's PRP-list page is allocated with it.</para>
 /// </summary>
 internal sealed class NvmeQueuePair : IDisposable
 {
@@ -29,6 +34,8 @@ internal sealed class NvmeQueuePair : IDisposable
     private readonly IDmaBuffer _sq, _cq;
     private readonly long _sqDoorbell, _cqDoorbell;
     private readonly Slot[] _slots;
+    // Above this many slots a reap collects its completions in a rented array instead of on the stack.
+    private const int StackReap = 256;
     private readonly Stack<int> _free = new();
     private readonly Queue<TaskCompletionSource<int>> _slotWaiters = new();
     private readonly Lock _gate = new();
@@ -46,17 +53,57 @@ internal sealed class NvmeQueuePair : IDisposable
     private KernelError? _failed;
     private TaskCompletionSource? _paused;
 
-    private sealed class Slot(IDmaBuffer data)
+    /// <summary>A command identifier's slot: its DMA buffer (with the PRP-list page after the data) and the completion
+    /// source its async submitter awaits, reset for every command, so a command allocates nothing. The source is
+    /// signalled once per arming (by the reap, a reset's abandon, or the submitter's cancellation, whichever takes the
+    /// slot's in-flight state under the queue lock), and the slot goes back to the pool only after its submitter read
+    /// the result, so a stale awaiter can never see the next command's outcome.</summary>
+    private sealed class Slot(IDmaBuffer data) : IValueTaskSource<Result<NvmeCompletion>>
     {
         public readonly IDmaBuffer Data = data;
-        public TaskCompletionSource<Result<NvmeCompletion>>? Waiter;
+        // No RunContinuationsAsynchronously: whoever signals runs the continuation (no thread-pool hop).
+        private ManualResetValueTaskSourceCore<Result<NvmeCompletion>> _source;
+        public NvmeQueuePair Owner = null!;
         public TimeSpan Submitted;
-        public bool InFlight, Abandoned;
-        // A command of RunPolledLoop: completion lands in Outcome/Done instead of a waiter.
+        public bool InFlight;
+        // The submitter stopped waiting (cancelled) while the device held the command; the slot returns to the pool
+        // when both the device (completion or reset) and the submitter (after reading Cancelled) are done with it.
+        public bool Abandoned, SubmitterGone;
+        // A command of RunPolledLoop: completion lands in Outcome/Done instead of the source.
         public bool Loop, Done;
         public Result<NvmeCompletion> Outcome;
         public long Tag, QueuedAt, ReapedAt;
         public int SubmitThread, ReapThread;
+        private int _signalled;
+        // The awaiter registered a continuation (it really waited): the thread-hop counter's test, exact where a
+        // check before the await would race with the reap.
+        public bool Suspended;
+
+        /// <summary>Resets the source for a new command (under the queue lock, before the entry is written).</summary>
+        public ValueTask<Result<NvmeCompletion>> Arm()
+        {
+            _source.Reset();
+            Suspended = false;
+            Volatile.Write(ref _signalled, 0);
+            return new ValueTask<Result<NvmeCompletion>>(this, _source.Version);
+        }
+
+        public bool Signalled => Volatile.Read(ref _signalled) != 0;
+
+        /// <summary>Completes the armed command; its awaiter's continuation runs here, on the signalling thread.</summary>
+        public void Signal(Result<NvmeCompletion> outcome)
+        {
+            Volatile.Write(ref _signalled, 1);
+            _source.SetResult(outcome);
+        }
+
+        public Result<NvmeCompletion> GetResult(short token) => _source.GetResult(token);
+        public ValueTaskSourceStatus GetStatus(short token) => _source.GetStatus(token);
+        public void OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags)
+        {
+            Suspended = true;
+            _source.OnCompleted(continuation, state, token, flags);
+        }
     }
 
     private NvmeQueuePair(ushort id, int entries, int maxTransfer, IMmioRegion bar, int stride, IDmaBuffer sq, IDmaBuffer cq,
@@ -71,7 +118,7 @@ internal sealed class NvmeQueuePair : IDisposable
         _timers = timers;
         _sqDoorbell = NvmeRegisters.SubmissionDoorbell(id, stride);
         _cqDoorbell = NvmeRegisters.CompletionDoorbell(id, stride);
-        _slots = data.Select(d => new Slot(d)).ToArray();
+        _slots = data.Select(d => new Slot(d) { Owner = this }).ToArray();
         for (int i = _slots.Length - 1; i >= 0; i--) _free.Push(i);
     }
 
@@ -127,7 +174,8 @@ internal sealed class NvmeQueuePair : IDisposable
     /// list) at the slot's buffer for <paramref name="transferBytes"/>, rings the doorbell, waits for the completion
     /// and copies <paramref name="dataIn"/> out. Cancelling gives up waiting; the slot stays reserved until the device
     /// completes (or a reset abandons) the command, so the device never writes into a reused buffer.</summary>
-    public async Task<Result<NvmeCompletion>> ExecuteAsync(NvmeCommand command, int transferBytes, ReadOnlyMemory<byte> dataOut,
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    public async ValueTask<Result<NvmeCompletion>> ExecuteAsync(NvmeCommand command, int transferBytes, ReadOnlyMemory<byte> dataOut,
         Memory<byte> dataIn, CancellationToken ct)
     {
         var r = await RunAsync(command, transferBytes, dataOut, ct).ConfigureAwait(false);
@@ -141,7 +189,8 @@ internal sealed class NvmeQueuePair : IDisposable
     /// <summary>Runs one read into a slot's buffer and lends that buffer instead of copying out of it: the slot stays
     /// out of the pool (the device is never given the buffer again) until the returned action gives it back. At most
     /// half the slots are lent at once, so lending can never starve ordinary I/O on the queue.</summary>
-    public async Task<Result<(IDmaBuffer Buffer, Action GiveBack)>> ExecuteLentAsync(NvmeCommand command, int transferBytes, CancellationToken ct)
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    public async ValueTask<Result<(IDmaBuffer Buffer, Action GiveBack)>> ExecuteLentAsync(NvmeCommand command, int transferBytes, CancellationToken ct)
     {
         lock (_gate)
         {
@@ -169,7 +218,8 @@ internal sealed class NvmeQueuePair : IDisposable
 
     /// <summary>Submits and waits. On success the slot is still the caller's (to copy out of or lend) and must be
     /// released; on failure it has been released (or stays reserved until the device completes an abandoned command).</summary>
-    private async Task<Result<(NvmeCompletion Completion, int Cid)>> RunAsync(NvmeCommand command, int transferBytes, ReadOnlyMemory<byte> dataOut,
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<Result<(NvmeCompletion Completion, int Cid)>> RunAsync(NvmeCommand command, int transferBytes, ReadOnlyMemory<byte> dataOut,
         CancellationToken ct)
     {
         if (transferBytes < 0 || transferBytes > MaxTransfer) return Errors.Of(ErrorCode.OutOfRange, $"transfer of {transferBytes} bytes (max {MaxTransfer})");
@@ -180,8 +230,7 @@ internal sealed class NvmeQueuePair : IDisposable
         var slot = _slots[cid];
         var data = slot.Data;
         if (!dataOut.IsEmpty) dataOut.Span.CopyTo(data.Memory.Span);
-        // No RunContinuationsAsynchronously: whoever reaps the completion runs the continuation (no thread-pool hop).
-        var waiter = new TaskCompletionSource<Result<NvmeCompletion>>();
+        ValueTask<Result<NvmeCompletion>> completion = default;
         bool delivering = t_delivering is not null, alone = false;
         while (true)
         {
@@ -191,7 +240,7 @@ internal sealed class NvmeQueuePair : IDisposable
                 if (_failed is { } failed) { ReleaseLocked(cid); return failed; }
                 if (_paused is null)
                 {
-                    slot.Waiter = waiter;
+                    completion = slot.Arm();
                     SubmitLocked(command, cid, transferBytes, entered);
                     alone = _inFlight == 1;
                     // With a poller active it rings the doorbell on its next pass, for every entry queued since; a
@@ -206,28 +255,52 @@ internal sealed class NvmeQueuePair : IDisposable
         }
         // Inside a delivery the deliverer reaps for us (polling here would nest deliveries and hold back the others).
         if (delivering) { if (Interrupt is null) _kick.Wake(); }
-        else if (InlinePolling) PollInline(waiter.Task, long.MaxValue, ct);
+        else if (InlinePolling) PollInline(slot, long.MaxValue, ct);
         // Hybrid poll at depth 1 only (Linux's io_poll is for low depth): at depth the interrupt batches completions, and
         // spinning vCPUs were measured to slow QEMU's own emulation of the device on a loaded host (README, Benchmarks).
-        else if (Interrupt is not null && HybridPollLimit > TimeSpan.Zero && alone) PollInline(waiter.Task, HybridBudget(), ct);
+        else if (Interrupt is not null && HybridPollLimit > TimeSpan.Zero && alone) PollInline(slot, HybridBudget(), ct);
         else _kick.Wake();
-        bool waited = !waiter.Task.IsCompleted;
-        Result<NvmeCompletion> result;
-        try { result = await waiter.Task.WaitAsync(ct).ConfigureAwait(false); }
-        catch (OperationCanceledException)
+        // Cancellation signals the slot itself (Cancelled) if the device still holds the command; registered only for
+        // a cancellable token, and disposed before the slot can go back to the pool.
+        var registration = ct.CanBeCanceled ? ct.UnsafeRegister(static s => ((Slot)s!).Owner.CancelWaiter((Slot)s), slot) : default;
+        var result = await completion.ConfigureAwait(false);
+        registration.Dispose();
+        lock (_gate)
         {
-            lock (_gate)
+            if (slot.Abandoned)
             {
-                if (slot.InFlight) { slot.Abandoned = true; return Errors.Of(ErrorCode.Cancelled, "cancelled while the device holds the command"); }
+                // The device is done with it too (reaped or reset): back to the pool; else the reap returns it.
+                if (!slot.InFlight) { slot.Abandoned = false; ReleaseLocked(cid); }
+                else slot.SubmitterGone = true;
+                return result.IsOk ? Errors.Of(ErrorCode.Cancelled, "cancelled while the device holds the command") : result.Error;
             }
-            result = await waiter.Task.ConfigureAwait(false);
         }
         // A hop: the waiter slept and resumed on another thread than the one that reaped it (a wake through the pool).
-        if (waited && slot.ReapThread != Environment.CurrentManagedThreadId) Interlocked.Increment(ref _counters.ThreadHops);
+        if (slot.Suspended && slot.ReapThread != Environment.CurrentManagedThreadId) Interlocked.Increment(ref _counters.ThreadHops);
         if (result.IsOk) Interlocked.Add(ref _counters.WakeTicks, Stopwatch.GetTimestamp() - slot.ReapedAt);
         if (result.IsOk) return (result.Value, cid);
         lock (_gate) ReleaseLocked(cid);
         return result.Error;
+    }
+
+    /// <summary>The submitter's token was cancelled: if the device still holds the command, the submitter stops
+    /// waiting (Cancelled) and the slot stays reserved until the device completes it or a reset abandons it.</summary>
+    private void CancelWaiter(Slot slot)
+    {
+        lock (_gate)
+        {
+            if (!slot.InFlight || slot.Abandoned || slot.Loop) return;
+            slot.Abandoned = true;
+        }
+        slot.Signal(Errors.Of(ErrorCode.Cancelled, "cancelled while the device holds the command"));
+    }
+
+    /// <summary>An abandoned slot the device no longer holds: back to the pool once its submitter has gone too.</summary>
+    private void DeviceDoneWithAbandonedLocked(Slot slot, int cid)
+    {
+        if (!slot.SubmitterGone) return;
+        slot.Abandoned = slot.SubmitterGone = false;
+        ReleaseLocked(cid);
     }
 
     /// <summary>Writes the entry for slot <paramref name="cid"/> at the SQ tail (PRP1, PRP2 or a PRP list for its data
@@ -248,7 +321,7 @@ internal sealed class NvmeQueuePair : IDisposable
         }
         command.WriteTo(_sq.Memory.Span.Slice(_sqTail * NvmeCommand.Size, NvmeCommand.Size), (ushort)cid, prp1, prp2);
         slot.InFlight = true;
-        slot.Abandoned = false;
+        slot.Abandoned = slot.SubmitterGone = false;
         slot.Done = false;
         slot.Submitted = _timers.Now;
         slot.SubmitThread = Environment.CurrentManagedThreadId;
@@ -300,14 +373,14 @@ internal sealed class NvmeQueuePair : IDisposable
     /// <summary>The submitter polls until its own command completes (SPDK: submit, then poll the phase bit, no sleep),
     /// or, with interrupts, until <paramref name="budgetTicks"/> pass without a completion (then the vector wakes it).
     /// A hung command ends too: the watchdog's reset fails it. If another thread is the poller, it reaps for us.</summary>
-    private void PollInline(Task done, long budgetTicks, CancellationToken ct)
+    private void PollInline(Slot mine, long budgetTicks, CancellationToken ct)
     {
-        if (done.IsCompleted || !TryEnterPoller()) return;
+        if (mine.Signalled || !TryEnterPoller()) return;
         try
         {
             var spin = new SpinWait();
             long last = Stopwatch.GetTimestamp();
-            while (!done.IsCompleted && !ct.IsCancellationRequested)
+            while (!mine.Signalled && !ct.IsCancellationRequested)
             {
                 if (Poll() > 0) { spin = default; last = Stopwatch.GetTimestamp(); }
                 else if (Stopwatch.GetTimestamp() - last > budgetTicks) break;
@@ -443,7 +516,16 @@ internal sealed class NvmeQueuePair : IDisposable
     /// writes the CQ head doorbell once. Returns how many entries were consumed.</summary>
     public int Poll()
     {
-        List<(TaskCompletionSource<Result<NvmeCompletion>>, NvmeCompletion)>? done = null;
+        // The slots to signal, collected under the lock and signalled after it (their continuations run here).
+        int[]? rented = _slots.Length > StackReap ? ArrayPool<int>.Shared.Rent(_slots.Length) : null;
+        Span<int> done = rented ?? stackalloc int[StackReap];
+        try { return PollInto(done); }
+        finally { if (rented is not null) ArrayPool<int>.Shared.Return(rented); }
+    }
+
+    private int PollInto(Span<int> done)
+    {
+        int signals = 0;
         int n = 0;
         int thread = Environment.CurrentManagedThreadId;
         lock (_gate)
@@ -474,19 +556,20 @@ internal sealed class NvmeQueuePair : IDisposable
                 // Inline: the submitter reaped its own command while polling (a reaper task may run on the same pool thread).
                 if (_pollerActive && _pollerThread == thread && slot.SubmitThread == thread) _counters.ReapedInline++;
                 else _counters.ReapedElsewhere++;
-                if (slot.Abandoned) { slot.Abandoned = false; slot.Waiter = null; ReleaseLocked(cid); continue; }
-                if (slot.Loop) { slot.Outcome = completion; slot.Done = true; continue; }
-                (done ??= []).Add((slot.Waiter!, completion));
-                slot.Waiter = null;
+                if (slot.Abandoned) { DeviceDoneWithAbandonedLocked(slot, cid); continue; }
+                slot.Outcome = completion;
+                if (slot.Loop) { slot.Done = true; continue; }
+                done[signals++] = cid;
             }
             if (n > 0) { _bar.Write32(_cqDoorbell, (uint)_cqHead); _counters.CqDoorbells++; }
             else _counters.EmptyPolls++;
         }
-        if (done is null) return n;
-        // The waiters' continuations run here; what they submit to this queue is rung once, below.
+        if (signals == 0) return n;
+        // The waiters' continuations run here; what they submit to this queue is rung once, below. A slot signalled
+        // here is not reused before its waiter has read the outcome, so Outcome is still this command's.
         var outer = t_delivering;
         t_delivering = this;
-        try { foreach (var (w, c) in done) w.TrySetResult(c); }
+        try { foreach (int cid in done[..signals]) _slots[cid].Signal(_slots[cid].Outcome); }
         finally
         {
             t_delivering = outer;
@@ -525,7 +608,7 @@ internal sealed class NvmeQueuePair : IDisposable
     /// it once the controller is back, so their owners retry against a working queue).</summary>
     public Action Abandon(KernelError error, bool close)
     {
-        var failed = new List<TaskCompletionSource<Result<NvmeCompletion>>>();
+        var failed = new List<Slot>();
         List<TaskCompletionSource<int>>? slotWaiters = null;
         lock (_gate)
         {
@@ -534,10 +617,9 @@ internal sealed class NvmeQueuePair : IDisposable
                 var s = _slots[cid];
                 if (!s.InFlight) continue;
                 s.InFlight = false;
-                if (s.Abandoned) { s.Abandoned = false; ReleaseLocked(cid); }
+                if (s.Abandoned) DeviceDoneWithAbandonedLocked(s, cid);
                 else if (s.Loop) { s.Outcome = error; s.Done = true; }
-                else if (s.Waiter is not null) failed.Add(s.Waiter);
-                s.Waiter = null;
+                else failed.Add(s);
             }
             _inFlight = 0;
             _sqTail = 0;
@@ -555,7 +637,7 @@ internal sealed class NvmeQueuePair : IDisposable
         _kick.Wake();
         return () =>
         {
-            foreach (var w in failed) w.TrySetResult(error);
+            foreach (var s in failed) s.Signal(error);
             if (slotWaiters is not null) foreach (var w in slotWaiters) w.TrySetException(new KernelException(error));
         };
     }

@@ -20,6 +20,9 @@ public static class VirtioFeatures
     public const ulong NetGuestCsum = 1UL << 1;
     public const ulong NetMtu = 1UL << 3;
     public const ulong NetMac = 1UL << 5;
+    /// <summary>VIRTIO_NET_F_GUEST_TSO4: the device may hand the driver TCP/IPv4 frames of up to 64 KiB, unsegmented
+    /// (the host's TSO or GRO super-packets; needs GUEST_CSUM).</summary>
+    public const ulong NetGuestTso4 = 1UL << 7;
     /// <summary>VIRTIO_NET_F_HOST_TSO4: the device segments TCP/IPv4 frames of up to 64 KiB (needs CSUM).</summary>
     public const ulong NetHostTso4 = 1UL << 11;
     public const ulong NetMrgRxbuf = 1UL << 15;

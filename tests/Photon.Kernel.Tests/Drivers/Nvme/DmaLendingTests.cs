@@ -96,7 +96,7 @@ public sealed class DmaLendingTests : IDisposable
         // Lots of ordinary reads and writes over the other slots: none may reuse the lent buffer.
         var io = Enumerable.Range(0, 64).Select(i => i % 2 == 0
             ? disk.Controller.ReadAsync(8 + i * 8, new byte[4096], default)
-            : disk.Controller.WriteAsync(8 + i * 8, new byte[4096], default)).ToArray();
+            : disk.Controller.WriteAsync(8 + i * 8, new byte[4096], default)).Select(v => v.AsTask()).ToArray();
         Assert.All(await Task.WhenAll(io), x => Assert.True(x.IsOk, x.ToString()));
         Assert.DoesNotContain(address, model.DataAddressesUsed.Skip(1));
         Assert.All(Copy(_k.Sys.Dma, p, loan, 4096), b => Assert.Equal(0xAA, b));

@@ -58,8 +58,11 @@ internal sealed class NvmeDeviceModel : IPciFunction
     public int Enables { get; private set; }
     public int Flushes { get; private set; }
     public int Commands { get; private set; }
-    /// <summary>PRP1 of every I/O command, in submission order (which buffers the device was given).</summary>
+    /// <summary>PRP1 of every I/O command, in submission order (which buffers the device was given), while
+    /// <see cref="RecordDataAddresses"/>.</summary>
     public List<ulong> DataAddressesUsed { get; } = [];
+    /// <summary>Off, the model allocates nothing per command (for tests that count the driver's allocations).</summary>
+    public bool RecordDataAddresses { get; set; } = true;
     public bool ShutDown { get; private set; }
     public bool Disposed { get; private set; }
     public ushort CommandRegister => BinaryPrimitives.ReadUInt16LittleEndian(_config.AsSpan(4));
@@ -107,7 +110,7 @@ internal sealed class NvmeDeviceModel : IPciFunction
 
     /// <summary>One MSI-X vector of the model: a signal runs the driver's line handler, if it gave one, on a
     /// thread-pool thread, else completes a pending <see cref="WaitAsync"/>.</summary>
-    internal sealed class ModelInterrupt(int vector) : IDeviceInterrupt
+    internal sealed class ModelInterrupt(int vector) : IDeviceInterrupt, IThreadPoolWorkItem
     {
         private readonly object _gate = new();
         private TaskCompletionSource<long>? _waiter;
@@ -132,13 +135,16 @@ internal sealed class NvmeDeviceModel : IPciFunction
         public void Signal()
         {
             Interlocked.Increment(ref Signals);
-            ThreadPool.UnsafeQueueUserWorkItem(_ =>
-            {
-                if (_handler is { } h) { Interlocked.Increment(ref HandledOnLine); h(); return; }
-                TaskCompletionSource<long>? w;
-                lock (_gate) { _pending++; w = _waiter; _waiter = null; if (w is not null) _pending = 0; }
-                w?.TrySetResult(1);
-            }, null);
+            // The line itself is the work item: a signal allocates nothing.
+            ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
+        }
+
+        void IThreadPoolWorkItem.Execute()
+        {
+            if (_handler is { } h) { Interlocked.Increment(ref HandledOnLine); h(); return; }
+            TaskCompletionSource<long>? w;
+            lock (_gate) { _pending++; w = _waiter; _waiter = null; if (w is not null) _pending = 0; }
+            w?.TrySetResult(1);
         }
 
         public void Dispose() { }
@@ -226,24 +232,25 @@ internal sealed class NvmeDeviceModel : IPciFunction
     private void Run(int sq, int tail)
     {
         if (!_sqs.TryGetValue(sq, out var q)) return;
+        Span<byte> entry = stackalloc byte[64];
         while (_sqHead[sq] != tail)
         {
-            var entry = At(q.Address + (ulong)(_sqHead[sq] * 64), 64).ToArray();
+            At(q.Address + (ulong)(_sqHead[sq] * 64), 64).CopyTo(entry);
             _sqHead[sq] = (_sqHead[sq] + 1) % q.Entries;
             Commands++;
-            uint W(int i) => BinaryPrimitives.ReadUInt32LittleEndian(entry.AsSpan(i * 4));
-            byte opcode = (byte)W(0);
-            ushort cid = (ushort)(W(0) >> 16);
-            ulong prp1 = W(6) | (ulong)W(7) << 32, prp2 = W(8) | (ulong)W(9) << 32;
+            var dwords = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, uint>(entry);
+            byte opcode = (byte)dwords[0];
+            ushort cid = (ushort)(dwords[0] >> 16);
+            ulong prp1 = dwords[6] | (ulong)dwords[7] << 32, prp2 = dwords[8] | (ulong)dwords[9] << 32;
             if (sq != 0 && opcode == HangOpcode) continue;
             if (sq != 0 && opcode == 0x01 && (ThrottleWrites || ThrottleDebt > 0))
             {
-                _heldWrites.Add((W(10) | (ulong)W(11) << 32, (int)(W(12) & 0xFFFF) + 1, prp1, prp2));
+                _heldWrites.Add((dwords[10] | (ulong)dwords[11] << 32, (int)(dwords[12] & 0xFFFF) + 1, prp1, prp2));
                 continue;
             }
             uint dw0 = 0;
-            if (sq != 0) DataAddressesUsed.Add(prp1);
-            ushort status = sq == 0 ? Admin(opcode, W(1), W(10), W(11), prp1, ref dw0) : Io(opcode, W(10) | (ulong)W(11) << 32, (int)(W(12) & 0xFFFF) + 1, prp1, prp2);
+            if (sq != 0 && RecordDataAddresses) DataAddressesUsed.Add(prp1);
+            ushort status = sq == 0 ? Admin(opcode, dwords[1], dwords[10], dwords[11], prp1, ref dw0) : Io(opcode, dwords[10] | (ulong)dwords[11] << 32, (int)(dwords[12] & 0xFFFF) + 1, prp1, prp2);
             Complete(q.Cq, sq, cid, dw0, status);
         }
     }
@@ -295,16 +302,13 @@ internal sealed class NvmeDeviceModel : IPciFunction
         long bytes = (long)blocks * BlockSize;
         if ((long)lba * BlockSize + bytes > Disk.Length) return 0x80;
         // PRP walk: the first page from PRP1, then PRP2 as the second page or as a list of page addresses.
-        var pages = new List<ulong> { prp1 };
         int count = (int)((bytes + Page - 1) / Page);
-        if (count == 2) pages.Add(prp2);
-        else if (count > 2)
-            for (int i = 0; i < count - 1; i++) pages.Add(BinaryPrimitives.ReadUInt64LittleEndian(At(prp2 + (ulong)(i * 8), 8)));
         long diskAt = (long)lba * BlockSize;
         for (int i = 0; i < count; i++)
         {
             int length = (int)Math.Min(Page, bytes - i * (long)Page);
-            var mem = At(pages[i], length);
+            ulong page = i == 0 ? prp1 : count == 2 ? prp2 : BinaryPrimitives.ReadUInt64LittleEndian(At(prp2 + (ulong)((i - 1) * 8), 8));
+            var mem = At(page, length);
             var disk = Disk.AsSpan((int)(diskAt + i * (long)Page), length);
             if (opcode == 0x02) disk.CopyTo(mem); else mem.CopyTo(disk);
         }

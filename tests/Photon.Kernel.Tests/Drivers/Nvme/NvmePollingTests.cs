@@ -92,7 +92,7 @@ public sealed class NvmePollingTests
         // Submitters that find a poller active leave their doorbell to it: none may be left unrung.
         var (model, c) = await StartAsync(new NvmeDriverOptions(IoQueues: 2, QueueEntries: 4, Polling: true, WatchdogTick: NoWatchdog));
         await using var _ = c;
-        var writes = Enumerable.Range(0, 300).Select(i => Task.Run(() => c.WriteAsync(i * 8 + 4000, Pattern(4096, i), default))).ToArray();
+        var writes = Enumerable.Range(0, 300).Select(i => Task.Run(() => c.WriteAsync(i * 8 + 4000, Pattern(4096, i), default).AsTask())).ToArray();
         int issued = 0;
         long looped = 0;
         var loop = Task.Run(() =>
@@ -120,7 +120,7 @@ public sealed class NvmePollingTests
         await using var _ = c;
         model.StalePhase = true;
         // The inline poller spins on a completion that never shows; the watchdog's reset must end it (no hang).
-        var hung = await c.ReadAsync(0, new byte[4096], default).WaitAsync(TimeSpan.FromMinutes(2));
+        var hung = await c.ReadAsync(0, new byte[4096], default).AsTask().WaitAsync(TimeSpan.FromMinutes(2));
         Assert.Equal(ErrorCode.TimedOut, hung.Code);
         Assert.True(c.Resets >= 1);
         int issued = 0;

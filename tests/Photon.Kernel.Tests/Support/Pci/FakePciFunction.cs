@@ -25,17 +25,49 @@ public sealed class FakeMmio(long length, Func<long, int, ulong> read, Action<lo
     public void Write8(long offset, byte value) { Check(offset, 1); write(offset, 1, value); }
 }
 
-/// <summary>One MSI-X vector of a model: <see cref="Fire"/> is the device's message write.</summary>
-public sealed class FakeInterrupt(int vector) : IDeviceInterrupt
+/// <summary>One MSI-X vector of a model: <see cref="Fire"/> is the device's message write. With <c>line</c>, the vector
+/// has its own thread as VFIO's eventfd line does (<c>fake-msix-N</c>): a handler given to
+/// <see cref="TryHandleOnLine"/> runs there once per signal (merged signals may run it once).</summary>
+public sealed class FakeInterrupt(int vector, bool line = false) : IDeviceInterrupt
 {
     private readonly SemaphoreSlim _fired = new(0, int.MaxValue);
+    private readonly SemaphoreSlim _lineSignals = new(0, int.MaxValue);
+    private volatile Action? _handler;
+    private volatile bool _disposed;
     public int Vector => vector;
-    public long Fired;
+    public long Fired, LineRuns;
+
+    /// <summary>The name of the line's thread.</summary>
+    public string LineName => $"fake-msix-{vector}";
+
+    public bool TryHandleOnLine(Action handler)
+    {
+        if (!line || _handler is not null) return false;
+        _handler = handler;
+        new Thread(RunLine) { IsBackground = true, Name = LineName }.Start();
+        return true;
+    }
+
+    private void RunLine()
+    {
+        while (!_disposed)
+        {
+            if (!_lineSignals.Wait(100)) continue;
+            while (_lineSignals.Wait(0)) { } // merged, as an eventfd's count
+            Interlocked.Increment(ref LineRuns);
+            _handler?.Invoke();
+        }
+    }
 
     public void Fire()
     {
         Interlocked.Increment(ref Fired);
-        try { _fired.Release(); } catch (ObjectDisposedException) { }
+        try
+        {
+            if (_handler is not null) _lineSignals.Release();
+            else _fired.Release();
+        }
+        catch (ObjectDisposedException) { }
     }
 
     public async ValueTask<long> WaitAsync(CancellationToken cancellationToken)
@@ -46,7 +78,7 @@ public sealed class FakeInterrupt(int vector) : IDeviceInterrupt
         return n;
     }
 
-    public void Dispose() { }
+    public void Dispose() => _disposed = true;
 }
 
 /// <summary>
@@ -60,6 +92,8 @@ public sealed class FakePciFunction(PciFunctionInfo info) : IPciFunction
     public FakeMmio?[] Bars { get; } = new FakeMmio?[6];
     public FakeDmaSpace Dma { get; } = new();
     public int MsixVectors { get; set; } = 8;
+    /// <summary>Each vector enabled from now on has its own line thread (<see cref="FakeInterrupt"/>).</summary>
+    public bool InterruptLines { get; set; }
     public List<FakeInterrupt> Interrupts { get; } = new();
     public bool Disposed { get; private set; }
     public PciFunctionInfo Info => info;
@@ -91,7 +125,7 @@ public sealed class FakePciFunction(PciFunctionInfo info) : IPciFunction
         if (MsixVectors == 0) return Errors.Of(ErrorCode.NotSupported, "polling only");
         if (vectors < 1 || vectors > MsixVectors) return Errors.Of(ErrorCode.OutOfRange, $"{vectors} of {MsixVectors} vectors");
         Interrupts.Clear();
-        for (int i = 0; i < vectors; i++) Interrupts.Add(new FakeInterrupt(i));
+        for (int i = 0; i < vectors; i++) Interrupts.Add(new FakeInterrupt(i, InterruptLines));
         return Interrupts.Cast<IDeviceInterrupt>().ToList();
     }
 

@@ -1,0 +1,99 @@
+namespace Photon.Net.Sockets;
+
+/// <summary>
+/// The calls of one kind parked on one socket (receives, accepts, sends waiting for room). Each holds a task, the
+/// caller's continuation and a cancellation registration: memory a tenant could pile up without bound by parking call
+/// after call on a socket nothing arrives at (issue #15). So a socket parks at most <c>limit</c> calls of a kind (beyond
+/// it: <see cref="ErrorCode.Busy"/>, as a full queue answers), each parked call beyond the first is charged
+/// <see cref="Cost"/> bytes to the owning tenant's memory quota (refused: <see cref="ErrorCode.QuotaExceeded"/>, nothing
+/// parked), and a call leaves
+/// the list — its charge refunded exactly once — when it is woken, failed, or cancelled (at once, not when data next
+/// comes). The first parked call goes with the socket, as the socket's own object does: a tenant whose quota its buffers
+/// filled can still wait for its one receive or accept, and only piling calls up costs it. An intrusive list: parking
+/// allocates only the call itself. Guarded by the stack's lock.
+/// </summary>
+internal sealed class PendingCalls<T>(int limit, string what)
+{
+    /// <summary>What one parked call costs its tenant: its completion source and task, the chain of async state
+    /// machines from the syscall down, and a cancellation registration (about 1.1 KiB per parked syscall receive;
+    /// PendingCallTests asserts the charge covers it).</summary>
+    public const int Cost = 1536;
+
+    private Call? _first, _last;
+
+    /// <summary>Calls parked now.</summary>
+    public int Count { get; private set; }
+
+    public int Limit => limit;
+
+    /// <summary>The tenant parked calls are charged to from now on (null: nobody's; the kernel's own sockets).</summary>
+    public SocketAccount? Account { get; set; }
+
+    /// <summary>Parks a call (under the lock): <see cref="ErrorCode.Busy"/> at the limit, the quota's error when the
+    /// tenant has no room for it; then await it with <see cref="AwaitAsync"/> outside the lock.</summary>
+    public Result<Call> Park()
+    {
+        if (Count >= limit) return Errors.Of(ErrorCode.Busy, $"{limit} {what}s already pending on this socket");
+        var chargeTo = Count == 0 ? null : Account;
+        if (chargeTo?.Charge(Cost) is { IsOk: false } refused) return refused.Error;
+        var call = new Call(chargeTo) { Prev = _last };
+        if (_last is null) _first = call; else _last.Next = call;
+        _last = call;
+        Count++;
+        return call;
+    }
+
+    /// <summary>Hands <paramref name="value"/> to the oldest parked call; false when none is parked.</summary>
+    public bool TryWakeOldest(T value)
+    {
+        while (_first is { } call)
+        {
+            Leave(call);
+            if (call.TrySetResult(value)) return true; // a cancelled call is skipped, the value is not lost
+        }
+        return false;
+    }
+
+    /// <summary>Wakes every parked call with <paramref name="value"/>.</summary>
+    public void WakeAll(T value)
+    {
+        while (_first is { } call)
+        {
+            Leave(call);
+            call.TrySetResult(value);
+        }
+    }
+
+    /// <summary>Awaits a parked call outside the lock. Cancelled, it completes with <paramref name="cancelled"/> and
+    /// leaves the list at once, so a tenant cancelling call after call holds nothing.</summary>
+    public async Task<T> AwaitAsync(Call call, CancellationToken ct, T cancelled, object gate)
+    {
+        T result;
+        if (!ct.CanBeCanceled) result = await call.Task.ConfigureAwait(false);
+        else
+            using (ct.Register(static s => { var (c, v) = ((Call, T))s!; c.TrySetResult(v); }, (call, cancelled)))
+                result = await call.Task.ConfigureAwait(false);
+        if (call.Parked) lock (gate) Leave(call); // woken calls left under the lock before they completed
+        return result;
+    }
+
+    private void Leave(Call call)
+    {
+        if (!call.Parked) return;
+        if (call.Prev is null) _first = call.Next; else call.Prev.Next = call.Next;
+        if (call.Next is null) _last = call.Prev; else call.Next.Prev = call.Prev;
+        call.Prev = call.Next = null;
+        call.Parked = false;
+        Count--;
+        call.ChargedTo?.Refund(Cost);
+    }
+
+    /// <summary>One parked call: its completion, its place in the list, and whom its <see cref="Cost"/> was charged to
+    /// (null: nobody, the socket's first).</summary>
+    internal sealed class Call(SocketAccount? chargedTo) : TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously)
+    {
+        public readonly SocketAccount? ChargedTo = chargedTo;
+        public Call? Prev, Next;
+        public bool Parked = true;
+    }
+}

@@ -1,0 +1,45 @@
+namespace Photon.Net.Tcp;
+
+/// <summary>
+/// Socket buffer autotuning for one connection, after Linux's. The send buffer grows with the congestion window
+/// (<c>tcp_sndbuf_expand</c>: room for two windows — one in flight, one queued for the next round trip — so the writer
+/// is never what holds back a sender the network would take more from); the receive buffer grows with what the
+/// application reads per round trip (<c>tcp_rcv_space_adjust</c>, "dynamic right-sizing": twice one RTT's reads plus
+/// sixteen segments, so the advertised window never limits a reader that keeps up). Both only grow, and never past the
+/// stack's <see cref="NetworkStackOptions.TcpSendBufferMax"/> / <see cref="NetworkStackOptions.TcpReceiveBufferMax"/>. A bigger
+/// capacity allocates nothing by itself: <see cref="ByteRing"/> storage still grows as data arrives, so a connection
+/// that never fills its buffer costs what it did before.
+/// </summary>
+internal sealed class BufferAutotune(int sendMax, int receiveMax)
+{
+    /// <summary>Linux's receive-side slack (<c>tcp_rcv_space_adjust</c>: 16 segments on top of twice one RTT's reads).</summary>
+    private const int ReceiveSlackSegments = 16;
+    private TimeSpan _epochStart;
+    private long _readInEpoch;
+
+    /// <summary>Grows <paramref name="send"/> towards two congestion windows (no more than the peer ever let us have in
+    /// flight, <paramref name="peerWindow"/>), bounded by the stack's maximum.</summary>
+    public void OnAck(ByteRing send, long cwnd, long peerWindow)
+    {
+        long want = 2 * Math.Min(cwnd, Math.Max(peerWindow, 1));
+        if (want > send.Capacity) send.GrowCapacity((int)Math.Min(want, sendMax));
+    }
+
+    /// <summary>The writer is woken once a third of the send buffer is free (Linux's <c>sk_stream_write_space</c> low-water
+    /// mark), not on every ACK: each wake-up is a thread hop, and one per stretch ACK made the refill, not the network,
+    /// pace the sender. Two thirds still queued are more than one congestion window (see <see cref="OnAck"/>), so the
+    /// sender does not run dry while the writer wakes.</summary>
+    public static bool WriterShouldWake(ByteRing send) => send.Free >= send.Capacity / 3;
+
+    /// <summary>The application read <paramref name="n"/> bytes: once per round trip, grows <paramref name="receive"/>
+    /// to twice that round trip's reads plus slack, bounded by the stack's maximum.</summary>
+    public void OnRead(ByteRing receive, int n, TimeSpan now, TimeSpan rtt, int mss)
+    {
+        _readInEpoch += n;
+        if (now - _epochStart < rtt) return;
+        long want = 2 * _readInEpoch + (long)ReceiveSlackSegments * mss;
+        if (want > receive.Capacity) receive.GrowCapacity((int)Math.Min(want, receiveMax));
+        _epochStart = now;
+        _readInEpoch = 0;
+    }
+}

@@ -1,0 +1,55 @@
+using Photon.Net.Wire;
+
+namespace Photon.Net.Tcp;
+
+/// <summary>What TCP does differently per IP family: which addresses may be an endpoint, the source towards a peer, the
+/// MSS a route allows, and output over IPv6. Everything else is family-blind.</summary>
+public sealed partial class TcpLayer
+{
+    /// <summary>The largest IPv6 MSS every path must carry: RFC 8200's 1,280-byte minimum MTU less both headers.</summary>
+    internal const int MinIpv6Mss = Ipv6Packet.MinimumMtu - Ipv6Packet.HeaderLength - TcpRepr.MinHeaderLength;
+
+    private readonly IcmpRateLimiter<IpAddress> _closedPortResets;
+
+    /// <summary>A usable TCP endpoint address: never unspecified, multicast or broadcast; over IPv6 never v4-mapped (an
+    /// IPv4 peer is an IPv4 address here, RFC 4291 §2.5.5.2).</summary>
+    internal static bool IsUnicast(IpAddress a) => a.IsV6
+        ? !a.IsUnspecified && !a.V6.IsMulticast && !a.V6.IsIpv4Mapped
+        : !a.IsUnspecified && a.V4 != Ipv4Address.Broadcast && !a.V4.IsMulticast;
+
+    private IpAddress? SourceFor(IpAddress remote) => remote.IsV6
+        ? _stack.Ipv6.SourceFor(remote.V6) is { } s6 ? s6 : null
+        : _stack.SourceFor(remote.V4) is { } s4 ? s4 : null;
+
+    /// <summary>The MSS we can take from and send to <paramref name="remote"/>: the route's MTU (over IPv6 the path MTU a
+    /// validated Packet Too Big lowered, never below RFC 8200's 1,280) less the IP and TCP headers.</summary>
+    internal int RouteMss(IpEndpoint remote)
+    {
+        if (!remote.Address.IsV6)
+            return (_stack.RouteTo(remote.Address.V4)?.Nic.Mtu ?? 1500) - Ipv4Packet.HeaderLength - TcpRepr.MinHeaderLength;
+        var v6 = remote.Address.V6;
+        int mtu = _stack.Ipv6.RouteTo(v6) is { } route ? _stack.Ipv6.PathMtu(route.Nic, v6) : Ipv6Packet.MinimumMtu;
+        return Math.Max(mtu - Ipv6Packet.HeaderLength - TcpRepr.MinHeaderLength, MinIpv6Mss);
+    }
+
+    /// <summary>A validated Packet Too Big lowered the path MTU to <paramref name="destination"/> (RFC 8201 §4): its
+    /// connections cut their segments to the new MSS from the next one sent (the lost segment goes again on the
+    /// retransmission timer).</summary>
+    internal void OnPathMtuLowered(Ipv6Address destination)
+    {
+        foreach (var c in _connections.Values)
+            if (c.Remote.Address.IsV6 && c.Remote.Address.V6 == destination) c.OnPathMtuLowered();
+    }
+
+    /// <summary>Output over IPv6: the checksum over the IPv6 pseudo-header in software (IPv6 frames carry no NIC offload
+    /// yet), then the IPv6 layer routes, resolves the neighbour and sends.</summary>
+    private void Send6(IpEndpoint local, IpEndpoint remote, TcpRepr header, ByteRing? from, int fromOffset, int fromLength)
+    {
+        var frame = Ipv6Frame.New(header.HeaderLength + fromLength);
+        var segment = Ipv6Frame.Transport(frame);
+        EmitSegment(segment, header, from, fromOffset, fromLength);
+        TcpRepr.FillChecksum(segment, local.Address, remote.Address);
+        _stack.Count(Counter.TcpChecksumBytesSoftware, segment.Length);
+        if (_stack.Ipv6.Send(local.Address.V6, remote.Address.V6, Ipv6NextHeader.Tcp, frame)) _stack.Count(Counter.TcpSegmentsOut);
+    }
+}
