@@ -101,9 +101,11 @@ public sealed class VirtioNetLineDeliveryTests
         var (rx, frames, fromLine) = await TransferAsync(onLine: true);
         Assert.True(rx.LineResumes > 0, "no wake-up resumed on the line");
         Assert.True(frames > 0);
-        // The ACKs are decided and sent in the burst the line resumed: most of them leave from it (a few come from the
-        // application's reads — window updates — or the stack's tick).
-        Assert.True(fromLine > frames / 2, $"{fromLine} of {frames} frames sent from an interrupt line");
+        // The ACKs are decided and sent in the burst the line resumed, so some leave from it. How many depends on the
+        // host's load: window updates after the application's reads and the stack's tick send the rest (12 of 26 in one
+        // loaded CI run, most on an idle one), so the test asserts only what the option changes: with it, frames leave
+        // from the line; without it (below), none do.
+        Assert.True(fromLine > 0, $"{fromLine} of {frames} frames sent from an interrupt line");
 
         var (rxOff, framesOff, fromLineOff) = await TransferAsync(onLine: false);
         Assert.Equal(0, rxOff.LineResumes);
