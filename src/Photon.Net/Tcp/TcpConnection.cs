@@ -298,11 +298,13 @@ public sealed partial class TcpConnection : IAsyncDisposable
         if (ack > _sndUna) OnNewAck(ack, now, _tsOk && seg.HasTimestamp ? seg.TsEcr : 0);
         // A duplicate ACK (RFC 5681) is a pure ACK that moves nothing while data is outstanding. The window-unchanged test
         // is left out: a receiver that grows its buffer while holding a hole (Linux autotuning does) would otherwise hide
-        // every duplicate and leave recovery to the retransmission timer. With SACK it must also SACK new data (RFC 6675
-        // §2, "DupAck"): a receiver whose reader drains a full buffer sends window updates that repeat the ACK, and
-        // counting those started recovery with nothing lost — on a window-limited transfer to Linux, every segment went
-        // out twice (netloss: 21,928 retransmits for no drop, every one D-SACKed).
-        else if (ack == _sndUna && payload.IsEmpty && !fin && _sndMax != _sndUna && (!_sackOk || sackedNewData)) OnDuplicateAck();
+        // every duplicate and leave recovery to the retransmission timer. With SACK it must SACK new data (RFC 6675 §2,
+        // "DupAck") or, carrying no blocks at all, leave the window as it was (RFC 5681): a receiver whose reader drains a
+        // full buffer sends window updates that repeat the ACK, and counting those started recovery with nothing lost —
+        // on a window-limited transfer to Linux every segment went out twice (netloss: 21,928 retransmits, no drop, all
+        // D-SACKed). Linux does not count them either (FLAG_WIN_UPDATE).
+        else if (ack == _sndUna && payload.IsEmpty && !fin && _sndMax != _sndUna
+                 && (!_sackOk || sackedNewData || (seg.SackCount == 0 && advertised == _sndWnd))) OnDuplicateAck();
         if (_sndWl1 < seq || (_sndWl1 == seq && _sndWl2 <= ack))
         {
             _sndWnd = advertised;

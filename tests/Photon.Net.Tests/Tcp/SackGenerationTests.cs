@@ -134,7 +134,8 @@ public sealed class SackGenerationTests
     }
 
     /// <summary>The netloss bench's spurious recoveries: a window-limited sender got three window updates repeating the
-    /// ACK (the reader draining the receiver's buffer) and resent, with nothing lost. Only ACKs that SACK new data count.</summary>
+    /// ACK (the reader draining the receiver's buffer) and resent, with nothing lost. Only ACKs that SACK new data (or,
+    /// without blocks, keep the window) count.</summary>
     [Fact]
     public async Task Window_updates_repeating_the_ack_start_no_recovery_but_acks_sacking_new_data_do()
     {
