@@ -24,7 +24,9 @@ namespace Photon.Bench;
 /// </summary>
 public static class HttpBenchmarks
 {
-    private const string Ns = "photon-bench-http";
+    // PHOTON_BENCH_TAG names the veths and the namespace (as in netloss), so concurrent runs do not collide.
+    private static readonly string Tag = Environment.GetEnvironmentVariable("PHOTON_BENCH_TAG") is { Length: > 0 and <= 12 } t ? t : "ph";
+    private static readonly string Ns = "photon-bench-http-" + Tag, A = Tag + "A", B = Tag + "B";
     private const long BulkBytes = 256L << 20;
     private const int Requests = 3000; // p99.9 needs thousands of samples: 500 gave five above p99
     private static readonly byte[] Page = Encoding.ASCII.GetBytes(new string('p', 512));
@@ -48,7 +50,7 @@ print('%f,%f,%f,%f,%f' % (q(0.5), q(0.9), q(0.99), q(0.999), times[-1] * 1e6))
 
     public static IEnumerable<BenchResult> Run()
     {
-        if (BenchHost.Sh("ip link add phA type veth peer name phB").Code != 0)
+        if (BenchHost.Sh($"ip link add {A} type veth peer name {B}").Code != 0)
         {
             Console.Error.WriteLine("http: SKIPPED (needs root to create a veth pair and a namespace)");
             return [];
@@ -56,19 +58,19 @@ print('%f,%f,%f,%f,%f' % (q(0.5), q(0.9), q(0.99), q(0.999), times[-1] * 1e6))
         var dir = Directory.CreateTempSubdirectory("photon-bench-http-").FullName;
         try
         {
-            BenchHost.Check(BenchHost.Sh($"ip netns add {Ns} && ip link set phB netns {Ns} && ip -n {Ns} addr add 10.97.0.1/24 dev phB && " +
-                     $"ip -n {Ns} link set phB up && ip -n {Ns} link set lo up && ip link set phA up && " +
-                     $"ip netns exec {Ns} ethtool -K phB tx off >/dev/null && ethtool -K phA tx off >/dev/null"));
+            BenchHost.Check(BenchHost.Sh($"ip netns add {Ns} && ip link set {B} netns {Ns} && ip -n {Ns} addr add 10.97.0.1/24 dev {B} && " +
+                     $"ip -n {Ns} link set {B} up && ip -n {Ns} link set lo up && ip link set {A} up && " +
+                     $"ip netns exec {Ns} ethtool -K {B} tx off >/dev/null && ethtool -K {A} tx off >/dev/null"));
             File.WriteAllText("/tmp/photon-bench-http-latency.py", LatencyClient);
             File.WriteAllBytes(Path.Combine(dir, "page"), Page);
 
-            BenchHost.Check(BenchHost.Sh("ip addr add 10.97.0.3/24 dev phA"));
+            BenchHost.Check(BenchHost.Sh($"ip addr add 10.97.0.3/24 dev {A}"));
             var linuxBulk = Curl("10.97.0.3:8080", LinuxBulkServer(8080));
             var busybox = System.Diagnostics.Process.Start("busybox", ["httpd", "-f", "-p", "10.97.0.3:8081", "-h", dir]);
             Percentiles linuxLatency;
             try { linuxLatency = Latency("10.97.0.3", 8081, "busybox httpd"); }
             finally { busybox.Kill(); busybox.WaitForExit(); }
-            BenchHost.Check(BenchHost.Sh("ip addr flush dev phA"));
+            BenchHost.Check(BenchHost.Sh($"ip addr flush dev {A}"));
 
             var photon = PhotonRun().GetAwaiter().GetResult();
             return
@@ -88,7 +90,7 @@ print('%f,%f,%f,%f,%f' % (q(0.5), q(0.9), q(0.99), q(0.999), times[-1] * 1e6))
         finally
         {
             BenchHost.Sh($"ip netns del {Ns}");
-            BenchHost.Sh("ip link del phA");
+            BenchHost.Sh($"ip link del {A}");
             Directory.Delete(dir, recursive: true);
         }
     }
@@ -169,7 +171,7 @@ print('%f,%f,%f,%f,%f' % (q(0.5), q(0.9), q(0.99), q(0.999), times[-1] * 1e6))
 
     private static async Task<(double BareBulk, double ServerBulk, Percentiles Bare, Percentiles Server)> PhotonRun()
     {
-        var dev = PacketSocketDevice.Open("phA");
+        var dev = PacketSocketDevice.Open(A);
         if (!dev.IsOk) throw new InvalidOperationException(dev.Error.ToString());
         await using var device = dev.Value;
         await using var stack = new NetworkStack(new HostTimers(new HostClock()));

@@ -48,6 +48,24 @@ internal sealed class SackScoreboard
         return n;
     }
 
+    /// <summary>SACKed bytes below <paramref name="seq"/>: those of a go-back-N resend (after a timeout) that are not in
+    /// the network, since the peer holds them and they are skipped.</summary>
+    public long SackedBytesBelow(SeqNumber seq)
+    {
+        long n = 0;
+        foreach (var (l, r) in _ranges)
+            if (l < seq) n += SeqNumber.Min(r, seq) - l;
+        return n;
+    }
+
+    /// <summary>Where a resend from <paramref name="seq"/> starts once the SACKed range it lies in (if any) is skipped.</summary>
+    public SeqNumber SkipSacked(SeqNumber seq)
+    {
+        foreach (var (l, r) in _ranges)
+            if (l <= seq && seq < r) return r;
+        return seq;
+    }
+
     /// <summary>The first un-SACKed range at or after <paramref name="from"/> that lies below the highest SACKed byte:
     /// [<paramref name="start"/>, <paramref name="end"/>). False when there is none (or nothing is SACKed).</summary>
     public bool TryNextHole(SeqNumber from, out SeqNumber start, out SeqNumber end)

@@ -48,9 +48,8 @@ public sealed partial class TcpConnection : IAsyncDisposable
     private int _dupAcks;
     private long _limitedTransmit;
     private SeqNumber _recover, _rexmitNext;
-    // SACK (RFC 2018) negotiated, and the latest out-of-order arrival (reported first).
+    // SACK (RFC 2018) negotiated; what the blocks we send report is in TcpConnection.SackBlocks.cs.
     private bool _sackOk;
-    private SeqNumber _lastOutOfOrder;
     // Timestamps (RFC 7323): negotiated flag and TS.Recent, the peer's clock to echo.
     private bool _tsOk;
     private uint _tsRecent;
@@ -220,6 +219,7 @@ public sealed partial class TcpConnection : IAsyncDisposable
         if (!acceptable)
         {
             _stack.Count(DropReason.OutOfWindow);
+            if (seg.Payload.Length > 0 && seq + seg.Payload.Length <= _rcvNxt) NoteDuplicate(seq, seq + seg.Payload.Length);
             if (!seg.Has(TcpFlags.Rst)) SendAck();
             if (State == TcpState.TimeWait && seg.Has(TcpFlags.Fin)) _timeWaitDeadline = now + 2 * _stack.Options.TcpMsl;
             return;
@@ -227,7 +227,13 @@ public sealed partial class TcpConnection : IAsyncDisposable
 
         if (_tsOk && seg.HasTimestamp && !seg.Has(TcpFlags.Rst))
         {
-            if (new SeqNumber(seg.TsVal) < new SeqNumber(_tsRecent)) { _stack.Count(DropReason.Paws); SendAck(); return; } // RFC 7323 §5
+            if (new SeqNumber(seg.TsVal) < new SeqNumber(_tsRecent)) // RFC 7323 §5
+            {
+                _stack.Count(DropReason.Paws);
+                if (seg.Payload.Length > 0 && seq + seg.Payload.Length <= _rcvNxt) NoteDuplicate(seq, seq + seg.Payload.Length); // an old copy, as Linux reports it
+                SendAck();
+                return;
+            }
             if (seq <= _rcvNxt) _tsRecent = seg.TsVal;
         }
 
@@ -253,6 +259,7 @@ public sealed partial class TcpConnection : IAsyncDisposable
         if (dropPayload) { payload = default; fin = fin && seg.Payload.Length == 0; }
         if (dataSeq < _rcvNxt)
         {
+            if (!payload.IsEmpty) NoteDuplicate(dataSeq, SeqNumber.Min(_rcvNxt, dataSeq + payload.Length));
             uint skip = (uint)(_rcvNxt - dataSeq);
             if (skip > (uint)payload.Length) { payload = default; fin = false; }
             else payload = payload[(int)skip..];
@@ -277,19 +284,27 @@ public sealed partial class TcpConnection : IAsyncDisposable
         // peer; without this check a blind attacker could inject data with any old acknowledgement number.
         if (ack < _sndUna - Math.Max(_maxSndWnd, 65535u)) { ChallengeAck(); return; }
 
+        bool sackedNewData = false;
         if (_sackOk && seg.SackCount > 0)
         {
             var blocks = ((ReadOnlySpan<(SeqNumber, SeqNumber)>)seg.Sack)[..seg.SackCount];
             CountDuplicateSack(seg.Ack, blocks);
+            long sackedBefore = _scoreboard.SackedBytes();
             _scoreboard.Add(blocks, _sndUna, _sndMax);
+            sackedNewData = _scoreboard.SackedBytes() > sackedBefore;
         }
         if (_persistDeadline is not null) _retries = 0; // the peer answers our probes: it is alive, just not reading
         uint advertised = (uint)seg.Window << _sndWscale;
         if (ack > _sndUna) OnNewAck(ack, now, _tsOk && seg.HasTimestamp ? seg.TsEcr : 0);
         // A duplicate ACK (RFC 5681) is a pure ACK that moves nothing while data is outstanding. The window-unchanged test
         // is left out: a receiver that grows its buffer while holding a hole (Linux autotuning does) would otherwise hide
-        // every duplicate and leave recovery to the retransmission timer.
-        else if (ack == _sndUna && payload.IsEmpty && !fin && _sndMax != _sndUna) OnDuplicateAck();
+        // every duplicate and leave recovery to the retransmission timer. With SACK it must SACK new data (RFC 6675 §2,
+        // "DupAck") or, carrying no blocks at all, leave the window as it was (RFC 5681): a receiver whose reader drains a
+        // full buffer sends window updates that repeat the ACK, and counting those started recovery with nothing lost —
+        // on a window-limited transfer to Linux every segment went out twice (netloss: 21,928 retransmits, no drop, all
+        // D-SACKed). Linux does not count them either (FLAG_WIN_UPDATE).
+        else if (ack == _sndUna && payload.IsEmpty && !fin && _sndMax != _sndUna
+                 && (!_sackOk || sackedNewData || (seg.SackCount == 0 && advertised == _sndWnd))) OnDuplicateAck();
         if (_sndWl1 < seq || (_sndWl1 == seq && _sndWl2 <= ack))
         {
             _sndWnd = advertised;
@@ -466,11 +481,16 @@ public sealed partial class TcpConnection : IAsyncDisposable
         if (_outOfOrder.Count >= MaxOutOfOrderSegments || _outOfOrderBytes + data.Length > _receive.Capacity)
         { _stack.Count(DropReason.OutOfOrderLimit); return; }
         foreach (var (s, d, f) in _outOfOrder)
-            if (s == seq && d.Length >= data.Length && (f || !fin)) return; // already have it
+            if (s == seq && d.Length >= data.Length && (f || !fin))
+            {
+                NoteDuplicate(seq, seq + data.Length); // already have it: a D-SACK says so
+                NoteOutOfOrderArrival(seq);
+                return;
+            }
         if (!ChargeOutOfOrder(data.Length)) { _stack.Count(DropReason.OutOfOrderLimit); return; }
         _outOfOrder.Add((seq, data.ToArray(), fin));
         _outOfOrderBytes += data.Length;
-        _lastOutOfOrder = seq;
+        NoteOutOfOrderArrival(seq);
     }
 
     private void DrainOutOfOrder(TimeSpan now)
@@ -522,37 +542,16 @@ public sealed partial class TcpConnection : IAsyncDisposable
         return (ushort)(wnd >> _rcvWscale);
     }
 
-    /// <summary>A segment from us: ACK of RCV.NXT, our window, our timestamp and (when <paramref name="sack"/>) up to three
-    /// SACK blocks for what we hold beyond RCV.NXT, the block with the latest arrival first.</summary>
-    private TcpRepr Header(SeqNumber seq, TcpFlags flags, ushort window, bool sack = true)
+    /// <summary>A segment from us: ACK of RCV.NXT, our window, our timestamp and (when <paramref name="sack"/>) the SACK
+    /// blocks for what we hold beyond RCV.NXT (<see cref="FillSackBlocks"/>), led by a pending D-SACK when
+    /// <paramref name="duplicate"/> (pure ACKs only: a full-size data segment has no room for blocks).</summary>
+    private TcpRepr Header(SeqNumber seq, TcpFlags flags, ushort window, bool sack = true, bool duplicate = false)
     {
         var h = new TcpRepr { Seq = seq, Ack = _rcvNxt, Flags = flags, Window = window };
         _rcvAcked = _rcvNxt; // what follows this header acknowledges everything so far
         if (_tsOk) { h.HasTimestamp = true; h.TsVal = TsNow; h.TsEcr = _tsRecent; }
-        if (sack) FillSackBlocks(ref h);
+        if (sack) FillSackBlocks(ref h, duplicate);
         return h;
-    }
-
-    private void FillSackBlocks(ref TcpRepr h)
-    {
-        if (!_sackOk || _outOfOrder.Count == 0) return;
-        Span<(SeqNumber Left, SeqNumber Right)> ranges = stackalloc (SeqNumber, SeqNumber)[Math.Min(_outOfOrder.Count, MaxOutOfOrderSegments)];
-        int n = 0;
-        foreach (var (seq, data, _) in _outOfOrder.OrderBy(x => x.Seq - _rcvNxt))
-        {
-            if (data.Length == 0 || seq + data.Length <= _rcvNxt) continue;
-            SeqNumber left = seq < _rcvNxt ? _rcvNxt : seq, right = seq + data.Length;
-            if (n > 0 && left <= ranges[n - 1].Right) ranges[n - 1].Right = SeqNumber.Max(right, ranges[n - 1].Right);
-            else ranges[n++] = (left, right);
-        }
-        int latest = -1;
-        for (int i = 0; i < n && latest < 0; i++)
-            if (_lastOutOfOrder.InRange(ranges[i].Left, ranges[i].Right)) latest = i;
-        int count = 0;
-        if (latest > 0) h.Sack[count++] = ranges[latest];
-        for (int i = 0; i < n && count < TcpRepr.MaxSentSackBlocks; i++)
-            if (i != latest || latest == 0) h.Sack[count++] = ranges[i];
-        h.SackCount = count;
     }
 
     /// <summary>The end of a receive burst that brought this connection in-order data: ACK it all (unless something
@@ -569,7 +568,8 @@ public sealed partial class TcpConnection : IAsyncDisposable
         _ackPending = 0;
         // Pure ACKs carry the highest sequence sent, not the go-back-N retransmit point: a sequence number behind the
         // peer's RCV.NXT would make the peer discard the ACK as out of window, and two retransmitting ends would livelock.
-        _layer.Send(Local, Remote, Header(_sndMax, TcpFlags.Ack, AdvertisedWindow()));
+        _layer.Send(Local, Remote, Header(_sndMax, TcpFlags.Ack, AdvertisedWindow(), duplicate: true));
+        _duplicateSack = null; // reported once, as RFC 2883 asks
     }
 
     /// <summary>RFC 5961 challenge ACK, at most <see cref="ChallengeAcksPerSecond"/> a second per connection (§7): a
@@ -608,6 +608,11 @@ public sealed partial class TcpConnection : IAsyncDisposable
         var now = _stack.Now;
         while (true)
         {
+            if (_sndNxt < _sndMax && _scoreboard.Count > 0)
+            {
+                var next = SeqNumber.Min(_scoreboard.SkipSacked(_sndNxt), _sndMax); // a go-back-N resend skips SACKed data
+                if (next != _sndNxt) { _sndNxt = next; continue; }
+            }
             long inFlight = _sndNxt - _sndUna;
             long unsent = _send.Count - inFlight;
             long cwnd = _cc.Window + _limitedTransmit;
@@ -616,7 +621,7 @@ public sealed partial class TcpConnection : IAsyncDisposable
             {
                 // With SACK, bytes the peer already holds are not in the network (RFC 6675's pipe) — that frees
                 // congestion window, but the receiver's window still ends at SND.UNA + SND.WND.
-                long pipe = _sackOk && _cc.InRecovery ? inFlight - _scoreboard.SackedBytes() : inFlight;
+                long pipe = _sackOk && (_cc.InRecovery || _sndNxt < _sndMax) ? inFlight - _scoreboard.SackedBytesBelow(_sndNxt) : inFlight;
                 long room = Math.Min(Math.Min(cwnd, window) - pipe, _sndWnd - inFlight);
                 if (room <= 0)
                 {
@@ -817,8 +822,12 @@ public sealed partial class TcpConnection : IAsyncDisposable
         _dupAcks = 0;
         _limitedTransmit = 0;
         _recover = _sndMax;
-        _sndNxt = _sndUna;   // go back N: resend from the first unacknowledged byte
-        _scoreboard.Clear(); // and forget SACK state, as a receiver may renege (RFC 2018 §8)
+        _sndNxt = _sndUna;   // go back N: resend from the first unacknowledged byte, skipping what the peer SACKed
+        // (RFC 6675 §5.1 allows keeping the scoreboard, and Linux does): forgetting it resent every SACKed segment of the
+        // flight — 1,662 duplicates after one timeout in a netloss run. A receiver may renege on SACKed data (RFC 2018
+        // §8), though; if it did, the resend stalls below the data it dropped and the next timeout starts from a clean
+        // scoreboard.
+        if (_retries > 1) _scoreboard.Clear();
         _rtoDeadline = null;
         _stack.Count(Counter.TcpRetransmits);
         Output();

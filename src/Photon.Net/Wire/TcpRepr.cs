@@ -23,7 +23,7 @@ public struct SackBlocks
 /// </summary>
 public ref struct TcpRepr
 {
-    public const int MinHeaderLength = 20, MaxSackBlocks = 4, MaxSentSackBlocks = 3;
+    public const int MinHeaderLength = 20, MaxSackBlocks = 4, MaxSentSackBlocks = 4;
     /// <summary>Bytes a SACK option takes: its kind and length, then 8 per block.</summary>
     public const int SackOptionHeader = 4, SackBlockLength = 8, TimestampOptionLength = 12;
     private const int SourcePortAt = 0, DestinationPortAt = 2, SeqAt = 4, AckAt = 8, DataOffsetAt = 12, FlagsAt = 13, WindowAt = 14,
@@ -142,7 +142,7 @@ public ref struct TcpRepr
     private readonly int FixedOptionsLength =>
         (Mss != 0 ? 4 : 0) + (WindowScale is null ? 0 : 4) + (SackPermitted ? 4 : 0) + (HasTimestamp ? TimestampOptionLength : 0);
 
-    /// <summary>SACK blocks sent: at most three, and only as many as fit in the option space left.</summary>
+    /// <summary>SACK blocks sent: at most four, and only as many as fit in the option space left (three beside timestamps).</summary>
     private readonly int SentSackBlocks =>
         Math.Clamp(Math.Min(SackCount, (MaxOptionsLength - FixedOptionsLength - SackOptionHeader) / SackBlockLength), 0, MaxSentSackBlocks);
 

@@ -137,4 +137,38 @@ public sealed class SackRecoveryTests
         int lost = Enumerable.Range(0, segments).Count(i => i % 17 == 5 || i >= segments - 3);
         Assert.True(timeouts == 0 && Resent(retransmits, probes, lost), $"{lost} lost: {counters}");
     }
+
+    /// <summary>After a retransmission timeout the resend skips what the peer SACKed (RFC 6675 §5.1, as Linux does): it
+    /// used to forget the scoreboard and resend the whole flight — 1,662 duplicates after one timeout in a netloss run.</summary>
+    [Fact]
+    public async Task After_a_timeout_only_the_unsacked_segment_is_resent()
+    {
+        // RACK and the probe off, so lost retransmissions are left to the timer (at least 5 s): segments 20, 30, … 60 are
+        // lost twice, so after the timeout each hole is resent once more — and nothing the peer holds between them.
+        var options = new NetworkStackOptions { TcpMinRto = TimeSpan.FromSeconds(5), TcpMsl = TimeSpan.FromMilliseconds(200), TcpRack = false, TcpTailLossProbe = false };
+        await using var s = new TwoStacks(options: options);
+        await using var listener = s.Right.Tcp.Listen(7601).Value;
+        var accept = listener.AcceptAsync();
+        var client = (await s.Left.Tcp.ConnectAsync(new IpEndpoint(Ip("10.9.0.2"), 7601))).Value;
+        var server = (await accept).Value;
+        const int segments = 100;
+        int dataFrames = 0;
+        var drop = DropSegments((segment, nth) => segment is 20 or 30 or 40 or 50 or 60 && nth <= 2);
+        s.A.Drop = f =>
+        {
+            if (f.Length >= 54 && f[23] == 6 && f.Length - 14 - (f[14] & 0xF) * 4 - (f[14 + (f[14] & 0xF) * 4 + 12] >> 4) * 4 > 0) Interlocked.Increment(ref dataFrames);
+            return drop(f);
+        };
+        long timeoutsBefore = s.Left[Counter.TcpTimeouts];
+        var data = new byte[segments * Mss];
+        new Random(6675).NextBytes(data);
+        var send = client.SendAsync(data);
+        var got = new byte[data.Length];
+        int n = 0;
+        while (n < got.Length) n += (await server.ReceiveAsync(got.AsMemory(n)).WaitAsync(TimeSpan.FromSeconds(60))).Value;
+        Assert.True((await send).IsOk);
+        Assert.Equal(data, got);
+        Assert.Equal(1, s.Left[Counter.TcpTimeouts] - timeoutsBefore);
+        Assert.Equal(segments + 2 * 5, Volatile.Read(ref dataFrames)); // every segment once, the five lost ones twice more
+    }
 }
