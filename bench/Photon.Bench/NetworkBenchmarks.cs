@@ -59,11 +59,28 @@ print((time.perf_counter() - t) / n * 1e6)
 
             // Offloads on: Linux's defaults on both veth ends (checksum offload, TSO), and Photon with the same through
             // AF_PACKET's virtio_net_hdr (64 KiB TSO segments with partial checksums; Linux's large segments taken whole).
+            // PHOTON_BENCH_NET_PROFILE=direct|driver: only that Photon run with offloads (for perf/strace around it).
+            if (Environment.GetEnvironmentVariable("PHOTON_BENCH_NET_PROFILE") is { Length: > 0 } only)
+            {
+                var (bulk, rtt) = PhotonRun(viaDriver: only == "driver", offloads: true).GetAwaiter().GetResult();
+                return [new BenchResult($"TCP bulk send 256 MiB, offloads on, {only} (profiled alone)", bulk, "none", bulk, "MiB/s", false)];
+            }
             var (linuxBulkOn, linuxRttOn) = LinuxRun();
             var (photonBulkOn, photonRttOn) = PhotonRun(viaDriver: false, offloads: true).GetAwaiter().GetResult();
             // As the kernel's network component runs it: the stack on NicDriver's queue pairs over the device.
             var (driverBulkOn, driverRttOn) = PhotonRun(viaDriver: true, offloads: true).GetAwaiter().GetResult();
 
+            if (Environment.GetEnvironmentVariable("PHOTON_BENCH_NET_OFFLOADS_ONLY") == "1")
+            {
+                Console.Error.WriteLine($"network: load average at end {File.ReadAllText("/proc/loadavg").Trim()}");
+                return
+                [
+                    new BenchResult("TCP bulk send 256 MiB to Linux nc, offloads on (TSO/CSUM)", photonBulkOn, "Linux stack, its default offloads", linuxBulkOn, "MiB/s", false),
+                    new BenchResult("TCP 64 B request/response round trip, offloads on", photonRttOn, "Linux stack, its default offloads", linuxRttOn, "µs", true),
+                    new BenchResult("  same bulk send through NicDriver's queue pairs, offloads on", driverBulkOn, "Linux stack, its default offloads", linuxBulkOn, "MiB/s", false),
+                    new BenchResult("  round trip through NicDriver, offloads on", driverRttOn, "Linux stack, its default offloads", linuxRttOn, "µs", true),
+                ];
+            }
             // Offloads off: veth leaves TCP checksums to "hardware" (CHECKSUM_PARTIAL), so a frame read off pbA by
             // AF_PACKET without the header would carry no valid checksum. Both stacks checksum in software here.
             BenchHost.Check(BenchHost.Sh($"ip netns exec {Ns} ethtool -K pbB tx off >/dev/null && ethtool -K pbA tx off >/dev/null"));
@@ -102,23 +119,39 @@ print((time.perf_counter() - t) / n * 1e6)
 
     private const int BulkRuns = 5;
 
+    /// <summary>PHOTON_BENCH_NET_REPEAT: each bulk transfer sends the 256 MiB payload this many times (longer runs to profile).</summary>
+    private static readonly int Repeats = int.TryParse(Environment.GetEnvironmentVariable("PHOTON_BENCH_NET_REPEAT"), out var r) && r is > 0 and <= 64 ? r : 1;
+    private static double BulkMiB => (double)BulkBytes * Repeats / 1048576.0;
+
     /// <summary>Median of <see cref="BulkRuns"/> transfers: veth throughput on a busy 2-core machine is noisy.</summary>
     private static double Median(List<double> xs) { xs.Sort(); return xs[xs.Count / 2]; }
+
+    /// <summary>This process's CPU time (user + system, all threads) — load-insensitive beside the wall-clock rate.</summary>
+    private static TimeSpan ProcessCpu() => Process.GetCurrentProcess().TotalProcessorTime;
+
+    private static void ReportCpu(string who, List<double> cpuMsPerMiB) =>
+        Console.Error.WriteLine($"network: {who} process CPU per MiB sent: median {Median(new List<double>(cpuMsPerMiB)):F3} ms " +
+            $"(runs: {string.Join(", ", cpuMsPerMiB.Select(x => x.ToString("F3")))})");
 
     private static double BulkLinux()
     {
         var data = BenchHost.Payload(BulkBytes);
         var runs = new List<double>();
+        var cpu = new List<double>();
         for (int r = 0; r < BulkRuns; r++)
         {
             var nc = Task.Run(() => BenchHost.Sh($"ip netns exec {Ns} nc -l -p 9000 < /dev/null > /dev/null"));
             using var s = BenchHost.ConnectRetry(new IPEndPoint(IPAddress.Parse("10.98.0.1"), 9000));
+            var cpu0 = ProcessCpu();
             var sw = Stopwatch.StartNew();
-            for (int off = 0; off < BulkBytes; off += 1 << 20) s.Send(data, off, 1 << 20, SocketFlags.None);
+            for (int rep = 0; rep < Repeats; rep++)
+                for (int off = 0; off < BulkBytes; off += 1 << 20) s.Send(data, off, 1 << 20, SocketFlags.None);
             s.Shutdown(SocketShutdown.Send);
             nc.Wait();
-            runs.Add(BulkBytes / 1048576.0 / sw.Elapsed.TotalSeconds);
+            runs.Add(BulkMiB / sw.Elapsed.TotalSeconds);
+            cpu.Add((ProcessCpu() - cpu0).TotalMilliseconds / BulkMiB);
         }
+        ReportCpu("Linux", cpu);
         return Median(runs);
     }
 
@@ -156,18 +189,24 @@ print((time.perf_counter() - t) / n * 1e6)
 
         var data = BenchHost.Payload(BulkBytes);
         var runs = new List<double>();
+        var cpu = new List<double>();
         for (int run = 0; run < BulkRuns; run++)
         {
             var nc = Task.Run(() => BenchHost.Sh($"ip netns exec {Ns} nc -l -p 9000 < /dev/null > /dev/null"));
             Photon.Kernel.Result<Photon.Net.Tcp.TcpConnection> conn = default;
             for (int i = 0; i < 50 && !(conn = await stack.Tcp.ConnectAsync(new IpEndpoint(Ipv4Address.Parse("10.98.0.1").Value, 9000))).IsOk; i++)
                 await Task.Delay(100);
+            var cpu0 = ProcessCpu();
             var sw = Stopwatch.StartNew();
-            for (int off = 0; off < BulkBytes; off += 1 << 20) (await conn.Value.SendAsync(data.AsMemory(off, 1 << 20))).Unwrap();
+            for (int rep = 0; rep < Repeats; rep++)
+                for (int off = 0; off < BulkBytes; off += 1 << 20) (await conn.Value.SendAsync(data.AsMemory(off, 1 << 20))).Unwrap();
             await conn.Value.CloseAsync();
             await nc;
-            runs.Add(BulkBytes / 1048576.0 / sw.Elapsed.TotalSeconds);
+            runs.Add(BulkMiB / sw.Elapsed.TotalSeconds);
+            cpu.Add((ProcessCpu() - cpu0).TotalMilliseconds / BulkMiB);
         }
+        ReportCpu($"Photon{(viaDriver ? " via NicDriver" : "")}{(offloads ? "" : " offloads off")}", cpu);
+        Console.Error.WriteLine($"network: Photon counters: {string.Join(", ", stack.Statistics.Where(kv => kv.Key.StartsWith("Tcp")).Select(kv => $"{kv.Key}={kv.Value}"))}");
         double bulk = Median(runs);
 
         await using var listener = stack.Tcp.Listen(9001).Value;

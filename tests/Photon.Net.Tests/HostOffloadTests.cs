@@ -20,6 +20,8 @@ namespace Photon.Net.Tests;
 public sealed class HostOffloadTests(ITestOutputHelper output)
 {
     private const int Bulk = 32 << 20;
+    /// <summary>What both host devices offer with offloads on: checksum offload and TSO over IPv4 and IPv6.</summary>
+    private const NetworkOffloads HostOffloads = NetworkOffloads.TcpChecksum | NetworkOffloads.TcpSegmentation | NetworkOffloads.Tcp6Segmentation;
     private static readonly byte[] PhotonMac = [2, 0x50, 0x54, 0, 0, 2];
     private readonly string _id = Random.Shared.Next(10000, 99999).ToString();
 
@@ -57,7 +59,7 @@ public sealed class HostOffloadTests(ITestOutputHelper output)
             Assert.True(opened.IsOk, opened.ToString());
             var device = opened.Value;
             Assert.Equal("on", device.OffloadStatus);
-            Assert.Equal(NetworkOffloads.TcpChecksum | NetworkOffloads.TcpSegmentation, device.Offloads);
+            Assert.Equal(HostOffloads, device.Offloads);
             await RunBothWays(device, "10.79.0");
 
             // A bad offload request is refused with a typed error before it reaches the kernel.
@@ -117,9 +119,9 @@ public sealed class HostOffloadTests(ITestOutputHelper output)
                                      $"ip -n {Ns} link set {tap} up && ip -n {Ns} link set lo up");
             Assert.True(setup.Code == 0, setup.Output);
             Assert.Equal("on", device.OffloadStatus);
-            Assert.Equal(NetworkOffloads.TcpChecksum | NetworkOffloads.TcpSegmentation, nic.Offloads);
-            Assert.Equal(HostNetworkDevice.MaxSegmentFrame, nic.LargestReceivedFrame);
-            Assert.True(nic.MinReceiveBuffer >= HostNetworkDevice.MaxSegmentFrame, $"receive buffers of {nic.MinReceiveBuffer} bytes would cut a segment");
+            Assert.Equal(HostOffloads, nic.Offloads);
+            Assert.Equal(HostNetworkDevice.MaxSegmentFrame6, nic.LargestReceivedFrame);
+            Assert.True(nic.MinReceiveBuffer >= HostNetworkDevice.MaxSegmentFrame6, $"receive buffers of {nic.MinReceiveBuffer} bytes would cut a segment");
             await RunBothWays(nic, device, "10.79.2");
             Assert.Equal(0, nic.Stats.Rx.Sum(q => q.Errors));
         }
@@ -146,22 +148,90 @@ public sealed class HostOffloadTests(ITestOutputHelper output)
         }
     }
 
+    /// <summary>Gives Linux's end <paramref name="address"/> at once (no DAD) in the test's namespace.</summary>
+    private string Ipv6Setup(string linuxInterface, string address) =>
+        $"ip netns exec {Ns} sysctl -qw net.ipv6.conf.{linuxInterface}.accept_dad=0 net.ipv6.conf.{linuxInterface}.disable_ipv6=0 && " +
+        $"ip -n {Ns} -6 addr add {address}/64 dev {linuxInterface} nodad";
+
+    [Fact]
+    public async Task Af_packet_with_offloads_moves_32MB_each_way_over_IPv6_with_TSO6_and_checksum_offload()
+    {
+        if (Skipped(MissingTools())) return;
+        string a = "ptap-6a" + _id, b = "ptap-6b" + _id;
+        var setup = HostShell.Sh($"ip link add {a} type veth peer name {b} && ip netns add {Ns} && ip link set {b} netns {Ns} && " +
+                                 $"ip -n {Ns} addr add 10.79.3.1/24 dev {b} && {Ipv6Setup(b, "fd79:3::1")} && " +
+                                 $"ip -n {Ns} link set {b} up && ip -n {Ns} link set lo up && ip link set {a} up");
+        try
+        {
+            if (Skipped(setup.Code == 0 ? null : $"cannot create a veth pair and a namespace with IPv6: {setup.Output}")) return;
+            var opened = PacketSocketDevice.Open(a, PhotonMac, queues: 1, offloads: true);
+            Assert.True(opened.IsOk, opened.ToString());
+            await using var device = opened.Value;
+            Assert.Equal(HostOffloads, device.Offloads);
+            await RunBothWays(device, device, "10.79.3", "fd79:3");
+        }
+        finally
+        {
+            HostShell.Sh($"ip netns del {Ns}");
+            HostShell.Sh($"ip link del {a}");
+        }
+    }
+
+    [Fact]
+    public async Task Tap_with_offloads_under_the_nic_driver_moves_32MB_each_way_over_IPv6_with_TSO6()
+    {
+        if (Skipped(MissingTools())) return;
+        string tap = "ptap-6n" + _id;
+        var opened = new HostNetworkSource().Open(tap, PhotonMac, 1);
+        if (Skipped(opened.IsOk ? null : $"cannot create TAP device: {opened.Error}")) return;
+        var device = (TapDevice)opened.Value;
+        var (nic, _) = NicDriver.Start(device, new CapabilityManager()).Value;
+        try
+        {
+            var setup = HostShell.Sh($"ip netns add {Ns} && ip link set {tap} netns {Ns} && ip -n {Ns} addr add 10.79.4.1/24 dev {tap} && " +
+                                     $"{Ipv6Setup(tap, "fd79:4::1")} && ip -n {Ns} link set {tap} up && ip -n {Ns} link set lo up");
+            Assert.True(setup.Code == 0, setup.Output);
+            // TUNSETOFFLOAD asked for TSO6 too: Linux may hand the TAP its large IPv6 segments.
+            Assert.Contains("tx-tcp6-segmentation: on", HostShell.Sh(InNs($"ethtool -k {tap}")).Output);
+            Assert.Equal(HostOffloads, nic.Offloads);
+            await RunBothWays(nic, device, "10.79.4", "fd79:4");
+            Assert.Equal(0, nic.Stats.Rx.Sum(q => q.Errors));
+        }
+        finally
+        {
+            HostShell.Sh($"ip netns del {Ns}");
+            await nic.DisposeAsync();
+        }
+    }
+
     private Task RunBothWays(HostNetworkDevice device, string subnet) => RunBothWays(device, device, subnet);
 
     /// <summary>A stack on <paramref name="device"/> at .2 sends <see cref="Bulk"/> bytes to nc at .1, then nc sends as
     /// many back; both checked by SHA-256, and the device must have sent and received frames over the MTU.</summary>
     /// <remarks><paramref name="host"/> is the host device under <paramref name="device"/> (itself, or the NIC driver's).</remarks>
-    private async Task RunBothWays(INetworkDevice device, HostNetworkDevice host, string subnet)
+    /// <remarks>With <paramref name="ipv6Prefix"/> (e.g. "fd79:1"), both transfers run over IPv6 between
+    /// <c>{prefix}::2</c> (Photon) and <c>{prefix}::1</c> (Linux, which the caller configured): TSO6 and checksum
+    /// offload over the IPv6 pseudo-header.</remarks>
+    private async Task RunBothWays(INetworkDevice device, HostNetworkDevice host, string subnet, string? ipv6Prefix = null)
     {
-        await using var stack = new NetworkStack(new HostTimers(new HostClock()));
+        await using var stack = new NetworkStack(new HostTimers(new HostClock()), new NetworkStackOptions { Ipv6RetransTimer = TimeSpan.FromMilliseconds(200) });
         var nic = stack.AddInterface(device, Ipv4Cidr.Parse($"{subnet}.2/24").Value).Value;
-        Assert.Equal(NetworkOffloads.TcpChecksum | NetworkOffloads.TcpSegmentation, nic.Offloads);
+        Assert.Equal(HostOffloads, nic.Offloads);
         stack.Start();
         var linux = new IpEndpoint(Ipv4Address.Parse($"{subnet}.1").Value, 9400);
+        string photonAddress = $"{subnet}.2", nc = "nc";
+        if (ipv6Prefix is not null)
+        {
+            stack.AddIpv6Address(nic, new Ipv6Cidr(Ipv6Address.Parse($"{ipv6Prefix}::2").Value, 64)).Unwrap();
+            await StackTests.WaitUntil(() => Ipv6StackTests.Locked(stack, () => nic.Ipv6.Addresses.All(a => a.State == Ipv6AddressState.Preferred)), 60_000);
+            linux = new IpEndpoint(Ipv6Address.Parse($"{ipv6Prefix}::1").Value, 9400);
+            photonAddress = $"{ipv6Prefix}::2";
+            nc = "nc -6";
+        }
 
         // Photon -> Linux.
         var data = RandomNumberGenerator.GetBytes(Bulk);
-        var nc = HostShell.ShAsync(InNs("nc -l -p 9400 < /dev/null | sha256sum"), 300_000);
+        var sink = HostShell.ShAsync(InNs($"{nc} -l -p 9400 < /dev/null | sha256sum"), 300_000);
         var sw = Stopwatch.StartNew();
         Photon.Kernel.Result<TcpConnection> conn = default;
         for (int i = 0; i < 50; i++) // until nc listens
@@ -174,7 +244,7 @@ public sealed class HostOffloadTests(ITestOutputHelper output)
         for (int off = 0; off < Bulk; off += 1 << 20)
             Assert.True((await conn.Value.SendAsync(data.AsMemory(off, 1 << 20))).IsOk);
         await conn.Value.CloseAsync();
-        var sent = await nc;
+        var sent = await sink;
         output.WriteLine($"Photon -> Linux {Bulk >> 20} MiB in {sw.Elapsed.TotalSeconds:0.00} s; large frames sent {host.LargeFramesSent}, TSO sends {stack[Counter.TcpSegmentationOffloads]}");
         Assert.StartsWith(Convert.ToHexString(SHA256.HashData(data)).ToLowerInvariant(), sent.Output);
         Assert.True(host.LargeFramesSent > 0, "no frame over the MTU was sent: TSO not used");
@@ -184,7 +254,7 @@ public sealed class HostOffloadTests(ITestOutputHelper output)
         // Linux -> Photon.
         await using var listener = stack.Tcp.Listen(9401).Value;
         var accept = listener.AcceptAsync();
-        var send = HostShell.ShAsync(InNs($"head -c {Bulk} /dev/urandom > /tmp/{Ns}.bin; sha256sum < /tmp/{Ns}.bin; nc -N {subnet}.2 9401 < /tmp/{Ns}.bin; rm -f /tmp/{Ns}.bin"), 300_000);
+        var send = HostShell.ShAsync(InNs($"head -c {Bulk} /dev/urandom > /tmp/{Ns}.bin; sha256sum < /tmp/{Ns}.bin; {nc} -N {photonAddress} 9401 < /tmp/{Ns}.bin; rm -f /tmp/{Ns}.bin"), 300_000);
         var inbound = (await accept.WaitAsync(TimeSpan.FromSeconds(60))).Value;
         sw.Restart();
         var received = await StackTests.ReadAll(inbound).WaitAsync(TimeSpan.FromMinutes(3));

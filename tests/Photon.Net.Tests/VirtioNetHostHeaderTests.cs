@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using Photon.Kernel.Drivers.Net;
+using Photon.Kernel.Hal;
 
 namespace Photon.Net.Tests;
 
@@ -20,6 +21,18 @@ public class VirtioNetHostHeaderTests
         BinaryPrimitives.WriteUInt16LittleEndian(h.AsSpan(6), (ushort)csumStart);
         BinaryPrimitives.WriteUInt16LittleEndian(h.AsSpan(8), (ushort)csumOffset);
         return h;
+    }
+
+    [Fact]
+    public void A_tso_request_is_written_as_tcpv4_or_tcpv6_by_its_family_and_a_checksum_only_request_carries_no_gso_type()
+    {
+        var h = new byte[VirtioNetHeader.Size];
+        VirtioNetHeader.Write(h, new TxOffload(54, 16, 1428, 86, Ipv6: true));
+        Assert.Equal(Header(flags: 1, gso: 4, hdrLen: 86, gsoSize: 1428, csumStart: 54, csumOffset: 16), h);
+        VirtioNetHeader.Write(h, new TxOffload(34, 16, 1448, 66));
+        Assert.Equal(Header(flags: 1, gso: 1, hdrLen: 66, gsoSize: 1448, csumStart: 34, csumOffset: 16), h);
+        VirtioNetHeader.Write(h, new TxOffload(54, 16, Ipv6: true)); // partial checksum, no segmentation: whatever the family
+        Assert.Equal(Header(flags: 1, csumStart: 54, csumOffset: 16), h);
     }
 
     [Fact]

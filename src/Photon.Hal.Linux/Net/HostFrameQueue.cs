@@ -1,13 +1,13 @@
 using System.Buffers;
-using System.Threading.Channels;
 using Photon.Kernel.Drivers.Net;
 
 namespace Photon.Kernel.Hal.Host.Net;
 
 /// <summary>
 /// One hardware queue of a host network device: a descriptor, a HAL-owned receive thread that polls it and, per
-/// wakeup, reads a burst of frames (up to <see cref="Budget"/>, like a NAPI poll) into a bounded channel — the RX ring;
-/// when it is full, frames are dropped and counted, as a NIC does. The kernel side takes frames one at a time or in
+/// wakeup, reads a burst of frames (up to <see cref="Budget"/>, like a NAPI poll) into a bounded ring (<see cref="HostRxRing"/>)
+/// and then wakes the reader once, on this thread, so the stack handles the burst here without a thread-pool hop;
+/// when the ring is full, frames are dropped and counted, as a NIC does. The kernel side takes frames one at a time or in
 /// batches. Subclasses say how a burst is read and how a batch is written. A frame waits in the ring in a pooled buffer
 /// together with what the device said of its checksum (virtio_net_hdr with offloads on), so the stack can read it in
 /// place (<see cref="HostRxBatch"/>) and skip a checksum the host already vouched for.
@@ -17,21 +17,18 @@ internal abstract class HostFrameQueue
     /// <summary>Most frames read per wakeup before polling again.</summary>
     public const int Budget = 64;
 
-    private readonly Channel<HostRxFrame> _rx;
+    private readonly HostRxRing _rx;
     private readonly Thread _reader;
     private volatile bool _stopping;
     private long _rxFrames, _rxBursts, _rxDropped, _txFrames, _txErrors, _rxBadHeaders, _rxLarge, _txLarge;
-    private int _closed;
+    private int _closed, _fdClosed;
+    private bool _closeOnExit;
     private int _users; // transmits in progress; the sign bit is set once closed
 
     protected HostFrameQueue(int fd, string threadName, int ringSize = 1024)
     {
         Fd = fd;
-        _rx = Channel.CreateBounded<HostRxFrame>(new BoundedChannelOptions(ringSize)
-        {
-            FullMode = BoundedChannelFullMode.DropWrite,
-            SingleWriter = true,
-        });
+        _rx = new HostRxRing(ringSize);
         _reader = new Thread(ReadLoop) { IsBackground = true, Name = threadName };
     }
 
@@ -79,7 +76,7 @@ internal abstract class HostFrameQueue
         Interlocked.Increment(ref _rxFrames);
         var buffer = ArrayPool<byte>.Shared.Rent(frame.Length);
         frame.CopyTo(buffer);
-        if (!_rx.Writer.TryWrite(new HostRxFrame(buffer, frame.Length, checksum)))
+        if (!_rx.TryWrite(new HostRxFrame(buffer, frame.Length, checksum)))
         {
             ArrayPool<byte>.Shared.Return(buffer);
             Interlocked.Increment(ref _rxDropped);
@@ -113,14 +110,19 @@ internal abstract class HostFrameQueue
                 if (r < 0 && -r != LinuxNet.EAGAIN && -r != LinuxNet.EINTR && total == 0) Thread.Sleep(10);
                 break;
             }
-            if (total > 0) Interlocked.Increment(ref _rxBursts);
+            if (total > 0)
+            {
+                Interlocked.Increment(ref _rxBursts);
+                _rx.Publish(); // the reader handles the burst now, on this thread
+            }
         }
-        _rx.Writer.TryComplete();
+        _rx.Complete();
+        if (Volatile.Read(ref _closeOnExit)) CloseDescriptor(); // closed from this thread: see Close
     }
 
     public bool TryReceive(Span<byte> buffer, out int length)
     {
-        if (_rx.Reader.TryRead(out var frame))
+        if (_rx.TryRead(out var frame))
         {
             length = frame.CopyOut(buffer);
             return true;
@@ -131,12 +133,11 @@ internal abstract class HostFrameQueue
 
     public async ValueTask<int> ReceiveAsync(Memory<byte> buffer, CancellationToken ct)
     {
-        try
+        while (true)
         {
-            var frame = await _rx.Reader.ReadAsync(ct).ConfigureAwait(false);
-            return frame.CopyOut(buffer.Span);
+            if (_rx.TryRead(out var frame)) return frame.CopyOut(buffer.Span);
+            if (!await _rx.WaitToReadAsync(ct).ConfigureAwait(false)) throw new KernelException(ErrorCode.Closed, "network device is closed");
         }
-        catch (ChannelClosedException) { throw new KernelException(ErrorCode.Closed, "network device is closed"); }
     }
 
     public async ValueTask<int> ReceiveBatchAsync(IReadOnlyList<Memory<byte>> buffers, Memory<int> lengths, CancellationToken ct)
@@ -146,13 +147,13 @@ internal abstract class HostFrameQueue
         while (true)
         {
             int n = 0;
-            while (n < max && _rx.Reader.TryRead(out var frame))
+            while (n < max && _rx.TryRead(out var frame))
             {
                 lengths.Span[n] = frame.CopyOut(buffers[n].Span);
                 n++;
             }
             if (n > 0) return n;
-            if (!await _rx.Reader.WaitToReadAsync(ct).ConfigureAwait(false))
+            if (!await _rx.WaitToReadAsync(ct).ConfigureAwait(false))
                 throw new KernelException(ErrorCode.Closed, "network device is closed");
         }
     }
@@ -163,11 +164,11 @@ internal abstract class HostFrameQueue
     {
         while (true)
         {
-            into.Fill(_rx.Reader);
+            into.Fill(_rx);
             if (into.Count > 0) return into;
             try
             {
-                if (!await _rx.Reader.WaitToReadAsync(ct).ConfigureAwait(false)) return Errors.Of(ErrorCode.Closed, "network device is closed");
+                if (!await _rx.WaitToReadAsync(ct).ConfigureAwait(false)) return Errors.Of(ErrorCode.Closed, "network device is closed");
             }
             catch (OperationCanceledException) { return Errors.Of(ErrorCode.Cancelled, "cancelled"); }
         }
@@ -185,24 +186,31 @@ internal abstract class HostFrameQueue
             start++;
             using var any = CancellationTokenSource.CreateLinkedTokenSource(ct);
             var waits = new Task<bool>[queues.Length];
-            for (int k = 0; k < queues.Length; k++) waits[k] = queues[k]._rx.Reader.WaitToReadAsync(any.Token).AsTask();
+            for (int k = 0; k < queues.Length; k++) waits[k] = queues[k]._rx.WaitToReadAsync(any.Token).AsTask();
             var first = await Task.WhenAny(waits).ConfigureAwait(false);
             any.Cancel();
             ct.ThrowIfCancellationRequested();
-            if (!await first.ConfigureAwait(false)) throw new KernelException(ErrorCode.Closed, "network device is closed");
+            try
+            {
+                if (!await first.ConfigureAwait(false)) throw new KernelException(ErrorCode.Closed, "network device is closed");
+            }
+            catch (OperationCanceledException) when (!ct.IsCancellationRequested) { } // another queue's wait, cancelled by us
         }
     }
 
     /// <summary>Asks the receive thread to stop (it notices within one poll interval).</summary>
     public void RequestStop() => _stopping = true;
 
-    /// <summary>Waits for the receive thread, then closes the descriptor. Idempotent.</summary>
+    /// <summary>Waits for the receive thread, then closes the descriptor. Idempotent. Called on the receive thread
+    /// itself (code resumed there by a burst closed the device), it cannot wait for itself: the thread closes the
+    /// descriptor as it leaves its loop, so a reused descriptor number is never polled.</summary>
     public virtual void Close()
     {
         if (Interlocked.Exchange(ref _closed, 1) != 0) return;
         _stopping = true;
-        if (_reader.IsAlive) _reader.Join();
-        _rx.Writer.TryComplete();
+        bool self = Thread.CurrentThread == _reader;
+        if (!self && _reader.IsAlive) _reader.Join();
+        _rx.Complete();
         while (true)
         {
             int s = Volatile.Read(ref _users);
@@ -210,6 +218,12 @@ internal abstract class HostFrameQueue
         }
         var spin = new SpinWait();
         while ((Volatile.Read(ref _users) & int.MaxValue) != 0) spin.SpinOnce();
-        LinuxNet.close(Fd);
+        if (self && _reader.IsAlive) Volatile.Write(ref _closeOnExit, true);
+        else CloseDescriptor();
+    }
+
+    private void CloseDescriptor()
+    {
+        if (Interlocked.Exchange(ref _fdClosed, 1) == 0) LinuxNet.close(Fd);
     }
 }

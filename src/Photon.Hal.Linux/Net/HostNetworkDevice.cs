@@ -18,6 +18,10 @@ public abstract class HostNetworkDevice : INetworkQueues, INetworkBatches, INetw
     /// <summary>The largest frame an offloaded (TSO) send may hand the host: an Ethernet header and a 64 KiB IP packet.</summary>
     public const int MaxSegmentFrame = 14 + ushort.MaxValue;
 
+    /// <summary>The same over IPv6, whose payload length (up to 65,535) leaves out its 40-byte header — and so the largest
+    /// frame the host may hand over (a coalesced TCP/IPv6 segment), which receive buffers must hold.</summary>
+    public const int MaxSegmentFrame6 = 14 + 40 + ushort.MaxValue;
+
     private readonly HostFrameQueue[] _queues;
     private readonly HostRxBatch[] _batches;
     private readonly byte[] _mac;
@@ -45,7 +49,7 @@ public abstract class HostNetworkDevice : INetworkQueues, INetworkBatches, INetw
     public NetworkOffloads Offloads { get; }
 
     /// <summary>With offloads the host may hand over coalesced segments up to a 64 KiB IP packet; without, MTU-sized frames.</summary>
-    public int LargestReceivedFrame => Offloads != NetworkOffloads.None ? MaxSegmentFrame : Mtu + 14;
+    public int LargestReceivedFrame => Offloads != NetworkOffloads.None ? MaxSegmentFrame6 : Mtu + 14;
 
     /// <summary>Received frames dropped because their virtio_net_hdr was malformed (counted in <see cref="DroppedFrames"/> too).</summary>
     public long MalformedOffloadHeaders => _queues.Sum(q => q.RxBadHeaders);
@@ -77,8 +81,9 @@ public abstract class HostNetworkDevice : INetworkQueues, INetworkBatches, INetw
         var o = request.Value;
         if (o.IsNone) return IsValidFrame(length) ? null : BadFrameMessage(length);
         if ((Offloads & NetworkOffloads.TcpChecksum) == 0) return $"{Name} offers no offloads";
-        if (o.SegmentSize != 0 && (Offloads & NetworkOffloads.TcpSegmentation) == 0) return $"{Name} offers no segmentation offload";
-        int limit = o.SegmentSize != 0 ? MaxSegmentFrame : Mtu + 14;
+        if (o.SegmentSize != 0 && (Offloads & (o.Ipv6 ? NetworkOffloads.Tcp6Segmentation : NetworkOffloads.TcpSegmentation)) == 0)
+            return $"{Name} offers no segmentation offload{(o.Ipv6 ? " over IPv6" : "")}";
+        int limit = o.SegmentSize == 0 ? Mtu + 14 : o.Ipv6 ? MaxSegmentFrame6 : MaxSegmentFrame;
         if (length < 14 || length > limit) return $"offloaded frame of {length} bytes (limit {limit})";
         if (o.ChecksumOffset != 0 && (o.ChecksumStart < 14 || o.ChecksumStart + o.ChecksumOffset + 2 > length))
             return $"checksum at {o.ChecksumStart}+{o.ChecksumOffset} outside a {length}-byte frame";

@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Threading.Channels;
 using Photon.Kernel.Drivers.Net;
 
 namespace Photon.Kernel.Hal.Host.Net;
@@ -36,7 +35,7 @@ internal sealed class HostRxBatch : IRxBatch
     public bool ChecksumVerified(int index) => (uint)index < (uint)Count && _frames[index].Checksum.Verified;
 
     /// <summary>Takes the frames waiting on <paramref name="ring"/>, up to <see cref="Capacity"/>.</summary>
-    public void Fill(ChannelReader<HostRxFrame> ring)
+    public void Fill(HostRxRing ring)
     {
         while (Count < Capacity && ring.TryRead(out var frame)) _frames[Count++] = frame;
     }

@@ -116,7 +116,7 @@ public sealed class PacketSocketDevice : HostNetworkDevice
             opened.Add(new PacketQueue(fd, mtu, offloads, $"hal-pkt-{name}-q{i}"));
         }
         return new PacketSocketDevice(name, ifIndex, mac ?? ownMac, mtu, mac is not null, opened.ToArray(),
-            offloads ? NetworkOffloads.TcpChecksum | NetworkOffloads.TcpSegmentation : NetworkOffloads.None, offloadStatus);
+            offloads ? NetworkOffloads.TcpChecksum | NetworkOffloads.TcpSegmentation | NetworkOffloads.Tcp6Segmentation : NetworkOffloads.None, offloadStatus);
     }
 
     /// <summary>Asks for a 12-byte virtio_net_hdr before every frame (the virtio 1.x layout the virtio-net driver shares;
@@ -223,7 +223,7 @@ public sealed class PacketSocketDevice : HostNetworkDevice
             _maxPlainFrame = mtu + 14;
             _header = vnetHeader ? VirtioNetHeader.Size : 0;
             // With a header, Linux may hand over a coalesced segment of up to 64 KiB of IP packet.
-            _bufferSize = vnetHeader ? _header + MaxSegmentFrame + 64 : Math.Max(2048, mtu + 64);
+            _bufferSize = vnetHeader ? _header + MaxSegmentFrame6 + 64 : Math.Max(2048, mtu + 64);
             _buffers = (byte*)NativeMemory.Alloc((nuint)(Batch * _bufferSize));
             _msgs = (LinuxNet.MMsgHdr*)NativeMemory.AllocZeroed((nuint)(Batch * sizeof(LinuxNet.MMsgHdr)));
             _iov = (LinuxNet.IoVec*)NativeMemory.AllocZeroed((nuint)(Batch * sizeof(LinuxNet.IoVec)));

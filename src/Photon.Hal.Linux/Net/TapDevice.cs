@@ -112,7 +112,7 @@ public sealed class TapDevice : HostNetworkDevice
             opened.Add(new TapQueue(fd, offloads, $"hal-tap-{name}-q{i}"));
         }
         return new TapDevice(opened.ToArray(), name, mac.ToArray(),
-            offloads ? NetworkOffloads.TcpChecksum | NetworkOffloads.TcpSegmentation : NetworkOffloads.None, status);
+            offloads ? NetworkOffloads.TcpChecksum | NetworkOffloads.TcpSegmentation | NetworkOffloads.Tcp6Segmentation : NetworkOffloads.None, status);
     }
 
     // Safety: the ioctl argument is a local int, as TUNSETVNETHDRSZ and TUNSETOFFLOAD take.
@@ -136,7 +136,7 @@ public sealed class TapDevice : HostNetworkDevice
     {
         private const int MaxPlainFrame = 1514;
         private readonly int _header = vnetHeader ? VirtioNetHeader.Size : 0;
-        private readonly byte[] _buffer = new byte[VirtioNetHeader.Size + MaxSegmentFrame + 64];
+        private readonly byte[] _buffer = new byte[VirtioNetHeader.Size + MaxSegmentFrame6 + 64];
         private readonly byte[] _txHeader = new byte[VirtioNetHeader.Size];
 
         // Safety: read(2) writes at most _buffer.Length bytes into the buffer, which stays pinned during the call.

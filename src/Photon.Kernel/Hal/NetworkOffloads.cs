@@ -12,6 +12,9 @@ public enum NetworkOffloads
     TcpChecksum = 1,
     /// <summary>The NIC cuts one large TCP/IPv4 segment into MSS-sized ones (TSO; implies <see cref="TcpChecksum"/>).</summary>
     TcpSegmentation = 2,
+    /// <summary>The same for TCP/IPv6 (virtio_net_hdr gso_type TCPV6, VIRTIO_NET_F_HOST_TSO6). <see cref="TcpChecksum"/>
+    /// covers both families: a partial checksum is a start and an offset, whatever the network header.</summary>
+    Tcp6Segmentation = 4,
 }
 
 /// <summary>A device that can take over transmit work; a device without it gets complete, MTU-sized frames.</summary>
@@ -29,10 +32,12 @@ public interface INetworkOffloads
 /// <summary>
 /// What a frame asks of the NIC (virtio 1.2 §5.1.6.2, struct virtio_net_hdr): checksum bytes <see cref="ChecksumStart"/>
 /// to the end and store the result at <see cref="ChecksumStart"/> + <see cref="ChecksumOffset"/>; and when
-/// <see cref="SegmentSize"/> is set, send the TCP/IPv4 payload behind the first <see cref="HeaderLength"/> bytes as
-/// segments of at most that many bytes, each with a copy of the headers.
+/// <see cref="SegmentSize"/> is set, send the TCP payload behind the first <see cref="HeaderLength"/> bytes as
+/// segments of at most that many bytes, each with a copy of the headers — over IPv4, or over IPv6 when
+/// <see cref="Ipv6"/> (gso_type TCPV6; only for a device offering <see cref="NetworkOffloads.Tcp6Segmentation"/>).
 /// </summary>
-public readonly record struct TxOffload(ushort ChecksumStart, ushort ChecksumOffset, ushort SegmentSize = 0, ushort HeaderLength = 0)
+public readonly record struct TxOffload(ushort ChecksumStart, ushort ChecksumOffset, ushort SegmentSize = 0, ushort HeaderLength = 0,
+    bool Ipv6 = false)
 {
     public bool IsNone => ChecksumOffset == 0 && SegmentSize == 0;
 }

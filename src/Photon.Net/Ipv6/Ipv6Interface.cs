@@ -1,3 +1,4 @@
+using Photon.Kernel.Hal;
 using Photon.Net.Wire;
 
 namespace Photon.Net;
@@ -315,10 +316,10 @@ public sealed class Ipv6Interface
         TransmitTo(mac ?? dst.MulticastMac(), frame);
     }
 
-    internal void TransmitTo(byte[] mac, byte[] frame)
+    internal void TransmitTo(byte[] mac, byte[] frame, TxOffload offload = default)
     {
         EthernetFrame.SetDestination(frame, mac);
         EthernetFrame.SetSource(frame, _nic.MacBytes);
-        _stack.Transmit(_nic, frame);
+        _stack.Transmit(_nic, frame, offload);
     }
 }

@@ -1,3 +1,4 @@
+using Photon.Kernel.Hal;
 using Photon.Net.Wire;
 
 namespace Photon.Net;
@@ -99,7 +100,9 @@ internal sealed class Ipv6Layer
             case Ipv6NextHeader.Icmpv6: Icmp.Handle(nic, src, dst, hopLimit, data); break;
             case Ipv6NextHeader.NoNextHeader: break; // nothing follows, by design (RFC 8200 §4.7)
             case Ipv6NextHeader.Udp: _stack.Udp.Handle6(nic, src, dst, data, original); break;
-            case Ipv6NextHeader.Tcp: _stack.Tcp.Handle(src, dst, data); break;
+            // The device's word on the checksum holds for the frame as received, not for a datagram reassembled from
+            // fragments (whose caller passes no original packet).
+            case Ipv6NextHeader.Tcp: _stack.Tcp.Handle(src, dst, data, checksumVerified: _stack.RxChecksumVerified && !original.IsEmpty); break;
             default:
                 _stack.Count(DropReason.UnsupportedProtocol);
                 if (nextHeaderPointer >= 0 && !original.IsEmpty)
@@ -140,7 +143,9 @@ internal sealed class Ipv6Layer
     /// <summary>Sends a datagram whose upper-layer message is at <see cref="Ipv6Frame.TransportAt"/> of
     /// <paramref name="frame"/>, fragmenting it when it exceeds the path MTU (only the source fragments in IPv6).
     /// Returns false when there is no route or no usable source.</summary>
-    public bool Send(Ipv6Address? source, Ipv6Address dst, byte nextHeader, byte[] frame, byte hopLimit = 0)
+    /// <remarks>A frame with a segmentation <paramref name="offload"/> may exceed the path MTU: the NIC cuts it into
+    /// segments of its segment size (TSO6), which the sender chose within the path MTU.</remarks>
+    public bool Send(Ipv6Address? source, Ipv6Address dst, byte nextHeader, byte[] frame, byte hopLimit = 0, TxOffload offload = default)
     {
         if (RouteTo(dst) is not { } route) { _stack.Count(DropReason.NoRoute); return false; }
         var (nic, nextHop) = route;
@@ -148,11 +153,19 @@ internal sealed class Ipv6Layer
         if ((source ?? v6.SourceFor(dst)) is not { } src) { _stack.Count(DropReason.NoRoute); return false; }
         if (hopLimit == 0) hopLimit = v6.HopLimit;
         int mtu = PathMtu(nic, dst);
-        if (Ipv6Packet.HeaderLength + Ipv6Frame.TransportLength(frame) <= mtu)
+        bool segmentedByNic = offload.SegmentSize != 0 && offload.Ipv6 && (nic.Offloads & NetworkOffloads.Tcp6Segmentation) != 0
+            && Ipv6Frame.TransportLength(frame) <= ushort.MaxValue
+            && offload.HeaderLength - EthernetFrame.HeaderLength + offload.SegmentSize <= mtu; // each cut packet fits the path
+        if (Ipv6Packet.HeaderLength + Ipv6Frame.TransportLength(frame) <= mtu || segmentedByNic)
         {
             Fill(frame, src, dst, nextHeader, hopLimit);
-            Transmit(nic, nextHop, dst, frame);
+            Transmit(nic, nextHop, dst, frame, segmentedByNic || offload.SegmentSize == 0 ? offload : offload with { SegmentSize = 0, HeaderLength = 0, Ipv6 = false });
             return true;
+        }
+        if (!offload.IsNone && nextHeader == Ipv6NextHeader.Tcp)
+        {
+            // A partial checksum cannot be fragmented (the NIC would finish it per fragment): finish it here first.
+            TcpRepr.FinishPartialChecksum(Ipv6Frame.Transport(frame));
         }
         if (nextHeader == Ipv6NextHeader.Icmpv6) Icmpv6Packet.FillChecksum(Ipv6Frame.Transport(frame), src, dst);
         var whole = Ipv6Frame.Transport(frame);
@@ -176,9 +189,9 @@ internal sealed class Ipv6Layer
     /// <summary>The MTU towards <paramref name="dst"/>: the link's, or less where a Packet Too Big said so.</summary>
     internal int PathMtu(NetInterface nic, Ipv6Address dst) => Math.Min(nic.Ipv6.Mtu, Icmp.PathMtuFor(dst) ?? int.MaxValue);
 
-    private void Transmit(NetInterface nic, Ipv6Address nextHop, Ipv6Address dst, byte[] frame)
+    private void Transmit(NetInterface nic, Ipv6Address nextHop, Ipv6Address dst, byte[] frame, TxOffload offload = default)
     {
-        if (dst.IsMulticast) nic.Ipv6.TransmitTo(dst.MulticastMac(), frame);
-        else nic.Ipv6.Neighbours.Send(nextHop, frame, _stack.Now);
+        if (dst.IsMulticast) nic.Ipv6.TransmitTo(dst.MulticastMac(), frame, offload);
+        else nic.Ipv6.Neighbours.Send(nextHop, frame, _stack.Now, offload);
     }
 }

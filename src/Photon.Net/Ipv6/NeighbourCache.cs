@@ -1,3 +1,4 @@
+using Photon.Kernel.Hal;
 using Photon.Net.Wire;
 
 namespace Photon.Net;
@@ -26,7 +27,7 @@ public sealed class NeighbourCache
         public TimeSpan Due; // the state's timer: next probe, or when REACHABLE/DELAY run out
         public int Probes;
         public TimeSpan LastUsed;
-        public Queue<byte[]>? Parked;
+        public Queue<(byte[] Frame, TxOffload Offload)>? Parked;
     }
 
     private readonly Ipv6Interface _owner;
@@ -54,7 +55,7 @@ public sealed class NeighbourCache
 
     /// <summary>Sends <paramref name="frame"/> (IPv6 and Ethernet type already written) to the neighbour
     /// <paramref name="nextHop"/>, resolving it first if need be.</summary>
-    internal void Send(Ipv6Address nextHop, byte[] frame, TimeSpan now)
+    internal void Send(Ipv6Address nextHop, byte[] frame, TimeSpan now, TxOffload offload = default)
     {
         if (!_entries.TryGetValue(nextHop, out var n))
         {
@@ -68,9 +69,9 @@ public sealed class NeighbourCache
         n.LastUsed = now;
         if (n.State == NeighbourState.Incomplete)
         {
-            var parked = n.Parked ??= new Queue<byte[]>();
+            var parked = n.Parked ??= new Queue<(byte[], TxOffload)>();
             if (parked.Count >= _stack.Options.Ipv6NeighbourQueue) { parked.Dequeue(); _stack.Count(Counter.NeighbourQueueOverflow); }
-            parked.Enqueue(frame);
+            parked.Enqueue((frame, offload));
             return;
         }
         if (n.State == NeighbourState.Stale)
@@ -78,7 +79,7 @@ public sealed class NeighbourCache
             n.State = NeighbourState.Delay;
             n.Due = now + DelayFirstProbe;
         }
-        _owner.TransmitTo(n.Mac!, frame);
+        _owner.TransmitTo(n.Mac!, frame, offload);
     }
 
     /// <summary>A solicitation or router message carrying the sender's link-layer address (§7.2.3, §6.3.4): create the
@@ -138,7 +139,7 @@ public sealed class NeighbourCache
     {
         if (n.Parked is not { } parked || n.Mac is null) return;
         n.Parked = null;
-        while (parked.TryDequeue(out var frame)) _owner.TransmitTo(n.Mac, frame);
+        while (parked.TryDequeue(out var p)) _owner.TransmitTo(n.Mac, p.Frame, p.Offload);
     }
 
     /// <summary>Runs the state timers: retransmits probes, gives up silent neighbours (dropping what waits for them),

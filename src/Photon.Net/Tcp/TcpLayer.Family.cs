@@ -1,3 +1,4 @@
+using Photon.Kernel.Hal;
 using Photon.Net.Wire;
 
 namespace Photon.Net.Tcp;
@@ -41,15 +42,32 @@ public sealed partial class TcpLayer
             if (c.Remote.Address.IsV6 && c.Remote.Address.V6 == destination) c.OnPathMtuLowered();
     }
 
-    /// <summary>Output over IPv6: the checksum over the IPv6 pseudo-header in software (IPv6 frames carry no NIC offload
-    /// yet), then the IPv6 layer routes, resolves the neighbour and sends.</summary>
-    private void Send6(IpEndpoint local, IpEndpoint remote, TcpRepr header, ByteRing? from, int fromOffset, int fromLength)
+    /// <summary>Output over IPv6, as over IPv4: on a NIC with checksum offload the checksum is left partial over the IPv6
+    /// pseudo-header for the NIC to finish, and with <paramref name="segmentSize"/> set (the caller checked the NIC does
+    /// TSO6) a payload larger than it goes as one segment the NIC cuts (gso_type TCPV6); else the checksum in software.
+    /// Then the IPv6 layer routes, resolves the neighbour and sends.</summary>
+    private void Send6(IpEndpoint local, IpEndpoint remote, TcpRepr header, ByteRing? from, int fromOffset, int fromLength, int segmentSize)
     {
-        var frame = Ipv6Frame.New(header.HeaderLength + fromLength);
+        int headerLength = header.HeaderLength;
+        var frame = Ipv6Frame.NewForPayload(headerLength + fromLength, from is null ? headerLength + fromLength : headerLength);
         var segment = Ipv6Frame.Transport(frame);
         EmitSegment(segment, header, from, fromOffset, fromLength);
-        TcpRepr.FillChecksum(segment, local.Address, remote.Address);
-        _stack.Count(Counter.TcpChecksumBytesSoftware, segment.Length);
-        if (_stack.Ipv6.Send(local.Address.V6, remote.Address.V6, Ipv6NextHeader.Tcp, frame)) _stack.Count(Counter.TcpSegmentsOut);
+        var offloads = _stack.Ipv6.RouteTo(remote.Address.V6)?.Nic.Offloads ?? NetworkOffloads.None;
+        TxOffload offload = default;
+        if ((offloads & NetworkOffloads.TcpChecksum) != 0)
+        {
+            TcpRepr.FillPartialChecksum(segment, local.Address, remote.Address);
+            bool tso = segmentSize > 0 && fromLength > segmentSize && (offloads & NetworkOffloads.Tcp6Segmentation) != 0;
+            offload = new TxOffload((ushort)Ipv6Frame.TransportAt, TcpRepr.ChecksumOffset,
+                tso ? (ushort)segmentSize : (ushort)0, tso ? (ushort)(Ipv6Frame.TransportAt + headerLength) : (ushort)0, Ipv6: tso);
+            _stack.Count(Counter.TcpChecksumsOffloaded);
+            if (tso) _stack.Count(Counter.TcpSegmentationOffloads);
+        }
+        else
+        {
+            TcpRepr.FillChecksum(segment, local.Address, remote.Address);
+            _stack.Count(Counter.TcpChecksumBytesSoftware, segment.Length);
+        }
+        if (_stack.Ipv6.Send(local.Address.V6, remote.Address.V6, Ipv6NextHeader.Tcp, frame, offload: offload)) _stack.Count(Counter.TcpSegmentsOut);
     }
 }

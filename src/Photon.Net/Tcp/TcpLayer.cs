@@ -174,9 +174,10 @@ public sealed partial class TcpLayer
     {
         header.SourcePort = local.Port;
         header.DestinationPort = remote.Port;
-        if (remote.Address.IsV6) { Send6(local, remote, header, from, fromOffset, fromLength); return; }
+        if (remote.Address.IsV6) { Send6(local, remote, header, from, fromOffset, fromLength, segmentSize); return; }
         int headerLength = header.HeaderLength;
-        var frame = Ipv4Frame.New(headerLength + fromLength);
+        // EmitSegment copies every payload byte over the uncleared part.
+        var frame = Ipv4Frame.NewForPayload(headerLength + fromLength, from is null ? headerLength + fromLength : headerLength);
         var segment = Ipv4Frame.Transport(frame);
         EmitSegment(segment, header, from, fromOffset, fromLength);
         var offloads = _stack.RouteTo(remote.Address.V4)?.Nic.Offloads ?? NetworkOffloads.None;
@@ -211,7 +212,13 @@ public sealed partial class TcpLayer
     /// <paramref name="mss"/>-sized segments up to 64 KiB when the NIC does TSO, else one segment.</summary>
     internal int MaxSendPayload(IpEndpoint remote, int mss)
     {
-        if (remote.Address.IsV6) return mss; // no TSO over IPv6 yet
+        if (remote.Address.IsV6)
+        {
+            var offloads6 = _stack.Ipv6.RouteTo(remote.Address.V6)?.Nic.Offloads ?? NetworkOffloads.None;
+            if ((offloads6 & NetworkOffloads.Tcp6Segmentation) == 0) return mss;
+            const int maxTcp6Packet = ushort.MaxValue - 60; // IPv6's payload length leaves out its own header; 60: the largest TCP header
+            return Math.Max(mss, maxTcp6Packet / mss * mss);
+        }
         var offloads = _stack.RouteTo(remote.Address.V4)?.Nic.Offloads ?? NetworkOffloads.None;
         if ((offloads & NetworkOffloads.TcpSegmentation) == 0) return mss;
         const int maxTcpPacket = ushort.MaxValue - Ipv4Packet.HeaderLength - 60; // 60: the largest TCP header

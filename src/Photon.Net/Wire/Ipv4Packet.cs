@@ -114,6 +114,16 @@ public static class Ipv4Frame
     /// <summary>A frame with room for the Ethernet and IPv4 headers before <paramref name="transportLength"/> bytes.</summary>
     public static byte[] New(int transportLength) => new byte[TransportAt + transportLength];
 
+    /// <summary>As <see cref="New"/>, but only the headers and the first <paramref name="clearedTransport"/> bytes of the
+    /// transport part are zeroed: the caller overwrites the rest (a TCP payload copied from the socket buffer). Zeroing a
+    /// 64 KiB TSO frame that is overwritten at once cost ~7% of the bulk sender's CPU (issue #11, perf).</summary>
+    public static byte[] NewForPayload(int transportLength, int clearedTransport)
+    {
+        var frame = GC.AllocateUninitializedArray<byte>(TransportAt + transportLength);
+        frame.AsSpan(0, TransportAt + Math.Min(clearedTransport, transportLength)).Clear();
+        return frame;
+    }
+
     public static Span<byte> Transport(byte[] frame) => frame.AsSpan(TransportAt);
     public static int TransportLength(byte[] frame) => frame.Length - TransportAt;
     public static Span<byte> Ipv4Header(byte[] frame) => frame.AsSpan(Ipv4At, Ipv4Packet.HeaderLength);

@@ -79,6 +79,16 @@ public static class Ipv6Frame
     public const int TransportAt = EthernetFrame.HeaderLength + Ipv6Packet.HeaderLength;
 
     public static byte[] New(int transportLength) => new byte[TransportAt + transportLength];
+
+    /// <summary>As <see cref="New"/>, zeroing only the headers and the first <paramref name="clearedTransport"/> bytes of
+    /// the transport part (see <see cref="Ipv4Frame.NewForPayload"/>).</summary>
+    public static byte[] NewForPayload(int transportLength, int clearedTransport)
+    {
+        var frame = GC.AllocateUninitializedArray<byte>(TransportAt + transportLength);
+        frame.AsSpan(0, TransportAt + Math.Min(clearedTransport, transportLength)).Clear();
+        return frame;
+    }
+
     public static Span<byte> Transport(byte[] frame) => frame.AsSpan(TransportAt);
     public static int TransportLength(byte[] frame) => frame.Length - TransportAt;
     public static Span<byte> Ipv6Header(byte[] frame) => frame.AsSpan(Ipv6At, Ipv6Packet.HeaderLength);

@@ -198,6 +198,12 @@ public ref struct TcpRepr
         BinaryPrimitives.WriteUInt16BigEndian(segment[ChecksumAt..],
             (ushort)~InternetChecksum.Finish(InternetChecksum.PseudoHeader(src, dst, IpProtocol.Tcp, segment.Length)));
 
+    /// <summary>Finishes a checksum <see cref="FillPartialChecksum"/> left for the NIC, as the NIC would: the sum of the
+    /// whole segment (the field holding the pseudo-header sum), complemented. For a segment that must be fragmented after
+    /// all (the NIC would checksum each fragment alone).</summary>
+    public static void FinishPartialChecksum(Span<byte> segment) =>
+        BinaryPrimitives.WriteUInt16BigEndian(segment[ChecksumAt..], InternetChecksum.Compute(segment));
+
     /// <summary>The ports of a segment quoted in an ICMP error (its first 8 bytes are all a quote must carry).</summary>
     public static bool TryReadQuotedPorts(ReadOnlySpan<byte> quoted, out ushort sourcePort, out ushort destinationPort)
     {

@@ -233,8 +233,11 @@ public sealed class NicDriver : KernelObject, INetworkDevice, INetworkBatches, I
     private bool IsValidFrame(ReadOnlyMemory<byte> frame)
     {
         if (frame.Length >= 14 && frame.Length <= Mtu + 14) return true;
-        return frame.Length > 14 && frame.Length <= 14 + ushort.MaxValue && (Offloads & NetworkOffloads.TcpSegmentation) != 0
-            && OffloadedFrame.TryGet(frame) is { IsOk: true, Value.SegmentSize: > 0 };
+        if (frame.Length <= 14 || OffloadedFrame.TryGet(frame) is not { IsOk: true, Value: { SegmentSize: > 0 } o }) return false;
+        // An IPv6 TSO frame is the 40-byte IPv6 header plus up to 65,535 bytes of payload; an IPv4 one at most 65,535 in all.
+        return o.Ipv6
+            ? frame.Length <= 14 + 40 + ushort.MaxValue && (Offloads & NetworkOffloads.Tcp6Segmentation) != 0
+            : frame.Length <= 14 + ushort.MaxValue && (Offloads & NetworkOffloads.TcpSegmentation) != 0;
     }
 
     /// <summary>The device's transmit offloads, passed through: the driver hands frames (and their offload requests) to

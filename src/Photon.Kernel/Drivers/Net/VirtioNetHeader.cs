@@ -24,7 +24,7 @@ internal static class VirtioNetHeader
         into[..Size].Clear();
         if (offload.IsNone) return;
         into[0] = offload.ChecksumOffset != 0 ? NeedsCsum : (byte)0;
-        into[1] = offload.SegmentSize != 0 ? GsoTcpV4 : GsoNone;
+        into[1] = offload.SegmentSize == 0 ? GsoNone : offload.Ipv6 ? GsoTcpV6 : GsoTcpV4;
         BinaryPrimitives.WriteUInt16LittleEndian(into[2..], offload.HeaderLength);
         BinaryPrimitives.WriteUInt16LittleEndian(into[4..], offload.SegmentSize);
         BinaryPrimitives.WriteUInt16LittleEndian(into[6..], offload.ChecksumStart);

@@ -106,6 +106,7 @@ internal sealed class VirtioNetTxQueue : IDisposable
             return Photon.Kernel.Errors.Of(ErrorCode.InvalidArgument, $"checksum at {o.ChecksumStart}+{o.ChecksumOffset} outside a {frame.Length}-byte frame");
         if (o.SegmentSize == 0) return o;
         if ((_offloads & NetworkOffloads.TcpSegmentation) == 0) return Photon.Kernel.Errors.Of(ErrorCode.InvalidArgument, "TSO was not negotiated");
+        if (o.Ipv6) return Photon.Kernel.Errors.Of(ErrorCode.InvalidArgument, "TSO over IPv6 (HOST_TSO6) is not negotiated");
         if (o.HeaderLength <= o.ChecksumStart || o.HeaderLength >= frame.Length || o.HeaderLength + o.SegmentSize > MaxPlainFrame)
             return Photon.Kernel.Errors.Of(ErrorCode.InvalidArgument, $"TSO headers of {o.HeaderLength} bytes, segments of {o.SegmentSize}, in a {frame.Length}-byte frame");
         return o;
