@@ -27,14 +27,12 @@ public sealed class NvmeBlockDevice : BlockDeviceObject, IAsyncDisposable
     private readonly Task[] _controllers;
     private readonly Controller[] _drains;
     private readonly CancellationTokenSource _stop = new();
-    private readonly NvmeOptions _options;
     private int _nextQueue;
 
     private NvmeBlockDevice(IBlockStorage storage, CapabilityManager caps, NvmeOptions options)
         : base(storage.Name)
     {
         _storage = storage;
-        _options = options;
         SectorSize = options.SectorSize;
         SectorCount = storage.Length / options.SectorSize;
         _queues = new QueuePair<BlockCommand, int>[options.QueuePairs];
@@ -110,8 +108,12 @@ public sealed class NvmeBlockDevice : BlockDeviceObject, IAsyncDisposable
         // nobody is draining: its submitter then drains it and finds its request done (one being drained would leave
         // the request to the other thread, and its completion to a thread-pool hop).
         int first = (int)((uint)Interlocked.Increment(ref _nextQueue) % (uint)_queues.Length), pick = first;
-        for (int i = 0; i < _drains.Length && Volatile.Read(ref _drains[pick].Draining) != 0; i++) pick = (first + i + 1) % _drains.Length;
-        var q = Volatile.Read(ref _drains[pick].Draining) != 0 ? _queues[first] : _queues[pick];
+        for (int i = 0; i < _drains.Length; i++)
+        {
+            int k = (first + i) % _drains.Length;
+            if (Volatile.Read(ref _drains[k].Draining) == 0) { pick = k; break; }
+        }
+        var q = _queues[pick];
         long submitted = Diagnostics.Tracing.BlockIoProbe.Submitted();
         var r = await q.SubmitAsync(command, cap, rights, actor, ct).ConfigureAwait(false);
         Diagnostics.Tracing.BlockIoProbe.Completed(submitted, command, Label, r.IsOk);
