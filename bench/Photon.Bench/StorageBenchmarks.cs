@@ -28,21 +28,33 @@ public static class StorageBenchmarks
             using (var f = File.Create(path)) f.SetLength(FileBytes);
             var data = new byte[Block];
             new Random(1).NextBytes(data);
-            // PHOTON_BENCH_COPY_ONLY=1 runs only the file copies (the VFS rows). Each block row runs on the io_uring
-            // backend and on the thread-pool fallback, both against the same baseline measured in between.
+            // PHOTON_BENCH_COPY_ONLY=1 runs only the file copies (the VFS rows), PHOTON_BENCH_BLOCK_ONLY=1 only the block
+            // rows. Each block row runs on the io_uring backend and on the thread-pool fallback, both against the same
+            // baseline measured in between; each also reports process CPU time per MiB moved (load-insensitive-ish:
+            // what the machine's other work does not add to it).
+            var blockRows = Environment.GetEnvironmentVariable("PHOTON_BENCH_BLOCK_ONLY"); // "read" or "write": those rows alone
             if (Environment.GetEnvironmentVariable("PHOTON_BENCH_COPY_ONLY") is null)
-            foreach (bool write in new[] { false, true })
+            {
+                // One unmeasured pass of each path first, so the first row does not carry the JIT's CPU time.
+                Photon(path, Offsets(true), false, data, HostStorageBackend.IoUring);
+                Baseline(path, Offsets(true), false, data);
+            }
+            if (Environment.GetEnvironmentVariable("PHOTON_BENCH_COPY_ONLY") is null)
+            foreach (bool write in blockRows switch { "read" => new[] { false }, "write" => new[] { true }, _ => new[] { false, true } })
             foreach (bool random in new[] { false, true })
             {
                 var offsets = Offsets(random);
-                double uring = Photon(path, offsets, write, data, HostStorageBackend.IoUring);
-                double baseline = Baseline(path, offsets, write, data);
-                double threadPool = Photon(path, offsets, write, data, HostStorageBackend.ThreadPool);
+                var uring = Photon(path, offsets, write, data, HostStorageBackend.IoUring);
+                var baseline = Baseline(path, offsets, write, data);
+                var threadPool = Photon(path, offsets, write, data, HostStorageBackend.ThreadPool);
                 var name = $"{(random ? "random" : "sequential")} 4 KiB {(write ? "write" : "read")} (QD{QueueDepth})";
-                yield return new BenchResult(name, uring, "RandomAccess on the same file", baseline, "MB/s", LowerIsBetter: false);
-                yield return new BenchResult(name + ", thread-pool fallback", threadPool, "RandomAccess on the same file", baseline, "MB/s",
+                yield return new BenchResult(name, uring.MBps, "RandomAccess on the same file", baseline.MBps, "MB/s", LowerIsBetter: false);
+                yield return new BenchResult(name + ", thread-pool fallback", threadPool.MBps, "RandomAccess on the same file", baseline.MBps, "MB/s",
                     LowerIsBetter: false);
+                yield return new BenchResult(name + ", CPU", uring.CpuMsPerMiB, "RandomAccess on the same file", baseline.CpuMsPerMiB,
+                    "CPU ms/MiB", LowerIsBetter: true);
             }
+            if (blockRows is not null) yield break;
             yield return FileCopy(dir, "ext4");
             yield return FileCopy(dir, "vfat");
         }
@@ -55,36 +67,51 @@ public static class StorageBenchmarks
         return Enumerable.Range(0, Ops).Select(i => random ? rng.NextInt64(0, FileBytes / Block) * Block : (long)i * Block).ToArray();
     }
 
-    private static double Photon(string path, long[] offsets, bool write, byte[] data, HostStorageBackend backend)
+    /// <summary>Throughput (median of three runs) and process CPU time per MiB (over the warm-up and the runs).</summary>
+    private readonly record struct Figure(double MBps, double CpuMsPerMiB);
+
+    private static Figure Timed(long[] offsets, Func<TimeSpan> median)
+    {
+        var cpu = Environment.CpuUsage.TotalTime;
+        var elapsed = median();
+        var used = Environment.CpuUsage.TotalTime - cpu;
+        double mib = offsets.Length * (double)Block / (1 << 20);
+        return new Figure(offsets.Length * (double)Block / elapsed.TotalSeconds / 1e6, used.TotalMilliseconds / (mib * 4)); // warm-up + 3 runs
+    }
+
+    private static Figure Photon(string path, long[] offsets, bool write, byte[] data, HostStorageBackend backend)
     {
         var storage = HostImageStorage.Open(path, backend: backend).Value;
         var caps = new CapabilityManager();
         var (dev, cap) = NvmeBlockDevice.Start(storage, caps, new NvmeOptions(QueuePairs: 2, QueueDepth: 64)).Value;
-        var elapsed = Measure.Median(async () =>
+        var figure = Timed(offsets, () => Measure.Median(async () =>
         {
             await ParallelLanes(offsets, async (off, buf) =>
             {
                 var r = write ? await dev.WriteAsync(cap, off / 512, data) : await dev.ReadAsync(cap, off / 512, buf);
                 r.Unwrap();
             });
-        }, runs: 3);
+        }, runs: 3));
         dev.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        var (inline, deferred, enters) = storage.RingCounters;
+        if (enters > 0)
+            Console.Error.WriteLine($"storage: {(write ? "write" : "read")} on {backend}: {inline} completed inline, {deferred} deferred, " +
+                $"{(inline + deferred) / (double)enters:F1} per submitting enter");
         storage.DisposeAsync().AsTask().GetAwaiter().GetResult();
-        return offsets.Length * (double)Block / elapsed.TotalSeconds / 1e6;
+        return figure;
     }
 
-    private static double Baseline(string path, long[] offsets, bool write, byte[] data)
+    private static Figure Baseline(string path, long[] offsets, bool write, byte[] data)
     {
         using var handle = File.OpenHandle(path, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite, FileOptions.Asynchronous);
-        var elapsed = Measure.Median(async () =>
+        return Timed(offsets, () => Measure.Median(async () =>
         {
             await ParallelLanes(offsets, async (off, buf) =>
             {
                 if (write) await RandomAccess.WriteAsync(handle, data, off);
                 else await RandomAccess.ReadAsync(handle, buf, off);
             });
-        }, runs: 3);
-        return offsets.Length * (double)Block / elapsed.TotalSeconds / 1e6;
+        }, runs: 3));
     }
 
     /// <summary>QueueDepth concurrent lanes, each walking its share of the offsets.</summary>
@@ -121,6 +148,7 @@ public static class StorageBenchmarks
         }
         IFileSystemDriver driver = type == "ext4" ? new Ext4FileSystemDriver() : new FatFileSystemDriver();
         int run = 0;
+        var cpu = Environment.CpuUsage.TotalTime;
         var photon = Measure.Median(async () =>
         {
             var storage = HostImageStorage.Open(img).Value;
@@ -148,6 +176,7 @@ public static class StorageBenchmarks
             await storage.DisposeAsync();
             run++;
         }, runs: 3);
+        Console.Error.WriteLine($"storage: copy ({type}): Photon CPU {(Environment.CpuUsage.TotalTime - cpu).TotalMilliseconds / (4.0 * CopyMiB):F2} ms per MiB");
         var cp = Measure.Median(() => { Run("sh", $"-c \"cp {src} {dir}/cp.bin && sync {dir}/cp.bin\""); File.Delete($"{dir}/cp.bin"); }, runs: 3);
         // The image Photon wrote and freed into must still be a clean filesystem, or the figure means nothing.
         if (type == "ext4") Run("e2fsck", $"-fn {img}");

@@ -29,6 +29,11 @@ public sealed class HostImageStorage : IBlockStorage, IBatchingBlockStorage
     /// <summary>The backend in use (never Auto).</summary>
     public HostStorageBackend Backend => _uring is null ? HostStorageBackend.ThreadPool : HostStorageBackend.IoUring;
 
+    /// <summary>io_uring counters (zero on the thread pool): operations completed inside their submitter's enter, those
+    /// reaped later by the ring thread, and submitting enters (operations per enter is the batching).</summary>
+    public (long Inline, long Deferred, long Enters) RingCounters =>
+        _uring is null ? default : (_uring.InlineCompletions, _uring.DeferredCompletions, _uring.SubmittingEnters);
+
     /// <summary>Why Auto fell back to the thread pool (null when it did not).</summary>
     public string? FallbackReason { get; private init; }
 
@@ -131,12 +136,15 @@ public sealed class HostImageStorage : IBlockStorage, IBatchingBlockStorage
 
     public async ValueTask FlushAsync(CancellationToken cancellationToken = default)
     {
-        if (_uring is not null)
+        if (_uring is { } ring)
         {
-            Check(await _uring.FsyncAsync().ConfigureAwait(false), "fsync", 0);
+            // fdatasync: the image's bytes and their allocation become durable; its timestamps need not (a flush
+            // after overwrites then costs no host journal commit).
+            Check(await ring.FsyncAsync(dataOnly: true).ConfigureAwait(false), "fsync", 0);
             return;
         }
-        try { RandomAccess.FlushToDisk(_handle); }
+        // fsync blocks: on a pool thread, not on the caller's (the block driver's submitters start requests inline).
+        try { await Task.Run(() => RandomAccess.FlushToDisk(_handle), cancellationToken).ConfigureAwait(false); }
         catch (IOException e) { throw new KernelException(ErrorCode.IoError, e.Message); }
     }
 

@@ -35,9 +35,13 @@ public sealed class IoUringFile : IAsyncDisposable
     private readonly Thread _thread;
     private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private uint _unsubmitted;
-    private int _plugs;
+    // The calling thread's plug: what it queues while plugged waits here, outside the shared queue and its lock, so
+    // one thread's plug never holds back another's operations, and a plugged batch goes in with one lock and one enter.
+    [ThreadStatic] private static PlugState? t_plug;
+    // Completions a submitting caller reaped, finished by it after it leaves the lock (see FinishReaped).
+    [ThreadStatic] private static List<(IoUringOperation Op, int Result)>? t_reaped;
     private bool _closing, _watching, _failed;
-    private long _inlineCompletions, _deferredCompletions;
+    private long _inlineCompletions, _deferredCompletions, _enters;
 
     private IoUringFile(IoUringRing ring, SafeFileHandle file)
     {
@@ -60,11 +64,16 @@ public sealed class IoUringFile : IAsyncDisposable
     /// <summary>True when SQEs name the file as registered file 0 (IOSQE_FIXED_FILE), saving a file lookup per I/O.</summary>
     public bool UsesRegisteredFile => _fixedFile;
 
-    /// <summary>Operations whose completion was reaped by the thread that submitted them, inside its io_uring_enter.</summary>
+    /// <summary>Operations whose completion a submitting caller reaped right after its own io_uring_enter (finished
+    /// inside it: no wakeup, no thread hop).</summary>
     public long InlineCompletions => Interlocked.Read(ref _inlineCompletions);
 
-    /// <summary>Operations the kernel finished later (io-wq workers, disk reads) and the ring thread or a later caller reaped.</summary>
+    /// <summary>Operations the kernel finished later (io-wq workers, disk reads) and the ring thread reaped.</summary>
     public long DeferredCompletions => Interlocked.Read(ref _deferredCompletions);
+
+    /// <summary>io_uring_enter calls that submitted (the ring thread's waits not counted): operations per enter is
+    /// the batching achieved.</summary>
+    public long SubmittingEnters => Interlocked.Read(ref _enters);
 
     /// <summary>
     /// Sets up a ring of <paramref name="entries"/> (a power of two, 2–4096) over an open file. Fails with
@@ -87,45 +96,102 @@ public sealed class IoUringFile : IAsyncDisposable
     /// <summary>pwrite: bytes written or a negative errno.</summary>
     public ValueTask<int> WriteAsync(long offset, ReadOnlyMemory<byte> data) => Queue(OpWrite, offset, data.Pin(), data.Length);
 
-    /// <summary>fsync: 0 or a negative errno.</summary>
-    public ValueTask<int> FsyncAsync() => Queue(OpFsync, 0, default, 0);
+    /// <summary>fsync, or with <paramref name="dataOnly"/> fdatasync (the data and what is needed to read it back — block
+    /// allocation, size — but not timestamps; what QEMU does for a raw image's flush): 0 or a negative errno.</summary>
+    public ValueTask<int> FsyncAsync(bool dataOnly = false) => Queue(OpFsync, 0, default, 0, dataOnly ? FsyncDatasync : 0);
+
+    private sealed class PlugState
+    {
+        public IoUringFile? Owner;
+        public int Depth, Foreign;
+        public readonly List<IoUringOperation> Held = new();
+    }
 
     /// <summary>
-    /// Holds back submission until the matching <see cref="Unplug"/>, so operations queued in between (a driver's whole
-    /// fetched batch) go to the kernel in one io_uring_enter. Plugs nest and may overlap across threads.
+    /// Holds back the calling thread's operations until its matching <see cref="Unplug"/>, so what it queues in between
+    /// (a driver's whole fetched batch) goes to the kernel in one io_uring_enter. Plugs nest on a thread and belong to
+    /// it: other threads' operations go in at once. A plug on a second file inside the first's is a no-op.
     /// </summary>
-    public void Plug() => Interlocked.Increment(ref _plugs);
+    public void Plug()
+    {
+        var p = t_plug ??= new PlugState();
+        if (p.Depth == 0) p.Owner = this;
+        if (ReferenceEquals(p.Owner, this)) p.Depth++;
+        else p.Foreign++;
+    }
 
     public void Unplug()
     {
-        if (Interlocked.Decrement(ref _plugs) != 0) return;
+        var p = t_plug;
+        if (p is null || p.Depth == 0) return; // unbalanced: nothing held
+        if (!ReferenceEquals(p.Owner, this))
+        {
+            if (p.Foreign > 0) p.Foreign--;
+            return;
+        }
+        if (--p.Depth != 0) return;
+        p.Owner = null;
+        if (p.Held.Count == 0) return;
+        var reaped = TakeReapedList();
         bool arm;
         lock (_gate)
         {
+            foreach (var op in p.Held)
+                if (_closing) op.Finish(ClosedResult);
+                else _waiting.Enqueue(op);
+            p.Held.Clear();
             if (_closing) return;
-            SubmitAndReapLocked(null);
+            SubmitAndReapLocked(reaped);
             arm = ArmLocked();
         }
         if (arm) _armed.Release();
+        FinishReaped(reaped);
     }
 
-    private ValueTask<int> Queue(byte opcode, long offset, System.Buffers.MemoryHandle pin, int length)
+    private static List<(IoUringOperation, int)> TakeReapedList()
+    {
+        var list = t_reaped ?? new List<(IoUringOperation, int)>();
+        t_reaped = null; // a continuation run by FinishReaped that submits again gets a list of its own
+        return list;
+    }
+
+    /// <summary>
+    /// Finishes what a submitting caller reaped, on its own thread, after it left the lock: the waiters' continuations
+    /// (a driver's request completing, its submitter's task set) run right here instead of after a thread-pool hop —
+    /// the caller is a submitter, never the ring thread, and holds no lock of ours.
+    /// </summary>
+    private static void FinishReaped(List<(IoUringOperation Op, int Result)> reaped)
+    {
+        foreach (var (op, result) in reaped) op.Finish(result, inline: true);
+        reaped.Clear();
+        t_reaped = reaped;
+    }
+
+    private ValueTask<int> Queue(byte opcode, long offset, System.Buffers.MemoryHandle pin, int length, uint opFlags = 0)
     {
         if (!_pool.TryDequeue(out var op)) op = new IoUringOperation(this);
-        var task = op.Start(opcode, offset, pin, length);
+        var task = op.Start(opcode, offset, pin, length, opFlags);
+        if (t_plug is { Depth: > 0 } plug && ReferenceEquals(plug.Owner, this))
+        {
+            plug.Held.Add(op);
+            return task;
+        }
+        var reaped = TakeReapedList();
         bool arm;
         lock (_gate)
         {
             if (_closing)
             {
                 op.Finish(ClosedResult);
+                t_reaped = reaped;
                 return task;
             }
             _waiting.Enqueue(op);
-            SubmitAndReapLocked(op);
+            SubmitAndReapLocked(reaped);
             arm = ArmLocked();
         }
         if (arm) _armed.Release();
+        FinishReaped(reaped);
         return task;
     }
 
@@ -136,17 +202,17 @@ public sealed class IoUringFile : IAsyncDisposable
 
     /// <summary>
     /// Moves waiting operations into free slots, submits every prepared SQE and reaps what completed, until nothing more
-    /// completes inline or nothing waits. <paramref name="mine"/> is the caller's own operation (counted as inline when
-    /// it completes here).
+    /// completes inline or nothing waits. <paramref name="byCaller"/>: a submitting caller's list for what it reaps (counted
+    /// as inline, finished by the caller after the lock); null for the ring thread (finished here, continuations on the
+    /// thread pool).
     /// </summary>
-    private void SubmitAndReapLocked(IoUringOperation? mine)
+    private void SubmitAndReapLocked(List<(IoUringOperation, int)>? byCaller)
     {
         while (true)
         {
-            if (Volatile.Read(ref _plugs) == 0)
-                while (_waiting.Count > 0 && _freeSlots.Count > 0) { Prepare(_waiting.Dequeue()); _unsubmitted++; }
+            while (_waiting.Count > 0 && _freeSlots.Count > 0) { Prepare(_waiting.Dequeue()); _unsubmitted++; }
             if (_unsubmitted > 0 && !Submit()) return;
-            if (ReapLocked(mine) == 0 || _waiting.Count == 0 || Volatile.Read(ref _plugs) != 0) return;
+            if (ReapLocked(byCaller) == 0 || _waiting.Count == 0) return;
         }
     }
 
@@ -155,6 +221,7 @@ public sealed class IoUringFile : IAsyncDisposable
     private bool Submit()
     {
         _ring.Publish();
+        _enters++;
         int r = _ring.Enter(_unsubmitted, 0);
         if (r >= 0) { _unsubmitted -= (uint)r; return true; }
         if (-r is EINTR or EAGAIN or EBUSY) return true; // still prepared: the next enter (a caller's or the ring thread's) retries
@@ -162,7 +229,7 @@ public sealed class IoUringFile : IAsyncDisposable
         return false;
     }
 
-    private int ReapLocked(IoUringOperation? mine)
+    private int ReapLocked(List<(IoUringOperation, int)>? byCaller)
     {
         int reaped = 0;
         while (_ring.TryReap(out var cqe))
@@ -173,9 +240,16 @@ public sealed class IoUringFile : IAsyncDisposable
             _inFlight[slot] = null;
             _freeSlots.Push(slot);
             reaped++;
-            if (ReferenceEquals(op, mine)) _inlineCompletions++;
-            else _deferredCompletions++;
-            op.Finish(cqe.Res);
+            if (byCaller is not null)
+            {
+                _inlineCompletions++;
+                byCaller.Add((op, cqe.Res));
+            }
+            else
+            {
+                _deferredCompletions++;
+                op.Finish(cqe.Res);
+            }
         }
         return reaped;
     }
@@ -262,6 +336,7 @@ public sealed class IoUringFile : IAsyncDisposable
         sqe.Off = (ulong)op.Offset;
         sqe.Addr = (ulong)op.Address;
         sqe.Len = (uint)op.Length;
+        sqe.OpFlags = op.OpFlags;
         sqe.UserData = (ulong)slot;
     }
 
@@ -277,7 +352,7 @@ public sealed class IoUringFile : IAsyncDisposable
             if (_closing) return new ValueTask(_stopped.Task);
             _closing = true;
             while (_waiting.TryDequeue(out var op)) op.Finish(ClosedResult);
-            // Prepared but unsubmitted (a plug still held): they go in now, so every slot's operation completes.
+            // Prepared but unsubmitted (the kernel said EAGAIN/EBUSY): they go in now, so every slot's operation completes.
             // A NOP's completion wakes the ring thread if it already sits in io_uring_enter with nothing left to wait for.
             ref var sqe = ref _ring.NextSqe();
             sqe.Opcode = OpNop;

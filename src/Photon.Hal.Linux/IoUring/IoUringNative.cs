@@ -13,6 +13,7 @@ internal static unsafe partial class IoUringNative
 
     public const byte OpNop = 0, OpFsync = 3, OpPollAdd = 6, OpRead = 22, OpWrite = 23;
     public const byte SqeFixedFile = 1 << 0;
+    public const uint FsyncDatasync = 1 << 0;
     public const uint EnterGetEvents = 1 << 0;
     public const uint RegisterFiles = 2;
     public const uint FeatSingleMmap = 1 << 0;

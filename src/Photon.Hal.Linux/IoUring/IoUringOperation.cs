@@ -11,7 +11,8 @@ namespace Photon.Kernel.Hal.Host.IoUring;
 // Safety: the one unsafe use takes a pinned buffer's address for the SQE; the pin is released only in Finish, after the kernel is done.
 internal sealed unsafe class IoUringOperation : IValueTaskSource<int>
 {
-    // Continuations run on the thread pool, never on the ring thread (a caller that blocks must not stall the ring).
+    // Continuations run on the thread pool, never on the ring thread (a caller that blocks must not stall the ring);
+    // only a submitter that reaped the completion itself runs them inline (Finish).
     private ManualResetValueTaskSourceCore<int> _core = new() { RunContinuationsAsynchronously = true };
     private readonly IoUringFile _owner;
 
@@ -21,25 +22,31 @@ internal sealed unsafe class IoUringOperation : IValueTaskSource<int>
     public long Offset;
     public nint Address;
     public int Length;
+    /// <summary>The SQE's per-opcode flags (fsync_flags: IORING_FSYNC_DATASYNC).</summary>
+    public uint OpFlags;
     /// <summary>Holds the caller's buffer pinned from submission until the completion is reaped.</summary>
     public MemoryHandle Pin;
 
-    public ValueTask<int> Start(byte opcode, long offset, MemoryHandle pin, int length)
+    public ValueTask<int> Start(byte opcode, long offset, MemoryHandle pin, int length, uint opFlags)
     {
+        OpFlags = opFlags;
         Opcode = opcode;
         Offset = offset;
         // Safety: only the address of the pinned buffer is taken (for the SQE); nothing is read or written through it here.
         Address = (nint)pin.Pointer;
         Length = length;
         Pin = pin;
+        _core.RunContinuationsAsynchronously = true;
         return new ValueTask<int>(this, _core.Version);
     }
 
-    /// <summary>Called once per operation, by whoever retires it: releases the pin first, then wakes the caller.</summary>
-    public void Finish(int result)
+    /// <summary>Called once per operation, by whoever retires it: releases the pin first, then wakes the caller — on the
+    /// thread pool, or with <paramref name="inline"/> on this thread (a submitter that reaped it, outside the ring's lock).</summary>
+    public void Finish(int result, bool inline = false)
     {
         Pin.Dispose();
         Pin = default;
+        _core.RunContinuationsAsynchronously = !inline;
         _core.SetResult(result);
     }
 

@@ -25,25 +25,38 @@ public sealed class NvmeBlockDevice : BlockDeviceObject, IAsyncDisposable
     private readonly IBlockStorage _storage;
     private readonly QueuePair<BlockCommand, int>[] _queues;
     private readonly Task[] _controllers;
+    private readonly Controller[] _drains;
     private readonly CancellationTokenSource _stop = new();
-    private readonly NvmeOptions _options;
     private int _nextQueue;
 
     private NvmeBlockDevice(IBlockStorage storage, CapabilityManager caps, NvmeOptions options)
         : base(storage.Name)
     {
         _storage = storage;
-        _options = options;
         SectorSize = options.SectorSize;
         SectorCount = storage.Length / options.SectorSize;
         _queues = new QueuePair<BlockCommand, int>[options.QueuePairs];
         for (int i = 0; i < _queues.Length; i++) _queues[i] = new QueuePair<BlockCommand, int>(options.QueueDepth, caps, this);
         _controllers = new Task[_queues.Length];
+        _drains = new Controller[_queues.Length];
         for (int i = 0; i < _queues.Length; i++)
         {
-            var q = _queues[i];
-            _controllers[i] = ControllerLoop(q, _stop.Token);
+            var controller = _drains[i] = new Controller(_queues[i], options.FetchBatch);
+            _queues[i].DriveInline(() => Pump(controller, InlineBatches));
+            _controllers[i] = ControllerLoop(controller, _stop.Token);
         }
+    }
+
+    /// <summary>Batches a submitter drains for others before it hands the rest to the controller loop (bounds how long
+    /// one caller works for the rest).</summary>
+    private const int InlineBatches = 4;
+
+    /// <summary>One queue pair's device side: its fetch buffer and who is draining it (a submitter or the loop).</summary>
+    private sealed class Controller(QueuePair<BlockCommand, int> queue, int fetchBatch)
+    {
+        public readonly QueuePair<BlockCommand, int> Queue = queue;
+        public readonly Submission<BlockCommand>[] Batch = new Submission<BlockCommand>[fetchBatch];
+        public int Draining;
     }
 
     public int SectorSize { get; }
@@ -91,31 +104,73 @@ public sealed class NvmeBlockDevice : BlockDeviceObject, IAsyncDisposable
 
     private async Task<Result> Submit(BlockCommand command, CapabilityToken cap, Rights rights, Principal actor, CancellationToken ct)
     {
-        // Spread requests over the queue pairs (on hardware: one pair per CPU, so no cross-CPU locking).
-        var q = _queues[(int)((uint)Interlocked.Increment(ref _nextQueue) % (uint)_queues.Length)];
+        // Spread requests over the queue pairs (on hardware: one pair per CPU, so no cross-CPU locking), preferring one
+        // nobody is draining: its submitter then drains it and finds its request done (one being drained would leave
+        // the request to the other thread, and its completion to a thread-pool hop).
+        int first = (int)((uint)Interlocked.Increment(ref _nextQueue) % (uint)_queues.Length), pick = first;
+        for (int i = 0; i < _drains.Length; i++)
+        {
+            int k = (first + i) % _drains.Length;
+            if (Volatile.Read(ref _drains[k].Draining) == 0) { pick = k; break; }
+        }
+        var q = _queues[pick];
         long submitted = Diagnostics.Tracing.BlockIoProbe.Submitted();
         var r = await q.SubmitAsync(command, cap, rights, actor, ct).ConfigureAwait(false);
         Diagnostics.Tracing.BlockIoProbe.Completed(submitted, command, Label, r.IsOk);
         return r.AsResult();
     }
 
-    private async Task ControllerLoop(QueuePair<BlockCommand, int> queue, CancellationToken stop)
+    /// <summary>
+    /// The controller loop: drains what submitters left to it (work past a submitter's <see cref="InlineBatches"/>,
+    /// and requests put straight into <see cref="Queues"/>). Most requests never reach it: the submitter drains the ring
+    /// itself (<see cref="Pump"/>).
+    /// </summary>
+    private async Task ControllerLoop(Controller controller, CancellationToken stop)
     {
-        var batch = new Submission<BlockCommand>[_options.FetchBatch];
         await Task.Yield();
         while (!stop.IsCancellationRequested)
         {
-            try { await queue.WaitForDoorbellAsync(stop).ConfigureAwait(false); }
+            try { await controller.Queue.WaitForDoorbellAsync(stop).ConfigureAwait(false); }
             catch (OperationCanceledException) { break; }
-            int n;
-            while ((n = queue.DrainSubmissions(batch)) > 0)
+            Pump(controller, int.MaxValue);
+        }
+    }
+
+    /// <summary>
+    /// Drains the queue's submissions and starts each against the storage, on the calling thread: a submitter (right
+    /// after its request entered the ring) or the controller loop. One drains at a time; one that finds another
+    /// draining leaves its request to it, and the drainer looks at the ring again after it stops, so nothing is left
+    /// unseen. The whole fetched batch reaches batching storage (io_uring) together: one submission, not n. A request
+    /// the storage finishes at once (a page-cache read on io_uring) is complete when this returns. Starting a request
+    /// never blocks (storage I/O is asynchronous), so a submitter only pays the submission cost of what it drains.
+    /// </summary>
+    private void Pump(Controller controller, int maxBatches)
+    {
+        var queue = controller.Queue;
+        while (true)
+        {
+            if (Interlocked.CompareExchange(ref controller.Draining, 1, 0) != 0) return; // the drainer will see ours
+            int batches = 0;
+            try
             {
-                // The whole fetched batch reaches batching storage (io_uring) together: one submission, not n.
-                var plug = _storage as IBatchingBlockStorage;
-                plug?.Plug();
-                try { for (int i = 0; i < n; i++) _ = Execute(queue, batch[i]); }
-                finally { plug?.Unplug(); }
+                int n;
+                while (batches < maxBatches && (n = queue.DrainSubmissions(controller.Batch)) > 0)
+                {
+                    batches++;
+                    var plug = _storage as IBatchingBlockStorage;
+                    plug?.Plug();
+                    try { for (int i = 0; i < n; i++) _ = Execute(queue, controller.Batch[i]); }
+                    finally { plug?.Unplug(); }
+                }
             }
+            finally { Interlocked.Exchange(ref controller.Draining, 0); }
+            if (queue.PendingSubmissions == 0) return;
+            if (batches >= maxBatches)
+            {
+                queue.RingDoorbell(); // enough done for others: the loop takes the rest
+                return;
+            }
+            // Someone submitted while we were stopping and left it to us: look again.
         }
     }
 
