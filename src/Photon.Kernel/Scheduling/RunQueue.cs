@@ -17,19 +17,23 @@ internal readonly struct WorkItem(object callback, object? state, KernelTask? ow
 /// <summary>
 /// A FIFO of work items for one priority: a queue of fixed-size segments behind a lock. The owning CPU pops from the
 /// front and so do thieves (oldest first keeps stolen work fair). Locks are uncontended unless someone is stealing.
-/// Segments, not one growable array: a burst (a million spawns into the shared injection queue) adds a segment per
-/// <see cref="SegmentSize"/> items and drops each as it drains — no array regrown through every doubling and copied
-/// per burst (48 B per item allocated, on the large-object heap), and no peak array pinned after it.
+/// Segments, not one growable array: a burst (a million spawns into the shared injection queue) links a segment per
+/// <see cref="SegmentSize"/> items and recycles each as it drains (up to <see cref="MaxFreeSegments"/> kept), so a
+/// burst allocates about its peak depth once — no array regrown through every doubling and copied, on the
+/// large-object heap — and a CPU going idle drops the kept segments (no peak pinned after the burst).
 /// </summary>
 internal sealed class RunLane
 {
-    /// <summary>Items per segment: 24 B each, 6 KiB a segment — small-object heap, so never a gen-2 collection.</summary>
+    /// <summary>Items per segment: 24 B each, 6 KiB a segment, under the large-object threshold (85,000 B).</summary>
     internal const int SegmentSize = 256;
     private readonly Lock _lock = new();
+    /// <summary>Drained segments kept for reuse (384 KiB of slots at most per lane) until the CPU goes idle: a depth
+    /// that rises and falls within a burst reuses them instead of allocating on every rise.</summary>
+    internal const int MaxFreeSegments = 64;
     private Segment _head = new(), _tail;
     private int _headIndex, _tailIndex; // next to pop in _head; next free slot in _tail
-    // One drained segment kept for the next boundary crossing: a lane hovering around a segment's end allocates nothing.
-    private Segment? _spare;
+    private Segment? _free; // drained segments, linked through Next
+    private int _freeCount;
     private int _count;
 
     private sealed class Segment
@@ -88,11 +92,15 @@ internal sealed class RunLane
         }
     }
 
-    /// <summary>Going idle: drops the spare segment (a burst is over). Drained segments were dropped as they emptied.</summary>
+    /// <summary>Going idle: a burst is over, so the drained segments kept for it go.</summary>
     public void TrimIfIdle()
     {
-        if (Volatile.Read(ref _spare) is null) return;
-        lock (_lock) _spare = null;
+        if (Volatile.Read(ref _free) is null) return;
+        lock (_lock)
+        {
+            _free = null;
+            _freeCount = 0;
+        }
     }
 
     /// <summary>Removes and returns everything (shutdown).</summary>
@@ -112,8 +120,14 @@ internal sealed class RunLane
     {
         if (_tailIndex == SegmentSize)
         {
-            var next = _spare ?? new Segment();
-            _spare = null;
+            var next = _free;
+            if (next is null) next = new Segment();
+            else
+            {
+                _free = next.Next;
+                _freeCount--;
+                next.Next = null;
+            }
             _tail.Next = next;
             _tail = next;
             _tailIndex = 0;
@@ -138,7 +152,12 @@ internal sealed class RunLane
             _head = drained.Next!;
             _headIndex = 0;
             drained.Next = null;
-            _spare ??= drained;
+            if (_freeCount < MaxFreeSegments)
+            {
+                drained.Next = _free;
+                _free = drained;
+                _freeCount++;
+            }
         }
         return item;
     }

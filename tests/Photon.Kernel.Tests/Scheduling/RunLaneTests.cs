@@ -48,7 +48,7 @@ public sealed class RunLaneTests
     public void An_emptied_lane_is_reused_and_drain_returns_what_is_left_in_order()
     {
         var lane = new RunLane();
-        // Fill and empty repeatedly around a segment's end (the spare segment is reused, trimmed when idle).
+        // Fill and empty repeatedly around a segment's end (drained segments are reused, dropped when idle).
         int next = 0, expected = 0;
         for (int round = 0; round < 5; round++)
         {
@@ -67,5 +67,26 @@ public sealed class RunLaneTests
         lane.Push(Item(next));
         Assert.True(lane.TryPop(out var again));
         Assert.Equal(next, (int)again.State!);
+    }
+
+    [Fact]
+    public void A_second_burst_of_the_same_depth_reuses_the_drained_segments()
+    {
+        var lane = new RunLane();
+        var item = Item(0);
+        const int Depth = RunLane.SegmentSize * 8;
+        void Burst()
+        {
+            for (int i = 0; i < Depth; i++) lane.Push(in item);
+            while (lane.TryPop(out _)) { }
+        }
+        Burst(); // links 8 segments, then keeps the drained ones
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        Burst();
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        lane.TrimIfIdle(); // idle: the kept segments go, and the next burst allocates its own again
+        before = GC.GetAllocatedBytesForCurrentThread();
+        Burst();
+        Assert.True(GC.GetAllocatedBytesForCurrentThread() - before >= 7 * RunLane.SegmentSize * 24);
     }
 }
