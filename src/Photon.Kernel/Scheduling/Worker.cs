@@ -110,7 +110,7 @@ internal sealed class Worker
         }
     }
 
-    /// <summary>Going idle: a burst is over, so its grown run-queue arrays (this CPU's and the shared ones) go.</summary>
+    /// <summary>Going idle: a burst is over, so the drained segments its run lanes kept (this CPU's and the shared ones) go.</summary>
     private void TrimLanes()
     {
         foreach (var lane in Lanes) lane.TrimIfIdle();
