@@ -212,12 +212,14 @@ public sealed class ChannelEndpoint : KernelObject
     /// <paramref name="lengths"/> cuts from <paramref name="packed"/> (checked by the caller), as many as the inbox has
     /// room for — or exactly <paramref name="reserved"/> when the caller already reserved places. Each message refills a
     /// pooled envelope of its size when the newest one fits (its old charge is gathered into <paramref name="refunds"/>),
-    /// so a steady stream allocates nothing. Returns how many were queued, the first ones in order; WouldBlock when the
-    /// inbox is full, Closed when this end is (nothing queued then).
+    /// so a steady stream allocates nothing. Returns how many were queued, the first ones in order, and in
+    /// <paramref name="charged"/> what they cost the sender (0 when nothing was queued); WouldBlock when the inbox is
+    /// full, Closed when this end is (nothing queued then).
     /// </summary>
     internal Result<int> EnqueuePacked(ReadOnlySpan<byte> packed, ReadOnlySpan<int> lengths, Principal sender, int reserved,
-        ref ChargeRefunds refunds)
+        ref ChargeRefunds refunds, out long charged)
     {
+        charged = 0;
         lock (_gate)
         {
             _reserved -= reserved;
@@ -235,6 +237,7 @@ public sealed class ChannelEndpoint : KernelObject
                 var bytes = packed.Slice(offset, length);
                 offset += length;
                 long charge = length + IpcManager.MessageOverheadBytes;
+                charged += charge;
                 if (_freeEnvelopes is { } free && free.Data.Length == length)
                 {
                     _freeEnvelopes = free.NextFree;

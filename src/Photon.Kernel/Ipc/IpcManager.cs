@@ -335,16 +335,15 @@ public sealed class IpcManager
             RefundPool(peer.ReleasePool());
             var places = peer.ReserveMany(lengths.Length);
             if (!places.IsOk) return places.Error;
-            var afforded = ChargeLongestPrefix(mq, sender.Principal, lengths[..places.Value]);
+            var afforded = ChargeLongestPrefix(mq, sender.Principal, lengths[..places.Value], out charge);
             reserved = afforded.IsOk ? afforded.Value : 0;
             if (places.Value > reserved) peer.CancelReservations(places.Value - reserved);
             if (!afforded.IsOk) return afforded.Error;
-            charge = ChargeOf(lengths[..reserved]);
         }
         InterleavingSeam.Point(); // charged, not yet queued: a close here must still refund every byte
         var refunds = new ChargeRefunds();
-        var queued = peer.EnqueuePacked(packed, lengths, sender.Principal, reserved, ref refunds);
-        long kept = queued.IsOk ? (reserved > 0 ? charge : ChargeOf(lengths[..queued.Value])) : 0;
+        // The queue sums what it took as it copies (each message's charge once): the rest of the batch is refunded.
+        var queued = peer.EnqueuePacked(packed, lengths, sender.Principal, reserved, ref refunds, out long kept);
         refunds.Add(sender.Principal, charge - kept);
         refunds.Pay(MemoryQuota);
         if (!queued.IsOk) return queued.Error;
@@ -359,8 +358,10 @@ public sealed class IpcManager
     /// about ten quota calls for the largest batch, on this slow path only). Returns its length, or the quota's error
     /// when not even the first message fits (nothing charged then).
     /// </summary>
-    private static Result<int> ChargeLongestPrefix(Func<Principal, long, Result> quota, Principal sender, ReadOnlySpan<int> lengths)
+    private static Result<int> ChargeLongestPrefix(Func<Principal, long, Result> quota, Principal sender, ReadOnlySpan<int> lengths,
+        out long charged)
     {
+        charged = 0;
         int fits = 0, fails = lengths.Length + 1; // a prefix of `fits` is affordable; of `fails`, not (or out of range)
         Result last = Result.Fail(ErrorCode.QuotaExceeded, "over the tenant's memory quota");
         while (fails - fits > 1)
@@ -373,8 +374,11 @@ public sealed class IpcManager
         }
         if (fits == 0) return last.Error;
         // Charged for real now; another send of the tenant may have taken the room since the probe.
-        var charged = quota(sender, ChargeOf(lengths[..fits]));
-        return charged.IsOk ? fits : charged.Error;
+        long prefix = ChargeOf(lengths[..fits]);
+        var paid = quota(sender, prefix);
+        if (!paid.IsOk) return paid.Error;
+        charged = prefix;
+        return fits;
     }
 
     private static long ChargeOf(ReadOnlySpan<int> lengths)

@@ -15,17 +15,34 @@ internal readonly struct WorkItem(object callback, object? state, KernelTask? ow
 }
 
 /// <summary>
-/// A FIFO of work items for one priority: a growable ring buffer behind a lock. The owning CPU pops from the front and
-/// so do thieves (oldest first keeps stolen work fair). Locks are uncontended unless someone is stealing.
+/// A FIFO of work items for one priority: a queue of fixed-size segments behind a lock. The owning CPU pops from the
+/// front and so do thieves (oldest first keeps stolen work fair). Locks are uncontended unless someone is stealing.
+/// Segments, not one growable array: a burst (a million spawns into the shared injection queue) links a segment per
+/// <see cref="SegmentSize"/> items and recycles each as it drains (up to <see cref="MaxFreeSegments"/> kept), so a
+/// burst allocates about its peak depth once — no array regrown through every doubling and copied, on the
+/// large-object heap — and a CPU going idle drops the kept segments (no peak pinned after the burst).
 /// </summary>
 internal sealed class RunLane
 {
-    private const int InitialCapacity = 64;
-    private const int ShrinkAbove = 4096;
+    /// <summary>Items per segment: 24 B each, 6 KiB a segment, under the large-object threshold (85,000 B).</summary>
+    internal const int SegmentSize = 256;
     private readonly Lock _lock = new();
-    private WorkItem[] _items = new WorkItem[InitialCapacity];
-    private int _head;
+    /// <summary>Drained segments kept for reuse (384 KiB of slots at most per lane) until the CPU goes idle: a depth
+    /// that rises and falls within a burst reuses them instead of allocating on every rise.</summary>
+    internal const int MaxFreeSegments = 64;
+    private Segment _head = new(), _tail;
+    private int _headIndex, _tailIndex; // next to pop in _head; next free slot in _tail
+    private Segment? _free; // drained segments, linked through Next
+    private int _freeCount;
     private int _count;
+
+    private sealed class Segment
+    {
+        public readonly WorkItem[] Items = new WorkItem[SegmentSize];
+        public Segment? Next;
+    }
+
+    public RunLane() => _tail = _head;
 
     /// <summary>Racy length for cheap emptiness checks; exact under the lock.</summary>
     public int Count => Volatile.Read(ref _count);
@@ -34,8 +51,7 @@ internal sealed class RunLane
     {
         lock (_lock)
         {
-            if (_count == _items.Length) Grow();
-            _items[(_head + _count) & (_items.Length - 1)] = item;
+            Append(in item);
             Volatile.Write(ref _count, _count + 1);
         }
     }
@@ -46,13 +62,8 @@ internal sealed class RunLane
         if (items.IsEmpty) return;
         lock (_lock)
         {
-            while (_count + items.Length > _items.Length) Grow();
-            foreach (ref readonly var item in items)
-            {
-                _items[(_head + _count) & (_items.Length - 1)] = item;
-                _count++;
-            }
-            Volatile.Write(ref _count, _count);
+            foreach (ref readonly var item in items) Append(in item);
+            Volatile.Write(ref _count, _count + items.Length);
         }
     }
 
@@ -62,12 +73,8 @@ internal sealed class RunLane
         lock (_lock)
         {
             if (_count == 0) { item = default; return false; }
-            item = _items[_head];
-            _items[_head] = default;
-            _head = (_head + 1) & (_items.Length - 1);
+            item = TakeHead();
             Volatile.Write(ref _count, _count - 1);
-            // A burst (a million spawns) must not pin a huge array for the rest of the run.
-            if (_count == 0 && _items.Length > ShrinkAbove) { _items = new WorkItem[InitialCapacity]; _head = 0; }
             return true;
         }
     }
@@ -79,29 +86,20 @@ internal sealed class RunLane
         lock (_lock)
         {
             int n = Math.Min(Math.Min((_count + 1) / 2, max), into.Length);
-            for (int i = 0; i < n; i++)
-            {
-                into[i] = _items[_head];
-                _items[_head] = default;
-                _head = (_head + 1) & (_items.Length - 1);
-            }
+            for (int i = 0; i < n; i++) into[i] = TakeHead();
             Volatile.Write(ref _count, _count - n);
             return n;
         }
     }
 
-    /// <summary>
-    /// Drops a grown array once the lane is empty; called by a CPU about to park. The shared injection queue is only
-    /// emptied by batch takes, which never shrink it (shrinking there reallocated the array through every doubling
-    /// each time a million-spawn burst momentarily drained it: +33 B per spawn), so a burst of spawns from outside
-    /// pinned its peak array (24 B a slot) until now. Trimming when idle keeps the burst fast and frees the memory.
-    /// </summary>
+    /// <summary>Going idle: a burst is over, so the drained segments kept for it go.</summary>
     public void TrimIfIdle()
     {
-        if (Volatile.Read(ref _count) != 0 || Volatile.Read(ref _items).Length <= ShrinkAbove) return;
+        if (Volatile.Read(ref _free) is null) return;
         lock (_lock)
         {
-            if (_count == 0 && _items.Length > ShrinkAbove) { _items = new WorkItem[InitialCapacity]; _head = 0; }
+            _free = null;
+            _freeCount = 0;
         }
     }
 
@@ -111,19 +109,56 @@ internal sealed class RunLane
         lock (_lock)
         {
             var all = new WorkItem[_count];
-            for (int i = 0; i < _count; i++) all[i] = _items[(_head + i) & (_items.Length - 1)];
-            _items = new WorkItem[InitialCapacity];
-            _head = 0;
+            for (int i = 0; i < all.Length; i++) all[i] = TakeHead();
             Volatile.Write(ref _count, 0);
             return all;
         }
     }
 
-    private void Grow()
+    /// <summary>Under the lock: writes <paramref name="item"/> at the tail, linking a segment when the tail is full.</summary>
+    private void Append(in WorkItem item)
     {
-        var bigger = new WorkItem[_items.Length * 2];
-        for (int i = 0; i < _count; i++) bigger[i] = _items[(_head + i) & (_items.Length - 1)];
-        _items = bigger;
-        _head = 0;
+        if (_tailIndex == SegmentSize)
+        {
+            var next = _free;
+            if (next is null) next = new Segment();
+            else
+            {
+                _free = next.Next;
+                _freeCount--;
+                next.Next = null;
+            }
+            _tail.Next = next;
+            _tail = next;
+            _tailIndex = 0;
+        }
+        _tail.Items[_tailIndex++] = item;
+    }
+
+    /// <summary>Under the lock, with an item queued: takes the head item (cleared in place, so the queue holds no
+    /// reference to finished work); an emptied head segment is unlinked, and an emptied queue starts its segment over.</summary>
+    private WorkItem TakeHead()
+    {
+        var item = _head.Items[_headIndex];
+        _head.Items[_headIndex] = default;
+        _headIndex++;
+        if (_head == _tail)
+        {
+            if (_headIndex == _tailIndex) _headIndex = _tailIndex = 0; // empty: reuse the one segment from its start
+        }
+        else if (_headIndex == SegmentSize)
+        {
+            var drained = _head;
+            _head = drained.Next!;
+            _headIndex = 0;
+            drained.Next = null;
+            if (_freeCount < MaxFreeSegments)
+            {
+                drained.Next = _free;
+                _free = drained;
+                _freeCount++;
+            }
+        }
+        return item;
     }
 }

@@ -13,9 +13,12 @@ internal sealed class Worker
     private const int PriorityCount = 4;
     private const int GlobalCheckInterval = 31; // every Nth pick looks at the shared queue first, so injected work is not starved
     private const int StealBatch = 32;
+    // From the shared injection queue a CPU takes up to this many at once (its fair share of the backlog): a burst of
+    // spawns from outside costs one lock round trip on the contended shared queue per GlobalBatch items, not per 32.
+    private const int GlobalBatch = 128;
 
     private readonly KernelScheduler _scheduler;
-    private readonly WorkItem[] _stolen = new WorkItem[StealBatch];
+    private readonly WorkItem[] _stolen = new WorkItem[GlobalBatch];
     private uint _random;
     private int _picks;
     private int _passedOverLower;
@@ -107,7 +110,7 @@ internal sealed class Worker
         }
     }
 
-    /// <summary>Going idle: a burst is over, so its grown run-queue arrays (this CPU's and the shared ones) go.</summary>
+    /// <summary>Going idle: a burst is over, so the drained segments its run lanes kept (this CPU's and the shared ones) go.</summary>
     private void TrimLanes()
     {
         foreach (var lane in Lanes) lane.TrimIfIdle();
