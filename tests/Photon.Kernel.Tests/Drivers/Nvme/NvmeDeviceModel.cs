@@ -76,6 +76,8 @@ internal sealed class NvmeDeviceModel : IPciFunction
     }
     /// <summary>Held writes a controller reset drained onto the disk.</summary>
     public int DrainedWrites { get; private set; }
+    /// <summary>The most held writes one controller reset drained: how many the driver had at the device together.</summary>
+    public int MostDrainedByOneReset { get; private set; }
     private readonly List<(ulong Lba, int Blocks, ulong Prp1, ulong Prp2)> _heldWrites = [];
     /// <summary>SQ tail doorbell writes on the I/O queues (how many times the driver rang for new commands).</summary>
     public int IoDoorbells { get; private set; }
@@ -232,6 +234,7 @@ internal sealed class NvmeDeviceModel : IPciFunction
                     {
                         foreach (var w in _heldWrites) Io(0x01, w.Lba, w.Blocks, w.Prp1, w.Prp2);
                         DrainedWrites += _heldWrites.Count;
+                        MostDrainedByOneReset = Math.Max(MostDrainedByOneReset, _heldWrites.Count);
                         ThrottleDebt += _heldWrites.Count;
                         _heldWrites.Clear();
                         _heldIo.Clear();
