@@ -29,9 +29,17 @@ namespace Photon.Kernel.Drivers.Nvme;
 /// holds a submitter (or a burst behind it) for its whole time, and the next commands, finding one in flight, spread
 /// over the interrupt queues. Needs one queue more than <paramref name="IoQueues"/> from the controller; without it the
 /// driver runs as if off. On by default.</param>
+/// <param name="PollQueueSpin">How long at most a poll-queue submitter spins before its command goes to the
+/// sleep-poller (default 4 ms, at most 1 s; zero: one look at the CQ). Longer than <paramref name="HybridPoll"/>: the
+/// sleep-poller's fallback is a kernel-timer sleep, which under QEMU's TCG costs 5–7 ms (VM bench), where the
+/// interrupt queues fall back to an MSI-X; 4 ms covers QEMU's device time there (0.1–1.2 ms mean) and stays far below a
+/// slow device's (a throttled disk's 125 ms), so a burst still reaches the device together.</param>
 public sealed record NvmeDriverOptions(int IoQueues = 2, int QueueEntries = 32, int MaxTransferBytes = 64 * 1024, bool Polling = false,
-    TimeSpan? CommandTimeout = null, TimeSpan? WatchdogTick = null, bool PollInline = true, TimeSpan? HybridPoll = null, bool PollQueue = true)
+    TimeSpan? CommandTimeout = null, TimeSpan? WatchdogTick = null, bool PollInline = true, TimeSpan? HybridPoll = null, bool PollQueue = true,
+    TimeSpan? PollQueueSpin = null)
 {
+    public TimeSpan PollQueueSpinLimit => PollQueueSpin is { } p ? (p <= TimeSpan.Zero ? TimeSpan.Zero : TimeSpan.FromTicks(Math.Min(p.Ticks, TimeSpan.TicksPerSecond)))
+        : TimeSpan.FromMilliseconds(4);
     public TimeSpan HybridPollLimit => HybridPoll is { } h && h > TimeSpan.Zero ? TimeSpan.FromTicks(Math.Min(h.Ticks, TimeSpan.TicksPerSecond))
         : HybridPoll is null ? TimeSpan.FromMilliseconds(1) : TimeSpan.Zero;
     public TimeSpan Timeout => CommandTimeout ?? TimeSpan.FromSeconds(30);
@@ -186,7 +194,7 @@ public sealed class NvmeController : IAsyncDisposable
                 // The poll queue spins within the hybrid budget and then sleep-polls (bounded); polled queues spin inline.
                 pair.Value.SleepPolling = polled;
                 pair.Value.InlinePolling = pair.Value.Interrupt is null && !polled && _options.PollInline;
-                pair.Value.HybridPollLimit = pair.Value.Interrupt is null && !polled ? TimeSpan.Zero : _options.HybridPollLimit;
+                pair.Value.HybridPollLimit = polled ? _options.PollQueueSpinLimit : pair.Value.Interrupt is null ? TimeSpan.Zero : _options.HybridPollLimit;
                 io.Add(pair.Value);
             }
             _io = [.. io];
