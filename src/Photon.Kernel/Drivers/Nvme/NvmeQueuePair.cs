@@ -433,16 +433,24 @@ internal sealed class NvmeQueuePair : IDisposable
         return t < MinSleep ? MinSleep : t > MaxSleep ? MaxSleep : t;
     }
 
-    /// <summary>One bounded poll of the sleep-poller: as the queue's poller, polls until something completes, nothing is
-    /// in flight, or <see cref="HybridBudget"/> passes (then it sleeps again). Nothing if another thread is the poller.</summary>
+    /// <summary>One bounded poll of the sleep-poller: as the queue's poller, polls until nothing is in flight or the spin
+    /// limit passes without a completion (then it sleeps again). It keeps polling after a reap while commands are in
+    /// flight: the continuation it just ran submits its next depth-1 command here, inside the delivery, where that
+    /// submitter cannot spin itself — going back to the timer then would make every later command pay the timer (a VM
+    /// run measured 34–59% of QD1 reads there in two rounds of three). Nothing if another thread is the poller.</summary>
     private void PollBounded()
     {
         if (!TryEnterPoller()) return;
         try
         {
-            long budget = HybridBudget(), start = Stopwatch.GetTimestamp();
+            long budget = (long)(HybridPollLimit.TotalSeconds * Stopwatch.Frequency), last = Stopwatch.GetTimestamp();
             var spin = new SpinWait();
-            while (Poll() == 0 && InFlight > 0 && Stopwatch.GetTimestamp() - start <= budget) spin.SpinOnce(sleep1Threshold: -1);
+            while (true)
+            {
+                if (Poll() > 0) { spin = default; last = Stopwatch.GetTimestamp(); continue; }
+                if (InFlight == 0 || Stopwatch.GetTimestamp() - last > budget) break;
+                spin.SpinOnce(sleep1Threshold: -1);
+            }
         }
         finally { ExitPoller(); }
     }
