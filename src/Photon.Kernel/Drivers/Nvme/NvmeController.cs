@@ -23,9 +23,10 @@ namespace Photon.Kernel.Drivers.Nvme;
 /// <param name="PollQueue">With MSI-X: one more I/O queue pair whose completion queue raises no interrupt, taken by a
 /// single-command read or write issued while the controller has no other such command in flight (depth 1); the device
 /// raises no MSI-X for it, so a depth-1 I/O costs no interrupt and no wake of the interrupt line (Linux's poll queues,
-/// SPDK's polled queue pair). Its polling is bounded (Linux's hybrid io_poll): the submitter spins for at most the
-/// hybrid budget, and only while the mean device time fits in it; after that the queue's reaper sleeps on the kernel
-/// timers for about half the expected device time, polls within the budget, and sleeps again — so a slow device never
+/// SPDK's polled queue pair). Its polling is bounded (Linux's hybrid io_poll): the submitter spins for at most
+/// <paramref name="PollQueueSpin"/>; after that the queue's reaper sleeps on the kernel timers for about half the
+/// expected device time, polls within that limit (on while a completion it delivers is replaced by the next depth-1
+/// command), and sleeps again — so a slow device never
 /// holds a submitter (or a burst behind it) for its whole time, and the next commands, finding one in flight, spread
 /// over the interrupt queues. Needs one queue more than <paramref name="IoQueues"/> from the controller; without it the
 /// driver runs as if off. On by default.</param>
@@ -191,7 +192,7 @@ public sealed class NvmeController : IAsyncDisposable
                 if (!pair.IsOk) { io.ForEach(p => p.Dispose()); return pair.Error; }
                 bool polled = q > spread;
                 pair.Value.Interrupt = !polled && q < _interrupts.Count ? _interrupts[q] : null;
-                // The poll queue spins within the hybrid budget and then sleep-polls (bounded); polled queues spin inline.
+                // The poll queue spins within PollQueueSpin and then sleep-polls (bounded); polled queues spin inline.
                 pair.Value.SleepPolling = polled;
                 pair.Value.InlinePolling = pair.Value.Interrupt is null && !polled && _options.PollInline;
                 pair.Value.HybridPollLimit = polled ? _options.PollQueueSpinLimit : pair.Value.Interrupt is null ? TimeSpan.Zero : _options.HybridPollLimit;

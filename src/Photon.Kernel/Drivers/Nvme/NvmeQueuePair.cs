@@ -136,10 +136,9 @@ internal sealed class NvmeQueuePair : IDisposable
 
     /// <summary>The depth-1 poll queue (no interrupt): Linux's hybrid io_poll, bounded. A submitter polls inline for at
     /// most <see cref="HybridPollLimit"/> (the driver's <c>PollQueueSpin</c>; zero: one look at the CQ); once that is spent the queue's reaper takes the
-    /// command over — it sleeps on the kernel timers for about
-    /// half the expected device time, then polls for at most the budget, and sleeps again. So a submitter never holds
-    /// its caller (or the callers queued behind it) for a slow device's whole time, and the CPU spent spinning on a
-    /// command is bounded by the budget per sleep.</summary>
+    /// command over — it sleeps on the kernel timers for about half the expected device time, then polls within the same
+    /// limit (<see cref="PollBounded"/>), and sleeps again. So a submitter never holds its caller (or the callers queued
+    /// behind it) for a slow device's whole time, and the CPU spent spinning on a command is bounded per sleep.</summary>
     public bool SleepPolling { get; set; }
 
     /// <summary>Queues with an interrupt: how long at most a submitter, or the interrupt line after reaping, keeps polling
