@@ -36,7 +36,7 @@ public static partial class VmBenchCommand
     [
         new("msix", "Photon MSI-X, interrupts only (async)", Polling: false, PollInline: false, Loop: false, HybridPoll: TimeSpan.Zero),
         new("hybrid", "Photon MSI-X + hybrid poll at depth 1 (async)", Polling: false, PollInline: false, Loop: false),
-        new("pollq", "Photon MSI-X + poll queue at depth 1 (async, opt-in)", Polling: false, PollInline: false, Loop: false, PollQueue: true),
+        new("pollq", "Photon MSI-X + poll queue at depth 1 (async, the default)", Polling: false, PollInline: false, Loop: false, PollQueue: true),
         new("inline", "Photon polled inline (async)", Polling: true, PollInline: true, Loop: false),
         new("loop", "Photon polled loop (one thread, batched doorbells)", Polling: true, PollInline: true, Loop: true),
     ];

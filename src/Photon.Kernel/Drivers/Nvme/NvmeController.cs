@@ -21,18 +21,26 @@ namespace Photon.Kernel.Drivers.Nvme;
 /// interrupt line after a reap, keep polling for completions before sleeping on the vector (Linux's hybrid io_poll; the
 /// budget adapts to twice the queue's mean device time within this limit). Default 1 ms; zero turns it off.</param>
 /// <param name="PollQueue">With MSI-X: one more I/O queue pair whose completion queue raises no interrupt, taken by a
-/// single-command read or write issued while the controller has no other such command in flight (depth 1); its
-/// submitter polls the completion queue inline until the command completes (Linux's poll queues, SPDK's polled queue
-/// pair). The device raises no MSI-X for it, so a depth-1 I/O costs no interrupt and no wake of the interrupt line —
-/// the hybrid poll still took the vector of a completion it had already reaped. At depth the commands spread over the
-/// interrupt queues as before. Needs one queue more than <paramref name="IoQueues"/> from the controller; without it
-/// the driver runs as if off. Off by default: the submitter spins for the whole device time, so on a slow device (a
-/// throttled or busy disk) a caller that issues its I/Os one after another without awaiting (a burst) gets them one at
-/// a time, each blocking its thread until it completes — SPDK dedicates a core to that; a kernel CPU serves other
-/// tasks. The VM's command-timeout fault test caught it: 64 writes issued at once ran serially and never timed out.</param>
+/// single-command read or write issued while the controller has no other such command in flight (depth 1); the device
+/// raises no MSI-X for it, so a depth-1 I/O costs no interrupt and no wake of the interrupt line (Linux's poll queues,
+/// SPDK's polled queue pair). Its polling is bounded (Linux's hybrid io_poll): the submitter spins for at most
+/// <paramref name="PollQueueSpin"/>; after that the queue's reaper sleeps on the kernel timers for about half the
+/// expected device time, polls within that limit (on while a completion it delivers is replaced by the next depth-1
+/// command), and sleeps again — so a slow device never
+/// holds a submitter (or a burst behind it) for its whole time, and the next commands, finding one in flight, spread
+/// over the interrupt queues. Needs one queue more than <paramref name="IoQueues"/> from the controller; without it the
+/// driver runs as if off. On by default.</param>
+/// <param name="PollQueueSpin">How long at most a poll-queue submitter spins before its command goes to the
+/// sleep-poller (default 4 ms, at most 1 s; zero: one look at the CQ). Longer than <paramref name="HybridPoll"/>: the
+/// sleep-poller's fallback is a kernel-timer sleep, which under QEMU's TCG costs 5–7 ms (VM bench), where the
+/// interrupt queues fall back to an MSI-X; 4 ms covers QEMU's device time there (0.1–1.2 ms mean) and stays far below a
+/// slow device's (a throttled disk's 125 ms), so a burst still reaches the device together.</param>
 public sealed record NvmeDriverOptions(int IoQueues = 2, int QueueEntries = 32, int MaxTransferBytes = 64 * 1024, bool Polling = false,
-    TimeSpan? CommandTimeout = null, TimeSpan? WatchdogTick = null, bool PollInline = true, TimeSpan? HybridPoll = null, bool PollQueue = false)
+    TimeSpan? CommandTimeout = null, TimeSpan? WatchdogTick = null, bool PollInline = true, TimeSpan? HybridPoll = null, bool PollQueue = true,
+    TimeSpan? PollQueueSpin = null)
 {
+    public TimeSpan PollQueueSpinLimit => PollQueueSpin is { } p ? (p <= TimeSpan.Zero ? TimeSpan.Zero : TimeSpan.FromTicks(Math.Min(p.Ticks, TimeSpan.TicksPerSecond)))
+        : TimeSpan.FromMilliseconds(4);
     public TimeSpan HybridPollLimit => HybridPoll is { } h && h > TimeSpan.Zero ? TimeSpan.FromTicks(Math.Min(h.Ticks, TimeSpan.TicksPerSecond))
         : HybridPoll is null ? TimeSpan.FromMilliseconds(1) : TimeSpan.Zero;
     public TimeSpan Timeout => CommandTimeout ?? TimeSpan.FromSeconds(30);
@@ -184,8 +192,10 @@ public sealed class NvmeController : IAsyncDisposable
                 if (!pair.IsOk) { io.ForEach(p => p.Dispose()); return pair.Error; }
                 bool polled = q > spread;
                 pair.Value.Interrupt = !polled && q < _interrupts.Count ? _interrupts[q] : null;
-                pair.Value.InlinePolling = pair.Value.Interrupt is null && (_options.PollInline || polled);
-                pair.Value.HybridPollLimit = pair.Value.Interrupt is null ? TimeSpan.Zero : _options.HybridPollLimit;
+                // The poll queue spins within PollQueueSpin and then sleep-polls (bounded); polled queues spin inline.
+                pair.Value.SleepPolling = polled;
+                pair.Value.InlinePolling = pair.Value.Interrupt is null && !polled && _options.PollInline;
+                pair.Value.HybridPollLimit = polled ? _options.PollQueueSpinLimit : pair.Value.Interrupt is null ? TimeSpan.Zero : _options.HybridPollLimit;
                 io.Add(pair.Value);
             }
             _io = [.. io];
@@ -400,14 +410,18 @@ public sealed class NvmeController : IAsyncDisposable
     private NvmeQueuePair SingleCommandQueue()
     {
         bool alone = Interlocked.Increment(ref _asyncInFlight) == 1;
-        return alone && _pollQueue is { } polled && NvmeQueuePair.DeliveringOnThisThread is null ? polled : Queue();
+        // A delivery of an interrupt queue keeps its resubmissions (one doorbell); any other thread, a delivery of the
+        // poll queue itself, or of a queue not used for I/O (the admin queue, whose line resumed a reset) does not.
+        var here = NvmeQueuePair.DeliveringOnThisThread;
+        return alone && _pollQueue is { } polled && (here is null || here == polled || Array.IndexOf(_io, here) < 0) ? polled : Queue();
     }
 
-    /// <summary>The next I/O queue, round robin; but a continuation running inside a completion's delivery stays on the
-    /// delivering queue (SPDK's queue per thread: the reap and its resubmissions share a doorbell, no cross-queue wake).</summary>
+    /// <summary>The next interrupt queue, round robin; but a continuation running inside a completion's delivery stays on
+    /// the delivering queue (SPDK's queue per thread: the reap and its resubmissions share a doorbell, no cross-queue
+    /// wake) — unless that is the poll queue, which holds depth-1 commands only.</summary>
     private NvmeQueuePair Queue()
     {
-        if (NvmeQueuePair.DeliveringOnThisThread is { } here && Array.IndexOf(_io, here) >= 0) return here;
+        if (NvmeQueuePair.DeliveringOnThisThread is { } here && here != _pollQueue && Array.IndexOf(_io, here) >= 0) return here;
         return _io[(int)((uint)Interlocked.Increment(ref _next) % (uint)_spread)];
     }
 

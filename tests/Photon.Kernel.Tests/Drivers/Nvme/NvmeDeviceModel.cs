@@ -50,8 +50,34 @@ internal sealed class NvmeDeviceModel : IPciFunction
     /// <summary>Writes the throttle has yet to pay back: while above zero, every new write waits too (set it to zero
     /// for "the debt is paid").</summary>
     public int ThrottleDebt { get; set; }
+    /// <summary>A slow device: I/O reads and writes wait inside it, uncompleted, until <see cref="ReleaseHeld"/> (a
+    /// controller reset drops them, as a hung command). <see cref="Held"/> counts them, <see cref="MaxHeld"/> the most
+    /// held at once — how many commands the driver had in flight at the device together.</summary>
+    public bool HoldIo { get; set; }
+    private readonly List<(int Sq, ushort Cid, byte Opcode, ulong Lba, int Blocks, ulong Prp1, ulong Prp2)> _heldIo = [];
+    public int Held { get { lock (_gate) return _heldIo.Count; } }
+    public int MaxHeld { get; private set; }
+
+    /// <summary>Runs and completes every held command (in the order they arrived); returns how many.</summary>
+    public int ReleaseHeld()
+    {
+        lock (_gate)
+        {
+            var held = _heldIo.ToList();
+            _heldIo.Clear();
+            foreach (var c in held)
+            {
+                if (!_sqs.TryGetValue(c.Sq, out var q)) continue;
+                ushort status = Io(c.Opcode, c.Lba, c.Blocks, c.Prp1, c.Prp2);
+                Complete(q.Cq, c.Sq, c.Cid, 0, status);
+            }
+            return held.Count;
+        }
+    }
     /// <summary>Held writes a controller reset drained onto the disk.</summary>
     public int DrainedWrites { get; private set; }
+    /// <summary>The most held writes one controller reset drained: how many the driver had at the device together.</summary>
+    public int MostDrainedByOneReset { get; private set; }
     private readonly List<(ulong Lba, int Blocks, ulong Prp1, ulong Prp2)> _heldWrites = [];
     /// <summary>SQ tail doorbell writes on the I/O queues (how many times the driver rang for new commands).</summary>
     public int IoDoorbells { get; private set; }
@@ -208,8 +234,10 @@ internal sealed class NvmeDeviceModel : IPciFunction
                     {
                         foreach (var w in _heldWrites) Io(0x01, w.Lba, w.Blocks, w.Prp1, w.Prp2);
                         DrainedWrites += _heldWrites.Count;
+                        MostDrainedByOneReset = Math.Max(MostDrainedByOneReset, _heldWrites.Count);
                         ThrottleDebt += _heldWrites.Count;
                         _heldWrites.Clear();
+                        _heldIo.Clear();
                         _sqs.Clear(); _cqs.Clear(); _sqHead.Clear(); _cqTail.Clear(); _cqPhase.Clear();
                         _csts = 0;
                     }
@@ -246,6 +274,12 @@ internal sealed class NvmeDeviceModel : IPciFunction
             if (sq != 0 && opcode == 0x01 && (ThrottleWrites || ThrottleDebt > 0))
             {
                 _heldWrites.Add((dwords[10] | (ulong)dwords[11] << 32, (int)(dwords[12] & 0xFFFF) + 1, prp1, prp2));
+                continue;
+            }
+            if (sq != 0 && HoldIo && opcode is 0x01 or 0x02)
+            {
+                _heldIo.Add((sq, cid, opcode, dwords[10] | (ulong)dwords[11] << 32, (int)(dwords[12] & 0xFFFF) + 1, prp1, prp2));
+                MaxHeld = Math.Max(MaxHeld, _heldIo.Count);
                 continue;
             }
             uint dw0 = 0;

@@ -152,6 +152,32 @@ public sealed class NvmeDriverTests
     }
 
     [Fact]
+    public async Task With_msix_and_the_poll_queue_a_burst_of_writes_on_a_throttled_device_waits_in_it_together_and_times_out()
+    {
+        // The VM's command-timeout fault test on the model, with the driver's defaults (MSI-X, so the depth-1 poll queue):
+        // the writes must reach the device together, so the watchdog's first reset finds several of them held. (An
+        // unbounded spin on the poll queue sent them one at a time: each reset drained one.)
+        var model = new NvmeDeviceModel(blocks: 8192) { Msix = true };
+        var started = await NvmeController.StartAsync(model, Timers, new NvmeDriverOptions(IoQueues: 2, QueueEntries: 8, CommandTimeout: TimeSpan.FromSeconds(2)));
+        Assert.True(started.IsOk, started.ToString());
+        await using var c = started.Value;
+        Assert.True(c.Identity.PollQueue);
+        model.ThrottleWrites = true;
+        var burst = await Task.Run(() => Task.WhenAll(Enumerable.Range(0, 6).Select(i => c.WriteAsync(i * 8, Pattern(4096, 70 + i), default).AsTask())))
+            .WaitAsync(TimeSpan.FromMinutes(2));
+        Assert.All(burst, r => Assert.Equal(ErrorCode.TimedOut, r.Code));
+        Assert.Equal(6, model.DrainedWrites);
+        Assert.True(model.MostDrainedByOneReset >= 2, $"one reset drained at most {model.MostDrainedByOneReset} write(s); resets: {c.Resets}");
+        model.ThrottleWrites = false;
+        model.ThrottleDebt = 0;
+        var after = Pattern(4096, 80);
+        Assert.True((await c.WriteAsync(0, after, default)).IsOk);
+        var back = new byte[4096];
+        Assert.True((await c.ReadAsync(0, back, default)).IsOk);
+        Assert.Equal(after, back);
+    }
+
+    [Fact]
     public async Task A_reset_in_the_middle_of_io_loses_no_acknowledged_write_and_io_continues()
     {
         var (model, c) = await StartAsync(new NvmeDriverOptions(IoQueues: 2, QueueEntries: 4));

@@ -6,7 +6,8 @@ namespace Photon.Kernel.Tests.Drivers.Nvme;
 /// <summary>The depth-1 poll queue (<see cref="NvmeDriverOptions.PollQueue"/>, Linux's poll queues): with MSI-X the
 /// driver creates one more I/O queue whose completion queue raises no interrupt; a read or write issued while no other
 /// is in flight takes it and its submitter reaps it, so the device signals no vector for it. At depth the commands
-/// still spread over the interrupt queues.</summary>
+/// still spread over the interrupt queues. Its polling is bounded: on a slow device the submitter gives up after the
+/// hybrid budget and the queue's sleep-poller reaps the command, so a burst is not run one command at a time.</summary>
 public sealed class NvmePollQueueTests
 {
     private static readonly HostTimers Timers = new(new HostClock());
@@ -129,7 +130,7 @@ public sealed class NvmePollQueueTests
     [Fact]
     public async Task A_hung_command_on_the_poll_queue_times_out_and_the_queue_then_serves_without_interrupts()
     {
-        // The submitter polls with no interrupt to fall back on: only the watchdog's reset can end the wait.
+        // No interrupt: the submitter's bounded spin gives up, the sleep-poller keeps looking; only the watchdog's reset ends it.
         var (model, c) = await StartAsync(new NvmeDriverOptions(IoQueues: 1, QueueEntries: 8, CommandTimeout: TimeSpan.FromMilliseconds(200), PollQueue: true));
         await using var _ = c;
         Assert.True(c.Identity.PollQueue);
@@ -139,8 +140,79 @@ public sealed class NvmePollQueueTests
         Assert.True(c.Resets >= 1);
         model.HangOpcode = null;
         int signals = IoSignals(model);
+        var before = c.Counters;
         await OneAtATimeAsync(model, c, 10);
-        Assert.Equal(0, IoSignals(model) - signals); // rebuilt as it was: still no interrupts on the poll queue
+        var d = c.Counters - before;
+        // Rebuilt as it was: still no interrupts on the poll queue (also when the test resumes on the admin queue's line,
+        // which delivered the reset's last admin completion).
+        Assert.True(IoSignals(model) - signals == 0, $"{IoSignals(model) - signals} MSI-X signals; {d.PerIo()}");
+        Assert.Equal(0, c.InFlight);
+    }
+
+    private static async Task WaitUntil(Func<bool> condition, string what)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"timed out waiting for {what}");
+            await Task.Delay(5);
+        }
+    }
+
+    [Fact]
+    public async Task A_burst_on_a_slow_device_is_in_flight_at_the_device_together_and_the_poll_queue_command_is_reaped_without_an_interrupt()
+    {
+        // The device holds every read until the test releases them: a spin that waited for the device's whole time
+        // would never return from the first ReadAsync, and the burst would reach the device one command at a time.
+        const int Burst = 12;
+        var (model, c) = await StartAsync(new NvmeDriverOptions(IoQueues: 2, QueueEntries: 8, WatchdogTick: NoWatchdog));
+        await using var _ = c;
+        Assert.True(c.Identity.PollQueue); // on by default
+        model.HoldIo = true;
+        int signals = IoSignals(model);
+        var buffers = Enumerable.Range(0, Burst).Select(_ => new byte[4096]).ToArray();
+        // Issued from one thread without awaiting any (the way a filesystem's readahead or the VM's fault test does).
+        var reads = await Task.Run(() => Enumerable.Range(0, Burst).Select(i => c.ReadAsync(i * 8L, buffers[i], default).AsTask()).ToArray())
+            .WaitAsync(TimeSpan.FromSeconds(60));
+        await WaitUntil(() => model.Held == Burst, $"{Burst} reads held at the device (held: {model.Held})");
+        Assert.Equal(Burst, model.MaxHeld);
+        Assert.Equal(Burst, model.ReleaseHeld());
+        var results = await Task.WhenAll(reads).WaitAsync(TimeSpan.FromMinutes(2));
+        for (int i = 0; i < Burst; i++)
+        {
+            Assert.True(results[i].IsOk, results[i].ToString());
+            Assert.Equal(model.Disk.AsSpan(i * 8 * 512, 4096).ToArray(), buffers[i]);
+        }
+        // One of them (the first, alone) took the poll queue: its completion raised no MSI-X; the rest each raised one.
+        Assert.Equal(Burst - 1, IoSignals(model) - signals);
+        Assert.Equal(0, c.InFlight);
+        // And the queue serves depth-1 I/O on the poll queue again, reaped by its submitters — from a thread outside any
+        // delivery (this test may have resumed on an interrupt line, whose resubmissions rightly stay on its queue).
+        model.HoldIo = false;
+        signals = IoSignals(model);
+        await Task.Run(() => OneAtATimeAsync(model, c, 10));
+        Assert.Equal(0, IoSignals(model) - signals);
+    }
+
+    [Fact]
+    public async Task A_burst_of_writes_hung_in_the_device_overlaps_and_the_watchdog_times_every_one_out()
+    {
+        // The VM's command-timeout fault test on the model: writes issued at once, none completed by the device.
+        const int Burst = 8;
+        var (model, c) = await StartAsync(new NvmeDriverOptions(IoQueues: 2, QueueEntries: 8, CommandTimeout: TimeSpan.FromSeconds(2)));
+        await using var _ = c;
+        Assert.True(c.Identity.PollQueue);
+        model.HoldIo = true;
+        var data = new byte[4096];
+        var writes = await Task.Run(() => Enumerable.Range(0, Burst).Select(i => c.WriteAsync(i * 8L, data, default).AsTask()).ToArray())
+            .WaitAsync(TimeSpan.FromSeconds(60));
+        var results = await Task.WhenAll(writes).WaitAsync(TimeSpan.FromMinutes(2));
+        Assert.All(results, r => Assert.Equal(ErrorCode.TimedOut, r.Code));
+        Assert.True(c.Resets >= 1);
+        // Held together (the old unbounded spin sent them one at a time, each timed out alone).
+        Assert.True(model.MaxHeld >= 2, $"at most {model.MaxHeld} write(s) at the device at once");
+        model.HoldIo = false;
+        await OneAtATimeAsync(model, c, 5);
         Assert.Equal(0, c.InFlight);
     }
 }
