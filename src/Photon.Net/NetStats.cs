@@ -1,3 +1,5 @@
+using Photon.Net.Tcp;
+
 namespace Photon.Net;
 
 /// <summary>Why a received frame, packet or segment was dropped. Every drop is counted; none throws or stalls the stack.</summary>
@@ -134,6 +136,9 @@ public sealed record NetworkStackOptions
     public int SocketMaxPendingCalls { get; init; } = 64;
     /// <summary>The congestion controller of new connections (CUBIC by default, as on Linux).</summary>
     public TcpCongestionControl TcpCongestionControl { get; init; } = TcpCongestionControl.Cubic;
+    /// <summary>For tests: builds each new connection's controller instead of <see cref="TcpCongestionControl"/>, so a
+    /// test can record every congestion event of a real transfer.</summary>
+    internal Func<ICongestionController>? TcpCongestionControllerFactory { get; init; }
     /// <summary>Send a tail loss probe (RFC 8985 §7) two smoothed RTTs after the last transmission when the tail of a
     /// flight may be lost, so SACK recovery repairs it instead of a retransmission timeout.</summary>
     public bool TcpTailLossProbe { get; init; } = true;

@@ -21,6 +21,7 @@ public sealed class Cubic : ICongestionController
     private double _wMax;          // segments, the window before the last reduction
     private double _k;             // seconds
     private double _wEst;          // segments, the Reno-friendly estimate
+    private double _cwndPrior;     // segments, the window when the last reduction began (§4.3's cwnd_prior)
     private TimeSpan? _epochStart; // when congestion avoidance began after the last reduction
     private double _cwndSegmentsCarry;
 
@@ -61,9 +62,15 @@ public sealed class Cubic : ICongestionController
         double t = (now - _epochStart.Value + srtt).TotalSeconds; // the window an RTT from now (§4.2)
         double target = C * Math.Pow(t - _k, 3) + _wMax;
         double segmentsAcked = (double)ackedBytes / _mss;
-        _wEst += AlphaReno * segmentsAcked / cwnd;
+        // §4.3: W_est grows as Reno with α = 3(1−β)/(1+β) — the same average rate as Reno's β = 0.5, α = 1 — until it
+        // reaches the window of the last loss, then as Reno itself.
+        _wEst += (_wEst >= _cwndPrior ? 1.0 : AlphaReno) * segmentsAcked / cwnd;
         double increment;
-        if (_wEst > target) increment = (_wEst - cwnd) * segmentsAcked / cwnd;                 // Reno-friendly region
+        // Reno-friendly region: cwnd is W_est at every ACK (§4.3 "SHOULD be set to W_est"). Stepping towards it by
+        // (W_est − cwnd)/cwnd per segment lagged it: on a sub-millisecond path, where CUBIC's curve is flat and this
+        // region is all there is, every 20th segment lost held the window at 3–4 segments where Reno's own would average
+        // ~5 (CongestionUnderLossTests).
+        if (_wEst > target) increment = _wEst - cwnd;
         else if (target > cwnd) increment = Math.Min(target - cwnd, cwnd / 2) * segmentsAcked / cwnd; // concave/convex, at most 1.5x per RTT
         else increment = 0;
         _cwndSegmentsCarry += Math.Max(0, increment) * _mss;
@@ -75,6 +82,7 @@ public sealed class Cubic : ICongestionController
     private void Reduce(long flight)
     {
         double cwnd = (double)Math.Max(_cwnd, flight) / _mss;
+        _cwndPrior = (double)_cwnd / _mss;
         // Fast convergence: a flow that lost below its previous maximum gives some of it up.
         _wMax = cwnd < _wMax ? cwnd * (1 + Beta) / 2 : cwnd;
         _ssthresh = Math.Max((long)(Math.Min(_cwnd, flight) * Beta), 2L * _mss);

@@ -83,7 +83,7 @@ public sealed partial class TcpConnection : IAsyncDisposable
         _readers = new PendingCalls<bool>(o.SocketMaxPendingCalls, "receive");
         _writers = new PendingCalls<bool>(o.SocketMaxPendingCalls, "send");
         _rtt = new RttEstimator(o.TcpInitialRto, o.TcpMinRto, o.TcpMaxRto, o.TickInterval);
-        _cc = o.TcpCongestionControl == TcpCongestionControl.NewReno ? new NewReno() : new Cubic();
+        _cc = o.TcpCongestionControllerFactory?.Invoke() ?? (o.TcpCongestionControl == TcpCongestionControl.NewReno ? new NewReno() : new Cubic());
         _autotune = new BufferAutotune(Math.Max(o.TcpSendBuffer, o.TcpSendBufferMax), Math.Max(o.TcpReceiveBuffer, o.TcpReceiveBufferMax));
         if (listener?.Account is { } account) ChargeTo(account, ephemeralPort: false); // the listening tenant pays
     }
