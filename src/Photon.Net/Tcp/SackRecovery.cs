@@ -49,11 +49,12 @@ public sealed partial class TcpConnection
                 if (!MayStartRecovery) return;
                 _recover = _sndMax;
                 _rexmitNext = _sndUna;
+                StartPrr(_cc.Window);
                 _cc.OnFastRetransmit(_sndMax - _sndUna);
                 _stack.Count(Counter.TcpFastRetransmits);
             }
             if (pipe < 0) pipe = RecoveryPipe(now);
-            if (i > 0 && pipe >= _cc.Window) return; // one per event always (ACK clocking), more while the pipe allows
+            if (i > 0 && (PrrPaces ? _prrBudget <= 0 : pipe >= _cc.Window)) return; // one per event always (ACK clocking), more as PRR allows
             int offset = start - _sndUna;
             int n = (int)Math.Min(Math.Min(_mss, end - start), _send.Count - offset);
             if (offset < 0 || n <= 0) return;

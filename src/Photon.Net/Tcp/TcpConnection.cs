@@ -285,6 +285,7 @@ public sealed partial class TcpConnection : IAsyncDisposable
         if (ack < _sndUna - Math.Max(_maxSndWnd, 65535u)) { ChallengeAck(); return; }
 
         bool sackedNewData = false;
+        long undeliveredBefore = Undelivered;
         if (_sackOk && seg.SackCount > 0)
         {
             var blocks = ((ReadOnlySpan<(SeqNumber, SeqNumber)>)seg.Sack)[..seg.SackCount];
@@ -305,6 +306,7 @@ public sealed partial class TcpConnection : IAsyncDisposable
         // D-SACKed). Linux does not count them either (FLAG_WIN_UPDATE).
         else if (ack == _sndUna && payload.IsEmpty && !fin && _sndMax != _sndUna
                  && (!_sackOk || sackedNewData || (seg.SackCount == 0 && advertised == _sndWnd))) OnDuplicateAck();
+        UpdatePrr(undeliveredBefore - Undelivered, now);
         if (_sndWl1 < seq || (_sndWl1 == seq && _sndWl2 <= ack))
         {
             _sndWnd = advertised;
@@ -444,6 +446,7 @@ public sealed partial class TcpConnection : IAsyncDisposable
         {
             _recover = _sndMax;
             _rexmitNext = _sndUna;
+            StartPrr(_cc.Window);
             _cc.OnFastRetransmit(_sndMax - _sndUna);
             if (_sackOk) RetransmitNextHole();
             else RetransmitFirst();
@@ -593,6 +596,7 @@ public sealed partial class TcpConnection : IAsyncDisposable
         h.SackCount = Math.Clamp(fit, 0, h.SackCount);
         _layer.Send(Local, Remote, h, _send, offset, length, segmentSize: length > _mss ? _mss : 0);
         _rack.OnSent(seq, length, _stack.Now);
+        CountPrrSend(length);
     }
 
     private void SendFin(SeqNumber seq)
@@ -622,7 +626,8 @@ public sealed partial class TcpConnection : IAsyncDisposable
                 // With SACK, bytes the peer already holds are not in the network (RFC 6675's pipe) — that frees
                 // congestion window, but the receiver's window still ends at SND.UNA + SND.WND.
                 long pipe = _sackOk && (_cc.InRecovery || _sndNxt < _sndMax) ? inFlight - _scoreboard.SackedBytesBelow(_sndNxt) : inFlight;
-                long room = Math.Min(Math.Min(cwnd, window) - pipe, _sndWnd - inFlight);
+                long room = PrrPaces ? Math.Min(_prrBudget, _sndWnd - inFlight) // RFC 6937 paces recovery
+                    : Math.Min(Math.Min(cwnd, window) - pipe, _sndWnd - inFlight);
                 if (room <= 0)
                 {
                     if (NetPathTimeline.Enabled) NetPathTimeline.Mark(NetPathEvent.TcpOutputStop, _sndWnd - inFlight <= 0 ? 2 : 1);
