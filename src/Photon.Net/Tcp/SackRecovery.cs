@@ -54,7 +54,7 @@ public sealed partial class TcpConnection
                 _stack.Count(Counter.TcpFastRetransmits);
             }
             if (pipe < 0) pipe = RecoveryPipe(now);
-            if (i > 0 && (PrrPaces ? _prrBudget <= 0 : pipe >= _cc.Window)) return; // one per event always (ACK clocking), more as PRR allows
+            if (i > 0 && (PrrPaces ? PrrBudget <= 0 : pipe >= _cc.Window)) return; // one per event always (ACK clocking), more as PRR allows
             int offset = start - _sndUna;
             int n = (int)Math.Min(Math.Min(_mss, end - start), _send.Count - offset);
             if (offset < 0 || n <= 0) return;

@@ -1,17 +1,14 @@
 namespace Photon.Net.Tcp;
 
 /// <summary>
-/// Proportional Rate Reduction (RFC 6937, PRR-SSRB as Linux's tcp_cwnd_reduction) for SACK recovery: how much may be
-/// sent on each ACK while the window comes down to ssthresh. While the pipe is above ssthresh, sends follow deliveries
-/// in the ratio ssthresh / RecoverFS (Linux's prior_cwnd), so the flight shrinks smoothly to ssthresh over one round
-/// trip instead of stopping until 30% of it has drained and then bursting; once the pipe is at or below ssthresh (more
-/// lost than the reduction asked for), slow start brings it back up — at most one segment more than was delivered per
-/// ACK — so a recovery does not end with a flight far below ssthresh. Runs under the stack lock.
+/// SACK recovery paced by <see cref="ProportionalRateReduction"/> (RFC 6937) rather than by RFC 6675's pipe against a
+/// window cut at once to ssthresh — which sends nothing until 30% of the flight has drained, then bursts. Runs under the
+/// stack lock.
 /// </summary>
 public sealed partial class TcpConnection
 {
+    private readonly ProportionalRateReduction _prr = new();
     private bool _prrActive;
-    private long _prrDelivered, _prrOut, _prrRecoverFs, _prrBudget;
 
     /// <summary>Bytes outstanding that the peer has not shown it holds: their decrease across an ACK is what it delivered
     /// (RFC 6937's DeliveredData, cumulatively acknowledged and newly SACKed together).</summary>
@@ -21,29 +18,22 @@ public sealed partial class TcpConnection
     private void StartPrr(long priorWindow)
     {
         _prrActive = _sackOk;
-        _prrDelivered = _prrOut = _prrBudget = 0;
-        _prrRecoverFs = Math.Max(priorWindow, _mss);
+        _prr.Start(priorWindow, _mss);
     }
 
     private bool PrrPaces => _prrActive && _cc.InRecovery;
 
+    private long PrrBudget => _prr.Budget;
+
     /// <summary>An ACK in recovery delivered <paramref name="delivered"/> bytes: the send budget until the next one.</summary>
     private void UpdatePrr(long delivered, TimeSpan now)
     {
-        if (!PrrPaces || delivered <= 0) return;
-        _prrDelivered += delivered;
-        long pipe = RecoveryPipe(now), ssthresh = _cc.SlowStartThreshold, sndcnt;
-        if (pipe > ssthresh) sndcnt = (_prrDelivered * ssthresh + _prrRecoverFs - 1) / _prrRecoverFs - _prrOut; // proportional
-        else sndcnt = Math.Min(ssthresh - pipe, Math.Max(_prrDelivered - _prrOut, delivered) + _mss);      // slow-start reduction bound
-        if (_prrOut == 0) sndcnt = Math.Max(sndcnt, _mss); // the fast retransmit itself always goes
-        _prrBudget = Math.Max(0, sndcnt);
+        if (PrrPaces && delivered > 0) _prr.OnAck(delivered, RecoveryPipe(now), _cc.SlowStartThreshold);
     }
 
     /// <summary>Called for every data segment sent: what recovery sent counts against the budget.</summary>
     private void CountPrrSend(int length)
     {
-        if (!PrrPaces) return;
-        _prrOut += length;
-        _prrBudget -= length;
+        if (PrrPaces) _prr.OnSent(length);
     }
 }

@@ -626,7 +626,7 @@ public sealed partial class TcpConnection : IAsyncDisposable
                 // With SACK, bytes the peer already holds are not in the network (RFC 6675's pipe) — that frees
                 // congestion window, but the receiver's window still ends at SND.UNA + SND.WND.
                 long pipe = _sackOk && (_cc.InRecovery || _sndNxt < _sndMax) ? inFlight - _scoreboard.SackedBytesBelow(_sndNxt) : inFlight;
-                long room = PrrPaces ? Math.Min(_prrBudget, _sndWnd - inFlight) // RFC 6937 paces recovery
+                long room = PrrPaces ? Math.Min(PrrBudget, _sndWnd - inFlight) // RFC 6937 paces recovery
                     : Math.Min(Math.Min(cwnd, window) - pipe, _sndWnd - inFlight);
                 if (room <= 0)
                 {
