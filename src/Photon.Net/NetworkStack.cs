@@ -182,15 +182,18 @@ public sealed partial class NetworkStack : IAsyncDisposable
             lock (Gate)
             {
                 BurstResumes = resumes;
-                for (int i = 0; i < batch.Count; i++)
+                try
                 {
-                    RxChecksumVerified = batch.ChecksumVerified(i);
-                    if (!batch.View(i, (Stack: this, Nic: nic), static (frame, s) => s.Stack.HandleFrameGuarded(s.Nic, frame)).IsOk)
-                        Count(DropReason.RxLoanRevoked);
+                    for (int i = 0; i < batch.Count; i++)
+                    {
+                        RxChecksumVerified = batch.ChecksumVerified(i);
+                        if (!batch.View(i, (Stack: this, Nic: nic), static (frame, s) => s.Stack.HandleFrameGuarded(s.Nic, frame)).IsOk)
+                            Count(DropReason.RxLoanRevoked);
+                    }
+                    RxChecksumVerified = false;
+                    FlushBurstAcksGuarded();
                 }
-                RxChecksumVerified = false;
-                FlushBurstAcksGuarded();
-                BurstResumes = null;
+                finally { BurstResumes = null; } // never left pointing at a list nobody drains
             }
             batch.Release();
             await FlushAsync().ConfigureAwait(false);
