@@ -22,7 +22,13 @@ namespace Photon.Bench;
 /// </summary>
 public static class NetworkBenchmarks
 {
-    private const string Ns = "photon-bench";
+    /// <summary>PHOTON_BENCH_NET_TAG: a suffix for the namespace and veth names, so two engineers' runs do not collide.</summary>
+    private static readonly string Tag = Environment.GetEnvironmentVariable("PHOTON_BENCH_NET_TAG") is { Length: > 0 and <= 8 } t ? t : "";
+    private static readonly string Ns = "photon-bench" + Tag;
+    private static readonly string VethA = "pbA" + Tag, VethB = "pbB" + Tag;
+    /// <summary>PHOTON_BENCH_NET_INLINE=0: Photon's echo socket resumed through the thread pool as before (for before/after
+    /// in one build); otherwise its receives resume on the stack's receive thread (<c>ResumeReceivesInline</c>).</summary>
+    private static readonly bool ResumeInline = Environment.GetEnvironmentVariable("PHOTON_BENCH_NET_INLINE") != "0";
     private const int BulkBytes = 256 << 20;
     private const int RoundTrips = 5000;
 
@@ -44,22 +50,33 @@ print((time.perf_counter() - t) / n * 1e6)
 
     public static IEnumerable<BenchResult> Run()
     {
-        if (BenchHost.Sh("ip link add pbA type veth peer name pbB").Code != 0)
+        if (BenchHost.Sh($"ip link add {VethA} type veth peer name {VethB}").Code != 0)
         {
             Console.Error.WriteLine("network: SKIPPED (needs root to create a veth pair and a namespace)");
             return [];
         }
         try
         {
-            BenchHost.Check(BenchHost.Sh($"ip netns add {Ns} && ip link set pbB netns {Ns} && ip -n {Ns} addr add 10.98.0.1/24 dev pbB && " +
-                     $"ip -n {Ns} link set pbB up && ip -n {Ns} link set lo up && ip link set pbA up && " +
+            BenchHost.Check(BenchHost.Sh($"ip netns add {Ns} && ip link set {VethB} netns {Ns} && ip -n {Ns} addr add 10.98.0.1/24 dev {VethB} && " +
+                     $"ip -n {Ns} link set {VethB} up && ip -n {Ns} link set lo up && ip link set {VethA} up && " +
                      $"ip netns exec {Ns} sysctl -qw net.ipv4.tcp_sack=0"));
-            File.WriteAllText("/tmp/photon-bench-echo.py", EchoClient);
+            File.WriteAllText($"/tmp/photon-bench-echo{Tag}.py", EchoClient);
             Console.Error.WriteLine($"network: load average at start {File.ReadAllText("/proc/loadavg").Trim()}");
 
             // Offloads on: Linux's defaults on both veth ends (checksum offload, TSO), and Photon with the same through
             // AF_PACKET's virtio_net_hdr (64 KiB TSO segments with partial checksums; Linux's large segments taken whole).
             // PHOTON_BENCH_NET_PROFILE=direct|driver: only that Photon run with offloads (for perf/strace around it).
+            // PHOTON_BENCH_NET_RTT_ONLY=1: only the 64-byte round trips, Linux's and Photon's direct (no bulk), with
+            // process CPU per round trip beside the wall clock.
+            if (Environment.GetEnvironmentVariable("PHOTON_BENCH_NET_RTT_ONLY") == "1")
+            {
+                BenchHost.Check(BenchHost.Sh($"ip addr add 10.98.0.3/24 dev {VethA}"));
+                var linux = LatencyLinux();
+                BenchHost.Check(BenchHost.Sh($"ip addr flush dev {VethA}"));
+                var photon = PhotonRtt().GetAwaiter().GetResult();
+                Console.Error.WriteLine($"network: load average at end {File.ReadAllText("/proc/loadavg").Trim()}");
+                return [new BenchResult($"TCP 64 B request/response round trip, offloads on, inline {(ResumeInline ? "on" : "off")}", photon, "Linux stack, its default offloads", linux, "µs", true)];
+            }
             if (Environment.GetEnvironmentVariable("PHOTON_BENCH_NET_PROFILE") is { Length: > 0 } only)
             {
                 var (bulk, rtt) = PhotonRun(viaDriver: only == "driver", offloads: true).GetAwaiter().GetResult();
@@ -83,7 +100,7 @@ print((time.perf_counter() - t) / n * 1e6)
             }
             // Offloads off: veth leaves TCP checksums to "hardware" (CHECKSUM_PARTIAL), so a frame read off pbA by
             // AF_PACKET without the header would carry no valid checksum. Both stacks checksum in software here.
-            BenchHost.Check(BenchHost.Sh($"ip netns exec {Ns} ethtool -K pbB tx off >/dev/null && ethtool -K pbA tx off >/dev/null"));
+            BenchHost.Check(BenchHost.Sh($"ip netns exec {Ns} ethtool -K {VethB} tx off >/dev/null && ethtool -K {VethA} tx off >/dev/null"));
             var (linuxBulk, linuxRtt) = LinuxRun();
             var (photonBulk, photonRtt) = PhotonRun(viaDriver: false, offloads: false).GetAwaiter().GetResult();
             var (driverBulk, driverRtt) = PhotonRun(viaDriver: true, offloads: false).GetAwaiter().GetResult();
@@ -103,17 +120,17 @@ print((time.perf_counter() - t) / n * 1e6)
         finally
         {
             BenchHost.Sh($"ip netns del {Ns}");
-            BenchHost.Sh("ip link del pbA");
+            BenchHost.Sh($"ip link del {VethA}");
         }
     }
 
     /// <summary>Linux's stack on pbA (10.98.0.3) against the same peer programs, then the address removed again.</summary>
     private static (double Bulk, double Rtt) LinuxRun()
     {
-        BenchHost.Check(BenchHost.Sh("ip addr add 10.98.0.3/24 dev pbA"));
+        BenchHost.Check(BenchHost.Sh($"ip addr add 10.98.0.3/24 dev {VethA}"));
         var bulk = BulkLinux();
         var rtt = LatencyLinux();
-        BenchHost.Check(BenchHost.Sh("ip addr flush dev pbA"));
+        BenchHost.Check(BenchHost.Sh($"ip addr flush dev {VethA}"));
         return (bulk, rtt);
     }
 
@@ -162,7 +179,7 @@ print((time.perf_counter() - t) / n * 1e6)
         listener.Listen();
         var server = Task.Run(() =>
         {
-            for (int run = 0; run < BulkRuns; run++)
+            for (int run = 0; run <= BulkRuns; run++) // the warm-up connection first
             {
                 using var c = listener.Accept();
                 c.NoDelay = true;
@@ -171,14 +188,14 @@ print((time.perf_counter() - t) / n * 1e6)
                 while ((n = c.Receive(buf)) > 0) c.Send(buf, n, SocketFlags.None);
             }
         });
-        var rtt = EchoClientRuns("10.98.0.3");
+        var rtt = EchoClientRuns("10.98.0.3", "Linux");
         server.Wait();
         return rtt;
     }
 
     private static async Task<(double Bulk, double Rtt)> PhotonRun(bool viaDriver, bool offloads)
     {
-        var dev = PacketSocketDevice.Open("pbA", offloads: offloads);
+        var dev = PacketSocketDevice.Open(VethA, offloads: offloads);
         if (!dev.IsOk) throw new InvalidOperationException(dev.Error.ToString());
         await using var device = dev.Value;
         if (offloads && device.Offloads == NetworkOffloads.None) Console.Error.WriteLine($"network: offloads refused: {device.OffloadStatus}");
@@ -209,12 +226,35 @@ print((time.perf_counter() - t) / n * 1e6)
         Console.Error.WriteLine($"network: Photon counters: {string.Join(", ", stack.Statistics.Where(kv => kv.Key.StartsWith("Tcp")).Select(kv => $"{kv.Key}={kv.Value}"))}");
         double bulk = Median(runs);
 
+        var rtt = await PhotonEcho(stack, $"Photon{(viaDriver ? " via NicDriver" : "")}{(offloads ? "" : " offloads off")}");
+        await stack.DisposeAsync();
+        if (driver is not null) await driver.DisposeAsync();
+        return (bulk, rtt);
+    }
+
+    /// <summary>The round trips alone against Photon's stack directly on AF_PACKET, offloads on.</summary>
+    private static async Task<double> PhotonRtt()
+    {
+        var dev = PacketSocketDevice.Open(VethA, offloads: true);
+        if (!dev.IsOk) throw new InvalidOperationException(dev.Error.ToString());
+        await using var device = dev.Value;
+        await using var stack = new NetworkStack(new HostTimers(new HostClock()));
+        stack.AddInterface(device, Ipv4Cidr.Parse("10.98.0.2/24").Value).Unwrap();
+        stack.Start();
+        return await PhotonEcho(stack, "Photon");
+    }
+
+    /// <summary>Photon's echo server (port 9001) against the Python client, one connection per run.</summary>
+    private static async Task<double> PhotonEcho(NetworkStack stack, string who)
+    {
         await using var listener = stack.Tcp.Listen(9001).Value;
+        long before = stack[Counter.TcpReceivesResumedInline], beforeLater = stack[Counter.TcpReceivesResumedLater];
         var echo = Task.Run(async () =>
         {
-            for (int run = 0; run < BulkRuns; run++)
+            for (int run = 0; run <= BulkRuns; run++) // the warm-up connection first
             {
                 var c = (await listener.AcceptAsync()).Value;
+                c.ResumeReceivesInline = ResumeInline;
                 var buf = new byte[64];
                 while (true)
                 {
@@ -225,23 +265,32 @@ print((time.perf_counter() - t) / n * 1e6)
                 await c.CloseAsync();
             }
         });
-        var rtt = EchoClientRuns("10.98.0.2");
+        var rtt = EchoClientRuns("10.98.0.2", who);
         await echo;
-        await stack.DisposeAsync();
-        if (driver is not null) await driver.DisposeAsync();
-        return (bulk, rtt);
+        Console.Error.WriteLine($"network: {who} echo: receives resumed inline {stack[Counter.TcpReceivesResumedInline] - before}, " +
+            $"posted {stack[Counter.TcpReceivesResumedLater] - beforeLater}, segments in/out {stack[Counter.TcpSegmentsIn]}/{stack[Counter.TcpSegmentsOut]}");
+        return rtt;
     }
 
     /// <summary>Median over <see cref="BulkRuns"/> runs of the Python echo client (one connection each).</summary>
-    private static double EchoClientRuns(string server)
+    private static double EchoClientRuns(string server, string who)
     {
+        // One unmeasured run first: the tiered JIT compiles the server's path during the first tens of thousands of
+        // round trips, which a 200-round-trip warm-up does not cover (it made the first runs 2-4x slower).
+        BenchHost.Check(BenchHost.Sh($"ip netns exec {Ns} python3 /tmp/photon-bench-echo{Tag}.py {server} 9001 {RoundTrips * 4}"));
         var runs = new List<double>();
+        var cpu = new List<double>();
         for (int run = 0; run < BulkRuns; run++)
         {
-            var r = BenchHost.Sh($"ip netns exec {Ns} python3 /tmp/photon-bench-echo.py {server} 9001 {RoundTrips}");
+            var cpu0 = ProcessCpu();
+            var r = BenchHost.Sh($"ip netns exec {Ns} python3 /tmp/photon-bench-echo{Tag}.py {server} 9001 {RoundTrips}");
             BenchHost.Check(r);
+            // The server's CPU (this process) per round trip, the client's 200 warm-up round trips included.
+            cpu.Add((ProcessCpu() - cpu0).TotalMicroseconds / (RoundTrips + 200));
             runs.Add(double.Parse(r.Output.Trim(), System.Globalization.CultureInfo.InvariantCulture));
         }
+        Console.Error.WriteLine($"network: {who} round trip: median {Median(new List<double>(runs)):F1} µs (runs: {string.Join(", ", runs.Select(x => x.ToString("F1")))}); " +
+            $"server process CPU per round trip: median {Median(new List<double>(cpu)):F1} µs (runs: {string.Join(", ", cpu.Select(x => x.ToString("F1")))})");
         return Median(runs);
     }
 }

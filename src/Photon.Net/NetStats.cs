@@ -62,6 +62,9 @@ public enum Counter
     /// <summary>TCP input work: segments whose checksum the NIC vouched for (receive checksum offload), and bytes the stack
     /// verified in software.</summary>
     TcpChecksumsVerifiedByNic, TcpChecksumBytesVerifiedSoftware,
+    /// <summary>Parked receives of <c>ResumeReceivesInline</c> sockets resumed on the receiving thread after a burst, and
+    /// those posted instead because the burst's inline budget was spent.</summary>
+    TcpReceivesResumedInline, TcpReceivesResumedLater,
 }
 
 /// <summary>The congestion control algorithms a connection can use.</summary>

@@ -3,6 +3,7 @@ using Photon.Kernel.Diagnostics.Metrics;
 using Photon.Kernel.Diagnostics.Tracing;
 using Photon.Kernel.Hal;
 using Photon.Kernel.Scheduling;
+using Photon.Net.Sockets;
 using Photon.Net.Tcp;
 using Photon.Net.Udp;
 using Photon.Net.Wire;
@@ -169,6 +170,7 @@ public sealed partial class NetworkStack : IAsyncDisposable
     {
         await Task.Yield();
         var device = nic.Batches;
+        var resumes = new List<PendingCalls<bool>.Call>(); // this loop's own: each receive queue has one
         while (!stop.IsCancellationRequested)
         {
             var r = await device.ReceiveAsync(queue, stop).ConfigureAwait(false);
@@ -179,19 +181,45 @@ public sealed partial class NetworkStack : IAsyncDisposable
             NetPathTimeline.Mark(NetPathEvent.StackBatch, batch.Count);
             lock (Gate)
             {
-                for (int i = 0; i < batch.Count; i++)
+                BurstResumes = resumes;
+                try
                 {
-                    RxChecksumVerified = batch.ChecksumVerified(i);
-                    if (!batch.View(i, (Stack: this, Nic: nic), static (frame, s) => s.Stack.HandleFrameGuarded(s.Nic, frame)).IsOk)
-                        Count(DropReason.RxLoanRevoked);
+                    for (int i = 0; i < batch.Count; i++)
+                    {
+                        RxChecksumVerified = batch.ChecksumVerified(i);
+                        if (!batch.View(i, (Stack: this, Nic: nic), static (frame, s) => s.Stack.HandleFrameGuarded(s.Nic, frame)).IsOk)
+                            Count(DropReason.RxLoanRevoked);
+                    }
+                    RxChecksumVerified = false;
+                    FlushBurstAcksGuarded();
                 }
-                RxChecksumVerified = false;
-                FlushBurstAcksGuarded();
+                finally { BurstResumes = null; } // never left pointing at a list nobody drains
             }
             batch.Release();
             await FlushAsync().ConfigureAwait(false);
+            if (resumes.Count > 0) ResumeAfterBurst(resumes);
             NetPathTimeline.Mark(NetPathEvent.StackDone);
         }
+    }
+
+    /// <summary>Receives woken by the burst being handled now whose sockets asked to be resumed on the receiving thread
+    /// (<see cref="TcpConnection.ResumeReceivesInline"/>), completed once the lock is released; null outside a burst.
+    /// Guarded by <see cref="Gate"/>: set and cleared inside one lock acquisition by the burst's owner.</summary>
+    internal List<PendingCalls<bool>.Call>? BurstResumes { get; private set; }
+
+    /// <summary>At most this many receives resumed on the receiving thread per burst; the rest are posted, so one burst's
+    /// sockets cannot hold the receive thread from the next burst for long.</summary>
+    internal const int InlineResumesPerBurst = 8;
+
+    /// <summary>Outside the lock, on the receiving thread: resumes the burst's inline receives (their replies go to the
+    /// device from here, with the ACK for the request riding on them).</summary>
+    private void ResumeAfterBurst(List<PendingCalls<bool>.Call> resumes)
+    {
+        int inline = Math.Min(resumes.Count, InlineResumesPerBurst);
+        // Counted first: a resumed caller may look at the counters before this thread gets back here.
+        Interlocked.Add(ref _counters[(int)Counter.TcpReceivesResumedInline], inline);
+        Interlocked.Add(ref _counters[(int)Counter.TcpReceivesResumedLater], resumes.Count - inline);
+        PendingCalls<bool>.ResumeAll(resumes, InlineResumesPerBurst);
     }
 
     /// <summary>The NIC vouched for the transport checksum of the frame being handled now (receive checksum offload).
@@ -242,26 +270,33 @@ public sealed partial class NetworkStack : IAsyncDisposable
     /// <summary>Feeds one frame as if <paramref name="nic"/> had received it (fuzzers and tests use this).</summary>
     public void InjectFrame(NetInterface nic, ReadOnlySpan<byte> frame)
     {
+        var resumes = new List<PendingCalls<bool>.Call>();
         lock (Gate)
         {
-            HandleFrame(nic, frame);
+            BurstResumes = resumes;
+            try { HandleFrame(nic, frame); }
+            finally { BurstResumes = null; }
             Tcp.FlushBurstAcks();
         }
         _ = FlushAsync();
+        if (resumes.Count > 0) ResumeAfterBurst(resumes);
     }
 
     /// <summary>As <see cref="InjectFrame(NetInterface, ReadOnlySpan{byte})"/>, with the device's word that the frame's
     /// transport checksum was verified (what a lending device's batch says): the fuzzers' way past the checksum check.</summary>
     internal void InjectFrame(NetInterface nic, ReadOnlySpan<byte> frame, bool checksumVerified)
     {
+        var resumes = new List<PendingCalls<bool>.Call>();
         lock (Gate)
         {
             RxChecksumVerified = checksumVerified;
+            BurstResumes = resumes;
             try { HandleFrame(nic, frame); }
-            finally { RxChecksumVerified = false; }
+            finally { RxChecksumVerified = false; BurstResumes = null; }
             Tcp.FlushBurstAcks();
         }
         _ = FlushAsync();
+        if (resumes.Count > 0) ResumeAfterBurst(resumes);
     }
 
     // ---- transmit ----

@@ -50,6 +50,10 @@ internal abstract class HostFrameQueue
     /// to <see cref="Deliver"/>. Returns the number of frames read (0: nothing waiting), or a negative errno.</summary>
     protected abstract int ReadBurst(int budget);
 
+    /// <summary>How many frames one <see cref="ReadBurst"/> asks the host for at most (recvmmsg's vector); 1 for a
+    /// device read a frame at a time, where a short read says nothing.</summary>
+    protected virtual int FramesPerRead => 1;
+
     /// <summary>Writes frames in order; returns how many went out, or throws (a <see cref="KernelException"/>) if the
     /// first one fails.</summary>
     protected abstract int WriteBatch(IReadOnlyList<ReadOnlyMemory<byte>> frames);
@@ -104,8 +108,16 @@ internal abstract class HostFrameQueue
             int total = 0;
             while (total < Budget && !_stopping)
             {
+                int asked = Math.Min(Budget - total, FramesPerRead);
                 int r = ReadBurst(Budget - total);
-                if (r > 0) { total += r; continue; }
+                if (r > 0)
+                {
+                    total += r;
+                    // A read that came back short drained the socket: poll again rather than pay a read for EAGAIN
+                    // (one syscall per request/response round trip; poll is level-triggered, so nothing is missed).
+                    if (r < asked) break;
+                    continue;
+                }
                 // A hard error (interface gone or down): don't spin on a descriptor that keeps reporting it.
                 if (r < 0 && -r != LinuxNet.EAGAIN && -r != LinuxNet.EINTR && total == 0) Thread.Sleep(10);
                 break;

@@ -237,6 +237,8 @@ public sealed class PacketSocketDevice : HostNetworkDevice
             }
         }
 
+        protected override int FramesPerRead => Batch;
+
         protected override int ReadBurst(int budget)
         {
             int vlen = Math.Min(budget, Batch);

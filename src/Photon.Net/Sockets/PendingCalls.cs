@@ -30,13 +30,15 @@ internal sealed class PendingCalls<T>(int limit, string what)
     public SocketAccount? Account { get; set; }
 
     /// <summary>Parks a call (under the lock): <see cref="ErrorCode.Busy"/> at the limit, the quota's error when the
-    /// tenant has no room for it; then await it with <see cref="AwaitAsync"/> outside the lock.</summary>
-    public Result<Call> Park()
+    /// tenant has no room for it; then await it with <see cref="AwaitAsync"/> outside the lock. An
+    /// <paramref name="inline"/> call is resumed on the thread that wakes it, never under the lock: see
+    /// <see cref="WakeAll(T, List{Call}?)"/>.</summary>
+    public Result<Call> Park(bool inline = false)
     {
         if (Count >= limit) return Errors.Of(ErrorCode.Busy, $"{limit} {what}s already pending on this socket");
         var chargeTo = Count == 0 ? null : Account;
         if (chargeTo?.Charge(Cost) is { IsOk: false } refused) return refused.Error;
-        var call = new Call(chargeTo) { Prev = _last };
+        var call = new Call(chargeTo, inline) { Prev = _last };
         if (_last is null) _first = call; else _last.Next = call;
         _last = call;
         Count++;
@@ -54,14 +56,43 @@ internal sealed class PendingCalls<T>(int limit, string what)
         return false;
     }
 
-    /// <summary>Wakes every parked call with <paramref name="value"/>.</summary>
-    public void WakeAll(T value)
+    /// <summary>Wakes every parked call with <paramref name="value"/>. Called under the lock, so an inline call is not
+    /// completed here (its continuation would run under the lock): it goes to <paramref name="resumeAfterLock"/>, which
+    /// the receive burst that woke it completes on its own thread once the lock is released (<see cref="ResumeAll"/>),
+    /// or, outside a burst (null), it is completed from a fresh work item as every other call is.</summary>
+    public void WakeAll(T value, List<Call>? resumeAfterLock = null)
     {
         while (_first is { } call)
         {
             Leave(call);
-            call.TrySetResult(value);
+            if (!call.Inline) call.TrySetResult(value);
+            else if (resumeAfterLock is not null) { call.WokenWith = value; resumeAfterLock.Add(call); }
+            else ResumeLater(call, value);
         }
+    }
+
+    /// <summary>Completes calls <see cref="WakeAll"/> deferred, outside the lock, on this thread: the first
+    /// <paramref name="inlineBudget"/> run their continuations here and now (the kernel's own short socket loops: what
+    /// they do before their next await is all this thread runs for them); the rest are resumed from fresh work items, so
+    /// one burst cannot keep the receiving thread from the next. Returns how many ran inline.</summary>
+    public static int ResumeAll(List<Call> calls, int inlineBudget)
+    {
+        int inline = 0;
+        foreach (var call in calls)
+        {
+            if (inline < inlineBudget) { inline++; call.TrySetResult(call.WokenWith); }
+            else ResumeLater(call, call.WokenWith);
+        }
+        calls.Clear();
+        return inline;
+    }
+
+    /// <summary>An inline call's completion posted off the waking thread (what RunContinuationsAsynchronously does for the
+    /// others): to the waker's scheduler when it is a kernel task, to the thread pool otherwise.</summary>
+    private static async void ResumeLater(Call call, T value)
+    {
+        await Task.Yield();
+        call.TrySetResult(value);
     }
 
     /// <summary>Awaits a parked call outside the lock. Cancelled, it completes with <paramref name="cancelled"/> and
@@ -89,10 +120,15 @@ internal sealed class PendingCalls<T>(int limit, string what)
     }
 
     /// <summary>One parked call: its completion, its place in the list, and whom its <see cref="Cost"/> was charged to
-    /// (null: nobody, the socket's first).</summary>
-    internal sealed class Call(SocketAccount? chargedTo) : TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously)
+    /// (null: nobody, the socket's first). An inline call's continuation runs on the thread that completes it: it is
+    /// only ever completed outside the lock (<see cref="WakeAll"/>).</summary>
+    internal sealed class Call(SocketAccount? chargedTo, bool inline)
+        : TaskCompletionSource<T>(inline ? TaskCreationOptions.None : TaskCreationOptions.RunContinuationsAsynchronously)
     {
         public readonly SocketAccount? ChargedTo = chargedTo;
+        public readonly bool Inline = inline;
+        /// <summary>The value an inline call was woken with, kept until it is completed after the lock.</summary>
+        public T WokenWith = default!;
         public Call? Prev, Next;
         public bool Parked = true;
     }

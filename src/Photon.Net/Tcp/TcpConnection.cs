@@ -352,7 +352,7 @@ public sealed partial class TcpConnection : IAsyncDisposable
                     _burstAckOwed = true; // one ACK for the whole burst, once the stack has processed it
                     _layer.AckAtBurstEnd(this);
                 }
-                Wake(_readers);
+                WakeReaders();
             }
             else
             {
@@ -475,7 +475,7 @@ public sealed partial class TcpConnection : IAsyncDisposable
             case TcpState.FinWait1: if (_finAcked) EnterTimeWait(now); else State = TcpState.Closing; break;
             case TcpState.FinWait2: EnterTimeWait(now); break;
         }
-        Wake(_readers);
+        WakeReaders();
     }
 
     private void StoreOutOfOrder(SeqNumber seq, ReadOnlySpan<byte> data, bool fin)
@@ -848,7 +848,7 @@ public sealed partial class TcpConnection : IAsyncDisposable
         _rtoDeadline = _persistDeadline = null;
         _timeWaitDeadline = now + 2 * _stack.Options.TcpMsl;
         _closed.TrySetResult();
-        Wake(_readers);
+        WakeReaders();
         Wake(_writers);
     }
 
@@ -858,7 +858,7 @@ public sealed partial class TcpConnection : IAsyncDisposable
         ReleaseResources();
         _layer.Remove(this);
         _closed.TrySetResult();
-        Wake(_readers);
+        WakeReaders();
         Wake(_writers);
     }
 
@@ -887,6 +887,17 @@ public sealed partial class TcpConnection : IAsyncDisposable
     }
 
     private static void Wake(PendingCalls<bool> calls) => calls.WakeAll(true);
+
+    /// <summary>Wakes parked receives (under the lock). Inline ones are resumed by the receive burst under way, after
+    /// the lock, on its thread (<see cref="NetworkStack.BurstResumes"/>).</summary>
+    private void WakeReaders() => _readers.WakeAll(true, _stack.BurstResumes);
+
+    /// <summary>Resume this connection's parked receives on the thread that handled the arriving data (the stack's
+    /// receive thread), with no hop to the thread pool: the request/response round trip's remaining wake (issue #11).
+    /// For the kernel's own short socket loops only — what the continuation does until its next await runs on the
+    /// receive thread, delaying other sockets' frames by as much — so it is not reachable through the socket syscalls;
+    /// and a burst resumes at most <see cref="NetworkStack.InlineResumesPerBurst"/> receives inline, the rest as usual.</summary>
+    internal bool ResumeReceivesInline { get; set; }
 
     // ---- socket API ----
 
@@ -948,7 +959,7 @@ public sealed partial class TcpConnection : IAsyncDisposable
                 else if (State == TcpState.Closed) return 0;
                 if (n > 0 && !update) return n;
                 if (update) wait = default;
-                else if (!(wait = _readers.Park()).IsOk) return wait.Error;
+                else if (!(wait = _readers.Park(ResumeReceivesInline)).IsOk) return wait.Error;
             }
             if (update) { await _stack.FlushAsync().ConfigureAwait(false); return n; }
             if (!await _readers.AwaitAsync(wait.Value, ct, false, _stack.Gate).ConfigureAwait(false))
@@ -989,7 +1000,7 @@ public sealed partial class TcpConnection : IAsyncDisposable
                 _closeRequested = true;
                 Output();
             }
-            Wake(_readers);
+            WakeReaders();
             Wake(_writers);
         }
         await _stack.FlushAsync().ConfigureAwait(false);

@@ -175,7 +175,9 @@ public sealed class PendingCallTests : IAsyncLifetime
         // The client never reads: once the server's send buffer and the client's window are full, sends wait.
         var first = SocketSyscalls.SendAsync(a, conn, new byte[16 * 1024 * 1024]);
         var waiting = Enumerable.Range(0, Limit - 1).Select(_ => SocketSyscalls.SendAsync(a, conn, new byte[1024 * 1024])).ToList();
-        await Until(() => waiting.Count(w => !w.IsCompleted) == Limit - 1, () => "the sends wait");
+        await Until(() => waiting.Count(w => !w.IsCompleted) == Limit - 1, () =>
+            $"the sends wait; ended early: [{string.Join(", ", waiting.Where(w => w.IsCompleted).Select(w => w.Result.IsOk ? "Ok" : w.Result.Code.ToString()))}], " +
+            $"first: {(first.IsCompleted ? first.Result.IsOk ? "Ok" : first.Result.Code.ToString() : "waiting")}");
         int Queued() => _net.Right.Tcp.Connections.Single(c => c.Remote == client.Local).SendQueue;
         int queued = Queued();
         for (int i = 0; i < 100; i++) // the window is shut once nothing moves between two looks

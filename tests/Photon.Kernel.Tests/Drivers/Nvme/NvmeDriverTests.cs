@@ -158,7 +158,7 @@ public sealed class NvmeDriverTests
         // the writes must reach the device together, so the watchdog's first reset finds several of them held. (An
         // unbounded spin on the poll queue sent them one at a time: each reset drained one.)
         var model = new NvmeDeviceModel(blocks: 8192) { Msix = true };
-        var started = await NvmeController.StartAsync(model, Timers, new NvmeDriverOptions(IoQueues: 2, QueueEntries: 8, CommandTimeout: TimeSpan.FromSeconds(2)));
+        var started = await NvmeController.StartAsync(model, Timers, new NvmeDriverOptions(IoQueues: 2, QueueEntries: 8, CommandTimeout: TimeSpan.FromSeconds(5)));
         Assert.True(started.IsOk, started.ToString());
         await using var c = started.Value;
         Assert.True(c.Identity.PollQueue);

@@ -199,7 +199,7 @@ public sealed class NvmePollQueueTests
     {
         // The VM's command-timeout fault test on the model: writes issued at once, none completed by the device.
         const int Burst = 8;
-        var (model, c) = await StartAsync(new NvmeDriverOptions(IoQueues: 2, QueueEntries: 8, CommandTimeout: TimeSpan.FromSeconds(2)));
+        var (model, c) = await StartAsync(new NvmeDriverOptions(IoQueues: 2, QueueEntries: 8, CommandTimeout: TimeSpan.FromSeconds(5)));
         await using var _ = c;
         Assert.True(c.Identity.PollQueue);
         model.HoldIo = true;
