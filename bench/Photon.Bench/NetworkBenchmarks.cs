@@ -87,16 +87,17 @@ print((time.perf_counter() - t) / n * 1e6)
             // As the kernel's network component runs it: the stack on NicDriver's queue pairs over the device.
             var (driverBulkOn, driverRttOn) = PhotonRun(viaDriver: true, offloads: true).GetAwaiter().GetResult();
 
+            BenchResult[] offloadsOn =
+            [
+                new BenchResult("TCP bulk send 256 MiB to Linux nc, offloads on (TSO/CSUM)", photonBulkOn, "Linux stack, its default offloads", linuxBulkOn, "MiB/s", false),
+                new BenchResult("TCP 64 B request/response round trip, offloads on", photonRttOn, "Linux stack, its default offloads", linuxRttOn, "µs", true),
+                new BenchResult("  same bulk send through NicDriver's queue pairs, offloads on", driverBulkOn, "Linux stack, its default offloads", linuxBulkOn, "MiB/s", false),
+                new BenchResult("  round trip through NicDriver, offloads on", driverRttOn, "Linux stack, its default offloads", linuxRttOn, "µs", true),
+            ];
             if (Environment.GetEnvironmentVariable("PHOTON_BENCH_NET_OFFLOADS_ONLY") == "1")
             {
                 Console.Error.WriteLine($"network: load average at end {File.ReadAllText("/proc/loadavg").Trim()}");
-                return
-                [
-                    new BenchResult("TCP bulk send 256 MiB to Linux nc, offloads on (TSO/CSUM)", photonBulkOn, "Linux stack, its default offloads", linuxBulkOn, "MiB/s", false),
-                    new BenchResult("TCP 64 B request/response round trip, offloads on", photonRttOn, "Linux stack, its default offloads", linuxRttOn, "µs", true),
-                    new BenchResult("  same bulk send through NicDriver's queue pairs, offloads on", driverBulkOn, "Linux stack, its default offloads", linuxBulkOn, "MiB/s", false),
-                    new BenchResult("  round trip through NicDriver, offloads on", driverRttOn, "Linux stack, its default offloads", linuxRttOn, "µs", true),
-                ];
+                return offloadsOn;
             }
             // Offloads off: veth leaves TCP checksums to "hardware" (CHECKSUM_PARTIAL), so a frame read off pbA by
             // AF_PACKET without the header would carry no valid checksum. Both stacks checksum in software here.
@@ -107,10 +108,7 @@ print((time.perf_counter() - t) / n * 1e6)
             Console.Error.WriteLine($"network: load average at end {File.ReadAllText("/proc/loadavg").Trim()}");
             return
             [
-                new BenchResult("TCP bulk send 256 MiB to Linux nc, offloads on (TSO/CSUM)", photonBulkOn, "Linux stack, its default offloads", linuxBulkOn, "MiB/s", false),
-                new BenchResult("TCP 64 B request/response round trip, offloads on", photonRttOn, "Linux stack, its default offloads", linuxRttOn, "µs", true),
-                new BenchResult("  same bulk send through NicDriver's queue pairs, offloads on", driverBulkOn, "Linux stack, its default offloads", linuxBulkOn, "MiB/s", false),
-                new BenchResult("  round trip through NicDriver, offloads on", driverRttOn, "Linux stack, its default offloads", linuxRttOn, "µs", true),
+                .. offloadsOn,
                 new BenchResult("TCP bulk send 256 MiB, offloads off both ends", photonBulk, "Linux stack, offloads off", linuxBulk, "MiB/s", false),
                 new BenchResult("  same, through NicDriver's queue pairs", driverBulk, "Linux stack, offloads off", linuxBulk, "MiB/s", false),
                 new BenchResult("  round trip through NicDriver, offloads off", driverRtt, "Linux stack, offloads off", linuxRtt, "µs", true),
