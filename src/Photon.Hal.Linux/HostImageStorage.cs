@@ -96,15 +96,20 @@ public sealed class HostImageStorage : IBlockStorage, IBatchingBlockStorage
     public async ValueTask<int> ReadAsync(long offset, Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
         CheckRange(offset, buffer.Length);
-        int total = 0;
+        int total = 0, resubmits = 0;
         try
         {
             // A read returns short only at end of file; anything else short is resumed where it stopped.
             while (total < buffer.Length)
             {
-                int n = _uring is null
-                    ? await RandomAccess.ReadAsync(_handle, buffer[total..], offset + total, cancellationToken).ConfigureAwait(false)
-                    : Check(await _uring.ReadAsync(offset + total, buffer[total..]).ConfigureAwait(false), "read", offset + total);
+                int n;
+                if (_uring is null) n = await RandomAccess.ReadAsync(_handle, buffer[total..], offset + total, cancellationToken).ConfigureAwait(false);
+                else
+                {
+                    int r = await _uring.ReadAsync(offset + total, buffer[total..]).ConfigureAwait(false);
+                    if (CancelledByHost(r) && ++resubmits <= MaxResubmits) continue;
+                    n = Check(r, "read", offset + total);
+                }
                 if (n == 0) break;
                 total += n;
             }
@@ -124,9 +129,11 @@ public sealed class HostImageStorage : IBlockStorage, IBatchingBlockStorage
                 await RandomAccess.WriteAsync(_handle, data, offset, cancellationToken).ConfigureAwait(false);
                 return;
             }
-            for (int done = 0; done < data.Length;)
+            for (int done = 0, resubmits = 0; done < data.Length;)
             {
-                int n = Check(await _uring.WriteAsync(offset + done, data[done..]).ConfigureAwait(false), "write", offset + done);
+                int r = await _uring.WriteAsync(offset + done, data[done..]).ConfigureAwait(false);
+                if (CancelledByHost(r) && ++resubmits <= MaxResubmits) continue;
+                int n = Check(r, "write", offset + done);
                 if (n == 0) throw new KernelException(ErrorCode.IoError, $"{Name}: write at {offset + done} made no progress");
                 done += n;
             }
@@ -140,8 +147,13 @@ public sealed class HostImageStorage : IBlockStorage, IBatchingBlockStorage
         {
             // fdatasync: the image's bytes and their allocation become durable; its timestamps need not (a flush
             // after overwrites then costs no host journal commit).
-            Check(await ring.FsyncAsync(dataOnly: true).ConfigureAwait(false), "fsync", 0);
-            return;
+            for (int resubmits = 0; ; )
+            {
+                int r = await ring.FsyncAsync(dataOnly: true).ConfigureAwait(false);
+                if (CancelledByHost(r) && ++resubmits <= MaxResubmits) continue;
+                Check(r, "fsync", 0);
+                return;
+            }
         }
         // fsync blocks: on a pool thread, not on the caller's (the block driver's submitters start requests inline).
         try { await Task.Run(() => RandomAccess.FlushToDisk(_handle), cancellationToken).ConfigureAwait(false); }
@@ -152,11 +164,24 @@ public sealed class HostImageStorage : IBlockStorage, IBatchingBlockStorage
 
     public void Unplug() => _uring?.Unplug();
 
+    /// <summary>How often an operation the host cancelled is submitted again before it counts as an I/O error.</summary>
+    private const int MaxResubmits = 8;
+
+    /// <summary>
+    /// -ECANCELED while the ring is still open: not our close but the host's — io_uring ties work it punted to io-wq to
+    /// the submitting thread and cancels it when that thread exits (a thread-pool thread retired on an idle machine).
+    /// Reads, writes at an offset and fsyncs are idempotent, so the operation is submitted again.
+    /// </summary>
+    private bool CancelledByHost(int result) => result == IoUringFile.ClosedResult && _uring is { IsClosing: false };
+
     /// <summary>A completion's result as bytes, or the typed error its negative errno stands for.</summary>
     private int Check(int result, string op, long offset)
     {
         if (result >= 0) return result;
-        if (result == IoUringFile.ClosedResult) throw new KernelException(ErrorCode.Closed, $"{Name} is closed");
+        if (result == IoUringFile.ClosedResult)
+            throw _uring is { IsClosing: false }
+                ? new KernelException(ErrorCode.IoError, $"{Name}: {op} at {offset} cancelled by the host {MaxResubmits + 1} times")
+                : new KernelException(ErrorCode.Closed, $"{Name} is closed");
         throw new KernelException(ErrorCode.IoError, $"{Name}: {op} at {offset}: {IoUringNative.ErrnoName(-result)}");
     }
 

@@ -64,6 +64,10 @@ public sealed class IoUringFile : IAsyncDisposable
     /// <summary>True when SQEs name the file as registered file 0 (IOSQE_FIXED_FILE), saving a file lookup per I/O.</summary>
     public bool UsesRegisteredFile => _fixedFile;
 
+    /// <summary>True once <see cref="DisposeAsync"/> began: a <see cref="ClosedResult"/> seen before that came from the
+    /// host, not from us (see <c>HostImageStorage</c>'s resubmission).</summary>
+    public bool IsClosing => Volatile.Read(ref _closing);
+
     /// <summary>Operations whose completion a submitting caller reaped right after its own io_uring_enter (finished
     /// inside it: no wakeup, no thread hop).</summary>
     public long InlineCompletions => Interlocked.Read(ref _inlineCompletions);
