@@ -25,27 +25,14 @@ public sealed class PendingCallTests : IAsyncLifetime
     private const int Limit = 64;
     private const long Cost = PendingCalls<bool>.Cost;
     private static readonly IpEndpoint RightTcp = new(Ip("10.9.0.2"), TcpPort);
-    private readonly PhysicalMemory _phys = new(8 * 1024 * 1024);
-    private readonly CapabilityManager _caps = new();
-    private readonly NamespaceManager _ns;
-    private readonly ProcessManager _pm;
-    private readonly TenantQuotas _quotas = new();
-    private readonly TwoStacks _net = new(options: new NetworkStackOptions { SocketMaxPendingCalls = Limit });
-    private readonly SocketService _sockets;
-    private readonly CapabilityToken _tenantA, _tenantB;
+    private readonly TenantSocketKernel _k = new(new NetworkStackOptions { SocketMaxPendingCalls = Limit });
 
     public PendingCallTests()
     {
-        _ns = new NamespaceManager(_caps);
-        _pm = new ProcessManager(_caps, _ns, new MemoryManager(_phys, _caps));
-        _sockets = new SocketService(_net.Right, _caps) { Quota = new SocketQuota(_quotas) };
-        SocketSyscalls.Register(_caps, _sockets).Unwrap();
-        _tenantA = _ns.CreateChild(_ns.RootCapability, "tenant-a").Value;
-        _tenantB = _ns.CreateChild(_ns.RootCapability, "tenant-b").Value;
-        foreach (var tenant in new[] { _tenantA, _tenantB })
+        foreach (var tenant in new[] { _k.TenantA, _k.TenantB })
         {
-            _ns.Bind(tenant, "tcp", _sockets.GrantPorts(TransportProtocol.Tcp, TcpPort, TcpPort, Principal.Kernel).Value, Rights.Listen).Unwrap();
-            _ns.Bind(tenant, "udp", _sockets.GrantPorts(TransportProtocol.Udp, UdpPort, UdpPort, Principal.Kernel).Value, Rights.Bind).Unwrap();
+            _k.Ns.Bind(tenant, "tcp", _k.Sockets.GrantPorts(TransportProtocol.Tcp, TcpPort, TcpPort, Principal.Kernel).Value, Rights.Listen).Unwrap();
+            _k.Ns.Bind(tenant, "udp", _k.Sockets.GrantPorts(TransportProtocol.Udp, UdpPort, UdpPort, Principal.Kernel).Value, Rights.Bind).Unwrap();
         }
     }
 
@@ -53,31 +40,26 @@ public sealed class PendingCallTests : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
-        SocketSyscalls.Unregister(_caps);
-        await _net.DisposeAsync();
-        _phys.Dispose();
+        await _k.DisposeAsync();
     }
 
-    private Process Spawn(CapabilityToken tenant, string name) => _pm.Spawn(name, tenant).Value.Process;
+    private Process Spawn(CapabilityToken tenant, string name) => _k.Pm.Spawn(name, tenant).Value.Process;
 
     /// <summary>The quota's books and the socket layer's, read together under the stack lock every charge runs under.</summary>
     private long Charged(string tenant)
     {
-        lock (_net.Right.Gate)
-        {
-            long charged = _quotas.Usage(tenant).MemoryBytes;
-            Assert.Equal(_sockets.Quota.UsageOf(tenant).BufferBytes, charged);
-            return charged;
-        }
+        var (charged, books) = _k.Charges(tenant);
+        Assert.Equal(books, charged);
+        return charged;
     }
 
     /// <summary>A connection accepted by a process of tenant A (its buffers are A's), and its kernel-owned client.</summary>
     private async Task<(Process Owner, Handle Listener, Handle Connection, Tcp.TcpConnection Client)> AcceptedAsync()
     {
-        var a = Spawn(_tenantA, "server");
+        var a = Spawn(_k.TenantA, "server");
         var listener = SocketSyscalls.Listen(a, a.Open("tcp", Rights.Listen).Value, TcpPort).Value;
         var accept = SocketSyscalls.AcceptAsync(a, listener);
-        var client = (await _net.Left.Tcp.ConnectAsync(RightTcp)).Value;
+        var client = (await _k.Net.Left.Tcp.ConnectAsync(RightTcp)).Value;
         return (a, listener, (await accept.WaitAsync(TimeSpan.FromSeconds(20))).Value, client);
     }
 
@@ -116,11 +98,11 @@ public sealed class PendingCallTests : IAsyncLifetime
     [Fact]
     public async Task Cancelled_accepts_and_receives_leave_at_once_and_refund_their_charge()
     {
-        var a = Spawn(_tenantA, "impatient");
+        var a = Spawn(_k.TenantA, "impatient");
         var listener = SocketSyscalls.Listen(a, a.Open("tcp", Rights.Listen).Value, TcpPort).Value;
         var udp = SocketSyscalls.BindUdp(a, a.Open("udp", Rights.Bind).Value, UdpPort).Value;
-        var tcpListener = _net.Right.Tcp.ListenerOn(TcpPort)!;
-        var udpSocket = _net.Right.Udp.Sockets.Single(s => s.Port == UdpPort);
+        var tcpListener = _k.Net.Right.Tcp.ListenerOn(TcpPort)!;
+        var udpSocket = _k.Net.Right.Udp.Sockets.Single(s => s.Port == UdpPort);
         for (int round = 0; round < 200; round++)
         {
             using var cts = new CancellationTokenSource();
@@ -139,7 +121,7 @@ public sealed class PendingCallTests : IAsyncLifetime
 
         // The socket still works: a live accept gets the next connection.
         var live = SocketSyscalls.AcceptAsync(a, listener);
-        await _net.Left.Tcp.ConnectAsync(RightTcp);
+        await _k.Net.Left.Tcp.ConnectAsync(RightTcp);
         Assert.True((await live.WaitAsync(TimeSpan.FromSeconds(20))).IsOk);
     }
 
@@ -147,8 +129,8 @@ public sealed class PendingCallTests : IAsyncLifetime
     public async Task Parked_calls_count_against_the_tenant_quota_and_one_tenant_at_its_quota_does_not_stop_another()
     {
         const int room = 10;
-        _quotas.SetLimits(A, new QuotaLimits(MemoryBytes: room * Cost)).Unwrap();
-        var a = Spawn(_tenantA, "hoarder");
+        _k.Quotas.SetLimits(A, new QuotaLimits(MemoryBytes: room * Cost)).Unwrap();
+        var a = Spawn(_k.TenantA, "hoarder");
         var udp = SocketSyscalls.BindUdp(a, a.Open("udp", Rights.Bind).Value, UdpPort).Value;
         var parked = Enumerable.Range(0, 1 + room).Select(_ => SocketSyscalls.ReceiveFromAsync(a, udp)).ToList(); // the first is free
         Assert.All(parked, p => Assert.False(p.IsCompleted));
@@ -156,10 +138,10 @@ public sealed class PendingCallTests : IAsyncLifetime
         Assert.Equal(room * Cost, Charged(A));
 
         // B, on its own quota, parks an accept and gets its connection.
-        var b = Spawn(_tenantB, "neighbour");
+        var b = Spawn(_k.TenantB, "neighbour");
         var listener = SocketSyscalls.Listen(b, b.Open("tcp", Rights.Listen).Value, TcpPort).Value;
         var accept = SocketSyscalls.AcceptAsync(b, listener);
-        await _net.Left.Tcp.ConnectAsync(RightTcp);
+        await _k.Net.Left.Tcp.ConnectAsync(RightTcp);
         Assert.True((await accept.WaitAsync(TimeSpan.FromSeconds(20))).IsOk);
 
         // Closing ends them all, typed, and refunds everything.
@@ -178,7 +160,7 @@ public sealed class PendingCallTests : IAsyncLifetime
         await Until(() => waiting.Count(w => !w.IsCompleted) == Limit - 1, () =>
             $"the sends wait; ended early: [{string.Join(", ", waiting.Where(w => w.IsCompleted).Select(w => w.Result.IsOk ? "Ok" : w.Result.Code.ToString()))}], " +
             $"first: {(first.IsCompleted ? first.Result.IsOk ? "Ok" : first.Result.Code.ToString() : "waiting")}");
-        int Queued() => _net.Right.Tcp.Connections.Single(c => c.Remote == client.Local).SendQueue;
+        int Queued() => _k.Net.Right.Tcp.Connections.Single(c => c.Remote == client.Local).SendQueue;
         int queued = Queued();
         for (int i = 0; i < 100; i++) // the window is shut once nothing moves between two looks
         {
@@ -200,7 +182,7 @@ public sealed class PendingCallTests : IAsyncLifetime
     [Fact]
     public async Task A_parked_receive_allocates_no_more_than_its_charge_and_a_flood_of_them_does_not_grow_the_heap()
     {
-        var a = Spawn(_tenantA, "flooder");
+        var a = Spawn(_k.TenantA, "flooder");
         var udp = SocketSyscalls.BindUdp(a, a.Open("udp", Rights.Bind).Value, UdpPort).Value;
         using var cts = new CancellationTokenSource();
         var warm = SocketSyscalls.ReceiveFromAsync(a, udp, cts.Token); // warm the path

@@ -20,31 +20,18 @@ public sealed class SocketQuotaTests : IAsyncLifetime
 {
     private const string A = "/tenant-a", B = "/tenant-b";
     private static readonly IpEndpoint RightHttpA = new(Ip("10.9.0.2"), 8080), RightHttpB = new(Ip("10.9.0.2"), 8081);
-    private readonly PhysicalMemory _phys = new(8 * 1024 * 1024);
-    private readonly CapabilityManager _caps = new();
-    private readonly NamespaceManager _ns;
-    private readonly ProcessManager _pm;
-    private readonly TenantQuotas _quotas = new();
-    private readonly TwoStacks _net = new(options: new NetworkStackOptions
+    private readonly TenantSocketKernel _k = new(new NetworkStackOptions
     {
         TcpMinRto = TimeSpan.FromMilliseconds(50), TcpMsl = TimeSpan.FromMilliseconds(200), TcpOrphanTimeout = TimeSpan.FromSeconds(1),
-    });
-    private readonly SocketService _sockets;
-    private readonly CapabilityToken _tenantA, _tenantB;
+    }, new SocketQuotaOptions { EphemeralPortsPerTenant = 8 });
 
     public SocketQuotaTests()
     {
-        _ns = new NamespaceManager(_caps);
-        _pm = new ProcessManager(_caps, _ns, new MemoryManager(_phys, _caps));
-        _sockets = new SocketService(_net.Right, _caps) { Quota = new SocketQuota(_quotas, new SocketQuotaOptions { EphemeralPortsPerTenant = 8 }) };
-        SocketSyscalls.Register(_caps, _sockets).Unwrap();
-        _tenantA = _ns.CreateChild(_ns.RootCapability, "tenant-a").Value;
-        _tenantB = _ns.CreateChild(_ns.RootCapability, "tenant-b").Value;
-        var outbound = _sockets.GrantNetworkAccess(Principal.Kernel).Value;
-        foreach (var (tenant, port) in new[] { (_tenantA, (ushort)8080), (_tenantB, (ushort)8081) })
+        var outbound = _k.Sockets.GrantNetworkAccess(Principal.Kernel).Value;
+        foreach (var (tenant, port) in new[] { (_k.TenantA, (ushort)8080), (_k.TenantB, (ushort)8081) })
         {
-            _ns.Bind(tenant, "http", _sockets.GrantPorts(TransportProtocol.Tcp, port, port, Principal.Kernel).Value, Rights.Listen).Unwrap();
-            _ns.Bind(tenant, "net", outbound, Rights.Connect).Unwrap();
+            _k.Ns.Bind(tenant, "http", _k.Sockets.GrantPorts(TransportProtocol.Tcp, port, port, Principal.Kernel).Value, Rights.Listen).Unwrap();
+            _k.Ns.Bind(tenant, "net", outbound, Rights.Connect).Unwrap();
         }
     }
 
@@ -52,12 +39,10 @@ public sealed class SocketQuotaTests : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
-        SocketSyscalls.Unregister(_caps);
-        await _net.DisposeAsync();
-        _phys.Dispose();
+        await _k.DisposeAsync();
     }
 
-    private (Process Process, CapabilityToken Control) Spawn(CapabilityToken tenant, string name) => _pm.Spawn(name, tenant).Value;
+    private (Process Process, CapabilityToken Control) Spawn(CapabilityToken tenant, string name) => _k.Pm.Spawn(name, tenant).Value;
 
     private static async Task Until(Func<bool> condition, string what, int ms = 10_000)
     {
@@ -70,23 +55,22 @@ public sealed class SocketQuotaTests : IAsyncLifetime
     /// differ (one run in six of the close/kill/RST race).</summary>
     private void AssertCharged(string tenant, long? limit = null)
     {
-        long charged, books;
-        lock (_net.Right.Gate) (charged, books) = (_quotas.Usage(tenant).MemoryBytes, _sockets.Quota.UsageOf(tenant).BufferBytes);
+        var (charged, books) = _k.Charges(tenant);
         Assert.Equal(books, charged);
         if (limit is { } max) Assert.True(charged <= max, $"{tenant} holds {charged} bytes over its quota of {max}");
     }
 
     private async Task AssertAllReturned(string tenant) =>
-        await Until(() => _quotas.Usage(tenant).MemoryBytes == 0 && _sockets.Quota.UsageOf(tenant) is { BufferBytes: 0, EphemeralPorts: 0 },
-            $"{tenant} got everything back: quota {_quotas.Usage(tenant).MemoryBytes} bytes, sockets {_sockets.Quota.UsageOf(tenant)}");
+        await Until(() => _k.Quotas.Usage(tenant).MemoryBytes == 0 && _k.Sockets.Quota.UsageOf(tenant) is { BufferBytes: 0, EphemeralPorts: 0 },
+            $"{tenant} got everything back: quota {_k.Quotas.Usage(tenant).MemoryBytes} bytes, sockets {_k.Sockets.Quota.UsageOf(tenant)}");
 
     [Fact]
     public async Task A_tenant_flooding_unread_data_and_huge_writes_stays_inside_its_quota_while_another_tenant_transfers()
     {
         const long limit = 256 * 1024;
-        _quotas.SetLimits(A, new QuotaLimits(MemoryBytes: limit)).Unwrap();
-        var (a, controlA) = Spawn(_tenantA, "attacker");
-        var (b, _) = Spawn(_tenantB, "victim");
+        _k.Quotas.SetLimits(A, new QuotaLimits(MemoryBytes: limit)).Unwrap();
+        var (a, controlA) = Spawn(_k.TenantA, "attacker");
+        var (b, _) = Spawn(_k.TenantB, "victim");
 
         // A accepts eight connections whose peers each push 512 KiB it never reads...
         var listenA = SocketSyscalls.Listen(a, a.Open("http", Rights.Listen).Value, 8080).Value;
@@ -94,12 +78,12 @@ public sealed class SocketQuotaTests : IAsyncLifetime
         for (int i = 0; i < 8; i++)
         {
             var accept = SocketSyscalls.AcceptAsync(a, listenA);
-            var c = (await _net.Left.Tcp.ConnectAsync(RightHttpA)).Value;
+            var c = (await _k.Net.Left.Tcp.ConnectAsync(RightHttpA)).Value;
             Assert.True((await accept).IsOk);
             pushers.Add(c.SendAsync(new byte[512 * 1024]));
         }
         // ...and writes 2 MiB each into four connections to a server that never reads.
-        var sink = _net.Left.Tcp.Listen(9000).Value;
+        var sink = _k.Net.Left.Tcp.Listen(9000).Value;
         var netA = a.Open("net", Rights.Connect).Value;
         var writes = new List<Task<Result>>();
         for (int i = 0; i < 4; i++)
@@ -108,7 +92,7 @@ public sealed class SocketQuotaTests : IAsyncLifetime
             Assert.True((await sink.AcceptAsync()).IsOk);
             writes.Add(SocketSyscalls.SendAsync(a, c, new byte[2 * 1024 * 1024]));
         }
-        await Until(() => _quotas.Usage(A).MemoryBytes > limit / 2, "A's buffers grew into its quota");
+        await Until(() => _k.Quotas.Usage(A).MemoryBytes > limit / 2, "A's buffers grew into its quota");
         for (int i = 0; i < 20; i++) { AssertCharged(A, limit); await Task.Delay(20); }
         // Each write waits at the size its buffer got, or — when the quota left it no buffer at all — is refused typed.
         Assert.All(writes, w => Assert.True(!w.IsCompleted || w.Result.Code == ErrorCode.QuotaExceeded, w.IsCompleted ? w.Result.ToString() : ""));
@@ -116,7 +100,7 @@ public sealed class SocketQuotaTests : IAsyncLifetime
         // B is not starved: it accepts and receives 1 MiB byte-exact, charged to B alone.
         var listenB = SocketSyscalls.Listen(b, b.Open("http", Rights.Listen).Value, 8081).Value;
         var acceptB = SocketSyscalls.AcceptAsync(b, listenB);
-        var client = (await _net.Left.Tcp.ConnectAsync(RightHttpB)).Value;
+        var client = (await _k.Net.Left.Tcp.ConnectAsync(RightHttpB)).Value;
         var served = (await acceptB).Value;
         var payload = new byte[1024 * 1024];
         new Random(5).NextBytes(payload);
@@ -135,7 +119,7 @@ public sealed class SocketQuotaTests : IAsyncLifetime
         AssertCharged(A, limit);
 
         // Killing A gives back every byte and port: unread buffers at once, the orphaned writers once reset.
-        Assert.True((await _pm.DestroyAsync(controlA)).IsOk);
+        Assert.True((await _k.Pm.DestroyAsync(controlA)).IsOk);
         await AssertAllReturned(A);
         await Task.WhenAll(pushers.Select(p => p.WaitAsync(TimeSpan.FromSeconds(10)).ContinueWith(_ => { })));
     }
@@ -143,9 +127,9 @@ public sealed class SocketQuotaTests : IAsyncLifetime
     [Fact]
     public async Task A_tenant_without_room_for_a_send_buffer_is_refused_typed_and_its_peer_sees_a_closed_window()
     {
-        _quotas.SetLimits(A, new QuotaLimits(MemoryBytes: 1024)).Unwrap(); // less than the smallest buffer (4 KiB)
-        var (a, _) = Spawn(_tenantA, "starved");
-        var server = _net.Left.Tcp.Listen(9001).Value;
+        _k.Quotas.SetLimits(A, new QuotaLimits(MemoryBytes: 1024)).Unwrap(); // less than the smallest buffer (4 KiB)
+        var (a, _) = Spawn(_k.TenantA, "starved");
+        var server = _k.Net.Left.Tcp.Listen(9001).Value;
         var c = (await SocketSyscalls.ConnectAsync(a, a.Open("net", Rights.Connect).Value, new IpEndpoint(Ip("10.9.0.1"), 9001))).Value;
         var peer = (await server.AcceptAsync()).Value;
 
@@ -154,10 +138,10 @@ public sealed class SocketQuotaTests : IAsyncLifetime
         var push = peer.SendAsync(new byte[10_000]);
         await Task.Delay(300);
         Assert.Equal(10_000, peer.Info.SendQueue);
-        Assert.Equal(0, _quotas.Usage(A).MemoryBytes);
+        Assert.Equal(0, _k.Quotas.Usage(A).MemoryBytes);
 
         // Once the quota allows it, the window reopens on the peer's next probe and the data arrives.
-        _quotas.SetLimits(A, new QuotaLimits(MemoryBytes: 1024 * 1024)).Unwrap();
+        _k.Quotas.SetLimits(A, new QuotaLimits(MemoryBytes: 1024 * 1024)).Unwrap();
         var read = 0;
         var buf = new byte[4096];
         var waitForRefund = Task.Run(async () =>
@@ -186,9 +170,9 @@ public sealed class SocketQuotaTests : IAsyncLifetime
     [Fact]
     public async Task One_tenant_cannot_take_more_than_its_share_of_ephemeral_ports()
     {
-        var (a, _) = Spawn(_tenantA, "port-hog");
-        var (b, _) = Spawn(_tenantB, "neighbour");
-        var server = _net.Left.Tcp.Listen(9002, backlog: 64).Value;
+        var (a, _) = Spawn(_k.TenantA, "port-hog");
+        var (b, _) = Spawn(_k.TenantB, "neighbour");
+        var server = _k.Net.Left.Tcp.Listen(9002, backlog: 64).Value;
         var remote = new IpEndpoint(Ip("10.9.0.1"), 9002);
         var netA = a.Open("net", Rights.Connect).Value;
         var held = new List<Handle>();
@@ -200,7 +184,7 @@ public sealed class SocketQuotaTests : IAsyncLifetime
         }
         Assert.Equal(ErrorCode.QuotaExceeded, (await SocketSyscalls.ConnectAsync(a, netA, remote)).Code);
         Assert.Equal(ErrorCode.QuotaExceeded, SocketSyscalls.BindUdp(a, netA, 0).Code); // UDP port 0 is an ephemeral port too
-        Assert.Equal(8, _sockets.Quota.UsageOf(A).EphemeralPorts);
+        Assert.Equal(8, _k.Sockets.Quota.UsageOf(A).EphemeralPorts);
 
         // B still gets ports of its own.
         var netB = b.Open("net", Rights.Connect).Value;
@@ -211,7 +195,7 @@ public sealed class SocketQuotaTests : IAsyncLifetime
         // A port comes back once its connection is gone (after TIME_WAIT), and A may connect again.
         Assert.True(SocketSyscalls.Close(a, held[0]).IsOk);
         for (int i = 0; i < 9; i++) _ = server.AcceptAsync().ContinueWith(t => { if (t.Result.IsOk) _ = t.Result.Value.CloseAsync(); });
-        await Until(() => _sockets.Quota.UsageOf(A).EphemeralPorts == 7, "the closed connection's port was returned");
+        await Until(() => _k.Sockets.Quota.UsageOf(A).EphemeralPorts == 7, "the closed connection's port was returned");
         Assert.True((await SocketSyscalls.ConnectAsync(a, netA, remote)).IsOk);
     }
 
@@ -221,8 +205,8 @@ public sealed class SocketQuotaTests : IAsyncLifetime
     [Fact]
     public async Task Closing_and_killing_while_buffers_grow_always_returns_every_charged_byte()
     {
-        _quotas.SetLimits(A, new QuotaLimits(MemoryBytes: 384 * 1024)).Unwrap();
-        var server = _net.Left.Tcp.Listen(9003, backlog: 64).Value;
+        _k.Quotas.SetLimits(A, new QuotaLimits(MemoryBytes: 384 * 1024)).Unwrap();
+        var server = _k.Net.Left.Tcp.Listen(9003, backlog: 64).Value;
         var remote = new IpEndpoint(Ip("10.9.0.1"), 9003);
         var rng = new Random(15);
         var peers = new List<TcpConnection>();
@@ -230,7 +214,7 @@ public sealed class SocketQuotaTests : IAsyncLifetime
         int connected = 0;
         for (int round = 0; round < 12; round++)
         {
-            var (a, control) = Spawn(_tenantA, $"racer{round}");
+            var (a, control) = Spawn(_k.TenantA, $"racer{round}");
             var netA = a.Open("net", Rights.Connect).Value;
             var handles = new List<Handle>();
             for (int i = 0; i < 3; i++)
@@ -249,11 +233,11 @@ public sealed class SocketQuotaTests : IAsyncLifetime
             switch (round % 3)
             {
                 case 0: foreach (var h in handles) SocketSyscalls.Close(a, h); break;
-                case 1: Assert.True((await _pm.DestroyAsync(control)).IsOk); break;
+                case 1: Assert.True((await _k.Pm.DestroyAsync(control)).IsOk); break;
                 default: foreach (var p in peers) await p.AbortAsync(); break; // the kernel sees RSTs
             }
             AssertCharged(A, 384 * 1024);
-            if (round % 3 != 1) Assert.True((await _pm.DestroyAsync(control)).IsOk);
+            if (round % 3 != 1) Assert.True((await _k.Pm.DestroyAsync(control)).IsOk);
         }
         Assert.True(connected >= 12, $"only {connected} connections were made: the race was hardly run");
         await AssertAllReturned(A); // no ephemeral port held means every one of A's connections is gone
@@ -266,7 +250,7 @@ public sealed class SocketQuotaTests : IAsyncLifetime
     [Fact]
     public async Task Cancelled_receives_and_sends_on_a_stalled_connection_do_not_pile_up()
     {
-        var (client, server, _) = await _net.ConnectAsync(9004);
+        var (client, server, _) = await _k.Net.ConnectAsync(9004);
         for (int i = 0; i < 2000; i++)
         {
             using var cts = new CancellationTokenSource();

@@ -22,29 +22,16 @@ public sealed class UdpQueueQuotaTests : IAsyncLifetime
 {
     private const string A = "/tenant-a", B = "/tenant-b";
     private const ushort PortA = 5000, PortB = 5001;
-    private readonly PhysicalMemory _phys = new(8 * 1024 * 1024);
-    private readonly CapabilityManager _caps = new();
-    private readonly NamespaceManager _ns;
-    private readonly ProcessManager _pm;
-    private readonly TenantQuotas _quotas = new();
-    private readonly TwoStacks _net = new();
-    private readonly SocketService _sockets;
-    private readonly CapabilityToken _tenantA, _tenantB;
+    private readonly TenantSocketKernel _k = new();
     private UdpSocket? _flooder;
 
     public UdpQueueQuotaTests()
     {
-        _ns = new NamespaceManager(_caps);
-        _pm = new ProcessManager(_caps, _ns, new MemoryManager(_phys, _caps));
-        _sockets = new SocketService(_net.Right, _caps) { Quota = new SocketQuota(_quotas) };
-        SocketSyscalls.Register(_caps, _sockets).Unwrap();
-        _tenantA = _ns.CreateChild(_ns.RootCapability, "tenant-a").Value;
-        _tenantB = _ns.CreateChild(_ns.RootCapability, "tenant-b").Value;
-        var outbound = _sockets.GrantNetworkAccess(Principal.Kernel).Value;
-        foreach (var (tenant, port) in new[] { (_tenantA, PortA), (_tenantB, PortB) })
+        var outbound = _k.Sockets.GrantNetworkAccess(Principal.Kernel).Value;
+        foreach (var (tenant, port) in new[] { (_k.TenantA, PortA), (_k.TenantB, PortB) })
         {
-            _ns.Bind(tenant, "udp", _sockets.GrantPorts(TransportProtocol.Udp, port, port, Principal.Kernel).Value, Rights.Bind).Unwrap();
-            _ns.Bind(tenant, "net", outbound, Rights.Connect).Unwrap();
+            _k.Ns.Bind(tenant, "udp", _k.Sockets.GrantPorts(TransportProtocol.Udp, port, port, Principal.Kernel).Value, Rights.Bind).Unwrap();
+            _k.Ns.Bind(tenant, "net", outbound, Rights.Connect).Unwrap();
         }
     }
 
@@ -52,22 +39,20 @@ public sealed class UdpQueueQuotaTests : IAsyncLifetime
     /// and the excess is dropped at the sender, so a flood sent cold never all arrives.</summary>
     public async Task InitializeAsync()
     {
-        _flooder = _net.Left.Udp.Bind(0).Value;
+        _flooder = _k.Net.Left.Udp.Bind(0).Value;
         await _flooder.SendToAsync(To(9), new byte[1]);
-        await Until(() => _net.Right[Counter.UdpDatagramsIn] >= 1, "ARP resolved");
+        await Until(() => _k.Net.Right[Counter.UdpDatagramsIn] >= 1, "ARP resolved");
     }
 
     public async Task DisposeAsync()
     {
         if (_flooder is not null) await _flooder.DisposeAsync();
-        SocketSyscalls.Unregister(_caps);
-        await _net.DisposeAsync();
-        _phys.Dispose();
+        await _k.DisposeAsync();
     }
 
     private static IpEndpoint To(ushort port) => new(Ip("10.9.0.2"), port);
 
-    private (Process Process, CapabilityToken Control) Spawn(CapabilityToken tenant, string name) => _pm.Spawn(name, tenant).Value;
+    private (Process Process, CapabilityToken Control) Spawn(CapabilityToken tenant, string name) => _k.Pm.Spawn(name, tenant).Value;
 
     private static async Task Until(Func<bool> condition, string what, int ms = 20_000)
     {
@@ -78,30 +63,27 @@ public sealed class UdpQueueQuotaTests : IAsyncLifetime
     /// <summary>The quota's and the socket layer's books, read together under the stack lock every charge runs under.</summary>
     private long Charged(string tenant)
     {
-        lock (_net.Right.Gate)
-        {
-            long charged = _quotas.Usage(tenant).MemoryBytes;
-            Assert.Equal(_sockets.Quota.UsageOf(tenant).BufferBytes, charged);
-            return charged;
-        }
+        var (charged, books) = _k.Charges(tenant);
+        Assert.Equal(books, charged);
+        return charged;
     }
 
     /// <summary>Sends <paramref name="count"/> datagrams and waits until the right stack has processed all of them.</summary>
     private async Task FloodAsync(ushort port, int count, int size)
     {
-        long before = _net.Right[Counter.UdpDatagramsIn];
+        long before = _k.Net.Right[Counter.UdpDatagramsIn];
         var payload = new byte[size];
         for (int i = 0; i < count; i++) Assert.True((await _flooder!.SendToAsync(To(port), payload)).IsOk);
-        await Until(() => _net.Right[Counter.UdpDatagramsIn] >= before + count, "the flood arrived: "
-            + string.Join(", ", _net.Left.Statistics.Select(kv => $"left {kv.Key}={kv.Value}").Concat(_net.Right.Statistics.Select(kv => $"right {kv.Key}={kv.Value}"))));
+        await Until(() => _k.Net.Right[Counter.UdpDatagramsIn] >= before + count, "the flood arrived: "
+            + string.Join(", ", _k.Net.Left.Statistics.Select(kv => $"left {kv.Key}={kv.Value}").Concat(_k.Net.Right.Statistics.Select(kv => $"right {kv.Key}={kv.Value}"))));
     }
 
-    private UdpSocket SocketOn(ushort port) => _net.Right.Udp.Sockets.Single(s => s.Port == port);
+    private UdpSocket SocketOn(ushort port) => _k.Net.Right.Udp.Sockets.Single(s => s.Port == port);
 
     [Fact]
     public async Task A_datagram_flood_at_a_socket_nobody_reads_stays_bounded_and_is_dropped_and_counted()
     {
-        var (a, _) = Spawn(_tenantA, "deaf");
+        var (a, _) = Spawn(_k.TenantA, "deaf");
         var udp = SocketSyscalls.BindUdp(a, a.Open("udp", Rights.Bind).Value, PortA).Value;
         var socket = SocketOn(PortA);
         long heapBefore = GC.GetTotalMemory(forceFullCollection: true);
@@ -110,12 +92,12 @@ public sealed class UdpQueueQuotaTests : IAsyncLifetime
         await FloodAsync(PortA, count, size);
         long heapAfter = GC.GetTotalMemory(forceFullCollection: true);
 
-        var limits = _net.Right.Options;
+        var limits = _k.Net.Right.Options;
         Assert.True(socket.QueuedBytes <= limits.UdpQueueBytes, $"{socket.QueuedBytes} bytes queued");
         Assert.Equal(socket.Queued * (long)(size + UdpSocket.DatagramOverhead), socket.QueuedBytes);
         Assert.Equal(count, socket.Queued + socket.Dropped); // every datagram is either held or counted as dropped
         Assert.True(socket.Dropped >= count - limits.UdpQueueBytes / size, $"only {socket.Dropped} dropped");
-        Assert.True(_net.Right.Dropped(DropReason.UdpQueueFull) >= socket.Dropped);
+        Assert.True(_k.Net.Right.Dropped(DropReason.UdpQueueFull) >= socket.Dropped);
         Assert.Equal(socket.QueuedBytes, Charged(A)); // what is held is the tenant's
         // The heap keeps what the queue holds (256 KiB), not the flood: under a seventh of the 7 MB sent.
         Assert.True(heapAfter - heapBefore < 1024 * 1024, $"heap grew {heapAfter - heapBefore:N0} bytes");
@@ -132,9 +114,9 @@ public sealed class UdpQueueQuotaTests : IAsyncLifetime
     public async Task A_tenant_flooded_to_its_quota_does_not_stop_another_tenant_receiving()
     {
         const long limit = 64 * 1024; // under one socket's 256 KiB: the quota, not the socket, is what stops A's flood
-        _quotas.SetLimits(A, new QuotaLimits(MemoryBytes: limit)).Unwrap();
-        var (a, _) = Spawn(_tenantA, "victim-of-flood");
-        var (b, _) = Spawn(_tenantB, "neighbour");
+        _k.Quotas.SetLimits(A, new QuotaLimits(MemoryBytes: limit)).Unwrap();
+        var (a, _) = Spawn(_k.TenantA, "victim-of-flood");
+        var (b, _) = Spawn(_k.TenantB, "neighbour");
         SocketSyscalls.BindUdp(a, a.Open("udp", Rights.Bind).Value, PortA).Unwrap();
         var udpB = SocketSyscalls.BindUdp(b, b.Open("udp", Rights.Bind).Value, PortB).Value;
 
@@ -156,18 +138,18 @@ public sealed class UdpQueueQuotaTests : IAsyncLifetime
         }
         Assert.True(Charged(A) <= limit, $"A holds {Charged(A)} bytes over its quota of {limit}");
         Assert.True(Charged(A) > limit / 2, "A's queue filled its quota");
-        Assert.True(_net.Right.Dropped(DropReason.UdpOverQuota) > 0, "A's quota, not its socket, stopped the flood");
+        Assert.True(_k.Net.Right.Dropped(DropReason.UdpOverQuota) > 0, "A's quota, not its socket, stopped the flood");
         Assert.Equal(0, Charged(B)); // B read everything
     }
 
     [Fact]
     public async Task Closing_or_killing_with_datagrams_queued_returns_every_charged_byte_and_port()
     {
-        var (a, control) = Spawn(_tenantA, "holder");
+        var (a, control) = Spawn(_k.TenantA, "holder");
         var byGrant = SocketSyscalls.BindUdp(a, a.Open("udp", Rights.Bind).Value, PortA).Value;
         SocketSyscalls.BindUdp(a, a.Open("net", Rights.Connect).Value, 0).Unwrap(); // an ephemeral port
-        var ephemeral = _net.Right.Udp.Sockets.Single(s => s.Port != PortA).Port;
-        Assert.Equal(1, _sockets.Quota.UsageOf(A).EphemeralPorts);
+        var ephemeral = _k.Net.Right.Udp.Sockets.Single(s => s.Port != PortA).Port;
+        Assert.Equal(1, _k.Sockets.Quota.UsageOf(A).EphemeralPorts);
 
         const int size = 500, each = 40;
         await FloodAsync(PortA, each, size);
@@ -177,17 +159,17 @@ public sealed class UdpQueueQuotaTests : IAsyncLifetime
 
         Assert.True(SocketSyscalls.Close(a, byGrant).IsOk);
         Assert.Equal(perSocket, Charged(A));
-        Assert.True((await _pm.DestroyAsync(control)).IsOk);
+        Assert.True((await _k.Pm.DestroyAsync(control)).IsOk);
         Assert.Equal(0, Charged(A));
-        Assert.Equal(0, _sockets.Quota.UsageOf(A).EphemeralPorts);
-        Assert.Empty(_net.Right.Udp.Sockets);
-        Assert.Equal(0, _quotas.Usage(A).MemoryBytes);
+        Assert.Equal(0, _k.Sockets.Quota.UsageOf(A).EphemeralPorts);
+        Assert.Empty(_k.Net.Right.Udp.Sockets);
+        Assert.Equal(0, _k.Quotas.Usage(A).MemoryBytes);
     }
 
     [Fact]
     public async Task A_receive_pending_when_its_socket_is_closed_or_its_process_killed_ends_typed()
     {
-        var (a, control) = Spawn(_tenantA, "waiting");
+        var (a, control) = Spawn(_k.TenantA, "waiting");
         var udp = SocketSyscalls.BindUdp(a, a.Open("udp", Rights.Bind).Value, PortA).Value;
         var pending = SocketSyscalls.ReceiveFromAsync(a, udp);
         Assert.True(SocketSyscalls.Close(a, udp).IsOk);
@@ -196,14 +178,14 @@ public sealed class UdpQueueQuotaTests : IAsyncLifetime
 
         var again = SocketSyscalls.BindUdp(a, a.Open("udp", Rights.Bind).Value, PortA).Value;
         var receives = Enumerable.Range(0, 8).Select(_ => SocketSyscalls.ReceiveFromAsync(a, again)).ToList();
-        Assert.True((await _pm.DestroyAsync(control)).IsOk);
+        Assert.True((await _k.Pm.DestroyAsync(control)).IsOk);
         foreach (var r in receives) Assert.Equal(ErrorCode.Closed, (await r.WaitAsync(TimeSpan.FromSeconds(20))).Code);
     }
 
     [Fact]
     public async Task Cancelled_receives_on_a_silent_socket_do_not_pile_up()
     {
-        var (a, _) = Spawn(_tenantA, "impatient");
+        var (a, _) = Spawn(_k.TenantA, "impatient");
         var udp = SocketSyscalls.BindUdp(a, a.Open("udp", Rights.Bind).Value, PortA).Value;
         var socket = SocketOn(PortA);
         for (int i = 0; i < 5000; i++)
@@ -226,7 +208,7 @@ public sealed class UdpQueueQuotaTests : IAsyncLifetime
         var rng = new Random(15);
         for (int round = 0; round < 20; round++)
         {
-            var (a, control) = Spawn(_tenantA, $"racer{round}");
+            var (a, control) = Spawn(_k.TenantA, $"racer{round}");
             var udp = SocketSyscalls.BindUdp(a, a.Open("udp", Rights.Bind).Value, PortA).Value;
             var sizes = new Random(round);
             var flood = Task.Run(async () =>
@@ -236,7 +218,7 @@ public sealed class UdpQueueQuotaTests : IAsyncLifetime
             var receives = Enumerable.Range(0, 4).Select(_ => SocketSyscalls.ReceiveFromAsync(a, udp)).ToList();
             await Task.Delay(rng.Next(0, 10));
             if (round % 2 == 0) Assert.True(SocketSyscalls.Close(a, udp).IsOk);
-            Assert.True((await _pm.DestroyAsync(control)).IsOk);
+            Assert.True((await _k.Pm.DestroyAsync(control)).IsOk);
             await flood;
             foreach (var r in receives)
             {
@@ -245,6 +227,6 @@ public sealed class UdpQueueQuotaTests : IAsyncLifetime
             }
             Assert.Equal(0, Charged(A));
         }
-        Assert.Empty(_net.Right.Udp.Sockets);
+        Assert.Empty(_k.Net.Right.Udp.Sockets);
     }
 }
