@@ -59,6 +59,9 @@ public enum Counter
     /// <summary>TCP output work: payload bytes copied from socket buffers into frames, bytes the stack checksummed in
     /// software, segments whose checksum the NIC filled, and large segments the NIC cut into MSS-sized ones (TSO).</summary>
     TcpPayloadBytesCopiedOut, TcpChecksumBytesSoftware, TcpChecksumsOffloaded, TcpSegmentationOffloads,
+    /// <summary>TCP payload bytes handed to a device that gathers (<c>NetworkOffloads.ScatterGather</c>) where they lie in
+    /// the send buffer, not copied into a frame.</summary>
+    TcpPayloadBytesByReference,
     /// <summary>TCP input work: segments whose checksum the NIC vouched for (receive checksum offload), and bytes the stack
     /// verified in software.</summary>
     TcpChecksumsVerifiedByNic, TcpChecksumBytesVerifiedSoftware,

@@ -3,6 +3,7 @@ using Photon.Kernel.Diagnostics.Metrics;
 using Photon.Kernel.Diagnostics.Tracing;
 using Photon.Kernel.Hal;
 using Photon.Kernel.Scheduling;
+using Photon.Net.Device;
 using Photon.Net.Sockets;
 using Photon.Net.Tcp;
 using Photon.Net.Udp;
@@ -26,7 +27,7 @@ public sealed partial class NetworkStack : IAsyncDisposable
     internal readonly object Gate = new();
     private readonly IKernelTimers _timers;
     private readonly List<NetInterface> _interfaces = new();
-    private readonly ConcurrentQueue<(NetInterface Nic, byte[] Frame, TxOffload Offload)> _outbox = new();
+    private readonly ConcurrentQueue<(NetInterface Nic, byte[] Frame, TxOffload Offload, TxPayload Payload)> _outbox = new();
     private readonly long[] _drops = new long[Enum.GetValues<DropReason>().Length];
     private readonly long[] _counters = new long[Enum.GetValues<Counter>().Length];
     private readonly CancellationTokenSource _stop = new();
@@ -302,10 +303,15 @@ public sealed partial class NetworkStack : IAsyncDisposable
     // ---- transmit ----
 
     /// <summary>Queues a frame; one with an <paramref name="offload"/> request goes to the device as an
-    /// <see cref="OffloadedFrame"/> (only ever for an interface whose device offered that offload).</summary>
-    internal void Transmit(NetInterface nic, byte[] frame, TxOffload offload = default) => _outbox.Enqueue((nic, frame, offload));
+    /// <see cref="OffloadedFrame"/> (only ever for an interface whose device offered that offload).
+    /// With a <paramref name="payload"/> (only for a device offering <see cref="NetworkOffloads.ScatterGather"/>) the frame
+    /// is its headers and the payload follows by reference.</summary>
+    internal void Transmit(NetInterface nic, byte[] frame, TxOffload offload = default, TxPayload payload = default) =>
+        _outbox.Enqueue((nic, frame, offload, payload));
 
-    private static ReadOnlyMemory<byte> TxToken(byte[] frame, TxOffload offload) => offload.IsNone ? frame : OffloadedFrame.Wrap(frame, offload);
+    private static ReadOnlyMemory<byte> TxToken(byte[] frame, TxOffload offload, TxPayload payload) =>
+        !payload.IsEmpty ? OffloadedFrame.WrapGathered(frame, payload.First, payload.Second, offload)
+        : offload.IsNone ? frame : OffloadedFrame.Wrap(frame, offload);
 
     /// <summary>Hands queued frames to the devices; one drainer at a time keeps frames in order. Consecutive frames for
     /// one interface go down as one batch (one doorbell per queue on the NIC driver, one sendmmsg on AF_PACKET); the
@@ -321,9 +327,9 @@ public sealed partial class NetworkStack : IAsyncDisposable
                 while (_outbox.TryDequeue(out var item))
                 {
                     run.Clear();
-                    run.Add(TxToken(item.Frame, item.Offload));
+                    run.Add(TxToken(item.Frame, item.Offload, item.Payload));
                     while (run.Count < 64 && _outbox.TryPeek(out var next) && next.Nic == item.Nic && _outbox.TryDequeue(out next))
-                        run.Add(TxToken(next.Frame, next.Offload));
+                        run.Add(TxToken(next.Frame, next.Offload, next.Payload));
                     await SendRunAsync(item.Nic, run).ConfigureAwait(false);
                 }
             }
