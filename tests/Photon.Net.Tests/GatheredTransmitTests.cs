@@ -128,6 +128,38 @@ public sealed class GatheredTransmitTests
     }
 
     [Fact]
+    public async Task Over_ipv6_payloads_go_by_reference_too_and_arrive_exact()
+    {
+        var options = new NetworkStackOptions { TcpMinRto = TimeSpan.FromMilliseconds(50), Ipv6RetransTimer = TimeSpan.FromMilliseconds(50) };
+        var (left, right, nic) = await Stacks(options);
+        await using (left)
+        await using (right)
+        {
+            var leftIp = Ipv6Address.Parse("fd00:11::1").Value;
+            var rightIp = Ipv6Address.Parse("fd00:11::2").Value;
+            left.AddIpv6Address(left.Interfaces[0], new Ipv6Cidr(leftIp, 64)).Unwrap();
+            right.AddIpv6Address(right.Interfaces[0], new Ipv6Cidr(rightIp, 64)).Unwrap();
+            await WaitUntil(() => left.Ipv6Addresses.Concat(right.Ipv6Addresses).All(x => x.Address.State == Ipv6AddressState.Preferred), 30_000);
+            await using var listener = right.Tcp.Listen(8114).Value;
+            var accept = listener.AcceptAsync();
+            var client = (await left.Tcp.ConnectAsync(new IpEndpoint(rightIp, 8114)).WaitAsync(TimeSpan.FromSeconds(30))).Value;
+            var server = (await accept.WaitAsync(TimeSpan.FromSeconds(30))).Value;
+            var data = RandomNumberGenerator.GetBytes(2 << 20);
+            var send = Task.Run(async () =>
+            {
+                Assert.True((await client.SendAsync(data)).IsOk);
+                await client.CloseAsync();
+            });
+            var got = await ReadAll(server).WaitAsync(TimeSpan.FromSeconds(120));
+            await send.WaitAsync(TimeSpan.FromSeconds(60));
+            Assert.Equal(SHA256.HashData(data), SHA256.HashData(got));
+            Assert.True(left[Counter.TcpPayloadBytesByReference] >= data.Length);
+            Assert.Equal(0, left[Counter.TcpPayloadBytesCopiedOut]);
+            Assert.Equal(0, right.Dropped(DropReason.BadChecksum));
+        }
+    }
+
+    [Fact]
     public async Task A_gathered_frame_replayed_after_its_bytes_were_acknowledged_and_overwritten_does_not_corrupt_the_stream()
     {
         // A 64 KiB send buffer is overwritten many times over in 4 MiB: by the 1,000th frame the 10th frame's bytes were
