@@ -214,7 +214,7 @@ public sealed class PacketSocketDevice : HostNetworkDevice
     /// <c>skb_orphan_frags</c> copies the ring pages a TX-ring skb points to (they are marked zero-copy), so on veth the
     /// ring saves no copy over sendmmsg from the send buffer and needs one more (into the ring slot) unless frames are
     /// built there.</remarks>
-    // Safety: native arrays of Batch entries, indexed below Batch, freed by Close after the receive thread is joined; sent frames are pinned.
+    // Safety: native arrays of Batch entries, indexed below Batch, freed by Close after the receive thread is joined; sent frames and gathered pieces are pinned until sendmmsg returns (at most MaxIov iovecs a message).
     private sealed unsafe class PacketQueue : HostFrameQueue
     {
         private const int Batch = 32, SendChunk = 64, MaxIov = 4, MaxPins = 3;
