@@ -72,8 +72,9 @@ public sealed class PacketGatherTests(ITestOutputHelper output)
             await using var device = opened.Value;
             Assert.True((device.Offloads & NetworkOffloads.ScatterGather) != 0, device.OffloadStatus);
             // DirectTransmit off: every frame waits in the TX ring for the driver's controller task, after the stack's
-            // lock is released and while the writer keeps filling the send buffer.
-            var (nic, _) = NicDriver.Start(device, new CapabilityManager(), new NicOptions(OwnsDevice: false, DirectTransmit: false)).Value;
+            // lock is released and while the writer keeps filling the send buffer; two TX queues, so each gathered frame
+            // is steered by the flow hash of its headers.
+            var (nic, _) = NicDriver.Start(device, new CapabilityManager(), new NicOptions(TxQueues: 2, OwnsDevice: false, DirectTransmit: false)).Value;
             await using (nic)
             {
                 await using var stack = new NetworkStack(new HostTimers(new HostClock()));
