@@ -93,18 +93,12 @@ public sealed class ChannelSyscalls(IpcManager ipc)
     // The receive a parked waiter re-runs after a wake-up that was not a hand-off (cached: no delegate per wait).
     private Func<Process, Handle, Result<IpcMessage>>? _retryReceive;
 
-    private async Task<Result<IpcMessage>> ReceiveWhenReadableAsync(Process caller, Handle endpoint, CancellationToken ct)
-    {
-        using var traceSpan = SyscallSpan.Enter(caller, "sys.ipc.receive");
-        while (true)
+    private Task<Result<IpcMessage>> ReceiveWhenReadableAsync(Process caller, Handle endpoint, CancellationToken ct) =>
+        WaitAndRetryAsync(caller, endpoint, Readiness.Readable, () =>
         {
             var ep = Open(caller, endpoint, Rights.Read);
-            if (!ep.IsOk) return ep.Error;
-            var r = ipc.Receive(caller, ep.Value);
-            if (r.Code != ErrorCode.WouldBlock) return r;
-            if (!await ep.Value.WaitReadableAsync(ct).ConfigureAwait(true)) return Errors.Of(ErrorCode.Cancelled, "receive cancelled");
-        }
-    }
+            return ep.IsOk ? ipc.Receive(caller, ep.Value) : ep.Error;
+        }, ct);
 
     /// <summary>Takes the next message into <paramref name="buffer"/> if there is one (needs Read;
     /// <see cref="ErrorCode.WouldBlock"/> if none). A message longer than the buffer stays queued:
@@ -138,17 +132,12 @@ public sealed class ChannelSyscalls(IpcManager ipc)
 
     private Func<Process, Handle, Memory<byte>, Result<IpcReceipt>>? _retryReceiveInto;
 
-    private async Task<Result<IpcReceipt>> ReceiveIntoWhenReadableAsync(Process caller, Handle endpoint, Memory<byte> buffer, CancellationToken ct)
-    {
-        while (true)
+    private Task<Result<IpcReceipt>> ReceiveIntoWhenReadableAsync(Process caller, Handle endpoint, Memory<byte> buffer, CancellationToken ct) =>
+        WaitAndRetryAsync(caller, endpoint, Readiness.Readable, () =>
         {
             var ep = Open(caller, endpoint, Rights.Read);
-            if (!ep.IsOk) return ep.Error;
-            var r = ipc.ReceiveInto(caller, ep.Value, buffer.Span);
-            if (r.Code != ErrorCode.WouldBlock) return r;
-            if (!await ep.Value.WaitReadableAsync(ct).ConfigureAwait(true)) return Errors.Of(ErrorCode.Cancelled, "receive cancelled");
-        }
-    }
+            return ep.IsOk ? ipc.ReceiveInto(caller, ep.Value, buffer.Span) : ep.Error;
+        }, ct);
 
     /// <summary>
     /// Sends a batch of byte-only messages without waiting (needs Write): one rights check, one reservation, one
@@ -170,16 +159,13 @@ public sealed class ChannelSyscalls(IpcManager ipc)
         using var traceSpan = SyscallSpan.Enter(caller, "sys.ipc.send_batch");
         int sent = 0;
         var all = messages as ReadOnlyMemory<byte>[] ?? messages.ToArray();
+        Func<Result<int>> sendRest = () => TrySendBatch(caller, endpoint, new ArraySegment<ReadOnlyMemory<byte>>(all, sent, all.Length - sent));
         while (sent < all.Length)
         {
-            var rest = new ArraySegment<ReadOnlyMemory<byte>>(all, sent, all.Length - sent);
-            var r = TrySendBatch(caller, endpoint, rest);
-            if (r.IsOk) { sent += r.Value; continue; }
-            if (r.Code != ErrorCode.WouldBlock) return sent > 0 ? sent : r;
-            var ep = Open(caller, endpoint, Rights.Write);
-            if (!ep.IsOk) return sent > 0 ? sent : ep.Error;
-            if (ep.Value.Peer is not { } peer) return sent > 0 ? sent : Errors.Of(ErrorCode.Closed, "channel is closed");
-            if (!await peer.WaitWritableAsync(ct).ConfigureAwait(true)) return sent > 0 ? sent : Errors.Of(ErrorCode.Cancelled, "send cancelled");
+            var r = sendRest();
+            if (r.Code == ErrorCode.WouldBlock) r = await WaitAndRetryAsync(caller, endpoint, Readiness.Writable, sendRest, ct).ConfigureAwait(true);
+            if (!r.IsOk) return sent > 0 ? sent : r;
+            sent += r.Value;
         }
         return sent;
     }
@@ -197,14 +183,13 @@ public sealed class ChannelSyscalls(IpcManager ipc)
     public async Task<Result<IReadOnlyList<IpcMessage>>> ReceiveBatchAsync(Process caller, Handle endpoint, int max, CancellationToken ct = default)
     {
         using var traceSpan = SyscallSpan.Enter(caller, "sys.ipc.receive_batch");
-        while (true)
+        Func<Result<IReadOnlyList<IpcMessage>>> receive = () =>
         {
             var ep = Open(caller, endpoint, Rights.Read);
-            if (!ep.IsOk) return ep.Error;
-            var r = ipc.ReceiveBatch(caller, ep.Value, max);
-            if (r.Code != ErrorCode.WouldBlock) return r;
-            if (!await ep.Value.WaitReadableAsync(ct).ConfigureAwait(true)) return Errors.Of(ErrorCode.Cancelled, "receive cancelled");
-        }
+            return ep.IsOk ? ipc.ReceiveBatch(caller, ep.Value, max) : ep.Error;
+        };
+        var r = receive();
+        return r.Code == ErrorCode.WouldBlock ? await WaitAndRetryAsync(caller, endpoint, Readiness.Readable, receive, ct).ConfigureAwait(true) : r;
     }
 
     /// <summary>
@@ -244,18 +229,11 @@ public sealed class ChannelSyscalls(IpcManager ipc)
     {
         int offset = 0;
         foreach (int l in lengths.Span[..sent]) offset += l;
+        Func<Result<int>> sendRest = () => TrySendPacked(caller, endpoint, packed.Span[offset..], lengths.Span[sent..]);
         while (sent < lengths.Length)
         {
-            var ep = Open(caller, endpoint, Rights.Write);
-            if (!ep.IsOk) return sent > 0 ? sent : ep.Error;
-            if (ep.Value.Peer is not { } peer) return sent > 0 ? sent : Errors.Of(ErrorCode.Closed, "channel is closed");
-            if (!await peer.WaitWritableAsync(ct).ConfigureAwait(true)) return sent > 0 ? sent : Errors.Of(ErrorCode.Cancelled, "send cancelled");
-            var r = TrySendPacked(caller, endpoint, packed.Span[offset..], lengths.Span[sent..]);
-            if (!r.IsOk)
-            {
-                if (r.Code == ErrorCode.WouldBlock) continue;
-                return sent > 0 ? sent : r;
-            }
+            var r = await WaitAndRetryAsync(caller, endpoint, Readiness.Writable, sendRest, ct).ConfigureAwait(true);
+            if (!r.IsOk) return sent > 0 ? sent : r;
             foreach (int l in lengths.Span.Slice(sent, r.Value)) offset += l;
             sent += r.Value;
         }
@@ -297,15 +275,33 @@ public sealed class ChannelSyscalls(IpcManager ipc)
 
     private Func<Process, Handle, Memory<byte>, Memory<int>, Result<int>>? _retryBatchInto;
 
-    private async Task<Result<int>> ReceiveBatchIntoWhenReadableAsync(Process caller, Handle endpoint, Memory<byte> buffer, Memory<int> lengths,
+    private Task<Result<int>> ReceiveBatchIntoWhenReadableAsync(Process caller, Handle endpoint, Memory<byte> buffer, Memory<int> lengths,
+        CancellationToken ct) =>
+        WaitAndRetryAsync(caller, endpoint, Readiness.Readable, () => TryReceiveBatchInto(caller, endpoint, buffer.Span, lengths.Span), ct);
+
+    private enum Readiness { Readable, Writable }
+
+    /// <summary>
+    /// The wait every blocking call shares once its first try would block (host threads and tests; kernel tasks'
+    /// receives park a reused waiter instead): checks the handle again (Read to wait for a message, Write to wait for
+    /// room in the peer's inbox), waits, and runs <paramref name="attempt"/> again until it no longer gives
+    /// <see cref="ErrorCode.WouldBlock"/>. A handle closed or revoked meanwhile, a closed channel and a cancellation end
+    /// it typed.
+    /// </summary>
+    private async Task<Result<T>> WaitAndRetryAsync<T>(Process caller, Handle endpoint, Readiness readiness, Func<Result<T>> attempt,
         CancellationToken ct)
     {
         while (true)
         {
-            var ep = Open(caller, endpoint, Rights.Read);
+            var ep = Open(caller, endpoint, readiness == Readiness.Readable ? Rights.Read : Rights.Write);
             if (!ep.IsOk) return ep.Error;
-            if (!await ep.Value.WaitReadableAsync(ct).ConfigureAwait(true)) return Errors.Of(ErrorCode.Cancelled, "receive cancelled");
-            var r = TryReceiveBatchInto(caller, endpoint, buffer.Span, lengths.Span);
+            Task<bool> ready;
+            if (readiness == Readiness.Readable) ready = ep.Value.WaitReadableAsync(ct);
+            else if (ep.Value.Peer is { } peer) ready = peer.WaitWritableAsync(ct);
+            else return Errors.Of(ErrorCode.Closed, "channel is closed");
+            if (!await ready.ConfigureAwait(true))
+                return Errors.Of(ErrorCode.Cancelled, readiness == Readiness.Readable ? "receive cancelled" : "send cancelled");
+            var r = attempt();
             if (r.Code != ErrorCode.WouldBlock) return r;
         }
     }
