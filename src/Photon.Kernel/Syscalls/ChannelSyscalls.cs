@@ -495,6 +495,11 @@ public sealed class ChannelSyscalls(IpcManager ipc)
 
     private Result<ChannelEndpoint> Open(Process caller, Handle h, Rights rights)
     {
+        // Every message's call starts here: the common case (a live endpoint handle with the rights, made directly, not
+        // through a namespace binding) in the two tables' lock-free reads, without the generic typed check and its
+        // Results; anything else takes the full path below, which names the error and audits a denial.
+        if (caller.TryGetFast(h, rights, out var o) && o is ChannelEndpoint fast && fast.Via.IsNone && !fast.DroppedFromBacklog)
+            return fast;
         var ep = caller.Get<ChannelEndpoint>(h, rights);
         if (!ep.IsOk) return ep.Error;
         // A connection the server never accepted is closed with its listener (which takes the binding with it): the
