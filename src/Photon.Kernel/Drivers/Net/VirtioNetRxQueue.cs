@@ -32,7 +32,10 @@ internal sealed class VirtioNetRxQueue : IDisposable
     private readonly int _bufferSize;
     private readonly VirtioNotifier _notifier;
     private readonly DeviceWait _wait;
-    private readonly Stack<int> _idle = new();
+    // Buffers not posted and not lent, and where the next refill starts looking: buffers are posted in ascending order
+    // around the pool (a ring of its own), so the device fills consecutive pages and a merged frame reads as one span.
+    private readonly bool[] _idle;
+    private int _idleCount, _postCursor;
     private readonly bool _guestChecksum, _largeSegments, _largeSegments6, _mergeable;
     private readonly int _buffers, _maxMerged;
     private readonly Lock _lock = new();
@@ -70,7 +73,8 @@ internal sealed class VirtioNetRxQueue : IDisposable
         _bufferSize = bufferSize;
         _notifier = notifier;
         _wait = wait;
-        for (int i = buffers - 1; i >= 0; i--) _idle.Push(i);
+        _idle = new bool[buffers];
+        for (int i = 0; i < buffers; i++) Idle(i);
     }
 
     /// <param name="buffers">Receive buffers posted (default: one per ring entry).</param>
@@ -135,12 +139,15 @@ internal sealed class VirtioNetRxQueue : IDisposable
     {
         if (_disposed) return;
         int added = 0;
-        while (_idle.Count > 0 && _vq.FreeDescriptors > 0)
+        for (int looked = 0; _idleCount > 0 && looked < _buffers && _vq.FreeDescriptors > 0; looked++)
         {
-            int b = _idle.Peek();
+            int b = _postCursor;
+            if (!_idle[b]) { _postCursor = (b + 1) % _buffers; continue; }
             var seg = new VirtqSegment(_pool.DeviceAddress + (ulong)(b * _bufferSize), (uint)_bufferSize, DeviceWrites: true);
             if (!_vq.Add([seg], b).IsOk) break;
-            _idle.Pop();
+            _idle[b] = false;
+            _idleCount--;
+            _postCursor = (b + 1) % _buffers;
             added++;
         }
         if (added == 0) return;
@@ -283,6 +290,13 @@ internal sealed class VirtioNetRxQueue : IDisposable
         }
     }
 
+    private void Idle(int buffer)
+    {
+        if (_idle[buffer]) return; // already idle: never post a buffer twice
+        _idle[buffer] = true;
+        _idleCount++;
+    }
+
     private void DropBad(int buffers, ref int consumed)
     {
         Interlocked.Increment(ref _dropped);
@@ -291,11 +305,10 @@ internal sealed class VirtioNetRxQueue : IDisposable
         consumed += buffers;
     }
 
-    /// <summary>Gives the first <paramref name="buffers"/> pending buffers back to the idle list, highest first, so the
-    /// next refill posts them in ascending order (a later merged frame then lands in consecutive pages).</summary>
+    /// <summary>Gives the first <paramref name="buffers"/> pending buffers back to the idle set.</summary>
     private void Release(int buffers)
     {
-        for (int i = _pendingStart + buffers - 1; i >= _pendingStart; i--) _idle.Push(_pending[i].Cookie);
+        for (int i = _pendingStart; i < _pendingStart + buffers; i++) Idle(_pending[i].Cookie);
         _pendingStart += buffers;
     }
 
@@ -429,12 +442,12 @@ internal sealed class VirtioNetRxQueue : IDisposable
                 if (_lent == 0) _pool.Dispose();
                 return;
             }
-            _idle.Push(slot);
+            Idle(slot);
             if (_refillHeld == 0) RefillLocked();
         }
     }
 
-    /// <summary>A merged frame lent in place comes back: its <paramref name="count"/> pages, highest first (see <see cref="Release"/>).</summary>
+    /// <summary>A merged frame lent in place comes back: its <paramref name="count"/> pages.</summary>
     private void GiveBack(int slot, int count)
     {
         lock (_lock)
@@ -445,7 +458,7 @@ internal sealed class VirtioNetRxQueue : IDisposable
                 if (_lent == 0) _pool.Dispose();
                 return;
             }
-            for (int i = slot + count - 1; i >= slot; i--) _idle.Push(i);
+            for (int i = slot; i < slot + count; i++) Idle(i);
             if (_refillHeld == 0) RefillLocked();
         }
     }
