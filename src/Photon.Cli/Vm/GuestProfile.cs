@@ -55,6 +55,7 @@ public static class GuestProfile
                 try
                 {
                     using var p = Process.Start(start)!;
+                    var errors = p.StandardError.ReadToEndAsync();
                     var lines = p.StandardOutput.ReadToEnd().Split('\n');
                     p.WaitForExit();
                     int shown = 0;
@@ -65,6 +66,9 @@ public static class GuestProfile
                         Console.WriteLine($"perf {name} [{sort}]: {l}");
                         if (++shown >= top) break;
                     }
+                    if (shown == 0)
+                        Console.WriteLine($"perf {name}: report exited {p.ExitCode} with nothing ({(File.Exists(file) ? new FileInfo(file).Length : -1)} B of data, " +
+                            $"recorder exited {recorder.ExitCode}): {errors.Result.Trim().Replace('\n', ' ')}");
                 }
                 catch (Exception e) { Console.WriteLine($"perf {name}: report failed: {e.Message}"); }
             }
