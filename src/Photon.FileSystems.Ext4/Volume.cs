@@ -328,6 +328,12 @@ internal sealed class Volume
         return Result.Ok;
     }
 
+    /// <summary>Commits the running transaction if it is older than the journal's commit interval (periodic writeback).</summary>
+    public ValueTask<Result> CommitRunningIfDueAsync(CancellationToken ct) =>
+        Journal is { } j && !_running.IsEmpty && j.Now - _running.Started >= j.CommitInterval
+            ? CommitRunningAsync(ct)
+            : ValueTask.FromResult(Result.Ok);
+
     /// <summary>
     /// Commits the running transaction as one jbd2 transaction (ordered mode: its first flush makes every data block
     /// written in place so far durable before the commit block that references it). Called by fsync, unmount, when the

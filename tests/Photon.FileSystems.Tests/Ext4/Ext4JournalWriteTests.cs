@@ -143,6 +143,31 @@ public sealed class Ext4JournalWriteTests
     }
 
     [Fact]
+    public async Task WriteBack_CommitsTheRunningGroupOnlyOnceItIsOlderThanTheCommitInterval()
+    {
+        using var s = new Ext4Scratch();
+        string img = s.MakeImage("w.img", "8M");
+        var (fs, st) = await Ext4Scratch.MountAsync(img);
+        try
+        {
+            var vol = ((Ext4FileSystem)fs).Volume;
+            vol.Journal!.CommitInterval = TimeSpan.FromHours(1);
+            long t0 = vol.Journal.Transactions;
+            Assert.True((await fs.CreateFileAsync("/a")).IsOk);
+            Assert.True((await fs.WriteBackAsync()).IsOk);
+            Assert.Equal(1, vol.RunningOperations);            // young: held
+            Assert.Equal(t0, vol.Journal.Transactions);
+            vol.Journal.CommitInterval = TimeSpan.Zero;
+            Assert.True((await fs.WriteBackAsync()).IsOk);
+            Assert.Equal(0, vol.RunningOperations);            // due: committed, with no operation to trigger it
+            Assert.Equal(t0 + 1, vol.Journal.Transactions);
+            Assert.True((await fs.WriteBackAsync()).IsOk);
+            Assert.Equal(t0 + 1, vol.Journal.Transactions);    // nothing running: no empty transaction
+        }
+        finally { await Ext4Scratch.UnmountAsync(fs, st); }
+    }
+
+    [Fact]
     public async Task AGroupThatWouldOutgrowAQuarterOfTheLog_IsCommittedBeforeTheOperationJoins()
     {
         using var s = new Ext4Scratch();
