@@ -1,5 +1,5 @@
-using System.Buffers.Binary;
 using Photon.Net.Tcp;
+using static Photon.Net.Tests.DataSegmentDropper;
 using static Photon.Net.Tests.TwoStacks;
 
 namespace Photon.Net.Tests;
@@ -14,8 +14,6 @@ namespace Photon.Net.Tests;
 [Collection(AllocationMeasurements.Name)]
 public sealed class CongestionUnderLossTests
 {
-    private const int Mss = 1500 - 20 - 20 - 12; // with the timestamp option on every segment
-
     /// <summary>One congestion event as the connection reported it, with the window before and after.</summary>
     internal readonly record struct Event(string Kind, long CwndBefore, long CwndAfter, long SsthreshAfter, long Flight);
 
@@ -40,21 +38,6 @@ public sealed class CongestionUnderLossTests
             call();
             lock (Events) Events.Add(new Event(kind, before, inner.Window, inner.SlowStartThreshold, flight));
         }
-    }
-
-    private static Func<byte[], bool> DropEvery(int nth)
-    {
-        uint? first = null;
-        var sent = new HashSet<uint>();
-        return frame =>
-        {
-            if (frame.Length < 54 || frame[23] != 6) return false;
-            int tcp = 14 + (frame[14] & 0xF) * 4;
-            int payload = frame.Length - tcp - (frame[tcp + 12] >> 4) * 4;
-            if (payload <= 0) return false;
-            uint offset = BinaryPrimitives.ReadUInt32BigEndian(frame.AsSpan(tcp + 4)) - (first ??= BinaryPrimitives.ReadUInt32BigEndian(frame.AsSpan(tcp + 4)));
-            return sent.Add(offset) && offset % Mss == 0 && (offset / Mss) % nth == nth - 1; // first transmissions only
-        };
     }
 
     private static async Task<(Recorder Cc, long Episodes, long Timeouts, long Lost)> Transfer(int segments, Func<ICongestionController> controller)
