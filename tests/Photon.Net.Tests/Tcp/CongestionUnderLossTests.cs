@@ -32,6 +32,7 @@ public sealed class CongestionUnderLossTests
         public void OnPartialAck(long ackedBytes) => inner.OnPartialAck(ackedBytes);
         public void OnRecoveryEnd() => Record("end", 0, inner.OnRecoveryEnd);
         public void OnTimeout(long flight) => Record("timeout", flight, () => inner.OnTimeout(flight));
+        public void UndoReduction() => Record("undo", 0, inner.UndoReduction);
         private void Record(string kind, long flight, Action call)
         {
             long before = inner.Window;
@@ -76,7 +77,8 @@ public sealed class CongestionUnderLossTests
     {
         var (cc, episodes, timeouts, lost) = await Transfer(6000, () => new Cubic());
         var losses = cc.Events.Where(e => e.Kind == "loss").ToList();
-        string trace = $"{episodes} episodes, {timeouts} timeouts, {lost} lost, peak {cc.PeakWindow / Mss}: {Trace(cc)}";
+        string trace = $"{episodes} episodes, {timeouts} timeouts, {lost} lost, peak {cc.PeakWindow / Mss}, {cc.Events.Count(e => e.Kind == "undo")} undone " +
+            $"(first at event {cc.Events.FindIndex(e => e.Kind == "undo")}: {string.Join(" ", cc.Events.Skip(Math.Max(0, cc.Events.FindIndex(e => e.Kind == "undo") - 6)).Take(8))}): {Trace(cc)}";
         Assert.True(timeouts == 0, trace);
         // One reduction per episode: every reduction the controller saw is an episode the connection counted, and
         // several losses in one window (every 20th segment of a flight of more than 20) were one episode, not several.
