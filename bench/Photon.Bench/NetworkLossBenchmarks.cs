@@ -219,7 +219,7 @@ public static class NetworkLossBenchmarks
     }
 
     private static readonly Counter[] Recovery = [Counter.TcpRetransmits, Counter.TcpTimeouts, Counter.TcpFastRetransmits /* recovery episodes */, Counter.TcpSackRetransmits,
-        Counter.TcpRackRetransmits, Counter.TcpRescueRetransmits, Counter.TcpTailLossProbes, Counter.TcpDuplicateSacks];
+        Counter.TcpRackRetransmits, Counter.TcpRescueRetransmits, Counter.TcpTailLossProbes, Counter.TcpDuplicateSacks, Counter.TcpSpuriousRecoveriesUndone];
 
     private static async Task<double> SendPhoton(NetworkStack stack)
     {
