@@ -55,6 +55,9 @@ public enum Counter
     TcpRackRetransmits, TcpRescueRetransmits, TcpResetsSent, TcpChallengeAcks,
     /// <summary>RFC 2883 D-SACKs received: the peer got a segment twice, so a retransmission was spurious (or the path duplicated it).</summary>
     TcpDuplicateSacks,
+    /// <summary>Fast-recovery window reductions undone because the peer D-SACKed every retransmission of the episode
+    /// (reordering or delay, not loss: RFC 2883 §5).</summary>
+    TcpSpuriousRecoveriesUndone,
     TcpActiveOpens, TcpPassiveOpens, TcpSynCookiesSent, TcpSynCookiesAccepted, UdpDatagramsIn, UdpDatagramsOut,
     /// <summary>TCP output work: payload bytes copied from socket buffers into frames, bytes the stack checksummed in
     /// software, segments whose checksum the NIC filled, and large segments the NIC cut into MSS-sized ones (TSO).</summary>

@@ -419,7 +419,7 @@ public sealed partial class TcpConnection : IAsyncDisposable
 
         if (_cc.InRecovery)
         {
-            if (ack >= _recover) _cc.OnRecoveryEnd();
+            if (ack >= _recover) { _cc.OnRecoveryEnd(); TryUndo(); }
             else
             {
                 if (_sackOk) RetransmitNextHole(); // SACK recovery: the pipe, not an inflated window, paces it
@@ -448,6 +448,7 @@ public sealed partial class TcpConnection : IAsyncDisposable
             _rexmitNext = _sndUna;
             StartPrr(_cc.Window);
             _cc.OnFastRetransmit(_sndMax - _sndUna);
+            ArmUndo();
             if (_sackOk) RetransmitNextHole();
             else RetransmitFirst();
             _stack.Count(Counter.TcpFastRetransmits);
@@ -700,6 +701,7 @@ public sealed partial class TcpConnection : IAsyncDisposable
         SendData(start, offset, n, push: false);
         _rexmitNext = start + n;
         _rtt.OnRetransmit(start, n);
+        NoteRecoveryRetransmit(start, n);
         _retransmits++;
         _stack.Count(Counter.TcpRetransmits);
         _stack.Count(Counter.TcpSackRetransmits);
@@ -712,6 +714,7 @@ public sealed partial class TcpConnection : IAsyncDisposable
         // Only bytes sent before (below SND.MAX): queued bytes past it would go out without SND.MAX moving.
         int sent = (int)Math.Min(_send.Count, _sndMax - _sndUna);
         _rtt.OnRetransmit(_sndUna, Math.Max(1, Math.Min(_mss, sent)));
+        NoteRecoveryRetransmit(_sndUna, Math.Min(_mss, sent));
         if (sent > 0) SendData(_sndUna, 0, Math.Min(_mss, sent), push: false);
         else if (_finSent && !_finAcked) SendFin(_sndUna);
     }
@@ -824,6 +827,7 @@ public sealed partial class TcpConnection : IAsyncDisposable
             return;
         }
         _cc.OnTimeout(_sndMax - _sndUna);
+        DisarmUndo(); // the timeout's cut stands
         _dupAcks = 0;
         _limitedTransmit = 0;
         _recover = _sndMax;
