@@ -274,12 +274,15 @@ public sealed class PacketSocketDevice : HostNetworkDevice
             Deliver(frame, info.Value);
         }
 
+        [ThreadStatic] private static MemoryHandle[]? t_pins;
+
         protected override int WriteBatch(IReadOnlyList<ReadOnlyMemory<byte>> frames)
         {
             int sent = 0;
             var msgs = stackalloc LinuxNet.MMsgHdr[SendChunk];
             var iov = stackalloc LinuxNet.IoVec[SendChunk * 2];
-            var pins = new MemoryHandle[Math.Min(SendChunk, frames.Count)];
+            // Per thread and reused (this method never awaits): an array per sendmmsg was part of every round trip's heap.
+            var pins = t_pins ??= new MemoryHandle[SendChunk];
             fixed (byte* headers = _txHeaders)
             while (sent < frames.Count)
             {
@@ -318,7 +321,7 @@ public sealed class PacketSocketDevice : HostNetworkDevice
                 }
                 finally
                 {
-                    for (int i = 0; i < n; i++) pins[i].Dispose();
+                    for (int i = 0; i < n; i++) { pins[i].Dispose(); pins[i] = default; }
                 }
                 if (r > 0)
                 {
