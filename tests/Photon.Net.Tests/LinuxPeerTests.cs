@@ -99,13 +99,13 @@ public sealed class LinuxPeerTests(LinuxPeer peer, ITestOutputHelper output)
     public async Task Linux_ping_gets_replies_from_Photon_including_fragmented_ones_and_Photon_pings_Linux()
     {
         if (Skipped()) return;
-        var ping = HostShell.Sh(peer.InNs("ping -c 3 -w 30 -i 0.2 10.77.0.2 && ping -c 2 -w 30 -s 4000 10.77.0.2"));
+        var ping = HostShell.Sh(peer.InNs("ping -c 3 -W 2 -i 0.2 10.77.0.2 && ping -c 2 -W 2 -s 4000 10.77.0.2"));
         output.WriteLine(ping.Output);
         if (ping.Code == 0 && !ping.Output.Contains("3 received"))
         {
             // One echo of three went missing once in a full run on a loaded host (the TAP's queue is lossy by design:
             // a full receive ring drops, counted); a second round must then answer every one.
-            ping = HostShell.Sh(peer.InNs("ping -c 3 -w 30 -i 0.2 10.77.0.2 && ping -c 2 -w 30 -s 4000 10.77.0.2"));
+            ping = HostShell.Sh(peer.InNs("ping -c 3 -W 2 -i 0.2 10.77.0.2 && ping -c 2 -W 2 -s 4000 10.77.0.2"));
             output.WriteLine("again: " + ping.Output);
         }
         Assert.True(ping.Code == 0, ping.Output);

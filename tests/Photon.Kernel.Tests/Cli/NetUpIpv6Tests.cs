@@ -42,7 +42,7 @@ public sealed class NetUpIpv6Tests
             }
             Assert.True(ready.Code == 0, $"never answered ping -6: {ready.Output}");
             // NetworkComponent derives the MAC 02:50:48:61:00:02 from 10.97.0.2, so the EUI-64 link-local is fe80::50:48ff:fe61:2.
-            var linkLocal = Sh(InNs($"ping -6 -c 2 -w 30 -i 0.2 fe80::50:48ff:fe61:2%{tap}"));
+            var linkLocal = Sh(InNs($"ping -6 -c 2 -W 2 -i 0.2 fe80::50:48ff:fe61:2%{tap}"));
             Assert.True(linkLocal.Code == 0, linkLocal.Output);
             Assert.Equal(0, await up.WaitAsync(TimeSpan.FromSeconds(60)));
         }

@@ -87,7 +87,7 @@ public sealed class DhcpDnsmasqTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.Equal([new IpEndpoint(Linux, 53)], resolver.Servers);
         Assert.Equal(TimeSpan.FromMinutes(2), lease.Value.Ack.LeaseTime);
 
-        var ping = await HostShell.ShAsync($"ip netns exec {_ns} ping -c 2 -w 30 -i 0.2 {address.Address}");
+        var ping = await HostShell.ShAsync($"ip netns exec {_ns} ping -c 2 -W 2 -i 0.2 {address.Address}");
         Assert.True(ping.Code == 0, ping.Output);
         Assert.True((await stack.PingAsync(Linux, TimeSpan.FromSeconds(3))).IsOk);
         Assert.Contains("02:50:48:00:00:32", await File.ReadAllTextAsync(Path.Combine(_dir!, "leases")));
