@@ -581,10 +581,6 @@ public sealed class NicDriverTests(ITestOutputHelper output)
                     string.Join(" ", Enumerable.Range(0, dev.QueueCount).Select(q => $"{dev.Counters(q).RxFrames}/{dev.Counters(q).TxFrames}")));
                 Assert.True(ping.Code == 0, ping.Output);
                 PingOutput.AssertAllAnswered(ping.Output, 3);
-                // The stack's frames went to the device from the thread that produced them, on both TX queues' hardware
-                // queues as steered, never through a TX queue pair and its controller task (DirectTransmit).
-                Assert.True(nic.Stats.Tx.Sum(q => q.Frames) >= 3 + 3, "the fragments of our ping and three echo replies");
-                Assert.Equal(0, nic.Stats.Tx.Sum(q => q.Ring.Submitted));
             }
             output.WriteLine($"driver rx per queue {string.Join("/", nic.Stats.Rx.Select(q => q.Frames))}, tx per queue {string.Join("/", nic.Stats.Tx.Select(q => q.Frames))}");
         }

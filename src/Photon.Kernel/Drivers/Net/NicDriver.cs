@@ -343,15 +343,13 @@ public sealed class NicDriver : KernelObject, INetworkDevice, INetworkBatches, I
     /// doorbell; returns once they are in the rings (the frames' memory is the driver's from here on).</summary>
     ValueTask<Result<int>> INetworkBatches.TransmitAsync(IReadOnlyList<ReadOnlyMemory<byte>> frames, CancellationToken ct) =>
         _self is not { } self ? ValueTask.FromResult(Result<int>.Fail(ErrorCode.Closed, $"{Name} did not start"))
-        : _options.DirectTransmit && _multi is not null ? TransmitDirectAsync(self, frames, ct)
+        : _options.DirectTransmit && _multi is not null && _tx.Length == 1 ? TransmitDirectAsync(self, frames, ct)
         : new(SubmitBatchAsync(self.Capability, frames, self.Actor, untilSent: false, ct));
 
-    /// <summary>The stack's transmit on a multi-queue device (<see cref="NicOptions.DirectTransmit"/>): after the same
-    /// capability check and frame checks, each run of consecutive frames steered to one TX queue goes to that queue's
-    /// hardware queue on the caller's thread instead of through the TX queue pair and its controller task — one
-    /// thread-pool hop less between a received burst and its answers (a reply leaves from the thread that handled the
-    /// request). The stack flushes one batch at a time and the runs go in order, so its frames stay in order; other
-    /// faces keep the queue pairs.</summary>
+    /// <summary>The stack's transmit on a one-queue multi-queue device (<see cref="NicOptions.DirectTransmit"/>): after the
+    /// same capability check and frame checks, the batch goes to the device on the caller's thread instead of through the
+    /// TX queue pair and its controller task — one thread wake-up less between a received burst and its ACKs. The stack
+    /// flushes one batch at a time, so its frames stay in order; other faces keep the queue pair.</summary>
     private async ValueTask<Result<int>> TransmitDirectAsync(NicDeviceView self, IReadOnlyList<ReadOnlyMemory<byte>> frames, CancellationToken ct)
     {
         for (int i = 0; i < frames.Count; i++)
@@ -360,46 +358,28 @@ public sealed class NicDriver : KernelObject, INetworkDevice, INetworkBatches, I
         var allowed = _caps.Check(self.Capability, Rights.Write, self.Actor);
         if (!allowed.IsOk) return allowed.Error;
         if (Volatile.Read(ref _disposed) != 0) return Errors.Of(ErrorCode.Closed, $"{Name} is closed");
+        var counters = _txCounters[0];
         int done = 0;
-        int queue = PickTxQueue(frames[0].Span);
-        while (done < frames.Count)
+        try
         {
-            // The run of frames from `done` steered to `queue` (with round-robin steering, one frame a run).
-            int end = done + 1, next = -1;
-            while (end < frames.Count && (next = PickTxQueue(frames[end].Span)) == queue) end++;
-            var run = done == 0 && end == frames.Count ? frames : Slice(frames, done, end);
-            var counters = _txCounters[queue];
-            int sentInRun = 0;
-            try
+            while (done < frames.Count)
             {
-                while (sentInRun < run.Count)
-                {
-                    var rest = sentInRun == 0 ? run : Slice(run, sentInRun, run.Count);
-                    int sent = await _multi!.SendBatchAsync(queue % HardwareQueues, rest, ct).ConfigureAwait(false);
-                    if (sent <= 0 || sent > rest.Count) throw new KernelException(ErrorCode.IoError, $"device reported {sent} frames sent");
-                    for (int i = sentInRun; i < sentInRun + sent; i++) Interlocked.Add(ref counters.Bytes, run[i].Length);
-                    Interlocked.Add(ref counters.Frames, sent);
-                    sentInRun += sent;
-                }
-                Interlocked.Increment(ref counters.Batches);
+                var rest = frames.Count == 1 || done == 0 ? frames : frames.Skip(done).ToList();
+                int sent = await _multi!.SendBatchAsync(0, rest, ct).ConfigureAwait(false);
+                if (sent <= 0 || sent > rest.Count) throw new KernelException(ErrorCode.IoError, $"device reported {sent} frames sent");
+                for (int i = done; i < done + sent; i++) Interlocked.Add(ref counters.Bytes, frames[i].Length);
+                Interlocked.Add(ref counters.Frames, sent);
+                done += sent;
             }
-            catch (Exception e) when (e is KernelException or OperationCanceledException or IOException or ObjectDisposedException or InvalidOperationException)
-            {
-                Interlocked.Increment(ref counters.Errors);
-                if (done + sentInRun > 0) return done + sentInRun;
-                return e is KernelException k ? k.Error : Errors.Of(e is OperationCanceledException ? ErrorCode.Cancelled : ErrorCode.IoError, e.Message);
-            }
-            done = end;
-            queue = next;
+            Interlocked.Increment(ref counters.Batches);
+            return done;
         }
-        return done;
-    }
-
-    private static ArraySegment<ReadOnlyMemory<byte>> Slice(IReadOnlyList<ReadOnlyMemory<byte>> frames, int start, int end)
-    {
-        var part = new ReadOnlyMemory<byte>[end - start];
-        for (int i = start; i < end; i++) part[i - start] = frames[i];
-        return part;
+        catch (Exception e) when (e is KernelException or OperationCanceledException or IOException or ObjectDisposedException or InvalidOperationException)
+        {
+            Interlocked.Increment(ref counters.Errors);
+            if (done > 0) return done;
+            return e is KernelException k ? k.Error : Errors.Of(e is OperationCanceledException ? ErrorCode.Cancelled : ErrorCode.IoError, e.Message);
+        }
     }
 
     // ---- INetworkDevice (a copying face for consumers of the plain interface) ----

@@ -32,9 +32,8 @@ public enum TxSteering
 /// <param name="LendToStack">On a device that lends its receive buffers (virtio-net), the stack's face reads each frame
 /// in the device's DMA buffer through a <see cref="Dma.DmaLoan"/> (<see cref="NicLoanBatch"/>) instead of a copy in the
 /// driver's own buffers.</param>
-/// <param name="DirectTransmit">On a device with transmit queues of its own (<see cref="INetworkQueues"/>), the stack's
-/// face hands each batch to the device on its own thread (capability-checked), steered per frame as the queue pairs
-/// would, instead of through the TX queue pairs' controller tasks.</param>
+/// <param name="DirectTransmit">On a device with one transmit queue, the stack's face hands each batch to the device on
+/// its own thread (capability-checked) instead of through the TX queue pair's controller task.</param>
 /// <param name="Timers">The kernel's timers, for the stack's face to back off on while another consumer holds the
 /// queue's lending limit (without them it backs off on the calling kernel task's scheduler, or yields).</param>
 public sealed record NicOptions(int TxQueues = 0, int QueueDepth = 256, int Batch = 32, int RxBuffersPerQueue = 32,
