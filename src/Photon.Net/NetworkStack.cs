@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Collections.Concurrent;
 using Photon.Kernel.Diagnostics.Metrics;
 using Photon.Kernel.Diagnostics.Tracing;
@@ -315,13 +316,18 @@ public sealed partial class NetworkStack : IAsyncDisposable
 
     /// <summary>Hands queued frames to the devices; one drainer at a time keeps frames in order. Consecutive frames for
     /// one interface go down as one batch (one doorbell per queue on the NIC driver, one sendmmsg on AF_PACKET); the
-    /// frames are the device's from then on (they are never reused here).</summary>
-    internal async ValueTask FlushAsync()
+    /// frames are the device's from then on (they are never reused here). Nothing queued (a receive that found data, a
+    /// burst that answered nothing) costs no state machine; a flush whose device takes the batch at once completes
+    /// synchronously without allocating (the run list is the drainer's, reused; the state machine box is pooled).</summary>
+    internal ValueTask FlushAsync() => _outbox.IsEmpty ? default : DrainOutboxAsync();
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    private async ValueTask DrainOutboxAsync()
     {
-        var run = new List<ReadOnlyMemory<byte>>();
         while (!_outbox.IsEmpty)
         {
             if (Interlocked.Exchange(ref _flushing, 1) != 0) return;
+            var run = _flushRun; // only the drainer (holder of _flushing) touches it
             try
             {
                 while (_outbox.TryDequeue(out var item))
@@ -333,10 +339,18 @@ public sealed partial class NetworkStack : IAsyncDisposable
                     await SendRunAsync(item.Nic, run).ConfigureAwait(false);
                 }
             }
-            finally { Volatile.Write(ref _flushing, 0); }
+            finally
+            {
+                run.Clear(); // the frames are the device's now: hold no references to them
+                Volatile.Write(ref _flushing, 0);
+            }
         }
     }
 
+    /// <summary>The batch being handed to a device by the drainer of <see cref="FlushAsync"/> (guarded by <c>_flushing</c>).</summary>
+    private readonly List<ReadOnlyMemory<byte>> _flushRun = new(64);
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask SendRunAsync(NetInterface nic, List<ReadOnlyMemory<byte>> run)
     {
         long started = KernelTrace.Enabled ? KernelTrace.Now : 0;

@@ -282,12 +282,15 @@ public sealed class PacketSocketDevice : HostNetworkDevice
             Deliver(frame, info.Value);
         }
 
+        [ThreadStatic] private static MemoryHandle[]? t_pins;
+
         protected override int WriteBatch(IReadOnlyList<ReadOnlyMemory<byte>> frames)
         {
             int sent = 0;
             var msgs = stackalloc LinuxNet.MMsgHdr[SendChunk];
             var iov = stackalloc LinuxNet.IoVec[SendChunk * MaxIov];
-            var pins = new MemoryHandle[Math.Min(SendChunk, frames.Count) * MaxPins];
+            // Per thread and reused (this method never awaits): an array per sendmmsg was part of every round trip's heap.
+            var pins = t_pins ??= new MemoryHandle[SendChunk * MaxPins];
             fixed (byte* headers = _txHeaders)
             while (sent < frames.Count)
             {
