@@ -44,6 +44,26 @@ internal static class DataSegmentDropper
         };
     }
 
-    /// <summary>Drops the first transmission of every <paramref name="nth"/> data segment (the nth, 2·nth, …).</summary>
-    public static Func<byte[], bool> DropEvery(int nth) => DropSegments((segment, transmission) => transmission == 1 && segment % nth == nth - 1);
+    /// <summary>
+    /// Loses one of every <paramref name="nth"/> segments' worth of the stream: the first segment to carry byte k·<see
+    /// cref="Mss"/> is dropped for every k ≡ nth − 1 (mod nth), each k once. Keyed by the bytes a segment carries, not by
+    /// where it starts: one short segment mid-stream (a send buffer refilled by less than a segment while nothing was in
+    /// flight) moves every later segment off the Mss grid, and a dropper keyed on starts then stops dropping for good.
+    /// </summary>
+    public static Func<byte[], bool> DropEvery(int nth)
+    {
+        uint? first = null;
+        var dropped = new HashSet<long>();
+        return frame =>
+        {
+            int length = PayloadLength(frame);
+            if (length <= 0) return false;
+            uint seq = Sequence(frame);
+            first ??= seq;
+            long start = seq - first.Value, end = start + length;
+            for (long k = (start + Mss - 1) / Mss; k * Mss < end; k++)
+                if (k % nth == nth - 1 && dropped.Add(k)) return true;
+            return false;
+        };
+    }
 }
