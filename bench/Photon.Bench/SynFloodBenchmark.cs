@@ -125,7 +125,7 @@ public static class SynFloodBenchmark
     }
 
     /// <summary>Two devices joined by an in-memory cable (unbounded queues, no loss).</summary>
-    private sealed class PairedDevice(string name, byte[] mac) : INetworkDevice
+    internal sealed class PairedDevice(string name, byte[] mac) : INetworkDevice
     {
         private readonly Channel<byte[]> _inbox = Channel.CreateUnbounded<byte[]>();
         private PairedDevice? _peer;
