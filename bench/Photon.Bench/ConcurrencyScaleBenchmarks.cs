@@ -130,6 +130,8 @@ public static class ConcurrencyScaleBenchmarks
             runs.Add(mib / seconds);
             cpus.Add((System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalMilliseconds / mib);
         }
+        // The counters that tell a point's regime (retransmits, window stalls) when its runs disagree.
+        Console.Error.WriteLine($"scale tcp: {n} connections, sender counters: {string.Join(", ", left.Statistics.Where(kv => kv.Key.StartsWith("Tcp") && kv.Value != 0).Select(kv => $"{kv.Key}={kv.Value}"))}");
         foreach (var c in clients) await c.AbortAsync();
         foreach (var s in servers) await s.AbortAsync();
         if (left.Dropped(DropReason.InternalError) + right.Dropped(DropReason.InternalError) != 0)
