@@ -55,14 +55,7 @@ public sealed partial class TcpLayer
         var frame = gather ? Ipv6Frame.NewForPayload(headerLength, headerLength)
             : Ipv6Frame.NewForPayload(headerLength + fromLength, from is null ? headerLength + fromLength : headerLength);
         var segment = Ipv6Frame.Transport(frame);
-        TxPayload payload = default;
-        if (gather)
-        {
-            header.EmitHeader(segment);
-            payload = from!.PeekByReference(fromOffset, fromLength);
-            _stack.Count(Counter.TcpPayloadBytesByReference, fromLength);
-        }
-        else EmitSegment(segment, header, from, fromOffset, fromLength);
+        var payload = EmitOrLend(segment, header, from, fromOffset, fromLength, gather);
         TxOffload offload = default;
         if ((offloads & NetworkOffloads.TcpChecksum) != 0)
         {

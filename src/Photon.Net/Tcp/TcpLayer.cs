@@ -184,14 +184,7 @@ public sealed partial class TcpLayer
         var frame = gather ? Ipv4Frame.NewForPayload(headerLength, headerLength)
             : Ipv4Frame.NewForPayload(headerLength + fromLength, from is null ? headerLength + fromLength : headerLength);
         var segment = Ipv4Frame.Transport(frame);
-        TxPayload payload = default;
-        if (gather)
-        {
-            header.EmitHeader(segment);
-            payload = from!.PeekByReference(fromOffset, fromLength);
-            _stack.Count(Counter.TcpPayloadBytesByReference, fromLength);
-        }
-        else EmitSegment(segment, header, from, fromOffset, fromLength);
+        var payload = EmitOrLend(segment, header, from, fromOffset, fromLength, gather);
         TxOffload offload = default;
         if ((offloads & NetworkOffloads.TcpChecksum) != 0)
         {
@@ -214,6 +207,20 @@ public sealed partial class TcpLayer
 
     /// <summary>Writes the header and options, then the payload copied once from the socket buffer, into
     /// <paramref name="segment"/> (either family's frame).</summary>
+    /// <summary>Writes the segment's header and returns its payload lent from the send buffer when the device gathers
+    /// (<paramref name="gather"/>); otherwise copies the payload after the header and returns none. Both families.</summary>
+    private TxPayload EmitOrLend(Span<byte> segment, TcpRepr header, ByteRing? from, int fromOffset, int fromLength, bool gather)
+    {
+        if (!gather)
+        {
+            EmitSegment(segment, header, from, fromOffset, fromLength);
+            return default;
+        }
+        header.EmitHeader(segment);
+        _stack.Count(Counter.TcpPayloadBytesByReference, fromLength);
+        return from!.PeekByReference(fromOffset, fromLength);
+    }
+
     private void EmitSegment(Span<byte> segment, TcpRepr header, ByteRing? from, int fromOffset, int fromLength)
     {
         header.EmitHeader(segment);
