@@ -36,10 +36,6 @@ public sealed class Mount : KernelObject
             _ = WriteBackLoopAsync(timers, writeBackInterval);
     }
 
-    /// <summary>Periodic writebacks done (for tests and introspection).</summary>
-    public long WriteBacks => Interlocked.Read(ref _writeBacks);
-    private long _writeBacks;
-
     /// <summary>
     /// Asks the filesystem every <paramref name="interval"/> to make durable what it has held back (ext4's running
     /// transaction): without it, operations on an idle mount would stay in memory until the next fsync or unmount. Each
@@ -55,7 +51,6 @@ public sealed class Mount : KernelObject
             {
                 await timers.Delay(interval, stop).ConfigureAwait(false);
                 await RunAsync(fs => fs.WriteBackAsync(CancellationToken.None), CancellationToken.None).ConfigureAwait(false);
-                Interlocked.Increment(ref _writeBacks);
             }
         }
         catch (OperationCanceledException) { }
