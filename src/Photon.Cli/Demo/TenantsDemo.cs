@@ -21,6 +21,8 @@ public static class TenantsDemo
     {
         var sys = k.Sys;
         var init = k.Init;
+        // Every wait of the demo is bounded: a step that goes wrong is reported as a failure, never a hang.
+        using var bounded = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         var tenantA = sys.Namespaces.Open(init, "/tenant-a", Rights.All).Value;
         var tenantB = sys.Namespaces.Open(init, "/tenant-b", Rights.All).Value;
         // The sandbox was brought up at boot and bound at /sandbox: starting a guest is a syscall through that handle,
@@ -78,7 +80,7 @@ public static class TenantsDemo
         {
             sys.Channels.TrySend(kv, mine, "ping from the native kv service"u8).Unwrap();
             var n = echo.Value.Call("run");
-            var back = await sys.Channels.ReceiveAsync(kv, mine);
+            var back = await sys.Channels.ReceiveAsync(kv, mine, bounded.Token);
             report.Expect(Section, "native service ⇄ Wasm echo guest over IPC", n.IsOk && back.IsOk,
                 back.IsOk ? $"echoed \"{Encoding.UTF8.GetString(back.Value.Data)}\"" : back.Error.ToString());
         }
@@ -94,7 +96,7 @@ public static class TenantsDemo
         {
             sys.Channels.TrySend(bsvc, bMine, "ping from tenant-b's feed service"u8).Unwrap();
             bEcho.Value.Call("run");
-            var back = await sys.Channels.ReceiveAsync(bsvc, bMine);
+            var back = await sys.Channels.ReceiveAsync(bsvc, bMine, bounded.Token);
             report.Expect(Section, "tenant-b: native feed service ⇄ its own Wasm echo guest over IPC", back.IsOk,
                 back.IsOk ? $"echoed \"{Encoding.UTF8.GetString(back.Value.Data)}\"" : back.Error.ToString());
             bEcho.Value.Stop();
@@ -117,7 +119,9 @@ public static class TenantsDemo
 
         foreach (var g in new[] { counter, echo }) if (g.IsOk) g.Value.Stop();
         await sys.Processes.DestroyAsync(init, kvControl);
-        try { await serving; } catch (OperationCanceledException) { }
+        try { await serving.WaitAsync(bounded.Token); }
+        catch (OperationCanceledException) when (bounded.IsCancellationRequested) { report.Expect(Section, "kv's serving task ends when kv is destroyed", false, "still running after 60 s"); }
+        catch (OperationCanceledException) { }
         // Destroying kv revoked its listener, and with it the /kv binding the app connected through.
         report.ExpectError(Section, "after kv is destroyed, the app's connection through /kv is cut",
             (await sys.Channels.CallAsync(client, conn.Value, "greeting"u8.ToArray(), TimeSpan.FromSeconds(1))).AsResult(), ErrorCode.Revoked);

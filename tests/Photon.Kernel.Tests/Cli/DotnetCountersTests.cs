@@ -39,9 +39,13 @@ public sealed class DotnetCountersTests
         // Drain both pipes as lines arrive (a full pipe would stop top); the first "# queues" line means the kernel is
         // up, the demo ran and the tenants' load is running.
         var firstView = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var errors = new System.Text.StringBuilder();
-        top.OutputDataReceived += (_, e) => { if (e.Data == "# queues") firstView.TrySetResult(); };
-        top.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (errors) errors.AppendLine(e.Data); };
+        var output = new System.Text.StringBuilder();
+        top.OutputDataReceived += (_, e) =>
+        {
+            if (e.Data == "# queues") firstView.TrySetResult();
+            else if (e.Data is not null && !firstView.Task.IsCompleted) lock (output) output.AppendLine(e.Data);
+        };
+        top.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (output) output.AppendLine(e.Data); };
         top.Start();
         top.BeginOutputReadLine();
         top.BeginErrorReadLine();
@@ -49,7 +53,15 @@ public sealed class DotnetCountersTests
         try
         {
             var ready = await Task.WhenAny(firstView.Task, top.WaitForExitAsync(), Task.Delay(TimeSpan.FromSeconds(180)));
-            Assert.True(ready == firstView.Task, $"photon top did not show its first view: {errors}");
+            if (ready != firstView.Task)
+            {
+                // Say what top was doing: its exit code, or the managed stacks of the still-running process.
+                var state = top.HasExited ? $"exited with {top.ExitCode}"
+                    : "still running; its stacks:\n" + Run("dotnet", ["tool", "run", "dotnet-stack", "report", "-p", top.Id.ToString(CultureInfo.InvariantCulture)], root).Output;
+                string said;
+                lock (output) said = output.ToString();
+                Assert.Fail($"photon top did not show its first view ({state}); it printed:\n{said}");
+            }
 
             var collect = Run("dotnet", ["tool", "run", "dotnet-counters", "collect", "-p", top.Id.ToString(CultureInfo.InvariantCulture),
                 "--counters", "Photon.Kernel", "--format", "json", "--duration", "00:00:00:05", "-o", file], root);
