@@ -852,45 +852,40 @@ public sealed class Ext4FileSystem : IFileSystem
 
     // ---------------------------------------------------------------- flush
 
-    public async ValueTask<Result> FlushAsync(CancellationToken ct = default)
-    {
-        if (IsReadOnly) return Result.Ok;
-        try { await _lock.WaitAsync(ct).ConfigureAwait(false); }
-        catch (OperationCanceledException) { return Result.Fail(ErrorCode.Cancelled, "operation cancelled"); }
-        try
+    public ValueTask<Result> FlushAsync(CancellationToken ct = default) =>
+        CommitUnderLockAsync(async () =>
         {
             // fsync: the running transaction (every operation since the last commit) is committed before this returns.
-            var committed = await _vol.CommitRunningAsync(ct).ConfigureAwait(false);
-            if (!committed.IsOk)
-            {
-                if (committed.Error.Code is ErrorCode.Corrupted or ErrorCode.IoError) _writeDisabled ??= committed.Error;
-                return committed;
-            }
-            return await _vol.FlushDeviceAsync(ct).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException) { return Result.Fail(ErrorCode.Cancelled, "operation cancelled"); }
-        finally { _lock.Release(); }
-    }
+            var committed = StopWritingIfBroken(await _vol.CommitRunningAsync(ct).ConfigureAwait(false));
+            return committed.IsOk ? await _vol.FlushDeviceAsync(ct).ConfigureAwait(false) : committed;
+        }, ct);
 
     /// <summary>
     /// Periodic writeback (the mount calls it every few seconds): commits the running transaction once it is older
     /// than the journal's commit interval, as jbd2's commit thread does — so an idle mount's last operations become
     /// durable within about two intervals without an fsync. Nothing when the group is empty or young.
     /// </summary>
-    public async ValueTask<Result> WriteBackAsync(CancellationToken ct = default)
+    public ValueTask<Result> WriteBackAsync(CancellationToken ct = default) =>
+        CommitUnderLockAsync(async () => _writeDisabled is { } disabled
+            ? disabled
+            : StopWritingIfBroken(await _vol.CommitRunningIfDueAsync(ct).ConfigureAwait(false)), ct);
+
+    /// <summary>fsync and writeback: <paramref name="commit"/> under the operation lock, cancellation typed.</summary>
+    private async ValueTask<Result> CommitUnderLockAsync(Func<ValueTask<Result>> commit, CancellationToken ct)
     {
         if (IsReadOnly) return Result.Ok;
         try { await _lock.WaitAsync(ct).ConfigureAwait(false); }
         catch (OperationCanceledException) { return Result.Fail(ErrorCode.Cancelled, "operation cancelled"); }
-        try
-        {
-            if (_writeDisabled is { } disabled) return disabled;
-            var committed = await _vol.CommitRunningIfDueAsync(ct).ConfigureAwait(false);
-            if (!committed.IsOk && committed.Error.Code is ErrorCode.Corrupted or ErrorCode.IoError) _writeDisabled ??= committed.Error;
-            return committed;
-        }
+        try { return await commit().ConfigureAwait(false); }
         catch (OperationCanceledException) { return Result.Fail(ErrorCode.Cancelled, "operation cancelled"); }
         finally { _lock.Release(); }
+    }
+
+    /// <summary>A commit that failed on I/O or found corruption stops writing, as a failed operation does.</summary>
+    private Result StopWritingIfBroken(Result committed)
+    {
+        if (!committed.IsOk && committed.Error.Code is ErrorCode.Corrupted or ErrorCode.IoError) _writeDisabled ??= committed.Error;
+        return committed;
     }
 
     public async ValueTask DisposeAsync()
