@@ -122,7 +122,7 @@ public sealed class SackRecoveryTests
     /// <summary>The defect as the issue measured it: 16 MiB under 2% random loss took 252 retransmissions and 24
     /// retransmission timeouts, and throughput fell 12–15x. Here ~230 segments of the 16 MiB are lost at random (seeded,
     /// so every run loses the same ones, each once): SACK, RACK and the probe repair every one without a timeout (the
-    /// minimum RTO is 5 s, so one would show), and nothing is resent that was not lost but for a timed probe or two.</summary>
+    /// minimum RTO is 5 s, so one would show), and little is resent that was not lost.</summary>
     [Theory]
     [InlineData(2UL)]
     [InlineData(15UL)]
@@ -133,7 +133,11 @@ public sealed class SackRecoveryTests
         string detail = $"{dropped.Value} dropped: {counters}";
         Assert.True(dropped.Value > 150, detail); // 2% of 11,586 segments: the test cannot pass by losing nothing
         Assert.True(timeouts == 0, detail);
-        Assert.InRange(retransmits, dropped.Value, dropped.Value + probes);
+        // Every drop resent, and little else: on a loaded host an ACK held up past 2·SRTT (sub-millisecond here) sends a
+        // probe, and a probe's delivery makes RACK take the still-unacknowledged segments before it for lost — resends of
+        // segments that were only late, as RFC 8985 allows (4–9% of the drops in runs at load 50–90). A timeout, or a
+        // go-back-N resend of the flight, would be many times more.
+        Assert.True(retransmits >= dropped.Value && retransmits <= dropped.Value + probes + dropped.Value / 5, detail);
     }
 
     /// <summary>After a retransmission timeout the resend skips what the peer SACKed (RFC 6675 §5.1, as Linux does): it
