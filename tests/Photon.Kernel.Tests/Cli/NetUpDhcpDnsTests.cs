@@ -127,8 +127,10 @@ public sealed class NetUpDhcpDnsTests : IDisposable
             Assert.Matches($@"up {Tap} {Regex.Escape(address)}/24 ", output); // the "up" line: device, leased address
             // The lease's DNS server (dnsmasq) answered the name photon was asked to resolve.
             Assert.Contains("www.photon.test: 10.79.0.7", output);
-            // Stopping the network gave the lease back.
-            Assert.Contains("DHCPRELEASE", File.ReadAllText(Path.Combine(_dir, "log")));
+            // Stopping the network gave the lease back (dnsmasq logs it when it has read the datagram: wait for that).
+            string log = Path.Combine(_dir, "log");
+            for (int i = 0; i < 150 && !File.ReadAllText(log).Contains("DHCPRELEASE"); i++) await Task.Delay(200);
+            Assert.Contains("DHCPRELEASE", File.ReadAllText(log));
         }
         finally
         {
