@@ -215,7 +215,8 @@ public static class NetCommand
         {
             var http = ServeHttpWithFiles(net, port, o.Root);
             if (!http.IsOk) return Fail(http.Error.Message);
-            AnsiConsole.MarkupLine($"serving HTTP on {o.Address.Address}:{port}" +
+            // With --dhcp the address is the lease's, not the 0.0.0.0/0 placeholder.
+            AnsiConsole.MarkupLine($"serving HTTP on {tables.Interfaces[0][1].Split('/')[0]}:{port}" +
                                    (o.Root is null ? "" : $", files of {Markup.Escape(o.Image!)} at {Markup.Escape(o.Root)} in httpd's namespace") +
                                    ", GET /bulk?bytes=N for throughput");
         }

@@ -12,7 +12,8 @@ namespace Photon.Net.Tests.Dns;
 /// <summary>
 /// The stub resolver against a real <c>dnsmasq</c> in the Linux peer's network namespace, reached over the TAP device
 /// the other real-peer tests use: names from a hosts file, a CNAME, "no such name" for the local domain, and an answer
-/// too large for 512 bytes of UDP, which dnsmasq truncates (TC) and the resolver fetches again over TCP; hosts-file
+/// too large for 512 bytes of UDP, which dnsmasq truncates (TC) and the resolver fetches again over TCP, and an AAAA
+/// record beside an A one for one name; hosts-file
 /// answers carry a 60 s TTL (`--local-ttl`; dnsmasq's default of 0 must not be cached). Needs root and
 /// dnsmasq (test.sh installs dnsmasq-base); skipped loudly otherwise.
 /// </summary>
@@ -28,7 +29,8 @@ public sealed class DnsmasqTests(LinuxPeer peer, ITestOutputHelper output) : IAs
         if (peer.SkipReason is { } why) { _skip = why; return; }
         if (HostShell.Sh("command -v dnsmasq").Code != 0) { _skip = "dnsmasq is not installed (apt-get install dnsmasq-base)"; return; }
         _dir = Directory.CreateTempSubdirectory("photon-dnsmasq-").FullName;
-        var hosts = new List<string> { "10.77.0.1 peer.photon.test" };
+        // dual.photon.test has an A and an AAAA record: the resolver asks for each type on its own.
+        var hosts = new List<string> { "10.77.0.1 peer.photon.test", "10.77.0.9 dual.photon.test", "fd00:77::9 dual.photon.test" };
         hosts.AddRange(Enumerable.Range(1, 60).Select(i => $"10.77.1.{i} big.photon.test"));
         await File.WriteAllLinesAsync(Path.Combine(_dir, "hosts"), hosts);
         _dnsmasq = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("ip",
@@ -84,6 +86,16 @@ public sealed class DnsmasqTests(LinuxPeer peer, ITestOutputHelper output) : IAs
         Assert.Equal(LinuxPeer.Linux, Ipv4Address.Read(www.Value.Addresses.Single()));
 
         Assert.Equal(ErrorCode.NotFound, (await resolver.ResolveAsync("nothing.photon.test", DnsType.A)).Code);
+
+        // AAAA: the 16-byte address, and the same name's A record apart from it; a name with only an A record has no
+        // AAAA (NotFound, not the A address).
+        var v6 = await resolver.ResolveAsync("dual.photon.test", DnsType.Aaaa);
+        Assert.True(v6.IsOk, v6.ToString());
+        Assert.Equal(System.Net.IPAddress.Parse("fd00:77::9").GetAddressBytes(), v6.Value.Addresses.Single());
+        var v4 = await resolver.ResolveAsync("dual.photon.test", DnsType.A);
+        Assert.True(v4.IsOk, v4.ToString());
+        Assert.Equal("10.77.0.9", Ipv4Address.Read(v4.Value.Addresses.Single()).ToString());
+        Assert.Equal(ErrorCode.NotFound, (await resolver.ResolveAsync("peer.photon.test", DnsType.Aaaa)).Code);
 
         // 60 A records do not fit in 512 bytes: dnsmasq sets TC over UDP and answers in full over TCP.
         var big = await resolver.ResolveAsync("big.photon.test", DnsType.A);

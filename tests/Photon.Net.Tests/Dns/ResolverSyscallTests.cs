@@ -68,6 +68,45 @@ public sealed class ResolverSyscallTests : IAsyncLifetime
         await listener.DisposeAsync();
     }
 
+    /// <summary>With a global IPv6 address on the stack, a name with an AAAA and an A record is connected to over IPv6
+    /// first (RFC 6724's order; getaddrinfo's AI_ADDRCONFIG asks AAAA only then), from the server's AAAA answer — and
+    /// the same listener, one port for both families, accepts it.</summary>
+    [Fact]
+    public async Task With_a_global_ipv6_address_a_name_with_aaaa_and_a_records_is_connected_to_over_ipv6()
+    {
+        var v6Left = Ipv6Address.Parse("fd00:9::1").Value;
+        var v6Right = Ipv6Address.Parse("fd00:9::2").Value;
+        await using var server6 = new FakeDnsServer(_net.Right, 5353, (s, q) => Question(q.Message) != "dual.example"
+            ? s.Send(q, Response(q.Message, [], flags: 0x8183))
+            : s.Send(q, Response(q.Message, [QuestionType(q.Message) == DnsType.Aaaa
+                ? Record("dual.example", DnsType.Aaaa, 300, Frames6.Bytes(v6Right))
+                : A("dual.example", "10.9.0.2")])));
+        var resolver = DnsResolver.Create(_net.Left, [server6.Endpoint]).Value;
+        _ns.Bind(_app, "dns6", _caps.Create(new ResolverObject(resolver), Rights.Read | Rights.Delegate, Principal.Kernel).Value, Rights.Read).Unwrap();
+        _net.Left.AddIpv6Address(_net.Left.Interfaces[0], new Ipv6Cidr(v6Left, 64)).Unwrap();
+        _net.Right.AddIpv6Address(_net.Right.Interfaces[0], new Ipv6Cidr(v6Right, 64)).Unwrap();
+        bool Preferred(NetworkStack st, Ipv6Address a) => st.Ipv6Addresses.Any(x => x.Address.Cidr.Address == a && x.Address.State == Ipv6AddressState.Preferred);
+        await StackTests.WaitUntil(() => Preferred(_net.Left, v6Left) && Preferred(_net.Right, v6Right), ms: 30_000);
+
+        var listener = _net.Right.Tcp.Listen(8081, 8).Value;
+        var app = _pm.Spawn("app", _app).Value.Process;
+        var dns = app.Open("dns6", Rights.Read).Value;
+        var net = app.Open("outbound", Rights.Connect).Value;
+        var c = await SocketSyscalls.ConnectAsync(app, net, dns, "dual.example", 8081);
+        Assert.True(c.IsOk, c.ToString());
+        Assert.Equal(new IpEndpoint(v6Right, 8081), SocketSyscalls.Endpoints(app, c.Value).Value.Remote);
+        Assert.True((await listener.AcceptAsync().WaitAsync(TimeSpan.FromSeconds(30))).IsOk);
+        Assert.Contains(server6.Queries, q => QuestionType(q.Message) == DnsType.Aaaa);
+        await listener.DisposeAsync();
+    }
+
+    /// <summary>The type a query asks for (the two bytes after its question's name).</summary>
+    private static DnsType QuestionType(byte[] query)
+    {
+        DnsName.Read(query, DnsMessage.HeaderLength, out int next);
+        return (DnsType)(query[next] << 8 | query[next + 1]);
+    }
+
     [Fact]
     public async Task Without_Read_or_Manage_or_with_a_revoked_handle_the_resolver_is_refused()
     {

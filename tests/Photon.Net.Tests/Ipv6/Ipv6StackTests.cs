@@ -191,6 +191,31 @@ public sealed class Ipv6StackTests
         Assert.True(s.Right[Counter.NeighbourFailed] >= 1);
     }
 
+    /// <summary>Router solicitation (RFC 4861 §6.3.7): once the link-local address has passed DAD, turning IPv6 on asks
+    /// the all-routers group for an advertisement from that address, with hop limit 255 and our link-layer address in
+    /// the source option (so a router can answer by unicast), rather than waiting for the next periodic RA.</summary>
+    [Fact]
+    public async Task Enabling_ipv6_solicits_routers_from_the_link_local_address_once_it_passed_dad()
+    {
+        await using var s = new TwoStacks(options: StackOptions());
+        var sent = new ConcurrentQueue<byte[]>();
+        s.B.Capture = sent;
+        var linkLocal = Frames6.Bytes(Ipv6Address.LinkLocal(RightMac));
+        static bool IsSolicitation(byte[] f) => f.Length >= 62 && f[12] == 0x86 && f[13] == 0xDD && f[20] == 58 && f[54] == 133;
+        s.Right.EnableIpv6(s.Right.Interfaces[0]).Unwrap();
+        await WaitUntil(() => sent.Any(f => IsSolicitation(f) && f.AsSpan(22, 16).SequenceEqual(linkLocal)), ms: 30_000);
+        var rs = sent.First(f => IsSolicitation(f) && f.AsSpan(22, 16).SequenceEqual(linkLocal));
+        Assert.Equal(new byte[] { 0x33, 0x33, 0, 0, 0, 2 }, rs.AsSpan(0, 6).ToArray()); // ff02::2's multicast MAC
+        Assert.Equal(Frames6.Bytes(Ipv6Address.AllRouters), rs.AsSpan(38, 16).ToArray());
+        Assert.Equal(255, rs[21]); // hop limit
+        Assert.Equal(0, rs[55]); // code
+        // Source link-layer address option (type 1, 8 bytes) after the 8-byte solicitation header.
+        Assert.Equal((byte[])[1, 1, .. RightMac], rs.AsSpan(62, 8).ToArray());
+        // Every solicitation before DAD finished came from the unspecified address and carried no option (§4.1).
+        Assert.All(sent.Where(IsSolicitation).TakeWhile(f => !f.AsSpan(22, 16).SequenceEqual(linkLocal)),
+            f => Assert.Equal(new byte[16], f.AsSpan(22, 16).ToArray()));
+    }
+
     [Fact]
     public async Task Router_advertisements_configure_an_address_a_default_router_and_the_link_mtu()
     {

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
 
 namespace Photon.Net.Tests;
 
@@ -65,5 +66,39 @@ internal static class DataSegmentDropper
                 if (k % nth == nth - 1 && dropped.Add(k)) return true;
             return false;
         };
+    }
+
+    /// <summary>
+    /// Independent random loss at rate <paramref name="p"/>, reproducible from <paramref name="seed"/>: each segment's
+    /// worth of the stream k (bytes k·<see cref="Mss"/> on) is chosen with probability p by a hash of (seed, k), and the
+    /// first segment to carry its first byte is dropped — each chosen k once, so retransmissions get through and the
+    /// count of drops is exact. Keyed by bytes carried, as <see cref="DropEvery"/>, so a short segment cannot end the
+    /// dropping. <paramref name="dropped"/> counts the frames dropped.
+    /// </summary>
+    public static Func<byte[], bool> DropRandom(double p, ulong seed, StrongBox<int> dropped)
+    {
+        uint? first = null;
+        var done = new HashSet<long>();
+        return frame =>
+        {
+            int length = PayloadLength(frame);
+            if (length <= 0) return false;
+            uint seq = Sequence(frame);
+            first ??= seq;
+            long start = seq - first.Value, end = start + length;
+            for (long k = (start + Mss - 1) / Mss; k * Mss < end; k++)
+                if (Chosen(seed, k, p) && done.Add(k)) { dropped.Value++; return true; }
+            return false;
+        };
+    }
+
+    /// <summary>SplitMix64 of (seed, k) as a uniform draw in [0, 1): the same choice for k on every run.</summary>
+    private static bool Chosen(ulong seed, long k, double p)
+    {
+        ulong z = seed + (ulong)k * 0x9E3779B97F4A7C15UL;
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+        z ^= z >> 31;
+        return (z >> 11) * (1.0 / (1UL << 53)) < p;
     }
 }
