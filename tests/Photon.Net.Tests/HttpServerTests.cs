@@ -125,6 +125,18 @@ public sealed partial class HttpServerTests
     }
 
     [Fact]
+    public void The_per_source_cap_counts_an_ipv6_slash_64_as_one_source_and_an_ipv4_address_as_itself()
+    {
+        // One SLAAC host owns a whole /64: counting single IPv6 addresses would give it 2^64 budgets.
+        IpAddress Key(string a) => HttpServer.SourceKey(IpAddress.Parse(a).Value);
+        Assert.Equal(Key("2001:db8:1:2::1"), Key("2001:db8:1:2:ffff:ffff:ffff:fffe"));
+        Assert.Equal(Key("2001:db8:1:2::1"), Key("2001:db8:1:2:a:b:c:d"));
+        Assert.NotEqual(Key("2001:db8:1:2::1"), Key("2001:db8:1:3::1"));
+        Assert.NotEqual(Key("10.9.0.2"), Key("10.9.0.3"));
+        Assert.Equal(IpAddress.Parse("10.9.0.2").Value, Key("10.9.0.2"));
+    }
+
+    [Fact]
     public async Task A_client_that_does_not_read_is_reset_at_the_send_deadline()
     {
         var big = new byte[4 << 20];

@@ -74,7 +74,7 @@ public sealed class HttpServer
 
     /// <summary>What the per-source cap counts: an IPv4 address, or an IPv6 /64 — one host holds a whole /64 (SLAAC),
     /// so counting single IPv6 addresses would give it 2^64 budgets.</summary>
-    private static IpAddress SourceKey(IpAddress a) => a.IsV6 ? Ipv6Cidr.Mask(a.V6, 64) : a;
+    internal static IpAddress SourceKey(IpAddress a) => a.IsV6 ? Ipv6Cidr.Mask(a.V6, 64) : a;
 
     private bool Admit(IpAddress source)
     {
