@@ -129,6 +129,10 @@ public static class ConcurrencyScaleBenchmarks
             double mib = (double)perConnection * n / (1 << 20);
             runs.Add(mib / seconds);
             cpus.Add((System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalMilliseconds / mib);
+            if (n == 1) // what tells the 1-connection point's two modes apart: the buffers autotuning grew, the window, the RTT
+                Console.Error.WriteLine($"scale tcp: 1 connection, run {run}: {mib / seconds:F0} MiB/s; send/receive buffers {clients[0].BufferCapacities.Send}/" +
+                    $"{servers[0].BufferCapacities.Receive} B; cwnd {clients[0].Info.CongestionWindow} B; srtt {clients[0].Info.SmoothedRtt.TotalMicroseconds:F0} µs / " +
+                    $"{servers[0].Info.SmoothedRtt.TotalMicroseconds:F0} µs; retransmits {clients[0].Retransmits}");
         }
         // The counters that tell a point's regime (retransmits, window stalls) when its runs disagree.
         Console.Error.WriteLine($"scale tcp: {n} connections, sender counters: {string.Join(", ", left.Statistics.Where(kv => kv.Key.StartsWith("Tcp") && kv.Value != 0).Select(kv => $"{kv.Key}={kv.Value}"))}");

@@ -32,6 +32,9 @@ public static class NetworkBenchmarks
     /// <summary>PHOTON_BENCH_NET_BUSY_POLL=µs: the AF_PACKET device's receive threads busy-poll this long after each
     /// burst before sleeping in poll(2) (<see cref="HostNetworkDevice.BusyPollMicroseconds"/>; off by default).</summary>
     private static readonly int BusyPoll = int.TryParse(Environment.GetEnvironmentVariable("PHOTON_BENCH_NET_BUSY_POLL"), out var bp) && bp is > 0 and <= HostNetworkDevice.MaxBusyPollMicroseconds ? bp : 0;
+    /// <summary>PHOTON_BENCH_NET_NIC_INLINE=0: the NIC driver's completions hop through the thread pool as before
+    /// (<see cref="NicOptions.InlineCompletions"/> off), for before/after in one build.</summary>
+    private static readonly bool NicInline = Environment.GetEnvironmentVariable("PHOTON_BENCH_NET_NIC_INLINE") != "0";
     private const int BulkBytes = 256 << 20;
     private const int RoundTrips = 5000;
 
@@ -206,7 +209,7 @@ print((time.perf_counter() - t) / n * 1e6)
         await using var device = dev.Value;
         device.BusyPollMicroseconds = BusyPoll;
         if (offloads && device.Offloads == NetworkOffloads.None) Console.Error.WriteLine($"network: offloads refused: {device.OffloadStatus}");
-        NicDriver? driver = viaDriver ? NicDriver.Start(device, new CapabilityManager(), new NicOptions(OwnsDevice: false)).Value.Driver : null;
+        NicDriver? driver = viaDriver ? NicDriver.Start(device, new CapabilityManager(), new NicOptions(OwnsDevice: false, InlineCompletions: NicInline)).Value.Driver : null;
         await using var stack = new NetworkStack(new HostTimers(new HostClock()));
         stack.AddInterface(driver is null ? device : driver, Ipv4Cidr.Parse("10.98.0.2/24").Value).Unwrap();
         stack.Start();

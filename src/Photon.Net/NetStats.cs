@@ -71,6 +71,9 @@ public enum Counter
     /// <summary>Parked receives of <c>ResumeReceivesInline</c> sockets resumed on the receiving thread after a burst, and
     /// those posted instead because the burst's inline budget was spent.</summary>
     TcpReceivesResumedInline, TcpReceivesResumedLater,
+    /// <summary>In-order TCP payload bytes copied from the device's frame straight into a parked receive's buffer (the
+    /// socket buffer skipped: one copy per byte instead of two), and those that went through the socket buffer.</summary>
+    TcpPayloadBytesToParkedReader, TcpPayloadBytesBuffered,
 }
 
 /// <summary>The congestion control algorithms a connection can use.</summary>

@@ -107,9 +107,12 @@ public sealed class QueuePair<TRequest, TResult>
         return await t.Value.ConfigureAwait(false);
     }
 
-    /// <summary>Submits a batch with one capability check and one doorbell; stops at the first full ring.</summary>
+    /// <summary>Submits a batch with one capability check and one doorbell; stops at the first full ring. With
+    /// <paramref name="resumeInline"/> the requests' completions resume their awaiters on the thread that completes them
+    /// (the device's), not through the thread pool: for a consumer whose continuation is short and never blocks (the
+    /// network stack's receive loop, which answers a burst on the device's receive thread as it does on a host device).</summary>
     public Result<IReadOnlyList<Task<Result<TResult>>>> SubmitBatch(IReadOnlyList<TRequest> requests, CapabilityToken capability, Rights needed,
-        Principal actor = default, CancellationToken ct = default)
+        Principal actor = default, CancellationToken ct = default, bool resumeInline = false)
     {
         var check = Check(capability, needed, actor);
         if (!check.IsOk) return check.Error;
@@ -117,7 +120,7 @@ public sealed class QueuePair<TRequest, TResult>
         foreach (var r in requests)
         {
             if (!_space.Wait(0)) { Interlocked.Increment(ref _ringFull); break; }
-            var t = Enqueue(r, ct);
+            var t = Enqueue(r, ct, resumeInline);
             if (!t.IsOk) break;
             tasks.Add(t.Value);
         }
@@ -176,6 +179,48 @@ public sealed class QueuePair<TRequest, TResult>
         Reap();
     }
 
+    /// <summary>
+    /// Completes several requests at once (a device's burst): every slot is freed first, then the waiters are woken
+    /// newest first, so an awaiter resumed inline by the oldest (<see cref="SubmitBatch"/>'s resumeInline) finds the
+    /// whole burst already complete. Stray or duplicate tags are ignored, as in <see cref="Complete(ushort, Result{TResult})"/>.
+    /// </summary>
+    public void Complete(ReadOnlySpan<ushort> tags, ReadOnlySpan<Result<TResult>> results)
+    {
+        if (tags.Length != results.Length) throw new ArgumentException("one result per tag");
+        if (tags.Length == 0) return;
+        var woken = System.Buffers.ArrayPool<(TaskCompletionSource<Result<TResult>>? Waiter, Result<TResult> Result, CancellationTokenRegistration Reg)>.Shared.Rent(tags.Length);
+        int n = 0, freed = 0;
+        try
+        {
+            lock (_lock)
+            {
+                for (int i = 0; i < tags.Length; i++)
+                {
+                    ushort tag = tags[i];
+                    if (tag >= Depth || !_slots[tag].InUse) continue;
+                    var slot = _slots[tag];
+                    woken[n++] = (slot.Abandoned ? null : slot.Waiter, results[i], slot.Cancellation);
+                    slot.Waiter = null;
+                    slot.InUse = false;
+                    slot.Abandoned = false;
+                    slot.Cancellation = default;
+                    _freeTags.Push(tag);
+                    _completed++;
+                    freed++;
+                }
+            }
+            InterleavingSeam.Point();
+            for (int i = 0; i < n; i++) woken[i].Reg.Dispose();
+            if (freed > 0) _space.Release(freed);
+            for (int i = n - 1; i >= 0; i--) woken[i].Waiter?.TrySetResult(woken[i].Result);
+        }
+        finally
+        {
+            Array.Clear(woken, 0, n);
+            System.Buffers.ArrayPool<(TaskCompletionSource<Result<TResult>>?, Result<TResult>, CancellationTokenRegistration)>.Shared.Return(woken);
+        }
+    }
+
     /// <summary>Fails every outstanding request with <see cref="ErrorCode.Closed"/> (device removed or shut down).</summary>
     public void Close()
     {
@@ -226,9 +271,9 @@ public sealed class QueuePair<TRequest, TResult>
         }
     }
 
-    private Result<Task<Result<TResult>>> Enqueue(TRequest request, CancellationToken ct)
+    private Result<Task<Result<TResult>>> Enqueue(TRequest request, CancellationToken ct, bool resumeInline = false)
     {
-        var tcs = new TaskCompletionSource<Result<TResult>>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var tcs = new TaskCompletionSource<Result<TResult>>(resumeInline ? TaskCreationOptions.None : TaskCreationOptions.RunContinuationsAsynchronously);
         ushort tag;
         lock (_lock)
         {

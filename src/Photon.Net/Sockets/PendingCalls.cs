@@ -45,6 +45,9 @@ internal sealed class PendingCalls<T>(int limit, string what)
         return call;
     }
 
+    /// <summary>The oldest parked call, or null (under the lock).</summary>
+    public Call? Oldest => _first;
+
     /// <summary>Hands <paramref name="value"/> to the oldest parked call; false when none is parked.</summary>
     public bool TryWakeOldest(T value)
     {
@@ -132,6 +135,10 @@ internal sealed class PendingCalls<T>(int limit, string what)
         public readonly bool Inline = inline;
         /// <summary>The value an inline call was woken with, kept until it is completed after the lock.</summary>
         public T WokenWith = default!;
+        /// <summary>A parked receive's buffer, which arriving data may be copied straight into (under the lock, only while
+        /// the call is parked), and how many bytes were (see <c>TcpConnection.DeliverToParkedReader</c>).</summary>
+        public Memory<byte> Into;
+        public int Filled;
         public Call? Prev, Next;
         public bool Parked = true;
     }

@@ -337,7 +337,11 @@ public sealed partial class TcpConnection : IAsyncDisposable
         {
             if (dataSeq == _rcvNxt)
             {
-                int n = _receive.Write(payload); // the one copy: from the device's buffer into the socket's
+                // The one copy: from the device's buffer into a parked reader's (when the socket buffer is empty), else
+                // into the socket's.
+                int direct = DeliverToParkedReader(payload, now);
+                int n = direct + _receive.Write(payload[direct..]);
+                if (n > direct) _stack.Count(Counter.TcpPayloadBytesBuffered, n - direct);
                 _rcvNxt += n;
                 bool hadGap = _outOfOrder.Count > 0;
                 if (fin && n == payload.Length) ReceiveFin(now);
@@ -514,6 +518,7 @@ public sealed partial class TcpConnection : IAsyncDisposable
                 if (skip <= (uint)d.Length && !_finReceived)
                 {
                     int n = _receive.Write(d.AsSpan((int)skip));
+                    _stack.Count(Counter.TcpPayloadBytesBuffered, n);
                     _rcvNxt += n;
                     if (fin && n == d.Length - (int)skip) ReceiveFin(now);
                 }
@@ -896,6 +901,26 @@ public sealed partial class TcpConnection : IAsyncDisposable
     /// the lock, on its thread (<see cref="NetworkStack.BurstResumes"/>).</summary>
     private void WakeReaders() => _readers.WakeAll(true, _stack.BurstResumes);
 
+    /// <summary>
+    /// In-order data for an empty socket buffer goes straight into the oldest parked receive's buffer (under the lock;
+    /// that call is then woken with the rest by <see cref="WakeReaders"/>): the bytes are copied once, from the device's
+    /// frame to the application, instead of into the socket buffer and out again — as IPC's receive-into does. Only a
+    /// call still parked is written to (a cancelled one left the list under the lock first), and only once. Returns the
+    /// bytes delivered.
+    /// </summary>
+    private int DeliverToParkedReader(ReadOnlySpan<byte> payload, TimeSpan now)
+    {
+        if (payload.IsEmpty || _receive.Count != 0 || _readers.Oldest is not { Parked: true, Filled: 0, Into.IsEmpty: false } call
+            || call.Task.IsCompleted) return 0;
+        int k = Math.Min(payload.Length, call.Into.Length);
+        payload[..k].CopyTo(call.Into.Span);
+        call.Filled = k;
+        NetPathTimeline.Mark(NetPathEvent.AppReceive, k);
+        _autotune.OnRead(_receive, k, now, _rtt.HasSample ? _rtt.Srtt : _rtt.Rto, _mss);
+        _stack.Count(Counter.TcpPayloadBytesToParkedReader, k);
+        return k;
+    }
+
     /// <summary>Resume this connection's parked receives on the thread that handled the arriving data (the stack's
     /// receive thread), with no hop to the thread pool: the request/response round trip's remaining wake (issue #11).
     /// For the kernel's own short socket loops only — what the continuation does until its next await runs on the
@@ -989,10 +1014,20 @@ public sealed partial class TcpConnection : IAsyncDisposable
                 if (n > 0 && !update) return n;
                 if (update) wait = default;
                 else if (!(wait = _readers.Park(ResumeReceivesInline)).IsOk) return wait.Error;
+                else wait.Value.Into = buffer; // arriving data may be copied straight here (DeliverToParkedReader)
             }
             if (update) { await _stack.FlushAsync().ConfigureAwait(false); return n; }
-            if (!await _readers.AwaitAsync(wait.Value, ct, false, _stack.Gate).ConfigureAwait(false))
-                return Errors.Of(ErrorCode.Cancelled, "receive cancelled");
+            var call = wait.Value;
+            bool woken = await _readers.AwaitAsync(call, ct, false, _stack.Gate).ConfigureAwait(false);
+            // Bytes delivered into the buffer are the call's result even if it was cancelled meanwhile (they left the
+            // stream for it). Filled is written under the lock while the call is parked; a woken call read it after its
+            // wake, and a cancelled one left the list under the lock in AwaitAsync, so reading it under the lock is final.
+            int filled;
+            if (woken) filled = call.Filled;
+            else lock (_stack.Gate) filled = call.Filled;
+            call.Into = default;
+            if (filled > 0) return filled;
+            if (!woken) return Errors.Of(ErrorCode.Cancelled, "receive cancelled");
         }
     }
 

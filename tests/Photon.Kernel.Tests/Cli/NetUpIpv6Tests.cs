@@ -38,12 +38,14 @@ public sealed class NetUpIpv6Tests
             {
                 await Task.Delay(200);
                 if (Sh(InNs($"ip -6 addr show dev {tap} | grep -q fd00:97::1 || ip -6 addr add fd00:97::1/64 dev {tap} nodad")).Code != 0) continue;
-                ready = Sh(InNs("ping -6 -c 1 -W 1 fd00:97::2"));
+                ready = Sh(InNs("ping -6 -c 1 -w 2 fd00:97::2")); // a probe, retried: up to 2 s each
             }
             Assert.True(ready.Code == 0, $"never answered ping -6: {ready.Output}");
             // NetworkComponent derives the MAC 02:50:48:61:00:02 from 10.97.0.2, so the EUI-64 link-local is fe80::50:48ff:fe61:2.
-            var linkLocal = Sh(InNs($"ping -6 -c 2 -W 2 -i 0.2 fe80::50:48ff:fe61:2%{tap}"));
+            // -w (a deadline), not -W: a reply that leaves late is waited for; strict, every request answered.
+            var linkLocal = Sh(InNs($"ping -6 -c 2 -w 60 -i 0.2 fe80::50:48ff:fe61:2%{tap}"));
             Assert.True(linkLocal.Code == 0, linkLocal.Output);
+            Photon.Net.Tests.PingOutput.AssertAllAnswered(linkLocal.Output, 2);
             Assert.Equal(0, await up.WaitAsync(TimeSpan.FromSeconds(60)));
         }
         finally

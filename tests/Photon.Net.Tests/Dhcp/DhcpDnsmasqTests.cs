@@ -87,8 +87,9 @@ public sealed class DhcpDnsmasqTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.Equal([new IpEndpoint(Linux, 53)], resolver.Servers);
         Assert.Equal(TimeSpan.FromMinutes(2), lease.Value.Ack.LeaseTime);
 
-        var ping = await HostShell.ShAsync($"ip netns exec {_ns} ping -c 2 -W 2 -i 0.2 {address.Address}");
+        var ping = await HostShell.ShAsync($"ip netns exec {_ns} ping -c 2 -w 60 -i 0.2 {address.Address}");
         Assert.True(ping.Code == 0, ping.Output);
+        PingOutput.AssertAllAnswered(ping.Output, 2);
         Assert.True((await stack.PingAsync(Linux, TimeSpan.FromSeconds(3))).IsOk);
         Assert.Contains("02:50:48:00:00:32", await File.ReadAllTextAsync(Path.Combine(_dir!, "leases")));
 
@@ -126,8 +127,9 @@ public sealed class DhcpDnsmasqTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.Contains($"DHCPDECLINE({Tap}) {Reserved}", Log);
         var address = lease.Value.Address.Address;
         Assert.NotEqual(Ipv4Address.Parse(Reserved).Value, address);
-        var ping = await HostShell.ShAsync($"ip netns exec {_ns} ping -c 1 -W 2 {address}");
+        var ping = await HostShell.ShAsync($"ip netns exec {_ns} ping -c 1 -w 60 {address}");
         Assert.True(ping.Code == 0, ping.Output);
+        PingOutput.AssertAllAnswered(ping.Output, 1);
         var leases = Path.Combine(_dir!, "leases");
         Assert.Contains(address.ToString(), await File.ReadAllTextAsync(leases));
 

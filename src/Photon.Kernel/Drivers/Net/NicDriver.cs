@@ -1,5 +1,6 @@
 using Photon.Kernel.Capabilities;
 using Photon.Kernel.Hal;
+using Photon.Kernel.Diagnostics;
 using Photon.Kernel.Io;
 
 namespace Photon.Kernel.Drivers.Net;
@@ -36,6 +37,7 @@ public sealed class NicDriver : KernelObject, INetworkDevice, INetworkBatches, I
     private readonly QueuePair<TxRequest, int>[] _tx;
     private readonly QueuePair<RxRequest, int>[] _rx;
     private readonly QueueCounters[] _txCounters, _rxCounters;
+    private readonly TxDrain[] _txDrains;
     private readonly Task[] _controllers;
     private readonly CancellationTokenSource _stop = new();
     private readonly List<NicDeviceView> _views = new();
@@ -60,7 +62,15 @@ public sealed class NicDriver : KernelObject, INetworkDevice, INetworkBatches, I
         _rx = new QueuePair<RxRequest, int>[hw];
         _txCounters = new QueueCounters[_tx.Length];
         _rxCounters = new QueueCounters[_rx.Length];
-        for (int i = 0; i < _tx.Length; i++) { _tx[i] = new QueuePair<TxRequest, int>(options.QueueDepth, caps, this); _txCounters[i] = new(); }
+        _txDrains = new TxDrain[_tx.Length];
+        for (int i = 0; i < _tx.Length; i++)
+        {
+            _tx[i] = new QueuePair<TxRequest, int>(options.QueueDepth, caps, this);
+            _txCounters[i] = new();
+            _txDrains[i] = new TxDrain(options.Batch);
+            int q = i;
+            if (options.InlineCompletions) _tx[i].DriveInline(() => DrainTx(q));
+        }
         for (int i = 0; i < _rx.Length; i++) { _rx[i] = new QueuePair<RxRequest, int>(options.QueueDepth, caps, this); _rxCounters[i] = new(); }
         _controllers = new Task[_tx.Length + _rx.Length];
         for (int i = 0; i < _tx.Length; i++) _controllers[i] = TxController(i, _stop.Token);
@@ -270,12 +280,22 @@ public sealed class NicDriver : KernelObject, INetworkDevice, INetworkBatches, I
     public Result<IReadOnlyList<Task<Result<int>>>> PostReceiveBatch(CapabilityToken cap, int queue, IReadOnlyList<Memory<byte>> buffers,
         Principal actor = default, CancellationToken ct = default)
     {
+        return PostReceiveBatch(cap, queue, buffers, actor, ct, resumeInline: false);
+    }
+
+    /// <summary>The same, with the completions resuming their awaiters on the completing thread when
+    /// <paramref name="resumeInline"/> (the stack's face under <see cref="NicOptions.InlineCompletions"/>).</summary>
+    internal Result<IReadOnlyList<Task<Result<int>>>> PostReceiveBatch(CapabilityToken cap, int queue, IReadOnlyList<Memory<byte>> buffers,
+        Principal actor, CancellationToken ct, bool resumeInline)
+    {
         foreach (var b in buffers)
         {
             var v = CheckRx(queue, b.Length);
             if (!v.IsOk) return v.Error;
         }
-        return _rx[queue].SubmitBatch(buffers.Select(b => new RxRequest(b, ct)).ToArray(), cap, Rights.Read, actor, ct);
+        var requests = new RxRequest[buffers.Count];
+        for (int i = 0; i < requests.Length; i++) requests[i] = new RxRequest(buffers[i], ct);
+        return _rx[queue].SubmitBatch(requests, cap, Rights.Read, actor, ct, resumeInline);
     }
 
     private Result CheckRx(int queue, int length)
@@ -403,53 +423,140 @@ public sealed class NicDriver : KernelObject, INetworkDevice, INetworkBatches, I
 
     // ---- controllers ----
 
+    /// <summary>What the thread draining one TX queue works on: the batch it fetched and how far the device took it.
+    /// Owned by whoever holds <see cref="Draining"/> (a submitter, the queue's controller, or an unfinished device call).</summary>
+    private sealed class TxDrain(int batch)
+    {
+        public int Draining; // 1 while someone drains this queue: frames go to the device in ring order, one drainer at a time
+        public readonly Submission<TxRequest>[] Fetched = new Submission<TxRequest>[batch];
+        public readonly ReadOnlyMemory<byte>[] Frames = new ReadOnlyMemory<byte>[batch];
+        public int Count, Done;
+        public ValueTask<int> Pending; // a device call that did not finish at once
+    }
+
+    /// <summary>The TX queue's controller: without <see cref="NicOptions.InlineCompletions"/> it drains on every doorbell;
+    /// with them submitters drain (<see cref="DrainTx"/>) and the doorbell only rings on close.</summary>
     private async Task TxController(int index, CancellationToken stop)
     {
         var queue = _tx[index];
-        var counters = _txCounters[index];
-        int hw = index % HardwareQueues;
-        var fetched = new Submission<TxRequest>[_options.Batch];
-        var frames = new ReadOnlyMemory<byte>[_options.Batch];
         await Task.Yield();
         while (!stop.IsCancellationRequested)
         {
             try { await queue.WaitForDoorbellAsync(stop).ConfigureAwait(false); }
             catch (OperationCanceledException) { break; }
-            int n;
-            while ((n = queue.DrainSubmissions(fetched)) > 0)
-            {
-                for (int i = 0; i < n; i++) frames[i] = fetched[i].Request.Frame;
-                Interlocked.Increment(ref counters.Batches);
-                int done = 0;
-                while (done < n)
-                {
-                    Result<int> failure;
-                    try
-                    {
-                        int sent = await Transmit(hw, new ArraySegment<ReadOnlyMemory<byte>>(frames, done, n - done), stop).ConfigureAwait(false);
-                        if (sent <= 0 || sent > n - done) throw new KernelException(ErrorCode.IoError, $"device reported {sent} frames sent");
-                        for (int i = done; i < done + sent; i++)
-                        {
-                            Interlocked.Add(ref counters.Bytes, frames[i].Length);
-                            queue.Complete(fetched[i].Tag, frames[i].Length);
-                        }
-                        Interlocked.Add(ref counters.Frames, sent);
-                        done += sent;
-                        continue;
-                    }
-                    catch (KernelException e) { failure = e.Error; }
-                    catch (OperationCanceledException) { failure = Errors.Of(ErrorCode.Closed, $"{Name} is shutting down"); }
-                    catch (Exception e) when (e is IOException or ObjectDisposedException or InvalidOperationException)
-                    {
-                        failure = Errors.Of(ErrorCode.IoError, e.Message);
-                    }
-                    Interlocked.Increment(ref counters.Errors);
-                    queue.Complete(fetched[done].Tag, failure);
-                    done++;
-                }
-                Array.Clear(frames, 0, n);
-            }
+            DrainTx(index);
         }
+    }
+
+    /// <summary>
+    /// Hands what is in TX queue <paramref name="index"/>'s ring to the device on this thread, unless another thread is
+    /// already draining it (that one re-checks the ring after it lets go, so nothing submitted meanwhile is left behind).
+    /// A device call that does not finish at once (a full device ring) is finished by a continuation that keeps the
+    /// queue until it is done; other queues are not held up by it.
+    /// </summary>
+    private void DrainTx(int index)
+    {
+        var d = _txDrains[index];
+        while (Interlocked.CompareExchange(ref d.Draining, 1, 0) == 0)
+        {
+            InterleavingSeam.Point();
+            if (!DrainHeld(index, d))
+            {
+                _ = FinishTxAsync(index, d);
+                return;
+            }
+            Interlocked.Exchange(ref d.Draining, 0); // a full fence: the re-check below cannot read the ring before the release
+            if (_tx[index].PendingSubmissions == 0) return;
+        }
+    }
+
+    /// <summary>Drains and transmits until the ring is empty (true), or a device call is still running (false; it is in
+    /// <see cref="TxDrain.Pending"/>). Every fetched submission is completed exactly once: sent, or failed typed.</summary>
+    private bool DrainHeld(int index, TxDrain d)
+    {
+        var queue = _tx[index];
+        var counters = _txCounters[index];
+        int hw = index % HardwareQueues;
+        while (true)
+        {
+            if (d.Done == d.Count)
+            {
+                Array.Clear(d.Frames, 0, d.Count);
+                d.Count = d.Done = 0;
+                int n = queue.DrainSubmissions(d.Fetched);
+                if (n == 0) return true;
+                for (int i = 0; i < n; i++) d.Frames[i] = d.Fetched[i].Request.Frame;
+                d.Count = n;
+                Interlocked.Increment(ref counters.Batches);
+            }
+            ValueTask<int> call;
+            if (Volatile.Read(ref _disposed) != 0)
+                call = ValueTask.FromException<int>(new KernelException(ErrorCode.Closed, $"{Name} is shutting down"));
+            else
+                call = Transmit(hw, new ArraySegment<ReadOnlyMemory<byte>>(d.Frames, d.Done, d.Count - d.Done), _stop.Token);
+            if (!call.IsCompleted)
+            {
+                d.Pending = call;
+                return false;
+            }
+            Account(index, d, call);
+        }
+    }
+
+    private async Task FinishTxAsync(int index, TxDrain d)
+    {
+        do
+        {
+            var call = d.Pending;
+            d.Pending = default;
+            int sent = 0;
+            Exception? error = null;
+            try { sent = await call.ConfigureAwait(false); }
+            catch (Exception e) { error = e; }
+            Account(index, d, sent, error);
+        }
+        while (!DrainHeld(index, d));
+        Interlocked.Exchange(ref d.Draining, 0);
+        if (_tx[index].PendingSubmissions > 0) DrainTx(index);
+    }
+
+    /// <summary>Reads a device call that finished at once (consumed exactly once) and accounts for it.</summary>
+    private void Account(int index, TxDrain d, ValueTask<int> call)
+    {
+        int sent = 0;
+        Exception? error = null;
+        try { sent = call.GetAwaiter().GetResult(); }
+        catch (Exception e) { error = e; }
+        Account(index, d, sent, error);
+    }
+
+    /// <summary>Completes the frames a finished device call took, or fails the first of them with a typed error.</summary>
+    private void Account(int index, TxDrain d, int sent, Exception? error)
+    {
+        var queue = _tx[index];
+        var counters = _txCounters[index];
+        if (error is null && (sent <= 0 || sent > d.Count - d.Done))
+            error = new KernelException(ErrorCode.IoError, $"device reported {sent} frames sent");
+        if (error is null)
+        {
+            for (int i = d.Done; i < d.Done + sent; i++)
+            {
+                Interlocked.Add(ref counters.Bytes, d.Frames[i].Length);
+                queue.Complete(d.Fetched[i].Tag, d.Frames[i].Length);
+            }
+            Interlocked.Add(ref counters.Frames, sent);
+            d.Done += sent;
+            return;
+        }
+        var failure = error switch
+        {
+            KernelException k => k.Error,
+            OperationCanceledException => Errors.Of(ErrorCode.Closed, $"{Name} is shutting down"),
+            _ => Errors.Of(ErrorCode.IoError, error.Message),
+        };
+        Interlocked.Increment(ref counters.Errors);
+        queue.Complete(d.Fetched[d.Done].Tag, failure);
+        d.Done++;
     }
 
     private async ValueTask<int> Transmit(int hw, ArraySegment<ReadOnlyMemory<byte>> frames, CancellationToken stop)
@@ -467,6 +574,8 @@ public sealed class NicDriver : KernelObject, INetworkDevice, INetworkBatches, I
         var posted = new List<Submission<RxRequest>>(); // posted buffers not yet filled, in posting order
         var buffers = new List<Memory<byte>>(_options.Batch);
         var lengths = new int[_options.Batch];
+        var tags = new ushort[_options.QueueDepth]; // a burst's completions, posted together (QueuePair.Complete(tags, results))
+        var results = new Result<int>[_options.QueueDepth];
         await Task.Yield();
         while (!stop.IsCancellationRequested)
         {
@@ -504,8 +613,10 @@ public sealed class NicDriver : KernelObject, INetworkDevice, INetworkBatches, I
             catch (Exception e) when (e is KernelException or IOException or ObjectDisposedException or InvalidOperationException)
             {
                 var error = e is KernelException k ? k.Error : Errors.Of(ErrorCode.IoError, e.Message);
-                foreach (var s in posted) queue.Complete(s.Tag, error);
+                int failed = posted.Count;
+                for (int i = 0; i < failed; i++) { tags[i] = posted[i].Tag; results[i] = error; }
                 posted.Clear();
+                queue.Complete(tags.AsSpan(0, failed), results.AsSpan(0, failed));
                 Interlocked.Increment(ref counters.Errors);
                 // The device is gone (or broke its rings and needs a reset): so is this queue.
                 if (error.Code is ErrorCode.Closed or ErrorCode.Corrupted) { queue.Close(); break; }
@@ -513,13 +624,19 @@ public sealed class NicDriver : KernelObject, INetworkDevice, INetworkBatches, I
             }
             if (got == 0) continue;
             Interlocked.Increment(ref counters.Batches);
+            long bytes = 0;
             for (int i = 0; i < got; i++)
             {
-                Interlocked.Add(ref counters.Bytes, lengths[i]);
-                queue.Complete(posted[i].Tag, lengths[i]);
+                bytes += lengths[i];
+                tags[i] = posted[i].Tag;
+                results[i] = lengths[i];
             }
+            Interlocked.Add(ref counters.Bytes, bytes);
             Interlocked.Add(ref counters.Frames, got);
             posted.RemoveRange(0, got);
+            // The whole burst at once, oldest woken last: a consumer resumed inline (the stack's face) runs here, on
+            // the device's receive thread, and finds every frame of the burst ready.
+            queue.Complete(tags.AsSpan(0, got), results.AsSpan(0, got));
         }
     }
 

@@ -51,6 +51,8 @@ internal sealed class NicRxLender : IRxBatch
         if (!_posted.TryPeek(out var head)) return Errors.Of(ErrorCode.Closed, $"{_driver.Name} has no receive buffers posted");
         if (!head.Done.IsCompleted)
         {
+            // With inline completions this resumes on the thread that completed the burst (the RX controller, on the
+            // device's receive thread): no thread-pool hop between a frame and the stack.
             try { await head.Done.WaitAsync(ct).ConfigureAwait(false); }
             catch (OperationCanceledException) { return Errors.Of(ErrorCode.Cancelled, "receive cancelled"); }
         }
@@ -92,7 +94,7 @@ internal sealed class NicRxLender : IRxBatch
         if (_idle.Count == 0 || _stop.IsCancellationRequested) return Result.Ok;
         _toPost.Clear();
         foreach (var b in _idle) _toPost.Add(b);
-        var r = _driver.PostReceiveBatch(_cap, _queue, _toPost, _actor, _stop.Token);
+        var r = _driver.PostReceiveBatch(_cap, _queue, _toPost, _actor, _stop.Token, _driver.Options.InlineCompletions);
         if (!r.IsOk) return r.Error;
         int n = r.Value.Count;
         for (int i = 0; i < n; i++) _posted.Enqueue((_idle[i], r.Value[i]));

@@ -34,11 +34,15 @@ public enum TxSteering
 /// driver's own buffers.</param>
 /// <param name="DirectTransmit">On a device with one transmit queue, the stack's face hands each batch to the device on
 /// its own thread (capability-checked) instead of through the TX queue pair's controller task.</param>
+/// <param name="InlineCompletions">No thread-pool hop between the device and the stack: the stack's receive loop is resumed
+/// on the thread that completed its burst (the device's receive thread), and a submitter drains its TX queue pair and
+/// hands the frames to the device itself (the queue's controller task only for what a busy device leaves behind) — as
+/// <see cref="DirectTransmit"/> does for one queue, but through the queue pair, so its counters and ordering hold.</param>
 /// <param name="Timers">The kernel's timers, for the stack's face to back off on while another consumer holds the
 /// queue's lending limit (without them it backs off on the calling kernel task's scheduler, or yields).</param>
 public sealed record NicOptions(int TxQueues = 0, int QueueDepth = 256, int Batch = 32, int RxBuffersPerQueue = 32,
     TxSteering Steering = TxSteering.FlowHash, bool OwnsDevice = true, bool LendToStack = true, bool DirectTransmit = true,
-    IKernelTimers? Timers = null);
+    IKernelTimers? Timers = null, bool InlineCompletions = true);
 
 /// <summary>Counters of one TX or RX queue pair: frames and bytes moved, device batches (Frames / Batches is the
 /// mean batch size), frames the device refused, and the ring's own counters.</summary>
