@@ -463,7 +463,7 @@ internal sealed class NvmeQueuePair : IDisposable
             {
                 if (Poll() > 0) { spin = default; last = Stopwatch.GetTimestamp(); continue; }
                 if (InFlight == 0 || Stopwatch.GetTimestamp() - last > budget) break;
-                if (Crowded is { } crowded && crowded()) break;
+                if (Crowded is { } crowded && crowded()) { Interlocked.Increment(ref _counters.SleepPollsCut); break; }
                 spin.SpinOnce(sleep1Threshold: -1);
             }
         }
