@@ -8,16 +8,18 @@
 # Linux's drivers get iommu.passthrough=1 (no per-I/O IOMMU map/unmap: their best case); Photon maps its DMA
 # buffers once through VFIO. Options: --seconds S per run (default 4), --rounds N (default 2), --command-timeout-ms T
 # (the NVMe driver's hung-command timeout), --watchdog-tick-ms M (how often its watchdog reaps every queue; default
-# T/4 within 10-250 ms), and any run.sh option.
+# T/4 within 10-250 ms), and any run.sh option. Photon runs as a NativeAOT build (run.sh --aot: no tier-up JIT in the
+# guest, which was 15-39% of its CPU in vm11's profile); --r2r runs the ReadyToRun publish instead (what photon vm boots).
 # Not part of CI (a few minutes under TCG).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-bench_args=(); pass=()
+bench_args=(); pass=(); aot=(--aot)
 while [ $# -gt 0 ]; do
   case "$1" in
     --seconds|--rounds|--command-timeout-ms|--watchdog-tick-ms) bench_args+=("$1" "$2"); shift ;;
+    --r2r) aot=() ;;
     *) pass+=("$1") ;;
   esac
   shift
 done
-exec "$here/run.sh" --bench --linux-iommu iommu.passthrough=1 --bench-args "${bench_args[*]:-}" --timeout 1800 "${pass[@]}"
+exec "$here/run.sh" --bench --linux-iommu iommu.passthrough=1 --bench-args "${bench_args[*]:-}" --timeout 1800 "${aot[@]}" "${pass[@]}"

@@ -20,13 +20,14 @@ orig_args=("$@")   # a rerun after a QEMU crash (step 5) starts over with these
 repo=$(cd "$(dirname "$0")/.." && pwd)
 out="$repo/vm/.build"
 cache="$repo/vm/.cache"
-image=""; perf=0; guest_env=(); net=0; usb=0; faults=0; timeout_s=900; publish=1; smp=2; mem=2048; guest_args=(); accel=tcg; bench=0; netbench=0; iommu=1; iommu_mode=iommu.strict=1; assemble_only=0
+image=""; perf=0; guest_env=(); net=0; usb=0; faults=0; timeout_s=900; publish=1; smp=2; mem=2048; guest_args=(); accel=tcg; bench=0; netbench=0; iommu=1; iommu_mode=iommu.strict=1; assemble_only=0; aot=0
 usage() { sed -n '2,17p' "$0"; echo "options: --image FILE (ext4 disk; default a fresh 64 MiB one) --net (virtio-net on a TAP in netns photonvm; root)"
           echo "         --usb (qemu-xhci + usb-storage on a FAT image) --timeout S (default 900) --no-publish (reuse the last publish)"
           echo "         --faults (USB stick removed while mounted, with --usb; NVMe controller reset mid-I/O on a second, scratch NVMe)"
           echo "         --smp N (default 2) --mem MiB (default 2048) --polling (NVMe driver polls instead of MSI-X) --kvm (use KVM if it works) --out DIR"
           echo "         --no-iommu (no emulated IOMMU: Photon falls back to uio_pci_generic; devices can DMA anywhere) --netbench (see vm/netbench.sh)"
-          echo "         --assemble-only (build the initramfs and disks, print the QEMU command, do not boot)"; }
+          echo "         --assemble-only (build the initramfs and disks, print the QEMU command, do not boot)"
+          echo "         --aot (a NativeAOT publish of photon instead of ReadyToRun: no JIT in the guest; FAT and ext4 built in)"; }
 while [ $# -gt 0 ]; do
   case "$1" in
     --image) image=$(realpath "$2"); shift ;;
@@ -49,6 +50,7 @@ while [ $# -gt 0 ]; do
     --netbench) netbench=1; net=1; guest_args+=(--netbench) ;;   # vm/netbench.sh: a second virtio-net left to Linux
     --linux-iommu) iommu_mode=$2; shift ;;       # kernel command line IOMMU mode for Linux's own drivers (bench: iommu.passthrough=1)
     --out) out=$(realpath -m "$2"); shift ;;
+    --aot) aot=1 ;;                              # NativeAOT photon: no tier-up JIT in the guest (vm11's profile: 15-39% of its CPU)
     -h|--help) usage; exit 0 ;;
     *) echo "photon vm: unknown option $1" >&2; usage >&2; exit 2 ;;
   esac
@@ -106,7 +108,13 @@ fi
 
 # --- 2. photon publish + initramfs ------------------------------------------------------------------------------------
 pub="$out/publish"
-if [ $publish = 1 ] || [ ! -x "$pub/photon" ]; then
+[ $aot = 1 ] && pub="$out/publish-aot"
+if [ $aot = 1 ] && { [ $publish = 1 ] || [ ! -x "$pub/photon" ]; }; then
+  # NativeAOT (tests/aot.sh's build): no JIT at all in the guest, the FAT and ext4 modules built in (ShippedModules);
+  # symbols kept in the binary so the guest's perf names Photon's frames.
+  say "publishing photon (NativeAOT)"
+  dotnet publish "$repo/src/Photon.Cli" -c Release -r linux-x64 -p:PublishAot=true -p:StripSymbols=false -o "$pub" -nologo -clp:ErrorsOnly >&2
+elif [ $publish = 1 ] || [ ! -x "$pub/photon" ]; then
   say "publishing photon (self-contained, ReadyToRun)"
   dotnet publish "$repo/src/Photon.Cli" -c Release -r linux-x64 --self-contained -p:PublishReadyToRun=true -o "$pub" -nologo -clp:ErrorsOnly >&2
 fi
@@ -137,6 +145,7 @@ done
 cp "$kroot/lib/modules/$kver"/modules.{order,builtin,builtin.modinfo} "$mdir/" 2>/dev/null || true
 depmod -b "$root" "$kver"
 cp -a "$pub" "$root/opt/photon"
+[ $aot = 1 ] && find "$root/opt/photon" \( -name '*.pdb' -o -name '*.dbg' \) -delete   # debug files: not run, 20+ MiB
 cp "$repo/vm/init" "$root/init"
 chmod +x "$root/init"
 # Native libraries: everything ldd resolves for photon and the publish's .so files (and the loader itself).

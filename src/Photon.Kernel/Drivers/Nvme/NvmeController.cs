@@ -201,6 +201,12 @@ public sealed class NvmeController : IAsyncDisposable
             _io = [.. io];
             _spread = spread;
             _pollQueue = pollQueue ? _io[^1] : null;
+            if (_pollQueue is { } polledQueue)
+            {
+                // Depth-1 only: no spin for it while other commands are in flight; the interrupt lines reap it in passing.
+                polledQueue.Crowded = () => Volatile.Read(ref _asyncInFlight) > 1;
+                foreach (var pair in _io) if (pair.Interrupt is not null) pair.Aside = polledQueue;
+            }
         }
         foreach (var pair in _io)
         {
@@ -262,6 +268,9 @@ public sealed class NvmeController : IAsyncDisposable
 
     /// <summary>Doorbells, polls, wakes, hops and time per phase, summed over the I/O queues since start.</summary>
     public NvmeIoCounters Counters => _io.Aggregate(default(NvmeIoCounters), (sum, q) => sum + q.Counters);
+
+    /// <summary>The poll queue's own counters (zero without one): its spins cut by depth, its completions reaped aside.</summary>
+    public NvmeIoCounters PollQueueCounters => _pollQueue?.Counters ?? default;
 
     /// <summary>Produces the block address of the next read of <see cref="ReadPolled"/>; false ends it.</summary>
     public delegate bool NextRead(out long lba);

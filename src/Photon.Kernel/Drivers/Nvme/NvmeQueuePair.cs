@@ -146,6 +146,18 @@ internal sealed class NvmeQueuePair : IDisposable
     /// time (twice it, within this limit), so a slow device is not spun on for nothing.</summary>
     public TimeSpan HybridPollLimit { get; set; }
 
+    /// <summary>The poll queue: true while the controller has other commands in flight than this queue's one. Then
+    /// neither its submitter nor its sleep-poller spins (the interrupt queues take the depth): in the VM benchmark at
+    /// QD32 a vCPU spinning for the poll queue beside a device full of commands slowed QEMU's emulation of that device
+    /// 3–8x, and the spin bought nothing — the command's completion is reaped by the next interrupt's line in passing
+    /// (<see cref="Aside"/>) or by the sleep-poller.</summary>
+    public Func<bool>? Crowded { get; set; }
+
+    /// <summary>An interrupt queue's companion without interrupts (the poll queue): after each reap on this queue's
+    /// line, <see cref="PollAside"/> also reaps the companion's completions, so a poll-queue command whose submitter
+    /// stopped spinning at depth does not wait for the sleep-poller's timer (5–7 ms under TCG).</summary>
+    public NvmeQueuePair? Aside { get; set; }
+
     /// <summary>The queue whose completions the calling thread is delivering (its continuation runs inside the reap),
     /// or null: a submitter there stays on that queue, so the reap and the next submissions share one doorbell.</summary>
     internal static NvmeQueuePair? DeliveringOnThisThread => t_delivering;
@@ -268,7 +280,7 @@ internal sealed class NvmeQueuePair : IDisposable
             // the sleep-poller's oversleeping: a budget or a decision taken from it would feed on itself — a VM run
             // measured 4 ms "device" time against 0.6 ms on the interrupt queues); what is still in flight after it
             // goes to the sleep-poller.
-            PollInline(slot, (long)(HybridPollLimit.TotalSeconds * Stopwatch.Frequency), ct);
+            PollInline(slot, (long)(HybridPollLimit.TotalSeconds * Stopwatch.Frequency), ct, Crowded);
             if (!slot.Signalled) _kick.Wake();
         }
         else if (InlinePolling) PollInline(slot, long.MaxValue, ct);
@@ -388,8 +400,10 @@ internal sealed class NvmeQueuePair : IDisposable
 
     /// <summary>The submitter polls until its own command completes (SPDK: submit, then poll the phase bit, no sleep),
     /// or, with interrupts, until <paramref name="budgetTicks"/> pass without a completion (then the vector wakes it).
-    /// A hung command ends too: the watchdog's reset fails it. If another thread is the poller, it reaps for us.</summary>
-    private void PollInline(Slot mine, long budgetTicks, CancellationToken ct)
+    /// A hung command ends too: the watchdog's reset fails it. If another thread is the poller, it reaps for us. With
+    /// <paramref name="crowded"/> (the poll queue), the spin also stops once another command is in flight anywhere on
+    /// the controller.</summary>
+    private void PollInline(Slot mine, long budgetTicks, CancellationToken ct, Func<bool>? crowded = null)
     {
         if (mine.Signalled || !TryEnterPoller()) return;
         try
@@ -399,6 +413,7 @@ internal sealed class NvmeQueuePair : IDisposable
             while (!mine.Signalled && !ct.IsCancellationRequested)
             {
                 if (Poll() > 0) { spin = default; last = Stopwatch.GetTimestamp(); }
+                else if (crowded is not null && crowded()) { Interlocked.Increment(ref _counters.SpinsCut); break; }
                 else if (Stopwatch.GetTimestamp() - last > budgetTicks) break;
                 else spin.SpinOnce(sleep1Threshold: -1);
             }
@@ -448,10 +463,20 @@ internal sealed class NvmeQueuePair : IDisposable
             {
                 if (Poll() > 0) { spin = default; last = Stopwatch.GetTimestamp(); continue; }
                 if (InFlight == 0 || Stopwatch.GetTimestamp() - last > budget) break;
+                if (Crowded is { } crowded && crowded()) { Interlocked.Increment(ref _counters.SleepPollsCut); break; }
                 spin.SpinOnce(sleep1Threshold: -1);
             }
         }
         finally { ExitPoller(); }
+    }
+
+    /// <summary>Reaps this queue (the poll queue) in passing from an interrupt queue's line (<see cref="Aside"/>): only
+    /// when it has a command in flight and no poller of its own is at it, so a lone command stays its submitter's.</summary>
+    public void PollAside()
+    {
+        if (Volatile.Read(ref _inFlight) == 0 || Volatile.Read(ref _pollerActive)) return;
+        int n = Poll();
+        if (n > 0) Interlocked.Add(ref _counters.ReapedAside, n);
     }
 
     /// <summary>Produces the next command of a <see cref="RunPolledLoop"/> and a tag handed back with its completion;
@@ -723,6 +748,7 @@ internal sealed class NvmeQueuePair : IDisposable
             catch (KernelException) { break; }
             Interlocked.Increment(ref _counters.ReaperWakes);
             Poll();
+            Aside?.PollAside();
         }
     }
 
@@ -730,6 +756,12 @@ internal sealed class NvmeQueuePair : IDisposable
     /// reaps the CQ and wakes the waiters from the line, like an interrupt handler, so no reaper task is woken in
     /// between (one thread hop less per completion). Counted as a reaper wake.</summary>
     public void OnInterrupt()
+    {
+        ReapOnInterrupt();
+        Aside?.PollAside();
+    }
+
+    private void ReapOnInterrupt()
     {
         Interlocked.Increment(ref _counters.ReaperWakes);
         // Hybrid: keep polling while the one command in flight keeps being replaced (the continuation just run here

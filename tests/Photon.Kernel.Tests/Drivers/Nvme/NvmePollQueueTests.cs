@@ -215,4 +215,84 @@ public sealed class NvmePollQueueTests
         await OneAtATimeAsync(model, c, 5);
         Assert.Equal(0, c.InFlight);
     }
+
+    [Fact]
+    public async Task A_poll_queue_spin_stops_when_a_second_command_arrives_and_the_sleep_poller_never_spins_at_depth()
+    {
+        // A 1 s spin limit (the most allowed) on a device that holds every read: without the depth check the lone
+        // command's submitter would spin its whole second, and the sleep-poller a second per wake, beside the burst.
+        var (model, c) = await StartAsync(new NvmeDriverOptions(IoQueues: 2, QueueEntries: 8, WatchdogTick: NoWatchdog,
+            PollQueueSpin: TimeSpan.FromSeconds(1)));
+        await using var _ = c;
+        Assert.True(c.Identity.PollQueue);
+        var first = new byte[4096];
+        var burst = Enumerable.Range(0, 6).Select(_ => new byte[4096]).ToArray();
+        for (int attempt = 1; ; attempt++)
+        {
+            model.HoldIo = true;
+            var before = c.PollQueueCounters;
+            var spinEnded = new TaskCompletionSource<Task<Result>>(TaskCreationOptions.RunContinuationsAsynchronously);
+            // Alone: it takes the poll queue and its submitter spins inside ReadAsync (the device holds it).
+            var submitter = Task.Run(() => spinEnded.SetResult(c.ReadAsync(0, first, default).AsTask()));
+            await WaitUntil(() => model.Held == 1, "the lone read held at the device");
+            // The 1 s spin already over (a starved test thread on a loaded host): nothing to see this time, go again.
+            bool stillSpinning = !spinEnded.Task.IsCompleted;
+            var reads = await Task.Run(() => burst.Select((b, i) => c.ReadAsync((i + 1) * 8L, b, default).AsTask()).ToArray())
+                .WaitAsync(TimeSpan.FromSeconds(60));
+            var lone = await spinEnded.Task.WaitAsync(TimeSpan.FromSeconds(60));
+            await submitter;
+            await WaitUntil(() => model.Held == 1 + burst.Length, "the burst held at the device with the lone read");
+            var cut = c.PollQueueCounters - before;
+            // The submitter's spin ended when the burst came (not at its 1 s limit).
+            if (stillSpinning) Assert.Equal(1, cut.SpinsCut);
+            // The sleep-poller (its timer wakes it while the lone command is in flight) polls once per wake, no spin.
+            var asleep = c.PollQueueCounters;
+            await WaitUntil(() => (c.PollQueueCounters - asleep).ReaperWakes >= 3, "three wakes of the sleep-poller");
+            var d = c.PollQueueCounters - asleep;
+            Assert.True(d.Polls <= d.ReaperWakes + 1, $"{d.Polls} polls in {d.ReaperWakes} sleep-poller wakes: it spun");
+            Assert.Equal(1 + burst.Length, model.ReleaseHeld());
+            model.HoldIo = false;
+            Assert.True((await lone.WaitAsync(TimeSpan.FromMinutes(2))).IsOk);
+            Assert.All(await Task.WhenAll(reads).WaitAsync(TimeSpan.FromMinutes(2)), r => Assert.True(r.IsOk, r.ToString()));
+            Assert.Equal(model.Disk.AsSpan(0, 4096).ToArray(), first);
+            for (int i = 0; i < burst.Length; i++) Assert.Equal(model.Disk.AsSpan((i + 1) * 8 * 512, 4096).ToArray(), burst[i]);
+            Assert.Equal(0, c.InFlight);
+            if (stillSpinning) break;
+            Assert.True(attempt < 5, "in 5 attempts the lone read's 1 s spin was always over before the second read came");
+        }
+        // A lone command is still its submitter's: reaped inline, no interrupt (from a thread outside any delivery).
+        int signals = IoSignals(model);
+        var lone10 = c.PollQueueCounters;
+        await Task.Run(() => OneAtATimeAsync(model, c, 10));
+        var after = c.PollQueueCounters - lone10;
+        Assert.Equal(20, after.ReapedInline);
+        Assert.Equal(0, after.SpinsCut);
+        Assert.Equal(0, IoSignals(model) - signals);
+    }
+
+    [Fact]
+    public async Task A_poll_queue_command_overtaken_by_a_burst_is_reaped_by_an_interrupt_line_in_passing()
+    {
+        // The sleep-poller sleeps at most 50 ms between polls; with the lone read's completion delayed until the burst's
+        // are in (the device holds them all and releases them at once), the interrupt lines see it first or the
+        // sleep-poller does — either way it completes, with no spin; over many bursts the lines take some.
+        var (model, c) = await StartAsync(new NvmeDriverOptions(IoQueues: 2, QueueEntries: 8, WatchdogTick: NoWatchdog,
+            PollQueueSpin: TimeSpan.Zero));
+        await using var _ = c;
+        var before = c.PollQueueCounters;
+        var buffers = Enumerable.Range(0, 4).Select(_ => new byte[4096]).ToArray();
+        for (int round = 0; round < 200 && (c.PollQueueCounters - before).ReapedAside == 0; round++)
+        {
+            model.HoldIo = true;
+            var reads = await Task.Run(() => buffers.Select((b, i) => c.ReadAsync(i * 8L, b, default).AsTask()).ToArray())
+                .WaitAsync(TimeSpan.FromSeconds(60));
+            await WaitUntil(() => model.Held == buffers.Length, "the reads held at the device");
+            model.HoldIo = false;
+            model.ReleaseHeld();
+            Assert.All(await Task.WhenAll(reads).WaitAsync(TimeSpan.FromMinutes(2)), r => Assert.True(r.IsOk, r.ToString()));
+        }
+        var d = c.PollQueueCounters - before;
+        Assert.True(d.ReapedAside > 0, $"no poll-queue completion reaped by an interrupt line: {d.PerIo()}");
+        Assert.Equal(0, c.InFlight);
+    }
 }
