@@ -194,7 +194,9 @@ public sealed class NvmeBlockDevice : BlockDeviceObject, IAsyncDisposable
                 while (batches < maxBatches && (n = queue.DrainSubmissions(controller.Batch)) > 0)
                 {
                     batches++;
-                    var plug = _storage as IBatchingBlockStorage;
+                    // A lone request goes straight in: a plug would hold it back until the unplug, so it could not finish
+                    // inside its own submission and each layer above would box its state machine to wait for it.
+                    var plug = n > 1 ? _storage as IBatchingBlockStorage : null;
                     plug?.Plug();
                     try { for (int i = 0; i < n; i++) _ = Execute(queue, controller.Batch[i]); }
                     finally { plug?.Unplug(); }
