@@ -18,7 +18,8 @@ public sealed class HostImageStorage : IBlockStorage, IBatchingBlockStorage
     /// <summary>Rings at most (one per CPU up to this; each has its own SQ/CQ, lock and reaping thread).</summary>
     public const int MaxRings = 8;
     /// <summary>
-    /// Writes up to this size are a plain pwrite on the submitting thread, not a ring operation. io_uring can finish a
+    /// Writes up to this size are a plain pwrite on the submitting thread (one such writer at a time; a concurrent one
+    /// goes to the ring rather than sleep on the inode lock), not a ring operation. io_uring can finish a
     /// buffered write inside the submitter's enter only where the filesystem takes non-blocking buffered writes
     /// (FOP_BUFFER_WASYNC: XFS, btrfs); ext4 does not, so every ring write to an image on ext4 went to an io-wq worker
     /// (serialized per inode there), with a wakeup of our ring thread and a thread-pool hop back — 0.2–0.46x of
@@ -32,7 +33,7 @@ public sealed class HostImageStorage : IBlockStorage, IBatchingBlockStorage
     private readonly IoUringFile? _uring; // _rings[0]: flushes, closing state
     // Inline writes in progress (DisposeAsync waits for them, as it waits for the rings' operations) and the closing flag
     // they check after counting themselves.
-    private int _inlineWriters;
+    private int _inlineWriters, _inlineWriting;
     private volatile bool _closing;
 
     private HostImageStorage(string path, SafeFileHandle handle, bool readOnly, IoUringFile[]? rings)
@@ -182,9 +183,12 @@ public sealed class HostImageStorage : IBlockStorage, IBatchingBlockStorage
                 await RandomAccess.WriteAsync(_handle, data, offset, cancellationToken).ConfigureAwait(false);
                 return;
             }
-            if (data.Length <= InlineWriteLimit)
+            // One inline writer at a time: a second would only sleep on the image's inode lock (ext4 takes it for every
+            // buffered write) on a thread that has other work; its write goes to the ring's worker instead.
+            if (data.Length <= InlineWriteLimit && Interlocked.CompareExchange(ref _inlineWriting, 1, 0) == 0)
             {
-                WriteInline(offset, data.Span);
+                try { WriteInline(offset, data.Span); }
+                finally { Volatile.Write(ref _inlineWriting, 0); }
                 return;
             }
             for (int done = 0, resubmits = 0; done < data.Length;)
@@ -287,8 +291,10 @@ public sealed class HostImageStorage : IBlockStorage, IBatchingBlockStorage
     {
         // The rings and inline writers first: they wait for every submitted operation, and only then may the file go.
         _closing = true;
+        // Every ring stops taking operations now, before the first wait (a plugged batch unplugged after this call
+        // began ends Closed on whichever ring it sits); then each is waited for.
         if (_rings is not null)
-            foreach (var r in _rings) await r.DisposeAsync().ConfigureAwait(false);
+            await Task.WhenAll(_rings.Select(r => r.DisposeAsync().AsTask())).ConfigureAwait(false);
         // An inline write is one pwrite in progress on its submitter's thread (microseconds; it counted itself before
         // it checked _closing, so none starts after this sees zero).
         var spin = new SpinWait();
