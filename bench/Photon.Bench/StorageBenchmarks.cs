@@ -94,9 +94,9 @@ public static class StorageBenchmarks
         }, runs: 3));
         dev.DisposeAsync().AsTask().GetAwaiter().GetResult();
         var (inline, deferred, enters) = storage.RingCounters;
-        if (enters > 0)
-            Console.Error.WriteLine($"storage: {(write ? "write" : "read")} on {backend}: {inline} completed inline, {deferred} deferred, " +
-                $"{(inline + deferred) / (double)enters:F1} per submitting enter");
+        if (enters > 0 || storage.InlineWrites > 0)
+            Console.Error.WriteLine($"storage: {(write ? "write" : "read")} on {backend} ({storage.RingCount} rings): {inline} completed inline, " +
+                $"{deferred} deferred, {(inline + deferred) / (double)Math.Max(1, enters):F1} per submitting enter, {storage.InlineWrites} written inline");
         storage.DisposeAsync().AsTask().GetAwaiter().GetResult();
         return figure;
     }
@@ -114,13 +114,21 @@ public static class StorageBenchmarks
         }, runs: 3));
     }
 
-    /// <summary>QueueDepth concurrent lanes, each walking its share of the offsets.</summary>
-    private static Task ParallelLanes(long[] offsets, Func<long, byte[], Task> op) =>
-        Task.WhenAll(Enumerable.Range(0, QueueDepth).Select(async lane =>
+    /// <summary>QueueDepth concurrent lanes, each walking its share of the offsets. Each lane starts on the thread pool,
+    /// as concurrent callers on several cores would: a request the driver completes inside its submission (a page-cache
+    /// read on io_uring) never yields, so lanes started on the bench's own thread all ran one after another on it.
+    /// PHOTON_BENCH_LANES=caller starts them on the bench's thread instead (the model before block12).</summary>
+    private static Task ParallelLanes(long[] offsets, Func<long, byte[], Task> op)
+    {
+        bool onCaller = Environment.GetEnvironmentVariable("PHOTON_BENCH_LANES") == "caller";
+        return Task.WhenAll(Enumerable.Range(0, QueueDepth).Select(lane => onCaller ? Lane(lane) : Task.Run(() => Lane(lane))));
+
+        async Task Lane(int lane)
         {
             var buf = new byte[Block];
             for (int i = lane; i < offsets.Length; i += QueueDepth) await op(offsets[i], buf);
-        }));
+        }
+    }
 
     private const int CopyMiB = 256;
 

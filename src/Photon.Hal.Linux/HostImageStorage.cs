@@ -7,20 +7,63 @@ namespace Photon.Kernel.Hal.Host;
 /// Host backend of <see cref="IBlockStorage"/>: a disk image file accessed with asynchronous positional I/O — through an
 /// io_uring (<see cref="IoUringFile"/>) where the host has one, else through <see cref="RandomAccess"/> on the thread
 /// pool (<see cref="HostStorageBackend"/>). Both give the same results and the same typed errors.
+/// On io_uring there is one ring per CPU (up to <see cref="MaxRings"/>): a submitter uses the ring of the CPU it runs
+/// on, so submitters on different cores neither share the ring's lock nor hand each other their completions. Small
+/// writes are not sent to the ring at all but written at once by the submitter (see <see cref="InlineWriteLimit"/>).
 /// </summary>
 public sealed class HostImageStorage : IBlockStorage, IBatchingBlockStorage
 {
     private const int RingEntries = 256;
     private readonly SafeFileHandle _handle;
-    private readonly IoUringFile? _uring;
+    /// <summary>Rings at most (one per CPU up to this; each has its own SQ/CQ, lock and reaping thread).</summary>
+    public const int MaxRings = 8;
+    /// <summary>
+    /// Writes up to this size are a plain pwrite on the submitting thread (one such writer at a time; a concurrent one
+    /// goes to the ring rather than sleep on the inode lock), not a ring operation. io_uring can finish a
+    /// buffered write inside the submitter's enter only where the filesystem takes non-blocking buffered writes
+    /// (FOP_BUFFER_WASYNC: XFS, btrfs); ext4 does not, so every ring write to an image on ext4 went to an io-wq worker
+    /// (serialized per inode there), with a wakeup of our ring thread and a thread-pool hop back — 0.2–0.46x of
+    /// RandomAccess. A buffered pwrite is a copy into the page cache, the same work the worker did, done here without
+    /// the hand-offs (README, block12). Larger writes (a file copy's 1 MiB) still go to the ring, so the submitter
+    /// does not spend a long copy's time on its own thread.
+    /// </summary>
+    internal const int InlineWriteLimit = 64 * 1024;
 
-    private HostImageStorage(string path, SafeFileHandle handle, bool readOnly, IoUringFile? uring)
+    private readonly IoUringFile[]? _rings;
+    private readonly IoUringFile? _uring; // _rings[0]: flushes, closing state
+    // Inline writes in progress (DisposeAsync waits for them, as it waits for the rings' operations) and the closing flag
+    // they check after counting themselves.
+    private int _inlineWriters, _inlineWriting;
+    private volatile bool _closing;
+
+    private HostImageStorage(string path, SafeFileHandle handle, bool readOnly, IoUringFile[]? rings)
     {
         Name = path;
         _handle = handle;
         IsReadOnly = readOnly;
-        _uring = uring;
+        _rings = rings;
+        _uring = rings?[0];
     }
+
+    /// <summary>io_uring rings in use (one per CPU up to <see cref="MaxRings"/>; 0 on the thread pool).</summary>
+    public int RingCount => _rings?.Length ?? 0;
+
+    /// <summary>The ring for the calling thread: the one it holds a plug on (so a plugged batch goes in together), else
+    /// its CPU's.</summary>
+    private IoUringFile Ring()
+    {
+        var rings = _rings!;
+        if (rings.Length == 1) return rings[0];
+        if (IoUringFile.PluggedOnThisThread is { } plugged)
+            foreach (var r in rings)
+                if (ReferenceEquals(r, plugged)) return r;
+        return rings[(uint)Thread.GetCurrentProcessorId() % (uint)rings.Length];
+    }
+
+    private long _inlineWrites;
+
+    /// <summary>Writes done as a pwrite on the submitting thread (<see cref="InlineWriteLimit"/>).</summary>
+    public long InlineWrites => Interlocked.Read(ref _inlineWrites);
 
     public string Name { get; }
     public bool IsReadOnly { get; }
@@ -32,7 +75,7 @@ public sealed class HostImageStorage : IBlockStorage, IBatchingBlockStorage
     /// <summary>io_uring counters (zero on the thread pool): operations completed inside their submitter's enter, those
     /// reaped later by the ring thread, and submitting enters (operations per enter is the batching).</summary>
     public (long Inline, long Deferred, long Enters) RingCounters =>
-        _uring is null ? default : (_uring.InlineCompletions, _uring.DeferredCompletions, _uring.SubmittingEnters);
+        _rings is null ? default : (_rings.Sum(r => r.InlineCompletions), _rings.Sum(r => r.DeferredCompletions), _rings.Sum(r => r.SubmittingEnters));
 
     /// <summary>Why Auto fell back to the thread pool (null when it did not).</summary>
     public string? FallbackReason { get; private init; }
@@ -76,7 +119,18 @@ public sealed class HostImageStorage : IBlockStorage, IBatchingBlockStorage
     {
         if (backend == HostStorageBackend.ThreadPool) return new HostImageStorage(path, handle, readOnly, null);
         var uring = IoUringFile.Open(handle, RingEntries);
-        if (uring.IsOk) return new HostImageStorage(path, handle, readOnly, uring.Value);
+        if (uring.IsOk)
+        {
+            // One ring per CPU; a host that refuses more rings (memlock, io_uring limits) leaves us with fewer.
+            var rings = new List<IoUringFile> { uring.Value };
+            for (int i = 1; i < Math.Min(Environment.ProcessorCount, MaxRings); i++)
+            {
+                var more = IoUringFile.Open(handle, RingEntries);
+                if (!more.IsOk) break;
+                rings.Add(more.Value);
+            }
+            return new HostImageStorage(path, handle, readOnly, rings.ToArray());
+        }
         if (backend == HostStorageBackend.IoUring)
         {
             handle.Dispose();
@@ -106,7 +160,7 @@ public sealed class HostImageStorage : IBlockStorage, IBatchingBlockStorage
                 if (_uring is null) n = await RandomAccess.ReadAsync(_handle, buffer[total..], offset + total, cancellationToken).ConfigureAwait(false);
                 else
                 {
-                    int r = Hooked(await _uring.ReadAsync(offset + total, buffer[total..]).ConfigureAwait(false));
+                    int r = Hooked(await Ring().ReadAsync(offset + total, buffer[total..]).ConfigureAwait(false));
                     if (CancelledByHost(r) && ++resubmits <= MaxResubmits) continue;
                     n = Check(r, "read", offset + total);
                 }
@@ -129,9 +183,17 @@ public sealed class HostImageStorage : IBlockStorage, IBatchingBlockStorage
                 await RandomAccess.WriteAsync(_handle, data, offset, cancellationToken).ConfigureAwait(false);
                 return;
             }
+            // One inline writer at a time: a second would only sleep on the image's inode lock (ext4 takes it for every
+            // buffered write) on a thread that has other work; its write goes to the ring's worker instead.
+            if (data.Length <= InlineWriteLimit && Interlocked.CompareExchange(ref _inlineWriting, 1, 0) == 0)
+            {
+                try { WriteInline(offset, data.Span); }
+                finally { Volatile.Write(ref _inlineWriting, 0); }
+                return;
+            }
             for (int done = 0, resubmits = 0; done < data.Length;)
             {
-                int r = Hooked(await _uring.WriteAsync(offset + done, data[done..]).ConfigureAwait(false));
+                int r = Hooked(await Ring().WriteAsync(offset + done, data[done..]).ConfigureAwait(false));
                 if (CancelledByHost(r) && ++resubmits <= MaxResubmits) continue;
                 int n = Check(r, "write", offset + done);
                 if (n == 0) throw new KernelException(ErrorCode.IoError, $"{Name}: write at {offset + done} made no progress");
@@ -160,9 +222,32 @@ public sealed class HostImageStorage : IBlockStorage, IBatchingBlockStorage
         catch (IOException e) { throw new KernelException(ErrorCode.IoError, e.Message); }
     }
 
-    public void Plug() => _uring?.Plug();
+    /// <summary>A pwrite on this thread (a buffered write: a copy into the host's page cache). Counted among the
+    /// writers DisposeAsync waits for; one that starts after closing began is a typed Closed.</summary>
+    private void WriteInline(long offset, ReadOnlySpan<byte> data)
+    {
+        Interlocked.Increment(ref _inlineWriters);
+        try
+        {
+            if (_closing) throw new KernelException(ErrorCode.Closed, $"{Name} is closed");
+            RandomAccess.Write(_handle, data, offset);
+            Interlocked.Increment(ref _inlineWrites);
+        }
+        catch (ObjectDisposedException) { throw new KernelException(ErrorCode.Closed, $"{Name} is closed"); }
+        finally { Interlocked.Decrement(ref _inlineWriters); }
+    }
 
-    public void Unplug() => _uring?.Unplug();
+    public void Plug() { if (_rings is not null) Ring().Plug(); }
+
+    /// <summary>Unplugs the ring this thread's plug is on (a plug taken on another file inside it only counts down).</summary>
+    public void Unplug()
+    {
+        if (_rings is null) return;
+        var plugged = IoUringFile.PluggedOnThisThread;
+        foreach (var r in _rings)
+            if (ReferenceEquals(r, plugged)) { r.Unplug(); return; }
+        _rings[0].Unplug();
+    }
 
     /// <summary>How often an operation the host cancelled is submitted again before it counts as an I/O error.</summary>
     private const int MaxResubmits = 8;
@@ -174,7 +259,7 @@ public sealed class HostImageStorage : IBlockStorage, IBatchingBlockStorage
     /// </summary>
     private bool CancelledByHost(int result)
     {
-        if (result != IoUringFile.ClosedResult || _uring is not { IsClosing: false }) return false;
+        if (result != IoUringFile.ClosedResult || _closing || _uring is not { IsClosing: false }) return false;
         Interlocked.Increment(ref _hostCancellations);
         return true;
     }
@@ -196,7 +281,7 @@ public sealed class HostImageStorage : IBlockStorage, IBatchingBlockStorage
     {
         if (result >= 0) return result;
         if (result == IoUringFile.ClosedResult)
-            throw _uring is { IsClosing: false }
+            throw !_closing && _uring is { IsClosing: false }
                 ? new KernelException(ErrorCode.IoError, $"{Name}: {op} at {offset} cancelled by the host {MaxResubmits + 1} times")
                 : new KernelException(ErrorCode.Closed, $"{Name} is closed");
         throw new KernelException(ErrorCode.IoError, $"{Name}: {op} at {offset}: {IoUringNative.ErrnoName(-result)}");
@@ -204,8 +289,16 @@ public sealed class HostImageStorage : IBlockStorage, IBatchingBlockStorage
 
     public async ValueTask DisposeAsync()
     {
-        // The ring first: it waits for every submitted operation, and only then may the file go.
-        if (_uring is not null) await _uring.DisposeAsync().ConfigureAwait(false);
+        // The rings and inline writers first: they wait for every submitted operation, and only then may the file go.
+        _closing = true;
+        // Every ring stops taking operations now, before the first wait (a plugged batch unplugged after this call
+        // began ends Closed on whichever ring it sits); then each is waited for.
+        if (_rings is not null)
+            await Task.WhenAll(_rings.Select(r => r.DisposeAsync().AsTask())).ConfigureAwait(false);
+        // An inline write is one pwrite in progress on its submitter's thread (microseconds; it counted itself before
+        // it checked _closing, so none starts after this sees zero).
+        var spin = new SpinWait();
+        while (Volatile.Read(ref _inlineWriters) != 0) spin.SpinOnce();
         _handle.Dispose();
     }
 }

@@ -124,6 +124,10 @@ public sealed class IoUringFile : IAsyncDisposable
         else p.Foreign++;
     }
 
+    /// <summary>The file the calling thread holds a plug on, if any (a storage with one ring per CPU sends the plugged
+    /// thread's operations to that ring, so its batch still goes in with one enter).</summary>
+    public static IoUringFile? PluggedOnThisThread => t_plug is { Depth: > 0 } p ? p.Owner : null;
+
     public void Unplug()
     {
         var p = t_plug;

@@ -140,6 +140,9 @@ public sealed class QueuePair<TRequest, TResult>
     /// </summary>
     public void DriveInline(Action device) => _inlineDevice = device;
 
+    /// <summary>Tags free right now (a racy snapshot: a hint for choosing among pairs, not a reservation).</summary>
+    public int FreeSlots => _space.CurrentCount;
+
     /// <summary>Submissions in the ring not yet drained by the device.</summary>
     public int PendingSubmissions => Volatile.Read(ref _sqCount);
 

@@ -27,7 +27,11 @@ public sealed class NvmeBlockDevice : BlockDeviceObject, IAsyncDisposable
     private readonly Task[] _controllers;
     private readonly Controller[] _drains;
     private readonly CancellationTokenSource _stop = new();
-    private int _nextQueue;
+    private static int s_nextHome;
+    [ThreadStatic] private static int t_home; // 0: not dealt yet
+
+    /// <summary>The calling thread's home queue seed, dealt in turn on its first request (the same for every device).</summary>
+    private static int HomeQueueSeed => t_home != 0 ? t_home : t_home = Interlocked.Increment(ref s_nextHome) & int.MaxValue | 1 << 30;
 
     private NvmeBlockDevice(IBlockStorage storage, CapabilityManager caps, NvmeOptions options)
         : base(storage.Name)
@@ -104,18 +108,47 @@ public sealed class NvmeBlockDevice : BlockDeviceObject, IAsyncDisposable
 
     private async Task<Result> Submit(BlockCommand command, CapabilityToken cap, Rights rights, Principal actor, CancellationToken ct)
     {
-        // Spread requests over the queue pairs (on hardware: one pair per CPU, so no cross-CPU locking), preferring one
-        // nobody is draining: its submitter then drains it and finds its request done (one being drained would leave
-        // the request to the other thread, and its completion to a thread-pool hop).
-        int first = (int)((uint)Interlocked.Increment(ref _nextQueue) % (uint)_queues.Length), pick = first;
-        for (int i = 0; i < _drains.Length; i++)
-        {
-            int k = (first + i) % _drains.Length;
-            if (Volatile.Read(ref _drains[k].Draining) == 0) { pick = k; break; }
-        }
+        // Each submitting thread has a home queue pair (on hardware: one pair per CPU, so no cross-CPU locking; here
+        // threads are dealt pairs in turn, so two busy submitters on two cores drain two pairs), and a thread whose home
+        // pair is being drained by another takes one nobody is draining: its submitter then drains it and finds its
+        // request done (one being drained would leave the request to the other thread, and its completion to a hop).
+        // The pair is claimed (its drain flag taken) before the request goes in, so no other submitter can start draining
+        // it in between and finish our request on its thread — which would cost us a thread-pool hop back.
+        // A full pair is passed over too (requests still in the storage hold its tags), so one thread's requests beyond
+        // a pair's depth spread over the others instead of waiting for ring space.
+        int first = (int)((uint)HomeQueueSeed % (uint)_queues.Length), pick = first;
+        Controller? claimed = null;
+        for (int pass = 0; pass < 2 && claimed is null; pass++)
+            for (int i = 0; i < _drains.Length; i++)
+            {
+                int k = (first + i) % _drains.Length;
+                if (pass == 0 && _queues[k].FreeSlots == 0) continue;
+                if (Volatile.Read(ref _drains[k].Draining) == 0 && Interlocked.CompareExchange(ref _drains[k].Draining, 1, 0) == 0)
+                {
+                    pick = k;
+                    claimed = _drains[k];
+                    break;
+                }
+            }
+        if (claimed is null && _queues[pick].FreeSlots == 0)
+            for (int i = 0; i < _queues.Length; i++)
+                if (_queues[(first + i) % _queues.Length].FreeSlots > 0) { pick = (first + i) % _queues.Length; break; }
         var q = _queues[pick];
         long submitted = Diagnostics.Tracing.BlockIoProbe.Submitted();
-        var r = await q.SubmitAsync(command, cap, rights, actor, ct).ConfigureAwait(false);
+        Task<Result<int>> pending;
+        t_claimed = claimed;
+        try { pending = q.SubmitAsync(command, cap, rights, actor, ct); }
+        finally
+        {
+            // The request never reached the device side (refused, or waiting for ring space): let the pair go, and drain
+            // what others left to us while we held it.
+            if (claimed is not null && ReferenceEquals(t_claimed, claimed))
+            {
+                t_claimed = null;
+                Release(claimed);
+            }
+        }
+        var r = await pending.ConfigureAwait(false);
         Diagnostics.Tracing.BlockIoProbe.Completed(submitted, command, Label, r.IsOk);
         return r.AsResult();
     }
@@ -147,9 +180,13 @@ public sealed class NvmeBlockDevice : BlockDeviceObject, IAsyncDisposable
     private void Pump(Controller controller, int maxBatches)
     {
         var queue = controller.Queue;
+        // A submitter that claimed this pair before its request went in (Submit) already holds the drain flag.
+        bool owned = ReferenceEquals(t_claimed, controller);
+        if (owned) t_claimed = null;
         while (true)
         {
-            if (Interlocked.CompareExchange(ref controller.Draining, 1, 0) != 0) return; // the drainer will see ours
+            if (!owned && Interlocked.CompareExchange(ref controller.Draining, 1, 0) != 0) return; // the drainer will see ours
+            owned = false;
             int batches = 0;
             try
             {
@@ -157,7 +194,9 @@ public sealed class NvmeBlockDevice : BlockDeviceObject, IAsyncDisposable
                 while (batches < maxBatches && (n = queue.DrainSubmissions(controller.Batch)) > 0)
                 {
                     batches++;
-                    var plug = _storage as IBatchingBlockStorage;
+                    // A lone request goes straight in: a plug would hold it back until the unplug, so it could not finish
+                    // inside its own submission and each layer above would box its state machine to wait for it.
+                    var plug = n > 1 ? _storage as IBatchingBlockStorage : null;
                     plug?.Plug();
                     try { for (int i = 0; i < n; i++) _ = Execute(queue, controller.Batch[i]); }
                     finally { plug?.Unplug(); }
@@ -172,6 +211,18 @@ public sealed class NvmeBlockDevice : BlockDeviceObject, IAsyncDisposable
             }
             // Someone submitted while we were stopping and left it to us: look again.
         }
+    }
+
+    /// <summary>The pair the calling thread claimed in <see cref="Submit"/> for the request it is putting in (its Pump
+    /// takes the claim over).</summary>
+    [ThreadStatic] private static Controller? t_claimed;
+
+    /// <summary>Gives up a claim whose request did not reach <see cref="Pump"/>; whatever was submitted to the pair
+    /// meanwhile (left to us, the holder) is drained now.</summary>
+    private void Release(Controller controller)
+    {
+        Interlocked.Exchange(ref controller.Draining, 0);
+        if (controller.Queue.PendingSubmissions > 0) Pump(controller, InlineBatches);
     }
 
     private async Task Execute(QueuePair<BlockCommand, int> queue, Submission<BlockCommand> s)
