@@ -108,6 +108,44 @@ public sealed class ChannelEndpoint : KernelObject
     }
 
     /// <summary>
+    /// A byte-only send's common case under one lock (instead of a reservation and a commit): the oldest parked
+    /// receiver, taken off the list, when a message sent now would be the next one received (the caller hands it over,
+    /// as <see cref="ReserveOrTakeReceiver"/>); else, when the inbox has room and the newest pooled envelope has the
+    /// message's size and was charged to <paramref name="sender"/> — so it is charged exactly what this message costs
+    /// (length plus <see cref="IpcManager.MessageOverheadBytes"/>), and the charge carries over with no quota call and
+    /// the tenant's usage never moves — the bytes are copied into it and it is queued, woken readers and all
+    /// (<see cref="SendFast.Queued"/>). Otherwise nothing changed (<see cref="SendFast.NotTaken"/>: the caller takes
+    /// the reserving path, which reports Closed and WouldBlock).
+    /// </summary>
+    internal SendFast TrySendBytesOneLock(ReadOnlySpan<byte> data, Principal sender, out PendingReceive? parked)
+    {
+        parked = null;
+        lock (_gate)
+        {
+            if (_closed) return SendFast.NotTaken;
+            if (_receivers.Count > 0 && _inbox.Count == 0 && _reserved == 0 && _receivers[0].TakesHandOff)
+            {
+                parked = _receivers[0];
+                _receivers.RemoveAt(0);
+                return SendFast.Parked;
+            }
+            if (_inbox.Count + _reserved >= Depth) return SendFast.NotTaken;
+            if (_freeEnvelopes is not { } free || free.Data.Length != data.Length || free.ChargedTo != sender
+                || free.ChargedBytes != data.Length + IpcManager.MessageOverheadBytes)
+                return SendFast.NotTaken;
+            _freeEnvelopes = free.NextFree;
+            free.NextFree = null;
+            _pooledBytes -= data.Length + IpcManager.MessageOverheadBytes;
+            data.CopyTo(free.Data); // every byte overwritten: nothing of an earlier message shows
+            _inbox.Enqueue(free);
+            WakeReadable();
+            return SendFast.Queued;
+        }
+    }
+
+    internal enum SendFast { NotTaken, Parked, Queued }
+
+    /// <summary>
     /// For a receive into a caller's buffer, under one lock: takes the head message if it carries no capabilities,
     /// copies its bytes into <paramref name="buffer"/> and keeps its envelope for reuse; returns its length and what it
     /// was charged (the caller refunds that; 0 when the envelope went to the pool, which keeps the charge). Errors as <see cref="Dequeue(bool, int, out bool)"/>;
