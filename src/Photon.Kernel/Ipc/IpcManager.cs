@@ -602,7 +602,7 @@ public sealed class IpcManager
     /// <summary>Drops a message nobody will receive: revokes its capabilities and refunds its sender.</summary>
     internal void Drop(IpcEnvelope env)
     {
-        Interlocked.Increment(ref _dropped);
+        Interlocked.Add(ref _dropped, env.Remaining); // a packed batch holds what it has not yet delivered
         MemoryQuota?.Invoke(env.ChargedTo, -env.ChargedBytes);
         for (int i = 0; i < env.Capabilities.Length; i++)
         {
