@@ -313,7 +313,15 @@ public sealed class ChannelEndpoint : KernelObject
                 free.RefillPacked(packed[..bytes], lengths[..n], sender, charged); // every byte and length overwritten
                 batch = free;
             }
-            else batch = IpcEnvelope.Packed(packed[..bytes].ToArray(), lengths[..n].ToArray(), sender, charged);
+            else
+            {
+                // Another shape: the pooled batches wait for a send of theirs that may never come, and would keep a new
+                // shape's batches out of the pool (bounded by bytes) — released, their charges refunded.
+                for (var old = _freePacked; old is not null; old = old.NextFree) refunds.Add(old.ChargedTo, old.ChargedBytes);
+                _freePacked = null;
+                _pooledPackedBytes = 0;
+                batch = IpcEnvelope.Packed(packed[..bytes].ToArray(), lengths[..n].ToArray(), sender, charged);
+            }
             _inbox.Enqueue(batch);
             _queued += n;
             WakeReadable();

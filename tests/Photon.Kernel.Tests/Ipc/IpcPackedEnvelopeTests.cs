@@ -94,6 +94,12 @@ public sealed class IpcPackedEnvelopeTests() : IpcKernelTestBase(cpus: 1, "packe
         offset = 0;
         for (int i = 0; i < 10; offset += many[i], i++) AssertMessage(i, buffer.AsSpan(offset, many[i]));
 
+        // Another shape releases the pooled batch (refunded) instead of leaving it to fill the pool.
+        var (three, threeLengths) = Pack(0, 3);
+        Assert.Equal(3, _ipc.TrySendPacked(a, ha, three, threeLengths).Value);
+        Assert.Equal(Cost(0, 3) + singleCost, charged[a.Principal]);
+        Assert.Equal(3, _ipc.TryReceiveBatchInto(b, hb, buffer, many).Value);
+
         Assert.True(_ipc.Close(b, hb).IsOk);
         Assert.Equal(0, charged[a.Principal]);
         Assert.Equal(0, _manager.MessagesDropped);
