@@ -28,6 +28,13 @@ public sealed class ChannelEndpoint : KernelObject
     private const int PoolBytes = 32 * 1024;
     private IpcEnvelope? _freeEnvelopes;
     private int _pooledBytes;
+    // Packed batches whose last message was taken, newest first, for the next batched send of the same shape (as many
+    // messages, as many bytes), kept like single envelopes: at most PoolBytes (bytes plus overhead per message), still
+    // charged to their sender until reused or released.
+    private IpcEnvelope? _freePacked;
+    private int _pooledPackedBytes;
+    // Messages queued (a packed batch is one entry of the inbox holding many): what Depth bounds.
+    private int _queued;
     private bool _peerClosed; // the pool is released and never refilled once no send can reach this end
 
     internal ChannelEndpoint(string label, int depth, CapabilityToken via) : base(label)
@@ -41,7 +48,7 @@ public sealed class ChannelEndpoint : KernelObject
     /// <summary>Read without the lock: an endpoint holding its own lock reads its peer's (deadlock otherwise, when
     /// both ends are used at once). The flag only ever goes from false to true.</summary>
     public bool IsClosed => _closed;
-    public int Pending { get { lock (_gate) return _inbox.Count; } }
+    public int Pending { get { lock (_gate) return _queued; } }
 
     /// <summary>Parked receivers and senders (tests check that cancelled waits leave none behind).</summary>
     public int Waiters { get { lock (_gate) return _readable.Count + _writable.Count + _receivers.Count; } }
@@ -75,7 +82,7 @@ public sealed class ChannelEndpoint : KernelObject
         lock (_gate)
         {
             if (_closed) return Result.Fail(ErrorCode.Closed, "peer endpoint is closed");
-            if (_inbox.Count + _reserved >= Depth) return Result.Fail(ErrorCode.WouldBlock, $"peer inbox is full ({Depth})");
+            if (_queued + _reserved >= Depth) return Result.Fail(ErrorCode.WouldBlock, $"peer inbox is full ({Depth})");
             _reserved++;
             if (_freeEnvelopes is { } free && free.Data.Length == length)
             {
@@ -108,6 +115,45 @@ public sealed class ChannelEndpoint : KernelObject
     }
 
     /// <summary>
+    /// A byte-only send's common case under one lock (instead of a reservation and a commit): the oldest parked
+    /// receiver, taken off the list, when a message sent now would be the next one received (the caller hands it over,
+    /// as <see cref="ReserveOrTakeReceiver"/>); else, when the inbox has room and the newest pooled envelope has the
+    /// message's size and was charged to <paramref name="sender"/> — so it is charged exactly what this message costs
+    /// (length plus <see cref="IpcManager.MessageOverheadBytes"/>), and the charge carries over with no quota call and
+    /// the tenant's usage never moves — the bytes are copied into it and it is queued, woken readers and all
+    /// (<see cref="SendFast.Queued"/>). Otherwise nothing changed (<see cref="SendFast.NotTaken"/>: the caller takes
+    /// the reserving path, which reports Closed and WouldBlock).
+    /// </summary>
+    internal SendFast TrySendBytesOneLock(ReadOnlySpan<byte> data, Principal sender, out PendingReceive? parked)
+    {
+        parked = null;
+        lock (_gate)
+        {
+            if (_closed) return SendFast.NotTaken;
+            if (_receivers.Count > 0 && _inbox.Count == 0 && _reserved == 0 && _receivers[0].TakesHandOff)
+            {
+                parked = _receivers[0];
+                _receivers.RemoveAt(0);
+                return SendFast.Parked;
+            }
+            if (_queued + _reserved >= Depth) return SendFast.NotTaken;
+            if (_freeEnvelopes is not { } free || free.Data.Length != data.Length || free.ChargedTo != sender
+                || free.ChargedBytes != data.Length + IpcManager.MessageOverheadBytes)
+                return SendFast.NotTaken;
+            _freeEnvelopes = free.NextFree;
+            free.NextFree = null;
+            _pooledBytes -= data.Length + IpcManager.MessageOverheadBytes;
+            data.CopyTo(free.Data); // every byte overwritten: nothing of an earlier message shows
+            _inbox.Enqueue(free);
+            _queued++;
+            WakeReadable();
+            return SendFast.Queued;
+        }
+    }
+
+    internal enum SendFast { NotTaken, Parked, Queued }
+
+    /// <summary>
     /// For a receive into a caller's buffer, under one lock: takes the head message if it carries no capabilities,
     /// copies its bytes into <paramref name="buffer"/> and keeps its envelope for reuse; returns its length and what it
     /// was charged (the caller refunds that; 0 when the envelope went to the pool, which keeps the charge). Errors as <see cref="Dequeue(bool, int, out bool)"/>;
@@ -119,6 +165,26 @@ public sealed class ChannelEndpoint : KernelObject
         chargedBytes = 0;
         lock (_gate)
         {
+            if (_inbox.Count > 0 && _inbox.Peek() is { Lengths: { } packedLengths } batch)
+            {
+                // The next message of a packed batch: copied out in place; the batch keeps its charge until its last.
+                carriesCapabilities = false;
+                int length = packedLengths[batch.Cursor];
+                if (length > buffer.Length)
+                    return Errors.Of(ErrorCode.OutOfRange, $"the next message has {length} bytes; the buffer holds {buffer.Length}");
+                batch.Data.AsSpan(batch.Offset, length).CopyTo(buffer);
+                batch.Offset += length;
+                batch.Cursor++;
+                _queued--;
+                chargedTo = batch.ChargedTo;
+                if (batch.Cursor == batch.Count)
+                {
+                    _inbox.Dequeue();
+                    chargedBytes = RetirePackedLocked(batch);
+                }
+                _writable.WakeAll();
+                return length;
+            }
             var head = Dequeue(bytesOnly: true, buffer.Length, out carriesCapabilities); // the lock is re-entrant
             if (!head.IsOk) return head.Error;
             var e = head.Value;
@@ -144,7 +210,7 @@ public sealed class ChannelEndpoint : KernelObject
         lock (_gate)
         {
             if (_closed) return Errors.Of(ErrorCode.Closed, "peer endpoint is closed");
-            int room = Depth - _inbox.Count - _reserved;
+            int room = Depth - _queued - _reserved;
             if (room <= 0) return Errors.Of(ErrorCode.WouldBlock, $"peer inbox is full ({Depth})");
             int n = Math.Min(room, max);
             _reserved += n;
@@ -171,6 +237,7 @@ public sealed class ChannelEndpoint : KernelObject
             _reserved--;
             if (_closed) return false;
             _inbox.Enqueue(envelope);
+            _queued++;
             WakeReadable();
             return true;
         }
@@ -185,6 +252,7 @@ public sealed class ChannelEndpoint : KernelObject
             _reserved -= envelopes.Length;
             if (_closed) return false;
             foreach (var e in envelopes) _inbox.Enqueue(e);
+            _queued += envelopes.Length;
             WakeReadable();
             return true;
         }
@@ -200,8 +268,8 @@ public sealed class ChannelEndpoint : KernelObject
                 return _closed || Peer is null or { IsClosed: true }
                     ? Errors.Of(ErrorCode.Closed, "channel is closed")
                     : Errors.Of(ErrorCode.WouldBlock, "no message");
-            int n = Math.Min(max, _inbox.Count);
-            for (int i = 0; i < n; i++) into.Add(_inbox.Dequeue());
+            int n = Math.Min(max, _queued);
+            for (int i = 0; i < n; i++) into.Add(TakeOneLocked());
             _writable.WakeAll();
             return n;
         }
@@ -210,9 +278,10 @@ public sealed class ChannelEndpoint : KernelObject
     /// <summary>
     /// A packed batched send under one lock and one wake-up: queues the byte-only messages that
     /// <paramref name="lengths"/> cuts from <paramref name="packed"/> (checked by the caller), as many as the inbox has
-    /// room for — or exactly <paramref name="reserved"/> when the caller already reserved places. Each message refills a
-    /// pooled envelope of its size when the newest one fits (its old charge is gathered into <paramref name="refunds"/>),
-    /// so a steady stream allocates nothing. Returns how many were queued, the first ones in order, and in
+    /// room for — or exactly <paramref name="reserved"/> when the caller already reserved places — as one inbox entry (a
+    /// packed <see cref="IpcEnvelope"/>: the bytes in one block, the lengths alongside; no envelope, queue slot or copy
+    /// call per message). It refills the newest pooled packed batch when that has the same shape (its old charge is
+    /// gathered into <paramref name="refunds"/>), so a steady stream allocates nothing. Returns how many were queued, the first ones in order, and in
     /// <paramref name="charged"/> what they cost the sender (0 when nothing was queued); WouldBlock when the inbox is
     /// full, Closed when this end is (nothing queued then).
     /// </summary>
@@ -228,27 +297,33 @@ public sealed class ChannelEndpoint : KernelObject
                 if (reserved > 0) _writable.WakeAll(); // the released places are free again for other senders
                 return Errors.Of(ErrorCode.Closed, "peer endpoint is closed");
             }
-            int n = reserved > 0 ? reserved : Math.Min(Depth - _inbox.Count - _reserved, lengths.Length);
+            int n = reserved > 0 ? reserved : Math.Min(Depth - _queued - _reserved, lengths.Length);
             if (n <= 0) return Errors.Of(ErrorCode.WouldBlock, $"peer inbox is full ({Depth})");
-            int offset = 0;
-            for (int i = 0; i < n; i++)
+            // One queue entry for the n messages: their bytes copied in one block, their lengths alongside.
+            int bytes = 0;
+            foreach (int length in lengths[..n]) bytes += length; // checked by the caller: at most the buffer's length
+            charged = bytes + (long)n * IpcManager.MessageOverheadBytes;
+            IpcEnvelope batch;
+            if (_freePacked is { } free && free.Data.Length == bytes && free.Lengths!.Length == n)
             {
-                int length = lengths[i];
-                var bytes = packed.Slice(offset, length);
-                offset += length;
-                long charge = length + IpcManager.MessageOverheadBytes;
-                charged += charge;
-                if (_freeEnvelopes is { } free && free.Data.Length == length)
-                {
-                    _freeEnvelopes = free.NextFree;
-                    free.NextFree = null;
-                    _pooledBytes -= length + IpcManager.MessageOverheadBytes;
-                    refunds.Add(free.ChargedTo, free.ChargedBytes);
-                    free.Refill(bytes, sender, charge); // every byte overwritten: nothing of an earlier message shows
-                    _inbox.Enqueue(free);
-                }
-                else _inbox.Enqueue(new IpcEnvelope(bytes.ToArray(), [], [], sender, charge));
+                _freePacked = free.NextFree;
+                free.NextFree = null;
+                _pooledPackedBytes -= PooledSize(free);
+                refunds.Add(free.ChargedTo, free.ChargedBytes);
+                free.RefillPacked(packed[..bytes], lengths[..n], sender, charged); // every byte and length overwritten
+                batch = free;
             }
+            else
+            {
+                // Another shape: the pooled batches wait for a send of theirs that may never come, and would keep a new
+                // shape's batches out of the pool (bounded by bytes) — released, their charges refunded.
+                for (var old = _freePacked; old is not null; old = old.NextFree) refunds.Add(old.ChargedTo, old.ChargedBytes);
+                _freePacked = null;
+                _pooledPackedBytes = 0;
+                batch = IpcEnvelope.Packed(packed[..bytes].ToArray(), lengths[..n].ToArray(), sender, charged);
+            }
+            _inbox.Enqueue(batch);
+            _queued += n;
             WakeReadable();
             return n;
         }
@@ -257,8 +332,9 @@ public sealed class ChannelEndpoint : KernelObject
     /// <summary>
     /// A batched receive into the caller's buffer under one lock: copies queued byte-only messages back to back into
     /// <paramref name="buffer"/>, each one's length into <paramref name="lengths"/>, until either is full or the next
-    /// message carries capabilities (left queued). Envelopes go to the pool as <see cref="DequeueBytesInto"/>'s do;
-    /// the charges of the others are gathered into <paramref name="refunds"/>. Returns how many were taken; when the
+    /// message carries capabilities (left queued); a packed batch's messages are copied out as one block. Envelopes go
+    /// to the pool as <see cref="DequeueBytesInto"/>'s do, a packed batch when its last message is taken; the charges
+    /// of the others are gathered into <paramref name="refunds"/>. Returns how many were taken; when the
     /// first message itself cannot be taken: WouldBlock (empty), Closed (empty and closed), OutOfRange (longer than
     /// the buffer) or NotSupported (it carries capabilities: receive it singly) — it stays queued.
     /// </summary>
@@ -271,9 +347,33 @@ public sealed class ChannelEndpoint : KernelObject
                     ? Errors.Of(ErrorCode.Closed, "channel is closed")
                     : Errors.Of(ErrorCode.WouldBlock, "no message");
             int n = 0, offset = 0;
+            var pool = _freeEnvelopes; // stored once after the loop (one reference write per batch)
             while (n < lengths.Length && _inbox.Count > 0)
             {
                 var head = _inbox.Peek();
+                if (head.Lengths is { } packedLengths)
+                {
+                    // As many of the batch's messages as fit, copied out as one block.
+                    int k = 0, bytes = 0, room = lengths.Length - n, space = buffer.Length - offset;
+                    while (k < room && head.Cursor + k < head.Count && packedLengths[head.Cursor + k] <= space - bytes)
+                        bytes += packedLengths[head.Cursor + k++];
+                    if (k == 0)
+                    {
+                        if (n > 0) break;
+                        return Errors.Of(ErrorCode.OutOfRange, $"the next message has {packedLengths[head.Cursor]} bytes; the buffer holds {buffer.Length}");
+                    }
+                    head.Data.AsSpan(head.Offset, bytes).CopyTo(buffer.Slice(offset));
+                    packedLengths.AsSpan(head.Cursor, k).CopyTo(lengths.Slice(n));
+                    head.Cursor += k;
+                    head.Offset += bytes;
+                    offset += bytes;
+                    n += k;
+                    _queued -= k;
+                    if (head.Cursor < head.Count) break; // the buffer or the lengths array is full
+                    _inbox.Dequeue();
+                    refunds.Add(head.ChargedTo, RetirePackedLocked(head));
+                    continue;
+                }
                 if (head.Objects.Length != 0)
                 {
                     if (n > 0) break;
@@ -286,18 +386,20 @@ public sealed class ChannelEndpoint : KernelObject
                     return Errors.Of(ErrorCode.OutOfRange, $"the next message has {length} bytes; the buffer holds {buffer.Length}");
                 }
                 _inbox.Dequeue();
+                _queued--;
                 head.Data.CopyTo(buffer.Slice(offset));
                 offset += length;
                 lengths[n++] = length;
                 int size = length + IpcManager.MessageOverheadBytes;
                 if (!_closed && !_peerClosed && _pooledBytes + size <= PoolBytes)
                 {
-                    head.NextFree = _freeEnvelopes;
-                    _freeEnvelopes = head;
+                    head.NextFree = pool;
+                    pool = head;
                     _pooledBytes += size; // the pooled envelope keeps its sender's charge
                 }
                 else refunds.Add(head.ChargedTo, head.ChargedBytes);
             }
+            _freeEnvelopes = pool;
             _writable.WakeAll();
             return n;
         }
@@ -320,14 +422,15 @@ public sealed class ChannelEndpoint : KernelObject
                     ? Errors.Of(ErrorCode.Closed, "channel is closed")
                     : Errors.Of(ErrorCode.WouldBlock, "no message");
             var head = _inbox.Peek();
-            if (head.Data.Length > maxBytes)
-                return Errors.Of(ErrorCode.OutOfRange, $"the next message has {head.Data.Length} bytes; the buffer holds {maxBytes}");
+            int length = head.Lengths is { } packedLengths ? packedLengths[head.Cursor] : head.Data.Length;
+            if (length > maxBytes)
+                return Errors.Of(ErrorCode.OutOfRange, $"the next message has {length} bytes; the buffer holds {maxBytes}");
             if (bytesOnly && head.Objects.Length != 0)
             {
                 carriesCapabilities = true;
                 return Errors.Of(ErrorCode.WouldBlock, "message carries capabilities");
             }
-            var env = _inbox.Dequeue();
+            var env = TakeOneLocked();
             _writable.WakeAll();
             return env;
         }
@@ -357,7 +460,7 @@ public sealed class ChannelEndpoint : KernelObject
         TaskCompletionSource<bool> tcs;
         lock (_gate)
         {
-            if (_inbox.Count + _reserved < Depth || _closed) return Task.FromResult(true);
+            if (_queued + _reserved < Depth || _closed) return Task.FromResult(true);
             tcs = _writable.Add();
         }
         return _writable.WaitAsync(_gate, tcs, ct);
@@ -434,6 +537,7 @@ public sealed class ChannelEndpoint : KernelObject
             pool = TakePoolLocked();
             var undelivered = _inbox.ToArray();
             _inbox.Clear();
+            _queued = 0;
             WakeReadable();
             _writable.WakeAll();
             return undelivered;
@@ -464,7 +568,54 @@ public sealed class ChannelEndpoint : KernelObject
         var pool = _freeEnvelopes;
         _freeEnvelopes = null;
         _pooledBytes = 0;
+        // The packed batches' pool follows the single envelopes' in one chain (the caller refunds every link).
+        if (_freePacked is { } packed)
+        {
+            _freePacked = null;
+            _pooledPackedBytes = 0;
+            if (pool is null) return packed;
+            var last = pool;
+            while (last.NextFree is { } next) last = next;
+            last.NextFree = packed;
+        }
         return pool;
+    }
+
+    /// <summary>What a pooled packed batch counts against the pool's bound: its bytes and the overhead per message
+    /// (what it is charged).</summary>
+    private static int PooledSize(IpcEnvelope batch) => batch.Data.Length + batch.Count * IpcManager.MessageOverheadBytes;
+
+    /// <summary>A packed batch whose last message was taken (already off the inbox): pooled for the next batched send
+    /// of its shape, keeping its charge (returns 0), or — pool full, or no send can reach this end — the charge the
+    /// caller refunds.</summary>
+    private long RetirePackedLocked(IpcEnvelope batch)
+    {
+        int size = PooledSize(batch);
+        if (_closed || _peerClosed || _pooledPackedBytes + size > PoolBytes) return batch.ChargedBytes;
+        batch.NextFree = _freePacked;
+        _freePacked = batch;
+        _pooledPackedBytes += size;
+        return 0;
+    }
+
+    /// <summary>Takes the head message as an envelope of its own (a packed batch's next message is copied out into a
+    /// new one, carrying the batch's whole charge when it is the last — so the receive refunds it — and none before).</summary>
+    private IpcEnvelope TakeOneLocked()
+    {
+        var head = _inbox.Peek();
+        _queued--;
+        if (head.Lengths is not { } packedLengths)
+        {
+            _inbox.Dequeue();
+            return head;
+        }
+        int length = packedLengths[head.Cursor];
+        var bytes = head.Data.AsSpan(head.Offset, length).ToArray();
+        head.Offset += length;
+        head.Cursor++;
+        if (head.Cursor < head.Count) return new IpcEnvelope(bytes, [], [], head.ChargedTo, 0);
+        _inbox.Dequeue();
+        return new IpcEnvelope(bytes, [], [], head.ChargedTo, head.ChargedBytes);
     }
 
     /// <summary>What is queued now (for the unreachable-cycle collector).</summary>
@@ -480,6 +631,7 @@ public sealed class ChannelEndpoint : KernelObject
         {
             var all = _inbox.ToArray();
             _inbox.Clear();
+            _queued = 0;
             _writable.WakeAll();
             return all;
         }

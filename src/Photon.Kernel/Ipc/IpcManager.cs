@@ -204,13 +204,31 @@ public sealed class IpcManager
     /// <summary>A message with no handles: nothing to decode, lend or move, so no in-flight holder either.</summary>
     private Result SendBytes(Process sender, ChannelEndpoint peer, ReadOnlySpan<byte> data)
     {
-        var reserved = peer.ReserveOrTakeReceiver(data.Length, out var parked, out var pooled);
-        if (parked is not null)
+        // One lock for the common cases: a parked receiver to hand the message to, or a pooled envelope already
+        // charged what this message costs to this sender (a steady stream) — queued with no quota call.
+        IpcEnvelope? pooled = null;
+        Result reserved = default;
+        switch (peer.TrySendBytesOneLock(data, sender.Principal, out var parked))
         {
-            if (HandOff(sender, parked, peer, data)) return Result.Ok;
-            // Its handle no longer reads this endpoint: the message is queued instead, and the re-run receive says why.
-            parked.Wake();
-            reserved = peer.Reserve(data.Length, out pooled);
+            case ChannelEndpoint.SendFast.Queued:
+                Interlocked.Increment(ref _sent);
+                if (KernelTrace.Enabled) KernelTrace.Instant(TracePoint.IpcSend, data.Length, 0, sender.Principal.Name);
+                return Result.Ok;
+            case ChannelEndpoint.SendFast.Parked:
+                if (HandOff(sender, parked!, peer, data)) return Result.Ok;
+                // Its handle no longer reads this endpoint: the message is queued instead, and the re-run receive says why.
+                parked!.Wake();
+                reserved = peer.Reserve(data.Length, out pooled);
+                break;
+            default:
+                reserved = peer.ReserveOrTakeReceiver(data.Length, out parked, out pooled);
+                if (parked is not null)
+                {
+                    if (HandOff(sender, parked, peer, data)) return Result.Ok;
+                    parked.Wake();
+                    reserved = peer.Reserve(data.Length, out pooled);
+                }
+                break;
         }
         if (!reserved.IsOk) return reserved;
         // A pooled envelope left the pool carrying its last sender's charge: refunded now, whatever happens next.
@@ -248,8 +266,14 @@ public sealed class IpcManager
     private bool HandOff(Process sender, PendingReceive parked, ChannelEndpoint peer, ReadOnlySpan<byte> data)
     {
         var receiver = parked.Receiver!;
-        var ep = receiver.Get<ChannelEndpoint>(parked.Handle, Rights.Read);
-        if (!ep.IsOk || !ReferenceEquals(ep.Value, peer) || peer.DroppedFromBacklog) return false;
+        // The lock-free check the receive itself starts with (ChannelSyscalls.Open); anything unusual — a handle moved,
+        // closed or revoked since it parked, a writer at work in either table, tracing on — takes the full check.
+        if (!receiver.TryGetFast(parked.Handle, Rights.Read, out var fast) || !ReferenceEquals(fast, peer))
+        {
+            var ep = receiver.Get<ChannelEndpoint>(parked.Handle, Rights.Read);
+            if (!ep.IsOk || !ReferenceEquals(ep.Value, peer)) return false;
+        }
+        if (peer.DroppedFromBacklog) return false;
         if (!peer.Via.IsNone && !_caps.Check(peer.Via, Rights.None, receiver.Principal).IsOk) return false;
         if (!parked.Fits(data.Length)) return false;
         Interlocked.Increment(ref _sent);
@@ -578,7 +602,7 @@ public sealed class IpcManager
     /// <summary>Drops a message nobody will receive: revokes its capabilities and refunds its sender.</summary>
     internal void Drop(IpcEnvelope env)
     {
-        Interlocked.Increment(ref _dropped);
+        Interlocked.Add(ref _dropped, env.Remaining); // a packed batch holds what it has not yet delivered
         MemoryQuota?.Invoke(env.ChargedTo, -env.ChargedBytes);
         for (int i = 0; i < env.Capabilities.Length; i++)
         {
