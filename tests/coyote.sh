@@ -50,6 +50,10 @@ run OneWakeTwoWaitersOneCancelled_GoesToExactlyOne none
 # holding a System.Threading.Lock (which Coyote cannot see), so the other CPU blocks on it and every such path waits
 # out the 1 s deadlock timeout. The test's own Interleave calls between lane operations give the interleavings.
 run OwnerAndThief_RunEveryItemExactlyOnce none --skip-volatile-races --skip-collection-races --skip-atomic-races
+# The per-CPU lock-free run ring: every volatile and atomic access is a race point (no lock inside), then the lane
+# built from it, whose overflow is locked (race points skipped as above; the ring's seam points split the rest).
+run RingOwnerAndThief_TakeEveryItemExactlyOnce none
+run LaneOwnerAndThief_TakeEveryItemExactlyOnceInOwnerOrder none --skip-volatile-races --skip-collection-races --skip-atomic-races
 run SubmitCompleteCancel_EachRequestCompletesOnceWithItsOwnAnswer none
 run CloseRacingSubmitAndComplete_EveryRequestEndsTyped none
 run MoveRacingReceiveAndClose_HandleIsInExactlyOnePlace none

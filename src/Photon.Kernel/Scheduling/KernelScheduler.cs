@@ -33,7 +33,7 @@ public sealed class KernelScheduler : IKernelTimers, IAsyncDisposable
     private readonly LiveStripe[] _live = new LiveStripe[LiveStripes];
     private readonly TaskCompletionSource _allStopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    private int _nextId;
+    private long _spawnCount; // every spawn takes the next value as its id (truncated): one atomic for both
     private int _idle;
     private int _searching;
     private int _running;
@@ -42,7 +42,7 @@ public sealed class KernelScheduler : IKernelTimers, IAsyncDisposable
     private int _disposeStarted;
     private long _lastMonitorTicks;
 
-    private long _spawned, _completed, _faulted, _canceled, _starvationReports, _unhandled;
+    private long _completed, _faulted, _canceled, _starvationReports, _unhandled;
 
     public KernelScheduler(IProcessorSet cpus, IClock clock, SchedulerOptions? options = null)
     {
@@ -65,10 +65,11 @@ public sealed class KernelScheduler : IKernelTimers, IAsyncDisposable
         FairnessBudget = options.FairnessBudget;
         KernelTaskScheduler = new KernelTaskSchedulerImpl(this, count);
         for (int i = 0; i < PriorityCount; i++) Global[i] = new RunLane();
+        for (int i = 0; i < PriorityCount; i++) Injection[i] = new InjectionQueue();
         for (int i = 0; i < LiveStripes; i++) _live[i] = new LiveStripe();
 
         Workers = new Worker[count];
-        for (int i = 0; i < count; i++) Workers[i] = new Worker(this, i, idleFactory.Create());
+        for (int i = 0; i < count; i++) Workers[i] = new Worker(this, i, idleFactory.Create(), Injection);
         _running = count;
         _handles = new IProcessorHandle[count];
         for (int i = 0; i < count; i++)
@@ -108,17 +109,17 @@ public sealed class KernelScheduler : IKernelTimers, IAsyncDisposable
         get
         {
             var lengths = new int[Workers.Length];
-            long steals = 0, executed = 0, spawned = Interlocked.Read(ref _spawned), completed = Interlocked.Read(ref _completed);
+            long steals = 0, executed = 0, spawned = Interlocked.Read(ref _spawnCount), completed = Interlocked.Read(ref _completed);
             for (int i = 0; i < Workers.Length; i++)
             {
                 lengths[i] = Workers[i].LocalCount;
                 steals += Volatile.Read(ref Workers[i].Steals);
                 executed += Volatile.Read(ref Workers[i].Executed);
-                spawned += Volatile.Read(ref Workers[i].Spawned);
                 completed += Volatile.Read(ref Workers[i].Completed);
             }
             int global = 0;
             foreach (var lane in Global) global += lane.Count;
+            foreach (var queue in Injection) global += queue.Count;
             long faulted = Interlocked.Read(ref _faulted), canceled = Interlocked.Read(ref _canceled);
             return new SchedulerStats(Workers.Length, spawned, completed, faulted, canceled,
                 Math.Max(0, spawned - completed - faulted - canceled), lengths, global, steals,
@@ -199,6 +200,8 @@ public sealed class KernelScheduler : IKernelTimers, IAsyncDisposable
     internal static Worker? CurrentWorker { get => t_worker; set => t_worker = value; }
     internal Worker[] Workers { get; }
     internal readonly RunLane[] Global = new RunLane[PriorityCount];
+    /// <summary>First runs of tasks spawned from outside the CPUs (or spilled from a full ring), one queue per priority.</summary>
+    internal readonly InjectionQueue[] Injection = new InjectionQueue[PriorityCount];
     internal KernelTaskSchedulerImpl KernelTaskScheduler { get; }
     internal int FairnessBudget { get; }
     internal bool IsStopping => _stopping;
@@ -208,22 +211,38 @@ public sealed class KernelScheduler : IKernelTimers, IAsyncDisposable
     {
         if ((uint)priority >= PriorityCount) priority = TaskPriority.Normal;
         name ??= "";
-        var task = new KernelTask(this, Interlocked.Increment(ref _nextId), name, priority, body, shape, ct);
+        var task = new KernelTask(this, unchecked((int)Interlocked.Increment(ref _spawnCount)), name, priority, body, shape, ct);
         if (KernelTrace.Enabled) SchedulerTrace.Spawned(task);
-        // Per-CPU counters (single writer) keep the spawn path free of shared cache-line traffic.
-        if (t_worker is { } w && w.Scheduler == this) Volatile.Write(ref w.Spawned, w.Spawned + 1);
-        else Interlocked.Increment(ref _spawned);
         if (_stopping)
         {
             task.FinishCanceled(default); // never runs: the CPUs are gone
             return task;
         }
         InterleavingSeam.Point(); // shutdown may run to its end between the check and the enqueue
-        Enqueue(new WorkItem(task, null, task), priority);
+        EnqueueFirstRun(task, priority);
         // Shutdown finished meanwhile (Coyote found it): Enqueue dropped the item, or queued it after the last CPU
         // cancelled and discarded the queues. No CPU will run it, so cancel it here (once; a CPU never started it).
         if (_stopped) task.FinishCanceled(default);
         return task;
+    }
+
+    /// <summary>Queues a new task's first run: on this CPU's ring when spawned from one of its CPUs, else on the shared
+    /// intrusive injection queue (one CAS, the task its own node), waking a parked CPU only when the push starts a burst.</summary>
+    private void EnqueueFirstRun(KernelTask task, TaskPriority priority)
+    {
+        if (_stopped) return;
+        var w = t_worker;
+        if (w is not null && w.Scheduler == this)
+        {
+            Enqueue(new WorkItem(task, null, task), priority);
+            return;
+        }
+        // The CAS is a full fence, ordered before the idle count's read as the barrier below orders a push (a parking
+        // CPU announces itself idle, then looks at the queues). A push onto a non-empty stack needs no wake: the push
+        // that made it non-empty did this check, and whoever takes the stack takes this task with it.
+        bool startsBurst = Injection[(int)priority].Push(task);
+        InterleavingSeam.Point();
+        if (startsBurst && Volatile.Read(ref _idle) > 0) NotifyIdleWorker();
     }
 
     internal void Enqueue(in WorkItem item, TaskPriority priority, bool behindEverything = false)
@@ -233,11 +252,11 @@ public sealed class KernelScheduler : IKernelTimers, IAsyncDisposable
         if (!behindEverything && w is not null && w.Scheduler == this)
         {
             var lane = w.Lanes[(int)priority];
-            lane.Push(in item);
+            bool spilled = lane.Push(in item);
             InterleavingSeam.Point(); // a CPU may park between the push and the idle check
             // The CPU will take one item itself; wake a helper only for a backlog (keeps ping-pong on one CPU).
             Interlocked.MemoryBarrier();
-            if (Volatile.Read(ref _idle) > 0 && (w.LocalCount > 1 || w.ItemStartTicks == 0)) NotifyIdleWorker();
+            if (Volatile.Read(ref _idle) > 0 && (spilled || w.LocalCount > 1 || w.ItemStartTicks == 0)) NotifyIdleWorker();
         }
         else
         {
@@ -273,6 +292,7 @@ public sealed class KernelScheduler : IKernelTimers, IAsyncDisposable
     internal bool HasVisibleWork(Worker self)
     {
         foreach (var lane in Global) if (lane.Count > 0) return true;
+        foreach (var queue in Injection) if (queue.Count > 0) return true;
         foreach (var w in Workers) if (w.LocalCount > 0) return true;
         return _timers.NextWakeTick <= _timers.NowTick;
     }
@@ -387,9 +407,10 @@ public sealed class KernelScheduler : IKernelTimers, IAsyncDisposable
         foreach (var stripe in _live)
             foreach (var task in stripe.Drain()) task.FinishCanceled(default);
         // Tasks that never got their first run are still queued: cancel them as the queues are discarded.
-        foreach (var lane in Workers.SelectMany(w => w.Lanes).Concat(Global))
-            foreach (var item in lane.Drain())
-                if (item.Callback is KernelTask queued) queued.FinishCanceled(default);
+        foreach (var item in Workers.SelectMany(w => w.Lanes).SelectMany(lane => lane.Drain()).Concat(Global.SelectMany(lane => lane.Drain())))
+            if (item.Callback is KernelTask queued) queued.FinishCanceled(default);
+        foreach (var queue in Injection)
+            foreach (var task in queue.Drain()) task.FinishCanceled(default);
         _allStopped.TrySetResult();
     }
 

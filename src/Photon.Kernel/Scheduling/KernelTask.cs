@@ -32,6 +32,10 @@ public sealed class KernelTask : SynchronizationContext
 
     // Intrusive links in the scheduler's live-task registry (so shutdown can cancel what never finished).
     internal KernelTask? LiveNext, LivePrev;
+
+    /// <summary>The next task in an <see cref="InjectionQueue"/> while this one waits there for its first run: the
+    /// same field as <see cref="LiveNext"/>, which is used only once the task has started and suspended.</summary>
+    internal ref KernelTask? NextInjected => ref LiveNext;
     internal bool Tracked;
 
     /// <summary>Where the CPU time of this task's work items is charged (its process), or null.</summary>
@@ -169,12 +173,19 @@ public sealed class KernelTask : SynchronizationContext
     }
 
     /// <summary>A continuation of this task is about to run.</summary>
-    internal void MarkRunning() =>
-        Interlocked.CompareExchange(ref _state, (int)KernelTaskState.Running, (int)KernelTaskState.Waiting);
+    internal void MarkRunning()
+    {
+        if (Volatile.Read(ref _state) == (int)KernelTaskState.Waiting)
+            Interlocked.CompareExchange(ref _state, (int)KernelTaskState.Running, (int)KernelTaskState.Waiting);
+    }
 
     /// <summary>The work item ended without finishing the task: it is suspended at an await.</summary>
-    internal void MarkSuspended() =>
-        Interlocked.CompareExchange(ref _state, (int)KernelTaskState.Waiting, (int)KernelTaskState.Running);
+    /// <remarks>Read first: a task that finished within the item (the common short task) skips the atomic.</remarks>
+    internal void MarkSuspended()
+    {
+        if (Volatile.Read(ref _state) == (int)KernelTaskState.Running)
+            Interlocked.CompareExchange(ref _state, (int)KernelTaskState.Waiting, (int)KernelTaskState.Running);
+    }
 
     private void OnInnerCompleted()
     {

@@ -23,19 +23,20 @@ internal sealed class Worker
     private int _picks;
     private int _passedOverLower;
 
-    public Worker(KernelScheduler scheduler, int index, IProcessorIdle idle)
+    public Worker(KernelScheduler scheduler, int index, IProcessorIdle idle, InjectionQueue[] injection)
     {
         _scheduler = scheduler;
         Index = index;
         Idle = idle;
         _random = (uint)(index * 2654435761u + 1);
-        for (int i = 0; i < PriorityCount; i++) Lanes[i] = new RunLane();
+        for (int i = 0; i < PriorityCount; i++) Lanes[i] = new LocalRunLane(RunRing.DefaultCapacity, injection[i]);
     }
 
     public int Index { get; }
     public KernelScheduler Scheduler => _scheduler;
     public IProcessorIdle Idle { get; }
-    public readonly RunLane[] Lanes = new RunLane[PriorityCount];
+    /// <summary>This CPU's lanes, one per priority: only this CPU pushes into them (lock-free rings in front of overflow lanes).</summary>
+    public readonly LocalRunLane[] Lanes = new LocalRunLane[PriorityCount];
 
     /// <summary>1 while parked (or about to park); a waker claims it by swapping it to 0.</summary>
     public int Parked;
@@ -50,7 +51,6 @@ internal sealed class Worker
 
     public long Executed;
     public long Steals;
-    public long Spawned;
     public long Completed;
     /// <summary>Clock reading at the end of the last item (or after idling): the next item's start, saving a clock read.</summary>
     private long _lastClock;
@@ -133,7 +133,7 @@ internal sealed class Worker
             int best = -1;
             for (int p = PriorityCount - 1; p >= 0; p--)
             {
-                if (Lanes[p].Count > 0 || _scheduler.Global[p].Count > 0) { best = p; break; }
+                if (Lanes[p].Count > 0 || SharedCount(p) > 0) { best = p; break; }
             }
             if (best < 0) break;
 
@@ -157,8 +157,35 @@ internal sealed class Worker
         return TrySteal(out item);
     }
 
+    private int SharedCount(int priority) => _scheduler.Global[priority].Count + _scheduler.Injection[priority].Count;
+
+    /// <summary>Takes a batch from the shared queues: first runs injected from outside and other work posted from
+    /// outside, in turn (neither starves the other).</summary>
+    private bool TakeGlobal(int priority, out WorkItem item) =>
+        (_picks & 1) == 0 ? TakeInjected(priority, out item) || TakeShared(priority, out item)
+                          : TakeShared(priority, out item) || TakeInjected(priority, out item);
+
+    /// <summary>Takes a batch of injected first runs (its fair share, one lock round trip): runs the first, queues the
+    /// rest on this CPU's ring.</summary>
+    private bool TakeInjected(int priority, out WorkItem item)
+    {
+        var first = _scheduler.Injection[priority].TakeBatch(GlobalBatch, _scheduler.Workers.Length, out _);
+        if (first is null) { item = default; return false; }
+        var lane = Lanes[priority];
+        for (var task = first.NextInjected; task is not null;)
+        {
+            var next = task.NextInjected;
+            task.NextInjected = null;
+            lane.Push(new WorkItem(task, null, task));
+            task = next;
+        }
+        first.NextInjected = null;
+        item = new WorkItem(first, null, first);
+        return true;
+    }
+
     /// <summary>Takes a batch from the shared queue into the local lane (one lock round trip per batch, not per item).</summary>
-    private bool TakeGlobal(int priority, out WorkItem item)
+    private bool TakeShared(int priority, out WorkItem item)
     {
         var global = _scheduler.Global[priority];
         int n = global.Count;
@@ -174,7 +201,7 @@ internal sealed class Worker
     private int LowestWaitingBelow(int priority)
     {
         for (int p = 0; p < priority; p++)
-            if (Lanes[p].Count > 0 || _scheduler.Global[p].Count > 0) return p;
+            if (Lanes[p].Count > 0 || SharedCount(p) > 0) return p;
         return -1;
     }
 
