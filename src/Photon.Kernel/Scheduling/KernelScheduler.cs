@@ -65,11 +65,10 @@ public sealed class KernelScheduler : IKernelTimers, IAsyncDisposable
         FairnessBudget = options.FairnessBudget;
         KernelTaskScheduler = new KernelTaskSchedulerImpl(this, count);
         for (int i = 0; i < PriorityCount; i++) Global[i] = new RunLane();
-        for (int i = 0; i < PriorityCount; i++) Injection[i] = new InjectionQueue();
         for (int i = 0; i < LiveStripes; i++) _live[i] = new LiveStripe();
 
         Workers = new Worker[count];
-        for (int i = 0; i < count; i++) Workers[i] = new Worker(this, i, idleFactory.Create(), Injection);
+        for (int i = 0; i < count; i++) Workers[i] = new Worker(this, i, idleFactory.Create());
         _running = count;
         _handles = new IProcessorHandle[count];
         for (int i = 0; i < count; i++)
@@ -119,7 +118,6 @@ public sealed class KernelScheduler : IKernelTimers, IAsyncDisposable
             }
             int global = 0;
             foreach (var lane in Global) global += lane.Count;
-            foreach (var queue in Injection) global += queue.Count;
             long faulted = Interlocked.Read(ref _faulted), canceled = Interlocked.Read(ref _canceled);
             return new SchedulerStats(Workers.Length, spawned, completed, faulted, canceled,
                 Math.Max(0, spawned - completed - faulted - canceled), lengths, global, steals,
@@ -200,8 +198,6 @@ public sealed class KernelScheduler : IKernelTimers, IAsyncDisposable
     internal static Worker? CurrentWorker { get => t_worker; set => t_worker = value; }
     internal Worker[] Workers { get; }
     internal readonly RunLane[] Global = new RunLane[PriorityCount];
-    /// <summary>First runs of tasks spawned from outside the CPUs (or spilled from a full ring), one queue per priority.</summary>
-    internal readonly InjectionQueue[] Injection = new InjectionQueue[PriorityCount];
     internal KernelTaskSchedulerImpl KernelTaskScheduler { get; }
     internal int FairnessBudget { get; }
     internal bool IsStopping => _stopping;
@@ -219,30 +215,11 @@ public sealed class KernelScheduler : IKernelTimers, IAsyncDisposable
             return task;
         }
         InterleavingSeam.Point(); // shutdown may run to its end between the check and the enqueue
-        EnqueueFirstRun(task, priority);
+        Enqueue(new WorkItem(task, null, task), priority);
         // Shutdown finished meanwhile (Coyote found it): Enqueue dropped the item, or queued it after the last CPU
         // cancelled and discarded the queues. No CPU will run it, so cancel it here (once; a CPU never started it).
         if (_stopped) task.FinishCanceled(default);
         return task;
-    }
-
-    /// <summary>Queues a new task's first run: on this CPU's ring when spawned from one of its CPUs, else on the shared
-    /// intrusive injection queue (one CAS, the task its own node), waking a parked CPU only when the push starts a burst.</summary>
-    private void EnqueueFirstRun(KernelTask task, TaskPriority priority)
-    {
-        if (_stopped) return;
-        var w = t_worker;
-        if (w is not null && w.Scheduler == this)
-        {
-            Enqueue(new WorkItem(task, null, task), priority);
-            return;
-        }
-        // The CAS is a full fence, ordered before the idle count's read as the barrier below orders a push (a parking
-        // CPU announces itself idle, then looks at the queues). A push onto a non-empty stack needs no wake: the push
-        // that made it non-empty did this check, and whoever takes the stack takes this task with it.
-        bool startsBurst = Injection[(int)priority].Push(task);
-        InterleavingSeam.Point();
-        if (startsBurst && Volatile.Read(ref _idle) > 0) NotifyIdleWorker();
     }
 
     internal void Enqueue(in WorkItem item, TaskPriority priority, bool behindEverything = false)
@@ -252,11 +229,11 @@ public sealed class KernelScheduler : IKernelTimers, IAsyncDisposable
         if (!behindEverything && w is not null && w.Scheduler == this)
         {
             var lane = w.Lanes[(int)priority];
-            bool spilled = lane.Push(in item);
+            lane.Push(in item);
             InterleavingSeam.Point(); // a CPU may park between the push and the idle check
             // The CPU will take one item itself; wake a helper only for a backlog (keeps ping-pong on one CPU).
             Interlocked.MemoryBarrier();
-            if (Volatile.Read(ref _idle) > 0 && (spilled || w.LocalCount > 1 || w.ItemStartTicks == 0)) NotifyIdleWorker();
+            if (Volatile.Read(ref _idle) > 0 && (w.LocalCount > 1 || w.ItemStartTicks == 0)) NotifyIdleWorker();
         }
         else
         {
@@ -292,7 +269,6 @@ public sealed class KernelScheduler : IKernelTimers, IAsyncDisposable
     internal bool HasVisibleWork(Worker self)
     {
         foreach (var lane in Global) if (lane.Count > 0) return true;
-        foreach (var queue in Injection) if (queue.Count > 0) return true;
         foreach (var w in Workers) if (w.LocalCount > 0) return true;
         return _timers.NextWakeTick <= _timers.NowTick;
     }
@@ -409,8 +385,6 @@ public sealed class KernelScheduler : IKernelTimers, IAsyncDisposable
         // Tasks that never got their first run are still queued: cancel them as the queues are discarded.
         foreach (var item in Workers.SelectMany(w => w.Lanes).SelectMany(lane => lane.Drain()).Concat(Global.SelectMany(lane => lane.Drain())))
             if (item.Callback is KernelTask queued) queued.FinishCanceled(default);
-        foreach (var queue in Injection)
-            foreach (var task in queue.Drain()) task.FinishCanceled(default);
         _allStopped.TrySetResult();
     }
 

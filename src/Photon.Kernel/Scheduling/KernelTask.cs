@@ -32,10 +32,6 @@ public sealed class KernelTask : SynchronizationContext
 
     // Intrusive links in the scheduler's live-task registry (so shutdown can cancel what never finished).
     internal KernelTask? LiveNext, LivePrev;
-
-    /// <summary>The next task in an <see cref="InjectionQueue"/> while this one waits there for its first run: the
-    /// same field as <see cref="LiveNext"/>, which is used only once the task has started and suspended.</summary>
-    internal ref KernelTask? NextInjected => ref LiveNext;
     internal bool Tracked;
 
     /// <summary>Where the CPU time of this task's work items is charged (its process), or null.</summary>

@@ -13,32 +13,18 @@ internal sealed class LocalRunLane
 {
     private readonly RunRing _ring;
     private readonly RunLane _overflow = new();
-    private readonly InjectionQueue? _spill;
 
-    /// <param name="spill">Where a first run goes when the ring is full (the shared injection queue: the task is its own
-    /// node there, no overflow slot), as Go moves a full run queue's work to its global queue; null keeps it here.</param>
-    public LocalRunLane(int ringCapacity = RunRing.DefaultCapacity, InjectionQueue? spill = null)
-    {
-        _ring = new RunRing(ringCapacity);
-        _spill = spill;
-    }
+    public LocalRunLane(int ringCapacity = RunRing.DefaultCapacity) => _ring = new RunRing(ringCapacity);
 
     /// <summary>Racy length for cheap emptiness checks.</summary>
     public int Count => _ring.Count + _overflow.Count;
 
-    /// <summary>Owner only. True if the item was a first run spilled to the shared injection queue (which other CPUs
-    /// must be told about).</summary>
-    public bool Push(in WorkItem item)
+    /// <summary>Owner only.</summary>
+    public void Push(in WorkItem item)
     {
         // Others only ever take from the overflow, so an empty one seen here stays empty until this CPU pushes.
-        if (_overflow.Count == 0 && _ring.TryPush(in item)) return false;
-        if (_spill is not null && item.Callback is KernelTask task && ReferenceEquals(item.Owner, task))
-        {
-            _spill.Push(task);
-            return true;
-        }
+        if (_overflow.Count == 0 && _ring.TryPush(in item)) return;
         _overflow.Push(in item);
-        return false;
     }
 
     /// <summary>Owner only: appends a batch (stolen or injected), the ring first while the overflow is empty.</summary>

@@ -23,13 +23,13 @@ internal sealed class Worker
     private int _picks;
     private int _passedOverLower;
 
-    public Worker(KernelScheduler scheduler, int index, IProcessorIdle idle, InjectionQueue[] injection)
+    public Worker(KernelScheduler scheduler, int index, IProcessorIdle idle)
     {
         _scheduler = scheduler;
         Index = index;
         Idle = idle;
         _random = (uint)(index * 2654435761u + 1);
-        for (int i = 0; i < PriorityCount; i++) Lanes[i] = new LocalRunLane(RunRing.DefaultCapacity, injection[i]);
+        for (int i = 0; i < PriorityCount; i++) Lanes[i] = new LocalRunLane();
     }
 
     public int Index { get; }
@@ -157,35 +157,10 @@ internal sealed class Worker
         return TrySteal(out item);
     }
 
-    private int SharedCount(int priority) => _scheduler.Global[priority].Count + _scheduler.Injection[priority].Count;
-
-    /// <summary>Takes a batch from the shared queues: first runs injected from outside and other work posted from
-    /// outside, in turn (neither starves the other).</summary>
-    private bool TakeGlobal(int priority, out WorkItem item) =>
-        (_picks & 1) == 0 ? TakeInjected(priority, out item) || TakeShared(priority, out item)
-                          : TakeShared(priority, out item) || TakeInjected(priority, out item);
-
-    /// <summary>Takes a batch of injected first runs (its fair share, one lock round trip): runs the first, queues the
-    /// rest on this CPU's ring.</summary>
-    private bool TakeInjected(int priority, out WorkItem item)
-    {
-        var first = _scheduler.Injection[priority].TakeBatch(GlobalBatch, _scheduler.Workers.Length, out _);
-        if (first is null) { item = default; return false; }
-        var lane = Lanes[priority];
-        for (var task = first.NextInjected; task is not null;)
-        {
-            var next = task.NextInjected;
-            task.NextInjected = null;
-            lane.Push(new WorkItem(task, null, task));
-            task = next;
-        }
-        first.NextInjected = null;
-        item = new WorkItem(first, null, first);
-        return true;
-    }
+    private int SharedCount(int priority) => _scheduler.Global[priority].Count;
 
     /// <summary>Takes a batch from the shared queue into the local lane (one lock round trip per batch, not per item).</summary>
-    private bool TakeShared(int priority, out WorkItem item)
+    private bool TakeGlobal(int priority, out WorkItem item)
     {
         var global = _scheduler.Global[priority];
         int n = global.Count;
