@@ -1,3 +1,4 @@
+using Microsoft.Coyote.Runtime;
 using Microsoft.Coyote.SystematicTesting;
 using Microsoft.Coyote.Specifications;
 using Photon.Kernel.Scheduling;
