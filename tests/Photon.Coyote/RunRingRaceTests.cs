@@ -9,8 +9,8 @@ namespace Photon.Coyote;
 /// The per-CPU lock-free run ring (<see cref="RunRing"/>): its owner pushes (plain slot write, release store of the
 /// tail) and pops (CAS of the head) while a thief takes halves with one CAS. A two-slot ring wraps on every other push,
 /// so the owner keeps rewriting slots a thief with a stale head may be reading: the CAS must reject every such read.
-/// Coyote interleaves at each volatile and atomic access and at the ring's seam points (between a slot's read and its
-/// claim, between a write and its publication). Invariant: every pushed item is taken exactly once, by someone.
+/// Coyote interleaves at each volatile and atomic access (the head and tail reads, the slot's claim, the tail's
+/// publication after a slot write). Invariant: every pushed item is taken exactly once, by someone.
 /// </summary>
 public static class RunRingRaceTests
 {
@@ -55,9 +55,9 @@ public static class RunRingRaceTests
     }
 
     /// <summary>The lane (ring in front of the locked overflow): the owner overflows a two-slot ring and refills it
-    /// while a thief steals from the ring or the overflow, as Worker.TrySteal does. Lane operations that take the
-    /// overflow's lock are interleaved whole (race points skipped, as for <see cref="RunQueueRaceTests"/>); the ring's
-    /// seam points still split the lock-free ones.</summary>
+    /// while a thief steals from the ring or the overflow, as Worker.TrySteal does. Race points are not skipped, so the
+    /// ring's accesses interleave too; one taken inside the overflow's lock makes Coyote wait out its deadlock timeout
+    /// (it cannot see that lock), which slows the path but does not change it.</summary>
     [Test]
     public static async Task LaneOwnerAndThief_TakeEveryItemExactlyOnceInOwnerOrder()
     {

@@ -1,5 +1,3 @@
-using Photon.Kernel.Diagnostics;
-
 namespace Photon.Kernel.Scheduling;
 
 /// <summary>
@@ -11,6 +9,11 @@ namespace Photon.Kernel.Scheduling;
 /// <para>
 /// A taken slot keeps its (finished) item until the owner writes the slot again or clears the ring when idle
 /// (<see cref="ClearIfEmpty"/>): a taker cannot clear it, since by then the owner may already be reusing it.
+/// </para>
+/// <para>
+/// No interleaving seam points: its volatile and atomic accesses are the points Coyote interleaves in the ring's own
+/// race tests, and in the scheduler's park-protocol tests the extra points only multiplied every path's length (those
+/// tests explored 12 paths in 30 s instead of 334).
 /// </para>
 /// </summary>
 internal sealed class RunRing
@@ -48,7 +51,6 @@ internal sealed class RunRing
         uint tail = _tail;
         if (tail - Volatile.Read(ref _head) >= (uint)_slots.Length) return false;
         _slots[tail & _mask] = item;
-        InterleavingSeam.Point(); // a taker may look between the slot write and the tail's publication
         Volatile.Write(ref _tail, tail + 1); // publishes the slot to takers (release)
         return true;
     }
@@ -61,7 +63,6 @@ internal sealed class RunRing
         uint free = (uint)_slots.Length - (tail - Volatile.Read(ref _head));
         int n = (int)Math.Min(free, (uint)items.Length);
         for (int i = 0; i < n; i++) _slots[(tail + (uint)i) & _mask] = items[i];
-        InterleavingSeam.Point();
         Volatile.Write(ref _tail, tail + (uint)n);
         return n;
     }
@@ -86,7 +87,6 @@ internal sealed class RunRing
             uint tail = Volatile.Read(ref _tail); // acquire: the slots below it are written
             if (head == tail) { item = default; return false; }
             item = _slots[head & _mask];
-            InterleavingSeam.Point(); // the owner may reuse the slot, or another taker claim it, before the CAS
             if (Interlocked.CompareExchange(ref _head, head + 1, head) == head) return true; // full fence: the read above stays before it
         }
     }
@@ -106,7 +106,6 @@ internal sealed class RunRing
             if (available > (uint)_slots.Length) continue;
             int n = (int)Math.Min(Math.Min((available + 1) / 2, (uint)max), (uint)into.Length);
             for (int i = 0; i < n; i++) into[i] = _slots[(head + (uint)i) & _mask];
-            InterleavingSeam.Point();
             if (Interlocked.CompareExchange(ref _head, head + (uint)n, head) == head) return n;
         }
     }
