@@ -20,7 +20,7 @@ orig_args=("$@")   # a rerun after a QEMU crash (step 5) starts over with these
 repo=$(cd "$(dirname "$0")/.." && pwd)
 out="$repo/vm/.build"
 cache="$repo/vm/.cache"
-image=""; net=0; usb=0; faults=0; timeout_s=900; publish=1; smp=2; mem=2048; guest_args=(); accel=tcg; bench=0; netbench=0; iommu=1; iommu_mode=iommu.strict=1; assemble_only=0
+image=""; perf=0; guest_env=(); net=0; usb=0; faults=0; timeout_s=900; publish=1; smp=2; mem=2048; guest_args=(); accel=tcg; bench=0; netbench=0; iommu=1; iommu_mode=iommu.strict=1; assemble_only=0
 usage() { sed -n '2,17p' "$0"; echo "options: --image FILE (ext4 disk; default a fresh 64 MiB one) --net (virtio-net on a TAP in netns photonvm; root)"
           echo "         --usb (qemu-xhci + usb-storage on a FAT image) --timeout S (default 900) --no-publish (reuse the last publish)"
           echo "         --faults (USB stick removed while mounted, with --usb; NVMe controller reset mid-I/O on a second, scratch NVMe)"
@@ -38,6 +38,9 @@ while [ $# -gt 0 ]; do
     --smp) smp=$2; shift ;;
     --mem) mem=$2; shift ;;
     --polling) guest_args+=(--polling) ;;
+    --perf) perf=1 ;;
+    --guest-arg) guest_args+=("$2"); shift ;;    # one more argument for `photon vm guest` (A/B runs: --no-mrg-rxbuf)
+    --guest-env) guest_env+=("$2"); shift ;;     # NAME=VALUE exported before Photon starts (A/B runs of runtime settings)                            # Debian's perf in the initramfs: profiles of Photon's process (Vm/GuestProfile.cs)
     --kvm) accel=kvm ;;
     --bench) bench=1; guest_args+=(--bench) ;;   # vm/bench.sh: a second NVMe left to Linux, randread, the ratio table
     --bench-args) read -r -a extra <<< "$2"; guest_args+=("${extra[@]}"); shift ;;
@@ -152,6 +155,15 @@ for l in libc libm libdl libpthread librt; do
 done
 mkdir -p "$root/lib64" && [ -e "$root/lib64/ld-linux-x86-64.so.2" ] || cp -L /lib64/ld-linux-x86-64.so.2 "$root/lib64/"
 printf '%s\n' "${guest_args[@]:-}" > "$root/etc/photon-args"
+if [ $perf = 1 ]; then
+  # --perf: the host's perf binary (Debian linux-perf; it reads any 6.x kernel's events) and the libraries ldd finds for
+  # it; Photon then runs with perf maps for its JIT-compiled code and records itself (GuestProfile).
+  perfbin=$(command -v perf) || skip "--perf needs perf on the host (apt-get install linux-perf)"
+  cp -L "$perfbin" "$root/bin/perf"
+  ldd "$perfbin" 2>/dev/null | awk '/=> \// {print $3}' | while read -r lib; do [ -e "$root$lib" ] || { mkdir -p "$root$(dirname "$lib")"; cp -L "$lib" "$root$lib"; }; done
+  printf 'export DOTNET_PerfMapEnabled=1 PHOTON_VM_PERF=1\n' >> "$root/etc/photon-env"
+fi
+for kv in "${guest_env[@]:-}"; do [ -n "$kv" ] && printf 'export %q\n' "$kv" >> "$root/etc/photon-env"; done
 (cd "$root" && find . | cpio -o -H newc --quiet) > "$out/initramfs.cpio"
 say "initramfs $(du -m "$out/initramfs.cpio" | cut -f1) MiB, kernel $kver ($(basename "$kernel"))"
 

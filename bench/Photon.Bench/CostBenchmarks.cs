@@ -38,6 +38,17 @@ public static class CostBenchmarks
         var s = LinuxPlatform.CreateScheduler();
         try
         {
+            // Diagnosis of the batched rows' two regimes: PHOTON_BENCH_IPC_AFTER=spawn,inner,waker,region runs those
+            // costs rows first (their results dropped), as the costs group does.
+            foreach (var before in (Environment.GetEnvironmentVariable("PHOTON_BENCH_IPC_AFTER") ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries))
+                _ = (before switch
+                {
+                    "spawn" => Spawn(s, false),
+                    "inner" => Spawn(s, true),
+                    "waker" => WakerPingPong(s),
+                    "region" => RegionAllocFree(),
+                    _ => throw new ArgumentException($"PHOTON_BENCH_IPC_AFTER: unknown row {before}"),
+                }).ToList();
             foreach (var r in Ipc(s)) yield return r;
         }
         finally { s.DisposeAsync().AsTask().GetAwaiter().GetResult(); }
@@ -47,7 +58,7 @@ public static class CostBenchmarks
 
     private static Cost Measure(Func<Task> body, int n)
     {
-        body().GetAwaiter().GetResult(); // warm-up
+        WarmUp(body);
         var runs = new List<Cost>();
         for (int r = 0; r < 3; r++)
         {
@@ -60,6 +71,31 @@ public static class CostBenchmarks
         }
         runs.Sort((a, b) => a.CpuNs.CompareTo(b.CpuNs));
         return runs[1];
+    }
+
+    /// <summary>
+    /// Runs <paramref name="body"/> until the JIT has stopped compiling for it. Tiered compilation promotes hot methods
+    /// (Tier0 → instrumented → Tier1, OSR of long loops) on a background thread whose CPU time is the process's, and
+    /// only 100 ms after the last Tier0 activity: on a loaded machine the promotions of one row trickle in over several
+    /// seconds (20–50 methods per run for ten runs), so after a single warm-up run the measured runs paid for the JIT and
+    /// ran unoptimized code — why the batched IPC rows cost 62–174 ns per message after the other costs rows and 39–46
+    /// alone, and 44–47 in both with <c>DOTNET_TieredCompilation=0</c>. Done after two runs in a row that compiled
+    /// nothing and spanned at least 300 ms (short runs are spaced out so the call-counting delay can pass); at most 20.
+    /// </summary>
+    internal static void WarmUp(Func<Task> body)
+    {
+        int quiet = 0;
+        long quietSince = 0;
+        for (int run = 0; run < 20; run++)
+        {
+            long compiled = System.Runtime.JitInfo.GetCompiledMethodCount();
+            long started = System.Diagnostics.Stopwatch.GetTimestamp();
+            body().GetAwaiter().GetResult();
+            if (System.Runtime.JitInfo.GetCompiledMethodCount() != compiled) { quiet = 0; continue; }
+            if (quiet++ == 0) quietSince = started;
+            if (quiet >= 2 && System.Diagnostics.Stopwatch.GetElapsedTime(quietSince) >= TimeSpan.FromMilliseconds(300)) return;
+            Thread.Sleep(50);
+        }
     }
 
     private static IEnumerable<BenchResult> Rows(string name, string baselineName, Cost photon, Cost baseline)
@@ -134,27 +170,74 @@ public static class CostBenchmarks
 
         const int N = 100_000;
         var small = new byte[16];
-        var channelPingPong = Measure(() => UserspaceBenchmarks.ChannelPingPong(small, N), N);
-        var messages = Measure(() => UserspaceBenchmarks.PhotonPingPong(s, ipc, a, ha, b, hb, small, N), N);
-        var into = Measure(() => UserspaceBenchmarks.PhotonPingPongInto(s, ipc, a, ha, b, hb, small, N), N);
+        // PHOTON_BENCH_IPC_ONLY=batched: the batched rows and their baseline alone (diagnosis runs).
+        bool batchedOnly = Environment.GetEnvironmentVariable("PHOTON_BENCH_IPC_ONLY") == "batched";
         var rows = new List<BenchResult>();
-        rows.AddRange(Rows("IPC round trip 16 B, a message per receive", "Channel<byte[]> ping-pong", messages, channelPingPong));
-        rows.AddRange(Rows("IPC round trip 16 B, receive into the caller's buffer", "Channel<byte[]> ping-pong", into, channelPingPong));
+        if (!batchedOnly)
+        {
+            var channelPingPong = Measure(() => UserspaceBenchmarks.ChannelPingPong(small, N), N);
+            var messages = Measure(() => UserspaceBenchmarks.PhotonPingPong(s, ipc, a, ha, b, hb, small, N), N);
+            var into = Measure(() => UserspaceBenchmarks.PhotonPingPongInto(s, ipc, a, ha, b, hb, small, N), N);
+            rows.AddRange(Rows("IPC round trip 16 B, a message per receive", "Channel<byte[]> ping-pong", messages, channelPingPong));
+            rows.AddRange(Rows("IPC round trip 16 B, receive into the caller's buffer", "Channel<byte[]> ping-pong", into, channelPingPong));
+        }
 
         const int M = 500_000;
         var payload = new byte[64];
-        var channelStream = Measure(() => UserspaceBenchmarks.ChannelStream(payload, M), M);
-        var stream = Measure(() => UserspaceBenchmarks.PhotonStreamInto(s, ipc, a, ha, b, hb, payload, M), M);
-        rows.AddRange(Rows("IPC throughput 64 B, receive into the caller's buffer", "Channel<byte[]> (bounded 256)", stream, channelStream));
+        var channelStream = Measure(Diagnosed(s, "Channel<byte[]> stream", M, () => UserspaceBenchmarks.ChannelStream(payload, M)), M);
+        if (!batchedOnly)
+        {
+            var stream = Measure(() => UserspaceBenchmarks.PhotonStreamInto(s, ipc, a, ha, b, hb, payload, M), M);
+            rows.AddRange(Rows("IPC throughput 64 B, receive into the caller's buffer", "Channel<byte[]> (bounded 256)", stream, channelStream));
+        }
         // The baseline writes and reads one message at a time, as a user of Channel<byte[]> does (it has no batch call).
         foreach (int perSend in new[] { 64, 256 })
         {
             const int MB = 512_000; // whole batches of either size
-            var batched = Measure(() => UserspaceBenchmarks.PhotonPackedStream(s, ipc, a, ha, b, hb, payload.Length, MB, perSend), MB);
+            var batched = Measure(Diagnosed(s, $"batched {perSend}", MB, () => UserspaceBenchmarks.PhotonPackedStream(s, ipc, a, ha, b, hb, payload.Length, MB, perSend)), MB);
             rows.AddRange(Rows($"IPC throughput 64 B batched ({perSend} per send, packed; up to 256 per receive)",
                 "Channel<byte[]> (bounded 256), one message per call", batched, channelStream));
         }
         return rows;
+    }
+
+    /// <summary>With PHOTON_BENCH_IPC_DIAG=1, prints per run (stderr) what moves with the regime a row runs in: CPU,
+    /// scheduler items run and steals, context switches of the process's threads and collections, per message.</summary>
+    private static Func<Task> Diagnosed(KernelScheduler s, string name, int n, Func<Task> body)
+    {
+        if (Environment.GetEnvironmentVariable("PHOTON_BENCH_IPC_DIAG") != "1") return body;
+        return async () =>
+        {
+            var st = s.Stats;
+            long jitted = System.Runtime.JitInfo.GetCompiledMethodCount();
+            var jitTime = System.Runtime.JitInfo.GetCompilationTime();
+            long ctx = ContextSwitches();
+            int g0 = GC.CollectionCount(0), g1 = GC.CollectionCount(1), g2 = GC.CollectionCount(2);
+            var cpu = System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime;
+            await body();
+            var cpuNs = (System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalNanoseconds / n;
+            var en = s.Stats;
+            Console.Error.WriteLine($"diag {name}: {cpuNs:F1} ns/msg, items/msg {(en.ItemsExecuted - st.ItemsExecuted) / (double)n:F4}, " +
+                $"steals {en.Steals - st.Steals}, ctxsw/msg {(ContextSwitches() - ctx) / (double)n:F4}, " +
+                $"gc {GC.CollectionCount(0) - g0}/{GC.CollectionCount(1) - g1}/{GC.CollectionCount(2) - g2}, heap {GC.GetTotalMemory(false) >> 20} MiB, " +
+                $"jitted {System.Runtime.JitInfo.GetCompiledMethodCount() - jitted} methods in {(System.Runtime.JitInfo.GetCompilationTime() - jitTime).TotalMilliseconds:F1} ms");
+        };
+    }
+
+    private static long ContextSwitches()
+    {
+        long total = 0;
+        foreach (var dir in Directory.GetDirectories("/proc/self/task"))
+        {
+            try
+            {
+                foreach (var line in File.ReadLines(Path.Combine(dir, "status")))
+                    if (line.StartsWith("voluntary_ctxt_switches:", StringComparison.Ordinal) || line.StartsWith("nonvoluntary_ctxt_switches:", StringComparison.Ordinal))
+                        total += long.Parse(line.AsSpan(line.IndexOf(':') + 1).Trim());
+            }
+            catch (IOException) { } // a thread that exited meanwhile
+        }
+        return total;
     }
 
     private static IEnumerable<BenchResult> RegionAllocFree()

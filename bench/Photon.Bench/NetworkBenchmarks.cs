@@ -29,6 +29,9 @@ public static class NetworkBenchmarks
     /// <summary>PHOTON_BENCH_NET_INLINE=0: Photon's echo socket resumed through the thread pool as before (for before/after
     /// in one build); otherwise its receives resume on the stack's receive thread (<c>ResumeReceivesInline</c>).</summary>
     private static readonly bool ResumeInline = Environment.GetEnvironmentVariable("PHOTON_BENCH_NET_INLINE") != "0";
+    /// <summary>PHOTON_BENCH_NET_BUSY_POLL=µs: the AF_PACKET device's receive threads busy-poll this long after each
+    /// burst before sleeping in poll(2) (<see cref="HostNetworkDevice.BusyPollMicroseconds"/>; off by default).</summary>
+    private static readonly int BusyPoll = int.TryParse(Environment.GetEnvironmentVariable("PHOTON_BENCH_NET_BUSY_POLL"), out var bp) && bp is > 0 and <= HostNetworkDevice.MaxBusyPollMicroseconds ? bp : 0;
     private const int BulkBytes = 256 << 20;
     private const int RoundTrips = 5000;
 
@@ -68,11 +71,16 @@ print((time.perf_counter() - t) / n * 1e6)
             // PHOTON_BENCH_NET_PROFILE=direct|driver: only that Photon run with offloads (for perf/strace around it).
             // PHOTON_BENCH_NET_RTT_ONLY=1: only the 64-byte round trips, Linux's and Photon's direct (no bulk), with
             // process CPU per round trip beside the wall clock.
-            if (Environment.GetEnvironmentVariable("PHOTON_BENCH_NET_RTT_ONLY") == "1")
+            // PHOTON_BENCH_NET_RTT_ONLY=photon: Photon's round trips alone (strace/perf of Photon's side only).
+            if (Environment.GetEnvironmentVariable("PHOTON_BENCH_NET_RTT_ONLY") is "1" or "photon")
             {
-                BenchHost.Check(BenchHost.Sh($"ip addr add 10.98.0.3/24 dev {VethA}"));
-                var linux = LatencyLinux();
-                BenchHost.Check(BenchHost.Sh($"ip addr flush dev {VethA}"));
+                double linux = double.NaN;
+                if (Environment.GetEnvironmentVariable("PHOTON_BENCH_NET_RTT_ONLY") == "1")
+                {
+                    BenchHost.Check(BenchHost.Sh($"ip addr add 10.98.0.3/24 dev {VethA}"));
+                    linux = LatencyLinux();
+                    BenchHost.Check(BenchHost.Sh($"ip addr flush dev {VethA}"));
+                }
                 var photon = PhotonRtt().GetAwaiter().GetResult();
                 Console.Error.WriteLine($"network: load average at end {File.ReadAllText("/proc/loadavg").Trim()}");
                 return [new BenchResult($"TCP 64 B request/response round trip, offloads on, inline {(ResumeInline ? "on" : "off")}", photon, "Linux stack, its default offloads", linux, "µs", true)];
@@ -196,6 +204,7 @@ print((time.perf_counter() - t) / n * 1e6)
         var dev = PacketSocketDevice.Open(VethA, offloads: offloads);
         if (!dev.IsOk) throw new InvalidOperationException(dev.Error.ToString());
         await using var device = dev.Value;
+        device.BusyPollMicroseconds = BusyPoll;
         if (offloads && device.Offloads == NetworkOffloads.None) Console.Error.WriteLine($"network: offloads refused: {device.OffloadStatus}");
         NicDriver? driver = viaDriver ? NicDriver.Start(device, new CapabilityManager(), new NicOptions(OwnsDevice: false)).Value.Driver : null;
         await using var stack = new NetworkStack(new HostTimers(new HostClock()));
@@ -236,10 +245,13 @@ print((time.perf_counter() - t) / n * 1e6)
         var dev = PacketSocketDevice.Open(VethA, offloads: true);
         if (!dev.IsOk) throw new InvalidOperationException(dev.Error.ToString());
         await using var device = dev.Value;
+        device.BusyPollMicroseconds = BusyPoll;
         await using var stack = new NetworkStack(new HostTimers(new HostClock()));
         stack.AddInterface(device, Ipv4Cidr.Parse("10.98.0.2/24").Value).Unwrap();
         stack.Start();
-        return await PhotonEcho(stack, "Photon");
+        var rtt = await PhotonEcho(stack, BusyPoll > 0 ? $"Photon (busy-poll {BusyPoll} µs)" : "Photon");
+        if (BusyPoll > 0) Console.Error.WriteLine($"network: busy-poll windows that found frames / ran out: {device.BusyPolls.Hits} / {device.BusyPolls.Misses}");
+        return rtt;
     }
 
     /// <summary>Photon's echo server (port 9001) against the Python client, one connection per run.</summary>
@@ -278,17 +290,22 @@ print((time.perf_counter() - t) / n * 1e6)
         BenchHost.Check(BenchHost.Sh($"ip netns exec {Ns} python3 /tmp/photon-bench-echo{Tag}.py {server} 9001 {RoundTrips * 4}"));
         var runs = new List<double>();
         var cpu = new List<double>();
+        var heap = new List<double>();
         for (int run = 0; run < BulkRuns; run++)
         {
             var cpu0 = ProcessCpu();
+            long heap0 = GC.GetTotalAllocatedBytes(precise: true);
             var r = BenchHost.Sh($"ip netns exec {Ns} python3 /tmp/photon-bench-echo{Tag}.py {server} 9001 {RoundTrips}");
             BenchHost.Check(r);
-            // The server's CPU (this process) per round trip, the client's 200 warm-up round trips included.
+            // The server's CPU (this process) per round trip, the client's 200 warm-up round trips included; the same for
+            // the managed heap it allocated (Linux's server: the .NET Socket echo loop; Photon's: device to socket and back).
             cpu.Add((ProcessCpu() - cpu0).TotalMicroseconds / (RoundTrips + 200));
+            heap.Add((GC.GetTotalAllocatedBytes(precise: true) - heap0) / (double)(RoundTrips + 200));
             runs.Add(double.Parse(r.Output.Trim(), System.Globalization.CultureInfo.InvariantCulture));
         }
         Console.Error.WriteLine($"network: {who} round trip: median {Median(new List<double>(runs)):F1} µs (runs: {string.Join(", ", runs.Select(x => x.ToString("F1")))}); " +
-            $"server process CPU per round trip: median {Median(new List<double>(cpu)):F1} µs (runs: {string.Join(", ", cpu.Select(x => x.ToString("F1")))})");
+            $"server process CPU per round trip: median {Median(new List<double>(cpu)):F1} µs (runs: {string.Join(", ", cpu.Select(x => x.ToString("F1")))}); " +
+            $"heap per round trip: median {Median(new List<double>(heap)):F0} B");
         return Median(runs);
     }
 }

@@ -12,6 +12,8 @@ var groups = new (string Name, Func<IEnumerable<BenchResult>> Run)[]
     ("network", NetworkBenchmarks.Run),
     ("scale", ScaleBenchmarks.Run),
     ("taskmemory", ScaleBenchmarks.MemoryPerTask), // the scale group's memory-per-task rows alone, named to run
+    ("scaletcp", ConcurrencyScaleBenchmarks.Tcp), // the scale group's concurrent-connection rows alone, named to run
+    ("scaleipc", ConcurrencyScaleBenchmarks.Ipc), // the scale group's many-channel rows alone, named to run
     ("costs", CostBenchmarks.Run),
     ("ipccosts", CostBenchmarks.RunIpc), // the costs group's IPC rows alone, named to run
     ("profile", ProfileLoops.Run), // one costs workload alone for perf record (PHOTON_PROFILE_LOOP), named to run
@@ -21,7 +23,7 @@ var groups = new (string Name, Func<IEnumerable<BenchResult>> Run)[]
     ("netloss", NetworkLossBenchmarks.Run),
     ("http", HttpBenchmarks.Run),
 };
-var selected = args.Length == 0 ? groups.Where(g => g.Name is not ("netloss" or "http" or "taskmemory" or "ipccosts" or "profile")).ToArray() : groups.Where(g => args.Contains(g.Name)).ToArray();
+var selected = args.Length == 0 ? groups.Where(g => g.Name is not ("netloss" or "http" or "taskmemory" or "scaletcp" or "scaleipc" or "ipccosts" or "profile")).ToArray() : groups.Where(g => args.Contains(g.Name)).ToArray();
 if (selected.Length == 0)
 {
     Console.Error.WriteLine($"unknown group; choose from: {string.Join(", ", groups.Select(g => g.Name))}");

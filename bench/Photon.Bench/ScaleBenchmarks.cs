@@ -21,8 +21,12 @@ public static class ScaleBenchmarks
         foreach (var r in RevokeCurve(revoke)) yield return r;
         foreach (var r in CheckersUnderChurn(checks)) yield return r;
         foreach (var r in MemoryPerTask(memory)) yield return r;
+        var tcp = new ScaleCurve("TCP, concurrent connections", "connections (64 MiB in all)", "aggregate MiB/s", LogX: true, "Photon stacks, in-memory wire", "1 connection");
+        var ipc = new ScaleCurve("IPC, busy channels", "channels (64 B messages)", "aggregate M msg/s", LogX: true, "Photon channels (syscalls)", "bounded Channel<byte[]> pairs");
+        foreach (var r in ConcurrencyScaleBenchmarks.Tcp(tcp)) yield return r;
+        foreach (var r in ConcurrencyScaleBenchmarks.Ipc(ipc)) yield return r;
         // The plot is the run's own figures (a loaded machine moves the wall-clock ones; the caption says when).
-        var path = ScalePlot.WriteToDocs([revoke, checks, memory],
+        var path = ScalePlot.WriteToDocs([revoke, checks, memory, tcp, ipc],
             $"Photon -- scale, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} CPUs, load average {LoadAverage()}");
         Console.Error.WriteLine(path is null ? "scale: not inside the repository, no plot written" : $"scale: plot written to {path}");
     }

@@ -8,8 +8,9 @@ namespace Photon.FileSystems.Ext4;
 /// <summary>
 /// The mounted volume's metadata state: geometry, superblock, group descriptors, a metadata block cache and the block
 /// and inode allocators. Every change made by one filesystem operation stays in memory (dirty) until
-/// <see cref="CommitAsync"/> writes it (through the journal when the volume has one, else in place); <see cref="Rollback"/> forgets it, so a failed operation leaves the
-/// disk as it was. Every failure (device error, corruption, no space) is returned as the kernel's typed result, unchanged
+/// <see cref="CommitAsync"/> ends the operation: with a journal, its metadata joins the running transaction (a group
+/// of operations committed together, see <see cref="CommitRunningAsync"/>), without one it is written in place;
+/// <see cref="Rollback"/> forgets it, so a failed operation leaves the volume as the previous operation left it. Every failure (device error, corruption, no space) is returned as the kernel's typed result, unchanged
 /// from the device call to the VFS; exceptions are left to programming errors.
 /// </summary>
 internal sealed class Volume
@@ -22,6 +23,8 @@ internal sealed class Volume
     private readonly HashSet<uint> _dirtyBlockBitmaps = new(), _dirtyInodeBitmaps = new(), _dirtyGroups = new();
     private readonly Dictionary<uint, Inode> _opInodes = new();
     private readonly HashSet<uint> _dirtyInodes = new();
+    private readonly Journal.RunningTransaction _running = new();
+    private bool _freedThisOp;
     private readonly HashSet<uint> _checkedBlockBitmaps = new(), _checkedInodeBitmaps = new();
     private byte[] _committedSb, _committedGdt;
     private readonly (long Start, long End)[] _metadata;
@@ -40,6 +43,17 @@ internal sealed class Volume
 
     /// <summary>The jbd2 writer every commit goes through (null: no journal, or a read-only mount; commits go in place).</summary>
     internal Journal.JournalWriter? Journal { get; set; }
+
+    /// <summary>Write operations ended so far, and how many of them the journal has committed (the running transaction
+    /// holds the rest).</summary>
+    internal long OperationsEnded { get; private set; }
+    internal long OperationsCommitted { get; private set; }
+
+    /// <summary>Called after each journal commit with <see cref="OperationsCommitted"/> (tests record group boundaries).</summary>
+    internal Action<long>? Committed { get; set; }
+
+    /// <summary>Operations in the running transaction, not yet committed to the journal.</summary>
+    internal int RunningOperations => _running.Operations;
 
     private Volume(IBlockDevice device, Geometry geo, Superblock sb, GroupDescriptors gd, uint seed)
     {
@@ -152,22 +166,26 @@ internal sealed class Volume
     {
         var range = CheckRange(block, buffer.Length / BlockSize, "data read");
         if (!range.IsOk) return range;
-        // A block changed in this operation but not yet committed must be read from the cache.
-        if (_dirtyBlocks.Count > 0)
+        // A block changed in this operation or in the running transaction (not yet in place) is read from memory.
+        if (_dirtyBlocks.Count > 0 || _running.HasBlocks)
             for (int i = 0; i < buffer.Length / BlockSize; i++)
-                if (_dirtyBlocks.Contains(block + i))
+                if (Uncommitted(block + i) is { } mem)
                 {
                     if (i > 0)
                     {
                         var head = await ReadBytesAsync(_device, block * BlockSize, buffer[..(i * BlockSize)], ct).ConfigureAwait(false);
                         if (!head.IsOk) return head;
                     }
-                    _cache[block + i].CopyTo(buffer.Slice(i * BlockSize, BlockSize));
+                    mem.CopyTo(buffer.Slice(i * BlockSize, BlockSize));
                     return await ReadDataAsync(block + i + 1, buffer[((i + 1) * BlockSize)..], ct).ConfigureAwait(false);
                 }
         if (buffer.Length == 0) return Result.Ok;
         return await ReadBytesAsync(_device, block * BlockSize, buffer, ct).ConfigureAwait(false);
     }
+
+    /// <summary>This operation's copy of a block it changed, else the running transaction's, else null (the disk's is current).</summary>
+    private byte[]? Uncommitted(long block) =>
+        _dirtyBlocks.Contains(block) ? _cache[block] : _running.TryGet(block, out var data) ? data : null;
 
     /// <summary>Part of a run of data blocks copied once out of the device's lent DMA buffer (no scratch buffer of
     /// our own); null when that cannot be done here (not a lending device, sector alignment, uncommitted blocks in the
@@ -177,6 +195,7 @@ internal sealed class Volume
         if (_dirtyBlocks.Count > 0 || _device is not IBlockLending) return null;
         var range = CheckRange(block, blocks, "data read");
         if (!range.IsOk) return range;
+        if (_running.Overlaps(block, blocks)) return null;
         int ss = _device.SectorSize;
         long offset = block * BlockSize;
         if (offset % ss != 0) return null;
@@ -190,6 +209,13 @@ internal sealed class Volume
         var range = CheckRange(block, n, "data write");
         if (!range.IsOk) return range;
         if (OverlapsMetadata(block, n)) return Corrupt($"refusing to write file data over metadata at block {block}");
+        // A block of the running transaction freed and reused for data in this operation: commit the group first (it
+        // is the state before this operation), so its checkpoint cannot later write the old metadata over the data.
+        if (_running.Overlaps(block, n))
+        {
+            var committed = await CommitRunningAsync(ct).ConfigureAwait(false);
+            if (!committed.IsOk) return committed;
+        }
         for (int i = 0; i < n; i++) { _cache.Remove(block + i); _dirtyBlocks.Remove(block + i); }
         return await WriteBytesAsync(_device, block * BlockSize, data, ct).ConfigureAwait(false);
     }
@@ -201,6 +227,11 @@ internal sealed class Volume
         var range = CheckRange(block, 1, "metadata read");
         if (!range.IsOk) return range.Error;
         if (_cache.TryGetValue(block, out var b)) return b;
+        if (_running.TryGet(block, out var pending))
+        {
+            _cache[block] = b = (byte[])pending.Clone();
+            return b;
+        }
         b = new byte[BlockSize];
         var read = await ReadBytesAsync(_device, block * BlockSize, b, ct).ConfigureAwait(false);
         if (!read.IsOk) return read.Error;
@@ -256,8 +287,14 @@ internal sealed class Volume
         }
         if (Journal is { } journal)
         {
-            var committed = await journal.CommitAsync(writes, sb, ct).ConfigureAwait(false);
-            if (!committed.IsOk) return committed;
+            // The group would outgrow jbd2's bound with this operation: commit it first (it is the state before this one).
+            if (!_running.IsEmpty && !journal.GroupFits(_running.BlockCount + _running.NewBlocks(writes)))
+            {
+                var first = await CommitRunningAsync(ct).ConfigureAwait(false);
+                if (!first.IsOk) return first;
+            }
+            _running.Add(writes, sb, journal.Now);
+            OperationsEnded++;
         }
         else
         {
@@ -277,13 +314,54 @@ internal sealed class Volume
         _committedSb = (byte[])Sb.Raw.Clone();
         _committedGdt = (byte[])Gd.Raw.Clone();
         EndOperation();
+        bool freed = _freedThisOp;
+        _freedThisOp = false;
+        if (Journal is { } j)
+        {
+            // Commit now when the group is big or old enough, and after an operation that freed blocks or inodes: a
+            // block freed in an uncommitted group must not be reused (its new owner's data written in place) while a
+            // crash could still bring back the file it was freed from (jbd2 keeps such blocks out of the allocator).
+            if (freed || !j.GroupFits(_running.BlockCount) || j.Now - _running.Started >= j.CommitInterval)
+                return await CommitRunningAsync(ct).ConfigureAwait(false);
+        }
+        else OperationsEnded++;
+        return Result.Ok;
+    }
+
+    /// <summary>Commits the running transaction if it is older than the journal's commit interval (periodic writeback).</summary>
+    public ValueTask<Result> CommitRunningIfDueAsync(CancellationToken ct) =>
+        Journal is { } j && !_running.IsEmpty && j.Now - _running.Started >= j.CommitInterval
+            ? CommitRunningAsync(ct)
+            : ValueTask.FromResult(Result.Ok);
+
+    /// <summary>
+    /// Commits the running transaction as one jbd2 transaction (ordered mode: its first flush makes every data block
+    /// written in place so far durable before the commit block that references it). Called by fsync, unmount, when the
+    /// group is full or old, and after an operation that freed space; may run inside an operation, since the group
+    /// never holds that operation's own changes.
+    /// </summary>
+    public async ValueTask<Result> CommitRunningAsync(CancellationToken ct)
+    {
+        if (Journal is not { } journal || _running.IsEmpty) return Result.Ok;
+        int ops = _running.Operations;
+        var committed = await journal.CommitAsync(_running.Blocks(), _running.Superblock, ct).ConfigureAwait(false);
+        if (!committed.IsOk) return committed;
+        _running.Clear();
+        OperationsCommitted += ops;
+        Committed?.Invoke(OperationsCommitted);
         return Result.Ok;
     }
 
     /// <summary>Forgets every uncommitted change: dirty blocks, descriptor and superblock edits, loaded inodes.</summary>
     public void Rollback()
     {
-        foreach (long b in _dirtyBlocks) _cache.Remove(b);
+        // A block the running transaction holds goes back to its copy there (the state after the last operation).
+        foreach (long b in _dirtyBlocks)
+        {
+            if (_running.TryGet(b, out var pending)) _cache[b] = (byte[])pending.Clone();
+            else _cache.Remove(b);
+        }
+        _freedThisOp = false;
         _dirtyBlocks.Clear(); _dirtyGroups.Clear(); _dirtyBlockBitmaps.Clear(); _dirtyInodeBitmaps.Clear(); _dirtyInodes.Clear();
         _committedSb.CopyTo(Sb.Raw, 0);
         _committedGdt.CopyTo(Gd.Raw, 0);
@@ -494,6 +572,7 @@ internal sealed class Volume
             var bitmap = await BlockBitmapAsync(g, ct).ConfigureAwait(false);
             if (!bitmap.IsOk) return bitmap.Error;
             var map = bitmap.Value;
+            _freedThisOp = true;
             for (int k = 0; k < n; k++)
             {
                 if (!TestBit(map, bit + k)) return Corrupt($"block {start + k} freed twice (extents overlap)");
@@ -586,6 +665,7 @@ internal sealed class Volume
         var map = bitmap.Value;
         if (!TestBit(map, bit)) return Corrupt($"inode {ino} freed twice");
         ClearBit(map, bit);
+        _freedThisOp = true;
         _dirtyBlocks.Add(Gd.InodeBitmap(g)); _dirtyInodeBitmaps.Add(g); _dirtyGroups.Add(g);
         Gd.SetFreeInodes(g, Gd.FreeInodes(g) + 1);
         if (directory && Gd.UsedDirs(g) > 0) Gd.SetUsedDirs(g, Gd.UsedDirs(g) - 1);

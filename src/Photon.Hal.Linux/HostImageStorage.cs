@@ -106,7 +106,7 @@ public sealed class HostImageStorage : IBlockStorage, IBatchingBlockStorage
                 if (_uring is null) n = await RandomAccess.ReadAsync(_handle, buffer[total..], offset + total, cancellationToken).ConfigureAwait(false);
                 else
                 {
-                    int r = await _uring.ReadAsync(offset + total, buffer[total..]).ConfigureAwait(false);
+                    int r = Hooked(await _uring.ReadAsync(offset + total, buffer[total..]).ConfigureAwait(false));
                     if (CancelledByHost(r) && ++resubmits <= MaxResubmits) continue;
                     n = Check(r, "read", offset + total);
                 }
@@ -131,7 +131,7 @@ public sealed class HostImageStorage : IBlockStorage, IBatchingBlockStorage
             }
             for (int done = 0, resubmits = 0; done < data.Length;)
             {
-                int r = await _uring.WriteAsync(offset + done, data[done..]).ConfigureAwait(false);
+                int r = Hooked(await _uring.WriteAsync(offset + done, data[done..]).ConfigureAwait(false));
                 if (CancelledByHost(r) && ++resubmits <= MaxResubmits) continue;
                 int n = Check(r, "write", offset + done);
                 if (n == 0) throw new KernelException(ErrorCode.IoError, $"{Name}: write at {offset + done} made no progress");
@@ -149,7 +149,7 @@ public sealed class HostImageStorage : IBlockStorage, IBatchingBlockStorage
             // after overwrites then costs no host journal commit).
             for (int resubmits = 0; ; )
             {
-                int r = await ring.FsyncAsync(dataOnly: true).ConfigureAwait(false);
+                int r = Hooked(await ring.FsyncAsync(dataOnly: true).ConfigureAwait(false));
                 if (CancelledByHost(r) && ++resubmits <= MaxResubmits) continue;
                 Check(r, "fsync", 0);
                 return;
@@ -172,7 +172,24 @@ public sealed class HostImageStorage : IBlockStorage, IBatchingBlockStorage
     /// the submitting thread and cancels it when that thread exits (a thread-pool thread retired on an idle machine).
     /// Reads, writes at an offset and fsyncs are idempotent, so the operation is submitted again.
     /// </summary>
-    private bool CancelledByHost(int result) => result == IoUringFile.ClosedResult && _uring is { IsClosing: false };
+    private bool CancelledByHost(int result)
+    {
+        if (result != IoUringFile.ClosedResult || _uring is not { IsClosing: false }) return false;
+        Interlocked.Increment(ref _hostCancellations);
+        return true;
+    }
+
+    private long _hostCancellations;
+
+    /// <summary>io_uring operations the host cancelled while the ring was open (each one submitted again, up to
+    /// <see cref="MaxResubmits"/> times per request).</summary>
+    public long HostCancellations => Interlocked.Read(ref _hostCancellations);
+
+    /// <summary>Tests only: sees each io_uring result before it is interpreted and may replace it — to stand in for a
+    /// host that cancels the same request again and again, which no real host does on demand.</summary>
+    internal Func<int, int>? RingResultHook { get; set; }
+
+    private int Hooked(int result) => RingResultHook is { } hook ? hook(result) : result;
 
     /// <summary>A completion's result as bytes, or the typed error its negative errno stands for.</summary>
     private int Check(int result, string op, long offset)

@@ -42,7 +42,7 @@ internal sealed class HandoffQueue<T>(int capacity, int maxWaiters, string what,
     public int Waiters => _waiters.Count;
 
     public Task<Result<T>> AwaitAsync(PendingCalls<Result<T>>.Call waiter, CancellationToken ct) =>
-        _waiters.AwaitAsync(waiter, ct, Errors.Of(ErrorCode.Cancelled, $"{what} cancelled"), gate);
+        _waiters.AwaitAsync(waiter, ct, Errors.Of(ErrorCode.Cancelled, $"{what} cancelled"), gate).AsTask();
 
     public void FailWaiters(KernelError error) => _waiters.WakeAll(error);
 }

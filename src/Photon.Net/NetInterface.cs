@@ -152,9 +152,17 @@ public sealed class NetInterface
     }
 
     /// <summary>Sends a frame whose Ethernet header has room for the destination MAC, resolving <paramref name="nextHop"/>
-    /// first if needed (the frame waits in a small per-neighbour queue; the oldest is dropped when it is full).</summary>
-    internal void SendToNextHop(Ipv4Address nextHop, byte[] frame, TimeSpan now, TxOffload offload = default)
+    /// first if needed (the frame waits in a small per-neighbour queue; the oldest is dropped when it is full). A
+    /// <paramref name="payload"/> by reference goes along only when the neighbour is known and the device gathers;
+    /// otherwise the frame is copied whole first (a waiting frame must not hold a socket buffer's bytes).</summary>
+    internal void SendToNextHop(Ipv4Address nextHop, byte[] frame, TimeSpan now, TxOffload offload = default, TxPayload payload = default)
     {
+        if (!payload.IsEmpty && ((Offloads & NetworkOffloads.ScatterGather) == 0 || nextHop == Ipv4Address.Broadcast
+            || nextHop == Cidr.DirectedBroadcast || !_arp.TryGetValue(nextHop, out var known) || now - known.Seen >= _stack.Options.ArpEntryLifetime))
+        {
+            frame = payload.Materialize(frame);
+            payload = default;
+        }
         EthernetFrame.SetSource(frame, MacBytes);
         if (nextHop == Ipv4Address.Broadcast || nextHop == Cidr.DirectedBroadcast)
         {
@@ -165,7 +173,7 @@ public sealed class NetInterface
         if (_arp.TryGetValue(nextHop, out var e) && now - e.Seen < _stack.Options.ArpEntryLifetime)
         {
             EthernetFrame.SetDestination(frame, e.Mac);
-            _stack.Transmit(this, frame, offload);
+            _stack.Transmit(this, frame, offload, payload);
             return;
         }
         var o = _stack.Options;

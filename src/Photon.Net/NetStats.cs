@@ -55,10 +55,16 @@ public enum Counter
     TcpRackRetransmits, TcpRescueRetransmits, TcpResetsSent, TcpChallengeAcks,
     /// <summary>RFC 2883 D-SACKs received: the peer got a segment twice, so a retransmission was spurious (or the path duplicated it).</summary>
     TcpDuplicateSacks,
+    /// <summary>Fast-recovery window reductions undone because the peer D-SACKed every retransmission of the episode
+    /// (reordering or delay, not loss: RFC 2883 §5).</summary>
+    TcpSpuriousRecoveriesUndone,
     TcpActiveOpens, TcpPassiveOpens, TcpSynCookiesSent, TcpSynCookiesAccepted, UdpDatagramsIn, UdpDatagramsOut,
     /// <summary>TCP output work: payload bytes copied from socket buffers into frames, bytes the stack checksummed in
     /// software, segments whose checksum the NIC filled, and large segments the NIC cut into MSS-sized ones (TSO).</summary>
     TcpPayloadBytesCopiedOut, TcpChecksumBytesSoftware, TcpChecksumsOffloaded, TcpSegmentationOffloads,
+    /// <summary>TCP payload bytes handed to a device that gathers (<c>NetworkOffloads.ScatterGather</c>) where they lie in
+    /// the send buffer, not copied into a frame.</summary>
+    TcpPayloadBytesByReference,
     /// <summary>TCP input work: segments whose checksum the NIC vouched for (receive checksum offload), and bytes the stack
     /// verified in software.</summary>
     TcpChecksumsVerifiedByNic, TcpChecksumBytesVerifiedSoftware,

@@ -1,8 +1,10 @@
+using System.Runtime.CompilerServices;
 using System.Collections.Concurrent;
 using Photon.Kernel.Diagnostics.Metrics;
 using Photon.Kernel.Diagnostics.Tracing;
 using Photon.Kernel.Hal;
 using Photon.Kernel.Scheduling;
+using Photon.Net.Device;
 using Photon.Net.Sockets;
 using Photon.Net.Tcp;
 using Photon.Net.Udp;
@@ -26,7 +28,7 @@ public sealed partial class NetworkStack : IAsyncDisposable
     internal readonly object Gate = new();
     private readonly IKernelTimers _timers;
     private readonly List<NetInterface> _interfaces = new();
-    private readonly ConcurrentQueue<(NetInterface Nic, byte[] Frame, TxOffload Offload)> _outbox = new();
+    private readonly ConcurrentQueue<(NetInterface Nic, byte[] Frame, TxOffload Offload, TxPayload Payload)> _outbox = new();
     private readonly long[] _drops = new long[Enum.GetValues<DropReason>().Length];
     private readonly long[] _counters = new long[Enum.GetValues<Counter>().Length];
     private readonly CancellationTokenSource _stop = new();
@@ -302,35 +304,53 @@ public sealed partial class NetworkStack : IAsyncDisposable
     // ---- transmit ----
 
     /// <summary>Queues a frame; one with an <paramref name="offload"/> request goes to the device as an
-    /// <see cref="OffloadedFrame"/> (only ever for an interface whose device offered that offload).</summary>
-    internal void Transmit(NetInterface nic, byte[] frame, TxOffload offload = default) => _outbox.Enqueue((nic, frame, offload));
+    /// <see cref="OffloadedFrame"/> (only ever for an interface whose device offered that offload).
+    /// With a <paramref name="payload"/> (only for a device offering <see cref="NetworkOffloads.ScatterGather"/>) the frame
+    /// is its headers and the payload follows by reference.</summary>
+    internal void Transmit(NetInterface nic, byte[] frame, TxOffload offload = default, TxPayload payload = default) =>
+        _outbox.Enqueue((nic, frame, offload, payload));
 
-    private static ReadOnlyMemory<byte> TxToken(byte[] frame, TxOffload offload) => offload.IsNone ? frame : OffloadedFrame.Wrap(frame, offload);
+    private static ReadOnlyMemory<byte> TxToken(byte[] frame, TxOffload offload, TxPayload payload) =>
+        !payload.IsEmpty ? OffloadedFrame.WrapGathered(frame, payload.First, payload.Second, offload)
+        : offload.IsNone ? frame : OffloadedFrame.Wrap(frame, offload);
 
     /// <summary>Hands queued frames to the devices; one drainer at a time keeps frames in order. Consecutive frames for
     /// one interface go down as one batch (one doorbell per queue on the NIC driver, one sendmmsg on AF_PACKET); the
-    /// frames are the device's from then on (they are never reused here).</summary>
-    internal async ValueTask FlushAsync()
+    /// frames are the device's from then on (they are never reused here). Nothing queued (a receive that found data, a
+    /// burst that answered nothing) costs no state machine; a flush whose device takes the batch at once completes
+    /// synchronously without allocating (the run list is the drainer's, reused; the state machine box is pooled).</summary>
+    internal ValueTask FlushAsync() => _outbox.IsEmpty ? default : DrainOutboxAsync();
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    private async ValueTask DrainOutboxAsync()
     {
-        var run = new List<ReadOnlyMemory<byte>>();
         while (!_outbox.IsEmpty)
         {
             if (Interlocked.Exchange(ref _flushing, 1) != 0) return;
+            var run = _flushRun; // only the drainer (holder of _flushing) touches it
             try
             {
                 while (_outbox.TryDequeue(out var item))
                 {
                     run.Clear();
-                    run.Add(TxToken(item.Frame, item.Offload));
+                    run.Add(TxToken(item.Frame, item.Offload, item.Payload));
                     while (run.Count < 64 && _outbox.TryPeek(out var next) && next.Nic == item.Nic && _outbox.TryDequeue(out next))
-                        run.Add(TxToken(next.Frame, next.Offload));
+                        run.Add(TxToken(next.Frame, next.Offload, next.Payload));
                     await SendRunAsync(item.Nic, run).ConfigureAwait(false);
                 }
             }
-            finally { Volatile.Write(ref _flushing, 0); }
+            finally
+            {
+                run.Clear(); // the frames are the device's now: hold no references to them
+                Volatile.Write(ref _flushing, 0);
+            }
         }
     }
 
+    /// <summary>The batch being handed to a device by the drainer of <see cref="FlushAsync"/> (guarded by <c>_flushing</c>).</summary>
+    private readonly List<ReadOnlyMemory<byte>> _flushRun = new(64);
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask SendRunAsync(NetInterface nic, List<ReadOnlyMemory<byte>> run)
     {
         long started = KernelTrace.Enabled ? KernelTrace.Now : 0;

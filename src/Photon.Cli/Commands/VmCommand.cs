@@ -27,7 +27,7 @@ namespace Photon.Cli.Commands;
 /// </summary>
 public static class VmCommand
 {
-    public const string Usage = "photon vm [--image FILE] [--net] [--usb] [--timeout SECONDS] [--polling] [--faults] [--kvm] [--no-publish] [--smp N] [--mem MiB] [--out DIR] | photon vm guest [--polling] [--faults] [--netbench] [--allow-no-iommu]";
+    public const string Usage = "photon vm [--image FILE] [--net] [--usb] [--timeout SECONDS] [--polling] [--faults] [--kvm] [--no-publish] [--smp N] [--mem MiB] [--out DIR] | photon vm guest [--polling] [--faults] [--netbench] [--no-mrg-rxbuf] [--allow-no-iommu]";
     public const string FileName = "photon-vm.txt";
     public const string UsbFileName = "photon-usb.txt";
     public const string NetReadyMarker = "PHOTON-VM: NET-READY";
@@ -96,7 +96,8 @@ public static class VmCommand
         // unchanged network component runs the TCP/IP stack and the socket service on it.
         bool net = functions.Any(f => f.VendorId == VirtioNetSource.VirtioVendor && f.DeviceId == VirtioNetSource.VirtioNetModern);
         // GUEST_TSO4: the stack reads frames in the device's buffers (DMA loans), so it can take the host's 64 KiB segments.
-        var netSource = net ? new VirtioNetSource(bus, timers, new VirtioNetOptions(LargeReceive: true)) : null;
+        // MRG_RXBUF: page-sized receive buffers merged into frames (--no-mrg-rxbuf: 64 KiB buffers, for A/B runs).
+        var netSource = net ? new VirtioNetSource(bus, timers, new VirtioNetOptions(LargeReceive: true, MergeableReceive: !args.Contains("--no-mrg-rxbuf"))) : null;
         if (netSource is not null) platform = platform with { Network = netSource };
         List<IKernelComponent> components =
         [
@@ -158,6 +159,7 @@ public static class VmCommand
             else failures.Add($"read back {FileName}: {(back.IsOk ? "differs" : back.Error.ToString())}");
             if (net) await ServeHostAsync(k, netbench, Say, failures);
             if (netbench) VmNetCounters.Print(netSource!, network!, Say);
+            if (netbench) GuestProfile.ReportAll();
             if (usb) await UsbAsync(k, p, faults, Say, failures);
             if (faults)
             {

@@ -39,6 +39,7 @@ public sealed class VmNetSink
         {
             var accepted = await SocketSyscalls.AcceptAsync(p, listener, ct).ConfigureAwait(false);
             if (!accepted.IsOk) return;
+            GuestProfile.Record("virtio-net-receive", 8); // run.sh --perf: the first upload's receive bursts
             while (true)
             {
                 var n = await SocketSyscalls.ReceiveAsync(p, accepted.Value, buffer, ct).ConfigureAwait(false);

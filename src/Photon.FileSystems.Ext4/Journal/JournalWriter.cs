@@ -4,8 +4,9 @@ using Photon.Kernel.Io;
 namespace Photon.FileSystems.Ext4.Journal;
 
 /// <summary>
-/// Writes each filesystem operation's metadata as one jbd2 transaction in the volume's own journal, in ordered mode,
-/// then checkpoints it in place and empties the log. One commit is:
+/// Writes a group of filesystem operations' metadata (the volume's <see cref="RunningTransaction"/>, committed as jbd2
+/// does: when it is a quarter of the log, older than <see cref="CommitInterval"/>, or on fsync/unmount) as one jbd2
+/// transaction in the volume's own journal, in ordered mode, then checkpoints it in place and empties the log. One commit is:
 /// <list type="number">
 /// <item>flush — the operation's file data (already written in place) and the previous transaction's log reset are durable;</item>
 /// <item>journal superblock s_start = first, s_sequence = T; ext4 superblock needs_recovery set; descriptor blocks
@@ -33,6 +34,12 @@ internal sealed class JournalWriter
     private readonly uint _seed;
 
     public long Transactions { get; private set; }
+
+    /// <summary>jbd2's default commit interval (<c>commit=5</c>): a running transaction older than this is committed
+    /// when the next operation ends.</summary>
+    internal TimeSpan CommitInterval { get; set; } = TimeSpan.FromSeconds(5);
+
+    internal DateTimeOffset Now => _now();
 
     /// <summary>Committed transactions replayed when this mount began (0 if the journal was empty).</summary>
     public int Recovered { get; private init; }
@@ -72,6 +79,10 @@ internal sealed class JournalWriter
     private long LogCapacity => _jsb.MaxLen - _jsb.First;
 
     private long BlocksNeeded(int n) => (n + _tagsPerDescriptor - 1) / _tagsPerDescriptor + n + 1;
+
+    /// <summary>Whether a group of <paramref name="blocks"/> metadata blocks (plus the superblock) stays within a
+    /// quarter of the log, jbd2's bound on a running transaction (j_max_transaction_buffers).</summary>
+    internal bool GroupFits(int blocks) => BlocksNeeded(blocks + 1) <= Math.Max(LogCapacity / 4, 8);
 
     /// <summary>Commits one operation: <paramref name="metadata"/> are whole blocks, <paramref name="superblock"/> the new
     /// ext4 superblock (1024 bytes) or null if it did not change.</summary>

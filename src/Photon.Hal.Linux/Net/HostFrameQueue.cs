@@ -98,10 +98,57 @@ internal abstract class HostFrameQueue
     protected void CountSent(int frames) => Interlocked.Add(ref _txFrames, frames);
     protected void CountSendError() => Interlocked.Increment(ref _txErrors);
 
-    private void ReadLoop()
+    /// <summary>Opt-in busy-poll (Linux's SO_BUSY_POLL, for the device rather than one socket): after a burst, this
+    /// thread keeps reading without blocking for up to this many microseconds before it sleeps in poll(2) again, so a
+    /// request that arrives soon after the last reply is taken without a poll and a thread wake-up. 0 (the default):
+    /// off. It spends CPU for latency — worth it only on a host with a core to spare.</summary>
+    public int BusyPollMicroseconds
     {
+        get => Volatile.Read(ref _busyPollMicros);
+        set => Volatile.Write(ref _busyPollMicros, value is >= 0 and <= MaxBusyPollMicroseconds ? value
+            : throw new ArgumentOutOfRangeException(nameof(value), $"0..{MaxBusyPollMicroseconds} µs"));
+    }
+
+    public const int MaxBusyPollMicroseconds = HostNetworkDevice.MaxBusyPollMicroseconds;
+    private int _busyPollMicros;
+    private long _busyPollHits, _busyPollMisses;
+
+    /// <summary>Busy-poll windows that found frames (no poll(2) needed for them), and windows that ran out and fell back
+    /// to poll(2).</summary>
+    public (long Hits, long Misses) BusyPolls => (Interlocked.Read(ref _busyPollHits), Interlocked.Read(ref _busyPollMisses));
+
+    /// <summary>Reads without blocking until frames come or the window ends: true when a burst was read and published.</summary>
+    private bool BusyPoll(int micros)
+    {
+        long deadline = System.Diagnostics.Stopwatch.GetTimestamp() + micros * System.Diagnostics.Stopwatch.Frequency / 1_000_000;
+        var spin = new SpinWait();
         while (!_stopping)
         {
+            int r = ReadBurst(Budget);
+            if (r > 0)
+            {
+                Interlocked.Increment(ref _busyPollHits);
+                // A full vector may have more behind it: the normal burst loop takes the rest after the next poll,
+                // which returns at once (poll is level-triggered).
+                Interlocked.Increment(ref _rxBursts);
+                _rx.Publish();
+                return true;
+            }
+            if (r < 0 && -r != LinuxNet.EAGAIN && -r != LinuxNet.EINTR) break; // a hard error: let poll report it
+            if (System.Diagnostics.Stopwatch.GetTimestamp() >= deadline) break;
+            spin.SpinOnce(sleep1Threshold: -1); // pause between reads, never yield the core to sleep
+        }
+        Interlocked.Increment(ref _busyPollMisses);
+        return false;
+    }
+
+    private void ReadLoop()
+    {
+        bool busy = false; // a burst was just handled: busy-poll before sleeping, if asked to
+        while (!_stopping)
+        {
+            if (busy && BusyPollMicroseconds is > 0 and var micros && BusyPoll(micros)) continue;
+            busy = false;
             short ev = LinuxNet.Poll(Fd, LinuxNet.POLLIN, 100);
             if (ev == 0) continue;
             if ((ev & LinuxNet.POLLNVAL) != 0) break;
@@ -126,6 +173,7 @@ internal abstract class HostFrameQueue
             {
                 Interlocked.Increment(ref _rxBursts);
                 _rx.Publish(); // the reader handles the burst now, on this thread
+                busy = true;
             }
         }
         _rx.Complete();
@@ -172,6 +220,7 @@ internal abstract class HostFrameQueue
 
     /// <summary>Lends up to <paramref name="into"/>'s capacity of the frames waiting, in their pooled buffers (no copy);
     /// waits for the first. <see cref="ErrorCode.Closed"/> once closed.</summary>
+    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<Result<IRxBatch>> LendBatchAsync(HostRxBatch into, CancellationToken ct)
     {
         while (true)

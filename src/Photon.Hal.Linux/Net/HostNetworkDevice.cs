@@ -152,6 +152,26 @@ public abstract class HostNetworkDevice : INetworkQueues, INetworkBatches, INetw
             throw new KernelException(ErrorCode.OutOfRange, $"{Name} has queues 0..{_queues.Length - 1}, not {queue}");
     }
 
+    /// <summary>The longest busy-poll window: a millisecond, so a stray setting cannot turn a receive thread into a spinner.</summary>
+    public const int MaxBusyPollMicroseconds = 1000;
+
+    /// <summary>Opt-in bounded busy-poll on every queue (SO_BUSY_POLL-like; 0, the default, is off; at most
+    /// <see cref="MaxBusyPollMicroseconds"/>): after each burst the queue's receive thread reads without
+    /// blocking for this long before it sleeps in poll(2), trading CPU for the request/response round trip's wake-up.</summary>
+    public int BusyPollMicroseconds
+    {
+        get => _queues[0].BusyPollMicroseconds;
+        set
+        {
+            if (value is < 0 or > MaxBusyPollMicroseconds)
+                throw new ArgumentOutOfRangeException(nameof(value), $"0..{MaxBusyPollMicroseconds} µs");
+            foreach (var q in _queues) q.BusyPollMicroseconds = value;
+        }
+    }
+
+    /// <summary>Busy-poll windows, summed over the queues, that found frames, and that ran out and fell back to poll(2).</summary>
+    public (long Hits, long Misses) BusyPolls => (_queues.Sum(q => q.BusyPolls.Hits), _queues.Sum(q => q.BusyPolls.Misses));
+
     /// <summary>Stops and closes every queue (for AF_PACKET this also leaves the fanout group and promiscuous mode).</summary>
     public ValueTask DisposeAsync()
     {

@@ -57,6 +57,8 @@ internal sealed class HostRxRing(int capacity)
     }
 
     /// <summary>True once a frame can be read; false once completed and drained. Throws when cancelled.</summary>
+    /// <remarks>The state machine box is pooled: the stack waits here once per burst (per request on a round trip).</remarks>
+    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<bool> WaitToReadAsync(CancellationToken ct)
     {
         while (true)

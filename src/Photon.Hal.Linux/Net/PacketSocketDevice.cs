@@ -116,7 +116,8 @@ public sealed class PacketSocketDevice : HostNetworkDevice
             opened.Add(new PacketQueue(fd, mtu, offloads, $"hal-pkt-{name}-q{i}"));
         }
         return new PacketSocketDevice(name, ifIndex, mac ?? ownMac, mtu, mac is not null, opened.ToArray(),
-            offloads ? NetworkOffloads.TcpChecksum | NetworkOffloads.TcpSegmentation | NetworkOffloads.Tcp6Segmentation : NetworkOffloads.None, offloadStatus);
+            offloads ? NetworkOffloads.TcpChecksum | NetworkOffloads.TcpSegmentation | NetworkOffloads.Tcp6Segmentation | NetworkOffloads.ScatterGather
+                : NetworkOffloads.None, offloadStatus);
     }
 
     /// <summary>Asks for a 12-byte virtio_net_hdr before every frame (the virtio 1.x layout the virtio-net driver shares;
@@ -205,11 +206,18 @@ public sealed class PacketSocketDevice : HostNetworkDevice
     private protected override string BadFrameMessage(int length) => $"frame of {length} bytes (MTU {Mtu})";
 
     /// <summary>One AF_PACKET socket: recvmmsg into native buffers on the receive thread, sendmmsg for transmit batches;
-    /// with a virtio_net_hdr, each message is the header then the frame (two iovecs on transmit, so nothing is copied).</summary>
-    // Safety: native arrays of Batch entries, indexed below Batch, freed by Close after the receive thread is joined; sent frames are pinned.
+    /// with a virtio_net_hdr, each message is the header then the frame (two iovecs on transmit, so nothing is copied) —
+    /// or, for a gathered frame (<see cref="OffloadedFrame.WrapGathered"/>), the header, the frame's headers and its
+    /// payload pieces where they lie in the socket buffer (up to four iovecs): the host's copy into its packet buffer is
+    /// the only copy of the payload between the send buffer and the wire.</summary>
+    /// <remarks>Why not PACKET_TX_RING: its frames reach a veth peer through <c>__dev_forward_skb</c>, whose
+    /// <c>skb_orphan_frags</c> copies the ring pages a TX-ring skb points to (they are marked zero-copy), so on veth the
+    /// ring saves no copy over sendmmsg from the send buffer and needs one more (into the ring slot) unless frames are
+    /// built there.</remarks>
+    // Safety: native arrays of Batch entries, indexed below Batch, freed by Close after the receive thread is joined; sent frames and gathered pieces are pinned until sendmmsg returns (at most MaxIov iovecs a message).
     private sealed unsafe class PacketQueue : HostFrameQueue
     {
-        private const int Batch = 32, SendChunk = 64;
+        private const int Batch = 32, SendChunk = 64, MaxIov = 4, MaxPins = 3;
         private readonly int _bufferSize, _maxPlainFrame, _header;
         private readonly byte* _buffers;
         private readonly LinuxNet.MMsgHdr* _msgs;
@@ -274,12 +282,15 @@ public sealed class PacketSocketDevice : HostNetworkDevice
             Deliver(frame, info.Value);
         }
 
+        [ThreadStatic] private static MemoryHandle[]? t_pins;
+
         protected override int WriteBatch(IReadOnlyList<ReadOnlyMemory<byte>> frames)
         {
             int sent = 0;
             var msgs = stackalloc LinuxNet.MMsgHdr[SendChunk];
-            var iov = stackalloc LinuxNet.IoVec[SendChunk * 2];
-            var pins = new MemoryHandle[Math.Min(SendChunk, frames.Count)];
+            var iov = stackalloc LinuxNet.IoVec[SendChunk * MaxIov];
+            // Per thread and reused (this method never awaits): an array per sendmmsg was part of every round trip's heap.
+            var pins = t_pins ??= new MemoryHandle[SendChunk * MaxPins];
             fixed (byte* headers = _txHeaders)
             while (sent < frames.Count)
             {
@@ -290,22 +301,25 @@ public sealed class PacketSocketDevice : HostNetworkDevice
                     for (int i = 0; i < n; i++)
                     {
                         var frame = frames[sent + i];
-                        pins[i] = frame.Pin();
                         msgs[i] = default;
-                        if (_header == 0)
+                        var v = iov + i * MaxIov;
+                        msgs[i].Header.Iov = v;
+                        int used = 0;
+                        if (_header != 0)
                         {
-                            iov[i] = new LinuxNet.IoVec { Base = pins[i].Pointer, Length = (nuint)frame.Length };
-                            msgs[i].Header.Iov = &iov[i];
-                            msgs[i].Header.IovLength = 1;
-                            continue;
+                            // The device checked the request (HostNetworkDevice.CheckOffloaded) before it got here.
+                            var header = _txHeaders.AsSpan(i * _header, _header);
+                            VirtioNetHeader.Write(header, OffloadedFrame.TryGet(frame) is { IsOk: true } o ? o.Value : default);
+                            v[used++] = new LinuxNet.IoVec { Base = headers + i * _header, Length = (nuint)_header };
                         }
-                        // The device checked the request (HostNetworkDevice.CheckOffloaded) before it got here.
-                        var header = _txHeaders.AsSpan(i * _header, _header);
-                        VirtioNetHeader.Write(header, OffloadedFrame.TryGet(frame) is { IsOk: true } o ? o.Value : default);
-                        iov[2 * i] = new LinuxNet.IoVec { Base = headers + i * _header, Length = (nuint)_header };
-                        iov[2 * i + 1] = new LinuxNet.IoVec { Base = pins[i].Pointer, Length = (nuint)frame.Length };
-                        msgs[i].Header.Iov = &iov[2 * i];
-                        msgs[i].Header.IovLength = 2;
+                        if (_header != 0 && OffloadedFrame.TryGetGathered(frame, out var frameHeaders, out var first, out var second))
+                        {
+                            used = AddPiece(v, used, pins, i * MaxPins, frameHeaders);
+                            used = AddPiece(v, used, pins, i * MaxPins + 1, first);
+                            used = AddPiece(v, used, pins, i * MaxPins + 2, second);
+                        }
+                        else used = AddPiece(v, used, pins, i * MaxPins, frame);
+                        msgs[i].Header.IovLength = (nuint)used;
                     }
                     for (int attempt = 0; attempt < 3; attempt++)
                     {
@@ -318,7 +332,7 @@ public sealed class PacketSocketDevice : HostNetworkDevice
                 }
                 finally
                 {
-                    for (int i = 0; i < n; i++) pins[i].Dispose();
+                    for (int i = 0; i < n * MaxPins; i++) { pins[i].Dispose(); pins[i] = default; }
                 }
                 if (r > 0)
                 {
@@ -338,6 +352,15 @@ public sealed class PacketSocketDevice : HostNetworkDevice
                 }, $"AF_PACKET send failed (errno {errno}{(errno == LinuxNet.ENETDOWN ? ": the interface is down" : "")})");
             }
             return sent;
+        }
+
+        /// <summary>Pins a non-empty piece into <paramref name="pins"/>[<paramref name="pin"/>] and appends its iovec.</summary>
+        private static int AddPiece(LinuxNet.IoVec* v, int used, MemoryHandle[] pins, int pin, ReadOnlyMemory<byte> piece)
+        {
+            if (piece.IsEmpty) return used;
+            pins[pin] = piece.Pin();
+            v[used] = new LinuxNet.IoVec { Base = pins[pin].Pointer, Length = (nuint)piece.Length };
+            return used + 1;
         }
 
         public override void Close()

@@ -199,7 +199,7 @@ public sealed class PhotonKernel : IAsyncDisposable
                 k.FileSystems = new FileSystemRegistry(k.Capabilities);
                 k.Namespaces.Bind(k.Namespaces.RootCapability, "filesystems", k.FileSystems.Capability,
                     Rights.Read | Rights.Bind | Rights.Delegate).Unwrap();
-                k.Vfs = new VirtualFileSystem(k.Capabilities, k.Namespaces);
+                k.Vfs = new VirtualFileSystem(k.Capabilities, k.Namespaces) { Timers = k.Scheduler };
                 return "filesystem registry at /filesystems, mount table ready";
             });
             k.Step("devices", () =>

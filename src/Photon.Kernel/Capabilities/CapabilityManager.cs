@@ -266,22 +266,26 @@ public sealed class CapabilityManager
     /// Creating or deriving only publishes new entries for tokens no one can hold yet, so it needs no epoch bump; a
     /// slot reused from quarantine gets a new entry with a new generation and secret, which an old token cannot match.
     /// </remarks>
-    internal Result<KernelObject> Check(CapabilityToken token, Rights required, Principal actor = default)
+    internal Result<KernelObject> Check(CapabilityToken token, Rights required, Principal actor = default) =>
+        TryCheckFast(token, required, out var obj) ? obj : CheckLocked(token, required, actor);
+
+    /// <summary>The lock-free success path of <see cref="Check(CapabilityToken, Rights, Principal)"/> alone (the same
+    /// reads, so the same linearization, see there): false whenever it would not succeed — the caller then takes
+    /// <see cref="Check(CapabilityToken, Rights, Principal)"/>, which reports the error and audits the denial.</summary>
+    internal bool TryCheckFast(CapabilityToken token, Rights required, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out KernelObject? obj)
     {
+        obj = null;
         long e1 = Volatile.Read(ref _killEpoch);
-        if ((e1 & 1) == 0)
-        {
-            var entries = Volatile.Read(ref _entries);
-            uint index = (uint)token.SlotIndex;
-            if (index < (uint)entries.Length)
-            {
-                var e = Volatile.Read(ref entries[index]);
-                if (e is not null && e.Id == token.Id && e.Generation == token.Generation && e.Rights.Includes(required)
-                    && Volatile.Read(ref _killEpoch) == e1)
-                    return e.Object;
-            }
-        }
-        return CheckLocked(token, required, actor);
+        if ((e1 & 1) != 0) return false;
+        var entries = Volatile.Read(ref _entries);
+        uint index = (uint)token.SlotIndex;
+        if (index >= (uint)entries.Length) return false;
+        var e = Volatile.Read(ref entries[index]);
+        if (e is null || e.Id != token.Id || e.Generation != token.Generation || !e.Rights.Includes(required)
+            || Volatile.Read(ref _killEpoch) != e1)
+            return false;
+        obj = e.Object;
+        return true;
     }
 
     private Result<KernelObject> CheckLocked(CapabilityToken token, Rights required, Principal actor)

@@ -50,6 +50,14 @@ public interface IFileSystem : IAsyncDisposable
 
     /// <summary>Writes back every dirty structure and flushes the device.</summary>
     ValueTask<Result> FlushAsync(CancellationToken ct = default);
+
+    /// <summary>
+    /// Periodic writeback, called by the mount every <see cref="VirtualFileSystem.WriteBackInterval"/> while it is
+    /// writable: makes durable what the filesystem has held back for longer than its own commit interval (ext4's
+    /// running journal transaction, as jbd2's commit thread does), so work on an idle mount is not held in memory
+    /// until the next operation, fsync or unmount. Nothing to do when clean; never a device flush for nothing.
+    /// </summary>
+    ValueTask<Result> WriteBackAsync(CancellationToken ct = default) => ValueTask.FromResult(Result.Ok);
 }
 
 /// <summary>Mounts a filesystem type from a block device. Implemented by each filesystem module.</summary>

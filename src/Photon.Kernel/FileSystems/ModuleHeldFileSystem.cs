@@ -6,7 +6,8 @@ namespace Photon.Kernel.FileSystems;
 /// A filesystem a module's driver mounted, as the registry hands it out: it holds a reference on the driver's
 /// <see cref="CallRundown"/> from mount to dispose, so the module cannot unload while the filesystem is mounted
 /// (unload answers Busy). Every other call goes straight to the module's filesystem; the <see cref="Mount"/>
-/// around it already counts them and waits for them before it disposes.
+/// around it already counts them and waits for them before it disposes. Every member is forwarded, those with a
+/// default body too (a default here would hide the module's own: symlinks answered NotSupported; `ModuleHeldFileSystemTests`).
 /// </summary>
 internal sealed class ModuleHeldFileSystem(IFileSystem inner, CallRundown module) : IFileSystem
 {
@@ -22,7 +23,10 @@ internal sealed class ModuleHeldFileSystem(IFileSystem inner, CallRundown module
     public ValueTask<Result> CreateDirectoryAsync(string path, CancellationToken ct = default) => inner.CreateDirectoryAsync(path, ct);
     public ValueTask<Result> DeleteAsync(string path, CancellationToken ct = default) => inner.DeleteAsync(path, ct);
     public ValueTask<Result> RenameAsync(string from, string to, CancellationToken ct = default) => inner.RenameAsync(from, to, ct);
+    public ValueTask<Result<string>> ReadLinkAsync(string path, CancellationToken ct = default) => inner.ReadLinkAsync(path, ct);
+    public ValueTask<Result> CreateSymlinkAsync(string path, string target, CancellationToken ct = default) => inner.CreateSymlinkAsync(path, target, ct);
     public ValueTask<Result> FlushAsync(CancellationToken ct = default) => inner.FlushAsync(ct);
+    public ValueTask<Result> WriteBackAsync(CancellationToken ct = default) => inner.WriteBackAsync(ct);
 
     /// <summary>Closes the module's filesystem, then lets the module go (once, even if its close throws).</summary>
     public async ValueTask DisposeAsync()

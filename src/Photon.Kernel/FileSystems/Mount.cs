@@ -1,4 +1,5 @@
 using Photon.Kernel.Capabilities;
+using Photon.Kernel.Scheduling;
 
 namespace Photon.Kernel.FileSystems;
 
@@ -21,12 +22,38 @@ public sealed class Mount : KernelObject
     /// <summary>Open files holding a node of this filesystem; detached when it closes. Null once closed.</summary>
     private HashSet<VfsFile>? _files = new();
 
-    internal Mount(IFileSystem fs, string source, bool readOnly) : base($"{fs.TypeName}:{source}")
+    /// <summary>Stops the writeback loop when the mount closes.</summary>
+    private readonly CancellationTokenSource _closed = new();
+
+    internal Mount(IFileSystem fs, string source, bool readOnly, IKernelTimers? timers = null, TimeSpan writeBackInterval = default)
+        : base($"{fs.TypeName}:{source}")
     {
         _fs = fs;
         TypeName = fs.TypeName;
         Source = source;
         IsReadOnly = readOnly;
+        if (!readOnly && timers is not null && writeBackInterval > TimeSpan.Zero)
+            _ = WriteBackLoopAsync(timers, writeBackInterval);
+    }
+
+    /// <summary>
+    /// Asks the filesystem every <paramref name="interval"/> to make durable what it has held back (ext4's running
+    /// transaction): without it, operations on an idle mount would stay in memory until the next fsync or unmount. Each
+    /// writeback runs as an operation (so closing waits for it) and is never cancelled halfway; the wait between them is.
+    /// A failed writeback is the filesystem's to report: the next fsync answers it.
+    /// </summary>
+    private async Task WriteBackLoopAsync(IKernelTimers timers, TimeSpan interval)
+    {
+        var stop = _closed.Token;
+        try
+        {
+            while (!IsClosed)
+            {
+                await timers.Delay(interval, stop).ConfigureAwait(false);
+                await RunAsync(fs => fs.WriteBackAsync(CancellationToken.None), CancellationToken.None).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException) { }
     }
 
     public string TypeName { get; }
@@ -117,6 +144,7 @@ public sealed class Mount : KernelObject
     {
         var fs = Interlocked.Exchange(ref _fs, null);
         if (fs is null) return Result.Ok;
+        _closed.Cancel();
         if (Volatile.Read(ref _active) > 0) await _drained.Task.ConfigureAwait(false);
         Result flushed;
         try { flushed = fs.IsReadOnly ? Result.Ok : await fs.FlushAsync().ConfigureAwait(false); }

@@ -1,3 +1,4 @@
+using Photon.Kernel.Scheduling;
 using Photon.Kernel.Capabilities;
 using Photon.Kernel.Io;
 using Photon.Kernel.Namespaces;
@@ -23,6 +24,12 @@ public sealed class VirtualFileSystem
 
     private readonly CapabilityManager _caps;
     private readonly NamespaceManager _namespaces;
+
+    /// <summary>The kernel's timers, for each writable mount's periodic writeback; none, no writeback (tests).</summary>
+    public IKernelTimers? Timers { get; init; }
+
+    /// <summary>How often a writable mount asks its filesystem to write back what it holds (Linux's jbd2 commit=5).</summary>
+    public TimeSpan WriteBackInterval { get; init; } = TimeSpan.FromSeconds(5);
 
     public VirtualFileSystem(CapabilityManager caps, NamespaceManager namespaces)
     {
@@ -52,7 +59,7 @@ public sealed class VirtualFileSystem
         if (!mounted.IsOk) return mounted.Error;
         var fs = mounted.Value;
         readOnly |= fs.IsReadOnly;
-        var mount = new Mount(fs, device.Name, readOnly);
+        var mount = new Mount(fs, device.Name, readOnly, Timers, WriteBackInterval);
         var rights = readOnly ? MountRights & ~MutatingRights : MountRights;
         var cap = _caps.Create(mount, rights, actor);
         if (!cap.IsOk) { await mount.CloseAsync().ConfigureAwait(false); return cap.Error; }

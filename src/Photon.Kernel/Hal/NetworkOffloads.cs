@@ -15,6 +15,11 @@ public enum NetworkOffloads
     /// <summary>The same for TCP/IPv6 (virtio_net_hdr gso_type TCPV6, VIRTIO_NET_F_HOST_TSO6). <see cref="TcpChecksum"/>
     /// covers both families: a partial checksum is a start and an offset, whatever the network header.</summary>
     Tcp6Segmentation = 4,
+    /// <summary>The device gathers a frame from pieces (Linux's NETIF_F_SG): the stack may hand it the headers and a TCP
+    /// payload that stays in the socket's send buffer (<see cref="OffloadedFrame.WrapGathered"/>), so the payload is not
+    /// copied into a frame first — the host's own copy into its packet buffer is then the only one (AF_PACKET: one
+    /// iovec per piece). Offered only with <see cref="TcpChecksum"/>: a checksum over the pieces is the device's.</summary>
+    ScatterGather = 8,
 }
 
 /// <summary>A device that can take over transmit work; a device without it gets complete, MTU-sized frames.</summary>
@@ -46,36 +51,81 @@ public readonly record struct TxOffload(ushort ChecksumStart, ushort ChecksumOff
 /// A frame handed to a device together with its <see cref="TxOffload"/>: the TX token keeps the plain
 /// <see cref="ReadOnlyMemory{T}"/> shape of <see cref="INetworkBatches.TransmitAsync"/>, so the NIC driver's queues pass
 /// it through unchanged, and the device driver reads the request with <see cref="TryGet"/>. The stack wraps frames only
-/// for a device whose <see cref="INetworkOffloads.Offloads"/> said yes.
+/// for a device whose <see cref="INetworkOffloads.Offloads"/> said yes. A gathered frame (<see cref="WrapGathered"/>,
+/// for a device offering <see cref="NetworkOffloads.ScatterGather"/>) is its headers followed by up to two payload
+/// pieces held by reference; a device that gathers reads them with <see cref="TryGetGathered"/>, and anything that reads
+/// the frame's bytes as one span gets a contiguous copy made on first use (correct, just not copy-free).
 /// </summary>
 public sealed class OffloadedFrame : MemoryManager<byte>
 {
-    private readonly byte[] _frame;
+    private readonly byte[] _headers;
+    private readonly ReadOnlyMemory<byte> _first, _second;
+    private readonly int _length;
+    private byte[]? _whole; // the contiguous frame: the headers array itself, or a gathered frame's copy once asked for
 
-    private OffloadedFrame(byte[] frame, TxOffload offload)
+    private OffloadedFrame(byte[] headers, ReadOnlyMemory<byte> first, ReadOnlyMemory<byte> second, TxOffload offload)
     {
-        _frame = frame;
+        _headers = headers;
+        _first = first;
+        _second = second;
+        _length = headers.Length + first.Length + second.Length;
+        _whole = first.IsEmpty && second.IsEmpty ? headers : null;
         Offload = offload;
     }
 
     public TxOffload Offload { get; }
 
-    public static ReadOnlyMemory<byte> Wrap(byte[] frame, TxOffload offload) => new OffloadedFrame(frame, offload).Memory;
+    public static ReadOnlyMemory<byte> Wrap(byte[] frame, TxOffload offload) => new OffloadedFrame(frame, default, default, offload).Memory;
+
+    /// <summary>A frame made of <paramref name="headers"/> (Ethernet, IP and TCP, filled in) and the payload in
+    /// <paramref name="first"/> then <paramref name="second"/> (a socket buffer's bytes, not copied). The pieces must stay
+    /// unchanged until the device has sent the frame; the total is bounded by what a TSO frame may be.</summary>
+    public static ReadOnlyMemory<byte> WrapGathered(byte[] headers, ReadOnlyMemory<byte> first, ReadOnlyMemory<byte> second, TxOffload offload)
+    {
+        if ((long)headers.Length + first.Length + second.Length > 14 + 40 + ushort.MaxValue)
+            throw new ArgumentOutOfRangeException(nameof(first), "a gathered frame larger than any TSO frame");
+        var f = new OffloadedFrame(headers, first, second, offload);
+        return f.CreateMemory(f._length);
+    }
 
     /// <summary>The offload request riding on <paramref name="frame"/>: none for a plain frame; <c>InvalidArgument</c> for a
     /// slice of an offloaded frame (its offsets no longer hold).</summary>
     public static Result<TxOffload> TryGet(ReadOnlyMemory<byte> frame)
     {
         if (!MemoryMarshal.TryGetMemoryManager<byte, OffloadedFrame>(frame, out var m, out int start, out int length)) return default(TxOffload);
-        if (start != 0 || length != m._frame.Length) return Errors.Of(ErrorCode.InvalidArgument, "a slice of an offloaded frame");
+        if (start != 0 || length != m._length) return Errors.Of(ErrorCode.InvalidArgument, "a slice of an offloaded frame");
         return m.Offload;
     }
 
-    public override Span<byte> GetSpan() => _frame;
+    /// <summary>The pieces of a whole gathered frame (<see cref="WrapGathered"/>): false for any other frame or a slice.</summary>
+    public static bool TryGetGathered(ReadOnlyMemory<byte> frame, out byte[] headers, out ReadOnlyMemory<byte> first, out ReadOnlyMemory<byte> second)
+    {
+        headers = [];
+        first = second = default;
+        if (!MemoryMarshal.TryGetMemoryManager<byte, OffloadedFrame>(frame, out var m, out int start, out int length)
+            || start != 0 || length != m._length || (m._first.IsEmpty && m._second.IsEmpty)) return false;
+        headers = m._headers;
+        first = m._first;
+        second = m._second;
+        return true;
+    }
 
-    public override MemoryHandle Pin(int elementIndex = 0) => _frame.AsMemory(elementIndex).Pin();
+    public override Span<byte> GetSpan() => Whole();
+
+    public override MemoryHandle Pin(int elementIndex = 0) => Whole().AsMemory(elementIndex).Pin();
 
     public override void Unpin() { }
 
     protected override void Dispose(bool disposing) { }
+
+    /// <summary>The frame as one array: a gathered frame is copied together once (a consumer that cannot gather).</summary>
+    private byte[] Whole()
+    {
+        if (Volatile.Read(ref _whole) is { } whole) return whole;
+        var copy = new byte[_length];
+        _headers.CopyTo(copy, 0);
+        _first.Span.CopyTo(copy.AsSpan(_headers.Length));
+        _second.Span.CopyTo(copy.AsSpan(_headers.Length + _first.Length));
+        return Interlocked.CompareExchange(ref _whole, copy, null) ?? copy;
+    }
 }

@@ -75,22 +75,30 @@ public sealed class HandleTable
 
     internal Result<CapabilityToken> Get(Handle handle)
     {
-        int sequence = Volatile.Read(ref _sequence);
-        if ((sequence & 1) == 0)
-        {
-            // Lock-free: read a snapshot, then keep it only if no writer ran meanwhile (a torn token is never used).
-            var entries = Volatile.Read(ref _entries);
-            int i = Find(handle, entries, Volatile.Read(ref _next));
-            var token = i < 0 ? default : entries[i].Token;
-            Interlocked.MemoryBarrier(); // the reads above complete before the count is read again
-            if (Volatile.Read(ref _sequence) == sequence)
-                return i < 0 ? Errors.Of(ErrorCode.InvalidHandle, $"{handle} is not a valid handle") : token;
-        }
+        if (TryGetFast(handle, out var token)) return token;
         lock (_lock)
         {
             int i = Find(handle);
             return i < 0 ? Errors.Of(ErrorCode.InvalidHandle, $"{handle} is not a valid handle") : _entries[i].Token;
         }
+    }
+
+    /// <summary>
+    /// The lock-free lookup alone: reads a snapshot and keeps it only if no writer ran meanwhile (a torn token is never
+    /// used). False when the handle is not in the table or a writer was at work: <see cref="Get"/> then retries under
+    /// the lock and names the error.
+    /// </summary>
+    internal bool TryGetFast(Handle handle, out CapabilityToken token)
+    {
+        token = default;
+        int sequence = Volatile.Read(ref _sequence);
+        if ((sequence & 1) != 0) return false;
+        var entries = Volatile.Read(ref _entries);
+        int i = Find(handle, entries, Volatile.Read(ref _next));
+        if (i < 0) return false;
+        token = entries[i].Token;
+        Interlocked.MemoryBarrier(); // the reads above complete before the count is read again
+        return Volatile.Read(ref _sequence) == sequence;
     }
 
     /// <summary>Removes the handle and returns the capability it held (the caller decides whether to revoke it).</summary>

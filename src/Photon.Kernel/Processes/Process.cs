@@ -68,6 +68,18 @@ public sealed class Process : KernelObject
         return r.IsOk ? r.Value.Object : r.Error;
     }
 
+    /// <summary>
+    /// <see cref="Get{T}"/>'s lock-free success path, untyped and without a <see cref="Result{T}"/> (the IPC calls'
+    /// per-message handle check): the handle table's and the capability table's lock-free reads, nothing else. False
+    /// for anything else — a bad, stale, revoked or under-privileged handle, a writer at work, tracing on (the traced
+    /// path records the check) — and the caller then takes <see cref="Get{T}"/>, which names the error and audits it.
+    /// </summary>
+    internal bool TryGetFast(Handle handle, Rights rights, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out KernelObject? obj)
+    {
+        obj = null;
+        return !Diagnostics.Tracing.KernelTrace.Enabled && Handles.TryGetFast(handle, out var token) && Caps.TryCheckFast(token, rights, out obj);
+    }
+
     /// <summary>Like <see cref="Get{T}"/> but also yields the token (for kernel services that derive from it).</summary>
     internal Result<(T Object, CapabilityToken Token)> GetWithToken<T>(Handle handle, Rights rights) where T : KernelObject
     {

@@ -93,17 +93,18 @@ public sealed class ChannelSyscalls(IpcManager ipc)
     // The receive a parked waiter re-runs after a wake-up that was not a hand-off (cached: no delegate per wait).
     private Func<Process, Handle, Result<IpcMessage>>? _retryReceive;
 
-    private async Task<Result<IpcMessage>> ReceiveWhenReadableAsync(Process caller, Handle endpoint, CancellationToken ct)
+    private Task<Result<IpcMessage>> ReceiveWhenReadableAsync(Process caller, Handle endpoint, CancellationToken ct) =>
+        WaitAndRetryAsync<ReceiveRetry, IpcMessage>(caller, endpoint, Readiness.Readable, new(caller, endpoint), ct);
+
+    private readonly record struct ReceiveRetry(Process Caller, Handle Endpoint) : IRetry<IpcMessage>
     {
-        using var traceSpan = SyscallSpan.Enter(caller, "sys.ipc.receive");
-        while (true)
+        public Result<IpcMessage> Attempt(ChannelSyscalls self)
         {
-            var ep = Open(caller, endpoint, Rights.Read);
-            if (!ep.IsOk) return ep.Error;
-            var r = ipc.Receive(caller, ep.Value);
-            if (r.Code != ErrorCode.WouldBlock) return r;
-            if (!await ep.Value.WaitReadableAsync(ct).ConfigureAwait(true)) return Errors.Of(ErrorCode.Cancelled, "receive cancelled");
+            var ep = self.Open(Caller, Endpoint, Rights.Read);
+            return ep.IsOk ? self.Ipc.Receive(Caller, ep.Value) : ep.Error;
         }
+
+        public Result<IpcMessage> Failed(KernelError error) => error;
     }
 
     /// <summary>Takes the next message into <paramref name="buffer"/> if there is one (needs Read;
@@ -138,16 +139,18 @@ public sealed class ChannelSyscalls(IpcManager ipc)
 
     private Func<Process, Handle, Memory<byte>, Result<IpcReceipt>>? _retryReceiveInto;
 
-    private async Task<Result<IpcReceipt>> ReceiveIntoWhenReadableAsync(Process caller, Handle endpoint, Memory<byte> buffer, CancellationToken ct)
+    private Task<Result<IpcReceipt>> ReceiveIntoWhenReadableAsync(Process caller, Handle endpoint, Memory<byte> buffer, CancellationToken ct) =>
+        WaitAndRetryAsync<ReceiveIntoRetry, IpcReceipt>(caller, endpoint, Readiness.Readable, new(caller, endpoint, buffer), ct);
+
+    private readonly record struct ReceiveIntoRetry(Process Caller, Handle Endpoint, Memory<byte> Buffer) : IRetry<IpcReceipt>
     {
-        while (true)
+        public Result<IpcReceipt> Attempt(ChannelSyscalls self)
         {
-            var ep = Open(caller, endpoint, Rights.Read);
-            if (!ep.IsOk) return ep.Error;
-            var r = ipc.ReceiveInto(caller, ep.Value, buffer.Span);
-            if (r.Code != ErrorCode.WouldBlock) return r;
-            if (!await ep.Value.WaitReadableAsync(ct).ConfigureAwait(true)) return Errors.Of(ErrorCode.Cancelled, "receive cancelled");
+            var ep = self.Open(Caller, Endpoint, Rights.Read);
+            return ep.IsOk ? self.Ipc.ReceiveInto(Caller, ep.Value, Buffer.Span) : ep.Error;
         }
+
+        public Result<IpcReceipt> Failed(KernelError error) => error;
     }
 
     /// <summary>
@@ -168,20 +171,27 @@ public sealed class ChannelSyscalls(IpcManager ipc)
         CancellationToken ct = default)
     {
         using var traceSpan = SyscallSpan.Enter(caller, "sys.ipc.send_batch");
-        int sent = 0;
-        var all = messages as ReadOnlyMemory<byte>[] ?? messages.ToArray();
-        while (sent < all.Length)
+        var rest = new BatchSendRetry(caller, endpoint, messages as ReadOnlyMemory<byte>[] ?? messages.ToArray());
+        var r = rest.Attempt(this);
+        return r.Code == ErrorCode.WouldBlock
+            ? await WaitAndRetryAsync<BatchSendRetry, int>(caller, endpoint, Readiness.Writable, rest, ct).ConfigureAwait(true)
+            : r;
+    }
+
+    /// <summary>A batch send's progress: each try sends what is left; WouldBlock until all of it is queued.</summary>
+    private record struct BatchSendRetry(Process Caller, Handle Endpoint, ReadOnlyMemory<byte>[] All) : IRetry<int>
+    {
+        private int _sent;
+
+        public Result<int> Attempt(ChannelSyscalls self)
         {
-            var rest = new ArraySegment<ReadOnlyMemory<byte>>(all, sent, all.Length - sent);
-            var r = TrySendBatch(caller, endpoint, rest);
-            if (r.IsOk) { sent += r.Value; continue; }
-            if (r.Code != ErrorCode.WouldBlock) return sent > 0 ? sent : r;
-            var ep = Open(caller, endpoint, Rights.Write);
-            if (!ep.IsOk) return sent > 0 ? sent : ep.Error;
-            if (ep.Value.Peer is not { } peer) return sent > 0 ? sent : Errors.Of(ErrorCode.Closed, "channel is closed");
-            if (!await peer.WaitWritableAsync(ct).ConfigureAwait(true)) return sent > 0 ? sent : Errors.Of(ErrorCode.Cancelled, "send cancelled");
+            var r = self.TrySendBatch(Caller, Endpoint, new ArraySegment<ReadOnlyMemory<byte>>(All, _sent, All.Length - _sent));
+            if (!r.IsOk) return r.Code == ErrorCode.WouldBlock ? r : Failed(r.Error);
+            _sent += r.Value;
+            return _sent == All.Length ? _sent : Errors.Of(ErrorCode.WouldBlock, "the rest of the batch waits for room");
         }
-        return sent;
+
+        public readonly Result<int> Failed(KernelError error) => _sent > 0 ? _sent : error;
     }
 
     /// <summary>Takes up to <paramref name="max"/> queued messages at once (needs Read; <see cref="ErrorCode.WouldBlock"/>
@@ -197,14 +207,22 @@ public sealed class ChannelSyscalls(IpcManager ipc)
     public async Task<Result<IReadOnlyList<IpcMessage>>> ReceiveBatchAsync(Process caller, Handle endpoint, int max, CancellationToken ct = default)
     {
         using var traceSpan = SyscallSpan.Enter(caller, "sys.ipc.receive_batch");
-        while (true)
+        var receive = new ReceiveBatchRetry(caller, endpoint, max);
+        var r = receive.Attempt(this);
+        return r.Code == ErrorCode.WouldBlock
+            ? await WaitAndRetryAsync<ReceiveBatchRetry, IReadOnlyList<IpcMessage>>(caller, endpoint, Readiness.Readable, receive, ct).ConfigureAwait(true)
+            : r;
+    }
+
+    private readonly record struct ReceiveBatchRetry(Process Caller, Handle Endpoint, int Max) : IRetry<IReadOnlyList<IpcMessage>>
+    {
+        public Result<IReadOnlyList<IpcMessage>> Attempt(ChannelSyscalls self)
         {
-            var ep = Open(caller, endpoint, Rights.Read);
-            if (!ep.IsOk) return ep.Error;
-            var r = ipc.ReceiveBatch(caller, ep.Value, max);
-            if (r.Code != ErrorCode.WouldBlock) return r;
-            if (!await ep.Value.WaitReadableAsync(ct).ConfigureAwait(true)) return Errors.Of(ErrorCode.Cancelled, "receive cancelled");
+            var ep = self.Open(Caller, Endpoint, Rights.Read);
+            return ep.IsOk ? self.Ipc.ReceiveBatch(Caller, ep.Value, Max) : ep.Error;
         }
+
+        public Result<IReadOnlyList<IpcMessage>> Failed(KernelError error) => error;
     }
 
     /// <summary>
@@ -236,30 +254,34 @@ public sealed class ChannelSyscalls(IpcManager ipc)
         // All taken at once (the common case): no state machine, no task.
         if (r.IsOk && r.Value == lengths.Length) return new(r);
         if (!r.IsOk && r.Code != ErrorCode.WouldBlock) return new(r);
-        return new(SendPackedRestAsync(caller, endpoint, packed, lengths, r.IsOk ? r.Value : 0, ct));
+        return new(WaitAndRetryAsync<PackedSendRetry, int>(caller, endpoint, Readiness.Writable,
+            new(caller, endpoint, packed, lengths, r.IsOk ? r.Value : 0), ct));
     }
 
-    private async Task<Result<int>> SendPackedRestAsync(Process caller, Handle endpoint, ReadOnlyMemory<byte> packed, ReadOnlyMemory<int> lengths,
-        int sent, CancellationToken ct)
+    /// <summary>A packed send's progress: each try sends what is left of the batch; WouldBlock until all of it is
+    /// queued. What was sent is reported instead of a later failure.</summary>
+    private record struct PackedSendRetry(Process Caller, Handle Endpoint, ReadOnlyMemory<byte> Packed, ReadOnlyMemory<int> Lengths, int Sent)
+        : IRetry<int>
     {
-        int offset = 0;
-        foreach (int l in lengths.Span[..sent]) offset += l;
-        while (sent < lengths.Length)
+        private int _offset = Offset(Lengths.Span[..Sent]);
+
+        private static int Offset(ReadOnlySpan<int> lengths)
         {
-            var ep = Open(caller, endpoint, Rights.Write);
-            if (!ep.IsOk) return sent > 0 ? sent : ep.Error;
-            if (ep.Value.Peer is not { } peer) return sent > 0 ? sent : Errors.Of(ErrorCode.Closed, "channel is closed");
-            if (!await peer.WaitWritableAsync(ct).ConfigureAwait(true)) return sent > 0 ? sent : Errors.Of(ErrorCode.Cancelled, "send cancelled");
-            var r = TrySendPacked(caller, endpoint, packed.Span[offset..], lengths.Span[sent..]);
-            if (!r.IsOk)
-            {
-                if (r.Code == ErrorCode.WouldBlock) continue;
-                return sent > 0 ? sent : r;
-            }
-            foreach (int l in lengths.Span.Slice(sent, r.Value)) offset += l;
-            sent += r.Value;
+            int offset = 0;
+            foreach (int l in lengths) offset += l;
+            return offset;
         }
-        return sent;
+
+        public Result<int> Attempt(ChannelSyscalls self)
+        {
+            var r = self.TrySendPacked(Caller, Endpoint, Packed.Span[_offset..], Lengths.Span[Sent..]);
+            if (!r.IsOk) return r.Code == ErrorCode.WouldBlock ? r : Failed(r.Error);
+            _offset += Offset(Lengths.Span.Slice(Sent, r.Value));
+            Sent += r.Value;
+            return Sent == Lengths.Length ? Sent : Errors.Of(ErrorCode.WouldBlock, "the rest of the batch waits for room");
+        }
+
+        public readonly Result<int> Failed(KernelError error) => Sent > 0 ? Sent : error;
     }
 
     /// <summary>
@@ -297,15 +319,51 @@ public sealed class ChannelSyscalls(IpcManager ipc)
 
     private Func<Process, Handle, Memory<byte>, Memory<int>, Result<int>>? _retryBatchInto;
 
-    private async Task<Result<int>> ReceiveBatchIntoWhenReadableAsync(Process caller, Handle endpoint, Memory<byte> buffer, Memory<int> lengths,
-        CancellationToken ct)
+    private Task<Result<int>> ReceiveBatchIntoWhenReadableAsync(Process caller, Handle endpoint, Memory<byte> buffer, Memory<int> lengths,
+        CancellationToken ct) =>
+        WaitAndRetryAsync<ReceiveBatchIntoRetry, int>(caller, endpoint, Readiness.Readable, new(caller, endpoint, buffer, lengths), ct);
+
+    private readonly record struct ReceiveBatchIntoRetry(Process Caller, Handle Endpoint, Memory<byte> Buffer, Memory<int> Lengths) : IRetry<int>
+    {
+        public Result<int> Attempt(ChannelSyscalls self) => self.TryReceiveBatchInto(Caller, Endpoint, Buffer.Span, Lengths.Span);
+        public Result<int> Failed(KernelError error) => error;
+    }
+
+    private enum Readiness { Readable, Writable }
+
+    /// <summary>A blocking call between its tries (a struct, kept in the waiting state machine: no closure or delegate
+    /// per wait).</summary>
+    private interface IRetry<T>
+    {
+        /// <summary>Tries once more; <see cref="ErrorCode.WouldBlock"/> waits again. May record progress (a batch
+        /// sent in part).</summary>
+        Result<T> Attempt(ChannelSyscalls self);
+
+        /// <summary>What the call reports when the wait itself ends it (handle gone, channel closed, cancelled).</summary>
+        Result<T> Failed(KernelError error);
+    }
+
+    /// <summary>
+    /// The wait every blocking call shares once its first try would block (host threads and tests; kernel tasks'
+    /// receives park a reused waiter instead): checks the handle again (Read to wait for a message, Write to wait for
+    /// room in the peer's inbox), waits, and runs <paramref name="attempt"/> again until it no longer gives
+    /// <see cref="ErrorCode.WouldBlock"/>. A handle closed or revoked meanwhile, a closed channel and a cancellation end
+    /// it typed.
+    /// </summary>
+    private async Task<Result<T>> WaitAndRetryAsync<TRetry, T>(Process caller, Handle endpoint, Readiness readiness, TRetry call,
+        CancellationToken ct) where TRetry : struct, IRetry<T>
     {
         while (true)
         {
-            var ep = Open(caller, endpoint, Rights.Read);
-            if (!ep.IsOk) return ep.Error;
-            if (!await ep.Value.WaitReadableAsync(ct).ConfigureAwait(true)) return Errors.Of(ErrorCode.Cancelled, "receive cancelled");
-            var r = TryReceiveBatchInto(caller, endpoint, buffer.Span, lengths.Span);
+            var ep = Open(caller, endpoint, readiness == Readiness.Readable ? Rights.Read : Rights.Write);
+            if (!ep.IsOk) return call.Failed(ep.Error);
+            Task<bool> ready;
+            if (readiness == Readiness.Readable) ready = ep.Value.WaitReadableAsync(ct);
+            else if (ep.Value.Peer is { } peer) ready = peer.WaitWritableAsync(ct);
+            else return call.Failed(Errors.Of(ErrorCode.Closed, "channel is closed"));
+            if (!await ready.ConfigureAwait(true))
+                return call.Failed(Errors.Of(ErrorCode.Cancelled, readiness == Readiness.Readable ? "receive cancelled" : "send cancelled"));
+            var r = call.Attempt(this); // the state machine's own copy: progress is kept from one try to the next
             if (r.Code != ErrorCode.WouldBlock) return r;
         }
     }
@@ -437,6 +495,11 @@ public sealed class ChannelSyscalls(IpcManager ipc)
 
     private Result<ChannelEndpoint> Open(Process caller, Handle h, Rights rights)
     {
+        // Every message's call starts here: the common case (a live endpoint handle with the rights, made directly, not
+        // through a namespace binding) in the two tables' lock-free reads, without the generic typed check and its
+        // Results; anything else takes the full path below, which names the error and audits a denial.
+        if (caller.TryGetFast(h, rights, out var o) && o is ChannelEndpoint fast && fast.Via.IsNone && !fast.DroppedFromBacklog)
+            return fast;
         var ep = caller.Get<ChannelEndpoint>(h, rights);
         if (!ep.IsOk) return ep.Error;
         // A connection the server never accepted is closed with its listener (which takes the binding with it): the

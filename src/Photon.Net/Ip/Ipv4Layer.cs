@@ -1,4 +1,5 @@
 using Photon.Kernel.Hal;
+using Photon.Net.Device;
 using Photon.Net.Wire;
 
 namespace Photon.Net;
@@ -98,11 +99,16 @@ internal sealed class Ipv4Layer
     /// (fragmenting if it exceeds the interface MTU). Returns false when there is no route or it may not be fragmented.</summary>
     /// <remarks>A frame with a segmentation <paramref name="offload"/> may exceed the MTU: the NIC cuts it up (TSO).</remarks>
     public bool Send(Ipv4Address source, Ipv4Address destination, byte protocol, byte[] frame, byte ttl = 0, bool dontFragment = false,
-        TxOffload offload = default)
+        TxOffload offload = default) => Send(source, destination, protocol, frame, default, ttl, dontFragment, offload);
+
+    /// <summary>As above, with the transport payload's tail after <paramref name="frame"/> by reference (TCP on a device
+    /// that gathers): the IPv4 header counts it, and the interface sends it along or copies the frame whole.</summary>
+    internal bool Send(Ipv4Address source, Ipv4Address destination, byte protocol, byte[] frame, TxPayload payload, byte ttl = 0,
+        bool dontFragment = false, TxOffload offload = default)
     {
         if (_stack.RouteTo(destination) is not { } route) { _stack.Count(DropReason.NoRoute); return false; }
         var (nic, nextHop) = route;
-        int transportLength = Ipv4Frame.TransportLength(frame);
+        int transportLength = Ipv4Frame.TransportLength(frame) + payload.Length;
         ushort id = _nextId++;
         if (ttl == 0) ttl = _stack.Options.DefaultTtl;
         bool segmentedByNic = offload.SegmentSize != 0 && (nic.Offloads & NetworkOffloads.TcpSegmentation) != 0
@@ -111,10 +117,11 @@ internal sealed class Ipv4Layer
         {
             EthernetFrame.SetEtherType(frame, EtherType.Ipv4);
             new Ipv4Repr(source, destination, protocol, transportLength, ttl, id, dontFragment).Emit(Ipv4Frame.Ipv4Header(frame));
-            nic.SendToNextHop(nextHop, frame, _stack.Now, offload);
+            nic.SendToNextHop(nextHop, frame, _stack.Now, offload, payload);
             return true;
         }
         if (dontFragment) { _stack.Count(DropReason.TooBigToSend); return false; }
+        if (!payload.IsEmpty) frame = payload.Materialize(frame);
         int chunk = (nic.Mtu - Ipv4Packet.HeaderLength) & ~7; // fragment offsets count 8-byte units
         var whole = Ipv4Frame.Transport(frame);
         for (int offset = 0; offset < transportLength; offset += chunk)

@@ -1,4 +1,5 @@
 using Photon.Kernel.Hal;
+using Photon.Net.Device;
 using Photon.Net.Wire;
 
 namespace Photon.Net;
@@ -316,10 +317,10 @@ public sealed class Ipv6Interface
         TransmitTo(mac ?? dst.MulticastMac(), frame);
     }
 
-    internal void TransmitTo(byte[] mac, byte[] frame, TxOffload offload = default)
+    internal void TransmitTo(byte[] mac, byte[] frame, TxOffload offload = default, TxPayload payload = default)
     {
         EthernetFrame.SetDestination(frame, mac);
         EthernetFrame.SetSource(frame, _nic.MacBytes);
-        _stack.Transmit(_nic, frame, offload);
+        _stack.Transmit(_nic, frame, offload, payload);
     }
 }

@@ -1,4 +1,5 @@
 using Photon.Kernel.Hal;
+using Photon.Net.Device;
 using Photon.Net.Wire;
 
 namespace Photon.Net;
@@ -145,6 +146,31 @@ internal sealed class Ipv6Layer
     /// Returns false when there is no route or no usable source.</summary>
     /// <remarks>A frame with a segmentation <paramref name="offload"/> may exceed the path MTU: the NIC cuts it into
     /// segments of its segment size (TSO6), which the sender chose within the path MTU.</remarks>
+    /// <summary>As <see cref="Send(Ipv6Address?, Ipv6Address, byte, byte[], byte, TxOffload)"/>, with the transport
+    /// payload's tail after <paramref name="frame"/> by reference (TCP on a device that gathers). It goes along only to
+    /// a unicast neighbour whose address is known, in one packet; anything else copies the frame whole first.</summary>
+    internal bool Send(Ipv6Address? source, Ipv6Address dst, byte nextHeader, byte[] frame, TxPayload payload, TxOffload offload)
+    {
+        if (payload.IsEmpty) return Send(source, dst, nextHeader, frame, 0, offload);
+        if (RouteTo(dst) is not { } route || dst.IsMulticast || (route.Nic.Offloads & NetworkOffloads.ScatterGather) == 0
+            || !route.Nic.Ipv6.Neighbours.CanSendNow(route.NextHop)
+            || (source ?? route.Nic.Ipv6.SourceFor(dst)) is not { } src)
+            return Send(source, dst, nextHeader, payload.Materialize(frame), 0, offload);
+        var nic = route.Nic;
+        int transportLength = Ipv6Frame.TransportLength(frame) + payload.Length;
+        int mtu = PathMtu(nic, dst);
+        bool segmentedByNic = offload.SegmentSize != 0 && offload.Ipv6 && (nic.Offloads & NetworkOffloads.Tcp6Segmentation) != 0
+            && transportLength <= ushort.MaxValue
+            && offload.HeaderLength - EthernetFrame.HeaderLength + offload.SegmentSize <= mtu;
+        if (Ipv6Packet.HeaderLength + transportLength > mtu && !segmentedByNic)
+            return Send(source, dst, nextHeader, payload.Materialize(frame), 0, offload);
+        EthernetFrame.SetEtherType(frame, EtherType.Ipv6);
+        new Ipv6Repr(src, dst, nextHeader, transportLength, nic.Ipv6.HopLimit).Emit(Ipv6Frame.Ipv6Header(frame));
+        nic.Ipv6.Neighbours.Send(route.NextHop, frame, _stack.Now,
+            segmentedByNic || offload.SegmentSize == 0 ? offload : offload with { SegmentSize = 0, HeaderLength = 0, Ipv6 = false }, payload);
+        return true;
+    }
+
     public bool Send(Ipv6Address? source, Ipv6Address dst, byte nextHeader, byte[] frame, byte hopLimit = 0, TxOffload offload = default)
     {
         if (RouteTo(dst) is not { } route) { _stack.Count(DropReason.NoRoute); return false; }

@@ -1,4 +1,5 @@
 using Photon.Kernel.Hal;
+using Photon.Net.Device;
 using Photon.Net.Wire;
 
 namespace Photon.Net;
@@ -55,6 +56,24 @@ public sealed class NeighbourCache
 
     /// <summary>Sends <paramref name="frame"/> (IPv6 and Ethernet type already written) to the neighbour
     /// <paramref name="nextHop"/>, resolving it first if need be.</summary>
+    /// <summary>The neighbour's link-layer address is known: a frame sent now goes out at once, not parked.</summary>
+    internal bool CanSendNow(Ipv6Address nextHop) => _entries.TryGetValue(nextHop, out var n) && n.State != NeighbourState.Incomplete && n.Mac is not null;
+
+    /// <summary>As below, with a payload by reference: only for a neighbour that <see cref="CanSendNow"/> (a parked
+    /// frame must not hold a socket buffer's bytes), else the frame is copied whole and sent the usual way.</summary>
+    internal void Send(Ipv6Address nextHop, byte[] frame, TimeSpan now, TxOffload offload, TxPayload payload)
+    {
+        if (payload.IsEmpty || !CanSendNow(nextHop)) { Send(nextHop, payload.IsEmpty ? frame : payload.Materialize(frame), now, offload); return; }
+        var n = _entries[nextHop];
+        n.LastUsed = now;
+        if (n.State == NeighbourState.Stale)
+        {
+            n.State = NeighbourState.Delay;
+            n.Due = now + DelayFirstProbe;
+        }
+        _owner.TransmitTo(n.Mac!, frame, offload, payload);
+    }
+
     internal void Send(Ipv6Address nextHop, byte[] frame, TimeSpan now, TxOffload offload = default)
     {
         if (!_entries.TryGetValue(nextHop, out var n))

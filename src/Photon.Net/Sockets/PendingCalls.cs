@@ -96,8 +96,11 @@ internal sealed class PendingCalls<T>(int limit, string what)
     }
 
     /// <summary>Awaits a parked call outside the lock. Cancelled, it completes with <paramref name="cancelled"/> and
-    /// leaves the list at once, so a tenant cancelling call after call holds nothing.</summary>
-    public async Task<T> AwaitAsync(Call call, CancellationToken ct, T cancelled, object gate)
+    /// leaves the list at once, so a tenant cancelling call after call holds nothing.
+    /// A <see cref="ValueTask{T}"/> whose state machine box is pooled: a socket receive parks and awaits once per
+    /// round trip, and this frame's box was a fresh allocation each time (issue #11's round-trip heap count).</summary>
+    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
+    public async ValueTask<T> AwaitAsync(Call call, CancellationToken ct, T cancelled, object gate)
     {
         T result;
         if (!ct.CanBeCanceled) result = await call.Task.ConfigureAwait(false);

@@ -103,6 +103,20 @@ internal sealed class ByteRing(int capacity)
         _buffer.AsSpan(0, destination.Length - first).CopyTo(destination[first..]);
     }
 
+    /// <summary>The bytes <see cref="Peek"/> would copy, by reference: one or two slices of the storage (the second when
+    /// the range wraps). Valid until those bytes are discarded; see <see cref="Device.TxPayload"/> for why a frame may
+    /// still hold them then.</summary>
+    public Device.TxPayload PeekByReference(int offset, int length)
+    {
+        if ((uint)offset > (uint)Count || (uint)length > (uint)(Count - offset))
+            throw new ArgumentOutOfRangeException(nameof(offset), $"{length} bytes at {offset} of {Count}");
+        if (length == 0) return default;
+        var buffer = _buffer!;
+        int start = (_head + offset) % buffer.Length;
+        int first = Math.Min(length, buffer.Length - start);
+        return new Device.TxPayload(buffer.AsMemory(start, first), buffer.AsMemory(0, length - first));
+    }
+
     public void Discard(int n)
     {
         n = Math.Clamp(n, 0, Count);

@@ -24,6 +24,8 @@ public sealed class Cubic : ICongestionController
     private double _cwndPrior;     // segments, the window when the last reduction began (§4.3's cwnd_prior)
     private TimeSpan? _epochStart; // when congestion avoidance began after the last reduction
     private double _cwndSegmentsCarry;
+    // Before the last fast-recovery reduction, for UndoReduction (Linux's prior_cwnd/prior_ssthresh and CUBIC's state).
+    private (long Cwnd, long Ssthresh, double WMax, double CwndPrior, double WEst, double K)? _prior;
 
     public long Window => _cwnd;
     public long SlowStartThreshold => _ssthresh;
@@ -92,6 +94,7 @@ public sealed class Cubic : ICongestionController
 
     public void OnFastRetransmit(long flight)
     {
+        _prior = (_cwnd, _ssthresh, _wMax, _cwndPrior, _wEst, _k);
         Reduce(flight);
         InRecovery = true;
         _cwnd = _sack ? _ssthresh : _ssthresh + 3L * _mss;
@@ -113,8 +116,21 @@ public sealed class Cubic : ICongestionController
         _cwnd = Math.Min(Math.Max(_ssthresh, _mss), MaxWindow);
     }
 
+    public void UndoReduction()
+    {
+        if (_prior is not { } p) return;
+        _prior = null;
+        InRecovery = false;
+        _cwnd = Math.Min(Math.Max(_cwnd, p.Cwnd), MaxWindow);
+        _ssthresh = Math.Max(_ssthresh, p.Ssthresh);
+        (_wMax, _cwndPrior, _wEst, _k) = (p.WMax, p.CwndPrior, p.WEst, p.K);
+        _epochStart = null; // a new epoch from the restored window
+        _cwndSegmentsCarry = 0;
+    }
+
     public void OnTimeout(long flight)
     {
+        _prior = null;
         Reduce(flight);
         _cwnd = _mss;
         InRecovery = false;

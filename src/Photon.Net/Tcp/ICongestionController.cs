@@ -35,4 +35,8 @@ public interface ICongestionController
 
     /// <summary>The retransmission timer fired.</summary>
     void OnTimeout(long flight);
+
+    /// <summary>The last fast-recovery reduction was spurious (every retransmission of it D-SACKed, RFC 2883 §5):
+    /// restore the window and threshold from before it (Linux's tcp_undo_cwnd_reduction: the larger of now and then).</summary>
+    void UndoReduction();
 }

@@ -14,6 +14,7 @@ public sealed class NewReno : ICongestionController
     private long _cwnd, _ssthresh = long.MaxValue / 4;
     private int _mss = 536;
     private bool _sack;
+    private long _priorCwnd, _priorSsthresh; // before the last fast-recovery reduction, for UndoReduction
 
     public long Window => _cwnd;
     public long SlowStartThreshold => _ssthresh;
@@ -42,6 +43,8 @@ public sealed class NewReno : ICongestionController
 
     public void OnFastRetransmit(long flight)
     {
+        _priorCwnd = _cwnd;
+        _priorSsthresh = _ssthresh;
         _ssthresh = Math.Max(flight / 2, 2L * _mss);
         InRecovery = true;
         _cwnd = _sack ? _ssthresh : _ssthresh + 3L * _mss; // the three duplicate ACKs are three segments gone
@@ -63,8 +66,18 @@ public sealed class NewReno : ICongestionController
         _cwnd = Math.Min(Math.Max(_ssthresh, _mss), MaxWindow);
     }
 
+    public void UndoReduction()
+    {
+        if (_priorCwnd == 0) return;
+        InRecovery = false;
+        _cwnd = Math.Min(Math.Max(_cwnd, _priorCwnd), MaxWindow);
+        _ssthresh = Math.Max(_ssthresh, _priorSsthresh);
+        _priorCwnd = 0;
+    }
+
     public void OnTimeout(long flight)
     {
+        _priorCwnd = 0;
         _ssthresh = Math.Max(flight / 2, 2L * _mss);
         _cwnd = _mss;
         InRecovery = false;

@@ -129,6 +129,14 @@ internal sealed class RackTlp
     }
 
     /// <summary>Whether the byte at <paramref name="seq"/> was last sent as a retransmission (and is not yet delivered).</summary>
+    /// <summary>Whether any segment still tracked (not cumulatively acknowledged) was sent more than once.</summary>
+    public bool AnyRetransmitted()
+    {
+        foreach (var s in _sent)
+            if (s.Retransmitted) return true;
+        return _overflow;
+    }
+
     public bool IsRetransmitted(SeqNumber seq)
     {
         foreach (var s in _sent)

@@ -51,6 +51,7 @@ public sealed partial class TcpConnection
                 _rexmitNext = _sndUna;
                 StartPrr(_cc.Window);
                 _cc.OnFastRetransmit(_sndMax - _sndUna);
+                ArmUndo();
                 _stack.Count(Counter.TcpFastRetransmits);
             }
             if (pipe < 0) pipe = RecoveryPipe(now);
@@ -62,6 +63,7 @@ public sealed partial class TcpConnection
             if (_rexmitNext < start + n && _rexmitNext >= start) _rexmitNext = start + n;
             pipe += n;
             _rtt.OnRetransmit(start, n);
+            NoteRecoveryRetransmit(start, n);
             _retransmits++;
             _stack.Count(Counter.TcpRetransmits);
             _stack.Count(Counter.TcpRackRetransmits);
@@ -69,12 +71,17 @@ public sealed partial class TcpConnection
     }
 
     /// <summary>RFC 2883 D-SACK: the first block reports data the peer received twice — at or below the cumulative ACK,
-    /// or inside the second block. Counted only: it tells spurious retransmissions from real losses (netloss bench).</summary>
+    /// or inside the second block. Counted (it tells spurious retransmissions from real losses: netloss bench) and
+    /// crossed off the current episode's retransmissions (<see cref="OnDuplicateSackForUndo"/>).</summary>
     private void CountDuplicateSack(SeqNumber ack, ReadOnlySpan<(SeqNumber Left, SeqNumber Right)> blocks)
     {
         if (blocks.IsEmpty) return;
         var (l, r) = blocks[0];
-        if (r <= ack || (blocks.Length > 1 && blocks[1].Left <= l && r <= blocks[1].Right)) _stack.Count(Counter.TcpDuplicateSacks);
+        if (r <= ack || (blocks.Length > 1 && blocks[1].Left <= l && r <= blocks[1].Right))
+        {
+            _stack.Count(Counter.TcpDuplicateSacks);
+            OnDuplicateSackForUndo(l, r);
+        }
     }
 
     /// <summary>RFC 6675 NextSeg rule 4: no hole below the highest SACKed byte is left, yet the tail above it is
@@ -98,6 +105,7 @@ public sealed partial class TcpConnection
         SendData(start, start - _sndUna, n, push: true);
         _rescueRxt = _recover;
         _rtt.OnRetransmit(start, n);
+        NoteRecoveryRetransmit(start, n);
         _retransmits++;
         _stack.Count(Counter.TcpRetransmits);
         _stack.Count(Counter.TcpRescueRetransmits);

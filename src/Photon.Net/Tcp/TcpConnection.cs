@@ -419,7 +419,7 @@ public sealed partial class TcpConnection : IAsyncDisposable
 
         if (_cc.InRecovery)
         {
-            if (ack >= _recover) _cc.OnRecoveryEnd();
+            if (ack >= _recover) { _cc.OnRecoveryEnd(); TryUndo(); }
             else
             {
                 if (_sackOk) RetransmitNextHole(); // SACK recovery: the pipe, not an inflated window, paces it
@@ -448,6 +448,7 @@ public sealed partial class TcpConnection : IAsyncDisposable
             _rexmitNext = _sndUna;
             StartPrr(_cc.Window);
             _cc.OnFastRetransmit(_sndMax - _sndUna);
+            ArmUndo();
             if (_sackOk) RetransmitNextHole();
             else RetransmitFirst();
             _stack.Count(Counter.TcpFastRetransmits);
@@ -700,6 +701,7 @@ public sealed partial class TcpConnection : IAsyncDisposable
         SendData(start, offset, n, push: false);
         _rexmitNext = start + n;
         _rtt.OnRetransmit(start, n);
+        NoteRecoveryRetransmit(start, n);
         _retransmits++;
         _stack.Count(Counter.TcpRetransmits);
         _stack.Count(Counter.TcpSackRetransmits);
@@ -712,6 +714,7 @@ public sealed partial class TcpConnection : IAsyncDisposable
         // Only bytes sent before (below SND.MAX): queued bytes past it would go out without SND.MAX moving.
         int sent = (int)Math.Min(_send.Count, _sndMax - _sndUna);
         _rtt.OnRetransmit(_sndUna, Math.Max(1, Math.Min(_mss, sent)));
+        NoteRecoveryRetransmit(_sndUna, Math.Min(_mss, sent));
         if (sent > 0) SendData(_sndUna, 0, Math.Min(_mss, sent), push: false);
         else if (_finSent && !_finAcked) SendFin(_sndUna);
     }
@@ -824,6 +827,7 @@ public sealed partial class TcpConnection : IAsyncDisposable
             return;
         }
         _cc.OnTimeout(_sndMax - _sndUna);
+        DisarmUndo(); // the timeout's cut stands
         _dupAcks = 0;
         _limitedTransmit = 0;
         _recover = _sndMax;
@@ -904,31 +908,56 @@ public sealed partial class TcpConnection : IAsyncDisposable
     /// <summary>Queues all of <paramref name="data"/> for sending, waiting for buffer space as the peer acknowledges. A
     /// send that would have to wait while <see cref="NetworkStackOptions.SocketMaxPendingCalls"/> sends wait already
     /// fails with <see cref="ErrorCode.Busy"/> before queuing anything.</summary>
-    public async Task<Result> SendAsync(ReadOnlyMemory<byte> data, CancellationToken ct = default)
+    /// <remarks>A send that fits the buffer and whose frames the device takes at once (a reply on the request/response
+    /// path) completes synchronously with a cached task: no state machine, no allocation.</remarks>
+    public Task<Result> SendAsync(ReadOnlyMemory<byte> data, CancellationToken ct = default)
     {
-        for (bool first = true; ; first = false)
+        if (QueueSend(ref data, first: true, out var wait) is { } refused) return Task.FromResult(refused);
+        var flush = _stack.FlushAsync();
+        if (wait is null && flush.IsCompletedSuccessfully)
         {
-            Result<PendingCalls<bool>.Call>? wait = null;
-            lock (_stack.Gate)
-            {
-                if (_released) return Errors.Of(ErrorCode.Closed, "connection handle closed");
-                if (_error is { } e) return e;
-                if (_closeRequested || State is not (TcpState.Established or TcpState.CloseWait))
-                    return Errors.Of(ErrorCode.Closed, "connection is closed for sending");
-                if (first && data.Length > _send.Free && _writers.Count >= _writers.Limit)
-                    return Errors.Of(ErrorCode.Busy, $"{_writers.Limit} sends already pending on this socket");
-                int n = _send.Write(data.Span);
-                if (n == 0 && _send.Count == 0 && _send.IsQuotaLimited && !data.IsEmpty) return SendBufferRefused();
-                NetPathTimeline.Mark(NetPathEvent.AppSend, n);
-                data = data[n..];
-                Output();
-                if (!data.IsEmpty) wait = _writers.Park();
-            }
-            await _stack.FlushAsync().ConfigureAwait(false);
+            flush.GetAwaiter().GetResult();
+            return Sent;
+        }
+        return SendRestAsync(data, flush, wait, ct);
+    }
+
+    private static readonly Task<Result> Sent = Task.FromResult(Result.Ok);
+
+    private async Task<Result> SendRestAsync(ReadOnlyMemory<byte> data, ValueTask flush, Result<PendingCalls<bool>.Call>? wait, CancellationToken ct)
+    {
+        await flush.ConfigureAwait(false);
+        while (true)
+        {
             if (wait is not { } parked) return Result.Ok;
             if (!parked.IsOk) return parked.Error; // the quota's refusal: what was written so far stays queued
             if (!await _writers.AwaitAsync(parked.Value, ct, false, _stack.Gate).ConfigureAwait(false))
                 return Errors.Of(ErrorCode.Cancelled, "send cancelled");
+            if (QueueSend(ref data, first: false, out wait) is { } refused) return refused;
+            await _stack.FlushAsync().ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>One step of a send under the lock: queues what fits of <paramref name="data"/> (advancing it) and parks
+    /// the caller for the rest (<paramref name="wait"/>); returns the call's result when it ends here with an error.</summary>
+    private Result? QueueSend(ref ReadOnlyMemory<byte> data, bool first, out Result<PendingCalls<bool>.Call>? wait)
+    {
+        wait = null;
+        lock (_stack.Gate)
+        {
+            if (_released) return Errors.Of(ErrorCode.Closed, "connection handle closed");
+            if (_error is { } e) return e;
+            if (_closeRequested || State is not (TcpState.Established or TcpState.CloseWait))
+                return Errors.Of(ErrorCode.Closed, "connection is closed for sending");
+            if (first && data.Length > _send.Free && _writers.Count >= _writers.Limit)
+                return Errors.Of(ErrorCode.Busy, $"{_writers.Limit} sends already pending on this socket");
+            int n = _send.Write(data.Span);
+            if (n == 0 && _send.Count == 0 && _send.IsQuotaLimited && !data.IsEmpty) return SendBufferRefused();
+            NetPathTimeline.Mark(NetPathEvent.AppSend, n);
+            data = data[n..];
+            Output();
+            if (!data.IsEmpty) wait = _writers.Park();
+            return null;
         }
     }
 

@@ -1,4 +1,5 @@
 using Photon.Kernel.Hal;
+using Photon.Net.Device;
 using Photon.Net.Wire;
 
 namespace Photon.Net.Tcp;
@@ -49,14 +50,16 @@ public sealed partial class TcpLayer
     private void Send6(IpEndpoint local, IpEndpoint remote, TcpRepr header, ByteRing? from, int fromOffset, int fromLength, int segmentSize)
     {
         int headerLength = header.HeaderLength;
-        var frame = Ipv6Frame.NewForPayload(headerLength + fromLength, from is null ? headerLength + fromLength : headerLength);
-        var segment = Ipv6Frame.Transport(frame);
-        EmitSegment(segment, header, from, fromOffset, fromLength);
         var offloads = _stack.Ipv6.RouteTo(remote.Address.V6)?.Nic.Offloads ?? NetworkOffloads.None;
+        bool gather = from is not null && fromLength > 0 && (offloads & GatherWithChecksum) == GatherWithChecksum;
+        var frame = gather ? Ipv6Frame.NewForPayload(headerLength, headerLength)
+            : Ipv6Frame.NewForPayload(headerLength + fromLength, from is null ? headerLength + fromLength : headerLength);
+        var segment = Ipv6Frame.Transport(frame);
+        var payload = EmitOrLend(segment, header, from, fromOffset, fromLength, gather);
         TxOffload offload = default;
         if ((offloads & NetworkOffloads.TcpChecksum) != 0)
         {
-            TcpRepr.FillPartialChecksum(segment, local.Address, remote.Address);
+            TcpRepr.FillPartialChecksum(segment, local.Address, remote.Address, headerLength + fromLength);
             bool tso = segmentSize > 0 && fromLength > segmentSize && (offloads & NetworkOffloads.Tcp6Segmentation) != 0;
             offload = new TxOffload((ushort)Ipv6Frame.TransportAt, TcpRepr.ChecksumOffset,
                 tso ? (ushort)segmentSize : (ushort)0, tso ? (ushort)(Ipv6Frame.TransportAt + headerLength) : (ushort)0, Ipv6: tso);
@@ -68,6 +71,6 @@ public sealed partial class TcpLayer
             TcpRepr.FillChecksum(segment, local.Address, remote.Address);
             _stack.Count(Counter.TcpChecksumBytesSoftware, segment.Length);
         }
-        if (_stack.Ipv6.Send(local.Address.V6, remote.Address.V6, Ipv6NextHeader.Tcp, frame, offload: offload)) _stack.Count(Counter.TcpSegmentsOut);
+        if (_stack.Ipv6.Send(local.Address.V6, remote.Address.V6, Ipv6NextHeader.Tcp, frame, payload, offload)) _stack.Count(Counter.TcpSegmentsOut);
     }
 }

@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Security.Cryptography;
 using Photon.Kernel.Hal;
+using Photon.Net.Device;
 using Photon.Net.Wire;
 
 namespace Photon.Net.Tcp;
@@ -176,15 +177,18 @@ public sealed partial class TcpLayer
         header.DestinationPort = remote.Port;
         if (remote.Address.IsV6) { Send6(local, remote, header, from, fromOffset, fromLength, segmentSize); return; }
         int headerLength = header.HeaderLength;
-        // EmitSegment copies every payload byte over the uncleared part.
-        var frame = Ipv4Frame.NewForPayload(headerLength + fromLength, from is null ? headerLength + fromLength : headerLength);
-        var segment = Ipv4Frame.Transport(frame);
-        EmitSegment(segment, header, from, fromOffset, fromLength);
         var offloads = _stack.RouteTo(remote.Address.V4)?.Nic.Offloads ?? NetworkOffloads.None;
+        // A device that gathers takes the payload where it lies in the send buffer: the frame is only the headers.
+        bool gather = from is not null && fromLength > 0 && (offloads & GatherWithChecksum) == GatherWithChecksum;
+        // EmitSegment copies every payload byte over the uncleared part.
+        var frame = gather ? Ipv4Frame.NewForPayload(headerLength, headerLength)
+            : Ipv4Frame.NewForPayload(headerLength + fromLength, from is null ? headerLength + fromLength : headerLength);
+        var segment = Ipv4Frame.Transport(frame);
+        var payload = EmitOrLend(segment, header, from, fromOffset, fromLength, gather);
         TxOffload offload = default;
         if ((offloads & NetworkOffloads.TcpChecksum) != 0)
         {
-            TcpRepr.FillPartialChecksum(segment, local.Address, remote.Address);
+            TcpRepr.FillPartialChecksum(segment, local.Address, remote.Address, headerLength + fromLength);
             bool tso = segmentSize > 0 && fromLength > segmentSize && (offloads & NetworkOffloads.TcpSegmentation) != 0;
             offload = new TxOffload((ushort)Ipv4Frame.TransportAt, TcpRepr.ChecksumOffset,
                 tso ? (ushort)segmentSize : (ushort)0, tso ? (ushort)(Ipv4Frame.TransportAt + headerLength) : (ushort)0);
@@ -196,11 +200,27 @@ public sealed partial class TcpLayer
             TcpRepr.FillChecksum(segment, local.Address, remote.Address);
             _stack.Count(Counter.TcpChecksumBytesSoftware, segment.Length);
         }
-        if (_stack.Ipv4.Send(local.Address.V4, remote.Address.V4, IpProtocol.Tcp, frame, dontFragment: true, offload: offload)) _stack.Count(Counter.TcpSegmentsOut);
+        if (_stack.Ipv4.Send(local.Address.V4, remote.Address.V4, IpProtocol.Tcp, frame, payload, dontFragment: true, offload: offload)) _stack.Count(Counter.TcpSegmentsOut);
     }
+
+    private const NetworkOffloads GatherWithChecksum = NetworkOffloads.ScatterGather | NetworkOffloads.TcpChecksum;
 
     /// <summary>Writes the header and options, then the payload copied once from the socket buffer, into
     /// <paramref name="segment"/> (either family's frame).</summary>
+    /// <summary>Writes the segment's header and returns its payload lent from the send buffer when the device gathers
+    /// (<paramref name="gather"/>); otherwise copies the payload after the header and returns none. Both families.</summary>
+    private TxPayload EmitOrLend(Span<byte> segment, TcpRepr header, ByteRing? from, int fromOffset, int fromLength, bool gather)
+    {
+        if (!gather)
+        {
+            EmitSegment(segment, header, from, fromOffset, fromLength);
+            return default;
+        }
+        header.EmitHeader(segment);
+        _stack.Count(Counter.TcpPayloadBytesByReference, fromLength);
+        return from!.PeekByReference(fromOffset, fromLength);
+    }
+
     private void EmitSegment(Span<byte> segment, TcpRepr header, ByteRing? from, int fromOffset, int fromLength)
     {
         header.EmitHeader(segment);

@@ -195,8 +195,13 @@ public ref struct TcpRepr
     /// pseudo-header sum over the whole segment's length, and the NIC adds the bytes from the TCP header on and
     /// complements. For TSO the NIC adjusts it per segment.</summary>
     public static void FillPartialChecksum(Span<byte> segment, IpAddress src, IpAddress dst) =>
+        FillPartialChecksum(segment, src, dst, segment.Length);
+
+    /// <summary>As above for a segment of <paramref name="segmentLength"/> bytes of which <paramref name="segment"/> holds
+    /// only the start (the header; the payload follows by reference, see <c>TxPayload</c>).</summary>
+    public static void FillPartialChecksum(Span<byte> segment, IpAddress src, IpAddress dst, int segmentLength) =>
         BinaryPrimitives.WriteUInt16BigEndian(segment[ChecksumAt..],
-            (ushort)~InternetChecksum.Finish(InternetChecksum.PseudoHeader(src, dst, IpProtocol.Tcp, segment.Length)));
+            (ushort)~InternetChecksum.Finish(InternetChecksum.PseudoHeader(src, dst, IpProtocol.Tcp, segmentLength)));
 
     /// <summary>Finishes a checksum <see cref="FillPartialChecksum"/> left for the NIC, as the NIC would: the sum of the
     /// whole segment (the field holding the pseudo-header sum), complemented. For a segment that must be fragmented after

@@ -22,15 +22,18 @@ public sealed class Ext4JournalWriteTests
         var fs = (await new Ext4FileSystemDriver().MountAsync(recorder, new MountOptions())).Value;
         Assert.True((await fs.CreateDirectoryAsync("/d")).IsOk);
         Assert.True((await fs.CreateFileAsync("/d/f")).IsOk);
+        Assert.True((await fs.FlushAsync()).IsOk);
         var data = Ext4Scratch.RandomBytes(5 * blockSize + 17, 77);
         int before = recorder.Log.Count;
         Assert.True((await fs.WriteAsync("/d/f", 0, data)).IsOk);
+        Assert.True((await fs.FlushAsync()).IsOk);
         int after = recorder.Log.Count;
         await fs.DisposeAsync();
 
-        // The write's transaction: flush (data), log, flush, commit, flush, checkpoint, flush, log reset.
+        // The write's transaction, committed by the fsync: flush (data), log, flush, commit, flush, checkpoint, flush,
+        // log reset; then the fsync's own flush.
         var flushes = Enumerable.Range(before, after - before).Where(i => recorder.Log[i].IsFlush).ToList();
-        Assert.Equal(4, flushes.Count);
+        Assert.Equal(5, flushes.Count);
         var image = new CrashState(flushes[2] + 1, [], "after-commit").Build(recorder.Base, recorder.Log);
         string img = s.PathOf("committed.img");
         File.WriteAllBytes(img, image);
@@ -62,28 +65,127 @@ public sealed class Ext4JournalWriteTests
     }
 
     [Fact]
-    public async Task EveryOperationIsOneTransaction_AndTheVolumeIsCleanBetweenOperations()
+    public async Task OperationsUntilAnFsyncAreOneTransaction_AndTheVolumeIsCleanAfterIt()
     {
         using var s = new Ext4Scratch();
         string img = s.MakeImage("w.img", "8M");
         var (fs, st) = await Ext4Scratch.MountAsync(img);
         try
         {
-            var journal = ((Ext4FileSystem)fs).Volume.Journal!;
+            var vol = ((Ext4FileSystem)fs).Volume;
+            var journal = vol.Journal!;
+            journal.CommitInterval = TimeSpan.FromHours(1);   // a loaded machine must not commit the group by age
             long t0 = journal.Transactions;
             uint seq0 = journal.NextSequence;
             Assert.True((await fs.CreateDirectoryAsync("/x")).IsOk);
             Assert.True((await fs.CreateFileAsync("/x/y")).IsOk);
             Assert.True((await fs.WriteAsync("/x/y", 0, Ext4Scratch.RandomBytes(10_000, 1))).IsOk);
+            // Group commit: nothing committed yet, the three operations wait in the running transaction.
+            Assert.Equal(t0, journal.Transactions);
+            Assert.Equal(3, vol.RunningOperations);
             Assert.True((await fs.FlushAsync()).IsOk);
-            Assert.Equal(t0 + 3, journal.Transactions);
-            Assert.Equal(seq0 + 3, journal.NextSequence);
-            // Between operations (the fs still mounted) the image is clean: log empty, needs_recovery clear.
+            Assert.Equal(t0 + 1, journal.Transactions);
+            Assert.Equal(seq0 + 1, journal.NextSequence);
+            Assert.Equal(0, vol.RunningOperations);
+            // After the fsync (the fs still mounted) the image is clean and complete: log empty, needs_recovery clear.
             var (code, output) = Ext4Scratch.Fsck(img);
             Assert.True(code == 0, output);
             string header = Ext4Scratch.Run("dumpe2fs", "-h", img).Output;
             Assert.DoesNotContain("needs_recovery", header);
-            Assert.Contains($"Journal sequence:         0x{seq0 + 3:x8}", header);
+            Assert.Contains($"Journal sequence:         0x{seq0 + 1:x8}", header);
+        }
+        finally { await Ext4Scratch.UnmountAsync(fs, st); }
+    }
+
+    [Fact]
+    public async Task AnOperationThatFreesSpace_CommitsItsGroupAtOnce()
+    {
+        using var s = new Ext4Scratch();
+        string img = s.MakeImage("w.img", "8M");
+        var (fs, st) = await Ext4Scratch.MountAsync(img);
+        try
+        {
+            var vol = ((Ext4FileSystem)fs).Volume;
+            vol.Journal!.CommitInterval = TimeSpan.FromHours(1);   // a loaded machine must not commit the group by age
+            long t0 = vol.Journal.Transactions;
+            Assert.True((await fs.CreateFileAsync("/a")).IsOk);
+            Assert.True((await fs.WriteAsync("/a", 0, Ext4Scratch.RandomBytes(50_000, 2))).IsOk);
+            Assert.Equal(2, vol.RunningOperations);
+            // Blocks freed in an uncommitted group must not be handed to another file before the free is committed.
+            Assert.True((await fs.DeleteAsync("/a")).IsOk);
+            Assert.Equal(0, vol.RunningOperations);
+            Assert.Equal(t0 + 1, vol.Journal.Transactions);
+            var (code, output) = Ext4Scratch.Fsck(img);
+            Assert.True(code == 0, output);
+        }
+        finally { await Ext4Scratch.UnmountAsync(fs, st); }
+    }
+
+    [Fact]
+    public async Task ARunningTransactionOlderThanTheCommitInterval_IsCommittedWhenTheNextOperationEnds()
+    {
+        using var s = new Ext4Scratch();
+        string img = s.MakeImage("w.img", "8M");
+        var (fs, st) = await Ext4Scratch.MountAsync(img);
+        try
+        {
+            var vol = ((Ext4FileSystem)fs).Volume;
+            vol.Journal!.CommitInterval = TimeSpan.FromHours(1);   // a loaded machine must not commit the group by age
+            long t0 = vol.Journal.Transactions;
+            Assert.True((await fs.CreateFileAsync("/a")).IsOk);
+            Assert.Equal(1, vol.RunningOperations);
+            vol.Journal.CommitInterval = TimeSpan.Zero;
+            Assert.True((await fs.CreateFileAsync("/b")).IsOk);
+            Assert.Equal(0, vol.RunningOperations);
+            Assert.Equal(t0 + 1, vol.Journal.Transactions);
+        }
+        finally { await Ext4Scratch.UnmountAsync(fs, st); }
+    }
+
+    [Fact]
+    public async Task WriteBack_CommitsTheRunningGroupOnlyOnceItIsOlderThanTheCommitInterval()
+    {
+        using var s = new Ext4Scratch();
+        string img = s.MakeImage("w.img", "8M");
+        var (fs, st) = await Ext4Scratch.MountAsync(img);
+        try
+        {
+            var vol = ((Ext4FileSystem)fs).Volume;
+            vol.Journal!.CommitInterval = TimeSpan.FromHours(1);
+            long t0 = vol.Journal.Transactions;
+            Assert.True((await fs.CreateFileAsync("/a")).IsOk);
+            Assert.True((await fs.WriteBackAsync()).IsOk);
+            Assert.Equal(1, vol.RunningOperations);            // young: held
+            Assert.Equal(t0, vol.Journal.Transactions);
+            vol.Journal.CommitInterval = TimeSpan.Zero;
+            Assert.True((await fs.WriteBackAsync()).IsOk);
+            Assert.Equal(0, vol.RunningOperations);            // due: committed, with no operation to trigger it
+            Assert.Equal(t0 + 1, vol.Journal.Transactions);
+            Assert.True((await fs.WriteBackAsync()).IsOk);
+            Assert.Equal(t0 + 1, vol.Journal.Transactions);    // nothing running: no empty transaction
+        }
+        finally { await Ext4Scratch.UnmountAsync(fs, st); }
+    }
+
+    [Fact]
+    public async Task AGroupThatWouldOutgrowAQuarterOfTheLog_IsCommittedBeforeTheOperationJoins()
+    {
+        using var s = new Ext4Scratch();
+        string img = s.MakeImage("w.img", "8M");
+        var (fs, st) = await Ext4Scratch.MountAsync(img);
+        try
+        {
+            var vol = ((Ext4FileSystem)fs).Volume;
+            vol.Journal!.CommitInterval = TimeSpan.FromHours(1);   // only size may commit the group here
+            long t0 = vol.Journal.Transactions;
+            // Each directory touches a new directory block (and, over the image's groups, new bitmaps and inode
+            // table blocks), so hundreds of them outgrow a quarter of the 1,024-block log.
+            for (int i = 0; i < 600; i++) Assert.True((await fs.CreateDirectoryAsync($"/d{i}")).IsOk);
+            Assert.True(vol.Journal.Transactions > t0, "the group was never committed for its size");
+            Assert.Equal(0, vol.Journal.Unjournaled);
+            Assert.True((await fs.FlushAsync()).IsOk);
+            var (code, output) = Ext4Scratch.Fsck(img);
+            Assert.True(code == 0, output);
         }
         finally { await Ext4Scratch.UnmountAsync(fs, st); }
     }

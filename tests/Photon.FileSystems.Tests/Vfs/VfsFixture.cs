@@ -26,12 +26,15 @@ public sealed class VfsKernel : IAsyncDisposable
     public CapabilityToken Root => Ns.RootCapability;
     private readonly List<IAsyncDisposable> _storages = new();
 
-    public VfsKernel()
+    /// <param name="writeBack">Each writable mount's periodic writeback interval; none (the default) turns it off.</param>
+    public VfsKernel(TimeSpan? writeBack = null)
     {
         Ns = new NamespaceManager(Caps);
         Memory = new MemoryManager(Physical, Caps);
         Processes = new ProcessManager(Caps, Ns, Memory) { Timers = Timers, TeardownTimeout = TimeSpan.FromSeconds(2) };
-        Vfs = new VirtualFileSystem(Caps, Ns);
+        Vfs = writeBack is { } every
+            ? new VirtualFileSystem(Caps, Ns) { Timers = Timers, WriteBackInterval = every }
+            : new VirtualFileSystem(Caps, Ns);
         Files = new FileSyscalls(Vfs, Caps);
     }
 

@@ -1,5 +1,5 @@
-using System.Buffers.Binary;
 using Photon.Net.Tcp;
+using static Photon.Net.Tests.DataSegmentDropper;
 using static Photon.Net.Tests.TwoStacks;
 
 namespace Photon.Net.Tests;
@@ -14,8 +14,6 @@ namespace Photon.Net.Tests;
 [Collection(AllocationMeasurements.Name)]
 public sealed class CongestionUnderLossTests
 {
-    private const int Mss = 1500 - 20 - 20 - 12; // with the timestamp option on every segment
-
     /// <summary>One congestion event as the connection reported it, with the window before and after.</summary>
     internal readonly record struct Event(string Kind, long CwndBefore, long CwndAfter, long SsthreshAfter, long Flight);
 
@@ -34,27 +32,13 @@ public sealed class CongestionUnderLossTests
         public void OnPartialAck(long ackedBytes) => inner.OnPartialAck(ackedBytes);
         public void OnRecoveryEnd() => Record("end", 0, inner.OnRecoveryEnd);
         public void OnTimeout(long flight) => Record("timeout", flight, () => inner.OnTimeout(flight));
+        public void UndoReduction() => Record("undo", 0, inner.UndoReduction);
         private void Record(string kind, long flight, Action call)
         {
             long before = inner.Window;
             call();
             lock (Events) Events.Add(new Event(kind, before, inner.Window, inner.SlowStartThreshold, flight));
         }
-    }
-
-    private static Func<byte[], bool> DropEvery(int nth)
-    {
-        uint? first = null;
-        var sent = new HashSet<uint>();
-        return frame =>
-        {
-            if (frame.Length < 54 || frame[23] != 6) return false;
-            int tcp = 14 + (frame[14] & 0xF) * 4;
-            int payload = frame.Length - tcp - (frame[tcp + 12] >> 4) * 4;
-            if (payload <= 0) return false;
-            uint offset = BinaryPrimitives.ReadUInt32BigEndian(frame.AsSpan(tcp + 4)) - (first ??= BinaryPrimitives.ReadUInt32BigEndian(frame.AsSpan(tcp + 4)));
-            return sent.Add(offset) && offset % Mss == 0 && (offset / Mss) % nth == nth - 1; // first transmissions only
-        };
     }
 
     private static async Task<(Recorder Cc, long Episodes, long Timeouts, long Lost)> Transfer(int segments, Func<ICongestionController> controller)
@@ -93,7 +77,8 @@ public sealed class CongestionUnderLossTests
     {
         var (cc, episodes, timeouts, lost) = await Transfer(6000, () => new Cubic());
         var losses = cc.Events.Where(e => e.Kind == "loss").ToList();
-        string trace = $"{episodes} episodes, {timeouts} timeouts, {lost} lost, peak {cc.PeakWindow / Mss}: {Trace(cc)}";
+        string trace = $"{episodes} episodes, {timeouts} timeouts, {lost} lost, peak {cc.PeakWindow / Mss}, {cc.Events.Count(e => e.Kind == "undo")} undone " +
+            $"(first at event {cc.Events.FindIndex(e => e.Kind == "undo")}: {string.Join(" ", cc.Events.Skip(Math.Max(0, cc.Events.FindIndex(e => e.Kind == "undo") - 6)).Take(8))}): {Trace(cc)}";
         Assert.True(timeouts == 0, trace);
         // One reduction per episode: every reduction the controller saw is an episode the connection counted, and
         // several losses in one window (every 20th segment of a flight of more than 20) were one episode, not several.
@@ -103,9 +88,12 @@ public sealed class CongestionUnderLossTests
         // hundreds (300 losses here).
         Assert.InRange(losses.Count, episodes - 2, episodes + 2);
         Assert.True(losses.Count < lost, trace);
-        // ssthresh = β·cwnd at the loss (at least two segments), whatever part of the window was in flight.
+        // ssthresh = β·cwnd at the loss (at least two segments) — from the flight when less than the window was in
+        // flight, as RFC 9438 §4.6 asks of a sender whose cwnd may grow past what it sends: on a loaded host the
+        // sender here is limited by its send buffer (the application's copies lag), its cwnd grows to ~100 segments
+        // while ~20 are in flight, and a cut from that cwnd would be no cut at all.
         foreach (var e in losses)
-            Assert.True(Math.Abs(e.SsthreshAfter - Math.Max((long)(0.7 * e.CwndBefore), 2L * Mss)) <= 1, $"{e}: {trace}");
+            Assert.True(Math.Abs(e.SsthreshAfter - Math.Max((long)(0.7 * Math.Min(e.CwndBefore, e.Flight)), 2L * Mss)) <= 1, $"{e}: {trace}");
         // The window does not ratchet down below what the RFCs predict. Every 20th segment lost is p = 5%; a recovery
         // covers the flight at the loss, which is under 20 segments here, so each loss is its own episode. On this
         // sub-millisecond wire CUBIC's curve is flat (K ≈ 1 s) and the Reno-friendly region is all there is (RFC 9438

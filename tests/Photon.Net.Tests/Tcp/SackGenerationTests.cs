@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Collections.Concurrent;
+using static Photon.Net.Tests.DataSegmentDropper;
 using static Photon.Net.Tests.TwoStacks;
 
 namespace Photon.Net.Tests;
@@ -13,8 +14,6 @@ namespace Photon.Net.Tests;
 [Collection(AllocationMeasurements.Name)]
 public sealed class SackGenerationTests
 {
-    private const int Mss = 1500 - 20 - 20 - 12; // with the timestamp option on every segment
-
     private sealed record Seg(uint Seq, uint Ack, int Payload, ushort Window, uint TsVal, uint TsEcr, (uint Left, uint Right)[] Sack, ushort SourcePort, ushort DestinationPort);
 
     private static Seg? Parse(byte[] f)

@@ -1,4 +1,4 @@
-using System.Buffers.Binary;
+using static Photon.Net.Tests.DataSegmentDropper;
 using static Photon.Net.Tests.TwoStacks;
 
 namespace Photon.Net.Tests;
@@ -11,29 +11,6 @@ namespace Photon.Net.Tests;
 [Collection(AllocationMeasurements.Name)]
 public sealed class SackRecoveryTests
 {
-    private const int Mss = 1500 - 20 - 20 - 12; // with the timestamp option on every segment
-
-    /// <summary>Drops data segments from this end by their offset in the stream (counted from the first data byte) and by
-    /// how often that offset was sent before: <paramref name="drop"/>(segment index, transmission number).</summary>
-    private static Func<byte[], bool> DropSegments(Func<int, int, bool> drop)
-    {
-        uint? first = null;
-        var sent = new Dictionary<uint, int>();
-        return frame =>
-        {
-            if (frame.Length < 54 || frame[23] != 6) return false;
-            int tcp = 14 + (frame[14] & 0xF) * 4;
-            int payload = frame.Length - tcp - (frame[tcp + 12] >> 4) * 4;
-            if (payload <= 0) return false;
-            uint seq = BinaryPrimitives.ReadUInt32BigEndian(frame.AsSpan(tcp + 4));
-            first ??= seq;
-            uint offset = seq - first.Value;
-            int n = sent.TryGetValue(offset, out var k) ? k + 1 : 1;
-            sent[offset] = n;
-            return offset % Mss == 0 && drop((int)(offset / Mss), n);
-        };
-    }
-
     /// <summary>Exactly <paramref name="lost"/> segments resent — or one more when a tail loss probe fired: a probe is
     /// sent 2·SRTT after the last one, and on a loaded host an ACK can be held up longer than that, so a probe of a
     /// segment that was not lost is TCP working as specified (RFC 8985 §7), not a wasted recovery.</summary>
@@ -156,7 +133,7 @@ public sealed class SackRecoveryTests
         var drop = DropSegments((segment, nth) => segment is 20 or 30 or 40 or 50 or 60 && nth <= 2);
         s.A.Drop = f =>
         {
-            if (f.Length >= 54 && f[23] == 6 && f.Length - 14 - (f[14] & 0xF) * 4 - (f[14 + (f[14] & 0xF) * 4 + 12] >> 4) * 4 > 0) Interlocked.Increment(ref dataFrames);
+            if (PayloadLength(f) > 0) Interlocked.Increment(ref dataFrames);
             return drop(f);
         };
         long timeoutsBefore = s.Left[Counter.TcpTimeouts];

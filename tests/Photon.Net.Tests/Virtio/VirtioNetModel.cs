@@ -92,7 +92,12 @@ public sealed class VirtioNetModel
     public Action<byte[], byte[]>? TransmittedSegment { get; set; }
     /// <summary>Large segments handed to the driver whole (GUEST_TSO4), and the frames cut from ones it could not take.</summary>
     public long SegmentsDeliveredWhole, SegmentsCut;
-    public const ulong GuestTso4 = 1UL << 7;
+    public const ulong GuestTso4 = 1UL << 7, GuestTso6 = 1UL << 8, HostTso6 = 1UL << 12, MrgRxbuf = 1UL << 15;
+    /// <summary>With MRG_RXBUF: the num_buffers written for a frame, given the frame and how many buffers it really filled
+    /// (default: that many) — a hostile device claims 0, too many, or more than it completed.</summary>
+    public Func<byte[], int, int>? MergedBuffers { get; set; }
+    /// <summary>Frames delivered across more than one buffer (MRG_RXBUF).</summary>
+    public long MergedFrames;
     /// <summary>Transmit kicks only wake the device; it walks the TX ring when the test calls <see cref="RunTransmit"/>
     /// (a device still busy with earlier buffers, as QEMU's TX bottom half is).</summary>
     public bool DeferTransmit { get; set; }
@@ -367,7 +372,16 @@ public sealed class VirtioNetModel
         ushort before = q.UsedIdx;
         try
         {
-            while (_backlog[pair].Count > 0 && PopLocked(q) is { } chain)
+            while (_backlog[pair].Count > 0 && (_driverFeatures & MrgRxbuf) != 0)
+            {
+                // MRG_RXBUF: the frame fills as many posted buffers as it needs, published together (QEMU's
+                // virtio_net_receive: fill each, one flush); it waits in the backlog until the ring has enough.
+                var (mergedHeader, mergedFrame) = _backlog[pair].Peek();
+                if (!DeliverMergedLocked(q, mergedHeader, mergedFrame)) break;
+                _backlog[pair].Dequeue();
+                any = true;
+            }
+            while (_backlog[pair].Count > 0 && (_driverFeatures & MrgRxbuf) == 0 && PopLocked(q) is { } chain)
             {
                 var (segmentHeader, frame) = _backlog[pair].Dequeue();
                 var (addr, len, write) = chain.Segs[0];
@@ -383,6 +397,39 @@ public sealed class VirtioNetModel
         }
         catch (DmaFaultException) { Interlocked.Increment(ref DmaFaults); }
         if (any) InterruptLocked(q, before);
+    }
+
+    private bool DeliverMergedLocked(Queue q, byte[]? segmentHeader, byte[] frame)
+    {
+        var data = new byte[HeaderSize + frame.Length];
+        (segmentHeader ?? ReceiveHeader?.Invoke(frame) ?? new byte[HeaderSize]).AsSpan(0, HeaderSize).CopyTo(data);
+        frame.CopyTo(data, HeaderSize);
+        ushort start = q.LastAvail;
+        var used = new List<(ushort Head, ulong Addr, int Length)>();
+        for (int at = 0; at < data.Length;)
+        {
+            if (PopLocked(q) is not { } chain) { q.LastAvail = start; return false; }
+            var (addr, len, write) = chain.Segs[0];
+            if (!write || len == 0) throw new DmaFaultException(addr, 0);
+            int n = Math.Min((int)len, data.Length - at);
+            used.Add((chain.Head, addr, n));
+            at += n;
+        }
+        BinaryPrimitives.WriteUInt16LittleEndian(data.AsSpan(10), (ushort)(MergedBuffers?.Invoke(frame, used.Count) ?? used.Count));
+        int offset = 0;
+        foreach (var (head, addr, length) in used)
+        {
+            Dma.WriteBytes(addr, data.AsSpan(offset, length));
+            offset += length;
+            ulong entry = q.Device + 4 + 8UL * (ulong)(q.UsedIdx % q.Size);
+            Dma.Write32(entry, head);
+            Dma.Write32(entry + 4, (uint)length);
+            q.UsedIdx++;
+        }
+        Dma.Write16(q.Device + 2, q.UsedIdx);
+        if (segmentHeader is not null) SegmentsDeliveredWhole++;
+        if (used.Count > 1) MergedFrames++;
+        return true;
     }
 
     private void ControlLocked(Queue q)

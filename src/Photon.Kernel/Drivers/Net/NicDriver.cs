@@ -140,7 +140,7 @@ public sealed class NicDriver : KernelObject, INetworkDevice, INetworkBatches, I
     /// <summary>Transmits one frame on the TX queue its flow hashes to (or the next one, with round-robin steering);
     /// completes once the device has taken it. Needs <see cref="Rights.Write"/>.</summary>
     public Task<Result> SendAsync(CapabilityToken cap, ReadOnlyMemory<byte> frame, Principal actor = default, CancellationToken ct = default) =>
-        SendOnQueueAsync(cap, PickTxQueue(frame.Span), frame, actor, ct);
+        SendOnQueueAsync(cap, PickTxQueue(frame), frame, actor, ct);
 
     /// <summary>Transmits one frame on TX queue <paramref name="queue"/>.</summary>
     public async Task<Result> SendOnQueueAsync(CapabilityToken cap, int queue, ReadOnlyMemory<byte> frame, Principal actor = default,
@@ -176,7 +176,7 @@ public sealed class NicDriver : KernelObject, INetworkDevice, INetworkBatches, I
             return n == 0 && e is { } err ? err : n;
         }
         var groups = new List<TxRequest>?[_tx.Length];
-        foreach (var f in frames) (groups[PickTxQueue(f.Span)] ??= new()).Add(new TxRequest(f));
+        foreach (var f in frames) (groups[PickTxQueue(f)] ??= new()).Add(new TxRequest(f));
         var perQueue = new List<Task<(int Sent, KernelError? Error)>>();
         for (int q = 0; q < groups.Length; q++)
             if (groups[q] is { } g) perQueue.Add(SubmitTxGroup(q, g.ToArray(), cap, actor, ct, untilSent));
@@ -226,7 +226,7 @@ public sealed class NicDriver : KernelObject, INetworkDevice, INetworkBatches, I
     public Result<Task<Result<int>>> TrySubmitTx(CapabilityToken cap, ReadOnlyMemory<byte> frame, Principal actor = default)
     {
         if (!IsValidFrame(frame)) return Errors.Of(ErrorCode.InvalidArgument, $"frame of {frame.Length} bytes (MTU {Mtu})");
-        return _tx[PickTxQueue(frame.Span)].TrySubmit(new TxRequest(frame), cap, Rights.Write, actor);
+        return _tx[PickTxQueue(frame)].TrySubmit(new TxRequest(frame), cap, Rights.Write, actor);
     }
 
     /// <summary>A frame fits the MTU — or is a TSO frame (up to a 64 KiB IPv4 packet) for a device that segments.</summary>
@@ -244,12 +244,14 @@ public sealed class NicDriver : KernelObject, INetworkDevice, INetworkBatches, I
     /// the device untouched.</summary>
     public NetworkOffloads Offloads => _device is INetworkOffloads o ? o.Offloads : NetworkOffloads.None;
 
-    private int PickTxQueue(ReadOnlySpan<byte> frame)
+    /// <summary>The TX queue for <paramref name="frame"/>; a gathered frame is hashed over its headers (where the flow's
+    /// addresses and ports are), so it is not copied together just to be steered.</summary>
+    private int PickTxQueue(ReadOnlyMemory<byte> frame)
     {
         if (_tx.Length == 1) return 0;
-        return _options.Steering == TxSteering.RoundRobin
-            ? (int)((uint)Interlocked.Increment(ref _nextTx) % (uint)_tx.Length)
-            : (int)(FlowHash.Of(frame) % (uint)_tx.Length);
+        if (_options.Steering == TxSteering.RoundRobin) return (int)((uint)Interlocked.Increment(ref _nextTx) % (uint)_tx.Length);
+        var headers = OffloadedFrame.TryGetGathered(frame, out var h, out _, out _) ? h : frame.Span;
+        return (int)(FlowHash.Of(headers) % (uint)_tx.Length);
     }
 
     // ---- receive ----

@@ -14,7 +14,9 @@ namespace Photon.Kernel.Drivers.Net;
 /// interrupts only when the other side asked for them), and the receive offload GUEST_CSUM: frames the device marks
 /// DATA_VALID or NEEDS_CSUM reach the stack flagged as checked (<see cref="LentFrame.ChecksumVerified"/>), so it skips
 /// its software checksum. With <see cref="VirtioNetOptions.LargeReceive"/>, GUEST_TSO4 too: the host's TCP segments of up
-/// to 64 KiB arrive whole, each in one 64 KiB receive buffer. No MRG_RXBUF (each receive buffer holds a whole frame). Then one receive and one transmit split
+/// to 64 KiB arrive whole (GUEST_TSO6 likewise for IPv6; HOST_TSO6 lets the stack hand over 64 KiB TCP/IPv6 segments). With
+/// <see cref="VirtioNetOptions.MergeableReceive"/>, MRG_RXBUF: every receive buffer is a page and a frame fills as many as
+/// its header says (without it each buffer holds a whole frame, 64 KiB with GUEST_TSO4). Then one receive and one transmit split
 /// virtqueue per pair, each with its own MSI-X vector (or polling when the platform has none), DRIVER_OK, and the
 /// pair count sent on the control queue. A device that breaks a ring's invariants turns the affected calls into
 /// <see cref="ErrorCode.Corrupted"/> errors. The device owns the <see cref="IPciFunction"/> it was opened on: disposing
@@ -57,7 +59,8 @@ public sealed class VirtioNetDevice : INetworkQueues, IFrameLending, INetworkOff
 
     private static NetworkOffloads OffloadsOf(ulong features) =>
         (features & VirtioFeatures.NetCsum) == 0 ? NetworkOffloads.None
-        : NetworkOffloads.TcpChecksum | ((features & VirtioFeatures.NetHostTso4) != 0 ? NetworkOffloads.TcpSegmentation : NetworkOffloads.None);
+        : NetworkOffloads.TcpChecksum | ((features & VirtioFeatures.NetHostTso4) != 0 ? NetworkOffloads.TcpSegmentation : NetworkOffloads.None)
+            | ((features & VirtioFeatures.NetHostTso6) != 0 ? NetworkOffloads.Tcp6Segmentation : NetworkOffloads.None);
 
     /// <summary>True when the driver polls on a timer tick because the platform gave no MSI-X vectors.</summary>
     public bool Polling { get; }
@@ -140,13 +143,16 @@ public sealed class VirtioNetDevice : INetworkQueues, IFrameLending, INetworkOff
                 wanted |= VirtioFeatures.NetMq | VirtioFeatures.NetCtrlVq;
             }
         }
-        if (options.Offloads) wanted |= VirtioFeatures.NetCsum | VirtioFeatures.NetHostTso4 | VirtioFeatures.NetGuestCsum;
-        if (options.Offloads && options.LargeReceive) wanted |= VirtioFeatures.NetGuestTso4;
+        if (options.Offloads) wanted |= VirtioFeatures.NetCsum | VirtioFeatures.NetHostTso4 | VirtioFeatures.NetHostTso6 | VirtioFeatures.NetGuestCsum;
+        if (options.Offloads && options.LargeReceive) wanted |= VirtioFeatures.NetGuestTso4 | VirtioFeatures.NetGuestTso6;
+        if (options.MergeableReceive) wanted |= VirtioFeatures.NetMrgRxbuf;
         if (options.EventIndex) wanted |= VirtioFeatures.RingEventIdx;
         ulong features = offered & wanted;
-        if ((features & VirtioFeatures.NetCsum) == 0) features &= ~VirtioFeatures.NetHostTso4; // §5.1.3.1: TSO4 requires CSUM
-        if ((features & VirtioFeatures.NetGuestCsum) == 0) features &= ~VirtioFeatures.NetGuestTso4; // and GUEST_TSO4 GUEST_CSUM
-        bool largeReceive = (features & VirtioFeatures.NetGuestTso4) != 0;
+        // §5.1.3.1: HOST_TSO4/6 require CSUM, GUEST_TSO4/6 GUEST_CSUM.
+        if ((features & VirtioFeatures.NetCsum) == 0) features &= ~(VirtioFeatures.NetHostTso4 | VirtioFeatures.NetHostTso6);
+        if ((features & VirtioFeatures.NetGuestCsum) == 0) features &= ~(VirtioFeatures.NetGuestTso4 | VirtioFeatures.NetGuestTso6);
+        bool large4 = (features & VirtioFeatures.NetGuestTso4) != 0, large6 = (features & VirtioFeatures.NetGuestTso6) != 0;
+        bool mergeable = (features & VirtioFeatures.NetMrgRxbuf) != 0;
         var negotiated = t.Negotiate(features);
         if (!negotiated.IsOk) return negotiated.Error;
 
@@ -190,11 +196,16 @@ public sealed class VirtioNetDevice : INetworkQueues, IFrameLending, INetworkOff
                 var wait = new DeviceWait(polling ? null : interrupts[index], timers, options.Poll, resumeOnLine: dir == 0 && options.ReceiveOnInterruptLine);
                 if (dir == 0)
                 {
-                    var q = largeReceive
+                    // MRG_RXBUF: a page per ring entry, whatever the largest frame; without it, 64 KiB buffers (fewer than
+                    // the entries) for GUEST_TSO4/6, or one MTU frame each.
+                    bool guestChecksum = (features & VirtioFeatures.NetGuestCsum) != 0;
+                    var q = mergeable
+                        ? VirtioNetRxQueue.Create(t, index, size, VirtioNetRxQueue.MergeableBufferSize, vector, wait, eventIndex,
+                            guestChecksum, large4, largeSegments6: large6, mergeable: true)
+                        : large4 || large6
                         ? VirtioNetRxQueue.Create(t, index, size, VirtioNetOptions.LargeReceiveBufferSize, vector, wait, eventIndex,
-                            guestChecksum: true, largeSegments: true, buffers: Math.Clamp(options.LargeReceiveBuffers, 2, size))
-                        : VirtioNetRxQueue.Create(t, index, size, options.BufferSize, vector, wait, eventIndex,
-                            guestChecksum: (features & VirtioFeatures.NetGuestCsum) != 0);
+                            guestChecksum: true, large4, buffers: Math.Clamp(options.LargeReceiveBuffers, 2, size), largeSegments6: large6)
+                        : VirtioNetRxQueue.Create(t, index, size, options.BufferSize, vector, wait, eventIndex, guestChecksum);
                     if (!q.TryGet(out var rq)) return q.Error;
                     created.Add(rq);
                     rx[p] = rq;
@@ -310,7 +321,8 @@ public sealed class VirtioNetDevice : INetworkQueues, IFrameLending, INetworkOff
     /// <summary>64 KiB segments with GUEST_TSO4 (taken only with <see cref="VirtioNetOptions.LargeReceive"/>), else a frame at the MTU.</summary>
     public int LargestReceivedFrame => ((IFrameLending)this).LargestLentFrame;
 
-    int IFrameLending.LargestLentFrame => (Features & VirtioFeatures.NetGuestTso4) != 0 ? VirtioNetOptions.LargeReceiveBufferSize - VirtioNetHeader.Size : Mtu + 18;
+    int IFrameLending.LargestLentFrame => (Features & (VirtioFeatures.NetGuestTso4 | VirtioFeatures.NetGuestTso6)) != 0
+        ? VirtioNetOptions.LargeReceiveBufferSize - VirtioNetHeader.Size : Mtu + 18;
 
     /// <summary>Buffers of <paramref name="queue"/> lent out now (zero-copy receive).</summary>
     public int LentBuffers(int queue) => _rx[queue].Lent;

@@ -6,9 +6,9 @@ namespace Photon.Kernel.Drivers.Net;
 /// <summary>struct virtio_net_hdr (virtio 1.2 §5.1.6): 12 bytes before every frame once VERSION_1 is negotiated
 /// (num_buffers is always present then). On transmit it carries the frame's <see cref="TxOffload"/> — NEEDS_CSUM with
 /// csum_start/csum_offset when CSUM was negotiated, gso_type TCPV4 with gso_size and hdr_len when HOST_TSO4 was — or
-/// stays zeroed. On receive (<see cref="ReadReceived"/>) every frame arrives whole in one buffer because MRG_RXBUF is
-/// not negotiated; gso_type TCPV4 (one TCP segment of up to 64 KiB) only when GUEST_TSO4 was, and any other gso_type
-/// (UDP, TCPV6, the ECN bit: never negotiated) is the device breaking the contract;
+/// stays zeroed. On receive (<see cref="ReadReceived"/>) a frame fills one buffer, or with MRG_RXBUF the num_buffers
+/// buffers its header names (<see cref="BuffersOf"/>); gso_type TCPV4/TCPV6 (one TCP segment of up to 64 KiB) only when
+/// GUEST_TSO4/GUEST_TSO6 was, and any other gso_type (UDP, the ECN bit: never negotiated) is the device breaking the contract;
 /// with GUEST_CSUM the flags say the transport checksum was checked (DATA_VALID) or is partial from a local sender
 /// (NEEDS_CSUM, with csum_start/csum_offset — bounds-checked against the frame, as the device may be hostile).</summary>
 internal static class VirtioNetHeader
@@ -18,6 +18,9 @@ internal static class VirtioNetHeader
     private const int EthernetHeader = 14;
 
     public static void WriteEmpty(Span<byte> into) => into[..Size].Clear();
+
+    /// <summary>num_buffers: how many receive buffers the frame this header starts fills (MRG_RXBUF; 1 without it).</summary>
+    public static int BuffersOf(ReadOnlySpan<byte> header) => BinaryPrimitives.ReadUInt16LittleEndian(header[10..]);
 
     public static void Write(Span<byte> into, TxOffload offload)
     {
@@ -37,13 +40,14 @@ internal static class VirtioNetHeader
     /// <c>Corrupted</c> — the frame must be dropped — for a segmentation type that was not negotiated, a TCPV4 segment
     /// whose checksum the device did not account for (neither flag: the field holds no checksum of the whole), or a
     /// checksum position outside the frame or inside its Ethernet header.</summary>
-    public static Result<RxChecksumInfo> ReadReceived(ReadOnlySpan<byte> header, int frameLength, bool guestChecksum, bool largeSegments = false)
+    public static Result<RxChecksumInfo> ReadReceived(ReadOnlySpan<byte> header, int frameLength, bool guestChecksum, bool largeSegments = false,
+        bool largeSegments6 = false)
     {
         byte gso = header[1], flags = header[0];
-        if (gso != GsoNone && !(gso == GsoTcpV4 && largeSegments))
+        if (gso != GsoNone && !(gso == GsoTcpV4 && largeSegments) && !(gso == GsoTcpV6 && largeSegments6))
             return Errors.Of(ErrorCode.Corrupted, $"received frame with gso_type {gso}: not negotiated");
-        if (gso == GsoTcpV4 && (flags & (NeedsCsum | DataValid)) == 0)
-            return Errors.Of(ErrorCode.Corrupted, "TCPV4 segment with neither NEEDS_CSUM nor DATA_VALID");
+        if (gso != GsoNone && (flags & (NeedsCsum | DataValid)) == 0)
+            return Errors.Of(ErrorCode.Corrupted, $"TCPV{(gso == GsoTcpV4 ? 4 : 6)} segment with neither NEEDS_CSUM nor DATA_VALID");
         if (!guestChecksum) return new RxChecksumInfo(RxChecksum.Unverified, 0, 0);
         return ReadChecksum(header, frameLength);
     }

@@ -2,7 +2,7 @@ namespace Photon.Kernel.Drivers.Net;
 
 /// <summary>Tuning for <see cref="VirtioNetDevice"/>: how many queue pairs to use at most (the device may offer
 /// fewer), ring size (capped by the device), receive/transmit buffer size (a whole 1514-byte frame plus the 12-byte
-/// header must fit: MRG_RXBUF is not negotiated), the tick of polling mode, whether to poll even when MSI-X is
+/// header must fit when MRG_RXBUF is not negotiated), the tick of polling mode, whether to poll even when MSI-X is
 /// available, whether to take the transmit offloads the device offers (CSUM, HOST_TSO4), and whether to take
 /// EVENT_IDX (notification and interrupt suppression by ring index).</summary>
 /// <param name="LargeReceive">Take GUEST_TSO4 when offered with GUEST_CSUM: the host hands over TCP segments of up to
@@ -16,9 +16,13 @@ namespace Photon.Kernel.Drivers.Net;
 /// eventfd line): a receive queue's consumer resumes on that thread when the vector fires, so the stack handles the
 /// burst and sends its ACKs (and the data they let out) on the interrupt's delivery instead of after a thread-pool wake
 /// (<see cref="Virtio.DeviceWait"/>). Elsewhere it has no effect.</param>
+/// <param name="MergeableReceive">Take MRG_RXBUF when offered: receive buffers are one page each, a ring entry each, and a
+/// frame may fill several (a 64 KiB segment 17) — no 64 KiB buffer per descriptor with <paramref name="LargeReceive"/>, and
+/// a full ring of buffers for small frames. A frame in consecutive pages is lent in place; the copying receive path
+/// copies the pieces.</param>
 public sealed record VirtioNetOptions(int MaxQueuePairs = 4, int QueueSize = 256, int BufferSize = 2048,
     TimeSpan? PollInterval = null, bool ForcePolling = false, bool Offloads = true, bool EventIndex = true,
-    bool LargeReceive = false, int LargeReceiveBuffers = 30, bool ReceiveOnInterruptLine = true)
+    bool LargeReceive = false, int LargeReceiveBuffers = 30, bool ReceiveOnInterruptLine = true, bool MergeableReceive = true)
 {
     /// <summary>A receive buffer with GUEST_TSO4 and no MRG_RXBUF: the 12-byte header and a 65,550-byte frame, rounded
     /// to 8 bytes.</summary>

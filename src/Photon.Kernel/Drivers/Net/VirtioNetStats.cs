@@ -18,14 +18,15 @@ public readonly record struct VirtioNetTxStats(long Frames, long Bytes, long Pub
 /// <summary>What one virtio-net receive queue did: frames, bursts (frames taken per wake-up), refill kicks, interrupts;
 /// frames whose checksum the device vouched for (GUEST_CSUM), frames dropped for a header that broke the contract, and
 /// frames above the MTU (GUEST_TSO4's large TCP segments) with the longest; and wake-ups whose consumer resumed on the
-/// interrupt line itself (<see cref="VirtioNetOptions.ReceiveOnInterruptLine"/>).</summary>
+/// interrupt line itself (<see cref="VirtioNetOptions.ReceiveOnInterruptLine"/>); with MRG_RXBUF, frames that filled
+/// several page buffers, lent in place or copied into a merge buffer.</summary>
 public readonly record struct VirtioNetRxStats(long Frames, long Bursts, long Kicks, long Interrupts, long ChecksumsVerified = 0, long BadHeaders = 0,
-    long LargeFrames = 0, long LargestFrame = 0, long LineResumes = 0)
+    long LargeFrames = 0, long LargestFrame = 0, long LineResumes = 0, long MergedInPlace = 0, long MergedCopied = 0)
 {
     public static VirtioNetRxStats operator +(VirtioNetRxStats a, VirtioNetRxStats b) =>
         new(a.Frames + b.Frames, a.Bursts + b.Bursts, a.Kicks + b.Kicks, a.Interrupts + b.Interrupts,
             a.ChecksumsVerified + b.ChecksumsVerified, a.BadHeaders + b.BadHeaders, a.LargeFrames + b.LargeFrames,
-            Math.Max(a.LargestFrame, b.LargestFrame), a.LineResumes + b.LineResumes);
+            Math.Max(a.LargestFrame, b.LargestFrame), a.LineResumes + b.LineResumes, a.MergedInPlace + b.MergedInPlace, a.MergedCopied + b.MergedCopied);
 }
 
 /// <summary>Both directions of a <see cref="VirtioNetDevice"/>, summed over its queues, with the per-frame ratios the
@@ -41,5 +42,5 @@ public readonly record struct VirtioNetStats(VirtioNetTxStats Tx, VirtioNetRxSta
         $"csum offloaded {Tx.ChecksumOffloads}, tso {Tx.SegmentationOffloads}; " +
         $"rx {Rx.Frames} frames in {Rx.Bursts} bursts, {Rx.Kicks} kicks ({Per(Rx.Kicks, Rx.Frames)}/frame), {Rx.Interrupts} interrupts ({Per(Rx.Interrupts, Rx.Frames)}/frame), " +
         $"csum verified by device {Rx.ChecksumsVerified}, bad headers {Rx.BadHeaders}, large {Rx.LargeFrames} (max {Rx.LargestFrame}), " +
-        $"resumed on the interrupt line {Rx.LineResumes}";
+        $"resumed on the interrupt line {Rx.LineResumes}, merged frames in place {Rx.MergedInPlace}, copied {Rx.MergedCopied}";
 }

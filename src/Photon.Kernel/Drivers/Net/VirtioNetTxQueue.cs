@@ -62,7 +62,7 @@ internal sealed class VirtioNetTxQueue : IDisposable
     public long Frames => Interlocked.Read(ref _frames);
     public long Errors => Interlocked.Read(ref _errors);
     /// <summary>The largest frame this queue takes: a TSO frame needs that many slots free in a ring of this size.</summary>
-    public int MaxFrame => (_offloads & NetworkOffloads.TcpSegmentation) != 0
+    public int MaxFrame => (_offloads & (NetworkOffloads.TcpSegmentation | NetworkOffloads.Tcp6Segmentation)) != 0
         ? Math.Min(MaxTsoFrame, _vq.Size * _slotSize - VirtioNetHeader.Size) : Math.Min(MaxPlainFrame, _slotSize - VirtioNetHeader.Size);
 
     /// <summary>Queues <paramref name="frames"/> in order; see <c>INetworkQueues.SendBatchAsync</c> for the contract.</summary>
@@ -105,8 +105,8 @@ internal sealed class VirtioNetTxQueue : IDisposable
         if (o.ChecksumOffset == 0 || o.ChecksumStart < 14 || o.ChecksumStart + o.ChecksumOffset + 2 > frame.Length)
             return Photon.Kernel.Errors.Of(ErrorCode.InvalidArgument, $"checksum at {o.ChecksumStart}+{o.ChecksumOffset} outside a {frame.Length}-byte frame");
         if (o.SegmentSize == 0) return o;
-        if ((_offloads & NetworkOffloads.TcpSegmentation) == 0) return Photon.Kernel.Errors.Of(ErrorCode.InvalidArgument, "TSO was not negotiated");
-        if (o.Ipv6) return Photon.Kernel.Errors.Of(ErrorCode.InvalidArgument, "TSO over IPv6 (HOST_TSO6) is not negotiated");
+        if (!o.Ipv6 && (_offloads & NetworkOffloads.TcpSegmentation) == 0) return Photon.Kernel.Errors.Of(ErrorCode.InvalidArgument, "TSO was not negotiated");
+        if (o.Ipv6 && (_offloads & NetworkOffloads.Tcp6Segmentation) == 0) return Photon.Kernel.Errors.Of(ErrorCode.InvalidArgument, "TSO over IPv6 (HOST_TSO6) was not negotiated");
         if (o.HeaderLength <= o.ChecksumStart || o.HeaderLength >= frame.Length || o.HeaderLength + o.SegmentSize > MaxPlainFrame)
             return Photon.Kernel.Errors.Of(ErrorCode.InvalidArgument, $"TSO headers of {o.HeaderLength} bytes, segments of {o.SegmentSize}, in a {frame.Length}-byte frame");
         return o;

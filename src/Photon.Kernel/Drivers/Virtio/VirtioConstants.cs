@@ -23,8 +23,14 @@ public static class VirtioFeatures
     /// <summary>VIRTIO_NET_F_GUEST_TSO4: the device may hand the driver TCP/IPv4 frames of up to 64 KiB, unsegmented
     /// (the host's TSO or GRO super-packets; needs GUEST_CSUM).</summary>
     public const ulong NetGuestTso4 = 1UL << 7;
+    /// <summary>VIRTIO_NET_F_GUEST_TSO6: the same for TCP/IPv6 frames (gso_type TCPV6; needs GUEST_CSUM).</summary>
+    public const ulong NetGuestTso6 = 1UL << 8;
     /// <summary>VIRTIO_NET_F_HOST_TSO4: the device segments TCP/IPv4 frames of up to 64 KiB (needs CSUM).</summary>
     public const ulong NetHostTso4 = 1UL << 11;
+    /// <summary>VIRTIO_NET_F_HOST_TSO6: the device segments TCP/IPv6 frames of up to 64 KiB (needs CSUM).</summary>
+    public const ulong NetHostTso6 = 1UL << 12;
+    /// <summary>VIRTIO_NET_F_MRG_RXBUF: the device may spread one received frame over several posted buffers; the first
+    /// buffer's header says how many (num_buffers).</summary>
     public const ulong NetMrgRxbuf = 1UL << 15;
     public const ulong NetStatus = 1UL << 16;
     public const ulong NetCtrlVq = 1UL << 17;
