@@ -41,3 +41,12 @@ internal sealed class SteppableClock : IClock
     public DateTimeOffset WallClock => _host.WallClock;
     public void Advance(TimeSpan by) => Interlocked.Add(ref _offsetTicks, by.Ticks);
 }
+
+/// <summary>A clock that stands still until the test moves it: deadlines computed from it are exact.</summary>
+internal sealed class FrozenClock : IClock
+{
+    private long _ticks = TimeSpan.FromHours(1).Ticks;
+    public TimeSpan Monotonic => TimeSpan.FromTicks(Interlocked.Read(ref _ticks));
+    public DateTimeOffset WallClock => DateTimeOffset.UnixEpoch + Monotonic;
+    public void Advance(TimeSpan by) => Interlocked.Add(ref _ticks, by.Ticks);
+}
