@@ -102,4 +102,63 @@ public static class RunRingRaceTests
             Specification.Assert(taken[i] == 1, $"item {i} taken {taken[i]} times");
         Specification.Assert(lane.Count == 0, "work left in the lane");
     }
+
+    /// <summary>A batch from the shared injection queue moved straight into the owner's ring
+    /// (<see cref="LocalRunLane.TryTakeBatch"/>, the slots written under the shared lane's lock and published with one
+    /// tail store) while an outside spawner keeps pushing into the shared lane and a thief steals from the ring. Race
+    /// points on, as for the lane test above. Invariants: every item is taken exactly once, and the owner takes its
+    /// items oldest first.</summary>
+    [Test]
+    public static async Task SharedBatchIntoRingRacingThief_TakeEveryItemExactlyOnceInOwnerOrder()
+    {
+        InterleavingPoints.Enable();
+        var shared = new RunLane();
+        var lane = new LocalRunLane(2);
+        var taken = new int[Items];
+        int lastOwnerTaken = -1;
+        bool producing = true;
+        void Take(in WorkItem w) => Interlocked.Increment(ref taken[(int)w.State!]);
+        void OwnerTake(in WorkItem w)
+        {
+            int i = (int)w.State!;
+            Specification.Assert(i > lastOwnerTaken, $"the owner took {i} after {lastOwnerTaken}");
+            lastOwnerTaken = i;
+            Take(w);
+        }
+
+        var spawner = Task.Run(() =>
+        {
+            for (int i = 0; i < Items; i++)
+            {
+                shared.Push(new WorkItem(nameof(RunRingRaceTests), i, null));
+                SchedulingPoint.Interleave();
+            }
+            Volatile.Write(ref producing, false);
+        });
+        var ownerCpu = Task.Run(() =>
+        {
+            for (int attempt = 0; attempt <= 2 * Items && (Volatile.Read(ref producing) || shared.Count > 0 || lane.Count > 0); attempt++)
+            {
+                if (lane.TryPop(out var w) || lane.TryTakeBatch(shared, 3, out w)) OwnerTake(w);
+                SchedulingPoint.Interleave();
+            }
+        });
+        var thiefCpu = Task.Run(() =>
+        {
+            var batch = new WorkItem[2];
+            for (int attempt = 0; attempt <= Items && (Volatile.Read(ref producing) || lane.Count > 0); attempt++)
+            {
+                int got = lane.StealHalf(batch, batch.Length);
+                for (int i = 0; i < got; i++) Take(batch[i]);
+                Array.Clear(batch);
+                SchedulingPoint.Interleave();
+            }
+        });
+        await spawner; await ownerCpu; await thiefCpu;
+        // What the bounded loops left: the owner, alone now, takes it the same way.
+        while (lane.TryPop(out var w) || lane.TryTakeBatch(shared, 3, out w)) OwnerTake(w);
+        for (int i = 0; i < Items; i++)
+            Specification.Assert(taken[i] == 1, $"item {i} taken {taken[i]} times");
+        Specification.Assert(lane.Count == 0 && shared.Count == 0, "work left in the lanes");
+    }
 }

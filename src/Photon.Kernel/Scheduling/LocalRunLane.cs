@@ -43,6 +43,16 @@ internal sealed class LocalRunLane
         return _overflow.TakeRefilling(out item, _ring);
     }
 
+    /// <summary>Owner only: takes a batch of up to <paramref name="max"/> items from the front of <paramref name="shared"/>
+    /// (the shared injection queue): the first to run now, the rest moved straight into the ring behind what it holds.
+    /// False, taking nothing, when the overflow holds items (they must stay ahead of the batch) or the shared lane is
+    /// empty: the caller then takes the batch the old way, through a staging array.</summary>
+    public bool TryTakeBatch(RunLane shared, int max, out WorkItem item)
+    {
+        if (_overflow.Count != 0) { item = default; return false; }
+        return shared.TakeRefilling(out item, _ring, max);
+    }
+
     /// <summary>Any CPU: up to half of the ring's items, or of the overflow's when the ring is empty.</summary>
     public int StealHalf(WorkItem[] into, int max)
     {

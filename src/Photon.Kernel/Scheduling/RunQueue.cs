@@ -79,16 +79,18 @@ internal sealed class RunLane
         }
     }
 
-    /// <summary>The owner of <paramref name="ring"/>, its ring empty: takes the oldest item and moves the next ones,
-    /// as many as the ring has room for, into it (one lock round trip per ring-full, oldest first).</summary>
-    public bool TakeRefilling(out WorkItem item, RunRing ring)
+    /// <summary>The owner of <paramref name="ring"/>, with nothing queued behind the ring elsewhere: takes the oldest
+    /// item and moves the next ones, as many as the ring has room for and at most <paramref name="max"/> items in all,
+    /// into it (one lock round trip per batch, oldest first). Each moved item is written once, into its ring slot: no
+    /// staging array between the lanes.</summary>
+    public bool TakeRefilling(out WorkItem item, RunRing ring, int max = int.MaxValue)
     {
         if (Volatile.Read(ref _count) == 0) { item = default; return false; }
         lock (_lock)
         {
             if (_count == 0) { item = default; return false; }
             item = TakeHead();
-            int n = Math.Min(_count - 1, ring.Free);
+            int n = Math.Min(Math.Min(_count - 1, ring.Free), max - 1);
             for (int i = 0; i < n; i++) ring.WriteAppended(i, TakeHead());
             ring.PublishAppended(n); // before the count drops, so a racy look at both never misses the moved items
             Volatile.Write(ref _count, _count - 1 - n);

@@ -165,7 +165,11 @@ internal sealed class Worker
         var global = _scheduler.Global[priority];
         int n = global.Count;
         if (n == 0) { item = default; return false; }
-        int got = global.StealHalf(_stolen, Math.Max(1, n / _scheduler.Workers.Length));
+        int share = Math.Max(1, n / _scheduler.Workers.Length);
+        // Straight into the ring when the overflow is empty: each item written once (a spawn from outside is then
+        // written into the shared queue and into this ring, not also into and out of the staging array).
+        if (Lanes[priority].TryTakeBatch(global, Math.Min(Math.Min(share, (n + 1) / 2), GlobalBatch), out item)) return true;
+        int got = global.StealHalf(_stolen, share);
         if (got == 0) { item = default; return false; }
         item = _stolen[0];
         Lanes[priority].PushRange(_stolen.AsSpan(1, got - 1));

@@ -74,6 +74,39 @@ public sealed class RunRingTests
     }
 
     [Fact]
+    public void A_batch_from_the_shared_queue_goes_straight_into_the_ring_in_order_and_only_behind_an_empty_overflow()
+    {
+        var shared = new RunLane();
+        var lane = new LocalRunLane(4);
+        for (int i = 0; i < 20; i++) shared.Push(Item(i));
+        lane.Push(Item(100));
+        // The first runs now; the next ones fill the ring's free slots (3 of 4) behind its item, capped by max.
+        Assert.True(lane.TryTakeBatch(shared, 8, out var first));
+        Assert.Equal(0, (int)first.State!);
+        Assert.Equal(4, lane.Count);
+        Assert.Equal(16, shared.Count);
+        foreach (int expected in new[] { 100, 1, 2, 3 }) { Assert.True(lane.TryPop(out var w)); Assert.Equal(expected, (int)w.State!); }
+        // An empty ring takes at most max items in all.
+        Assert.True(lane.TryTakeBatch(shared, 2, out first));
+        Assert.Equal(4, (int)first.State!);
+        Assert.Equal(1, lane.Count);
+        Assert.True(lane.TryPop(out var next));
+        Assert.Equal(5, (int)next.State!);
+        // Items in the overflow are older than any batch: the lane refuses, taking nothing.
+        for (int i = 0; i < 5; i++) lane.Push(Item(200 + i));
+        Assert.False(lane.TryTakeBatch(shared, 8, out _));
+        Assert.Equal(14, shared.Count);
+        Assert.Equal(5, lane.Count);
+        // Every item exactly once, in order, whichever way it is taken.
+        var rest = new List<int>();
+        while (lane.TryPop(out var w)) rest.Add((int)w.State!);
+        while (lane.TryTakeBatch(shared, 3, out var w)) { rest.Add((int)w.State!); while (lane.TryPop(out var v)) rest.Add((int)v.State!); }
+        Assert.Equal([200, 201, 202, 203, 204, .. Enumerable.Range(6, 14)], rest);
+        Assert.Equal(0, shared.Count);
+        Assert.False(lane.TryTakeBatch(shared, 8, out _));
+    }
+
+    [Fact]
     public void An_owner_and_two_thieves_on_real_threads_take_every_item_exactly_once()
     {
         const int N = 400_000;
