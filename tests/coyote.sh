@@ -55,6 +55,7 @@ run OwnerAndThief_RunEveryItemExactlyOnce none --skip-volatile-races --skip-coll
 # it gets half the budget.
 run RingOwnerAndThief_TakeEveryItemExactlyOnce none
 seconds=$(( seconds == 0 ? 0 : (seconds + 1) / 2 )) run LaneOwnerAndThief_TakeEveryItemExactlyOnceInOwnerOrder none
+seconds=$(( seconds == 0 ? 0 : (seconds + 1) / 2 )) run SharedBatchIntoRingRacingThief_TakeEveryItemExactlyOnceInOwnerOrder none
 run SubmitCompleteCancel_EachRequestCompletesOnceWithItsOwnAnswer none
 run CloseRacingSubmitAndComplete_EveryRequestEndsTyped none
 run MoveRacingReceiveAndClose_HandleIsInExactlyOnePlace none
@@ -69,6 +70,10 @@ budget() { if [ "$seconds" = 0 ]; then echo 0; else echo $(( seconds < $1 ? seco
 seconds=$(budget 10) run EnqueueRacingPark_EveryTaskRuns none --skip-volatile-races --skip-collection-races --skip-atomic-races
 seconds=$(budget 10) run LocalSpawnRacingStealAndPark_EveryChildRunsOnce none --skip-volatile-races --skip-collection-races --skip-atomic-races
 seconds=$(budget 10) run ShutdownRacingParkAndSpawn_EveryTaskEnds none --skip-volatile-races --skip-collection-races --skip-atomic-races
+# A task's finish within its first run (a plain-store claim) racing Cancel, a reader of Completion and shutdown: every
+# race point on, so the claim's stores and the Completion handshake interleave (a pause inside a run lane's lock costs
+# a deadlock timeout, as for the lane tests).
+seconds=$(budget 10) run FirstRunFinishRacingCancelAndCompletion_EndsOnceAndAgrees none
 # The IPC direct hand-off to a parked kernel-task receive racing its cancellation (resumed through KernelScheduler.Post).
 seconds=$(budget 10) run HandOffRacingCancel_IsDeliveredExactlyOnce none --skip-volatile-races --skip-collection-races --skip-atomic-races
 # A packed batched send and a batched receive into the caller's buffer racing the close of the receiving end.
