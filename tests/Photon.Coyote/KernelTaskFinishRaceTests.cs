@@ -24,15 +24,17 @@ public static class KernelTaskFinishRaceTests
         int ran = 0;
         var task = scheduler.Spawn(() => { Interlocked.Increment(ref ran); return Task.CompletedTask; }, "short");
         var canceller = Task.Run(() => { SchedulingPoint.Interleave(); task.Cancel(); });
-        var reader = Task.Run(() => { SchedulingPoint.Interleave(); return task.Completion; });
+        Task? completion = null;
+        var reader = Task.Run(() => { SchedulingPoint.Interleave(); Volatile.Write(ref completion, task.Completion); });
         await canceller;
-        var completion = await reader;
-        try { await completion; } catch (OperationCanceledException) { }
+        await reader;
+        var done = Volatile.Read(ref completion)!;
+        try { await done; } catch (OperationCanceledException) { }
         var state = task.State;
         Specification.Assert(state is KernelTaskState.RanToCompletion or KernelTaskState.Canceled, $"the task ended {state}");
         Specification.Assert(ran == (state == KernelTaskState.RanToCompletion ? 1 : 0), $"the task is {state} and its body ran {ran} times");
-        Specification.Assert(completion.IsCompletedSuccessfully == (state == KernelTaskState.RanToCompletion)
-            && completion.IsCanceled == (state == KernelTaskState.Canceled), $"Completion is {completion.Status}, the task {state}");
+        Specification.Assert(done.IsCompletedSuccessfully == (state == KernelTaskState.RanToCompletion)
+            && done.IsCanceled == (state == KernelTaskState.Canceled), $"Completion is {done.Status}, the task {state}");
         await scheduler.DisposeAsync();
         foreach (var loop in cpus.Loops) await loop;
         Specification.Assert(task.State == state, $"shutdown changed the finished task to {task.State}");

@@ -92,6 +92,10 @@ internal sealed class Worker
                 {
                     Volatile.Write(ref Parked, 0);
                     _scheduler.LeaveIdle();
+                    // The re-check reads the clock afresh and counts a due timer as work: poll with a fresh reading too,
+                    // or a deadline that fell between the last item's end and the re-check is due for one and not for
+                    // the other, and this loop spins forever without polling or parking.
+                    _lastClock = _scheduler.ClockTicks;
                     continue;
                 }
                 InterleavingSeam.Point(); // ... or after the re-check, so its wake arrives before the park

@@ -229,6 +229,28 @@ public sealed class KernelSchedulerTests
         Assert.Equal(0, s.Stats.PendingTimers);
     }
 
+    /// <summary>
+    /// A timer that comes due between a CPU's last clock reading (at its item's end) and its idle re-check: the re-check
+    /// sees it due, so the CPU does not park — and it must then poll with a fresh reading. It used to loop on the stale
+    /// one (the poll skips, the re-check finds the timer due, again and again): a busy CPU and a timer that never fired,
+    /// seen as a 30 s hang of twelve timers at load ~50. The clock jumps right after the item's end reading.
+    /// </summary>
+    [Fact]
+    public async Task A_timer_that_comes_due_while_the_cpu_goes_idle_still_fires()
+    {
+        var clock = new JumpClock();
+        await using var s = new KernelScheduler(new HostProcessors(1), clock, new SchedulerOptions(Workers: 1));
+        var sleeper = s.Spawn(async () =>
+        {
+            var delay = s.Delay(TimeSpan.FromMilliseconds(15));
+            // The next reading is the item's end (the CPU's last before its idle re-check); every later one is 20 ms on.
+            clock.JumpAfterNextRead(TimeSpan.FromMilliseconds(20));
+            await delay;
+        }, "sleeper");
+        await sleeper.Completion.Within(Timeout);
+        Assert.Equal(0, s.Stats.PendingTimers);
+    }
+
     [Fact]
     public async Task Delay_is_cancelled_promptly_and_disarmed()
     {
