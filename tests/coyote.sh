@@ -50,6 +50,12 @@ run OneWakeTwoWaitersOneCancelled_GoesToExactlyOne none
 # holding a System.Threading.Lock (which Coyote cannot see), so the other CPU blocks on it and every such path waits
 # out the 1 s deadlock timeout. The test's own Interleave calls between lane operations give the interleavings.
 run OwnerAndThief_RunEveryItemExactlyOnce none --skip-volatile-races --skip-collection-races --skip-atomic-races
+# The per-CPU lock-free run ring: every volatile and atomic access is a race point (no lock inside), and the lane
+# built from it (ring + locked overflow) the same way: a pause inside the overflow's lock costs a deadlock timeout, so
+# it gets half the budget.
+run RingOwnerAndThief_TakeEveryItemExactlyOnce none
+seconds=$(( seconds == 0 ? 0 : (seconds + 1) / 2 )) run LaneOwnerAndThief_TakeEveryItemExactlyOnceInOwnerOrder none
+seconds=$(( seconds == 0 ? 0 : (seconds + 1) / 2 )) run SharedBatchIntoRingRacingThief_TakeEveryItemExactlyOnceInOwnerOrder none
 run SubmitCompleteCancel_EachRequestCompletesOnceWithItsOwnAnswer none
 run CloseRacingSubmitAndComplete_EveryRequestEndsTyped none
 run MoveRacingReceiveAndClose_HandleIsInExactlyOnePlace none
@@ -64,6 +70,10 @@ budget() { if [ "$seconds" = 0 ]; then echo 0; else echo $(( seconds < $1 ? seco
 seconds=$(budget 10) run EnqueueRacingPark_EveryTaskRuns none --skip-volatile-races --skip-collection-races --skip-atomic-races
 seconds=$(budget 10) run LocalSpawnRacingStealAndPark_EveryChildRunsOnce none --skip-volatile-races --skip-collection-races --skip-atomic-races
 seconds=$(budget 10) run ShutdownRacingParkAndSpawn_EveryTaskEnds none --skip-volatile-races --skip-collection-races --skip-atomic-races
+# A task's finish within its first run (a plain-store claim) racing Cancel, a reader of Completion and shutdown: every
+# race point on, so the claim's stores and the Completion handshake interleave (a pause inside a run lane's lock costs
+# a deadlock timeout, as for the lane tests).
+seconds=$(budget 10) run FirstRunFinishRacingCancelAndCompletion_EndsOnceAndAgrees none
 # The IPC direct hand-off to a parked kernel-task receive racing its cancellation (resumed through KernelScheduler.Post).
 seconds=$(budget 10) run HandOffRacingCancel_IsDeliveredExactlyOnce none --skip-volatile-races --skip-collection-races --skip-atomic-races
 # A packed batched send and a batched receive into the caller's buffer racing the close of the receiving end.

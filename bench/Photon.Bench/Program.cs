@@ -17,13 +17,14 @@ var groups = new (string Name, Func<IEnumerable<BenchResult>> Run)[]
     ("costs", CostBenchmarks.Run),
     ("ipccosts", CostBenchmarks.RunIpc), // the costs group's IPC rows alone, named to run
     ("ipcprofile", IpcProfileLoops.Run), // one IPC workload alone for perf record (PHOTON_PROFILE_LOOP), named to run
+    ("profile", ProfileLoops.Run), // one costs workload alone for perf record (PHOTON_PROFILE_LOOP), named to run
     ("tracing", TracingBenchmarks.Run),
     ("synflood", SynFloodBenchmark.Run),
     // Long (a minute or more under loss): run only when named.
     ("netloss", NetworkLossBenchmarks.Run),
     ("http", HttpBenchmarks.Run),
 };
-var selected = args.Length == 0 ? groups.Where(g => g.Name is not ("netloss" or "http" or "taskmemory" or "scaletcp" or "scaleipc" or "ipccosts" or "ipcprofile")).ToArray() : groups.Where(g => args.Contains(g.Name)).ToArray();
+var selected = args.Length == 0 ? groups.Where(g => g.Name is not ("netloss" or "http" or "taskmemory" or "scaletcp" or "scaleipc" or "ipccosts" or "ipcprofile" or "profile")).ToArray() : groups.Where(g => args.Contains(g.Name)).ToArray();
 if (selected.Length == 0)
 {
     Console.Error.WriteLine($"unknown group; choose from: {string.Join(", ", groups.Select(g => g.Name))}");

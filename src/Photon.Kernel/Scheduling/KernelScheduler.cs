@@ -33,7 +33,7 @@ public sealed class KernelScheduler : IKernelTimers, IAsyncDisposable
     private readonly LiveStripe[] _live = new LiveStripe[LiveStripes];
     private readonly TaskCompletionSource _allStopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    private int _nextId;
+    private long _spawnCount; // every spawn takes the next value as its id (truncated): one atomic for both
     private int _idle;
     private int _searching;
     private int _running;
@@ -42,7 +42,7 @@ public sealed class KernelScheduler : IKernelTimers, IAsyncDisposable
     private int _disposeStarted;
     private long _lastMonitorTicks;
 
-    private long _spawned, _completed, _faulted, _canceled, _starvationReports, _unhandled;
+    private long _completed, _faulted, _canceled, _starvationReports, _unhandled;
 
     public KernelScheduler(IProcessorSet cpus, IClock clock, SchedulerOptions? options = null)
     {
@@ -108,13 +108,12 @@ public sealed class KernelScheduler : IKernelTimers, IAsyncDisposable
         get
         {
             var lengths = new int[Workers.Length];
-            long steals = 0, executed = 0, spawned = Interlocked.Read(ref _spawned), completed = Interlocked.Read(ref _completed);
+            long steals = 0, executed = 0, spawned = Interlocked.Read(ref _spawnCount), completed = Interlocked.Read(ref _completed);
             for (int i = 0; i < Workers.Length; i++)
             {
                 lengths[i] = Workers[i].LocalCount;
                 steals += Volatile.Read(ref Workers[i].Steals);
                 executed += Volatile.Read(ref Workers[i].Executed);
-                spawned += Volatile.Read(ref Workers[i].Spawned);
                 completed += Volatile.Read(ref Workers[i].Completed);
             }
             int global = 0;
@@ -208,11 +207,8 @@ public sealed class KernelScheduler : IKernelTimers, IAsyncDisposable
     {
         if ((uint)priority >= PriorityCount) priority = TaskPriority.Normal;
         name ??= "";
-        var task = new KernelTask(this, Interlocked.Increment(ref _nextId), name, priority, body, shape, ct);
+        var task = new KernelTask(this, unchecked((int)Interlocked.Increment(ref _spawnCount)), name, priority, body, shape, ct);
         if (KernelTrace.Enabled) SchedulerTrace.Spawned(task);
-        // Per-CPU counters (single writer) keep the spawn path free of shared cache-line traffic.
-        if (t_worker is { } w && w.Scheduler == this) Volatile.Write(ref w.Spawned, w.Spawned + 1);
-        else Interlocked.Increment(ref _spawned);
         if (_stopping)
         {
             task.FinishCanceled(default); // never runs: the CPUs are gone
@@ -387,9 +383,8 @@ public sealed class KernelScheduler : IKernelTimers, IAsyncDisposable
         foreach (var stripe in _live)
             foreach (var task in stripe.Drain()) task.FinishCanceled(default);
         // Tasks that never got their first run are still queued: cancel them as the queues are discarded.
-        foreach (var lane in Workers.SelectMany(w => w.Lanes).Concat(Global))
-            foreach (var item in lane.Drain())
-                if (item.Callback is KernelTask queued) queued.FinishCanceled(default);
+        foreach (var item in Workers.SelectMany(w => w.Lanes).SelectMany(lane => lane.Drain()).Concat(Global.SelectMany(lane => lane.Drain())))
+            if (item.Callback is KernelTask queued) queued.FinishCanceled(default);
         _allStopped.TrySetResult();
     }
 

@@ -161,6 +161,7 @@ public sealed class KernelTask : SynchronizationContext
         // Queued (this run claimed it) or one registered as suspended (done below, after the last write here).
         _work = null;
         if (inner is null) { FinishFaulted(new KernelException(ErrorCode.InvalidArgument, $"task '{Name}' body returned null")); return; }
+        if (inner.IsCompletedSuccessfully) { FinishFirstRun(inner); return; }
         if (inner.IsCompleted) { Finish(inner); return; }
         _work = inner;
         _scheduler.TrackSuspended(this);
@@ -169,12 +170,19 @@ public sealed class KernelTask : SynchronizationContext
     }
 
     /// <summary>A continuation of this task is about to run.</summary>
-    internal void MarkRunning() =>
-        Interlocked.CompareExchange(ref _state, (int)KernelTaskState.Running, (int)KernelTaskState.Waiting);
+    internal void MarkRunning()
+    {
+        if (Volatile.Read(ref _state) == (int)KernelTaskState.Waiting)
+            Interlocked.CompareExchange(ref _state, (int)KernelTaskState.Running, (int)KernelTaskState.Waiting);
+    }
 
     /// <summary>The work item ended without finishing the task: it is suspended at an await.</summary>
-    internal void MarkSuspended() =>
-        Interlocked.CompareExchange(ref _state, (int)KernelTaskState.Waiting, (int)KernelTaskState.Running);
+    /// <remarks>Read first: a task that finished within the item (the common short task) skips the atomic.</remarks>
+    internal void MarkSuspended()
+    {
+        if (Volatile.Read(ref _state) == (int)KernelTaskState.Running)
+            Interlocked.CompareExchange(ref _state, (int)KernelTaskState.Waiting, (int)KernelTaskState.Running);
+    }
 
     private void OnInnerCompleted()
     {
@@ -182,6 +190,21 @@ public sealed class KernelTask : SynchronizationContext
         // Task, and there is nothing left to do. Otherwise this is the one finisher that can still win.
         if (IsFinished || Volatile.Read(ref _work) is not Task inner) return;
         Finish(inner);
+    }
+
+    /// <summary>
+    /// The body ran to completion within its first run (the common short task). No one else can finish the task now:
+    /// Cancel finishes only a task still Queued (this run claimed it from Queued), shutdown only one registered as
+    /// suspended (this one never was) or still queued, and only once the last CPU, this one among them, has left its
+    /// loop; Spawn's late cancel runs only after that. So the finisher's claim is a plain store, not a compare-and-swap.
+    /// </summary>
+    private void FinishFirstRun(Task inner)
+    {
+        _finished = 1;
+        Claimed(KernelTaskState.RanToCompletion);
+        _work = inner;
+        PublishOutcome();
+        _scheduler.OnTaskFinished(this, KernelTaskState.RanToCompletion, null);
     }
 
     private void Finish(Task inner)
@@ -241,10 +264,16 @@ public sealed class KernelTask : SynchronizationContext
     private bool TryFinish(KernelTaskState final)
     {
         if (Interlocked.CompareExchange(ref _finished, 1, 0) != 0) return false;
+        Claimed(final);
+        return true;
+    }
+
+    /// <summary>The finisher, having claimed the task (<c>_finished</c> = 1): records the final state.</summary>
+    private void Claimed(KernelTaskState final)
+    {
         Volatile.Write(ref _state, (int)final);
         // A linked source holds a registration on the spawn token; release it. A plain one needs no disposal.
         if (Volatile.Read(ref _cancel) is { SpawnToken.CanBeCanceled: true } linked) Volatile.Read(ref linked.Source)?.Dispose();
-        return true;
     }
 
     /// <summary>The rare-use object, made on first need.</summary>

@@ -79,6 +79,25 @@ internal sealed class RunLane
         }
     }
 
+    /// <summary>The owner of <paramref name="ring"/>, with nothing queued behind the ring elsewhere: takes the oldest
+    /// item and moves the next ones, as many as the ring has room for and at most <paramref name="max"/> items in all,
+    /// into it (one lock round trip per batch, oldest first). Each moved item is written once, into its ring slot: no
+    /// staging array between the lanes.</summary>
+    public bool TakeRefilling(out WorkItem item, RunRing ring, int max = int.MaxValue)
+    {
+        if (Volatile.Read(ref _count) == 0) { item = default; return false; }
+        lock (_lock)
+        {
+            if (_count == 0) { item = default; return false; }
+            item = TakeHead();
+            int n = Math.Min(Math.Min(_count - 1, ring.Free), max - 1);
+            for (int i = 0; i < n; i++) ring.WriteAppended(i, TakeHead());
+            ring.PublishAppended(n); // before the count drops, so a racy look at both never misses the moved items
+            Volatile.Write(ref _count, _count - 1 - n);
+            return true;
+        }
+    }
+
     /// <summary>Takes up to half of the items (at most <paramref name="max"/>) from the front; returns how many.</summary>
     public int StealHalf(WorkItem[] into, int max)
     {

@@ -24,6 +24,9 @@ public sealed class Waker
     private WaitNode? _head, _tail;
     private KernelWaitNode? _pool;
     private int _pooled;
+    // The last node returned, kept without the lock: a waiter's GetResult hands its node back with one CAS (the
+    // ping-pong case: every wait reuses it), the lock's pool takes the rest.
+    private KernelWaitNode? _spare;
     private bool _signaled;
     private int _waiters;
 
@@ -49,6 +52,13 @@ public sealed class Waker
         {
             if (_signaled) { _signaled = false; return ValueTask.CompletedTask; }
             if (owner is null) node = new TaskWaitNode(this);
+            else if (Volatile.Read(ref _spare) is { } spare)
+            {
+                // Only a holder of the lock empties the spare slot, and Return fills it only while empty (CAS), so
+                // nothing can be stored there between this read and this write.
+                Volatile.Write(ref _spare, null);
+                node = spare;
+            }
             else if (_pool is { } pooled) { _pool = pooled.NextFree; pooled.NextFree = null; _pooled--; node = pooled; }
             else node = new KernelWaitNode(this);
             node.Prev = _tail;
@@ -120,6 +130,7 @@ public sealed class Waker
 
     private void Return(KernelWaitNode node)
     {
+        if (Interlocked.CompareExchange(ref _spare, node, null) is null) return;
         lock (_lock)
         {
             if (_pooled >= MaxPooled) return;

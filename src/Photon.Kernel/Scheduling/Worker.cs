@@ -29,13 +29,14 @@ internal sealed class Worker
         Index = index;
         Idle = idle;
         _random = (uint)(index * 2654435761u + 1);
-        for (int i = 0; i < PriorityCount; i++) Lanes[i] = new RunLane();
+        for (int i = 0; i < PriorityCount; i++) Lanes[i] = new LocalRunLane();
     }
 
     public int Index { get; }
     public KernelScheduler Scheduler => _scheduler;
     public IProcessorIdle Idle { get; }
-    public readonly RunLane[] Lanes = new RunLane[PriorityCount];
+    /// <summary>This CPU's lanes, one per priority: only this CPU pushes into them (lock-free rings in front of overflow lanes).</summary>
+    public readonly LocalRunLane[] Lanes = new LocalRunLane[PriorityCount];
 
     /// <summary>1 while parked (or about to park); a waker claims it by swapping it to 0.</summary>
     public int Parked;
@@ -50,7 +51,6 @@ internal sealed class Worker
 
     public long Executed;
     public long Steals;
-    public long Spawned;
     public long Completed;
     /// <summary>Clock reading at the end of the last item (or after idling): the next item's start, saving a clock read.</summary>
     private long _lastClock;
@@ -92,6 +92,10 @@ internal sealed class Worker
                 {
                     Volatile.Write(ref Parked, 0);
                     _scheduler.LeaveIdle();
+                    // The re-check reads the clock afresh and counts a due timer as work: poll with a fresh reading too,
+                    // or a deadline that fell between the last item's end and the re-check is due for one and not for
+                    // the other, and this loop spins forever without polling or parking.
+                    _lastClock = _scheduler.ClockTicks;
                     continue;
                 }
                 InterleavingSeam.Point(); // ... or after the re-check, so its wake arrives before the park
@@ -133,7 +137,7 @@ internal sealed class Worker
             int best = -1;
             for (int p = PriorityCount - 1; p >= 0; p--)
             {
-                if (Lanes[p].Count > 0 || _scheduler.Global[p].Count > 0) { best = p; break; }
+                if (Lanes[p].Count > 0 || SharedCount(p) > 0) { best = p; break; }
             }
             if (best < 0) break;
 
@@ -157,13 +161,19 @@ internal sealed class Worker
         return TrySteal(out item);
     }
 
+    private int SharedCount(int priority) => _scheduler.Global[priority].Count;
+
     /// <summary>Takes a batch from the shared queue into the local lane (one lock round trip per batch, not per item).</summary>
     private bool TakeGlobal(int priority, out WorkItem item)
     {
         var global = _scheduler.Global[priority];
         int n = global.Count;
         if (n == 0) { item = default; return false; }
-        int got = global.StealHalf(_stolen, Math.Max(1, n / _scheduler.Workers.Length));
+        int share = Math.Max(1, n / _scheduler.Workers.Length);
+        // Straight into the ring when the overflow is empty: each item written once (a spawn from outside is then
+        // written into the shared queue and into this ring, not also into and out of the staging array).
+        if (Lanes[priority].TryTakeBatch(global, Math.Min(Math.Min(share, (n + 1) / 2), GlobalBatch), out item)) return true;
+        int got = global.StealHalf(_stolen, share);
         if (got == 0) { item = default; return false; }
         item = _stolen[0];
         Lanes[priority].PushRange(_stolen.AsSpan(1, got - 1));
@@ -174,7 +184,7 @@ internal sealed class Worker
     private int LowestWaitingBelow(int priority)
     {
         for (int p = 0; p < priority; p++)
-            if (Lanes[p].Count > 0 || _scheduler.Global[p].Count > 0) return p;
+            if (Lanes[p].Count > 0 || SharedCount(p) > 0) return p;
         return -1;
     }
 

@@ -41,3 +41,32 @@ internal sealed class SteppableClock : IClock
     public DateTimeOffset WallClock => _host.WallClock;
     public void Advance(TimeSpan by) => Interlocked.Add(ref _offsetTicks, by.Ticks);
 }
+
+/// <summary>A clock that stands still until the test moves it: deadlines computed from it are exact.</summary>
+internal sealed class FrozenClock : IClock
+{
+    private long _ticks = TimeSpan.FromHours(1).Ticks;
+    public TimeSpan Monotonic => TimeSpan.FromTicks(Interlocked.Read(ref _ticks));
+    public DateTimeOffset WallClock => DateTimeOffset.UnixEpoch + Monotonic;
+    public void Advance(TimeSpan by) => Interlocked.Add(ref _ticks, by.Ticks);
+}
+
+/// <summary>A clock that stands still, except that it can be told to jump forward right after its next reading: the one
+/// reading still sees the old time, every later one the new (to land a deadline between two reads of a CPU).</summary>
+internal sealed class JumpClock : IClock
+{
+    private long _ticks = TimeSpan.FromHours(1).Ticks;
+    private long _pendingJump;
+    public TimeSpan Monotonic
+    {
+        get
+        {
+            long now = Interlocked.Read(ref _ticks);
+            long jump = Interlocked.Exchange(ref _pendingJump, 0);
+            if (jump != 0) Interlocked.Add(ref _ticks, jump);
+            return TimeSpan.FromTicks(now);
+        }
+    }
+    public DateTimeOffset WallClock => DateTimeOffset.UnixEpoch + TimeSpan.FromTicks(Interlocked.Read(ref _ticks));
+    public void JumpAfterNextRead(TimeSpan by) => Interlocked.Exchange(ref _pendingJump, by.Ticks);
+}
