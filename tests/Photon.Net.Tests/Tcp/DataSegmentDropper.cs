@@ -51,22 +51,7 @@ internal static class DataSegmentDropper
     /// where it starts: one short segment mid-stream (a send buffer refilled by less than a segment while nothing was in
     /// flight) moves every later segment off the Mss grid, and a dropper keyed on starts then stops dropping for good.
     /// </summary>
-    public static Func<byte[], bool> DropEvery(int nth)
-    {
-        uint? first = null;
-        var dropped = new HashSet<long>();
-        return frame =>
-        {
-            int length = PayloadLength(frame);
-            if (length <= 0) return false;
-            uint seq = Sequence(frame);
-            first ??= seq;
-            long start = seq - first.Value, end = start + length;
-            for (long k = (start + Mss - 1) / Mss; k * Mss < end; k++)
-                if (k % nth == nth - 1 && dropped.Add(k)) return true;
-            return false;
-        };
-    }
+    public static Func<byte[], bool> DropEvery(int nth) => DropChosen(k => k % nth == nth - 1, null);
 
     /// <summary>
     /// Independent random loss at rate <paramref name="p"/>, reproducible from <paramref name="seed"/>: each segment's
@@ -75,7 +60,11 @@ internal static class DataSegmentDropper
     /// count of drops is exact. Keyed by bytes carried, as <see cref="DropEvery"/>, so a short segment cannot end the
     /// dropping. <paramref name="dropped"/> counts the frames dropped.
     /// </summary>
-    public static Func<byte[], bool> DropRandom(double p, ulong seed, StrongBox<int> dropped)
+    public static Func<byte[], bool> DropRandom(double p, ulong seed, StrongBox<int> dropped) => DropChosen(k => Chosen(seed, k, p), dropped);
+
+    /// <summary>Drops the first segment to carry byte k·<see cref="Mss"/> of the stream for every k <paramref name="chosen"/>
+    /// picks, each k once (retransmissions get through); <paramref name="dropped"/>, when given, counts the drops.</summary>
+    private static Func<byte[], bool> DropChosen(Func<long, bool> chosen, StrongBox<int>? dropped)
     {
         uint? first = null;
         var done = new HashSet<long>();
@@ -87,7 +76,11 @@ internal static class DataSegmentDropper
             first ??= seq;
             long start = seq - first.Value, end = start + length;
             for (long k = (start + Mss - 1) / Mss; k * Mss < end; k++)
-                if (Chosen(seed, k, p) && done.Add(k)) { dropped.Value++; return true; }
+                if (chosen(k) && done.Add(k))
+                {
+                    if (dropped is not null) dropped.Value++;
+                    return true;
+                }
             return false;
         };
     }
