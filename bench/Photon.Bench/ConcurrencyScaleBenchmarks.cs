@@ -175,25 +175,18 @@ public static class ConcurrencyScaleBenchmarks
 
     private static IpcResult IpcPoint(KernelScheduler s, int n)
     {
-        using var phys = new PhysicalMemory(16 * 1024 * 1024);
-        var caps = new CapabilityManager();
-        var ns = new NamespaceManager(caps);
-        var pm = new ProcessManager(caps, ns, new MemoryManager(phys, caps));
-        var ipc = new ChannelSyscalls(new IpcManager(caps, ns, s));
-        var (a, _) = pm.Spawn("a", ns.RootCapability).Value;
-        var (b, _) = pm.Spawn("b", ns.RootCapability).Value;
+        using var two = new TwoProcessIpc(s);
+        var (ipc, a, b) = (two.Ipc, two.A, two.B);
         // Warm the calls once so the heap figure holds channels, not JIT or first-use state.
         {
-            var (wa, wbInA) = ipc.CreateChannel(a).Value;
-            var wb = b.AddHandle(a.Handles.Remove(wbInA).Value).Value;
+            var (wa, wb) = two.Channel();
             CostBenchmarks.WarmUp(() => UserspaceBenchmarks.PhotonStreamInto(s, ipc, a, wa, b, wb, new byte[64], 50_000));
         }
         long before = Settle();
         var ends = new (Handle A, Handle B)[n];
         for (int i = 0; i < n; i++)
         {
-            var (ha, hbInA) = ipc.CreateChannel(a).Value;
-            ends[i] = (ha, b.AddHandle(a.Handles.Remove(hbInA).Value).Value);
+            ends[i] = two.Channel();
         }
         double heap = (Settle() - before) / (double)n;
 

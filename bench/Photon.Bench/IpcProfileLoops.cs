@@ -24,15 +24,9 @@ public static class IpcProfileLoops
         var s = LinuxPlatform.CreateScheduler();
         try
         {
-            using var phys = new PhysicalMemory(16 * 1024 * 1024);
-            var caps = new CapabilityManager();
-            var ns = new NamespaceManager(caps);
-            var pm = new ProcessManager(caps, ns, new MemoryManager(phys, caps));
-            var ipc = new ChannelSyscalls(new IpcManager(caps, ns, s));
-            var (a, _) = pm.Spawn("a", ns.RootCapability).Value;
-            var (b, _) = pm.Spawn("b", ns.RootCapability).Value;
-            var (ha, hbInA) = ipc.CreateChannel(a, depth: 256).Value;
-            var hb = b.AddHandle(a.Handles.Remove(hbInA).Value).Value;
+            using var two = new TwoProcessIpc(s);
+            var (ipc, a, b) = (two.Ipc, two.A, two.B);
+            var (ha, hb) = two.Channel(depth: 256);
             var small = new byte[16];
             var payload = new byte[64];
             Func<Task> body = loop switch
