@@ -58,6 +58,8 @@ seconds=$(( seconds == 0 ? 0 : (seconds + 1) / 2 )) run LaneOwnerAndThief_TakeEv
 seconds=$(( seconds == 0 ? 0 : (seconds + 1) / 2 )) run SharedBatchIntoRingRacingThief_TakeEveryItemExactlyOnceInOwnerOrder none
 run SubmitCompleteCancel_EachRequestCompletesOnceWithItsOwnAnswer none
 run CloseRacingSubmitAndComplete_EveryRequestEndsTyped none
+# A device answering one tag twice from two threads and once more in a burst: the tag is freed once.
+run DuplicateCompletionsOfOneTagRacing_FreeItOnce none
 run MoveRacingReceiveAndClose_HandleIsInExactlyOnePlace none
 run TwoSendsMovingOneHandle_OnlyOneWins none
 run UnloadRacingCalls_NoModuleCodeRunsAfterUnload none

@@ -112,4 +112,34 @@ public static class QueuePairRaceTests
         var after = qp.TrySubmit(3, cap, Rights.Write);
         Specification.Assert(!after.IsOk && after.Code == ErrorCode.Closed, $"a submit after close returned {after}");
     }
+
+    /// <summary>
+    /// A confused or hostile device completes one tag twice, from two threads at once, and a burst completes the same
+    /// tag a third time. Invariant: the request gets exactly one of the answers, its tag is freed once (the whole depth
+    /// can be submitted again, each new request on its own tag with its own answer), and the completed count is one.
+    /// </summary>
+    [Test]
+    public static async Task DuplicateCompletionsOfOneTagRacing_FreeItOnce()
+    {
+        InterleavingPoints.Enable();
+        var (qp, cap) = NewQueuePair(depth: 2);
+        var pending = qp.SubmitAsync(1, cap, Rights.Write);
+        var batch = new Submission<int>[2];
+        Specification.Assert(qp.DrainSubmissions(batch) == 1, "the submission was not queued");
+        ushort tag = batch[0].Tag;
+        var single = Task.Run(() => qp.Complete(tag, 10));
+        var again = Task.Run(() => qp.Complete(tag, 11));
+        var burst = Task.Run(() => qp.Complete([tag], [Result<int>.Success(12)]));
+        await Task.WhenAll(single, again, burst);
+        var r = await pending;
+        Specification.Assert(r.IsOk && r.Value is 10 or 11 or 12, $"the request ended {r}");
+        Specification.Assert(qp.Stats.Completed == 1 && qp.Stats.InFlight == 0, $"{qp.Stats.Completed} completions counted for one request, {qp.Stats.InFlight} in flight");
+
+        var next = new[] { qp.SubmitAsync(2, cap, Rights.Write), qp.SubmitAsync(3, cap, Rights.Write) };
+        Specification.Assert(qp.DrainSubmissions(batch) == 2, "the whole depth could not be submitted again");
+        Specification.Assert(batch[0].Tag != batch[1].Tag, $"two requests share tag {batch[0].Tag}");
+        foreach (var s in batch) qp.Complete(s.Tag, s.Request * 10);
+        var (r2, r3) = (await next[0], await next[1]);
+        Specification.Assert(r2.IsOk && r2.Value == 20 && r3.IsOk && r3.Value == 30, $"the next requests ended {r2} and {r3}");
+    }
 }

@@ -26,6 +26,7 @@ public sealed class QueuePair<TRequest, TResult>
         public CancellationTokenRegistration Cancellation;
         public bool InUse;
         public bool Abandoned; // cancelled by the submitter; the device still owns the tag until it completes
+        public bool CompletionQueued; // answered, waiting in the completion ring: a second answer is a duplicate
     }
 
     private readonly Lock _lock = new();
@@ -174,7 +175,10 @@ public sealed class QueuePair<TRequest, TResult>
     {
         lock (_lock)
         {
-            if (tag >= Depth || !_slots[tag].InUse) return; // a stray or duplicate completion from a confused device
+            // A stray or duplicate completion from a confused device: a tag not in use, or one already answered and
+            // not yet reaped (freeing it twice would hand it to two requests and overfill the ring and the semaphore).
+            if (tag >= Depth || !_slots[tag].InUse || _slots[tag].CompletionQueued) return;
+            _slots[tag].CompletionQueued = true;
             _cq[(_cqHead + _cqCount) & (Depth - 1)] = (tag, result);
             _cqCount++;
         }
@@ -200,15 +204,9 @@ public sealed class QueuePair<TRequest, TResult>
                 for (int i = 0; i < tags.Length; i++)
                 {
                     ushort tag = tags[i];
-                    if (tag >= Depth || !_slots[tag].InUse) continue;
-                    var slot = _slots[tag];
-                    woken[n++] = (slot.Abandoned ? null : slot.Waiter, results[i], slot.Cancellation);
-                    slot.Waiter = null;
-                    slot.InUse = false;
-                    slot.Abandoned = false;
-                    slot.Cancellation = default;
-                    _freeTags.Push(tag);
-                    _completed++;
+                    if (tag >= Depth || !_slots[tag].InUse || _slots[tag].CompletionQueued) continue;
+                    var (waiter, reg) = FreeSlotLocked(tag);
+                    woken[n++] = (waiter, results[i], reg);
                     freed++;
                 }
             }
@@ -256,15 +254,7 @@ public sealed class QueuePair<TRequest, TResult>
                 _cq[_cqHead] = default;
                 _cqHead = (_cqHead + 1) & (Depth - 1);
                 _cqCount--;
-                var slot = _slots[tag];
-                waiter = slot.Abandoned ? null : slot.Waiter;
-                reg = slot.Cancellation;
-                slot.Waiter = null;
-                slot.InUse = false;
-                slot.Abandoned = false;
-                slot.Cancellation = default;
-                _freeTags.Push(tag);
-                _completed++;
+                (waiter, reg) = FreeSlotLocked(tag);
                 result = r;
             }
             InterleavingSeam.Point();
@@ -272,6 +262,22 @@ public sealed class QueuePair<TRequest, TResult>
             _space.Release();
             waiter?.TrySetResult(result);
         }
+    }
+
+    /// <summary>Frees an answered request's tag (under the lock) and hands back what to wake: its waiter, unless the
+    /// submitter abandoned it, and its cancellation registration to dispose outside the lock.</summary>
+    private (TaskCompletionSource<Result<TResult>>? Waiter, CancellationTokenRegistration Reg) FreeSlotLocked(ushort tag)
+    {
+        var slot = _slots[tag];
+        var freed = (slot.Abandoned ? null : slot.Waiter, slot.Cancellation);
+        slot.Waiter = null;
+        slot.InUse = false;
+        slot.Abandoned = false;
+        slot.CompletionQueued = false;
+        slot.Cancellation = default;
+        _freeTags.Push(tag);
+        _completed++;
+        return freed;
     }
 
     private Result<Task<Result<TResult>>> Enqueue(TRequest request, CancellationToken ct, bool resumeInline = false)
