@@ -11,6 +11,11 @@ $bb ip addr add 10.78.0.2/24 dev "$dev"
 $bb ip link set "$dev" up
 mkdir -p /tmp/www
 $bb dd if=/dev/zero of=/tmp/www/bulk bs=1M count=8 2>/dev/null
+# /cgi-bin/stat: the guest's /proc/stat, read by the host around every transfer (context switches and interrupts per
+# MiB, the same measure for both drivers).
+mkdir -p /tmp/www/cgi-bin
+printf '#!/bin/busybox sh\necho "Content-Type: text/plain"\necho\n/bin/busybox cat /proc/stat\n' > /tmp/www/cgi-bin/stat
+chmod +x /tmp/www/cgi-bin/stat
 $bb httpd -p 80 -h /tmp/www
 ( while true; do $bb nc -l -p 5001 > /dev/null; done ) &
 echo "netbench: Linux virtio_net on $dev 10.78.0.2 (driver $($bb readlink "/sys/class/net/$dev/device/driver" | $bb sed 's,.*/,,')), httpd :80, nc sink :5001"
