@@ -14,7 +14,21 @@ $bb dd if=/dev/zero of=/tmp/www/bulk bs=1M count=8 2>/dev/null
 # /cgi-bin/stat: the guest's /proc/stat, read by the host around every transfer (context switches and interrupts per
 # MiB, the same measure for both drivers).
 mkdir -p /tmp/www/cgi-bin
-printf '#!/bin/busybox sh\necho "Content-Type: text/plain"\necho\n/bin/busybox cat /proc/stat\n' > /tmp/www/cgi-bin/stat
+# Also "photon_ctxt N": the context switches of Photon's own process, all its threads (voluntary + not), so a transfer's
+# switches split into Photon's and the rest of the guest's (Linux's kernel threads, softirqs, busybox).
+cat > /tmp/www/cgi-bin/stat <<'CGI'
+#!/bin/busybox sh
+echo "Content-Type: text/plain"
+echo
+/bin/busybox cat /proc/stat
+n=0
+for p in $(/bin/busybox pidof photon); do
+  for t in /proc/$p/task/*/status; do
+    while read -r k v; do case "$k" in voluntary_ctxt_switches:|nonvoluntary_ctxt_switches:) n=$((n + v)) ;; esac; done < "$t"
+  done
+done
+echo "photon_ctxt $n"
+CGI
 chmod +x /tmp/www/cgi-bin/stat
 $bb httpd -p 80 -h /tmp/www
 ( while true; do $bb nc -l -p 5001 > /dev/null; done ) &
