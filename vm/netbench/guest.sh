@@ -29,6 +29,21 @@ for p in $(/bin/busybox pidof photon); do
 done
 echo "photon_ctxt $n"
 CGI
+# /cgi-bin/threads: each of Photon's threads, "tid name switches": the host diffs two of them taken while the guest is
+# idle, to name the threads that wake with nothing to do.
+cat > /tmp/www/cgi-bin/threads <<'CGI'
+#!/bin/busybox sh
+echo "Content-Type: text/plain"
+echo
+for p in $(/bin/busybox pidof photon); do
+  for d in /proc/$p/task/*; do
+    n=0
+    while read -r k v; do case "$k" in voluntary_ctxt_switches:|nonvoluntary_ctxt_switches:) n=$((n + v)) ;; esac; done < "$d/status"
+    echo "${d##*/} $(/bin/busybox tr ' ' _ < "$d/comm") $n"
+  done
+done
+CGI
+chmod +x /tmp/www/cgi-bin/threads
 chmod +x /tmp/www/cgi-bin/stat
 $bb httpd -p 80 -h /tmp/www
 ( while true; do $bb nc -l -p 5001 > /dev/null; done ) &

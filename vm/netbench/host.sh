@@ -34,8 +34,14 @@ netbench_one() {    # side dir pair: one transfer, its rate and the guest's cont
 netbench_run() {
   local pairs=${NETBENCH_PAIRS:-${NETBENCH_ROUNDS:-10}} bytes=$((8 << 20)) r side dir dev ip cap ssp a b order
   : > "$out/netbench.log"; : > "$out/netbench-pcap.txt"
+  ip netns exec $netns curl -s --max-time 20 http://10.78.0.2/cgi-bin/threads > "$out/netbench-threads-0.txt" 2>/dev/null || true
   a=$(netbench_stat); sleep 5; b=$(netbench_stat)
   echo "idle - 0 5 $a $b" >> "$out/netbench.log"
+  ip netns exec $netns curl -s --max-time 20 http://10.78.0.2/cgi-bin/threads > "$out/netbench-threads-1.txt" 2>/dev/null || true
+  # Which of Photon's threads switch while the guest is idle (the ~5 s above plus the two reads): the top five.
+  awk 'NR == FNR { c[$1] = $3; next } ($1 in c) { printf "%d %s(%s)\n", $3 - c[$1], $2, $1 }' "$out/netbench-threads-0.txt" "$out/netbench-threads-1.txt" \
+    | sort -rn | head -5 | awk '{ s = s (s ? ", " : "") $2 " " $1 } END { print "photon threads switching while idle (~5 s): " s }' > "$out/netbench-idle-threads.txt"
+  say "$(cat "$out/netbench-idle-threads.txt")"
   for r in $(seq "$pairs"); do
     [ $((r % 2)) = 1 ] && order="photon linux" || order="linux photon"
     for side in $order; do
@@ -85,5 +91,6 @@ netbench_run() {
           q(it["photon " d[i]], 0.5), q(it["linux " d[i]], 0.5), idlectxt, idlep, idleintr > summary
       }
     }' "$out/netbench.log"
+  cat "$out/netbench-idle-threads.txt" >> "$out/netbench-summary.txt" 2>/dev/null || true
   say "network benchmark ($out/netbench-table.md):"; cat "$out/netbench-table.md" >&2; cat "$out/netbench-summary.txt" >&2
 }
