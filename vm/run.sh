@@ -304,7 +304,10 @@ fi
 if [ $bench = 1 ]; then
   sed -n '/^BENCH-TABLE-BEGIN/,/^BENCH-TABLE-END/p' "$log" | sed '1d;$d' > "$out/bench-table.md"
   grep -q "^PHOTON-BENCH: PASS" "$log" && [ -s "$out/bench-table.md" ] || { say "FAIL: the benchmark did not complete"; exit 1; }
-  say "benchmark table ($out/bench-table.md):"; cat "$out/bench-table.md"; exit 0
+  say "benchmark table ($out/bench-table.md):"; cat "$out/bench-table.md"
+  # The paired comparison's verdicts, one line per target, last (what a quick re-run reads).
+  grep "^BENCH-SUMMARY: " "$log" | tr -d '\r' | sed "s/^BENCH-SUMMARY: /photon vm: SUMMARY (load $(cut -d' ' -f1-3 /proc/loadavg)): /" | tee "$out/bench-summary.txt"
+  exit 0
 fi
 status=0
 grep -q "^PHOTON-VM: PASS" "$log" || { say "FAIL: the guest did not report PHOTON-VM: PASS"; status=1; }
@@ -327,6 +330,7 @@ if [ $net = 1 ]; then
 fi
 if [ $netbench = 1 ]; then
   if [ -s "$out/netbench-table.md" ]; then say "network benchmark:"; cat "$out/netbench-table.md"; else say "FAIL: the network benchmark did not run"; status=1; fi
+  [ -s "$out/netbench-summary.txt" ] && sed "s/^/photon vm: SUMMARY (load $(cut -d' ' -f1-3 /proc/loadavg)): /" "$out/netbench-summary.txt"
 fi
 [ $status = 0 ] && echo "photon vm: PASS" || echo "photon vm: FAIL"
 exit $status

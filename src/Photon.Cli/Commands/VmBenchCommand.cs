@@ -46,7 +46,10 @@ public static partial class VmBenchCommand
     {
         void Say(string line) => Console.WriteLine("bench: " + line);
         double seconds = Option(args, "--seconds", 4);
-        int rounds = (int)Option(args, "--rounds", 2);
+        int rounds = Array.LastIndexOf(args, "--rounds") is int ri && ri >= 0 && ri + 1 < args.Length && args[ri + 1] == "0" ? 0 : (int)Option(args, "--rounds", 2);
+        // --pairs N: after the rounds, N pairs of --pair-seconds slices (Linux, Photon; then Photon, Linux; …) per target.
+        int pairs = (int)Option(args, "--pairs", 0);
+        double pairSeconds = Option(args, "--pair-seconds", 0.5);
         // The driver's watchdog also reaps every queue each tick (default 250 ms): a shorter tick shows whether
         // completions arrive through the interrupt or polling path or only through that tick.
         var timeout = TimeSpan.FromMilliseconds(Option(args, "--command-timeout-ms", 30_000));
@@ -141,10 +144,71 @@ public static partial class VmBenchCommand
             }
         }
         Console.WriteLine("BENCH-TABLE-END");
+        // The paired comparison (vm13): short Photon and Linux slices back to back, many pairs, median of per-pair ratios.
+        var summary = pairs > 0 ? await RunPairsAsync(bus, photonAt, linuxDevice, pairs, pairSeconds, timeout, tick, Say, failures) : [];
         GuestProfile.ReportAll();
         foreach (var f in failures) Say("FAILED: " + f);
+        foreach (var line in summary) Console.WriteLine("BENCH-SUMMARY: " + line);
         Console.WriteLine(failures.Count == 0 ? "PHOTON-BENCH: PASS" : "PHOTON-BENCH: FAIL");
         return failures.Count == 0 ? 0 : 1;
+    }
+
+    /// <summary>One target of the paired comparison: the path, the depth, and whether the ratio is of latency (QD1) or
+    /// of IOPS (QD32), with the goal.</summary>
+    private sealed record PairTarget(string PathKey, int Qd, bool Latency, double Goal, string Name);
+
+    private static readonly PairTarget[] PairTargets =
+    [
+        new("pollq", 1, Latency: true, Goal: 1.5, "NVMe QD1 latency, async default path (poll queue)"),
+        new("pollq", 32, Latency: false, Goal: 1.0, "NVMe QD32 IOPS, async default path"),
+        new("loop", 1, Latency: true, Goal: 1.5, "NVMe QD1 latency, polled loop"),
+        new("loop", 32, Latency: false, Goal: 1.0, "NVMe QD32 IOPS, polled loop"),
+    ];
+
+    /// <summary>Per target, <paramref name="pairs"/> pairs of short slices — Linux then Photon, then Photon then Linux,
+    /// alternating so a drift of the host's load favours neither — on one controller kept open for the path; the
+    /// per-pair ratios' median and spread, and the driver's per-I/O counters over all of the path's slices. Returns the
+    /// one-line summaries.</summary>
+    private static async Task<List<string>> RunPairsAsync(VfioPciBus bus, PciAddress photonAt, string linuxDevice, int pairs, double seconds,
+        TimeSpan timeout, TimeSpan? tick, Action<string> say, List<string> failures)
+    {
+        var summary = new List<string>();
+        foreach (var group in PairTargets.GroupBy(t => t.PathKey))
+        {
+            var path = Paths.Single(p => p.Key == group.Key);
+            var opened = bus.Open(photonAt);
+            if (!opened.IsOk) { failures.Add($"pairs: open {photonAt}: {opened.Error}"); continue; }
+            var options = new NvmeDriverOptions(IoQueues: 2, QueueEntries: 64, Polling: path.Polling, CommandTimeout: timeout, WatchdogTick: tick,
+                PollInline: path.PollInline, HybridPoll: path.HybridPoll, PollQueue: path.PollQueue);
+            var started = await NvmeController.StartAsync(opened.Value, new HostTimers(new HostClock()), options);
+            if (!started.IsOk) { opened.Value.Dispose(); failures.Add($"pairs: start ({path.Key}): {started.Error}"); continue; }
+            await using var controller = started.Value;
+            foreach (var target in group)
+            {
+                async Task<Sample?> Photon()
+                {
+                    var r = path.Loop ? await Task.Run(() => PhotonPolledLoop(controller, target.Qd, seconds)) : await PhotonRandomReadAsync(controller, target.Qd, seconds);
+                    return r.IsOk ? r.Value : null;
+                }
+                _ = await Photon(); // warm-up slice, not counted
+                var ratios = new PairedRatios();
+                var before = controller.Counters;
+                for (int i = 0; i < pairs; i++)
+                {
+                    Sample? l, p;
+                    if (i % 2 == 0) { l = await LinuxRandomReadAsync(linuxDevice, target.Qd, seconds); p = await Photon(); }
+                    else { p = await Photon(); l = await LinuxRandomReadAsync(linuxDevice, target.Qd, seconds); }
+                    if (l is null || p is null) { failures.Add($"pairs: {path.Key} qd{target.Qd} pair {i + 1}: a side failed"); continue; }
+                    if (target.Latency) ratios.Add(p.MeanMicroseconds, l.MeanMicroseconds, higherIsBetter: false);
+                    else ratios.Add(p.Iops, l.Iops);
+                    say(FormattableString.Invariant($"pair {i + 1} {path.Key} qd{target.Qd}: Photon {p.Iops:F0} IOPS {p.MeanMicroseconds:F0} us, Linux {l.Iops:F0} IOPS {l.MeanMicroseconds:F0} us: {ratios.Values[^1]:F2}x"));
+                }
+                var counters = controller.Counters - before;
+                say($"pairs {path.Key} qd{target.Qd} counters: {counters.PerIo()}");
+                summary.Add(FormattableString.Invariant($"{target.Name}: {ratios.Describe(target.Goal)} Linux's, {seconds} s slices; target ≥ {target.Goal:0.0#}x: {ratios.Verdict(target.Goal)}"));
+            }
+        }
+        return summary;
     }
 
     /// <summary>The median run by IOPS, both figures averaged over the middle two of an even count (TCG on a shared
@@ -166,7 +230,7 @@ public static partial class VmBenchCommand
 
     private static double Option(string[] args, string name, double fallback)
     {
-        int i = Array.IndexOf(args, name);
+        int i = Array.LastIndexOf(args, name); // the last: vm/bench.sh puts its defaults first
         return i >= 0 && i + 1 < args.Length && double.TryParse(args[i + 1], NumberStyles.Float, CultureInfo.InvariantCulture, out var v) && v > 0
             ? v : fallback;
     }

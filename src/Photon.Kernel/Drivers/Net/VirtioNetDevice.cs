@@ -324,6 +324,9 @@ public sealed class VirtioNetDevice : INetworkQueues, IFrameLending, INetworkOff
     int IFrameLending.LargestLentFrame => (Features & (VirtioFeatures.NetGuestTso4 | VirtioFeatures.NetGuestTso6)) != 0
         ? VirtioNetOptions.LargeReceiveBufferSize - VirtioNetHeader.Size : Mtu + 18;
 
+    /// <summary>The receive queue itself, for tests that step its drain / re-arm / sleep sequence one call at a time.</summary>
+    internal VirtioNetRxQueue RxQueue(int queue) => _rx[queue];
+
     /// <summary>Buffers of <paramref name="queue"/> lent out now (zero-copy receive).</summary>
     public int LentBuffers(int queue) => _rx[queue].Lent;
 
