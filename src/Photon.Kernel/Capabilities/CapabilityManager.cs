@@ -332,23 +332,23 @@ public sealed class CapabilityManager
 
     /// <summary>
     /// Revokes every capability to the object <paramref name="token"/> names that shares its derivation tree: walks up
-    /// to the tree's root and revokes it (needs nothing beyond a live token: callers check Manage first).
+    /// to the tree's root and revokes it (needs nothing beyond a live token: callers check Manage first). The walk and
+    /// the revocation are one locked section (a region's free takes the capability lock once); a token that is no
+    /// longer live reports its error without an audit record (the caller's check already decided), and 0 when it died
+    /// after that check (someone else revoked the tree first).
     /// </summary>
     internal Result<int> RevokeFromRoot(CapabilityToken token, Principal actor)
     {
-        CapabilityToken root;
+        var outcome = new RevokeOutcome();
         lock (_lock)
         {
             var s = Resolve(token);
-            if (!s.IsOk) return s.Error;
+            if (!s.IsOk) return s.Code is ErrorCode.Revoked or ErrorCode.StaleCapability ? 0 : s.Error;
             int i = s.Value;
             while (_slots[i].Parent >= 0) i = _slots[i].Parent;
-            root = TokenOf(i);
+            KillLocked(i, includeSelf: true, ref outcome);
         }
-        // Between the walk and the revoke someone else may revoke the root: that already did our job.
-        var r = RevokeCore(root, includeSelf: true, actor);
-        if (r.IsOk) return r.Value;
-        return r.Code is ErrorCode.Revoked or ErrorCode.StaleCapability ? 0 : r.Error;
+        return Finish(ref outcome, actor);
     }
 
     /// <summary>Live capabilities derived (directly or transitively) from <paramref name="token"/>.</summary>
@@ -411,75 +411,108 @@ public sealed class CapabilityManager
         }
     }
 
+    /// <summary>What a revocation found under the lock, acted on after it (audit records, objects told they died).</summary>
+    private struct RevokeOutcome
+    {
+        public List<(CapabilityToken Token, KernelObject Obj, Rights Rights, Principal Holder)>? Revoked;
+        public List<KernelObject>? Destroyed;
+        public KernelObject? DestroyedOne; // the common case (freeing one object) allocates no list
+        public int Count;
+    }
+
     private Result<int> RevokeCore(CapabilityToken token, bool includeSelf, Principal actor)
     {
-        List<(CapabilityToken Token, KernelObject Obj, Rights Rights, Principal Holder)>? revoked = null;
-        List<KernelObject>? destroyed = null;
-        KernelObject? destroyedOne = null; // the common case (freeing one object) allocates no list
-        int count;
+        var outcome = new RevokeOutcome();
         lock (_lock)
         {
             var s = Resolve(token);
             if (!s.IsOk) return Deny(actor, token, Rights.None, s.Error);
-            int root = s.Value;
-            // One breadth-first pass that kills as it goes: a node's child links are read before the node is
-            // cleared, and the walk list doubles as the queue, so deep trees cannot overflow a stack. Breadth-first
-            // order follows slot order for trees derived level by level, so a big subtree is swept almost
-            // sequentially instead of hopping across the table (the cost at 1M nodes was cache and TLB misses).
-            // The walk buffer is reused across revocations (only touched under the lock). The epoch opens before the
-            // first slot dies, as Check requires.
-            var order = _revokeOrder;
-            order.Clear();
-            BeginKill();
-            if (includeSelf)
-            {
-                Unlink(root);
-                order.Add(root);
-            }
-            else
-            {
-                for (int c = _slots[root].FirstChild; c >= 0; c = _slots[c].NextSibling) order.Add(c);
-                _slots[root].FirstChild = -1;
-            }
-            bool audit = Audit is not null;
-            if (audit) revoked = new();
-            var quota = Quota;
-            for (int k = 0; k < order.Count; k++)
-            {
-                int i = order[k];
-                ref var slot = ref _slots[i];
-                for (int c = slot.FirstChild; c >= 0; c = _slots[c].NextSibling) order.Add(c);
-                var obj = slot.Object!;
-                if (audit) revoked!.Add((TokenOf(i), obj, slot.Rights, _records[i].Holder));
-                quota?.Invoke(_records[i].ChargedTo, -1);
-                slot.State = SlotState.Revoked;
-                slot.FirstChild = slot.NextSibling = slot.PrevSibling = -1;
-                slot.Parent = -1;
-                _free.Enqueue(i);
-                if (obj.CapabilityRevoked())
-                {
-                    if (destroyedOne is null) destroyedOne = obj;
-                    else (destroyed ??= []).Add(obj);
-                }
-                // A revoked slot must not keep its object alive (e.g. an unloaded module's code).
-                slot.Object = null;
-                Volatile.Write(ref _entries[i], null);
-            }
-            count = order.Count;
-            _liveCount -= count;
-            EndKill();
-            // Do not pin a huge walk's buffer for the rest of the run.
-            if (order.Capacity > 65_536) _revokeOrder = new();
-            else order.Clear();
+            KillLocked(s.Value, includeSelf, ref outcome);
         }
-        var who = actor.Name is null ? Principal.Kernel : actor;
-        if (revoked is not null)
+        return Finish(ref outcome, actor);
+    }
+
+    /// <summary>Kills <paramref name="root"/> (or only its descendants) under the lock, inside one revocation epoch.</summary>
+    private void KillLocked(int root, bool includeSelf, ref RevokeOutcome outcome)
+    {
+        // The epoch opens before the first slot dies, as Check requires.
+        BeginKill();
+        if (includeSelf && _slots[root].FirstChild < 0)
+        {
+            // A leaf (a region freed through the capability it was allocated with): no walk, no walk list.
+            Unlink(root);
+            KillSlotLocked(root, ref outcome);
+            outcome.Count = 1;
+            _liveCount--;
+            EndKill();
+            return;
+        }
+        // One breadth-first pass that kills as it goes: a node's child links are read before the node is cleared, and
+        // the walk list doubles as the queue, so deep trees cannot overflow a stack. Breadth-first order follows slot
+        // order for trees derived level by level, so a big subtree is swept almost sequentially instead of hopping
+        // across the table (the cost at 1M nodes was cache and TLB misses). The walk buffer is reused across
+        // revocations (only touched under the lock).
+        var order = _revokeOrder;
+        order.Clear();
+        if (includeSelf)
+        {
+            Unlink(root);
+            order.Add(root);
+        }
+        else
+        {
+            for (int c = _slots[root].FirstChild; c >= 0; c = _slots[c].NextSibling) order.Add(c);
+            _slots[root].FirstChild = -1;
+        }
+        for (int k = 0; k < order.Count; k++)
+        {
+            int i = order[k];
+            for (int c = _slots[i].FirstChild; c >= 0; c = _slots[c].NextSibling) order.Add(c);
+            KillSlotLocked(i, ref outcome);
+        }
+        outcome.Count = order.Count;
+        _liveCount -= order.Count;
+        EndKill();
+        // Do not pin a huge walk's buffer for the rest of the run.
+        if (order.Capacity > 65_536) _revokeOrder = new();
+        else order.Clear();
+    }
+
+    /// <summary>Kills one slot whose children the caller has already taken (or that has none); under the lock, inside
+    /// a revocation epoch.</summary>
+    private void KillSlotLocked(int i, ref RevokeOutcome outcome)
+    {
+        ref var slot = ref _slots[i];
+        var obj = slot.Object!;
+        if (Audit is not null) (outcome.Revoked ??= new()).Add((TokenOf(i), obj, slot.Rights, _records[i].Holder));
+        Quota?.Invoke(_records[i].ChargedTo, -1);
+        slot.State = SlotState.Revoked;
+        slot.FirstChild = slot.NextSibling = slot.PrevSibling = -1;
+        slot.Parent = -1;
+        _free.Enqueue(i);
+        if (obj.CapabilityRevoked())
+        {
+            if (outcome.DestroyedOne is null) outcome.DestroyedOne = obj;
+            else (outcome.Destroyed ??= []).Add(obj);
+        }
+        // A revoked slot must not keep its object alive (e.g. an unloaded module's code).
+        slot.Object = null;
+        Volatile.Write(ref _entries[i], null);
+    }
+
+    /// <summary>After the lock: the audit records of a revocation, then the objects it destroyed are told.</summary>
+    private int Finish(ref RevokeOutcome outcome, Principal actor)
+    {
+        if (outcome.Revoked is { } revoked)
+        {
+            var who = actor.Name is null ? Principal.Kernel : actor;
             foreach (var (t, obj, rights, holder) in revoked)
                 Emit(AuditAction.Revoke, who, t, CapabilityToken.None, obj, rights, ErrorCode.None, $"held by {holder}");
-        destroyedOne?.NotifyDestroyed();
-        if (destroyed is not null)
+        }
+        outcome.DestroyedOne?.NotifyDestroyed();
+        if (outcome.Destroyed is { } destroyed)
             foreach (var obj in destroyed) obj.NotifyDestroyed();
-        return count;
+        return outcome.Count;
     }
 
     private Result<CapabilityToken> AllocateSlot(KernelObject obj, Rights rights, int parent, Principal holder) =>
@@ -531,8 +564,9 @@ public sealed class CapabilityManager
     /// <summary>Opens a revocation epoch (see <see cref="Check(CapabilityToken, Rights, Principal)"/>); under the lock.</summary>
     private void BeginKill() => Interlocked.Increment(ref _killEpoch);
 
-    /// <summary>Closes the epoch once every dying entry is null; under the lock, before the revocation returns.</summary>
-    private void EndKill() => Interlocked.Increment(ref _killEpoch);
+    /// <summary>Closes the epoch once every dying entry is null; under the lock, before the revocation returns. A
+    /// release store is enough (only the lock holder writes the epoch; the nulls before it must be visible first).</summary>
+    private void EndKill() => Volatile.Write(ref _killEpoch, _killEpoch + 1);
 
     /// <summary>A slot for a new capability: a quarantined one once enough wait, else a fresh one; -1 when full.</summary>
     private int TakeFreeSlot()
