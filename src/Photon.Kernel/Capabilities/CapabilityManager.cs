@@ -53,14 +53,49 @@ public sealed class CapabilityManager
         public Principal ChargedTo; // who the quota was charged to (Holder can change on transfer)
     }
 
-    /// <summary>What a lock-free check reads for one live slot: immutable, published with a release store under the
-    /// lock, replaced by null (under the lock, inside a revocation epoch) when the slot dies.</summary>
-    private sealed class LiveEntry(UInt128 id, uint generation, Rights rights, KernelObject obj)
+    /// <summary>What a lock-free check reads for one live slot. Filled under the lock and then published with a release
+    /// store; replaced by null (under the lock, inside a revocation epoch) when the slot dies, and then kept for reuse
+    /// by a later issue (up to <see cref="EntryPoolSize"/>), so issuing a capability allocates nothing in the steady
+    /// state. A check that still holds a reused entry read it before that revocation's epoch and rereads the epoch
+    /// after its field reads (each an acquire, so the epoch read cannot be satisfied before them): the epoch moved,
+    /// so it rejects what it read — a token can never be matched against a recycled entry's new contents.</summary>
+    private sealed class LiveEntry
     {
-        public readonly UInt128 Id = id;
-        public readonly uint Generation = generation;
-        public readonly Rights Rights = rights;
-        public readonly KernelObject Object = obj;
+        public ulong IdLow, IdHigh;
+        public uint Generation;
+        public uint RightsBits;
+        public KernelObject? Object;
+
+        public UInt128 Id => ((UInt128)IdHigh << 64) | IdLow;
+
+        public LiveEntry Set(UInt128 id, uint generation, Rights rights, KernelObject obj)
+        {
+            IdLow = (ulong)id;
+            IdHigh = (ulong)(id >> 64);
+            Generation = generation;
+            RightsBits = (uint)rights;
+            Object = obj;
+            return this;
+        }
+    }
+
+    /// <summary>Dead entries kept for reuse (a bound, so a million-node revoke does not pin a million entries).</summary>
+    private const int EntryPoolSize = 256;
+    private readonly LiveEntry[] _entryPool = new LiveEntry[EntryPoolSize];
+    private int _entryPoolCount;
+
+    /// <summary>An entry for a slot being issued; under the lock.</summary>
+    private LiveEntry RentEntry() => _entryPoolCount > 0 ? _entryPool[--_entryPoolCount] : new LiveEntry();
+
+    /// <summary>Unpublishes slot <paramref name="i"/>'s entry and keeps it for reuse; under the lock, inside a
+    /// revocation epoch (which is what makes the reuse safe, see <see cref="LiveEntry"/>).</summary>
+    private void KillEntryLocked(int i)
+    {
+        var e = _entries[i];
+        Volatile.Write(ref _entries[i], null);
+        if (e is null || _entryPoolCount == EntryPoolSize) return;
+        e.Object = null; // a dead entry must not keep its object alive (e.g. an unloaded module's code)
+        _entryPool[_entryPoolCount++] = e;
     }
 
     private readonly Lock _lock = new();
@@ -236,8 +271,8 @@ public sealed class CapabilityManager
             o.Object = null;
             _free.Enqueue(old);
             moved = CapabilityToken.Make(index, nr.Secret, n.Generation);
-            Volatile.Write(ref _entries[old], null);
-            Volatile.Write(ref _entries[index], new LiveEntry(moved.Id, moved.Generation, n.Rights, n.Object!));
+            KillEntryLocked(old);
+            Volatile.Write(ref _entries[index], RentEntry().Set(moved.Id, moved.Generation, n.Rights, n.Object!));
             EndKill();
         }
         Emit(AuditAction.Transfer, actor, moved, token, obj, rights, ErrorCode.None, $"to {to}");
@@ -281,10 +316,14 @@ public sealed class CapabilityManager
         uint index = (uint)token.SlotIndex;
         if (index >= (uint)entries.Length) return false;
         var e = Volatile.Read(ref entries[index]);
-        if (e is null || e.Id != token.Id || e.Generation != token.Generation || !e.Rights.Includes(required)
-            || Volatile.Read(ref _killEpoch) != e1)
+        if (e is null) return false;
+        // Acquire reads (see LiveEntry: the entry may be recycled under us; the epoch reread below then fails).
+        var found = Volatile.Read(ref e.Object);
+        if (Volatile.Read(ref e.IdLow) != (ulong)token.Id || Volatile.Read(ref e.IdHigh) != (ulong)(token.Id >> 64)
+            || Volatile.Read(ref e.Generation) != token.Generation || !((Rights)Volatile.Read(ref e.RightsBits)).Includes(required)
+            || found is null || Volatile.Read(ref _killEpoch) != e1)
             return false;
-        obj = e.Object;
+        obj = found;
         return true;
     }
 
@@ -388,7 +427,7 @@ public sealed class CapabilityManager
                     if (entry is not null) return Result.Fail(ErrorCode.Corrupted, $"slot {i} is not live but a lock-free check would accept it");
                     continue;
                 }
-                if (entry is null || entry.Id != TokenOf(i).Id || entry.Generation != s.Generation || entry.Rights != s.Rights
+                if (entry is null || entry.Id != TokenOf(i).Id || entry.Generation != s.Generation || (Rights)entry.RightsBits != s.Rights
                     || !ReferenceEquals(entry.Object, s.Object))
                     return Result.Fail(ErrorCode.Corrupted, $"slot {i}'s lock-free entry disagrees with the slot");
                 live++;
@@ -497,7 +536,7 @@ public sealed class CapabilityManager
         }
         // A revoked slot must not keep its object alive (e.g. an unloaded module's code).
         slot.Object = null;
-        Volatile.Write(ref _entries[i], null);
+        KillEntryLocked(i);
     }
 
     /// <summary>After the lock: the audit records of a revocation, then the objects it destroyed are told.</summary>
@@ -557,7 +596,7 @@ public sealed class CapabilityManager
         _liveCount++;
         obj.CapabilityIssued();
         var token = CapabilityToken.Make(index, record.Secret, s.Generation);
-        Volatile.Write(ref _entries[index], new LiveEntry(token.Id, token.Generation, rights, obj));
+        Volatile.Write(ref _entries[index], RentEntry().Set(token.Id, token.Generation, rights, obj));
         return token;
     }
 

@@ -41,7 +41,7 @@ public sealed class PhysicalMemory : IDisposable
     private const int CacheDepth = 64;
     private readonly long[][] _cache = new long[CacheMaxOrder + 1][];
     private readonly int[] _cached = new int[CacheMaxOrder + 1];
-    private readonly Lock _lock = new();
+    private readonly AllocatorSpinLock _lock = new();
     private long _freeFrames;
     private bool _disposed;
 
@@ -70,7 +70,7 @@ public sealed class PhysicalMemory : IDisposable
     }
 
     public long TotalFrames => _frames;
-    public long FreeFrames { get { lock (_lock) return _freeFrames; } }
+    public long FreeFrames { get { using (_lock.Enter()) return _freeFrames; } }
     public long TotalBytes => _frames * PageSize;
 
     /// <summary>Allocates <paramref name="pages"/> contiguous zeroed frames; returns the first frame number.</summary>
@@ -81,7 +81,7 @@ public sealed class PhysicalMemory : IDisposable
         int order = pages == 1 ? 0 : (int)(64 - long.LeadingZeroCount(pages - 1)); // ceil(log2(pages))
         if (order > _topOrder) return Errors.Of(ErrorCode.OutOfMemory, $"no block of {pages} contiguous pages");
         long start;
-        lock (_lock)
+        using (_lock.Enter())
         {
             ThrowIfDisposed();
             if (order <= CacheMaxOrder && pages == 1L << order && _cached[order] > 0)
@@ -178,7 +178,7 @@ public sealed class PhysicalMemory : IDisposable
     {
         get
         {
-            lock (_lock)
+            using (_lock.Enter())
             {
                 long n = 0;
                 for (int o = 0; o <= CacheMaxOrder; o++) n += (long)_cached[o] << o;
@@ -221,7 +221,7 @@ public sealed class PhysicalMemory : IDisposable
     {
         if (pages <= 0 || firstFrame < 0 || firstFrame > _frames - pages)
             return Result.Fail(ErrorCode.OutOfRange, $"frames {firstFrame}+{pages} are outside physical memory");
-        lock (_lock)
+        using (_lock.Enter())
         {
             ThrowIfDisposed();
             if (!AllAllocated(firstFrame, pages))
@@ -350,7 +350,7 @@ public sealed class PhysicalMemory : IDisposable
     /// </summary>
     internal Result VerifyInvariants()
     {
-        lock (_lock)
+        using (_lock.Enter())
         {
             ThrowIfDisposed();
             var covered = new bool[_frames];
@@ -396,7 +396,7 @@ public sealed class PhysicalMemory : IDisposable
 
     public void Dispose()
     {
-        lock (_lock)
+        using (_lock.Enter())
         {
             if (_disposed) return;
             _disposed = true;
