@@ -1,13 +1,17 @@
 using System.Threading.Channels;
+using Photon.Kernel.Capabilities;
 using Photon.Kernel.Hal.Host;
+using Photon.Kernel.Memory;
 using Photon.Kernel.Scheduling;
+using Photon.Memory.Native;
 
 namespace Photon.Bench;
 
 /// <summary>
 /// One workload of the <c>costs</c> group run alone for a few seconds, for <c>perf record</c> (issue #11: where each
 /// nanosecond of a spawn or a round trip goes). <c>-- profile</c> with <c>PHOTON_PROFILE_LOOP</c> = spawn-outside,
-/// spawn-inside, taskrun-outside, taskrun-inside, waker or channel; prints the CPU time per operation.
+/// spawn-inside, taskrun-outside, taskrun-inside, waker, channel, region (16 KiB allocate+free), region-written (written
+/// before the free), or arena (the region rows' baseline: <c>NativeArena</c> alloc+zero+free); prints the CPU time per operation.
 /// </summary>
 public static class ProfileLoops
 {
@@ -32,6 +36,9 @@ public static class ProfileLoops
                     "taskrun-inside" => TaskRun(N, inside: true),
                     "waker" => Waker(s, N / 5),
                     "channel" => ChannelPingPong(N / 5),
+                    "region" => Region(N, write: false),
+                    "region-written" => Region(N, write: true),
+                    "arena" => Arena(N),
                     _ => throw new ArgumentException($"unknown PHOTON_PROFILE_LOOP '{loop}'"),
                 };
             }
@@ -82,6 +89,31 @@ public static class ProfileLoops
         var a = Task.Run(async () => { for (int i = 0; i < n; i++) { pong.Writer.TryWrite(i); await ping.Reader.ReadAsync(); } });
         var b = Task.Run(async () => { for (int i = 0; i < n; i++) { await pong.Reader.ReadAsync(); ping.Writer.TryWrite(i); } });
         Task.WhenAll(a, b).GetAwaiter().GetResult();
+        return n;
+    }
+
+    private static PhysicalMemory? s_physical;
+    private static MemoryManager? s_memory;
+
+    /// <summary>The costs group's region rows: 16 KiB allocate (+ write) + free through one memory manager.</summary>
+    private static long Region(int n, bool write)
+    {
+        s_physical ??= new PhysicalMemory(64L * 1024 * 1024);
+        var mm = s_memory ??= new MemoryManager(s_physical, new CapabilityManager());
+        var bytes = new byte[16 * 1024];
+        Array.Fill(bytes, (byte)0x5A);
+        for (int i = 0; i < n; i++)
+        {
+            var r = mm.Allocate(bytes.Length, Principal.Kernel).Value;
+            if (write) mm.Write(r, 0, bytes, Principal.Kernel).Unwrap();
+            mm.Free(r, Principal.Kernel).Unwrap();
+        }
+        return n;
+    }
+
+    private static long Arena(int n)
+    {
+        for (int i = 0; i < n; i++) new NativeArena(16 * 1024, PhysicalMemory.PageSize).Dispose();
         return n;
     }
 }

@@ -53,14 +53,49 @@ public sealed class CapabilityManager
         public Principal ChargedTo; // who the quota was charged to (Holder can change on transfer)
     }
 
-    /// <summary>What a lock-free check reads for one live slot: immutable, published with a release store under the
-    /// lock, replaced by null (under the lock, inside a revocation epoch) when the slot dies.</summary>
-    private sealed class LiveEntry(UInt128 id, uint generation, Rights rights, KernelObject obj)
+    /// <summary>What a lock-free check reads for one live slot. Filled under the lock and then published with a release
+    /// store; replaced by null (under the lock, inside a revocation epoch) when the slot dies, and then kept for reuse
+    /// by a later issue (up to <see cref="EntryPoolSize"/>), so issuing a capability allocates nothing in the steady
+    /// state. A check that still holds a reused entry read it before that revocation's epoch and rereads the epoch
+    /// after its field reads (each an acquire, so the epoch read cannot be satisfied before them): the epoch moved,
+    /// so it rejects what it read — a token can never be matched against a recycled entry's new contents.</summary>
+    private sealed class LiveEntry
     {
-        public readonly UInt128 Id = id;
-        public readonly uint Generation = generation;
-        public readonly Rights Rights = rights;
-        public readonly KernelObject Object = obj;
+        public ulong IdLow, IdHigh;
+        public uint Generation;
+        public uint RightsBits;
+        public KernelObject? Object;
+
+        public UInt128 Id => ((UInt128)IdHigh << 64) | IdLow;
+
+        public LiveEntry Set(UInt128 id, uint generation, Rights rights, KernelObject obj)
+        {
+            IdLow = (ulong)id;
+            IdHigh = (ulong)(id >> 64);
+            Generation = generation;
+            RightsBits = (uint)rights;
+            Object = obj;
+            return this;
+        }
+    }
+
+    /// <summary>Dead entries kept for reuse (a bound, so a million-node revoke does not pin a million entries).</summary>
+    private const int EntryPoolSize = 256;
+    private readonly LiveEntry[] _entryPool = new LiveEntry[EntryPoolSize];
+    private int _entryPoolCount;
+
+    /// <summary>An entry for a slot being issued; under the lock.</summary>
+    private LiveEntry RentEntry() => _entryPoolCount > 0 ? _entryPool[--_entryPoolCount] : new LiveEntry();
+
+    /// <summary>Unpublishes slot <paramref name="i"/>'s entry and keeps it for reuse; under the lock, inside a
+    /// revocation epoch (which is what makes the reuse safe, see <see cref="LiveEntry"/>).</summary>
+    private void KillEntryLocked(int i)
+    {
+        var e = _entries[i];
+        Volatile.Write(ref _entries[i], null);
+        if (e is null || _entryPoolCount == EntryPoolSize) return;
+        e.Object = null; // a dead entry must not keep its object alive (e.g. an unloaded module's code)
+        _entryPool[_entryPoolCount++] = e;
     }
 
     private readonly Lock _lock = new();
@@ -236,8 +271,8 @@ public sealed class CapabilityManager
             o.Object = null;
             _free.Enqueue(old);
             moved = CapabilityToken.Make(index, nr.Secret, n.Generation);
-            Volatile.Write(ref _entries[old], null);
-            Volatile.Write(ref _entries[index], new LiveEntry(moved.Id, moved.Generation, n.Rights, n.Object!));
+            KillEntryLocked(old);
+            Volatile.Write(ref _entries[index], RentEntry().Set(moved.Id, moved.Generation, n.Rights, n.Object!));
             EndKill();
         }
         Emit(AuditAction.Transfer, actor, moved, token, obj, rights, ErrorCode.None, $"to {to}");
@@ -281,10 +316,14 @@ public sealed class CapabilityManager
         uint index = (uint)token.SlotIndex;
         if (index >= (uint)entries.Length) return false;
         var e = Volatile.Read(ref entries[index]);
-        if (e is null || e.Id != token.Id || e.Generation != token.Generation || !e.Rights.Includes(required)
-            || Volatile.Read(ref _killEpoch) != e1)
+        if (e is null) return false;
+        // Acquire reads (see LiveEntry: the entry may be recycled under us; the epoch reread below then fails).
+        var found = Volatile.Read(ref e.Object);
+        if (Volatile.Read(ref e.IdLow) != (ulong)token.Id || Volatile.Read(ref e.IdHigh) != (ulong)(token.Id >> 64)
+            || Volatile.Read(ref e.Generation) != token.Generation || !((Rights)Volatile.Read(ref e.RightsBits)).Includes(required)
+            || found is null || Volatile.Read(ref _killEpoch) != e1)
             return false;
-        obj = e.Object;
+        obj = found;
         return true;
     }
 
@@ -332,23 +371,23 @@ public sealed class CapabilityManager
 
     /// <summary>
     /// Revokes every capability to the object <paramref name="token"/> names that shares its derivation tree: walks up
-    /// to the tree's root and revokes it (needs nothing beyond a live token: callers check Manage first).
+    /// to the tree's root and revokes it (needs nothing beyond a live token: callers check Manage first). The walk and
+    /// the revocation are one locked section (a region's free takes the capability lock once); a token that is no
+    /// longer live reports its error without an audit record (the caller's check already decided), and 0 when it died
+    /// after that check (someone else revoked the tree first).
     /// </summary>
     internal Result<int> RevokeFromRoot(CapabilityToken token, Principal actor)
     {
-        CapabilityToken root;
+        var outcome = new RevokeOutcome();
         lock (_lock)
         {
             var s = Resolve(token);
-            if (!s.IsOk) return s.Error;
+            if (!s.IsOk) return s.Code is ErrorCode.Revoked or ErrorCode.StaleCapability ? 0 : s.Error;
             int i = s.Value;
             while (_slots[i].Parent >= 0) i = _slots[i].Parent;
-            root = TokenOf(i);
+            KillLocked(i, includeSelf: true, ref outcome);
         }
-        // Between the walk and the revoke someone else may revoke the root: that already did our job.
-        var r = RevokeCore(root, includeSelf: true, actor);
-        if (r.IsOk) return r.Value;
-        return r.Code is ErrorCode.Revoked or ErrorCode.StaleCapability ? 0 : r.Error;
+        return Finish(ref outcome, actor);
     }
 
     /// <summary>Live capabilities derived (directly or transitively) from <paramref name="token"/>.</summary>
@@ -388,7 +427,7 @@ public sealed class CapabilityManager
                     if (entry is not null) return Result.Fail(ErrorCode.Corrupted, $"slot {i} is not live but a lock-free check would accept it");
                     continue;
                 }
-                if (entry is null || entry.Id != TokenOf(i).Id || entry.Generation != s.Generation || entry.Rights != s.Rights
+                if (entry is null || entry.Id != TokenOf(i).Id || entry.Generation != s.Generation || (Rights)entry.RightsBits != s.Rights
                     || !ReferenceEquals(entry.Object, s.Object))
                     return Result.Fail(ErrorCode.Corrupted, $"slot {i}'s lock-free entry disagrees with the slot");
                 live++;
@@ -411,75 +450,108 @@ public sealed class CapabilityManager
         }
     }
 
+    /// <summary>What a revocation found under the lock, acted on after it (audit records, objects told they died).</summary>
+    private struct RevokeOutcome
+    {
+        public List<(CapabilityToken Token, KernelObject Obj, Rights Rights, Principal Holder)>? Revoked;
+        public List<KernelObject>? Destroyed;
+        public KernelObject? DestroyedOne; // the common case (freeing one object) allocates no list
+        public int Count;
+    }
+
     private Result<int> RevokeCore(CapabilityToken token, bool includeSelf, Principal actor)
     {
-        List<(CapabilityToken Token, KernelObject Obj, Rights Rights, Principal Holder)>? revoked = null;
-        List<KernelObject>? destroyed = null;
-        KernelObject? destroyedOne = null; // the common case (freeing one object) allocates no list
-        int count;
+        var outcome = new RevokeOutcome();
         lock (_lock)
         {
             var s = Resolve(token);
             if (!s.IsOk) return Deny(actor, token, Rights.None, s.Error);
-            int root = s.Value;
-            // One breadth-first pass that kills as it goes: a node's child links are read before the node is
-            // cleared, and the walk list doubles as the queue, so deep trees cannot overflow a stack. Breadth-first
-            // order follows slot order for trees derived level by level, so a big subtree is swept almost
-            // sequentially instead of hopping across the table (the cost at 1M nodes was cache and TLB misses).
-            // The walk buffer is reused across revocations (only touched under the lock). The epoch opens before the
-            // first slot dies, as Check requires.
-            var order = _revokeOrder;
-            order.Clear();
-            BeginKill();
-            if (includeSelf)
-            {
-                Unlink(root);
-                order.Add(root);
-            }
-            else
-            {
-                for (int c = _slots[root].FirstChild; c >= 0; c = _slots[c].NextSibling) order.Add(c);
-                _slots[root].FirstChild = -1;
-            }
-            bool audit = Audit is not null;
-            if (audit) revoked = new();
-            var quota = Quota;
-            for (int k = 0; k < order.Count; k++)
-            {
-                int i = order[k];
-                ref var slot = ref _slots[i];
-                for (int c = slot.FirstChild; c >= 0; c = _slots[c].NextSibling) order.Add(c);
-                var obj = slot.Object!;
-                if (audit) revoked!.Add((TokenOf(i), obj, slot.Rights, _records[i].Holder));
-                quota?.Invoke(_records[i].ChargedTo, -1);
-                slot.State = SlotState.Revoked;
-                slot.FirstChild = slot.NextSibling = slot.PrevSibling = -1;
-                slot.Parent = -1;
-                _free.Enqueue(i);
-                if (obj.CapabilityRevoked())
-                {
-                    if (destroyedOne is null) destroyedOne = obj;
-                    else (destroyed ??= []).Add(obj);
-                }
-                // A revoked slot must not keep its object alive (e.g. an unloaded module's code).
-                slot.Object = null;
-                Volatile.Write(ref _entries[i], null);
-            }
-            count = order.Count;
-            _liveCount -= count;
-            EndKill();
-            // Do not pin a huge walk's buffer for the rest of the run.
-            if (order.Capacity > 65_536) _revokeOrder = new();
-            else order.Clear();
+            KillLocked(s.Value, includeSelf, ref outcome);
         }
-        var who = actor.Name is null ? Principal.Kernel : actor;
-        if (revoked is not null)
+        return Finish(ref outcome, actor);
+    }
+
+    /// <summary>Kills <paramref name="root"/> (or only its descendants) under the lock, inside one revocation epoch.</summary>
+    private void KillLocked(int root, bool includeSelf, ref RevokeOutcome outcome)
+    {
+        // The epoch opens before the first slot dies, as Check requires.
+        BeginKill();
+        if (includeSelf && _slots[root].FirstChild < 0)
+        {
+            // A leaf (a region freed through the capability it was allocated with): no walk, no walk list.
+            Unlink(root);
+            KillSlotLocked(root, ref outcome);
+            outcome.Count = 1;
+            _liveCount--;
+            EndKill();
+            return;
+        }
+        // One breadth-first pass that kills as it goes: a node's child links are read before the node is cleared, and
+        // the walk list doubles as the queue, so deep trees cannot overflow a stack. Breadth-first order follows slot
+        // order for trees derived level by level, so a big subtree is swept almost sequentially instead of hopping
+        // across the table (the cost at 1M nodes was cache and TLB misses). The walk buffer is reused across
+        // revocations (only touched under the lock).
+        var order = _revokeOrder;
+        order.Clear();
+        if (includeSelf)
+        {
+            Unlink(root);
+            order.Add(root);
+        }
+        else
+        {
+            for (int c = _slots[root].FirstChild; c >= 0; c = _slots[c].NextSibling) order.Add(c);
+            _slots[root].FirstChild = -1;
+        }
+        for (int k = 0; k < order.Count; k++)
+        {
+            int i = order[k];
+            for (int c = _slots[i].FirstChild; c >= 0; c = _slots[c].NextSibling) order.Add(c);
+            KillSlotLocked(i, ref outcome);
+        }
+        outcome.Count = order.Count;
+        _liveCount -= order.Count;
+        EndKill();
+        // Do not pin a huge walk's buffer for the rest of the run.
+        if (order.Capacity > 65_536) _revokeOrder = new();
+        else order.Clear();
+    }
+
+    /// <summary>Kills one slot whose children the caller has already taken (or that has none); under the lock, inside
+    /// a revocation epoch.</summary>
+    private void KillSlotLocked(int i, ref RevokeOutcome outcome)
+    {
+        ref var slot = ref _slots[i];
+        var obj = slot.Object!;
+        if (Audit is not null) (outcome.Revoked ??= new()).Add((TokenOf(i), obj, slot.Rights, _records[i].Holder));
+        Quota?.Invoke(_records[i].ChargedTo, -1);
+        slot.State = SlotState.Revoked;
+        slot.FirstChild = slot.NextSibling = slot.PrevSibling = -1;
+        slot.Parent = -1;
+        _free.Enqueue(i);
+        if (obj.CapabilityRevoked())
+        {
+            if (outcome.DestroyedOne is null) outcome.DestroyedOne = obj;
+            else (outcome.Destroyed ??= []).Add(obj);
+        }
+        // A revoked slot must not keep its object alive (e.g. an unloaded module's code).
+        slot.Object = null;
+        KillEntryLocked(i);
+    }
+
+    /// <summary>After the lock: the audit records of a revocation, then the objects it destroyed are told.</summary>
+    private int Finish(ref RevokeOutcome outcome, Principal actor)
+    {
+        if (outcome.Revoked is { } revoked)
+        {
+            var who = actor.Name is null ? Principal.Kernel : actor;
             foreach (var (t, obj, rights, holder) in revoked)
                 Emit(AuditAction.Revoke, who, t, CapabilityToken.None, obj, rights, ErrorCode.None, $"held by {holder}");
-        destroyedOne?.NotifyDestroyed();
-        if (destroyed is not null)
+        }
+        outcome.DestroyedOne?.NotifyDestroyed();
+        if (outcome.Destroyed is { } destroyed)
             foreach (var obj in destroyed) obj.NotifyDestroyed();
-        return count;
+        return outcome.Count;
     }
 
     private Result<CapabilityToken> AllocateSlot(KernelObject obj, Rights rights, int parent, Principal holder) =>
@@ -524,15 +596,16 @@ public sealed class CapabilityManager
         _liveCount++;
         obj.CapabilityIssued();
         var token = CapabilityToken.Make(index, record.Secret, s.Generation);
-        Volatile.Write(ref _entries[index], new LiveEntry(token.Id, token.Generation, rights, obj));
+        Volatile.Write(ref _entries[index], RentEntry().Set(token.Id, token.Generation, rights, obj));
         return token;
     }
 
     /// <summary>Opens a revocation epoch (see <see cref="Check(CapabilityToken, Rights, Principal)"/>); under the lock.</summary>
     private void BeginKill() => Interlocked.Increment(ref _killEpoch);
 
-    /// <summary>Closes the epoch once every dying entry is null; under the lock, before the revocation returns.</summary>
-    private void EndKill() => Interlocked.Increment(ref _killEpoch);
+    /// <summary>Closes the epoch once every dying entry is null; under the lock, before the revocation returns. A
+    /// release store is enough (only the lock holder writes the epoch; the nulls before it must be visible first).</summary>
+    private void EndKill() => Volatile.Write(ref _killEpoch, _killEpoch + 1);
 
     /// <summary>A slot for a new capability: a quarantined one once enough wait, else a fresh one; -1 when full.</summary>
     private int TakeFreeSlot()

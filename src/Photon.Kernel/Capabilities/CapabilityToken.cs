@@ -21,8 +21,9 @@ public readonly record struct CapabilityToken(UInt128 Id, uint Generation)
     /// <summary>96 bits from the OS CSPRNG, never zero (so Id is never zero for a live token).</summary>
     internal static UInt128 NewSecret(ReadOnlySpan<byte> random12)
     {
-        UInt128 s = 0;
-        foreach (var b in random12[..12]) s = (s << 8) | b;
+        // The 12 bytes read big-endian, as one 32-bit and one 64-bit load.
+        UInt128 s = ((UInt128)System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(random12) << 64)
+            | System.Buffers.Binary.BinaryPrimitives.ReadUInt64BigEndian(random12[4..12]);
         return s == 0 ? 1 : s;
     }
 

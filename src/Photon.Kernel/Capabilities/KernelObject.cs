@@ -61,7 +61,6 @@ public abstract class KernelObject
     protected KernelObject(string? label)
     {
         _label = label;
-        ObjectId = Interlocked.Increment(ref s_nextObjectId);
     }
 
     /// <summary>The object's type, as audit records and listings name it.</summary>
@@ -71,7 +70,22 @@ public abstract class KernelObject
     /// <summary>The label of an object created without one; built on each read (audit records, listings), so a
     /// fast path that creates many objects formats no string per object.</summary>
     protected virtual string DefaultLabel() => Kind.ToString();
-    public long ObjectId { get; }
+
+    private long _objectId;
+
+    /// <summary>A number unique among this kernel's objects, drawn when first read (listings, audit text), not at
+    /// creation: an object created and destroyed on a fast path (a region allocated and freed) costs no shared atomic
+    /// increment. Unique, but not in creation order.</summary>
+    public long ObjectId
+    {
+        get
+        {
+            long id = Volatile.Read(ref _objectId);
+            if (id != 0) return id;
+            Interlocked.CompareExchange(ref _objectId, Interlocked.Increment(ref s_nextObjectId), 0);
+            return Volatile.Read(ref _objectId);
+        }
+    }
 
     /// <summary>Number of unrevoked capabilities naming this object.</summary>
     public int LiveCapabilities => Volatile.Read(ref _liveCapabilities);

@@ -15,8 +15,11 @@ public sealed class MemoryManager
 
     private readonly PhysicalMemory _physical;
     private readonly CapabilityManager _caps;
-    private long _liveRegions;
-    private long _usedPages;
+    // Live regions and their pages in one word, so an allocation or a free updates both with one atomic add:
+    // regions in the bits from RegionShift up, pages below (2^38 pages is 1 PiB, beyond any arena).
+    private const int RegionShift = 38;
+    private const long PagesMask = (1L << RegionShift) - 1;
+    private long _regionsAndPages;
 
     public MemoryManager(PhysicalMemory physical, CapabilityManager caps)
     {
@@ -25,8 +28,8 @@ public sealed class MemoryManager
     }
 
     public PhysicalMemory Physical => _physical;
-    public long LiveRegions => Interlocked.Read(ref _liveRegions);
-    public long UsedBytes => Interlocked.Read(ref _usedPages) * PhysicalMemory.PageSize;
+    public long LiveRegions => Interlocked.Read(ref _regionsAndPages) >> RegionShift;
+    public long UsedBytes => (Interlocked.Read(ref _regionsAndPages) & PagesMask) * PhysicalMemory.PageSize;
 
     /// <summary>Optional per-principal quota hook: called with the pages to charge (negative to refund).</summary>
     internal Func<Principal, long, Result>? Quota { get; set; }
@@ -56,8 +59,7 @@ public sealed class MemoryManager
             Quota?.Invoke(owner, -pages);
             return cap.Error;
         }
-        Interlocked.Increment(ref _liveRegions);
-        Interlocked.Add(ref _usedPages, pages);
+        Interlocked.Add(ref _regionsAndPages, (1L << RegionShift) + pages);
         return cap.Value;
     }
 
@@ -160,7 +162,7 @@ public sealed class MemoryManager
             lock (low.Gate) low.OwnsFrames = true;
             lock (high.Gate) high.OwnsFrames = true;
         }
-        Interlocked.Increment(ref _liveRegions); // two halves replace one region
+        Interlocked.Add(ref _regionsAndPages, 1L << RegionShift); // two halves replace one region
         _caps.RevokeFromRoot(region, actor);
         return (lowCap.Value, highCap.Value);
     }
@@ -175,8 +177,12 @@ public sealed class MemoryManager
     /// </summary>
     internal Result Free(CapabilityToken region, Principal actor = default)
     {
-        var r = _caps.Check<MemoryRegion>(region, Rights.Manage, actor);
-        if (!r.IsOk) return r.Error;
+        // The lock-free check alone on the common path; the full check reports (and audits) why it failed.
+        if (!_caps.TryCheckFast(region, Rights.Manage, out var obj) || obj is not MemoryRegion)
+        {
+            var r = _caps.Check<MemoryRegion>(region, Rights.Manage, actor);
+            if (!r.IsOk) return r.Error;
+        }
         var reclaimed = _caps.RevokeFromRoot(region, actor);
         // A concurrent free (or revoke) of the same region got there first: ours is the second free.
         if (!reclaimed.IsOk && reclaimed.Code is not (ErrorCode.Revoked or ErrorCode.StaleCapability)) return reclaimed.Error;
@@ -189,8 +195,7 @@ public sealed class MemoryManager
     {
         var freed = _physical.Free(region.FirstFrame, region.Pages);
         if (!freed.IsOk) throw new InvalidOperationException($"memory manager invariant broken: {freed}");
-        Interlocked.Decrement(ref _liveRegions);
-        Interlocked.Add(ref _usedPages, -region.Pages);
+        Interlocked.Add(ref _regionsAndPages, -((1L << RegionShift) + region.Pages));
         Quota?.Invoke(region.Owner, -region.Pages);
     }
 

@@ -37,7 +37,10 @@ public sealed class MemoryRegion : KernelObject
     /// the original once its frames belong to the halves. Changed only under <see cref="Gate"/>.</summary>
     internal bool OwnsFrames { get; set; }
 
-    internal Lock Gate { get; } = new();
+    /// <summary>The region's monitor: the region object itself (a thin lock in its header), not a separate
+    /// <see cref="Lock"/> — one object less per region (40 B on the allocate/free path). Only kernel code holds
+    /// region objects (processes hold tokens), so nothing outside the memory manager locks on it.</summary>
+    internal object Gate => this;
 
     protected override string DefaultLabel() => $"region@{Owner.Name}";
 

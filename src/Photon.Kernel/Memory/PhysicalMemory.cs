@@ -41,7 +41,7 @@ public sealed class PhysicalMemory : IDisposable
     private const int CacheDepth = 64;
     private readonly long[][] _cache = new long[CacheMaxOrder + 1][];
     private readonly int[] _cached = new int[CacheMaxOrder + 1];
-    private readonly Lock _lock = new();
+    private readonly AllocatorSpinLock _lock = new();
     private long _freeFrames;
     private bool _disposed;
 
@@ -70,7 +70,7 @@ public sealed class PhysicalMemory : IDisposable
     }
 
     public long TotalFrames => _frames;
-    public long FreeFrames { get { lock (_lock) return _freeFrames; } }
+    public long FreeFrames { get { using (_lock.Enter()) return _freeFrames; } }
     public long TotalBytes => _frames * PageSize;
 
     /// <summary>Allocates <paramref name="pages"/> contiguous zeroed frames; returns the first frame number.</summary>
@@ -81,7 +81,7 @@ public sealed class PhysicalMemory : IDisposable
         int order = pages == 1 ? 0 : (int)(64 - long.LeadingZeroCount(pages - 1)); // ceil(log2(pages))
         if (order > _topOrder) return Errors.Of(ErrorCode.OutOfMemory, $"no block of {pages} contiguous pages");
         long start;
-        lock (_lock)
+        using (_lock.Enter())
         {
             ThrowIfDisposed();
             if (order <= CacheMaxOrder && pages == 1L << order && _cached[order] > 0)
@@ -122,14 +122,42 @@ public sealed class PhysicalMemory : IDisposable
     private void ZeroDirty(long start, long pages)
     {
         long end = start + pages;
+        if (!AnyBitSet(_dirty, start, end)) return; // known zero: the common case for a region freed unwritten
         for (long f = start; f < end;)
         {
             if (!IsDirty(f)) { f++; continue; }
             long runStart = f;
             while (f < end && IsDirty(f)) f++;
             _arena.Clear(runStart, f - runStart);
-            for (long g = runStart; g < f; g++) Interlocked.And(ref _dirty[g >> 6], ~(1UL << (int)(g & 63)));
         }
+        // One atomic per 64 frames, not per frame.
+        for (long f = start; f < end;)
+        {
+            var (word, mask, n) = WordMask(f, end);
+            Interlocked.And(ref _dirty[word], ~mask);
+            f += n;
+        }
+    }
+
+    /// <summary>The bitmap word holding frame <paramref name="f"/>, the mask of the frames of [f, end) in it, and how
+    /// many they are.</summary>
+    private static (long Word, ulong Mask, int Count) WordMask(long f, long end)
+    {
+        int bit = (int)(f & 63);
+        int n = (int)Math.Min(64 - bit, end - f);
+        ulong mask = (n == 64 ? ulong.MaxValue : (1UL << n) - 1) << bit;
+        return (f >> 6, mask, n);
+    }
+
+    private static bool AnyBitSet(ulong[] bitmap, long start, long end)
+    {
+        for (long f = start; f < end;)
+        {
+            var (word, mask, n) = WordMask(f, end);
+            if ((Volatile.Read(ref bitmap[word]) & mask) != 0) return true;
+            f += n;
+        }
+        return false;
     }
 
     private bool IsDirty(long f) => (Volatile.Read(ref _dirty[f >> 6]) & (1UL << (int)(f & 63))) != 0;
@@ -150,7 +178,7 @@ public sealed class PhysicalMemory : IDisposable
     {
         get
         {
-            lock (_lock)
+            using (_lock.Enter())
             {
                 long n = 0;
                 for (int o = 0; o <= CacheMaxOrder; o++) n += (long)_cached[o] << o;
@@ -193,11 +221,12 @@ public sealed class PhysicalMemory : IDisposable
     {
         if (pages <= 0 || firstFrame < 0 || firstFrame > _frames - pages)
             return Result.Fail(ErrorCode.OutOfRange, $"frames {firstFrame}+{pages} are outside physical memory");
-        lock (_lock)
+        using (_lock.Enter())
         {
             ThrowIfDisposed();
-            for (long f = firstFrame; f < firstFrame + pages; f++)
-                if (!IsAllocated(f)) return Result.Fail(ErrorCode.DoubleFree, $"frame {f} is not allocated (double free?)");
+            if (!AllAllocated(firstFrame, pages))
+                for (long f = firstFrame; f < firstFrame + pages; f++)
+                    if (!IsAllocated(f)) return Result.Fail(ErrorCode.DoubleFree, $"frame {f} is not allocated (double free?)");
             SetAllocated(firstFrame, pages, false);
             _freeFrames += pages;
             // An aligned power-of-two block of cacheable size parks in the cache (merging with its buddy when that is
@@ -238,8 +267,15 @@ public sealed class PhysicalMemory : IDisposable
         CheckAccess(firstFrame, pages, offset, length);
         if (length > 0)
         {
-            long first = firstFrame + offset / PageSize, last = firstFrame + (offset + length - 1) / PageSize;
-            for (long f = first; f <= last; f++) Interlocked.Or(ref _dirty[f >> 6], 1UL << (int)(f & 63));
+            long first = firstFrame + offset / PageSize, end = firstFrame + (offset + length - 1) / PageSize + 1;
+            for (long f = first; f < end;)
+            {
+                // One atomic per 64 frames, and none when they are all dirty already (bits are cleared only for frames
+                // being handed out, which no one can be writing).
+                var (word, mask, n) = WordMask(f, end);
+                if ((Volatile.Read(ref _dirty[word]) & mask) != mask) Interlocked.Or(ref _dirty[word], mask);
+                f += n;
+            }
         }
         return _arena.Pages(firstFrame, pages, offset, length);
     }
@@ -284,12 +320,25 @@ public sealed class PhysicalMemory : IDisposable
 
     private bool IsAllocated(long f) => (_allocated[f >> 6] & (1UL << (int)(f & 63))) != 0;
 
+    private bool AllAllocated(long start, long pages)
+    {
+        for (long f = start, end = start + pages; f < end;)
+        {
+            var (word, mask, n) = WordMask(f, end);
+            if ((_allocated[word] & mask) != mask) return false;
+            f += n;
+        }
+        return true;
+    }
+
     private void SetAllocated(long start, long pages, bool value)
     {
-        for (long f = start; f < start + pages; f++)
+        for (long f = start, end = start + pages; f < end;)
         {
-            if (value) _allocated[f >> 6] |= 1UL << (int)(f & 63);
-            else _allocated[f >> 6] &= ~(1UL << (int)(f & 63));
+            var (word, mask, n) = WordMask(f, end);
+            if (value) _allocated[word] |= mask;
+            else _allocated[word] &= ~mask;
+            f += n;
         }
     }
 
@@ -301,7 +350,7 @@ public sealed class PhysicalMemory : IDisposable
     /// </summary>
     internal Result VerifyInvariants()
     {
-        lock (_lock)
+        using (_lock.Enter())
         {
             ThrowIfDisposed();
             var covered = new bool[_frames];
@@ -347,7 +396,7 @@ public sealed class PhysicalMemory : IDisposable
 
     public void Dispose()
     {
-        lock (_lock)
+        using (_lock.Enter())
         {
             if (_disposed) return;
             _disposed = true;

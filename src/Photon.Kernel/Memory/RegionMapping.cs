@@ -38,7 +38,7 @@ public sealed class RegionMapping : IDisposable
     /// <summary>Copies bytes out of the mapping.</summary>
     public Result Read(long offset, Span<byte> destination)
     {
-        lock (GateOrNull() ?? new Lock())
+        lock (GateOrNull() ?? new object())
         {
             var frames = Validate(offset, destination.Length, writable: false);
             if (!frames.IsOk) return frames.Error;
@@ -50,7 +50,7 @@ public sealed class RegionMapping : IDisposable
     /// <summary>Copies bytes into the mapping (a writable mapping only).</summary>
     public Result Write(long offset, ReadOnlySpan<byte> source)
     {
-        lock (GateOrNull() ?? new Lock())
+        lock (GateOrNull() ?? new object())
         {
             var frames = Validate(offset, source.Length, writable: true);
             if (!frames.IsOk) return frames.Error;
@@ -63,7 +63,7 @@ public sealed class RegionMapping : IDisposable
     /// reading in place. The span is valid only during the call.</summary>
     public Result View<TState>(long offset, int length, TState state, ReadOnlySpanAction<byte, TState> action)
     {
-        lock (GateOrNull() ?? new Lock())
+        lock (GateOrNull() ?? new object())
         {
             var frames = Validate(offset, length, writable: false);
             if (!frames.IsOk) return frames.Error;
@@ -76,7 +76,7 @@ public sealed class RegionMapping : IDisposable
     /// reading and writing in place (a writable mapping only). The span is valid only during the call.</summary>
     public Result Update<TState>(long offset, int length, TState state, SpanAction<byte, TState> action)
     {
-        lock (GateOrNull() ?? new Lock())
+        lock (GateOrNull() ?? new object())
         {
             var frames = Validate(offset, length, writable: true);
             if (!frames.IsOk) return frames.Error;
@@ -87,7 +87,7 @@ public sealed class RegionMapping : IDisposable
 
     public void Dispose() => _region = null;
 
-    private Lock? GateOrNull() => Volatile.Read(ref _region)?.Gate;
+    private object? GateOrNull() => Volatile.Read(ref _region)?.Gate;
 
     // Under the region's gate: the mapping must be open, the region not reclaimed, the capability live with Map.
     private Result<MemoryRegion> Validate(long offset, int length, bool writable)

@@ -119,12 +119,15 @@ internal static class FrameProbe
         ?? throw new InvalidOperationException("PhysicalMemory._cached not found: update FrameProbe");
     private static readonly FieldInfo Lock = typeof(PhysicalMemory).GetField("_lock", BindingFlags.NonPublic | BindingFlags.Instance)
         ?? throw new InvalidOperationException("PhysicalMemory._lock not found: update FrameProbe");
+    private static readonly FieldInfo FreeCount = typeof(PhysicalMemory).GetField("_freeFrames", BindingFlags.NonPublic | BindingFlags.Instance)
+        ?? throw new InvalidOperationException("PhysicalMemory._freeFrames not found: update FrameProbe");
 
     /// <summary>Per frame: true if it lies in a block on a free list or in the frame cache. Also checks that the bitmap and the free lists
     /// agree with each other and with <see cref="PhysicalMemory.FreeFrames"/>.</summary>
     public static bool[] FreeMap(PhysicalMemory phys)
     {
-        lock ((System.Threading.Lock)Lock.GetValue(phys)!)
+        // The allocator's lock is not reentrant: read the free count's field under it, not FreeFrames.
+        using (((AllocatorSpinLock)Lock.GetValue(phys)!).Enter())
         {
             var bits = (ulong[])Allocated.GetValue(phys)!;
             var lists = (HashSet<long>[])FreeLists.GetValue(phys)!;
@@ -150,7 +153,8 @@ internal static class FrameProbe
                 bool allocated = (bits[f >> 6] & (1UL << (int)(f & 63))) != 0;
                 if (allocated == free[f]) throw new InvalidOperationException($"frame {f}: allocated={allocated} but on a free list={free[f]}");
             }
-            if (onLists != phys.FreeFrames) throw new InvalidOperationException($"free lists hold {onLists} frames, FreeFrames says {phys.FreeFrames}");
+            long freeFrames = (long)FreeCount.GetValue(phys)!;
+            if (onLists != freeFrames) throw new InvalidOperationException($"free lists hold {onLists} frames, FreeFrames says {freeFrames}");
             return free;
         }
     }
