@@ -45,10 +45,14 @@ public static class StorageBenchmarks
             {
                 var offsets = Offsets(random);
                 // PHOTON_BENCH_BLOCK_PATH=photon (io_uring driver) or randomaccess: that path's rows alone, for perf record
-                // and strace -c (no baseline in the process to tell apart).
+                // and strace -c (no baseline in the process to tell apart); the figure printed is the last round's.
                 if (Environment.GetEnvironmentVariable("PHOTON_BENCH_BLOCK_PATH") is { } only)
                 {
-                    var alone = only == "randomaccess" ? Baseline(path, offsets, write, data) : Photon(path, offsets, write, data, HostStorageBackend.IoUring);
+                    // PHOTON_PROFILE_ROUNDS: repeat it, so a profile is the steady state rather than the JIT.
+                    int rounds = int.TryParse(Environment.GetEnvironmentVariable("PHOTON_PROFILE_ROUNDS"), out var n) ? Math.Max(1, n) : 1;
+                    Figure alone = default;
+                    for (int round = 0; round < rounds; round++)
+                        alone = only == "randomaccess" ? Baseline(path, offsets, write, data) : Photon(path, offsets, write, data, HostStorageBackend.IoUring);
                     yield return new BenchResult($"{(random ? "random" : "sequential")} 4 KiB {(write ? "write" : "read")} (QD{QueueDepth}), {only} alone, CPU",
                         alone.CpuMsPerMiB, "-", double.NaN, "CPU ms/MiB", LowerIsBetter: true);
                     continue;
