@@ -44,6 +44,19 @@ public static class StorageBenchmarks
             foreach (bool random in new[] { false, true })
             {
                 var offsets = Offsets(random);
+                // PHOTON_BENCH_BLOCK_PATH=photon (io_uring driver) or randomaccess: that path's rows alone, for perf record
+                // and strace -c (no baseline in the process to tell apart); the figure printed is the last round's.
+                if (Environment.GetEnvironmentVariable("PHOTON_BENCH_BLOCK_PATH") is { } only)
+                {
+                    // PHOTON_PROFILE_ROUNDS: repeat it, so a profile is the steady state rather than the JIT.
+                    int rounds = int.TryParse(Environment.GetEnvironmentVariable("PHOTON_PROFILE_ROUNDS"), out var n) ? Math.Max(1, n) : 1;
+                    Figure alone = default;
+                    for (int round = 0; round < rounds; round++)
+                        alone = only == "randomaccess" ? Baseline(path, offsets, write, data) : Photon(path, offsets, write, data, HostStorageBackend.IoUring);
+                    yield return new BenchResult($"{(random ? "random" : "sequential")} 4 KiB {(write ? "write" : "read")} (QD{QueueDepth}), {only} alone, CPU",
+                        alone.CpuMsPerMiB, "-", double.NaN, "CPU ms/MiB", LowerIsBetter: true);
+                    continue;
+                }
                 var uring = Photon(path, offsets, write, data, HostStorageBackend.IoUring);
                 var baseline = Baseline(path, offsets, write, data);
                 var threadPool = Photon(path, offsets, write, data, HostStorageBackend.ThreadPool);
@@ -70,11 +83,15 @@ public static class StorageBenchmarks
     /// <summary>Throughput (median of three runs) and process CPU time per MiB (over the warm-up and the runs).</summary>
     private readonly record struct Figure(double MBps, double CpuMsPerMiB);
 
-    private static Figure Timed(long[] offsets, Func<TimeSpan> median)
+    private static Figure Timed(long[] offsets, Func<TimeSpan> median, string? label = null)
     {
         var cpu = Environment.CpuUsage.TotalTime;
+        long heap = GC.GetTotalAllocatedBytes(precise: true);
         var elapsed = median();
         var used = Environment.CpuUsage.TotalTime - cpu;
+        // Heap bytes per I/O over the warm-up and the three runs (a load-insensitive cost: the per-request objects).
+        if (label is not null)
+            Console.Error.WriteLine($"storage: {label}: {(GC.GetTotalAllocatedBytes(precise: true) - heap) / (4.0 * offsets.Length):F0} heap bytes per I/O");
         double mib = offsets.Length * (double)Block / (1 << 20);
         return new Figure(offsets.Length * (double)Block / elapsed.TotalSeconds / 1e6, used.TotalMilliseconds / (mib * 4)); // warm-up + 3 runs
     }
@@ -91,7 +108,7 @@ public static class StorageBenchmarks
                 var r = write ? await dev.WriteAsync(cap, off / 512, data) : await dev.ReadAsync(cap, off / 512, buf);
                 r.Unwrap();
             });
-        }, runs: 3));
+        }, runs: 3), $"{(write ? "write" : "read")} on {backend}");
         dev.DisposeAsync().AsTask().GetAwaiter().GetResult();
         var (inline, deferred, enters) = storage.RingCounters;
         if (enters > 0 || storage.InlineWrites > 0)
@@ -111,7 +128,7 @@ public static class StorageBenchmarks
                 if (write) await RandomAccess.WriteAsync(handle, data, off);
                 else await RandomAccess.ReadAsync(handle, buf, off);
             });
-        }, runs: 3));
+        }, runs: 3), $"{(write ? "write" : "read")} on RandomAccess");
     }
 
     /// <summary>QueueDepth concurrent lanes, each walking its share of the offsets. Each lane starts on the thread pool,

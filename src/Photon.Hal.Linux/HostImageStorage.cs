@@ -11,7 +11,7 @@ namespace Photon.Kernel.Hal.Host;
 /// on, so submitters on different cores neither share the ring's lock nor hand each other their completions. Small
 /// writes are not sent to the ring at all but written at once by the submitter (see <see cref="InlineWriteLimit"/>).
 /// </summary>
-public sealed class HostImageStorage : IBlockStorage, IBatchingBlockStorage
+public sealed class HostImageStorage : IBlockStorage, IBatchingBlockStorage, IInlineBlockStorage
 {
     private const int RingEntries = 256;
     private readonly SafeFileHandle _handle;
@@ -68,6 +68,10 @@ public sealed class HostImageStorage : IBlockStorage, IBatchingBlockStorage
     public string Name { get; }
     public bool IsReadOnly { get; }
     public long Length => RandomAccess.GetLength(_handle);
+
+    /// <summary>On io_uring, page-cache reads finish inside their submitter's enter and small writes are a pwrite by the
+    /// submitter: the block driver serves them straight from the submitter. Not on the thread pool (every request hops).</summary>
+    public bool CompletesInline => _uring is not null;
 
     /// <summary>The backend in use (never Auto).</summary>
     public HostStorageBackend Backend => _uring is null ? HostStorageBackend.ThreadPool : HostStorageBackend.IoUring;
@@ -147,9 +151,25 @@ public sealed class HostImageStorage : IBlockStorage, IBatchingBlockStorage
             throw new KernelException(ErrorCode.InvalidArgument, $"{Name}: range {offset}+{length} is outside any file");
     }
 
-    public async ValueTask<int> ReadAsync(long offset, Memory<byte> buffer, CancellationToken cancellationToken = default)
+    public ValueTask<int> ReadAsync(long offset, Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
-        CheckRange(offset, buffer.Length);
+        try { CheckRange(offset, buffer.Length); }
+        catch (KernelException e) { return ValueTask.FromException<int>(e); }
+        // On io_uring a page-cache read completes inside its enter: the whole read done at once needs no state machine.
+        if (_uring is null || buffer.Length == 0) return ReadLoopAsync(offset, buffer, default, false, cancellationToken);
+        var first = Ring().ReadAsync(offset, buffer);
+        if (first.IsCompletedSuccessfully && RingResultHook is null)
+        {
+            int r = first.Result;
+            return r == buffer.Length ? new ValueTask<int>(r) : ReadLoopAsync(offset, buffer, new ValueTask<int>(r), true, cancellationToken);
+        }
+        return ReadLoopAsync(offset, buffer, first, true, cancellationToken);
+    }
+
+    /// <summary>The read in general: <paramref name="pending"/> (when <paramref name="hasPending"/>) is the ring's answer
+    /// for its first part, already submitted.</summary>
+    private async ValueTask<int> ReadLoopAsync(long offset, Memory<byte> buffer, ValueTask<int> pending, bool hasPending, CancellationToken cancellationToken)
+    {
         int total = 0, resubmits = 0;
         try
         {
@@ -160,7 +180,9 @@ public sealed class HostImageStorage : IBlockStorage, IBatchingBlockStorage
                 if (_uring is null) n = await RandomAccess.ReadAsync(_handle, buffer[total..], offset + total, cancellationToken).ConfigureAwait(false);
                 else
                 {
-                    int r = Hooked(await Ring().ReadAsync(offset + total, buffer[total..]).ConfigureAwait(false));
+                    var answer = hasPending ? pending : Ring().ReadAsync(offset + total, buffer[total..]);
+                    hasPending = false;
+                    int r = Hooked(await answer.ConfigureAwait(false));
                     if (CancelledByHost(r) && ++resubmits <= MaxResubmits) continue;
                     n = Check(r, "read", offset + total);
                 }
@@ -172,23 +194,35 @@ public sealed class HostImageStorage : IBlockStorage, IBatchingBlockStorage
         return total;
     }
 
-    public async ValueTask WriteAsync(long offset, ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default)
+    public ValueTask WriteAsync(long offset, ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default)
     {
-        if (IsReadOnly) throw new KernelException(ErrorCode.ReadOnly, $"{Name} is read-only");
-        CheckRange(offset, data.Length);
+        try
+        {
+            if (IsReadOnly) throw new KernelException(ErrorCode.ReadOnly, $"{Name} is read-only");
+            CheckRange(offset, data.Length);
+            // One inline writer at a time: a second would only sleep on the image's inode lock (ext4 takes it for every
+            // buffered write) on a thread that has other work; its write goes to the ring's worker instead. Done here,
+            // outside any state machine: the write is complete when this returns.
+            if (_uring is not null && data.Length <= InlineWriteLimit && Interlocked.CompareExchange(ref _inlineWriting, 1, 0) == 0)
+            {
+                try { WriteInline(offset, data.Span); }
+                finally { Volatile.Write(ref _inlineWriting, 0); }
+                return default;
+            }
+        }
+        catch (KernelException e) { return ValueTask.FromException(e); }
+        catch (IOException e) { return ValueTask.FromException(new KernelException(ErrorCode.IoError, e.Message)); }
+        return WriteLoopAsync(offset, data, cancellationToken);
+    }
+
+    /// <summary>A write that is not a pwrite on the caller's thread: on the thread pool, or through the ring.</summary>
+    private async ValueTask WriteLoopAsync(long offset, ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
+    {
         try
         {
             if (_uring is null)
             {
                 await RandomAccess.WriteAsync(_handle, data, offset, cancellationToken).ConfigureAwait(false);
-                return;
-            }
-            // One inline writer at a time: a second would only sleep on the image's inode lock (ext4 takes it for every
-            // buffered write) on a thread that has other work; its write goes to the ring's worker instead.
-            if (data.Length <= InlineWriteLimit && Interlocked.CompareExchange(ref _inlineWriting, 1, 0) == 0)
-            {
-                try { WriteInline(offset, data.Span); }
-                finally { Volatile.Write(ref _inlineWriting, 0); }
                 return;
             }
             for (int done = 0, resubmits = 0; done < data.Length;)

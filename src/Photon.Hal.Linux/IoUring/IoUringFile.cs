@@ -13,7 +13,8 @@ namespace Photon.Kernel.Hal.Host.IoUring;
 /// registered (fixed) file. A caller's buffer stays pinned until its completion is reaped, and disposal waits for every
 /// submitted operation, so the kernel never writes to memory we released.
 /// </summary>
-public sealed class IoUringFile : IAsyncDisposable
+// Safety: the one unsafe use fixes a caller's buffer for the length of a submission (see QueueFixed).
+public sealed unsafe class IoUringFile : IAsyncDisposable
 {
     private const ulong WakeTag = ulong.MaxValue;
     private const int ECANCELED = 125;
@@ -95,10 +96,62 @@ public sealed class IoUringFile : IAsyncDisposable
     }
 
     /// <summary>pread: bytes read (0 at end of file, short near it) or a negative errno.</summary>
-    public ValueTask<int> ReadAsync(long offset, Memory<byte> buffer) => Queue(OpRead, offset, buffer.Pin(), buffer.Length);
+    public ValueTask<int> ReadAsync(long offset, Memory<byte> buffer) =>
+        IsPluggedHere ? Queue(OpRead, offset, buffer.Pin(), buffer.Length) : QueueFixed(OpRead, offset, buffer);
 
     /// <summary>pwrite: bytes written or a negative errno.</summary>
-    public ValueTask<int> WriteAsync(long offset, ReadOnlyMemory<byte> data) => Queue(OpWrite, offset, data.Pin(), data.Length);
+    public ValueTask<int> WriteAsync(long offset, ReadOnlyMemory<byte> data) =>
+        IsPluggedHere ? Queue(OpWrite, offset, data.Pin(), data.Length) : QueueFixed(OpWrite, offset, System.Runtime.InteropServices.MemoryMarshal.AsMemory(data));
+
+    private bool IsPluggedHere => t_plug is { Depth: > 0 } plug && ReferenceEquals(plug.Owner, this);
+
+    /// <summary>An operation's instance: the calling thread's spare if it is this file's (the common case: a submitter
+    /// that reaped its last operation gave it back on this thread), else one from the pool, else a new one.</summary>
+    private IoUringOperation Rent()
+    {
+        if (t_spare is { } spare && ReferenceEquals(spare.Owner, this))
+        {
+            t_spare = null;
+            return spare;
+        }
+        return _pool.TryDequeue(out var op) ? op : new IoUringOperation(this);
+    }
+
+    /// <summary>
+    /// Submits an unplugged read or write with the caller's buffer fixed for the call instead of pinned by a GC handle:
+    /// an operation reaped inside the call (a page-cache read) is done with the buffer when this returns; one still in
+    /// the kernel (or waiting for a slot, or abandoned by a failed ring) takes a lasting pin under the lock, while the
+    /// buffer is still fixed, so it never moves between the SQE's address and the operation's end.
+    /// </summary>
+    private ValueTask<int> QueueFixed(byte opcode, long offset, Memory<byte> buffer)
+    {
+        var op = Rent();
+        var reaped = TakeReapedList();
+        bool arm;
+        ValueTask<int> task;
+        // Safety: the buffer is fixed for this block; the SQE's address is used by the kernel only until the operation
+        // completes, which is either inside this block (reaped here) or after the lasting pin taken below (before the fix ends).
+        fixed (byte* address = buffer.Span)
+        {
+            task = op.StartFixed(opcode, offset, (nint)address, buffer.Length);
+            lock (_gate)
+            {
+                if (_closing)
+                {
+                    op.Finish(ClosedResult);
+                    t_reaped = reaped;
+                    return task;
+                }
+                _waiting.Enqueue(op);
+                SubmitAndReapLocked(reaped);
+                if (!op.Reaped) op.Pin = buffer.Pin();
+                arm = ArmLocked();
+            }
+        }
+        if (arm) _armed.Release();
+        FinishReaped(reaped);
+        return task;
+    }
 
     /// <summary>fsync, or with <paramref name="dataOnly"/> fdatasync (the data and what is needed to read it back — block
     /// allocation, size — but not timestamps; what QEMU does for a raw image's flush): 0 or a negative errno.</summary>
@@ -177,7 +230,7 @@ public sealed class IoUringFile : IAsyncDisposable
 
     private ValueTask<int> Queue(byte opcode, long offset, System.Buffers.MemoryHandle pin, int length, uint opFlags = 0)
     {
-        if (!_pool.TryDequeue(out var op)) op = new IoUringOperation(this);
+        var op = Rent();
         var task = op.Start(opcode, offset, pin, length, opFlags);
         if (t_plug is { Depth: > 0 } plug && ReferenceEquals(plug.Owner, this))
         {
@@ -205,8 +258,19 @@ public sealed class IoUringFile : IAsyncDisposable
 
     internal void Return(IoUringOperation op)
     {
-        if (_pool.Count < _inFlight.Length * 2) _pool.Enqueue(op);
+        // The thread that takes the result usually submits next: it keeps the instance (no shared-queue round trip).
+        var previous = t_spare;
+        t_spare = op;
+        if (previous is not null) previous.Owner.ReturnToPool(previous);
     }
+
+    private void ReturnToPool(IoUringOperation op)
+    {
+        if (!Volatile.Read(ref _closing) && _pool.Count < _inFlight.Length * 2) _pool.Enqueue(op);
+    }
+
+    /// <summary>The calling thread's last finished operation, kept for its next one (see <see cref="Rent"/>).</summary>
+    [ThreadStatic] private static IoUringOperation? t_spare;
 
     /// <summary>
     /// Moves waiting operations into free slots, submits every prepared SQE and reaps what completed, until nothing more
@@ -246,6 +310,7 @@ public sealed class IoUringFile : IAsyncDisposable
             int slot = (int)cqe.UserData;
             var op = _inFlight[slot]!;
             _inFlight[slot] = null;
+            op.Reaped = true;
             _freeSlots.Push(slot);
             reaped++;
             if (byCaller is not null)

@@ -18,6 +18,12 @@ internal sealed unsafe class IoUringOperation : IValueTaskSource<int>
 
     public IoUringOperation(IoUringFile owner) => _owner = owner;
 
+    public IoUringFile Owner => _owner;
+
+    /// <summary>Set under the ring's lock when its completion is reaped (a submitter that reaped its own operation
+    /// inside its enter never needs to pin the buffer beyond that call).</summary>
+    public bool Reaped;
+
     public byte Opcode;
     public long Offset;
     public nint Address;
@@ -36,8 +42,18 @@ internal sealed unsafe class IoUringOperation : IValueTaskSource<int>
         Address = (nint)pin.Pointer;
         Length = length;
         Pin = pin;
+        Reaped = false;
         _core.RunContinuationsAsynchronously = true;
         return new ValueTask<int>(this, _core.Version);
+    }
+
+    /// <summary>Starts an operation on a buffer the caller keeps fixed (pinned for the call) at <paramref name="address"/>;
+    /// the caller takes a lasting <see cref="Pin"/> before it lets go of it unless the operation was reaped by then.</summary>
+    public ValueTask<int> StartFixed(byte opcode, long offset, nint address, int length)
+    {
+        var task = Start(opcode, offset, default, length, 0);
+        Address = address;
+        return task;
     }
 
     /// <summary>Called once per operation, by whoever retires it: releases the pin first, then wakes the caller — on the

@@ -324,6 +324,10 @@ public sealed class QueuePair<TRequest, TResult>
         tcs.TrySetResult(Errors.Of(ErrorCode.Cancelled, "request cancelled"));
     }
 
+    /// <summary>The capability check every submission passes (a denial is counted in <see cref="Stats"/>), for a device
+    /// that serves a request without putting it in the ring (a request its storage finishes on the submitter's thread).</summary>
+    public Result Authorize(CapabilityToken capability, Rights needed, Principal actor = default) => Check(capability, needed, actor);
+
     private Result Check(CapabilityToken capability, Rights needed, Principal actor)
     {
         var r = _caps.Check(capability, needed, actor);

@@ -27,6 +27,12 @@ public sealed class NvmeBlockDevice : BlockDeviceObject, IAsyncDisposable
     private readonly Task[] _controllers;
     private readonly Controller[] _drains;
     private readonly CancellationTokenSource _stop = new();
+    private readonly bool _direct; // the storage finishes requests inline: reads and writes skip the queue pairs
+    private readonly int _directLimit;
+    private long _directStarted, _directEnded;
+    private volatile bool _closed;
+    private readonly TaskCompletionSource _closedSignal = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private static readonly Task<Result> s_ok = Task.FromResult(Result.Ok);
     private static int s_nextHome;
     [ThreadStatic] private static int t_home; // 0: not dealt yet
 
@@ -43,6 +49,8 @@ public sealed class NvmeBlockDevice : BlockDeviceObject, IAsyncDisposable
         for (int i = 0; i < _queues.Length; i++) _queues[i] = new QueuePair<BlockCommand, int>(options.QueueDepth, caps, this);
         _controllers = new Task[_queues.Length];
         _drains = new Controller[_queues.Length];
+        _direct = storage is IInlineBlockStorage { CompletesInline: true };
+        _directLimit = options.QueuePairs * options.QueueDepth;
         for (int i = 0; i < _queues.Length; i++)
         {
             var controller = _drains[i] = new Controller(_queues[i], options.FetchBatch);
@@ -68,6 +76,15 @@ public sealed class NvmeBlockDevice : BlockDeviceObject, IAsyncDisposable
     public bool IsReadOnly => _storage.IsReadOnly;
     public IReadOnlyList<QueuePair<BlockCommand, int>> Queues => _queues;
 
+    /// <summary>Reads and writes served straight from their submitter (<see cref="IInlineBlockStorage"/>), not through
+    /// <see cref="Queues"/>.</summary>
+    public long DirectRequests => Interlocked.Read(ref _directStarted) - Interlocked.Read(ref _directDiverted);
+
+    /// <summary>True when reads and writes go straight to the storage from their submitter (it finishes them inline).</summary>
+    public bool ServesDirect => _direct;
+
+    private long _directDiverted;
+
     /// <summary>Starts the device and its controller loops. Returns the device and an all-rights capability to it.</summary>
     public static Result<(NvmeBlockDevice Device, CapabilityToken Capability)> Start(IBlockStorage storage, CapabilityManager caps,
         NvmeOptions? options = null, Principal owner = default)
@@ -88,14 +105,18 @@ public sealed class NvmeBlockDevice : BlockDeviceObject, IAsyncDisposable
     public Task<Result> ReadAsync(CapabilityToken cap, long lba, Memory<byte> buffer, Principal actor = default, CancellationToken ct = default)
     {
         var v = BlockRange.Validate(lba, buffer.Length, SectorSize, SectorCount);
-        return v.IsOk ? Submit(new BlockCommand(BlockOp.Read, lba, buffer, default), cap, Rights.Read, actor, ct) : Task.FromResult(v);
+        if (!v.IsOk) return Task.FromResult(v);
+        var command = new BlockCommand(BlockOp.Read, lba, buffer, default);
+        return _direct && !ct.CanBeCanceled ? Direct(command, cap, Rights.Read, actor) : Submit(command, cap, Rights.Read, actor, ct);
     }
 
     public Task<Result> WriteAsync(CapabilityToken cap, long lba, ReadOnlyMemory<byte> data, Principal actor = default, CancellationToken ct = default)
     {
         if (IsReadOnly) return Task.FromResult(Result.Fail(ErrorCode.ReadOnly, $"{Name} is read-only"));
         var v = BlockRange.Validate(lba, data.Length, SectorSize, SectorCount);
-        return v.IsOk ? Submit(new BlockCommand(BlockOp.Write, lba, default, data), cap, Rights.Write, actor, ct) : Task.FromResult(v);
+        if (!v.IsOk) return Task.FromResult(v);
+        var command = new BlockCommand(BlockOp.Write, lba, default, data);
+        return _direct && !ct.CanBeCanceled ? Direct(command, cap, Rights.Write, actor) : Submit(command, cap, Rights.Write, actor, ct);
     }
 
     public Task<Result> FlushAsync(CapabilityToken cap, Principal actor = default, CancellationToken ct = default) =>
@@ -152,6 +173,88 @@ public sealed class NvmeBlockDevice : BlockDeviceObject, IAsyncDisposable
         Diagnostics.Tracing.BlockIoProbe.Completed(submitted, command, Label, r.IsOk);
         return r.AsResult();
     }
+
+    /// <summary>
+    /// A read or write on storage that finishes requests inline, served on the submitter's thread with no queue-pair tag,
+    /// slot, lock or semaphore, and no task when it completes at once: the same capability check as a ring submission
+    /// (denials counted on pair 0), then the storage call. Requests in flight this way are bounded by the pairs' total
+    /// depth (one beyond it takes the ring path and waits there); one that does not finish at once is awaited, and ends
+    /// Closed when the device closes first, as a ring request does. A cancellable request takes the ring path (its
+    /// cancellation ends it at once there). Flushes always take the ring: they are rare and block.
+    /// </summary>
+    private Task<Result> Direct(in BlockCommand command, CapabilityToken cap, Rights rights, Principal actor)
+    {
+        var check = _queues[0].Authorize(cap, rights, actor);
+        if (!check.IsOk) return Task.FromResult(check);
+        // A stale _directEnded overestimates what is in flight: the bound errs towards the ring path.
+        if (Interlocked.Increment(ref _directStarted) - Volatile.Read(ref _directEnded) > _directLimit)
+        {
+            Interlocked.Increment(ref _directDiverted);
+            Interlocked.Increment(ref _directEnded);
+            return Submit(command, cap, rights, actor, default);
+        }
+        if (_closed)
+        {
+            Interlocked.Increment(ref _directEnded);
+            return Task.FromResult(Result.Fail(ErrorCode.Closed, "device closed"));
+        }
+        long submitted = Diagnostics.Tracing.BlockIoProbe.Submitted();
+        ValueTask<int> read = default;
+        ValueTask write = default;
+        Result<int> result;
+        try
+        {
+            if (command.Op == BlockOp.Read)
+            {
+                read = _storage.ReadAsync(command.Lba * SectorSize, command.ReadBuffer);
+                if (!read.IsCompleted) return DirectPending(command, read.AsTask(), submitted);
+                result = ReadResult(command, read.GetAwaiter().GetResult());
+            }
+            else
+            {
+                write = _storage.WriteAsync(command.Lba * SectorSize, command.WriteData);
+                if (!write.IsCompleted) return DirectPending(command, write.AsTask(), submitted);
+                write.GetAwaiter().GetResult();
+                result = command.WriteData.Length;
+            }
+        }
+        catch (Exception e) when (IsStorageFailure(e)) { result = Failure(e); }
+        Interlocked.Increment(ref _directEnded);
+        Diagnostics.Tracing.BlockIoProbe.Completed(submitted, command, Label, result.IsOk);
+        return result.IsOk ? s_ok : Task.FromResult(result.AsResult());
+    }
+
+    /// <summary>A direct request the storage did not finish at once: awaited here, or Closed if the device closes first
+    /// (the storage still finishes it; its outcome is then observed and dropped).</summary>
+    private async Task<Result> DirectPending(BlockCommand command, Task operation, long submitted)
+    {
+        Result<int> result;
+        try
+        {
+            if (await Task.WhenAny(operation, _closedSignal.Task).ConfigureAwait(false) != operation)
+            {
+                _ = operation.ContinueWith(static t => _ = t.Exception, CancellationToken.None,
+                    TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+                result = Errors.Of(ErrorCode.Closed, "device closed");
+            }
+            else
+            {
+                await operation.ConfigureAwait(false);
+                result = operation is Task<int> read ? ReadResult(command, read.Result) : command.WriteData.Length;
+            }
+        }
+        catch (Exception e) when (IsStorageFailure(e)) { result = Failure(e); }
+        finally { Interlocked.Increment(ref _directEnded); }
+        Diagnostics.Tracing.BlockIoProbe.Completed(submitted, command, Label, result.IsOk);
+        return result.AsResult();
+    }
+
+    private static Result<int> ReadResult(in BlockCommand c, int got) =>
+        got == c.ReadBuffer.Length ? got : Errors.Of(ErrorCode.IoError, $"short read at lba {c.Lba}: {got}/{c.ReadBuffer.Length}");
+
+    private static bool IsStorageFailure(Exception e) => e is KernelException or IOException or OperationCanceledException or ObjectDisposedException;
+
+    private static Result<int> Failure(Exception e) => e is KernelException k ? k.Error : Errors.Of(ErrorCode.IoError, e.Message);
 
     /// <summary>
     /// The controller loop: drains what submitters left to it (work past a submitter's <see cref="InlineBatches"/>,
@@ -234,8 +337,7 @@ public sealed class NvmeBlockDevice : BlockDeviceObject, IAsyncDisposable
             switch (c.Op)
             {
                 case BlockOp.Read:
-                    int got = await _storage.ReadAsync(c.Lba * SectorSize, c.ReadBuffer).ConfigureAwait(false);
-                    result = got == c.ReadBuffer.Length ? got : Errors.Of(ErrorCode.IoError, $"short read at lba {c.Lba}: {got}/{c.ReadBuffer.Length}");
+                    result = ReadResult(c, await _storage.ReadAsync(c.Lba * SectorSize, c.ReadBuffer).ConfigureAwait(false));
                     break;
                 case BlockOp.Write:
                     await _storage.WriteAsync(c.Lba * SectorSize, c.WriteData).ConfigureAwait(false);
@@ -258,6 +360,8 @@ public sealed class NvmeBlockDevice : BlockDeviceObject, IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        _closed = true;
+        _closedSignal.TrySetResult();
         _stop.Cancel();
         foreach (var q in _queues) q.Close();
         try { await Task.WhenAll(_controllers).ConfigureAwait(false); } catch (OperationCanceledException) { }
