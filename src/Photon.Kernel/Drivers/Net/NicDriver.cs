@@ -283,10 +283,14 @@ public sealed class NicDriver : KernelObject, INetworkDevice, INetworkBatches, I
         return PostReceiveBatch(cap, queue, buffers, actor, ct, resumeInline: false);
     }
 
+    /// <summary>Set in a completed receive's length, for requests that asked (<see cref="RxRequest.ReportsChecksum"/>),
+    /// when the device verified the frame's TCP/UDP checksum; frame lengths never come near it.</summary>
+    internal const int RxChecksumVerifiedFlag = 1 << 30;
+
     /// <summary>The same, with the completions resuming their awaiters on the completing thread when
     /// <paramref name="resumeInline"/> (the stack's face under <see cref="NicOptions.InlineCompletions"/>).</summary>
     internal Result<IReadOnlyList<Task<Result<int>>>> PostReceiveBatch(CapabilityToken cap, int queue, IReadOnlyList<Memory<byte>> buffers,
-        Principal actor, CancellationToken ct, bool resumeInline)
+        Principal actor, CancellationToken ct, bool resumeInline, bool reportChecksum = false)
     {
         foreach (var b in buffers)
         {
@@ -294,7 +298,7 @@ public sealed class NicDriver : KernelObject, INetworkDevice, INetworkBatches, I
             if (!v.IsOk) return v.Error;
         }
         var requests = new RxRequest[buffers.Count];
-        for (int i = 0; i < requests.Length; i++) requests[i] = new RxRequest(buffers[i], ct);
+        for (int i = 0; i < requests.Length; i++) requests[i] = new RxRequest(buffers[i], ct) { ReportsChecksum = reportChecksum };
         return _rx[queue].SubmitBatch(requests, cap, Rights.Read, actor, ct, resumeInline);
     }
 
@@ -574,6 +578,7 @@ public sealed class NicDriver : KernelObject, INetworkDevice, INetworkBatches, I
         var posted = new List<Submission<RxRequest>>(); // posted buffers not yet filled, in posting order
         var buffers = new List<Memory<byte>>(_options.Batch);
         var lengths = new int[_options.Batch];
+        var verified = new bool[_options.Batch]; // the device's checksum verdict per frame (host devices copy, so it rides the length)
         var tags = new ushort[_options.QueueDepth]; // a burst's completions, posted together (QueuePair.Complete(tags, results))
         var results = new Result<int>[_options.QueueDepth];
         await Task.Yield();
@@ -604,8 +609,8 @@ public sealed class NicDriver : KernelObject, INetworkDevice, INetworkBatches, I
             {
                 var ct = wake?.Token ?? stop;
                 got = _multi is not null
-                    ? await _multi.ReceiveBatchAsync(index, buffers, lengths, ct).ConfigureAwait(false)
-                    : await ReceiveOne(buffers[0], lengths, ct).ConfigureAwait(false);
+                    ? await _multi.ReceiveBatchAsync(index, buffers, lengths, verified, ct).ConfigureAwait(false)
+                    : await ReceiveOne(buffers[0], lengths, verified, ct).ConfigureAwait(false);
                 if (got < 0 || got > take) throw new KernelException(ErrorCode.IoError, $"device reported {got} frames received");
             }
             catch (OperationCanceledException) when (!stop.IsCancellationRequested) { continue; }
@@ -629,7 +634,7 @@ public sealed class NicDriver : KernelObject, INetworkDevice, INetworkBatches, I
             {
                 bytes += lengths[i];
                 tags[i] = posted[i].Tag;
-                results[i] = lengths[i];
+                results[i] = verified[i] && posted[i].Request.ReportsChecksum ? lengths[i] | RxChecksumVerifiedFlag : lengths[i];
             }
             Interlocked.Add(ref counters.Bytes, bytes);
             Interlocked.Add(ref counters.Frames, got);
@@ -660,8 +665,9 @@ public sealed class NicDriver : KernelObject, INetworkDevice, INetworkBatches, I
         return CancellationTokenSource.CreateLinkedTokenSource(more.ToArray());
     }
 
-    private async ValueTask<int> ReceiveOne(Memory<byte> buffer, int[] lengths, CancellationToken stop)
+    private async ValueTask<int> ReceiveOne(Memory<byte> buffer, int[] lengths, bool[] verified, CancellationToken stop)
     {
+        verified[0] = false;
         lengths[0] = await _device.ReceiveAsync(buffer, stop).ConfigureAwait(false);
         return 1;
     }
