@@ -931,6 +931,9 @@ public sealed partial class TcpConnection : IAsyncDisposable
     /// (<see cref="ReceiveRttEstimator"/>), before that the sender's (the handshake's), else the RTO.</summary>
     private TimeSpan ReceiveEpoch => _rcvRtt.HasSample ? _rcvRtt.Rtt : _rtt.HasSample ? _rtt.Srtt : _rtt.Rto;
 
+    /// <summary>Sent ranges RACK still tracks (delivered ones are forgotten on every ACK).</summary>
+    internal int RackTracked { get { lock (_stack.Gate) return _rack.Tracked; } }
+
     /// <summary>The receiving side's round-trip estimate (zero before its first sample) and how many samples it took.</summary>
     internal (TimeSpan Rtt, long Samples) ReceiveRtt { get { lock (_stack.Gate) return (_rcvRtt.Rtt, _rcvRtt.Samples); } }
 
@@ -1000,7 +1003,13 @@ public sealed partial class TcpConnection : IAsyncDisposable
     }
 
     /// <summary>Reads received bytes; 0 means the peer closed its side (end of stream).</summary>
-    public async Task<Result<int>> ReceiveAsync(Memory<byte> buffer, CancellationToken ct = default)
+    public Task<Result<int>> ReceiveAsync(Memory<byte> buffer, CancellationToken ct = default) => ReceiveValueAsync(buffer, ct).AsTask();
+
+    /// <summary>As <see cref="ReceiveAsync"/>, as a <see cref="ValueTask{T}"/> whose state machine box is pooled: a receive
+    /// that parks (once per request on a request/response connection) allocated a fresh 177 B box each time as a
+    /// <c>Task</c> (tcp13's round-trip heap count). Await it once, as any <see cref="ValueTask{T}"/>.</summary>
+    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
+    public async ValueTask<Result<int>> ReceiveValueAsync(Memory<byte> buffer, CancellationToken ct = default)
     {
         if (buffer.IsEmpty) return Errors.Of(ErrorCode.InvalidArgument, "empty receive buffer");
         while (true)
