@@ -205,6 +205,7 @@ internal abstract class HostFrameQueue
 
     /// <summary>Copies a burst into <paramref name="buffers"/>; with <paramref name="checksumVerified"/> (as long as the
     /// burst) each frame's checksum verdict from the host is reported there instead of being acted on in the copy.</summary>
+    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<int> ReceiveBatchAsync(IReadOnlyList<Memory<byte>> buffers, Memory<int> lengths, Memory<bool> checksumVerified, CancellationToken ct)
     {
         int max = Math.Min(buffers.Count, lengths.Length);

@@ -48,6 +48,8 @@ internal sealed class NicRxLender : IRxBatch
     /// <summary>The device verified the frame's transport checksum (host devices say so per copied frame).</summary>
     public bool ChecksumVerified(int index) => (uint)index < (uint)_count && _verified[index];
 
+    /// <remarks>The state machine box is pooled: the stack's receive loop waits here once per burst.</remarks>
+    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<Result<IRxBatch>> ReceiveAsync(CancellationToken ct)
     {
         if (_lending) return Errors.Of(ErrorCode.InvalidArgument, "the previous batch of this queue was not released");
