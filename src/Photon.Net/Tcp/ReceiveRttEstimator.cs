@@ -12,8 +12,13 @@ namespace Photon.Net.Tcp;
 /// sender had to see that window first); the estimate keeps the smallest such sample, since a sender that was not
 /// window-limited only makes a sample longer (Linux's <c>win_dep</c> update);</item>
 /// <item>timestamps (when negotiated): a full-sized segment echoing a timestamp not echoed before gives the time since we
-/// sent it, smoothed by 1/8. The timestamp clock ticks in milliseconds; an echo 0 ms old says only "under a millisecond",
-/// which the per-window sample measures better, so it is not taken (Linux rounds it up to 1 ms).</item>
+/// sent it. A sample below the estimate is taken at once, a larger one smoothed in by 1/8 — and skipped while data waits
+/// in the receive buffer, since then it measures our own queue, not the path (Linux 6.16's "always seek for minimal
+/// rtt" and "skip big rtt sample if receive queue is not empty": without them the estimate follows the queueing the
+/// growing buffer itself allows, and the buffer grows to the maximum — tcp13 saw exactly that on the in-memory wire,
+/// 20–135 ms estimates and 4 MiB buffers in every run). The timestamp clock ticks in milliseconds; an echo 0 ms old says
+/// only "under a millisecond", which the per-window sample measures better, so it is not taken (Linux rounds it up to
+/// 1 ms).</item>
 /// </list>
 /// Guarded by the stack's lock, like the connection.
 /// </summary>
@@ -53,8 +58,9 @@ internal sealed class ReceiveRttEstimator
 
     /// <summary>A data segment of <paramref name="length"/> bytes echoed our timestamp <paramref name="tsEcr"/>; our clock
     /// reads <paramref name="tsNow"/> (milliseconds, RFC 7323). Segments shorter than <paramref name="mss"/> are skipped
-    /// (a sender that is application-limited echoes old values late).</summary>
-    public void OnTimestampEcho(uint tsEcr, uint tsNow, int length, int mss, TimeSpan maxRtt)
+    /// (a sender that is application-limited echoes old values late); with <paramref name="dataQueued"/> (bytes wait in
+    /// the receive buffer) only a sample that lowers the estimate is taken.</summary>
+    public void OnTimestampEcho(uint tsEcr, uint tsNow, int length, int mss, TimeSpan maxRtt, bool dataQueued = false)
     {
         if (tsEcr == 0 || tsEcr == _lastTsEcr) return;
         _lastTsEcr = tsEcr;
@@ -62,8 +68,8 @@ internal sealed class ReceiveRttEstimator
         uint ms = tsNow - tsEcr;
         if (ms == 0 || ms > maxRtt.TotalMilliseconds) return;
         var sample = TimeSpan.FromMilliseconds(ms);
-        if (!HasSample) Set(sample);
-        else Set(Rtt + (sample - Rtt) / 8);
+        if (!HasSample || sample < Rtt) Set(sample);
+        else if (!dataQueued) Set(Rtt + (sample - Rtt) / 8);
     }
 
     private void Set(TimeSpan rtt)

@@ -346,7 +346,7 @@ public sealed partial class TcpConnection : IAsyncDisposable
                 _rcvNxt += n;
                 if (n > 0)
                 {
-                    if (_tsOk && seg.HasTimestamp) _rcvRtt.OnTimestampEcho(seg.TsEcr, TsNow, n, _mss, _rtt.MaxRto);
+                    if (_tsOk && seg.HasTimestamp) _rcvRtt.OnTimestampEcho(seg.TsEcr, TsNow, n, _mss, _rtt.MaxRto, dataQueued: _receive.Count > n - direct);
                     _rcvRtt.OnInOrderData(_rcvNxt, _rcvAdvEdge, now);
                 }
                 bool hadGap = _outOfOrder.Count > 0;

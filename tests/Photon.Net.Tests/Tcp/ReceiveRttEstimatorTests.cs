@@ -43,14 +43,18 @@ public sealed class ReceiveRttEstimatorTests
     }
 
     [Fact]
-    public void Timestamp_echoes_are_sampled_once_each_smoothed_and_only_from_full_segments()
+    public void Timestamp_echoes_are_sampled_once_each_lower_ones_latched_higher_ones_smoothed_and_only_from_full_segments()
     {
         var e = new ReceiveRttEstimator();
         e.OnTimestampEcho(tsEcr: 1000, tsNow: 1016, length: 1448, mss: 1448, MaxRtt);
         Assert.Equal(Ms(16), e.Rtt);
         e.OnTimestampEcho(1000, 1030, 1448, 1448, MaxRtt); // the same echo again (a later segment of the flight): ignored
         Assert.Equal(Ms(16), e.Rtt);
-        e.OnTimestampEcho(1010, 1018, 1448, 1448, MaxRtt); // 8 ms: 16 + (8 − 16)/8 = 15
+        e.OnTimestampEcho(1010, 1034, 1448, 1448, MaxRtt); // 24 ms, larger: smoothed in, 16 + (24 − 16)/8 = 17
+        Assert.Equal(Ms(17), e.Rtt);
+        e.OnTimestampEcho(1012, 1052, 1448, 1448, MaxRtt, dataQueued: true); // larger while data waits: our own queue
+        Assert.Equal(Ms(17), e.Rtt);
+        e.OnTimestampEcho(1015, 1030, 1448, 1448, MaxRtt, dataQueued: true); // lower: taken at once, queue or not
         Assert.Equal(Ms(15), e.Rtt);
         e.OnTimestampEcho(1020, 1200, 100, 1448, MaxRtt); // short segment: an application-limited sender echoes late
         e.OnTimestampEcho(1030, 1030, 1448, 1448, MaxRtt); // 0 ms: "under a millisecond", left to the window samples
@@ -58,7 +62,7 @@ public sealed class ReceiveRttEstimatorTests
         e.OnTimestampEcho(0, 1300, 1448, 1448, MaxRtt); // no echo
         e.OnTimestampEcho(1, 1_000_000, 1448, 1448, MaxRtt); // older than any round trip may be
         Assert.Equal(Ms(15), e.Rtt);
-        Assert.Equal(2, e.Samples);
+        Assert.Equal(3, e.Samples);
     }
 
     [Theory]
