@@ -35,7 +35,10 @@ public static class ConcurrencyScaleBenchmarks
     {
         Console.Error.WriteLine($"scale tcp: load average at start {LoadAverage()}");
         double first = 0, firstCpu = 0, firstHeap = 0;
-        foreach (int n in new[] { 1, 100, 1_000 })
+        // PHOTON_BENCH_SCALETCP_POINTS=1: only the 1-connection point (its two modes, net12/tcp13), comma-separated counts.
+        var points = Environment.GetEnvironmentVariable("PHOTON_BENCH_SCALETCP_POINTS") is { Length: > 0 } only
+            ? only.Split(',').Select(int.Parse).Where(x => x is >= 1 and <= 1_000).ToArray() : [1, 100, 1_000];
+        foreach (int n in points)
         {
             var p = TcpPoint(n).GetAwaiter().GetResult();
             if (first == 0) { first = p.MiBps; firstCpu = p.CpuMsPerMiB; }
@@ -132,7 +135,8 @@ public static class ConcurrencyScaleBenchmarks
             if (n == 1) // what tells the 1-connection point's two modes apart: the buffers autotuning grew, the window, the RTT
                 Console.Error.WriteLine($"scale tcp: 1 connection, run {run}: {mib / seconds:F0} MiB/s; send/receive buffers {clients[0].BufferCapacities.Send}/" +
                     $"{servers[0].BufferCapacities.Receive} B; cwnd {clients[0].Info.CongestionWindow} B; srtt {clients[0].Info.SmoothedRtt.TotalMicroseconds:F0} µs / " +
-                    $"{servers[0].Info.SmoothedRtt.TotalMicroseconds:F0} µs; retransmits {clients[0].Retransmits}");
+                    $"{servers[0].Info.SmoothedRtt.TotalMicroseconds:F0} µs; receiver's own RTT {servers[0].ReceiveRtt.Rtt.TotalMicroseconds:F0} µs " +
+                    $"({servers[0].ReceiveRtt.Samples} samples); retransmits {clients[0].Retransmits}");
         }
         // The counters that tell a point's regime (retransmits, window stalls) when its runs disagree.
         Console.Error.WriteLine($"scale tcp: {n} connections, sender counters: {string.Join(", ", left.Statistics.Where(kv => kv.Key.StartsWith("Tcp") && kv.Value != 0).Select(kv => $"{kv.Key}={kv.Value}"))}");

@@ -271,7 +271,7 @@ print((time.perf_counter() - t) / n * 1e6)
                 var buf = new byte[64];
                 while (true)
                 {
-                    var n = await c.ReceiveAsync(buf);
+                    var n = await c.ReceiveValueAsync(buf);
                     if (!n.IsOk || n.Value == 0) break;
                     await c.SendAsync(buf.AsMemory(0, n.Value));
                 }
@@ -294,6 +294,9 @@ print((time.perf_counter() - t) / n * 1e6)
         var runs = new List<double>();
         var cpu = new List<double>();
         var heap = new List<double>();
+        // PHOTON_BENCH_NET_ALLOC=1: which types the round trips allocate (sampled AllocationTick events, all runs).
+        using var sampler = Environment.GetEnvironmentVariable("PHOTON_BENCH_NET_ALLOC") == "1" ? new AllocationSampler() : null;
+        sampler?.Start();
         for (int run = 0; run < BulkRuns; run++)
         {
             var cpu0 = ProcessCpu();
@@ -309,6 +312,8 @@ print((time.perf_counter() - t) / n * 1e6)
         Console.Error.WriteLine($"network: {who} round trip: median {Median(new List<double>(runs)):F1} µs (runs: {string.Join(", ", runs.Select(x => x.ToString("F1")))}); " +
             $"server process CPU per round trip: median {Median(new List<double>(cpu)):F1} µs (runs: {string.Join(", ", cpu.Select(x => x.ToString("F1")))}); " +
             $"heap per round trip: median {Median(new List<double>(heap)):F0} B");
+        sampler?.Stop();
+        if (sampler is not null) Console.Error.WriteLine($"network: {who} heap per round trip by type (sampled): {sampler.Report(heap.Average())}");
         return Median(runs);
     }
 }

@@ -330,13 +330,23 @@ public sealed partial class NetworkStack : IAsyncDisposable
             var run = _flushRun; // only the drainer (holder of _flushing) touches it
             try
             {
-                while (_outbox.TryDequeue(out var item))
+                // No TryPeek: a peek marks ConcurrentQueue's segment preserved for observation, and the next enqueue then
+                // allocates a fresh segment (~100 B per flush, issue #11's round-trip heap count). The frame that ends a
+                // run (another interface, or a full run) is carried to the next run instead.
+                bool have = _outbox.TryDequeue(out var item);
+                while (have)
                 {
+                    var nic = item.Nic;
                     run.Clear();
                     run.Add(TxToken(item.Frame, item.Offload, item.Payload));
-                    while (run.Count < 64 && _outbox.TryPeek(out var next) && next.Nic == item.Nic && _outbox.TryDequeue(out next))
+                    have = false;
+                    while (_outbox.TryDequeue(out var next))
+                    {
+                        if (next.Nic != nic || run.Count >= 64) { item = next; have = true; break; }
                         run.Add(TxToken(next.Frame, next.Offload, next.Payload));
-                    await SendRunAsync(item.Nic, run).ConfigureAwait(false);
+                    }
+                    await SendRunAsync(nic, run).ConfigureAwait(false);
+                    if (!have) have = _outbox.TryDequeue(out item);
                 }
             }
             finally

@@ -200,16 +200,25 @@ internal abstract class HostFrameQueue
         }
     }
 
-    public async ValueTask<int> ReceiveBatchAsync(IReadOnlyList<Memory<byte>> buffers, Memory<int> lengths, CancellationToken ct)
+    public ValueTask<int> ReceiveBatchAsync(IReadOnlyList<Memory<byte>> buffers, Memory<int> lengths, CancellationToken ct) =>
+        ReceiveBatchAsync(buffers, lengths, default, ct);
+
+    /// <summary>Copies a burst into <paramref name="buffers"/>; with <paramref name="checksumVerified"/> (as long as the
+    /// burst) each frame's checksum verdict from the host is reported there instead of being acted on in the copy.</summary>
+    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
+    public async ValueTask<int> ReceiveBatchAsync(IReadOnlyList<Memory<byte>> buffers, Memory<int> lengths, Memory<bool> checksumVerified, CancellationToken ct)
     {
         int max = Math.Min(buffers.Count, lengths.Length);
+        bool report = !checksumVerified.IsEmpty;
+        if (report) max = Math.Min(max, checksumVerified.Length);
         if (max == 0) return 0;
         while (true)
         {
             int n = 0;
             while (n < max && _rx.TryRead(out var frame))
             {
-                lengths.Span[n] = frame.CopyOut(buffers[n].Span);
+                lengths.Span[n] = frame.CopyOut(buffers[n].Span, report, out bool verified);
+                if (report) checksumVerified.Span[n] = verified;
                 n++;
             }
             if (n > 0) return n;

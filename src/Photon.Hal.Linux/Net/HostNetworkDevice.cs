@@ -124,6 +124,13 @@ public abstract class HostNetworkDevice : INetworkQueues, INetworkBatches, INetw
         return _queues[queue].ReceiveBatchAsync(buffers, lengths, ct);
     }
 
+    public ValueTask<int> ReceiveBatchAsync(int queue, IReadOnlyList<Memory<byte>> buffers, Memory<int> lengths, Memory<bool> checksumVerified,
+        CancellationToken ct = default)
+    {
+        CheckQueue(queue);
+        return _queues[queue].ReceiveBatchAsync(buffers, lengths, checksumVerified, ct);
+    }
+
     // ---- INetworkBatches: how the stack drives the device ----
 
     ValueTask<Result<IRxBatch>> INetworkBatches.ReceiveAsync(int queue, CancellationToken ct)

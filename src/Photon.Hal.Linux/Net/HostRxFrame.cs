@@ -10,11 +10,17 @@ internal readonly record struct HostRxFrame(byte[] Buffer, int Length, RxChecksu
     /// <summary>Copies the frame into <paramref name="into"/> (truncated to it) and returns the buffer to the pool. A
     /// partial checksum (NEEDS_CSUM) is finished in the copy, since a copying consumer cannot be told the host vouched
     /// for it and will verify it itself.</summary>
-    public int CopyOut(Span<byte> into)
+    public int CopyOut(Span<byte> into) => CopyOut(into, reportVerified: false, out _);
+
+    /// <summary>As <see cref="CopyOut(Span{byte})"/>; when the consumer can be told (<paramref name="reportVerified"/>),
+    /// a whole frame the host vouched for is reported <paramref name="verified"/> and a partial checksum is left
+    /// unfinished (the stack does not read a verified frame's checksum field).</summary>
+    public int CopyOut(Span<byte> into, bool reportVerified, out bool verified)
     {
         int n = Math.Min(Length, into.Length);
+        verified = reportVerified && n == Length && Checksum.Verified;
         Buffer.AsSpan(0, n).CopyTo(into);
-        if (Checksum.State == RxChecksum.Partial && n == Length) VirtioNetHeader.FinishChecksum(into[..n], Checksum);
+        if (!verified && Checksum.State == RxChecksum.Partial && n == Length) VirtioNetHeader.FinishChecksum(into[..n], Checksum);
         ArrayPool<byte>.Shared.Return(Buffer);
         return n;
     }

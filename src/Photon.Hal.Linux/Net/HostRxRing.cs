@@ -39,14 +39,18 @@ internal sealed class HostRxRing(int capacity)
     /// <summary>Wakes the readers waiting, on this thread (their continuations run inline): the end of a burst.</summary>
     public void Publish()
     {
-        TaskCompletionSource<bool>[] woken;
+        TaskCompletionSource<bool>? one;
+        TaskCompletionSource<bool>[]? woken = null;
         lock (_waiters)
         {
             if (_waiters.Count == 0) return;
-            woken = _waiters.ToArray();
+            // One reader per queue is the rule: wake it without copying the list into an array (one per burst).
+            one = _waiters[0];
+            if (_waiters.Count > 1) woken = _waiters.ToArray();
             _waiters.Clear();
         }
-        foreach (var w in woken) w.TrySetResult(true);
+        if (woken is null) one.TrySetResult(true);
+        else foreach (var w in woken) w.TrySetResult(true);
     }
 
     /// <summary>No more frames will come: readers drain what is left, then see false.</summary>

@@ -33,6 +33,18 @@ public interface INetworkQueues : INetworkDevice
     /// </summary>
     ValueTask<int> ReceiveBatchAsync(int queue, IReadOnlyList<Memory<byte>> buffers, Memory<int> lengths, CancellationToken ct = default);
 
+    /// <summary>As <see cref="ReceiveBatchAsync(int, IReadOnlyList{Memory{byte}}, Memory{int}, CancellationToken)"/>, also
+    /// saying per frame whether the platform verified its TCP/UDP checksum (receive checksum offload), so a consumer that
+    /// gets copies — <c>NicDriver</c> on a host device — can pass that on to the stack instead of checking every byte
+    /// again. A frame the platform left with a partial checksum (NEEDS_CSUM: it was never on a wire) is reported verified
+    /// and copied as it is. Devices that cannot tell report false.</summary>
+    ValueTask<int> ReceiveBatchAsync(int queue, IReadOnlyList<Memory<byte>> buffers, Memory<int> lengths, Memory<bool> checksumVerified,
+        CancellationToken ct = default)
+    {
+        checksumVerified.Span.Clear();
+        return ReceiveBatchAsync(queue, buffers, lengths, ct);
+    }
+
     /// <summary>Counters of one queue.</summary>
     NetworkQueueCounters Counters(int queue);
 }

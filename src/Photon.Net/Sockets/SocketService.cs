@@ -101,7 +101,7 @@ public sealed class SocketService
     {
         var c = Use<ConnectionObject>(process, connection, Rights.Read);
         if (!c.IsOk) return c.Error;
-        return await c.Value.Connection.ReceiveAsync(buffer, ct).ConfigureAwait(false);
+        return await c.Value.Connection.ReceiveValueAsync(buffer, ct).ConfigureAwait(false);
     }
 
     /// <summary>The two ends of a connection (needs Read).</summary>

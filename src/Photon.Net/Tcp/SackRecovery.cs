@@ -37,8 +37,11 @@ public sealed partial class TcpConnection
     /// <summary>Called after every ACK and on every tick with data in flight: updates RACK and resends what it deems lost.</summary>
     private void RepairLostSegments(TimeSpan now)
     {
+        // Delivered ranges are forgotten on every ACK, also one that leaves nothing in flight and on a connection without
+        // SACK: they were pruned only while data stayed outstanding, so a request/response connection (each reply ACKed
+        // whole) grew the list to RackTlp.MaxTracked, cleared it and grew it again — ~40 B of arrays per round trip.
+        if (_rack.Tracked > 0) _rack.OnAck(_sndUna, _scoreboard, now);
         if (!_sackOk || !_stack.Options.TcpRack || _sndUna == _sndMax) return;
-        _rack.OnAck(_sndUna, _scoreboard, now);
         if (_scoreboard.Count == 0) return; // RACK needs a delivery beyond SND.UNA to judge anything lost
         long pipe = -1;
         for (int i = 0; i < MaxRepairsPerEvent; i++)

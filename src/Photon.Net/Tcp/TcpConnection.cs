@@ -32,6 +32,7 @@ public sealed partial class TcpConnection : IAsyncDisposable
     private readonly ICongestionController _cc;
     private readonly SackScoreboard _scoreboard = new();
     private readonly BufferAutotune _autotune;
+    private readonly ReceiveRttEstimator _rcvRtt = new();
     private readonly AckPolicy _ackPolicy = new();
 
     // Send sequence space (RFC 9293 names).
@@ -343,6 +344,11 @@ public sealed partial class TcpConnection : IAsyncDisposable
                 int n = direct + _receive.Write(payload[direct..]);
                 if (n > direct) _stack.Count(Counter.TcpPayloadBytesBuffered, n - direct);
                 _rcvNxt += n;
+                if (n > 0)
+                {
+                    if (_tsOk && seg.HasTimestamp) _rcvRtt.OnTimestampEcho(seg.TsEcr, TsNow, n, _mss, _rtt.MaxRto, dataQueued: _receive.Count > n - direct);
+                    _rcvRtt.OnInOrderData(_rcvNxt, _rcvAdvEdge, now);
+                }
                 bool hadGap = _outOfOrder.Count > 0;
                 if (fin && n == payload.Length) ReceiveFin(now);
                 DrainOutOfOrder(now);
@@ -916,10 +922,20 @@ public sealed partial class TcpConnection : IAsyncDisposable
         payload[..k].CopyTo(call.Into.Span);
         call.Filled = k;
         NetPathTimeline.Mark(NetPathEvent.AppReceive, k);
-        _autotune.OnRead(_receive, k, now, _rtt.HasSample ? _rtt.Srtt : _rtt.Rto, _mss);
+        _autotune.OnRead(_receive, k, now, ReceiveEpoch, _mss);
         _stack.Count(Counter.TcpPayloadBytesToParkedReader, k);
         return k;
     }
+
+    /// <summary>How long receive-buffer autotuning's epoch lasts: the receiver's own round-trip estimate once it has one
+    /// (<see cref="ReceiveRttEstimator"/>), before that the sender's (the handshake's), else the RTO.</summary>
+    private TimeSpan ReceiveEpoch => _rcvRtt.HasSample ? _rcvRtt.Rtt : _rtt.HasSample ? _rtt.Srtt : _rtt.Rto;
+
+    /// <summary>Sent ranges RACK still tracks (delivered ones are forgotten on every ACK).</summary>
+    internal int RackTracked { get { lock (_stack.Gate) return _rack.Tracked; } }
+
+    /// <summary>The receiving side's round-trip estimate (zero before its first sample) and how many samples it took.</summary>
+    internal (TimeSpan Rtt, long Samples) ReceiveRtt { get { lock (_stack.Gate) return (_rcvRtt.Rtt, _rcvRtt.Samples); } }
 
     /// <summary>Resume this connection's parked receives on the thread that handled the arriving data (the stack's
     /// receive thread), with no hop to the thread pool: the request/response round trip's remaining wake (issue #11).
@@ -987,7 +1003,13 @@ public sealed partial class TcpConnection : IAsyncDisposable
     }
 
     /// <summary>Reads received bytes; 0 means the peer closed its side (end of stream).</summary>
-    public async Task<Result<int>> ReceiveAsync(Memory<byte> buffer, CancellationToken ct = default)
+    public Task<Result<int>> ReceiveAsync(Memory<byte> buffer, CancellationToken ct = default) => ReceiveValueAsync(buffer, ct).AsTask();
+
+    /// <summary>As <see cref="ReceiveAsync"/>, as a <see cref="ValueTask{T}"/> whose state machine box is pooled: a receive
+    /// that parks (once per request on a request/response connection) allocated a fresh 177 B box each time as a
+    /// <c>Task</c> (tcp13's round-trip heap count). Await it once, as any <see cref="ValueTask{T}"/>.</summary>
+    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
+    public async ValueTask<Result<int>> ReceiveValueAsync(Memory<byte> buffer, CancellationToken ct = default)
     {
         if (buffer.IsEmpty) return Errors.Of(ErrorCode.InvalidArgument, "empty receive buffer");
         while (true)
@@ -1002,7 +1024,7 @@ public sealed partial class TcpConnection : IAsyncDisposable
                 {
                     n = _receive.Read(buffer.Span);
                     NetPathTimeline.Mark(NetPathEvent.AppReceive, n);
-                    _autotune.OnRead(_receive, n, _stack.Now, _rtt.HasSample ? _rtt.Srtt : _rtt.Rto, _mss);
+                    _autotune.OnRead(_receive, n, _stack.Now, ReceiveEpoch, _mss);
                     // Receiver-side SWS avoidance: announce a bigger window only once it grew by a segment or half the buffer.
                     if (State is TcpState.Established or TcpState.FinWait1 or TcpState.FinWait2
                         && _receive.Free - (_rcvAdvEdge < _rcvNxt ? 0 : _rcvAdvEdge - _rcvNxt) >= Math.Min(_receive.Capacity / 2, _mss))

@@ -120,4 +120,77 @@ public sealed class ParkedReaderDeliveryTests
         Assert.Equal(0, server.PendingCalls);
         await listener.DisposeAsync();
     }
+
+    /// <summary>net12's leftover (tcp13): a reset racing the copy into a parked receive's buffer — the peer's RST arriving
+    /// right behind the data, a local abort, or the last handle released — from another thread. Whatever wins, the bytes a
+    /// receive reports are exactly the next bytes of the stream (nothing lost in between, nothing reordered), no receive
+    /// returns data after one reported the reset, and the stack never writes into a receive's buffer after that receive
+    /// returned (a sentinel written then survives more data arriving).</summary>
+    [Theory]
+    [InlineData("peer-reset")]
+    [InlineData("abort")]
+    [InlineData("release")]
+    public async Task A_reset_racing_delivery_into_a_parked_receive_loses_no_reported_byte_and_never_writes_after_return(string racer)
+    {
+        await using var net = new TwoStacks();
+        var listener = net.Right.Tcp.Listen(81).Value;
+        await using var _ = listener;
+        const int Rounds = 60;
+        int gotData = 0, gotError = 0;
+        for (int round = 0; round < Rounds; round++)
+        {
+            var accept = listener.AcceptAsync();
+            var client = (await net.Left.Tcp.ConnectAsync(new IpEndpoint(TwoStacks.Ip("10.9.0.2"), 81)).WaitAsync(Patience)).Value;
+            var server = (await accept.WaitAsync(Patience)).Value;
+            var message = Enumerable.Range(0, 3000).Select(i => (byte)(i * 13 + round)).ToArray();
+            var buffer = new byte[1024];
+            var receive = server.ReceiveAsync(buffer);
+            await UntilParked(server);
+            var send = Task.Run(async () => await client.SendAsync(message));
+            var reset = Task.Run(async () =>
+            {
+                switch (racer)
+                {
+                    case "peer-reset": await send; await client.AbortAsync(); break; // the RST right behind the data
+                    case "abort": await server.AbortAsync(); break;
+                    default: await server.ReleaseAsync(); break;
+                }
+            });
+            // Read until the connection reports its end; every byte reported must be the stream's next.
+            var stream = new List<byte>();
+            bool ended = false;
+            while (!ended)
+            {
+                var r = await receive.WaitAsync(Patience);
+                if (r.IsOk && r.Value > 0)
+                {
+                    stream.AddRange(buffer[..r.Value]);
+                    Array.Fill(buffer, (byte)0xEE);
+                    receive = server.ReceiveAsync(buffer);
+                    continue;
+                }
+                Array.Fill(buffer, (byte)0xEE);
+                ended = true;
+                if (!r.IsOk) Assert.Contains(r.Code, new[] { ErrorCode.ConnectionReset, ErrorCode.Closed });
+            }
+            Assert.Equal(message[..stream.Count], stream.ToArray());
+            if (stream.Count > 0) gotData++; else gotError++;
+            await reset.WaitAsync(Patience);
+            await send.WaitAsync(Patience);
+            // Reported ended: later receives stay ended (no data after the reset was reported)…
+            var after = await server.ReceiveAsync(buffer).WaitAsync(Patience);
+            Assert.True(!after.IsOk || after.Value == 0, $"{racer}: a receive returned {after} after the end was reported");
+            // …and more data sent at it (the client may not know yet) is never written into the returned buffer.
+            if (racer != "peer-reset")
+            {
+                await client.SendAsync(new byte[500]).WaitAsync(Patience);
+                await StackTests.WaitUntil(() => client.Info.SendQueue == 0 || client.State == Tcp.TcpState.Closed, 30_000);
+            }
+            Assert.All(buffer, b => Assert.Equal(0xEE, b));
+            await client.AbortAsync();
+            await server.AbortAsync();
+        }
+        Assert.Equal(Rounds, gotData + gotError);
+        Assert.Equal(0, net.Right.Dropped(DropReason.InternalError));
+    }
 }

@@ -283,18 +283,22 @@ public sealed class NicDriver : KernelObject, INetworkDevice, INetworkBatches, I
         return PostReceiveBatch(cap, queue, buffers, actor, ct, resumeInline: false);
     }
 
+    /// <summary>Set in a completed receive's length, for requests that asked (<see cref="RxRequest.ReportsChecksum"/>),
+    /// when the device verified the frame's TCP/UDP checksum; frame lengths never come near it.</summary>
+    internal const int RxChecksumVerifiedFlag = 1 << 30;
+
     /// <summary>The same, with the completions resuming their awaiters on the completing thread when
     /// <paramref name="resumeInline"/> (the stack's face under <see cref="NicOptions.InlineCompletions"/>).</summary>
     internal Result<IReadOnlyList<Task<Result<int>>>> PostReceiveBatch(CapabilityToken cap, int queue, IReadOnlyList<Memory<byte>> buffers,
-        Principal actor, CancellationToken ct, bool resumeInline)
+        Principal actor, CancellationToken ct, bool resumeInline, bool reportChecksum = false)
     {
-        foreach (var b in buffers)
+        for (int i = 0; i < buffers.Count; i++) // not foreach: an IReadOnlyList's enumerator is a box per post
         {
-            var v = CheckRx(queue, b.Length);
+            var v = CheckRx(queue, buffers[i].Length);
             if (!v.IsOk) return v.Error;
         }
         var requests = new RxRequest[buffers.Count];
-        for (int i = 0; i < requests.Length; i++) requests[i] = new RxRequest(buffers[i], ct);
+        for (int i = 0; i < requests.Length; i++) requests[i] = new RxRequest(buffers[i], ct) { ReportsChecksum = reportChecksum };
         return _rx[queue].SubmitBatch(requests, cap, Rights.Read, actor, ct, resumeInline);
     }
 
@@ -574,8 +578,12 @@ public sealed class NicDriver : KernelObject, INetworkDevice, INetworkBatches, I
         var posted = new List<Submission<RxRequest>>(); // posted buffers not yet filled, in posting order
         var buffers = new List<Memory<byte>>(_options.Batch);
         var lengths = new int[_options.Batch];
+        var verified = new bool[_options.Batch]; // the device's checksum verdict per frame (host devices copy, so it rides the length)
         var tags = new ushort[_options.QueueDepth]; // a burst's completions, posted together (QueuePair.Complete(tags, results))
         var results = new Result<int>[_options.QueueDepth];
+        // The linked source for the common case, every buffer of the burst withdrawn by one token (the stack's face's):
+        // kept from burst to burst until it fires, instead of a new linked source and two registrations per burst.
+        (CancellationToken For, CancellationTokenSource? Source) withdrawWake = default;
         await Task.Yield();
         while (!stop.IsCancellationRequested)
         {
@@ -599,13 +607,13 @@ public sealed class NicDriver : KernelObject, INetworkDevice, INetworkBatches, I
             for (int i = 0; i < take; i++) buffers.Add(posted[i].Request.Buffer);
             int got;
             // Wait for frames until stopped, or until a consumer withdraws one of the buffers being filled.
-            using var wake = WakeOnWithdraw(stop, posted, take);
+            using var wake = WakeOnWithdraw(stop, posted, take, ref withdrawWake);
             try
             {
-                var ct = wake?.Token ?? stop;
+                var ct = wake?.Token ?? withdrawWake.Source?.Token ?? stop;
                 got = _multi is not null
-                    ? await _multi.ReceiveBatchAsync(index, buffers, lengths, ct).ConfigureAwait(false)
-                    : await ReceiveOne(buffers[0], lengths, ct).ConfigureAwait(false);
+                    ? await _multi.ReceiveBatchAsync(index, buffers, lengths, verified, ct).ConfigureAwait(false)
+                    : await ReceiveOne(buffers[0], lengths, verified, ct).ConfigureAwait(false);
                 if (got < 0 || got > take) throw new KernelException(ErrorCode.IoError, $"device reported {got} frames received");
             }
             catch (OperationCanceledException) when (!stop.IsCancellationRequested) { continue; }
@@ -629,7 +637,7 @@ public sealed class NicDriver : KernelObject, INetworkDevice, INetworkBatches, I
             {
                 bytes += lengths[i];
                 tags[i] = posted[i].Tag;
-                results[i] = lengths[i];
+                results[i] = verified[i] && posted[i].Request.ReportsChecksum ? lengths[i] | RxChecksumVerifiedFlag : lengths[i];
             }
             Interlocked.Add(ref counters.Bytes, bytes);
             Interlocked.Add(ref counters.Frames, got);
@@ -638,9 +646,14 @@ public sealed class NicDriver : KernelObject, INetworkDevice, INetworkBatches, I
             // the device's receive thread, and finds every frame of the burst ready.
             queue.Complete(tags.AsSpan(0, got), results.AsSpan(0, got));
         }
+        withdrawWake.Source?.Dispose();
     }
 
-    private static CancellationTokenSource? WakeOnWithdraw(CancellationToken stop, List<Submission<RxRequest>> posted, int take)
+    /// <summary>A token that fires when the controller stops or a consumer withdraws one of the first <paramref name="take"/>
+    /// buffers. Returns a source for the caller to dispose when the buffers have several tokens; when they share one,
+    /// returns null and leaves it in <paramref name="cached"/> (reused while that token is the one and nothing fired).</summary>
+    private static CancellationTokenSource? WakeOnWithdraw(CancellationToken stop, List<Submission<RxRequest>> posted, int take,
+        ref (CancellationToken For, CancellationTokenSource? Source) cached)
     {
         CancellationToken a = default, b = default;
         List<CancellationToken>? more = null;
@@ -652,7 +665,14 @@ public sealed class NicDriver : KernelObject, INetworkDevice, INetworkBatches, I
             else if (!b.CanBeCanceled) b = t;
             else if (!(more ??= []).Contains(t)) more.Add(t);
         }
-        if (!a.CanBeCanceled) return null;
+        if (!a.CanBeCanceled) { cached.Source?.Dispose(); cached = default; return null; }
+        if (more is null && !b.CanBeCanceled)
+        {
+            if (cached.Source is { IsCancellationRequested: false } && cached.For == a) return null;
+            cached.Source?.Dispose();
+            cached = (a, CancellationTokenSource.CreateLinkedTokenSource(stop, a));
+            return null;
+        }
         if (more is null) return b.CanBeCanceled ? CancellationTokenSource.CreateLinkedTokenSource(stop, a, b) : CancellationTokenSource.CreateLinkedTokenSource(stop, a);
         more.Add(stop);
         more.Add(a);
@@ -660,8 +680,9 @@ public sealed class NicDriver : KernelObject, INetworkDevice, INetworkBatches, I
         return CancellationTokenSource.CreateLinkedTokenSource(more.ToArray());
     }
 
-    private async ValueTask<int> ReceiveOne(Memory<byte> buffer, int[] lengths, CancellationToken stop)
+    private async ValueTask<int> ReceiveOne(Memory<byte> buffer, int[] lengths, bool[] verified, CancellationToken stop)
     {
+        verified[0] = false;
         lengths[0] = await _device.ReceiveAsync(buffer, stop).ConfigureAwait(false);
         return 1;
     }

@@ -21,6 +21,7 @@ internal sealed class NicRxLender : IRxBatch
     private readonly List<Memory<byte>> _toPost = new();
     private readonly byte[][] _lent;
     private readonly int[] _lengths;
+    private readonly bool[] _verified;
     private int _count;
     private bool _lending;
 
@@ -33,6 +34,7 @@ internal sealed class NicRxLender : IRxBatch
         var o = driver.Options;
         _lent = new byte[o.Batch][];
         _lengths = new int[o.Batch];
+        _verified = new bool[o.Batch];
         int size = driver.MinReceiveBuffer + 4; // room for a VLAN tag
         int buffers = Math.Min(o.RxBuffersPerQueue + o.Batch, o.QueueDepth);
         for (int i = 0; i < buffers; i++) _idle.Add(new byte[size]);
@@ -43,6 +45,11 @@ internal sealed class NicRxLender : IRxBatch
     public ReadOnlySpan<byte> this[int index] =>
         (uint)index < (uint)_count ? _lent[index].AsSpan(0, _lengths[index]) : throw new ArgumentOutOfRangeException(nameof(index));
 
+    /// <summary>The device verified the frame's transport checksum (host devices say so per copied frame).</summary>
+    public bool ChecksumVerified(int index) => (uint)index < (uint)_count && _verified[index];
+
+    /// <remarks>The state machine box is pooled: the stack's receive loop waits here once per burst.</remarks>
+    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<Result<IRxBatch>> ReceiveAsync(CancellationToken ct)
     {
         if (_lending) return Errors.Of(ErrorCode.InvalidArgument, "the previous batch of this queue was not released");
@@ -69,7 +76,8 @@ internal sealed class NicRxLender : IRxBatch
                 return r.Code == ErrorCode.Cancelled ? Errors.Of(ErrorCode.Closed, $"{_driver.Name} is closed") : r.Error;
             }
             _lent[_count] = p.Buffer;
-            _lengths[_count++] = r.Value;
+            _verified[_count] = (r.Value & NicDriver.RxChecksumVerifiedFlag) != 0;
+            _lengths[_count++] = r.Value & ~NicDriver.RxChecksumVerifiedFlag;
         }
         _lending = true;
         return this;
@@ -94,7 +102,7 @@ internal sealed class NicRxLender : IRxBatch
         if (_idle.Count == 0 || _stop.IsCancellationRequested) return Result.Ok;
         _toPost.Clear();
         foreach (var b in _idle) _toPost.Add(b);
-        var r = _driver.PostReceiveBatch(_cap, _queue, _toPost, _actor, _stop.Token, _driver.Options.InlineCompletions);
+        var r = _driver.PostReceiveBatch(_cap, _queue, _toPost, _actor, _stop.Token, _driver.Options.InlineCompletions, reportChecksum: true);
         if (!r.IsOk) return r.Error;
         int n = r.Value.Count;
         for (int i = 0; i < n; i++) _posted.Enqueue((_idle[i], r.Value[i]));

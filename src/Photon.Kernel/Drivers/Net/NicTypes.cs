@@ -10,7 +10,12 @@ public readonly record struct TxRequest(ReadOnlyMemory<byte> Frame);
 
 /// <summary>A receive buffer posted to an RX submission ring; the driver completes it with the length of the frame it
 /// put there. A buffer whose <paramref name="Abandon"/> token is cancelled before a frame arrives is handed back unused.</summary>
-public readonly record struct RxRequest(Memory<byte> Buffer, CancellationToken Abandon = default);
+public readonly record struct RxRequest(Memory<byte> Buffer, CancellationToken Abandon = default)
+{
+    /// <summary>The poster reads <see cref="NicDriver.RxChecksumVerifiedFlag"/> in the completed length (the stack's face):
+    /// the device's word that the frame's transport checksum was verified rides there. Others get plain lengths.</summary>
+    internal bool ReportsChecksum { get; init; }
+}
 
 /// <summary>How transmitted frames are spread over the TX queue pairs.</summary>
 public enum TxSteering
