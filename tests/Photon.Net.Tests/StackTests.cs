@@ -352,11 +352,13 @@ public class StackTests
     [Fact]
     public async Task Arp_entries_age_out_and_are_learned_again()
     {
-        await using var s = new TwoStacks(options: new NetworkStackOptions { ArpEntryLifetime = TimeSpan.FromMilliseconds(200) });
-        Assert.True((await s.Left.PingAsync(Ip("10.9.0.2"), TimeSpan.FromSeconds(2))).IsOk);
+        // A 3 s lifetime, not a few hundred ms: the entry must still be there when the check right after a ping runs,
+        // and a loaded CI machine can stall a test thread for hundreds of ms (a 200 ms lifetime failed once at load ~55).
+        await using var s = new TwoStacks(options: new NetworkStackOptions { ArpEntryLifetime = TimeSpan.FromSeconds(3) });
+        Assert.True((await s.Left.PingAsync(Ip("10.9.0.2"), TimeSpan.FromSeconds(10))).IsOk);
         Assert.Contains(s.Left.ArpCache, e => e.Address == Ip("10.9.0.2"));
-        await WaitUntil(() => s.Left.ArpCache.Count == 0, 3000);
-        Assert.True((await s.Left.PingAsync(Ip("10.9.0.2"), TimeSpan.FromSeconds(2))).IsOk);
+        await WaitUntil(() => s.Left.ArpCache.Count == 0, 60_000);
+        Assert.True((await s.Left.PingAsync(Ip("10.9.0.2"), TimeSpan.FromSeconds(10))).IsOk);
         Assert.Contains(s.Left.ArpCache, e => e.Address == Ip("10.9.0.2"));
     }
 
