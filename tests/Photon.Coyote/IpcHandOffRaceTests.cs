@@ -59,14 +59,13 @@ public static class IpcHandOffRaceTests
         foreach (var loop in cpus.Loops) await loop;
     }
     /// <summary>
-    /// A kernel-task receive into its own buffer whose first try and park take the endpoint's lock once (issue #11,
-    /// ipc13), racing a send and the close of the sending end. The message is either handed over while parked or found
-    /// by the try; a close after the send leaves it queued for the receive (Closed only once the inbox is empty). So:
-    /// a send that succeeded is received exactly once, a refused one (Closed) leaves the receive Closed, and the
-    /// receive always ends (no lost wake-up between its try and its park).
+    /// A kernel-task receive into its own buffer (try, then park) racing a send and the close of the sending end. The
+    /// message is either handed over while parked or found by a try; a close after the send leaves it queued for the
+    /// receive (Closed only once the inbox is empty). So: a send that succeeded is received exactly once, a refused one
+    /// (its end closed) leaves the receive Closed, and the receive always ends (no lost wake-up between try and park).
     /// </summary>
     [Test]
-    public static async Task TryAndParkRacingSendAndClose_ReceivesTheSentMessageOnce()
+    public static async Task ReceiveIntoRacingSendAndClose_ReceivesTheSentMessageOnce()
     {
         InterleavingPoints.Enable();
         var cpus = new ControlledProcessors(2);
@@ -109,12 +108,12 @@ public static class IpcHandOffRaceTests
     }
 
     /// <summary>
-    /// The same one-lock try and park for a receive of a message (<see cref="ChannelSyscalls.ReceiveAsync"/>) racing a
-    /// send and its own cancellation, with a disposed message kept on the endpoint (the hand-off refills it): the
-    /// message is received exactly once — by the receive, or queued for the next one when the cancellation won.
+    /// A kernel-task receive of a message (<see cref="ChannelSyscalls.ReceiveAsync"/>) racing a send and its own
+    /// cancellation with a disposed message kept on the endpoint (ipc13: the hand-off or the try refills it): the message
+    /// is received exactly once — by the receive, or queued for the next one when the cancellation won.
     /// </summary>
     [Test]
-    public static async Task TryAndParkOfAMessageRacingSendAndCancel_IsDeliveredExactlyOnce()
+    public static async Task KeptMessageHandOffRacingCancel_IsDeliveredExactlyOnce()
     {
         InterleavingPoints.Enable();
         var cpus = new ControlledProcessors(2);

@@ -305,37 +305,6 @@ public sealed class ChannelEndpoint : KernelObject
         }
     }
 
-    /// <summary>
-    /// <see cref="DequeueBytesInto"/>, and when that would block on an empty open inbox, parks <paramref name="r"/> under
-    /// the same lock (<see cref="TryPark"/>'s checks): a receive that must wait takes the endpoint's lock once, not twice,
-    /// and no message can arrive between its try and its park. With <paramref name="r"/> null, just the dequeue.
-    /// </summary>
-    internal Result<int> DequeueBytesIntoOrPark(Span<byte> buffer, PendingReceive? r, out bool parked, out Principal chargedTo,
-        out long chargedBytes, out bool carriesCapabilities)
-    {
-        lock (_gate)
-        {
-            var got = DequeueBytesInto(buffer, out chargedTo, out chargedBytes, out carriesCapabilities); // re-entrant
-            parked = r is not null && got.Code == ErrorCode.WouldBlock && !carriesCapabilities && TryPark(r);
-            return got;
-        }
-    }
-
-    /// <summary>As <see cref="DequeueBytesIntoOrPark"/> for <see cref="DequeueBytesAsMessage"/>.</summary>
-    internal Result<IpcMessage> DequeueBytesAsMessageOrPark(Process receiver, PendingReceive? r, out bool parked, out Principal chargedTo,
-        out long chargedBytes, out bool carriesCapabilities)
-    {
-        lock (_gate)
-        {
-            var got = DequeueBytesAsMessage(receiver, out chargedTo, out chargedBytes, out carriesCapabilities); // re-entrant
-            parked = r is not null && got.Code == ErrorCode.WouldBlock && !carriesCapabilities && TryPark(r);
-            return got;
-        }
-    }
-
-    /// <summary>No message queued now (read without the lock: a hint for whether a receive will likely wait).</summary>
-    internal bool LooksEmpty => Volatile.Read(ref _queued) == 0;
-
     /// <summary>Reserves room for up to <paramref name="max"/> messages at once (a batched send); returns how many
     /// places it got (0 when full: <see cref="ErrorCode.WouldBlock"/>).</summary>
     internal Result<int> ReserveMany(int max)

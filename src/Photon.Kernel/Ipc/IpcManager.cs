@@ -452,16 +452,12 @@ public sealed class IpcManager
     /// <summary>Takes the next message of <paramref name="endpoint"/> into <paramref name="receiver"/>'s handle table.
     /// Capabilities are re-issued to (and charged to) the receiver; one its tenant cannot afford is revoked and shows
     /// as <see cref="Handle.Invalid"/>.</summary>
-    internal Result<IpcMessage> Receive(Process receiver, ChannelEndpoint endpoint) => Receive(receiver, endpoint, parkIfEmpty: null, out _);
-
-    /// <summary>As <see cref="Receive(Process, ChannelEndpoint)"/>, parking <paramref name="parkIfEmpty"/> under the
-    /// try's lock when the inbox is empty and open (see <see cref="ReceiveInto(Process, ChannelEndpoint, Span{byte}, PendingReceive?, out bool)"/>).</summary>
-    internal Result<IpcMessage> Receive(Process receiver, ChannelEndpoint endpoint, PendingReceive? parkIfEmpty, out bool parked)
+    internal Result<IpcMessage> Receive(Process receiver, ChannelEndpoint endpoint)
     {
         // A byte-only message at the head is taken without the transit lock (no capability crosses the inbox's edge),
-        // copied into the message the receiver disposed last when that has its size; one that carries capabilities is
-        // left in place and taken below under the lock.
-        var bytes = endpoint.DequeueBytesAsMessageOrPark(receiver, parkIfEmpty, out parked, out var chargedTo, out long chargedBytes, out bool carriesCapabilities);
+        // a short one copied into the message the receiver disposed last and its envelope kept for the next send; one
+        // that carries capabilities is left in place and taken below under the lock.
+        var bytes = endpoint.DequeueBytesAsMessage(receiver, out var chargedTo, out long chargedBytes, out bool carriesCapabilities);
         if (!carriesCapabilities)
         {
             if (!bytes.IsOk) return bytes.Error;
@@ -484,16 +480,10 @@ public sealed class IpcManager
     /// <summary>As <see cref="Receive"/>, into the receiver's <paramref name="buffer"/> (no byte array per message). A
     /// message longer than the buffer stays queued and the call fails with <see cref="ErrorCode.OutOfRange"/> naming its
     /// size (as Zircon's channel read with a small buffer); a buffer of <see cref="MaxMessageBytes"/> always fits.</summary>
-    internal Result<IpcReceipt> ReceiveInto(Process receiver, ChannelEndpoint endpoint, Span<byte> buffer) =>
-        ReceiveInto(receiver, endpoint, buffer, parkIfEmpty: null, out _);
-
-    /// <summary>As <see cref="ReceiveInto(Process, ChannelEndpoint, Span{byte})"/>; when the inbox is empty and open,
-    /// <paramref name="parkIfEmpty"/> (ready to be handed a message) is parked under the same lock as the try —
-    /// <paramref name="parked"/> set, WouldBlock returned, and from then on whoever takes it off the endpoint owns it.</summary>
-    internal Result<IpcReceipt> ReceiveInto(Process receiver, ChannelEndpoint endpoint, Span<byte> buffer, PendingReceive? parkIfEmpty, out bool parked)
+    internal Result<IpcReceipt> ReceiveInto(Process receiver, ChannelEndpoint endpoint, Span<byte> buffer)
     {
         // A byte-only head message is copied out under the endpoint's lock alone, and its envelope kept for reuse.
-        var bytes = endpoint.DequeueBytesIntoOrPark(buffer, parkIfEmpty, out parked, out var chargedTo, out long chargedBytes, out bool carriesCapabilities);
+        var bytes = endpoint.DequeueBytesInto(buffer, out var chargedTo, out long chargedBytes, out bool carriesCapabilities);
         if (!carriesCapabilities)
         {
             if (!bytes.IsOk) return bytes.Error;

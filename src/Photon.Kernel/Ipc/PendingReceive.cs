@@ -92,77 +92,18 @@ internal sealed class PendingReceive : IValueTaskSource<Result<IpcMessage>>, IVa
     /// <summary>Whether a send may hand its message straight to this waiter (a batched receive is woken instead).</summary>
     internal bool TakesHandOff => _receiveBatch is null;
 
-    /// <summary>
-    /// Readies this waiter for a receive of a message (as <see cref="Start"/>) without parking it: the caller's first
-    /// try parks it under the endpoint's lock when the inbox is empty (<see cref="IpcManager"/>'s receive with
-    /// <c>parkIfEmpty</c>: one lock round trip for a receive that waits), then calls <see cref="FinishStart"/>.
-    /// </summary>
-    internal void Prepare(Process receiver, Handle handle, Func<Process, Handle, Result<IpcMessage>> receive, KernelTask owner, CancellationToken ct)
-    {
-        _receive = receive;
-        Ready(receiver, handle, owner, ct);
-    }
-
-    /// <summary>As <see cref="Prepare"/> for a receive into <paramref name="buffer"/>; then <see cref="FinishStartInto"/>.</summary>
-    internal void PrepareInto(Process receiver, Handle handle, Memory<byte> buffer, Func<Process, Handle, Memory<byte>, Result<IpcReceipt>> receive,
-        KernelTask owner, CancellationToken ct)
-    {
-        _receiveInto = receive;
-        _buffer = buffer;
-        Ready(receiver, handle, owner, ct);
-    }
-
-    /// <summary>After the first try of a <see cref="Prepare"/>d receive: parked by it — the wait (whoever takes it off
-    /// the endpoint owns it now); finished — its result, the waiter recycled; would block without parking (a
-    /// cancelled wait, a message taken meanwhile) — the usual park loop.</summary>
-    internal ValueTask<Result<IpcMessage>> FinishStart(Result<IpcMessage> first, bool parked)
-    {
-        if (parked) { RegisterCancellation(); return new(this, _core.Version); }
-        if (first.Code != ErrorCode.WouldBlock) { Recycle(); return new(first); }
-        if (ParkOrReceive()) return new(this, _core.Version);
-        var r = _message;
-        Recycle();
-        return new(r);
-    }
-
-    /// <summary>As <see cref="FinishStart"/> for <see cref="PrepareInto"/>.</summary>
-    internal ValueTask<Result<IpcReceipt>> FinishStartInto(Result<IpcReceipt> first, bool parked)
-    {
-        if (parked) { RegisterCancellation(); return new(this, _core.Version); }
-        if (first.Code != ErrorCode.WouldBlock) { Recycle(); return new(first); }
-        if (ParkOrReceive()) return new(this, _core.Version);
-        var r = _receipt;
-        Recycle();
-        return new(r);
-    }
-
     /// <summary>True if parked; false if the receive finished at once (its result stored).</summary>
     private bool Park(Process receiver, Handle handle, KernelTask owner, CancellationToken ct)
-    {
-        Ready(receiver, handle, owner, ct);
-        return ParkOrReceive();
-    }
-
-    private void Ready(Process receiver, Handle handle, KernelTask owner, CancellationToken ct)
     {
         Receiver = receiver;
         Handle = handle;
         _ct = ct;
         _core.Begin(owner);
-    }
-
-    private bool ParkOrReceive()
-    {
         while (!_endpoint.TryPark(this))
             if (ReceiveNow()) return false;
-        RegisterCancellation();
+        // Registered after parking: a token cancelled by now runs Cancel at once, which finds the waiter parked.
+        if (ct.CanBeCanceled) _cancellation = ct.UnsafeRegister(static s => ((PendingReceive)s!).Cancel(), this);
         return true;
-    }
-
-    // Registered after parking: a token cancelled by now runs Cancel at once, which finds the waiter parked.
-    private void RegisterCancellation()
-    {
-        if (_ct.CanBeCanceled) _cancellation = _ct.UnsafeRegister(static s => ((PendingReceive)s!).Cancel(), this);
     }
 
     /// <summary>Runs the receive once: true if it finished (result stored), false if it would still block.</summary>

@@ -83,19 +83,10 @@ public sealed class ChannelSyscalls(IpcManager ipc)
     {
         var ep = Open(caller, endpoint, Rights.Read);
         if (!ep.IsOk) return new(ep.Error);
-        var owner = KernelTask.Current;
-        if (owner is not null && ep.Value.LooksEmpty)
-        {
-            // Likely to wait (a ping-pong's every receive): the try and the park take the endpoint's lock once.
-            var waiter = ep.Value.RentReceiver();
-            waiter.Prepare(caller, endpoint, _retryReceive ??= TryReceive, owner, ct);
-            var first = ipc.Receive(caller, ep.Value, waiter, out bool parked);
-            return waiter.FinishStart(first, parked);
-        }
         var r = ipc.Receive(caller, ep.Value);
         if (r.Code != ErrorCode.WouldBlock) return new(r);
         // Code outside the kernel's CPUs (host threads, tests) has no CPU to be resumed on: it waits on a promise.
-        if (owner is null) return new(ReceiveWhenReadableAsync(caller, endpoint, ct));
+        if (KernelTask.Current is not { } owner) return new(ReceiveWhenReadableAsync(caller, endpoint, ct));
         return ep.Value.RentReceiver().Start(caller, endpoint, _retryReceive ??= TryReceive, owner, ct);
     }
 
@@ -140,21 +131,10 @@ public sealed class ChannelSyscalls(IpcManager ipc)
     {
         var ep = Open(caller, endpoint, Rights.Read);
         if (!ep.IsOk) return new(ep.Error);
-        var owner = KernelTask.Current;
-        var retry = _retryReceiveInto ??= (p, h, b) => TryReceiveInto(p, h, b.Span);
-        if (owner is not null && ep.Value.LooksEmpty)
-        {
-            // Likely to wait: the try and the park take the endpoint's lock once (a stream's receives, which mostly
-            // find a message, skip readying the waiter).
-            var waiter = ep.Value.RentReceiver();
-            waiter.PrepareInto(caller, endpoint, buffer, retry, owner, ct);
-            var first = ipc.ReceiveInto(caller, ep.Value, buffer.Span, waiter, out bool parked);
-            return waiter.FinishStartInto(first, parked);
-        }
         var r = ipc.ReceiveInto(caller, ep.Value, buffer.Span);
         if (r.Code != ErrorCode.WouldBlock) return new(r);
-        if (owner is null) return new(ReceiveIntoWhenReadableAsync(caller, endpoint, buffer, ct));
-        return ep.Value.RentReceiver().StartInto(caller, endpoint, buffer, retry, owner, ct);
+        if (KernelTask.Current is not { } owner) return new(ReceiveIntoWhenReadableAsync(caller, endpoint, buffer, ct));
+        return ep.Value.RentReceiver().StartInto(caller, endpoint, buffer, _retryReceiveInto ??= (p, h, b) => TryReceiveInto(p, h, b.Span), owner, ct);
     }
 
     private Func<Process, Handle, Memory<byte>, Result<IpcReceipt>>? _retryReceiveInto;
