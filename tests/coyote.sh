@@ -78,6 +78,10 @@ seconds=$(budget 10) run ShutdownRacingParkAndSpawn_EveryTaskEnds none --skip-vo
 seconds=$(budget 10) run FirstRunFinishRacingCancelAndCompletion_EndsOnceAndAgrees none
 # The IPC direct hand-off to a parked kernel-task receive racing its cancellation (resumed through KernelScheduler.Post).
 seconds=$(budget 10) run HandOffRacingCancel_IsDeliveredExactlyOnce none --skip-volatile-races --skip-collection-races --skip-atomic-races
+# A kernel-task receive racing a send and a close (into a buffer), or a send and its cancellation (a message, refilling
+# the one the receiver disposed and the endpoint kept).
+seconds=$(budget 10) run ReceiveIntoRacingSendAndClose_ReceivesTheSentMessageOnce none --skip-volatile-races --skip-collection-races --skip-atomic-races
+seconds=$(budget 10) run KeptMessageHandOffRacingCancel_IsDeliveredExactlyOnce none --skip-volatile-races --skip-collection-races --skip-atomic-races
 # A packed batched send and a batched receive into the caller's buffer racing the close of the receiving end.
 seconds=$(budget 10) run BatchSendAndReceiveRacingClose_EveryMessageOnceInOrderAndNothingStaysCharged none
 # Unloading a filesystem module while a filesystem it mounted is in use (Busy until unmounted).

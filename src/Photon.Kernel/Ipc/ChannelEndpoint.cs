@@ -1,4 +1,5 @@
 using Photon.Kernel.Capabilities;
+using Photon.Kernel.Processes;
 
 namespace Photon.Kernel.Ipc;
 
@@ -33,6 +34,14 @@ public sealed class ChannelEndpoint : KernelObject
     // charged to their sender until reused or released.
     private IpcEnvelope? _freePacked;
     private int _pooledPackedBytes;
+    // One received message (IpcMessage) its receiver disposed, kept for the next receive by the same process of a
+    // message of the same size (a ping-pong or stream received one message at a time then allocates nothing). Bounded:
+    // one per endpoint, at most KeptMessageBytes of bytes — fixed overhead of the endpoint (whose capabilities the
+    // tenant's quota counts), like its cached receive waiter; dropped when either end closes. Uncharged because it
+    // holds no sender's bytes any more: the sender's charge was refunded at the receive, so a message never disposed
+    // leaks no quota either (it is ordinary garbage).
+    internal const int KeptMessageBytes = 256;
+    private IpcMessage? _keptMessage;
     // Messages queued (a packed batch is one entry of the inbox holding many): what Depth bounds.
     private int _queued;
     private bool _peerClosed; // the pool is released and never refilled once no send can reach this end
@@ -200,6 +209,99 @@ public sealed class ChannelEndpoint : KernelObject
                 chargedBytes = 0; // the pooled envelope keeps its sender's charge
             }
             return e.Data.Length;
+        }
+    }
+
+    /// <summary>
+    /// A message of <paramref name="length"/> bytes for <paramref name="receiver"/> to be received into (its bytes are
+    /// overwritten next): the kept one when it was that process's and has that size, else a new one — lent (its Dispose
+    /// hands it back) when it is short enough to keep.
+    /// </summary>
+    internal IpcMessage RentMessage(Process receiver, int length) =>
+        TakeKeptMessage(receiver, length) ?? (length <= KeptMessageBytes ? new IpcMessage(new byte[length], this, receiver) : new IpcMessage(new byte[length], []));
+
+    /// <summary>The kept message, lent again, if it was <paramref name="receiver"/>'s and has <paramref name="length"/>
+    /// bytes; null otherwise (a kept message of another size or process is dropped: the newest size wins).</summary>
+    private IpcMessage? TakeKeptMessage(Process receiver, int length)
+    {
+        if (length > KeptMessageBytes || Volatile.Read(ref _keptMessage) is null) return null;
+        if (Interlocked.Exchange(ref _keptMessage, null) is not { } kept || !kept.FitsFor(receiver, length)) return null;
+        kept.Relend();
+        return kept;
+    }
+
+    /// <summary>Whether a disposed message is kept for the next receive (tests).</summary>
+    internal bool KeepsMessage => Volatile.Read(ref _keptMessage) is not null;
+
+    /// <summary>A lent message disposed by its receiver: kept for the next receive unless the slot is taken or no
+    /// receive can come any more (a closed end, or a closed peer: nothing more can be sent here).</summary>
+    internal void KeepMessage(IpcMessage message)
+    {
+        if (_closed || Volatile.Read(ref _peerClosed)) return;
+        Interlocked.CompareExchange(ref _keptMessage, message, null);
+    }
+
+    /// <summary>
+    /// For a receive that returns a new message (<see cref="IpcMessage"/>), under one lock: takes the head message if
+    /// it carries no capabilities — copied into the message the receiver disposed last when that has its size (nothing
+    /// allocated), else its own bytes become the message's (no copy; lent, so its Dispose keeps it, when short enough).
+    /// Returns what it was charged (the caller refunds all of it: receiving refunds the sender, and no envelope is
+    /// pooled on this path). Errors as <see cref="Dequeue(bool, int, out bool)"/>; <paramref name="carriesCapabilities"/>
+    /// set when the head carries capabilities (left in place).
+    /// </summary>
+    internal Result<IpcMessage> DequeueBytesAsMessage(Process receiver, out Principal chargedTo, out long chargedBytes, out bool carriesCapabilities)
+    {
+        chargedTo = default;
+        chargedBytes = 0;
+        carriesCapabilities = false;
+        lock (_gate)
+        {
+            if (_inbox.Count == 0)
+                return _closed || Peer is null or { IsClosed: true }
+                    ? Errors.Of(ErrorCode.Closed, "channel is closed")
+                    : Errors.Of(ErrorCode.WouldBlock, "no message");
+            var head = _inbox.Peek();
+            if (head.Objects.Length != 0)
+            {
+                carriesCapabilities = true;
+                return Errors.Of(ErrorCode.WouldBlock, "message carries capabilities");
+            }
+            int length = head.Lengths is { } packedLengths ? packedLengths[head.Cursor] : head.Data.Length;
+            IpcMessage message;
+            if (TakeKeptMessage(receiver, length) is { } kept)
+            {
+                // Copied out of the head entry, which is then no longer referenced by the inbox once fully taken.
+                chargedTo = head.ChargedTo;
+                _queued--;
+                if (head.Lengths is null)
+                {
+                    _inbox.Dequeue();
+                    head.Data.CopyTo(kept.Data);
+                    chargedBytes = head.ChargedBytes;
+                }
+                else
+                {
+                    head.Data.AsSpan(head.Offset, length).CopyTo(kept.Data);
+                    head.Offset += length;
+                    head.Cursor++;
+                    // A packed batch stays charged its whole cost until its last message (as TakeOneLocked).
+                    if (head.Cursor == head.Count)
+                    {
+                        _inbox.Dequeue();
+                        chargedBytes = head.ChargedBytes;
+                    }
+                }
+                message = kept;
+            }
+            else
+            {
+                var whole = TakeOneLocked();
+                chargedTo = whole.ChargedTo;
+                chargedBytes = whole.ChargedBytes;
+                message = length <= KeptMessageBytes ? new IpcMessage(whole.Data, this, receiver) : new IpcMessage(whole.Data, []);
+            }
+            _writable.WakeAll();
+            return message;
         }
     }
 
@@ -535,6 +637,7 @@ public sealed class ChannelEndpoint : KernelObject
         {
             _closed = true;
             pool = TakePoolLocked();
+            _keptMessage = null;
             var undelivered = _inbox.ToArray();
             _inbox.Clear();
             _queued = 0;
@@ -551,6 +654,7 @@ public sealed class ChannelEndpoint : KernelObject
         {
             _peerClosed = true; // nothing can be sent here any more: the pool is released and never refilled
             pool = TakePoolLocked();
+            _keptMessage = null;
             WakeReadable();
             _writable.WakeAll();
         }

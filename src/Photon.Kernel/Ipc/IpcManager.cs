@@ -454,14 +454,17 @@ public sealed class IpcManager
     /// as <see cref="Handle.Invalid"/>.</summary>
     internal Result<IpcMessage> Receive(Process receiver, ChannelEndpoint endpoint)
     {
-        // A byte-only message at the head is taken without the transit lock (no capability crosses the inbox's edge);
-        // one that carries capabilities is left in place and taken below under the lock.
-        var env = endpoint.Dequeue(bytesOnly: true, int.MaxValue, out bool carriesCapabilities);
+        // A byte-only message at the head is taken without the transit lock (no capability crosses the inbox's edge),
+        // a short one copied into the message the receiver disposed last and its envelope kept for the next send; one
+        // that carries capabilities is left in place and taken below under the lock.
+        var bytes = endpoint.DequeueBytesAsMessage(receiver, out var chargedTo, out long chargedBytes, out bool carriesCapabilities);
         if (!carriesCapabilities)
         {
-            if (!env.IsOk) return env.Error;
-            return Deliver(receiver, env.Value);
+            if (!bytes.IsOk) return bytes.Error;
+            Received(receiver, chargedTo, chargedBytes, bytes.Value.Data.Length, 0);
+            return bytes.Value;
         }
+        Result<IpcEnvelope> env;
         _transit.EnterReadLock();
         try
         {

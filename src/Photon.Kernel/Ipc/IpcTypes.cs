@@ -17,12 +17,59 @@ public enum TransferMode
 /// <summary>One handle to send: which, how, and (for Derive) with which rights.</summary>
 public readonly record struct HandleTransfer(Handle Handle, TransferMode Mode, Rights Rights = Rights.None);
 
-/// <summary>What a receiver gets: the bytes and the handles now in its table (Handle.Invalid where a capability
-/// was revoked while in flight).</summary>
-public sealed record IpcMessage(byte[] Data, IReadOnlyList<Handle> Handles)
+/// <summary>
+/// What a receiver gets: the bytes and the handles now in its table (Handle.Invalid where a capability was revoked
+/// while in flight). Disposing a received message hands it back to the endpoint it came from, for that endpoint's next
+/// receive by the same process of a message of the same size — a ping-pong or stream of messages received one by one
+/// and disposed allocates nothing per message. Do not touch <see cref="Data"/> after disposing: it may hold the
+/// process's next message on that endpoint (never another process's: a kept message is reused only for the process
+/// that disposed it). Not disposing is safe: the message is ordinary garbage and holds no quota (its sender's charge
+/// was refunded when it was received).
+/// </summary>
+public sealed record IpcMessage(byte[] Data, IReadOnlyList<Handle> Handles) : IDisposable
 {
     /// <summary>Capabilities of the message that did not arrive (revoked in flight, or over the receiver's quota).</summary>
     public int DroppedHandles { get; init; }
+
+    // Set on a byte-only message of at most ChannelEndpoint.KeptMessageBytes that a receive on _home gave _owner: its
+    // Dispose offers it back to _home (_lent 1 → 0 once, so a second Dispose of the same lending does nothing).
+    private readonly ChannelEndpoint? _home;
+    private readonly Process? _owner;
+    private int _lent;
+
+    internal IpcMessage(byte[] data, ChannelEndpoint home, Process owner) : this(data, [])
+    {
+        _home = home;
+        _owner = owner;
+        _lent = 1;
+    }
+
+    // A copy (`with`) shares the bytes but is never handed back: only the message a receive returned is.
+    private IpcMessage(IpcMessage original)
+    {
+        Data = original.Data;
+        Handles = original.Handles;
+        DroppedHandles = original.DroppedHandles;
+    }
+
+    /// <summary>Whether <paramref name="receiver"/> may be given this kept message for a message of
+    /// <paramref name="length"/> bytes.</summary>
+    internal bool FitsFor(Process receiver, int length) => ReferenceEquals(_owner, receiver) && Data.Length == length;
+
+    /// <summary>Lent out again by its endpoint (its bytes are about to be overwritten by the next message).</summary>
+    internal void Relend() => Volatile.Write(ref _lent, 1);
+
+    // Equality as before the lending fields: the bytes, handles and drop count (the lending state is not the message).
+    public bool Equals(IpcMessage? other) =>
+        other is not null && ReferenceEquals(Data, other.Data) && ReferenceEquals(Handles, other.Handles) && DroppedHandles == other.DroppedHandles;
+
+    public override int GetHashCode() => HashCode.Combine(Data, Handles, DroppedHandles);
+
+    /// <summary>Hands the message back to the endpoint it was received from (once; later calls do nothing).</summary>
+    public void Dispose()
+    {
+        if (_home is not null && Interlocked.Exchange(ref _lent, 0) == 1) _home.KeepMessage(this);
+    }
 }
 
 /// <summary>A message in flight: bytes plus capabilities the kernel holds on the receiver's behalf, and what it cost

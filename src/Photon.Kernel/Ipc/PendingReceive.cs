@@ -8,7 +8,7 @@ namespace Photon.Kernel.Ipc;
 /// A kernel task's receive parked on an empty endpoint, reused from one wait to the next (nothing allocated per wait).
 /// A byte-only send that finds it parked hands its bytes straight to it (<see cref="IpcManager"/>'s direct hand-off:
 /// no envelope, no queue) — into the receiver's own buffer when it passed one (nothing allocated per message either),
-/// else into a new message. Any other change of the endpoint (a message with capabilities queued, a close) has it
+/// else into a message (the one the receiver disposed last when it has the size: nothing allocated then either). Any other change of the endpoint (a message with capabilities queued, a close) has it
 /// re-run the receive. Either way the waiter queues itself on its task's kernel CPU (<see cref="KernelWaitCore"/>),
 /// where the receive's continuation then runs inline — one scheduler hop per message, never on the sender's thread,
 /// never on the host thread pool. Whoever takes it off the endpoint's list under the endpoint's lock (a sender, a
@@ -137,7 +137,13 @@ internal sealed class PendingReceive : IValueTaskSource<Result<IpcMessage>>, IVa
     /// party that took the waiter off the endpoint's list calls this.</summary>
     internal void HandOff(ReadOnlySpan<byte> data)
     {
-        if (_receiveInto is null) _message = new IpcMessage(data.ToArray(), []);
+        if (_receiveInto is null)
+        {
+            // The message the receiver disposed last, when it has this size (nothing allocated), else a new one.
+            var message = _endpoint.RentMessage(Receiver!, data.Length);
+            data.CopyTo(message.Data);
+            _message = message;
+        }
         else
         {
             // The receiver is parked and does not touch its buffer until this wait completes.
