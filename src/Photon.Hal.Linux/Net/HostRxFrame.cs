@@ -12,13 +12,17 @@ internal readonly record struct HostRxFrame(byte[] Buffer, int Length, RxChecksu
     /// for it and will verify it itself.</summary>
     public int CopyOut(Span<byte> into) => CopyOut(into, reportVerified: false, out _);
 
+    private const int TcpChecksumOffset = 16;
+
     /// <summary>As <see cref="CopyOut(Span{byte})"/>; when the consumer can be told (<paramref name="reportVerified"/>),
     /// a whole frame the host vouched for is reported <paramref name="verified"/> and a partial checksum is left
     /// unfinished (the stack does not read a verified frame's checksum field).</summary>
     public int CopyOut(Span<byte> into, bool reportVerified, out bool verified)
     {
         int n = Math.Min(Length, into.Length);
-        verified = reportVerified && n == Length && Checksum.Verified;
+        // Only TCP takes the verdict (UDP, ICMP and DHCP verify their own checksum field): a partial checksum is left
+        // unfinished only where the stack will not read it — csum_offset 16 is TCP's checksum field, UDP's is 6.
+        verified = reportVerified && n == Length && Checksum.Verified && (Checksum.State != RxChecksum.Partial || Checksum.Offset == TcpChecksumOffset);
         Buffer.AsSpan(0, n).CopyTo(into);
         if (!verified && Checksum.State == RxChecksum.Partial && n == Length) VirtioNetHeader.FinishChecksum(into[..n], Checksum);
         ArrayPool<byte>.Shared.Return(Buffer);
