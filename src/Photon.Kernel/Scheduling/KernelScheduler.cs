@@ -23,6 +23,7 @@ public sealed class KernelScheduler : IKernelTimers, IAsyncDisposable
     private const int PriorityCount = 4;
     private const int LiveStripes = 16;
     private static readonly TimeSpan MaxPark = TimeSpan.FromMilliseconds(100);
+    private static readonly TimeSpan MaxCoarseResolution = TimeSpan.FromMilliseconds(10);
 
     [ThreadStatic] private static Worker? t_worker;
 
@@ -59,6 +60,15 @@ public sealed class KernelScheduler : IKernelTimers, IAsyncDisposable
             ?? throw new ArgumentException("the processor set provides no idle primitive; pass SchedulerOptions.Idle", nameof(options));
 
         _clock = clock;
+        // The coarse clock only where its step is small against the starvation threshold (it bounds how early an
+        // item's recorded start can be) and against a timer's millisecond (see TimerDueBy's slack).
+        if (clock is ICoarseClock coarse && coarse.CoarseResolution > TimeSpan.Zero
+            && coarse.CoarseResolution.Ticks * 8 <= threshold.Ticks && coarse.CoarseResolution <= MaxCoarseResolution)
+        {
+            CoarseClock = coarse;
+            // One step, and one more for the host's tick lag (the coarse clock is updated by the timer interrupt).
+            CoarseLagTicks = 2 * coarse.CoarseResolution.Ticks;
+        }
         _timers = new TimerQueue(clock);
         _starvationTicks = threshold.Ticks;
         StarvationThreshold = threshold;
@@ -202,6 +212,13 @@ public sealed class KernelScheduler : IKernelTimers, IAsyncDisposable
     internal int FairnessBudget { get; }
     internal bool IsStopping => _stopping;
     internal long ClockTicks => _clock.Monotonic.Ticks;
+    /// <summary>The clock's cheap coarse reading, when it has one fine enough (else every item ends with a precise read).</summary>
+    internal ICoarseClock? CoarseClock { get; }
+    /// <summary>The most a CPU's last precise reading can lag while it skips reads (two coarse steps).</summary>
+    internal long CoarseLagTicks { get; }
+
+    /// <summary>True when a timer is due at or before <paramref name="clockTicks"/> (no lock, no clock read).</summary>
+    internal bool TimerDueBy(long clockTicks) => clockTicks / TimeSpan.TicksPerMillisecond >= _timers.NextWakeTick;
 
     private KernelTask SpawnCore(Delegate body, TaskShape shape, string name, TaskPriority priority, CancellationToken ct)
     {
