@@ -23,6 +23,7 @@ public sealed class KernelScheduler : IKernelTimers, IAsyncDisposable
     private const int PriorityCount = 4;
     private const int LiveStripes = 16;
     private static readonly TimeSpan MaxPark = TimeSpan.FromMilliseconds(100);
+    private static readonly TimeSpan MaxCoarseResolution = TimeSpan.FromMilliseconds(10);
 
     [ThreadStatic] private static Worker? t_worker;
 
@@ -59,6 +60,15 @@ public sealed class KernelScheduler : IKernelTimers, IAsyncDisposable
             ?? throw new ArgumentException("the processor set provides no idle primitive; pass SchedulerOptions.Idle", nameof(options));
 
         _clock = clock;
+        // The coarse clock only where its step is small against the starvation threshold (it bounds how early an
+        // item's recorded start can be) and against a timer's millisecond (see TimerDueBy's slack).
+        if (clock is ICoarseClock coarse && coarse.CoarseResolution > TimeSpan.Zero
+            && coarse.CoarseResolution.Ticks * 8 <= threshold.Ticks && coarse.CoarseResolution <= MaxCoarseResolution)
+        {
+            CoarseClock = coarse;
+            // One step, and one more for the host's tick lag (the coarse clock is updated by the timer interrupt).
+            CoarseLagTicks = 2 * coarse.CoarseResolution.Ticks;
+        }
         _timers = new TimerQueue(clock);
         _starvationTicks = threshold.Ticks;
         StarvationThreshold = threshold;
@@ -202,6 +212,13 @@ public sealed class KernelScheduler : IKernelTimers, IAsyncDisposable
     internal int FairnessBudget { get; }
     internal bool IsStopping => _stopping;
     internal long ClockTicks => _clock.Monotonic.Ticks;
+    /// <summary>The clock's cheap coarse reading, when it has one fine enough (else every item ends with a precise read).</summary>
+    internal ICoarseClock? CoarseClock { get; }
+    /// <summary>The most a CPU's last precise reading can lag while it skips reads (two coarse steps).</summary>
+    internal long CoarseLagTicks { get; }
+
+    /// <summary>True when a timer is due at or before <paramref name="clockTicks"/> (no lock, no clock read).</summary>
+    internal bool TimerDueBy(long clockTicks) => clockTicks / TimeSpan.TicksPerMillisecond >= _timers.NextWakeTick;
 
     private KernelTask SpawnCore(Delegate body, TaskShape shape, string name, TaskPriority priority, CancellationToken ct)
     {
@@ -356,7 +373,7 @@ public sealed class KernelScheduler : IKernelTimers, IAsyncDisposable
 
     internal void OnTaskFinished(KernelTask task, KernelTaskState final, Exception? fault)
     {
-        if (Volatile.Read(ref task.Tracked)) _live[task.Id & (LiveStripes - 1)].Remove(task);
+        if (Volatile.Read(ref task.LiveSlot) != 0) _live[task.Id & (LiveStripes - 1)].Remove(task);
         if (KernelTrace.Enabled) SchedulerTrace.Finished(task, final);
         switch (final)
         {
@@ -388,20 +405,23 @@ public sealed class KernelScheduler : IKernelTimers, IAsyncDisposable
         _allStopped.TrySetResult();
     }
 
-    /// <summary>One stripe of the registry of unfinished kernel tasks (an intrusive list; striped to spread lock traffic).</summary>
+    /// <summary>One stripe of the registry of unfinished kernel tasks: an array with each task's index in the task
+    /// (<see cref="KernelTask.LiveSlot"/>), removal by moving the last entry into the hole; striped to spread lock
+    /// traffic. 8 bytes a registered task (plus the array's slack) instead of two links in every task.</summary>
     private sealed class LiveStripe
     {
+        private const int MinCapacity = 16;
         private readonly Lock _lock = new();
-        private KernelTask? _head;
+        private KernelTask?[] _tasks = [];
+        private int _count;
 
         public void Add(KernelTask task)
         {
             lock (_lock)
             {
-                task.Tracked = true;
-                task.LiveNext = _head;
-                if (_head is not null) _head.LivePrev = task;
-                _head = task;
+                if (_count == _tasks.Length) Array.Resize(ref _tasks, Math.Max(MinCapacity, _count * 2));
+                _tasks[_count] = task;
+                task.LiveSlot = ++_count;
             }
         }
 
@@ -409,34 +429,33 @@ public sealed class KernelScheduler : IKernelTimers, IAsyncDisposable
         {
             lock (_lock)
             {
-                if (!task.Tracked) return; // already drained
-                task.Tracked = false;
-                if (task.LivePrev is null)
-                {
-                    _head = task.LiveNext;
-                }
-                else task.LivePrev.LiveNext = task.LiveNext;
-                if (task.LiveNext is not null) task.LiveNext.LivePrev = task.LivePrev;
-                task.LiveNext = task.LivePrev = null;
+                int slot = task.LiveSlot;
+                if (slot == 0) return; // already drained
+                var last = _tasks[--_count]!;
+                _tasks[slot - 1] = last;
+                last.LiveSlot = slot;
+                _tasks[_count] = null;
+                task.LiveSlot = 0; // after the move: the task may itself have been the last entry
+                // A million tasks that suspended and then finished must not pin the array they needed.
+                if (_tasks.Length > MinCapacity && _count < _tasks.Length / 4) Array.Resize(ref _tasks, _tasks.Length / 2);
             }
         }
 
         public List<KernelTask> Drain()
         {
-            var all = new List<KernelTask>();
             lock (_lock)
             {
-                for (var t = _head; t is not null;)
+                var all = new List<KernelTask>(_count);
+                for (int i = 0; i < _count; i++)
                 {
-                    var next = t.LiveNext;
-                    t.LiveNext = t.LivePrev = null;
-                    t.Tracked = false;
+                    var t = _tasks[i]!;
+                    t.LiveSlot = 0;
                     all.Add(t);
-                    t = next;
                 }
-                _head = null;
+                _tasks = [];
+                _count = 0;
+                return all;
             }
-            return all;
         }
     }
 }

@@ -30,9 +30,10 @@ public sealed class KernelTask : SynchronizationContext
     // 0 running or queued; 1 claimed by the finisher (TryFinish), state and outcome being written; 2 outcome published.
     private int _finished;
 
-    // Intrusive links in the scheduler's live-task registry (so shutdown can cancel what never finished).
-    internal KernelTask? LiveNext, LivePrev;
-    internal bool Tracked;
+    // 1 + this task's index in its stripe of the scheduler's live-task registry while registered (a task suspended at
+    // an await, so shutdown can cancel what never finished), 0 otherwise; written under the stripe's lock. An index
+    // instead of two intrusive links: at least 8 bytes less on every task (80 B now), registered or not.
+    internal int LiveSlot;
 
     /// <summary>Where the CPU time of this task's work items is charged (its process), or null.</summary>
     internal Diagnostics.Monitoring.CpuAccount? CpuAccount
@@ -55,7 +56,7 @@ public sealed class KernelTask : SynchronizationContext
 
     public string Name { get; }
     public int Id { get; }
-    // A byte, so it packs with Tracked instead of taking a word of its own.
+    // A byte, so it packs with the other small fields instead of taking a word of its own.
     private readonly byte _priority;
 
     public TaskPriority Priority => (TaskPriority)_priority;

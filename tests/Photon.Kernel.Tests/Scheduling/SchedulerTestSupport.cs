@@ -70,3 +70,32 @@ internal sealed class JumpClock : IClock
     public DateTimeOffset WallClock => DateTimeOffset.UnixEpoch + TimeSpan.FromTicks(Interlocked.Read(ref _ticks));
     public void JumpAfterNextRead(TimeSpan by) => Interlocked.Exchange(ref _pendingJump, by.Ticks);
 }
+
+/// <summary>A stand-still clock with a coarse companion, both moved only by the test, counting its precise reads: models
+/// the host's CLOCK_MONOTONIC_COARSE, whose reading stays put between ticks while the precise clock moves on.</summary>
+internal sealed class CoarseFrozenClock(TimeSpan resolution) : IClock, ICoarseClock
+{
+    private long _ticks = TimeSpan.FromHours(1).Ticks;
+    private long _coarseTicks = TimeSpan.FromHours(1).Ticks;
+    private long _preciseReads;
+    public TimeSpan Monotonic
+    {
+        get
+        {
+            Interlocked.Increment(ref _preciseReads);
+            return TimeSpan.FromTicks(Interlocked.Read(ref _ticks));
+        }
+    }
+    public DateTimeOffset WallClock => DateTimeOffset.UnixEpoch + TimeSpan.FromTicks(Interlocked.Read(ref _ticks));
+    public long CoarseTicks => Interlocked.Read(ref _coarseTicks);
+    public TimeSpan CoarseResolution => resolution;
+    public long PreciseReads => Interlocked.Read(ref _preciseReads);
+    /// <summary>Moves the precise clock only (less than a coarse step: the coarse reading legitimately stays).</summary>
+    public void AdvancePrecise(TimeSpan by) => Interlocked.Add(ref _ticks, by.Ticks);
+    /// <summary>Moves both, as a long stretch of real time does.</summary>
+    public void Advance(TimeSpan by)
+    {
+        Interlocked.Add(ref _ticks, by.Ticks);
+        Interlocked.Add(ref _coarseTicks, by.Ticks);
+    }
+}
