@@ -108,6 +108,14 @@ public sealed class BlockDriverDirectPathTests : IDisposable
         await dev.DisposeAsync();
     }
 
+    /// <summary>Runs <paramref name="act"/> on a dedicated thread once the lanes have completed 400 requests.</summary>
+    private static Task AfterLanesStarted(int[] completed, Action act) => Task.Factory.StartNew(() =>
+    {
+        var until = DateTime.UtcNow + Patience;
+        while (Volatile.Read(ref completed[0]) < 400 && DateTime.UtcNow < until) Thread.Sleep(1);
+        act();
+    }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+
     [Fact]
     public async Task Wrong_rights_and_a_capability_revoked_while_lanes_read_are_refused_by_type()
     {
@@ -120,7 +128,7 @@ public sealed class BlockDriverDirectPathTests : IDisposable
         Assert.Equal(ErrorCode.WrongObjectType, (await dev.ReadAsync(other, 0, new byte[512])).Code);
 
         var lane = caps.Derive(cap, Rights.Read, Principal.Kernel).Value;
-        int completed = 0;
+        var completed = new int[1];
         var lanes = Enumerable.Range(0, 4).Select(l => Task.Run(async () =>
         {
             var buf = new byte[4096];
@@ -132,17 +140,17 @@ public sealed class BlockDriverDirectPathTests : IDisposable
             {
                 var r = await dev.ReadAsync(lane, (i % 256) * 8, buf);
                 outcomes.Add(r);
-                Interlocked.Increment(ref completed);
+                Interlocked.Increment(ref completed[0]);
                 if (!r.IsOk) break;
                 if (outcomes.Count > 4096) outcomes.RemoveRange(0, 2048); // only the last outcomes matter; bounded memory
             }
             return outcomes;
         })).ToArray();
-        // Revoke once every lane has got going (a count, not a time).
-        var started = DateTime.UtcNow;
-        while (Volatile.Read(ref completed) < 400 && DateTime.UtcNow - started < Patience) await Task.Yield();
-        Assert.True(caps.Revoke(lane).IsOk);
+        // Revoke once every lane has got going (a count, not a time), from a thread of its own: the lanes complete
+        // inline and never yield, so a continuation queued behind them on the thread pool would not run until they end.
+        var revoked = AfterLanesStarted(completed, () => Assert.True(caps.Revoke(lane).IsOk));
         var all = await Task.WhenAll(lanes).WaitAsync(2 * Patience);
+        await revoked.WaitAsync(Patience);
         foreach (var outcomes in all)
         {
             Assert.All(outcomes.Take(outcomes.Count - 1), r => Assert.True(r.IsOk));
@@ -229,24 +237,24 @@ public sealed class BlockDriverDirectPathTests : IDisposable
     {
         var storage = Image(1 << 20);
         var (dev, cap) = NvmeBlockDevice.Start(storage, new CapabilityManager()).Value;
-        int completed = 0;
+        var completed = new int[1];
         var lanes = Enumerable.Range(0, 4).Select(l => Task.Run(async () =>
         {
             var buf = new byte[4096];
             var outcomes = new List<Result>();
-            for (int i = 0; i < 1_000_000; i++)
+            var until = DateTime.UtcNow + Patience; // until refused, bounded by time (see the revoke test)
+            for (int i = 0; DateTime.UtcNow < until; i++)
             {
                 var r = l % 2 == 0 ? await dev.ReadAsync(cap, (i % 256) * 8, buf) : await dev.WriteAsync(cap, (i % 256) * 8, buf);
                 outcomes.Add(r);
-                Interlocked.Increment(ref completed);
+                Interlocked.Increment(ref completed[0]);
                 if (!r.IsOk) break;
+                if (outcomes.Count > 4096) outcomes.RemoveRange(0, 2048);
             }
             return outcomes;
         })).ToArray();
-        var started = DateTime.UtcNow;
-        while (Volatile.Read(ref completed) < 400 && DateTime.UtcNow - started < Patience) await Task.Yield();
-        var closing = Task.Run(async () => { await dev.DisposeAsync(); await storage.DisposeAsync(); });
-        var all = await Task.WhenAll(lanes).WaitAsync(Patience);
+        var closing = AfterLanesStarted(completed, () => { dev.DisposeAsync().AsTask().Wait(); storage.DisposeAsync().AsTask().Wait(); });
+        var all = await Task.WhenAll(lanes).WaitAsync(2 * Patience);
         await closing.WaitAsync(Patience);
         foreach (var outcomes in all)
         {
