@@ -241,6 +241,13 @@ public sealed class ChannelEndpoint : KernelObject
         Interlocked.CompareExchange(ref _keptMessage, message, null);
     }
 
+    /// <summary>Why a receive found the inbox empty: the channel is closed (this end, or the peer gone), or nothing yet.
+    /// Under <c>_gate</c>.</summary>
+    private KernelError EmptyInboxLocked() =>
+        _closed || Peer is null or { IsClosed: true }
+            ? Errors.Of(ErrorCode.Closed, "channel is closed")
+            : Errors.Of(ErrorCode.WouldBlock, "no message");
+
     /// <summary>
     /// For a receive that returns a new message (<see cref="IpcMessage"/>), under one lock: takes the head message if
     /// it carries no capabilities — copied into the message the receiver disposed last when that has its size (nothing
@@ -256,10 +263,7 @@ public sealed class ChannelEndpoint : KernelObject
         carriesCapabilities = false;
         lock (_gate)
         {
-            if (_inbox.Count == 0)
-                return _closed || Peer is null or { IsClosed: true }
-                    ? Errors.Of(ErrorCode.Closed, "channel is closed")
-                    : Errors.Of(ErrorCode.WouldBlock, "no message");
+            if (_inbox.Count == 0) return EmptyInboxLocked();
             var head = _inbox.Peek();
             if (head.Objects.Length != 0)
             {
@@ -366,10 +370,7 @@ public sealed class ChannelEndpoint : KernelObject
     {
         lock (_gate)
         {
-            if (_inbox.Count == 0)
-                return _closed || Peer is null or { IsClosed: true }
-                    ? Errors.Of(ErrorCode.Closed, "channel is closed")
-                    : Errors.Of(ErrorCode.WouldBlock, "no message");
+            if (_inbox.Count == 0) return EmptyInboxLocked();
             int n = Math.Min(max, _queued);
             for (int i = 0; i < n; i++) into.Add(TakeOneLocked());
             _writable.WakeAll();
@@ -444,10 +445,7 @@ public sealed class ChannelEndpoint : KernelObject
     {
         lock (_gate)
         {
-            if (_inbox.Count == 0)
-                return _closed || Peer is null or { IsClosed: true }
-                    ? Errors.Of(ErrorCode.Closed, "channel is closed")
-                    : Errors.Of(ErrorCode.WouldBlock, "no message");
+            if (_inbox.Count == 0) return EmptyInboxLocked();
             int n = 0, offset = 0;
             var pool = _freeEnvelopes; // stored once after the loop (one reference write per batch)
             while (n < lengths.Length && _inbox.Count > 0)
@@ -519,10 +517,7 @@ public sealed class ChannelEndpoint : KernelObject
         carriesCapabilities = false;
         lock (_gate)
         {
-            if (_inbox.Count == 0)
-                return _closed || Peer is null or { IsClosed: true }
-                    ? Errors.Of(ErrorCode.Closed, "channel is closed")
-                    : Errors.Of(ErrorCode.WouldBlock, "no message");
+            if (_inbox.Count == 0) return EmptyInboxLocked();
             var head = _inbox.Peek();
             int length = head.Lengths is { } packedLengths ? packedLengths[head.Cursor] : head.Data.Length;
             if (length > maxBytes)
