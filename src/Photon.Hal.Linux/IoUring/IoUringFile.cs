@@ -136,16 +136,8 @@ public sealed unsafe class IoUringFile : IAsyncDisposable
             task = op.StartFixed(opcode, offset, (nint)address, buffer.Length);
             lock (_gate)
             {
-                if (_closing)
-                {
-                    op.Finish(ClosedResult);
-                    t_reaped = reaped;
-                    return task;
-                }
-                _waiting.Enqueue(op);
-                SubmitAndReapLocked(reaped);
+                if (!SubmitLocked(op, reaped, out arm)) return task;
                 if (!op.Reaped) op.Pin = buffer.Pin();
-                arm = ArmLocked();
             }
         }
         if (arm) _armed.Release();
@@ -241,19 +233,29 @@ public sealed unsafe class IoUringFile : IAsyncDisposable
         bool arm;
         lock (_gate)
         {
-            if (_closing)
-            {
-                op.Finish(ClosedResult);
-                t_reaped = reaped;
-                return task;
-            }
-            _waiting.Enqueue(op);
-            SubmitAndReapLocked(reaped);
-            arm = ArmLocked();
+            if (!SubmitLocked(op, reaped, out arm)) return task;
         }
         if (arm) _armed.Release();
         FinishReaped(reaped);
         return task;
+    }
+
+    /// <summary>Under the lock: queues <paramref name="op"/>, submits what waits and reaps what completed into
+    /// <paramref name="reaped"/>, and says whether the ring thread must be woken to watch what is left in the kernel.
+    /// A closing file finishes the operation Closed instead and gives the reaped list back (returns false).</summary>
+    private bool SubmitLocked(IoUringOperation op, List<(IoUringOperation Op, int Result)> reaped, out bool arm)
+    {
+        arm = false;
+        if (_closing)
+        {
+            op.Finish(ClosedResult);
+            t_reaped = reaped;
+            return false;
+        }
+        _waiting.Enqueue(op);
+        SubmitAndReapLocked(reaped);
+        arm = ArmLocked();
+        return true;
     }
 
     internal void Return(IoUringOperation op)
