@@ -31,6 +31,7 @@ public sealed class HostImageStorage : IBlockStorage, IBatchingBlockStorage, IIn
 
     private readonly IoUringFile[]? _rings;
     private readonly IoUringFile? _uring; // _rings[0]: flushes, closing state
+    private readonly HostNoWaitRead? _noWait; // on io_uring: reads tried in the page cache first
     // Inline writes in progress (DisposeAsync waits for them, as it waits for the rings' operations) and the closing flag
     // they check after counting themselves.
     private int _inlineWriters, _inlineWriting;
@@ -43,6 +44,7 @@ public sealed class HostImageStorage : IBlockStorage, IBatchingBlockStorage, IIn
         IsReadOnly = readOnly;
         _rings = rings;
         _uring = rings?[0];
+        if (rings is not null) _noWait = new HostNoWaitRead(handle);
     }
 
     /// <summary>io_uring rings in use (one per CPU up to <see cref="MaxRings"/>; 0 on the thread pool).</summary>
@@ -155,22 +157,39 @@ public sealed class HostImageStorage : IBlockStorage, IBatchingBlockStorage, IIn
     {
         try { CheckRange(offset, buffer.Length); }
         catch (KernelException e) { return ValueTask.FromException<int>(e); }
+        if (_uring is null || buffer.Length == 0) return ReadLoopAsync(offset, buffer, 0, default, false, cancellationToken);
+        // What the page cache holds is copied here (preadv2 RWF_NOWAIT), with no ring round trip; the rest goes to the ring.
+        // Not under a plug: a plugged batch goes to the kernel together, in one enter, as the plug promises.
+        int done = IoUringFile.PluggedOnThisThread is null ? _noWait!.TryRead(offset, buffer.Span) : 0;
+        if (done == buffer.Length) return new ValueTask<int>(done);
+        if (done == HostNoWaitRead.Closed) return ValueTask.FromException<int>(new KernelException(ErrorCode.Closed, $"{Name} is closed"));
         // On io_uring a page-cache read completes inside its enter: the whole read done at once needs no state machine.
-        if (_uring is null || buffer.Length == 0) return ReadLoopAsync(offset, buffer, default, false, cancellationToken);
-        var first = Ring().ReadAsync(offset, buffer);
+        var first = Ring().ReadAsync(offset + done, buffer[done..]);
         if (first.IsCompletedSuccessfully && RingResultHook is null)
         {
             int r = first.Result;
-            return r == buffer.Length ? new ValueTask<int>(r) : ReadLoopAsync(offset, buffer, new ValueTask<int>(r), true, cancellationToken);
+            return done + r == buffer.Length ? new ValueTask<int>(buffer.Length)
+                : ReadLoopAsync(offset, buffer, done, new ValueTask<int>(r), true, cancellationToken);
         }
-        return ReadLoopAsync(offset, buffer, first, true, cancellationToken);
+        return ReadLoopAsync(offset, buffer, done, first, true, cancellationToken);
     }
 
-    /// <summary>The read in general: <paramref name="pending"/> (when <paramref name="hasPending"/>) is the ring's answer
-    /// for its first part, already submitted.</summary>
-    private async ValueTask<int> ReadLoopAsync(long offset, Memory<byte> buffer, ValueTask<int> pending, bool hasPending, CancellationToken cancellationToken)
+    /// <summary>Reads served by the submitter from the host's page cache (preadv2 RWF_NOWAIT, <see cref="HostNoWaitRead"/>),
+    /// wholly or in part, without a ring round trip (zero on the thread pool).</summary>
+    public long CachedReads => _noWait?.Served ?? 0;
+
+    /// <summary>Tests only: turns the page-cache fast path off, as on a host whose filesystem refuses RWF_NOWAIT.</summary>
+    internal void DisableCachedReads() => _noWait?.Disable();
+
+    /// <summary>False when reads go to the ring without trying the page cache first (the thread pool, or a host that
+    /// refused RWF_NOWAIT for this file).</summary>
+    public bool ReadsCacheFirst => _noWait is { Enabled: true };
+
+    /// <summary>The read in general: the first <paramref name="total"/> bytes are already in the buffer; <paramref name="pending"/>
+    /// (when <paramref name="hasPending"/>) is the ring's answer for the next part, already submitted.</summary>
+    private async ValueTask<int> ReadLoopAsync(long offset, Memory<byte> buffer, int total, ValueTask<int> pending, bool hasPending, CancellationToken cancellationToken)
     {
-        int total = 0, resubmits = 0;
+        int resubmits = 0;
         try
         {
             // A read returns short only at end of file; anything else short is resumed where it stopped.
@@ -325,6 +344,8 @@ public sealed class HostImageStorage : IBlockStorage, IBatchingBlockStorage, IIn
     {
         // The rings and inline writers first: they wait for every submitted operation, and only then may the file go.
         _closing = true;
+        // Page-cache reads are refused from here on; those in progress (a copy each) are waited for before the rings.
+        _noWait?.Close();
         // Every ring stops taking operations now, before the first wait (a plugged batch unplugged after this call
         // began ends Closed on whichever ring it sits); then each is waited for.
         if (_rings is not null)

@@ -4,7 +4,8 @@ namespace Photon.Kernel.Hal.Host.IoUring;
 
 /// <summary>
 /// The io_uring system calls and structures (include/uapi/linux/io_uring.h), called through libc's syscall(2) so no
-/// liburing is needed. The syscall numbers are the same on x86-64 and arm64 (the unified 424+ table).
+/// liburing is needed. The syscall numbers are the same on x86-64 and arm64 (the unified 424+ table). Also libc's
+/// preadv2, for the page-cache reads tried before a ring round trip (HostNoWaitRead).
 /// </summary>
 // Safety: declarations only (struct layouts as the uapi header has them, 64-bit); no pointer is dereferenced here.
 internal static unsafe partial class IoUringNative
@@ -21,7 +22,9 @@ internal static unsafe partial class IoUringNative
 
     public const int ProtRead = 1, ProtWrite = 2, MapShared = 1, MapPopulate = 0x8000;
     public const int EfdCloexec = 0x80000, EfdNonblock = 0x800;
-    public const int EINTR = 4, EAGAIN = 11, EBUSY = 16;
+    public const int EINTR = 4, EAGAIN = 11, EBUSY = 16, EINVAL = 22, ENOSYS = 38, EOPNOTSUPP = 95;
+    /// <summary>preadv2's "fail with EAGAIN rather than wait for I/O" (RWF_NOWAIT, include/uapi/linux/fs.h).</summary>
+    public const int RwfNoWait = 0x8;
     public const uint PollIn = 0x1;
 
     [StructLayout(LayoutKind.Sequential)]
@@ -55,6 +58,10 @@ internal static unsafe partial class IoUringNative
         [FieldOffset(32)] public ulong UserData;
     }
 
+    /// <summary>struct iovec.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    public struct Iovec { public void* Base; public nuint Length; }
+
     /// <summary>struct io_uring_cqe (16 bytes).</summary>
     [StructLayout(LayoutKind.Sequential)]
     public struct Cqe { public ulong UserData; public int Res; public uint Flags; }
@@ -83,6 +90,9 @@ internal static unsafe partial class IoUringNative
     public static partial nint read(int fd, void* buf, nint count);
     [LibraryImport("libc", SetLastError = true)]
     public static partial nint write(int fd, void* buf, nint count);
+    /// <summary>The positional read HostNoWaitRead tries before a ring round trip (with <see cref="RwfNoWait"/>).</summary>
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial nint preadv2(int fd, Iovec* iov, int iovcnt, long offset, int flags);
 
     public static string ErrnoName(int errno) => errno switch
     {
