@@ -31,13 +31,15 @@ public sealed class HostNoWaitReadTests : IDisposable
     [DllImport("libc")]
     private static extern int posix_fadvise(int fd, long offset, long length, int advice);
 
-    /// <summary>Drops <paramref name="path"/>'s pages from <paramref name="offset"/> on out of the page cache (written back first,
-    /// since only clean pages are dropped).</summary>
-    private static void Evict(string path, long offset)
+    /// <summary>Leaves only the first <paramref name="cached"/> bytes of <paramref name="path"/> in the page cache: the whole
+    /// file is written back and dropped (a partial range would keep the large folios it overlaps), then its head written
+    /// again with the same bytes (a whole-page write caches the pages without reading the rest).</summary>
+    private static void CacheOnlyHead(string path, byte[] content, int cached)
     {
         using var handle = File.OpenHandle(path, FileMode.Open, FileAccess.ReadWrite);
         RandomAccess.FlushToDisk(handle);
-        Assert.Equal(0, posix_fadvise((int)handle.DangerousGetHandle(), offset, 0, PosixFadvDontNeed));
+        Assert.Equal(0, posix_fadvise((int)handle.DangerousGetHandle(), 0, 0, PosixFadvDontNeed));
+        RandomAccess.Write(handle, content.AsSpan(0, cached), 0);
     }
 
     private static HostImageStorage OpenUring(string path) => HostImageStorage.Open(path, backend: HostStorageBackend.IoUring).Value;
@@ -66,8 +68,8 @@ public sealed class HostNoWaitReadTests : IDisposable
     public async Task A_read_partly_cached_and_partly_not_returns_all_of_its_bytes()
     {
         const int cachedPart = 16 * 1024;
-        var path = CachedFile(256 * 1024, 2, out var content);
-        Evict(path, cachedPart);
+        var path = CachedFile(4 * 1024 * 1024, 2, out var content);
+        CacheOnlyHead(path, content, cachedPart);
         await using var storage = OpenUring(path);
         // One read over the boundary: the cached head is copied by the submitter, the evicted tail read through the ring.
         var buf = new byte[64 * 1024];
@@ -148,8 +150,8 @@ public sealed class HostNoWaitReadTests : IDisposable
     public async Task With_the_fast_path_off_every_read_goes_through_the_ring_and_returns_the_same_bytes()
     {
         const int cachedPart = 16 * 1024;
-        var path = CachedFile(128 * 1024, 5, out var content);
-        Evict(path, cachedPart);
+        var path = CachedFile(4 * 1024 * 1024, 5, out var content);
+        CacheOnlyHead(path, content, cachedPart);
         await using var storage = OpenUring(path);
         storage.DisableCachedReads();
         Assert.False(storage.ReadsCacheFirst);
