@@ -220,10 +220,9 @@ public sealed class HostImageStorage : IBlockStorage, IBatchingBlockStorage, IIn
             if (IsReadOnly) throw new KernelException(ErrorCode.ReadOnly, $"{Name} is read-only");
             CheckRange(offset, data.Length);
             // One inline writer at a time: a second would only sleep on the image's inode lock (ext4 takes it for every
-            // buffered write) on a thread that has other work; it waits a moment for the first, spinning, and failing
-            // that its write goes to the ring's worker. Done here,
+            // buffered write) on a thread that has other work; its write goes to the ring's worker instead. Done here,
             // outside any state machine: the write is complete when this returns.
-            if (_uring is not null && data.Length <= InlineWriteLimit && TryBecomeInlineWriter())
+            if (_uring is not null && data.Length <= InlineWriteLimit && Interlocked.CompareExchange(ref _inlineWriting, 1, 0) == 0)
             {
                 try { WriteInline(offset, data.Span); }
                 finally { Volatile.Write(ref _inlineWriting, 0); }
@@ -233,36 +232,6 @@ public sealed class HostImageStorage : IBlockStorage, IBatchingBlockStorage, IIn
         catch (KernelException e) { return ValueTask.FromException(e); }
         catch (IOException e) { return ValueTask.FromException(new KernelException(ErrorCode.IoError, e.Message)); }
         return WriteLoopAsync(offset, data, cancellationToken);
-    }
-
-    /// <summary>How long a small write waits for the inline writer before it goes to the ring instead: about one 4 KiB pwrite (2–4 µs of page-cache copy here); 20 µs measured no better (block15).</summary>
-    private static readonly long InlineWriterPatience = Math.Max(1, System.Diagnostics.Stopwatch.Frequency / 250_000); // 4 µs
-
-    private long _inlineWriterWaits;
-
-    /// <summary>Writes that found another inline writer and waited for it (see <see cref="TryBecomeInlineWriter"/>).</summary>
-    public long InlineWriterWaits => Interlocked.Read(ref _inlineWriterWaits);
-
-    /// <summary>
-    /// Takes the one inline writer's place; one that is taken is waited for, spinning, for up to
-    /// <see cref="InlineWriterPatience"/>. The holder is most likely running on the other core, in a 4 KiB pwrite of a
-    /// few microseconds, and a write sent to the ring instead costs far more: ext4 punts it to an io-wq worker, whose
-    /// completion wakes the ring thread and resumes the caller on the pool (whenever both cores run writers at once,
-    /// as on a quiet machine, where the sequential-write row was 0.71x). A holder that does not finish in time was
-    /// preempted: the write then goes to the ring, as before, rather than spin on.
-    /// </summary>
-    private bool TryBecomeInlineWriter()
-    {
-        if (Interlocked.CompareExchange(ref _inlineWriting, 1, 0) == 0) return true;
-        Interlocked.Increment(ref _inlineWriterWaits);
-        long deadline = System.Diagnostics.Stopwatch.GetTimestamp() + InlineWriterPatience;
-        do
-        {
-            Thread.SpinWait(8);
-            if (Volatile.Read(ref _inlineWriting) == 0 && Interlocked.CompareExchange(ref _inlineWriting, 1, 0) == 0) return true;
-        }
-        while (System.Diagnostics.Stopwatch.GetTimestamp() < deadline);
-        return false;
     }
 
     /// <summary>A write that is not a pwrite on the caller's thread: on the thread pool, or through the ring.</summary>
