@@ -9,7 +9,9 @@ namespace Photon.Kernel.Hal.Host;
 /// pool (<see cref="HostStorageBackend"/>). Both give the same results and the same typed errors.
 /// On io_uring there is one ring per CPU (up to <see cref="MaxRings"/>): a submitter uses the ring of the CPU it runs
 /// on, so submitters on different cores neither share the ring's lock nor hand each other their completions. Small
-/// writes are not sent to the ring at all but written at once by the submitter (see <see cref="InlineWriteLimit"/>).
+/// writes are not sent to the ring at all but written at once by the submitter (see <see cref="InlineWriteLimit"/>), and
+/// reads are tried in the host's page cache first, on the submitter (<see cref="HostNoWaitRead"/>): only what is not
+/// cached goes to the ring.
 /// </summary>
 public sealed class HostImageStorage : IBlockStorage, IBatchingBlockStorage, IInlineBlockStorage
 {
@@ -71,7 +73,7 @@ public sealed class HostImageStorage : IBlockStorage, IBatchingBlockStorage, IIn
     public bool IsReadOnly { get; }
     public long Length => RandomAccess.GetLength(_handle);
 
-    /// <summary>On io_uring, page-cache reads finish inside their submitter's enter and small writes are a pwrite by the
+    /// <summary>On io_uring, page-cache reads are a preadv2 by the submitter (or finish inside its enter) and small writes are a pwrite by the
     /// submitter: the block driver serves them straight from the submitter. Not on the thread pool (every request hops).</summary>
     public bool CompletesInline => _uring is not null;
 
