@@ -324,10 +324,9 @@ public sealed class KernelScheduler : IKernelTimers, IAsyncDisposable
         MonitorStarvation(self, now);
     }
 
-    /// <summary>Reports every other CPU whose current item has run past the threshold (once per item).</summary>
-    internal void MonitorStarvation(Worker self) => MonitorStarvation(self, ClockTicks);
-
-    private void MonitorStarvation(Worker self, long now)
+    /// <summary>Reports every other CPU whose current item has run past the threshold (once per item), as of
+    /// <paramref name="now"/>, a clock reading the caller just took.</summary>
+    internal void MonitorStarvation(Worker self, long now)
     {
         foreach (var w in Workers)
         {

@@ -112,7 +112,7 @@ internal sealed class Worker
                 Volatile.Write(ref Parked, 0);
                 _scheduler.LeaveIdle();
                 ReadClock();
-                _scheduler.MonitorStarvation(this);
+                _scheduler.MonitorStarvation(this, _lastClock); // the reading just taken: one clock read per wake
             }
         }
         finally

@@ -40,6 +40,42 @@ public sealed class RunRingTests
         Assert.Equal(next, (int)last.State!);
     }
 
+    [Fact]
+    public void Going_idle_clears_exactly_the_slots_written_since_the_last_clear_and_drops_their_items()
+    {
+        var ring = new RunRing(8);
+        var kept = new List<WeakReference>();
+        void RunThrough(int n)
+        {
+            for (int i = 0; i < n; i++)
+            {
+                var state = new object();
+                kept.Add(new WeakReference(state));
+                Assert.True(ring.TryPush(new WorkItem(nameof(RunRingTests), state, null)));
+                Assert.True(ring.TryPop(out _));
+            }
+        }
+
+        RunThrough(6);
+        Assert.Equal(6, ring.WrittenSinceClear);
+        ring.ClearIfEmpty();
+        Assert.Equal(0, ring.WrittenSinceClear);
+        RunThrough(5); // slots 6, 7, 0, 1, 2: the clear wraps past the end
+        Assert.Equal(5, ring.WrittenSinceClear);
+        Assert.True(ring.TryPush(Item(99))); // something queued: the idle clear leaves the ring alone
+        ring.ClearIfEmpty();
+        Assert.Equal(6, ring.WrittenSinceClear);
+        Assert.True(ring.TryPop(out _));
+        ring.ClearIfEmpty();
+        Assert.Equal(0, ring.WrittenSinceClear);
+        RunThrough(20); // more than a ring's worth: the whole ring is cleared
+        Assert.Equal(8, ring.WrittenSinceClear);
+        ring.ClearIfEmpty();
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        Assert.All(kept, w => Assert.False(w.IsAlive)); // no finished item is pinned by a slot the clear skipped
+    }
+
     [Theory]
     [InlineData(0)]
     [InlineData(12345)]
