@@ -35,6 +35,14 @@ public enum NetPathEvent : byte
     AppReceive,
     /// <summary>A transmit publish on a virtqueue (value = 1 when it kicked the device).</summary>
     TxPublish,
+    /// <summary>A send parked for room (value = bytes it still holds).</summary>
+    AppSendPark,
+    /// <summary>The stack took bytes from a parked send into the send buffer on an ACK (value = bytes), without waking it.</summary>
+    AppSendTaken,
+    /// <summary>A parked send was woken (value = 1: all its bytes queued; 0: an error or close ended it).</summary>
+    AppSendWake,
+    /// <summary>The send buffer adopted larger storage allocated outside the lock (value = its size in KiB).</summary>
+    SendStorageGrown,
 }
 
 /// <summary>
