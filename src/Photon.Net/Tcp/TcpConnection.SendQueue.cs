@@ -68,8 +68,9 @@ public sealed partial class TcpConnection
 
     /// <summary>One step of a send: queues what fits of <paramref name="data"/> (advancing it) and parks the caller with
     /// the rest (<paramref name="wait"/>), which the stack then takes as room appears; returns the call's result when it
-    /// ends here with an error. Storage the buffer needs for more of the data and that is too large to allocate under the
-    /// lock is allocated here, between two turns of the lock.</summary>
+    /// ends here with an error. Storage the buffer needs for the data and that is too large to allocate under the lock is
+    /// allocated here, between two turns of the lock. A send writes in one turn only, and only when no other send is
+    /// parked, so its bytes stay together and in the order sends parked.</summary>
     private Result? QueueSend(ref ReadOnlyMemory<byte> data, bool first, out Result<PendingCalls<bool>.Call>? wait)
     {
         wait = null;
@@ -88,7 +89,9 @@ public sealed partial class TcpConnection
                 if (storage is not null) AdoptSendStorage(storage);
                 storage = null;
                 bool behind = _writers.Count > 0; // earlier sends' bytes go first: park behind them
-                if (!behind)
+                // Larger storage is got before anything is written, so a send's bytes are never split by another's
+                // (a send arriving meanwhile goes wholly before it).
+                if (!behind && (want = _send.StorageWanted(data.Length)) == 0)
                 {
                     int n = _send.Write(data.Span);
                     if (n == 0 && _send.Count == 0 && _send.IsQuotaLimited && !data.IsEmpty) return SendBufferRefused();
@@ -99,7 +102,6 @@ public sealed partial class TcpConnection
                         data = data[n..];
                         Output();
                     }
-                    want = _send.StorageWanted(data.Length);
                 }
                 if (data.IsEmpty) return null;
                 if (want == 0)
