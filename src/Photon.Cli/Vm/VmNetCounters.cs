@@ -25,7 +25,7 @@ internal static class VmNetCounters
             Counter.TcpSegmentsOut, Counter.TcpSegmentsIn, Counter.TcpRetransmits, Counter.TcpPayloadBytesCopiedOut,
             Counter.TcpChecksumBytesSoftware, Counter.TcpChecksumsOffloaded, Counter.TcpSegmentationOffloads,
             Counter.TcpChecksumsVerifiedByNic, Counter.TcpChecksumBytesVerifiedSoftware,
-            Counter.TcpSendBytesQueuedByWriter, Counter.TcpSendBytesTakenFromParkedWriter, Counter.TcpSendsParked,
+            Counter.TcpPayloadBytesByReference, Counter.TcpSendBytesQueuedByWriter, Counter.TcpSendBytesTakenFromParkedWriter, Counter.TcpSendsParked,
             Counter.TcpSendsWoken, Counter.TcpSendStorageGrowths,
         }.Select(c => $"{c}={stack[c]}")));
     }
