@@ -74,6 +74,10 @@ public enum Counter
     /// <summary>In-order TCP payload bytes copied from the device's frame straight into a parked receive's buffer (the
     /// socket buffer skipped: one copy per byte instead of two), and those that went through the socket buffer.</summary>
     TcpPayloadBytesToParkedReader, TcpPayloadBytesBuffered,
+    /// <summary>The send path (issue #17): bytes a send queued itself; bytes the stack took from a parked send's memory
+    /// as ACKs freed room (no wake-up of the writer for them); sends that parked; parked sends woken (done, or ended by
+    /// an error or close); send buffer storage grown by arrays allocated outside the stack's lock.</summary>
+    TcpSendBytesQueuedByWriter, TcpSendBytesTakenFromParkedWriter, TcpSendsParked, TcpSendsWoken, TcpSendStorageGrowths,
 }
 
 /// <summary>The congestion control algorithms a connection can use.</summary>

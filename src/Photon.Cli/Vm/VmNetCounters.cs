@@ -7,7 +7,9 @@ namespace Photon.Cli.Vm;
 /// <summary>
 /// The per-event counters vm/netbench.sh reads after its transfers (issue #17, "measure where send time goes"): the
 /// virtio-net driver's (frames, bytes, kicks, interrupts, reclaims, descriptors, offloads; <see cref="VirtioNetStats"/>)
-/// and the TCP/IP stack's output work (segments, payload bytes copied, bytes checksummed in software, offloads).
+/// and the TCP/IP stack's output work (segments, payload bytes copied, bytes checksummed in software, offloads), and its
+/// send path: bytes the writer queued against bytes the stack took from its parked send, how often a send parked and
+/// was woken, and the send buffer's growths by storage allocated outside the lock.
 /// </summary>
 internal static class VmNetCounters
 {
@@ -23,6 +25,8 @@ internal static class VmNetCounters
             Counter.TcpSegmentsOut, Counter.TcpSegmentsIn, Counter.TcpRetransmits, Counter.TcpPayloadBytesCopiedOut,
             Counter.TcpChecksumBytesSoftware, Counter.TcpChecksumsOffloaded, Counter.TcpSegmentationOffloads,
             Counter.TcpChecksumsVerifiedByNic, Counter.TcpChecksumBytesVerifiedSoftware,
+            Counter.TcpPayloadBytesByReference, Counter.TcpSendBytesQueuedByWriter, Counter.TcpSendBytesTakenFromParkedWriter, Counter.TcpSendsParked,
+            Counter.TcpSendsWoken, Counter.TcpSendStorageGrowths,
         }.Select(c => $"{c}={stack[c]}")));
     }
 }

@@ -48,6 +48,13 @@ internal sealed class PendingCalls<T>(int limit, string what)
     /// <summary>The oldest parked call, or null (under the lock).</summary>
     public Call? Oldest => _first;
 
+    /// <summary>Wakes one parked call with <paramref name="value"/> (under the lock; not an inline one).</summary>
+    public void Wake(Call call, T value)
+    {
+        Leave(call);
+        call.TrySetResult(value);
+    }
+
     /// <summary>Hands <paramref name="value"/> to the oldest parked call; false when none is parked.</summary>
     public bool TryWakeOldest(T value)
     {
@@ -139,6 +146,11 @@ internal sealed class PendingCalls<T>(int limit, string what)
         /// the call is parked), and how many bytes were (see <c>TcpConnection.DeliverToParkedReader</c>).</summary>
         public Memory<byte> Into;
         public int Filled;
+        /// <summary>A parked send's remaining bytes, which the stack may take into the send buffer as ACKs free room
+        /// (under the lock, only while the call is parked), and how many it took (see
+        /// <c>TcpConnection.TakeFromParkedWriters</c>).</summary>
+        public ReadOnlyMemory<byte> From;
+        public int Taken;
         public Call? Prev, Next;
         public bool Parked = true;
     }

@@ -25,12 +25,6 @@ internal sealed class BufferAutotune(int sendMax, int receiveMax)
         if (want > send.Capacity) send.GrowCapacity((int)Math.Min(want, sendMax));
     }
 
-    /// <summary>The writer is woken once a third of the send buffer is free (Linux's <c>sk_stream_write_space</c> low-water
-    /// mark), not on every ACK: each wake-up is a thread hop, and one per stretch ACK made the refill, not the network,
-    /// pace the sender. Two thirds still queued are more than one congestion window (see <see cref="OnAck"/>), so the
-    /// sender does not run dry while the writer wakes.</summary>
-    public static bool WriterShouldWake(ByteRing send) => send.Free >= send.Capacity / 3;
-
     /// <summary>The application read <paramref name="n"/> bytes: once per round trip, grows <paramref name="receive"/>
     /// to twice that round trip's reads plus slack, bounded by the stack's maximum.</summary>
     public void OnRead(ByteRing receive, int n, TimeSpan now, TimeSpan rtt, int mss)

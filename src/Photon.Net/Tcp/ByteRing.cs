@@ -13,13 +13,20 @@ namespace Photon.Net.Tcp;
 /// With an <see cref="Account"/> (the owning tenant's) every growth is charged to its memory quota first; a refused
 /// growth leaves the ring at the size it has — <see cref="Free"/> then counts only that storage, so a sender waits and
 /// a receiver's window shrinks — until the account refunds something. <see cref="Release"/> frees the storage and
-/// refunds it, once.
+/// refunds it, once. A ring made with a <c>growInPlaceBelow</c> limit (the send buffer's) does not allocate storage of
+/// that size or more in <see cref="Write"/>, which runs under the stack's lock: the caller allocates it outside the lock
+/// (<see cref="StorageWanted"/>, <see cref="Prefaulted"/>) and hands it over under the lock (<see cref="Adopt"/>).
 /// </summary>
-internal sealed class ByteRing(int capacity)
+internal sealed class ByteRing(int capacity, int growInPlaceBelow = int.MaxValue)
 {
     private int _capacity = capacity;
 
     public const int InitialStorage = 4096;
+
+    /// <summary>The send buffer's <c>growInPlaceBelow</c>: smaller arrays are cheap enough to allocate under the lock;
+    /// multi-MiB ones are not — fresh pages fault in on first touch, and under TCG each fault is tens of µs, so one
+    /// 4 MiB growth held the lock (and every ACK behind it) for milliseconds.</summary>
+    public const int LargeStorage = 64 * 1024;
 
     private byte[]? _buffer;
     private int _head;
@@ -74,20 +81,67 @@ internal sealed class ByteRing(int capacity)
     private byte[]? Reserve(int needed)
     {
         if (_buffer is { } b && b.Length >= needed) return b;
+        int size = GrownSize(needed);
+        if (size >= growInPlaceBelow) return _buffer; // too big for the lock: see StorageWanted
+        return Charge(size) ? Replace(new byte[size]) : _buffer;
+    }
+
+    /// <summary>The doubling step's size that holds <paramref name="needed"/> bytes (at most the capacity).</summary>
+    private int GrownSize(int needed)
+    {
         int size = Math.Max(_buffer?.Length ?? 0, Math.Min(InitialStorage, _capacity));
         while (size < needed) size = (int)Math.Min((long)size * 2, _capacity);
-        if (Account is { } account)
-        {
-            int refunds = account.Refunds;
-            if (!account.Charge(size - Storage).IsOk) { _refusedAt = refunds; return _buffer; }
-            _refusedAt = null;
-            _charged += size - Storage;
-        }
-        var grown = new byte[size];
+        return size;
+    }
+
+    /// <summary>Charges the growth to <paramref name="size"/> bytes of storage to the account; false (remembered, see
+    /// <see cref="IsQuotaLimited"/>) when the quota refuses it.</summary>
+    private bool Charge(int size)
+    {
+        if (Account is not { } account) return true;
+        int refunds = account.Refunds;
+        if (!account.Charge(size - Storage).IsOk) { _refusedAt = refunds; return false; }
+        _refusedAt = null;
+        _charged += size - Storage;
+        return true;
+    }
+
+    private byte[] Replace(byte[] grown)
+    {
         if (Count > 0) Peek(0, grown.AsSpan(0, Count));
         _buffer = grown;
         _head = 0;
         return grown;
+    }
+
+    /// <summary>The storage size <see cref="Write"/> would not allocate itself but that <paramref name="pending"/> more
+    /// bytes need (0: none needed, or the quota refused the last growth and nothing was refunded since).</summary>
+    public int StorageWanted(int pending)
+    {
+        if (IsQuotaLimited || pending <= 0) return 0;
+        int needed = (int)Math.Min((long)Count + pending, _capacity);
+        if (needed <= Storage) return 0;
+        int size = GrownSize(needed);
+        return size >= growInPlaceBelow ? size : 0;
+    }
+
+    /// <summary>Takes <paramref name="storage"/>, allocated by the caller outside the lock, as the ring's storage if it is
+    /// larger than what the ring holds and within the capacity, charging the growth to the account first; the contents
+    /// move into it. False when it is not (a concurrent growth got there first) or the quota refused it.</summary>
+    public bool Adopt(byte[] storage)
+    {
+        if (storage.Length <= Storage || storage.Length > _capacity || !Charge(storage.Length)) return false;
+        Replace(storage);
+        return true;
+    }
+
+    /// <summary>A zeroed array whose pages have all been touched, so that copying into it later (under the lock) takes
+    /// no page faults: the runtime may hand out freshly mapped, untouched pages for a large array.</summary>
+    public static byte[] Prefaulted(int size)
+    {
+        var a = new byte[size];
+        for (int i = 0; i < a.Length; i += 4096) Volatile.Write(ref a[i], 0); // a store the compiler keeps
+        return a;
     }
 
     /// <summary>Copies bytes starting <paramref name="offset"/> past the head without consuming them.</summary>

@@ -79,7 +79,7 @@ public sealed partial class TcpConnection : IAsyncDisposable
         Local = local;
         Remote = remote;
         var o = _stack.Options;
-        _send = new ByteRing(o.TcpSendBuffer);
+        _send = new ByteRing(o.TcpSendBuffer, ByteRing.LargeStorage);
         _receive = new ByteRing(o.TcpReceiveBuffer);
         _readers = new PendingCalls<bool>(o.SocketMaxPendingCalls, "receive");
         _writers = new PendingCalls<bool>(o.SocketMaxPendingCalls, "send");
@@ -445,7 +445,7 @@ public sealed partial class TcpConnection : IAsyncDisposable
         else _rtoDeadline = now + _rtt.Rto;
         _tlpSent = false;
         ArmTailLossProbe(now);
-        if (BufferAutotune.WriterShouldWake(_send)) Wake(_writers);
+        TakeFromParkedWriters();
     }
 
     private void OnDuplicateAck()
@@ -946,62 +946,6 @@ public sealed partial class TcpConnection : IAsyncDisposable
 
     // ---- socket API ----
 
-    /// <summary>Queues all of <paramref name="data"/> for sending, waiting for buffer space as the peer acknowledges. A
-    /// send that would have to wait while <see cref="NetworkStackOptions.SocketMaxPendingCalls"/> sends wait already
-    /// fails with <see cref="ErrorCode.Busy"/> before queuing anything.</summary>
-    /// <remarks>A send that fits the buffer and whose frames the device takes at once (a reply on the request/response
-    /// path) completes synchronously with a cached task: no state machine, no allocation.</remarks>
-    public Task<Result> SendAsync(ReadOnlyMemory<byte> data, CancellationToken ct = default)
-    {
-        if (QueueSend(ref data, first: true, out var wait) is { } refused) return Task.FromResult(refused);
-        var flush = _stack.FlushAsync();
-        if (wait is null && flush.IsCompletedSuccessfully)
-        {
-            flush.GetAwaiter().GetResult();
-            return Sent;
-        }
-        return SendRestAsync(data, flush, wait, ct);
-    }
-
-    private static readonly Task<Result> Sent = Task.FromResult(Result.Ok);
-
-    private async Task<Result> SendRestAsync(ReadOnlyMemory<byte> data, ValueTask flush, Result<PendingCalls<bool>.Call>? wait, CancellationToken ct)
-    {
-        await flush.ConfigureAwait(false);
-        while (true)
-        {
-            if (wait is not { } parked) return Result.Ok;
-            if (!parked.IsOk) return parked.Error; // the quota's refusal: what was written so far stays queued
-            if (!await _writers.AwaitAsync(parked.Value, ct, false, _stack.Gate).ConfigureAwait(false))
-                return Errors.Of(ErrorCode.Cancelled, "send cancelled");
-            if (QueueSend(ref data, first: false, out wait) is { } refused) return refused;
-            await _stack.FlushAsync().ConfigureAwait(false);
-        }
-    }
-
-    /// <summary>One step of a send under the lock: queues what fits of <paramref name="data"/> (advancing it) and parks
-    /// the caller for the rest (<paramref name="wait"/>); returns the call's result when it ends here with an error.</summary>
-    private Result? QueueSend(ref ReadOnlyMemory<byte> data, bool first, out Result<PendingCalls<bool>.Call>? wait)
-    {
-        wait = null;
-        lock (_stack.Gate)
-        {
-            if (_released) return Errors.Of(ErrorCode.Closed, "connection handle closed");
-            if (_error is { } e) return e;
-            if (_closeRequested || State is not (TcpState.Established or TcpState.CloseWait))
-                return Errors.Of(ErrorCode.Closed, "connection is closed for sending");
-            if (first && data.Length > _send.Free && _writers.Count >= _writers.Limit)
-                return Errors.Of(ErrorCode.Busy, $"{_writers.Limit} sends already pending on this socket");
-            int n = _send.Write(data.Span);
-            if (n == 0 && _send.Count == 0 && _send.IsQuotaLimited && !data.IsEmpty) return SendBufferRefused();
-            NetPathTimeline.Mark(NetPathEvent.AppSend, n);
-            data = data[n..];
-            Output();
-            if (!data.IsEmpty) wait = _writers.Park();
-            return null;
-        }
-    }
-
     /// <summary>Reads received bytes; 0 means the peer closed its side (end of stream).</summary>
     public Task<Result<int>> ReceiveAsync(Memory<byte> buffer, CancellationToken ct = default) => ReceiveValueAsync(buffer, ct).AsTask();
 
@@ -1066,6 +1010,7 @@ public sealed partial class TcpConnection : IAsyncDisposable
             {
                 _closeRequested = true;
                 Output();
+                Wake(_writers); // a parked send can no longer be queued: it ends with Closed (what it queued stays)
             }
         }
         await _stack.FlushAsync().ConfigureAwait(false);

@@ -4,7 +4,7 @@ using static Photon.Net.Tests.TwoStacks;
 
 namespace Photon.Net.Tests;
 
-/// <summary>Issue #17: send/receive buffer autotuning (<see cref="BufferAutotune"/>) and the writer's low-water wake-up —
+/// <summary>Issue #17: send/receive buffer autotuning (<see cref="BufferAutotune"/>) —
 /// the policy on its own, then on two stacks: buffers grow for a transfer that needs them, stay within the configured
 /// maximum against a peer that would let them grow without end, and do not grow for a reader that does not read.</summary>
 public sealed class BufferAutotuneTests
@@ -30,17 +30,6 @@ public sealed class BufferAutotuneTests
         var send = new ByteRing(64 * 1024);
         tune.OnAck(send, cwnd: 1_000_000, peerWindow: 50_000);
         Assert.Equal(100_000, send.Capacity);
-    }
-
-    [Fact]
-    public void The_writer_is_woken_at_a_third_free_not_on_every_ack()
-    {
-        var send = new ByteRing(3000);
-        send.Write(new byte[3000]);
-        send.Discard(999);
-        Assert.False(BufferAutotune.WriterShouldWake(send));
-        send.Discard(1);
-        Assert.True(BufferAutotune.WriterShouldWake(send));
     }
 
     [Fact]

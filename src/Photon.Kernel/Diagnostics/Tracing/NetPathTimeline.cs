@@ -35,6 +35,14 @@ public enum NetPathEvent : byte
     AppReceive,
     /// <summary>A transmit publish on a virtqueue (value = 1 when it kicked the device).</summary>
     TxPublish,
+    /// <summary>A send parked for room (value = bytes it still holds).</summary>
+    AppSendPark,
+    /// <summary>The stack took bytes from a parked send into the send buffer on an ACK (value = bytes), without waking it.</summary>
+    AppSendTaken,
+    /// <summary>A parked send's wake (value = 1: the stack woke it, all its bytes queued; 2: the woken writer runs).</summary>
+    AppSendWake,
+    /// <summary>The send buffer adopted larger storage allocated outside the lock (value = its size in KiB).</summary>
+    SendStorageGrown,
 }
 
 /// <summary>
@@ -159,6 +167,27 @@ public static class NetPathTimeline
                 case NetPathEvent.StackDone when lastWake != 0: wakeToDone.Add(Us(r.Ticks - lastWake)); lastWake = 0; break;
             }
         }
+        // The sender's application path (issue #17): how long the stack sat with nothing to send until the next bytes
+        // were queued — by the writer itself (AppSend) or taken from a parked send (AppSendTaken) — and how long a parked
+        // send's wake (its bytes all queued) took to run.
+        var starved = new List<double>();
+        var wakeToRun = new List<double>();
+        long stoppedEmpty = 0, wakeAsked = 0;
+        foreach (var r in recs)
+        {
+            switch (r.Kind)
+            {
+                case NetPathEvent.TcpOutputStop when r.Value == 0 && stoppedEmpty == 0: stoppedEmpty = r.Ticks; break;
+                case NetPathEvent.AppSend or NetPathEvent.AppSendTaken when stoppedEmpty != 0:
+                    starved.Add(Us(r.Ticks - stoppedEmpty));
+                    stoppedEmpty = 0;
+                    break;
+                case NetPathEvent.AppSendWake when r.Value == 1: wakeAsked = r.Ticks; break;
+                case NetPathEvent.AppSendWake when r.Value == 2 && wakeAsked != 0: wakeToRun.Add(Us(r.Ticks - wakeAsked)); wakeAsked = 0; break;
+            }
+        }
+        lines.Add($"timeline: output stopped with nothing queued -> next bytes queued {Histogram(starved)}");
+        lines.Add($"timeline: parked send's wake asked -> its writer running {Histogram(wakeToRun)}");
         lines.Add($"timeline: rx interrupt signal -> rx wake {Histogram(lat)}");
         lines.Add($"timeline: rx wake -> stack burst done {Histogram(wakeToDone)}");
         lines.Add($"timeline: rx wakes within 1 ms after a stack tick: {wakeAfterTick} of {wakes}");

@@ -59,7 +59,9 @@ public sealed class VirtioNetDevice : INetworkQueues, IFrameLending, INetworkOff
 
     private static NetworkOffloads OffloadsOf(ulong features) =>
         (features & VirtioFeatures.NetCsum) == 0 ? NetworkOffloads.None
-        : NetworkOffloads.TcpChecksum | ((features & VirtioFeatures.NetHostTso4) != 0 ? NetworkOffloads.TcpSegmentation : NetworkOffloads.None)
+        // ScatterGather: the TX queue pours a gathered frame's pieces into its DMA slots (one copy of the payload).
+        : NetworkOffloads.TcpChecksum | NetworkOffloads.ScatterGather
+            | ((features & VirtioFeatures.NetHostTso4) != 0 ? NetworkOffloads.TcpSegmentation : NetworkOffloads.None)
             | ((features & VirtioFeatures.NetHostTso6) != 0 ? NetworkOffloads.Tcp6Segmentation : NetworkOffloads.None);
 
     /// <summary>True when the driver polls on a timer tick because the platform gave no MSI-X vectors.</summary>

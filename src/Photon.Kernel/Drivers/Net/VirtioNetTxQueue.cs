@@ -132,8 +132,12 @@ internal sealed class VirtioNetTxQueue : IDisposable
             int need = SlotsFor(frame.Length);
             if (_idle.Count < need || _vq.FreeDescriptors < need) break;
             VirtioNetHeader.Write(header, offload.Value);
-            // Header then frame, poured slot by slot; each slot is one descriptor of the chain.
-            var src = frame.Span;
+            // Header then frame, poured slot by slot; each slot is one descriptor of the chain. A gathered frame is
+            // poured from its pieces — headers, then the payload where it lies in the socket's send buffer — so the
+            // payload is copied once, into the DMA slots, not first into a frame (issue #17).
+            ReadOnlySpan<byte> a, b = default, c = default;
+            if (OffloadedFrame.TryGetGathered(frame, out var headers, out var p1, out var p2)) { a = headers; b = p1.Span; c = p2.Span; }
+            else a = frame.Span;
             int first = -1, prev = -1;
             for (int i = 0; i < need; i++)
             {
@@ -141,10 +145,10 @@ internal sealed class VirtioNetTxQueue : IDisposable
                 var into = pool.Slice(slot * _slotSize, _slotSize);
                 int used = 0;
                 if (i == 0) { header.CopyTo(into); used = VirtioNetHeader.Size; first = slot; }
-                int n = Math.Min(_slotSize - used, src.Length);
-                src[..n].CopyTo(into[used..]);
-                src = src[n..];
-                _segments[i] = new VirtqSegment(_pool.DeviceAddress + (ulong)(slot * _slotSize), (uint)(used + n), DeviceWrites: false);
+                used += Pour(into[used..], ref a);
+                used += Pour(into[used..], ref b);
+                used += Pour(into[used..], ref c);
+                _segments[i] = new VirtqSegment(_pool.DeviceAddress + (ulong)(slot * _slotSize), (uint)used, DeviceWrites: false);
                 if (prev >= 0) _chainNext[prev] = slot;
                 _chainNext[slot] = -1;
                 prev = slot;
@@ -172,6 +176,15 @@ internal sealed class VirtioNetTxQueue : IDisposable
             Interlocked.Add(ref _frames, sent);
         }
         return sent;
+    }
+
+    /// <summary>Copies what fits of <paramref name="src"/> into <paramref name="into"/> and advances it; returns the bytes copied.</summary>
+    private static int Pour(Span<byte> into, ref ReadOnlySpan<byte> src)
+    {
+        int n = Math.Min(into.Length, src.Length);
+        src[..n].CopyTo(into);
+        src = src[n..];
+        return n;
     }
 
     private int Reclaim()

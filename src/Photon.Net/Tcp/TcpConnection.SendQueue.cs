@@ -1,0 +1,205 @@
+using Photon.Kernel.Diagnostics.Tracing;
+using Photon.Net.Sockets;
+
+namespace Photon.Net.Tcp;
+
+/// <summary>
+/// The send side of the socket API (issue #17): how an application's bytes get into the send buffer. A send queues
+/// what fits and parks with the rest; from then on the stack itself takes the parked send's bytes into the buffer as
+/// ACKs free room (<see cref="TakeFromParkedWriters"/>, under the lock, on the thread that handled the ACK — the mirror
+/// of <see cref="DeliverToParkedReader"/>), and wakes the sender only when all of its bytes are queued (or an error or
+/// close ends it). Before, the writer was woken once a third of the buffer was free and had to run again to refill it:
+/// under TCG each such wake waited 40–75 ms for a vCPU while the stack, having sent everything queued, sat idle after
+/// the host's ACK — the sender was paced by its own application path, not the network. Parked sends are taken in the
+/// order they parked, and a new send while others are parked parks behind them, so no bytes are reordered. What is
+/// taken is charged to the owner's quota as every send buffer byte is (<see cref="ByteRing.Account"/>), within the
+/// buffer's capacity. Send buffer storage of <see cref="ByteRing.LargeStorage"/> or more is allocated outside the lock
+/// (by the sender before it parks, or by a work item when the buffer's capacity grew under a parked sender) and adopted
+/// under it, so multi-MiB allocations no longer stall ACK processing.
+/// </summary>
+public sealed partial class TcpConnection
+{
+    private static readonly Task<Result> Sent = Task.FromResult(Result.Ok);
+    private bool _storageGrowthQueued;
+
+    /// <summary>Queues all of <paramref name="data"/> for sending, waiting for buffer space as the peer acknowledges. A
+    /// send that would have to wait while <see cref="NetworkStackOptions.SocketMaxPendingCalls"/> sends wait already
+    /// fails with <see cref="ErrorCode.Busy"/> before queuing anything. <paramref name="data"/> must stay unchanged until
+    /// the task completes: the stack copies from it while the send waits. A cancelled send returns
+    /// <see cref="ErrorCode.Cancelled"/>; the bytes queued before the cancellation stay queued.</summary>
+    /// <remarks>A send that fits the buffer and whose frames the device takes at once (a reply on the request/response
+    /// path) completes synchronously with a cached task: no state machine, no allocation.</remarks>
+    public Task<Result> SendAsync(ReadOnlyMemory<byte> data, CancellationToken ct = default)
+    {
+        if (QueueSend(ref data, first: true, out var wait) is { } refused) return Task.FromResult(refused);
+        var flush = _stack.FlushAsync();
+        if (wait is null && flush.IsCompletedSuccessfully)
+        {
+            flush.GetAwaiter().GetResult();
+            return Sent;
+        }
+        return SendRestAsync(data, flush, wait, ct);
+    }
+
+    private async Task<Result> SendRestAsync(ReadOnlyMemory<byte> data, ValueTask flush, Result<PendingCalls<bool>.Call>? wait, CancellationToken ct)
+    {
+        await flush.ConfigureAwait(false);
+        while (true)
+        {
+            if (wait is not { } parked) return Result.Ok;
+            if (!parked.IsOk) return parked.Error; // the quota's refusal: what was written so far stays queued
+            var call = parked.Value;
+            bool woken = await _writers.AwaitAsync(call, ct, false, _stack.Gate).ConfigureAwait(false);
+            // Taken is written under the lock while the call is parked; a woken call reads it after its wake, and a
+            // cancelled one left the list under the lock in AwaitAsync, so reading it under the lock is final.
+            int taken;
+            if (woken) taken = call.Taken;
+            else lock (_stack.Gate) taken = call.Taken;
+            call.From = default;
+            NetPathTimeline.Mark(NetPathEvent.AppSendWake, 2);
+            _stack.Count(Counter.TcpSendsWoken);
+            data = data[taken..];
+            if (data.IsEmpty) return Result.Ok;
+            if (!woken) return Errors.Of(ErrorCode.Cancelled, "send cancelled");
+            if (QueueSend(ref data, first: false, out wait) is { } refused) return refused;
+            await _stack.FlushAsync().ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>One step of a send: queues what fits of <paramref name="data"/> (advancing it) and parks the caller with
+    /// the rest (<paramref name="wait"/>), which the stack then takes as room appears; returns the call's result when it
+    /// ends here with an error. Storage the buffer needs for the data and that is too large to allocate under the lock is
+    /// allocated here, between two turns of the lock. A send writes in one turn only, and only when no other send is
+    /// parked, so its bytes stay together and in the order sends parked.</summary>
+    private Result? QueueSend(ref ReadOnlyMemory<byte> data, bool first, out Result<PendingCalls<bool>.Call>? wait)
+    {
+        wait = null;
+        byte[]? storage = null;
+        while (true)
+        {
+            int want = 0;
+            lock (_stack.Gate)
+            {
+                if (_released) return Errors.Of(ErrorCode.Closed, "connection handle closed");
+                if (_error is { } e) return e;
+                if (_closeRequested || State is not (TcpState.Established or TcpState.CloseWait))
+                    return Errors.Of(ErrorCode.Closed, "connection is closed for sending");
+                if (first && data.Length > _send.Free && _writers.Count >= _writers.Limit)
+                    return Errors.Of(ErrorCode.Busy, $"{_writers.Limit} sends already pending on this socket");
+                if (storage is not null) AdoptSendStorage(storage);
+                storage = null;
+                bool behind = _writers.Count > 0; // earlier sends' bytes go first: park behind them
+                // Larger storage is got before anything is written, so a send's bytes are never split by another's
+                // (a send arriving meanwhile goes wholly before it).
+                if (!behind && (want = _send.StorageWanted(data.Length)) == 0)
+                {
+                    int n = _send.Write(data.Span);
+                    if (n == 0 && _send.Count == 0 && _send.IsQuotaLimited && !data.IsEmpty) return SendBufferRefused();
+                    if (n > 0)
+                    {
+                        NetPathTimeline.Mark(NetPathEvent.AppSend, n);
+                        _stack.Count(Counter.TcpSendBytesQueuedByWriter, n);
+                        data = data[n..];
+                        Output();
+                    }
+                }
+                if (data.IsEmpty) return null;
+                if (want == 0)
+                {
+                    wait = _writers.Park();
+                    if (wait.Value.IsOk)
+                    {
+                        wait.Value.Value.From = data;
+                        NetPathTimeline.Mark(NetPathEvent.AppSendPark, data.Length);
+                        _stack.Count(Counter.TcpSendsParked);
+                        if (behind) { TakeFromParkedWriters(); Output(); } // those ahead may be cancelled ones leaving
+                    }
+                    return null;
+                }
+            }
+            storage = ByteRing.Prefaulted(want); // outside the lock: its page faults hold up no ACK
+            first = false;
+        }
+    }
+
+    /// <summary>Whether the application may still queue bytes (what <see cref="QueueSend"/> checks first).</summary>
+    private bool MaySend => !_released && _error is null && !_closeRequested && State is TcpState.Established or TcpState.CloseWait;
+
+    /// <summary>
+    /// Under the lock, after an ACK freed room (or storage grew): copies parked sends' bytes into the send buffer, oldest
+    /// first, and wakes each send whose bytes are all queued; the oldest that still has bytes stops the walk, so they
+    /// stay in order. Calls already completed (cancelled, leaving) are skipped, and only calls still parked are read: a
+    /// cancelled call leaves the list under the lock before its caller regains its memory. When the buffer could hold
+    /// more but needs larger storage, a work item allocates it (<see cref="GrowSendStorage"/>).
+    /// </summary>
+    private void TakeFromParkedWriters()
+    {
+        if (!MaySend) return;
+        for (var call = _writers.Oldest; call is not null;)
+        {
+            var next = call.Next;
+            if (call.Task.IsCompleted) { call = next; continue; }
+            var rest = call.From[call.Taken..];
+            int n = _send.Write(rest.Span);
+            if (n > 0)
+            {
+                call.Taken += n;
+                NetPathTimeline.Mark(NetPathEvent.AppSendTaken, n);
+                _stack.Count(Counter.TcpSendBytesTakenFromParkedWriter, n);
+            }
+            if (n < rest.Length)
+            {
+                if (_send.StorageWanted(rest.Length - n) > 0) QueueStorageGrowth();
+                return;
+            }
+            NetPathTimeline.Mark(NetPathEvent.AppSendWake, 1);
+            _writers.Wake(call, true);
+            call = next;
+        }
+    }
+
+    /// <summary>Bytes parked sends still hold (under the lock).</summary>
+    private int ParkedSendBytes()
+    {
+        long sum = 0;
+        for (var call = _writers.Oldest; call is not null; call = call.Next)
+            if (!call.Task.IsCompleted) sum += call.From.Length - call.Taken;
+        return (int)Math.Min(sum, int.MaxValue);
+    }
+
+    private void QueueStorageGrowth()
+    {
+        if (_storageGrowthQueued) return;
+        _storageGrowthQueued = true;
+        ThreadPool.UnsafeQueueUserWorkItem(static c => c.GrowSendStorage(), this, preferLocal: false);
+    }
+
+    /// <summary>The buffer's capacity grew (autotuning) under a parked send: the larger storage is allocated here, off
+    /// the lock, adopted under it, and filled from the parked sends.</summary>
+    private void GrowSendStorage()
+    {
+        int want;
+        lock (_stack.Gate)
+        {
+            _storageGrowthQueued = false;
+            want = MaySend ? _send.StorageWanted(ParkedSendBytes()) : 0;
+        }
+        if (want == 0) return;
+        var storage = ByteRing.Prefaulted(want);
+        lock (_stack.Gate)
+        {
+            if (!MaySend || !AdoptSendStorage(storage)) return;
+            TakeFromParkedWriters();
+            Output();
+        }
+        _ = _stack.FlushAsync();
+    }
+
+    private bool AdoptSendStorage(byte[] storage)
+    {
+        if (!_send.Adopt(storage)) return false;
+        NetPathTimeline.Mark(NetPathEvent.SendStorageGrown, storage.Length >> 10);
+        _stack.Count(Counter.TcpSendStorageGrowths);
+        return true;
+    }
+}
