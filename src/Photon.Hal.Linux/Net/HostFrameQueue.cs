@@ -21,6 +21,7 @@ internal abstract class HostFrameQueue
     private readonly Thread _reader;
     private volatile bool _stopping;
     private long _rxFrames, _rxBursts, _rxDropped, _txFrames, _txErrors, _rxBadHeaders, _rxLarge, _txLarge;
+    private long _waitCalls, _readCalls, _writeCalls;
     private int _closed, _fdClosed;
     private bool _closeOnExit;
     private int _users; // transmits in progress; the sign bit is set once closed
@@ -43,6 +44,19 @@ internal abstract class HostFrameQueue
     public long RxLargeFrames => Interlocked.Read(ref _rxLarge);
     /// <summary>Frames sent longer than the MTU allows a plain frame: TSO segments the host cut.</summary>
     public long TxLargeFrames => Interlocked.Read(ref _txLarge);
+
+    /// <summary>Host system calls this queue made: waits (poll), reads (recvmmsg/read) and writes (sendmmsg/write) —
+    /// what a request/response round trip costs in syscalls, printed by the network bench.</summary>
+    public (long Waits, long Reads, long Writes) HostCalls =>
+        (Interlocked.Read(ref _waitCalls), Interlocked.Read(ref _readCalls), Interlocked.Read(ref _writeCalls));
+
+    protected void CountRead() => Interlocked.Increment(ref _readCalls);
+    protected void CountWrite() => Interlocked.Increment(ref _writeCalls);
+    private short Poll(short events, int timeoutMs)
+    {
+        Interlocked.Increment(ref _waitCalls);
+        return LinuxNet.Poll(Fd, events, timeoutMs);
+    }
 
     public void Start() => _reader.Start();
 
@@ -149,7 +163,7 @@ internal abstract class HostFrameQueue
         {
             if (busy && BusyPollMicroseconds is > 0 and var micros && BusyPoll(micros)) continue;
             busy = false;
-            short ev = LinuxNet.Poll(Fd, LinuxNet.POLLIN, 100);
+            short ev = Poll(LinuxNet.POLLIN, 100);
             if (ev == 0) continue;
             if ((ev & LinuxNet.POLLNVAL) != 0) break;
             int total = 0;

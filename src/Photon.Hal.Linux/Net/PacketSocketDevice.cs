@@ -256,6 +256,7 @@ public sealed class PacketSocketDevice : HostNetworkDevice
                 _msgs[i].Header.Flags = 0;
                 _msgs[i].Length = 0;
             }
+            CountRead();
             int n = LinuxNet.recvmmsg(Fd, _msgs, (uint)vlen, LinuxNet.MSG_DONTWAIT | LinuxNet.MSG_TRUNC, null);
             if (n < 0) return -LinuxNet.Errno;
             for (int i = 0; i < n; i++)
@@ -323,6 +324,7 @@ public sealed class PacketSocketDevice : HostNetworkDevice
                     }
                     for (int attempt = 0; attempt < 3; attempt++)
                     {
+                        CountWrite();
                         r = LinuxNet.sendmmsg(Fd, msgs, (uint)n, 0);
                         if (r >= 0) break;
                         errno = LinuxNet.Errno;
