@@ -154,20 +154,29 @@ print((time.perf_counter() - t) / n * 1e6)
 
     /// <summary>Voluntary and involuntary context switches summed over this process's threads (/proc/self/task/*/status):
     /// each voluntary one is a thread going to sleep, so a wake-up later.</summary>
-    private static long ContextSwitches()
+    private static long ContextSwitches() => ContextSwitchesByThread().Values.Sum(v => v.Voluntary + v.Involuntary);
+
+    /// <summary>Per thread (keyed by name and id): voluntary and involuntary context switches so far.</summary>
+    private static Dictionary<string, (long Voluntary, long Involuntary)> ContextSwitchesByThread()
     {
-        long n = 0;
+        var byThread = new Dictionary<string, (long, long)>();
         foreach (var task in Directory.EnumerateDirectories("/proc/self/task"))
         {
             try
             {
+                string name = "";
+                long voluntary = 0, involuntary = 0;
                 foreach (var line in File.ReadLines(Path.Combine(task, "status")))
-                    if (line.StartsWith("voluntary_ctxt_switches:", StringComparison.Ordinal) || line.StartsWith("nonvoluntary_ctxt_switches:", StringComparison.Ordinal))
-                        n += long.Parse(line.AsSpan(line.IndexOf(':') + 1).Trim());
+                {
+                    if (line.StartsWith("Name:", StringComparison.Ordinal)) name = line[5..].Trim();
+                    else if (line.StartsWith("voluntary_ctxt_switches:", StringComparison.Ordinal)) voluntary = long.Parse(line.AsSpan(line.IndexOf(':') + 1).Trim());
+                    else if (line.StartsWith("nonvoluntary_ctxt_switches:", StringComparison.Ordinal)) involuntary = long.Parse(line.AsSpan(line.IndexOf(':') + 1).Trim());
+                }
+                byThread[$"{name}/{Path.GetFileName(task)}"] = (voluntary, involuntary);
             }
             catch (IOException) { } // a thread that exited meanwhile
         }
-        return n;
+        return byThread;
     }
 
     /// <summary>This process's CPU time (user + system, all threads) — load-insensitive beside the wall-clock rate.</summary>
@@ -320,7 +329,8 @@ print((time.perf_counter() - t) / n * 1e6)
         sampler?.Start();
         for (int run = 0; run < BulkRuns; run++)
         {
-            long switches0 = ContextSwitches();
+            var byThread0 = ContextSwitchesByThread();
+            long switches0 = byThread0.Values.Sum(v => v.Voluntary + v.Involuntary);
             var calls0 = hostCalls?.Invoke() ?? default;
             long items0 = ThreadPool.CompletedWorkItemCount;
             var cpu0 = ProcessCpu();
@@ -331,7 +341,14 @@ print((time.perf_counter() - t) / n * 1e6)
             // trip), thread wakes: context switches of this process's threads, and the device's host syscalls.
             double perRt = RoundTrips + 200;
             hops.Add((ThreadPool.CompletedWorkItemCount - items0) / perRt);
-            switches.Add((ContextSwitches() - switches0) / perRt);
+            var byThread1 = ContextSwitchesByThread();
+            switches.Add((byThread1.Values.Sum(v => v.Voluntary + v.Involuntary) - switches0) / perRt);
+            // PHOTON_BENCH_NET_SWITCHES=1: which threads switch (voluntary/involuntary per round trip), busiest first.
+            if (Environment.GetEnvironmentVariable("PHOTON_BENCH_NET_SWITCHES") == "1")
+                Console.Error.WriteLine($"network: {who} run {run} context switches per round trip by thread: " + string.Join(", ", byThread1
+                    .Select(kv => (kv.Key, V: (kv.Value.Voluntary - byThread0.GetValueOrDefault(kv.Key).Voluntary) / perRt,
+                        I: (kv.Value.Involuntary - byThread0.GetValueOrDefault(kv.Key).Involuntary) / perRt))
+                    .Where(t => t.V + t.I >= 0.01).OrderByDescending(t => t.V + t.I).Take(8).Select(t => $"{t.Key} {t.V:F2}/{t.I:F2}")));
             var calls1 = hostCalls?.Invoke() ?? default;
             calls.Add(((calls1.Waits - calls0.Waits) / perRt, (calls1.Reads - calls0.Reads) / perRt, (calls1.Writes - calls0.Writes) / perRt));
             // The server's CPU (this process) per round trip, the client's 200 warm-up round trips included; the same for
