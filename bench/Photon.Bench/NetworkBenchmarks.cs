@@ -336,6 +336,9 @@ print((time.perf_counter() - t) / n * 1e6)
             var cpu0 = ProcessCpu();
             long heap0 = GC.GetTotalAllocatedBytes(precise: true);
             var r = BenchHost.Sh($"ip netns exec {Ns} python3 /tmp/photon-bench-echo{Tag}.py {server} 9001 {RoundTrips}");
+            // CPU and heap first: the /proc reads below allocate and cost CPU of their own.
+            var cpu1 = ProcessCpu();
+            long heap1 = GC.GetTotalAllocatedBytes(precise: true);
             BenchHost.Check(r);
             // Hops: thread-pool work items run (the shell's own reader tasks included: a few per run, not per round
             // trip), thread wakes: context switches of this process's threads, and the device's host syscalls.
@@ -353,8 +356,8 @@ print((time.perf_counter() - t) / n * 1e6)
             calls.Add(((calls1.Waits - calls0.Waits) / perRt, (calls1.Reads - calls0.Reads) / perRt, (calls1.Writes - calls0.Writes) / perRt));
             // The server's CPU (this process) per round trip, the client's 200 warm-up round trips included; the same for
             // the managed heap it allocated (Linux's server: the .NET Socket echo loop; Photon's: device to socket and back).
-            cpu.Add((ProcessCpu() - cpu0).TotalMicroseconds / (RoundTrips + 200));
-            heap.Add((GC.GetTotalAllocatedBytes(precise: true) - heap0) / (double)(RoundTrips + 200));
+            cpu.Add((cpu1 - cpu0).TotalMicroseconds / (RoundTrips + 200));
+            heap.Add((heap1 - heap0) / (double)(RoundTrips + 200));
             runs.Add(double.Parse(r.Output.Trim(), System.Globalization.CultureInfo.InvariantCulture));
         }
         Console.Error.WriteLine($"network: {who} round trip: median {Median(new List<double>(runs)):F1} µs (runs: {string.Join(", ", runs.Select(x => x.ToString("F1")))}); " +
