@@ -10,16 +10,25 @@ namespace Photon.Kernel.Hal.Host;
 /// </summary>
 internal static class HostInlineTimerThread
 {
-    private static readonly PriorityQueue<TaskCompletionSource, long> s_due = new();
+    private static readonly PriorityQueue<Waiter, long> s_due = new();
     private static readonly object s_gate = new(); // Monitor.Wait/Pulse, so not a Lock
     private static Thread? s_thread;
+
+    /// <summary>A waiter and its cancellation registration, released when the timer completes it.</summary>
+    private sealed class Waiter(CancellationToken token) : TaskCompletionSource
+    {
+        public readonly CancellationToken Token = token;
+        public CancellationTokenRegistration Registration;
+    }
 
     /// <summary>Completes after <paramref name="due"/> on the timer thread.</summary>
     public static Task Delay(TimeSpan due, CancellationToken ct)
     {
         if (ct.IsCancellationRequested) return Task.FromCanceled(ct);
         // No RunContinuationsAsynchronously: the awaiter resumes on the timer thread, which is the point.
-        var waiter = new TaskCompletionSource();
+        var waiter = new Waiter(ct);
+        if (ct.CanBeCanceled)
+            waiter.Registration = ct.Register(static w => ((Waiter)w!).TrySetCanceled(((Waiter)w!).Token), waiter);
         long at = Stopwatch.GetTimestamp() + (long)(Math.Max(0, due.TotalSeconds) * Stopwatch.Frequency);
         lock (s_gate)
         {
@@ -31,22 +40,12 @@ internal static class HostInlineTimerThread
             }
             Monitor.Pulse(s_gate); // it may be sleeping towards a later waiter
         }
-        if (ct.CanBeCanceled)
-        {
-            var registration = ct.Register(static state =>
-            {
-                var (w, token) = ((TaskCompletionSource, CancellationToken))state!;
-                w.TrySetCanceled(token);
-            }, (waiter, ct));
-            waiter.Task.ContinueWith(static (_, r) => ((CancellationTokenRegistration)r!).Dispose(), registration,
-                CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
-        }
         return waiter.Task;
     }
 
     private static void Run()
     {
-        var ready = new List<TaskCompletionSource>();
+        var ready = new List<Waiter>();
         while (true)
         {
             lock (s_gate)
@@ -58,6 +57,7 @@ internal static class HostInlineTimerThread
                     {
                         s_due.Dequeue();
                         if (!w.Task.IsCompleted) ready.Add(w);
+                        else w.Registration.Unregister(); // cancelled: its callback ran (or runs) already
                     }
                     if (ready.Count > 0) break;
                     if (s_due.TryPeek(out _, out long next))
@@ -66,7 +66,11 @@ internal static class HostInlineTimerThread
                 }
             }
             // Outside the lock: continuations run here and may arm the next delay.
-            foreach (var w in ready) w.TrySetResult();
+            foreach (var w in ready)
+            {
+                w.Registration.Unregister(); // never waits for a callback racing on another thread
+                w.TrySetResult();
+            }
             ready.Clear();
         }
     }
