@@ -152,6 +152,33 @@ print((time.perf_counter() - t) / n * 1e6)
     /// <summary>Median of <see cref="BulkRuns"/> transfers: veth throughput on a busy 2-core machine is noisy.</summary>
     private static double Median(List<double> xs) { xs.Sort(); return xs[xs.Count / 2]; }
 
+    /// <summary>Voluntary and involuntary context switches summed over this process's threads (/proc/self/task/*/status):
+    /// each voluntary one is a thread going to sleep, so a wake-up later.</summary>
+    private static long ContextSwitches() => ContextSwitchesByThread().Values.Sum(v => v.Voluntary + v.Involuntary);
+
+    /// <summary>Per thread (keyed by name and id): voluntary and involuntary context switches so far.</summary>
+    private static Dictionary<string, (long Voluntary, long Involuntary)> ContextSwitchesByThread()
+    {
+        var byThread = new Dictionary<string, (long, long)>();
+        foreach (var task in Directory.EnumerateDirectories("/proc/self/task"))
+        {
+            try
+            {
+                string name = "";
+                long voluntary = 0, involuntary = 0;
+                foreach (var line in File.ReadLines(Path.Combine(task, "status")))
+                {
+                    if (line.StartsWith("Name:", StringComparison.Ordinal)) name = line[5..].Trim();
+                    else if (line.StartsWith("voluntary_ctxt_switches:", StringComparison.Ordinal)) voluntary = long.Parse(line.AsSpan(line.IndexOf(':') + 1).Trim());
+                    else if (line.StartsWith("nonvoluntary_ctxt_switches:", StringComparison.Ordinal)) involuntary = long.Parse(line.AsSpan(line.IndexOf(':') + 1).Trim());
+                }
+                byThread[$"{name}/{Path.GetFileName(task)}"] = (voluntary, involuntary);
+            }
+            catch (IOException) { } // a thread that exited meanwhile
+        }
+        return byThread;
+    }
+
     /// <summary>This process's CPU time (user + system, all threads) — load-insensitive beside the wall-clock rate.</summary>
     private static TimeSpan ProcessCpu() => Process.GetCurrentProcess().TotalProcessorTime;
 
@@ -236,7 +263,7 @@ print((time.perf_counter() - t) / n * 1e6)
         Console.Error.WriteLine($"network: Photon counters: {string.Join(", ", stack.Statistics.Where(kv => kv.Key.StartsWith("Tcp")).Select(kv => $"{kv.Key}={kv.Value}"))}");
         double bulk = Median(runs);
 
-        var rtt = await PhotonEcho(stack, $"Photon{(viaDriver ? " via NicDriver" : "")}{(offloads ? "" : " offloads off")}");
+        var rtt = await PhotonEcho(stack, $"Photon{(viaDriver ? " via NicDriver" : "")}{(offloads ? "" : " offloads off")}", device);
         await stack.DisposeAsync();
         if (driver is not null) await driver.DisposeAsync();
         return (bulk, rtt);
@@ -252,13 +279,13 @@ print((time.perf_counter() - t) / n * 1e6)
         await using var stack = new NetworkStack(new HostTimers(new HostClock()));
         stack.AddInterface(device, Ipv4Cidr.Parse("10.98.0.2/24").Value).Unwrap();
         stack.Start();
-        var rtt = await PhotonEcho(stack, BusyPoll > 0 ? $"Photon (busy-poll {BusyPoll} µs)" : "Photon");
+        var rtt = await PhotonEcho(stack, BusyPoll > 0 ? $"Photon (busy-poll {BusyPoll} µs)" : "Photon", device);
         if (BusyPoll > 0) Console.Error.WriteLine($"network: busy-poll windows that found frames / ran out: {device.BusyPolls.Hits} / {device.BusyPolls.Misses}");
         return rtt;
     }
 
     /// <summary>Photon's echo server (port 9001) against the Python client, one connection per run.</summary>
-    private static async Task<double> PhotonEcho(NetworkStack stack, string who)
+    private static async Task<double> PhotonEcho(NetworkStack stack, string who, HostNetworkDevice device)
     {
         await using var listener = stack.Tcp.Listen(9001).Value;
         long before = stack[Counter.TcpReceivesResumedInline], beforeLater = stack[Counter.TcpReceivesResumedLater];
@@ -278,7 +305,7 @@ print((time.perf_counter() - t) / n * 1e6)
                 await c.CloseAsync();
             }
         });
-        var rtt = EchoClientRuns("10.98.0.2", who);
+        var rtt = EchoClientRuns("10.98.0.2", who, () => device.HostCalls);
         await echo;
         Console.Error.WriteLine($"network: {who} echo: receives resumed inline {stack[Counter.TcpReceivesResumedInline] - before}, " +
             $"posted {stack[Counter.TcpReceivesResumedLater] - beforeLater}, segments in/out {stack[Counter.TcpSegmentsIn]}/{stack[Counter.TcpSegmentsOut]}");
@@ -286,7 +313,7 @@ print((time.perf_counter() - t) / n * 1e6)
     }
 
     /// <summary>Median over <see cref="BulkRuns"/> runs of the Python echo client (one connection each).</summary>
-    private static double EchoClientRuns(string server, string who)
+    private static double EchoClientRuns(string server, string who, Func<(long Waits, long Reads, long Writes)>? hostCalls = null)
     {
         // One unmeasured run first: the tiered JIT compiles the server's path during the first tens of thousands of
         // round trips, which a 200-round-trip warm-up does not cover (it made the first runs 2-4x slower).
@@ -294,24 +321,52 @@ print((time.perf_counter() - t) / n * 1e6)
         var runs = new List<double>();
         var cpu = new List<double>();
         var heap = new List<double>();
+        var hops = new List<double>();
+        var switches = new List<double>();
+        var calls = new List<(double Waits, double Reads, double Writes)>();
         // PHOTON_BENCH_NET_ALLOC=1: which types the round trips allocate (sampled AllocationTick events, all runs).
         using var sampler = Environment.GetEnvironmentVariable("PHOTON_BENCH_NET_ALLOC") == "1" ? new AllocationSampler() : null;
         sampler?.Start();
         for (int run = 0; run < BulkRuns; run++)
         {
+            var byThread0 = ContextSwitchesByThread();
+            long switches0 = byThread0.Values.Sum(v => v.Voluntary + v.Involuntary);
+            var calls0 = hostCalls?.Invoke() ?? default;
+            long items0 = ThreadPool.CompletedWorkItemCount;
             var cpu0 = ProcessCpu();
             long heap0 = GC.GetTotalAllocatedBytes(precise: true);
             var r = BenchHost.Sh($"ip netns exec {Ns} python3 /tmp/photon-bench-echo{Tag}.py {server} 9001 {RoundTrips}");
+            // CPU and heap first: the /proc reads below allocate and cost CPU of their own.
+            var cpu1 = ProcessCpu();
+            long heap1 = GC.GetTotalAllocatedBytes(precise: true);
             BenchHost.Check(r);
+            // Hops: thread-pool work items run (the shell's own reader tasks included: a few per run, not per round
+            // trip), thread wakes: context switches of this process's threads, and the device's host syscalls.
+            double perRt = RoundTrips + 200;
+            hops.Add((ThreadPool.CompletedWorkItemCount - items0) / perRt);
+            var byThread1 = ContextSwitchesByThread();
+            switches.Add((byThread1.Values.Sum(v => v.Voluntary + v.Involuntary) - switches0) / perRt);
+            // PHOTON_BENCH_NET_SWITCHES=1: which threads switch (voluntary/involuntary per round trip), busiest first.
+            if (Environment.GetEnvironmentVariable("PHOTON_BENCH_NET_SWITCHES") == "1")
+                Console.Error.WriteLine($"network: {who} run {run} context switches per round trip by thread: " + string.Join(", ", byThread1
+                    .Select(kv => (kv.Key, V: (kv.Value.Voluntary - byThread0.GetValueOrDefault(kv.Key).Voluntary) / perRt,
+                        I: (kv.Value.Involuntary - byThread0.GetValueOrDefault(kv.Key).Involuntary) / perRt))
+                    .Where(t => t.V + t.I >= 0.01).OrderByDescending(t => t.V + t.I).Take(8).Select(t => $"{t.Key} {t.V:F2}/{t.I:F2}")));
+            var calls1 = hostCalls?.Invoke() ?? default;
+            calls.Add(((calls1.Waits - calls0.Waits) / perRt, (calls1.Reads - calls0.Reads) / perRt, (calls1.Writes - calls0.Writes) / perRt));
             // The server's CPU (this process) per round trip, the client's 200 warm-up round trips included; the same for
             // the managed heap it allocated (Linux's server: the .NET Socket echo loop; Photon's: device to socket and back).
-            cpu.Add((ProcessCpu() - cpu0).TotalMicroseconds / (RoundTrips + 200));
-            heap.Add((GC.GetTotalAllocatedBytes(precise: true) - heap0) / (double)(RoundTrips + 200));
+            cpu.Add((cpu1 - cpu0).TotalMicroseconds / (RoundTrips + 200));
+            heap.Add((heap1 - heap0) / (double)(RoundTrips + 200));
             runs.Add(double.Parse(r.Output.Trim(), System.Globalization.CultureInfo.InvariantCulture));
         }
         Console.Error.WriteLine($"network: {who} round trip: median {Median(new List<double>(runs)):F1} µs (runs: {string.Join(", ", runs.Select(x => x.ToString("F1")))}); " +
             $"server process CPU per round trip: median {Median(new List<double>(cpu)):F1} µs (runs: {string.Join(", ", cpu.Select(x => x.ToString("F1")))}); " +
             $"heap per round trip: median {Median(new List<double>(heap)):F0} B");
+        Console.Error.WriteLine($"network: {who} per round trip: thread-pool work items {Median(new List<double>(hops)):F2}, " +
+            $"context switches {Median(new List<double>(switches)):F2}" + (hostCalls is null ? "" :
+            $", host syscalls poll {Median(calls.Select(c => c.Waits).ToList()):F2} / recvmmsg-or-read {Median(calls.Select(c => c.Reads).ToList()):F2} / " +
+            $"sendmmsg-or-write {Median(calls.Select(c => c.Writes).ToList()):F2}"));
         sampler?.Stop();
         if (sampler is not null) Console.Error.WriteLine($"network: {who} heap per round trip by type (sampled): {sampler.Report(heap.Average())}");
         return Median(runs);

@@ -245,7 +245,9 @@ public sealed partial class NetworkStack : IAsyncDisposable
     {
         while (!stop.IsCancellationRequested)
         {
-            try { await _timers.Delay(Options.TickInterval, stop).ConfigureAwait(false); }
+            // On a timer that resumes us on its own thread when there is one: a tick that wakes a pool worker makes it
+            // spin (sched_yield) before sleeping again — more CPU than the round trips between two ticks (tcp15).
+            try { await (_timers is IInlineTimers inline ? inline.DelayInline(Options.TickInterval, stop) : _timers.Delay(Options.TickInterval, stop)).ConfigureAwait(false); }
             catch (OperationCanceledException) { return; }
             NetPathTimeline.Mark(NetPathEvent.Tick);
             lock (Gate)

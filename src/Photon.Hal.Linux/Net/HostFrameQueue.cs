@@ -21,6 +21,7 @@ internal abstract class HostFrameQueue
     private readonly Thread _reader;
     private volatile bool _stopping;
     private long _rxFrames, _rxBursts, _rxDropped, _txFrames, _txErrors, _rxBadHeaders, _rxLarge, _txLarge;
+    private long _waitCalls, _readCalls, _writeCalls;
     private int _closed, _fdClosed;
     private bool _closeOnExit;
     private int _users; // transmits in progress; the sign bit is set once closed
@@ -44,11 +45,40 @@ internal abstract class HostFrameQueue
     /// <summary>Frames sent longer than the MTU allows a plain frame: TSO segments the host cut.</summary>
     public long TxLargeFrames => Interlocked.Read(ref _txLarge);
 
+    /// <summary>Host system calls this queue made: waits (poll), reads (recvmmsg/read) and writes (sendmmsg/write) —
+    /// what a request/response round trip costs in syscalls, printed by the network bench.</summary>
+    public (long Waits, long Reads, long Writes) HostCalls =>
+        (Interlocked.Read(ref _waitCalls), Interlocked.Read(ref _readCalls), Interlocked.Read(ref _writeCalls));
+
+    protected void CountRead() => Interlocked.Increment(ref _readCalls);
+    protected void CountWrite() => Interlocked.Increment(ref _writeCalls);
+    private short Poll(short events, int timeoutMs)
+    {
+        Interlocked.Increment(ref _waitCalls);
+        return LinuxNet.Poll(Fd, events, timeoutMs);
+    }
+
     public void Start() => _reader.Start();
 
     /// <summary>Reads what is waiting (at most <paramref name="budget"/> frames) without blocking, handing each frame
     /// to <see cref="Deliver"/>. Returns the number of frames read (0: nothing waiting), or a negative errno.</summary>
     protected abstract int ReadBurst(int budget);
+
+    /// <summary>Blocks until frames arrive (for at most <see cref="WaitMilliseconds"/>), then reads what is waiting, as
+    /// <see cref="ReadBurst"/> does. Returns the frames read, 0 when the wait ran out, or a negative errno. The default
+    /// is poll(2) then a read: two syscalls per wake; a device that can block in the read itself (AF_PACKET's
+    /// recvmmsg with MSG_WAITFORONE) overrides it with one.</summary>
+    protected virtual int WaitAndReadBurst(int budget)
+    {
+        short ev = Poll(LinuxNet.POLLIN, WaitMilliseconds);
+        if (ev == 0) return 0;
+        if ((ev & LinuxNet.POLLNVAL) != 0) return -LinuxNet.EBADF;
+        return ReadBurst(budget);
+    }
+
+    /// <summary>The longest a receive thread sleeps before it looks at its stop flag again: how long a close may wait
+    /// for the thread (poll's timeout, or the blocking read's SO_RCVTIMEO).</summary>
+    internal const int WaitMilliseconds = 100;
 
     /// <summary>How many frames one <see cref="ReadBurst"/> asks the host for at most (recvmmsg's vector); 1 for a
     /// device read a frame at a time, where a short read says nothing.</summary>
@@ -149,14 +179,15 @@ internal abstract class HostFrameQueue
         {
             if (busy && BusyPollMicroseconds is > 0 and var micros && BusyPoll(micros)) continue;
             busy = false;
-            short ev = LinuxNet.Poll(Fd, LinuxNet.POLLIN, 100);
-            if (ev == 0) continue;
-            if ((ev & LinuxNet.POLLNVAL) != 0) break;
             int total = 0;
+            bool first = true;
             while (total < Budget && !_stopping)
             {
                 int asked = Math.Min(Budget - total, FramesPerRead);
-                int r = ReadBurst(Budget - total);
+                int r = first ? WaitAndReadBurst(Budget) : ReadBurst(Budget - total);
+                if (first && r == -LinuxNet.EBADF) { _stopping = true; break; } // the descriptor is gone
+                if (first && r == 0) break; // the wait ran out: look at the stop flag
+                first = false;
                 if (r > 0)
                 {
                     total += r;

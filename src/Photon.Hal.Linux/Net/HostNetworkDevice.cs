@@ -179,6 +179,11 @@ public abstract class HostNetworkDevice : INetworkQueues, INetworkBatches, INetw
     /// <summary>Busy-poll windows, summed over the queues, that found frames, and that ran out and fell back to poll(2).</summary>
     public (long Hits, long Misses) BusyPolls => (_queues.Sum(q => q.BusyPolls.Hits), _queues.Sum(q => q.BusyPolls.Misses));
 
+    /// <summary>Host system calls made by every queue so far: waits (poll), reads (recvmmsg on AF_PACKET, read on a TAP;
+    /// with AF_PACKET a read may also be the wait) and writes (sendmmsg, write/writev).</summary>
+    public (long Waits, long Reads, long Writes) HostCalls =>
+        (_queues.Sum(q => q.HostCalls.Waits), _queues.Sum(q => q.HostCalls.Reads), _queues.Sum(q => q.HostCalls.Writes));
+
     /// <summary>Stops and closes every queue (for AF_PACKET this also leaves the fanout group and promiscuous mode).</summary>
     public ValueTask DisposeAsync()
     {

@@ -10,7 +10,13 @@ internal static unsafe partial class LinuxNet
     public const short POLLIN = 0x1, POLLOUT = 0x4, POLLERR = 0x8, POLLHUP = 0x10, POLLNVAL = 0x20;
     public const int EINTR = 4, EAGAIN = 11, ENOMEM = 12, EACCES = 13, EBUSY = 16, ENODEV = 19, EINVAL = 22,
         ENOBUFS = 105, EEXIST = 17, EIO = 5, ENOPROTOOPT = 92, EPERM = 1, ENXIO = 6, EMSGSIZE = 90, ENETDOWN = 100, EAFNOSUPPORT = 97;
-    public const int MSG_TRUNC = 0x20, MSG_DONTWAIT = 0x40;
+    public const int EBADF = 9;
+    public const int MSG_TRUNC = 0x20, MSG_DONTWAIT = 0x40, MSG_WAITFORONE = 0x10000;
+    public const int SOL_SOCKET = 1, SO_RCVTIMEO = 20;
+
+    /// <summary>struct timeval (LP64), as SO_RCVTIMEO takes it.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    public struct TimeVal { public long Seconds; public long Microseconds; }
 
     [StructLayout(LayoutKind.Sequential)]
     public struct PollFd { public int fd; public short events; public short revents; }

@@ -19,7 +19,7 @@ namespace Photon.Kernel.Hal.Host.Net;
 /// </summary>
 public sealed class PacketSocketDevice : HostNetworkDevice
 {
-    private const int AF_PACKET = 17, SOCK_RAW = 3, SOCK_NONBLOCK = 0x800, SOCK_CLOEXEC = 0x80000;
+    private const int AF_PACKET = 17, SOCK_RAW = 3, SOCK_CLOEXEC = 0x80000;
     private const ushort ETH_P_ALL = 0x0003;
     private const int SOL_PACKET = 263, PACKET_ADD_MEMBERSHIP = 1, PACKET_VNET_HDR = 15, PACKET_FANOUT = 18, PACKET_IGNORE_OUTGOING = 23,
         PACKET_VNET_HDR_SZ = 24;
@@ -81,7 +81,8 @@ public sealed class PacketSocketDevice : HostNetworkDevice
         string offloadStatus = offloads ? "on" : "off";
         for (int i = 0; i < queues; i++)
         {
-            int fd = LinuxNet.socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, 0); // protocol 0: nothing arrives before bind
+            // Blocking (reads that must not block say MSG_DONTWAIT), so the receive thread can sleep in recvmmsg itself.
+            int fd = LinuxNet.socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0); // protocol 0: nothing arrives before bind
             if (fd < 0)
             {
                 int errno = LinuxNet.Errno;
@@ -141,6 +142,10 @@ public sealed class PacketSocketDevice : HostNetworkDevice
     private static unsafe KernelError? Configure(int fd, string name, int ifIndex, byte[]? promiscFor, int queues, ref int fanoutId)
     {
         int one = 1;
+        // The receive thread blocks in recvmmsg for at most this long before it looks at its stop flag (as poll's timeout did).
+        var timeout = new LinuxNet.TimeVal { Microseconds = HostFrameQueue.WaitMilliseconds * 1000 };
+        if (LinuxNet.setsockopt(fd, LinuxNet.SOL_SOCKET, LinuxNet.SO_RCVTIMEO, &timeout, (uint)sizeof(LinuxNet.TimeVal)) < 0)
+            return Errors.Of(ErrorCode.IoError, $"SO_RCVTIMEO failed (errno {LinuxNet.Errno})");
         // Linux 4.20+; on older kernels the receive path drops PACKET_OUTGOING frames itself.
         if (LinuxNet.setsockopt(fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, 4) < 0 && LinuxNet.Errno != LinuxNet.ENOPROTOOPT)
             return Errors.Of(ErrorCode.IoError, $"PACKET_IGNORE_OUTGOING failed (errno {LinuxNet.Errno})");
@@ -247,7 +252,18 @@ public sealed class PacketSocketDevice : HostNetworkDevice
 
         protected override int FramesPerRead => Batch;
 
-        protected override int ReadBurst(int budget)
+        protected override int ReadBurst(int budget) => Read(budget, LinuxNet.MSG_DONTWAIT);
+
+        /// <summary>One syscall per wake instead of poll then recvmmsg: the socket is blocking with SO_RCVTIMEO, so
+        /// recvmmsg sleeps until the first frame (or the timeout: EAGAIN, read as 0) and MSG_WAITFORONE then takes
+        /// what else is waiting without blocking again.</summary>
+        protected override int WaitAndReadBurst(int budget)
+        {
+            int r = Read(budget, LinuxNet.MSG_WAITFORONE);
+            return r == -LinuxNet.EAGAIN || r == -LinuxNet.EINTR ? 0 : r;
+        }
+
+        private int Read(int budget, int flags)
         {
             int vlen = Math.Min(budget, Batch);
             for (int i = 0; i < vlen; i++)
@@ -256,7 +272,8 @@ public sealed class PacketSocketDevice : HostNetworkDevice
                 _msgs[i].Header.Flags = 0;
                 _msgs[i].Length = 0;
             }
-            int n = LinuxNet.recvmmsg(Fd, _msgs, (uint)vlen, LinuxNet.MSG_DONTWAIT | LinuxNet.MSG_TRUNC, null);
+            CountRead();
+            int n = LinuxNet.recvmmsg(Fd, _msgs, (uint)vlen, flags | LinuxNet.MSG_TRUNC, null);
             if (n < 0) return -LinuxNet.Errno;
             for (int i = 0; i < n; i++)
             {
@@ -323,7 +340,8 @@ public sealed class PacketSocketDevice : HostNetworkDevice
                     }
                     for (int attempt = 0; attempt < 3; attempt++)
                     {
-                        r = LinuxNet.sendmmsg(Fd, msgs, (uint)n, 0);
+                        CountWrite();
+                        r = LinuxNet.sendmmsg(Fd, msgs, (uint)n, LinuxNet.MSG_DONTWAIT); // the socket itself blocks (for receiving)
                         if (r >= 0) break;
                         errno = LinuxNet.Errno;
                         if (errno is not (LinuxNet.EAGAIN or LinuxNet.ENOBUFS or LinuxNet.EINTR)) break;

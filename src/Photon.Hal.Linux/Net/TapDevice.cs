@@ -147,6 +147,7 @@ public sealed class TapDevice : HostNetworkDevice
             {
                 while (n < budget)
                 {
+                    CountRead();
                     nint got = LinuxNet.read(Fd, p, _buffer.Length);
                     if (got < 0) return n > 0 ? n : -LinuxNet.Errno;
                     if (got == 0) break;
@@ -173,6 +174,7 @@ public sealed class TapDevice : HostNetworkDevice
                 for (int attempt = 0; attempt < 3; attempt++)
                 {
                     nint n;
+                    CountWrite();
                     fixed (byte* p = frames[i].Span)
                     fixed (byte* h = _txHeader)
                     {

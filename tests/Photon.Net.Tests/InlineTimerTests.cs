@@ -1,0 +1,91 @@
+using Photon.Kernel.Hal.Host;
+using Photon.Kernel.Scheduling;
+
+namespace Photon.Net.Tests;
+
+/// <summary>
+/// <see cref="IInlineTimers"/> on the host (tcp15): delays complete on the one hal-timer thread, not on a pool thread,
+/// in due order, cancel typed, and none is lost when many are armed and cancelled from several threads at once; the
+/// network stack's tick runs there. Outcomes and threads, never times (timeouts only turn a hang into a failure).
+/// </summary>
+public sealed class InlineTimerTests
+{
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
+    private readonly HostTimers _timers = new(new HostClock());
+
+    [Fact]
+    public async Task Delays_resume_their_awaiter_on_the_timer_thread_in_due_order()
+    {
+        var order = new List<int>();
+        var threads = new List<(string? Name, bool Pool)>();
+        async Task Wait(int ms)
+        {
+            await _timers.DelayInline(TimeSpan.FromMilliseconds(ms)).ConfigureAwait(false); // no xunit context: resume where completed
+            lock (order) { order.Add(ms); threads.Add((Thread.CurrentThread.Name, Thread.CurrentThread.IsThreadPoolThread)); }
+        }
+        await Task.WhenAll(Wait(300), Wait(60), Wait(0)).WaitAsync(Patience);
+        Assert.Equal([0, 60, 300], order);
+        Assert.All(threads, t => Assert.Equal(("hal-timer", false), t));
+    }
+
+    [Fact]
+    public async Task A_cancelled_delay_ends_with_OperationCanceledException_and_a_cancelled_token_never_waits()
+    {
+        using var cts = new CancellationTokenSource();
+        var longWait = _timers.DelayInline(TimeSpan.FromHours(1), cts.Token);
+        Assert.False(longWait.IsCompleted);
+        cts.Cancel();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => longWait.WaitAsync(Patience));
+        var already = _timers.DelayInline(TimeSpan.FromMilliseconds(1), cts.Token);
+        Assert.True(already.IsCanceled);
+        // The timer thread still serves later delays after the cancelled one reaches the top of its heap.
+        await _timers.DelayInline(TimeSpan.FromMilliseconds(5)).WaitAsync(Patience);
+    }
+
+    [Fact]
+    public async Task Many_delays_armed_and_cancelled_from_several_threads_all_end_and_none_is_lost()
+    {
+        const int perThread = 250;
+        var outcomes = await Task.WhenAll(Enumerable.Range(0, 4).Select(seed => Task.Run(async () =>
+        {
+            var random = new Random(seed);
+            var waits = new List<(Task Task, CancellationTokenSource? Cts)>();
+            for (int i = 0; i < perThread; i++)
+            {
+                var cts = random.Next(2) == 0 ? new CancellationTokenSource() : null;
+                waits.Add((_timers.DelayInline(TimeSpan.FromMilliseconds(random.Next(0, 20)), cts?.Token ?? default), cts));
+                if (random.Next(4) == 0 && waits[random.Next(waits.Count)].Cts is { } victim) victim.Cancel();
+            }
+            foreach (var (_, cts) in waits) if (cts is not null && random.Next(2) == 0) cts.Cancel();
+            int completed = 0, cancelled = 0;
+            foreach (var (task, cts) in waits)
+            {
+                try { await task.WaitAsync(Patience); completed++; }
+                catch (OperationCanceledException) { cancelled++; Assert.True(cts?.IsCancellationRequested, "a delay without a cancelled token was cancelled"); }
+            }
+            foreach (var (_, cts) in waits) cts?.Dispose();
+            return (completed, cancelled);
+        }))).WaitAsync(Patience);
+        Assert.Equal(4 * perThread, outcomes.Sum(o => o.completed + o.cancelled));
+        Assert.True(outcomes.Sum(o => o.completed) > 0);
+    }
+
+    [Fact]
+    public async Task The_network_stack_ticks_on_the_timer_thread_not_on_a_pool_thread()
+    {
+        await using var stack = new NetworkStack(_timers);
+        var seen = new List<(string? Name, bool Pool)>();
+        var three = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        stack.Ticked += () =>
+        {
+            lock (seen)
+            {
+                seen.Add((Thread.CurrentThread.Name, Thread.CurrentThread.IsThreadPoolThread));
+                if (seen.Count == 3) three.TrySetResult();
+            }
+        };
+        stack.Start();
+        await three.Task.WaitAsync(Patience);
+        lock (seen) Assert.All(seen, t => Assert.Equal(("hal-timer", false), t));
+    }
+}
