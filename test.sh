@@ -8,7 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 export DEBIAN_FRONTEND=noninteractive DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
-need=(dosfstools e2fsprogs mtools iproute2 iputils-ping curl netcat-openbsd dnsmasq-base iperf3 z3 qemu-system-x86 busybox-static cpio kmod afl++
+need=(dosfstools e2fsprogs mtools iproute2 iputils-ping curl netcat-openbsd dnsmasq-base iperf3 ethtool z3 qemu-system-x86 busybox-static cpio kmod afl++
   clang lld wasi-libc libclang-rt-14-dev-wasm32 tmux)
 missing=()
 for p in "${need[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done

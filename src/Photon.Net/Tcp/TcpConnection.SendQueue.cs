@@ -171,7 +171,16 @@ public sealed partial class TcpConnection
     {
         if (_storageGrowthQueued) return;
         _storageGrowthQueued = true;
-        ThreadPool.UnsafeQueueUserWorkItem(static c => c.GrowSendStorage(), this, preferLocal: false);
+        _ = GrowSendStorageLaterAsync();
+    }
+
+    /// <summary>Runs the growth off the caller (which holds the lock) the way the stack posts its other deferred work:
+    /// to the caller's kernel scheduler when it is a kernel task, to the pool otherwise — never a host thread API here.
+    /// A failed allocation has already cleared the queued flag, so the next ACK asks again.</summary>
+    private async Task GrowSendStorageLaterAsync()
+    {
+        await Task.Yield();
+        GrowSendStorage();
     }
 
     /// <summary>The buffer's capacity grew (autotuning) under a parked send: the larger storage is allocated here, off
