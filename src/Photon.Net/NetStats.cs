@@ -76,8 +76,12 @@ public enum Counter
     TcpPayloadBytesToParkedReader, TcpPayloadBytesBuffered,
     /// <summary>The send path (issue #17): bytes a send queued itself; bytes the stack took from a parked send's memory
     /// as ACKs freed room (no wake-up of the writer for them); sends that parked; parked sends woken (done, or ended by
-    /// an error or close); send buffer storage grown by arrays allocated outside the stack's lock.</summary>
+    /// an error or close); send buffer storage grown by arrays allocated outside the stack's lock; and those arrays
+    /// allocated, each after its charge was reserved; those given back unadopted with their charge (a concurrent growth
+    /// got there first, or the connection closed meanwhile) — every allocation is a growth or a return; and growths the
+    /// owner's quota refused before anything was allocated.</summary>
     TcpSendBytesQueuedByWriter, TcpSendBytesTakenFromParkedWriter, TcpSendsParked, TcpSendsWoken, TcpSendStorageGrowths,
+    TcpSendStorageAllocations, TcpSendStorageReturned, TcpSendStorageRefused,
 }
 
 /// <summary>The congestion control algorithms a connection can use.</summary>

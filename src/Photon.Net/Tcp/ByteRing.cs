@@ -15,7 +15,8 @@ namespace Photon.Net.Tcp;
 /// a receiver's window shrinks — until the account refunds something. <see cref="Release"/> frees the storage and
 /// refunds it, once. A ring made with a <c>growInPlaceBelow</c> limit (the send buffer's) does not allocate storage of
 /// that size or more in <see cref="Write"/>, which runs under the stack's lock: the caller allocates it outside the lock
-/// (<see cref="StorageWanted"/>, <see cref="Prefaulted"/>) and hands it over under the lock (<see cref="Adopt"/>).
+/// (<see cref="StorageWanted"/>, <see cref="Prefaulted"/>) and hands it over under the lock (<see cref="Adopt"/>) —
+/// charged to the account before it is allocated (<see cref="ReserveStorage"/>), never after.
 /// </summary>
 internal sealed class ByteRing(int capacity, int growInPlaceBelow = int.MaxValue)
 {
@@ -125,13 +126,59 @@ internal sealed class ByteRing(int capacity, int growInPlaceBelow = int.MaxValue
         return size >= growInPlaceBelow ? size : 0;
     }
 
-    /// <summary>Takes <paramref name="storage"/>, allocated by the caller outside the lock, as the ring's storage if it is
-    /// larger than what the ring holds and within the capacity, charging the growth to the account first; the contents
-    /// move into it. False when it is not (a concurrent growth got there first) or the quota refused it.</summary>
+    /// <summary>Charges, under the lock, the whole of a storage of <paramref name="size"/> bytes (from
+    /// <see cref="StorageWanted"/>) that the caller is about to allocate outside it — before it exists, so a tenant's
+    /// sockets can never hold more large storage in flight than its quota allows (the old array stays charged until the
+    /// new one is adopted: both are live meanwhile). When the quota has no room for that size, the smaller doubling
+    /// steps down to twice the storage held are tried, so a ring grows as far as the quota allows. Returns the size
+    /// reserved — the one to allocate — or 0 (remembered, see <see cref="IsQuotaLimited"/>) when even the smallest is
+    /// refused: then nothing is allocated. The reservation ends in <see cref="Adopt"/> or
+    /// <see cref="CancelReservation"/>, exactly once.</summary>
+    public int ReserveStorage(int size)
+    {
+        if (Account is not { } account) return size;
+        int refunds = account.Refunds;
+        for (int step = size; step > Storage && step >= growInPlaceBelow; step = step == size ? SmallerStep(size) : step / 2)
+        {
+            if (!account.Charge(step).IsOk) continue;
+            _refusedAt = null;
+            return step;
+        }
+        _refusedAt = refunds;
+        return 0;
+    }
+
+    /// <summary>The doubling step below <paramref name="size"/> (which may be the capacity, not itself a step).</summary>
+    private int SmallerStep(int size)
+    {
+        int step = Math.Max(Storage, Math.Min(InitialStorage, _capacity));
+        while ((long)step * 2 < size) step *= 2;
+        return step;
+    }
+
+    /// <summary>Gives back a reservation whose storage will not be adopted (the connection closed, or the allocation
+    /// failed).</summary>
+    public void CancelReservation(int size) => Account?.Refund(size);
+
+    /// <summary>Takes <paramref name="storage"/>, reserved with <see cref="ReserveStorage"/> and allocated by the caller
+    /// outside the lock, as the ring's storage if it is larger than what the ring holds and within the capacity: the
+    /// contents move into it, the reservation becomes the ring's charge and the old storage's charge is refunded. False
+    /// when it is not (a concurrent growth got there first): the reservation is refunded. Either way the reservation
+    /// ends here.</summary>
     public bool Adopt(byte[] storage)
     {
-        if (storage.Length <= Storage || storage.Length > _capacity || !Charge(storage.Length)) return false;
+        if (storage.Length <= Storage || storage.Length > _capacity)
+        {
+            CancelReservation(storage.Length);
+            return false;
+        }
         Replace(storage);
+        if (Account is { } account)
+        {
+            long old = _charged;
+            _charged = storage.Length;
+            account.Refund(old);
+        }
         return true;
     }
 

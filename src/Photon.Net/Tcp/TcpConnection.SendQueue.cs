@@ -15,7 +15,8 @@ namespace Photon.Net.Tcp;
 /// taken is charged to the owner's quota as every send buffer byte is (<see cref="ByteRing.Account"/>), within the
 /// buffer's capacity. Send buffer storage of <see cref="ByteRing.LargeStorage"/> or more is allocated outside the lock
 /// (by the sender before it parks, or by a work item when the buffer's capacity grew under a parked sender) and adopted
-/// under it, so multi-MiB allocations no longer stall ACK processing.
+/// under it, so multi-MiB allocations no longer stall ACK processing; its charge is reserved under the lock before it
+/// is allocated and given back if it is not adopted, so no storage a tenant's sockets allocate is ever uncharged.
 /// </summary>
 public sealed partial class TcpConnection
 {
@@ -80,18 +81,26 @@ public sealed partial class TcpConnection
             int want = 0;
             lock (_stack.Gate)
             {
+                // Storage allocated on the last turn was charged before it was: it is adopted or its charge given back.
+                if (storage is not null)
+                {
+                    if (MaySend) AdoptSendStorage(storage); // a lost race gives the charge back itself
+                    else ReturnSendStorage(storage.Length);
+                    storage = null;
+                }
                 if (_released) return Errors.Of(ErrorCode.Closed, "connection handle closed");
                 if (_error is { } e) return e;
                 if (_closeRequested || State is not (TcpState.Established or TcpState.CloseWait))
                     return Errors.Of(ErrorCode.Closed, "connection is closed for sending");
                 if (first && data.Length > _send.Free && _writers.Count >= _writers.Limit)
                     return Errors.Of(ErrorCode.Busy, $"{_writers.Limit} sends already pending on this socket");
-                if (storage is not null) AdoptSendStorage(storage);
-                storage = null;
                 bool behind = _writers.Count > 0; // earlier sends' bytes go first: park behind them
                 // Larger storage is got before anything is written, so a send's bytes are never split by another's
-                // (a send arriving meanwhile goes wholly before it).
-                if (!behind && (want = _send.StorageWanted(data.Length)) == 0)
+                // (a send arriving meanwhile goes wholly before it). Its charge is reserved here, under the lock and
+                // before the allocation, so a tenant's concurrent senders cannot allocate past its quota; a refusal
+                // leaves the ring quota-limited (StorageWanted is 0 then) and the send writes what the storage holds.
+                if (!behind && (want = _send.StorageWanted(data.Length)) > 0) want = ReserveSendStorage(want);
+                if (!behind && want == 0)
                 {
                     int n = _send.Write(data.Span);
                     if (n == 0 && _send.Count == 0 && _send.IsQuotaLimited && !data.IsEmpty) return SendBufferRefused();
@@ -117,9 +126,38 @@ public sealed partial class TcpConnection
                     return null;
                 }
             }
-            storage = ByteRing.Prefaulted(want); // outside the lock: its page faults hold up no ACK
+            storage = AllocateReserved(want); // outside the lock: its page faults hold up no ACK
             first = false;
         }
+    }
+
+    /// <summary>Reserves the charge for storage of up to <paramref name="size"/> bytes; returns the size to allocate (0:
+    /// the quota refused every size that would be a growth).</summary>
+    private int ReserveSendStorage(int size)
+    {
+        int reserved = _send.ReserveStorage(size);
+        if (reserved == 0) _stack.Count(Counter.TcpSendStorageRefused);
+        return reserved;
+    }
+
+    /// <summary>Allocates storage whose charge <see cref="ByteRing.ReserveStorage"/> took; if the allocation itself
+    /// fails the charge is given back before the failure propagates.</summary>
+    private byte[] AllocateReserved(int size)
+    {
+        _stack.Count(Counter.TcpSendStorageAllocations);
+        try { return ByteRing.Prefaulted(size); }
+        catch
+        {
+            lock (_stack.Gate) _send.CancelReservation(size);
+            throw;
+        }
+    }
+
+    /// <summary>Storage allocated but not to be adopted (the connection closed): its charge goes back.</summary>
+    private void ReturnSendStorage(int size)
+    {
+        _send.CancelReservation(size);
+        _stack.Count(Counter.TcpSendStorageReturned);
     }
 
     /// <summary>Whether the application may still queue bytes (what <see cref="QueueSend"/> checks first).</summary>
@@ -192,12 +230,14 @@ public sealed partial class TcpConnection
         {
             _storageGrowthQueued = false;
             want = MaySend ? _send.StorageWanted(ParkedSendBytes()) : 0;
+            if (want > 0) want = ReserveSendStorage(want); // 0, refused: the parked sends wait within what it has
         }
         if (want == 0) return;
-        var storage = ByteRing.Prefaulted(want);
+        var storage = AllocateReserved(want);
         lock (_stack.Gate)
         {
-            if (!MaySend || !AdoptSendStorage(storage)) return;
+            if (!MaySend) { ReturnSendStorage(storage.Length); return; }
+            if (!AdoptSendStorage(storage)) return;
             TakeFromParkedWriters();
             Output();
         }
@@ -206,7 +246,11 @@ public sealed partial class TcpConnection
 
     private bool AdoptSendStorage(byte[] storage)
     {
-        if (!_send.Adopt(storage)) return false;
+        if (!_send.Adopt(storage))
+        {
+            _stack.Count(Counter.TcpSendStorageReturned); // a concurrent growth got there first; Adopt refunded it
+            return false;
+        }
         NetPathTimeline.Mark(NetPathEvent.SendStorageGrown, storage.Length >> 10);
         _stack.Count(Counter.TcpSendStorageGrowths);
         return true;

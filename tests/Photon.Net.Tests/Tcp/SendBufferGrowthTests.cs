@@ -69,12 +69,52 @@ public sealed class SendBufferGrowthTests
         var ring = new ByteRing(1 << 20, ByteRing.LargeStorage) { Account = account };
         ring.Write(new byte[1000]);
         Assert.Equal(4096, account.Usage.BufferBytes);
+        Assert.Equal(256 * 1024, ring.ReserveStorage(256 * 1024));
+        Assert.Equal(4096 + 256 * 1024, account.Usage.BufferBytes); // both arrays live until the adoption: both charged
         Assert.True(ring.Adopt(new byte[256 * 1024]));
         Assert.Equal(256 * 1024, account.Usage.BufferBytes);
         Assert.Equal(256 * 1024, ring.ChargedBytes);
         ring.Release();
         ring.Release();
         Assert.Equal(0, account.Usage.BufferBytes);
+    }
+
+    [Fact]
+    public void Large_storage_is_charged_before_it_is_allocated_and_a_refusal_or_a_lost_race_gives_it_all_back()
+    {
+        var quotas = new Photon.Kernel.Quotas.TenantQuotas();
+        quotas.SetLimits("/t", new Photon.Kernel.Quotas.QuotaLimits(MemoryBytes: 256 * 1024)).Unwrap();
+        var account = new SocketAccount("/t", new Principal("sender", "/t"), quotas, maxEphemeral: 4);
+        var ring = new ByteRing(1 << 20, ByteRing.LargeStorage) { Account = account };
+        const int K = 1024;
+        Assert.Equal(32 * K, ring.Write(new byte[32 * K]));
+        int want = ring.StorageWanted(100_000);
+        Assert.Equal(256 * K, want);
+        Assert.Equal(128 * K, ring.ReserveStorage(want)); // 32 + 256 is past the quota: the largest step that fits
+        Assert.Equal((32 + 128) * K, account.Usage.BufferBytes); // charged before the array exists; the old one still is
+        Assert.Equal(64 * K, ring.ReserveStorage(64 * K)); // a second growth in flight, charged too
+        Assert.Equal((32 + 128 + 64) * K, quotas.Usage("/t").MemoryBytes);
+        Assert.True(ring.Adopt(new byte[128 * K]));
+        Assert.Equal((128 + 64) * K, account.Usage.BufferBytes); // the old storage's charge came back
+        Assert.False(ring.Adopt(new byte[64 * K])); // the slower growth lost the race: its charge comes back too
+        Assert.Equal(128 * K, account.Usage.BufferBytes);
+
+        Assert.Equal(32 * K, ring.Write(new byte[32 * K]));
+        want = ring.StorageWanted(300_000);
+        Assert.Equal(512 * K, want);
+        Assert.Equal(0, ring.ReserveStorage(want)); // 128 + 256 is past the quota, and 128 is no growth
+        Assert.Equal(128 * K, account.Usage.BufferBytes); // a refusal charges nothing
+        Assert.True(ring.IsQuotaLimited);
+        Assert.Equal(0, ring.StorageWanted(300_000)); // nothing more asked until a refund
+
+        var other = new ByteRing(1 << 20, ByteRing.LargeStorage) { Account = account };
+        Assert.Equal(64 * K, other.ReserveStorage(64 * K));
+        other.CancelReservation(64 * K); // closed before adoption: a refund, so the limited ring may try again
+        Assert.False(ring.IsQuotaLimited);
+        Assert.Equal(128 * K, account.Usage.BufferBytes);
+        ring.Release();
+        Assert.Equal(0, account.Usage.BufferBytes);
+        Assert.Equal(0, quotas.Usage("/t").MemoryBytes);
     }
 
     [Fact]
