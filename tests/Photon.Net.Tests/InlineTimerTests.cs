@@ -4,9 +4,10 @@ using Photon.Kernel.Scheduling;
 namespace Photon.Net.Tests;
 
 /// <summary>
-/// <see cref="IInlineTimers"/> on the host (tcp15): delays complete on the one hal-timer thread, not on a pool thread,
+/// <see cref="IInlineTimers"/> on the host (tcp15): delays complete on a hal-timer thread, not on a pool thread,
 /// in due order, cancel typed, and none is lost when many are armed and cancelled from several threads at once; the
-/// network stack's tick runs there. Outcomes and threads, never times (timeouts only turn a hang into a failure).
+/// network stack's tick runs there. Each <see cref="HostTimers"/> has its own thread (tcp16): one owner's continuation
+/// that does not return holds none of another owner's delays, and a thread with nothing left to wait for ends. Outcomes and threads, never times (timeouts only turn a hang into a failure).
 /// </summary>
 public sealed class InlineTimerTests
 {
@@ -87,5 +88,66 @@ public sealed class InlineTimerTests
         stack.Start();
         await three.Task.WaitAsync(Patience);
         lock (seen) Assert.All(seen, t => Assert.Equal(("hal-timer", false), t));
+    }
+
+    [Fact]
+    public async Task A_continuation_that_does_not_return_holds_no_other_owners_delay()
+    {
+        var other = new HostTimers(new HostClock());
+        using var running = new ManualResetEventSlim();
+        using var release = new ManualResetEventSlim();
+        Thread? slowThread = null, otherThread = null;
+        var slow = Task.Run(async () =>
+        {
+            await _timers.DelayInline(TimeSpan.Zero).ConfigureAwait(false);
+            slowThread = Thread.CurrentThread;
+            running.Set();
+            release.Wait(Patience); // a tick stuck behind its stack's lock, say: this owner's thread is held
+        });
+        try
+        {
+            Assert.True(running.Wait(Patience));
+            async Task OtherOwner()
+            {
+                await other.DelayInline(TimeSpan.FromMilliseconds(1)).ConfigureAwait(false);
+                otherThread = Thread.CurrentThread;
+            }
+            await OtherOwner().WaitAsync(Patience); // one shared thread would hold this until release
+            Assert.False(slow.IsCompleted);
+            Assert.NotSame(slowThread, otherThread);
+            Assert.Equal("hal-timer", otherThread!.Name);
+        }
+        finally { release.Set(); }
+        await slow.WaitAsync(Patience);
+    }
+
+    [Fact]
+    public async Task An_owner_left_with_only_cancelled_delays_ends_its_thread_and_a_later_delay_starts_another()
+    {
+        var timers = new HostTimers(new HostClock());
+        async Task<Thread> ThreadOfADelay()
+        {
+            await timers.DelayInline(TimeSpan.Zero).ConfigureAwait(false);
+            return Thread.CurrentThread;
+        }
+        var first = await ThreadOfADelay().WaitAsync(Patience);
+        using var cts = new CancellationTokenSource();
+        var longWait = timers.DelayInline(TimeSpan.FromHours(1), cts.Token); // would keep the thread for an hour
+        cts.Cancel();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => longWait.WaitAsync(Patience));
+        await WaitUntil(() => !first.IsAlive);
+        var second = await ThreadOfADelay().WaitAsync(Patience);
+        Assert.NotSame(first, second);
+        Assert.Equal("hal-timer", second.Name);
+    }
+
+    private static async Task WaitUntil(Func<bool> condition)
+    {
+        var deadline = DateTime.UtcNow + Patience;
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, "condition not reached within the test's patience");
+            await Task.Delay(20);
+        }
     }
 }
