@@ -71,7 +71,7 @@ public sealed class PendingCallReuseTests
 
     /// <summary>Every round: park (maybe reusing the last call), then race the owner's cancellation against a deferred
     /// resume and a direct wake from two other threads; the owner takes exactly one result, gives the call back, and the
-    /// next park must start uncompleted however late the last round's completers run.</summary>
+    /// next park must start uncompleted however late the last round's deferred resume runs.</summary>
     [Fact]
     public async Task Reuse_survives_cancellation_racing_deferred_and_direct_wakes()
     {
@@ -82,23 +82,27 @@ public sealed class PendingCallReuseTests
         PendingCalls<bool>.Call? last = null;
         for (int round = 0; round < 3000; round++)
         {
+            int r = round; // the tasks below read their round's number, not the loop's
             PendingCalls<bool>.Call call;
-            lock (gate) call = calls.Park(inline: round % 2 == 0).Value;
+            lock (gate) call = calls.Park(inline: r % 2 == 0).Value;
             if (ReferenceEquals(call, last)) reused++;
-            await stragglers.WaitAsync(Patience); // last round's late completers have all run now
+            await stragglers.WaitAsync(Patience); // last round's deferred resume has run now
             Assert.False(call.IsCompleted);       // none of them reached this generation
             var deferred = new List<PendingCalls<bool>.Resume>();
-            lock (gate) if (round % 3 == 0) calls.WakeAll(true, deferred);
+            lock (gate) if (r % 3 == 0) calls.WakeAll(true, deferred);
             using var cts = new CancellationTokenSource();
             var resumer = Task.Run(() => PendingCalls<bool>.ResumeAll(deferred, 8));
-            var waker = Task.Run(() => { lock (gate) if (round % 3 == 1) calls.WakeAll(true); });
+            var waker = Task.Run(() => { lock (gate) if (r % 3 == 1) calls.WakeAll(true); });
             var canceller = Task.Run(cts.Cancel);
             bool woken = await calls.AwaitAsync(call, cts.Token, false, gate).AsTask().WaitAsync(Patience);
             Assert.Equal(0, calls.Count);
-            if (round % 3 == 2) Assert.False(woken); // only the cancellation could complete it
+            if (r % 3 == 2) Assert.False(woken); // only the cancellation could complete it
             calls.Return(call);
             last = call;
-            stragglers = Task.WhenAll(resumer, waker, canceller);
+            // The waker wakes whatever is parked when it runs, so it ends with its round; the deferred resume names its
+            // generation and may run into the next round's park.
+            await Task.WhenAll(waker, canceller).WaitAsync(Patience);
+            stragglers = resumer;
         }
         await stragglers.WaitAsync(Patience);
         Assert.True(reused > 2000, $"reused {reused} of 3000");
