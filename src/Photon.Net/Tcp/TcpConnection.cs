@@ -991,7 +991,7 @@ public sealed partial class TcpConnection : IAsyncDisposable
             int filled;
             if (woken) filled = call.Filled;
             else lock (_stack.Gate) filled = call.Filled;
-            call.Into = default;
+            _readers.Return(call); // the next receive parks it again: no completion source per round trip
             if (filled > 0) return filled;
             if (!woken) return Errors.Of(ErrorCode.Cancelled, "receive cancelled");
         }
