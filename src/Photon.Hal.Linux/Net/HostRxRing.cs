@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Threading.Tasks.Sources;
 
 namespace Photon.Kernel.Hal.Host.Net;
 
@@ -93,44 +92,15 @@ internal sealed class HostRxRing(int capacity)
         }
     }
 
-    /// <summary>A reader's wait, reusable: completed once per generation (the generation and the completed bit share
-    /// one word, so a wake taken for an older generation cannot complete a newer one); true for a wake, false for a
+    /// <summary>A reader's wait, reusable (<see cref="GenerationalCompletion{T}"/>): true for a wake, false for a
     /// cancellation.</summary>
-    private sealed class Waiter : IValueTaskSource<bool>
+    private sealed class Waiter : Photon.Kernel.Scheduling.GenerationalCompletion<bool>
     {
-        private ManualResetValueTaskSourceCore<bool> _core;
-        private int _state; // generation << 1 | completed
-        private bool _armed;
+        /// <summary>A new generation for one wait (by its reader, before it is listed); continuations run on the waker.</summary>
+        public int Arm() => Arm(runContinuationsAsynchronously: false);
 
-        public int Generation => Volatile.Read(ref _state) >> 1;
+        public bool TrySetResult(int generation) => TrySetResult(true, generation);
 
-        /// <summary>A new generation for one wait (by its reader, before it is listed).</summary>
-        public int Arm()
-        {
-            if (_armed) _core.Reset();
-            _armed = true;
-            int generation = (short)_core.Version;
-            Volatile.Write(ref _state, generation << 1);
-            return generation;
-        }
-
-        public bool TrySetResult(int generation) => TrySet(generation, true);
-
-        public void TryCancel() => TrySet(Generation, false);
-
-        private bool TrySet(int generation, bool value)
-        {
-            int pending = generation << 1;
-            if (Interlocked.CompareExchange(ref _state, pending | 1, pending) != pending) return false;
-            _core.SetResult(value);
-            return true;
-        }
-
-        public ValueTask<bool> AsValueTask() => new(this, _core.Version);
-
-        bool IValueTaskSource<bool>.GetResult(short token) => _core.GetResult(token);
-        ValueTaskSourceStatus IValueTaskSource<bool>.GetStatus(short token) => _core.GetStatus(token);
-        void IValueTaskSource<bool>.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
-            _core.OnCompleted(continuation, state, token, flags);
+        public void TryCancel() => TrySetResult(false, Generation);
     }
 }

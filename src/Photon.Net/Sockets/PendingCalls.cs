@@ -1,4 +1,4 @@
-using System.Threading.Tasks.Sources;
+using Photon.Kernel.Scheduling;
 
 namespace Photon.Net.Sockets;
 
@@ -162,14 +162,10 @@ internal sealed class PendingCalls<T>(int limit, string what)
     /// <summary>One parked call: its completion, its place in the list, and whom its <see cref="Cost"/> was charged to
     /// (null: nobody, the socket's first). An inline call's continuation runs on the thread that completes it: it is
     /// only ever completed outside the lock (<see cref="WakeAll"/>). Reusable (<see cref="Return"/>): each park is a new
-    /// generation, and a completion is taken only for the generation it names, exactly once — the generation and the
-    /// completed bit share one word, so a late completion of an old generation cannot complete a new one (no ABA).</summary>
-    internal sealed class Call : IValueTaskSource<T>
+    /// generation, and a completion is taken only for the generation it names, exactly once
+    /// (<see cref="GenerationalCompletion{T}"/>).</summary>
+    internal sealed class Call : GenerationalCompletion<T>
     {
-        private ManualResetValueTaskSourceCore<T> _core;
-        private int _state; // generation << 1 | completed
-        private bool _armed;
-
         public SocketAccount? ChargedTo { get; private set; }
         public bool Inline { get; private set; }
         /// <summary>A parked receive's buffer, which arriving data may be copied straight into (under the lock, only while
@@ -186,58 +182,20 @@ internal sealed class PendingCalls<T>(int limit, string what)
         /// <summary>Its caller has taken the result of its current generation (a call is reusable only then).</summary>
         public bool Consumed { get; private set; }
 
-        /// <summary>This park's generation: what a completion decided under the lock but delivered after it must name.</summary>
-        public int Generation => Volatile.Read(ref _state) >> 1;
-
-        /// <summary>Completed in this generation (woken, failed or cancelled)?</summary>
-        public bool IsCompleted => (Volatile.Read(ref _state) & 1) != 0;
-
-        /// <summary>Read as a task's status: named as the completion source's <c>Task</c> was, for the callers that ask
-        /// <c>call.Task.IsCompleted</c>.</summary>
-        public Status Task => new(this);
-
-        internal readonly struct Status(Call call) { public bool IsCompleted => call.IsCompleted; }
-
         /// <summary>A new generation for a park (under the lock, by <see cref="Park"/> only; a reused call was consumed).</summary>
         internal void Arm(SocketAccount? chargedTo, bool inline)
         {
-            if (_armed) _core.Reset(); // new version; the old generation's awaiter has taken its result
-            _armed = true;
-            _core.RunContinuationsAsynchronously = !inline;
+            Arm(runContinuationsAsynchronously: !inline);
             ChargedTo = chargedTo;
             Inline = inline;
             Parked = true;
             Consumed = false;
             Prev = Next = null;
-            Volatile.Write(ref _state, (short)_core.Version << 1); // published after the reset: the generation's first word
         }
 
         /// <summary>Completes the current generation with <paramref name="value"/>; false when it already completed.</summary>
         public bool TrySetResult(T value) => TrySetResult(value, Generation);
 
-        /// <summary>Completes generation <paramref name="generation"/> only: false when the call has moved on or that
-        /// generation already completed.</summary>
-        public bool TrySetResult(T value, int generation)
-        {
-            int pending = generation << 1;
-            if (Interlocked.CompareExchange(ref _state, pending | 1, pending) != pending) return false;
-            _core.SetResult(value);
-            return true;
-        }
-
-        /// <summary>The current generation's completion, to await once.</summary>
-        public ValueTask<T> AsValueTask() => new(this, _core.Version);
-
-        T IValueTaskSource<T>.GetResult(short token)
-        {
-            var r = _core.GetResult(token);
-            Consumed = true;
-            return r;
-        }
-
-        ValueTaskSourceStatus IValueTaskSource<T>.GetStatus(short token) => _core.GetStatus(token);
-
-        void IValueTaskSource<T>.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
-            _core.OnCompleted(continuation, state, token, flags);
+        protected override void OnResultTaken() => Consumed = true;
     }
 }

@@ -917,7 +917,7 @@ public sealed partial class TcpConnection : IAsyncDisposable
     private int DeliverToParkedReader(ReadOnlySpan<byte> payload, TimeSpan now)
     {
         if (payload.IsEmpty || _receive.Count != 0 || _readers.Oldest is not { Parked: true, Filled: 0, Into.IsEmpty: false } call
-            || call.Task.IsCompleted) return 0;
+            || call.IsCompleted) return 0;
         int k = Math.Min(payload.Length, call.Into.Length);
         payload[..k].CopyTo(call.Into.Span);
         call.Filled = k;

@@ -107,7 +107,7 @@ public sealed class InlineReceiveResumeTests
         calls.WakeAll(true, woken);
         Assert.Equal(parked.Count, woken.Count);
         Assert.Equal(0, calls.Count);
-        Assert.All(parked, c => Assert.False(c.Task.IsCompleted)); // nothing completed under the (caller's) lock
+        Assert.All(parked, c => Assert.False(c.IsCompleted)); // nothing completed under the (caller's) lock
 
         resuming = true;
         int inline = PendingCalls<bool>.ResumeAll(woken, NetworkStack.InlineResumesPerBurst);
