@@ -44,7 +44,7 @@ internal sealed class HostInlineTimerThread
         // No RunContinuationsAsynchronously: the awaiter resumes on the timer thread, which is the point.
         var waiter = new Waiter(this, ct);
         if (ct.CanBeCanceled) waiter.Registration = ct.Register(static w => ((Waiter)w!).Cancel(), waiter);
-        long at = Stopwatch.GetTimestamp() + (long)(Math.Max(0, due.TotalSeconds) * Stopwatch.Frequency);
+        long at = DueAt(Stopwatch.GetTimestamp(), due);
         lock (_gate)
         {
             _due.Enqueue(waiter, at);
@@ -57,6 +57,21 @@ internal sealed class HostInlineTimerThread
         }
         return waiter.Task;
     }
+
+    /// <summary>The timestamp <paramref name="due"/> after <paramref name="now"/>, saturating: an infinite delay (as
+    /// <see cref="Task.Delay(TimeSpan)"/> takes it) and one beyond the clock's range are never due; a negative one is due
+    /// now. Doubles, so no delay overflows into the past (the review's 200-day delay did).</summary>
+    internal static long DueAt(long now, TimeSpan due)
+    {
+        if (due == Timeout.InfiniteTimeSpan) return long.MaxValue;
+        double ticks = Math.Max(0, due.TotalSeconds) * Stopwatch.Frequency;
+        return ticks >= long.MaxValue - (double)now ? long.MaxValue : now + (long)ticks;
+    }
+
+    /// <summary>Milliseconds to sleep towards a deadline <paramref name="ticks"/> timestamps away, rounded up, within
+    /// <see cref="Monitor.Wait(object, int)"/>'s range (never negative, never overflowed).</summary>
+    internal static int WaitMilliseconds(long ticks) =>
+        (int)Math.Clamp(Math.Ceiling(ticks * 1000.0 / Stopwatch.Frequency), 0, int.MaxValue - 1);
 
     private bool OnlyCancelledLeft()
     {
@@ -94,7 +109,7 @@ internal sealed class HostInlineTimerThread
                         continue;
                     }
                     if (_due.TryPeek(out _, out long next))
-                        Monitor.Wait(_gate, (int)Math.Min(int.MaxValue, ((next - now) * 1000 + Stopwatch.Frequency - 1) / Stopwatch.Frequency));
+                        Monitor.Wait(_gate, WaitMilliseconds(next - now));
                 }
             }
             // Outside the lock: continuations run here and may arm the next delay.

@@ -90,7 +90,17 @@ public enum TcpCongestionControl { Cubic, NewReno }
 /// <summary>Tunables of one stack. Defaults follow Linux where it has one.</summary>
 public sealed record NetworkStackOptions
 {
-    public TimeSpan TickInterval { get; init; } = TimeSpan.FromMilliseconds(10);
+    /// <summary>The stack's timer tick: above zero and at most <see cref="MaxTickInterval"/>, or the options throw (a
+    /// zero tick would spin a core; an absurd one overflowed the timer's deadline arithmetic).</summary>
+    public TimeSpan TickInterval
+    {
+        get => _tickInterval;
+        init => _tickInterval = value > TimeSpan.Zero && value <= MaxTickInterval
+            ? value
+            : throw new ArgumentOutOfRangeException(nameof(TickInterval), value, $"a tick is above zero and at most {MaxTickInterval}");
+    }
+    private readonly TimeSpan _tickInterval = TimeSpan.FromMilliseconds(10);
+    public static readonly TimeSpan MaxTickInterval = TimeSpan.FromMinutes(1);
     /// <summary>Let NICs that offer it fill TCP checksums and segment large TCP sends (TSO); off: the stack does both itself.</summary>
     public bool UseNicOffloads { get; init; } = true;
     public TimeSpan ArpEntryLifetime { get; init; } = TimeSpan.FromMinutes(1);

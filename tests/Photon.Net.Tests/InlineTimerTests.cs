@@ -46,6 +46,31 @@ public sealed class InlineTimerTests
     }
 
     [Fact]
+    public async Task A_200_day_delay_and_an_infinite_one_stay_pending_while_a_short_one_fires_then_cancel()
+    {
+        // Review finding (stop 31): a delay over ~107 days overflowed the wait's milliseconds into a negative timeout,
+        // which threw on the timer thread and ended the process; an infinite one (-1 ms) completed at once.
+        using var cts = new CancellationTokenSource();
+        var days = _timers.DelayInline(TimeSpan.FromDays(200), cts.Token);
+        var infinite = _timers.DelayInline(Timeout.InfiniteTimeSpan, cts.Token);
+        var huge = _timers.DelayInline(TimeSpan.MaxValue, cts.Token);
+        await _timers.DelayInline(TimeSpan.FromMilliseconds(50)).WaitAsync(Patience); // the thread slept towards them and lives
+        Assert.False(days.IsCompleted);
+        Assert.False(infinite.IsCompleted);
+        Assert.False(huge.IsCompleted);
+        cts.Cancel();
+        foreach (var t in new[] { days, infinite, huge })
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => t.WaitAsync(Patience));
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(-1)]
+    [InlineData(61_000)]
+    public void A_stack_tick_of_zero_negative_or_over_a_minute_is_refused(int milliseconds) =>
+        Assert.Throws<ArgumentOutOfRangeException>(() => new NetworkStackOptions { TickInterval = TimeSpan.FromMilliseconds(milliseconds) });
+
+    [Fact]
     public async Task Many_delays_armed_and_cancelled_from_several_threads_all_end_and_none_is_lost()
     {
         const int perThread = 250;

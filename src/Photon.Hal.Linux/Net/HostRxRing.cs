@@ -41,8 +41,8 @@ internal sealed class HostRxRing(int capacity)
     public void Publish()
     {
         Waiter one;
-        int oneGeneration;
-        (Waiter, int)[]? woken = null;
+        long oneGeneration;
+        (Waiter, long)[]? woken = null;
         lock (_waiters)
         {
             if (_waiters.Count == 0) return;
@@ -56,6 +56,9 @@ internal sealed class HostRxRing(int capacity)
         if (woken is null) one.TrySetResult(oneGeneration);
         else foreach (var (w, g) in woken) w.TrySetResult(g);
     }
+
+    /// <summary>Waits listed for the next <see cref="Publish"/> (tests: a finished wait leaves none behind).</summary>
+    internal int ListedWaiters { get { lock (_waiters) return _waiters.Count; } }
 
     /// <summary>No more frames will come: readers drain what is left, then see false.</summary>
     public void Complete()
@@ -77,16 +80,18 @@ internal sealed class HostRxRing(int capacity)
             ct.ThrowIfCancellationRequested();
             // Not run asynchronously: Publish resumes the reader on the receive thread.
             var waiter = Interlocked.Exchange(ref _spare, null) ?? new Waiter();
-            int generation = waiter.Arm();
+            long generation = waiter.Arm();
             lock (_waiters) _waiters.Add(waiter);
             // Re-check after registering: a burst published in between would otherwise go unnoticed until the next one.
-            if (!_frames.IsEmpty || _completed) waiter.TrySetResult(generation);
+            // A waiter that wakes itself here is still listed (no Publish took it): it is taken off below.
+            bool wokeItself = (!_frames.IsEmpty || _completed) && waiter.TrySetResult(generation);
             bool cancelled = false;
             await using (ct.CanBeCanceled ? ct.Register(static w => ((Waiter)w!).TryCancel(), waiter) : default(CancellationTokenRegistration))
                 cancelled = !await waiter.AsValueTask().ConfigureAwait(false);
             // The registration is disposed (a running callback waited for), the result taken: the waiter is free once it
-            // is off the list, where only a cancelled one can still be.
-            if (cancelled) lock (_waiters) _waiters.Remove(waiter);
+            // is off the list, where only a cancelled one or one that woke itself can still be (a later Publish holding
+            // its old generation cannot complete its next use).
+            if (cancelled || wokeItself) lock (_waiters) _waiters.Remove(waiter);
             Volatile.Write(ref _spare, waiter);
             if (cancelled) throw new OperationCanceledException(ct);
         }
@@ -97,9 +102,9 @@ internal sealed class HostRxRing(int capacity)
     private sealed class Waiter : Photon.Kernel.Scheduling.GenerationalCompletion<bool>
     {
         /// <summary>A new generation for one wait (by its reader, before it is listed); continuations run on the waker.</summary>
-        public int Arm() => Arm(runContinuationsAsynchronously: false);
+        public long Arm() => Arm(runContinuationsAsynchronously: false);
 
-        public bool TrySetResult(int generation) => TrySetResult(true, generation);
+        public bool TrySetResult(long generation) => TrySetResult(true, generation);
 
         public void TryCancel() => TrySetResult(false, Generation);
     }

@@ -5,39 +5,42 @@ namespace Photon.Kernel.Scheduling;
 /// <summary>
 /// A reusable awaitable completion, completed at most once per generation: each <see cref="Arm"/> starts a new one, and
 /// a completion names the generation it was decided for (<see cref="TrySetResult"/>). The generation and the completed
-/// bit share one word, so a late completion of an older use (a deferred wake, a cancellation) can never complete a newer
-/// one (no ABA). What a parked socket call and a host receive ring's reader reuse instead of a completion source and task
-/// per wait.
+/// bit share one 64-bit word, so a late completion of an older use (a deferred wake, a cancellation) can never complete a
+/// newer one (no ABA): the generation is the completion's own 63-bit count, not the value-task core's 16-bit version,
+/// which repeats every 65,536 uses — a wake starved in the thread pool across that many round trips would otherwise
+/// complete the wrong one. What a parked socket call and a host receive ring's reader reuse instead of a completion
+/// source and task per wait.
 /// </summary>
 internal class GenerationalCompletion<T> : IValueTaskSource<T>
 {
     private ManualResetValueTaskSourceCore<T> _core;
-    private int _state; // generation << 1 | completed
+    private long _state; // generation << 1 | completed
+    private long _generation; // written by the one owner only
     private bool _armed;
 
     /// <summary>The current use's generation.</summary>
-    public int Generation => Volatile.Read(ref _state) >> 1;
+    public long Generation => Volatile.Read(ref _state) >> 1;
 
     /// <summary>Completed in the current generation?</summary>
     public bool IsCompleted => (Volatile.Read(ref _state) & 1) != 0;
 
     /// <summary>Starts a new generation (by the one owner, before anyone may complete it; the previous use's result was
     /// taken) and returns it.</summary>
-    protected int Arm(bool runContinuationsAsynchronously)
+    protected long Arm(bool runContinuationsAsynchronously)
     {
         if (_armed) _core.Reset(); // new version; the old generation's awaiter has taken its result
         _armed = true;
         _core.RunContinuationsAsynchronously = runContinuationsAsynchronously;
-        int generation = (short)_core.Version;
+        long generation = ++_generation; // 2^62 uses before it could repeat
         Volatile.Write(ref _state, generation << 1); // published after the reset: the generation's first word
         return generation;
     }
 
     /// <summary>Completes generation <paramref name="generation"/> only: false when it has moved on or that generation
     /// already completed.</summary>
-    public bool TrySetResult(T value, int generation)
+    public bool TrySetResult(T value, long generation)
     {
-        int pending = generation << 1;
+        long pending = generation << 1;
         if (Interlocked.CompareExchange(ref _state, pending | 1, pending) != pending) return false;
         _core.SetResult(value);
         return true;

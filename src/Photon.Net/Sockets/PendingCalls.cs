@@ -104,7 +104,7 @@ internal sealed class PendingCalls<T>(int limit, string what)
 
     /// <summary>An inline call woken under the lock, to complete after it: the call, the generation it was woken in (a
     /// call may be reused once its caller is done with it, <see cref="Return"/>) and the value.</summary>
-    internal readonly record struct Resume(Call Call, int Generation, T Value);
+    internal readonly record struct Resume(Call Call, long Generation, T Value);
 
     /// <summary>Completes calls <see cref="WakeAll"/> deferred, outside the lock, on this thread: the first
     /// <paramref name="inlineBudget"/> run their continuations here and now (the kernel's own short socket loops: what
@@ -124,7 +124,7 @@ internal sealed class PendingCalls<T>(int limit, string what)
 
     /// <summary>An inline call's completion posted off the waking thread (what RunContinuationsAsynchronously does for the
     /// others): to the waker's scheduler when it is a kernel task, to the thread pool otherwise.</summary>
-    private static async void ResumeLater(Call call, int generation, T value)
+    private static async void ResumeLater(Call call, long generation, T value)
     {
         await Task.Yield();
         call.TrySetResult(value, generation);
@@ -140,7 +140,7 @@ internal sealed class PendingCalls<T>(int limit, string what)
         T result;
         if (!ct.CanBeCanceled) result = await call.AsValueTask().ConfigureAwait(false);
         else
-            using (ct.Register(static s => { var (c, g, v) = ((Call, int, T))s!; c.TrySetResult(v, g); }, (call, call.Generation, cancelled)))
+            using (ct.Register(static s => { var (c, g, v) = ((Call, long, T))s!; c.TrySetResult(v, g); }, (call, call.Generation, cancelled)))
                 result = await call.AsValueTask().ConfigureAwait(false);
         // Disposing the registration above waited for a cancellation callback already running, so nothing but a stale
         // deferred resume (refused by its generation) can touch the call once its caller gives it back.

@@ -84,8 +84,23 @@ internal sealed class ByteRing(int capacity, int growInPlaceBelow = int.MaxValue
     {
         if (_buffer is { } b && b.Length >= needed) return b;
         int size = GrownSize(needed);
-        if (size >= growInPlaceBelow) return _buffer; // too big for the lock: see StorageWanted
+        if (size >= growInPlaceBelow)
+        {
+            // Too big for the lock (see StorageWanted): only the largest step still cheap here, which a quota that refused
+            // every large step may have room for — the bytes it holds go now, the rest wait, instead of the send failing.
+            size = LargestInPlaceStep();
+            if (size <= Storage) return _buffer;
+        }
         return Charge(size) ? Replace(new byte[size]) : _buffer;
+    }
+
+    /// <summary>The largest doubling step below <c>growInPlaceBelow</c> (and within the capacity): the most
+    /// <see cref="Write"/> allocates under the lock.</summary>
+    private int LargestInPlaceStep()
+    {
+        int step = Math.Min(InitialStorage, _capacity);
+        while ((long)step * 2 < growInPlaceBelow && (long)step * 2 <= _capacity) step *= 2;
+        return step;
     }
 
     /// <summary>The doubling step's size that holds <paramref name="needed"/> bytes (at most the capacity).</summary>
@@ -132,9 +147,10 @@ internal sealed class ByteRing(int capacity, int growInPlaceBelow = int.MaxValue
     /// sockets can never hold more large storage in flight than its quota allows (the old array stays charged until the
     /// new one is adopted: both are live meanwhile). When the quota has no room for that size, the smaller doubling
     /// steps down to twice the storage held are tried, so a ring grows as far as the quota allows. Returns the size
-    /// reserved — the one to allocate — or 0 (remembered, see <see cref="IsQuotaLimited"/>) when even the smallest is
-    /// refused: then nothing is allocated. The reservation ends in <see cref="Adopt"/> or
-    /// <see cref="CancelReservation"/>, exactly once.</summary>
+    /// reserved — the one to allocate — or 0 when even the smallest is refused: then nothing is allocated, and
+    /// <see cref="Write"/> may still grow the storage under the lock to the largest step that is cheap there, if that is
+    /// a growth; if it is not, the refusal is remembered (see <see cref="IsQuotaLimited"/>). The reservation ends in
+    /// <see cref="Adopt"/> or <see cref="CancelReservation"/>, exactly once.</summary>
     public int ReserveStorage(int size)
     {
         if (Account is not { } account) return size;
@@ -145,7 +161,7 @@ internal sealed class ByteRing(int capacity, int growInPlaceBelow = int.MaxValue
             _refusedAt = null;
             return step;
         }
-        _refusedAt = refunds;
+        if (LargestInPlaceStep() <= Storage) _refusedAt = refunds; // else Write's smaller growth decides
         return 0;
     }
 

@@ -52,6 +52,34 @@ public sealed class HostRxRingWaitTests
     }
 
     [Fact]
+    public async Task A_wait_that_finds_a_frame_after_listing_itself_leaves_no_waiter_listed()
+    {
+        // Review finding (stop 31): a wait that woke itself on its re-check stayed listed; the next Publish then woke a
+        // finished wait and, with two listed, took the allocating path. The writer races the reader's listing and
+        // publishes only sometimes, so many waits wake themselves.
+        const int Frames = 20_000;
+        var ring = new HostRxRing(64);
+        var writer = Task.Run(() =>
+        {
+            for (int i = 0; i < Frames; i++)
+            {
+                while (!ring.TryWrite(Frame((byte)i))) Thread.Yield();
+                if (i % 5 == 0) ring.Publish();
+            }
+            ring.Complete();
+        });
+        int read = 0;
+        while (await ring.WaitToReadAsync(default).AsTask().WaitAsync(Patience))
+        {
+            Assert.Equal(0, ring.ListedWaiters); // one reader, woken: nothing of its wait is left listed
+            while (ring.TryRead(out _)) read++;
+        }
+        await writer.WaitAsync(Patience);
+        Assert.Equal(Frames, read);
+        Assert.Equal(0, ring.ListedWaiters);
+    }
+
+    [Fact]
     public async Task A_reader_racing_publishes_and_cancellations_gets_every_frame()
     {
         const int Frames = 20_000;

@@ -118,6 +118,32 @@ public sealed class SendBufferGrowthTests
     }
 
     [Fact]
+    public void A_quota_with_room_only_for_a_small_step_lets_a_large_send_write_that_much_instead_of_refusing_it()
+    {
+        // Review finding (stop 31): a fresh ring whose tenant had 4–64 KiB left refused a 100 KiB send outright (every
+        // large step refused, the ring marked quota-limited with no storage), though 30 KiB would have gone.
+        const int K = 1024;
+        var quotas = new Photon.Kernel.Quotas.TenantQuotas();
+        quotas.SetLimits("/t", new Photon.Kernel.Quotas.QuotaLimits(MemoryBytes: 40 * K)).Unwrap();
+        var account = new SocketAccount("/t", new Principal("sender", "/t"), quotas, maxEphemeral: 4);
+        var ring = new ByteRing(1 << 20, ByteRing.LargeStorage) { Account = account };
+        int want = ring.StorageWanted(100 * K);
+        Assert.Equal(128 * K, want);
+        Assert.Equal(0, ring.ReserveStorage(want)); // 128 and 64 KiB refused: nothing reserved
+        Assert.False(ring.IsQuotaLimited); // not yet: a smaller growth under the lock may fit
+        Assert.Equal(32 * K, ring.Write(new byte[100 * K])); // the largest in-lock step the quota has room for
+        Assert.Equal(32 * K, account.Usage.BufferBytes);
+        Assert.Equal(0, ring.Write(new byte[K])); // full at what the quota paid for; the next step is too big for the lock
+        want = ring.StorageWanted(K);
+        Assert.Equal(64 * K, want);
+        Assert.Equal(0, ring.ReserveStorage(want)); // refused, and no in-lock step is left: now the refusal is remembered
+        Assert.True(ring.IsQuotaLimited);
+        Assert.Equal(32 * K, account.Usage.BufferBytes);
+        ring.Release();
+        Assert.Equal(0, quotas.Usage("/t").MemoryBytes);
+    }
+
+    [Fact]
     public void The_receive_ring_without_a_limit_still_grows_in_place()
     {
         var ring = new ByteRing(1 << 20);
