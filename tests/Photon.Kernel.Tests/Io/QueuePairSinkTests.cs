@@ -104,8 +104,8 @@ public class QueuePairSinkTests
     {
         var q = new QueuePair<int, int>(8, _caps, _device);
         var sink = new Sink();
-        var writeOnly = _caps.Derive(_rw, Rights.Write, new Principal("tenant-a"), Principal.Kernel).Value;
-        Assert.Equal(ErrorCode.AccessDenied, q.SubmitBatch([1], [1], sink, writeOnly, Rights.Read, new Principal("tenant-a")).Code);
+        var writeOnly = _caps.Derive(_rw, Rights.Write, new Principal("tenant-a", "tenant-a"), Principal.Kernel).Value;
+        Assert.Equal(ErrorCode.AccessDenied, q.SubmitBatch([1], [1], sink, writeOnly, Rights.Read, new Principal("tenant-a", "tenant-a")).Code);
         var other = _caps.Create(new GenericObject("other"), Rights.Read, Principal.Kernel).Value;
         Assert.Equal(ErrorCode.WrongObjectType, q.SubmitBatch([1], [1], sink, other, Rights.Read).Code);
         _caps.Revoke(_rw, Principal.Kernel);
