@@ -60,6 +60,8 @@ run SubmitCompleteCancel_EachRequestCompletesOnceWithItsOwnAnswer none
 run CloseRacingSubmitAndComplete_EveryRequestEndsTyped none
 # A device answering one tag twice from two threads and once more in a burst: the tag is freed once.
 run DuplicateCompletionsOfOneTagRacing_FreeItOnce none
+# Sink submissions (no task per request: a NIC's posted receive buffers) racing answers and a close: reported once each.
+run SinkSubmitsRacingCompleteAndClose_EachReportedOnceUnderItsCookie none
 run MoveRacingReceiveAndClose_HandleIsInExactlyOnePlace none
 run TwoSendsMovingOneHandle_OnlyOneWins none
 run UnloadRacingCalls_NoModuleCodeRunsAfterUnload none

@@ -75,18 +75,24 @@ print((time.perf_counter() - t) / n * 1e6)
             // PHOTON_BENCH_NET_RTT_ONLY=1: only the 64-byte round trips, Linux's and Photon's direct (no bulk), with
             // process CPU per round trip beside the wall clock.
             // PHOTON_BENCH_NET_RTT_ONLY=photon: Photon's round trips alone (strace/perf of Photon's side only).
-            if (Environment.GetEnvironmentVariable("PHOTON_BENCH_NET_RTT_ONLY") is "1" or "photon")
+            // PHOTON_BENCH_NET_RTT_ONLY=driver: Photon's round trips through NicDriver alone.
+            // PHOTON_BENCH_NET_RTT_ONLY=both: Linux's, Photon's direct and through NicDriver (no bulk).
+            if (Environment.GetEnvironmentVariable("PHOTON_BENCH_NET_RTT_ONLY") is ("1" or "photon" or "driver" or "both") and var rttOnly)
             {
                 double linux = double.NaN;
-                if (Environment.GetEnvironmentVariable("PHOTON_BENCH_NET_RTT_ONLY") == "1")
+                if (rttOnly is "1" or "both")
                 {
                     BenchHost.Check(BenchHost.Sh($"ip addr add 10.98.0.3/24 dev {VethA}"));
                     linux = LatencyLinux();
                     BenchHost.Check(BenchHost.Sh($"ip addr flush dev {VethA}"));
                 }
-                var photon = PhotonRtt().GetAwaiter().GetResult();
+                List<BenchResult> rows = [];
+                if (rttOnly != "driver")
+                    rows.Add(new BenchResult($"TCP 64 B request/response round trip, offloads on, inline {(ResumeInline ? "on" : "off")}", PhotonRtt(viaDriver: false).GetAwaiter().GetResult(), "Linux stack, its default offloads", linux, "µs", true));
+                if (rttOnly is "driver" or "both")
+                    rows.Add(new BenchResult("  round trip through NicDriver, offloads on", PhotonRtt(viaDriver: true).GetAwaiter().GetResult(), "Linux stack, its default offloads", linux, "µs", true));
                 Console.Error.WriteLine($"network: load average at end {File.ReadAllText("/proc/loadavg").Trim()}");
-                return [new BenchResult($"TCP 64 B request/response round trip, offloads on, inline {(ResumeInline ? "on" : "off")}", photon, "Linux stack, its default offloads", linux, "µs", true)];
+                return rows;
             }
             if (Environment.GetEnvironmentVariable("PHOTON_BENCH_NET_PROFILE") is { Length: > 0 } only)
             {
@@ -269,18 +275,22 @@ print((time.perf_counter() - t) / n * 1e6)
         return (bulk, rtt);
     }
 
-    /// <summary>The round trips alone against Photon's stack directly on AF_PACKET, offloads on.</summary>
-    private static async Task<double> PhotonRtt()
+    /// <summary>The round trips alone against Photon's stack on AF_PACKET, offloads on: directly, or on NicDriver's queue
+    /// pairs over the device.</summary>
+    private static async Task<double> PhotonRtt(bool viaDriver)
     {
         var dev = PacketSocketDevice.Open(VethA, offloads: true);
         if (!dev.IsOk) throw new InvalidOperationException(dev.Error.ToString());
         await using var device = dev.Value;
         device.BusyPollMicroseconds = BusyPoll;
-        await using var stack = new NetworkStack(new HostTimers(new HostClock()));
-        stack.AddInterface(device, Ipv4Cidr.Parse("10.98.0.2/24").Value).Unwrap();
+        NicDriver? driver = viaDriver ? NicDriver.Start(device, new CapabilityManager(), new NicOptions(OwnsDevice: false, InlineCompletions: NicInline)).Value.Driver : null;
+        var stack = new NetworkStack(new HostTimers(new HostClock()));
+        stack.AddInterface(driver is null ? device : driver, Ipv4Cidr.Parse("10.98.0.2/24").Value).Unwrap();
         stack.Start();
-        var rtt = await PhotonEcho(stack, BusyPoll > 0 ? $"Photon (busy-poll {BusyPoll} µs)" : "Photon", device);
+        var rtt = await PhotonEcho(stack, (viaDriver ? "Photon via NicDriver" : "Photon") + (BusyPoll > 0 ? $" (busy-poll {BusyPoll} µs)" : ""), device);
         if (BusyPoll > 0) Console.Error.WriteLine($"network: busy-poll windows that found frames / ran out: {device.BusyPolls.Hits} / {device.BusyPolls.Misses}");
+        await stack.DisposeAsync();
+        if (driver is not null) await driver.DisposeAsync();
         return rtt;
     }
 

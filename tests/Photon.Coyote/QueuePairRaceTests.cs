@@ -142,4 +142,45 @@ public static class QueuePairRaceTests
         var (r2, r3) = (await next[0], await next[1]);
         Specification.Assert(r2.IsOk && r2.Value == 20 && r3.IsOk && r3.Value == 30, $"the next requests ended {r2} and {r3}");
     }
+
+    /// <summary>Counts each cookie's reports (a sink request must be reported exactly once).</summary>
+    private sealed class CountingSink : IQueueCompletionSink<int>
+    {
+        public readonly int[] Reports = new int[4];
+        public readonly Result<int>[] Last = new Result<int>[4];
+        public void OnCompleted(int cookie, Result<int> result)
+        {
+            Interlocked.Increment(ref Reports[cookie]);
+            Last[cookie] = result;
+        }
+    }
+
+    /// <summary>
+    /// Sink submissions (tcp17: a NIC's posted receive buffers, no task per request) racing the device's answers and a
+    /// close. Invariant: every accepted request is reported exactly once, under its own cookie, with its own answer
+    /// (request * 10) or Closed; a refused one never; and once the device stopped nothing is left in flight.
+    /// </summary>
+    [Test]
+    public static async Task SinkSubmitsRacingCompleteAndClose_EachReportedOnceUnderItsCookie()
+    {
+        InterleavingPoints.Enable();
+        var (qp, cap) = NewQueuePair(depth: 4);
+        var sink = new CountingSink();
+        var device = new Device(qp);
+        var accepted = new int[2];
+        var one = Task.Run(() => { accepted[0] = qp.SubmitBatch([1, 2], [0, 1], sink, cap, Rights.Write) is { IsOk: true } r ? r.Value : 0; device.Ring(); });
+        var two = Task.Run(() => { accepted[1] = qp.SubmitBatch([3, 4], [2, 3], sink, cap, Rights.Write) is { IsOk: true } r ? r.Value : 0; device.Ring(); });
+        var close = Task.Run(qp.Close);
+        await Task.WhenAll(one, two, close);
+        await device.StopAsync();
+        for (int cookie = 0; cookie < 4; cookie++)
+        {
+            bool wasAccepted = cookie < 2 ? cookie < accepted[0] : cookie - 2 < accepted[1];
+            int reports = Volatile.Read(ref sink.Reports[cookie]);
+            Specification.Assert(reports == (wasAccepted ? 1 : 0), $"cookie {cookie} reported {reports} times (accepted {wasAccepted})");
+            if (!wasAccepted) continue;
+            var r = sink.Last[cookie];
+            Specification.Assert(r.IsOk ? r.Value == (cookie + 1) * 10 : r.Code == ErrorCode.Closed, $"cookie {cookie} ended {r}");
+        }
+    }
 }

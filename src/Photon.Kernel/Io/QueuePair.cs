@@ -23,6 +23,8 @@ public sealed class QueuePair<TRequest, TResult>
     private sealed class Slot
     {
         public TaskCompletionSource<Result<TResult>>? Waiter;
+        public IQueueCompletionSink<TResult>? Sink; // instead of a waiter: told the cookie and the result
+        public int Cookie;
         public CancellationTokenRegistration Cancellation;
         public bool InUse;
         public bool Abandoned; // cancelled by the submitter; the device still owns the tag until it completes
@@ -130,6 +132,48 @@ public sealed class QueuePair<TRequest, TResult>
         return tasks;
     }
 
+    /// <summary>
+    /// Submits a batch whose completions go to <paramref name="sink"/>, each named by its cookie (one per request), with
+    /// one capability check and one doorbell, and nothing allocated: no task and no cancellation registration per
+    /// request. Such a request cannot be cancelled here; the device side withdraws it by its own rule (a NIC's
+    /// <c>RxRequest.Abandon</c>), or <see cref="Close"/> completes it with <see cref="ErrorCode.Closed"/>. Stops at the
+    /// first full ring; returns how many went in (WouldBlock when none did, Closed once closed).
+    /// </summary>
+    public Result<int> SubmitBatch(ReadOnlySpan<TRequest> requests, ReadOnlySpan<int> cookies, IQueueCompletionSink<TResult> sink,
+        CapabilityToken capability, Rights needed, Principal actor = default)
+    {
+        ArgumentNullException.ThrowIfNull(sink);
+        if (cookies.Length != requests.Length) throw new ArgumentException("one cookie per request");
+        var check = Check(capability, needed, actor);
+        if (!check.IsOk) return check.Error;
+        int n = 0;
+        KernelError? closed = null;
+        for (; n < requests.Length; n++)
+        {
+            if (!_space.Wait(0)) { Interlocked.Increment(ref _ringFull); break; }
+            lock (_lock)
+            {
+                if (_closed)
+                {
+                    _space.Release();
+                    closed = Errors.Of(ErrorCode.Closed, "device closed");
+                    break;
+                }
+                ushort tag = _freeTags.Pop();
+                var slot = _slots[tag];
+                slot.InUse = true;
+                slot.Sink = sink;
+                slot.Cookie = cookies[n];
+                _sq[(_sqHead + _sqCount) & (Depth - 1)] = new Submission<TRequest>(tag, requests[n]);
+                _sqCount++;
+                _submitted++;
+            }
+        }
+        if (n > 0) Notify();
+        if (n == 0 && requests.Length > 0) return closed ?? Errors.Of(ErrorCode.WouldBlock, "submission ring is full");
+        return n;
+    }
+
     // ---- device side ----
 
     /// <summary>
@@ -195,7 +239,7 @@ public sealed class QueuePair<TRequest, TResult>
     {
         if (tags.Length != results.Length) throw new ArgumentException("one result per tag");
         if (tags.Length == 0) return;
-        var woken = System.Buffers.ArrayPool<(TaskCompletionSource<Result<TResult>>? Waiter, Result<TResult> Result, CancellationTokenRegistration Reg)>.Shared.Rent(tags.Length);
+        var woken = System.Buffers.ArrayPool<(Freed Freed, Result<TResult> Result)>.Shared.Rent(tags.Length);
         int n = 0, freed = 0;
         try
         {
@@ -205,36 +249,40 @@ public sealed class QueuePair<TRequest, TResult>
                 {
                     ushort tag = tags[i];
                     if (tag >= Depth || !_slots[tag].InUse || _slots[tag].CompletionQueued) continue;
-                    var (waiter, reg) = FreeSlotLocked(tag);
-                    woken[n++] = (waiter, results[i], reg);
+                    woken[n++] = (FreeSlotLocked(tag), results[i]);
                     freed++;
                 }
             }
             InterleavingSeam.Point();
-            for (int i = 0; i < n; i++) woken[i].Reg.Dispose();
+            for (int i = 0; i < n; i++) woken[i].Freed.Reg.Dispose();
             if (freed > 0) _space.Release(freed);
-            for (int i = n - 1; i >= 0; i--) woken[i].Waiter?.TrySetResult(woken[i].Result);
+            for (int i = n - 1; i >= 0; i--) woken[i].Freed.Wake(woken[i].Result);
         }
         finally
         {
             Array.Clear(woken, 0, n);
-            System.Buffers.ArrayPool<(TaskCompletionSource<Result<TResult>>?, Result<TResult>, CancellationTokenRegistration)>.Shared.Return(woken);
+            System.Buffers.ArrayPool<(Freed, Result<TResult>)>.Shared.Return(woken);
         }
     }
 
     /// <summary>Fails every outstanding request with <see cref="ErrorCode.Closed"/> (device removed or shut down).</summary>
     public void Close()
     {
-        List<TaskCompletionSource<Result<TResult>>> waiters = new();
+        List<Freed> waiters = new();
         lock (_lock)
         {
             if (_closed) return;
             _closed = true;
             foreach (var s in _slots)
-                if (s.InUse && s.Waiter is { } w) { waiters.Add(w); s.Waiter = null; }
+                if (s.InUse && (s.Waiter is not null || s.Sink is not null))
+                {
+                    waiters.Add(new Freed(s.Waiter, s.Sink, s.Cookie, default));
+                    s.Waiter = null;
+                    s.Sink = null;
+                }
         }
         InterleavingSeam.Point();
-        foreach (var w in waiters) w.TrySetResult(Errors.Of(ErrorCode.Closed, "device closed"));
+        foreach (var w in waiters) w.Wake(Errors.Of(ErrorCode.Closed, "device closed"));
         _doorbell.Release();
     }
 
@@ -244,9 +292,8 @@ public sealed class QueuePair<TRequest, TResult>
     {
         while (true)
         {
-            TaskCompletionSource<Result<TResult>>? waiter;
+            Freed freed;
             Result<TResult> result;
-            CancellationTokenRegistration reg;
             lock (_lock)
             {
                 if (_cqCount == 0) return;
@@ -254,23 +301,36 @@ public sealed class QueuePair<TRequest, TResult>
                 _cq[_cqHead] = default;
                 _cqHead = (_cqHead + 1) & (Depth - 1);
                 _cqCount--;
-                (waiter, reg) = FreeSlotLocked(tag);
+                freed = FreeSlotLocked(tag);
                 result = r;
             }
             InterleavingSeam.Point();
-            reg.Dispose();
+            freed.Reg.Dispose();
             _space.Release();
-            waiter?.TrySetResult(result);
+            freed.Wake(result);
         }
     }
 
-    /// <summary>Frees an answered request's tag (under the lock) and hands back what to wake: its waiter, unless the
-    /// submitter abandoned it, and its cancellation registration to dispose outside the lock.</summary>
-    private (TaskCompletionSource<Result<TResult>>? Waiter, CancellationTokenRegistration Reg) FreeSlotLocked(ushort tag)
+    /// <summary>What to tell once a request's tag is free: its waiter (unless the submitter abandoned it) or its sink
+    /// and cookie; and its cancellation registration, to dispose outside the lock.</summary>
+    private readonly record struct Freed(TaskCompletionSource<Result<TResult>>? Waiter, IQueueCompletionSink<TResult>? Sink, int Cookie,
+        CancellationTokenRegistration Reg)
+    {
+        public void Wake(Result<TResult> result)
+        {
+            if (Sink is not null) Sink.OnCompleted(Cookie, result);
+            else Waiter?.TrySetResult(result);
+        }
+    }
+
+    /// <summary>Frees an answered request's tag (under the lock) and hands back what to wake.</summary>
+    private Freed FreeSlotLocked(ushort tag)
     {
         var slot = _slots[tag];
-        var freed = (slot.Abandoned ? null : slot.Waiter, slot.Cancellation);
+        var freed = new Freed(slot.Abandoned ? null : slot.Waiter, slot.Sink, slot.Cookie, slot.Cancellation);
         slot.Waiter = null;
+        slot.Sink = null;
+        slot.Cookie = 0;
         slot.InUse = false;
         slot.Abandoned = false;
         slot.CompletionQueued = false;
@@ -338,10 +398,14 @@ public sealed class QueuePair<TRequest, TResult>
         return r.Error;
     }
 
-    /// <summary>Tells the device there are submissions: it runs inline when set up so (<see cref="DriveInline"/>), else its loop wakes.</summary>
+    /// <summary>Tells the device there are submissions: it runs inline when set up so (<see cref="DriveInline"/>), else its loop wakes.
+    /// The doorbell is rung only when no ring is pending: a device loop drains the whole ring on each wake, so a pending
+    /// ring already covers these submissions (they are in the ring before the count is read) — and a loop that rarely
+    /// waits (a NIC's RX controller with buffers posted) would otherwise see the count grow by one per post until
+    /// <see cref="SemaphoreSlim.Release()"/> overflows.</summary>
     private void Notify()
     {
         if (_inlineDevice is { } device) device();
-        else _doorbell.Release();
+        else if (_doorbell.CurrentCount == 0) _doorbell.Release();
     }
 }

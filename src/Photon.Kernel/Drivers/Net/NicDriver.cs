@@ -302,6 +302,20 @@ public sealed class NicDriver : KernelObject, INetworkDevice, INetworkBatches, I
         return _rx[queue].SubmitBatch(requests, cap, Rights.Read, actor, ct, resumeInline);
     }
 
+    /// <summary>The stack's face posting its own buffers (<see cref="NicRxLender"/>): each completion goes to
+    /// <paramref name="sink"/> under the buffer's cookie, on the completing thread — no task, completion source or
+    /// cancellation registration per buffer. The requests carry their withdrawal token (<see cref="RxRequest.Abandon"/>).</summary>
+    internal Result<int> PostReceiveBatch(CapabilityToken cap, int queue, ReadOnlySpan<RxRequest> requests, ReadOnlySpan<int> cookies,
+        IQueueCompletionSink<int> sink, Principal actor)
+    {
+        for (int i = 0; i < requests.Length; i++)
+        {
+            var v = CheckRx(queue, requests[i].Buffer.Length);
+            if (!v.IsOk) return v.Error;
+        }
+        return _rx[queue].SubmitBatch(requests, cookies, sink, cap, Rights.Read, actor);
+    }
+
     private Result CheckRx(int queue, int length)
     {
         if ((uint)queue >= (uint)_rx.Length) return Result.Fail(ErrorCode.OutOfRange, $"{Name} has RX queues 0..{_rx.Length - 1}");
@@ -594,13 +608,14 @@ public sealed class NicDriver : KernelObject, INetworkDevice, INetworkBatches, I
             catch (OperationCanceledException) { break; }
             int n;
             while ((n = queue.DrainSubmissions(fetched)) > 0) posted.AddRange(fetched.AsSpan(0, n));
-            // Hand withdrawn buffers back untouched (their completion only frees the tag).
-            posted.RemoveAll(s =>
+            // Hand withdrawn buffers back untouched (their completion only frees the tag). A loop, not RemoveAll with a
+            // lambda over the queue: that was a delegate per burst, and nothing is withdrawn on almost every pass.
+            for (int i = posted.Count - 1; i >= 0; i--)
             {
-                if (!s.Request.Abandon.IsCancellationRequested) return false;
-                queue.Complete(s.Tag, Errors.Of(ErrorCode.Cancelled, "receive buffer withdrawn"));
-                return true;
-            });
+                if (!posted[i].Request.Abandon.IsCancellationRequested) continue;
+                queue.Complete(posted[i].Tag, Errors.Of(ErrorCode.Cancelled, "receive buffer withdrawn"));
+                posted.RemoveAt(i);
+            }
             if (posted.Count == 0) continue;
             int take = Math.Min(posted.Count, _options.Batch);
             buffers.Clear();
