@@ -88,6 +88,10 @@ public sealed class HostImageStorage : IBlockStorage, IBatchingBlockStorage, IIn
     /// submitter: the block driver serves them straight from the submitter. Not on the thread pool (every request hops).</summary>
     public bool CompletesInline => _uring is not null;
 
+    /// <summary>Ring operations complete (or end Closed when the rings close), and a small write queued behind the writer
+    /// is written within its batch or ends Closed: nothing the driver awaits is held indefinitely.</summary>
+    public bool EndsEveryRequest => _uring is not null;
+
     /// <summary>The backend in use (never Auto).</summary>
     public HostStorageBackend Backend => _uring is null ? HostStorageBackend.ThreadPool : HostStorageBackend.IoUring;
 
@@ -234,7 +238,8 @@ public sealed class HostImageStorage : IBlockStorage, IBatchingBlockStorage, IIn
             CheckRange(offset, data.Length);
             // One writer at a time (a second would only sleep on the image's inode lock, which ext4 takes for every
             // buffered write): a write that finds it busy queues behind it, and it writes the queue, adjacent writes as one.
-            if (_writer is not null && data.Length <= InlineWriteLimit) return _writer.WriteAsync(offset, data);
+            // A write far from the busy writer's (scattered writes: nothing to merge) goes to the ring instead.
+            if (_writer is not null && data.Length <= InlineWriteLimit && _writer.TryWrite(offset, data, out var written)) return written;
         }
         catch (KernelException e) { return ValueTask.FromException(e); }
         return WriteLoopAsync(offset, data, cancellationToken);

@@ -26,8 +26,11 @@ namespace Photon.Kernel.Hal.Host;
 internal sealed unsafe class HostWriteCombiner
 {
     private const int ClosedBit = 1 << 30;
-    /// <summary>Batches of a single write in a row after which a deferring combiner goes back to writing at once.</summary>
+    /// <summary>Batches in a row with no two writes adjacent (one write each, or scattered ones) after which a
+    /// deferring combiner goes back to writing at once.</summary>
     private const int LonelyLimit = 4;
+    /// <summary>A write that meets the writer this close to its write (either way) is taken for part of a stream.</summary>
+    private const long NearBytes = 1 << 20;
     /// <summary>Writes one pwritev covers at most (IOV_MAX is 1024).</summary>
     private const int MaxRunWrites = 256;
     /// <summary>Writes taken from the queue at once.</summary>
@@ -48,6 +51,7 @@ internal sealed unsafe class HostWriteCombiner
     // pool instead of writing at once, so the writes submitted meanwhile join its batch (see WriteAsync).
     private volatile bool _deferring;
     private int _lonely; // batches of one write in a row while deferring (under _busy)
+    private long _current; // offset of the write the writer is doing at once (read by a write that finds it busy)
     private readonly ConcurrentQueue<QueuedWrite> _queue = new();
     private readonly ConcurrentQueue<QueuedWrite> _spares = new();
     // The writer's scratch: only the thread holding _busy touches these.
@@ -77,37 +81,57 @@ internal sealed unsafe class HostWriteCombiner
     public (long Calls, long Writes) Vectored => (Volatile.Read(ref _vectoredCalls), Volatile.Read(ref _vectoredWrites));
 
     /// <summary>
-    /// Writes <paramref name="data"/> at <paramref name="offset"/>: done when this returns if nobody else is writing,
-    /// else queued for the writer (a pending task). Failures are typed: <see cref="ErrorCode.Closed"/> once closing
-    /// began, <see cref="ErrorCode.IoError"/> with the errno's name for the host's refusal.
+    /// Writes <paramref name="data"/> at <paramref name="offset"/> into <paramref name="task"/>: done when this returns
+    /// if nobody else is writing, else queued for the writer (a pending task). False (and no task) when the write is
+    /// better sent elsewhere: another thread is writing far from it (beyond <see cref="NearBytes"/>: not a stream this
+    /// write could join) and nothing is queued. Failures are typed: <see cref="ErrorCode.Closed"/> once closing began,
+    /// <see cref="ErrorCode.IoError"/> with the errno's name for the host's refusal.
     /// </summary>
-    public ValueTask WriteAsync(long offset, ReadOnlyMemory<byte> data)
+    public bool TryWrite(long offset, ReadOnlyMemory<byte> data, out ValueTask task)
     {
         if (Interlocked.Increment(ref _state) >= ClosedBit)
         {
             Interlocked.Decrement(ref _state);
-            return ValueTask.FromException(ClosedError());
+            task = ValueTask.FromException(ClosedError());
+            return true;
         }
         // Nobody writing and nothing queued (else this one queues behind, keeping a thread's writes in order).
         if (!_deferring && _queue.IsEmpty && Interlocked.CompareExchange(ref _busy, 1, 0) == 0)
         {
+            Volatile.Write(ref _current, offset);
             int errno = WriteWhole(offset, data.Span);
             if (errno == 0) _written++;
             Interlocked.Decrement(ref _state);
-            DrainAndRelease(afterOwnWrite: true); // what queued behind us meanwhile
-            return errno == 0 ? default : ValueTask.FromException(WriteError(errno, offset));
+            DrainAndRelease(); // what queued behind us meanwhile
+            task = errno == 0 ? default : ValueTask.FromException(WriteError(errno, offset));
+            return true;
+        }
+        if (!_deferring)
+        {
+            // Writes are meeting. Near the one being written (a stream spread over several submitters: 32 lanes of a
+            // sequential write): defer from now on, so the stream's writes gather into pwritev batches. Far from it
+            // with nothing queued (scattered writes: there is nothing to merge, and waiting for the writer would only
+            // add a hop): the caller's other path.
+            if (Math.Abs(offset - Volatile.Read(ref _current)) > NearBytes && _queue.IsEmpty)
+            {
+                Interlocked.Decrement(ref _state);
+                task = default;
+                return false;
+            }
+            _deferring = true;
         }
         var write = _spares.TryDequeue(out var spare) ? spare : new QueuedWrite(this);
-        var task = write.Start(offset, data);
+        var pending = write.Start(offset, data);
         _queue.Enqueue(write);
         // The writer may have let go between our look and the enqueue: then we are the writer — at once when writes
         // come one at a time, else from a pool thread, so that what is submitted until it runs joins the batch.
         if (Interlocked.CompareExchange(ref _busy, 1, 0) == 0)
         {
-            if (_deferring) ThreadPool.UnsafeQueueUserWorkItem(static c => c.DrainAndRelease(false), this, preferLocal: false);
-            else DrainAndRelease(false);
+            if (_deferring) ThreadPool.UnsafeQueueUserWorkItem(static c => c.DrainAndRelease(), this, preferLocal: false);
+            else DrainAndRelease();
         }
-        return task;
+        task = pending;
+        return true;
     }
 
     /// <summary>Refuses writes from now on, ends queued ones Closed, waits for those being written, then releases the
@@ -127,25 +151,24 @@ internal sealed unsafe class HostWriteCombiner
     {
         var spin = new SpinWait();
         while (Interlocked.CompareExchange(ref _busy, 1, 0) != 0) spin.SpinOnce();
+        _deferring = true; // every write now queues behind the holder, wherever it lands
         return new Holder(this);
     }
 
     private sealed class Holder(HostWriteCombiner owner) : IDisposable
     {
         private int _done;
-        public void Dispose() { if (Interlocked.Exchange(ref _done, 1) == 0) owner.DrainAndRelease(false); }
+        public void Dispose() { if (Interlocked.Exchange(ref _done, 1) == 0) owner.DrainAndRelease(); }
     }
 
     /// <summary>With <c>_busy</c> held: writes what is queued, lets go, and takes over again if more came in after the
     /// last look (a writer that queued while we held the flag left its write to us). After <see cref="MaxRounds"/>
-    /// batches the rest goes to a pool thread. <paramref name="afterOwnWrite"/>: the caller just wrote its own write at
-    /// once, so anything queued now arrived while it wrote — writes are concurrent, and the combiner starts deferring.</summary>
-    private void DrainAndRelease(bool afterOwnWrite)
+    /// batches the rest goes to a pool thread.</summary>
+    private void DrainAndRelease()
     {
         while (true)
         {
-            bool drained = DrainHeld(afterOwnWrite);
-            afterOwnWrite = false;
+            bool drained = DrainHeld();
             Interlocked.Exchange(ref _busy, 0); // a full fence: the queue is read after the flag is seen free
             if (!drained)
             {
@@ -158,41 +181,38 @@ internal sealed unsafe class HostWriteCombiner
 
     private void Resume()
     {
-        if (!_queue.IsEmpty && Interlocked.CompareExchange(ref _busy, 1, 0) == 0) DrainAndRelease(false);
+        if (!_queue.IsEmpty && Interlocked.CompareExchange(ref _busy, 1, 0) == 0) DrainAndRelease();
     }
 
     /// <summary>Writes up to <see cref="MaxRounds"/> batches; true when the queue was found empty.</summary>
-    private bool DrainHeld(bool afterOwnWrite)
+    private bool DrainHeld()
     {
         for (int round = 0; round < MaxRounds; round++)
         {
             int n = 0;
             while (n < MaxBatch && _queue.TryDequeue(out var w)) _batch[n++] = w;
             if (n == 0) return true;
-            // Concurrency seen (a write queued behind another, or a batch of several): defer; batches of one in a row
-            // (one write at a time, e.g. QD1): write at once again, without the pool hop.
-            if (afterOwnWrite || n > 1)
-            {
-                _lonely = 0;
-                if (!_deferring) _deferring = true;
-            }
+            // Deferring pays while batches merge: batches of one in a row (writes come one at a time, e.g. QD1) or of
+            // several with nothing adjacent (scattered writes) turn it off — each write at once again, without the hop.
+            bool merged = WriteBatch(n);
+            if (merged) _lonely = 0;
             else if (_deferring && ++_lonely >= LonelyLimit) _deferring = false;
-            afterOwnWrite = false;
-            WriteBatch(n);
             Array.Clear(_batch, 0, n);
         }
         return _queue.IsEmpty;
     }
 
-    private void WriteBatch(int n)
+    /// <summary>Writes _batch[..n]; true when some of it went in one pwritev with a neighbour.</summary>
+    private bool WriteBatch(int n)
     {
         if ((Volatile.Read(ref _state) & ClosedBit) != 0)
         {
             // Closing: what was queued and not yet written is refused, as a ring operation queued but not submitted is.
             for (int i = 0; i < n; i++) _batch[i].Finish(ClosedError());
             Interlocked.Add(ref _state, -n);
-            return;
+            return false;
         }
+        bool merged = false;
         for (int i = 0; i < n; i++) _order[i] = i;
         if (n > 1)
         {
@@ -218,9 +238,11 @@ internal sealed unsafe class HostWriteCombiner
                 if (_batch[_order[j]].Offset != prev.Offset + prev.Data.Length) break;
                 j++;
             }
+            merged |= j - i > 1;
             WriteRun(i, j);
             i = j;
         }
+        return merged;
     }
 
     /// <summary>Writes _batch[_order[from..to]] (adjacent, in offset order) as one pwritev, then finishes each.</summary>
