@@ -226,7 +226,8 @@ public sealed class HostWriteCombinerTests : IDisposable
                 })).ToArray();
                 writes += (await Task.WhenAll(tasks).WaitAsync(Patience)).Sum();
             }
-            Assert.Equal(writes, storage.InlineWrites);
+            var ring = storage.RingCounters; // a write far from the busy writer's goes to the ring
+            Assert.Equal(writes, storage.InlineWrites + ring.Inline + ring.Deferred);
             Assert.True(storage.VectoredWrites.Writes <= storage.QueuedWrites);
         }
         // Within the last round, 8 KiB writes overlap the next block's 4 KiB write with the same bytes (one source).
