@@ -61,19 +61,23 @@ public static class CostBenchmarks
 
     private readonly record struct Cost(double Bytes, double CpuNs);
 
-    private static Cost Measure(Func<Task> body, int n)
+    private static Cost Measure(Func<Task> body, int n, string? label = null)
     {
-        WarmUp(body);
+        var probe = label is not null && RunDiagnostics ? new RunProbe(label, n) : null;
+        WarmUp(body, probe);
         var runs = new List<Cost>();
         for (int r = 0; r < 3; r++)
         {
             GC.Collect();
+            probe?.Begin();
             long allocated = GC.GetTotalAllocatedBytes(precise: true);
             var cpu = System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime;
             body().GetAwaiter().GetResult();
             runs.Add(new Cost((GC.GetTotalAllocatedBytes(precise: true) - allocated) / (double)n,
                 (System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalNanoseconds / n));
+            probe?.End(runs[^1].CpuNs, measured: true);
         }
+        probe?.Print();
         runs.Sort((a, b) => a.CpuNs.CompareTo(b.CpuNs));
         return runs[1];
     }
@@ -87,7 +91,9 @@ public static class CostBenchmarks
     /// alone, and 44–47 in both with <c>DOTNET_TieredCompilation=0</c>. Done after two runs in a row that compiled
     /// nothing and spanned at least 300 ms (short runs are spaced out so the call-counting delay can pass); at most 20.
     /// </summary>
-    internal static void WarmUp(Func<Task> body)
+    internal static void WarmUp(Func<Task> body) => WarmUp(body, null);
+
+    private static void WarmUp(Func<Task> body, RunProbe? probe)
     {
         int quiet = 0;
         long quietSince = 0;
@@ -95,13 +101,20 @@ public static class CostBenchmarks
         {
             long compiled = System.Runtime.JitInfo.GetCompiledMethodCount();
             long started = System.Diagnostics.Stopwatch.GetTimestamp();
+            probe?.Begin(); // the probe's own code compiled and promoted in the warm-up, not in the measured runs
             body().GetAwaiter().GetResult();
+            probe?.End(double.NaN, measured: false);
             if (System.Runtime.JitInfo.GetCompiledMethodCount() != compiled) { quiet = 0; continue; }
             if (quiet++ == 0) quietSince = started;
             if (quiet >= 2 && System.Diagnostics.Stopwatch.GetElapsedTime(quietSince) >= TimeSpan.FromMilliseconds(300)) return;
             Thread.Sleep(50);
         }
     }
+
+    /// <summary>PHOTON_BENCH_COSTS_RUNS=1: every measured run of the spawn and <c>Waker</c> rows printed (stderr) with its
+    /// wall time, collections, JIT activity and each thread group's CPU, to see which side of a row is bimodal and where
+    /// its CPU went.</summary>
+    private static readonly bool RunDiagnostics = Environment.GetEnvironmentVariable("PHOTON_BENCH_COSTS_RUNS") == "1";
 
     private static IEnumerable<BenchResult> Rows(string name, string baselineName, Cost photon, Cost baseline)
     {
@@ -123,7 +136,7 @@ public static class CostBenchmarks
             if (fromKernelTask) s.Spawn(() => { for (int i = 0; i < N; i++) s.Spawn(body, "tiny"); return Task.CompletedTask; }, "spawner");
             else for (int i = 0; i < N; i++) s.Spawn(body, "tiny");
             await done.Task;
-        }, N);
+        }, N, fromKernelTask ? "spawn-inside" : "spawn-outside");
         var baseline = Measure(async () =>
         {
             remaining = N;
@@ -131,7 +144,7 @@ public static class CostBenchmarks
             if (fromKernelTask) _ = Task.Run(() => { for (int i = 0; i < N; i++) _ = Task.Run(pool); });
             else for (int i = 0; i < N; i++) _ = Task.Run(pool);
             await done.Task;
-        }, N);
+        }, N, fromKernelTask ? "taskrun-inside" : "taskrun-outside");
         return Rows($"spawn+complete 1M tasks {(fromKernelTask ? "from a kernel task" : "from outside")}",
             fromKernelTask ? "Task.Run inside a pool task" : "Task.Run", photon, baseline);
     }
@@ -146,7 +159,7 @@ public static class CostBenchmarks
             var a = s.Spawn(async () => { for (int i = 0; i < N; i++) { pong.Wake(); await ping.WaitAsync(); } }, "ping");
             var b = s.Spawn(async () => { for (int i = 0; i < N; i++) { await pong.WaitAsync(); ping.Wake(); } }, "pong");
             await Task.WhenAll(a.Completion, b.Completion);
-        }, N);
+        }, N, "waker");
         var baseline = Measure(async () =>
         {
             var ping = Channel.CreateUnbounded<int>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
@@ -154,7 +167,7 @@ public static class CostBenchmarks
             var a = Task.Run(async () => { for (int i = 0; i < N; i++) { pong.Writer.TryWrite(i); await ping.Reader.ReadAsync(); } });
             var b = Task.Run(async () => { for (int i = 0; i < N; i++) { await pong.Reader.ReadAsync(); ping.Writer.TryWrite(i); } });
             await Task.WhenAll(a, b);
-        }, N);
+        }, N, "channel");
         return Rows("Waker ping-pong round trip", "Channel<int> ping-pong (thread pool)", photon, baseline);
     }
 

@@ -172,7 +172,7 @@ public sealed partial class NetworkStack : IAsyncDisposable
     {
         await Task.Yield();
         var device = nic.Batches;
-        var resumes = new List<PendingCalls<bool>.Call>(); // this loop's own: each receive queue has one
+        var resumes = new List<PendingCalls<bool>.Resume>(); // this loop's own: each receive queue has one
         while (!stop.IsCancellationRequested)
         {
             var r = await device.ReceiveAsync(queue, stop).ConfigureAwait(false);
@@ -207,7 +207,7 @@ public sealed partial class NetworkStack : IAsyncDisposable
     /// <summary>Receives woken by the burst being handled now whose sockets asked to be resumed on the receiving thread
     /// (<see cref="TcpConnection.ResumeReceivesInline"/>), completed once the lock is released; null outside a burst.
     /// Guarded by <see cref="Gate"/>: set and cleared inside one lock acquisition by the burst's owner.</summary>
-    internal List<PendingCalls<bool>.Call>? BurstResumes { get; private set; }
+    internal List<PendingCalls<bool>.Resume>? BurstResumes { get; private set; }
 
     /// <summary>At most this many receives resumed on the receiving thread per burst; the rest are posted, so one burst's
     /// sockets cannot hold the receive thread from the next burst for long.</summary>
@@ -215,7 +215,7 @@ public sealed partial class NetworkStack : IAsyncDisposable
 
     /// <summary>Outside the lock, on the receiving thread: resumes the burst's inline receives (their replies go to the
     /// device from here, with the ACK for the request riding on them).</summary>
-    private void ResumeAfterBurst(List<PendingCalls<bool>.Call> resumes)
+    private void ResumeAfterBurst(List<PendingCalls<bool>.Resume> resumes)
     {
         int inline = Math.Min(resumes.Count, InlineResumesPerBurst);
         // Counted first: a resumed caller may look at the counters before this thread gets back here.
@@ -274,7 +274,7 @@ public sealed partial class NetworkStack : IAsyncDisposable
     /// <summary>Feeds one frame as if <paramref name="nic"/> had received it (fuzzers and tests use this).</summary>
     public void InjectFrame(NetInterface nic, ReadOnlySpan<byte> frame)
     {
-        var resumes = new List<PendingCalls<bool>.Call>();
+        var resumes = new List<PendingCalls<bool>.Resume>();
         lock (Gate)
         {
             BurstResumes = resumes;
@@ -290,7 +290,7 @@ public sealed partial class NetworkStack : IAsyncDisposable
     /// transport checksum was verified (what a lending device's batch says): the fuzzers' way past the checksum check.</summary>
     internal void InjectFrame(NetInterface nic, ReadOnlySpan<byte> frame, bool checksumVerified)
     {
-        var resumes = new List<PendingCalls<bool>.Call>();
+        var resumes = new List<PendingCalls<bool>.Resume>();
         lock (Gate)
         {
             RxChecksumVerified = checksumVerified;

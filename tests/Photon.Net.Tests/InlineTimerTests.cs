@@ -4,9 +4,10 @@ using Photon.Kernel.Scheduling;
 namespace Photon.Net.Tests;
 
 /// <summary>
-/// <see cref="IInlineTimers"/> on the host (tcp15): delays complete on the one hal-timer thread, not on a pool thread,
+/// <see cref="IInlineTimers"/> on the host (tcp15): delays complete on a hal-timer thread, not on a pool thread,
 /// in due order, cancel typed, and none is lost when many are armed and cancelled from several threads at once; the
-/// network stack's tick runs there. Outcomes and threads, never times (timeouts only turn a hang into a failure).
+/// network stack's tick runs there. Each <see cref="HostTimers"/> has its own thread (tcp16): one owner's continuation
+/// that does not return holds none of another owner's delays, and a thread with nothing left to wait for ends. Outcomes and threads, never times (timeouts only turn a hang into a failure).
 /// </summary>
 public sealed class InlineTimerTests
 {
@@ -23,8 +24,10 @@ public sealed class InlineTimerTests
             await _timers.DelayInline(TimeSpan.FromMilliseconds(ms)).ConfigureAwait(false); // no xunit context: resume where completed
             lock (order) { order.Add(ms); threads.Add((Thread.CurrentThread.Name, Thread.CurrentThread.IsThreadPoolThread)); }
         }
-        await Task.WhenAll(Wait(300), Wait(60), Wait(0)).WaitAsync(Patience);
-        Assert.Equal([0, 60, 300], order);
+        // Not 0 ms: a delay that completes before its caller reaches the await (due at once, or the caller preempted on a
+        // loaded machine) does not yield, and its continuation runs on the caller's thread.
+        await Task.WhenAll(Wait(400), Wait(300), Wait(200)).WaitAsync(Patience);
+        Assert.Equal([200, 300, 400], order);
         Assert.All(threads, t => Assert.Equal(("hal-timer", false), t));
     }
 
@@ -86,6 +89,74 @@ public sealed class InlineTimerTests
         };
         stack.Start();
         await three.Task.WaitAsync(Patience);
-        lock (seen) Assert.All(seen, t => Assert.Equal(("hal-timer", false), t));
+        // The first tick may run on the thread that started the stack: a 10 ms delay armed there completes before its
+        // await when that thread is preempted that long (a loaded machine); every later one is armed on the timer thread.
+        lock (seen) Assert.All(seen.Skip(1), t => Assert.Equal(("hal-timer", false), t));
+    }
+
+    [Fact]
+    public async Task A_continuation_that_does_not_return_holds_no_other_owners_delay()
+    {
+        var other = new HostTimers(new HostClock());
+        using var running = new ManualResetEventSlim();
+        using var release = new ManualResetEventSlim();
+        Thread? slowThread = null, otherThread = null;
+        var slow = Task.Run(async () =>
+        {
+            await _timers.DelayInline(TimeSpan.FromMilliseconds(200)).ConfigureAwait(false);
+            slowThread = Thread.CurrentThread;
+            running.Set();
+            release.Wait(Patience); // a tick stuck behind its stack's lock, say: this owner's thread is held
+        });
+        try
+        {
+            Assert.True(running.Wait(Patience));
+            async Task OtherOwner()
+            {
+                await other.DelayInline(TimeSpan.FromMilliseconds(200)).ConfigureAwait(false);
+                otherThread = Thread.CurrentThread;
+            }
+            // One shared thread would hold this until release. A delay that ran out before its caller reached the await
+            // resumes on the caller (no timer thread to see): such an attempt is tried again.
+            for (int attempt = 0; attempt < 5 && otherThread?.Name != "hal-timer"; attempt++)
+                await OtherOwner().WaitAsync(Patience);
+            Assert.False(slow.IsCompleted);
+            Assert.Equal("hal-timer", slowThread!.Name);
+            Assert.NotSame(slowThread, otherThread);
+            Assert.Equal("hal-timer", otherThread!.Name);
+        }
+        finally { release.Set(); }
+        await slow.WaitAsync(Patience);
+    }
+
+    [Fact]
+    public async Task An_owner_left_with_only_cancelled_delays_ends_its_thread_and_a_later_delay_starts_another()
+    {
+        var timers = new HostTimers(new HostClock());
+        async Task<Thread> ThreadOfADelay()
+        {
+            await timers.DelayInline(TimeSpan.FromMilliseconds(200)).ConfigureAwait(false);
+            return Thread.CurrentThread;
+        }
+        var first = await ThreadOfADelay().WaitAsync(Patience);
+        Assert.Equal("hal-timer", first.Name);
+        using var cts = new CancellationTokenSource();
+        var longWait = timers.DelayInline(TimeSpan.FromHours(1), cts.Token); // would keep the thread for an hour
+        cts.Cancel();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => longWait.WaitAsync(Patience));
+        await WaitUntil(() => !first.IsAlive);
+        var second = await ThreadOfADelay().WaitAsync(Patience);
+        Assert.NotSame(first, second);
+        Assert.Equal("hal-timer", second.Name);
+    }
+
+    private static async Task WaitUntil(Func<bool> condition)
+    {
+        var deadline = DateTime.UtcNow + Patience;
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, "condition not reached within the test's patience");
+            await Task.Delay(20);
+        }
     }
 }

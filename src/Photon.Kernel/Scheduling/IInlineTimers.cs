@@ -5,7 +5,8 @@ namespace Photon.Kernel.Scheduling;
 /// periodic work (the network stack's tick) that should not wake a pool thread. On the .NET thread pool every timer
 /// callback is a work item, and a woken worker spins in sched_yield before it sleeps again: on a 2-core host that
 /// spinning cost the TCP round trip more CPU than the round trip itself (issue #11, tcp15). Continuations run on the
-/// one timer thread, so they must be short and must never block on another timer.
+/// timer's thread, so they must be short and must never block on another timer; a long one delays only the waiters of
+/// the same timer owner (the host gives each <c>HostTimers</c> its own thread, tcp16).
 /// </summary>
 public interface IInlineTimers
 {

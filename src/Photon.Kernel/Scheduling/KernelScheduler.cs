@@ -34,7 +34,7 @@ public sealed class KernelScheduler : IKernelTimers, IAsyncDisposable
     private readonly LiveStripe[] _live = new LiveStripe[LiveStripes];
     private readonly TaskCompletionSource _allStopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    private long _spawnCount; // every spawn takes the next value as its id (truncated): one atomic for both
+    private PaddedCounter _spawnCount; // every spawn takes the next value as its id (truncated): one atomic for both
     private int _idle;
     private int _searching;
     private int _running;
@@ -118,7 +118,7 @@ public sealed class KernelScheduler : IKernelTimers, IAsyncDisposable
         get
         {
             var lengths = new int[Workers.Length];
-            long steals = 0, executed = 0, spawned = Interlocked.Read(ref _spawnCount), completed = Interlocked.Read(ref _completed);
+            long steals = 0, executed = 0, spawned = Interlocked.Read(ref _spawnCount.Value), completed = Interlocked.Read(ref _completed);
             for (int i = 0; i < Workers.Length; i++)
             {
                 lengths[i] = Workers[i].LocalCount;
@@ -224,7 +224,7 @@ public sealed class KernelScheduler : IKernelTimers, IAsyncDisposable
     {
         if ((uint)priority >= PriorityCount) priority = TaskPriority.Normal;
         name ??= "";
-        var task = new KernelTask(this, unchecked((int)Interlocked.Increment(ref _spawnCount)), name, priority, body, shape, ct);
+        var task = new KernelTask(this, unchecked((int)Interlocked.Increment(ref _spawnCount.Value)), name, priority, body, shape, ct);
         if (KernelTrace.Enabled) SchedulerTrace.Spawned(task);
         if (_stopping)
         {

@@ -18,27 +18,37 @@ internal readonly struct WorkItem(object callback, object? state, KernelTask? ow
 /// A FIFO of work items for one priority: a queue of fixed-size segments behind a lock. The owning CPU pops from the
 /// front and so do thieves (oldest first keeps stolen work fair). Locks are uncontended unless someone is stealing.
 /// Segments, not one growable array: a burst (a million spawns into the shared injection queue) links a segment per
-/// <see cref="SegmentSize"/> items and recycles each as it drains (up to <see cref="MaxFreeSegments"/> kept), so a
+/// <see cref="SegmentSlots"/> references and recycles each as it drains (up to <see cref="MaxFreeSegments"/> kept), so a
 /// burst allocates about its peak depth once — no array regrown through every doubling and copied, on the
 /// large-object heap — and a CPU going idle drops the kept segments (no peak pinned after the burst).
+/// <para>
+/// A segment holds references, not <see cref="WorkItem"/>s: a kernel task's first run (callback and owner the task, no
+/// state — every spawn) takes one slot, 8 bytes, and any other item three (callback, state, owner). A callback is never
+/// a <see cref="KernelTask"/> otherwise, so the first slot of an entry tells its length. A spawn's slot was 24 bytes
+/// written and cleared as three references; a backlog of a million spawns allocated 24 MB of segments for them.
+/// A three-slot entry never straddles two segments: the unused slots it leaves at a segment's end stay null, and a
+/// null where an entry should start means "the rest of this segment is unused".
+/// </para>
 /// </summary>
 internal sealed class RunLane
 {
-    /// <summary>Items per segment: 24 B each, 6 KiB a segment, under the large-object threshold (85,000 B).</summary>
-    internal const int SegmentSize = 256;
+    /// <summary>References per segment: 6 KiB, under the large-object threshold (85,000 B); 768 spawns or 256 other items.</summary>
+    internal const int SegmentSlots = 768;
+    /// <summary>Items of three slots (anything but a spawn's first run) that fill one segment.</summary>
+    internal const int SegmentSize = SegmentSlots / 3;
     private readonly Lock _lock = new();
     /// <summary>Drained segments kept for reuse (384 KiB of slots at most per lane) until the CPU goes idle: a depth
     /// that rises and falls within a burst reuses them instead of allocating on every rise.</summary>
     internal const int MaxFreeSegments = 64;
     private Segment _head = new(), _tail;
-    private int _headIndex, _tailIndex; // next to pop in _head; next free slot in _tail
+    private int _headIndex, _tailIndex; // next slot to take in _head; next free slot in _tail
     private Segment? _free; // drained segments, linked through Next
     private int _freeCount;
-    private int _count;
+    private int _count; // items, not slots
 
     private sealed class Segment
     {
-        public readonly WorkItem[] Items = new WorkItem[SegmentSize];
+        public readonly object?[] Slots = new object?[SegmentSlots];
         public Segment? Next;
     }
 
@@ -134,50 +144,80 @@ internal sealed class RunLane
         }
     }
 
-    /// <summary>Under the lock: writes <paramref name="item"/> at the tail, linking a segment when the tail is full.</summary>
+    /// <summary>Under the lock: writes <paramref name="item"/> at the tail (one slot for a spawn's first run, three
+    /// for anything else), linking a segment when the tail has no room for it.</summary>
     private void Append(in WorkItem item)
     {
-        if (_tailIndex == SegmentSize)
+        if (item.Callback is KernelTask task)
         {
-            var next = _free;
-            if (next is null) next = new Segment();
-            else
-            {
-                _free = next.Next;
-                _freeCount--;
-                next.Next = null;
-            }
-            _tail.Next = next;
-            _tail = next;
-            _tailIndex = 0;
+            System.Diagnostics.Debug.Assert(item.State is null && ReferenceEquals(item.Owner, task), "a task's callback is only its first run");
+            if (_tailIndex == SegmentSlots) LinkSegment();
+            _tail.Slots[_tailIndex++] = task;
+            return;
         }
-        _tail.Items[_tailIndex++] = item;
+        if (_tailIndex > SegmentSlots - 3) LinkSegment(); // the slots left stay null: the reader skips them
+        var slots = _tail.Slots;
+        slots[_tailIndex] = item.Callback;
+        slots[_tailIndex + 1] = item.State;
+        slots[_tailIndex + 2] = item.Owner;
+        _tailIndex += 3;
     }
 
-    /// <summary>Under the lock, with an item queued: takes the head item (cleared in place, so the queue holds no
-    /// reference to finished work); an emptied head segment is unlinked, and an emptied queue starts its segment over.</summary>
+    private void LinkSegment()
+    {
+        var next = _free;
+        if (next is null) next = new Segment();
+        else
+        {
+            _free = next.Next;
+            _freeCount--;
+            next.Next = null;
+        }
+        _tail.Next = next;
+        _tail = next;
+        _tailIndex = 0;
+    }
+
+    /// <summary>Under the lock, with an item queued: takes the head item (its slots cleared in place, so the queue holds
+    /// no reference to finished work); an emptied head segment is unlinked, and an emptied queue starts its segment over.</summary>
     private WorkItem TakeHead()
     {
-        var item = _head.Items[_headIndex];
-        _head.Items[_headIndex] = default;
-        _headIndex++;
-        if (_head == _tail)
+        var slots = _head.Slots;
+        if (_headIndex == SegmentSlots || slots[_headIndex] is null) // the end of a segment, or its unused rest
         {
-            if (_headIndex == _tailIndex) _headIndex = _tailIndex = 0; // empty: reuse the one segment from its start
+            NextHeadSegment();
+            slots = _head.Slots;
         }
-        else if (_headIndex == SegmentSize)
+        WorkItem item;
+        if (slots[_headIndex] is KernelTask task)
         {
-            var drained = _head;
-            _head = drained.Next!;
-            _headIndex = 0;
-            drained.Next = null;
-            if (_freeCount < MaxFreeSegments)
-            {
-                drained.Next = _free;
-                _free = drained;
-                _freeCount++;
-            }
+            item = new WorkItem(task, null, task);
+            slots[_headIndex++] = null;
         }
+        else
+        {
+            item = new WorkItem(slots[_headIndex]!, slots[_headIndex + 1], (KernelTask?)slots[_headIndex + 2]);
+            slots[_headIndex] = null;
+            slots[_headIndex + 1] = null;
+            slots[_headIndex + 2] = null;
+            _headIndex += 3;
+        }
+        if (_head == _tail && _headIndex == _tailIndex) _headIndex = _tailIndex = 0; // empty: reuse the one segment from its start
         return item;
+    }
+
+    /// <summary>Under the lock: the head segment is done (the item queued next is in the one after it).</summary>
+    private void NextHeadSegment()
+    {
+        var drained = _head;
+        _head = drained.Next!;
+        _headIndex = 0;
+        drained.Next = null;
+        if (_freeCount < MaxFreeSegments)
+        {
+            drained.Next = _free;
+            _free = drained;
+            _freeCount++;
+        }
     }
 }

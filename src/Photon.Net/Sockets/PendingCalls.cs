@@ -1,3 +1,5 @@
+using Photon.Kernel.Scheduling;
+
 namespace Photon.Net.Sockets;
 
 /// <summary>
@@ -20,6 +22,7 @@ internal sealed class PendingCalls<T>(int limit, string what)
     public const int Cost = 1536;
 
     private Call? _first, _last;
+    private Call? _spare; // one call given back (Return) for the next Park; swapped atomically, Return runs outside the lock
 
     /// <summary>Calls parked now.</summary>
     public int Count { get; private set; }
@@ -38,11 +41,29 @@ internal sealed class PendingCalls<T>(int limit, string what)
         if (Count >= limit) return Errors.Of(ErrorCode.Busy, $"{limit} {what}s already pending on this socket");
         var chargeTo = Count == 0 ? null : Account;
         if (chargeTo?.Charge(Cost) is { IsOk: false } refused) return refused.Error;
-        var call = new Call(chargeTo, inline) { Prev = _last };
+        var call = Interlocked.Exchange(ref _spare, null) ?? new Call();
+        call.Arm(chargeTo, inline);
+        call.Prev = _last;
         if (_last is null) _first = call; else _last.Next = call;
         _last = call;
         Count++;
         return call;
+    }
+
+    /// <summary>Gives a call back for the next <see cref="Park"/> to reuse, once its caller is done with it: awaited
+    /// through <see cref="AwaitAsync"/> (so it left the list and its cancellation registration is disposed) and its
+    /// <see cref="Call.Filled"/>/<see cref="Call.Into"/> read and cleared. A request/response connection parks one receive
+    /// per round trip; reusing the call saves its completion source and task (~210 B, issue #11's round-trip heap).
+    /// A completion still on its way to an older use of the call (a burst's deferred resume, a cancellation) carries
+    /// that use's generation and is refused (<see cref="Call.TrySetResult(T, int)"/>).</summary>
+    public void Return(Call call)
+    {
+        if (call.Parked || !call.Consumed) return; // not ours to reuse yet: let it go to the GC
+        call.Into = default;
+        call.Filled = 0;
+        call.From = default;
+        call.Taken = 0;
+        Volatile.Write(ref _spare, call);
     }
 
     /// <summary>The oldest parked call, or null (under the lock).</summary>
@@ -70,28 +91,32 @@ internal sealed class PendingCalls<T>(int limit, string what)
     /// completed here (its continuation would run under the lock): it goes to <paramref name="resumeAfterLock"/>, which
     /// the receive burst that woke it completes on its own thread once the lock is released (<see cref="ResumeAll"/>),
     /// or, outside a burst (null), it is completed from a fresh work item as every other call is.</summary>
-    public void WakeAll(T value, List<Call>? resumeAfterLock = null)
+    public void WakeAll(T value, List<Resume>? resumeAfterLock = null)
     {
         while (_first is { } call)
         {
             Leave(call);
             if (!call.Inline) call.TrySetResult(value);
-            else if (resumeAfterLock is not null) { call.WokenWith = value; resumeAfterLock.Add(call); }
-            else ResumeLater(call, value);
+            else if (resumeAfterLock is not null) resumeAfterLock.Add(new Resume(call, call.Generation, value));
+            else ResumeLater(call, call.Generation, value);
         }
     }
+
+    /// <summary>An inline call woken under the lock, to complete after it: the call, the generation it was woken in (a
+    /// call may be reused once its caller is done with it, <see cref="Return"/>) and the value.</summary>
+    internal readonly record struct Resume(Call Call, int Generation, T Value);
 
     /// <summary>Completes calls <see cref="WakeAll"/> deferred, outside the lock, on this thread: the first
     /// <paramref name="inlineBudget"/> run their continuations here and now (the kernel's own short socket loops: what
     /// they do before their next await is all this thread runs for them); the rest are resumed from fresh work items, so
     /// one burst cannot keep the receiving thread from the next. Returns how many ran inline.</summary>
-    public static int ResumeAll(List<Call> calls, int inlineBudget)
+    public static int ResumeAll(List<Resume> calls, int inlineBudget)
     {
         int inline = 0;
-        foreach (var call in calls)
+        foreach (var r in calls)
         {
-            if (inline < inlineBudget) { inline++; call.TrySetResult(call.WokenWith); }
-            else ResumeLater(call, call.WokenWith);
+            if (inline < inlineBudget) { inline++; r.Call.TrySetResult(r.Value, r.Generation); }
+            else ResumeLater(r.Call, r.Generation, r.Value);
         }
         calls.Clear();
         return inline;
@@ -99,10 +124,10 @@ internal sealed class PendingCalls<T>(int limit, string what)
 
     /// <summary>An inline call's completion posted off the waking thread (what RunContinuationsAsynchronously does for the
     /// others): to the waker's scheduler when it is a kernel task, to the thread pool otherwise.</summary>
-    private static async void ResumeLater(Call call, T value)
+    private static async void ResumeLater(Call call, int generation, T value)
     {
         await Task.Yield();
-        call.TrySetResult(value);
+        call.TrySetResult(value, generation);
     }
 
     /// <summary>Awaits a parked call outside the lock. Cancelled, it completes with <paramref name="cancelled"/> and
@@ -113,10 +138,12 @@ internal sealed class PendingCalls<T>(int limit, string what)
     public async ValueTask<T> AwaitAsync(Call call, CancellationToken ct, T cancelled, object gate)
     {
         T result;
-        if (!ct.CanBeCanceled) result = await call.Task.ConfigureAwait(false);
+        if (!ct.CanBeCanceled) result = await call.AsValueTask().ConfigureAwait(false);
         else
-            using (ct.Register(static s => { var (c, v) = ((Call, T))s!; c.TrySetResult(v); }, (call, cancelled)))
-                result = await call.Task.ConfigureAwait(false);
+            using (ct.Register(static s => { var (c, g, v) = ((Call, int, T))s!; c.TrySetResult(v, g); }, (call, call.Generation, cancelled)))
+                result = await call.AsValueTask().ConfigureAwait(false);
+        // Disposing the registration above waited for a cancellation callback already running, so nothing but a stale
+        // deferred resume (refused by its generation) can touch the call once its caller gives it back.
         if (call.Parked) lock (gate) Leave(call); // woken calls left under the lock before they completed
         return result;
     }
@@ -134,14 +161,13 @@ internal sealed class PendingCalls<T>(int limit, string what)
 
     /// <summary>One parked call: its completion, its place in the list, and whom its <see cref="Cost"/> was charged to
     /// (null: nobody, the socket's first). An inline call's continuation runs on the thread that completes it: it is
-    /// only ever completed outside the lock (<see cref="WakeAll"/>).</summary>
-    internal sealed class Call(SocketAccount? chargedTo, bool inline)
-        : TaskCompletionSource<T>(inline ? TaskCreationOptions.None : TaskCreationOptions.RunContinuationsAsynchronously)
+    /// only ever completed outside the lock (<see cref="WakeAll"/>). Reusable (<see cref="Return"/>): each park is a new
+    /// generation, and a completion is taken only for the generation it names, exactly once
+    /// (<see cref="GenerationalCompletion{T}"/>).</summary>
+    internal sealed class Call : GenerationalCompletion<T>
     {
-        public readonly SocketAccount? ChargedTo = chargedTo;
-        public readonly bool Inline = inline;
-        /// <summary>The value an inline call was woken with, kept until it is completed after the lock.</summary>
-        public T WokenWith = default!;
+        public SocketAccount? ChargedTo { get; private set; }
+        public bool Inline { get; private set; }
         /// <summary>A parked receive's buffer, which arriving data may be copied straight into (under the lock, only while
         /// the call is parked), and how many bytes were (see <c>TcpConnection.DeliverToParkedReader</c>).</summary>
         public Memory<byte> Into;
@@ -152,6 +178,24 @@ internal sealed class PendingCalls<T>(int limit, string what)
         public ReadOnlyMemory<byte> From;
         public int Taken;
         public Call? Prev, Next;
-        public bool Parked = true;
+        public bool Parked;
+        /// <summary>Its caller has taken the result of its current generation (a call is reusable only then).</summary>
+        public bool Consumed { get; private set; }
+
+        /// <summary>A new generation for a park (under the lock, by <see cref="Park"/> only; a reused call was consumed).</summary>
+        internal void Arm(SocketAccount? chargedTo, bool inline)
+        {
+            Arm(runContinuationsAsynchronously: !inline);
+            ChargedTo = chargedTo;
+            Inline = inline;
+            Parked = true;
+            Consumed = false;
+            Prev = Next = null;
+        }
+
+        /// <summary>Completes the current generation with <paramref name="value"/>; false when it already completed.</summary>
+        public bool TrySetResult(T value) => TrySetResult(value, Generation);
+
+        protected override void OnResultTaken() => Consumed = true;
     }
 }

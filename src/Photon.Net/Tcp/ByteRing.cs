@@ -1,3 +1,4 @@
+using Photon.Kernel.Memory;
 using Photon.Net.Sockets;
 
 namespace Photon.Net.Tcp;
@@ -71,8 +72,8 @@ internal sealed class ByteRing(int capacity, int growInPlaceBelow = int.MaxValue
         int size = buffer!.Length;
         int tail = (_head + Count) % size;
         int first = Math.Min(n, size - tail);
-        data[..first].CopyTo(buffer.AsSpan(tail));
-        data[first..n].CopyTo(buffer);
+        PieceCopy.Copy(data[..first], buffer.AsSpan(tail));
+        PieceCopy.Copy(data[first..n], buffer);
         Count += n;
         return n;
     }
@@ -182,11 +183,12 @@ internal sealed class ByteRing(int capacity, int growInPlaceBelow = int.MaxValue
         return true;
     }
 
-    /// <summary>A zeroed array whose pages have all been touched, so that copying into it later (under the lock) takes
-    /// no page faults: the runtime may hand out freshly mapped, untouched pages for a large array.</summary>
+    /// <summary>An array whose pages have all been touched, so that copying into it later (under the lock) takes no page
+    /// faults: the runtime may hand out freshly mapped, untouched pages for a large array. Not zeroed (the runtime's
+    /// clearing of a multi-MiB array is a C-library memset, slow under TCG): the ring reads back only bytes it wrote.</summary>
     public static byte[] Prefaulted(int size)
     {
-        var a = new byte[size];
+        var a = GC.AllocateUninitializedArray<byte>(size);
         for (int i = 0; i < a.Length; i += 4096) Volatile.Write(ref a[i], 0); // a store the compiler keeps
         return a;
     }
@@ -200,8 +202,8 @@ internal sealed class ByteRing(int capacity, int growInPlaceBelow = int.MaxValue
         int size = _buffer!.Length;
         int start = (_head + offset) % size;
         int first = Math.Min(destination.Length, size - start);
-        _buffer.AsSpan(start, first).CopyTo(destination);
-        _buffer.AsSpan(0, destination.Length - first).CopyTo(destination[first..]);
+        PieceCopy.Copy(_buffer.AsSpan(start, first), destination);
+        PieceCopy.Copy(_buffer.AsSpan(0, destination.Length - first), destination[first..]);
     }
 
     /// <summary>The bytes <see cref="Peek"/> would copy, by reference: one or two slices of the storage (the second when

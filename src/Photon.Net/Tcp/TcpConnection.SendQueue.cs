@@ -176,7 +176,7 @@ public sealed partial class TcpConnection
         for (var call = _writers.Oldest; call is not null;)
         {
             var next = call.Next;
-            if (call.Task.IsCompleted) { call = next; continue; }
+            if (call.IsCompleted) { call = next; continue; }
             var rest = call.From[call.Taken..];
             int n = _send.Write(rest.Span);
             if (n > 0)
@@ -201,7 +201,7 @@ public sealed partial class TcpConnection
     {
         long sum = 0;
         for (var call = _writers.Oldest; call is not null; call = call.Next)
-            if (!call.Task.IsCompleted) sum += call.From.Length - call.Taken;
+            if (!call.IsCompleted) sum += call.From.Length - call.Taken;
         return (int)Math.Min(sum, int.MaxValue);
     }
 

@@ -917,7 +917,7 @@ public sealed partial class TcpConnection : IAsyncDisposable
     private int DeliverToParkedReader(ReadOnlySpan<byte> payload, TimeSpan now)
     {
         if (payload.IsEmpty || _receive.Count != 0 || _readers.Oldest is not { Parked: true, Filled: 0, Into.IsEmpty: false } call
-            || call.Task.IsCompleted) return 0;
+            || call.IsCompleted) return 0;
         int k = Math.Min(payload.Length, call.Into.Length);
         payload[..k].CopyTo(call.Into.Span);
         call.Filled = k;
@@ -991,7 +991,7 @@ public sealed partial class TcpConnection : IAsyncDisposable
             int filled;
             if (woken) filled = call.Filled;
             else lock (_stack.Gate) filled = call.Filled;
-            call.Into = default;
+            _readers.Return(call); // the next receive parks it again: no completion source per round trip
             if (filled > 0) return filled;
             if (!woken) return Errors.Of(ErrorCode.Cancelled, "receive cancelled");
         }

@@ -91,3 +91,88 @@ public sealed class RunLaneTests
         Assert.True(GC.GetAllocatedBytesForCurrentThread() - before >= 7 * RunLane.SegmentSize * 24);
     }
 }
+
+/// <summary>
+/// <see cref="RunLane"/>'s slots: a spawn's first run (a kernel task as callback and owner) takes one reference, any
+/// other item three; mixed, they still come out in order and whole, whichever segment boundary a three-slot item meets.
+/// </summary>
+public sealed class RunLaneSlotTests
+{
+    private static readonly Func<Task> Body = () => Task.CompletedTask;
+
+    private static KernelTask NewTask(int id) =>
+        new(null!, id, "t", TaskPriority.Normal, Body, VoidShape.Instance, default); // never started: no scheduler needed
+
+    [Fact]
+    public void Spawns_and_other_items_mixed_come_out_in_order_with_their_fields_across_segment_ends()
+    {
+        var lane = new RunLane();
+        var random = new Random(11);
+        var expected = new Queue<WorkItem>();
+        var batch = new WorkItem[40];
+        int id = 0;
+        for (int step = 0; step < 20_000; step++)
+        {
+            int op = random.Next(10);
+            if (op < 6)
+            {
+                // Runs of spawns of every length between other items, so a three-slot item lands at every offset
+                // of a segment's end, the last one and two slots included.
+                WorkItem item;
+                if (random.Next(3) == 0) item = new WorkItem(nameof(RunLaneSlotTests), id++, random.Next(2) == 0 ? null : NewTask(-1));
+                else
+                {
+                    var t = NewTask(id++);
+                    item = new WorkItem(t, null, t);
+                }
+                lane.Push(in item);
+                expected.Enqueue(item);
+            }
+            else if (op < 8 && lane.TryPop(out var got)) AssertSame(expected.Dequeue(), got);
+            else if (op == 8)
+            {
+                int n = lane.StealHalf(batch, batch.Length);
+                for (int i = 0; i < n; i++) AssertSame(expected.Dequeue(), batch[i]);
+            }
+            else lane.TrimIfIdle();
+            Assert.Equal(expected.Count, lane.Count);
+        }
+        foreach (var w in lane.Drain()) AssertSame(expected.Dequeue(), w);
+        Assert.Empty(expected);
+        Assert.False(lane.TryPop(out _));
+    }
+
+    [Fact]
+    public void A_queued_spawn_takes_one_reference_of_segment_and_any_other_item_three()
+    {
+        var lane = new RunLane();
+        const int Spawns = RunLane.SegmentSlots * 6;
+        var tasks = new KernelTask[Spawns];
+        for (int i = 0; i < Spawns; i++) tasks[i] = NewTask(i);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        foreach (var t in tasks) lane.Push(new WorkItem(t, null, t));
+        long spawnBytes = GC.GetAllocatedBytesForCurrentThread() - before;
+        // Six segments' worth of spawns link five segments (the first is the lane's own): ~8 B a spawn, not 24.
+        Assert.InRange(spawnBytes, 5 * RunLane.SegmentSlots * 8, 6 * RunLane.SegmentSlots * 8);
+        for (int i = 0; i < Spawns; i++)
+        {
+            Assert.True(lane.TryPop(out var w));
+            Assert.Same(tasks[i], w.Callback);
+            Assert.Same(tasks[i], w.Owner);
+            Assert.Null(w.State);
+        }
+        lane.TrimIfIdle();
+
+        before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < RunLane.SegmentSize * 6; i++) lane.Push(new WorkItem(nameof(RunLaneSlotTests), null, null));
+        long otherBytes = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.InRange(otherBytes, 5 * RunLane.SegmentSlots * 8, 6 * RunLane.SegmentSlots * 8); // three slots an item
+    }
+
+    private static void AssertSame(WorkItem expected, WorkItem actual)
+    {
+        Assert.Same(expected.Callback, actual.Callback);
+        Assert.Equal(expected.State, actual.State);
+        Assert.Same(expected.Owner, actual.Owner);
+    }
+}

@@ -14,10 +14,12 @@ public sealed class BufferAutotuneTests
     {
         var tune = new BufferAutotune(sendMax: 1 << 20, receiveMax: 1 << 20);
         var send = new ByteRing(64 * 1024);
-        tune.OnAck(send, cwnd: 100_000, peerWindow: 1 << 20);
-        Assert.Equal(200_000, send.Capacity);
+        tune.OnAck(send, cwnd: 100_000, peerWindow: 1 << 20); // 200 000, rounded up to a power of two
+        Assert.Equal(256 * 1024, send.Capacity);
+        tune.OnAck(send, cwnd: 110_000, peerWindow: 1 << 20); // still within it: no change
+        Assert.Equal(256 * 1024, send.Capacity);
         tune.OnAck(send, cwnd: 10_000, peerWindow: 1 << 20); // the window collapsed (a loss): the buffer stays
-        Assert.Equal(200_000, send.Capacity);
+        Assert.Equal(256 * 1024, send.Capacity);
         tune.OnAck(send, cwnd: 50_000_000, peerWindow: int.MaxValue); // a hostile peer's window: bounded
         Assert.Equal(1 << 20, send.Capacity);
         Assert.Equal(0, send.Storage); // capacity alone allocates nothing
@@ -29,7 +31,10 @@ public sealed class BufferAutotuneTests
         var tune = new BufferAutotune(sendMax: 4 << 20, receiveMax: 4 << 20);
         var send = new ByteRing(64 * 1024);
         tune.OnAck(send, cwnd: 1_000_000, peerWindow: 50_000);
-        Assert.Equal(100_000, send.Capacity);
+        Assert.Equal(128 * 1024, send.Capacity); // 100 000 rounded up to a power of two
+        var odd = new BufferAutotune(sendMax: 3_000_000, receiveMax: 4 << 20);
+        odd.OnAck(send, cwnd: 1_400_000, peerWindow: 1 << 30); // 2.8 MB rounds to 4 MiB: the maximum bounds the rounding too
+        Assert.Equal(3_000_000, send.Capacity);
     }
 
     [Fact]

@@ -102,13 +102,12 @@ public sealed class InlineReceiveResumeTests
         bool resuming = false;
         int ranInside = 0, resumer = Environment.CurrentManagedThreadId;
         // Ran inside ResumeAll: on this thread while it resumes (the posted ones run on others, maybe meanwhile).
-        var continuations = parked.Select(c => c.Task.ContinueWith(_ => { if (resuming && Environment.CurrentManagedThreadId == resumer) Interlocked.Increment(ref ranInside); },
-            TaskContinuationOptions.ExecuteSynchronously)).ToList();
-        var woken = new List<PendingCalls<bool>.Call>();
+        var continuations = parked.Select(c => Observe(c, () => { if (resuming && Environment.CurrentManagedThreadId == resumer) Interlocked.Increment(ref ranInside); })).ToList();
+        var woken = new List<PendingCalls<bool>.Resume>();
         calls.WakeAll(true, woken);
         Assert.Equal(parked.Count, woken.Count);
         Assert.Equal(0, calls.Count);
-        Assert.All(parked, c => Assert.False(c.Task.IsCompleted)); // nothing completed under the (caller's) lock
+        Assert.All(parked, c => Assert.False(c.IsCompleted)); // nothing completed under the (caller's) lock
 
         resuming = true;
         int inline = PendingCalls<bool>.ResumeAll(woken, NetworkStack.InlineResumesPerBurst);
@@ -116,8 +115,8 @@ public sealed class InlineReceiveResumeTests
         Assert.Equal(NetworkStack.InlineResumesPerBurst, inline);
         Assert.Equal(NetworkStack.InlineResumesPerBurst, ranInside);
         Assert.Empty(woken);
-        await Task.WhenAll(continuations).WaitAsync(Patience); // the rest were posted, and do complete
-        Assert.All(parked, c => Assert.True(c.Task.Result));
+        var results = await Task.WhenAll(continuations).WaitAsync(Patience); // the rest were posted, and do complete
+        Assert.All(results, Assert.True);
     }
 
     [Fact]
@@ -127,14 +126,12 @@ public sealed class InlineReceiveResumeTests
         var call = calls.Park(inline: true).Value;
         bool waking = false, ranWhileWaking = false;
         int waker = Environment.CurrentManagedThreadId;
-        var continuation = call.Task.ContinueWith(_ => ranWhileWaking = waking && Environment.CurrentManagedThreadId == waker,
-            TaskContinuationOptions.ExecuteSynchronously);
+        var continuation = Observe(call, () => ranWhileWaking = waking && Environment.CurrentManagedThreadId == waker);
         waking = true;
         calls.WakeAll(true); // as close or a tick does, under the stack's lock
         waking = false;
-        await continuation.WaitAsync(Patience);
+        Assert.True(await continuation.WaitAsync(Patience));
         Assert.False(ranWhileWaking);
-        Assert.True(call.Task.Result);
     }
 
     [Fact]
@@ -183,5 +180,14 @@ public sealed class InlineReceiveResumeTests
         }
         Assert.True(net.Right[Counter.TcpReceivesResumedInline] > 0); // the race went through the inline path
         await listener.DisposeAsync();
+    }
+
+    /// <summary>Awaits a parked call (once, as its owner does) and runs <paramref name="onResume"/> where the
+    /// continuation runs: inline in the completing thread unless the call posts it.</summary>
+    private static async Task<bool> Observe(PendingCalls<bool>.Call call, Action onResume)
+    {
+        bool r = await call.AsValueTask().ConfigureAwait(false);
+        onResume();
+        return r;
     }
 }

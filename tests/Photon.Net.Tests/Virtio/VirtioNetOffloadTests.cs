@@ -140,6 +140,39 @@ public sealed class VirtioNetOffloadTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task Tso_frames_are_one_descriptor_each_and_more_than_the_ring_held_in_slots_wait_for_the_device_in_order()
+    {
+        // vm16: a 64 KiB frame takes 33 consecutive 2 KiB slots of a 2 MiB pool as one descriptor, so a device that is
+        // still busy holds 31–32 of them queued, not the 7 that 256 one-slot descriptors held; byte-exact, in order.
+        var model = new VirtioNetModel(MacA) { DeferTransmit = true };
+        var whole = new List<byte[]>();
+        model.TransmittedSegment = (_, f) => { lock (whole) whole.Add(f); };
+        await using var dev = await Open(model);
+        var frames = Enumerable.Range(0, 70).Select(i =>
+        {
+            var f = TcpFrame(65_000 - i);                // lengths that do not fill their last slot alike
+            RandomNumberGenerator.Fill(f.AsSpan(54));
+            return f;
+        }).ToList();
+        var tokens = frames.Select(f => OffloadedFrame.Wrap(f, new TxOffload(34, 16, 1460, 54))).ToList();
+        int first = await dev.SendBatchAsync(0, tokens).AsTask().WaitAsync(Timeout);
+        Assert.InRange(first, 8, 32);                    // the device ran nothing yet: as many as the pool holds (32 of 32 slots)
+        Assert.Equal(first, dev.Stats.Tx.Descriptors);   // one descriptor per frame
+        int sent = first;
+        while (sent < tokens.Count)
+        {
+            model.RunTransmit();                         // the device catches up; the next call reclaims and goes on
+            sent += await dev.SendBatchAsync(0, tokens.Skip(sent).ToList()).AsTask().WaitAsync(Timeout);
+        }
+        model.RunTransmit();
+        Assert.Equal(tokens.Count, dev.Stats.Tx.Descriptors);
+        Assert.Equal(frames.Count, whole.Count);
+        for (int i = 0; i < frames.Count; i++)
+            Assert.True(frames[i].AsSpan().SequenceEqual(whole[i]), $"frame {i} changed on the way");
+        Assert.Equal(0, model.DmaFaults + model.OffloadViolations);
+    }
+
+    [Fact]
     public async Task Offload_requests_the_device_did_not_agree_to_or_that_point_outside_the_frame_are_refused_not_sent()
     {
         var plain = new VirtioNetModel(MacA) { OfferedFeatures = NoOffloads };

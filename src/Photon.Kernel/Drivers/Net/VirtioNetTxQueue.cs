@@ -2,13 +2,16 @@ using Photon.Kernel.Diagnostics.Tracing;
 using Photon.Kernel.Drivers.Virtio;
 using Photon.Kernel.Hal;
 using Photon.Kernel.Hal.Pci;
+using Photon.Kernel.Memory;
 
 namespace Photon.Kernel.Drivers.Net;
 
 /// <summary>
-/// One transmit virtqueue: a DMA pool of one slot per ring entry; a frame is copied behind its virtio_net_hdr into free
-/// slots — one for an MTU-sized frame, a chain of them (one descriptor each) for a TSO frame of up to 64 KiB — and a
-/// batch is published with at most one notification (none when EVENT_IDX says the device is still busy with the ring).
+/// One transmit virtqueue: a DMA pool of 2 KiB slots (<see cref="PoolBytes"/>, at least one per ring entry); a frame is
+/// copied behind its virtio_net_hdr into consecutive free slots (<see cref="TxSlotRing"/>) — one for an MTU-sized frame,
+/// 33 for a TSO frame of up to 64 KiB — and goes to the device as one descriptor, so the ring holds as many TSO frames
+/// as the pool does (31 in 2 MiB, not the 7 that 256 one-slot descriptors held; issue #17, vm16). A batch is published
+/// with at most one notification (none when EVENT_IDX says the device is still busy with the ring).
 /// Sent slots are reclaimed lazily, on the next send, with TX interrupts suppressed; only a sender that finds the ring
 /// full turns them on (with EVENT_IDX: for when three quarters of the ring is done) and sleeps. Offload requests are
 /// checked against what was negotiated: a frame asking for an offload the device did not agree to is refused, never
@@ -18,16 +21,18 @@ internal sealed class VirtioNetTxQueue : IDisposable
 {
     /// <summary>The largest frame without TSO (Ethernet header + 1500), and with it (Ethernet header + a 64 KiB IPv4 packet).</summary>
     public const int MaxPlainFrame = 14 + 1500, MaxTsoFrame = 14 + ushort.MaxValue;
+    /// <summary>The pool's size when the ring's own slots come to less: 2 MiB, one hugepage (the uio fallback's largest
+    /// DMA buffer), room for 31 TSO frames in flight.</summary>
+    public const int PoolBytes = 2 << 20;
     private readonly SplitVirtqueue _vq;
     private readonly IDmaBuffer _pool;
     private readonly int _slotSize;
     private readonly VirtioNotifier _notifier;
     private readonly DeviceWait _wait;
     private readonly NetworkOffloads _offloads;
-    private readonly Stack<int> _idle = new();
-    private readonly int[] _chainNext;       // per slot: the next slot of its frame's chain, -1 at the end
+    private readonly TxSlotRing _slots;
     private readonly VirtqCompletion[] _scratch;
-    private readonly VirtqSegment[] _segments;
+    private readonly VirtqSegment[] _segment = new VirtqSegment[1];
     private readonly SemaphoreSlim _senders = new(1, 1);
     private long _frames, _errors, _bytes, _publishes, _descriptors, _reclaimed, _fullWaits, _largest, _csumOffloads, _tsoFrames;
     private bool _disposed;
@@ -41,9 +46,7 @@ internal sealed class VirtioNetTxQueue : IDisposable
         _wait = wait;
         _offloads = offloads;
         _scratch = new VirtqCompletion[vq.Size];
-        _chainNext = new int[vq.Size];
-        _segments = new VirtqSegment[(VirtioNetHeader.Size + MaxTsoFrame + slotSize - 1) / slotSize];
-        for (int i = vq.Size - 1; i >= 0; i--) _idle.Push(i);
+        _slots = new TxSlotRing(pool.Length / slotSize);
     }
 
     public static Result<VirtioNetTxQueue> Create(VirtioPciTransport transport, int index, ushort size, int slotSize, ushort vector, DeviceWait wait,
@@ -51,7 +54,7 @@ internal sealed class VirtioNetTxQueue : IDisposable
     {
         var vq = SplitVirtqueue.Create(transport.Function, index, size, eventIndex);
         if (!vq.TryGet(out var ring)) return vq.Error;
-        var pool = transport.Function.AllocateDma(size * slotSize);
+        var pool = transport.Function.AllocateDma(Math.Max(size, PoolBytes / slotSize) * slotSize);
         if (!pool.TryGet(out var slots)) { ring.Dispose(); return pool.Error; }
         var enabled = transport.EnableQueue(index, size, ring.DescriptorAddress, ring.DriverAreaAddress, ring.DeviceAreaAddress, vector);
         if (!enabled.TryGet(out var notifier)) { ring.Dispose(); slots.Dispose(); return enabled.Error; }
@@ -63,7 +66,7 @@ internal sealed class VirtioNetTxQueue : IDisposable
     public long Errors => Interlocked.Read(ref _errors);
     /// <summary>The largest frame this queue takes: a TSO frame needs that many slots free in a ring of this size.</summary>
     public int MaxFrame => (_offloads & (NetworkOffloads.TcpSegmentation | NetworkOffloads.Tcp6Segmentation)) != 0
-        ? Math.Min(MaxTsoFrame, _vq.Size * _slotSize - VirtioNetHeader.Size) : Math.Min(MaxPlainFrame, _slotSize - VirtioNetHeader.Size);
+        ? Math.Min(MaxTsoFrame, _slots.Slots * _slotSize - VirtioNetHeader.Size) : Math.Min(MaxPlainFrame, _slotSize - VirtioNetHeader.Size);
 
     /// <summary>Queues <paramref name="frames"/> in order; see <c>INetworkQueues.SendBatchAsync</c> for the contract.</summary>
     public async ValueTask<int> SendAsync(IReadOnlyList<ReadOnlyMemory<byte>> frames, CancellationToken ct)
@@ -82,7 +85,8 @@ internal sealed class VirtioNetTxQueue : IDisposable
                 _vq.SuppressInterrupts(false, after: _vq.InFlight * 3 / 4);
                 try
                 {
-                    if (Reclaim() == 0 && _idle.Count < SlotsFor(frames[0].Length))
+                    // Full: no run of slots for the next frame, or (many small frames) no descriptor.
+                    if (Reclaim() == 0 && (!_slots.CanTake(SlotsFor(frames[0].Length)) || _vq.FreeDescriptors == 0))
                     {
                         Interlocked.Increment(ref _fullWaits);
                         await _wait.WaitAsync(ct).ConfigureAwait(false);
@@ -130,39 +134,32 @@ internal sealed class VirtioNetTxQueue : IDisposable
                 break;
             }
             int need = SlotsFor(frame.Length);
-            if (_idle.Count < need || _vq.FreeDescriptors < need) break;
+            if (_vq.FreeDescriptors < 1 || !_slots.TryTake(need, out int run, out int first)) break;
             VirtioNetHeader.Write(header, offload.Value);
-            // Header then frame, poured slot by slot; each slot is one descriptor of the chain. A gathered frame is
-            // poured from its pieces — headers, then the payload where it lies in the socket's send buffer — so the
-            // payload is copied once, into the DMA slots, not first into a frame (issue #17).
-            ReadOnlySpan<byte> a, b = default, c = default;
-            if (OffloadedFrame.TryGetGathered(frame, out var headers, out var p1, out var p2)) { a = headers; b = p1.Span; c = p2.Span; }
-            else a = frame.Span;
-            int first = -1, prev = -1;
-            for (int i = 0; i < need; i++)
+            // Header then frame, into consecutive slots: one descriptor. A gathered frame is poured from its pieces —
+            // headers, then the payload where it lies in the socket's send buffer — so the payload is copied once, into
+            // the DMA slots, not first into a frame (issue #17); in pieces the runtime copies itself (PieceCopy).
+            int length = VirtioNetHeader.Size + frame.Length;
+            var into = pool.Slice(first * _slotSize, length);
+            header.CopyTo(into);
+            if (OffloadedFrame.TryGetGathered(frame, out var headers, out var p1, out var p2))
             {
-                int slot = _idle.Pop();
-                var into = pool.Slice(slot * _slotSize, _slotSize);
-                int used = 0;
-                if (i == 0) { header.CopyTo(into); used = VirtioNetHeader.Size; first = slot; }
-                used += Pour(into[used..], ref a);
-                used += Pour(into[used..], ref b);
-                used += Pour(into[used..], ref c);
-                _segments[i] = new VirtqSegment(_pool.DeviceAddress + (ulong)(slot * _slotSize), (uint)used, DeviceWrites: false);
-                if (prev >= 0) _chainNext[prev] = slot;
-                _chainNext[slot] = -1;
-                prev = slot;
+                headers.CopyTo(into[VirtioNetHeader.Size..]);
+                PieceCopy.Copy(p1.Span, into[(VirtioNetHeader.Size + headers.Length)..]);
+                PieceCopy.Copy(p2.Span, into[(VirtioNetHeader.Size + headers.Length + p1.Length)..]);
             }
-            var added = _vq.Add(_segments.AsSpan(0, need), first);
+            else PieceCopy.Copy(frame.Span, into[VirtioNetHeader.Size..]);
+            _segment[0] = new VirtqSegment(_pool.DeviceAddress + (ulong)(first * _slotSize), (uint)length, DeviceWrites: false);
+            var added = _vq.Add(_segment, run);
             if (!added.IsOk)
             {
-                for (int s = first; s >= 0; s = _chainNext[s]) _idle.Push(s);
+                _slots.Free(run);
                 if (sent == 0 && added.Code != ErrorCode.WouldBlock) throw added.Error.ToException();
                 break;
             }
             sent++;
             _bytes += frame.Length;
-            _descriptors += need;
+            _descriptors++;
             if (frame.Length > _largest) _largest = frame.Length;
             if (offload.Value.ChecksumOffset != 0) _csumOffloads++;
             if (offload.Value.SegmentSize != 0) _tsoFrames++;
@@ -178,21 +175,11 @@ internal sealed class VirtioNetTxQueue : IDisposable
         return sent;
     }
 
-    /// <summary>Copies what fits of <paramref name="src"/> into <paramref name="into"/> and advances it; returns the bytes copied.</summary>
-    private static int Pour(Span<byte> into, ref ReadOnlySpan<byte> src)
-    {
-        int n = Math.Min(into.Length, src.Length);
-        src[..n].CopyTo(into);
-        src = src[n..];
-        return n;
-    }
-
     private int Reclaim()
     {
         var polled = _vq.Poll(_scratch);
         if (!polled.TryGet(out int n)) throw polled.Error.ToException();
-        for (int i = 0; i < n; i++)
-            for (int s = _scratch[i].Cookie; s >= 0; s = _chainNext[s]) _idle.Push(s);
+        for (int i = 0; i < n; i++) _slots.Free(_scratch[i].Cookie);
         _reclaimed += n;
         return n;
     }
