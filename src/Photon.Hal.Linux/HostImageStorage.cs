@@ -100,6 +100,10 @@ public sealed class HostImageStorage : IBlockStorage, IBatchingBlockStorage, IIn
     public (long Inline, long Deferred, long Enters) RingCounters =>
         _rings is null ? default : (_rings.Sum(r => r.InlineCompletions), _rings.Sum(r => r.DeferredCompletions), _rings.Sum(r => r.SubmittingEnters));
 
+    /// <summary>Ring operations submitted by a ring's own thread — fsyncs, and reads and writes the kernel would not do
+    /// inside the caller's call (see <see cref="IoUringFile"/>: a caller submits only what cannot outlive it).</summary>
+    public long RingThreadSubmissions => _rings?.Sum(r => r.RingThreadSubmissions) ?? 0;
+
     /// <summary>Why Auto fell back to the thread pool (null when it did not).</summary>
     public string? FallbackReason { get; private init; }
 
