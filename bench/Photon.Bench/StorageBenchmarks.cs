@@ -118,7 +118,9 @@ public static class StorageBenchmarks
         if (enters > 0 || storage.InlineWrites > 0 || storage.CachedReads > 0)
             Console.Error.WriteLine($"storage: {(write ? "write" : "read")} on {backend} ({storage.RingCount} rings): {storage.CachedReads} read from " +
                 $"the page cache by the submitter, {inline} completed inline, {deferred} deferred, " +
-                $"{(inline + deferred) / (double)Math.Max(1, enters):F1} per submitting enter, {storage.InlineWrites} written inline");
+                $"{(inline + deferred) / (double)Math.Max(1, enters):F1} per submitting enter, {storage.InlineWrites} written inline " +
+                $"({storage.QueuedWrites} queued behind another writer; {storage.VectoredWrites.Writes} of them in " +
+                $"{storage.VectoredWrites.Calls} pwritev calls of 2 or more)");
         storage.DisposeAsync().AsTask().GetAwaiter().GetResult();
         return figure;
     }

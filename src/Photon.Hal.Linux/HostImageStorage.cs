@@ -9,7 +9,8 @@ namespace Photon.Kernel.Hal.Host;
 /// pool (<see cref="HostStorageBackend"/>). Both give the same results and the same typed errors.
 /// On io_uring there is one ring per CPU (up to <see cref="MaxRings"/>): a submitter uses the ring of the CPU it runs
 /// on, so submitters on different cores neither share the ring's lock nor hand each other their completions. Small
-/// writes are not sent to the ring at all but written at once by the submitter (see <see cref="InlineWriteLimit"/>), and
+/// writes are not sent to the ring at all but written by the submitters, one writer at a time, adjacent ones queued
+/// behind a busy writer as one pwritev (<see cref="InlineWriteLimit"/>, <see cref="HostWriteCombiner"/>), and
 /// reads are tried in the host's page cache first, on the submitter (<see cref="HostNoWaitRead"/>): only what is not
 /// cached goes to the ring.
 /// </summary>
@@ -20,8 +21,8 @@ public sealed class HostImageStorage : IBlockStorage, IBatchingBlockStorage, IIn
     /// <summary>Rings at most (one per CPU up to this; each has its own SQ/CQ, lock and reaping thread).</summary>
     public const int MaxRings = 8;
     /// <summary>
-    /// Writes up to this size are a plain pwrite on the submitting thread (one such writer at a time; a concurrent one
-    /// goes to the ring rather than sleep on the inode lock), not a ring operation. io_uring can finish a
+    /// Writes up to this size are a pwrite by the submitters (<see cref="HostWriteCombiner"/>: one writer at a time; a
+    /// concurrent one queues behind it and is written by it, adjacent ones in one pwritev), not a ring operation. io_uring can finish a
     /// buffered write inside the submitter's enter only where the filesystem takes non-blocking buffered writes
     /// (FOP_BUFFER_WASYNC: XFS, btrfs); ext4 does not, so every ring write to an image on ext4 went to an io-wq worker
     /// (serialized per inode there), with a wakeup of our ring thread and a thread-pool hop back — 0.2–0.46x of
@@ -34,9 +35,7 @@ public sealed class HostImageStorage : IBlockStorage, IBatchingBlockStorage, IIn
     private readonly IoUringFile[]? _rings;
     private readonly IoUringFile? _uring; // _rings[0]: flushes, closing state
     private readonly HostNoWaitRead? _noWait; // on io_uring: reads tried in the page cache first
-    // Inline writes in progress (DisposeAsync waits for them, as it waits for the rings' operations) and the closing flag
-    // they check after counting themselves.
-    private int _inlineWriters, _inlineWriting;
+    private readonly HostWriteCombiner? _writer; // on io_uring: small writes
     private volatile bool _closing;
 
     private HostImageStorage(string path, SafeFileHandle handle, bool readOnly, IoUringFile[]? rings)
@@ -46,7 +45,11 @@ public sealed class HostImageStorage : IBlockStorage, IBatchingBlockStorage, IIn
         IsReadOnly = readOnly;
         _rings = rings;
         _uring = rings?[0];
-        if (rings is not null) _noWait = new HostNoWaitRead(handle);
+        if (rings is not null)
+        {
+            _noWait = new HostNoWaitRead(handle);
+            _writer = new HostWriteCombiner(path, handle);
+        }
     }
 
     /// <summary>io_uring rings in use (one per CPU up to <see cref="MaxRings"/>; 0 on the thread pool).</summary>
@@ -64,10 +67,18 @@ public sealed class HostImageStorage : IBlockStorage, IBatchingBlockStorage, IIn
         return rings[(uint)Thread.GetCurrentProcessorId() % (uint)rings.Length];
     }
 
-    private long _inlineWrites;
+    /// <summary>Small writes (<see cref="InlineWriteLimit"/>) written by a submitter — their own, or queued behind it —
+    /// rather than by the ring (zero on the thread pool).</summary>
+    public long InlineWrites => _writer?.Writes ?? 0;
 
-    /// <summary>Writes done as a pwrite on the submitting thread (<see cref="InlineWriteLimit"/>).</summary>
-    public long InlineWrites => Interlocked.Read(ref _inlineWrites);
+    /// <summary>Of <see cref="InlineWrites"/>, those that found another thread writing and were written by it.</summary>
+    public long QueuedWrites => _writer?.QueuedWrites ?? 0;
+
+    /// <summary>pwritev calls that wrote two or more adjacent queued writes at once, and the writes they covered.</summary>
+    public (long Calls, long Writes) VectoredWrites => _writer?.Vectored ?? default;
+
+    /// <summary>Tests only: holds the small-write path's writer, so writes queue behind it until the holder is disposed.</summary>
+    internal IDisposable HoldWriter() => _writer!.HoldWriter();
 
     public string Name { get; }
     public bool IsReadOnly { get; }
@@ -77,6 +88,10 @@ public sealed class HostImageStorage : IBlockStorage, IBatchingBlockStorage, IIn
     /// submitter: the block driver serves them straight from the submitter. Not on the thread pool (every request hops).</summary>
     public bool CompletesInline => _uring is not null;
 
+    /// <summary>Ring operations complete (or end Closed when the rings close), and a small write queued behind the writer
+    /// is written within its batch or ends Closed: nothing the driver awaits is held indefinitely.</summary>
+    public bool EndsEveryRequest => _uring is not null;
+
     /// <summary>The backend in use (never Auto).</summary>
     public HostStorageBackend Backend => _uring is null ? HostStorageBackend.ThreadPool : HostStorageBackend.IoUring;
 
@@ -84,6 +99,10 @@ public sealed class HostImageStorage : IBlockStorage, IBatchingBlockStorage, IIn
     /// reaped later by the ring thread, and submitting enters (operations per enter is the batching).</summary>
     public (long Inline, long Deferred, long Enters) RingCounters =>
         _rings is null ? default : (_rings.Sum(r => r.InlineCompletions), _rings.Sum(r => r.DeferredCompletions), _rings.Sum(r => r.SubmittingEnters));
+
+    /// <summary>Ring operations submitted by a ring's own thread — fsyncs, and reads and writes the kernel would not do
+    /// inside the caller's call (see <see cref="IoUringFile"/>: a caller submits only what cannot outlive it).</summary>
+    public long RingThreadSubmissions => _rings?.Sum(r => r.RingThreadSubmissions) ?? 0;
 
     /// <summary>Why Auto fell back to the thread pool (null when it did not).</summary>
     public string? FallbackReason { get; private init; }
@@ -221,18 +240,12 @@ public sealed class HostImageStorage : IBlockStorage, IBatchingBlockStorage, IIn
         {
             if (IsReadOnly) throw new KernelException(ErrorCode.ReadOnly, $"{Name} is read-only");
             CheckRange(offset, data.Length);
-            // One inline writer at a time: a second would only sleep on the image's inode lock (ext4 takes it for every
-            // buffered write) on a thread that has other work; its write goes to the ring's worker instead. Done here,
-            // outside any state machine: the write is complete when this returns.
-            if (_uring is not null && data.Length <= InlineWriteLimit && Interlocked.CompareExchange(ref _inlineWriting, 1, 0) == 0)
-            {
-                try { WriteInline(offset, data.Span); }
-                finally { Volatile.Write(ref _inlineWriting, 0); }
-                return default;
-            }
+            // One writer at a time (a second would only sleep on the image's inode lock, which ext4 takes for every
+            // buffered write): a write that finds it busy queues behind it, and it writes the queue, adjacent writes as one.
+            // A write far from the busy writer's (scattered writes: nothing to merge) goes to the ring instead.
+            if (_writer is not null && data.Length <= InlineWriteLimit && _writer.TryWrite(offset, data, out var written)) return written;
         }
         catch (KernelException e) { return ValueTask.FromException(e); }
-        catch (IOException e) { return ValueTask.FromException(new KernelException(ErrorCode.IoError, e.Message)); }
         return WriteLoopAsync(offset, data, cancellationToken);
     }
 
@@ -275,21 +288,6 @@ public sealed class HostImageStorage : IBlockStorage, IBatchingBlockStorage, IIn
         // fsync blocks: on a pool thread, not on the caller's (the block driver's submitters start requests inline).
         try { await Task.Run(() => RandomAccess.FlushToDisk(_handle), cancellationToken).ConfigureAwait(false); }
         catch (IOException e) { throw new KernelException(ErrorCode.IoError, e.Message); }
-    }
-
-    /// <summary>A pwrite on this thread (a buffered write: a copy into the host's page cache). Counted among the
-    /// writers DisposeAsync waits for; one that starts after closing began is a typed Closed.</summary>
-    private void WriteInline(long offset, ReadOnlySpan<byte> data)
-    {
-        Interlocked.Increment(ref _inlineWriters);
-        try
-        {
-            if (_closing) throw new KernelException(ErrorCode.Closed, $"{Name} is closed");
-            RandomAccess.Write(_handle, data, offset);
-            Interlocked.Increment(ref _inlineWrites);
-        }
-        catch (ObjectDisposedException) { throw new KernelException(ErrorCode.Closed, $"{Name} is closed"); }
-        finally { Interlocked.Decrement(ref _inlineWriters); }
     }
 
     public void Plug() { if (_rings is not null) Ring().Plug(); }
@@ -348,14 +346,12 @@ public sealed class HostImageStorage : IBlockStorage, IBatchingBlockStorage, IIn
         _closing = true;
         // Page-cache reads are refused from here on; those in progress (a copy each) are waited for before the rings.
         _noWait?.Close();
+        // Small writes too: queued ones not yet written end Closed, those being written (a pwritev each) are waited for.
+        _writer?.Close();
         // Every ring stops taking operations now, before the first wait (a plugged batch unplugged after this call
         // began ends Closed on whichever ring it sits); then each is waited for.
         if (_rings is not null)
             await Task.WhenAll(_rings.Select(r => r.DisposeAsync().AsTask())).ConfigureAwait(false);
-        // An inline write is one pwrite in progress on its submitter's thread (microseconds; it counted itself before
-        // it checked _closing, so none starts after this sees zero).
-        var spin = new SpinWait();
-        while (Volatile.Read(ref _inlineWriters) != 0) spin.SpinOnce();
         _handle.Dispose();
     }
 }

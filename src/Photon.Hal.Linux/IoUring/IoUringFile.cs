@@ -12,6 +12,13 @@ namespace Photon.Kernel.Hal.Host.IoUring;
 /// io_uring_enter(GETEVENTS) outside the lock and reaps them (continuations then run on the thread pool). The file is a
 /// registered (fixed) file. A caller's buffer stays pinned until its completion is reaped, and disposal waits for every
 /// submitted operation, so the kernel never writes to memory we released.
+/// Who submits what: io_uring does the waiting part of a request on behalf of the thread that submitted it — a buffered
+/// read of pages not yet in memory is retried from that thread's task_work, a write or fsync that must block runs on
+/// that thread's io-wq — and fails it when that thread has exited by then (-EFAULT for the read's retry, -ECANCELED for
+/// io-wq work), though nothing is wrong with the buffer. Callers' threads may exit at any time (a retired pool thread, a
+/// thread that ends when idle), so a caller submits only what cannot outlive its call: reads and writes with RWF_NOWAIT
+/// (done at once or refused with -EAGAIN, never retried or punted). What the kernel refused, and every fsync, the ring
+/// thread submits — it lives until the ring closes, which waits for every operation (docs/benchmarks.md, block17).
 /// </summary>
 // Safety: the one unsafe use fixes a caller's buffer for the length of a submission (see QueueFixed).
 public sealed unsafe class IoUringFile : IAsyncDisposable
@@ -29,6 +36,9 @@ public sealed unsafe class IoUringFile : IAsyncDisposable
     // thread of the process, and only one may fill SQEs or advance the CQ head at a time.
     private readonly Lock _gate = new();
     private readonly Queue<IoUringOperation> _waiting = new();
+    // Operations only the ring thread may submit (they may wait in the kernel): fsyncs, and reads and writes a caller's
+    // RWF_NOWAIT attempt could not finish.
+    private readonly Queue<IoUringOperation> _forRing = new();
     private readonly System.Collections.Concurrent.ConcurrentQueue<IoUringOperation> _pool = new();
     private readonly IoUringOperation?[] _inFlight;
     private readonly Stack<int> _freeSlots;
@@ -42,6 +52,14 @@ public sealed unsafe class IoUringFile : IAsyncDisposable
     // Completions a submitting caller reaped, finished by it after it leaves the lock (see FinishReaped).
     [ThreadStatic] private static List<(IoUringOperation Op, int Result)>? t_reaped;
     private bool _closing, _watching, _failed;
+    // The ring thread left SQEs it prepared unsubmitted (the kernel said EAGAIN/EBUSY): a caller's enter would submit
+    // them as its own, so callers leave all submitting to the ring thread until it clears this.
+    private bool _ringSqesPending;
+    // A wake NOP for the ring thread is posted and not yet reaped (by the ring thread: callers leave it in the CQ).
+    private bool _wakePosted;
+    // Callers' RWF_NOWAIT attempts are refused for this file (EOPNOTSUPP: e.g. procfs): they go to the ring thread at once.
+    private bool _noWaitRefused;
+    private long _ringThreadSubmissions;
     private long _inlineCompletions, _deferredCompletions, _enters;
 
     private IoUringFile(IoUringRing ring, SafeFileHandle file)
@@ -79,6 +97,9 @@ public sealed unsafe class IoUringFile : IAsyncDisposable
     /// <summary>io_uring_enter calls that submitted (the ring thread's waits not counted): operations per enter is
     /// the batching achieved.</summary>
     public long SubmittingEnters => Interlocked.Read(ref _enters);
+
+    /// <summary>Operations the ring thread submitted (fsyncs, and reads and writes that had to wait) rather than the caller.</summary>
+    public long RingThreadSubmissions => Interlocked.Read(ref _ringThreadSubmissions);
 
     /// <summary>
     /// Sets up a ring of <paramref name="entries"/> (a power of two, 2–4096) over an open file. Fails with
@@ -191,11 +212,12 @@ public sealed unsafe class IoUringFile : IAsyncDisposable
         {
             foreach (var op in p.Held)
                 if (_closing) op.Finish(ClosedResult);
-                else _waiting.Enqueue(op);
+                else EnqueueLocked(op);
             p.Held.Clear();
             if (_closing) return;
             SubmitAndReapLocked(reaped);
             arm = ArmLocked();
+            if (!arm) WakeRingThreadLocked();
         }
         if (arm) _armed.Release();
         FinishReaped(reaped);
@@ -252,10 +274,37 @@ public sealed unsafe class IoUringFile : IAsyncDisposable
             t_reaped = reaped;
             return false;
         }
-        _waiting.Enqueue(op);
+        EnqueueLocked(op);
         SubmitAndReapLocked(reaped);
         arm = ArmLocked();
+        if (!arm) WakeRingThreadLocked();
         return true;
+    }
+
+    /// <summary>A read or write a caller may try (RWF_NOWAIT); anything else, or on a file that refuses RWF_NOWAIT, is
+    /// the ring thread's to submit.</summary>
+    private void EnqueueLocked(IoUringOperation op)
+    {
+        if (op.Opcode is OpRead or OpWrite && !_noWaitRefused) _waiting.Enqueue(op);
+        else _forRing.Enqueue(op);
+    }
+
+    /// <summary>
+    /// The ring thread is watching (its loop will look at <see cref="_forRing"/> before it sleeps) but may sit in
+    /// io_uring_enter waiting for a completion that is not coming: a NOP's completion ends that wait. Callers leave the
+    /// NOP's CQE in the ring (see <see cref="ReapLocked"/>), so the wait ends even if it starts after the NOP completed.
+    /// </summary>
+    private void WakeRingThreadLocked()
+    {
+        // With its own SQEs pending the ring thread is not waiting (it retries every millisecond); one SQ slot stays
+        // for DisposeAsync's NOP.
+        if (_forRing.Count == 0 || !_watching || _wakePosted || _ringSqesPending || _ring.SqSpace < 2) return;
+        ref var sqe = ref _ring.NextSqe();
+        sqe.Opcode = OpNop;
+        sqe.UserData = WakeTag;
+        _unsubmitted++;
+        _wakePosted = true;
+        Submit();
     }
 
     internal void Return(IoUringOperation op)
@@ -282,11 +331,17 @@ public sealed unsafe class IoUringFile : IAsyncDisposable
     /// </summary>
     private void SubmitAndReapLocked(List<(IoUringOperation, int)>? byCaller)
     {
+        bool byRing = byCaller is null;
         while (true)
         {
-            while (_waiting.Count > 0 && _freeSlots.Count > 0) { Prepare(_waiting.Dequeue()); _unsubmitted++; }
+            if (byRing)
+                while (_forRing.Count > 0 && _freeSlots.Count > 0) { Prepare(_forRing.Dequeue(), byRing); _unsubmitted++; }
+            // The ring thread's unsubmitted SQEs would become this caller's: leave submitting (and reaping) to it.
+            if (!byRing && _ringSqesPending) return;
+            while (_waiting.Count > 0 && _freeSlots.Count > 0) { Prepare(_waiting.Dequeue(), byRing); _unsubmitted++; }
             if (_unsubmitted > 0 && !Submit()) return;
-            if (ReapLocked(byCaller) == 0 || _waiting.Count == 0) return;
+            if (byRing) _ringSqesPending = _unsubmitted > 0;
+            if (ReapLocked(byCaller) == 0 || (_waiting.Count == 0 && (!byRing || _forRing.Count == 0))) return;
         }
     }
 
@@ -306,15 +361,24 @@ public sealed unsafe class IoUringFile : IAsyncDisposable
     private int ReapLocked(List<(IoUringOperation, int)>? byCaller)
     {
         int reaped = 0;
-        while (_ring.TryReap(out var cqe))
+        while (_ring.TryPeek(out var cqe))
         {
-            if (cqe.UserData == WakeTag) continue;
+            if (cqe.UserData == WakeTag)
+            {
+                // The ring thread's wake: a caller leaves it (and what follows) for the ring thread, whose wait it ends.
+                if (byCaller is not null) break;
+                _ring.Advance();
+                _wakePosted = false;
+                continue;
+            }
+            _ring.Advance();
             int slot = (int)cqe.UserData;
             var op = _inFlight[slot]!;
             _inFlight[slot] = null;
-            op.Reaped = true;
             _freeSlots.Push(slot);
             reaped++;
+            if (op.NoWait && HandOffLocked(op, cqe.Res)) continue;
+            op.Reaped = true;
             if (byCaller is not null)
             {
                 _inlineCompletions++;
@@ -329,13 +393,27 @@ public sealed unsafe class IoUringFile : IAsyncDisposable
         return reaped;
     }
 
+    /// <summary>A caller's RWF_NOWAIT attempt that the kernel refused (-EAGAIN: it would have to wait; EOPNOTSUPP or
+    /// EINVAL: the file takes no RWF_NOWAIT) or did in part: the rest goes to the ring thread, whose submission may
+    /// wait. False when the result is the operation's own.</summary>
+    private bool HandOffLocked(IoUringOperation op, int result)
+    {
+        op.NoWait = false;
+        if (result == -EOPNOTSUPP) _noWaitRefused = true;
+        if (result is -EAGAIN or -EOPNOTSUPP or -EINVAL) { }
+        else if (result > 0 && result < op.Length) op.Advance(result);
+        else return false;
+        _forRing.Enqueue(op);
+        return true;
+    }
+
     private int InFlightLocked => _inFlight.Length - _freeSlots.Count;
 
     /// <summary>True when operations are left in the kernel and the ring thread is not yet watching for them: the caller
     /// then releases it (outside the lock). The thread stops watching only under the lock, when nothing is in flight.</summary>
     private bool ArmLocked()
     {
-        if (_watching || (InFlightLocked == 0 && _waiting.Count == 0)) return false;
+        if (_watching || (InFlightLocked == 0 && _waiting.Count == 0 && _forRing.Count == 0)) return false;
         _watching = true;
         return true;
     }
@@ -356,7 +434,7 @@ public sealed unsafe class IoUringFile : IAsyncDisposable
                 {
                     if (_failed) { _stopped.TrySetResult(); return; }
                     SubmitAndReapLocked(null);
-                    if (InFlightLocked == 0 && _waiting.Count == 0)
+                    if (InFlightLocked == 0 && _waiting.Count == 0 && _forRing.Count == 0)
                     {
                         _watching = false;
                         if (_closing) break;
@@ -397,11 +475,16 @@ public sealed unsafe class IoUringFile : IAsyncDisposable
         for (int i = 0; i < _inFlight.Length; i++)
             if (_inFlight[i] is { } op) { _inFlight[i] = null; op.Abandon(error); }
         while (_waiting.TryDequeue(out var w)) w.Finish(error);
+        while (_forRing.TryDequeue(out var w)) w.Finish(error);
         _armed.Release();
     }
 
-    private void Prepare(IoUringOperation op)
+    /// <summary>Fills an SQE for <paramref name="op"/>: a caller's read or write with RWF_NOWAIT, the ring thread's as
+    /// it is.</summary>
+    private void Prepare(IoUringOperation op, bool byRing)
     {
+        op.NoWait = !byRing && op.Opcode is OpRead or OpWrite;
+        if (byRing) _ringThreadSubmissions++;
         int slot = _freeSlots.Pop();
         _inFlight[slot] = op;
         ref var sqe = ref _ring.NextSqe();
@@ -411,7 +494,7 @@ public sealed unsafe class IoUringFile : IAsyncDisposable
         sqe.Off = (ulong)op.Offset;
         sqe.Addr = (ulong)op.Address;
         sqe.Len = (uint)op.Length;
-        sqe.OpFlags = op.OpFlags;
+        sqe.OpFlags = op.NoWait ? op.OpFlags | RwfNoWait : op.OpFlags;
         sqe.UserData = (ulong)slot;
     }
 
@@ -427,13 +510,15 @@ public sealed unsafe class IoUringFile : IAsyncDisposable
             if (_closing) return new ValueTask(_stopped.Task);
             _closing = true;
             while (_waiting.TryDequeue(out var op)) op.Finish(ClosedResult);
+            while (_forRing.TryDequeue(out var op)) op.Finish(ClosedResult);
             // Prepared but unsubmitted (the kernel said EAGAIN/EBUSY): they go in now, so every slot's operation completes.
             // A NOP's completion wakes the ring thread if it already sits in io_uring_enter with nothing left to wait for.
             ref var sqe = ref _ring.NextSqe();
             sqe.Opcode = OpNop;
             sqe.UserData = WakeTag;
             _unsubmitted++;
-            Submit();
+            // With the ring thread's own SQEs pending, it submits (it is retrying); else they would become this thread's.
+            if (!_ringSqesPending) Submit();
             _watching = true;
         }
         _armed.Release();

@@ -32,6 +32,12 @@ internal sealed unsafe class IoUringOperation : IValueTaskSource<int>
     public uint OpFlags;
     /// <summary>Holds the caller's buffer pinned from submission until the completion is reaped.</summary>
     public MemoryHandle Pin;
+    /// <summary>Submitted by a caller with RWF_NOWAIT (it may not wait in the kernel: see IoUringFile); cleared when
+    /// the ring thread submits it.</summary>
+    public bool NoWait;
+    /// <summary>Bytes a caller's RWF_NOWAIT attempt already moved; the ring thread does the rest (Offset, Address and
+    /// Length advanced past them), and the result reported includes them.</summary>
+    public int Done;
 
     public ValueTask<int> Start(byte opcode, long offset, MemoryHandle pin, int length, uint opFlags)
     {
@@ -43,6 +49,8 @@ internal sealed unsafe class IoUringOperation : IValueTaskSource<int>
         Length = length;
         Pin = pin;
         Reaped = false;
+        NoWait = false;
+        Done = 0;
         _core.RunContinuationsAsynchronously = true;
         return new ValueTask<int>(this, _core.Version);
     }
@@ -63,11 +71,23 @@ internal sealed unsafe class IoUringOperation : IValueTaskSource<int>
         Pin.Dispose();
         Pin = default;
         _core.RunContinuationsAsynchronously = !inline;
-        _core.SetResult(result);
+        _core.SetResult(WithDone(result));
     }
 
     /// <summary>Completes the caller without releasing the pin (the kernel may still write to the buffer).</summary>
-    public void Abandon(int result) => _core.SetResult(result);
+    public void Abandon(int result) => _core.SetResult(WithDone(result));
+
+    /// <summary>Moves past the <paramref name="bytes"/> a RWF_NOWAIT attempt did, for the ring thread to do the rest.</summary>
+    public void Advance(int bytes)
+    {
+        Done += bytes;
+        Offset += bytes;
+        Address += bytes;
+        Length -= bytes;
+    }
+
+    // As pread/pwrite: what a first part moved counts, and an error after it is the short count, not the error.
+    private int WithDone(int result) => Done == 0 ? result : result < 0 ? Done : Done + result;
 
     public int GetResult(short token)
     {

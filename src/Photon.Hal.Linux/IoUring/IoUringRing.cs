@@ -120,6 +120,19 @@ internal sealed unsafe class IoUringRing : IDisposable
         return true;
     }
 
+    /// <summary>The next completion, left in place (see <see cref="Advance"/>).</summary>
+    public bool TryPeek(out Cqe cqe)
+    {
+        uint head = *_cqHead;
+        if (head == Volatile.Read(ref *_cqTail)) { cqe = default; return false; }
+        // Safety: head != tail, so the slot (head & mask) holds a completion the kernel finished writing.
+        cqe = _cqes[head & _cqMask];
+        return true;
+    }
+
+    /// <summary>Consumes the completion <see cref="TryPeek"/> returned (release on our head).</summary>
+    public void Advance() => Volatile.Write(ref *_cqHead, *_cqHead + 1);
+
     public bool HasCompletion => *_cqHead != Volatile.Read(ref *_cqTail);
 
     /// <summary>Unmaps the rings and closes the descriptor. The owner calls it only once nothing that names a caller's

@@ -11,4 +11,11 @@ public interface IInlineBlockStorage
 {
     /// <summary>True when requests are expected to finish inside the call (false, e.g., on a thread-pool fallback).</summary>
     bool CompletesInline { get; }
+
+    /// <summary>
+    /// True when every request the storage accepted ends by itself, soon — written, failed, or Closed when the storage
+    /// closes — so a driver may simply await one that did not finish at once instead of racing it against its own
+    /// close (HostImageStorage: a write queued behind another writer is written by it within a batch). False by default.
+    /// </summary>
+    bool EndsEveryRequest => false;
 }

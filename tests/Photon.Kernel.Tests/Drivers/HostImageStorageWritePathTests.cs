@@ -61,7 +61,7 @@ public sealed class HostImageStorageWritePathTests : IDisposable
     [Fact]
     public async Task Small_writes_from_many_threads_at_once_each_land_once_whether_written_inline_or_by_the_ring()
     {
-        // Four threads write small blocks at once: one at a time writes inline, the others' writes go to the ring. Every write is counted on exactly one path and the file holds every thread's bytes.
+        // Four threads write small blocks at once: one at a time writes, the others' writes queue behind it (none goes to the ring). Every write is counted once and the file holds every thread's bytes.
         const int threads = 4, perThread = 400;
         var path = Image((long)threads * perThread * 4096);
         var expected = Pattern(threads * perThread * 4096, 6);

@@ -28,6 +28,7 @@ public sealed class NvmeBlockDevice : BlockDeviceObject, IAsyncDisposable
     private readonly Controller[] _drains;
     private readonly CancellationTokenSource _stop = new();
     private readonly bool _direct; // the storage finishes requests inline: reads and writes skip the queue pairs
+    private readonly bool _awaitDirect; // ...and ends every request it accepted: a pending one is awaited as it is
     private readonly int _directLimit;
     private long _directStarted, _directEnded;
     private volatile bool _closed;
@@ -50,6 +51,7 @@ public sealed class NvmeBlockDevice : BlockDeviceObject, IAsyncDisposable
         _controllers = new Task[_queues.Length];
         _drains = new Controller[_queues.Length];
         _direct = storage is IInlineBlockStorage { CompletesInline: true };
+        _awaitDirect = storage is IInlineBlockStorage { EndsEveryRequest: true };
         _directLimit = options.QueuePairs * options.QueueDepth;
         for (int i = 0; i < _queues.Length; i++)
         {
@@ -213,7 +215,8 @@ public sealed class NvmeBlockDevice : BlockDeviceObject, IAsyncDisposable
             else
             {
                 write = _storage.WriteAsync(command.Lba * SectorSize, command.WriteData);
-                if (!write.IsCompleted) return DirectPending(command, write.AsTask(), submitted);
+                if (!write.IsCompleted)
+                    return _awaitDirect ? DirectAwaited(command, write, submitted) : DirectPending(command, write.AsTask(), submitted);
                 write.GetAwaiter().GetResult();
                 result = command.WriteData.Length;
             }
@@ -242,6 +245,23 @@ public sealed class NvmeBlockDevice : BlockDeviceObject, IAsyncDisposable
                 await operation.ConfigureAwait(false);
                 result = operation is Task<int> read ? ReadResult(command, read.Result) : command.WriteData.Length;
             }
+        }
+        catch (Exception e) when (IsStorageFailure(e)) { result = Failure(e); }
+        finally { Interlocked.Increment(ref _directEnded); }
+        Diagnostics.Tracing.BlockIoProbe.Completed(submitted, command, Label, result.IsOk);
+        return result.AsResult();
+    }
+
+    /// <summary>A direct write on storage that ends every request (<see cref="IInlineBlockStorage.EndsEveryRequest"/>):
+    /// awaited as it is — no task for the operation, no race with the close signal (the storage ends it Closed if it
+    /// closes first). A write queued behind the storage's busy writer takes this path: one state machine, no more.</summary>
+    private async Task<Result> DirectAwaited(BlockCommand command, ValueTask operation, long submitted)
+    {
+        Result<int> result;
+        try
+        {
+            await operation.ConfigureAwait(false);
+            result = command.WriteData.Length;
         }
         catch (Exception e) when (IsStorageFailure(e)) { result = Failure(e); }
         finally { Interlocked.Increment(ref _directEnded); }
