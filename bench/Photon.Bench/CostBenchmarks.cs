@@ -129,20 +129,21 @@ public static class CostBenchmarks
         var done = new TaskCompletionSource();
         Func<Task> body = () => { if (Interlocked.Decrement(ref remaining) == 0) done.TrySetResult(); return Task.CompletedTask; };
         Action pool = () => { if (Interlocked.Decrement(ref remaining) == 0) done.TrySetResult(); };
+        void Spawned() { if (RunDiagnostics) RunProbe.Backlog = Volatile.Read(ref remaining) / (double)N; }
         var photon = Measure(async () =>
         {
             remaining = N;
             done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            if (fromKernelTask) s.Spawn(() => { for (int i = 0; i < N; i++) s.Spawn(body, "tiny"); return Task.CompletedTask; }, "spawner");
-            else for (int i = 0; i < N; i++) s.Spawn(body, "tiny");
+            if (fromKernelTask) s.Spawn(() => { for (int i = 0; i < N; i++) s.Spawn(body, "tiny"); Spawned(); return Task.CompletedTask; }, "spawner");
+            else { for (int i = 0; i < N; i++) s.Spawn(body, "tiny"); Spawned(); }
             await done.Task;
         }, N, fromKernelTask ? "spawn-inside" : "spawn-outside");
         var baseline = Measure(async () =>
         {
             remaining = N;
             done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            if (fromKernelTask) _ = Task.Run(() => { for (int i = 0; i < N; i++) _ = Task.Run(pool); });
-            else for (int i = 0; i < N; i++) _ = Task.Run(pool);
+            if (fromKernelTask) _ = Task.Run(() => { for (int i = 0; i < N; i++) _ = Task.Run(pool); Spawned(); });
+            else { for (int i = 0; i < N; i++) _ = Task.Run(pool); Spawned(); }
             await done.Task;
         }, N, fromKernelTask ? "taskrun-inside" : "taskrun-outside");
         return Rows($"spawn+complete 1M tasks {(fromKernelTask ? "from a kernel task" : "from outside")}",

@@ -74,6 +74,7 @@ public sealed class KernelScheduler : IKernelTimers, IAsyncDisposable
         StarvationThreshold = threshold;
         FairnessBudget = options.FairnessBudget;
         KernelTaskScheduler = new KernelTaskSchedulerImpl(this, count);
+        VoidShape = new VoidShape(this);
         for (int i = 0; i < PriorityCount; i++) Global[i] = new RunLane();
         for (int i = 0; i < LiveStripes; i++) _live[i] = new LiveStripe();
 
@@ -145,13 +146,13 @@ public sealed class KernelScheduler : IKernelTimers, IAsyncDisposable
     public KernelTask Spawn(Func<Task> body, string name, TaskPriority priority = TaskPriority.Normal, CancellationToken ct = default)
     {
         ArgumentNullException.ThrowIfNull(body);
-        return SpawnCore(body, VoidShape.Instance, name, priority, ct);
+        return SpawnCore(body, VoidShape, name, priority, ct);
     }
 
     public KernelTask<T> Spawn<T>(Func<Task<T>> body, string name, TaskPriority priority = TaskPriority.Normal, CancellationToken ct = default)
     {
         ArgumentNullException.ThrowIfNull(body);
-        return new KernelTask<T>(SpawnCore(body, ValueShape<T>.Instance, name, priority, ct));
+        return new KernelTask<T>(SpawnCore(body, ValueShape<T>.For(this), name, priority, ct));
     }
 
     /// <summary>
@@ -209,6 +210,8 @@ public sealed class KernelScheduler : IKernelTimers, IAsyncDisposable
     internal Worker[] Workers { get; }
     internal readonly RunLane[] Global = new RunLane[PriorityCount];
     internal KernelTaskSchedulerImpl KernelTaskScheduler { get; }
+    /// <summary>The shape of this scheduler's tasks without a result (it names the scheduler for them).</summary>
+    internal VoidShape VoidShape { get; }
     internal int FairnessBudget { get; }
     internal bool IsStopping => _stopping;
     internal long ClockTicks => _clock.Monotonic.Ticks;
@@ -224,7 +227,7 @@ public sealed class KernelScheduler : IKernelTimers, IAsyncDisposable
     {
         if ((uint)priority >= PriorityCount) priority = TaskPriority.Normal;
         name ??= "";
-        var task = new KernelTask(this, unchecked((int)Interlocked.Increment(ref _spawnCount.Value)), name, priority, body, shape, ct);
+        var task = new KernelTask(unchecked((int)Interlocked.Increment(ref _spawnCount.Value)), name, priority, body, shape, ct);
         if (KernelTrace.Enabled) SchedulerTrace.Spawned(task);
         if (_stopping)
         {

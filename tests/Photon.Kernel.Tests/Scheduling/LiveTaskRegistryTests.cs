@@ -43,18 +43,19 @@ public class LiveTaskRegistryTests
     }
 
     [Fact]
-    public void A_kernel_task_takes_at_most_80_bytes()
+    public void A_kernel_task_takes_at_most_72_bytes()
     {
         // Counted by the GC, not timed: the task object a spawn allocates (its body delegate and name are shared).
         var s = LinuxPlatform.CreateScheduler(new SchedulerOptions(Workers: 1));
         try
         {
             Func<Task> body = () => Task.CompletedTask;
-            _ = new KernelTask(s, 1, "tiny", TaskPriority.Normal, body, VoidShape.Instance, default); // JIT, type load
+            _ = new KernelTask(1, "tiny", TaskPriority.Normal, body, s.VoidShape, default); // JIT, type load
             long before = GC.GetAllocatedBytesForCurrentThread();
-            for (int i = 0; i < 1000; i++) _ = new KernelTask(s, i, "tiny", TaskPriority.Normal, body, VoidShape.Instance, default);
+            for (int i = 0; i < 1000; i++) _ = new KernelTask(i, "tiny", TaskPriority.Normal, body, s.VoidShape, default);
             long perTask = (GC.GetAllocatedBytesForCurrentThread() - before) / 1000;
-            Assert.True(perTask <= 80, $"{perTask} B per kernel task");
+            // 72, not 80: the scheduler is named by the task's shape, not a field of its own (the GC rounds by references).
+            Assert.True(perTask <= 72, $"{perTask} B per kernel task");
         }
         finally { s.DisposeAsync().AsTask().GetAwaiter().GetResult(); }
     }

@@ -99,9 +99,10 @@ public sealed class RunLaneTests
 public sealed class RunLaneSlotTests
 {
     private static readonly Func<Task> Body = () => Task.CompletedTask;
+    private static readonly VoidShape NoScheduler = new(null!);
 
     private static KernelTask NewTask(int id) =>
-        new(null!, id, "t", TaskPriority.Normal, Body, VoidShape.Instance, default); // never started: no scheduler needed
+        new(id, "t", TaskPriority.Normal, Body, NoScheduler, default); // never started: no scheduler needed
 
     [Fact]
     public void Spawns_and_other_items_mixed_come_out_in_order_with_their_fields_across_segment_ends()
