@@ -92,7 +92,7 @@ internal sealed class NicRxLender : IRxBatch, IQueueCompletionSink<int>
             RegisterCancellation(ct);
             // With inline completions this resumes on the thread that completed the burst (the RX controller, on the
             // device's receive thread): no thread-pool hop between a frame and the stack.
-            int generation = _wait.Arm(runContinuationsAsynchronously: !_driver.Options.InlineCompletions);
+            long generation = _wait.Arm(runContinuationsAsynchronously: !_driver.Options.InlineCompletions);
             // Dekker with OnCompleted (both sides write, fence, then read the other's word): either the completer sees
             // whom we wait for, or we see its completion here — a wake is never lost.
             Interlocked.Exchange(ref _waitFor, head);
@@ -191,6 +191,6 @@ internal sealed class NicRxLender : IRxBatch, IQueueCompletionSink<int>
     /// <summary>The parked receive's wake, reused: true for the head's completion, false for a cancellation.</summary>
     private sealed class HeadWait : Photon.Kernel.Scheduling.GenerationalCompletion<bool>
     {
-        public new int Arm(bool runContinuationsAsynchronously) => base.Arm(runContinuationsAsynchronously);
+        public new long Arm(bool runContinuationsAsynchronously) => base.Arm(runContinuationsAsynchronously);
     }
 }
