@@ -23,6 +23,13 @@ public sealed partial class TcpConnection
     private static readonly Task<Result> Sent = Task.FromResult(Result.Ok);
     private bool _storageGrowthQueued;
 
+    /// <summary>A send at least this long that does not fit the buffer's free room is lent, not copied.</summary>
+    internal const int LendAtLeast = ByteRing.LargeStorage;
+
+    /// <summary>Parked sends whose memory is lent to the send buffer, oldest first, with where their bytes end in the
+    /// buffer's stream of lent bytes (<see cref="ByteRing.Lend"/>): each is woken when the peer has acknowledged that far.</summary>
+    private readonly Queue<(PendingCalls<bool>.Call Call, long End)> _lentSends = new();
+
     /// <summary>Queues all of <paramref name="data"/> for sending, waiting for buffer space as the peer acknowledges. A
     /// send that would have to wait while <see cref="NetworkStackOptions.SocketMaxPendingCalls"/> sends wait already
     /// fails with <see cref="ErrorCode.Busy"/> before queuing anything. <paramref name="data"/> must stay unchanged until
@@ -32,17 +39,18 @@ public sealed partial class TcpConnection
     /// path) completes synchronously with a cached task: no state machine, no allocation.</remarks>
     public Task<Result> SendAsync(ReadOnlyMemory<byte> data, CancellationToken ct = default)
     {
-        if (QueueSend(ref data, first: true, out var wait) is { } refused) return Task.FromResult(refused);
+        if (QueueSend(ref data, first: true, out var wait, out long lentEnd) is { } refused) return Task.FromResult(refused);
         var flush = _stack.FlushAsync();
         if (wait is null && flush.IsCompletedSuccessfully)
         {
             flush.GetAwaiter().GetResult();
             return Sent;
         }
-        return SendRestAsync(data, flush, wait, ct);
+        return SendRestAsync(data, flush, wait, lentEnd, ct);
     }
 
-    private async Task<Result> SendRestAsync(ReadOnlyMemory<byte> data, ValueTask flush, Result<PendingCalls<bool>.Call>? wait, CancellationToken ct)
+    private async Task<Result> SendRestAsync(ReadOnlyMemory<byte> data, ValueTask flush, Result<PendingCalls<bool>.Call>? wait, long lentEnd,
+        CancellationToken ct)
     {
         await flush.ConfigureAwait(false);
         while (true)
@@ -50,6 +58,7 @@ public sealed partial class TcpConnection
             if (wait is not { } parked) return Result.Ok;
             if (!parked.IsOk) return parked.Error; // the quota's refusal: what was written so far stays queued
             var call = parked.Value;
+            if (lentEnd >= 0) return await AwaitLentAsync(call, lentEnd).ConfigureAwait(false);
             bool woken = await _writers.AwaitAsync(call, ct, false, _stack.Gate).ConfigureAwait(false);
             // Taken is written under the lock while the call is parked; a woken call reads it after its wake, and a
             // cancelled one left the list under the lock in AwaitAsync, so reading it under the lock is final.
@@ -62,8 +71,24 @@ public sealed partial class TcpConnection
             data = data[taken..];
             if (data.IsEmpty) return Result.Ok;
             if (!woken) return Errors.Of(ErrorCode.Cancelled, "send cancelled");
-            if (QueueSend(ref data, first: false, out wait) is { } refused) return refused;
+            if (QueueSend(ref data, first: false, out wait, out lentEnd) is { } refused) return refused;
             await _stack.FlushAsync().ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>A lent send ends when the peer has acknowledged its last byte (Ok) or the connection ends first (its
+    /// error): only then is the sender's memory its own again. It cannot be cancelled — the stack may still have to
+    /// retransmit from that memory (Linux's MSG_ZEROCOPY holds the pages the same way).</summary>
+    private async Task<Result> AwaitLentAsync(PendingCalls<bool>.Call call, long end)
+    {
+        await _writers.AwaitAsync(call, CancellationToken.None, false, _stack.Gate).ConfigureAwait(false);
+        NetPathTimeline.Mark(NetPathEvent.AppSendWake, 2);
+        _stack.Count(Counter.TcpSendsWoken);
+        lock (_stack.Gate)
+        {
+            call.From = default;
+            if (_send.LentDiscarded >= end) return Result.Ok;
+            return _error is { } e ? e : Errors.Of(ErrorCode.Closed, "connection closed before the peer acknowledged the send");
         }
     }
 
@@ -72,9 +97,10 @@ public sealed partial class TcpConnection
     /// ends here with an error. Storage the buffer needs for the data and that is too large to allocate under the lock is
     /// allocated here, between two turns of the lock. A send writes in one turn only, and only when no other send is
     /// parked, so its bytes stay together and in the order sends parked.</summary>
-    private Result? QueueSend(ref ReadOnlyMemory<byte> data, bool first, out Result<PendingCalls<bool>.Call>? wait)
+    private Result? QueueSend(ref ReadOnlyMemory<byte> data, bool first, out Result<PendingCalls<bool>.Call>? wait, out long lentEnd)
     {
         wait = null;
+        lentEnd = -1;
         byte[]? storage = null;
         while (true)
         {
@@ -95,6 +121,15 @@ public sealed partial class TcpConnection
                 if (first && data.Length > _send.Free && _writers.Count >= _writers.Limit)
                     return Errors.Of(ErrorCode.Busy, $"{_writers.Limit} sends already pending on this socket");
                 bool behind = _writers.Count > 0; // earlier sends' bytes go first: park behind them
+                // A large send that would park is lent instead: the buffer reads the sender's memory in place until the
+                // peer acknowledges it, so its bytes are copied once in the guest (into the device's DMA slots), and no
+                // storage is grown for them (vm17). Lent sends park like others, so anything sent later goes after them.
+                if (!behind && data.Length >= LendAtLeast && data.Length > _send.Free && _stack.Options.TcpLendLargeSends
+                    && TryLend(data, out wait, out lentEnd))
+                {
+                    data = default;
+                    return null;
+                }
                 // Larger storage is got before anything is written, so a send's bytes are never split by another's
                 // (a send arriving meanwhile goes wholly before it). Its charge is reserved here, under the lock and
                 // before the allocation, so a tenant's concurrent senders cannot allocate past its quota; a refusal
@@ -102,7 +137,9 @@ public sealed partial class TcpConnection
                 if (!behind && (want = _send.StorageWanted(data.Length)) > 0) want = ReserveSendStorage(want);
                 if (!behind && want == 0)
                 {
+                    long began = NetPathCosts.Begin();
                     int n = _send.Write(data.Span);
+                    NetPathCosts.End(NetPathCost.SendBufferCopy, began, n);
                     if (n == 0 && _send.Count == 0 && _send.IsQuotaLimited && !data.IsEmpty) return SendBufferRefused();
                     if (n > 0)
                     {
@@ -145,12 +182,14 @@ public sealed partial class TcpConnection
     private byte[] AllocateReserved(int size)
     {
         _stack.Count(Counter.TcpSendStorageAllocations);
+        long began = NetPathCosts.Begin();
         try { return ByteRing.Prefaulted(size); }
         catch
         {
             lock (_stack.Gate) _send.CancelReservation(size);
             throw;
         }
+        finally { NetPathCosts.End(NetPathCost.StorageAllocate, began, size); }
     }
 
     /// <summary>Storage allocated but not to be adopted (the connection closed): its charge goes back.</summary>
@@ -172,13 +211,16 @@ public sealed partial class TcpConnection
     /// </summary>
     private void TakeFromParkedWriters()
     {
-        if (!MaySend) return;
+        CompleteLentSends();
+        if (!MaySend || _send.LentBytes > 0) return; // nothing goes into the ring while lent bytes are queued ahead
         for (var call = _writers.Oldest; call is not null;)
         {
             var next = call.Next;
             if (call.IsCompleted) { call = next; continue; }
             var rest = call.From[call.Taken..];
+            long began = NetPathCosts.Begin();
             int n = _send.Write(rest.Span);
+            NetPathCosts.End(NetPathCost.SendBufferCopy, began, n);
             if (n > 0)
             {
                 call.Taken += n;
@@ -194,6 +236,59 @@ public sealed partial class TcpConnection
             _writers.Wake(call, true);
             call = next;
         }
+    }
+
+    /// <summary>Parks the send and lends all of <paramref name="data"/> to the send buffer (under the lock); false when
+    /// it cannot be (parking refused, or too many bytes held), and then nothing was lent.</summary>
+    private bool TryLend(ReadOnlyMemory<byte> data, out Result<PendingCalls<bool>.Call>? wait, out long end)
+    {
+        wait = null;
+        end = -1;
+        if (data.Length > int.MaxValue - _send.Count) return false;
+        var parked = _writers.Park();
+        if (!parked.IsOk) return false; // the ordinary path parks (or refuses) the same way
+        var call = parked.Value;
+        end = _send.Lend(data);
+        call.From = data;
+        call.Taken = data.Length; // all of it queued, by reference
+        _lentSends.Enqueue((call, end));
+        wait = parked;
+        NetPathTimeline.Mark(NetPathEvent.AppSendPark, data.Length);
+        _stack.Count(Counter.TcpSendsParked);
+        _stack.Count(Counter.TcpSendsLent);
+        _stack.Count(Counter.TcpSendBytesLent, data.Length);
+        Output();
+        return true;
+    }
+
+    /// <summary>Wakes the lent sends the peer has acknowledged in full (under the lock), oldest first.</summary>
+    private void CompleteLentSends()
+    {
+        while (_lentSends.TryPeek(out var lent) && _send.LentDiscarded >= lent.End)
+        {
+            _lentSends.Dequeue();
+            NetPathTimeline.Mark(NetPathEvent.AppSendWake, 1);
+            _writers.Wake(lent.Call, true);
+        }
+    }
+
+    /// <summary>Ends parked sends on a close (under the lock), except lent ones: the buffer still reads their memory, so
+    /// they end when the peer acknowledges them or the connection ends.</summary>
+    private void WakeWritersNotLent()
+    {
+        for (var call = _writers.Oldest; call is not null;)
+        {
+            var next = call.Next;
+            if (!IsLent(call)) _writers.Wake(call, true);
+            call = next;
+        }
+    }
+
+    private bool IsLent(PendingCalls<bool>.Call call)
+    {
+        foreach (var (lent, _) in _lentSends)
+            if (ReferenceEquals(lent, call)) return true;
+        return false;
     }
 
     /// <summary>Bytes parked sends still hold (under the lock).</summary>
@@ -246,7 +341,10 @@ public sealed partial class TcpConnection
 
     private bool AdoptSendStorage(byte[] storage)
     {
-        if (!_send.Adopt(storage))
+        long began = NetPathCosts.Begin();
+        bool adopted = _send.Adopt(storage);
+        NetPathCosts.End(NetPathCost.StorageAdopt, began, adopted ? _send.Count : 0);
+        if (!adopted)
         {
             _stack.Count(Counter.TcpSendStorageReturned); // a concurrent growth got there first; Adopt refunded it
             return false;
