@@ -109,6 +109,25 @@ internal sealed class ByteRing(int capacity, int growInPlaceBelow = int.MaxValue
         return _lentDiscarded + _lentBytes;
     }
 
+    /// <summary>Drops the last <paramref name="count"/> lent bytes (never the ring's own): a cancelled lent send's bytes
+    /// that were never sent. Rare (a cancellation), so the extents are rebuilt.</summary>
+    public void TruncateLent(int count)
+    {
+        count = Math.Clamp(count, 0, _lentBytes);
+        if (count == 0) return;
+        var kept = new List<ReadOnlyMemory<byte>>(_lent);
+        int keep = _lentBytes - count + _lentHead; // bytes of the extents, the discarded head included, that stay
+        _lent.Clear();
+        foreach (var extent in kept)
+        {
+            if (keep <= 0) break;
+            _lent.Enqueue(extent.Length <= keep ? extent : extent[..keep]);
+            keep -= extent.Length;
+        }
+        _lentBytes -= count;
+        if (_lentBytes == 0) { _lent.Clear(); _lentHead = 0; }
+    }
+
     /// <summary>Storage for at least <paramref name="needed"/> bytes: the contents move to the start of a larger array.
     /// When the account refuses the growth the current storage (possibly none) is returned unchanged.</summary>
     private byte[]? Reserve(int needed)

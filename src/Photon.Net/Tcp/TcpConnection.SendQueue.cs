@@ -28,7 +28,18 @@ public sealed partial class TcpConnection
 
     /// <summary>Parked sends whose memory is lent to the send buffer, oldest first, with where their bytes end in the
     /// buffer's stream of lent bytes (<see cref="ByteRing.Lend"/>): each is woken when the peer has acknowledged that far.</summary>
-    private readonly Queue<(PendingCalls<bool>.Call Call, long End)> _lentSends = new();
+    private readonly Queue<LentSend> _lentSends = new();
+
+    /// <summary>A lent send (under the lock): its call, where its bytes end in the stream of lent bytes, and — once it
+    /// was cancelled — what its caller waits on until the bytes it had sent are acknowledged.</summary>
+    private sealed class LentSend(PendingCalls<bool>.Call call, long end)
+    {
+        public PendingCalls<bool>.Call Call { get; } = call;
+        public long End { get; set; } = end;
+        public int Length { get; set; }
+        public bool Cancelled { get; set; }
+        public TaskCompletionSource? Drained { get; set; }
+    }
 
     /// <summary>Queues all of <paramref name="data"/> for sending, waiting for buffer space as the peer acknowledges. A
     /// send that would have to wait while <see cref="NetworkStackOptions.SocketMaxPendingCalls"/> sends wait already
@@ -39,17 +50,17 @@ public sealed partial class TcpConnection
     /// path) completes synchronously with a cached task: no state machine, no allocation.</remarks>
     public Task<Result> SendAsync(ReadOnlyMemory<byte> data, CancellationToken ct = default)
     {
-        if (QueueSend(ref data, first: true, out var wait, out long lentEnd) is { } refused) return Task.FromResult(refused);
+        if (QueueSend(ref data, first: true, out var wait, out var lent) is { } refused) return Task.FromResult(refused);
         var flush = _stack.FlushAsync();
         if (wait is null && flush.IsCompletedSuccessfully)
         {
             flush.GetAwaiter().GetResult();
             return Sent;
         }
-        return SendRestAsync(data, flush, wait, lentEnd, ct);
+        return SendRestAsync(data, flush, wait, lent, ct);
     }
 
-    private async Task<Result> SendRestAsync(ReadOnlyMemory<byte> data, ValueTask flush, Result<PendingCalls<bool>.Call>? wait, long lentEnd,
+    private async Task<Result> SendRestAsync(ReadOnlyMemory<byte> data, ValueTask flush, Result<PendingCalls<bool>.Call>? wait, LentSend? lent,
         CancellationToken ct)
     {
         await flush.ConfigureAwait(false);
@@ -58,7 +69,7 @@ public sealed partial class TcpConnection
             if (wait is not { } parked) return Result.Ok;
             if (!parked.IsOk) return parked.Error; // the quota's refusal: what was written so far stays queued
             var call = parked.Value;
-            if (lentEnd >= 0) return await AwaitLentAsync(call, lentEnd).ConfigureAwait(false);
+            if (lent is not null) return await AwaitLentAsync(lent, ct).ConfigureAwait(false);
             bool woken = await _writers.AwaitAsync(call, ct, false, _stack.Gate).ConfigureAwait(false);
             // Taken is written under the lock while the call is parked; a woken call reads it after its wake, and a
             // cancelled one left the list under the lock in AwaitAsync, so reading it under the lock is final.
@@ -71,25 +82,48 @@ public sealed partial class TcpConnection
             data = data[taken..];
             if (data.IsEmpty) return Result.Ok;
             if (!woken) return Errors.Of(ErrorCode.Cancelled, "send cancelled");
-            if (QueueSend(ref data, first: false, out wait, out lentEnd) is { } refused) return refused;
+            if (QueueSend(ref data, first: false, out wait, out lent) is { } refused) return refused;
             await _stack.FlushAsync().ConfigureAwait(false);
         }
     }
 
     /// <summary>A lent send ends when the peer has acknowledged its last byte (Ok) or the connection ends first (its
-    /// error): only then is the sender's memory its own again. It cannot be cancelled — the stack may still have to
-    /// retransmit from that memory (Linux's MSG_ZEROCOPY holds the pages the same way).</summary>
-    private async Task<Result> AwaitLentAsync(PendingCalls<bool>.Call call, long end)
+    /// error): only then is the sender's memory its own again (Linux's MSG_ZEROCOPY holds the pages the same way). A
+    /// cancellation drops the bytes not sent yet — what was sent stays queued, an exact prefix — and ends the send
+    /// once those are acknowledged (or the connection ends): the stack may still have to retransmit them from that memory.</summary>
+    private async Task<Result> AwaitLentAsync(LentSend lent, CancellationToken ct)
     {
-        await _writers.AwaitAsync(call, CancellationToken.None, false, _stack.Gate).ConfigureAwait(false);
+        bool woken = await _writers.AwaitAsync(lent.Call, ct, false, _stack.Gate).ConfigureAwait(false);
         NetPathTimeline.Mark(NetPathEvent.AppSendWake, 2);
         _stack.Count(Counter.TcpSendsWoken);
+        Task drained;
         lock (_stack.Gate)
         {
-            call.From = default;
-            if (_send.LentDiscarded >= end) return Result.Ok;
-            return _error is { } e ? e : Errors.Of(ErrorCode.Closed, "connection closed before the peer acknowledged the send");
+            if (woken || _send.LentDiscarded >= lent.End || !_lentSends.Contains(lent)) return LentEnded(lent);
+            // Cancelled: the lent bytes past what was ever sent (SND.MAX) are dropped; this send's extent is the last one
+            // (a send is lent only when no other is parked), so nothing after it moves.
+            long sent = Math.Clamp(_sndMax - _sndUna, 0, _send.Count);
+            long sentLentEnd = _send.LentDiscarded + Math.Max(0, sent - (_send.Count - _send.LentBytes));
+            int unsent = (int)Math.Clamp(lent.End - sentLentEnd, 0, lent.Length);
+            _send.TruncateLent(unsent);
+            lent.End -= unsent;
+            lent.Cancelled = true;
+            if (_send.LentDiscarded >= lent.End) { CompleteLentSends(); return LentEnded(lent); }
+            lent.Drained = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            drained = lent.Drained.Task;
         }
+        await drained.ConfigureAwait(false);
+        lock (_stack.Gate) return LentEnded(lent);
+    }
+
+    /// <summary>How a lent send ended (under the lock, once it is no longer read): Ok when all its bytes were
+    /// acknowledged, Cancelled when it was cut short, else the connection's error.</summary>
+    private Result LentEnded(LentSend lent)
+    {
+        lent.Call.From = default;
+        bool acked = _send.LentDiscarded >= lent.End;
+        if (acked) return lent.Cancelled ? Errors.Of(ErrorCode.Cancelled, "send cancelled") : Result.Ok;
+        return _error is { } e ? e : Errors.Of(ErrorCode.Closed, "connection closed before the peer acknowledged the send");
     }
 
     /// <summary>One step of a send: queues what fits of <paramref name="data"/> (advancing it) and parks the caller with
@@ -97,10 +131,10 @@ public sealed partial class TcpConnection
     /// ends here with an error. Storage the buffer needs for the data and that is too large to allocate under the lock is
     /// allocated here, between two turns of the lock. A send writes in one turn only, and only when no other send is
     /// parked, so its bytes stay together and in the order sends parked.</summary>
-    private Result? QueueSend(ref ReadOnlyMemory<byte> data, bool first, out Result<PendingCalls<bool>.Call>? wait, out long lentEnd)
+    private Result? QueueSend(ref ReadOnlyMemory<byte> data, bool first, out Result<PendingCalls<bool>.Call>? wait, out LentSend? lent)
     {
         wait = null;
-        lentEnd = -1;
+        lent = null;
         byte[]? storage = null;
         while (true)
         {
@@ -125,7 +159,7 @@ public sealed partial class TcpConnection
                 // peer acknowledges it, so its bytes are copied once in the guest (into the device's DMA slots), and no
                 // storage is grown for them (vm17). Lent sends park like others, so anything sent later goes after them.
                 if (!behind && data.Length >= LendAtLeast && data.Length > _send.Free && _stack.Options.TcpLendLargeSends
-                    && TryLend(data, out wait, out lentEnd))
+                    && TryLend(data, out wait, out lent))
                 {
                     data = default;
                     return null;
@@ -240,18 +274,18 @@ public sealed partial class TcpConnection
 
     /// <summary>Parks the send and lends all of <paramref name="data"/> to the send buffer (under the lock); false when
     /// it cannot be (parking refused, or too many bytes held), and then nothing was lent.</summary>
-    private bool TryLend(ReadOnlyMemory<byte> data, out Result<PendingCalls<bool>.Call>? wait, out long end)
+    private bool TryLend(ReadOnlyMemory<byte> data, out Result<PendingCalls<bool>.Call>? wait, out LentSend? lent)
     {
         wait = null;
-        end = -1;
+        lent = null;
         if (data.Length > int.MaxValue - _send.Count) return false;
         var parked = _writers.Park();
         if (!parked.IsOk) return false; // the ordinary path parks (or refuses) the same way
         var call = parked.Value;
-        end = _send.Lend(data);
+        lent = new LentSend(call, _send.Lend(data)) { Length = data.Length };
         call.From = data;
         call.Taken = data.Length; // all of it queued, by reference
-        _lentSends.Enqueue((call, end));
+        _lentSends.Enqueue(lent);
         wait = parked;
         NetPathTimeline.Mark(NetPathEvent.AppSendPark, data.Length);
         _stack.Count(Counter.TcpSendsParked);
@@ -268,7 +302,8 @@ public sealed partial class TcpConnection
         {
             _lentSends.Dequeue();
             NetPathTimeline.Mark(NetPathEvent.AppSendWake, 1);
-            _writers.Wake(lent.Call, true);
+            if (lent.Drained is { } drained) drained.TrySetResult(); // a cancelled one: its sent bytes are acknowledged
+            else _writers.Wake(lent.Call, true);
         }
     }
 
@@ -286,9 +321,17 @@ public sealed partial class TcpConnection
 
     private bool IsLent(PendingCalls<bool>.Call call)
     {
-        foreach (var (lent, _) in _lentSends)
-            if (ReferenceEquals(lent, call)) return true;
+        foreach (var lent in _lentSends)
+            if (ReferenceEquals(lent.Call, call)) return true;
         return false;
+    }
+
+    /// <summary>The connection ended (under the lock): the send buffer no longer reads any lent memory, so every lent
+    /// send ends — parked ones by the writers' wake that follows, cancelled ones here.</summary>
+    private void EndLentSends()
+    {
+        foreach (var lent in _lentSends) lent.Drained?.TrySetResult();
+        _lentSends.Clear();
     }
 
     /// <summary>Bytes parked sends still hold (under the lock).</summary>

@@ -72,8 +72,9 @@ public sealed class LentSendBufferTests
         ring.Lend("KLM"u8.ToArray());
         Assert.False(ring.CanLendPieces(0, 9));
         Assert.True(ring.CanLendPieces(0, 6));    // the wrapped ring alone
-        Assert.True(ring.CanLendPieces(2, 7));    // the wrapped part and the extent
-        Assert.Equal("ghijKLM"u8.ToArray(), ByReference(ring, 2, 7));
+        Assert.False(ring.CanLendPieces(2, 7));   // "gh" at the end, "ij" at the start, then the extent
+        Assert.True(ring.CanLendPieces(4, 5));    // the wrapped part and the extent
+        Assert.Equal("ijKLM"u8.ToArray(), ByReference(ring, 4, 5));
         var all = new byte[9];
         ring.Peek(0, all);
         Assert.Equal("efghijKLM"u8.ToArray(), all);
@@ -89,6 +90,28 @@ public sealed class LentSendBufferTests
         Assert.Equal((0, 0), (ring.Count, ring.LentBytes));
         Assert.True(ring.LentDiscarded < end);
         Assert.Equal(-1, ring.Lend(ReadOnlyMemory<byte>.Empty));
+    }
+
+    [Fact]
+    public void Truncating_drops_only_the_last_lent_bytes_and_keeps_positions()
+    {
+        var ring = new ByteRing(1024);
+        ring.Write("ab"u8);
+        var x = Bytes(300, 5);
+        var y = Bytes(200, 6);
+        ring.Lend(x);
+        ring.Lend(y);
+        ring.Discard(52);                         // "ab" and 50 of x
+        ring.TruncateLent(250);                   // all of y and the last 50 of x
+        Assert.Equal((200, 200, 50L), (ring.Count, ring.LentBytes, ring.LentDiscarded));
+        var rest = new byte[200];
+        ring.Peek(0, rest);
+        Assert.Equal(x[50..250], rest);
+        long end = ring.Lend(y);                  // a later send continues the stream where the kept bytes end
+        Assert.Equal(50 + 200 + 200, end);
+        ring.TruncateLent(10_000);                // never more than is lent, never the ring's own
+        Assert.Equal((0, 0), (ring.Count, ring.LentBytes));
+        Assert.Equal(2, ring.Write("cd"u8));
     }
 
     /// <summary>Random writes, lends, discards and peeks against a list of the bytes in order.</summary>

@@ -10,8 +10,8 @@ namespace Photon.Net.Tests;
 /// memory in place (<c>TcpConnection.TryLend</c>) and the send ends when the peer has acknowledged its last byte. Checked
 /// by exact streams and counters: to a gathering NIC the lent payload goes by reference with no copy at all and no
 /// storage grown; over a lossy, reordering wire retransmissions read the right bytes; a close does not end a lent send
-/// early, a cancellation cannot end it before its bytes are acknowledged, and a reset ends it with the error; a small
-/// send made meanwhile follows it in order.
+/// early, a cancelled one leaves an exact prefix (what it had sent) and ends once that is acknowledged, and a reset ends
+/// it with the error; a small send made meanwhile follows it in order.
 /// </summary>
 public sealed class LentSendTests
 {
@@ -107,7 +107,7 @@ public sealed class LentSendTests
     }
 
     [Fact]
-    public async Task Neither_a_close_nor_a_cancellation_ends_a_lent_send_before_its_bytes_are_acknowledged()
+    public async Task A_close_does_not_end_a_lent_send_before_its_bytes_are_acknowledged()
     {
         await using var net = new TwoStacks(options: new NetworkStackOptions
         {
@@ -116,10 +116,8 @@ public sealed class LentSendTests
         });
         var (client, server, listener) = await net.ConnectAsync(80);
         var data = RandomNumberGenerator.GetBytes(1 << 20);
-        using var cts = new CancellationTokenSource();
-        var send = client.SendAsync(data, cts.Token);
+        var send = client.SendAsync(data);
         await Until(() => client.PendingCalls == 1, "the send never parked");
-        cts.Cancel();
         await client.CloseAsync();
         await Task.Delay(50);
         Assert.False(send.IsCompleted); // its memory is still read: the peer has not even been sent most of it
@@ -127,6 +125,54 @@ public sealed class LentSendTests
         Assert.True((await send.WaitAsync(Patience)).IsOk);
         Assert.Equal(data, got);                 // all of it, then the FIN
         await listener.DisposeAsync();
+    }
+
+    /// <summary>A cancelled lent send drops what it had not sent and ends once what it had sent is acknowledged: the
+    /// peer gets an exact prefix of it, then the next send's bytes — over 20 rounds of a cancel racing the reader.</summary>
+    [Fact]
+    public async Task A_cancelled_lent_send_leaves_an_exact_prefix_then_the_next_send()
+    {
+        await using var net = new TwoStacks(options: new NetworkStackOptions
+        {
+            TcpMinRto = TimeSpan.FromMilliseconds(50), TcpMsl = TimeSpan.FromMilliseconds(200),
+            TcpSendBuffer = 16 * 1024, TcpSendBufferMax = 16 * 1024, TcpReceiveBuffer = 64 * 1024, TcpReceiveBufferMax = 64 * 1024,
+        });
+        var listener = net.Right.Tcp.Listen(83).Value;
+        await using var _ = listener;
+        var rng = new Random(3);
+        int cancelled = 0;
+        for (int round = 0; round < 20; round++)
+        {
+            var accept = listener.AcceptAsync();
+            var client = (await net.Left.Tcp.ConnectAsync(new IpEndpoint(TwoStacks.Ip("10.9.0.2"), 83)).WaitAsync(Patience)).Value;
+            var server = (await accept.WaitAsync(Patience)).Value;
+            long lent0 = net.Left[Counter.TcpSendsLent];
+            var a = RandomNumberGenerator.GetBytes(400_000);
+            var b = RandomNumberGenerator.GetBytes(5_000);
+            using var cts = new CancellationTokenSource();
+            var sendA = client.SendAsync(a, cts.Token);
+            await Until(() => client.PendingCalls == 1 || sendA.IsCompleted, "the send never parked");
+            Assert.Equal(1, net.Left[Counter.TcpSendsLent] - lent0);
+            if (round % 3 == 0) cts.Cancel(); // before any reading: the peer's window holds only part of it
+            var reader = Task.Run(() => ReadAll(server));
+            int delay = rng.Next(0, 4);
+            if (delay > 0) await Task.Delay(delay);
+            cts.Cancel();
+            var ra = await sendA.WaitAsync(Patience);
+            Assert.True(ra.IsOk || ra.Code == ErrorCode.Cancelled, ra.ToString());
+            Assert.True((await client.SendAsync(b).WaitAsync(Patience)).IsOk);
+            await client.CloseAsync();
+            var got = await reader.WaitAsync(Patience);
+            int k = got.Length - b.Length;
+            Assert.InRange(k, 0, a.Length);
+            Assert.True(got.AsSpan(0, k).SequenceEqual(a.AsSpan(0, k)), $"round {round}: the cancelled send's bytes are not a prefix of it");
+            Assert.True(got.AsSpan(k).SequenceEqual(b), $"round {round}: the next send's bytes did not follow at once");
+            if (ra.IsOk) Assert.Equal(a.Length, k);
+            else cancelled++;
+            await server.DisposeAsync();
+            await client.DisposeAsync();
+        }
+        Assert.True(cancelled > 0, "no round cancelled a lent send");
     }
 
     [Fact]
