@@ -37,7 +37,8 @@ public sealed partial class TcpConnection
         public PendingCalls<bool>.Call Call { get; } = call;
         public long End { get; set; } = end;
         public int Length { get; set; }
-        public bool Cancelled { get; set; }
+        /// <summary>Why its unsent bytes were dropped (a cancellation, or the last handle closed); null: not cut.</summary>
+        public ErrorCode? CutBy { get; set; }
         public TaskCompletionSource? Drained { get; set; }
     }
 
@@ -100,14 +101,7 @@ public sealed partial class TcpConnection
         lock (_stack.Gate)
         {
             if (woken || _send.LentDiscarded >= lent.End || !_lentSends.Contains(lent)) return LentEnded(lent);
-            // Cancelled: the lent bytes past what was ever sent (SND.MAX) are dropped; this send's extent is the last one
-            // (a send is lent only when no other is parked), so nothing after it moves.
-            long sent = Math.Clamp(_sndMax - _sndUna, 0, _send.Count);
-            long sentLentEnd = _send.LentDiscarded + Math.Max(0, sent - (_send.Count - _send.LentBytes));
-            int unsent = (int)Math.Clamp(lent.End - sentLentEnd, 0, lent.Length);
-            _send.TruncateLent(unsent);
-            lent.End -= unsent;
-            lent.Cancelled = true;
+            CutLentSends(lent, ErrorCode.Cancelled); // this send's extent is the last one: a send is lent only when no other is parked
             if (_send.LentDiscarded >= lent.End) { CompleteLentSends(); return LentEnded(lent); }
             lent.Drained = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             drained = lent.Drained.Task;
@@ -116,13 +110,34 @@ public sealed partial class TcpConnection
         lock (_stack.Gate) return LentEnded(lent);
     }
 
+    /// <summary>Drops the lent bytes never sent (past SND.MAX) of <paramref name="from"/> and every lent send after it
+    /// (all of them when null), last first, so no kept byte moves; what was sent stays queued — an exact prefix — and
+    /// each send ends once that is acknowledged, with <paramref name="reason"/> (under the lock).</summary>
+    private void CutLentSends(LentSend? from, ErrorCode reason)
+    {
+        var all = _lentSends.ToArray();
+        long sent = Math.Clamp(_sndMax - _sndUna, 0, _send.Count);
+        long sentLentEnd = _send.LentDiscarded + Math.Max(0, sent - (_send.Count - _send.LentBytes));
+        for (int i = all.Length - 1; i >= 0; i--)
+        {
+            var lent = all[i];
+            int unsent = (int)Math.Clamp(lent.End - sentLentEnd, 0, lent.Length);
+            _send.TruncateLent(unsent);
+            lent.End -= unsent;
+            lent.Length -= unsent;
+            lent.CutBy ??= reason;
+            if (ReferenceEquals(lent, from)) break;
+        }
+    }
+
     /// <summary>How a lent send ended (under the lock, once it is no longer read): Ok when all its bytes were
-    /// acknowledged, Cancelled when it was cut short, else the connection's error.</summary>
+    /// acknowledged, the reason it was cut short (Cancelled, Closed) when those it had sent were, else the connection's
+    /// error.</summary>
     private Result LentEnded(LentSend lent)
     {
         lent.Call.From = default;
         bool acked = _send.LentDiscarded >= lent.End;
-        if (acked) return lent.Cancelled ? Errors.Of(ErrorCode.Cancelled, "send cancelled") : Result.Ok;
+        if (acked) return lent.CutBy is { } cut ? Errors.Of(cut, cut == ErrorCode.Cancelled ? "send cancelled" : "connection closed") : Result.Ok;
         return _error is { } e ? e : Errors.Of(ErrorCode.Closed, "connection closed before the peer acknowledged the send");
     }
 

@@ -1032,6 +1032,10 @@ public sealed partial class TcpConnection : IAsyncDisposable
                 Output();
             }
             WakeReaders();
+            // Nobody is left to wait for a lent send's ACK: its unsent bytes go, and it ends Closed once those sent are
+            // acknowledged (at once when they already are) — its memory is not read after that.
+            CutLentSends(null, ErrorCode.Closed);
+            CompleteLentSends();
             WakeWritersNotLent();
         }
         await _stack.FlushAsync().ConfigureAwait(false);
