@@ -106,6 +106,7 @@ public sealed partial class TcpConnection
             lent.Drained = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             drained = lent.Drained.Task;
         }
+        await _stack.FlushAsync().ConfigureAwait(false);
         await drained.ConfigureAwait(false);
         lock (_stack.Gate) return LentEnded(lent);
     }
@@ -128,6 +129,7 @@ public sealed partial class TcpConnection
             lent.CutBy ??= reason;
             if (ReferenceEquals(lent, from)) break;
         }
+        Output(); // with the unsent bytes gone, a requested FIN may be due now
     }
 
     /// <summary>How a lent send ended (under the lock, once it is no longer read): Ok when all its bytes were
