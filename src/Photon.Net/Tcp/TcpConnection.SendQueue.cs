@@ -97,17 +97,22 @@ public sealed partial class TcpConnection
         bool woken = await _writers.AwaitAsync(lent.Call, ct, false, _stack.Gate).ConfigureAwait(false);
         NetPathTimeline.Mark(NetPathEvent.AppSendWake, 2);
         _stack.Count(Counter.TcpSendsWoken);
-        Task drained;
+        Task? drained = null;
+        Result? ended = null;
         lock (_stack.Gate)
         {
             if (woken || _send.LentDiscarded >= lent.End || !_lentSends.Contains(lent)) return LentEnded(lent);
             CutLentSends(lent, ErrorCode.Cancelled); // this send's extent is the last one: a send is lent only when no other is parked
-            if (_send.LentDiscarded >= lent.End) { CompleteLentSends(); return LentEnded(lent); }
-            lent.Drained = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            drained = lent.Drained.Task;
+            if (_send.LentDiscarded >= lent.End) { CompleteLentSends(); ended = LentEnded(lent); }
+            else
+            {
+                lent.Drained = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                drained = lent.Drained.Task;
+            }
         }
-        await _stack.FlushAsync().ConfigureAwait(false);
-        await drained.ConfigureAwait(false);
+        await _stack.FlushAsync().ConfigureAwait(false); // what the cut let out (a FIN)
+        if (ended is { } r) return r;
+        await drained!.ConfigureAwait(false);
         lock (_stack.Gate) return LentEnded(lent);
     }
 
