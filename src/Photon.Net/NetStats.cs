@@ -82,6 +82,8 @@ public enum Counter
     /// owner's quota refused before anything was allocated.</summary>
     TcpSendBytesQueuedByWriter, TcpSendBytesTakenFromParkedWriter, TcpSendsParked, TcpSendsWoken, TcpSendStorageGrowths,
     TcpSendStorageAllocations, TcpSendStorageReturned, TcpSendStorageRefused,
+    /// <summary>Sends whose memory was lent to the send buffer instead of copied into it (vm17), and their bytes.</summary>
+    TcpSendsLent, TcpSendBytesLent,
 }
 
 /// <summary>The congestion control algorithms a connection can use.</summary>
@@ -136,6 +138,9 @@ public sealed record NetworkStackOptions
     /// <summary>Maximum segment lifetime; TIME_WAIT lasts twice this.</summary>
     public TimeSpan TcpMsl { get; init; } = TimeSpan.FromSeconds(30);
     public int TcpSendBuffer { get; init; } = 512 * 1024;
+    /// <summary>Lend a large send's memory to the send buffer instead of copying it in (issue #17, vm17): a send of at
+    /// least 64 KiB that does not fit the buffer is read in place until acknowledged, and ends then.</summary>
+    public bool TcpLendLargeSends { get; init; } = true;
     public int TcpReceiveBuffer { get; init; } = 512 * 1024;
     /// <summary>How far autotuning may grow a connection's send buffer from <see cref="TcpSendBuffer"/> (Linux's
     /// tcp_wmem maximum, 4 MiB); no larger than the initial size turns send autotuning off.</summary>

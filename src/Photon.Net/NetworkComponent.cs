@@ -22,7 +22,7 @@ namespace Photon.Net;
 /// and socket opened through them), stops the stack and the driver, and closes the device.
 /// </summary>
 public sealed class NetworkComponent(string device, Ipv4Cidr address, Ipv4Address? gateway = null, int queues = 2,
-    IReadOnlyList<Ipv4Address>? dnsServers = null, bool dhcp = false) : IKernelComponent
+    IReadOnlyList<Ipv4Address>? dnsServers = null, bool dhcp = false, NetworkStackOptions? options = null) : IKernelComponent
 {
     private Kernel.Boot.PhotonKernel? _kernel;
     private INetworkDevice? _device;
@@ -70,7 +70,7 @@ public sealed class NetworkComponent(string device, Ipv4Cidr address, Ipv4Addres
             int q = i;
             _monitored.Add(k.Monitor.AddQueue($"{Device}.rx{q}", () => nicDriver.RxQueues[q].Stats));
         }
-        _stack = new NetworkStack(k.Timers);
+        _stack = new NetworkStack(k.Timers, options);
         var nic = dhcp ? _stack.AddUnconfiguredInterface(_driver) : _stack.AddInterface(_driver, Address);
         if (!nic.IsOk) return nic.Error;
         if (gateway is { } gw && _stack.Routes.AddDefault(gw, nic.Value) is { IsOk: false } route) return route.Error;

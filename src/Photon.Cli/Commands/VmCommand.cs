@@ -113,7 +113,9 @@ public static class VmCommand
                 new BlockDeviceComponent("usb0", "usb"),
                 new MountComponent("usb", "usb0", [new MountBinding("/tenant-a/mnt/usb", VirtualFileSystem.MountRights & ~Rights.Manage)]),
             ]);
-        var network = net ? new NetworkComponent("virtio-net", GuestAddress, HostAddress, queues: 1) : null;
+        // PHOTON_VM_TCP_LEND=0 (run.sh --guest-env): large sends copied into the send buffer as before vm17, for A/B runs.
+        var stackOptions = new NetworkStackOptions { TcpLendLargeSends = Environment.GetEnvironmentVariable("PHOTON_VM_TCP_LEND") != "0" };
+        var network = net ? new NetworkComponent("virtio-net", GuestAddress, HostAddress, queues: 1, options: stackOptions) : null;
         if (network is not null) components.Add(network);
         var config = new KernelConfig
         {

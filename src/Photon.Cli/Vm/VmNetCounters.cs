@@ -19,6 +19,7 @@ internal static class VmNetCounters
             say($"netbench counters: {dev.Name} features 0x{dev.Features:x}: {dev.Stats}");
         NetPathTimeline.Stop();
         foreach (var line in NetPathTimeline.Summary(rxVector: 0)) say("netbench " + line);
+        foreach (var line in NetPathCosts.Summary()) say("netbench " + line);
         if (network.Stack is not { } stack) return;
         say("netbench counters: stack " + string.Join(", ", new[]
         {
@@ -26,7 +27,7 @@ internal static class VmNetCounters
             Counter.TcpChecksumBytesSoftware, Counter.TcpChecksumsOffloaded, Counter.TcpSegmentationOffloads,
             Counter.TcpChecksumsVerifiedByNic, Counter.TcpChecksumBytesVerifiedSoftware,
             Counter.TcpPayloadBytesByReference, Counter.TcpSendBytesQueuedByWriter, Counter.TcpSendBytesTakenFromParkedWriter, Counter.TcpSendsParked,
-            Counter.TcpSendsWoken, Counter.TcpSendStorageGrowths,
+            Counter.TcpSendsWoken, Counter.TcpSendStorageGrowths, Counter.TcpSendsLent, Counter.TcpSendBytesLent,
         }.Select(c => $"{c}={stack[c]}")));
     }
 }

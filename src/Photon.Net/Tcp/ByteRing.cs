@@ -18,6 +18,11 @@ namespace Photon.Net.Tcp;
 /// that size or more in <see cref="Write"/>, which runs under the stack's lock: the caller allocates it outside the lock
 /// (<see cref="StorageWanted"/>, <see cref="Prefaulted"/>) and hands it over under the lock (<see cref="Adopt"/>) —
 /// charged to the account before it is allocated (<see cref="ReserveStorage"/>), never after.
+/// A send buffer may also hold bytes it does not own (<see cref="Lend"/>, issue #17 vm17): extents of a sender's own
+/// memory queued after the ring's bytes, read in place by <see cref="Peek"/>/<see cref="PeekByReference"/> and dropped by
+/// <see cref="Discard"/> as they are acknowledged, so a large send's bytes are copied once in the guest (into the DMA
+/// slots), not first into the ring. Lent bytes are never charged (nothing is allocated for them) and nothing is written
+/// to the ring while any are held, so the order of bytes is the order they were queued.
 /// </summary>
 internal sealed class ByteRing(int capacity, int growInPlaceBelow = int.MaxValue)
 {
@@ -35,8 +40,22 @@ internal sealed class ByteRing(int capacity, int growInPlaceBelow = int.MaxValue
     private long _charged;
     private int? _refusedAt; // the account's refund count when a growth was refused
 
-    public int Count { get; private set; }
+    private readonly Queue<ReadOnlyMemory<byte>> _lent = new(); // extents lent by senders, oldest first
+    private int _lentHead;   // bytes of the oldest extent already discarded
+    private int _lentBytes;  // bytes lent and not yet discarded
+    private long _lentDiscarded;
+
+    /// <summary>Bytes held: the ring's own, then the lent ones.</summary>
+    public int Count => _owned + _lentBytes;
+    private int _owned;
     public int Capacity => _capacity;
+
+    /// <summary>Lent bytes not yet discarded (<see cref="Lend"/>).</summary>
+    public int LentBytes => _lentBytes;
+
+    /// <summary>Lent bytes discarded since the ring was made: the position in the stream of lent bytes that
+    /// <see cref="Lend"/>'s return values are compared with.</summary>
+    public long LentDiscarded => _lentDiscarded;
 
     /// <summary>Raises the capacity to <paramref name="newCapacity"/> (never lowers it). Storage is not allocated here:
     /// it still grows by doubling as data arrives, so a bigger limit costs memory only once it is used.</summary>
@@ -47,7 +66,7 @@ internal sealed class ByteRing(int capacity, int growInPlaceBelow = int.MaxValue
 
     /// <summary>Bytes that can be written now: up to the capacity, or only within the storage held while growing it
     /// is refused by the account's quota.</summary>
-    public int Free => (IsQuotaLimited ? Storage : _capacity) - Count;
+    public int Free => _lentBytes > 0 ? 0 : (IsQuotaLimited ? Storage : _capacity) - _owned;
 
     /// <summary>The tenant whose memory quota pays for the storage (null: the kernel's, uncharged). Set before the
     /// first write.</summary>
@@ -65,17 +84,48 @@ internal sealed class ByteRing(int capacity, int growInPlaceBelow = int.MaxValue
     public int Write(ReadOnlySpan<byte> data)
     {
         int n = Math.Min(data.Length, Free);
-        if (n == 0) return 0;
-        var buffer = Reserve(Count + n);
-        n = Math.Min(n, (buffer?.Length ?? 0) - Count); // growth refused: what the storage held takes
+        if (n <= 0) return 0;
+        var buffer = Reserve(_owned + n);
+        n = Math.Min(n, (buffer?.Length ?? 0) - _owned); // growth refused: what the storage held takes
         if (n <= 0) return 0;
         int size = buffer!.Length;
-        int tail = (_head + Count) % size;
+        int tail = (_head + _owned) % size;
         int first = Math.Min(n, size - tail);
         PieceCopy.Copy(data[..first], buffer.AsSpan(tail));
         PieceCopy.Copy(data[first..n], buffer);
-        Count += n;
+        _owned += n;
         return n;
+    }
+
+    /// <summary>Queues <paramref name="extent"/> after everything held, by reference: the caller's memory, which must
+    /// stay unchanged until its bytes are discarded (<see cref="LentDiscarded"/> reaches the returned position) or the ring
+    /// is released. Returns the position of the extent's end in the stream of lent bytes, or -1 (nothing lent) when it
+    /// is empty or would take <see cref="Count"/> past <see cref="int.MaxValue"/>.</summary>
+    public long Lend(ReadOnlyMemory<byte> extent)
+    {
+        if (extent.IsEmpty || extent.Length > int.MaxValue - Count) return -1;
+        _lent.Enqueue(extent);
+        _lentBytes += extent.Length;
+        return _lentDiscarded + _lentBytes;
+    }
+
+    /// <summary>Drops the last <paramref name="count"/> lent bytes (never the ring's own): a cancelled lent send's bytes
+    /// that were never sent. Rare (a cancellation), so the extents are rebuilt.</summary>
+    public void TruncateLent(int count)
+    {
+        count = Math.Clamp(count, 0, _lentBytes);
+        if (count == 0) return;
+        var kept = new List<ReadOnlyMemory<byte>>(_lent);
+        int keep = _lentBytes - count + _lentHead; // bytes of the extents, the discarded head included, that stay
+        _lent.Clear();
+        foreach (var extent in kept)
+        {
+            if (keep <= 0) break;
+            _lent.Enqueue(extent.Length <= keep ? extent : extent[..keep]);
+            keep -= extent.Length;
+        }
+        _lentBytes -= count;
+        if (_lentBytes == 0) { _lent.Clear(); _lentHead = 0; }
     }
 
     /// <summary>Storage for at least <paramref name="needed"/> bytes: the contents move to the start of a larger array.
@@ -125,7 +175,7 @@ internal sealed class ByteRing(int capacity, int growInPlaceBelow = int.MaxValue
 
     private byte[] Replace(byte[] grown)
     {
-        if (Count > 0) Peek(0, grown.AsSpan(0, Count));
+        if (_owned > 0) PeekOwned(0, grown.AsSpan(0, _owned));
         _buffer = grown;
         _head = 0;
         return grown;
@@ -135,8 +185,8 @@ internal sealed class ByteRing(int capacity, int growInPlaceBelow = int.MaxValue
     /// bytes need (0: none needed, or the quota refused the last growth and nothing was refunded since).</summary>
     public int StorageWanted(int pending)
     {
-        if (IsQuotaLimited || pending <= 0) return 0;
-        int needed = (int)Math.Min((long)Count + pending, _capacity);
+        if (IsQuotaLimited || pending <= 0 || _lentBytes > 0) return 0;
+        int needed = (int)Math.Min((long)_owned + pending, _capacity);
         if (needed <= Storage) return 0;
         int size = GrownSize(needed);
         return size >= growInPlaceBelow ? size : 0;
@@ -215,6 +265,23 @@ internal sealed class ByteRing(int capacity, int growInPlaceBelow = int.MaxValue
         if ((uint)offset > (uint)Count || destination.Length > Count - offset)
             throw new ArgumentOutOfRangeException(nameof(offset), $"{destination.Length} bytes at {offset} of {Count}");
         if (destination.IsEmpty) return;
+        int own = Math.Clamp(_owned - offset, 0, destination.Length);
+        if (own > 0) PeekOwned(offset, destination[..own]);
+        if (own == destination.Length) return;
+        int at = offset + own - _owned; // into the lent bytes
+        destination = destination[own..];
+        while (!destination.IsEmpty)
+        {
+            var piece = LentSlice(at, destination.Length);
+            PieceCopy.Copy(piece.Span, destination);
+            destination = destination[piece.Length..];
+            at += piece.Length;
+        }
+    }
+
+    private void PeekOwned(int offset, Span<byte> destination)
+    {
+        if (destination.IsEmpty) return;
         int size = _buffer!.Length;
         int start = (_head + offset) % size;
         int first = Math.Min(destination.Length, size - start);
@@ -222,26 +289,93 @@ internal sealed class ByteRing(int capacity, int growInPlaceBelow = int.MaxValue
         PieceCopy.Copy(_buffer.AsSpan(0, destination.Length - first), destination[first..]);
     }
 
-    /// <summary>The bytes <see cref="Peek"/> would copy, by reference: one or two slices of the storage (the second when
-    /// the range wraps). Valid until those bytes are discarded; see <see cref="Device.TxPayload"/> for why a frame may
-    /// still hold them then.</summary>
+    /// <summary>The lent bytes from <paramref name="at"/> (past the discarded ones) up to the end of the extent they lie
+    /// in, at most <paramref name="length"/> of them.</summary>
+    private ReadOnlyMemory<byte> LentSlice(int at, int length)
+    {
+        int skip = at + _lentHead;
+        foreach (var extent in _lent)
+        {
+            if (skip >= extent.Length) { skip -= extent.Length; continue; }
+            return extent.Slice(skip, Math.Min(length, extent.Length - skip));
+        }
+        throw new InvalidOperationException($"lent byte {at} of {_lentBytes}");
+    }
+
+    /// <summary>Whether <see cref="PeekByReference"/> can give these bytes (they lie in at most two pieces: the ring's
+    /// own wrap, or its end and a lent extent, or two lent extents); a caller that gets false copies them with
+    /// <see cref="Peek"/>.</summary>
+    public bool CanLendPieces(int offset, int length)
+    {
+        if ((uint)offset > (uint)Count || (uint)length > (uint)(Count - offset)) return false;
+        int pieces = 0;
+        int own = Math.Clamp(_owned - offset, 0, length);
+        if (own > 0) pieces += (_head + offset) % _buffer!.Length + own > _buffer.Length ? 2 : 1;
+        if (own < length)
+        {
+            int at = offset + own - _owned, skip = at + _lentHead, left = length - own;
+            foreach (var extent in _lent)
+            {
+                if (left == 0 || pieces > 2) break;
+                if (skip >= extent.Length) { skip -= extent.Length; continue; }
+                left -= Math.Min(left, extent.Length - skip);
+                skip = 0;
+                pieces++;
+            }
+        }
+        return pieces <= 2;
+    }
+
+    /// <summary>The bytes <see cref="Peek"/> would copy, by reference: one or two slices of the storage or the lent
+    /// extents (<see cref="CanLendPieces"/> says whether two suffice). Valid until those bytes are discarded; see
+    /// <see cref="Device.TxPayload"/> for why a frame may still hold them then.</summary>
     public Device.TxPayload PeekByReference(int offset, int length)
     {
         if ((uint)offset > (uint)Count || (uint)length > (uint)(Count - offset))
             throw new ArgumentOutOfRangeException(nameof(offset), $"{length} bytes at {offset} of {Count}");
         if (length == 0) return default;
-        var buffer = _buffer!;
-        int start = (_head + offset) % buffer.Length;
-        int first = Math.Min(length, buffer.Length - start);
-        return new Device.TxPayload(buffer.AsMemory(start, first), buffer.AsMemory(0, length - first));
+        if (!CanLendPieces(offset, length)) throw new InvalidOperationException($"{length} bytes at {offset} lie in more than two pieces");
+        ReadOnlyMemory<byte> one = default, two = default;
+        int own = Math.Clamp(_owned - offset, 0, length);
+        if (own > 0)
+        {
+            var buffer = _buffer!;
+            int start = (_head + offset) % buffer.Length;
+            int first = Math.Min(own, buffer.Length - start);
+            one = buffer.AsMemory(start, first);
+            if (own > first) two = buffer.AsMemory(0, own - first);
+        }
+        for (int at = offset + own - _owned, left = length - own; left > 0;)
+        {
+            var piece = LentSlice(at, left);
+            if (one.IsEmpty) one = piece; else two = piece;
+            at += piece.Length;
+            left -= piece.Length;
+        }
+        return new Device.TxPayload(one, two);
     }
 
     public void Discard(int n)
     {
         n = Math.Clamp(n, 0, Count);
         if (n == 0) return;
-        _head = (_head + n) % _buffer!.Length;
-        Count -= n;
+        int own = Math.Min(n, _owned);
+        if (own > 0)
+        {
+            _head = (_head + own) % _buffer!.Length;
+            _owned -= own;
+        }
+        int lent = n - own;
+        _lentBytes -= lent;
+        _lentDiscarded += lent;
+        while (lent > 0)
+        {
+            int left = _lent.Peek().Length - _lentHead;
+            if (lent < left) { _lentHead += lent; break; }
+            lent -= left;
+            _lent.Dequeue();
+            _lentHead = 0;
+        }
     }
 
     /// <summary>Drops the contents and the storage and refunds the account; the ring may be written again (and charged
@@ -250,7 +384,9 @@ internal sealed class ByteRing(int capacity, int growInPlaceBelow = int.MaxValue
     {
         _buffer = null;
         _head = 0;
-        Count = 0;
+        _owned = 0;
+        _lent.Clear(); // the lenders' memory is theirs again: no reference kept (and never counted as acknowledged)
+        _lentBytes = _lentHead = 0;
         _refusedAt = null;
         long charged = _charged;
         _charged = 0;

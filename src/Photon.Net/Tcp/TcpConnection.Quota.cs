@@ -60,6 +60,7 @@ public sealed partial class TcpConnection
     private void ReleaseResources()
     {
         _send.Release();
+        EndLentSends(); // their memory is no longer read; Finish wakes the parked ones with the connection's end
         if (_released || _error is not null || _receive.Count == 0) ReleaseReceiveBuffer();
         if (_holdsEphemeralPort)
         {

@@ -23,6 +23,25 @@ public sealed partial class TcpConnection
     private static readonly Task<Result> Sent = Task.FromResult(Result.Ok);
     private bool _storageGrowthQueued;
 
+    /// <summary>A send at least this long that does not fit the buffer's free room is lent, not copied.</summary>
+    internal const int LendAtLeast = ByteRing.LargeStorage;
+
+    /// <summary>Parked sends whose memory is lent to the send buffer, oldest first, with where their bytes end in the
+    /// buffer's stream of lent bytes (<see cref="ByteRing.Lend"/>): each is woken when the peer has acknowledged that far.</summary>
+    private readonly Queue<LentSend> _lentSends = new();
+
+    /// <summary>A lent send (under the lock): its call, where its bytes end in the stream of lent bytes, and — once it
+    /// was cancelled — what its caller waits on until the bytes it had sent are acknowledged.</summary>
+    private sealed class LentSend(PendingCalls<bool>.Call call, long end)
+    {
+        public PendingCalls<bool>.Call Call { get; } = call;
+        public long End { get; set; } = end;
+        public int Length { get; set; }
+        /// <summary>Why its unsent bytes were dropped (a cancellation, or the last handle closed); null: not cut.</summary>
+        public ErrorCode? CutBy { get; set; }
+        public TaskCompletionSource? Drained { get; set; }
+    }
+
     /// <summary>Queues all of <paramref name="data"/> for sending, waiting for buffer space as the peer acknowledges. A
     /// send that would have to wait while <see cref="NetworkStackOptions.SocketMaxPendingCalls"/> sends wait already
     /// fails with <see cref="ErrorCode.Busy"/> before queuing anything. <paramref name="data"/> must stay unchanged until
@@ -32,17 +51,18 @@ public sealed partial class TcpConnection
     /// path) completes synchronously with a cached task: no state machine, no allocation.</remarks>
     public Task<Result> SendAsync(ReadOnlyMemory<byte> data, CancellationToken ct = default)
     {
-        if (QueueSend(ref data, first: true, out var wait) is { } refused) return Task.FromResult(refused);
+        if (QueueSend(ref data, first: true, out var wait, out var lent) is { } refused) return Task.FromResult(refused);
         var flush = _stack.FlushAsync();
         if (wait is null && flush.IsCompletedSuccessfully)
         {
             flush.GetAwaiter().GetResult();
             return Sent;
         }
-        return SendRestAsync(data, flush, wait, ct);
+        return SendRestAsync(data, flush, wait, lent, ct);
     }
 
-    private async Task<Result> SendRestAsync(ReadOnlyMemory<byte> data, ValueTask flush, Result<PendingCalls<bool>.Call>? wait, CancellationToken ct)
+    private async Task<Result> SendRestAsync(ReadOnlyMemory<byte> data, ValueTask flush, Result<PendingCalls<bool>.Call>? wait, LentSend? lent,
+        CancellationToken ct)
     {
         await flush.ConfigureAwait(false);
         while (true)
@@ -50,6 +70,7 @@ public sealed partial class TcpConnection
             if (wait is not { } parked) return Result.Ok;
             if (!parked.IsOk) return parked.Error; // the quota's refusal: what was written so far stays queued
             var call = parked.Value;
+            if (lent is not null) return await AwaitLentAsync(lent, ct).ConfigureAwait(false);
             bool woken = await _writers.AwaitAsync(call, ct, false, _stack.Gate).ConfigureAwait(false);
             // Taken is written under the lock while the call is parked; a woken call reads it after its wake, and a
             // cancelled one left the list under the lock in AwaitAsync, so reading it under the lock is final.
@@ -62,9 +83,69 @@ public sealed partial class TcpConnection
             data = data[taken..];
             if (data.IsEmpty) return Result.Ok;
             if (!woken) return Errors.Of(ErrorCode.Cancelled, "send cancelled");
-            if (QueueSend(ref data, first: false, out wait) is { } refused) return refused;
+            if (QueueSend(ref data, first: false, out wait, out lent) is { } refused) return refused;
             await _stack.FlushAsync().ConfigureAwait(false);
         }
+    }
+
+    /// <summary>A lent send ends when the peer has acknowledged its last byte (Ok) or the connection ends first (its
+    /// error): only then is the sender's memory its own again (Linux's MSG_ZEROCOPY holds the pages the same way). A
+    /// cancellation drops the bytes not sent yet — what was sent stays queued, an exact prefix — and ends the send
+    /// once those are acknowledged (or the connection ends): the stack may still have to retransmit them from that memory.</summary>
+    private async Task<Result> AwaitLentAsync(LentSend lent, CancellationToken ct)
+    {
+        bool woken = await _writers.AwaitAsync(lent.Call, ct, false, _stack.Gate).ConfigureAwait(false);
+        NetPathTimeline.Mark(NetPathEvent.AppSendWake, 2);
+        _stack.Count(Counter.TcpSendsWoken);
+        Task? drained = null;
+        Result? ended = null;
+        lock (_stack.Gate)
+        {
+            if (woken || _send.LentDiscarded >= lent.End || !_lentSends.Contains(lent)) return LentEnded(lent);
+            CutLentSends(lent, ErrorCode.Cancelled); // this send's extent is the last one: a send is lent only when no other is parked
+            if (_send.LentDiscarded >= lent.End) { CompleteLentSends(); ended = LentEnded(lent); }
+            else
+            {
+                lent.Drained = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                drained = lent.Drained.Task;
+            }
+        }
+        await _stack.FlushAsync().ConfigureAwait(false); // what the cut let out (a FIN)
+        if (ended is { } r) return r;
+        await drained!.ConfigureAwait(false);
+        lock (_stack.Gate) return LentEnded(lent);
+    }
+
+    /// <summary>Drops the lent bytes never sent (past SND.MAX) of <paramref name="from"/> and every lent send after it
+    /// (all of them when null), last first, so no kept byte moves; what was sent stays queued — an exact prefix — and
+    /// each send ends once that is acknowledged, with <paramref name="reason"/> (under the lock).</summary>
+    private void CutLentSends(LentSend? from, ErrorCode reason)
+    {
+        var all = _lentSends.ToArray();
+        long sent = Math.Clamp(_sndMax - _sndUna, 0, _send.Count);
+        long sentLentEnd = _send.LentDiscarded + Math.Max(0, sent - (_send.Count - _send.LentBytes));
+        for (int i = all.Length - 1; i >= 0; i--)
+        {
+            var lent = all[i];
+            int unsent = (int)Math.Clamp(lent.End - sentLentEnd, 0, lent.Length);
+            _send.TruncateLent(unsent);
+            lent.End -= unsent;
+            lent.Length -= unsent;
+            lent.CutBy ??= reason;
+            if (ReferenceEquals(lent, from)) break;
+        }
+        Output(); // with the unsent bytes gone, a requested FIN may be due now
+    }
+
+    /// <summary>How a lent send ended (under the lock, once it is no longer read): Ok when all its bytes were
+    /// acknowledged, the reason it was cut short (Cancelled, Closed) when those it had sent were, else the connection's
+    /// error.</summary>
+    private Result LentEnded(LentSend lent)
+    {
+        lent.Call.From = default;
+        bool acked = _send.LentDiscarded >= lent.End;
+        if (acked) return lent.CutBy is { } cut ? Errors.Of(cut, cut == ErrorCode.Cancelled ? "send cancelled" : "connection closed") : Result.Ok;
+        return _error is { } e ? e : Errors.Of(ErrorCode.Closed, "connection closed before the peer acknowledged the send");
     }
 
     /// <summary>One step of a send: queues what fits of <paramref name="data"/> (advancing it) and parks the caller with
@@ -72,9 +153,10 @@ public sealed partial class TcpConnection
     /// ends here with an error. Storage the buffer needs for the data and that is too large to allocate under the lock is
     /// allocated here, between two turns of the lock. A send writes in one turn only, and only when no other send is
     /// parked, so its bytes stay together and in the order sends parked.</summary>
-    private Result? QueueSend(ref ReadOnlyMemory<byte> data, bool first, out Result<PendingCalls<bool>.Call>? wait)
+    private Result? QueueSend(ref ReadOnlyMemory<byte> data, bool first, out Result<PendingCalls<bool>.Call>? wait, out LentSend? lent)
     {
         wait = null;
+        lent = null;
         byte[]? storage = null;
         while (true)
         {
@@ -95,6 +177,15 @@ public sealed partial class TcpConnection
                 if (first && data.Length > _send.Free && _writers.Count >= _writers.Limit)
                     return Errors.Of(ErrorCode.Busy, $"{_writers.Limit} sends already pending on this socket");
                 bool behind = _writers.Count > 0; // earlier sends' bytes go first: park behind them
+                // A large send that would park is lent instead: the buffer reads the sender's memory in place until the
+                // peer acknowledges it, so its bytes are copied once in the guest (into the device's DMA slots), and no
+                // storage is grown for them (vm17). Lent sends park like others, so anything sent later goes after them.
+                if (!behind && data.Length >= LendAtLeast && data.Length > _send.Free && _stack.Options.TcpLendLargeSends
+                    && TryLend(data, out wait, out lent))
+                {
+                    data = default;
+                    return null;
+                }
                 // Larger storage is got before anything is written, so a send's bytes are never split by another's
                 // (a send arriving meanwhile goes wholly before it). Its charge is reserved here, under the lock and
                 // before the allocation, so a tenant's concurrent senders cannot allocate past its quota; a refusal
@@ -102,7 +193,9 @@ public sealed partial class TcpConnection
                 if (!behind && (want = _send.StorageWanted(data.Length)) > 0) want = ReserveSendStorage(want);
                 if (!behind && want == 0)
                 {
+                    long began = NetPathCosts.Begin();
                     int n = _send.Write(data.Span);
+                    NetPathCosts.End(NetPathCost.SendBufferCopy, began, n);
                     if (n == 0 && _send.Count == 0 && _send.IsQuotaLimited && !data.IsEmpty) return SendBufferRefused();
                     if (n > 0)
                     {
@@ -145,12 +238,14 @@ public sealed partial class TcpConnection
     private byte[] AllocateReserved(int size)
     {
         _stack.Count(Counter.TcpSendStorageAllocations);
+        long began = NetPathCosts.Begin();
         try { return ByteRing.Prefaulted(size); }
         catch
         {
             lock (_stack.Gate) _send.CancelReservation(size);
             throw;
         }
+        finally { NetPathCosts.End(NetPathCost.StorageAllocate, began, size); }
     }
 
     /// <summary>Storage allocated but not to be adopted (the connection closed): its charge goes back.</summary>
@@ -172,13 +267,16 @@ public sealed partial class TcpConnection
     /// </summary>
     private void TakeFromParkedWriters()
     {
-        if (!MaySend) return;
+        CompleteLentSends();
+        if (!MaySend || _send.LentBytes > 0) return; // nothing goes into the ring while lent bytes are queued ahead
         for (var call = _writers.Oldest; call is not null;)
         {
             var next = call.Next;
             if (call.IsCompleted) { call = next; continue; }
             var rest = call.From[call.Taken..];
+            long began = NetPathCosts.Begin();
             int n = _send.Write(rest.Span);
+            NetPathCosts.End(NetPathCost.SendBufferCopy, began, n);
             if (n > 0)
             {
                 call.Taken += n;
@@ -194,6 +292,68 @@ public sealed partial class TcpConnection
             _writers.Wake(call, true);
             call = next;
         }
+    }
+
+    /// <summary>Parks the send and lends all of <paramref name="data"/> to the send buffer (under the lock); false when
+    /// it cannot be (parking refused, or too many bytes held), and then nothing was lent.</summary>
+    private bool TryLend(ReadOnlyMemory<byte> data, out Result<PendingCalls<bool>.Call>? wait, out LentSend? lent)
+    {
+        wait = null;
+        lent = null;
+        if (data.Length > int.MaxValue - _send.Count) return false;
+        var parked = _writers.Park();
+        if (!parked.IsOk) return false; // the ordinary path parks (or refuses) the same way
+        var call = parked.Value;
+        lent = new LentSend(call, _send.Lend(data)) { Length = data.Length };
+        call.From = data;
+        call.Taken = data.Length; // all of it queued, by reference
+        _lentSends.Enqueue(lent);
+        wait = parked;
+        NetPathTimeline.Mark(NetPathEvent.AppSendPark, data.Length);
+        _stack.Count(Counter.TcpSendsParked);
+        _stack.Count(Counter.TcpSendsLent);
+        _stack.Count(Counter.TcpSendBytesLent, data.Length);
+        Output();
+        return true;
+    }
+
+    /// <summary>Wakes the lent sends the peer has acknowledged in full (under the lock), oldest first.</summary>
+    private void CompleteLentSends()
+    {
+        while (_lentSends.TryPeek(out var lent) && _send.LentDiscarded >= lent.End)
+        {
+            _lentSends.Dequeue();
+            NetPathTimeline.Mark(NetPathEvent.AppSendWake, 1);
+            if (lent.Drained is { } drained) drained.TrySetResult(); // a cancelled one: its sent bytes are acknowledged
+            else _writers.Wake(lent.Call, true);
+        }
+    }
+
+    /// <summary>Ends parked sends on a close (under the lock), except lent ones: the buffer still reads their memory, so
+    /// they end when the peer acknowledges them or the connection ends.</summary>
+    private void WakeWritersNotLent()
+    {
+        for (var call = _writers.Oldest; call is not null;)
+        {
+            var next = call.Next;
+            if (!IsLent(call)) _writers.Wake(call, true);
+            call = next;
+        }
+    }
+
+    private bool IsLent(PendingCalls<bool>.Call call)
+    {
+        foreach (var lent in _lentSends)
+            if (ReferenceEquals(lent.Call, call)) return true;
+        return false;
+    }
+
+    /// <summary>The connection ended (under the lock): the send buffer no longer reads any lent memory, so every lent
+    /// send ends — parked ones by the writers' wake that follows, cancelled ones here.</summary>
+    private void EndLentSends()
+    {
+        foreach (var lent in _lentSends) lent.Drained?.TrySetResult();
+        _lentSends.Clear();
     }
 
     /// <summary>Bytes parked sends still hold (under the lock).</summary>
@@ -246,7 +406,10 @@ public sealed partial class TcpConnection
 
     private bool AdoptSendStorage(byte[] storage)
     {
-        if (!_send.Adopt(storage))
+        long began = NetPathCosts.Begin();
+        bool adopted = _send.Adopt(storage);
+        NetPathCosts.End(NetPathCost.StorageAdopt, began, adopted ? _send.Count : 0);
+        if (!adopted)
         {
             _stack.Count(Counter.TcpSendStorageReturned); // a concurrent growth got there first; Adopt refunded it
             return false;

@@ -1010,7 +1010,7 @@ public sealed partial class TcpConnection : IAsyncDisposable
             {
                 _closeRequested = true;
                 Output();
-                Wake(_writers); // a parked send can no longer be queued: it ends with Closed (what it queued stays)
+                WakeWritersNotLent(); // a parked send can no longer be queued: it ends with Closed (what it queued stays)
             }
         }
         await _stack.FlushAsync().ConfigureAwait(false);
@@ -1032,7 +1032,11 @@ public sealed partial class TcpConnection : IAsyncDisposable
                 Output();
             }
             WakeReaders();
-            Wake(_writers);
+            // Nobody is left to wait for a lent send's ACK: its unsent bytes go, and it ends Closed once those sent are
+            // acknowledged (at once when they already are) — its memory is not read after that.
+            CutLentSends(null, ErrorCode.Closed);
+            CompleteLentSends();
+            WakeWritersNotLent();
         }
         await _stack.FlushAsync().ConfigureAwait(false);
     }

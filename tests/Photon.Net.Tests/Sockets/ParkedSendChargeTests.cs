@@ -22,6 +22,7 @@ public sealed class ParkedSendChargeTests : IAsyncLifetime
     {
         TcpMinRto = TimeSpan.FromMilliseconds(50), TcpMsl = TimeSpan.FromMilliseconds(200), TcpOrphanTimeout = TimeSpan.FromSeconds(1),
         TcpSendBuffer = 32 * 1024, TcpSendBufferMax = SendMax,
+        TcpLendLargeSends = false, // the charges of storage grown for parked sends; a lent send grows none
     });
 
     public ParkedSendChargeTests()

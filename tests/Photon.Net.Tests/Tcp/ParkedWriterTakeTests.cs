@@ -22,6 +22,7 @@ public sealed class ParkedWriterTakeTests
     {
         TcpMinRto = TimeSpan.FromMilliseconds(50), TcpMsl = TimeSpan.FromMilliseconds(200),
         TcpSendBuffer = send, TcpSendBufferMax = send, TcpReceiveBuffer = 64 * 1024, TcpReceiveBufferMax = 64 * 1024,
+        TcpLendLargeSends = false, // the copying path (sends behind others, and small ones, still take it); lending: LentSendTests
     };
 
     private static byte[] Pattern(int n, int seed)

@@ -159,6 +159,7 @@ public sealed class SendBufferGrowthTests
         {
             TcpMinRto = TimeSpan.FromMilliseconds(50), TcpMsl = TimeSpan.FromMilliseconds(200),
             TcpSendBuffer = 32 * 1024, TcpSendBufferMax = 2 << 20,
+            TcpLendLargeSends = false, // a lent send grows no storage (LentSendTests)
         });
         var (client, server, listener) = await net.ConnectAsync(80);
         long growths0 = net.Left[Counter.TcpSendStorageGrowths];

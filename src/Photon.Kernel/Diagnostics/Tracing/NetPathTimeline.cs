@@ -69,6 +69,7 @@ public static class NetPathTimeline
     public static void Start()
     {
         Interlocked.Exchange(ref s_next, 0);
+        NetPathCosts.Reset();
         s_enabled = true;
     }
 
@@ -191,6 +192,15 @@ public static class NetPathTimeline
         lines.Add($"timeline: rx interrupt signal -> rx wake {Histogram(lat)}");
         lines.Add($"timeline: rx wake -> stack burst done {Histogram(wakeToDone)}");
         lines.Add($"timeline: rx wakes within 1 ms after a stack tick: {wakeAfterTick} of {wakes}");
+        // The receive loop's bursts end to end (StackBatch -> StackDone: frames handled under the lock, then flushed).
+        var bursts = new List<double>();
+        long batchAt = 0;
+        foreach (var r in recs)
+        {
+            if (r.Kind == NetPathEvent.StackBatch) batchAt = r.Ticks;
+            else if (r.Kind == NetPathEvent.StackDone && batchAt != 0) { bursts.Add(Us(r.Ticks - batchAt)); batchAt = 0; }
+        }
+        lines.Add($"timeline: stack burst (batch -> done) total {bursts.Sum() / 1000:0.0} ms, {Histogram(bursts)}");
         // Raw records around the middle of the recording, for reading the sequence itself.
         int mid = recs.Count / 2, from = Math.Max(0, mid - rawEvents / 2);
         for (int i = from; i < Math.Min(recs.Count, from + rawEvents); i++)

@@ -140,6 +140,7 @@ internal sealed class VirtioNetTxQueue : IDisposable
             // headers, then the payload where it lies in the socket's send buffer — so the payload is copied once, into
             // the DMA slots, not first into a frame (issue #17); in pieces the runtime copies itself (PieceCopy).
             int length = VirtioNetHeader.Size + frame.Length;
+            long began = NetPathCosts.Begin();
             var into = pool.Slice(first * _slotSize, length);
             header.CopyTo(into);
             if (OffloadedFrame.TryGetGathered(frame, out var headers, out var p1, out var p2))
@@ -149,6 +150,7 @@ internal sealed class VirtioNetTxQueue : IDisposable
                 PieceCopy.Copy(p2.Span, into[(VirtioNetHeader.Size + headers.Length + p1.Length)..]);
             }
             else PieceCopy.Copy(frame.Span, into[VirtioNetHeader.Size..]);
+            NetPathCosts.End(NetPathCost.DmaSlotCopy, began, length);
             _segment[0] = new VirtqSegment(_pool.DeviceAddress + (ulong)(first * _slotSize), (uint)length, DeviceWrites: false);
             var added = _vq.Add(_segment, run);
             if (!added.IsOk)
@@ -168,7 +170,12 @@ internal sealed class VirtioNetTxQueue : IDisposable
         {
             _publishes++;
             bool kick = _vq.Publish();
-            if (kick) _notifier.Notify();
+            if (kick)
+            {
+                long began = NetPathCosts.Begin();
+                _notifier.Notify();
+                NetPathCosts.End(NetPathCost.TxKick, began, 0);
+            }
             NetPathTimeline.Mark(NetPathEvent.TxPublish, kick ? 1 : 0);
             Interlocked.Add(ref _frames, sent);
         }

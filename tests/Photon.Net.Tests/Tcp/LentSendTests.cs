@@ -1,0 +1,209 @@
+using System.Security.Cryptography;
+using Photon.Kernel.Hal;
+using Photon.Net.Tcp;
+using static Photon.Net.Tests.StackTests;
+
+namespace Photon.Net.Tests;
+
+/// <summary>
+/// Issue #17, vm17: a large send that does not fit its buffer is lent, not copied — the send buffer reads the sender's
+/// memory in place (<c>TcpConnection.TryLend</c>) and the send ends when the peer has acknowledged its last byte. Checked
+/// by exact streams and counters: to a gathering NIC the lent payload goes by reference with no copy at all and no
+/// storage grown; over a lossy, reordering wire retransmissions read the right bytes; a close does not end a lent send
+/// early, a cancelled one leaves an exact prefix (what it had sent) and ends once that is acknowledged, and a reset ends
+/// it with the error; a small send made meanwhile follows it in order.
+/// </summary>
+public sealed class LentSendTests
+{
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
+
+    private static NetworkStackOptions Options(int send = 64 * 1024) => new()
+    {
+        TcpMinRto = TimeSpan.FromMilliseconds(50), TcpMsl = TimeSpan.FromMilliseconds(200),
+        TcpSendBuffer = send, TcpSendBufferMax = 1 << 20,
+    };
+
+    private static async Task Until(Func<bool> condition, string what)
+    {
+        var deadline = DateTime.UtcNow + Patience;
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, what);
+            await Task.Delay(1);
+        }
+    }
+
+    [Fact]
+    public async Task A_lent_send_goes_to_a_gathering_nic_by_reference_with_no_copy_and_no_storage_grown()
+    {
+        var (a, b) = WireEnd.Pair();
+        var nic = new GatheringDevice(a);
+        await using var left = new NetworkStack(TwoStacks.Timers, Options());
+        await using var right = new NetworkStack(TwoStacks.Timers, Options());
+        left.AddInterface(nic, Ipv4Cidr.Parse("10.9.12.1/24").Value).Unwrap();
+        right.AddInterface(b, Ipv4Cidr.Parse("10.9.12.2/24").Value).Unwrap();
+        left.Start();
+        right.Start();
+        await using var listener = right.Tcp.Listen(8200).Value;
+        var accept = listener.AcceptAsync();
+        var client = (await left.Tcp.ConnectAsync(new IpEndpoint(TwoStacks.Ip("10.9.12.2"), 8200)).WaitAsync(Patience)).Value;
+        var server = (await accept.WaitAsync(Patience)).Value;
+        Assert.True((await client.SendAsync("head"u8.ToArray()).WaitAsync(Patience)).IsOk); // a small send is copied
+        var data = RandomNumberGenerator.GetBytes(4 << 20);
+        var received = ReadAll(server);
+        var send = client.SendAsync(data);
+        Assert.True((await send.WaitAsync(Patience)).IsOk);
+        await client.CloseAsync();
+        var got = await received.WaitAsync(Patience);
+        Assert.Equal(SHA256.HashData("head"u8.ToArray().Concat(data).ToArray()), SHA256.HashData(got));
+        Assert.Equal(1, left[Counter.TcpSendsLent]);
+        Assert.Equal(data.Length, left[Counter.TcpSendBytesLent]);
+        Assert.Equal(0, left[Counter.TcpSendBytesTakenFromParkedWriter]);
+        Assert.Equal(0, left[Counter.TcpSendStorageGrowths]);
+        Assert.Equal(0, left[Counter.TcpPayloadBytesCopiedOut]); // the first segment gathers the ring's "head" and the lent bytes
+        Assert.True(left[Counter.TcpPayloadBytesByReference] >= data.Length);
+    }
+
+    [Fact]
+    public async Task Retransmissions_over_a_lossy_reordering_wire_read_the_right_lent_bytes()
+    {
+        await using var net = new TwoStacks(loss: 0.02, seed: 11, reorder: 0.02, options: Options(send: 32 * 1024));
+        var (client, server, listener) = await net.ConnectAsync(80);
+        var data = RandomNumberGenerator.GetBytes(3 << 20);
+        var received = ReadAll(server);
+        Assert.True((await client.SendAsync(data).WaitAsync(Patience)).IsOk);
+        await client.CloseAsync();
+        var got = await received.WaitAsync(Patience);
+        Assert.Equal(SHA256.HashData(data), SHA256.HashData(got));
+        Assert.Equal(1, net.Left[Counter.TcpSendsLent]);
+        Assert.True(net.Left[Counter.TcpRetransmits] > 0, "the wire lost nothing: no retransmission was tested");
+        await listener.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task A_lent_send_ends_only_when_acknowledged_and_a_small_send_made_meanwhile_follows_it()
+    {
+        await using var net = new TwoStacks(options: new NetworkStackOptions
+        {
+            TcpMinRto = TimeSpan.FromMilliseconds(50), TcpMsl = TimeSpan.FromMilliseconds(200),
+            TcpSendBuffer = 64 * 1024, TcpSendBufferMax = 64 * 1024, TcpReceiveBuffer = 64 * 1024, TcpReceiveBufferMax = 64 * 1024,
+        });
+        var (client, server, listener) = await net.ConnectAsync(80);
+        var big = RandomNumberGenerator.GetBytes(1 << 20);
+        var small = RandomNumberGenerator.GetBytes(700);
+        var sendBig = client.SendAsync(big);
+        await Until(() => client.PendingCalls == 1, "the large send never parked");
+        var sendSmall = client.SendAsync(small);
+        await Until(() => client.PendingCalls == 2, "the small send did not park behind the lent one");
+        // The peer does not read: its window closes at 64 KiB, so most of the lent bytes cannot even be sent yet.
+        await Task.Delay(50);
+        Assert.False(sendBig.IsCompleted);
+        Assert.False(sendSmall.IsCompleted);
+        var got = await ReadExactlyAsync(server, big.Length + small.Length);
+        Assert.True((await sendBig.WaitAsync(Patience)).IsOk);
+        Assert.True((await sendSmall.WaitAsync(Patience)).IsOk);
+        Assert.Equal(big.Concat(small).ToArray(), got);
+        await listener.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task A_close_does_not_end_a_lent_send_before_its_bytes_are_acknowledged()
+    {
+        await using var net = new TwoStacks(options: new NetworkStackOptions
+        {
+            TcpMinRto = TimeSpan.FromMilliseconds(50), TcpMsl = TimeSpan.FromMilliseconds(200),
+            TcpSendBuffer = 64 * 1024, TcpSendBufferMax = 64 * 1024, TcpReceiveBuffer = 64 * 1024, TcpReceiveBufferMax = 64 * 1024,
+        });
+        var (client, server, listener) = await net.ConnectAsync(80);
+        var data = RandomNumberGenerator.GetBytes(1 << 20);
+        var send = client.SendAsync(data);
+        await Until(() => client.PendingCalls == 1, "the send never parked");
+        await client.CloseAsync();
+        await Task.Delay(50);
+        Assert.False(send.IsCompleted); // its memory is still read: the peer has not even been sent most of it
+        var got = await ReadAll(server).WaitAsync(Patience);
+        Assert.True((await send.WaitAsync(Patience)).IsOk);
+        Assert.Equal(data, got);                 // all of it, then the FIN
+        await listener.DisposeAsync();
+    }
+
+    /// <summary>A cancelled lent send drops what it had not sent and ends once what it had sent is acknowledged: the
+    /// peer gets an exact prefix of it, then the next send's bytes — over 20 rounds of a cancel racing the reader.</summary>
+    [Fact]
+    public async Task A_cancelled_lent_send_leaves_an_exact_prefix_then_the_next_send()
+    {
+        await using var net = new TwoStacks(options: new NetworkStackOptions
+        {
+            TcpMinRto = TimeSpan.FromMilliseconds(50), TcpMsl = TimeSpan.FromMilliseconds(200),
+            TcpSendBuffer = 16 * 1024, TcpSendBufferMax = 16 * 1024, TcpReceiveBuffer = 64 * 1024, TcpReceiveBufferMax = 64 * 1024,
+        });
+        var listener = net.Right.Tcp.Listen(83).Value;
+        await using var _ = listener;
+        var rng = new Random(3);
+        int cancelled = 0;
+        for (int round = 0; round < 20; round++)
+        {
+            var accept = listener.AcceptAsync();
+            var client = (await net.Left.Tcp.ConnectAsync(new IpEndpoint(TwoStacks.Ip("10.9.0.2"), 83)).WaitAsync(Patience)).Value;
+            var server = (await accept.WaitAsync(Patience)).Value;
+            long lent0 = net.Left[Counter.TcpSendsLent];
+            var a = RandomNumberGenerator.GetBytes(400_000);
+            var b = RandomNumberGenerator.GetBytes(5_000);
+            using var cts = new CancellationTokenSource();
+            var sendA = client.SendAsync(a, cts.Token);
+            await Until(() => client.PendingCalls == 1 || sendA.IsCompleted, "the send never parked");
+            Assert.Equal(1, net.Left[Counter.TcpSendsLent] - lent0);
+            if (round % 3 == 0) cts.Cancel(); // before any reading: the peer's window holds only part of it
+            var reader = Task.Run(() => ReadAll(server));
+            int delay = rng.Next(0, 4);
+            if (delay > 0) await Task.Delay(delay);
+            cts.Cancel();
+            var ra = await sendA.WaitAsync(Patience);
+            Assert.True(ra.IsOk || ra.Code == ErrorCode.Cancelled, ra.ToString());
+            Assert.True((await client.SendAsync(b).WaitAsync(Patience)).IsOk);
+            await client.CloseAsync();
+            var got = await reader.WaitAsync(Patience);
+            int k = got.Length - b.Length;
+            Assert.InRange(k, 0, a.Length);
+            Assert.True(got.AsSpan(0, k).SequenceEqual(a.AsSpan(0, k)), $"round {round}: the cancelled send's bytes are not a prefix of it");
+            Assert.True(got.AsSpan(k).SequenceEqual(b), $"round {round}: the next send's bytes did not follow at once");
+            if (ra.IsOk) Assert.Equal(a.Length, k);
+            else cancelled++;
+            await server.DisposeAsync();
+            await client.DisposeAsync();
+        }
+        Assert.True(cancelled > 0, "no round cancelled a lent send");
+    }
+
+    [Fact]
+    public async Task A_reset_ends_a_lent_send_with_the_error_not_as_sent()
+    {
+        await using var net = new TwoStacks(options: new NetworkStackOptions
+        {
+            TcpMinRto = TimeSpan.FromMilliseconds(50), TcpMsl = TimeSpan.FromMilliseconds(200),
+            TcpSendBuffer = 64 * 1024, TcpSendBufferMax = 64 * 1024, TcpReceiveBuffer = 64 * 1024, TcpReceiveBufferMax = 64 * 1024,
+        });
+        var (client, server, listener) = await net.ConnectAsync(80);
+        var send = client.SendAsync(RandomNumberGenerator.GetBytes(1 << 20));
+        await Until(() => client.PendingCalls == 1, "the send never parked");
+        await client.AbortAsync();
+        var r = await send.WaitAsync(Patience);
+        Assert.Equal(ErrorCode.ConnectionReset, r.Code);
+        Assert.Equal(0, client.PendingCalls);
+        await server.DisposeAsync();
+        await listener.DisposeAsync();
+    }
+
+    private static async Task<byte[]> ReadExactlyAsync(TcpConnection c, int n)
+    {
+        var got = new byte[n];
+        int at = 0;
+        while (at < n)
+        {
+            int k = (await c.ReceiveAsync(got.AsMemory(at, Math.Min(16 * 1024, n - at))).WaitAsync(Patience)).Value;
+            Assert.True(k > 0, "the stream ended early");
+            at += k;
+        }
+        return got;
+    }
+}
