@@ -21,6 +21,10 @@ internal sealed class GatheringDevice(WireEnd inner) : INetworkDevice, INetworkO
     public int KeepAt = -1, ReplayAt = -1;
     public byte[]? KeptBytes, ReplayedBytes;
     private ReadOnlyMemory<byte> _kept;
+    private readonly HashSet<byte[]> _payloadArrays = new(ReferenceEqualityComparer.Instance);
+
+    /// <summary>Whether a gathered frame's payload referenced <paramref name="array"/> (the caller's memory).</summary>
+    public bool SawPayloadIn(byte[] array) { lock (_payloadArrays) return _payloadArrays.Contains(array); }
 
     public string Name => inner.Name;
     public ReadOnlyMemory<byte> MacAddress => inner.MacAddress;
@@ -40,6 +44,10 @@ internal sealed class GatheringDevice(WireEnd inner) : INetworkDevice, INetworkO
                 await inner.SendAsync(Finish(_kept, ReplayedBytes), ct);
             }
             bytes = [.. headers, .. first.Span, .. second.Span];
+            lock (_payloadArrays)
+                foreach (var piece in new[] { first, second })
+                    if (System.Runtime.InteropServices.MemoryMarshal.TryGetArray(piece, out var segment) && segment.Array is { } array)
+                        _payloadArrays.Add(array);
             if (n == KeepAt) { _kept = frame; KeptBytes = bytes.ToArray(); }
         }
         else

@@ -9,7 +9,9 @@ namespace Photon.Net.Device;
 /// <remarks>The pieces are slices of the send buffer's array. That array is never pooled or handed to another socket
 /// (a grown buffer is a new array, a released one is dropped), and the stack only writes over bytes the peer has
 /// acknowledged — so a frame still queued when its bytes are acknowledged and overwritten carries sequence numbers the
-/// peer already has and discards (with the checksum the device computes over what it sends).</remarks>
+/// peer already has and discards (with the checksum the device computes over what it sends). Bytes a sender lent
+/// (<c>ByteRing.Lend</c>) are never carried this way: they are its memory, handed back when its send ends, possibly
+/// while a frame is still queued (<c>ByteRing.CanGatherByReference</c>).</remarks>
 internal readonly record struct TxPayload(ReadOnlyMemory<byte> First, ReadOnlyMemory<byte> Second)
 {
     public int Length => First.Length + Second.Length;

@@ -20,8 +20,8 @@ namespace Photon.Net.Tcp;
 /// charged to the account before it is allocated (<see cref="ReserveStorage"/>), never after.
 /// A send buffer may also hold bytes it does not own (<see cref="Lend"/>, issue #17 vm17): extents of a sender's own
 /// memory queued after the ring's bytes, read in place by <see cref="Peek"/>/<see cref="PeekByReference"/> and dropped by
-/// <see cref="Discard"/> as they are acknowledged, so a large send's bytes are copied once in the guest (into the DMA
-/// slots), not first into the ring. Lent bytes are never charged (nothing is allocated for them) and nothing is written
+/// <see cref="Discard"/> as they are acknowledged, so a large send's bytes are not first copied into a ring that must
+/// grow for them (frames copy them: <see cref="CanGatherByReference"/>). Lent bytes are never charged (nothing is allocated for them) and nothing is written
 /// to the ring while any are held, so the order of bytes is the order they were queued.
 /// </summary>
 internal sealed class ByteRing(int capacity, int growInPlaceBelow = int.MaxValue)
@@ -301,6 +301,15 @@ internal sealed class ByteRing(int capacity, int growInPlaceBelow = int.MaxValue
         }
         throw new InvalidOperationException($"lent byte {at} of {_lentBytes}");
     }
+
+    /// <summary>Whether a frame may carry these bytes by reference (<see cref="PeekByReference"/>) rather than a copy: only
+    /// when they are all the ring's own and lie in at most two pieces. Lent bytes never are: they are the sender's
+    /// memory, handed back when its send ends — and a frame may still be queued at the device then (a retransmission
+    /// behind a slow queue, or a frame a peer acknowledged before it left: an optimistic ACK is the peer's to send). It
+    /// would read what the owner, or whoever its pooled buffer went to next (another tenant), wrote there afterwards,
+    /// and put it on the wire. The ring's own storage is never pooled or handed on (see <see cref="Device.TxPayload"/>).</summary>
+    public bool CanGatherByReference(int offset, int length) =>
+        offset >= 0 && length >= 0 && (long)offset + length <= _owned && CanLendPieces(offset, length);
 
     /// <summary>Whether <see cref="PeekByReference"/> can give these bytes (they lie in at most two pieces: the ring's
     /// own wrap, or its end and a lent extent, or two lent extents); a caller that gets false copies them with

@@ -178,8 +178,8 @@ public sealed partial class TcpConnection
                     return Errors.Of(ErrorCode.Busy, $"{_writers.Limit} sends already pending on this socket");
                 bool behind = _writers.Count > 0; // earlier sends' bytes go first: park behind them
                 // A large send that would park is lent instead: the buffer reads the sender's memory in place until the
-                // peer acknowledges it, so its bytes are copied once in the guest (into the device's DMA slots), and no
-                // storage is grown for them (vm17). Lent sends park like others, so anything sent later goes after them.
+                // peer acknowledges it, so its bytes are copied straight into frames, and no storage is grown for them
+                // (vm17; frames copy lent bytes, never reference them: ByteRing.CanGatherByReference). Lent sends park like others, so anything sent later goes after them.
                 if (!behind && data.Length >= LendAtLeast && data.Length > _send.Free && _stack.Options.TcpLendLargeSends
                     && TryLend(data, out wait, out lent))
                 {

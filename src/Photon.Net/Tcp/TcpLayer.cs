@@ -180,7 +180,7 @@ public sealed partial class TcpLayer
         var offloads = _stack.RouteTo(remote.Address.V4)?.Nic.Offloads ?? NetworkOffloads.None;
         // A device that gathers takes the payload where it lies in the send buffer: the frame is only the headers.
         bool gather = from is not null && fromLength > 0 && (offloads & GatherWithChecksum) == GatherWithChecksum
-            && from.CanLendPieces(fromOffset, fromLength); // else (more than two pieces, rare) copied into the frame
+            && from.CanGatherByReference(fromOffset, fromLength); // else (lent bytes, or more than two pieces) copied into the frame
         // EmitSegment copies every payload byte over the uncleared part.
         var frame = gather ? Ipv4Frame.NewForPayload(headerLength, headerLength)
             : Ipv4Frame.NewForPayload(headerLength + fromLength, from is null ? headerLength + fromLength : headerLength);
