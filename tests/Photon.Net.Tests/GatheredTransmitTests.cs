@@ -119,7 +119,7 @@ public sealed class GatheredTransmitTests
     [Fact]
     public async Task Payloads_go_to_a_gathering_nic_by_reference_and_arrive_exact()
     {
-        var options = new NetworkStackOptions { TcpMinRto = TimeSpan.FromMilliseconds(50) };
+        var options = new NetworkStackOptions { TcpLendLargeSends = false, TcpMinRto = TimeSpan.FromMilliseconds(50) };
         var (left, right, nic) = await Stacks(options);
         await using (left)
         await using (right)
@@ -138,7 +138,7 @@ public sealed class GatheredTransmitTests
     [Fact]
     public async Task Over_ipv6_payloads_go_by_reference_too_and_arrive_exact()
     {
-        var options = new NetworkStackOptions { TcpMinRto = TimeSpan.FromMilliseconds(50), Ipv6RetransTimer = TimeSpan.FromMilliseconds(50) };
+        var options = new NetworkStackOptions { TcpLendLargeSends = false, TcpMinRto = TimeSpan.FromMilliseconds(50), Ipv6RetransTimer = TimeSpan.FromMilliseconds(50) };
         var (left, right, nic) = await Stacks(options);
         await using (left)
         await using (right)
@@ -172,7 +172,7 @@ public sealed class GatheredTransmitTests
     {
         // A 64 KiB send buffer is overwritten many times over in 4 MiB: by the 1,000th frame the 10th frame's bytes were
         // acknowledged long ago and hold later data. The peer has those sequence numbers and discards the replay.
-        var options = new NetworkStackOptions { TcpMinRto = TimeSpan.FromMilliseconds(50), TcpSendBuffer = 64 << 10, TcpSendBufferMax = 64 << 10 };
+        var options = new NetworkStackOptions { TcpLendLargeSends = false, TcpMinRto = TimeSpan.FromMilliseconds(50), TcpSendBuffer = 64 << 10, TcpSendBufferMax = 64 << 10 };
         var (left, right, nic) = await Stacks(options);
         nic.KeepAt = 10;
         nic.ReplayAt = 1000;
@@ -194,7 +194,7 @@ public sealed class GatheredTransmitTests
     {
         // Every neighbour entry is stale at once, so data frames keep waiting for ARP: a waiting frame must not hold the
         // send buffer's bytes, and goes out whole (the NIC sees plain frames carrying payload).
-        var options = new NetworkStackOptions { TcpMinRto = TimeSpan.FromMilliseconds(50), ArpEntryLifetime = TimeSpan.FromTicks(1) };
+        var options = new NetworkStackOptions { TcpLendLargeSends = false, TcpMinRto = TimeSpan.FromMilliseconds(50), ArpEntryLifetime = TimeSpan.FromTicks(1) };
         var (left, right, nic) = await Stacks(options);
         await using (left)
         await using (right)
