@@ -74,6 +74,29 @@ public sealed class VirtioNetDeviceTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task Closing_waits_for_the_reset_and_frees_its_DMA_memory_but_leaks_it_under_a_device_that_never_resets()
+    {
+        // Review finding (stop 31): close wrote reset and freed the rings and the 2 MiB TX pool at once; a device still
+        // running (no IOMMU on the uio fallback) would then write into reused memory.
+        var model = new VirtioNetModel(MacA);
+        var dev = await Open(model);
+        Assert.True(model.Function.Dma.LiveBuffers > 0);
+        await dev.DisposeAsync().AsTask().WaitAsync(Timeout);
+        Assert.Equal(0, model.DeviceStatus);
+        Assert.False(dev.LeakedOnClose);
+        Assert.Equal(0, model.Function.Dma.LiveBuffers);
+
+        var wedged = new VirtioNetModel(MacA);
+        var stuck = await Open(wedged);
+        int live = wedged.Function.Dma.LiveBuffers;
+        wedged.ResetHangs = true;
+        await stuck.DisposeAsync().AsTask().WaitAsync(Timeout); // bounded: the reset is waited for, not forever
+        Assert.True(stuck.LeakedOnClose);
+        Assert.NotEqual(0, wedged.DeviceStatus);
+        Assert.Equal(live, wedged.Function.Dma.LiveBuffers); // nothing freed under the running device
+    }
+
+    [Fact]
     public async Task Access_platform_is_accepted_when_offered_because_the_driver_hands_out_iommu_addresses()
     {
         var model = new VirtioNetModel(MacA);

@@ -101,6 +101,9 @@ public sealed class VirtioNetModel
     /// <summary>Transmit kicks only wake the device; it walks the TX ring when the test calls <see cref="RunTransmit"/>
     /// (a device still busy with earlier buffers, as QEMU's TX bottom half is).</summary>
     public bool DeferTransmit { get; set; }
+
+    /// <summary>A wedged device: a write of 0 to the status is ignored (the reset never completes).</summary>
+    public bool ResetHangs { get; set; }
     /// <summary>Offloads carried out: checksums filled, TSO frames cut, and the wire frames that came out of them.</summary>
     public long ChecksumsFilled, TsoFrames, WireFrames, LargestWireFrame;
     /// <summary>Offload requests that broke the rules (not negotiated, offsets outside the frame, a wrong partial sum); the
@@ -180,6 +183,7 @@ public sealed class VirtioNetModel
                     break;
                 case 0x10: _configVector = (ushort)value; break;
                 case 0x14:
+                    if (value == 0 && ResetHangs) break; // a wedged device: the reset never completes, status stays
                     _status = (byte)value;
                     if (_status == 0) ResetLocked();
                     else if ((_status & 8) != 0 && (_driverFeatures & ~OfferedFeatures) != 0) _status &= unchecked((byte)~8);

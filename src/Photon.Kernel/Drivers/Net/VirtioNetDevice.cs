@@ -34,10 +34,13 @@ public sealed class VirtioNetDevice : INetworkQueues, IFrameLending, INetworkOff
     private readonly CancellationTokenSource _closed = new();
     private int _disposed;
 
-    private VirtioNetDevice(VirtioPciTransport transport, VirtioNetRxQueue[] rx, VirtioNetTxQueue[] tx, VirtioNetControl? control,
+    private readonly IKernelTimers _timers;
+
+    private VirtioNetDevice(VirtioPciTransport transport, IKernelTimers timers, VirtioNetRxQueue[] rx, VirtioNetTxQueue[] tx, VirtioNetControl? control,
         IReadOnlyList<IDeviceInterrupt> interrupts, byte[] mac, ulong features, bool polling)
     {
         _transport = transport;
+        _timers = timers;
         _rx = rx;
         _tx = tx;
         _control = control;
@@ -237,7 +240,7 @@ public sealed class VirtioNetDevice : INetworkQueues, IFrameLending, INetworkOff
         }
         // Buffers posted before DRIVER_OK are valid (§3.1.1 step 7 allows it), but kick each queue now it is live.
         foreach (var q in rx) q.Refill();
-        return new VirtioNetDevice(t, rx, tx, control, interrupts, mac.Value, features, polling);
+        return new VirtioNetDevice(t, timers, rx, tx, control, interrupts, mac.Value, features, polling);
     }
 
     private static Result<byte[]> ReadMac(VirtioPciTransport t, ulong features)
@@ -367,11 +370,28 @@ public sealed class VirtioNetDevice : INetworkQueues, IFrameLending, INetworkOff
     /// <summary>Per-event counters summed over the queues: where the time of sending and receiving goes.</summary>
     public VirtioNetStats Stats => new(_tx.Select(q => q.Stats).Aggregate((a, b) => a + b), _rx.Select(q => q.Stats).Aggregate((a, b) => a + b));
 
+    /// <summary>True when the last close found the device still running after its reset timed out: its rings and buffers
+    /// were left allocated (leaked) rather than freed under a device that may still write them.</summary>
+    public bool LeakedOnClose { get; private set; }
+
     public async ValueTask DisposeAsync()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
         _closed.Cancel();
-        try { _transport.Status = VirtioStatus.Reset; } catch (KernelException) { }
+        // The device may use its rings and buffers until it reads back reset (virtio 1.x §4.1.4.3.2 — a write of 0 starts
+        // it, it is done when the status reads 0). Without an IOMMU (the uio fallback) freed memory is reused at once, so
+        // a device still running would write into someone else's pages: wait for the reset, and if it never comes, leak
+        // the DMA memory instead of freeing it.
+        bool quiet;
+        try { quiet = (await _transport.ResetAsync(_timers, CancellationToken.None).ConfigureAwait(false)).IsOk; }
+        catch (KernelException) { quiet = false; }
+        if (!quiet)
+        {
+            LeakedOnClose = true;
+            _control?.Dispose();
+            foreach (var i in _interrupts) i.Dispose();
+            return; // the function stays open too: closing it would give its DMA mappings back under the device
+        }
         foreach (var q in _rx) q.Dispose();
         foreach (var q in _tx) await q.CloseAsync().ConfigureAwait(false);
         _control?.Dispose();
