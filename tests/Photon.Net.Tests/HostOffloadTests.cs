@@ -216,7 +216,7 @@ public sealed class HostOffloadTests(ITestOutputHelper output)
     /// offload over the IPv6 pseudo-header.</remarks>
     private async Task RunBothWays(INetworkDevice device, HostNetworkDevice host, string subnet, string? ipv6Prefix = null)
     {
-        await using var stack = new NetworkStack(new HostTimers(new HostClock()), new NetworkStackOptions { Ipv6RetransTimer = TimeSpan.FromMilliseconds(200) });
+        await using var stack = new NetworkStack(new HostTimers(new HostClock()), new NetworkStackOptions { Ipv6RetransTimer = TimeSpan.FromMilliseconds(200), TcpLendLargeSends = false /* the buffer's bytes by reference */ });
         var nic = stack.AddInterface(device, Ipv4Cidr.Parse($"{subnet}.2/24").Value).Value;
         Assert.Equal(host.Offloads, nic.Offloads);
         stack.Start();
