@@ -39,6 +39,7 @@ internal sealed class ByteRing(int capacity, int growInPlaceBelow = int.MaxValue
     private int _head;
     private long _charged;
     private int? _refusedAt; // the account's refund count when a growth was refused
+    private int _reserved;   // the size of the one growth reserved and not yet adopted or cancelled (0: none)
 
     private readonly Queue<ReadOnlyMemory<byte>> _lent = new(); // extents lent by senders, oldest first
     private int _lentHead;   // bytes of the oldest extent already discarded
@@ -182,10 +183,11 @@ internal sealed class ByteRing(int capacity, int growInPlaceBelow = int.MaxValue
     }
 
     /// <summary>The storage size <see cref="Write"/> would not allocate itself but that <paramref name="pending"/> more
-    /// bytes need (0: none needed, or the quota refused the last growth and nothing was refunded since).</summary>
+    /// bytes need (0: none needed, the quota refused the last growth and nothing was refunded since, or a growth is
+    /// already reserved — it serves these bytes too, so a ring never holds two new arrays at once).</summary>
     public int StorageWanted(int pending)
     {
-        if (IsQuotaLimited || pending <= 0 || _lentBytes > 0) return 0;
+        if (IsQuotaLimited || pending <= 0 || _lentBytes > 0 || _reserved > 0) return 0;
         int needed = (int)Math.Min((long)_owned + pending, _capacity);
         if (needed <= Storage) return 0;
         int size = GrownSize(needed);
@@ -200,16 +202,20 @@ internal sealed class ByteRing(int capacity, int growInPlaceBelow = int.MaxValue
     /// reserved — the one to allocate — or 0 when even the smallest is refused: then nothing is allocated, and
     /// <see cref="Write"/> may still grow the storage under the lock to the largest step that is cheap there, if that is
     /// a growth; if it is not, the refusal is remembered (see <see cref="IsQuotaLimited"/>). The reservation ends in
-    /// <see cref="Adopt"/> or <see cref="CancelReservation"/>, exactly once.</summary>
+    /// <see cref="Adopt"/> or <see cref="CancelReservation"/>, exactly once. One reservation per ring at a time: while
+    /// one is outstanding another is refused (0) without marking the ring quota-limited — the writer's loop and the
+    /// stack's growth for a parked remainder would otherwise each allocate a new array, and the loser's would be live
+    /// and charged for nothing.</summary>
     public int ReserveStorage(int size)
     {
-        if (Account is not { } account) return size;
+        if (_reserved > 0) return 0;
+        if (Account is not { } account) return _reserved = size;
         int refunds = account.Refunds;
         for (int step = size; step > Storage && step >= growInPlaceBelow; step = step == size ? SmallerStep(size) : step / 2)
         {
             if (!account.Charge(step).IsOk) continue;
             _refusedAt = null;
-            return step;
+            return _reserved = step;
         }
         if (LargestInPlaceStep() <= Storage) _refusedAt = refunds; // else Write's smaller growth decides
         return 0;
@@ -225,7 +231,11 @@ internal sealed class ByteRing(int capacity, int growInPlaceBelow = int.MaxValue
 
     /// <summary>Gives back a reservation whose storage will not be adopted (the connection closed, or the allocation
     /// failed).</summary>
-    public void CancelReservation(int size) => Account?.Refund(size);
+    public void CancelReservation(int size)
+    {
+        _reserved = 0;
+        Account?.Refund(size);
+    }
 
     /// <summary>Takes <paramref name="storage"/>, reserved with <see cref="ReserveStorage"/> and allocated by the caller
     /// outside the lock, as the ring's storage if it is larger than what the ring holds and within the capacity: the
@@ -234,6 +244,7 @@ internal sealed class ByteRing(int capacity, int growInPlaceBelow = int.MaxValue
     /// ends here.</summary>
     public bool Adopt(byte[] storage)
     {
+        _reserved = 0;
         if (storage.Length <= Storage || storage.Length > _capacity)
         {
             CancelReservation(storage.Length);

@@ -77,11 +77,10 @@ public sealed class ParkedSendChargeTests : IAsyncLifetime
         Assert.Equal(data, got.ToArray());
         Assert.True(most > 32 * 1024, "the tenant was never charged for the grown buffer");
         // While storage is replaced the old array and the new one are both live and both charged (the new one from
-        // before it is allocated): with power-of-two growth the old one is at most half the bound. Two growth paths may
-        // each hold a reservation at once — the writer's own loop and the stack's growth for its parked remainder — and
-        // the slower one's array is given back when it loses (seen: 256 KiB + 2 × 512 KiB); each is charged, so the
-        // tenant's quota still bounds it (the flood test below). One reservation per ring at a time is the next step.
-        Assert.True(most <= SendMax / 2 + 2 * SendMax + PendingCalls<bool>.Cost, $"charged {most} bytes, over the send buffer's bound");
+        // before it is allocated): with power-of-two growth the old one is at most half the bound. One growth per ring
+        // is reserved at a time — the writer's own loop and the stack's growth for its parked remainder used to each
+        // hold one (seen: 256 KiB + 2 x 512 KiB), so this bound failed about once per full suite.
+        Assert.True(most <= SendMax / 2 + SendMax + PendingCalls<bool>.Cost, $"charged {most} bytes, over the send buffer's bound");
         Assert.True(_k.Net.Right[Counter.TcpSendBytesTakenFromParkedWriter] > 0);
         Assert.True(SocketSyscalls.Close(a, c).IsOk);
         await peer.CloseAsync();
