@@ -18,15 +18,18 @@ public class TcpReviewTests
     {
         // The sender's data fills the receiver's buffer exactly; its FIN follows at once. The receiver's app reads only
         // later. The FIN needs no buffer space: it must be taken (or at least acknowledged), not silently dropped until the
-        // sender runs out of retransmissions and resets the connection.
-        await using var s = new TwoStacks(options: SmallBuffers(maxRetransmits: 3), mtu: 1076); // MSS 1024: segments end on 128-byte window units
+        // sender runs out of retransmissions and resets the connection. The sender's FIN must be acknowledged (it reaches
+        // FIN_WAIT_2) while the receiver's window is still zero. (It used to allow 3 retransmissions and sleep past them:
+        // a scheduling stall of ~400 ms under a loaded full suite then reset the connection before the data was in.)
+        await using var s = new TwoStacks(options: SmallBuffers(), mtu: 1076); // MSS 1024: segments end on 128-byte window units
         var (client, server, listener) = await s.ConnectAsync(7400);
         await using var _ = listener;
         var data = RandomNumberGenerator.GetBytes(16 * 1024);
         Assert.True((await client.SendAsync(data)).IsOk);
         Assert.True((await client.CloseAsync()).IsOk);
-        await StackTests.WaitUntil(() => server.Info.ReceiveQueue == data.Length);
-        await Task.Delay(1500); // far longer than 3 retransmission timeouts of at most 100 ms
+        await StackTests.WaitUntil(() => server.Info.ReceiveQueue == data.Length, 30_000);
+        await StackTests.WaitUntil(() => client.State == TcpState.FinWait2, 30_000); // the FIN acknowledged into a zero window
+        Assert.Equal(data.Length, server.Info.ReceiveQueue); // nobody has read: the window is still shut
         Assert.Equal(data, await StackTests.ReadAll(server).WaitAsync(TimeSpan.FromSeconds(5)));
         Assert.Equal(0, s.Left[Counter.TcpResetsSent]); // the sender never gave up on its FIN
     }
