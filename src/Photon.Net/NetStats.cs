@@ -84,6 +84,9 @@ public enum Counter
     TcpSendStorageAllocations, TcpSendStorageReturned, TcpSendStorageRefused,
     /// <summary>Sends whose memory was lent to the send buffer instead of copied into it (vm17), and their bytes.</summary>
     TcpSendsLent, TcpSendBytesLent,
+    /// <summary>Cut lent sends (cancelled, or the last handle closed) whose sent, unacknowledged bytes were copied into the
+    /// send buffer's own storage so the send could end at once (review18).</summary>
+    TcpLentBytesTakenOnCut,
 }
 
 /// <summary>The congestion control algorithms a connection can use.</summary>

@@ -129,6 +129,39 @@ internal sealed class ByteRing(int capacity, int growInPlaceBelow = int.MaxValue
         if (_lentBytes == 0) { _lent.Clear(); _lentHead = 0; }
     }
 
+    /// <summary>Makes every lent byte the ring's own: copies them after its own bytes, in the stream's order, and lets
+    /// their lenders go (they count as discarded, <see cref="LentDiscarded"/>, so every lent send may end). For a lent
+    /// send cut short whose sent bytes the peer has not acknowledged: its memory is freed at once instead of when a peer
+    /// — which may never acknowledge — does. Rare (a cancellation or the last handle closing), so the storage is grown
+    /// here, under the lock, charged first. False, with nothing changed, when the capacity or the quota has no room.</summary>
+    public bool TakeLentBytes()
+    {
+        if (_lentBytes == 0) return true;
+        long need = (long)_owned + _lentBytes;
+        if (need > _capacity) return false;
+        if (need > Storage)
+        {
+            int size = GrownSize((int)need);
+            if (!Charge(size)) return false;
+            Replace(new byte[size]);
+        }
+        var buffer = _buffer!;
+        for (int at = 0; at < _lentBytes;)
+        {
+            var piece = LentSlice(at, _lentBytes - at).Span;
+            int tail = (_head + _owned) % buffer.Length;
+            int first = Math.Min(piece.Length, buffer.Length - tail);
+            PieceCopy.Copy(piece[..first], buffer.AsSpan(tail));
+            PieceCopy.Copy(piece[first..], buffer);
+            _owned += piece.Length;
+            at += piece.Length;
+        }
+        _lentDiscarded += _lentBytes;
+        _lent.Clear(); // no reference to the lenders' memory is kept
+        _lentBytes = _lentHead = 0;
+        return true;
+    }
+
     /// <summary>Storage for at least <paramref name="needed"/> bytes: the contents move to the start of a larger array.
     /// When the account refuses the growth the current storage (possibly none) is returned unchanged.</summary>
     private byte[]? Reserve(int needed)

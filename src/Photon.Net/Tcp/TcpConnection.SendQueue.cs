@@ -30,8 +30,8 @@ public sealed partial class TcpConnection
     /// buffer's stream of lent bytes (<see cref="ByteRing.Lend"/>): each is woken when the peer has acknowledged that far.</summary>
     private readonly Queue<LentSend> _lentSends = new();
 
-    /// <summary>A lent send (under the lock): its call, where its bytes end in the stream of lent bytes, and — once it
-    /// was cancelled — what its caller waits on until the bytes it had sent are acknowledged.</summary>
+    /// <summary>A lent send (under the lock): its call, where its bytes end in the stream of lent bytes, and how long it
+    /// is (less once cut).</summary>
     private sealed class LentSend(PendingCalls<bool>.Call call, long end)
     {
         public PendingCalls<bool>.Call Call { get; } = call;
@@ -39,7 +39,8 @@ public sealed partial class TcpConnection
         public int Length { get; set; }
         /// <summary>Why its unsent bytes were dropped (a cancellation, or the last handle closed); null: not cut.</summary>
         public ErrorCode? CutBy { get; set; }
-        public TaskCompletionSource? Drained { get; set; }
+        /// <summary>Its caller stopped waiting (cancelled): the call left the writers' list and may be reused — never wake it.</summary>
+        public bool Abandoned { get; set; }
     }
 
     /// <summary>Queues all of <paramref name="data"/> for sending, waiting for buffer space as the peer acknowledges. A
@@ -90,30 +91,45 @@ public sealed partial class TcpConnection
 
     /// <summary>A lent send ends when the peer has acknowledged its last byte (Ok) or the connection ends first (its
     /// error): only then is the sender's memory its own again (Linux's MSG_ZEROCOPY holds the pages the same way). A
-    /// cancellation drops the bytes not sent yet — what was sent stays queued, an exact prefix — and ends the send
-    /// once those are acknowledged (or the connection ends): the stack may still have to retransmit them from that memory.</summary>
+    /// cancellation drops the bytes not sent yet — what was sent stays queued, an exact prefix — and ends the send at
+    /// once: the bytes sent but not acknowledged are copied into the buffer's own storage (<see cref="ReleaseCutLentSends"/>),
+    /// so the caller never waits on the peer (review18: a client that never acknowledged held a server's cancelled send,
+    /// and the connection slot behind it, for as long as it liked).</summary>
     private async Task<Result> AwaitLentAsync(LentSend lent, CancellationToken ct)
     {
         bool woken = await _writers.AwaitAsync(lent.Call, ct, false, _stack.Gate).ConfigureAwait(false);
         NetPathTimeline.Mark(NetPathEvent.AppSendWake, 2);
         _stack.Count(Counter.TcpSendsWoken);
-        Task? drained = null;
-        Result? ended = null;
+        Result ended;
         lock (_stack.Gate)
         {
             if (woken || _send.LentDiscarded >= lent.End || !_lentSends.Contains(lent)) return LentEnded(lent);
-            CutLentSends(lent, ErrorCode.Cancelled); // this send's extent is the last one: a send is lent only when no other is parked
-            if (_send.LentDiscarded >= lent.End) { CompleteLentSends(); ended = LentEnded(lent); }
+            lent.Abandoned = true;
+            CutLentSends(lent, ErrorCode.Cancelled); // this send's extent is the last one: nothing is lent behind a lent send (QueueSend)
+            ReleaseCutLentSends();
+            ended = LentEnded(lent);
+        }
+        await _stack.FlushAsync().ConfigureAwait(false); // what the cut let out (a FIN), or the reset
+        return ended;
+    }
+
+    /// <summary>After a cut (under the lock): the lent bytes left — sent, not yet acknowledged — become the buffer's own,
+    /// so no lent send waits on the peer and no sender's memory is read any more; every lent send ends. When the buffer's
+    /// capacity or the owner's quota has no room for them the connection is reset instead (the stream cannot go on
+    /// without those bytes): the send ends with that error, promptly either way.</summary>
+    private void ReleaseCutLentSends()
+    {
+        if (_send.LentBytes > 0)
+        {
+            if (_send.TakeLentBytes()) _stack.Count(Counter.TcpLentBytesTakenOnCut);
             else
             {
-                lent.Drained = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-                drained = lent.Drained.Task;
+                Fail(Errors.Of(ErrorCode.ConnectionReset, "a cut lent send's unacknowledged bytes had no room in the send buffer"), sendReset: true);
+                return; // Finish ended every lent send and woke the writers
             }
         }
-        await _stack.FlushAsync().ConfigureAwait(false); // what the cut let out (a FIN)
-        if (ended is { } r) return r;
-        await drained!.ConfigureAwait(false);
-        lock (_stack.Gate) return LentEnded(lent);
+        TakeFromParkedWriters(); // ends the lent sends; sends parked behind them go into the room the cut left
+        Output();
     }
 
     /// <summary>Drops the lent bytes never sent (past SND.MAX) of <paramref name="from"/> and every lent send after it
@@ -176,7 +192,9 @@ public sealed partial class TcpConnection
                     return Errors.Of(ErrorCode.Closed, "connection is closed for sending");
                 if (first && data.Length > _send.Free && _writers.Count >= _writers.Limit)
                     return Errors.Of(ErrorCode.Busy, $"{_writers.Limit} sends already pending on this socket");
-                bool behind = _writers.Count > 0; // earlier sends' bytes go first: park behind them
+                // Earlier sends' bytes go first: park behind them — behind a lent send too, even a cancelled one that has
+                // left the writers' list but is not cut yet (review18: a send lent then was cut with it).
+                bool behind = _writers.Count > 0 || _lentSends.Count > 0;
                 // A large send that would park is lent instead: the buffer reads the sender's memory in place until the
                 // peer acknowledges it, so its bytes are copied straight into frames, and no storage is grown for them
                 // (vm17; frames copy lent bytes, never reference them: ByteRing.CanGatherByReference). Lent sends park like others, so anything sent later goes after them.
@@ -324,8 +342,7 @@ public sealed partial class TcpConnection
         {
             _lentSends.Dequeue();
             NetPathTimeline.Mark(NetPathEvent.AppSendWake, 1);
-            if (lent.Drained is { } drained) drained.TrySetResult(); // a cancelled one: its sent bytes are acknowledged
-            else _writers.Wake(lent.Call, true);
+            if (!lent.Abandoned) _writers.Wake(lent.Call, true);
         }
     }
 
@@ -349,10 +366,9 @@ public sealed partial class TcpConnection
     }
 
     /// <summary>The connection ended (under the lock): the send buffer no longer reads any lent memory, so every lent
-    /// send ends — parked ones by the writers' wake that follows, cancelled ones here.</summary>
+    /// send ends — parked ones by the writers' wake that follows.</summary>
     private void EndLentSends()
     {
-        foreach (var lent in _lentSends) lent.Drained?.TrySetResult();
         _lentSends.Clear();
     }
 

@@ -640,6 +640,9 @@ public sealed partial class TcpConnection : IAsyncDisposable
                 long pipe = _sackOk && (_cc.InRecovery || _sndNxt < _sndMax) ? inFlight - _scoreboard.SackedBytesBelow(_sndNxt) : inFlight;
                 long room = PrrPaces ? Math.Min(PrrBudget, _sndWnd - inFlight) // RFC 6937 paces recovery
                     : Math.Min(Math.Min(cwnd, window) - pipe, _sndWnd - inFlight);
+                // Never more in flight than the send buffer holds (as Linux counts zero-copy bytes against SO_SNDBUF): lent
+                // bytes may exceed it, and a cut lent send's unacknowledged bytes must fit the buffer's own storage.
+                room = Math.Min(room, _send.Capacity - inFlight);
                 if (room <= 0)
                 {
                     if (NetPathTimeline.Enabled) NetPathTimeline.Mark(NetPathEvent.TcpOutputStop, _sndWnd - inFlight <= 0 ? 2 : 1);
@@ -788,7 +791,7 @@ public sealed partial class TcpConnection : IAsyncDisposable
         _stack.Count(Counter.TcpTailLossProbes);
         long inFlight = _sndNxt - _sndUna;
         long unsent = _send.Count - inFlight;
-        int fresh = (int)Math.Min(Math.Min(_mss, unsent), _sndWnd - inFlight);
+        int fresh = (int)Math.Min(Math.Min(_mss, unsent), Math.Min(_sndWnd, _send.Capacity) - inFlight); // as Output bounds it
         if (_sndNxt == _sndMax && fresh > 0)
         {
             SendData(_sndNxt, (int)inFlight, fresh, push: fresh == unsent);
@@ -1032,10 +1035,10 @@ public sealed partial class TcpConnection : IAsyncDisposable
                 Output();
             }
             WakeReaders();
-            // Nobody is left to wait for a lent send's ACK: its unsent bytes go, and it ends Closed once those sent are
-            // acknowledged (at once when they already are) — its memory is not read after that.
+            // Nobody is left to wait for a lent send's ACK: its unsent bytes go, those sent become the buffer's own, and
+            // it ends Closed at once — its memory is not read after that.
             CutLentSends(null, ErrorCode.Closed);
-            CompleteLentSends();
+            ReleaseCutLentSends();
             WakeWritersNotLent();
         }
         await _stack.FlushAsync().ConfigureAwait(false);

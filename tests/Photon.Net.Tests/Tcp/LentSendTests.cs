@@ -10,8 +10,10 @@ namespace Photon.Net.Tests;
 /// memory in place (<c>TcpConnection.TryLend</c>) and the send ends when the peer has acknowledged its last byte. Checked
 /// by exact streams and counters: to a gathering NIC the lent payload is copied into its frames (never referenced: the
 /// sender gets its memory back when the send ends, and a frame may outlive that) and no storage is grown; over a lossy, reordering wire retransmissions read the right bytes; a close does not end a lent send
-/// early, a cancelled one leaves an exact prefix (what it had sent) and ends once that is acknowledged, and a reset ends
-/// it with the error; a small send made meanwhile follows it in order.
+/// early, a cancelled one leaves an exact prefix (what it had sent) and ends at once — its unacknowledged bytes copied
+/// into the buffer's own storage (never more in flight than the buffer holds), or the connection reset when the quota
+/// has no room — and a reset ends it with the error; a
+/// send made meanwhile follows it in order.
 /// </summary>
 public sealed class LentSendTests
 {
@@ -130,7 +132,7 @@ public sealed class LentSendTests
         await listener.DisposeAsync();
     }
 
-    /// <summary>A cancelled lent send drops what it had not sent and ends once what it had sent is acknowledged: the
+    /// <summary>A cancelled lent send drops what it had not sent and ends at once (what it had sent is kept): the
     /// peer gets an exact prefix of it, then the next send's bytes — over 20 rounds of a cancel racing the reader.</summary>
     [Fact]
     public async Task A_cancelled_lent_send_leaves_an_exact_prefix_then_the_next_send()
@@ -176,6 +178,129 @@ public sealed class LentSendTests
             await client.DisposeAsync();
         }
         Assert.True(cancelled > 0, "no round cancelled a lent send");
+    }
+
+    /// <summary>review18: a cancelled lent send used to wait until the peer acknowledged what it had sent — a client that
+    /// never acknowledged held the sender (and an HTTP server's connection slot) for as long as it liked. Now its sent,
+    /// unacknowledged bytes are copied into the send buffer's own storage and the cancel returns at once, with no ACK
+    /// ever arriving; the sender may reuse its memory at once, and the peer still gets the original bytes.</summary>
+    [Fact]
+    public async Task A_cancelled_lent_send_the_peer_never_acknowledges_ends_at_once_and_its_sent_bytes_stay_right()
+    {
+        await using var net = new TwoStacks(options: new NetworkStackOptions
+        {
+            TcpMinRto = TimeSpan.FromMilliseconds(50), TcpMaxRto = TimeSpan.FromMilliseconds(200), TcpMsl = TimeSpan.FromMilliseconds(200),
+            TcpSendBuffer = 16 * 1024, TcpSendBufferMax = 1 << 20, TcpReceiveBuffer = 64 * 1024, TcpReceiveBufferMax = 64 * 1024,
+        });
+        var (client, server, listener) = await net.ConnectAsync(84);
+        var a = RandomNumberGenerator.GetBytes(1 << 20);
+        var original = a.ToArray();
+        var b = RandomNumberGenerator.GetBytes(3_000);
+        net.B.Loss = 1.0; // the peer's ACKs never arrive
+        long outBefore = net.Left[Counter.TcpSegmentsOut];
+        using var cts = new CancellationTokenSource();
+        var send = client.SendAsync(a, cts.Token);
+        await Until(() => client.PendingCalls == 1, "the send never parked");
+        await Until(() => net.Left[Counter.TcpSegmentsOut] - outBefore >= 4, "nothing of the lent send went out");
+        Assert.Equal(1, net.Left[Counter.TcpSendsLent]);
+        cts.Cancel();
+        var r = await send.WaitAsync(Patience);
+        Assert.Equal(ErrorCode.Cancelled, r.Code);
+        Assert.Equal(1, net.Left[Counter.TcpLentBytesTakenOnCut]); // ended by the copy, not by an ACK
+        Array.Clear(a); // the sender reuses its memory at once
+        net.B.Loss = 0;
+        Assert.True((await client.SendAsync(b).WaitAsync(Patience)).IsOk);
+        await client.CloseAsync();
+        var got = await ReadAll(server).WaitAsync(Patience);
+        int k = got.Length - b.Length;
+        Assert.InRange(k, 1, original.Length - 1);
+        Assert.True(got.AsSpan(0, k).SequenceEqual(original.AsSpan(0, k)), "the bytes sent before the cancel changed with the sender's memory");
+        Assert.True(got.AsSpan(k).SequenceEqual(b));
+        Assert.Equal(0, net.Left[Counter.TcpResetsSent]);
+        await listener.DisposeAsync();
+    }
+
+    /// <summary>The ring's side of ending a cut lent send at once (<see cref="ByteRing.TakeLentBytes"/>): the lent bytes
+    /// become its own, after its own bytes and in order, charged to the owner; the lender's memory is no longer read (it
+    /// may be overwritten at once); when the quota has no room nothing changes and the connection resets instead.</summary>
+    [Fact]
+    public void Taking_lent_bytes_copies_them_in_order_charged_or_changes_nothing_when_the_quota_refuses()
+    {
+        const int K = 1024;
+        var quotas = new Photon.Kernel.Quotas.TenantQuotas();
+        quotas.SetLimits("/t", new Photon.Kernel.Quotas.QuotaLimits(MemoryBytes: 64 * K)).Unwrap();
+        var account = new Photon.Net.Sockets.SocketAccount("/t", new Photon.Kernel.Capabilities.Principal("sender", "/t"), quotas, maxEphemeral: 4);
+        var ring = new ByteRing(1 << 20, ByteRing.LargeStorage) { Account = account };
+        var own = RandomNumberGenerator.GetBytes(3 * K);
+        var lentA = RandomNumberGenerator.GetBytes(20 * K);
+        var lentB = RandomNumberGenerator.GetBytes(30 * K);
+        Assert.Equal(own.Length, ring.Write(own));
+        long endA = ring.Lend(lentA), endB = ring.Lend(lentB);
+        ring.Discard(3 * K + 5 * K); // the own bytes and the first 5 KiB of the first extent acknowledged
+        Assert.Equal(5 * K, ring.LentDiscarded);
+        var before = new byte[ring.Count];
+        ring.Peek(0, before);
+
+        var big = RandomNumberGenerator.GetBytes(80 * K); // 15 + 30 + 80 KiB takes 128 KiB of storage: past the 64 KiB quota
+        Assert.True(ring.Lend(big) > 0);
+        Assert.False(ring.TakeLentBytes());
+        Assert.Equal(before.Length + big.Length, ring.Count); // nothing changed: still lent, still read in place
+        ring.TruncateLent(big.Length);
+
+        Assert.True(ring.TakeLentBytes());
+        Assert.Equal(0, ring.LentBytes);
+        Assert.True(ring.LentDiscarded >= endA && ring.LentDiscarded >= endB); // both lenders may go
+        Array.Clear(lentA);
+        Array.Clear(lentB);
+        var after = new byte[ring.Count];
+        ring.Peek(0, after);
+        Assert.Equal(before, after);
+        Assert.Equal(ring.Storage, account.Usage.BufferBytes); // the grown storage charged to the owner
+        Assert.True(ring.Free > 0); // its own again: writes may follow
+        ring.Release();
+        Assert.Equal(0, quotas.Usage("/t").MemoryBytes);
+    }
+
+    /// <summary>review18: a send made while a cancelled lent send had left the writers' list but was not cut yet was lent
+    /// behind it and cut with it (dropped bytes, a healthy connection reporting it closed). A send now parks behind any
+    /// lent send. Many rounds of a cancel racing the next large send: the next send always succeeds, whole, in order.</summary>
+    [Fact]
+    public async Task A_large_send_racing_the_cancel_of_a_lent_send_is_never_cut_with_it()
+    {
+        await using var net = new TwoStacks(options: new NetworkStackOptions
+        {
+            TcpMinRto = TimeSpan.FromMilliseconds(50), TcpMsl = TimeSpan.FromMilliseconds(200),
+            TcpSendBuffer = 16 * 1024, TcpSendBufferMax = 1 << 20, TcpReceiveBuffer = 64 * 1024, TcpReceiveBufferMax = 64 * 1024,
+        });
+        var listener = net.Right.Tcp.Listen(86).Value;
+        await using var _ = listener;
+        for (int round = 0; round < 12; round++)
+        {
+            var accept = listener.AcceptAsync();
+            var client = (await net.Left.Tcp.ConnectAsync(new IpEndpoint(TwoStacks.Ip("10.9.0.2"), 86)).WaitAsync(Patience)).Value;
+            var server = (await accept.WaitAsync(Patience)).Value;
+            var a = RandomNumberGenerator.GetBytes(400_000);
+            var b = RandomNumberGenerator.GetBytes(200_000);
+            using var cts = new CancellationTokenSource();
+            var sendA = client.SendAsync(a, cts.Token);
+            await Until(() => client.PendingCalls == 1 || sendA.IsCompleted, "the send never parked");
+            var cancel = Task.Run(cts.Cancel);
+            var sendB = Task.Run(() => client.SendAsync(b));
+            await cancel;
+            var reader = Task.Run(() => ReadAll(server));
+            var ra = await sendA.WaitAsync(Patience);
+            Assert.True(ra.IsOk || ra.Code == ErrorCode.Cancelled, ra.ToString());
+            var rb = await sendB.WaitAsync(Patience);
+            Assert.True(rb.IsOk, $"round {round}: the racing send failed: {rb}");
+            await client.CloseAsync();
+            var got = await reader.WaitAsync(Patience);
+            int k = got.Length - b.Length;
+            Assert.InRange(k, 0, a.Length);
+            Assert.True(got.AsSpan(0, k).SequenceEqual(a.AsSpan(0, k)), $"round {round}: not a prefix of the cancelled send");
+            Assert.True(got.AsSpan(k).SequenceEqual(b), $"round {round}: the racing send's bytes did not follow whole");
+            await server.DisposeAsync();
+            await client.DisposeAsync();
+        }
     }
 
     [Fact]
