@@ -30,6 +30,8 @@ public sealed partial class HttpServerTests
         public required HttpServer Server { get; init; }
         public required CancellationTokenSource Stop { get; init; }
         public required Task Running { get; init; }
+        /// <summary>The client stack's end of the wire (its <c>Loss</c> silences the client).</summary>
+        public required WireEnd PeerWire { get; init; }
 
         public async ValueTask DisposeAsync()
         {
@@ -66,7 +68,7 @@ public sealed partial class HttpServerTests
         var server = new HttpServer(httpd, listener, handler, options);
         var stop = new CancellationTokenSource();
         var running = sys.Processes.StartTask(httpd, ct => server.RunAsync(CancellationTokenSource.CreateLinkedTokenSource(ct, stop.Token).Token), "serve").Value;
-        return new Fixture { Kernel = k, Peer = peer, Server = server, Stop = stop, Running = running };
+        return new Fixture { Kernel = k, Peer = peer, Server = server, Stop = stop, Running = running, PeerWire = b };
     }
 
     private static async Task<string> GetAsync(NetworkStack peer, string path)
@@ -144,6 +146,23 @@ public sealed partial class HttpServerTests
             _ => new HttpResponse(200, "application/octet-stream", big), peerReceiveBuffer: 16 * 1024);
         var c = await OpenAsync(f.Peer, "GET /big HTTP/1.1\r\n\r\n"); // and never reads
         await StackTests.WaitUntil(() => f.Server.TimedOut == 1, ms: 10_000);
+        await StackTests.WaitUntil(() => f.Server.ActiveConnections == 0);
+        Assert.Equal(0, f.Server.RequestsServed);
+        GC.KeepAlive(c);
+    }
+
+    [Fact]
+    public async Task A_client_that_never_acknowledges_is_reset_at_the_send_deadline_too()
+    {
+        // review18: the response is lent to the send buffer; a cancelled lent send used to wait until the peer
+        // acknowledged what it had sent, so a client that never did held the connection slot for ~11 minutes of
+        // retransmissions (forever if it acknowledged a byte now and then) instead of the send deadline.
+        var big = new byte[4 << 20];
+        await using var f = await StartAsync(new HttpServerOptions { SendTimeout = TimeSpan.FromSeconds(1) },
+            _ => new HttpResponse(200, "application/octet-stream", big));
+        var c = await OpenAsync(f.Peer, "GET /big HTTP/1.1\r\n\r\n");
+        f.PeerWire.Loss = 1.0; // from now on the client sends nothing: no ACK ever reaches the server
+        await StackTests.WaitUntil(() => f.Server.TimedOut == 1, ms: 15_000);
         await StackTests.WaitUntil(() => f.Server.ActiveConnections == 0);
         Assert.Equal(0, f.Server.RequestsServed);
         GC.KeepAlive(c);
