@@ -51,6 +51,23 @@ public sealed class UsbMassStorageTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task A_hostile_page_size_register_cannot_make_the_scratchpads_exhaust_memory()
+    {
+        // review18b: PAGESIZE is a mask; read as a count, 0xFFFF gave ~256 MiB pages x up to 1,023 scratchpads at boot.
+        var model = new XhciModel(new byte[4 << 20]) { ScratchpadCount = 1023, PageSizeRegister = 0xFFFF };
+        var hc = (await XhciController.OpenAsync(model.Function, Timers, Fast).WaitAsync(Timeout)).AssertOk();
+        await using (hc)
+        {
+            Assert.Equal(1023, hc.ScratchpadBuffers);
+            Assert.True(model.Function.Dma.AllocatedBytes <= 8L << 20, $"{model.Function.Dma.AllocatedBytes} bytes of DMA memory");
+        }
+        var no4k = new XhciModel(new byte[4 << 20]) { PageSizeRegister = 2 }; // 8 KiB pages only
+        var refused = await XhciController.OpenAsync(no4k.Function, Timers, Fast).WaitAsync(Timeout);
+        Assert.Equal(ErrorCode.NotSupported, refused.Code);
+        Assert.Equal(0, no4k.Function.Dma.LiveBuffers);
+    }
+
+    [Fact]
     public async Task Reads_and_writes_move_exact_sectors_including_transfers_split_at_64_KiB()
     {
         var disk = RandomNumberGenerator.GetBytes(4 << 20);

@@ -71,6 +71,8 @@ public sealed class XhciModel
     public FakePciFunction Function { get; }
     public UsbFault Fault { get; set; }
     public int ScratchpadCount { get; set; } = 2;
+    /// <summary>The PAGESIZE register: a mask, bit n meaning 2^(n+12)-byte pages are supported.</summary>
+    public uint PageSizeRegister { get; set; } = 1;
     public long Commands, Transfers, BotResets, ClearHalts, DmaFaults;
     public List<byte> ScsiOpcodes { get; } = new();
     /// <summary>Whether the stick answers at all (false after <see cref="Unplug"/>).</summary>
@@ -109,7 +111,7 @@ public sealed class XhciModel
                 case 0x18: return (ulong)Rt;
                 case Op + 0x00: return _usbcmd;
                 case Op + 0x04: return _usbsts;
-                case Op + 0x08: return 1; // 4 KiB pages
+                case Op + 0x08: return PageSizeRegister;
                 case Op + 0x18: return _crcr & 0xFFFFFFFF & ~0xFUL | 0;
                 case Op + 0x38: return _config;
                 case Rt + 0x20: return _iman;

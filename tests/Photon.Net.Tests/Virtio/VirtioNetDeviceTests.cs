@@ -252,6 +252,12 @@ public sealed class VirtioNetDeviceTests(ITestOutputHelper output)
         var outside = new VirtioNetModel(MacA);
         BinaryPrimitives.WriteUInt32LittleEndian(outside.Function.Config.AsSpan(0x40 + 12 + 8), 0x10000);
         Assert.Equal(ErrorCode.Corrupted, (await VirtioNetDevice.OpenAsync(outside.Function, Timers)).Code);
+        // review18b: 0x8000 pairs claimed puts the control queue at index 0x10000, which the 16-bit queue select turned
+        // into RX queue 0 — reprogrammed under the driver. A queue past num_queues is never selected.
+        var liar = new VirtioNetModel(MacA, pairs: 2) { ClaimedPairs = 0x8000 };
+        var lied = await VirtioNetDevice.OpenAsync(liar.Function, Timers);
+        Assert.Equal(ErrorCode.Corrupted, lied.Code);
+        Assert.Equal(0, liar.Function.Dma.LiveBuffers);
     }
 
     [Fact]

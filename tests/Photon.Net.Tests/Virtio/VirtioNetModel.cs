@@ -79,6 +79,8 @@ public sealed class VirtioNetModel
     public byte DeviceStatus { get { lock (_lock) return _status; } }
     public int ActivePairs { get { lock (_lock) return _activePairs; } }
     public bool LinkUp { get; set; } = true;
+    /// <summary>What the device configuration's <c>max_virtqueue_pairs</c> claims (null: the pairs it has).</summary>
+    public ushort? ClaimedPairs { get; set; }
     public ushort QueueVector(int index) { lock (_lock) return _queues[index].Vector; }
     public VirtioFault Fault { get; set; }
     /// <summary>The virtio_net_hdr written before each received frame (default: zeroed): a test plays a host that
@@ -145,7 +147,7 @@ public sealed class VirtioNetModel
                 var cfg = new byte[16];
                 _mac.CopyTo(cfg, 0);
                 BinaryPrimitives.WriteUInt16LittleEndian(cfg.AsSpan(6), (ushort)(LinkUp ? 1 : 0));
-                BinaryPrimitives.WriteUInt16LittleEndian(cfg.AsSpan(8), (ushort)Pairs);
+                BinaryPrimitives.WriteUInt16LittleEndian(cfg.AsSpan(8), ClaimedPairs ?? (ushort)Pairs);
                 BinaryPrimitives.WriteUInt16LittleEndian(cfg.AsSpan(10), 1500);
                 int o = (int)(offset - DeviceCfg);
                 return size switch { 1 => cfg[o], 2 => BinaryPrimitives.ReadUInt16LittleEndian(cfg.AsSpan(o)), _ => BinaryPrimitives.ReadUInt32LittleEndian(cfg.AsSpan(o)) };

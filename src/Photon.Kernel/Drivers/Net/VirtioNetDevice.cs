@@ -144,7 +144,9 @@ public sealed class VirtioNetDevice : INetworkQueues, IFrameLending, INetworkOff
             if (word.IsOk && word.Value > 1)
             {
                 devicePairs = word.Value;
-                if (devicePairs > 0x8000) return Errors.Of(ErrorCode.Corrupted, $"device claims {devicePairs} queue pairs");
+                // The control queue follows the device's pairs (§5.1.2): they must all exist (review18b).
+                if (devicePairs > 0x8000 || 2 * devicePairs + 1 > t.QueueCount)
+                    return Errors.Of(ErrorCode.Corrupted, $"device claims {devicePairs} queue pairs but has {t.QueueCount} virtqueues");
                 wanted |= VirtioFeatures.NetMq | VirtioFeatures.NetCtrlVq;
             }
         }

@@ -124,8 +124,11 @@ public sealed class XhciController : IAsyncDisposable
         var pads = new List<IDmaBuffer>();
         if (scratchpads > 0)
         {
-            int pageSize = (int)(bar.Read32(op + PageSize) & 0xFFFF) << 12;
-            if (pageSize == 0) pageSize = 4096;
+            // PAGESIZE is a bit mask (bit n: 2^(n+12) bytes supported), not a count: the driver uses 4 KiB pages, which
+            // every controller must support (bit 0). At most 1,023 scratchpads x 4 KiB = 4 MiB, whatever the device says
+            // (review18b: read as a count, 0xFFFF made each page ~256 MiB, a boot-time memory exhaustion).
+            if ((bar.Read32(op + PageSize) & 1) == 0) return Errors.Of(ErrorCode.NotSupported, "xHCI without 4 KiB pages");
+            const int pageSize = 4096;
             var a = function.AllocateDma(scratchpads * 8);
             if (!a.TryGet(out array)) return a.Error;
             owned.Add(array);

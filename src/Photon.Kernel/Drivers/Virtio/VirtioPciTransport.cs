@@ -122,9 +122,15 @@ public sealed class VirtioPciTransport
 
     public void SetConfigVector(ushort vector) => _common.Write16(_commonBase + ConfigMsixVector, vector);
 
+    /// <summary>Whether the device has <paramref name="queue"/>: an index past <c>num_queues</c> is never selected — cast to
+    /// the 16-bit select register it could name another queue (review18b: a device claiming 0x8000 pairs put the control
+    /// queue at 0x10000, which selected RX queue 0 and reprogrammed it).</summary>
+    private bool Exists(int queue) => queue >= 0 && queue < QueueCount;
+
     /// <summary>The largest size the device allows for <paramref name="queue"/> (0: the queue does not exist).</summary>
     public ushort MaxQueueSize(int queue)
     {
+        if (!Exists(queue)) return 0;
         _common.Write16(_commonBase + QueueSelect, (ushort)queue);
         return _common.Read16(_commonBase + QueueSize);
     }
@@ -133,6 +139,7 @@ public sealed class VirtioPciTransport
     /// the device rejects the MSI-X vector, <c>Corrupted</c> when its notify offset lies outside the notify structure.</summary>
     public Result<VirtioNotifier> EnableQueue(int queue, ushort size, ulong desc, ulong driver, ulong device, ushort vector)
     {
+        if (!Exists(queue)) return Errors.Of(ErrorCode.Corrupted, $"queue {queue} is past the device's {QueueCount}");
         _common.Write16(_commonBase + QueueSelect, (ushort)queue);
         _common.Write16(_commonBase + QueueSize, size);
         _common.Write16(_commonBase + QueueMsixVector, vector);

@@ -20,12 +20,16 @@ public sealed class FakeDmaSpace
     private ulong _next = 0x1_0000_0000;
 
     public int LiveBuffers { get { lock (_lock) return _mapped.Count; } }
+    /// <summary>Bytes of every buffer ever allocated (pages, rounded up): what a driver asked the platform for.</summary>
+    public long AllocatedBytes { get { lock (_lock) return _allocated; } }
+    private long _allocated;
 
     internal FakeDmaBuffer Allocate(int bytes)
     {
         int rounded = (bytes + 4095) & ~4095;
         lock (_lock)
         {
+            _allocated += rounded;
             var b = new FakeDmaBuffer(this, _next, new byte[rounded]);
             _mapped[_next] = b;
             _next += (ulong)rounded + 0x10000; // a guard gap between buffers
