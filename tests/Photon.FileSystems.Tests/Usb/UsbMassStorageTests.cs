@@ -68,6 +68,26 @@ public sealed class UsbMassStorageTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task A_controller_that_never_halts_keeps_its_dma_memory_on_close_one_that_halts_frees_it()
+    {
+        // review18b: close freed the rings, contexts and scratchpads whether or not the controller halted; without an
+        // IOMMU (the uio fallback) a controller still running would write into reused pages.
+        var (model, hc, usb) = await Start(options: Fast);
+        await usb.DisposeAsync();
+        model.IgnoresStop = true;
+        await hc.DisposeAsync();
+        Assert.True(hc.LeakedOnClose);
+        Assert.False(model.Function.Disposed); // its DMA mappings stay
+        Assert.True(model.Function.Dma.LiveBuffers > 0);
+
+        var (good, hc2, usb2) = await Start(options: Fast);
+        await usb2.DisposeAsync();
+        await hc2.DisposeAsync();
+        Assert.False(hc2.LeakedOnClose);
+        Assert.True(good.Function.Disposed);
+    }
+
+    [Fact]
     public async Task Reads_and_writes_move_exact_sectors_including_transfers_split_at_64_KiB()
     {
         var disk = RandomNumberGenerator.GetBytes(4 << 20);

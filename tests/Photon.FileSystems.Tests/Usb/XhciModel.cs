@@ -73,6 +73,8 @@ public sealed class XhciModel
     public int ScratchpadCount { get; set; } = 2;
     /// <summary>The PAGESIZE register: a mask, bit n meaning 2^(n+12)-byte pages are supported.</summary>
     public uint PageSizeRegister { get; set; } = 1;
+    /// <summary>Clearing Run/Stop never halts the controller (a hung or hostile one).</summary>
+    public bool IgnoresStop { get; set; }
     public long Commands, Transfers, BotResets, ClearHalts, DmaFaults;
     public List<byte> ScsiOpcodes { get; } = new();
     /// <summary>Whether the stick answers at all (false after <see cref="Unplug"/>).</summary>
@@ -141,6 +143,7 @@ public sealed class XhciModel
             case Op + 0x00:
                 if ((v & 2) != 0) { ResetLocked(); return; }
                 _usbcmd = v;
+                if ((v & 1) == 0 && IgnoresStop) return; // a broken controller that keeps running
                 _usbsts = (v & 1) != 0 ? _usbsts & ~1u : _usbsts | 1;
                 return;
             case Op + 0x04: _usbsts &= ~(v & (1 << 3 | 1 << 4)); return;

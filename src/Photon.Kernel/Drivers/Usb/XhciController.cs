@@ -319,18 +319,32 @@ public sealed class XhciController : IAsyncDisposable
 
     internal KernelError? Dead => _dead;
 
+    /// <summary>True when the last close found the controller still running (it never reported Halted): its DMA memory
+    /// was left allocated rather than freed under a controller that may still write it.</summary>
+    public bool LeakedOnClose { get; private set; }
+
     public async ValueTask DisposeAsync()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
         await _gate.WaitAsync().ConfigureAwait(false);
         try
         {
+            bool halted;
             try
             {
                 _bar.Write32(_op + UsbCmd, 0); // stop: no more DMA
-                await WaitRegister(_bar, _op + UsbSts, StsHalted, StsHalted, _timers, TimeSpan.FromMilliseconds(200), default).ConfigureAwait(false);
+                halted = await WaitRegister(_bar, _op + UsbSts, StsHalted, StsHalted, _timers, TimeSpan.FromMilliseconds(200), default).ConfigureAwait(false);
             }
-            catch (KernelException) { }
+            catch (KernelException) { halted = false; }
+            if (!halted)
+            {
+                // A controller that does not halt may still write its rings, contexts and scratchpads. Without an IOMMU
+                // (the uio fallback) freed memory is reused at once: leak it, and keep the function open (closing it
+                // would give its DMA mappings back under the device) — as virtio-net does (review18b).
+                LeakedOnClose = true;
+                foreach (var i in _interrupts) i.Dispose();
+                return;
+            }
             _commands.Dispose();
             _events.Dispose();
             foreach (var p in _scratchpads) p.Dispose();

@@ -135,6 +135,7 @@ public sealed class XhciDevice : IAsyncDisposable
         if (length > 0)
         {
             if (!isIn) outData.Span.CopyTo(Bounce);
+            else Bounce[..length].Clear(); // a short answer leaves zeros, not the last transfer's bytes (review18b)
             ring.Enqueue(new Trb(BounceAddress, (uint)length, Trb.TypeBits(TrbType.Data) | (isIn ? Trb.DirectionIn : 0)));
         }
         bool statusIn = length == 0 || !isIn;
@@ -151,7 +152,10 @@ public sealed class XhciDevice : IAsyncDisposable
         }
         if (cc is not (TrbCompletion.Success or TrbCompletion.ShortPacket))
             return Errors.Of(ErrorCode.IoError, $"control request 0x{request:x2}: {cc}");
-        return isIn ? Bounce[..length].ToArray() : [];
+        if (!isIn) return [];
+        // A short packet reported on the data stage says how much did not come: return only what did.
+        int got = cc == TrbCompletion.ShortPacket && ev.Value.TransferResidual <= length ? length - ev.Value.TransferResidual : length;
+        return Bounce[..got].ToArray();
     }
 
     /// <summary>Waits for the transfer event of a TD (first..last TRB on <paramref name="ring"/>), checking it names this
@@ -265,15 +269,28 @@ public sealed class XhciDevice : IAsyncDisposable
         }
     }
 
+    /// <summary>True when the device's DMA memory was left allocated on close because the controller may still use it.</summary>
+    public bool LeakedOnClose { get; private set; }
+
     public async ValueTask DisposeAsync()
     {
+        bool stopped;
         using (var gate = await _hc.EnterAsync(default).ConfigureAwait(false))
         {
             if (gate is not null)
             {
-                await _hc.CommandAsync(new Trb(0, 0, Trb.TypeBits(TrbType.DisableSlot) | (uint)Slot << 24), default).ConfigureAwait(false);
+                var disabled = await _hc.CommandAsync(new Trb(0, 0, Trb.TypeBits(TrbType.DisableSlot) | (uint)Slot << 24), default).ConfigureAwait(false);
+                stopped = disabled.IsOk;
                 _hc.SetDeviceContext(Slot, 0);
             }
+            else stopped = !_hc.LeakedOnClose; // the controller closed: halted, unless it never stopped
+        }
+        // A slot the controller did not disable may still have its rings and bounce buffer in use: leak them rather
+        // than free memory a running controller writes (without an IOMMU it is reused at once; review18b).
+        if (!stopped)
+        {
+            LeakedOnClose = true;
+            return;
         }
         foreach (var r in _rings.Values) r.Dispose();
         _input.Dispose();
