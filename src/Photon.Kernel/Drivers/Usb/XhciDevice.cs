@@ -152,7 +152,7 @@ public sealed class XhciDevice : IAsyncDisposable
         }
         if (cc is not (TrbCompletion.Success or TrbCompletion.ShortPacket))
             return Errors.Of(ErrorCode.IoError, $"control request 0x{request:x2}: {cc}");
-        if (!isIn) return [];
+        if (!isIn) return Array.Empty<byte>();
         // A short packet reported on the data stage says how much did not come: return only what did.
         int got = cc == TrbCompletion.ShortPacket && ev.Value.TransferResidual <= length ? length - ev.Value.TransferResidual : length;
         return Bounce[..got].ToArray();
