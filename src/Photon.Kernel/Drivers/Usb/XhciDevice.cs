@@ -43,6 +43,10 @@ public sealed class XhciDevice : IAsyncDisposable
     public int Speed { get; }
     public XhciController Controller => _hc;
     private ulong BounceAddress => _bounce.DeviceAddress + (ulong)_bounceOffset;
+    /// <summary>Why the device takes no more transfers: a transfer the controller would not take off an endpoint may still
+    /// complete into the one bounce buffer, so it must not carry another (review18b). Set under the controller's gate.</summary>
+    private KernelError? _broken;
+
     private Span<byte> Bounce => _bounce.Memory.Span.Slice(_bounceOffset, MaxTransfer);
 
     /// <summary>Resets the port, enables a slot and addresses the device on it.</summary>
@@ -128,6 +132,7 @@ public sealed class XhciDevice : IAsyncDisposable
         bool isIn = (requestType & 0x80) != 0;
         int length = isIn ? inLength : outData.Length;
         if (length < 0 || length > 4096) return Errors.Of(ErrorCode.InvalidArgument, $"control transfer of {length} bytes");
+        if (_broken is { } broken) return broken;
         var ring = _rings[1];
         ulong setup = requestType | (ulong)request << 8 | (ulong)value << 16 | (ulong)index << 32 | (ulong)length << 48;
         uint trt = length == 0 ? 0u : isIn ? 3u : 2u;
@@ -168,13 +173,19 @@ public sealed class XhciDevice : IAsyncDisposable
         {
             if (ev.Code is ErrorCode.TimedOut or ErrorCode.Cancelled)
             {
-                await _hc.CommandAsync(new Trb(0, 0, Trb.TypeBits(TrbType.StopEndpoint) | (uint)dci << 16 | (uint)Slot << 24), default).ConfigureAwait(false);
-                await SetDequeueLockedAsync(dci, default).ConfigureAwait(false);
+                // The TD must be off the endpoint before the bounce buffer carries the next transfer: a late IN would
+                // otherwise land on the next WRITE's data. If the controller will not stop it, the device is done.
+                var stop = await _hc.CommandAsync(new Trb(0, 0, Trb.TypeBits(TrbType.StopEndpoint) | (uint)dci << 16 | (uint)Slot << 24), default).ConfigureAwait(false);
+                var moved = stop.IsOk ? await SetDequeueLockedAsync(dci, default).ConfigureAwait(false) : stop;
+                if (!moved.IsOk) _broken ??= Errors.Of(ErrorCode.IoError, $"endpoint {dci} could not be stopped after a timeout: {moved.Error}");
             }
             return ev.Error;
         }
         if (ev.Value.SlotId != Slot || ev.Value.EndpointId != dci)
-            return Errors.Of(ErrorCode.Corrupted, $"transfer event for slot {ev.Value.SlotId} endpoint {ev.Value.EndpointId}, expected {Slot}/{dci}");
+        {
+            _broken ??= Errors.Of(ErrorCode.Corrupted, $"transfer event for slot {ev.Value.SlotId} endpoint {ev.Value.EndpointId}, expected {Slot}/{dci}");
+            return _broken.Value;
+        }
         return ev.Value;
     }
 
@@ -243,6 +254,7 @@ public sealed class XhciDevice : IAsyncDisposable
         using var gate = await _hc.EnterAsync(ct).ConfigureAwait(false);
         if (gate is null) return Errors.Of(ErrorCode.Closed, "controller closed");
         if (!_rings.TryGetValue(ep.ContextIndex, out var ring)) return Errors.Of(ErrorCode.InvalidArgument, $"endpoint 0x{ep.Address:x2} not configured");
+        if (_broken is { } broken) return broken;
         if (!ep.IsIn) outData.Span.CopyTo(Bounce);
         var trb = ring.Enqueue(new Trb(BounceAddress, (uint)length, Trb.TypeBits(TrbType.Normal) | Trb.InterruptOnCompletion | Trb.InterruptOnShort));
         _hc.RingDoorbell(Slot, (uint)ep.ContextIndex);
