@@ -4,15 +4,16 @@ namespace Photon.Kernel.Drivers.Net;
 /// What one virtio-net transmit queue did (issue #17, "measure where send time goes"): frames and bytes handed to the
 /// device, ring publishes (one per burst), doorbell writes (kicks: each one a trap into the emulated device), descriptors
 /// used, buffers reclaimed, how often a sender found the ring full and slept, interrupts taken, and the largest frame
-/// (above the MTU only with TSO). Offloads: frames whose TCP checksum the device filled, frames it segmented.
+/// (above the MTU only with TSO). Offloads: frames whose TCP checksum the device filled, frames it segmented. Withdrawn:
+/// frames dropped unread because the lent memory they carried had gone back to its sender (<c>TxLease</c>, vm18).
 /// </summary>
 public readonly record struct VirtioNetTxStats(long Frames, long Bytes, long Publishes, long Kicks, long Descriptors, long Reclaimed,
-    long RingFullWaits, long Interrupts, long LargestFrame, long ChecksumOffloads = 0, long SegmentationOffloads = 0)
+    long RingFullWaits, long Interrupts, long LargestFrame, long ChecksumOffloads = 0, long SegmentationOffloads = 0, long Withdrawn = 0)
 {
     public static VirtioNetTxStats operator +(VirtioNetTxStats a, VirtioNetTxStats b) => new(a.Frames + b.Frames, a.Bytes + b.Bytes,
         a.Publishes + b.Publishes, a.Kicks + b.Kicks, a.Descriptors + b.Descriptors, a.Reclaimed + b.Reclaimed,
         a.RingFullWaits + b.RingFullWaits, a.Interrupts + b.Interrupts, Math.Max(a.LargestFrame, b.LargestFrame),
-        a.ChecksumOffloads + b.ChecksumOffloads, a.SegmentationOffloads + b.SegmentationOffloads);
+        a.ChecksumOffloads + b.ChecksumOffloads, a.SegmentationOffloads + b.SegmentationOffloads, a.Withdrawn + b.Withdrawn);
 }
 
 /// <summary>What one virtio-net receive queue did: frames, bursts (frames taken per wake-up), refill kicks, interrupts;
