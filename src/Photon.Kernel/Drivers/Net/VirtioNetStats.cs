@@ -40,7 +40,7 @@ public readonly record struct VirtioNetStats(VirtioNetTxStats Tx, VirtioNetRxSta
         $"tx {Tx.Frames} frames, {Tx.Bytes} bytes (avg {(Tx.Frames == 0 ? 0 : Tx.Bytes / Tx.Frames)}, max {Tx.LargestFrame}), " +
         $"{Tx.Publishes} publishes, {Tx.Kicks} kicks ({Per(Tx.Kicks, Tx.Frames)}/frame), {Tx.Descriptors} descriptors, " +
         $"{Tx.Reclaimed} reclaimed, {Tx.RingFullWaits} ring-full waits, {Tx.Interrupts} tx interrupts ({Per(Tx.Interrupts, Tx.Frames)}/frame), " +
-        $"csum offloaded {Tx.ChecksumOffloads}, tso {Tx.SegmentationOffloads}; " +
+        $"csum offloaded {Tx.ChecksumOffloads}, tso {Tx.SegmentationOffloads}, withdrawn {Tx.Withdrawn}; " +
         $"rx {Rx.Frames} frames in {Rx.Bursts} bursts, {Rx.Kicks} kicks ({Per(Rx.Kicks, Rx.Frames)}/frame), {Rx.Interrupts} interrupts ({Per(Rx.Interrupts, Rx.Frames)}/frame), " +
         $"csum verified by device {Rx.ChecksumsVerified}, bad headers {Rx.BadHeaders}, large {Rx.LargeFrames} (max {Rx.LargestFrame}), " +
         $"resumed on the interrupt line {Rx.LineResumes}, merged frames in place {Rx.MergedInPlace}, copied {Rx.MergedCopied}";
