@@ -203,6 +203,24 @@ public sealed class LentSendTests
     }
 
     [Fact]
+    public async Task Retransmissions_by_reference_over_a_lossy_reordering_wire_send_the_right_lent_bytes()
+    {
+        var (a, b) = WireEnd.Pair(loss: 0.02, seed: 13, reorder: 0.02);
+        var nic = new GatheringDevice(a);
+        var (left, right, client, server, listener) = await GatheringPair(nic, b, "10.9.20", Options(send: 32 * 1024));
+        await using (left) await using (right) await using (listener)
+        {
+            var data = RandomNumberGenerator.GetBytes(2 << 20);
+            var received = ReadAll(server);
+            Assert.True((await client.SendAsync(data).WaitAsync(Patience)).IsOk);
+            await client.CloseAsync();
+            Assert.Equal(SHA256.HashData(data), SHA256.HashData(await received.WaitAsync(Patience)));
+            Assert.True(left[Counter.TcpRetransmits] > 0, "the wire lost nothing: no retransmission was tested");
+            Assert.True(left[Counter.TcpLentBytesByReference] > data.Length, "retransmissions did not go by reference too");
+        }
+    }
+
+    [Fact]
     public async Task Retransmissions_over_a_lossy_reordering_wire_read_the_right_lent_bytes()
     {
         await using var net = new TwoStacks(loss: 0.02, seed: 11, reorder: 0.02, options: Options(send: 32 * 1024));
