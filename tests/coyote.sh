@@ -92,6 +92,8 @@ seconds=$(budget 10) run UnloadRacingUnmountAndIo_NoModuleCodeRunsAfterUnload no
 seconds=$(budget 10) run MountRacingUnload_LeavesNoMountOfAnUnloadedModule none
 # The NIC driver's inline transmit: two submitters draining one TX queue pair (one drainer at a time; none left behind).
 seconds=$(budget 10) run TwoSubmittersOnOneQueue_EverySendEndsOnceInOrder none
+# A frame's lease on a sender's lent memory (vm18): readers racing the revocation that hands the memory back.
+seconds=$(budget 10) run ReadersRacingRevoke_NeverReadFreedMemoryAndTheRevokeCompletes none
 # Deterministic replays of bugs found (scripted interleavings, no exploration): one iteration is the whole test
 # (no time budget: with --timeout, coyote test keeps starting iterations until it runs out, whatever -i says).
 iterations=1 seconds=0 run Replay_CloseAfterReserve_SendSucceedsAndHandleIsGone none

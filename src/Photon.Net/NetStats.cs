@@ -87,6 +87,10 @@ public enum Counter
     /// <summary>Cut lent sends (cancelled, or the last handle closed) whose sent, unacknowledged bytes were copied into the
     /// send buffer's own storage so the send could end at once (review18).</summary>
     TcpLentBytesTakenOnCut,
+    /// <summary>Lent bytes frames carried by reference under the sender's lease (vm18; within
+    /// <see cref="TcpPayloadBytesByReference"/>), and lent sends whose end had to wait for a device still reading a frame
+    /// of theirs when the lease was revoked.</summary>
+    TcpLentBytesByReference, TcpLentSendsWaitedForReader,
 }
 
 /// <summary>The congestion control algorithms a connection can use.</summary>
@@ -144,6 +148,10 @@ public sealed record NetworkStackOptions
     /// <summary>Lend a large send's memory to the send buffer instead of copying it in (issue #17, vm17): a send of at
     /// least 64 KiB that does not fit the buffer is read in place until acknowledged, and ends then.</summary>
     public bool TcpLendLargeSends { get; init; } = true;
+    /// <summary>Let frames carry lent bytes by reference, each holding the send's lease (issue #17, vm18): the device
+    /// copies them straight into its DMA slots, and a frame still queued when the send ends is dropped unread. Off: lent
+    /// bytes are copied into each frame under the stack's lock (vm17 merged).</summary>
+    public bool TcpLentBytesByReference { get; init; } = true;
     public int TcpReceiveBuffer { get; init; } = 512 * 1024;
     /// <summary>How far autotuning may grow a connection's send buffer from <see cref="TcpSendBuffer"/> (Linux's
     /// tcp_wmem maximum, 4 MiB); no larger than the initial size turns send autotuning off.</summary>

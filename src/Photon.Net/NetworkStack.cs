@@ -313,7 +313,7 @@ public sealed partial class NetworkStack : IAsyncDisposable
         _outbox.Enqueue((nic, frame, offload, payload));
 
     private static ReadOnlyMemory<byte> TxToken(byte[] frame, TxOffload offload, TxPayload payload) =>
-        !payload.IsEmpty ? OffloadedFrame.WrapGathered(frame, payload.First, payload.Second, offload)
+        !payload.IsEmpty ? OffloadedFrame.WrapGathered(frame, payload.First, payload.Second, offload, payload.Lease)
         : offload.IsNone ? frame : OffloadedFrame.Wrap(frame, offload);
 
     /// <summary>Hands queued frames to the devices; one drainer at a time keeps frames in order. Consecutive frames for

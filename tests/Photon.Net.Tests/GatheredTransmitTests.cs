@@ -15,7 +15,15 @@ namespace Photon.Net.Tests;
 /// </summary>
 internal sealed class GatheringDevice(WireEnd inner) : INetworkDevice, INetworkOffloads
 {
-    public long GatheredFrames, WholeDataFrames;
+    public long GatheredFrames, WholeDataFrames, Withdrawn;
+    /// <summary>Keep every frame that carries lent memory (it holds a <see cref="TxLease"/>) after sending a copy of it, as
+    /// a slow queue still holding it would: <see cref="ReadKept"/> reads them later.</summary>
+    public bool KeepLeased;
+    private readonly List<ReadOnlyMemory<byte>> _keptLeased = new();
+    /// <summary>When set: the first frame carrying lent memory from this gathered frame on is left "being read" (its
+    /// lease entered, a copy in progress) until <see cref="FinishHeldRead"/>.</summary>
+    public int HoldReadAt = -1;
+    private TxLease? _held;
     /// <summary>When set: the gathered frame with this number is kept, and replayed (read again from its pieces) just
     /// before the gathered frame numbered <see cref="ReplayAt"/> goes out.</summary>
     public int KeepAt = -1, ReplayAt = -1;
@@ -35,15 +43,22 @@ internal sealed class GatheringDevice(WireEnd inner) : INetworkDevice, INetworkO
     public async ValueTask SendAsync(ReadOnlyMemory<byte> frame, CancellationToken ct = default)
     {
         byte[] bytes;
-        if (OffloadedFrame.TryGetGathered(frame, out var headers, out var first, out var second))
+        if (OffloadedFrame.TryGetGathered(frame, out var headers, out var first, out var second, out var lease))
         {
             long n = Interlocked.Increment(ref GatheredFrames);
-            if (n == ReplayAt && !_kept.IsEmpty)
+            if (n == ReplayAt && !_kept.IsEmpty && Gather(_kept) is { } replayed)
             {
-                ReplayedBytes = Gather(_kept);
+                ReplayedBytes = replayed;
                 await inner.SendAsync(Finish(_kept, ReplayedBytes), ct);
             }
-            bytes = [.. headers, .. first.Span, .. second.Span];
+            if (lease is not null && !lease.TryEnter()) { Interlocked.Increment(ref Withdrawn); return; } // dropped unread
+            try { bytes = [.. headers, .. first.Span, .. second.Span]; }
+            finally
+            {
+                if (lease is not null && HoldReadAt >= 0 && n >= HoldReadAt && _held is null) _held = lease; // still "reading"
+                else lease?.Exit();
+            }
+            if (lease is not null && KeepLeased) lock (_keptLeased) _keptLeased.Add(frame);
             lock (_payloadArrays)
                 foreach (var piece in new[] { first, second })
                     if (System.Runtime.InteropServices.MemoryMarshal.TryGetArray(piece, out var segment) && segment.Array is { } array)
@@ -59,10 +74,34 @@ internal sealed class GatheringDevice(WireEnd inner) : INetworkDevice, INetworkO
         await inner.SendAsync(Finish(frame, bytes), ct);
     }
 
-    private static byte[] Gather(ReadOnlyMemory<byte> frame)
+    /// <summary>The frame read from its pieces now, inside its lease (null: withdrawn, not read).</summary>
+    private byte[]? Gather(ReadOnlyMemory<byte> frame)
     {
-        Assert.True(OffloadedFrame.TryGetGathered(frame, out var headers, out var first, out var second));
-        return [.. headers, .. first.Span, .. second.Span];
+        Assert.True(OffloadedFrame.TryGetGathered(frame, out var headers, out var first, out var second, out var lease));
+        if (lease is not null && !lease.TryEnter()) { Interlocked.Increment(ref Withdrawn); return null; }
+        try { return [.. headers, .. first.Span, .. second.Span]; }
+        finally { lease?.Exit(); }
+    }
+
+    /// <summary>The slow queue gets to the frames it kept (<see cref="KeepLeased"/>): each is read from its pieces now,
+    /// as a device would; returns what was read (withdrawn frames are dropped unread and counted).</summary>
+    public List<byte[]> ReadKept()
+    {
+        List<ReadOnlyMemory<byte>> kept;
+        lock (_keptLeased) { kept = [.. _keptLeased]; _keptLeased.Clear(); }
+        KeptLeased += kept.Count;
+        return kept.Select(Gather).OfType<byte[]>().ToList();
+    }
+
+    /// <summary>Frames <see cref="ReadKept"/> went through.</summary>
+    public int KeptLeased;
+
+    /// <summary>Ends the read <see cref="HoldReadAt"/> left in progress.</summary>
+    public bool FinishHeldRead()
+    {
+        var held = Interlocked.Exchange(ref _held, null);
+        held?.Exit();
+        return held is not null;
     }
 
     /// <summary>The NIC's part of a partial checksum: the sum from csum_start (the field holds the pseudo-header sum).</summary>
@@ -215,7 +254,8 @@ public sealed class GatheredTransmitTests
         var frame = OffloadedFrame.WrapGathered(headers, ring.AsMemory(4, 2), ring.AsMemory(0, 3), offload);
         Assert.Equal(8, frame.Length);
         Assert.Equal(offload, OffloadedFrame.TryGet(frame).Value);
-        Assert.True(OffloadedFrame.TryGetGathered(frame, out var h, out var first, out var second));
+        Assert.True(OffloadedFrame.TryGetGathered(frame, out var h, out var first, out var second, out var lease));
+        Assert.Null(lease);
         Assert.Same(headers, h);
         Assert.Equal(new byte[] { 14, 15 }, first.ToArray());
         Assert.Equal(new byte[] { 10, 11, 12 }, second.ToArray());
@@ -223,10 +263,10 @@ public sealed class GatheredTransmitTests
         Assert.Equal(new byte[] { 1, 2, 3, 14, 15, 10, 11, 12 }, frame.ToArray());
         using (frame.Pin()) Assert.Equal(frame.ToArray(), frame.Span.ToArray());
         // A slice is neither gathered nor a valid offload request.
-        Assert.False(OffloadedFrame.TryGetGathered(frame[1..], out _, out _, out _));
+        Assert.False(OffloadedFrame.TryGetGathered(frame[1..], out _, out _, out _, out _));
         Assert.Equal(ErrorCode.InvalidArgument, OffloadedFrame.TryGet(frame[1..]).Code);
         // A plain offloaded frame is not gathered.
-        Assert.False(OffloadedFrame.TryGetGathered(OffloadedFrame.Wrap(new byte[60], offload), out _, out _, out _));
+        Assert.False(OffloadedFrame.TryGetGathered(OffloadedFrame.Wrap(new byte[60], offload), out _, out _, out _, out _));
         // Larger than any TSO frame: refused.
         Assert.Throws<ArgumentOutOfRangeException>(() => OffloadedFrame.WrapGathered(new byte[100], new byte[ushort.MaxValue], default, offload));
     }

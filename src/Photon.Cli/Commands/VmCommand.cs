@@ -114,7 +114,12 @@ public static class VmCommand
                 new MountComponent("usb", "usb0", [new MountBinding("/tenant-a/mnt/usb", VirtualFileSystem.MountRights & ~Rights.Manage)]),
             ]);
         // PHOTON_VM_TCP_LEND=0 (run.sh --guest-env): large sends copied into the send buffer as before vm17, for A/B runs.
-        var stackOptions = new NetworkStackOptions { TcpLendLargeSends = Environment.GetEnvironmentVariable("PHOTON_VM_TCP_LEND") != "0" };
+        // PHOTON_VM_TCP_LEND_REF=0: lent bytes copied into each frame (vm17 merged) instead of carried under a lease (vm18).
+        var stackOptions = new NetworkStackOptions
+        {
+            TcpLendLargeSends = Environment.GetEnvironmentVariable("PHOTON_VM_TCP_LEND") != "0",
+            TcpLentBytesByReference = Environment.GetEnvironmentVariable("PHOTON_VM_TCP_LEND_REF") != "0",
+        };
         var network = net ? new NetworkComponent("virtio-net", GuestAddress, HostAddress, queues: 1, options: stackOptions) : null;
         if (network is not null) components.Add(network);
         var config = new KernelConfig

@@ -28,6 +28,7 @@ internal static class VmNetCounters
             Counter.TcpChecksumsVerifiedByNic, Counter.TcpChecksumBytesVerifiedSoftware,
             Counter.TcpPayloadBytesByReference, Counter.TcpSendBytesQueuedByWriter, Counter.TcpSendBytesTakenFromParkedWriter, Counter.TcpSendsParked,
             Counter.TcpSendsWoken, Counter.TcpSendStorageGrowths, Counter.TcpSendsLent, Counter.TcpSendBytesLent,
+            Counter.TcpLentBytesByReference, Counter.TcpLentSendsWaitedForReader,
         }.Select(c => $"{c}={stack[c]}")));
     }
 }

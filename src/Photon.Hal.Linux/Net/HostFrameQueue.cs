@@ -20,7 +20,7 @@ internal abstract class HostFrameQueue
     private readonly HostRxRing _rx;
     private readonly Thread _reader;
     private volatile bool _stopping;
-    private long _rxFrames, _rxBursts, _rxDropped, _txFrames, _txErrors, _rxBadHeaders, _rxLarge, _txLarge;
+    private long _rxFrames, _rxBursts, _rxDropped, _txFrames, _txErrors, _rxBadHeaders, _rxLarge, _txLarge, _txWithdrawn;
     private long _waitCalls, _readCalls, _writeCalls;
     private int _closed, _fdClosed;
     private bool _closeOnExit;
@@ -44,6 +44,9 @@ internal abstract class HostFrameQueue
     public long RxLargeFrames => Interlocked.Read(ref _rxLarge);
     /// <summary>Frames sent longer than the MTU allows a plain frame: TSO segments the host cut.</summary>
     public long TxLargeFrames => Interlocked.Read(ref _txLarge);
+
+    /// <summary>Frames dropped unread because the lent memory they carried had gone back to its sender (<c>TxLease</c>).</summary>
+    public long TxWithdrawn => Interlocked.Read(ref _txWithdrawn);
 
     /// <summary>Host system calls this queue made: waits (poll), reads (recvmmsg/read) and writes (sendmmsg/write) —
     /// what a request/response round trip costs in syscalls, printed by the network bench.</summary>
@@ -127,6 +130,7 @@ internal abstract class HostFrameQueue
     protected void CountLargeSent() => Interlocked.Increment(ref _txLarge);
     protected void CountSent(int frames) => Interlocked.Add(ref _txFrames, frames);
     protected void CountSendError() => Interlocked.Increment(ref _txErrors);
+    protected void CountWithdrawn() => Interlocked.Increment(ref _txWithdrawn);
 
     /// <summary>Opt-in busy-poll (Linux's SO_BUSY_POLL, for the device rather than one socket): after a burst, this
     /// thread keeps reading without blocking for up to this many microseconds before it sleeps in poll(2) again, so a

@@ -219,7 +219,7 @@ public sealed class PacketSocketDevice : HostNetworkDevice
     /// <c>skb_orphan_frags</c> copies the ring pages a TX-ring skb points to (they are marked zero-copy), so on veth the
     /// ring saves no copy over sendmmsg from the send buffer and needs one more (into the ring slot) unless frames are
     /// built there.</remarks>
-    // Safety: native arrays of Batch entries, indexed below Batch, freed by Close after the receive thread is joined; sent frames and gathered pieces are pinned until sendmmsg returns (at most MaxIov iovecs a message).
+    // Safety: native arrays of Batch entries, indexed below Batch, freed by Close after the receive thread is joined; sent frames and gathered pieces are pinned until sendmmsg returns (at most MaxIov iovecs a message), and lent pieces are read inside their lease until then.
     private sealed unsafe class PacketQueue : HostFrameQueue
     {
         private const int Batch = 32, SendChunk = 64, MaxIov = 4, MaxPins = 3;
@@ -300,6 +300,7 @@ public sealed class PacketSocketDevice : HostNetworkDevice
         }
 
         [ThreadStatic] private static MemoryHandle[]? t_pins;
+        [ThreadStatic] private static TxLease?[]? t_leases;
 
         protected override int WriteBatch(IReadOnlyList<ReadOnlyMemory<byte>> frames)
         {
@@ -308,11 +309,15 @@ public sealed class PacketSocketDevice : HostNetworkDevice
             var iov = stackalloc LinuxNet.IoVec[SendChunk * MaxIov];
             // Per thread and reused (this method never awaits): an array per sendmmsg was part of every round trip's heap.
             var pins = t_pins ??= new MemoryHandle[SendChunk * MaxPins];
+            var leases = t_leases ??= new TxLease?[SendChunk]; // entered for each message's lent piece until sendmmsg returns
             fixed (byte* headers = _txHeaders)
             while (sent < frames.Count)
             {
                 int n = Math.Min(SendChunk, frames.Count - sent);
                 int r = -1, errno = 0;
+                // A frame whose lent payload went back to its sender (TxLease) is dropped unread: at the chunk's start it
+                // counts as sent; later in the chunk it ends the chunk, and the next one starts with it.
+                if (OffloadedFrame.IsWithdrawn(frames[sent])) { sent++; CountWithdrawn(); continue; }
                 try
                 {
                     for (int i = 0; i < n; i++)
@@ -329,8 +334,10 @@ public sealed class PacketSocketDevice : HostNetworkDevice
                             VirtioNetHeader.Write(header, OffloadedFrame.TryGet(frame) is { IsOk: true } o ? o.Value : default);
                             v[used++] = new LinuxNet.IoVec { Base = headers + i * _header, Length = (nuint)_header };
                         }
-                        if (_header != 0 && OffloadedFrame.TryGetGathered(frame, out var frameHeaders, out var first, out var second))
+                        if (_header != 0 && OffloadedFrame.TryGetGathered(frame, out var frameHeaders, out var first, out var second, out var lease))
                         {
+                            if (lease is not null && !lease.TryEnter()) { n = i; break; } // withdrawn: not in this chunk
+                            leases[i] = lease;
                             used = AddPiece(v, used, pins, i * MaxPins, frameHeaders);
                             used = AddPiece(v, used, pins, i * MaxPins + 1, first);
                             used = AddPiece(v, used, pins, i * MaxPins + 2, second);
@@ -338,7 +345,7 @@ public sealed class PacketSocketDevice : HostNetworkDevice
                         else used = AddPiece(v, used, pins, i * MaxPins, frame);
                         msgs[i].Header.IovLength = (nuint)used;
                     }
-                    for (int attempt = 0; attempt < 3; attempt++)
+                    for (int attempt = 0; attempt < 3 && n > 0; attempt++)
                     {
                         CountWrite();
                         r = LinuxNet.sendmmsg(Fd, msgs, (uint)n, LinuxNet.MSG_DONTWAIT); // the socket itself blocks (for receiving)
@@ -351,7 +358,9 @@ public sealed class PacketSocketDevice : HostNetworkDevice
                 finally
                 {
                     for (int i = 0; i < n * MaxPins; i++) { pins[i].Dispose(); pins[i] = default; }
+                    for (int i = 0; i < n; i++) { leases[i]?.Exit(); leases[i] = null; }
                 }
+                if (n == 0) { sent++; CountWithdrawn(); continue; } // revoked between the check above and the build
                 if (r > 0)
                 {
                     CountSent(r);

@@ -60,14 +60,16 @@ public sealed class OffloadedFrame : MemoryManager<byte>
 {
     private readonly byte[] _headers;
     private readonly ReadOnlyMemory<byte> _first, _second;
+    private readonly TxLease? _lease;
     private readonly int _length;
     private byte[]? _whole; // the contiguous frame: the headers array itself, or a gathered frame's copy once asked for
 
-    private OffloadedFrame(byte[] headers, ReadOnlyMemory<byte> first, ReadOnlyMemory<byte> second, TxOffload offload)
+    private OffloadedFrame(byte[] headers, ReadOnlyMemory<byte> first, ReadOnlyMemory<byte> second, TxOffload offload, TxLease? lease = null)
     {
         _headers = headers;
         _first = first;
         _second = second;
+        _lease = lease;
         _length = headers.Length + first.Length + second.Length;
         _whole = first.IsEmpty && second.IsEmpty ? headers : null;
         Offload = offload;
@@ -79,12 +81,16 @@ public sealed class OffloadedFrame : MemoryManager<byte>
 
     /// <summary>A frame made of <paramref name="headers"/> (Ethernet, IP and TCP, filled in) and the payload in
     /// <paramref name="first"/> then <paramref name="second"/> (a socket buffer's bytes, not copied). The pieces must stay
-    /// unchanged until the device has sent the frame; the total is bounded by what a TSO frame may be.</summary>
-    public static ReadOnlyMemory<byte> WrapGathered(byte[] headers, ReadOnlyMemory<byte> first, ReadOnlyMemory<byte> second, TxOffload offload)
+    /// unchanged until the device has sent the frame — or, with a <paramref name="lease"/> (memory the stack does not
+    /// own: a sender's lent bytes), until the lease is revoked: readers read the pieces only inside it
+    /// (<see cref="TryGetGathered"/>), and a frame whose lease was revoked is dropped unread. The total is bounded by
+    /// what a TSO frame may be.</summary>
+    public static ReadOnlyMemory<byte> WrapGathered(byte[] headers, ReadOnlyMemory<byte> first, ReadOnlyMemory<byte> second, TxOffload offload,
+        TxLease? lease = null)
     {
         if ((long)headers.Length + first.Length + second.Length > 14 + 40 + ushort.MaxValue)
             throw new ArgumentOutOfRangeException(nameof(first), "a gathered frame larger than any TSO frame");
-        var f = new OffloadedFrame(headers, first, second, offload);
+        var f = new OffloadedFrame(headers, first, second, offload, lease);
         return f.CreateMemory(f._length);
     }
 
@@ -97,18 +103,32 @@ public sealed class OffloadedFrame : MemoryManager<byte>
         return m.Offload;
     }
 
-    /// <summary>The pieces of a whole gathered frame (<see cref="WrapGathered"/>): false for any other frame or a slice.</summary>
-    public static bool TryGetGathered(ReadOnlyMemory<byte> frame, out byte[] headers, out ReadOnlyMemory<byte> first, out ReadOnlyMemory<byte> second)
+    /// <summary>The pieces of a whole gathered frame (<see cref="WrapGathered"/>): false for any other frame or a slice.
+    /// With a <paramref name="lease"/> the pieces may be read only between its <see cref="TxLease.TryEnter"/> and
+    /// <see cref="TxLease.Exit"/>; when <c>TryEnter</c> is false the frame is dropped (its memory went back to its
+    /// owner: see <see cref="TxLease"/>). The headers are the frame's own and always readable.</summary>
+    public static bool TryGetGathered(ReadOnlyMemory<byte> frame, out byte[] headers, out ReadOnlyMemory<byte> first, out ReadOnlyMemory<byte> second,
+        out TxLease? lease)
     {
         headers = [];
         first = second = default;
+        lease = null;
         if (!MemoryMarshal.TryGetMemoryManager<byte, OffloadedFrame>(frame, out var m, out int start, out int length)
             || start != 0 || length != m._length || (m._first.IsEmpty && m._second.IsEmpty)) return false;
         headers = m._headers;
         first = m._first;
         second = m._second;
+        lease = m._lease;
         return true;
     }
+
+    /// <summary>A whole gathered frame's headers (Ethernet, IP, TCP: what steering hashes), its own array.</summary>
+    public static bool TryGetGatheredHeaders(ReadOnlyMemory<byte> frame, out byte[] headers) =>
+        TryGetGathered(frame, out headers, out _, out _, out _);
+
+    /// <summary>Whether <paramref name="frame"/> carries memory on a lease its owner has taken back: a device drops it.</summary>
+    public static bool IsWithdrawn(ReadOnlyMemory<byte> frame) =>
+        MemoryMarshal.TryGetMemoryManager<byte, OffloadedFrame>(frame, out var m, out _, out _) && m._lease is { IsRevoked: true };
 
     public override Span<byte> GetSpan() => Whole();
 
@@ -118,14 +138,22 @@ public sealed class OffloadedFrame : MemoryManager<byte>
 
     protected override void Dispose(bool disposing) { }
 
-    /// <summary>The frame as one array: a gathered frame is copied together once (a consumer that cannot gather).</summary>
+    /// <summary>The frame as one array: a gathered frame is copied together once (a consumer that cannot gather) — inside
+    /// its lease, if it has one: once that is revoked the pieces are not read, and a consumer that asks gets
+    /// <see cref="ErrorCode.Cancelled"/> (the frame is dropped, never sent with other bytes).</summary>
     private byte[] Whole()
     {
         if (Volatile.Read(ref _whole) is { } whole) return whole;
-        var copy = new byte[_length];
-        _headers.CopyTo(copy, 0);
-        _first.Span.CopyTo(copy.AsSpan(_headers.Length));
-        _second.Span.CopyTo(copy.AsSpan(_headers.Length + _first.Length));
-        return Interlocked.CompareExchange(ref _whole, copy, null) ?? copy;
+        if (_lease is { } lease && !lease.TryEnter())
+            throw new KernelException(ErrorCode.Cancelled, "the frame's lent payload went back to its sender");
+        try
+        {
+            var copy = new byte[_length];
+            _headers.CopyTo(copy, 0);
+            _first.Span.CopyTo(copy.AsSpan(_headers.Length));
+            _second.Span.CopyTo(copy.AsSpan(_headers.Length + _first.Length));
+            return Interlocked.CompareExchange(ref _whole, copy, null) ?? copy;
+        }
+        finally { _lease?.Exit(); }
     }
 }

@@ -1,3 +1,4 @@
+using Photon.Kernel.Hal;
 using Photon.Kernel.Memory;
 using Photon.Net.Sockets;
 
@@ -21,8 +22,9 @@ namespace Photon.Net.Tcp;
 /// A send buffer may also hold bytes it does not own (<see cref="Lend"/>, issue #17 vm17): extents of a sender's own
 /// memory queued after the ring's bytes, read in place by <see cref="Peek"/>/<see cref="PeekByReference"/> and dropped by
 /// <see cref="Discard"/> as they are acknowledged, so a large send's bytes are not first copied into a ring that must
-/// grow for them (frames copy them: <see cref="CanGatherByReference"/>). Lent bytes are never charged (nothing is allocated for them) and nothing is written
-/// to the ring while any are held, so the order of bytes is the order they were queued.
+/// grow for them. Frames carry them by reference only with the lender's <see cref="TxLease"/> (<see cref="CanGatherByReference"/>).
+/// Lent bytes are never charged (nothing is allocated for them) and nothing is written to the ring while any are held,
+/// so the order of bytes is the order they were queued.
 /// </summary>
 internal sealed class ByteRing(int capacity, int growInPlaceBelow = int.MaxValue)
 {
@@ -41,7 +43,14 @@ internal sealed class ByteRing(int capacity, int growInPlaceBelow = int.MaxValue
     private int? _refusedAt; // the account's refund count when a growth was refused
     private int _reserved;   // the size of the one growth reserved and not yet adopted or cancelled (0: none)
 
-    private readonly Queue<ReadOnlyMemory<byte>> _lent = new(); // extents lent by senders, oldest first
+    private readonly Queue<LentExtent> _lent = new(); // extents lent by senders, oldest first
+
+    /// <summary>A sender's memory held by reference, and the lease frames that carry it by reference hold (null: frames
+    /// copy it).</summary>
+    private readonly record struct LentExtent(ReadOnlyMemory<byte> Bytes, TxLease? Lease)
+    {
+        public int Length => Bytes.Length;
+    }
     private int _lentHead;   // bytes of the oldest extent already discarded
     private int _lentBytes;  // bytes lent and not yet discarded
     private long _lentDiscarded;
@@ -100,12 +109,14 @@ internal sealed class ByteRing(int capacity, int growInPlaceBelow = int.MaxValue
 
     /// <summary>Queues <paramref name="extent"/> after everything held, by reference: the caller's memory, which must
     /// stay unchanged until its bytes are discarded (<see cref="LentDiscarded"/> reaches the returned position) or the ring
-    /// is released. Returns the position of the extent's end in the stream of lent bytes, or -1 (nothing lent) when it
-    /// is empty or would take <see cref="Count"/> past <see cref="int.MaxValue"/>.</summary>
-    public long Lend(ReadOnlyMemory<byte> extent)
+    /// is released — and, with a <paramref name="lease"/>, until the caller has revoked it: frames then carry these bytes
+    /// by reference, each holding the lease, and may outlive the discard. Returns the position of the extent's end in
+    /// the stream of lent bytes, or -1 (nothing lent) when it is empty or would take <see cref="Count"/> past
+    /// <see cref="int.MaxValue"/>.</summary>
+    public long Lend(ReadOnlyMemory<byte> extent, TxLease? lease = null)
     {
         if (extent.IsEmpty || extent.Length > int.MaxValue - Count) return -1;
-        _lent.Enqueue(extent);
+        _lent.Enqueue(new LentExtent(extent, lease));
         _lentBytes += extent.Length;
         return _lentDiscarded + _lentBytes;
     }
@@ -116,13 +127,13 @@ internal sealed class ByteRing(int capacity, int growInPlaceBelow = int.MaxValue
     {
         count = Math.Clamp(count, 0, _lentBytes);
         if (count == 0) return;
-        var kept = new List<ReadOnlyMemory<byte>>(_lent);
+        var kept = new List<LentExtent>(_lent);
         int keep = _lentBytes - count + _lentHead; // bytes of the extents, the discarded head included, that stay
         _lent.Clear();
         foreach (var extent in kept)
         {
             if (keep <= 0) break;
-            _lent.Enqueue(extent.Length <= keep ? extent : extent[..keep]);
+            _lent.Enqueue(extent.Length <= keep ? extent : extent with { Bytes = extent.Bytes[..keep] });
             keep -= extent.Length;
         }
         _lentBytes -= count;
@@ -316,7 +327,7 @@ internal sealed class ByteRing(int capacity, int growInPlaceBelow = int.MaxValue
         destination = destination[own..];
         while (!destination.IsEmpty)
         {
-            var piece = LentSlice(at, destination.Length);
+            var piece = LentSlice(at, destination.Length).Bytes;
             PieceCopy.Copy(piece.Span, destination);
             destination = destination[piece.Length..];
             at += piece.Length;
@@ -334,26 +345,34 @@ internal sealed class ByteRing(int capacity, int growInPlaceBelow = int.MaxValue
     }
 
     /// <summary>The lent bytes from <paramref name="at"/> (past the discarded ones) up to the end of the extent they lie
-    /// in, at most <paramref name="length"/> of them.</summary>
-    private ReadOnlyMemory<byte> LentSlice(int at, int length)
+    /// in, at most <paramref name="length"/> of them, with that extent's lease.</summary>
+    private LentExtent LentSlice(int at, int length)
     {
         int skip = at + _lentHead;
         foreach (var extent in _lent)
         {
             if (skip >= extent.Length) { skip -= extent.Length; continue; }
-            return extent.Slice(skip, Math.Min(length, extent.Length - skip));
+            return extent with { Bytes = extent.Bytes.Slice(skip, Math.Min(length, extent.Length - skip)) };
         }
         throw new InvalidOperationException($"lent byte {at} of {_lentBytes}");
     }
 
-    /// <summary>Whether a frame may carry these bytes by reference (<see cref="PeekByReference"/>) rather than a copy: only
-    /// when they are all the ring's own and lie in at most two pieces. Lent bytes never are: they are the sender's
-    /// memory, handed back when its send ends — and a frame may still be queued at the device then (a retransmission
-    /// behind a slow queue, or a frame a peer acknowledged before it left: an optimistic ACK is the peer's to send). It
-    /// would read what the owner, or whoever its pooled buffer went to next (another tenant), wrote there afterwards,
-    /// and put it on the wire. The ring's own storage is never pooled or handed on (see <see cref="Device.TxPayload"/>).</summary>
-    public bool CanGatherByReference(int offset, int length) =>
-        offset >= 0 && length >= 0 && (long)offset + length <= _owned && CanLendPieces(offset, length);
+    /// <summary>Whether a frame may carry these bytes by reference (<see cref="PeekByReference"/>) rather than a copy: when
+    /// they lie in at most two pieces, of which at most one is lent and that one was lent with a <see cref="TxLease"/>.
+    /// Lent bytes are the sender's memory, handed back when its send ends — and a frame may still be queued at the
+    /// device then (a retransmission behind a slow queue, or a frame a peer acknowledged before it left: an optimistic
+    /// ACK is the peer's to send); read then, it would put what the owner, or whoever its pooled buffer went to next
+    /// (another tenant), wrote there afterwards on the wire. The lease the frame carries makes the device drop it
+    /// instead once the send has ended (see <see cref="Device.TxPayload"/>); bytes lent without one are copied. The
+    /// ring's own storage is never pooled or handed on.</summary>
+    public bool CanGatherByReference(int offset, int length)
+    {
+        if (offset < 0 || length < 0 || (long)offset + length > Count || !CanLendPieces(offset, length)) return false;
+        int own = Math.Clamp(_owned - offset, 0, length);
+        if (own == length) return true;
+        var lent = LentSlice(offset + own - _owned, length - own);
+        return lent.Lease is not null && lent.Length == length - own; // one extent, leased
+    }
 
     /// <summary>Whether <see cref="PeekByReference"/> can give these bytes (they lie in at most two pieces: the ring's
     /// own wrap, or its end and a lent extent, or two lent extents); a caller that gets false copies them with
@@ -398,14 +417,16 @@ internal sealed class ByteRing(int capacity, int growInPlaceBelow = int.MaxValue
             one = buffer.AsMemory(start, first);
             if (own > first) two = buffer.AsMemory(0, own - first);
         }
+        TxLease? lease = null;
         for (int at = offset + own - _owned, left = length - own; left > 0;)
         {
             var piece = LentSlice(at, left);
-            if (one.IsEmpty) one = piece; else two = piece;
+            if (one.IsEmpty) one = piece.Bytes; else two = piece.Bytes;
+            lease ??= piece.Lease; // at most one lent piece goes by reference (CanGatherByReference)
             at += piece.Length;
             left -= piece.Length;
         }
-        return new Device.TxPayload(one, two);
+        return new Device.TxPayload(one, two, lease);
     }
 
     public void Discard(int n)

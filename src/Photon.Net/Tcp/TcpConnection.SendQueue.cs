@@ -1,4 +1,5 @@
 using Photon.Kernel.Diagnostics.Tracing;
+using Photon.Kernel.Hal;
 using Photon.Net.Sockets;
 
 namespace Photon.Net.Tcp;
@@ -32,9 +33,11 @@ public sealed partial class TcpConnection
 
     /// <summary>A lent send (under the lock): its call, where its bytes end in the stream of lent bytes, and how long it
     /// is (less once cut).</summary>
-    private sealed class LentSend(PendingCalls<bool>.Call call, long end)
+    private sealed class LentSend(PendingCalls<bool>.Call call, long end, TxLease? lease)
     {
         public PendingCalls<bool>.Call Call { get; } = call;
+        /// <summary>Held by every frame that carries this send's bytes by reference; revoked before the send ends.</summary>
+        public TxLease? Lease { get; } = lease;
         public long End { get; set; } = end;
         public int Length { get; set; }
         /// <summary>Why its unsent bytes were dropped (a cancellation, or the last handle closed); null: not cut.</summary>
@@ -94,8 +97,29 @@ public sealed partial class TcpConnection
     /// cancellation drops the bytes not sent yet — what was sent stays queued, an exact prefix — and ends the send at
     /// once: the bytes sent but not acknowledged are copied into the buffer's own storage (<see cref="ReleaseCutLentSends"/>),
     /// so the caller never waits on the peer (review18: a client that never acknowledged held a server's cancelled send,
-    /// and the connection slot behind it, for as long as it liked).</summary>
+    /// and the connection slot behind it, for as long as it liked).
+    /// Frames may still carry its bytes by reference then (queued behind a slow device, or acknowledged by the peer
+    /// before they left): the lease they hold is revoked first, and the send returns only once no device is reading
+    /// one (a copy into a DMA slot, a <c>sendmmsg</c>: bounded) — frames read later are dropped (vm18), and what they
+    /// carried is retransmitted from the buffer's copy if it was not acknowledged.</summary>
     private async Task<Result> AwaitLentAsync(LentSend lent, CancellationToken ct)
+    {
+        try { return await LentEndedAsync(lent, ct).ConfigureAwait(false); }
+        finally
+        {
+            if (lent.Lease is { } lease)
+            {
+                var drained = lease.RevokeAsync();
+                if (!drained.IsCompleted)
+                {
+                    _stack.Count(Counter.TcpLentSendsWaitedForReader);
+                    await drained.ConfigureAwait(false);
+                }
+            }
+        }
+    }
+
+    private async Task<Result> LentEndedAsync(LentSend lent, CancellationToken ct)
     {
         bool woken = await _writers.AwaitAsync(lent.Call, ct, false, _stack.Gate).ConfigureAwait(false);
         NetPathTimeline.Mark(NetPathEvent.AppSendWake, 2);
@@ -197,7 +221,8 @@ public sealed partial class TcpConnection
                 bool behind = _writers.Count > 0 || _lentSends.Count > 0;
                 // A large send that would park is lent instead: the buffer reads the sender's memory in place until the
                 // peer acknowledges it, so its bytes are copied straight into frames, and no storage is grown for them
-                // (vm17; frames copy lent bytes, never reference them: ByteRing.CanGatherByReference). Lent sends park like others, so anything sent later goes after them.
+                // (vm17; frames carry lent bytes under the send's lease, vm18: ByteRing.CanGatherByReference). Lent sends park
+                // like others, so anything sent later goes after them.
                 if (!behind && data.Length >= LendAtLeast && data.Length > _send.Free && _stack.Options.TcpLendLargeSends
                     && TryLend(data, out wait, out lent))
                 {
@@ -322,7 +347,8 @@ public sealed partial class TcpConnection
         var parked = _writers.Park();
         if (!parked.IsOk) return false; // the ordinary path parks (or refuses) the same way
         var call = parked.Value;
-        lent = new LentSend(call, _send.Lend(data)) { Length = data.Length };
+        var lease = _stack.Options.TcpLentBytesByReference ? new TxLease() : null;
+        lent = new LentSend(call, _send.Lend(data, lease), lease) { Length = data.Length };
         call.From = data;
         call.Taken = data.Length; // all of it queued, by reference
         _lentSends.Enqueue(lent);

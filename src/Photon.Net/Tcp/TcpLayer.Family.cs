@@ -52,7 +52,7 @@ public sealed partial class TcpLayer
         int headerLength = header.HeaderLength;
         var offloads = _stack.Ipv6.RouteTo(remote.Address.V6)?.Nic.Offloads ?? NetworkOffloads.None;
         bool gather = from is not null && fromLength > 0 && (offloads & GatherWithChecksum) == GatherWithChecksum
-            && from.CanGatherByReference(fromOffset, fromLength); // else (lent bytes, or more than two pieces) copied into the frame
+            && from.CanGatherByReference(fromOffset, fromLength); // else (unleased lent bytes, or more than two pieces) copied into the frame
         var frame = gather ? Ipv6Frame.NewForPayload(headerLength, headerLength)
             : Ipv6Frame.NewForPayload(headerLength + fromLength, from is null ? headerLength + fromLength : headerLength);
         var segment = Ipv6Frame.Transport(frame);

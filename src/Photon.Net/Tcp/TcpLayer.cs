@@ -180,7 +180,7 @@ public sealed partial class TcpLayer
         var offloads = _stack.RouteTo(remote.Address.V4)?.Nic.Offloads ?? NetworkOffloads.None;
         // A device that gathers takes the payload where it lies in the send buffer: the frame is only the headers.
         bool gather = from is not null && fromLength > 0 && (offloads & GatherWithChecksum) == GatherWithChecksum
-            && from.CanGatherByReference(fromOffset, fromLength); // else (lent bytes, or more than two pieces) copied into the frame
+            && from.CanGatherByReference(fromOffset, fromLength); // else (unleased lent bytes, or more than two pieces) copied into the frame
         // EmitSegment copies every payload byte over the uncleared part.
         var frame = gather ? Ipv4Frame.NewForPayload(headerLength, headerLength)
             : Ipv4Frame.NewForPayload(headerLength + fromLength, from is null ? headerLength + fromLength : headerLength);
@@ -206,8 +206,6 @@ public sealed partial class TcpLayer
 
     private const NetworkOffloads GatherWithChecksum = NetworkOffloads.ScatterGather | NetworkOffloads.TcpChecksum;
 
-    /// <summary>Writes the header and options, then the payload copied once from the socket buffer, into
-    /// <paramref name="segment"/> (either family's frame).</summary>
     /// <summary>Writes the segment's header and returns its payload lent from the send buffer when the device gathers
     /// (<paramref name="gather"/>); otherwise copies the payload after the header and returns none. Both families.</summary>
     private TxPayload EmitOrLend(Span<byte> segment, TcpRepr header, ByteRing? from, int fromOffset, int fromLength, bool gather)
@@ -219,7 +217,9 @@ public sealed partial class TcpLayer
         }
         header.EmitHeader(segment);
         _stack.Count(Counter.TcpPayloadBytesByReference, fromLength);
-        return from!.PeekByReference(fromOffset, fromLength);
+        var payload = from!.PeekByReference(fromOffset, fromLength);
+        if (payload.Lease is not null) _stack.Count(Counter.TcpLentBytesByReference, fromLength - Math.Clamp(from.Count - from.LentBytes - fromOffset, 0, fromLength));
+        return payload;
     }
 
     private void EmitSegment(Span<byte> segment, TcpRepr header, ByteRing? from, int fromOffset, int fromLength)

@@ -8,16 +8,21 @@ namespace Photon.Net.Tests;
 /// <summary>
 /// Issue #17, vm17: a large send that does not fit its buffer is lent, not copied — the send buffer reads the sender's
 /// memory in place (<c>TcpConnection.TryLend</c>) and the send ends when the peer has acknowledged its last byte. Checked
-/// by exact streams and counters: to a gathering NIC the lent payload is copied into its frames (never referenced: the
-/// sender gets its memory back when the send ends, and a frame may outlive that) and no storage is grown; over a lossy, reordering wire retransmissions read the right bytes; a close does not end a lent send
-/// early, a cancelled one leaves an exact prefix (what it had sent) and ends at once — its unacknowledged bytes copied
-/// into the buffer's own storage (never more in flight than the buffer holds), or the connection reset when the quota
-/// has no room — and a reset ends it with the error; a
-/// send made meanwhile follows it in order.
+/// by exact streams and counters: to a gathering NIC the lent payload goes by reference, each frame holding the send's
+/// lease (vm18), and no storage is grown; a frame a device still holds when the send ends is dropped unread, never sent
+/// with the memory's next contents, and an end racing a device's read waits for it; over a lossy, reordering wire
+/// retransmissions read the right bytes; a close does not end a lent send early, a cancelled one leaves an exact prefix
+/// (what it had sent) and ends at once — its unacknowledged bytes copied into the buffer's own storage (never more in
+/// flight than the buffer holds), or the connection reset when the quota has no room — and a reset ends it with the
+/// error; a send made meanwhile follows it in order.
 /// </summary>
 public sealed class LentSendTests
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
+
+    /// <summary>16 bytes of the pattern a sender writes over its memory once its send returned (random data holds such a
+    /// run with probability ~2^-128 per position).</summary>
+    private static readonly byte[] Reused = Enumerable.Repeat((byte)0xEE, 16).ToArray();
 
     private static NetworkStackOptions Options(int send = 64 * 1024) => new()
     {
@@ -35,38 +40,185 @@ public sealed class LentSendTests
         }
     }
 
+    private static async Task<(NetworkStack Left, NetworkStack Right, TcpConnection Client, TcpConnection Server, TcpListener Listener)> GatheringPair(
+        GatheringDevice nic, WireEnd peer, string subnet, NetworkStackOptions? options = null)
+    {
+        var left = new NetworkStack(TwoStacks.Timers, options ?? Options());
+        var right = new NetworkStack(TwoStacks.Timers, options ?? Options());
+        left.AddInterface(nic, Ipv4Cidr.Parse($"{subnet}.1/24").Value).Unwrap();
+        right.AddInterface(peer, Ipv4Cidr.Parse($"{subnet}.2/24").Value).Unwrap();
+        left.Start();
+        right.Start();
+        var listener = right.Tcp.Listen(8200).Value;
+        var accept = listener.AcceptAsync();
+        var client = (await left.Tcp.ConnectAsync(new IpEndpoint(TwoStacks.Ip($"{subnet}.2"), 8200)).WaitAsync(Patience)).Value;
+        var server = (await accept.WaitAsync(Patience)).Value;
+        return (left, right, client, server, listener);
+    }
+
     [Fact]
-    public async Task A_lent_send_to_a_gathering_nic_is_copied_into_its_frames_never_referenced_and_grows_no_storage()
+    public async Task A_lent_send_to_a_gathering_nic_goes_by_reference_under_its_lease_and_grows_no_storage()
     {
         var (a, b) = WireEnd.Pair();
         var nic = new GatheringDevice(a);
-        await using var left = new NetworkStack(TwoStacks.Timers, Options());
-        await using var right = new NetworkStack(TwoStacks.Timers, Options());
-        left.AddInterface(nic, Ipv4Cidr.Parse("10.9.12.1/24").Value).Unwrap();
-        right.AddInterface(b, Ipv4Cidr.Parse("10.9.12.2/24").Value).Unwrap();
-        left.Start();
-        right.Start();
-        await using var listener = right.Tcp.Listen(8200).Value;
-        var accept = listener.AcceptAsync();
-        var client = (await left.Tcp.ConnectAsync(new IpEndpoint(TwoStacks.Ip("10.9.12.2"), 8200)).WaitAsync(Patience)).Value;
-        var server = (await accept.WaitAsync(Patience)).Value;
-        Assert.True((await client.SendAsync("head"u8.ToArray()).WaitAsync(Patience)).IsOk); // a small send is copied
-        var data = RandomNumberGenerator.GetBytes(4 << 20);
-        var received = ReadAll(server);
-        var send = client.SendAsync(data);
-        Assert.True((await send.WaitAsync(Patience)).IsOk);
-        await client.CloseAsync();
-        var got = await received.WaitAsync(Patience);
-        Assert.Equal(SHA256.HashData("head"u8.ToArray().Concat(data).ToArray()), SHA256.HashData(got));
-        Assert.Equal(1, left[Counter.TcpSendsLent]);
-        Assert.Equal(data.Length, left[Counter.TcpSendBytesLent]);
-        Assert.Equal(0, left[Counter.TcpSendBytesTakenFromParkedWriter]);
-        Assert.Equal(0, left[Counter.TcpSendStorageGrowths]);
-        // No frame holds the sender's memory: a frame still queued when the send ended (an optimistic ACK, a retransmission
-        // behind a slow queue) would read what the sender, or whoever got its pooled buffer next, wrote there afterwards.
-        Assert.True(left[Counter.TcpPayloadBytesCopiedOut] >= data.Length);
-        Assert.True(left[Counter.TcpPayloadBytesByReference] < "head"u8.Length + 1);
-        Assert.False(nic.SawPayloadIn(data), "a frame referenced the lent memory");
+        var (left, right, client, server, listener) = await GatheringPair(nic, b, "10.9.12");
+        await using (left) await using (right) await using (listener)
+        {
+            Assert.True((await client.SendAsync("head"u8.ToArray()).WaitAsync(Patience)).IsOk); // a small send is copied
+            var data = RandomNumberGenerator.GetBytes(4 << 20);
+            var received = ReadAll(server);
+            var send = client.SendAsync(data);
+            Assert.True((await send.WaitAsync(Patience)).IsOk);
+            await client.CloseAsync();
+            var got = await received.WaitAsync(Patience);
+            Assert.Equal(SHA256.HashData("head"u8.ToArray().Concat(data).ToArray()), SHA256.HashData(got));
+            Assert.Equal(1, left[Counter.TcpSendsLent]);
+            Assert.Equal(data.Length, left[Counter.TcpSendBytesLent]);
+            Assert.Equal(0, left[Counter.TcpSendBytesTakenFromParkedWriter]);
+            Assert.Equal(0, left[Counter.TcpSendStorageGrowths]);
+            // The payload went from the sender's memory straight to the device (one copy: the device's), each frame
+            // holding the send's lease (vm18).
+            Assert.True(nic.SawPayloadIn(data), "no frame carried the lent memory by reference");
+            Assert.True(left[Counter.TcpLentBytesByReference] >= data.Length - 64 * 1024, $"{left[Counter.TcpLentBytesByReference]} lent bytes by reference");
+            Assert.True(left[Counter.TcpPayloadBytesCopiedOut] < 64 * 1024, $"{left[Counter.TcpPayloadBytesCopiedOut]} bytes copied into frames");
+        }
+    }
+
+    [Fact]
+    public async Task With_lending_by_reference_off_lent_bytes_are_copied_into_frames_never_referenced()
+    {
+        var (a, b) = WireEnd.Pair();
+        var nic = new GatheringDevice(a);
+        var (left, right, client, server, listener) = await GatheringPair(nic, b, "10.9.16", Options() with { TcpLentBytesByReference = false });
+        await using (left) await using (right) await using (listener)
+        {
+            var data = RandomNumberGenerator.GetBytes(1 << 20);
+            var received = ReadAll(server);
+            Assert.True((await client.SendAsync(data).WaitAsync(Patience)).IsOk);
+            await client.CloseAsync();
+            Assert.Equal(SHA256.HashData(data), SHA256.HashData(await received.WaitAsync(Patience)));
+            Assert.Equal(1, left[Counter.TcpSendsLent]);
+            Assert.False(nic.SawPayloadIn(data), "a frame referenced the lent memory");
+            Assert.True(left[Counter.TcpPayloadBytesCopiedOut] >= data.Length);
+            Assert.Equal(0, left[Counter.TcpLentBytesByReference]);
+        }
+    }
+
+    /// <summary>The memory-safety property (vm18), as the attacker would try it. The device sends a copy of each frame at
+    /// once — so the peer acknowledges everything, as an optimistic ACK for frames still queued would — but also keeps
+    /// every frame that carries lent memory, like a slow queue still holding them. The send ends; the sender reuses its
+    /// array at once (HttpServer hands it back to the process-wide ArrayPool, where another tenant may write its
+    /// secrets). When the slow queue finally reads its frames, every one is withdrawn: none is read, so none of the
+    /// reused array's bytes reaches the wire; a consumer that wants such a frame whole gets a typed error.</summary>
+    [Fact]
+    public async Task A_frame_still_queued_when_its_lent_send_ends_is_dropped_never_sent_with_the_reused_memory()
+    {
+        var (a, b) = WireEnd.Pair();
+        var nic = new GatheringDevice(a) { KeepLeased = true };
+        var (left, right, client, server, listener) = await GatheringPair(nic, b, "10.9.17");
+        await using (left) await using (right) await using (listener)
+        {
+            var data = RandomNumberGenerator.GetBytes(2 << 20);
+            var expected = data.ToArray();
+            var received = ReadAll(server);
+            Assert.True((await client.SendAsync(data).WaitAsync(Patience)).IsOk);
+            data.AsSpan().Fill(0xEE); // the sender's memory is its own again: another owner writes there now
+            var read = nic.ReadKept();
+            Assert.True(nic.KeptLeased > 10, $"{nic.KeptLeased} frames kept");
+            Assert.Empty(read);
+            Assert.Equal(nic.KeptLeased, nic.Withdrawn);
+            await client.CloseAsync();
+            Assert.Equal(SHA256.HashData(expected), SHA256.HashData(await received.WaitAsync(Patience)));
+        }
+    }
+
+    /// <summary>A device still copying a frame of a lent send when the peer's ACK ends it (its lease entered): the send
+    /// does not return until that copy is done, so the sender cannot reuse memory a device is reading.</summary>
+    [Fact]
+    public async Task A_lent_send_whose_frame_is_being_read_when_it_is_acknowledged_returns_only_after_the_read()
+    {
+        var (a, b) = WireEnd.Pair();
+        var nic = new GatheringDevice(a) { HoldReadAt = 3 };
+        var (left, right, client, server, listener) = await GatheringPair(nic, b, "10.9.18");
+        await using (left) await using (right) await using (listener)
+        {
+            var data = RandomNumberGenerator.GetBytes(1 << 20);
+            var received = ReadAll(server);
+            var send = client.SendAsync(data);
+            await Until(() => left[Counter.TcpLentSendsWaitedForReader] == 1, "the send's end did not wait for the read in progress");
+            Assert.False(send.IsCompleted);
+            Assert.True(nic.FinishHeldRead());
+            Assert.True((await send.WaitAsync(Patience)).IsOk);
+            await client.CloseAsync();
+            Assert.Equal(SHA256.HashData(data), SHA256.HashData(await received.WaitAsync(Patience)));
+        }
+    }
+
+    /// <summary>Close, reset and cancellation racing frames in flight: a device that holds every lent frame and reads
+    /// it later (on another thread, while the connection ends) reads none after the send returned — the send's array
+    /// is overwritten the moment it returns, and no frame read afterwards carries the overwritten bytes. 30 rounds.</summary>
+    [Fact]
+    public async Task Ends_racing_a_device_that_reads_frames_late_never_leak_reused_memory()
+    {
+        for (int round = 0; round < 30; round++)
+        {
+            var (a, b) = WireEnd.Pair();
+            var nic = new GatheringDevice(a) { KeepLeased = true };
+            var (left, right, client, server, listener) = await GatheringPair(nic, b, "10.9.19");
+            await using (left) await using (right) await using (listener)
+            {
+                var data = RandomNumberGenerator.GetBytes(512 << 10);
+                using var cts = new CancellationTokenSource();
+                var send = client.SendAsync(data, cts.Token);
+                var stop = new CancellationTokenSource();
+                var leaks = 0;
+                var reader = Task.Run(async () =>
+                {
+                    while (!stop.IsCancellationRequested)
+                    {
+                        foreach (var f in nic.ReadKept())
+                            if (f.AsSpan(54).IndexOf(Reused) >= 0) Interlocked.Increment(ref leaks);
+                        await Task.Yield();
+                    }
+                });
+                var reading = ReadAll(server);
+                await Task.Delay(round % 5);
+                switch (round % 3)
+                {
+                    case 0: await client.AbortAsync(); break;            // reset
+                    case 1: cts.Cancel(); break;                         // cancellation
+                    default: await client.DisposeAsync(); break;         // close and release
+                }
+                await send.WaitAsync(Patience);
+                data.AsSpan().Fill(0xEE);                                // reused the moment the send returned
+                await Task.Delay(5);
+                stop.Cancel();
+                await reader.WaitAsync(Patience);
+                foreach (var f in nic.ReadKept())
+                    if (f.AsSpan(54).IndexOf(Reused) >= 0) Interlocked.Increment(ref leaks);
+                Assert.Equal(0, leaks);
+                await server.AbortAsync();
+                try { await reading.WaitAsync(Patience); } catch (Exception) { }
+            }
+        }
+    }
+
+    [Fact]
+    public async Task Retransmissions_by_reference_over_a_lossy_reordering_wire_send_the_right_lent_bytes()
+    {
+        var (a, b) = WireEnd.Pair(loss: 0.02, seed: 13, reorder: 0.02);
+        var nic = new GatheringDevice(a);
+        var (left, right, client, server, listener) = await GatheringPair(nic, b, "10.9.20", Options(send: 32 * 1024));
+        await using (left) await using (right) await using (listener)
+        {
+            var data = RandomNumberGenerator.GetBytes(2 << 20);
+            var received = ReadAll(server);
+            Assert.True((await client.SendAsync(data).WaitAsync(Patience)).IsOk);
+            await client.CloseAsync();
+            Assert.Equal(SHA256.HashData(data), SHA256.HashData(await received.WaitAsync(Patience)));
+            Assert.True(left[Counter.TcpRetransmits] > 0, "the wire lost nothing: no retransmission was tested");
+            Assert.True(left[Counter.TcpLentBytesByReference] > data.Length, "retransmissions did not go by reference too");
+        }
     }
 
     [Fact]

@@ -213,6 +213,31 @@ public sealed class VirtioNetDeviceTests(ITestOutputHelper output)
             var tx = await Assert.ThrowsAsync<KernelException>(() => dev.SendBatchAsync(0, [Udp(4, 2)]).AsTask().WaitAsync(Timeout));
             Assert.Equal(ErrorCode.Corrupted, tx.Code);
         }
+        else
+        {
+            // A transmit buffer is only read by the device: virtio 1.2 §2.7.8 lets it write any used length (QEMU writes
+            // 0), so a long one is not corruption there — transmit goes on, its buffers reclaimed.
+            var wire = new List<byte[]>();
+            model.Transmitted = f => { lock (wire) wire.Add(f); };
+            for (int i = 1; i <= 3; i++) Assert.Equal(1, await dev.SendBatchAsync(0, [Udp(4, i)]).AsTask().WaitAsync(Timeout));
+            Assert.Equal(3, wire.Count);
+            Assert.True(dev.Stats.Tx.Reclaimed >= 2, $"{dev.Stats.Tx.Reclaimed} reclaimed");
+        }
+    }
+
+    [Fact]
+    public async Task A_bad_used_entry_after_good_ones_still_gives_the_good_ones_transmit_slots_back_then_breaks_the_queue()
+    {
+        var model = new VirtioNetModel(MacA) { Fault = VirtioFault.UsedIdOutOfRange, FaultAfter = 2 };
+        await using var dev = await Open(model, new VirtioNetOptions(QueueSize: 16));
+        Assert.Equal(3, await dev.SendBatchAsync(0, [Udp(6, 1), Udp(6, 2), Udp(6, 3)]).AsTask().WaitAsync(Timeout));
+        // The next send reclaims: two good used entries, then the bad third. The two are given back (before, the whole
+        // poll failed and their slots stayed held), and the queue is broken from then on.
+        var tx = await Assert.ThrowsAsync<KernelException>(() => dev.SendBatchAsync(0, [Udp(6, 4)]).AsTask().WaitAsync(Timeout));
+        Assert.Equal(ErrorCode.Corrupted, tx.Code);
+        Assert.Equal(2, dev.Stats.Tx.Reclaimed);
+        var again = await Assert.ThrowsAsync<KernelException>(() => dev.SendBatchAsync(0, [Udp(6, 5)]).AsTask().WaitAsync(Timeout));
+        Assert.Equal(ErrorCode.Corrupted, again.Code);
     }
 
     [Fact]

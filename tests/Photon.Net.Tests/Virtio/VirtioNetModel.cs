@@ -83,6 +83,9 @@ public sealed class VirtioNetModel
     public ushort? ClaimedPairs { get; set; }
     public ushort QueueVector(int index) { lock (_lock) return _queues[index].Vector; }
     public VirtioFault Fault { get; set; }
+    /// <summary>Used entries written before <see cref="Fault"/> applies (0: from the first): a fault mid-batch.</summary>
+    public int FaultAfter { get; set; }
+    private int _pushed;
     /// <summary>The virtio_net_hdr written before each received frame (default: zeroed): a test plays a host that
     /// offloads checksums (GUEST_CSUM: DATA_VALID, NEEDS_CSUM), or a hostile device. It may change the frame in place.</summary>
     public Func<byte[], byte[]?>? ReceiveHeader { get; set; }
@@ -299,7 +302,7 @@ public sealed class VirtioNetModel
     {
         uint id = head;
         ushort step = 1;
-        switch (Fault)
+        switch (_pushed++ >= FaultAfter ? Fault : VirtioFault.None)
         {
             case VirtioFault.UsedIdOutOfRange: id = (uint)q.Size + 7; break;
             case VirtioFault.UsedIdNotInFlight: // the same buffer completed twice: the second time it is not in flight

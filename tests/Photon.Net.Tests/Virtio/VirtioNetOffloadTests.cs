@@ -174,6 +174,38 @@ public sealed class VirtioNetOffloadTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task A_gathered_frame_whose_lease_was_revoked_is_dropped_unread_and_the_others_go_byte_exact()
+    {
+        // vm18: a frame carrying a sender's lent bytes holds the send's TxLease; the driver copies the pieces into its
+        // DMA slot inside the lease, and drops a frame whose lease was revoked (the send ended while it waited) without
+        // reading it — whatever its memory holds now never reaches the wire.
+        var model = new VirtioNetModel(MacA);
+        var wire = new List<byte[]>();
+        model.Transmitted = f => { lock (wire) wire.Add(f); };
+        await using var dev = await Open(model);
+        var lent = RandomNumberGenerator.GetBytes(3000);
+        var live = new TxLease();
+        var ended = new TxLease();
+        ReadOnlyMemory<byte> Gathered(int from, TxLease lease) =>
+            OffloadedFrame.WrapGathered(TcpFrame(0), lent.AsMemory(from, 1000), default, new TxOffload(34, 16), lease);
+        var frames = new[] { Gathered(0, live), Gathered(1000, ended), Gathered(2000, live) };
+        Assert.True(ended.RevokeAsync().IsCompleted); // nobody was reading it
+        lent.AsSpan(1000, 1000).Fill(0xEE);           // the sender reused that memory at once
+        Assert.Equal(3, await dev.SendBatchAsync(0, frames).AsTask().WaitAsync(Timeout)); // all three taken ...
+        Assert.Equal(2, wire.Count);                                                  // ... two sent
+        Assert.Equal(1, dev.Stats.Tx.Withdrawn);
+        Assert.Equal(lent.AsSpan(0, 1000).ToArray(), wire[0][54..]);
+        Assert.Equal(lent.AsSpan(2000, 1000).ToArray(), wire[1][54..]);
+        Assert.False(live.IsRevoked);
+        Assert.True(live.RevokeAsync().IsCompleted); // the driver left its lease (no reader inside)
+        // A frame alone in its batch, withdrawn: taken, nothing published.
+        long kicks = dev.Stats.Tx.Kicks;
+        Assert.Equal(1, await dev.SendBatchAsync(0, [Gathered(1000, ended)]).AsTask().WaitAsync(Timeout));
+        Assert.Equal(2, wire.Count);
+        Assert.Equal(kicks, dev.Stats.Tx.Kicks);
+    }
+
+    [Fact]
     public async Task Offload_requests_the_device_did_not_agree_to_or_that_point_outside_the_frame_are_refused_not_sent()
     {
         var plain = new VirtioNetModel(MacA) { OfferedFeatures = NoOffloads };

@@ -260,7 +260,7 @@ public sealed class NicDriver : KernelObject, INetworkDevice, INetworkBatches, I
     {
         if (_tx.Length == 1) return 0;
         if (_options.Steering == TxSteering.RoundRobin) return (int)((uint)Interlocked.Increment(ref _nextTx) % (uint)_tx.Length);
-        var headers = OffloadedFrame.TryGetGathered(frame, out var h, out _, out _) ? h : frame.Span;
+        var headers = OffloadedFrame.TryGetGatheredHeaders(frame, out var h) ? h : frame.Span;
         return (int)(FlowHash.Of(headers) % (uint)_tx.Length);
     }
 

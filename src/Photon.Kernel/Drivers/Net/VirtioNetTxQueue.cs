@@ -34,7 +34,7 @@ internal sealed class VirtioNetTxQueue : IDisposable
     private readonly VirtqCompletion[] _scratch;
     private readonly VirtqSegment[] _segment = new VirtqSegment[1];
     private readonly SemaphoreSlim _senders = new(1, 1);
-    private long _frames, _errors, _bytes, _publishes, _descriptors, _reclaimed, _fullWaits, _largest, _csumOffloads, _tsoFrames;
+    private long _frames, _errors, _bytes, _publishes, _descriptors, _reclaimed, _fullWaits, _largest, _csumOffloads, _tsoFrames, _withdrawn;
     private bool _disposed;
 
     private VirtioNetTxQueue(SplitVirtqueue vq, IDmaBuffer pool, int slotSize, VirtioNotifier notifier, DeviceWait wait, NetworkOffloads offloads)
@@ -119,7 +119,7 @@ internal sealed class VirtioNetTxQueue : IDisposable
     private int TrySend(IReadOnlyList<ReadOnlyMemory<byte>> frames)
     {
         _ = Reclaim();
-        int sent = 0;
+        int sent = 0, queued = 0; // sent: frames taken (queued on the ring, or dropped as withdrawn)
         var pool = _pool.Memory.Span;
         Span<byte> header = stackalloc byte[VirtioNetHeader.Size];
         foreach (var frame in frames)
@@ -134,20 +134,35 @@ internal sealed class VirtioNetTxQueue : IDisposable
                 break;
             }
             int need = SlotsFor(frame.Length);
-            if (_vq.FreeDescriptors < 1 || !_slots.TryTake(need, out int run, out int first)) break;
+            if (_vq.FreeDescriptors < 1 || !_slots.CanTake(need)) break;
+            bool gathered = OffloadedFrame.TryGetGathered(frame, out var headers, out var p1, out var p2, out var lease);
+            if (lease is not null && !lease.TryEnter())
+            {
+                // Its lent payload went back to its sender (the send ended — acknowledged, or the connection gone — while
+                // the frame waited): dropped unread, never sent with whatever that memory holds now (TxLease).
+                sent++;
+                _withdrawn++;
+                continue;
+            }
+            _slots.TryTake(need, out int run, out int first); // CanTake said yes, and this queue's lock is held
             VirtioNetHeader.Write(header, offload.Value);
             // Header then frame, into consecutive slots: one descriptor. A gathered frame is poured from its pieces —
-            // headers, then the payload where it lies in the socket's send buffer — so the payload is copied once, into
-            // the DMA slots, not first into a frame (issue #17); in pieces the runtime copies itself (PieceCopy).
+            // headers, then the payload where it lies in the socket's send buffer or a sender's lent memory — so the
+            // payload is copied once, into the DMA slots, not first into a frame (issue #17); in pieces the runtime
+            // copies itself (PieceCopy). The copy is the last read of the payload: the device reads only the slots.
             int length = VirtioNetHeader.Size + frame.Length;
             long began = NetPathCosts.Begin();
             var into = pool.Slice(first * _slotSize, length);
             header.CopyTo(into);
-            if (OffloadedFrame.TryGetGathered(frame, out var headers, out var p1, out var p2))
+            if (gathered)
             {
-                headers.CopyTo(into[VirtioNetHeader.Size..]);
-                PieceCopy.Copy(p1.Span, into[(VirtioNetHeader.Size + headers.Length)..]);
-                PieceCopy.Copy(p2.Span, into[(VirtioNetHeader.Size + headers.Length + p1.Length)..]);
+                try
+                {
+                    headers.CopyTo(into[VirtioNetHeader.Size..]);
+                    PieceCopy.Copy(p1.Span, into[(VirtioNetHeader.Size + headers.Length)..]);
+                    PieceCopy.Copy(p2.Span, into[(VirtioNetHeader.Size + headers.Length + p1.Length)..]);
+                }
+                finally { lease?.Exit(); }
             }
             else PieceCopy.Copy(frame.Span, into[VirtioNetHeader.Size..]);
             NetPathCosts.End(NetPathCost.DmaSlotCopy, began, length);
@@ -160,13 +175,14 @@ internal sealed class VirtioNetTxQueue : IDisposable
                 break;
             }
             sent++;
+            queued++;
             _bytes += frame.Length;
             _descriptors++;
             if (frame.Length > _largest) _largest = frame.Length;
             if (offload.Value.ChecksumOffset != 0) _csumOffloads++;
             if (offload.Value.SegmentSize != 0) _tsoFrames++;
         }
-        if (sent > 0)
+        if (queued > 0)
         {
             _publishes++;
             bool kick = _vq.Publish();
@@ -177,7 +193,7 @@ internal sealed class VirtioNetTxQueue : IDisposable
                 NetPathCosts.End(NetPathCost.TxKick, began, 0);
             }
             NetPathTimeline.Mark(NetPathEvent.TxPublish, kick ? 1 : 0);
-            Interlocked.Add(ref _frames, sent);
+            Interlocked.Add(ref _frames, queued);
         }
         return sent;
     }
@@ -194,7 +210,7 @@ internal sealed class VirtioNetTxQueue : IDisposable
     /// <summary>What this queue did so far (read without the senders' lock: each figure is a plain 64-bit counter).</summary>
     public VirtioNetTxStats Stats => new(Frames, Volatile.Read(ref _bytes), Volatile.Read(ref _publishes), _notifier.Notifications,
         Volatile.Read(ref _descriptors), Volatile.Read(ref _reclaimed), Volatile.Read(ref _fullWaits), _wait.Wakeups, Volatile.Read(ref _largest),
-        Volatile.Read(ref _csumOffloads), Volatile.Read(ref _tsoFrames));
+        Volatile.Read(ref _csumOffloads), Volatile.Read(ref _tsoFrames), Volatile.Read(ref _withdrawn));
 
     /// <summary>Frees the rings once no sender is inside (senders blocked on a full ring must have been cancelled).</summary>
     public async ValueTask CloseAsync()

@@ -150,7 +150,11 @@ public sealed class SplitVirtqueue : IDisposable
     }
 
     /// <summary>Takes up to <paramref name="into"/>.Length completed buffers off the used ring and frees their descriptors;
-    /// returns how many. <c>Corrupted</c> (and the queue broken) when the device broke the ring's invariants.</summary>
+    /// returns how many. <c>Corrupted</c> (and the queue broken) when the device broke the ring's invariants; a bad
+    /// entry after good ones in the same call breaks the queue but still returns the good ones first (their buffers are
+    /// done and their owners — a TX queue's slots — must get them back), and the next call fails. A buffer the device
+    /// only reads may come back with any length (virtio 1.2 §2.7.8: the driver must not rely on it; QEMU writes 0): it
+    /// is reported as 0.</summary>
     public Result<int> Poll(Span<VirtqCompletion> into)
     {
         if (_broken is { } e) return e;
@@ -164,8 +168,15 @@ public sealed class SplitVirtqueue : IDisposable
             int entry = _usedOffset + 4 + 8 * (_lastUsed % Size);
             uint id = _ring.ReadVolatile32(entry);
             uint len = _ring.ReadVolatile32(entry + 4);
-            if (id >= Size || _chainLength[id] == 0) return Break($"used id {id} is not an in-flight buffer");
-            if (len > _writable[id]) return Break($"used length {len} exceeds the {_writable[id]} writable bytes of buffer {id}");
+            string? bad = id >= Size || _chainLength[id] == 0 ? $"used id {id} is not an in-flight buffer"
+                : _writable[id] > 0 && len > _writable[id] ? $"used length {len} exceeds the {_writable[id]} writable bytes of buffer {id}"
+                : null;
+            if (bad is not null)
+            {
+                var broken = Break(bad);
+                return i > 0 ? i : broken;
+            }
+            if (_writable[id] == 0) len = 0;
             into[i] = new VirtqCompletion(_cookie[id], len);
             ushort d = (ushort)id;
             for (int k = _chainLength[id]; k > 0; k--)
