@@ -18,6 +18,11 @@ public sealed class KernelTask : SynchronizationContext
     // the scheduler (one shape per scheduler and result type), so the task needs no field of its own for it: 72 B, not
     // 80 — the GC rounds this object by references, and every spawn allocates one.
     private object _shapeOrSource;
+    // Generation << 1 | pinned. A task from Spawn is pinned for life (its object is the caller's handle); one from
+    // SpawnPooled is not, until something takes a reference to the object itself (KernelTask.Current, a handle's join,
+    // cancel or TryGetTask): only an unpinned task may be recycled, and recycling moves the generation on, so every
+    // KernelTaskHandle made for an older generation sees it is stale. An int: it fits the padding (still 72 B).
+    private int _ticket;
     // The spawn token and the task's own source, in one object made only for a task spawned with a token or whose
     // CancellationToken is read: most tasks never need either (8 bytes less per task than two inline fields).
     private Cancellation? _cancel;
@@ -43,20 +48,85 @@ public sealed class KernelTask : SynchronizationContext
         set => Extras.CpuAccount = value;
     }
 
-    internal KernelTask(int id, string name, TaskPriority priority, Delegate body, TaskShape shape, CancellationToken ct)
+    internal KernelTask(int id, string name, TaskPriority priority, Delegate body, TaskShape shape, CancellationToken ct, bool pooled = false)
     {
-        Id = id;
-        Name = name;
+        _id = id;
+        _name = name;
         _priority = (byte)priority;
         _work = body;
         _shapeOrSource = shape;
+        _ticket = pooled ? 0 : 1;
         if (ct.CanBeCanceled) _cancel = new Cancellation(ct);
     }
 
-    public string Name { get; }
-    public int Id { get; }
+    public string Name => _name;
+    public int Id => _id;
+    // Not readonly: a recycled task takes the next spawn's (KernelTaskPool); written before the task is queued.
+    private string _name;
+    private int _id;
     // A byte, so it packs with the other small fields instead of taking a word of its own.
-    private readonly byte _priority;
+    private byte _priority;
+
+    /// <summary>The current generation's ticket (generation &lt;&lt; 1 | pinned), for a handle made at spawn.</summary>
+    internal int Ticket => Volatile.Read(ref _ticket);
+
+    /// <summary>Pins the task if it is still in generation <paramref name="ticket"/>: it will never be recycled, so the
+    /// caller may use the object itself. False when that generation ended and the object was recycled.</summary>
+    internal bool TryPin(int ticket)
+    {
+        int generation = ticket & ~1;
+        while (true)
+        {
+            int current = Volatile.Read(ref _ticket);
+            if ((current & ~1) != generation) return false;
+            if ((current & 1) != 0 || Interlocked.CompareExchange(ref _ticket, current | 1, current) == current) return true;
+        }
+    }
+
+    /// <summary>The state of generation <paramref name="ticket"/>: the task's own while it is that generation, else
+    /// RanToCompletion (only a task that ran to completion is ever recycled).</summary>
+    internal KernelTaskState StateOf(int ticket)
+    {
+        int generation = ticket & ~1;
+        if ((Volatile.Read(ref _ticket) & ~1) != generation) return KernelTaskState.RanToCompletion;
+        var state = (KernelTaskState)Volatile.Read(ref _state);
+        // Read after the state: a state written by a later generation is only seen with that generation's ticket.
+        return (Volatile.Read(ref _ticket) & ~1) == generation ? state : KernelTaskState.RanToCompletion;
+    }
+
+    /// <summary>Ends this generation if the task may be recycled: unpinned, ran to completion, no extras (no token, no
+    /// CPU account). Then drops everything the finished task references. Only the CPU that ran it calls this.</summary>
+    internal bool TryRetire()
+    {
+        int current = Volatile.Read(ref _ticket);
+        if ((current & 1) != 0 || Volatile.Read(ref _cancel) is not null || Volatile.Read(ref _finished) != 2) return false;
+        if (Interlocked.CompareExchange(ref _ticket, unchecked(current + 2), current) != current) return false; // pinned meanwhile
+        // Nothing can reach the old generation now: its handles are stale, and it was never pinned, so no one holds
+        // the object as a task. Release the body's outcome, the shape (and so its scheduler) and the name.
+        _work = null;
+        _shapeOrSource = null!;
+        _name = "";
+        return true;
+    }
+
+    /// <summary>A recycled task takes a new spawn (the pool hands it to one spawner only): reset before it is queued.</summary>
+    internal void Reuse(int id, string name, TaskPriority priority, Delegate body, TaskShape shape)
+    {
+        _id = id;
+        _name = name;
+        _priority = (byte)priority;
+        _work = body;
+        _shapeOrSource = shape;
+        _finished = 0;
+        Volatile.Write(ref _state, (int)KernelTaskState.Queued); // after the ticket moved on (TryRetire): see StateOf
+    }
+
+    /// <summary>Pins a pooled task whose object is about to be handed out (it may outlive this generation).</summary>
+    private void Pin()
+    {
+        int current = Volatile.Read(ref _ticket);
+        if ((current & 1) == 0) TryPin(current);
+    }
 
     public TaskPriority Priority => (TaskPriority)_priority;
 
@@ -84,7 +154,16 @@ public sealed class KernelTask : SynchronizationContext
     public KernelTaskState State => (KernelTaskState)Volatile.Read(ref _state);
 
     /// <summary>The kernel task whose code is running on this CPU right now, or null outside kernel tasks.</summary>
-    public static new KernelTask? Current => KernelScheduler.CurrentWorker?.CurrentOwner;
+    /// <remarks>Pins a pooled task: the caller now holds the object itself, which must never become another task.</remarks>
+    public static new KernelTask? Current
+    {
+        get
+        {
+            var task = KernelScheduler.CurrentWorker?.CurrentOwner;
+            task?.Pin();
+            return task;
+        }
+    }
 
     /// <summary>
     /// Cancelled by <see cref="Cancel"/> or by the token given to Spawn. Cooperative: the body passes it to what it awaits
@@ -149,12 +228,20 @@ public sealed class KernelTask : SynchronizationContext
 
     internal bool IsFinished => Volatile.Read(ref _finished) != 0;
 
-    /// <summary>First run: invokes the body on the current CPU worker (its context is already installed).</summary>
-    internal void Start()
+    /// <summary>First run: invokes the body on the current CPU worker (its context is already installed). True when the
+    /// task may be recycled: pooled, ran to completion within this run, and its body allocated nothing on this thread.</summary>
+    /// <remarks>The allocation test is what keeps a recycled task from being reached through its context: an await
+    /// that suspends captures <see cref="SynchronizationContext.Current"/> (this task) in a continuation object it
+    /// allocates, as does any closure or async box the body leaves behind. A body that allocated nothing can have
+    /// stored the task only into an object that already existed — by reading the context explicitly; see
+    /// docs/design.md. (<see cref="Current"/> pins the task instead.)</remarks>
+    internal bool Start()
     {
         // Claim the first run; fails if Cancel() claimed the task while it was queued.
-        if (Interlocked.CompareExchange(ref _state, (int)KernelTaskState.Running, (int)KernelTaskState.Queued) != (int)KernelTaskState.Queued) return;
-        if (_cancel is { SpawnToken.IsCancellationRequested: true } spawned) { FinishCanceled(spawned.SpawnToken); return; }
+        if (Interlocked.CompareExchange(ref _state, (int)KernelTaskState.Running, (int)KernelTaskState.Queued) != (int)KernelTaskState.Queued) return false;
+        if (_cancel is { SpawnToken.IsCancellationRequested: true } spawned) { FinishCanceled(spawned.SpawnToken); return false; }
+        bool pooled = (Volatile.Read(ref _ticket) & 1) == 0;
+        long allocated = pooled ? GC.GetAllocatedBytesForCurrentThread() : 0;
         Task? inner;
         try
         {
@@ -164,18 +251,20 @@ public sealed class KernelTask : SynchronizationContext
         {
             _work = null;
             FinishFaulted(e);
-            return;
+            return false;
         }
+        if (pooled && GC.GetAllocatedBytesForCurrentThread() != allocated) pooled = false;
         // Nobody else writes _work while the first run is in progress: Cancel and shutdown finish only a task still
         // Queued (this run claimed it) or one registered as suspended (done below, after the last write here).
         _work = null;
-        if (inner is null) { FinishFaulted(new KernelException(ErrorCode.InvalidArgument, $"task '{Name}' body returned null")); return; }
-        if (inner.IsCompletedSuccessfully) { FinishFirstRun(inner); return; }
-        if (inner.IsCompleted) { Finish(inner); return; }
+        if (inner is null) { FinishFaulted(new KernelException(ErrorCode.InvalidArgument, $"task '{Name}' body returned null")); return false; }
+        if (inner.IsCompletedSuccessfully) { FinishFirstRun(inner); return pooled; }
+        if (inner.IsCompleted) { Finish(inner); return false; }
         _work = inner;
         Scheduler.TrackSuspended(this);
         // Runs synchronously on whichever thread completes the body; Finish itself never blocks.
         inner.ConfigureAwait(false).GetAwaiter().UnsafeOnCompleted(OnInnerCompleted);
+        return false;
     }
 
     /// <summary>A continuation of this task is about to run.</summary>

@@ -263,11 +263,12 @@ internal sealed class Worker
         ItemSequence++;
         Volatile.Write(ref ItemStartTicks, start == 0 ? 1 : start);
         if (KernelTrace.Enabled) SchedulerTrace.ItemStarted(owner);
+        bool recycle = false;
         try
         {
             switch (item.Callback)
             {
-                case KernelTask task: task.Start(); break;
+                case KernelTask task: recycle = task.Start(); break;
                 case Task task: _scheduler.KernelTaskScheduler.Execute(task); break;
                 case SendOrPostCallback callback: owner?.MarkRunning(); callback(item.State); break;
                 case Action action: owner?.MarkRunning(); action(); break;
@@ -291,6 +292,8 @@ internal sealed class Worker
         long end = ClockAfterItem(exact: account is not null);
         _scheduler.CheckItemDuration(this, owner, start, end, ItemSequence);
         account?.Charge(end - start);
+        // Last use of the owner by this item; a pooled task that qualifies goes back to this CPU's magazines.
+        if (recycle && owner!.TryRetire()) KernelTaskPool.Return(owner);
         return end;
     }
 }
