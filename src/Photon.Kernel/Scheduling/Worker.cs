@@ -154,6 +154,7 @@ internal sealed class Worker
     {
         foreach (var lane in Lanes) lane.TrimIfIdle();
         foreach (var lane in _scheduler.Global) lane.TrimIfIdle();
+        KernelTaskPool.Trim();
     }
 
     private void DoneSearching()
