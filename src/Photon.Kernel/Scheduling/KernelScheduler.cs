@@ -166,23 +166,22 @@ public sealed class KernelScheduler : IKernelTimers, IAsyncDisposable
         var task = KernelTaskPool.Rent();
         if (task is null) task = new KernelTask(id, name, priority, body, VoidShape, default, pooled: true);
         else task.Reuse(id, name, priority, body, VoidShape);
-        int ticket = task.Ticket;
         if (KernelTrace.Enabled)
         {
-            task.TryPin(ticket); // the trace keeps the object
+            task.TryPin(id); // the trace keeps the object
             SchedulerTrace.Spawned(task);
         }
         if (_stopping)
         {
             task.FinishCanceled(default);
-            return new KernelTaskHandle(task, ticket, id);
+            return new KernelTaskHandle(task, id);
         }
         InterleavingSeam.Point(); // shutdown may run to its end between the check and the enqueue
         Enqueue(new WorkItem(task, null, task), priority);
         // As in SpawnCore; but once queued the task may already have run and been recycled into another spawn, so it is
         // canceled only if it is still this generation (pinned: it stays so).
-        if (_stopped && task.TryPin(ticket)) task.FinishCanceled(default);
-        return new KernelTaskHandle(task, ticket, id);
+        if (_stopped && task.TryPin(id)) task.FinishCanceled(default);
+        return new KernelTaskHandle(task, id);
     }
 
     public KernelTask<T> Spawn<T>(Func<Task<T>> body, string name, TaskPriority priority = TaskPriority.Normal, CancellationToken ct = default)

@@ -18,11 +18,6 @@ public sealed class KernelTask : SynchronizationContext
     // the scheduler (one shape per scheduler and result type), so the task needs no field of its own for it: 72 B, not
     // 80 — the GC rounds this object by references, and every spawn allocates one.
     private object _shapeOrSource;
-    // Generation << 1 | pinned. A task from Spawn is pinned for life (its object is the caller's handle); one from
-    // SpawnPooled is not, until something takes a reference to the object itself (KernelTask.Current, a handle's join,
-    // cancel or TryGetTask): only an unpinned task may be recycled, and recycling moves the generation on, so every
-    // KernelTaskHandle made for an older generation sees it is stale. An int: it fits the padding (still 72 B).
-    private int _ticket;
     // The spawn token and the task's own source, in one object made only for a task spawned with a token or whose
     // CancellationToken is read: most tasks never need either (8 bytes less per task than two inline fields).
     private Cancellation? _cancel;
@@ -52,83 +47,92 @@ public sealed class KernelTask : SynchronizationContext
     {
         _id = id;
         _name = name;
-        _priority = (byte)priority;
+        _flags = (byte)((int)priority | (pooled ? 0 : Pinned));
         _work = body;
         _shapeOrSource = shape;
-        _ticket = pooled ? 0 : 1;
         if (ct.CanBeCanceled) _cancel = new Cancellation(ct);
     }
 
     public string Name => _name;
     public int Id => _id;
-    // Not readonly: a recycled task takes the next spawn's (KernelTaskPool); written before the task is queued.
+    // Not readonly: a recycled task takes the next spawn's (KernelTaskPool); written before the task is queued. The id
+    // is also the generation a KernelTaskHandle checks: every spawn takes a new one (they repeat after 2^32 spawns).
     private string _name;
     private int _id;
-    // A byte, so it packs with the other small fields instead of taking a word of its own.
-    private byte _priority;
+    // The priority (two bits) and the pool's two flags, in the one byte the layout has spare (an int more makes 80 B).
+    // A task from Spawn is Pinned for life (its object is the caller's handle); one from SpawnPooled only once something
+    // takes the object itself (KernelTask.Current, a handle's join, cancel or TryGetTask). Only an unpinned task is
+    // Retired (recycled), and only a retired one is given a new id: so a handle's pin and the retirement exclude each
+    // other through one compare-and-swap on this byte.
+    private byte _flags;
+    private const int PriorityMask = 3, Pinned = 4, Retired = 8;
 
-    /// <summary>The current generation's ticket (generation &lt;&lt; 1 | pinned), for a handle made at spawn.</summary>
-    internal int Ticket => Volatile.Read(ref _ticket);
+    /// <summary>True once generation <paramref name="id"/> is over: retired into the pool, or already reused.</summary>
+    internal bool RetiredFrom(int id) => Volatile.Read(ref _id) != id || (Volatile.Read(ref _flags) & Retired) != 0;
 
-    /// <summary>Pins the task if it is still in generation <paramref name="ticket"/>: it will never be recycled, so the
-    /// caller may use the object itself. False when that generation ended and the object was recycled.</summary>
-    internal bool TryPin(int ticket)
+    /// <summary>Pins the task if it is still generation <paramref name="id"/>: it will never be recycled, so the caller
+    /// may use the object itself. False when that generation ended and the object was (or is being) recycled.</summary>
+    internal bool TryPin(int id)
     {
-        int generation = ticket & ~1;
         while (true)
         {
-            int current = Volatile.Read(ref _ticket);
-            if ((current & ~1) != generation) return false;
-            if ((current & 1) != 0 || Interlocked.CompareExchange(ref _ticket, current | 1, current) == current) return true;
+            if (Volatile.Read(ref _id) != id) return false;
+            byte flags = Volatile.Read(ref _flags);
+            if ((flags & Retired) != 0) return false;
+            if ((flags & Pinned) != 0 || Interlocked.CompareExchange(ref _flags, (byte)(flags | Pinned), flags) == flags)
+            {
+                // A reuse between the id read and the swap reset the flags for the next generation: that one is now
+                // pinned (it only stays out of the pool), and this handle's generation is gone.
+                return Volatile.Read(ref _id) == id;
+            }
         }
     }
 
-    /// <summary>The state of generation <paramref name="ticket"/>: the task's own while it is that generation, else
+    /// <summary>The state of generation <paramref name="id"/>: the task's own while it is that generation, else
     /// RanToCompletion (only a task that ran to completion is ever recycled).</summary>
-    internal KernelTaskState StateOf(int ticket)
+    internal KernelTaskState StateOf(int id)
     {
-        int generation = ticket & ~1;
-        if ((Volatile.Read(ref _ticket) & ~1) != generation) return KernelTaskState.RanToCompletion;
+        if (Volatile.Read(ref _id) != id) return KernelTaskState.RanToCompletion;
         var state = (KernelTaskState)Volatile.Read(ref _state);
-        // Read after the state: a state written by a later generation is only seen with that generation's ticket.
-        return (Volatile.Read(ref _ticket) & ~1) == generation ? state : KernelTaskState.RanToCompletion;
+        // Read after the state: Reuse writes the new id before the new state, so a later generation's state is only
+        // ever read together with its own id.
+        return Volatile.Read(ref _id) == id ? state : KernelTaskState.RanToCompletion;
     }
 
     /// <summary>Ends this generation if the task may be recycled: unpinned, ran to completion, no extras (no token, no
     /// CPU account). Then drops everything the finished task references. Only the CPU that ran it calls this.</summary>
     internal bool TryRetire()
     {
-        int current = Volatile.Read(ref _ticket);
-        if ((current & 1) != 0 || Volatile.Read(ref _cancel) is not null || Volatile.Read(ref _finished) != 2) return false;
-        if (Interlocked.CompareExchange(ref _ticket, unchecked(current + 2), current) != current) return false; // pinned meanwhile
-        // Nothing can reach the old generation now: its handles are stale, and it was never pinned, so no one holds
-        // the object as a task. Release the body's outcome, the shape (and so its scheduler) and the name.
+        byte flags = Volatile.Read(ref _flags);
+        if ((flags & (Pinned | Retired)) != 0 || Volatile.Read(ref _cancel) is not null || Volatile.Read(ref _finished) != 2) return false;
+        if (Interlocked.CompareExchange(ref _flags, (byte)(flags | Retired), flags) != flags) return false; // pinned meanwhile
+        // Nothing can reach the old generation now: its handles find it retired, and it was never pinned, so no one
+        // holds the object as a task. Release the body's outcome, the shape (and so its scheduler) and the name.
         _work = null;
         _shapeOrSource = null!;
         _name = "";
         return true;
     }
 
-    /// <summary>A recycled task takes a new spawn (the pool hands it to one spawner only): reset before it is queued.</summary>
+    /// <summary>A retired task takes a new spawn (the pool hands it to one spawner only): reset before it is queued.</summary>
     internal void Reuse(int id, string name, TaskPriority priority, Delegate body, TaskShape shape)
     {
-        _id = id;
+        Volatile.Write(ref _id, id); // first: every later write belongs to the new generation (see StateOf, TryPin)
         _name = name;
-        _priority = (byte)priority;
         _work = body;
         _shapeOrSource = shape;
         _finished = 0;
-        Volatile.Write(ref _state, (int)KernelTaskState.Queued); // after the ticket moved on (TryRetire): see StateOf
+        Volatile.Write(ref _flags, (byte)priority);
+        Volatile.Write(ref _state, (int)KernelTaskState.Queued);
     }
 
     /// <summary>Pins a pooled task whose object is about to be handed out (it may outlive this generation).</summary>
     private void Pin()
     {
-        int current = Volatile.Read(ref _ticket);
-        if ((current & 1) == 0) TryPin(current);
+        if ((Volatile.Read(ref _flags) & Pinned) == 0) TryPin(Volatile.Read(ref _id));
     }
 
-    public TaskPriority Priority => (TaskPriority)_priority;
+    public TaskPriority Priority => (TaskPriority)(_flags & PriorityMask);
 
     /// <summary>Completes when the body finishes: ran to completion, faulted (with the body's exception) or canceled.</summary>
     /// <remarks>Created on first read. The finisher records the outcome, then sets <c>_finished</c> to 2 (full fence)
@@ -240,7 +244,7 @@ public sealed class KernelTask : SynchronizationContext
         // Claim the first run; fails if Cancel() claimed the task while it was queued.
         if (Interlocked.CompareExchange(ref _state, (int)KernelTaskState.Running, (int)KernelTaskState.Queued) != (int)KernelTaskState.Queued) return false;
         if (_cancel is { SpawnToken.IsCancellationRequested: true } spawned) { FinishCanceled(spawned.SpawnToken); return false; }
-        bool pooled = (Volatile.Read(ref _ticket) & 1) == 0;
+        bool pooled = (Volatile.Read(ref _flags) & Pinned) == 0;
         long allocated = pooled ? GC.GetAllocatedBytesForCurrentThread() : 0;
         Task? inner;
         try

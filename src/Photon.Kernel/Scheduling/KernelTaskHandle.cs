@@ -4,20 +4,18 @@ namespace Photon.Kernel.Scheduling;
 
 /// <summary>
 /// A reference to one generation of a pooled kernel task (<see cref="KernelScheduler.SpawnPooled"/>): the task object
-/// and the ticket it had when spawned. The object is recycled once that generation ran to completion, so every entry
-/// point first checks the ticket: a handle to a finished, recycled task reads RanToCompletion, joins at once, cancels
+/// and the id it was spawned with (every spawn takes a new one). The object is recycled once that generation ran to
+/// completion, so every entry point first checks the id and the task's retired flag: a handle to a finished, recycled task reads RanToCompletion, joins at once, cancels
 /// nothing and can never observe or affect the task that reuses the object. A handle that reaches the object itself
 /// (join, cancel, <see cref="TryGetTask"/>) pins it first, so that generation is never recycled.
 /// </summary>
 public readonly struct KernelTaskHandle : IEquatable<KernelTaskHandle>
 {
     private readonly KernelTask? _task;
-    private readonly int _ticket;
 
-    internal KernelTaskHandle(KernelTask task, int ticket, int id)
+    internal KernelTaskHandle(KernelTask task, int id)
     {
         _task = task;
-        _ticket = ticket;
         Id = id;
     }
 
@@ -25,7 +23,7 @@ public readonly struct KernelTaskHandle : IEquatable<KernelTaskHandle>
     public int Id { get; }
 
     /// <summary>The task's state; RanToCompletion once it finished and its object was recycled.</summary>
-    public KernelTaskState State => Task.StateOf(_ticket);
+    public KernelTaskState State => Task.StateOf(Id);
 
     /// <summary>True once the task finished (ran to completion, faulted or was canceled).</summary>
     public bool IsCompleted => State >= KernelTaskState.RanToCompletion;
@@ -50,14 +48,14 @@ public readonly struct KernelTaskHandle : IEquatable<KernelTaskHandle>
     public bool TryGetTask(out KernelTask task)
     {
         task = Task;
-        return task.TryPin(_ticket);
+        return task.TryPin(Id);
     }
 
     private KernelTask Task => _task ?? throw new KernelException(ErrorCode.InvalidArgument, "default KernelTaskHandle names no task");
 
-    public bool Equals(KernelTaskHandle other) => ReferenceEquals(_task, other._task) && _ticket == other._ticket;
+    public bool Equals(KernelTaskHandle other) => ReferenceEquals(_task, other._task) && Id == other.Id;
     public override bool Equals(object? obj) => obj is KernelTaskHandle other && Equals(other);
-    public override int GetHashCode() => HashCode.Combine(_task, _ticket);
+    public override int GetHashCode() => HashCode.Combine(_task, Id);
     public static bool operator ==(KernelTaskHandle a, KernelTaskHandle b) => a.Equals(b);
     public static bool operator !=(KernelTaskHandle a, KernelTaskHandle b) => !a.Equals(b);
     public override string ToString() => $"#{Id} ({(_task is null ? "none" : State.ToString())})";
