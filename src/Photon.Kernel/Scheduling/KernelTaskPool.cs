@@ -9,7 +9,8 @@ namespace Photon.Kernel.Scheduling;
 /// <para>
 /// Bound: at most <see cref="MaxDepotMagazines"/> full magazines in the depot plus two magazines per thread that
 /// spawns or finishes pooled tasks, each of <see cref="MagazineSize"/> tasks of 72 B: during a burst the depot holds at
-/// most 512 × 128 = 65,536 tasks (4.7 MB) and 1,024 magazine arrays (1 MB); once a CPU goes idle it is trimmed to 16
+/// most 512 × 128 = 65,536 tasks (4.7 MB) and 1,024 magazine arrays (1 MB); once a CPU idled through a whole park
+/// period (at most 100 ms) it is trimmed to 16
 /// full and 16 empty magazines (2,048 tasks, 180 KB with the arrays); each thread keeps 256 tasks (18 KB). A task in the pool holds no reference but its own
 /// empty fields (<see cref="KernelTask.TryRetire"/>).
 /// </para>
@@ -20,7 +21,7 @@ internal static class KernelTaskPool
     // The depot's bound during a burst: deep enough for the tasks a burst has in flight when the spawner outruns the CPUs
     // (1–13% of a million in the costs rows; with 64 magazines most returns were dropped and 60% of spawns allocated).
     internal const int MaxDepotMagazines = 512;
-    // What the depot keeps once a CPU goes idle (the burst is over), as the run lanes drop their spare segments.
+    // What the depot keeps once a CPU has idled for a whole park period (the burst is over).
     internal const int DepotFloorMagazines = 16;
 
     [ThreadStatic] private static Magazine? t_loaded;
@@ -89,7 +90,7 @@ internal static class KernelTaskPool
         empty.Push(task);
     }
 
-    /// <summary>A CPU going idle: the burst is over, so the depot keeps only <see cref="DepotFloorMagazines"/> of each kind.</summary>
+    /// <summary>A CPU idle for a whole park period: the burst is over, so the depot keeps only <see cref="DepotFloorMagazines"/> of each kind.</summary>
     public static void Trim()
     {
         if (Volatile.Read(ref s_fullCount) <= DepotFloorMagazines && s_empty.Count <= DepotFloorMagazines) return;
