@@ -78,6 +78,8 @@ seconds=$(budget 10) run ShutdownRacingParkAndSpawn_EveryTaskEnds none --skip-vo
 # race point on, so the claim's stores and the Completion handshake interleave (a pause inside a run lane's lock costs
 # a deadlock timeout, as for the lane tests).
 seconds=$(budget 10) run FirstRunFinishRacingCancelAndCompletion_EndsOnceAndAgrees none
+# A pooled task's handle (cancel, join, state) racing its finish, its retirement and the object's reuse by the next spawn.
+seconds=$(budget 10) run HandleRacingFinishRetireAndReuse_ReachesOnlyItsOwnGeneration none
 # The IPC direct hand-off to a parked kernel-task receive racing its cancellation (resumed through KernelScheduler.Post).
 seconds=$(budget 10) run HandOffRacingCancel_IsDeliveredExactlyOnce none --skip-volatile-races --skip-collection-races --skip-atomic-races
 # A kernel-task receive racing a send and a close (into a buffer), or a send and its cancellation (a message, refilling

@@ -134,8 +134,8 @@ public static class CostBenchmarks
         {
             remaining = N;
             done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            if (fromKernelTask) s.Spawn(() => { for (int i = 0; i < N; i++) s.Spawn(body, "tiny"); Spawned(); return Task.CompletedTask; }, "spawner");
-            else { for (int i = 0; i < N; i++) s.Spawn(body, "tiny"); Spawned(); }
+            if (fromKernelTask) s.Spawn(() => { for (int i = 0; i < N; i++) _ = s.SpawnPooled(body, "tiny"); Spawned(); return Task.CompletedTask; }, "spawner");
+            else { for (int i = 0; i < N; i++) _ = s.SpawnPooled(body, "tiny"); Spawned(); }
             await done.Task;
         }, N, fromKernelTask ? "spawn-inside" : "spawn-outside");
         var baseline = Measure(async () =>

@@ -55,8 +55,8 @@ public static class ProfileLoops
         int remaining = n;
         var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         Func<Task> body = () => { if (Interlocked.Decrement(ref remaining) == 0) done.TrySetResult(); return Task.CompletedTask; };
-        if (inside) s.Spawn(() => { for (int i = 0; i < n; i++) s.Spawn(body, "tiny"); return Task.CompletedTask; }, "spawner");
-        else for (int i = 0; i < n; i++) s.Spawn(body, "tiny");
+        if (inside) s.Spawn(() => { for (int i = 0; i < n; i++) _ = s.SpawnPooled(body, "tiny"); return Task.CompletedTask; }, "spawner");
+        else for (int i = 0; i < n; i++) _ = s.SpawnPooled(body, "tiny");
         done.Task.GetAwaiter().GetResult();
         return n;
     }

@@ -149,6 +149,41 @@ public sealed class KernelScheduler : IKernelTimers, IAsyncDisposable
         return SpawnCore(body, VoidShape, name, priority, ct);
     }
 
+    /// <summary>
+    /// Spawns a kernel task whose object is recycled once it ran to completion: a burst of short tasks allocates
+    /// (almost) nothing. The caller gets a generation-checked <see cref="KernelTaskHandle"/>, not the object; a handle
+    /// kept after its task finished reads it as completed and can neither observe nor affect the task that reuses the
+    /// object. A task is recycled only when it finished within its first run, its body allocated nothing on the CPU
+    /// while running, and nothing pinned it (<see cref="KernelTask.Current"/>, a handle's join or cancel); any other
+    /// pooled task is an ordinary one. After shutdown the handle's task is already canceled.
+    /// </summary>
+    public KernelTaskHandle SpawnPooled(Func<Task> body, string name, TaskPriority priority = TaskPriority.Normal)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        if ((uint)priority >= PriorityCount) priority = TaskPriority.Normal;
+        name ??= "";
+        int id = unchecked((int)Interlocked.Increment(ref _spawnCount.Value));
+        var task = KernelTaskPool.Rent();
+        if (task is null) task = new KernelTask(id, name, priority, body, VoidShape, default, pooled: true);
+        else task.Reuse(id, name, priority, body, VoidShape);
+        if (KernelTrace.Enabled)
+        {
+            task.TryPin(id); // the trace keeps the object
+            SchedulerTrace.Spawned(task);
+        }
+        if (_stopping)
+        {
+            task.FinishCanceled(default);
+            return new KernelTaskHandle(task, id);
+        }
+        InterleavingSeam.Point(); // shutdown may run to its end between the check and the enqueue
+        Enqueue(new WorkItem(task, null, task), priority);
+        // As in SpawnCore; but once queued the task may already have run and been recycled into another spawn, so it is
+        // canceled only if it is still this generation (pinned: it stays so).
+        if (_stopped && task.TryPin(id)) task.FinishCanceled(default);
+        return new KernelTaskHandle(task, id);
+    }
+
     public KernelTask<T> Spawn<T>(Func<Task<T>> body, string name, TaskPriority priority = TaskPriority.Normal, CancellationToken ct = default)
     {
         ArgumentNullException.ThrowIfNull(body);

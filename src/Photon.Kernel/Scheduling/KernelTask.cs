@@ -43,22 +43,96 @@ public sealed class KernelTask : SynchronizationContext
         set => Extras.CpuAccount = value;
     }
 
-    internal KernelTask(int id, string name, TaskPriority priority, Delegate body, TaskShape shape, CancellationToken ct)
+    internal KernelTask(int id, string name, TaskPriority priority, Delegate body, TaskShape shape, CancellationToken ct, bool pooled = false)
     {
-        Id = id;
-        Name = name;
-        _priority = (byte)priority;
+        _id = id;
+        _name = name;
+        _flags = (byte)((int)priority | (pooled ? 0 : Pinned));
         _work = body;
         _shapeOrSource = shape;
         if (ct.CanBeCanceled) _cancel = new Cancellation(ct);
     }
 
-    public string Name { get; }
-    public int Id { get; }
-    // A byte, so it packs with the other small fields instead of taking a word of its own.
-    private readonly byte _priority;
+    public string Name => _name;
+    public int Id => _id;
+    // Not readonly: a recycled task takes the next spawn's (KernelTaskPool); written before the task is queued. The id
+    // is also the generation a KernelTaskHandle checks: every spawn takes a new one (they repeat after 2^32 spawns).
+    private string _name;
+    private int _id;
+    // The priority (two bits) and the pool's two flags, in the one byte the layout has spare (an int more makes 80 B).
+    // A task from Spawn is Pinned for life (its object is the caller's handle); one from SpawnPooled only once something
+    // takes the object itself (KernelTask.Current, a handle's join, cancel or TryGetTask). Only an unpinned task is
+    // Retired (recycled), and only a retired one is given a new id: so a handle's pin and the retirement exclude each
+    // other through one compare-and-swap on this byte.
+    private byte _flags;
+    private const int PriorityMask = 3, Pinned = 4, Retired = 8;
 
-    public TaskPriority Priority => (TaskPriority)_priority;
+    /// <summary>True once generation <paramref name="id"/> is over: retired into the pool, or already reused.</summary>
+    internal bool RetiredFrom(int id) => Volatile.Read(ref _id) != id || (Volatile.Read(ref _flags) & Retired) != 0;
+
+    /// <summary>Pins the task if it is still generation <paramref name="id"/>: it will never be recycled, so the caller
+    /// may use the object itself. False when that generation ended and the object was (or is being) recycled.</summary>
+    internal bool TryPin(int id)
+    {
+        while (true)
+        {
+            if (Volatile.Read(ref _id) != id) return false;
+            byte flags = Volatile.Read(ref _flags);
+            if ((flags & Retired) != 0) return false;
+            if ((flags & Pinned) != 0 || Interlocked.CompareExchange(ref _flags, (byte)(flags | Pinned), flags) == flags)
+            {
+                // A reuse between the id read and the swap reset the flags for the next generation: that one is now
+                // pinned (it only stays out of the pool), and this handle's generation is gone.
+                return Volatile.Read(ref _id) == id;
+            }
+        }
+    }
+
+    /// <summary>The state of generation <paramref name="id"/>: the task's own while it is that generation, else
+    /// RanToCompletion (only a task that ran to completion is ever recycled).</summary>
+    internal KernelTaskState StateOf(int id)
+    {
+        if (Volatile.Read(ref _id) != id) return KernelTaskState.RanToCompletion;
+        var state = (KernelTaskState)Volatile.Read(ref _state);
+        // Read after the state: Reuse writes the new id before the new state, so a later generation's state is only
+        // ever read together with its own id.
+        return Volatile.Read(ref _id) == id ? state : KernelTaskState.RanToCompletion;
+    }
+
+    /// <summary>Ends this generation if the task may be recycled: unpinned, ran to completion, no extras (no token, no
+    /// CPU account). Then drops everything the finished task references. Only the CPU that ran it calls this.</summary>
+    internal bool TryRetire()
+    {
+        byte flags = Volatile.Read(ref _flags);
+        if ((flags & (Pinned | Retired)) != 0 || Volatile.Read(ref _cancel) is not null || Volatile.Read(ref _finished) != 2) return false;
+        if (Interlocked.CompareExchange(ref _flags, (byte)(flags | Retired), flags) != flags) return false; // pinned meanwhile
+        // Nothing can reach the old generation now: its handles find it retired, and it was never pinned, so no one
+        // holds the object as a task. Release the body's outcome, the shape (and so its scheduler) and the name.
+        _work = null;
+        _shapeOrSource = null!;
+        _name = "";
+        return true;
+    }
+
+    /// <summary>A retired task takes a new spawn (the pool hands it to one spawner only): reset before it is queued.</summary>
+    internal void Reuse(int id, string name, TaskPriority priority, Delegate body, TaskShape shape)
+    {
+        Volatile.Write(ref _id, id); // first: every later write belongs to the new generation (see StateOf, TryPin)
+        _name = name;
+        _work = body;
+        _shapeOrSource = shape;
+        _finished = 0;
+        Volatile.Write(ref _flags, (byte)priority);
+        Volatile.Write(ref _state, (int)KernelTaskState.Queued);
+    }
+
+    /// <summary>Pins a pooled task whose object is about to be handed out (it may outlive this generation).</summary>
+    private void Pin()
+    {
+        if ((Volatile.Read(ref _flags) & Pinned) == 0) TryPin(Volatile.Read(ref _id));
+    }
+
+    public TaskPriority Priority => (TaskPriority)(_flags & PriorityMask);
 
     /// <summary>Completes when the body finishes: ran to completion, faulted (with the body's exception) or canceled.</summary>
     /// <remarks>Created on first read. The finisher records the outcome, then sets <c>_finished</c> to 2 (full fence)
@@ -84,7 +158,16 @@ public sealed class KernelTask : SynchronizationContext
     public KernelTaskState State => (KernelTaskState)Volatile.Read(ref _state);
 
     /// <summary>The kernel task whose code is running on this CPU right now, or null outside kernel tasks.</summary>
-    public static new KernelTask? Current => KernelScheduler.CurrentWorker?.CurrentOwner;
+    /// <remarks>Pins a pooled task: the caller now holds the object itself, which must never become another task.</remarks>
+    public static new KernelTask? Current
+    {
+        get
+        {
+            var task = KernelScheduler.CurrentWorker?.CurrentOwner;
+            task?.Pin();
+            return task;
+        }
+    }
 
     /// <summary>
     /// Cancelled by <see cref="Cancel"/> or by the token given to Spawn. Cooperative: the body passes it to what it awaits
@@ -149,12 +232,20 @@ public sealed class KernelTask : SynchronizationContext
 
     internal bool IsFinished => Volatile.Read(ref _finished) != 0;
 
-    /// <summary>First run: invokes the body on the current CPU worker (its context is already installed).</summary>
-    internal void Start()
+    /// <summary>First run: invokes the body on the current CPU worker (its context is already installed). True when the
+    /// task may be recycled: pooled, ran to completion within this run, and its body allocated nothing on this thread.</summary>
+    /// <remarks>The allocation test is what keeps a recycled task from being reached through its context: an await
+    /// that suspends captures <see cref="SynchronizationContext.Current"/> (this task) in a continuation object it
+    /// allocates, as does any closure or async box the body leaves behind. A body that allocated nothing can have
+    /// stored the task only into an object that already existed — by reading the context explicitly; see
+    /// docs/design.md. (<see cref="Current"/> pins the task instead.)</remarks>
+    internal bool Start()
     {
         // Claim the first run; fails if Cancel() claimed the task while it was queued.
-        if (Interlocked.CompareExchange(ref _state, (int)KernelTaskState.Running, (int)KernelTaskState.Queued) != (int)KernelTaskState.Queued) return;
-        if (_cancel is { SpawnToken.IsCancellationRequested: true } spawned) { FinishCanceled(spawned.SpawnToken); return; }
+        if (Interlocked.CompareExchange(ref _state, (int)KernelTaskState.Running, (int)KernelTaskState.Queued) != (int)KernelTaskState.Queued) return false;
+        if (_cancel is { SpawnToken.IsCancellationRequested: true } spawned) { FinishCanceled(spawned.SpawnToken); return false; }
+        bool pooled = (Volatile.Read(ref _flags) & Pinned) == 0;
+        long allocated = pooled ? GC.GetAllocatedBytesForCurrentThread() : 0;
         Task? inner;
         try
         {
@@ -164,18 +255,20 @@ public sealed class KernelTask : SynchronizationContext
         {
             _work = null;
             FinishFaulted(e);
-            return;
+            return false;
         }
+        if (pooled && GC.GetAllocatedBytesForCurrentThread() != allocated) pooled = false;
         // Nobody else writes _work while the first run is in progress: Cancel and shutdown finish only a task still
         // Queued (this run claimed it) or one registered as suspended (done below, after the last write here).
         _work = null;
-        if (inner is null) { FinishFaulted(new KernelException(ErrorCode.InvalidArgument, $"task '{Name}' body returned null")); return; }
-        if (inner.IsCompletedSuccessfully) { FinishFirstRun(inner); return; }
-        if (inner.IsCompleted) { Finish(inner); return; }
+        if (inner is null) { FinishFaulted(new KernelException(ErrorCode.InvalidArgument, $"task '{Name}' body returned null")); return false; }
+        if (inner.IsCompletedSuccessfully) { FinishFirstRun(inner); return pooled; }
+        if (inner.IsCompleted) { Finish(inner); return false; }
         _work = inner;
         Scheduler.TrackSuspended(this);
         // Runs synchronously on whichever thread completes the body; Finish itself never blocks.
         inner.ConfigureAwait(false).GetAwaiter().UnsafeOnCompleted(OnInnerCompleted);
+        return false;
     }
 
     /// <summary>A continuation of this task is about to run.</summary>

@@ -109,7 +109,12 @@ internal sealed class Worker
                 InterleavingSeam.Point(); // ... or after the re-check, so its wake arrives before the park
                 TrimLanes();
                 Idle.Park(_scheduler.ParkTimeout(this));
+                // Still unclaimed: no spawn or wake came for a whole park period, so the burst is over and the task
+                // pool's depot can shrink. Not on every park: a CPU parks whenever a spawner is descheduled mid-burst,
+                // and trimming then dropped the tasks the spawner was about to reuse. (A racing claim only moves a trim.)
+                bool quiet = Volatile.Read(ref Parked) == 1;
                 Volatile.Write(ref Parked, 0);
+                if (quiet) KernelTaskPool.Trim();
                 _scheduler.LeaveIdle();
                 ReadClock();
                 _scheduler.MonitorStarvation(this, _lastClock); // the reading just taken: one clock read per wake
@@ -263,11 +268,12 @@ internal sealed class Worker
         ItemSequence++;
         Volatile.Write(ref ItemStartTicks, start == 0 ? 1 : start);
         if (KernelTrace.Enabled) SchedulerTrace.ItemStarted(owner);
+        bool recycle = false;
         try
         {
             switch (item.Callback)
             {
-                case KernelTask task: task.Start(); break;
+                case KernelTask task: recycle = task.Start(); break;
                 case Task task: _scheduler.KernelTaskScheduler.Execute(task); break;
                 case SendOrPostCallback callback: owner?.MarkRunning(); callback(item.State); break;
                 case Action action: owner?.MarkRunning(); action(); break;
@@ -291,6 +297,8 @@ internal sealed class Worker
         long end = ClockAfterItem(exact: account is not null);
         _scheduler.CheckItemDuration(this, owner, start, end, ItemSequence);
         account?.Charge(end - start);
+        // Last use of the owner by this item; a pooled task that qualifies goes back to this CPU's magazines.
+        if (recycle && owner!.TryRetire()) KernelTaskPool.Return(owner);
         return end;
     }
 }
