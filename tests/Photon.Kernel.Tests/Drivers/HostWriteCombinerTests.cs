@@ -226,12 +226,141 @@ public sealed class HostWriteCombinerTests : IDisposable
                 })).ToArray();
                 writes += (await Task.WhenAll(tasks).WaitAsync(Patience)).Sum();
             }
-            var ring = storage.RingCounters; // a write far from the busy writer's goes to the ring
-            Assert.Equal(writes, storage.InlineWrites + ring.Inline + ring.Deferred);
+            var ring = storage.RingCounters; // a write far from the busy writer's goes alongside it, never to the ring
+            Assert.Equal(0, ring.Inline + ring.Deferred);
+            Assert.Equal(writes, storage.InlineWrites);
             Assert.True(storage.VectoredWrites.Writes <= storage.QueuedWrites);
         }
         // Within the last round, 8 KiB writes overlap the next block's 4 KiB write with the same bytes (one source).
         var file = await File.ReadAllBytesAsync(path);
         Assert.True(file.AsSpan(0, blocks * 4096).SequenceEqual(final.AsSpan(0, blocks * 4096)), "the last round's bytes everywhere");
+    }
+
+    [Fact]
+    public async Task A_write_far_from_a_busy_writer_is_written_alongside_it_inside_its_call_and_a_near_one_queues()
+    {
+        var path = Image(64L << 20);
+        await using var storage = HostImageStorage.Open(path, backend: HostStorageBackend.IoUring).Value;
+        var far = Pattern(4096, 70);
+        var near = Pattern(4096, 71);
+        ValueTask nearWrite;
+        using (storage.HoldWriter(at: 0))
+        {
+            var farWrite = storage.WriteAsync(32L << 20, far);
+            Assert.True(farWrite.IsCompletedSuccessfully, "a scattered write beside a busy writer is done inside its call");
+            await farWrite;
+            using (var handle = File.OpenHandle(path))
+            {
+                var read = new byte[4096];
+                RandomAccess.Read(handle, read, 32L << 20);
+                Assert.Equal(far, read); // in the file while the writer is still held
+            }
+            nearWrite = storage.WriteAsync(8192, near);
+            Assert.False(nearWrite.IsCompleted, "a write near the busy writer's (a stream) queues behind it");
+        }
+        await nearWrite.AsTask().WaitAsync(Patience);
+        Assert.Equal(1, storage.SideWrites);
+        Assert.Equal(1, storage.QueuedWrites);
+        Assert.Equal(2, storage.InlineWrites);
+        var ring = storage.RingCounters;
+        Assert.Equal(0, ring.Inline + ring.Deferred);
+        var file = await File.ReadAllBytesAsync(path);
+        Assert.True(file.AsSpan(8192, 4096).SequenceEqual(near));
+        Assert.True(file.AsSpan(32 << 20, 4096).SequenceEqual(far));
+    }
+
+    [Fact]
+    public async Task With_every_side_writer_busy_a_far_write_queues_behind_the_writer_without_deferring_later_ones()
+    {
+        var path = Image(64L << 20);
+        await using var storage = HostImageStorage.Open(path, backend: HostStorageBackend.IoUring).Value;
+        storage.SideWriterLimit = 0; // as if the other CPUs' side writers were all writing
+        var far = Pattern(4096, 72);
+        ValueTask queued;
+        using (storage.HoldWriter(at: 0))
+        {
+            queued = storage.WriteAsync(32L << 20, far);
+            Assert.False(queued.IsCompleted, "no side writer free: the write waits for the writer, not for the ring");
+        }
+        await queued.AsTask().WaitAsync(Patience);
+        Assert.Equal(0, storage.SideWrites);
+        Assert.Equal(1, storage.QueuedWrites);
+        // A scattered write does not turn deferral on: the next lone write is done inside its call.
+        var next = storage.WriteAsync(16L << 20, far);
+        Assert.True(next.IsCompletedSuccessfully, "a lone write after a queued scattered one is written at once");
+        await next;
+        var ring = storage.RingCounters;
+        Assert.Equal(0, ring.Inline + ring.Deferred);
+        var file = await File.ReadAllBytesAsync(path);
+        Assert.True(file.AsSpan(32 << 20, 4096).SequenceEqual(far));
+        Assert.True(file.AsSpan(16 << 20, 4096).SequenceEqual(far));
+    }
+
+    [Fact]
+    public async Task Scattered_writes_from_many_lanes_land_byte_exact_whether_alone_alongside_or_queued()
+    {
+        // Stress: 16 lanes write their own scattered blocks (lane k owns the blocks b with b % 16 == k, visited in a
+        // shuffled order), so writes meet far apart: alone, alongside the writer, or queued when the side writers are
+        // busy. Three rounds over the same blocks; every write counted once, none through the ring, the last round's
+        // bytes everywhere.
+        const int lanes = 16, blocks = 4096, rounds = 3;
+        var path = Image(blocks * 4096L);
+        var final = Pattern(blocks * 4096, 80);
+        await using (var storage = HostImageStorage.Open(path, backend: HostStorageBackend.IoUring).Value)
+        {
+            for (int round = 0; round < rounds; round++)
+            {
+                var source = round == rounds - 1 ? final : Pattern(final.Length, 81 + round);
+                var tasks = Enumerable.Range(0, lanes).Select(lane => Task.Run(async () =>
+                {
+                    var mine = Enumerable.Range(0, blocks / lanes).Select(i => i * lanes + lane).ToArray();
+                    new Random(lane * 7 + round).Shuffle(mine);
+                    foreach (int b in mine) await storage.WriteAsync(b * 4096L, source.AsMemory(b * 4096, 4096));
+                })).ToArray();
+                await Task.WhenAll(tasks).WaitAsync(Patience);
+            }
+            Assert.Equal((long)blocks * rounds, storage.InlineWrites);
+            var ring = storage.RingCounters;
+            Assert.Equal(0, ring.Inline + ring.Deferred);
+        }
+        Assert.True((await File.ReadAllBytesAsync(path)).AsSpan().SequenceEqual(final), "the last round's bytes everywhere");
+    }
+
+    [Fact]
+    public async Task Closing_under_side_writers_keeps_every_acknowledged_write_and_refuses_the_rest()
+    {
+        const int lanes = 4, perLane = 256;
+        var path = Image(lanes * perLane * 4096L + (64L << 20));
+        var storage = HostImageStorage.Open(path, backend: HostStorageBackend.IoUring).Value;
+        storage.SideWriterLimit = lanes; // every lane writes alongside the held writer
+        var acknowledged = new System.Collections.Concurrent.ConcurrentBag<int>();
+        var holder = storage.HoldWriter(at: 0);
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var tasks = Enumerable.Range(0, lanes).Select(lane => Task.Run(async () =>
+        {
+            bool closed = false;
+            for (int i = 0; i < perLane; i++)
+            {
+                int block = lane * perLane + i;
+                var data = Pattern(4096, 1000 + block);
+                try
+                {
+                    // Far from the holder's offset 0: 64 MiB on.
+                    await storage.WriteAsync((64L << 20) + block * 4096L, data);
+                    Assert.False(closed, "no write succeeds after this lane saw Closed");
+                    acknowledged.Add(block);
+                    if (acknowledged.Count >= 64) started.TrySetResult();
+                }
+                catch (KernelException e) when (e.Code == ErrorCode.Closed) { closed = true; }
+            }
+        })).ToArray();
+        await Task.WhenAny(started.Task, Task.WhenAll(tasks)).WaitAsync(Patience);
+        await storage.DisposeAsync().AsTask().WaitAsync(Patience); // waits for side writers in their pwrite
+        holder.Dispose();
+        await Task.WhenAll(tasks).WaitAsync(Patience);
+        Assert.True(storage.SideWrites >= 64);
+        var file = await File.ReadAllBytesAsync(path);
+        foreach (int block in acknowledged)
+            Assert.True(file.AsSpan((64 << 20) + block * 4096, 4096).SequenceEqual(Pattern(4096, 1000 + block)), $"block {block}");
     }
 }
