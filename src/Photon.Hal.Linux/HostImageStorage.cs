@@ -77,16 +77,8 @@ public sealed class HostImageStorage : IBlockStorage, IBatchingBlockStorage, IIn
     /// <summary>pwritev calls that wrote two or more adjacent queued writes at once, and the writes they covered.</summary>
     public (long Calls, long Writes) VectoredWrites => _writer?.Vectored ?? default;
 
-    /// <summary>Of <see cref="InlineWrites"/>, those that found another thread writing far from them and were written by
-    /// their submitter alongside it (scattered writes).</summary>
-    public long SideWrites => _writer?.SideWrites ?? 0;
-
-    /// <summary>Tests only: holds the small-write path's writer, so writes queue behind it until the holder is disposed;
-    /// with <paramref name="at"/>, as a writer busy at that offset (near writes queue, far ones go alongside).</summary>
-    internal IDisposable HoldWriter(long? at = null) => _writer!.HoldWriter(at);
-
-    /// <summary>Tests only: how many submitters may write alongside a busy writer (0: such writes queue behind it).</summary>
-    internal int SideWriterLimit { set => _writer!.SideWriterLimit = value; }
+    /// <summary>Tests only: holds the small-write path's writer, so writes queue behind it until the holder is disposed.</summary>
+    internal IDisposable HoldWriter() => _writer!.HoldWriter();
 
     public string Name { get; }
     public bool IsReadOnly { get; }
@@ -255,9 +247,8 @@ public sealed class HostImageStorage : IBlockStorage, IBatchingBlockStorage, IIn
             CheckRange(offset, data.Length);
             // One writer at a time (a second would only sleep on the image's inode lock, which ext4 takes for every
             // buffered write): a write that finds it busy queues behind it, and it writes the queue, adjacent writes as one.
-            // A write far from the busy writer's (scattered writes: nothing to merge) is written alongside it, or queued
-            // when enough threads already do; small writes never go to the ring (block18).
-            if (_writer is not null && data.Length <= InlineWriteLimit) return _writer.Write(offset, data);
+            // A write far from the busy writer's (scattered writes: nothing to merge) goes to the ring instead.
+            if (_writer is not null && data.Length <= InlineWriteLimit && _writer.TryWrite(offset, data, out var written)) return written;
         }
         catch (KernelException e) { return ValueTask.FromException(e); }
         return WriteLoopAsync(offset, data, cancellationToken);

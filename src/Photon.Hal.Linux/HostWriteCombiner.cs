@@ -8,18 +8,15 @@ namespace Photon.Kernel.Hal.Host;
 /// <summary>
 /// Small writes to one host file, written by the submitters themselves, one writer at a time (flat combining). A write
 /// that finds nobody writing is a pwrite on its own thread, finished when the call returns. One that finds another
-/// thread writing far from it (scattered writes) is a pwrite on its own thread too, alongside (up to one such per other
-/// CPU). One that finds another thread writing near it (a stream) is queued and returns a pending task; the writer,
-/// when its own write is done, takes everything queued and writes it — writes to adjacent ranges as one <c>pwritev</c>
-/// (a QD32 sequential stream: one 128 KiB call instead of 32) — before it lets go, and each queued write completes with
-/// its own result.
-/// Why one writer: ext4 takes the inode lock for every buffered write, so a third concurrent pwrite on two cores only
-/// sleeps on it, and ext4 refuses non-blocking buffered writes (<c>RWF_NOWAIT</c>: EAGAIN every time on this host, docs/benchmarks.md
+/// thread writing is queued and returns a pending task; the writer, when its own write is done, takes everything
+/// queued and writes it — writes to adjacent ranges as one <c>pwritev</c> (a QD32 sequential stream: one 128 KiB call
+/// instead of 32) — before it lets go, and each queued write completes with its own result.
+/// Why one writer: ext4 takes the inode lock for every buffered write, so a second concurrent pwrite only sleeps on it,
+/// and ext4 refuses non-blocking buffered writes (<c>RWF_NOWAIT</c>: EAGAIN every time on this host, docs/benchmarks.md
 /// block16), so the ring would hand it to an io-wq worker — the cost block12–15 measured.
 /// Order: a batch without overlapping ranges is written in offset order (the order cannot matter); a batch with any
 /// overlap is written in the order its writes were queued, merging only neighbours in that order. One thread's writes
-/// are never reordered while queued: its second write queues behind its first while that one is in the queue (a write
-/// far from the writer's, alongside it, carries no order against a queued one being written, as on the ring before).
+/// are never reordered: its second write queues behind its first until the writer that took the first has written it.
 /// A short or failed <c>pwritev</c> is finished per write: each write it fully covered is done, each other one is
 /// written (or resumed) alone, so an error lands on exactly the writes it belongs to. The descriptor is reference-
 /// counted as in <see cref="HostNoWaitRead"/>: <see cref="Close"/> refuses new writes, ends queued ones not yet taken
@@ -54,7 +51,7 @@ internal sealed unsafe class HostWriteCombiner
     // pool instead of writing at once, so the writes submitted meanwhile join its batch (see WriteAsync).
     private volatile bool _deferring;
     private int _lonely; // batches of one write in a row while deferring (under _busy)
-    private long _current; // offset the writer is writing at (read by a write that finds it busy)
+    private long _current; // offset of the write the writer is doing at once (read by a write that finds it busy)
     private readonly ConcurrentQueue<QueuedWrite> _queue = new();
     private readonly ConcurrentQueue<QueuedWrite> _spares = new();
     // The writer's scratch: only the thread holding _busy touches these.
@@ -64,8 +61,6 @@ internal sealed unsafe class HostWriteCombiner
     private readonly int[] _errors = new int[MaxRunWrites];
     private readonly System.Buffers.MemoryHandle[] _pins = new System.Buffers.MemoryHandle[MaxRunWrites];
     private long _written, _queued, _vectoredCalls, _vectoredWrites; // written under _busy only
-    private int _sideWriters; // threads writing alongside the writer now (scattered writes; see TryWrite)
-    private long _sideWritten;
 
     public HostWriteCombiner(string name, SafeFileHandle file)
     {
@@ -76,15 +71,8 @@ internal sealed unsafe class HostWriteCombiner
         _fd = (int)file.DangerousGetHandle();
     }
 
-    /// <summary>Writes done (by their submitter — alone, or alongside the writer — or by the writer they queued behind).</summary>
-    public long Writes => Volatile.Read(ref _written) + Interlocked.Read(ref _sideWritten);
-
-    /// <summary>Of <see cref="Writes"/>, those written by their submitter alongside a busy writer far from them.</summary>
-    public long SideWrites => Interlocked.Read(ref _sideWritten);
-
-    /// <summary>Submitters that may write alongside the writer at once (scattered writes). One per CPU besides the
-    /// writer's: more would only sleep on the host's inode lock; beyond it such a write queues. Tests set it.</summary>
-    internal int SideWriterLimit { get; set; } = Math.Max(1, Environment.ProcessorCount - 1);
+    /// <summary>Writes done (by their submitter, or by the writer they queued behind).</summary>
+    public long Writes => Volatile.Read(ref _written);
 
     /// <summary>Writes that found another thread writing, were queued and written by it.</summary>
     public long QueuedWrites => Volatile.Read(ref _queued);
@@ -93,17 +81,19 @@ internal sealed unsafe class HostWriteCombiner
     public (long Calls, long Writes) Vectored => (Volatile.Read(ref _vectoredCalls), Volatile.Read(ref _vectoredWrites));
 
     /// <summary>
-    /// Writes <paramref name="data"/> at <paramref name="offset"/>: done when this returns if nobody else is writing, or
-    /// another thread writes far from it (beyond <see cref="NearBytes"/>: alongside, up to <see cref="SideWriterLimit"/>),
-    /// else queued for the writer (a pending task). Failures are typed: <see cref="ErrorCode.Closed"/> once closing
-    /// began, <see cref="ErrorCode.IoError"/> with the errno's name for the host's refusal.
+    /// Writes <paramref name="data"/> at <paramref name="offset"/> into <paramref name="task"/>: done when this returns
+    /// if nobody else is writing, else queued for the writer (a pending task). False (and no task) when the write is
+    /// better sent elsewhere: another thread is writing far from it (beyond <see cref="NearBytes"/>: not a stream this
+    /// write could join) and nothing is queued. Failures are typed: <see cref="ErrorCode.Closed"/> once closing began,
+    /// <see cref="ErrorCode.IoError"/> with the errno's name for the host's refusal.
     /// </summary>
-    public ValueTask Write(long offset, ReadOnlyMemory<byte> data)
+    public bool TryWrite(long offset, ReadOnlyMemory<byte> data, out ValueTask task)
     {
         if (Interlocked.Increment(ref _state) >= ClosedBit)
         {
             Interlocked.Decrement(ref _state);
-            return ValueTask.FromException(ClosedError());
+            task = ValueTask.FromException(ClosedError());
+            return true;
         }
         // Nobody writing and nothing queued (else this one queues behind, keeping a thread's writes in order).
         if (!_deferring && _queue.IsEmpty && Interlocked.CompareExchange(ref _busy, 1, 0) == 0)
@@ -113,30 +103,22 @@ internal sealed unsafe class HostWriteCombiner
             if (errno == 0) _written++;
             Interlocked.Decrement(ref _state);
             DrainAndRelease(); // what queued behind us meanwhile
-            return errno == 0 ? default : ValueTask.FromException(WriteError(errno, offset));
+            task = errno == 0 ? default : ValueTask.FromException(WriteError(errno, offset));
+            return true;
         }
         if (!_deferring)
         {
             // Writes are meeting. Near the one being written (a stream spread over several submitters: 32 lanes of a
             // sequential write): defer from now on, so the stream's writes gather into pwritev batches. Far from it
-            // (scattered writes: nothing to merge, and waiting for the writer would only add a hop): with nothing
-            // queued, written alongside it on this thread — the host's inode lock orders the two pwrites, as it does
-            // RandomAccess's pool writers — up to SideWriterLimit at once; else queued, without deferring. Sending it
-            // to the ring cost a refused RWF_NOWAIT attempt, the ring thread's submission, an io-wq worker and a pool
-            // hop back (docs/benchmarks.md, block18).
-            if (Math.Abs(offset - Volatile.Read(ref _current)) <= NearBytes) _deferring = true;
-            else if (_queue.IsEmpty)
+            // with nothing queued (scattered writes: there is nothing to merge, and waiting for the writer would only
+            // add a hop): the caller's other path.
+            if (Math.Abs(offset - Volatile.Read(ref _current)) > NearBytes && _queue.IsEmpty)
             {
-                if (Interlocked.Increment(ref _sideWriters) <= SideWriterLimit)
-                {
-                    int sideErrno = WriteWhole(offset, data.Span);
-                    Interlocked.Decrement(ref _sideWriters);
-                    if (sideErrno == 0) Interlocked.Increment(ref _sideWritten);
-                    Interlocked.Decrement(ref _state);
-                    return sideErrno == 0 ? default : ValueTask.FromException(WriteError(sideErrno, offset));
-                }
-                Interlocked.Decrement(ref _sideWriters);
+                Interlocked.Decrement(ref _state);
+                task = default;
+                return false;
             }
+            _deferring = true;
         }
         var write = _spares.TryDequeue(out var spare) ? spare : new QueuedWrite(this);
         var pending = write.Start(offset, data);
@@ -148,7 +130,8 @@ internal sealed unsafe class HostWriteCombiner
             if (_deferring) ThreadPool.UnsafeQueueUserWorkItem(static c => c.DrainAndRelease(), this, preferLocal: false);
             else DrainAndRelease();
         }
-        return pending;
+        task = pending;
+        return true;
     }
 
     /// <summary>Refuses writes from now on, ends queued ones Closed, waits for those being written, then releases the
@@ -163,14 +146,12 @@ internal sealed unsafe class HostWriteCombiner
     }
 
     /// <summary>Tests only: makes the calling thread the writer until the returned holder is disposed, so writes queue
-    /// behind it (a batch built on purpose); disposing writes what queued. With <paramref name="at"/>, the holder stands
-    /// for a writer busy at that offset without deferring: a write near it queues, one far from it goes alongside.</summary>
-    internal IDisposable HoldWriter(long? at = null)
+    /// behind it (a batch built on purpose); disposing writes what queued.</summary>
+    internal IDisposable HoldWriter()
     {
         var spin = new SpinWait();
         while (Interlocked.CompareExchange(ref _busy, 1, 0) != 0) spin.SpinOnce();
-        if (at is { } offset) Volatile.Write(ref _current, offset);
-        else _deferring = true; // every write now queues behind the holder, wherever it lands
+        _deferring = true; // every write now queues behind the holder, wherever it lands
         return new Holder(this);
     }
 
@@ -269,7 +250,6 @@ internal sealed unsafe class HostWriteCombiner
     {
         int count = to - from;
         long offset = _batch[_order[from]].Offset;
-        Volatile.Write(ref _current, offset); // what a write that meets the writer compares itself with
         if (count == 1) _errors[0] = WriteWhole(offset, _batch[_order[from]].Data.Span);
         else
         {
