@@ -120,7 +120,9 @@ public static class StorageBenchmarks
                 $"the page cache by the submitter, {inline} completed inline, {deferred} deferred, " +
                 $"{(inline + deferred) / (double)Math.Max(1, enters):F1} per submitting enter, {storage.InlineWrites} written inline " +
                 $"({storage.QueuedWrites} queued behind another writer; {storage.VectoredWrites.Writes} of them in " +
-                $"{storage.VectoredWrites.Calls} pwritev calls of 2 or more)");
+                $"{storage.VectoredWrites.Calls} pwritev calls of 2 or more), " +
+                $"ring writes: {storage.RingWriteAttempts.Refused} refused to the caller, {storage.RingWriteAttempts.StraightToRing} " +
+                $"straight to the ring thread");
         storage.DisposeAsync().AsTask().GetAwaiter().GetResult();
         return figure;
     }

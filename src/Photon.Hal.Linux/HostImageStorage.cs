@@ -104,6 +104,11 @@ public sealed class HostImageStorage : IBlockStorage, IBatchingBlockStorage, IIn
     /// inside the caller's call (see <see cref="IoUringFile"/>: a caller submits only what cannot outlive it).</summary>
     public long RingThreadSubmissions => _rings?.Sum(r => r.RingThreadSubmissions) ?? 0;
 
+    /// <summary>Ring writes callers tried with RWF_NOWAIT and the kernel refused, and ring writes handed to the ring
+    /// thread without that attempt once the file had refused enough in a row (<see cref="IoUringFile.RefusalsToLearn"/>).</summary>
+    public (long Refused, long StraightToRing) RingWriteAttempts =>
+        _rings is null ? default : (_rings.Sum(r => r.RefusedWrites), _rings.Sum(r => r.WritesStraightToRing));
+
     /// <summary>Why Auto fell back to the thread pool (null when it did not).</summary>
     public string? FallbackReason { get; private init; }
 

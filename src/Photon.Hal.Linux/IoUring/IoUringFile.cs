@@ -19,6 +19,8 @@ namespace Photon.Kernel.Hal.Host.IoUring;
 /// thread that ends when idle), so a caller submits only what cannot outlive its call: reads and writes with RWF_NOWAIT
 /// (done at once or refused with -EAGAIN, never retried or punted). What the kernel refused, and every fsync, the ring
 /// thread submits — it lives until the ring closes, which waits for every operation (docs/benchmarks.md, block17).
+/// A file that refused callers' writes <see cref="RefusalsToLearn"/> times in a row (ext4 refuses every buffered one) has
+/// its writes handed to the ring thread without the attempt, one in <see cref="ProbeEvery"/> still tried (block18).
 /// </summary>
 // Safety: the one unsafe use fixes a caller's buffer for the length of a submission (see QueueFixed).
 public sealed unsafe class IoUringFile : IAsyncDisposable
@@ -60,6 +62,13 @@ public sealed unsafe class IoUringFile : IAsyncDisposable
     // Callers' RWF_NOWAIT attempts are refused for this file (EOPNOTSUPP: e.g. procfs): they go to the ring thread at once.
     private bool _noWaitRefused;
     private long _ringThreadSubmissions;
+    // Writes the kernel refused in a row to callers (RWF_NOWAIT: -EAGAIN). ext4 refuses every buffered one (no
+    // FOP_BUFFER_WASYNC), so past RefusalsToLearn callers stop trying and hand writes to the ring thread at once, but
+    // for one probe in every ProbeEvery (a filesystem that takes them, or a change: the run ends at an accepted one).
+    private int _writeRefusalRun, _writesSinceProbe;
+    private long _refusedWrites, _writesStraightToRing;
+    internal const int RefusalsToLearn = 4;
+    internal const int ProbeEvery = 64;
     private long _inlineCompletions, _deferredCompletions, _enters;
 
     private IoUringFile(IoUringRing ring, SafeFileHandle file)
@@ -100,6 +109,13 @@ public sealed unsafe class IoUringFile : IAsyncDisposable
 
     /// <summary>Operations the ring thread submitted (fsyncs, and reads and writes that had to wait) rather than the caller.</summary>
     public long RingThreadSubmissions => Interlocked.Read(ref _ringThreadSubmissions);
+
+    /// <summary>Callers' RWF_NOWAIT writes the kernel refused (-EAGAIN), each then submitted by the ring thread.</summary>
+    public long RefusedWrites => Interlocked.Read(ref _refusedWrites);
+
+    /// <summary>Writes handed to the ring thread without a caller's attempt, because the file refused the last
+    /// <see cref="RefusalsToLearn"/> attempts in a row.</summary>
+    public long WritesStraightToRing => Interlocked.Read(ref _writesStraightToRing);
 
     /// <summary>
     /// Sets up a ring of <paramref name="entries"/> (a power of two, 2–4096) over an open file. Fails with
@@ -285,6 +301,17 @@ public sealed unsafe class IoUringFile : IAsyncDisposable
     /// the ring thread's to submit.</summary>
     private void EnqueueLocked(IoUringOperation op)
     {
+        if (op.Opcode == OpWrite && _writeRefusalRun >= RefusalsToLearn && !_noWaitRefused)
+        {
+            // This file refuses callers' writes: an attempt would only cost an enter before the hand-off.
+            if (++_writesSinceProbe < ProbeEvery)
+            {
+                _writesStraightToRing++;
+                _forRing.Enqueue(op);
+                return;
+            }
+            _writesSinceProbe = 0; // this one probes
+        }
         if (op.Opcode is OpRead or OpWrite && !_noWaitRefused) _waiting.Enqueue(op);
         else _forRing.Enqueue(op);
     }
@@ -399,6 +426,11 @@ public sealed unsafe class IoUringFile : IAsyncDisposable
     private bool HandOffLocked(IoUringOperation op, int result)
     {
         op.NoWait = false;
+        if (op.Opcode == OpWrite)
+        {
+            if (result == -EAGAIN) { _writeRefusalRun++; _refusedWrites++; }
+            else _writeRefusalRun = 0;
+        }
         if (result == -EOPNOTSUPP) _noWaitRefused = true;
         if (result is -EAGAIN or -EOPNOTSUPP or -EINVAL) { }
         else if (result > 0 && result < op.Length) op.Advance(result);

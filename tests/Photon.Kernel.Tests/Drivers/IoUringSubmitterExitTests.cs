@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using Photon.Kernel.Hal.Host;
+using Photon.Kernel.Hal.Host.IoUring;
 
 namespace Photon.Kernel.Tests.Drivers;
 
@@ -134,6 +135,75 @@ public sealed class IoUringSubmitterExitTests : IDisposable
             }
             await Task.WhenAll(writes).WaitAsync(Patience);
             await FromAThreadThatExits(async () => { await storage.FlushAsync(); return 0; }).WaitAsync(Patience);
+            Assert.Equal(0, storage.HostCancellations);
+            await storage.DisposeAsync();
+            Assert.Equal(data, await File.ReadAllBytesAsync(path));
+        }
+        finally { await storage.DisposeAsync(); }
+    }
+
+    [Fact]
+    public async Task Writes_a_file_refuses_to_callers_go_straight_to_the_ring_thread_and_survive_their_threads_exit()
+    {
+        // Ring writes (larger than the combiner's) one after another, each from a thread that exits at once. ext4 refuses
+        // callers' RWF_NOWAIT buffered writes: after RefusalsToLearn refusals in a row the ring thread gets them without
+        // the attempt, one in ProbeEvery still tried. A filesystem that takes them never learns.
+        int size = HostImageStorage.InlineWriteLimit * 2;
+        const int Writes = 80;
+        var path = Path.Combine(_dir, "learn.img");
+        var storage = HostImageStorage.Create(path, (long)size * Writes, HostStorageBackend.IoUring).Value;
+        try
+        {
+            var data = new byte[size * Writes];
+            new Random(14).NextBytes(data);
+            for (int i = 0; i < Writes; i++)
+            {
+                int at = i * size;
+                await FromAThreadThatExits(async () => { await storage.WriteAsync(at, data.AsMemory(at, size)); return 0; }).WaitAsync(Patience);
+            }
+            var (refused, straight) = storage.RingWriteAttempts;
+            if (refused > 0)
+            {
+                // Writes go to one ring here only when the host has one CPU; with several, each ring learns on its own.
+                Assert.True(refused >= IoUringFile.RefusalsToLearn, $"{refused} refused");
+                Assert.True(straight > 0, "later writes went to the ring thread without an attempt");
+                Assert.True(refused <= storage.RingCount * (IoUringFile.RefusalsToLearn + Writes / IoUringFile.ProbeEvery + 1),
+                    $"{refused} refused of {Writes}: the file's refusals were learned");
+            }
+            else Assert.Equal(0, straight);
+            await FromAThreadThatExits(async () => { await storage.FlushAsync(); return 0; }).WaitAsync(Patience);
+            Assert.Equal(0, storage.HostCancellations);
+            await storage.DisposeAsync();
+            Assert.Equal(data, await File.ReadAllBytesAsync(path));
+        }
+        finally { await storage.DisposeAsync(); }
+    }
+
+    [Fact]
+    public async Task Concurrent_learned_writes_from_exiting_threads_all_land_and_none_is_cancelled()
+    {
+        // Stress for the learned path: 8 threads at a time, each exiting right after submitting its ring write, while the
+        // file's refusal run is being learned and probed; every write ends Ok, the host cancels none, every byte lands.
+        int size = HostImageStorage.InlineWriteLimit * 2;
+        const int Writes = 256, AtOnce = 8;
+        var path = Path.Combine(_dir, "learn-many.img");
+        var storage = HostImageStorage.Create(path, (long)size * Writes, HostStorageBackend.IoUring).Value;
+        try
+        {
+            var data = new byte[size * Writes];
+            new Random(15).NextBytes(data);
+            for (int first = 0; first < Writes; first += AtOnce)
+            {
+                var batch = new List<Task<int>>();
+                for (int i = first; i < first + AtOnce; i++)
+                {
+                    int at = i * size;
+                    batch.Add(FromAThreadThatExits(async () => { await storage.WriteAsync(at, data.AsMemory(at, size)); return 0; }));
+                }
+                await Task.WhenAll(batch).WaitAsync(Patience);
+            }
+            var (refused, straight) = storage.RingWriteAttempts;
+            Assert.True(refused == 0 || straight > 0, $"{refused} refused, {straight} straight to the ring thread");
             Assert.Equal(0, storage.HostCancellations);
             await storage.DisposeAsync();
             Assert.Equal(data, await File.ReadAllBytesAsync(path));
