@@ -159,7 +159,7 @@ internal sealed class ByteRing(int capacity, int growInPlaceBelow = int.MaxValue
         var buffer = _buffer!;
         for (int at = 0; at < _lentBytes;)
         {
-            var piece = LentSlice(at, _lentBytes - at).Span;
+            var piece = LentSlice(at, _lentBytes - at).Bytes.Span;
             int tail = (_head + _owned) % buffer.Length;
             int first = Math.Min(piece.Length, buffer.Length - tail);
             PieceCopy.Copy(piece[..first], buffer.AsSpan(tail));
