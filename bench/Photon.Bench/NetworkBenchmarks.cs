@@ -364,11 +364,13 @@ print((time.perf_counter() - t) / n * 1e6)
             var calls0 = hostCalls?.Invoke() ?? default;
             long items0 = ThreadPool.CompletedWorkItemCount;
             var cpu0 = ProcessCpu();
+            sampler?.Open();
             long heap0 = GC.GetTotalAllocatedBytes(precise: true);
             var r = BenchHost.Sh($"ip netns exec {Ns} python3 /tmp/photon-bench-echo{Tag}.py {server} 9001 {RoundTrips}");
             // CPU and heap first: the /proc reads below allocate and cost CPU of their own.
             var cpu1 = ProcessCpu();
             long heap1 = GC.GetTotalAllocatedBytes(precise: true);
+            sampler?.Close();
             BenchHost.Check(r);
             // Hops: thread-pool work items run (the shell's own reader tasks included: a few per run, not per round
             // trip), thread wakes: context switches of this process's threads, and the device's host syscalls.
