@@ -36,7 +36,8 @@ public static class NetworkBenchmarks
     /// (<see cref="NicOptions.InlineCompletions"/> off), for before/after in one build.</summary>
     private static readonly bool NicInline = Environment.GetEnvironmentVariable("PHOTON_BENCH_NET_NIC_INLINE") != "0";
     private const int BulkBytes = 256 << 20;
-    private const int RoundTrips = 5000;
+    /// <summary>PHOTON_BENCH_NET_ROUND_TRIPS: round trips per client run (5,000; more for a profile of the steady state).</summary>
+    private static readonly int RoundTrips = int.TryParse(Environment.GetEnvironmentVariable("PHOTON_BENCH_NET_ROUND_TRIPS"), out var rt) && rt is >= 1000 and <= 10_000_000 ? rt : 5000;
 
     private const string EchoClient = """
 import socket, sys, time
@@ -221,9 +222,12 @@ print((time.perf_counter() - t) / n * 1e6)
         listener.Listen();
         var server = Task.Run(() =>
         {
-            for (int run = 0; run <= BulkRuns; run++) // the warm-up connection first
+            while (true) // one connection per client run, warm-ups included, until the listener is closed
             {
-                using var c = listener.Accept();
+                Socket accepted;
+                try { accepted = listener.Accept(); }
+                catch (Exception e) when (e is SocketException or ObjectDisposedException) { break; }
+                using var c = accepted;
                 c.NoDelay = true;
                 var buf = new byte[64];
                 int n;
@@ -231,6 +235,7 @@ print((time.perf_counter() - t) / n * 1e6)
             }
         });
         var rtt = EchoClientRuns("10.98.0.3", "Linux");
+        listener.Close();
         server.Wait();
         return rtt;
     }
@@ -301,9 +306,11 @@ print((time.perf_counter() - t) / n * 1e6)
         long before = stack[Counter.TcpReceivesResumedInline], beforeLater = stack[Counter.TcpReceivesResumedLater];
         var echo = Task.Run(async () =>
         {
-            for (int run = 0; run <= BulkRuns; run++) // the warm-up connection first
+            while (true) // one connection per client run, warm-ups included, until the listener is closed
             {
-                var c = (await listener.AcceptAsync()).Value;
+                var accepted = await listener.AcceptAsync();
+                if (!accepted.IsOk) break;
+                var c = accepted.Value;
                 c.ResumeReceivesInline = ResumeInline;
                 var buf = new byte[64];
                 while (true)
@@ -316,6 +323,7 @@ print((time.perf_counter() - t) / n * 1e6)
             }
         });
         var rtt = EchoClientRuns("10.98.0.2", who, () => device.HostCalls);
+        await listener.DisposeAsync();
         await echo;
         Console.Error.WriteLine($"network: {who} echo: receives resumed inline {stack[Counter.TcpReceivesResumedInline] - before}, " +
             $"posted {stack[Counter.TcpReceivesResumedLater] - beforeLater}, segments in/out {stack[Counter.TcpSegmentsIn]}/{stack[Counter.TcpSegmentsOut]}");
@@ -328,6 +336,18 @@ print((time.perf_counter() - t) / n * 1e6)
         // One unmeasured run first: the tiered JIT compiles the server's path during the first tens of thousands of
         // round trips, which a 200-round-trip warm-up does not cover (it made the first runs 2-4x slower).
         BenchHost.Check(BenchHost.Sh($"ip netns exec {Ns} python3 /tmp/photon-bench-echo{Tag}.py {server} 9001 {RoundTrips * 4}"));
+        // Then more until a whole run compiles nothing (tcp18): the tiering thread promotes methods for seconds after
+        // their first calls (call counting, then a 100 ms delay that restarts with each new method), and its CPU is this
+        // process's — the NicDriver path, with more methods, was measured with its tier-1 compiles still running.
+        int warmups = 1;
+        for (; warmups < 12; warmups++)
+        {
+            long compiled = System.Runtime.JitInfo.GetCompiledMethodCount();
+            BenchHost.Check(BenchHost.Sh($"ip netns exec {Ns} python3 /tmp/photon-bench-echo{Tag}.py {server} 9001 {RoundTrips}"));
+            if (System.Runtime.JitInfo.GetCompiledMethodCount() == compiled) break;
+        }
+        long jitted0 = System.Runtime.JitInfo.GetCompiledMethodCount();
+        var jitTime0 = System.Runtime.JitInfo.GetCompilationTime();
         var runs = new List<double>();
         var cpu = new List<double>();
         var heap = new List<double>();
@@ -344,11 +364,13 @@ print((time.perf_counter() - t) / n * 1e6)
             var calls0 = hostCalls?.Invoke() ?? default;
             long items0 = ThreadPool.CompletedWorkItemCount;
             var cpu0 = ProcessCpu();
+            sampler?.Open();
             long heap0 = GC.GetTotalAllocatedBytes(precise: true);
             var r = BenchHost.Sh($"ip netns exec {Ns} python3 /tmp/photon-bench-echo{Tag}.py {server} 9001 {RoundTrips}");
             // CPU and heap first: the /proc reads below allocate and cost CPU of their own.
             var cpu1 = ProcessCpu();
             long heap1 = GC.GetTotalAllocatedBytes(precise: true);
+            sampler?.Close();
             BenchHost.Check(r);
             // Hops: thread-pool work items run (the shell's own reader tasks included: a few per run, not per round
             // trip), thread wakes: context switches of this process's threads, and the device's host syscalls.
@@ -373,6 +395,8 @@ print((time.perf_counter() - t) / n * 1e6)
         Console.Error.WriteLine($"network: {who} round trip: median {Median(new List<double>(runs)):F1} µs (runs: {string.Join(", ", runs.Select(x => x.ToString("F1")))}); " +
             $"server process CPU per round trip: median {Median(new List<double>(cpu)):F1} µs (runs: {string.Join(", ", cpu.Select(x => x.ToString("F1")))}); " +
             $"heap per round trip: median {Median(new List<double>(heap)):F0} B");
+        Console.Error.WriteLine($"network: {who} warm-up runs {warmups + 1}; methods jitted during the measured runs " +
+            $"{System.Runtime.JitInfo.GetCompiledMethodCount() - jitted0} ({(System.Runtime.JitInfo.GetCompilationTime() - jitTime0).TotalMilliseconds:F1} ms)");
         Console.Error.WriteLine($"network: {who} per round trip: thread-pool work items {Median(new List<double>(hops)):F2}, " +
             $"context switches {Median(new List<double>(switches)):F2}" + (hostCalls is null ? "" :
             $", host syscalls poll {Median(calls.Select(c => c.Waits).ToList()):F2} / recvmmsg-or-read {Median(calls.Select(c => c.Reads).ToList()):F2} / " +

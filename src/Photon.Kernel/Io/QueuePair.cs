@@ -239,6 +239,21 @@ public sealed class QueuePair<TRequest, TResult>
     {
         if (tags.Length != results.Length) throw new ArgumentException("one result per tag");
         if (tags.Length == 0) return;
+        if (tags.Length == 1) // a burst of one (a request/response round trip): no pooled array
+        {
+            Freed one;
+            lock (_lock)
+            {
+                ushort tag = tags[0];
+                if (tag >= Depth || !_slots[tag].InUse || _slots[tag].CompletionQueued) return;
+                one = FreeSlotLocked(tag);
+            }
+            InterleavingSeam.Point();
+            one.Reg.Dispose();
+            _space.Release();
+            one.Wake(results[0]);
+            return;
+        }
         var woken = System.Buffers.ArrayPool<(Freed Freed, Result<TResult> Result)>.Shared.Rent(tags.Length);
         int n = 0, freed = 0;
         try

@@ -407,7 +407,9 @@ public sealed class NicDriver : KernelObject, INetworkDevice, INetworkBatches, I
                 var rest = frames.Count == 1 || done == 0 ? frames : frames.Skip(done).ToList();
                 int sent = await _multi!.SendBatchAsync(0, rest, ct).ConfigureAwait(false);
                 if (sent <= 0 || sent > rest.Count) throw new KernelException(ErrorCode.IoError, $"device reported {sent} frames sent");
-                for (int i = done; i < done + sent; i++) Interlocked.Add(ref counters.Bytes, frames[i].Length);
+                long bytes = 0;
+                for (int i = done; i < done + sent; i++) bytes += frames[i].Length;
+                Interlocked.Add(ref counters.Bytes, bytes);
                 Interlocked.Add(ref counters.Frames, sent);
                 done += sent;
             }
@@ -589,14 +591,13 @@ public sealed class NicDriver : KernelObject, INetworkDevice, INetworkBatches, I
         var queue = _rx[index];
         var counters = _rxCounters[index];
         var fetched = new Submission<RxRequest>[_options.Batch];
-        var posted = new List<Submission<RxRequest>>(); // posted buffers not yet filled, in posting order
-        var buffers = new List<Memory<byte>>(_options.Batch);
+        var posted = new PostedRxBuffers(_options.QueueDepth); // posted buffers not yet filled, in posting order
         var lengths = new int[_options.Batch];
         var verified = new bool[_options.Batch]; // the device's checksum verdict per frame (host devices copy, so it rides the length)
         var tags = new ushort[_options.QueueDepth]; // a burst's completions, posted together (QueuePair.Complete(tags, results))
         var results = new Result<int>[_options.QueueDepth];
-        // The linked source for the common case, every buffer of the burst withdrawn by one token (the stack's face's):
-        // kept from burst to burst until it fires, instead of a new linked source and two registrations per burst.
+        // The linked source for the common case, every buffer withdrawn by one token (the stack's face's): kept from
+        // burst to burst until it fires, instead of a new linked source and two registrations per burst.
         (CancellationToken For, CancellationTokenSource? Source) withdrawWake = default;
         await Task.Yield();
         while (!stop.IsCancellationRequested)
@@ -607,22 +608,20 @@ public sealed class NicDriver : KernelObject, INetworkDevice, INetworkBatches, I
             }
             catch (OperationCanceledException) { break; }
             int n;
-            while ((n = queue.DrainSubmissions(fetched)) > 0) posted.AddRange(fetched.AsSpan(0, n));
-            // Hand withdrawn buffers back untouched (their completion only frees the tag). A loop, not RemoveAll with a
-            // lambda over the queue: that was a delegate per burst, and nothing is withdrawn on almost every pass.
-            for (int i = posted.Count - 1; i >= 0; i--)
+            while ((n = queue.DrainSubmissions(fetched)) > 0) posted.Add(fetched.AsSpan(0, n));
+            // Hand withdrawn buffers back untouched (their completion only frees the tag); each distinct token is asked
+            // once, and the buffers are scanned only when one fired — nothing is withdrawn on almost every pass.
+            if (posted.AnyWithdrawn())
             {
-                if (!posted[i].Request.Abandon.IsCancellationRequested) continue;
-                queue.Complete(posted[i].Tag, Errors.Of(ErrorCode.Cancelled, "receive buffer withdrawn"));
-                posted.RemoveAt(i);
+                int withdrawn = posted.TakeWithdrawn(tags);
+                for (int i = 0; i < withdrawn; i++) queue.Complete(tags[i], Errors.Of(ErrorCode.Cancelled, "receive buffer withdrawn"));
             }
             if (posted.Count == 0) continue;
             int take = Math.Min(posted.Count, _options.Batch);
-            buffers.Clear();
-            for (int i = 0; i < take; i++) buffers.Add(posted[i].Request.Buffer);
+            var buffers = posted.Front(take);
             int got;
-            // Wait for frames until stopped, or until a consumer withdraws one of the buffers being filled.
-            using var wake = WakeOnWithdraw(stop, posted, take, ref withdrawWake);
+            // Wait for frames until stopped, or until a consumer withdraws one of the posted buffers.
+            using var wake = WakeOnWithdraw(stop, posted, ref withdrawWake);
             try
             {
                 var ct = wake?.Token ?? withdrawWake.Source?.Token ?? stop;
@@ -636,9 +635,8 @@ public sealed class NicDriver : KernelObject, INetworkDevice, INetworkBatches, I
             catch (Exception e) when (e is KernelException or IOException or ObjectDisposedException or InvalidOperationException)
             {
                 var error = e is KernelException k ? k.Error : Errors.Of(ErrorCode.IoError, e.Message);
-                int failed = posted.Count;
-                for (int i = 0; i < failed; i++) { tags[i] = posted[i].Tag; results[i] = error; }
-                posted.Clear();
+                int failed = posted.TakeAll(tags);
+                for (int i = 0; i < failed; i++) results[i] = error;
                 queue.Complete(tags.AsSpan(0, failed), results.AsSpan(0, failed));
                 Interlocked.Increment(ref counters.Errors);
                 // The device is gone (or broke its rings and needs a reset): so is this queue.
@@ -650,13 +648,14 @@ public sealed class NicDriver : KernelObject, INetworkDevice, INetworkBatches, I
             long bytes = 0;
             for (int i = 0; i < got; i++)
             {
+                ref readonly var p = ref posted[i];
                 bytes += lengths[i];
-                tags[i] = posted[i].Tag;
-                results[i] = verified[i] && posted[i].Request.ReportsChecksum ? lengths[i] | RxChecksumVerifiedFlag : lengths[i];
+                tags[i] = p.Tag;
+                results[i] = verified[i] && p.Request.ReportsChecksum ? lengths[i] | RxChecksumVerifiedFlag : lengths[i];
             }
             Interlocked.Add(ref counters.Bytes, bytes);
             Interlocked.Add(ref counters.Frames, got);
-            posted.RemoveRange(0, got);
+            posted.RemoveFront(got);
             // The whole burst at once, oldest woken last: a consumer resumed inline (the stack's face) runs here, on
             // the device's receive thread, and finds every frame of the burst ready.
             queue.Complete(tags.AsSpan(0, got), results.AsSpan(0, got));
@@ -664,35 +663,28 @@ public sealed class NicDriver : KernelObject, INetworkDevice, INetworkBatches, I
         withdrawWake.Source?.Dispose();
     }
 
-    /// <summary>A token that fires when the controller stops or a consumer withdraws one of the first <paramref name="take"/>
-    /// buffers. Returns a source for the caller to dispose when the buffers have several tokens; when they share one,
-    /// returns null and leaves it in <paramref name="cached"/> (reused while that token is the one and nothing fired).</summary>
-    private static CancellationTokenSource? WakeOnWithdraw(CancellationToken stop, List<Submission<RxRequest>> posted, int take,
+    /// <summary>A token that fires when the controller stops or a consumer withdraws one of the posted buffers (any of
+    /// them, not only those being filled: a withdrawn one is then handed back at once). Returns a source for the caller to
+    /// dispose when the buffers carry several tokens; when they share one, returns null and leaves it in
+    /// <paramref name="cached"/> (reused while that token is the one and nothing fired).</summary>
+    private static CancellationTokenSource? WakeOnWithdraw(CancellationToken stop, PostedRxBuffers posted,
         ref (CancellationToken For, CancellationTokenSource? Source) cached)
     {
-        CancellationToken a = default, b = default;
-        List<CancellationToken>? more = null;
-        for (int i = 0; i < take; i++)
+        int distinct = posted.TokenCount;
+        if (distinct == 0) { cached.Source?.Dispose(); cached = default; return null; }
+        if (distinct == 1)
         {
-            var t = posted[i].Request.Abandon;
-            if (!t.CanBeCanceled || t == a || t == b) continue;
-            if (!a.CanBeCanceled) a = t;
-            else if (!b.CanBeCanceled) b = t;
-            else if (!(more ??= []).Contains(t)) more.Add(t);
-        }
-        if (!a.CanBeCanceled) { cached.Source?.Dispose(); cached = default; return null; }
-        if (more is null && !b.CanBeCanceled)
-        {
+            var a = posted.Token(0);
             if (cached.Source is { IsCancellationRequested: false } && cached.For == a) return null;
             cached.Source?.Dispose();
             cached = (a, CancellationTokenSource.CreateLinkedTokenSource(stop, a));
             return null;
         }
-        if (more is null) return b.CanBeCanceled ? CancellationTokenSource.CreateLinkedTokenSource(stop, a, b) : CancellationTokenSource.CreateLinkedTokenSource(stop, a);
-        more.Add(stop);
-        more.Add(a);
-        more.Add(b);
-        return CancellationTokenSource.CreateLinkedTokenSource(more.ToArray());
+        if (distinct == 2) return CancellationTokenSource.CreateLinkedTokenSource(stop, posted.Token(0), posted.Token(1));
+        var all = new CancellationToken[distinct + 1];
+        for (int i = 0; i < distinct; i++) all[i] = posted.Token(i);
+        all[distinct] = stop;
+        return CancellationTokenSource.CreateLinkedTokenSource(all);
     }
 
     private async ValueTask<int> ReceiveOne(Memory<byte> buffer, int[] lengths, bool[] verified, CancellationToken stop)
