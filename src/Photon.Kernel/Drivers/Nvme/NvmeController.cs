@@ -530,6 +530,9 @@ public sealed class NvmeController : IAsyncDisposable
         fail.Add(_admin.Abandon(error, close: false));
         foreach (var q in _io) fail.Add(q.Abandon(error, close: false));
         var up = await BringUpAsync(firstTime: false, default).ConfigureAwait(false);
+        // Strays from before the reset are the old rings' business: the watchdog counts afresh.
+        _adminStrays = _admin.StrayCompletions;
+        for (int i = 0; i < _io.Length; i++) _ioStrays[i] = _io[i].StrayCompletions;
         if (!up.IsOk)
         {
             // The controller did not come back: fail everything from now on rather than hang.

@@ -604,8 +604,9 @@ internal sealed class NvmeQueuePair : IDisposable
         _free.Push(cid);
     }
 
-    /// <summary>Reaps every new completion (phase bit flipped to the expected value), completes its command, and
-    /// writes the CQ head doorbell once. Returns how many entries were consumed.</summary>
+    /// <summary>Reaps the new completions (phase bit flipped to the expected value), at most a ring's worth, completes
+    /// their commands, and writes the CQ head doorbell once. Returns how many commands' completions were consumed
+    /// (strays not counted).</summary>
     public int Poll()
     {
         // The slots to signal, collected under the lock and signalled after it (their continuations run here).
@@ -618,7 +619,7 @@ internal sealed class NvmeQueuePair : IDisposable
     private int PollInto(Span<int> done)
     {
         int signals = 0;
-        int n = 0;
+        int n = 0, strays = 0;
         int thread = Environment.CurrentManagedThreadId;
         lock (_gate)
         {
@@ -638,7 +639,7 @@ internal sealed class NvmeQueuePair : IDisposable
                 var completion = new NvmeCompletion(dw0, (ushort)(dw3 >> 17));
                 if (++_cqHead == Entries) { _cqHead = 0; _phase = !_phase; }
                 n++;
-                if (cid >= _slots.Length || !_slots[cid].InFlight || _slots[cid].Generation != generation) { _strays++; continue; }
+                if (cid >= _slots.Length || !_slots[cid].InFlight || _slots[cid].Generation != generation) { _strays++; strays++; continue; }
                 var slot = _slots[cid];
                 slot.InFlight = false;
                 _inFlight--;
@@ -658,7 +659,8 @@ internal sealed class NvmeQueuePair : IDisposable
             if (n > 0) { _bar.Write32(_cqDoorbell, (uint)_cqHead); _counters.CqDoorbells++; }
             else _counters.EmptyPolls++;
         }
-        if (signals == 0) return n;
+        // Strays are no progress: a poller spinning on a flood of them backs off (SpinWait) like on an empty ring.
+        if (signals == 0) return n - strays;
         // The waiters' continuations run here; what they submit to this queue is rung once, below. A slot signalled
         // here is not reused before its waiter has read the outcome, so Outcome is still this command's.
         var outer = t_delivering;
@@ -669,7 +671,7 @@ internal sealed class NvmeQueuePair : IDisposable
             t_delivering = outer;
             lock (_gate) if (!_disposed) RingLocked();
         }
-        return n;
+        return n - strays;
     }
 
     /// <summary>How long the oldest command in flight has waited (zero with none).</summary>
