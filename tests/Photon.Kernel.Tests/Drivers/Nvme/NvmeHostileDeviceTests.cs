@@ -136,13 +136,14 @@ public sealed class NvmeHostileDeviceTests
     public async Task A_flood_of_stray_completions_is_bounded_and_the_controller_is_reset()
     {
         var (model, c) = await StartOneQueue(tick: TimeSpan.FromMilliseconds(10));
+        model.HoldIo = true; // the read never completes: only strays come
         model.StrayFlood = true;
         // Bounded: without a bound the reap never leaves the queue lock (this would hang, hence the guard).
         var r = await ReadOff(c, 0, new byte[512]).WaitAsync(TimeSpan.FromSeconds(60));
         Assert.Equal(ErrorCode.TimedOut, r.Code);
         Assert.Contains("stray", r.Error.Message);
         Assert.True(c.Resets >= 1);
-        model.StrayFlood = false;
+        model.StrayFlood = model.HoldIo = false;
         // The first may join a reset the flood started; the second starts after it (and re-bases the stray counts).
         await c.ResetAsync("flood over");
         await c.ResetAsync("flood over");
