@@ -10,7 +10,8 @@ namespace Photon.Kernel.Tests.Drivers.Nvme;
 /// Set Features number of queues, create/delete I/O queues), Read/Write/Flush with PRP1/PRP2/PRP lists against a byte
 /// array, completions with phase bits. Commands run when their SQ doorbell is written. Fault knobs: swallow commands of
 /// one opcode (a hung command), or complete the next I/O command with a given status, or hold writes the way QEMU's
-/// write throttle does (below). MSI-X only when <see cref="Msix"/> is set (otherwise the driver polls): each CQ that
+/// write throttle does (below); the hostile-device knobs of issue #17's attacker review (settable CAP, MDTS and LBA
+/// formats, reads completed without DMA, duplicate completions, a stray flood, a device that never goes not-ready). MSI-X only when <see cref="Msix"/> is set (otherwise the driver polls): each CQ that
 /// was created with interrupts enabled signals its vector after a completion, from a thread-pool thread (the line).
 /// </summary>
 internal sealed class NvmeDeviceModel : IPciFunction
