@@ -67,7 +67,7 @@ internal sealed class VfioInterrupt : IDeviceInterrupt
             if (poll(&p, 1, 100) <= 0) continue;
             if (read(_fd, (byte*)&count, 8) != 8) continue;
             NetPathTimeline.Mark(NetPathEvent.IrqSignal, Vector);
-            _handler?.Invoke();
+            RunHandler();
             TaskCompletionSource<long>? wake;
             long n;
             lock (_gate)
@@ -79,6 +79,21 @@ internal sealed class VfioInterrupt : IDeviceInterrupt
                 if (wake is not null) _pending = 0;
             }
             wake?.TrySetResult(n);
+        }
+    }
+
+    /// <summary>Exceptions the driver's top half threw on this line, counted and not rethrown.</summary>
+    public long HandlerFailures => Interlocked.Read(ref _handlerFailures);
+    private long _handlerFailures;
+
+    // A driver's top half that throws (a hostile device's registers, a driver bug) must not end the line's thread: an
+    // exception there kills the process, PID 1 in the Photon VM (a panic). Counted, the first one written to stderr.
+    private void RunHandler()
+    {
+        try { _handler?.Invoke(); }
+        catch (Exception e)
+        {
+            if (Interlocked.Increment(ref _handlerFailures) == 1) Console.Error.WriteLine($"msix-{Vector}: interrupt handler failed: {e.GetType().Name}: {e.Message}");
         }
     }
 

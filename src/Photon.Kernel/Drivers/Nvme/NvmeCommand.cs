@@ -29,11 +29,19 @@ internal readonly record struct NvmeCommand(byte Opcode, uint Nsid = 0, uint Cdw
         w[10] = Cdw10; w[11] = Cdw11; w[12] = Cdw12; w[13] = Cdw13; w[14] = Cdw14; w[15] = Cdw15;
     }
 
+    /// <summary>The most blocks one Read or Write names: CDW12.NLB is a 16-bit count less one.</summary>
+    public const int MaxBlocks = 65536;
+
     public static NvmeCommand Read(uint nsid, long lba, int blocks) =>
-        new(NvmeOpcode.Read, nsid, (uint)lba, (uint)(lba >> 32), (uint)(blocks - 1));
+        new(NvmeOpcode.Read, nsid, (uint)lba, (uint)(lba >> 32), NumberOfBlocks(blocks));
 
     public static NvmeCommand Write(uint nsid, long lba, int blocks) =>
-        new(NvmeOpcode.Write, nsid, (uint)lba, (uint)(lba >> 32), (uint)(blocks - 1));
+        new(NvmeOpcode.Write, nsid, (uint)lba, (uint)(lba >> 32), NumberOfBlocks(blocks));
+
+    // The callers checked the range: a count outside 1..65,536 here is a driver bug, and encoding it would spill into
+    // CDW12's LR/FUA/PRINFO/DTYPE bits (0 blocks → 0xFFFFFFFF: 65,536 blocks DMA'd at PRP1 0).
+    private static uint NumberOfBlocks(int blocks) => blocks is >= 1 and <= MaxBlocks
+        ? (uint)(blocks - 1) : throw new ArgumentOutOfRangeException(nameof(blocks), blocks, "an NVMe read or write names 1 to 65,536 blocks");
 
     public static NvmeCommand Flush(uint nsid) => new(NvmeOpcode.Flush, nsid);
 

@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Text;
 using Photon.Kernel.Hal.Pci;
+using Photon.Kernel.Io;
 using Photon.Kernel.Scheduling;
 using R = Photon.Kernel.Drivers.Nvme.NvmeRegisters;
 
@@ -87,6 +88,9 @@ public sealed class NvmeController : IAsyncDisposable
     private Task? _resetting;
     private int _next;
     private bool _closed;
+    // Stray completions per queue at the watchdog's last tick.
+    private long _adminStrays;
+    private long[] _ioStrays = [];
 
     private NvmeController(IPciFunction function, IMmioRegion bar, IKernelTimers timers, NvmeDriverOptions options)
     {
@@ -120,6 +124,12 @@ public sealed class NvmeController : IAsyncDisposable
         var c = new NvmeController(function, bar.Value, timers, options);
         if (!R.SupportsNvm(c._cap)) return Errors.Of(ErrorCode.NotSupported, "controller lacks the NVM command set");
         if (R.MinPageSize(c._cap) > 4096) return Errors.Of(ErrorCode.NotSupported, "controller's minimum page size exceeds 4 KiB");
+        // CAP.MQES 0 would give one-entry rings: no usable slot, every I/O would wait for one forever.
+        if (R.MaxQueueEntries(c._cap) < 2) return Errors.Of(ErrorCode.NotSupported, "controller's CAP.MQES allows queues of one entry");
+        // CAP.DSTRD stretches the doorbells up to 128 KiB apart: the highest one the driver may ring must lie in BAR0.
+        long highest = R.CompletionDoorbell(MaxQueueId(options), c._stride) + 4;
+        if (highest > c._bar.Length)
+            return Errors.Of(ErrorCode.NotSupported, $"doorbell stride {c._stride} B puts the doorbells beyond BAR0 ({highest} > {c._bar.Length} bytes)");
         var up = await c.BringUpAsync(firstTime: true, ct).ConfigureAwait(false);
         if (!up.IsOk)
         {
@@ -128,6 +138,18 @@ public sealed class NvmeController : IAsyncDisposable
         }
         c._watchdog = c.WatchdogAsync(c._stop.Token);
         return c;
+    }
+
+    /// <summary>The highest queue id the driver may create: the I/O queues and the poll queue.</summary>
+    private static int MaxQueueId(NvmeDriverOptions options) => options.IoQueues + (options.PollQueue ? 1 : 0);
+
+    /// <summary>MDTS (a power of two of the minimum page size; zero: no limit) as a transfer cap: anything at or above
+    /// 2 MiB, the driver's own largest, means the driver's own cap (in long: 4096 &lt;&lt; 20 overflows an int to 0).</summary>
+    internal static int MaxTransferFor(int mdts, int minPageSize, int driverCap)
+    {
+        if (mdts <= 0) return driverCap;
+        long limit = mdts >= 20 ? long.MaxValue : (long)minPageSize << mdts;
+        return (int)Math.Max(4096, Math.Min(driverCap, limit));
     }
 
     private async Task<Result> BringUpAsync(bool firstTime, CancellationToken ct)
@@ -164,16 +186,24 @@ public sealed class NvmeController : IAsyncDisposable
         string model = Text(24, 40), serial = Text(4, 20), firmware = Text(64, 8);
         int mdts = page[77];
         uint nn = BitConverter.ToUInt32(page, 516);
-        int maxTransfer = _options.MaxTransferBytes;
-        if (mdts > 0) maxTransfer = Math.Min(maxTransfer, R.MinPageSize(_cap) << mdts);
+        int maxTransfer = MaxTransferFor(mdts, R.MinPageSize(_cap), _options.MaxTransferBytes);
         if (nn < 1) return Errors.Of(ErrorCode.NotFound, "controller has no namespaces");
         Array.Clear(page);
         var ns = await AdminAsync(NvmeCommand.Identify(0, NamespaceId), page, ct).ConfigureAwait(false);
         if (!ns.IsOk) return ns.AsResult();
         long blocks = BitConverter.ToInt64(page, 0);
-        int format = page[26] & 0xF;
+        int nlbaf = page[25], flbas = page[26], format = flbas & 0xF;
+        // Metadata (interleaved, FLBAS bit 4, or in a separate buffer the driver never maps: MPTR 0) is not supported.
+        if (format > nlbaf || (flbas & 0x10) != 0)
+            return Errors.Of(ErrorCode.NotSupported, $"namespace 1: LBA format {format} of {nlbaf + 1}, FLBAS 0x{flbas:x2}");
+        int metadata = BitConverter.ToUInt16(page, 128 + 4 * format);
         int lbads = page[128 + 4 * format + 2];
-        if (blocks <= 0 || lbads is < 9 or > 12) return Errors.Of(ErrorCode.NotSupported, $"namespace 1: {blocks} blocks, LBADS {lbads}");
+        if (blocks <= 0 || lbads is < 9 or > 12 || metadata != 0)
+            return Errors.Of(ErrorCode.NotSupported, $"namespace 1: {blocks} blocks, LBADS {lbads}, {metadata} B metadata per block");
+        // After a reset a mounted filesystem and the queues' buffers depend on the geometry: it must not change.
+        if (!firstTime && (blocks != Identity.Blocks || 1 << lbads != Identity.BlockSize || maxTransfer != Identity.MaxTransferBytes))
+            return Errors.Of(ErrorCode.IoError, $"namespace 1 changed across a reset ({Identity.Blocks} x {Identity.BlockSize} B, max {Identity.MaxTransferBytes} B" +
+                $" → {blocks} x {1 << lbads} B, max {maxTransfer} B)");
 
         // The poll queue only beside interrupt queues (all polled already otherwise), and only as a queue beyond the rest.
         bool wantPollQueue = _options.PollQueue && _interrupts.Count > 1;
@@ -199,6 +229,7 @@ public sealed class NvmeController : IAsyncDisposable
                 io.Add(pair.Value);
             }
             _io = [.. io];
+            _ioStrays = new long[_io.Length];
             _spread = spread;
             _pollQueue = pollQueue ? _io[^1] : null;
             if (_pollQueue is { } polledQueue)
@@ -340,12 +371,9 @@ public sealed class NvmeController : IAsyncDisposable
         return r.Value.IsSuccess ? Result.Ok : r.Value.AsResult($"lba {lba}");
     }
 
-    private Result CheckRange(long lba, int bytes)
-    {
-        if (bytes % BlockSize != 0) return Errors.Of(ErrorCode.InvalidArgument, $"{bytes} bytes is not whole {BlockSize}-byte blocks");
-        if (lba < 0 || lba + bytes / BlockSize > BlockCount) return Errors.Of(ErrorCode.OutOfRange, $"blocks {lba}+{bytes / BlockSize} beyond {BlockCount}");
-        return Result.Ok;
-    }
+    // Zero bytes is refused (InvalidArgument) as by every block device (BlockRange): a command of zero blocks cannot
+    // be expressed (NLB is blocks - 1), and -1 would ask the device for 65,536 blocks at PRP1 0.
+    private Result CheckRange(long lba, int bytes) => BlockRange.Validate(lba, bytes, BlockSize, BlockCount);
 
     /// <summary>Reads whole blocks (one command, at most the maximum transfer) into a queue's DMA buffer and hands that
     /// buffer over instead of copying it: the zero-copy path behind <see cref="NvmeDisk.LendReadAsync"/>.</summary>
@@ -444,10 +472,26 @@ public sealed class NvmeController : IAsyncDisposable
             catch (OperationCanceledException) { break; }
             _admin.Poll();
             var now = _timers.Now;
-            bool hung = _admin.OldestWait(now) > _options.Timeout;
-            foreach (var q in _io) { q.Poll(); hung |= q.OldestWait(now) > _options.Timeout; }
+            bool hung = _admin.OldestWait(now) > _options.Timeout, flooded = StrayFlood(_admin, ref _adminStrays);
+            for (int i = 0; i < _io.Length; i++)
+            {
+                var q = _io[i];
+                q.Poll();
+                hung |= q.OldestWait(now) > _options.Timeout;
+                flooded |= StrayFlood(q, ref _ioStrays[i]);
+            }
             if (hung) await ResetAsync($"a command exceeded {_options.Timeout.TotalMilliseconds} ms").ConfigureAwait(false);
+            else if (flooded) await ResetAsync("stray completions flood a completion queue").ConfigureAwait(false);
         }
+    }
+
+    /// <summary>More stray completions on <paramref name="q"/> since the last tick than its ring holds: a device that
+    /// rewrites CQ entries with the expected phase (a sane one posts strays only by mistake, one at a time).</summary>
+    private static bool StrayFlood(NvmeQueuePair q, ref long seen)
+    {
+        long strays = q.StrayCompletions, last = seen;
+        seen = strays;
+        return strays - last > q.Entries;
     }
 
     /// <summary>Disables the controller (it drops every command), fails the commands in flight with <c>TimedOut</c>,
@@ -470,10 +514,25 @@ public sealed class NvmeController : IAsyncDisposable
         Resets++;
         foreach (var q in _io) q.Pause();
         var disabled = await DisableAsync(default).ConfigureAwait(false);
+        var fail = new List<Action>();
+        if (!disabled.IsOk)
+        {
+            // Still running (CSTS.RDY stayed 1): it may yet write the rings and buffers, so they are neither reset for
+            // reuse nor freed (DisposeAsync leaks them); every command fails and the queues refuse more.
+            var stuck = Errors.Of(ErrorCode.IoError, $"controller reset ({reason}) failed: {disabled.Error.Message}");
+            fail.Add(_admin.Abandon(stuck, close: true));
+            foreach (var q in _io) fail.Add(q.Abandon(stuck, close: true));
+            foreach (var q in _io) q.Resume();
+            foreach (var f in fail) f();
+            return disabled;
+        }
         var error = Errors.Of(ErrorCode.TimedOut, $"controller reset: {reason}");
-        var fail = new List<Action> { _admin.Abandon(error, close: false) };
+        fail.Add(_admin.Abandon(error, close: false));
         foreach (var q in _io) fail.Add(q.Abandon(error, close: false));
-        var up = disabled.IsOk ? await BringUpAsync(firstTime: false, default).ConfigureAwait(false) : disabled;
+        var up = await BringUpAsync(firstTime: false, default).ConfigureAwait(false);
+        // Strays from before the reset are the old rings' business: the watchdog counts afresh.
+        _adminStrays = _admin.StrayCompletions;
+        for (int i = 0; i < _io.Length; i++) _ioStrays[i] = _io[i].StrayCompletions;
         if (!up.IsOk)
         {
             // The controller did not come back: fail everything from now on rather than hang.
@@ -496,6 +555,7 @@ public sealed class NvmeController : IAsyncDisposable
         }
         if (_resetting is { } r) await r.ConfigureAwait(false);
         _stop.Cancel();
+        bool quiet = _admin is null;
         try
         {
             if (_admin is not null)
@@ -506,7 +566,7 @@ public sealed class NvmeController : IAsyncDisposable
                     _bar.Write32(R.Cc, (cc & ~(3u << 14)) | R.CcShutdownNormal);
                     await WaitStatusAsync(R.CstsShutdownMask, R.CstsShutdownComplete, default).ConfigureAwait(false);
                 }
-                await DisableAsync(default).ConfigureAwait(false);
+                quiet = (await DisableAsync(default).ConfigureAwait(false)).IsOk;
             }
         }
         catch (KernelException) { }
@@ -514,8 +574,20 @@ public sealed class NvmeController : IAsyncDisposable
         _admin?.Abandon(closed, close: true)();
         foreach (var q in _io) q.Abandon(closed, close: true)();
         try { await Task.WhenAll(_reapers.Append(_watchdog)).ConfigureAwait(false); } catch (OperationCanceledException) { }
+        if (!quiet)
+        {
+            // CSTS.RDY never went to 0: the device may still write its rings and buffers. Without an IOMMU (the uio
+            // fallback) freed memory is reused at once, so leak it, and keep the function (its DMA mappings) open, as
+            // virtio-net's LeakedOnClose does.
+            LeakedOnClose = true;
+            return;
+        }
         foreach (var q in _io) q.Dispose();
         _admin?.Dispose();
         _function.Dispose();
     }
+
+    /// <summary>True when the close found the device still enabled (CSTS.RDY stayed 1): its rings, buffers and
+    /// function were left allocated rather than freed under a device that may still write them.</summary>
+    public bool LeakedOnClose { get; private set; }
 }

@@ -89,8 +89,18 @@ public sealed class NvmeDisk : BlockDeviceObject, IAsyncDisposable
         lock (_loans) if (_stopping is not null) return Errors.Of(ErrorCode.Closed, $"{Name} is stopping");
         var lent = await lender.LendAsync(actor, bytes, $"dma-loan {Name}@{lba}", () => _controller.ReadLentAsync(lba, bytes, ct),
             onEnd: t => { lock (_loans) _loans.Remove(t); }).ConfigureAwait(false);
-        if (lent.IsOk) lock (_loans) _loans.Add(lent.Value);
-        return lent;
+        if (!lent.IsOk) return lent;
+        // Checked again once lent: a read that completed while StopAsync ran (after it took its list of loans to revoke)
+        // would otherwise keep a buffer the stopping controller frees, and its tenant's quota charge.
+        bool stopping;
+        lock (_loans)
+        {
+            stopping = _stopping is not null;
+            if (!stopping) _loans.Add(lent.Value);
+        }
+        if (!stopping) return lent;
+        _caps.Revoke(lent.Value, Principal.Kernel);
+        return Errors.Of(ErrorCode.Closed, $"{Name} is stopping");
     }
 
     /// <summary>A lent read for a kernel consumer that opened the disk through <paramref name="cap"/> (a filesystem's

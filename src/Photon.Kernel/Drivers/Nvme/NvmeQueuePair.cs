@@ -30,6 +30,8 @@ namespace Photon.Kernel.Drivers.Nvme;
 internal sealed class NvmeQueuePair : IDisposable
 {
     private const int Page = 4096;
+    // A CID is the slot index (at most 4094: queues of at most 4096 entries) and a 4-bit generation above it.
+    private const int CidSlotBits = 12, CidSlotMask = (1 << CidSlotBits) - 1, GenerationMask = 0xF;
     private readonly IMmioRegion _bar;
     private readonly IDmaBuffer _sq, _cq;
     private readonly long _sqDoorbell, _cqDoorbell;
@@ -74,6 +76,9 @@ internal sealed class NvmeQueuePair : IDisposable
         public Result<NvmeCompletion> Outcome;
         public long Tag, QueuedAt, ReapedAt;
         public int SubmitThread, ReapThread;
+        // The command's generation, in the CID's top bits (Linux's genctr): a late or duplicate completion of the
+        // slot's previous command does not match the command it holds now.
+        public int Generation;
         private int _signalled;
         // The awaiter registered a continuation (it really waited): the thread-hop counter's test, exact where a
         // check before the await would race with the reap.
@@ -128,7 +133,9 @@ internal sealed class NvmeQueuePair : IDisposable
     public ulong SubmissionAddress => _sq.DeviceAddress;
     public ulong CompletionAddress => _cq.DeviceAddress;
     public int InFlight { get { lock (_gate) return _inFlight; } }
-    public long StrayCompletions { get; private set; }
+    /// <summary>Completions that named no command in flight (a bad CID, a stale generation): counted and ignored.</summary>
+    public long StrayCompletions { get { lock (_gate) return _strays; } }
+    private long _strays;
     public IDeviceInterrupt? Interrupt { get; set; }
 
     /// <summary>Submitters poll the CQ themselves (polled queues only; see the class remarks).</summary>
@@ -249,6 +256,9 @@ internal sealed class NvmeQueuePair : IDisposable
         var slot = _slots[cid];
         var data = slot.Data;
         if (!dataOut.IsEmpty) dataOut.Span.CopyTo(data.Memory.Span);
+        // A read's range starts zeroed: a device that completes it without its DMA (QEMU under an IOMMU fault does)
+        // must not hand back the previous command's bytes, perhaps another tenant's.
+        else if (transferBytes > 0) data.Memory.Span[..transferBytes].Clear();
         ValueTask<Result<NvmeCompletion>> completion = default;
         bool delivering = t_delivering is not null, alone = false;
         while (true)
@@ -347,7 +357,8 @@ internal sealed class NvmeQueuePair : IDisposable
             for (int i = 1; i < pages; i++) list[i - 1] = data.DeviceAddress + (ulong)(i * Page);
             prp2 = data.DeviceAddress + (ulong)MaxTransfer;
         }
-        command.WriteTo(_sq.Memory.Span.Slice(_sqTail * NvmeCommand.Size, NvmeCommand.Size), (ushort)cid, prp1, prp2);
+        slot.Generation = (slot.Generation + 1) & GenerationMask;
+        command.WriteTo(_sq.Memory.Span.Slice(_sqTail * NvmeCommand.Size, NvmeCommand.Size), (ushort)(cid | slot.Generation << CidSlotBits), prp1, prp2);
         slot.InFlight = true;
         slot.Abandoned = slot.SubmitterGone = false;
         slot.Done = false;
@@ -524,6 +535,7 @@ internal sealed class NvmeQueuePair : IDisposable
                         // Paused by a reset, or the async path holds every free slot: reap first.
                         if (_paused is not null || !_free.TryPop(out cid)) break;
                         var slot = _slots[cid];
+                        if (transferBytes > 0) slot.Data.Memory.Span[..transferBytes].Clear(); // as RunAsync: no stale bytes
                         slot.Loop = true;
                         slot.Tag = pendingTag;
                         SubmitLocked(pending, cid, transferBytes, pendingAt);
@@ -592,8 +604,9 @@ internal sealed class NvmeQueuePair : IDisposable
         _free.Push(cid);
     }
 
-    /// <summary>Reaps every new completion (phase bit flipped to the expected value), completes its command, and
-    /// writes the CQ head doorbell once. Returns how many entries were consumed.</summary>
+    /// <summary>Reaps the new completions (phase bit flipped to the expected value), at most a ring's worth, completes
+    /// their commands, and writes the CQ head doorbell once. Returns how many commands' completions were consumed
+    /// (strays not counted).</summary>
     public int Poll()
     {
         // The slots to signal, collected under the lock and signalled after it (their continuations run here).
@@ -606,7 +619,7 @@ internal sealed class NvmeQueuePair : IDisposable
     private int PollInto(Span<int> done)
     {
         int signals = 0;
-        int n = 0;
+        int n = 0, strays = 0;
         int thread = Environment.CurrentManagedThreadId;
         lock (_gate)
         {
@@ -614,17 +627,19 @@ internal sealed class NvmeQueuePair : IDisposable
             if (_disposed) return 0;
             RingLocked();
             _counters.Polls++;
-            while (true)
+            // At most one ring's worth per call: a device rewriting entries with the expected phase cannot hold the
+            // lock (and its caller) forever; the watchdog resets a controller that floods strays.
+            while (n < Entries)
             {
                 int at = _cqHead * 16;
                 uint dw3 = _cq.ReadVolatile32(at + 12);
                 if ((((dw3 >> 16) & 1) != 0) != _phase) break;
                 uint dw0 = _cq.ReadVolatile32(at);
-                int cid = (int)(dw3 & 0xFFFF);
+                int cid = (int)(dw3 & CidSlotMask), generation = (int)(dw3 >> CidSlotBits) & GenerationMask;
                 var completion = new NvmeCompletion(dw0, (ushort)(dw3 >> 17));
                 if (++_cqHead == Entries) { _cqHead = 0; _phase = !_phase; }
                 n++;
-                if (cid >= _slots.Length || !_slots[cid].InFlight) { StrayCompletions++; continue; }
+                if (cid >= _slots.Length || !_slots[cid].InFlight || _slots[cid].Generation != generation) { _strays++; strays++; continue; }
                 var slot = _slots[cid];
                 slot.InFlight = false;
                 _inFlight--;
@@ -644,7 +659,8 @@ internal sealed class NvmeQueuePair : IDisposable
             if (n > 0) { _bar.Write32(_cqDoorbell, (uint)_cqHead); _counters.CqDoorbells++; }
             else _counters.EmptyPolls++;
         }
-        if (signals == 0) return n;
+        // Strays are no progress: a poller spinning on a flood of them backs off (SpinWait) like on an empty ring.
+        if (signals == 0) return n - strays;
         // The waiters' continuations run here; what they submit to this queue is rung once, below. A slot signalled
         // here is not reused before its waiter has read the outcome, so Outcome is still this command's.
         var outer = t_delivering;
@@ -655,7 +671,7 @@ internal sealed class NvmeQueuePair : IDisposable
             t_delivering = outer;
             lock (_gate) if (!_disposed) RingLocked();
         }
-        return n;
+        return n - strays;
     }
 
     /// <summary>How long the oldest command in flight has waited (zero with none).</summary>

@@ -136,6 +136,23 @@ public sealed class DmaLendingTests : IDisposable
     }
 
     [Fact]
+    public async Task A_lent_read_that_completes_while_the_disk_stops_is_revoked_not_kept()
+    {
+        var (model, disk, p, h) = await StartAsync();
+        model.HoldIo = true;
+        // The device completes the held read as the stopping controller asks it to shut down: after the stop took its
+        // list of loans to revoke, before the controller is gone.
+        model.OnShutdown = () => model.ReleaseHeld();
+        var lend = Task.Run(async () => await _k.Sys.Dma.LendReadAsync(p, h, 0, 4096)); // its submitter polls inline
+        while (model.Held == 0) await Task.Delay(1);
+        await disk.DisposeAsync();
+        var loan = await lend;
+        Assert.Equal(ErrorCode.Closed, loan.Code);
+        Assert.Equal(0, disk.OutstandingLoans);
+        Assert.Equal(0, _k.Quotas.Usage("/tenant-a").MemoryBytes);
+    }
+
+    [Fact]
     public async Task Stopping_the_disk_revokes_every_loan_and_a_stale_or_wrong_handle_is_refused()
     {
         var (model, disk, p, h) = await StartAsync();

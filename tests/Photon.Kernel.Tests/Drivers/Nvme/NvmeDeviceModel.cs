@@ -10,7 +10,8 @@ namespace Photon.Kernel.Tests.Drivers.Nvme;
 /// Set Features number of queues, create/delete I/O queues), Read/Write/Flush with PRP1/PRP2/PRP lists against a byte
 /// array, completions with phase bits. Commands run when their SQ doorbell is written. Fault knobs: swallow commands of
 /// one opcode (a hung command), or complete the next I/O command with a given status, or hold writes the way QEMU's
-/// write throttle does (below). MSI-X only when <see cref="Msix"/> is set (otherwise the driver polls): each CQ that
+/// write throttle does (below); the hostile-device knobs of issue #17's attacker review (settable CAP, MDTS and LBA
+/// formats, reads completed without DMA, duplicate completions, a stray flood, a device that never goes not-ready). MSI-X only when <see cref="Msix"/> is set (otherwise the driver polls): each CQ that
 /// was created with interrupts enabled signals its vector after a completion, from a thread-pool thread (the line).
 /// </summary>
 internal sealed class NvmeDeviceModel : IPciFunction
@@ -38,6 +39,34 @@ internal sealed class NvmeDeviceModel : IPciFunction
     public byte[] Disk { get; }
     public int BlockSize { get; }
     public int MaxQueues { get; }
+
+    // Hostile-device knobs (issue #17's attacker review): what Identify and CAP report, and misbehaving completions.
+    /// <summary>CAP as the driver reads it: MQES 63 (64 entries), CQR, TO 2 (1 s), DSTRD 0, CSS NVM, MPSMIN 4 KiB.</summary>
+    public ulong Cap { get; set; } = 63UL | (1UL << 16) | (2UL << 24) | (1UL << 37);
+    /// <summary>Identify controller MDTS (byte 77): the largest transfer is 4 KiB &lt;&lt; MDTS; zero means no limit.</summary>
+    public byte Mdts { get; set; } = 5;
+    /// <summary>Identify namespace NLBAF (byte 25, formats less one), FLBAS (byte 26) and every format's metadata size.</summary>
+    public byte Nlbaf { get; set; }
+    public byte Flbas { get; set; }
+    public ushort MetadataSize { get; set; }
+    /// <summary>NSZE as Identify namespace reports it (default: the disk's size in blocks); change it to resize the
+    /// namespace under the driver.</summary>
+    public long? IdentifyBlocks { get; set; }
+    /// <summary>Reads complete with success without writing a byte (QEMU under an IOMMU fault does this).</summary>
+    public bool CompleteWithoutDma { get; set; }
+    /// <summary>The next I/O completion is posted again when the next I/O command is submitted on its queue (the CID
+    /// just reused), and that command is held (<see cref="ReleaseHeld"/>).</summary>
+    public bool DuplicateCompletion { get; set; }
+    private (int Cq, int Sq, ushort Cid, ushort Status)? _duplicate;
+    /// <summary>Every time the driver reads an I/O completion queue's next entry, the device has just written a stray
+    /// one there (CID 0xFFFF) with the expected phase: an endless flood.</summary>
+    public bool StrayFlood { get; set; }
+    /// <summary>Clearing CC.EN never brings CSTS.RDY to 0: the device keeps running (and may write its queues).</summary>
+    public bool NeverNotReady { get; set; }
+    /// <summary>DMA buffers the driver freed.</summary>
+    public int FreedDma { get; private set; }
+    /// <summary>Runs (under the device's lock) when the driver requests a normal shutdown (CC.SHN).</summary>
+    public Action? OnShutdown { get; set; }
     public PciFunctionInfo Info { get; }
     public byte? HangOpcode { get; set; }
     public ushort? FailNextIoWithStatus { get; set; }
@@ -212,7 +241,6 @@ internal sealed class NvmeDeviceModel : IPciFunction
         _ => 0,
     };
 
-    private ulong Cap => 63UL | (1UL << 16) | (2UL << 24) | (1UL << 37);
 
     private void WriteRegister(long offset, ulong value)
     {
@@ -230,6 +258,7 @@ internal sealed class NvmeDeviceModel : IPciFunction
                         _sqHead[0] = 0; _cqTail[0] = 0; _cqPhase[0] = true;
                         _csts = 1;
                     }
+                    else if ((cc & 1) == 0 && (_cc & 1) != 0 && NeverNotReady) { }
                     else if ((cc & 1) == 0 && (_cc & 1) != 0)
                     {
                         foreach (var w in _heldWrites) Io(0x01, w.Lba, w.Blocks, w.Prp1, w.Prp2);
@@ -241,7 +270,7 @@ internal sealed class NvmeDeviceModel : IPciFunction
                         _sqs.Clear(); _cqs.Clear(); _sqHead.Clear(); _cqTail.Clear(); _cqPhase.Clear();
                         _csts = 0;
                     }
-                    if (((cc >> 14) & 3) != 0) { ShutDown = true; _csts = (_csts & ~(3u << 2)) | (2u << 2); }
+                    if (((cc >> 14) & 3) != 0) { ShutDown = true; _csts = (_csts & ~(3u << 2)) | (2u << 2); OnShutdown?.Invoke(); }
                     _cc = cc;
                     break;
                 case 0x24: _aqa = (uint)value; break;
@@ -276,6 +305,15 @@ internal sealed class NvmeDeviceModel : IPciFunction
                 _heldWrites.Add((dwords[10] | (ulong)dwords[11] << 32, (int)(dwords[12] & 0xFFFF) + 1, prp1, prp2));
                 continue;
             }
+            if (sq != 0 && _duplicate is { } dup && dup.Sq == sq && opcode is 0x01 or 0x02)
+            {
+                // The previous command's completion again, now that its CID names this one; this one waits.
+                _duplicate = null;
+                Complete(dup.Cq, dup.Sq, dup.Cid, 0, dup.Status);
+                _heldIo.Add((sq, cid, opcode, dwords[10] | (ulong)dwords[11] << 32, (int)(dwords[12] & 0xFFFF) + 1, prp1, prp2));
+                MaxHeld = Math.Max(MaxHeld, _heldIo.Count);
+                continue;
+            }
             if (sq != 0 && HoldIo && opcode is 0x01 or 0x02)
             {
                 _heldIo.Add((sq, cid, opcode, dwords[10] | (ulong)dwords[11] << 32, (int)(dwords[12] & 0xFFFF) + 1, prp1, prp2));
@@ -286,6 +324,7 @@ internal sealed class NvmeDeviceModel : IPciFunction
             if (sq != 0 && RecordDataAddresses) DataAddressesUsed.Add(prp1);
             ushort status = sq == 0 ? Admin(opcode, dwords[1], dwords[10], dwords[11], prp1, ref dw0) : Io(opcode, dwords[10] | (ulong)dwords[11] << 32, (int)(dwords[12] & 0xFFFF) + 1, prp1, prp2);
             Complete(q.Cq, sq, cid, dw0, status);
+            if (sq != 0 && DuplicateCompletion) { DuplicateCompletion = false; _duplicate = (q.Cq, sq, cid, status); }
         }
     }
 
@@ -299,14 +338,20 @@ internal sealed class NvmeDeviceModel : IPciFunction
                 Encoding.ASCII.GetBytes("MODEL0001".PadRight(20)).CopyTo(c[4..]);
                 Encoding.ASCII.GetBytes("Photon NVMe Model".PadRight(40)).CopyTo(c[24..]);
                 Encoding.ASCII.GetBytes("1.0".PadRight(8)).CopyTo(c[64..]);
-                c[77] = 5;
+                c[77] = Mdts;
                 BinaryPrimitives.WriteUInt32LittleEndian(c[516..], 1);
                 return 0;
             case 0x06 when cdw10 == 0 && nsid == 1:
                 var n = At(prp1, Page);
                 n.Clear();
-                BinaryPrimitives.WriteInt64LittleEndian(n, Disk.Length / BlockSize);
-                n[130] = (byte)(BlockSize == 512 ? 9 : 12);
+                BinaryPrimitives.WriteInt64LittleEndian(n, IdentifyBlocks ?? Disk.Length / BlockSize);
+                n[25] = Nlbaf;
+                n[26] = Flbas;
+                for (int f = 0; f < 16; f++)
+                {
+                    BinaryPrimitives.WriteUInt16LittleEndian(n[(128 + 4 * f)..], MetadataSize);
+                    n[128 + 4 * f + 2] = (byte)(BlockSize == 512 ? 9 : 12);
+                }
                 return 0;
             case 0x06: return 0x0B;
             case 0x09 when (cdw10 & 0xFF) == 7:
@@ -344,12 +389,30 @@ internal sealed class NvmeDeviceModel : IPciFunction
             ulong page = i == 0 ? prp1 : count == 2 ? prp2 : BinaryPrimitives.ReadUInt64LittleEndian(At(prp2 + (ulong)((i - 1) * 8), 8));
             var mem = At(page, length);
             var disk = Disk.AsSpan((int)(diskAt + i * (long)Page), length);
-            if (opcode == 0x02) disk.CopyTo(mem); else mem.CopyTo(disk);
+            if (opcode == 0x02) { if (!CompleteWithoutDma) disk.CopyTo(mem); }
+            else mem.CopyTo(disk);
         }
         return 0;
     }
 
-    private void Complete(int cq, int sq, ushort cid, uint dw0, ushort status)
+    /// <summary><see cref="StrayFlood"/>: the driver is about to read <paramref name="offset"/> of DMA buffer
+    /// <paramref name="address"/>; if that is the DW3 of an I/O CQ's next entry, a stray completion lands there first.</summary>
+    private void BeforeRead(ulong address, int offset)
+    {
+        if (!StrayFlood || offset % 16 != 12) return;
+        lock (_gate)
+        {
+            foreach (var (cq, q) in _cqs)
+            {
+                if (cq == 0 || q.Address != address || offset / 16 != _cqTail[cq]) continue;
+                int sq = _sqs.FirstOrDefault(s => s.Value.Cq == cq).Key;
+                if (sq != 0) Complete(cq, sq, 0xFFFF, 0, 0, signal: false);
+                return;
+            }
+        }
+    }
+
+    private void Complete(int cq, int sq, ushort cid, uint dw0, ushort status, bool signal = true)
     {
         var q = _cqs[cq];
         var e = At(q.Address + (ulong)(_cqTail[cq] * 16), 16);
@@ -361,16 +424,21 @@ internal sealed class NvmeDeviceModel : IPciFunction
         Volatile.Write(ref System.Runtime.InteropServices.MemoryMarshal.Cast<byte, uint>(e)[3], dw3);
         if (++_cqTail[cq] == q.Entries) { _cqTail[cq] = 0; _cqPhase[cq] = !_cqPhase[cq]; }
         int vector = cq == 0 ? 0 : _cqVector.GetValueOrDefault(cq, -1);
-        if (vector >= 0 && vector < Interrupts.Count) Interrupts[vector].Signal();
+        if (signal && vector >= 0 && vector < Interrupts.Count) Interrupts[vector].Signal();
     }
 
     private sealed class Bar(NvmeDeviceModel device) : IMmioRegion
     {
         public long Length => 0x2000;
-        public uint Read32(long offset) { lock (device._gate) return offset == 0 ? (uint)device.Cap : offset == 4 ? (uint)(device.Cap >> 32) : device.ReadRegister(offset); }
-        public ulong Read64(long offset) => offset == 0 ? device.Cap : device.ReadRegister(offset) | (ulong)device.ReadRegister(offset + 4) << 32;
-        public void Write32(long offset, uint value) => device.WriteRegister(offset, value);
-        public void Write64(long offset, ulong value) => device.WriteRegister(offset, value);
+        public uint Read32(long offset) { Check(offset, 4); lock (device._gate) return offset == 0 ? (uint)device.Cap : offset == 4 ? (uint)(device.Cap >> 32) : device.ReadRegister(offset); }
+        public ulong Read64(long offset) { Check(offset, 8); return offset == 0 ? device.Cap : device.ReadRegister(offset) | (ulong)device.ReadRegister(offset + 4) << 32; }
+        public void Write32(long offset, uint value) { Check(offset, 4); device.WriteRegister(offset, value); }
+        public void Write64(long offset, ulong value) { Check(offset, 8); device.WriteRegister(offset, value); }
+        // As the VFIO mapping (VfioMmioRegion): an access outside the BAR throws.
+        private void Check(long offset, int width)
+        {
+            if (offset < 0 || offset > Length - width) throw new ArgumentOutOfRangeException(nameof(offset), offset, "outside BAR0");
+        }
     }
 
     private sealed class Dma(NvmeDeviceModel device, byte[] bytes, int length, ulong address) : IDmaBuffer
@@ -379,12 +447,16 @@ internal sealed class NvmeDeviceModel : IPciFunction
         public int Length { get; } = length;
         public ulong DeviceAddress { get; } = address;
         public Memory<byte> Memory => Bytes.AsMemory(0, Length);
-        public uint ReadVolatile32(int offset) => Volatile.Read(ref System.Runtime.InteropServices.MemoryMarshal.Cast<byte, uint>(Bytes.AsSpan(offset, 4))[0]);
+        public uint ReadVolatile32(int offset)
+        {
+            device.BeforeRead(DeviceAddress, offset);
+            return Volatile.Read(ref System.Runtime.InteropServices.MemoryMarshal.Cast<byte, uint>(Bytes.AsSpan(offset, 4))[0]);
+        }
         public void WriteVolatile32(int offset, uint value) => BinaryPrimitives.WriteUInt32LittleEndian(Bytes.AsSpan(offset), value);
         public ushort ReadVolatile16(int offset) => BinaryPrimitives.ReadUInt16LittleEndian(Bytes.AsSpan(offset));
         public void WriteVolatile16(int offset, ushort value) => BinaryPrimitives.WriteUInt16LittleEndian(Bytes.AsSpan(offset), value);
         public ulong ReadVolatile64(int offset) => BinaryPrimitives.ReadUInt64LittleEndian(Bytes.AsSpan(offset));
         public void WriteVolatile64(int offset, ulong value) => BinaryPrimitives.WriteUInt64LittleEndian(Bytes.AsSpan(offset), value);
-        public void Dispose() { lock (device._gate) device._dma.Remove(this); }
+        public void Dispose() { lock (device._gate) { device._dma.Remove(this); device.FreedDma++; } }
     }
 }
