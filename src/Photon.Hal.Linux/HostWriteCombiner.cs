@@ -15,8 +15,10 @@ namespace Photon.Kernel.Hal.Host;
 /// and ext4 refuses non-blocking buffered writes (<c>RWF_NOWAIT</c>: EAGAIN every time on this host, docs/benchmarks.md
 /// block16), so the ring would hand it to an io-wq worker — the cost block12–15 measured.
 /// Order: a batch without overlapping ranges is written in offset order (the order cannot matter); a batch with any
-/// overlap is written in the order its writes were queued, merging only neighbours in that order. One thread's writes
-/// are never reordered: its second write queues behind its first until the writer that took the first has written it.
+/// overlap is written in the order its writes were queued, merging only neighbours in that order. Writes that reach the
+/// file by another path (a far write sent to the ring while the writer is busy) may overtake queued ones: only completed
+/// writes are acknowledged, so this matters only for overlapping writes nobody awaited — which a block device (NVMe
+/// included) never orders either (review18).
 /// A short or failed <c>pwritev</c> is finished per write: each write it fully covered is done, each other one is
 /// written (or resumed) alone, so an error lands on exactly the writes it belongs to. The descriptor is reference-
 /// counted as in <see cref="HostNoWaitRead"/>: <see cref="Close"/> refuses new writes, ends queued ones not yet taken
