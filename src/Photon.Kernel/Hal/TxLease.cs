@@ -10,7 +10,8 @@ namespace Photon.Kernel.Hal;
 /// never read after it got it back, whatever a device does with its frames — a device that never gives a frame back
 /// holds up nobody, and a frame given back late touches nothing freed (the lease is an ordinary object it keeps alive).
 /// Dropping such a frame loses nothing the peer still needs: the owner revokes only when the peer has acknowledged
-/// every byte, or when the connection is gone.
+/// every byte, when the connection is gone, or when the stack has copied the unacknowledged bytes into memory of its
+/// own (a send cut short: <c>ByteRing.TakeLentBytes</c>), from which it retransmits them.
 /// </summary>
 public sealed class TxLease
 {

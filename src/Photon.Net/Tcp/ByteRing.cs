@@ -98,13 +98,20 @@ internal sealed class ByteRing(int capacity, int growInPlaceBelow = int.MaxValue
         var buffer = Reserve(_owned + n);
         n = Math.Min(n, (buffer?.Length ?? 0) - _owned); // growth refused: what the storage held takes
         if (n <= 0) return 0;
-        int size = buffer!.Length;
-        int tail = (_head + _owned) % size;
-        int first = Math.Min(n, size - tail);
-        PieceCopy.Copy(data[..first], buffer.AsSpan(tail));
-        PieceCopy.Copy(data[first..n], buffer);
-        _owned += n;
+        AppendOwned(data[..n]);
         return n;
+    }
+
+    /// <summary>Copies <paramref name="data"/> after the ring's own bytes, wrapping at the storage's end; the storage
+    /// must have room for it.</summary>
+    private void AppendOwned(ReadOnlySpan<byte> data)
+    {
+        var buffer = _buffer!;
+        int tail = (_head + _owned) % buffer.Length;
+        int first = Math.Min(data.Length, buffer.Length - tail);
+        PieceCopy.Copy(data[..first], buffer.AsSpan(tail));
+        PieceCopy.Copy(data[first..], buffer);
+        _owned += data.Length;
     }
 
     /// <summary>Queues <paramref name="extent"/> after everything held, by reference: the caller's memory, which must
@@ -156,16 +163,11 @@ internal sealed class ByteRing(int capacity, int growInPlaceBelow = int.MaxValue
             if (!Charge(size)) return false;
             Replace(new byte[size]);
         }
-        var buffer = _buffer!;
-        for (int at = 0; at < _lentBytes;)
+        int skip = _lentHead; // the oldest extent's bytes already discarded
+        foreach (var extent in _lent)
         {
-            var piece = LentSlice(at, _lentBytes - at).Bytes.Span;
-            int tail = (_head + _owned) % buffer.Length;
-            int first = Math.Min(piece.Length, buffer.Length - tail);
-            PieceCopy.Copy(piece[..first], buffer.AsSpan(tail));
-            PieceCopy.Copy(piece[first..], buffer);
-            _owned += piece.Length;
-            at += piece.Length;
+            AppendOwned(extent.Bytes.Span[skip..]);
+            skip = 0;
         }
         _lentDiscarded += _lentBytes;
         _lent.Clear(); // no reference to the lenders' memory is kept
