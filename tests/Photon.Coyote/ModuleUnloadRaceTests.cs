@@ -223,6 +223,9 @@ public sealed class RacingDriverModule : IKernelModule
     internal static void MarkUnloaded(string key) => Interlocked.Exchange(ref State(key)[1], 1);
     internal static long Inside(string key) => Interlocked.Read(ref State(key)[0]);
     internal static long CallsAfterUnload(string key) => Interlocked.Read(ref State(key)[2]);
+    /// <summary>The stack of the last module call that ran after unload returned (named in the assertion message).</summary>
+    internal const string LateCallKey = "Photon.Coyote.RacingDriverModule.LateCall";
+    internal static string LateCall() => AppContext.GetData(LateCallKey) as string ?? "";
     internal static CapabilityToken Registration(string key) => (CapabilityToken)AppContext.GetData(key + ".Registration")!;
 
     private ModuleContext? _context;
@@ -260,9 +263,9 @@ public sealed class RacingDriverModule : IKernelModule
         public async ValueTask<bool> ProbeAsync(IBlockDevice device, CancellationToken ct = default)
         {
             Interlocked.Increment(ref s[0]);
-            if (Interlocked.Read(ref s[1]) != 0) Interlocked.Increment(ref s[2]);
+            if (Interlocked.Read(ref s[1]) != 0) { Interlocked.Increment(ref s[2]); AppContext.SetData(LateCallKey, Environment.StackTrace); }
             await Task.Yield(); // the call is inside module code across a scheduling point
-            if (Interlocked.Read(ref s[1]) != 0) Interlocked.Increment(ref s[2]);
+            if (Interlocked.Read(ref s[1]) != 0) { Interlocked.Increment(ref s[2]); AppContext.SetData(LateCallKey, Environment.StackTrace); }
             Interlocked.Decrement(ref s[0]);
             return true;
         }
@@ -279,13 +282,13 @@ public sealed class RacingDriverModule : IKernelModule
     private static async ValueTask Enter(long[] s)
     {
         Interlocked.Increment(ref s[0]);
-        if (Interlocked.Read(ref s[1]) != 0) Interlocked.Increment(ref s[2]);
+        if (Interlocked.Read(ref s[1]) != 0) { Interlocked.Increment(ref s[2]); AppContext.SetData(LateCallKey, Environment.StackTrace); }
         await Task.Yield();
     }
 
     private static void Leave(long[] s)
     {
-        if (Interlocked.Read(ref s[1]) != 0) Interlocked.Increment(ref s[2]);
+        if (Interlocked.Read(ref s[1]) != 0) { Interlocked.Increment(ref s[2]); AppContext.SetData(LateCallKey, Environment.StackTrace); }
         Interlocked.Decrement(ref s[0]);
     }
 
@@ -342,7 +345,7 @@ public sealed class RacingDriverModule : IKernelModule
         public void Release()
         {
             Interlocked.Increment(ref s[0]);
-            if (Interlocked.Read(ref s[1]) != 0) Interlocked.Increment(ref s[2]);
+            if (Interlocked.Read(ref s[1]) != 0) { Interlocked.Increment(ref s[2]); AppContext.SetData(LateCallKey, Environment.StackTrace); }
             Interlocked.Decrement(ref s[0]);
         }
     }

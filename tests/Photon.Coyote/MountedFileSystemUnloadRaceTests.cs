@@ -65,7 +65,7 @@ public static class MountedFileSystemUnloadRaceTests
 
     private static void AssertUnloadedCleanly(Setup s)
     {
-        Specification.Assert(RacingDriverModule.CallsAfterUnload(s.W.StateKey) == 0, $"{RacingDriverModule.CallsAfterUnload(s.W.StateKey)} calls ran module code after unload returned");
+        Specification.Assert(RacingDriverModule.CallsAfterUnload(s.W.StateKey) == 0, $"{RacingDriverModule.CallsAfterUnload(s.W.StateKey)} calls ran module code after unload returned: " + RacingDriverModule.LateCall());
         Specification.Assert(RacingDriverModule.Inside(s.W.StateKey) == 0, $"{RacingDriverModule.Inside(s.W.StateKey)} calls still inside module code");
         Specification.Assert(s.W.Registry.TypeNames.Count == 0, "the driver is still registered");
         Specification.Assert(s.W.Loader.Modules.Count == 0, "the loader still lists the module");

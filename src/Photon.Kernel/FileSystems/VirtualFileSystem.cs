@@ -153,12 +153,14 @@ public sealed class VirtualFileSystem
         }, ct).ConfigureAwait(false);
         if (!opened.IsOk) return opened.Error;
         var bindingInfo = _caps.Inspect(binding);
-        if (!bindingInfo.IsOk) { opened.Value.Release(); return bindingInfo.Error; }
+        // The node goes back through the mount from here on: the operation has ended, so an unmount (and the unload
+        // of the filesystem's module) may have finished meanwhile, and then nothing of the filesystem may be called.
+        if (!bindingInfo.IsOk) { mount.ReleaseNode(opened.Value); return bindingInfo.Error; }
         var rights = access | (bindingInfo.Value.Rights & Rights.Delegate);
         var file = new VfsFile(mount, opened.Value, inner, binding, _caps, path);
-        if (!mount.Track(file)) { opened.Value.Release(); return Errors.Of(ErrorCode.Revoked, $"{mount} has been unmounted"); }
+        if (!mount.Track(file)) { mount.ReleaseNode(opened.Value); return Errors.Of(ErrorCode.Revoked, $"{mount} has been unmounted"); }
         var cap = _caps.Create(file, rights, process.Principal);
-        if (!cap.IsOk) { opened.Value.Release(); mount.Forget(file); return cap.Error; }
+        if (!cap.IsOk) { mount.ReleaseNode(opened.Value); mount.Forget(file); return cap.Error; }
         var handle = process.AddHandle(cap.Value);
         // Revoking the capability releases the node (VfsFile's last capability).
         if (!handle.IsOk) _caps.Revoke(cap.Value);
