@@ -14,6 +14,8 @@ namespace Photon.Sandbox;
 /// The "photon" import module: the only way a guest reaches the kernel. Each function is a syscall in Zircon's shape —
 /// check every guest-supplied pointer, length and flag first, then make one call into the kernel's syscall layer as
 /// the guest's own process (which resolves the handles and checks their rights — the same code native processes use). Every failure comes back as a negative <see cref="ErrorCode"/>; nothing a guest passes throws.
+/// Bytes a call moves are charged to the call's fuel (<see cref="WasmInstance.BytesPerFuel"/>), as WASI's are: a
+/// guest cannot make the host copy without bound inside one call's budget.
 /// </summary>
 internal static class HostImports
 {
@@ -55,18 +57,23 @@ internal static class HostImports
         linker.DefineFunction("photon", "region_read", (Caller c, int handle, int offset, int ptr, int len) =>
         {
             if (!GuestMemory.TryGetSpan(c, ptr, len, out var span)) return Err(ErrorCode.OutOfRange);
-            return Code(sys.Memory.Read(p, new Handle(handle), offset, span), len);
+            var r = sys.Memory.Read(p, new Handle(handle), offset, span);
+            if (r.IsOk) inst.ChargeBytes(len);
+            return Code(r, len);
         });
 
         linker.DefineFunction("photon", "region_write", (Caller c, int handle, int offset, int ptr, int len) =>
         {
             if (!GuestMemory.TryGetSpan(c, ptr, len, out var span)) return Err(ErrorCode.OutOfRange);
-            return Code(sys.Memory.Write(p, new Handle(handle), offset, span), len);
+            var r = sys.Memory.Write(p, new Handle(handle), offset, span);
+            if (r.IsOk) inst.ChargeBytes(len);
+            return Code(r, len);
         });
 
         linker.DefineFunction("photon", "ipc_send", (Caller c, int handle, int ptr, int len) =>
         {
             if (len > IpcManager.MaxMessageBytes || !GuestMemory.TryCopy(c, ptr, len, out var bytes)) return Err(ErrorCode.OutOfRange);
+            inst.ChargeBytes(len);
             return Code(sys.Channels.TrySend(p, new Handle(handle), bytes), len);
         });
 
@@ -83,6 +90,7 @@ internal static class HostImports
             // Host calls do not run guest code, so the range checked above is still the guest's.
             if (!GuestMemory.TryGetSpan(c, ptr, m.Value.Data.Length, out var span)) return Err(ErrorCode.OutOfRange);
             m.Value.Data.CopyTo(span);
+            inst.ChargeBytes(m.Value.Data.Length);
             return m.Value.Data.Length;
         });
 
@@ -102,12 +110,19 @@ internal static class HostImports
         {
             if (vfs is null) return Err(ErrorCode.NotSupported);
             if (offset < 0 || !GuestMemory.TryGetSpan(c, ptr, len, out _)) return Err(ErrorCode.OutOfRange);
-            var buffer = new byte[Math.Min(len, MaxFileIoBytes)];
-            var n = vfs.ReadAsync(p, new Handle(handle), offset, buffer).AsTask().GetAwaiter().GetResult();
-            if (!n.IsOk) return Err(n.Code);
-            if (n.Value < 0 || n.Value > buffer.Length || !GuestMemory.TryGetSpan(c, ptr, n.Value, out var span)) return Err(ErrorCode.OutOfRange);
-            buffer.AsSpan(0, n.Value).CopyTo(span);
-            return n.Value;
+            // A pooled buffer: a guest looping on 1 MiB reads must not allocate 1 MiB of fresh heap per call.
+            int want = Math.Min(len, MaxFileIoBytes);
+            var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(Math.Max(want, 1));
+            try
+            {
+                var n = vfs.ReadAsync(p, new Handle(handle), offset, buffer.AsMemory(0, want)).AsTask().GetAwaiter().GetResult();
+                if (!n.IsOk) return Err(n.Code);
+                if (n.Value < 0 || n.Value > want || !GuestMemory.TryGetSpan(c, ptr, n.Value, out var span)) return Err(ErrorCode.OutOfRange);
+                buffer.AsSpan(0, n.Value).CopyTo(span);
+                inst.ChargeBytes(n.Value);
+                return n.Value;
+            }
+            finally { System.Buffers.ArrayPool<byte>.Shared.Return(buffer); }
         });
 
         linker.DefineFunction("photon", "file_write", (Caller c, int handle, int offset, int ptr, int len) =>
@@ -116,6 +131,7 @@ internal static class HostImports
             if (offset < 0 || !GuestMemory.TryGetSpan(c, ptr, len, out var span)) return Err(ErrorCode.OutOfRange);
             var bytes = span[..Math.Min(len, MaxFileIoBytes)].ToArray();
             var w = vfs.WriteAsync(p, new Handle(handle), offset, bytes).AsTask().GetAwaiter().GetResult();
+            if (w.IsOk) inst.ChargeBytes(bytes.Length);
             return w.IsOk ? bytes.Length : Err(w.Code);
         });
 

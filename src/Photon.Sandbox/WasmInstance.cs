@@ -183,6 +183,13 @@ public sealed class WasmInstance
         return r.IsOk ? ExitCode ?? 0 : r;
     }
 
+    /// <summary>Bytes the host moves (or lists) for the guest per unit of fuel charged: WASI and the photon imports
+    /// alike, so a host call's work counts against the per-call budget like the guest's own instructions.</summary>
+    internal const int BytesPerFuel = 16;
+
+    /// <summary>Charges <paramref name="bytes"/> moved for the guest (at <see cref="BytesPerFuel"/>).</summary>
+    internal void ChargeBytes(long bytes) => ChargeFuel(bytes / BytesPerFuel);
+
     /// <summary>Charges work the host does for the guest (bytes it moves) to the running call's fuel; at zero the
     /// guest traps out of fuel at its next instruction. Only called from host functions, on the call's thread.</summary>
     internal void ChargeFuel(long fuel)

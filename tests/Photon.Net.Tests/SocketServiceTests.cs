@@ -345,7 +345,7 @@ public sealed class SocketServiceTests : IAsyncLifetime
     public async Task Connections_are_capabilities_so_the_tenant_capability_quota_bounds_them()
     {
         var quotas = new Photon.Kernel.Quotas.TenantQuotas();
-        quotas.Attach(_caps, _mm, _pm, new Photon.Kernel.Ipc.IpcManager(_caps, _ns, Timers));
+        quotas.Attach(_caps, _mm, _pm, new Photon.Kernel.Ipc.IpcManager(_caps, _ns, Timers), _ns);
         var web = Spawn("web", _tenantA);
         var listener = _server.Listen(web, web.Open("http", Rights.Listen).Value, 8080).Value;
         var serving = Task.Run(async () => { while ((await _server.AcceptAsync(web, listener)).IsOk) { } });

@@ -190,7 +190,7 @@ public sealed class PhotonKernel : IAsyncDisposable
             k.Step("quotas", () =>
             {
                 k.Quotas = new TenantQuotas();
-                k.Quotas.Attach(k.Capabilities, k.Memory, k.Processes, k.Ipc);
+                k.Quotas.Attach(k.Capabilities, k.Memory, k.Processes, k.Ipc, k.Namespaces);
                 foreach (var (tenant, limits) in config.TenantQuotas) k.Quotas.SetLimits(tenant, limits).Unwrap();
                 return $"per-tenant memory, task, capability and IPC limits ({config.TenantQuotas.Count} configured)";
             });

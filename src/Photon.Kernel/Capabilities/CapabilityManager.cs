@@ -122,6 +122,9 @@ public sealed class CapabilityManager
 
     public ICapabilityAuditSink? Audit { get; internal set; }
 
+    /// <summary>Rate limit on the denial records each tenant puts in the audit log.</summary>
+    internal Audit.DenialAuditLimiter DenialAudit { get; set; } = new();
+
     /// <summary>Optional quota hook: charge (+1) or refund (-1) one live capability to a holder. Called under the
     /// manager's lock, so it must be quick and must not call back into the manager.</summary>
     internal Func<Principal, int, Result>? Quota { get; set; }
@@ -165,8 +168,9 @@ public sealed class CapabilityManager
     /// namespace binding into a process's handle table (the process gets a child it can be revoked through, never more
     /// rights than the binding has).
     /// </summary>
-    internal Result<CapabilityToken> DeriveForKernel(CapabilityToken parent, Rights rights, Principal holder, Principal actor = default) =>
-        DeriveCore(parent, rights, holder, actor, requireDelegate: false);
+    internal Result<CapabilityToken> DeriveForKernel(CapabilityToken parent, Rights rights, Principal holder, Principal actor = default,
+        Principal? chargeTo = null) =>
+        DeriveCore(parent, rights, holder, actor, requireDelegate: false, chargeTo);
 
     /// <summary>Derivation for a holder that is not a process (a message in flight, a namespace binding) whose cost is
     /// charged to <paramref name="chargeTo"/>, the process that caused it.</summary>
@@ -676,7 +680,16 @@ public sealed class CapabilityManager
     {
         // Called under the lock for the slot data, but auditing must not re-enter us: sinks only record.
         KernelMetrics.CapabilityDenied();
-        Emit(AuditAction.Denied, actor.Name is null ? Principal.Kernel : actor, token, CapabilityToken.None, null, rights, error.Code, error.Message);
+        var who = actor.Name is null ? Principal.Kernel : actor;
+        // A tenant's denials are rate-limited in the log (DenialAuditLimiter); the kernel's never are.
+        if (Quotas.TenantQuotas.TenantOf(who) is { } tenant && Audit is not null)
+        {
+            if (!DenialAudit.Admit(tenant, out long suppressed)) return error;
+            if (suppressed > 0)
+                Emit(AuditAction.Denied, who, CapabilityToken.None, CapabilityToken.None, null, Rights.None, error.Code,
+                    $"{suppressed} earlier denials in {tenant} not recorded one by one (over {DenialAudit.PerSecond}/s)");
+        }
+        Emit(AuditAction.Denied, who, token, CapabilityToken.None, null, rights, error.Code, error.Message);
         return error;
     }
 

@@ -16,7 +16,12 @@ public sealed class Namespace : KernelObject
     {
         Path = path;
         Parent = parent;
+        Depth = parent is null ? 0 : parent.Depth + 1;
     }
+
+    /// <summary>How many names below the root it sits (the root is 0): at most <see cref="NamespacePath.MaxDepth"/>,
+    /// the deepest path a lookup accepts.</summary>
+    public int Depth { get; }
 
     /// <summary>Absolute path from the root namespace (for reports and audit only, never for resolution).</summary>
     public string Path { get; }
@@ -30,8 +35,10 @@ public sealed class Namespace : KernelObject
     public int BindingCount { get { lock (Bindings) return Bindings.Count; } }
 }
 
-/// <summary>What a name is bound to: a capability, or an alias (a path resolved within the defining namespace).</summary>
-public sealed record NamespaceBinding(string Name, CapabilityToken Token, string? AliasTarget)
+/// <summary>What a name is bound to: a capability, or an alias (a path resolved within the defining namespace).
+/// An alias holds no capability, so the kernel memory it takes (<see cref="ChargedBytes"/>) is charged to the
+/// principal that bound it (<see cref="ChargedTo"/>) and given back when it is unbound or its namespace destroyed.</summary>
+public sealed record NamespaceBinding(string Name, CapabilityToken Token, string? AliasTarget, Principal ChargedTo = default, long ChargedBytes = 0)
 {
     public bool IsAlias => AliasTarget is not null;
 }

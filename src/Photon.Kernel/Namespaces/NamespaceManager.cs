@@ -21,7 +21,15 @@ public sealed class NamespaceManager
     public const int MaxAliasExpansionsPerLookup = 32;
     public const int MaxBindingsPerNamespace = 65_536;
 
+    /// <summary>Kernel memory an alias binding is charged on top of its two strings (the binding record and its
+    /// dictionary entry).</summary>
+    internal const int AliasOverheadBytes = 96;
+
     private readonly CapabilityManager _caps;
+
+    /// <summary>Charges (positive) or gives back (negative) kernel memory bytes to a principal's tenant: alias bindings,
+    /// which hold no capability. Set by the tenant quotas; null charges nothing.</summary>
+    internal Func<Principal, long, Result>? MemoryQuota { get; set; }
 
     public NamespaceManager(CapabilityManager caps)
     {
@@ -47,6 +55,12 @@ public sealed class NamespaceManager
         if (!p.IsOk) return p.Error;
         var parentNs = p.Value;
         var childPath = parentNs.Path == "/" ? "/" + name : parentNs.Path + "/" + name;
+        // No deeper or longer than a lookup can name: a deeper chain could never be resolved, and each level stores
+        // its whole path (kernel memory quadratic in the depth).
+        if (parentNs.Depth + 1 > NamespacePath.MaxDepth)
+            return Errors.Of(ErrorCode.InvalidName, $"{childPath}: namespaces nest at most {NamespacePath.MaxDepth} deep");
+        if (childPath.Length > NamespacePath.MaxPathLength)
+            return Errors.Of(ErrorCode.InvalidName, $"namespace path longer than {NamespacePath.MaxPathLength} characters");
         var child = new Namespace(childPath, parentNs);
         var owner = actor.Name is null ? new Principal("kernel", childPath) : actor;
         var created = _caps.Create(child, Rights.All, owner);
@@ -57,7 +71,8 @@ public sealed class NamespaceManager
             if (parentNs.Bindings.ContainsKey(name)) { _caps.Revoke(created.Value); return Errors.Of(ErrorCode.AlreadyExists, $"'{name}' already exists in {parentNs.Path}"); }
             if (parentNs.Bindings.Count >= MaxBindingsPerNamespace) { _caps.Revoke(created.Value); return Errors.Of(ErrorCode.QuotaExceeded, $"{parentNs.Path} is full"); }
             // The parent's binding is derived from the child's root capability: destroying the child kills it too.
-            var bound = _caps.DeriveForKernel(created.Value, Rights.All, new Principal("binding", parentNs.Path), actor);
+            // Charged to whoever created the child, not to the parent namespace's tenant.
+            var bound = _caps.DeriveForKernel(created.Value, Rights.All, new Principal("binding", parentNs.Path), actor, chargeTo: owner);
             if (!bound.IsOk) { _caps.Revoke(created.Value); return bound.Error; }
             parentNs.Bindings[name] = new NamespaceBinding(name, bound.Value, null);
         }
@@ -76,7 +91,12 @@ public sealed class NamespaceManager
         var n = _caps.Check<Namespace>(ns, Rights.Bind, actor);
         if (!n.IsOk) return n.Error;
         var space = n.Value;
-        var derived = _caps.Derive(target, rights, new Principal("binding", space.Path), actor);
+        // The binding's capability is charged to the binder: Bind on another tenant's drop box must not spend that
+        // tenant's capability quota.
+        var holder = new Principal("binding", space.Path);
+        var derived = actor.Name is null
+            ? _caps.Derive(target, rights, holder, actor)
+            : _caps.DeriveCharged(target, rights, holder, chargeTo: actor, actor);
         if (!derived.IsOk) return derived.Error;
         lock (space.Bindings)
         {
@@ -101,11 +121,18 @@ public sealed class NamespaceManager
         var n = _caps.Check<Namespace>(ns, Rights.Bind, actor);
         if (!n.IsOk) return n.Error;
         var space = n.Value;
+        var target = NamespacePath.Join(t.Value);
+        long bytes = AliasOverheadBytes + 2L * (name.Length + target.Length);
+        if (MemoryQuota is { } quota && actor.Name is not null)
+        {
+            var charged = quota(actor, bytes);
+            if (!charged.IsOk) return charged;
+        }
         lock (space.Bindings)
         {
             var err = CheckInsert(space, name);
-            if (err is { } e) return e;
-            space.Bindings[name] = new NamespaceBinding(name, CapabilityToken.None, NamespacePath.Join(t.Value));
+            if (err is { } e) { Refund(actor, bytes); return e; }
+            space.Bindings[name] = new NamespaceBinding(name, CapabilityToken.None, target, actor, actor.Name is null ? 0 : bytes);
         }
         return Result.Ok;
     }
@@ -122,8 +149,14 @@ public sealed class NamespaceManager
         {
             if (!n.Value.Bindings.Remove(name, out removed)) return Result.Fail(ErrorCode.NotFound, $"'{name}' is not bound in {n.Value.Path}");
         }
-        if (!removed.IsAlias) _caps.Revoke(removed.Token, actor);
+        if (removed.IsAlias) Refund(removed.ChargedTo, removed.ChargedBytes);
+        else _caps.Revoke(removed.Token, actor);
         return Result.Ok;
+    }
+
+    private void Refund(Principal chargedTo, long bytes)
+    {
+        if (bytes > 0 && chargedTo.Name is not null) MemoryQuota?.Invoke(chargedTo, -bytes);
     }
 
     /// <summary>
@@ -264,22 +297,49 @@ public sealed class NamespaceManager
         return null;
     }
 
-    private void DestroyContents(Namespace space, Principal actor)
+    /// <summary>Closes <paramref name="top"/> and every namespace created below it, revoking what they bind. An explicit
+    /// stack, not recursion: how deep a tenant nests must never decide whether the kernel's stack holds.</summary>
+    private void DestroyContents(Namespace top, Principal actor)
     {
-        NamespaceBinding[] bindings;
+        // Each frame: a closed namespace's bindings and how far through them; a child's contents go before its binding
+        // is revoked (as the recursive walk did).
+        var stack = new Stack<(Namespace Space, NamespaceBinding[] Bindings, int Next)>();
+        if (Close(top) is { } first) stack.Push((top, first, 0));
+        while (stack.Count > 0)
+        {
+            var (space, bindings, next) = stack.Pop();
+            bool emptied = next < 0; // ~index: the child bound at index has been emptied, now revoke its binding
+            int at = emptied ? ~next : next;
+            if (at == bindings.Length) continue;
+            var b = bindings[at];
+            if (b.IsAlias)
+            {
+                Refund(b.ChargedTo, b.ChargedBytes);
+                stack.Push((space, bindings, at + 1));
+                continue;
+            }
+            if (!emptied && _caps.Inspect(b.Token) is { IsOk: true, Value.Object: Namespace child } && ReferenceEquals(child.Parent, space)
+                && Close(child) is { } inner)
+            {
+                stack.Push((space, bindings, ~at));
+                stack.Push((child, inner, 0));
+                continue;
+            }
+            _caps.Revoke(b.Token, actor);
+            stack.Push((space, bindings, at + 1));
+        }
+    }
+
+    /// <summary>Marks a namespace destroyed and takes its bindings; null if it already was.</summary>
+    private static NamespaceBinding[]? Close(Namespace space)
+    {
         lock (space.Bindings)
         {
-            if (space.IsClosed) return;
+            if (space.IsClosed) return null;
             space.IsClosed = true;
-            bindings = space.Bindings.Values.ToArray();
+            var bindings = space.Bindings.Values.ToArray();
             space.Bindings.Clear();
-        }
-        foreach (var b in bindings)
-        {
-            if (b.IsAlias) continue;
-            if (_caps.Inspect(b.Token) is { IsOk: true, Value.Object: Namespace child } && ReferenceEquals(child.Parent, space))
-                DestroyContents(child, actor);
-            _caps.Revoke(b.Token, actor);
+            return bindings;
         }
     }
 }

@@ -69,8 +69,10 @@ public sealed class TenantQuotas
     }
 
     /// <summary>Wires the quotas into the kernel's managers.</summary>
-    internal void Attach(CapabilityManager caps, Memory.MemoryManager memory, Processes.ProcessManager processes, Ipc.IpcManager ipc)
+    internal void Attach(CapabilityManager caps, Memory.MemoryManager memory, Processes.ProcessManager processes, Ipc.IpcManager ipc,
+        Namespaces.NamespaceManager namespaces)
     {
+        namespaces.MemoryQuota = ChargeMemoryBytes; // alias bindings
         memory.Quota = ChargeMemoryPages;
         caps.Quota = ChargeCapability;
         processes.TaskQuota = ChargeTask;

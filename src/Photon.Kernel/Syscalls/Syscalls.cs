@@ -10,7 +10,8 @@ namespace Photon.Kernel.Syscalls;
 /// The kernel's system-call table: the one way processes, Wasm guests, native services and the CLI act on the
 /// kernel. Every call takes the calling <see cref="Process"/> and handles, resolves each handle with the rights it
 /// needs (<c>Process.Get&lt;T&gt;</c>), and then calls a method on the object; the principal for audit and quotas is
-/// the caller, never an argument, and no call returns a capability token or a kernel object.
+/// the caller, never an argument, and no call returns a capability token. (Spawn returns the new process's identity
+/// for the native code started in it, and Accept the client's principal, like SO_PEERCRED: docs/security.md.)
 /// </summary>
 public sealed class SyscallTable
 {

@@ -37,14 +37,10 @@ public static class SandboxSyscalls
     {
         var ns = caller.GetWithToken<Namespace>(tenantNamespace, Rights.Create);
         if (!ns.IsOk) return ns.Error;
-        var resolved = new SandboxGrant[grants.Count];
-        for (int i = 0; i < grants.Count; i++)
-        {
-            var g = caller.GetWithToken<KernelObject>(grants[i].Handle, Rights.Delegate);
-            if (!g.IsOk) return g.Error;
-            resolved[i] = new SandboxGrant(grants[i].Name, g.Value.Token, grants[i].Rights);
-        }
-        return sandbox.Instantiate(ns.Value.Token, name, wat, resolved, limits, caller.Principal);
+        // The same checks as the WASI path (null list, null entries, count) before any handle is read.
+        var resolved = Resolve(caller, grants);
+        if (!resolved.IsOk) return resolved.Error;
+        return sandbox.Instantiate(ns.Value.Token, name, wat, resolved.Value, limits, caller.Principal);
     }
 
     /// <summary>

@@ -17,7 +17,7 @@ internal sealed class WasiContext
 
     /// <summary>Fuel charged per byte moved by the host on the guest's behalf (one unit per 16 bytes), so I/O the
     /// guest asks for counts against the same per-call budget as the instructions it runs.</summary>
-    public const int BytesPerFuel = 16;
+    public const int BytesPerFuel = WasmInstance.BytesPerFuel;
 
     public WasiContext(WasmInstance instance, SyscallTable sys, WasiOptions options, Func<TimeSpan> monotonic, Func<DateTimeOffset> wallClock)
     {

@@ -280,6 +280,11 @@ internal static class WasiFdCalls
         var list = WasiContext.Wait(cx.Files!.ReadDirectoryAsync(cx.Process, f.Path));
         if (!list.IsOk) return WasiErrors.From(list.Code);
         var entries = list.Value;
+        // The listing is work done for the guest whatever part of it fits: charge all of it (a zero-length buffer
+        // must not make full listings free).
+        long listed = 0;
+        foreach (var e in entries) listed += 24 + e.Name.Length;
+        cx.ChargeIo(listed);
         int used = 0;
         Span<byte> head = stackalloc byte[24];
         for (long i = cookie; i < entries.Count && used < buf.Length; i++)
@@ -294,7 +299,6 @@ internal static class WasiFdCalls
             used += CopyPart(head, buf[used..]);
             used += CopyPart(name, buf[used..]);
         }
-        cx.ChargeIo(used);
         mem.TryWriteU32(usedPtr, (uint)used);
         return WasiErrno.Success;
     }

@@ -25,7 +25,7 @@ public sealed class TenantQuotaTests : IDisposable
         _mm = new MemoryManager(_phys, _caps);
         _pm = new ProcessManager(_caps, _ns, _mm);
         _ipc = new IpcManager(_caps, _ns, new HostTimers(new HostClock()));
-        _quotas.Attach(_caps, _mm, _pm, _ipc);
+        _quotas.Attach(_caps, _mm, _pm, _ipc, _ns);
         _a = _ns.CreateChild(_ns.RootCapability, "tenant-a").Value;
         _b = _ns.CreateChild(_ns.RootCapability, "tenant-b").Value;
     }

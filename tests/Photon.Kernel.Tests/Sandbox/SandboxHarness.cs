@@ -35,7 +35,7 @@ internal sealed class SandboxHarness : IDisposable
         Mm = new MemoryManager(Phys, Caps);
         Pm = new ProcessManager(Caps, Ns, Mm) { Timers = new HostTimers(Clock) };
         Ipc = new IpcManager(Caps, Ns, new HostTimers(Clock));
-        Quotas.Attach(Caps, Mm, Pm, Ipc);
+        Quotas.Attach(Caps, Mm, Pm, Ipc, Ns);
         Sandbox = new WasmSandbox(Caps, Ns, Pm, Mm, Ipc, () => Clock.Monotonic)
         {
             DefaultQuota = quota ?? new TenantQuota(MaxInstances: 4, MaxMemoryBytes: 16 * 1024 * 1024),

@@ -43,7 +43,7 @@ internal sealed class SecurityKernel : IDisposable
         Processes = new ProcessManager(Caps, Namespaces, Memory);
         Ipc = new IpcManager(Caps, Namespaces, new HostTimers(new HostClock()));
         Processes.ProcessDestroyed += () => Ipc.CollectUnreachable();
-        Quotas.Attach(Caps, Memory, Processes, Ipc);
+        Quotas.Attach(Caps, Memory, Processes, Ipc, Namespaces);
         Sys = new SyscallTable(Processes, Ipc);
     }
 
