@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using Photon.FileSystems.Tests.Fat;
 using Photon.Kernel;
 using Photon.Kernel.Drivers.Usb;
 using Photon.Kernel.Hal.Host;
