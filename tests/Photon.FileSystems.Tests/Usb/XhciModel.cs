@@ -10,6 +10,16 @@ public enum UsbFault
     None,
     CswBadSignatureOnce, CswWrongTagOnce, CswPhaseErrorOnce, StallDataInOnce, StallCswOnce,
     EventWrongCycle, TransferEventWrongSlot, AddressDeviceWrongSlot, ResidueTooLarge,
+    /// <summary>Stop Endpoint completes with Context State Error (the controller will not take the TD off).</summary>
+    StopEndpointFails,
+    /// <summary>Stop Endpoint is never answered.</summary>
+    StopEndpointNoAnswer,
+    /// <summary>Bulk IN data is reported as transferred but never written (the bounce keeps what it held).</summary>
+    CompleteWithoutDma,
+    /// <summary>A short control data stage claims a residual beyond the request (more bytes "missing" than asked for).</summary>
+    ControlResidualTooLarge,
+    /// <summary>Every event comes after transfer events for another slot and port status changes for every port.</summary>
+    StrayFlood,
 }
 
 /// <summary>
@@ -75,6 +85,18 @@ public sealed class XhciModel
     public uint PageSizeRegister { get; set; } = 1;
     /// <summary>Clearing Run/Stop never halts the controller (a hung or hostile one).</summary>
     public bool IgnoresStop { get; set; }
+    /// <summary>The stick stops answering bulk IN (NAKs for ever) while it stays connected.</summary>
+    public bool Hangs { get; set; }
+    /// <summary>At most this many bytes of any control IN reply are sent (a short data stage).</summary>
+    public int? ControlReplyLimit { get; set; }
+    /// <summary>The configuration descriptor's wTotalLength, when the stick lies about it.</summary>
+    public ushort? ConfigTotalLength { get; set; }
+    /// <summary>READ CAPACITY(10) reply (last LBA, block length), when the stick lies about its medium.</summary>
+    public (uint LastLba, uint BlockLength)? Capacity { get; set; }
+    /// <summary>Data the stick writes for the transfers it hung on when they finally complete (<see cref="CompleteHungTransfers"/>).</summary>
+    public long LateDmaFaults;
+    /// <summary>Called (under the model's lock, inside the doorbell write) with each SCSI opcode a CBW carries.</summary>
+    public Action<byte>? CommandReceived { get; set; }
     public long Commands, Transfers, BotResets, ClearHalts, DmaFaults;
     public List<byte> ScsiOpcodes { get; } = new();
     /// <summary>Whether the stick answers at all (false after <see cref="Unplug"/>).</summary>
@@ -187,6 +209,39 @@ public sealed class XhciModel
         }
     }
 
+    /// <summary>The stick answers the bulk IN transfers it hung on, late: each pending TRB's buffer is filled with
+    /// <paramref name="fill"/> (a DMA into memory the driver freed counts in <see cref="LateDmaFaults"/>) and a transfer
+    /// event posted. Endpoints whose dequeue pointer the driver moved on have nothing pending.</summary>
+    public int CompleteHungTransfers(byte fill)
+    {
+        lock (_lock)
+        {
+            Hangs = false;
+            int done = 0;
+            foreach (var ((slot, dci), ep) in _endpoints)
+            {
+                if (dci % 2 == 0 || dci == 1 || ep.Halted) continue;
+                ulong deq = ep.Dequeue;
+                bool cycle = ep.Cycle;
+                try
+                {
+                    if (NextTrb(ref deq, ref cycle) is not { } t) continue;
+                    int len = (int)(t.Status & 0x1FFFF);
+                    var data = new byte[len];
+                    data.AsSpan().Fill(fill);
+                    try { Dma.WriteBytes(t.Param, data); }
+                    catch (DmaFaultException) { Interlocked.Increment(ref LateDmaFaults); }
+                    ep.Dequeue = deq;
+                    ep.Cycle = cycle;
+                    TransferEvent(slot, dci, t.At, 1, 0);
+                    done++;
+                }
+                catch (DmaFaultException) { Interlocked.Increment(ref LateDmaFaults); } // the ring itself was freed
+            }
+            return done;
+        }
+    }
+
     private void ResetLocked()
     {
         _usbcmd = 0;
@@ -204,6 +259,13 @@ public sealed class XhciModel
     private void PostEvent(byte[] _, uint control, ulong parameter, int type, byte cc, uint residual)
     {
         if (_eventSize == 0) return;
+        if (Fault == UsbFault.StrayFlood)
+        {
+            Fault = UsbFault.None; // not re-entered for the strays themselves
+            for (int i = 0; i < 4; i++) PostEvent([], (uint)(MaxSlots - i) << 24 | 3u << 16, 0xDEAD_0000UL + 16UL * (ulong)i, 32, 1, 0);
+            for (int p = 1; p <= PortCount; p++) PostEvent([], (uint)p << 24, 0, 34, 1, 0);
+            Fault = UsbFault.StrayFlood;
+        }
         bool cycle = Fault == UsbFault.EventWrongCycle ? !_eventCycle : _eventCycle;
         ulong at = _eventBase + 16UL * (ulong)_eventEnqueue;
         Dma.Write64(at, parameter);
@@ -269,7 +331,11 @@ public sealed class XhciModel
                     if (_endpoints.TryGetValue((slot, dci), out var ep) && !ep.Halted) { ep.Dequeue = t.Param & ~0xFUL; ep.Cycle = (t.Param & 1) != 0; }
                     else cc = 19;
                     break;
-                case 10: case 13: case 15: case 23: break; // Disable Slot, Evaluate Context, Stop Endpoint, No-op
+                case 15: // Stop Endpoint
+                    if (Fault == UsbFault.StopEndpointNoAnswer) continue;
+                    if (Fault == UsbFault.StopEndpointFails) cc = 19;
+                    break;
+                case 10: case 13: case 23: break; // Disable Slot, Evaluate Context, No-op
                 default: cc = 5; break;
             }
             PostEvent([], (uint)replySlot << 24, t.At, 33, cc, 0);
@@ -321,7 +387,12 @@ public sealed class XhciModel
                 if ((reqType & 0x80) != 0)
                 {
                     var reply = ControlIn(reqType, req, value);
-                    Dma.WriteBytes(t.Param, reply.AsSpan(0, Math.Min(len, reply.Length)));
+                    int n = Math.Min(Math.Min(len, reply.Length), ControlReplyLimit ?? int.MaxValue);
+                    Dma.WriteBytes(t.Param, reply.AsSpan(0, n));
+                    // A short data stage reports itself when the TRB asks (ISP or IOC), as QEMU's xhci_xfer_report does;
+                    // the status stage then completes the TD.
+                    if (n < len && (t.Control & (1 << 2 | 1 << 5)) != 0)
+                        TransferEvent(slot, 1, t.At, 13, Fault == UsbFault.ControlResidualTooLarge ? (uint)len + 100 : (uint)(len - n));
                 }
                 _ = index;
                 return true;
@@ -348,15 +419,19 @@ public sealed class XhciModel
         }
     }
 
-    private static byte[] ControlIn(byte reqType, byte req, ushort value)
+    private byte[] ControlIn(byte reqType, byte req, ushort value)
     {
         if (reqType == 0x80 && req == 6 && value >> 8 == 1)
             return [18, 1, 0x00, 0x02, 0, 0, 0, 64, 0x27, 0x06, 0x01, 0x00, 0x00, 0x01, 1, 2, 3, 1];
         if (reqType == 0x80 && req == 6 && value >> 8 == 2)
-            return [9, 2, 32, 0, 1, 1, 0, 0xC0, 50,
-                    9, 4, 0, 0, 2, 8, 6, 0x50, 0,
-                    7, 5, 0x81, 2, 0x00, 0x02, 0,
-                    7, 5, 0x02, 2, 0x00, 0x02, 0];
+        {
+            byte[] config = [9, 2, 32, 0, 1, 1, 0, 0xC0, 50,
+                             9, 4, 0, 0, 2, 8, 6, 0x50, 0,
+                             7, 5, 0x81, 2, 0x00, 0x02, 0,
+                             7, 5, 0x02, 2, 0x00, 0x02, 0];
+            if (ConfigTotalLength is { } total) BinaryPrimitives.WriteUInt16LittleEndian(config.AsSpan(2), total);
+            return config;
+        }
         if (reqType == 0xA1 && req == 0xFE) return [0];
         return [];
     }
@@ -365,6 +440,7 @@ public sealed class XhciModel
     {
         int len = (int)(t.Status & 0x1FFFF);
         bool isIn = dci % 2 == 1;
+        if (isIn && Hangs) return false; // NAK: the TD stays pending
         if (!isIn)
         {
             var data = Dma.ReadBytes(t.Param, len);
@@ -392,7 +468,7 @@ public sealed class XhciModel
                     return true;
                 }
                 int n = Math.Min(len, _dataIn.Length - _dataInAt);
-                Dma.WriteBytes(t.Param, _dataIn.AsSpan(_dataInAt, n));
+                if (Fault != UsbFault.CompleteWithoutDma) Dma.WriteBytes(t.Param, _dataIn.AsSpan(_dataInAt, n));
                 _dataInAt += n;
                 if (_dataInAt >= _dataIn.Length) _bot = BotState.Csw;
                 TransferEvent(slot, dci, t.At, n < len ? (byte)13 : (byte)1, (uint)(len - n));
@@ -434,6 +510,7 @@ public sealed class XhciModel
         bool isIn = (cbw[12] & 0x80) != 0;
         _cdb = cbw.AsSpan(15, cbw[14]).ToArray();
         ScsiOpcodes.Add(_cdb[0]);
+        CommandReceived?.Invoke(_cdb[0]);
         _status = 0;
         _residue = 0;
         if (length > 0 && !isIn)
@@ -492,8 +569,9 @@ public sealed class XhciModel
             case 0x25: // READ CAPACITY(10)
             {
                 var r = new byte[8];
-                BinaryPrimitives.WriteUInt32BigEndian(r, (uint)(Disk.Length / 512 - 1));
-                BinaryPrimitives.WriteUInt32BigEndian(r.AsSpan(4), 512);
+                var (last, size) = Capacity ?? ((uint)(Disk.Length / 512 - 1), 512u);
+                BinaryPrimitives.WriteUInt32BigEndian(r, last);
+                BinaryPrimitives.WriteUInt32BigEndian(r.AsSpan(4), size);
                 return r;
             }
             case 0x28: // READ(10)

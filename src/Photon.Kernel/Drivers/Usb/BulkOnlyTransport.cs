@@ -31,7 +31,8 @@ public sealed class BulkOnlyTransport(XhciDevice device, UsbMassStorageInterface
     {
         if (cdb.Length is < 1 or > 16) return Errors.Of(ErrorCode.InvalidArgument, "CDB of 1 to 16 bytes");
         if (!dataIn.IsEmpty && !dataOut.IsEmpty) return Errors.Of(ErrorCode.InvalidArgument, "data in both directions");
-        await _one.WaitAsync(ct).ConfigureAwait(false);
+        try { await _one.WaitAsync(ct).ConfigureAwait(false); }
+        catch (OperationCanceledException) { return Errors.Of(ErrorCode.Cancelled, "cancelled before the command was sent"); }
         try { return await ExecuteLockedAsync(cdb, dataIn, dataOut, ct).ConfigureAwait(false); }
         finally { _one.Release(); }
     }
@@ -64,7 +65,7 @@ public sealed class BulkOnlyTransport(XhciDevice device, UsbMassStorageInterface
             var r = isIn
                 ? await device.BulkAsync(ep, default, dataIn.Slice(moved, chunk), ct).ConfigureAwait(false)
                 : await device.BulkAsync(ep, dataOut.Slice(moved, chunk), default, ct).ConfigureAwait(false);
-            if (!r.IsOk) return r.Error;
+            if (!r.IsOk) return await AbandonAsync(r.Error).ConfigureAwait(false);
             if (r.Value.Stalled)
             {
                 var cleared = await device.ClearHaltAsync(ep, ct).ConfigureAwait(false);
@@ -77,13 +78,13 @@ public sealed class BulkOnlyTransport(XhciDevice device, UsbMassStorageInterface
 
         var csw = new byte[13];
         var got = await device.BulkAsync(iface.BulkIn, default, csw, ct).ConfigureAwait(false);
-        if (!got.IsOk) return got.Error;
+        if (!got.IsOk) return await AbandonAsync(got.Error).ConfigureAwait(false);
         if (got.Value.Stalled)
         {
             var cleared = await device.ClearHaltAsync(iface.BulkIn, ct).ConfigureAwait(false);
             if (!cleared.IsOk) return await RecoverAsync(ErrorCode.IoError, "the CSW stalled and the halt would not clear", ct).ConfigureAwait(false);
             got = await device.BulkAsync(iface.BulkIn, default, csw, ct).ConfigureAwait(false);
-            if (!got.IsOk) return got.Error;
+            if (!got.IsOk) return await AbandonAsync(got.Error).ConfigureAwait(false);
             if (got.Value.Stalled) return await RecoverAsync(ErrorCode.IoError, "the CSW stalled twice", ct).ConfigureAwait(false);
         }
         if (got.Value.Transferred != 13 || BinaryPrimitives.ReadUInt32LittleEndian(csw) != CswSignature)
@@ -98,14 +99,27 @@ public sealed class BulkOnlyTransport(XhciDevice device, UsbMassStorageInterface
         return new BotStatus(status, residue, moved);
     }
 
-    /// <summary>Reset Recovery (§5.3.4), then the error that caused it.</summary>
+    /// <summary>A transfer failed (timed out, cancelled, transaction error) after the CBW went out: the device is somewhere
+    /// in the command's data or status phase, and the next CBW would land in it — its CSW or data answering the next
+    /// command (usb19). Reset Recovery puts it back at "expecting a CBW"; it runs whatever the caller's token says (the
+    /// transfers are bounded by their timeouts). A stick gone from its port, or a controller gone, is not recovered.</summary>
+    private async Task<Result<BotStatus>> AbandonAsync(KernelError error)
+    {
+        if (error.Code == ErrorCode.Closed || !device.Attached) return error;
+        return await RecoverAsync(error.Code, error.Message, CancellationToken.None).ConfigureAwait(false);
+    }
+
+    /// <summary>Reset Recovery (§5.3.4), then the error that caused it. It stops at the first step that fails: a device
+    /// that does not answer the reset would only make each later step wait out its own timeout.</summary>
     private async Task<Result<BotStatus>> RecoverAsync(ErrorCode code, string why, CancellationToken ct)
     {
         Interlocked.Increment(ref ResetRecoveries);
         var reset = await device.ControlAsync(0x21, 0xFF, 0, iface.InterfaceNumber, default, 0, ct).ConfigureAwait(false);
-        var clearIn = await device.ClearHaltAsync(iface.BulkIn, ct).ConfigureAwait(false);
-        var clearOut = await device.ClearHaltAsync(iface.BulkOut, ct).ConfigureAwait(false);
-        string recovery = reset.IsOk && clearIn.IsOk && clearOut.IsOk ? "reset recovery done" : $"reset recovery failed ({reset}/{clearIn}/{clearOut})";
+        Result clearIn = Result.Ok, clearOut = Result.Ok;
+        if (reset.IsOk) clearIn = await device.ClearHaltAsync(iface.BulkIn, ct).ConfigureAwait(false);
+        if (reset.IsOk && clearIn.IsOk) clearOut = await device.ClearHaltAsync(iface.BulkOut, ct).ConfigureAwait(false);
+        string recovery = reset.IsOk && clearIn.IsOk && clearOut.IsOk ? "reset recovery done"
+            : $"reset recovery failed ({(reset.IsOk ? "" : reset.Error.Message)}{(clearIn.IsOk ? "" : clearIn.Error.Message)}{(clearOut.IsOk ? "" : clearOut.Error.Message)})";
         return Errors.Of(code, $"USB mass storage: {why}; {recovery}");
     }
 }

@@ -48,7 +48,9 @@ public static class UsbDescriptors
             {
                 case Interface when len >= 9:
                     if (bulkIn is not null && bulkOut is not null) goto done;
-                    inMassStorage = d[5] == 8 && d[6] == 6 && d[7] == 0x50;
+                    // Only alternate setting 0 is active after SET_CONFIGURATION (the driver sends no SET_INTERFACE): an
+                    // alternate setting's endpoints would be configured on the controller but never answer (usb19).
+                    inMassStorage = d[3] == 0 && d[5] == 8 && d[6] == 6 && d[7] == 0x50;
                     iface = d[2];
                     bulkIn = bulkOut = last = null;
                     break;

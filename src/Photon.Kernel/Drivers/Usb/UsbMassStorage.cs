@@ -118,8 +118,10 @@ public sealed class UsbMassStorage : IBlockDevice, IAsyncDisposable
     {
         int length = write ? from.Length : into.Length;
         if (Removed) return Result.Fail(ErrorCode.Closed, $"{Name} was removed");
-        if (length % SectorSize != 0) return Result.Fail(ErrorCode.InvalidArgument, $"{length} bytes is not whole {SectorSize}-byte sectors");
-        if (lba < 0 || lba + length / SectorSize > SectorCount) return Result.Fail(ErrorCode.OutOfRange, $"sectors {lba}+{length / SectorSize} past {SectorCount}");
+        // The shared check: lba + sectors computed here overflowed for an lba near long.MaxValue and passed, and READ(10)
+        // then took the low 32 bits; an empty transfer was "done" without a command (usb19).
+        var range = BlockRange.Validate(lba, length, SectorSize, SectorCount);
+        if (!range.IsOk) return range;
         int perCommand = XhciDevice.MaxTransfer / SectorSize;
         for (int done = 0; done < length;)
         {

@@ -308,6 +308,12 @@ public sealed class XhciController : IAsyncDisposable
         return new Releaser(_gate);
     }
 
+    /// <summary>Why <see cref="EnterAsync"/> gave no gate: the caller's cancellation, or a closed controller. Only the
+    /// latter is <c>Closed</c> — the mass-storage layer reads <c>Closed</c> as "the stick is gone" and refuses every later
+    /// call, so a cancelled read must not say it.</summary>
+    internal static KernelError NotEntered(CancellationToken ct) =>
+        ct.IsCancellationRequested ? new KernelError(ErrorCode.Cancelled, "cancelled") : new KernelError(ErrorCode.Closed, "controller closed");
+
     private sealed class Releaser(SemaphoreSlim gate) : IDisposable
     {
         private int _done;

@@ -49,11 +49,15 @@ public sealed class XhciDevice : IAsyncDisposable
 
     private Span<byte> Bounce => _bounce.Memory.Span.Slice(_bounceOffset, MaxTransfer);
 
+    /// <summary>Why no transfer may start: this device is retired, or its controller stopped answering commands (then no
+    /// TD could be taken off an endpoint again).</summary>
+    private KernelError? Refused() => _broken ?? _hc.Dead;
+
     /// <summary>Resets the port, enables a slot and addresses the device on it.</summary>
     public static async Task<Result<XhciDevice>> AttachAsync(XhciController hc, int port, CancellationToken ct)
     {
         using var gate = await hc.EnterAsync(ct).ConfigureAwait(false);
-        if (gate is null) return Errors.Of(ErrorCode.Closed, "controller closed");
+        if (gate is null) return XhciController.NotEntered(ct);
         var reset = await hc.ResetPortAsync(port, ct).ConfigureAwait(false);
         if (!reset.IsOk) return reset.Error;
         int speed = hc.PortSpeed(port);
@@ -122,7 +126,7 @@ public sealed class XhciDevice : IAsyncDisposable
         int inLength, CancellationToken ct)
     {
         using var gate = await _hc.EnterAsync(ct).ConfigureAwait(false);
-        if (gate is null) return Errors.Of(ErrorCode.Closed, "controller closed");
+        if (gate is null) return XhciController.NotEntered(ct);
         return await ControlLockedAsync(requestType, request, value, index, outData, inLength, ct).ConfigureAwait(false);
     }
 
@@ -132,23 +136,39 @@ public sealed class XhciDevice : IAsyncDisposable
         bool isIn = (requestType & 0x80) != 0;
         int length = isIn ? inLength : outData.Length;
         if (length < 0 || length > 4096) return Errors.Of(ErrorCode.InvalidArgument, $"control transfer of {length} bytes");
-        if (_broken is { } broken) return broken;
+        if (Refused() is { } refused) return refused;
         var ring = _rings[1];
         ulong setup = requestType | (ulong)request << 8 | (ulong)value << 16 | (ulong)index << 32 | (ulong)length << 48;
         uint trt = length == 0 ? 0u : isIn ? 3u : 2u;
         var first = ring.Enqueue(new Trb(setup, 8, Trb.TypeBits(TrbType.Setup) | Trb.ImmediateData | trt << 16));
+        ulong data = 0;
         if (length > 0)
         {
             if (!isIn) outData.Span.CopyTo(Bounce);
             else Bounce[..length].Clear(); // a short answer leaves zeros, not the last transfer's bytes (review18b)
-            ring.Enqueue(new Trb(BounceAddress, (uint)length, Trb.TypeBits(TrbType.Data) | (isIn ? Trb.DirectionIn : 0)));
+            // Interrupt on Short Packet: without it a short data stage raises no event and the status stage's Success
+            // cannot say how many bytes came (QEMU's xhci_xfer_report; usb19).
+            data = ring.Enqueue(new Trb(BounceAddress, (uint)length, Trb.TypeBits(TrbType.Data) | Trb.InterruptOnShort | (isIn ? Trb.DirectionIn : 0)));
         }
         bool statusIn = length == 0 || !isIn;
         var last = ring.Enqueue(new Trb(0, 0, Trb.TypeBits(TrbType.Status) | Trb.InterruptOnCompletion | (statusIn ? Trb.DirectionIn : 0)));
         _hc.RingDoorbell(Slot, 1);
-        var ev = await WaitTransferAsync(1, ring, first, last, _hc.Options.Transfer, ct).ConfigureAwait(false);
-        if (!ev.IsOk) return ev.Error;
-        var cc = ev.Value.Completion;
+        // A short data stage reports itself first, then the controller runs the status stage, whose event ends the TD
+        // (xHCI 1.2 §4.10.1.1): the residual comes from the first event, the outcome from the last. An error on any
+        // stage ends the TD at once. The whole TD shares one deadline, so events naming its early TRBs cannot extend it.
+        int residual = 0;
+        var deadline = _hc.Timers.Now + _hc.Options.Transfer;
+        Trb end;
+        while (true)
+        {
+            var left = deadline - _hc.Timers.Now;
+            var ev = await WaitTransferAsync(1, ring, first, last, left > TimeSpan.Zero ? left : TimeSpan.Zero, ct).ConfigureAwait(false);
+            if (!ev.IsOk) return ev.Error;
+            end = ev.Value;
+            if (end.Parameter == last || end.Completion is not (TrbCompletion.Success or TrbCompletion.ShortPacket)) break;
+            if (end.Parameter == data && end.Completion == TrbCompletion.ShortPacket) residual = end.TransferResidual;
+        }
+        var cc = end.Completion;
         if (cc == TrbCompletion.Stall)
         {
             var cleared = await ResetEndpointLockedAsync(1, ct).ConfigureAwait(false);
@@ -158,9 +178,10 @@ public sealed class XhciDevice : IAsyncDisposable
         if (cc is not (TrbCompletion.Success or TrbCompletion.ShortPacket))
             return Errors.Of(ErrorCode.IoError, $"control request 0x{request:x2}: {cc}");
         if (!isIn) return Array.Empty<byte>();
-        // A short packet reported on the data stage says how much did not come: return only what did.
-        int got = cc == TrbCompletion.ShortPacket && ev.Value.TransferResidual <= length ? length - ev.Value.TransferResidual : length;
-        return Bounce[..got].ToArray();
+        // The data stage's residual says how much did not come: return only what did. One beyond the request is a lie
+        // (it used to return the whole window, cleared bytes and all).
+        if (residual > length) return Errors.Of(ErrorCode.Corrupted, $"control request 0x{request:x2}: residual {residual} of a {length}-byte data stage");
+        return Bounce[..(length - residual)].ToArray();
     }
 
     /// <summary>Waits for the transfer event of a TD (first..last TRB on <paramref name="ring"/>), checking it names this
@@ -211,7 +232,7 @@ public sealed class XhciDevice : IAsyncDisposable
     public async Task<Result> ClearHaltAsync(UsbEndpoint ep, CancellationToken ct)
     {
         using var gate = await _hc.EnterAsync(ct).ConfigureAwait(false);
-        if (gate is null) return Result.Fail(ErrorCode.Closed, "controller closed");
+        if (gate is null) return XhciController.NotEntered(ct);
         var r = await ResetEndpointLockedAsync(ep.ContextIndex, ct).ConfigureAwait(false);
         if (!r.IsOk) return r;
         var clear = await ControlLockedAsync(0x02, 1, 0, ep.Address, default, 0, ct).ConfigureAwait(false);
@@ -222,7 +243,7 @@ public sealed class XhciDevice : IAsyncDisposable
     public async Task<Result> ConfigureAsync(byte configurationValue, UsbEndpoint bulkIn, UsbEndpoint bulkOut, CancellationToken ct)
     {
         using var gate = await _hc.EnterAsync(ct).ConfigureAwait(false);
-        if (gate is null) return Result.Fail(ErrorCode.Closed, "controller closed");
+        if (gate is null) return XhciController.NotEntered(ct);
         var f = _hc.Function;
         foreach (var ep in new[] { bulkIn, bulkOut })
         {
@@ -252,10 +273,11 @@ public sealed class XhciDevice : IAsyncDisposable
         int length = ep.IsIn ? into.Length : outData.Length;
         if (length <= 0 || length > MaxTransfer) return Errors.Of(ErrorCode.InvalidArgument, $"bulk transfer of {length} bytes");
         using var gate = await _hc.EnterAsync(ct).ConfigureAwait(false);
-        if (gate is null) return Errors.Of(ErrorCode.Closed, "controller closed");
+        if (gate is null) return XhciController.NotEntered(ct);
         if (!_rings.TryGetValue(ep.ContextIndex, out var ring)) return Errors.Of(ErrorCode.InvalidArgument, $"endpoint 0x{ep.Address:x2} not configured");
-        if (_broken is { } broken) return broken;
+        if (Refused() is { } refused) return refused;
         if (!ep.IsIn) outData.Span.CopyTo(Bounce);
+        else Bounce[..length].Clear(); // a device that reports bytes it never wrote hands back zeros, not the last transfer's data (usb19)
         var trb = ring.Enqueue(new Trb(BounceAddress, (uint)length, Trb.TypeBits(TrbType.Normal) | Trb.InterruptOnCompletion | Trb.InterruptOnShort));
         _hc.RingDoorbell(Slot, (uint)ep.ContextIndex);
         var ev = await WaitTransferAsync(ep.ContextIndex, ring, trb, trb, _hc.Options.Transfer, ct).ConfigureAwait(false);
@@ -298,8 +320,10 @@ public sealed class XhciDevice : IAsyncDisposable
             else stopped = !_hc.LeakedOnClose; // the controller closed: halted, unless it never stopped
         }
         // A slot the controller did not disable may still have its rings and bounce buffer in use: leak them rather
-        // than free memory a running controller writes (without an IOMMU it is reused at once; review18b).
-        if (!stopped)
+        // than free memory a running controller writes (without an IOMMU it is reused at once; review18b). A retired
+        // device too: its controller refused to take a TD off an endpoint, or completed a TD for another slot, and a
+        // Disable Slot answered by that controller is no proof the late DMA will not come (usb19).
+        if (!stopped || _broken is not null)
         {
             LeakedOnClose = true;
             return;
