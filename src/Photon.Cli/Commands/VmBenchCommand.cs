@@ -91,7 +91,7 @@ public static partial class VmBenchCommand
                 var options = new NvmeDriverOptions(IoQueues: 2, QueueEntries: 64, Polling: path.Polling, CommandTimeout: timeout, WatchdogTick: tick,
                     PollInline: path.PollInline, HybridPoll: path.HybridPoll, PollQueue: path.PollQueue);
                 var started = await NvmeController.StartAsync(opened.Value, new HostTimers(new HostClock()), options);
-                if (!started.IsOk) { opened.Value.Dispose(); failures.Add($"start ({path.Key}): {started.Error}"); continue; }
+                if (!started.IsOk) { failures.Add($"start ({path.Key}): {started.Error}"); continue; } // the controller disposed (or kept) the function
                 await using var controller = started.Value;
                 if (!path.Polling && !controller.Identity.Interrupts) Say("MSI-X unavailable: the interrupt run is polled");
                 foreach (int qd in new[] { 1, 32 })
@@ -181,7 +181,7 @@ public static partial class VmBenchCommand
             var options = new NvmeDriverOptions(IoQueues: 2, QueueEntries: 64, Polling: path.Polling, CommandTimeout: timeout, WatchdogTick: tick,
                 PollInline: path.PollInline, HybridPoll: path.HybridPoll, PollQueue: path.PollQueue);
             var started = await NvmeController.StartAsync(opened.Value, new HostTimers(new HostClock()), options);
-            if (!started.IsOk) { opened.Value.Dispose(); failures.Add($"pairs: start ({path.Key}): {started.Error}"); continue; }
+            if (!started.IsOk) { failures.Add($"pairs: start ({path.Key}): {started.Error}"); continue; } // the controller disposed (or kept) the function
             await using var controller = started.Value;
             foreach (var target in group)
             {

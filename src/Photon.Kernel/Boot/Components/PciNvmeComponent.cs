@@ -32,7 +32,8 @@ public sealed class PciNvmeComponent(string name, PciAddress? address = null, Nv
         var function = bus.Open(where);
         if (!function.IsOk) return function.Error;
         var controller = await NvmeController.StartAsync(function.Value, k.Timers, options, ct).ConfigureAwait(false);
-        if (!controller.IsOk) { function.Value.Dispose(); return controller.Error; }
+        // The controller owns the function from here, failure included (it may have kept it open on purpose).
+        if (!controller.IsOk) return controller.Error;
         var disk = NvmeDisk.Create(DeviceName, controller.Value, k.Capabilities);
         if (!disk.IsOk) { await controller.Value.DisposeAsync().ConfigureAwait(false); return disk.Error; }
         (_disk, _capability) = disk.Value;

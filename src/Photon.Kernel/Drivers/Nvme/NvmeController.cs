@@ -106,11 +106,28 @@ public sealed class NvmeController : IAsyncDisposable
     public uint NamespaceId => 1;
     public long Resets { get; private set; }
 
-    /// <summary>Brings the controller up on <paramref name="function"/> (which it then owns and disposes).</summary>
+    /// <summary>Brings the controller up on <paramref name="function"/>, which it owns from this call on, failure
+    /// included: a failed start has disposed the function already — or, when the device never went not-ready, kept it
+    /// open on purpose with its DMA memory (<see cref="LeakedOnClose"/>): the caller never disposes it either way (a
+    /// second dispose would unmap the DMA memory under a device that may still write it).</summary>
     public static async Task<Result<NvmeController>> StartAsync(IPciFunction function, IKernelTimers timers, NvmeDriverOptions? options = null,
         CancellationToken ct = default)
     {
-        options ??= new NvmeDriverOptions();
+        var c = Refused(function, timers, options ??= new NvmeDriverOptions());
+        if (!c.IsOk) { function.Dispose(); return c.Error; }
+        var up = await c.Value.BringUpAsync(firstTime: true, ct).ConfigureAwait(false);
+        if (!up.IsOk)
+        {
+            await c.Value.DisposeAsync().ConfigureAwait(false); // frees the function, or leaks it with the memory
+            return up.Error;
+        }
+        c.Value._watchdog = c.Value.WatchdogAsync(c.Value._stop.Token);
+        return c.Value;
+    }
+
+    /// <summary>The checks before the device is touched beyond config space and BAR0: a controller object, or why not.</summary>
+    private static Result<NvmeController> Refused(IPciFunction function, IKernelTimers timers, NvmeDriverOptions options)
+    {
         if (options.IoQueues is < 1 or > 64) return Errors.Of(ErrorCode.InvalidArgument, "1 to 64 I/O queues");
         if (options.QueueEntries is < 2 or > 4096) return Errors.Of(ErrorCode.InvalidArgument, "2 to 4096 queue entries");
         if (options.MaxTransferBytes < 4096 || options.MaxTransferBytes % 4096 != 0 || options.MaxTransferBytes > 2 << 20)
@@ -130,13 +147,6 @@ public sealed class NvmeController : IAsyncDisposable
         long highest = R.CompletionDoorbell(MaxQueueId(options), c._stride) + 4;
         if (highest > c._bar.Length)
             return Errors.Of(ErrorCode.NotSupported, $"doorbell stride {c._stride} B puts the doorbells beyond BAR0 ({highest} > {c._bar.Length} bytes)");
-        var up = await c.BringUpAsync(firstTime: true, ct).ConfigureAwait(false);
-        if (!up.IsOk)
-        {
-            await c.DisposeAsync().ConfigureAwait(false);
-            return up.Error;
-        }
-        c._watchdog = c.WatchdogAsync(c._stop.Token);
         return c;
     }
 
@@ -462,14 +472,24 @@ public sealed class NvmeController : IAsyncDisposable
         return _io[(int)((uint)Interlocked.Increment(ref _next) % (uint)_spread)];
     }
 
-    /// <summary>Reaps every queue each tick and resets the controller when a command is older than the timeout.</summary>
+    /// <summary>Stray-flood resets in a row (no quiet tick between them) before the watchdog gives the controller up:
+    /// Linux marks a controller dead after failed resets rather than resetting it forever.</summary>
+    internal const int MaxFloodResets = 5;
+
+    /// <summary>Reaps every queue each tick and resets the controller when a command is older than the timeout, or when
+    /// stray completions flood a queue — with a bound: after each flood reset the next waits twice as many ticks (1, 2,
+    /// 4, ...), a quiet tick past that wait forgives them, and a flood that comes back after
+    /// <see cref="MaxFloodResets"/> resets fails the controller for good (<see cref="Failure"/>).</summary>
     private async Task WatchdogAsync(CancellationToken stop)
     {
         var tick = _options.Tick;
+        long ticks = 0, nextFloodReset = 0;
+        int floodResets = 0;
         while (!stop.IsCancellationRequested)
         {
             try { await _timers.Delay(tick, stop).ConfigureAwait(false); }
             catch (OperationCanceledException) { break; }
+            ticks++;
             _admin.Poll();
             var now = _timers.Now;
             bool hung = _admin.OldestWait(now) > _options.Timeout, flooded = StrayFlood(_admin, ref _adminStrays);
@@ -481,8 +501,42 @@ public sealed class NvmeController : IAsyncDisposable
                 flooded |= StrayFlood(q, ref _ioStrays[i]);
             }
             if (hung) await ResetAsync($"a command exceeded {_options.Timeout.TotalMilliseconds} ms").ConfigureAwait(false);
-            else if (flooded) await ResetAsync("stray completions flood a completion queue").ConfigureAwait(false);
+            else if (!flooded) { if (ticks >= nextFloodReset) floodResets = 0; }
+            else if (ticks < nextFloodReset) { } // backing off: the reap stays bounded per call meanwhile
+            else if (floodResets == MaxFloodResets)
+            {
+                await FailAsync($"stray completions flooded a completion queue again after {MaxFloodResets} controller resets").ConfigureAwait(false);
+                break;
+            }
+            else
+            {
+                await ResetAsync("stray completions flood a completion queue").ConfigureAwait(false);
+                nextFloodReset = ticks + (1L << ++floodResets);
+            }
         }
+    }
+
+    /// <summary>Why the controller was given up (<see cref="FailAsync"/>), or null: every command since fails with it.</summary>
+    public KernelError? Failure { get; private set; }
+
+    /// <summary>Gives the controller up (Linux's dead controller): disables it, fails every command in flight and every
+    /// later one with <c>IoError</c>, and refuses resets. Its memory is freed at close only if the disable worked.</summary>
+    private async Task FailAsync(string reason)
+    {
+        Task? running;
+        lock (_resetGate)
+        {
+            if (_closed || Failure is not null) return;
+            Failure = Errors.Of(ErrorCode.IoError, $"NVMe controller failed: {reason}");
+            running = _resetting;
+        }
+        if (running is not null) await running.ConfigureAwait(false);
+        foreach (var q in _io) q.Pause();
+        await DisableAsync(default).ConfigureAwait(false);
+        var fail = new List<Action> { _admin.Abandon(Failure.Value, close: true) };
+        foreach (var q in _io) fail.Add(q.Abandon(Failure.Value, close: true));
+        foreach (var q in _io) q.Resume();
+        foreach (var f in fail) f();
     }
 
     /// <summary>More stray completions on <paramref name="q"/> since the last tick than its ring holds: a device that
@@ -501,6 +555,7 @@ public sealed class NvmeController : IAsyncDisposable
         lock (_resetGate)
         {
             if (_closed) return Task.FromResult(Result.Fail(ErrorCode.Closed, "controller is shut down"));
+            if (Failure is { } failed) return Task.FromResult(Result.Fail(failed));
             if (_resetting is { IsCompleted: false } running) return WaitFor(running);
             var t = Reset(reason);
             _resetting = t;

@@ -44,6 +44,11 @@ internal sealed class NvmeQueuePair : IDisposable
     private readonly Waker _kick = new();
     private readonly IKernelTimers _timers;
     private readonly NvmeIoCounterSet _counters = new();
+    // Marks the sectors of a read's range before submission (UnwrittenSectorGuard): secret, so no data can be made
+    // to look unwritten on purpose.
+    private readonly ulong _canary = System.Buffers.Binary.BinaryPrimitives.ReadUInt64LittleEndian(
+        System.Security.Cryptography.RandomNumberGenerator.GetBytes(sizeof(ulong)));
+    private long _unwrittenSectors;
     private int _sqTail, _cqHead, _inFlight, _lent;
     private bool _phase = true;
     private bool _pollerActive, _sqDirty, _disposed;
@@ -207,7 +212,12 @@ internal sealed class NvmeQueuePair : IDisposable
         var r = await RunAsync(command, transferBytes, dataOut, ct).ConfigureAwait(false);
         if (!r.IsOk) return r.Error;
         var (completion, cid) = r.Value;
-        if (!dataIn.IsEmpty) _slots[cid].Data.Memory.Span[..dataIn.Length].CopyTo(dataIn.Span);
+        if (!dataIn.IsEmpty)
+        {
+            var data = _slots[cid].Data.Memory.Span;
+            ScrubUnwritten(data[..transferBytes]);
+            data[..dataIn.Length].CopyTo(dataIn.Span);
+        }
         lock (_gate) ReleaseLocked(cid);
         return completion;
     }
@@ -231,6 +241,7 @@ internal sealed class NvmeQueuePair : IDisposable
             lock (_gate) { _lent--; ReleaseLocked(cid); }
             return completion.AsResult($"lent read on queue {Id}").Error;
         }
+        ScrubUnwritten(_slots[cid].Data.Memory.Span[..transferBytes]);
         int given = 0;
         return (_slots[cid].Data, () =>
         {
@@ -238,6 +249,17 @@ internal sealed class NvmeQueuePair : IDisposable
             lock (_gate) { _lent--; ReleaseLocked(cid); }
         });
     }
+
+    /// <summary>Zeroes the sectors of a completed read's range that the device did not write (see
+    /// <see cref="UnwrittenSectorGuard"/>), counted in <see cref="UnwrittenSectors"/>.</summary>
+    private void ScrubUnwritten(Span<byte> range)
+    {
+        int n = UnwrittenSectorGuard.Scrub(range, _canary);
+        if (n > 0) Interlocked.Add(ref _unwrittenSectors, n);
+    }
+
+    /// <summary>512-byte sectors of reads the device completed without writing them (zeroed, not handed back stale).</summary>
+    public long UnwrittenSectors => Interlocked.Read(ref _unwrittenSectors);
 
     /// <summary>Buffers of this queue lent out and not yet given back.</summary>
     public int Lent { get { lock (_gate) return _lent; } }
@@ -256,9 +278,9 @@ internal sealed class NvmeQueuePair : IDisposable
         var slot = _slots[cid];
         var data = slot.Data;
         if (!dataOut.IsEmpty) dataOut.Span.CopyTo(data.Memory.Span);
-        // A read's range starts zeroed: a device that completes it without its DMA (QEMU under an IOMMU fault does)
-        // must not hand back the previous command's bytes, perhaps another tenant's.
-        else if (transferBytes > 0) data.Memory.Span[..transferBytes].Clear();
+        // A read's sectors are marked: one the device completes without writing (QEMU under an IOMMU fault does) is
+        // zeroed after the completion, never handed back with the previous command's bytes, perhaps another tenant's.
+        else if (transferBytes > 0) UnwrittenSectorGuard.Mark(data.Memory.Span[..transferBytes], _canary);
         ValueTask<Result<NvmeCompletion>> completion = default;
         bool delivering = t_delivering is not null, alone = false;
         while (true)
@@ -535,7 +557,7 @@ internal sealed class NvmeQueuePair : IDisposable
                         // Paused by a reset, or the async path holds every free slot: reap first.
                         if (_paused is not null || !_free.TryPop(out cid)) break;
                         var slot = _slots[cid];
-                        if (transferBytes > 0) slot.Data.Memory.Span[..transferBytes].Clear(); // as RunAsync: no stale bytes
+                        if (transferBytes > 0) UnwrittenSectorGuard.Mark(slot.Data.Memory.Span[..transferBytes], _canary); // as RunAsync
                         slot.Loop = true;
                         slot.Tag = pendingTag;
                         SubmitLocked(pending, cid, transferBytes, pendingAt);
@@ -560,7 +582,9 @@ internal sealed class NvmeQueuePair : IDisposable
                     else
                     {
                         Interlocked.Add(ref _counters.WakeTicks, Stopwatch.GetTimestamp() - slot.ReapedAt);
-                        completed(slot.Data.Memory.Span[..transferBytes], slot.Tag);
+                        var range = slot.Data.Memory.Span[..transferBytes];
+                        ScrubUnwritten(range);
+                        completed(range, slot.Tag);
                         ok++;
                     }
                     lock (_gate) { slot.Loop = false; slot.Done = false; slot.Outcome = default; ReleaseLocked(cid); }

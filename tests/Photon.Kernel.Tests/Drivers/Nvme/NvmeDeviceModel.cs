@@ -54,6 +54,9 @@ internal sealed class NvmeDeviceModel : IPciFunction
     public long? IdentifyBlocks { get; set; }
     /// <summary>Reads complete with success without writing a byte (QEMU under an IOMMU fault does this).</summary>
     public bool CompleteWithoutDma { get; set; }
+    /// <summary>Reads complete with success but leave this page of their transfer unwritten (an IOMMU blocked one
+    /// page of a multi-page DMA).</summary>
+    public int? SkipDmaPage { get; set; }
     /// <summary>The next I/O completion is posted again when the next I/O command is submitted on its queue (the CID
     /// just reused), and that command is held (<see cref="ReleaseHeld"/>).</summary>
     public bool DuplicateCompletion { get; set; }
@@ -120,6 +123,8 @@ internal sealed class NvmeDeviceModel : IPciFunction
     public bool RecordDataAddresses { get; set; } = true;
     public bool ShutDown { get; private set; }
     public bool Disposed { get; private set; }
+    /// <summary>How many times the function was disposed (a driver disposes it once, or never when it keeps it).</summary>
+    public int Disposals { get; private set; }
     public ushort CommandRegister => BinaryPrimitives.ReadUInt16LittleEndian(_config.AsSpan(4));
 
     private uint _cc, _csts, _aqa;
@@ -209,7 +214,7 @@ internal sealed class NvmeDeviceModel : IPciFunction
 
     public void Dispose()
     {
-        lock (_gate) { Disposed = true; _dma.Clear(); }
+        lock (_gate) { Disposed = true; Disposals++; _dma.Clear(); }
     }
 
     /// <summary>The bytes at device address <paramref name="address"/> (an IOMMU would fault on anything unmapped).</summary>
@@ -389,7 +394,7 @@ internal sealed class NvmeDeviceModel : IPciFunction
             ulong page = i == 0 ? prp1 : count == 2 ? prp2 : BinaryPrimitives.ReadUInt64LittleEndian(At(prp2 + (ulong)((i - 1) * 8), 8));
             var mem = At(page, length);
             var disk = Disk.AsSpan((int)(diskAt + i * (long)Page), length);
-            if (opcode == 0x02) { if (!CompleteWithoutDma) disk.CopyTo(mem); }
+            if (opcode == 0x02) { if (!CompleteWithoutDma && SkipDmaPage != i) disk.CopyTo(mem); }
             else mem.CopyTo(disk);
         }
         return 0;

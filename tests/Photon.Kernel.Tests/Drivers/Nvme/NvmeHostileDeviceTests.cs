@@ -112,6 +112,41 @@ public sealed class NvmeHostileDeviceTests
     }
 
     [Fact]
+    public async Task A_read_whose_second_page_the_device_skipped_returns_zeros_there_and_the_first_page_intact()
+    {
+        var (model, c) = await StartOneQueue();
+        await using var _ = c;
+        var secret = Pattern(8192, 4);
+        secret.CopyTo(model.Disk, 0);
+        Assert.True((await c.ReadAsync(0, new byte[8192], default)).IsOk); // the slot's buffer now holds the secret
+        var wanted = Pattern(8192, 5);
+        wanted.CopyTo(model.Disk, 64 * 512);
+        model.SkipDmaPage = 1;
+        var back = new byte[8192];
+        Assert.True((await c.ReadAsync(64, back, default)).IsOk);
+        Assert.Equal(wanted.AsSpan(0, 4096).ToArray(), back.AsSpan(0, 4096).ToArray());
+        Assert.All(back.AsSpan(4096).ToArray(), b => Assert.Equal(0, b));
+    }
+
+    [Fact]
+    public async Task The_polled_loop_hands_zeros_not_the_previous_reads_bytes_for_a_read_completed_without_dma()
+    {
+        var model = new NvmeDeviceModel(blocks: 8192);
+        var started = await Start(model, new NvmeDriverOptions(IoQueues: 1, QueueEntries: 8, Polling: true));
+        Assert.True(started.IsOk, started.ToString());
+        await using var c = started.Value;
+        Pattern(4096, 6).CopyTo(model.Disk, 0);
+        int n = 0;
+        Assert.True(c.ReadPolled(1, 4096, (out long lba) => { lba = 0; return n++ < 1; }, (_, _) => { }).IsOk);
+        model.CompleteWithoutDma = true;
+        n = 0;
+        byte[]? got = null;
+        Assert.True(c.ReadPolled(1, 4096, (out long lba) => { lba = 64; return n++ < 1; }, (data, _) => got = data.ToArray()).IsOk);
+        Assert.NotNull(got);
+        Assert.All(got!, b => Assert.Equal(0, b));
+    }
+
+    [Fact]
     public async Task A_duplicate_completion_for_a_reused_cid_does_not_complete_the_new_command()
     {
         var (model, c) = await StartOneQueue();
