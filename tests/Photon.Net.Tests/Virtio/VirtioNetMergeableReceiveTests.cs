@@ -215,6 +215,80 @@ public sealed class VirtioNetMergeableReceiveTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task A_tenant_holds_at_most_its_share_of_the_merge_buffers_and_a_refused_frame_goes_to_another_tenant()
+    {
+        var (model, dev) = await Mergeable("0000:00:13.0", queueSize: 64);
+        await using var _ = dev;
+        var lending = (IFrameLending)dev;
+        var (ring, merge) = lending.LendingLimits(0);
+        Assert.Equal((32, VirtioNetRxQueue.MergeBuffers), (ring, merge));
+        var a = new TenantLoanShare("/tenant-a", ring / 2, merge / 2);
+        var b = new TenantLoanShare("/tenant-b", ring / 2, merge / 2);
+        // 20,000-byte frames (5 pages) wrap the 64-page ring every dozen or so: tenant a keeps each one that had to be
+        // copied into a merge buffer and gives back the ones lent in place, until a copied frame is refused.
+        var keptByA = new List<LentFrame>();
+        LentFrame? toB = null;
+        for (byte i = 0; i < 200 && toB is null; i++)
+        {
+            var frame = Frame(20_000, i);
+            model.Inject(frame);
+            long copiedBefore = dev.Stats.Rx.MergedCopied;
+            var lent = await lending.TakeLentAsync(0, default, a).AsTask().WaitAsync(Timeout);
+            if (lent.Code == Photon.Kernel.ErrorCode.QuotaExceeded)
+            {
+                Assert.Equal(merge / 2, a.MergeHeld);
+                // The refused frame stayed first in line: tenant b gets it, copied whole.
+                var other = lending.TryTakeLent(0, b);
+                Assert.True(other.IsOk, other.ToString());
+                Assert.Equal(frame, other.Value.Frame.Memory.ToArray());
+                Assert.Equal(1, b.MergeHeld);
+                toB = other.Value;
+                break;
+            }
+            Assert.True(lent.IsOk, lent.ToString());
+            Assert.Equal(frame, lent.Value.Frame.Memory.ToArray());
+            if (dev.Stats.Rx.MergedCopied > copiedBefore) keptByA.Add(lent.Value);
+            else lent.Value.GiveBack();
+        }
+        Assert.NotNull(toB);
+        Assert.Equal(merge / 2, keptByA.Count);
+        Assert.Equal(0, a.RingHeld);
+        // Giving the copies back uncharges them: both shares are whole again and a's next copy is lent.
+        foreach (var l in keptByA) l.GiveBack();
+        toB.Value.GiveBack();
+        Assert.Equal((0, 0, 0, 0), (a.MergeHeld, a.RingHeld, b.MergeHeld, b.RingHeld));
+        Assert.Equal(0, dev.LentBuffers(0));
+    }
+
+    [Fact]
+    public async Task A_merged_frame_that_would_take_a_tenant_over_its_ring_share_stays_on_the_ring()
+    {
+        var (model, dev) = await Mergeable("0000:00:14.0", queueSize: 64);
+        await using var _ = dev;
+        var lending = (IFrameLending)dev;
+        var a = new TenantLoanShare("/tenant-a", 4, 4);
+        // 12,000 bytes + header: 3 pages. The first fits a's 4 pages; the second would make 6 and is refused whole.
+        var first = Frame(12_000, 1);
+        var second = Frame(12_000, 2);
+        model.Inject(first);
+        model.Inject(second);
+        var held = await lending.TakeLentAsync(0, default, a).AsTask().WaitAsync(Timeout);
+        Assert.True(held.IsOk, held.ToString());
+        Assert.Equal(3, a.RingHeld);
+        Assert.Equal(Photon.Kernel.ErrorCode.QuotaExceeded, lending.TryTakeLent(0, a).Code);
+        Assert.Equal(3, a.RingHeld);
+        Assert.Equal(3, dev.LentBuffers(0));
+        // The kernel's own stack (no share) takes it, and the device got no page of it back meanwhile.
+        var kernel = lending.TryTakeLent(0);
+        Assert.True(kernel.IsOk, kernel.ToString());
+        Assert.Equal(second, kernel.Value.Frame.Memory.ToArray());
+        kernel.Value.GiveBack();
+        held.Value.GiveBack();
+        Assert.Equal(0, a.RingHeld);
+        Assert.Equal(0, dev.LentBuffers(0));
+    }
+
+    [Fact]
     public async Task Closing_the_device_while_merged_frames_are_lent_keeps_their_bytes_readable_until_given_back()
     {
         var (model, dev) = await Mergeable("0000:00:13.0", queueSize: 64);

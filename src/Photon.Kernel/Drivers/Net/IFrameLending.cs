@@ -10,12 +10,17 @@ namespace Photon.Kernel.Drivers.Net;
 internal interface IFrameLending
 {
     /// <summary>Waits for the next frame on <paramref name="queue"/> and lends it. Busy when the queue already lends as
-    /// many buffers as it may (the device must keep some to receive into).</summary>
-    ValueTask<Result<LentFrame>> TakeLentAsync(int queue, CancellationToken ct);
+    /// many buffers as it may (the device must keep some to receive into); QuotaExceeded when the frame would take
+    /// <paramref name="share"/>'s tenant over its share of the queue (null: the kernel's own stack).</summary>
+    ValueTask<Result<LentFrame>> TakeLentAsync(int queue, CancellationToken ct, TenantLoanShare? share = null);
 
     /// <summary>Lends the next frame already received on <paramref name="queue"/>, without waiting: WouldBlock when there
-    /// is none, Busy at the queue's lending limit.</summary>
-    Result<LentFrame> TryTakeLent(int queue);
+    /// is none, Busy at the queue's lending limit, QuotaExceeded over <paramref name="share"/>.</summary>
+    Result<LentFrame> TryTakeLent(int queue, TenantLoanShare? share = null);
+
+    /// <summary>What <paramref name="queue"/> may lend at once: ring buffers (half its ring) and merge buffers (whole
+    /// frames copied out of pages that were not consecutive; none without MRG_RXBUF). Each tenant's share is cut from these.</summary>
+    (int RingBuffers, int MergeBuffers) LendingLimits(int queue);
 
     /// <summary>Holds (or, with false, releases) the re-posting of returned buffers on <paramref name="queue"/>, so a
     /// burst of returns reaches the device in one publish.</summary>

@@ -326,8 +326,9 @@ public sealed class NicDriver : KernelObject, INetworkDevice, INetworkBatches, I
     /// <summary>Zero-copy receive: waits for the next frame on RX queue <paramref name="queue"/> and lends it, in the DMA
     /// buffer the device wrote, to <paramref name="actor"/> as a Read-only <see cref="Dma.DmaLoan"/> (needs
     /// <see cref="Rights.Read"/>; charged one receive buffer to the actor's tenant). The device gets the buffer back only
-    /// when the loan ends; at most half a queue's buffers are lent at once (Busy beyond); stopping the NIC revokes every
-    /// loan. NotSupported on a device that cannot lend (host devices copy). A queue lent from should not also feed the
+    /// when the loan ends; at most half a queue's buffers are lent at once (Busy beyond), and one tenant holds at most
+    /// half of those and half the queue's merge buffers (QuotaExceeded beyond: its <see cref="TenantLoanShare"/>, so it
+    /// cannot starve another tenant's receive loans); stopping the NIC revokes every loan. NotSupported on a device that cannot lend (host devices copy). A queue lent from should not also feed the
     /// stack: both would take its frames.</summary>
     public async Task<Result<CapabilityToken>> LendReceiveAsync(CapabilityToken cap, int queue, Dma.DmaLender lender, Principal actor = default,
         CancellationToken ct = default)

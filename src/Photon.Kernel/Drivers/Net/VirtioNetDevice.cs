@@ -304,21 +304,24 @@ public sealed class VirtioNetDevice : INetworkQueues, IFrameLending, INetworkOff
 
     /// <summary>Zero-copy receive: the next frame on <paramref name="queue"/> in the DMA buffer the device wrote, kept
     /// from the device until given back (see <see cref="VirtioNetRxQueue.TakeLentAsync"/>).</summary>
-    async ValueTask<Result<LentFrame>> IFrameLending.TakeLentAsync(int queue, CancellationToken ct)
+    async ValueTask<Result<LentFrame>> IFrameLending.TakeLentAsync(int queue, CancellationToken ct, TenantLoanShare? share)
     {
         if (Volatile.Read(ref _disposed) != 0) return Errors.Of(ErrorCode.Closed, $"{Name} is closed");
         if ((uint)queue >= (uint)_rx.Length) return Errors.Of(ErrorCode.OutOfRange, $"{Name} has no queue {queue}");
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, _closed.Token);
-        var r = await _rx[queue].TakeLentAsync(linked.Token).ConfigureAwait(false);
+        var r = await _rx[queue].TakeLentAsync(linked.Token, share).ConfigureAwait(false);
         return !r.IsOk && r.Code == ErrorCode.Cancelled && _closed.IsCancellationRequested ? Errors.Of(ErrorCode.Closed, $"{Name} is closed") : r;
     }
 
-    Result<LentFrame> IFrameLending.TryTakeLent(int queue)
+    Result<LentFrame> IFrameLending.TryTakeLent(int queue, TenantLoanShare? share)
     {
         if (Volatile.Read(ref _disposed) != 0) return Errors.Of(ErrorCode.Closed, $"{Name} is closed");
         if ((uint)queue >= (uint)_rx.Length) return Errors.Of(ErrorCode.OutOfRange, $"{Name} has no queue {queue}");
-        return _rx[queue].TryTakeLent();
+        return _rx[queue].TryTakeLent(share);
     }
+
+    (int RingBuffers, int MergeBuffers) IFrameLending.LendingLimits(int queue) =>
+        (uint)queue < (uint)_rx.Length ? (_rx[queue].MaxLent, _rx[queue].MergeBufferCount) : (0, 0);
 
     void IFrameLending.HoldRefill(int queue, bool hold)
     {

@@ -10,7 +10,9 @@ namespace Photon.Kernel.Drivers.Net;
 /// consumer is draining and are re-enabled only before it sleeps (then the ring is checked once more, so a frame that
 /// landed in between is not missed). One consumer at a time. Zero-copy receive (<see cref="TakeLentAsync"/>) lends a
 /// completed buffer in place instead: it stays out of the ring until given back, and at most half the ring is lent, so
-/// the device always has buffers to receive into. The pool outlives the queue while any buffer is still lent.
+/// the device always has buffers to receive into; a tenant's loans are charged to its <see cref="TenantLoanShare"/>
+/// (half of that limit and half the merge buffers), so one tenant holding its loans cannot take the rest from the others.
+/// The pool outlives the queue while any buffer is still lent.
 /// Each frame's virtio-net header is checked (<see cref="VirtioNetHeader.ReadReceived"/>): a frame whose header breaks
 /// the contract is dropped and counted (<see cref="BadHeaders"/>); with GUEST_CSUM a lent frame carries the device's
 /// word on its checksum, and a copied NEEDS_CSUM frame has its checksum finished in the copy. With GUEST_TSO4
@@ -128,6 +130,9 @@ internal sealed class VirtioNetRxQueue : IDisposable
     /// <summary>Buffers lent out now, and the most that may be (half the buffers).</summary>
     public int Lent { get { lock (_lock) return _lent; } }
     public int MaxLent => _buffers / 2;
+
+    /// <summary>Merge buffers this queue has (MRG_RXBUF), none without.</summary>
+    public int MergeBufferCount => _mergeable ? MergeBuffers : 0;
 
     /// <summary>Posts every idle buffer (called once the device is live, and after each batch).</summary>
     public void Refill()
@@ -337,12 +342,13 @@ internal sealed class VirtioNetRxQueue : IDisposable
     }
 
     /// <summary>Waits for the next frame and lends it in the buffer the device wrote (no copy); frames shorter than the
-    /// header are dropped as on the copying path. Busy at <see cref="MaxLent"/>; Closed once the queue is closed.</summary>
-    public async ValueTask<Result<LentFrame>> TakeLentAsync(CancellationToken ct)
+    /// header are dropped as on the copying path. Busy at <see cref="MaxLent"/>; QuotaExceeded when the frame would take
+    /// <paramref name="share"/>'s tenant over its share (the frame stays on the ring); Closed once the queue is closed.</summary>
+    public async ValueTask<Result<LentFrame>> TakeLentAsync(CancellationToken ct, TenantLoanShare? share = null)
     {
         while (true)
         {
-            var taken = TryTakeLent();
+            var taken = TryTakeLent(share);
             if (taken.IsOk || taken.Code != ErrorCode.WouldBlock) return taken;
             try { await WaitAsync(ct).ConfigureAwait(false); }
             catch (OperationCanceledException) { return Errors.Of(ErrorCode.Cancelled, "receive cancelled"); }
@@ -351,13 +357,16 @@ internal sealed class VirtioNetRxQueue : IDisposable
     }
 
     /// <summary>Lends the next completed frame without waiting: WouldBlock when the ring has none, Busy at
-    /// <see cref="MaxLent"/>, Closed once the queue is closed.</summary>
-    public Result<LentFrame> TryTakeLent()
+    /// <see cref="MaxLent"/> (or with every merge buffer lent), QuotaExceeded when the frame would take
+    /// <paramref name="share"/>'s tenant over its share (null: the kernel's own stack, bounded by the queue's limits
+    /// alone), Closed once the queue is closed. A refused frame stays pending, first in line.</summary>
+    public Result<LentFrame> TryTakeLent(TenantLoanShare? share = null)
     {
         lock (_lock)
         {
             if (_disposed) return Errors.Of(ErrorCode.Closed, "receive queue closed");
             if (_lent >= MaxLent) return Errors.Of(ErrorCode.Busy, $"{_lent} receive buffers are lent (at most {MaxLent})");
+            if (share is not null && share.Exhausted) return share.Refusal();
             int consumed = 0;
             try
             {
@@ -369,6 +378,8 @@ internal sealed class VirtioNetRxQueue : IDisposable
                     int slot = _pending[_pendingStart].Cookie;
                     if (count == 1 || InConsecutivePages(count))
                     {
+                        // Charged to the tenant first: one that holds its share leaves the frame (and the ring) to others.
+                        if (share is not null && !share.TryCharge(count, merge: false)) return share.Refusal();
                         // Lent in place: the buffers stay out of the ring until given back.
                         _pendingStart += count;
                         _lent += count;
@@ -376,7 +387,9 @@ internal sealed class VirtioNetRxQueue : IDisposable
                         Interlocked.Increment(ref _bursts);
                         if (count > 1) Interlocked.Increment(ref _mergedInPlace);
                         var frame = new Dma.DmaBufferSlice(_pool, slot * _bufferSize + VirtioNetHeader.Size, length);
-                        return new LentFrame(frame, count == 1 ? () => GiveBack(slot) : () => GiveBack(slot, count), info.Verified);
+                        Action giveBack = share is not null ? () => GiveBack(slot, count, share)
+                            : count == 1 ? () => GiveBack(slot) : () => GiveBack(slot, count);
+                        return new LentFrame(frame, giveBack, info.Verified);
                     }
                     // Pages out of order (the ring wrapped, or a buffer was lent meanwhile): copy the frame whole — once a
                     // merge buffer is free (Busy keeps the frame pending, as at MaxLent).
@@ -389,6 +402,8 @@ internal sealed class VirtioNetRxQueue : IDisposable
                         consumed += count;
                         continue;
                     }
+                    // A tenant holds at most its share of the merge buffers too: 8 are all a queue has.
+                    if (share is not null && !share.TryCharge(0, merge: true)) return share.Refusal();
                     int merge = _mergeIdle.Pop();
                     CopyFrame(_pool.Memory.Span, count, _mergePool!.Memory.Span.Slice(merge * MergeBufferSize, MergeBufferSize));
                     Release(count);
@@ -397,7 +412,8 @@ internal sealed class VirtioNetRxQueue : IDisposable
                     Interlocked.Increment(ref _frames);
                     Interlocked.Increment(ref _bursts);
                     Interlocked.Increment(ref _mergedCopied);
-                    return new LentFrame(new Dma.DmaBufferSlice(_mergePool, merge * MergeBufferSize, length), () => GiveBackMerge(merge), info.Verified);
+                    Action giveBackMerge = share is not null ? () => GiveBackMerge(merge, share) : () => GiveBackMerge(merge);
+                    return new LentFrame(new Dma.DmaBufferSlice(_mergePool, merge * MergeBufferSize, length), giveBackMerge, info.Verified);
                 }
             }
             finally
@@ -470,6 +486,19 @@ internal sealed class VirtioNetRxQueue : IDisposable
             for (int i = slot; i < slot + count; i++) Idle(i);
             if (_refillHeld == 0) RefillLocked();
         }
+    }
+
+    /// <summary>A tenant's loan comes back: uncharged from its share, then as any other.</summary>
+    private void GiveBack(int slot, int count, TenantLoanShare share)
+    {
+        share.Uncharge(count, merge: false);
+        GiveBack(slot, count);
+    }
+
+    private void GiveBackMerge(int merge, TenantLoanShare share)
+    {
+        share.Uncharge(0, merge: true);
+        GiveBackMerge(merge);
     }
 
     private void GiveBackMerge(int merge)

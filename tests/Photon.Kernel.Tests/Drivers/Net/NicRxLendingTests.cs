@@ -117,19 +117,68 @@ public sealed class NicRxLendingTests : IDisposable
         }
         Assert.Equal(200, await receiving.WaitAsync(Timeout));
         Assert.Equal(Frame(7), Copy(p, held)); // untouched: the device never had the buffer again
-        // Half of the 16 buffers may be lent; the ninth lend is refused (Busy) and the device keeps receiving.
+        // Half of the 16 buffers may be lent, tenant-a's share half of that; the ninth lend is refused (Busy) and the
+        // device keeps receiving.
+        var (q, hq) = Receiver("receiver-b", "tenant-b", nic, h, p);
         var more = new List<Handle>();
-        for (int i = 0; i < 7; i++)
+        for (int i = 0; i < 3; i++)
         {
             model.Inject(Frame(i));
             more.Add(await Lend(p, h));
         }
+        for (int i = 3; i < 7; i++)
+        {
+            model.Inject(Frame(i));
+            await Lend(q, hq);
+        }
         Assert.Equal(8, dev.LentBuffers(0));
         model.Inject(Frame(99));
         Assert.Equal(ErrorCode.Busy, (await _k.Sys.Dma.LendReceiveAsync(p, h, 0)).Code);
-        Assert.Equal(8 * 4096, _k.Quotas.Usage("/tenant-a").MemoryBytes); // the refused lend was not charged
+        Assert.Equal(4 * 4096, _k.Quotas.Usage("/tenant-a").MemoryBytes); // the refused lend was not charged
         _k.Sys.Dma.Return(p, more[0]).Unwrap();
         Assert.Equal(Frame(99), Copy(p, await Lend(p, h)));
+    }
+
+    /// <summary>A second receiver in <paramref name="tenant"/> with Read on the NIC <paramref name="nicOf"/> holds.</summary>
+    private (Process P, Handle Nic) Receiver(string name, string tenant, NicDriver nic, Handle nicOf, Process of)
+    {
+        _ = nic;
+        var q = _k.Spawn(name, _k.Tenant(tenant));
+        var cap = _k.Caps.DeriveForKernel(of.TokenOf(nicOf).Value, Rights.Read, q.Principal, q.Principal).Value;
+        return (q, q.AddHandle(cap).Value);
+    }
+
+    [Fact]
+    public async Task One_tenant_holding_its_receive_loans_cannot_starve_another_tenants_loans()
+    {
+        var (model, dev, nic, p, h) = await StartAsync(queueSize: 16);
+        await using var _ = nic;
+        var (q, hq) = Receiver("receiver-b", "tenant-b", nic, h, p);
+        // Tenant a lends and holds as much as it can: its share, a quarter of the ring, then a typed refusal that
+        // leaves the frame on the ring and charges nothing.
+        for (int i = 0; i < 6; i++) model.Inject(Frame(i));
+        var heldByA = new List<Handle>();
+        for (int i = 0; i < 4; i++) heldByA.Add(await Lend(p, h));
+        Assert.Equal(ErrorCode.QuotaExceeded, (await _k.Sys.Dma.LendReceiveAsync(p, h, 0).WaitAsync(Timeout)).Code);
+        Assert.Equal(4, dev.LentBuffers(0));
+        Assert.Equal(4 * 4096, _k.Quotas.Usage("/tenant-a").MemoryBytes);
+        // Tenant b still borrows: the frame a was refused is the next one lent, to b.
+        Assert.Equal(Frame(4), Copy(q, await Lend(q, hq)));
+        Assert.Equal(Frame(5), Copy(q, await Lend(q, hq)));
+        Assert.Equal(2 * 4096, _k.Quotas.Usage("/tenant-b").MemoryBytes);
+        // Another process of tenant a shares a's share: spreading the loans over processes does not widen it.
+        var (p2, hp2) = Receiver("receiver-a2", "tenant-a", nic, h, p);
+        model.Inject(Frame(6));
+        Assert.Equal(ErrorCode.QuotaExceeded, (await _k.Sys.Dma.LendReceiveAsync(p2, hp2, 0).WaitAsync(Timeout)).Code);
+        // A returned loan gives tenant a room for one more.
+        _k.Sys.Dma.Return(p, heldByA[0]).Unwrap();
+        Assert.Equal(Frame(6), Copy(p2, await Lend(p2, hp2)));
+        Assert.Equal(ErrorCode.QuotaExceeded, (await _k.Sys.Dma.LendReceiveAsync(p, h, 0).WaitAsync(Timeout)).Code);
+        // Stopping the NIC ends every loan of both tenants, and their shares with them.
+        await nic.DisposeAsync();
+        Assert.Equal(0, nic.OutstandingLoans);
+        Assert.Equal(0, _k.Quotas.Usage("/tenant-a").MemoryBytes);
+        Assert.Equal(0, _k.Quotas.Usage("/tenant-b").MemoryBytes);
     }
 
     [Fact]
