@@ -58,7 +58,7 @@ public sealed class IoUringFailedRingTests : IDisposable
         Assert.False(buffer.IsAlive, "the queued read's buffer is still pinned (a leaked GCHandle keeps it alive)");
 
         // Lets the abandoned read complete, so the ring thread sees the failure and stops.
-        using (var writer = File.OpenHandle(path, FileMode.Open, FileAccess.Write)) RandomAccess.Write(writer, new byte[1], 0);
+        using (var writer = new FileStream(path, FileMode.Open, FileAccess.Write)) writer.WriteByte(1);
         await ring.DisposeAsync().AsTask().WaitAsync(Patience);
     }
 
