@@ -14,15 +14,23 @@ namespace Photon.Kernel.Hal.Host;
 /// Why one writer: ext4 takes the inode lock for every buffered write, so a second concurrent pwrite only sleeps on it,
 /// and ext4 refuses non-blocking buffered writes (<c>RWF_NOWAIT</c>: EAGAIN every time on this host, docs/benchmarks.md
 /// block16), so the ring would hand it to an io-wq worker — the cost block12–15 measured.
+/// A write that finds the writer busy far from it with nothing queued (scattered writes: nothing to merge) goes to the
+/// far writer, a thread of this combiner's that writes such writes one by one, in the order they came — beside the
+/// writer (the host's inode lock orders the two pwrites) instead of behind it. It used to go to the ring, where ext4
+/// refuses it to the caller and it costs the ring thread, an io-wq worker and a pool hop (block18); here it costs one
+/// hand-off and the pool hop back.
 /// Order: a batch without overlapping ranges is written in offset order (the order cannot matter); a batch with any
-/// overlap is written in the order its writes were queued, merging only neighbours in that order. Writes that reach the
-/// file by another path (a far write sent to the ring while the writer is busy) may overtake queued ones: only completed
-/// writes are acknowledged, so this matters only for overlapping writes nobody awaited — which a block device (NVMe
-/// included) never orders either (review18).
+/// overlap is written in the order its writes were queued, merging only neighbours in that order. A far write may
+/// overtake queued ones or be overtaken by a later write done at once: only completed writes are acknowledged, and each
+/// is acknowledged after its pwrite returned, so a write submitted after another's completion always lands after it, and
+/// a flush (fdatasync) begun after a write's completion covers it. Only overlapping writes nobody awaited can tell the
+/// order apart — which a block device (NVMe included) never orders either (review18).
 /// A short or failed <c>pwritev</c> is finished per write: each write it fully covered is done, each other one is
 /// written (or resumed) alone, so an error lands on exactly the writes it belongs to. The descriptor is reference-
 /// counted as in <see cref="HostNoWaitRead"/>: <see cref="Close"/> refuses new writes, ends queued ones not yet taken
-/// Closed (they never reach the file), waits for those being written, and only then lets the file go.
+/// Closed (they never reach the file), waits (blocked, not spinning) for those being written, and only then lets the
+/// file go — or, past <see cref="CloseWait"/> (a pwrite stuck in the host), returns and leaves letting it go to the last
+/// write that ends, so no write ever reaches a closed, possibly reused descriptor.
 /// </summary>
 // Safety: the unsafe blocks build iovecs over the callers' buffers, pinned (MemoryHandle) or fixed, for one synchronous pwritev.
 internal sealed unsafe class HostWriteCombiner
@@ -48,6 +56,10 @@ internal sealed unsafe class HostWriteCombiner
     // Writes counted in (being written or queued) in the low bits, and ClosedBit, in one word: "not closed" and
     // "counted" are one atomic step.
     private int _state;
+    // Set when the count falls to zero after closing began (by whoever brings it there): Close waits on it.
+    private readonly ManualResetEventSlim _drained = new(false, spinCount: 0);
+    private int _closeGaveUp; // 1: Close stopped waiting; the write that drains the count releases the descriptor
+    private int _released; // the descriptor's reference is given back exactly once
     private int _busy; // 1 while a thread is the writer (or a drain scheduled on the pool holds it)
     // Writes are arriving concurrently: a write that finds nobody writing queues itself and schedules the drain on the
     // pool instead of writing at once, so the writes submitted meanwhile join its batch (see WriteAsync).
@@ -63,6 +75,14 @@ internal sealed unsafe class HostWriteCombiner
     private readonly int[] _errors = new int[MaxRunWrites];
     private readonly System.Buffers.MemoryHandle[] _pins = new System.Buffers.MemoryHandle[MaxRunWrites];
     private long _written, _queued, _vectoredCalls, _vectoredWrites; // written under _busy only
+    // The far writer: its queue, how many it holds (it sleeps on _farSignal at zero; the write that makes it one wakes
+    // it), its thread (started on the first far write) and the writes it did.
+    private readonly ConcurrentQueue<QueuedWrite> _far = new();
+    private readonly SemaphoreSlim _farSignal = new(0);
+    private int _farPending;
+    private Thread? _farThread;
+    private volatile bool _farStop;
+    private long _farWrites;
 
     public HostWriteCombiner(string name, SafeFileHandle file)
     {
@@ -73,8 +93,20 @@ internal sealed unsafe class HostWriteCombiner
         _fd = (int)file.DangerousGetHandle();
     }
 
+    /// <summary>How long <see cref="Close"/> waits for writes being written before it returns without them (their
+    /// last one then releases the descriptor). A buffered pwrite takes microseconds; only a host stuck in writeback
+    /// throttling or a hung device takes this long.</summary>
+    internal TimeSpan CloseWait { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>True once the descriptor's reference was given back (tests).</summary>
+    internal bool ReleasedFile => Volatile.Read(ref _released) != 0;
+
     /// <summary>Writes done (by their submitter, or by the writer they queued behind).</summary>
     public long Writes => Volatile.Read(ref _written);
+
+    /// <summary>Writes that found the writer busy far from them and were written by the far writer (not counted in
+    /// <see cref="Writes"/> or <see cref="QueuedWrites"/>).</summary>
+    public long FarWrites => Interlocked.Read(ref _farWrites);
 
     /// <summary>Writes that found another thread writing, were queued and written by it.</summary>
     public long QueuedWrites => Volatile.Read(ref _queued);
@@ -84,16 +116,16 @@ internal sealed unsafe class HostWriteCombiner
 
     /// <summary>
     /// Writes <paramref name="data"/> at <paramref name="offset"/> into <paramref name="task"/>: done when this returns
-    /// if nobody else is writing, else queued for the writer (a pending task). False (and no task) when the write is
-    /// better sent elsewhere: another thread is writing far from it (beyond <see cref="NearBytes"/>: not a stream this
-    /// write could join) and nothing is queued. Failures are typed: <see cref="ErrorCode.Closed"/> once closing began,
+    /// if nobody else is writing, else queued for the writer (a pending task) — or for the far writer when another
+    /// thread is writing far from it (beyond <see cref="NearBytes"/>: not a stream this write could join) and nothing is
+    /// queued. Always true (the caller's other path is for larger writes). Failures are typed: <see cref="ErrorCode.Closed"/> once closing began,
     /// <see cref="ErrorCode.IoError"/> with the errno's name for the host's refusal.
     /// </summary>
     public bool TryWrite(long offset, ReadOnlyMemory<byte> data, out ValueTask task)
     {
         if (Interlocked.Increment(ref _state) >= ClosedBit)
         {
-            Interlocked.Decrement(ref _state);
+            Leave(1);
             task = ValueTask.FromException(ClosedError());
             return true;
         }
@@ -103,7 +135,7 @@ internal sealed unsafe class HostWriteCombiner
             Volatile.Write(ref _current, offset);
             int errno = WriteWhole(offset, data.Span);
             if (errno == 0) _written++;
-            Interlocked.Decrement(ref _state);
+            Leave(1);
             DrainAndRelease(); // what queued behind us meanwhile
             task = errno == 0 ? default : ValueTask.FromException(WriteError(errno, offset));
             return true;
@@ -116,9 +148,8 @@ internal sealed unsafe class HostWriteCombiner
             // add a hop): the caller's other path.
             if (Math.Abs(offset - Volatile.Read(ref _current)) > NearBytes && _queue.IsEmpty)
             {
-                Interlocked.Decrement(ref _state);
-                task = default;
-                return false;
+                task = ToFarWriter(offset, data);
+                return true;
             }
             _deferring = true;
         }
@@ -136,24 +167,103 @@ internal sealed unsafe class HostWriteCombiner
         return true;
     }
 
+    /// <summary>Queues a counted-in write for the far writer, waking it (or starting it) if its queue was empty.</summary>
+    private ValueTask ToFarWriter(long offset, ReadOnlyMemory<byte> data)
+    {
+        var write = _spares.TryDequeue(out var spare) ? spare : new QueuedWrite(this);
+        var pending = write.Start(offset, data);
+        _far.Enqueue(write);
+        if (Interlocked.Increment(ref _farPending) == 1)
+        {
+            if (Volatile.Read(ref _farThread) is null) StartFarWriter();
+            _farSignal.Release();
+        }
+        return pending;
+    }
+
+    private void StartFarWriter()
+    {
+        var thread = new Thread(FarWriterLoop) { IsBackground = true, Name = "photon-far-writer" };
+        if (Interlocked.CompareExchange(ref _farThread, thread, null) is null) thread.Start();
+    }
+
+    /// <summary>The far writer: writes its queue one write at a time, in order (ends them Closed once closing began),
+    /// sleeps when it is empty, and ends when the combiner is closed and nothing is left.</summary>
+    private void FarWriterLoop()
+    {
+        while (true)
+        {
+            _farSignal.Wait();
+            int done;
+            do
+            {
+                done = 0;
+                while (_far.TryDequeue(out var w))
+                {
+                    KernelException? error;
+                    if ((Volatile.Read(ref _state) & ClosedBit) != 0) error = ClosedError();
+                    else
+                    {
+                        int errno = WriteWhole(w.Offset, w.Data.Span);
+                        error = errno == 0 ? null : WriteError(errno, w.Offset);
+                        if (errno == 0) Interlocked.Increment(ref _farWrites);
+                    }
+                    w.Finish(error); // last use of w: its caller may reuse it at once
+                    Leave(1);
+                    done++;
+                }
+            } while (Interlocked.Add(ref _farPending, -done) != 0);
+            if (_farStop) return;
+        }
+    }
+
     /// <summary>Refuses writes from now on, ends queued ones Closed, waits for those being written, then releases the
     /// descriptor. Idempotent.</summary>
     public void Close()
     {
         if ((Interlocked.Or(ref _state, ClosedBit) & ClosedBit) != 0) return;
-        // Queued writes are counted in: the writer (whoever holds _busy, or the last enqueuer, who takes it) ends them.
-        var spin = new SpinWait();
-        while (Volatile.Read(ref _state) != ClosedBit) spin.SpinOnce();
-        _file.DangerousRelease();
+        // Queued writes are counted in: the writer (whoever holds _busy, or the last enqueuer, who takes it) ends them,
+        // and whoever brings the count to zero sets _drained. Blocked meanwhile, not spinning: a spinning closer took a
+        // core from the very writer it waits for (block18's strace: 79,189 sched_yield).
+        // The far writer ends once its queue is empty (it ends what is queued Closed).
+        _farStop = true;
+        if (Volatile.Read(ref _farThread) is not null) _farSignal.Release();
+        if (Volatile.Read(ref _state) == ClosedBit || _drained.Wait(CloseWait))
+        {
+            ReleaseFile();
+            return;
+        }
+        // Still writing past the bound: the descriptor stays ours until the last write ends (see Leave).
+        Interlocked.Exchange(ref _closeGaveUp, 1);
+        if (Volatile.Read(ref _state) == ClosedBit) ReleaseFile();
+    }
+
+    /// <summary><paramref name="n"/> writes are done with the descriptor. The one that brings a closing combiner's count to
+    /// zero wakes <see cref="Close"/>, and releases the descriptor itself if Close already gave up waiting.</summary>
+    private void Leave(int n)
+    {
+        if (Interlocked.Add(ref _state, -n) != ClosedBit) return;
+        _drained.Set();
+        if (Volatile.Read(ref _closeGaveUp) != 0) ReleaseFile();
+    }
+
+    private void ReleaseFile()
+    {
+        if (Interlocked.Exchange(ref _released, 1) == 0) _file.DangerousRelease();
     }
 
     /// <summary>Tests only: makes the calling thread the writer until the returned holder is disposed, so writes queue
     /// behind it (a batch built on purpose); disposing writes what queued.</summary>
-    internal IDisposable HoldWriter()
+    internal IDisposable HoldWriter() => HoldWriter(null);
+
+    /// <summary>Tests only: as <see cref="HoldWriter()"/>, or with <paramref name="writingAt"/> as a writer busy with a
+    /// write at that offset (not deferring): a write far from it then goes to the far writer.</summary>
+    internal IDisposable HoldWriter(long? writingAt)
     {
         var spin = new SpinWait();
         while (Interlocked.CompareExchange(ref _busy, 1, 0) != 0) spin.SpinOnce();
-        _deferring = true; // every write now queues behind the holder, wherever it lands
+        if (writingAt is { } at) Volatile.Write(ref _current, at);
+        else _deferring = true; // every write now queues behind the holder, wherever it lands
         return new Holder(this);
     }
 
@@ -211,7 +321,7 @@ internal sealed unsafe class HostWriteCombiner
         {
             // Closing: what was queued and not yet written is refused, as a ring operation queued but not submitted is.
             for (int i = 0; i < n; i++) _batch[i].Finish(ClosedError());
-            Interlocked.Add(ref _state, -n);
+            Leave(n);
             return false;
         }
         bool merged = false;
@@ -298,7 +408,7 @@ internal sealed unsafe class HostWriteCombiner
             _queued++;
             w.Finish(_errors[k] == 0 ? null : WriteError(_errors[k], w.Offset));
         }
-        Interlocked.Add(ref _state, -count);
+        Leave(count);
     }
 
     /// <summary>pwrite until all of <paramref name="data"/> is written: 0, or the errno that stopped it

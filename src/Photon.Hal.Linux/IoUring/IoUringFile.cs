@@ -174,7 +174,10 @@ public sealed unsafe class IoUringFile : IAsyncDisposable
             lock (_gate)
             {
                 if (!SubmitLocked(op, reaped, out arm)) return task;
-                if (!op.Reaped) op.Pin = buffer.Pin();
+                // Still the kernel's (in flight, queued, or abandoned by a failed ring): pinned for as long as that lasts.
+                // Not one already finished — e.g. queued when the ring failed in this same turn: nothing would ever
+                // release a pin taken after its Finish (review: the GCHandle leaked).
+                if (!op.Reaped && !op.Retired) op.Pin = buffer.Pin();
             }
         }
         if (arm) _armed.Release();
@@ -379,11 +382,16 @@ public sealed unsafe class IoUringFile : IAsyncDisposable
         _ring.Publish();
         _enters++;
         int r = _ring.Enter(_unsubmitted, 0);
+        if (EnterResultHook is { } hook) r = hook(r);
         if (r >= 0) { _unsubmitted -= (uint)r; return true; }
         if (-r is EINTR or EAGAIN or EBUSY) return true; // still prepared: the next enter (a caller's or the ring thread's) retries
         FailLocked(r);
         return false;
     }
+
+    /// <summary>Tests only: sees each submitting enter's result and may replace it — to stand in for a ring that fails
+    /// (an error other than EINTR/EAGAIN/EBUSY), which no healthy host does on demand.</summary>
+    internal Func<int, int>? EnterResultHook { get; set; }
 
     private int ReapLocked(List<(IoUringOperation, int)>? byCaller)
     {

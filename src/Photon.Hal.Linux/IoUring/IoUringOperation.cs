@@ -24,6 +24,11 @@ internal sealed unsafe class IoUringOperation : IValueTaskSource<int>
     /// inside its enter never needs to pin the buffer beyond that call).</summary>
     public bool Reaped;
 
+    /// <summary>Set by <see cref="Finish"/>: the operation is over and its pin released — reaped, or ended before the
+    /// kernel saw it (closed, or a ring that failed while it waited). Not by <see cref="Abandon"/> (the kernel may still
+    /// use the buffer). A submitter that fixed its buffer takes a lasting pin only for an operation that is neither.</summary>
+    public bool Retired;
+
     public byte Opcode;
     public long Offset;
     public nint Address;
@@ -49,6 +54,7 @@ internal sealed unsafe class IoUringOperation : IValueTaskSource<int>
         Length = length;
         Pin = pin;
         Reaped = false;
+        Retired = false;
         NoWait = false;
         Done = 0;
         _core.RunContinuationsAsynchronously = true;
@@ -68,6 +74,7 @@ internal sealed unsafe class IoUringOperation : IValueTaskSource<int>
     /// thread pool, or with <paramref name="inline"/> on this thread (a submitter that reaped it, outside the ring's lock).</summary>
     public void Finish(int result, bool inline = false)
     {
+        Retired = true;
         Pin.Dispose();
         Pin = default;
         _core.RunContinuationsAsynchronously = !inline;

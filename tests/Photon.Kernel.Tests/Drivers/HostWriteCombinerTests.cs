@@ -175,6 +175,77 @@ public sealed class HostWriteCombinerTests : IDisposable
     }
 
     [Fact]
+    public async Task A_write_far_from_a_busy_writer_lands_beside_it_and_is_acknowledged_only_once_in_the_file()
+    {
+        var path = Image(64L << 20);
+        await using var storage = HostImageStorage.Open(path, backend: HostStorageBackend.IoUring).Value;
+        var first = Pattern(4096, 70);
+        var second = Pattern(4096, 71);
+        const long far = 32L << 20; // beyond NearBytes from the held writer's write
+        var back = new byte[4096];
+        using (storage.HoldWriterAt(0))
+        {
+            // Done while the writer is still busy: beside it, not behind it.
+            await storage.WriteAsync(far, first).AsTask().WaitAsync(Patience);
+            Assert.Equal(1, storage.FarWrites);
+            Assert.True(File.ReadAllBytes(path).AsSpan((int)far, 4096).SequenceEqual(first), "acknowledged: in the file");
+            // Submitted after the first one's completion: lands after it, though both take the far path.
+            await storage.WriteAsync(far, second).AsTask().WaitAsync(Patience);
+            // A flush begun after both completions covers them (fdatasync, after their pwrites returned).
+            await storage.FlushAsync().AsTask().WaitAsync(Patience);
+            Assert.Equal(4096, await storage.ReadAsync(far, back));
+            Assert.Equal(second, back);
+        }
+        Assert.Equal(2, storage.FarWrites);
+        Assert.Equal(0, storage.InlineWrites);
+        var ring = storage.RingCounters;
+        Assert.Equal(0, storage.RingWriteAttempts.Refused + storage.RingWriteAttempts.StraightToRing);
+        Assert.Equal(1, ring.Inline + ring.Deferred); // the flush alone (the read was a page-cache copy)
+    }
+
+    [Fact]
+    public async Task Closing_while_lanes_write_far_apart_ends_each_write_done_or_Closed_and_done_ones_are_in_the_file()
+    {
+        const int lanes = 16, perLane = 200;
+        var path = Image(256L << 20);
+        var storage = HostImageStorage.Open(path, backend: HostStorageBackend.IoUring).Value;
+        var done = new System.Collections.Concurrent.ConcurrentBag<(long Offset, byte Value)>();
+        var go = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var tasks = Enumerable.Range(0, lanes).Select(lane => Task.Run(async () =>
+        {
+            var rng = new Random(lane);
+            await go.Task;
+            for (int i = 0; i < perLane; i++)
+            {
+                long offset = rng.NextInt64(0, (256L << 20) / 4096) * 4096; // scattered: far from each other
+                byte value = (byte)(1 + (lane * perLane + i) % 255);
+                var data = new byte[4096];
+                Array.Fill(data, value);
+                try
+                {
+                    await storage.WriteAsync(offset, data);
+                    done.Add((offset, value));
+                }
+                catch (KernelException e) when (e.Code == ErrorCode.Closed) { return; }
+            }
+        })).ToArray();
+        go.SetResult();
+        while (done.Count < lanes * perLane / 4) await Task.Delay(1);
+        await storage.DisposeAsync().AsTask().WaitAsync(Patience);
+        await Task.WhenAll(tasks).WaitAsync(Patience);
+        // Each acknowledged write is in the file unless a later acknowledged one (another lane's) took its block.
+        var file = await File.ReadAllBytesAsync(path);
+        var last = new Dictionary<long, HashSet<byte>>();
+        foreach (var (offset, value) in done) (last.TryGetValue(offset, out var set) ? set : last[offset] = new HashSet<byte>()).Add(value);
+        foreach (var (offset, values) in last)
+        {
+            byte b = file[offset];
+            Assert.Contains(b, values);
+            Assert.True(file.AsSpan((int)offset, 4096).IndexOfAnyExcept(b) < 0, $"block at {offset} is one write's bytes whole");
+        }
+    }
+
+    [Fact]
     public async Task After_concurrent_writes_a_lone_writer_is_written_at_once_again()
     {
         var path = Image(1 << 20);
@@ -226,8 +297,9 @@ public sealed class HostWriteCombinerTests : IDisposable
                 })).ToArray();
                 writes += (await Task.WhenAll(tasks).WaitAsync(Patience)).Sum();
             }
-            var ring = storage.RingCounters; // a write far from the busy writer's goes to the ring
-            Assert.Equal(writes, storage.InlineWrites + ring.Inline + ring.Deferred);
+            var ring = storage.RingCounters; // a write far from the busy writer's goes to the far writer, not the ring
+            Assert.Equal(writes, storage.InlineWrites + storage.FarWrites);
+            Assert.Equal(0, ring.Inline + ring.Deferred);
             Assert.True(storage.VectoredWrites.Writes <= storage.QueuedWrites);
         }
         // Within the last round, 8 KiB writes overlap the next block's 4 KiB write with the same bytes (one source).
