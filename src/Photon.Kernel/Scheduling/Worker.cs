@@ -107,19 +107,14 @@ internal sealed class Worker
                     continue;
                 }
                 InterleavingSeam.Point(); // ... or after the re-check, so its wake arrives before the park
+                TrimLanes();
                 Idle.Park(_scheduler.ParkTimeout(this));
                 // Still unclaimed: no spawn or wake came for a whole park period, so the burst is over and the task
-                // pool's depot and the run lanes' kept segments can shrink. Not on every park: a CPU parks whenever a
-                // spawner is descheduled mid-burst, and trimming then dropped the tasks and segments the spawner was
-                // about to reuse (a burst from outside on a loaded host allocated a 6 KiB segment per 768 spawns
-                // again after each such park). (A racing claim only moves a trim.)
+                // pool's depot can shrink. Not on every park: a CPU parks whenever a spawner is descheduled mid-burst,
+                // and trimming then dropped the tasks the spawner was about to reuse. (A racing claim only moves a trim.)
                 bool quiet = Volatile.Read(ref Parked) == 1;
                 Volatile.Write(ref Parked, 0);
-                if (quiet)
-                {
-                    KernelTaskPool.Trim();
-                    TrimLanes();
-                }
+                if (quiet) KernelTaskPool.Trim();
                 _scheduler.LeaveIdle();
                 ReadClock();
                 _scheduler.MonitorStarvation(this, _lastClock); // the reading just taken: one clock read per wake

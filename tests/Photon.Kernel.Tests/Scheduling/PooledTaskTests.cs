@@ -245,8 +245,8 @@ public class PooledTaskTests
         finally { await s.DisposeAsync().AsTask().Within(Timeout); }
     }
 
-    /// <summary>The shared run lanes keep the segments a burst from outside drained (a CPU that parks mid-burst keeps
-    /// them for the spawner's next rise), but not for good: once the CPUs idle through a park period they go.</summary>
+    /// <summary>The shared run lanes keep the segments a burst from outside drained, within their bound, but not for
+    /// good: once the CPUs go idle they go (the memory a burst needed is not pinned after it).</summary>
     [Fact]
     public async Task After_a_burst_from_outside_the_shared_lanes_drop_their_kept_segments()
     {
