@@ -54,6 +54,9 @@ internal sealed class RunLane
 
     public RunLane() => _tail = _head;
 
+    /// <summary>Drained segments kept for the next rise (racy; a test's view of what an idle CPU trims).</summary>
+    internal int KeptSegments => Volatile.Read(ref _freeCount);
+
     /// <summary>Racy length for cheap emptiness checks; exact under the lock.</summary>
     public int Count => Volatile.Read(ref _count);
 

@@ -245,6 +245,31 @@ public class PooledTaskTests
         finally { await s.DisposeAsync().AsTask().Within(Timeout); }
     }
 
+    /// <summary>The shared run lanes keep the segments a burst from outside drained, within their bound, but not for
+    /// good: once the CPUs go idle they go (the memory a burst needed is not pinned after it).</summary>
+    [Fact]
+    public async Task After_a_burst_from_outside_the_shared_lanes_drop_their_kept_segments()
+    {
+        var s = LinuxPlatform.CreateScheduler(new SchedulerOptions(Workers: 2, StarvationThreshold: TimeSpan.FromSeconds(30)));
+        try
+        {
+            const int N = 300_000;
+            int remaining = N, kept = 0;
+            var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            Func<Task> body = () => { if (Interlocked.Decrement(ref remaining) == 0) done.TrySetResult(); return Task.CompletedTask; };
+            for (int i = 0; i < N; i++)
+            {
+                _ = s.SpawnPooled(body, "tiny");
+                if ((i & 1023) == 0) kept = Math.Max(kept, s.Global.Sum(lane => lane.KeptSegments));
+            }
+            await done.Task.Within(Timeout);
+            Assert.True(kept <= s.Global.Length * RunLane.MaxFreeSegments, $"the shared lanes kept {kept} segments");
+            Assert.True(await Wait.Until(() => s.Global.All(lane => lane.KeptSegments == 0), Timeout),
+                $"the shared lanes still keep {s.Global.Sum(lane => lane.KeptSegments)} segments");
+        }
+        finally { await s.DisposeAsync().AsTask().Within(Timeout); }
+    }
+
     /// <summary>
     /// Stress: two threads spawn short pooled tasks (objects recycled all the while) while a third cancels, joins and
     /// reads the state of random handles, many of them stale. Every body runs once unless its own handle canceled it
