@@ -38,7 +38,9 @@ public sealed class Namespace : KernelObject
 /// <summary>What a name is bound to: a capability, or an alias (a path resolved within the defining namespace).
 /// An alias holds no capability, so the kernel memory it takes (<see cref="ChargedBytes"/>) is charged to the
 /// principal that bound it (<see cref="ChargedTo"/>) and given back when it is unbound or its namespace destroyed.</summary>
-public sealed record NamespaceBinding(string Name, CapabilityToken Token, string? AliasTarget, Principal ChargedTo = default, long ChargedBytes = 0)
+public sealed record NamespaceBinding(string Name, CapabilityToken Token, string? AliasTarget)
 {
     public bool IsAlias => AliasTarget is not null;
+    internal Principal ChargedTo { get; init; }
+    internal long ChargedBytes { get; init; }
 }

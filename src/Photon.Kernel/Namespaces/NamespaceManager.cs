@@ -132,7 +132,7 @@ public sealed class NamespaceManager
         {
             var err = CheckInsert(space, name);
             if (err is { } e) { Refund(actor, bytes); return e; }
-            space.Bindings[name] = new NamespaceBinding(name, CapabilityToken.None, target, actor, actor.Name is null ? 0 : bytes);
+            space.Bindings[name] = new NamespaceBinding(name, CapabilityToken.None, target) { ChargedTo = actor, ChargedBytes = actor.Name is null ? 0 : bytes };
         }
         return Result.Ok;
     }
