@@ -38,7 +38,15 @@ public sealed class PciNvmeComponent(string name, PciAddress? address = null, Nv
         if (!disk.IsOk) { await controller.Value.DisposeAsync().ConfigureAwait(false); return disk.Error; }
         (_disk, _capability) = disk.Value;
         var bound = k.Namespaces.Bind(k.DevNamespace, DeviceName, _capability, Rights.Read | Rights.Write | Rights.Delegate);
-        if (!bound.IsOk) return bound.Error;
+        if (!bound.IsOk)
+        {
+            // A failed start is never stopped: give back the disk (and its controller) here, not at shutdown.
+            k.Capabilities.Revoke(_capability);
+            _capability = default;
+            await _disk.DisposeAsync().ConfigureAwait(false);
+            _disk = null;
+            return bound.Error;
+        }
         var id = _disk.Identity;
         return $"/dev/{DeviceName}: {where} '{id.Model}' sn {id.Serial} fw {id.Firmware} NVMe {id.Version}, {id.Blocks} blocks of {id.BlockSize} B, " +
             $"{id.IoQueues} I/O queue pairs, {(id.Interrupts ? "MSI-X" : "polled")}, max transfer {id.MaxTransferBytes / 1024} KiB";

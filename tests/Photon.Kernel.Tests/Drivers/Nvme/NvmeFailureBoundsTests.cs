@@ -59,6 +59,25 @@ public sealed class NvmeFailureBoundsTests
     }
 
     [Fact]
+    public async Task A_start_whose_device_name_is_taken_gives_the_disk_and_its_controller_back()
+    {
+        var model = new NvmeDeviceModel(blocks: 1024);
+        var config = TestKernel.Config with { EchoLog = false };
+        config = config with { Platform = config.Platform with { Pci = new OneFunctionBus(model) } };
+        var booted = await PhotonKernel.BootAsync(config);
+        Assert.True(booted.IsOk, booted.IsOk ? "" : booted.Error.ToString());
+        await using var k = booted.Value;
+        Assert.True(k.Namespaces.CreateChild(k.DevNamespace, "nvme0").IsOk); // the name is taken
+        var component = new PciNvmeComponent("nvme0", options: new NvmeDriverOptions(IoQueues: 1, QueueEntries: 8));
+        var started = await component.StartAsync(k, default);
+        Assert.Equal(ErrorCode.AlreadyExists, started.Code);
+        Assert.Null(component.Identity);           // the disk is gone, not kept for a stop that never comes
+        Assert.Equal(1, model.Disposals);          // and its controller released the function
+        await component.StopAsync();
+        Assert.Equal(1, model.Disposals);
+    }
+
+    [Fact]
     public async Task A_stray_flood_that_outlasts_the_bounded_resets_fails_the_controller_with_a_typed_error()
     {
         var model = new NvmeDeviceModel(blocks: 8192) { HoldIo = true, StrayFlood = true };
