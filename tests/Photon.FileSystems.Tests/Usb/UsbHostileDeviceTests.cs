@@ -79,6 +79,24 @@ public sealed class UsbHostileDeviceTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task A_cbw_that_times_out_is_followed_by_reset_recovery_and_the_next_command_is_answered_by_its_own_csw()
+    {
+        var disk = RandomNumberGenerator.GetBytes(1 << 20);
+        var (model, hc, usb) = await Start(new XhciModel(disk.ToArray()), Fast);
+        await using (hc)
+        {
+            model.HangsOut = true; // the READ's CBW is never taken
+            Assert.Equal(ErrorCode.TimedOut, (await usb.ReadAsync(0, new byte[4096]).AsTask().WaitAsync(Timeout)).Code);
+            model.HangsOut = false;
+            // The CBW may have reached the stick: Reset Recovery puts it back at "expecting a CBW" (was: none).
+            Assert.Equal(1, usb.Transport.ResetRecoveries);
+            var read = new byte[4096];
+            (await usb.ReadAsync(16, read).AsTask().WaitAsync(Timeout)).AssertOk();
+            Assert.Equal(disk.AsSpan(16 * 512, 4096).ToArray(), read);
+        }
+    }
+
+    [Fact]
     public async Task A_short_control_in_returns_exactly_the_bytes_the_device_sent_never_stale_ones_never_more()
     {
         var (model, hc, usb) = await Start(new XhciModel(new byte[1 << 20]), Fast);

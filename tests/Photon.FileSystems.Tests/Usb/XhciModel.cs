@@ -87,6 +87,8 @@ public sealed class XhciModel
     public bool IgnoresStop { get; set; }
     /// <summary>The stick stops answering bulk IN (NAKs for ever) while it stays connected.</summary>
     public bool Hangs { get; set; }
+    /// <summary>The stick stops taking bulk OUT (NAKs for ever: the CBW never completes) while it stays connected.</summary>
+    public bool HangsOut { get; set; }
     /// <summary>At most this many bytes of any control IN reply are sent (a short data stage).</summary>
     public int? ControlReplyLimit { get; set; }
     /// <summary>The configuration descriptor's wTotalLength, when the stick lies about it.</summary>
@@ -440,7 +442,7 @@ public sealed class XhciModel
     {
         int len = (int)(t.Status & 0x1FFFF);
         bool isIn = dci % 2 == 1;
-        if (isIn && Hangs) return false; // NAK: the TD stays pending
+        if ((isIn && Hangs) || (!isIn && HangsOut)) return false; // NAK: the TD stays pending
         if (!isIn)
         {
             var data = Dma.ReadBytes(t.Param, len);

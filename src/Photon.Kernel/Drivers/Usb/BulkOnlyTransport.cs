@@ -52,7 +52,9 @@ public sealed class BulkOnlyTransport(XhciDevice device, UsbMassStorageInterface
         cdb.Span.CopyTo(cbw.AsSpan(15));
 
         var sent = await device.BulkAsync(iface.BulkOut, cbw, default, ct).ConfigureAwait(false);
-        if (!sent.IsOk) return sent.Error;
+        // A CBW transfer that failed (timed out, cancelled) may still have reached the device, which would then answer
+        // the next command with this one's data or CSW: recover as after a failed data phase.
+        if (!sent.IsOk) return await AbandonAsync(sent.Error).ConfigureAwait(false);
         if (sent.Value.Stalled || sent.Value.Transferred != 31)
             return await RecoverAsync(ErrorCode.IoError, "the device refused the CBW", ct).ConfigureAwait(false);
 
