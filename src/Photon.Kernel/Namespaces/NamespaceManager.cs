@@ -71,8 +71,10 @@ public sealed class NamespaceManager
             if (parentNs.Bindings.ContainsKey(name)) { _caps.Revoke(created.Value); return Errors.Of(ErrorCode.AlreadyExists, $"'{name}' already exists in {parentNs.Path}"); }
             if (parentNs.Bindings.Count >= MaxBindingsPerNamespace) { _caps.Revoke(created.Value); return Errors.Of(ErrorCode.QuotaExceeded, $"{parentNs.Path} is full"); }
             // The parent's binding is derived from the child's root capability: destroying the child kills it too.
-            // Charged to whoever created the child, not to the parent namespace's tenant.
-            var bound = _caps.DeriveForKernel(created.Value, Rights.All, new Principal("binding", parentNs.Path), actor, chargeTo: owner);
+            // A process's child is charged to that process, not to the parent namespace's tenant; one the kernel makes
+            // is charged as before, to the binding's own namespace.
+            var bound = _caps.DeriveForKernel(created.Value, Rights.All, new Principal("binding", parentNs.Path), actor,
+                chargeTo: actor.Name is null ? null : actor);
             if (!bound.IsOk) { _caps.Revoke(created.Value); return bound.Error; }
             parentNs.Bindings[name] = new NamespaceBinding(name, bound.Value, null);
         }
