@@ -12,8 +12,8 @@ namespace Photon.Kernel.Drivers.Nvme;
 /// to it), so a hostile device learns nothing from stale bytes; the case to cover is a device whose DMA did not land —
 /// QEMU completes with status 0 when the IOMMU blocked it — and a blocked DMA is lost whole pages at a time, never a
 /// sector's first 8 bytes alone. Sectors are 512 bytes (the smallest LBA size), so a read of any LBA size is covered.
-/// The canary is random per queue and never leaves the driver (a sector still holding it is zeroed); real data equal
-/// to it (2^-64 per sector) reads back as zeros.</para>
+/// The canary is random per queue; the device can read it like the rest of the buffer, but it never reaches a caller
+/// (a sector still holding it is zeroed), and real data equal to it (2^-64 per sector) reads back as zeros.</para>
 /// </summary>
 internal static class UnwrittenSectorGuard
 {
