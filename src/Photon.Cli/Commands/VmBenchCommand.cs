@@ -31,7 +31,7 @@ public static partial class VmBenchCommand
     /// <summary>One way of driving Photon's controller: its name in the table, the driver options, and whether the
     /// reads go through the one-thread polled loop instead of async workers.</summary>
     private sealed record PhotonPath(string Key, string Title, bool Polling, bool PollInline, bool Loop, TimeSpan? HybridPoll = null,
-        bool PollQueue = false);
+        bool PollQueue = false, int DeliveryDoorbellEvery = 0, bool DepthPoll = false);
 
     private static readonly PhotonPath[] Paths =
     [
@@ -40,6 +40,14 @@ public static partial class VmBenchCommand
         new("pollq", "Photon MSI-X + poll queue at depth 1 (async, the default)", Polling: false, PollInline: false, Loop: false, PollQueue: true),
         new("inline", "Photon polled inline (async)", Polling: true, PollInline: true, Loop: false),
         new("loop", "Photon polled loop (one thread, batched doorbells)", Polling: true, PollInline: true, Loop: true),
+    ];
+
+    // Variants measured only when --pair-targets names them (A/B runs of a driver option against Linux in one boot).
+    private static readonly PhotonPath[] ExtraPaths =
+    [
+        new("pollq-r1", "default, doorbell per resubmission in a delivery", Polling: false, PollInline: false, Loop: false, PollQueue: true, DeliveryDoorbellEvery: 1),
+        new("pollq-r4", "default, doorbell every 4 resubmissions in a delivery", Polling: false, PollInline: false, Loop: false, PollQueue: true, DeliveryDoorbellEvery: 4),
+        new("pollq-dp", "default + busy poll at depth (one line polls all queues)", Polling: false, PollInline: false, Loop: false, PollQueue: true, DepthPoll: true),
     ];
 
     public static async Task<int> RunAsync(string[] args)
@@ -89,7 +97,8 @@ public static partial class VmBenchCommand
                 if (!opened.IsOk) { failures.Add($"open {photonAt}: {opened.Error}"); continue; }
                 // 64 entries: the polled loop keeps all 32 reads of QD32 on one queue (a ring of N holds N-1).
                 var options = new NvmeDriverOptions(IoQueues: 2, QueueEntries: 64, Polling: path.Polling, CommandTimeout: timeout, WatchdogTick: tick,
-                    PollInline: path.PollInline, HybridPoll: path.HybridPoll, PollQueue: path.PollQueue);
+                    PollInline: path.PollInline, HybridPoll: path.HybridPoll, PollQueue: path.PollQueue,
+                DeliveryDoorbellEvery: path.DeliveryDoorbellEvery, DepthPoll: path.DepthPoll);
                 var started = await NvmeController.StartAsync(opened.Value, new HostTimers(new HostClock()), options);
                 if (!started.IsOk) { failures.Add($"start ({path.Key}): {started.Error}"); continue; } // the controller disposed (or kept) the function
                 await using var controller = started.Value;
@@ -145,7 +154,7 @@ public static partial class VmBenchCommand
         }
         Console.WriteLine("BENCH-TABLE-END");
         // The paired comparison (vm13): short Photon and Linux slices back to back, many pairs, median of per-pair ratios.
-        var summary = pairs > 0 ? await RunPairsAsync(bus, photonAt, linuxDevice, pairs, pairSeconds, timeout, tick, Say, failures) : [];
+        var summary = pairs > 0 ? await RunPairsAsync(bus, photonAt, linuxDevice, pairs, pairSeconds, timeout, tick, Say, failures, ChosenTargets(args)) : [];
         GuestProfile.ReportAll();
         foreach (var f in failures) Say("FAILED: " + f);
         foreach (var line in summary) Console.WriteLine("BENCH-SUMMARY: " + line);
@@ -156,6 +165,23 @@ public static partial class VmBenchCommand
     /// <summary>One target of the paired comparison: the path, the depth, and whether the ratio is of latency (QD1) or
     /// of IOPS (QD32), with the issue's goal.</summary>
     private sealed record PairTarget(string PathKey, int Qd, bool Latency, double Goal, string Name);
+
+    /// <summary>--pair-targets KEY:QD,… (e.g. pollq:32,pollq-r4:32): only those targets, each a path of
+    /// <see cref="Paths"/> or <see cref="ExtraPaths"/> at depth 1 (latency) or more (IOPS); default the four below.</summary>
+    private static IReadOnlyList<PairTarget> ChosenTargets(string[] args)
+    {
+        int i = Array.LastIndexOf(args, "--pair-targets");
+        if (i < 0 || i + 1 >= args.Length) return PairTargets;
+        var chosen = new List<PairTarget>();
+        foreach (var item in args[i + 1].Split(',', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var parts = item.Split(':');
+            if (parts.Length != 2 || !int.TryParse(parts[1], CultureInfo.InvariantCulture, out int qd) || qd < 1 || qd > 64
+                || !Paths.Concat(ExtraPaths).Any(p => p.Key == parts[0])) continue;
+            chosen.Add(new(parts[0], qd, Latency: qd == 1, Goal: qd == 1 ? 1.5 : 1.0, $"NVMe QD{qd} {(qd == 1 ? "latency" : "IOPS")}, {parts[0]}"));
+        }
+        return chosen.Count > 0 ? chosen : PairTargets;
+    }
 
     private static readonly PairTarget[] PairTargets =
     [
@@ -170,16 +196,17 @@ public static partial class VmBenchCommand
     /// per-pair ratios' median and spread, and the driver's per-I/O counters over all of the path's slices. Returns the
     /// one-line summaries.</summary>
     private static async Task<List<string>> RunPairsAsync(VfioPciBus bus, PciAddress photonAt, string linuxDevice, int pairs, double seconds,
-        TimeSpan timeout, TimeSpan? tick, Action<string> say, List<string> failures)
+        TimeSpan timeout, TimeSpan? tick, Action<string> say, List<string> failures, IReadOnlyList<PairTarget> targets)
     {
         var summary = new List<string>();
-        foreach (var group in PairTargets.GroupBy(t => t.PathKey))
+        foreach (var group in targets.GroupBy(t => t.PathKey))
         {
-            var path = Paths.Single(p => p.Key == group.Key);
+            var path = Paths.Concat(ExtraPaths).Single(p => p.Key == group.Key);
             var opened = bus.Open(photonAt);
             if (!opened.IsOk) { failures.Add($"pairs: open {photonAt}: {opened.Error}"); continue; }
             var options = new NvmeDriverOptions(IoQueues: 2, QueueEntries: 64, Polling: path.Polling, CommandTimeout: timeout, WatchdogTick: tick,
-                PollInline: path.PollInline, HybridPoll: path.HybridPoll, PollQueue: path.PollQueue);
+                PollInline: path.PollInline, HybridPoll: path.HybridPoll, PollQueue: path.PollQueue,
+                DeliveryDoorbellEvery: path.DeliveryDoorbellEvery, DepthPoll: path.DepthPoll);
             var started = await NvmeController.StartAsync(opened.Value, new HostTimers(new HostClock()), options);
             if (!started.IsOk) { failures.Add($"pairs: start ({path.Key}): {started.Error}"); continue; } // the controller disposed (or kept) the function
             await using var controller = started.Value;

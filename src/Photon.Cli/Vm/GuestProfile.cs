@@ -47,11 +47,15 @@ public static class GuestProfile
             if (!recorder.WaitForExit(120_000)) { try { recorder.Kill(); } catch (InvalidOperationException) { } }
             string err = recorder.StandardError.ReadToEnd().Trim();
             if (err.Length > 0) Console.WriteLine($"perf {name}: record said: {err.Replace('\n', ' ')}");
-            foreach (var sort in new[] { "sym,dso", "dso" })
+            // The third report: for each symbol above 10% of the samples, the call chains that led to it (who spins).
+            foreach (var sort in new[] { "sym,dso", "dso", "callers" })
             {
                 var start = new ProcessStartInfo(Perf) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
-                foreach (var a in new[] { "report", "-i", file, "--stdio", "--no-children", "-g", "none", "--sort", sort, "--percent-limit", "0.5" })
-                    start.ArgumentList.Add(a);
+                string[] reportArgs = sort == "callers"
+                    ? ["report", "-i", file, "--stdio", "--no-children", "-g", "graph,2,callee", "--sort", "sym", "--percent-limit", "10"]
+                    : ["report", "-i", file, "--stdio", "--no-children", "-g", "none", "--sort", sort, "--percent-limit", "0.5"];
+                foreach (var a in reportArgs) start.ArgumentList.Add(a);
+                int limit = sort == "callers" ? 4 * top : top;
                 try
                 {
                     using var p = Process.Start(start)!;
@@ -64,7 +68,7 @@ public static class GuestProfile
                         var l = line.TrimEnd();
                         if (l.Length == 0 || (l.StartsWith('#') && !l.Contains("Samples", StringComparison.Ordinal))) continue;
                         Console.WriteLine($"perf {name} [{sort}]: {l}");
-                        if (++shown >= top) break;
+                        if (++shown >= limit) break;
                     }
                     if (shown == 0)
                         Console.WriteLine($"perf {name}: report exited {p.ExitCode} with nothing ({(File.Exists(file) ? new FileInfo(file).Length : -1)} B of data, " +

@@ -36,9 +36,17 @@ namespace Photon.Kernel.Drivers.Nvme;
 /// sleep-poller's fallback is a kernel-timer sleep, which under QEMU's TCG costs 5–7 ms (VM bench), where the
 /// interrupt queues fall back to an MSI-X; 4 ms covers QEMU's device time there (0.1–1.2 ms mean) and stays far below a
 /// slow device's (a throttled disk's 125 ms), so a burst still reaches the device together.</param>
+/// <param name="DeliveryDoorbellEvery">While an interrupt's completions are delivered (their continuations run on the
+/// reaping thread and submit the next commands), the SQ doorbell is rung once this many new entries wait, not only at
+/// the delivery's end: so the device starts on the first resubmissions while the rest of the batch is still being
+/// delivered. Zero: once, at the end.</param>
+/// <param name="DepthPoll">With MSI-X: an interrupt that finds commands in flight turns its line into the controller's
+/// one poller (NAPI's busy poll): it reaps every interrupt queue, ringing the doorbells of what the delivered
+/// continuations resubmitted each pass, until the queues are empty or no completion came within the hybrid budget
+/// (<paramref name="HybridPoll"/>), then sleeps on its vector again.</param>
 public sealed record NvmeDriverOptions(int IoQueues = 2, int QueueEntries = 32, int MaxTransferBytes = 64 * 1024, bool Polling = false,
     TimeSpan? CommandTimeout = null, TimeSpan? WatchdogTick = null, bool PollInline = true, TimeSpan? HybridPoll = null, bool PollQueue = true,
-    TimeSpan? PollQueueSpin = null)
+    TimeSpan? PollQueueSpin = null, int DeliveryDoorbellEvery = 0, bool DepthPoll = false)
 {
     public TimeSpan PollQueueSpinLimit => PollQueueSpin is { } p ? (p <= TimeSpan.Zero ? TimeSpan.Zero : TimeSpan.FromTicks(Math.Min(p.Ticks, TimeSpan.TicksPerSecond)))
         : TimeSpan.FromMilliseconds(4);
@@ -236,6 +244,7 @@ public sealed class NvmeController : IAsyncDisposable
                 pair.Value.SleepPolling = polled;
                 pair.Value.InlinePolling = pair.Value.Interrupt is null && !polled && _options.PollInline;
                 pair.Value.HybridPollLimit = polled ? _options.PollQueueSpinLimit : pair.Value.Interrupt is null ? TimeSpan.Zero : _options.HybridPollLimit;
+                pair.Value.DeliveryDoorbellEvery = Math.Max(0, _options.DeliveryDoorbellEvery);
                 io.Add(pair.Value);
             }
             _io = [.. io];
@@ -247,6 +256,11 @@ public sealed class NvmeController : IAsyncDisposable
                 // Depth-1 only: no spin for it while other commands are in flight; the interrupt lines reap it in passing.
                 polledQueue.Crowded = () => Volatile.Read(ref _asyncInFlight) > 1;
                 foreach (var pair in _io) if (pair.Interrupt is not null) pair.Aside = polledQueue;
+            }
+            if (_options.DepthPoll && _io.Where(p => p.Interrupt is not null).ToList() is { Count: > 0 } lines)
+            {
+                var group = new DepthPollGroup(lines);
+                foreach (var pair in lines) pair.DepthPoll = group;
             }
         }
         foreach (var pair in _io)

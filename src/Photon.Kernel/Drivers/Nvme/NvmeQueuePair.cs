@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Threading.Tasks.Sources;
 using Photon.Kernel.Hal.Pci;
+using Photon.Kernel.Memory;
 using Photon.Kernel.Scheduling;
 
 namespace Photon.Kernel.Drivers.Nvme;
@@ -50,6 +51,8 @@ internal sealed class NvmeQueuePair : IDisposable
         System.Security.Cryptography.RandomNumberGenerator.GetBytes(sizeof(ulong)));
     private long _unwrittenSectors;
     private int _sqTail, _cqHead, _inFlight, _lent;
+    // Entries written since the last SQ doorbell.
+    private int _sqWaiting;
     private bool _phase = true;
     private bool _pollerActive, _sqDirty, _disposed;
     private int _pollerThread;
@@ -158,6 +161,14 @@ internal sealed class NvmeQueuePair : IDisposable
     /// time (twice it, within this limit), so a slow device is not spun on for nothing.</summary>
     public TimeSpan HybridPollLimit { get; set; }
 
+    /// <summary>Inside a delivery of this queue's completions, ring the SQ doorbell once this many entries wait
+    /// (<see cref="NvmeDriverOptions.DeliveryDoorbellEvery"/>; zero: at the delivery's end only).</summary>
+    public int DeliveryDoorbellEvery { get; set; }
+
+    /// <summary>The controller's interrupt queues that busy-poll at depth (<see cref="NvmeDriverOptions.DepthPoll"/>);
+    /// null: an interrupt reaps once (or hybrid-polls at depth 1).</summary>
+    public DepthPollGroup? DepthPoll { get; set; }
+
     /// <summary>The poll queue: true while the controller has other commands in flight than this queue's one. Then
     /// neither its submitter nor its sleep-poller spins (the interrupt queues take the depth): in the VM benchmark at
     /// QD32 a vCPU spinning for the poll queue beside a device full of commands slowed QEMU's emulation of that device
@@ -216,7 +227,8 @@ internal sealed class NvmeQueuePair : IDisposable
         {
             var data = _slots[cid].Data.Memory.Span;
             ScrubUnwritten(data[..transferBytes]);
-            data[..dataIn.Length].CopyTo(dataIn.Span);
+            // In 2 KiB pieces: a 4 KiB CopyTo goes to libc's rep movsb, byte-slow under TCG (PieceCopy).
+            PieceCopy.Copy(data[..dataIn.Length], dataIn.Span);
         }
         lock (_gate) ReleaseLocked(cid);
         return completion;
@@ -277,7 +289,7 @@ internal sealed class NvmeQueuePair : IDisposable
         int cid = got.Value;
         var slot = _slots[cid];
         var data = slot.Data;
-        if (!dataOut.IsEmpty) dataOut.Span.CopyTo(data.Memory.Span);
+        if (!dataOut.IsEmpty) PieceCopy.Copy(dataOut.Span, data.Memory.Span);
         // A read's sectors are marked: one the device completes without writing (QEMU under an IOMMU fault does) is
         // zeroed after the completion, never handed back with the previous command's bytes, perhaps another tenant's.
         else if (transferBytes > 0) UnwrittenSectorGuard.Mark(data.Memory.Span[..transferBytes], _canary);
@@ -297,6 +309,7 @@ internal sealed class NvmeQueuePair : IDisposable
                     // With a poller active it rings the doorbell on its next pass, for every entry queued since; a
                     // delivery in progress on this thread rings once at its end.
                     if (!_pollerActive && t_delivering != this) RingLocked();
+                    else if (t_delivering == this && DeliveryDoorbellEvery > 0 && _sqWaiting >= DeliveryDoorbellEvery) RingLocked();
                     break;
                 }
                 paused = _paused.Task;
@@ -392,6 +405,7 @@ internal sealed class NvmeQueuePair : IDisposable
         _inFlight++;
         _sqTail = (_sqTail + 1) % Entries;
         _sqDirty = true;
+        _sqWaiting++;
     }
 
     /// <summary>One SQ tail doorbell for every entry written since the last one.</summary>
@@ -399,6 +413,7 @@ internal sealed class NvmeQueuePair : IDisposable
     {
         if (!_sqDirty) return;
         _sqDirty = false;
+        _sqWaiting = 0;
         // The entries must be visible before the doorbell that publishes them.
         Interlocked.MemoryBarrier();
         _bar.Write32(_sqDoorbell, (uint)_sqTail);
@@ -744,6 +759,7 @@ internal sealed class NvmeQueuePair : IDisposable
             _inFlight = 0;
             _sqTail = 0;
             _sqDirty = false;
+            _sqWaiting = 0;
             _cqHead = 0;
             _phase = true;
             _cq.Memory.Span.Clear();
@@ -804,6 +820,7 @@ internal sealed class NvmeQueuePair : IDisposable
     private void ReapOnInterrupt()
     {
         Interlocked.Increment(ref _counters.ReaperWakes);
+        if (DepthPoll is { } depthPoll && t_delivering is null && PollAtDepth(depthPoll)) return;
         // Hybrid: keep polling while the one command in flight keeps being replaced (the continuation just run here
         // submitted the next), and go back to sleep on the vector once none came within the budget, nothing is in
         // flight, or several are (then interrupts batch their completions).
@@ -820,6 +837,35 @@ internal sealed class NvmeQueuePair : IDisposable
             }
         }
         finally { ExitPoller(); }
+    }
+
+    /// <summary>NAPI's busy poll at depth: the interrupt line that takes the controller's one depth-poll token keeps
+    /// polling every interrupt queue (each pass rings the doorbells of what the delivered continuations resubmitted) for as
+    /// long as completions keep coming within the hybrid budget and commands are in flight, then gives the token back and
+    /// sleeps on its vector again. One line at a time, so at most one vCPU spins and the rest of the machine (under QEMU,
+    /// the device's own emulation) keeps its CPUs. False: another line holds the token (this one reaps once, as usual).</summary>
+    private bool PollAtDepth(DepthPollGroup group)
+    {
+        if (!group.TryEnter()) return false;
+        try
+        {
+            if (!TryEnterPoller()) return false;
+            try
+            {
+                var spin = new SpinWait();
+                long last = Stopwatch.GetTimestamp();
+                while (true)
+                {
+                    int reaped = Poll() + group.PollOthers(this);
+                    if (reaped > 0) { spin = default; last = Stopwatch.GetTimestamp(); continue; }
+                    if (!group.AnyInFlight() || Stopwatch.GetTimestamp() - last > HybridBudget()) break;
+                    spin.SpinOnce(sleep1Threshold: -1);
+                }
+            }
+            finally { ExitPoller(); }
+            return true;
+        }
+        finally { group.Exit(); }
     }
 
     private bool IdleOrPolled()

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using Photon.Kernel.Hal.Pci;
+using Photon.Kernel.Memory;
 
 namespace Photon.Kernel.Drivers.Usb;
 
@@ -144,7 +145,7 @@ public sealed class XhciDevice : IAsyncDisposable
         ulong data = 0;
         if (length > 0)
         {
-            if (!isIn) outData.Span.CopyTo(Bounce);
+            if (!isIn) PieceCopy.Copy(outData.Span, Bounce);
             else Bounce[..length].Clear(); // a short answer leaves zeros, not the last transfer's bytes (review18b)
             // Interrupt on Short Packet: without it a short data stage raises no event and the status stage's Success
             // cannot say how many bytes came (QEMU's xhci_xfer_report; usb19).
@@ -276,7 +277,7 @@ public sealed class XhciDevice : IAsyncDisposable
         if (gate is null) return XhciController.NotEntered(ct);
         if (!_rings.TryGetValue(ep.ContextIndex, out var ring)) return Errors.Of(ErrorCode.InvalidArgument, $"endpoint 0x{ep.Address:x2} not configured");
         if (Refused() is { } refused) return refused;
-        if (!ep.IsIn) outData.Span.CopyTo(Bounce);
+        if (!ep.IsIn) PieceCopy.Copy(outData.Span, Bounce);
         else Bounce[..length].Clear(); // a device that reports bytes it never wrote hands back zeros, not the last transfer's data (usb19)
         var trb = ring.Enqueue(new Trb(BounceAddress, (uint)length, Trb.TypeBits(TrbType.Normal) | Trb.InterruptOnCompletion | Trb.InterruptOnShort));
         _hc.RingDoorbell(Slot, (uint)ep.ContextIndex);
@@ -289,7 +290,7 @@ public sealed class XhciDevice : IAsyncDisposable
         int residual = ev.Value.TransferResidual;
         if (residual > length) return Errors.Of(ErrorCode.Corrupted, $"bulk 0x{ep.Address:x2}: residual {residual} of a {length}-byte transfer");
         int moved = length - residual;
-        if (ep.IsIn) Bounce[..moved].CopyTo(into.Span);
+        if (ep.IsIn) PieceCopy.Copy(Bounce[..moved], into.Span);
         return new BulkResult(moved, Stalled: false);
     }
 
