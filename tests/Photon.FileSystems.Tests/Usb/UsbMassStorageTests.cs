@@ -232,6 +232,51 @@ public sealed class UsbMassStorageTests(ITestOutputHelper output)
         Assert.Equal(ErrorCode.Corrupted, r.Code);
     }
 
+    [Theory]
+    [InlineData(8)]
+    [InlineData(16)]
+    [InlineData(32)]
+    [InlineData(64)]
+    public async Task A_full_speed_stick_gets_its_ep0_packet_size_from_its_descriptor_and_works(int mps0)
+    {
+        // Addressed with 64; a smaller bMaxPacketSize0 ends every longer control read after one packet until the
+        // controller is told (Evaluate Context) — the 18-byte device descriptor would come back as 8 bytes.
+        var model = new XhciModel(new byte[1 << 20], speed: 1, ep0MaxPacket: (byte)mps0);
+        await using var hc = (await XhciController.OpenAsync(model.Function, Timers, Fast).WaitAsync(Timeout)).AssertOk();
+        var usb = (await UsbMassStorage.AttachAsync(hc).WaitAsync(Timeout)).AssertOk();
+        Assert.Equal(mps0, model.Ep0ContextMaxPacket.Values.Single());
+        Assert.Equal(mps0 == 64 ? 0 : 1, model.Evaluates);
+        Assert.Equal("QEMU", usb.Vendor);
+        new Random(mps0).NextBytes(model.Disk.AsSpan(0, 4096));
+        var back = new byte[4096];
+        (await usb.ReadAsync(0, back)).AssertOk();
+        Assert.Equal(model.Disk.AsSpan(0, 4096).ToArray(), back);
+    }
+
+    [Fact]
+    public async Task A_high_speed_stick_needs_no_evaluate_context()
+    {
+        var (model, hc, _) = await Start();
+        await using (hc)
+        {
+            Assert.Equal(0, model.Evaluates);
+            Assert.Equal(64, model.Ep0ContextMaxPacket.Values.Single());
+        }
+    }
+
+    [Theory]
+    [InlineData(0)]   // no packet size at all: the first 8 bytes never arrive whole
+    [InlineData(7)]
+    [InlineData(128)] // not a full-speed size
+    public async Task A_full_speed_stick_with_an_impossible_ep0_packet_size_is_refused_typed(int mps0)
+    {
+        var model = new XhciModel(new byte[1 << 20], speed: 1, ep0MaxPacket: (byte)mps0);
+        await using var hc = (await XhciController.OpenAsync(model.Function, Timers, Fast).WaitAsync(Timeout)).AssertOk();
+        var r = await UsbMassStorage.AttachAsync(hc).WaitAsync(Timeout);
+        Assert.Equal(ErrorCode.Corrupted, r.Code);
+        Assert.Equal(0, model.Evaluates);
+    }
+
     [Fact]
     public async Task Without_msix_the_controller_polls_and_the_stick_still_works()
     {

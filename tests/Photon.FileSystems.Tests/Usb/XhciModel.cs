@@ -67,10 +67,15 @@ public sealed class XhciModel
     private (byte Key, byte Asc) _sense = (6, 0x29); // power-on UNIT ATTENTION until the first REQUEST SENSE
     private bool _unitAttention = true;
 
-    public XhciModel(byte[] disk, int devicePort = 2, int msixVectors = 4)
+    /// <param name="speed">PORTSC speed of the stick: 3 high speed (QEMU's usb-storage), 1 full speed.</param>
+    /// <param name="ep0MaxPacket">The stick's bMaxPacketSize0: a control data stage moves packets of this size; the
+    /// controller's EP0 context must say the same (a full-speed device's is known only from its descriptor).</param>
+    public XhciModel(byte[] disk, int devicePort = 2, int msixVectors = 4, int speed = 3, byte ep0MaxPacket = 64)
     {
         Disk = disk;
         DevicePort = devicePort;
+        Speed = speed;
+        DeviceEp0MaxPacket = ep0MaxPacket;
         Function = new FakePciFunction(new PciFunctionInfo(PciAddress.Parse("0000:00:06.0").Value, 0x1B36, 0x000D, 0x0C0330, null)) { MsixVectors = msixVectors };
         Function.Bars[0] = new FakeMmio(0x4000, Read, Write);
         Attach();
@@ -78,6 +83,11 @@ public sealed class XhciModel
 
     public byte[] Disk { get; }
     public int DevicePort { get; }
+    public int Speed { get; }
+    public byte DeviceEp0MaxPacket { get; }
+    /// <summary>EP0's max packet size in the controller's context, per slot (Address Device, Evaluate Context).</summary>
+    public Dictionary<int, int> Ep0ContextMaxPacket { get; } = new();
+    public long Evaluates;
     public FakePciFunction Function { get; }
     public UsbFault Fault { get; set; }
     public int ScratchpadCount { get; set; } = 2;
@@ -108,7 +118,7 @@ public sealed class XhciModel
     private void Attach()
     {
         for (int i = 0; i < PortCount; i++) _portsc[i] = 1 << 9; // powered
-        _portsc[DevicePort - 1] |= 1 | (3u << 10) | (1 << 17); // connected, high speed, connect change
+        _portsc[DevicePort - 1] |= 1 | ((uint)Speed << 10) | (1 << 17); // connected, its speed, connect change
     }
 
     /// <summary>The stick is pulled out (QEMU's <c>device_del</c>): the port loses its connection, a port status
@@ -317,6 +327,7 @@ public sealed class XhciModel
                     break;
                 case 11: // Address Device
                     LoadEndpoint(slot, 1, t.Param);
+                    Ep0ContextMaxPacket[slot] = (int)(Dma.Read32(t.Param + 32UL * 2 + 4) >> 16);
                     if (Fault == UsbFault.AddressDeviceWrongSlot) replySlot = slot + 3;
                     break;
                 case 12: // Configure Endpoint
@@ -337,7 +348,11 @@ public sealed class XhciModel
                     if (Fault == UsbFault.StopEndpointNoAnswer) continue;
                     if (Fault == UsbFault.StopEndpointFails) cc = 19;
                     break;
-                case 10: case 13: case 23: break; // Disable Slot, Evaluate Context, No-op
+                case 13: // Evaluate Context: EP0's max packet size when A1 is set
+                    Interlocked.Increment(ref Evaluates);
+                    if ((Dma.Read32(t.Param + 4) & 0b10) != 0) Ep0ContextMaxPacket[slot] = (int)(Dma.Read32(t.Param + 32UL * 2 + 4) >> 16);
+                    break;
+                case 10: case 23: break; // Disable Slot, No-op
                 default: cc = 5; break;
             }
             PostEvent([], (uint)replySlot << 24, t.At, 33, cc, 0);
@@ -390,6 +405,10 @@ public sealed class XhciModel
                 {
                     var reply = ControlIn(reqType, req, value);
                     int n = Math.Min(Math.Min(len, reply.Length), ControlReplyLimit ?? int.MaxValue);
+                    int contextMps = Ep0ContextMaxPacket.GetValueOrDefault(slot, 64);
+                    // The device sends packets of its own size: a context that expects bigger ones takes the first packet
+                    // as a short one and ends the data stage there.
+                    if (DeviceEp0MaxPacket < contextMps) n = Math.Min(n, DeviceEp0MaxPacket);
                     Dma.WriteBytes(t.Param, reply.AsSpan(0, n));
                     // A short data stage reports itself when the TRB asks (ISP or IOC), as QEMU's xhci_xfer_report does;
                     // the status stage then completes the TD.
@@ -424,7 +443,7 @@ public sealed class XhciModel
     private byte[] ControlIn(byte reqType, byte req, ushort value)
     {
         if (reqType == 0x80 && req == 6 && value >> 8 == 1)
-            return [18, 1, 0x00, 0x02, 0, 0, 0, 64, 0x27, 0x06, 0x01, 0x00, 0x00, 0x01, 1, 2, 3, 1];
+            return [18, 1, 0x00, 0x02, 0, 0, 0, DeviceEp0MaxPacket, 0x27, 0x06, 0x01, 0x00, 0x00, 0x01, 1, 2, 3, 1];
         if (reqType == 0x80 && req == 6 && value >> 8 == 2)
         {
             byte[] config = [9, 2, 32, 0, 1, 1, 0, 0xC0, 50,

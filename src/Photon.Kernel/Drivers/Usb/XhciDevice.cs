@@ -92,11 +92,41 @@ public sealed class XhciDevice : IAsyncDisposable
         dev.InputControl(add: 0b11);
         dev.SlotContext(speed, contextEntries: 1);
         dev.EndpointContext(1, type: 4, mps0, burst: 0, ep0Ring);
+        dev.Ep0MaxPacket = mps0;
         var addressed = await hc.CommandAsync(new Trb(inputBuf.DeviceAddress, 0, Trb.TypeBits(TrbType.AddressDevice) | (uint)slot << 24), ct).ConfigureAwait(false);
         if (!addressed.IsOk) return Undo(addressed.Error);
         if (addressed.Value.SlotId != slot) return Undo(new KernelError(ErrorCode.Corrupted, $"Address Device completed for slot {addressed.Value.SlotId}, not {slot}"));
+        if (speed == 1)
+        {
+            var fixedUp = await dev.MatchEp0MaxPacketLockedAsync(mps0, ct).ConfigureAwait(false);
+            if (!fixedUp.IsOk) return Undo(fixedUp.Error);
+        }
         return dev;
     }
+
+    /// <summary>A full-speed device's EP0 takes 8, 16, 32 or 64 bytes per packet, which only its device descriptor says
+    /// (low speed is always 8, high speed 64, SuperSpeed 512). EP0 was addressed with 64; read the descriptor's first 8
+    /// bytes (one packet of any size holds them), and if bMaxPacketSize0 differs, tell the controller with Evaluate
+    /// Context (xHCI §4.6.7; Linux's xhci_check_maxpacket) before any longer control transfer.</summary>
+    private async Task<Result> MatchEp0MaxPacketLockedAsync(int assumed, CancellationToken ct)
+    {
+        var head = await ControlLockedAsync(0x80, 6, UsbDescriptors.Device << 8, 0, default, 8, ct).ConfigureAwait(false);
+        if (!head.IsOk) return head.Error;
+        if (head.Value.Length < 8) return Errors.Of(ErrorCode.Corrupted, $"the device descriptor's first 8 bytes came back as {head.Value.Length}");
+        int mps0 = head.Value[7];
+        if (mps0 is not (8 or 16 or 32 or 64)) return Errors.Of(ErrorCode.Corrupted, $"full-speed bMaxPacketSize0 {mps0} (8, 16, 32 or 64)");
+        if (mps0 == assumed) return Result.Ok;
+        ClearInput();
+        InputControl(add: 0b10); // EP0's context only (A1)
+        EndpointContext(1, type: 4, mps0, burst: 0, _rings[1]);
+        var evaluated = await _hc.CommandAsync(new Trb(_input.DeviceAddress, 0, Trb.TypeBits(TrbType.EvaluateContext) | (uint)Slot << 24), ct).ConfigureAwait(false);
+        if (!evaluated.IsOk) return evaluated.Error;
+        Ep0MaxPacket = mps0;
+        return Result.Ok;
+    }
+
+    /// <summary>EP0's max packet size as the controller has it (the device's bMaxPacketSize0 once enumerated).</summary>
+    public int Ep0MaxPacket { get; private set; }
 
     private Span<byte> InputContext(int index) => _input.Memory.Span.Slice(index * _csz, _csz);
 
