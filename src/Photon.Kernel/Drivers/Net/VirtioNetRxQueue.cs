@@ -376,7 +376,16 @@ internal sealed class VirtioNetRxQueue : IDisposable
                     if (!next.TryGet(out int count)) return next.Error;
                     if (count == 0) return Errors.Of(ErrorCode.WouldBlock, "no frame received");
                     int slot = _pending[_pendingStart].Cookie;
-                    if (count == 1 || InConsecutivePages(count))
+                    bool inPlace = count == 1 || InConsecutivePages(count);
+                    // Every page of a frame lent in place counts against MaxLent: one that would go over it waits for
+                    // give-backs (stays pending, Busy); one bigger than MaxLent itself can never be lent in place and is
+                    // copied into a merge buffer like a wrapped one.
+                    if (inPlace && _lent + count > MaxLent)
+                    {
+                        if (count <= MaxLent) return Errors.Of(ErrorCode.Busy, $"{_lent} receive buffers are lent; a {count}-buffer frame would pass {MaxLent}");
+                        inPlace = false;
+                    }
+                    if (inPlace)
                     {
                         // Charged to the tenant first: one that holds its share leaves the frame (and the ring) to others.
                         if (share is not null && !share.TryCharge(count, merge: false)) return share.Refusal();
@@ -391,8 +400,8 @@ internal sealed class VirtioNetRxQueue : IDisposable
                             : count == 1 ? () => GiveBack(slot) : () => GiveBack(slot, count);
                         return new LentFrame(frame, giveBack, info.Verified);
                     }
-                    // Pages out of order (the ring wrapped, or a buffer was lent meanwhile): copy the frame whole — once a
-                    // merge buffer is free (Busy keeps the frame pending, as at MaxLent).
+                    // Pages out of order (the ring wrapped, or a buffer was lent meanwhile), or more than MaxLent of them:
+                    // copy the frame whole — once a merge buffer is free (Busy keeps the frame pending, as at MaxLent).
                     if (_mergeIdle.Count == 0 && length <= MergeBufferSize)
                         return Errors.Of(ErrorCode.Busy, $"all {MergeBuffers} merge buffers are lent");
                     if (length > MergeBufferSize)
