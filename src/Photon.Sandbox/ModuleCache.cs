@@ -36,6 +36,11 @@ internal sealed class ModuleCache(Engine engine, int limit) : IDisposable
 
     public long Evictions { get; private set; }
 
+    private long _compilations;
+
+    /// <summary>Modules compiled so far (cache misses that got as far as the compiler).</summary>
+    public long Compilations => Interlocked.Read(ref _compilations);
+
     /// <summary>
     /// Finds or compiles <paramref name="wat"/> for <paramref name="tenant"/> and pins it. <paramref name="fresh"/> says
     /// the entry was made by this call, so a caller whose setup then fails can take it out again.
@@ -56,9 +61,16 @@ internal sealed class ModuleCache(Engine engine, int limit) : IDisposable
         {
             if (_disposed) return Errors.Of(ErrorCode.Closed, "the sandbox is disposed");
             if (_entries.TryGetValue(key, out var hit)) { Pin(hit); return hit; }
+            // A tenant with no room left even once its own idle entries are gone is refused before compiling: a compile
+            // costs CPU and memory, and one whose result could never be kept would be charged to nobody.
+            while (!tenant.CompiledFits(1) && OldestIdle(e => ReferenceEquals(e.Owner, tenant)) is { } idle) Evict(idle);
+            if (!tenant.CompiledFits(1))
+                return Errors.Of(ErrorCode.QuotaExceeded,
+                    $"{tenant.Tenant} keeps {tenant.CompiledBytes} bytes of compiled code, all of its quota {tenant.Quota.MaxCompiledBytes}, for running instances");
         }
 
         // Compile outside the lock: other tenants' instances need not wait for this one's compiler.
+        Interlocked.Increment(ref _compilations);
         Module module;
         long bytes;
         try

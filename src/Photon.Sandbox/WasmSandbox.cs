@@ -75,6 +75,9 @@ public sealed class WasmSandbox : IDisposable
     /// <summary>Compiled modules the cache holds now.</summary>
     public int CachedModules => _cache.IsValueCreated ? _cache.Value.Count : 0;
 
+    /// <summary>Modules compiled since the sandbox started (every tenant; hits of the cache are not compiles).</summary>
+    public long ModuleCompilations => _cache.IsValueCreated ? _cache.Value.Compilations : 0;
+
     private ModuleCache Cache => _cache.Value;
 
     /// <summary>A guest shipped with Photon (WAT text compiled at run time).</summary>

@@ -107,4 +107,26 @@ public sealed class SandboxModuleCacheTests
         Assert.Equal(0, g0.Call("run").Value);
         Assert.Equal(0, b0.Call("run").Value);
     }
+
+    [Fact]
+    public void Sandbox_a_tenant_whose_share_is_all_pinned_is_refused_before_its_module_is_compiled()
+    {
+        var one = OneModuleBytes();
+        using var h = new SandboxHarness(new TenantQuota(MaxInstances: 8, MaxMemoryBytes: 16 * 1024 * 1024, MaxCompiledBytes: 2 * one), moduleCacheLimit: 32);
+        var g0 = Start(h, h.TenantA, 0);
+        var g1 = Start(h, h.TenantA, 1);
+        Assert.Equal(2 * one, h.Sandbox.Tenants["/tenant-a"].CompiledBytes);
+        long compiled = h.Sandbox.ModuleCompilations;
+        // Every byte of the share is pinned by running instances: a new module is refused without reaching the compiler,
+        // however often it is asked for.
+        for (int i = 0; i < 20; i++) Assert.Equal(ErrorCode.QuotaExceeded, h.Sandbox.Instantiate(h.TenantA, "m2", Module(2), []).Code);
+        Assert.Equal(compiled, h.Sandbox.ModuleCompilations);
+        // Another tenant still compiles; and once an instance stops, its idle entry makes room and tenant-a compiles again.
+        Start(h, h.TenantB, 2).Stop();
+        Assert.Equal(compiled + 1, h.Sandbox.ModuleCompilations);
+        g1.Stop();
+        var g2 = Start(h, h.TenantA, 2);
+        Assert.Equal(2, g2.Call("run").Value);
+        Assert.Equal(0, g0.Call("run").Value);
+    }
 }
