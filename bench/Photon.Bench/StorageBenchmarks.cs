@@ -95,6 +95,11 @@ public static class StorageBenchmarks
     /// one preempted pass moves a median of three; seven interleaved rounds hold it.</summary>
     private static int Rounds => int.TryParse(Environment.GetEnvironmentVariable("PHOTON_BENCH_ROUNDS"), out var n) && n > 0 ? n : 7;
 
+    /// <summary>Unmeasured rounds first: tiered JIT promotes the hot paths to optimized code only after ~100 ms without new
+    /// tier-0 code, so one warm-up pass left the first measured passes of a row 1.5–2x slower than its last (whichever
+    /// side ran first paid most).</summary>
+    private const int WarmUpRounds = 3;
+
     /// <summary>One side of a block row: a pass over the offsets, and what it measured.</summary>
     private sealed class Side(string label, Func<Task> pass, Action close)
     {
@@ -146,7 +151,8 @@ public static class StorageBenchmarks
             BaselineSide(path, offsets, write, data),
             PhotonSide(path, offsets, write, data, HostStorageBackend.ThreadPool),
         };
-        foreach (var side in sides) side.Run(timed: false);
+        for (int round = 0; round < WarmUpRounds; round++)
+            foreach (var side in sides) side.Run(timed: false);
         for (int round = 0; round < Rounds; round++)
             for (int i = 0; i < sides.Length; i++) sides[(round + i) % sides.Length].Run(timed: true);
         return (sides[0].Finish(offsets.Length), sides[1].Finish(offsets.Length), sides[2].Finish(offsets.Length));
@@ -155,7 +161,7 @@ public static class StorageBenchmarks
     /// <summary>One side alone (PHOTON_BENCH_BLOCK_PATH: for perf record and strace), a warm-up and the rounds.</summary>
     private static Figure Alone(Side side, int ops)
     {
-        side.Run(timed: false);
+        for (int round = 0; round < WarmUpRounds; round++) side.Run(timed: false);
         for (int round = 0; round < Rounds; round++) side.Run(timed: true);
         return side.Finish(ops);
     }
