@@ -179,12 +179,12 @@ public static class StorageBenchmarks
         {
             dev.DisposeAsync().AsTask().GetAwaiter().GetResult();
             var (inline, deferred, enters) = storage.RingCounters;
-            if (enters > 0 || storage.InlineWrites > 0 || storage.CachedReads > 0)
+            if (enters > 0 || storage.InlineWrites > 0 || storage.CachedReads > 0 || storage.FarWrites > 0)
                 Console.Error.WriteLine($"storage: {(write ? "write" : "read")} on {backend} ({storage.RingCount} rings): {storage.CachedReads} read from " +
                     $"the page cache by the submitter, {inline} completed inline, {deferred} deferred, " +
                     $"{(inline + deferred) / (double)Math.Max(1, enters):F1} per submitting enter, {storage.InlineWrites} written inline " +
                     $"({storage.QueuedWrites} queued behind another writer; {storage.VectoredWrites.Writes} of them in " +
-                    $"{storage.VectoredWrites.Calls} pwritev calls of 2 or more), " +
+                    $"{storage.VectoredWrites.Calls} pwritev calls of 2 or more), {storage.FarWrites} by the far writer, " +
                     $"ring writes: {storage.RingWriteAttempts.Refused} refused to the caller, {storage.RingWriteAttempts.StraightToRing} " +
                     $"straight to the ring thread");
             storage.DisposeAsync().AsTask().GetAwaiter().GetResult();

@@ -81,8 +81,11 @@ public sealed class HostImageStorage : IBlockStorage, IBatchingBlockStorage, IIn
     internal IDisposable HoldWriter() => _writer!.HoldWriter();
 
     /// <summary>Tests only: holds the writer as if busy with a write at <paramref name="writingAt"/> (see
-    /// <c>HostWriteCombiner.HoldWriter(long?)</c>): a small write far from it queues without turning deferral on.</summary>
+    /// <c>HostWriteCombiner.HoldWriter(long?)</c>): a small write far from it goes to the far writer.</summary>
     internal IDisposable HoldWriterAt(long writingAt) => _writer!.HoldWriter(writingAt);
+
+    /// <summary>Small writes that met the writer busy far from them, written by the far writer beside it.</summary>
+    public long FarWrites => _writer?.FarWrites ?? 0;
 
     public string Name { get; }
     public bool IsReadOnly { get; }
@@ -251,7 +254,7 @@ public sealed class HostImageStorage : IBlockStorage, IBatchingBlockStorage, IIn
             CheckRange(offset, data.Length);
             // One writer at a time (a second would only sleep on the image's inode lock, which ext4 takes for every
             // buffered write): a write that finds it busy queues behind it, and it writes the queue, adjacent writes as one.
-            // A write far from the busy writer's (scattered writes: nothing to merge) queues too, without deferring the next.
+            // A write far from the busy writer's (scattered writes: nothing to merge) goes to the far writer, beside it.
             if (_writer is not null && data.Length <= InlineWriteLimit && _writer.TryWrite(offset, data, out var written)) return written;
         }
         catch (KernelException e) { return ValueTask.FromException(e); }

@@ -14,17 +14,17 @@ namespace Photon.Kernel.Hal.Host;
 /// Why one writer: ext4 takes the inode lock for every buffered write, so a second concurrent pwrite only sleeps on it,
 /// and ext4 refuses non-blocking buffered writes (<c>RWF_NOWAIT</c>: EAGAIN every time on this host, docs/benchmarks.md
 /// block16), so the ring would hand it to an io-wq worker — the cost block12–15 measured.
-/// A write that finds the writer busy far from it (scattered writes: nothing to merge) queues behind it too, but does
-/// not turn deferral on: the writer writes it right after its own, so the host sees one writer and the submitter's
-/// thread goes on with other work. (It went to the ring until block18 — refused by ext4, then the ring thread, an io-wq
-/// worker and a pool hop — and to a far-writer thread beside the writer in block19; rw20 measured the far writer's
-/// sleeps and wakeups, and its pwrites contending with the writer's for the inode lock, as ~10% more CPU per random
-/// write for the same throughput.)
+/// A write that finds the writer busy far from it with nothing queued (scattered writes: nothing to merge) goes to the
+/// far writer, a thread of this combiner's that writes such writes one by one, in the order they came — beside the
+/// writer (the host's inode lock orders the two pwrites) instead of behind it. It used to go to the ring, where ext4
+/// refuses it to the caller and it costs the ring thread, an io-wq worker and a pool hop (block18); here it costs one
+/// hand-off and the pool hop back.
 /// Order: a batch without overlapping ranges is written in offset order (the order cannot matter); a batch with any
-/// overlap is written in the order its writes were queued, merging only neighbours in that order. Only completed writes
-/// are acknowledged, and each is acknowledged after its pwrite returned, so a write submitted after another's completion
-/// always lands after it, and a flush (fdatasync) begun after a write's completion covers it. Only overlapping writes
-/// nobody awaited can tell the order apart — which a block device (NVMe included) never orders either (review18).
+/// overlap is written in the order its writes were queued, merging only neighbours in that order. A far write may
+/// overtake queued ones or be overtaken by a later write done at once: only completed writes are acknowledged, and each
+/// is acknowledged after its pwrite returned, so a write submitted after another's completion always lands after it, and
+/// a flush (fdatasync) begun after a write's completion covers it. Only overlapping writes nobody awaited can tell the
+/// order apart — which a block device (NVMe included) never orders either (review18).
 /// A short or failed <c>pwritev</c> is finished per write: each write it fully covered is done, each other one is
 /// written (or resumed) alone, so an error lands on exactly the writes it belongs to. The descriptor is reference-
 /// counted as in <see cref="HostNoWaitRead"/>: <see cref="Close"/> refuses new writes, ends queued ones not yet taken
@@ -76,6 +76,14 @@ internal sealed unsafe class HostWriteCombiner
     private readonly int[] _errors = new int[MaxRunWrites];
     private readonly System.Buffers.MemoryHandle[] _pins = new System.Buffers.MemoryHandle[MaxRunWrites];
     private long _written, _queued, _vectoredCalls, _vectoredWrites; // written under _busy only
+    // The far writer: its queue, how many it holds (it sleeps on _farSignal at zero; the write that makes it one wakes
+    // it), its thread (started on the first far write) and the writes it did.
+    private readonly ConcurrentQueue<QueuedWrite> _far = new();
+    private readonly SemaphoreSlim _farSignal = new(0);
+    private int _farPending;
+    private Thread? _farThread;
+    private volatile bool _farStop;
+    private long _farWrites;
 
     public HostWriteCombiner(string name, SafeFileHandle file)
     {
@@ -97,6 +105,10 @@ internal sealed unsafe class HostWriteCombiner
     /// <summary>Writes done (by their submitter, or by the writer they queued behind).</summary>
     public long Writes => Volatile.Read(ref _written);
 
+    /// <summary>Writes that found the writer busy far from them and were written by the far writer (not counted in
+    /// <see cref="Writes"/> or <see cref="QueuedWrites"/>).</summary>
+    public long FarWrites => Interlocked.Read(ref _farWrites);
+
     /// <summary>Writes that found another thread writing, were queued and written by it.</summary>
     public long QueuedWrites => Volatile.Read(ref _queued);
 
@@ -105,8 +117,9 @@ internal sealed unsafe class HostWriteCombiner
 
     /// <summary>
     /// Writes <paramref name="data"/> at <paramref name="offset"/> into <paramref name="task"/>: done when this returns
-    /// if nobody else is writing, else queued for the writer (a pending task); deferral turns on only when the busy writer
-    /// is near it (within <see cref="NearBytes"/>: a stream this write could join). Always true (the caller's other path is for larger writes). Failures are typed: <see cref="ErrorCode.Closed"/> once closing began,
+    /// if nobody else is writing, else queued for the writer (a pending task) — or for the far writer when another
+    /// thread is writing far from it (beyond <see cref="NearBytes"/>: not a stream this write could join) and nothing is
+    /// queued. Always true (the caller's other path is for larger writes). Failures are typed: <see cref="ErrorCode.Closed"/> once closing began,
     /// <see cref="ErrorCode.IoError"/> with the errno's name for the host's refusal.
     /// </summary>
     public bool TryWrite(long offset, ReadOnlyMemory<byte> data, out ValueTask task)
@@ -132,9 +145,14 @@ internal sealed unsafe class HostWriteCombiner
         {
             // Writes are meeting. Near the one being written (a stream spread over several submitters: 32 lanes of a
             // sequential write): defer from now on, so the stream's writes gather into pwritev batches. Far from it
-            // (scattered writes: nothing to merge): queue behind the writer without deferring, so it writes this one
-            // next and the writes after it are done at once again when they find nobody writing.
-            if (Math.Abs(offset - Volatile.Read(ref _current)) <= NearBytes) _deferring = true;
+            // with nothing queued (scattered writes: there is nothing to merge, and waiting for the writer would only
+            // add a hop): the caller's other path.
+            if (Math.Abs(offset - Volatile.Read(ref _current)) > NearBytes && _queue.IsEmpty)
+            {
+                task = ToFarWriter(offset, data);
+                return true;
+            }
+            _deferring = true;
         }
         var write = _spares.TryDequeue(out var spare) ? spare : new QueuedWrite(this);
         var pending = write.Start(offset, data);
@@ -150,6 +168,56 @@ internal sealed unsafe class HostWriteCombiner
         return true;
     }
 
+    /// <summary>Queues a counted-in write for the far writer, waking it (or starting it) if its queue was empty.</summary>
+    private ValueTask ToFarWriter(long offset, ReadOnlyMemory<byte> data)
+    {
+        var write = _spares.TryDequeue(out var spare) ? spare : new QueuedWrite(this);
+        var pending = write.Start(offset, data);
+        _far.Enqueue(write);
+        if (Interlocked.Increment(ref _farPending) == 1)
+        {
+            if (Volatile.Read(ref _farThread) is null) StartFarWriter();
+            _farSignal.Release();
+        }
+        return pending;
+    }
+
+    private void StartFarWriter()
+    {
+        var thread = new Thread(FarWriterLoop) { IsBackground = true, Name = "photon-far-writer" };
+        if (Interlocked.CompareExchange(ref _farThread, thread, null) is null) thread.Start();
+    }
+
+    /// <summary>The far writer: writes its queue one write at a time, in order (ends them Closed once closing began),
+    /// sleeps when it is empty, and ends when the combiner is closed and nothing is left.</summary>
+    private void FarWriterLoop()
+    {
+        while (true)
+        {
+            _farSignal.Wait();
+            int done;
+            do
+            {
+                done = 0;
+                while (_far.TryDequeue(out var w))
+                {
+                    KernelException? error;
+                    if ((Volatile.Read(ref _state) & ClosedBit) != 0) error = ClosedError();
+                    else
+                    {
+                        int errno = WriteWhole(w.Offset, w.Data.Span);
+                        error = errno == 0 ? null : WriteError(errno, w.Offset);
+                        if (errno == 0) Interlocked.Increment(ref _farWrites);
+                    }
+                    w.Finish(error); // last use of w: its caller may reuse it at once
+                    Leave(1);
+                    done++;
+                }
+            } while (Interlocked.Add(ref _farPending, -done) != 0);
+            if (_farStop) return;
+        }
+    }
+
     /// <summary>Refuses writes from now on, ends queued ones Closed, waits for those being written, then releases the
     /// descriptor. Idempotent.</summary>
     public void Close()
@@ -158,6 +226,9 @@ internal sealed unsafe class HostWriteCombiner
         // Queued writes are counted in: the writer (whoever holds _busy, or the last enqueuer, who takes it) ends them,
         // and whoever brings the count to zero sets _drained. Blocked meanwhile, not spinning: a spinning closer took a
         // core from the very writer it waits for (block18's strace: 79,189 sched_yield).
+        // The far writer ends once its queue is empty (it ends what is queued Closed).
+        _farStop = true;
+        if (Volatile.Read(ref _farThread) is not null) _farSignal.Release();
         if (Volatile.Read(ref _state) == ClosedBit || _drained.Wait(CloseWait))
         {
             ReleaseFile();
@@ -187,7 +258,7 @@ internal sealed unsafe class HostWriteCombiner
     internal IDisposable HoldWriter() => HoldWriter(null);
 
     /// <summary>Tests only: as <see cref="HoldWriter()"/>, or with <paramref name="writingAt"/> as a writer busy with a
-    /// write at that offset (not deferring): a write far from it then queues without turning deferral on.</summary>
+    /// write at that offset (not deferring): a write far from it then goes to the far writer.</summary>
     internal IDisposable HoldWriter(long? writingAt)
     {
         var spin = new SpinWait();
@@ -342,7 +413,8 @@ internal sealed unsafe class HostWriteCombiner
     }
 
     /// <summary>pwrite until all of <paramref name="data"/> is written: 0, or the errno that stopped it
-    /// (<see cref="NoProgress"/> for a write that returned 0).</summary>
+    /// (<see cref="NoProgress"/> for a write that returned 0). A pwrite, not a one-entry pwritev: the kernel then imports
+    /// no iovec array (about 5% of a 4 KiB write's system CPU on this host, rw20).</summary>
     private int WriteWhole(long offset, ReadOnlySpan<byte> data)
     {
         // Safety: the span is fixed for this block and each pwrite is synchronous.
