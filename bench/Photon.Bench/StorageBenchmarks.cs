@@ -108,11 +108,15 @@ public static class StorageBenchmarks
         public TimeSpan Cpu;
         public long Heap;
         public int Passes;
+        public int FewestThreads = int.MaxValue, MostThreads;
 
         /// <summary>One pass (timed unless it is the warm-up), its process CPU time and heap bytes added to the side's.</summary>
         public void Run(bool timed)
         {
             GC.Collect();
+            // The pool's size when a pass starts: every side's lanes run on it, and RandomAccess's blocking writes grow it.
+            FewestThreads = Math.Min(FewestThreads, ThreadPool.ThreadCount);
+            MostThreads = Math.Max(MostThreads, ThreadPool.ThreadCount);
             var cpu = Environment.CpuUsage.TotalTime;
             long heap = GC.GetTotalAllocatedBytes(precise: true);
             var sw = Stopwatch.StartNew();
@@ -130,7 +134,8 @@ public static class StorageBenchmarks
             // Every pass's rate, in the order run: how far one side swings within a row (against the other sides' passes
             // interleaved with it) is the noise to read the median against.
             Console.Error.WriteLine($"storage: {Label}: {Heap / ((double)Passes * ops):F0} heap bytes per I/O" + (Times.Count == 0 ? "" :
-                $"; passes {string.Join(", ", Times.Select(t => (ops * (double)Block / t.TotalSeconds / 1e6).ToString("F0")))} MB/s"));
+                $"; passes {string.Join(", ", Times.Select(t => (ops * (double)Block / t.TotalSeconds / 1e6).ToString("F0")))} MB/s; " +
+                $"{FewestThreads}–{MostThreads} pool threads"));
             Times.Sort();
             double mib = ops * (double)Block / (1 << 20);
             double mbps = Times.Count == 0 ? double.NaN : ops * (double)Block / Times[Times.Count / 2].TotalSeconds / 1e6;
