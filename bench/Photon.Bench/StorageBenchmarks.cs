@@ -39,8 +39,11 @@ public static class StorageBenchmarks
                 // time and neither side's writes are measured cold (first writes allocate the sparse image's blocks).
                 foreach (bool write in new[] { false, true })
                 {
-                    Photon(path, Offsets(true), write, data, HostStorageBackend.IoUring);
-                    Baseline(path, Offsets(true), write, data);
+                    foreach (var side in new[] { PhotonSide(path, Offsets(true), write, data, HostStorageBackend.IoUring), BaselineSide(path, Offsets(true), write, data) })
+                    {
+                        side.Run(timed: false);
+                        side.Finish(Ops);
+                    }
                 }
             }
             if (Environment.GetEnvironmentVariable("PHOTON_BENCH_COPY_ONLY") is null)
@@ -56,14 +59,15 @@ public static class StorageBenchmarks
                     int rounds = int.TryParse(Environment.GetEnvironmentVariable("PHOTON_PROFILE_ROUNDS"), out var n) ? Math.Max(1, n) : 1;
                     Figure alone = default;
                     for (int round = 0; round < rounds; round++)
-                        alone = only == "randomaccess" ? Baseline(path, offsets, write, data) : Photon(path, offsets, write, data, HostStorageBackend.IoUring);
+                        alone = Alone(only == "randomaccess" ? BaselineSide(path, offsets, write, data)
+                            : PhotonSide(path, offsets, write, data, HostStorageBackend.IoUring), offsets.Length);
                     yield return new BenchResult($"{(random ? "random" : "sequential")} 4 KiB {(write ? "write" : "read")} (QD{QueueDepth}), {only} alone, CPU",
                         alone.CpuMsPerMiB, "-", double.NaN, "CPU ms/MiB", LowerIsBetter: true);
                     continue;
                 }
-                var uring = Photon(path, offsets, write, data, HostStorageBackend.IoUring);
-                var baseline = Baseline(path, offsets, write, data);
-                var threadPool = Photon(path, offsets, write, data, HostStorageBackend.ThreadPool);
+                // The three sides run interleaved, round by round (block rows before rw20 ran each side's passes back to
+                // back: a burst of load, or the thread pool's state after the previous side, landed on one side only).
+                var (uring, baseline, threadPool) = Interleaved(path, offsets, write, data);
                 var name = $"{(random ? "random" : "sequential")} 4 KiB {(write ? "write" : "read")} (QD{QueueDepth})";
                 yield return new BenchResult(name, uring.MBps, "RandomAccess on the same file", baseline.MBps, "MB/s", LowerIsBetter: false);
                 yield return new BenchResult(name + ", thread-pool fallback", threadPool.MBps, "RandomAccess on the same file", baseline.MBps, "MB/s",
@@ -84,60 +88,122 @@ public static class StorageBenchmarks
         return Enumerable.Range(0, Ops).Select(i => random ? rng.NextInt64(0, FileBytes / Block) * Block : (long)i * Block).ToArray();
     }
 
-    /// <summary>Throughput (median of three runs) and process CPU time per MiB (over the warm-up and the runs).</summary>
+    /// <summary>Throughput (median of the measured passes) and process CPU time per MiB (over the warm-up and the passes).</summary>
     private readonly record struct Figure(double MBps, double CpuMsPerMiB);
 
-    private static Figure Timed(long[] offsets, Func<TimeSpan> median, string? label = null)
+    /// <summary>Measured passes per side (PHOTON_BENCH_ROUNDS overrides): each pass is 64 MiB, tens of milliseconds, so
+    /// one preempted pass moves a median of three; seven interleaved rounds hold it.</summary>
+    private static int Rounds => int.TryParse(Environment.GetEnvironmentVariable("PHOTON_BENCH_ROUNDS"), out var n) && n > 0 ? n : 7;
+
+    /// <summary>Unmeasured rounds first: tiered JIT promotes the hot paths to optimized code only after ~100 ms without new
+    /// tier-0 code, so one warm-up pass left the first measured passes of a row 1.5–2x slower than its last (whichever
+    /// side ran first paid most).</summary>
+    private const int WarmUpRounds = 3;
+
+    /// <summary>One side of a block row: a pass over the offsets, and what it measured.</summary>
+    private sealed class Side(string label, Func<Task> pass, Action close)
     {
-        var cpu = Environment.CpuUsage.TotalTime;
-        long heap = GC.GetTotalAllocatedBytes(precise: true);
-        var elapsed = median();
-        var used = Environment.CpuUsage.TotalTime - cpu;
-        // Heap bytes per I/O over the warm-up and the three runs (a load-insensitive cost: the per-request objects).
-        if (label is not null)
-            Console.Error.WriteLine($"storage: {label}: {(GC.GetTotalAllocatedBytes(precise: true) - heap) / (4.0 * offsets.Length):F0} heap bytes per I/O");
-        double mib = offsets.Length * (double)Block / (1 << 20);
-        return new Figure(offsets.Length * (double)Block / elapsed.TotalSeconds / 1e6, used.TotalMilliseconds / (mib * 4)); // warm-up + 3 runs
+        public readonly string Label = label;
+        public readonly List<TimeSpan> Times = new();
+        public TimeSpan Cpu;
+        public long Heap;
+        public int Passes;
+        public int FewestThreads = int.MaxValue, MostThreads;
+
+        /// <summary>One pass (timed unless it is the warm-up), its process CPU time and heap bytes added to the side's.</summary>
+        public void Run(bool timed)
+        {
+            GC.Collect();
+            // The pool's size when a pass starts: every side's lanes run on it, and RandomAccess's blocking writes grow it.
+            FewestThreads = Math.Min(FewestThreads, ThreadPool.ThreadCount);
+            MostThreads = Math.Max(MostThreads, ThreadPool.ThreadCount);
+            var cpu = Environment.CpuUsage.TotalTime;
+            long heap = GC.GetTotalAllocatedBytes(precise: true);
+            var sw = Stopwatch.StartNew();
+            pass().GetAwaiter().GetResult();
+            var elapsed = sw.Elapsed;
+            Heap += GC.GetTotalAllocatedBytes(precise: true) - heap;
+            Cpu += Environment.CpuUsage.TotalTime - cpu;
+            Passes++;
+            if (timed) Times.Add(elapsed);
+        }
+
+        public Figure Finish(int ops)
+        {
+            close();
+            // Every pass's rate, in the order run: how far one side swings within a row (against the other sides' passes
+            // interleaved with it) is the noise to read the median against.
+            Console.Error.WriteLine($"storage: {Label}: {Heap / ((double)Passes * ops):F0} heap bytes per I/O" + (Times.Count == 0 ? "" :
+                $"; passes {string.Join(", ", Times.Select(t => (ops * (double)Block / t.TotalSeconds / 1e6).ToString("F0")))} MB/s; " +
+                $"{FewestThreads}–{MostThreads} pool threads"));
+            Times.Sort();
+            double mib = ops * (double)Block / (1 << 20);
+            double mbps = Times.Count == 0 ? double.NaN : ops * (double)Block / Times[Times.Count / 2].TotalSeconds / 1e6;
+            return new Figure(mbps, Cpu.TotalMilliseconds / (mib * Passes));
+        }
     }
 
-    private static Figure Photon(string path, long[] offsets, bool write, byte[] data, HostStorageBackend backend)
+    /// <summary>
+    /// The driver on io_uring, RandomAccess and the driver on the thread pool, on the same file and offsets: one warm-up
+    /// pass each, then <see cref="Rounds"/> rounds of one pass each, the order rotated every round, so every side meets
+    /// the same file state (the same pages dirty in the page cache), the same thread pool and the same load on average.
+    /// </summary>
+    private static (Figure Uring, Figure Baseline, Figure ThreadPool) Interleaved(string path, long[] offsets, bool write, byte[] data)
+    {
+        var sides = new[]
+        {
+            PhotonSide(path, offsets, write, data, HostStorageBackend.IoUring),
+            BaselineSide(path, offsets, write, data),
+            PhotonSide(path, offsets, write, data, HostStorageBackend.ThreadPool),
+        };
+        for (int round = 0; round < WarmUpRounds; round++)
+            foreach (var side in sides) side.Run(timed: false);
+        for (int round = 0; round < Rounds; round++)
+            for (int i = 0; i < sides.Length; i++) sides[(round + i) % sides.Length].Run(timed: true);
+        return (sides[0].Finish(offsets.Length), sides[1].Finish(offsets.Length), sides[2].Finish(offsets.Length));
+    }
+
+    /// <summary>One side alone (PHOTON_BENCH_BLOCK_PATH: for perf record and strace), a warm-up and the rounds.</summary>
+    private static Figure Alone(Side side, int ops)
+    {
+        for (int round = 0; round < WarmUpRounds; round++) side.Run(timed: false);
+        for (int round = 0; round < Rounds; round++) side.Run(timed: true);
+        return side.Finish(ops);
+    }
+
+    private static Side PhotonSide(string path, long[] offsets, bool write, byte[] data, HostStorageBackend backend)
     {
         var storage = HostImageStorage.Open(path, backend: backend).Value;
         var caps = new CapabilityManager();
         var (dev, cap) = NvmeBlockDevice.Start(storage, caps, new NvmeOptions(QueuePairs: 2, QueueDepth: 64)).Value;
-        var figure = Timed(offsets, () => Measure.Median(async () =>
+        return new Side($"{(write ? "write" : "read")} on {backend}", () => ParallelLanes(offsets, async (off, buf) =>
         {
-            await ParallelLanes(offsets, async (off, buf) =>
-            {
-                var r = write ? await dev.WriteAsync(cap, off / 512, data) : await dev.ReadAsync(cap, off / 512, buf);
-                r.Unwrap();
-            });
-        }, runs: 3), $"{(write ? "write" : "read")} on {backend}");
-        dev.DisposeAsync().AsTask().GetAwaiter().GetResult();
-        var (inline, deferred, enters) = storage.RingCounters;
-        if (enters > 0 || storage.InlineWrites > 0 || storage.CachedReads > 0)
-            Console.Error.WriteLine($"storage: {(write ? "write" : "read")} on {backend} ({storage.RingCount} rings): {storage.CachedReads} read from " +
-                $"the page cache by the submitter, {inline} completed inline, {deferred} deferred, " +
-                $"{(inline + deferred) / (double)Math.Max(1, enters):F1} per submitting enter, {storage.InlineWrites} written inline " +
-                $"({storage.QueuedWrites} queued behind another writer; {storage.VectoredWrites.Writes} of them in " +
-                $"{storage.VectoredWrites.Calls} pwritev calls of 2 or more), " +
-                $"ring writes: {storage.RingWriteAttempts.Refused} refused to the caller, {storage.RingWriteAttempts.StraightToRing} " +
-                $"straight to the ring thread");
-        storage.DisposeAsync().AsTask().GetAwaiter().GetResult();
-        return figure;
+            var r = write ? await dev.WriteAsync(cap, off / 512, data) : await dev.ReadAsync(cap, off / 512, buf);
+            r.Unwrap();
+        }), () =>
+        {
+            dev.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            var (inline, deferred, enters) = storage.RingCounters;
+            if (enters > 0 || storage.InlineWrites > 0 || storage.CachedReads > 0 || storage.FarWrites > 0)
+                Console.Error.WriteLine($"storage: {(write ? "write" : "read")} on {backend} ({storage.RingCount} rings): {storage.CachedReads} read from " +
+                    $"the page cache by the submitter, {inline} completed inline, {deferred} deferred, " +
+                    $"{(inline + deferred) / (double)Math.Max(1, enters):F1} per submitting enter, {storage.InlineWrites} written inline " +
+                    $"({storage.QueuedWrites} queued behind another writer; {storage.VectoredWrites.Writes} of them in " +
+                    $"{storage.VectoredWrites.Calls} pwritev calls of 2 or more), {storage.FarWrites} by the far writer, " +
+                    $"ring writes: {storage.RingWriteAttempts.Refused} refused to the caller, {storage.RingWriteAttempts.StraightToRing} " +
+                    $"straight to the ring thread");
+            storage.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        });
     }
 
-    private static Figure Baseline(string path, long[] offsets, bool write, byte[] data)
+    private static Side BaselineSide(string path, long[] offsets, bool write, byte[] data)
     {
-        using var handle = File.OpenHandle(path, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite, FileOptions.Asynchronous);
-        return Timed(offsets, () => Measure.Median(async () =>
+        var handle = File.OpenHandle(path, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite, FileOptions.Asynchronous);
+        return new Side($"{(write ? "write" : "read")} on RandomAccess", () => ParallelLanes(offsets, async (off, buf) =>
         {
-            await ParallelLanes(offsets, async (off, buf) =>
-            {
-                if (write) await RandomAccess.WriteAsync(handle, data, off);
-                else await RandomAccess.ReadAsync(handle, buf, off);
-            });
-        }, runs: 3), $"{(write ? "write" : "read")} on RandomAccess");
+            if (write) await RandomAccess.WriteAsync(handle, data, off);
+            else await RandomAccess.ReadAsync(handle, buf, off);
+        }), handle.Dispose);
     }
 
     /// <summary>QueueDepth concurrent lanes, each walking its share of the offsets. Each lane starts on the thread pool,

@@ -32,7 +32,8 @@ namespace Photon.Kernel.Hal.Host;
 /// file go — or, past <see cref="CloseWait"/> (a pwrite stuck in the host), returns and leaves letting it go to the last
 /// write that ends, so no write ever reaches a closed, possibly reused descriptor.
 /// </summary>
-// Safety: the unsafe blocks build iovecs over the callers' buffers, pinned (MemoryHandle) or fixed, for one synchronous pwritev.
+// Safety: the unsafe blocks build iovecs over the callers' buffers, pinned (MemoryHandle), for one synchronous pwritev,
+// or pass a fixed buffer to one synchronous pwrite.
 internal sealed unsafe class HostWriteCombiner
 {
     private const int ClosedBit = 1 << 30;
@@ -412,16 +413,16 @@ internal sealed unsafe class HostWriteCombiner
     }
 
     /// <summary>pwrite until all of <paramref name="data"/> is written: 0, or the errno that stopped it
-    /// (<see cref="NoProgress"/> for a write that returned 0).</summary>
+    /// (<see cref="NoProgress"/> for a write that returned 0). A pwrite, not a one-entry pwritev: the kernel then imports
+    /// no iovec array (about 5% of a 4 KiB write's system CPU on this host, rw20).</summary>
     private int WriteWhole(long offset, ReadOnlySpan<byte> data)
     {
-        // Safety: the span is fixed for this block and each pwritev is synchronous.
+        // Safety: the span is fixed for this block and each pwrite is synchronous.
         fixed (byte* address = data)
         {
             for (int done = 0; done < data.Length;)
             {
-                var iov = new Iovec { Base = address + done, Length = (nuint)(data.Length - done) };
-                nint r = pwritev(_fd, &iov, 1, offset + done);
+                nint r = pwrite(_fd, address + done, (nuint)(data.Length - done), offset + done);
                 if (r > 0) { done += (int)r; continue; }
                 if (r == 0) return NoProgress;
                 int errno = Errno;

@@ -5,8 +5,8 @@ namespace Photon.Kernel.Hal.Host.IoUring;
 /// <summary>
 /// The io_uring system calls and structures (include/uapi/linux/io_uring.h), called through libc's syscall(2) so no
 /// liburing is needed. The syscall numbers are the same on x86-64 and arm64 (the unified 424+ table). Also libc's
-/// preadv2, for the page-cache reads tried before a ring round trip (HostNoWaitRead), and pwritev, for the small
-/// writes written by the submitter (HostWriteCombiner).
+/// preadv2, for the page-cache reads tried before a ring round trip (HostNoWaitRead), and pwritev and pwrite, for the
+/// small writes written by the submitter (HostWriteCombiner).
 /// </summary>
 // Safety: declarations only (struct layouts as the uapi header has them, 64-bit); no pointer is dereferenced here.
 internal static unsafe partial class IoUringNative
@@ -97,6 +97,10 @@ internal static unsafe partial class IoUringNative
     /// <summary>The positional gather write HostWriteCombiner writes small writes with (adjacent ones as one call).</summary>
     [LibraryImport("libc", SetLastError = true)]
     public static partial nint pwritev(int fd, Iovec* iov, int iovcnt, long offset);
+    /// <summary>The positional write HostWriteCombiner writes a lone small write with: unlike a one-entry pwritev, the
+    /// kernel imports no iovec array for it (import_iovec, a copy from user and a free per call).</summary>
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial nint pwrite(int fd, void* buf, nuint count, long offset);
 
     public static string ErrnoName(int errno) => errno switch
     {
