@@ -10,7 +10,7 @@
 # async path and the polled loop) N pairs of short slices, Linux and Photon back to back in alternating order, and the
 # median of the per-pair ratios with its spread; the last lines are one "SUMMARY" per target with the load.
 # Options: --seconds S per run (default 4), --rounds N (default 1; 0: pairs only), --pairs N (default 20),
-# --pair-seconds S (default 1), --pair-targets KEY:QD,... (only those paired targets, e.g. pollq:32,pollq-r4:32), --command-timeout-ms T
+# --pair-seconds S (default 1), --pair-targets KEY:QD,... (only those paired targets, e.g. pollq:32,pollq-r0:32), --command-timeout-ms T
 # (the NVMe driver's hung-command timeout), --watchdog-tick-ms M (how often its watchdog reaps every queue; default
 # T/4 within 10-250 ms), and any run.sh option. Photon runs as a NativeAOT build (run.sh --aot: no tier-up JIT in the
 # guest, which was 15-39% of its CPU in vm11's profile); --r2r runs the ReadyToRun publish instead (what photon vm boots).

@@ -31,7 +31,7 @@ public static partial class VmBenchCommand
     /// <summary>One way of driving Photon's controller: its name in the table, the driver options, and whether the
     /// reads go through the one-thread polled loop instead of async workers.</summary>
     private sealed record PhotonPath(string Key, string Title, bool Polling, bool PollInline, bool Loop, TimeSpan? HybridPoll = null,
-        bool PollQueue = false, int DeliveryDoorbellEvery = 0, bool DepthPoll = false);
+        bool PollQueue = false, int DeliveryDoorbellEvery = 4, bool DepthPoll = false);
 
     private static readonly PhotonPath[] Paths =
     [
@@ -45,8 +45,8 @@ public static partial class VmBenchCommand
     // Variants measured only when --pair-targets names them (A/B runs of a driver option against Linux in one boot).
     private static readonly PhotonPath[] ExtraPaths =
     [
+        new("pollq-r0", "default, but one doorbell at a delivery's end", Polling: false, PollInline: false, Loop: false, PollQueue: true, DeliveryDoorbellEvery: 0),
         new("pollq-r1", "default, doorbell per resubmission in a delivery", Polling: false, PollInline: false, Loop: false, PollQueue: true, DeliveryDoorbellEvery: 1),
-        new("pollq-r4", "default, doorbell every 4 resubmissions in a delivery", Polling: false, PollInline: false, Loop: false, PollQueue: true, DeliveryDoorbellEvery: 4),
         new("pollq-dp", "default + busy poll at depth (one line polls all queues)", Polling: false, PollInline: false, Loop: false, PollQueue: true, DepthPoll: true),
     ];
 
@@ -166,7 +166,7 @@ public static partial class VmBenchCommand
     /// of IOPS (QD32), with the goal.</summary>
     private sealed record PairTarget(string PathKey, int Qd, bool Latency, double Goal, string Name);
 
-    /// <summary>--pair-targets KEY:QD,… (e.g. pollq:32,pollq-r4:32): only those targets, each a path of
+    /// <summary>--pair-targets KEY:QD,… (e.g. pollq:32,pollq-r0:32): only those targets, each a path of
     /// <see cref="Paths"/> or <see cref="ExtraPaths"/> at depth 1 (latency) or more (IOPS); default the four below.</summary>
     private static IReadOnlyList<PairTarget> ChosenTargets(string[] args)
     {
