@@ -12,7 +12,7 @@ namespace Photon.Kernel.Scheduling;
 internal sealed class LocalRunLane
 {
     private readonly RunRing _ring;
-    private readonly RunLane _overflow = new();
+    private readonly RunLane _overflow = new(singleProducer: true);
 
     public LocalRunLane(int ringCapacity = RunRing.DefaultCapacity) => _ring = new RunRing(ringCapacity);
 
