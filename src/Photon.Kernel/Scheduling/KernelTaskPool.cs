@@ -24,8 +24,9 @@ internal static class KernelTaskPool
     // What the depot keeps once a CPU has idled for a whole park period (the burst is over).
     internal const int DepotFloorMagazines = 16;
 
-    [ThreadStatic] private static Magazine? t_loaded;
-    [ThreadStatic] private static Magazine? t_previous;
+    /// <summary>The magazines of a thread that is not a kernel CPU (a CPU keeps its own in its worker: reaching a
+    /// thread static costs a call into the runtime's TLS on every spawn and finish).</summary>
+    [ThreadStatic] private static Cache? t_cache;
 
     private static readonly Lock s_lock = new();
     private static readonly Stack<Magazine> s_full = new();
@@ -35,15 +36,18 @@ internal static class KernelTaskPool
     /// <summary>Tasks in the depot now (a test's view of the bound).</summary>
     internal static int DepotTasks => Volatile.Read(ref s_fullCount) * MagazineSize;
 
-    /// <summary>A retired task for the calling thread to reuse, or null (the caller allocates).</summary>
-    public static KernelTask? Rent()
+    /// <summary>The calling thread's magazines, for a thread that is not a kernel CPU.</summary>
+    public static Cache ThreadCache => t_cache ??= new Cache();
+
+    /// <summary>A retired task from <paramref name="cache"/> (the calling thread's own), or null (the caller allocates).</summary>
+    public static KernelTask? Rent(Cache cache)
     {
-        var loaded = t_loaded ?? Load();
+        var loaded = cache.Loaded;
         if (loaded.Count > 0) return loaded.Pop();
-        var previous = t_previous!;
+        var previous = cache.Previous;
         if (previous.Count > 0)
         {
-            (t_loaded, t_previous) = (previous, loaded);
+            (cache.Loaded, cache.Previous) = (previous, loaded);
             return previous.Pop();
         }
         if (Volatile.Read(ref s_fullCount) == 0) return null;
@@ -57,20 +61,21 @@ internal static class KernelTaskPool
             }
         }
         if (full is null) return null;
-        t_previous = loaded; // both empty before: keep one, trade the other for the full one
-        t_loaded = full;
+        cache.Previous = loaded; // both empty before: keep one, trade the other for the full one
+        cache.Loaded = full;
         return full.Pop();
     }
 
-    /// <summary>Keeps a retired task (<see cref="KernelTask.TryRetire"/> returned true) for reuse.</summary>
-    public static void Return(KernelTask task)
+    /// <summary>Keeps a retired task (<see cref="KernelTask.TryRetire"/> returned true) in <paramref name="cache"/> (the
+    /// calling thread's own) for reuse.</summary>
+    public static void Return(Cache cache, KernelTask task)
     {
-        var loaded = t_loaded ?? Load();
+        var loaded = cache.Loaded;
         if (loaded.Count < MagazineSize) { loaded.Push(task); return; }
-        var previous = t_previous!;
+        var previous = cache.Previous;
         if (previous.Count == 0)
         {
-            (t_loaded, t_previous) = (previous, loaded);
+            (cache.Loaded, cache.Previous) = (previous, loaded);
             previous.Push(task);
             return;
         }
@@ -85,9 +90,15 @@ internal static class KernelTaskPool
             s_empty.TryPop(out empty);
         }
         empty ??= new Magazine();
-        t_previous = loaded;
-        t_loaded = empty;
+        cache.Previous = loaded;
+        cache.Loaded = empty;
         empty.Push(task);
+    }
+
+    /// <summary>One thread's two magazines: used by that thread alone (a CPU's worker holds its CPU's).</summary>
+    internal sealed class Cache
+    {
+        public Magazine Loaded = new(), Previous = new();
     }
 
     /// <summary>A CPU idle for a whole park period: the burst is over, so the depot keeps only <see cref="DepotFloorMagazines"/> of each kind.</summary>
@@ -101,14 +112,7 @@ internal static class KernelTaskPool
         }
     }
 
-    /// <summary>The calling thread's first use: two empty magazines.</summary>
-    private static Magazine Load()
-    {
-        t_previous = new Magazine();
-        return t_loaded = new Magazine();
-    }
-
-    private sealed class Magazine
+    internal sealed class Magazine
     {
         private readonly KernelTask?[] _tasks = new KernelTask?[MagazineSize];
         public int Count;
