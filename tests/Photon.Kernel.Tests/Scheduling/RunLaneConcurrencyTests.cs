@@ -3,10 +3,10 @@ using Photon.Kernel.Scheduling;
 namespace Photon.Kernel.Tests.Scheduling;
 
 /// <summary>
-/// <see cref="RunLane"/>'s producers and consumers take separate locks (a CPU's own overflow lane: its pushes none),
-/// so a push runs concurrently with a pop, a batch into a ring or a steal. On real threads, with seven-slot segments
-/// so both sides cross segment ends (and reuse drained segments) all the time, and spawns (one slot) mixed with other
-/// items (three): every item comes out exactly once and whole, and each consumer sees each producer's items in the
+/// <see cref="RunLane"/>: a CPU's own overflow lane pushes without a lock, so a push runs concurrently with a pop, a
+/// batch into a ring or a steal; a lane with many producers has them share the consumers' lock. On real threads, with
+/// seven-slot segments so both sides cross segment ends (and reuse drained segments) all the time, and spawns (one
+/// slot) mixed with other items (three): every item comes out exactly once and whole, and each consumer sees each producer's items in the
 /// order they were pushed.
 /// </summary>
 public sealed class RunLaneConcurrencyTests
