@@ -56,6 +56,9 @@ run OwnerAndThief_RunEveryItemExactlyOnce none --skip-volatile-races --skip-coll
 run RingOwnerAndThief_TakeEveryItemExactlyOnce none
 seconds=$(( seconds == 0 ? 0 : (seconds + 1) / 2 )) run LaneOwnerAndThief_TakeEveryItemExactlyOnceInOwnerOrder none
 seconds=$(( seconds == 0 ? 0 : (seconds + 1) / 2 )) run SharedBatchIntoRingRacingThief_TakeEveryItemExactlyOnceInOwnerOrder none
+# The lane's producer side takes no lock of the consumers' (a CPU's overflow lane: none at all): every race point on,
+# one consumer (no pause inside a lock another task needs), so its publication interleaves with refills and steals.
+run ProducerRacingRefillAndSteal_TakeEveryItemOnceInOrder none
 run SubmitCompleteCancel_EachRequestCompletesOnceWithItsOwnAnswer none
 run CloseRacingSubmitAndComplete_EveryRequestEndsTyped none
 # A device answering one tag twice from two threads and once more in a burst: the tag is freed once.

@@ -163,7 +163,8 @@ public sealed class KernelScheduler : IKernelTimers, IAsyncDisposable
         if ((uint)priority >= PriorityCount) priority = TaskPriority.Normal;
         name ??= "";
         int id = unchecked((int)Interlocked.Increment(ref _spawnCount.Value));
-        var task = KernelTaskPool.Rent();
+        var w = t_worker; // one thread-static read for the pool's magazines and the run queue
+        var task = KernelTaskPool.Rent(w is not null ? w.PoolCache : KernelTaskPool.ThreadCache);
         if (task is null) task = new KernelTask(id, name, priority, body, VoidShape, default, pooled: true);
         else task.Reuse(id, name, priority, body, VoidShape);
         if (KernelTrace.Enabled)
@@ -177,7 +178,7 @@ public sealed class KernelScheduler : IKernelTimers, IAsyncDisposable
             return new KernelTaskHandle(task, id);
         }
         InterleavingSeam.Point(); // shutdown may run to its end between the check and the enqueue
-        Enqueue(new WorkItem(task, null, task), priority);
+        Enqueue(w, new WorkItem(task, null, task), priority, behindEverything: false);
         // As in SpawnCore; but once queued the task may already have run and been recycled into another spawn, so it is
         // canceled only if it is still this generation (pinned: it stays so).
         if (_stopped && task.TryPin(id)) task.FinishCanceled(default);
@@ -277,10 +278,13 @@ public sealed class KernelScheduler : IKernelTimers, IAsyncDisposable
         return task;
     }
 
-    internal void Enqueue(in WorkItem item, TaskPriority priority, bool behindEverything = false)
+    internal void Enqueue(in WorkItem item, TaskPriority priority, bool behindEverything = false) =>
+        Enqueue(t_worker, in item, priority, behindEverything);
+
+    /// <summary>As above, with the calling thread's worker (<c>t_worker</c>, or null) already read by the caller.</summary>
+    private void Enqueue(Worker? w, in WorkItem item, TaskPriority priority, bool behindEverything)
     {
         if (_stopped) return; // after shutdown continuations are dropped; their tasks were canceled
-        var w = t_worker;
         if (!behindEverything && w is not null && w.Scheduler == this)
         {
             var lane = w.Lanes[(int)priority];

@@ -12,12 +12,15 @@ namespace Photon.Kernel.Scheduling;
 internal sealed class LocalRunLane
 {
     private readonly RunRing _ring;
-    private readonly RunLane _overflow = new();
+    private readonly RunLane _overflow = new(singleProducer: true);
 
     public LocalRunLane(int ringCapacity = RunRing.DefaultCapacity) => _ring = new RunRing(ringCapacity);
 
     /// <summary>Racy length for cheap emptiness checks.</summary>
     public int Count => _ring.Count + _overflow.Count;
+
+    /// <summary>Racy length of the ring alone.</summary>
+    public int RingCount => _ring.Count;
 
     /// <summary>Owner only.</summary>
     public void Push(in WorkItem item)
@@ -51,6 +54,18 @@ internal sealed class LocalRunLane
     {
         if (_overflow.Count != 0) { item = default; return false; }
         return shared.TakeRefilling(out item, _ring, max);
+    }
+
+    /// <summary>Owner only, as a thief of <paramref name="victim"/> whose ring is empty (its owner is busy, e.g. a
+    /// kernel task spawning past it): up to half of the victim's overflow, at most <paramref name="max"/> items, the
+    /// first to run now and the rest moved straight into this lane's ring (each written once, under the victim's take
+    /// lock: no staging array). False, taking nothing, when the victim's ring holds items (a thief takes those first),
+    /// its overflow is empty, or this lane's overflow holds items (they must stay ahead of the batch).</summary>
+    public bool TryStealOverflowInto(LocalRunLane victim, int max, out WorkItem item)
+    {
+        int queued = victim._overflow.Count;
+        if (queued == 0 || victim._ring.Count != 0 || _overflow.Count != 0) { item = default; return false; }
+        return victim._overflow.TakeRefilling(out item, _ring, Math.Min(max, (queued + 1) / 2));
     }
 
     /// <summary>Any CPU: up to half of the ring's items, or of the overflow's when the ring is empty.</summary>

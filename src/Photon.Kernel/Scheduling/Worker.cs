@@ -13,6 +13,9 @@ internal sealed class Worker
     private const int PriorityCount = 4;
     private const int GlobalCheckInterval = 31; // every Nth pick looks at the shared queue first, so injected work is not starved
     private const int StealBatch = 32;
+    // From another CPU's overflow (a kernel task spawning past its ring) a thief takes up to this many at once, straight
+    // into its own ring: a deep backlog costs the victim's take lock once per OverflowStealBatch items, not per 32.
+    private const int OverflowStealBatch = 128;
     // From the shared injection queue a CPU takes up to this many at once (its fair share of the backlog): a burst of
     // spawns from outside costs one lock round trip on the contended shared queue per GlobalBatch items, not per 32.
     private const int GlobalBatch = 128;
@@ -37,6 +40,9 @@ internal sealed class Worker
     public IProcessorIdle Idle { get; }
     /// <summary>This CPU's lanes, one per priority: only this CPU pushes into them (lock-free rings in front of overflow lanes).</summary>
     public readonly LocalRunLane[] Lanes = new LocalRunLane[PriorityCount];
+
+    /// <summary>This CPU's magazines of the task pool (only this CPU's thread uses them).</summary>
+    public readonly KernelTaskPool.Cache PoolCache = new();
 
     /// <summary>1 while parked (or about to park); a waker claims it by swapping it to 0.</summary>
     public int Parked;
@@ -242,6 +248,16 @@ internal sealed class Worker
                 {
                     var victim = workers[(start + i) % n];
                     if (victim == this) continue;
+                    if (victim.Lanes[p].Count == 0) continue;
+                    // The victim's ring drained (its owner is busy, e.g. spawning past it): take from its overflow
+                    // straight into this CPU's ring.
+                    int before = Lanes[p].RingCount;
+                    if (Lanes[p].TryStealOverflowInto(victim.Lanes[p], OverflowStealBatch, out item))
+                    {
+                        Steals++;
+                        if (KernelTrace.Enabled) SchedulerTrace.Stole(victim.Index, 1 + Lanes[p].RingCount - before);
+                        return true;
+                    }
                     int got = victim.Lanes[p].StealHalf(_stolen, StealBatch);
                     if (got == 0) continue;
                     Steals++;
@@ -298,7 +314,7 @@ internal sealed class Worker
         _scheduler.CheckItemDuration(this, owner, start, end, ItemSequence);
         account?.Charge(end - start);
         // Last use of the owner by this item; a pooled task that qualifies goes back to this CPU's magazines.
-        if (recycle && owner!.TryRetire()) KernelTaskPool.Return(owner);
+        if (recycle && owner!.TryRetire()) KernelTaskPool.Return(PoolCache, owner);
         return end;
     }
 }

@@ -164,6 +164,41 @@ public sealed class KernelSchedulerTests
         Assert.True(s.Stats.Steals > 0);
     }
 
+    /// <summary>A kernel task spawns far past its CPU's ring (the rest waits in the CPU's overflow lane) and then keeps
+    /// that CPU busy: the other CPU must steal every child, from the ring and then from the overflow (straight into its
+    /// own ring, in batches), and each must run exactly once.</summary>
+    [Fact]
+    public async Task Idle_cpu_steals_a_busy_cpus_overflow_and_runs_every_child_once()
+    {
+        await using var s = LinuxPlatform.CreateScheduler(new SchedulerOptions(Workers: 2, StarvationThreshold: TimeSpan.FromSeconds(30)));
+        const int Children = 5_000;
+        var ran = new int[Children];
+        int done = 0, parentCpu = -1, otherCpu = 0;
+        var parent = s.Spawn(() =>
+        {
+            parentCpu = s.CurrentCpu;
+            for (int i = 0; i < Children; i++)
+            {
+                int n = i;
+                _ = s.SpawnPooled(() =>
+                {
+                    Interlocked.Increment(ref ran[n]);
+                    if (s.CurrentCpu != parentCpu) Interlocked.Increment(ref otherCpu);
+                    Interlocked.Increment(ref done);
+                    return Task.CompletedTask;
+                }, "child");
+            }
+            // Only stealing can run the children while this CPU spins.
+            Wait.Spin(TimeSpan.FromSeconds(8), () => Volatile.Read(ref done) == Children);
+            return Task.CompletedTask;
+        }, "parent");
+        await parent.Completion.Within(Timeout);
+
+        Assert.Equal(Children, Volatile.Read(ref done));
+        Assert.All(ran, count => Assert.Equal(1, count));
+        Assert.Equal(Children, Volatile.Read(ref otherCpu)); // all of them stolen: the parent's CPU never got to them
+    }
+
     [Fact]
     public async Task Timers_fire_in_deadline_order_and_never_early()
     {

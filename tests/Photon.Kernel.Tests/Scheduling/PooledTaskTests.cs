@@ -246,7 +246,7 @@ public class PooledTaskTests
     }
 
     /// <summary>The shared run lanes keep the segments a burst from outside drained, within their bound, but not for
-    /// good: once the CPUs go idle they go (the memory a burst needed is not pinned after it).</summary>
+    /// good: once the CPUs go idle they go but one per lane (the memory a burst needed is not pinned after it).</summary>
     [Fact]
     public async Task After_a_burst_from_outside_the_shared_lanes_drop_their_kept_segments()
     {
@@ -264,7 +264,7 @@ public class PooledTaskTests
             }
             await done.Task.Within(Timeout);
             Assert.True(kept <= s.Global.Length * RunLane.MaxFreeSegments, $"the shared lanes kept {kept} segments");
-            Assert.True(await Wait.Until(() => s.Global.All(lane => lane.KeptSegments == 0), Timeout),
+            Assert.True(await Wait.Until(() => s.Global.All(lane => lane.KeptSegments <= RunLane.IdleFreeSegments), Timeout),
                 $"the shared lanes still keep {s.Global.Sum(lane => lane.KeptSegments)} segments");
         }
         finally { await s.DisposeAsync().AsTask().Within(Timeout); }

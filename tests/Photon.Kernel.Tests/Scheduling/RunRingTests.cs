@@ -76,6 +76,38 @@ public sealed class RunRingTests
         Assert.All(kept, w => Assert.False(w.IsAlive)); // no finished item is pinned by a slot the clear skipped
     }
 
+    /// <summary>A thief takes a busy CPU's overflow (its ring drained) straight into its own ring: the oldest items,
+    /// at most half of them and at most the batch, in order; not while its own overflow holds items (they must stay
+    /// ahead of the batch).</summary>
+    [Fact]
+    public void A_thief_takes_half_of_a_victims_overflow_into_its_ring_oldest_first()
+    {
+        var victim = new LocalRunLane(4);
+        var thief = new LocalRunLane(8);
+        for (int i = 0; i < 24; i++) victim.Push(Item(i)); // 4 in the ring, 20 in the overflow
+        Assert.False(thief.TryStealOverflowInto(victim, 16, out _)); // not while the victim's ring holds older items
+        var ringItems = new WorkItem[4];
+        int stolen = 0;
+        while (victim.RingCount > 0) stolen += victim.StealHalf(ringItems, 4); // the ring's items, halves at a time
+        Assert.Equal(4, stolen);
+
+        Assert.True(thief.TryStealOverflowInto(victim, 6, out var first)); // the batch bound: 6 of 20
+        Assert.Equal(4, (int)first.State!);
+        Assert.Equal(5, thief.RingCount);
+        Assert.Equal(14, victim.Count);
+        for (int i = 5; i < 10; i++) { Assert.True(thief.TryPop(out var w)); Assert.Equal(i, (int)w.State!); }
+
+        Assert.True(thief.TryStealOverflowInto(victim, 100, out first)); // half of 14, and the ring has room for them
+        Assert.Equal(10, (int)first.State!);
+        Assert.Equal(6, thief.RingCount);
+        Assert.Equal(7, victim.Count);
+
+        // With items of its own in its overflow, the thief takes nothing this way (they would run after the batch).
+        for (int i = 100; i < 104; i++) thief.Push(Item(i)); // the ring's last two slots, then the overflow
+        Assert.False(thief.TryStealOverflowInto(victim, 100, out _));
+        Assert.Equal(7, victim.Count);
+    }
+
     [Theory]
     [InlineData(0)]
     [InlineData(12345)]
