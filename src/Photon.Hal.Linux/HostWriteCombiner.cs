@@ -32,8 +32,8 @@ namespace Photon.Kernel.Hal.Host;
 /// file go — or, past <see cref="CloseWait"/> (a pwrite stuck in the host), returns and leaves letting it go to the last
 /// write that ends, so no write ever reaches a closed, possibly reused descriptor.
 /// </summary>
-// Safety: the unsafe blocks build iovecs over the callers' buffers, pinned (MemoryHandle), for one synchronous pwritev,
-// or pass a fixed buffer to one synchronous pwrite.
+// The unsafe blocks build iovecs over the callers' buffers or pass one buffer to a pwrite, all pinned for the call.
+// Safety: every pointer is to a pinned (MemoryHandle) caller buffer used by one synchronous pwritev or pwrite.
 internal sealed unsafe class HostWriteCombiner
 {
     private const int ClosedBit = 1 << 30;
