@@ -81,7 +81,10 @@ internal sealed unsafe class IoUringOperation : IValueTaskSource<int>
         _core.SetResult(WithDone(result));
     }
 
-    /// <summary>Completes the caller without releasing the pin (the kernel may still write to the buffer).</summary>
+    /// <summary>Completes the caller without releasing the pin (the kernel may still write to the buffer). Only a failed
+    /// ring abandons, and it never reaps again: if this object is reused, <see cref="Start"/> overwrites <see cref="Pin"/>
+    /// without disposing it, which is on purpose — the abandoned buffer stays pinned for the life of the process, as
+    /// <c>IoUringFile.FailLocked</c> promises.</summary>
     public void Abandon(int result) => _core.SetResult(WithDone(result));
 
     /// <summary>Moves past the <paramref name="bytes"/> a RWF_NOWAIT attempt did, for the ring thread to do the rest.</summary>
