@@ -83,10 +83,13 @@ public sealed class NvmeDepthPollTests
         Assert.Equal(0, await ReadersAsync(model, c, workers: 16, readsEach: 20));
         // Nothing in flight: the poller gives the token back at once and its line sleeps on the vector, so no pass
         // over the queues happens while the device is idle (give a stray last pass time to finish first).
-        await Task.Delay(100);
-        long polls = c.Counters.Polls;
+        await Task.Delay(500);
+        var before = c.Counters;
         await Task.Delay(300);
-        Assert.Equal(polls, c.Counters.Polls);
+        var idle = c.Counters - before;
+        // A spinning poller would make thousands of passes in 300 ms; a late MSI-X signal still queued on a loaded
+        // machine's thread pool may wake its line for one pass (and one look at the other queue), no more.
+        Assert.True(idle.Polls <= 2 * (idle.ReaperWakes + 1), $"{idle.Polls} passes over the queues while idle, {idle.ReaperWakes} interrupts");
     }
 
     [Fact]
