@@ -47,6 +47,8 @@ public static partial class VmBenchCommand
     [
         new("pollq-r0", "default, but one doorbell at a delivery's end", Polling: false, PollInline: false, Loop: false, PollQueue: true, DeliveryDoorbellEvery: 0),
         new("pollq-r1", "default, doorbell per resubmission in a delivery", Polling: false, PollInline: false, Loop: false, PollQueue: true, DeliveryDoorbellEvery: 1),
+        new("pollq-r2", "default, doorbell every 2 resubmissions in a delivery", Polling: false, PollInline: false, Loop: false, PollQueue: true, DeliveryDoorbellEvery: 2),
+        new("pollq-r8", "default, doorbell every 8 resubmissions in a delivery", Polling: false, PollInline: false, Loop: false, PollQueue: true, DeliveryDoorbellEvery: 8),
         new("pollq-dp", "default + busy poll at depth (one line polls all queues)", Polling: false, PollInline: false, Loop: false, PollQueue: true, DepthPoll: true),
     ];
 
