@@ -77,7 +77,9 @@ public sealed class HostImageStorageWritePathTests : IDisposable
             })).ToArray();
             await Task.WhenAll(writers).WaitAsync(Patience);
             var ring = storage.RingCounters;
-            Assert.Equal(threads * perThread, storage.InlineWrites + ring.Inline + ring.Deferred);
+            // A thread that falls more than NearBytes behind the busy writer (a loaded machine preempts it) has its
+            // write done by the far writer instead: counted there, still once.
+            Assert.Equal(threads * perThread, storage.InlineWrites + storage.FarWrites + ring.Inline + ring.Deferred);
         }
         Assert.Equal(expected, await File.ReadAllBytesAsync(path));
     }
